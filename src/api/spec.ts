@@ -1,0 +1,172 @@
+import {
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  MIN_RETENTION_SECONDS,
+  type EffectiveSpec,
+  type InfluxOnboarding,
+  type SecretKeySelector,
+} from './types.js';
+
+/**
+ * The same rules as the CRD's OpenAPI schema and CEL rules. The API server enforces them first;
+ * they are checked again here because an older CRD, a disabled validation or a hand-edited
+ * object must still never let a value reach InfluxDB that could leave it half set up.
+ */
+export type SpecCheck = { ok: true; spec: EffectiveSpec } | { ok: false; problems: string[] };
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string, problems: string[]): T {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  problems.push(`${field}: must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
+  return fallback;
+}
+
+function nonEmpty(value: unknown, field: string, problems: string[]): string {
+  if (typeof value === 'string' && value.length > 0) return value;
+  problems.push(`${field}: required, a non-empty string`);
+  return '';
+}
+
+function secretName(value: unknown, field: string, problems: string[]): string {
+  if (typeof value === 'string' && value.length <= 253 && DNS_SUBDOMAIN.test(value)) return value;
+  problems.push(`${field}: must be a Secret name in this namespace (lowercase DNS subdomain, at most 253 characters)`);
+  return '';
+}
+
+function selector(value: unknown, field: string, problems: string[]): SecretKeySelector | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    problems.push(`${field}: must be an object with name and key`);
+    return undefined;
+  }
+  const name = secretName(value.name, `${field}.name`, problems);
+  const key = value.key;
+  if (typeof key !== 'string' || key.length === 0 || key.length > 253 || !SECRET_DATA_KEY.test(key)) {
+    problems.push(`${field}.key: must be a Secret data key (letters, digits, '-', '_', '.')`);
+    return undefined;
+  }
+  return { name, key };
+}
+
+function integerIn(value: unknown, field: string, fallback: number, min: number, max: number, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+  problems.push(`${field}: must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`);
+  return fallback;
+}
+
+export function checkUrl(value: unknown, problems: string[]): string {
+  const field = 'spec.url';
+  if (typeof value !== 'string' || value.length === 0) {
+    problems.push(`${field}: required, an http:// or https:// URL`);
+    return '';
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    problems.push(`${field}: must be an absolute http:// or https:// URL; got an unparsable value`);
+    return '';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    problems.push(`${field}: scheme must be http or https; got ${parsed.protocol.replace(/:$/, '')}`);
+  } else if (parsed.username !== '' || parsed.password !== '') {
+    problems.push(`${field}: must not carry user information; use passwordSecretRef and tokenSecretRef`);
+  } else if (parsed.search !== '' || parsed.hash !== '' || value.includes('?') || value.includes('#')) {
+    problems.push(`${field}: must not have a query or fragment`);
+  } else if (parsed.hostname === '') {
+    problems.push(`${field}: must name a host`);
+  }
+  return value;
+}
+
+function checkBucket(value: unknown, problems: string[]): string {
+  const bucket = nonEmpty(value, 'spec.bucket', problems);
+  if (bucket.startsWith('_')) problems.push('spec.bucket: must not start with "_" (InfluxDB reserves those names)');
+  if (bucket.includes('"')) problems.push('spec.bucket: must not contain a double quote (")');
+  return bucket;
+}
+
+function checkRetention(value: unknown, problems: string[]): number {
+  const field = 'spec.retentionPeriodSeconds';
+  if (value === undefined) return 0;
+  if (typeof value === 'number' && Number.isInteger(value) && (value === 0 || value >= MIN_RETENTION_SECONDS)) return value;
+  problems.push(`${field}: must be 0 (infinite) or an integer of at least ${MIN_RETENTION_SECONDS} (1h); got ${JSON.stringify(value)}`);
+  return 0;
+}
+
+export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>): SpecCheck {
+  const problems: string[] = [];
+  const spec: unknown = resource.spec;
+  if (!isRecord(spec)) return { ok: false, problems: ['spec: required'] };
+
+  const url = checkUrl(spec.url, problems);
+  const username = nonEmpty(spec.username, 'spec.username', problems);
+  const org = nonEmpty(spec.org, 'spec.org', problems);
+  const bucket = checkBucket(spec.bucket, problems);
+  const retentionPeriodSeconds = checkRetention(spec.retentionPeriodSeconds, problems);
+  const passwordSecretRef = selector(spec.passwordSecretRef, 'spec.passwordSecretRef', problems);
+  const tokenSecretRef = selector(spec.tokenSecretRef, 'spec.tokenSecretRef', problems);
+  const authTokenSecretRef = selector(spec.authTokenSecretRef, 'spec.authTokenSecretRef', problems);
+
+  const credentials = spec.credentialsSecret;
+  if (credentials !== undefined && !isRecord(credentials)) problems.push('spec.credentialsSecret: must be an object');
+  const credentialsRecord = isRecord(credentials) ? credentials : {};
+  const credentialsSecretName =
+    credentialsRecord.name === undefined
+      ? `${resource.metadata.name}-influxdb`
+      : secretName(credentialsRecord.name, 'spec.credentialsSecret.name', problems);
+  const deletionPolicy = oneOf(credentialsRecord.deletionPolicy, ['Retain', 'Delete'] as const, 'Retain', 'spec.credentialsSecret.deletionPolicy', problems);
+
+  const tls = spec.tls;
+  if (tls !== undefined && !isRecord(tls)) problems.push('spec.tls: must be an object');
+  const tlsRecord = isRecord(tls) ? tls : {};
+  const caSecretRef = selector(tlsRecord.caSecretRef, 'spec.tls.caSecretRef', problems);
+  const skip = tlsRecord.insecureSkipVerify;
+  if (skip !== undefined && typeof skip !== 'boolean') problems.push('spec.tls.insecureSkipVerify: must be true or false');
+
+  const mode = oneOf(spec.mode, ['Setup', 'SetupUser'] as const, 'Setup', 'spec.mode', problems);
+  if (mode === 'SetupUser' && authTokenSecretRef === undefined) {
+    problems.push('spec.authTokenSecretRef: required when spec.mode is SetupUser (a token allowed to create users, orgs and buckets)');
+  }
+  const resetPolicy = oneOf(spec.resetPolicy, ['Reonboard', 'Report'] as const, 'Reonboard', 'spec.resetPolicy', problems);
+  const requestTimeoutSeconds = integerIn(spec.requestTimeoutSeconds, 'spec.requestTimeoutSeconds', DEFAULT_REQUEST_TIMEOUT_SECONDS, 1, 300, problems);
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    spec: {
+      url,
+      username,
+      org,
+      bucket,
+      retentionPeriodSeconds,
+      ...(passwordSecretRef && { passwordSecretRef }),
+      ...(tokenSecretRef && { tokenSecretRef }),
+      ...(authTokenSecretRef && { authTokenSecretRef }),
+      credentialsSecretName,
+      deletionPolicy,
+      ...(caSecretRef && { caSecretRef }),
+      insecureSkipVerify: skip === true,
+      mode,
+      resetPolicy,
+      requestTimeoutSeconds,
+    },
+  };
+}
+
+/**
+ * The identity of an InfluxDB instance: two URLs that differ only in letter case of scheme and
+ * host, a default port or a trailing slash reach the same server and must share one lock.
+ */
+export function instanceKey(url: string): string {
+  const parsed = new URL(url);
+  const path = parsed.pathname.replace(/\/+$/, '');
+  return `${parsed.protocol}//${parsed.host}${path}`;
+}

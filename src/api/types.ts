@@ -1,0 +1,127 @@
+/** The InfluxOnboarding API, influxdb.onboarding.dev/v1alpha1. crds/ is its schema. */
+
+export const GROUP = 'influxdb.onboarding.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'InfluxOnboarding';
+export const PLURAL = 'influxonboardings';
+
+/** Labels and annotations the operator puts on the credentials Secret it manages. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'influx-onboarding-operator';
+export const OWNER_NAME_LABEL = `${GROUP}/owner-name`;
+
+/** The keys of the credentials Secret. */
+export const SECRET_KEYS = ['url', 'org', 'bucket', 'username', 'password', 'token'] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+export interface SecretKeySelector {
+  name: string;
+  key: string;
+}
+
+export type DeletionPolicy = 'Retain' | 'Delete';
+export type OnboardingMode = 'Setup' | 'SetupUser';
+export type ResetPolicy = 'Reonboard' | 'Report';
+
+export interface InfluxOnboardingSpec {
+  url: string;
+  username: string;
+  org: string;
+  bucket: string;
+  retentionPeriodSeconds?: number;
+  passwordSecretRef?: SecretKeySelector;
+  tokenSecretRef?: SecretKeySelector;
+  authTokenSecretRef?: SecretKeySelector;
+  credentialsSecret?: { name?: string; deletionPolicy?: DeletionPolicy };
+  tls?: { caSecretRef?: SecretKeySelector; insecureSkipVerify?: boolean };
+  mode?: OnboardingMode;
+  resetPolicy?: ResetPolicy;
+  requestTimeoutSeconds?: number;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** metav1.Condition */
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface InfluxOnboardingStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  secretName?: string;
+  userID?: string;
+  orgID?: string;
+  bucketID?: string;
+  authorizationID?: string;
+  onboardedAt?: string;
+  influxdbVersion?: string;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface InfluxOnboarding {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: InfluxOnboardingSpec;
+  status?: InfluxOnboardingStatus;
+}
+
+export const READY = 'Ready';
+
+/** Every reason the Ready condition can carry; the README explains each. */
+export const Reason = {
+  Onboarded: 'Onboarded',
+  Adopted: 'Adopted',
+  Progressing: 'Progressing',
+  InvalidSpec: 'InvalidSpec',
+  SecretNotFound: 'SecretNotFound',
+  SecretConflict: 'SecretConflict',
+  Unreachable: 'Unreachable',
+  SetupFailed: 'SetupFailed',
+  AlreadyOnboarded: 'AlreadyOnboarded',
+  TokenInvalid: 'TokenInvalid',
+  InstanceReset: 'InstanceReset',
+  Unsupported: 'Unsupported',
+  DuplicateTarget: 'DuplicateTarget',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Spec with every default applied: the only shape the decision reads. */
+export interface EffectiveSpec {
+  url: string;
+  username: string;
+  org: string;
+  bucket: string;
+  retentionPeriodSeconds: number;
+  passwordSecretRef?: SecretKeySelector;
+  tokenSecretRef?: SecretKeySelector;
+  authTokenSecretRef?: SecretKeySelector;
+  credentialsSecretName: string;
+  deletionPolicy: DeletionPolicy;
+  caSecretRef?: SecretKeySelector;
+  insecureSkipVerify: boolean;
+  mode: OnboardingMode;
+  resetPolicy: ResetPolicy;
+  requestTimeoutSeconds: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
+export const MIN_RETENTION_SECONDS = 3600;

@@ -1,0 +1,446 @@
+import { checkSpec } from '../api/spec.js';
+import {
+  READY,
+  Reason,
+  type Condition,
+  type ConditionStatus,
+  type EffectiveSpec,
+  type InfluxOnboardingStatus,
+} from '../api/types.js';
+import type { Credentials, CredentialsSecret, DesiredSecret, Facts, InfluxFailure, Reference, SetupRequest } from './facts.js';
+
+export interface OnboardingEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** When to look at the resource again. `none`: only a change of the resource (or a resync) brings it back. */
+export type Requeue = { kind: 'none' } | { kind: 'backoff' } | { kind: 'after'; ms: number };
+
+export interface Finish {
+  kind: 'finish';
+  reason: Reason;
+  message: string;
+  status: InfluxOnboardingStatus;
+  event?: OnboardingEvent;
+  requeue: Requeue;
+}
+
+/** The next thing one reconcile does; `finish` ends it. */
+export type Step =
+  | { kind: 'checkSetupStatus' }
+  | { kind: 'checkToken'; token: string }
+  | { kind: 'lookupIDs'; token: string; org: string; bucket: string }
+  | { kind: 'checkHealth' }
+  | { kind: 'writeSecret'; secret: DesiredSecret; credentials: Credentials }
+  | { kind: 'postSetup'; request: SetupRequest }
+  | { kind: 'postSetupUser'; request: SetupRequest; authToken: string }
+  | Finish;
+
+const PASSWORD_MIN = 8;
+const PASSWORD_MAX = 72;
+// A token travels in an HTTP header: whitespace (a trailing newline from `echo` is the usual one)
+// or a control character would make every request fail in ways that look like a revoked token.
+const TOKEN_FORBIDDEN = /[\s\x00-\x1f\x7f]/;
+
+const SUCCESS_REASONS: readonly string[] = [Reason.Onboarded, Reason.Adopted];
+// Reasons whose cause lies with the user and is worth a Warning event when they first appear.
+const WARNING_REASONS: readonly string[] = [
+  Reason.InvalidSpec,
+  Reason.SecretNotFound,
+  Reason.SecretConflict,
+  Reason.Unreachable,
+  Reason.SetupFailed,
+  Reason.AlreadyOnboarded,
+  Reason.TokenInvalid,
+  Reason.InstanceReset,
+  Reason.Unsupported,
+  Reason.DuplicateTarget,
+];
+
+function previousReady(facts: Facts): Condition | undefined {
+  return facts.resource.status?.conditions?.find((condition) => condition.type === READY);
+}
+
+/** Sets the Ready condition by type, keeping lastTransitionTime unless its status changes. */
+export function withReady(
+  conditions: readonly Condition[] | undefined,
+  ready: { status: ConditionStatus; reason: string; message: string; observedGeneration?: number },
+  now: string,
+): Condition[] {
+  const previous = conditions?.find((condition) => condition.type === READY);
+  const next: Condition = {
+    type: READY,
+    status: ready.status,
+    ...(ready.observedGeneration !== undefined && { observedGeneration: ready.observedGeneration }),
+    lastTransitionTime: previous && previous.status === ready.status ? previous.lastTransitionTime : now,
+    reason: ready.reason,
+    message: ready.message,
+  };
+  const others = (conditions ?? []).filter((condition) => condition.type !== READY);
+  return [...others, next];
+}
+
+interface Outcome {
+  reason: Reason;
+  message: string;
+  requeue: Requeue;
+  fields?: Partial<InfluxOnboardingStatus>;
+  /** An event to emit even when the reason does not change (e.g. Reonboarded). */
+  event?: OnboardingEvent;
+}
+
+function finish(facts: Facts, outcome: Outcome): Finish {
+  const { resource, now } = facts;
+  const previous = previousReady(facts);
+  const ready = SUCCESS_REASONS.includes(outcome.reason);
+  const generation = resource.metadata.generation;
+  const status: InfluxOnboardingStatus = {
+    ...resource.status,
+    ...outcome.fields,
+    ...(generation !== undefined && { observedGeneration: generation }),
+    conditions: withReady(
+      resource.status?.conditions,
+      {
+        status: ready ? 'True' : outcome.reason === Reason.Progressing ? 'Unknown' : 'False',
+        reason: outcome.reason,
+        message: outcome.message,
+        ...(generation !== undefined && { observedGeneration: generation }),
+      },
+      now,
+    ),
+  };
+  const transition = previous?.reason !== outcome.reason;
+  const event =
+    outcome.event ??
+    (transition && (ready || WARNING_REASONS.includes(outcome.reason))
+      ? { type: ready ? ('Normal' as const) : ('Warning' as const), reason: outcome.reason, message: outcome.message }
+      : undefined);
+  return {
+    kind: 'finish',
+    reason: outcome.reason,
+    message: outcome.message,
+    status,
+    ...(event && { event }),
+    requeue: outcome.requeue,
+  };
+}
+
+const BACKOFF: Requeue = { kind: 'backoff' };
+const NONE: Requeue = { kind: 'none' };
+
+function failureText(failure: InfluxFailure): string {
+  return failure.kind === 'rejected' ? `${failure.code}: ${failure.message}` : failure.message;
+}
+
+function unreachable(facts: Facts, spec: EffectiveSpec, failure: InfluxFailure): Finish {
+  return finish(facts, {
+    reason: Reason.Unreachable,
+    message: `InfluxDB at ${spec.url} could not be reached: ${failureText(failure)}`,
+    requeue: BACKOFF,
+  });
+}
+
+function referenceProblems(facts: Facts, spec: EffectiveSpec): string[] {
+  const wanted: Array<[Reference | undefined, boolean]> = [
+    [facts.references.password, spec.passwordSecretRef !== undefined],
+    [facts.references.token, spec.tokenSecretRef !== undefined],
+    [facts.references.authToken, spec.authTokenSecretRef !== undefined],
+    [facts.references.ca, spec.caSecretRef !== undefined],
+  ];
+  return wanted.flatMap(([reference, needed]) =>
+    needed && reference !== undefined && !reference.found ? [reference.problem] : [],
+  );
+}
+
+function referencedValue(reference: Reference | undefined): string | undefined {
+  return reference?.found ? reference.value : undefined;
+}
+
+function credentialProblems(facts: Facts, spec: EffectiveSpec): string[] {
+  const problems: string[] = [];
+  const password = referencedValue(facts.references.password);
+  if (password !== undefined && (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX)) {
+    problems.push(
+      `Secret ${spec.passwordSecretRef?.name} key ${spec.passwordSecretRef?.key}: the password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long (InfluxDB's limit); it has ${password.length}`,
+    );
+  }
+  const tokens: Array<[string | undefined, string]> = [
+    [referencedValue(facts.references.token), `Secret ${spec.tokenSecretRef?.name} key ${spec.tokenSecretRef?.key}`],
+    [referencedValue(facts.references.authToken), `Secret ${spec.authTokenSecretRef?.name} key ${spec.authTokenSecretRef?.key}`],
+  ];
+  for (const [token, where] of tokens) {
+    if (token === undefined) continue;
+    if (token.length === 0) problems.push(`${where}: the token is empty`);
+    else if (TOKEN_FORBIDDEN.test(token)) problems.push(`${where}: the token contains whitespace or a control character (a trailing newline?)`);
+  }
+  return problems;
+}
+
+/**
+ * The credentials the Secret holds, or undefined without a username and token. The password may
+ * be empty: an adopted instance's password is not known unless spec.passwordSecretRef gives it.
+ */
+function credentialsIn(secret: CredentialsSecret): Credentials | undefined {
+  if (secret.state !== 'owned') return undefined;
+  const { username, password, token } = secret.data;
+  return username && token ? { username, password: password ?? '', token } : undefined;
+}
+
+/** Credentials fit to send: a setup request needs a password, so an unknown one is generated. */
+function postable(facts: Facts, credentials: Credentials): Credentials {
+  return credentials.password === '' ? { ...credentials, password: facts.generated.password } : credentials;
+}
+
+function desiredSecret(spec: EffectiveSpec, credentials: Credentials): DesiredSecret {
+  return {
+    name: spec.credentialsSecretName,
+    garbageCollected: spec.deletionPolicy === 'Delete',
+    data: {
+      url: spec.url,
+      org: spec.org,
+      bucket: spec.bucket,
+      username: credentials.username,
+      password: credentials.password,
+      token: credentials.token,
+    },
+  };
+}
+
+export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret): boolean {
+  if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected) return false;
+  return (Object.keys(desired.data) as Array<keyof DesiredSecret['data']>).every(
+    (key) => secret.data[key] === desired.data[key],
+  );
+}
+
+function setupRequest(spec: EffectiveSpec, credentials: Credentials): SetupRequest {
+  return {
+    ...credentials,
+    org: spec.org,
+    bucket: spec.bucket,
+    retentionPeriodSeconds: spec.retentionPeriodSeconds,
+  };
+}
+
+/**
+ * Ready with the credentials that InfluxDB accepted: make sure the Secret holds them, fill in the
+ * IDs and version that are still unknown, then report success.
+ */
+function settle(facts: Facts, spec: EffectiveSpec, credentials: Credentials, outcome: Outcome): Step {
+  const secret = desiredSecret(spec, credentials);
+  if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
+  const status = facts.resource.status ?? {};
+  const fields: Partial<InfluxOnboardingStatus> = { ...outcome.fields, secretName: spec.credentialsSecretName };
+  if (facts.tokenCheck?.ok) fields.userID = facts.tokenCheck.value.userID;
+  const knownIDs = { ...status, ...fields };
+  if ((knownIDs.orgID === undefined || knownIDs.bucketID === undefined) && facts.ids === undefined) {
+    return { kind: 'lookupIDs', token: credentials.token, org: spec.org, bucket: spec.bucket };
+  }
+  if (facts.ids?.ok) {
+    if (facts.ids.value.orgID !== undefined) fields.orgID = facts.ids.value.orgID;
+    if (facts.ids.value.bucketID !== undefined) fields.bucketID = facts.ids.value.bucketID;
+  }
+  if (facts.health === undefined) return { kind: 'checkHealth' };
+  if (facts.health.ok && facts.health.value.version !== undefined) fields.influxdbVersion = facts.health.value.version;
+  if (status.onboardedAt === undefined && fields.onboardedAt === undefined) fields.onboardedAt = facts.now;
+  return finish(facts, { ...outcome, fields });
+}
+
+const READY_AGAIN = (facts: Facts): Requeue => ({ kind: 'after', ms: facts.driftCheckIntervalMs });
+
+/** The reason a working token is reported with: kept once Ready, else how the token was obtained. */
+function successReason(facts: Facts, known: Credentials | undefined): Reason {
+  const previous = previousReady(facts);
+  if (previous && SUCCESS_REASONS.includes(previous.reason)) return previous.reason as Reason;
+  return known === undefined && referencedValue(facts.references.token) !== undefined ? Reason.Adopted : Reason.Onboarded;
+}
+
+function successMessage(reason: Reason, spec: EffectiveSpec): string {
+  return reason === Reason.Adopted
+    ? `Adopted InfluxDB at ${spec.url} with the token from Secret ${spec.tokenSecretRef?.name}; credentials are in Secret ${spec.credentialsSecretName}`
+    : `InfluxDB at ${spec.url} is onboarded; credentials are in Secret ${spec.credentialsSecretName}`;
+}
+
+function afterSetupAnswer(facts: Facts, spec: EffectiveSpec, credentials: Credentials, reonboarding: boolean): Step {
+  const answer = facts.setupAnswer;
+  if (answer === undefined) throw new Error('afterSetupAnswer needs a setup answer');
+  if (answer.ok) {
+    const { userID, orgID, bucketID, authorizationID } = answer.value;
+    const message = successMessage(Reason.Onboarded, spec);
+    return settle(facts, spec, credentials, {
+      reason: Reason.Onboarded,
+      message,
+      requeue: READY_AGAIN(facts),
+      fields: { userID, orgID, bucketID, authorizationID, onboardedAt: facts.now },
+      ...(reonboarding && {
+        event: {
+          type: 'Normal' as const,
+          reason: 'Reonboarded',
+          message: `InfluxDB at ${spec.url} was found fresh and set up again with the same credentials`,
+        },
+      }),
+    });
+  }
+  const failure = answer.failure;
+  if (failure.kind === 'unreachable') return unreachable(facts, spec, failure);
+  if (failure.code === 'conflict') {
+    // Someone set the instance up between our check and our request; the next round sees who.
+    return finish(facts, {
+      reason: Reason.Progressing,
+      message: `InfluxDB at ${spec.url} was set up by another client while this one tried; checking again`,
+      requeue: BACKOFF,
+    });
+  }
+  return finish(facts, {
+    reason: Reason.SetupFailed,
+    message: `InfluxDB at ${spec.url} refused the setup: ${failureText(failure)}`,
+    requeue: BACKOFF,
+  });
+}
+
+function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, credentials: Credentials, allowed: boolean): Step {
+  const status = facts.resource.status ?? {};
+  const onboardedBefore = status.onboardedAt !== undefined;
+  if (allowed) {
+    if (facts.setupAnswer !== undefined) return afterSetupAnswer(facts, spec, credentials, onboardedBefore);
+    if (onboardedBefore && spec.resetPolicy === 'Report') {
+      return finish(facts, {
+        reason: Reason.InstanceReset,
+        message: `InfluxDB at ${spec.url} is not set up any more (its data was probably lost); resetPolicy Report leaves it alone. Set resetPolicy to Reonboard to set it up again with the credentials in Secret ${spec.credentialsSecretName}`,
+        requeue: READY_AGAIN(facts),
+      });
+    }
+    // The Secret must hold exactly what the request sends before the request can be sent: the
+    // response is the only copy of the token that InfluxDB will ever give out.
+    const toSend = postable(facts, credentials);
+    const secret = desiredSecret(spec, toSend);
+    if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials: toSend };
+    return { kind: 'postSetup', request: setupRequest(spec, toSend) };
+  }
+
+  const ours = known !== undefined || onboardedBefore;
+  if (known === undefined && referencedValue(facts.references.token) === undefined) {
+    return finish(facts, {
+      reason: Reason.AlreadyOnboarded,
+      message: `InfluxDB at ${spec.url} was already set up and no token for it is known. To adopt it, put its operator token in a Secret and set spec.tokenSecretRef`,
+      requeue: BACKOFF,
+    });
+  }
+  if (facts.tokenCheck === undefined) return { kind: 'checkToken', token: credentials.token };
+  if (facts.tokenCheck.ok) {
+    const reason = successReason(facts, known);
+    return settle(facts, spec, credentials, { reason, message: successMessage(reason, spec), requeue: READY_AGAIN(facts) });
+  }
+  const failure = facts.tokenCheck.failure;
+  if (failure.kind === 'unreachable') return unreachable(facts, spec, failure);
+  if (ours) {
+    return finish(facts, {
+      reason: Reason.TokenInvalid,
+      message: `InfluxDB at ${spec.url} rejected the token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced. Put a valid operator token in spec.tokenSecretRef`,
+      requeue: BACKOFF,
+    });
+  }
+  return finish(facts, {
+    reason: Reason.AlreadyOnboarded,
+    message: `InfluxDB at ${spec.url} was already set up and rejected the token from Secret ${spec.tokenSecretRef?.name} (${failureText(failure)})`,
+    requeue: BACKOFF,
+  });
+}
+
+function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, credentials: Credentials, allowed: boolean): Step {
+  if (allowed) {
+    return finish(facts, {
+      reason: Reason.Progressing,
+      message: `InfluxDB at ${spec.url} is not set up yet; mode SetupUser adds a user to an instance that is already set up`,
+      requeue: BACKOFF,
+    });
+  }
+  const onboardedBefore = facts.resource.status?.onboardedAt !== undefined;
+  if (facts.setupAnswer === undefined && known !== undefined) {
+    if (facts.tokenCheck === undefined) return { kind: 'checkToken', token: credentials.token };
+    if (facts.tokenCheck.ok) {
+      return settle(facts, spec, credentials, {
+        reason: Reason.Onboarded,
+        message: successMessage(Reason.Onboarded, spec),
+        requeue: READY_AGAIN(facts),
+      });
+    }
+    const failure = facts.tokenCheck.failure;
+    if (failure.kind === 'unreachable') return unreachable(facts, spec, failure);
+    if (onboardedBefore) {
+      return finish(facts, {
+        reason: Reason.TokenInvalid,
+        message: `InfluxDB at ${spec.url} rejected the token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced`,
+        requeue: BACKOFF,
+      });
+    }
+    // Not onboarded yet: the Secret was written before a request that never arrived.
+  }
+  const toSend = postable(facts, credentials);
+  if (facts.setupAnswer === undefined) {
+    const secret = desiredSecret(spec, toSend);
+    if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials: toSend };
+    const authToken = referencedValue(facts.references.authToken) ?? '';
+    return { kind: 'postSetupUser', request: setupRequest(spec, toSend), authToken };
+  }
+  const answer = facts.setupAnswer;
+  if (!answer.ok && answer.failure.kind === 'rejected' && [401, 404, 405].includes(answer.failure.status)) {
+    const refused = answer.failure.status === 401 ? 'refused the token from spec.authTokenSecretRef for' : 'does not offer';
+    return finish(facts, {
+      reason: Reason.Unsupported,
+      message: `InfluxDB at ${spec.url} ${refused} /api/v2/setup/user (${failureText(answer.failure)}); OSS removed that route in v2.1. Use mode Setup on a fresh instance`,
+      requeue: NONE,
+    });
+  }
+  return afterSetupAnswer(facts, spec, toSend, false);
+}
+
+/**
+ * What to do next for one InfluxOnboarding, from what is known so far. Pure: the same facts
+ * always give the same step, so every behaviour of the operator is a row in a table test.
+ */
+export function decide(facts: Facts): Step {
+  const checked = checkSpec(facts.resource);
+  if (!checked.ok) {
+    return finish(facts, { reason: Reason.InvalidSpec, message: checked.problems.join('; '), requeue: NONE });
+  }
+  const spec = checked.spec;
+  if (facts.duplicateOf !== undefined) {
+    return finish(facts, {
+      reason: Reason.DuplicateTarget,
+      message: `InfluxOnboarding ${facts.duplicateOf} already onboards ${spec.url}; the older resource wins`,
+      requeue: BACKOFF,
+    });
+  }
+  const missing = referenceProblems(facts, spec);
+  if (missing.length > 0) {
+    return finish(facts, { reason: Reason.SecretNotFound, message: missing.join('; '), requeue: BACKOFF });
+  }
+  const invalid = credentialProblems(facts, spec);
+  if (invalid.length > 0) {
+    return finish(facts, { reason: Reason.InvalidSpec, message: invalid.join('; '), requeue: BACKOFF });
+  }
+  if (facts.secret.state === 'foreign') {
+    return finish(facts, {
+      reason: Reason.SecretConflict,
+      message: `Secret ${spec.credentialsSecretName} exists and was not created for this InfluxOnboarding; it is never overwritten. Delete or rename it, or set spec.credentialsSecret.name`,
+      requeue: BACKOFF,
+    });
+  }
+
+  const known = credentialsIn(facts.secret) ?? facts.remembered;
+  const credentials: Credentials = {
+    username: spec.username,
+    password: referencedValue(facts.references.password) ?? known?.password ?? '',
+    token: referencedValue(facts.references.token) ?? known?.token ?? facts.generated.token,
+  };
+
+  if (facts.setupStatus === undefined) return { kind: 'checkSetupStatus' };
+  if (!facts.setupStatus.ok) return unreachable(facts, spec, facts.setupStatus.failure);
+  const allowed = facts.setupStatus.value.allowed;
+  return spec.mode === 'Setup'
+    ? decideSetup(facts, spec, known, credentials, allowed)
+    : decideSetupUser(facts, spec, known, credentials, allowed);
+}
