@@ -7,7 +7,8 @@ import {
   type EffectiveSpec,
   type InfluxOnboardingStatus,
 } from '../api/types.js';
-import type { Credentials, CredentialsSecret, DesiredSecret, Facts, InfluxFailure, Reference, SetupRequest } from './facts.js';
+import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
+import type { Facts, InfluxFailure, SetupRequest } from './facts.js';
 
 export interface OnboardingEvent {
   type: 'Normal' | 'Warning';

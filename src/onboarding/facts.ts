@@ -1,28 +1,6 @@
 import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from '../influx/types.js';
-import type { InfluxOnboarding, SecretKey } from '../api/types.js';
-
-/** The three values that must be identical in the Secret and in the setup request. */
-export interface Credentials {
-  username: string;
-  password: string;
-  token: string;
-}
-
-/** What the credentials Secret looks like right now. */
-export type CredentialsSecret =
-  | { state: 'absent' }
-  /** Exists but was not written for this resource: never touched. */
-  | { state: 'foreign' }
-  | { state: 'owned'; data: Partial<Record<SecretKey, string>>; garbageCollected: boolean };
-
-/** The Secret as it must be: data plus whether Kubernetes may garbage-collect it with its owner. */
-export interface DesiredSecret {
-  name: string;
-  data: Record<SecretKey, string>;
-  garbageCollected: boolean;
-}
-
-export type Reference = { found: true; value: string } | { found: false; problem: string };
+import type { Credentials, CredentialsSecret, Reference } from '../api/credentials.js';
+import type { InfluxOnboarding } from '../api/types.js';
 
 export interface References {
   password?: Reference;

@@ -1,0 +1,26 @@
+import type { CoreV1Api } from '@kubernetes/client-node';
+import type { SecretKeySelector } from '../api/types.js';
+import type { Reference } from '../api/credentials.js';
+import { apiStatus } from './errors.js';
+
+/**
+ * Reads a key of a Secret that a resource names. The namespace is always the resource's own:
+ * a reference can never reach into another namespace.
+ */
+export async function readReference(core: CoreV1Api, namespace: string, selector: SecretKeySelector): Promise<Reference> {
+  try {
+    const secret = await core.readNamespacedSecret({ namespace, name: selector.name });
+    const encoded = secret.data?.[selector.key];
+    if (encoded === undefined) {
+      return { found: false, problem: `Secret ${selector.name} has no key ${selector.key}` };
+    }
+    return { found: true, value: Buffer.from(encoded, 'base64').toString('utf8') };
+  } catch (error) {
+    const status = apiStatus(error);
+    if (status === 404) return { found: false, problem: `Secret ${selector.name} not found in namespace ${namespace}` };
+    if (status === 403) {
+      return { found: false, problem: `the operator is not allowed to read Secret ${selector.name} in namespace ${namespace} (RBAC)` };
+    }
+    throw error;
+  }
+}
