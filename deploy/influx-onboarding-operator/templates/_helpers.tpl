@@ -1,0 +1,87 @@
+{{/* Chart name, truncated to 63 characters: the limit of a label value. */}}
+{{- define "influx-onboarding-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Prefix of every resource name: the release name, plus the chart name unless the release name
+already contains it (so `helm install influx-onboarding-operator ...` does not double it).
+*/}}
+{{- define "influx-onboarding-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "influx-onboarding-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels selecting this release's pods. Immutable in a Deployment: never add to them. */}}
+{{- define "influx-onboarding-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "influx-onboarding-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "influx-onboarding-operator.labels" -}}
+helm.sh/chart: {{ include "influx-onboarding-operator.chart" . }}
+{{ include "influx-onboarding-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "influx-onboarding-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "influx-onboarding-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Where the leader-election Lease lives; the RBAC for it is granted there and nowhere else. */}}
+{{- define "influx-onboarding-operator.leaderElectionNamespace" -}}
+{{- default .Release.Namespace .Values.leaderElection.namespace }}
+{{- end }}
+
+{{/*
+What the operator may do on its resources, shared by the ClusterRole (all namespaces) and each
+per-namespace Role, so the two modes can never grant different things.
+*/}}
+{{- define "influx-onboarding-operator.rules" -}}
+- apiGroups: [influxdb.onboarding.dev]
+  resources: [influxonboardings]
+  verbs: [get, list, watch]
+- apiGroups: [influxdb.onboarding.dev]
+  resources: [influxonboardings/status]
+  verbs: [get, patch, update]
+# The credentials Secret carries an ownerReference with blockOwnerDeletion: true (so the garbage
+# collector deletes it only after its owner, with deletionPolicy Delete). Setting that field needs
+# update on the owner's finalizers wherever the OwnerReferencesPermissionEnforcement admission
+# plugin is on (OpenShift, hardened clusters); it grants nothing else.
+- apiGroups: [influxdb.onboarding.dev]
+  resources: [influxonboardings/finalizers]
+  verbs: [update]
+# get: Secrets referenced by passwordSecretRef, tokenSecretRef, authTokenSecretRef, caSecretRef.
+# create/update/patch/delete: the credentials Secret the operator writes.
+# list/watch: the operator caches only Secrets labelled
+# app.kubernetes.io/managed-by=influx-onboarding-operator (a label-selected watch), but RBAC cannot
+# restrict a grant by label, so list/watch must cover every Secret in scope. Limit the scope with
+# the `namespaces` value when that matters.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+# The same on the core/v1 Events API, for event recorders of older client libraries that write there.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
