@@ -1,0 +1,225 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
+import { checkSpec, instanceKey } from '../api/spec.js';
+import type { InfluxOnboarding, InfluxOnboardingStatus, Reason, SecretKeySelector } from '../api/types.js';
+import type { InfluxClient } from '../influx/types.js';
+import type { Logger, SecretRegistry } from '../log.js';
+import { decide, type Finish, type OnboardingEvent, type Step } from './decide.js';
+import type { Facts, References } from './facts.js';
+import { generatePassword, generateToken } from './generate.js';
+import { PerKeySerializer } from './serial.js';
+
+/** How one InfluxDB instance is reached; the shell asks the ports for a client per target. */
+export interface InfluxTarget {
+  url: string;
+  timeoutMs: number;
+  caPem?: string;
+  insecureSkipVerify: boolean;
+}
+
+/** Everything the reconciler reads and writes, as thin adapters around Kubernetes and InfluxDB. */
+export interface OnboardingPorts {
+  /** The resource as the cache holds it now (the level, never an event's payload). */
+  resource(namespace: string, name: string): InfluxOnboarding | undefined;
+  /** Every cached resource, to find two that onboard the same instance. */
+  resources(): readonly InfluxOnboarding[];
+  readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;
+  writeSecret(owner: InfluxOnboarding, desired: DesiredSecret): Promise<'written' | 'foreign'>;
+  readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
+  patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<void>;
+  recordEvent(resource: InfluxOnboarding, event: OnboardingEvent): Promise<void>;
+  influx(target: InfluxTarget): InfluxClient;
+}
+
+export interface OnboardingOptions {
+  driftCheckIntervalMs: number;
+  logger: Logger;
+  /** Every credential handled is registered here so that no log line can carry it. */
+  secrets: SecretRegistry;
+  now?: () => Date;
+  random?: () => number;
+  /** Called with each resource's Ready reason (undefined once it is gone), for metrics. */
+  onReason?: (key: string, reason: Reason | undefined) => void;
+}
+
+export interface ReconcileRequest {
+  namespace: string;
+  name: string;
+}
+
+/** controller-runtime's Result: requeue with backoff, or after a delay. */
+export interface ReconcileOutcome {
+  requeue?: boolean;
+  requeueAfterMs?: number;
+}
+
+// A decision needs at most a handful of steps; more means a bug, and must not spin forever.
+const MAX_STEPS = 16;
+// Spreads drift checks of resources created together over time.
+const DRIFT_JITTER = 0.1;
+
+export type OnboardingReconciler = (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome>;
+
+export function createOnboardingReconciler(ports: OnboardingPorts, options: OnboardingOptions): OnboardingReconciler {
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const perInstance = new PerKeySerializer();
+  // What this process last saw in, or wrote to, each resource's Secret: restores a deleted Secret
+  // with the same credentials.
+  const remembered = new Map<string, Credentials>();
+
+  function remember(key: string, credentials: Credentials): void {
+    remembered.set(key, credentials);
+    options.secrets.add(credentials.password);
+    options.secrets.add(credentials.token);
+  }
+
+  function rememberSecret(key: string, secret: CredentialsSecret): void {
+    if (secret.state !== 'owned') return;
+    const { username, password, token } = secret.data;
+    if (username && token) remember(key, { username, password: password ?? '', token });
+  }
+
+  function duplicateOf(resource: InfluxOnboarding, url: string): string | undefined {
+    if ((resource.spec.mode ?? 'Setup') !== 'Setup') return undefined;
+    const target = instanceKey(url);
+    const older = ports
+      .resources()
+      .filter((other) => other.metadata.uid !== resource.metadata.uid && other.metadata.deletionTimestamp === undefined)
+      .filter((other) => (other.spec.mode ?? 'Setup') === 'Setup')
+      .filter((other) => {
+        const checked = checkSpec(other);
+        return checked.ok && instanceKey(checked.spec.url) === target;
+      })
+      .filter((other) => isOlder(other, resource));
+    const first = older.sort((a, b) => (isOlder(a, b) ? -1 : 1))[0];
+    return first && `${first.metadata.namespace}/${first.metadata.name}`;
+  }
+
+  async function readReferences(resource: InfluxOnboarding): Promise<References> {
+    const { spec } = resource;
+    const { namespace } = resource.metadata;
+    const read = async (selector: SecretKeySelector | undefined): Promise<Reference | undefined> => {
+      if (selector === undefined) return undefined;
+      const reference = await ports.readReference(namespace, selector);
+      if (reference.found) options.secrets.add(reference.value);
+      return reference;
+    };
+    const [password, token, authToken, ca] = await Promise.all([
+      read(spec.passwordSecretRef),
+      read(spec.tokenSecretRef),
+      read(spec.authTokenSecretRef),
+      read(spec.tls?.caSecretRef),
+    ]);
+    return {
+      ...(password && { password }),
+      ...(token && { token }),
+      ...(authToken && { authToken }),
+      ...(ca && { ca }),
+    };
+  }
+
+  async function act(step: Exclude<Step, Finish>, facts: Facts, client: () => InfluxClient, key: string): Promise<Facts> {
+    switch (step.kind) {
+      case 'checkSetupStatus':
+        return { ...facts, setupStatus: await client().setupStatus() };
+      case 'checkToken':
+        return { ...facts, tokenCheck: await client().checkToken(step.token) };
+      case 'lookupIDs':
+        return { ...facts, ids: await client().lookupIDs(step.token, step.org, step.bucket) };
+      case 'checkHealth':
+        return { ...facts, health: await client().health() };
+      case 'writeSecret': {
+        remember(key, step.credentials);
+        const written = await ports.writeSecret(facts.resource, step.secret);
+        const secret: CredentialsSecret =
+          written === 'foreign'
+            ? { state: 'foreign' }
+            : { state: 'owned', data: step.secret.data, garbageCollected: step.secret.garbageCollected };
+        return { ...facts, secret, secretWritten: written === 'written' };
+      }
+      case 'postSetup':
+        return { ...facts, setupAnswer: await client().setup(step.request) };
+      case 'postSetupUser':
+        return { ...facts, setupAnswer: await client().setupUser(step.request, step.authToken) };
+    }
+  }
+
+  async function conclude(finish: Finish, facts: Facts, steps: string[], key: string): Promise<ReconcileOutcome> {
+    const { resource } = facts;
+    if (!isDeepStrictEqual(finish.status, resource.status ?? {})) await ports.patchStatus(resource, finish.status);
+    if (finish.event) await ports.recordEvent(resource, finish.event);
+    options.onReason?.(key, finish.reason);
+    const requeue = finish.requeue;
+    options.logger.info('reconciled', {
+      resource: key,
+      generation: resource.metadata.generation,
+      reason: finish.reason,
+      message: finish.message,
+      steps,
+      requeue: requeue.kind === 'after' ? `${Math.round(requeue.ms / 1000)}s` : requeue.kind,
+    });
+    if (requeue.kind === 'backoff') return { requeue: true };
+    if (requeue.kind === 'after') return { requeueAfterMs: Math.round(requeue.ms * (1 + DRIFT_JITTER * random())) };
+    return {};
+  }
+
+  return async function reconcile(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
+    const key = `${request.namespace}/${request.name}`;
+    const resource = ports.resource(request.namespace, request.name);
+    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) {
+      remembered.delete(key);
+      options.onReason?.(key, undefined);
+      return {};
+    }
+    const checked = checkSpec(resource);
+    const references = checked.ok ? await readReferences(resource) : {};
+    const secret = checked.ok ? await ports.readSecret(resource, checked.spec.credentialsSecretName) : { state: 'absent' as const };
+    rememberSecret(key, secret);
+    const known = remembered.get(key);
+    const duplicate = checked.ok ? duplicateOf(resource, checked.spec.url) : undefined;
+    let facts: Facts = {
+      resource,
+      now: now().toISOString(),
+      driftCheckIntervalMs: options.driftCheckIntervalMs,
+      references,
+      secret,
+      ...(known && { remembered: known }),
+      ...(duplicate && { duplicateOf: duplicate }),
+      generated: { password: generatePassword(), token: generateToken() },
+    };
+
+    const run = async (): Promise<ReconcileOutcome> => {
+      let influx: InfluxClient | undefined;
+      const client = (): InfluxClient => {
+        if (!checked.ok) throw new Error('an invalid spec never reaches InfluxDB');
+        const ca = references.ca;
+        influx ??= ports.influx({
+          url: checked.spec.url,
+          timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
+          insecureSkipVerify: checked.spec.insecureSkipVerify,
+          ...(ca?.found && { caPem: ca.value }),
+        });
+        return influx;
+      };
+      const steps: string[] = [];
+      for (let count = 0; count < MAX_STEPS; count++) {
+        const step = decide(facts);
+        if (step.kind === 'finish') return conclude(step, facts, steps, key);
+        signal.throwIfAborted();
+        steps.push(step.kind);
+        facts = await act(step, facts, client, key);
+      }
+      throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
+    };
+    // Only what talks to InfluxDB needs the per-instance lock; invalid specs never do.
+    return checked.ok ? perInstance.run(instanceKey(checked.spec.url), run) : run();
+  };
+}
+
+function isOlder(a: InfluxOnboarding, b: InfluxOnboarding): boolean {
+  const at = a.metadata.creationTimestamp ?? '';
+  const bt = b.metadata.creationTimestamp ?? '';
+  if (at !== bt) return at < bt;
+  return `${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}`;
+}
