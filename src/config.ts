@@ -1,0 +1,202 @@
+import { parseArgs } from 'node:util';
+import type { LogFormat, LogLevel } from './log.js';
+
+/** Everything the operator can be told, after flags and environment have been read and checked. */
+export interface Config {
+  namespaces: string[];
+  labelSelector?: string;
+  concurrency: number;
+  resyncPeriodMs: number;
+  driftCheckIntervalMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  shutdownTimeoutMs: number;
+  allowLinkLocal: boolean;
+  identity: string;
+}
+
+export type ConfigResult =
+  | { kind: 'run'; config: Config }
+  | { kind: 'help'; text: string }
+  | { kind: 'version' }
+  | { kind: 'invalid'; problems: string[] };
+
+interface Flag {
+  name: string;
+  type: 'string' | 'boolean';
+  default: string;
+  help: string;
+}
+
+const ENV_PREFIX = 'INFLUX_OPERATOR_';
+
+const FLAGS: readonly Flag[] = [
+  { name: 'namespaces', type: 'string', default: '', help: 'Comma-separated namespaces to watch; empty watches all (then it needs cluster-wide RBAC).' },
+  { name: 'label-selector', type: 'string', default: '', help: 'Only reconcile InfluxOnboardings matching this label selector (to shard across deployments).' },
+  { name: 'concurrency', type: 'string', default: '4', help: 'Resources reconciled in parallel.' },
+  { name: 'resync-period', type: 'string', default: '10m', help: 'Every resource is queued again this often, events or not.' },
+  { name: 'drift-check-interval', type: 'string', default: '5m', help: 'How often a Ready resource checks its token and setup state (jittered by 10%).' },
+  { name: 'backoff-base', type: 'string', default: '5ms', help: 'First retry delay of a failing resource; doubles per failure.' },
+  { name: 'backoff-max', type: 'string', default: '1000s', help: 'Longest retry delay of a failing resource.' },
+  { name: 'leader-elect', type: 'boolean', default: 'false', help: 'Elect a leader through a Lease so only one replica reconciles.' },
+  { name: 'leader-election-namespace', type: 'string', default: '', help: "Namespace of the Lease; defaults to the pod's namespace (POD_NAMESPACE)." },
+  { name: 'leader-election-id', type: 'string', default: 'influx-onboarding-operator', help: 'Name of the Lease.' },
+  { name: 'lease-duration', type: 'string', default: '15s', help: 'How long a leader holds the Lease without renewing.' },
+  { name: 'renew-deadline', type: 'string', default: '10s', help: 'A leader that cannot renew within this stops reconciling.' },
+  { name: 'retry-period', type: 'string', default: '2s', help: 'How often candidates try to acquire or renew the Lease.' },
+  { name: 'metrics-bind-address', type: 'string', default: ':8080', help: 'Address of /metrics; "0" turns it off.' },
+  { name: 'health-probe-bind-address', type: 'string', default: ':8081', help: 'Address of /healthz and /readyz; "0" turns it off.' },
+  { name: 'log-level', type: 'string', default: 'info', help: 'error, warn, info or debug.' },
+  { name: 'log-format', type: 'string', default: 'json', help: 'json or text.' },
+  { name: 'shutdown-timeout', type: 'string', default: '30s', help: 'How long in-flight reconciles may run after SIGTERM.' },
+  { name: 'allow-link-local', type: 'boolean', default: 'false', help: 'Allow InfluxDB URLs that resolve to link-local addresses (169.254.0.0/16, fe80::/10: cloud metadata).' },
+];
+
+function envName(flag: string): string {
+  return ENV_PREFIX + flag.toUpperCase().replace(/-/g, '_');
+}
+
+export function helpText(): string {
+  const lines = FLAGS.map((flag) => {
+    const usage = flag.type === 'boolean' ? `--${flag.name}[=true|false]` : `--${flag.name}=<value>`;
+    return `  ${usage}\n      ${flag.help} (default: ${flag.default === '' ? 'empty' : flag.default}; env ${envName(flag.name)})`;
+  });
+  return [
+    'influx-onboarding-operator: onboards InfluxDB 2.x instances declared as InfluxOnboarding resources.',
+    '',
+    'Usage: influx-onboarding-operator [flags]',
+    '',
+    'Connects with the in-cluster service account inside a pod, else with KUBECONFIG or ~/.kube/config.',
+    'Durations take a unit: 500ms, 30s, 5m, 1h. Every flag can also be set by its environment variable.',
+    '',
+    'Flags:',
+    ...lines,
+    '  --version',
+    '      Print the version and exit.',
+    '  --help',
+    '      Print this help and exit.',
+  ].join('\n');
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
+}
+
+/** Reads flags (which win) and INFLUX_OPERATOR_* environment variables into a checked Config. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigResult {
+  // parseArgs refuses `--leader-elect=false`, the form Kubernetes manifests use: take those apart first.
+  const booleanNames = new Set(FLAGS.filter((flag) => flag.type === 'boolean').map((flag) => flag.name));
+  const assignedBooleans = new Map<string, string>();
+  const rest = argv.filter((arg) => {
+    const match = /^--([a-z-]+)=(.*)$/.exec(arg);
+    if (!match || !booleanNames.has(match[1] ?? '')) return true;
+    assignedBooleans.set(match[1] ?? '', match[2] ?? '');
+    return false;
+  });
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const options = Object.fromEntries([
+      ...FLAGS.map((flag) => [flag.name, { type: flag.type }] as const),
+      ['help', { type: 'boolean' }] as const,
+      ['version', { type: 'boolean' }] as const,
+    ]);
+    values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    return { kind: 'invalid', problems: [`${(error as Error).message}. See --help.`] };
+  }
+  if (values.help === true) return { kind: 'help', text: helpText() };
+  if (values.version === true) return { kind: 'version' };
+
+  const problems: string[] = [];
+  const raw = (name: string): string => {
+    const value = values[name];
+    if (typeof value === 'boolean') return String(value);
+    if (typeof value === 'string') return value;
+    return env[envName(name)] ?? FLAGS.find((flag) => flag.name === name)?.default ?? '';
+  };
+  const bool = (name: string): boolean => {
+    const text = assignedBooleans.get(name) ?? raw(name);
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0' || text === '') return false;
+    problems.push(`--${name}: must be true or false; got ${JSON.stringify(text)}`);
+    return false;
+  };
+  const duration = (name: string): number => {
+    const text = raw(name);
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+      problems.push(`--${name}: must be a positive duration such as 500ms, 30s, 5m or 1h; got ${JSON.stringify(text)}`);
+      return 1;
+    }
+    return ms;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T => {
+    const text = raw(name);
+    if ((allowed as readonly string[]).includes(text)) return text as T;
+    problems.push(`--${name}: must be one of ${allowed.join(', ')}; got ${JSON.stringify(text)}`);
+    return allowed[0] as T;
+  };
+
+  const concurrencyText = raw('concurrency');
+  const concurrency = Number(concurrencyText);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+    problems.push(`--concurrency: must be an integer from 1 to 1000; got ${JSON.stringify(concurrencyText)}`);
+  }
+  const namespaces = raw('namespaces')
+    .split(',')
+    .map((namespace) => namespace.trim())
+    .filter((namespace) => namespace !== '');
+  const labelSelector = raw('label-selector').trim();
+  const leaderElect = bool('leader-elect');
+  const leaderElectionNamespace = raw('leader-election-namespace') || env.POD_NAMESPACE || undefined;
+  if (leaderElect && leaderElectionNamespace === undefined) {
+    problems.push('--leader-election-namespace: required with --leader-elect outside a pod (POD_NAMESPACE is not set)');
+  }
+  const leaseDurationMs = duration('lease-duration');
+  const renewDeadlineMs = duration('renew-deadline');
+  const retryPeriodMs = duration('retry-period');
+  if (renewDeadlineMs >= leaseDurationMs) problems.push('--renew-deadline: must be shorter than --lease-duration');
+  if (retryPeriodMs >= renewDeadlineMs) problems.push('--retry-period: must be shorter than --renew-deadline');
+  const backoffBaseMs = duration('backoff-base');
+  const backoffMaxMs = duration('backoff-max');
+  if (backoffBaseMs > backoffMaxMs) problems.push('--backoff-base: must not exceed --backoff-max');
+
+  const config: Config = {
+    namespaces,
+    ...(labelSelector !== '' && { labelSelector }),
+    concurrency,
+    resyncPeriodMs: duration('resync-period'),
+    driftCheckIntervalMs: duration('drift-check-interval'),
+    backoffBaseMs,
+    backoffMaxMs,
+    leaderElect,
+    ...(leaderElectionNamespace !== undefined && { leaderElectionNamespace }),
+    leaderElectionId: raw('leader-election-id'),
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    metricsBindAddress: raw('metrics-bind-address'),
+    healthProbeBindAddress: raw('health-probe-bind-address'),
+    logLevel: oneOf('log-level', ['info', 'error', 'warn', 'debug'] as const),
+    logFormat: oneOf('log-format', ['json', 'text'] as const),
+    shutdownTimeoutMs: duration('shutdown-timeout'),
+    allowLinkLocal: bool('allow-link-local'),
+    identity: env.POD_NAME ?? `${process.pid}@${env.HOSTNAME ?? 'local'}`,
+  };
+  return problems.length > 0 ? { kind: 'invalid', problems } : { kind: 'run', config };
+}
