@@ -1,0 +1,368 @@
+/**
+ * The Helm chart and the samples against the helm CLI pinned in test/helm and a real
+ * kube-apiserver: lint, rendering (cluster-wide vs per-namespace RBAC), server-side dry runs
+ * (real schemas, real RBAC object validation), the restricted Pod Security Standard as enforced by
+ * the API server's PodSecurity admission plugin, and the CRD copy shipped in the chart.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseAllDocuments, stringify } from 'yaml';
+import { getControlPlane } from '../support/cluster.js';
+import type { ControlPlane } from '../support/controlplane.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const chart = join(root, 'deploy/influx-onboarding-operator');
+const crdFile = 'influxdb.onboarding.dev_influxonboardings.yaml';
+const crdName = 'influxonboardings.influxdb.onboarding.dev';
+const samplesDir = join(root, 'config/samples');
+const release = 'ioo';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+interface Container {
+  name: string;
+  image: string;
+  args: string[];
+  env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+  ports: Array<{ name: string; containerPort: number }>;
+  livenessProbe: { httpGet: { path: string; port: string | number } };
+  readinessProbe: { httpGet: { path: string; port: string | number } };
+  securityContext: Record<string, unknown>;
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  volumeMounts: Array<{ name: string; mountPath: string }>;
+}
+
+interface PodSpec {
+  serviceAccountName: string;
+  terminationGracePeriodSeconds: number;
+  securityContext: Record<string, unknown>;
+  containers: Container[];
+  volumes: Array<{ name: string; emptyDir?: object }>;
+  topologySpreadConstraints?: unknown[];
+}
+
+interface Deployment extends Manifest {
+  spec: { replicas: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+}
+
+function run(command: string, args: string[], input?: string): Promise<Result> {
+  const child = spawn(command, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+let helmBin = '';
+let controlPlane: ControlPlane;
+const namespaces: string[] = [];
+
+test.before(async () => {
+  // A cold build takes minutes; build.sh prints progress on stderr, shown here so it is not silent.
+  const built = await run('bash', [join(root, 'test/helm/build.sh')]);
+  if (built.code !== 0) throw new Error(`test/helm/build.sh failed:\n${built.stderr}`);
+  helmBin = built.stdout.trim().split('\n').pop() ?? '';
+  controlPlane = await getControlPlane();
+});
+
+test.after(async () => {
+  // Without the namespace controller a deleted namespace stays Terminating; that harms no one.
+  if (namespaces.length > 0) await controlPlane.kubectl(['delete', 'namespace', '--wait=false', '--ignore-not-found', ...namespaces]);
+});
+
+function helm(args: string[], input?: string): Promise<Result> {
+  return run(helmBin, args, input);
+}
+
+/** Renders the chart; `values` goes in as a values file, so lists and selectors need no --set escaping. */
+async function render(namespace: string, values: Record<string, unknown> = {}): Promise<Manifest[]> {
+  const result = await helm(['template', release, chart, '--namespace', namespace, '-f', '-'], stringify(values));
+  assert.is(result.code, 0, `helm template failed: ${result.stderr}`);
+  return parseAllDocuments(result.stdout)
+    .map((doc) => doc.toJS() as Manifest | null)
+    .filter((doc): doc is Manifest => doc !== null);
+}
+
+const only = <T extends Manifest>(manifests: Manifest[], kind: string): T => {
+  const found = manifests.filter((m) => m.kind === kind);
+  assert.is(found.length, 1, `exactly one ${kind}, got ${found.length}`);
+  return found[0] as T;
+};
+const toYaml = (manifests: Manifest[]): string => manifests.map((m) => stringify(m)).join('---\n');
+
+async function kubectl(args: string[], input?: string): Promise<Result> {
+  return controlPlane.kubectl(args, input === undefined ? undefined : { input });
+}
+
+/** A fresh namespace (random suffix, so reruns and parallel files never collide), removed after. */
+async function createNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
+  const created = await kubectl(['create', '-f', '-'], JSON.stringify(namespace));
+  assert.is(created.code, 0, created.stderr);
+  namespaces.push(name);
+  return name;
+}
+
+/**
+ * Server-side dry run: the API server validates and admits the objects but stores nothing.
+ * Without `namespace` every namespaced object must name its own, as the chart's templates do.
+ */
+async function dryRunApply(yaml: string, namespace?: string): Promise<Result> {
+  return kubectl(['apply', '--dry-run=server', ...(namespace ? ['--namespace', namespace] : []), '-f', '-'], yaml);
+}
+
+function assertAcceptedWithoutWarnings(result: Result, count: number): void {
+  assert.is(result.code, 0, `rejected:\n${result.stderr}`);
+  const accepted = result.stdout.split('\n').filter((line) => line.endsWith('(server dry run)'));
+  assert.is(accepted.length, count, result.stdout);
+  assert.not.match(result.stderr, /Warning/i, `warnings:\n${result.stderr}`);
+}
+
+function rulesCover(rules: PolicyRule[], group: string, resource: string, verbs: string[]): boolean {
+  return verbs.every((verb) =>
+    rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb)),
+  );
+}
+
+async function installCrd(): Promise<void> {
+  // Cluster-scoped and shared with the other integration tests: applied (idempotent), never deleted.
+  const applied = await kubectl(['apply', '-f', join(root, 'crds', crdFile)]);
+  assert.is(applied.code, 0, applied.stderr);
+  const established = await kubectl(['wait', '--for=condition=Established', `crd/${crdName}`, '--timeout=60s']);
+  assert.is(established.code, 0, established.stderr);
+}
+
+test('helm lint --strict passes with the default values and with a namespace list', async () => {
+  for (const extra of [[], ['--set', 'namespaces={team-a,team-b}']]) {
+    const result = await helm(['lint', '--strict', chart, ...extra]);
+    assert.is(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  }
+});
+
+test('the chart ships the top-level CRD byte for byte (crds/ is the one source of truth)', () => {
+  const topLevel = readFileSync(join(root, 'crds', crdFile));
+  const inChart = readFileSync(join(chart, 'crds', crdFile));
+  assert.ok(topLevel.equals(inChart), `deploy/influx-onboarding-operator/crds/${crdFile} differs from crds/${crdFile}: copy it again`);
+  assert.equal(readdirSync(join(chart, 'crds')), readdirSync(join(root, 'crds')));
+});
+
+test('default values: cluster-wide RBAC, 2 replicas with leader election and a PDB, restricted pod', async () => {
+  const manifests = await render('ops');
+  const kinds = manifests.map((m) => m.kind).sort();
+  assert.equal(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+
+  const rules = only<Manifest & { rules: PolicyRule[] }>(manifests, 'ClusterRole').rules;
+  assert.ok(rulesCover(rules, 'influxdb.onboarding.dev', 'influxonboardings', ['get', 'list', 'watch']));
+  assert.not.ok(rulesCover(rules, 'influxdb.onboarding.dev', 'influxonboardings', ['update']), 'the spec is never written');
+  assert.ok(rulesCover(rules, 'influxdb.onboarding.dev', 'influxonboardings/status', ['get', 'patch', 'update']));
+  assert.ok(rulesCover(rules, '', 'secrets', ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']));
+  assert.ok(rulesCover(rules, 'events.k8s.io', 'events', ['create', 'patch']));
+  assert.ok(rulesCover(rules, '', 'events', ['create', 'patch']));
+  assert.not.ok(rules.some((r) => r.verbs.includes('*') || r.resources.includes('*') || r.apiGroups.includes('*')), 'no wildcards');
+  assert.not.ok(rules.some((r) => r.resources.includes('leases')), 'the Lease is granted in one namespace only');
+
+  // The leader-election Role lives in the release namespace and covers leases only.
+  const role = only<Manifest & { rules: PolicyRule[] }>(manifests, 'Role');
+  assert.is(role.metadata.namespace, 'ops');
+  assert.equal(role.rules, [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
+  const binding = only<Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }> }>(manifests, 'ClusterRoleBinding');
+  const serviceAccount = only(manifests, 'ServiceAccount');
+  assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: 'ops' }]);
+
+  const deployment = only<Deployment>(manifests, 'Deployment');
+  assert.is(deployment.spec.replicas, 2);
+  const pod = deployment.spec.template.spec;
+  assert.is(pod.serviceAccountName, serviceAccount.metadata.name);
+  assert.is(pod.terminationGracePeriodSeconds, 40);
+  assert.equal(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+  const [container] = pod.containers;
+  assert.ok(container);
+  const appVersion = /appVersion: "?([^"\n]+)"?/.exec(readFileSync(join(chart, 'Chart.yaml'), 'utf8'))?.[1];
+  assert.is(container.image, `ghcr.io/influx-onboarding/influx-onboarding-operator:${appVersion}`);
+  assert.equal(container.args, [
+    '--leader-elect',
+    '--leader-election-namespace=$(POD_NAMESPACE)',
+    '--metrics-bind-address=:8080',
+    '--health-probe-bind-address=:8081',
+    '--log-level=info',
+    '--log-format=json',
+  ]);
+  assert.equal(
+    container.env.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
+    [['POD_NAMESPACE', 'metadata.namespace'], ['POD_NAME', 'metadata.name']],
+  );
+  const port = (name: string | number) => container.ports.find((p) => p.name === name)?.containerPort;
+  assert.is(port(container.livenessProbe.httpGet.port), 8081);
+  assert.is(container.livenessProbe.httpGet.path, '/healthz');
+  assert.is(port(container.readinessProbe.httpGet.port), 8081);
+  assert.is(container.readinessProbe.httpGet.path, '/readyz');
+  assert.is(port('metrics'), 8080);
+  assert.equal(container.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
+  assert.equal(container.resources, { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+  const tmp = container.volumeMounts.find((m) => m.mountPath === '/tmp');
+  assert.ok(tmp && pod.volumes.some((v) => v.name === tmp.name && v.emptyDir), 'an emptyDir at /tmp');
+  assert.is(pod.topologySpreadConstraints, undefined);
+
+  const pdb = only<Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>(manifests, 'PodDisruptionBudget');
+  assert.is(pdb.spec.minAvailable, 1);
+  assert.equal(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
+  const service = only<Manifest & { spec: { ports: Array<{ name: string; port: number; targetPort: string; protocol: string }> } }>(manifests, 'Service');
+  assert.equal(service.spec.ports, [{ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' }]);
+});
+
+test('namespaces [a, b]: a Role and RoleBinding in each, nothing cluster-wide, --namespaces=a,b', async () => {
+  const manifests = await render('ops', { namespaces: ['a', 'b'] });
+  assert.not.ok(manifests.some((m) => m.kind.startsWith('Cluster')), 'no ClusterRole nor ClusterRoleBinding');
+  const roles = manifests.filter((m): m is Manifest & { rules: PolicyRule[] } => m.kind === 'Role');
+  const watched = roles.filter((r) => rulesCover(r.rules, '', 'secrets', ['get', 'list', 'watch']));
+  assert.equal(watched.map((r) => r.metadata.namespace).sort(), ['a', 'b']);
+  for (const role of watched) assert.ok(rulesCover(role.rules, 'influxdb.onboarding.dev', 'influxonboardings/status', ['patch']));
+  const leaderElection = roles.filter((r) => !watched.includes(r));
+  assert.equal(leaderElection.map((r) => [r.metadata.namespace, r.rules[0]?.resources]), [['ops', ['leases']]]);
+  const bindings = manifests.filter((m): m is Manifest & { roleRef: { apiGroup: string; kind: string; name: string } } => m.kind === 'RoleBinding');
+  for (const ns of ['a', 'b']) {
+    const binding = bindings.find((b) => b.metadata.namespace === ns);
+    assert.ok(binding, `a RoleBinding in ${ns}`);
+    assert.equal(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: watched[0]?.metadata.name });
+  }
+  const container = only<Deployment>(manifests, 'Deployment').spec.template.spec.containers[0];
+  assert.ok(container?.args.includes('--namespaces=a,b'), String(container?.args));
+});
+
+test('options: label selector, link-local, one replica (no PDB), topology spread, ServiceMonitor', async () => {
+  const manifests = await render('ops', {
+    replicaCount: 1,
+    labelSelector: 'tier in (a,b)',
+    allowLinkLocal: true,
+    concurrency: 8,
+    topologySpread: { enabled: true },
+    serviceMonitor: { enabled: true },
+  });
+  assert.not.ok(manifests.some((m) => m.kind === 'PodDisruptionBudget'), 'a PDB of minAvailable 1 would block every drain of a single replica');
+  const deployment = only<Deployment>(manifests, 'Deployment');
+  const args = deployment.spec.template.spec.containers[0]?.args ?? [];
+  for (const arg of ['--label-selector=tier in (a,b)', '--allow-link-local', '--concurrency=8']) assert.ok(args.includes(arg), `${arg} in ${args}`);
+  assert.is(deployment.spec.template.spec.topologySpreadConstraints?.length, 1);
+  const monitor = only<Manifest & { spec: { endpoints: Array<{ port: string }> } }>(manifests, 'ServiceMonitor');
+  assert.is(monitor.spec.endpoints[0]?.port, 'metrics');
+
+  const refused = await helm(['template', release, chart, '--set', 'leaderElection.enabled=false']);
+  assert.is.not(refused.code, 0, 'two replicas without leader election must not render');
+  assert.match(refused.stderr, /leaderElection\.enabled/);
+});
+
+test('the API server accepts the default rendering (server-side dry run)', async () => {
+  const namespace = await createNamespace('deploy');
+  const manifests = await render(namespace);
+  assertAcceptedWithoutWarnings(await dryRunApply(toYaml(manifests)), manifests.length);
+});
+
+test('the API server accepts the per-namespace rendering (server-side dry run)', async () => {
+  const namespace = await createNamespace('deploy');
+  const watched = [await createNamespace('deploy-a'), await createNamespace('deploy-b')];
+  const manifests = await render(namespace, { namespaces: watched });
+  assert.is(manifests.filter((m) => m.kind === 'Role').length, 3);
+  assertAcceptedWithoutWarnings(await dryRunApply(toYaml(manifests)), manifests.length);
+});
+
+test('the Deployment satisfies the restricted Pod Security Standard (PodSecurity admission)', async () => {
+  const namespace = await createNamespace('deploy-psa', {
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+    'pod-security.kubernetes.io/warn': 'restricted',
+    'pod-security.kubernetes.io/warn-version': 'latest',
+  });
+  const deployment = only<Deployment>(await render(namespace), 'Deployment');
+  // PodSecurity checks workload resources in warn mode: a violation is a warning, not a denial.
+  assertAcceptedWithoutWarnings(await dryRunApply(stringify(deployment), namespace), 1);
+
+  // Enforce mode applies to Pods: the pod the Deployment would create is admitted...
+  const template = deployment.spec.template;
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'operator', labels: template.metadata.labels }, spec: template.spec };
+  assertAcceptedWithoutWarnings(await dryRunApply(stringify(pod), namespace), 1);
+
+  // ...and the same pod without its security contexts is denied, which shows the PodSecurity
+  // admission plugin is on in this API server, so the two passes above mean something.
+  const containers = template.spec.containers.map(({ securityContext: _dropped, ...rest }) => rest);
+  const { securityContext: _dropped, ...bareSpec } = template.spec;
+  const bare = { ...pod, spec: { ...bareSpec, containers } };
+  const denied = await dryRunApply(stringify(bare), namespace);
+  assert.is.not(denied.code, 0, 'a pod without securityContext must be denied');
+  assert.match(denied.stderr, /violates PodSecurity "restricted:latest"/);
+  const unsafe = await dryRunApply(stringify({ ...deployment, spec: { ...deployment.spec, template: { ...template, spec: bare.spec } } }), namespace);
+  assert.is(unsafe.code, 0, unsafe.stderr);
+  assert.match(unsafe.stderr, /would violate PodSecurity "restricted:latest"/);
+});
+
+test('every sample in config/samples is accepted by the API server with the CRD installed', async () => {
+  await installCrd();
+  const namespace = await createNamespace('deploy-samples');
+  const samples = readdirSync(samplesDir).filter((file) => file.endsWith('.yaml')).sort();
+  assert.equal(samples, ['adopt.yaml', 'full.yaml', 'minimal.yaml']);
+  for (const sample of samples) {
+    const text = readFileSync(join(samplesDir, sample), 'utf8');
+    const documents = parseAllDocuments(text).map((doc) => doc.toJS() as Manifest);
+    assert.ok(documents.every((doc) => doc.kind === 'InfluxOnboarding'), `${sample}: InfluxOnboarding resources only`);
+    const result = await dryRunApply(text, namespace);
+    assert.is(result.code, 0, `${sample} rejected:\n${result.stderr}`);
+    assert.match(result.stdout, /influxonboarding\.influxdb\.onboarding\.dev\/\S+ created \(server dry run\)/, sample);
+    assert.not.match(result.stderr, /Warning/i, `${sample}: ${result.stderr}`);
+  }
+  // The schema really is checked: a sample broken on purpose (reserved bucket name) is refused.
+  const minimal = parseAllDocuments(readFileSync(join(samplesDir, 'minimal.yaml'), 'utf8'))[0]?.toJS() as Manifest & { spec: object };
+  const broken = await dryRunApply(stringify({ ...minimal, spec: { ...minimal.spec, bucket: '_monitoring' } }), namespace);
+  assert.is.not(broken.code, 0);
+  assert.match(broken.stderr, /spec\.bucket/);
+});
+
+test('full.yaml sets every spec field of the CRD', () => {
+  const crd = parseAllDocuments(readFileSync(join(root, 'crds', crdFile), 'utf8'))[0]?.toJS() as {
+    spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: Schema } } } }> };
+  };
+  interface Schema {
+    properties?: Record<string, Schema>;
+  }
+  /** Dotted paths of every leaf field of a schema. */
+  const leaves = (schema: Schema, prefix: string): string[] =>
+    Object.entries(schema.properties ?? {}).flatMap(([key, child]) =>
+      child.properties ? leaves(child, `${prefix}${key}.`) : [`${prefix}${key}`],
+    );
+  const full = parseAllDocuments(readFileSync(join(samplesDir, 'full.yaml'), 'utf8'))[0]?.toJS() as { spec: Record<string, unknown> };
+  const get = (path: string): unknown =>
+    path.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], full.spec);
+  const specSchema = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec;
+  assert.ok(specSchema);
+  const missing = leaves(specSchema, '').filter((path) => get(path) === undefined);
+  assert.equal(missing, [], `full.yaml lacks: ${missing.join(', ')}`);
+});
+
+test.run();
