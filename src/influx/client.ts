@@ -1,0 +1,133 @@
+import { isJsonObject, interpret, type Expectation, type JsonObject } from './responses.js';
+import { createTransport, type Call } from './transport.js';
+import type { Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from './types.js';
+import { findSetupRequestProblem } from './validate.js';
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function idOf(container: JsonObject, key: string): string | undefined {
+  const inner = container[key];
+  return isJsonObject(inner) ? nonEmptyString(inner.id) : undefined;
+}
+
+/** The 201 carries `user`, `org`, `bucket` and `auth` as objects; their token is ignored on purpose. */
+function parseSetupResult(json: unknown): SetupResult | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const userID = idOf(json, 'user');
+  const orgID = idOf(json, 'org');
+  const bucketID = idOf(json, 'bucket');
+  const authorizationID = idOf(json, 'auth');
+  if (!userID || !orgID || !bucketID || !authorizationID) return undefined;
+  return { userID, orgID, bucketID, authorizationID };
+}
+
+function parseSetupStatus(json: unknown): { allowed: boolean } | undefined {
+  return isJsonObject(json) && typeof json.allowed === 'boolean' ? { allowed: json.allowed } : undefined;
+}
+
+function parseTokenOwner(json: unknown): TokenOwner | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const userID = nonEmptyString(json.id);
+  const userName = nonEmptyString(json.name);
+  return userID && userName ? { userID, userName } : undefined;
+}
+
+function parseHealth(json: unknown): Health | undefined {
+  if (!isJsonObject(json) || typeof json.status !== 'string') return undefined;
+  return typeof json.version === 'string' ? { status: json.status, version: json.version } : { status: json.status };
+}
+
+/** The ID of the entry named `name` in `json[listKey]`; null when absent, undefined when the shape is wrong. */
+function findIdByName(json: unknown, listKey: string, name: string): string | null | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const list = json[listKey];
+  if (!Array.isArray(list)) return undefined;
+  const match = list.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name);
+  if (match === undefined) return null;
+  return nonEmptyString(match.id);
+}
+
+function isNotFound<T>(outcome: Outcome<T>): boolean {
+  return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
+}
+
+function secretsOf(request: SetupRequest, authToken?: string): string[] {
+  return authToken === undefined ? [request.password, request.token] : [request.password, request.token, authToken];
+}
+
+/** Only retentionPeriodSeconds is sent: retentionPeriodHrs is read as NANOSECONDS by InfluxDB. */
+function setupBody(request: SetupRequest): JsonObject {
+  return {
+    username: request.username,
+    password: request.password,
+    org: request.org,
+    bucket: request.bucket,
+    retentionPeriodSeconds: request.retentionPeriodSeconds,
+    token: request.token,
+  };
+}
+
+function refusedLocally<T>(problem: string): Outcome<T> {
+  return { ok: false, failure: { kind: 'rejected', status: 0, code: 'invalid', message: problem } };
+}
+
+export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
+  const transport = createTransport(options);
+
+  async function call<T>(request: Call, expectation: Expectation<T>): Promise<Outcome<T>> {
+    const exchange = await transport.send(request);
+    if (!exchange.ok) return exchange;
+    return interpret(exchange.answer, expectation);
+  }
+
+  async function postSetup(path: '/api/v2/setup' | '/api/v2/setup/user', request: SetupRequest, authToken?: string) {
+    const problem = findSetupRequestProblem(request);
+    if (problem !== undefined) return refusedLocally<SetupResult>(problem);
+    return call(
+      { method: 'POST', path, endpoint: `POST ${path}`, body: setupBody(request), ...(authToken === undefined ? {} : { authToken }) },
+      { parse: parseSetupResult, secrets: secretsOf(request, authToken), plainNotFoundIsRejection: authToken !== undefined },
+    );
+  }
+
+  return {
+    setupStatus: () =>
+      call({ method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' }, { parse: parseSetupStatus, secrets: [] }),
+
+    setup: (request) => postSetup('/api/v2/setup', request),
+
+    setupUser: (request, authToken) => postSetup('/api/v2/setup/user', request, authToken),
+
+    checkToken: (token) =>
+      call(
+        { method: 'GET', path: '/api/v2/me', endpoint: 'GET /api/v2/me', authToken: token },
+        { parse: parseTokenOwner, secrets: [token] },
+      ),
+
+    async lookupIDs(token, org, bucket): Promise<Outcome<ResourceIDs>> {
+      const secrets = [token];
+      // InfluxDB answers an unknown org name with 404 rather than an empty list.
+      const orgLookup = await call(
+        { method: 'GET', path: '/api/v2/orgs', endpoint: 'GET /api/v2/orgs', query: { org }, authToken: token },
+        { parse: (json) => findIdByName(json, 'orgs', org), secrets },
+      );
+      if (isNotFound(orgLookup)) return { ok: true, value: {} };
+      if (!orgLookup.ok) return orgLookup;
+      const orgID = orgLookup.value;
+      if (orgID === null) return { ok: true, value: {} };
+
+      const bucketLookup = await call(
+        { method: 'GET', path: '/api/v2/buckets', endpoint: 'GET /api/v2/buckets', query: { orgID, name: bucket }, authToken: token },
+        { parse: (json) => findIdByName(json, 'buckets', bucket), secrets },
+      );
+      if (isNotFound(bucketLookup)) return { ok: true, value: { orgID } };
+      if (!bucketLookup.ok) return bucketLookup;
+      return { ok: true, value: bucketLookup.value === null ? { orgID } : { orgID, bucketID: bucketLookup.value } };
+    },
+
+    health: () => call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),
+
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,95 @@
+import { safeMessage } from './messages.js';
+import type { Answer } from './transport.js';
+import type { InfluxFailure, Outcome } from './types.js';
+
+export interface Expectation<T> {
+  /** Reads the 2xx JSON; undefined when it is not the shape InfluxDB sends. */
+  parse(json: unknown): T | undefined;
+  /** Every password and token the request carried, scrubbed from any message. */
+  secrets: readonly string[];
+  /** OSS 2.1+ answers a removed route with Go's plain-text 404; it is InfluxDB's own answer. */
+  plainNotFoundIsRejection?: boolean;
+}
+
+export type JsonObject = Record<string, unknown>;
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function fail<T>(failure: InfluxFailure): Outcome<T> {
+  return { ok: false, failure };
+}
+
+function redirectFailure<T>(answer: Answer, secrets: readonly string[]): Outcome<T> {
+  const location = answer.headers.get('location');
+  let target = '';
+  if (location !== null) {
+    try {
+      target = ` to ${new URL(location, answer.url).origin}`;
+    } catch {
+      target = ' to an unparsable location';
+    }
+  }
+  const message = `InfluxDB URL answered ${answer.status} redirect${target}; redirects are not followed, set the final address`;
+  return fail({ kind: 'unreachable', reason: 'redirect', status: answer.status, message: safeMessage(message, secrets) });
+}
+
+function notInfluxdb<T>(answer: Answer, why: string, secrets: readonly string[]): Outcome<T> {
+  const contentType = answer.headers.get('content-type') ?? 'none';
+  const message = `answer ${answer.status} ${why} (content-type ${contentType}); something other than InfluxDB may have answered`;
+  return fail({ kind: 'unreachable', reason: 'not-influxdb', status: answer.status, message: safeMessage(message, secrets) });
+}
+
+/** InfluxDB's error: `{"code","message"}` in the body, the code also in X-Platform-Error-Code. */
+function readInfluxError(answer: Answer, json: unknown): { code: string; message: string } | undefined {
+  const headerCode = answer.headers.get('x-platform-error-code');
+  const body = isJsonObject(json) ? json : undefined;
+  const code = typeof body?.code === 'string' && body.code !== '' ? body.code : headerCode;
+  if (!code) return undefined;
+  return { code, message: typeof body?.message === 'string' ? body.message : '' };
+}
+
+/** Turns a complete HTTP answer into the typed outcome, never quoting a raw body. */
+export function interpret<T>(answer: Answer, expectation: Expectation<T>): Outcome<T> {
+  const { status } = answer;
+  const { secrets } = expectation;
+  if (status >= 300 && status < 400) return redirectFailure(answer, secrets);
+  const json = parseJson(answer.text);
+
+  if (status >= 500) {
+    const influxError = readInfluxError(answer, json);
+    const detail = influxError ? `: ${influxError.code}: ${influxError.message}` : '';
+    const message = safeMessage(`the InfluxDB URL answered ${status}${detail}`, secrets);
+    return fail({ kind: 'unreachable', reason: 'server-error', status, message });
+  }
+
+  if (status >= 400) {
+    const influxError = readInfluxError(answer, json);
+    if (influxError) {
+      return fail({
+        kind: 'rejected',
+        status,
+        code: safeMessage(influxError.code, secrets),
+        message: safeMessage(influxError.message, secrets),
+      });
+    }
+    if (expectation.plainNotFoundIsRejection && status === 404 && answer.text.trim() === '404 page not found') {
+      return fail({ kind: 'rejected', status, code: 'not found', message: 'route not found (removed in InfluxDB OSS 2.1)' });
+    }
+    return notInfluxdb(answer, 'carries no InfluxDB error', secrets);
+  }
+
+  if (json === undefined) return notInfluxdb(answer, 'is not JSON', secrets);
+  const value = expectation.parse(json);
+  if (value === undefined) return notInfluxdb(answer, 'lacks the expected fields', secrets);
+  return { ok: true, value };
+}

@@ -1,0 +1,185 @@
+import type http from 'node:http';
+import fetch, { type Headers } from 'node-fetch';
+import { createAgent, isLinkLocalAddress, LINK_LOCAL_REFUSED } from './agent.js';
+import type { InfluxClientOptions, InfluxFailure, RequestSample, UnreachableReason } from './types.js';
+
+const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+const DEFAULT_USER_AGENT = 'influx-onboarding-operator';
+
+export interface Call {
+  method: 'GET' | 'POST';
+  path: string;
+  /** The fixed metrics label, e.g. 'GET /api/v2/setup'. */
+  endpoint: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  authToken?: string;
+}
+
+/** A complete answer: status, headers and the whole body (within the size cap). */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  url: URL;
+}
+
+export type Exchange = { ok: true; answer: Answer } | { ok: false; failure: InfluxFailure };
+
+export interface Transport {
+  send(call: Call): Promise<Exchange>;
+  close(): void;
+}
+
+function parseBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    // The text is not echoed: it may carry credentials.
+    throw new Error('InfluxDB baseUrl is not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('InfluxDB baseUrl must use http or https');
+  if (url.username !== '' || url.password !== '') throw new Error('InfluxDB baseUrl must not carry credentials');
+  if (url.search !== '' || url.hash !== '') throw new Error('InfluxDB baseUrl must not have a query or fragment');
+  return url;
+}
+
+function buildUrl(base: URL, call: Call): URL {
+  const url = new URL(base.href);
+  url.pathname = base.pathname.replace(/\/+$/, '') + call.path;
+  for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
+  return url;
+}
+
+function statusClassOf(status: number): RequestSample['statusClass'] {
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  return '2xx';
+}
+
+const NETWORK_DESCRIPTIONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed while sending',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'name resolution failed temporarily',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  ERR_STREAM_PREMATURE_CLOSE: 'connection closed before the answer was complete',
+};
+
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT|SELF_SIGNED|^UNABLE_TO_/;
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  const { code } = error;
+  // Only well-formed codes are echoed; anything else might be text from the wire.
+  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+function unreachable(reason: UnreachableReason, message: string, status?: number): Exchange {
+  return { ok: false, failure: { kind: 'unreachable', reason, message, ...(status === undefined ? {} : { status }) } };
+}
+
+function describeThrown(error: unknown, timeoutMs: number, timedOut: boolean): Exchange {
+  if (timedOut && isAbort(error)) return unreachable('timeout', `InfluxDB did not answer within ${timeoutMs} ms`);
+  const code = errorCode(error);
+  if (code === LINK_LOCAL_REFUSED) {
+    return unreachable('link-local', 'the InfluxDB host resolves to a link-local address; refused (allowLinkLocal is off)');
+  }
+  if (code !== undefined && TLS_CODE.test(code)) return unreachable('tls', `TLS connection to InfluxDB failed (${code})`);
+  if (code === undefined) return unreachable('network', 'request to InfluxDB failed');
+  return unreachable('network', `cannot reach InfluxDB: ${NETWORK_DESCRIPTIONS[code] ?? 'request failed'} (${code})`);
+}
+
+type BodyRead = { complete: true; text: string } | { complete: false };
+
+async function readCapped(body: NodeJS.ReadableStream | null, maxBytes: number): Promise<BodyRead> {
+  if (body === null) return { complete: true, text: '' };
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of body) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    received += bytes.length;
+    // Returning from the loop destroys the stream, so nothing past the cap is read.
+    if (received > maxBytes) return { complete: false };
+    chunks.push(bytes);
+  }
+  return { complete: true, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+export function createTransport(options: InfluxClientOptions): Transport {
+  const base = parseBaseUrl(options.baseUrl);
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+  // The agent's lookup is never consulted for a literal address, so that case is checked here.
+  const literalLinkLocal = !options.allowLinkLocal && isLinkLocalAddress(base.hostname);
+  const agent: http.Agent = createAgent({
+    https: base.protocol === 'https:',
+    ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
+    ...(options.insecureSkipVerify === undefined ? {} : { insecureSkipVerify: options.insecureSkipVerify }),
+    ...(options.allowLinkLocal === undefined ? {} : { allowLinkLocal: options.allowLinkLocal }),
+  });
+
+  async function perform(call: Call): Promise<Exchange> {
+    if (literalLinkLocal) {
+      return unreachable('link-local', 'the InfluxDB address is link-local; refused (allowLinkLocal is off)');
+    }
+    const url = buildUrl(base, call);
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': userAgent };
+    if (call.authToken !== undefined) headers.Authorization = `Token ${call.authToken}`;
+    if (call.body !== undefined) headers['Content-Type'] = 'application/json';
+
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, options.timeoutMs);
+    try {
+      const response = await fetch(url, {
+        method: call.method,
+        headers,
+        ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        agent,
+        // Following a redirect would carry the token to wherever the redirect points.
+        redirect: 'manual',
+        signal: controller.signal,
+      });
+      const declaredLength = Number(response.headers.get('content-length') ?? 0);
+      const body = declaredLength > maxBytes ? ({ complete: false } as const) : await readCapped(response.body, maxBytes);
+      if (!body.complete) {
+        controller.abort();
+        return unreachable('too-large', `InfluxDB answer exceeds ${maxBytes} bytes`, response.status);
+      }
+      return { ok: true, answer: { status: response.status, headers: response.headers, text: body.text, url } };
+    } catch (error) {
+      return describeThrown(error, options.timeoutMs, timedOut);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    async send(call) {
+      const started = performance.now();
+      const exchange = await perform(call);
+      options.onRequest?.({
+        endpoint: call.endpoint,
+        statusClass: exchange.ok ? statusClassOf(exchange.answer.status) : 'error',
+        seconds: (performance.now() - started) / 1000,
+      });
+      return exchange;
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/** Options for one InfluxDB instance's client. */
+export interface InfluxClientOptions {
+  /** `http(s)://host[:port][/prefix]`, without credentials, query or fragment. */
+  baseUrl: string;
+  /** Per request, covering connect, headers and the whole body read. */
+  timeoutMs: number;
+  /** PEM CA bundle for https; replaces the system trust store for this client. */
+  caPem?: string;
+  insecureSkipVerify?: boolean;
+  /**
+   * Default false: connections to 169.254.0.0/16 and fe80::/10 (where cloud metadata services
+   * live) are refused, both for literal addresses and for whatever a name resolves to at
+   * connect time, so DNS rebinding cannot reach them.
+   */
+  allowLinkLocal?: boolean;
+  /** Default 1 MiB. A longer body is cut off and the request fails with reason 'too-large'. */
+  maxResponseBytes?: number;
+  userAgent?: string;
+  /** Called once per request, for metrics. */
+  onRequest?: (sample: RequestSample) => void;
+}
+
+export interface RequestSample {
+  /** A fixed label such as 'GET /api/v2/setup' (never carries query values). */
+  endpoint: string;
+  /** 'error' when no complete answer was read (network, timeout, TLS, size cap). */
+  statusClass: '2xx' | '3xx' | '4xx' | '5xx' | 'error';
+  seconds: number;
+}
+
+export interface SetupRequest {
+  username: string;
+  password: string;
+  org: string;
+  bucket: string;
+  /** 0 means infinite, otherwise at least 3600. */
+  retentionPeriodSeconds: number;
+  /** Becomes the operator token unchanged. */
+  token: string;
+}
+
+/** IDs from the 201 answer. The token is deliberately absent: the caller sent it and keeps the only copy. */
+export interface SetupResult {
+  userID: string;
+  orgID: string;
+  bucketID: string;
+  authorizationID: string;
+}
+
+export interface TokenOwner {
+  userID: string;
+  userName: string;
+}
+
+/** Absent IDs mean InfluxDB has no org or bucket of that name visible to the token. */
+export interface ResourceIDs {
+  orgID?: string;
+  bucketID?: string;
+}
+
+export interface Health {
+  version?: string;
+  status: string;
+}
+
+export type UnreachableReason =
+  | 'network'
+  | 'timeout'
+  | 'tls'
+  | 'server-error'
+  | 'not-influxdb'
+  | 'too-large'
+  | 'redirect'
+  | 'link-local';
+
+/**
+ * Every `message` is short, free of control characters and scrubbed of the passwords and
+ * tokens the request carried, so it can go into logs, events and status as it is.
+ */
+export type InfluxFailure =
+  | { kind: 'unreachable'; reason: UnreachableReason; message: string; status?: number }
+  /** InfluxDB answered 4xx with its JSON error; status 0 with code 'invalid' means the request was refused locally and never sent. */
+  | { kind: 'rejected'; status: number; code: string; message: string };
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: InfluxFailure };
+
+export interface InfluxClient {
+  /** GET /api/v2/setup (no auth). */
+  setupStatus(): Promise<Outcome<{ allowed: boolean }>>;
+  /** POST /api/v2/setup (no auth). */
+  setup(request: SetupRequest): Promise<Outcome<SetupResult>>;
+  /** POST /api/v2/setup/user; removed in OSS 2.1, where it answers 404. */
+  setupUser(request: SetupRequest, authToken: string): Promise<Outcome<SetupResult>>;
+  /** GET /api/v2/me: whose token this is, or 401. */
+  checkToken(token: string): Promise<Outcome<TokenOwner>>;
+  /** GET /api/v2/orgs?org= then GET /api/v2/buckets?orgID=&name=. */
+  lookupIDs(token: string, org: string, bucket: string): Promise<Outcome<ResourceIDs>>;
+  /** GET /health (no auth). */
+  health(): Promise<Outcome<Health>>;
+  /** Destroys the pooled sockets; the client must not be used afterwards. */
+  close(): void;
+}
