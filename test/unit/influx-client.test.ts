@@ -1,0 +1,484 @@
+/**
+ * The InfluxDB client against the stand-in and a few purpose-built servers. Every failure the
+ * file produces goes through failureOf(), which asserts that no password or token appears in it.
+ */
+import dns from 'node:dns';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createInfluxClient, type InfluxClient, type InfluxClientOptions, type InfluxFailure, type Outcome, type RequestSample, type SetupRequest } from '../../src/influx/index.js';
+import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
+import { createTestCertificates, type TestCertificates } from '../support/tls.js';
+
+// A quote and a backslash, so JSON-escaped echoes of the password are exercised too.
+const PASSWORD = 'pa"ss\\word-42';
+const TOKEN = 'operator-token-7f3a9c';
+const AUTH_TOKEN = 'caller-auth-token-51be';
+const SECRETS = [PASSWORD, TOKEN, AUTH_TOKEN, JSON.stringify(PASSWORD).slice(1, -1)];
+const REQUEST: SetupRequest = { username: 'admin', password: PASSWORD, org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 0, token: TOKEN };
+
+let failuresSeen = 0;
+
+function assertNoSecret(text: string): void {
+  for (const secret of SECRETS) assert.not.ok(text.includes(secret), `a secret leaked into: ${text}`);
+}
+
+function failureOf<T>(outcome: Outcome<T>): InfluxFailure {
+  if (outcome.ok) assert.unreachable(`expected a failure, got ${JSON.stringify(outcome.value)}`);
+  assert.ok(!outcome.ok);
+  failuresSeen += 1;
+  assertNoSecret(JSON.stringify(outcome.failure));
+  return outcome.failure;
+}
+
+function valueOf<T>(outcome: Outcome<T>): T {
+  if (!outcome.ok) assert.unreachable(`expected success, got ${JSON.stringify(outcome.failure)}`);
+  assert.ok(outcome.ok);
+  return outcome.value;
+}
+
+const openClients: InfluxClient[] = [];
+function clientFor(baseUrl: string, options: Partial<InfluxClientOptions> = {}): InfluxClient {
+  const client = createInfluxClient({ baseUrl, timeoutMs: 5000, ...options });
+  openClients.push(client);
+  return client;
+}
+function closeClients(): void {
+  for (const client of openClients.splice(0)) client.close();
+}
+
+interface TestServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+async function startServer(handler: http.RequestListener): Promise<TestServer> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      return closed;
+    },
+  };
+}
+
+interface StandinContext {
+  standin: InfluxStandin;
+}
+
+function standinSuite(name: string, options: Parameters<typeof startInfluxStandin>[0] = {}) {
+  const tests = suite<StandinContext>(name, {} as StandinContext);
+  tests.before.each(async (context) => {
+    context.standin = await startInfluxStandin(options);
+  });
+  tests.after.each(async (context) => {
+    closeClients();
+    await context.standin.close();
+  });
+  return tests;
+}
+
+// -------------------------------------------------------------------------------------------
+const onboarding = standinSuite('setup and token calls against the stand-in');
+
+onboarding('fresh instance: allowed, then setup returns the IDs and the instance is onboarded', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  assert.equal(valueOf(await client.setupStatus()), { allowed: true });
+  const result = valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 7 * 86400 }));
+  const record = standin.onboarded();
+  assert.equal(result, { userID: record?.userID, orgID: record?.orgID, bucketID: record?.bucketID, authorizationID: record?.authorizationID });
+  assert.not.ok('token' in result);
+  assert.is(record?.token, TOKEN);
+  assert.is(record?.password, PASSWORD);
+  assert.is(record?.retentionPeriodSeconds, 7 * 86400);
+  assert.equal(valueOf(await client.setupStatus()), { allowed: false });
+});
+
+onboarding('setup sends retentionPeriodSeconds only, never retentionPeriodHrs, and no Authorization', async ({ standin }) => {
+  await clientFor(standin.url).setup(REQUEST);
+  const post = standin.requests.find((request) => request.method === 'POST');
+  assert.equal(post?.body, { username: 'admin', password: PASSWORD, org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 0, token: TOKEN });
+  assert.is(post?.authorization, undefined);
+});
+
+onboarding('already set up: rejected 422 conflict with InfluxDB\'s message', async ({ standin }) => {
+  standin.knobs.setUpBySomeoneElse();
+  const failure = failureOf(await clientFor(standin.url).setup(REQUEST));
+  assert.equal(failure, { kind: 'rejected', status: 422, code: 'conflict', message: 'onboarding has already been completed' });
+});
+
+onboarding('checkToken: the token\'s user when valid, rejected 401 unauthorized when not', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  valueOf(await client.setup(REQUEST));
+  assert.equal(valueOf(await client.checkToken(TOKEN)), { userID: standin.onboarded()?.userID, userName: 'admin' });
+  standin.knobs.revokeToken(TOKEN);
+  const failure = failureOf(await client.checkToken(TOKEN));
+  assert.equal(failure, { kind: 'rejected', status: 401, code: 'unauthorized', message: 'unauthorized access' });
+});
+
+onboarding('lookupIDs: both IDs, only the org, nothing, or 401', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  valueOf(await client.setup(REQUEST));
+  const record = standin.onboarded();
+  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics')), { orgID: record?.orgID, bucketID: record?.bucketID });
+  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'other')), { orgID: record?.orgID });
+  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'nope', 'metrics')), {});
+  const lookups = standin.requests.filter((request) => request.method === 'GET').map((request) => request.path);
+  assert.equal(lookups.slice(0, 2), ['/api/v2/orgs?org=acme', `/api/v2/buckets?orgID=${record?.orgID}&name=metrics`]);
+  assert.is(failureOf(await client.lookupIDs('wrong-token', 'acme', 'metrics')).kind, 'rejected');
+});
+
+onboarding('health reports status and version', async ({ standin }) => {
+  assert.equal(valueOf(await clientFor(standin.url).health()), { status: 'pass', version: 'v2.7.12' });
+});
+
+onboarding('setupUser on OSS 2.1+: 404 not found with a valid token, 401 unauthorized without', async ({ standin }) => {
+  const { token } = standin.knobs.setUpBySomeoneElse({ token: AUTH_TOKEN });
+  const client = clientFor(standin.url);
+  const removed = failureOf(await client.setupUser(REQUEST, token));
+  assert.is(removed.kind, 'rejected');
+  assert.is(removed.kind === 'rejected' && removed.code, 'not found');
+  assert.is(removed.kind === 'rejected' && removed.status, 404);
+  const unauthorized = failureOf(await client.setupUser(REQUEST, 'wrong-token'));
+  assert.equal(unauthorized, { kind: 'rejected', status: 401, code: 'unauthorized', message: 'unauthorized access' });
+  assert.equal(standin.requests.at(-1)?.authorization, 'Token wrong-token');
+});
+
+onboarding('local validation refuses a request InfluxDB would choke on, naming the field, and sends nothing', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  const invalid: Array<[Partial<SetupRequest>, string]> = [
+    [{ username: '' }, 'username'],
+    [{ password: 'short' }, 'password'],
+    [{ password: 'x'.repeat(73) }, 'password'],
+    [{ password: 'é'.repeat(37) }, 'password'], // 37 characters, 74 bytes
+    [{ org: '' }, 'org'],
+    [{ bucket: '' }, 'bucket'],
+    [{ bucket: '_monitoring' }, 'bucket'],
+    [{ bucket: 'say "hi"' }, 'bucket'],
+    [{ retentionPeriodSeconds: 60 }, 'retentionPeriodSeconds'],
+    [{ retentionPeriodSeconds: 3599 }, 'retentionPeriodSeconds'],
+    [{ retentionPeriodSeconds: -3600 }, 'retentionPeriodSeconds'],
+    [{ retentionPeriodSeconds: 5400.5 }, 'retentionPeriodSeconds'],
+    [{ token: '' }, 'token'],
+  ];
+  for (const [change, field] of invalid) {
+    for (const outcome of [await client.setup({ ...REQUEST, ...change }), await client.setupUser({ ...REQUEST, ...change }, AUTH_TOKEN)]) {
+      const failure = failureOf(outcome);
+      assert.is(failure.kind, 'rejected');
+      assert.ok(failure.kind === 'rejected' && failure.status === 0 && failure.code === 'invalid', JSON.stringify(failure));
+      assert.ok(failure.message.startsWith(`${field} `), failure.message);
+    }
+  }
+  assert.equal(standin.requests, []);
+  valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 3600 }));
+});
+
+onboarding('onRequest gets a fixed endpoint label and the status class', async ({ standin }) => {
+  const samples: RequestSample[] = [];
+  const client = clientFor(standin.url, { onRequest: (sample) => samples.push(sample) });
+  await client.setupStatus();
+  await client.setup(REQUEST);
+  await client.setup(REQUEST);
+  await client.lookupIDs(TOKEN, 'acme', 'metrics');
+  standin.knobs.failNext(1, 'reset');
+  await client.health();
+  assert.equal(
+    samples.map(({ endpoint, statusClass }) => `${endpoint} ${statusClass}`),
+    ['GET /api/v2/setup 2xx', 'POST /api/v2/setup 2xx', 'POST /api/v2/setup 4xx', 'GET /api/v2/orgs 2xx', 'GET /api/v2/buckets 2xx', 'GET /health error'],
+  );
+  assert.ok(samples.every((sample) => sample.seconds >= 0 && Number.isFinite(sample.seconds)));
+});
+
+onboarding.run();
+
+const variants = suite('against other InfluxDB variants');
+
+variants('OSS 2.0 setup/user: creates the additional user and returns its IDs', async () => {
+  const standin = await startInfluxStandin({ setupUserRoute: 'v2.0' });
+  try {
+    const { token } = standin.knobs.setUpBySomeoneElse({ token: AUTH_TOKEN });
+    const result = valueOf(await clientFor(standin.url).setupUser({ ...REQUEST, username: 'second', org: 'second-org' }, token));
+    assert.match(result.orgID, /^[0-9a-f]{16}$/);
+    assert.ok(standin.tokens().includes(TOKEN));
+  } finally {
+    closeClients();
+    await standin.close();
+  }
+});
+
+variants('--strong-passwords: the server-side refusal comes back as rejected 400 invalid', async () => {
+  const standin = await startInfluxStandin({ strongPasswords: true });
+  try {
+    const failure = failureOf(await clientFor(standin.url).setup({ ...REQUEST, password: 'alllowercase' }));
+    assert.is(failure.kind === 'rejected' && failure.status, 400);
+    assert.is(failure.kind === 'rejected' && failure.code, 'invalid');
+    assert.equal(valueOf(await clientFor(standin.url).setupStatus()), { allowed: true });
+  } finally {
+    closeClients();
+    await standin.close();
+  }
+});
+
+variants.run();
+
+// -------------------------------------------------------------------------------------------
+const broken = standinSuite('what answers instead of InfluxDB');
+
+broken('5xx is unreachable/server-error, carrying InfluxDB\'s code when it sent JSON', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  standin.knobs.failNext(1, '503');
+  const proxy = failureOf(await client.setupStatus());
+  assert.is(proxy.kind === 'unreachable' && proxy.reason, 'server-error');
+  assert.is(proxy.kind === 'unreachable' && proxy.status, 503);
+  standin.knobs.failNext(1, '500-json');
+  const influx = failureOf(await client.setupStatus());
+  assert.is(influx.kind === 'unreachable' && influx.reason, 'server-error');
+  assert.match(influx.message, /internal error/);
+});
+
+broken('HTML, plain text, empty and truncated JSON on 2xx are unreachable/not-influxdb', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  for (const how of ['html', 'plain', 'empty', 'truncated'] as const) {
+    standin.knobs.failNext(1, how);
+    const failure = failureOf(await client.setupStatus());
+    assert.is(failure.kind === 'unreachable' && failure.reason, 'not-influxdb', how);
+    assert.not.match(failure.message, /<html|allowed/, 'no raw body in the message');
+  }
+  assert.equal(valueOf(await client.setupStatus()), { allowed: true });
+});
+
+broken('a reset connection is unreachable/network', async ({ standin }) => {
+  standin.knobs.failNext(1, 'reset');
+  const failure = failureOf(await clientFor(standin.url).setupStatus());
+  assert.is(failure.kind === 'unreachable' && failure.reason, 'network');
+});
+
+broken('no answer within timeoutMs is unreachable/timeout', async ({ standin }) => {
+  standin.knobs.failNext(1, 'hang');
+  const failure = failureOf(await clientFor(standin.url, { timeoutMs: 150 }).setupStatus());
+  assert.is(failure.kind === 'unreachable' && failure.reason, 'timeout');
+});
+
+broken('an answer bigger than maxResponseBytes is unreachable/too-large', async ({ standin }) => {
+  const failure = failureOf(await clientFor(standin.url, { maxResponseBytes: 64 }).health());
+  assert.is(failure.kind === 'unreachable' && failure.reason, 'too-large');
+});
+
+broken('a redirect to another host is not followed', async ({ standin }) => {
+  const redirector = await startServer((_request, response) => {
+    response.writeHead(302, { Location: `${standin.url.replace('127.0.0.1', 'localhost')}/api/v2/setup` }).end();
+  });
+  try {
+    const failure = failureOf(await clientFor(redirector.url).setup(REQUEST));
+    assert.is(failure.kind === 'unreachable' && failure.reason, 'redirect');
+    assert.is(failure.kind === 'unreachable' && failure.status, 302);
+    assert.equal(standin.requests, []);
+  } finally {
+    await redirector.close();
+  }
+});
+
+broken.run();
+
+// -------------------------------------------------------------------------------------------
+const transport = suite('transport edge cases');
+
+transport.after.each(() => closeClients());
+
+transport('the timeout also covers a body that stalls after the headers', async () => {
+  const server = await startServer((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+    response.write('{"allowed":');
+  });
+  try {
+    const failure = failureOf(await clientFor(server.url, { timeoutMs: 150 }).setupStatus());
+    assert.is(failure.kind === 'unreachable' && failure.reason, 'timeout');
+  } finally {
+    await server.close();
+  }
+});
+
+transport('an endless body is cut at the cap and the connection dropped', async () => {
+  let connectionClosed!: Promise<void>;
+  const server = await startServer((_request, response) => {
+    connectionClosed = new Promise((resolve) => response.on('close', resolve));
+    response.writeHead(200, { 'Content-Type': 'application/json' });
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    const pump = () => {
+      while (!response.destroyed && response.write(chunk));
+    };
+    response.on('drain', pump);
+    pump();
+  });
+  try {
+    const failure = failureOf(await clientFor(server.url, { maxResponseBytes: 100_000 }).setupStatus());
+    assert.is(failure.kind === 'unreachable' && failure.reason, 'too-large');
+    await connectionClosed;
+  } finally {
+    await server.close();
+  }
+});
+
+transport('connection refused is unreachable/network', async () => {
+  const server = await startServer(() => undefined);
+  await server.close();
+  const failure = failureOf(await clientFor(server.url).setupStatus());
+  assert.is(failure.kind === 'unreachable' && failure.reason, 'network');
+  assert.match(failure.message, /ECONNREFUSED/);
+});
+
+transport('a literal link-local address is refused before any connection', async () => {
+  const samples: RequestSample[] = [];
+  for (const baseUrl of ['http://169.254.169.254', 'http://[fe80::1]:8086', 'http://[::ffff:169.254.169.254]']) {
+    const failure = failureOf(await clientFor(baseUrl, { onRequest: (sample) => samples.push(sample) }).setupStatus());
+    assert.is(failure.kind === 'unreachable' && failure.reason, 'link-local', baseUrl);
+  }
+  assert.equal(samples.map((sample) => sample.statusClass), ['error', 'error', 'error']);
+});
+
+transport('allowLinkLocal lets the client try a link-local address', async () => {
+  // Not the metadata address itself: this attempt really leaves the process.
+  const failure = failureOf(await clientFor('http://169.254.0.1:9', { allowLinkLocal: true, timeoutMs: 200 }).setupStatus());
+  assert.is(failure.kind, 'unreachable');
+  assert.is.not(failure.kind === 'unreachable' && failure.reason, 'link-local');
+});
+
+transport('a name that resolves to a link-local address is refused at connect time', async () => {
+  const resolver = dns as unknown as { lookup: (...args: unknown[]) => void };
+  const realLookup = resolver.lookup;
+  // Stands in for a DNS answer that changed after the URL was checked (rebinding).
+  resolver.lookup = (hostname: unknown, ...rest: unknown[]) => {
+    const callback = rest.at(-1) as (error: null, addresses: dns.LookupAddress[]) => void;
+    if (hostname === 'metadata.test') return callback(null, [{ address: '169.254.169.254', family: 4 }]);
+    return realLookup.call(dns, hostname, ...rest);
+  };
+  try {
+    const failure = failureOf(await clientFor('http://metadata.test:8086').setupStatus());
+    assert.is(failure.kind === 'unreachable' && failure.reason, 'link-local');
+  } finally {
+    resolver.lookup = realLookup;
+  }
+});
+
+transport('a name that resolves normally still works through the guarded lookup', async () => {
+  const standin = await startInfluxStandin();
+  try {
+    const client = clientFor(standin.url.replace('127.0.0.1', 'localhost'));
+    assert.equal(valueOf(await client.setupStatus()), { allowed: true });
+  } finally {
+    closeClients();
+    await standin.close();
+  }
+});
+
+transport('baseUrl with credentials, a query or another scheme is refused without echoing it', () => {
+  for (const baseUrl of ['http://admin:s3cret-pw@influx:8086', 'http://influx:8086/?token=s3cret-pw', 'ftp://influx', 'not a url s3cret-pw']) {
+    assert.throws(
+      () => createInfluxClient({ baseUrl, timeoutMs: 1000 }),
+      (error: Error) => !error.message.includes('s3cret-pw'),
+    );
+  }
+});
+
+transport('a path prefix in baseUrl is kept; User-Agent is set; no trace header is sent', async () => {
+  const seen: http.IncomingMessage[] = [];
+  const server = await startServer((request, response) => {
+    seen.push(request);
+    response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"allowed":true}');
+  });
+  try {
+    await clientFor(`${server.url}/influx/`).setupStatus();
+    await clientFor(`${server.url}/influx`, { userAgent: 'custom/1.0' }).setupStatus();
+    assert.equal(seen.map((request) => request.url), ['/api/v2/setup', '/api/v2/setup'].map((path) => `/influx${path}`));
+    assert.is(seen[0]?.headers['user-agent'], 'influx-onboarding-operator');
+    assert.is(seen[1]?.headers['user-agent'], 'custom/1.0');
+    assert.not.ok(seen.some((request) => 'zap-trace-span' in request.headers));
+  } finally {
+    await server.close();
+  }
+});
+
+transport.run();
+
+// -------------------------------------------------------------------------------------------
+const tls = suite<{ certificates: TestCertificates; standin: InfluxStandin }>('https', {} as { certificates: TestCertificates; standin: InfluxStandin });
+
+tls.before(async (context) => {
+  // Only the IP in the certificate, so 'localhost' is a hostname mismatch.
+  context.certificates = await createTestCertificates(['IP:127.0.0.1']);
+  context.standin = await startInfluxStandin({ tls: { certPem: context.certificates.certPem, keyPem: context.certificates.keyPem } });
+});
+tls.after.each(() => closeClients());
+tls.after(async ({ standin }) => {
+  await standin.close();
+});
+
+tls('with the CA bundle the connection is verified and works', async ({ certificates, standin }) => {
+  assert.ok(standin.url.startsWith('https://127.0.0.1:'));
+  assert.equal(valueOf(await clientFor(standin.url, { caPem: certificates.caPem }).health()).status, 'pass');
+});
+
+tls('without the CA: unreachable/tls', async ({ standin }) => {
+  const failure = failureOf(await clientFor(standin.url).health());
+  assert.is(failure.kind === 'unreachable' && failure.reason, 'tls');
+});
+
+tls('a hostname the certificate does not name: unreachable/tls', async ({ certificates, standin }) => {
+  const failure = failureOf(await clientFor(standin.url.replace('127.0.0.1', 'localhost'), { caPem: certificates.caPem }).health());
+  assert.is(failure.kind === 'unreachable' && failure.reason, 'tls');
+  assert.match(failure.message, /ERR_TLS_CERT_ALTNAME_INVALID/);
+});
+
+tls('insecureSkipVerify connects without the CA', async ({ standin }) => {
+  assert.equal(valueOf(await clientFor(standin.url, { insecureSkipVerify: true }).health()).status, 'pass');
+});
+
+tls.run();
+
+// -------------------------------------------------------------------------------------------
+const secrets = suite('secrets never reach a failure message');
+
+secrets('a server echoing the request in every kind of error is scrubbed', async () => {
+  let mode: 'invalid' | 'unauthorized' | 'server-error' | 'html' = 'invalid';
+  const server = await startServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const echo = `${Buffer.concat(chunks).toString('utf8')} ${request.headers.authorization ?? ''}`;
+      const json = (status: number, code: string) =>
+        response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ code, message: `refused ${echo}` }));
+      if (mode === 'invalid') return json(400, 'invalid');
+      if (mode === 'unauthorized') return json(401, 'unauthorized');
+      if (mode === 'server-error') return json(500, 'internal error');
+      return response.writeHead(200, { 'Content-Type': 'text/html' }).end(`<html>${echo}</html>`);
+    });
+  });
+  try {
+    const client = clientFor(server.url);
+    const before = failuresSeen;
+    for (const next of ['invalid', 'unauthorized', 'server-error', 'html'] as const) {
+      mode = next;
+      failureOf(await client.setup(REQUEST));
+      const viaSetupUser = failureOf(await client.setupUser(REQUEST, AUTH_TOKEN));
+      failureOf(await client.checkToken(TOKEN));
+      failureOf(await client.lookupIDs(AUTH_TOKEN, 'acme', 'metrics'));
+      if (next !== 'html') assert.match(viaSetupUser.message, /\[REDACTED\]/);
+    }
+    assert.is(failuresSeen - before, 16);
+  } finally {
+    await server.close();
+  }
+});
+
+secrets('every test above produced failures, and all were checked', () => {
+  assert.ok(failuresSeen > 40, `only ${failuresSeen} failures were checked`);
+});
+
+secrets.run();
