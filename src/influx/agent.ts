@@ -54,9 +54,5 @@ export function createAgent(settings: AgentSettings): http.Agent {
     ...(settings.allowLinkLocal ? {} : { lookup: guardedLookup }),
   };
   if (!settings.https) return new http.Agent(common);
-  return new https.Agent({
-    ...common,
-    ...(settings.caPem === undefined ? {} : { ca: settings.caPem }),
-    rejectUnauthorized: !settings.insecureSkipVerify,
-  });
+  return new https.Agent({ ...common, ca: settings.caPem, rejectUnauthorized: !settings.insecureSkipVerify });
 }

@@ -123,9 +123,9 @@ export function createTransport(options: InfluxClientOptions): Transport {
   const literalLinkLocal = !options.allowLinkLocal && isLinkLocalAddress(base.hostname);
   const agent: http.Agent = createAgent({
     https: base.protocol === 'https:',
-    ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
-    ...(options.insecureSkipVerify === undefined ? {} : { insecureSkipVerify: options.insecureSkipVerify }),
-    ...(options.allowLinkLocal === undefined ? {} : { allowLinkLocal: options.allowLinkLocal }),
+    caPem: options.caPem,
+    insecureSkipVerify: options.insecureSkipVerify,
+    allowLinkLocal: options.allowLinkLocal,
   });
 
   async function perform(call: Call): Promise<Exchange> {
