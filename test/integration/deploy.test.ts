@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments, stringify } from 'yaml';
+import { loadConfig } from '../../src/config.js';
 import { getControlPlane } from '../support/cluster.js';
 import type { ControlPlane } from '../support/controlplane.js';
 
@@ -146,6 +147,18 @@ function assertAcceptedWithoutWarnings(result: Result, count: number): void {
   assert.not.match(result.stderr, /Warning/i, `warnings:\n${result.stderr}`);
 }
 
+/**
+ * The operator's own flag parser run on the rendered args and downward-API env, as the kubelet
+ * would start it (with $(VAR) expanded): catches a flag the chart spells differently from the code.
+ */
+function parseRenderedArgs(deployment: Deployment, env: Record<string, string>) {
+  const args = deployment.spec.template.spec.containers[0]?.args ?? [];
+  const expanded = args.map((arg) => arg.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole));
+  const result = loadConfig(expanded, env);
+  if (result.kind === 'run') return result.config;
+  throw new Error(`the operator refuses the chart's args ${JSON.stringify(expanded)}: ${JSON.stringify(result)}`);
+}
+
 function rulesCover(rules: PolicyRule[], group: string, resource: string, verbs: string[]): boolean {
   return verbs.every((verb) =>
     rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb)),
@@ -190,10 +203,14 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.not.ok(rules.some((r) => r.verbs.includes('*') || r.resources.includes('*') || r.apiGroups.includes('*')), 'no wildcards');
   assert.not.ok(rules.some((r) => r.resources.includes('leases')), 'the Lease is granted in one namespace only');
 
-  // The leader-election Role lives in the release namespace and covers leases only.
+  // The leader-election Role lives in the release namespace and covers one Lease (create cannot
+  // be limited to a name).
   const role = only<Manifest & { rules: PolicyRule[] }>(manifests, 'Role');
   assert.is(role.metadata.namespace, 'ops');
-  assert.equal(role.rules, [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
+  assert.equal(role.rules, [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [`${release}-influx-onboarding-operator`], verbs: ['get', 'update'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  ]);
   const binding = only<Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }> }>(manifests, 'ClusterRoleBinding');
   const serviceAccount = only(manifests, 'ServiceAccount');
   assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: 'ops' }]);
@@ -209,13 +226,26 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   const appVersion = /appVersion: "?([^"\n]+)"?/.exec(readFileSync(join(chart, 'Chart.yaml'), 'utf8'))?.[1];
   assert.is(container.image, `ghcr.io/influx-onboarding/influx-onboarding-operator:${appVersion}`);
   assert.equal(container.args, [
-    '--leader-elect',
+    '--concurrency=4',
+    '--resync-period=10m',
+    '--drift-check-interval=5m',
+    '--leader-elect=true',
+    `--leader-election-id=${release}-influx-onboarding-operator`,
     '--leader-election-namespace=$(POD_NAMESPACE)',
     '--metrics-bind-address=:8080',
     '--health-probe-bind-address=:8081',
     '--log-level=info',
     '--log-format=json',
+    '--allow-link-local=false',
   ]);
+  const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops', POD_NAME: 'operator-0' });
+  assert.equal(
+    [config.namespaces, config.leaderElect, config.leaderElectionNamespace, config.leaderElectionId, config.identity],
+    [[], true, 'ops', `${release}-influx-onboarding-operator`, 'operator-0'],
+  );
+  assert.equal([config.metricsBindAddress, config.healthProbeBindAddress, config.allowLinkLocal], [':8080', ':8081', false]);
+  // The grace period must outlast the operator's own shutdown bound, or SIGKILL cuts it short.
+  assert.ok(config.shutdownTimeoutMs < pod.terminationGracePeriodSeconds * 1000);
   assert.equal(
     container.env.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
     [['POD_NAMESPACE', 'metadata.namespace'], ['POD_NAME', 'metadata.name']],
@@ -254,8 +284,9 @@ test('namespaces [a, b]: a Role and RoleBinding in each, nothing cluster-wide, -
     assert.ok(binding, `a RoleBinding in ${ns}`);
     assert.equal(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: watched[0]?.metadata.name });
   }
-  const container = only<Deployment>(manifests, 'Deployment').spec.template.spec.containers[0];
-  assert.ok(container?.args.includes('--namespaces=a,b'), String(container?.args));
+  const deployment = only<Deployment>(manifests, 'Deployment');
+  assert.ok(deployment.spec.template.spec.containers[0]?.args.includes('--namespaces=a,b'));
+  assert.equal(parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' }).namespaces, ['a', 'b']);
 });
 
 test('options: label selector, link-local, one replica (no PDB), topology spread, ServiceMonitor', async () => {
@@ -264,13 +295,21 @@ test('options: label selector, link-local, one replica (no PDB), topology spread
     labelSelector: 'tier in (a,b)',
     allowLinkLocal: true,
     concurrency: 8,
+    resyncPeriod: '1h',
+    driftCheckInterval: '90s',
+    logFormat: 'text',
     topologySpread: { enabled: true },
     serviceMonitor: { enabled: true },
   });
   assert.not.ok(manifests.some((m) => m.kind === 'PodDisruptionBudget'), 'a PDB of minAvailable 1 would block every drain of a single replica');
   const deployment = only<Deployment>(manifests, 'Deployment');
   const args = deployment.spec.template.spec.containers[0]?.args ?? [];
-  for (const arg of ['--label-selector=tier in (a,b)', '--allow-link-local', '--concurrency=8']) assert.ok(args.includes(arg), `${arg} in ${args}`);
+  for (const arg of ['--label-selector=tier in (a,b)', '--allow-link-local=true', '--concurrency=8']) assert.ok(args.includes(arg), `${arg} in ${args}`);
+  const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' });
+  assert.equal(
+    [config.labelSelector, config.allowLinkLocal, config.concurrency, config.resyncPeriodMs, config.driftCheckIntervalMs, config.logFormat],
+    ['tier in (a,b)', true, 8, 3_600_000, 90_000, 'text'],
+  );
   assert.is(deployment.spec.template.spec.topologySpreadConstraints?.length, 1);
   const monitor = only<Manifest & { spec: { endpoints: Array<{ port: string }> } }>(manifests, 'ServiceMonitor');
   assert.is(monitor.spec.endpoints[0]?.port, 'metrics');

@@ -45,6 +45,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* The leader-election Lease's name: one per release, so releases never share a leader. */}}
+{{- define "influx-onboarding-operator.leaseName" -}}
+{{- include "influx-onboarding-operator.fullname" . }}
+{{- end }}
+
 {{/* Where the leader-election Lease lives; the RBAC for it is granted there and nowhere else. */}}
 {{- define "influx-onboarding-operator.leaderElectionNamespace" -}}
 {{- default .Release.Namespace .Values.leaderElection.namespace }}
