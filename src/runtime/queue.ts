@@ -1,0 +1,201 @@
+import { systemClock } from './clock.js';
+import type { Cancel, Clock } from './clock.js';
+import { RetryRateLimiter } from './rate-limiter.js';
+import type { RateLimiterOptions } from './rate-limiter.js';
+
+/** Point-in-time readings of the queue, taken when metrics are scraped. */
+export interface QueueGauges {
+  depth: number;
+  longestRunningProcessorSeconds: number;
+  unfinishedWorkSeconds: number;
+}
+
+/** Where the queue reports what it does (implemented by RuntimeMetrics.queueMetrics). */
+export interface QueueMetrics {
+  added(): void;
+  retried(): void;
+  queueLatency(seconds: number): void;
+  workDuration(seconds: number): void;
+  /** Called once by the queue so gauges can be read at scrape time. */
+  readGaugesFrom(read: () => QueueGauges): void;
+}
+
+export interface WorkQueueOptions extends RateLimiterOptions {
+  clock?: Clock;
+  metrics?: QueueMetrics;
+}
+
+interface Waiter {
+  resolve(key: string | undefined): void;
+}
+
+/**
+ * client-go's rate-limited work queue. A key is held at most once; a key being processed is
+ * never handed out again until `done`, and if it was added meanwhile it is queued once more
+ * at that point — so one object is never reconciled by two workers at once, and no change that
+ * arrives during a reconcile is lost.
+ */
+export class WorkQueue {
+  private readonly clock: Clock;
+  private readonly limiter: RetryRateLimiter;
+  private readonly metrics: QueueMetrics | undefined;
+  private readonly ready: string[] = [];
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Map<string, number>();
+  private readonly addedAt = new Map<string, number>();
+  private readonly delayed = new Map<string, { readyAt: number; cancel: Cancel }>();
+  private waiters: Waiter[] = [];
+  private drainWaiters: Array<() => void> = [];
+  private shuttingDown = false;
+
+  constructor(options: WorkQueueOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.limiter = new RetryRateLimiter(this.clock, options);
+    this.metrics = options.metrics;
+    this.metrics?.readGaugesFrom(() => this.gauges());
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.metrics?.added();
+    this.dirty.add(key);
+    if (!this.addedAt.has(key)) this.addedAt.set(key, this.clock.now());
+    if (this.processing.has(key)) return;
+    this.ready.push(key);
+    this.handOut();
+  }
+
+  /** Adds the key once delayMs has passed; an earlier pending time for the same key wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const readyAt = this.clock.now() + delayMs;
+    const pending = this.delayed.get(key);
+    if (pending && pending.readyAt <= readyAt) return;
+    pending?.cancel();
+    const cancel = this.clock.schedule(delayMs, () => {
+      this.delayed.delete(key);
+      this.add(key);
+    });
+    this.delayed.set(key, { readyAt, cancel });
+  }
+
+  addRateLimited(key: string): void {
+    if (this.shuttingDown) return;
+    this.metrics?.retried();
+    this.addAfter(key, this.limiter.when(key));
+  }
+
+  /** Ends the key's backoff; call when it was processed successfully. */
+  forget(key: string): void {
+    this.limiter.forget(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.limiter.numRequeues(key);
+  }
+
+  /**
+   * The next key to process, waiting for one if the queue is empty. Resolves undefined once
+   * the queue is shut down and empty, or when the signal aborts. Every key returned must be
+   * passed to `done` afterwards.
+   */
+  get(signal?: AbortSignal): Promise<string | undefined> {
+    const key = this.takeReady();
+    if (key !== undefined) return Promise.resolve(key);
+    if (this.shuttingDown || signal?.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        resolve: (value) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+      };
+      const onAbort = (): void => {
+        this.waiters = this.waiters.filter((candidate) => candidate !== waiter);
+        resolve(undefined);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  done(key: string): void {
+    const startedAt = this.processing.get(key);
+    if (startedAt === undefined) return;
+    this.processing.delete(key);
+    this.metrics?.workDuration((this.clock.now() - startedAt) / 1000);
+    if (this.dirty.has(key)) {
+      this.ready.push(key);
+      this.handOut();
+    }
+    if (this.processing.size === 0) this.resolveDrainWaiters();
+  }
+
+  get length(): number {
+    return this.ready.length;
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Stops accepting keys and drops pending delays; idle `get` calls resolve undefined. */
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const pending of this.delayed.values()) pending.cancel();
+    this.delayed.clear();
+    // Waiters only exist while nothing is ready, so each of them would wait forever.
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.resolve(undefined);
+  }
+
+  /** Shuts down, then resolves once no key is being processed any more. */
+  shutDownWithDrain(): Promise<void> {
+    this.shutDown();
+    if (this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private takeReady(): string | undefined {
+    const key = this.ready.shift();
+    if (key === undefined) return undefined;
+    const now = this.clock.now();
+    const addedAt = this.addedAt.get(key);
+    if (addedAt !== undefined) this.metrics?.queueLatency((now - addedAt) / 1000);
+    this.addedAt.delete(key);
+    this.dirty.delete(key);
+    this.processing.set(key, now);
+    return key;
+  }
+
+  private handOut(): void {
+    while (this.waiters.length > 0 && this.ready.length > 0) {
+      const waiter = this.waiters.shift();
+      const key = this.takeReady();
+      if (waiter && key !== undefined) waiter.resolve(key);
+    }
+  }
+
+  private resolveDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private gauges(): QueueGauges {
+    const now = this.clock.now();
+    let longest = 0;
+    let total = 0;
+    for (const startedAt of this.processing.values()) {
+      const running = (now - startedAt) / 1000;
+      longest = Math.max(longest, running);
+      total += running;
+    }
+    return { depth: this.ready.length, longestRunningProcessorSeconds: longest, unfinishedWorkSeconds: total };
+  }
+}
