@@ -1,0 +1,171 @@
+// Child processes that must never outlive the test process: each runs in its own process group
+// (so a terminal's Ctrl-C reaches only us, and killing the group takes its children too), and
+// every group and scratch folder is recorded so it is torn down on stop(), on SIGINT/SIGTERM/
+// SIGHUP, on an uncaught failure (Node still emits 'exit'), and, through a watchdog, even when
+// this process is SIGKILLed.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface GroupProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** Settles when the process has exited, with its exit code or the signal that ended it. */
+  readonly exited: Promise<string>;
+  hasExited(): boolean;
+  /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves once the leader is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+interface Scope {
+  readonly dir: string;
+  readonly groups: Set<number>;
+  readonly watchdog: number | undefined;
+  readonly graceful: () => Promise<void>;
+}
+
+const scopes = new Set<Scope>();
+let handlersInstalled = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone, which is what we want.
+  }
+}
+
+function killScopeNow(scope: Scope): void {
+  for (const pid of scope.groups) killGroup(pid, 'SIGKILL');
+  if (scope.watchdog !== undefined) killGroup(scope.watchdog, 'SIGKILL');
+  rmSync(scope.dir, { recursive: true, force: true });
+  scopes.delete(scope);
+}
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  // 'exit' handlers must be synchronous: SIGKILL is the only stop that cannot be ignored or delayed.
+  process.on('exit', () => {
+    for (const scope of [...scopes]) killScopeNow(scope);
+  });
+  let signalled = false;
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    process.on(signal, () => {
+      // A second signal means "now": the 'exit' handler kills whatever is left.
+      if (signalled) process.exit(code);
+      signalled = true;
+      process.stderr.write(`\n${signal}: stopping child processes ...\n`);
+      const stops = [...scopes].map((scope) => scope.graceful());
+      void Promise.allSettled(stops).then(() => process.exit(code));
+    });
+  }
+}
+
+/**
+ * A scratch folder plus the process groups started in it. `graceful` is what a signal runs before
+ * exiting (normally the owner's stop()).
+ */
+export class ProcessScope {
+  readonly dir: string;
+  private readonly scope: Scope;
+
+  constructor(prefix: string, graceful: () => Promise<void>, parent: string = tmpdir()) {
+    installHandlers();
+    this.dir = mkdtempSync(join(parent, prefix));
+    // The watchdog outlives a SIGKILLed parent (no 'exit' handler runs then) and cleans up after it.
+    const watchdog = spawn(
+      'sh',
+      [
+        '-c',
+        'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
+          'if [ -f "$2/.pgids" ]; then for g in $(cat "$2/.pgids"); do kill -s KILL -- "-$g" 2>/dev/null; done; fi; ' +
+          'rm -rf "$2"',
+        'watchdog',
+        String(process.pid),
+        this.dir,
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
+    watchdog.unref();
+    this.scope = { dir: this.dir, groups: new Set(), watchdog: watchdog.pid, graceful };
+    scopes.add(this.scope);
+  }
+
+  /**
+   * Starts `command` as the leader of a new process group, its stdout and stderr appended to
+   * `logFile`. The child is unref'd so it never keeps the event loop (and thus a finished test
+   * process) alive; the exit handlers still stop it.
+   */
+  spawn(name: string, command: string, args: string[], logFile: string): GroupProcess {
+    const fd = openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    const pid = child.pid;
+    if (pid === undefined) throw new Error(`${name}: could not start ${command}`);
+    child.unref();
+    this.scope.groups.add(pid);
+    appendFileSync(join(this.dir, '.pgids'), `${pid}\n`);
+    let done = false;
+    const exited = new Promise<string>((resolve) => {
+      child.once('exit', (code, signal) => {
+        done = true;
+        resolve(signal ?? `exit code ${code}`);
+      });
+      child.once('error', (err) => {
+        done = true;
+        resolve(err.message);
+      });
+    });
+    const groups = this.scope.groups;
+    return {
+      name,
+      pid,
+      exited,
+      hasExited: () => done,
+      async stop(graceMs = 10_000) {
+        if (!done) {
+          // Hold the event loop open until the process is gone, or the wait would silently end
+          // the whole test process instead.
+          child.ref();
+          killGroup(pid, 'SIGTERM');
+          const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+          await exited;
+          clearTimeout(timer);
+        }
+        // The leader is gone; anything it forked is not allowed to linger either.
+        killGroup(pid, 'SIGKILL');
+        groups.delete(pid);
+      },
+    };
+  }
+
+  /** Kills every remaining group and the watchdog, and removes the scratch folder. */
+  dispose(): void {
+    killScopeNow(this.scope);
+  }
+}
+
+/** Distinct free TCP ports on 127.0.0.1 (all held open together, so they cannot coincide). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => {
+      const server = createServer();
+      return new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve(server));
+      });
+    }),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
