@@ -1,0 +1,97 @@
+// Test runner: `tsx test/run.ts unit|integration [filter]`.
+// Runs every test/<kind>/**/*.test.ts whose path contains `filter` in this one process with uvu,
+// starting a single control plane first for the integration tests. Prints `N passed, M failed`
+// last and exits non-zero unless every test ran and passed.
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+type SuiteRun = () => Promise<[errors: string | true, passed: number, skipped: number, total: number]>;
+interface UvuGlobals {
+  UVU_DEFER: number;
+  UVU_INDEX: number;
+  UVU_QUEUE: Array<Array<string | SuiteRun>>;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const [kind, filter = ''] = process.argv.slice(2);
+if (kind !== 'unit' && kind !== 'integration') {
+  process.stderr.write('usage: tsx test/run.ts unit|integration [filter]\n');
+  process.exit(2);
+}
+
+const folder = join(root, 'test', kind);
+const files = (readdirSync(folder, { recursive: true, encoding: 'utf8' }) as string[])
+  .filter((file) => file.endsWith('.test.ts') && file.includes(filter))
+  .sort()
+  .map((file) => join(folder, file));
+
+if (files.length === 0) {
+  process.stdout.write(`no test files in ${relative(root, folder)}${filter ? ` matching "${filter}"` : ''}\n`);
+  // A filter that matches nothing is a typo, not a pass.
+  process.exit(filter ? 1 : 0);
+}
+
+let stopControlPlane = async (): Promise<void> => {};
+if (kind === 'integration') {
+  const { startControlPlane } = await import('./support/controlplane.js');
+  const { setControlPlane } = await import('./support/cluster.js');
+  const started = performance.now();
+  try {
+    const controlPlane = await startControlPlane({ controllerManager: true });
+    setControlPlane(controlPlane);
+    stopControlPlane = controlPlane.stop;
+  } catch (err) {
+    process.stderr.write(`control plane failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`control plane started in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+// What uvu/run's run() does, with one step added between loading the files and executing them:
+// each queued suite is wrapped so the runner counts its results itself. uvu's own summary is not
+// enough: it treats a suite whose before/after hook threw as passed (the error is swallowed).
+const uvuGlobals = globalThis as unknown as UvuGlobals;
+uvuGlobals.UVU_DEFER = 1;
+const uvu = await import('uvu');
+let passed = 0;
+let failed = 0;
+const notes: string[] = [];
+for (const [index, file] of files.entries()) {
+  uvuGlobals.UVU_INDEX = index;
+  uvuGlobals.UVU_QUEUE.push([relative(root, file)]);
+  try {
+    await import(pathToFileURL(file).href);
+  } catch (err) {
+    failed++;
+    notes.push(`${relative(root, file)} failed to load: ${err instanceof Error ? err.stack : String(err)}`);
+  }
+}
+
+for (const group of uvuGlobals.UVU_QUEUE) {
+  const name = group[0] as string;
+  for (let i = 1; i < group.length; i++) {
+    const run = group[i] as SuiteRun;
+    group[i] = async () => {
+      const result = await run();
+      const [errors, ok, skipped, total] = result;
+      passed += ok;
+      // Tests that neither passed nor threw never ran: a hook failed. Skipped tests (.skip, or the
+      // others when .only is used) count as failures too: nothing may be silently left out.
+      failed += total - ok + skipped;
+      if (errors === true && ok < total) notes.push(`${name}: ${total - ok} test(s) did not run (a before/after hook threw)`);
+      if (skipped > 0) notes.push(`${name}: ${skipped} test(s) skipped`);
+      return result;
+    };
+  }
+}
+
+try {
+  await uvu.exec();
+} finally {
+  await stopControlPlane();
+}
+for (const line of notes) process.stdout.write(`${line}\n`);
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+// Exit explicitly: a stray socket or timer left by a test must not keep the runner alive.
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
