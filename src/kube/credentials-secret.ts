@@ -8,7 +8,7 @@ import {
   type InfluxOnboarding,
 } from '../api/types.js';
 import type { CredentialsSecret, DesiredSecret } from '../api/credentials.js';
-import { apiStatus } from './errors.js';
+import { apiStatus, kubeCall } from './errors.js';
 
 /** Finds a managed Secret in the operator's cache; undefined means "not cached", not "absent". */
 export type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
@@ -88,7 +88,7 @@ export class CredentialsSecrets {
     const body = withDesired(existing, owner, desired);
     if (existing === undefined) {
       try {
-        await this.core.createNamespacedSecret({ namespace, body });
+        await kubeCall(`create Secret ${namespace}/${desired.name}`, () => this.core.createNamespacedSecret({ namespace, body }));
         return 'written';
       } catch (error) {
         // Someone created it between our read and our create; look again rather than guess.
@@ -96,7 +96,9 @@ export class CredentialsSecrets {
         throw error;
       }
     }
-    await this.core.replaceNamespacedSecret({ namespace, name: desired.name, body });
+    await kubeCall(`update Secret ${namespace}/${desired.name}`, () =>
+      this.core.replaceNamespacedSecret({ namespace, name: desired.name, body }),
+    );
     return 'written';
   }
 
@@ -105,7 +107,7 @@ export class CredentialsSecrets {
     if (cached !== undefined) return cached;
     // Foreign Secrets carry none of our labels, so the cache never holds them: ask the server.
     try {
-      return await this.core.readNamespacedSecret({ namespace, name });
+      return await kubeCall(`read Secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
     } catch (error) {
       if (apiStatus(error) === 404) return undefined;
       throw error;

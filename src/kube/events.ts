@@ -1,5 +1,6 @@
 import { V1MicroTime, type EventsV1Api } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type InfluxOnboarding } from '../api/types.js';
+import { kubeCall } from './errors.js';
 
 export interface EventRecord {
   type: 'Normal' | 'Warning';
@@ -11,6 +12,8 @@ const NOTE_LIMIT = 1024;
 
 /** Records an event on the resource, as `kubectl describe` and `kubectl events` show them. */
 export class EventRecorder {
+  private sequence = 0;
+
   constructor(
     private readonly api: EventsV1Api,
     private readonly controller: string,
@@ -19,10 +22,12 @@ export class EventRecorder {
 
   async record(resource: InfluxOnboarding, event: EventRecord, now = new Date()): Promise<void> {
     const { namespace, name, uid, resourceVersion } = resource.metadata;
-    await this.api.createNamespacedEvent({
+    // client-go's naming: the object's name and a unique hexadecimal time.
+    const eventName = `${name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(this.sequence++ % 1_000_000)).toString(16)}`;
+    await kubeCall(`create Event for InfluxOnboarding ${namespace}/${name}`, () => this.api.createNamespacedEvent({
       namespace,
       body: {
-        metadata: { generateName: `${name}.`, namespace },
+        metadata: { name: eventName, namespace },
         // events.k8s.io refuses an eventTime without microseconds; V1MicroTime serialises them.
         eventTime: new V1MicroTime(now.getTime()),
         reportingController: this.controller,
@@ -33,6 +38,6 @@ export class EventRecorder {
         note: event.message.slice(0, NOTE_LIMIT),
         regarding: { apiVersion: API_VERSION, kind: KIND, namespace, name, uid, ...(resourceVersion && { resourceVersion }) },
       },
-    });
+    }));
   }
 }

@@ -1,7 +1,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { SecretKeySelector } from '../api/types.js';
 import type { Reference } from '../api/credentials.js';
-import { apiStatus } from './errors.js';
+import { apiStatus, kubeCall } from './errors.js';
 
 /**
  * Reads a key of a Secret that a resource names. The namespace is always the resource's own:
@@ -9,7 +9,9 @@ import { apiStatus } from './errors.js';
  */
 export async function readReference(core: CoreV1Api, namespace: string, selector: SecretKeySelector): Promise<Reference> {
   try {
-    const secret = await core.readNamespacedSecret({ namespace, name: selector.name });
+    const secret = await kubeCall(`read Secret ${namespace}/${selector.name}`, () =>
+      core.readNamespacedSecret({ namespace, name: selector.name }),
+    );
     const encoded = secret.data?.[selector.key];
     if (encoded === undefined) {
       return { found: false, problem: `Secret ${selector.name} has no key ${selector.key}` };

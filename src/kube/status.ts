@@ -1,4 +1,5 @@
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import { kubeCall } from './errors.js';
 import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingStatus } from '../api/types.js';
 
 /**
@@ -7,15 +8,17 @@ import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingSta
  * was made on, so a status computed from a stale object is refused with 409 instead of landing.
  */
 export async function patchStatus(api: CustomObjectsApi, resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<void> {
-  await api.patchNamespacedCustomObjectStatus(
+  const { namespace, name } = resource.metadata;
+  await kubeCall(`patch status of InfluxOnboarding ${namespace}/${name}`, () =>
+    api.patchNamespacedCustomObjectStatus(
     {
       group: GROUP,
       version: VERSION,
       plural: PLURAL,
-      namespace: resource.metadata.namespace,
-      name: resource.metadata.name,
+      namespace,
+      name,
       body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status },
     },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
+  ));
 }

@@ -148,7 +148,13 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   async function conclude(finish: Finish, facts: Facts, steps: string[], key: string): Promise<ReconcileOutcome> {
     const { resource } = facts;
     if (!isDeepStrictEqual(finish.status, resource.status ?? {})) await ports.patchStatus(resource, finish.status);
-    if (finish.event) await ports.recordEvent(resource, finish.event);
+    if (finish.event) {
+      // Events are a courtesy to humans: one that cannot be recorded must not undo a reconcile
+      // whose status already landed (the event would then never be retried anyway).
+      await ports.recordEvent(resource, finish.event).catch((error: unknown) => {
+        options.logger.warn('could not record event', { resource: key, eventReason: finish.event?.reason, error: messageOf(error) });
+      });
+    }
     options.onReason?.(key, finish.reason);
     const requeue = finish.requeue;
     options.logger.info('reconciled', {
@@ -215,6 +221,10 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     // Only what talks to InfluxDB needs the per-instance lock; invalid specs never do.
     return checked.ok ? perInstance.run(instanceKey(checked.spec.url), run) : run();
   };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function isOlder(a: InfluxOnboarding, b: InfluxOnboarding): boolean {
