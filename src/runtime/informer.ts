@@ -1,0 +1,229 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { systemClock } from './clock.js';
+import type { Cancel, Clock } from './clock.js';
+import type { ApiGetter } from './connection.js';
+import { objectKey, requestKey } from './keys.js';
+import type { Logger } from '../log.js';
+import { Reflector } from './reflector.js';
+import type { InformerMetrics, ReflectorStore, ReflectorTiming } from './reflector.js';
+
+/** Which collection to list and watch; group '' is the core API (/api/v1). */
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+/**
+ * Notifications about cache changes. Use them to decide which keys to enqueue, nothing more:
+ * a reconciler reads the current object from the cache, never from the event.
+ */
+export interface EventHandlers<T> {
+  onAdd?(object: T): void;
+  /** Also called with previous === current on every periodic resync. */
+  onUpdate?(previous: T, current: T): void;
+  /** Gets the last object the cache knew. */
+  onDelete?(lastKnown: T): void;
+}
+
+export interface InformerOptions<T> extends ReflectorTiming {
+  getter: ApiGetter;
+  resource: ResourceType;
+  /** Watch only these namespaces (one list/watch each); absent or empty means cluster-wide. */
+  namespaces?: readonly string[];
+  labelSelector?: string;
+  logger: Logger;
+  /** Re-deliver every cached object to onUpdate this often; 0 disables. Default 10 h, as controller-runtime. */
+  resyncPeriodMs?: number;
+  /** Applied to every object before it is cached; default dropBookkeeping. */
+  transform?: (object: T) => T;
+  metrics?: InformerMetrics;
+  clock?: Clock;
+  random?: () => number;
+}
+
+const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Drops what no reconciler reads but every object carries: managedFields and kubectl's
+ * last-applied copy often make up most of an object's size, and the cache holds every object.
+ */
+export function dropBookkeeping<T extends KubernetesObject>(object: T): T {
+  const metadata = object.metadata;
+  if (!metadata) return object;
+  delete metadata.managedFields;
+  if (metadata.annotations && LAST_APPLIED_ANNOTATION in metadata.annotations) {
+    delete metadata.annotations[LAST_APPLIED_ANNOTATION];
+  }
+  return object;
+}
+
+export function collectionPath(resource: ResourceType, namespace: string | undefined): string {
+  const base = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
+  const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
+  return `${base}${scope}/${resource.plural}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A cache of one resource type kept current by list+watch (one reflector per namespace),
+ * with client-go's informer notifications and periodic resync.
+ */
+export class Informer<T extends KubernetesObject = KubernetesObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: Array<EventHandlers<T>> = [];
+  private readonly reflectors: Array<Reflector<T>>;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private syncWaiters: Array<() => void> = [];
+  private running: { abort: AbortController; loops: Array<Promise<void>>; cancelResync: Cancel } | undefined;
+
+  constructor(private readonly options: InformerOptions<T>) {
+    this.clock = options.clock ?? systemClock;
+    const resourceName = options.resource.group ? `${options.resource.plural}.${options.resource.group}` : options.resource.plural;
+    this.logger = options.logger.child({ resource: resourceName });
+    const scopes: Array<string | undefined> = options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
+    const transform = options.transform ?? dropBookkeeping;
+    this.reflectors = scopes.map(
+      (namespace) =>
+        new Reflector<T>({
+          ...options,
+          path: collectionPath(options.resource, namespace),
+          store: this.scopedStore(),
+          prepare: transform,
+          logger: namespace === undefined ? this.logger : this.logger.child({ namespace }),
+          clock: this.clock,
+          random: options.random ?? Math.random,
+        }),
+    );
+  }
+
+  addHandlers(handlers: EventHandlers<T>): void {
+    this.handlers.push(handlers);
+  }
+
+  start(): void {
+    if (this.running) return;
+    const abort = new AbortController();
+    const loops = this.reflectors.map((reflector) => reflector.run(abort.signal));
+    this.running = { abort, loops, cancelResync: this.scheduleResync() };
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    running.cancelResync();
+    running.abort.abort();
+    await Promise.all(running.loops);
+  }
+
+  /** True once every namespace has been listed at least once. */
+  hasSynced(): boolean {
+    return this.reflectors.every((reflector) => reflector.hasSynced);
+  }
+
+  /** Resolves true once synced, or false if the signal aborts first. */
+  waitForSync(signal?: AbortSignal): Promise<boolean> {
+    if (this.hasSynced()) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = (): void => {
+        this.syncWaiters = this.syncWaiters.filter((waiter) => waiter !== onSynced);
+        resolve(false);
+      };
+      const onSynced = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.syncWaiters.push(onSynced);
+    });
+  }
+
+  /** False when some list/watch loop has stopped making progress (for /healthz). */
+  isHealthy(): boolean {
+    return !this.running || this.reflectors.every((reflector) => !reflector.isWedged());
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    return this.cache.get(requestKey({ namespace, name }));
+  }
+
+  getByKey(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(namespace?: string): T[] {
+    const objects = [...this.cache.values()];
+    return namespace === undefined ? objects : objects.filter((object) => object.metadata?.namespace === namespace);
+  }
+
+  /** A store for one reflector, so a relist only deletes objects of that reflector's namespace. */
+  private scopedStore(): ReflectorStore<T> {
+    const owned = new Set<string>();
+    const upsert = (object: T): void => {
+      const key = objectKey(object);
+      const previous = this.cache.get(key);
+      this.cache.set(key, object);
+      owned.add(key);
+      if (!previous) this.notify((handlers) => handlers.onAdd?.(object));
+      else if (previous.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
+        this.notify((handlers) => handlers.onUpdate?.(previous, object));
+      }
+    };
+    const removeKey = (key: string, fallback: T): void => {
+      const lastKnown = this.cache.get(key) ?? fallback;
+      this.cache.delete(key);
+      owned.delete(key);
+      this.notify((handlers) => handlers.onDelete?.(lastKnown));
+    };
+    return {
+      upsert,
+      remove: (object) => removeKey(objectKey(object), object),
+      replace: (objects) => {
+        const listed = new Set(objects.map((object) => objectKey(object)));
+        for (const key of owned) {
+          const cached = this.cache.get(key);
+          if (!listed.has(key) && cached) removeKey(key, cached);
+        }
+        for (const object of objects) upsert(object);
+        this.resolveSyncWaiters();
+      },
+    };
+  }
+
+  private notify(deliver: (handlers: EventHandlers<T>) => void): void {
+    for (const handlers of this.handlers) {
+      try {
+        deliver(handlers);
+      } catch (error) {
+        this.logger.error('event handler failed', { error: messageOf(error) });
+      }
+    }
+  }
+
+  private resolveSyncWaiters(): void {
+    if (!this.hasSynced()) return;
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private scheduleResync(): Cancel {
+    const period = this.options.resyncPeriodMs ?? 10 * 60 * 60_000;
+    if (period <= 0) return () => undefined;
+    let cancel: Cancel;
+    const tick = (): void => {
+      if (this.hasSynced()) {
+        for (const object of this.cache.values()) this.notify((handlers) => handlers.onUpdate?.(object, object));
+      }
+      cancel = this.clock.schedule(period, tick);
+    };
+    cancel = this.clock.schedule(period, tick);
+    return () => cancel();
+  }
+}
