@@ -101,11 +101,11 @@ export class ProcessScope {
    * `logFile`. The child is unref'd so it never keeps the event loop (and thus a finished test
    * process) alive; the exit handlers still stop it.
    */
-  spawn(name: string, command: string, args: string[], logFile: string): GroupProcess {
+  spawn(name: string, command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): GroupProcess {
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd] });
+      child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env });
     } finally {
       closeSync(fd);
     }
