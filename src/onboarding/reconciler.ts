@@ -161,7 +161,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       resource: key,
       generation: resource.metadata.generation,
       reason: finish.reason,
-      message: finish.message,
+      detail: finish.message,
       steps,
       requeue: requeue.kind === 'after' ? `${Math.round(requeue.ms / 1000)}s` : requeue.kind,
     });
