@@ -1,0 +1,52 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { EventHandlers } from './informer.js';
+import { requestFor, requestKey } from './keys.js';
+import type { Request } from './keys.js';
+
+/** The part of the work queue an event handler needs. */
+export interface KeyQueue {
+  add(key: string): void;
+}
+
+/** Which objects a change to `object` concerns; the business rule lives with the caller. */
+export type MapToRequests<T> = (object: T) => Request[];
+
+/**
+ * Handlers that enqueue whatever `map` says each changed object concerns. On update both the
+ * old and the new object are mapped, as controller-runtime does, so a change of owner or label
+ * reaches the previous owner too.
+ */
+export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>): EventHandlers<T> {
+  const enqueue = (object: T): void => {
+    for (const request of map(object)) queue.add(requestKey(request));
+  };
+  return {
+    onAdd: enqueue,
+    onUpdate: (previous, current) => {
+      if (previous !== current) enqueue(previous);
+      enqueue(current);
+    },
+    onDelete: enqueue,
+  };
+}
+
+/** Handlers that enqueue the changed object itself. */
+export function enqueueObject<T extends KubernetesObject>(queue: KeyQueue): EventHandlers<T> {
+  return enqueueMapped(queue, (object) => [requestFor(object)]);
+}
+
+/**
+ * Maps an object to the object that controls it (ownerReference with controller: true) if that
+ * owner is of the given group and kind — controller-runtime's EnqueueRequestForOwner with
+ * OnlyControllerOwner. Owners are always in the object's own namespace.
+ */
+export function controllerOwner(owner: { group: string; kind: string }): MapToRequests<KubernetesObject> {
+  return (object) => {
+    const reference = object.metadata?.ownerReferences?.find((candidate) => candidate.controller === true);
+    if (!reference || reference.kind !== owner.kind) return [];
+    const slash = reference.apiVersion.indexOf('/');
+    const group = slash < 0 ? '' : reference.apiVersion.slice(0, slash);
+    if (group !== owner.group) return [];
+    return [{ namespace: object.metadata?.namespace ?? '', name: reference.name }];
+  };
+}

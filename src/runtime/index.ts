@@ -1,0 +1,63 @@
+/**
+ * The controller machinery, knowing nothing of what is being controlled. Typical wiring in main:
+ *
+ *   const connection = new KubeConnection(kubeConfig);
+ *   const metrics = new RuntimeMetrics();
+ *   const queue = new WorkQueue({ metrics: metrics.queueMetrics(name) });
+ *   const things = new Informer({ getter: connection, resource, namespaces, logger,
+ *     metrics: metrics.informerMetrics(plural) });
+ *   things.addHandlers(enqueueObject(queue));
+ *   owned.addHandlers(enqueueMapped(queue, controllerOwner({ group, kind })));
+ *   const controller = new Controller({ name, queue, reconciler, logger, concurrency,
+ *     metrics: metrics.controllerMetrics(name) });
+ *   const leadership = { onStartedLeading: () => controller.start(),
+ *     onStoppedLeading: () => void controller.stop(0), metrics: metrics.leaderMetrics(leaseName) };
+ *   const election = leaderElect
+ *     ? new LeaderElector({ ...leadership, logger, identity,
+ *         store: kubernetesLeaseStore(connection.makeApiClient(CoordinationV1Api), ns, leaseName) })
+ *     : new AlwaysLeader(leadership, logger);
+ *   probes.addReadyCheck('informers', () => things.hasSynced() && owned.hasSynced());
+ *   probes.addHealthCheck('informers', () => things.isHealthy() && owned.isHealthy());
+ *   things.start(); owned.start();
+ *   await Promise.all([things.waitForSync(), owned.waitForSync()]);
+ *   election.start();
+ *   exitOnSignals({ logger, shutdown: async () => { await controller.stop(25_000);
+ *     await election.release(); queue.shutDown(); await things.stop(); await owned.stop();
+ *     connection.close(); await probeServer.close(); await metricsServer.close(); } });
+ */
+export { Backoff } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { ManualClock, sleep, systemClock } from './clock.js';
+export type { Cancel, Clock } from './clock.js';
+export { KubeConnection } from './connection.js';
+export type { ApiGetter, KubeConnectionOptions, RequestAuth } from './connection.js';
+export { Controller } from './controller.js';
+export type { ControllerMetrics, ControllerOptions, ReconcileOutcome, Reconciler, Result } from './controller.js';
+export { controllerOwner, enqueueMapped, enqueueObject } from './enqueue.js';
+export type { KeyQueue, MapToRequests } from './enqueue.js';
+export { parseBindAddress } from './http-server.js';
+export type { BoundServer } from './http-server.js';
+export { collectionPath, dropBookkeeping, Informer } from './informer.js';
+export type { EventHandlers, InformerOptions, ResourceType } from './informer.js';
+export { objectKey, requestFor, requestFromKey, requestKey } from './keys.js';
+export type { Request } from './keys.js';
+export { AlwaysLeader, LeaderElector } from './leader.js';
+export type {
+  LeaderElection,
+  LeaderElectorOptions,
+  LeaderMetrics,
+  LeadershipCallbacks,
+  LeaseRecord,
+  LeaseStore,
+  StoredLease,
+} from './leader.js';
+export { kubernetesLeaseStore } from './lease-store.js';
+export { RuntimeMetrics } from './metrics.js';
+export { Probes } from './probes.js';
+export type { Check } from './probes.js';
+export { WorkQueue } from './queue.js';
+export type { QueueGauges, QueueMetrics, WorkQueueOptions } from './queue.js';
+export type { RateLimiterOptions } from './rate-limiter.js';
+export type { InformerMetrics, ReflectorTiming, WatchRestartReason } from './reflector.js';
+export { exitOnSignals, FORCED_EXIT_CODE } from './signals.js';
+export type { ShutdownOptions, SignalTarget } from './signals.js';
