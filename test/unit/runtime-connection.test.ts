@@ -1,5 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { ApiException, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -67,6 +73,76 @@ async function drain(response: http.IncomingMessage): Promise<string> {
   for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8');
 }
+
+interface Pki {
+  ca: Buffer;
+  serverCert: Buffer;
+  serverKey: Buffer;
+  clientCert: Buffer;
+  clientKey: Buffer;
+}
+
+/** A throwaway CA with a server certificate for 127.0.0.1 and a client certificate for CN=operator. */
+function makePki(): Pki {
+  const dir = mkdtempSync(join(tmpdir(), 'runtime-pki-'));
+  const file = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  try {
+    openssl('req', '-x509', ...ecKey, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '1', '-subj', '/CN=test-ca');
+    writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    for (const [name, subject, ext] of [
+      ['server', '/CN=127.0.0.1', ['-extfile', file('san.ext')]],
+      ['client', '/CN=operator', []],
+    ] as const) {
+      openssl('req', ...ecKey, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject);
+      openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${name}.crt`), '-days', '1', ...ext);
+    }
+    return {
+      ca: readFileSync(file('ca.crt')),
+      serverCert: readFileSync(file('server.crt')),
+      serverKey: readFileSync(file('server.key')),
+      clientCert: readFileSync(file('client.crt')),
+      clientKey: readFileSync(file('client.key')),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('over https with a cluster CA and a client certificate, every request shares one verified TLS connection', async () => {
+  const pki = makePki();
+  const sockets = new Set<Socket>();
+  const clientNames: string[] = [];
+  const server = https.createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, (request, response) => {
+    clientNames.push(String((request.socket as TLSSocket).getPeerCertificate().subject.CN));
+    anyObject(request, '', response);
+  });
+  server.on('secureConnection', (socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'tls', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: pki.ca.toString('base64') }],
+    users: [{ name: 'operator', certData: pki.clientCert.toString('base64'), keyData: pki.clientKey.toString('base64') }],
+    contexts: [{ name: 'tls', cluster: 'tls', user: 'operator' }],
+    currentContext: 'tls',
+  });
+  const connection = new KubeConnection(kubeConfig);
+  try {
+    const core = connection.makeApiClient(CoreV1Api);
+    for (let call = 0; call < 3; call++) await core.readNamespacedSecret({ namespace: 'ns', name: `s${call}` });
+    await drain(await connection.get('/api/v1/namespaces/ns/secrets/raw', new AbortController().signal));
+    assert.equal(clientNames, ['operator', 'operator', 'operator', 'operator']);
+    assert.is(sockets.size, 1);
+    assert.is(connection.agentCount, 1);
+  } finally {
+    connection.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+});
 
 test('control: client-node alone opens a new connection for every call', async () => {
   const server = new RecordingServer(anyObject);
