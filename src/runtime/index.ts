@@ -4,26 +4,37 @@
  *   const connection = new KubeConnection(kubeConfig);
  *   const metrics = new RuntimeMetrics();
  *   const queue = new WorkQueue({ metrics: metrics.queueMetrics(name) });
- *   const things = new Informer({ getter: connection, resource, namespaces, logger,
- *     metrics: metrics.informerMetrics(plural) });
+ *   const things = new Informer<Thing>({ getter: connection, resource: { group, version, plural },
+ *     namespaces, logger, metrics: metrics.informerMetrics(`${plural}.${group}`) });
+ *   const secrets = new Informer<V1Secret>({ getter: connection, resource: { group: '', version: 'v1',
+ *     plural: 'secrets' }, labelSelector, namespaces, logger, metrics: metrics.informerMetrics('secrets') });
  *   things.addHandlers(enqueueObject(queue));
- *   owned.addHandlers(enqueueMapped(queue, controllerOwner({ group, kind })));
+ *   secrets.addHandlers(enqueueMapped(queue, secretToOwnerRequests));   // e.g. controllerOwner({ group, kind })
  *   const controller = new Controller({ name, queue, reconciler, logger, concurrency,
  *     metrics: metrics.controllerMetrics(name) });
  *   const leadership = { onStartedLeading: () => controller.start(),
  *     onStoppedLeading: () => void controller.stop(0), metrics: metrics.leaderMetrics(leaseName) };
  *   const election = leaderElect
- *     ? new LeaderElector({ ...leadership, logger, identity,
- *         store: kubernetesLeaseStore(connection.makeApiClient(CoordinationV1Api), ns, leaseName) })
+ *     ? new LeaderElector({ ...leadership, identity, logger,
+ *         store: kubernetesLeaseStore(connection.makeApiClient(CoordinationV1Api), leaseNamespace, leaseName) })
  *     : new AlwaysLeader(leadership, logger);
- *   probes.addReadyCheck('informers', () => things.hasSynced() && owned.hasSynced());
- *   probes.addHealthCheck('informers', () => things.isHealthy() && owned.isHealthy());
- *   things.start(); owned.start();
- *   await Promise.all([things.waitForSync(), owned.waitForSync()]);
- *   election.start();
- *   exitOnSignals({ logger, shutdown: async () => { await controller.stop(25_000);
- *     await election.release(); queue.shutDown(); await things.stop(); await owned.stop();
- *     connection.close(); await probeServer.close(); await metricsServer.close(); } });
+ *   const probes = new Probes();
+ *   probes.addReadyCheck('informers', () => things.hasSynced() && secrets.hasSynced());
+ *   probes.addHealthCheck('informers', () => things.isHealthy() && secrets.isHealthy());
+ *   const probeServer = await probes.listen(':8081', logger);
+ *   const metricsServer = await metrics.listen(':8080', logger);
+ *   exitOnSignals({ logger, timeoutMs: 30_000, shutdown: async () => {
+ *     await controller.stop(20_000);      // finish in-flight reconciles
+ *     await election.release();           // successor takes over at once
+ *     queue.shutDown();
+ *     await Promise.all([things.stop(), secrets.stop(), probeServer.close(), metricsServer.close()]);
+ *     connection.close();
+ *   } });
+ *   things.start(); secrets.start();
+ *   await Promise.all([things.waitForSync(), secrets.waitForSync()]);
+ *   election.start();                     // reconciles run only while leading
+ *
+ * The reconciler reads objects with things.get(namespace, name), never from the event.
  */
 export { Backoff } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
