@@ -1,0 +1,328 @@
+/**
+ * Builders for the decision's inputs, and `drive`: runs decide() to completion against a scripted
+ * world the way the reconciler does (each step's answer becomes the next fact), recording every
+ * step, so a test reads "given this world, these steps happen, this finish results".
+ */
+import { API_VERSION, KIND, READY, type Condition, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
+import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
+import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner, UnreachableReason } from '../../src/influx/types.js';
+import { decide, type Finish, type Step } from '../../src/onboarding/decide.js';
+import type { Facts } from '../../src/onboarding/facts.js';
+
+// ---------------------------------------------------------------------------------------------
+// Values. Every credential is distinctive so that a leak into a message is found by substring.
+
+export const NOW = '2026-03-01T12:00:00Z';
+export const EARLIER = '2026-01-01T08:00:00Z';
+export const DRIFT_MS = 300_000;
+export const INFLUX_URL = 'http://influxdb.data.svc:8086';
+export const NAME = 'metrics';
+export const NAMESPACE = 'monitoring';
+export const SECRET_NAME = `${NAME}-influxdb`;
+
+export const GEN_PASSWORD = 'GenPw-7f3a9c21-Qx';
+export const GEN_TOKEN = 'GenTok-1b2c3d4e5f60718293a4b5c6d7e8f9==';
+export const REF_PASSWORD = 'RefPw-d41d8cd98f-Zy';
+export const REF_TOKEN = 'RefTok-9e107d9d372bb6826bd81d3542a419d6';
+export const AUTH_TOKEN = 'AuthTok-e4d909c290d0fb1ca068ffaddf22cbd0';
+export const STORED_PASSWORD = 'StoredPw-8277e0910d750195b4';
+export const STORED_TOKEN = 'StoredTok-0cc175b9c0f1b6a831c399e269772661';
+export const MEMO_PASSWORD = 'MemoPw-92eb5ffee6ae2fec3a';
+export const MEMO_TOKEN = 'MemoTok-4a8a08f09d37b73795649038408b5f33';
+
+/** Every credential value a test may put into facts: none may ever appear in a Finish. */
+export const SECRET_VALUES: readonly string[] = [
+  GEN_PASSWORD,
+  GEN_TOKEN,
+  REF_PASSWORD,
+  REF_TOKEN,
+  AUTH_TOKEN,
+  STORED_PASSWORD,
+  STORED_TOKEN,
+  MEMO_PASSWORD,
+  MEMO_TOKEN,
+];
+
+export const IDS = {
+  userID: '0a1b2c3d4e5f6071',
+  orgID: '1a1b2c3d4e5f6072',
+  bucketID: '2a1b2c3d4e5f6073',
+  authorizationID: '3a1b2c3d4e5f6074',
+} as const;
+export const VERSION = 'v2.7.12';
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+export const BASE_SPEC: InfluxOnboardingSpec = { url: INFLUX_URL, username: 'admin', org: 'acme', bucket: 'telemetry' };
+
+export interface ResourceOptions {
+  spec?: Partial<InfluxOnboardingSpec> & Record<string, unknown>;
+  status?: InfluxOnboardingStatus;
+  generation?: number;
+  name?: string;
+}
+
+export function resource(options: ResourceOptions = {}): InfluxOnboarding {
+  const generation = options.generation ?? 1;
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: {
+      name: options.name ?? NAME,
+      namespace: NAMESPACE,
+      uid: '6f1d2c3b-0000-4000-8000-000000000001',
+      generation,
+      creationTimestamp: EARLIER,
+    },
+    spec: { ...BASE_SPEC, ...options.spec } as InfluxOnboardingSpec,
+    ...(options.status && { status: options.status }),
+  };
+}
+
+export function readyCondition(
+  status: Condition['status'],
+  reason: string,
+  message = `previous ${reason}`,
+  lastTransitionTime = EARLIER,
+  observedGeneration = 1,
+): Condition {
+  return { type: READY, status, observedGeneration, lastTransitionTime, reason, message };
+}
+
+/** The status a resource has after a successful onboarding (as decide() writes it). */
+export function onboardedStatus(overrides: Partial<InfluxOnboardingStatus> = {}, message?: string): InfluxOnboardingStatus {
+  return {
+    observedGeneration: 1,
+    conditions: [
+      readyCondition('True', 'Onboarded', message ?? `InfluxDB at ${INFLUX_URL} is onboarded; credentials are in Secret ${SECRET_NAME}`),
+    ],
+    secretName: SECRET_NAME,
+    ...IDS,
+    onboardedAt: EARLIER,
+    influxdbVersion: VERSION,
+    ...overrides,
+  };
+}
+
+export function failedStatus(reason: string, overrides: Partial<InfluxOnboardingStatus> = {}): InfluxOnboardingStatus {
+  return { observedGeneration: 1, conditions: [readyCondition('False', reason)], ...overrides };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets and references
+
+export function credentials(username = 'admin', password = STORED_PASSWORD, token = STORED_TOKEN): Credentials {
+  return { username, password, token };
+}
+
+/** The data decide() writes for BASE_SPEC (with spec overrides) and these credentials. */
+export function secretData(creds: Credentials, spec: Partial<InfluxOnboardingSpec> = {}): DesiredSecret['data'] {
+  const effective = { ...BASE_SPEC, ...spec };
+  return {
+    url: effective.url,
+    org: effective.org,
+    bucket: effective.bucket,
+    username: creds.username,
+    password: creds.password,
+    token: creds.token,
+  };
+}
+
+export function ownedSecret(data: Partial<DesiredSecret['data']>, garbageCollected = false): CredentialsSecret {
+  return { state: 'owned', data, garbageCollected };
+}
+
+export const ABSENT: CredentialsSecret = { state: 'absent' };
+export const FOREIGN: CredentialsSecret = { state: 'foreign' };
+
+export const found = (value: string): Reference => ({ found: true, value });
+export const missing = (problem: string): Reference => ({ found: false, problem });
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes
+
+export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
+export const failed = <T>(failure: InfluxFailure): Outcome<T> => ({ ok: false, failure });
+
+export function unreachableFailure(reason: UnreachableReason = 'network', message = 'connect ECONNREFUSED 10.0.0.7:8086'): InfluxFailure {
+  return { kind: 'unreachable', reason, message };
+}
+
+export function rejectedFailure(status: number, code: string, message: string): InfluxFailure {
+  return { kind: 'rejected', status, code, message };
+}
+
+export const unreachable = <T>(reason?: UnreachableReason, message?: string): Outcome<T> => failed(unreachableFailure(reason, message));
+export const rejected = <T>(status: number, code: string, message: string): Outcome<T> => failed(rejectedFailure(status, code, message));
+export const unauthorized = <T>(): Outcome<T> => rejected(401, 'unauthorized', 'unauthorized access');
+export const alreadySetUp = <T>(): Outcome<T> => rejected(422, 'conflict', 'onboarding has already been completed');
+
+export const setupResult = (ids: Partial<SetupResult> = {}): SetupResult => ({ ...IDS, ...ids });
+export const owner = (userID: string = IDS.userID, userName = 'admin'): TokenOwner => ({ userID, userName });
+/** `null`: a /health answer without a version. */
+export const health = (version: string | null = VERSION): Health => ({ status: 'pass', ...(version !== null && { version }) });
+
+// ---------------------------------------------------------------------------------------------
+// Facts
+
+export function facts(overrides: Partial<Facts> = {}): Facts {
+  return {
+    resource: resource(),
+    now: NOW,
+    driftCheckIntervalMs: DRIFT_MS,
+    references: {},
+    secret: ABSENT,
+    generated: { password: GEN_PASSWORD, token: GEN_TOKEN },
+    ...overrides,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every Finish any test produced, so one test can scan them all for leaked credentials.
+
+export const finishesSeen: Finish[] = [];
+
+/** decide(), recording the finish it returns. */
+export function decideRecorded(input: Facts): Step {
+  const step = decide(input);
+  if (step.kind === 'finish') finishesSeen.push(step);
+  return step;
+}
+
+/** Where a credential value shows up in a Finish (message, status, event), as paths; empty when clean. */
+export function leaks(finish: Finish, values: readonly string[] = SECRET_VALUES): string[] {
+  const found: string[] = [];
+  const visit = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      for (const secret of values) if (secret !== '' && value.includes(secret)) found.push(`${path} contains ${secret}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => visit(item, `${path}[${index}]`));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) visit(item, `${path}.${key}`);
+    }
+  };
+  visit(finish, 'finish');
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// drive
+
+type Answer<S, T> = Outcome<T> | ((step: S) => Outcome<T>);
+type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
+
+/** How the world answers each kind of step. A step without an answer makes drive() throw: it was not expected. */
+export interface World {
+  setupStatus?: Answer<StepOf<'checkSetupStatus'>, { allowed: boolean }>;
+  checkToken?: Answer<StepOf<'checkToken'>, TokenOwner>;
+  lookupIDs?: Answer<StepOf<'lookupIDs'>, ResourceIDs>;
+  health?: Answer<StepOf<'checkHealth'>, Health>;
+  /** Default 'written'; 'foreign' is a Secret someone else created in the meantime. */
+  writeSecret?: 'written' | 'foreign' | ((step: StepOf<'writeSecret'>) => 'written' | 'foreign');
+  postSetup?: Answer<StepOf<'postSetup'>, SetupResult>;
+  postSetupUser?: Answer<StepOf<'postSetupUser'>, SetupResult>;
+}
+
+export interface Drive {
+  /** The steps before the finish, in order. */
+  steps: Array<Exclude<Step, Finish>>;
+  kinds: string[];
+  finish: Finish;
+  /** The facts the finish was decided from. */
+  facts: Facts;
+  /** Each step with the facts it was decided from (for invariants over the whole run). */
+  trace: Array<{ facts: Facts; step: Step }>;
+}
+
+const MAX_STEPS = 16;
+
+function answer<S, T>(given: Answer<S, T> | undefined, step: S & { kind: string }): Outcome<T> {
+  if (given === undefined) throw new Error(`drive: the world has no answer for step ${step.kind}`);
+  return typeof given === 'function' ? given(step) : given;
+}
+
+/** The facts after the world answered `step`, exactly as the reconciler builds them. */
+export function apply(current: Facts, step: Exclude<Step, Finish>, world: World): Facts {
+  switch (step.kind) {
+    case 'checkSetupStatus':
+      return { ...current, setupStatus: answer(world.setupStatus, step) };
+    case 'checkToken':
+      return { ...current, tokenCheck: answer(world.checkToken, step) };
+    case 'lookupIDs':
+      return { ...current, ids: answer(world.lookupIDs, step) };
+    case 'checkHealth':
+      return { ...current, health: answer(world.health, step) };
+    case 'writeSecret': {
+      const given = world.writeSecret ?? 'written';
+      const written = typeof given === 'function' ? given(step) : given;
+      const secret: CredentialsSecret =
+        written === 'foreign' ? FOREIGN : { state: 'owned', data: step.secret.data, garbageCollected: step.secret.garbageCollected };
+      return { ...current, secret, secretWritten: written === 'written' };
+    }
+    case 'postSetup':
+      return { ...current, setupAnswer: answer(world.postSetup, step) };
+    case 'postSetupUser':
+      return { ...current, setupAnswer: answer(world.postSetupUser, step) };
+  }
+}
+
+/** Runs decide() until it finishes, answering every step from `world`. */
+export function drive(initial: Facts, world: World): Drive {
+  let current = initial;
+  const steps: Array<Exclude<Step, Finish>> = [];
+  const trace: Drive['trace'] = [];
+  for (let count = 0; count < MAX_STEPS; count++) {
+    const step = decideRecorded(current);
+    trace.push({ facts: current, step });
+    if (step.kind === 'finish') return { steps, kinds: steps.map((s) => s.kind), finish: step, facts: current, trace };
+    steps.push(step);
+    current = apply(current, step, world);
+  }
+  throw new Error(`drive: no finish after ${MAX_STEPS} steps (${steps.map((s) => s.kind).join(', ')})`);
+}
+
+/** The only step of a kind in a drive; throws unless there is exactly one. */
+export function only<K extends Exclude<Step, Finish>['kind']>(run: Drive, kind: K): StepOf<K> {
+  const matching = run.steps.filter((step): step is Extract<Exclude<Step, Finish>, { kind: K }> => step.kind === kind);
+  if (matching.length !== 1) throw new Error(`expected exactly one ${kind} step, got ${matching.length} (${run.kinds.join(', ')})`);
+  return matching[0] as StepOf<K>;
+}
+
+/** A world whose InfluxDB is fresh and accepts the setup. */
+export function freshWorld(extra: World = {}): World {
+  return { setupStatus: ok({ allowed: true }), postSetup: ok(setupResult()), health: ok(health()), ...extra };
+}
+
+/** A world whose InfluxDB is set up and accepts exactly `token`. */
+export function setUpWorld(token: string, extra: World = {}): World {
+  return {
+    setupStatus: ok({ allowed: false }),
+    checkToken: (step) => (step.token === token ? ok(owner()) : unauthorized()),
+    lookupIDs: (step) => (step.token === token ? ok({ orgID: IDS.orgID, bucketID: IDS.bucketID }) : unauthorized()),
+    health: ok(health()),
+    ...extra,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeded randomness for property tests.
+
+/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function pick<T>(random: () => number, choices: readonly T[]): T {
+  if (choices.length === 0) throw new Error('pick from an empty list');
+  return choices[Math.floor(random() * choices.length)] as T;
+}
+
+export type { Credentials, CredentialsSecret, DesiredSecret, Facts, Finish, SetupRequest, Step };
