@@ -181,7 +181,9 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
       for (const resource of onboardings.list()) queue.add(requestKey(requestFor(resource)));
       controller.start();
     },
-    onStoppedLeading: () => void controller.stop(config.shutdownTimeoutMs),
+    // A successor may start soon after we stop leading: abort running reconciles at once rather
+    // than let two replicas write to the same resources.
+    onStoppedLeading: () => void controller.stop(0),
     metrics: metrics.leaderMetrics(config.leaderElectionId),
   };
   const election =
