@@ -97,7 +97,7 @@ test('the entrypoint is the compiled main.js: tsconfig.build.json outDir + main.
   // main.js is what tsc emits for <rootDir>/main.ts, the file `npm start` runs.
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   const rootDir = buildConfig.compilerOptions.rootDir.replace(/^\.\//, '').replace(/\/$/, '');
-  assert.is(pkg.scripts.start, `tsx ${rootDir}/main.ts`);
+  assert.is(pkg.scripts.start, `exec tsx ${rootDir}/main.ts`);
 });
 
 test('the final stage sets NODE_ENV=production', () => {
