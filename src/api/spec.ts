@@ -27,9 +27,14 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback
   return fallback;
 }
 
+const NAME_MAX = 256;
+const URL_MAX = 2048;
+// InfluxDB multiplies seconds into int64 nanoseconds; anything larger wraps to a negative duration.
+const RETENTION_MAX = 9_223_372_036;
+
 function nonEmpty(value: unknown, field: string, problems: string[]): string {
-  if (typeof value === 'string' && value.length > 0) return value;
-  problems.push(`${field}: required, a non-empty string`);
+  if (typeof value === 'string' && value.length > 0 && value.length <= NAME_MAX) return value;
+  problems.push(`${field}: required, a non-empty string of at most ${NAME_MAX} characters`);
   return '';
 }
 
@@ -63,10 +68,11 @@ function integerIn(value: unknown, field: string, fallback: number, min: number,
 
 export function checkUrl(value: unknown, problems: string[]): string {
   const field = 'spec.url';
-  if (typeof value !== 'string' || value.length === 0) {
-    problems.push(`${field}: required, an http:// or https:// URL`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > URL_MAX) {
+    problems.push(`${field}: required, an http:// or https:// URL of at most ${URL_MAX} characters`);
     return '';
   }
+
   let parsed: URL;
   try {
     parsed = new URL(value);
@@ -76,7 +82,10 @@ export function checkUrl(value: unknown, problems: string[]): string {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     problems.push(`${field}: scheme must be http or https; got ${parsed.protocol.replace(/:$/, '')}`);
-  } else if (parsed.username !== '' || parsed.password !== '') {
+  } else if (!/^https?:\/\//i.test(value)) {
+    // WHATWG URL parsing forgives what Kubernetes' CEL url() refuses (http:host, http:/host).
+    problems.push(`${field}: must start with http:// or https://`);
+  } else if (parsed.username !== '' || parsed.password !== '' || (value.slice(value.indexOf('//') + 2).split('/')[0] ?? '').includes('@')) {
     problems.push(`${field}: must not carry user information; use passwordSecretRef and tokenSecretRef`);
   } else if (parsed.search !== '' || parsed.hash !== '' || value.includes('?') || value.includes('#')) {
     problems.push(`${field}: must not have a query or fragment`);
@@ -96,8 +105,12 @@ function checkBucket(value: unknown, problems: string[]): string {
 function checkRetention(value: unknown, problems: string[]): number {
   const field = 'spec.retentionPeriodSeconds';
   if (value === undefined) return 0;
-  if (typeof value === 'number' && Number.isInteger(value) && (value === 0 || value >= MIN_RETENTION_SECONDS)) return value;
-  problems.push(`${field}: must be 0 (infinite) or an integer of at least ${MIN_RETENTION_SECONDS} (1h); got ${JSON.stringify(value)}`);
+  if (typeof value === 'number' && Number.isInteger(value) && (value === 0 || (value >= MIN_RETENTION_SECONDS && value <= RETENTION_MAX))) {
+    return value;
+  }
+  problems.push(
+    `${field}: must be 0 (infinite) or an integer from ${MIN_RETENTION_SECONDS} (1h) to ${RETENTION_MAX}; got ${JSON.stringify(value)}`,
+  );
   return 0;
 }
 

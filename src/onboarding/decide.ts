@@ -79,8 +79,9 @@ export function withReady(
     reason: ready.reason,
     message: ready.message,
   };
-  const others = (conditions ?? []).filter((condition) => condition.type !== READY);
-  return [...others, next];
+  const list = conditions ?? [];
+  // Replaced in place: a reordered list would be a status change that is no change at all.
+  return previous ? list.map((condition) => (condition.type === READY ? next : condition)) : [...list, next];
 }
 
 interface Outcome {
@@ -151,7 +152,7 @@ function referenceProblems(facts: Facts, spec: EffectiveSpec): string[] {
     [facts.references.ca, spec.caSecretRef !== undefined],
   ];
   return wanted.flatMap(([reference, needed]) =>
-    needed && reference !== undefined && !reference.found ? [reference.problem] : [],
+    !needed ? [] : reference === undefined ? ['a referenced Secret was not read'] : reference.found ? [] : [reference.problem],
   );
 }
 
@@ -162,9 +163,11 @@ function referencedValue(reference: Reference | undefined): string | undefined {
 function credentialProblems(facts: Facts, spec: EffectiveSpec): string[] {
   const problems: string[] = [];
   const password = referencedValue(facts.references.password);
-  if (password !== undefined && (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX)) {
+  // InfluxDB (and bcrypt under it) counts bytes, not characters.
+  const bytes = password === undefined ? 0 : Buffer.byteLength(password, 'utf8');
+  if (password !== undefined && (bytes < PASSWORD_MIN || bytes > PASSWORD_MAX)) {
     problems.push(
-      `Secret ${spec.passwordSecretRef?.name} key ${spec.passwordSecretRef?.key}: the password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long (InfluxDB's limit); it has ${password.length}`,
+      `Secret ${spec.passwordSecretRef?.name} key ${spec.passwordSecretRef?.key}: the password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} bytes long (InfluxDB's limit); it has ${bytes}`,
     );
   }
   const tokens: Array<[string | undefined, string]> = [
@@ -251,11 +254,16 @@ function settle(facts: Facts, spec: EffectiveSpec, credentials: Credentials, out
 
 const READY_AGAIN = (facts: Facts): Requeue => ({ kind: 'after', ms: facts.driftCheckIntervalMs });
 
-/** The reason a working token is reported with: kept once Ready, else how the token was obtained. */
+/**
+ * The reason a working token is reported with: kept once Ready, else how the token was obtained.
+ * Credentials this very reconcile wrote do not count as known before: only what the Secret (or
+ * memory) held when it began tells an earlier setup of ours from an adoption.
+ */
 function successReason(facts: Facts, known: Credentials | undefined): Reason {
   const previous = previousReady(facts);
   if (previous && SUCCESS_REASONS.includes(previous.reason)) return previous.reason as Reason;
-  return known === undefined && referencedValue(facts.references.token) !== undefined ? Reason.Adopted : Reason.Onboarded;
+  const knownBefore = facts.secretWritten ? facts.remembered : known;
+  return knownBefore === undefined && referencedValue(facts.references.token) !== undefined ? Reason.Adopted : Reason.Onboarded;
 }
 
 function successMessage(reason: Reason, spec: EffectiveSpec): string {
@@ -321,11 +329,12 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
     return { kind: 'postSetup', request: setupRequest(spec, toSend) };
   }
 
-  const ours = known !== undefined || onboardedBefore;
   if (known === undefined && referencedValue(facts.references.token) === undefined) {
     return finish(facts, {
       reason: Reason.AlreadyOnboarded,
-      message: `InfluxDB at ${spec.url} was already set up and no token for it is known. To adopt it, put its operator token in a Secret and set spec.tokenSecretRef`,
+      message: onboardedBefore
+        ? `InfluxDB at ${spec.url} was set up by this resource, but Secret ${spec.credentialsSecretName} is gone and the operator no longer knows the token. Restore the Secret, or put the operator token in a Secret and set spec.tokenSecretRef`
+        : `InfluxDB at ${spec.url} was already set up and no token for it is known. To adopt it, put its operator token in a Secret and set spec.tokenSecretRef`,
       requeue: BACKOFF,
     });
   }
@@ -336,7 +345,9 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
   }
   const failure = facts.tokenCheck.failure;
   if (failure.kind === 'unreachable') return unreachable(facts, spec, failure);
-  if (ours) {
+  // Only a token that once worked can have been revoked; one that never did means someone else
+  // set the instance up first.
+  if (onboardedBefore) {
     return finish(facts, {
       reason: Reason.TokenInvalid,
       message: `InfluxDB at ${spec.url} rejected the token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced. Put a valid operator token in spec.tokenSecretRef`,
@@ -345,7 +356,7 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
   }
   return finish(facts, {
     reason: Reason.AlreadyOnboarded,
-    message: `InfluxDB at ${spec.url} was already set up and rejected the token from Secret ${spec.tokenSecretRef?.name} (${failureText(failure)})`,
+    message: `InfluxDB at ${spec.url} was already set up and rejected the token from ${spec.tokenSecretRef ? `Secret ${spec.tokenSecretRef.name}` : `Secret ${spec.credentialsSecretName}`} (${failureText(failure)}). Put its operator token in a Secret and set spec.tokenSecretRef`,
     requeue: BACKOFF,
   });
 }

@@ -187,13 +187,15 @@ test('SecretNotFound: a reference problem for a reference the spec does not decl
   assert.is(step.kind, 'checkSetupStatus');
 });
 
-test('password from passwordSecretRef must be 8 to 72 characters (InfluxDB limit); value never echoed', () => {
+test('password from passwordSecretRef must be 8 to 72 bytes (InfluxDB limit, counted in UTF-8); value never echoed', () => {
   const cases: Array<[string, boolean]> = [
     ['', false],
     ['Sev3n!x', false],
     ['Eight8!x', true],
     ['p'.repeat(72), true],
     ['p'.repeat(73), false],
+    ['é'.repeat(36), true],
+    ['é'.repeat(37), false],
   ];
   for (const [password, accepted] of cases) {
     const step = decideRecorded(given(passwordRef, { references: { password: found(password) } }));
@@ -202,11 +204,11 @@ test('password from passwordSecretRef must be 8 to 72 characters (InfluxDB limit
       continue;
     }
     const finish = finishOf(step);
-    assert.is(finish.reason, Reason.InvalidSpec, `length ${password.length}`);
+    assert.is(finish.reason, Reason.InvalidSpec, `bytes ${Buffer.byteLength(password)}`);
     // The referenced Secret can be fixed without touching the resource: look again with backoff.
     assert.equal(finish.requeue, BACKOFF);
     assert.match(finish.message, 'Secret influx-admin key password');
-    assert.match(finish.message, `it has ${password.length}`);
+    assert.match(finish.message, `it has ${Buffer.byteLength(password)}`);
     if (password !== '') assert.equal(leaks(finish, [password]), []);
   }
 });
@@ -495,11 +497,11 @@ test('IDs: looked up when either orgID or bucketID is unknown; a health answer w
 });
 
 test('valid tokenSecretRef on an instance set up elsewhere: token checked, then stored, IDs looked up; no POST', () => {
-  // KNOWN BUG (reported, not asserted here): the Ready reason should be Adopted. decide() reports
-  // Onboarded, because after its own writeSecret the Secret makes the credentials "known" and
-  // successReason() then picks Onboarded. Once fixed, assert `run.finish.reason === Reason.Adopted`.
   const input = given(tokenRef, { references: { token: found(REF_TOKEN) } });
   const run = drive(input, setUpWorld(REF_TOKEN));
+  assert.is(run.finish.reason, Reason.Adopted);
+  assert.equal(run.finish.event?.type, 'Normal');
+  assert.is(run.finish.event?.reason, Reason.Adopted);
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'lookupIDs', 'checkHealth']);
   assert.is(only(run, 'checkToken').token, REF_TOKEN);
   // Adopted without passwordSecretRef: the password is unknown, so the Secret holds an empty one.
@@ -563,9 +565,9 @@ test('TokenInvalid: the token of an onboarded resource is revoked; Warning once,
   assert.equal(again.finish.status, run.finish.status);
 });
 
-test('a token stored in our Secret and rejected reports TokenInvalid even before status.onboardedAt (it was ours)', () => {
+test('a stored token that never worked (someone set the instance up first) reports AlreadyOnboarded, not TokenInvalid', () => {
   const run = drive(facts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld('someone-elses-token'));
-  assert.is(run.finish.reason, Reason.TokenInvalid);
+  assert.is(run.finish.reason, Reason.AlreadyOnboarded);
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken']);
 });
 

@@ -235,6 +235,17 @@ test('checkSpec: problems quote the offending enum/number value to help the user
   assert.match(problemsOf({ url: 'ftp://x' })[0] ?? '', 'got ftp');
 });
 
+test('checkSpec: what Kubernetes rejects is rejected here too (lengths, authority, retention overflow)', () => {
+  assert.match(problemsOf({ username: 'u'.repeat(257) })[0] ?? '', 'spec.username');
+  assert.equal(problemsOf({ username: 'u'.repeat(256) }), []);
+  assert.match(problemsOf({ url: `http://influxdb/${'p'.repeat(2048)}` })[0] ?? '', 'spec.url');
+  for (const url of ['http:influxdb:8086', 'http:/influxdb', 'http://@influxdb:8086']) {
+    assert.match(problemsOf({ url })[0] ?? '', 'spec.url', url);
+  }
+  assert.match(problemsOf({ retentionPeriodSeconds: 9_223_372_037 })[0] ?? '', 'spec.retentionPeriodSeconds');
+  assert.equal(problemsOf({ retentionPeriodSeconds: 9_223_372_036 }), []);
+});
+
 // ---------------------------------------------------------------------------------------------
 // instanceKey
 
