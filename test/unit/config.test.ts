@@ -1,0 +1,91 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadConfig, parseDuration, type Config } from '../../src/config.js';
+
+const test = suite('config');
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const result = loadConfig(argv, env);
+  if (result.kind !== 'run') throw new Error(`expected a config, got ${JSON.stringify(result)}`);
+  return result.config;
+}
+
+function problems(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  const result = loadConfig(argv, env);
+  if (result.kind !== 'invalid') throw new Error(`expected problems, got ${result.kind}`);
+  return result.problems;
+}
+
+test('defaults follow controller-runtime and the issue', () => {
+  const config = run([]);
+  assert.equal(config.namespaces, []);
+  assert.is(config.concurrency, 4);
+  assert.is(config.resyncPeriodMs, 600_000);
+  assert.is(config.driftCheckIntervalMs, 300_000);
+  assert.is(config.backoffBaseMs, 5);
+  assert.is(config.backoffMaxMs, 1_000_000);
+  assert.is(config.leaderElect, false);
+  assert.is(config.leaseDurationMs, 15_000);
+  assert.is(config.renewDeadlineMs, 10_000);
+  assert.is(config.retryPeriodMs, 2_000);
+  assert.is(config.metricsBindAddress, ':8080');
+  assert.is(config.healthProbeBindAddress, ':8081');
+  assert.is(config.logFormat, 'json');
+  assert.is(config.shutdownTimeoutMs, 30_000);
+  assert.is(config.allowLinkLocal, false);
+});
+
+test('flags win over INFLUX_OPERATOR_* variables, which win over defaults', () => {
+  const env = { INFLUX_OPERATOR_CONCURRENCY: '8', INFLUX_OPERATOR_NAMESPACES: 'a, b', INFLUX_OPERATOR_LOG_FORMAT: 'text' };
+  const config = run(['--concurrency=2'], env);
+  assert.is(config.concurrency, 2);
+  assert.equal(config.namespaces, ['a', 'b']);
+  assert.is(config.logFormat, 'text');
+});
+
+test('booleans take the forms manifests use: --flag, --flag=true, --flag=false', () => {
+  const env = { POD_NAMESPACE: 'ops' };
+  assert.is(run(['--leader-elect'], env).leaderElect, true);
+  assert.is(run(['--leader-elect=true'], env).leaderElect, true);
+  assert.is(run(['--leader-elect=false'], env).leaderElect, false);
+  assert.is(run([], { INFLUX_OPERATOR_ALLOW_LINK_LOCAL: 'true' }).allowLinkLocal, true);
+  assert.match(problems(['--allow-link-local=maybe']).join(), '--allow-link-local');
+});
+
+test('leader election needs a namespace: the flag or POD_NAMESPACE', () => {
+  assert.match(problems(['--leader-elect']).join(), '--leader-election-namespace');
+  assert.is(run(['--leader-elect'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace, 'ops');
+  assert.is(run(['--leader-elect', '--leader-election-namespace=x'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace, 'x');
+});
+
+test('bad values are named with what is allowed', () => {
+  assert.match(problems(['--concurrency=0']).join(), '--concurrency: must be an integer from 1 to 1000');
+  assert.match(problems(['--resync-period=10']).join(), '--resync-period: must be a positive duration');
+  assert.match(problems(['--log-level=loud']).join(), '--log-level: must be one of');
+  assert.match(problems(['--renew-deadline=20s']).join(), '--renew-deadline: must be shorter than --lease-duration');
+  assert.match(problems(['--backoff-base=2s', '--backoff-max=1s']).join(), '--backoff-base');
+  assert.match(problems(['--no-such-flag']).join(), 'See --help');
+});
+
+test('--help and --version', () => {
+  const help = loadConfig(['--help'], {});
+  assert.is(help.kind, 'help');
+  if (help.kind === 'help') {
+    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--health-probe-bind-address', '--log-level', '--log-format', '--version']) {
+      assert.match(help.text, flag);
+    }
+    assert.match(help.text, 'INFLUX_OPERATOR_CONCURRENCY');
+  }
+  assert.is(loadConfig(['--version'], {}).kind, 'version');
+});
+
+test('durations', () => {
+  assert.is(parseDuration('500ms'), 500);
+  assert.is(parseDuration('30s'), 30_000);
+  assert.is(parseDuration('1.5m'), 90_000);
+  assert.is(parseDuration('1h'), 3_600_000);
+  assert.is(parseDuration('10'), undefined);
+  assert.is(parseDuration('1d'), undefined);
+});
+
+test.run();
