@@ -170,14 +170,16 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     return {};
   }
 
-  return async function reconcile(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
+  function forget(key: string): ReconcileOutcome {
+    remembered.delete(key);
+    options.onReason?.(key, undefined);
+    return {};
+  }
+
+  async function reconcileNow(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
     const key = `${request.namespace}/${request.name}`;
     const resource = ports.resource(request.namespace, request.name);
-    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) {
-      remembered.delete(key);
-      options.onReason?.(key, undefined);
-      return {};
-    }
+    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) return forget(key);
     const checked = checkSpec(resource);
     const references = checked.ok ? await readReferences(resource) : {};
     const secret = checked.ok ? await ports.readSecret(resource, checked.spec.credentialsSecretName) : { state: 'absent' as const };
@@ -195,31 +197,38 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       generated: { password: generatePassword(), token: generateToken() },
     };
 
-    const run = async (): Promise<ReconcileOutcome> => {
-      let influx: InfluxClient | undefined;
-      const client = (): InfluxClient => {
-        if (!checked.ok) throw new Error('an invalid spec never reaches InfluxDB');
-        const ca = references.ca;
-        influx ??= ports.influx({
-          url: checked.spec.url,
-          timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
-          insecureSkipVerify: checked.spec.insecureSkipVerify,
-          ...(ca?.found && { caPem: ca.value }),
-        });
-        return influx;
-      };
-      const steps: string[] = [];
-      for (let count = 0; count < MAX_STEPS; count++) {
-        const step = decide(facts);
-        if (step.kind === 'finish') return conclude(step, facts, steps, key);
-        signal.throwIfAborted();
-        steps.push(step.kind);
-        facts = await act(step, facts, client, key);
-      }
-      throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
+    let influx: InfluxClient | undefined;
+    const client = (): InfluxClient => {
+      if (!checked.ok) throw new Error('an invalid spec never reaches InfluxDB');
+      const ca = references.ca;
+      influx ??= ports.influx({
+        url: checked.spec.url,
+        timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
+        insecureSkipVerify: checked.spec.insecureSkipVerify,
+        ...(ca?.found && { caPem: ca.value }),
+      });
+      return influx;
     };
-    // Only what talks to InfluxDB needs the per-instance lock; invalid specs never do.
-    return checked.ok ? perInstance.run(instanceKey(checked.spec.url), run) : run();
+    const steps: string[] = [];
+    for (let count = 0; count < MAX_STEPS; count++) {
+      const step = decide(facts);
+      if (step.kind === 'finish') return conclude(step, facts, steps, key);
+      signal.throwIfAborted();
+      steps.push(step.kind);
+      facts = await act(step, facts, client, key);
+    }
+    throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
+  }
+
+  return async function reconcile(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
+    const resource = ports.resource(request.namespace, request.name);
+    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) {
+      return forget(`${request.namespace}/${request.name}`);
+    }
+    const checked = checkSpec(resource);
+    // Everything is observed under the per-instance lock: a reconcile that waited for another
+    // one must see the Secret and status that one wrote, not what was there before it.
+    return checked.ok ? perInstance.run(instanceKey(checked.spec.url), () => reconcileNow(request, signal)) : reconcileNow(request, signal);
   };
 }
 

@@ -1,0 +1,285 @@
+// The reconciler shell with in-memory Kubernetes ports and a real HTTP InfluxDB stand-in: the
+// order of side effects, what a steady state writes, memory of credentials, the per-instance lock.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials.js';
+import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason } from '../../src/api/types.js';
+import { InfluxClientPool } from '../../src/influx/pool.js';
+import type { InfluxClient } from '../../src/influx/types.js';
+import { SecretRegistry, type Logger } from '../../src/log.js';
+import type { OnboardingEvent } from '../../src/onboarding/decide.js';
+import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
+import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
+import { resource as buildResource } from '../support/facts.js';
+
+const test = suite('onboarding reconciler shell');
+
+const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent };
+
+interface World {
+  resources: Map<string, InfluxOnboarding>;
+  secrets: Map<string, CredentialsSecret>;
+  /** Every side effect and InfluxDB call, in order. */
+  journal: string[];
+  events: OnboardingEvent[];
+  patches: number;
+  failEvents: boolean;
+  maxInFlight: number;
+}
+
+function keyOf(resource: InfluxOnboarding): string {
+  return `${resource.metadata.namespace}/${resource.metadata.name}`;
+}
+
+function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
+  let inFlight = 0;
+  const tracked = (client: InfluxClient): InfluxClient => {
+    const wrap =
+      <A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        inFlight++;
+        world.maxInFlight = Math.max(world.maxInFlight, inFlight);
+        world.journal.push(`influx ${name}`);
+        try {
+          return await call(...args);
+        } finally {
+          inFlight--;
+        }
+      };
+    return {
+      setupStatus: wrap('setupStatus', () => client.setupStatus()),
+      setup: wrap('setup', (request) => client.setup(request)),
+      setupUser: wrap('setupUser', (request, token: string) => client.setupUser(request, token)),
+      checkToken: wrap('checkToken', (token: string) => client.checkToken(token)),
+      lookupIDs: wrap('lookupIDs', (token: string, org: string, bucket: string) => client.lookupIDs(token, org, bucket)),
+      health: wrap('health', () => client.health()),
+      close: () => client.close(),
+    };
+  };
+  return {
+    resource: (namespace, name) => world.resources.get(`${namespace}/${name}`),
+    resources: () => [...world.resources.values()],
+    readSecret: async (owner, name) => world.secrets.get(`${owner.metadata.namespace}/${name}`) ?? { state: 'absent' },
+    writeSecret: async (owner, desired: DesiredSecret) => {
+      const key = `${owner.metadata.namespace}/${desired.name}`;
+      if (world.secrets.get(key)?.state === 'foreign') return 'foreign';
+      world.journal.push('writeSecret');
+      world.secrets.set(key, { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected });
+      return 'written';
+    },
+    readReference: async () => ({ found: false, problem: 'no references in these tests' }),
+    patchStatus: async (target, status: InfluxOnboardingStatus) => {
+      world.journal.push('patchStatus');
+      world.patches++;
+      const stored = world.resources.get(keyOf(target));
+      if (stored) world.resources.set(keyOf(target), { ...stored, status });
+    },
+    recordEvent: async (_target, event) => {
+      world.journal.push(`event ${event.reason}`);
+      if (world.failEvents) throw new Error('events API unavailable');
+      world.events.push(event);
+    },
+    influx: (target) => tracked(pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify })),
+  };
+}
+
+interface Harness {
+  world: World;
+  standin: InfluxStandin;
+  registry: SecretRegistry;
+  reasons: Map<string, Reason | undefined>;
+  reconcile: (name: string, namespace?: string) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
+  add: (name: string, options?: { createdAt?: string; namespace?: string }) => InfluxOnboarding;
+  close: () => Promise<void>;
+}
+
+async function harness(latencyMs = 0): Promise<Harness> {
+  const standin = await startInfluxStandin();
+  standin.knobs.latencyMs = latencyMs;
+  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, maxInFlight: 0 };
+  const pool = new InfluxClientPool({});
+  const registry = new SecretRegistry();
+  const reasons = new Map<string, Reason | undefined>();
+  const reconciler = createOnboardingReconciler(fakePorts(world, pool), {
+    driftCheckIntervalMs: 60_000,
+    logger: silent,
+    secrets: registry,
+    now: () => new Date('2026-11-28T12:00:00Z'),
+    random: () => 0.5,
+    onReason: (key, reason) => reasons.set(key, reason),
+  });
+  return {
+    world,
+    standin,
+    registry,
+    reasons,
+    reconcile: (name, namespace = 'ns') => reconciler({ namespace, name }, new AbortController().signal),
+    add: (name, options = {}) => {
+      const base = buildResource({ spec: { url: standin.url } });
+      const created: InfluxOnboarding = {
+        ...base,
+        metadata: {
+          ...base.metadata,
+          name,
+          namespace: options.namespace ?? 'ns',
+          uid: `uid-${name}`,
+          creationTimestamp: options.createdAt ?? '2026-11-28T10:00:00Z',
+        },
+      };
+      world.resources.set(keyOf(created), created);
+      return created;
+    },
+    close: async () => {
+      pool.closeAll();
+      await standin.close();
+    },
+  };
+}
+
+function readyReason(world: World, key: string): string | undefined {
+  return world.resources.get(key)?.status?.conditions?.find((condition) => condition.type === READY)?.reason;
+}
+
+test('fresh instance: the Secret is written before the POST, then status and one event; drift-check requeue', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    const result = await h.reconcile('a');
+    const post = h.world.journal.indexOf('influx setup');
+    const write = h.world.journal.indexOf('writeSecret');
+    assert.ok(write >= 0 && post > write, h.world.journal.join(', '));
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    assert.equal(h.world.events.map((event) => event.reason), ['Onboarded']);
+    // 60 s drift interval with 10% jitter at random() = 0.5.
+    assert.equal(result, { requeueAfterMs: 63_000 });
+    const secret = h.world.secrets.get('ns/a-influxdb');
+    assert.ok(secret?.state === 'owned');
+    assert.is(secret.state === 'owned' && secret.data.token, h.standin.onboarded()?.token);
+    assert.is(h.reasons.get('ns/a'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('steady state writes nothing: no status patch, no Secret write, no event', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    const before = { patches: h.world.patches, events: h.world.events.length, journal: h.world.journal.length };
+    await h.reconcile('a');
+    await h.reconcile('a');
+    const after = h.world.journal.slice(before.journal);
+    assert.is(h.world.patches, before.patches);
+    assert.is(h.world.events.length, before.events);
+    assert.not.ok(after.includes('writeSecret'), after.join(', '));
+    assert.not.ok(after.includes('influx setup'), after.join(', '));
+  } finally {
+    await h.close();
+  }
+});
+
+test('every credential handled is registered for log redaction', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    const onboarded = h.standin.onboarded();
+    assert.ok(onboarded);
+    assert.is(h.registry.mask(`t=${onboarded.token}`), 't=[REDACTED]');
+    assert.is(h.registry.mask(`p=${onboarded.password ?? ''}`), 'p=[REDACTED]');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a Secret deleted after onboarding is restored from memory with the same token', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    const token = h.standin.onboarded()?.token;
+    h.world.secrets.delete('ns/a-influxdb');
+    await h.reconcile('a');
+    const restored = h.world.secrets.get('ns/a-influxdb');
+    assert.is(restored?.state === 'owned' && restored.data.token, token);
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('an event that cannot be recorded does not fail the reconcile', async () => {
+  const h = await harness();
+  try {
+    h.world.failEvents = true;
+    h.add('a');
+    const result = await h.reconcile('a');
+    assert.ok(result.requeueAfterMs !== undefined);
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    assert.ok(h.world.journal.includes('event Onboarded'));
+  } finally {
+    await h.close();
+  }
+});
+
+test('a resource that is gone is forgotten: no calls, its reason metric cleared', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    h.world.resources.delete('ns/a');
+    const before = h.world.journal.length;
+    assert.equal(await h.reconcile('a'), {});
+    assert.is(h.world.journal.length, before);
+    assert.ok(h.reasons.has('ns/a') && h.reasons.get('ns/a') === undefined);
+  } finally {
+    await h.close();
+  }
+});
+
+test('two Setup resources for one instance: the older wins, the younger is DuplicateTarget and never posts', async () => {
+  const h = await harness();
+  try {
+    h.add('young', { createdAt: '2026-11-28T11:00:00Z' });
+    h.add('old', { createdAt: '2026-11-28T09:00:00Z', namespace: 'other' });
+    await h.reconcile('young');
+    assert.is(readyReason(h.world, 'ns/young'), 'DuplicateTarget');
+    assert.not.ok(h.world.journal.includes('influx setup'));
+    await h.reconcile('old', 'other');
+    assert.is(readyReason(h.world, 'other/old'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('concurrent reconciles aimed at one instance never overlap their InfluxDB requests', async () => {
+  const h = await harness(30);
+  try {
+    h.add('a');
+    await Promise.all([h.reconcile('a'), h.reconcile('a'), h.reconcile('a')]);
+    assert.is(h.world.maxInFlight, 1);
+    assert.is(h.standin.requests.filter((request) => request.method === 'POST').length, 1, 'one setup, not three');
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('an unreachable instance: Unreachable with backoff, one Warning event across retries', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.standin.close();
+    const first = await h.reconcile('a');
+    const second = await h.reconcile('a');
+    assert.equal(first, { requeue: true });
+    assert.equal(second, { requeue: true });
+    assert.is(readyReason(h.world, 'ns/a'), 'Unreachable');
+    assert.equal(h.world.events.map((event) => `${event.type} ${event.reason}`), ['Warning Unreachable']);
+  } finally {
+    await h.close();
+  }
+});
+
+test.run();
