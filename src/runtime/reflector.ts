@@ -41,7 +41,10 @@ export interface ReflectorTiming {
    */
   watchIdleTimeoutMs?: number;
   listTimeoutMs?: number;
-  /** A watch that lived this long, or delivered any event, counts as healthy and resets the backoff. */
+  /**
+   * A watch the server accepted (HTTP 200) that then stayed open this long, or that delivered any
+   * event, counts as healthy and resets the backoff. A refusal never does, however slowly it came.
+   */
   healthyWatchMs?: number;
   listPageSize?: number;
   /** Past its next expected progress by more than this, the loop reports itself wedged. */
@@ -64,6 +67,8 @@ export interface ReflectorOptions<T> extends ReflectorTiming {
 interface WatchState {
   resourceVersion: string;
   events: number;
+  /** When the server answered 200 and the stream began; undefined if it never did. */
+  acceptedAt?: number;
 }
 
 interface ListResponse<T> {
@@ -177,13 +182,15 @@ export class Reflector<T extends KubernetesObject> {
           continue;
         }
       }
-      const startedAt = clock.now();
       const state: WatchState = { resourceVersion, events: 0 };
       const reason = await this.watch(state, signal);
       if (signal.aborted) return;
       metrics?.watchRestarted(reason);
       resourceVersion = reason === 'expired' ? undefined : state.resourceVersion;
-      if (state.events > 0 || clock.now() - startedAt >= this.healthyWatchMs) {
+      // A slow refusal (an error status or a transport error after a while: a proxy waiting for a
+      // dead upstream, API Priority and Fairness queueing then answering 429) is no healthy watch.
+      const openFor = state.acceptedAt === undefined ? -1 : clock.now() - state.acceptedAt;
+      if (state.events > 0 || openFor >= this.healthyWatchMs) {
         backoff.reset();
       } else {
         await this.pause(backoff.next(), signal);
@@ -273,6 +280,7 @@ export class Reflector<T extends KubernetesObject> {
         if (statusCode === 410) return this.ended('expired', message);
         return this.ended('error', message);
       }
+      state.acceptedAt = clock.now();
       return await this.consume(response, state, armWatchdog);
     } catch (error) {
       if (watchdogFired) return this.ended('watchdog', `no data for ${this.watchIdleTimeoutMs} ms`);

@@ -323,6 +323,35 @@ test('a server that closes every watch at once is retried with backoff, not in a
   }
 });
 
+test('a watch refused slowly (an error status after a while) still backs off: only an accepted watch resets the backoff', async () => {
+  const api = new FakeApiServer();
+  api.listHandler = () => listOf('10', []);
+  // What a proxy in front of a dead API server does: wait for its upstream, then answer 503.
+  api.watchHandler = (response) => {
+    setTimeout(() => {
+      response.writeHead(503, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'Status', code: 503, message: 'upstream connect timeout' }));
+    }, 60);
+  };
+  const { informer, restarts, cleanup } = await setup(api, { backoffInitialMs: 100, backoffMaxMs: 400, healthyWatchMs: 50 });
+  try {
+    informer.start();
+    await informer.waitForSync();
+    const windowStarted = Date.now();
+    await pause(1200);
+    const elapsed = Date.now() - windowStarted;
+    const watches = api.watches().length;
+    // Each attempt takes at least 60 ms, then waits at least 100, 200, 400, 400, ... ms.
+    let bound = 0;
+    for (let at = 0, delay = 100; at <= elapsed; at += 60 + delay, delay = Math.min(400, delay * 2)) bound++;
+    assert.ok(watches >= 2, `it keeps retrying (${watches} watches)`);
+    assert.ok(watches <= bound, `${watches} watches in ${elapsed} ms: each slow refusal reset the backoff (bound ${bound})`);
+    assert.ok(restarts.every((reason) => reason === 'error'), restarts.join());
+  } finally {
+    await cleanup();
+  }
+});
+
 test('a repeated 410 storm is relisted with backoff too', async () => {
   const api = new FakeApiServer();
   api.listHandler = () => listOf('10', []);
