@@ -422,7 +422,7 @@ export function decide(facts: Facts): Step {
   if (facts.duplicateOf !== undefined) {
     return finish(facts, {
       reason: Reason.DuplicateTarget,
-      message: `InfluxOnboarding ${facts.duplicateOf} already onboards ${spec.url}; the older resource wins`,
+      message: `InfluxOnboarding ${facts.duplicateOf} already onboards ${spec.url}; the resource that onboarded it first, else the older one, keeps it`,
       requeue: BACKOFF,
     });
   }

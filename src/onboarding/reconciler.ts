@@ -83,7 +83,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   function duplicateOf(resource: InfluxOnboarding, url: string): string | undefined {
     if ((resource.spec.mode ?? 'Setup') !== 'Setup') return undefined;
     const target = instanceKey(url);
-    const older = ports
+    const ahead = ports
       .resources()
       .filter((other) => other.metadata.uid !== resource.metadata.uid && other.metadata.deletionTimestamp === undefined)
       .filter((other) => (other.spec.mode ?? 'Setup') === 'Setup')
@@ -91,8 +91,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         const checked = checkSpec(other);
         return checked.ok && instanceKey(checked.spec.url) === target;
       })
-      .filter((other) => isOlder(other, resource));
-    const first = older.sort((a, b) => (isOlder(a, b) ? -1 : 1))[0];
+      .filter((other) => precedes(other, resource));
+    const first = ahead.sort((a, b) => (precedes(a, b) ? -1 : 1))[0];
     return first && `${first.metadata.namespace}/${first.metadata.name}`;
   }
 
@@ -234,6 +234,20 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Which of two resources aimed at one instance may onboard it: the one that already did (its
+ * status says when), else the older one. Age alone is not enough: creationTimestamp has whole
+ * seconds, so a newcomer created in the same second as the resource that onboarded the instance
+ * could win the name tie-break, turn the incumbent into a DuplicateTarget and itself find the
+ * instance set up with no token it knows: nobody Ready.
+ */
+function precedes(a: InfluxOnboarding, b: InfluxOnboarding): boolean {
+  const aHolds = a.status?.onboardedAt !== undefined;
+  const bHolds = b.status?.onboardedAt !== undefined;
+  if (aHolds !== bHolds) return aHolds;
+  return isOlder(a, b);
 }
 
 function isOlder(a: InfluxOnboarding, b: InfluxOnboarding): boolean {
