@@ -8,7 +8,7 @@ import {
   type InfluxOnboarding,
 } from '../api/types.js';
 import type { CredentialsSecret, DesiredSecret } from '../api/credentials.js';
-import { apiStatus, kubeCall } from './errors.js';
+import { KubeApiError, apiStatus, kubeCall } from './errors.js';
 
 /** Finds a managed Secret in the operator's cache; undefined means "not cached", not "absent". */
 export type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
@@ -69,41 +69,57 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
   };
 }
 
-/** Reads and writes the credentials Secret; never modifies a Secret it did not create. */
+/**
+ * Reads and writes the credentials Secret; never modifies a Secret it did not create.
+ *
+ * A write replaces exactly the version the decision was made on, or creates the Secret when the
+ * decision saw none. Another operator process (a rolling update, a leadership hand-over) may have
+ * written the Secret in between and already sent those credentials to InfluxDB, whose answer is
+ * the only copy of its token: such a write fails with 409 instead, and the next reconcile decides
+ * again from the Secret as it now is.
+ */
 export class CredentialsSecrets {
+  /** resourceVersion of each Secret (namespace/name) as last read or written here; null: absent. */
+  private readonly seen = new Map<string, string | null>();
+
   constructor(
     private readonly core: CoreV1Api,
     private readonly cached: SecretLookup,
   ) {}
 
   async read(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret> {
-    return describeSecret(await this.fetch(owner.metadata.namespace, name), owner);
+    const namespace = owner.metadata.namespace;
+    const secret = await this.fetch(namespace, name);
+    this.seen.set(`${namespace}/${name}`, secret?.metadata?.resourceVersion ?? null);
+    return describeSecret(secret, owner);
   }
 
   /** Writes the desired Secret; 'foreign' when a Secret of that name belongs to someone else. */
   async write(owner: InfluxOnboarding, desired: DesiredSecret): Promise<'written' | 'foreign'> {
     const namespace = owner.metadata.namespace;
-    const existing = await this.fetch(namespace, desired.name);
-    if (existing !== undefined && !isOwnedBy(existing, owner)) return 'foreign';
-    const body = withDesired(existing, owner, desired);
-    if (existing === undefined) {
-      try {
-        await kubeCall(`create Secret ${namespace}/${desired.name}`, () => this.core.createNamespacedSecret({ namespace, body }));
-        return 'written';
-      } catch (error) {
-        // Someone created it between our read and our create; look again rather than guess.
-        if (apiStatus(error) === 409) return this.write(owner, desired);
-        throw error;
-      }
+    const key = `${namespace}/${desired.name}`;
+    const seen = this.seen.get(key);
+    let existing = seen === null ? undefined : await this.fetch(namespace, desired.name);
+    // The cache may lag behind the version that was read from the server: ask the server.
+    if (seen !== undefined && seen !== null && existing?.metadata?.resourceVersion !== seen) {
+      existing = await this.fetch(namespace, desired.name, { fresh: true });
     }
-    await kubeCall(`update Secret ${namespace}/${desired.name}`, () =>
-      this.core.replaceNamespacedSecret({ namespace, name: desired.name, body }),
-    );
+    if (existing !== undefined && !isOwnedBy(existing, owner)) return 'foreign';
+    if (seen !== undefined && (existing?.metadata?.resourceVersion ?? null) !== seen) {
+      this.seen.delete(key);
+      throw new KubeApiError(409, 'Conflict', `write Secret ${key}: it changed since it was read; deciding again`);
+    }
+    const body = withDesired(existing, owner, desired);
+    const written =
+      existing === undefined
+        ? await kubeCall(`create Secret ${key}`, () => this.core.createNamespacedSecret({ namespace, body }))
+        : await kubeCall(`update Secret ${key}`, () => this.core.replaceNamespacedSecret({ namespace, name: desired.name, body }));
+    this.seen.set(key, written.metadata?.resourceVersion ?? null);
     return 'written';
   }
 
-  private async fetch(namespace: string, name: string): Promise<V1Secret | undefined> {
-    const cached = this.cached(namespace, name);
+  private async fetch(namespace: string, name: string, options: { fresh?: boolean } = {}): Promise<V1Secret | undefined> {
+    const cached = options.fresh ? undefined : this.cached(namespace, name);
     if (cached !== undefined) return cached;
     // Foreign Secrets carry none of our labels, so the cache never holds them: ask the server.
     try {
