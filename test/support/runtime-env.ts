@@ -1,0 +1,167 @@
+// Shared pieces of the controller-runtime integration tests (test/integration/runtime-*.test.ts):
+// the CRD on the shared control plane, namespaces, InfluxOnboardings pointed at in-process
+// InfluxDB stand-ins, operators (optionally behind an API tap), and readers for the operator's
+// 'reconciled' records and Prometheus text.
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type InfluxOnboarding } from '../../src/api/types.js';
+import { startApiTap, type ApiTap } from './api-tap.js';
+import { adminKubeConfig, getControlPlane } from './cluster.js';
+import type { ControlPlane } from './controlplane.js';
+import { startInfluxStandin, type InfluxStandin } from './influx-standin.js';
+import { startOperator, type LogRecord, type RunningOperator } from './operator.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RuntimeEnv {
+  controlPlane: ControlPlane;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+}
+
+let env: Promise<RuntimeEnv> | undefined;
+
+/** Admin clients on the shared control plane with the operator's CRD applied and established. */
+export function runtimeEnv(): Promise<RuntimeEnv> {
+  env ??= (async () => {
+    const controlPlane = await getControlPlane();
+    const kubectl = async (args: string[]): Promise<void> => {
+      const result = await controlPlane.kubectl(args);
+      if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+    };
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', `${root}crds/`]);
+    await kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`, '--timeout=60s']);
+    const kubeConfig = await adminKubeConfig();
+    return { controlPlane, core: kubeConfig.makeApiClient(CoreV1Api), custom: kubeConfig.makeApiClient(CustomObjectsApi) };
+  })();
+  return env;
+}
+
+export async function newNamespace(prefix: string): Promise<string> {
+  const { core } = await runtimeEnv();
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+/** A tap in front of the shared control plane's API server (admin token). */
+export async function startTap(): Promise<ApiTap> {
+  const { controlPlane } = await runtimeEnv();
+  return startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token: controlPlane.adminToken });
+}
+
+/**
+ * An operator watching `namespace`, with drift checks far enough apart that every reconcile a
+ * test sees was caused by the test. `kubeconfigPath` defaults to the control plane's.
+ */
+export async function startRuntimeOperator(
+  namespace: string,
+  options: { kubeconfigPath?: string; args?: string[]; name?: string; waitForReady?: boolean } = {},
+): Promise<RunningOperator> {
+  const { controlPlane } = await runtimeEnv();
+  const operator = await startOperator({
+    kubeconfigPath: options.kubeconfigPath ?? controlPlane.kubeconfigPath,
+    ...(options.name !== undefined && { name: options.name }),
+    args: [`--namespaces=${namespace}`, '--drift-check-interval=10m', ...(options.args ?? [])],
+  });
+  if (options.waitForReady ?? true) await operator.waitForReady(60_000);
+  return operator;
+}
+
+/** An InfluxOnboarding aimed at the stand-in (one stand-in per resource: one instance, one onboarding). */
+export async function createResource(namespace: string, name: string, standin: InfluxStandin, labels?: Record<string, string>): Promise<InfluxOnboarding> {
+  const { custom } = await runtimeEnv();
+  return (await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    namespace,
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'InfluxOnboarding',
+      metadata: { name, namespace, ...(labels && { labels }) },
+      spec: { url: standin.url, username: 'admin', org: 'example', bucket: 'default' },
+    },
+  })) as InfluxOnboarding;
+}
+
+export async function patchLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
+  const { custom } = await runtimeEnv();
+  await custom.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { metadata: { labels } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+export async function deleteResource(namespace: string, name: string): Promise<void> {
+  const { custom } = await runtimeEnv();
+  await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
+}
+
+export async function readResource(namespace: string, name: string): Promise<InfluxOnboarding> {
+  const { custom } = await runtimeEnv();
+  return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as InfluxOnboarding;
+}
+
+export function readyReason(resource: InfluxOnboarding): string | undefined {
+  return resource.status?.conditions?.find((condition) => condition.type === 'Ready')?.reason;
+}
+
+/** The operator's 'reconciled' records for namespace/name, oldest first. */
+export function reconciledRecords(operator: RunningOperator, key: string): LogRecord[] {
+  return operator.records().filter((record) => record.message === 'reconciled' && record.resource === key);
+}
+
+export function recordTime(record: LogRecord): number {
+  return Date.parse(String(record.timestamp));
+}
+
+/** Waits for a 'reconciled' record for `key` written at or after `since` (ms since the epoch). */
+export function waitForReconciled(operator: RunningOperator, key: string, since = 0, timeoutMs = 30_000): Promise<LogRecord> {
+  return operator.waitForLog(
+    `'reconciled' for ${key}`,
+    (record) => record.message === 'reconciled' && record.resource === key && recordTime(record) >= since,
+    timeoutMs,
+  );
+}
+
+export async function startStandins(count: number): Promise<InfluxStandin[]> {
+  return Promise.all(Array.from({ length: count }, () => startInfluxStandin()));
+}
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses Prometheus text exposition into samples (comments skipped). */
+export function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1] ?? ''] = pair[2] ?? '';
+    samples.push({ name: match[1] ?? '', labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** Sum of the samples named `name` whose labels include `labels`. */
+export function metricSum(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples
+    .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    .reduce((sum, sample) => sum + sample.value, 0);
+}
+
+export async function scrape(operator: RunningOperator): Promise<Sample[]> {
+  return parseMetrics(await operator.metrics());
+}
+
+/** The gaps in ms between consecutive times. */
+export function gaps(times: number[]): number[] {
+  return times.slice(1).map((time, index) => time - (times[index] ?? time));
+}
