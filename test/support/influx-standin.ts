@@ -67,6 +67,13 @@ export interface SetUpBySomeoneElseOptions {
   token?: string;
 }
 
+/** Which requests an injected failure applies to; absent fields match anything. */
+export interface RequestMatch {
+  method?: string;
+  /** Path without the query string, e.g. '/api/v2/setup'. */
+  path?: string;
+}
+
 export interface InfluxStandin {
   url: string;
   requests: RecordedRequest[];
@@ -76,7 +83,13 @@ export interface InfluxStandin {
   tokens(): string[];
   knobs: {
     latencyMs: number;
-    failNext(count: number, how: FailureMode): void;
+    /**
+     * POST /api/v2/setup (and /setup/user) complete their work, then wait this long before the
+     * answer is sent: a client that dies meanwhile has set the instance up without ever learning it.
+     */
+    answerDelayMs: number;
+    /** The next `count` requests (those matching `only`, when given) fail as `how` instead of being served. */
+    failNext(count: number, how: FailureMode, only?: RequestMatch): void;
     wipe(): void;
     revokeToken(token: string): void;
     setUpBySomeoneElse(options?: SetUpBySomeoneElseOptions): { token: string };
@@ -334,7 +347,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
   const buckets = new Map<string, Bucket>();
   const authorizations = new Map<string, Authorization>();
   let firstOnboarding: OnboardingRecord | undefined;
-  const pendingFailures: FailureMode[] = [];
+  const pendingFailures: Array<{ how: FailureMode; only?: RequestMatch }> = [];
   const requests: RecordedRequest[] = [];
 
   // Doc, "GET /api/v2/setup": allowed while there are no users and no orgs (buckets don't count).
@@ -504,7 +517,16 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     handle(context: Context): Reply | Promise<Reply>;
   }
 
-  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  // Pending waits (latency, answer delay) end at close(), so a closed stand-in keeps no timer alive.
+  const waits = new Map<NodeJS.Timeout, () => void>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        waits.delete(timer);
+        resolve();
+      }, ms);
+      waits.set(timer, resolve);
+    });
 
   const routes: Route[] = [
     {
@@ -527,6 +549,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         await sleep(standin.knobs.latencyMs);
         const created = onboard(request, permissionsFor());
         remember(created);
+        await sleep(standin.knobs.answerDelayMs);
         return createdJson(created);
       },
     },
@@ -538,7 +561,11 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
             public: false,
             // Doc, "POST /api/v2/setup/user": OSS 2.0.x created an additional user, org and bucket;
             // the new token owns the new org. Not checked here: the caller's global write permissions.
-            handle: ({ rawBody }: Context) => createdJson(onboard(decodeOnboardingRequest(rawBody), 'owner-of-new-org')),
+            handle: async ({ rawBody }: Context) => {
+              const created = onboard(decodeOnboardingRequest(rawBody), 'owner-of-new-org');
+              await sleep(standin.knobs.answerDelayMs);
+              return createdJson(created);
+            },
           },
         ]
       : []),
@@ -641,8 +668,12 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     response.setHeader('X-Influxdb-Build', 'OSS');
     response.setHeader('X-Influxdb-Version', version);
 
-    const failure = pendingFailures.shift();
-    if (failure !== undefined) return injectFailure(failure, request, response);
+    const pathname = new URL(request.url ?? '/', 'http://standin').pathname;
+    const failureIndex = pendingFailures.findIndex(
+      ({ only }) => (only?.method === undefined || only.method === method) && (only?.path === undefined || only.path === pathname),
+    );
+    const failure = failureIndex < 0 ? undefined : pendingFailures.splice(failureIndex, 1)[0];
+    if (failure !== undefined) return injectFailure(failure.how, request, response);
 
     let reply: Reply;
     try {
@@ -680,8 +711,9 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     tokens: () => [...authorizations.values()].map((entry) => entry.token),
     knobs: {
       latencyMs: 0,
-      failNext(count, how) {
-        for (let index = 0; index < count; index += 1) pendingFailures.push(how);
+      answerDelayMs: 0,
+      failNext(count, how, only) {
+        for (let index = 0; index < count; index += 1) pendingFailures.push({ how, ...(only && { only }) });
       },
       wipe() {
         users.clear();
@@ -714,6 +746,11 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      for (const [timer, resolve] of waits) {
+        clearTimeout(timer);
+        resolve();
+      }
+      waits.clear();
       await closed;
     },
   };

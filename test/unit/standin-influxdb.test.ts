@@ -450,6 +450,27 @@ knobs('hang never answers; close() ends the connection', async ({ standin }) => 
   assert.is(await pending, 'connection ended');
 });
 
+knobs('failNext with a request match skips requests that do not match', async ({ standin }) => {
+  standin.knobs.failNext(1, '503', { method: 'POST', path: '/api/v2/setup' });
+  assert.equal(jsonOf(await send(standin.url, 'GET', '/api/v2/setup')), { allowed: true });
+  assert.is((await post(standin, VALID)).status, 503);
+  assert.is(await allowed(standin), true);
+  assert.is((await post(standin, VALID)).status, 201);
+});
+
+knobs('answerDelayMs: the setup is done before its answer is sent', async ({ standin }) => {
+  standin.knobs.answerDelayMs = 60_000;
+  const pending = post(standin, VALID).then(
+    () => 'answered',
+    () => 'connection ended',
+  );
+  while (standin.onboarded() === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.is(standin.onboarded()?.token, VALID.token);
+  assert.equal(standin.tokens(), [VALID.token]);
+  await standin.close();
+  assert.is(await pending, 'connection ended');
+});
+
 knobs('setUpBySomeoneElse onboards directly and returns the generated token', async ({ standin }) => {
   const { token } = standin.knobs.setUpBySomeoneElse({ username: 'terraform' });
   assert.is(token.length, 88);
