@@ -1,0 +1,195 @@
+// End to end on a real control plane: the operator is SIGKILLed at the two moments where a
+// naive onboarding loses the only copy of the token, and a new operator process must converge
+// on the credentials that were already written down.
+//   (a) after the Secret was written, before InfluxDB processed the setup request;
+//   (b) after InfluxDB processed the setup request, before its answer (and the status) landed.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
+import {
+  SecretLedger,
+  createNamespace,
+  createOnboarding,
+  deleteSecret,
+  getOnboarding,
+  getSecret,
+  observableText,
+  onboardingHarness,
+  readyOf,
+  requestsTo,
+  startFileOperator,
+  waitForReason,
+} from '../support/onboarding.js';
+import type { RunningOperator } from '../support/operator.js';
+import { eventually } from '../support/wait.js';
+
+interface Context {
+  namespace: string;
+  /** Every operator process of this file, killed ones included: their output is checked for secrets. */
+  operators: RunningOperator[];
+  standins: InfluxStandin[];
+  ledger: SecretLedger;
+}
+
+const tests = suite<Context>('onboarding crash safety', {} as Context);
+
+tests.before(async (context) => {
+  await onboardingHarness();
+  context.namespace = await createNamespace('onb-crash');
+  context.operators = [];
+  context.standins = [];
+  context.ledger = new SecretLedger();
+});
+
+tests.after(async (context) => {
+  for (const operator of context.operators ?? []) await operator.terminate();
+  await Promise.all((context.standins ?? []).map((standin) => standin.close()));
+});
+
+async function operator(context: Context): Promise<RunningOperator> {
+  const started = await startFileOperator([context.namespace], [], `crash-operator-${context.operators.length + 1}`);
+  context.operators.push(started);
+  return started;
+}
+
+async function standin(context: Context): Promise<InfluxStandin> {
+  const started = await startInfluxStandin();
+  context.standins.push(started);
+  return started;
+}
+
+function remember(context: Context, influx: InfluxStandin): void {
+  context.ledger.add(...influx.tokens(), influx.onboarded()?.password, influx.onboarded()?.token);
+  for (const request of influx.requests) {
+    const body = request.body as Record<string, unknown> | undefined;
+    if (typeof body === 'object' && body !== null) context.ledger.add(String(body.password ?? ''), String(body.token ?? ''));
+  }
+}
+
+const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
+
+tests('killed after the Secret write, before InfluxDB processed the setup: the next operator sets it up with the Secret token', async (context) => {
+  const { namespace } = context;
+  const influx = await standin(context);
+  // The setup request arrives and is never processed nor answered.
+  influx.knobs.failNext(1, 'hang', { method: 'POST', path: '/api/v2/setup' });
+  const first = await operator(context);
+  await createOnboarding(namespace, 'before-post', { url: influx.url, ...SPEC });
+
+  const written = await eventually('the Secret, then the setup request in flight', async () => {
+    const secret = await getSecret(namespace, 'before-post-influxdb');
+    return secret && requestsTo(influx.requests, 'POST', '/api/v2/setup') === 1 ? secret : undefined;
+  });
+  await first.kill();
+  context.ledger.addSecret(written);
+  assert.is(influx.onboarded(), undefined, 'InfluxDB did not process the request');
+  const sent = influx.requests.find((request) => request.method === 'POST')?.body as Record<string, unknown>;
+  assert.is(sent.token, written.data.token, 'the request carried the token already in the Secret');
+
+  await operator(context);
+  const ready = await waitForReason(namespace, 'before-post', 'Onboarded');
+  assert.is(readyOf(ready)?.status, 'True');
+  const secret = await getSecret(namespace, 'before-post-influxdb');
+  assert.equal(secret?.data, written.data, 'the Secret kept the credentials written before the kill');
+  assert.is(influx.onboarded()?.token, written.data.token, "InfluxDB's token is the one in the Secret");
+  assert.is(influx.onboarded()?.password, written.data.password);
+  assert.equal(influx.tokens(), [written.data.token]);
+  assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 2, 'the lost request and the one that worked');
+  assert.is(ready.status?.orgID, influx.onboarded()?.orgID);
+  remember(context, influx);
+  // This file's operators run one at a time.
+  await context.operators.at(-1)?.terminate();
+});
+
+tests('killed after InfluxDB processed the setup, before the answer: the next operator adopts what the Secret holds', async (context) => {
+  const { namespace } = context;
+  const influx = await standin(context);
+  influx.knobs.answerDelayMs = 60_000;
+  const first = await operator(context);
+  await createOnboarding(namespace, 'after-post', { url: influx.url, ...SPEC });
+
+  const setUp = await eventually('InfluxDB to process the setup', () => influx.onboarded());
+  await first.kill();
+  influx.knobs.answerDelayMs = 0;
+  const written = await getSecret(namespace, 'after-post-influxdb');
+  assert.ok(written, 'the Secret was written before the request');
+  context.ledger.addSecret(written);
+  assert.is(written.data.token, setUp.token, 'the Secret already held the token InfluxDB now knows');
+  const beforeRestart = await getOnboarding(namespace, 'after-post');
+  assert.not.ok(readyOf(beforeRestart)?.status === 'True', 'the killed operator never reported success');
+
+  await operator(context);
+  const ready = await waitForReason(namespace, 'after-post', 'Onboarded');
+  assert.is(readyOf(ready)?.status, 'True');
+  const secret = await getSecret(namespace, 'after-post-influxdb');
+  assert.equal(secret?.data, written.data, 'the same credentials');
+  assert.equal(influx.tokens(), [written.data.token], 'exactly one authorization, holding that token');
+  assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'exactly one setup');
+  assert.equal(
+    [ready.status?.userID, ready.status?.orgID, ready.status?.bucketID],
+    [setUp.userID, setUp.orgID, setUp.bucketID],
+    'IDs filled in by lookup',
+  );
+  assert.ok(ready.status?.onboardedAt, 'onboardedAt is set');
+  remember(context, influx);
+  await context.operators.at(-1)?.terminate();
+});
+
+tests('two operator processes at once (a rolling update without leader election): each instance ends with the token in its Secret', async (context) => {
+  const { namespace } = context;
+  const [one, two] = await Promise.all([operator(context), operator(context)]);
+  const names = ['race-a', 'race-b', 'race-c', 'race-d', 'race-e', 'race-f'];
+  const influxes = await Promise.all(names.map(() => standin(context)));
+  await Promise.all(names.map((name, index) => createOnboarding(namespace, name, { url: influxes[index]?.url, ...SPEC })));
+  for (const [index, name] of names.entries()) {
+    const influx = influxes[index] as InfluxStandin;
+    const ready = await waitForReason(namespace, name, 'Onboarded');
+    assert.is(readyOf(ready)?.status, 'True', name);
+    const secret = await getSecret(namespace, `${name}-influxdb`);
+    context.ledger.addSecret(secret);
+    remember(context, influx);
+    assert.equal(influx.tokens(), [secret?.data.token], `${name}: InfluxDB knows exactly the token in the Secret`);
+    assert.is(influx.onboarded()?.password, secret?.data.password, `${name}: and the password`);
+  }
+  await Promise.all([one.terminate(), two.terminate()]);
+});
+
+tests('the API server restarts under a running operator: it keeps onboarding and keeps watching Secrets', async (context) => {
+  const { namespace } = context;
+  const { controlPlane } = await onboardingHarness();
+  const running = await operator(context);
+  const [before, after] = [await standin(context), await standin(context)];
+  await createOnboarding(namespace, 'before-restart', { url: before.url, ...SPEC });
+  await waitForReason(namespace, 'before-restart', 'Onboarded');
+
+  await controlPlane.restartApiServer();
+  await createOnboarding(namespace, 'after-restart', { url: after.url, ...SPEC });
+  await waitForReason(namespace, 'after-restart', 'Onboarded', 60_000);
+  const secret = await getSecret(namespace, 'before-restart-influxdb');
+  assert.ok(secret);
+  context.ledger.addSecret(secret);
+  await deleteSecret(namespace, 'before-restart-influxdb');
+  const restored = await eventually(
+    'the Secret deleted after the restart to be re-created',
+    async () => {
+      const current = await getSecret(namespace, 'before-restart-influxdb');
+      return current && current.raw.metadata?.uid !== secret.raw.metadata?.uid ? current : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(restored.data, secret.data);
+  assert.is(running.records().some((record) => record.message === 'stopped'), false, 'the operator did not stop');
+  assert.is(requestsTo(after.requests, 'POST', '/api/v2/setup'), 1);
+  remember(context, before);
+  remember(context, after);
+});
+
+tests('secrecy: no password or token of this file in any operator output, Event or status', async (context) => {
+  for (const influx of context.standins) remember(context, influx);
+  assert.ok(context.ledger.size >= 4, `the check covers the credentials of this file (${context.ledger.size})`);
+  const sources = await observableText(context.operators, [], [context.namespace]);
+  assert.is(context.operators.length, 7);
+  assert.equal(context.ledger.leaks(sources), []);
+});
+
+tests.run();

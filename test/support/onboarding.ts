@@ -1,0 +1,288 @@
+// Shared pieces of the end-to-end onboarding tests (test/integration/onboarding-*.test.ts): the
+// CRD installed on the shared control plane, namespaces with random suffixes, InfluxOnboarding
+// and Secret helpers over admin clients, waits on the Ready condition, and the secrecy check that
+// every file ends with.
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingSpec } from '../../src/api/types.js';
+import { adminKubeConfig, getControlPlane } from './cluster.js';
+import type { ControlPlane, KubectlResult } from './controlplane.js';
+import { startOperator, type RunningOperator } from './operator.js';
+import { eventually } from './wait.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Harness {
+  controlPlane: ControlPlane;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  /** kubectl that must succeed; returns stdout. */
+  kubectl(args: string[], input?: string): Promise<string>;
+  /** kubectl whatever its outcome. */
+  kubectlResult(args: string[], input?: string): Promise<KubectlResult>;
+}
+
+let harness: Promise<Harness> | undefined;
+
+/** Admin clients on the shared control plane, with the operator's CRD installed and established. */
+export function onboardingHarness(): Promise<Harness> {
+  harness ??= (async () => {
+    const controlPlane = await getControlPlane();
+    const kubeConfig = await adminKubeConfig();
+    const kubectlResult = (args: string[], input?: string) => controlPlane.kubectl(args, input === undefined ? {} : { input });
+    const kubectl = async (args: string[], input?: string) => {
+      const result = await kubectlResult(args, input);
+      if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+      return result.stdout;
+    };
+    // Applied every time: an older copy from an earlier run would otherwise test the wrong schema.
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', `${root}crds/`]);
+    await kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`, '--timeout=60s']);
+    return {
+      controlPlane,
+      core: kubeConfig.makeApiClient(CoreV1Api),
+      custom: kubeConfig.makeApiClient(CustomObjectsApi),
+      kubectl,
+      kubectlResult,
+    };
+  })();
+  return harness;
+}
+
+export function randomSuffix(): string {
+  return randomBytes(3).toString('hex');
+}
+
+/** A fresh namespace named prefix-<random>. */
+export async function createNamespace(prefix: string): Promise<string> {
+  const { core } = await onboardingHarness();
+  const name = `${prefix}-${randomSuffix()}`;
+  await core.createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+/** One operator for a test file, watching only that file's namespaces. */
+export async function startFileOperator(namespaces: string[], extraArgs: string[] = [], name?: string): Promise<RunningOperator> {
+  const { controlPlane } = await onboardingHarness();
+  const operator = await startOperator({
+    kubeconfigPath: controlPlane.kubeconfigPath,
+    ...(name !== undefined && { name }),
+    args: [`--namespaces=${namespaces.join(',')}`, '--drift-check-interval=1s', '--backoff-max=2s', ...extraArgs],
+  });
+  await operator.waitForReady(60_000);
+  return operator;
+}
+
+export type SpecInput = Partial<InfluxOnboardingSpec> & Record<string, unknown>;
+
+export function onboardingManifest(namespace: string, name: string, spec: SpecInput): Record<string, unknown> {
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'InfluxOnboarding', metadata: { name, namespace }, spec };
+}
+
+/** Creates an InfluxOnboarding through the API (schema and CEL rules apply). */
+export async function createOnboarding(namespace: string, name: string, spec: SpecInput): Promise<InfluxOnboarding> {
+  const { custom } = await onboardingHarness();
+  return (await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    namespace,
+    body: onboardingManifest(namespace, name, spec),
+  })) as InfluxOnboarding;
+}
+
+export async function getOnboarding(namespace: string, name: string): Promise<InfluxOnboarding | undefined> {
+  const { custom } = await onboardingHarness();
+  try {
+    return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as InfluxOnboarding;
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return undefined;
+    throw error;
+  }
+}
+
+export async function patchOnboardingSpec(namespace: string, name: string, spec: SpecInput): Promise<void> {
+  const { custom } = await onboardingHarness();
+  await custom.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+export async function deleteOnboarding(namespace: string, name: string): Promise<void> {
+  const { custom } = await onboardingHarness();
+  await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
+}
+
+export function readyOf(resource: InfluxOnboarding | undefined): { status: string; reason: string; message: string } | undefined {
+  return resource?.status?.conditions?.find((condition) => condition.type === 'Ready');
+}
+
+/** Waits until the Ready condition carries `reason` (and describes the current generation). */
+export async function waitForReason(namespace: string, name: string, reason: string, timeoutMs = 30_000): Promise<InfluxOnboarding> {
+  let last: InfluxOnboarding | undefined;
+  try {
+    return await eventually(
+      `${namespace}/${name} to be ${reason}`,
+      async () => {
+        last = await getOnboarding(namespace, name);
+        const ready = readyOf(last);
+        return ready?.reason === reason && last?.status?.observedGeneration === last?.metadata.generation ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 150 },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last Ready: ${JSON.stringify(readyOf(last))}`);
+  }
+}
+
+export interface SecretView {
+  raw: V1Secret;
+  data: Record<string, string>;
+}
+
+export async function getSecret(namespace: string, name: string): Promise<SecretView | undefined> {
+  const { core } = await onboardingHarness();
+  try {
+    const raw = await core.readNamespacedSecret({ namespace, name });
+    const data = Object.fromEntries(Object.entries(raw.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
+    return { raw, data };
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return undefined;
+    throw error;
+  }
+}
+
+export async function createSecret(namespace: string, name: string, data: Record<string, string>, labels?: Record<string, string>): Promise<V1Secret> {
+  const { core } = await onboardingHarness();
+  return core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name, namespace, ...(labels && { labels }) }, type: 'Opaque', stringData: data },
+  });
+}
+
+export async function deleteSecret(namespace: string, name: string): Promise<void> {
+  const { core } = await onboardingHarness();
+  await core.deleteNamespacedSecret({ namespace, name });
+}
+
+export interface EventView {
+  type: string;
+  reason: string;
+  message: string;
+  object: string;
+}
+
+/** Events about InfluxOnboardings in a namespace, read through core/v1 (what `kubectl get events` shows). */
+export async function onboardingEvents(namespace: string, name?: string): Promise<EventView[]> {
+  const { core } = await onboardingHarness();
+  const list = await core.listNamespacedEvent({ namespace });
+  return list.items
+    .filter((event) => event.involvedObject.kind === 'InfluxOnboarding' && (name === undefined || event.involvedObject.name === name))
+    .map((event) => ({
+      type: event.type ?? '',
+      reason: event.reason ?? '',
+      message: event.message ?? '',
+      object: `${event.involvedObject.namespace}/${event.involvedObject.name}`,
+    }));
+}
+
+/** The gaps in ms between consecutive timestamps. */
+export function gaps(times: number[]): number[] {
+  return times.slice(1).map((time, index) => time - (times[index] ?? time));
+}
+
+/**
+ * The credentials a test file handled, and the check that none of them (nor their base64 forms)
+ * appears in anything the operator wrote for people: its output, Events and statuses.
+ */
+export class SecretLedger {
+  private readonly values = new Set<string>();
+
+  add(...values: Array<string | undefined>): void {
+    for (const value of values) if (value !== undefined && value.length >= 8) this.values.add(value);
+  }
+
+  addSecret(secret: SecretView | undefined): void {
+    if (secret === undefined) return;
+    this.add(secret.data.password, secret.data.token);
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  /** Each value in the forms it could leak in: plain, base64 and base64url. */
+  private forms(): Array<{ value: string; form: string; text: string }> {
+    return [...this.values].flatMap((value) => {
+      const base64 = Buffer.from(value, 'utf8').toString('base64');
+      const base64url = Buffer.from(value, 'utf8').toString('base64url');
+      return [
+        { value, form: 'plain', text: value },
+        { value, form: 'base64', text: base64 },
+        { value, form: 'base64 without padding', text: base64.replace(/=+$/, '') },
+        { value, form: 'base64url', text: base64url },
+      ];
+    });
+  }
+
+  /** Names every (source, form) in which a recorded value appears. */
+  leaks(sources: Record<string, string>): string[] {
+    const found: string[] = [];
+    for (const [source, text] of Object.entries(sources)) {
+      for (const { value, form, text: needle } of this.forms()) {
+        if (text.includes(needle)) found.push(`${source} contains a credential (${value.slice(0, 4)}…, ${form})`);
+      }
+    }
+    return found;
+  }
+}
+
+/** Everything a person could read: operator output, every Event (core and events.k8s.io) and every status in `namespaces`. */
+export async function observableText(operators: RunningOperator[], outputs: string[], namespaces: string[]): Promise<Record<string, string>> {
+  const { kubectl, custom } = await onboardingHarness();
+  const sources: Record<string, string> = {};
+  operators.forEach((operator) => (sources[`output of ${operator.name}`] = operator.output().join('\n')));
+  outputs.forEach((output, index) => (sources[`saved operator output ${index + 1}`] = output));
+  sources['kubectl get events -A'] = await kubectl(['get', 'events', '-A', '-o', 'json']);
+  sources['kubectl get events.events.k8s.io -A'] = await kubectl(['get', 'events.events.k8s.io', '-A', '-o', 'json']);
+  for (const namespace of namespaces) {
+    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })) as {
+      items: InfluxOnboarding[];
+    };
+    sources[`statuses in ${namespace}`] = JSON.stringify(list.items.map((item) => item.status ?? {}));
+  }
+  return sources;
+}
+
+/** resourceVersion of every InfluxOnboarding and Secret in a namespace, by kind/name. */
+export async function resourceVersions(namespace: string): Promise<Record<string, string>> {
+  const { core, custom } = await onboardingHarness();
+  const onboardings = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })) as {
+    items: InfluxOnboarding[];
+  };
+  const secrets = await core.listNamespacedSecret({ namespace });
+  return Object.fromEntries([
+    ...onboardings.items.map((item) => [`InfluxOnboarding/${item.metadata.name}`, item.metadata.resourceVersion ?? '']),
+    ...secrets.items.map((item) => [`Secret/${item.metadata?.name}`, item.metadata?.resourceVersion ?? '']),
+  ]);
+}
+
+/** The objects whose resourceVersion changed between two snapshots, with both versions. */
+export function changed(before: Record<string, string>, after: Record<string, string>): string[] {
+  return Object.keys({ ...before, ...after })
+    .filter((key) => before[key] !== after[key])
+    .map((key) => `${key}: ${before[key] ?? '(absent)'} -> ${after[key] ?? '(absent)'}`);
+}
+
+export function requestsTo(requests: Array<{ method: string; path: string }>, method: string, path: string): number {
+  return requests.filter((request) => request.method === method && request.path.split('?')[0] === path).length;
+}
