@@ -1,0 +1,40 @@
+// npm run bench: every benchmark in sequence, then a summary. Figures are printed, never asserted:
+// they depend on the machine. Everything runs on 127.0.0.1; the only real servers are a local
+// etcd + kube-apiserver (the takeover benchmark) and fake API servers in child processes.
+import { cacheMemory } from './cache-memory.js';
+import { closingWatches } from './closing-watches.js';
+import { decideThroughput } from './decide.js';
+import { reconnectFds } from './reconnect-fds.js';
+import { takeover } from './takeover.js';
+import { hasGc, say, type Figure } from './util.js';
+
+const only = process.argv[2];
+const benchmarks: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
+  ['closing-watches', () => closingWatches()],
+  ['reconnect-fds', () => reconnectFds()],
+  ['takeover', () => takeover()],
+  ['cache-memory', () => cacheMemory()],
+  ['decide', () => decideThroughput()],
+];
+
+if (!hasGc()) say('note: started without --expose-gc; the cache-memory benchmark needs it (npm run bench passes it)');
+say(`node ${process.version}, ${process.platform}/${process.arch}`);
+const figures: Figure[] = [];
+const failures: string[] = [];
+const started = performance.now();
+for (const [name, run] of benchmarks) {
+  if (only !== undefined && only !== name) continue;
+  try {
+    figures.push(...(await run()));
+  } catch (error) {
+    failures.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    say(`\n${name} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+}
+
+const width = (pick: (figure: Figure) => string): number => Math.max(...figures.map((figure) => pick(figure).length), 0);
+const [nameWidth, valueWidth] = [width((figure) => figure.name), width((figure) => figure.value)];
+say(`\n## Summary (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+for (const figure of figures) say(`${figure.name.padEnd(nameWidth)}  ${figure.value.padEnd(valueWidth)}  ${figure.how}`);
+for (const failure of failures) say(`FAILED ${failure}`);
+process.exit(failures.length > 0 ? 1 : 0);
