@@ -184,6 +184,13 @@ tests('the API server restarts under a running operator: it keeps onboarding and
   remember(context, after);
 });
 
+tests('SIGTERM stops the running operator cleanly', async (context) => {
+  const running = context.operators.filter((operator) => operator.records().every((record) => record.message !== 'stopped'));
+  const outcomes = await Promise.all(running.map((operator) => operator.terminate()));
+  // The SIGKILLed ones, and the one still running.
+  assert.equal(outcomes.filter((outcome) => outcome !== 'SIGKILL'), ['exit code 0']);
+});
+
 tests('secrecy: no password or token of this file in any operator output, Event or status', async (context) => {
   for (const influx of context.standins) remember(context, influx);
   assert.ok(context.ledger.size >= 4, `the check covers the credentials of this file (${context.ledger.size})`);

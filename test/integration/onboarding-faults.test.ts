@@ -293,6 +293,12 @@ tests('once every resource has settled, whatever its reason, nothing in the name
   assert.equal(changed(before, after), []);
 });
 
+tests('SIGTERM stops the operator cleanly', async (context) => {
+  assert.ok(context.operator, 'the operator ran');
+  assert.is(await context.operator.terminate(), 'exit code 0');
+  assert.ok(context.operator.records().some((record) => record.message === 'stopped'), 'it logged its orderly stop');
+});
+
 tests('secrecy: no password or token of this file in the operator output, any Event or any status', async (context) => {
   for (const influx of context.standins) remember(context, influx);
   assert.ok(context.ledger.size >= 10, `the check covers the credentials of this file (${context.ledger.size})`);

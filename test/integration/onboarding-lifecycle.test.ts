@@ -268,7 +268,7 @@ tests('the resource that onboarded an instance keeps it against a newcomer of th
     const created = await createOnboarding(namespace, newcomer, { url: influx.url, ...SPEC });
     const first = await getOnboarding(namespace, incumbent);
     if (first?.metadata.creationTimestamp !== created.metadata.creationTimestamp) {
-      assert.ok(attempt < 4, 'could not create two resources within one second');
+      assert.ok(attempt < 6, 'could not create two resources within one second');
       await Promise.all([deleteOnboarding(namespace, incumbent), deleteOnboarding(namespace, newcomer)]);
       continue;
     }
@@ -367,6 +367,12 @@ tests('once every resource has settled, whatever its reason, nothing in the name
   const after = await resourceVersions(context.namespace);
   assert.ok(context.operator.records().filter((record) => record.message === 'reconciled').length > reconciledBefore + 10, 'the operator kept checking');
   assert.equal(changed(before, after), []);
+});
+
+tests('SIGTERM stops the operator cleanly', async (context) => {
+  assert.ok(context.operator, 'the operator ran');
+  assert.is(await context.operator.terminate(), 'exit code 0');
+  assert.ok(context.operator.records().some((record) => record.message === 'stopped'), 'it logged its orderly stop');
 });
 
 tests('secrecy: no password or token of this file in the operator output, any Event or any status', async (context) => {

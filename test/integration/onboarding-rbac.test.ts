@@ -193,6 +193,12 @@ tests('an operator with only that token and leader election onboards an instance
   assert.equal(refused, [], 'no request of the operator was refused');
 });
 
+tests('SIGTERM stops the operator cleanly', async (context) => {
+  assert.ok(context.operator, 'the operator ran');
+  assert.is(await context.operator.terminate(), 'exit code 0');
+  assert.ok(context.operator.records().some((record) => record.message === 'stopped'), 'it logged its orderly stop');
+});
+
 tests('secrecy: no password or token of this file in the operator output, any Event or any status', async (context) => {
   assert.ok(context.operator, 'the operator ran');
   assert.ok(context.ledger.size >= 3, `the check covers the credentials of this file (${context.ledger.size})`);
