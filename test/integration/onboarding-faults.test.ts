@@ -201,15 +201,16 @@ tests('a proxy answering 503: Unreachable, growing delays, one Warning, recovers
   remember(context, influx);
 });
 
-tests('an HTML page instead of JSON: Unreachable, one Warning, recovers', async (context) => {
-  const { namespace } = context;
+tests('an HTML page instead of JSON: Unreachable, growing delays, one Warning, recovers', async (context) => {
+  const { namespace, operator } = context;
   const influx = await standin(context);
-  influx.knobs.failNext(5, 'html');
+  influx.knobs.failNext(8, 'html');
   await createOnboarding(namespace, 'html', { url: influx.url, ...SPEC });
   const down = await waitForReason(namespace, 'html', 'Unreachable');
   assert.is(readyOf(down)?.status, 'False');
   await waitForReason(namespace, 'html', 'Onboarded', 20_000);
-  assert.ok(requestsTo(influx.requests, 'GET', '/api/v2/setup') >= 6);
+  assert.ok(requestsTo(influx.requests, 'GET', '/api/v2/setup') >= 9);
+  assertGrowingRetries(operator, namespace, 'html', 'Unreachable');
   await assertOneWarning(namespace, 'html', 'Unreachable');
   context.ledger.addSecret(await getSecret(namespace, 'html-influxdb'));
   remember(context, influx);

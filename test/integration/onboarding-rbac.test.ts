@@ -193,10 +193,14 @@ tests('an operator with only that token and leader election onboards an instance
   assert.equal(refused, [], 'no request of the operator was refused');
 });
 
-tests('SIGTERM stops the operator cleanly', async (context) => {
+tests('SIGTERM stops the operator cleanly, and it hands back the Lease with only the chart RBAC', async (context) => {
   assert.ok(context.operator, 'the operator ran');
   assert.is(await context.operator.terminate(), 'exit code 0');
   assert.ok(context.operator.records().some((record) => record.message === 'stopped'), 'it logged its orderly stop');
+  assert.ok(context.operator.records().some((record) => record.message === 'released leader lease'), 'it released the Lease');
+  const coordination = (await adminKubeConfig()).makeApiClient(CoordinationV1Api);
+  const lease = await coordination.readNamespacedLease({ namespace: context.namespace, name: `${context.release}-influx-onboarding-operator` });
+  assert.not.ok(lease.spec?.holderIdentity, 'nobody holds the Lease: a successor need not wait for it to expire');
 });
 
 tests('secrecy: no password or token of this file in the operator output, any Event or any status', async (context) => {
