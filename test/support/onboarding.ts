@@ -15,6 +15,7 @@ import {
 import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingSpec } from '../../src/api/types.js';
 import { adminKubeConfig, getControlPlane } from './cluster.js';
 import type { ControlPlane, KubectlResult } from './controlplane.js';
+import type { InfluxStandin } from './influx-standin.js';
 import { startOperator, type RunningOperator } from './operator.js';
 import { eventually } from './wait.js';
 
@@ -209,6 +210,19 @@ export class SecretLedger {
 
   add(...values: Array<string | undefined>): void {
     for (const value of values) if (value !== undefined && value.length >= 8) this.values.add(value);
+  }
+
+  /** Every credential a stand-in has seen or made: tokens, setup bodies, Authorization headers. */
+  addStandin(influx: Pick<InfluxStandin, 'tokens' | 'onboarded' | 'requests'>): void {
+    this.add(...influx.tokens(), influx.onboarded()?.password, influx.onboarded()?.token);
+    for (const request of influx.requests) {
+      const body = request.body;
+      if (typeof body === 'object' && body !== null) {
+        const { password, token } = body as Record<string, unknown>;
+        this.add(typeof password === 'string' ? password : undefined, typeof token === 'string' ? token : undefined);
+      }
+      this.add(request.authorization?.replace(/^Token /, ''));
+    }
   }
 
   addSecret(secret: SecretView | undefined): void {
