@@ -1,24 +1,36 @@
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
-import { kubeCall } from './errors.js';
+import { apiStatus, kubeCall } from './errors.js';
 import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingStatus } from '../api/types.js';
 
 /**
  * Writes the status through the /status subresource. The merge patch carries the whole status
  * (conditions is a list, and a merge patch replaces lists) and the resourceVersion the decision
- * was made on, so a status computed from a stale object is refused with 409 instead of landing.
+ * was made on, so a status computed from a stale object is refused instead of landing: that is
+ * 'stale', an ordinary outcome (the cache had not caught up yet), not an error.
  */
-export async function patchStatus(api: CustomObjectsApi, resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<void> {
+export async function patchStatus(
+  api: CustomObjectsApi,
+  resource: InfluxOnboarding,
+  status: InfluxOnboardingStatus,
+): Promise<'patched' | 'stale'> {
   const { namespace, name } = resource.metadata;
-  await kubeCall(`patch status of InfluxOnboarding ${namespace}/${name}`, () =>
-    api.patchNamespacedCustomObjectStatus(
-    {
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace,
-      name,
-      body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status },
-    },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  ));
+  try {
+    await kubeCall(`patch status of InfluxOnboarding ${namespace}/${name}`, () =>
+      api.patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace,
+          name,
+          body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    return 'patched';
+  } catch (error) {
+    if (apiStatus(error) === 409) return 'stale';
+    throw error;
+  }
 }

@@ -26,7 +26,8 @@ export interface OnboardingPorts {
   readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret): Promise<'written' | 'foreign'>;
   readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
-  patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<void>;
+  /** 'stale': the resource changed since it was read; nothing was written. */
+  patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<'patched' | 'stale'>;
   recordEvent(resource: InfluxOnboarding, event: OnboardingEvent): Promise<void>;
   influx(target: InfluxTarget): InfluxClient;
 }
@@ -147,7 +148,13 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
 
   async function conclude(finish: Finish, facts: Facts, steps: string[], key: string): Promise<ReconcileOutcome> {
     const { resource } = facts;
-    if (!isDeepStrictEqual(finish.status, resource.status ?? {})) await ports.patchStatus(resource, finish.status);
+    if (!isDeepStrictEqual(finish.status, resource.status ?? {})) {
+      if ((await ports.patchStatus(resource, finish.status)) === 'stale') {
+        // Decided on an outdated copy (the cache lags behind a write): decide again, quietly.
+        options.logger.debug('resource changed while reconciling; deciding again', { resource: key });
+        return { requeue: true };
+      }
+    }
     if (finish.event) {
       // Events are a courtesy to humans: one that cannot be recorded must not undo a reconcile
       // whose status already landed (the event would then never be retried anyway).

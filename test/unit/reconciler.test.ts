@@ -24,6 +24,8 @@ interface World {
   events: OnboardingEvent[];
   patches: number;
   failEvents: boolean;
+  /** Status patches to refuse as stale (409) before accepting again. */
+  stalePatches: number;
   maxInFlight: number;
 }
 
@@ -69,10 +71,16 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
     },
     readReference: async () => ({ found: false, problem: 'no references in these tests' }),
     patchStatus: async (target, status: InfluxOnboardingStatus) => {
+      if (world.stalePatches > 0) {
+        world.stalePatches--;
+        world.journal.push('patchStatus stale');
+        return 'stale';
+      }
       world.journal.push('patchStatus');
       world.patches++;
       const stored = world.resources.get(keyOf(target));
       if (stored) world.resources.set(keyOf(target), { ...stored, status });
+      return 'patched';
     },
     recordEvent: async (_target, event) => {
       world.journal.push(`event ${event.reason}`);
@@ -96,7 +104,7 @@ interface Harness {
 async function harness(latencyMs = 0): Promise<Harness> {
   const standin = await startInfluxStandin();
   standin.knobs.latencyMs = latencyMs;
-  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, maxInFlight: 0 };
+  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0 };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
@@ -218,6 +226,23 @@ test('an event that cannot be recorded does not fail the reconcile', async () =>
     assert.ok(result.requeueAfterMs !== undefined);
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
     assert.ok(h.world.journal.includes('event Onboarded'));
+  } finally {
+    await h.close();
+  }
+});
+
+test('a status patch refused as stale: decided again with backoff, no event for a status that did not land', async () => {
+  const h = await harness();
+  try {
+    h.world.stalePatches = 1;
+    h.add('a');
+    assert.equal(await h.reconcile('a'), { requeue: true });
+    assert.equal(h.world.events, []);
+    assert.is(readyReason(h.world, 'ns/a'), undefined);
+    await h.reconcile('a');
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    assert.equal(h.world.events.map((event) => event.reason), ['Onboarded']);
+    assert.is(h.standin.requests.filter((request) => request.method === 'POST').length, 1);
   } finally {
     await h.close();
   }
