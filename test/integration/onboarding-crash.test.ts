@@ -5,10 +5,8 @@
 //   (b) after InfluxDB processed the setup request, before its answer (and the status) landed.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import {
-  SecretLedger,
-  createNamespace,
+  OnboardingFile,
   createOnboarding,
   deleteSecret,
   getOnboarding,
@@ -17,59 +15,24 @@ import {
   onboardingHarness,
   readyOf,
   requestsTo,
-  startFileOperator,
   waitForReason,
 } from '../support/onboarding.js';
-import type { RunningOperator } from '../support/operator.js';
+import type { InfluxStandin } from '../support/influx-standin.js';
 import { eventually } from '../support/wait.js';
 
-interface Context {
-  namespace: string;
-  /** Every operator process of this file, killed ones included: their output is checked for secrets. */
-  operators: RunningOperator[];
-  standins: InfluxStandin[];
-  ledger: SecretLedger;
-}
+const tests = suite<OnboardingFile>('onboarding crash safety', new OnboardingFile());
 
-const tests = suite<Context>('onboarding crash safety', {} as Context);
-
-tests.before(async (context) => {
-  await onboardingHarness();
-  context.namespace = await createNamespace('onb-crash');
-  context.operators = [];
-  context.standins = [];
-  context.ledger = new SecretLedger();
-});
-
-tests.after(async (context) => {
-  for (const operator of context.operators ?? []) await operator.terminate();
-  await Promise.all((context.standins ?? []).map((standin) => standin.close()));
-});
-
-async function operator(context: Context): Promise<RunningOperator> {
-  const started = await startFileOperator([context.namespace], [], `crash-operator-${context.operators.length + 1}`);
-  context.operators.push(started);
-  return started;
-}
-
-async function standin(context: Context): Promise<InfluxStandin> {
-  const started = await startInfluxStandin();
-  context.standins.push(started);
-  return started;
-}
-
-function remember(context: Context, influx: InfluxStandin): void {
-  context.ledger.addStandin(influx);
-}
+tests.before((file) => file.setUp('onb-crash', { withOperator: false }));
+tests.after((file) => file.tearDown());
 
 const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
 
 tests('killed after the Secret write, before InfluxDB processed the setup: the next operator sets it up with the Secret token', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   // The setup request arrives and is never processed nor answered.
   influx.knobs.failNext(1, 'hang', { method: 'POST', path: '/api/v2/setup' });
-  const first = await operator(context);
+  const first = await context.startOperator();
   await createOnboarding(namespace, 'before-post', { url: influx.url, ...SPEC });
 
   const written = await eventually('the Secret, then the setup request in flight', async () => {
@@ -82,7 +45,7 @@ tests('killed after the Secret write, before InfluxDB processed the setup: the n
   const sent = influx.requests.find((request) => request.method === 'POST')?.body as Record<string, unknown>;
   assert.is(sent.token, written.data.token, 'the request carried the token already in the Secret');
 
-  await operator(context);
+  await context.startOperator();
   const ready = await waitForReason(namespace, 'before-post', 'Onboarded');
   assert.is(readyOf(ready)?.status, 'True');
   const secret = await getSecret(namespace, 'before-post-influxdb');
@@ -92,16 +55,16 @@ tests('killed after the Secret write, before InfluxDB processed the setup: the n
   assert.equal(influx.tokens(), [written.data.token]);
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 2, 'the lost request and the one that worked');
   assert.is(ready.status?.orgID, influx.onboarded()?.orgID);
-  remember(context, influx);
+  context.remember(influx);
   // This file's operators run one at a time.
   await context.operators.at(-1)?.terminate();
 });
 
 tests('killed after InfluxDB processed the setup, before the answer: the next operator adopts what the Secret holds', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   influx.knobs.answerDelayMs = 60_000;
-  const first = await operator(context);
+  const first = await context.startOperator();
   await createOnboarding(namespace, 'after-post', { url: influx.url, ...SPEC });
 
   const setUp = await eventually('InfluxDB to process the setup', () => influx.onboarded());
@@ -114,7 +77,7 @@ tests('killed after InfluxDB processed the setup, before the answer: the next op
   const beforeRestart = await getOnboarding(namespace, 'after-post');
   assert.not.ok(readyOf(beforeRestart)?.status === 'True', 'the killed operator never reported success');
 
-  await operator(context);
+  await context.startOperator();
   const ready = await waitForReason(namespace, 'after-post', 'Onboarded');
   assert.is(readyOf(ready)?.status, 'True');
   const secret = await getSecret(namespace, 'after-post-influxdb');
@@ -127,15 +90,15 @@ tests('killed after InfluxDB processed the setup, before the answer: the next op
     'IDs filled in by lookup',
   );
   assert.ok(ready.status?.onboardedAt, 'onboardedAt is set');
-  remember(context, influx);
+  context.remember(influx);
   await context.operators.at(-1)?.terminate();
 });
 
 tests('two operator processes at once (a rolling update without leader election): each instance ends with the token in its Secret', async (context) => {
   const { namespace } = context;
-  const [one, two] = await Promise.all([operator(context), operator(context)]);
+  const [one, two] = await Promise.all([context.startOperator(), context.startOperator()]);
   const names = ['race-a', 'race-b', 'race-c', 'race-d', 'race-e', 'race-f'];
-  const influxes = await Promise.all(names.map(() => standin(context)));
+  const influxes = await Promise.all(names.map(() => context.standin()));
   await Promise.all(names.map((name, index) => createOnboarding(namespace, name, { url: influxes[index]?.url, ...SPEC })));
   for (const [index, name] of names.entries()) {
     const influx = influxes[index] as InfluxStandin;
@@ -143,7 +106,7 @@ tests('two operator processes at once (a rolling update without leader election)
     assert.is(readyOf(ready)?.status, 'True', name);
     const secret = await getSecret(namespace, `${name}-influxdb`);
     context.ledger.addSecret(secret);
-    remember(context, influx);
+    context.remember(influx);
     assert.equal(influx.tokens(), [secret?.data.token], `${name}: InfluxDB knows exactly the token in the Secret`);
     assert.is(influx.onboarded()?.password, secret?.data.password, `${name}: and the password`);
   }
@@ -153,8 +116,8 @@ tests('two operator processes at once (a rolling update without leader election)
 tests('the API server restarts under a running operator: it keeps onboarding and keeps watching Secrets', async (context) => {
   const { namespace } = context;
   const { controlPlane } = await onboardingHarness();
-  const running = await operator(context);
-  const [before, after] = [await standin(context), await standin(context)];
+  const running = await context.startOperator();
+  const [before, after] = [await context.standin(), await context.standin()];
   await createOnboarding(namespace, 'before-restart', { url: before.url, ...SPEC });
   await waitForReason(namespace, 'before-restart', 'Onboarded');
 
@@ -176,8 +139,8 @@ tests('the API server restarts under a running operator: it keeps onboarding and
   assert.equal(restored.data, secret.data);
   assert.is(running.records().some((record) => record.message === 'stopped'), false, 'the operator did not stop');
   assert.is(requestsTo(after.requests, 'POST', '/api/v2/setup'), 1);
-  remember(context, before);
-  remember(context, after);
+  context.remember(before);
+  context.remember(after);
 });
 
 tests('SIGTERM stops the running operator cleanly', async (context) => {
@@ -188,7 +151,7 @@ tests('SIGTERM stops the running operator cleanly', async (context) => {
 });
 
 tests('secrecy: no password or token of this file in any operator output, Event or status', async (context) => {
-  for (const influx of context.standins) remember(context, influx);
+  for (const influx of context.standins) context.remember(influx);
   assert.ok(context.ledger.size >= 4, `the check covers the credentials of this file (${context.ledger.size})`);
   const sources = await observableText(context.operators, [], [context.namespace]);
   assert.is(context.operators.length, 7);

@@ -4,10 +4,8 @@
 // retry delays and a single Warning, the removed /api/v2/setup/user route, and TLS.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startInfluxStandin, type InfluxStandin, type StandinOptions } from '../support/influx-standin.js';
 import {
-  SecretLedger,
-  createNamespace,
+  OnboardingFile,
   createOnboarding,
   createSecret,
   gaps,
@@ -16,11 +14,9 @@ import {
   changed,
   observableText,
   onboardingEvents,
-  onboardingHarness,
   readyOf,
   requestsTo,
   resourceVersions,
-  startFileOperator,
   waitForReason,
 } from '../support/onboarding.js';
 import type { LogRecord, RunningOperator } from '../support/operator.js';
@@ -28,37 +24,10 @@ import { freePorts } from '../support/processes.js';
 import { createTestCertificates } from '../support/tls.js';
 import { eventually, sleep } from '../support/wait.js';
 
-interface Context {
-  namespace: string;
-  operator: RunningOperator;
-  standins: InfluxStandin[];
-  ledger: SecretLedger;
-}
+const tests = suite<OnboardingFile>('onboarding faults', new OnboardingFile());
 
-const tests = suite<Context>('onboarding faults', {} as Context);
-
-tests.before(async (context) => {
-  await onboardingHarness();
-  context.namespace = await createNamespace('onb-faults');
-  context.standins = [];
-  context.ledger = new SecretLedger();
-  context.operator = await startFileOperator([context.namespace]);
-});
-
-tests.after(async (context) => {
-  await context.operator?.terminate();
-  await Promise.all((context.standins ?? []).map((standin) => standin.close()));
-});
-
-async function standin(context: Context, options: StandinOptions = {}): Promise<InfluxStandin> {
-  const started = await startInfluxStandin(options);
-  context.standins.push(started);
-  return started;
-}
-
-function remember(context: Context, influx: InfluxStandin): void {
-  context.ledger.addStandin(influx);
-}
+tests.before((file) => file.setUp('onb-faults'));
+tests.after((file) => file.tearDown());
 
 const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
 
@@ -96,7 +65,7 @@ async function assertOneWarning(namespace: string, name: string, reason: string)
 
 tests('a revoked token is TokenInvalid with a Warning event', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   await createOnboarding(namespace, 'revoked', { url: influx.url, ...SPEC });
   await waitForReason(namespace, 'revoked', 'Onboarded');
   const secret = await getSecret(namespace, 'revoked-influxdb');
@@ -111,12 +80,12 @@ tests('a revoked token is TokenInvalid with a Warning event', async (context) =>
   });
   assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'TokenInvalid'), JSON.stringify(events));
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'no new setup: the instance is still set up');
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('a wiped instance is re-onboarded with the same token and password (resetPolicy Reonboard)', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   await createOnboarding(namespace, 'wiped', { url: influx.url, ...SPEC });
   await waitForReason(namespace, 'wiped', 'Onboarded');
   const secret = await getSecret(namespace, 'wiped-influxdb');
@@ -142,16 +111,16 @@ tests('a wiped instance is re-onboarded with the same token and password (resetP
     return list.some((event) => event.reason === 'Reonboarded') ? list : undefined;
   });
   assert.ok(events.some((event) => event.type === 'Normal' && event.reason === 'Reonboarded'), JSON.stringify(events));
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('a wiped instance is only reported with resetPolicy Report: InstanceReset, no POST', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   await createOnboarding(namespace, 'reported', { url: influx.url, ...SPEC, resetPolicy: 'Report' });
   await waitForReason(namespace, 'reported', 'Onboarded');
   context.ledger.addSecret(await getSecret(namespace, 'reported-influxdb'));
-  remember(context, influx);
+  context.remember(influx);
   influx.knobs.wipe();
   const reset = await waitForReason(namespace, 'reported', 'InstanceReset');
   assert.is(readyOf(reset)?.status, 'False');
@@ -171,18 +140,18 @@ tests('nothing listening: Unreachable, retried with growing delays, one Warning;
   assert.is(readyOf(down)?.status, 'False');
   assert.match(readyOf(down)?.message ?? '', /connection refused/);
   await eventually('a few retries', () => reconciles(operator, namespace, 'nowhere').length >= 8, { timeoutMs: 20_000 });
-  const influx = await standin(context, { port });
+  const influx = await context.standin({ port });
   await waitForReason(namespace, 'nowhere', 'Onboarded', 20_000);
   assertGrowingRetries(operator, namespace, 'nowhere', 'Unreachable');
   await assertOneWarning(namespace, 'nowhere', 'Unreachable');
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
   context.ledger.addSecret(await getSecret(namespace, 'nowhere-influxdb'));
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('a proxy answering 503: Unreachable, growing delays, one Warning, recovers when the 503s stop', async (context) => {
   const { namespace, operator } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   influx.knobs.failNext(9, '503');
   await createOnboarding(namespace, 'proxied', { url: influx.url, ...SPEC });
   const down = await waitForReason(namespace, 'proxied', 'Unreachable');
@@ -193,12 +162,12 @@ tests('a proxy answering 503: Unreachable, growing delays, one Warning, recovers
   await assertOneWarning(namespace, 'proxied', 'Unreachable');
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
   context.ledger.addSecret(await getSecret(namespace, 'proxied-influxdb'));
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('an HTML page instead of JSON: Unreachable, growing delays, one Warning, recovers', async (context) => {
   const { namespace, operator } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   influx.knobs.failNext(8, 'html');
   await createOnboarding(namespace, 'html', { url: influx.url, ...SPEC });
   const down = await waitForReason(namespace, 'html', 'Unreachable');
@@ -208,12 +177,12 @@ tests('an HTML page instead of JSON: Unreachable, growing delays, one Warning, r
   assertGrowingRetries(operator, namespace, 'html', 'Unreachable');
   await assertOneWarning(namespace, 'html', 'Unreachable');
   context.ledger.addSecret(await getSecret(namespace, 'html-influxdb'));
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('a timeout (requestTimeoutSeconds 1, slow InfluxDB): Unreachable, recovers when InfluxDB is fast again', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   influx.knobs.latencyMs = 2500;
   await createOnboarding(namespace, 'slow', { url: influx.url, ...SPEC, requestTimeoutSeconds: 1 });
   const down = await waitForReason(namespace, 'slow', 'Unreachable');
@@ -223,12 +192,12 @@ tests('a timeout (requestTimeoutSeconds 1, slow InfluxDB): Unreachable, recovers
   await waitForReason(namespace, 'slow', 'Onboarded', 20_000);
   await assertOneWarning(namespace, 'slow', 'Unreachable');
   context.ledger.addSecret(await getSecret(namespace, 'slow-influxdb'));
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('mode SetupUser: onboarded through /api/v2/setup/user (OSS 2.0); Unsupported once where the route is gone, without a retry loop', async (context) => {
   const { namespace } = context;
-  const [legacy, modern] = [await standin(context, { setupUserRoute: 'v2.0' }), await standin(context, { setupUserRoute: 'gone' })];
+  const [legacy, modern] = [await context.standin({ setupUserRoute: 'v2.0' }), await context.standin({ setupUserRoute: 'gone' })];
   const legacyAdmin = legacy.knobs.setUpBySomeoneElse({ username: 'root', org: 'root-org', bucket: 'root-bucket' });
   const modernAdmin = modern.knobs.setUpBySomeoneElse({ username: 'root', org: 'root-org', bucket: 'root-bucket' });
   context.ledger.add(legacyAdmin.token, modernAdmin.token, 'someone-elses-password');
@@ -257,15 +226,15 @@ tests('mode SetupUser: onboarded through /api/v2/setup/user (OSS 2.0); Unsupport
   assert.ok(attempts >= 1 && attempts <= 2, `no retry loop: ${attempts} requests to /api/v2/setup/user`);
   assert.is(readyOf(await getOnboarding(namespace, 'modern'))?.reason, 'Unsupported');
   context.ledger.addSecret(await getSecret(namespace, 'modern-influxdb'));
-  remember(context, legacy);
-  remember(context, modern);
+  context.remember(legacy);
+  context.remember(modern);
 });
 
 tests('https: Onboarded with tls.caSecretRef; Unreachable with a TLS message without the CA', async (context) => {
   const { namespace } = context;
   const certificates = await createTestCertificates();
   const tls = { certPem: certificates.certPem, keyPem: certificates.keyPem };
-  const [trusted, untrusted] = [await standin(context, { tls }), await standin(context, { tls })];
+  const [trusted, untrusted] = [await context.standin({ tls }), await context.standin({ tls })];
   assert.match(trusted.url, /^https:/);
   await createSecret(namespace, 'influx-ca', { 'ca.crt': certificates.caPem });
   await createOnboarding(namespace, 'trusted', { url: trusted.url, ...SPEC, tls: { caSecretRef: { name: 'influx-ca', key: 'ca.crt' } } });
@@ -277,7 +246,7 @@ tests('https: Onboarded with tls.caSecretRef; Unreachable with a TLS message wit
   assert.match(readyOf(refused)?.message ?? '', /TLS/);
   assert.is(untrusted.requests.length, 0, 'no request got through an unverified connection');
   context.ledger.addSecret(await getSecret(namespace, 'trusted-influxdb'));
-  remember(context, trusted);
+  context.remember(trusted);
 });
 
 tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', async (context) => {
@@ -296,7 +265,7 @@ tests('SIGTERM stops the operator cleanly', async (context) => {
 });
 
 tests('secrecy: no password or token of this file in the operator output, any Event or any status', async (context) => {
-  for (const influx of context.standins) remember(context, influx);
+  for (const influx of context.standins) context.remember(influx);
   assert.ok(context.ledger.size >= 10, `the check covers the credentials of this file (${context.ledger.size})`);
   const sources = await observableText([context.operator], [], [context.namespace]);
   assert.ok(sources[`output of ${context.operator.name}`]?.includes('"reconciled"'), 'the operator output was read');

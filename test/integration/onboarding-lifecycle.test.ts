@@ -5,10 +5,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type InfluxOnboarding } from '../../src/api/types.js';
-import { startInfluxStandin, type InfluxStandin, type StandinOptions } from '../support/influx-standin.js';
 import {
-  SecretLedger,
-  createNamespace,
+  OnboardingFile,
   createOnboarding,
   createSecret,
   deleteOnboarding,
@@ -24,50 +22,21 @@ import {
   readyOf,
   requestsTo,
   resourceVersions,
-  startFileOperator,
   waitForReason,
 } from '../support/onboarding.js';
-import type { RunningOperator } from '../support/operator.js';
 import { eventually, sleep } from '../support/wait.js';
 
-interface Context {
-  namespace: string;
-  operator: RunningOperator;
-  standins: InfluxStandin[];
-  ledger: SecretLedger;
-}
+const tests = suite<OnboardingFile>('onboarding lifecycle', new OnboardingFile());
 
-const tests = suite<Context>('onboarding lifecycle', {} as Context);
-
-tests.before(async (context) => {
-  await onboardingHarness();
-  context.namespace = await createNamespace('onb-life');
-  context.standins = [];
-  context.ledger = new SecretLedger();
-  context.operator = await startFileOperator([context.namespace]);
-});
-
-tests.after(async (context) => {
-  await context.operator?.terminate();
-  await Promise.all((context.standins ?? []).map((standin) => standin.close()));
-});
-
-async function standin(context: Context, options: StandinOptions = {}): Promise<InfluxStandin> {
-  const started = await startInfluxStandin(options);
-  context.standins.push(started);
-  return started;
-}
-
-function remember(context: Context, influx: InfluxStandin): void {
-  context.ledger.addStandin(influx);
-}
+tests.before((file) => file.setUp('onb-life'));
+tests.after((file) => file.tearDown());
 
 const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
 
 tests('a fresh instance is onboarded: Ready/Onboarded, the Secret holds what was sent, IDs and printer columns', async (context) => {
   const { namespace } = context;
   const { kubectl } = await onboardingHarness();
-  const influx = await standin(context);
+  const influx = await context.standin();
   await createOnboarding(namespace, 'fresh', { url: influx.url, ...SPEC, retentionPeriodSeconds: 7200 });
 
   await kubectl(['wait', '--for=condition=Ready', 'influxonboarding/fresh', '-n', namespace, '--timeout=60s']);
@@ -84,7 +53,7 @@ tests('a fresh instance is onboarded: Ready/Onboarded, the Secret holds what was
   const secret = await getSecret(namespace, 'fresh-influxdb');
   assert.ok(secret, 'the credentials Secret exists');
   context.ledger.addSecret(secret);
-  remember(context, influx);
+  context.remember(influx);
   assert.equal(Object.keys(secret.data).sort(), ['bucket', 'org', 'password', 'token', 'url', 'username']);
   assert.equal(secret.data, {
     url: influx.url,
@@ -126,7 +95,7 @@ tests('a fresh instance is onboarded: Ready/Onboarded, the Secret holds what was
 
 tests('an instance set up by someone else is AlreadyOnboarded with no POST, then Adopted with a valid tokenSecretRef', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   const { token } = influx.knobs.setUpBySomeoneElse({ username: 'terraform', org: 'acme', bucket: 'metrics' });
   context.ledger.add(token, 'someone-elses-password');
   await createOnboarding(namespace, 'taken', { url: influx.url, ...SPEC });
@@ -153,8 +122,8 @@ tests('an instance set up by someone else is AlreadyOnboarded with no POST, then
 
 tests('a deleted Secret is re-created with the same credentials; a foreign Secret in the way is never touched', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
-  const squatted = await standin(context);
+  const influx = await context.standin();
+  const squatted = await context.standin();
   const foreign = await createSecret(namespace, 'squatted-influxdb', { token: 'not-yours-0123456789', note: 'hands off' });
   context.ledger.add('not-yours-0123456789');
   await Promise.all([
@@ -186,13 +155,13 @@ tests('a deleted Secret is re-created with the same credentials; a foreign Secre
   assert.is(requestsTo(squatted.requests, 'POST', '/api/v2/setup'), 0, 'no setup while the Secret cannot be written');
   const events = await onboardingEvents(namespace, 'squatted');
   assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'SecretConflict'), JSON.stringify(events));
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('deletionPolicy Delete: the Secret is garbage-collected; Retain: it stays, and a new resource of that name adopts it', async (context) => {
   const { namespace } = context;
-  const collected = await standin(context);
-  const retained = await standin(context);
+  const collected = await context.standin();
+  const retained = await context.standin();
   await Promise.all([
     createOnboarding(namespace, 'collected', { url: collected.url, ...SPEC, credentialsSecret: { deletionPolicy: 'Delete' } }),
     createOnboarding(namespace, 'retained', { url: retained.url, ...SPEC, credentialsSecret: { name: 'kept-credentials' } }),
@@ -226,13 +195,13 @@ tests('deletionPolicy Delete: the Secret is garbage-collected; Retain: it stays,
   assert.is((await getSecret(namespace, 'kept-credentials'))?.data.token, keptSecret?.data.token, 'the same token');
   assert.is(requestsTo(retained.requests, 'POST', '/api/v2/setup'), 1, 'the instance is not set up again');
   assert.is(again.status?.orgID, retained.onboarded()?.orgID);
-  remember(context, collected);
-  remember(context, retained);
+  context.remember(collected);
+  context.remember(retained);
 });
 
 tests('a second Setup resource for the same instance is DuplicateTarget; the first stays Onboarded; one POST', async (context) => {
   const { namespace } = context;
-  const influx = await standin(context);
+  const influx = await context.standin();
   await createOnboarding(namespace, 'first', { url: influx.url, ...SPEC });
   await waitForReason(namespace, 'first', 'Onboarded');
   // The same instance spelt differently: upper-case host and a trailing slash.
@@ -246,14 +215,14 @@ tests('a second Setup resource for the same instance is DuplicateTarget; the fir
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
   assert.is(await getSecret(namespace, 'second-influxdb'), undefined, 'the duplicate writes no Secret');
   context.ledger.addSecret(await getSecret(namespace, 'first-influxdb'));
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('the resource that onboarded an instance keeps it against a newcomer of the same second whose name sorts first', async (context) => {
   const { namespace } = context;
   // creationTimestamp has whole seconds: both must land in the same one, so start early in a second.
   for (let attempt = 1; ; attempt++) {
-    const influx = await standin(context);
+    const influx = await context.standin();
     const [incumbent, newcomer] = [`zz-incumbent-${attempt}`, `aa-newcomer-${attempt}`];
     await eventually('the start of a second', () => Date.now() % 1000 < 100, { timeoutMs: 2000, intervalMs: 5 });
     await createOnboarding(namespace, incumbent, { url: influx.url, ...SPEC });
@@ -275,7 +244,7 @@ tests('the resource that onboarded an instance keeps it against a newcomer of th
     assert.is(readyOf(await getOnboarding(namespace, newcomer))?.reason, 'DuplicateTarget');
     assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
     context.ledger.addSecret(await getSecret(namespace, `${incumbent}-influxdb`));
-    remember(context, influx);
+    context.remember(influx);
     return;
   }
 });
@@ -283,7 +252,7 @@ tests('the resource that onboarded an instance keeps it against a newcomer of th
 tests('steady state writes nothing: over several drift checks neither the resource nor the Secret changes', async (context) => {
   const { namespace } = context;
   // v2.9+: hashed tokens, the setup answer is the only time the server shows a token.
-  const influx = await standin(context, { version: 'v2.9.1', hashedTokens: true });
+  const influx = await context.standin({ version: 'v2.9.1', hashedTokens: true });
   await createOnboarding(namespace, 'steady', { url: influx.url, ...SPEC });
   const ready = await waitForReason(namespace, 'steady', 'Onboarded');
   assert.is(ready.status?.influxdbVersion, 'v2.9.1');
@@ -301,7 +270,7 @@ tests('steady state writes nothing: over several drift checks neither the resour
   assert.is(resourceAfter?.metadata.resourceVersion, resource.metadata.resourceVersion, 'the resource was not written');
   assert.is(secretAfter?.raw.metadata?.resourceVersion, secret?.raw.metadata?.resourceVersion, 'the Secret was not written');
   assert.is(requestsTo(influx.requests, 'GET', '/api/v2/me') >= 3, true, 'each drift check verified the token');
-  remember(context, influx);
+  context.remember(influx);
 });
 
 const INVALID: Array<[string, Record<string, unknown>, string]> = [
@@ -336,7 +305,7 @@ tests('kubectl apply of each invalid spec is refused by the API server, naming t
 tests('username, org and bucket are immutable after creation', async (context) => {
   const { namespace } = context;
   const { kubectl, kubectlResult } = await onboardingHarness();
-  const influx = await standin(context);
+  const influx = await context.standin();
   const spec = { url: influx.url, ...SPEC };
   await kubectl(['apply', '-f', '-'], JSON.stringify(onboardingManifest(namespace, 'fixed', spec)));
   for (const field of ['username', 'org', 'bucket'] as const) {
@@ -352,7 +321,7 @@ tests('username, org and bucket are immutable after creation', async (context) =
   assert.is((await getOnboarding(namespace, 'fixed'))?.spec.requestTimeoutSeconds, 20);
   await waitForReason(namespace, 'fixed', 'Onboarded');
   context.ledger.addSecret(await getSecret(namespace, 'fixed-influxdb'));
-  remember(context, influx);
+  context.remember(influx);
 });
 
 tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', async (context) => {
@@ -371,7 +340,7 @@ tests('SIGTERM stops the operator cleanly', async (context) => {
 });
 
 tests('secrecy: no password or token of this file in the operator output, any Event or any status', async (context) => {
-  for (const influx of context.standins) remember(context, influx);
+  for (const influx of context.standins) context.remember(influx);
   assert.ok(context.ledger.size >= 10, `the check covers the credentials of this file (${context.ledger.size})`);
   const sources = await observableText([context.operator], [], [context.namespace]);
   assert.ok(sources[`output of ${context.operator.name}`]?.includes('"reconciled"'), 'the operator output was read');

@@ -15,7 +15,7 @@ import {
 import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingSpec } from '../../src/api/types.js';
 import { adminKubeConfig, getControlPlane } from './cluster.js';
 import type { ControlPlane, KubectlResult } from './controlplane.js';
-import type { InfluxStandin } from './influx-standin.js';
+import { startInfluxStandin, type InfluxStandin, type StandinOptions } from './influx-standin.js';
 import { startOperator, type RunningOperator } from './operator.js';
 import { eventually } from './wait.js';
 
@@ -80,6 +80,53 @@ export async function startFileOperator(namespaces: string[], extraArgs: string[
   });
   await operator.waitForReady(60_000);
   return operator;
+}
+
+/**
+ * What one onboarding test file shares, passed to its tests as the uvu context: its namespace,
+ * its operator processes (killed ones included, whose output is still checked for secrets), its
+ * InfluxDB stand-ins and the ledger of every secret they saw.
+ */
+export class OnboardingFile {
+  namespace = '';
+  readonly operators: RunningOperator[] = [];
+  readonly standins: InfluxStandin[] = [];
+  readonly ledger = new SecretLedger();
+
+  /** The file's first operator. */
+  get operator(): RunningOperator {
+    const [first] = this.operators;
+    if (first === undefined) throw new Error('no operator was started for this file');
+    return first;
+  }
+
+  async setUp(prefix: string, { withOperator = true } = {}): Promise<void> {
+    await onboardingHarness();
+    this.namespace = await createNamespace(prefix);
+    if (withOperator) await this.startOperator();
+  }
+
+  async startOperator(extraArgs: string[] = []): Promise<RunningOperator> {
+    const started = await startFileOperator([this.namespace], extraArgs, `${this.namespace}-operator-${this.operators.length + 1}`);
+    this.operators.push(started);
+    return started;
+  }
+
+  async standin(options: StandinOptions = {}): Promise<InfluxStandin> {
+    const started = await startInfluxStandin(options);
+    this.standins.push(started);
+    return started;
+  }
+
+  /** Adds a stand-in's passwords and tokens to the values no observable output may contain. */
+  remember(influx: InfluxStandin): void {
+    this.ledger.addStandin(influx);
+  }
+
+  async tearDown(): Promise<void> {
+    for (const operator of this.operators) await operator.terminate();
+    await Promise.all(this.standins.map((standin) => standin.close()));
+  }
 }
 
 export type SpecInput = Partial<InfluxOnboardingSpec> & Record<string, unknown>;
