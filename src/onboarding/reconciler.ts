@@ -81,17 +81,27 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     if (username && token) remember(key, { username, password: password ?? '', token });
   }
 
-  function duplicateOf(resource: InfluxOnboarding, url: string): string | undefined {
-    if ((resource.spec.mode ?? 'Setup') !== 'Setup') return undefined;
-    const target = instanceKey(url);
+  // The instance a valid Setup-mode resource onboards (null: none), per cached object. Cached
+  // objects are replaced, never mutated, on change, so an entry can never go stale; without it a
+  // resync of N resources would check N specs N times over.
+  const setupTargets = new WeakMap<InfluxOnboarding, string | null>();
+  function setupTarget(resource: InfluxOnboarding): string | null {
+    let target = setupTargets.get(resource);
+    if (target === undefined) {
+      const checked = checkSpec(resource);
+      target = checked.ok && checked.spec.mode === 'Setup' ? instanceKey(checked.spec.url) : null;
+      setupTargets.set(resource, target);
+    }
+    return target;
+  }
+
+  function duplicateOf(resource: InfluxOnboarding): string | undefined {
+    const target = setupTarget(resource);
+    if (target === null) return undefined;
     const ahead = ports
       .resources()
       .filter((other) => other.metadata.uid !== resource.metadata.uid && other.metadata.deletionTimestamp === undefined)
-      .filter((other) => (other.spec.mode ?? 'Setup') === 'Setup')
-      .filter((other) => {
-        const checked = checkSpec(other);
-        return checked.ok && instanceKey(checked.spec.url) === target;
-      })
+      .filter((other) => setupTarget(other) === target)
       .filter((other) => precedes(other, resource));
     const first = ahead.sort((a, b) => (precedes(a, b) ? -1 : 1))[0];
     return first && `${first.metadata.namespace}/${first.metadata.name}`;
@@ -192,7 +202,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const secret = checked.ok ? await ports.readSecret(resource, checked.spec.credentialsSecretName) : { state: 'absent' as const };
     rememberSecret(key, secret);
     const known = remembered.get(key);
-    const duplicate = checked.ok ? duplicateOf(resource, checked.spec.url) : undefined;
+    const duplicate = duplicateOf(resource);
     let facts: Facts = {
       resource,
       now: now().toISOString(),
