@@ -147,7 +147,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
       },
       resources: () => onboardings.list().map(asOnboarding),
       readSecret: (owner, name) => credentials.read(owner, name),
-      writeSecret: (owner, desired) => credentials.write(owner, desired),
+      writeSecret: (owner, desired, observed) => credentials.write(owner, desired, observed),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
       recordEvent: (resource, event) => events.record(resource, event),

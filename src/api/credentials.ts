@@ -14,7 +14,8 @@ export type CredentialsSecret =
   | { state: 'absent' }
   /** Exists but was not written for this resource: never touched. */
   | { state: 'foreign' }
-  | { state: 'owned'; data: Partial<Record<SecretKey, string>>; garbageCollected: boolean };
+  /** resourceVersion: the version that was read, so that a write replaces exactly that one. */
+  | { state: 'owned'; data: Partial<Record<SecretKey, string>>; garbageCollected: boolean; resourceVersion?: string };
 
 /** The Secret as it must be: data plus whether Kubernetes may garbage-collect it with its owner. */
 export interface DesiredSecret {

@@ -44,7 +44,8 @@ export function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboar
   const data: Record<string, string> = {};
   for (const [key, encoded] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
   const garbageCollected = (secret.metadata?.ownerReferences ?? []).some((reference) => isOurReference(reference, owner));
-  return { state: 'owned', data, garbageCollected };
+  const resourceVersion = secret.metadata?.resourceVersion;
+  return { state: 'owned', data, garbageCollected, ...(resourceVersion !== undefined && { resourceVersion }) };
 }
 
 function encode(data: Record<string, string>): Record<string, string> {
@@ -72,55 +73,48 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
 /**
  * Reads and writes the credentials Secret; never modifies a Secret it did not create.
  *
- * A write replaces exactly the version the decision was made on, or creates the Secret when the
- * decision saw none. Another operator process (a rolling update, a leadership hand-over) may have
+ * A write creates the Secret only when the decision saw none, and replaces exactly the version
+ * the decision read. Another operator process (a rolling update, a leadership hand-over) may have
  * written the Secret in between and already sent those credentials to InfluxDB, whose answer is
  * the only copy of its token: such a write fails with 409 instead, and the next reconcile decides
  * again from the Secret as it now is.
  */
 export class CredentialsSecrets {
-  /** resourceVersion of each Secret (namespace/name) as last read or written here; null: absent. */
-  private readonly seen = new Map<string, string | null>();
-
   constructor(
     private readonly core: CoreV1Api,
     private readonly cached: SecretLookup,
   ) {}
 
   async read(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret> {
-    const namespace = owner.metadata.namespace;
-    const secret = await this.fetch(namespace, name);
-    this.seen.set(`${namespace}/${name}`, secret?.metadata?.resourceVersion ?? null);
-    return describeSecret(secret, owner);
+    return describeSecret(await this.fetch(owner.metadata.namespace, name), owner);
   }
 
-  /** Writes the desired Secret; 'foreign' when a Secret of that name belongs to someone else. */
-  async write(owner: InfluxOnboarding, desired: DesiredSecret): Promise<'written' | 'foreign'> {
+  /** Writes the desired Secret over the one observed; returns the Secret as it now is. */
+  async write(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret> {
+    if (observed.state === 'foreign') return observed;
     const namespace = owner.metadata.namespace;
     const key = `${namespace}/${desired.name}`;
-    const seen = this.seen.get(key);
-    let existing = seen === null ? undefined : await this.fetch(namespace, desired.name);
-    // The cache may lag behind the version that was read from the server: ask the server.
-    if (seen !== undefined && seen !== null && existing?.metadata?.resourceVersion !== seen) {
-      existing = await this.fetch(namespace, desired.name, { fresh: true });
+    if (observed.state === 'absent') {
+      const created = await kubeCall(`create Secret ${key}`, () =>
+        this.core.createNamespacedSecret({ namespace, body: withDesired(undefined, owner, desired) }),
+      );
+      return describeSecret(created, owner);
     }
-    if (existing !== undefined && !isOwnedBy(existing, owner)) return 'foreign';
-    if (seen !== undefined && (existing?.metadata?.resourceVersion ?? null) !== seen) {
-      this.seen.delete(key);
+    const existing = await this.fetch(namespace, desired.name, observed.resourceVersion);
+    if (existing === undefined || !isOwnedBy(existing, owner)) {
       throw new KubeApiError(409, 'Conflict', `write Secret ${key}: it changed since it was read; deciding again`);
     }
     const body = withDesired(existing, owner, desired);
-    const written =
-      existing === undefined
-        ? await kubeCall(`create Secret ${key}`, () => this.core.createNamespacedSecret({ namespace, body }))
-        : await kubeCall(`update Secret ${key}`, () => this.core.replaceNamespacedSecret({ namespace, name: desired.name, body }));
-    this.seen.set(key, written.metadata?.resourceVersion ?? null);
-    return 'written';
+    // The API server refuses a replace of any other version than this one.
+    if (observed.resourceVersion !== undefined) body.metadata = { ...body.metadata, resourceVersion: observed.resourceVersion };
+    const replaced = await kubeCall(`update Secret ${key}`, () => this.core.replaceNamespacedSecret({ namespace, name: desired.name, body }));
+    return describeSecret(replaced, owner);
   }
 
-  private async fetch(namespace: string, name: string, options: { fresh?: boolean } = {}): Promise<V1Secret | undefined> {
-    const cached = options.fresh ? undefined : this.cached(namespace, name);
-    if (cached !== undefined) return cached;
+  /** From the cache when it holds the wanted version (or any, when none is wanted), else from the server. */
+  private async fetch(namespace: string, name: string, version?: string): Promise<V1Secret | undefined> {
+    const cached = this.cached(namespace, name);
+    if (cached !== undefined && (version === undefined || cached.metadata?.resourceVersion === version)) return cached;
     // Foreign Secrets carry none of our labels, so the cache never holds them: ask the server.
     try {
       return await kubeCall(`read Secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));

@@ -24,7 +24,8 @@ export interface OnboardingPorts {
   /** Every cached resource, to find two that onboard the same instance. */
   resources(): readonly InfluxOnboarding[];
   readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;
-  writeSecret(owner: InfluxOnboarding, desired: DesiredSecret): Promise<'written' | 'foreign'>;
+  /** Writes over the Secret as observed (409 if it changed since); returns the Secret as it now is. */
+  writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;
   readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
   /** 'stale': the resource changed since it was read; nothing was written. */
   patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<'patched' | 'stale'>;
@@ -142,12 +143,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         return { ...facts, health: await client().health() };
       case 'writeSecret': {
         remember(key, step.credentials);
-        const written = await ports.writeSecret(facts.resource, step.secret);
-        const secret: CredentialsSecret =
-          written === 'foreign'
-            ? { state: 'foreign' }
-            : { state: 'owned', data: step.secret.data, garbageCollected: step.secret.garbageCollected };
-        return { ...facts, secret, secretWritten: written === 'written' };
+        const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
+        return { ...facts, secret, secretWritten: secret.state === 'owned' };
       }
       case 'postSetup':
         return { ...facts, setupAnswer: await client().setup(step.request) };

@@ -64,10 +64,12 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
     readSecret: async (owner, name) => world.secrets.get(`${owner.metadata.namespace}/${name}`) ?? { state: 'absent' },
     writeSecret: async (owner, desired: DesiredSecret) => {
       const key = `${owner.metadata.namespace}/${desired.name}`;
-      if (world.secrets.get(key)?.state === 'foreign') return 'foreign';
+      const current = world.secrets.get(key);
+      if (current?.state === 'foreign') return current;
       world.journal.push('writeSecret');
-      world.secrets.set(key, { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected });
-      return 'written';
+      const written: CredentialsSecret = { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected };
+      world.secrets.set(key, written);
+      return written;
     },
     readReference: async () => ({ found: false, problem: 'no references in these tests' }),
     patchStatus: async (target, status: InfluxOnboardingStatus) => {
