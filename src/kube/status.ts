@@ -2,6 +2,9 @@ import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kuberne
 import { apiStatus, kubeCall } from './errors.js';
 import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingStatus } from '../api/types.js';
 
+/** 'stale': the resource changed since it was read, and nothing was written. */
+export type StatusWrite = { kind: 'patched'; resourceVersion: string } | { kind: 'stale' };
+
 /**
  * Writes the status through the /status subresource. The merge patch carries the whole status
  * (conditions is a list, and a merge patch replaces lists) and the resourceVersion the decision
@@ -12,10 +15,10 @@ export async function patchStatus(
   api: CustomObjectsApi,
   resource: InfluxOnboarding,
   status: InfluxOnboardingStatus,
-): Promise<'patched' | 'stale'> {
+): Promise<StatusWrite> {
   const { namespace, name } = resource.metadata;
   try {
-    await kubeCall(`patch status of InfluxOnboarding ${namespace}/${name}`, () =>
+    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(`patch status of InfluxOnboarding ${namespace}/${name}`, () =>
       api.patchNamespacedCustomObjectStatus(
         {
           group: GROUP,
@@ -28,9 +31,9 @@ export async function patchStatus(
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       ),
     );
-    return 'patched';
+    return { kind: 'patched', resourceVersion: patched.metadata?.resourceVersion ?? '' };
   } catch (error) {
-    if (apiStatus(error) === 409) return 'stale';
+    if (apiStatus(error) === 409) return { kind: 'stale' };
     throw error;
   }
 }

@@ -410,6 +410,31 @@ function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials |
 }
 
 /**
+ * The status a resource shows on its first visit, before anything slow happens (a request to an
+ * unreachable InfluxDB can take the whole timeout): Ready Unknown, reason Progressing. Undefined
+ * once a Ready condition exists.
+ */
+export function firstVisitStatus(facts: Pick<Facts, 'resource' | 'now'>): InfluxOnboardingStatus | undefined {
+  const { resource, now } = facts;
+  if (resource.status?.conditions?.some((condition) => condition.type === READY)) return undefined;
+  const generation = resource.metadata.generation;
+  return {
+    ...resource.status,
+    ...(generation !== undefined && { observedGeneration: generation }),
+    conditions: withReady(
+      resource.status?.conditions,
+      {
+        status: 'Unknown',
+        reason: Reason.Progressing,
+        message: `Checking InfluxDB at ${resource.spec.url}`,
+        ...(generation !== undefined && { observedGeneration: generation }),
+      },
+      now,
+    ),
+  };
+}
+
+/**
  * What to do next for one InfluxOnboarding, from what is known so far. Pure: the same facts
  * always give the same step, so every behaviour of the operator is a row in a table test.
  */

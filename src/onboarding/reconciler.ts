@@ -3,8 +3,9 @@ import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '.
 import { checkSpec, instanceKey } from '../api/spec.js';
 import type { InfluxOnboarding, InfluxOnboardingStatus, Reason, SecretKeySelector } from '../api/types.js';
 import type { InfluxClient } from '../influx/types.js';
+import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import { decide, type Finish, type OnboardingEvent, type Step } from './decide.js';
+import { decide, firstVisitStatus, type Finish, type OnboardingEvent, type Step } from './decide.js';
 import type { Facts, References } from './facts.js';
 import { generatePassword, generateToken } from './generate.js';
 import { PerKeySerializer } from './serial.js';
@@ -27,8 +28,7 @@ export interface OnboardingPorts {
   /** Writes over the Secret as observed (409 if it changed since); returns the Secret as it now is. */
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;
   readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
-  /** 'stale': the resource changed since it was read; nothing was written. */
-  patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<'patched' | 'stale'>;
+  patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<StatusWrite>;
   recordEvent(resource: InfluxOnboarding, event: OnboardingEvent): Promise<void>;
   influx(target: InfluxTarget): InfluxClient;
 }
@@ -156,7 +156,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   async function conclude(finish: Finish, facts: Facts, steps: string[], key: string): Promise<ReconcileOutcome> {
     const { resource } = facts;
     if (!isDeepStrictEqual(finish.status, resource.status ?? {})) {
-      if ((await ports.patchStatus(resource, finish.status)) === 'stale') {
+      if ((await ports.patchStatus(resource, finish.status)).kind === 'stale') {
         // Decided on an outdated copy (the cache lags behind a write): decide again, quietly.
         options.logger.debug('resource changed while reconciling; deciding again', { resource: key });
         return { requeue: true };
@@ -210,6 +210,13 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       ...(duplicate && { duplicateOf: duplicate }),
       generated: { password: generatePassword(), token: generateToken() },
     };
+
+    const initial = checked.ok ? firstVisitStatus(facts) : undefined;
+    if (initial !== undefined) {
+      const written = await ports.patchStatus(resource, initial);
+      if (written.kind === 'stale') return { requeue: true };
+      facts = { ...facts, resource: { ...resource, metadata: { ...resource.metadata, resourceVersion: written.resourceVersion }, status: initial } };
+    }
 
     let influx: InfluxClient | undefined;
     const client = (): InfluxClient => {

@@ -76,13 +76,13 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       if (world.stalePatches > 0) {
         world.stalePatches--;
         world.journal.push('patchStatus stale');
-        return 'stale';
+        return { kind: 'stale' };
       }
       world.journal.push('patchStatus');
       world.patches++;
       const stored = world.resources.get(keyOf(target));
       if (stored) world.resources.set(keyOf(target), { ...stored, status });
-      return 'patched';
+      return { kind: 'patched', resourceVersion: String(world.patches) };
     },
     recordEvent: async (_target, event) => {
       world.journal.push(`event ${event.reason}`);
@@ -166,6 +166,24 @@ test('fresh instance: the Secret is written before the POST, then status and one
     assert.ok(secret?.state === 'owned');
     assert.is(secret.state === 'owned' && secret.data.token, h.standin.onboarded()?.token);
     assert.is(h.reasons.get('ns/a'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('first visit: Ready Unknown/Progressing is written before any request to InfluxDB', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.standin.close();
+    await h.reconcile('a');
+    const journal = h.world.journal.join(', ');
+    assert.is(h.world.journal[0], 'patchStatus', journal);
+    assert.ok(h.world.journal.indexOf('influx setupStatus') > 0, journal);
+    assert.is(readyReason(h.world, 'ns/a'), 'Unreachable');
+    const before = h.world.patches;
+    await h.reconcile('a');
+    assert.is(h.world.patches, before, 'no second Progressing patch once a Ready condition exists');
   } finally {
     await h.close();
   }
