@@ -123,6 +123,8 @@ function statusMessage(statusCode: number, body: string): string {
   } catch {
     // Not a Status object; the code alone has to do.
   }
+  // The API server answers a resource type it does not serve with a plain-text 404.
+  if (statusCode === 404) return 'HTTP 404: the API server does not serve this resource type (is its CustomResourceDefinition installed?)';
   return `HTTP ${statusCode}`;
 }
 
