@@ -49,6 +49,13 @@ function findIdByName(json: unknown, listKey: string, name: string): string | nu
   return nonEmptyString(match.id);
 }
 
+/** The ID of the authorization listed with exactly this token; null when none shows it. */
+function findIdWithToken(json: unknown, token: string): string | null | undefined {
+  if (!isJsonObject(json) || !Array.isArray(json.authorizations)) return undefined;
+  const match = json.authorizations.find((entry): entry is JsonObject => isJsonObject(entry) && entry.token === token);
+  return match === undefined ? null : (nonEmptyString(match.id) ?? null);
+}
+
 function isNotFound<T>(outcome: Outcome<T>): boolean {
   return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
 }
@@ -105,7 +112,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         { parse: parseTokenOwner, secrets: [token] },
       ),
 
-    async lookupIDs(token, org, bucket): Promise<Outcome<ResourceIDs>> {
+    async lookupIDs(token, org, bucket, userID): Promise<Outcome<ResourceIDs>> {
       const secrets = [token];
       // InfluxDB answers an unknown org name with 404 rather than an empty list.
       const orgLookup = await call(
@@ -123,7 +130,16 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       );
       if (isNotFound(bucketLookup)) return { ok: true, value: { orgID } };
       if (!bucketLookup.ok) return bucketLookup;
-      return { ok: true, value: bucketLookup.value === null ? { orgID } : { orgID, bucketID: bucketLookup.value } };
+      const found: ResourceIDs = bucketLookup.value === null ? { orgID } : { orgID, bucketID: bucketLookup.value };
+      if (userID === undefined) return { ok: true, value: found };
+
+      // The authorization is found by its token, which only servers without hashed tokens list;
+      // it is a nicety, so a failed lookup keeps the IDs already found.
+      const authLookup = await call(
+        { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { userID }, authToken: token },
+        { parse: (json) => findIdWithToken(json, token), secrets },
+      );
+      return { ok: true, value: authLookup.ok && authLookup.value !== null ? { ...found, authorizationID: authLookup.value } : found };
     },
 
     health: () => call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),

@@ -52,10 +52,14 @@ export interface TokenOwner {
   userName: string;
 }
 
-/** Absent IDs mean InfluxDB has no org or bucket of that name visible to the token. */
+/**
+ * Absent IDs mean InfluxDB has no org or bucket of that name visible to the token, or (for the
+ * authorization) that it does not show tokens in listings any more (v2.9+ hashed tokens).
+ */
 export interface ResourceIDs {
   orgID?: string;
   bucketID?: string;
+  authorizationID?: string;
 }
 
 export interface Health {
@@ -93,8 +97,8 @@ export interface InfluxClient {
   setupUser(request: SetupRequest, authToken: string): Promise<Outcome<SetupResult>>;
   /** GET /api/v2/me: whose token this is, or 401. */
   checkToken(token: string): Promise<Outcome<TokenOwner>>;
-  /** GET /api/v2/orgs?org= then GET /api/v2/buckets?orgID=&name=. */
-  lookupIDs(token: string, org: string, bucket: string): Promise<Outcome<ResourceIDs>>;
+  /** GET /api/v2/orgs?org=, GET /api/v2/buckets?orgID=&name=, and with a userID GET /api/v2/authorizations?userID=. */
+  lookupIDs(token: string, org: string, bucket: string, userID?: string): Promise<Outcome<ResourceIDs>>;
   /** GET /health (no auth). */
   health(): Promise<Outcome<Health>>;
   /** Destroys the pooled sockets; the client must not be used afterwards. */

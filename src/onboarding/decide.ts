@@ -32,7 +32,7 @@ export interface Finish {
 export type Step =
   | { kind: 'checkSetupStatus' }
   | { kind: 'checkToken'; token: string }
-  | { kind: 'lookupIDs'; token: string; org: string; bucket: string }
+  | { kind: 'lookupIDs'; token: string; org: string; bucket: string; userID?: string }
   | { kind: 'checkHealth' }
   | { kind: 'writeSecret'; secret: DesiredSecret; credentials: Credentials }
   | { kind: 'postSetup'; request: SetupRequest }
@@ -240,11 +240,14 @@ function settle(facts: Facts, spec: EffectiveSpec, credentials: Credentials, out
   if (facts.tokenCheck?.ok) fields.userID = facts.tokenCheck.value.userID;
   const knownIDs = { ...status, ...fields };
   if ((knownIDs.orgID === undefined || knownIDs.bucketID === undefined) && facts.ids === undefined) {
-    return { kind: 'lookupIDs', token: credentials.token, org: spec.org, bucket: spec.bucket };
+    const userID = facts.tokenCheck?.ok ? facts.tokenCheck.value.userID : undefined;
+    return { kind: 'lookupIDs', token: credentials.token, org: spec.org, bucket: spec.bucket, ...(userID !== undefined && { userID }) };
   }
   if (facts.ids?.ok) {
-    if (facts.ids.value.orgID !== undefined) fields.orgID = facts.ids.value.orgID;
-    if (facts.ids.value.bucketID !== undefined) fields.bucketID = facts.ids.value.bucketID;
+    const { orgID, bucketID, authorizationID } = facts.ids.value;
+    if (orgID !== undefined) fields.orgID = orgID;
+    if (bucketID !== undefined) fields.bucketID = bucketID;
+    if (authorizationID !== undefined && knownIDs.authorizationID === undefined) fields.authorizationID = authorizationID;
   }
   if (facts.health === undefined) return { kind: 'checkHealth' };
   if (facts.health.ok && facts.health.value.version !== undefined) fields.influxdbVersion = facts.health.value.version;

@@ -138,7 +138,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       case 'checkToken':
         return { ...facts, tokenCheck: await client().checkToken(step.token) };
       case 'lookupIDs':
-        return { ...facts, ids: await client().lookupIDs(step.token, step.org, step.bucket) };
+        return { ...facts, ids: await client().lookupIDs(step.token, step.org, step.bucket, step.userID) };
       case 'checkHealth':
         return { ...facts, health: await client().health() };
       case 'writeSecret': {

@@ -85,8 +85,8 @@ tests('killed after InfluxDB processed the setup, before the answer: the next op
   assert.equal(influx.tokens(), [written.data.token], 'exactly one authorization, holding that token');
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'exactly one setup');
   assert.equal(
-    [ready.status?.userID, ready.status?.orgID, ready.status?.bucketID],
-    [setUp.userID, setUp.orgID, setUp.bucketID],
+    [ready.status?.userID, ready.status?.orgID, ready.status?.bucketID, ready.status?.authorizationID],
+    [setUp.userID, setUp.orgID, setUp.bucketID, setUp.authorizationID],
     'IDs filled in by lookup',
   );
   assert.ok(ready.status?.onboardedAt, 'onboardedAt is set');

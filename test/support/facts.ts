@@ -299,7 +299,8 @@ export function setUpWorld(token: string, extra: World = {}): World {
   return {
     setupStatus: ok({ allowed: false }),
     checkToken: (step) => (step.token === token ? ok(owner()) : unauthorized()),
-    lookupIDs: (step) => (step.token === token ? ok({ orgID: IDS.orgID, bucketID: IDS.bucketID }) : unauthorized()),
+    lookupIDs: (step) =>
+      step.token === token ? ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, ...(step.userID && { authorizationID: IDS.authorizationID }) }) : unauthorized(),
     health: ok(health()),
     ...extra,
   };

@@ -592,6 +592,18 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     },
     {
       method: 'GET',
+      path: '/api/v2/authorizations',
+      public: false,
+      handle: ({ url }) => {
+        const userID = url.searchParams.get('userID');
+        const found = [...authorizations.values()].filter((auth) => userID === null || auth.userID === userID);
+        // Not in the doc: with hashed tokens (v2.9+) a listed authorization no longer shows its token.
+        const listed = found.map(authJson).map(({ token, ...rest }) => (options.hashedTokens ? rest : { token, ...rest }));
+        return json(200, { links: { self: '/api/v2/authorizations' }, authorizations: listed });
+      },
+    },
+    {
+      method: 'GET',
       path: '/api/v2/buckets',
       public: false,
       handle: ({ url }) => {

@@ -438,7 +438,7 @@ test('crash after the POST: allowed is false, the stored token is valid -> Onboa
   const run = drive(facts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN));
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
   assert.is(only(run, 'checkToken').token, STORED_TOKEN);
-  assert.equal(only(run, 'lookupIDs'), { kind: 'lookupIDs', token: STORED_TOKEN, org: 'acme', bucket: 'telemetry' });
+  assert.equal(only(run, 'lookupIDs'), { kind: 'lookupIDs', token: STORED_TOKEN, org: 'acme', bucket: 'telemetry', userID: IDS.userID });
   const { finish } = run;
   assert.is(finish.reason, Reason.Onboarded);
   assert.equal(finish.requeue, AFTER);
@@ -450,6 +450,7 @@ test('crash after the POST: allowed is false, the stored token is valid -> Onboa
     userID: IDS.userID,
     orgID: IDS.orgID,
     bucketID: IDS.bucketID,
+    authorizationID: IDS.authorizationID,
     onboardedAt: NOW,
     influxdbVersion: VERSION,
   });

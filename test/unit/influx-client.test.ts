@@ -136,6 +136,14 @@ onboarding('lookupIDs: both IDs, only the org, nothing, or 401', async ({ standi
   assert.is(failureOf(await client.lookupIDs('wrong-token', 'acme', 'metrics')).kind, 'rejected');
 });
 
+onboarding('lookupIDs with a userID also finds the authorization that carries the token', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  const created = valueOf(await client.setup(REQUEST));
+  const ids = valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID));
+  assert.equal(ids, { orgID: created.orgID, bucketID: created.bucketID, authorizationID: created.authorizationID });
+  assert.ok(standin.requests.some((request) => request.path === `/api/v2/authorizations?userID=${created.userID}`));
+});
+
 onboarding('health reports status and version', async ({ standin }) => {
   assert.equal(valueOf(await clientFor(standin.url).health()), { status: 'pass', version: 'v2.7.12' });
 });
@@ -208,6 +216,18 @@ variants('OSS 2.0 setup/user: creates the additional user and returns its IDs', 
     const result = valueOf(await clientFor(standin.url).setupUser({ ...REQUEST, username: 'second', org: 'second-org' }, token));
     assert.match(result.orgID, /^[0-9a-f]{16}$/);
     assert.ok(standin.tokens().includes(TOKEN));
+  } finally {
+    closeClients();
+    await standin.close();
+  }
+});
+
+variants('hashed tokens (v2.9): listings show no token, so the authorization stays unknown and the other IDs are kept', async () => {
+  const standin = await startInfluxStandin({ hashedTokens: true });
+  try {
+    const client = clientFor(standin.url);
+    const created = valueOf(await client.setup(REQUEST));
+    assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID)), { orgID: created.orgID, bucketID: created.bucketID });
   } finally {
     closeClients();
     await standin.close();

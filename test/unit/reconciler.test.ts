@@ -53,7 +53,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       setup: wrap('setup', (request) => client.setup(request)),
       setupUser: wrap('setupUser', (request, token: string) => client.setupUser(request, token)),
       checkToken: wrap('checkToken', (token: string) => client.checkToken(token)),
-      lookupIDs: wrap('lookupIDs', (token: string, org: string, bucket: string) => client.lookupIDs(token, org, bucket)),
+      lookupIDs: wrap('lookupIDs', (token: string, org: string, bucket: string, userID?: string) => client.lookupIDs(token, org, bucket, userID)),
       health: wrap('health', () => client.health()),
       close: () => client.close(),
     };
