@@ -76,6 +76,18 @@ function asOnboarding(object: KubernetesObject): InfluxOnboarding {
   return object as unknown as InfluxOnboarding;
 }
 
+/** Every Secret name a resource depends on: its references and the name of its credentials Secret. */
+function referencedSecretNames(resource: InfluxOnboarding): string[] {
+  const { spec, metadata } = resource;
+  return [
+    spec.passwordSecretRef?.name,
+    spec.tokenSecretRef?.name,
+    spec.authTokenSecretRef?.name,
+    spec.tls?.caSecretRef?.name,
+    spec.credentialsSecret?.name ?? `${metadata.name}-influxdb`,
+  ].filter((name): name is string => name !== undefined);
+}
+
 /** A managed Secret concerns the InfluxOnboarding named in its owner label (set with either deletion policy). */
 function secretOwner(secret: V1Secret): Array<{ namespace: string; name: string }> {
   const owner = secret.metadata?.labels?.[OWNER_NAME_LABEL];
@@ -127,9 +139,33 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     metrics: metrics.informerMetrics('secrets'),
   });
 
+  // Names of every Secret in the watched namespaces, without their data: a Secret that a resource
+  // references (or that stands in the way of its credentials Secret) may appear, change or go at
+  // any time, and the resource must hear of it then, not at its next backoff retry.
+  const secretNames = new Informer<KubernetesObject>({
+    getter: connection,
+    resource: { group: '', version: 'v1', plural: 'secrets' },
+    namespaces,
+    metadataOnly: true,
+    resyncPeriodMs: 0,
+    logger,
+    metrics: metrics.informerMetrics('secrets-metadata'),
+  });
+
   const queue = new WorkQueue({ baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs, metrics: metrics.queueMetrics(CONTROLLER_NAME) });
   onboardings.addHandlers(enqueueOnboarding(queue));
   managedSecrets.addHandlers(enqueueMapped(queue, secretOwner));
+  secretNames.addHandlers(
+    enqueueMapped(queue, (secret: KubernetesObject) => {
+      const namespace = secret.metadata?.namespace ?? '';
+      const name = secret.metadata?.name ?? '';
+      return onboardings
+        .list(namespace)
+        .map(asOnboarding)
+        .filter((resource) => referencedSecretNames(resource).includes(name))
+        .map((resource) => ({ namespace, name: resource.metadata.name }));
+    }),
+  );
 
   const credentials = new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name));
   const events = new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity);
@@ -200,8 +236,9 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
       : new AlwaysLeader(leadership, logger);
 
   const probes = new Probes();
-  probes.addReadyCheck('informers', () => onboardings.hasSynced() && managedSecrets.hasSynced());
-  probes.addHealthCheck('informers', () => onboardings.isHealthy() && managedSecrets.isHealthy());
+  const informers = [onboardings, managedSecrets, secretNames];
+  probes.addReadyCheck('informers', () => informers.every((informer) => informer.hasSynced()));
+  probes.addHealthCheck('informers', () => informers.every((informer) => informer.isHealthy()));
   const servers: BoundServer[] = [];
   if (config.healthProbeBindAddress !== '0') servers.push(await probes.listen(config.healthProbeBindAddress, logger));
   if (config.metricsBindAddress !== '0') servers.push(await metrics.listen(config.metricsBindAddress, logger));
@@ -213,7 +250,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
       await controller.stop(config.shutdownTimeoutMs);
       await election.release();
       queue.shutDown();
-      await Promise.all([onboardings.stop(), managedSecrets.stop()]);
+      await Promise.all(informers.map((informer) => informer.stop()));
       influx.closeAll();
       connection.close();
       await Promise.all(servers.map((server) => server.close()));
@@ -227,9 +264,8 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     leaderElect: config.leaderElect,
     concurrency: config.concurrency,
   });
-  onboardings.start();
-  managedSecrets.start();
-  await Promise.all([onboardings.waitForSync(), managedSecrets.waitForSync()]);
+  for (const informer of informers) informer.start();
+  await Promise.all(informers.map((informer) => informer.waitForSync()));
   logger.info('caches synced', { influxonboardings: onboardings.list().length, managedSecretCount: managedSecrets.list().length });
   election.start();
 }

@@ -22,7 +22,8 @@ export interface RequestAuth {
 
 /** A raw GET of an API path (with query), as list/watch loops need it. */
 export interface ApiGetter {
-  get(pathAndQuery: string, signal: AbortSignal): Promise<http.IncomingMessage>;
+  /** `accept` defaults to application/json. */
+  get(pathAndQuery: string, signal: AbortSignal, accept?: string): Promise<http.IncomingMessage>;
 }
 
 type TlsMaterial = Pick<
@@ -106,7 +107,7 @@ export class KubeConnection implements ApiGetter {
     return { agent: this.agentFor(options, options.agent), headers };
   }
 
-  get(pathAndQuery: string, signal: AbortSignal): Promise<http.IncomingMessage> {
+  get(pathAndQuery: string, signal: AbortSignal, accept = 'application/json'): Promise<http.IncomingMessage> {
     return this.requestAuth().then(
       ({ agent, headers }) =>
         new Promise((resolve, reject) => {
@@ -114,7 +115,7 @@ export class KubeConnection implements ApiGetter {
           const transport = url.protocol === 'https:' ? https : http;
           const request = transport.request(
             url,
-            { method: 'GET', agent, signal, headers: { ...headers, Accept: 'application/json' } },
+            { method: 'GET', agent, signal, headers: { ...headers, Accept: accept } },
             resolve,
           );
           request.on('error', reject);

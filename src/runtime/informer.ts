@@ -5,7 +5,7 @@ import type { ApiGetter } from './connection.js';
 import { objectKey, requestKey } from './keys.js';
 import type { Logger } from '../log.js';
 import { Reflector } from './reflector.js';
-import type { InformerMetrics, ReflectorStore, ReflectorTiming } from './reflector.js';
+import type { InformerMetrics, ReflectorAccept, ReflectorStore, ReflectorTiming } from './reflector.js';
 
 /** Which collection to list and watch; group '' is the core API (/api/v1). */
 export interface ResourceType {
@@ -35,6 +35,12 @@ export interface InformerOptions<T> extends ReflectorTiming {
   logger: Logger;
   /** Re-deliver every cached object to onUpdate this often; 0 disables. Default 10 h, as controller-runtime. */
   resyncPeriodMs?: number;
+  /**
+   * Cache only metadata (PartialObjectMetadata), as controller-runtime's metadata-only watches
+   * do: for resources whose names and labels matter but whose contents must not be held, such
+   * as every Secret of a namespace.
+   */
+  metadataOnly?: boolean;
   /** Applied to every object before it is cached; default dropBookkeeping. */
   transform?: (object: T) => T;
   metrics?: InformerMetrics;
@@ -43,6 +49,10 @@ export interface InformerOptions<T> extends ReflectorTiming {
 }
 
 const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+const METADATA_ONLY: ReflectorAccept = {
+  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+  watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+};
 
 /**
  * Drops what no reconciler reads but every object carries: managedFields and kubectl's
@@ -94,6 +104,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           path: collectionPath(options.resource, namespace),
           store: this.scopedStore(),
           prepare: transform,
+          ...(options.metadataOnly && { accept: METADATA_ONLY }),
           logger: namespace === undefined ? this.logger : this.logger.child({ namespace }),
           clock: this.clock,
           random: options.random ?? Math.random,

@@ -51,11 +51,18 @@ export interface ReflectorTiming {
   wedgedGraceMs?: number;
 }
 
+/** Accept headers for a list and for a watch; the default is plain JSON for both. */
+export interface ReflectorAccept {
+  list: string;
+  watch: string;
+}
+
 export interface ReflectorOptions<T> extends ReflectorTiming {
   getter: ApiGetter;
   /** Collection path, e.g. /apis/example.com/v1/namespaces/ns/things. */
   path: string;
   labelSelector?: string;
+  accept?: ReflectorAccept;
   store: ReflectorStore<T>;
   prepare: (object: T) => T;
   logger: Logger;
@@ -240,7 +247,7 @@ export class Reflector<T extends KubernetesObject> {
     this.nextProgressBy = clock.now() + this.listTimeoutMs;
     const cancelTimeout = clock.schedule(this.listTimeoutMs, () => request.abort());
     try {
-      const response = await getter.get(pathAndQuery, request.signal);
+      const response = await getter.get(pathAndQuery, request.signal, this.options.accept?.list);
       const body = await readBody(response);
       if (response.statusCode !== 200) throw new ApiStatusError(response.statusCode ?? 0, statusMessage(response.statusCode ?? 0, body));
       const parsed: unknown = JSON.parse(body);
@@ -275,7 +282,7 @@ export class Reflector<T extends KubernetesObject> {
     });
     armWatchdog();
     try {
-      const response = await getter.get(pathAndQuery, request.signal);
+      const response = await getter.get(pathAndQuery, request.signal, this.options.accept?.watch);
       if (response.statusCode !== 200) {
         const statusCode = response.statusCode ?? 0;
         const message = statusMessage(statusCode, await readBody(response));

@@ -36,6 +36,7 @@ interface SeenRequest {
   path: string;
   query: URLSearchParams;
   authorization: string | undefined;
+  accept: string | undefined;
 }
 
 type WatchHandler = (response: http.ServerResponse, request: SeenRequest, watchNumber: number) => void;
@@ -53,7 +54,7 @@ class FakeApiServer {
   constructor() {
     this.server = http.createServer((request, response) => {
       const url = new URL(request.url ?? '/', 'http://fake');
-      const seen = { path: url.pathname, query: url.searchParams, authorization: request.headers.authorization };
+      const seen = { path: url.pathname, query: url.searchParams, authorization: request.headers.authorization, accept: request.headers.accept };
       this.requests.push(seen);
       if (url.searchParams.get('watch') === '1') {
         this.openWatches.add(response);
@@ -603,6 +604,28 @@ test('isHealthy turns false when a loop stops making progress', async () => {
   } finally {
     releaseWatch();
     await informer.stop();
+  }
+});
+
+test('metadataOnly asks for PartialObjectMetadata on list and watch; otherwise plain JSON', async () => {
+  for (const metadataOnly of [true, false]) {
+    const api = new FakeApiServer();
+    const { informer, cleanup } = await setup(api, { metadataOnly });
+    informer.start();
+    try {
+      await waitFor(() => informer.hasSynced() && api.watches().length > 0, 'list and watch');
+      const [list] = api.lists();
+      const [watch] = api.watches();
+      if (metadataOnly) {
+        assert.is(list?.accept, 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1');
+        assert.is(watch?.accept, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
+      } else {
+        assert.is(list?.accept, 'application/json');
+        assert.is(watch?.accept, 'application/json');
+      }
+    } finally {
+      await cleanup();
+    }
   }
 });
 

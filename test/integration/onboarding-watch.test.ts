@@ -1,0 +1,70 @@
+// End to end on a real control plane: Secrets the operator does not own (referenced ones, one in
+// the way of the credentials Secret) wake the resource that depends on them at once. The operator
+// runs with a 60 s backoff, so anything faster than that came from the Secret watch.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  OnboardingFile,
+  createOnboarding,
+  createSecret,
+  deleteSecret,
+  getSecret,
+  observableText,
+  readyOf,
+  requestsTo,
+  waitForReason,
+} from '../support/onboarding.js';
+
+const tests = suite<OnboardingFile>('onboarding wakes on Secrets it does not own', new OnboardingFile());
+
+const BACKOFF = ['--backoff-base=60s', '--backoff-max=60s'];
+// Well under the 60 s backoff, with room for a loaded machine.
+const WAKE_MS = 20_000;
+
+tests.before(async (file) => {
+  await file.setUp('onb-watch', { withOperator: false });
+  await file.startOperator(BACKOFF);
+});
+tests.after((file) => file.tearDown());
+
+const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
+
+tests('a referenced password Secret created after the resource is used at once', async (context) => {
+  const { namespace } = context;
+  const influx = await context.standin();
+  await createOnboarding(namespace, 'late-ref', { url: influx.url, ...SPEC, passwordSecretRef: { name: 'late-password', key: 'password' } });
+  const waiting = await waitForReason(namespace, 'late-ref', 'SecretNotFound');
+  assert.match(readyOf(waiting)?.message ?? '', 'late-password');
+
+  const password = 'Late-Passw0rd-4f1c9e';
+  context.ledger.add(password);
+  await createSecret(namespace, 'late-password', { password });
+  await waitForReason(namespace, 'late-ref', 'Onboarded', WAKE_MS);
+  assert.is(influx.onboarded()?.password, password);
+  context.remember(influx);
+});
+
+tests('a foreign Secret in the way: SecretConflict, and onboarded as soon as it is removed', async (context) => {
+  const { namespace } = context;
+  const influx = await context.standin();
+  await createSecret(namespace, 'blocked-influxdb', { note: 'not the operator\'s' });
+  await createOnboarding(namespace, 'blocked', { url: influx.url, ...SPEC });
+  await waitForReason(namespace, 'blocked', 'SecretConflict');
+  assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 0);
+
+  await deleteSecret(namespace, 'blocked-influxdb');
+  await waitForReason(namespace, 'blocked', 'Onboarded', WAKE_MS);
+  const secret = await getSecret(namespace, 'blocked-influxdb');
+  assert.is(secret?.data.token, influx.onboarded()?.token);
+  context.ledger.addSecret(secret);
+  context.remember(influx);
+});
+
+tests('secrecy: no password or token of this file in the operator output, any Event or any status', async (context) => {
+  for (const influx of context.standins) context.remember(influx);
+  assert.ok(context.ledger.size >= 4, `the check covers the credentials of this file (${context.ledger.size})`);
+  const sources = await observableText(context.operators, [], [context.namespace]);
+  assert.equal(context.ledger.leaks(sources), []);
+});
+
+tests.run();
