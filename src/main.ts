@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import { Gauge, Histogram } from 'prom-client';
 import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION, type InfluxOnboarding, type Reason } from './api/types.js';
+import { defaultCredentialsSecretName } from './api/spec.js';
 import { loadConfig, type Config } from './config.js';
 import { InfluxClientPool } from './influx/pool.js';
 import { CredentialsSecrets } from './kube/credentials-secret.js';
@@ -84,7 +85,7 @@ function referencedSecretNames(resource: InfluxOnboarding): string[] {
     spec.tokenSecretRef?.name,
     spec.authTokenSecretRef?.name,
     spec.tls?.caSecretRef?.name,
-    spec.credentialsSecret?.name ?? `${metadata.name}-influxdb`,
+    spec.credentialsSecret?.name ?? defaultCredentialsSecretName(metadata.name),
   ].filter((name): name is string => name !== undefined);
 }
 

@@ -114,6 +114,11 @@ function checkRetention(value: unknown, problems: string[]): number {
   return 0;
 }
 
+/** The credentials Secret's name when spec.credentialsSecret.name is not set. */
+export function defaultCredentialsSecretName(resourceName: string): string {
+  return `${resourceName}-influxdb`;
+}
+
 export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>): SpecCheck {
   const problems: string[] = [];
   const spec: unknown = resource.spec;
@@ -133,7 +138,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
   const credentialsRecord = isRecord(credentials) ? credentials : {};
   const credentialsSecretName =
     credentialsRecord.name === undefined
-      ? `${resource.metadata.name}-influxdb`
+      ? defaultCredentialsSecretName(resource.metadata.name)
       : secretName(credentialsRecord.name, 'spec.credentialsSecret.name', problems);
   const deletionPolicy = oneOf(credentialsRecord.deletionPolicy, ['Retain', 'Delete'] as const, 'Retain', 'spec.credentialsSecret.deletionPolicy', problems);
 
