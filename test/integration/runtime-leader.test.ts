@@ -11,15 +11,14 @@ import type { LogRecord, RunningOperator } from '../support/operator.js';
 import {
   createResource,
   metricSum,
-  newNamespace,
   reconciledRecords,
   recordTime,
-  runtimeEnv,
   scrape,
   startRuntimeOperator,
   startStandins,
   waitForReconciled,
 } from '../support/runtime-env.js';
+import { createNamespace, onboardingHarness } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 // Short durations so the test is quick; the ratios are the defaults' (15 s / 10 s / 2 s).
@@ -39,8 +38,8 @@ interface Context {
 const election = suite<Context>('runtime: leader election between operator processes');
 
 election.before(async (context) => {
-  await runtimeEnv();
-  context.namespace = await newNamespace('rt-leader');
+  await onboardingHarness();
+  context.namespace = await createNamespace('rt-leader');
   context.leaseName = `influx-onboarding-${randomBytes(3).toString('hex')}`;
   context.standins = await startStandins(3);
   context.operators = [];

@@ -10,17 +10,14 @@ import type { RunningOperator } from '../support/operator.js';
 import {
   createResource,
   metricSum,
-  newNamespace,
   parseMetrics,
-  readResource,
-  readyReason,
   reconciledRecords,
-  runtimeEnv,
   startRuntimeOperator,
   startStandins,
   startTap,
   waitForReconciled,
 } from '../support/runtime-env.js';
+import { createNamespace, getOnboarding, onboardingHarness, readyOf, waitForReason } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 const CONTROLLER = { controller: 'influxonboarding' };
@@ -36,8 +33,8 @@ interface Context {
 const lifecycle = suite<Context>('runtime: probes, metrics and graceful shutdown of the operator process');
 
 lifecycle.before(async (context) => {
-  await runtimeEnv();
-  context.namespace = await newNamespace('rt-life');
+  await onboardingHarness();
+  context.namespace = await createNamespace('rt-life');
   context.standins = await startStandins(2);
   context.tap = await startTap();
 });
@@ -82,7 +79,7 @@ lifecycle('/metrics exposes the runtime and operator metrics with consistent val
   assert.ok(influx);
   await createResource(namespace, 'observed', influx);
   await waitForReconciled(operator, `${namespace}/observed`);
-  await eventually('observed to be onboarded', async () => readyReason(await readResource(namespace, 'observed')) === 'Onboarded');
+  await waitForReason(namespace, 'observed', 'Onboarded');
   // One watch restart for the record: the tap drops every connection.
   tap.cutAll();
   let text = '';
@@ -164,7 +161,7 @@ lifecycle('SIGTERM during a reconcile lets it finish, then the process exits 0',
   assert.ok(stopped > reconciled, 'the process stopped after the reconcile');
   assert.is(records[reconciled]?.reason, 'Onboarded');
   assert.ok(slow.onboarded(), 'InfluxDB was onboarded and answered');
-  assert.is(readyReason(await readResource(namespace, 'slow')), 'Onboarded', 'the status was written before exit');
+  assert.is(readyOf(await getOnboarding(namespace, 'slow'))?.reason, 'Onboarded', 'the status was written before exit');
 });
 
 lifecycle.run();

@@ -7,18 +7,16 @@ import type { InfluxStandin } from '../support/influx-standin.js';
 import type { RunningOperator } from '../support/operator.js';
 import {
   createResource,
-  gaps,
   metricSum,
-  newNamespace,
   patchLabels,
   reconciledRecords,
   recordTime,
-  runtimeEnv,
   scrape,
   startRuntimeOperator,
   startStandins,
   waitForReconciled,
 } from '../support/runtime-env.js';
+import { createNamespace, gaps, onboardingHarness } from '../support/onboarding.js';
 import { eventually, sleep } from '../support/wait.js';
 
 const CONTROLLER = { controller: 'influxonboarding' };
@@ -33,8 +31,8 @@ interface Context {
 const queue = suite<Context>('runtime: work queue deduplication and per-key backoff');
 
 queue.before(async (context) => {
-  await runtimeEnv();
-  context.namespace = await newNamespace('rt-queue');
+  await onboardingHarness();
+  context.namespace = await createNamespace('rt-queue');
   context.standins = await startStandins(2);
   context.operator = await startRuntimeOperator(context.namespace, {
     name: 'queue-operator',

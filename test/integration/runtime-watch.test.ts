@@ -10,19 +10,15 @@ import type { InfluxStandin } from '../support/influx-standin.js';
 import type { RunningOperator } from '../support/operator.js';
 import {
   createResource,
-  deleteResource,
   metricSum,
-  newNamespace,
   patchLabels,
-  readResource,
-  readyReason,
-  runtimeEnv,
   scrape,
   startRuntimeOperator,
   startStandins,
   startTap,
   waitForReconciled,
 } from '../support/runtime-env.js';
+import { createNamespace, deleteOnboarding, onboardingHarness, waitForReason } from '../support/onboarding.js';
 import { eventually, sleep } from '../support/wait.js';
 
 const RESOURCE = 'influxonboardings';
@@ -53,8 +49,8 @@ interface Context {
 const watch = suite<Context>('runtime: watch interruptions against the real API server');
 
 watch.before(async (context) => {
-  await runtimeEnv();
-  context.namespace = await newNamespace('rt-watch');
+  await onboardingHarness();
+  context.namespace = await createNamespace('rt-watch');
   context.standins = await startStandins(5);
   context.tap = await startTap();
   context.operator = await startRuntimeOperator(context.namespace, { kubeconfigPath: context.tap.kubeconfigPath, name: 'watch-operator' });
@@ -68,16 +64,9 @@ watch.after(async (context) => {
   await Promise.all((context.standins ?? []).map((standin) => standin.close()));
 });
 
-async function waitForReason(namespace: string, name: string, reason: string, timeoutMs = 30_000): Promise<void> {
-  await eventually(`${namespace}/${name} to be ${reason}`, async () => readyReason(await readResource(namespace, name)) === reason, {
-    timeoutMs,
-    intervalMs: 200,
-  });
-}
-
 watch('a watch cut by an API server restart is resumed with backoff, and changes made meanwhile are reconciled', async (context) => {
   const { namespace, tap, operator, standins } = context;
-  const { controlPlane } = await runtimeEnv();
+  const { controlPlane } = await onboardingHarness();
   const [forA, forB, forC] = standins;
   assert.ok(forA && forB && forC);
   await createResource(namespace, 'a', forA);
@@ -97,7 +86,7 @@ watch('a watch cut by an API server restart is resumed with backoff, and changes
   // Changed while the operator cannot see it: one resource created, one relabelled, one deleted.
   await createResource(namespace, 'b', forB);
   await patchLabels(namespace, 'a', { touched: 'during-outage' });
-  await deleteResource(namespace, 'c');
+  await deleteOnboarding(namespace, 'c');
   await sleep(3000);
   const outageMs = Date.now() - outageStart;
   const refused = tap.connections.refused - refusedBefore;
@@ -134,7 +123,7 @@ watch('a watch cut by an API server restart is resumed with backoff, and changes
 
 watch('a 410 after etcd compaction and an API server restart costs one relist', async (context) => {
   const { namespace, tap, operator, standins } = context;
-  const { controlPlane } = await runtimeEnv();
+  const { controlPlane } = await onboardingHarness();
   const forD = standins[3];
   assert.ok(forD);
   await createResource(namespace, 'd', forD);

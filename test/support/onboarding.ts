@@ -3,6 +3,7 @@
 // and Secret helpers over admin clients, waits on the Ready condition, and the secrecy check that
 // every file ends with.
 import { randomBytes } from 'node:crypto';
+import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import {
   ApiException,
@@ -17,7 +18,7 @@ import { adminKubeConfig, getControlPlane } from './cluster.js';
 import type { ControlPlane, KubectlResult } from './controlplane.js';
 import { startInfluxStandin, type InfluxStandin, type StandinOptions } from './influx-standin.js';
 import { startOperator, type RunningOperator } from './operator.js';
-import { eventually } from './wait.js';
+import { eventually, sleep } from './wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -123,6 +124,35 @@ export class OnboardingFile {
     this.ledger.addStandin(influx);
   }
 
+  /** Once every resource has settled, whatever its reason: the operator keeps checking and writes nothing. */
+  async assertSteadyState(): Promise<void> {
+    const reconciles = (): number => this.operator.records().filter((record) => record.message === 'reconciled').length;
+    const before = await resourceVersions(this.namespace);
+    const reconciledBefore = reconciles();
+    await sleep(4500);
+    const after = await resourceVersions(this.namespace);
+    assert.ok(reconciles() > reconciledBefore + 10, 'the operator kept checking');
+    assert.equal(changed(before, after), []);
+  }
+
+  /** SIGTERM ends the file's operator with exit code 0 after an orderly stop. */
+  async assertCleanStop(): Promise<void> {
+    assert.is(await this.operator.terminate(), 'exit code 0');
+    assert.ok(this.operator.records().some((record) => record.message === 'stopped'), 'it logged its orderly stop');
+  }
+
+  /** No password or token this file handled appears in any operator output, Event or status of its namespace. */
+  async assertNoSecretLeaked(minimumSecrets: number): Promise<void> {
+    for (const influx of this.standins) this.remember(influx);
+    assert.ok(this.ledger.size >= minimumSecrets, `the check covers the credentials of this file (${this.ledger.size})`);
+    const sources = await observableText(this.operators, [], [this.namespace]);
+    assert.ok(
+      this.operators.some((operator) => sources[`output of ${operator.name}`]?.includes('"reconciled"')),
+      'the operator output was read',
+    );
+    assert.equal(this.ledger.leaks(sources), []);
+  }
+
   async tearDown(): Promise<void> {
     for (const operator of this.operators) await operator.terminate();
     await Promise.all(this.standins.map((standin) => standin.close()));
@@ -131,19 +161,19 @@ export class OnboardingFile {
 
 export type SpecInput = Partial<InfluxOnboardingSpec> & Record<string, unknown>;
 
-export function onboardingManifest(namespace: string, name: string, spec: SpecInput): Record<string, unknown> {
-  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'InfluxOnboarding', metadata: { name, namespace }, spec };
+export function onboardingManifest(namespace: string, name: string, spec: SpecInput, labels?: Record<string, string>): Record<string, unknown> {
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'InfluxOnboarding', metadata: { name, namespace, ...(labels && { labels }) }, spec };
 }
 
 /** Creates an InfluxOnboarding through the API (schema and CEL rules apply). */
-export async function createOnboarding(namespace: string, name: string, spec: SpecInput): Promise<InfluxOnboarding> {
+export async function createOnboarding(namespace: string, name: string, spec: SpecInput, labels?: Record<string, string>): Promise<InfluxOnboarding> {
   const { custom } = await onboardingHarness();
   return (await custom.createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
     plural: PLURAL,
     namespace,
-    body: onboardingManifest(namespace, name, spec),
+    body: onboardingManifest(namespace, name, spec, labels),
   })) as InfluxOnboarding;
 }
 

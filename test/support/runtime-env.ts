@@ -1,53 +1,16 @@
-// Shared pieces of the controller-runtime integration tests (test/integration/runtime-*.test.ts):
-// the CRD on the shared control plane, namespaces, InfluxOnboardings pointed at in-process
-// InfluxDB stand-ins, operators (optionally behind an API tap), and readers for the operator's
-// 'reconciled' records and Prometheus text.
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+// Shared pieces of the controller-runtime integration tests (test/integration/runtime-*.test.ts),
+// on top of test/support/onboarding.ts (control plane, CRD, namespaces, resources): InfluxOnboardings
+// pointed at in-process InfluxDB stand-ins, operators (optionally behind an API tap), and readers
+// for the operator's 'reconciled' records and Prometheus text.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type InfluxOnboarding } from '../../src/api/types.js';
 import { startApiTap, type ApiTap } from './api-tap.js';
-import { adminKubeConfig, getControlPlane } from './cluster.js';
-import type { ControlPlane } from './controlplane.js';
 import { startInfluxStandin, type InfluxStandin } from './influx-standin.js';
+import { createOnboarding, onboardingHarness } from './onboarding.js';
 import { startOperator, type LogRecord, type RunningOperator } from './operator.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-export interface RuntimeEnv {
-  controlPlane: ControlPlane;
-  core: CoreV1Api;
-  custom: CustomObjectsApi;
-}
-
-let env: Promise<RuntimeEnv> | undefined;
-
-/** Admin clients on the shared control plane with the operator's CRD applied and established. */
-export function runtimeEnv(): Promise<RuntimeEnv> {
-  env ??= (async () => {
-    const controlPlane = await getControlPlane();
-    const kubectl = async (args: string[]): Promise<void> => {
-      const result = await controlPlane.kubectl(args);
-      if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-    };
-    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', `${root}crds/`]);
-    await kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`, '--timeout=60s']);
-    const kubeConfig = await adminKubeConfig();
-    return { controlPlane, core: kubeConfig.makeApiClient(CoreV1Api), custom: kubeConfig.makeApiClient(CustomObjectsApi) };
-  })();
-  return env;
-}
-
-export async function newNamespace(prefix: string): Promise<string> {
-  const { core } = await runtimeEnv();
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await core.createNamespace({ body: { metadata: { name } } });
-  return name;
-}
-
-/** A tap in front of the shared control plane's API server (admin token). */
 export async function startTap(): Promise<ApiTap> {
-  const { controlPlane } = await runtimeEnv();
+  const { controlPlane } = await onboardingHarness();
   return startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token: controlPlane.adminToken });
 }
 
@@ -59,7 +22,7 @@ export async function startRuntimeOperator(
   namespace: string,
   options: { kubeconfigPath?: string; args?: string[]; name?: string; waitForReady?: boolean } = {},
 ): Promise<RunningOperator> {
-  const { controlPlane } = await runtimeEnv();
+  const { controlPlane } = await onboardingHarness();
   const operator = await startOperator({
     kubeconfigPath: options.kubeconfigPath ?? controlPlane.kubeconfigPath,
     ...(options.name !== undefined && { name: options.name }),
@@ -70,42 +33,16 @@ export async function startRuntimeOperator(
 }
 
 /** An InfluxOnboarding aimed at the stand-in (one stand-in per resource: one instance, one onboarding). */
-export async function createResource(namespace: string, name: string, standin: InfluxStandin, labels?: Record<string, string>): Promise<InfluxOnboarding> {
-  const { custom } = await runtimeEnv();
-  return (await custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
-    namespace,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'InfluxOnboarding',
-      metadata: { name, namespace, ...(labels && { labels }) },
-      spec: { url: standin.url, username: 'admin', org: 'example', bucket: 'default' },
-    },
-  })) as InfluxOnboarding;
+export function createResource(namespace: string, name: string, standin: InfluxStandin, labels?: Record<string, string>): Promise<InfluxOnboarding> {
+  return createOnboarding(namespace, name, { url: standin.url, username: 'admin', org: 'example', bucket: 'default' }, labels);
 }
 
 export async function patchLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
-  const { custom } = await runtimeEnv();
+  const { custom } = await onboardingHarness();
   await custom.patchNamespacedCustomObject(
     { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { metadata: { labels } } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
-}
-
-export async function deleteResource(namespace: string, name: string): Promise<void> {
-  const { custom } = await runtimeEnv();
-  await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
-}
-
-export async function readResource(namespace: string, name: string): Promise<InfluxOnboarding> {
-  const { custom } = await runtimeEnv();
-  return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as InfluxOnboarding;
-}
-
-export function readyReason(resource: InfluxOnboarding): string | undefined {
-  return resource.status?.conditions?.find((condition) => condition.type === 'Ready')?.reason;
 }
 
 /** The operator's 'reconciled' records for namespace/name, oldest first. */
@@ -161,7 +98,3 @@ export async function scrape(operator: RunningOperator): Promise<Sample[]> {
   return parseMetrics(await operator.metrics());
 }
 
-/** The gaps in ms between consecutive times. */
-export function gaps(times: number[]): number[] {
-  return times.slice(1).map((time, index) => time - (times[index] ?? time));
-}
