@@ -66,7 +66,7 @@ function envName(flag: string): string {
   return ENV_PREFIX + flag.toUpperCase().replace(/-/g, '_');
 }
 
-export function helpText(): string {
+function helpText(): string {
   const lines = FLAGS.map((flag) => {
     const usage = flag.type === 'boolean' ? `--${flag.name}[=true|false]` : `--${flag.name}=<value>`;
     return `  ${usage}\n      ${flag.help} (default: ${flag.default === '' ? 'empty' : flag.default}; env ${envName(flag.name)})`;

@@ -66,7 +66,7 @@ function integerIn(value: unknown, field: string, fallback: number, min: number,
   return fallback;
 }
 
-export function checkUrl(value: unknown, problems: string[]): string {
+function checkUrl(value: unknown, problems: string[]): string {
   const field = 'spec.url';
   if (typeof value !== 'string' || value.length === 0 || value.length > URL_MAX) {
     problems.push(`${field}: required, an http:// or https:// URL of at most ${URL_MAX} characters`);

@@ -38,7 +38,7 @@ function isOurReference(reference: V1OwnerReference, owner: InfluxOnboarding): b
   return reference.kind === KIND && reference.apiVersion === API_VERSION && reference.uid === owner.metadata.uid;
 }
 
-export function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): CredentialsSecret {
+function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): CredentialsSecret {
   if (secret === undefined) return { state: 'absent' };
   if (!isOwnedBy(secret, owner)) return { state: 'foreign' };
   const data: Record<string, string> = {};
