@@ -372,7 +372,14 @@ function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials |
       requeue: BACKOFF,
     });
   }
-  const onboardedBefore = facts.resource.status?.onboardedAt !== undefined;
+  const previous = previousReady(facts);
+  const { status, metadata } = facts.resource;
+  // InfluxDB already said it has no such route: asking again before the spec changes would get
+  // the same answer (and every event on the resource would send one more request).
+  if (previous?.reason === Reason.Unsupported && status?.observedGeneration === metadata.generation) {
+    return finish(facts, { reason: Reason.Unsupported, message: previous.message, requeue: NONE });
+  }
+  const onboardedBefore = status?.onboardedAt !== undefined;
   if (facts.setupAnswer === undefined && known !== undefined) {
     if (facts.tokenCheck === undefined) return { kind: 'checkToken', token: credentials.token };
     if (facts.tokenCheck.ok) {

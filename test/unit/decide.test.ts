@@ -785,6 +785,24 @@ test('SetupUser: 404 / 401 / 405 from /setup/user -> Unsupported with requeue no
   }
 });
 
+test('SetupUser: once Unsupported, no request is sent again until the spec changes', () => {
+  const first = drive(setupUserFacts(), setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(404, 'not found', 'nope') }));
+  const again = drive(
+    setupUserFacts({ secret: ownedSecret(only(first, 'writeSecret').secret.data) }, first.finish.status),
+    setUpWorld('x', { checkToken: unauthorized() }),
+  );
+  assert.equal(again.kinds, ['checkSetupStatus']);
+  assert.is(again.finish.reason, Reason.Unsupported);
+  assert.equal(again.finish.requeue, NONE);
+  assert.is(again.finish.event, undefined);
+  assert.equal(again.finish.status, first.finish.status, 'nothing to write');
+  const changed = drive(
+    setupUserFacts({ secret: ownedSecret(only(first, 'writeSecret').secret.data) }, { ...first.finish.status, observedGeneration: 0 }),
+    setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(404, 'not found', 'nope') }),
+  );
+  assert.ok(changed.kinds.includes('postSetupUser'), 'a new generation asks again');
+});
+
 test('SetupUser: other answers -> Progressing (conflict), SetupFailed (refused), Unreachable', () => {
   const cases: Array<[World['postSetupUser'], string]> = [
     [rejected(422, 'conflict', 'user with name admin already exists'), Reason.Progressing],
@@ -1123,10 +1141,10 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
   }
 }
 
-test('property: a single decision over 4000 random facts never throws and keeps every invariant', () => {
+test('property: a single decision over 6000 random facts never throws and keeps every invariant', () => {
   const r = prng(0xdec1de);
   const kinds = new Map<string, number>();
-  for (let i = 0; i < 4000; i++) {
+  for (let i = 0; i < 6000; i++) {
     const input = randomFacts(r, true);
     let step: Step;
     try {
