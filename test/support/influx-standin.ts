@@ -144,6 +144,15 @@ const MESSAGES = {
   orgExists: (name: string) => `organization with name ${name} already exists`,
   orgNotFound: (name: string) => `organization name "${name}" not found`,
   unauthorized: 'unauthorized access',
+  // Observed on v2.7.12 and v2.9.1.
+  tokenInactive: 'token is inactive',
+  notPermitted: (action: string, type: string, id: string) => `${action}:${type}/${id} is unauthorized`,
+  bucketNotFound: (name: string) => `bucket "${name}" not found`,
+  pathNotFound: 'path not found',
+  authorizationNotFound: 'authorization not found',
+  // Not observed: wording for IDs that do not exist.
+  bucketIdNotFound: 'bucket not found',
+  userNotFound: 'user not found',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -152,7 +161,8 @@ type Reply =
   | { kind: 'json'; status: number; value: unknown }
   | { kind: 'error'; error: InfluxError }
   | { kind: 'unauthorized' }
-  | { kind: 'not-found-plain' };
+  | { kind: 'no-content'; cookie?: string }
+  | { kind: 'not-found-plain'; text?: string };
 
 const json = (status: number, value: unknown): Reply => ({ kind: 'json', status, value });
 
@@ -182,13 +192,15 @@ function sendReply(response: http.ServerResponse, reply: Reply): void {
         { 'Content-Type': JSON_TYPE, 'X-Platform-Error-Code': 'unauthorized' },
         JSON.stringify({ code: 'unauthorized', message: MESSAGES.unauthorized }),
       );
+    case 'no-content':
+      return write(response, 204, reply.cookie === undefined ? {} : { 'Set-Cookie': reply.cookie }, '');
     case 'not-found-plain':
       // Go's http.NotFound, as a removed route answers (doc, "POST /api/v2/setup/user").
       return write(
         response,
         404,
         { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' },
-        '404 page not found\n',
+        reply.text ?? '404 page not found\n',
       );
   }
 }
@@ -226,8 +238,9 @@ function goKind(value: unknown): string {
 function syntaxErrorText(raw: string, error: unknown): string {
   // Not in the doc: an approximation of Go's SyntaxError texts.
   const message = error instanceof Error ? error.message : '';
-  if (/end of JSON input/i.test(message)) return 'unexpected EOF';
   const position = /position (\d+)/.exec(message);
+  // Observed: input that ends inside a value is Go's "unexpected EOF".
+  if (/end of JSON input/i.test(message) || (position && Number(position[1]) >= raw.trimEnd().length)) return 'unexpected EOF';
   const character = position ? raw.charAt(Number(position[1])) : raw.trim().charAt(0);
   return `invalid character '${character}' looking for beginning of value`;
 }
@@ -287,6 +300,7 @@ interface Bucket {
 interface Authorization {
   id: string;
   token: string;
+  status: 'active' | 'inactive';
   userID: string;
   orgID: string;
   description: string;
@@ -295,7 +309,7 @@ interface Authorization {
 }
 interface Permission {
   action: 'read' | 'write';
-  resource: { type: string; orgID?: string };
+  resource: { type: string; id?: string; orgID?: string };
 }
 
 // Doc, "201 response": auth.permissions has 44 entries, read and write on 22 resource types.
@@ -349,13 +363,31 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
   let firstOnboarding: OnboardingRecord | undefined;
   const pendingFailures: Array<{ how: FailureMode; only?: RequestMatch }> = [];
   const requests: RecordedRequest[] = [];
+  const sessions = new Set<string>();
 
   // Doc, "GET /api/v2/setup": allowed while there are no users and no orgs (buckets don't count).
   const setupAllowed = () => users.size === 0 && orgs.size === 0;
 
   function authorizationOf(header: string | undefined): Authorization | undefined {
-    const token = /^Token (.+)$/.exec(header ?? '')?.[1];
+    // Observed: `Bearer <token>` works as well as `Token <token>`.
+    const token = /^(?:Token|Bearer) (.+)$/.exec(header ?? '')?.[1];
     return token === undefined ? undefined : [...authorizations.values()].find((entry) => entry.token === token);
+  }
+
+  /**
+   * InfluxDB's permission check: same action and type, and the permission either names no ID or
+   * this one, and no org or this one. An inactive authorization may do nothing (observed: it still
+   * authenticates, so lists come back empty rather than refused).
+   */
+  function can(auth: Authorization, action: Permission['action'], type: string, target: { id?: string; orgID?: string } = {}): boolean {
+    if (auth.status !== 'active') return false;
+    return auth.permissions.some(
+      ({ action: granted, resource }) =>
+        granted === action &&
+        resource.type === type &&
+        (resource.id === undefined || resource.id === target.id) &&
+        (resource.orgID === undefined || resource.orgID === target.orgID),
+    );
   }
 
   function passwordProblem(password: string): string | undefined {
@@ -420,6 +452,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     const auth: Authorization = {
       id: newID(),
       token,
+      status: 'active',
       userID: user.id,
       orgID: org.id,
       description: `${user.name}'s Token`,
@@ -452,6 +485,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       buckets: `/api/v2/buckets?org=${encodeURIComponent(org.name)}`,
       dashboards: `/api/v2/dashboards?org=${encodeURIComponent(org.name)}`,
       labels: `/api/v2/orgs/${org.id}/labels`,
+      logs: `/api/v2/orgs/${org.id}/logs`,
       members: `/api/v2/orgs/${org.id}/members`,
       owners: `/api/v2/orgs/${org.id}/owners`,
       secrets: `/api/v2/orgs/${org.id}/secrets`,
@@ -482,33 +516,52 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     },
     labels: [],
   });
-  const authJson = (auth: Authorization) => ({
-    id: auth.id,
-    token: auth.token,
-    // Doc, "201 response": v2.9+ hashes tokens; the 201 still carries the raw token plus hashedToken.
-    // Not in the doc: the hash format.
-    ...(options.hashedTokens ? { hashedToken: `sha256:${createHash('sha256').update(auth.token).digest('hex')}` } : {}),
-    status: 'active',
-    description: auth.description,
-    orgID: auth.orgID,
-    userID: auth.userID,
-    permissions: auth.permissions,
-    createdAt: auth.createdAt,
-    updatedAt: auth.createdAt,
-    links: { self: `/api/v2/authorizations/${auth.id}`, user: `/api/v2/users/${auth.userID}` },
-  });
+  /**
+   * An authorization as each route shows it. Observed: the setup answer carries no names; every
+   * other route adds the org's and the user's names (and the org's name to org-scoped
+   * permissions). v2.9+ (hashed tokens) shows the token only in the answer that created it.
+   */
+  const authJson = (auth: Authorization, form: 'setup' | 'created' | 'listed') => {
+    const names = form !== 'setup';
+    const orgName = orgs.get(auth.orgID)?.name;
+    return {
+      id: auth.id,
+      token: form === 'listed' && options.hashedTokens ? '' : auth.token,
+      // Doc, "201 response": v2.9+ hashes tokens; the 201 still carries the raw token plus hashedToken.
+      // Not in the doc: the hash format.
+      ...(options.hashedTokens ? { hashedToken: `sha256:${createHash('sha256').update(auth.token).digest('hex')}` } : {}),
+      status: auth.status,
+      description: auth.description,
+      orgID: auth.orgID,
+      ...(names ? { org: orgName } : {}),
+      userID: auth.userID,
+      ...(names ? { user: users.get(auth.userID)?.name } : {}),
+      permissions: auth.permissions.map((permission) =>
+        names && permission.resource.orgID !== undefined ? { ...permission, resource: { ...permission.resource, org: orgs.get(permission.resource.orgID)?.name } } : permission,
+      ),
+      createdAt: auth.createdAt,
+      updatedAt: auth.createdAt,
+      links: { self: `/api/v2/authorizations/${auth.id}`, user: `/api/v2/users/${auth.userID}` },
+    };
+  };
   // Doc, "201 response": keys user, bucket, org, auth, each an object.
   const createdJson = (created: ReturnType<typeof onboard>) =>
-    json(201, { user: userJson(created.user), bucket: bucketJson(created.bucket), org: orgJson(created.org), auth: authJson(created.auth) });
+    json(201, { user: userJson(created.user), bucket: bucketJson(created.bucket), org: orgJson(created.org), auth: authJson(created.auth, 'setup') });
 
   interface Context {
     url: URL;
     rawBody: string;
+    /** The Authorization and Cookie headers as sent. */
+    authorization?: string;
+    cookie?: string;
+    /** The `:name` segments of the route's path. */
+    params: Record<string, string>;
     auth?: Authorization;
   }
 
   interface Route {
     method: string;
+    /** `:name` matches one path segment. */
     path: string;
     /** Doc, "GET /api/v2/setup": only these exact method+path pairs skip authentication. */
     public: boolean;
@@ -569,65 +622,196 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
           },
         ]
       : []),
-    {
+    // Observed: the trailing slash is served the same.
+    ...['/api/v2/me', '/api/v2/me/'].map((path) => ({
       method: 'GET',
-      path: '/api/v2/me',
+      path,
       public: false,
-      handle: ({ auth }) => {
+      handle: ({ auth }: Context): Reply => {
         const user = auth && users.get(auth.userID);
-        return user ? json(200, userJson(user)) : { kind: 'unauthorized' };
+        if (auth === undefined || user === undefined) return { kind: 'unauthorized' };
+        // Observed: an inactive token and one without read:users get 401 with their own messages.
+        if (auth.status !== 'active') throw new InfluxError('unauthorized', MESSAGES.tokenInactive);
+        if (!can(auth, 'read', 'users', { id: user.id })) throw new InfluxError('unauthorized', MESSAGES.notPermitted('read', 'users', user.id));
+        return json(200, userJson(user));
       },
-    },
+    })),
     {
       method: 'GET',
       path: '/api/v2/orgs',
       public: false,
-      handle: ({ url }) => {
+      handle: ({ url, auth }) => {
         const name = url.searchParams.get('org');
         const found = [...orgs.values()].filter((org) => name === null || org.name === name);
-        // Not in the doc: a name filter that matches nothing is a 404, not an empty list.
+        // Observed: a name that matches nothing is a 404; one the token may not read is left out.
         if (name !== null && found.length === 0) throw new InfluxError('not found', MESSAGES.orgNotFound(name));
-        return json(200, { links: { self: '/api/v2/orgs' }, orgs: found.map(orgJson) });
-      },
-    },
-    {
-      method: 'GET',
-      path: '/api/v2/authorizations',
-      public: false,
-      handle: ({ url }) => {
-        const userID = url.searchParams.get('userID');
-        const found = [...authorizations.values()].filter((auth) => userID === null || auth.userID === userID);
-        // Not in the doc: with hashed tokens (v2.9+) a listed authorization no longer shows its token.
-        const listed = found.map(authJson).map(({ token, ...rest }) => (options.hashedTokens ? rest : { token, ...rest }));
-        return json(200, { links: { self: '/api/v2/authorizations' }, authorizations: listed });
+        const visible = found.filter((org) => auth && can(auth, 'read', 'orgs', { id: org.id }));
+        return json(200, { links: { self: '/api/v2/orgs' }, orgs: visible.map(orgJson) });
       },
     },
     {
       method: 'GET',
       path: '/api/v2/buckets',
       public: false,
-      handle: ({ url }) => {
+      handle: ({ url, auth }) => {
         const orgID = url.searchParams.get('orgID');
         const name = url.searchParams.get('name');
-        const found = [...buckets.values()].filter((bucket) => (orgID === null || bucket.orgID === orgID) && (name === null || bucket.name === name));
-        return json(200, { links: { self: '/api/v2/buckets' }, buckets: found.map(bucketJson) });
+        const found = [...buckets.values()].filter(
+          (bucket) => (orgID === null || bucket.orgID === orgID) && (name === null || bucket.name === name) && auth && can(auth, 'read', 'buckets', bucket),
+        );
+        // Observed: a name that matches nothing is a 404, not an empty list.
+        if (name !== null && found.length === 0) throw new InfluxError('not found', MESSAGES.bucketNotFound(name));
+        // Observed: the self link repeats the query with the defaults filled in (name as `bucket`).
+        const query = new URLSearchParams({ ...(name === null ? {} : { bucket: name }), descending: 'false', limit: '20', offset: '0', ...(orgID === null ? {} : { orgID }) });
+        return json(200, { links: { self: `/api/v2/buckets?${query.toString()}` }, buckets: found.map(bucketJson) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v2/buckets/:id',
+      public: false,
+      handle: ({ params, auth }) => {
+        const bucket = buckets.get(params.id ?? '');
+        if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket)) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
+        return json(200, bucketJson(bucket));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v2/authorizations',
+      public: false,
+      handle: ({ url, auth }) => {
+        const userID = url.searchParams.get('userID');
+        const found = [...authorizations.values()].filter(
+          (entry) => (userID === null || entry.userID === userID) && auth && can(auth, 'read', 'authorizations', { id: entry.id, orgID: entry.orgID }),
+        );
+        return json(200, { links: { self: '/api/v2/authorizations' }, authorizations: found.map((entry) => authJson(entry, 'listed')) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v2/authorizations',
+      public: false,
+      handle: ({ rawBody, auth }) => {
+        const body = JSON.parse(rawBody || '{}') as { orgID?: string; userID?: string; description?: string; status?: string; permissions?: Permission[] };
+        const org = orgs.get(body.orgID ?? '');
+        if (!auth || org === undefined || !can(auth, 'write', 'authorizations', { orgID: org.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        const created: Authorization = {
+          id: newID(),
+          token: newToken(),
+          status: body.status === 'inactive' ? 'inactive' : 'active',
+          userID: body.userID ?? auth.userID,
+          orgID: org.id,
+          description: body.description ?? '',
+          permissions: body.permissions ?? [],
+          createdAt: new Date().toISOString(),
+        };
+        authorizations.set(created.id, created);
+        return json(201, authJson(created, 'created'));
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/api/v2/authorizations/:id',
+      public: false,
+      handle: ({ params, rawBody, auth }) => {
+        const entry = authorizations.get(params.id ?? '');
+        if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
+        if (!auth || !can(auth, 'write', 'authorizations', { id: entry.id, orgID: entry.orgID })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        // Observed: only status and description change; permissions stay as they were.
+        const body = JSON.parse(rawBody || '{}') as { status?: string; description?: string };
+        if (body.status === 'active' || body.status === 'inactive') entry.status = body.status;
+        if (typeof body.description === 'string') entry.description = body.description;
+        return json(200, authJson(entry, 'listed'));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v2/authorizations/:id',
+      public: false,
+      handle: ({ params, auth }) => {
+        const entry = authorizations.get(params.id ?? '');
+        if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
+        if (!auth || !can(auth, 'write', 'authorizations', { id: entry.id, orgID: entry.orgID })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        authorizations.delete(entry.id);
+        return { kind: 'no-content' };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v2/users/:id/password',
+      public: false,
+      handle: ({ params, rawBody, auth }) => {
+        const user = users.get(params.id ?? '');
+        if (user === undefined) throw new InfluxError('not found', MESSAGES.userNotFound);
+        if (!auth || !can(auth, 'write', 'users', { id: user.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        const password = String((JSON.parse(rawBody || '{}') as { password?: unknown }).password ?? '');
+        const problem = passwordProblem(password);
+        if (problem !== undefined) throw new InfluxError('invalid', problem);
+        user.password = password;
+        return { kind: 'no-content' };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v2/signin',
+      // Observed: basic auth with username and password; 204 and a session cookie.
+      public: true,
+      handle: ({ authorization }) => {
+        const [name, ...rest] = Buffer.from(/^Basic (.+)$/.exec(authorization ?? '')?.[1] ?? '', 'base64').toString('utf8').split(':');
+        const user = [...users.values()].find((candidate) => candidate.name === name);
+        if (user?.password === undefined || user.password !== rest.join(':')) return { kind: 'unauthorized' };
+        const session = newID();
+        sessions.add(session);
+        return { kind: 'no-content', cookie: `influxdb-oss-session=${session}; Path=/api/; HttpOnly` };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v2/signout',
+      public: true,
+      handle: ({ cookie }) => {
+        const session = /influxdb-oss-session=([^;]+)/.exec(cookie ?? '')?.[1];
+        if (session === undefined || !sessions.delete(session)) return { kind: 'unauthorized' };
+        return { kind: 'no-content' };
       },
     },
   ];
 
-  async function route(method: string, context: Context, authorization: string | undefined): Promise<Reply> {
-    const matching = routes.filter((candidate) => candidate.path === context.url.pathname);
+  function paramsOf(pattern: string, pathname: string): Record<string, string> | undefined {
+    const [want, have] = [pattern.split('/'), pathname.split('/')];
+    if (want.length !== have.length) return undefined;
+    const params: Record<string, string> = {};
+    for (const [index, segment] of want.entries()) {
+      const actual = have[index] ?? '';
+      if (segment.startsWith(':')) params[segment.slice(1)] = decodeURIComponent(actual);
+      else if (segment !== actual) return undefined;
+    }
+    return params;
+  }
+
+  async function route(method: string, context: Context): Promise<Reply> {
+    const { pathname } = context.url;
+    const matching = routes.filter((candidate) => paramsOf(candidate.path, pathname) !== undefined);
     const exact = matching.find((candidate) => candidate.method === method);
+    if (exact) context.params = paramsOf(exact.path, pathname) ?? {};
     if (!exact?.ownLatency) await sleep(standin.knobs.latencyMs);
+    // Observed: outside /api/ a server built without the UI answers plain 404s, token or not.
+    if (exact === undefined && !pathname.startsWith('/api/')) return { kind: 'not-found-plain', text: 'no assets included in binary\n' };
     if (!exact?.public) {
       // Everything else passes the auth middleware first (doc: trailing slash or another method -> 401).
-      const auth = authorizationOf(authorization);
+      const auth = authorizationOf(context.authorization);
       if (auth === undefined) return { kind: 'unauthorized' };
       context.auth = auth;
     }
     // Not in the doc: httprouter's 405 for a known path with another method.
     if (exact === undefined && matching.length > 0) throw new InfluxError('method not allowed', `allow: ${matching.map((r) => r.method).join(', ')}`);
-    if (exact === undefined) return { kind: 'not-found-plain' };
+    // Observed: the setup handler's own router answers Go's plain 404 (e.g. the removed
+    // /api/v2/setup/user); every other unknown API path gets a JSON 404.
+    if (exact === undefined) {
+      if (pathname.startsWith('/api/v2/setup/')) return { kind: 'not-found-plain' };
+      throw new InfluxError('not found', MESSAGES.pathNotFound);
+    }
     return exact.handle(context);
   }
 
@@ -689,7 +873,15 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
 
     let reply: Reply;
     try {
-      reply = await route(method, { url: new URL(request.url ?? '/', 'http://standin'), rawBody }, authorization);
+      const cookie = request.headers.cookie;
+      const context: Context = {
+        url: new URL(request.url ?? '/', 'http://standin'),
+        rawBody,
+        params: {},
+        ...(authorization === undefined ? {} : { authorization }),
+        ...(cookie === undefined ? {} : { cookie }),
+      };
+      reply = await route(method, context);
     } catch (error) {
       if (!(error instanceof InfluxError)) throw error;
       reply = { kind: 'error', error };

@@ -16,7 +16,7 @@ import {
 import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingSpec } from '../../src/api/types.js';
 import { adminKubeConfig, getControlPlane } from './cluster.js';
 import type { ControlPlane, KubectlResult } from './controlplane.js';
-import { startInfluxStandin, type InfluxStandin, type StandinOptions } from './influx-standin.js';
+import { startInfluxStandin, type InfluxStandin, type RecordedRequest, type StandinOptions } from './influx-standin.js';
 import { startOperator, type RunningOperator } from './operator.js';
 import { eventually, sleep } from './wait.js';
 
@@ -107,8 +107,9 @@ export class OnboardingFile {
     if (withOperator) await this.startOperator();
   }
 
-  async startOperator(extraArgs: string[] = []): Promise<RunningOperator> {
-    const started = await startFileOperator([this.namespace], extraArgs, `${this.namespace}-operator-${this.operators.length + 1}`);
+  /** An operator watching the file's namespace, or the given ones; kept for the closing checks. */
+  async startOperator(extraArgs: string[] = [], namespaces = [this.namespace]): Promise<RunningOperator> {
+    const started = await startFileOperator(namespaces, extraArgs, `${namespaces[0]}-operator-${this.operators.length + 1}`);
     this.operators.push(started);
     return started;
   }
@@ -292,7 +293,12 @@ export class SecretLedger {
   /** Every credential a stand-in has seen or made: tokens, setup bodies, Authorization headers. */
   addStandin(influx: Pick<InfluxStandin, 'tokens' | 'onboarded' | 'requests'>): void {
     this.add(...influx.tokens(), influx.onboarded()?.password, influx.onboarded()?.token);
-    for (const request of influx.requests) {
+    this.addRequests(influx.requests);
+  }
+
+  /** The passwords and tokens in requests someone recorded: setup bodies, Authorization headers. */
+  addRequests(requests: RecordedRequest[]): void {
+    for (const request of requests) {
       const body = request.body;
       if (typeof body === 'object' && body !== null) {
         const { password, token } = body as Record<string, unknown>;

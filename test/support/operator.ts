@@ -75,10 +75,6 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         return [];
       }
     });
-  const signal = async (name: NodeJS.Signals): Promise<string> => {
-    if (!child.hasExited()) process.kill(child.pid, name);
-    return child.exited;
-  };
   const probesUrl = `http://127.0.0.1:${probesPort}`;
   return {
     name,
@@ -102,7 +98,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       }, { timeoutMs });
     },
     metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
-    terminate: () => signal('SIGTERM'),
-    kill: () => signal('SIGKILL'),
+    terminate: () => child.signal('SIGTERM'),
+    kill: () => child.signal('SIGKILL'),
   };
 }

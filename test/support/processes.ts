@@ -19,6 +19,8 @@ export interface GroupProcess {
   hasExited(): boolean;
   /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves once the leader is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** `signal` to the leader alone; resolves as `exited` does, holding the event loop open until then. */
+  signal(signal: NodeJS.Signals): Promise<string>;
 }
 
 interface Scope {
@@ -131,6 +133,19 @@ export class ProcessScope {
       pid,
       exited,
       hasExited: () => done,
+      signal(signal) {
+        if (!done) {
+          // Without a reference the wait would not keep the loop alive, and a process with
+          // nothing else to do would end in the middle of it (exit code 13 at top level).
+          child.ref();
+          try {
+            process.kill(pid, signal);
+          } catch {
+            // ESRCH: it exited before its 'exit' event reached us; `exited` settles anyway.
+          }
+        }
+        return exited;
+      },
       async stop(graceMs = 10_000) {
         if (!done) {
           // Hold the event loop open until the process is gone, or the wait would silently end

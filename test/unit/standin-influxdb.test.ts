@@ -379,10 +379,13 @@ authenticated('/health needs no token and reports the version', async ({ standin
   assert.is(body.version, 'v2.7.12');
 });
 
-authenticated('an unknown path is 401 without a token and plain 404 with one', async ({ standin }) => {
+authenticated('an unknown API path is 401 without a token and a JSON 404 with one; the removed setup/user route a plain 404', async ({ standin }) => {
   const { token } = standin.knobs.setUpBySomeoneElse();
   assert.is((await send(standin.url, 'GET', '/api/v2/nothing')).status, 401);
-  assert.is((await send(standin.url, 'GET', '/api/v2/nothing', { token })).text, '404 page not found\n');
+  assertInfluxError(await send(standin.url, 'GET', '/api/v2/nothing', { token }), 404, 'not found', 'path not found');
+  assert.is((await send(standin.url, 'POST', '/api/v2/setup/user', { token, body: '{}' })).text, '404 page not found\n');
+  const outside = await send(standin.url, 'GET', '/nothing');
+  assert.equal([outside.status, outside.text], [404, 'no assets included in binary\n'], 'outside /api/ no token is asked for');
 });
 
 authenticated.run();

@@ -1,0 +1,282 @@
+// The stand-in may not drift from real InfluxDB: one table of request sequences goes to a fresh
+// real influxd of each version and to a fresh stand-in behaving as that version, and the
+// normalized answers must be equal (status, content type, X-Platform-Error-Code, error code and
+// message, the body's shape with IDs, tokens and times masked). Every difference that remains is
+// listed in ACCEPTED with the reason it is harmless to the operator.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RawAnswer, RawRequest } from '../support/influx-http.js';
+import { REAL_VERSIONS, freshInfluxd, startStandinServer, type InfluxServer } from '../support/influxdb.js';
+
+/** What earlier steps of a sequence learned, for later steps to use and for masking. */
+interface Learned {
+  token?: string;
+  userID?: string;
+  orgID?: string;
+  bucketID?: string;
+  authorizationID?: string;
+  /** A second authorization, made by a step. */
+  otherToken?: string;
+  otherID?: string;
+}
+
+interface Step {
+  name: string;
+  request: (learned: Learned) => RawRequest;
+  learn?: (answer: RawAnswer, learned: Learned) => void;
+}
+
+interface Case {
+  name: string;
+  steps: Step[];
+}
+
+const objectOf = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});
+const SETUP = { username: 'admin', password: 'conformance-pass-1', org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 7200 };
+const GIVEN_TOKEN = 'conformance-operator-token-0123456789abcdef';
+
+const getSetup: Step = { name: 'GET /api/v2/setup', request: () => ({ path: '/api/v2/setup' }) };
+const postSetup = (name: string, body: unknown): Step => ({
+  name,
+  request: () => ({ method: 'POST', path: '/api/v2/setup', body }),
+  learn: (answer, learned) => {
+    if (answer.status !== 201) return;
+    const json = objectOf(answer.json);
+    const auth = objectOf(json.auth);
+    learned.token = String(auth.token);
+    learned.authorizationID = String(auth.id);
+    learned.userID = String(objectOf(json.user).id);
+    learned.orgID = String(objectOf(json.org).id);
+    learned.bucketID = String(objectOf(json.bucket).id);
+  },
+});
+const setUp = postSetup('POST /api/v2/setup (valid, chosen token)', { ...SETUP, token: GIVEN_TOKEN });
+const withToken = (name: string, path: string, method = 'GET', body?: unknown): Step => ({
+  name,
+  request: (learned) => ({ method, path: path.replace(/\{(\w+)\}/g, (_, key: string) => String(learned[key as keyof Learned])), token: learned.token ?? '', ...(body === undefined ? {} : { body }) }),
+});
+const createAuthorization = (name: string, permissions: (learned: Learned) => unknown[]): Step => ({
+  name,
+  request: (learned) => ({
+    method: 'POST',
+    path: '/api/v2/authorizations',
+    token: learned.token ?? '',
+    body: { orgID: learned.orgID, description: 'conformance', permissions: permissions(learned) },
+  }),
+  learn: (answer, learned) => {
+    if (answer.status !== 201) return;
+    learned.otherToken = String(objectOf(answer.json).token);
+    learned.otherID = String(objectOf(answer.json).id);
+  },
+});
+const withOtherToken = (name: string, path: string): Step => ({ name, request: (learned) => ({ path, token: learned.otherToken ?? '' }) });
+
+const CASES: Case[] = [
+  {
+    name: 'setup: fresh GET and POST, the second POST, then the setup token',
+    steps: [
+      getSetup,
+      setUp,
+      getSetup,
+      postSetup('second POST', { ...SETUP, username: 'other', token: 'another-token-0123456789' }),
+      withToken('GET /api/v2/me', '/api/v2/me'),
+      withToken('GET /api/v2/me/ (trailing slash)', '/api/v2/me/'),
+      { name: 'GET /api/v2/me with Bearer', request: (learned) => ({ path: '/api/v2/me', authorization: `Bearer ${learned.token}` }) },
+      { name: 'GET /api/v2/me with a wrong token', request: () => ({ path: '/api/v2/me', token: 'not-a-token-at-all' }) },
+      { name: 'GET /api/v2/me without a token', request: () => ({ path: '/api/v2/me' }) },
+      { name: 'GET /health', request: () => ({ path: '/health' }) },
+    ],
+  },
+  { name: 'setup without a token: the server makes one', steps: [postSetup('POST /api/v2/setup without token', SETUP), withToken('GET /api/v2/me', '/api/v2/me')] },
+  {
+    name: 'password length: 7 and 73 bytes are refused and the instance stays fresh',
+    steps: [
+      postSetup('password of 7 bytes', { ...SETUP, password: 'seven77' }),
+      getSetup,
+      postSetup('password of 73 bytes', { ...SETUP, password: 'x'.repeat(73) }),
+      getSetup,
+      postSetup('password of 72 bytes', { ...SETUP, password: 'x'.repeat(72) }),
+    ],
+  },
+  { name: 'bucket _x: refused after user and org exist (half set up)', steps: [postSetup('bucket _x', { ...SETUP, bucket: '_x' }), getSetup, postSetup('retry', SETUP)] },
+  { name: 'bucket a"b', steps: [postSetup('bucket a"b', { ...SETUP, bucket: 'a"b' }), getSetup] },
+  { name: 'retention 60 s: refused after user and org exist', steps: [postSetup('retention 60', { ...SETUP, retentionPeriodSeconds: 60 }), getSetup] },
+  {
+    name: 'retentionPeriodHrs alone is read as nanoseconds',
+    steps: [postSetup('retentionPeriodHrs 24', { username: 'admin', password: SETUP.password, org: 'acme', bucket: 'metrics', retentionPeriodHrs: 24 }), getSetup],
+  },
+  {
+    name: 'broken bodies: truncated, mistyped, empty, missing fields',
+    steps: [
+      postSetup('truncated JSON', '{"username": "admin", "passw'),
+      postSetup('retention as a string', { ...SETUP, retentionPeriodSeconds: '3600' }),
+      postSetup('empty body', ''),
+      postSetup('missing username', { ...SETUP, username: '' }),
+      postSetup('missing username, org and bucket', { password: SETUP.password }),
+      getSetup,
+    ],
+  },
+  {
+    name: 'routes outside setup: trailing slashes, other methods, unknown paths, setup/user',
+    steps: [
+      { name: 'GET /api/v2/setup/ (trailing slash)', request: () => ({ path: '/api/v2/setup/' }) },
+      { name: 'PUT /api/v2/setup', request: () => ({ method: 'PUT', path: '/api/v2/setup', body: SETUP }) },
+      { name: 'unknown /api/v2 path without a token', request: () => ({ path: '/api/v2/nothing-here' }) },
+      { name: 'outside /api without a token', request: () => ({ path: '/nothing-here' }) },
+      { name: 'POST /api/v2/setup/user without a token', request: () => ({ method: 'POST', path: '/api/v2/setup/user', body: SETUP }) },
+      setUp,
+      withToken('unknown /api/v2 path with a token', '/api/v2/nothing-here'),
+      withToken('POST /api/v2/setup/user with a token', '/api/v2/setup/user', 'POST', { ...SETUP, username: 'second', org: 'second' }),
+    ],
+  },
+  {
+    name: 'orgs, buckets and authorizations as the operator reads them',
+    steps: [
+      setUp,
+      withToken('GET /api/v2/orgs?org=acme', '/api/v2/orgs?org=acme'),
+      withToken('GET /api/v2/orgs?org=missing', '/api/v2/orgs?org=missing'),
+      withToken('GET /api/v2/buckets?orgID&name', '/api/v2/buckets?orgID={orgID}&name=metrics'),
+      withToken('GET /api/v2/buckets?orgID&name=missing', '/api/v2/buckets?orgID={orgID}&name=missing'),
+      withToken('GET /api/v2/buckets/{bucketID}', '/api/v2/buckets/{bucketID}'),
+      withToken('GET /api/v2/authorizations?userID', '/api/v2/authorizations?userID={userID}'),
+      createAuthorization('POST /api/v2/authorizations (read:orgs only)', (learned) => [{ action: 'read', resource: { type: 'orgs', orgID: learned.orgID } }]),
+      withOtherToken('GET /api/v2/me with a token without read:users', '/api/v2/me'),
+      withOtherToken('GET /api/v2/orgs?org=acme with that token', '/api/v2/orgs?org=acme'),
+      withToken('DELETE /api/v2/authorizations/{otherID}', '/api/v2/authorizations/{otherID}', 'DELETE'),
+      withOtherToken('GET /api/v2/orgs?org=acme with the deleted token', '/api/v2/orgs?org=acme'),
+      withToken('DELETE it again', '/api/v2/authorizations/{otherID}', 'DELETE'),
+    ],
+  },
+  {
+    name: 'the operator token deleted, and deactivated',
+    steps: [
+      setUp,
+      createAuthorization('POST /api/v2/authorizations (users and authorizations)', () =>
+        ['users', 'authorizations'].flatMap((type) => ['read', 'write'].map((action) => ({ action, resource: { type } }))),
+      ),
+      { name: 'PATCH the setup authorization inactive', request: (learned) => ({ method: 'PATCH', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '', body: { status: 'inactive' } }) },
+      withToken('GET /api/v2/me with the inactive token', '/api/v2/me'),
+      withToken('GET /api/v2/orgs?org=acme with the inactive token', '/api/v2/orgs?org=acme'),
+      { name: 'PATCH it active again', request: (learned) => ({ method: 'PATCH', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '', body: { status: 'active' } }) },
+      withToken('GET /api/v2/me when active again', '/api/v2/me'),
+      { name: 'DELETE the setup authorization', request: (learned) => ({ method: 'DELETE', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '' }) },
+      withToken('GET /api/v2/me with the deleted token', '/api/v2/me'),
+    ],
+  },
+  {
+    name: 'sign-in and password change, as day two uses them',
+    steps: [
+      setUp,
+      { name: 'POST /api/v2/signin with the right password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', SETUP.password) }) },
+      { name: 'POST /api/v2/signin with a wrong password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'wrong-password') }) },
+      withToken('POST /api/v2/users/{userID}/password', '/api/v2/users/{userID}/password', 'POST', { password: 'the-new-password-2' }),
+      { name: 'sign-in with the new password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'the-new-password-2') }) },
+      { name: 'sign-in with the old password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', SETUP.password) }) },
+    ],
+  },
+];
+
+function basic(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+const ID = /\b[0-9a-f]{16}\b/g;
+
+/** Values replaced by their names, then IDs, tokens and times masked; objects keep their keys. */
+function normalizeValue(value: unknown, learned: Learned, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((item) => normalizeValue(item, learned));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((name) => [name, normalizeValue((value as Record<string, unknown>)[name], learned, name)]),
+    );
+  }
+  if (typeof value !== 'string') return value;
+  if (value === '') return value;
+  if (key === 'token' || key === 'hashedToken') return `<${key}>`;
+  if (key === 'commit') return '<commit>';
+  if (TIME.test(value)) return '<time>';
+  return maskText(value, learned);
+}
+
+function maskText(text: string, learned: Learned): string {
+  let masked = text;
+  for (const [name, value] of Object.entries(learned) as Array<[string, string | undefined]>) {
+    if (value !== undefined && value !== '') masked = masked.split(value).join(`<${name}>`);
+  }
+  return masked.replace(ID, '<id>');
+}
+
+export interface Normalized {
+  status: number;
+  contentType: string;
+  errorCode: string;
+  body: unknown;
+}
+
+function normalize(answer: RawAnswer, learned: Learned): Normalized {
+  return {
+    status: answer.status,
+    contentType: answer.headers['content-type'] ?? '',
+    errorCode: answer.headers['x-platform-error-code'] ?? '',
+    body: answer.json === undefined ? maskText(answer.text, learned) : normalizeValue(answer.json, learned),
+  };
+}
+
+async function runCase(server: InfluxServer, testCase: Case): Promise<Array<{ step: string; answer: Normalized }>> {
+  const learned: Learned = {};
+  const answers: Array<{ step: string; answer: Normalized }> = [];
+  for (const step of testCase.steps) {
+    const answer = await server.admin.request(step.request(learned));
+    step.learn?.(answer, learned);
+    answers.push({ step: step.name, answer: normalize(answer, learned) });
+  }
+  return answers;
+}
+
+/**
+ * Differences that remain between the stand-in and the real servers, each with the reason it
+ * cannot matter to the operator. A key is `<version>|<case>|<step>|<field>`.
+ */
+const ACCEPTED: Record<string, string> = {};
+
+/** The paths at which two JSON values differ, each with both sides; [] when equal. */
+function jsonDiff(want: unknown, got: unknown, path: string): Array<{ path: string; want: string; got: string }> {
+  const bothObjects = typeof want === 'object' && want !== null && typeof got === 'object' && got !== null;
+  if (bothObjects && Array.isArray(want) === Array.isArray(got)) {
+    const keys = Array.isArray(want) ? [...Array(Math.max(want.length, (got as unknown[]).length)).keys()].map(String) : [...new Set([...Object.keys(want), ...Object.keys(got)])].sort();
+    return keys.flatMap((key) => jsonDiff((want as Record<string, unknown>)[key], (got as Record<string, unknown>)[key], `${path}.${key}`));
+  }
+  const [a, b] = [JSON.stringify(want) ?? '(absent)', JSON.stringify(got) ?? '(absent)'];
+  return a === b ? [] : [{ path, want: a, got: b }];
+}
+
+function differences(version: string, caseName: string, real: Array<{ step: string; answer: Normalized }>, standin: Array<{ step: string; answer: Normalized }>): string[] {
+  const found: string[] = [];
+  real.forEach(({ step, answer }, index) => {
+    for (const { path, want, got } of jsonDiff(answer, standin[index]?.answer, '')) {
+      const key = `${version}|${caseName}|${step}|${path.slice(1)}`;
+      if (ACCEPTED[key] === undefined) found.push(`${key}\n    real:     ${want}\n    stand-in: ${got}`);
+    }
+  });
+  return found;
+}
+
+for (const version of REAL_VERSIONS) {
+  const tests = suite(`stand-in conforms to influxd ${version}`);
+  for (const testCase of CASES) {
+    tests(testCase.name, async () => {
+      const real = await runCase(await freshInfluxd(version), testCase);
+      const standin = await startStandinServer(version);
+      try {
+        const imitation = await runCase(standin, testCase);
+        assert.equal(differences(version, testCase.name, real, imitation), []);
+      } finally {
+        await standin.stop();
+      }
+    });
+  }
+  tests.run();
+}

@@ -1,0 +1,249 @@
+// End to end on real InfluxDB: the operator as a process on the real control plane, onboarding
+// real influxd v2.7.12 and v2.9.1 (built from Go modules), with a recording proxy in front of the
+// server so the tests can count what reached it and cut an exchange at the worst moment. Every
+// success is proven by using the Secret as an application would: a write and a Flux query with
+// its token, a sign-in with its password.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createInfluxClient } from '../../src/influx/client.js';
+import { useCredentials, type Credentials } from '../support/influx-app.js';
+import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
+import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
+import {
+  OnboardingFile,
+  createNamespace,
+  createOnboarding,
+  createSecret,
+  getOnboarding,
+  getSecret,
+  onboardingHarness,
+  onboardingManifest,
+  readyOf,
+  requestsTo,
+  waitForReason,
+  patchOnboardingSpec,
+  type SecretView,
+} from '../support/onboarding.js';
+import { eventually, sleep } from '../support/wait.js';
+
+const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 7200 };
+const SETUP = { path: '/api/v2/setup', method: 'POST' };
+
+/** One file's state for one server version: the shared influxd and the proxies in front of it. */
+class RealInfluxFile extends OnboardingFile {
+  proxies: InfluxProxy[] = [];
+
+  constructor(readonly version: RealVersion) {
+    super();
+  }
+
+  /** A fresh instance of the shared influxd of this version, behind a new recording proxy. */
+  async fresh(): Promise<{ server: InfluxServer; proxy: InfluxProxy }> {
+    const server = await freshInfluxd(this.version);
+    const proxy = await startInfluxProxy(server.url);
+    this.proxies.push(proxy);
+    return { server, proxy };
+  }
+
+  /**
+   * A namespace that the file's operator does not watch, for tests that run operators of their
+   * own (and kill them).
+   */
+  async unwatchedNamespace(): Promise<string> {
+    this.unwatched ??= await createNamespace(`${this.namespace}-own`);
+    return this.unwatched;
+  }
+
+  private unwatched: string | undefined;
+
+  async secret(name: string, namespace = this.namespace): Promise<SecretView> {
+    const secret = await getSecret(namespace, name);
+    assert.ok(secret, `Secret ${name} exists`);
+    this.ledger.addSecret(secret);
+    return secret;
+  }
+
+  override async tearDown(): Promise<void> {
+    for (const proxy of this.proxies) this.ledger.addRequests(proxy.requests);
+    await super.tearDown();
+    await Promise.all(this.proxies.map((proxy) => proxy.close()));
+  }
+}
+
+/** The Secret's credentials, pointed at the server itself (the Secret's url is the proxy's). */
+function credentialsOf(secret: SecretView, server: InfluxServer): Credentials {
+  const { org = '', bucket = '', username, password, token = '' } = secret.data;
+  return { url: server.url, org, bucket, token, ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }) };
+}
+
+for (const version of REAL_VERSIONS) {
+  const tests = suite<RealInfluxFile>(`onboarding real influxd ${version}`, new RealInfluxFile(version));
+  tests.before((file) => file.setUp(`real-${version.replace(/\./g, '-')}`));
+  tests.after((file) => file.tearDown());
+
+  tests('a fresh instance is Onboarded: the retention is exact, the token writes and queries, the password signs in', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createOnboarding(namespace, 'fresh', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'fresh', 'Onboarded', 60_000);
+    assert.is(readyOf(ready)?.status, 'True');
+    assert.is(ready.status?.influxdbVersion, version);
+    assert.is(proxy.forwarded(SETUP), 1, 'exactly one setup');
+
+    const secret = await context.secret('fresh-influxdb');
+    assert.is(secret.data.url, proxy.url);
+    const bucket = await server.admin.bucket(secret.data.token ?? '', ready.status?.bucketID ?? '');
+    assert.equal([bucket.name, bucket.everySeconds], ['metrics', 7200], 'the bucket has exactly the declared retention');
+    assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
+  });
+
+  tests('set up by someone else: AlreadyOnboarded with no setup attempted; then Adopted through tokenSecretRef', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    const theirs = await server.admin.setUp({ username: 'admin', password: 'someone-elses-pass', org: 'acme', bucket: 'metrics' });
+    context.ledger.add(theirs.token, 'someone-elses-pass');
+    await createOnboarding(namespace, 'taken', { url: proxy.url, ...SPEC });
+    await waitForReason(namespace, 'taken', 'AlreadyOnboarded', 60_000);
+    assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/setup'), 0, 'no setup was attempted');
+
+    await createSecret(namespace, 'taken-admin', { token: theirs.token, password: 'someone-elses-pass' });
+    await patchOnboardingSpec(namespace, 'taken', {
+      tokenSecretRef: { name: 'taken-admin', key: 'token' },
+      passwordSecretRef: { name: 'taken-admin', key: 'password' },
+    });
+    const adopted = await waitForReason(namespace, 'taken', 'Adopted', 60_000);
+    assert.is(readyOf(adopted)?.status, 'True');
+    assert.equal([adopted.status?.orgID, adopted.status?.bucketID], [theirs.orgID, theirs.bucketID]);
+    const secret = await context.secret('taken-influxdb');
+    assert.is(secret.data.token, theirs.token);
+    assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
+  });
+
+  for (const [how, revoke] of [
+    ['deleted', (server: InfluxServer, token: string, id: string) => server.admin.deleteAuthorization(token, id)],
+    ['deactivated', (server: InfluxServer, token: string, id: string) => server.admin.setAuthorizationStatus(token, id, 'inactive')],
+  ] as const) {
+    tests(`the operator token ${how} behind the operator's back: TokenInvalid at the next drift check`, async (context) => {
+      const { namespace } = context;
+      const { server, proxy } = await context.fresh();
+      const name = `revoked-${how}`;
+      await createOnboarding(namespace, name, { url: proxy.url, ...SPEC });
+      const ready = await waitForReason(namespace, name, 'Onboarded', 60_000);
+      const secret = await context.secret(`${name}-influxdb`);
+      await revoke(server, secret.data.token ?? '', ready.status?.authorizationID ?? '');
+      const invalid = await waitForReason(namespace, name, 'TokenInvalid', 30_000);
+      assert.is(readyOf(invalid)?.status, 'False');
+      assert.is(await server.admin.meStatus(secret.data.token ?? ''), 401, 'the token really is dead');
+      assert.is(proxy.forwarded(SETUP), 1, 'no second setup');
+    });
+  }
+
+  tests('the instance wiped: Reonboarded with the same token and password, both proven by use', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createOnboarding(namespace, 'wiped', { url: proxy.url, ...SPEC });
+    await waitForReason(namespace, 'wiped', 'Onboarded', 60_000);
+    const before = await context.secret('wiped-influxdb');
+
+    await server.wipe();
+    const again = await waitForReason(namespace, 'wiped', 'Reonboarded', 60_000);
+    assert.is(readyOf(again)?.status, 'True');
+    const after = await context.secret('wiped-influxdb');
+    assert.equal(after.data, before.data, 'the Secret did not change');
+    assert.is(proxy.forwarded(SETUP), 2, 'one setup before the wipe, one after');
+    assert.equal(await useCredentials(credentialsOf(after, server)), { me: 200, rows: 1, signIn: 204 });
+  });
+
+  tests('bad bucket names and retentions never reach InfluxDB: refused by the API server and by the client; the instance stays fresh', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    const { kubectlResult } = await onboardingHarness();
+    for (const [index, bad] of [{ bucket: '_x' }, { bucket: 'a"b' }, { retentionPeriodSeconds: 60 }, { retentionPeriodSeconds: -1 }].entries()) {
+      const manifest = onboardingManifest(namespace, `bad-${index}`, { url: proxy.url, ...SPEC, ...bad });
+      const applied = await kubectlResult(['apply', '-f', '-'], JSON.stringify(manifest));
+      assert.is.not(applied.code, 0, `kubectl apply of ${JSON.stringify(bad)} must fail`);
+      assert.is(await getOnboarding(namespace, `bad-${index}`), undefined);
+
+      // The operator's own guard, should a bad value ever get past the schema.
+      const client = createInfluxClient({ baseUrl: proxy.url, timeoutMs: 10_000 });
+      const outcome = await client.setup({ username: 'admin', password: 'a-good-password', org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 0, token: 'tok-0123456789', ...bad });
+      client.close();
+      assert.equal(outcome.ok ? 'sent' : [outcome.failure.kind, outcome.failure.status], ['rejected', 0], `refused locally: ${JSON.stringify(bad)}`);
+    }
+    assert.is(proxy.requests.length, 0, 'nothing reached InfluxDB');
+    assert.is(await server.admin.setupAllowed(), true, 'the instance is still fresh');
+  });
+
+  tests('mode SetupUser: Unsupported after exactly one request to /api/v2/setup/user', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    const root = await server.admin.setUp({ username: 'root', password: 'root-password-1', org: 'root-org', bucket: 'root-bucket' });
+    context.ledger.add(root.token, 'root-password-1');
+    await createSecret(namespace, 'root-token', { token: root.token });
+    await createOnboarding(namespace, 'team', {
+      url: proxy.url,
+      username: 'team',
+      org: 'team-org',
+      bucket: 'team-bucket',
+      mode: 'SetupUser',
+      authTokenSecretRef: { name: 'root-token', key: 'token' },
+    });
+    const unsupported = await waitForReason(namespace, 'team', 'Unsupported', 60_000);
+    assert.is(readyOf(unsupported)?.status, 'False');
+    await sleep(4000);
+    assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/setup/user'), 1, 'no retry loop');
+    assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/setup'), 0);
+  });
+
+  tests('SIGKILL between the Secret write and the setup request: the next operator sets up with the Secret token; exactly one setup', async (context) => {
+    const namespace = await context.unwatchedNamespace();
+    const { server, proxy } = await context.fresh();
+    // The request reaches the proxy and goes no further: InfluxDB never sees it.
+    proxy.disturbNext('hold', SETUP);
+    const first = await context.startOperator([], [namespace]);
+    await createOnboarding(namespace, 'kill-before', { url: proxy.url, ...SPEC });
+    await proxy.disturbed();
+    const written = await context.secret('kill-before-influxdb', namespace);
+    await first.kill();
+    assert.is(await server.admin.setupAllowed(), true, 'InfluxDB did not process anything');
+
+    const second = await context.startOperator([], [namespace]);
+    const ready = await waitForReason(namespace, 'kill-before', 'Onboarded', 60_000);
+    assert.is(readyOf(ready)?.status, 'True');
+    assert.is(proxy.forwarded(SETUP), 1, 'exactly one setup reached InfluxDB');
+    const secret = await context.secret('kill-before-influxdb', namespace);
+    assert.equal(secret.data, written.data, 'the credentials written before the kill');
+    assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
+    await second.terminate();
+  });
+
+  tests('SIGKILL after InfluxDB processed the setup, before its answer arrived: Ready with the token InfluxDB accepted', async (context) => {
+    const namespace = await context.unwatchedNamespace();
+    const { server, proxy } = await context.fresh();
+    proxy.disturbNext('dropAnswer', SETUP);
+    const first = await context.startOperator([], [namespace]);
+    await createOnboarding(namespace, 'kill-after', { url: proxy.url, ...SPEC });
+    await proxy.disturbed();
+    await first.kill();
+    assert.is(await server.admin.setupAllowed(), false, 'InfluxDB processed the setup');
+    const written = await context.secret('kill-after-influxdb', namespace);
+    assert.not.ok(readyOf(await getOnboarding(namespace, 'kill-after'))?.status === 'True', 'the killed operator never reported success');
+
+    const second = await context.startOperator([], [namespace]);
+    const ready = await waitForReason(namespace, 'kill-after', 'Onboarded', 60_000);
+    assert.is(readyOf(ready)?.status, 'True');
+    assert.is(proxy.forwarded(SETUP), 1, 'exactly one setup');
+    const secret = await context.secret('kill-after-influxdb', namespace);
+    assert.equal(secret.data, written.data);
+    assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
+    await second.terminate();
+  });
+
+  tests('secrecy: no password or token of this file in any operator output, Event or status', async (context) => {
+    for (const proxy of context.proxies) context.ledger.addRequests(proxy.requests);
+    await eventually('the first operator to have logged a reconcile', () => context.operator.records().some((record) => record.message === 'reconciled'));
+    await context.assertNoSecretLeaked(8);
+  });
+
+  tests.run();
+}
