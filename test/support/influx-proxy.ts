@@ -19,6 +19,7 @@ export interface InfluxProxy {
   disturbNext(how: Disturbance, match: RequestMatch): void;
   /** Resolves once a disturbed request reached its moment: held, or answered upstream and held back. */
   disturbed(): Promise<void>;
+  /** Idempotent. */
   close(): Promise<void>;
 }
 
@@ -31,6 +32,7 @@ export async function startInfluxProxy(upstream: string): Promise<InfluxProxy> {
   const pending: Array<{ how: Disturbance; match: RequestMatch }> = [];
   let signal: () => void = () => undefined;
   let reached = new Promise<void>((resolve) => (signal = resolve));
+  let closing: Promise<void> | undefined;
 
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -86,10 +88,12 @@ export async function startInfluxProxy(upstream: string): Promise<InfluxProxy> {
       await reached;
       reached = new Promise<void>((resolve) => (signal = resolve));
     },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
     },
   };
 }

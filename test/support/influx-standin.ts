@@ -527,9 +527,9 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     return {
       id: auth.id,
       token: form === 'listed' && options.hashedTokens ? '' : auth.token,
-      // Doc, "201 response": v2.9+ hashes tokens; the 201 still carries the raw token plus hashedToken.
-      // Not in the doc: the hash format.
-      ...(options.hashedTokens ? { hashedToken: `sha256:${createHash('sha256').update(auth.token).digest('hex')}` } : {}),
+      // Doc, "201 response": v2.9+ hashes tokens; the setup answer still carries the raw token
+      // plus hashedToken (observed: no other answer has hashedToken). Not in the doc: the hash format.
+      ...(options.hashedTokens && form === 'setup' ? { hashedToken: `sha256:${createHash('sha256').update(auth.token).digest('hex')}` } : {}),
       status: auth.status,
       description: auth.description,
       orgID: auth.orgID,
