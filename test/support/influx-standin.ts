@@ -1,10 +1,11 @@
 /**
- * A small HTTP server that answers like InfluxDB OSS 2.x's setup, token and health routes.
+ * A small HTTP server that answers like InfluxDB OSS 2.x's setup, token, org, bucket,
+ * authorization, sign-in and health routes, fast and able to fail on purpose.
  *
- * Every behaviour comes from /work/shared/influxdb-setup-api.md ("the doc"), which was read
- * from InfluxDB's source, not observed on a live server. Comments cite the doc's sections; what
- * the doc does not state is marked "not in the doc". Keep it that way so it stays easy to
- * correct when a real server disagrees.
+ * Behaviour comes from the shared notes on InfluxDB's setup API ("the doc") and from real
+ * influxd v2.7.12 and v2.9.1 ("observed"). test/integration/influxdb-conformance.test.ts holds it
+ * to both real servers, so a drift fails the suite. What neither the doc nor the conformance
+ * table covers is marked "not in the doc" or "not observed".
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
