@@ -69,6 +69,31 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   // What this process last saw in, or wrote to, each resource's Secret: restores a deleted Secret
   // with the same credentials.
   const remembered = new Map<string, Credentials>();
+  // The last status this process wrote to each resource, and every resourceVersion that write
+  // (with the writes just before it) replaced. The cache can lag behind those writes (a reconcile
+  // triggered by our own Secret write can start before the status update arrives); deciding on
+  // the older copy would repeat what the write recorded as done, e.g. send InfluxDB a request it
+  // already refused for good.
+  const ownWrites = new Map<string, { replaced: Array<string | undefined>; resource: InfluxOnboarding }>();
+
+  /** The cached resource, or what this process wrote over it when the cache has not caught up yet. */
+  function latest(key: string, cached: InfluxOnboarding): InfluxOnboarding {
+    const own = ownWrites.get(key);
+    if (own === undefined) return cached;
+    if (own.replaced.includes(cached.metadata.resourceVersion)) return own.resource;
+    ownWrites.delete(key);
+    return cached;
+  }
+
+  async function writeStatus(key: string, resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<InfluxOnboarding | undefined> {
+    const written = await ports.patchStatus(resource, status);
+    if (written.kind === 'stale') return undefined;
+    const updated = { ...resource, metadata: { ...resource.metadata, resourceVersion: written.resourceVersion }, status };
+    const previous = ownWrites.get(key);
+    const chained = previous !== undefined && previous.resource.metadata.resourceVersion === resource.metadata.resourceVersion;
+    ownWrites.set(key, { replaced: [...(chained ? previous.replaced : []), resource.metadata.resourceVersion], resource: updated });
+    return updated;
+  }
 
   function remember(key: string, credentials: Credentials): void {
     remembered.set(key, credentials);
@@ -156,7 +181,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   async function conclude(finish: Finish, facts: Facts, steps: string[], key: string): Promise<ReconcileOutcome> {
     const { resource } = facts;
     if (!isDeepStrictEqual(finish.status, resource.status ?? {})) {
-      if ((await ports.patchStatus(resource, finish.status)).kind === 'stale') {
+      if ((await writeStatus(key, resource, finish.status)) === undefined) {
         // Decided on an outdated copy (the cache lags behind a write): decide again, quietly.
         options.logger.debug('resource changed while reconciling; deciding again', { resource: key });
         return { requeue: true };
@@ -186,14 +211,16 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
 
   function forget(key: string): ReconcileOutcome {
     remembered.delete(key);
+    ownWrites.delete(key);
     options.onReason?.(key, undefined);
     return {};
   }
 
   async function reconcileNow(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
     const key = `${request.namespace}/${request.name}`;
-    const resource = ports.resource(request.namespace, request.name);
-    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) return forget(key);
+    const cached = ports.resource(request.namespace, request.name);
+    if (cached === undefined || cached.metadata.deletionTimestamp !== undefined) return forget(key);
+    const resource = latest(key, cached);
     const checked = checkSpec(resource);
     const references = checked.ok ? await readReferences(resource) : {};
     const secret = checked.ok ? await ports.readSecret(resource, checked.spec.credentialsSecretName) : { state: 'absent' as const };
@@ -213,9 +240,9 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
 
     const initial = checked.ok ? firstVisitStatus(facts) : undefined;
     if (initial !== undefined) {
-      const written = await ports.patchStatus(resource, initial);
-      if (written.kind === 'stale') return { requeue: true };
-      facts = { ...facts, resource: { ...resource, metadata: { ...resource.metadata, resourceVersion: written.resourceVersion }, status: initial } };
+      const updated = await writeStatus(key, resource, initial);
+      if (updated === undefined) return { requeue: true };
+      facts = { ...facts, resource: updated };
     }
 
     let influx: InfluxClient | undefined;

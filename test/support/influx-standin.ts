@@ -320,10 +320,22 @@ const RESOURCE_TYPES = [
   'notificationEndpoints', 'checks', 'dbrp', 'notebooks', 'annotations', 'remotes', 'replications',
 ];
 
-function permissionsFor(orgID?: string): Permission[] {
-  return RESOURCE_TYPES.flatMap((type) =>
-    (['read', 'write'] as const).map((action) => ({ action, resource: orgID === undefined ? { type } : { type, orgID } })),
-  );
+/** Read and write on every resource type, everywhere: the setup (operator) token. */
+function operatorPermissions(): Permission[] {
+  return RESOURCE_TYPES.flatMap((type) => (['read', 'write'] as const).map((action) => ({ action, resource: { type } })));
+}
+
+/**
+ * Not observed (OSS 2.0.x only): what setup/user gave the new token, InfluxDB's owner permissions
+ * on the new org (the org itself by ID, everything else in it by org ID) plus read and write on
+ * its own user, so that /api/v2/me works.
+ */
+function ownerPermissions(orgID: string, userID: string): Permission[] {
+  const resources = [
+    ...RESOURCE_TYPES.map((type) => (type === 'orgs' ? { type, id: orgID } : { type, orgID })),
+    { type: 'users', id: userID },
+  ];
+  return resources.flatMap((resource) => (['read', 'write'] as const).map((action) => ({ action, resource })));
 }
 
 // Doc, "201 response": IDs are 16 lowercase hex characters.
@@ -457,7 +469,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       userID: user.id,
       orgID: org.id,
       description: `${user.name}'s Token`,
-      permissions: permissions === 'owner-of-new-org' ? permissionsFor(org.id) : permissions,
+      permissions: permissions === 'owner-of-new-org' ? ownerPermissions(org.id, user.id) : permissions,
       createdAt: now,
     };
     authorizations.set(auth.id, auth);
@@ -601,7 +613,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         // Doc, "Traps": no lock between the allowed-check and the creation, so two concurrent
         // POSTs can both pass the check.
         await sleep(standin.knobs.latencyMs);
-        const created = onboard(request, permissionsFor());
+        const created = onboard(request, operatorPermissions());
         remember(created);
         await sleep(standin.knobs.answerDelayMs);
         return createdJson(created);
@@ -942,7 +954,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
             retentionPeriodHrs: 0,
             token: setUp.token ?? '',
           },
-          permissionsFor(),
+          operatorPermissions(),
         );
         remember(created);
         return { token: created.auth.token };

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials.js';
-import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason } from '../../src/api/types.js';
+import { READY, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus, type Reason } from '../../src/api/types.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
 import type { InfluxClient } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
@@ -27,6 +27,10 @@ interface World {
   /** Status patches to refuse as stale (409) before accepting again. */
   stalePatches: number;
   maxInFlight: number;
+  /** The cache does not show status writes (it has not caught up with them yet). */
+  cacheLags: boolean;
+  /** Referenced Secret values by `namespace/name/key`. */
+  references: Map<string, string>;
 }
 
 function keyOf(resource: InfluxOnboarding): string {
@@ -71,7 +75,10 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       world.secrets.set(key, written);
       return written;
     },
-    readReference: async () => ({ found: false, problem: 'no references in these tests' }),
+    readReference: async (namespace, selector) => {
+      const value = world.references.get(`${namespace}/${selector.name}/${selector.key}`);
+      return value === undefined ? { found: false, problem: `no Secret ${selector.name}` } : { found: true, value };
+    },
     patchStatus: async (target, status: InfluxOnboardingStatus) => {
       if (world.stalePatches > 0) {
         world.stalePatches--;
@@ -81,7 +88,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       world.journal.push('patchStatus');
       world.patches++;
       const stored = world.resources.get(keyOf(target));
-      if (stored) world.resources.set(keyOf(target), { ...stored, status });
+      if (stored && !world.cacheLags) world.resources.set(keyOf(target), { ...stored, status });
       return { kind: 'patched', resourceVersion: String(world.patches) };
     },
     recordEvent: async (_target, event) => {
@@ -99,14 +106,14 @@ interface Harness {
   registry: SecretRegistry;
   reasons: Map<string, Reason | undefined>;
   reconcile: (name: string, namespace?: string) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
-  add: (name: string, options?: { createdAt?: string; namespace?: string }) => InfluxOnboarding;
+  add: (name: string, options?: { createdAt?: string; namespace?: string; spec?: Partial<InfluxOnboardingSpec> }) => InfluxOnboarding;
   close: () => Promise<void>;
 }
 
 async function harness(latencyMs = 0): Promise<Harness> {
   const standin = await startInfluxStandin();
   standin.knobs.latencyMs = latencyMs;
-  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0 };
+  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map() };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
@@ -125,7 +132,7 @@ async function harness(latencyMs = 0): Promise<Harness> {
     reasons,
     reconcile: (name, namespace = 'ns') => reconciler({ namespace, name }, new AbortController().signal),
     add: (name, options = {}) => {
-      const base = buildResource({ spec: { url: standin.url } });
+      const base = buildResource({ spec: { url: standin.url, ...options.spec } });
       const created: InfluxOnboarding = {
         ...base,
         metadata: {
@@ -184,6 +191,26 @@ test('first visit: Ready Unknown/Progressing is written before any request to In
     const before = h.world.patches;
     await h.reconcile('a');
     assert.is(h.world.patches, before, 'no second Progressing patch once a Ready condition exists');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a cache that has not caught up with our own status write: decided on what was written (SetupUser is not asked twice)', async () => {
+  const h = await harness();
+  try {
+    const { token } = h.standin.knobs.setUpBySomeoneElse();
+    h.world.references.set('ns/root/token', token);
+    h.add('team', { spec: { mode: 'SetupUser', authTokenSecretRef: { name: 'root', key: 'token' } } });
+    h.world.cacheLags = true;
+    await h.reconcile('team');
+    assert.is(h.reasons.get('ns/team'), 'Unsupported');
+    const patches = h.world.patches;
+    // Woken by its own Secret write while the cache still shows the resource as it was.
+    await h.reconcile('team');
+    assert.is(h.world.journal.filter((entry) => entry === 'influx setupUser').length, 1, h.world.journal.join(', '));
+    assert.is(h.world.patches, patches, 'nothing written again');
+    assert.is(h.reasons.get('ns/team'), 'Unsupported');
   } finally {
     await h.close();
   }

@@ -333,10 +333,15 @@ setupUserV20('needs a valid token; creates another user, org and bucket; 201 wit
   const auth = created.auth as JsonRecord;
   assert.is((created.user as JsonRecord).name, 'second');
   assert.is((created.bucket as JsonRecord).orgID, org.id);
-  const permissions = auth.permissions as Array<{ resource: { orgID?: string } }>;
-  assert.is(permissions.length, 44);
-  assert.ok(permissions.every((permission) => permission.resource.orgID === org.id), 'owner of the new org only');
+  const permissions = auth.permissions as Array<{ resource: { type: string; id?: string; orgID?: string } }>;
+  assert.is(permissions.length, 46);
+  const scopes = permissions.map(({ resource }) => resource.orgID ?? resource.id);
+  assert.ok(
+    scopes.every((scope) => scope === org.id || scope === (created.user as JsonRecord).id),
+    'owner of the new org and of its own user only',
+  );
   assert.ok(standin.tokens().includes('second-token'));
+  assert.is((await send(standin.url, 'GET', '/api/v2/me', { token: 'second-token' })).status, 200, 'the new token can read its own user');
 });
 
 setupUserV20.run();
