@@ -61,6 +61,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     '--log-format=json',
     '--log-level=debug',
     '--leader-elect=false',
+    // Plain HTTP, so tests read /metrics with fetch; secure metrics have their own tests, which pass --metrics-secure=true.
+    '--metrics-secure=false',
     ...(options.args ?? []),
   ];
   const env = { ...process.env, KUBECONFIG: options.kubeconfigPath, ...options.env };
