@@ -17,6 +17,9 @@ export interface Config {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   metricsBindAddress: string;
+  metricsSecure: boolean;
+  /** tls.crt and tls.key for /metrics; undefined: a self-signed certificate made at start. */
+  metricsCertDir?: string;
   healthProbeBindAddress: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
@@ -54,7 +57,19 @@ const FLAGS: readonly Flag[] = [
   { name: 'lease-duration', type: 'string', default: '15s', help: 'How long a leader holds the Lease without renewing.' },
   { name: 'renew-deadline', type: 'string', default: '10s', help: 'A leader that cannot renew within this stops reconciling.' },
   { name: 'retry-period', type: 'string', default: '2s', help: 'How often candidates try to acquire or renew the Lease.' },
-  { name: 'metrics-bind-address', type: 'string', default: ':8080', help: 'Address of /metrics; "0" turns it off.' },
+  { name: 'metrics-bind-address', type: 'string', default: ':8443', help: 'Address of /metrics; "0" turns it off.' },
+  {
+    name: 'metrics-secure',
+    type: 'boolean',
+    default: 'true',
+    help: 'Serve /metrics over HTTPS to bearer tokens allowed to get /metrics (TokenReview and SubjectAccessReview; needs create on both). false: plain HTTP that anyone who reaches the port can read (weaker).',
+  },
+  {
+    name: 'metrics-cert-dir',
+    type: 'string',
+    default: '',
+    help: 'Directory with tls.crt and tls.key for /metrics (a mounted kubernetes.io/tls Secret, e.g. from cert-manager; re-read every minute). Empty: a self-signed certificate made at start.',
+  },
   { name: 'health-probe-bind-address', type: 'string', default: ':8081', help: 'Address of /healthz and /readyz; "0" turns it off.' },
   { name: 'log-level', type: 'string', default: 'info', help: 'error, warn, info or debug.' },
   { name: 'log-format', type: 'string', default: 'json', help: 'json or text.' },
@@ -172,6 +187,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const retryPeriodMs = duration('retry-period');
   if (renewDeadlineMs >= leaseDurationMs) problems.push('--renew-deadline: must be shorter than --lease-duration');
   if (retryPeriodMs >= renewDeadlineMs) problems.push('--retry-period: must be shorter than --renew-deadline');
+  const metricsSecure = bool('metrics-secure');
+  const metricsCertDir = raw('metrics-cert-dir').trim();
+  if (metricsCertDir !== '' && !metricsSecure) problems.push('--metrics-cert-dir: only with --metrics-secure=true (plain HTTP uses no certificate)');
   const backoffBaseMs = duration('backoff-base');
   const backoffMaxMs = duration('backoff-max');
   if (backoffBaseMs > backoffMaxMs) problems.push('--backoff-base: must not exceed --backoff-max');
@@ -191,6 +209,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     renewDeadlineMs,
     retryPeriodMs,
     metricsBindAddress: raw('metrics-bind-address'),
+    metricsSecure,
+    ...(metricsCertDir !== '' && { metricsCertDir }),
     healthProbeBindAddress: raw('health-probe-bind-address'),
     logLevel: oneOf('log-level', ['info', 'error', 'warn', 'debug'] as const),
     logFormat: oneOf('log-format', ['json', 'text'] as const),

@@ -1,5 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import {
+  AuthenticationV1Api,
+  AuthorizationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  type KubernetesObject,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { Gauge, Histogram } from 'prom-client';
 import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION, type InfluxOnboarding, type Reason } from './api/types.js';
 import { defaultCredentialsSecretName } from './api/spec.js';
@@ -13,6 +24,8 @@ import { createLogger, SecretRegistry, type Logger } from './log.js';
 import { createOnboardingReconciler } from './onboarding/reconciler.js';
 import {
   AlwaysLeader,
+  cacheAccess,
+  certificateDirectory,
   Controller,
   enqueueMapped,
   exitOnSignals,
@@ -20,14 +33,17 @@ import {
   KubeConnection,
   kubernetesLeaseStore,
   LeaderElector,
+  kubernetesAccessReview,
   Probes,
   RuntimeMetrics,
+  selfSigned,
   WorkQueue,
   requestFor,
   requestKey,
   type BoundServer,
   type EventHandlers,
   type KeyQueue,
+  type SecureServing,
 } from './runtime/index.js';
 
 const CONTROLLER_NAME = 'influxonboarding';
@@ -94,6 +110,20 @@ function secretOwner(secret: V1Secret): Array<{ namespace: string; name: string 
   const owner = secret.metadata?.labels?.[OWNER_NAME_LABEL];
   const namespace = secret.metadata?.namespace;
   return owner && namespace ? [{ namespace, name: owner }] : [];
+}
+
+/** HTTPS and token reviews for /metrics, unless --metrics-secure=false. */
+function secureMetrics(config: Config, connection: KubeConnection): SecureServing | undefined {
+  if (!config.metricsSecure) return undefined;
+  return {
+    certificates:
+      config.metricsCertDir !== undefined
+        ? certificateDirectory(config.metricsCertDir)
+        : selfSigned('influx-onboarding-operator-metrics', ['localhost', '127.0.0.1', hostname()]),
+    review: cacheAccess(
+      kubernetesAccessReview(connection.makeApiClient(AuthenticationV1Api), connection.makeApiClient(AuthorizationV1Api), { path: '/metrics', verb: 'get' }),
+    ),
+  };
 }
 
 async function run(config: Config, logger: Logger, secrets: SecretRegistry, version: string): Promise<void> {
@@ -242,7 +272,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
   probes.addHealthCheck('informers', () => informers.every((informer) => informer.isHealthy()));
   const servers: BoundServer[] = [];
   if (config.healthProbeBindAddress !== '0') servers.push(await probes.listen(config.healthProbeBindAddress, logger));
-  if (config.metricsBindAddress !== '0') servers.push(await metrics.listen(config.metricsBindAddress, logger));
+  if (config.metricsBindAddress !== '0') servers.push(await metrics.listen(config.metricsBindAddress, logger, secureMetrics(config, connection)));
 
   exitOnSignals({
     logger,

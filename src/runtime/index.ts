@@ -22,7 +22,9 @@
  *   probes.addReadyCheck('informers', () => things.hasSynced() && secrets.hasSynced());
  *   probes.addHealthCheck('informers', () => things.isHealthy() && secrets.isHealthy());
  *   const probeServer = await probes.listen(':8081', logger);
- *   const metricsServer = await metrics.listen(':8080', logger);
+ *   const metricsServer = await metrics.listen(':8443', logger, { certificates: selfSigned('my-operator', [hostname()]),
+ *     review: cacheAccess(kubernetesAccessReview(connection.makeApiClient(AuthenticationV1Api),
+ *       connection.makeApiClient(AuthorizationV1Api), { path: '/metrics', verb: 'get' })) });
  *   exitOnSignals({ logger, timeoutMs: 30_000, shutdown: async () => {
  *     await controller.stop(20_000);      // finish in-flight reconciles
  *     await election.release();           // successor takes over at once
@@ -36,6 +38,8 @@
  *
  * The reconciler reads objects with things.get(namespace, name), never from the event.
  */
+export { cacheAccess, kubernetesAccessReview } from './access-review.js';
+export type { Access, AccessCacheOptions, AccessReview, NonResourceAccess } from './access-review.js';
 export { Backoff } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { ManualClock, sleep, systemClock } from './clock.js';
@@ -64,11 +68,14 @@ export type {
 } from './leader.js';
 export { kubernetesLeaseStore } from './lease-store.js';
 export { RuntimeMetrics } from './metrics.js';
+export type { SecureServing } from './metrics.js';
 export { Probes } from './probes.js';
 export type { Check } from './probes.js';
 export { WorkQueue } from './queue.js';
 export type { QueueGauges, QueueMetrics, WorkQueueOptions } from './queue.js';
 export type { RateLimiterOptions } from './rate-limiter.js';
 export type { InformerMetrics, ReflectorTiming, WatchRestartReason } from './reflector.js';
+export { certificateDirectory, selfSigned } from './serving-cert.js';
+export type { CertificateSource, ServingCertificate } from './serving-cert.js';
 export { exitOnSignals, FORCED_EXIT_CODE } from './signals.js';
 export type { ShutdownOptions, SignalTarget } from './signals.js';

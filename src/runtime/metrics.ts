@@ -1,11 +1,29 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ControllerMetrics, ReconcileOutcome } from './controller.js';
+import type { IncomingMessage } from 'node:http';
+import type { Access, AccessReview } from './access-review.js';
 import { serve } from './http-server.js';
 import type { BoundServer } from './http-server.js';
 import type { InformerMetrics } from './reflector.js';
 import type { LeaderMetrics } from './leader.js';
 import type { Logger } from '../log.js';
 import type { QueueGauges, QueueMetrics } from './queue.js';
+import type { CertificateSource } from './serving-cert.js';
+
+/**
+ * /metrics as kubebuilder serves it by default: HTTPS, and only for a bearer token whose user may
+ * `get` the non-resource URL /metrics (the review decides).
+ */
+export interface SecureServing {
+  certificates: CertificateSource;
+  review: AccessReview;
+}
+
+/** The bearer token of an `Authorization: Bearer <token>` header, if there is one. */
+function bearerToken(request: IncomingMessage): string | undefined {
+  const match = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
+}
 
 const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['success', 'error', 'requeue', 'requeue_after'];
 
@@ -159,8 +177,13 @@ export class RuntimeMetrics {
     }).set(labels, 1);
   }
 
-  /** Serves /metrics; bindAddress like ":8080" or "127.0.0.1:0". */
-  listen(bindAddress: string, logger: Logger): Promise<BoundServer> {
+  /**
+   * Serves /metrics; bindAddress like ":8443" or "127.0.0.1:0". Without `secure`, plain HTTP that
+   * anyone who reaches the port can read. With it: no token -> 401, a token whose user may not
+   * get /metrics -> 403, a review that could not be made -> 503 (Prometheus retries).
+   */
+  listen(bindAddress: string, logger: Logger, secure?: SecureServing): Promise<BoundServer> {
+    const metricsLogger = logger.child({ server: 'metrics' });
     return serve(
       bindAddress,
       async (request, response) => {
@@ -169,12 +192,41 @@ export class RuntimeMetrics {
           response.end();
           return;
         }
+        if (secure !== undefined) {
+          const refused = await this.refusal(request, secure.review, metricsLogger);
+          if (refused !== undefined) {
+            response.writeHead(refused.status, { 'Content-Type': 'text/plain; charset=utf-8', ...refused.headers });
+            response.end(`${refused.text}\n`);
+            return;
+          }
+        }
         const body = await this.registry.metrics();
         response.writeHead(200, { 'Content-Type': this.registry.contentType });
         response.end(body);
       },
-      logger.child({ server: 'metrics' }),
+      metricsLogger,
+      secure?.certificates,
     );
+  }
+
+  private async refusal(
+    request: IncomingMessage,
+    review: AccessReview,
+    logger: Logger,
+  ): Promise<{ status: number; text: string; headers?: Record<string, string> } | undefined> {
+    const token = bearerToken(request);
+    const unauthorized = { status: 401, text: 'Unauthorized', headers: { 'WWW-Authenticate': 'Bearer' } };
+    if (token === undefined) return unauthorized;
+    let access: Access;
+    try {
+      access = await review(token);
+    } catch (error) {
+      logger.warn('metrics access review failed', { error: error instanceof Error ? error.message : String(error) });
+      return { status: 503, text: 'Service Unavailable: the access review failed' };
+    }
+    if (access === 'unauthenticated') return unauthorized;
+    if (access === 'forbidden') return { status: 403, text: 'Forbidden: get on /metrics is not allowed' };
+    return undefined;
   }
 
   /** A gauge per queue name whose value is read from the queue when scraped. */

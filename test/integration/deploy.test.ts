@@ -37,10 +37,14 @@ interface Manifest {
 }
 
 interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
   verbs: string[];
 }
+
+type RbacObject = Manifest & { rules: PolicyRule[] };
 
 interface Container {
   name: string;
@@ -60,7 +64,7 @@ interface PodSpec {
   terminationGracePeriodSeconds: number;
   securityContext: Record<string, unknown>;
   containers: Container[];
-  volumes: Array<{ name: string; emptyDir?: object }>;
+  volumes: Array<{ name: string; emptyDir?: object; secret?: { secretName: string } }>;
   topologySpreadConstraints?: unknown[];
 }
 
@@ -161,7 +165,41 @@ function parseRenderedArgs(deployment: Deployment, env: Record<string, string>) 
 
 function rulesCover(rules: PolicyRule[], group: string, resource: string, verbs: string[]): boolean {
   return verbs.every((verb) =>
-    rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb)),
+    rules.some((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource) && r.verbs.includes(verb)),
+  );
+}
+
+const named = <T extends Manifest>(manifests: Manifest[], kind: string, name: string): T => {
+  const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
+  assert.ok(found, `a ${kind} named ${name}`);
+  return found as T;
+};
+
+/** The operator's rules on its own resources: the same in the ClusterRole and in each per-namespace Role. */
+const OPERATOR_RULES: PolicyRule[] = [
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings'], verbs: ['list', 'watch'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/status'], verbs: ['patch'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/finalizers'], verbs: ['update'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+];
+const METRICS_AUTH_RULES: PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
+const METRICS_READER_RULES: PolicyRule[] = [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }];
+const fullname = `${release}-influx-onboarding-operator`;
+
+/** The cluster-wide objects secure metrics need, whatever `namespaces` says. */
+function assertMetricsClusterRbac(manifests: Manifest[], namespace: string): void {
+  assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-metrics-auth`).rules, METRICS_AUTH_RULES);
+  assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-metrics-reader`).rules, METRICS_READER_RULES);
+  const binding = named<Manifest & { roleRef: object; subjects: object[] }>(manifests, 'ClusterRoleBinding', `${fullname}-metrics-auth`);
+  assert.equal(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${fullname}-metrics-auth` });
+  assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: fullname, namespace }]);
+  assert.not.ok(
+    manifests.some((m) => m.kind === 'ClusterRoleBinding' && (m as Manifest & { roleRef: { name: string } }).roleRef.name.endsWith('-metrics-reader')),
+    'the metrics-reader role is for the scrapers, bound by whoever runs Prometheus',
   );
 }
 
@@ -191,17 +229,21 @@ test('the chart ships the top-level CRD byte for byte (crds/ is the one source o
 test('default values: cluster-wide RBAC, 2 replicas with leader election and a PDB, restricted pod', async () => {
   const manifests = await render('ops');
   const kinds = manifests.map((m) => m.kind).sort();
-  assert.equal(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+  assert.equal(kinds, [
+    'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding',
+    'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+  ]);
 
-  const rules = only<Manifest & { rules: PolicyRule[] }>(manifests, 'ClusterRole').rules;
-  assert.ok(rulesCover(rules, 'influxdb.onboarding.dev', 'influxonboardings', ['get', 'list', 'watch']));
-  assert.not.ok(rulesCover(rules, 'influxdb.onboarding.dev', 'influxonboardings', ['update']), 'the spec is never written');
-  assert.ok(rulesCover(rules, 'influxdb.onboarding.dev', 'influxonboardings/status', ['get', 'patch', 'update']));
-  assert.ok(rulesCover(rules, '', 'secrets', ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']));
-  assert.ok(rulesCover(rules, 'events.k8s.io', 'events', ['create', 'patch']));
-  assert.ok(rulesCover(rules, '', 'events', ['create', 'patch']));
-  assert.not.ok(rules.some((r) => r.verbs.includes('*') || r.resources.includes('*') || r.apiGroups.includes('*')), 'no wildcards');
-  assert.not.ok(rules.some((r) => r.resources.includes('leases')), 'the Lease is granted in one namespace only');
+  // Exactly the verbs the code uses (onboarding-rbac.test.ts proves it against the calls).
+  const rules = named<RbacObject>(manifests, 'ClusterRole', fullname).rules;
+  assert.equal(rules, OPERATOR_RULES);
+  assertMetricsClusterRbac(manifests, 'ops');
+  for (const role of manifests.filter((m): m is RbacObject => m.kind === 'ClusterRole' || m.kind === 'Role')) {
+    assert.not.ok(
+      role.rules.some((r) => r.verbs.includes('*') || r.resources?.includes('*') || r.apiGroups?.includes('*')),
+      `no wildcards in ${role.metadata.name}`,
+    );
+  }
 
   // The leader-election Role lives in the release namespace and covers one Lease (create cannot
   // be limited to a name).
@@ -211,7 +253,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [`${release}-influx-onboarding-operator`], verbs: ['get', 'update'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   ]);
-  const binding = only<Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }> }>(manifests, 'ClusterRoleBinding');
+  const binding = named<Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }> }>(manifests, 'ClusterRoleBinding', fullname);
   const serviceAccount = only(manifests, 'ServiceAccount');
   assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: 'ops' }]);
 
@@ -232,7 +274,8 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--leader-elect=true',
     `--leader-election-id=${release}-influx-onboarding-operator`,
     '--leader-election-namespace=$(POD_NAMESPACE)',
-    '--metrics-bind-address=:8080',
+    '--metrics-bind-address=:8443',
+    '--metrics-secure=true',
     '--health-probe-bind-address=:8081',
     '--log-level=info',
     '--log-format=json',
@@ -243,7 +286,10 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     [config.namespaces, config.leaderElect, config.leaderElectionNamespace, config.leaderElectionId, config.identity],
     [[], true, 'ops', `${release}-influx-onboarding-operator`, 'operator-0'],
   );
-  assert.equal([config.metricsBindAddress, config.healthProbeBindAddress, config.allowLinkLocal], [':8080', ':8081', false]);
+  assert.equal(
+    [config.metricsBindAddress, config.metricsSecure, config.metricsCertDir, config.healthProbeBindAddress, config.allowLinkLocal],
+    [':8443', true, undefined, ':8081', false],
+  );
   // The grace period must outlast the operator's own shutdown bound, or SIGKILL cuts it short.
   assert.ok(config.shutdownTimeoutMs < pod.terminationGracePeriodSeconds * 1000);
   assert.equal(
@@ -255,27 +301,35 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.is(container.livenessProbe.httpGet.path, '/healthz');
   assert.is(port(container.readinessProbe.httpGet.port), 8081);
   assert.is(container.readinessProbe.httpGet.path, '/readyz');
-  assert.is(port('metrics'), 8080);
+  assert.is(port('metrics'), 8443);
   assert.equal(container.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
   assert.equal(container.resources, { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } });
   const tmp = container.volumeMounts.find((m) => m.mountPath === '/tmp');
   assert.ok(tmp && pod.volumes.some((v) => v.name === tmp.name && v.emptyDir), 'an emptyDir at /tmp');
+  assert.is(pod.volumes.length, 1, 'no certificate mounted: the default certificate is self-signed in memory');
   assert.is(pod.topologySpreadConstraints, undefined);
 
   const pdb = only<Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>(manifests, 'PodDisruptionBudget');
   assert.is(pdb.spec.minAvailable, 1);
   assert.equal(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
   const service = only<Manifest & { spec: { ports: Array<{ name: string; port: number; targetPort: string; protocol: string }> } }>(manifests, 'Service');
-  assert.equal(service.spec.ports, [{ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' }]);
+  assert.equal(service.spec.ports, [{ name: 'metrics', port: 8443, targetPort: 'metrics', protocol: 'TCP' }]);
+  assert.not.ok(manifests.some((m) => m.kind === 'NetworkPolicy'), 'the NetworkPolicy is off by default');
+  assert.not.match(toYaml(manifests), /PRIVATE KEY/, 'no private key in the chart');
 });
 
 test('namespaces [a, b]: a Role and RoleBinding in each, nothing cluster-wide, --namespaces=a,b', async () => {
   const manifests = await render('ops', { namespaces: ['a', 'b'] });
-  assert.not.ok(manifests.some((m) => m.kind.startsWith('Cluster')), 'no ClusterRole nor ClusterRoleBinding');
-  const roles = manifests.filter((m): m is Manifest & { rules: PolicyRule[] } => m.kind === 'Role');
+  // The token and access reviews are cluster-scoped APIs: the only cluster-wide grant.
+  assert.equal(
+    manifests.filter((m) => m.kind.startsWith('Cluster')).map((m) => `${m.kind}/${m.metadata.name}`).sort(),
+    [`ClusterRole/${fullname}-metrics-auth`, `ClusterRole/${fullname}-metrics-reader`, `ClusterRoleBinding/${fullname}-metrics-auth`],
+  );
+  assertMetricsClusterRbac(manifests, 'ops');
+  const roles = manifests.filter((m): m is RbacObject => m.kind === 'Role');
   const watched = roles.filter((r) => rulesCover(r.rules, '', 'secrets', ['get', 'list', 'watch']));
   assert.equal(watched.map((r) => r.metadata.namespace).sort(), ['a', 'b']);
-  for (const role of watched) assert.ok(rulesCover(role.rules, 'influxdb.onboarding.dev', 'influxonboardings/status', ['patch']));
+  for (const role of watched) assert.equal(role.rules, OPERATOR_RULES, 'the same rules as the ClusterRole of the cluster-wide mode');
   const leaderElection = roles.filter((r) => !watched.includes(r));
   assert.equal(leaderElection.map((r) => [r.metadata.namespace, r.rules[0]?.resources]), [['ops', ['leases']]]);
   const bindings = manifests.filter((m): m is Manifest & { roleRef: { apiGroup: string; kind: string; name: string } } => m.kind === 'RoleBinding');
@@ -311,12 +365,92 @@ test('options: label selector, link-local, one replica (no PDB), topology spread
     ['tier in (a,b)', true, 8, 3_600_000, 90_000, 'text'],
   );
   assert.is(deployment.spec.template.spec.topologySpreadConstraints?.length, 1);
-  const monitor = only<Manifest & { spec: { endpoints: Array<{ port: string }> } }>(manifests, 'ServiceMonitor');
-  assert.is(monitor.spec.endpoints[0]?.port, 'metrics');
+  const monitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(manifests, 'ServiceMonitor');
+  assert.equal(monitor.spec.endpoints, [
+    {
+      port: 'metrics',
+      path: '/metrics',
+      scheme: 'https',
+      bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      tlsConfig: { insecureSkipVerify: true },
+    },
+  ]);
 
   const refused = await helm(['template', release, chart, '--set', 'leaderElection.enabled=false']);
   assert.is.not(refused.code, 0, 'two replicas without leader election must not render');
   assert.match(refused.stderr, /leaderElection\.enabled/);
+});
+
+test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTTP drops the reviews and serves on 8080', async () => {
+  const tlsConfig = { ca: { secret: { name: 'metrics-tls', key: 'ca.crt' } }, serverName: `${fullname}-metrics.ops.svc` };
+  const withSecret = await render('ops', { metrics: { certSecretName: 'metrics-tls' }, serviceMonitor: { enabled: true, tlsConfig } });
+  const deployment = only<Deployment>(withSecret, 'Deployment');
+  const [container] = deployment.spec.template.spec.containers;
+  assert.ok(container);
+  assert.ok(container.args.includes('--metrics-cert-dir=/etc/metrics-certs'), container.args.join(' '));
+  const mount = container.volumeMounts.find((m) => m.mountPath === '/etc/metrics-certs');
+  assert.ok(mount, 'the certificate directory is mounted');
+  assert.equal(deployment.spec.template.spec.volumes.find((v) => v.name === mount.name)?.secret?.secretName, 'metrics-tls');
+  assert.is(parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' }).metricsCertDir, '/etc/metrics-certs');
+  const monitor = only<Manifest & { spec: { endpoints: Array<{ tlsConfig?: object }> } }>(withSecret, 'ServiceMonitor');
+  assert.equal(monitor.spec.endpoints[0]?.tlsConfig, tlsConfig, 'the scraper verifies the mounted certificate');
+
+  const plain = await render('ops', { metrics: { secure: false, certSecretName: 'ignored' }, serviceMonitor: { enabled: true } });
+  const plainDeployment = only<Deployment>(plain, 'Deployment');
+  const plainContainer = plainDeployment.spec.template.spec.containers[0];
+  assert.ok(plainContainer);
+  assert.ok(plainContainer.args.includes('--metrics-bind-address=:8080') && plainContainer.args.includes('--metrics-secure=false'));
+  assert.not.ok(plainContainer.args.some((arg) => arg.startsWith('--metrics-cert-dir')), 'no certificate with plain HTTP');
+  const plainConfig = parseRenderedArgs(plainDeployment, { POD_NAMESPACE: 'ops' });
+  assert.equal([plainConfig.metricsBindAddress, plainConfig.metricsSecure], [':8080', false]);
+  assert.is(plainContainer.ports.find((p) => p.name === 'metrics')?.containerPort, 8080);
+  const service = only<Manifest & { spec: { ports: Array<{ port: number }> } }>(plain, 'Service');
+  assert.is(service.spec.ports[0]?.port, 8080);
+  assert.equal(
+    plain.filter((m) => m.kind.startsWith('Cluster')).map((m) => m.metadata.name),
+    [fullname, fullname],
+    'no review grants nor reader role without secure metrics',
+  );
+  const plainMonitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(plain, 'ServiceMonitor');
+  assert.equal(plainMonitor.spec.endpoints, [{ port: 'metrics', path: '/metrics' }]);
+});
+
+test('networkPolicy.enabled: ingress to the metrics and probe ports, egress to DNS, the API server and InfluxDB; accepted by the API server', async () => {
+  const namespace = await createNamespace('deploy-netpol');
+  const monitoring = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+  const apiServer = [{ ipBlock: { cidr: '10.0.0.1/32' } }];
+  const manifests = await render(namespace, {
+    networkPolicy: { enabled: true, metricsFrom: monitoring, apiServer: { ports: [443, 6443], to: apiServer }, influxdb: { ports: [8086, 443] } },
+  });
+  interface NetworkPolicy extends Manifest {
+    spec: {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      ingress: Array<{ ports: Array<{ port: string | number; protocol: string }>; from?: unknown[] }>;
+      egress: Array<{ ports: Array<{ port: string | number; protocol: string }>; to?: unknown[] }>;
+    };
+  }
+  const policy = only<NetworkPolicy>(manifests, 'NetworkPolicy');
+  const deployment = only<Deployment>(manifests, 'Deployment');
+  assert.equal(policy.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels, 'it selects the operator pods');
+  assert.equal(policy.spec.policyTypes, ['Ingress', 'Egress']);
+  // Named ports: they follow the container ports (8443 or 8080, 8081) whatever the mode.
+  const ports = deployment.spec.template.spec.containers[0]?.ports.map((p) => p.name) ?? [];
+  assert.equal(
+    policy.spec.ingress.map((rule) => [rule.ports.map((p) => p.port), rule.from]),
+    [[['metrics'], monitoring], [['health'], undefined]],
+  );
+  for (const rule of policy.spec.ingress) for (const port of rule.ports) assert.ok(ports.includes(String(port.port)), `${port.port} is a container port`);
+  assert.equal(
+    policy.spec.egress.map((rule) => [rule.ports.map((p) => `${p.port}/${p.protocol}`), rule.to]),
+    [
+      [['53/UDP', '53/TCP'], undefined],
+      [['443/TCP', '6443/TCP'], apiServer],
+      [['8086/TCP', '443/TCP'], undefined],
+    ],
+  );
+  // The test control plane has no network plugin: this proves the object is valid, not that it is enforced.
+  assertAcceptedWithoutWarnings(await dryRunApply(toYaml(manifests)), manifests.length);
 });
 
 test('the API server accepts the default rendering (server-side dry run)', async () => {

@@ -1,6 +1,10 @@
 // End to end on a real control plane: the operator runs as a ServiceAccount bound to exactly the
-// RBAC rules the Helm chart renders (default values: cluster-wide), with leader election, and
-// onboards an instance. Any permission the operator needs and the chart forgets fails here.
+// RBAC rules the Helm chart renders (default values: cluster-wide), with leader election and
+// secure metrics, and onboards an instance. Every request it makes goes through the API tap, so
+// the test knows each permission it used: any permission the chart forgets, and any it grants that
+// no call used (outside a short list of exceptions, each with its reason), fails here, for the
+// cluster-wide and the per-namespace renderings alike. /metrics is proven on the same run: no
+// token 401, a ServiceAccount without the metrics-reader role 403, with it 200.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +15,9 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments, stringify } from 'yaml';
+import { startApiTap, type ApiTap } from '../support/api-tap.js';
 import { adminKubeConfig } from '../support/cluster.js';
+import { scrapeHttps } from '../support/https-scrape.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import {
   SecretLedger,
@@ -22,12 +28,14 @@ import {
   observableText,
   onboardingEvents,
   onboardingHarness,
+  patchOnboardingSpec,
   randomSuffix,
   readyOf,
   requestsTo,
   waitForReason,
 } from '../support/onboarding.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
+import { grantsTo, permissionOf, type PolicyRule } from '../support/rbac-calls.js';
 import { eventually } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,16 +45,35 @@ interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string };
+  rules?: PolicyRule[];
+  roleRef?: { kind: string; name: string };
+  subjects?: Array<{ kind: string; name: string; namespace?: string }>;
 }
+
+/**
+ * Grants that no API call shows, each with the reason it stays. The RBAC test fails if one of
+ * these is not granted any more, or if a call does show it (then it is no exception).
+ */
+const UNOBSERVABLE_GRANTS: Record<string, string> = {
+  'update influxdb.onboarding.dev/influxonboardings/finalizers':
+    'setting blockOwnerDeletion on the credentials Secret (deletionPolicy Delete) is checked by the ' +
+    'OwnerReferencesPermissionEnforcement admission plugin (OpenShift, hardened clusters) as update on ' +
+    "the owner's finalizers; it is an admission check inside the Secret create/update, never a request of its own",
+};
 
 interface Context {
   namespace: string;
   release: string;
   dir: string;
   kubeconfigPath: string;
+  serviceAccount: { namespace: string; name: string };
   serviceAccountToken: string;
+  rendered: Manifest[];
+  tap?: ApiTap;
   operator?: RunningOperator;
   influx?: InfluxStandin;
+  readerBinding?: string;
+  metricsText?: string;
   ledger: SecretLedger;
 }
 
@@ -69,23 +96,38 @@ tests.before(async (context) => {
 
 tests.after(async (context) => {
   await context.operator?.terminate();
+  await context.tap?.close();
   await context.influx?.close();
+  if (context.readerBinding) {
+    const { kubectlResult } = await onboardingHarness();
+    await kubectlResult(['delete', 'clusterrolebinding', context.readerBinding, '--ignore-not-found']);
+  }
   if (context.dir) await rm(context.dir, { recursive: true, force: true });
 });
 
-tests('the chart RBAC (and its ServiceAccount) is applied, and the token can do no more than that', async (context) => {
-  const { controlPlane, kubectl, kubectlResult } = await onboardingHarness();
+/** The chart rendered for this file's release; `values` as --set pairs. */
+async function render(context: Context, values: string[] = []): Promise<Manifest[]> {
   const helm = await helmBinary();
-  const { stdout } = await promisify(execFile)(helm, ['template', context.release, join(root, 'deploy/influx-onboarding-operator'), '--namespace', context.namespace], {
-    maxBuffer: 1 << 22,
-  });
-  const rendered = parseAllDocuments(stdout)
+  const set = values.flatMap((value) => ['--set', value]);
+  const { stdout } = await promisify(execFile)(
+    helm,
+    ['template', context.release, join(root, 'deploy/influx-onboarding-operator'), '--namespace', context.namespace, ...set],
+    { maxBuffer: 1 << 22 },
+  );
+  return parseAllDocuments(stdout)
     .map((document) => document.toJSON() as Manifest | null)
     .filter((manifest): manifest is Manifest => manifest !== null);
+}
+
+tests('the chart RBAC (and its ServiceAccount) is applied, and the token can do no more than that', async (context) => {
+  const { controlPlane, kubectl, kubectlResult } = await onboardingHarness();
+  const rendered = await render(context);
+  context.rendered = rendered;
   const serviceAccount = rendered.find((manifest) => manifest.kind === 'ServiceAccount');
   const rbac = rendered.filter((manifest) => RBAC_KINDS.includes(manifest.kind));
   assert.ok(serviceAccount, 'the chart renders a ServiceAccount');
   assert.equal([...new Set(rbac.map((manifest) => manifest.kind))].sort(), RBAC_KINDS.slice().sort(), 'cluster-wide rules plus the leader-election Role');
+  context.serviceAccount = { namespace: context.namespace, name: serviceAccount.metadata.name };
 
   await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [serviceAccount, ...rbac] }));
   context.serviceAccountToken = await controlPlane.mintServiceAccountToken(context.namespace, serviceAccount.metadata.name);
@@ -107,6 +149,10 @@ tests('the chart RBAC (and its ServiceAccount) is applied, and the token can do 
   assert.is(await can('watch', 'influxonboardings.influxdb.onboarding.dev', '--all-namespaces'), 'yes');
   assert.is(await can('patch', 'influxonboardings.influxdb.onboarding.dev', '--subresource=status', '-n', context.namespace), 'yes');
   assert.is(await can('update', 'influxonboardings.influxdb.onboarding.dev', '-n', context.namespace), 'no', 'the spec is not the operator’s to change');
+  assert.is(await can('create', 'tokenreviews.authentication.k8s.io'), 'yes', 'for secure metrics');
+  assert.is(await can('create', 'subjectaccessreviews.authorization.k8s.io'), 'yes', 'for secure metrics');
+  assert.is(await can('get', '/metrics'), 'no', 'the operator reviews scrapers; it is not one');
+  assert.is(await can('delete', 'secrets', '-n', context.namespace), 'no', 'a Secret is never deleted by the operator');
   assert.is(await can('delete', 'namespaces'), 'no');
   assert.is(await can('create', 'pods', '-n', context.namespace), 'no');
 });
@@ -116,9 +162,14 @@ tests('an operator with only that token and leader election onboards an instance
   assert.ok(context.serviceAccountToken, 'the previous test minted the token');
   const shard = randomSuffix();
   const leaseName = `${release}-influx-onboarding-operator`;
+  const { controlPlane } = await onboardingHarness();
+  // Every request of the operator passes the tap, with the ServiceAccount token: the API server
+  // still decides with the chart's RBAC, and the tap records what was asked.
+  context.tap = await startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token: context.serviceAccountToken });
   context.operator = await startOperator({
-    kubeconfigPath: context.kubeconfigPath,
+    kubeconfigPath: context.tap.kubeconfigPath,
     name: 'rbac-operator',
+    secureMetrics: true,
     args: [
       '--leader-elect=true',
       `--leader-election-namespace=${namespace}`,
@@ -189,8 +240,63 @@ tests('an operator with only that token and leader election onboards an instance
     operator.records().some((record) => /leader|leading/i.test(record.message)),
     'the operator logged its leadership',
   );
+  // deletionPolicy Delete -> Retain: the Secret is replaced without its ownerReference (update).
+  await patchOnboardingSpec(namespace, 'rbac', { credentialsSecret: { deletionPolicy: 'Retain' } });
+  await eventually('the ownerReference to be dropped', async () => {
+    const retained = await getSecret(namespace, 'rbac-influxdb');
+    return (retained?.raw.metadata?.ownerReferences ?? []).length === 0;
+  });
+
   const refused = operator.records().filter((record) => /forbidden/i.test(JSON.stringify(record)));
   assert.equal(refused, [], 'no request of the operator was refused');
+});
+
+tests('secure /metrics on the real control plane: no token 401, a ServiceAccount without the role 403, with metrics-reader 200', async (context) => {
+  const { operator, tap, namespace, release } = context;
+  assert.ok(operator && tap, 'the operator runs behind the tap');
+  const { controlPlane, kubectl } = await onboardingHarness();
+  const url = operator.metricsUrl;
+  assert.match(url, /^https:/);
+
+  const anonymous = await scrapeHttps(url);
+  assert.is(anonymous.status, 401);
+  assert.is(anonymous.certificate.subject.CN, 'influx-onboarding-operator-metrics');
+  assert.is(anonymous.certificate.issuer.CN, anonymous.certificate.subject.CN, 'the default certificate is self-signed');
+  assert.is((await scrapeHttps(url, { token: `not-a-token-${randomSuffix()}` })).status, 401, 'a token the API server does not know');
+
+  const stranger = await controlPlane.mintServiceAccountToken(namespace, 'scraper-without-role');
+  const reader = await controlPlane.mintServiceAccountToken(namespace, 'scraper');
+  context.ledger.add(stranger, reader);
+  const forbidden = await scrapeHttps(url, { token: stranger });
+  assert.is(forbidden.status, 403);
+  assert.not.match(forbidden.body, 'controller_runtime', 'no metric leaks with a 403');
+
+  context.readerBinding = `${release}-scraper`;
+  await kubectl(['create', 'clusterrolebinding', context.readerBinding, `--clusterrole=${release}-influx-onboarding-operator-metrics-reader`, `--serviceaccount=${namespace}:scraper`]);
+  const allowed = await eventually('the bound scraper to be allowed', async () => {
+    const scrape = await scrapeHttps(url, { token: reader });
+    return scrape.status === 200 ? scrape : undefined;
+  });
+  assert.match(allowed.body, 'influx_onboarding_resources{reason="Onboarded"} 1');
+  assert.match(allowed.body, `leader_election_master_status{name="${release}-influx-onboarding-operator"} 1`);
+  context.metricsText = allowed.body;
+
+  // Each decision came from a TokenReview and a SubjectAccessReview the operator sent as itself...
+  const reviews = () => ({
+    token: tap.requests.filter((r) => r.method === 'POST' && r.path === '/apis/authentication.k8s.io/v1/tokenreviews').length,
+    access: tap.requests.filter((r) => r.method === 'POST' && r.path === '/apis/authorization.k8s.io/v1/subjectaccessreviews').length,
+  });
+  const counted = reviews();
+  assert.ok(counted.token >= 3 && counted.access >= 2, JSON.stringify(counted));
+  // ...and is reused for a while: a second scrape at once costs the API server nothing.
+  assert.is((await scrapeHttps(url, { token: reader })).status, 200);
+  assert.equal(reviews(), counted, 'the second scrape was answered from the cache');
+
+  // Unbinding the role takes effect once the cached decision expires (10 s).
+  const unbound = Date.now();
+  await kubectl(['delete', 'clusterrolebinding', context.readerBinding]);
+  await eventually('the unbound scraper to be refused', async () => (await scrapeHttps(url, { token: reader })).status === 403, { timeoutMs: 20_000, intervalMs: 500 });
+  assert.ok(Date.now() - unbound <= 20_000);
 });
 
 tests('SIGTERM stops the operator cleanly, and it hands back the Lease with only the chart RBAC', async (context) => {
@@ -203,10 +309,50 @@ tests('SIGTERM stops the operator cleanly, and it hands back the Lease with only
   assert.not.ok(lease.spec?.holderIdentity, 'nobody holds the Lease: a successor need not wait for it to expire');
 });
 
-tests('secrecy: no password or token of this file in the operator output, any Event or any status', async (context) => {
+tests('least privilege: the chart grants exactly the permissions the operator used, in both RBAC modes', async (context) => {
+  const { tap, serviceAccount } = context;
+  assert.ok(tap && context.operator, 'the operator ran behind the tap');
+  const used = new Set(tap.requests.map(permissionOf));
+  const refused = tap.requests.filter((request) => request.status === 403).map((request) => `${request.method} ${request.path}`);
+  assert.equal(refused, [], 'the API server refused nothing');
+  // The run covered every kind of call the code makes (a path it missed would make this test blind to its grant).
+  assert.equal([...used].sort(), [
+    'create authentication.k8s.io/tokenreviews',
+    'create authorization.k8s.io/subjectaccessreviews',
+    'create coordination.k8s.io/leases',
+    'create events.k8s.io/events',
+    'create core/secrets',
+    'get core/secrets',
+    'get coordination.k8s.io/leases',
+    'list core/secrets',
+    'list influxdb.onboarding.dev/influxonboardings',
+    'patch influxdb.onboarding.dev/influxonboardings/status',
+    'update core/secrets',
+    'update coordination.k8s.io/leases',
+    'watch core/secrets',
+    'watch influxdb.onboarding.dev/influxonboardings',
+  ].sort());
+
+  const namespaced = await render(context, [`namespaces={${context.namespace}}`]);
+  for (const [mode, manifests] of [['cluster-wide', context.rendered], ['namespaces: [...]', namespaced]] as const) {
+    const granted = grantsTo(manifests, serviceAccount);
+    const missing = [...used].filter((permission) => !granted.has(permission));
+    assert.equal(missing, [], `${mode}: calls the chart does not allow`);
+    const unused = [...granted].filter((permission) => !used.has(permission) && UNOBSERVABLE_GRANTS[permission] === undefined);
+    assert.equal(unused, [], `${mode}: grants no call used (remove them, or list them with a reason in UNOBSERVABLE_GRANTS)`);
+    for (const exception of Object.keys(UNOBSERVABLE_GRANTS)) {
+      assert.ok(granted.has(exception), `${mode}: the exception ${exception} is still granted`);
+      assert.not.ok(used.has(exception), `${mode}: ${exception} was used, so it is no exception`);
+    }
+  }
+});
+
+tests('secrecy: no password or token of this file in the operator output, any Event, any status or /metrics', async (context) => {
   assert.ok(context.operator, 'the operator ran');
-  assert.ok(context.ledger.size >= 3, `the check covers the credentials of this file (${context.ledger.size})`);
+  assert.ok(context.metricsText, 'the metrics were read');
+  assert.ok(context.ledger.size >= 5, `the check covers the password, the InfluxDB token and three ServiceAccount tokens (${context.ledger.size})`);
   const sources = await observableText([context.operator], [], [context.namespace]);
+  sources['/metrics'] = context.metricsText;
   assert.equal(context.ledger.leaks(sources), []);
 });
 

@@ -17,7 +17,7 @@ import {
   startTap,
   waitForReconciled,
 } from '../support/runtime-env.js';
-import { createNamespace, getOnboarding, onboardingHarness, readyOf, waitForReason } from '../support/onboarding.js';
+import { SecretLedger, createNamespace, getOnboarding, onboardingHarness, readyOf, waitForReason } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 const CONTROLLER = { controller: 'influxonboarding' };
@@ -137,6 +137,12 @@ lifecycle('/metrics exposes the runtime and operator metrics with consistent val
   assert.is(sum('influx_onboarding_operator_build_info'), 1);
   assert.ok(sum('process_resident_memory_bytes') > 10 * 1024 * 1024);
   assert.ok(sum('process_open_fds') > 0);
+
+  // Secrecy: the instance's password and token appear nowhere in /metrics.
+  const ledger = new SecretLedger();
+  ledger.addStandin(influx);
+  assert.ok(ledger.size >= 2, `the check covers the onboarded password and token (${ledger.size})`);
+  assert.equal(ledger.leaks({ '/metrics': text }), []);
 });
 
 lifecycle('SIGTERM during a reconcile lets it finish, then the process exits 0', async (context) => {

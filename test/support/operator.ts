@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scrapeHttps } from './https-scrape.js';
 import { ProcessScope, freePorts } from './processes.js';
 import type { GroupProcess } from './processes.js';
 import { eventually } from './wait.js';
@@ -17,11 +18,17 @@ export interface OperatorOptions {
   args?: string[];
   env?: Record<string, string>;
   name?: string;
+  /**
+   * Serve /metrics as the chart does (HTTPS, self-signed, token reviews). Default false: plain
+   * HTTP, so tests read /metrics without a token.
+   */
+  secureMetrics?: boolean;
 }
 
 export interface RunningOperator {
   readonly name: string;
   readonly pid: number;
+  /** http://... or, with secureMetrics, https://... */
   readonly metricsUrl: string;
   readonly probesUrl: string;
   readonly logFile: string;
@@ -33,7 +40,8 @@ export interface RunningOperator {
   records(): LogRecord[];
   waitForLog(what: string, match: (record: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
   waitForReady(timeoutMs?: number): Promise<void>;
-  metrics(): Promise<string>;
+  /** The /metrics text; with secureMetrics `token` must be allowed to get /metrics. */
+  metrics(token?: string): Promise<string>;
   /** SIGTERM to the operator alone; resolves with how it exited. */
   terminate(): Promise<string>;
   /** SIGKILL: no shutdown code runs. */
@@ -61,6 +69,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     '--log-format=json',
     '--log-level=debug',
     '--leader-elect=false',
+    `--metrics-secure=${options.secureMetrics ?? false}`,
     ...(options.args ?? []),
   ];
   const env = { ...process.env, KUBECONFIG: options.kubeconfigPath, ...options.env };
@@ -76,10 +85,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       }
     });
   const probesUrl = `http://127.0.0.1:${probesPort}`;
+  const metricsUrl = `${options.secureMetrics ? 'https' : 'http'}://127.0.0.1:${metricsPort}/metrics`;
   return {
     name,
     pid: child.pid,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    metricsUrl,
     probesUrl,
     logFile,
     exited: child.exited,
@@ -97,7 +107,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         return response?.status === 200;
       }, { timeoutMs });
     },
-    metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+    metrics: async (token) => {
+      if (!options.secureMetrics) return (await fetch(metricsUrl)).text();
+      const scrape = await scrapeHttps(metricsUrl, token === undefined ? {} : { token });
+      if (scrape.status !== 200) throw new Error(`GET ${metricsUrl}: ${scrape.status} ${scrape.body}`);
+      return scrape.body;
+    },
     terminate: () => child.signal('SIGTERM'),
     kill: () => child.signal('SIGKILL'),
   };

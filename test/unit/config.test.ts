@@ -28,7 +28,10 @@ test('defaults follow controller-runtime and the issue', () => {
   assert.is(config.leaseDurationMs, 15_000);
   assert.is(config.renewDeadlineMs, 10_000);
   assert.is(config.retryPeriodMs, 2_000);
-  assert.is(config.metricsBindAddress, ':8080');
+  // kubebuilder's default: /metrics over HTTPS on :8443, for tokens allowed to get it.
+  assert.is(config.metricsBindAddress, ':8443');
+  assert.is(config.metricsSecure, true);
+  assert.is(config.metricsCertDir, undefined);
   assert.is(config.healthProbeBindAddress, ':8081');
   assert.is(config.logFormat, 'json');
   assert.is(config.shutdownTimeoutMs, 30_000);
@@ -52,6 +55,13 @@ test('booleans take the forms manifests use: --flag, --flag=true, --flag=false',
   assert.match(problems(['--allow-link-local=maybe']).join(), '--allow-link-local');
 });
 
+test('metrics: plain HTTP only when asked; a certificate directory only with HTTPS', () => {
+  assert.is(run(['--metrics-secure=false']).metricsSecure, false);
+  assert.is(run([], { INFLUX_OPERATOR_METRICS_SECURE: 'false' }).metricsSecure, false);
+  assert.is(run(['--metrics-cert-dir=/certs']).metricsCertDir, '/certs');
+  assert.match(problems(['--metrics-secure=false', '--metrics-cert-dir=/certs']).join(), '--metrics-cert-dir: only with --metrics-secure=true');
+});
+
 test('leader election needs a namespace: the flag or POD_NAMESPACE', () => {
   assert.match(problems(['--leader-elect']).join(), '--leader-election-namespace');
   assert.is(run(['--leader-elect'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace, 'ops');
@@ -71,7 +81,7 @@ test('--help and --version', () => {
   const help = loadConfig(['--help'], {});
   assert.is(help.kind, 'help');
   if (help.kind === 'help') {
-    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--health-probe-bind-address', '--log-level', '--log-format', '--version']) {
+    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--version']) {
       assert.match(help.text, flag);
     }
     assert.match(help.text, 'INFLUX_OPERATOR_CONCURRENCY');

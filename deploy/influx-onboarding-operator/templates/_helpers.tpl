@@ -55,38 +55,46 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default .Release.Namespace .Values.leaderElection.namespace }}
 {{- end }}
 
+{{/* The metrics port: 8443 with HTTPS (kubebuilder's), 8080 with plain HTTP. */}}
+{{- define "influx-onboarding-operator.metricsPort" -}}
+{{- if .Values.metrics.secure }}8443{{ else }}8080{{ end }}
+{{- end }}
+
 {{/*
 What the operator may do on its resources, shared by the ClusterRole (all namespaces) and each
-per-namespace Role, so the two modes can never grant different things.
+per-namespace Role, so the two modes can never grant different things. Exactly the calls the code
+makes (test/integration/onboarding-rbac.test.ts watches them through an API tap and fails on any
+grant no call used), plus the one exception documented below.
 */}}
 {{- define "influx-onboarding-operator.rules" -}}
+# list/watch: the resources are cached; get is not needed for that, and nothing else reads them.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxonboardings]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
+# The status is written with a merge patch that carries the resourceVersion it was computed from.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxonboardings/status]
-  verbs: [get, patch, update]
+  verbs: [patch]
 # The credentials Secret carries an ownerReference with blockOwnerDeletion: true (so the garbage
 # collector deletes it only after its owner, with deletionPolicy Delete). Setting that field needs
 # update on the owner's finalizers wherever the OwnerReferencesPermissionEnforcement admission
-# plugin is on (OpenShift, hardened clusters); it grants nothing else.
+# plugin is on (OpenShift, hardened clusters); it grants nothing else, and no API call shows it.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxonboardings/finalizers]
   verbs: [update]
-# get: Secrets referenced by passwordSecretRef, tokenSecretRef, authTokenSecretRef, caSecretRef.
-# create/update/patch/delete: the credentials Secret the operator writes.
-# list/watch: the operator caches only Secrets labelled
-# app.kubernetes.io/managed-by=influx-onboarding-operator (a label-selected watch), but RBAC cannot
-# restrict a grant by label, so list/watch must cover every Secret in scope. Limit the scope with
-# the `namespaces` value when that matters.
+# get: Secrets referenced by passwordSecretRef, tokenSecretRef, authTokenSecretRef, caSecretRef,
+# and a credentials Secret the cache does not hold (one the operator did not create).
+# create/update: the credentials Secret the operator writes (update replaces exactly the version it
+# read; it is never patched nor deleted: deletionPolicy Delete is the garbage collector's job).
+# list/watch: the operator caches the data only of Secrets labelled
+# app.kubernetes.io/managed-by=influx-onboarding-operator (a label-selected watch) and the names of
+# the others, but RBAC cannot restrict a grant by label, so list/watch must cover every Secret in
+# scope. Limit the scope with the `namespaces` value when that matters.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch, create, update, patch, delete]
+  verbs: [get, list, watch, create, update]
+# Events are created through the events.k8s.io/v1 API, one per transition, never patched.
 - apiGroups: [events.k8s.io]
   resources: [events]
-  verbs: [create, patch]
-# The same on the core/v1 Events API, for event recorders of older client libraries that write there.
-- apiGroups: [""]
-  resources: [events]
-  verbs: [create, patch]
+  verbs: [create]
 {{- end }}
