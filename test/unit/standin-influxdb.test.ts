@@ -2,30 +2,13 @@
  * The InfluxDB stand-in reproduces /work/shared/influxdb-setup-api.md: every row of its error
  * table and every trap, byte-level where the doc is (tab indentation, compact 401).
  */
-import http from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { influxRequest, type RawAnswer } from '../support/influx-http.js';
 import { startInfluxStandin, type InfluxStandin, type StandinOptions } from '../support/influx-standin.js';
 
-interface RawAnswer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-}
-
 function send(base: string, method: string, path: string, options: { body?: string; token?: string } = {}): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (options.token !== undefined) headers.Authorization = `Token ${options.token}`;
-    const request = http.request(new URL(path, base), { method, headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(options.body);
-  });
+  return influxRequest(base, { method, path, ...options });
 }
 
 const jsonOf = (answer: RawAnswer) => JSON.parse(answer.text) as Record<string, unknown>;
