@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createInfluxClient, type InfluxClient, type InfluxClientOptions, type InfluxFailure, type Outcome, type RequestSample, type SetupRequest } from '../../src/influx/index.js';
+import { admit } from '../../src/influx/address-policy.js';
 import { createAgent } from '../../src/influx/agent.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { createTestCertificates, type TestCertificates } from '../support/tls.js';
@@ -359,15 +360,20 @@ transport('a literal link-local address is refused before any connection', async
   const samples: RequestSample[] = [];
   for (const baseUrl of ['http://169.254.169.254', 'http://[fe80::1]:8086', 'http://[::ffff:169.254.169.254]']) {
     const failure = failureOf(await clientFor(baseUrl, { onRequest: (sample) => samples.push(sample) }).setupStatus());
-    assert.is(failure.kind === 'unreachable' && failure.reason, 'link-local', baseUrl);
+    assert.is(failure.kind === 'refused' && failure.reason, 'link-local', baseUrl);
   }
   assert.equal(samples.map((sample) => sample.statusClass), ['error', 'error', 'error']);
 });
 
-transport('allowLinkLocal takes the link-local guard off the connection pool', () => {
-  // Asserted on the agent, not by connecting: tests send no packet beyond the loopback range.
-  const guarded = createAgent({ https: false }) as http.Agent & { options: { lookup?: unknown } };
-  const open = createAgent({ https: false, allowLinkLocal: true }) as http.Agent & { options: { lookup?: unknown } };
+transport('allowLinkLocal without an allow-list takes the guard off the connection pool', () => {
+  // Asserted on the admission and the agent, not by connecting: tests send no packet beyond the loopback range.
+  const base = new URL('http://influxdb.data.svc:8086');
+  const guardedAdmission = admit(base, {});
+  const openAdmission = admit(base, { allowLinkLocal: true });
+  assert.ok(guardedAdmission.kind === 'allowed' && guardedAdmission.checkResolved !== undefined);
+  assert.equal(openAdmission, { kind: 'allowed' });
+  const guarded = createAgent({ https: false, ...(guardedAdmission.kind === 'allowed' && { checkResolved: guardedAdmission.checkResolved }) }) as http.Agent & { options: { lookup?: unknown } };
+  const open = createAgent({ https: false }) as http.Agent & { options: { lookup?: unknown } };
   assert.type(guarded.options.lookup, 'function');
   assert.is(open.options.lookup, undefined);
   guarded.destroy();
@@ -385,7 +391,8 @@ transport('a name that resolves to a link-local address is refused at connect ti
   };
   try {
     const failure = failureOf(await clientFor('http://metadata.test:8086').setupStatus());
-    assert.is(failure.kind === 'unreachable' && failure.reason, 'link-local');
+    assert.is(failure.kind === 'refused' && failure.reason, 'link-local');
+    assert.match(failure.message, 'metadata.test resolves to 169.254.169.254');
   } finally {
     resolver.lookup = realLookup;
   }

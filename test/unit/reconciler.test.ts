@@ -67,7 +67,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       const current = world.secrets.get(key);
       if (current?.state === 'foreign') return current;
       world.journal.push('writeSecret');
-      const written: CredentialsSecret = { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected };
+      const written: CredentialsSecret = { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected, tls: desired.tls };
       world.secrets.set(key, written);
       return written;
     },
@@ -112,6 +112,7 @@ async function harness(latencyMs = 0): Promise<Harness> {
   const reasons = new Map<string, Reason | undefined>();
   const reconciler = createOnboardingReconciler(fakePorts(world, pool), {
     driftCheckIntervalMs: 60_000,
+    requireSecretConsent: true,
     logger: silent,
     secrets: registry,
     now: () => new Date('2026-11-28T12:00:00Z'),
