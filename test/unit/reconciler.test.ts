@@ -238,6 +238,28 @@ test('a Secret deleted after onboarding is restored from memory with the same to
   }
 });
 
+test('credentials remembered from a deleted Secret are restored only for their own instance', async () => {
+  const h = await harness();
+  const elsewhere = await startInfluxStandin();
+  try {
+    const created = h.add('a');
+    await h.reconcile('a');
+    h.world.secrets.delete('ns/a-influxdb');
+    const moved = h.world.resources.get('ns/a') ?? created;
+    h.world.resources.set('ns/a', { ...moved, spec: { ...moved.spec, url: elsewhere.url } });
+    const journal = h.world.journal.length;
+    const result = await h.reconcile('a');
+    assert.equal(result, {}, 'waits for a change');
+    assert.is(readyReason(h.world, 'ns/a'), 'TargetChanged');
+    assert.equal(h.world.journal.slice(journal), ['patchStatus', 'event TargetChanged'], 'no request, no Secret written');
+    assert.equal(elsewhere.requests, []);
+    assert.is(h.world.secrets.get('ns/a-influxdb'), undefined);
+  } finally {
+    await elsewhere.close();
+    await h.close();
+  }
+});
+
 test('an event that cannot be recorded does not fail the reconcile', async () => {
   const h = await harness();
   try {
