@@ -11,6 +11,7 @@ import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
 import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
 import {
   OnboardingFile,
+  consentTo,
   createNamespace,
   createOnboarding,
   createSecret,
@@ -112,7 +113,7 @@ for (const version of REAL_VERSIONS) {
     await waitForReason(namespace, 'taken', 'AlreadyOnboarded', 60_000);
     assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/setup'), 0, 'no setup was attempted');
 
-    await createSecret(namespace, 'taken-admin', { token: theirs.token, password: 'someone-elses-pass' });
+    await createSecret(namespace, 'taken-admin', { token: theirs.token, password: 'someone-elses-pass' }, consentTo(proxy.url));
     await patchOnboardingSpec(namespace, 'taken', {
       tokenSecretRef: { name: 'taken-admin', key: 'token' },
       passwordSecretRef: { name: 'taken-admin', key: 'password' },
@@ -186,7 +187,7 @@ for (const version of REAL_VERSIONS) {
     const { server, proxy } = await context.fresh();
     const root = await server.admin.setUp({ username: 'root', password: 'root-password-1', org: 'root-org', bucket: 'root-bucket' });
     context.ledger.add(root.token, 'root-password-1');
-    await createSecret(namespace, 'root-token', { token: root.token });
+    await createSecret(namespace, 'root-token', { token: root.token }, consentTo(proxy.url));
     await createOnboarding(namespace, 'team', {
       url: proxy.url,
       username: 'team',
