@@ -258,6 +258,15 @@ export function consentTo(...urls: string[]): SecretMetadata {
   return { annotations: { [ALLOWED_URLS_ANNOTATION]: urls.join(',') } };
 }
 
+/** Sets (or, with null, removes) annotations on a Secret, as `kubectl annotate` does. */
+export async function annotateSecret(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+  const { core } = await onboardingHarness();
+  await core.patchNamespacedSecret(
+    { namespace, name, body: { metadata: { annotations } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
 export async function deleteSecret(namespace: string, name: string): Promise<void> {
   const { core } = await onboardingHarness();
   await core.deleteNamespacedSecret({ namespace, name });
