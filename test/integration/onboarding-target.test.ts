@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RETARGET_ANNOTATION, TLS_ANNOTATION } from '../../src/api/types.js';
 import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
+import type { InfluxStandin } from '../support/influx-standin.js';
 import {
   OnboardingFile,
   annotateSecret,
@@ -106,14 +107,19 @@ async function assertRetargeted(file: OnboardingFile, name: string, proxy: Influ
   file.ledger.addRequests(proxy.requests);
 }
 
+/** A resource onboarded on a fresh stand-in, its Secret as it was then, and a new URL for that same instance. */
+async function onboarded(file: OnboardingFile, name: string): Promise<{ influx: InfluxStandin; before: SecretView; newUrl: InfluxProxy }> {
+  const influx = await file.standin();
+  await createOnboarding(file.namespace, name, { url: influx.url, ...SPEC });
+  await waitForReason(file.namespace, name, 'Onboarded');
+  const before = await secretOf(file.namespace, `${name}-influxdb`);
+  file.ledger.addSecret(before);
+  return { influx, before, newUrl: await proxyTo(influx.url) };
+}
+
 tests('spec.url changed on an onboarded resource: TargetChanged, nothing reaches the new URL, the Secret stays; the annotated Secret moves it', async (context) => {
   const { namespace } = context;
-  const influx = await context.standin();
-  await createOnboarding(namespace, 'moved', { url: influx.url, ...SPEC });
-  await waitForReason(namespace, 'moved', 'Onboarded');
-  const before = await secretOf(namespace, 'moved-influxdb');
-  context.ledger.addSecret(before);
-  const newUrl = await proxyTo(influx.url);
+  const { influx, before, newUrl } = await onboarded(context, 'moved');
 
   await patchOnboardingSpec(namespace, 'moved', { url: newUrl.url });
   const changed = await waitForReason(namespace, 'moved', 'TargetChanged');
@@ -132,15 +138,10 @@ tests('spec.url changed on an onboarded resource: TargetChanged, nothing reaches
 
 tests('a resource re-created under the name of a retained Secret with another URL: the same guarantees', async (context) => {
   const { namespace } = context;
-  const influx = await context.standin();
-  await createOnboarding(namespace, 'kept', { url: influx.url, ...SPEC });
-  await waitForReason(namespace, 'kept', 'Onboarded');
-  const before = await secretOf(namespace, 'kept-influxdb');
-  context.ledger.addSecret(before);
+  const { influx, before, newUrl } = await onboarded(context, 'kept');
   await deleteOnboarding(namespace, 'kept');
   await eventually('the resource to be gone', async () => (await getOnboarding(namespace, 'kept')) === undefined);
 
-  const newUrl = await proxyTo(influx.url);
   await createOnboarding(namespace, 'kept', { url: newUrl.url, ...SPEC });
   const changed = await waitForReason(namespace, 'kept', 'TargetChanged');
   assert.match(readyOf(changed)?.message ?? '', 'Secret kept-influxdb were created for');
