@@ -386,7 +386,7 @@ function settle(facts: Facts, spec: EffectiveSpec, credentials: Credentials, out
     event: {
       type: 'Normal',
       reason: 'Retargeted',
-      message: `The credentials in Secret ${spec.credentialsSecretName} moved from ${describeTarget(observed)} to ${describeTarget(wanted)}, as approved by its annotation ${RETARGET_ANNOTATION}, after their token was accepted there`,
+      message: `The credentials in Secret ${spec.credentialsSecretName} now belong to ${describeTarget(wanted)}, where their token was accepted; before, they belonged to ${describeTarget(observed)}`,
     },
   });
 }

@@ -849,8 +849,8 @@ test('retarget: the Secret\'s annotation names the new URL -> token checked ther
     assert.is(finish.status.observedURL, NEW_URL);
     assert.is(finish.event?.type, 'Normal');
     assert.is(finish.event?.reason, 'Retargeted');
-    assert.match(finish.event?.message ?? '', `from ${INFLUX_URL}`);
-    assert.match(finish.event?.message ?? '', `to ${NEW_URL}`);
+    assert.match(finish.event?.message ?? '', `now belong to ${NEW_URL}`);
+    assert.match(finish.event?.message ?? '', `before, they belonged to ${INFLUX_URL}`);
     noLeaks(finish);
   }
 });
