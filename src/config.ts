@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseAllowedTargets, type AllowedTarget } from './influx/index.js';
 import type { LogFormat, LogLevel } from './log.js';
 
 /** Everything the operator can be told, after flags and environment have been read and checked. */
@@ -25,6 +26,9 @@ export interface Config {
   logFormat: LogFormat;
   shutdownTimeoutMs: number;
   allowLinkLocal: boolean;
+  /** The only InfluxDB hosts and networks the operator talks to; empty: any (but link-local ones). */
+  allowedUrls: AllowedTarget[];
+  requireSecretConsent: boolean;
   identity: string;
 }
 
@@ -75,6 +79,18 @@ const FLAGS: readonly Flag[] = [
   { name: 'log-format', type: 'string', default: 'json', help: 'json or text.' },
   { name: 'shutdown-timeout', type: 'string', default: '30s', help: 'How long in-flight reconciles may run after SIGTERM.' },
   { name: 'allow-link-local', type: 'boolean', default: 'false', help: 'Allow InfluxDB URLs that resolve to link-local addresses (169.254.0.0/16, fe80::/10: cloud metadata).' },
+  {
+    name: 'allowed-urls',
+    type: 'string',
+    default: '',
+    help: 'Comma-separated InfluxDB targets the operator may talk to, each a host pattern (influxdb.data.svc, *.monitoring.svc) or an IP/CIDR (10.0.0.0/8) with an optional :port ([fd00::/8]:8086 for IPv6); a name matches a CIDR when every address it resolves to at connect time lies in it. Empty: any.',
+  },
+  {
+    name: 'require-secret-consent',
+    type: 'boolean',
+    default: 'true',
+    help: 'Send a value from passwordSecretRef, tokenSecretRef or authTokenSecretRef only to a URL its Secret names in the annotation influxdb.onboarding.dev/allowed-urls. false is weaker: whoever may edit an InfluxOnboarding can then send any such value to any URL.',
+  },
 ];
 
 function envName(flag: string): string {
@@ -190,6 +206,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const metricsSecure = bool('metrics-secure');
   const metricsCertDir = raw('metrics-cert-dir').trim();
   if (metricsCertDir !== '' && !metricsSecure) problems.push('--metrics-cert-dir: only with --metrics-secure=true (plain HTTP uses no certificate)');
+  const allowedUrls = parseAllowedTargets(raw('allowed-urls'));
+  if (!allowedUrls.ok) problems.push(...allowedUrls.problems.map((problem) => `--allowed-urls: ${problem}`));
   const backoffBaseMs = duration('backoff-base');
   const backoffMaxMs = duration('backoff-max');
   if (backoffBaseMs > backoffMaxMs) problems.push('--backoff-base: must not exceed --backoff-max');
@@ -216,6 +234,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     logFormat: oneOf('log-format', ['json', 'text'] as const),
     shutdownTimeoutMs: duration('shutdown-timeout'),
     allowLinkLocal: bool('allow-link-local'),
+    allowedUrls: allowedUrls.ok ? allowedUrls.targets : [],
+    requireSecretConsent: bool('require-secret-consent'),
     identity: env.POD_NAME ?? `${process.pid}@${env.HOSTNAME ?? 'local'}`,
   };
   return problems.length > 0 ? { kind: 'invalid', problems } : { kind: 'run', config };

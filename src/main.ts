@@ -203,6 +203,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
   const customObjects = connection.makeApiClient(CustomObjectsApi);
   const influx = new InfluxClientPool({
     allowLinkLocal: config.allowLinkLocal,
+    allowedTargets: config.allowedUrls,
     userAgent: `influx-onboarding-operator/${version}`,
     onRequest: (sample) => influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
   });
@@ -228,6 +229,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     },
     {
       driftCheckIntervalMs: config.driftCheckIntervalMs,
+      requireSecretConsent: config.requireSecretConsent,
       logger,
       secrets,
       onReason: (key, reason) => (reason === undefined ? reasons.delete(key) : reasons.set(key, reason)),
@@ -294,6 +296,8 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     namespaces: namespaces.length > 0 ? namespaces : 'all',
     leaderElect: config.leaderElect,
     concurrency: config.concurrency,
+    allowedUrls: config.allowedUrls.length > 0 ? config.allowedUrls : 'any',
+    requireSecretConsent: config.requireSecretConsent,
   });
   for (const informer of informers) informer.start();
   await Promise.all(informers.map((informer) => informer.waitForSync()));

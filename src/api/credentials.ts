@@ -9,20 +9,42 @@ export interface Credentials {
   token: string;
 }
 
+/**
+ * The instance credentials belong to: the URL and TLS settings they were created with. Absent
+ * parts are unknown (a Secret written before the operator recorded them) and match anything.
+ */
+export interface CredentialsTarget {
+  url?: string;
+  tls?: string;
+}
+
 /** What the credentials Secret looks like right now. */
 export type CredentialsSecret =
   | { state: 'absent' }
   /** Exists but was not written for this resource: never touched. */
   | { state: 'foreign' }
-  /** resourceVersion: the version that was read, so that a write replaces exactly that one. */
-  | { state: 'owned'; data: Partial<Record<SecretKey, string>>; garbageCollected: boolean; resourceVersion?: string };
+  /**
+   * resourceVersion: the version that was read, so that a write replaces exactly that one.
+   * tls: the TLS settings the credentials were created with; retargetTo: a person's approval to
+   * move them to that URL (both annotations).
+   */
+  | {
+      state: 'owned';
+      data: Partial<Record<SecretKey, string>>;
+      garbageCollected: boolean;
+      resourceVersion?: string;
+      tls?: string;
+      retargetTo?: string;
+    };
 
-/** The Secret as it must be: data plus whether Kubernetes may garbage-collect it with its owner. */
+/** The Secret as it must be: data, the TLS settings it is bound to, and whether Kubernetes may garbage-collect it with its owner. */
 export interface DesiredSecret {
   name: string;
   data: Record<SecretKey, string>;
+  tls: string;
   garbageCollected: boolean;
 }
 
-export type Reference = { found: true; value: string } | { found: false; problem: string };
+/** A referenced Secret's key; allowedUrls: the URLs its owner consents to its value being sent to. */
+export type Reference = { found: true; value: string; allowedUrls: readonly string[] } | { found: false; problem: string };
 

@@ -188,3 +188,21 @@ export function instanceKey(url: string): string {
   const path = parsed.pathname.replace(/\/+$/, '');
   return `${parsed.protocol}//${parsed.host}${path}`;
 }
+
+/**
+ * Whether two URLs name the same instance (see instanceKey). False when either is not a URL: a
+ * hand-written annotation or Secret value that cannot be read never approves anything.
+ */
+export function sameInstance(a: string, b: string): boolean {
+  try {
+    return instanceKey(a) === instanceKey(b);
+  } catch {
+    return false;
+  }
+}
+
+/** The TLS settings credentials are bound to, as one readable value, e.g. `caSecretRef=influx-ca/ca.crt,insecureSkipVerify=false`. */
+export function tlsSettings(spec: Pick<EffectiveSpec, 'caSecretRef' | 'insecureSkipVerify'>): string {
+  const ca = spec.caSecretRef === undefined ? 'none' : `${spec.caSecretRef.name}/${spec.caSecretRef.key}`;
+  return `caSecretRef=${ca},insecureSkipVerify=${spec.insecureSkipVerify}`;
+}

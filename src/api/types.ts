@@ -10,6 +10,12 @@ export const PLURAL = 'influxonboardings';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'influx-onboarding-operator';
 export const OWNER_NAME_LABEL = `${GROUP}/owner-name`;
+/** On the credentials Secret, written by the operator: the TLS settings its credentials were created with. */
+export const TLS_ANNOTATION = `${GROUP}/tls`;
+/** On the credentials Secret, set by a person: the new URL its credentials may be moved to (used once). */
+export const RETARGET_ANNOTATION = `${GROUP}/retarget-to`;
+/** On a Secret named by passwordSecretRef, tokenSecretRef or authTokenSecretRef: the URLs its value may be sent to. */
+export const ALLOWED_URLS_ANNOTATION = `${GROUP}/allowed-urls`;
 
 /** The keys of the credentials Secret. */
 export const SECRET_KEYS = ['url', 'org', 'bucket', 'username', 'password', 'token'] as const;
@@ -62,6 +68,10 @@ export interface InfluxOnboardingStatus {
   authorizationID?: string;
   onboardedAt?: string;
   influxdbVersion?: string;
+  /** The URL the credentials in the Secret belong to. */
+  observedURL?: string;
+  /** The TLS settings the credentials in the Secret were created with (see TLS_ANNOTATION). */
+  observedTLS?: string;
 }
 
 export interface ObjectMeta {
@@ -101,6 +111,10 @@ export const Reason = {
   InstanceReset: 'InstanceReset',
   Unsupported: 'Unsupported',
   DuplicateTarget: 'DuplicateTarget',
+  TargetChanged: 'TargetChanged',
+  SecretNotPermitted: 'SecretNotPermitted',
+  URLNotAllowed: 'URLNotAllowed',
+  AddressRefused: 'AddressRefused',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

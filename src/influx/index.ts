@@ -1,4 +1,5 @@
 export { createInfluxClient } from './client.js';
+export { parseAllowedTargets, type AddressPolicy, type AllowedTarget, type RefusalReason } from './address-policy.js';
 export type {
   Health,
   InfluxClient,

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createInfluxClient } from './client.js';
 import type { InfluxClient, InfluxClientOptions } from './types.js';
 
-/** What identifies a client: everything that changes how it connects. */
-export type PoolKeyOptions = Omit<InfluxClientOptions, 'onRequest' | 'userAgent'>;
+/** What identifies a client: everything that changes how it connects (the address policy is the pool's, shared by all). */
+export type PoolKeyOptions = Omit<InfluxClientOptions, 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets'>;
 
 /**
  * Keeps one client (and so one keep-alive connection pool) per InfluxDB target, so that
@@ -14,13 +14,13 @@ export class InfluxClientPool {
   private readonly clients = new Map<string, InfluxClient>();
 
   constructor(
-    private readonly shared: Pick<InfluxClientOptions, 'onRequest' | 'userAgent' | 'allowLinkLocal'>,
+    private readonly shared: Pick<InfluxClientOptions, 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets'>,
     private readonly capacity = 256,
   ) {}
 
   get(options: PoolKeyOptions): InfluxClient {
     const merged = { ...options, ...this.shared };
-    const key = createHash('sha256').update(JSON.stringify([merged.baseUrl, merged.timeoutMs, merged.caPem ?? '', merged.insecureSkipVerify === true, merged.allowLinkLocal === true])).digest('hex');
+    const key = createHash('sha256').update(JSON.stringify([merged.baseUrl, merged.timeoutMs, merged.caPem ?? '', merged.insecureSkipVerify === true])).digest('hex');
     const existing = this.clients.get(key);
     if (existing !== undefined) {
       // Re-insert so Map order is least-recently-used first.

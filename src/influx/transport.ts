@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import fetch, { type Headers } from 'node-fetch';
-import { createAgent, isLinkLocalAddress, LINK_LOCAL_REFUSED } from './agent.js';
+import { admit, type AddressRefusal } from './address-policy.js';
+import { ADDRESS_REFUSED, createAgent } from './agent.js';
 import type { InfluxClientOptions, InfluxFailure, RequestSample, UnreachableReason } from './types.js';
 
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -88,12 +89,14 @@ function unreachable(reason: UnreachableReason, message: string, status?: number
   return { ok: false, failure: { kind: 'unreachable', reason, message, ...(status === undefined ? {} : { status }) } };
 }
 
-function describeThrown(error: unknown, timeoutMs: number, timedOut: boolean): Exchange {
+function refused(refusal: AddressRefusal): Exchange {
+  return { ok: false, failure: { kind: 'refused', reason: refusal.reason, message: `refused before connecting: ${refusal.message}` } };
+}
+
+function describeThrown(error: unknown, timeoutMs: number, timedOut: boolean, lastRefusal: AddressRefusal | undefined): Exchange {
   if (timedOut && isAbort(error)) return unreachable('timeout', `InfluxDB did not answer within ${timeoutMs} ms`);
   const code = errorCode(error);
-  if (code === LINK_LOCAL_REFUSED) {
-    return unreachable('link-local', 'the InfluxDB host resolves to a link-local address; refused (allowLinkLocal is off)');
-  }
+  if (code === ADDRESS_REFUSED && lastRefusal !== undefined) return refused(lastRefusal);
   if (code !== undefined && TLS_CODE.test(code)) return unreachable('tls', `TLS connection to InfluxDB failed (${code})`);
   if (code === undefined) return unreachable('network', 'request to InfluxDB failed');
   return unreachable('network', `cannot reach InfluxDB: ${NETWORK_DESCRIPTIONS[code] ?? 'request failed'} (${code})`);
@@ -119,19 +122,25 @@ export function createTransport(options: InfluxClientOptions): Transport {
   const base = parseBaseUrl(options.baseUrl);
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-  // The agent's lookup is never consulted for a literal address, so that case is checked here.
-  const literalLinkLocal = !options.allowLinkLocal && isLinkLocalAddress(base.hostname);
+  const admission = admit(base, options);
+  // node-fetch passes on only the code of the error our lookup raised: the verdict is kept here.
+  let lastRefusal: AddressRefusal | undefined;
+  const check = admission.kind === 'allowed' ? admission.checkResolved : undefined;
   const agent: http.Agent = createAgent({
     https: base.protocol === 'https:',
     caPem: options.caPem,
     insecureSkipVerify: options.insecureSkipVerify,
-    allowLinkLocal: options.allowLinkLocal,
+    ...(check && {
+      checkResolved: (address: string) => {
+        const refusal = check(address);
+        if (refusal !== undefined) lastRefusal = refusal;
+        return refusal;
+      },
+    }),
   });
 
   async function perform(call: Call): Promise<Exchange> {
-    if (literalLinkLocal) {
-      return unreachable('link-local', 'the InfluxDB address is link-local; refused (allowLinkLocal is off)');
-    }
+    if (admission.kind === 'refused') return refused(admission.refusal);
     const url = buildUrl(base, call);
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': userAgent };
     if (call.authToken !== undefined) headers.Authorization = `Token ${call.authToken}`;
@@ -161,7 +170,7 @@ export function createTransport(options: InfluxClientOptions): Transport {
       }
       return { ok: true, answer: { status: response.status, headers: response.headers, text: body.text, url } };
     } catch (error) {
-      return describeThrown(error, options.timeoutMs, timedOut);
+      return describeThrown(error, options.timeoutMs, timedOut, lastRefusal);
     } finally {
       clearTimeout(timer);
     }

@@ -1,5 +1,11 @@
-/** Options for one InfluxDB instance's client. */
-export interface InfluxClientOptions {
+import type { AddressPolicy, RefusalReason } from './address-policy.js';
+
+/**
+ * Options for one InfluxDB instance's client. The address policy (allowLinkLocal, allowedTargets)
+ * is enforced before any connection: for a literal address at once, for a name on every address
+ * it resolves to at connect time, so DNS rebinding cannot get around it.
+ */
+export interface InfluxClientOptions extends AddressPolicy {
   /** `http(s)://host[:port][/prefix]`, without credentials, query or fragment. */
   baseUrl: string;
   /** Per request, covering connect, headers and the whole body read. */
@@ -7,12 +13,6 @@ export interface InfluxClientOptions {
   /** PEM CA bundle for https; replaces the system trust store for this client. */
   caPem?: string;
   insecureSkipVerify?: boolean;
-  /**
-   * Default false: connections to 169.254.0.0/16 and fe80::/10 (where cloud metadata services
-   * live) are refused, both for literal addresses and for whatever a name resolves to at
-   * connect time, so DNS rebinding cannot reach them.
-   */
-  allowLinkLocal?: boolean;
   /** Default 1 MiB. A longer body is cut off and the request fails with reason 'too-large'. */
   maxResponseBytes?: number;
   userAgent?: string;
@@ -74,8 +74,7 @@ export type UnreachableReason =
   | 'server-error'
   | 'not-influxdb'
   | 'too-large'
-  | 'redirect'
-  | 'link-local';
+  | 'redirect';
 
 /**
  * Every `message` is short, free of control characters and scrubbed of the passwords and
@@ -83,6 +82,8 @@ export type UnreachableReason =
  */
 export type InfluxFailure =
   | { kind: 'unreachable'; reason: UnreachableReason; message: string; status?: number }
+  /** The address policy forbids the address: no connection was made (a configuration error, not an outage). */
+  | { kind: 'refused'; reason: RefusalReason; message: string }
   /** InfluxDB answered 4xx with its JSON error; status 0 with code 'invalid' means the request was refused locally and never sent. */
   | { kind: 'rejected'; status: number; code: string; message: string };
 

@@ -5,8 +5,11 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OWNER_NAME_LABEL,
+  RETARGET_ANNOTATION,
+  TLS_ANNOTATION,
   type InfluxOnboarding,
 } from '../api/types.js';
+import { sameInstance } from '../api/spec.js';
 import type { CredentialsSecret, DesiredSecret } from '../api/credentials.js';
 import { KubeApiError, apiStatus, kubeCall } from './errors.js';
 
@@ -45,7 +48,17 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
   for (const [key, encoded] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
   const garbageCollected = (secret.metadata?.ownerReferences ?? []).some((reference) => isOurReference(reference, owner));
   const resourceVersion = secret.metadata?.resourceVersion;
-  return { state: 'owned', data, garbageCollected, ...(resourceVersion !== undefined && { resourceVersion }) };
+  const annotations = secret.metadata?.annotations ?? {};
+  const tls = annotations[TLS_ANNOTATION];
+  const retargetTo = annotations[RETARGET_ANNOTATION];
+  return {
+    state: 'owned',
+    data,
+    garbageCollected,
+    ...(resourceVersion !== undefined && { resourceVersion }),
+    ...(tls !== undefined && { tls }),
+    ...(retargetTo !== undefined && { retargetTo }),
+  };
 }
 
 function encode(data: Record<string, string>): Record<string, string> {
@@ -55,6 +68,10 @@ function encode(data: Record<string, string>): Record<string, string> {
 function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, desired: DesiredSecret): V1Secret {
   const others = (existing?.metadata?.ownerReferences ?? []).filter((reference) => !isOurReference(reference, owner));
   const ownerReferences = desired.garbageCollected ? [...others, ownerReference(owner)] : others;
+  // An approval to move the credentials is used up once they are at that URL; one naming another
+  // URL is kept for a move still to come.
+  const { [RETARGET_ANNOTATION]: retargetTo, ...annotations }: Record<string, string> = existing?.metadata?.annotations ?? {};
+  if (retargetTo !== undefined && !sameInstance(retargetTo, desired.data.url)) annotations[RETARGET_ANNOTATION] = retargetTo;
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -64,6 +81,7 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
       name: desired.name,
       namespace: owner.metadata.namespace,
       labels: { ...existing?.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_NAME_LABEL]: owner.metadata.name },
+      annotations: { ...annotations, [TLS_ANNOTATION]: desired.tls },
       ownerReferences,
     },
     data: { ...existing?.data, ...encode(desired.data) },

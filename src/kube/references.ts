@@ -1,11 +1,12 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
-import type { SecretKeySelector } from '../api/types.js';
+import { ALLOWED_URLS_ANNOTATION, type SecretKeySelector } from '../api/types.js';
 import type { Reference } from '../api/credentials.js';
 import { apiStatus, kubeCall } from './errors.js';
 
 /**
- * Reads a key of a Secret that a resource names. The namespace is always the resource's own:
- * a reference can never reach into another namespace.
+ * Reads a key of a Secret that a resource names, with the URLs its annotation allows the value to
+ * be sent to. The namespace is always the resource's own: a reference can never reach into
+ * another namespace.
  */
 export async function readReference(core: CoreV1Api, namespace: string, selector: SecretKeySelector): Promise<Reference> {
   try {
@@ -16,7 +17,11 @@ export async function readReference(core: CoreV1Api, namespace: string, selector
     if (encoded === undefined) {
       return { found: false, problem: `Secret ${selector.name} has no key ${selector.key}` };
     }
-    return { found: true, value: Buffer.from(encoded, 'base64').toString('utf8') };
+    const allowedUrls = (secret.metadata?.annotations?.[ALLOWED_URLS_ANNOTATION] ?? '')
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url !== '');
+    return { found: true, value: Buffer.from(encoded, 'base64').toString('utf8'), allowedUrls };
   } catch (error) {
     const status = apiStatus(error);
     if (status === 404) return { found: false, problem: `Secret ${selector.name} not found in namespace ${namespace}` };

@@ -1,14 +1,17 @@
-import { checkSpec } from '../api/spec.js';
+import { checkSpec, sameInstance, tlsSettings } from '../api/spec.js';
 import {
+  ALLOWED_URLS_ANNOTATION,
   READY,
+  RETARGET_ANNOTATION,
   Reason,
   type Condition,
   type ConditionStatus,
   type EffectiveSpec,
   type InfluxOnboardingStatus,
+  type SecretKeySelector,
 } from '../api/types.js';
-import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
-import type { Facts, InfluxFailure, SetupRequest } from './facts.js';
+import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret, Reference } from '../api/credentials.js';
+import type { BoundCredentials, Facts, InfluxFailure, SetupRequest } from './facts.js';
 
 export interface OnboardingEvent {
   type: 'Normal' | 'Warning';
@@ -58,6 +61,10 @@ const WARNING_REASONS: readonly string[] = [
   Reason.InstanceReset,
   Reason.Unsupported,
   Reason.DuplicateTarget,
+  Reason.TargetChanged,
+  Reason.SecretNotPermitted,
+  Reason.URLNotAllowed,
+  Reason.AddressRefused,
 ];
 
 function previousReady(facts: Facts): Condition | undefined {
@@ -136,7 +143,32 @@ function failureText(failure: InfluxFailure): string {
   return failure.kind === 'rejected' ? `${failure.code}: ${failure.message}` : failure.message;
 }
 
-function unreachable(facts: Facts, spec: EffectiveSpec, failure: InfluxFailure): Finish {
+type RefusalReason = Extract<InfluxFailure, { kind: 'refused' }>['reason'];
+
+const REFUSALS: Record<RefusalReason, { reason: Reason; help: string }> = {
+  'link-local': {
+    reason: Reason.AddressRefused,
+    help: 'Fix spec.url; only a cluster administrator can allow link-local addresses (--allow-link-local)',
+  },
+  'not-allowed': {
+    reason: Reason.URLNotAllowed,
+    help: 'Fix spec.url, or ask a cluster administrator to add it to the operator\'s --allowed-urls',
+  },
+};
+
+/**
+ * InfluxDB could not be asked. An outage is retried with backoff; an address the operator refuses
+ * is a configuration error, which waits for the spec (or the operator's flags) to change.
+ */
+function notReached(facts: Facts, spec: EffectiveSpec, failure: InfluxFailure): Finish {
+  if (failure.kind === 'refused') {
+    const refusal = REFUSALS[failure.reason];
+    return finish(facts, {
+      reason: refusal.reason,
+      message: `InfluxDB at ${spec.url} was not contacted: ${failure.message}. ${refusal.help}; nothing is tried again until the spec or the operator's flags change`,
+      requeue: NONE,
+    });
+  }
   return finish(facts, {
     reason: Reason.Unreachable,
     message: `InfluxDB at ${spec.url} could not be reached: ${failureText(failure)}`,
@@ -154,6 +186,29 @@ function referenceProblems(facts: Facts, spec: EffectiveSpec): string[] {
   return wanted.flatMap(([reference, needed]) =>
     !needed ? [] : reference === undefined ? ['a referenced Secret was not read'] : reference.found ? [] : [reference.problem],
   );
+}
+
+/**
+ * Referenced credentials go only where their Secret says they may: its allowed-urls annotation
+ * must name spec.url. Otherwise anyone allowed to edit the resource could have a token or
+ * password they cannot read sent to a server of their choosing.
+ */
+function consentProblems(facts: Facts, spec: EffectiveSpec): string[] {
+  if (!facts.requireSecretConsent) return [];
+  const sent: Array<[Reference | undefined, SecretKeySelector | undefined]> = [
+    [facts.references.password, spec.passwordSecretRef],
+    [facts.references.token, spec.tokenSecretRef],
+    [facts.references.authToken, spec.authTokenSecretRef],
+  ];
+  const problems = sent.flatMap(([reference, selector]) => {
+    if (selector === undefined || !reference?.found || reference.allowedUrls.some((url) => sameInstance(url, spec.url))) return [];
+    const allowed = reference.allowedUrls.length === 0 ? 'no URL' : `only ${reference.allowedUrls.join(', ')}`;
+    return [
+      `Secret ${selector.name} allows ${allowed} in its annotation ${ALLOWED_URLS_ANNOTATION}, so nothing from it is sent to ${spec.url}; add that URL to the annotation if it may go there`,
+    ];
+  });
+  // Password and token often share one Secret: one problem each.
+  return [...new Set(problems)];
 }
 
 function referencedValue(reference: Reference | undefined): string | undefined {
@@ -183,13 +238,80 @@ function credentialProblems(facts: Facts, spec: EffectiveSpec): string[] {
 }
 
 /**
- * The credentials the Secret holds, or undefined without a username and token. The password may
- * be empty: an adopted instance's password is not known unless spec.passwordSecretRef gives it.
+ * The credentials the Secret holds and the instance they belong to, or undefined without a
+ * username and token. The password may be empty: an adopted instance's password is not known
+ * unless spec.passwordSecretRef gives it.
  */
-function credentialsIn(secret: CredentialsSecret): Credentials | undefined {
+export function credentialsIn(secret: CredentialsSecret): BoundCredentials | undefined {
   if (secret.state !== 'owned') return undefined;
-  const { username, password, token } = secret.data;
-  return username && token ? { username, password: password ?? '', token } : undefined;
+  const { url, username, password, token } = secret.data;
+  if (!username || !token) return undefined;
+  return {
+    credentials: { username, password: password ?? '', token },
+    target: { ...(url && { url }), ...(secret.tls !== undefined && { tls: secret.tls }) },
+  };
+}
+
+/** The instance a spec aims at: credentials may be used only with the target they belong to. */
+function targetOf(spec: EffectiveSpec): Required<CredentialsTarget> {
+  return { url: spec.url, tls: tlsSettings(spec) };
+}
+
+/** Whether credentials bound to `bound` belong to `wanted`; what is not known about `bound` does not count against it. */
+function sameTarget(bound: CredentialsTarget, wanted: Required<CredentialsTarget>): boolean {
+  return (bound.url === undefined || sameInstance(bound.url, wanted.url)) && (bound.tls === undefined || bound.tls === wanted.tls);
+}
+
+function describeTarget(target: CredentialsTarget): string {
+  return `${target.url ?? 'an unrecorded URL'} (TLS ${target.tls ?? 'settings unrecorded'})`;
+}
+
+/** Whoever may edit the credentials Secret (and so could read its token anyway) approved moving it to spec.url. */
+function retargetApproved(secret: CredentialsSecret, spec: EffectiveSpec): boolean {
+  return secret.state === 'owned' && secret.retargetTo !== undefined && sameInstance(secret.retargetTo, spec.url);
+}
+
+/**
+ * The credentials belong to another target than the spec names, and nobody approved the move: no
+ * request at all is sent (not even an unauthenticated one, so the new address learns nothing).
+ */
+function targetChanged(facts: Facts, spec: EffectiveSpec, bound: CredentialsTarget, inSecret: boolean): Finish {
+  const wanted = targetOf(spec);
+  const name = spec.credentialsSecretName;
+  const urlMoved = bound.url !== undefined && !sameInstance(bound.url, wanted.url);
+  const created = urlMoved ? `for ${bound.url}` : `with TLS settings ${bound.tls}`;
+  const named = urlMoved ? spec.url : `TLS settings ${wanted.tls}`;
+  const message = inSecret
+    ? `The credentials in Secret ${name} were created ${created}, but this resource now names ${named}; nothing is sent there. If it is the same instance, annotate Secret ${name} with ${RETARGET_ANNOTATION}=${spec.url} to move them (their token is checked there first); to onboard a different instance, delete this resource and create it again with a new spec.credentialsSecret.name`
+    : `Secret ${name} is gone, and the credentials this operator remembers from it were created ${created}, but this resource now names ${named}; nothing is sent there. Restore the Secret or the spec, or delete this resource and create it again to onboard ${spec.url} with new credentials`;
+  return finish(facts, {
+    reason: Reason.TargetChanged,
+    message,
+    requeue: NONE,
+    fields: { ...(bound.url !== undefined && { observedURL: bound.url }), ...(bound.tls !== undefined && { observedTLS: bound.tls }) },
+  });
+}
+
+/**
+ * An approved move goes ahead only when the instance at the new target is the one the credentials
+ * belong to: set up already, and accepting their token.
+ */
+function retargetRefusal(facts: Facts, spec: EffectiveSpec, allowed: boolean): Finish | undefined {
+  const name = spec.credentialsSecretName;
+  if (allowed) {
+    return finish(facts, {
+      reason: Reason.TargetChanged,
+      message: `InfluxDB at ${spec.url} is not set up, so it is not the instance the credentials in Secret ${name} belong to; nothing was sent to it. Restore that instance there, or delete this resource and create it again with a new spec.credentialsSecret.name to onboard this one`,
+      requeue: BACKOFF,
+    });
+  }
+  const check = facts.tokenCheck;
+  if (check === undefined || check.ok || check.failure.kind !== 'rejected') return undefined;
+  return finish(facts, {
+    reason: Reason.TargetChanged,
+    message: `InfluxDB at ${spec.url} rejected the operator token (${failureText(check.failure)}), so it is not the instance the credentials in Secret ${name} belong to; the Secret was left as it is`,
+    requeue: NONE,
+  });
 }
 
 /** Credentials fit to send: a setup request needs a password, so an unknown one is generated. */
@@ -200,6 +322,7 @@ function postable(facts: Facts, credentials: Credentials): Credentials {
 function desiredSecret(spec: EffectiveSpec, credentials: Credentials): DesiredSecret {
   return {
     name: spec.credentialsSecretName,
+    tls: tlsSettings(spec),
     garbageCollected: spec.deletionPolicy === 'Delete',
     data: {
       url: spec.url,
@@ -213,7 +336,7 @@ function desiredSecret(spec: EffectiveSpec, credentials: Credentials): DesiredSe
 }
 
 export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret): boolean {
-  if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected) return false;
+  if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls) return false;
   return (Object.keys(desired.data) as Array<keyof DesiredSecret['data']>).every(
     (key) => secret.data[key] === desired.data[key],
   );
@@ -252,7 +375,20 @@ function settle(facts: Facts, spec: EffectiveSpec, credentials: Credentials, out
   if (facts.health === undefined) return { kind: 'checkHealth' };
   if (facts.health.ok && facts.health.value.version !== undefined) fields.influxdbVersion = facts.health.value.version;
   if (status.onboardedAt === undefined && fields.onboardedAt === undefined) fields.onboardedAt = facts.now;
-  return finish(facts, { ...outcome, fields });
+  const wanted = targetOf(spec);
+  const observed: CredentialsTarget = { ...(status.observedURL !== undefined && { url: status.observedURL }), ...(status.observedTLS !== undefined && { tls: status.observedTLS }) };
+  fields.observedURL = wanted.url;
+  fields.observedTLS = wanted.tls;
+  if (sameTarget(observed, wanted)) return finish(facts, { ...outcome, fields });
+  return finish(facts, {
+    ...outcome,
+    fields,
+    event: {
+      type: 'Normal',
+      reason: 'Retargeted',
+      message: `The credentials in Secret ${spec.credentialsSecretName} now belong to ${describeTarget(wanted)}, where their token was accepted; before, they belonged to ${describeTarget(observed)}`,
+    },
+  });
 }
 
 const READY_AGAIN = (facts: Facts): Requeue => ({ kind: 'after', ms: facts.driftCheckIntervalMs });
@@ -265,7 +401,7 @@ const READY_AGAIN = (facts: Facts): Requeue => ({ kind: 'after', ms: facts.drift
 function successReason(facts: Facts, known: Credentials | undefined): Reason {
   const previous = previousReady(facts);
   if (previous && SUCCESS_REASONS.includes(previous.reason)) return previous.reason as Reason;
-  const knownBefore = facts.secretWritten ? facts.remembered : known;
+  const knownBefore = facts.secretWritten ? facts.remembered?.credentials : known;
   return knownBefore === undefined && referencedValue(facts.references.token) !== undefined ? Reason.Adopted : Reason.Onboarded;
 }
 
@@ -296,7 +432,7 @@ function afterSetupAnswer(facts: Facts, spec: EffectiveSpec, credentials: Creden
     });
   }
   const failure = answer.failure;
-  if (failure.kind === 'unreachable') return unreachable(facts, spec, failure);
+  if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
   if (failure.code === 'conflict') {
     // Someone set the instance up between our check and our request; the next round sees who.
     return finish(facts, {
@@ -347,7 +483,7 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
     return settle(facts, spec, credentials, { reason, message: successMessage(reason, spec), requeue: READY_AGAIN(facts) });
   }
   const failure = facts.tokenCheck.failure;
-  if (failure.kind === 'unreachable') return unreachable(facts, spec, failure);
+  if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
   // Only a token that once worked can have been revoked; one that never did means someone else
   // set the instance up first.
   if (onboardedBefore) {
@@ -390,7 +526,7 @@ function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials |
       });
     }
     const failure = facts.tokenCheck.failure;
-    if (failure.kind === 'unreachable') return unreachable(facts, spec, failure);
+    if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
     if (onboardedBefore) {
       return finish(facts, {
         reason: Reason.TokenInvalid,
@@ -465,6 +601,10 @@ export function decide(facts: Facts): Step {
   if (missing.length > 0) {
     return finish(facts, { reason: Reason.SecretNotFound, message: missing.join('; '), requeue: BACKOFF });
   }
+  const withoutConsent = consentProblems(facts, spec);
+  if (withoutConsent.length > 0) {
+    return finish(facts, { reason: Reason.SecretNotPermitted, message: withoutConsent.join('; '), requeue: BACKOFF });
+  }
   const invalid = credentialProblems(facts, spec);
   if (invalid.length > 0) {
     return finish(facts, { reason: Reason.InvalidSpec, message: invalid.join('; '), requeue: BACKOFF });
@@ -477,16 +617,25 @@ export function decide(facts: Facts): Step {
     });
   }
 
-  const known = credentialsIn(facts.secret) ?? facts.remembered;
+  const inSecret = credentialsIn(facts.secret);
+  const bound = inSecret ?? facts.remembered;
+  const known = bound?.credentials;
   const credentials: Credentials = {
     username: spec.username,
     password: referencedValue(facts.references.password) ?? known?.password ?? '',
     token: referencedValue(facts.references.token) ?? known?.token ?? facts.generated.token,
   };
+  const moving = bound !== undefined && !sameTarget(bound.target, targetOf(spec));
+  if (moving && !(inSecret !== undefined && retargetApproved(facts.secret, spec))) {
+    return targetChanged(facts, spec, bound.target, inSecret !== undefined);
+  }
 
   if (facts.setupStatus === undefined) return { kind: 'checkSetupStatus' };
-  if (!facts.setupStatus.ok) return unreachable(facts, spec, facts.setupStatus.failure);
+  if (!facts.setupStatus.ok) return notReached(facts, spec, facts.setupStatus.failure);
   const allowed = facts.setupStatus.value.allowed;
+  const refusal = moving ? retargetRefusal(facts, spec, allowed) : undefined;
+  if (refusal !== undefined) return refusal;
+  // Approved and verified so far: the usual path checks the token there and rewrites the Secret.
   return spec.mode === 'Setup'
     ? decideSetup(facts, spec, known, credentials, allowed)
     : decideSetupUser(facts, spec, known, credentials, allowed);

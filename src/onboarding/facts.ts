@@ -1,5 +1,5 @@
 import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from '../influx/types.js';
-import type { Credentials, CredentialsSecret, Reference } from '../api/credentials.js';
+import type { Credentials, CredentialsSecret, CredentialsTarget, Reference } from '../api/credentials.js';
 import type { InfluxOnboarding } from '../api/types.js';
 
 export interface References {
@@ -11,6 +11,12 @@ export interface References {
 
 export type { InfluxFailure, Outcome, SetupRequest, SetupResult };
 
+/** Credentials together with the instance they belong to. */
+export interface BoundCredentials {
+  credentials: Credentials;
+  target: CredentialsTarget;
+}
+
 /**
  * Everything one reconcile has learnt so far. The decision reads only this; the reconciler adds
  * one observation at a time, as the decision asks for it, so no request is made that the
@@ -20,12 +26,14 @@ export interface Facts {
   resource: InfluxOnboarding;
   now: string;
   driftCheckIntervalMs: number;
+  /** --require-secret-consent: referenced credentials go only to URLs their Secret names. */
+  requireSecretConsent: boolean;
   /** Name of an older InfluxOnboarding (mode Setup) that targets the same InfluxDB. */
   duplicateOf?: string;
   references: References;
   secret: CredentialsSecret;
-  /** Credentials this process last saw in, or wrote to, this resource's Secret. */
-  remembered?: Credentials;
+  /** Credentials this process last saw in, or wrote to, this resource's Secret, with their target. */
+  remembered?: BoundCredentials;
   /** Fresh random values, used only where nothing else provides a password or token. */
   generated: { password: string; token: string };
   setupStatus?: Outcome<{ allowed: boolean }>;

@@ -1,12 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
+import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
 import { checkSpec, instanceKey } from '../api/spec.js';
 import type { InfluxOnboarding, InfluxOnboardingStatus, Reason, SecretKeySelector } from '../api/types.js';
 import type { InfluxClient } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import { decide, firstVisitStatus, type Finish, type OnboardingEvent, type Step } from './decide.js';
-import type { Facts, References } from './facts.js';
+import { credentialsIn, decide, firstVisitStatus, type Finish, type OnboardingEvent, type Step } from './decide.js';
+import type { BoundCredentials, Facts, References } from './facts.js';
 import { generatePassword, generateToken } from './generate.js';
 import { PerKeySerializer } from './serial.js';
 
@@ -35,6 +35,8 @@ export interface OnboardingPorts {
 
 export interface OnboardingOptions {
   driftCheckIntervalMs: number;
+  /** Referenced credentials go only to URLs their Secret's allowed-urls annotation names. */
+  requireSecretConsent: boolean;
   logger: Logger;
   /** Every credential handled is registered here so that no log line can carry it. */
   secrets: SecretRegistry;
@@ -66,9 +68,9 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
   const perInstance = new PerKeySerializer();
-  // What this process last saw in, or wrote to, each resource's Secret: restores a deleted Secret
-  // with the same credentials.
-  const remembered = new Map<string, Credentials>();
+  // What this process last saw in, or wrote to, each resource's Secret, and the instance it
+  // belongs to: restores a deleted Secret with the same credentials, for that instance only.
+  const remembered = new Map<string, BoundCredentials>();
   // The last status this process wrote to each resource, and every resourceVersion that write
   // (with the writes just before it) replaced. The cache can lag behind those writes (a reconcile
   // triggered by our own Secret write can start before the status update arrives); deciding on
@@ -95,16 +97,15 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     return updated;
   }
 
-  function remember(key: string, credentials: Credentials): void {
-    remembered.set(key, credentials);
-    options.secrets.add(credentials.password);
-    options.secrets.add(credentials.token);
+  function remember(key: string, bound: BoundCredentials): void {
+    remembered.set(key, bound);
+    options.secrets.add(bound.credentials.password);
+    options.secrets.add(bound.credentials.token);
   }
 
   function rememberSecret(key: string, secret: CredentialsSecret): void {
-    if (secret.state !== 'owned') return;
-    const { username, password, token } = secret.data;
-    if (username && token) remember(key, { username, password: password ?? '', token });
+    const bound = credentialsIn(secret);
+    if (bound !== undefined) remember(key, bound);
   }
 
   // The instance a valid Setup-mode resource onboards (null: none), per cached object. Cached
@@ -167,7 +168,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       case 'checkHealth':
         return { ...facts, health: await client().health() };
       case 'writeSecret': {
-        remember(key, step.credentials);
+        remember(key, { credentials: step.credentials, target: { url: step.secret.data.url, tls: step.secret.tls } });
         const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
         return { ...facts, secret, secretWritten: secret.state === 'owned' };
       }
@@ -231,6 +232,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       resource,
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
+      requireSecretConsent: options.requireSecretConsent,
       references,
       secret,
       ...(known && { remembered: known }),

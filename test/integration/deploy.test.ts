@@ -280,6 +280,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--log-level=info',
     '--log-format=json',
     '--allow-link-local=false',
+    '--require-secret-consent=true',
   ]);
   const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops', POD_NAME: 'operator-0' });
   assert.equal(
@@ -287,8 +288,8 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     [[], true, 'ops', `${release}-influx-onboarding-operator`, 'operator-0'],
   );
   assert.equal(
-    [config.metricsBindAddress, config.metricsSecure, config.metricsCertDir, config.healthProbeBindAddress, config.allowLinkLocal],
-    [':8443', true, undefined, ':8081', false],
+    [config.metricsBindAddress, config.metricsSecure, config.metricsCertDir, config.healthProbeBindAddress, config.allowLinkLocal, config.allowedUrls, config.requireSecretConsent],
+    [':8443', true, undefined, ':8081', false, [], true],
   );
   // The grace period must outlast the operator's own shutdown bound, or SIGKILL cuts it short.
   assert.ok(config.shutdownTimeoutMs < pod.terminationGracePeriodSeconds * 1000);
@@ -343,11 +344,13 @@ test('namespaces [a, b]: a Role and RoleBinding in each, nothing cluster-wide, -
   assert.equal(parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' }).namespaces, ['a', 'b']);
 });
 
-test('options: label selector, link-local, one replica (no PDB), topology spread, ServiceMonitor', async () => {
+test('options: label selector, link-local, allow-list, secret consent off, one replica (no PDB), topology spread, ServiceMonitor', async () => {
   const manifests = await render('ops', {
     replicaCount: 1,
     labelSelector: 'tier in (a,b)',
     allowLinkLocal: true,
+    allowedUrls: ['*.monitoring.svc', '10.0.0.0/8:8086'],
+    requireSecretConsent: false,
     concurrency: 8,
     resyncPeriod: '1h',
     driftCheckInterval: '90s',
@@ -358,8 +361,15 @@ test('options: label selector, link-local, one replica (no PDB), topology spread
   assert.not.ok(manifests.some((m) => m.kind === 'PodDisruptionBudget'), 'a PDB of minAvailable 1 would block every drain of a single replica');
   const deployment = only<Deployment>(manifests, 'Deployment');
   const args = deployment.spec.template.spec.containers[0]?.args ?? [];
-  for (const arg of ['--label-selector=tier in (a,b)', '--allow-link-local=true', '--concurrency=8']) assert.ok(args.includes(arg), `${arg} in ${args}`);
+  for (const arg of ['--label-selector=tier in (a,b)', '--allow-link-local=true', '--allowed-urls=*.monitoring.svc,10.0.0.0/8:8086', '--require-secret-consent=false', '--concurrency=8']) {
+    assert.ok(args.includes(arg), `${arg} in ${args}`);
+  }
   const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' });
+  assert.equal(config.allowedUrls, [
+    { kind: 'host', pattern: '*.monitoring.svc' },
+    { kind: 'network', address: '10.0.0.0', prefix: 8, family: 'ipv4', port: 8086 },
+  ]);
+  assert.is(config.requireSecretConsent, false);
   assert.equal(
     [config.labelSelector, config.allowLinkLocal, config.concurrency, config.resyncPeriodMs, config.driftCheckIntervalMs, config.logFormat],
     ['tier in (a,b)', true, 8, 3_600_000, 90_000, 'text'],

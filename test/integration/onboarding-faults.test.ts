@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   OnboardingFile,
+  consentTo,
   createOnboarding,
   createSecret,
   gaps,
@@ -198,8 +199,8 @@ tests('mode SetupUser: onboarded through /api/v2/setup/user (OSS 2.0); Unsupport
   const legacyAdmin = legacy.knobs.setUpBySomeoneElse({ username: 'root', org: 'root-org', bucket: 'root-bucket' });
   const modernAdmin = modern.knobs.setUpBySomeoneElse({ username: 'root', org: 'root-org', bucket: 'root-bucket' });
   context.ledger.add(legacyAdmin.token, modernAdmin.token, 'someone-elses-password');
-  await createSecret(namespace, 'legacy-admin', { token: legacyAdmin.token });
-  await createSecret(namespace, 'modern-admin', { token: modernAdmin.token });
+  await createSecret(namespace, 'legacy-admin', { token: legacyAdmin.token }, consentTo(legacy.url));
+  await createSecret(namespace, 'modern-admin', { token: modernAdmin.token }, consentTo(modern.url));
   const spec = { username: 'team', org: 'team-org', bucket: 'team-bucket', mode: 'SetupUser' as const };
   await createOnboarding(namespace, 'legacy', { url: legacy.url, ...spec, authTokenSecretRef: { name: 'legacy-admin', key: 'token' } });
   await createOnboarding(namespace, 'modern', { url: modern.url, ...spec, authTokenSecretRef: { name: 'modern-admin', key: 'token' } });

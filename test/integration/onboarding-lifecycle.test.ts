@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type InfluxOnboarding } from '../../src/api/types.js';
 import {
   OnboardingFile,
+  consentTo,
   createOnboarding,
   createSecret,
   deleteOnboarding,
@@ -103,7 +104,7 @@ tests('an instance set up by someone else is AlreadyOnboarded with no POST, then
   const warnings = await onboardingEvents(namespace, 'taken');
   assert.ok(warnings.some((event) => event.type === 'Warning' && event.reason === 'AlreadyOnboarded'), JSON.stringify(warnings));
 
-  await createSecret(namespace, 'taken-admin-token', { token });
+  await createSecret(namespace, 'taken-admin-token', { token }, consentTo(influx.url));
   await patchOnboardingSpec(namespace, 'taken', { tokenSecretRef: { name: 'taken-admin-token', key: 'token' } });
   const adopted = await waitForReason(namespace, 'taken', 'Adopted');
   assert.is(readyOf(adopted)?.status, 'True');

@@ -21,6 +21,7 @@ import { scrapeHttps } from '../support/https-scrape.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import {
   SecretLedger,
+  consentTo,
   createNamespace,
   createOnboarding,
   createSecret,
@@ -187,7 +188,7 @@ tests('an operator with only that token and leader election onboards an instance
 
   const password = `pw-${randomSuffix()}-${randomSuffix()}-rbac`;
   context.ledger.add(password);
-  await createSecret(namespace, 'rbac-password', { password });
+  await createSecret(namespace, 'rbac-password', { password }, consentTo(influx.url));
   const { custom } = await onboardingHarness();
   await custom.createNamespacedCustomObject({
     group: 'influxdb.onboarding.dev',

@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   OnboardingFile,
+  consentTo,
   createOnboarding,
   createSecret,
   deleteSecret,
@@ -37,7 +38,7 @@ tests('a referenced password Secret created after the resource is used at once',
 
   const password = 'Late-Passw0rd-4f1c9e';
   context.ledger.add(password);
-  await createSecret(namespace, 'late-password', { password });
+  await createSecret(namespace, 'late-password', { password }, consentTo(influx.url));
   await waitForReason(namespace, 'late-ref', 'Onboarded', WAKE_MS);
   assert.is(influx.onboarded()?.password, password);
   context.remember(influx);

@@ -5,9 +5,10 @@
  */
 import { API_VERSION, KIND, READY, type Condition, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
+import { tlsSettings } from '../../src/api/spec.js';
 import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner, UnreachableReason } from '../../src/influx/types.js';
 import { decide, type Finish, type Step } from '../../src/onboarding/decide.js';
-import type { Facts } from '../../src/onboarding/facts.js';
+import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
 
 // ---------------------------------------------------------------------------------------------
 // Values. Every credential is distinctive so that a leak into a message is found by substring.
@@ -16,6 +17,8 @@ export const NOW = '2026-03-01T12:00:00Z';
 export const EARLIER = '2026-01-01T08:00:00Z';
 export const DRIFT_MS = 300_000;
 export const INFLUX_URL = 'http://influxdb.data.svc:8086';
+/** The TLS settings of a spec without spec.tls, as the credentials Secret records them. */
+export const NO_TLS = tlsSettings({ insecureSkipVerify: false });
 export const NAME = 'metrics';
 export const NAMESPACE = 'monitoring';
 export const SECRET_NAME = `${NAME}-influxdb`;
@@ -101,6 +104,8 @@ export function onboardedStatus(overrides: Partial<InfluxOnboardingStatus> = {},
     ...IDS,
     onboardedAt: EARLIER,
     influxdbVersion: VERSION,
+    observedURL: INFLUX_URL,
+    observedTLS: NO_TLS,
     ...overrides,
   };
 }
@@ -129,14 +134,25 @@ export function secretData(creds: Credentials, spec: Partial<InfluxOnboardingSpe
   };
 }
 
-export function ownedSecret(data: Partial<DesiredSecret['data']>, garbageCollected = false): CredentialsSecret {
-  return { state: 'owned', data, garbageCollected };
+export function ownedSecret(data: Partial<DesiredSecret['data']>, garbageCollected = false, annotations: { tls?: string; retargetTo?: string } = { tls: NO_TLS }): CredentialsSecret {
+  return { state: 'owned', data, garbageCollected, ...annotations };
+}
+
+/** The Secret decide() writes for BASE_SPEC (with spec overrides) and these credentials. */
+export function desiredSecret(creds: Credentials, garbageCollected = false, spec: Partial<InfluxOnboardingSpec> = {}): DesiredSecret {
+  return { name: SECRET_NAME, garbageCollected, tls: NO_TLS, data: secretData(creds, spec) };
+}
+
+/** Credentials remembered by the reconciler, bound to INFLUX_URL (or `url`) without TLS. */
+export function rememberedAt(creds: Credentials, url = INFLUX_URL): BoundCredentials {
+  return { credentials: creds, target: { url, tls: NO_TLS } };
 }
 
 export const ABSENT: CredentialsSecret = { state: 'absent' };
 export const FOREIGN: CredentialsSecret = { state: 'foreign' };
 
-export const found = (value: string): Reference => ({ found: true, value });
+/** A referenced Secret's value; by default its Secret consents to INFLUX_URL. */
+export const found = (value: string, allowedUrls: readonly string[] = [INFLUX_URL]): Reference => ({ found: true, value, allowedUrls });
 export const missing = (problem: string): Reference => ({ found: false, problem });
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +170,9 @@ export function rejectedFailure(status: number, code: string, message: string): 
 }
 
 export const unreachable = <T>(reason?: UnreachableReason, message?: string): Outcome<T> => failed(unreachableFailure(reason, message));
+/** The client's address policy refused the address: nothing was sent. */
+export const refused = <T>(reason: Extract<InfluxFailure, { kind: 'refused' }>['reason'], message = 'refused before connecting: the address 169.254.169.254 is link-local'): Outcome<T> =>
+  failed({ kind: 'refused', reason, message });
 export const rejected = <T>(status: number, code: string, message: string): Outcome<T> => failed(rejectedFailure(status, code, message));
 export const unauthorized = <T>(): Outcome<T> => rejected(401, 'unauthorized', 'unauthorized access');
 export const alreadySetUp = <T>(): Outcome<T> => rejected(422, 'conflict', 'onboarding has already been completed');
@@ -171,6 +190,7 @@ export function facts(overrides: Partial<Facts> = {}): Facts {
     resource: resource(),
     now: NOW,
     driftCheckIntervalMs: DRIFT_MS,
+    requireSecretConsent: true,
     references: {},
     secret: ABSENT,
     generated: { password: GEN_PASSWORD, token: GEN_TOKEN },
@@ -257,7 +277,7 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       const given = world.writeSecret ?? 'written';
       const written = typeof given === 'function' ? given(step) : given;
       const secret: CredentialsSecret =
-        written === 'foreign' ? FOREIGN : { state: 'owned', data: step.secret.data, garbageCollected: step.secret.garbageCollected };
+        written === 'foreign' ? FOREIGN : { state: 'owned', data: step.secret.data, garbageCollected: step.secret.garbageCollected, tls: step.secret.tls };
       return { ...current, secret, secretWritten: written === 'written' };
     }
     case 'postSetup':

@@ -13,6 +13,8 @@ export interface InfluxProxy {
   readonly url: string;
   /** Every request received, in order. */
   readonly requests: RecordedRequest[];
+  /** TCP connections accepted so far (a client refused before connecting opens none). */
+  connections(): number;
   /** How many matching requests reached the upstream server. */
   forwarded(match: RequestMatch): number;
   /** The next request matching `match` is disturbed as `how`. */
@@ -26,8 +28,10 @@ export interface InfluxProxy {
 const matches = (match: RequestMatch, method: string, path: string): boolean =>
   (match.method === undefined || match.method === method) && (match.path === undefined || match.path === path);
 
-export async function startInfluxProxy(upstream: string): Promise<InfluxProxy> {
+/** host: the loopback address to listen on, 127.0.0.1 unless another is wanted (say, one outside an allow-list). */
+export async function startInfluxProxy(upstream: string, { host = '127.0.0.1' } = {}): Promise<InfluxProxy> {
   const requests: RecordedRequest[] = [];
+  let connections = 0;
   const passed: Array<{ method: string; path: string }> = [];
   const pending: Array<{ how: Disturbance; match: RequestMatch }> = [];
   let signal: () => void = () => undefined;
@@ -75,11 +79,13 @@ export async function startInfluxProxy(upstream: string): Promise<InfluxProxy> {
       outgoing.end(raw);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     requests,
+    connections: () => connections,
     forwarded: (match) => passed.filter(({ method, path }) => matches(match, method, path)).length,
     disturbNext(how, match) {
       pending.push({ how, match });

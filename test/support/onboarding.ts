@@ -13,7 +13,7 @@ import {
   setHeaderOptions,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingSpec } from '../../src/api/types.js';
+import { ALLOWED_URLS_ANNOTATION, GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingSpec } from '../../src/api/types.js';
 import { adminKubeConfig, getControlPlane } from './cluster.js';
 import type { ControlPlane, KubectlResult } from './controlplane.js';
 import { startInfluxStandin, type InfluxStandin, type RecordedRequest, type StandinOptions } from './influx-standin.js';
@@ -240,12 +240,31 @@ export async function getSecret(namespace: string, name: string): Promise<Secret
   }
 }
 
-export async function createSecret(namespace: string, name: string, data: Record<string, string>, labels?: Record<string, string>): Promise<V1Secret> {
+export interface SecretMetadata {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export async function createSecret(namespace: string, name: string, data: Record<string, string>, metadata: SecretMetadata = {}): Promise<V1Secret> {
   const { core } = await onboardingHarness();
   return core.createNamespacedSecret({
     namespace,
-    body: { metadata: { name, namespace, ...(labels && { labels }) }, type: 'Opaque', stringData: data },
+    body: { metadata: { name, namespace, ...metadata }, type: 'Opaque', stringData: data },
   });
+}
+
+/** The metadata by which a referenced Secret consents to its values being sent to these URLs. */
+export function consentTo(...urls: string[]): SecretMetadata {
+  return { annotations: { [ALLOWED_URLS_ANNOTATION]: urls.join(',') } };
+}
+
+/** Sets (or, with null, removes) annotations on a Secret, as `kubectl annotate` does. */
+export async function annotateSecret(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+  const { core } = await onboardingHarness();
+  await core.patchNamespacedSecret(
+    { namespace, name, body: { metadata: { annotations } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }
 
 export async function deleteSecret(namespace: string, name: string): Promise<void> {

@@ -36,6 +36,38 @@ test('defaults follow controller-runtime and the issue', () => {
   assert.is(config.logFormat, 'json');
   assert.is(config.shutdownTimeoutMs, 30_000);
   assert.is(config.allowLinkLocal, false);
+  assert.equal(config.allowedUrls, [], 'no allow-list: any URL but link-local ones');
+  assert.is(config.requireSecretConsent, true, 'referenced Secrets must consent unless turned off');
+});
+
+test('--allowed-urls: host patterns and CIDRs, each with an optional port; from the flag or the environment', () => {
+  const config = run(['--allowed-urls= *.monitoring.svc, influxdb.data:8086,10.0.0.0/8 ,192.168.1.7:8086,fd00::/8,[fd00::/8]:8443,']);
+  assert.equal(config.allowedUrls, [
+    { kind: 'host', pattern: '*.monitoring.svc' },
+    { kind: 'host', pattern: 'influxdb.data', port: 8086 },
+    { kind: 'network', address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+    { kind: 'network', address: '192.168.1.7', prefix: 32, family: 'ipv4', port: 8086 },
+    { kind: 'network', address: 'fd00::', prefix: 8, family: 'ipv6' },
+    { kind: 'network', address: 'fd00::', prefix: 8, family: 'ipv6', port: 8443 },
+  ]);
+  assert.equal(run([], { INFLUX_OPERATOR_ALLOWED_URLS: 'Influx.Example' }).allowedUrls, [{ kind: 'host', pattern: 'influx.example' }]);
+});
+
+test('--allowed-urls: every entry that is neither a host pattern nor an IP/CIDR is named', () => {
+  const bad = ['*', 'http://influx:8086', 'influx:0', 'influx:70000', 'influx:', '10.0.0.0/33', 'fd00::/129', '[influx]:80', 'in flux', '*.'];
+  const found = problems([`--allowed-urls=${bad.join(',')},fine.example`]);
+  assert.is(found.length, bad.length, found.join('\n'));
+  for (const [index, entry] of bad.entries()) {
+    assert.match(found[index] ?? '', '--allowed-urls: ');
+    assert.match(found[index] ?? '', JSON.stringify(entry));
+  }
+});
+
+test('--require-secret-consent: on by default, turned off only explicitly', () => {
+  assert.is(run(['--require-secret-consent=false']).requireSecretConsent, false);
+  assert.is(run([], { INFLUX_OPERATOR_REQUIRE_SECRET_CONSENT: 'false' }).requireSecretConsent, false);
+  assert.is(run(['--require-secret-consent'], { INFLUX_OPERATOR_REQUIRE_SECRET_CONSENT: 'false' }).requireSecretConsent, true);
+  assert.match(problems(['--require-secret-consent=no']).join(), '--require-secret-consent');
 });
 
 test('flags win over INFLUX_OPERATOR_* variables, which win over defaults', () => {
@@ -81,7 +113,7 @@ test('--help and --version', () => {
   const help = loadConfig(['--help'], {});
   assert.is(help.kind, 'help');
   if (help.kind === 'help') {
-    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--version']) {
+    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--allow-link-local', '--allowed-urls', '--require-secret-consent', '--version']) {
       assert.match(help.text, flag);
     }
     assert.match(help.text, 'INFLUX_OPERATOR_CONCURRENCY');

@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { checkSpec } from '../../src/api/spec.js';
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS, GROUP, KIND, PLURAL, READY, VERSION as API_VERSION_NAME } from '../../src/api/types.js';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, GROUP, KIND, PLURAL, READY, Reason, VERSION as API_VERSION_NAME } from '../../src/api/types.js';
 import { BASE_SPEC, IDS, drive, facts, freshWorld, onboardedStatus, ownedSecret, resource, secretData, setUpWorld, credentials, STORED_TOKEN } from '../support/facts.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -431,6 +431,10 @@ test('status subresource present; conditions a list-type map keyed by type', () 
   assert.equal(conditions['x-kubernetes-list-map-keys'], ['type']);
   assert.ok(conditions.items?.required?.includes('type'), 'a map key must be required');
   assert.equal(conditions.items?.properties?.status?.enum, ['True', 'False', 'Unknown']);
+  // The schema names every Ready reason, so that `kubectl explain` lists the new ones too.
+  const described = conditions.items?.properties?.reason?.description ?? '';
+  const listed = /one of: ([^(]*)\(/.exec(described)?.[1]?.split(',').map((reason) => reason.trim()).filter((reason) => reason !== '');
+  assert.equal(listed, Object.values(Reason));
 });
 
 test('statuses decide() writes are valid against the status schema', () => {

@@ -5,10 +5,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkSpec } from '../../src/api/spec.js';
-import { READY, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
+import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
+import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
 import type { Outcome } from '../../src/influx/types.js';
-import { secretMatches, withReady, type Finish, type Requeue, type Step } from '../../src/onboarding/decide.js';
+import { credentialsIn, secretMatches, withReady, type Finish, type Requeue, type Step } from '../../src/onboarding/decide.js';
 import {
   ABSENT,
   AUTH_TOKEN,
@@ -21,6 +21,7 @@ import {
   INFLUX_URL,
   MEMO_PASSWORD,
   MEMO_TOKEN,
+  NO_TLS,
   NOW,
   REF_PASSWORD,
   REF_TOKEN,
@@ -33,6 +34,7 @@ import {
   apply,
   credentials,
   decideRecorded,
+  desiredSecret,
   drive,
   facts,
   failedStatus,
@@ -50,7 +52,9 @@ import {
   pick,
   prng,
   readyCondition,
+  refused,
   rejected,
+  rememberedAt,
   resource,
   secretData,
   setUpWorld,
@@ -269,7 +273,7 @@ test('fresh instance: writeSecret strictly before postSetup, with identical cred
   const written = only(run, 'writeSecret');
   const expected = credentials('admin', GEN_PASSWORD, GEN_TOKEN);
   assert.equal(written.credentials, expected);
-  assert.equal(written.secret, { name: SECRET_NAME, garbageCollected: false, data: secretData(expected) });
+  assert.equal(written.secret, desiredSecret(expected, false));
   assert.equal(only(run, 'postSetup').request, {
     username: 'admin',
     password: GEN_PASSWORD,
@@ -294,6 +298,8 @@ test('fresh instance: writeSecret strictly before postSetup, with identical cred
     ...IDS,
     onboardedAt: NOW,
     influxdbVersion: VERSION,
+    observedURL: INFLUX_URL,
+    observedTLS: NO_TLS,
   });
   noLeaks(finish);
 });
@@ -321,7 +327,7 @@ test('deletionPolicy: Delete makes the desired Secret garbage-collected, Retain 
   const input = given({ credentialsSecret: { deletionPolicy: 'Delete' } }, { secret: ownedSecret(secretData(STORED), false) });
   const run = drive(input, freshWorld());
   assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
-  assert.equal(only(run, 'writeSecret').secret, { name: SECRET_NAME, garbageCollected: true, data: secretData(STORED) });
+  assert.equal(only(run, 'writeSecret').secret, desiredSecret(STORED, true));
   assert.equal(only(run, 'postSetup').request.token, STORED_TOKEN);
 });
 
@@ -334,7 +340,7 @@ test('credentialsSecret.name is the Secret written and reported', () => {
 
 test('crash after the Secret write: the next reconcile posts the same credentials again, without rewriting', () => {
   // New generated values in the new reconcile must not be used: the Secret's are.
-  const input = facts({ secret: ownedSecret(secretData(STORED)), remembered: STORED });
+  const input = facts({ secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED) });
   const run = drive(input, freshWorld());
   assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'postSetup').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
@@ -348,20 +354,10 @@ test('crash after the Secret write, then the process restarted (nothing remember
   assert.equal(only(run, 'postSetup').request.token, STORED_TOKEN);
 });
 
-test('Secret with stale non-credential data (url changed) is rewritten with the same credentials before the POST', () => {
-  const input = given({ url: 'https://influxdb.other:8443' }, { secret: ownedSecret(secretData(STORED)) });
-  const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
-  const written = only(run, 'writeSecret');
-  assert.equal(written.credentials, STORED);
-  assert.is(written.secret.data.url, 'https://influxdb.other:8443');
-  assert.equal(only(run, 'postSetup').request.token, STORED_TOKEN);
-});
-
 test('tokenSecretRef and passwordSecretRef values win over what the Secret holds (and are stored before the POST)', () => {
   const input = given(
     { ...tokenRef, ...passwordRef },
-    { secret: ownedSecret(secretData(STORED)), remembered: STORED, references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } },
+    { secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } },
   );
   const run = drive(input, freshWorld());
   assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
@@ -376,7 +372,7 @@ test('tokenSecretRef and passwordSecretRef values win over what the Secret holds
 });
 
 test('Secret deleted before the POST landed: remembered credentials are written back, then posted', () => {
-  const run = drive(facts({ secret: ABSENT, remembered: MEMO }), freshWorld());
+  const run = drive(facts({ secret: ABSENT, remembered: rememberedAt(MEMO) }), freshWorld());
   assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'writeSecret').credentials, MEMO);
   assert.equal(only(run, 'postSetup').request.token, MEMO_TOKEN);
@@ -385,7 +381,7 @@ test('Secret deleted before the POST landed: remembered credentials are written 
 
 test('an owned Secret without a token (edited by hand) falls back to remembered credentials, else to generated ones', () => {
   const partial = ownedSecret({ ...secretData(STORED), token: '' });
-  const remembered = drive(facts({ secret: partial, remembered: MEMO }), freshWorld());
+  const remembered = drive(facts({ secret: partial, remembered: rememberedAt(MEMO) }), freshWorld());
   assert.equal(only(remembered, 'writeSecret').credentials, MEMO);
   const generated = drive(facts({ secret: partial }), freshWorld());
   assert.equal(only(generated, 'writeSecret').credentials, credentials('admin', GEN_PASSWORD, GEN_TOKEN));
@@ -453,6 +449,8 @@ test('crash after the POST: allowed is false, the stored token is valid -> Onboa
     authorizationID: IDS.authorizationID,
     onboardedAt: NOW,
     influxdbVersion: VERSION,
+    observedURL: INFLUX_URL,
+    observedTLS: NO_TLS,
   });
   noLeaks(finish);
 });
@@ -581,11 +579,11 @@ test('token check unreachable -> Unreachable, not TokenInvalid', () => {
 });
 
 test('Secret deleted after onboarding: restored from remembered with the same token; no event', () => {
-  const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ABSENT, remembered: MEMO });
+  const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ABSENT, remembered: rememberedAt(MEMO) });
   const run = drive(input, setUpWorld(MEMO_TOKEN));
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'checkHealth']);
   assert.is(only(run, 'checkToken').token, MEMO_TOKEN);
-  assert.equal(only(run, 'writeSecret').secret, { name: SECRET_NAME, garbageCollected: false, data: secretData(MEMO) });
+  assert.equal(only(run, 'writeSecret').secret, desiredSecret(MEMO, false));
   assert.is(run.finish.reason, Reason.Onboarded);
   assert.is(run.finish.event, undefined);
   assert.equal(run.finish.status, input.resource.status);
@@ -621,7 +619,7 @@ test('steady state: a Ready resource whose Secret matches finishes with exactly 
   for (const [spec, gc, generation] of cases) {
     const status = onboardedStatus({ observedGeneration: generation });
     status.conditions = [readyCondition('True', Reason.Onboarded, ONBOARDED_MESSAGE, EARLIER, generation)];
-    const input = facts({ resource: resource({ spec, status, generation }), secret: ownedSecret(secretData(STORED), gc), remembered: STORED });
+    const input = facts({ resource: resource({ spec, status, generation }), secret: ownedSecret(secretData(STORED), gc), remembered: rememberedAt(STORED) });
     const run = drive(input, setUpWorld(STORED_TOKEN));
     assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'checkHealth'], JSON.stringify(spec));
     assert.equal(run.finish.status, status);
@@ -646,7 +644,7 @@ test('deletionPolicy changed on a Ready resource: Secret rewritten (garbageColle
   });
   const run = drive(input, setUpWorld(STORED_TOKEN));
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'checkHealth']);
-  assert.equal(only(run, 'writeSecret').secret, { name: SECRET_NAME, garbageCollected: true, data: secretData(STORED) });
+  assert.equal(only(run, 'writeSecret').secret, desiredSecret(STORED, true));
   assert.equal(run.finish.status, input.resource.status);
 });
 
@@ -720,7 +718,7 @@ test('adopted without passwordSecretRef, then wiped: a generated password is sto
 });
 
 test('instance reset after the Secret was deleted: remembered credentials are stored and posted', () => {
-  const run = drive(facts({ resource: resource({ status: onboardedStatus() }), secret: ABSENT, remembered: MEMO }), freshWorld());
+  const run = drive(facts({ resource: resource({ status: onboardedStatus() }), secret: ABSENT, remembered: rememberedAt(MEMO) }), freshWorld());
   assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'postSetup').request.token, MEMO_TOKEN);
 });
@@ -737,6 +735,232 @@ test('re-onboarding that fails: SetupFailed Warning once; the success after it e
   assert.is(third.finish.reason, Reason.Onboarded);
   assert.is(third.finish.event?.reason, 'Reonboarded');
   assert.is(readyOf(third.finish).lastTransitionTime, NOW);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Credentials stay with their instance: target binding, retargeting, consent, refused addresses
+
+const NEW_URL = 'http://influxdb.new.svc:8086';
+const CA_TLS = 'caSecretRef=influx-ca/ca.crt,insecureSkipVerify=false';
+const SKIP_TLS = 'caSecretRef=none,insecureSkipVerify=true';
+/** Every step that carries a credential to InfluxDB. */
+const CREDENTIAL_STEPS = ['checkToken', 'lookupIDs', 'postSetup', 'postSetupUser'];
+
+/** An onboarded resource whose spec now says `spec`, with the Secret (or memory) as it was. */
+function moved(spec: Partial<InfluxOnboardingSpec> & Record<string, unknown>, more: Partial<Facts> = {}): Facts {
+  return given(spec, { secret: ownedSecret(secretData(STORED)), references: caFound(spec), ...more }, onboardedStatus());
+}
+
+function caFound(spec: Record<string, unknown>): Facts['references'] {
+  return 'tls' in spec && JSON.stringify(spec).includes('caSecretRef') ? { ca: found('-----BEGIN CERTIFICATE-----') } : {};
+}
+
+test('TargetChanged: spec.url moved away from the Secret\'s url -> no request at all, Secret untouched, Warning once, waits', () => {
+  for (const mode of [{}, setupUser] as const) {
+    const references = 'mode' in mode ? { authToken: found(AUTH_TOKEN, [NEW_URL]) } : {};
+    for (const world of [freshWorld(), setUpWorld(STORED_TOKEN), {}]) {
+      const run = drive(moved({ url: NEW_URL, ...mode }, { references }), world);
+      assert.equal(run.kinds, [], 'not even GET /api/v2/setup reaches the new URL');
+      const { finish } = run;
+      assert.is(finish.reason, Reason.TargetChanged);
+      assert.equal(finish.requeue, NONE);
+      assert.is(readyOf(finish).status, 'False');
+      assert.match(finish.message, `created for ${INFLUX_URL}`);
+      assert.match(finish.message, `${RETARGET_ANNOTATION}=${NEW_URL}`);
+      assert.match(finish.message, `annotate Secret ${SECRET_NAME}`);
+      assert.match(finish.message, 'spec.credentialsSecret.name');
+      assert.equal(finish.event, { type: 'Warning', reason: Reason.TargetChanged, message: finish.message });
+      assert.is(finish.status.observedURL, INFLUX_URL, 'status says where the credentials belong');
+      noLeaks(finish);
+    }
+  }
+  const again = drive(withPrevious(moved({ url: NEW_URL }), Reason.TargetChanged, 'False'), {});
+  assert.is(again.finish.event, undefined, 'not repeated');
+});
+
+test('TargetChanged: the same instance spelled differently (case, default port, trailing slash) is no change', () => {
+  const spellings: Array<[string, string]> = [
+    ['http://influxdb.data.svc:8086/', 'http://INFLUXDB.data.svc:8086'],
+    ['https://influxdb.data.svc:443/prefix/', 'https://influxdb.data.svc/prefix'],
+  ];
+  for (const [stored, wanted] of spellings) {
+    const input = given({ url: wanted }, { secret: ownedSecret(secretData(STORED, { url: stored })) }, onboardedStatus({ observedURL: stored }));
+    const run = drive(input, setUpWorld(STORED_TOKEN));
+    assert.is(run.finish.reason, Reason.Onboarded, `${stored} ~ ${wanted}`);
+    assert.is(run.finish.event, undefined, 'no Retargeted event for a respelling');
+  }
+});
+
+test('TargetChanged: TLS settings are part of the target (caSecretRef added, insecureSkipVerify turned on)', () => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [caRef, CA_TLS],
+    [{ tls: { insecureSkipVerify: true } }, SKIP_TLS],
+  ];
+  for (const [spec, tls] of cases) {
+    const run = drive(moved(spec), setUpWorld(STORED_TOKEN));
+    assert.equal(run.kinds, [], JSON.stringify(spec));
+    assert.is(run.finish.reason, Reason.TargetChanged);
+    assert.match(run.finish.message, `created with TLS settings ${NO_TLS}`);
+    assert.match(run.finish.message, `now names TLS settings ${tls}`);
+    assert.match(run.finish.message, `${RETARGET_ANNOTATION}=${INFLUX_URL}`);
+    assert.is(run.finish.status.observedTLS, NO_TLS);
+  }
+  // And the other way round: a Secret created with a CA is not used without it.
+  const dropped = drive(given({}, { secret: ownedSecret(secretData(STORED), false, { tls: CA_TLS }) }, onboardedStatus()), setUpWorld(STORED_TOKEN));
+  assert.is(dropped.finish.reason, Reason.TargetChanged);
+  assert.equal(dropped.kinds, []);
+});
+
+test('a Secret written before TLS settings were recorded is bound on its next write, not refused', () => {
+  const legacy = ownedSecret(secretData(STORED), false, {});
+  const { observedURL: _u, observedTLS: _t, ...before } = onboardedStatus();
+  const run = drive(given(caRef, { secret: legacy, references: caFound(caRef) }, before), setUpWorld(STORED_TOKEN));
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'checkHealth']);
+  assert.is(only(run, 'writeSecret').secret.tls, CA_TLS);
+  assert.is(run.finish.reason, Reason.Onboarded);
+  assert.equal([run.finish.status.observedURL, run.finish.status.observedTLS], [INFLUX_URL, CA_TLS]);
+  assert.is(run.finish.event, undefined, 'recording the settings is no move');
+});
+
+test('TargetChanged: credentials only remembered (Secret deleted) are never sent to another URL', () => {
+  const run = drive(given({ url: NEW_URL }, { secret: ABSENT, remembered: rememberedAt(MEMO) }, onboardedStatus()), freshWorld());
+  assert.equal(run.kinds, []);
+  assert.is(run.finish.reason, Reason.TargetChanged);
+  assert.match(run.finish.message, `Secret ${SECRET_NAME} is gone`);
+  assert.match(run.finish.message, `created for ${INFLUX_URL}`);
+  noLeaks(run.finish);
+  // Nothing to approve on: an annotation needs the Secret.
+  const approved = ownedSecret({ url: NEW_URL }, false, { tls: NO_TLS, retargetTo: NEW_URL });
+  const stillRefused = drive(given({ url: NEW_URL }, { secret: approved, remembered: rememberedAt(MEMO) }, onboardedStatus()), freshWorld());
+  assert.is(stillRefused.finish.reason, Reason.TargetChanged);
+  assert.equal(stillRefused.kinds, []);
+});
+
+test('retarget: the Secret\'s annotation names the new URL -> token checked there, then the Secret moves; Retargeted', () => {
+  for (const approval of [NEW_URL, `${NEW_URL}/`, NEW_URL.toUpperCase().replace('HTTP://', 'http://')]) {
+    const secret = ownedSecret(secretData(STORED), false, { tls: NO_TLS, retargetTo: approval });
+    const run = drive(moved({ url: NEW_URL }, { secret }), setUpWorld(STORED_TOKEN));
+    assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'checkHealth'], approval);
+    assert.is(only(run, 'checkToken').token, STORED_TOKEN);
+    assert.equal(only(run, 'writeSecret').secret, desiredSecret(STORED, false, { url: NEW_URL }));
+    const { finish } = run;
+    assert.is(finish.reason, Reason.Onboarded);
+    assert.is(readyOf(finish).status, 'True');
+    assert.is(finish.status.observedURL, NEW_URL);
+    assert.is(finish.event?.type, 'Normal');
+    assert.is(finish.event?.reason, 'Retargeted');
+    assert.match(finish.event?.message ?? '', `now belong to ${NEW_URL}`);
+    assert.match(finish.event?.message ?? '', `before, they belonged to ${INFLUX_URL}`);
+    noLeaks(finish);
+  }
+});
+
+test('retarget after TargetChanged: Ready again, Retargeted event; a later drift check is quiet', () => {
+  const changed = drive(moved({ url: NEW_URL }), {}).finish;
+  const approved = ownedSecret(secretData(STORED), false, { tls: NO_TLS, retargetTo: NEW_URL });
+  const run = drive(given({ url: NEW_URL }, { secret: approved }, changed.status), setUpWorld(STORED_TOKEN));
+  assert.is(run.finish.reason, Reason.Onboarded);
+  assert.is(run.finish.event?.reason, 'Retargeted');
+  assert.is(readyOf(run.finish).lastTransitionTime, NOW);
+  const later = drive(given({ url: NEW_URL }, { secret: ownedSecret(secretData(STORED, { url: NEW_URL })) }, run.finish.status), setUpWorld(STORED_TOKEN));
+  assert.equal(later.kinds, ['checkSetupStatus', 'checkToken', 'checkHealth']);
+  assert.is(later.finish.event, undefined);
+  assert.equal(later.finish.status, run.finish.status);
+});
+
+test('retarget of the TLS settings: the annotation names the unchanged URL', () => {
+  const secret = ownedSecret(secretData(STORED), false, { tls: NO_TLS, retargetTo: INFLUX_URL });
+  const run = drive(moved(caRef, { secret }), setUpWorld(STORED_TOKEN));
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'checkHealth']);
+  assert.is(only(run, 'writeSecret').secret.tls, CA_TLS);
+  assert.is(run.finish.event?.reason, 'Retargeted');
+  assert.is(run.finish.status.observedTLS, CA_TLS);
+});
+
+test('retarget refused: annotation naming another URL; new URL fresh; token rejected there', () => {
+  const other = drive(moved({ url: NEW_URL }, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, retargetTo: 'http://elsewhere:8086' }) }), setUpWorld(STORED_TOKEN));
+  assert.equal(other.kinds, []);
+  assert.is(other.finish.reason, Reason.TargetChanged);
+
+  const approved = { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, retargetTo: NEW_URL }) };
+  const fresh = drive(moved({ url: NEW_URL }, approved), freshWorld());
+  assert.equal(fresh.kinds, ['checkSetupStatus'], 'no setup POST with the old credentials');
+  assert.is(fresh.finish.reason, Reason.TargetChanged);
+  assert.equal(fresh.finish.requeue, BACKOFF);
+  assert.match(fresh.finish.message, 'is not set up');
+
+  const rejectedThere = drive(moved({ url: NEW_URL }, approved), setUpWorld('their-token'));
+  assert.equal(rejectedThere.kinds, ['checkSetupStatus', 'checkToken'], 'the Secret is not rewritten');
+  assert.is(rejectedThere.finish.reason, Reason.TargetChanged);
+  assert.equal(rejectedThere.finish.requeue, NONE);
+  assert.match(rejectedThere.finish.message, 'rejected the operator token');
+
+  const down = drive(moved({ url: NEW_URL }, approved), { setupStatus: unreachable() });
+  assert.is(down.finish.reason, Reason.Unreachable);
+  for (const run of [other, fresh, rejectedThere, down]) noLeaks(run.finish);
+});
+
+test('SecretNotPermitted: a referenced Secret without consent for spec.url is never sent; backoff', () => {
+  const refs: Array<[Record<string, unknown>, keyof Facts['references'], string, string]> = [
+    [passwordRef, 'password', REF_PASSWORD, 'influx-admin'],
+    [tokenRef, 'token', REF_TOKEN, 'influx-token'],
+    [setupUser, 'authToken', AUTH_TOKEN, 'influx-super'],
+  ];
+  for (const [spec, key, value, name] of refs) {
+    for (const allowedUrls of [[], ['http://elsewhere:8086'], ['http://influxdb.data.svc']]) {
+      const run = drive(given(spec, { references: { [key]: found(value, allowedUrls) } }), freshWorld());
+      assert.equal(run.kinds, [], `${key} ${JSON.stringify(allowedUrls)}`);
+      assert.is(run.finish.reason, Reason.SecretNotPermitted);
+      assert.equal(run.finish.requeue, BACKOFF);
+      assert.match(run.finish.message, `Secret ${name} allows`);
+      assert.match(run.finish.message, ALLOWED_URLS_ANNOTATION);
+      assert.match(run.finish.message, INFLUX_URL);
+      assert.equal(run.finish.event?.type, 'Warning');
+      noLeaks(run.finish);
+    }
+    // Consent naming the URL (normalized like the instance), among others: onboarding goes on.
+    for (const allowedUrls of [[INFLUX_URL], ['http://other:1', `${INFLUX_URL}/`], ['HTTP://INFLUXDB.DATA.SVC:8086']]) {
+      const step = decideRecorded(given(spec, { references: { [key]: found(value, allowedUrls) } }));
+      assert.is(step.kind, 'checkSetupStatus', JSON.stringify(allowedUrls));
+    }
+  }
+});
+
+test('SecretNotPermitted: one problem per Secret; the CA bundle needs no consent; --require-secret-consent=false turns it off', () => {
+  const shared = { passwordSecretRef: { name: 'influx-admin', key: 'password' }, tokenSecretRef: { name: 'influx-admin', key: 'token' } };
+  const both = finishOf(decideRecorded(given(shared, { references: { password: found(REF_PASSWORD, []), token: found(REF_TOKEN, []) } })));
+  assert.is(both.message.split('Secret influx-admin').length - 1, 1, both.message);
+
+  const ca = decideRecorded(given(caRef, { references: { ca: found('-----BEGIN CERTIFICATE-----', []) } }));
+  assert.is(ca.kind, 'checkSetupStatus');
+
+  const off = drive(given(tokenRef, { references: { token: found(REF_TOKEN, []) }, requireSecretConsent: false }), freshWorld());
+  assert.is(off.finish.reason, Reason.Onboarded);
+  assert.is(only(off, 'postSetup').request.token, REF_TOKEN);
+});
+
+test('a refused address is a configuration error: its own reason, one Warning, no retry until the spec changes', () => {
+  const cases: Array<['link-local' | 'not-allowed', Reason, string]> = [
+    ['link-local', Reason.AddressRefused, '--allow-link-local'],
+    ['not-allowed', Reason.URLNotAllowed, '--allowed-urls'],
+  ];
+  for (const [kind, reason, flag] of cases) {
+    const run = drive(facts(), { setupStatus: refused(kind) });
+    assert.equal(run.kinds, ['checkSetupStatus']);
+    assert.is(run.finish.reason, reason);
+    assert.equal(run.finish.requeue, NONE, 'no retry loop');
+    assert.is(readyOf(run.finish).status, 'False');
+    assert.match(run.finish.message, 'was not contacted');
+    assert.match(run.finish.message, flag);
+    assert.match(run.finish.message, 'spec.url');
+    assert.equal(run.finish.event, { type: 'Warning', reason, message: run.finish.message });
+    const again = drive(withPrevious(facts(), reason, 'False'), { setupStatus: refused(kind) });
+    assert.is(again.finish.event, undefined, 'the Warning is not repeated');
+    assert.equal(again.finish.requeue, NONE);
+    // Refused on a later connection (a name re-resolved): the same verdict, not Unreachable.
+    const later = drive(facts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN, { checkToken: refused(kind) }));
+    assert.is(later.finish.reason, reason);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -904,6 +1128,10 @@ const reasonCases: ReasonCase[] = [
     event: 'Warning',
   },
   { reason: Reason.DuplicateTarget, input: facts({ duplicateOf: 'a/b' }), world: {}, requeue: BACKOFF, status: 'False', event: 'Warning' },
+  { reason: Reason.TargetChanged, input: moved({ url: NEW_URL }), world: {}, requeue: NONE, status: 'False', event: 'Warning' },
+  { reason: Reason.SecretNotPermitted, input: given(tokenRef, { references: { token: found(REF_TOKEN, []) } }), world: {}, requeue: BACKOFF, status: 'False', event: 'Warning' },
+  { reason: Reason.URLNotAllowed, input: facts(), world: { setupStatus: refused('not-allowed') }, requeue: NONE, status: 'False', event: 'Warning' },
+  { reason: Reason.AddressRefused, input: facts(), world: { setupStatus: refused('link-local') }, requeue: NONE, status: 'False', event: 'Warning' },
 ];
 
 test('every Ready reason: requeue kind, condition status, event on the first occurrence only', () => {
@@ -964,11 +1192,13 @@ test('withReady: set by type, others kept, lastTransitionTime only changes when 
   ]);
 });
 
-test('secretMatches: owned, same garbage collection, and every key equal', () => {
-  const desired = { name: SECRET_NAME, garbageCollected: false, data: secretData(STORED) };
+test('secretMatches: owned, same garbage collection, same TLS settings, and every key equal', () => {
+  const desired = desiredSecret(STORED);
   assert.ok(secretMatches(ownedSecret(secretData(STORED)), desired));
   assert.ok(secretMatches(ownedSecret({ ...secretData(STORED), extra: 'x' } as never), desired), 'extra keys do not matter');
   assert.not.ok(secretMatches(ownedSecret(secretData(STORED), true), desired));
+  assert.not.ok(secretMatches(ownedSecret(secretData(STORED), false, {}), desired), 'TLS settings not recorded yet');
+  assert.not.ok(secretMatches(ownedSecret(secretData(STORED), false, { tls: 'caSecretRef=ca/ca.crt,insecureSkipVerify=false' }), desired));
   assert.not.ok(secretMatches(ownedSecret({ ...secretData(STORED), password: 'other' }), desired));
   assert.not.ok(secretMatches(ownedSecret({ ...secretData(STORED), bucket: undefined as never }), desired));
   assert.not.ok(secretMatches(FOREIGN, desired));
@@ -999,7 +1229,9 @@ function randomSpec(r: () => number): Record<string, unknown> {
 
 function randomReference(r: () => number, good: string, bad: readonly string[]): Reference {
   const roll = r();
-  return roll < 0.9 ? found(good) : roll < 0.95 ? missing('Secret not found') : found(pick(r, bad));
+  const consentRoll = r();
+  const consent = consentRoll < 0.94 ? [INFLUX_URL] : consentRoll < 0.97 ? [] : ['http://elsewhere:8086'];
+  return roll < 0.9 ? found(good, consent) : roll < 0.95 ? missing('Secret not found') : found(pick(r, bad), consent);
 }
 
 function randomCreds(r: () => number): Credentials {
@@ -1010,9 +1242,15 @@ function randomSecret(r: () => number, spec: Record<string, unknown>): Credentia
   const kind = pick(r, ['absent', 'foreign', 'owned', 'owned', 'owned', 'partial']);
   if (kind === 'absent') return ABSENT;
   if (kind === 'foreign') return FOREIGN;
-  const data = secretData(randomCreds(r), spec as Partial<InfluxOnboardingSpec>);
-  if (kind === 'partial') return ownedSecret({ ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined as never }) });
-  return ownedSecret(data, r() < 0.3);
+  // Mostly bound to the spec's target; sometimes to another URL or TLS settings, or not recorded.
+  const url = r() < 0.93 ? {} : { url: NEW_URL };
+  const data = secretData(randomCreds(r), { ...(spec as Partial<InfluxOnboardingSpec>), ...url });
+  const checked = checkSpec(resource({ spec }));
+  const tlsRoll = r();
+  const tls = tlsRoll < 0.9 ? (checked.ok ? tlsSettings(checked.spec) : NO_TLS) : tlsRoll < 0.95 ? CA_TLS : undefined;
+  const annotations = { ...(tls !== undefined && { tls }), ...(r() < 0.3 && { retargetTo: INFLUX_URL }) };
+  if (kind === 'partial') return ownedSecret({ ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined as never }) }, false, annotations);
+  return ownedSecret(data, r() < 0.3, annotations);
 }
 
 function randomStatus(r: () => number): InfluxOnboardingStatus | undefined {
@@ -1030,6 +1268,8 @@ function randomStatus(r: () => number): InfluxOnboardingStatus | undefined {
 function randomFailure(r: () => number): Outcome<never> {
   return pick(r, [
     unreachable<never>(),
+    refused<never>('link-local'),
+    refused<never>('not-allowed'),
     unauthorized<never>(),
     rejected<never>(404, 'not found', '404 page not found'),
     rejected<never>(405, 'method not allowed', 'x'),
@@ -1052,13 +1292,14 @@ function randomFacts(r: () => number, observations: boolean): Facts {
     resource: resource({ spec, ...(status && { status }), generation: 1 + Math.floor(r() * 3) }),
     references,
     secret: randomSecret(r, spec),
-    ...(r() < 0.4 ? { remembered: randomCreds(r) } : {}),
+    ...(r() < 0.4 ? { remembered: rememberedAt(randomCreds(r), r() < 0.9 ? INFLUX_URL : NEW_URL) } : {}),
     ...(r() < 0.05 ? { duplicateOf: 'other/older' } : {}),
+    requireSecretConsent: r() < 0.9,
   });
   if (!observations) return input;
   return {
     ...input,
-    ...(r() < 0.8 ? { setupStatus: pick(r, [ok({ allowed: true }), ok({ allowed: false }), ok({ allowed: false }), unreachable<{ allowed: boolean }>()]) } : {}),
+    ...(r() < 0.8 ? { setupStatus: pick(r, [ok({ allowed: true }), ok({ allowed: true }), ok({ allowed: false }), ok({ allowed: false }), ok({ allowed: false }), unreachable<{ allowed: boolean }>(), refused<{ allowed: boolean }>('not-allowed')]) } : {}),
     ...(r() < 0.5 ? { tokenCheck: pick(r, [ok(owner()), unauthorized(), unreachable()]) } : {}),
     ...(r() < 0.3 ? { ids: pick(r, [ok({ orgID: IDS.orgID, bucketID: IDS.bucketID }), ok({}), unreachable()]) } : {}),
     ...(r() < 0.3 ? { health: pick(r, [ok(health()), ok(health(null)), unreachable()]) } : {}),
@@ -1069,7 +1310,10 @@ function randomFacts(r: () => number, observations: boolean): Facts {
 
 function randomWorld(r: () => number): World {
   return {
-    setupStatus: () => pick(r, [ok({ allowed: true }), ok({ allowed: false }), ok({ allowed: false }), unreachable<{ allowed: boolean }>()]),
+    setupStatus: () =>
+      r() < 0.05
+        ? refused(pick(r, ['link-local', 'not-allowed'] as const))
+        : pick(r, [ok({ allowed: true }), ok({ allowed: false }), ok({ allowed: false }), unreachable<{ allowed: boolean }>()]),
     checkToken: () => pick(r, [ok(owner()), ok(owner()), unauthorized(), unreachable()]),
     lookupIDs: () => pick(r, [ok({ orgID: IDS.orgID, bucketID: IDS.bucketID }), ok({}), unreachable()]),
     health: () => pick(r, [ok(health()), unreachable()]),
@@ -1103,6 +1347,23 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     if (step.kind === 'postSetupUser') assert.is(step.authToken, AUTH_TOKEN);
   }
   if (input.secret.state === 'foreign') assert.is(step.kind, 'finish', `${label}: nothing but a finish with a foreign Secret`);
+  if (checked.ok && step.kind !== 'finish') {
+    // Known credentials are used only with the target they belong to, or one their Secret approved.
+    const inSecret = credentialsIn(input.secret);
+    const bound = (inSecret ?? input.remembered)?.target;
+    const belongs =
+      bound === undefined ||
+      ((bound.url === undefined || sameInstance(bound.url, checked.spec.url)) && (bound.tls === undefined || bound.tls === tlsSettings(checked.spec)));
+    const approved = inSecret !== undefined && input.secret.state === 'owned' && sameInstance(input.secret.retargetTo ?? '', checked.spec.url);
+    assert.ok(belongs || approved, `${label}: ${step.kind} with credentials that belong to another target`);
+    if (!belongs) assert.ok(step.kind === 'checkSetupStatus' || CREDENTIAL_STEPS.includes(step.kind) || step.kind === 'writeSecret' || step.kind === 'checkHealth');
+    // Referenced values go only where their Secret consents to.
+    if (input.requireSecretConsent) {
+      for (const reference of [input.references.password, input.references.token, input.references.authToken]) {
+        if (reference?.found) assert.ok(reference.allowedUrls.some((url) => sameInstance(url, checked.spec.url)), `${label}: ${step.kind} without consent`);
+      }
+    }
+  }
   if (step.kind === 'writeSecret') {
     assert.ok(checked.ok, `${label}: write with an invalid spec`);
     if (!checked.ok) return;
@@ -1111,6 +1372,7 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     assert.equal({ url: data.url, org: data.org, bucket: data.bucket }, { url: checked.spec.url, org: checked.spec.org, bucket: checked.spec.bucket });
     assert.is(step.secret.name, checked.spec.credentialsSecretName);
     assert.is(step.secret.garbageCollected, checked.spec.deletionPolicy === 'Delete');
+    assert.is(step.secret.tls, tlsSettings(checked.spec));
   }
   if (step.kind === 'checkToken') {
     const candidates = [REF_TOKEN, STORED_TOKEN, MEMO_TOKEN, GEN_TOKEN];
@@ -1128,14 +1390,20 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     assert.is(step.status.observedGeneration, input.resource.metadata.generation);
     const previous = input.resource.status?.conditions?.find((c) => c.type === READY);
     assert.is(condition.lastTransitionTime, previous && previous.status === condition.status ? previous.lastTransitionTime : NOW, `${label}: lastTransitionTime`);
-    if (previous?.reason === step.reason) assert.ok(step.event === undefined || step.event.reason === 'Reonboarded', `${label}: event without a transition`);
-    if (step.event) assert.ok(step.event.reason === step.reason || step.event.reason === 'Reonboarded');
+    // Reonboarded and Retargeted tell of a change that keeps the reason; every other event is a transition.
+    const keepsReason = ['Reonboarded', 'Retargeted'];
+    if (previous?.reason === step.reason) assert.ok(step.event === undefined || keepsReason.includes(step.event.reason), `${label}: event without a transition`);
+    if (step.event) assert.ok(step.event.reason === step.reason || keepsReason.includes(step.event.reason));
+    const waitsForChange: string[] = [Reason.Unsupported, Reason.URLNotAllowed, Reason.AddressRefused];
     const requeue =
-      step.reason === Reason.Unsupported || !checked.ok
+      waitsForChange.includes(step.reason) || !checked.ok
         ? 'none'
-        : step.reason === Reason.Onboarded || step.reason === Reason.Adopted || step.reason === Reason.InstanceReset
-          ? 'after'
-          : 'backoff';
+        : step.reason === Reason.TargetChanged
+          ? // Only a fresh instance at an approved new target may still turn into the right one.
+            step.message.includes('is not set up') ? 'backoff' : 'none'
+          : step.reason === Reason.Onboarded || step.reason === Reason.Adopted || step.reason === Reason.InstanceReset
+            ? 'after'
+            : 'backoff';
     assert.is(step.requeue.kind, requeue, `${label}: requeue for ${step.reason}`);
     if (step.requeue.kind === 'after') assert.is(step.requeue.ms, DRIFT_MS);
   }
@@ -1157,7 +1425,7 @@ test('property: a single decision over 6000 random facts never throws and keeps 
     kinds.set(label, (kinds.get(label) ?? 0) + 1);
   }
   // The generator must reach the interesting places, or the invariants prove little.
-  for (const kind of ['postSetup', 'writeSecret', 'checkToken', 'lookupIDs', 'checkHealth', 'checkSetupStatus', Reason.Onboarded, Reason.SecretConflict, Reason.TokenInvalid]) {
+  for (const kind of ['postSetup', 'writeSecret', 'checkToken', 'lookupIDs', 'checkHealth', 'checkSetupStatus', Reason.Onboarded, Reason.SecretConflict, Reason.TokenInvalid, Reason.TargetChanged, Reason.SecretNotPermitted, Reason.URLNotAllowed]) {
     assert.ok((kinds.get(kind) ?? 0) > 5, `random facts reached ${kind} only ${kinds.get(kind) ?? 0} times`);
   }
 });
@@ -1216,7 +1484,7 @@ test('model: killed at any point, reconciles converge to Onboarded and the Secre
         resource: resource({ spec: { credentialsSecret: { deletionPolicy: policy } }, ...(status && { status }) }),
         now: `2026-03-01T12:${String(serial % 60).padStart(2, '0')}:00Z`,
         secret,
-        ...(memory && { remembered: memory }),
+        ...(memory && { remembered: rememberedAt(memory) }),
         generated: { password: `gen-password-${scenario}-${serial}`, token: `gen-token-${scenario}-${serial}` },
       });
       const world: World = {

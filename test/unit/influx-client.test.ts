@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createInfluxClient, type InfluxClient, type InfluxClientOptions, type InfluxFailure, type Outcome, type RequestSample, type SetupRequest } from '../../src/influx/index.js';
+import { createInfluxClient, parseAllowedTargets, type InfluxClient, type InfluxClientOptions, type InfluxFailure, type Outcome, type RequestSample, type SetupRequest } from '../../src/influx/index.js';
+import { admit } from '../../src/influx/address-policy.js';
 import { createAgent } from '../../src/influx/agent.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { createTestCertificates, type TestCertificates } from '../support/tls.js';
@@ -52,16 +53,21 @@ function closeClients(): void {
 interface TestServer {
   url: string;
   port: number;
+  /** TCP connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
 async function startServer(handler: http.RequestListener): Promise<TestServer> {
   const server = http.createServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    connections: () => connections,
     close: () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -359,15 +365,20 @@ transport('a literal link-local address is refused before any connection', async
   const samples: RequestSample[] = [];
   for (const baseUrl of ['http://169.254.169.254', 'http://[fe80::1]:8086', 'http://[::ffff:169.254.169.254]']) {
     const failure = failureOf(await clientFor(baseUrl, { onRequest: (sample) => samples.push(sample) }).setupStatus());
-    assert.is(failure.kind === 'unreachable' && failure.reason, 'link-local', baseUrl);
+    assert.is(failure.kind === 'refused' && failure.reason, 'link-local', baseUrl);
   }
   assert.equal(samples.map((sample) => sample.statusClass), ['error', 'error', 'error']);
 });
 
-transport('allowLinkLocal takes the link-local guard off the connection pool', () => {
-  // Asserted on the agent, not by connecting: tests send no packet beyond the loopback range.
-  const guarded = createAgent({ https: false }) as http.Agent & { options: { lookup?: unknown } };
-  const open = createAgent({ https: false, allowLinkLocal: true }) as http.Agent & { options: { lookup?: unknown } };
+transport('allowLinkLocal without an allow-list takes the guard off the connection pool', () => {
+  // Asserted on the admission and the agent, not by connecting: tests send no packet beyond the loopback range.
+  const base = new URL('http://influxdb.data.svc:8086');
+  const guardedAdmission = admit(base, {});
+  const openAdmission = admit(base, { allowLinkLocal: true });
+  assert.ok(guardedAdmission.kind === 'allowed' && guardedAdmission.checkResolved !== undefined);
+  assert.equal(openAdmission, { kind: 'allowed' });
+  const guarded = createAgent({ https: false, ...(guardedAdmission.kind === 'allowed' && { checkResolved: guardedAdmission.checkResolved }) }) as http.Agent & { options: { lookup?: unknown } };
+  const open = createAgent({ https: false }) as http.Agent & { options: { lookup?: unknown } };
   assert.type(guarded.options.lookup, 'function');
   assert.is(open.options.lookup, undefined);
   guarded.destroy();
@@ -385,7 +396,8 @@ transport('a name that resolves to a link-local address is refused at connect ti
   };
   try {
     const failure = failureOf(await clientFor('http://metadata.test:8086').setupStatus());
-    assert.is(failure.kind === 'unreachable' && failure.reason, 'link-local');
+    assert.is(failure.kind === 'refused' && failure.reason, 'link-local');
+    assert.match(failure.message, 'metadata.test resolves to 169.254.169.254');
   } finally {
     resolver.lookup = realLookup;
   }
@@ -399,6 +411,48 @@ transport('a name that resolves normally still works through the guarded lookup'
   } finally {
     closeClients();
     await standin.close();
+  }
+});
+
+transport('allowedTargets: inside a CIDR or host pattern it connects; outside, refused before any connection', async () => {
+  const server = await startServer((_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"allowed":true}'));
+  const allowList = (text: string) => {
+    const parsed = parseAllowedTargets(text);
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    return { allowedTargets: parsed.targets };
+  };
+  const byAddress = server.url;
+  const byName = `http://localhost:${server.port}`;
+  try {
+    const inside: Array<[string, string]> = [
+      [byAddress, '127.0.0.0/8'],
+      [byAddress, `10.0.0.0/8, 127.0.0.1:${server.port}`],
+      [byName, 'localhost'],
+      [byName, `*.example.test, localhost:${server.port}`],
+      // Every address localhost resolves to must lie in a listed network.
+      [byName, '127.0.0.0/8, ::1/128'],
+    ];
+    for (const [url, list] of inside) {
+      assert.equal(valueOf(await clientFor(url, allowList(list)).setupStatus()), { allowed: true }, `${url} with ${list}`);
+    }
+    const connected = server.connections();
+    assert.ok(connected >= 1);
+    const outside: Array<[string, string, string]> = [
+      [byAddress, '10.0.0.0/8', `the address 127.0.0.1 is not among the allowed targets`],
+      [byAddress, `127.0.0.1:${server.port === 65535 ? 1 : server.port + 1}`, 'not among the allowed targets'],
+      [byAddress, 'localhost', 'not among the allowed targets'],
+      [byName, '*.example.test', `localhost:${server.port} is not among the allowed targets`],
+      [byName, '10.0.0.0/8', 'localhost resolves to'],
+    ];
+    for (const [url, list, message] of outside) {
+      const failure = failureOf(await clientFor(url, allowList(list)).setupStatus());
+      assert.is(failure.kind === 'refused' && failure.reason, 'not-allowed', `${url} with ${list}`);
+      assert.match(failure.message, message);
+    }
+    assert.is(server.connections(), connected, 'no connection was opened for a refused URL');
+  } finally {
+    closeClients();
+    await server.close();
   }
 });
 

@@ -31,6 +31,8 @@ interface World {
   cacheLags: boolean;
   /** Referenced Secret values by `namespace/name/key`. */
   references: Map<string, string>;
+  /** The URLs every referenced Secret consents to. */
+  consentTo: string[];
 }
 
 function keyOf(resource: InfluxOnboarding): string {
@@ -71,13 +73,13 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       const current = world.secrets.get(key);
       if (current?.state === 'foreign') return current;
       world.journal.push('writeSecret');
-      const written: CredentialsSecret = { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected };
+      const written: CredentialsSecret = { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected, tls: desired.tls };
       world.secrets.set(key, written);
       return written;
     },
     readReference: async (namespace, selector) => {
       const value = world.references.get(`${namespace}/${selector.name}/${selector.key}`);
-      return value === undefined ? { found: false, problem: `no Secret ${selector.name}` } : { found: true, value };
+      return value === undefined ? { found: false, problem: `no Secret ${selector.name}` } : { found: true, value, allowedUrls: world.consentTo };
     },
     patchStatus: async (target, status: InfluxOnboardingStatus) => {
       if (world.stalePatches > 0) {
@@ -88,8 +90,9 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       world.journal.push('patchStatus');
       world.patches++;
       const stored = world.resources.get(keyOf(target));
-      if (stored && !world.cacheLags) world.resources.set(keyOf(target), { ...stored, status });
-      return { kind: 'patched', resourceVersion: String(world.patches) };
+      const resourceVersion = String(world.patches);
+      if (stored && !world.cacheLags) world.resources.set(keyOf(target), { ...stored, metadata: { ...stored.metadata, resourceVersion }, status });
+      return { kind: 'patched', resourceVersion };
     },
     recordEvent: async (_target, event) => {
       world.journal.push(`event ${event.reason}`);
@@ -113,12 +116,13 @@ interface Harness {
 async function harness(latencyMs = 0): Promise<Harness> {
   const standin = await startInfluxStandin();
   standin.knobs.latencyMs = latencyMs;
-  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map() };
+  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [] };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
   const reconciler = createOnboardingReconciler(fakePorts(world, pool), {
     driftCheckIntervalMs: 60_000,
+    requireSecretConsent: true,
     logger: silent,
     secrets: registry,
     now: () => new Date('2026-11-28T12:00:00Z'),
@@ -201,6 +205,7 @@ test('a cache that has not caught up with our own status write: decided on what 
   try {
     const { token } = h.standin.knobs.setUpBySomeoneElse();
     h.world.references.set('ns/root/token', token);
+    h.world.consentTo = [h.standin.url];
     h.add('team', { spec: { mode: 'SetupUser', authTokenSecretRef: { name: 'root', key: 'token' } } });
     h.world.cacheLags = true;
     await h.reconcile('team');
@@ -260,6 +265,29 @@ test('a Secret deleted after onboarding is restored from memory with the same to
     assert.is(restored?.state === 'owned' && restored.data.token, token);
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
   } finally {
+    await h.close();
+  }
+});
+
+test('credentials remembered from a deleted Secret are restored only for their own instance', async () => {
+  const h = await harness();
+  const elsewhere = await startInfluxStandin();
+  try {
+    const created = h.add('a');
+    await h.reconcile('a');
+    h.world.secrets.delete('ns/a-influxdb');
+    const moved = h.world.resources.get('ns/a') ?? created;
+    // A spec change is a new version of the object.
+    h.world.resources.set('ns/a', { ...moved, metadata: { ...moved.metadata, resourceVersion: 'moved' }, spec: { ...moved.spec, url: elsewhere.url } });
+    const journal = h.world.journal.length;
+    const result = await h.reconcile('a');
+    assert.equal(result, {}, 'waits for a change');
+    assert.is(readyReason(h.world, 'ns/a'), 'TargetChanged');
+    assert.equal(h.world.journal.slice(journal), ['patchStatus', 'event TargetChanged'], 'no request, no Secret written');
+    assert.equal(elsewhere.requests, []);
+    assert.is(h.world.secrets.get('ns/a-influxdb'), undefined);
+  } finally {
+    await elsewhere.close();
     await h.close();
   }
 });

@@ -1,0 +1,167 @@
+import net from 'node:net';
+
+/**
+ * Which InfluxDB addresses the client may connect to at all: never a link-local one (unless
+ * allowed), and, when a list of allowed targets is given, only those. Decided before any
+ * connection: a URL's host (name or literal address) at once, and the addresses a name resolves
+ * to at connect time, for every new connection, so that DNS rebinding cannot get around it.
+ */
+
+interface Network {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/** One entry of an allow-list: a host pattern, or a network; either with an optional port. */
+export type AllowedTarget =
+  | { kind: 'host'; /** lowercase; '*.' first matches any name below that suffix */ pattern: string; port?: number }
+  | ({ kind: 'network'; port?: number } & Network);
+
+export interface AddressPolicy {
+  /** Default false: 169.254.0.0/16 and fe80::/10 (where cloud metadata services answer) are refused. */
+  allowLinkLocal?: boolean;
+  /** Empty or absent: any address (but link-local ones) is allowed. */
+  allowedTargets?: readonly AllowedTarget[];
+}
+
+export type RefusalReason = 'link-local' | 'not-allowed';
+
+export interface AddressRefusal {
+  reason: RefusalReason;
+  message: string;
+}
+
+/** The verdict on one base URL: refused outright, or allowed, then with a check of every resolved address. */
+export type Admission =
+  | { kind: 'refused'; refusal: AddressRefusal }
+  | { kind: 'allowed'; checkResolved?: (address: string) => AddressRefusal | undefined };
+
+// Cloud metadata services (AWS, GCP, Azure) answer on link-local addresses; an operator that
+// holds cluster credentials must not be talked into sending requests there.
+const linkLocal = new net.BlockList();
+linkLocal.addSubnet('169.254.0.0', 16, 'ipv4');
+linkLocal.addSubnet('fe80::', 10, 'ipv6');
+
+function bareAddress(host: string): string {
+  return host.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+}
+
+function familyOf(address: string): 'ipv4' | 'ipv6' | undefined {
+  const family = net.isIP(address);
+  return family === 4 ? 'ipv4' : family === 6 ? 'ipv6' : undefined;
+}
+
+/** True for 169.254.0.0/16 and fe80::/10, IPv4-mapped forms included. False for names. */
+export function isLinkLocalAddress(host: string): boolean {
+  const address = bareAddress(host);
+  const family = familyOf(address);
+  return family !== undefined && linkLocal.check(address, family);
+}
+
+function inNetwork(target: Network, address: string): boolean {
+  const family = familyOf(address);
+  if (family === undefined) return false;
+  const list = new net.BlockList();
+  list.addSubnet(target.address, target.prefix, target.family);
+  return list.check(address, family);
+}
+
+function hostMatches(pattern: string, hostname: string): boolean {
+  return pattern.startsWith('*.') ? hostname.endsWith(pattern.slice(1)) : hostname === pattern;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
+
+/** Decides whether a client for `base` may connect, and how to check the addresses its host resolves to. */
+export function admit(base: URL, policy: AddressPolicy): Admission {
+  const port = base.port === '' ? (DEFAULT_PORTS[base.protocol] ?? 0) : Number(base.port);
+  const address = bareAddress(base.hostname);
+  const literal = familyOf(address) !== undefined;
+  const hostname = address.toLowerCase().replace(/\.$/, '');
+  const targets = (policy.allowedTargets ?? []).filter((target) => target.port === undefined || target.port === port);
+  const restricted = (policy.allowedTargets ?? []).length > 0;
+  const networks = targets.filter((target): target is Extract<AllowedTarget, { kind: 'network' }> => target.kind === 'network');
+  const nameAllowed = !restricted || (!literal && targets.some((target) => target.kind === 'host' && hostMatches(target.pattern, hostname)));
+
+  const check = (resolved: string): AddressRefusal | undefined => {
+    const what = literal ? `the address ${resolved}` : `${hostname} resolves to ${resolved}, which`;
+    if (!policy.allowLinkLocal && isLinkLocalAddress(resolved)) {
+      return { reason: 'link-local', message: `${what} is link-local (169.254.0.0/16, fe80::/10, where cloud metadata services answer)` };
+    }
+    if (!nameAllowed && !networks.some((network) => inNetwork(network, resolved))) {
+      return { reason: 'not-allowed', message: `${what} is not among the allowed targets (port ${port})` };
+    }
+    return undefined;
+  };
+
+  if (literal) {
+    // A literal address is never looked up, so it is checked here, once and for all.
+    const refusal = check(address);
+    return refusal === undefined ? { kind: 'allowed' } : { kind: 'refused', refusal };
+  }
+  if (!nameAllowed && networks.length === 0) {
+    // No network could let it in: refused without even a DNS lookup.
+    return { kind: 'refused', refusal: { reason: 'not-allowed', message: `${hostname}:${port} is not among the allowed targets` } };
+  }
+  const guarded = !policy.allowLinkLocal || !nameAllowed;
+  return guarded ? { kind: 'allowed', checkResolved: check } : { kind: 'allowed' };
+}
+
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const PORT = /^\d{1,5}$/;
+
+function parsePort(text: string | undefined): number | undefined | null {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  return PORT.test(text) && port >= 1 && port <= 65535 ? port : null;
+}
+
+function parseNetwork(text: string): Network | undefined {
+  const [address = '', prefixText, extra] = text.split('/');
+  const family = familyOf(address);
+  if (family === undefined || extra !== undefined) return undefined;
+  const bits = family === 'ipv4' ? 32 : 128;
+  if (prefixText === undefined) return { address, prefix: bits, family };
+  const prefix = Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > bits) return undefined;
+  return { address, prefix, family };
+}
+
+/** One entry: `host`, `*.suffix`, an IP or CIDR, `:port` optional; IPv6 in brackets when a port follows (`[fd00::/8]:8086`). */
+function parseEntry(entry: string): AllowedTarget | undefined {
+  const bracketed = /^\[([^\]]+)\](?::([^:]*))?$/.exec(entry);
+  const cidrWithPort = /^([^[\]]+\/\d+)(?::(\d*))?$/.exec(entry);
+  const hostWithPort = /^([^:[\]/]+)(?::([^:]*))?$/.exec(entry);
+  const [body, portText] = bracketed
+    ? [bracketed[1] ?? '', bracketed[2]]
+    : cidrWithPort
+      ? [cidrWithPort[1] ?? '', cidrWithPort[2]]
+      : hostWithPort
+        ? [hostWithPort[1] ?? '', hostWithPort[2]]
+        : [entry, undefined];
+  const port = parsePort(portText);
+  if (port === null) return undefined;
+  const network = parseNetwork(body);
+  if (network !== undefined) return { kind: 'network', ...network, ...(port !== undefined && { port }) };
+  const pattern = body.toLowerCase();
+  if (bracketed || !HOST_PATTERN.test(pattern)) return undefined;
+  return { kind: 'host', pattern, ...(port !== undefined && { port }) };
+}
+
+export type AllowedTargetsParse = { ok: true; targets: AllowedTarget[] } | { ok: false; problems: string[] };
+
+/** Reads a comma-separated allow-list such as `*.monitoring.svc, influxdb.data:8086, 10.0.0.0/8, fd00::/8`. */
+export function parseAllowedTargets(text: string): AllowedTargetsParse {
+  const targets: AllowedTarget[] = [];
+  const problems: string[] = [];
+  for (const entry of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const target = parseEntry(entry);
+    if (target === undefined) {
+      problems.push(`${JSON.stringify(entry)} is neither a host pattern (influxdb.example, *.example) nor an IP or CIDR (10.0.0.0/8, fd00::/8), with an optional :port ([fd00::/8]:8086 for IPv6)`);
+    } else {
+      targets.push(target);
+    }
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, targets };
+}
