@@ -2,11 +2,18 @@
 # The operator image: TypeScript compiled in a build stage, then only dist/ and the production
 # dependencies on a slim Node 20 runtime, running as a non-root user (uid 65532, the chart's
 # runAsUser) on a read-only root filesystem.
+#
+# VERSION must be package.json's version (`npm run image` passes it): the build stops otherwise,
+# so the image's version label can never disagree with what `--version` prints.
+ARG VERSION
 
 FROM node:20-bookworm-slim AS build
+ARG VERSION
 WORKDIR /app
 # Manifests first, so the dependency layer is reused until package-lock.json changes.
 COPY package.json package-lock.json ./
+RUN test -n "$VERSION" && test "$VERSION" = "$(node -p 'require("./package.json").version')" \
+    || { echo "build argument VERSION=$VERSION is not package.json's version" >&2; exit 1; }
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -14,7 +21,7 @@ COPY src ./src
 RUN npm run build
 
 FROM node:20-bookworm-slim
-ARG VERSION=0.1.0
+ARG VERSION
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="influx-onboarding-operator" \
       org.opencontainers.image.description="Kubernetes operator that onboards InfluxDB 2.x declaratively and keeps the admin token in a Secret" \
