@@ -17,19 +17,13 @@ import { adminKubeConfig } from '../support/cluster.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { createNamespace, createOnboarding, onboardingHarness, randomSuffix, readyOf, waitForReason } from '../support/onboarding.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
-import { grantsTo, permissionOf, type PolicyRule } from '../support/rbac-calls.js';
+import { grantsTo, permissionOf, type RbacManifest } from '../support/rbac-calls.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const installFile = join(root, 'deploy/install.yaml');
 const SHARD_LABEL = 'influxdb.onboarding.dev/shard';
 
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  rules?: PolicyRule[];
-  roleRef?: { kind: string; name: string };
-  subjects?: Array<{ kind: string; name: string; namespace?: string }>;
+interface Manifest extends RbacManifest {
   spec?: { template?: { spec?: { containers?: Array<{ args?: string[] }> } } };
 }
 
