@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import {
   AuthenticationV1Api,
@@ -45,14 +44,10 @@ import {
   type KeyQueue,
   type SecureServing,
 } from './runtime/index.js';
+import { operatorVersion } from './version.js';
 
 const CONTROLLER_NAME = 'influxonboarding';
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
-
-function packageVersion(): string {
-  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
-}
 
 function loadKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -306,7 +301,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
 }
 
 async function main(): Promise<void> {
-  const version = packageVersion();
+  const version = operatorVersion();
   const loaded = loadConfig(process.argv.slice(2), process.env);
   if (loaded.kind === 'help') {
     process.stdout.write(`${loaded.text}\n`);

@@ -2,6 +2,7 @@
 // tap holds the LIST requests, so "before" is a state the test controls, not a race), /metrics
 // carries the controller-runtime, workqueue, leader-election and operator metrics with values
 // that agree with each other, and SIGTERM during a reconcile lets it finish, then exits 0.
+import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ApiTap } from '../support/api-tap.js';
@@ -22,6 +23,7 @@ import { eventually } from '../support/wait.js';
 
 const CONTROLLER = { controller: 'influxonboarding' };
 const QUEUE = { name: 'influxonboarding' };
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 interface Context {
   namespace: string;
@@ -134,7 +136,8 @@ lifecycle('/metrics exposes the runtime and operator metrics with consistent val
   assert.is(sum('influx_onboarding_resources', { reason: 'Onboarded' }), 1);
   assert.is(sum('leader_election_master_status', { name: 'influx-onboarding-operator' }), 1, 'without election the process always leads');
   assert.ok(sum('watch_restarts_total', { resource: 'influxonboardings' }) >= 1);
-  assert.is(sum('influx_onboarding_operator_build_info'), 1);
+  // package.json's version: the one source test/unit/version.test.ts holds the chart and image to.
+  assert.is(sum('influx_onboarding_operator_build_info', { version: PACKAGE_VERSION, node_version: process.version }), 1);
   assert.ok(sum('process_resident_memory_bytes') > 10 * 1024 * 1024);
   assert.ok(sum('process_open_fds') > 0);
 

@@ -23,6 +23,11 @@ export interface OperatorOptions {
    * HTTP, so tests read /metrics without a token.
    */
   secureMetrics?: boolean;
+  /**
+   * The program and its leading arguments, before the flags; default: this repository's
+   * src/main.ts through tsx. The image test runs the image's entrypoint in a sandbox instead.
+   */
+  command?: [program: string, ...args: string[]];
 }
 
 export interface RunningOperator {
@@ -60,10 +65,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const [metricsPort, probesPort] = await freePorts(2);
   const name = options.name ?? `operator-${++started}`;
   const logFile = join(processScope().dir, `${name}.log`);
+  const [program, ...leading] = options.command ?? [process.execPath, '--import', 'tsx', join(root, 'src/main.ts')];
   const args = [
-    '--import',
-    'tsx',
-    join(root, 'src/main.ts'),
+    ...leading,
     `--metrics-bind-address=127.0.0.1:${metricsPort}`,
     `--health-probe-bind-address=127.0.0.1:${probesPort}`,
     '--log-format=json',
@@ -73,7 +77,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...(options.args ?? []),
   ];
   const env = { ...process.env, KUBECONFIG: options.kubeconfigPath, ...options.env };
-  const child: GroupProcess = processScope().spawn(name, process.execPath, args, logFile, env);
+  const child: GroupProcess = processScope().spawn(name, program, args, logFile, env);
   const output = (): string[] => readFileSync(logFile, 'utf8').split('\n').filter((line) => line !== '');
   const records = (): LogRecord[] =>
     output().flatMap((line) => {

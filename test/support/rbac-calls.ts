@@ -14,7 +14,7 @@ export interface PolicyRule {
   verbs: string[];
 }
 
-interface RbacManifest {
+export interface RbacManifest {
   kind: string;
   metadata: { name: string; namespace?: string };
   rules?: PolicyRule[];

@@ -1,49 +1,17 @@
 /**
- * No container engine runs in CI, so the image cannot be built there. These checks hold the
- * Dockerfile to what the chart and the build rely on: the entrypoint is where tsc writes main.js,
- * the final stage runs as the non-root uid the chart's securityContext expects, and no dev
- * dependency reaches the image.
+ * The Dockerfile's text held to what the chart and the build rely on: pinned bases, the entrypoint
+ * where tsc writes main.js, the non-root uid the chart's securityContext expects, no dev dependency
+ * and no shell in the final stage. test/integration/image.test.ts builds and runs the real image.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { instructions, stages } from '../support/dockerfile.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (file: string): string => readFileSync(join(root, file), 'utf8');
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** Dockerfile instructions in order, with comments dropped and continuation lines joined. */
-function instructions(text: string): Instruction[] {
-  const joined = text
-    .split('\n')
-    .filter((line) => !line.trimStart().startsWith('#'))
-    .join('\n')
-    .replace(/\\\n/g, ' ');
-  return joined
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [keyword = '', ...rest] = line.split(/\s+/);
-      return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
-    });
-}
-
-/** The instructions of each stage (a stage starts at FROM). */
-function stages(all: Instruction[]): Instruction[][] {
-  const result: Instruction[][] = [];
-  for (const instruction of all) {
-    if (instruction.keyword === 'FROM') result.push([]);
-    result.at(-1)?.push(instruction);
-  }
-  return result;
-}
 
 const all = instructions(read('Dockerfile'));
 const allStages = stages(all);
@@ -51,10 +19,25 @@ const final = allStages.at(-1) ?? [];
 const build = allStages[0] ?? [];
 const buildConfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string; rootDir: string } };
 const outDir = buildConfig.compilerOptions.outDir.replace(/^\.\//, '').replace(/\/$/, '');
+/** The global ARGs (before the first FROM) and their defaults. */
+const globalArgs = new Map(
+  all.slice(0, all.findIndex((i) => i.keyword === 'FROM')).filter((i) => i.keyword === 'ARG').map((i) => {
+    const [name = '', value = ''] = i.args.split('=');
+    return [name, value] as const;
+  }),
+);
 
-test('every stage is based on node:20-bookworm-slim', () => {
+test('the bases are build arguments pinned by tag: Node 22 for building, distroless Node 22 for running', () => {
+  assert.match(globalArgs.get('BUILD_BASE') ?? '', /^node:22\.\d+\.\d+-bookworm-slim$/);
+  assert.is(globalArgs.get('RUNTIME_BASE'), 'gcr.io/distroless/nodejs22-debian12:nonroot');
   assert.ok(allStages.length >= 2, 'a build stage and a runtime stage');
-  for (const stage of allStages) assert.match(stage[0]?.args ?? '', /^node:20-bookworm-slim(\s|$)/);
+  for (const stage of allStages.slice(0, -1)) assert.match(stage[0]?.args ?? '', /^\$\{BUILD_BASE\} AS \w+$/);
+  assert.is(final[0]?.args, '${RUNTIME_BASE}');
+});
+
+test('the local base the tests build carries the same Node version as BUILD_BASE', () => {
+  const local = /^node_version=(\S+)$/m.exec(read('test/image/build-base.sh'))?.[1];
+  assert.is(`node:${local}-bookworm-slim`, globalArgs.get('BUILD_BASE'));
 });
 
 test('the build stage installs every dependency and compiles with npm run build', () => {
@@ -65,27 +48,22 @@ test('the build stage installs every dependency and compiles with npm run build'
   assert.match(pkg.scripts.build ?? '', /tsc -p tsconfig\.build\.json/);
 });
 
-test('the final stage installs production dependencies only and copies the compiled output', () => {
-  const runs = final.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-  const installs = runs.filter((r) => /\bnpm (ci|install|i)\b/.test(r));
-  assert.ok(installs.length > 0, 'the final stage installs its dependencies');
-  for (const install of installs) assert.ok(install.includes('npm ci --omit=dev'), `not production-only: ${install}`);
+test('the final stage runs nothing (no shell there) and takes production dependencies and the compiled output', () => {
+  assert.equal(final.filter((i) => i.keyword === 'RUN'), []);
   const copies = final.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-  assert.ok(
-    copies.some((c) => c.startsWith('--from=') && c.includes(`/${outDir}`)),
-    `a COPY --from=<build> of ${outDir}/ in: ${copies.join(' | ')}`,
-  );
-  assert.not.ok(copies.some((c) => /(^|\s)(\.\/)?(src|node_modules)(\/|\s|$)/.test(c)), 'no sources nor a dev node_modules');
+  const fromStage = (path: string) => copies.find((c) => c.startsWith('--from=') && c.includes(`/app/${path} `))?.split(/\s+/)[0]?.slice('--from='.length);
+  assert.ok(fromStage(outDir), `a COPY --from=<build> of ${outDir}/ in: ${copies.join(' | ')}`);
+  const depsName = fromStage('node_modules');
+  const deps = allStages.find((stage) => stage[0]?.args.endsWith(` AS ${depsName ?? '?'}`)) ?? [];
+  const installs = deps.filter((i) => i.keyword === 'RUN' && /\bnpm (ci|install|i)\b/.test(i.args)).map((i) => i.args);
+  assert.ok(installs.length > 0, `node_modules comes from a stage that installs them (${depsName})`);
+  for (const install of installs) assert.ok(install.includes('npm ci --omit=dev'), `not production-only: ${install}`);
+  assert.not.ok(copies.some((c) => /(^|\s)(\.\/)?(src|node_modules)(\/|\s|$)/.test(c) && !c.startsWith('--from=')), 'no sources nor a host node_modules');
 });
 
 test('the final stage runs as a non-root numeric user, the uid the chart sets', () => {
   const users = final.filter((i) => i.keyword === 'USER').map((i) => i.args);
-  const user = users.at(-1);
-  assert.is(user, '65532:65532');
-  // USER must come after every RUN, or the install would run as a user that cannot write /app.
-  const lastUser = final.findLastIndex((i) => i.keyword === 'USER');
-  const lastRun = final.findLastIndex((i) => i.keyword === 'RUN');
-  assert.ok(lastUser > lastRun);
+  assert.is(users.at(-1), '65532:65532');
   const deployment = read('deploy/influx-onboarding-operator/templates/deployment.yaml');
   assert.match(deployment, /runAsUser: 65532\b/);
 });
@@ -93,7 +71,7 @@ test('the final stage runs as a non-root numeric user, the uid the chart sets', 
 test('the entrypoint is the compiled main.js: tsconfig.build.json outDir + main.js', () => {
   const entrypoints = final.filter((i) => i.keyword === 'ENTRYPOINT');
   assert.is(entrypoints.length, 1);
-  assert.equal(JSON.parse(entrypoints[0]?.args ?? 'null'), ['node', `${outDir}/main.js`]);
+  assert.equal(JSON.parse(entrypoints[0]?.args ?? 'null'), ['/nodejs/bin/node', `${outDir}/main.js`], 'the distroless image has node there, and no PATH lookup');
   // main.js is what tsc emits for <rootDir>/main.ts, the file `npm start` runs.
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   const rootDir = buildConfig.compilerOptions.rootDir.replace(/^\.\//, '').replace(/\/$/, '');
