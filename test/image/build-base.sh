@@ -11,7 +11,7 @@
 # build then runtime, on its last two stdout lines.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-node_version=22.23.5
+node_version=$(bash scripts/node-version.sh)
 npm_version=10.9.9
 suite=bookworm
 build_image=localhost/influx-onboarding-operator-base:build-node$node_version
