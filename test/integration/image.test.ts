@@ -2,9 +2,10 @@
 // copies of its bases (test/image/build-base.sh: no registry can be reached here), then run from
 // the image's own root filesystem with bubblewrap: read-only root, UID/GID 65532, the image's
 // entrypoint, working directory and environment, Node as PID 1. It prints its version, then
-// onboards a resource against the real control plane and the InfluxDB stand-in, and exits 0 on
-// SIGTERM with its Lease released. The image's contents are checked too: no dev dependency, no
-// test file, no npm or its cache, no shell; its size is printed.
+// onboards a resource against the real control plane and a real influxd v2.9.1 (the Secret proven
+// by a write, a Flux query and a sign-in), and exits 0 on SIGTERM with its Lease released. The
+// image's contents are checked too: no dev dependency, no test file, no npm or its cache, no
+// shell; its size is printed.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -14,8 +15,9 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { adminKubeConfig } from '../support/cluster.js';
-import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
-import { createNamespace, createOnboarding, onboardingHarness, readyOf, waitForReason } from '../support/onboarding.js';
+import { useCredentials } from '../support/influx-app.js';
+import { freshInfluxd } from '../support/influxdb.js';
+import { createNamespace, createOnboarding, getSecret, onboardingHarness, readyOf, waitForReason } from '../support/onboarding.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,7 +39,6 @@ interface Context {
   rootfs: string;
   config: ImageConfig;
   operator?: RunningOperator;
-  influx?: InfluxStandin;
 }
 
 const tests = suite<Context>('the operator image', {} as Context);
@@ -56,7 +57,6 @@ tests.before(async (context) => {
 
 tests.after(async (context) => {
   await context.operator?.terminate();
-  await context.influx?.close();
   if (context.container) await buildah(['rm', context.container]);
 });
 
@@ -147,11 +147,13 @@ tests('as the operator: onboards a resource to Ready, then exits 0 on SIGTERM as
     args: [`--namespaces=${namespace}`, '--leader-elect=true', `--leader-election-namespace=${namespace}`, `--leader-election-id=${lease}`],
   });
   await context.operator.waitForReady(60_000);
-  context.influx = await startInfluxStandin();
-  await createOnboarding(namespace, 'from-image', { url: context.influx.url, username: 'admin', org: 'acme', bucket: 'metrics' });
+  const influx = await freshInfluxd('v2.9.1');
+  await createOnboarding(namespace, 'from-image', { url: influx.url, username: 'admin', org: 'acme', bucket: 'metrics' });
   const ready = await waitForReason(namespace, 'from-image', 'Onboarded', 60_000);
   assert.is(readyOf(ready)?.status, 'True');
-  assert.ok(context.influx.onboarded(), 'the stand-in was set up');
+  const secret = await getSecret(namespace, 'from-image-influxdb');
+  const { org = '', bucket = '', username = '', password = '', token = '' } = secret?.data ?? {};
+  assert.equal(await useCredentials({ url: influx.url, org, bucket, username, password, token }), { me: 200, rows: 1, signIn: 204 }, 'the Secret works as an application uses it');
 
   // bwrap does not pass signals on: SIGTERM goes to the sandbox's PID 1 (node) itself, found as
   // bwrap's child. PID 1 gets only the signals it handles, so this proves the operator's handler.

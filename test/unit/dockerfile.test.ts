@@ -3,6 +3,7 @@
  * where tsc writes main.js, the non-root uid the chart's securityContext expects, no dev dependency
  * and no shell in the final stage. test/integration/image.test.ts builds and runs the real image.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -35,9 +36,11 @@ test('the bases are build arguments pinned by tag: Node 22 for building, distrol
   assert.is(final[0]?.args, '${RUNTIME_BASE}');
 });
 
-test('the local base the tests build carries the same Node version as BUILD_BASE', () => {
-  const local = /^node_version=(\S+)$/m.exec(read('test/image/build-base.sh'))?.[1];
-  assert.is(`node:${local}-bookworm-slim`, globalArgs.get('BUILD_BASE'));
+test("one Node version: scripts/node-version.sh reads BUILD_BASE's, and the local base and CI take it from there", () => {
+  const printed = execFileSync('bash', [join(root, 'scripts/node-version.sh')], { encoding: 'utf8' }).trim();
+  assert.is(`node:${printed}-bookworm-slim`, globalArgs.get('BUILD_BASE'));
+  assert.match(read('test/image/build-base.sh'), /^node_version=\$\(bash scripts\/node-version\.sh\)$/m);
+  assert.match(read('.ci/run'), /^node_version=\$\(bash scripts\/node-version\.sh\)$/m);
 });
 
 test('the build stage installs every dependency and compiles with npm run build', () => {
