@@ -160,7 +160,7 @@ tests('as the operator: onboards a resource to Ready, then exits 0 on SIGTERM as
   const children = readFileSync(`/proc/${context.operator.pid}/task/${context.operator.pid}/children`, 'utf8').trim().split(/\s+/);
   assert.is(children.length, 1, `bwrap has one child: ${children.join(' ')}`);
   process.kill(Number(children[0]), 'SIGTERM');
-  assert.is(await context.operator.exited, 'exit code 0');
+  assert.is(await context.operator.waitForExit(), 'exit code 0');
   assert.ok(context.operator.records().some((record) => record.message === 'released leader lease'), 'it released the Lease');
   const held = await (await adminKubeConfig()).makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace, name: lease });
   assert.not.ok(held.spec?.holderIdentity, 'nobody holds the Lease');

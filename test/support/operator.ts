@@ -37,8 +37,8 @@ export interface RunningOperator {
   readonly metricsUrl: string;
   readonly probesUrl: string;
   readonly logFile: string;
-  /** Settles with "exit code N" or the signal's name. */
-  readonly exited: Promise<string>;
+  /** Waits for the process to end (however it is made to); "exit code N" or the signal's name. */
+  waitForExit(): Promise<string>;
   /** Everything the process wrote so far, line by line. */
   output(): string[];
   /** The JSON log records written so far (other lines skipped). */
@@ -96,7 +96,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     metricsUrl,
     probesUrl,
     logFile,
-    exited: child.exited,
+    waitForExit: () => child.wait(),
     output,
     records,
     waitForLog: (what, match, timeoutMs = 30_000) =>

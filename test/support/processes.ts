@@ -19,7 +19,9 @@ export interface GroupProcess {
   hasExited(): boolean;
   /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves once the leader is gone. */
   stop(graceMs?: number): Promise<void>;
-  /** `signal` to the leader alone; resolves as `exited` does, holding the event loop open until then. */
+  /** Resolves as `exited` does, holding the event loop open until then (`exited` alone does not). */
+  wait(): Promise<string>;
+  /** `signal` to the leader alone, then wait(). */
   signal(signal: NodeJS.Signals): Promise<string>;
 }
 
@@ -133,18 +135,21 @@ export class ProcessScope {
       pid,
       exited,
       hasExited: () => done,
+      wait() {
+        // Without a reference the wait would not keep the loop alive, and a process with nothing
+        // else to do would end in the middle of it (exit code 13 at top level).
+        if (!done) child.ref();
+        return exited;
+      },
       signal(signal) {
         if (!done) {
-          // Without a reference the wait would not keep the loop alive, and a process with
-          // nothing else to do would end in the middle of it (exit code 13 at top level).
-          child.ref();
           try {
             process.kill(pid, signal);
           } catch {
             // ESRCH: it exited before its 'exit' event reached us; `exited` settles anyway.
           }
         }
-        return exited;
+        return this.wait();
       },
       async stop(graceMs = 10_000) {
         if (!done) {
