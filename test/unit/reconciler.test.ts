@@ -60,6 +60,9 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       setupUser: wrap('setupUser', (request, token: string) => client.setupUser(request, token)),
       checkToken: wrap('checkToken', (token: string) => client.checkToken(token)),
       lookupIDs: wrap('lookupIDs', (token: string, org: string, bucket: string, userID?: string) => client.lookupIDs(token, org, bucket, userID)),
+      createOrg: wrap('createOrg', (token: string, name: string) => client.createOrg(token, name)),
+      createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) => client.createBucket(token, orgID, name, retention)),
+      setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) => client.setRetention(token, bucketID, retention)),
       health: wrap('health', () => client.health()),
       close: () => client.close(),
     };
