@@ -539,6 +539,98 @@ test('Adopted: kept as the reason once Ready, with a message naming tokenSecretR
   assert.equal(run.finish.requeue, AFTER);
 });
 
+test('adoption of an instance set up by someone else: org and bucket created with the operator token, the Secret names the token\'s user, the mismatch reported', () => {
+  const input = given({ ...tokenRef, retentionPeriodSeconds: 86_400 }, { references: { token: found(REF_TOKEN) } });
+  const run = drive(
+    input,
+    setUpWorld(REF_TOKEN, {
+      checkToken: ok(owner('9a9b9c9d9e9f9091', 'someone')),
+      lookupIDs: ok({}),
+      repair: (step) => ok({ id: step.kind === 'createOrg' ? IDS.orgID : IDS.bucketID }),
+    }),
+  );
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'lookupIDs', 'createOrg', 'createBucket', 'checkHealth']);
+  assert.equal(only(run, 'createOrg'), { kind: 'createOrg', token: REF_TOKEN, org: 'acme', repair: { done: 'created org acme', doing: 'creating org acme' } });
+  const bucket = only(run, 'createBucket');
+  assert.equal([bucket.token, bucket.orgID, bucket.bucket, bucket.retentionSeconds], [REF_TOKEN, IDS.orgID, 'telemetry', 86_400]);
+  assert.equal(only(run, 'writeSecret').secret.data.username, 'someone', 'the user the token belongs to, not spec.username');
+  const { finish } = run;
+  assert.is(finish.reason, Reason.Adopted);
+  assert.equal([finish.status.username, finish.status.adopted, finish.status.userID, finish.status.orgID, finish.status.bucketID], ['someone', true, '9a9b9c9d9e9f9091', IDS.orgID, IDS.bucketID]);
+  assert.match(finish.message, 'The token belongs to user someone, not spec.username admin');
+  assert.equal(finish.event?.type, 'Normal');
+  assert.is(finish.event?.reason, Reason.Adopted);
+  assert.match(finish.event?.message ?? '', 'not spec.username admin');
+  assert.match(finish.event?.message ?? '', 'created org acme; created bucket telemetry with retention 86400 s');
+  noLeaks(finish);
+});
+
+test('drift after onboarding: a deleted bucket is re-created, a changed retention applied; Repaired event, reason kept', () => {
+  const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
+  const deleted = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID }), repair: ok({ id: 'ffffffffffffffff' }) }));
+  assert.equal(deleted.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'createBucket', 'checkHealth']);
+  assert.is(deleted.finish.reason, Reason.Onboarded);
+  assert.is(deleted.finish.status.bucketID, 'ffffffffffffffff');
+  assert.equal(deleted.finish.event, { type: 'Normal', reason: 'Repaired', message: `InfluxDB at ${INFLUX_URL}: created bucket telemetry with infinite retention` });
+
+  const changed = facts({ resource: resource({ spec: { retentionPeriodSeconds: 3600 }, status: onboardedStatus(), generation: 2 }), secret: ownedSecret(secretData(STORED)) });
+  const retention = drive(changed, setUpWorld(STORED_TOKEN));
+  assert.equal(retention.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'setRetention', 'checkHealth']);
+  assert.equal(only(retention, 'setRetention'), {
+    kind: 'setRetention',
+    token: STORED_TOKEN,
+    bucketID: IDS.bucketID,
+    retentionSeconds: 3600,
+    repair: { done: 'changed bucket telemetry from infinite retention to retention 3600 s', doing: 'changing bucket telemetry from infinite retention to retention 3600 s' },
+  });
+  assert.is(retention.finish.reason, Reason.Onboarded);
+  assert.is(retention.finish.event?.reason, 'Repaired');
+  assert.match(retention.finish.event?.message ?? '', 'changed bucket telemetry from infinite retention to retention 3600 s');
+});
+
+test('org or bucket that cannot be ensured: not Ready (EnsureFailed names what and why, checked again after the drift interval); unreachable -> Unreachable', () => {
+  const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
+  const forbidden = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({}), repair: rejected(403, 'forbidden', 'write:orgs is unauthorized') }));
+  assert.equal(forbidden.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'createOrg']);
+  assert.is(forbidden.finish.reason, Reason.EnsureFailed);
+  assert.is(readyOf(forbidden.finish).status, 'False');
+  assert.match(forbidden.finish.message, 'refused creating org acme');
+  assert.match(forbidden.finish.message, 'forbidden: write:orgs is unauthorized');
+  assert.equal(forbidden.finish.requeue, AFTER);
+  assert.equal(forbidden.finish.event?.type, 'Warning');
+
+  const lookupRefused = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: rejected(401, 'unauthorized', 'read:orgs is unauthorized') }));
+  assert.is(lookupRefused.finish.reason, Reason.EnsureFailed);
+  assert.match(lookupRefused.finish.message, 'refused looking up org acme and bucket telemetry (infinite retention)');
+
+  const down = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 7200 }), repair: unreachable() }));
+  assert.is(down.finish.reason, Reason.Unreachable);
+  assert.equal(down.finish.requeue, BACKOFF);
+});
+
+test('Adopted survives a failed check: after Unreachable the adopted resource is Adopted again, an onboarded one Onboarded', () => {
+  for (const [adopted, reason] of [[true, Reason.Adopted], [false, Reason.Onboarded]] as const) {
+    const status = { ...onboardedStatus({ adopted }), conditions: [readyCondition('False', Reason.Unreachable)] };
+    const input = given(tokenRef, { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) }, status);
+    const run = drive(input, setUpWorld(REF_TOKEN));
+    assert.is(run.finish.reason, reason, String(adopted));
+    assert.is(run.finish.status.adopted, adopted);
+  }
+});
+
+test('SetupFailed waits for a spec change: the same generation sends nothing, a new one posts again', () => {
+  const refused = drive(facts(), freshWorld({ postSetup: rejected(400, 'invalid', 'passwords must be between 8 and 72 characters long') }));
+  const stored = { secret: refused.facts.secret };
+  const again = drive(facts({ ...stored, resource: resource({ status: refused.finish.status }) }), freshWorld());
+  assert.equal(again.kinds, ['checkSetupStatus']);
+  assert.is(again.finish.reason, Reason.SetupFailed);
+  assert.equal(again.finish.requeue, NONE);
+  assert.is(again.finish.event, undefined);
+  const changed = drive(facts({ ...stored, resource: resource({ status: refused.finish.status, generation: 2 }) }), freshWorld());
+  assert.ok(changed.kinds.includes('postSetup'));
+  assert.is(changed.finish.reason, Reason.Onboarded);
+});
+
 test('tokenSecretRef rejected by an instance this resource never onboarded -> AlreadyOnboarded naming the Secret', () => {
   const run = drive(given(tokenRef, { references: { token: found(REF_TOKEN) } }), setUpWorld('someone-elses-token'));
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken']);
