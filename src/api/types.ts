@@ -72,6 +72,10 @@ export interface InfluxOnboardingStatus {
   observedURL?: string;
   /** The TLS settings the credentials in the Secret were created with (see TLS_ANNOTATION). */
   observedTLS?: string;
+  /** The name of the user the token in the Secret belongs to (the Secret's `username`). */
+  username?: string;
+  /** Whether the instance was adopted (set up before, token from tokenSecretRef) rather than set up by this resource. */
+  adopted?: boolean;
 }
 
 export interface ObjectMeta {
@@ -115,6 +119,7 @@ export const Reason = {
   SecretNotPermitted: 'SecretNotPermitted',
   URLNotAllowed: 'URLNotAllowed',
   AddressRefused: 'AddressRefused',
+  EnsureFailed: 'EnsureFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

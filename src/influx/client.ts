@@ -1,6 +1,6 @@
 import { isJsonObject, interpret, type Expectation, type JsonObject } from './responses.js';
 import { createTransport, type Call } from './transport.js';
-import type { Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from './types.js';
+import type { Created, Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from './types.js';
 import { findSetupRequestProblem } from './validate.js';
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -47,6 +47,46 @@ function findIdByName(json: unknown, listKey: string, name: string): string | nu
   const match = list.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name);
   if (match === undefined) return null;
   return nonEmptyString(match.id);
+}
+
+/** The bucket named `name` in a bucket list, with its retention; null when absent, undefined when the shape is wrong. */
+function findBucket(json: unknown, name: string): { id: string; retentionSeconds: number } | null | undefined {
+  if (!isJsonObject(json) || !Array.isArray(json.buckets)) return undefined;
+  const match = json.buckets.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name);
+  if (match === undefined) return null;
+  const id = nonEmptyString(match.id);
+  const retentionSeconds = retentionOf(match);
+  return id === undefined || retentionSeconds === undefined ? undefined : { id, retentionSeconds };
+}
+
+/** A bucket's retention: the `expire` rule's everySeconds; no rule (or 0) is infinite. */
+function retentionOf(bucket: JsonObject): number | undefined {
+  const rules = bucket.retentionRules ?? [];
+  if (!Array.isArray(rules)) return undefined;
+  const expire = rules.find((rule): rule is JsonObject => isJsonObject(rule) && rule.type === 'expire');
+  if (expire === undefined) return 0;
+  return typeof expire.everySeconds === 'number' ? expire.everySeconds : undefined;
+}
+
+function parseCreated(json: unknown): Created | undefined {
+  const id = isJsonObject(json) ? nonEmptyString(json.id) : undefined;
+  return id === undefined ? undefined : { id };
+}
+
+/**
+ * InfluxDB's own default shard-group duration for a retention (storage's shardGroupDuration):
+ * infinite or at least 180 days: 7 days; at least 2 days: 1 day; else 1 hour. A PATCH must send it
+ * with the retention: InfluxDB otherwise keeps the old duration and refuses a retention shorter
+ * than that (422).
+ */
+export function shardGroupDurationSeconds(retentionSeconds: number): number {
+  if (retentionSeconds === 0 || retentionSeconds >= 180 * 86400) return 7 * 86400;
+  if (retentionSeconds >= 2 * 86400) return 86400;
+  return 3600;
+}
+
+function retentionRules(retentionSeconds: number): JsonObject[] {
+  return [{ type: 'expire', everySeconds: retentionSeconds, shardGroupDurationSeconds: shardGroupDurationSeconds(retentionSeconds) }];
 }
 
 /** The ID of the authorization listed with exactly this token; null when none shows it. */
@@ -126,11 +166,12 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
       const bucketLookup = await call(
         { method: 'GET', path: '/api/v2/buckets', endpoint: 'GET /api/v2/buckets', query: { orgID, name: bucket }, authToken: token },
-        { parse: (json) => findIdByName(json, 'buckets', bucket), secrets },
+        { parse: (json) => findBucket(json, bucket), secrets },
       );
       if (isNotFound(bucketLookup)) return { ok: true, value: { orgID } };
       if (!bucketLookup.ok) return bucketLookup;
-      const found: ResourceIDs = bucketLookup.value === null ? { orgID } : { orgID, bucketID: bucketLookup.value };
+      const found: ResourceIDs =
+        bucketLookup.value === null ? { orgID } : { orgID, bucketID: bucketLookup.value.id, bucketRetentionSeconds: bucketLookup.value.retentionSeconds };
       if (userID === undefined) return { ok: true, value: found };
 
       // The authorization is found by its token, which only servers without hashed tokens list;
@@ -141,6 +182,36 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       );
       return { ok: true, value: authLookup.ok && authLookup.value !== null ? { ...found, authorizationID: authLookup.value } : found };
     },
+
+    createOrg: (token, name) =>
+      call(
+        { method: 'POST', path: '/api/v2/orgs', endpoint: 'POST /api/v2/orgs', body: { name }, authToken: token },
+        { parse: parseCreated, secrets: [token] },
+      ),
+
+    createBucket: (token, orgID, name, retentionSeconds) =>
+      call(
+        {
+          method: 'POST',
+          path: '/api/v2/buckets',
+          endpoint: 'POST /api/v2/buckets',
+          body: { orgID, name, retentionRules: retentionRules(retentionSeconds) },
+          authToken: token,
+        },
+        { parse: parseCreated, secrets: [token] },
+      ),
+
+    setRetention: (token, bucketID, retentionSeconds) =>
+      call(
+        {
+          method: 'PATCH',
+          path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
+          endpoint: 'PATCH /api/v2/buckets/{id}',
+          body: { retentionRules: retentionRules(retentionSeconds) },
+          authToken: token,
+        },
+        { parse: parseCreated, secrets: [token] },
+      ),
 
     health: () => call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),
 

@@ -60,6 +60,13 @@ export interface ResourceIDs {
   orgID?: string;
   bucketID?: string;
   authorizationID?: string;
+  /** The bucket's retention in seconds (0: infinite), present with bucketID. */
+  bucketRetentionSeconds?: number;
+}
+
+/** What a create or update of an org or bucket answered with. */
+export interface Created {
+  id: string;
 }
 
 export interface Health {
@@ -100,6 +107,12 @@ export interface InfluxClient {
   checkToken(token: string): Promise<Outcome<TokenOwner>>;
   /** GET /api/v2/orgs?org=, GET /api/v2/buckets?orgID=&name=, and with a userID GET /api/v2/authorizations?userID=. */
   lookupIDs(token: string, org: string, bucket: string, userID?: string): Promise<Outcome<ResourceIDs>>;
+  /** POST /api/v2/orgs: creates the org (422 conflict when one of that name exists). */
+  createOrg(token: string, name: string): Promise<Outcome<Created>>;
+  /** POST /api/v2/buckets with the retention and InfluxDB's default shard-group duration for it. */
+  createBucket(token: string, orgID: string, name: string, retentionSeconds: number): Promise<Outcome<Created>>;
+  /** PATCH /api/v2/buckets/{id}: sets the retention and its default shard-group duration together. */
+  setRetention(token: string, bucketID: string, retentionSeconds: number): Promise<Outcome<Created>>;
   /** GET /health (no auth). */
   health(): Promise<Outcome<Health>>;
   /** Destroys the pooled sockets; the client must not be used afterwards. */

@@ -11,7 +11,7 @@ import {
   type SecretKeySelector,
 } from '../api/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret, Reference } from '../api/credentials.js';
-import type { BoundCredentials, Facts, InfluxFailure, SetupRequest } from './facts.js';
+import type { BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest } from './facts.js';
 
 export interface OnboardingEvent {
   type: 'Normal' | 'Warning';
@@ -31,11 +31,21 @@ export interface Finish {
   requeue: Requeue;
 }
 
+/** A repair as the messages tell it: what a success did, and what a refusal refused. */
+export interface Repair {
+  done: string;
+  doing: string;
+}
+
 /** The next thing one reconcile does; `finish` ends it. */
 export type Step =
   | { kind: 'checkSetupStatus' }
   | { kind: 'checkToken'; token: string }
   | { kind: 'lookupIDs'; token: string; org: string; bucket: string; userID?: string }
+  /** Repairs of the org and bucket named in the Secret; `done` says what a success did, for the event. */
+  | { kind: 'createOrg'; token: string; org: string; repair: Repair }
+  | { kind: 'createBucket'; token: string; orgID: string; bucket: string; retentionSeconds: number; repair: Repair }
+  | { kind: 'setRetention'; token: string; bucketID: string; retentionSeconds: number; repair: Repair }
   | { kind: 'checkHealth' }
   | { kind: 'writeSecret'; secret: DesiredSecret; credentials: Credentials }
   | { kind: 'postSetup'; request: SetupRequest }
@@ -65,6 +75,7 @@ const WARNING_REASONS: readonly string[] = [
   Reason.SecretNotPermitted,
   Reason.URLNotAllowed,
   Reason.AddressRefused,
+  Reason.EnsureFailed,
 ];
 
 function previousReady(facts: Facts): Condition | undefined {
@@ -351,42 +362,145 @@ function setupRequest(spec: EffectiveSpec, credentials: Credentials): SetupReque
   };
 }
 
+export type RepairStep = Extract<Step, { kind: 'createOrg' | 'createBucket' | 'setRetention' }>;
+
+/** The facts after a repair's answer: on success the IDs as they now are and what was done; else what was tried. */
+export function withRepair(facts: Facts, step: RepairStep, outcome: Answer<{ id: string }>): Facts {
+  if (!outcome.ok) return { ...facts, repairFailure: { doing: step.repair.doing, failure: outcome.failure } };
+  const ids = facts.ids?.ok ? facts.ids.value : {};
+  const now: ResourceIDs =
+    step.kind === 'createOrg'
+      ? { orgID: outcome.value.id }
+      : step.kind === 'createBucket'
+        ? { ...ids, bucketID: outcome.value.id, bucketRetentionSeconds: step.retentionSeconds }
+        : { ...ids, bucketRetentionSeconds: step.retentionSeconds };
+  return { ...facts, ids: { ok: true, value: now }, repairs: [...(facts.repairs ?? []), step.repair.done] };
+}
+
+function describeRetention(seconds: number): string {
+  return seconds === 0 ? 'infinite retention' : `retention ${seconds} s`;
+}
+
 /**
- * Ready with the credentials that InfluxDB accepted: make sure the Secret holds them, fill in the
- * IDs and version that are still unknown, then report success.
+ * The org and bucket the Secret names must exist with the declared retention before the resource
+ * is Ready: missing ones are created and a differing retention is set, with the operator token.
+ * Returns the next step, a Finish when they cannot be ensured, or the IDs once they are.
  */
-function settle(facts: Facts, spec: EffectiveSpec, credentials: Credentials, outcome: Outcome): Step {
+function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): Step | ResourceIDs {
+  const ids = facts.ids;
+  if (ids === undefined) throw new Error('ensureOrgAndBucket needs the looked-up IDs');
+  const what = `org ${spec.org} and bucket ${spec.bucket} (${describeRetention(spec.retentionPeriodSeconds)})`;
+  const failure = !ids.ok ? { failure: ids.failure, doing: `looking up ${what}` } : facts.repairFailure;
+  if (failure !== undefined) {
+    if (failure.failure.kind !== 'rejected') return notReached(facts, spec, failure.failure);
+    return finish(facts, {
+      reason: Reason.EnsureFailed,
+      message: `InfluxDB at ${spec.url} refused ${failure.doing} with the operator token in Secret ${spec.credentialsSecretName} (${failureText(failure.failure)}); applications using the Secret need them. Checked again in ${Math.round(facts.driftCheckIntervalMs / 1000)} s or when the spec changes`,
+      requeue: READY_AGAIN(facts),
+    });
+  }
+  const found = ids.ok ? ids.value : {};
+  if (found.orgID === undefined) return { kind: 'createOrg', token, org: spec.org, repair: { done: `created org ${spec.org}`, doing: `creating org ${spec.org}` } };
+  if (found.bucketID === undefined) {
+    return {
+      kind: 'createBucket',
+      token,
+      orgID: found.orgID,
+      bucket: spec.bucket,
+      retentionSeconds: spec.retentionPeriodSeconds,
+      repair: {
+        done: `created bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`,
+        doing: `creating bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`,
+      },
+    };
+  }
+  if (found.bucketRetentionSeconds !== spec.retentionPeriodSeconds) {
+    return {
+      kind: 'setRetention',
+      token,
+      bucketID: found.bucketID,
+      retentionSeconds: spec.retentionPeriodSeconds,
+      repair: {
+        done: `changed bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`,
+        doing: `changing bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`,
+      },
+    };
+  }
+  return found;
+}
+
+function isStep(value: Step | ResourceIDs): value is Step {
+  return 'kind' in value;
+}
+
+/** What the Ready message adds when spec.username is not the user the token belongs to. */
+function usernameNote(spec: EffectiveSpec, username: string): string {
+  return username === spec.username
+    ? ''
+    : `. The token belongs to user ${username}, not spec.username ${spec.username}: the Secret names ${username}; spec.username is not applied to an instance that was set up before`;
+}
+
+/**
+ * Ready with the credentials that InfluxDB accepted: make sure the Secret holds them (with the
+ * name of the user the token belongs to), that the org and bucket it names exist with the
+ * declared retention, fill in the IDs and version, then report success.
+ */
+function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcome: Outcome): Step {
+  const owner = facts.tokenCheck?.ok ? facts.tokenCheck.value : undefined;
+  const credentials = owner === undefined ? accepted : { ...accepted, username: owner.userName };
   const secret = desiredSecret(spec, credentials);
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
   const status = facts.resource.status ?? {};
-  const fields: Partial<InfluxOnboardingStatus> = { ...outcome.fields, secretName: spec.credentialsSecretName };
-  if (facts.tokenCheck?.ok) fields.userID = facts.tokenCheck.value.userID;
-  const knownIDs = { ...status, ...fields };
-  if ((knownIDs.orgID === undefined || knownIDs.bucketID === undefined) && facts.ids === undefined) {
-    const userID = facts.tokenCheck?.ok ? facts.tokenCheck.value.userID : undefined;
-    return { kind: 'lookupIDs', token: credentials.token, org: spec.org, bucket: spec.bucket, ...(userID !== undefined && { userID }) };
-  }
-  if (facts.ids?.ok) {
-    const { orgID, bucketID, authorizationID } = facts.ids.value;
+  const fields: Partial<InfluxOnboardingStatus> = {
+    ...outcome.fields,
+    secretName: spec.credentialsSecretName,
+    username: credentials.username,
+    adopted: outcome.reason === Reason.Adopted,
+  };
+  if (owner !== undefined) fields.userID = owner.userID;
+  // A setup this reconcile made created the org and bucket as declared; otherwise they are checked.
+  if (!facts.setupAnswer?.ok) {
+    if (facts.ids === undefined) {
+      const userID = owner?.userID;
+      const lookupAuthorization = userID !== undefined && status.authorizationID === undefined;
+      return { kind: 'lookupIDs', token: credentials.token, org: spec.org, bucket: spec.bucket, ...(lookupAuthorization && { userID }) };
+    }
+    const ensured = ensureOrgAndBucket(facts, spec, credentials.token);
+    if (isStep(ensured)) return ensured;
+    const { orgID, bucketID, authorizationID } = ensured;
     if (orgID !== undefined) fields.orgID = orgID;
     if (bucketID !== undefined) fields.bucketID = bucketID;
-    if (authorizationID !== undefined && knownIDs.authorizationID === undefined) fields.authorizationID = authorizationID;
+    if (authorizationID !== undefined && status.authorizationID === undefined) fields.authorizationID = authorizationID;
   }
   if (facts.health === undefined) return { kind: 'checkHealth' };
   if (facts.health.ok && facts.health.value.version !== undefined) fields.influxdbVersion = facts.health.value.version;
   if (status.onboardedAt === undefined && fields.onboardedAt === undefined) fields.onboardedAt = facts.now;
+  const message = outcome.message + usernameNote(spec, credentials.username);
+  const repairs = facts.repairs ?? [];
+  const repairNote = repairs.length === 0 ? '' : ` (${repairs.join('; ')})`;
+  const transition = previousReady(facts)?.reason !== outcome.reason;
+  // One event per reconcile: a first success says what it repaired on the way; later repairs
+  // have their own.
+  const event: OnboardingEvent | undefined =
+    outcome.event ??
+    (repairs.length === 0
+      ? undefined
+      : transition
+        ? { type: 'Normal', reason: outcome.reason, message: message + repairNote }
+        : { type: 'Normal', reason: 'Repaired', message: `InfluxDB at ${spec.url}: ${repairs.join('; ')}` });
   const wanted = targetOf(spec);
   const observed: CredentialsTarget = { ...(status.observedURL !== undefined && { url: status.observedURL }), ...(status.observedTLS !== undefined && { tls: status.observedTLS }) };
   fields.observedURL = wanted.url;
   fields.observedTLS = wanted.tls;
-  if (sameTarget(observed, wanted)) return finish(facts, { ...outcome, fields });
+  if (sameTarget(observed, wanted)) return finish(facts, { ...outcome, message, fields, ...(event && { event }) });
   return finish(facts, {
     ...outcome,
+    message,
     fields,
     event: {
       type: 'Normal',
       reason: 'Retargeted',
-      message: `The credentials in Secret ${spec.credentialsSecretName} now belong to ${describeTarget(wanted)}, where their token was accepted; before, they belonged to ${describeTarget(observed)}`,
+      message: `The credentials in Secret ${spec.credentialsSecretName} now belong to ${describeTarget(wanted)}, where their token was accepted; before, they belonged to ${describeTarget(observed)}${repairNote}`,
     },
   });
 }
@@ -401,6 +515,9 @@ const READY_AGAIN = (facts: Facts): Requeue => ({ kind: 'after', ms: facts.drift
 function successReason(facts: Facts, known: Credentials | undefined): Reason {
   const previous = previousReady(facts);
   if (previous && SUCCESS_REASONS.includes(previous.reason)) return previous.reason as Reason;
+  // After a failed check: status remembers how the instance was obtained.
+  const adopted = facts.resource.status?.adopted;
+  if (adopted !== undefined) return adopted ? Reason.Adopted : Reason.Onboarded;
   const knownBefore = facts.secretWritten ? facts.remembered?.credentials : known;
   return knownBefore === undefined && referencedValue(facts.references.token) !== undefined ? Reason.Adopted : Reason.Onboarded;
 }
@@ -443,9 +560,23 @@ function afterSetupAnswer(facts: Facts, spec: EffectiveSpec, credentials: Creden
   }
   return finish(facts, {
     reason: Reason.SetupFailed,
-    message: `InfluxDB at ${spec.url} refused the setup: ${failureText(failure)}`,
-    requeue: BACKOFF,
+    message: `InfluxDB at ${spec.url} refused the setup: ${failureText(failure)}. ${UNTIL_SPEC_CHANGES}`,
+    requeue: NONE,
   });
+}
+
+const UNTIL_SPEC_CHANGES = 'The same request would get the same answer: nothing is sent again until the spec changes';
+
+/**
+ * InfluxDB refused this generation's request for good (SetupFailed) or has no such route
+ * (Unsupported): asking again before the spec changes would get the same answer, and every event
+ * on the resource would send one more request.
+ */
+function refusedBefore(facts: Facts, reasons: readonly Reason[]): Finish | undefined {
+  const previous = previousReady(facts);
+  const { status, metadata } = facts.resource;
+  if (previous === undefined || !(reasons as readonly string[]).includes(previous.reason) || status?.observedGeneration !== metadata.generation) return undefined;
+  return finish(facts, { reason: previous.reason as Reason, message: previous.message, requeue: NONE });
 }
 
 function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, credentials: Credentials, allowed: boolean): Step {
@@ -453,6 +584,8 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
   const onboardedBefore = status.onboardedAt !== undefined;
   if (allowed) {
     if (facts.setupAnswer !== undefined) return afterSetupAnswer(facts, spec, credentials, onboardedBefore);
+    const refused = refusedBefore(facts, [Reason.SetupFailed]);
+    if (refused !== undefined) return refused;
     if (onboardedBefore && spec.resetPolicy === 'Report') {
       return finish(facts, {
         reason: Reason.InstanceReset,
@@ -508,13 +641,9 @@ function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials |
       requeue: BACKOFF,
     });
   }
-  const previous = previousReady(facts);
-  const { status, metadata } = facts.resource;
-  // InfluxDB already said it has no such route: asking again before the spec changes would get
-  // the same answer (and every event on the resource would send one more request).
-  if (previous?.reason === Reason.Unsupported && status?.observedGeneration === metadata.generation) {
-    return finish(facts, { reason: Reason.Unsupported, message: previous.message, requeue: NONE });
-  }
+  const refused = refusedBefore(facts, [Reason.Unsupported, Reason.SetupFailed]);
+  if (refused !== undefined) return refused;
+  const { status } = facts.resource;
   const onboardedBefore = status?.onboardedAt !== undefined;
   if (facts.setupAnswer === undefined && known !== undefined) {
     if (facts.tokenCheck === undefined) return { kind: 'checkToken', token: credentials.token };
@@ -549,6 +678,15 @@ function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials |
     return finish(facts, {
       reason: Reason.Unsupported,
       message: `InfluxDB at ${spec.url} ${refused} /api/v2/setup/user (${failureText(answer.failure)}); OSS removed that route in v2.1. Use mode Setup on a fresh instance`,
+      requeue: NONE,
+    });
+  }
+  if (!answer.ok && answer.failure.kind === 'rejected' && answer.failure.code === 'conflict') {
+    // Not a race as in mode Setup: the instance is set up, and a user, org or bucket of these
+    // names exists on it. Posting again would get the same answer.
+    return finish(facts, {
+      reason: Reason.SetupFailed,
+      message: `InfluxDB at ${spec.url} refused to add user ${spec.username}, org ${spec.org} and bucket ${spec.bucket}: ${failureText(answer.failure)}; that name exists on the instance already. Choose other names in the spec. ${UNTIL_SPEC_CHANGES}`,
       requeue: NONE,
     });
   }

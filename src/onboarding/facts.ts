@@ -9,7 +9,7 @@ export interface References {
   ca?: Reference;
 }
 
-export type { InfluxFailure, Outcome, SetupRequest, SetupResult };
+export type { InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult };
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {
@@ -42,5 +42,9 @@ export interface Facts {
   health?: Outcome<Health>;
   secretWritten?: boolean;
   setupAnswer?: Outcome<SetupResult>;
+  /** What this reconcile created or changed to ensure the org and bucket (for the event). */
+  repairs?: string[];
+  /** A repair InfluxDB did not do: what was tried and its answer. */
+  repairFailure?: { doing: string; failure: InfluxFailure };
 }
 

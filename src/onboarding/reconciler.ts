@@ -2,10 +2,10 @@ import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
 import { checkSpec, instanceKey } from '../api/spec.js';
 import type { InfluxOnboarding, InfluxOnboardingStatus, Reason, SecretKeySelector } from '../api/types.js';
-import type { InfluxClient } from '../influx/types.js';
+import type { Created, InfluxClient, Outcome } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import { credentialsIn, decide, firstVisitStatus, type Finish, type OnboardingEvent, type Step } from './decide.js';
+import { credentialsIn, decide, firstVisitStatus, withRepair, type Finish, type OnboardingEvent, type RepairStep, type Step } from './decide.js';
 import type { BoundCredentials, Facts, References } from './facts.js';
 import { generatePassword, generateToken } from './generate.js';
 import { PerKeySerializer } from './serial.js';
@@ -165,6 +165,10 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         return { ...facts, tokenCheck: await client().checkToken(step.token) };
       case 'lookupIDs':
         return { ...facts, ids: await client().lookupIDs(step.token, step.org, step.bucket, step.userID) };
+      case 'createOrg':
+      case 'createBucket':
+      case 'setRetention':
+        return withRepair(facts, step, await repair(client(), step));
       case 'checkHealth':
         return { ...facts, health: await client().health() };
       case 'writeSecret': {
@@ -280,6 +284,17 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     // one must see the Secret and status that one wrote, not what was there before it.
     return checked.ok ? perInstance.run(instanceKey(checked.spec.url), () => reconcileNow(request, signal)) : reconcileNow(request, signal);
   };
+}
+
+function repair(influx: InfluxClient, step: RepairStep): Promise<Outcome<Created>> {
+  switch (step.kind) {
+    case 'createOrg':
+      return influx.createOrg(step.token, step.org);
+    case 'createBucket':
+      return influx.createBucket(step.token, step.orgID, step.bucket, step.retentionSeconds);
+    case 'setRetention':
+      return influx.setRetention(step.token, step.bucketID, step.retentionSeconds);
+  }
 }
 
 function messageOf(error: unknown): string {

@@ -51,9 +51,13 @@ const postSetup = (name: string, body: unknown): Step => ({
   },
 });
 const setUp = postSetup('POST /api/v2/setup (valid, chosen token)', { ...SETUP, token: GIVEN_TOKEN });
+const fill = (text: string, learned: Learned): string => text.replace(/\{(\w+)\}/g, (_, key: string) => String(learned[key as keyof Learned]));
+/** A body with `{orgID}`-style placeholders in its strings filled from what earlier steps learned. */
+const fillBody = (body: unknown, learned: Learned): unknown =>
+  typeof body === 'string' ? fill(body, learned) : Array.isArray(body) ? body.map((item) => fillBody(item, learned)) : typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body).map(([key, value]) => [key, fillBody(value, learned)])) : body;
 const withToken = (name: string, path: string, method = 'GET', body?: unknown): Step => ({
   name,
-  request: (learned) => ({ method, path: path.replace(/\{(\w+)\}/g, (_, key: string) => String(learned[key as keyof Learned])), token: learned.token ?? '', ...(body === undefined ? {} : { body }) }),
+  request: (learned) => ({ method, path: fill(path, learned), token: learned.token ?? '', ...(body === undefined ? {} : { body: fillBody(body, learned) }) }),
 });
 const createAuthorization = (name: string, permissions: (learned: Learned) => unknown[]): Step => ({
   name,
@@ -161,6 +165,26 @@ const CASES: Case[] = [
       withToken('GET /api/v2/me when active again', '/api/v2/me'),
       { name: 'DELETE the setup authorization', request: (learned) => ({ method: 'DELETE', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '' }) },
       withToken('GET /api/v2/me with the deleted token', '/api/v2/me'),
+    ],
+  },
+  {
+    name: 'org and bucket ensured: create, re-create, retention changed',
+    steps: [
+      setUp,
+      withToken('POST /api/v2/orgs (new)', '/api/v2/orgs', 'POST', { name: 'other' }),
+      withToken('POST /api/v2/orgs (exists)', '/api/v2/orgs', 'POST', { name: 'acme' }),
+      withToken('POST /api/v2/buckets (exists)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'metrics', retentionRules: [] }),
+      withToken('POST /api/v2/buckets (1 day, 1 h shards)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'daily', retentionRules: [{ type: 'expire', everySeconds: 86400, shardGroupDurationSeconds: 3600 }] }),
+      withToken('POST /api/v2/buckets (infinite, 7 d shards)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'forever', retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }] }),
+      withToken('POST /api/v2/buckets (30 min)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'short', retentionRules: [{ type: 'expire', everySeconds: 1800, shardGroupDurationSeconds: 3600 }] }),
+      withToken('PATCH /api/v2/buckets/{bucketID} to infinite, 7 d shards', '/api/v2/buckets/{bucketID}', 'PATCH', { retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }] }),
+      withToken('PATCH /api/v2/buckets/{bucketID} to 1 day, everySeconds only', '/api/v2/buckets/{bucketID}', 'PATCH', { retentionRules: [{ type: 'expire', everySeconds: 86400 }] }),
+      withToken('PATCH /api/v2/buckets/{bucketID} to 1 day, 1 h shards', '/api/v2/buckets/{bucketID}', 'PATCH', { retentionRules: [{ type: 'expire', everySeconds: 86400, shardGroupDurationSeconds: 3600 }] }),
+      withToken('PATCH /api/v2/buckets/{bucketID} to 400 days, 7 d shards', '/api/v2/buckets/{bucketID}', 'PATCH', { retentionRules: [{ type: 'expire', everySeconds: 400 * 86400, shardGroupDurationSeconds: 604800 }] }),
+      withToken('GET /api/v2/buckets/{bucketID} after the PATCHes', '/api/v2/buckets/{bucketID}'),
+      withToken('DELETE /api/v2/buckets/{bucketID}', '/api/v2/buckets/{bucketID}', 'DELETE'),
+      withToken('GET /api/v2/buckets?orgID&name after the DELETE', '/api/v2/buckets?orgID={orgID}&name=metrics'),
+      withToken('POST /api/v2/buckets (re-create, 2 h, 1 h shards)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'metrics', retentionRules: [{ type: 'expire', everySeconds: 7200, shardGroupDurationSeconds: 3600 }] }),
     ],
   },
   {

@@ -126,6 +126,77 @@ for (const version of REAL_VERSIONS) {
     assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
   });
 
+  tests('issue 9: adopting an instance set up with org theirs and user someone: org acme and bucket metrics created, the Secret names someone, the mismatch reported; the Secret works', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    const theirs = await server.admin.setUp({ username: 'someone', password: 'someone-elses-pass', org: 'theirs', bucket: 'their-bucket' });
+    context.ledger.add(theirs.token, 'someone-elses-pass');
+    await createSecret(namespace, 'theirs-admin', { token: theirs.token }, consentTo(proxy.url));
+    await createOnboarding(namespace, 'theirs', { url: proxy.url, ...SPEC, tokenSecretRef: { name: 'theirs-admin', key: 'token' } });
+    const adopted = await waitForReason(namespace, 'theirs', 'Adopted', 60_000);
+    assert.is(readyOf(adopted)?.status, 'True');
+    assert.match(readyOf(adopted)?.message ?? '', 'The token belongs to user someone, not spec.username admin');
+    assert.equal([adopted.status?.username, adopted.status?.userID, adopted.status?.adopted], ['someone', theirs.userID, true]);
+    assert.ok(adopted.status?.orgID && adopted.status.orgID !== theirs.orgID, 'a new org');
+    const secret = await context.secret('theirs-influxdb');
+    assert.equal([secret.data.org, secret.data.bucket, secret.data.username, secret.data.token], ['acme', 'metrics', 'someone', theirs.token]);
+    const bucket = await server.admin.bucket(theirs.token, adopted.status?.bucketID ?? '');
+    assert.equal([bucket.name, bucket.orgID, bucket.everySeconds], ['metrics', adopted.status?.orgID, 7200]);
+    assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1 });
+    const events = await onboardingEvents(namespace, 'theirs');
+    const event = events.find((entry) => entry.reason === 'Adopted');
+    assert.match(event?.message ?? '', 'not spec.username admin');
+    assert.match(event?.message ?? '', 'created org acme; created bucket metrics with retention 7200 s');
+    assert.is(proxy.forwarded(SETUP), 0, 'no setup');
+  });
+
+  tests('day two: a retention changed after onboarding is applied (infinite -> 1 day -> infinite), a deleted bucket is re-created; the Secret keeps working', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createOnboarding(namespace, 'daytwo', { url: proxy.url, ...SPEC, retentionPeriodSeconds: 0 });
+    const ready = await waitForReason(namespace, 'daytwo', 'Onboarded', 60_000);
+    const secret = await context.secret('daytwo-influxdb');
+    const token = secret.data.token ?? '';
+    const bucketID = ready.status?.bucketID ?? '';
+    assert.is((await server.admin.bucket(token, bucketID)).everySeconds, 0);
+
+    // Infinite retention has 7-day shard groups: 1 day needs the shard-group duration changed too.
+    for (const [retention, shards] of [[86_400, 3600], [0, 604_800]] as const) {
+      await patchOnboardingSpec(namespace, 'daytwo', { retentionPeriodSeconds: retention });
+      await eventually(`retention ${retention} s read back`, async () => {
+        const bucket = await server.admin.bucket(token, bucketID);
+        return bucket.everySeconds === retention && bucket.shardGroupDurationSeconds === shards;
+      });
+      const after = await getOnboarding(namespace, 'daytwo');
+      assert.is(readyOf(after)?.reason, 'Onboarded');
+    }
+
+    await server.admin.deleteBucket(token, bucketID);
+    const repaired = await eventually('the bucket re-created', async () => {
+      const current = await getOnboarding(namespace, 'daytwo');
+      return current?.status?.bucketID !== undefined && current.status.bucketID !== bucketID && current;
+    });
+    assert.is(readyOf(repaired)?.reason, 'Onboarded');
+    assert.is((await server.admin.bucket(token, repaired?.status?.bucketID ?? '')).name, 'metrics');
+    assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
+    const notes = (await onboardingEvents(namespace, 'daytwo')).filter((entry) => entry.reason === 'Repaired').map((entry) => entry.message);
+    assert.ok(notes.some((note) => note.includes('created bucket metrics')), notes.join(' | '));
+  });
+
+  tests('SetupFailed (InfluxDB refused the setup) waits for a spec change: one request, no loop; a spec change posts again', async (context) => {
+    const { namespace } = context;
+    const { proxy } = await context.fresh();
+    proxy.disturbNext('refuse', SETUP);
+    await createOnboarding(namespace, 'refused', { url: proxy.url, ...SPEC });
+    const failed = await waitForReason(namespace, 'refused', 'SetupFailed', 60_000);
+    assert.match(readyOf(failed)?.message ?? '', 'nothing is sent again until the spec changes');
+    await sleep(4000);
+    assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/setup'), 1, 'no retry loop');
+    await patchOnboardingSpec(namespace, 'refused', { retentionPeriodSeconds: 3600 });
+    await waitForReason(namespace, 'refused', 'Onboarded', 60_000);
+    assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/setup'), 2);
+  });
+
   for (const [how, revoke] of [
     ['deleted', (server: InfluxServer, token: string, id: string) => server.admin.deleteAuthorization(token, id)],
     ['deactivated', (server: InfluxServer, token: string, id: string) => server.admin.setAuthorizationStatus(token, id, 'inactive')],

@@ -7,7 +7,7 @@ import { API_VERSION, KIND, READY, type Condition, type InfluxOnboarding, type I
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
 import { tlsSettings } from '../../src/api/spec.js';
 import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner, UnreachableReason } from '../../src/influx/types.js';
-import { decide, type Finish, type Step } from '../../src/onboarding/decide.js';
+import { decide, withRepair, type Finish, type RepairStep, type Step } from '../../src/onboarding/decide.js';
 import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -106,6 +106,8 @@ export function onboardedStatus(overrides: Partial<InfluxOnboardingStatus> = {},
     influxdbVersion: VERSION,
     observedURL: INFLUX_URL,
     observedTLS: NO_TLS,
+    username: 'admin',
+    adopted: false,
     ...overrides,
   };
 }
@@ -237,6 +239,8 @@ export interface World {
   setupStatus?: Answer<StepOf<'checkSetupStatus'>, { allowed: boolean }>;
   checkToken?: Answer<StepOf<'checkToken'>, TokenOwner>;
   lookupIDs?: Answer<StepOf<'lookupIDs'>, ResourceIDs>;
+  /** createOrg, createBucket and setRetention. */
+  repair?: Answer<RepairStep, { id: string }>;
   health?: Answer<StepOf<'checkHealth'>, Health>;
   /** Default 'written'; 'foreign' is a Secret someone else created in the meantime. */
   writeSecret?: 'written' | 'foreign' | ((step: StepOf<'writeSecret'>) => 'written' | 'foreign');
@@ -271,6 +275,10 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       return { ...current, tokenCheck: answer(world.checkToken, step) };
     case 'lookupIDs':
       return { ...current, ids: answer(world.lookupIDs, step) };
+    case 'createOrg':
+    case 'createBucket':
+    case 'setRetention':
+      return withRepair(current, step, answer(world.repair, step));
     case 'checkHealth':
       return { ...current, health: answer(world.health, step) };
     case 'writeSecret': {
@@ -320,7 +328,11 @@ export function setUpWorld(token: string, extra: World = {}): World {
     setupStatus: ok({ allowed: false }),
     checkToken: (step) => (step.token === token ? ok(owner()) : unauthorized()),
     lookupIDs: (step) =>
-      step.token === token ? ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, ...(step.userID && { authorizationID: IDS.authorizationID }) }) : unauthorized(),
+      step.token === token
+        ? ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0, ...(step.userID && { authorizationID: IDS.authorizationID }) })
+        : unauthorized(),
+    // A bucket whose retention differs from the spec's gets it set.
+    repair: (step) => (step.token === token ? ok({ id: step.kind === 'createOrg' ? IDS.orgID : IDS.bucketID }) : unauthorized()),
     health: ok(health()),
     ...extra,
   };

@@ -145,6 +145,10 @@ export class InfluxAdmin {
     return answer.status;
   }
 
+  async deleteBucket(token: string, id: string): Promise<void> {
+    expectStatus(await this.request({ method: 'DELETE', path: `/api/v2/buckets/${id}`, token }), 204, 'DELETE bucket');
+  }
+
   async bucket(token: string, id: string): Promise<BucketView> {
     const answer = await this.request({ path: `/api/v2/buckets/${id}`, token });
     expectStatus(answer, 200, `GET /api/v2/buckets/${id}`);

@@ -2,12 +2,15 @@
 // and can disturb the exchange at the two moments a crash test needs:
 //   hold: the request arrives and is never passed on nor answered (InfluxDB never sees it);
 //   dropAnswer: the request is passed on and InfluxDB processes it, but its answer is held back
-//     (never delivered), as if the connection died on the way back.
+//     (never delivered), as if the connection died on the way back;
+//   refuse: the request is answered, without passing it on, with InfluxDB's 400 `invalid`
+//     refusal (as a server with --strong-passwords answers a weak password), for refusals the
+//     real server cannot be made to give on a fresh instance.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RecordedRequest, RequestMatch } from './influx-standin.js';
 
-export type Disturbance = 'hold' | 'dropAnswer';
+export type Disturbance = 'hold' | 'dropAnswer' | 'refuse';
 
 export interface InfluxProxy {
   readonly url: string;
@@ -59,6 +62,13 @@ export async function startInfluxProxy(upstream: string, { host = '127.0.0.1' } 
       if (disturbance === 'hold') {
         signal();
         return; // close() destroys the connection.
+      }
+      if (disturbance === 'refuse') {
+        const refusal = JSON.stringify({ code: 'invalid', message: 'passwords must contain at least three of: uppercase letters, lowercase letters, digits, special characters' });
+        response.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8', 'X-Platform-Error-Code': 'invalid' });
+        response.end(refusal);
+        signal();
+        return;
       }
       const headers = { ...request.headers };
       delete headers.host;

@@ -149,6 +149,8 @@ const MESSAGES = {
   tokenInactive: 'token is inactive',
   notPermitted: (action: string, type: string, id: string) => `${action}:${type}/${id} is unauthorized`,
   bucketNotFound: (name: string) => `bucket "${name}" not found`,
+  bucketExists: (name: string) => `bucket with name ${name} already exists`,
+  shardGroupTooLong: 'shard-group duration must also be updated to be smaller than new retention duration',
   pathNotFound: 'path not found',
   authorizationNotFound: 'authorization not found',
   // Not observed: wording for IDs that do not exist.
@@ -296,6 +298,8 @@ interface Bucket {
   name: string;
   type: 'user' | 'system';
   everySeconds: number;
+  /** Observed: set explicitly by a create or PATCH that sends it; else InfluxDB's default for the retention. */
+  shardGroupSeconds?: number;
   createdAt: string;
 }
 interface Authorization {
@@ -417,6 +421,26 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     return undefined;
   }
 
+  function createOrg(name: string): Org {
+    const now = new Date().toISOString();
+    const org: Org = { id: newID(), name, createdAt: now };
+    orgs.set(org.id, org);
+    // Not in the doc: every org gets the _tasks and _monitoring system buckets.
+    for (const [system, everySeconds] of [['_tasks', 3 * 86400], ['_monitoring', 7 * 86400]] as const) {
+      const bucket: Bucket = { id: newID(), orgID: org.id, name: system, type: 'system', everySeconds, createdAt: now };
+      buckets.set(bucket.id, bucket);
+    }
+    return org;
+  }
+
+  /** Observed: retentionRules as POST and PATCH read them; no rule is infinite. */
+  function readRetention(rules: unknown): { everySeconds: number; shardGroupSeconds?: number } {
+    const rule = Array.isArray(rules) ? (rules as Array<{ type?: string; everySeconds?: number; shardGroupDurationSeconds?: number }>).find((entry) => entry.type === 'expire') : undefined;
+    const everySeconds = rule?.everySeconds ?? 0;
+    if (everySeconds !== 0 && everySeconds < 3600) throw new InfluxError('internal error', MESSAGES.retentionTooShort);
+    return { everySeconds, ...(rule?.shardGroupDurationSeconds ? { shardGroupSeconds: rule.shardGroupDurationSeconds } : {}) };
+  }
+
   /**
    * Doc, "Order of processing": required fields -> create user -> set password (user deleted
    * again on failure) -> create org -> create bucket -> create the authorization. Nothing after
@@ -442,14 +466,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     }
 
     if ([...orgs.values()].some((org) => org.name === request.org)) throw new InfluxError('conflict', MESSAGES.orgExists(request.org));
-    const now = new Date().toISOString();
-    const org: Org = { id: newID(), name: request.org, createdAt: now };
-    orgs.set(org.id, org);
-    // Not in the doc: every org gets the _tasks and _monitoring system buckets.
-    for (const [name, everySeconds] of [['_tasks', 3 * 86400], ['_monitoring', 7 * 86400]] as const) {
-      const system: Bucket = { id: newID(), orgID: org.id, name, type: 'system', everySeconds, createdAt: now };
-      buckets.set(system.id, system);
-    }
+    const org = createOrg(request.org);
+    const now = org.createdAt;
 
     // Doc, "Traps": these fail after user and org exist, and nothing is rolled back.
     if (request.bucket.startsWith('_')) throw new InfluxError('invalid', MESSAGES.bucketUnderscore(request.bucket));
@@ -516,7 +534,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     orgID: bucket.orgID,
     type: bucket.type,
     name: bucket.name,
-    retentionRules: [{ type: 'expire', everySeconds: bucket.everySeconds, shardGroupDurationSeconds: shardGroupSeconds(bucket.everySeconds) }],
+    retentionRules: [{ type: 'expire', everySeconds: bucket.everySeconds, shardGroupDurationSeconds: bucket.shardGroupSeconds ?? shardGroupSeconds(bucket.everySeconds) }],
     createdAt: bucket.createdAt,
     updatedAt: bucket.createdAt,
     links: {
@@ -677,6 +695,67 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         // Observed: the self link repeats the query with the defaults filled in (name as `bucket`).
         const query = new URLSearchParams({ ...(name === null ? {} : { bucket: name }), descending: 'false', limit: '20', offset: '0', ...(orgID === null ? {} : { orgID }) });
         return json(200, { links: { self: `/api/v2/buckets?${query.toString()}` }, buckets: found.map(bucketJson) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v2/orgs',
+      public: false,
+      handle: ({ rawBody, auth }) => {
+        const body = JSON.parse(rawBody || '{}') as { name?: string };
+        if (!auth || !can(auth, 'write', 'orgs')) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        const name = body.name ?? '';
+        // Observed: 422 conflict for a name that exists.
+        if ([...orgs.values()].some((org) => org.name === name)) throw new InfluxError('conflict', MESSAGES.orgExists(name));
+        return json(201, orgJson(createOrg(name)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v2/buckets',
+      public: false,
+      handle: ({ rawBody, auth }) => {
+        const body = JSON.parse(rawBody || '{}') as { orgID?: string; name?: string; retentionRules?: unknown };
+        const org = orgs.get(body.orgID ?? '');
+        if (!auth || org === undefined || !can(auth, 'write', 'buckets', { orgID: org.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        const name = body.name ?? '';
+        // Observed: 422 conflict for a name that exists in the org; under an hour: 500.
+        if ([...buckets.values()].some((bucket) => bucket.orgID === org.id && bucket.name === name)) throw new InfluxError('conflict', MESSAGES.bucketExists(name));
+        const bucket: Bucket = { id: newID(), orgID: org.id, name, type: 'user', ...readRetention(body.retentionRules), createdAt: new Date().toISOString() };
+        buckets.set(bucket.id, bucket);
+        return json(201, bucketJson(bucket));
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/api/v2/buckets/:id',
+      public: false,
+      handle: ({ params, rawBody, auth }) => {
+        const bucket = buckets.get(params.id ?? '');
+        if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket)) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
+        if (!can(auth, 'write', 'buckets', bucket)) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        const body = JSON.parse(rawBody || '{}') as { retentionRules?: unknown };
+        if (body.retentionRules !== undefined) {
+          const wanted = readRetention(body.retentionRules);
+          // Observed: without shardGroupDurationSeconds the old duration stays, and one longer
+          // than the new retention is refused.
+          const shards = wanted.shardGroupSeconds ?? bucket.shardGroupSeconds ?? shardGroupSeconds(bucket.everySeconds);
+          if (wanted.everySeconds !== 0 && shards > wanted.everySeconds) throw new InfluxError('unprocessable entity', MESSAGES.shardGroupTooLong);
+          bucket.everySeconds = wanted.everySeconds;
+          bucket.shardGroupSeconds = shards;
+        }
+        return json(200, bucketJson(bucket));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v2/buckets/:id',
+      public: false,
+      handle: ({ params, auth }) => {
+        const bucket = buckets.get(params.id ?? '');
+        if (bucket === undefined || !auth || !can(auth, 'write', 'buckets', bucket)) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
+        buckets.delete(bucket.id);
+        return { kind: 'no-content' };
       },
     },
     {

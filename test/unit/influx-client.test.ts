@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createInfluxClient, parseAllowedTargets, type InfluxClient, type InfluxClientOptions, type InfluxFailure, type Outcome, type RequestSample, type SetupRequest } from '../../src/influx/index.js';
 import { admit } from '../../src/influx/address-policy.js';
+import { shardGroupDurationSeconds } from '../../src/influx/client.js';
 import { createAgent } from '../../src/influx/agent.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { createTestCertificates, type TestCertificates } from '../support/tls.js';
@@ -134,7 +135,7 @@ onboarding('lookupIDs: both IDs, only the org, nothing, or 401', async ({ standi
   const client = clientFor(standin.url);
   valueOf(await client.setup(REQUEST));
   const record = standin.onboarded();
-  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics')), { orgID: record?.orgID, bucketID: record?.bucketID });
+  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics')), { orgID: record?.orgID, bucketID: record?.bucketID, bucketRetentionSeconds: 0 });
   assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'other')), { orgID: record?.orgID });
   assert.equal(valueOf(await client.lookupIDs(TOKEN, 'nope', 'metrics')), {});
   const lookups = standin.requests.filter((request) => request.method === 'GET').map((request) => request.path);
@@ -146,8 +147,33 @@ onboarding('lookupIDs with a userID also finds the authorization that carries th
   const client = clientFor(standin.url);
   const created = valueOf(await client.setup(REQUEST));
   const ids = valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID));
-  assert.equal(ids, { orgID: created.orgID, bucketID: created.bucketID, authorizationID: created.authorizationID });
+  assert.equal(ids, { orgID: created.orgID, bucketID: created.bucketID, authorizationID: created.authorizationID, bucketRetentionSeconds: 0 });
   assert.ok(standin.requests.some((request) => request.path === `/api/v2/authorizations?userID=${created.userID}`));
+});
+
+onboarding('createOrg, createBucket, setRetention: create what is missing, change the retention with its shard-group duration', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 7200 }));
+  const org = valueOf(await client.createOrg(TOKEN, 'other'));
+  const bucket = valueOf(await client.createBucket(TOKEN, org.id, 'fresh', 86_400));
+  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'other', 'fresh')), { orgID: org.id, bucketID: bucket.id, bucketRetentionSeconds: 86_400 });
+  const conflict = failureOf(await client.createOrg(TOKEN, 'acme'));
+  assert.equal(conflict.kind === 'rejected' && [conflict.status, conflict.code], [422, 'conflict']);
+  assert.match(conflict.message, 'organization with name acme already exists');
+
+  // Infinite retention keeps 7-day shard groups; going back to 1 day needs the shard-group
+  // duration in the same PATCH (else 422), which the client always sends.
+  const ids = valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics'));
+  const bucketID = ids.bucketID ?? '';
+  for (const retention of [0, 86_400, 400 * 86_400, 3600]) {
+    valueOf(await client.setRetention(TOKEN, bucketID, retention));
+    assert.is(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics')).bucketRetentionSeconds, retention, String(retention));
+  }
+  const patch = standin.requests.find((request) => request.method === 'PATCH');
+  assert.is(patch?.path, `/api/v2/buckets/${bucketID}`);
+  assert.equal(patch?.body, { retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604_800 }] });
+  const refused = failureOf(await client.createBucket('wrong-token', org.id, 'x', 0));
+  assert.is(refused.kind, 'rejected');
 });
 
 onboarding('health reports status and version', async ({ standin }) => {
@@ -215,6 +241,19 @@ onboarding.run();
 
 const variants = suite('against other InfluxDB variants');
 
+variants('shardGroupDurationSeconds: InfluxDB\'s defaults (infinite and >= 180 days: 7 d; >= 2 days: 1 d; else 1 h)', () => {
+  const cases: Array<[number, number]> = [
+    [0, 604_800],
+    [3600, 3600],
+    [2 * 86_400 - 1, 3600],
+    [2 * 86_400, 86_400],
+    [180 * 86_400 - 1, 86_400],
+    [180 * 86_400, 604_800],
+  ];
+  for (const [retention, shards] of cases) assert.is(shardGroupDurationSeconds(retention), shards, String(retention));
+});
+
+
 variants('OSS 2.0 setup/user: creates the additional user and returns its IDs', async () => {
   const standin = await startInfluxStandin({ setupUserRoute: 'v2.0' });
   try {
@@ -233,7 +272,7 @@ variants('hashed tokens (v2.9): listings show no token, so the authorization sta
   try {
     const client = clientFor(standin.url);
     const created = valueOf(await client.setup(REQUEST));
-    assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID)), { orgID: created.orgID, bucketID: created.bucketID });
+    assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID)), { orgID: created.orgID, bucketID: created.bucketID, bucketRetentionSeconds: 0 });
   } finally {
     closeClients();
     await standin.close();

@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials.js';
 import { READY, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus, type Reason } from '../../src/api/types.js';
+import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
 import type { InfluxClient } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
@@ -60,6 +61,9 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       setupUser: wrap('setupUser', (request, token: string) => client.setupUser(request, token)),
       checkToken: wrap('checkToken', (token: string) => client.checkToken(token)),
       lookupIDs: wrap('lookupIDs', (token: string, org: string, bucket: string, userID?: string) => client.lookupIDs(token, org, bucket, userID)),
+      createOrg: wrap('createOrg', (token: string, name: string) => client.createOrg(token, name)),
+      createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) => client.createBucket(token, orgID, name, retention)),
+      setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) => client.setRetention(token, bucketID, retention)),
       health: wrap('health', () => client.health()),
       close: () => client.close(),
     };
@@ -195,6 +199,31 @@ test('first visit: Ready Unknown/Progressing is written before any request to In
     const before = h.world.patches;
     await h.reconcile('a');
     assert.is(h.world.patches, before, 'no second Progressing patch once a Ready condition exists');
+  } finally {
+    await h.close();
+  }
+});
+
+test('adoption through the ports: the missing org and bucket are created on the instance with the adopted token; the Secret names its user', async () => {
+  const h = await harness();
+  try {
+    const { token } = h.standin.knobs.setUpBySomeoneElse({ username: 'someone', org: 'theirs' });
+    h.world.references.set('ns/theirs/token', token);
+    h.world.consentTo = [h.standin.url];
+    const added = h.add('a', { spec: { tokenSecretRef: { name: 'theirs', key: 'token' }, retentionPeriodSeconds: 7200 } });
+    await h.reconcile('a');
+    assert.is(readyReason(h.world, 'ns/a'), 'Adopted');
+    const journal = h.world.journal.join(', ');
+    assert.ok(journal.includes('influx createOrg, influx createBucket'), journal);
+    const reader = createInfluxClient({ baseUrl: h.standin.url, timeoutMs: 5000 });
+    const ids = await reader.lookupIDs(token, added.spec.org, added.spec.bucket);
+    reader.close();
+    assert.ok(ids.ok && ids.value.bucketID !== undefined, JSON.stringify(ids));
+    assert.is(ids.ok && ids.value.bucketRetentionSeconds, 7200);
+    const secret = h.world.secrets.get('ns/a-influxdb');
+    assert.is(secret?.state === 'owned' && secret.data.username, 'someone');
+    assert.is(h.world.resources.get('ns/a')?.status?.username, 'someone');
+    assert.equal(h.world.events.map((event) => event.reason), ['Adopted']);
   } finally {
     await h.close();
   }
