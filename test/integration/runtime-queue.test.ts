@@ -54,8 +54,9 @@ queue('a key changed ten times during its reconcile is reconciled once more, not
   await eventually('busy to be onboarded', () => reconciledRecords(operator, key).some((record) => record.reason === 'Onboarded'));
   await sleep(500);
 
-  // Every InfluxDB answer now takes a second: a steady-state reconcile (setup status, token check) takes about two.
-  slow.knobs.latencyMs = 1000;
+  // Every InfluxDB answer now takes half a second: a steady-state reconcile (setup status, token,
+  // org and bucket checks) takes about two.
+  slow.knobs.latencyMs = 500;
   const before = await scrape(operator);
   const start = Date.now();
   const requestsBefore = slow.requests.length;
@@ -66,8 +67,12 @@ queue('a key changed ten times during its reconcile is reconciled once more, not
   assert.is(reconciledRecords(operator, key).filter((record) => recordTime(record) >= start).length, 0, 'the first reconcile was still running during the changes');
 
   await waitForReconciled(operator, key, lastChange, 30_000);
-  // Quiet for longer than two more reconciles would take: no further reconcile may come.
-  await sleep(5000);
+  // The first reconcile ends after the changes; the one they queued follows it.
+  await eventually('the reconcile queued by the changes', () => reconciledRecords(operator, key).filter((record) => recordTime(record) >= start).length >= 2, {
+    timeoutMs: 30_000,
+  });
+  // Quiet for longer than another reconcile would take: no further reconcile may come.
+  await sleep(4000);
   const reconciles = reconciledRecords(operator, key).filter((record) => recordTime(record) >= start);
   const after = await scrape(operator);
   const counted =
