@@ -52,19 +52,15 @@ function familyOf(address: string): 'ipv4' | 'ipv6' | undefined {
   return family === 4 ? 'ipv4' : family === 6 ? 'ipv6' : undefined;
 }
 
-/** True for 169.254.0.0/16 and fe80::/10, IPv4-mapped forms included. False for names. */
-export function isLinkLocalAddress(host: string): boolean {
-  const address = bareAddress(host);
+/** Whether a literal address lies in one of the list's networks; false for names. */
+function contains(list: net.BlockList, address: string): boolean {
   const family = familyOf(address);
-  return family !== undefined && linkLocal.check(address, family);
+  return family !== undefined && list.check(address, family);
 }
 
-function inNetwork(target: Network, address: string): boolean {
-  const family = familyOf(address);
-  if (family === undefined) return false;
-  const list = new net.BlockList();
-  list.addSubnet(target.address, target.prefix, target.family);
-  return list.check(address, family);
+/** True for 169.254.0.0/16 and fe80::/10, IPv4-mapped forms included. False for names. */
+export function isLinkLocalAddress(host: string): boolean {
+  return contains(linkLocal, bareAddress(host));
 }
 
 function hostMatches(pattern: string, hostname: string): boolean {
@@ -81,7 +77,10 @@ export function admit(base: URL, policy: AddressPolicy): Admission {
   const hostname = address.toLowerCase().replace(/\.$/, '');
   const targets = (policy.allowedTargets ?? []).filter((target) => target.port === undefined || target.port === port);
   const restricted = (policy.allowedTargets ?? []).length > 0;
-  const networks = targets.filter((target): target is Extract<AllowedTarget, { kind: 'network' }> => target.kind === 'network');
+  const networkTargets = targets.filter((target): target is Extract<AllowedTarget, { kind: 'network' }> => target.kind === 'network');
+  // Built once per client: the check below runs for every address of every new connection.
+  const networks = new net.BlockList();
+  for (const network of networkTargets) networks.addSubnet(network.address, network.prefix, network.family);
   const nameAllowed = !restricted || (!literal && targets.some((target) => target.kind === 'host' && hostMatches(target.pattern, hostname)));
 
   const check = (resolved: string): AddressRefusal | undefined => {
@@ -89,7 +88,7 @@ export function admit(base: URL, policy: AddressPolicy): Admission {
     if (!policy.allowLinkLocal && isLinkLocalAddress(resolved)) {
       return { reason: 'link-local', message: `${what} is link-local (169.254.0.0/16, fe80::/10, where cloud metadata services answer)` };
     }
-    if (!nameAllowed && !networks.some((network) => inNetwork(network, resolved))) {
+    if (!nameAllowed && !contains(networks, resolved)) {
       return { reason: 'not-allowed', message: `${what} is not among the allowed targets (port ${port})` };
     }
     return undefined;
@@ -100,7 +99,7 @@ export function admit(base: URL, policy: AddressPolicy): Admission {
     const refusal = check(address);
     return refusal === undefined ? { kind: 'allowed' } : { kind: 'refused', refusal };
   }
-  if (!nameAllowed && networks.length === 0) {
+  if (!nameAllowed && networkTargets.length === 0) {
     // No network could let it in: refused without even a DNS lookup.
     return { kind: 'refused', refusal: { reason: 'not-allowed', message: `${hostname}:${port} is not among the allowed targets` } };
   }

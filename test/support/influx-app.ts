@@ -15,7 +15,7 @@ export interface Credentials {
 }
 
 /** Writes one point with a unique tag and returns how many rows a Flux query finds for it. */
-export async function writeAndQuery(credentials: Credentials): Promise<number> {
+async function writeAndQuery(credentials: Credentials): Promise<number> {
   const client = new InfluxDB({ url: credentials.url, token: credentials.token, timeout: 15_000 });
   const probe = randomBytes(6).toString('hex');
   const writer = client.getWriteApi(credentials.org, credentials.bucket, 'ms', { maxRetries: 0 });

@@ -111,14 +111,6 @@ export class InfluxAdmin {
     };
   }
 
-  /** Every authorization the token may read (tokens are blank on servers that hash them). */
-  async authorizations(token: string): Promise<Array<Record<string, unknown>>> {
-    const answer = await this.request({ path: '/api/v2/authorizations', token });
-    expectStatus(answer, 200, 'GET /api/v2/authorizations');
-    const list = objectOf(answer.json).authorizations;
-    return Array.isArray(list) ? list.map(objectOf) : [];
-  }
-
   async deleteAuthorization(adminToken: string, id: string): Promise<void> {
     expectStatus(await this.request({ method: 'DELETE', path: `/api/v2/authorizations/${id}`, token: adminToken }), 204, 'DELETE authorization');
   }
