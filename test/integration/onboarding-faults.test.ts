@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   OnboardingFile,
+  closingChecks,
   consentTo,
   createOnboarding,
   createSecret,
@@ -247,14 +248,6 @@ tests('https: Onboarded with tls.caSecretRef; Unreachable with a TLS message wit
   context.remember(trusted);
 });
 
-tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', (context) =>
-  context.assertSteadyState(),
-);
-
-tests('SIGTERM stops the operator cleanly', (context) => context.assertCleanStop());
-
-tests('secrecy: no password or token of this file in the operator output, any Event or any status', (context) =>
-  context.assertNoSecretLeaked(10),
-);
+closingChecks(tests, 10);
 
 tests.run();

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type InfluxOnboarding } from '../../src/api/types.js';
 import {
   OnboardingFile,
+  closingChecks,
   consentTo,
   createOnboarding,
   createSecret,
@@ -322,14 +323,6 @@ tests('username, org and bucket are immutable after creation', async (context) =
   context.remember(influx);
 });
 
-tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', (context) =>
-  context.assertSteadyState(),
-);
-
-tests('SIGTERM stops the operator cleanly', (context) => context.assertCleanStop());
-
-tests('secrecy: no password or token of this file in the operator output, any Event or any status', (context) =>
-  context.assertNoSecretLeaked(10),
-);
+closingChecks(tests, 10);
 
 tests.run();

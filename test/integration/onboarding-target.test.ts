@@ -11,6 +11,7 @@ import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
 import type { InfluxStandin } from '../support/influx-standin.js';
 import {
   OnboardingFile,
+  closingChecks,
   annotateSecret,
   consentTo,
   createOnboarding,
@@ -231,14 +232,6 @@ tests('a cloud metadata URL: AddressRefused, one Warning, one evaluation per spe
   assert.is(await getSecret(namespace, 'metadata-influxdb'), undefined);
 });
 
-tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', (context) =>
-  context.assertSteadyState(),
-);
-
-tests('SIGTERM stops the operator cleanly', (context) => context.assertCleanStop());
-
-tests('secrecy: no password or token of this file in the operator output, any Event or any status', (context) =>
-  context.assertNoSecretLeaked(8),
-);
+closingChecks(tests, 8);
 
 tests.run();

@@ -3,6 +3,7 @@
 // and Secret helpers over admin clients, waits on the Ready condition, and the secrecy check that
 // every file ends with.
 import { randomBytes } from 'node:crypto';
+import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import {
@@ -158,6 +159,15 @@ export class OnboardingFile {
     for (const operator of this.operators) await operator.terminate();
     await Promise.all(this.standins.map((standin) => standin.close()));
   }
+}
+
+/** The tests every onboarding file ends with, once its own have run: a quiet steady state, a clean stop, no credential leaked. */
+export function closingChecks(tests: Test<OnboardingFile>, minimumSecrets: number): void {
+  tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', (context) => context.assertSteadyState());
+  tests('SIGTERM stops the operator cleanly', (context) => context.assertCleanStop());
+  tests('secrecy: no password or token of this file in the operator output, any Event or any status', (context) =>
+    context.assertNoSecretLeaked(minimumSecrets),
+  );
 }
 
 export type SpecInput = Partial<InfluxOnboardingSpec> & Record<string, unknown>;
