@@ -1,6 +1,6 @@
 import { isJsonObject, interpret, type Expectation, type JsonObject } from './responses.js';
 import { createTransport, type Call } from './transport.js';
-import type { Created, Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from './types.js';
+import type { BucketState, Created, Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus, TokenOwner } from './types.js';
 import { findSetupRequestProblem } from './validate.js';
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -23,8 +23,16 @@ function parseSetupResult(json: unknown): SetupResult | undefined {
   return { userID, orgID, bucketID, authorizationID };
 }
 
-function parseSetupStatus(json: unknown): { allowed: boolean } | undefined {
+function parseSetupStatus(json: unknown): SetupStatus | undefined {
   return isJsonObject(json) && typeof json.allowed === 'boolean' ? { allowed: json.allowed } : undefined;
+}
+
+function parseBucket(json: unknown): BucketState | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const name = nonEmptyString(json.name);
+  const orgID = nonEmptyString(json.orgID);
+  const retentionSeconds = retentionOf(json);
+  return name === undefined || orgID === undefined || retentionSeconds === undefined ? undefined : { name, orgID, retentionSeconds };
 }
 
 function parseTokenOwner(json: unknown): TokenOwner | undefined {
@@ -129,6 +137,15 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     return interpret(exchange.answer, expectation);
   }
 
+  /** A call whose value also carries the version InfluxDB stamps on every answer (X-Influxdb-Version), so /health is needed only without it. */
+  async function versioned<T extends object>(request: Call, expectation: Expectation<T>): Promise<Outcome<T & { version?: string }>> {
+    const exchange = await transport.send(request);
+    if (!exchange.ok) return exchange;
+    const outcome = interpret(exchange.answer, expectation);
+    const version = exchange.answer.headers.get('x-influxdb-version');
+    return outcome.ok && version ? { ok: true, value: { ...outcome.value, version } } : outcome;
+  }
+
   async function postSetup(path: '/api/v2/setup' | '/api/v2/setup/user', request: SetupRequest, authToken?: string) {
     const problem = findSetupRequestProblem(request);
     if (problem !== undefined) return refusedLocally<SetupResult>(problem);
@@ -140,7 +157,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
   return {
     setupStatus: () =>
-      call({ method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' }, { parse: parseSetupStatus, secrets: [] }),
+      versioned({ method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' }, { parse: parseSetupStatus, secrets: [] }),
 
     setup: (request) => postSetup('/api/v2/setup', request),
 
@@ -182,6 +199,12 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       );
       return { ok: true, value: authLookup.ok && authLookup.value !== null ? { ...found, authorizationID: authLookup.value } : found };
     },
+
+    bucket: (token, bucketID) =>
+      versioned(
+        { method: 'GET', path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`, endpoint: 'GET /api/v2/buckets/{id}', authToken: token },
+        { parse: parseBucket, secrets: [token] },
+      ),
 
     createOrg: (token, name) =>
       call(

@@ -1,4 +1,4 @@
-import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from '../influx/types.js';
+import type { BucketState, Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus, TokenOwner } from '../influx/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, Reference } from '../api/credentials.js';
 import type { InfluxOnboarding } from '../api/types.js';
 
@@ -9,7 +9,7 @@ export interface References {
   ca?: Reference;
 }
 
-export type { InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult };
+export type { BucketState, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus };
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {
@@ -36,7 +36,9 @@ export interface Facts {
   remembered?: BoundCredentials;
   /** Fresh random values, used only where nothing else provides a password or token. */
   generated: { password: string; token: string };
-  setupStatus?: Outcome<{ allowed: boolean }>;
+  /** The drift check of a Ready resource: its bucket, read with the Secret's token. */
+  bucketCheck?: Outcome<BucketState>;
+  setupStatus?: Outcome<SetupStatus>;
   tokenCheck?: Outcome<TokenOwner>;
   ids?: Outcome<ResourceIDs>;
   health?: Outcome<Health>;
