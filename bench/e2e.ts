@@ -1,5 +1,5 @@
 // npm run bench -- e2e [--full] [--sizes 50,500] [--concurrency 4] [--latency 20] [--runs 20]
-//   [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20]
+//   [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20] [--skip latency,sizes,sweep,steady]
 //
 // What a user pays, next to the floor: a real control plane (etcd + kube-apiserver), the operator
 // as the production process (`node dist/main.js`, built first), one InfluxDB stand-in per resource
@@ -39,6 +39,8 @@ interface Settings {
   steadySize: number;
   driftSeconds: number;
   windowSeconds: number;
+  /** Parts left out: latency, sizes, sweep, steady. */
+  skip: string[];
 }
 
 function settingsFrom(args: string[]): Settings {
@@ -54,6 +56,7 @@ function settingsFrom(args: string[]): Settings {
       'steady-size': { type: 'string' },
       drift: { type: 'string' },
       window: { type: 'string' },
+      skip: { type: 'string', default: '' },
     },
   });
   const full = values.full ?? false;
@@ -73,6 +76,7 @@ function settingsFrom(args: string[]): Settings {
     steadySize: number('steady-size', values['steady-size'], full ? 500 : 100),
     driftSeconds: number('drift', values.drift, full ? 10 : 5),
     windowSeconds: number('window', values.window, full ? 40 : 20),
+    skip: (values.skip ?? '').split(',').map((part) => part.trim()).filter((part) => part !== ''),
   };
 }
 
@@ -649,15 +653,18 @@ export async function e2e(args: string[]): Promise<Figure[]> {
     await controlPlane.kubectl(['wait', '--for=condition=Established', 'crd/influxonboardings.influxdb.onboarding.dev', '--timeout=60s']);
     say(`control plane up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-    const latency = await singleLatency(bench);
+    const runs = (part: string): boolean => !settings.skip.includes(part);
+    const latency = runs('latency') ? await singleLatency(bench) : undefined;
     const sizes: SizeRun[] = [];
-    for (const size of settings.sizes) sizes.push(await sizeRun(bench, size, settings.concurrency));
+    if (runs('sizes')) for (const size of settings.sizes) sizes.push(await sizeRun(bench, size, settings.concurrency));
     const sweep: SizeRun[] = [];
-    for (const concurrency of [1, 4, 16]) {
-      const same = concurrency === settings.concurrency ? sizes.find((run) => run.size === settings.sweepSize) : undefined;
-      sweep.push(same ?? (await sizeRun(bench, settings.sweepSize, concurrency)));
+    if (runs('sweep')) {
+      for (const concurrency of [1, 4, 16]) {
+        const same = concurrency === settings.concurrency ? sizes.find((run) => run.size === settings.sweepSize) : undefined;
+        sweep.push(same ?? (await sizeRun(bench, settings.sweepSize, concurrency)));
+      }
     }
-    const steady = await steadyState(bench);
+    const steady = runs('steady') ? await steadyState(bench) : undefined;
 
     const result = {
       settings,
@@ -670,17 +677,24 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       steady,
       seconds: round((performance.now() - started) / 1000),
     };
-    mkdirSync(`${root}docs`, { recursive: true });
-    writeFileSync(`${root}docs/bench-e2e-${settings.mode}.json`, `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(
-      `${root}docs/bench-e2e-${settings.mode}.svg`,
-      chart(sizes, `Time to all Ready, ${settings.latencyMs} ms InfluxDB latency, concurrency ${settings.concurrency}`),
-    );
-    say(`wrote docs/bench-e2e-${settings.mode}.json and .svg (${result.seconds} s)`);
+    // A partial run (--skip) is a probe: it does not replace the figures in docs/.
+    if (settings.skip.length === 0) {
+      mkdirSync(`${root}docs`, { recursive: true });
+      writeFileSync(`${root}docs/bench-e2e-${settings.mode}.json`, `${JSON.stringify(result, null, 2)}\n`);
+      writeFileSync(
+        `${root}docs/bench-e2e-${settings.mode}.svg`,
+        chart(sizes, `Time to all Ready, ${settings.latencyMs} ms InfluxDB latency, concurrency ${settings.concurrency}`),
+      );
+      say(`wrote docs/bench-e2e-${settings.mode}.json and .svg (${result.seconds} s)`);
+    }
     const how = `stand-in latency ${settings.latencyMs} ms, concurrency ${settings.concurrency}`;
     return [
-      { name: 'e2e apply -> Ready p50 (operator / floor)', value: `${latency.operator.p50} / ${latency.floor.p50} ms = ${latency.ratioP50}`, how: `${settings.runs} runs, ${how}` },
-      { name: 'e2e apply -> Ready p95 (operator / floor)', value: `${latency.operator.p95} / ${latency.floor.p95} ms = ${latency.ratioP95}`, how: `${settings.runs} runs, ${how}` },
+      ...(latency === undefined
+        ? []
+        : [
+            { name: 'e2e apply -> Ready p50 (operator / floor)', value: `${latency.operator.p50} / ${latency.floor.p50} ms = ${latency.ratioP50}`, how: `${settings.runs} runs, ${how}` },
+            { name: 'e2e apply -> Ready p95 (operator / floor)', value: `${latency.operator.p95} / ${latency.floor.p95} ms = ${latency.ratioP95}`, how: `${settings.runs} runs, ${how}` },
+          ]),
       ...sizes.map((run) => ({
         name: `e2e ${run.size} resources -> all Ready`,
         value: `${run.operatorSeconds} / ${run.floorSeconds} s = ${run.ratio}`,
@@ -691,12 +705,16 @@ export async function e2e(args: string[]): Promise<Figure[]> {
         value: `${run.operatorSeconds} / ${run.floorSeconds} s = ${run.ratio}`,
         how: 'operator / floor',
       })),
-      { name: 'e2e API writes per resync', value: String(steady.apiWritesPerResync), how: `${steady.size} Ready resources over ${steady.windowSeconds} s` },
-      {
-        name: 'e2e InfluxDB requests per Ready resource per drift interval',
-        value: String(steady.influxRequestsPerReadyResourcePerDriftInterval),
-        how: `drift interval ${steady.driftSeconds} s, counted by the stand-ins`,
-      },
+      ...(steady === undefined
+        ? []
+        : [
+            { name: 'e2e API writes per resync', value: String(steady.apiWritesPerResync), how: `${steady.size} Ready resources over ${steady.windowSeconds} s` },
+            {
+              name: 'e2e InfluxDB requests per Ready resource per drift interval',
+              value: String(steady.influxRequestsPerReadyResourcePerDriftInterval),
+              how: `drift interval ${steady.driftSeconds} s, counted by the stand-ins`,
+            },
+          ]),
     ];
   } finally {
     await farm.stop().catch(() => undefined);
