@@ -9,7 +9,7 @@
 // every API request of both goes through the same API tap (test/support/api-tap.ts), which counts
 // the operator's writes. Ready is seen the same way for both: a watch opened by the benchmark.
 // Writes docs/bench-e2e-<quick|full>.json and .svg (time to all Ready against N).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { startApiTap, type ApiTap } from '../test/support/api-tap.js';
 import { startControlPlane, type ControlPlane } from '../test/support/controlplane.js';
 import { startOperator, type RunningOperator } from '../test/support/operator.js';
+import { freePorts } from '../test/support/processes.js';
 import { say, sleep, type Figure } from './util.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -306,15 +307,22 @@ async function newNamespace(bench: Bench, what: string): Promise<string> {
   return name;
 }
 
-async function operatorFor(bench: Bench, namespace: string, concurrency: number, extra: string[] = []): Promise<RunningOperator> {
+/** The production process, with its inspector on a local port so the benchmark can have it collect garbage. */
+interface BenchOperator {
+  process: RunningOperator;
+  inspectorPort: number;
+}
+
+async function operatorFor(bench: Bench, namespace: string, concurrency: number, extra: string[] = []): Promise<BenchOperator> {
+  const [inspectorPort = 0] = await freePorts(1);
   const operator = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
-    command: [process.execPath, `${root}dist/main.js`],
+    command: [process.execPath, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
     name: `bench-${namespace}`,
     args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info', ...extra],
   });
   await operator.waitForReady(60_000);
-  return operator;
+  return { process: operator, inspectorPort };
 }
 
 function rssBytes(pid: number): number {
@@ -322,12 +330,18 @@ function rssBytes(pid: number): number {
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
 }
 
-/** Steady-state RSS: the lowest of samples over `ms` (no way to force a GC in another process). */
-async function steadyRss(pid: number, ms = 3000): Promise<number> {
+const gcScript = fileURLToPath(new URL('./inspector-gc.ts', import.meta.url));
+
+/** RSS after full garbage collections in the operator (through its inspector), the lowest of a few samples after them. */
+async function rssAfterGc(operator: BenchOperator): Promise<number> {
+  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket') ? ['--experimental-websocket'] : [];
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort)], (error) => (error ? reject(error) : resolve())),
+  );
   let lowest = Number.POSITIVE_INFINITY;
-  for (let elapsed = 0; elapsed < ms; elapsed += 250) {
-    lowest = Math.min(lowest, rssBytes(pid));
+  for (let sample = 0; sample < 8; sample++) {
     await sleep(250);
+    lowest = Math.min(lowest, rssBytes(operator.process.pid));
   }
   return lowest;
 }
@@ -337,7 +351,8 @@ function metricSums(text: string, name: string, label?: string): Map<string, num
   const sums = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
-    const match = /^(\w+)(\{[^}]*\})? ([\d.eE+-]+|NaN)$/.exec(line);
+    // Label values may hold braces themselves (endpoint="GET /api/v2/buckets/{id}").
+    const match = /^(\w+)(\{.*\})? ([\d.eE+-]+|NaN)$/.exec(line);
     if (match?.[1] !== name) continue;
     const key = label === undefined ? '' : (new RegExp(`${label}="([^"]*)"`).exec(match[2] ?? '')?.[1] ?? '');
     sums.set(key, (sums.get(key) ?? 0) + Number(match[3]));
@@ -435,13 +450,13 @@ async function operatorRun(bench: Bench, size: number, concurrency: number): Pro
     const done = await watch.allReady(size, 20 * 60_000);
     const seconds = (done - started) / 1000;
     await sleep(1000); // the last status writes and events land
-    const phases = await phasesOf(operator, bench, namespace, since, watch, size);
+    const phases = await phasesOf(operator.process, bench, namespace, since, watch, size);
     const requests = total(new Map(Object.entries(await bench.farm.counts())));
-    const rss = await steadyRss(operator.pid);
+    const rss = await rssAfterGc(operator);
     return { seconds, rss, requests: requests / size, phases };
   } finally {
     watch.stop();
-    await operator.kill();
+    await operator.process.kill();
   }
 }
 
@@ -479,7 +494,7 @@ async function sizeRun(bench: Bench, size: number, concurrency: number): Promise
     load: `${loadBefore} -> ${load()}`,
   };
   say(
-    `N=${size} C=${concurrency}: operator ${run.operatorSeconds} s, floor ${run.floorSeconds} s, ratio ${run.ratio}; RSS ${run.operatorRssMiB} MiB; InfluxDB requests/resource ${run.influxRequestsPerResource.operator} vs ${run.influxRequestsPerResource.floor} (load ${run.load})`,
+    `N=${size} C=${concurrency}: operator ${run.operatorSeconds} s, floor ${run.floorSeconds} s, ratio ${run.ratio}; RSS after GC ${run.operatorRssMiB} MiB; InfluxDB requests/resource ${run.influxRequestsPerResource.operator} vs ${run.influxRequestsPerResource.floor} (load ${run.load})`,
   );
   say(`  phases per resource: ${JSON.stringify(operator.phases)}`);
   return run;
@@ -521,7 +536,7 @@ async function singleLatency(bench: Bench): Promise<LatencyFigures> {
   } finally {
     operatorWatch.stop();
     floorWatch.stop();
-    await operator.kill();
+    await operator.process.kill();
   }
   const figures = {
     operator: { p50: round(percentile(operatorTimes, 50)), p95: round(percentile(operatorTimes, 95)) },
@@ -583,17 +598,17 @@ async function steadyState(bench: Bench): Promise<SteadyFigures> {
       apiWrites,
       influxRequestsPerReadyResourcePerDriftInterval: round(total(new Map(Object.entries(influxRequests))) / size / intervals, 2),
       influxRequests,
-      operatorRssMiB: round((await steadyRss(operator.pid)) / 1024 / 1024),
+      operatorRssMiB: round((await rssAfterGc(operator)) / 1024 / 1024),
       load: '',
     };
     figures.load = `${loadBefore} -> ${load()}`;
     say(
-      `steady state, ${size} Ready resources, drift check and resync every ${driftSeconds} s, over ${windowSeconds} s: ${figures.apiWritesPerResync} API writes per resync ${JSON.stringify(apiWrites)}; ${figures.influxRequestsPerReadyResourcePerDriftInterval} InfluxDB requests per Ready resource per drift interval ${JSON.stringify(influxRequests)}; RSS ${figures.operatorRssMiB} MiB (load ${figures.load})`,
+      `steady state, ${size} Ready resources, drift check and resync every ${driftSeconds} s, over ${windowSeconds} s: ${figures.apiWritesPerResync} API writes per resync ${JSON.stringify(apiWrites)}; ${figures.influxRequestsPerReadyResourcePerDriftInterval} InfluxDB requests per Ready resource per drift interval ${JSON.stringify(influxRequests)}; RSS after GC ${figures.operatorRssMiB} MiB (load ${figures.load})`,
     );
     return figures;
   } finally {
     watch.stop();
-    await operator.kill();
+    await operator.process.kill();
   }
 }
 
@@ -698,7 +713,7 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       ...sizes.map((run) => ({
         name: `e2e ${run.size} resources -> all Ready`,
         value: `${run.operatorSeconds} / ${run.floorSeconds} s = ${run.ratio}`,
-        how: `operator / floor, ${how}; operator RSS ${run.operatorRssMiB} MiB`,
+        how: `operator / floor, ${how}; operator RSS after GC ${run.operatorRssMiB} MiB`,
       })),
       ...sweep.map((run) => ({
         name: `e2e sweep ${run.size} resources at concurrency ${run.concurrency}`,
