@@ -431,13 +431,16 @@ interface SizeRun {
   operatorSeconds: number;
   floorSeconds: number;
   ratio: number;
+  /** After full GCs, all Ready. */
   operatorRssMiB: number;
+  /** The highest of samples every 200 ms while onboarding. */
+  operatorPeakRssMiB: number;
   influxRequestsPerResource: { operator: number; floor: number };
   phases: Phases;
   load: string;
 }
 
-async function operatorRun(bench: Bench, size: number, concurrency: number): Promise<{ seconds: number; rss: number; requests: number; phases: Phases }> {
+async function operatorRun(bench: Bench, size: number, concurrency: number): Promise<{ seconds: number; rss: number; peakRss: number; requests: number; phases: Phases }> {
   const namespace = await newNamespace(bench, 'op');
   const urls = await bench.farm.start(size);
   const operator = await operatorFor(bench, namespace, concurrency);
@@ -446,14 +449,17 @@ async function operatorRun(bench: Bench, size: number, concurrency: number): Pro
     await sleep(200); // the watch is established
     const since = Date.now();
     const started = performance.now();
+    let peakRss = 0;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(operator.process.pid))), 200);
     await createAll(bench.kube, namespace, urls, watch, 'r');
     const done = await watch.allReady(size, 20 * 60_000);
+    clearInterval(sampler);
     const seconds = (done - started) / 1000;
     await sleep(1000); // the last status writes and events land
     const phases = await phasesOf(operator.process, bench, namespace, since, watch, size);
     const requests = total(new Map(Object.entries(await bench.farm.counts())));
     const rss = await rssAfterGc(operator);
-    return { seconds, rss, requests: requests / size, phases };
+    return { seconds, rss, peakRss, requests: requests / size, phases };
   } finally {
     watch.stop();
     await operator.process.kill();
@@ -489,12 +495,13 @@ async function sizeRun(bench: Bench, size: number, concurrency: number): Promise
     floorSeconds: round(floor.seconds, 2),
     ratio: round(operator.seconds / floor.seconds, 2),
     operatorRssMiB: round(operator.rss / 1024 / 1024),
+    operatorPeakRssMiB: round(operator.peakRss / 1024 / 1024),
     influxRequestsPerResource: { operator: round(operator.requests, 2), floor: round(floor.requests, 2) },
     phases: operator.phases,
     load: `${loadBefore} -> ${load()}`,
   };
   say(
-    `N=${size} C=${concurrency}: operator ${run.operatorSeconds} s, floor ${run.floorSeconds} s, ratio ${run.ratio}; RSS after GC ${run.operatorRssMiB} MiB; InfluxDB requests/resource ${run.influxRequestsPerResource.operator} vs ${run.influxRequestsPerResource.floor} (load ${run.load})`,
+    `N=${size} C=${concurrency}: operator ${run.operatorSeconds} s, floor ${run.floorSeconds} s, ratio ${run.ratio}; RSS after GC ${run.operatorRssMiB} MiB (peak ${run.operatorPeakRssMiB} MiB while onboarding); InfluxDB requests/resource ${run.influxRequestsPerResource.operator} vs ${run.influxRequestsPerResource.floor} (load ${run.load})`,
   );
   say(`  phases per resource: ${JSON.stringify(operator.phases)}`);
   return run;
