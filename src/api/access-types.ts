@@ -88,8 +88,8 @@ export interface InfluxTokenStatus {
   conditions?: Condition[];
   secretName?: string;
   authorizationID?: string;
-  /** The permissions the authorization carries, e.g. `write:app-metrics`. */
-  permissions?: string[];
+  /** The permissions the authorization carries, e.g. `read:app-metrics,write:app-metrics`. */
+  permissions?: string;
   /** Replaced authorizations still working until their grace period ends. */
   retiring?: RetiringAuthorization[];
 }
@@ -125,3 +125,25 @@ export const AccessReason = {
   Deleting: 'Deleting',
 } as const;
 export type AccessReason = (typeof AccessReason)[keyof typeof AccessReason];
+
+/** The token Secret as observed: the token with the authorization it belongs to (annotations written with it). */
+export type TokenSecret =
+  | { state: 'absent' }
+  /** Exists but was not written for this InfluxToken: never touched. */
+  | { state: 'foreign' }
+  | {
+      state: 'owned';
+      data: Record<string, string>;
+      authorizationID?: string;
+      permissions?: string;
+      retiring: RetiringAuthorization[];
+      resourceVersion?: string;
+    };
+
+export interface DesiredTokenSecret {
+  name: string;
+  data: Record<string, string>;
+  authorizationID: string;
+  permissions: string;
+  retiring: RetiringAuthorization[];
+}
