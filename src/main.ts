@@ -11,7 +11,11 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { Gauge, Histogram } from 'prom-client';
-import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION, type InfluxOnboarding, type Reason } from './api/types.js';
+import { BUCKET_PLURAL, TOKEN_OWNER_LABEL, TOKEN_PLURAL, type InfluxBucket, type InfluxToken } from './api/access-types.js';
+import { createBucketReconciler, createTokenReconciler, type AccessPorts } from './access/reconciler.js';
+import { TokenSecrets } from './kube/token-secret.js';
+import { patchFinalizers } from './kube/status.js';
+import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION, type InfluxOnboarding } from './api/types.js';
 import { defaultCredentialsSecretName } from './api/spec.js';
 import { loadConfig, type Config } from './config.js';
 import { InfluxClientPool } from './influx/pool.js';
@@ -19,6 +23,7 @@ import { CredentialsSecrets } from './kube/credentials-secret.js';
 import { EventRecorder } from './kube/events.js';
 import { readReference } from './kube/references.js';
 import { patchStatus } from './kube/status.js';
+import { apiStatus } from './kube/errors.js';
 import { createLogger, SecretRegistry, type Logger } from './log.js';
 import { createOnboardingReconciler } from './onboarding/reconciler.js';
 import {
@@ -47,6 +52,8 @@ import {
 import { operatorVersion } from './version.js';
 
 const CONTROLLER_NAME = 'influxonboarding';
+const BUCKET_CONTROLLER = 'influxbucket';
+const TOKEN_CONTROLLER = 'influxtoken';
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 
 function loadKubeConfig(): KubeConfig {
@@ -107,6 +114,28 @@ function secretOwner(secret: V1Secret): Array<{ namespace: string; name: string 
   return owner && namespace ? [{ namespace, name: owner }] : [];
 }
 
+/** The gauge of resources of one kind by the reason of their Ready condition, and the map that feeds it. */
+function reasonGauge(metrics: RuntimeMetrics, name: string, help: string): Map<string, string> {
+  const reasons = new Map<string, string>();
+  new Gauge({
+    name,
+    help,
+    labelNames: ['reason'] as const,
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const reason of reasons.values()) this.inc({ reason });
+    },
+  });
+  return reasons;
+}
+
+/** The onboarding an InfluxBucket or InfluxToken references (namespace defaults to its own). */
+function referencedOnboarding(object: KubernetesObject & { spec?: { onboardingRef?: { name?: string; namespace?: string } } }): string | undefined {
+  const ref = object.spec?.onboardingRef;
+  return ref?.name === undefined ? undefined : `${ref.namespace ?? object.metadata?.namespace ?? ''}/${ref.name}`;
+}
+
 /** HTTPS and token reviews for /metrics, unless --metrics-secure=false. */
 function secureMetrics(config: Config, connection: KubeConnection): SecureServing | undefined {
   if (!config.metricsSecure) return undefined;
@@ -133,17 +162,9 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [metrics.registry],
   });
-  const reasons = new Map<string, Reason>();
-  new Gauge({
-    name: 'influx_onboarding_resources',
-    help: 'InfluxOnboarding resources by the reason of their Ready condition',
-    labelNames: ['reason'] as const,
-    registers: [metrics.registry],
-    collect() {
-      this.reset();
-      for (const reason of reasons.values()) this.inc({ reason });
-    },
-  });
+  const reasons = reasonGauge(metrics, 'influx_onboarding_resources', 'InfluxOnboarding resources by the reason of their Ready condition');
+  const bucketReasons = reasonGauge(metrics, 'influx_bucket_resources', 'InfluxBucket resources by the reason of their Ready condition');
+  const tokenReasons = reasonGauge(metrics, 'influx_token_resources', 'InfluxToken resources by the reason of their Ready condition');
 
   const namespaces = config.namespaces;
   const onboardings = new Informer<KubernetesObject>({
@@ -178,6 +199,25 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     metrics: metrics.informerMetrics('secrets-metadata'),
   });
 
+  const buckets = new Informer<KubernetesObject>({
+    getter: connection,
+    resource: { group: GROUP, version: VERSION, plural: BUCKET_PLURAL },
+    namespaces,
+    ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }),
+    resyncPeriodMs: config.resyncPeriodMs,
+    logger,
+    metrics: metrics.informerMetrics(BUCKET_PLURAL),
+  });
+  const tokens = new Informer<KubernetesObject>({
+    getter: connection,
+    resource: { group: GROUP, version: VERSION, plural: TOKEN_PLURAL },
+    namespaces,
+    ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }),
+    resyncPeriodMs: config.resyncPeriodMs,
+    logger,
+    metrics: metrics.informerMetrics(TOKEN_PLURAL),
+  });
+
   const queue = new WorkQueue({ baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs, metrics: metrics.queueMetrics(CONTROLLER_NAME) });
   onboardings.addHandlers(enqueueOnboarding(queue));
   managedSecrets.addHandlers(enqueueMapped(queue, secretOwner));
@@ -190,6 +230,37 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
         .map(asOnboarding)
         .filter((resource) => referencedSecretNames(resource).includes(name))
         .map((resource) => ({ namespace, name: resource.metadata.name }));
+    }),
+  );
+
+  const bucketQueue = new WorkQueue({ baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs, metrics: metrics.queueMetrics(BUCKET_CONTROLLER) });
+  const tokenQueue = new WorkQueue({ baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs, metrics: metrics.queueMetrics(TOKEN_CONTROLLER) });
+  buckets.addHandlers(enqueueOnboarding(bucketQueue));
+  tokens.addHandlers(enqueueOnboarding(tokenQueue));
+  // An onboarding that becomes Ready, changes its grant or goes concerns every bucket and token referencing it.
+  const referencing = (informer: Informer<KubernetesObject>) => (onboarding: KubernetesObject) => {
+    const key = `${onboarding.metadata?.namespace ?? ''}/${onboarding.metadata?.name ?? ''}`;
+    return informer
+      .list()
+      .filter((object) => referencedOnboarding(object) === key)
+      .map((object) => requestFor(object));
+  };
+  onboardings.addHandlers(enqueueMapped(bucketQueue, referencing(buckets)));
+  onboardings.addHandlers(enqueueMapped(tokenQueue, referencing(tokens)));
+  // A bucket's status (its ID above all) concerns every token of its namespace whose permissions name it.
+  buckets.addHandlers(
+    enqueueMapped(tokenQueue, (bucket: KubernetesObject) =>
+      tokens
+        .list(bucket.metadata?.namespace ?? '')
+        .filter((token) => (token as unknown as InfluxToken).spec?.permissions?.some((permission) => permission.bucket === bucket.metadata?.name) === true)
+        .map((token) => requestFor(token)),
+    ),
+  );
+  managedSecrets.addHandlers(
+    enqueueMapped(tokenQueue, (secret: V1Secret) => {
+      const owner = secret.metadata?.labels?.[TOKEN_OWNER_LABEL];
+      const namespace = secret.metadata?.namespace;
+      return owner && namespace ? [{ namespace, name: owner }] : [];
     }),
   );
 
@@ -239,15 +310,86 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     metrics: metrics.controllerMetrics(CONTROLLER_NAME),
   });
 
+  const accessPorts: AccessPorts = {
+    onboarding: (namespace, name) => {
+      const object = onboardings.get(namespace, name);
+      return object && asOnboarding(object);
+    },
+    readCredentials: (onboarding, name) => credentials.read(onboarding, name),
+    readReference: (namespace, selector) => readReference(core, namespace, selector),
+    namespaceLabels: async (namespace) => {
+      try {
+        return (await core.readNamespace({ name: namespace })).metadata?.labels ?? {};
+      } catch (error) {
+        // Without the (optional) RBAC grant on namespaces a selector simply grants nothing.
+        if (apiStatus(error) === 403 || apiStatus(error) === 404) return undefined;
+        throw error;
+      }
+    },
+    influx: (target) =>
+      influx.get({
+        baseUrl: target.url,
+        timeoutMs: target.timeoutMs,
+        insecureSkipVerify: target.insecureSkipVerify,
+        ...(target.caPem !== undefined && { caPem: target.caPem }),
+      }),
+    recordEvent: (resource, event) => events.record(resource, event),
+  };
+  const asBucket = (object: KubernetesObject | undefined) => object as unknown as InfluxBucket | undefined;
+  const bucketController = new Controller({
+    name: BUCKET_CONTROLLER,
+    queue: bucketQueue,
+    reconciler: createBucketReconciler(
+      {
+        ...accessPorts,
+        resource: (namespace, name) => asBucket(buckets.get(namespace, name)),
+        patchStatus: (resource, status) => patchStatus(customObjects, resource, status, BUCKET_PLURAL),
+        patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, BUCKET_PLURAL),
+      },
+      { driftCheckIntervalMs: config.driftCheckIntervalMs, logger, secrets, onReason: (key, reason) => (reason === undefined ? bucketReasons.delete(key) : bucketReasons.set(key, reason)) },
+    ),
+    logger,
+    concurrency: config.concurrency,
+    metrics: metrics.controllerMetrics(BUCKET_CONTROLLER),
+  });
+  const tokenSecrets = new TokenSecrets(core);
+  const tokenController = new Controller({
+    name: TOKEN_CONTROLLER,
+    queue: tokenQueue,
+    reconciler: createTokenReconciler(
+      {
+        ...accessPorts,
+        resource: (namespace, name) => tokens.get(namespace, name) as unknown as InfluxToken | undefined,
+        bucket: (namespace, name) => asBucket(buckets.get(namespace, name)),
+        patchStatus: (resource, status) => patchStatus(customObjects, resource, status, TOKEN_PLURAL),
+        patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, TOKEN_PLURAL),
+        readSecret: (owner, name) => tokenSecrets.read(owner, name),
+        writeSecret: (owner, desired, observed) => tokenSecrets.write(owner, desired, observed),
+      },
+      { driftCheckIntervalMs: config.driftCheckIntervalMs, logger, secrets, onReason: (key, reason) => (reason === undefined ? tokenReasons.delete(key) : tokenReasons.set(key, reason)) },
+    ),
+    logger,
+    concurrency: config.concurrency,
+    metrics: metrics.controllerMetrics(TOKEN_CONTROLLER),
+  });
+
   const leadership = {
     onStartedLeading: () => {
       // Everything known is queued again: the previous leader may have left work unfinished.
       for (const resource of onboardings.list()) queue.add(requestKey(requestFor(resource)));
+      for (const resource of buckets.list()) bucketQueue.add(requestKey(requestFor(resource)));
+      for (const resource of tokens.list()) tokenQueue.add(requestKey(requestFor(resource)));
       controller.start();
+      bucketController.start();
+      tokenController.start();
     },
     // A successor may start soon after we stop leading: abort running reconciles at once rather
     // than let two replicas write to the same resources.
-    onStoppedLeading: () => void controller.stop(0),
+    onStoppedLeading: () => {
+      void controller.stop(0);
+      void bucketController.stop(0);
+      void tokenController.stop(0);
+    },
     metrics: metrics.leaderMetrics(config.leaderElectionId),
   };
   const election =
@@ -264,7 +406,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
       : new AlwaysLeader(leadership, logger);
 
   const probes = new Probes();
-  const informers = [onboardings, managedSecrets, secretNames];
+  const informers = [onboardings, managedSecrets, secretNames, buckets, tokens];
   probes.addReadyCheck('informers', () => informers.every((informer) => informer.hasSynced()));
   probes.addHealthCheck('informers', () => informers.every((informer) => informer.isHealthy()));
   const servers: BoundServer[] = [];
@@ -275,9 +417,9 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     logger,
     timeoutMs: config.shutdownTimeoutMs + 5_000,
     shutdown: async () => {
-      await controller.stop(config.shutdownTimeoutMs);
+      await Promise.all([controller, bucketController, tokenController].map((running) => running.stop(config.shutdownTimeoutMs)));
       await election.release();
-      queue.shutDown();
+      for (const stopped of [queue, bucketQueue, tokenQueue]) stopped.shutDown();
       await Promise.all(informers.map((informer) => informer.stop()));
       influx.closeAll();
       connection.close();

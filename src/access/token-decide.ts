@@ -25,7 +25,6 @@ export interface TokenFacts {
   issued?: IssuedAuthorization;
   /** IDs deleted in this reconcile. */
   deleted?: string[];
-  secretDeleted?: boolean;
   failure?: { doing: string; failure: InfluxFailure };
 }
 
@@ -37,7 +36,6 @@ export type TokenStep =
   | { kind: 'createAuthorization'; connection: Connection; description: string; permissions: BucketPermission[] }
   | { kind: 'writeSecret'; secret: DesiredTokenSecret }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
-  | { kind: 'deleteSecret'; name: string }
   | { kind: 'removeFinalizer'; event?: OnboardingEvent }
   | TokenFinish;
 
@@ -88,6 +86,9 @@ function revokeAll(facts: TokenFacts, connection: Connection, why: string): Toke
 function decideDeletion(facts: TokenFacts): TokenStep {
   const { access } = facts;
   if (!hasFinalizer(facts.resource)) return finish(facts, { reason: 'Deleting', message: 'being deleted', requeue: NONE });
+  if (!facts.checked.ok) {
+    return { kind: 'removeFinalizer', event: { type: 'Warning', reason: 'InvalidSpec', message: 'the spec names no onboarding to delete the authorization through' } };
+  }
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
   if (access.kind === 'waiting' && access.gone) {
     return {
@@ -122,11 +123,14 @@ export function decideToken(facts: TokenFacts): TokenStep {
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
   if (access.kind === 'waiting') return finish(facts, { reason: access.reason, message: access.message, requeue: after(facts.driftCheckIntervalMs) });
   if (access.kind === 'not-permitted') {
-    // A withdrawn grant: what was issued under it stops working. A namespace never granted has no Secret and is never looked up.
-    if (secret.state === 'owned' && access.connection !== undefined) {
+    // A withdrawn grant: what was issued under it stops working, and the Secret keeps no token.
+    // A namespace never granted has no Secret and is never looked up in InfluxDB.
+    const issuedBefore = secret.state === 'owned' && (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
+    if (issuedBefore && access.connection !== undefined) {
       const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
       if (revoke !== undefined) return revoke;
-      if (!facts.secretDeleted) return { kind: 'deleteSecret', name: spec.secretName };
+      const { url, org } = secret.data;
+      return { kind: 'writeSecret', secret: { name: spec.secretName, data: { ...(url && { url }), ...(org && { org }) }, authorizationID: '', permissions: '', retiring: [] } };
     }
     return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
   }

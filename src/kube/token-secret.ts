@@ -39,8 +39,9 @@ function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret
   const data: Record<string, string> = {};
   for (const [key, encoded] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
   const annotations = secret.metadata?.annotations ?? {};
-  const authorizationID = annotations[AUTHORIZATION_ANNOTATION];
-  const permissions = annotations[PERMISSIONS_ANNOTATION];
+  // Empty after a revocation: no authorization belongs to the Secret any more.
+  const authorizationID = annotations[AUTHORIZATION_ANNOTATION] || undefined;
+  const permissions = annotations[PERMISSIONS_ANNOTATION] || undefined;
   const resourceVersion = secret.metadata?.resourceVersion;
   return {
     state: 'owned',
@@ -104,22 +105,6 @@ export class TokenSecrets {
       this.core.replaceNamespacedSecret({ namespace, name: desired.name, body: body(owner, desired, existing) }),
     );
     return describe(replaced, owner);
-  }
-
-  async delete(owner: InfluxToken, name: string, observed: TokenSecret): Promise<void> {
-    if (observed.state !== 'owned') return;
-    const namespace = owner.metadata.namespace;
-    try {
-      await kubeCall(`delete Secret ${namespace}/${name}`, () =>
-        this.core.deleteNamespacedSecret({
-          namespace,
-          name,
-          body: { preconditions: { ...(observed.resourceVersion !== undefined && { resourceVersion: observed.resourceVersion }) } },
-        }),
-      );
-    } catch (error) {
-      if (apiStatus(error) !== 404) throw error;
-    }
   }
 
   private async fetch(namespace: string, name: string): Promise<V1Secret | undefined> {
