@@ -231,7 +231,9 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
         const created = await ports.influx(step.connection.target).createAuthorization(step.connection.token, step.connection.orgID, step.description, step.permissions);
         if (!created.ok) return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
         options.secrets.add(created.value.token);
-        return { ...facts, issued: created.value };
+        // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.
+        const listed = facts.authorizations?.ok ? facts.authorizations.value : [];
+        return { ...facts, issued: created.value, authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] } };
       }
       case 'writeSecret': {
         if (step.secret.data.token !== undefined) options.secrets.add(step.secret.data.token);
