@@ -71,7 +71,7 @@ function decideDeletion(facts: BucketFacts): BucketStep {
   const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
   if (!hasFinalizer(resource)) return finish(facts, { reason: 'Deleting', message: 'being deleted', requeue: NONE });
   if (facts.deleted) return { kind: 'removeFinalizer', event: { type: 'Normal', reason: 'BucketDeleted', message: `bucket deleted from InfluxDB` } };
-  if (!checked.ok || checked.spec.deletionPolicy === 'Retain' || resource.status?.bucketID === undefined) return { kind: 'removeFinalizer' };
+  if (!checked.ok || checked.spec.deletionPolicy === 'Retain') return { kind: 'removeFinalizer' };
   if (access.kind === 'waiting' && access.gone) {
     return {
       kind: 'removeFinalizer',
