@@ -180,6 +180,9 @@ const OPERATOR_RULES: PolicyRule[] = [
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings'], verbs: ['list', 'watch'] },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/status'], verbs: ['patch'] },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/finalizers'], verbs: ['update'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxbuckets', 'influxtokens'], verbs: ['list', 'watch', 'patch'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxbuckets/status', 'influxtokens/status'], verbs: ['patch'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxtokens/finalizers'], verbs: ['update'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
 ];
@@ -205,10 +208,12 @@ function assertMetricsClusterRbac(manifests: Manifest[], namespace: string): voi
 
 async function installCrd(): Promise<void> {
   // Cluster-scoped and shared with the other integration tests: applied (idempotent), never deleted.
-  const applied = await kubectl(['apply', '-f', join(root, 'crds', crdFile)]);
+  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
   assert.is(applied.code, 0, applied.stderr);
-  const established = await kubectl(['wait', '--for=condition=Established', `crd/${crdName}`, '--timeout=60s']);
-  assert.is(established.code, 0, established.stderr);
+  for (const name of [crdName, 'influxbuckets.influxdb.onboarding.dev', 'influxtokens.influxdb.onboarding.dev']) {
+    const established = await kubectl(['wait', '--for=condition=Established', `crd/${name}`, '--timeout=60s']);
+    assert.is(established.code, 0, established.stderr);
+  }
 }
 
 test('helm lint --strict passes with the default values and with a namespace list', async () => {
@@ -510,14 +515,14 @@ test('every sample in config/samples is accepted by the API server with the CRD 
   await installCrd();
   const namespace = await createNamespace('deploy-samples');
   const samples = readdirSync(samplesDir).filter((file) => file.endsWith('.yaml')).sort();
-  assert.equal(samples, ['adopt.yaml', 'full.yaml', 'minimal.yaml']);
+  assert.equal(samples, ['adopt.yaml', 'application.yaml', 'full.yaml', 'minimal.yaml']);
   for (const sample of samples) {
     const text = readFileSync(join(samplesDir, sample), 'utf8');
     const documents = parseAllDocuments(text).map((doc) => doc.toJS() as Manifest);
-    assert.ok(documents.every((doc) => doc.kind === 'InfluxOnboarding'), `${sample}: InfluxOnboarding resources only`);
+    assert.ok(documents.every((doc) => ['InfluxOnboarding', 'InfluxBucket', 'InfluxToken'].includes(doc.kind)), `${sample}: resources of the operator only`);
     const result = await dryRunApply(text, namespace);
     assert.is(result.code, 0, `${sample} rejected:\n${result.stderr}`);
-    assert.match(result.stdout, /influxonboarding\.influxdb\.onboarding\.dev\/\S+ created \(server dry run\)/, sample);
+    for (const doc of documents) assert.match(result.stdout, new RegExp(`${doc.kind.toLowerCase()}\\.influxdb\\.onboarding\\.dev/\\S+ created \\(server dry run\\)`), sample);
     assert.not.match(result.stderr, /Warning/i, `${sample}: ${result.stderr}`);
   }
   // The schema really is checked: a sample broken on purpose (reserved bucket name) is refused.
