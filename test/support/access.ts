@@ -21,14 +21,14 @@ export async function accessHarness(): ReturnType<typeof onboardingHarness> {
   return harness;
 }
 
-export async function createAccess(kind: Kind, namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+export async function createAccess(kind: Kind, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): Promise<void> {
   const { custom } = await accessHarness();
   await custom.createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
     plural: PLURALS[kind],
     namespace,
-    body: { apiVersion: API_VERSION, kind, metadata: { name, namespace }, spec },
+    body: { apiVersion: API_VERSION, kind, metadata: { name, namespace, ...(labels && { labels }) }, spec },
   });
 }
 
