@@ -23,7 +23,6 @@ import { CredentialsSecrets } from './kube/credentials-secret.js';
 import { EventRecorder } from './kube/events.js';
 import { readReference } from './kube/references.js';
 import { patchStatus } from './kube/status.js';
-import { apiStatus } from './kube/errors.js';
 import { createLogger, SecretRegistry, type Logger } from './log.js';
 import { createOnboardingReconciler } from './onboarding/reconciler.js';
 import {
@@ -310,6 +309,23 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     metrics: metrics.controllerMetrics(CONTROLLER_NAME),
   });
 
+  // Namespaces' labels, for grants by spec.accessFrom.namespaceSelector: started at the first use.
+  const namespaceWatch = new Informer<KubernetesObject>({
+    getter: connection,
+    resource: { group: '', version: 'v1', plural: 'namespaces' },
+    metadataOnly: true,
+    resyncPeriodMs: 0,
+    logger,
+    metrics: metrics.informerMetrics('namespaces-metadata'),
+  });
+  let namespaceWatchStarted = false;
+  // A namespace's labels concern every bucket and token in it.
+  for (const [kindInformer, kindQueue] of [
+    [buckets, bucketQueue],
+    [tokens, tokenQueue],
+  ] as const) {
+    namespaceWatch.addHandlers(enqueueMapped(kindQueue, (namespace: KubernetesObject) => kindInformer.list(namespace.metadata?.name ?? '').map((object) => requestFor(object))));
+  }
   const accessPorts: AccessPorts = {
     onboarding: (namespace, name) => {
       const object = onboardings.get(namespace, name);
@@ -318,13 +334,17 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     readCredentials: (onboarding, name) => credentials.read(onboarding, name),
     readReference: (namespace, selector) => readReference(core, namespace, selector),
     namespaceLabels: async (namespace) => {
-      try {
-        return (await core.readNamespace({ name: namespace })).metadata?.labels ?? {};
-      } catch (error) {
-        // Without the (optional) RBAC grant on namespaces a selector simply grants nothing.
-        if (apiStatus(error) === 403 || apiStatus(error) === 404) return undefined;
-        throw error;
+      // Asked only when an onboarding grants by namespaceSelector: the watch starts then, never before.
+      if (!namespaceWatch.hasSynced()) {
+        if (!namespaceWatchStarted) {
+          namespaceWatchStarted = true;
+          logger.info('watching namespaces: an InfluxOnboarding grants access by namespace labels');
+          namespaceWatch.start();
+        }
+        // Without the (optional) RBAC grant on namespaces the list fails and a selector grants nothing.
+        if (!(await namespaceWatch.waitForSync(AbortSignal.timeout(10_000)).catch(() => false))) return undefined;
       }
+      return namespaceWatch.get('', namespace)?.metadata?.labels ?? {};
     },
     influx: (target) =>
       influx.get({
@@ -420,7 +440,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
       await Promise.all([controller, bucketController, tokenController].map((running) => running.stop(config.shutdownTimeoutMs)));
       await election.release();
       for (const stopped of [queue, bucketQueue, tokenQueue]) stopped.shutDown();
-      await Promise.all(informers.map((informer) => informer.stop()));
+      await Promise.all([...informers, namespaceWatch].map((informer) => informer.stop()));
       influx.closeAll();
       connection.close();
       await Promise.all(servers.map((server) => server.close()));

@@ -3,7 +3,11 @@
 // declares an InfluxBucket and an InfluxToken and gets a Secret with only that. Every token is
 // proven the way an application uses it (the official client writes and queries), and every
 // refusal records the status the server answers.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { suite } from 'uvu';
+import { parseAllDocuments } from 'yaml';
 import * as assert from 'uvu/assert';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import { accessHarness, createAccess, deleteAccess, getAccess, patchAccessSpec, waitForAccess, waitForGone } from '../support/access.js';
@@ -177,9 +181,49 @@ for (const version of REAL_VERSIONS) {
     assert.is(await getSecret(stranger, 'sneaky-influx-token'), undefined);
   });
 
+  tests('a grant by namespace labels: the labelled namespace gets its bucket and token; withdrawing the grant deletes the token in InfluxDB and empties the Secret', async (file) => {
+    const { stranger, namespace } = file;
+    const { kubectl, custom } = await accessHarness();
+    await custom.patchNamespacedCustomObject(
+      { group: 'influxdb.onboarding.dev', version: 'v1alpha1', plural: 'influxonboardings', namespace, name: 'influxdb', body: { spec: { accessFrom: { namespaces: [file.appA, file.appB], namespaceSelector: { matchLabels: { 'metrics.example.com/team': 'c' } } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await kubectl(['label', 'namespace', stranger, 'metrics.example.com/team=c']);
+    await waitForAccess('InfluxBucket', stranger, 'sneaky', 'BucketReady');
+    const granted = await waitForAccess<InfluxToken>('InfluxToken', stranger, 'sneaky', 'TokenReady');
+    const secret = await file.secret(stranger, 'sneaky-influx-token');
+    assert.is(await writeStatus(use(secret)), 204);
+    assert.is((await file.authorizationsOf(granted)).length, 1);
+
+    await kubectl(['label', 'namespace', stranger, 'metrics.example.com/team-']);
+    // The operator watches namespaces once a selector grant is in use: the label change withdraws access at once.
+    await waitForAccess('InfluxToken', stranger, 'sneaky', 'NotPermitted');
+    assert.equal(await file.authorizationsOf(granted), [], 'the token is deleted in InfluxDB');
+    assert.is(await file.server.admin.meStatus(secret.data.token ?? ''), 401);
+    const emptied = await getSecret(stranger, 'sneaky-influx-token');
+    assert.equal(Object.keys(emptied?.data ?? {}).sort(), ['org', 'url'], 'the Secret keeps no token');
+    await waitForAccess('InfluxBucket', stranger, 'sneaky', 'NotPermitted');
+  });
+
+  tests('config/samples/application.yaml applied in a granted namespace: bucket and token Ready, the token writes and reads its bucket', async (file) => {
+    const { appB, namespace } = file;
+    const documents = parseAllDocuments(readFileSync(fileURLToPath(new URL('../../config/samples/application.yaml', import.meta.url)), 'utf8')).map(
+      (document) => document.toJS() as { spec: { onboardingRef: { namespace: string } } },
+    );
+    for (const document of documents) document.spec.onboardingRef.namespace = namespace;
+    const { kubectl } = await accessHarness();
+    await kubectl(['apply', '-n', appB, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: documents }));
+    await waitForAccess('InfluxBucket', appB, 'metrics', 'BucketReady');
+    await waitForAccess('InfluxToken', appB, 'shop-writer', 'TokenReady');
+    const secret = await file.secret(appB, 'shop-writer-influx-token');
+    assert.is(secret.data.bucket, 'shop-metrics');
+    assert.is(await writeStatus(use(secret)), 204);
+    assert.equal(await readStatus(use(secret)), { status: 200, rows: 1 });
+  });
+
   tests('secrecy: no token of this file in the operator output, any Event or any status', async (file) => {
     file.ledger.add(file.operatorToken);
-    assert.ok(file.ledger.size >= 5, `the operator token and four application tokens (${file.ledger.size})`);
+    assert.ok(file.ledger.size >= 7, `the operator token and six application tokens (${file.ledger.size})`);
     const sources = await observableText(file.operators, [], [file.namespace, file.appA, file.appB, file.stranger]);
     assert.equal(file.ledger.leaks(sources), []);
   });
