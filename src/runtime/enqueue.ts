@@ -50,3 +50,15 @@ export function controllerOwner(owner: { group: string; kind: string }): MapToRe
     return [{ namespace: object.metadata?.namespace ?? '', name: reference.name }];
   };
 }
+
+/**
+ * Maps an object to the owner its label `label` names, in the object's own namespace: for owned
+ * objects that must outlive their owner and so carry no ownerReference.
+ */
+export function labelOwner(label: string): MapToRequests<KubernetesObject> {
+  return (object) => {
+    const owner = object.metadata?.labels?.[label];
+    const namespace = object.metadata?.namespace;
+    return owner && namespace ? [{ namespace, name: owner }] : [];
+  };
+}
