@@ -14,19 +14,18 @@ export type MapToRequests<T> = (object: T) => Request[];
 /**
  * Handlers that enqueue whatever `map` says each changed object concerns. On update both the
  * old and the new object are mapped, as controller-runtime does, so a change of owner or label
- * reaches the previous owner too.
+ * reaches the previous owner too. A key both name is added once: added twice, a worker could
+ * take it in between and reconcile it a second time for the same event.
  */
 export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>): EventHandlers<T> {
-  const enqueue = (object: T): void => {
-    for (const request of map(object)) queue.add(requestKey(request));
+  const enqueue = (...objects: T[]): void => {
+    const keys = new Set(objects.flatMap((object) => map(object).map(requestKey)));
+    for (const key of keys) queue.add(key);
   };
   return {
-    onAdd: enqueue,
-    onUpdate: (previous, current) => {
-      if (previous !== current) enqueue(previous);
-      enqueue(current);
-    },
-    onDelete: enqueue,
+    onAdd: (object) => enqueue(object),
+    onUpdate: (previous, current) => (previous === current ? enqueue(current) : enqueue(previous, current)),
+    onDelete: (object) => enqueue(object),
   };
 }
 

@@ -234,12 +234,9 @@ export class Manager {
   }
 
   private informerFor(type: ObjectType): Informer {
-    const key = informerKey(type);
-    const known = this.informers.get(key);
+    const known = this.informers.get(informerKey(type));
     if (known) {
-      if (known.type.kind !== type.kind) {
-        throw new Error(`${informerName(type)}: declared as kind ${known.type.kind} and as kind ${type.kind}; one plural has one kind`);
-      }
+      if (known.type.kind !== type.kind) throw new Error(kindConflict(known.type, type));
       return known.informer;
     }
     if (this.started) throw new Error(`${informerName(type)}: caches can only be added before the manager starts`);
@@ -253,7 +250,7 @@ export class Manager {
       logger: this.logger,
       metrics: this.metrics.informerMetrics(informerName(type)),
     });
-    this.informers.set(key, { type, informer });
+    this.informers.set(informerKey(type), { type, informer });
     return informer;
   }
 
@@ -275,10 +272,24 @@ export class Manager {
       problems.push(...typeProblems(`watches[${index}].type`, watched.type));
       if (typeof watched.map !== 'function') problems.push(`watches[${index}].map: must be a function from an object to the requests it concerns`);
     }
+    if (problems.length === 0) problems.push(...this.kindConflicts(registration));
     if (typeof registration.reconciler !== 'function') problems.push('reconciler: must be a function');
     const { concurrency } = registration;
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) problems.push('concurrency: must be a positive integer');
     if (problems.length > 0) throw new Error(`controller ${JSON.stringify(name)}: ${problems.join('; ')}`);
+  }
+
+  /** Checked before anything is built, so a refused registration leaves no handler behind. */
+  private kindConflicts(registration: ControllerRegistration): string[] {
+    const types = [registration.for.type, ...(registration.owns ?? []).map(({ type }) => type), ...(registration.watches ?? []).map(({ type }) => type)];
+    const seen = new Map([...this.informers.values()].map(({ type }) => [informerKey(type), type]));
+    const problems: string[] = [];
+    for (const type of types) {
+      const known = seen.get(informerKey(type));
+      if (known && known.kind !== type.kind) problems.push(kindConflict(known, type));
+      else seen.set(informerKey(type), type);
+    }
+    return problems;
   }
 
   private makeElection({ id, lease }: LeaderElectionOptions): LeaderElection {
@@ -319,6 +330,10 @@ export class Manager {
       ),
     };
   }
+}
+
+function kindConflict(known: ObjectType, type: ObjectType): string {
+  return `${informerName(type)}: declared as kind ${known.kind} and as kind ${type.kind}; one plural has one kind`;
 }
 
 function typeProblems(field: string, type: ObjectType | undefined): string[] {
