@@ -260,6 +260,23 @@ test('ignoreStatusOnlyUpdates passes resyncs, creates and deletes; labelsMatch h
   assert.is(gold.delete?.(plain), false);
 });
 
+test('a resync queues the controller\'s own objects again, but not the owners of owned objects', async () => {
+  const context = await fixture(
+    { [THINGS_PATH]: [object('Thing', 'a', '2')], [SECRETS_PATH]: [object('Secret', 'of-b', '3', ownedBy('b'))] },
+    { resyncPeriodMs: 20 },
+  );
+  const { manager } = context;
+  try {
+    manager.register({ name: 'things', for: { type: THINGS }, owns: [{ type: SECRETS }], reconciler: context.reconciler('things') });
+    await manager.start();
+    await eventually('three resyncs of a', () => context.reconciled().filter((entry) => entry === 'things ns/a').length >= 3, { intervalMs: 5 });
+    // b was heard of once, when its Secret was first listed; the Secret's resyncs were not passed on.
+    assert.is(context.reconciled().filter((entry) => entry === 'things ns/b').length, 1);
+  } finally {
+    await context.cleanup();
+  }
+});
+
 test('registration errors name the field and what is allowed', async () => {
   const context = await fixture({ [THINGS_PATH]: [] });
   const { manager } = context;
