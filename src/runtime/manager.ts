@@ -266,7 +266,7 @@ export class Manager {
     problems.push(...typeProblems('for.type', registration.for?.type));
     for (const [index, owned] of (registration.owns ?? []).entries()) {
       problems.push(...typeProblems(`owns[${index}].type`, owned.type));
-      if (owned.ownerLabel !== undefined && owned.ownerLabel === '') problems.push(`owns[${index}].ownerLabel: must not be empty`);
+      if (owned.ownerLabel === '') problems.push(`owns[${index}].ownerLabel: must not be empty`);
     }
     for (const [index, watched] of (registration.watches ?? []).entries()) {
       problems.push(...typeProblems(`watches[${index}].type`, watched.type));
