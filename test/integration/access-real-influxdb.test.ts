@@ -35,7 +35,7 @@ class AccessFile extends OnboardingFile {
     this.appA = await createNamespace(`${this.namespace}-a`);
     this.appB = await createNamespace(`${this.namespace}-b`);
     this.stranger = await createNamespace(`${this.namespace}-c`);
-    await this.startOperator([], [this.namespace, this.appA, this.appB, this.stranger]);
+    await this.startOperator(['--namespace-label-grants=true'], [this.namespace, this.appA, this.appB, this.stranger]);
     this.server = await freshInfluxd(this.version);
     await createOnboarding(this.namespace, 'influxdb', {
       url: this.server.url,

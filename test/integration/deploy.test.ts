@@ -286,6 +286,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--log-format=json',
     '--allow-link-local=false',
     '--require-secret-consent=true',
+    '--namespace-label-grants=false',
   ]);
   const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops', POD_NAME: 'operator-0' });
   assert.equal(
