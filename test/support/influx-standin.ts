@@ -85,8 +85,9 @@ export interface InfluxStandin {
   knobs: {
     latencyMs: number;
     /**
-     * POST /api/v2/setup (and /setup/user) complete their work, then wait this long before the
-     * answer is sent: a client that dies meanwhile has set the instance up without ever learning it.
+     * POST /api/v2/setup (and /setup/user) and POST /api/v2/authorizations complete their work,
+     * then wait this long before the answer is sent: a client that dies meanwhile has set the
+     * instance up, or made a token, without ever learning it.
      */
     answerDelayMs: number;
     /** The next `count` requests (those matching `only`, when given) fail as `how` instead of being served. */
@@ -803,7 +804,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       method: 'POST',
       path: '/api/v2/authorizations',
       public: false,
-      handle: ({ rawBody, auth }) => {
+      handle: async ({ rawBody, auth }) => {
         const body = JSON.parse(rawBody || '{}') as { orgID?: string; userID?: string; description?: string; status?: string; permissions?: Permission[] };
         const org = orgs.get(body.orgID ?? '');
         if (!auth || org === undefined || !can(auth, 'write', 'authorizations', { orgID: org.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
@@ -818,6 +819,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
           createdAt: new Date().toISOString(),
         };
         authorizations.set(created.id, created);
+        await sleep(standin.knobs.answerDelayMs);
         return json(201, authJson(created, 'created'));
       },
     },
