@@ -63,6 +63,8 @@ export interface AccessOptions {
 export type AccessReconciler = (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome>;
 
 const MAX_STEPS = 24;
+// An invalid spec names no usable onboarding; both decisions end on the spec before they read access.
+const UNRESOLVED: Access = { kind: 'waiting', reason: 'OnboardingNotReady', message: 'the spec is invalid', gone: false };
 
 async function observeAccess(ports: AccessPorts, secrets: SecretRegistry, namespace: string, ref: OnboardingKey): Promise<Access> {
   const onboarding = ports.onboarding(ref.namespace, ref.name);
@@ -174,9 +176,7 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
       return {};
     }
     const checked = checkBucketSpec(resource);
-    const access: Access = checked.ok
-      ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding)
-      : { kind: 'waiting', reason: 'OnboardingNotFound', message: 'invalid spec', gone: false };
+    const access = checked.ok ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding) : UNRESOLVED;
     let facts: BucketFacts = { resource, checked, access, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
     const steps: string[] = [];
     for (let count = 0; count < MAX_STEPS; count++) {
@@ -257,9 +257,7 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
       return {};
     }
     const checked = checkTokenSpec(cached);
-    const access: Access = checked.ok
-      ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding)
-      : { kind: 'waiting', reason: 'OnboardingNotFound', message: 'invalid spec', gone: false };
+    const access = checked.ok ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding) : UNRESOLVED;
     const secret: TokenSecret = checked.ok ? await ports.readSecret(cached, checked.spec.secretName) : { state: 'absent' };
     if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
     const buckets = checked.ok ? resolveBuckets(ports, request.namespace, checked.spec.permissions.map((permission) => permission.bucket)) : {};
