@@ -169,6 +169,36 @@ for (const version of REAL_VERSIONS) {
     assert.ok(names.includes('app-b-data'), 'Retain: kept');
   });
 
+  tests('adoption and retention: an existing bucket is BucketExists until adopted; the onboarding bucket never is; a retention change reaches InfluxDB', async (file) => {
+    const { appA } = file;
+    const created = await file.server.admin.request({
+      method: 'POST',
+      path: '/api/v2/buckets',
+      token: file.operatorToken,
+      body: { orgID: file.orgID, name: 'legacy', retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }] },
+    });
+    assert.is(created.status, 201);
+    await createAccess('InfluxBucket', appA, 'legacy', { onboardingRef: file.ref(), name: 'legacy' });
+    await waitForAccess('InfluxBucket', appA, 'legacy', 'BucketExists');
+    await patchAccessSpec('InfluxBucket', appA, 'legacy', { adopt: true, retentionPeriodSeconds: 86_400 });
+    const adopted = await eventually('the bucket adopted with the new retention', async () => {
+      const bucket = await getAccess<InfluxBucket>('InfluxBucket', appA, 'legacy');
+      return bucket?.status?.adopted === true && bucket.status.conditions?.[0]?.reason === 'BucketReady' && bucket;
+    });
+    const inInflux = await file.server.admin.bucket(file.operatorToken, adopted.status?.bucketID ?? '');
+    assert.equal([inInflux.name, inInflux.everySeconds, inInflux.shardGroupDurationSeconds], ['legacy', 86_400, 3600], '1 day needs 1 h shard groups');
+
+    await createAccess('InfluxBucket', appA, 'grab', { onboardingRef: file.ref(), name: file.onboardingBucket, adopt: true });
+    const refused = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'grab', 'BucketExists');
+    assert.match(refused.status?.conditions?.[0]?.message ?? '', "the onboarding's own bucket");
+    await createAccess('InfluxBucket', appA, 'second', { onboardingRef: file.ref(), name: 'legacy', adopt: true });
+    const taken = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'second', 'BucketExists');
+    assert.match(taken.status?.conditions?.[0]?.message ?? '', `is managed by InfluxBucket ${appA}/legacy`);
+    for (const name of ['grab', 'second', 'legacy']) await deleteAccess('InfluxBucket', appA, name);
+    for (const name of ['grab', 'second', 'legacy']) await waitForGone('InfluxBucket', appA, name);
+    assert.ok((await file.server.admin.bucketNames(file.operatorToken, file.orgID)).includes('legacy'), 'Retain (the default) keeps the adopted bucket');
+  });
+
   tests('a namespace without a grant gets NotPermitted and nothing in InfluxDB', async (file) => {
     const { stranger } = file;
     await createAccess('InfluxBucket', stranger, 'sneaky', { onboardingRef: file.ref() });

@@ -310,4 +310,25 @@ test('deletion: the token authorization and (deletionPolicy Delete) the bucket a
   }
 });
 
+test('the onboarding gone: both finalizers let go with a Warning, leaving InfluxDB as it is', async () => {
+  const w = await ready();
+  try {
+    w.onboarding = undefined as unknown as InfluxOnboarding;
+    for (const [store, name] of [[w.tokens, 'writer'], [w.buckets, 'metrics']] as const) {
+      const current = store.get(name);
+      assert.ok(current);
+      (store as Map<string, typeof current>).set(name, { ...current, metadata: { ...current.metadata, deletionTimestamp: '2026-01-01T00:00:01Z', resourceVersion: String(++w.version) } });
+    }
+    const requests = w.standin.requests.length;
+    await w.token('writer');
+    await w.bucket('metrics');
+    assert.is(w.tokens.size + w.buckets.size, 0, 'both let go');
+    assert.is(w.standin.requests.length, requests, 'nothing asked of InfluxDB');
+    assert.ok(w.events.includes('InfluxToken OnboardingGone') && w.events.includes('InfluxBucket OnboardingGone'), w.events.join(', '));
+    assert.equal(await bucketNames(w), ['platform', 'app-a-metrics'], 'the bucket stays');
+  } finally {
+    await w.close();
+  }
+});
+
 test.run();
