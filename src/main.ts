@@ -22,7 +22,7 @@ const BUCKET_CONTROLLER = 'influxbucket';
 const TOKEN_CONTROLLER = 'influxtoken';
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 
-/** The Secrets this operator writes (credentials Secrets), whole. */
+/** The Secrets this operator writes (credentials Secrets and InfluxToken Secrets), whole. */
 const MANAGED_SECRETS: ObjectType = {
   group: '',
   version: 'v1',
