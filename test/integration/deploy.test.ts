@@ -231,6 +231,18 @@ test('the chart ships the top-level CRD byte for byte (crds/ is the one source o
   assert.equal(readdirSync(join(chart, 'crds')), readdirSync(join(root, 'crds')));
 });
 
+test('namespaceLabelGrants: the flag and a cluster-wide list/watch on namespaces, only when set, also with a namespace list', async () => {
+  for (const values of [{ namespaceLabelGrants: true }, { namespaceLabelGrants: true, namespaces: ['team-a'] }]) {
+    const manifests = await render('ops', values);
+    assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-namespace-labels`).rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }]);
+    const binding = named<Manifest & { roleRef: { name: string }; subjects: object[] }>(manifests, 'ClusterRoleBinding', `${fullname}-namespace-labels`);
+    assert.equal([binding.roleRef.name, binding.subjects], [`${fullname}-namespace-labels`, [{ kind: 'ServiceAccount', name: fullname, namespace: 'ops' }]]);
+    assert.ok(only<Deployment>(manifests, 'Deployment').spec.template.spec.containers[0]?.args.includes('--namespace-label-grants=true'));
+  }
+  const plain = await render('ops');
+  assert.not.ok(plain.some((m) => m.metadata.name.endsWith('-namespace-labels')), 'off by default: nothing may read namespaces');
+});
+
 test('default values: cluster-wide RBAC, 2 replicas with leader election and a PDB, restricted pod', async () => {
   const manifests = await render('ops');
   const kinds = manifests.map((m) => m.kind).sort();
