@@ -28,9 +28,7 @@ export type Access =
   /** connection: present when the onboarding is usable, so that what was created under a withdrawn grant can be removed. */
   | { kind: 'not-permitted'; message: string; connection?: Connection }
   /** gone: the onboarding no longer exists, so nothing in InfluxDB can be reached through it. */
-  | { kind: 'waiting'; reason: typeof AccessReasonWaiting[number]; message: string; gone: boolean };
-
-const AccessReasonWaiting = ['OnboardingNotFound', 'OnboardingNotReady'] as const;
+  | { kind: 'waiting'; reason: 'OnboardingNotFound' | 'OnboardingNotReady'; message: string; gone: boolean };
 
 /** The observations access is decided from; all read by the shell before the decision. */
 export interface AccessFacts {
