@@ -186,7 +186,9 @@ export function decideToken(facts: TokenFacts): TokenStep {
   if (due) return { kind: 'deleteAuthorization', connection, authorizationID: due.id, why: 'its grace period after a change has ended' };
 
   const token = owned?.data.token;
-  const currentValid = owned?.authorizationID !== undefined && aliveIDs.has(owned.authorizationID) && owned.permissions === wanted && token !== undefined && token !== '';
+  // A token edited by hand would make Ready a lie: it is replaced like a lost one.
+  const currentValid =
+    owned?.authorizationID !== undefined && aliveIDs.has(owned.authorizationID) && owned.permissions === wanted && owned.tokenIntact && token !== undefined && token !== '';
   if (!currentValid) return { kind: 'createAuthorization', connection, description: tokenDescription(spec, resource), permissions };
 
   const desired: DesiredTokenSecret = { name: spec.secretName, data: data(token), authorizationID: owned.authorizationID ?? '', permissions: wanted, retiring };

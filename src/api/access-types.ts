@@ -18,6 +18,8 @@ export const TOKEN_OWNER_LABEL = `${GROUP}/token-name`;
 /** On the token Secret, written with the token: the authorization it belongs to and its permissions. */
 export const AUTHORIZATION_ANNOTATION = `${GROUP}/authorization-id`;
 export const PERMISSIONS_ANNOTATION = `${GROUP}/permissions`;
+/** On the token Secret, written with the token: its SHA-256, so that a token edited by hand is noticed. */
+export const TOKEN_DIGEST_ANNOTATION = `${GROUP}/token-sha256`;
 /** On the token Secret: the replaced authorizations still alive for their grace period, as JSON. */
 export const RETIRING_ANNOTATION = `${GROUP}/retiring`;
 
@@ -138,6 +140,8 @@ export type TokenSecret =
       permissions?: string;
       retiring: RetiringAuthorization[];
       resourceVersion?: string;
+      /** The token is the one written with the authorization ID (not edited since). */
+      tokenIntact: boolean;
     };
 
 export interface DesiredTokenSecret {

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
   AUTHORIZATION_ANNOTATION,
   PERMISSIONS_ANNOTATION,
   RETIRING_ANNOTATION,
+  TOKEN_DIGEST_ANNOTATION,
   TOKEN_KIND,
   TOKEN_OWNER_LABEL,
   type InfluxToken,
@@ -16,6 +18,10 @@ import { KubeApiError, apiStatus, kubeCall } from './errors.js';
 function isOwnedBy(secret: V1Secret, owner: InfluxToken): boolean {
   const labels = secret.metadata?.labels ?? {};
   return labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels[TOKEN_OWNER_LABEL] === owner.metadata.name;
+}
+
+function digest(token: string | undefined): string {
+  return token === undefined ? '' : createHash('sha256').update(token).digest('hex');
 }
 
 function readRetiring(text: string | undefined): RetiringAuthorization[] {
@@ -47,6 +53,7 @@ function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret
     state: 'owned',
     data,
     retiring: readRetiring(annotations[RETIRING_ANNOTATION]),
+    tokenIntact: data.token !== undefined && annotations[TOKEN_DIGEST_ANNOTATION] === digest(data.token),
     ...(authorizationID !== undefined && { authorizationID }),
     ...(permissions !== undefined && { permissions }),
     ...(resourceVersion !== undefined && { resourceVersion }),
@@ -69,6 +76,7 @@ function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secr
         [AUTHORIZATION_ANNOTATION]: desired.authorizationID,
         [PERMISSIONS_ANNOTATION]: desired.permissions,
         [RETIRING_ANNOTATION]: JSON.stringify(desired.retiring),
+        [TOKEN_DIGEST_ANNOTATION]: digest(desired.data.token),
       },
       // Deleted with the InfluxToken (whose finalizer deletes the authorization first).
       ownerReferences: [{ apiVersion: API_VERSION, kind: TOKEN_KIND, name, uid, controller: true, blockOwnerDeletion: true }],

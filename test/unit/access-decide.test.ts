@@ -137,6 +137,7 @@ const ownedSecret = (extra: Partial<Extract<TokenSecret, { state: 'owned' }>> = 
   permissions: 'write:b1',
   retiring: [],
   resourceVersion: '7',
+  tokenIntact: true,
   ...extra,
 });
 
@@ -199,6 +200,10 @@ test('token: a permission change (or a bucket under a new ID) issues a new autho
   assert.ok(due.kind === 'deleteAuthorization' && due.authorizationID === 'a1');
   const pruned = decideToken(tokenFacts(token(), { now: '2026-01-01T00:01:00.000Z', authorizations: listed('a1', 'a2'), secret: retiringSecret, deleted: ['a1'] }));
   assert.ok(pruned.kind === 'writeSecret' && pruned.secret.retiring.length === 0 && pruned.secret.data.token === 'app-token-2');
+});
+
+test('token: a token edited in the Secret is not trusted: a new authorization replaces it', () => {
+  assert.is(decideToken(tokenFacts(token(), { authorizations: listed('a1'), secret: ownedSecret({ tokenIntact: false }) })).kind, 'createAuthorization');
 });
 
 test('token: an authorization deleted behind the operator is issued again, without a grace period for the dead one', () => {

@@ -111,7 +111,7 @@ async function world(): Promise<World> {
         }
         const current = w.secrets.get(desired.name);
         if (observed.state === 'owned' && current?.resourceVersion !== observed.resourceVersion) throw new Error('409');
-        const written = { state: 'owned' as const, data: desired.data, retiring: desired.retiring, resourceVersion: nextVersion(), ...(desired.authorizationID && { authorizationID: desired.authorizationID }), ...(desired.permissions && { permissions: desired.permissions }) };
+        const written = { state: 'owned' as const, data: desired.data, retiring: desired.retiring, resourceVersion: nextVersion(), tokenIntact: desired.data.token !== undefined, ...(desired.authorizationID && { authorizationID: desired.authorizationID }), ...(desired.permissions && { permissions: desired.permissions }) };
         w.secrets.set(desired.name, written);
         return written;
       },
@@ -247,6 +247,23 @@ test('rotation with a grace period: the old token keeps working until it ends, t
     assert.not.ok(await works(w, before));
     assert.ok(await works(w, w.secrets.get('writer-influx-token')?.data.token));
     assert.equal(w.secrets.get('writer-influx-token')?.retiring, []);
+    assert.is((await ownAuthorizations(w, 'writer')).length, 1);
+  } finally {
+    await w.close();
+  }
+});
+
+test('a token edited in the Secret by hand is replaced: a new authorization, the old one deleted', async () => {
+  const w = await ready();
+  try {
+    const secret = w.secrets.get('writer-influx-token');
+    assert.ok(secret);
+    w.secrets.set('writer-influx-token', { ...secret, data: { ...secret.data, token: 'typed-in-by-hand' }, tokenIntact: false, resourceVersion: String(++w.version) });
+    await w.token('writer');
+    const now = w.secrets.get('writer-influx-token');
+    assert.ok(now?.tokenIntact && now.data.token !== secret.data.token && now.data.token !== 'typed-in-by-hand');
+    assert.ok(await works(w, now.data.token));
+    assert.not.ok(await works(w, secret.data.token), 'grace 0: the authorization of the edited-away token is gone');
     assert.is((await ownAuthorizations(w, 'writer')).length, 1);
   } finally {
     await w.close();
