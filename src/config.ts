@@ -29,6 +29,8 @@ export interface Config {
   /** The only InfluxDB hosts and networks the operator talks to; empty: any (but link-local ones). */
   allowedUrls: AllowedTarget[];
   requireSecretConsent: boolean;
+  /** Honour InfluxOnboarding.spec.accessFrom.namespaceSelector: watch namespaces' labels (cluster-wide). */
+  namespaceLabelGrants: boolean;
   identity: string;
 }
 
@@ -90,6 +92,12 @@ const FLAGS: readonly Flag[] = [
     type: 'boolean',
     default: 'true',
     help: 'Send a value from passwordSecretRef, tokenSecretRef or authTokenSecretRef only to a URL its Secret names in the annotation influxdb.onboarding.dev/allowed-urls. false is weaker: whoever may edit an InfluxOnboarding can then send any such value to any URL.',
+  },
+  {
+    name: 'namespace-label-grants',
+    type: 'boolean',
+    default: 'false',
+    help: 'Let InfluxOnboarding.spec.accessFrom.namespaceSelector grant namespaces by their labels. Watches the metadata of every namespace (needs list/watch on namespaces, cluster-wide). false: a selector grants nothing.',
   },
 ];
 
@@ -236,6 +244,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     allowLinkLocal: bool('allow-link-local'),
     allowedUrls: allowedUrls.ok ? allowedUrls.targets : [],
     requireSecretConsent: bool('require-secret-consent'),
+    namespaceLabelGrants: bool('namespace-label-grants'),
     identity: env.POD_NAME ?? `${process.pid}@${env.HOSTNAME ?? 'local'}`,
   };
   return problems.length > 0 ? { kind: 'invalid', problems } : { kind: 'run', config };

@@ -1,22 +1,28 @@
 import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import { Gauge, Histogram } from 'prom-client';
-import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION, type InfluxOnboarding, type Reason } from './api/types.js';
+import { createBucketReconciler, createTokenReconciler, type AccessPorts } from './access/reconciler.js';
+import { BUCKET_KIND, BUCKET_PLURAL, TOKEN_KIND, TOKEN_OWNER_LABEL, TOKEN_PLURAL, type InfluxBucket, type InfluxToken } from './api/access-types.js';
+import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION, type InfluxOnboarding } from './api/types.js';
 import { defaultCredentialsSecretName } from './api/spec.js';
 import { loadConfig, type Config } from './config.js';
 import { InfluxClientPool } from './influx/pool.js';
 import { CredentialsSecrets } from './kube/credentials-secret.js';
 import { EventRecorder } from './kube/events.js';
 import { readReference } from './kube/references.js';
-import { patchStatus } from './kube/status.js';
+import { patchFinalizers, patchStatus } from './kube/status.js';
+import { TokenSecrets } from './kube/token-secret.js';
 import { createLogger, SecretRegistry, type Logger } from './log.js';
-import { createOnboardingReconciler } from './onboarding/reconciler.js';
+import type { InfluxClient } from './influx/types.js';
+import { createOnboardingReconciler, type InfluxTarget } from './onboarding/reconciler.js';
 import { exitOnSignals, ignoreStatusOnlyUpdates, KubeConnection, Manager, type Cache, type ObjectType, type Request } from './runtime/index.js';
 import { operatorVersion } from './version.js';
 
 const CONTROLLER_NAME = 'influxonboarding';
+const BUCKET_CONTROLLER = 'influxbucket';
+const TOKEN_CONTROLLER = 'influxtoken';
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 
-/** The Secrets this operator writes (credentials Secrets), whole. */
+/** The Secrets this operator writes (credentials Secrets and InfluxToken Secrets), whole. */
 const MANAGED_SECRETS: ObjectType = {
   group: '',
   version: 'v1',
@@ -32,8 +38,16 @@ const MANAGED_SECRETS: ObjectType = {
  */
 const SECRET_NAMES: ObjectType = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', metadataOnly: true };
 
+/** The names and labels of namespaces, for grants by spec.accessFrom.namespaceSelector (only with --namespace-label-grants). */
+const NAMESPACE_LABELS: ObjectType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', metadataOnly: true, clusterScoped: true };
+
+/** One of the operator's own kinds, restricted to the operator's shard (--label-selector). */
+function ownKind(config: Config, kind: string, plural: string): ObjectType {
+  return { group: GROUP, version: VERSION, kind, plural, ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }) };
+}
+
 function onboardingsOf(config: Config): ObjectType {
-  return { group: GROUP, version: VERSION, kind: KIND, plural: PLURAL, ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }) };
+  return ownKind(config, KIND, PLURAL);
 }
 
 function loadKubeConfig(): KubeConfig {
@@ -102,27 +116,55 @@ function createManager(config: Config, logger: Logger): Manager {
   });
 }
 
-/** The InfluxOnboarding controller: its reconciler, its InfluxDB clients and metrics, and what wakes it. */
-function registerOnboardingController(manager: Manager, config: Config, logger: Logger, secrets: SecretRegistry, version: string): void {
-  const registry = manager.metrics.registry;
+/** The InfluxDB clients every controller shares (one pool of connections per instance), timed by endpoint. */
+function influxClients(manager: Manager, config: Config, version: string): (target: InfluxTarget) => InfluxClient {
   const influxRequests = new Histogram({
     name: 'influxdb_request_duration_seconds',
     help: 'Requests to InfluxDB by endpoint and status class',
     labelNames: ['endpoint', 'status_class'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
+    registers: [manager.metrics.registry],
   });
-  const reasons = new Map<string, Reason>();
+  const influx = new InfluxClientPool({
+    allowLinkLocal: config.allowLinkLocal,
+    allowedTargets: config.allowedUrls,
+    userAgent: `influx-onboarding-operator/${version}`,
+    onRequest: (sample) => influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
+  });
+  manager.onStop(() => influx.closeAll());
+  return (target) =>
+    influx.get({
+      baseUrl: target.url,
+      timeoutMs: target.timeoutMs,
+      insecureSkipVerify: target.insecureSkipVerify,
+      ...(target.caPem !== undefined && { caPem: target.caPem }),
+    });
+}
+
+/** Resources of one kind by the reason of their Ready condition; the returned map feeds it. */
+function reasonGauge(manager: Manager, name: string, kind: string): Map<string, string> {
+  const reasons = new Map<string, string>();
   new Gauge({
-    name: 'influx_onboarding_resources',
-    help: 'InfluxOnboarding resources by the reason of their Ready condition',
+    name,
+    help: `${kind} resources by the reason of their Ready condition`,
     labelNames: ['reason'] as const,
-    registers: [registry],
+    registers: [manager.metrics.registry],
     collect() {
       this.reset();
       for (const reason of reasons.values()) this.inc({ reason });
     },
   });
+  return reasons;
+}
+
+/** Keeps a reason map for a gauge: undefined removes a resource that is gone. */
+function recordReason(reasons: Map<string, string>): (key: string, reason: string | undefined) => void {
+  return (key, reason) => void (reason === undefined ? reasons.delete(key) : reasons.set(key, reason));
+}
+
+/** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
+function registerOnboardingController(manager: Manager, config: Config, logger: Logger, secrets: SecretRegistry, influx: (target: InfluxTarget) => InfluxClient): void {
+  const reasons = reasonGauge(manager, 'influx_onboarding_resources', KIND);
 
   const onboardingType = onboardingsOf(config);
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
@@ -134,13 +176,6 @@ function registerOnboardingController(manager: Manager, config: Config, logger: 
   const credentials = new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name));
   const events = new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity);
   const customObjects = connection.makeApiClient(CustomObjectsApi);
-  const influx = new InfluxClientPool({
-    allowLinkLocal: config.allowLinkLocal,
-    allowedTargets: config.allowedUrls,
-    userAgent: `influx-onboarding-operator/${version}`,
-    onRequest: (sample) => influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
-  });
-  manager.onStop(() => influx.closeAll());
   const reconciler = createOnboardingReconciler(
     {
       resource: (namespace, name) => onboardings.get(namespace, name),
@@ -150,20 +185,14 @@ function registerOnboardingController(manager: Manager, config: Config, logger: 
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
       recordEvent: (resource, event) => events.record(resource, event),
-      influx: (target) =>
-        influx.get({
-          baseUrl: target.url,
-          timeoutMs: target.timeoutMs,
-          insecureSkipVerify: target.insecureSkipVerify,
-          ...(target.caPem !== undefined && { caPem: target.caPem }),
-        }),
+      influx,
     },
     {
       driftCheckIntervalMs: config.driftCheckIntervalMs,
       requireSecretConsent: config.requireSecretConsent,
       logger,
       secrets,
-      onReason: (key, reason) => (reason === undefined ? reasons.delete(key) : reasons.set(key, reason)),
+      onReason: recordReason(reasons),
     },
   );
 
@@ -179,10 +208,115 @@ function registerOnboardingController(manager: Manager, config: Config, logger: 
   });
 }
 
+/** The onboarding an InfluxBucket or InfluxToken references (its namespace defaults to the resource's own). */
+function referencedOnboarding(object: { metadata: { namespace: string }; spec?: { onboardingRef?: { name?: string; namespace?: string } } }): string | undefined {
+  const ref = object.spec?.onboardingRef;
+  return ref?.name === undefined ? undefined : `${ref.namespace ?? object.metadata.namespace}/${ref.name}`;
+}
+
+/** The resources (in any namespace) that reference the onboarding: its readiness or grant changed. */
+function referencing<T extends InfluxBucket | InfluxToken>(resources: Cache<T>): (onboarding: KubernetesObject) => Request[] {
+  return (onboarding) => {
+    const key = `${onboarding.metadata?.namespace ?? ''}/${onboarding.metadata?.name ?? ''}`;
+    return resources
+      .list()
+      .filter((resource) => referencedOnboarding(resource) === key)
+      .map((resource) => ({ namespace: resource.metadata.namespace, name: resource.metadata.name }));
+  };
+}
+
+/** Every resource in a namespace whose labels changed (grants by namespaceSelector). */
+function inNamespace<T extends InfluxBucket | InfluxToken>(resources: Cache<T>): (namespace: KubernetesObject) => Request[] {
+  return (namespace) => resources.list(namespace.metadata?.name ?? '').map((resource) => ({ namespace: resource.metadata.namespace, name: resource.metadata.name }));
+}
+
+/**
+ * The InfluxBucket and InfluxToken controllers: an application's own bucket and token, through an
+ * onboarding that grants its namespace. They read the onboarding and its Secret, never write them.
+ */
+function registerAccessControllers(manager: Manager, config: Config, logger: Logger, secrets: SecretRegistry, influx: (target: InfluxTarget) => InfluxClient): void {
+  const onboardingType = onboardingsOf(config);
+  const bucketType = ownKind(config, BUCKET_KIND, BUCKET_PLURAL);
+  const tokenType = ownKind(config, TOKEN_KIND, TOKEN_PLURAL);
+  const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
+  const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
+  const buckets = manager.cache<InfluxBucket>(bucketType);
+  const tokens = manager.cache<InfluxToken>(tokenType);
+  const namespaces = config.namespaceLabelGrants ? manager.cache(NAMESPACE_LABELS) : undefined;
+  const { connection } = manager;
+  const core = connection.makeApiClient(CoreV1Api);
+  const customObjects = connection.makeApiClient(CustomObjectsApi);
+  const events = new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity);
+  const credentials = new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name));
+  const access: AccessPorts = {
+    onboarding: (namespace, name) => onboardings.get(namespace, name),
+    readCredentials: (onboarding, name) => credentials.read(onboarding, name),
+    readReference: (namespace, selector) => readReference(core, namespace, selector),
+    // Without --namespace-label-grants a selector grants nothing: the labels are never known.
+    namespaceLabels: async (namespace) => namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {}),
+    influx,
+    recordEvent: (resource, event) => events.record(resource, event),
+  };
+  const options = { driftCheckIntervalMs: config.driftCheckIntervalMs, logger, secrets };
+  const labelWatches = <T extends InfluxBucket | InfluxToken>(resources: Cache<T>) => (namespaces ? [{ type: NAMESPACE_LABELS, map: inNamespace(resources) }] : []);
+
+  manager.register({
+    name: BUCKET_CONTROLLER,
+    for: { type: bucketType, predicates: [ignoreStatusOnlyUpdates] },
+    watches: [{ type: onboardingType, map: referencing(buckets) }, ...labelWatches(buckets)],
+    reconciler: createBucketReconciler(
+      {
+        ...access,
+        resource: (namespace, name) => buckets.get(namespace, name),
+        patchStatus: (resource, status) => patchStatus(customObjects, resource, status, BUCKET_PLURAL),
+        patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, BUCKET_PLURAL),
+      },
+      { ...options, onReason: recordReason(reasonGauge(manager, 'influx_bucket_resources', BUCKET_KIND)) },
+    ),
+    concurrency: config.concurrency,
+  });
+
+  const tokenSecrets = new TokenSecrets(core);
+  manager.register({
+    name: TOKEN_CONTROLLER,
+    for: { type: tokenType, predicates: [ignoreStatusOnlyUpdates] },
+    // A deleted or edited token Secret is written again at once.
+    owns: [{ type: MANAGED_SECRETS, ownerLabel: TOKEN_OWNER_LABEL }],
+    watches: [
+      { type: onboardingType, map: referencing(tokens) },
+      // A bucket's status (its ID above all) concerns every token of its namespace whose permissions name it.
+      {
+        type: bucketType,
+        map: (bucket) =>
+          tokens
+            .list(bucket.metadata?.namespace ?? '')
+            .filter((token) => token.spec?.permissions?.some((permission) => permission.bucket === bucket.metadata?.name) === true)
+            .map((token) => ({ namespace: token.metadata.namespace, name: token.metadata.name })),
+      },
+      ...labelWatches(tokens),
+    ],
+    reconciler: createTokenReconciler(
+      {
+        ...access,
+        resource: (namespace, name) => tokens.get(namespace, name),
+        bucket: (namespace, name) => buckets.get(namespace, name),
+        patchStatus: (resource, status) => patchStatus(customObjects, resource, status, TOKEN_PLURAL),
+        patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, TOKEN_PLURAL),
+        readSecret: (owner, name) => tokenSecrets.read(owner, name),
+        writeSecret: (owner, desired, observed) => tokenSecrets.write(owner, desired, observed),
+      },
+      { ...options, onReason: recordReason(reasonGauge(manager, 'influx_token_resources', TOKEN_KIND)) },
+    ),
+    concurrency: config.concurrency,
+  });
+}
+
 async function run(config: Config, logger: Logger, secrets: SecretRegistry, version: string): Promise<void> {
   const manager = createManager(config, logger);
   manager.metrics.setBuildInfo('influx_onboarding_operator_build_info', { version, node_version: process.version });
-  registerOnboardingController(manager, config, logger, secrets, version);
+  const influx = influxClients(manager, config, version);
+  registerOnboardingController(manager, config, logger, secrets, influx);
+  registerAccessControllers(manager, config, logger, secrets, influx);
   exitOnSignals({ logger, timeoutMs: config.shutdownTimeoutMs + 5_000, shutdown: () => manager.stop() });
   logger.info('starting', {
     version,

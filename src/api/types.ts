@@ -1,4 +1,5 @@
 /** The InfluxOnboarding API, influxdb.onboarding.dev/v1alpha1. crds/ is its schema. */
+import type { AccessFrom } from './access-types.js';
 
 export const GROUP = 'influxdb.onboarding.dev';
 export const VERSION = 'v1alpha1';
@@ -44,6 +45,8 @@ export interface InfluxOnboardingSpec {
   mode?: OnboardingMode;
   resetPolicy?: ResetPolicy;
   requestTimeoutSeconds?: number;
+  /** Other namespaces whose InfluxBucket and InfluxToken resources may reference this onboarding. */
+  accessFrom?: AccessFrom;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -140,6 +143,7 @@ export interface EffectiveSpec {
   mode: OnboardingMode;
   resetPolicy: ResetPolicy;
   requestTimeoutSeconds: number;
+  accessFrom?: AccessFrom;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;

@@ -1,6 +1,6 @@
 import { isJsonObject, interpret, type Expectation, type JsonObject } from './responses.js';
 import { createTransport, type Call } from './transport.js';
-import type { Created, Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from './types.js';
+import type { AuthorizationInfo, BucketInfo, BucketPermission, Created, Deletion, Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from './types.js';
 import { findSetupRequestProblem } from './validate.js';
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -50,13 +50,40 @@ function findIdByName(json: unknown, listKey: string, name: string): string | nu
 }
 
 /** The bucket named `name` in a bucket list, with its retention; null when absent, undefined when the shape is wrong. */
-function findBucket(json: unknown, name: string): { id: string; retentionSeconds: number } | null | undefined {
+function findBucket(json: unknown, name: string): BucketInfo | null | undefined {
   if (!isJsonObject(json) || !Array.isArray(json.buckets)) return undefined;
   const match = json.buckets.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name);
   if (match === undefined) return null;
   const id = nonEmptyString(match.id);
   const retentionSeconds = retentionOf(match);
-  return id === undefined || retentionSeconds === undefined ? undefined : { id, retentionSeconds };
+  const description = typeof match.description === 'string' ? match.description : '';
+  return id === undefined || retentionSeconds === undefined ? undefined : { id, name, retentionSeconds, description };
+}
+
+function parseAuthorizations(json: unknown): AuthorizationInfo[] | undefined {
+  if (!isJsonObject(json) || !Array.isArray(json.authorizations)) return undefined;
+  const listed: AuthorizationInfo[] = [];
+  for (const entry of json.authorizations) {
+    const id = isJsonObject(entry) ? nonEmptyString(entry.id) : undefined;
+    if (!isJsonObject(entry) || id === undefined) return undefined;
+    listed.push({ id, description: typeof entry.description === 'string' ? entry.description : '' });
+  }
+  return listed;
+}
+
+function parseIssued(json: unknown): { id: string; token: string } | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const id = nonEmptyString(json.id);
+  const token = nonEmptyString(json.token);
+  return id && token ? { id, token } : undefined;
+}
+
+function authorizationBody(orgID: string, description: string, permissions: readonly BucketPermission[]): JsonObject {
+  return {
+    orgID,
+    description,
+    permissions: permissions.map(({ action, bucketID }) => ({ action, resource: { type: 'buckets', id: bucketID, orgID } })),
+  };
 }
 
 /** A bucket's retention: the `expire` rule's everySeconds; no rule (or 0) is infinite. */
@@ -98,6 +125,12 @@ function findIdWithToken(json: unknown, token: string): string | null | undefine
 
 function isNotFound<T>(outcome: Outcome<T>): boolean {
   return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
+}
+
+/** A DELETE of something already gone has done its job. */
+async function deletion(outcome: Promise<Outcome<Deletion>>): Promise<Outcome<Deletion>> {
+  const settled = await outcome;
+  return isNotFound(settled) ? { ok: true, value: 'absent' } : settled;
 }
 
 function secretsOf(request: SetupRequest, authToken?: string): string[] {
@@ -189,13 +222,13 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         { parse: parseCreated, secrets: [token] },
       ),
 
-    createBucket: (token, orgID, name, retentionSeconds) =>
+    createBucket: (token, orgID, name, retentionSeconds, description) =>
       call(
         {
           method: 'POST',
           path: '/api/v2/buckets',
           endpoint: 'POST /api/v2/buckets',
-          body: { orgID, name, retentionRules: retentionRules(retentionSeconds) },
+          body: { orgID, name, retentionRules: retentionRules(retentionSeconds), ...(description !== undefined && { description }) },
           authToken: token,
         },
         { parse: parseCreated, secrets: [token] },
@@ -211,6 +244,66 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
           authToken: token,
         },
         { parse: parseCreated, secrets: [token] },
+      ),
+
+    async findBucket(token, orgID, name): Promise<Outcome<BucketInfo | null>> {
+      const lookup = await call(
+        { method: 'GET', path: '/api/v2/buckets', endpoint: 'GET /api/v2/buckets', query: { orgID, name }, authToken: token },
+        { parse: (json) => findBucket(json, name), secrets: [token] },
+      );
+      // InfluxDB answers a name that matches nothing with 404 rather than an empty list.
+      return isNotFound(lookup) ? { ok: true, value: null } : lookup;
+    },
+
+    describeBucket: (token, bucketID, description) =>
+      call(
+        {
+          method: 'PATCH',
+          path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
+          endpoint: 'PATCH /api/v2/buckets/{id}',
+          body: { description },
+          authToken: token,
+        },
+        { parse: parseCreated, secrets: [token] },
+      ),
+
+    deleteBucket: (token, bucketID) =>
+      deletion(
+        call(
+          { method: 'DELETE', path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`, endpoint: 'DELETE /api/v2/buckets/{id}', authToken: token },
+          { parse: () => undefined, noContent: 'deleted' as const, secrets: [token] },
+        ),
+      ),
+
+    listAuthorizations: (token, orgID) =>
+      call(
+        { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { orgID }, authToken: token },
+        { parse: parseAuthorizations, secrets: [token] },
+      ),
+
+    createAuthorization: (token, orgID, description, permissions) =>
+      call(
+        {
+          method: 'POST',
+          path: '/api/v2/authorizations',
+          endpoint: 'POST /api/v2/authorizations',
+          body: authorizationBody(orgID, description, permissions),
+          authToken: token,
+        },
+        { parse: parseIssued, secrets: [token] },
+      ),
+
+    deleteAuthorization: (token, authorizationID) =>
+      deletion(
+        call(
+          {
+            method: 'DELETE',
+            path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
+            endpoint: 'DELETE /api/v2/authorizations/{id}',
+            authToken: token,
+          },
+          { parse: () => undefined, noContent: 'deleted' as const, secrets: [token] },
+        ),
       ),
 
     health: () => call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),

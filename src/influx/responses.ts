@@ -9,6 +9,8 @@ export interface Expectation<T> {
   secrets: readonly string[];
   /** OSS 2.1+ answers a removed route with Go's plain-text 404; it is InfluxDB's own answer. */
   plainNotFoundIsRejection?: boolean;
+  /** The value of a 204 answer (a DELETE's); without it a body-less answer is not InfluxDB's. */
+  noContent?: T;
 }
 
 export type JsonObject = Record<string, unknown>;
@@ -88,6 +90,7 @@ export function interpret<T>(answer: Answer, expectation: Expectation<T>): Outco
     return notInfluxdb(answer, 'carries no InfluxDB error', secrets);
   }
 
+  if (status === 204 && expectation.noContent !== undefined) return { ok: true, value: expectation.noContent };
   if (json === undefined) return notInfluxdb(answer, 'is not JSON', secrets);
   const value = expectation.parse(json);
   if (value === undefined) return notInfluxdb(answer, 'lacks the expected fields', secrets);

@@ -8,7 +8,7 @@ const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 const DEFAULT_USER_AGENT = 'influx-onboarding-operator';
 
 export interface Call {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   /** The fixed metrics label, e.g. 'GET /api/v2/setup'. */
   endpoint: string;

@@ -69,6 +69,36 @@ export interface Created {
   id: string;
 }
 
+/** A bucket as GET /api/v2/buckets lists it. */
+export interface BucketInfo {
+  id: string;
+  name: string;
+  /** 0: infinite. */
+  retentionSeconds: number;
+  description: string;
+}
+
+/** One permission of an application token: read or write one bucket of the org. */
+export interface BucketPermission {
+  action: 'read' | 'write';
+  bucketID: string;
+}
+
+/** An authorization as listed; v2.9+ never lists the token itself, so nothing here carries it. */
+export interface AuthorizationInfo {
+  id: string;
+  description: string;
+}
+
+/** The answer to creating an authorization: the only time InfluxDB hands out its token. */
+export interface IssuedAuthorization {
+  id: string;
+  token: string;
+}
+
+/** What a DELETE found: 'absent' when the object was gone already (404). */
+export type Deletion = 'deleted' | 'absent';
+
 export interface Health {
   version?: string;
   status: string;
@@ -110,7 +140,19 @@ export interface InfluxClient {
   /** POST /api/v2/orgs: creates the org (422 conflict when one of that name exists). */
   createOrg(token: string, name: string): Promise<Outcome<Created>>;
   /** POST /api/v2/buckets with the retention and InfluxDB's default shard-group duration for it. */
-  createBucket(token: string, orgID: string, name: string, retentionSeconds: number): Promise<Outcome<Created>>;
+  createBucket(token: string, orgID: string, name: string, retentionSeconds: number, description?: string): Promise<Outcome<Created>>;
+  /** GET /api/v2/buckets?orgID=&name=: the bucket of that name in the org, or null. */
+  findBucket(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>>;
+  /** PATCH /api/v2/buckets/{id} with only the description. */
+  describeBucket(token: string, bucketID: string, description: string): Promise<Outcome<Created>>;
+  /** DELETE /api/v2/buckets/{id}, with all its data. */
+  deleteBucket(token: string, bucketID: string): Promise<Outcome<Deletion>>;
+  /** GET /api/v2/authorizations?orgID=: every authorization of the org, without tokens. */
+  listAuthorizations(token: string, orgID: string): Promise<Outcome<AuthorizationInfo[]>>;
+  /** POST /api/v2/authorizations: a new token with exactly these bucket permissions. */
+  createAuthorization(token: string, orgID: string, description: string, permissions: readonly BucketPermission[]): Promise<Outcome<IssuedAuthorization>>;
+  /** DELETE /api/v2/authorizations/{id}: the token stops working. */
+  deleteAuthorization(token: string, authorizationID: string): Promise<Outcome<Deletion>>;
   /** PATCH /api/v2/buckets/{id}: sets the retention and its default shard-group duration together. */
   setRetention(token: string, bucketID: string, retentionSeconds: number): Promise<Outcome<Created>>;
   /** GET /health (no auth). */

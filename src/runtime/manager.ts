@@ -33,6 +33,8 @@ export interface ObjectType {
   labelSelector?: string;
   /** Only metadata is cached (PartialObjectMetadata): names and labels without contents. */
   metadataOnly?: boolean;
+  /** A cluster-scoped kind (Namespace): watched cluster-wide even when the manager watches only some namespaces. */
+  clusterScoped?: boolean;
 }
 
 /** The reads a reconciler or a map function makes from a manager's cache. */
@@ -119,7 +121,7 @@ const DISABLED = '0';
 const notResync: Predicate = { update: (previous, current) => previous !== current };
 
 function informerKey(type: ObjectType): string {
-  return JSON.stringify([type.group, type.version, type.plural, type.labelSelector ?? '', type.metadataOnly === true]);
+  return JSON.stringify([type.group, type.version, type.plural, type.labelSelector ?? '', type.metadataOnly === true, type.clusterScoped === true]);
 }
 
 /** The resource label of watch_restarts_total: the plural, "-metadata" for a metadata-only cache. */
@@ -243,7 +245,7 @@ export class Manager {
     const informer = new Informer({
       getter: this.connection,
       resource: { group: type.group, version: type.version, plural: type.plural },
-      namespaces: this.options.namespaces,
+      namespaces: type.clusterScoped ? [] : this.options.namespaces,
       ...(type.labelSelector !== undefined && { labelSelector: type.labelSelector }),
       ...(type.metadataOnly && { metadataOnly: true }),
       ...(this.options.resyncPeriodMs !== undefined && { resyncPeriodMs: this.options.resyncPeriodMs }),

@@ -18,6 +18,8 @@ interface Learned {
   /** A second authorization, made by a step. */
   otherToken?: string;
   otherID?: string;
+  /** A bucket made by a step. */
+  appBucketID?: string;
 }
 
 interface Step {
@@ -185,6 +187,37 @@ const CASES: Case[] = [
       withToken('DELETE /api/v2/buckets/{bucketID}', '/api/v2/buckets/{bucketID}', 'DELETE'),
       withToken('GET /api/v2/buckets?orgID&name after the DELETE', '/api/v2/buckets?orgID={orgID}&name=metrics'),
       withToken('POST /api/v2/buckets (re-create, 2 h, 1 h shards)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'metrics', retentionRules: [{ type: 'expire', everySeconds: 7200, shardGroupDurationSeconds: 3600 }] }),
+    ],
+  },
+  {
+    name: 'application access: a described bucket, a bucket-scoped authorization, listings by org',
+    steps: [
+      setUp,
+      {
+        name: 'POST /api/v2/buckets with a description',
+        request: (learned) => ({
+          method: 'POST',
+          path: '/api/v2/buckets',
+          token: learned.token ?? '',
+          body: { orgID: learned.orgID, name: 'app', description: 'app data [managed by InfluxBucket app-a/metrics]', retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }] },
+        }),
+        learn: (answer, learned) => {
+          if (answer.status === 201) learned.appBucketID = String(objectOf(answer.json).id);
+        },
+      },
+      withToken('GET /api/v2/buckets?orgID&name=app', '/api/v2/buckets?orgID={orgID}&name=app'),
+      withToken('PATCH /api/v2/buckets/{appBucketID} description only', '/api/v2/buckets/{appBucketID}', 'PATCH', { description: 'adopted [managed by InfluxBucket app-b/data]' }),
+      withToken('GET /api/v2/buckets/{appBucketID} after it', '/api/v2/buckets/{appBucketID}'),
+      createAuthorization('POST /api/v2/authorizations (write and read one bucket)', (learned) =>
+        ['read', 'write'].map((action) => ({ action, resource: { type: 'buckets', id: learned.appBucketID, orgID: learned.orgID } })),
+      ),
+      withToken('GET /api/v2/authorizations?orgID', '/api/v2/authorizations?orgID={orgID}'),
+      withOtherToken('GET /api/v2/buckets with the bucket-scoped token', '/api/v2/buckets'),
+      withOtherToken('GET /api/v2/me with the bucket-scoped token', '/api/v2/me'),
+      withToken('DELETE /api/v2/authorizations/{otherID}', '/api/v2/authorizations/{otherID}', 'DELETE'),
+      withToken('DELETE /api/v2/buckets/{appBucketID}', '/api/v2/buckets/{appBucketID}', 'DELETE'),
+      withToken('DELETE /api/v2/buckets/{appBucketID} again', '/api/v2/buckets/{appBucketID}', 'DELETE'),
+      withToken('GET /api/v2/buckets?orgID&name=app after the DELETE', '/api/v2/buckets?orgID={orgID}&name=app'),
     ],
   },
   {

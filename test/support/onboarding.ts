@@ -211,7 +211,7 @@ export async function deleteOnboarding(namespace: string, name: string): Promise
   await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
 }
 
-export function readyOf(resource: InfluxOnboarding | undefined): { status: string; reason: string; message: string } | undefined {
+export function readyOf(resource: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } } | undefined): { status: string; reason: string; message: string } | undefined {
   return resource?.status?.conditions?.find((condition) => condition.type === 'Ready');
 }
 

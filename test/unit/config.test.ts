@@ -100,6 +100,13 @@ test('leader election needs a namespace: the flag or POD_NAMESPACE', () => {
   assert.is(run(['--leader-elect', '--leader-election-namespace=x'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace, 'x');
 });
 
+test('--namespace-label-grants: off by default (a namespaceSelector grants nothing), on only explicitly', () => {
+  assert.is(run([]).namespaceLabelGrants, false);
+  assert.is(run(['--namespace-label-grants']).namespaceLabelGrants, true);
+  assert.is(run([], { INFLUX_OPERATOR_NAMESPACE_LABEL_GRANTS: 'true' }).namespaceLabelGrants, true);
+  assert.match(problems(['--namespace-label-grants=maybe']).join(), '--namespace-label-grants');
+});
+
 test('bad values are named with what is allowed', () => {
   assert.match(problems(['--concurrency=0']).join(), '--concurrency: must be an integer from 1 to 1000');
   assert.match(problems(['--resync-period=10']).join(), '--resync-period: must be a positive duration');
@@ -113,7 +120,7 @@ test('--help and --version', () => {
   const help = loadConfig(['--help'], {});
   assert.is(help.kind, 'help');
   if (help.kind === 'help') {
-    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--allow-link-local', '--allowed-urls', '--require-secret-consent', '--version']) {
+    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--allow-link-local', '--allowed-urls', '--require-secret-consent', '--namespace-label-grants', '--version']) {
       assert.match(help.text, flag);
     }
     assert.match(help.text, 'INFLUX_OPERATOR_CONCURRENCY');

@@ -65,6 +65,13 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) => client.createBucket(token, orgID, name, retention)),
       setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) => client.setRetention(token, bucketID, retention)),
       health: wrap('health', () => client.health()),
+      // The onboarding reconciler never calls these; they reach the client untracked.
+      findBucket: (...args) => client.findBucket(...args),
+      describeBucket: (...args) => client.describeBucket(...args),
+      deleteBucket: (...args) => client.deleteBucket(...args),
+      listAuthorizations: (...args) => client.listAuthorizations(...args),
+      createAuthorization: (...args) => client.createAuthorization(...args),
+      deleteAuthorization: (...args) => client.deleteAuthorization(...args),
       close: () => client.close(),
     };
   };

@@ -193,6 +193,22 @@ test('a label selector or a metadata-only cache makes a separate informer', asyn
   }
 });
 
+test('a cluster-scoped type is listed cluster-wide while namespaced types are listed per watched namespace', async () => {
+  const context = await fixture(
+    { '/apis/example.com/v1/namespaces/ns/things': [], '/api/v1/namespaces': [] },
+    { namespaces: ['ns'] },
+  );
+  const { manager, api } = context;
+  try {
+    const namespaces: ObjectType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', metadataOnly: true, clusterScoped: true };
+    manager.register({ name: 'things', for: { type: THINGS }, watches: [{ type: namespaces, map: () => [] }], reconciler: context.reconciler('things') });
+    await manager.start();
+    assert.equal(api.lists().map((request) => request.path).sort(), ['/api/v1/namespaces', '/apis/example.com/v1/namespaces/ns/things']);
+  } finally {
+    await context.cleanup();
+  }
+});
+
 test('owned objects enqueue their controlling owner of the for kind, or the owner their label names', async () => {
   const context = await fixture({ [THINGS_PATH]: [], [GADGETS_PATH]: [], [SECRETS_PATH]: [] });
   const { manager } = context;
