@@ -1,5 +1,5 @@
 import { isJsonObject, interpret, type Expectation, type JsonObject } from './responses.js';
-import { createTransport, type Call } from './transport.js';
+import { createTransport, type Answer, type Call } from './transport.js';
 import type { Created, Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from './types.js';
 import { findSetupRequestProblem } from './validate.js';
 
@@ -94,6 +94,14 @@ function findIdWithToken(json: unknown, token: string): string | null | undefine
   if (!isJsonObject(json) || !Array.isArray(json.authorizations)) return undefined;
   const match = json.authorizations.find((entry): entry is JsonObject => isJsonObject(entry) && entry.token === token);
   return match === undefined ? null : (nonEmptyString(match.id) ?? null);
+}
+
+const SESSION_COOKIE = /^\s*(influxdb-oss-session=[^;\s]+)/;
+
+/** The session a sign-in opened, as the Cookie header that closes it; undefined without one. */
+function sessionOf(answer: Answer): string | undefined {
+  const cookie = answer.headers.raw()['set-cookie']?.map((header) => SESSION_COOKIE.exec(header)?.[1]).find((value) => value !== undefined);
+  return cookie;
 }
 
 function isNotFound<T>(outcome: Outcome<T>): boolean {
@@ -212,6 +220,33 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         },
         { parse: parseCreated, secrets: [token] },
       ),
+
+    setPassword: (token, userID, password) =>
+      call(
+        {
+          method: 'POST',
+          path: `/api/v2/users/${encodeURIComponent(userID)}/password`,
+          endpoint: 'POST /api/v2/users/{id}/password',
+          body: { password },
+          authToken: token,
+        },
+        { parse: () => true as const, secrets: [token, password], noContent: true },
+      ),
+
+    async checkPassword(username, password): Promise<Outcome<true>> {
+      const signIn = await call(
+        { method: 'POST', path: '/api/v2/signin', endpoint: 'POST /api/v2/signin', basicAuth: { username, password } },
+        { parse: (_json, answer) => sessionOf(answer) ?? null, secrets: [password], noContent: true },
+      );
+      if (!signIn.ok || signIn.value === null) return signIn.ok ? { ok: true, value: true } : signIn;
+      // Every sign-in opens a session that would otherwise live on in InfluxDB: close it again.
+      // The password is proven by the sign-in; a failed sign-out does not unprove it.
+      await call(
+        { method: 'POST', path: '/api/v2/signout', endpoint: 'POST /api/v2/signout', cookie: signIn.value },
+        { parse: () => true as const, secrets: [password, signIn.value], noContent: true },
+      );
+      return { ok: true, value: true };
+    },
 
     health: () => call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),
 

@@ -113,6 +113,10 @@ export interface InfluxClient {
   createBucket(token: string, orgID: string, name: string, retentionSeconds: number): Promise<Outcome<Created>>;
   /** PATCH /api/v2/buckets/{id}: sets the retention and its default shard-group duration together. */
   setRetention(token: string, bucketID: string, retentionSeconds: number): Promise<Outcome<Created>>;
+  /** POST /api/v2/users/{id}/password with the operator token: 204 once the user has this password. */
+  setPassword(token: string, userID: string, password: string): Promise<Outcome<true>>;
+  /** POST /api/v2/signin with basic auth (204, or 401 for a wrong password), then POST /api/v2/signout to close the session it opened. */
+  checkPassword(username: string, password: string): Promise<Outcome<true>>;
   /** GET /health (no auth). */
   health(): Promise<Outcome<Health>>;
   /** Destroys the pooled sockets; the client must not be used afterwards. */

@@ -176,6 +176,28 @@ onboarding('createOrg, createBucket, setRetention: create what is missing, chang
   assert.is(refused.kind, 'rejected');
 });
 
+onboarding('setPassword then checkPassword: the new password signs in (and signs out again), the old one is rejected 401', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  const { userID } = valueOf(await client.setup(REQUEST));
+  const newPassword = 'new"pass\\word-43';
+  assert.is(valueOf(await client.setPassword(TOKEN, userID, newPassword)), true);
+  const change = standin.requests.find((request) => request.path === `/api/v2/users/${userID}/password`);
+  assert.equal([change?.method, change?.body, change?.authorization], ['POST', { password: newPassword }, `Token ${TOKEN}`]);
+  assert.is(valueOf(await client.checkPassword('admin', newPassword)), true);
+  // The session the sign-in opened is closed with its own cookie.
+  const [signIn, signOut] = standin.requests.slice(-2);
+  assert.equal([signIn?.method, signIn?.path, signIn?.authorization], ['POST', '/api/v2/signin', `Basic ${Buffer.from(`admin:${newPassword}`).toString('base64')}`]);
+  assert.equal([signOut?.method, signOut?.path], ['POST', '/api/v2/signout']);
+  assert.is(standin.openSessions(), 0);
+  const old = failureOf(await client.checkPassword('admin', PASSWORD));
+  assert.equal([old.kind, old.kind === 'rejected' && old.status], ['rejected', 401]);
+  assert.is(standin.requests.at(-1)?.path, '/api/v2/signin', 'no sign-out without a session');
+  const refused = failureOf(await client.setPassword('wrong-token', userID, newPassword));
+  assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
+  const short = failureOf(await client.setPassword(TOKEN, userID, 'short'));
+  assert.equal([short.kind, short.kind === 'rejected' && short.code], ['rejected', 'invalid']);
+});
+
 onboarding('health reports status and version', async ({ standin }) => {
   assert.equal(valueOf(await clientFor(standin.url).health()), { status: 'pass', version: 'v2.7.12' });
 });

@@ -64,6 +64,8 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       createOrg: wrap('createOrg', (token: string, name: string) => client.createOrg(token, name)),
       createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) => client.createBucket(token, orgID, name, retention)),
       setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) => client.setRetention(token, bucketID, retention)),
+      setPassword: wrap('setPassword', (token: string, userID: string, password: string) => client.setPassword(token, userID, password)),
+      checkPassword: wrap('checkPassword', (username: string, password: string) => client.checkPassword(username, password)),
       health: wrap('health', () => client.health()),
       close: () => client.close(),
     };
