@@ -9,6 +9,7 @@ export interface Config {
   concurrency: number;
   resyncPeriodMs: number;
   driftCheckIntervalMs: number;
+  passwordCheckIntervalMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   leaderElect: boolean;
@@ -53,6 +54,7 @@ const FLAGS: readonly Flag[] = [
   { name: 'concurrency', type: 'string', default: '4', help: 'Resources reconciled in parallel.' },
   { name: 'resync-period', type: 'string', default: '10m', help: 'Every resource is queued again this often, events or not.' },
   { name: 'drift-check-interval', type: 'string', default: '5m', help: 'How often a Ready resource checks its token and setup state (jittered by 10%).' },
+  { name: 'password-check-interval', type: 'string', default: '1h', help: "How often a Ready resource proves the Secret's password with a sign-in (each sign-in opens a session, closed again at once)." },
   { name: 'backoff-base', type: 'string', default: '5ms', help: 'First retry delay of a failing resource; doubles per failure.' },
   { name: 'backoff-max', type: 'string', default: '1000s', help: 'Longest retry delay of a failing resource.' },
   { name: 'leader-elect', type: 'boolean', default: 'false', help: 'Elect a leader through a Lease so only one replica reconciles.' },
@@ -218,6 +220,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     concurrency,
     resyncPeriodMs: duration('resync-period'),
     driftCheckIntervalMs: duration('drift-check-interval'),
+    passwordCheckIntervalMs: duration('password-check-interval'),
     backoffBaseMs,
     backoffMaxMs,
     leaderElect,

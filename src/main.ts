@@ -224,6 +224,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
     },
     {
       driftCheckIntervalMs: config.driftCheckIntervalMs,
+      passwordCheckIntervalMs: config.passwordCheckIntervalMs,
       requireSecretConsent: config.requireSecretConsent,
       logger,
       secrets,

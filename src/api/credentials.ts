@@ -26,7 +26,8 @@ export type CredentialsSecret =
   /**
    * resourceVersion: the version that was read, so that a write replaces exactly that one.
    * tls: the TLS settings the credentials were created with; retargetTo: a person's approval to
-   * move them to that URL (both annotations).
+   * move them to that URL (both annotations). pendingPassword: a generated password being rotated
+   * to (PENDING_PASSWORD_KEY); passwordRotation: the rotate-password request already handled.
    */
   | {
       state: 'owned';
@@ -35,6 +36,8 @@ export type CredentialsSecret =
       resourceVersion?: string;
       tls?: string;
       retargetTo?: string;
+      pendingPassword?: string;
+      passwordRotation?: string;
     };
 
 /** The Secret as it must be: data, the TLS settings it is bound to, and whether Kubernetes may garbage-collect it with its owner. */
@@ -43,6 +46,10 @@ export interface DesiredSecret {
   data: Record<SecretKey, string>;
   tls: string;
   garbageCollected: boolean;
+  /** Written when present, removed when absent. */
+  pendingPassword?: string;
+  /** Written when present; absent keeps what the Secret records. */
+  passwordRotation?: string;
 }
 
 /** A referenced Secret's key; allowedUrls: the URLs its owner consents to its value being sent to. */

@@ -5,6 +5,8 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OWNER_NAME_LABEL,
+  PASSWORD_ROTATION_ANNOTATION,
+  PENDING_PASSWORD_KEY,
   RETARGET_ANNOTATION,
   TLS_ANNOTATION,
   type InfluxOnboarding,
@@ -44,13 +46,16 @@ function isOurReference(reference: V1OwnerReference, owner: InfluxOnboarding): b
 function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): CredentialsSecret {
   if (secret === undefined) return { state: 'absent' };
   if (!isOwnedBy(secret, owner)) return { state: 'foreign' };
+  const { [PENDING_PASSWORD_KEY]: pending, ...rest } = secret.data ?? {};
   const data: Record<string, string> = {};
-  for (const [key, encoded] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
+  for (const [key, encoded] of Object.entries(rest)) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
+  const pendingPassword = pending === undefined ? undefined : Buffer.from(pending, 'base64').toString('utf8');
   const garbageCollected = (secret.metadata?.ownerReferences ?? []).some((reference) => isOurReference(reference, owner));
   const resourceVersion = secret.metadata?.resourceVersion;
   const annotations = secret.metadata?.annotations ?? {};
   const tls = annotations[TLS_ANNOTATION];
   const retargetTo = annotations[RETARGET_ANNOTATION];
+  const passwordRotation = annotations[PASSWORD_ROTATION_ANNOTATION];
   return {
     state: 'owned',
     data,
@@ -58,6 +63,8 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
     ...(resourceVersion !== undefined && { resourceVersion }),
     ...(tls !== undefined && { tls }),
     ...(retargetTo !== undefined && { retargetTo }),
+    ...(pendingPassword !== undefined && { pendingPassword }),
+    ...(passwordRotation !== undefined && { passwordRotation }),
   };
 }
 
@@ -72,6 +79,10 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
   // URL is kept for a move still to come.
   const { [RETARGET_ANNOTATION]: retargetTo, ...annotations }: Record<string, string> = existing?.metadata?.annotations ?? {};
   if (retargetTo !== undefined && !sameInstance(retargetTo, desired.data.url)) annotations[RETARGET_ANNOTATION] = retargetTo;
+  if (desired.passwordRotation !== undefined) annotations[PASSWORD_ROTATION_ANNOTATION] = desired.passwordRotation;
+  // A pending password is kept only as long as the desired Secret carries it.
+  const { [PENDING_PASSWORD_KEY]: _replaced, ...data } = existing?.data ?? {};
+  const pending: Record<string, string> = desired.pendingPassword === undefined ? {} : { [PENDING_PASSWORD_KEY]: desired.pendingPassword };
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -84,7 +95,7 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
       annotations: { ...annotations, [TLS_ANNOTATION]: desired.tls },
       ownerReferences,
     },
-    data: { ...existing?.data, ...encode(desired.data) },
+    data: { ...data, ...encode({ ...desired.data, ...pending }) },
   };
 }
 

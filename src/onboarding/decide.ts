@@ -3,6 +3,7 @@ import {
   ALLOWED_URLS_ANNOTATION,
   READY,
   RETARGET_ANNOTATION,
+  ROTATE_PASSWORD_ANNOTATION,
   Reason,
   type Condition,
   type ConditionStatus,
@@ -11,7 +12,7 @@ import {
   type SecretKeySelector,
 } from '../api/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret, Reference } from '../api/credentials.js';
-import type { BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest } from './facts.js';
+import type { BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest, TokenOwner } from './facts.js';
 
 export interface OnboardingEvent {
   type: 'Normal' | 'Warning';
@@ -47,6 +48,10 @@ export type Step =
   | { kind: 'createBucket'; token: string; orgID: string; bucket: string; retentionSeconds: number; repair: Repair }
   | { kind: 'setRetention'; token: string; bucketID: string; retentionSeconds: number; repair: Repair }
   | { kind: 'checkHealth' }
+  /** Sets the password of the user the operator token belongs to. */
+  | { kind: 'setPassword'; token: string; userID: string; password: string }
+  /** Signs in with the Secret's username and password, and out again. */
+  | { kind: 'checkPassword'; username: string; password: string }
   | { kind: 'writeSecret'; secret: DesiredSecret; credentials: Credentials }
   | { kind: 'postSetup'; request: SetupRequest }
   | { kind: 'postSetupUser'; request: SetupRequest; authToken: string }
@@ -76,6 +81,8 @@ const WARNING_REASONS: readonly string[] = [
   Reason.URLNotAllowed,
   Reason.AddressRefused,
   Reason.EnsureFailed,
+  Reason.PasswordNotSet,
+  Reason.PasswordInvalid,
 ];
 
 function previousReady(facts: Facts): Condition | undefined {
@@ -330,11 +337,27 @@ function postable(facts: Facts, credentials: Credentials): Credentials {
   return credentials.password === '' ? { ...credentials, password: facts.generated.password } : credentials;
 }
 
-function desiredSecret(spec: EffectiveSpec, credentials: Credentials): DesiredSecret {
+/** What the Secret records of password rotation besides the password itself. */
+interface RotationRecord {
+  pendingPassword?: string;
+  passwordRotation?: string;
+}
+
+/**
+ * A Secret created now holds a password nobody asked to rotate yet: the resource's rotate-password
+ * value at that moment counts as handled. An existing Secret keeps what it records.
+ */
+function initialRotationRecord(facts: Facts): RotationRecord {
+  const requested = rotationRequested(facts);
+  return facts.secret.state !== 'owned' && requested !== undefined ? { passwordRotation: requested } : {};
+}
+
+function desiredSecret(spec: EffectiveSpec, credentials: Credentials, record: RotationRecord = {}): DesiredSecret {
   return {
     name: spec.credentialsSecretName,
     tls: tlsSettings(spec),
     garbageCollected: spec.deletionPolicy === 'Delete',
+    ...record,
     data: {
       url: spec.url,
       org: spec.org,
@@ -348,6 +371,8 @@ function desiredSecret(spec: EffectiveSpec, credentials: Credentials): DesiredSe
 
 export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret): boolean {
   if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls) return false;
+  if (secret.pendingPassword !== desired.pendingPassword) return false;
+  if (desired.passwordRotation !== undefined && secret.passwordRotation !== desired.passwordRotation) return false;
   return (Object.keys(desired.data) as Array<keyof DesiredSecret['data']>).every(
     (key) => secret.data[key] === desired.data[key],
   );
@@ -429,8 +454,97 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
   return found;
 }
 
-function isStep(value: Step | ResourceIDs): value is Step {
+function isStep<T extends object>(value: Step | T): value is Step {
   return 'kind' in value;
+}
+
+/** The resource's rotate-password value, when it has one. */
+function rotationRequested(facts: Facts): string | undefined {
+  return facts.resource.metadata.annotations?.[ROTATE_PASSWORD_ANNOTATION];
+}
+
+/** The password the Secret (or, while it is gone, memory) held when this reconcile began, if any. */
+function heldPassword(facts: Facts): string | undefined {
+  const held = (credentialsIn(facts.secret) ?? facts.remembered)?.credentials.password;
+  return held === '' ? undefined : held;
+}
+
+/** How the credentials are settled once a password rotation, if one was due, is done. */
+interface Rotated {
+  credentials: Credentials;
+  record: RotationRecord;
+  /** Where the new password came from, for the event; undefined when none was set. */
+  source?: string;
+}
+
+/**
+ * Password rotation, for the user the token belongs to. InfluxDB is asked to set the new password
+ * only while some Secret already holds it, so that a crash at any point leaves it known and the
+ * next reconcile repeats the request:
+ * - from spec.passwordSecretRef (the referenced Secret holds it): set, then written to the Secret;
+ *   applied when it differs from a password the Secret held (an adopted instance's unknown
+ *   password is never overwritten; the sign-in check proves the one given);
+ * - on request (rotate-password annotation, without passwordSecretRef): a generated password is
+ *   written to the Secret's pending key first, then set, then promoted to `password` together
+ *   with the request's value, so each request is done once.
+ * Returns the step to take, or how to settle when nothing (more) is to be done.
+ */
+function rotatePassword(facts: Facts, spec: EffectiveSpec, credentials: Credentials, owner: TokenOwner): Step | Rotated {
+  const requested = rotationRequested(facts);
+  const referenced = spec.passwordSecretRef !== undefined;
+  const set = facts.passwordSet;
+  if (set !== undefined) {
+    if (!set.outcome.ok) return passwordNotSet(facts, spec, owner, set.outcome.failure);
+    const source = referenced ? `from Secret ${spec.passwordSecretRef?.name}` : `on request (${ROTATE_PASSWORD_ANNOTATION}: ${requested ?? 'none'})`;
+    return {
+      credentials: { ...credentials, password: set.password },
+      record: referenced || requested === undefined ? {} : { passwordRotation: requested },
+      source,
+    };
+  }
+  const setPassword = (password: string): Step => ({ kind: 'setPassword', token: credentials.token, userID: owner.userID, password });
+  if (referenced) {
+    const held = heldPassword(facts);
+    return held !== undefined && held !== credentials.password ? setPassword(credentials.password) : { credentials, record: {} };
+  }
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  if (secret?.pendingPassword !== undefined) return setPassword(secret.pendingPassword);
+  if (secret === undefined || requested === undefined || secret.passwordRotation === requested) return { credentials, record: {} };
+  return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { pendingPassword: facts.generated.password }), credentials };
+}
+
+function passwordNotSet(facts: Facts, spec: EffectiveSpec, owner: TokenOwner, failure: InfluxFailure): Finish {
+  if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
+  return finish(facts, {
+    reason: Reason.PasswordNotSet,
+    message: `InfluxDB at ${spec.url} refused to set the new password of user ${owner.userName} with the operator token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); the Secret keeps the password InfluxDB has. Checked again in ${Math.round(facts.driftCheckIntervalMs / 1000)} s or when the spec changes`,
+    requeue: READY_AGAIN(facts),
+  });
+}
+
+/**
+ * The Secret's password is proven by a sign-in (signed out again) every --password-check-interval,
+ * and at once when it never was (a new or newly known password) or was just set. Returns the step,
+ * a Finish when it does not sign in, or the time of a sign-in made now (undefined: none was due).
+ */
+function provePassword(facts: Facts, spec: EffectiveSpec, credentials: Credentials, rotated: boolean): Step | { checkedAt?: string } {
+  if (credentials.password === '') return {};
+  const checkedAt = facts.resource.status?.passwordCheckedAt;
+  const due = rotated || checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs;
+  if (!due) return {};
+  const check = facts.passwordCheck;
+  if (check === undefined) return { kind: 'checkPassword', username: credentials.username, password: credentials.password };
+  if (check.ok) return { checkedAt: facts.now };
+  if (check.failure.kind !== 'rejected') return notReached(facts, spec, check.failure);
+  const fix =
+    spec.passwordSecretRef === undefined
+      ? `annotate this resource with ${ROTATE_PASSWORD_ANNOTATION}=<a new value> to have a new password set`
+      : `put the user's current password in Secret ${spec.passwordSecretRef.name} key ${spec.passwordSecretRef.key}`;
+  return finish(facts, {
+    reason: Reason.PasswordInvalid,
+    message: `The password in Secret ${spec.credentialsSecretName} does not sign in to InfluxDB at ${spec.url} as user ${credentials.username} (${failureText(check.failure)}); the token works. To fix it, ${fix}`,
+    requeue: READY_AGAIN(facts),
+  });
 }
 
 /** What the Ready message adds when spec.username is not the user the token belongs to. */
@@ -447,8 +561,11 @@ function usernameNote(spec: EffectiveSpec, username: string): string {
  */
 function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcome: Outcome): Step {
   const owner = facts.tokenCheck?.ok ? facts.tokenCheck.value : undefined;
-  const credentials = owner === undefined ? accepted : { ...accepted, username: owner.userName };
-  const secret = desiredSecret(spec, credentials);
+  const named = owner === undefined ? accepted : { ...accepted, username: owner.userName };
+  const rotation = owner === undefined ? { credentials: named, record: {} } : rotatePassword(facts, spec, named, owner);
+  if (isStep(rotation)) return rotation;
+  const { credentials } = rotation;
+  const secret = desiredSecret(spec, credentials, rotation.record);
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
   const status = facts.resource.status ?? {};
   const fields: Partial<InfluxOnboardingStatus> = {
@@ -472,6 +589,10 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
     if (bucketID !== undefined) fields.bucketID = bucketID;
     if (authorizationID !== undefined && status.authorizationID === undefined) fields.authorizationID = authorizationID;
   }
+  const proof = provePassword(facts, spec, credentials, rotation.source !== undefined);
+  if (isStep(proof)) return proof;
+  if (proof.checkedAt !== undefined) fields.passwordCheckedAt = proof.checkedAt;
+  if (rotation.source !== undefined) fields.passwordRotatedAt = facts.now;
   if (facts.health === undefined) return { kind: 'checkHealth' };
   if (facts.health.ok && facts.health.value.version !== undefined) fields.influxdbVersion = facts.health.value.version;
   if (status.onboardedAt === undefined && fields.onboardedAt === undefined) fields.onboardedAt = facts.now;
@@ -481,8 +602,17 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const transition = previousReady(facts)?.reason !== outcome.reason;
   // One event per reconcile: a first success says what it repaired on the way; later repairs
   // have their own.
+  const rotated: OnboardingEvent | undefined =
+    rotation.source === undefined
+      ? undefined
+      : {
+          type: 'Normal',
+          reason: 'PasswordRotated',
+          message: `The password of user ${credentials.username} at ${spec.url} was changed ${rotation.source}; Secret ${spec.credentialsSecretName} holds it${repairNote}`,
+        };
   const event: OnboardingEvent | undefined =
     outcome.event ??
+    rotated ??
     (repairs.length === 0
       ? undefined
       : transition
@@ -596,7 +726,7 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
     // The Secret must hold exactly what the request sends before the request can be sent: the
     // response is the only copy of the token that InfluxDB will ever give out.
     const toSend = postable(facts, credentials);
-    const secret = desiredSecret(spec, toSend);
+    const secret = desiredSecret(spec, toSend, initialRotationRecord(facts));
     if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials: toSend };
     return { kind: 'postSetup', request: setupRequest(spec, toSend) };
   }
@@ -667,7 +797,7 @@ function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials |
   }
   const toSend = postable(facts, credentials);
   if (facts.setupAnswer === undefined) {
-    const secret = desiredSecret(spec, toSend);
+    const secret = desiredSecret(spec, toSend, initialRotationRecord(facts));
     if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials: toSend };
     const authToken = referencedValue(facts.references.authToken) ?? '';
     return { kind: 'postSetupUser', request: setupRequest(spec, toSend), authToken };

@@ -9,7 +9,7 @@ export interface References {
   ca?: Reference;
 }
 
-export type { InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult };
+export type { InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner };
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {
@@ -26,6 +26,8 @@ export interface Facts {
   resource: InfluxOnboarding;
   now: string;
   driftCheckIntervalMs: number;
+  /** --password-check-interval: how often the Secret's password is proven by a sign-in. */
+  passwordCheckIntervalMs: number;
   /** --require-secret-consent: referenced credentials go only to URLs their Secret names. */
   requireSecretConsent: boolean;
   /** Name of an older InfluxOnboarding (mode Setup) that targets the same InfluxDB. */
@@ -42,6 +44,10 @@ export interface Facts {
   health?: Outcome<Health>;
   secretWritten?: boolean;
   setupAnswer?: Outcome<SetupResult>;
+  /** The password this reconcile asked InfluxDB to set for the token's user, and its answer. */
+  passwordSet?: { password: string; outcome: Outcome<true> };
+  /** Sign-in (and sign-out) with the Secret's username and password. */
+  passwordCheck?: Outcome<true>;
   /** What this reconcile created or changed to ensure the org and bucket (for the event). */
   repairs?: string[];
   /** A repair InfluxDB did not do: what was tried and its answer. */

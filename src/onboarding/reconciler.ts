@@ -35,6 +35,7 @@ export interface OnboardingPorts {
 
 export interface OnboardingOptions {
   driftCheckIntervalMs: number;
+  passwordCheckIntervalMs: number;
   /** Referenced credentials go only to URLs their Secret's allowed-urls annotation names. */
   requireSecretConsent: boolean;
   logger: Logger;
@@ -171,6 +172,10 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         return withRepair(facts, step, await repair(client(), step));
       case 'checkHealth':
         return { ...facts, health: await client().health() };
+      case 'setPassword':
+        return { ...facts, passwordSet: { password: step.password, outcome: await client().setPassword(step.token, step.userID, step.password) } };
+      case 'checkPassword':
+        return { ...facts, passwordCheck: await client().checkPassword(step.username, step.password) };
       case 'writeSecret': {
         remember(key, { credentials: step.credentials, target: { url: step.secret.data.url, tls: step.secret.tls } });
         const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
@@ -236,6 +241,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       resource,
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
+      passwordCheckIntervalMs: options.passwordCheckIntervalMs,
       requireSecretConsent: options.requireSecretConsent,
       references,
       secret,

@@ -15,7 +15,10 @@ import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
 
 export const NOW = '2026-03-01T12:00:00Z';
 export const EARLIER = '2026-01-01T08:00:00Z';
+/** Within PASSWORD_CHECK_MS before NOW: a password checked then is not checked again yet. */
+export const RECENTLY = '2026-03-01T11:30:00Z';
 export const DRIFT_MS = 300_000;
+export const PASSWORD_CHECK_MS = 3_600_000;
 export const INFLUX_URL = 'http://influxdb.data.svc:8086';
 /** The TLS settings of a spec without spec.tls, as the credentials Secret records them. */
 export const NO_TLS = tlsSettings({ insecureSkipVerify: false });
@@ -64,6 +67,7 @@ export interface ResourceOptions {
   status?: InfluxOnboardingStatus;
   generation?: number;
   name?: string;
+  annotations?: Record<string, string>;
 }
 
 export function resource(options: ResourceOptions = {}): InfluxOnboarding {
@@ -77,6 +81,7 @@ export function resource(options: ResourceOptions = {}): InfluxOnboarding {
       uid: '6f1d2c3b-0000-4000-8000-000000000001',
       generation,
       creationTimestamp: EARLIER,
+      ...(options.annotations && { annotations: options.annotations }),
     },
     spec: { ...BASE_SPEC, ...options.spec } as InfluxOnboardingSpec,
     ...(options.status && { status: options.status }),
@@ -108,6 +113,7 @@ export function onboardedStatus(overrides: Partial<InfluxOnboardingStatus> = {},
     observedTLS: NO_TLS,
     username: 'admin',
     adopted: false,
+    passwordCheckedAt: RECENTLY,
     ...overrides,
   };
 }
@@ -136,7 +142,12 @@ export function secretData(creds: Credentials, spec: Partial<InfluxOnboardingSpe
   };
 }
 
-export function ownedSecret(data: Partial<DesiredSecret['data']>, garbageCollected = false, annotations: { tls?: string; retargetTo?: string } = { tls: NO_TLS }): CredentialsSecret {
+/** `annotations`: what the Secret records besides its data (its annotations and pending password). */
+export function ownedSecret(
+  data: Partial<DesiredSecret['data']>,
+  garbageCollected = false,
+  annotations: { tls?: string; retargetTo?: string; pendingPassword?: string; passwordRotation?: string } = { tls: NO_TLS },
+): CredentialsSecret {
   return { state: 'owned', data, garbageCollected, ...annotations };
 }
 
@@ -192,6 +203,7 @@ export function facts(overrides: Partial<Facts> = {}): Facts {
     resource: resource(),
     now: NOW,
     driftCheckIntervalMs: DRIFT_MS,
+    passwordCheckIntervalMs: PASSWORD_CHECK_MS,
     requireSecretConsent: true,
     references: {},
     secret: ABSENT,
@@ -242,6 +254,8 @@ export interface World {
   /** createOrg, createBucket and setRetention. */
   repair?: Answer<RepairStep, { id: string }>;
   health?: Answer<StepOf<'checkHealth'>, Health>;
+  setPassword?: Answer<StepOf<'setPassword'>, true>;
+  checkPassword?: Answer<StepOf<'checkPassword'>, true>;
   /** Default 'written'; 'foreign' is a Secret someone else created in the meantime. */
   writeSecret?: 'written' | 'foreign' | ((step: StepOf<'writeSecret'>) => 'written' | 'foreign');
   postSetup?: Answer<StepOf<'postSetup'>, SetupResult>;
@@ -281,11 +295,27 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       return withRepair(current, step, answer(world.repair, step));
     case 'checkHealth':
       return { ...current, health: answer(world.health, step) };
+    case 'setPassword':
+      return { ...current, passwordSet: { password: step.password, outcome: answer(world.setPassword, step) } };
+    case 'checkPassword':
+      return { ...current, passwordCheck: answer(world.checkPassword, step) };
     case 'writeSecret': {
       const given = world.writeSecret ?? 'written';
       const written = typeof given === 'function' ? given(step) : given;
+      const before = current.secret.state === 'owned' ? current.secret : undefined;
+      // As the Secret adapter writes it: a pending password only while desired, the handled rotation kept unless replaced.
+      const passwordRotation = step.secret.passwordRotation ?? before?.passwordRotation;
       const secret: CredentialsSecret =
-        written === 'foreign' ? FOREIGN : { state: 'owned', data: step.secret.data, garbageCollected: step.secret.garbageCollected, tls: step.secret.tls };
+        written === 'foreign'
+          ? FOREIGN
+          : {
+              state: 'owned',
+              data: step.secret.data,
+              garbageCollected: step.secret.garbageCollected,
+              tls: step.secret.tls,
+              ...(step.secret.pendingPassword !== undefined && { pendingPassword: step.secret.pendingPassword }),
+              ...(passwordRotation !== undefined && { passwordRotation }),
+            };
       return { ...current, secret, secretWritten: written === 'written' };
     }
     case 'postSetup':
@@ -319,7 +349,7 @@ export function only<K extends Exclude<Step, Finish>['kind']>(run: Drive, kind: 
 
 /** A world whose InfluxDB is fresh and accepts the setup. */
 export function freshWorld(extra: World = {}): World {
-  return { setupStatus: ok({ allowed: true }), postSetup: ok(setupResult()), health: ok(health()), ...extra };
+  return { setupStatus: ok({ allowed: true }), postSetup: ok(setupResult()), health: ok(health()), checkPassword: ok(true), ...extra };
 }
 
 /** A world whose InfluxDB is set up and accepts exactly `token`. */
@@ -334,6 +364,8 @@ export function setUpWorld(token: string, extra: World = {}): World {
     // A bucket whose retention differs from the spec's gets it set.
     repair: (step) => (step.token === token ? ok({ id: step.kind === 'createOrg' ? IDS.orgID : IDS.bucketID }) : unauthorized()),
     health: ok(health()),
+    setPassword: (step) => (step.token === token ? ok(true) : unauthorized()),
+    checkPassword: ok(true),
     ...extra,
   };
 }

@@ -22,6 +22,7 @@ test('defaults follow controller-runtime and the issue', () => {
   assert.is(config.concurrency, 4);
   assert.is(config.resyncPeriodMs, 600_000);
   assert.is(config.driftCheckIntervalMs, 300_000);
+  assert.is(config.passwordCheckIntervalMs, 3_600_000);
   assert.is(config.backoffBaseMs, 5);
   assert.is(config.backoffMaxMs, 1_000_000);
   assert.is(config.leaderElect, false);
@@ -113,7 +114,7 @@ test('--help and --version', () => {
   const help = loadConfig(['--help'], {});
   assert.is(help.kind, 'help');
   if (help.kind === 'help') {
-    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--allow-link-local', '--allowed-urls', '--require-secret-consent', '--version']) {
+    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--password-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--allow-link-local', '--allowed-urls', '--require-secret-consent', '--version']) {
       assert.match(help.text, flag);
     }
     assert.match(help.text, 'INFLUX_OPERATOR_CONCURRENCY');

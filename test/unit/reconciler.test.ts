@@ -128,6 +128,7 @@ async function harness(latencyMs = 0): Promise<Harness> {
   const reasons = new Map<string, Reason | undefined>();
   const reconciler = createOnboardingReconciler(fakePorts(world, pool), {
     driftCheckIntervalMs: 60_000,
+    passwordCheckIntervalMs: 3_600_000,
     requireSecretConsent: true,
     logger: silent,
     secrets: registry,
@@ -348,7 +349,7 @@ test('a status patch refused as stale: decided again with backoff, no event for 
     await h.reconcile('a');
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
     assert.equal(h.world.events.map((event) => event.reason), ['Onboarded']);
-    assert.is(h.standin.requests.filter((request) => request.method === 'POST').length, 1);
+    assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1);
   } finally {
     await h.close();
   }
@@ -390,7 +391,7 @@ test('concurrent reconciles aimed at one instance never overlap their InfluxDB r
     h.add('a');
     await Promise.all([h.reconcile('a'), h.reconcile('a'), h.reconcile('a')]);
     assert.is(h.world.maxInFlight, 1);
-    assert.is(h.standin.requests.filter((request) => request.method === 'POST').length, 1, 'one setup, not three');
+    assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1, 'one setup, not three');
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
   } finally {
     await h.close();
