@@ -11,6 +11,7 @@ import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
 import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
 import {
   OnboardingFile,
+  annotateOnboarding,
   consentTo,
   createNamespace,
   createOnboarding,
@@ -24,6 +25,7 @@ import {
   requestsTo,
   waitForReason,
   patchOnboardingSpec,
+  updateSecretData,
   type SecretView,
 } from '../support/onboarding.js';
 import { eventually, sleep } from '../support/wait.js';
@@ -181,6 +183,63 @@ for (const version of REAL_VERSIONS) {
     assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
     const notes = (await onboardingEvents(namespace, 'daytwo')).filter((entry) => entry.reason === 'Repaired').map((entry) => entry.message);
     assert.ok(notes.some((note) => note.includes('created bucket metrics')), notes.join(' | '));
+  });
+
+  tests('password rotation: a new passwordSecretRef value, then another ref, then the rotate-password annotation; each set in InfluxDB and proven by sign-in, the old password refused', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createSecret(namespace, 'rot-admin', { password: 'first-password-1' }, consentTo(proxy.url));
+    await createOnboarding(namespace, 'rot', { url: proxy.url, ...SPEC, passwordSecretRef: { name: 'rot-admin', key: 'password' } });
+    await waitForReason(namespace, 'rot', 'Onboarded', 60_000);
+    const first = await context.secret('rot-influxdb');
+    assert.equal(await useCredentials(credentialsOf(first, server)), { me: 200, rows: 1, signIn: 204 });
+
+    let rotatedAt: string | undefined;
+    const rotatedTo = async (password: string, previous: string): Promise<SecretView> => {
+      const secret = await eventually(`the Secret to hold the new password`, async () => {
+        const current = await context.secret('rot-influxdb');
+        return current.data.password === password && current;
+      });
+      const ready = await eventually('status.passwordRotatedAt to move on', async () => {
+        const current = await getOnboarding(namespace, 'rot');
+        return current?.status?.passwordRotatedAt !== undefined && current.status.passwordRotatedAt !== rotatedAt && current;
+      });
+      rotatedAt = ready.status?.passwordRotatedAt;
+      assert.is(readyOf(ready)?.reason, 'Onboarded');
+      assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
+      assert.is(await server.admin.signInStatus('admin', previous), 401, 'the old password no longer signs in');
+      assert.is(secret.data['pending-password'], undefined);
+      return secret;
+    };
+
+    // The referenced value changes.
+    await updateSecretData(namespace, 'rot-admin', { password: 'second-password-2' });
+    await rotatedTo('second-password-2', 'first-password-1');
+    // The reference changes.
+    await createSecret(namespace, 'rot-admin-2', { password: 'third-password-3' }, consentTo(proxy.url));
+    await patchOnboardingSpec(namespace, 'rot', { passwordSecretRef: { name: 'rot-admin-2', key: 'password' } });
+    await rotatedTo('third-password-3', 'second-password-2');
+    // Without a reference: a generated password on request.
+    await patchOnboardingSpec(namespace, 'rot', { passwordSecretRef: null });
+    await waitForReason(namespace, 'rot', 'Onboarded', 30_000);
+    await annotateOnboarding(namespace, 'rot', { 'influxdb.onboarding.dev/rotate-password': '2026-12-01' });
+    const generated = await eventually('a generated password in the Secret', async () => {
+      const current = await context.secret('rot-influxdb');
+      return current.data.password !== 'third-password-3' && current.data['pending-password'] === undefined && current;
+    });
+    assert.is(generated.raw.metadata?.annotations?.['influxdb.onboarding.dev/password-rotation'], '2026-12-01');
+    await rotatedTo(generated.data.password ?? '', 'third-password-3');
+    // A set is repeated only when its Secret write did not land (a 409 on a stale cache read), so
+    // there are at least three; and drift checks of the settled resource set nothing.
+    const changes = () => proxy.requests.filter((request) => request.method === 'POST' && /^\/api\/v2\/users\/[0-9a-f]+\/password$/.test(request.path)).length;
+    const settled = changes();
+    assert.ok(settled >= 3, `${settled} password changes`);
+    await sleep(3000);
+    assert.is(changes(), settled, 'no password change in three drift checks');
+    const rotations = (await onboardingEvents(namespace, 'rot')).filter((event) => event.reason === 'PasswordRotated');
+    assert.is(rotations.length, 3);
+    // Each sign-in check signed out again.
+    assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/signin'), requestsTo(proxy.requests, 'POST', '/api/v2/signout'));
   });
 
   tests('SetupFailed (InfluxDB refused the setup) waits for a spec change: one request, no loop; a spec change posts again', async (context) => {
