@@ -41,6 +41,8 @@ export interface Repair {
 /** The next thing one reconcile does; `finish` ends it. */
 export type Step =
   | { kind: 'checkSetupStatus' }
+  /** GET /api/v2/setup again after a setup answered `conflict`: a race, or a refusal that stays. */
+  | { kind: 'recheckSetupStatus' }
   | { kind: 'checkToken'; token: string }
   | { kind: 'lookupIDs'; token: string; org: string; bucket: string; userID?: string }
   /** Repairs of the org and bucket named in the Secret; `done` says what a success did, for the event. */
@@ -680,18 +682,35 @@ function afterSetupAnswer(facts: Facts, spec: EffectiveSpec, credentials: Creden
   }
   const failure = answer.failure;
   if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
-  if (failure.code === 'conflict') {
-    // Someone set the instance up between our check and our request; the next round sees who.
-    return finish(facts, {
-      reason: Reason.Progressing,
-      message: `InfluxDB at ${spec.url} was set up by another client while this one tried; checking again`,
-      requeue: BACKOFF,
-    });
-  }
+  if (failure.code === 'conflict') return afterSetupConflict(facts, spec, failure);
   return finish(facts, {
     reason: Reason.SetupFailed,
     message: `InfluxDB at ${spec.url} refused the setup: ${failureText(failure)}. ${UNTIL_SPEC_CHANGES}`,
     requeue: NONE,
+  });
+}
+
+/**
+ * A setup answered `conflict`. Usually someone set the instance up between our check and our
+ * request, and the next round sees who. But an instance that still says it is not set up refused
+ * for another reason that posting again will not change (e.g. something in front of InfluxDB):
+ * that waits for a spec change like any other refusal.
+ */
+function afterSetupConflict(facts: Facts, spec: EffectiveSpec, failure: InfluxFailure): Finish | Step {
+  const recheck = facts.setupRecheck;
+  if (recheck === undefined) return { kind: 'recheckSetupStatus' };
+  if (!recheck.ok) return notReached(facts, spec, recheck.failure);
+  if (recheck.value.allowed) {
+    return finish(facts, {
+      reason: Reason.SetupFailed,
+      message: `InfluxDB at ${spec.url} refused the setup (${failureText(failure)}) but still reports that it is not set up, so it was not a race with another client. ${UNTIL_SPEC_CHANGES}`,
+      requeue: NONE,
+    });
+  }
+  return finish(facts, {
+    reason: Reason.Progressing,
+    message: `InfluxDB at ${spec.url} was set up by another client while this one tried; checking again`,
+    requeue: BACKOFF,
   });
 }
 

@@ -39,6 +39,8 @@ export interface Facts {
   /** Fresh random values, used only where nothing else provides a password or token. */
   generated: { password: string; token: string };
   setupStatus?: Outcome<{ allowed: boolean }>;
+  /** GET /api/v2/setup asked again after the setup answered `conflict`. */
+  setupRecheck?: Outcome<{ allowed: boolean }>;
   tokenCheck?: Outcome<TokenOwner>;
   ids?: Outcome<ResourceIDs>;
   health?: Outcome<Health>;

@@ -162,6 +162,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     switch (step.kind) {
       case 'checkSetupStatus':
         return { ...facts, setupStatus: await client().setupStatus() };
+      case 'recheckSetupStatus':
+        return { ...facts, setupRecheck: await client().setupStatus() };
       case 'checkToken':
         return { ...facts, tokenCheck: await client().checkToken(step.token) };
       case 'lookupIDs':

@@ -377,6 +377,59 @@ for (const version of REAL_VERSIONS) {
     await second.terminate();
   });
 
+  tests('password rotation SIGKILLed at every step (pending written, set in InfluxDB but unanswered, referenced password set but not written): the next operator finishes it; the Secret\'s password always known', async (context) => {
+    const namespace = await context.unwatchedNamespace();
+    const { server, proxy } = await context.fresh();
+    let operator = await context.startOperator([], [namespace]);
+    await createOnboarding(namespace, 'kill-rot', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'kill-rot', 'Onboarded', 60_000);
+    const change = { method: 'POST', path: `/api/v2/users/${ready.status?.userID}/password` };
+    const signsIn = async (password: string | undefined) => password !== undefined && (await server.admin.signInStatus('admin', password)) === 204;
+
+    const steps: Array<{ how: 'hold' | 'dropAnswer'; request: () => Promise<void>; influxHas: 'password' | 'pending-password'; done: (secret: SecretView) => boolean }> = [
+      {
+        how: 'hold', // killed after the pending password was written, before InfluxDB saw the change
+        request: () => annotateOnboarding(namespace, 'kill-rot', { 'influxdb.onboarding.dev/rotate-password': 'kill-1' }),
+        influxHas: 'password',
+        done: (secret) => secret.raw.metadata?.annotations?.['influxdb.onboarding.dev/password-rotation'] === 'kill-1',
+      },
+      {
+        how: 'dropAnswer', // killed after InfluxDB set the pending password, before it was promoted
+        request: () => annotateOnboarding(namespace, 'kill-rot', { 'influxdb.onboarding.dev/rotate-password': 'kill-2' }),
+        influxHas: 'pending-password',
+        done: (secret) => secret.raw.metadata?.annotations?.['influxdb.onboarding.dev/password-rotation'] === 'kill-2',
+      },
+      {
+        how: 'dropAnswer', // killed after InfluxDB set the referenced password, before the Secret got it
+        request: async () => {
+          await createSecret(namespace, 'kill-rot-admin', { password: 'referenced-pass-9' }, consentTo(proxy.url));
+          await patchOnboardingSpec(namespace, 'kill-rot', { passwordSecretRef: { name: 'kill-rot-admin', key: 'password' } });
+        },
+        influxHas: 'password',
+        done: (secret) => secret.data.password === 'referenced-pass-9',
+      },
+    ];
+    for (const [index, step] of steps.entries()) {
+      proxy.disturbNext(step.how, change);
+      await step.request();
+      await proxy.disturbed();
+      await operator.kill();
+      const killed = await context.secret('kill-rot-influxdb', namespace);
+      assert.is(await server.admin.meStatus(killed.data.token ?? ''), 200, `step ${index}: the Secret's token works`);
+      if (index === 2) assert.ok(await signsIn('referenced-pass-9'), 'InfluxDB has the referenced password, which its Secret still holds');
+      else assert.ok(await signsIn(killed.data[step.influxHas]), `step ${index}: InfluxDB has the Secret's ${step.influxHas}`);
+
+      operator = await context.startOperator([], [namespace]);
+      const settled = await eventually(`step ${index}: the rotation finished`, async () => {
+        const secret = await context.secret('kill-rot-influxdb', namespace);
+        return step.done(secret) && secret.data['pending-password'] === undefined && secret;
+      }, { timeoutMs: 60_000 });
+      await waitForReason(namespace, 'kill-rot', 'Onboarded', 30_000);
+      assert.equal(await useCredentials(credentialsOf(settled, server)), { me: 200, rows: 1, signIn: 204 }, `step ${index}`);
+    }
+    await operator.terminate();
+  });
+
   tests('secrecy: no password or token of this file in any operator output, Event or status', async (context) => {
     for (const proxy of context.proxies) context.ledger.addRequests(proxy.requests);
     await eventually('the first operator to have logged a reconcile', () => context.operator.records().some((record) => record.message === 'reconciled'));

@@ -248,7 +248,9 @@ type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
 
 /** How the world answers each kind of step. A step without an answer makes drive() throw: it was not expected. */
 export interface World {
-  setupStatus?: Answer<StepOf<'checkSetupStatus'>, { allowed: boolean }>;
+  setupStatus?: Answer<StepOf<'checkSetupStatus' | 'recheckSetupStatus'>, { allowed: boolean }>;
+  /** After a setup answered conflict; default: as setupStatus answers. */
+  setupRecheck?: Answer<StepOf<'recheckSetupStatus'>, { allowed: boolean }>;
   checkToken?: Answer<StepOf<'checkToken'>, TokenOwner>;
   lookupIDs?: Answer<StepOf<'lookupIDs'>, ResourceIDs>;
   /** createOrg, createBucket and setRetention. */
@@ -285,6 +287,8 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
   switch (step.kind) {
     case 'checkSetupStatus':
       return { ...current, setupStatus: answer(world.setupStatus, step) };
+    case 'recheckSetupStatus':
+      return { ...current, setupRecheck: answer(world.setupRecheck ?? world.setupStatus, step) };
     case 'checkToken':
       return { ...current, tokenCheck: answer(world.checkToken, step) };
     case 'lookupIDs':

@@ -392,8 +392,9 @@ test('an owned Secret without a token (edited by hand) falls back to remembered 
   assert.equal(only(generated, 'writeSecret').credentials, credentials('admin', GEN_PASSWORD, GEN_TOKEN));
 });
 
-test('the POST answer: conflict -> Progressing (Unknown, no event); unreachable -> Unreachable; other refusal -> SetupFailed', () => {
-  const conflict = drive(facts(), freshWorld({ postSetup: alreadySetUp() }));
+test('the POST answer: conflict and the instance now set up -> Progressing (Unknown, no event); unreachable -> Unreachable; other refusal -> SetupFailed', () => {
+  const conflict = drive(facts(), freshWorld({ postSetup: alreadySetUp(), setupRecheck: ok({ allowed: false }) }));
+  assert.equal(conflict.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'recheckSetupStatus']);
   assert.is(conflict.finish.reason, Reason.Progressing);
   assert.is(readyOf(conflict.finish).status, 'Unknown');
   assert.equal(conflict.finish.requeue, BACKOFF);
@@ -410,11 +411,39 @@ test('the POST answer: conflict -> Progressing (Unknown, no event); unreachable 
   assert.match(refused.finish.message, 'invalid: passwords must be between 8 and 72 characters long');
   assert.match(refused.finish.message, 'nothing is sent again until the spec changes');
   assert.equal(refused.finish.event, { type: 'Warning', reason: Reason.SetupFailed, message: refused.finish.message });
+  for (const run of [lost, refused]) assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
   for (const run of [conflict, lost, refused]) {
-    assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
     assert.is(run.finish.status.onboardedAt, undefined, 'not onboarded');
     noLeaks(run.finish);
   }
+});
+
+test('mode Setup: conflict while the instance still says it is not set up is a fixed refusal: SetupFailed, no POST again in this generation; a recheck that fails is Unreachable', () => {
+  const cases: Array<[Outcome<{ allowed: boolean }>, Reason, Requeue]> = [
+    [ok({ allowed: true }), Reason.SetupFailed, NONE],
+    [ok({ allowed: false }), Reason.Progressing, BACKOFF],
+    [unreachable(), Reason.Unreachable, BACKOFF],
+  ];
+  for (const [recheck, reason, requeue] of cases) {
+    const run = drive(facts(), freshWorld({ postSetup: rejected(422, 'conflict', 'onboarding has already been completed'), setupRecheck: recheck }));
+    assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'recheckSetupStatus'], reason);
+    assert.is(run.finish.reason, reason);
+    assert.equal(run.finish.requeue, requeue, reason);
+    noLeaks(run.finish);
+  }
+  const fixed = drive(facts(), freshWorld({ postSetup: rejected(422, 'conflict', 'onboarding has already been completed') }));
+  assert.match(fixed.finish.message, 'conflict: onboarding has already been completed');
+  assert.match(fixed.finish.message, 'still reports that it is not set up');
+  assert.match(fixed.finish.message, 'nothing is sent again until the spec changes');
+  assert.equal(fixed.finish.event?.type, 'Warning');
+  // The instance stays fresh: the next reconcile of the same generation sends nothing.
+  const again = drive(facts({ resource: resource({ status: fixed.finish.status }), secret: fixed.facts.secret }), freshWorld());
+  assert.equal(again.kinds, ['checkSetupStatus']);
+  assert.is(again.finish.reason, Reason.SetupFailed);
+  assert.equal(again.finish.requeue, NONE);
+  // A new generation posts again.
+  const changed = drive(facts({ resource: resource({ status: fixed.finish.status, generation: 2 }), secret: fixed.facts.secret }), freshWorld());
+  assert.ok(changed.kinds.includes('postSetup'));
 });
 
 test('writeSecret finds a Secret someone else just created: SecretConflict, and no POST', () => {
@@ -1460,7 +1489,7 @@ test('events follow Ready-reason transitions, including between two failures wit
   assert.equal(failed.event?.type, 'Warning', 'a new reason is an event');
   assert.is(readyOf(failed).lastTransitionTime, EARLIER, 'False -> False keeps the time');
 
-  const progressing = drive(unreachableBefore, freshWorld({ postSetup: alreadySetUp() })).finish;
+  const progressing = drive(unreachableBefore, freshWorld({ postSetup: alreadySetUp(), setupRecheck: ok({ allowed: false }) })).finish;
   assert.is(progressing.event, undefined, 'Progressing has no event');
   assert.is(readyOf(progressing).lastTransitionTime, NOW, 'False -> Unknown moves the time');
 
