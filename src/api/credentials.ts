@@ -38,6 +38,10 @@ export type CredentialsSecret =
       retargetTo?: string;
       pendingPassword?: string;
       passwordRotation?: string;
+      /** The rotate-token request already handled; the token's authorization ID; an authorization to delete. */
+      tokenRotation?: string;
+      authorizationID?: string;
+      replacedAuthorization?: string;
     };
 
 /** The Secret as it must be: data, the TLS settings it is bound to, and whether Kubernetes may garbage-collect it with its owner. */
@@ -50,6 +54,11 @@ export interface DesiredSecret {
   pendingPassword?: string;
   /** Written when present; absent keeps what the Secret records. */
   passwordRotation?: string;
+  tokenRotation?: string;
+  /** Written when present; absent keeps it while the token stays, and removes it with a new token. */
+  authorizationID?: string;
+  /** Written when a string, removed when null, kept when absent. */
+  replacedAuthorization?: string | null;
 }
 
 /** A referenced Secret's key; allowedUrls: the URLs its owner consents to its value being sent to. */

@@ -1,6 +1,19 @@
 import { isJsonObject, interpret, type Expectation, type JsonObject } from './responses.js';
 import { createTransport, type Answer, type Call } from './transport.js';
-import type { Created, Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from './types.js';
+import type {
+  Authorization,
+  Created,
+  CreatedAuthorization,
+  Health,
+  InfluxClient,
+  InfluxClientOptions,
+  Outcome,
+  Permission,
+  ResourceIDs,
+  SetupRequest,
+  SetupResult,
+  TokenOwner,
+} from './types.js';
 import { findSetupRequestProblem } from './validate.js';
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -89,11 +102,42 @@ function retentionRules(retentionSeconds: number): JsonObject[] {
   return [{ type: 'expire', everySeconds: retentionSeconds, shardGroupDurationSeconds: shardGroupDurationSeconds(retentionSeconds) }];
 }
 
-/** The ID of the authorization listed with exactly this token; null when none shows it. */
-function findIdWithToken(json: unknown, token: string): string | null | undefined {
+function parsePermission(json: unknown): Permission | undefined {
+  if (!isJsonObject(json) || typeof json.action !== 'string' || !isJsonObject(json.resource)) return undefined;
+  const { type, id, orgID } = json.resource;
+  if (typeof type !== 'string') return undefined;
+  return { action: json.action, resource: { type, ...(typeof id === 'string' && { id }), ...(typeof orgID === 'string' && { orgID }) } };
+}
+
+function parseAuthorization(json: unknown): Authorization | undefined {
+  if (!isJsonObject(json) || !Array.isArray(json.permissions)) return undefined;
+  const id = nonEmptyString(json.id);
+  const orgID = nonEmptyString(json.orgID);
+  const userID = nonEmptyString(json.userID);
+  const permissions = json.permissions.map(parsePermission);
+  if (!id || !orgID || !userID || permissions.some((permission) => permission === undefined)) return undefined;
+  const token = nonEmptyString(json.token);
+  return {
+    id,
+    orgID,
+    userID,
+    description: typeof json.description === 'string' ? json.description : '',
+    permissions: permissions as Permission[],
+    ...(token !== undefined && { token }),
+  };
+}
+
+function parseAuthorizations(json: unknown): Authorization[] | undefined {
   if (!isJsonObject(json) || !Array.isArray(json.authorizations)) return undefined;
-  const match = json.authorizations.find((entry): entry is JsonObject => isJsonObject(entry) && entry.token === token);
-  return match === undefined ? null : (nonEmptyString(match.id) ?? null);
+  const all = json.authorizations.map(parseAuthorization);
+  return all.some((entry) => entry === undefined) ? undefined : (all as Authorization[]);
+}
+
+function parseCreatedAuthorization(json: unknown): CreatedAuthorization | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const id = nonEmptyString(json.id);
+  const token = nonEmptyString(json.token);
+  return id && token ? { id, token } : undefined;
 }
 
 const SESSION_COOKIE = /^\s*(influxdb-oss-session=[^;\s]+)/;
@@ -186,9 +230,10 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       // it is a nicety, so a failed lookup keeps the IDs already found.
       const authLookup = await call(
         { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { userID }, authToken: token },
-        { parse: (json) => findIdWithToken(json, token), secrets },
+        { parse: parseAuthorizations, secrets },
       );
-      return { ok: true, value: authLookup.ok && authLookup.value !== null ? { ...found, authorizationID: authLookup.value } : found };
+      const authorizationID = authLookup.ok ? authLookup.value.find((entry) => entry.token === token)?.id : undefined;
+      return { ok: true, value: authorizationID === undefined ? found : { ...found, authorizationID } };
     },
 
     createOrg: (token, name) =>
@@ -219,6 +264,24 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
           authToken: token,
         },
         { parse: parseCreated, secrets: [token] },
+      ),
+
+    listAuthorizations: (token, userID) =>
+      call(
+        { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { userID }, authToken: token },
+        { parse: parseAuthorizations, secrets: [token] },
+      ),
+
+    createAuthorization: (token, request) =>
+      call(
+        { method: 'POST', path: '/api/v2/authorizations', endpoint: 'POST /api/v2/authorizations', body: { ...request }, authToken: token },
+        { parse: parseCreatedAuthorization, secrets: [token] },
+      ),
+
+    deleteAuthorization: (token, id) =>
+      call(
+        { method: 'DELETE', path: `/api/v2/authorizations/${encodeURIComponent(id)}`, endpoint: 'DELETE /api/v2/authorizations/{id}', authToken: token },
+        { parse: () => true as const, secrets: [token], noContent: true },
       ),
 
     setPassword: (token, userID, password) =>

@@ -1,11 +1,15 @@
 export { createInfluxClient } from './client.js';
 export { parseAllowedTargets, type AddressPolicy, type AllowedTarget, type RefusalReason } from './address-policy.js';
 export type {
+  Authorization,
+  AuthorizationRequest,
+  CreatedAuthorization,
   Health,
   InfluxClient,
   InfluxClientOptions,
   InfluxFailure,
   Outcome,
+  Permission,
   RequestSample,
   ResourceIDs,
   SetupRequest,

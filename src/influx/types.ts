@@ -64,6 +64,36 @@ export interface ResourceIDs {
   bucketRetentionSeconds?: number;
 }
 
+/** One permission of an authorization, as InfluxDB lists it (the names it adds are left out). */
+export interface Permission {
+  action: string;
+  resource: { type: string; id?: string; orgID?: string };
+}
+
+/** An authorization as GET /api/v2/authorizations lists it. */
+export interface Authorization {
+  id: string;
+  description: string;
+  orgID: string;
+  userID: string;
+  permissions: Permission[];
+  /** Listed only by servers that keep tokens readable (before v2.9's hashed tokens). */
+  token?: string;
+}
+
+/** What InfluxDB answered a new authorization with: its ID and its token, shown this once. */
+export interface CreatedAuthorization {
+  id: string;
+  token: string;
+}
+
+export interface AuthorizationRequest {
+  orgID: string;
+  userID: string;
+  description: string;
+  permissions: Permission[];
+}
+
 /** What a create or update of an org or bucket answered with. */
 export interface Created {
   id: string;
@@ -113,6 +143,12 @@ export interface InfluxClient {
   createBucket(token: string, orgID: string, name: string, retentionSeconds: number): Promise<Outcome<Created>>;
   /** PATCH /api/v2/buckets/{id}: sets the retention and its default shard-group duration together. */
   setRetention(token: string, bucketID: string, retentionSeconds: number): Promise<Outcome<Created>>;
+  /** GET /api/v2/authorizations?userID=: the user's authorizations. */
+  listAuthorizations(token: string, userID: string): Promise<Outcome<Authorization[]>>;
+  /** POST /api/v2/authorizations: a new token with these permissions. */
+  createAuthorization(token: string, request: AuthorizationRequest): Promise<Outcome<CreatedAuthorization>>;
+  /** DELETE /api/v2/authorizations/{id}: 204; 404 when there is none (any more). */
+  deleteAuthorization(token: string, id: string): Promise<Outcome<true>>;
   /** POST /api/v2/users/{id}/password with the operator token: 204 once the user has this password. */
   setPassword(token: string, userID: string, password: string): Promise<Outcome<true>>;
   /** POST /api/v2/signin with basic auth (204, or 401 for a wrong password), then POST /api/v2/signout to close the session it opened. */

@@ -5,8 +5,11 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OWNER_NAME_LABEL,
+  AUTHORIZATION_ANNOTATION,
   PASSWORD_ROTATION_ANNOTATION,
   PENDING_PASSWORD_KEY,
+  REPLACED_AUTHORIZATION_ANNOTATION,
+  TOKEN_ROTATION_ANNOTATION,
   RETARGET_ANNOTATION,
   TLS_ANNOTATION,
   type InfluxOnboarding,
@@ -56,6 +59,9 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
   const tls = annotations[TLS_ANNOTATION];
   const retargetTo = annotations[RETARGET_ANNOTATION];
   const passwordRotation = annotations[PASSWORD_ROTATION_ANNOTATION];
+  const tokenRotation = annotations[TOKEN_ROTATION_ANNOTATION];
+  const authorizationID = annotations[AUTHORIZATION_ANNOTATION];
+  const replacedAuthorization = annotations[REPLACED_AUTHORIZATION_ANNOTATION];
   return {
     state: 'owned',
     data,
@@ -65,6 +71,9 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
     ...(retargetTo !== undefined && { retargetTo }),
     ...(pendingPassword !== undefined && { pendingPassword }),
     ...(passwordRotation !== undefined && { passwordRotation }),
+    ...(tokenRotation !== undefined && { tokenRotation }),
+    ...(authorizationID !== undefined && { authorizationID }),
+    ...(replacedAuthorization !== undefined && { replacedAuthorization }),
   };
 }
 
@@ -80,6 +89,13 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
   const { [RETARGET_ANNOTATION]: retargetTo, ...annotations }: Record<string, string> = existing?.metadata?.annotations ?? {};
   if (retargetTo !== undefined && !sameInstance(retargetTo, desired.data.url)) annotations[RETARGET_ANNOTATION] = retargetTo;
   if (desired.passwordRotation !== undefined) annotations[PASSWORD_ROTATION_ANNOTATION] = desired.passwordRotation;
+  if (desired.tokenRotation !== undefined) annotations[TOKEN_ROTATION_ANNOTATION] = desired.tokenRotation;
+  // The authorization ID belongs to the token it was written with: another token drops it.
+  const existingToken = existing?.data?.token === undefined ? undefined : Buffer.from(existing.data.token, 'base64').toString('utf8');
+  if (desired.authorizationID !== undefined) annotations[AUTHORIZATION_ANNOTATION] = desired.authorizationID;
+  else if (existingToken !== desired.data.token) delete annotations[AUTHORIZATION_ANNOTATION];
+  if (desired.replacedAuthorization === null) delete annotations[REPLACED_AUTHORIZATION_ANNOTATION];
+  else if (desired.replacedAuthorization !== undefined) annotations[REPLACED_AUTHORIZATION_ANNOTATION] = desired.replacedAuthorization;
   // A pending password is kept only as long as the desired Secret carries it.
   const { [PENDING_PASSWORD_KEY]: _replaced, ...data } = existing?.data ?? {};
   const pending: Record<string, string> = desired.pendingPassword === undefined ? {} : { [PENDING_PASSWORD_KEY]: desired.pendingPassword };

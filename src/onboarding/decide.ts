@@ -4,6 +4,8 @@ import {
   READY,
   RETARGET_ANNOTATION,
   ROTATE_PASSWORD_ANNOTATION,
+  ROTATE_TOKEN_ANNOTATION,
+  ROTATION_MARKER,
   Reason,
   type Condition,
   type ConditionStatus,
@@ -12,7 +14,7 @@ import {
   type SecretKeySelector,
 } from '../api/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret, Reference } from '../api/credentials.js';
-import type { BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest, TokenOwner } from './facts.js';
+import type { Authorization, AuthorizationRequest, BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest, TokenOwner } from './facts.js';
 
 export interface OnboardingEvent {
   type: 'Normal' | 'Warning';
@@ -50,6 +52,11 @@ export type Step =
   | { kind: 'createBucket'; token: string; orgID: string; bucket: string; retentionSeconds: number; repair: Repair }
   | { kind: 'setRetention'; token: string; bucketID: string; retentionSeconds: number; repair: Repair }
   | { kind: 'checkHealth' }
+  /** Token rotation: the user's authorizations; a new one with the same permissions; /me with its token; an old or orphaned one deleted. */
+  | { kind: 'listAuthorizations'; token: string; userID: string }
+  | { kind: 'createAuthorization'; token: string; request: AuthorizationRequest }
+  | { kind: 'checkNewToken'; token: string }
+  | { kind: 'deleteAuthorization'; token: string; id: string }
   /** Sets the password of the user the operator token belongs to. */
   | { kind: 'setPassword'; token: string; userID: string; password: string }
   /** Signs in with the Secret's username and password, and out again. */
@@ -85,6 +92,7 @@ const WARNING_REASONS: readonly string[] = [
   Reason.EnsureFailed,
   Reason.PasswordNotSet,
   Reason.PasswordInvalid,
+  Reason.TokenNotRotated,
 ];
 
 function previousReady(facts: Facts): Condition | undefined {
@@ -339,19 +347,18 @@ function postable(facts: Facts, credentials: Credentials): Credentials {
   return credentials.password === '' ? { ...credentials, password: facts.generated.password } : credentials;
 }
 
-/** What the Secret records of password rotation besides the password itself. */
-interface RotationRecord {
-  pendingPassword?: string;
-  passwordRotation?: string;
-}
+/** What the Secret records of password and token rotation besides the password and token themselves. */
+type RotationRecord = Pick<DesiredSecret, 'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization'>;
 
 /**
  * A Secret created now holds a password nobody asked to rotate yet: the resource's rotate-password
  * value at that moment counts as handled. An existing Secret keeps what it records.
  */
 function initialRotationRecord(facts: Facts): RotationRecord {
-  const requested = rotationRequested(facts);
-  return facts.secret.state !== 'owned' && requested !== undefined ? { passwordRotation: requested } : {};
+  if (facts.secret.state === 'owned') return {};
+  const password = rotationRequested(facts);
+  const token = tokenRotationRequested(facts);
+  return { ...(password !== undefined && { passwordRotation: password }), ...(token !== undefined && { tokenRotation: token }) };
 }
 
 function desiredSecret(spec: EffectiveSpec, credentials: Credentials, record: RotationRecord = {}): DesiredSecret {
@@ -375,6 +382,9 @@ export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret)
   if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls) return false;
   if (secret.pendingPassword !== desired.pendingPassword) return false;
   if (desired.passwordRotation !== undefined && secret.passwordRotation !== desired.passwordRotation) return false;
+  if (desired.tokenRotation !== undefined && secret.tokenRotation !== desired.tokenRotation) return false;
+  if (desired.authorizationID !== undefined && secret.authorizationID !== desired.authorizationID) return false;
+  if (desired.replacedAuthorization !== undefined && secret.replacedAuthorization !== (desired.replacedAuthorization ?? undefined)) return false;
   return (Object.keys(desired.data) as Array<keyof DesiredSecret['data']>).every(
     (key) => secret.data[key] === desired.data[key],
   );
@@ -458,6 +468,112 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
 
 function isStep<T extends object>(value: Step | T): value is Step {
   return 'kind' in value;
+}
+
+/** The resource's rotate-token value, when it has one. */
+function tokenRotationRequested(facts: Facts): string | undefined {
+  return facts.resource.metadata.annotations?.[ROTATE_TOKEN_ANNOTATION];
+}
+
+/** How every authorization a rotation creates for this resource is described, before the request's value. */
+function rotationMarker(facts: Facts): string {
+  return `${ROTATION_MARKER} ${facts.resource.metadata.uid} `;
+}
+
+/** The token in the Secret after a token rotation (if one was due), and what the Secret records of it. */
+interface TokenSettled {
+  credentials: Credentials;
+  record: RotationRecord;
+  /** The new token's authorization, when this reconcile replaced the token. */
+  rotatedTo?: string;
+}
+
+function tokenNotRotated(facts: Facts, spec: EffectiveSpec, doing: string, failure: InfluxFailure): Finish {
+  if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
+  return finish(facts, {
+    reason: Reason.TokenNotRotated,
+    message: `InfluxDB at ${spec.url} refused ${doing} with the operator token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); the Secret keeps its token, which works. Tried again in ${Math.round(facts.driftCheckIntervalMs / 1000)} s or when the resource changes`,
+    requeue: READY_AGAIN(facts),
+  });
+}
+
+/**
+ * The authorization the Secret's token is: recorded with the token when the operator created it,
+ * else the one listed with that token (servers before v2.9), else, for the token this resource's
+ * own setup created, the ID the setup answered with.
+ */
+function currentAuthorization(facts: Facts, spec: EffectiveSpec, listed: readonly Authorization[], token: string): Authorization | undefined {
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  const status = facts.resource.status ?? {};
+  const setupID = spec.tokenSecretRef === undefined && status.adopted === false ? status.authorizationID : undefined;
+  const id = secret?.authorizationID ?? listed.find((entry) => entry.token === token)?.id ?? setupID;
+  return listed.find((entry) => entry.id === id);
+}
+
+/**
+ * Operator token rotation on request (rotate-token annotation): a new authorization for the same
+ * user with exactly the permissions of the Secret's, marked in its description; its token checked
+ * with /me; then written to the Secret together with its authorization ID and the one it replaces;
+ * then the replaced one deleted and the record of it dropped. The Secret never holds a token that
+ * was not proven to work. A crash after the create leaves an orphan that carries the marker: the
+ * next attempt deletes every marked authorization of the user that is not the Secret's before it
+ * creates one. The replaced authorization is deleted only when the operator created it.
+ */
+function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials, owner: TokenOwner): Step | TokenSettled {
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  const deleted = (id: string) => facts.authorizationsDeleted?.find((entry) => entry.id === id)?.outcome;
+  const created = facts.createdAuthorization?.ok ? facts.createdAuthorization.value : undefined;
+  const replaced = secret?.replacedAuthorization;
+  if (replaced !== undefined && replaced !== secret?.authorizationID) {
+    const outcome = deleted(replaced);
+    if (outcome === undefined) return { kind: 'deleteAuthorization', token: credentials.token, id: replaced };
+    const gone = outcome.ok || (outcome.failure.kind === 'rejected' && outcome.failure.status === 404);
+    if (!gone) return tokenNotRotated(facts, spec, `to delete the replaced authorization ${replaced}`, outcome.failure);
+    return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { replacedAuthorization: null }), credentials };
+  }
+  const requested = tokenRotationRequested(facts);
+  const rotatedTo = created !== undefined && secret?.authorizationID === created.id ? created.id : undefined;
+  const settled: TokenSettled = { credentials, record: {}, ...(rotatedTo !== undefined && { rotatedTo }) };
+  if (requested === undefined || secret === undefined || secret.tokenRotation === requested) return settled;
+  if (spec.tokenSecretRef !== undefined) return settled;
+
+  const listing = facts.authorizations;
+  if (listing === undefined) return { kind: 'listAuthorizations', token: credentials.token, userID: owner.userID };
+  if (!listing.ok) return tokenNotRotated(facts, spec, `to list the authorizations of user ${owner.userName}`, listing.failure);
+  const current = currentAuthorization(facts, spec, listing.value, credentials.token);
+  if (current === undefined) {
+    return finish(facts, {
+      reason: Reason.TokenNotRotated,
+      message: `The operator token in Secret ${spec.credentialsSecretName} cannot be rotated: InfluxDB at ${spec.url} does not show which of user ${owner.userName}'s authorizations it is (v2.9+ never shows a token again), so its permissions cannot be copied. Create a new operator token (influx auth create --operator) and set spec.tokenSecretRef`,
+      requeue: READY_AGAIN(facts),
+    });
+  }
+  const marker = rotationMarker(facts);
+  const orphan = listing.value.find((entry) => entry.description.startsWith(marker) && entry.id !== current.id && entry.id !== created?.id && deleted(entry.id) === undefined);
+  if (orphan !== undefined) return { kind: 'deleteAuthorization', token: credentials.token, id: orphan.id };
+  const failedDelete = facts.authorizationsDeleted?.find((entry) => !entry.outcome.ok && !(entry.outcome.failure.kind === 'rejected' && entry.outcome.failure.status === 404));
+  if (failedDelete !== undefined && !failedDelete.outcome.ok) return tokenNotRotated(facts, spec, `to delete the unused authorization ${failedDelete.id} of an earlier attempt`, failedDelete.outcome.failure);
+
+  const creation = facts.createdAuthorization;
+  if (creation === undefined) {
+    return {
+      kind: 'createAuthorization',
+      token: credentials.token,
+      request: { orgID: current.orgID, userID: owner.userID, description: `${marker}${requested}`, permissions: current.permissions },
+    };
+  }
+  if (!creation.ok) return tokenNotRotated(facts, spec, `to create a new authorization for user ${owner.userName}`, creation.failure);
+  const check = facts.createdTokenCheck;
+  if (check === undefined) return { kind: 'checkNewToken', token: creation.value.token };
+  if (!check.ok) return tokenNotRotated(facts, spec, 'the new token (GET /api/v2/me); it is deleted at the next attempt', check.failure);
+  const next = { ...credentials, token: creation.value.token };
+  const status = facts.resource.status ?? {};
+  const ours = current.description.startsWith(marker) || (current.id === status.authorizationID && status.adopted === false);
+  return {
+    kind: 'writeSecret',
+    secret: desiredSecret(spec, next, { tokenRotation: requested, authorizationID: creation.value.id, ...(ours && { replacedAuthorization: current.id }) }),
+    credentials: next,
+  };
 }
 
 /** The resource's rotate-password value, when it has one. */
@@ -564,7 +680,9 @@ function usernameNote(spec: EffectiveSpec, username: string): string {
 function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcome: Outcome): Step {
   const owner = facts.tokenCheck?.ok ? facts.tokenCheck.value : undefined;
   const named = owner === undefined ? accepted : { ...accepted, username: owner.userName };
-  const rotation = owner === undefined ? { credentials: named, record: {} } : rotatePassword(facts, spec, named, owner);
+  const token: Step | TokenSettled = owner === undefined ? { credentials: named, record: {} } : rotateToken(facts, spec, named, owner);
+  if (isStep(token)) return token;
+  const rotation = owner === undefined ? { credentials: token.credentials, record: {} } : rotatePassword(facts, spec, token.credentials, owner);
   if (isStep(rotation)) return rotation;
   const { credentials } = rotation;
   const secret = desiredSecret(spec, credentials, rotation.record);
@@ -595,6 +713,9 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   if (isStep(proof)) return proof;
   if (proof.checkedAt !== undefined) fields.passwordCheckedAt = proof.checkedAt;
   if (rotation.source !== undefined) fields.passwordRotatedAt = facts.now;
+  if (token.rotatedTo !== undefined) fields.tokenRotatedAt = facts.now;
+  // Recorded with the token, so it is right even when a status write was lost.
+  if (facts.secret.state === 'owned' && facts.secret.authorizationID !== undefined) fields.authorizationID = facts.secret.authorizationID;
   if (facts.health === undefined) return { kind: 'checkHealth' };
   if (facts.health.ok && facts.health.value.version !== undefined) fields.influxdbVersion = facts.health.value.version;
   if (status.onboardedAt === undefined && fields.onboardedAt === undefined) fields.onboardedAt = facts.now;
@@ -604,14 +725,23 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const transition = previousReady(facts)?.reason !== outcome.reason;
   // One event per reconcile: a first success says what it repaired on the way; later repairs
   // have their own.
+  const tokenRotated: OnboardingEvent | undefined =
+    token.rotatedTo === undefined
+      ? undefined
+      : {
+          type: 'Normal',
+          reason: 'TokenRotated',
+          message: `The operator token in Secret ${spec.credentialsSecretName} was replaced by a new authorization ${token.rotatedTo} of user ${credentials.username} with the same permissions (${ROTATE_TOKEN_ANNOTATION}: ${tokenRotationRequested(facts) ?? 'none'}); the authorization it replaced is deleted when this operator created it, and left alone otherwise${repairNote}`,
+        };
   const rotated: OnboardingEvent | undefined =
-    rotation.source === undefined
+    tokenRotated ??
+    (rotation.source === undefined
       ? undefined
       : {
           type: 'Normal',
           reason: 'PasswordRotated',
           message: `The password of user ${credentials.username} at ${spec.url} was changed ${rotation.source}; Secret ${spec.credentialsSecretName} holds it${repairNote}`,
-        };
+        });
   const event: OnboardingEvent | undefined =
     outcome.event ??
     rotated ??

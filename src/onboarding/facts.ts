@@ -1,4 +1,15 @@
-import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from '../influx/types.js';
+import type {
+  Authorization,
+  AuthorizationRequest,
+  CreatedAuthorization,
+  Health,
+  InfluxFailure,
+  Outcome,
+  ResourceIDs,
+  SetupRequest,
+  SetupResult,
+  TokenOwner,
+} from '../influx/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, Reference } from '../api/credentials.js';
 import type { InfluxOnboarding } from '../api/types.js';
 
@@ -9,7 +20,7 @@ export interface References {
   ca?: Reference;
 }
 
-export type { InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner };
+export type { Authorization, AuthorizationRequest, CreatedAuthorization, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner };
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {
@@ -48,6 +59,11 @@ export interface Facts {
   setupAnswer?: Outcome<SetupResult>;
   /** The password this reconcile asked InfluxDB to set for the token's user, and its answer. */
   passwordSet?: { password: string; outcome: Outcome<true> };
+  /** Token rotation: the user's authorizations, the ones deleted so far, the one created, and /me with its token. */
+  authorizations?: Outcome<Authorization[]>;
+  authorizationsDeleted?: Array<{ id: string; outcome: Outcome<true> }>;
+  createdAuthorization?: Outcome<CreatedAuthorization>;
+  createdTokenCheck?: Outcome<TokenOwner>;
   /** Sign-in (and sign-out) with the Secret's username and password. */
   passwordCheck?: Outcome<true>;
   /** What this reconcile created or changed to ensure the org and bucket (for the event). */

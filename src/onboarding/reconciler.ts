@@ -59,7 +59,7 @@ export interface ReconcileOutcome {
 }
 
 // A decision needs at most a handful of steps; more means a bug, and must not spin forever.
-const MAX_STEPS = 16;
+const MAX_STEPS = 24;
 // Spreads drift checks of resources created together over time.
 const DRIFT_JITTER = 0.1;
 
@@ -174,6 +174,17 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         return withRepair(facts, step, await repair(client(), step));
       case 'checkHealth':
         return { ...facts, health: await client().health() };
+      case 'listAuthorizations':
+        return { ...facts, authorizations: await client().listAuthorizations(step.token, step.userID) };
+      case 'createAuthorization': {
+        const created = await client().createAuthorization(step.token, step.request);
+        if (created.ok) options.secrets.add(created.value.token);
+        return { ...facts, createdAuthorization: created };
+      }
+      case 'checkNewToken':
+        return { ...facts, createdTokenCheck: await client().checkToken(step.token) };
+      case 'deleteAuthorization':
+        return { ...facts, authorizationsDeleted: [...(facts.authorizationsDeleted ?? []), { id: step.id, outcome: await client().deleteAuthorization(step.token, step.id) }] };
       case 'setPassword':
         return { ...facts, passwordSet: { password: step.password, outcome: await client().setPassword(step.token, step.userID, step.password) } };
       case 'checkPassword':

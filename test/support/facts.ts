@@ -6,7 +6,18 @@
 import { API_VERSION, KIND, READY, type Condition, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
 import { tlsSettings } from '../../src/api/spec.js';
-import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner, UnreachableReason } from '../../src/influx/types.js';
+import type {
+  Authorization,
+  CreatedAuthorization,
+  Health,
+  InfluxFailure,
+  Outcome,
+  ResourceIDs,
+  SetupRequest,
+  SetupResult,
+  TokenOwner,
+  UnreachableReason,
+} from '../../src/influx/types.js';
 import { decide, withRepair, type Finish, type RepairStep, type Step } from '../../src/onboarding/decide.js';
 import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
 
@@ -35,6 +46,8 @@ export const STORED_PASSWORD = 'StoredPw-8277e0910d750195b4';
 export const STORED_TOKEN = 'StoredTok-0cc175b9c0f1b6a831c399e269772661';
 export const MEMO_PASSWORD = 'MemoPw-92eb5ffee6ae2fec3a';
 export const MEMO_TOKEN = 'MemoTok-4a8a08f09d37b73795649038408b5f33';
+/** The token of an authorization a token rotation creates. */
+export const ROTATED_TOKEN = 'RotTok-8f14e45fceea167a5a36dedd4bea2543';
 
 /** Every credential value a test may put into facts: none may ever appear in a Finish. */
 export const SECRET_VALUES: readonly string[] = [
@@ -47,6 +60,7 @@ export const SECRET_VALUES: readonly string[] = [
   STORED_TOKEN,
   MEMO_PASSWORD,
   MEMO_TOKEN,
+  ROTATED_TOKEN,
 ];
 
 export const IDS = {
@@ -56,6 +70,15 @@ export const IDS = {
   authorizationID: '3a1b2c3d4e5f6074',
 } as const;
 export const VERSION = 'v2.7.12';
+export const ROTATED_AUTHORIZATION_ID = '4a1b2c3d4e5f6075';
+
+/** Read and write on every resource type, global: the setup token's permissions (abridged). */
+export const OPERATOR_PERMISSIONS = ['orgs', 'users', 'buckets', 'authorizations'].flatMap((type) => ['read', 'write'].map((action) => ({ action, resource: { type } })));
+
+/** An authorization of IDS.userID as InfluxDB lists it; `token` only where tokens are still shown (before v2.9). */
+export function authorization(id: string, description: string, token?: string): Authorization {
+  return { id, description, orgID: IDS.orgID, userID: IDS.userID, permissions: OPERATOR_PERMISSIONS, ...(token !== undefined && { token }) };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Resources
@@ -146,7 +169,7 @@ export function secretData(creds: Credentials, spec: Partial<InfluxOnboardingSpe
 export function ownedSecret(
   data: Partial<DesiredSecret['data']>,
   garbageCollected = false,
-  annotations: { tls?: string; retargetTo?: string; pendingPassword?: string; passwordRotation?: string } = { tls: NO_TLS },
+  annotations: Omit<Extract<CredentialsSecret, { state: 'owned' }>, 'state' | 'data' | 'garbageCollected'> = { tls: NO_TLS },
 ): CredentialsSecret {
   return { state: 'owned', data, garbageCollected, ...annotations };
 }
@@ -251,12 +274,16 @@ export interface World {
   setupStatus?: Answer<StepOf<'checkSetupStatus' | 'recheckSetupStatus'>, { allowed: boolean }>;
   /** After a setup answered conflict; default: as setupStatus answers. */
   setupRecheck?: Answer<StepOf<'recheckSetupStatus'>, { allowed: boolean }>;
-  checkToken?: Answer<StepOf<'checkToken'>, TokenOwner>;
+  /** checkToken, and checkNewToken (a rotated token's /me). */
+  checkToken?: Answer<StepOf<'checkToken' | 'checkNewToken'>, TokenOwner>;
   lookupIDs?: Answer<StepOf<'lookupIDs'>, ResourceIDs>;
   /** createOrg, createBucket and setRetention. */
   repair?: Answer<RepairStep, { id: string }>;
   health?: Answer<StepOf<'checkHealth'>, Health>;
   setPassword?: Answer<StepOf<'setPassword'>, true>;
+  listAuthorizations?: Answer<StepOf<'listAuthorizations'>, Authorization[]>;
+  createAuthorization?: Answer<StepOf<'createAuthorization'>, CreatedAuthorization>;
+  deleteAuthorization?: Answer<StepOf<'deleteAuthorization'>, true>;
   checkPassword?: Answer<StepOf<'checkPassword'>, true>;
   /** Default 'written'; 'foreign' is a Secret someone else created in the meantime. */
   writeSecret?: 'written' | 'foreign' | ((step: StepOf<'writeSecret'>) => 'written' | 'foreign');
@@ -275,7 +302,7 @@ export interface Drive {
   trace: Array<{ facts: Facts; step: Step }>;
 }
 
-const MAX_STEPS = 16;
+const MAX_STEPS = 24;
 
 function answer<S, T>(given: Answer<S, T> | undefined, step: S & { kind: string }): Outcome<T> {
   if (given === undefined) throw new Error(`drive: the world has no answer for step ${step.kind}`);
@@ -299,6 +326,14 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       return withRepair(current, step, answer(world.repair, step));
     case 'checkHealth':
       return { ...current, health: answer(world.health, step) };
+    case 'listAuthorizations':
+      return { ...current, authorizations: answer(world.listAuthorizations, step) };
+    case 'createAuthorization':
+      return { ...current, createdAuthorization: answer(world.createAuthorization, step) };
+    case 'checkNewToken':
+      return { ...current, createdTokenCheck: answer(world.checkToken, step) };
+    case 'deleteAuthorization':
+      return { ...current, authorizationsDeleted: [...(current.authorizationsDeleted ?? []), { id: step.id, outcome: answer(world.deleteAuthorization, step) }] };
     case 'setPassword':
       return { ...current, passwordSet: { password: step.password, outcome: answer(world.setPassword, step) } };
     case 'checkPassword':
@@ -309,6 +344,9 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       const before = current.secret.state === 'owned' ? current.secret : undefined;
       // As the Secret adapter writes it: a pending password only while desired, the handled rotation kept unless replaced.
       const passwordRotation = step.secret.passwordRotation ?? before?.passwordRotation;
+      const tokenRotation = step.secret.tokenRotation ?? before?.tokenRotation;
+      const authorizationID = step.secret.authorizationID ?? (before?.data.token === step.secret.data.token ? before?.authorizationID : undefined);
+      const replacedAuthorization = step.secret.replacedAuthorization === null ? undefined : (step.secret.replacedAuthorization ?? before?.replacedAuthorization);
       const secret: CredentialsSecret =
         written === 'foreign'
           ? FOREIGN
@@ -319,6 +357,9 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
               tls: step.secret.tls,
               ...(step.secret.pendingPassword !== undefined && { pendingPassword: step.secret.pendingPassword }),
               ...(passwordRotation !== undefined && { passwordRotation }),
+              ...(tokenRotation !== undefined && { tokenRotation }),
+              ...(authorizationID !== undefined && { authorizationID }),
+              ...(replacedAuthorization !== undefined && { replacedAuthorization }),
             };
       return { ...current, secret, secretWritten: written === 'written' };
     }

@@ -6,8 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
-import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, ROTATE_PASSWORD_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
-import type { Outcome } from '../../src/influx/types.js';
+import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, ROTATE_PASSWORD_ANNOTATION, ROTATE_TOKEN_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
+import type { Authorization, Outcome } from '../../src/influx/types.js';
 import { credentialsIn, secretMatches, withReady, type Finish, type Requeue, type Step } from '../../src/onboarding/decide.js';
 import {
   ABSENT,
@@ -23,6 +23,7 @@ import {
   MEMO_TOKEN,
   NO_TLS,
   NOW,
+  OPERATOR_PERMISSIONS,
   REF_PASSWORD,
   REF_TOKEN,
   SECRET_NAME,
@@ -56,6 +57,9 @@ import {
   rejected,
   rejectedFailure,
   rememberedAt,
+  ROTATED_AUTHORIZATION_ID,
+  ROTATED_TOKEN,
+  authorization,
   resource,
   secretData,
   setUpWorld,
@@ -876,7 +880,7 @@ const NEW_URL = 'http://influxdb.new.svc:8086';
 const CA_TLS = 'caSecretRef=influx-ca/ca.crt,insecureSkipVerify=false';
 const SKIP_TLS = 'caSecretRef=none,insecureSkipVerify=true';
 /** Every step that carries a credential to InfluxDB. */
-const CREDENTIAL_STEPS = ['checkToken', 'lookupIDs', 'postSetup', 'postSetupUser', 'setPassword', 'checkPassword'];
+const CREDENTIAL_STEPS = ['checkToken', 'lookupIDs', 'postSetup', 'postSetupUser', 'setPassword', 'checkPassword', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'deleteAuthorization'];
 
 /** An onboarded resource whose spec now says `spec`, with the Secret (or memory) as it was. */
 function moved(spec: Partial<InfluxOnboardingSpec> & Record<string, unknown>, more: Partial<Facts> = {}): Facts {
@@ -1376,6 +1380,134 @@ test('password check: every --password-check-interval, not in between; none with
 });
 
 // ---------------------------------------------------------------------------------------------
+// Operator token rotation on request
+
+const ROTATE_TOKEN = (value: string) => ({ [ROTATE_TOKEN_ANNOTATION]: value });
+const MARKER = `influx-onboarding-operator rotation ${resource().metadata.uid} `;
+const SETUP_AUTHORIZATION = authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN);
+
+/** A set-up instance whose Secret token is STORED_TOKEN, and where a rotation's new token works too. */
+function rotationWorld(listed: Authorization[] = [SETUP_AUTHORIZATION], extra: World = {}): World {
+  return setUpWorld(STORED_TOKEN, {
+    checkToken: (step) => ([STORED_TOKEN, ROTATED_TOKEN].includes(step.token) ? ok(owner()) : unauthorized()),
+    lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }),
+    listAuthorizations: ok(listed),
+    createAuthorization: ok({ id: ROTATED_AUTHORIZATION_ID, token: ROTATED_TOKEN }),
+    deleteAuthorization: ok(true),
+    ...extra,
+  });
+}
+
+test('rotate-token: a copy of the token\'s authorization is created, proven with /me, written with the IDs, then the old one deleted; TokenRotated', () => {
+  const input = onboarded({}, {}, ROTATE_TOKEN('r1'));
+  const run = drive(input, rotationWorld());
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'writeSecret', 'deleteAuthorization', 'writeSecret', 'lookupIDs', 'checkHealth']);
+  assert.equal(only(run, 'createAuthorization'), {
+    kind: 'createAuthorization',
+    token: STORED_TOKEN,
+    request: { orgID: IDS.orgID, userID: IDS.userID, description: `${MARKER}r1`, permissions: OPERATOR_PERMISSIONS },
+  });
+  assert.is(only(run, 'checkNewToken').token, ROTATED_TOKEN);
+  const [rotated, cleaned] = run.steps.filter((step): step is Extract<Step, { kind: 'writeSecret' }> => step.kind === 'writeSecret');
+  const next = credentials('admin', STORED_PASSWORD, ROTATED_TOKEN);
+  assert.equal(rotated?.secret, { ...desiredSecret(next), tokenRotation: 'r1', authorizationID: ROTATED_AUTHORIZATION_ID, replacedAuthorization: IDS.authorizationID });
+  assert.equal(only(run, 'deleteAuthorization'), { kind: 'deleteAuthorization', token: ROTATED_TOKEN, id: IDS.authorizationID });
+  assert.equal(cleaned?.secret, { ...desiredSecret(next), replacedAuthorization: null });
+  assert.is(only(run, 'lookupIDs').token, ROTATED_TOKEN);
+  assert.is(run.finish.reason, Reason.Onboarded);
+  assert.is(run.finish.event?.reason, 'TokenRotated');
+  assert.match(run.finish.event?.message ?? '', `new authorization ${ROTATED_AUTHORIZATION_ID}`);
+  assert.is(run.finish.status.tokenRotatedAt, NOW);
+  assert.is(run.finish.status.authorizationID, ROTATED_AUTHORIZATION_ID);
+  noLeaks(run.finish);
+  // Done once.
+  const done = drive({ ...input, secret: run.facts.secret }, rotationWorld());
+  assert.equal(done.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
+  assert.is(done.finish.status.authorizationID, ROTATED_AUTHORIZATION_ID, 'from the Secret, even if a status write was lost');
+});
+
+test('rotate-token on v2.9 (tokens not listed): the setup token is known by the ID the setup answered; an adopted token without a record cannot be copied (TokenNotRotated)', () => {
+  const hashed = authorization(IDS.authorizationID, "admin's Token");
+  const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([hashed]));
+  assert.is(only(run, 'deleteAuthorization').id, IDS.authorizationID);
+  assert.is(run.finish.event?.reason, 'TokenRotated');
+  const adopted = facts({ resource: resource({ status: onboardedStatus({ adopted: true }), annotations: ROTATE_TOKEN('r1') }), secret: ownedSecret(secretData(STORED)) });
+  const refused = drive(adopted, rotationWorld([hashed]));
+  assert.equal(refused.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations']);
+  assert.is(refused.finish.reason, Reason.TokenNotRotated);
+  assert.equal(refused.finish.requeue, AFTER);
+  assert.match(refused.finish.message, 'influx auth create --operator');
+});
+
+test('rotate-token: a token this operator did not create (adopted) is replaced but never deleted', () => {
+  const theirs = authorization('5a1b2c3d4e5f6076', "someone's Token", STORED_TOKEN);
+  const adopted = facts({ resource: resource({ status: onboardedStatus({ adopted: true }), annotations: ROTATE_TOKEN('r1') }), secret: ownedSecret(secretData(STORED)) });
+  const run = drive(adopted, rotationWorld([theirs]));
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'writeSecret', 'lookupIDs', 'checkHealth']);
+  assert.is(only(run, 'writeSecret').secret.replacedAuthorization, undefined);
+  assert.is(run.finish.event?.reason, 'TokenRotated');
+});
+
+test('rotate-token after a crash: an orphan of an earlier attempt (marked, not the Secret\'s) is deleted before the new create; the Secret\'s own marked token never is', () => {
+  const orphan = authorization('6a1b2c3d4e5f6077', `${MARKER}r0`);
+  const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([SETUP_AUTHORIZATION, orphan]));
+  assert.equal(run.kinds.slice(0, 5), ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'deleteAuthorization', 'createAuthorization']);
+  assert.equal(run.steps.filter((step) => step.kind === 'deleteAuthorization').map((step) => step.kind === 'deleteAuthorization' && step.id), [orphan.id, IDS.authorizationID]);
+  // The Secret holds a rotated token (recorded with its authorization ID): that one is current.
+  const current = authorization(ROTATED_AUTHORIZATION_ID, `${MARKER}r1`);
+  const secret = ownedSecret(secretData(credentials('admin', STORED_PASSWORD, ROTATED_TOKEN)), false, { tls: NO_TLS, tokenRotation: 'r1', authorizationID: ROTATED_AUTHORIZATION_ID });
+  const again = drive(
+    facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('r2') }), secret }),
+    rotationWorld([current, orphan], { checkToken: ok(owner()), createAuthorization: ok({ id: '7a1b2c3d4e5f6078', token: `${ROTATED_TOKEN}-2` }) }),
+  );
+  const deletedIDs = again.steps.flatMap((step) => (step.kind === 'deleteAuthorization' ? [step.id] : []));
+  assert.equal(deletedIDs, [orphan.id, ROTATED_AUTHORIZATION_ID], 'the orphan first; the current one only after the new token is in the Secret');
+  assert.ok(again.kinds.indexOf('writeSecret') < again.kinds.lastIndexOf('deleteAuthorization'));
+  assert.is(only(again, 'createAuthorization').request.description, `${MARKER}r2`);
+});
+
+test('rotate-token killed after the Secret write: the replaced authorization is deleted on the next reconcile (404 counts as gone), then its record dropped', () => {
+  const secret = ownedSecret(secretData(credentials('admin', STORED_PASSWORD, ROTATED_TOKEN)), false, {
+    tls: NO_TLS,
+    tokenRotation: 'r1',
+    authorizationID: ROTATED_AUTHORIZATION_ID,
+    replacedAuthorization: IDS.authorizationID,
+  });
+  for (const answer of [ok(true as const), rejected<true>(404, 'not found', 'authorization not found')]) {
+    const run = drive(facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('r1') }), secret }), rotationWorld([], { deleteAuthorization: answer }));
+    assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'deleteAuthorization', 'writeSecret', 'lookupIDs', 'checkHealth']);
+    assert.equal(only(run, 'deleteAuthorization'), { kind: 'deleteAuthorization', token: ROTATED_TOKEN, id: IDS.authorizationID });
+    assert.is(only(run, 'writeSecret').secret.replacedAuthorization, null);
+    assert.is(run.finish.reason, Reason.Onboarded);
+  }
+  const refused = drive(facts({ resource: resource({ status: onboardedStatus() }), secret }), rotationWorld([], { deleteAuthorization: rejected(403, 'forbidden', 'no') }));
+  assert.is(refused.finish.reason, Reason.TokenNotRotated);
+  assert.match(refused.finish.message, `to delete the replaced authorization ${IDS.authorizationID}`);
+});
+
+test('rotate-token refused or unproven: TokenNotRotated, the Secret keeps its working token; with tokenSecretRef the annotation does nothing', () => {
+  const cases: Array<[World, string]> = [
+    [rotationWorld([SETUP_AUTHORIZATION], { createAuthorization: rejected(403, 'forbidden', 'write:authorizations is unauthorized') }), 'to create a new authorization'],
+    [rotationWorld([SETUP_AUTHORIZATION], { checkToken: (step) => (step.token === STORED_TOKEN ? ok(owner()) : unauthorized()) }), 'the new token'],
+    [rotationWorld([SETUP_AUTHORIZATION], { listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized') }), 'to list the authorizations'],
+  ];
+  for (const [world, doing] of cases) {
+    const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), world);
+    assert.is(run.finish.reason, Reason.TokenNotRotated, doing);
+    assert.match(run.finish.message, doing);
+    assert.not.ok(run.kinds.includes('writeSecret'), `${doing}: the Secret is not touched`);
+    noLeaks(run.finish);
+  }
+  const down = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([SETUP_AUTHORIZATION], { createAuthorization: unreachable() }));
+  assert.is(down.finish.reason, Reason.Unreachable);
+  const referenced = drive(
+    given(tokenRef, { references: { token: found(STORED_TOKEN) }, secret: ownedSecret(secretData(STORED)) }, onboardedStatus()),
+    rotationWorld(),
+  );
+  assert.not.ok(referenced.kinds.includes('listAuthorizations'));
+});
+
+// ---------------------------------------------------------------------------------------------
 // Every Ready reason: requeue, condition status, and events only on transitions
 
 interface ReasonCase {
@@ -1446,6 +1578,14 @@ const reasonCases: ReasonCase[] = [
     reason: Reason.PasswordNotSet,
     input: given(passwordRef, { secret: ownedSecret(secretData(STORED)), references: { password: found(REF_PASSWORD) } }, onboardedStatus()),
     world: setUpWorld(STORED_TOKEN, { setPassword: rejected(403, 'forbidden', 'write:users is unauthorized') }),
+    requeue: AFTER,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.TokenNotRotated,
+    input: facts({ secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus(), annotations: { [ROTATE_TOKEN_ANNOTATION]: 'r1' } }) }),
+    world: setUpWorld(STORED_TOKEN, { listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized') }),
     requeue: AFTER,
     status: 'False',
     event: 'Warning',
@@ -1580,6 +1720,9 @@ function randomSecret(r: () => number, spec: Record<string, unknown>): Credentia
     ...(r() < 0.3 && { retargetTo: INFLUX_URL }),
     ...(r() < 0.15 && { pendingPassword: PENDING_PASSWORD }),
     ...(r() < 0.3 && { passwordRotation: pick(r, ['2026-01', '2026-02']) }),
+    ...(r() < 0.3 && { tokenRotation: pick(r, ['2026-01', '2026-02']) }),
+    ...(r() < 0.3 && { authorizationID: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
+    ...(r() < 0.1 && { replacedAuthorization: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
   };
   if (kind === 'partial') return ownedSecret({ ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined as never }) }, false, annotations);
   return ownedSecret(data, r() < 0.3, annotations);
@@ -1620,7 +1763,12 @@ function randomFacts(r: () => number, observations: boolean): Facts {
   if (declared('tokenSecretRef')) references.token = randomReference(r, REF_TOKEN, [`${REF_TOKEN}\n`, '', `${REF_TOKEN} `]);
   if (declared('authTokenSecretRef')) references.authToken = randomReference(r, AUTH_TOKEN, [`${AUTH_TOKEN}\n`]);
   if (declared('caSecretRef')) references.ca = randomReference(r, '-----BEGIN CERTIFICATE-----', ['']);
-  const annotations = r() < 0.3 ? { annotations: { [ROTATE_PASSWORD_ANNOTATION]: pick(r, ['2026-01', '2026-02']) } } : {};
+  const annotations = {
+    annotations: {
+      ...(r() < 0.3 && { [ROTATE_PASSWORD_ANNOTATION]: pick(r, ['2026-01', '2026-02']) }),
+      ...(r() < 0.3 && { [ROTATE_TOKEN_ANNOTATION]: pick(r, ['2026-01', '2026-02']) }),
+    },
+  };
   const input = facts({
     resource: resource({ spec, ...(status && { status }), generation: 1 + Math.floor(r() * 3), ...annotations }),
     references,
@@ -1658,6 +1806,17 @@ function randomWorld(r: () => number): World {
       pick(r, [ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }), ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 3600 }), ok({ orgID: IDS.orgID }), ok({}), unreachable()]),
     repair: () => pick(r, [ok({ id: IDS.bucketID }), ok({ id: IDS.bucketID }), unreachable(), rejected(403, 'forbidden', 'write:orgs is unauthorized')]),
     health: () => pick(r, [ok(health()), unreachable()]),
+    listAuthorizations: () =>
+      pick(r, [
+        ok([authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN)]),
+        ok([authorization(IDS.authorizationID, "admin's Token")]),
+        ok([authorization(IDS.authorizationID, "admin's Token"), authorization('6a1b2c3d4e5f6077', `${MARKER}2026-00`)]),
+        ok([authorization(ROTATED_AUTHORIZATION_ID, `${MARKER}2026-01`), authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN)]),
+        unreachable<Authorization[]>(),
+        rejected<Authorization[]>(403, 'forbidden', 'no'),
+      ]),
+    createAuthorization: () => pick(r, [ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }), ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }), unreachable(), rejected(403, 'forbidden', 'no')]),
+    deleteAuthorization: () => pick(r, [ok(true as const), ok(true as const), rejected<true>(404, 'not found', 'x'), rejected<true>(403, 'forbidden', 'no')]),
     setPassword: () => pick(r, [ok(true as const), ok(true as const), unreachable<true>(), rejected<true>(403, 'forbidden', 'write:users is unauthorized')]),
     checkPassword: () => pick(r, [ok(true as const), ok(true as const), ok(true as const), unauthorized<true>(), unreachable<true>()]),
     writeSecret: () => (r() < 0.9 ? 'written' : 'foreign'),
@@ -1726,6 +1885,18 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     if (input.tokenCheck?.ok) assert.is(step.userID, input.tokenCheck.value.userID);
     assert.is(input.passwordSet, undefined, `${label}: one password set per reconcile`);
   }
+  if (step.kind === 'deleteAuthorization' && input.secret.state === 'owned') {
+    // Never the authorization of the token the Secret holds.
+    assert.is.not(step.id, input.secret.authorizationID, `${label}: deletes the Secret's own authorization`);
+    const listed = input.authorizations?.ok ? input.authorizations.value : [];
+    const secretToken = input.secret.data.token;
+    assert.not.ok(listed.some((entry) => entry.id === step.id && entry.token === secretToken), `${label}: deletes the authorization listed with the Secret's token`);
+  }
+  if (step.kind === 'writeSecret' && input.secret.state === 'owned' && input.createdAuthorization?.ok && step.secret.data.token === input.createdAuthorization.value.token) {
+    // A created token reaches the Secret only after /me accepted it.
+    assert.ok(input.createdTokenCheck?.ok, `${label}: an unproven token written`);
+  }
+  if (step.kind === 'createAuthorization') assert.is(input.createdAuthorization, undefined, `${label}: one create per reconcile`);
   if (step.kind === 'checkPassword') {
     assert.ok(input.secret.state === 'owned' && input.secret.data.password === step.password, `${label}: the password proven is the Secret's`);
     assert.ok(step.password !== '');
@@ -1747,7 +1918,7 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     const previous = input.resource.status?.conditions?.find((c) => c.type === READY);
     assert.is(condition.lastTransitionTime, previous && previous.status === condition.status ? previous.lastTransitionTime : NOW, `${label}: lastTransitionTime`);
     // Reonboarded and Retargeted tell of a change that keeps the reason; every other event is a transition.
-    const keepsReason = ['Reonboarded', 'Retargeted', 'Repaired', 'PasswordRotated'];
+    const keepsReason = ['Reonboarded', 'Retargeted', 'Repaired', 'PasswordRotated', 'TokenRotated'];
     if (previous?.reason === step.reason) assert.ok(step.event === undefined || keepsReason.includes(step.event.reason), `${label}: event without a transition`);
     if (step.event) assert.ok(step.event.reason === step.reason || keepsReason.includes(step.event.reason));
     const waitsForChange: string[] = [Reason.Unsupported, Reason.URLNotAllowed, Reason.AddressRefused, Reason.SetupFailed];
@@ -1757,7 +1928,7 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
         : step.reason === Reason.TargetChanged
           ? // Only a fresh instance at an approved new target may still turn into the right one.
             step.message.includes('is not set up') ? 'backoff' : 'none'
-          : ([Reason.Onboarded, Reason.Adopted, Reason.InstanceReset, Reason.EnsureFailed, Reason.PasswordNotSet, Reason.PasswordInvalid] as string[]).includes(step.reason)
+          : ([Reason.Onboarded, Reason.Adopted, Reason.InstanceReset, Reason.EnsureFailed, Reason.PasswordNotSet, Reason.PasswordInvalid, Reason.TokenNotRotated] as string[]).includes(step.reason)
             ? 'after'
             : 'backoff';
     assert.is(step.requeue.kind, requeue, `${label}: requeue for ${step.reason}`);

@@ -198,6 +198,29 @@ onboarding('setPassword then checkPassword: the new password signs in (and signs
   assert.equal([short.kind, short.kind === 'rejected' && short.code], ['rejected', 'invalid']);
 });
 
+onboarding('authorizations: listed with their permissions, a copy created with a description, deleted (404 the second time)', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  const setup = valueOf(await client.setup(REQUEST));
+  const [operator, ...others] = valueOf(await client.listAuthorizations(TOKEN, setup.userID));
+  assert.equal(others, []);
+  assert.is(operator?.id, setup.authorizationID);
+  assert.is(operator?.token, TOKEN, 'listed with its token before v2.9');
+  assert.is(operator?.userID, setup.userID);
+  assert.ok((operator?.permissions.length ?? 0) > 0);
+  const request = { orgID: operator?.orgID ?? '', userID: setup.userID, description: 'copy of the operator token', permissions: operator?.permissions ?? [] };
+  const created = valueOf(await client.createAuthorization(TOKEN, request));
+  assert.ok(standin.tokens().includes(created.token));
+  assert.equal(valueOf(await client.checkToken(created.token)), { userID: setup.userID, userName: 'admin' });
+  const listed = valueOf(await client.listAuthorizations(created.token, setup.userID)).find((entry) => entry.id === created.id);
+  assert.equal([listed?.description, listed?.permissions], ['copy of the operator token', operator?.permissions]);
+  assert.is(valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)), true);
+  failureOf(await client.checkToken(TOKEN));
+  const again = failureOf(await client.deleteAuthorization(created.token, setup.authorizationID));
+  assert.equal([again.kind, again.kind === 'rejected' && again.status], ['rejected', 404]);
+  const refused = failureOf(await client.listAuthorizations('wrong-token', setup.userID));
+  assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
+});
+
 onboarding('health reports status and version', async ({ standin }) => {
   assert.equal(valueOf(await clientFor(standin.url).health()), { status: 'pass', version: 'v2.7.12' });
 });
@@ -297,6 +320,21 @@ variants('hashed tokens (v2.9): listings show no token, so the authorization sta
     assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID)), { orgID: created.orgID, bucketID: created.bucketID, bucketRetentionSeconds: 0 });
   } finally {
     closeClients();
+    await standin.close();
+  }
+});
+
+variants('hashed tokens (v2.9): authorizations are listed without their tokens; a created one still answers with its token once', async () => {
+  const standin = await startInfluxStandin({ hashedTokens: true });
+  try {
+    const client = clientFor(standin.url);
+    const setup = valueOf(await client.setup(REQUEST));
+    const [operator] = valueOf(await client.listAuthorizations(TOKEN, setup.userID));
+    assert.is(operator?.token, undefined);
+    const created = valueOf(await client.createAuthorization(TOKEN, { orgID: operator?.orgID ?? '', userID: setup.userID, description: 'x', permissions: operator?.permissions ?? [] }));
+    assert.ok(created.token.length > 0);
+    assert.is(valueOf(await client.listAuthorizations(TOKEN, setup.userID)).find((entry) => entry.id === created.id)?.token, undefined);
+  } finally {
     await standin.close();
   }
 });

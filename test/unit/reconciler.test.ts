@@ -6,7 +6,7 @@ import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials
 import { READY, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus, type Reason } from '../../src/api/types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
-import type { InfluxClient } from '../../src/influx/types.js';
+import type { AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
 import type { OnboardingEvent } from '../../src/onboarding/decide.js';
 import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
@@ -64,6 +64,9 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       createOrg: wrap('createOrg', (token: string, name: string) => client.createOrg(token, name)),
       createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) => client.createBucket(token, orgID, name, retention)),
       setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) => client.setRetention(token, bucketID, retention)),
+      listAuthorizations: wrap('listAuthorizations', (token: string, userID: string) => client.listAuthorizations(token, userID)),
+      createAuthorization: wrap('createAuthorization', (token: string, request: AuthorizationRequest) => client.createAuthorization(token, request)),
+      deleteAuthorization: wrap('deleteAuthorization', (token: string, id: string) => client.deleteAuthorization(token, id)),
       setPassword: wrap('setPassword', (token: string, userID: string, password: string) => client.setPassword(token, userID, password)),
       checkPassword: wrap('checkPassword', (username: string, password: string) => client.checkPassword(username, password)),
       health: wrap('health', () => client.health()),
