@@ -858,6 +858,22 @@ function refusedBefore(facts: Facts, reasons: readonly Reason[]): Finish | undef
   return finish(facts, { reason: previous.reason as Reason, message: previous.message, requeue: NONE });
 }
 
+/**
+ * A token that worked once was rejected. A new one from spec.tokenSecretRef is only ever written
+ * to the Secret once accepted, so the Secret may still hold the previous one: the message says
+ * which token was rejected.
+ */
+function tokenInvalid(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, rejected: string, failure: InfluxFailure): Finish {
+  const replacing = spec.tokenSecretRef !== undefined && known !== undefined && known.token !== rejected;
+  return finish(facts, {
+    reason: Reason.TokenInvalid,
+    message: replacing
+      ? `InfluxDB at ${spec.url} rejected the token from Secret ${spec.tokenSecretRef?.name} (${failureText(failure)}), so it did not replace the token in Secret ${spec.credentialsSecretName}. Put a valid operator token of this instance there`
+      : `InfluxDB at ${spec.url} rejected the token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced. Put a valid operator token in spec.tokenSecretRef`,
+    requeue: BACKOFF,
+  });
+}
+
 function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, credentials: Credentials, allowed: boolean): Step {
   const status = facts.resource.status ?? {};
   const onboardedBefore = status.onboardedAt !== undefined;
@@ -898,13 +914,7 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
   if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
   // Only a token that once worked can have been revoked; one that never did means someone else
   // set the instance up first.
-  if (onboardedBefore) {
-    return finish(facts, {
-      reason: Reason.TokenInvalid,
-      message: `InfluxDB at ${spec.url} rejected the token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced. Put a valid operator token in spec.tokenSecretRef`,
-      requeue: BACKOFF,
-    });
-  }
+  if (onboardedBefore) return tokenInvalid(facts, spec, known, credentials.token, failure);
   return finish(facts, {
     reason: Reason.AlreadyOnboarded,
     message: `InfluxDB at ${spec.url} was already set up and rejected the token from ${spec.tokenSecretRef ? `Secret ${spec.tokenSecretRef.name}` : `Secret ${spec.credentialsSecretName}`} (${failureText(failure)}). Put its operator token in a Secret and set spec.tokenSecretRef`,

@@ -729,6 +729,22 @@ test('Secret deleted and nothing remembered: AlreadyOnboarded; no Secret is made
   assert.is(run.finish.reason, Reason.AlreadyOnboarded);
 });
 
+test('a new tokenSecretRef on an onboarded resource: checked with /me first; accepted, it replaces the Secret\'s token; rejected, the Secret keeps the old one and the message names the new one', () => {
+  const input = given(tokenRef, { secret: ownedSecret(secretData(STORED)), references: { token: found(REF_TOKEN) } }, onboardedStatus());
+  const accepted = drive(input, setUpWorld(REF_TOKEN));
+  assert.equal(accepted.kinds.slice(0, 3), ['checkSetupStatus', 'checkToken', 'writeSecret']);
+  assert.is(only(accepted, 'checkToken').token, REF_TOKEN);
+  assert.is(only(accepted, 'writeSecret').credentials.token, REF_TOKEN);
+  assert.not.ok(accepted.kinds.includes('deleteAuthorization'), 'the old token is not deleted');
+  const rejectedRun = drive(input, setUpWorld(STORED_TOKEN));
+  assert.equal(rejectedRun.kinds, ['checkSetupStatus', 'checkToken']);
+  assert.is(rejectedRun.finish.reason, Reason.TokenInvalid);
+  assert.is(
+    rejectedRun.finish.message,
+    `InfluxDB at ${INFLUX_URL} rejected the token from Secret influx-token (unauthorized: unauthorized access), so it did not replace the token in Secret ${SECRET_NAME}. Put a valid operator token of this instance there`,
+  );
+});
+
 test('a valid tokenSecretRef repairs TokenInvalid: stored in the Secret, Ready again with a Normal event', () => {
   const input = given(
     tokenRef,
