@@ -85,6 +85,18 @@ function credentialsOf(secret: SecretView, server: InfluxServer): Credentials {
   return { url: server.url, org, bucket, token, ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }) };
 }
 
+/** The authorizations of the user the token belongs to, as InfluxDB lists them. */
+async function authorizationsOf(server: InfluxServer, token: string, userID: string): Promise<string[]> {
+  const client = createInfluxClient({ baseUrl: server.url, timeoutMs: 10_000 });
+  try {
+    const listed = await client.listAuthorizations(token, userID);
+    if (!listed.ok) throw new Error(`listing authorizations failed: ${listed.failure.message}`);
+    return listed.value.map((entry) => entry.id);
+  } finally {
+    client.close();
+  }
+}
+
 for (const version of REAL_VERSIONS) {
   const tests = suite<RealInfluxFile>(`onboarding real influxd ${version}`, new RealInfluxFile(version));
   tests.before((file) => file.setUp(`real-${version.replace(/\./g, '-')}`));
@@ -426,6 +438,79 @@ for (const version of REAL_VERSIONS) {
       }, { timeoutMs: 60_000 });
       await waitForReason(namespace, 'kill-rot', 'Onboarded', 30_000);
       assert.equal(await useCredentials(credentialsOf(settled, server)), { me: 200, rows: 1, signIn: 204 }, `step ${index}`);
+    }
+    await operator.terminate();
+  });
+
+  tests('token rotation on request: a new operator token with the same permissions, the old one deleted (401), exactly one operator authorization left; the new one writes, queries and creates orgs', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createOnboarding(namespace, 'tokrot', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'tokrot', 'Onboarded', 60_000);
+    const before = await context.secret('tokrot-influxdb');
+    const oldToken = before.data.token ?? '';
+    const userID = ready.status?.userID ?? '';
+    await annotateOnboarding(namespace, 'tokrot', { 'influxdb.onboarding.dev/rotate-token': '2026-12-01' });
+    const after = await eventually('the rotated token in the Secret, the replaced authorization gone', async () => {
+      const secret = await context.secret('tokrot-influxdb');
+      const annotations = secret.raw.metadata?.annotations ?? {};
+      return secret.data.token !== oldToken && annotations['influxdb.onboarding.dev/replaced-authorization'] === undefined && secret;
+    }, { timeoutMs: 60_000 });
+    const rotated = await eventually('status.tokenRotatedAt', async () => {
+      const current = await getOnboarding(namespace, 'tokrot');
+      return current?.status?.tokenRotatedAt !== undefined && current;
+    });
+    assert.is(readyOf(rotated)?.reason, 'Onboarded');
+    const newToken = after.data.token ?? '';
+    assert.is(await server.admin.meStatus(oldToken), 401, 'the old token is deleted');
+    assert.equal(await useCredentials(credentialsOf(after, server)), { me: 200, rows: 1, signIn: 204 });
+    const authorizations = await authorizationsOf(server, newToken, userID);
+    assert.equal(authorizations, [rotated?.status?.authorizationID], 'exactly one operator authorization, the Secret\'s');
+    assert.is(after.raw.metadata?.annotations?.['influxdb.onboarding.dev/authorization-id'], rotated?.status?.authorizationID);
+    // Global permissions, as the setup token had: it can create an org.
+    const client = createInfluxClient({ baseUrl: server.url, timeoutMs: 10_000 });
+    const org = await client.createOrg(newToken, 'made-with-the-rotated-token');
+    client.close();
+    assert.ok(org.ok, 'the rotated token can create orgs');
+    const events = (await onboardingEvents(namespace, 'tokrot')).filter((event) => event.reason === 'TokenRotated');
+    assert.is(events.length, 1);
+  });
+
+  tests('token rotation SIGKILLed at every step (create held, create answered but lost, delete of the old one held): the Secret\'s token always works, at most one extra authorization, gone after the next reconcile', async (context) => {
+    const namespace = await context.unwatchedNamespace();
+    const { server, proxy } = await context.fresh();
+    let operator = await context.startOperator([], [namespace]);
+    await createOnboarding(namespace, 'kill-tok', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'kill-tok', 'Onboarded', 60_000);
+    const userID = ready.status?.userID ?? '';
+    const create = { method: 'POST', path: '/api/v2/authorizations' };
+    const steps: Array<{ how: 'hold' | 'dropAnswer'; match: (secret: SecretView) => { method: string; path: string }; extra: number }> = [
+      { how: 'hold', match: () => create, extra: 0 }, // InfluxDB never saw the create
+      { how: 'dropAnswer', match: () => create, extra: 1 }, // created, its token lost: an orphan
+      { how: 'hold', match: (secret) => ({ method: 'DELETE', path: `/api/v2/authorizations/${secret.raw.metadata?.annotations?.['influxdb.onboarding.dev/authorization-id'] ?? ready.status?.authorizationID}` }), extra: 1 }, // the new token written, the old one not deleted yet
+    ];
+    for (const [index, step] of steps.entries()) {
+      const before = await context.secret('kill-tok-influxdb', namespace);
+      proxy.disturbNext(step.how, step.match(before));
+      await annotateOnboarding(namespace, 'kill-tok', { 'influxdb.onboarding.dev/rotate-token': `kill-${index}` });
+      await proxy.disturbed();
+      await operator.kill();
+      const killed = await context.secret('kill-tok-influxdb', namespace);
+      const token = killed.data.token ?? '';
+      assert.is(await server.admin.meStatus(token), 200, `step ${index}: the Secret's token works`);
+      assert.is((await authorizationsOf(server, token, userID)).length, 1 + step.extra, `step ${index}: ${step.extra} extra authorization(s)`);
+
+      operator = await context.startOperator([], [namespace]);
+      const settled = await eventually(`step ${index}: the rotation finished and cleaned up`, async () => {
+        const secret = await context.secret('kill-tok-influxdb', namespace);
+        const annotations = secret.raw.metadata?.annotations ?? {};
+        if (annotations['influxdb.onboarding.dev/token-rotation'] !== `kill-${index}` || annotations['influxdb.onboarding.dev/replaced-authorization'] !== undefined) return undefined;
+        return (await authorizationsOf(server, secret.data.token ?? '', userID)).length === 1 && secret;
+      }, { timeoutMs: 60_000 });
+      await waitForReason(namespace, 'kill-tok', 'Onboarded', 30_000);
+      assert.equal(await useCredentials(credentialsOf(settled, server)), { me: 200, rows: 1, signIn: 204 }, `step ${index}`);
+      assert.is.not(settled.data.token, before.data.token, `step ${index}: a new token`);
+      assert.is(await server.admin.meStatus(before.data.token ?? ''), 401, `step ${index}: the replaced token is dead`);
     }
     await operator.terminate();
   });
