@@ -16,6 +16,7 @@ import { defaultCredentialsSecretName } from './api/spec.js';
 import { loadConfig, type Config } from './config.js';
 import { InfluxClientPool } from './influx/pool.js';
 import { CredentialsSecrets } from './kube/credentials-secret.js';
+import { CredentialsEscrow } from './kube/escrow.js';
 import { EventRecorder } from './kube/events.js';
 import { readReference } from './kube/references.js';
 import { patchStatus } from './kube/status.js';
@@ -194,6 +195,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
   );
 
   const credentials = new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name));
+  const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
   const events = new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity);
   const customObjects = connection.makeApiClient(CustomObjectsApi);
   const influx = new InfluxClientPool({
@@ -211,6 +213,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
       resources: () => onboardings.list().map(asOnboarding),
       readSecret: (owner, name) => credentials.read(owner, name),
       writeSecret: (owner, desired, observed) => credentials.write(owner, desired, observed),
+      ...(escrow && { escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) } }),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
       recordEvent: (resource, event) => events.record(resource, event),

@@ -30,6 +30,14 @@ export interface OnboardingPorts {
   readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
   patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<StatusWrite>;
   recordEvent(resource: InfluxOnboarding, event: OnboardingEvent): Promise<void>;
+  /**
+   * The escrow (--escrow-namespace), absent when off: a copy of each resource's credentials outside
+   * its namespace, written before its Secret and read when the Secret is gone.
+   */
+  escrow?: {
+    read(owner: InfluxOnboarding): Promise<BoundCredentials | undefined>;
+    write(owner: InfluxOnboarding, desired: DesiredSecret): Promise<void>;
+  };
   influx(target: InfluxTarget): InfluxClient;
 }
 
@@ -191,6 +199,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         return { ...facts, passwordCheck: await client().checkPassword(step.username, step.password) };
       case 'writeSecret': {
         remember(key, { credentials: step.credentials, target: { url: step.secret.data.url, tls: step.secret.tls } });
+        await ports.escrow?.write(facts.resource, step.secret);
         const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
         return { ...facts, secret, secretWritten: secret.state === 'owned' };
       }
@@ -248,6 +257,12 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const references = checked.ok ? await readReferences(resource) : {};
     const secret = checked.ok ? await ports.readSecret(resource, checked.spec.credentialsSecretName) : { state: 'absent' as const };
     rememberSecret(key, secret);
+    // Nothing in the Secret nor in memory (the resource, or its whole namespace, was deleted and
+    // created again; the operator restarted): the escrow's copy, bound to its instance like memory.
+    if (secret.state === 'absent' && !remembered.has(key) && ports.escrow !== undefined) {
+      const escrowed = await ports.escrow.read(resource);
+      if (escrowed !== undefined) remember(key, escrowed);
+    }
     const known = remembered.get(key);
     const duplicate = duplicateOf(resource);
     let facts: Facts = {

@@ -391,6 +391,20 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
   assert.match(refused.stderr, /leaderElection\.enabled/);
 });
 
+test('escrow.enabled: --escrow-namespace is the release namespace, and a Role there grants exactly get, create and update on Secrets; off by default', async () => {
+  const off = await render('ops');
+  assert.not.ok((only<Deployment>(off, 'Deployment').spec.template.spec.containers[0]?.args ?? []).some((arg) => arg.startsWith('--escrow-namespace')));
+  const manifests = await render('ops', { escrow: { enabled: true } });
+  const deployment = only<Deployment>(manifests, 'Deployment');
+  assert.is(parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' }).escrowNamespace, 'ops');
+  const escrow = manifests.filter((m): m is RbacObject => m.kind === 'Role' && m.metadata.name.endsWith('-escrow'));
+  assert.equal(escrow.map((role) => [role.metadata.namespace, role.rules]), [['ops', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] }]]]);
+  const binding = manifests.find((m): m is Manifest & { roleRef: { name: string }; subjects: Array<{ name: string; namespace: string }> } => m.kind === 'RoleBinding' && m.metadata.name.endsWith('-escrow'));
+  assert.is(binding?.roleRef.name, escrow[0]?.metadata.name);
+  assert.is(binding?.subjects[0]?.namespace, 'ops');
+  assert.is(manifests.filter((m) => m.kind === 'ClusterRole').length, off.filter((m) => m.kind === 'ClusterRole').length, 'nothing cluster-wide added');
+});
+
 test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTTP drops the reviews and serves on 8080', async () => {
   const tlsConfig = { ca: { secret: { name: 'metrics-tls', key: 'ca.crt' } }, serverName: `${fullname}-metrics.ops.svc` };
   const withSecret = await render('ops', { metrics: { certSecretName: 'metrics-tls' }, serviceMonitor: { enabled: true, tlsConfig } });

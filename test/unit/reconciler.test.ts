@@ -9,6 +9,7 @@ import { InfluxClientPool } from '../../src/influx/pool.js';
 import type { AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
 import type { OnboardingEvent } from '../../src/onboarding/decide.js';
+import type { BoundCredentials } from '../../src/onboarding/facts.js';
 import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { resource as buildResource } from '../support/facts.js';
@@ -34,6 +35,8 @@ interface World {
   references: Map<string, string>;
   /** The URLs every referenced Secret consents to. */
   consentTo: string[];
+  /** The escrow's copies by `namespace/name`; undefined: no escrow. */
+  escrow?: Map<string, BoundCredentials>;
 }
 
 function keyOf(resource: InfluxOnboarding): string {
@@ -108,6 +111,19 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       if (world.failEvents) throw new Error('events API unavailable');
       world.events.push(event);
     },
+    ...(world.escrow && {
+      escrow: {
+        read: async (owner: InfluxOnboarding) => {
+          world.journal.push('readEscrow');
+          return world.escrow?.get(keyOf(owner));
+        },
+        write: async (owner: InfluxOnboarding, desired: DesiredSecret) => {
+          world.journal.push('writeEscrow');
+          const { username, password, token, url } = desired.data;
+          world.escrow?.set(keyOf(owner), { credentials: { username, password, token }, target: { url, tls: desired.tls } });
+        },
+      },
+    }),
     influx: (target) => tracked(pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify })),
   };
 }
@@ -122,10 +138,10 @@ interface Harness {
   close: () => Promise<void>;
 }
 
-async function harness(latencyMs = 0): Promise<Harness> {
+async function harness(latencyMs = 0, options: { escrow?: boolean } = {}): Promise<Harness> {
   const standin = await startInfluxStandin();
   standin.knobs.latencyMs = latencyMs;
-  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [] };
+  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [], ...(options.escrow && { escrow: new Map() }) };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
@@ -355,6 +371,38 @@ test('a status patch refused as stale: decided again with backoff, no event for 
     assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1);
   } finally {
     await h.close();
+  }
+});
+
+test('escrow: written before the Secret (so before the POST); the resource and its Secret deleted and created again: restored from the escrow, no second setup', async () => {
+  for (const escrow of [true, false]) {
+    const h = await harness(0, { escrow });
+    try {
+      h.add('a');
+      await h.reconcile('a');
+      assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+      const { journal } = h.world;
+      if (escrow) assert.ok(journal.indexOf('writeEscrow') < journal.indexOf('writeSecret') && journal.indexOf('writeSecret') < journal.indexOf('influx setup'), journal.join(', '));
+      const original = h.world.secrets.get('ns/a-influxdb');
+      // The namespace was deleted: the resource and its Secret with it.
+      h.world.resources.delete('ns/a');
+      h.world.secrets.delete('ns/a-influxdb');
+      await h.reconcile('a');
+      h.add('a');
+      await h.reconcile('a');
+      assert.is(readyReason(h.world, 'ns/a'), escrow ? 'Onboarded' : 'AlreadyOnboarded');
+      const restored = h.world.secrets.get('ns/a-influxdb');
+      if (escrow) {
+        assert.ok(original?.state === 'owned' && restored?.state === 'owned');
+        assert.equal(restored?.state === 'owned' && restored.data, original?.state === 'owned' && original.data, 'the same credentials');
+        assert.ok(h.world.journal.includes('readEscrow'));
+      } else {
+        assert.is(restored, undefined);
+      }
+      assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1);
+    } finally {
+      await h.close();
+    }
   }
 });
 
