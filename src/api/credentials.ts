@@ -50,13 +50,13 @@ export interface DesiredSecret {
   data: Record<SecretKey, string>;
   tls: string;
   garbageCollected: boolean;
-  /** Written when present, removed when absent. */
-  pendingPassword?: string;
+  /** Written when a string, removed when null, kept when absent (like replacedAuthorization). */
+  pendingPassword?: string | null;
   /** Written when present; absent keeps what the Secret records. */
   passwordRotation?: string;
   tokenRotation?: string;
-  /** Written when present; absent keeps it while the token stays, and removes it with a new token. */
-  authorizationID?: string;
+  /** Written when a string, removed when null; absent keeps it while the token stays, and removes it with a new token. */
+  authorizationID?: string | null;
   /** Written when a string, removed when null, kept when absent. */
   replacedAuthorization?: string | null;
 }

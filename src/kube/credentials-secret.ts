@@ -92,13 +92,13 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
   if (desired.tokenRotation !== undefined) annotations[TOKEN_ROTATION_ANNOTATION] = desired.tokenRotation;
   // The authorization ID belongs to the token it was written with: another token drops it.
   const existingToken = existing?.data?.token === undefined ? undefined : Buffer.from(existing.data.token, 'base64').toString('utf8');
-  if (desired.authorizationID !== undefined) annotations[AUTHORIZATION_ANNOTATION] = desired.authorizationID;
-  else if (existingToken !== desired.data.token) delete annotations[AUTHORIZATION_ANNOTATION];
+  if (typeof desired.authorizationID === 'string') annotations[AUTHORIZATION_ANNOTATION] = desired.authorizationID;
+  else if (desired.authorizationID === null || existingToken !== desired.data.token) delete annotations[AUTHORIZATION_ANNOTATION];
   if (desired.replacedAuthorization === null) delete annotations[REPLACED_AUTHORIZATION_ANNOTATION];
   else if (desired.replacedAuthorization !== undefined) annotations[REPLACED_AUTHORIZATION_ANNOTATION] = desired.replacedAuthorization;
-  // A pending password is kept only as long as the desired Secret carries it.
-  const { [PENDING_PASSWORD_KEY]: _replaced, ...data } = existing?.data ?? {};
-  const pending: Record<string, string> = desired.pendingPassword === undefined ? {} : { [PENDING_PASSWORD_KEY]: desired.pendingPassword };
+  const { [PENDING_PASSWORD_KEY]: _dropped, ...withoutPending } = existing?.data ?? {};
+  const data = desired.pendingPassword === null ? withoutPending : (existing?.data ?? {});
+  const pending: Record<string, string> = typeof desired.pendingPassword === 'string' ? { [PENDING_PASSWORD_KEY]: desired.pendingPassword } : {};
   return {
     apiVersion: 'v1',
     kind: 'Secret',

@@ -52,7 +52,7 @@ export class CredentialsEscrow {
   async write(owner: InfluxOnboarding, desired: DesiredSecret): Promise<void> {
     const name = CredentialsEscrow.nameFor(owner);
     const data: Record<string, string> = { ...desired.data, [TLS_KEY]: desired.tls };
-    if (desired.pendingPassword !== undefined) data[PENDING_PASSWORD_KEY] = desired.pendingPassword;
+    if (typeof desired.pendingPassword === 'string') data[PENDING_PASSWORD_KEY] = desired.pendingPassword;
     const body: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',

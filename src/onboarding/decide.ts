@@ -351,11 +351,17 @@ function postable(facts: Facts, credentials: Credentials): Credentials {
 type RotationRecord = Pick<DesiredSecret, 'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization'>;
 
 /**
- * A Secret created now holds a password nobody asked to rotate yet: the resource's rotate-password
- * value at that moment counts as handled. An existing Secret keeps what it records.
+ * What the Secret records before a setup request. A Secret created now holds credentials nobody
+ * asked to rotate yet: the resource's rotate-password and rotate-token values at that moment count
+ * as handled. An existing Secret keeps its requests handled, but the authorizations it names are
+ * from before the instance was (found) fresh: they are forgotten, so that none is ever deleted
+ * under an ID the new setup may have given to another one.
  */
 function initialRotationRecord(facts: Facts): RotationRecord {
-  if (facts.secret.state === 'owned') return {};
+  if (facts.secret.state === 'owned') {
+    const { authorizationID, replacedAuthorization } = facts.secret;
+    return { ...(authorizationID !== undefined && { authorizationID: null }), ...(replacedAuthorization !== undefined && { replacedAuthorization: null }) };
+  }
   const password = rotationRequested(facts);
   const token = tokenRotationRequested(facts);
   return { ...(password !== undefined && { passwordRotation: password }), ...(token !== undefined && { tokenRotation: token }) };
@@ -380,10 +386,10 @@ function desiredSecret(spec: EffectiveSpec, credentials: Credentials, record: Ro
 
 export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret): boolean {
   if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls) return false;
-  if (secret.pendingPassword !== desired.pendingPassword) return false;
+  if (desired.pendingPassword !== undefined && secret.pendingPassword !== (desired.pendingPassword ?? undefined)) return false;
   if (desired.passwordRotation !== undefined && secret.passwordRotation !== desired.passwordRotation) return false;
   if (desired.tokenRotation !== undefined && secret.tokenRotation !== desired.tokenRotation) return false;
-  if (desired.authorizationID !== undefined && secret.authorizationID !== desired.authorizationID) return false;
+  if (desired.authorizationID !== undefined && secret.authorizationID !== (desired.authorizationID ?? undefined)) return false;
   if (desired.replacedAuthorization !== undefined && secret.replacedAuthorization !== (desired.replacedAuthorization ?? undefined)) return false;
   return (Object.keys(desired.data) as Array<keyof DesiredSecret['data']>).every(
     (key) => secret.data[key] === desired.data[key],
@@ -500,14 +506,22 @@ function tokenNotRotated(facts: Facts, spec: EffectiveSpec, doing: string, failu
 /**
  * The authorization the Secret's token is: recorded with the token when the operator created it,
  * else the one listed with that token (servers before v2.9), else, for the token this resource's
- * own setup created, the ID the setup answered with.
+ * own setup created, the ID the setup answered with, or (that answer lost in a crash) the only
+ * authorization with the description a setup gives its token ("<username>'s Token").
  */
-function currentAuthorization(facts: Facts, spec: EffectiveSpec, listed: readonly Authorization[], token: string): Authorization | undefined {
+function currentAuthorization(facts: Facts, spec: EffectiveSpec, listed: readonly Authorization[], token: string, owner: TokenOwner): Authorization | undefined {
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
   const status = facts.resource.status ?? {};
-  const setupID = spec.tokenSecretRef === undefined && status.adopted === false ? status.authorizationID : undefined;
-  const id = secret?.authorizationID ?? listed.find((entry) => entry.token === token)?.id ?? setupID;
-  return listed.find((entry) => entry.id === id);
+  const listedWithToken = listed.find((entry) => entry.token === token);
+  if (listedWithToken !== undefined) return listedWithToken;
+  // A recorded ID that is not listed any more is from before the instance was set up again.
+  const recorded = listed.find((entry) => entry.id === secret?.authorizationID);
+  if (recorded !== undefined) return recorded;
+  if (spec.tokenSecretRef !== undefined || status.adopted !== false) return undefined;
+  const answered = listed.find((entry) => entry.id === status.authorizationID);
+  if (answered !== undefined) return answered;
+  const setupTokens = listed.filter((entry) => entry.description === `${owner.userName}'s Token`);
+  return setupTokens.length === 1 ? setupTokens[0] : undefined;
 }
 
 /**
@@ -524,7 +538,9 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
   const deleted = (id: string) => facts.authorizationsDeleted?.find((entry) => entry.id === id)?.outcome;
   const created = facts.createdAuthorization?.ok ? facts.createdAuthorization.value : undefined;
   const replaced = secret?.replacedAuthorization;
-  if (replaced !== undefined && replaced !== secret?.authorizationID) {
+  if (replaced !== undefined) {
+    // Never the Secret's own (the instance was set up again since, and the ID came back with it).
+    if (replaced === secret?.authorizationID) return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { replacedAuthorization: null }), credentials };
     const outcome = deleted(replaced);
     if (outcome === undefined) return { kind: 'deleteAuthorization', token: credentials.token, id: replaced };
     const gone = outcome.ok || (outcome.failure.kind === 'rejected' && outcome.failure.status === 404);
@@ -540,7 +556,7 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
   const listing = facts.authorizations;
   if (listing === undefined) return { kind: 'listAuthorizations', token: credentials.token, userID: owner.userID };
   if (!listing.ok) return tokenNotRotated(facts, spec, `to list the authorizations of user ${owner.userName}`, listing.failure);
-  const current = currentAuthorization(facts, spec, listing.value, credentials.token);
+  const current = currentAuthorization(facts, spec, listing.value, credentials.token, owner);
   if (current === undefined) {
     return finish(facts, {
       reason: Reason.TokenNotRotated,
@@ -567,8 +583,11 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
   if (check === undefined) return { kind: 'checkNewToken', token: creation.value.token };
   if (!check.ok) return tokenNotRotated(facts, spec, 'the new token (GET /api/v2/me); it is deleted at the next attempt', check.failure);
   const next = { ...credentials, token: creation.value.token };
+  // Created by this operator: by an earlier rotation (marked), or by this resource's own setup.
   const status = facts.resource.status ?? {};
-  const ours = current.description.startsWith(marker) || (current.id === status.authorizationID && status.adopted === false);
+  const ours =
+    current.description.startsWith(marker) ||
+    (status.adopted === false && (current.id === status.authorizationID || current.description === `${owner.userName}'s Token`));
   return {
     kind: 'writeSecret',
     secret: desiredSecret(spec, next, { tokenRotation: requested, authorizationID: creation.value.id, ...(ours && { replacedAuthorization: current.id }) }),
@@ -616,16 +635,18 @@ function rotatePassword(facts: Facts, spec: EffectiveSpec, credentials: Credenti
     const source = referenced ? `from Secret ${spec.passwordSecretRef?.name}` : `on request (${ROTATE_PASSWORD_ANNOTATION}: ${requested ?? 'none'})`;
     return {
       credentials: { ...credentials, password: set.password },
-      record: referenced || requested === undefined ? {} : { passwordRotation: requested },
+      record: { pendingPassword: null, ...(!referenced && requested !== undefined && { passwordRotation: requested }) },
       source,
     };
   }
   const setPassword = (password: string): Step => ({ kind: 'setPassword', token: credentials.token, userID: owner.userID, password });
-  if (referenced) {
-    const held = heldPassword(facts);
-    return held !== undefined && held !== credentials.password ? setPassword(credentials.password) : { credentials, record: {} };
-  }
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  if (referenced) {
+    // A pending password InfluxDB may already have is replaced by the referenced one, never just dropped.
+    const held = heldPassword(facts);
+    const differs = (held !== undefined && held !== credentials.password) || secret?.pendingPassword !== undefined;
+    return differs ? setPassword(credentials.password) : { credentials, record: {} };
+  }
   if (secret?.pendingPassword !== undefined) return setPassword(secret.pendingPassword);
   if (secret === undefined || requested === undefined || secret.passwordRotation === requested) return { credentials, record: {} };
   return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { pendingPassword: facts.generated.password }), credentials };
@@ -685,7 +706,11 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const rotation = owner === undefined ? { credentials: token.credentials, record: {} } : rotatePassword(facts, spec, token.credentials, owner);
   if (isStep(rotation)) return rotation;
   const { credentials } = rotation;
-  const secret = desiredSecret(spec, credentials, rotation.record);
+  // The instance was set up again with the Secret's token: the authorization recorded with it is gone.
+  const setUpNow = facts.setupAnswer?.ok ? facts.setupAnswer.value.authorizationID : undefined;
+  const recorded = facts.secret.state === 'owned' ? facts.secret.authorizationID : undefined;
+  const reset = setUpNow !== undefined && recorded !== undefined && recorded !== setUpNow ? { authorizationID: setUpNow } : {};
+  const secret = desiredSecret(spec, credentials, { ...rotation.record, ...reset });
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
   const status = facts.resource.status ?? {};
   const fields: Partial<InfluxOnboardingStatus> = {
@@ -714,8 +739,8 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   if (proof.checkedAt !== undefined) fields.passwordCheckedAt = proof.checkedAt;
   if (rotation.source !== undefined) fields.passwordRotatedAt = facts.now;
   if (token.rotatedTo !== undefined) fields.tokenRotatedAt = facts.now;
-  // Recorded with the token, so it is right even when a status write was lost.
-  if (facts.secret.state === 'owned' && facts.secret.authorizationID !== undefined) fields.authorizationID = facts.secret.authorizationID;
+  // Recorded with the token, so it is right even when a status write was lost; a setup made now answered with a newer one.
+  if (facts.secret.state === 'owned' && facts.secret.authorizationID !== undefined && !facts.setupAnswer?.ok) fields.authorizationID = facts.secret.authorizationID;
   if (facts.health === undefined) return { kind: 'checkHealth' };
   if (facts.health.ok && facts.health.value.version !== undefined) fields.influxdbVersion = facts.health.value.version;
   if (status.onboardedAt === undefined && fields.onboardedAt === undefined) fields.onboardedAt = facts.now;

@@ -271,6 +271,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--concurrency=4',
     '--resync-period=10m',
     '--drift-check-interval=5m',
+    '--password-check-interval=1h',
     '--leader-elect=true',
     `--leader-election-id=${release}-influx-onboarding-operator`,
     '--leader-election-namespace=$(POD_NAMESPACE)',

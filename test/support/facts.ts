@@ -342,10 +342,12 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       const given = world.writeSecret ?? 'written';
       const written = typeof given === 'function' ? given(step) : given;
       const before = current.secret.state === 'owned' ? current.secret : undefined;
-      // As the Secret adapter writes it: a pending password only while desired, the handled rotation kept unless replaced.
+      // As the Secret adapter writes it: records kept unless replaced (or, given null, removed); the authorization ID goes with its token.
       const passwordRotation = step.secret.passwordRotation ?? before?.passwordRotation;
       const tokenRotation = step.secret.tokenRotation ?? before?.tokenRotation;
-      const authorizationID = step.secret.authorizationID ?? (before?.data.token === step.secret.data.token ? before?.authorizationID : undefined);
+      const pendingPassword = step.secret.pendingPassword === null ? undefined : (step.secret.pendingPassword ?? before?.pendingPassword);
+      const authorizationID =
+        step.secret.authorizationID === null ? undefined : (step.secret.authorizationID ?? (before?.data.token === step.secret.data.token ? before?.authorizationID : undefined));
       const replacedAuthorization = step.secret.replacedAuthorization === null ? undefined : (step.secret.replacedAuthorization ?? before?.replacedAuthorization);
       const secret: CredentialsSecret =
         written === 'foreign'
@@ -355,7 +357,7 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
               data: step.secret.data,
               garbageCollected: step.secret.garbageCollected,
               tls: step.secret.tls,
-              ...(step.secret.pendingPassword !== undefined && { pendingPassword: step.secret.pendingPassword }),
+              ...(pendingPassword !== undefined && { pendingPassword }),
               ...(passwordRotation !== undefined && { passwordRotation }),
               ...(tokenRotation !== undefined && { tokenRotation }),
               ...(authorizationID !== undefined && { authorizationID }),

@@ -1263,7 +1263,7 @@ test('passwordSecretRef changed after onboarding: set in InfluxDB for the token\
   const run = drive(input, setUpWorld(STORED_TOKEN));
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'setPassword', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
   assert.equal(only(run, 'setPassword'), { kind: 'setPassword', token: STORED_TOKEN, userID: IDS.userID, password: REF_PASSWORD });
-  assert.equal(only(run, 'writeSecret').secret, desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)));
+  assert.equal(only(run, 'writeSecret').secret, { ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)), pendingPassword: null });
   assert.equal(only(run, 'checkPassword'), { kind: 'checkPassword', username: 'admin', password: REF_PASSWORD });
   assert.is(run.finish.reason, Reason.Onboarded);
   assert.equal(run.finish.event, {
@@ -1334,7 +1334,7 @@ test('rotate-password annotation: a generated password is persisted as pending f
   const [pending, promoted] = run.steps.filter((step): step is Extract<Step, { kind: 'writeSecret' }> => step.kind === 'writeSecret');
   assert.equal(pending?.secret, { ...desiredSecret(STORED), pendingPassword: GEN_PASSWORD });
   assert.equal(only(run, 'setPassword').password, GEN_PASSWORD);
-  assert.equal(promoted?.secret, { ...desiredSecret(credentials('admin', GEN_PASSWORD, STORED_TOKEN)), passwordRotation: '2026-12-01' });
+  assert.equal(promoted?.secret, { ...desiredSecret(credentials('admin', GEN_PASSWORD, STORED_TOKEN)), pendingPassword: null, passwordRotation: '2026-12-01' });
   assert.is(only(run, 'checkPassword').password, GEN_PASSWORD);
   assert.is(run.finish.event?.reason, 'PasswordRotated');
   assert.match(run.finish.event?.message ?? '', `on request (${ROTATE_PASSWORD_ANNOTATION}: 2026-12-01)`);
@@ -1354,7 +1354,7 @@ test('rotate-password: killed after the pending write or after the set, the next
   const run = drive(onboarded({}, { secret: pendingSecret }, ROTATE('2026-12-01')), setUpWorld(STORED_TOKEN));
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'setPassword', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
   assert.is(only(run, 'setPassword').password, MEMO_PASSWORD, 'the persisted password, not a new one');
-  assert.equal(only(run, 'writeSecret').secret, { ...desiredSecret(credentials('admin', MEMO_PASSWORD, STORED_TOKEN)), passwordRotation: '2026-12-01' });
+  assert.equal(only(run, 'writeSecret').secret, { ...desiredSecret(credentials('admin', MEMO_PASSWORD, STORED_TOKEN)), pendingPassword: null, passwordRotation: '2026-12-01' });
   // A refused set leaves the pending password in place for the next try.
   const refused = drive(onboarded({}, { secret: pendingSecret }, ROTATE('2026-12-01')), setUpWorld(STORED_TOKEN, { setPassword: rejected(400, 'invalid', 'x') }));
   assert.equal(refused.kinds, ['checkSetupStatus', 'checkToken', 'setPassword']);
@@ -1365,7 +1365,7 @@ test('rotate-password: with passwordSecretRef the referenced password rules and 
   const pendingSecret = ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: MEMO_PASSWORD });
   const referenced = drive(onboarded(passwordRef, { secret: pendingSecret, references: { password: found(REF_PASSWORD) } }, ROTATE('x')), setUpWorld(STORED_TOKEN));
   assert.is(only(referenced, 'setPassword').password, REF_PASSWORD);
-  assert.equal(only(referenced, 'writeSecret').secret, desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)));
+  assert.equal(only(referenced, 'writeSecret').secret, { ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)), pendingPassword: null });
   // A fresh onboarding with the annotation already set: the Secret records it before the POST.
   const fresh = drive(facts({ resource: resource({ annotations: ROTATE('2026-12-01') }) }), freshWorld());
   assert.equal(fresh.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
@@ -1736,9 +1736,9 @@ function randomSecret(r: () => number, spec: Record<string, unknown>): Credentia
     ...(r() < 0.3 && { retargetTo: INFLUX_URL }),
     ...(r() < 0.15 && { pendingPassword: PENDING_PASSWORD }),
     ...(r() < 0.3 && { passwordRotation: pick(r, ['2026-01', '2026-02']) }),
-    ...(r() < 0.3 && { tokenRotation: pick(r, ['2026-01', '2026-02']) }),
-    ...(r() < 0.3 && { authorizationID: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
-    ...(r() < 0.1 && { replacedAuthorization: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
+    ...(r() < 0.15 && { tokenRotation: pick(r, ['2026-01', '2026-02']) }),
+    ...(r() < 0.15 && { authorizationID: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
+    ...(r() < 0.05 && { replacedAuthorization: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
   };
   if (kind === 'partial') return ownedSecret({ ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined as never }) }, false, annotations);
   return ownedSecret(data, r() < 0.3, annotations);
@@ -1782,7 +1782,7 @@ function randomFacts(r: () => number, observations: boolean): Facts {
   const annotations = {
     annotations: {
       ...(r() < 0.3 && { [ROTATE_PASSWORD_ANNOTATION]: pick(r, ['2026-01', '2026-02']) }),
-      ...(r() < 0.3 && { [ROTATE_TOKEN_ANNOTATION]: pick(r, ['2026-01', '2026-02']) }),
+      ...(r() < 0.15 && { [ROTATE_TOKEN_ANNOTATION]: pick(r, ['2026-01', '2026-02']) }),
     },
   };
   const input = facts({
@@ -1997,20 +1997,26 @@ test('property: 3000 random reconciles driven to the end keep every invariant at
 
 interface InfluxModel {
   allowed: boolean;
-  tokens: Set<string>;
+  /** By ID: each authorization's token and description. */
+  authorizations: Map<string, { token: string; description: string }>;
   password?: string;
-  token?: string;
   ids: typeof IDS;
 }
 
-test('model: killed at any point (password rotations on request included), reconciles converge to Onboarded and the Secret always holds what InfluxDB accepted', () => {
+test('model: killed at any point (password and token rotations on request included), reconciles converge to Onboarded and the Secret always holds what InfluxDB accepted', () => {
   const r = prng(0xc0ffee);
   let scenarios = 0;
   let crashes = 0;
   let reonboards = 0;
   let rotations = 0;
+  let tokenRotations = 0;
+  let orphans = 0;
   for (let scenario = 0; scenario < 400; scenario++) {
-    const influx: InfluxModel = { allowed: true, tokens: new Set(), ids: IDS };
+    const influx: InfluxModel = { allowed: true, authorizations: new Map(), ids: IDS };
+    const live = (token: string): boolean => [...influx.authorizations.values()].some((entry) => entry.token === token);
+    // v2.9 and later list no tokens.
+    const hashed = r() < 0.5;
+    let created = 0;
     let secret: CredentialsSecret = ABSENT;
     let status: InfluxOnboardingStatus | undefined;
     let memory: Credentials | undefined;
@@ -2018,6 +2024,7 @@ test('model: killed at any point (password rotations on request included), recon
     const policy = pick(r, ['Retain', 'Delete'] as const);
     // The rotate-password annotation, changed now and then by a person.
     let rotateRequest: string | undefined;
+    let rotateTokenRequest: string | undefined;
 
     let calm = false;
     const flaky = (): boolean => !calm && r() < 0.1;
@@ -2031,7 +2038,7 @@ test('model: killed at any point (password rotations on request included), recon
         resource: resource({
           spec: { credentialsSecret: { deletionPolicy: policy } },
           ...(status && { status }),
-          ...(rotateRequest !== undefined && { annotations: ROTATE(rotateRequest) }),
+          annotations: { ...(rotateRequest !== undefined && ROTATE(rotateRequest)), ...(rotateTokenRequest !== undefined && ROTATE_TOKEN(rotateTokenRequest)) },
         }),
         now: `2026-03-01T12:${String(serial % 60).padStart(2, '0')}:00Z`,
         secret,
@@ -2040,24 +2047,40 @@ test('model: killed at any point (password rotations on request included), recon
       });
       const world: World = {
         setupStatus: () => (flaky() ? unreachable() : ok({ allowed: influx.allowed })),
-        checkToken: (step) => (influx.tokens.has(step.token) ? ok(owner()) : unauthorized()),
-        lookupIDs: (step) => (influx.tokens.has(step.token) ? ok({ orgID: influx.ids.orgID, bucketID: influx.ids.bucketID, bucketRetentionSeconds: 0 }) : unauthorized()),
+        checkToken: (step) => (live(step.token) ? ok(owner()) : unauthorized()),
+        lookupIDs: (step) => (live(step.token) ? ok({ orgID: influx.ids.orgID, bucketID: influx.ids.bucketID, bucketRetentionSeconds: 0 }) : unauthorized()),
+        listAuthorizations: (step) => {
+          if (!live(step.token)) return unauthorized();
+          if (flaky()) return unreachable();
+          return ok([...influx.authorizations].map(([id, entry]) => authorization(id, entry.description, hashed ? undefined : entry.token)));
+        },
+        createAuthorization: (step) => {
+          if (!live(step.token)) return unauthorized();
+          const id = `${scenario}-${++created}`;
+          influx.authorizations.set(id, { token: `rot-token-${scenario}-${created}`, description: step.request.description });
+          // Created, and the answer lost on the way back.
+          if (flaky()) return unreachable();
+          tokenRotations++;
+          return ok({ id, token: `rot-token-${scenario}-${created}` });
+        },
+        deleteAuthorization: (step) => {
+          if (!live(step.token)) return unauthorized();
+          if (flaky()) return unreachable();
+          if (!influx.authorizations.delete(step.id)) return rejected(404, 'not found', 'authorization not found');
+          if (step.id !== influx.ids.authorizationID && !step.id.startsWith(`${scenario}-`)) throw new Error('deleted an unknown authorization');
+          orphans++;
+          return ok(true);
+        },
         health: () => (flaky() ? unreachable() : ok(health())),
         checkPassword: (step) => (flaky() ? unreachable() : step.password === influx.password ? ok(true) : unauthorized()),
         setPassword: (step) => {
-          if (!influx.tokens.has(step.token)) return unauthorized();
+          if (!live(step.token)) return unauthorized();
           if (flaky()) return unreachable();
           influx.password = step.password;
           rotations++;
           return ok(true);
         },
         writeSecret: (step) => {
-          const passwordRotation = step.secret.passwordRotation ?? (secret.state === 'owned' ? secret.passwordRotation : undefined);
-          secret = ownedSecret(step.secret.data, step.secret.garbageCollected, {
-            tls: step.secret.tls,
-            ...(step.secret.pendingPassword !== undefined && { pendingPassword: step.secret.pendingPassword }),
-            ...(passwordRotation !== undefined && { passwordRotation }),
-          });
           memory = step.credentials;
           return 'written';
         },
@@ -2070,25 +2093,28 @@ test('model: killed at any point (password rotations on request included), recon
           ]);
           if (!influx.allowed) return alreadySetUp();
           influx.allowed = false;
-          influx.tokens = new Set([step.request.token]);
+          influx.authorizations = new Map([[influx.ids.authorizationID, { token: step.request.token, description: "admin's Token" }]]);
           influx.password = step.request.password;
-          influx.token = step.request.token;
           return ok(setupResult());
         },
       };
-      for (let count = 0; count < 16; count++) {
+      for (let count = 0; count < 24; count++) {
         const step = decideRecorded(current);
         if (step.kind === 'finish') {
           status = step.status;
           return step;
         }
         current = apply(current, step, world);
-        if (influx.token !== undefined) {
-          // From the moment InfluxDB accepted a token, the Secret holds it, and its password (while
-          // a rotation is under way, as the pending one).
+        // The cluster's Secret is what the write made of it (the adapter's rules, as apply() has them).
+        if (step.kind === 'writeSecret') secret = current.secret;
+        if (influx.authorizations.size > 0) {
+          // From the moment InfluxDB accepted a token, the Secret holds one that works, and the
+          // password InfluxDB has (while a rotation is under way, as the pending one); at most
+          // one authorization more than the Secret's exists.
           assert.ok(secret.state === 'owned', `scenario ${scenario}: the Secret exists`);
           if (secret.state !== 'owned') throw new Error('unreachable');
-          assert.is(secret.data.token, influx.token, `scenario ${scenario}: token`);
+          assert.ok(live(secret.data.token ?? ''), `scenario ${scenario}: the Secret's token works`);
+          assert.ok(influx.authorizations.size <= 2, `scenario ${scenario}: ${influx.authorizations.size} authorizations`);
           assert.ok([secret.data.password, secret.pendingPassword].includes(influx.password), `scenario ${scenario}: the password InfluxDB has is in the Secret`);
         }
         if (crashAfter !== undefined && count >= crashAfter) {
@@ -2103,25 +2129,29 @@ test('model: killed at any point (password rotations on request included), recon
     for (let round = 0; round < 8; round++) {
       if (status?.onboardedAt !== undefined && r() < 0.15) {
         influx.allowed = true; // wiped
-        influx.tokens = new Set();
-        influx.token = undefined;
+        influx.authorizations = new Map();
         influx.password = undefined;
         reonboards++;
       }
       if (status?.onboardedAt !== undefined && r() < 0.3) rotateRequest = `request-${round}`;
-      reconcile(r() < 0.6 ? Math.floor(r() * 8) : undefined);
+      if (status?.onboardedAt !== undefined && r() < 0.3) rotateTokenRequest = `token-request-${round}`;
+      reconcile(r() < 0.6 ? Math.floor(r() * 12) : undefined);
     }
     // Then no more crashes nor flaky answers: it converges.
     calm = true;
     let last: Finish | undefined;
     // A reconcile that set the instance up again rotates nothing yet (the token's user is known
     // from the next one on), so a request still open takes one more round.
-    const requestOpen = (): boolean => rotateRequest !== undefined && secret.state === 'owned' && secret.passwordRotation !== rotateRequest;
+    const requestOpen = (): boolean =>
+      secret.state === 'owned' &&
+      ((rotateRequest !== undefined && secret.passwordRotation !== rotateRequest) || (rotateTokenRequest !== undefined && secret.tokenRotation !== rotateTokenRequest));
     for (let round = 0; round < 6 && (last?.reason !== Reason.Onboarded || requestOpen()); round++) last = reconcile(undefined);
     assert.is(last?.reason, Reason.Onboarded, `scenario ${scenario} did not converge: ${last?.reason} ${last?.message}`);
     assert.ok(secret.state === 'owned');
     if (secret.state !== 'owned') continue;
-    assert.ok(influx.tokens.has(secret.data.token ?? ''), 'the Secret token works');
+    assert.equal([...influx.authorizations.values()].map((entry) => entry.token), [secret.data.token], 'exactly one authorization, the Secret\'s');
+    if (rotateTokenRequest !== undefined) assert.is(secret.tokenRotation, rotateTokenRequest, 'the last token request was handled');
+    assert.is(secret.replacedAuthorization, undefined);
     assert.is(secret.data.password, influx.password);
     assert.is(secret.pendingPassword, undefined, 'no rotation left half done');
     if (rotateRequest !== undefined) assert.is(secret.passwordRotation, rotateRequest, 'the last request was handled');
@@ -2140,6 +2170,8 @@ test('model: killed at any point (password rotations on request included), recon
   assert.ok(crashes > 300, `only ${crashes} crashes injected`);
   assert.ok(reonboards > 50, `only ${reonboards} wipes`);
   assert.ok(rotations > 100, `only ${rotations} passwords set`);
+  assert.ok(tokenRotations > 100, `only ${tokenRotations} tokens rotated`);
+  assert.ok(orphans > 100, `only ${orphans} authorizations deleted`);
 });
 
 // ---------------------------------------------------------------------------------------------
