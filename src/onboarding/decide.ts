@@ -486,10 +486,9 @@ function rotationMarker(facts: Facts): string {
   return `${ROTATION_MARKER} ${facts.resource.metadata.uid} `;
 }
 
-/** The token in the Secret after a token rotation (if one was due), and what the Secret records of it. */
+/** The credentials once a token rotation, if one was due, is done. */
 interface TokenSettled {
   credentials: Credentials;
-  record: RotationRecord;
   /** The new token's authorization, when this reconcile replaced the token. */
   rotatedTo?: string;
 }
@@ -504,10 +503,10 @@ function tokenNotRotated(facts: Facts, spec: EffectiveSpec, doing: string, failu
 }
 
 /**
- * The authorization the Secret's token is: recorded with the token when the operator created it,
- * else the one listed with that token (servers before v2.9), else, for the token this resource's
- * own setup created, the ID the setup answered with, or (that answer lost in a crash) the only
- * authorization with the description a setup gives its token ("<username>'s Token").
+ * The authorization the Secret's token is: the one listed with that token (servers before v2.9),
+ * else the one recorded with the token when the operator created it, else, for the token this
+ * resource's own setup created, the ID the setup answered with, or (that answer lost in a crash)
+ * the only authorization with the description a setup gives its token ("<username>'s Token").
  */
 function currentAuthorization(facts: Facts, spec: EffectiveSpec, listed: readonly Authorization[], token: string, owner: TokenOwner): Authorization | undefined {
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
@@ -549,7 +548,7 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
   }
   const requested = tokenRotationRequested(facts);
   const rotatedTo = created !== undefined && secret?.authorizationID === created.id ? created.id : undefined;
-  const settled: TokenSettled = { credentials, record: {}, ...(rotatedTo !== undefined && { rotatedTo }) };
+  const settled: TokenSettled = { credentials, ...(rotatedTo !== undefined && { rotatedTo }) };
   if (requested === undefined || secret === undefined || secret.tokenRotation === requested) return settled;
   if (spec.tokenSecretRef !== undefined) return settled;
 
@@ -581,7 +580,7 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
   if (!creation.ok) return tokenNotRotated(facts, spec, `to create a new authorization for user ${owner.userName}`, creation.failure);
   const check = facts.createdTokenCheck;
   if (check === undefined) return { kind: 'checkNewToken', token: creation.value.token };
-  if (!check.ok) return tokenNotRotated(facts, spec, 'the new token (GET /api/v2/me); it is deleted at the next attempt', check.failure);
+  if (!check.ok) return tokenNotRotated(facts, spec, `the token of the new authorization ${creation.value.id} (GET /api/v2/me; that authorization is deleted at the next attempt)`, check.failure);
   const next = { ...credentials, token: creation.value.token };
   // Created by this operator: by an earlier rotation (marked), or by this resource's own setup.
   const status = facts.resource.status ?? {};
@@ -701,7 +700,7 @@ function usernameNote(spec: EffectiveSpec, username: string): string {
 function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcome: Outcome): Step {
   const owner = facts.tokenCheck?.ok ? facts.tokenCheck.value : undefined;
   const named = owner === undefined ? accepted : { ...accepted, username: owner.userName };
-  const token: Step | TokenSettled = owner === undefined ? { credentials: named, record: {} } : rotateToken(facts, spec, named, owner);
+  const token: Step | TokenSettled = owner === undefined ? { credentials: named } : rotateToken(facts, spec, named, owner);
   if (isStep(token)) return token;
   const rotation = owner === undefined ? { credentials: token.credentials, record: {} } : rotatePassword(facts, spec, token.credentials, owner);
   if (isStep(rotation)) return rotation;

@@ -1504,7 +1504,7 @@ test('rotate-token killed after the Secret write: the replaced authorization is 
 test('rotate-token refused or unproven: TokenNotRotated, the Secret keeps its working token; with tokenSecretRef the annotation does nothing', () => {
   const cases: Array<[World, string]> = [
     [rotationWorld([SETUP_AUTHORIZATION], { createAuthorization: rejected(403, 'forbidden', 'write:authorizations is unauthorized') }), 'to create a new authorization'],
-    [rotationWorld([SETUP_AUTHORIZATION], { checkToken: (step) => (step.token === STORED_TOKEN ? ok(owner()) : unauthorized()) }), 'the new token'],
+    [rotationWorld([SETUP_AUTHORIZATION], { checkToken: (step) => (step.token === STORED_TOKEN ? ok(owner()) : unauthorized()) }), `the token of the new authorization ${ROTATED_AUTHORIZATION_ID}`],
     [rotationWorld([SETUP_AUTHORIZATION], { listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized') }), 'to list the authorizations'],
   ];
   for (const [world, doing] of cases) {
