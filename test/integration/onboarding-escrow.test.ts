@@ -21,6 +21,8 @@ import { eventually } from '../support/wait.js';
 const tests = suite<OnboardingFile>('onboarding credentials escrow', new OnboardingFile());
 
 const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
+/** The operator's own namespace, where the escrow lives; made by the first test. */
+let escrowNamespace = '';
 
 async function namespaceGone(name: string): Promise<boolean> {
   const { core } = await onboardingHarness();
@@ -40,7 +42,7 @@ tests.after((file) => file.tearDown());
 
 tests('a deleted namespace takes the Secret with it; the resource created again there gets the escrowed credentials back, no second setup', async (context) => {
   const { core } = await onboardingHarness();
-  const escrowNamespace = await createNamespace('onb-escrow-store');
+  escrowNamespace = await createNamespace('onb-escrow-store');
   const apps = `${context.namespace}-apps`;
   await core.createNamespace({ body: { metadata: { name: apps } } });
   await context.startOperator([`--escrow-namespace=${escrowNamespace}`], [context.namespace, apps]);
@@ -66,6 +68,20 @@ tests('a deleted namespace takes the Secret with it; the resource created again 
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'no second setup');
   assert.equal(influx.tokens(), [original.data.token]);
   context.remember(influx);
+});
+
+tests('resources in the file namespace are escrowed too, one copy each', async (context) => {
+  const { core } = await onboardingHarness();
+  for (const name of ['steady-a', 'steady-b']) {
+    const influx = await context.standin();
+    await createOnboarding(context.namespace, name, { url: influx.url, ...SPEC });
+    await waitForReason(context.namespace, name, 'Onboarded', 60_000);
+    context.ledger.addSecret(await getSecret(context.namespace, `${name}-influxdb`));
+  }
+  const copies = (await core.listNamespacedSecret({ namespace: escrowNamespace })).items;
+  assert.is(copies.length, 3);
+  const owners = copies.map((copy) => copy.metadata?.annotations?.['influxdb.onboarding.dev/escrow-for']).sort();
+  assert.equal(owners, [`${context.namespace}-apps/kept`, `${context.namespace}/steady-a`, `${context.namespace}/steady-b`]);
 });
 
 tests('without the escrow the same loss is AlreadyOnboarded (the token is gone)', async (context) => {

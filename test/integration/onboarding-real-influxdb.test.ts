@@ -442,6 +442,41 @@ for (const version of REAL_VERSIONS) {
     await operator.terminate();
   });
 
+  tests('a new tokenSecretRef on an onboarded resource: a rejected token leaves the Secret alone; an accepted one replaces it, and the old token is not deleted', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createOnboarding(namespace, 'newref', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'newref', 'Onboarded', 60_000);
+    const before = await context.secret('newref-influxdb');
+    const oldToken = before.data.token ?? '';
+    await createSecret(namespace, 'newref-token', { token: 'not-a-token-of-this-instance' }, consentTo(proxy.url));
+    await patchOnboardingSpec(namespace, 'newref', { tokenSecretRef: { name: 'newref-token', key: 'token' } });
+    const refused = await waitForReason(namespace, 'newref', 'TokenInvalid', 60_000);
+    assert.match(readyOf(refused)?.message ?? '', 'rejected the token from Secret newref-token');
+    assert.equal((await context.secret('newref-influxdb')).data, before.data, 'the Secret was left as it is');
+
+    const client = createInfluxClient({ baseUrl: server.url, timeoutMs: 10_000 });
+    const [setupAuthorization] = await client.listAuthorizations(oldToken, ready.status?.userID ?? '').then((listed) => (listed.ok ? listed.value : []));
+    const made = await client.createAuthorization(oldToken, {
+      orgID: setupAuthorization?.orgID ?? '',
+      userID: ready.status?.userID ?? '',
+      description: 'a second operator token, made by a person',
+      permissions: setupAuthorization?.permissions ?? [],
+    });
+    client.close();
+    assert.ok(made.ok);
+    if (!made.ok) return;
+    context.ledger.add(made.value.token);
+    await updateSecretData(namespace, 'newref-token', { token: made.value.token });
+    const switched = await eventually('the Secret to hold the new token', async () => {
+      const secret = await context.secret('newref-influxdb');
+      return secret.data.token === made.value.token && secret;
+    });
+    await waitForReason(namespace, 'newref', 'Onboarded', 30_000);
+    assert.equal(await useCredentials(credentialsOf(switched, server)), { me: 200, rows: 1, signIn: 204 });
+    assert.is(await server.admin.meStatus(oldToken), 200, 'the old token was not deleted');
+  });
+
   tests('token rotation on request: a new operator token with the same permissions, the old one deleted (401), exactly one operator authorization left; the new one writes, queries and creates orgs', async (context) => {
     const { namespace } = context;
     const { server, proxy } = await context.fresh();
