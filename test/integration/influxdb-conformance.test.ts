@@ -20,6 +20,8 @@ interface Learned {
   otherID?: string;
   /** The setup authorization's permissions as the operator copies them (type, id, orgID), as JSON. */
   permissionsJson?: string;
+  /** The Cookie a sign-in's session is closed with. */
+  session?: string;
 }
 
 interface Step {
@@ -241,6 +243,17 @@ const CASES: Case[] = [
       withToken('POST /api/v2/users/{userID}/password', '/api/v2/users/{userID}/password', 'POST', { password: 'the-new-password-2' }),
       { name: 'sign-in with the new password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'the-new-password-2') }) },
       { name: 'sign-in with the old password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', SETUP.password) }) },
+      {
+        name: 'sign-in again, keeping the session cookie',
+        request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'the-new-password-2') }),
+        learn: (answer, learned) => {
+          learned.session = answer.headers['set-cookie']?.split(';')[0];
+          // Without it both sides would refuse the sign-outs alike, and the rows would prove nothing.
+          if (!learned.session?.startsWith('influxdb-oss-session=')) throw new Error(`the sign-in answered ${answer.status} without a session cookie`);
+        },
+      },
+      { name: 'POST /api/v2/signout with that session', request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }) },
+      { name: 'POST /api/v2/signout with it again', request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }) },
     ],
   },
 ];
