@@ -9,6 +9,7 @@ export interface Config {
   concurrency: number;
   resyncPeriodMs: number;
   driftCheckIntervalMs: number;
+  passwordCheckIntervalMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   leaderElect: boolean;
@@ -31,6 +32,8 @@ export interface Config {
   requireSecretConsent: boolean;
   /** Honour InfluxOnboarding.spec.accessFrom.namespaceSelector: watch namespaces' labels (cluster-wide). */
   namespaceLabelGrants: boolean;
+  /** The namespace of the credentials escrow (the operator's own); undefined: no escrow. */
+  escrowNamespace?: string;
   identity: string;
 }
 
@@ -55,6 +58,8 @@ const FLAGS: readonly Flag[] = [
   { name: 'concurrency', type: 'string', default: '4', help: 'Resources reconciled in parallel.' },
   { name: 'resync-period', type: 'string', default: '10m', help: 'Every resource is queued again this often, events or not.' },
   { name: 'drift-check-interval', type: 'string', default: '5m', help: 'How often a Ready resource checks its token and setup state (jittered by 10%).' },
+  { name: 'password-check-interval', type: 'string', default: '1h', help: "How often a Ready resource proves the Secret's password with a sign-in (each sign-in opens a session, closed again at once)." },
+  { name: 'escrow-namespace', type: 'string', default: '', help: "Keep a copy of each resource's credentials in a Secret of this namespace (the operator's own), restored when the resource's Secret is gone; empty: no escrow." },
   { name: 'backoff-base', type: 'string', default: '5ms', help: 'First retry delay of a failing resource; doubles per failure.' },
   { name: 'backoff-max', type: 'string', default: '1000s', help: 'Longest retry delay of a failing resource.' },
   { name: 'leader-elect', type: 'boolean', default: 'false', help: 'Elect a leader through a Lease so only one replica reconciles.' },
@@ -201,6 +206,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     .map((namespace) => namespace.trim())
     .filter((namespace) => namespace !== '');
   const labelSelector = raw('label-selector').trim();
+  const escrowNamespace = raw('escrow-namespace').trim();
+  if (escrowNamespace !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(escrowNamespace)) {
+    problems.push(`--escrow-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(escrowNamespace)}`);
+  }
   const leaderElect = bool('leader-elect');
   const leaderElectionNamespace = raw('leader-election-namespace') || env.POD_NAMESPACE || undefined;
   if (leaderElect && leaderElectionNamespace === undefined) {
@@ -223,9 +232,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const config: Config = {
     namespaces,
     ...(labelSelector !== '' && { labelSelector }),
+    ...(escrowNamespace !== '' && { escrowNamespace }),
     concurrency,
     resyncPeriodMs: duration('resync-period'),
     driftCheckIntervalMs: duration('drift-check-interval'),
+    passwordCheckIntervalMs: duration('password-check-interval'),
     backoffBaseMs,
     backoffMaxMs,
     leaderElect,

@@ -7,6 +7,7 @@ import { defaultCredentialsSecretName } from './api/spec.js';
 import { loadConfig, type Config } from './config.js';
 import { InfluxClientPool } from './influx/pool.js';
 import { CredentialsSecrets } from './kube/credentials-secret.js';
+import { CredentialsEscrow } from './kube/escrow.js';
 import { EventRecorder } from './kube/events.js';
 import { readReference } from './kube/references.js';
 import { patchFinalizers, patchStatus } from './kube/status.js';
@@ -174,6 +175,7 @@ function registerOnboardingController(manager: Manager, config: Config, logger: 
   const { connection } = manager;
   const core = connection.makeApiClient(CoreV1Api);
   const credentials = new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name));
+  const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
   const events = new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity);
   const customObjects = connection.makeApiClient(CustomObjectsApi);
   const reconciler = createOnboardingReconciler(
@@ -182,6 +184,7 @@ function registerOnboardingController(manager: Manager, config: Config, logger: 
       resources: () => onboardings.list(),
       readSecret: (owner, name) => credentials.read(owner, name),
       writeSecret: (owner, desired, observed) => credentials.write(owner, desired, observed),
+      ...(escrow && { escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) } }),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
       recordEvent: (resource, event) => events.record(resource, event),
@@ -189,6 +192,7 @@ function registerOnboardingController(manager: Manager, config: Config, logger: 
     },
     {
       driftCheckIntervalMs: config.driftCheckIntervalMs,
+      passwordCheckIntervalMs: config.passwordCheckIntervalMs,
       requireSecretConsent: config.requireSecretConsent,
       logger,
       secrets,

@@ -14,6 +14,7 @@ import {
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
+import { bucketPermissions } from '../influx/client.js';
 import type { InfluxClient } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
@@ -226,9 +227,13 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
         await setFinalizer(shell, facts.resource, false);
         return 'done';
       case 'listAuthorizations':
-        return { ...facts, authorizations: await ports.influx(step.connection.target).listAuthorizations(step.connection.token, step.connection.orgID) };
+        return { ...facts, authorizations: await ports.influx(step.connection.target).listAuthorizations(step.connection.token, { orgID: step.connection.orgID }) };
       case 'createAuthorization': {
-        const created = await ports.influx(step.connection.target).createAuthorization(step.connection.token, step.connection.orgID, step.description, step.permissions);
+        const created = await ports.influx(step.connection.target).createAuthorization(step.connection.token, {
+          orgID: step.connection.orgID,
+          description: step.description,
+          permissions: bucketPermissions(step.connection.orgID, step.permissions),
+        });
         if (!created.ok) return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
         options.secrets.add(created.value.token);
         // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.

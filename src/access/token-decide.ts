@@ -1,6 +1,9 @@
 import type { Checked, EffectiveTokenSpec } from '../api/access-spec.js';
 import { TOKEN_FINALIZER, type DesiredTokenSecret, type InfluxToken, type InfluxTokenStatus, type TokenSecret } from '../api/access-types.js';
-import type { AuthorizationInfo, BucketPermission, InfluxFailure, IssuedAuthorization, Outcome } from '../influx/types.js';
+import type { Authorization, BucketPermission, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/types.js';
+
+/** What the token controller reads of a listed authorization (v2.9+ lists no token). */
+export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
 import type { OnboardingEvent } from '../onboarding/decide.js';
 import { accessFinish, after, BACKOFF, failureOutcome, NONE, type Access, type AccessFinish, type Connection } from './access.js';
 
@@ -20,9 +23,9 @@ export interface TokenFacts {
   buckets: Record<string, BucketResolution>;
   secret: TokenSecret;
   /** Every authorization of the onboarding's org (without tokens). */
-  authorizations?: Outcome<AuthorizationInfo[]>;
+  authorizations?: Outcome<ListedAuthorization[]>;
   /** Created in this reconcile and not yet in the Secret: the next step writes it there. */
-  issued?: IssuedAuthorization;
+  issued?: CreatedAuthorization;
   /** IDs deleted in this reconcile. */
   deleted?: string[];
   failure?: { doing: string; failure: InfluxFailure };
@@ -54,7 +57,7 @@ export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<Influx
 }
 
 /** This resource's authorizations: found by the UID in their description, also on servers that never show a token again. */
-export function ownAuthorizations(all: readonly AuthorizationInfo[], resource: Pick<InfluxToken, 'metadata'>): AuthorizationInfo[] {
+export function ownAuthorizations(all: readonly ListedAuthorization[], resource: Pick<InfluxToken, 'metadata'>): ListedAuthorization[] {
   const suffix = ` uid=${resource.metadata.uid}]`;
   return all.filter((entry) => entry.description.endsWith(suffix));
 }
@@ -68,7 +71,7 @@ function hasFinalizer(resource: InfluxToken): boolean {
 }
 
 /** The authorizations of this resource still alive in InfluxDB, or a step to learn them, or a finish on failure. */
-function living(facts: TokenFacts, connection: Connection): AuthorizationInfo[] | TokenStep {
+function living(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
   if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection };
   if (!facts.authorizations.ok) return finish(facts, failureOutcome('listing authorizations', facts.authorizations.failure));
   const deleted = facts.deleted ?? [];

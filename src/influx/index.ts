@@ -1,16 +1,19 @@
-export { createInfluxClient } from './client.js';
+export { bucketPermissions, createInfluxClient } from './client.js';
 export { parseAllowedTargets, type AddressPolicy, type AllowedTarget, type RefusalReason } from './address-policy.js';
 export type {
-  AuthorizationInfo,
+  Authorization,
+  AuthorizationFilter,
+  AuthorizationRequest,
   BucketInfo,
   BucketPermission,
+  CreatedAuthorization,
   Deletion,
   Health,
-  IssuedAuthorization,
   InfluxClient,
   InfluxClientOptions,
   InfluxFailure,
   Outcome,
+  Permission,
   RequestSample,
   ResourceIDs,
   SetupRequest,

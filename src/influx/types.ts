@@ -64,6 +64,39 @@ export interface ResourceIDs {
   bucketRetentionSeconds?: number;
 }
 
+/** One permission of an authorization, as InfluxDB lists it (the names it adds are left out). */
+export interface Permission {
+  action: string;
+  resource: { type: string; id?: string; orgID?: string };
+}
+
+/** An authorization as GET /api/v2/authorizations lists it. */
+export interface Authorization {
+  id: string;
+  description: string;
+  orgID: string;
+  userID: string;
+  permissions: Permission[];
+  /** Listed only by servers that keep tokens readable (before v2.9's hashed tokens). */
+  token?: string;
+}
+
+/** What InfluxDB answered a new authorization with: its ID and its token, shown this once. */
+export interface CreatedAuthorization {
+  id: string;
+  token: string;
+}
+
+export type AuthorizationFilter = { orgID: string } | { userID: string };
+
+export interface AuthorizationRequest {
+  orgID: string;
+  /** Without it, the user the request's token belongs to. */
+  userID?: string;
+  description: string;
+  permissions: Permission[];
+}
+
 /** What a create or update of an org or bucket answered with. */
 export interface Created {
   id: string;
@@ -82,18 +115,6 @@ export interface BucketInfo {
 export interface BucketPermission {
   action: 'read' | 'write';
   bucketID: string;
-}
-
-/** An authorization as listed; v2.9+ never lists the token itself, so nothing here carries it. */
-export interface AuthorizationInfo {
-  id: string;
-  description: string;
-}
-
-/** The answer to creating an authorization: the only time InfluxDB hands out its token. */
-export interface IssuedAuthorization {
-  id: string;
-  token: string;
 }
 
 /** What a DELETE found: 'absent' when the object was gone already (404). */
@@ -147,14 +168,18 @@ export interface InfluxClient {
   describeBucket(token: string, bucketID: string, description: string): Promise<Outcome<Created>>;
   /** DELETE /api/v2/buckets/{id}, with all its data. */
   deleteBucket(token: string, bucketID: string): Promise<Outcome<Deletion>>;
-  /** GET /api/v2/authorizations?orgID=: every authorization of the org, without tokens. */
-  listAuthorizations(token: string, orgID: string): Promise<Outcome<AuthorizationInfo[]>>;
-  /** POST /api/v2/authorizations: a new token with exactly these bucket permissions. */
-  createAuthorization(token: string, orgID: string, description: string, permissions: readonly BucketPermission[]): Promise<Outcome<IssuedAuthorization>>;
-  /** DELETE /api/v2/authorizations/{id}: the token stops working. */
-  deleteAuthorization(token: string, authorizationID: string): Promise<Outcome<Deletion>>;
   /** PATCH /api/v2/buckets/{id}: sets the retention and its default shard-group duration together. */
   setRetention(token: string, bucketID: string, retentionSeconds: number): Promise<Outcome<Created>>;
+  /** GET /api/v2/authorizations?orgID= or ?userID=: the org's or the user's authorizations (v2.9+ without their tokens). */
+  listAuthorizations(token: string, filter: AuthorizationFilter): Promise<Outcome<Authorization[]>>;
+  /** POST /api/v2/authorizations: a new token with exactly these permissions. */
+  createAuthorization(token: string, request: AuthorizationRequest): Promise<Outcome<CreatedAuthorization>>;
+  /** DELETE /api/v2/authorizations/{id}: the token stops working ('absent' when it was gone already). */
+  deleteAuthorization(token: string, authorizationID: string): Promise<Outcome<Deletion>>;
+  /** POST /api/v2/users/{id}/password with the operator token: 204 once the user has this password. */
+  setPassword(token: string, userID: string, password: string): Promise<Outcome<true>>;
+  /** POST /api/v2/signin with basic auth (204, or 401 for a wrong password), then POST /api/v2/signout to close the session it opened. */
+  checkPassword(username: string, password: string): Promise<Outcome<true>>;
   /** GET /health (no auth). */
   health(): Promise<Outcome<Health>>;
   /** Destroys the pooled sockets; the client must not be used afterwards. */

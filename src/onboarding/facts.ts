@@ -1,4 +1,16 @@
-import type { Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner } from '../influx/types.js';
+import type {
+  Authorization,
+  AuthorizationRequest,
+  CreatedAuthorization,
+  Deletion,
+  Health,
+  InfluxFailure,
+  Outcome,
+  ResourceIDs,
+  SetupRequest,
+  SetupResult,
+  TokenOwner,
+} from '../influx/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, Reference } from '../api/credentials.js';
 import type { InfluxOnboarding } from '../api/types.js';
 
@@ -9,7 +21,7 @@ export interface References {
   ca?: Reference;
 }
 
-export type { InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult };
+export type { Authorization, AuthorizationRequest, CreatedAuthorization, Deletion, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner };
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {
@@ -26,6 +38,8 @@ export interface Facts {
   resource: InfluxOnboarding;
   now: string;
   driftCheckIntervalMs: number;
+  /** --password-check-interval: how often the Secret's password is proven by a sign-in. */
+  passwordCheckIntervalMs: number;
   /** --require-secret-consent: referenced credentials go only to URLs their Secret names. */
   requireSecretConsent: boolean;
   /** Name of an older InfluxOnboarding (mode Setup) that targets the same InfluxDB. */
@@ -37,11 +51,22 @@ export interface Facts {
   /** Fresh random values, used only where nothing else provides a password or token. */
   generated: { password: string; token: string };
   setupStatus?: Outcome<{ allowed: boolean }>;
+  /** GET /api/v2/setup asked again after the setup answered `conflict`. */
+  setupRecheck?: Outcome<{ allowed: boolean }>;
   tokenCheck?: Outcome<TokenOwner>;
   ids?: Outcome<ResourceIDs>;
   health?: Outcome<Health>;
   secretWritten?: boolean;
   setupAnswer?: Outcome<SetupResult>;
+  /** The password this reconcile asked InfluxDB to set for the token's user, and its answer. */
+  passwordSet?: { password: string; outcome: Outcome<true> };
+  /** Token rotation: the user's authorizations, the ones deleted so far, the one created, and /me with its token. */
+  authorizations?: Outcome<Authorization[]>;
+  authorizationsDeleted?: Array<{ id: string; outcome: Outcome<Deletion> }>;
+  createdAuthorization?: Outcome<CreatedAuthorization>;
+  createdTokenCheck?: Outcome<TokenOwner>;
+  /** Sign-in (and sign-out) with the Secret's username and password. */
+  passwordCheck?: Outcome<true>;
   /** What this reconcile created or changed to ensure the org and bucket (for the event). */
   repairs?: string[];
   /** A repair InfluxDB did not do: what was tried and its answer. */

@@ -288,6 +288,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--concurrency=4',
     '--resync-period=10m',
     '--drift-check-interval=5m',
+    '--password-check-interval=1h',
     '--leader-elect=true',
     `--leader-election-id=${release}-influx-onboarding-operator`,
     '--leader-election-namespace=$(POD_NAMESPACE)',
@@ -407,6 +408,20 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
   const refused = await helm(['template', release, chart, '--set', 'leaderElection.enabled=false']);
   assert.is.not(refused.code, 0, 'two replicas without leader election must not render');
   assert.match(refused.stderr, /leaderElection\.enabled/);
+});
+
+test('escrow.enabled: --escrow-namespace is the release namespace, and a Role there grants exactly get, create and update on Secrets; off by default', async () => {
+  const off = await render('ops');
+  assert.not.ok((only<Deployment>(off, 'Deployment').spec.template.spec.containers[0]?.args ?? []).some((arg) => arg.startsWith('--escrow-namespace')));
+  const manifests = await render('ops', { escrow: { enabled: true } });
+  const deployment = only<Deployment>(manifests, 'Deployment');
+  assert.is(parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' }).escrowNamespace, 'ops');
+  const escrow = manifests.filter((m): m is RbacObject => m.kind === 'Role' && m.metadata.name.endsWith('-escrow'));
+  assert.equal(escrow.map((role) => [role.metadata.namespace, role.rules]), [['ops', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] }]]]);
+  const binding = manifests.find((m): m is Manifest & { roleRef: { name: string }; subjects: Array<{ name: string; namespace: string }> } => m.kind === 'RoleBinding' && m.metadata.name.endsWith('-escrow'));
+  assert.is(binding?.roleRef.name, escrow[0]?.metadata.name);
+  assert.is(binding?.subjects[0]?.namespace, 'ops');
+  assert.is(manifests.filter((m) => m.kind === 'ClusterRole').length, off.filter((m) => m.kind === 'ClusterRole').length, 'nothing cluster-wide added');
 });
 
 test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTTP drops the reviews and serves on 8080', async () => {

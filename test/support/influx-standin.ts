@@ -82,6 +82,8 @@ export interface InfluxStandin {
   onboarded(): OnboardingRecord | undefined;
   /** Tokens that currently authenticate. */
   tokens(): string[];
+  /** Sign-in sessions not signed out yet. */
+  openSessions(): number;
   knobs: {
     latencyMs: number;
     /**
@@ -1024,6 +1026,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
   const standin: InfluxStandin = {
     url: `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     requests,
+    openSessions: () => sessions.size,
     onboarded: () => firstOnboarding,
     tokens: () => [...authorizations.values()].map((entry) => entry.token),
     knobs: {
