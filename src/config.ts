@@ -9,6 +9,7 @@ export interface Config {
   concurrency: number;
   resyncPeriodMs: number;
   driftCheckIntervalMs: number;
+  passwordCheckIntervalMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   leaderElect: boolean;
@@ -29,6 +30,10 @@ export interface Config {
   /** The only InfluxDB hosts and networks the operator talks to; empty: any (but link-local ones). */
   allowedUrls: AllowedTarget[];
   requireSecretConsent: boolean;
+  /** Honour InfluxOnboarding.spec.accessFrom.namespaceSelector: watch namespaces' labels (cluster-wide). */
+  namespaceLabelGrants: boolean;
+  /** The namespace of the credentials escrow (the operator's own); undefined: no escrow. */
+  escrowNamespace?: string;
   identity: string;
 }
 
@@ -53,6 +58,8 @@ const FLAGS: readonly Flag[] = [
   { name: 'concurrency', type: 'string', default: '4', help: 'Resources reconciled in parallel.' },
   { name: 'resync-period', type: 'string', default: '10m', help: 'Every resource is queued again this often, events or not.' },
   { name: 'drift-check-interval', type: 'string', default: '5m', help: 'How often a Ready resource checks its token and setup state (jittered by 10%).' },
+  { name: 'password-check-interval', type: 'string', default: '1h', help: "How often a Ready resource proves the Secret's password with a sign-in (each sign-in opens a session, closed again at once)." },
+  { name: 'escrow-namespace', type: 'string', default: '', help: "Keep a copy of each resource's credentials in a Secret of this namespace (the operator's own), restored when the resource's Secret is gone; empty: no escrow." },
   { name: 'backoff-base', type: 'string', default: '5ms', help: 'First retry delay of a failing resource; doubles per failure.' },
   { name: 'backoff-max', type: 'string', default: '1000s', help: 'Longest retry delay of a failing resource.' },
   { name: 'leader-elect', type: 'boolean', default: 'false', help: 'Elect a leader through a Lease so only one replica reconciles.' },
@@ -90,6 +97,12 @@ const FLAGS: readonly Flag[] = [
     type: 'boolean',
     default: 'true',
     help: 'Send a value from passwordSecretRef, tokenSecretRef or authTokenSecretRef only to a URL its Secret names in the annotation influxdb.onboarding.dev/allowed-urls. false is weaker: whoever may edit an InfluxOnboarding can then send any such value to any URL.',
+  },
+  {
+    name: 'namespace-label-grants',
+    type: 'boolean',
+    default: 'false',
+    help: 'Let InfluxOnboarding.spec.accessFrom.namespaceSelector grant namespaces by their labels. Watches the metadata of every namespace (needs list/watch on namespaces, cluster-wide). false: a selector grants nothing.',
   },
 ];
 
@@ -193,6 +206,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     .map((namespace) => namespace.trim())
     .filter((namespace) => namespace !== '');
   const labelSelector = raw('label-selector').trim();
+  const escrowNamespace = raw('escrow-namespace').trim();
+  if (escrowNamespace !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(escrowNamespace)) {
+    problems.push(`--escrow-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(escrowNamespace)}`);
+  }
   const leaderElect = bool('leader-elect');
   const leaderElectionNamespace = raw('leader-election-namespace') || env.POD_NAMESPACE || undefined;
   if (leaderElect && leaderElectionNamespace === undefined) {
@@ -215,9 +232,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const config: Config = {
     namespaces,
     ...(labelSelector !== '' && { labelSelector }),
+    ...(escrowNamespace !== '' && { escrowNamespace }),
     concurrency,
     resyncPeriodMs: duration('resync-period'),
     driftCheckIntervalMs: duration('drift-check-interval'),
+    passwordCheckIntervalMs: duration('password-check-interval'),
     backoffBaseMs,
     backoffMaxMs,
     leaderElect,
@@ -236,6 +255,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     allowLinkLocal: bool('allow-link-local'),
     allowedUrls: allowedUrls.ok ? allowedUrls.targets : [],
     requireSecretConsent: bool('require-secret-consent'),
+    namespaceLabelGrants: bool('namespace-label-grants'),
     identity: env.POD_NAME ?? `${process.pid}@${env.HOSTNAME ?? 'local'}`,
   };
   return problems.length > 0 ? { kind: 'invalid', problems } : { kind: 'run', config };

@@ -1,53 +1,55 @@
-import { hostname } from 'node:os';
-import {
-  AuthenticationV1Api,
-  AuthorizationV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  KubeConfig,
-  type KubernetesObject,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import { Gauge, Histogram } from 'prom-client';
-import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION, type InfluxOnboarding, type Reason } from './api/types.js';
+import { createBucketReconciler, createTokenReconciler, type AccessPorts } from './access/reconciler.js';
+import { BUCKET_KIND, BUCKET_PLURAL, TOKEN_KIND, TOKEN_OWNER_LABEL, TOKEN_PLURAL, type InfluxBucket, type InfluxToken } from './api/access-types.js';
+import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION, type InfluxOnboarding } from './api/types.js';
 import { defaultCredentialsSecretName } from './api/spec.js';
 import { loadConfig, type Config } from './config.js';
 import { InfluxClientPool } from './influx/pool.js';
 import { CredentialsSecrets } from './kube/credentials-secret.js';
+import { CredentialsEscrow } from './kube/escrow.js';
 import { EventRecorder } from './kube/events.js';
 import { readReference } from './kube/references.js';
-import { patchStatus } from './kube/status.js';
+import { patchFinalizers, patchStatus } from './kube/status.js';
+import { TokenSecrets } from './kube/token-secret.js';
 import { createLogger, SecretRegistry, type Logger } from './log.js';
-import { createOnboardingReconciler } from './onboarding/reconciler.js';
-import {
-  AlwaysLeader,
-  cacheAccess,
-  certificateDirectory,
-  Controller,
-  enqueueMapped,
-  exitOnSignals,
-  Informer,
-  KubeConnection,
-  kubernetesLeaseStore,
-  LeaderElector,
-  kubernetesAccessReview,
-  Probes,
-  RuntimeMetrics,
-  selfSigned,
-  WorkQueue,
-  requestFor,
-  requestKey,
-  type BoundServer,
-  type EventHandlers,
-  type KeyQueue,
-  type SecureServing,
-} from './runtime/index.js';
+import type { InfluxClient } from './influx/types.js';
+import { createOnboardingReconciler, type InfluxTarget } from './onboarding/reconciler.js';
+import { exitOnSignals, ignoreStatusOnlyUpdates, KubeConnection, Manager, type Cache, type ObjectType, type Request } from './runtime/index.js';
 import { operatorVersion } from './version.js';
 
 const CONTROLLER_NAME = 'influxonboarding';
+const BUCKET_CONTROLLER = 'influxbucket';
+const TOKEN_CONTROLLER = 'influxtoken';
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
+
+/** The Secrets this operator writes (credentials Secrets and InfluxToken Secrets), whole. */
+const MANAGED_SECRETS: ObjectType = {
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  plural: 'secrets',
+  labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+};
+
+/**
+ * Names of every Secret in the watched namespaces, without their data: a Secret that a resource
+ * references (or that stands in the way of its credentials Secret) may appear, change or go at
+ * any time, and the resource must hear of it then, not at its next backoff retry.
+ */
+const SECRET_NAMES: ObjectType = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', metadataOnly: true };
+
+/** The names and labels of namespaces, for grants by spec.accessFrom.namespaceSelector (only with --namespace-label-grants). */
+const NAMESPACE_LABELS: ObjectType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', metadataOnly: true, clusterScoped: true };
+
+/** One of the operator's own kinds, restricted to the operator's shard (--label-selector). */
+function ownKind(config: Config, kind: string, plural: string): ObjectType {
+  return { group: GROUP, version: VERSION, kind, plural, ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }) };
+}
+
+function onboardingsOf(config: Config): ObjectType {
+  return ownKind(config, KIND, PLURAL);
+}
 
 function loadKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -55,37 +57,6 @@ function loadKubeConfig(): KubeConfig {
   if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kubeConfig.loadFromCluster();
   else kubeConfig.loadFromDefault();
   return kubeConfig;
-}
-
-/**
- * A status-only change (our own status patch) must not wake the reconciler again: only spec
- * changes (generation), deletion, label or annotation changes and periodic resyncs do.
- */
-function enqueueOnboarding(queue: KeyQueue): EventHandlers<KubernetesObject> {
-  const add = (resource: KubernetesObject): void => queue.add(requestKey(requestFor(resource)));
-  return {
-    onAdd: add,
-    onDelete: add,
-    onUpdate: (previous, current) => {
-      const before = previous.metadata ?? {};
-      const after = current.metadata ?? {};
-      const changed =
-        previous === current ||
-        before.generation !== after.generation ||
-        String(before.deletionTimestamp) !== String(after.deletionTimestamp) ||
-        JSON.stringify(before.labels) !== JSON.stringify(after.labels) ||
-        JSON.stringify(before.annotations) !== JSON.stringify(after.annotations);
-      if (changed) add(current);
-    },
-  };
-}
-
-/**
- * The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
- * checkSpec checks the spec again before anything acts on it.
- */
-function asOnboarding(object: KubernetesObject): InfluxOnboarding {
-  return object as unknown as InfluxOnboarding;
 }
 
 /** Every Secret name a resource depends on: its references and the name of its credentials Secret. */
@@ -100,204 +71,266 @@ function referencedSecretNames(resource: InfluxOnboarding): string[] {
   ].filter((name): name is string => name !== undefined);
 }
 
-/** A managed Secret concerns the InfluxOnboarding named in its owner label (set with either deletion policy). */
-function secretOwner(secret: V1Secret): Array<{ namespace: string; name: string }> {
-  const owner = secret.metadata?.labels?.[OWNER_NAME_LABEL];
-  const namespace = secret.metadata?.namespace;
-  return owner && namespace ? [{ namespace, name: owner }] : [];
-}
-
-/** HTTPS and token reviews for /metrics, unless --metrics-secure=false. */
-function secureMetrics(config: Config, connection: KubeConnection): SecureServing | undefined {
-  if (!config.metricsSecure) return undefined;
-  return {
-    certificates:
-      config.metricsCertDir !== undefined
-        ? certificateDirectory(config.metricsCertDir)
-        : selfSigned('influx-onboarding-operator-metrics', ['localhost', '127.0.0.1', hostname()]),
-    review: cacheAccess(
-      kubernetesAccessReview(connection.makeApiClient(AuthenticationV1Api), connection.makeApiClient(AuthorizationV1Api), { path: '/metrics', verb: 'get' }),
-    ),
+/** The resources in the Secret's namespace that reference it by name. */
+function referencingOnboardings(onboardings: Cache<InfluxOnboarding>): (secret: KubernetesObject) => Request[] {
+  return (secret) => {
+    const namespace = secret.metadata?.namespace ?? '';
+    const name = secret.metadata?.name ?? '';
+    return onboardings
+      .list(namespace)
+      .filter((resource) => referencedSecretNames(resource).includes(name))
+      .map((resource) => ({ namespace, name: resource.metadata.name }));
   };
 }
 
-async function run(config: Config, logger: Logger, secrets: SecretRegistry, version: string): Promise<void> {
-  const connection = new KubeConnection(loadKubeConfig());
-  const core = connection.makeApiClient(CoreV1Api);
-  const metrics = new RuntimeMetrics();
-  metrics.setBuildInfo('influx_onboarding_operator_build_info', { version, node_version: process.version });
+function createManager(config: Config, logger: Logger): Manager {
+  return new Manager({
+    connection: new KubeConnection(loadKubeConfig()),
+    logger,
+    namespaces: config.namespaces,
+    resyncPeriodMs: config.resyncPeriodMs,
+    backoff: { baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs },
+    leaderElection: {
+      id: config.leaderElectionId,
+      ...(config.leaderElect &&
+        config.leaderElectionNamespace !== undefined && {
+          lease: {
+            namespace: config.leaderElectionNamespace,
+            identity: config.identity,
+            leaseDurationMs: config.leaseDurationMs,
+            renewDeadlineMs: config.renewDeadlineMs,
+            retryPeriodMs: config.retryPeriodMs,
+          },
+        }),
+    },
+    healthProbeBindAddress: config.healthProbeBindAddress,
+    metrics: {
+      bindAddress: config.metricsBindAddress,
+      ...(config.metricsSecure && {
+        secure: {
+          certificateName: 'influx-onboarding-operator-metrics',
+          ...(config.metricsCertDir !== undefined && { certDir: config.metricsCertDir }),
+        },
+      }),
+    },
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
+}
+
+/** The InfluxDB clients every controller shares (one pool of connections per instance), timed by endpoint. */
+function influxClients(manager: Manager, config: Config, version: string): (target: InfluxTarget) => InfluxClient {
   const influxRequests = new Histogram({
     name: 'influxdb_request_duration_seconds',
     help: 'Requests to InfluxDB by endpoint and status class',
     labelNames: ['endpoint', 'status_class'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [metrics.registry],
+    registers: [manager.metrics.registry],
   });
-  const reasons = new Map<string, Reason>();
-  new Gauge({
-    name: 'influx_onboarding_resources',
-    help: 'InfluxOnboarding resources by the reason of their Ready condition',
-    labelNames: ['reason'] as const,
-    registers: [metrics.registry],
-    collect() {
-      this.reset();
-      for (const reason of reasons.values()) this.inc({ reason });
-    },
-  });
-
-  const namespaces = config.namespaces;
-  const onboardings = new Informer<KubernetesObject>({
-    getter: connection,
-    resource: { group: GROUP, version: VERSION, plural: PLURAL },
-    namespaces,
-    ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }),
-    resyncPeriodMs: config.resyncPeriodMs,
-    logger,
-    metrics: metrics.informerMetrics(PLURAL),
-  });
-  const managedSecrets = new Informer<V1Secret>({
-    getter: connection,
-    resource: { group: '', version: 'v1', plural: 'secrets' },
-    namespaces,
-    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-    resyncPeriodMs: 0,
-    logger,
-    metrics: metrics.informerMetrics('secrets'),
-  });
-
-  // Names of every Secret in the watched namespaces, without their data: a Secret that a resource
-  // references (or that stands in the way of its credentials Secret) may appear, change or go at
-  // any time, and the resource must hear of it then, not at its next backoff retry.
-  const secretNames = new Informer<KubernetesObject>({
-    getter: connection,
-    resource: { group: '', version: 'v1', plural: 'secrets' },
-    namespaces,
-    metadataOnly: true,
-    resyncPeriodMs: 0,
-    logger,
-    metrics: metrics.informerMetrics('secrets-metadata'),
-  });
-
-  const queue = new WorkQueue({ baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs, metrics: metrics.queueMetrics(CONTROLLER_NAME) });
-  onboardings.addHandlers(enqueueOnboarding(queue));
-  managedSecrets.addHandlers(enqueueMapped(queue, secretOwner));
-  secretNames.addHandlers(
-    enqueueMapped(queue, (secret: KubernetesObject) => {
-      const namespace = secret.metadata?.namespace ?? '';
-      const name = secret.metadata?.name ?? '';
-      return onboardings
-        .list(namespace)
-        .map(asOnboarding)
-        .filter((resource) => referencedSecretNames(resource).includes(name))
-        .map((resource) => ({ namespace, name: resource.metadata.name }));
-    }),
-  );
-
-  const credentials = new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name));
-  const events = new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity);
-  const customObjects = connection.makeApiClient(CustomObjectsApi);
   const influx = new InfluxClientPool({
     allowLinkLocal: config.allowLinkLocal,
     allowedTargets: config.allowedUrls,
     userAgent: `influx-onboarding-operator/${version}`,
     onRequest: (sample) => influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
   });
+  manager.onStop(() => influx.closeAll());
+  return (target) =>
+    influx.get({
+      baseUrl: target.url,
+      timeoutMs: target.timeoutMs,
+      insecureSkipVerify: target.insecureSkipVerify,
+      ...(target.caPem !== undefined && { caPem: target.caPem }),
+    });
+}
+
+/** Resources of one kind by the reason of their Ready condition; the returned map feeds it. */
+function reasonGauge(manager: Manager, name: string, kind: string): Map<string, string> {
+  const reasons = new Map<string, string>();
+  new Gauge({
+    name,
+    help: `${kind} resources by the reason of their Ready condition`,
+    labelNames: ['reason'] as const,
+    registers: [manager.metrics.registry],
+    collect() {
+      this.reset();
+      for (const reason of reasons.values()) this.inc({ reason });
+    },
+  });
+  return reasons;
+}
+
+/** Keeps a reason map for a gauge: undefined removes a resource that is gone. */
+function recordReason(reasons: Map<string, string>): (key: string, reason: string | undefined) => void {
+  return (key, reason) => void (reason === undefined ? reasons.delete(key) : reasons.set(key, reason));
+}
+
+/** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
+function registerOnboardingController(manager: Manager, config: Config, logger: Logger, secrets: SecretRegistry, influx: (target: InfluxTarget) => InfluxClient): void {
+  const reasons = reasonGauge(manager, 'influx_onboarding_resources', KIND);
+
+  const onboardingType = onboardingsOf(config);
+  // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
+  // checkSpec checks the spec again before anything acts on it.
+  const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
+  const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
+  const { connection } = manager;
+  const core = connection.makeApiClient(CoreV1Api);
+  const credentials = new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name));
+  const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
+  const events = new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity);
+  const customObjects = connection.makeApiClient(CustomObjectsApi);
   const reconciler = createOnboardingReconciler(
     {
-      resource: (namespace, name) => {
-        const object = onboardings.get(namespace, name);
-        return object && asOnboarding(object);
-      },
-      resources: () => onboardings.list().map(asOnboarding),
+      resource: (namespace, name) => onboardings.get(namespace, name),
+      resources: () => onboardings.list(),
       readSecret: (owner, name) => credentials.read(owner, name),
       writeSecret: (owner, desired, observed) => credentials.write(owner, desired, observed),
+      ...(escrow && { escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) } }),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
       recordEvent: (resource, event) => events.record(resource, event),
-      influx: (target) =>
-        influx.get({
-          baseUrl: target.url,
-          timeoutMs: target.timeoutMs,
-          insecureSkipVerify: target.insecureSkipVerify,
-          ...(target.caPem !== undefined && { caPem: target.caPem }),
-        }),
+      influx,
     },
     {
       driftCheckIntervalMs: config.driftCheckIntervalMs,
+      passwordCheckIntervalMs: config.passwordCheckIntervalMs,
       requireSecretConsent: config.requireSecretConsent,
       logger,
       secrets,
-      onReason: (key, reason) => (reason === undefined ? reasons.delete(key) : reasons.set(key, reason)),
+      onReason: recordReason(reasons),
     },
   );
-  const controller = new Controller({
+
+  manager.register({
     name: CONTROLLER_NAME,
-    queue,
+    for: { type: onboardingType, predicates: [ignoreStatusOnlyUpdates] },
+    // Credentials Secrets name their resource in a label, not an ownerReference: with deletionPolicy
+    // Retain they outlive it.
+    owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
+    watches: [{ type: SECRET_NAMES, map: referencingOnboardings(onboardings) }],
     reconciler,
-    logger,
     concurrency: config.concurrency,
-    metrics: metrics.controllerMetrics(CONTROLLER_NAME),
   });
+}
 
-  const leadership = {
-    onStartedLeading: () => {
-      // Everything known is queued again: the previous leader may have left work unfinished.
-      for (const resource of onboardings.list()) queue.add(requestKey(requestFor(resource)));
-      controller.start();
-    },
-    // A successor may start soon after we stop leading: abort running reconciles at once rather
-    // than let two replicas write to the same resources.
-    onStoppedLeading: () => void controller.stop(0),
-    metrics: metrics.leaderMetrics(config.leaderElectionId),
+/** The onboarding an InfluxBucket or InfluxToken references (its namespace defaults to the resource's own). */
+function referencedOnboarding(object: { metadata: { namespace: string }; spec?: { onboardingRef?: { name?: string; namespace?: string } } }): string | undefined {
+  const ref = object.spec?.onboardingRef;
+  return ref?.name === undefined ? undefined : `${ref.namespace ?? object.metadata.namespace}/${ref.name}`;
+}
+
+/** The resources (in any namespace) that reference the onboarding: its readiness or grant changed. */
+function referencing<T extends InfluxBucket | InfluxToken>(resources: Cache<T>): (onboarding: KubernetesObject) => Request[] {
+  return (onboarding) => {
+    const key = `${onboarding.metadata?.namespace ?? ''}/${onboarding.metadata?.name ?? ''}`;
+    return resources
+      .list()
+      .filter((resource) => referencedOnboarding(resource) === key)
+      .map((resource) => ({ namespace: resource.metadata.namespace, name: resource.metadata.name }));
   };
-  const election =
-    config.leaderElect && config.leaderElectionNamespace !== undefined
-      ? new LeaderElector({
-          ...leadership,
-          logger,
-          identity: config.identity,
-          leaseDurationMs: config.leaseDurationMs,
-          renewDeadlineMs: config.renewDeadlineMs,
-          retryPeriodMs: config.retryPeriodMs,
-          store: kubernetesLeaseStore(connection.makeApiClient(CoordinationV1Api), config.leaderElectionNamespace, config.leaderElectionId),
-        })
-      : new AlwaysLeader(leadership, logger);
+}
 
-  const probes = new Probes();
-  const informers = [onboardings, managedSecrets, secretNames];
-  probes.addReadyCheck('informers', () => informers.every((informer) => informer.hasSynced()));
-  probes.addHealthCheck('informers', () => informers.every((informer) => informer.isHealthy()));
-  const servers: BoundServer[] = [];
-  if (config.healthProbeBindAddress !== '0') servers.push(await probes.listen(config.healthProbeBindAddress, logger));
-  if (config.metricsBindAddress !== '0') servers.push(await metrics.listen(config.metricsBindAddress, logger, secureMetrics(config, connection)));
+/** Every resource in a namespace whose labels changed (grants by namespaceSelector). */
+function inNamespace<T extends InfluxBucket | InfluxToken>(resources: Cache<T>): (namespace: KubernetesObject) => Request[] {
+  return (namespace) => resources.list(namespace.metadata?.name ?? '').map((resource) => ({ namespace: resource.metadata.namespace, name: resource.metadata.name }));
+}
 
-  exitOnSignals({
-    logger,
-    timeoutMs: config.shutdownTimeoutMs + 5_000,
-    shutdown: async () => {
-      await controller.stop(config.shutdownTimeoutMs);
-      await election.release();
-      queue.shutDown();
-      await Promise.all(informers.map((informer) => informer.stop()));
-      influx.closeAll();
-      connection.close();
-      await Promise.all(servers.map((server) => server.close()));
-      logger.info('stopped');
-    },
+/**
+ * The InfluxBucket and InfluxToken controllers: an application's own bucket and token, through an
+ * onboarding that grants its namespace. They read the onboarding and its Secret, never write them.
+ */
+function registerAccessControllers(manager: Manager, config: Config, logger: Logger, secrets: SecretRegistry, influx: (target: InfluxTarget) => InfluxClient): void {
+  const onboardingType = onboardingsOf(config);
+  const bucketType = ownKind(config, BUCKET_KIND, BUCKET_PLURAL);
+  const tokenType = ownKind(config, TOKEN_KIND, TOKEN_PLURAL);
+  const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
+  const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
+  const buckets = manager.cache<InfluxBucket>(bucketType);
+  const tokens = manager.cache<InfluxToken>(tokenType);
+  const namespaces = config.namespaceLabelGrants ? manager.cache(NAMESPACE_LABELS) : undefined;
+  const { connection } = manager;
+  const core = connection.makeApiClient(CoreV1Api);
+  const customObjects = connection.makeApiClient(CustomObjectsApi);
+  const events = new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity);
+  const credentials = new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name));
+  const access: AccessPorts = {
+    onboarding: (namespace, name) => onboardings.get(namespace, name),
+    readCredentials: (onboarding, name) => credentials.read(onboarding, name),
+    readReference: (namespace, selector) => readReference(core, namespace, selector),
+    // Without --namespace-label-grants a selector grants nothing: the labels are never known.
+    namespaceLabels: async (namespace) => namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {}),
+    influx,
+    recordEvent: (resource, event) => events.record(resource, event),
+  };
+  const options = { driftCheckIntervalMs: config.driftCheckIntervalMs, logger, secrets };
+  const labelWatches = <T extends InfluxBucket | InfluxToken>(resources: Cache<T>) => (namespaces ? [{ type: NAMESPACE_LABELS, map: inNamespace(resources) }] : []);
+
+  manager.register({
+    name: BUCKET_CONTROLLER,
+    for: { type: bucketType, predicates: [ignoreStatusOnlyUpdates] },
+    watches: [{ type: onboardingType, map: referencing(buckets) }, ...labelWatches(buckets)],
+    reconciler: createBucketReconciler(
+      {
+        ...access,
+        resource: (namespace, name) => buckets.get(namespace, name),
+        patchStatus: (resource, status) => patchStatus(customObjects, resource, status, BUCKET_PLURAL),
+        patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, BUCKET_PLURAL),
+      },
+      { ...options, onReason: recordReason(reasonGauge(manager, 'influx_bucket_resources', BUCKET_KIND)) },
+    ),
+    concurrency: config.concurrency,
   });
 
+  const tokenSecrets = new TokenSecrets(core);
+  manager.register({
+    name: TOKEN_CONTROLLER,
+    for: { type: tokenType, predicates: [ignoreStatusOnlyUpdates] },
+    // A deleted or edited token Secret is written again at once.
+    owns: [{ type: MANAGED_SECRETS, ownerLabel: TOKEN_OWNER_LABEL }],
+    watches: [
+      { type: onboardingType, map: referencing(tokens) },
+      // A bucket's status (its ID above all) concerns every token of its namespace whose permissions name it.
+      {
+        type: bucketType,
+        map: (bucket) =>
+          tokens
+            .list(bucket.metadata?.namespace ?? '')
+            .filter((token) => token.spec?.permissions?.some((permission) => permission.bucket === bucket.metadata?.name) === true)
+            .map((token) => ({ namespace: token.metadata.namespace, name: token.metadata.name })),
+      },
+      ...labelWatches(tokens),
+    ],
+    reconciler: createTokenReconciler(
+      {
+        ...access,
+        resource: (namespace, name) => tokens.get(namespace, name),
+        bucket: (namespace, name) => buckets.get(namespace, name),
+        patchStatus: (resource, status) => patchStatus(customObjects, resource, status, TOKEN_PLURAL),
+        patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, TOKEN_PLURAL),
+        readSecret: (owner, name) => tokenSecrets.read(owner, name),
+        writeSecret: (owner, desired, observed) => tokenSecrets.write(owner, desired, observed),
+      },
+      { ...options, onReason: recordReason(reasonGauge(manager, 'influx_token_resources', TOKEN_KIND)) },
+    ),
+    concurrency: config.concurrency,
+  });
+}
+
+async function run(config: Config, logger: Logger, secrets: SecretRegistry, version: string): Promise<void> {
+  const manager = createManager(config, logger);
+  manager.metrics.setBuildInfo('influx_onboarding_operator_build_info', { version, node_version: process.version });
+  const influx = influxClients(manager, config, version);
+  registerOnboardingController(manager, config, logger, secrets, influx);
+  registerAccessControllers(manager, config, logger, secrets, influx);
+  exitOnSignals({ logger, timeoutMs: config.shutdownTimeoutMs + 5_000, shutdown: () => manager.stop() });
   logger.info('starting', {
     version,
-    namespaces: namespaces.length > 0 ? namespaces : 'all',
+    namespaces: config.namespaces.length > 0 ? config.namespaces : 'all',
     leaderElect: config.leaderElect,
     concurrency: config.concurrency,
     allowedUrls: config.allowedUrls.length > 0 ? config.allowedUrls : 'any',
     requireSecretConsent: config.requireSecretConsent,
   });
-  for (const informer of informers) informer.start();
-  await Promise.all(informers.map((informer) => informer.waitForSync()));
-  logger.info('caches synced', { influxonboardings: onboardings.list().length, managedSecretCount: managedSecrets.list().length });
-  election.start();
+  await manager.start();
 }
 
 async function main(): Promise<void> {

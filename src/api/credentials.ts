@@ -26,7 +26,8 @@ export type CredentialsSecret =
   /**
    * resourceVersion: the version that was read, so that a write replaces exactly that one.
    * tls: the TLS settings the credentials were created with; retargetTo: a person's approval to
-   * move them to that URL (both annotations).
+   * move them to that URL (both annotations). pendingPassword: a generated password being rotated
+   * to (PENDING_PASSWORD_KEY); passwordRotation: the rotate-password request already handled.
    */
   | {
       state: 'owned';
@@ -35,6 +36,12 @@ export type CredentialsSecret =
       resourceVersion?: string;
       tls?: string;
       retargetTo?: string;
+      pendingPassword?: string;
+      passwordRotation?: string;
+      /** The rotate-token request already handled; the token's authorization ID; an authorization to delete. */
+      tokenRotation?: string;
+      authorizationID?: string;
+      replacedAuthorization?: string;
     };
 
 /** The Secret as it must be: data, the TLS settings it is bound to, and whether Kubernetes may garbage-collect it with its owner. */
@@ -43,6 +50,15 @@ export interface DesiredSecret {
   data: Record<SecretKey, string>;
   tls: string;
   garbageCollected: boolean;
+  /** Written when a string, removed when null, kept when absent (like replacedAuthorization). */
+  pendingPassword?: string | null;
+  /** Written when present; absent keeps what the Secret records. */
+  passwordRotation?: string;
+  tokenRotation?: string;
+  /** Written when a string, removed when null; absent keeps it while the token stays, and removes it with a new token. */
+  authorizationID?: string | null;
+  /** Written when a string, removed when null, kept when absent. */
+  replacedAuthorization?: string | null;
 }
 
 /** A referenced Secret's key; allowedUrls: the URLs its owner consents to its value being sent to. */

@@ -1,3 +1,4 @@
+import type { AccessFrom } from './access-types.js';
 import {
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
   MIN_RETENTION_SECONDS,
@@ -16,11 +17,11 @@ export type SpecCheck = { ok: true; spec: EffectiveSpec } | { ok: false; problem
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string, problems: string[]): T {
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string, problems: string[]): T {
   if (value === undefined) return fallback;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   problems.push(`${field}: must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
@@ -38,7 +39,7 @@ function nonEmpty(value: unknown, field: string, problems: string[]): string {
   return '';
 }
 
-function secretName(value: unknown, field: string, problems: string[]): string {
+export function secretName(value: unknown, field: string, problems: string[]): string {
   if (typeof value === 'string' && value.length <= 253 && DNS_SUBDOMAIN.test(value)) return value;
   problems.push(`${field}: must be a Secret name in this namespace (lowercase DNS subdomain, at most 253 characters)`);
   return '';
@@ -59,7 +60,7 @@ function selector(value: unknown, field: string, problems: string[]): SecretKeyS
   return { name, key };
 }
 
-function integerIn(value: unknown, field: string, fallback: number, min: number, max: number, problems: string[]): number {
+export function integerIn(value: unknown, field: string, fallback: number, min: number, max: number, problems: string[]): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
   problems.push(`${field}: must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`);
@@ -95,14 +96,16 @@ function checkUrl(value: unknown, problems: string[]): string {
   return value;
 }
 
-function checkBucket(value: unknown, problems: string[]): string {
-  const bucket = nonEmpty(value, 'spec.bucket', problems);
-  if (bucket.startsWith('_')) problems.push('spec.bucket: must not start with "_" (InfluxDB reserves those names)');
-  if (bucket.includes('"')) problems.push('spec.bucket: must not contain a double quote (")');
+/** A bucket name InfluxDB accepts, as spec.bucket of InfluxOnboarding and spec.name of InfluxBucket. */
+export function checkBucketName(value: unknown, field: string, problems: string[]): string {
+  const bucket = nonEmpty(value, field, problems);
+  if (bucket.startsWith('_')) problems.push(`${field}: must not start with "_" (InfluxDB reserves those names)`);
+  if (bucket.includes('"')) problems.push(`${field}: must not contain a double quote (")`);
   return bucket;
 }
 
-function checkRetention(value: unknown, problems: string[]): number {
+/** 0 (infinite) or at least an hour, as InfluxDB accepts; undefined is 0. */
+export function checkRetention(value: unknown, problems: string[]): number {
   const field = 'spec.retentionPeriodSeconds';
   if (value === undefined) return 0;
   if (typeof value === 'number' && Number.isInteger(value) && (value === 0 || (value >= MIN_RETENTION_SECONDS && value <= RETENTION_MAX))) {
@@ -112,6 +115,60 @@ function checkRetention(value: unknown, problems: string[]): number {
     `${field}: must be 0 (infinite) or an integer from ${MIN_RETENTION_SECONDS} (1h) to ${RETENTION_MAX}; got ${JSON.stringify(value)}`,
   );
   return 0;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** A namespace name (a DNS label of at most 63 characters). */
+export function namespaceName(value: unknown, field: string, problems: string[]): string {
+  if (typeof value === 'string' && value.length <= 63 && DNS_LABEL.test(value)) return value;
+  problems.push(`${field}: must be a namespace name (lowercase letters, digits and '-', at most 63 characters); got ${JSON.stringify(value)}`);
+  return '';
+}
+
+function labelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
+  return prefixOk && name.length <= 63 && LABEL_NAME.test(name);
+}
+
+/** spec.accessFrom of an InfluxOnboarding: namespaces by name and by label, both optional. */
+export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom | undefined {
+  const field = 'spec.accessFrom';
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    problems.push(`${field}: must be an object with namespaces and/or namespaceSelector`);
+    return undefined;
+  }
+  const accessFrom: AccessFrom = {};
+  if (value.namespaces !== undefined) {
+    if (Array.isArray(value.namespaces)) {
+      accessFrom.namespaces = value.namespaces.map((entry, index) => namespaceName(entry, `${field}.namespaces[${index}]`, problems));
+    } else {
+      problems.push(`${field}.namespaces: must be a list of namespace names`);
+    }
+  }
+  const selector = value.namespaceSelector;
+  if (selector !== undefined) {
+    const labels = isRecord(selector) ? selector.matchLabels : undefined;
+    if (!isRecord(selector) || Object.keys(selector).some((key) => key !== 'matchLabels') || !isRecord(labels) || Object.keys(labels).length === 0) {
+      problems.push(`${field}.namespaceSelector: must be {matchLabels: {key: value, ...}} with at least one label`);
+    } else {
+      const matchLabels: Record<string, string> = {};
+      for (const [key, label] of Object.entries(labels)) {
+        if (!labelKey(key)) problems.push(`${field}.namespaceSelector.matchLabels: ${JSON.stringify(key)} is not a label key ([prefix/]name, name at most 63 characters)`);
+        else if (typeof label !== 'string' || label.length > 63 || !LABEL_VALUE.test(label)) {
+          problems.push(`${field}.namespaceSelector.matchLabels.${key}: must be a label value (at most 63 letters, digits, '-', '_', '.')`);
+        } else matchLabels[key] = label;
+      }
+      accessFrom.namespaceSelector = { matchLabels };
+    }
+  }
+  return accessFrom;
 }
 
 /** The credentials Secret's name when spec.credentialsSecret.name is not set. */
@@ -127,7 +184,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
   const url = checkUrl(spec.url, problems);
   const username = nonEmpty(spec.username, 'spec.username', problems);
   const org = nonEmpty(spec.org, 'spec.org', problems);
-  const bucket = checkBucket(spec.bucket, problems);
+  const bucket = checkBucketName(spec.bucket, 'spec.bucket', problems);
   const retentionPeriodSeconds = checkRetention(spec.retentionPeriodSeconds, problems);
   const passwordSecretRef = selector(spec.passwordSecretRef, 'spec.passwordSecretRef', problems);
   const tokenSecretRef = selector(spec.tokenSecretRef, 'spec.tokenSecretRef', problems);
@@ -155,6 +212,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
   }
   const resetPolicy = oneOf(spec.resetPolicy, ['Reonboard', 'Report'] as const, 'Reonboard', 'spec.resetPolicy', problems);
   const requestTimeoutSeconds = integerIn(spec.requestTimeoutSeconds, 'spec.requestTimeoutSeconds', DEFAULT_REQUEST_TIMEOUT_SECONDS, 1, 300, problems);
+  const accessFrom = checkAccessFrom(spec.accessFrom, problems);
 
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -175,6 +233,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
       mode,
       resetPolicy,
       requestTimeoutSeconds,
+      ...(accessFrom && { accessFrom }),
     },
   };
 }

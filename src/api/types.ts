@@ -1,4 +1,5 @@
 /** The InfluxOnboarding API, influxdb.onboarding.dev/v1alpha1. crds/ is its schema. */
+import type { AccessFrom } from './access-types.js';
 
 export const GROUP = 'influxdb.onboarding.dev';
 export const VERSION = 'v1alpha1';
@@ -16,6 +17,24 @@ export const TLS_ANNOTATION = `${GROUP}/tls`;
 export const RETARGET_ANNOTATION = `${GROUP}/retarget-to`;
 /** On a Secret named by passwordSecretRef, tokenSecretRef or authTokenSecretRef: the URLs its value may be sent to. */
 export const ALLOWED_URLS_ANNOTATION = `${GROUP}/allowed-urls`;
+
+/** On the InfluxOnboarding, set by a person: a new value requests a new generated password (without passwordSecretRef). */
+export const ROTATE_PASSWORD_ANNOTATION = `${GROUP}/rotate-password`;
+/** On the credentials Secret, written by the operator: the rotate-password value already handled. */
+export const PASSWORD_ROTATION_ANNOTATION = `${GROUP}/password-rotation`;
+/** The credentials Secret's key for a generated password being rotated to: persisted before InfluxDB is asked to set it. */
+export const PENDING_PASSWORD_KEY = 'pending-password';
+
+/** On the InfluxOnboarding, set by a person: a new value requests a new operator token (without tokenSecretRef). */
+export const ROTATE_TOKEN_ANNOTATION = `${GROUP}/rotate-token`;
+/** On the credentials Secret, written by the operator: the rotate-token value already handled. */
+export const TOKEN_ROTATION_ANNOTATION = `${GROUP}/token-rotation`;
+/** On the credentials Secret, written with a token the operator created: that token's authorization ID. */
+export const AUTHORIZATION_ANNOTATION = `${GROUP}/authorization-id`;
+/** On the credentials Secret, written by the operator: the authorization a rotated token replaced, until it is deleted. */
+export const REPLACED_AUTHORIZATION_ANNOTATION = `${GROUP}/replaced-authorization`;
+/** Starts the description of every authorization a token rotation creates, followed by the resource's UID and a space. */
+export const ROTATION_MARKER = 'influx-onboarding-operator rotation';
 
 /** The keys of the credentials Secret. */
 export const SECRET_KEYS = ['url', 'org', 'bucket', 'username', 'password', 'token'] as const;
@@ -44,6 +63,8 @@ export interface InfluxOnboardingSpec {
   mode?: OnboardingMode;
   resetPolicy?: ResetPolicy;
   requestTimeoutSeconds?: number;
+  /** Other namespaces whose InfluxBucket and InfluxToken resources may reference this onboarding. */
+  accessFrom?: AccessFrom;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -76,6 +97,12 @@ export interface InfluxOnboardingStatus {
   username?: string;
   /** Whether the instance was adopted (set up before, token from tokenSecretRef) rather than set up by this resource. */
   adopted?: boolean;
+  /** When the operator last set a new password in InfluxDB (from passwordSecretRef or on request). */
+  passwordRotatedAt?: string;
+  /** When the Secret's password last signed in (POST /api/v2/signin), every --password-check-interval. */
+  passwordCheckedAt?: string;
+  /** When the operator token was last replaced on request (rotate-token annotation). */
+  tokenRotatedAt?: string;
 }
 
 export interface ObjectMeta {
@@ -120,6 +147,9 @@ export const Reason = {
   URLNotAllowed: 'URLNotAllowed',
   AddressRefused: 'AddressRefused',
   EnsureFailed: 'EnsureFailed',
+  PasswordNotSet: 'PasswordNotSet',
+  PasswordInvalid: 'PasswordInvalid',
+  TokenNotRotated: 'TokenNotRotated',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -140,6 +170,7 @@ export interface EffectiveSpec {
   mode: OnboardingMode;
   resetPolicy: ResetPolicy;
   requestTimeoutSeconds: number;
+  accessFrom?: AccessFrom;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;

@@ -1,6 +1,26 @@
 import { isJsonObject, interpret, type Expectation, type JsonObject } from './responses.js';
-import { createTransport, type Call } from './transport.js';
-import type { BucketState, Created, Health, InfluxClient, InfluxClientOptions, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus, TokenOwner } from './types.js';
+import { createTransport, type Answer, type Call } from './transport.js';
+import type {
+  Authorization,
+  AuthorizationFilter,
+  AuthorizationRequest,
+  BucketInfo,
+  BucketPermission,
+  BucketState,
+  Created,
+  CreatedAuthorization,
+  Deletion,
+  Health,
+  InfluxClient,
+  InfluxClientOptions,
+  Outcome,
+  Permission,
+  ResourceIDs,
+  SetupRequest,
+  SetupResult,
+  SetupStatus,
+  TokenOwner,
+} from './types.js';
 import { findSetupRequestProblem } from './validate.js';
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -58,13 +78,19 @@ function findIdByName(json: unknown, listKey: string, name: string): string | nu
 }
 
 /** The bucket named `name` in a bucket list, with its retention; null when absent, undefined when the shape is wrong. */
-function findBucket(json: unknown, name: string): { id: string; retentionSeconds: number } | null | undefined {
+function findBucket(json: unknown, name: string): BucketInfo | null | undefined {
   if (!isJsonObject(json) || !Array.isArray(json.buckets)) return undefined;
   const match = json.buckets.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name);
   if (match === undefined) return null;
   const id = nonEmptyString(match.id);
   const retentionSeconds = retentionOf(match);
-  return id === undefined || retentionSeconds === undefined ? undefined : { id, retentionSeconds };
+  const description = typeof match.description === 'string' ? match.description : '';
+  return id === undefined || retentionSeconds === undefined ? undefined : { id, name, retentionSeconds, description };
+}
+
+/** An application token's permissions as InfluxDB takes them: each on one bucket of the org. */
+export function bucketPermissions(orgID: string, permissions: readonly BucketPermission[]): Permission[] {
+  return permissions.map(({ action, bucketID }) => ({ action, resource: { type: 'buckets', id: bucketID, orgID } }));
 }
 
 /** A bucket's retention: the `expire` rule's everySeconds; no rule (or 0) is infinite. */
@@ -97,15 +123,60 @@ function retentionRules(retentionSeconds: number): JsonObject[] {
   return [{ type: 'expire', everySeconds: retentionSeconds, shardGroupDurationSeconds: shardGroupDurationSeconds(retentionSeconds) }];
 }
 
-/** The ID of the authorization listed with exactly this token; null when none shows it. */
-function findIdWithToken(json: unknown, token: string): string | null | undefined {
+function parsePermission(json: unknown): Permission | undefined {
+  if (!isJsonObject(json) || typeof json.action !== 'string' || !isJsonObject(json.resource)) return undefined;
+  const { type, id, orgID } = json.resource;
+  if (typeof type !== 'string') return undefined;
+  return { action: json.action, resource: { type, ...(typeof id === 'string' && { id }), ...(typeof orgID === 'string' && { orgID }) } };
+}
+
+function parseAuthorization(json: unknown): Authorization | undefined {
+  if (!isJsonObject(json) || !Array.isArray(json.permissions)) return undefined;
+  const id = nonEmptyString(json.id);
+  const orgID = nonEmptyString(json.orgID);
+  const userID = nonEmptyString(json.userID);
+  const permissions = json.permissions.map(parsePermission);
+  if (!id || !orgID || !userID || permissions.some((permission) => permission === undefined)) return undefined;
+  const token = nonEmptyString(json.token);
+  return {
+    id,
+    orgID,
+    userID,
+    description: typeof json.description === 'string' ? json.description : '',
+    permissions: permissions as Permission[],
+    ...(token !== undefined && { token }),
+  };
+}
+
+function parseAuthorizations(json: unknown): Authorization[] | undefined {
   if (!isJsonObject(json) || !Array.isArray(json.authorizations)) return undefined;
-  const match = json.authorizations.find((entry): entry is JsonObject => isJsonObject(entry) && entry.token === token);
-  return match === undefined ? null : (nonEmptyString(match.id) ?? null);
+  const all = json.authorizations.map(parseAuthorization);
+  return all.some((entry) => entry === undefined) ? undefined : (all as Authorization[]);
+}
+
+function parseCreatedAuthorization(json: unknown): CreatedAuthorization | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const id = nonEmptyString(json.id);
+  const token = nonEmptyString(json.token);
+  return id && token ? { id, token } : undefined;
+}
+
+const SESSION_COOKIE = /^\s*(influxdb-oss-session=[^;\s]+)/;
+
+/** The session a sign-in opened, as the Cookie header that closes it; undefined without one. */
+function sessionOf(answer: Answer): string | undefined {
+  const cookie = answer.headers.raw()['set-cookie']?.map((header) => SESSION_COOKIE.exec(header)?.[1]).find((value) => value !== undefined);
+  return cookie;
 }
 
 function isNotFound<T>(outcome: Outcome<T>): boolean {
   return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
+}
+
+/** A DELETE of something already gone has done its job. */
+async function deletion(outcome: Promise<Outcome<Deletion>>): Promise<Outcome<Deletion>> {
+  const settled = await outcome;
+  return isNotFound(settled) ? { ok: true, value: 'absent' } : settled;
 }
 
 function secretsOf(request: SetupRequest, authToken?: string): string[] {
@@ -195,9 +266,10 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       // it is a nicety, so a failed lookup keeps the IDs already found.
       const authLookup = await call(
         { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { userID }, authToken: token },
-        { parse: (json) => findIdWithToken(json, token), secrets },
+        { parse: parseAuthorizations, secrets },
       );
-      return { ok: true, value: authLookup.ok && authLookup.value !== null ? { ...found, authorizationID: authLookup.value } : found };
+      const authorizationID = authLookup.ok ? authLookup.value.find((entry) => entry.token === token)?.id : undefined;
+      return { ok: true, value: authorizationID === undefined ? found : { ...found, authorizationID } };
     },
 
     bucket: (token, bucketID) =>
@@ -212,13 +284,13 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         { parse: parseCreated, secrets: [token] },
       ),
 
-    createBucket: (token, orgID, name, retentionSeconds) =>
+    createBucket: (token, orgID, name, retentionSeconds, description) =>
       call(
         {
           method: 'POST',
           path: '/api/v2/buckets',
           endpoint: 'POST /api/v2/buckets',
-          body: { orgID, name, retentionRules: retentionRules(retentionSeconds) },
+          body: { orgID, name, retentionRules: retentionRules(retentionSeconds), ...(description !== undefined && { description }) },
           authToken: token,
         },
         { parse: parseCreated, secrets: [token] },
@@ -235,6 +307,87 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         },
         { parse: parseCreated, secrets: [token] },
       ),
+
+    async findBucket(token, orgID, name): Promise<Outcome<BucketInfo | null>> {
+      const lookup = await call(
+        { method: 'GET', path: '/api/v2/buckets', endpoint: 'GET /api/v2/buckets', query: { orgID, name }, authToken: token },
+        { parse: (json) => findBucket(json, name), secrets: [token] },
+      );
+      // InfluxDB answers a name that matches nothing with 404 rather than an empty list.
+      return isNotFound(lookup) ? { ok: true, value: null } : lookup;
+    },
+
+    describeBucket: (token, bucketID, description) =>
+      call(
+        {
+          method: 'PATCH',
+          path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
+          endpoint: 'PATCH /api/v2/buckets/{id}',
+          body: { description },
+          authToken: token,
+        },
+        { parse: parseCreated, secrets: [token] },
+      ),
+
+    deleteBucket: (token, bucketID) =>
+      deletion(
+        call(
+          { method: 'DELETE', path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`, endpoint: 'DELETE /api/v2/buckets/{id}', authToken: token },
+          { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
+        ),
+      ),
+
+    listAuthorizations: (token, filter: AuthorizationFilter) =>
+      call(
+        { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { ...filter }, authToken: token },
+        { parse: parseAuthorizations, secrets: [token] },
+      ),
+
+    createAuthorization: (token, request: AuthorizationRequest) =>
+      call(
+        { method: 'POST', path: '/api/v2/authorizations', endpoint: 'POST /api/v2/authorizations', body: { ...request }, authToken: token },
+        { parse: parseCreatedAuthorization, secrets: [token] },
+      ),
+
+    deleteAuthorization: (token, authorizationID) =>
+      deletion(
+        call(
+          {
+            method: 'DELETE',
+            path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
+            endpoint: 'DELETE /api/v2/authorizations/{id}',
+            authToken: token,
+          },
+          { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
+        ),
+      ),
+
+    setPassword: (token, userID, password) =>
+      call(
+        {
+          method: 'POST',
+          path: `/api/v2/users/${encodeURIComponent(userID)}/password`,
+          endpoint: 'POST /api/v2/users/{id}/password',
+          body: { password },
+          authToken: token,
+        },
+        { parse: () => true as const, secrets: [token, password], noContent: true },
+      ),
+
+    async checkPassword(username, password): Promise<Outcome<true>> {
+      const signIn = await call(
+        { method: 'POST', path: '/api/v2/signin', endpoint: 'POST /api/v2/signin', basicAuth: { username, password } },
+        { parse: (_json, answer) => sessionOf(answer) ?? null, secrets: [password], noContent: true },
+      );
+      if (!signIn.ok || signIn.value === null) return signIn.ok ? { ok: true, value: true } : signIn;
+      // Every sign-in opens a session that would otherwise live on in InfluxDB: close it again.
+      // The password is proven by the sign-in; a failed sign-out does not unprove it.
+      await call(
+        { method: 'POST', path: '/api/v2/signout', endpoint: 'POST /api/v2/signout', cookie: signIn.value },
+        { parse: () => true as const, secrets: [password, signIn.value], noContent: true },
+      );
+      return { ok: true, value: true };
+    },
 
     health: () => call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),
 

@@ -3,12 +3,14 @@ import type { Answer } from './transport.js';
 import type { InfluxFailure, Outcome } from './types.js';
 
 export interface Expectation<T> {
-  /** Reads the 2xx JSON; undefined when it is not the shape InfluxDB sends. */
-  parse(json: unknown): T | undefined;
+  /** Reads the 2xx JSON (and headers, for a session cookie); undefined when it is not the shape InfluxDB sends. */
+  parse(json: unknown, answer: Answer): T | undefined;
   /** Every password and token the request carried, scrubbed from any message. */
   secrets: readonly string[];
   /** OSS 2.1+ answers a removed route with Go's plain-text 404; it is InfluxDB's own answer. */
   plainNotFoundIsRejection?: boolean;
+  /** The answer to a success is 204 without a body (a password change, a sign-in or sign-out). */
+  noContent?: boolean;
 }
 
 export type JsonObject = Record<string, unknown>;
@@ -88,8 +90,13 @@ export function interpret<T>(answer: Answer, expectation: Expectation<T>): Outco
     return notInfluxdb(answer, 'carries no InfluxDB error', secrets);
   }
 
+  if (expectation.noContent) {
+    if (status !== 204) return notInfluxdb(answer, 'is not the 204 expected', secrets);
+    const value = expectation.parse(undefined, answer);
+    return value === undefined ? notInfluxdb(answer, 'lacks the expected fields', secrets) : { ok: true, value };
+  }
   if (json === undefined) return notInfluxdb(answer, 'is not JSON', secrets);
-  const value = expectation.parse(json);
+  const value = expectation.parse(json, answer);
   if (value === undefined) return notInfluxdb(answer, 'lacks the expected fields', secrets);
   return { ok: true, value };
 }

@@ -8,13 +8,17 @@ const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 const DEFAULT_USER_AGENT = 'influx-onboarding-operator';
 
 export interface Call {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   /** The fixed metrics label, e.g. 'GET /api/v2/setup'. */
   endpoint: string;
   query?: Record<string, string>;
   body?: unknown;
   authToken?: string;
+  /** HTTP basic auth instead of a token (sign-in). */
+  basicAuth?: { username: string; password: string };
+  /** A Cookie header (a sign-in's session, to sign out). */
+  cookie?: string;
 }
 
 /** A complete answer: status, headers and the whole body (within the size cap). */
@@ -144,6 +148,10 @@ export function createTransport(options: InfluxClientOptions): Transport {
     const url = buildUrl(base, call);
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': userAgent };
     if (call.authToken !== undefined) headers.Authorization = `Token ${call.authToken}`;
+    if (call.basicAuth !== undefined) {
+      headers.Authorization = `Basic ${Buffer.from(`${call.basicAuth.username}:${call.basicAuth.password}`, 'utf8').toString('base64')}`;
+    }
+    if (call.cookie !== undefined) headers.Cookie = call.cookie;
     if (call.body !== undefined) headers['Content-Type'] = 'application/json';
 
     const controller = new AbortController();

@@ -79,10 +79,61 @@ export interface ResourceIDs {
   bucketRetentionSeconds?: number;
 }
 
+/** One permission of an authorization, as InfluxDB lists it (the names it adds are left out). */
+export interface Permission {
+  action: string;
+  resource: { type: string; id?: string; orgID?: string };
+}
+
+/** An authorization as GET /api/v2/authorizations lists it. */
+export interface Authorization {
+  id: string;
+  description: string;
+  orgID: string;
+  userID: string;
+  permissions: Permission[];
+  /** Listed only by servers that keep tokens readable (before v2.9's hashed tokens). */
+  token?: string;
+}
+
+/** What InfluxDB answered a new authorization with: its ID and its token, shown this once. */
+export interface CreatedAuthorization {
+  id: string;
+  token: string;
+}
+
+export type AuthorizationFilter = { orgID: string } | { userID: string };
+
+export interface AuthorizationRequest {
+  orgID: string;
+  /** Without it, the user the request's token belongs to. */
+  userID?: string;
+  description: string;
+  permissions: Permission[];
+}
+
 /** What a create or update of an org or bucket answered with. */
 export interface Created {
   id: string;
 }
+
+/** A bucket as GET /api/v2/buckets lists it. */
+export interface BucketInfo {
+  id: string;
+  name: string;
+  /** 0: infinite. */
+  retentionSeconds: number;
+  description: string;
+}
+
+/** One permission of an application token: read or write one bucket of the org. */
+export interface BucketPermission {
+  action: 'read' | 'write';
+  bucketID: string;
+}
+
+/** What a DELETE found: 'absent' when the object was gone already (404). */
+export type Deletion = 'deleted' | 'absent';
 
 export interface Health {
   version?: string;
@@ -127,9 +178,25 @@ export interface InfluxClient {
   /** POST /api/v2/orgs: creates the org (422 conflict when one of that name exists). */
   createOrg(token: string, name: string): Promise<Outcome<Created>>;
   /** POST /api/v2/buckets with the retention and InfluxDB's default shard-group duration for it. */
-  createBucket(token: string, orgID: string, name: string, retentionSeconds: number): Promise<Outcome<Created>>;
+  createBucket(token: string, orgID: string, name: string, retentionSeconds: number, description?: string): Promise<Outcome<Created>>;
+  /** GET /api/v2/buckets?orgID=&name=: the bucket of that name in the org, or null. */
+  findBucket(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>>;
+  /** PATCH /api/v2/buckets/{id} with only the description. */
+  describeBucket(token: string, bucketID: string, description: string): Promise<Outcome<Created>>;
+  /** DELETE /api/v2/buckets/{id}, with all its data. */
+  deleteBucket(token: string, bucketID: string): Promise<Outcome<Deletion>>;
   /** PATCH /api/v2/buckets/{id}: sets the retention and its default shard-group duration together. */
   setRetention(token: string, bucketID: string, retentionSeconds: number): Promise<Outcome<Created>>;
+  /** GET /api/v2/authorizations?orgID= or ?userID=: the org's or the user's authorizations (v2.9+ without their tokens). */
+  listAuthorizations(token: string, filter: AuthorizationFilter): Promise<Outcome<Authorization[]>>;
+  /** POST /api/v2/authorizations: a new token with exactly these permissions. */
+  createAuthorization(token: string, request: AuthorizationRequest): Promise<Outcome<CreatedAuthorization>>;
+  /** DELETE /api/v2/authorizations/{id}: the token stops working ('absent' when it was gone already). */
+  deleteAuthorization(token: string, authorizationID: string): Promise<Outcome<Deletion>>;
+  /** POST /api/v2/users/{id}/password with the operator token: 204 once the user has this password. */
+  setPassword(token: string, userID: string, password: string): Promise<Outcome<true>>;
+  /** POST /api/v2/signin with basic auth (204, or 401 for a wrong password), then POST /api/v2/signout to close the session it opened. */
+  checkPassword(username: string, password: string): Promise<Outcome<true>>;
   /** GET /health (no auth). */
   health(): Promise<Outcome<Health>>;
   /** Destroys the pooled sockets; the client must not be used afterwards. */

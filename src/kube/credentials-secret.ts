@@ -5,6 +5,11 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OWNER_NAME_LABEL,
+  AUTHORIZATION_ANNOTATION,
+  PASSWORD_ROTATION_ANNOTATION,
+  PENDING_PASSWORD_KEY,
+  REPLACED_AUTHORIZATION_ANNOTATION,
+  TOKEN_ROTATION_ANNOTATION,
   RETARGET_ANNOTATION,
   TLS_ANNOTATION,
   type InfluxOnboarding,
@@ -44,13 +49,19 @@ function isOurReference(reference: V1OwnerReference, owner: InfluxOnboarding): b
 function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): CredentialsSecret {
   if (secret === undefined) return { state: 'absent' };
   if (!isOwnedBy(secret, owner)) return { state: 'foreign' };
+  const { [PENDING_PASSWORD_KEY]: pending, ...rest } = secret.data ?? {};
   const data: Record<string, string> = {};
-  for (const [key, encoded] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
+  for (const [key, encoded] of Object.entries(rest)) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
+  const pendingPassword = pending === undefined ? undefined : Buffer.from(pending, 'base64').toString('utf8');
   const garbageCollected = (secret.metadata?.ownerReferences ?? []).some((reference) => isOurReference(reference, owner));
   const resourceVersion = secret.metadata?.resourceVersion;
   const annotations = secret.metadata?.annotations ?? {};
   const tls = annotations[TLS_ANNOTATION];
   const retargetTo = annotations[RETARGET_ANNOTATION];
+  const passwordRotation = annotations[PASSWORD_ROTATION_ANNOTATION];
+  const tokenRotation = annotations[TOKEN_ROTATION_ANNOTATION];
+  const authorizationID = annotations[AUTHORIZATION_ANNOTATION];
+  const replacedAuthorization = annotations[REPLACED_AUTHORIZATION_ANNOTATION];
   return {
     state: 'owned',
     data,
@@ -58,6 +69,11 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
     ...(resourceVersion !== undefined && { resourceVersion }),
     ...(tls !== undefined && { tls }),
     ...(retargetTo !== undefined && { retargetTo }),
+    ...(pendingPassword !== undefined && { pendingPassword }),
+    ...(passwordRotation !== undefined && { passwordRotation }),
+    ...(tokenRotation !== undefined && { tokenRotation }),
+    ...(authorizationID !== undefined && { authorizationID }),
+    ...(replacedAuthorization !== undefined && { replacedAuthorization }),
   };
 }
 
@@ -72,6 +88,17 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
   // URL is kept for a move still to come.
   const { [RETARGET_ANNOTATION]: retargetTo, ...annotations }: Record<string, string> = existing?.metadata?.annotations ?? {};
   if (retargetTo !== undefined && !sameInstance(retargetTo, desired.data.url)) annotations[RETARGET_ANNOTATION] = retargetTo;
+  if (desired.passwordRotation !== undefined) annotations[PASSWORD_ROTATION_ANNOTATION] = desired.passwordRotation;
+  if (desired.tokenRotation !== undefined) annotations[TOKEN_ROTATION_ANNOTATION] = desired.tokenRotation;
+  // The authorization ID belongs to the token it was written with: another token drops it.
+  const existingToken = existing?.data?.token === undefined ? undefined : Buffer.from(existing.data.token, 'base64').toString('utf8');
+  if (typeof desired.authorizationID === 'string') annotations[AUTHORIZATION_ANNOTATION] = desired.authorizationID;
+  else if (desired.authorizationID === null || existingToken !== desired.data.token) delete annotations[AUTHORIZATION_ANNOTATION];
+  if (desired.replacedAuthorization === null) delete annotations[REPLACED_AUTHORIZATION_ANNOTATION];
+  else if (desired.replacedAuthorization !== undefined) annotations[REPLACED_AUTHORIZATION_ANNOTATION] = desired.replacedAuthorization;
+  const { [PENDING_PASSWORD_KEY]: _dropped, ...withoutPending } = existing?.data ?? {};
+  const data = desired.pendingPassword === null ? withoutPending : (existing?.data ?? {});
+  const pending: Record<string, string> = typeof desired.pendingPassword === 'string' ? { [PENDING_PASSWORD_KEY]: desired.pendingPassword } : {};
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -84,7 +111,7 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
       annotations: { ...annotations, [TLS_ANNOTATION]: desired.tls },
       ownerReferences,
     },
-    data: { ...existing?.data, ...encode(desired.data) },
+    data: { ...data, ...encode({ ...desired.data, ...pending }) },
   };
 }
 

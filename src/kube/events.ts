@@ -1,5 +1,5 @@
 import { V1MicroTime, type EventsV1Api } from '@kubernetes/client-node';
-import { API_VERSION, KIND, type InfluxOnboarding } from '../api/types.js';
+import type { ObjectMeta } from '../api/types.js';
 import { kubeCall } from './errors.js';
 
 export interface EventRecord {
@@ -20,11 +20,11 @@ export class EventRecorder {
     private readonly instance: string,
   ) {}
 
-  async record(resource: InfluxOnboarding, event: EventRecord, now = new Date()): Promise<void> {
+  async record(resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: EventRecord, now = new Date()): Promise<void> {
     const { namespace, name, uid, resourceVersion } = resource.metadata;
     // client-go's naming: the object's name and a unique hexadecimal time.
     const eventName = `${name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(this.sequence++ % 1_000_000)).toString(16)}`;
-    await kubeCall(`create Event for InfluxOnboarding ${namespace}/${name}`, () => this.api.createNamespacedEvent({
+    await kubeCall(`create Event for ${resource.kind} ${namespace}/${name}`, () => this.api.createNamespacedEvent({
       namespace,
       body: {
         metadata: { name: eventName, namespace },
@@ -36,7 +36,7 @@ export class EventRecorder {
         type: event.type,
         reason: event.reason,
         note: event.message.slice(0, NOTE_LIMIT),
-        regarding: { apiVersion: API_VERSION, kind: KIND, namespace, name, uid, ...(resourceVersion && { resourceVersion }) },
+        regarding: { apiVersion: resource.apiVersion, kind: resource.kind, namespace, name, uid, ...(resourceVersion && { resourceVersion }) },
       },
     }));
   }

@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
 import { apiStatus, kubeCall } from './errors.js';
-import { GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingStatus } from '../api/types.js';
+import { GROUP, PLURAL, VERSION, type ObjectMeta } from '../api/types.js';
 
 /** 'stale': the resource changed since it was read, and nothing was written. */
 export type StatusWrite = { kind: 'patched'; resourceVersion: string } | { kind: 'stale' };
@@ -11,19 +11,20 @@ export type StatusWrite = { kind: 'patched'; resourceVersion: string } | { kind:
  * was made on, so a status computed from a stale object is refused instead of landing: that is
  * 'stale', an ordinary outcome (the cache had not caught up yet), not an error.
  */
-export async function patchStatus(
+export async function patchStatus<S extends object>(
   api: CustomObjectsApi,
-  resource: InfluxOnboarding,
-  status: InfluxOnboardingStatus,
+  resource: { kind: string; metadata: ObjectMeta },
+  status: S,
+  plural: string = PLURAL,
 ): Promise<StatusWrite> {
   const { namespace, name } = resource.metadata;
   try {
-    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(`patch status of InfluxOnboarding ${namespace}/${name}`, () =>
+    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(`patch status of ${resource.kind} ${namespace}/${name}`, () =>
       api.patchNamespacedCustomObjectStatus(
         {
           group: GROUP,
           version: VERSION,
-          plural: PLURAL,
+          plural,
           namespace,
           name,
           body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status },
@@ -34,6 +35,33 @@ export async function patchStatus(
     return { kind: 'patched', resourceVersion: patched.metadata?.resourceVersion ?? '' };
   } catch (error) {
     if (apiStatus(error) === 409) return { kind: 'stale' };
+    throw error;
+  }
+}
+
+/**
+ * Sets the resource's finalizers, on exactly the version read (a merge patch replaces the whole
+ * list): 'stale' when it changed since.
+ */
+export async function patchFinalizers(
+  api: CustomObjectsApi,
+  resource: { kind: string; metadata: ObjectMeta },
+  finalizers: string[],
+  plural: string,
+): Promise<StatusWrite> {
+  const { namespace, name } = resource.metadata;
+  try {
+    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(`patch finalizers of ${resource.kind} ${namespace}/${name}`, () =>
+      api.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, plural, namespace, name, body: { metadata: { resourceVersion: resource.metadata.resourceVersion, finalizers } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    return { kind: 'patched', resourceVersion: patched.metadata?.resourceVersion ?? '' };
+  } catch (error) {
+    const code = apiStatus(error);
+    // 404: the resource is gone already, which is what removing the last finalizer was for.
+    if (code === 409 || code === 404) return { kind: 'stale' };
     throw error;
   }
 }

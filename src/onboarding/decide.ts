@@ -3,6 +3,9 @@ import {
   ALLOWED_URLS_ANNOTATION,
   READY,
   RETARGET_ANNOTATION,
+  ROTATE_PASSWORD_ANNOTATION,
+  ROTATE_TOKEN_ANNOTATION,
+  ROTATION_MARKER,
   Reason,
   type Condition,
   type ConditionStatus,
@@ -11,7 +14,7 @@ import {
   type SecretKeySelector,
 } from '../api/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret, Reference } from '../api/credentials.js';
-import type { BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest } from './facts.js';
+import type { Authorization, AuthorizationRequest, BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest, TokenOwner } from './facts.js';
 
 export interface OnboardingEvent {
   type: 'Normal' | 'Warning';
@@ -41,6 +44,8 @@ export interface Repair {
 export type Step =
   | { kind: 'checkBucket'; token: string; bucketID: string }
   | { kind: 'checkSetupStatus' }
+  /** GET /api/v2/setup again after a setup answered `conflict`: a race, or a refusal that stays. */
+  | { kind: 'recheckSetupStatus' }
   | { kind: 'checkToken'; token: string }
   | { kind: 'lookupIDs'; token: string; org: string; bucket: string; userID?: string }
   /** Repairs of the org and bucket named in the Secret; `done` says what a success did, for the event. */
@@ -48,6 +53,15 @@ export type Step =
   | { kind: 'createBucket'; token: string; orgID: string; bucket: string; retentionSeconds: number; repair: Repair }
   | { kind: 'setRetention'; token: string; bucketID: string; retentionSeconds: number; repair: Repair }
   | { kind: 'checkHealth' }
+  /** Token rotation: the user's authorizations; a new one with the same permissions; /me with its token; an old or orphaned one deleted. */
+  | { kind: 'listAuthorizations'; token: string; userID: string }
+  | { kind: 'createAuthorization'; token: string; request: AuthorizationRequest }
+  | { kind: 'checkNewToken'; token: string }
+  | { kind: 'deleteAuthorization'; token: string; id: string }
+  /** Sets the password of the user the operator token belongs to. */
+  | { kind: 'setPassword'; token: string; userID: string; password: string }
+  /** Signs in with the Secret's username and password, and out again. */
+  | { kind: 'checkPassword'; username: string; password: string }
   | { kind: 'writeSecret'; secret: DesiredSecret; credentials: Credentials }
   | { kind: 'postSetup'; request: SetupRequest }
   | { kind: 'postSetupUser'; request: SetupRequest; authToken: string }
@@ -77,6 +91,9 @@ const WARNING_REASONS: readonly string[] = [
   Reason.URLNotAllowed,
   Reason.AddressRefused,
   Reason.EnsureFailed,
+  Reason.PasswordNotSet,
+  Reason.PasswordInvalid,
+  Reason.TokenNotRotated,
 ];
 
 function previousReady(facts: Facts): Condition | undefined {
@@ -331,11 +348,32 @@ function postable(facts: Facts, credentials: Credentials): Credentials {
   return credentials.password === '' ? { ...credentials, password: facts.generated.password } : credentials;
 }
 
-function desiredSecret(spec: EffectiveSpec, credentials: Credentials): DesiredSecret {
+/** What the Secret records of password and token rotation besides the password and token themselves. */
+type RotationRecord = Pick<DesiredSecret, 'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization'>;
+
+/**
+ * What the Secret records before a setup request. A Secret created now holds credentials nobody
+ * asked to rotate yet: the resource's rotate-password and rotate-token values at that moment count
+ * as handled. An existing Secret keeps its requests handled, but the authorizations it names are
+ * from before the instance was (found) fresh: they are forgotten, so that none is ever deleted
+ * under an ID the new setup may have given to another one.
+ */
+function initialRotationRecord(facts: Facts): RotationRecord {
+  if (facts.secret.state === 'owned') {
+    const { authorizationID, replacedAuthorization } = facts.secret;
+    return { ...(authorizationID !== undefined && { authorizationID: null }), ...(replacedAuthorization !== undefined && { replacedAuthorization: null }) };
+  }
+  const password = rotationRequested(facts);
+  const token = tokenRotationRequested(facts);
+  return { ...(password !== undefined && { passwordRotation: password }), ...(token !== undefined && { tokenRotation: token }) };
+}
+
+function desiredSecret(spec: EffectiveSpec, credentials: Credentials, record: RotationRecord = {}): DesiredSecret {
   return {
     name: spec.credentialsSecretName,
     tls: tlsSettings(spec),
     garbageCollected: spec.deletionPolicy === 'Delete',
+    ...record,
     data: {
       url: spec.url,
       org: spec.org,
@@ -349,6 +387,11 @@ function desiredSecret(spec: EffectiveSpec, credentials: Credentials): DesiredSe
 
 export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret): boolean {
   if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls) return false;
+  if (desired.pendingPassword !== undefined && secret.pendingPassword !== (desired.pendingPassword ?? undefined)) return false;
+  if (desired.passwordRotation !== undefined && secret.passwordRotation !== desired.passwordRotation) return false;
+  if (desired.tokenRotation !== undefined && secret.tokenRotation !== desired.tokenRotation) return false;
+  if (desired.authorizationID !== undefined && secret.authorizationID !== (desired.authorizationID ?? undefined)) return false;
+  if (desired.replacedAuthorization !== undefined && secret.replacedAuthorization !== (desired.replacedAuthorization ?? undefined)) return false;
   return (Object.keys(desired.data) as Array<keyof DesiredSecret['data']>).every(
     (key) => secret.data[key] === desired.data[key],
   );
@@ -430,8 +473,216 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
   return found;
 }
 
-function isStep(value: Step | ResourceIDs): value is Step {
+function isStep<T extends object>(value: Step | T): value is Step {
   return 'kind' in value;
+}
+
+/** The resource's rotate-token value, when it has one. */
+function tokenRotationRequested(facts: Facts): string | undefined {
+  return facts.resource.metadata.annotations?.[ROTATE_TOKEN_ANNOTATION];
+}
+
+/** How every authorization a rotation creates for this resource is described, before the request's value. */
+function rotationMarker(facts: Facts): string {
+  return `${ROTATION_MARKER} ${facts.resource.metadata.uid} `;
+}
+
+/** The credentials once a token rotation, if one was due, is done. */
+interface TokenSettled {
+  credentials: Credentials;
+  /** The new token's authorization, when this reconcile replaced the token. */
+  rotatedTo?: string;
+}
+
+function tokenNotRotated(facts: Facts, spec: EffectiveSpec, doing: string, failure: InfluxFailure): Finish {
+  if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
+  return finish(facts, {
+    reason: Reason.TokenNotRotated,
+    message: `InfluxDB at ${spec.url} refused ${doing} with the operator token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); the Secret keeps its token, which works. Tried again in ${Math.round(facts.driftCheckIntervalMs / 1000)} s or when the resource changes`,
+    requeue: READY_AGAIN(facts),
+  });
+}
+
+/**
+ * The authorization the Secret's token is: the one listed with that token (servers before v2.9),
+ * else the one recorded with the token when the operator created it, else, for the token this
+ * resource's own setup created, the ID the setup answered with, or (that answer lost in a crash)
+ * the only authorization with the description a setup gives its token ("<username>'s Token").
+ */
+function currentAuthorization(facts: Facts, spec: EffectiveSpec, listed: readonly Authorization[], token: string, owner: TokenOwner): Authorization | undefined {
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  const status = facts.resource.status ?? {};
+  const listedWithToken = listed.find((entry) => entry.token === token);
+  if (listedWithToken !== undefined) return listedWithToken;
+  // A recorded ID that is not listed any more is from before the instance was set up again.
+  const recorded = listed.find((entry) => entry.id === secret?.authorizationID);
+  if (recorded !== undefined) return recorded;
+  if (spec.tokenSecretRef !== undefined || status.adopted !== false) return undefined;
+  const answered = listed.find((entry) => entry.id === status.authorizationID);
+  if (answered !== undefined) return answered;
+  const setupTokens = listed.filter((entry) => entry.description === `${owner.userName}'s Token`);
+  return setupTokens.length === 1 ? setupTokens[0] : undefined;
+}
+
+/**
+ * Operator token rotation on request (rotate-token annotation): a new authorization for the same
+ * user with exactly the permissions of the Secret's, marked in its description; its token checked
+ * with /me; then written to the Secret together with its authorization ID and the one it replaces;
+ * then the replaced one deleted and the record of it dropped. The Secret never holds a token that
+ * was not proven to work. A crash after the create leaves an orphan that carries the marker: the
+ * next attempt deletes every marked authorization of the user that is not the Secret's before it
+ * creates one. The replaced authorization is deleted only when the operator created it.
+ */
+function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials, owner: TokenOwner): Step | TokenSettled {
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  const deleted = (id: string) => facts.authorizationsDeleted?.find((entry) => entry.id === id)?.outcome;
+  const created = facts.createdAuthorization?.ok ? facts.createdAuthorization.value : undefined;
+  const replaced = secret?.replacedAuthorization;
+  if (replaced !== undefined) {
+    // Never the Secret's own (the instance was set up again since, and the ID came back with it).
+    if (replaced === secret?.authorizationID) return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { replacedAuthorization: null }), credentials };
+    const outcome = deleted(replaced);
+    if (outcome === undefined) return { kind: 'deleteAuthorization', token: credentials.token, id: replaced };
+    if (!outcome.ok) return tokenNotRotated(facts, spec, `to delete the replaced authorization ${replaced}`, outcome.failure);
+    return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { replacedAuthorization: null }), credentials };
+  }
+  const requested = tokenRotationRequested(facts);
+  const rotatedTo = created !== undefined && secret?.authorizationID === created.id ? created.id : undefined;
+  const settled: TokenSettled = { credentials, ...(rotatedTo !== undefined && { rotatedTo }) };
+  if (requested === undefined || secret === undefined || secret.tokenRotation === requested) return settled;
+  if (spec.tokenSecretRef !== undefined) return settled;
+
+  const listing = facts.authorizations;
+  if (listing === undefined) return { kind: 'listAuthorizations', token: credentials.token, userID: owner.userID };
+  if (!listing.ok) return tokenNotRotated(facts, spec, `to list the authorizations of user ${owner.userName}`, listing.failure);
+  const current = currentAuthorization(facts, spec, listing.value, credentials.token, owner);
+  if (current === undefined) {
+    return finish(facts, {
+      reason: Reason.TokenNotRotated,
+      message: `The operator token in Secret ${spec.credentialsSecretName} cannot be rotated: InfluxDB at ${spec.url} does not show which of user ${owner.userName}'s authorizations it is (v2.9+ never shows a token again), so its permissions cannot be copied. Create a new operator token (influx auth create --operator) and set spec.tokenSecretRef`,
+      requeue: READY_AGAIN(facts),
+    });
+  }
+  const marker = rotationMarker(facts);
+  const orphan = listing.value.find((entry) => entry.description.startsWith(marker) && entry.id !== current.id && entry.id !== created?.id && deleted(entry.id) === undefined);
+  if (orphan !== undefined) return { kind: 'deleteAuthorization', token: credentials.token, id: orphan.id };
+  const failedDelete = facts.authorizationsDeleted?.find((entry) => !entry.outcome.ok);
+  if (failedDelete !== undefined && !failedDelete.outcome.ok) return tokenNotRotated(facts, spec, `to delete the unused authorization ${failedDelete.id} of an earlier attempt`, failedDelete.outcome.failure);
+
+  const creation = facts.createdAuthorization;
+  if (creation === undefined) {
+    return {
+      kind: 'createAuthorization',
+      token: credentials.token,
+      request: { orgID: current.orgID, userID: owner.userID, description: `${marker}${requested}`, permissions: current.permissions },
+    };
+  }
+  if (!creation.ok) return tokenNotRotated(facts, spec, `to create a new authorization for user ${owner.userName}`, creation.failure);
+  const check = facts.createdTokenCheck;
+  if (check === undefined) return { kind: 'checkNewToken', token: creation.value.token };
+  if (!check.ok) return tokenNotRotated(facts, spec, `the token of the new authorization ${creation.value.id} (GET /api/v2/me; that authorization is deleted at the next attempt)`, check.failure);
+  const next = { ...credentials, token: creation.value.token };
+  // Created by this operator: by an earlier rotation (marked), or by this resource's own setup.
+  const status = facts.resource.status ?? {};
+  const ours =
+    current.description.startsWith(marker) ||
+    (status.adopted === false && (current.id === status.authorizationID || current.description === `${owner.userName}'s Token`));
+  return {
+    kind: 'writeSecret',
+    secret: desiredSecret(spec, next, { tokenRotation: requested, authorizationID: creation.value.id, ...(ours && { replacedAuthorization: current.id }) }),
+    credentials: next,
+  };
+}
+
+/** The resource's rotate-password value, when it has one. */
+function rotationRequested(facts: Facts): string | undefined {
+  return facts.resource.metadata.annotations?.[ROTATE_PASSWORD_ANNOTATION];
+}
+
+/** The password the Secret (or, while it is gone, memory) held when this reconcile began, if any. */
+function heldPassword(facts: Facts): string | undefined {
+  const held = (credentialsIn(facts.secret) ?? facts.remembered)?.credentials.password;
+  return held === '' ? undefined : held;
+}
+
+/** How the credentials are settled once a password rotation, if one was due, is done. */
+interface Rotated {
+  credentials: Credentials;
+  record: RotationRecord;
+  /** Where the new password came from, for the event; undefined when none was set. */
+  source?: string;
+}
+
+/**
+ * Password rotation, for the user the token belongs to. InfluxDB is asked to set the new password
+ * only while some Secret already holds it, so that a crash at any point leaves it known and the
+ * next reconcile repeats the request:
+ * - from spec.passwordSecretRef (the referenced Secret holds it): set, then written to the Secret;
+ *   applied when it differs from a password the Secret held (an adopted instance's unknown
+ *   password is never overwritten; the sign-in check proves the one given);
+ * - on request (rotate-password annotation, without passwordSecretRef): a generated password is
+ *   written to the Secret's pending key first, then set, then promoted to `password` together
+ *   with the request's value, so each request is done once.
+ * Returns the step to take, or how to settle when nothing (more) is to be done.
+ */
+function rotatePassword(facts: Facts, spec: EffectiveSpec, credentials: Credentials, owner: TokenOwner): Step | Rotated {
+  const requested = rotationRequested(facts);
+  const referenced = spec.passwordSecretRef !== undefined;
+  const set = facts.passwordSet;
+  if (set !== undefined) {
+    if (!set.outcome.ok) return passwordNotSet(facts, spec, owner, set.outcome.failure);
+    const source = referenced ? `from Secret ${spec.passwordSecretRef?.name}` : `on request (${ROTATE_PASSWORD_ANNOTATION}: ${requested ?? 'none'})`;
+    return {
+      credentials: { ...credentials, password: set.password },
+      record: { pendingPassword: null, ...(!referenced && requested !== undefined && { passwordRotation: requested }) },
+      source,
+    };
+  }
+  const setPassword = (password: string): Step => ({ kind: 'setPassword', token: credentials.token, userID: owner.userID, password });
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  if (referenced) {
+    // A pending password InfluxDB may already have is replaced by the referenced one, never just dropped.
+    const held = heldPassword(facts);
+    const differs = (held !== undefined && held !== credentials.password) || secret?.pendingPassword !== undefined;
+    return differs ? setPassword(credentials.password) : { credentials, record: {} };
+  }
+  if (secret?.pendingPassword !== undefined) return setPassword(secret.pendingPassword);
+  if (secret === undefined || requested === undefined || secret.passwordRotation === requested) return { credentials, record: {} };
+  return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { pendingPassword: facts.generated.password }), credentials };
+}
+
+function passwordNotSet(facts: Facts, spec: EffectiveSpec, owner: TokenOwner, failure: InfluxFailure): Finish {
+  if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
+  return finish(facts, {
+    reason: Reason.PasswordNotSet,
+    message: `InfluxDB at ${spec.url} refused to set the new password of user ${owner.userName} with the operator token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); the Secret keeps the password InfluxDB has. Checked again in ${Math.round(facts.driftCheckIntervalMs / 1000)} s or when the spec changes`,
+    requeue: READY_AGAIN(facts),
+  });
+}
+
+/**
+ * The Secret's password is proven by a sign-in (signed out again) every --password-check-interval,
+ * and at once when it never was (a new or newly known password) or was just set. Returns the step,
+ * a Finish when it does not sign in, or the time of a sign-in made now (undefined: none was due).
+ */
+function provePassword(facts: Facts, spec: EffectiveSpec, credentials: Credentials, rotated: boolean): Step | { checkedAt?: string } {
+  if (credentials.password === '') return {};
+  const checkedAt = facts.resource.status?.passwordCheckedAt;
+  const due = rotated || checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs;
+  if (!due) return {};
+  const check = facts.passwordCheck;
+  if (check === undefined) return { kind: 'checkPassword', username: credentials.username, password: credentials.password };
+  if (check.ok) return { checkedAt: facts.now };
+  if (check.failure.kind !== 'rejected') return notReached(facts, spec, check.failure);
+  const fix =
+    spec.passwordSecretRef === undefined
+      ? `annotate this resource with ${ROTATE_PASSWORD_ANNOTATION}=<a new value> to have a new password set`
+      : `put the user's current password in Secret ${spec.passwordSecretRef.name} key ${spec.passwordSecretRef.key}`;
+  return finish(facts, {
+    reason: Reason.PasswordInvalid,
+    message: `The password in Secret ${spec.credentialsSecretName} does not sign in to InfluxDB at ${spec.url} as user ${credentials.username} (${failureText(check.failure)}); the token works. To fix it, ${fix}`,
+    requeue: READY_AGAIN(facts),
+  });
 }
 
 /** What the Ready message adds when spec.username is not the user the token belongs to. */
@@ -448,8 +699,17 @@ function usernameNote(spec: EffectiveSpec, username: string): string {
  */
 function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcome: Outcome): Step {
   const owner = facts.tokenCheck?.ok ? facts.tokenCheck.value : undefined;
-  const credentials = owner === undefined ? accepted : { ...accepted, username: owner.userName };
-  const secret = desiredSecret(spec, credentials);
+  const named = owner === undefined ? accepted : { ...accepted, username: owner.userName };
+  const token: Step | TokenSettled = owner === undefined ? { credentials: named } : rotateToken(facts, spec, named, owner);
+  if (isStep(token)) return token;
+  const rotation = owner === undefined ? { credentials: token.credentials, record: {} } : rotatePassword(facts, spec, token.credentials, owner);
+  if (isStep(rotation)) return rotation;
+  const { credentials } = rotation;
+  // The instance was set up again with the Secret's token: the authorization recorded with it is gone.
+  const setUpNow = facts.setupAnswer?.ok ? facts.setupAnswer.value.authorizationID : undefined;
+  const recorded = facts.secret.state === 'owned' ? facts.secret.authorizationID : undefined;
+  const reset = setUpNow !== undefined && recorded !== undefined && recorded !== setUpNow ? { authorizationID: setUpNow } : {};
+  const secret = desiredSecret(spec, credentials, { ...rotation.record, ...reset });
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
   const status = facts.resource.status ?? {};
   const fields: Partial<InfluxOnboardingStatus> = {
@@ -473,6 +733,13 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
     if (bucketID !== undefined) fields.bucketID = bucketID;
     if (authorizationID !== undefined && status.authorizationID === undefined) fields.authorizationID = authorizationID;
   }
+  const proof = provePassword(facts, spec, credentials, rotation.source !== undefined);
+  if (isStep(proof)) return proof;
+  if (proof.checkedAt !== undefined) fields.passwordCheckedAt = proof.checkedAt;
+  if (rotation.source !== undefined) fields.passwordRotatedAt = facts.now;
+  if (token.rotatedTo !== undefined) fields.tokenRotatedAt = facts.now;
+  // Recorded with the token, so it is right even when a status write was lost; a setup made now answered with a newer one.
+  if (facts.secret.state === 'owned' && facts.secret.authorizationID !== undefined && !facts.setupAnswer?.ok) fields.authorizationID = facts.secret.authorizationID;
   // InfluxDB stamps its version on every answer; /health is asked only when that header is missing.
   const stamped = facts.setupStatus?.ok ? facts.setupStatus.value.version : undefined;
   if (stamped === undefined && facts.health === undefined) return { kind: 'checkHealth' };
@@ -485,8 +752,26 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const transition = previousReady(facts)?.reason !== outcome.reason;
   // One event per reconcile: a first success says what it repaired on the way; later repairs
   // have their own.
+  const tokenRotated: OnboardingEvent | undefined =
+    token.rotatedTo === undefined
+      ? undefined
+      : {
+          type: 'Normal',
+          reason: 'TokenRotated',
+          message: `The operator token in Secret ${spec.credentialsSecretName} was replaced by a new authorization ${token.rotatedTo} of user ${credentials.username} with the same permissions (${ROTATE_TOKEN_ANNOTATION}: ${tokenRotationRequested(facts) ?? 'none'}); the authorization it replaced is deleted when this operator created it, and left alone otherwise${repairNote}`,
+        };
+  const rotated: OnboardingEvent | undefined =
+    tokenRotated ??
+    (rotation.source === undefined
+      ? undefined
+      : {
+          type: 'Normal',
+          reason: 'PasswordRotated',
+          message: `The password of user ${credentials.username} at ${spec.url} was changed ${rotation.source}; Secret ${spec.credentialsSecretName} holds it${repairNote}`,
+        });
   const event: OnboardingEvent | undefined =
     outcome.event ??
+    rotated ??
     (repairs.length === 0
       ? undefined
       : transition
@@ -554,18 +839,35 @@ function afterSetupAnswer(facts: Facts, spec: EffectiveSpec, credentials: Creden
   }
   const failure = answer.failure;
   if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
-  if (failure.code === 'conflict') {
-    // Someone set the instance up between our check and our request; the next round sees who.
-    return finish(facts, {
-      reason: Reason.Progressing,
-      message: `InfluxDB at ${spec.url} was set up by another client while this one tried; checking again`,
-      requeue: BACKOFF,
-    });
-  }
+  if (failure.code === 'conflict') return afterSetupConflict(facts, spec, failure);
   return finish(facts, {
     reason: Reason.SetupFailed,
     message: `InfluxDB at ${spec.url} refused the setup: ${failureText(failure)}. ${UNTIL_SPEC_CHANGES}`,
     requeue: NONE,
+  });
+}
+
+/**
+ * A setup answered `conflict`. Usually someone set the instance up between our check and our
+ * request, and the next round sees who. But an instance that still says it is not set up refused
+ * for another reason that posting again will not change (e.g. something in front of InfluxDB):
+ * that waits for a spec change like any other refusal.
+ */
+function afterSetupConflict(facts: Facts, spec: EffectiveSpec, failure: InfluxFailure): Finish | Step {
+  const recheck = facts.setupRecheck;
+  if (recheck === undefined) return { kind: 'recheckSetupStatus' };
+  if (!recheck.ok) return notReached(facts, spec, recheck.failure);
+  if (recheck.value.allowed) {
+    return finish(facts, {
+      reason: Reason.SetupFailed,
+      message: `InfluxDB at ${spec.url} refused the setup (${failureText(failure)}) but still reports that it is not set up, so it was not a race with another client. ${UNTIL_SPEC_CHANGES}`,
+      requeue: NONE,
+    });
+  }
+  return finish(facts, {
+    reason: Reason.Progressing,
+    message: `InfluxDB at ${spec.url} was set up by another client while this one tried; checking again`,
+    requeue: BACKOFF,
   });
 }
 
@@ -581,6 +883,22 @@ function refusedBefore(facts: Facts, reasons: readonly Reason[]): Finish | undef
   const { status, metadata } = facts.resource;
   if (previous === undefined || !(reasons as readonly string[]).includes(previous.reason) || status?.observedGeneration !== metadata.generation) return undefined;
   return finish(facts, { reason: previous.reason as Reason, message: previous.message, requeue: NONE });
+}
+
+/**
+ * A token that worked once was rejected. A new one from spec.tokenSecretRef is only ever written
+ * to the Secret once accepted, so the Secret may still hold the previous one: the message says
+ * which token was rejected.
+ */
+function tokenInvalid(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, rejected: string, failure: InfluxFailure): Finish {
+  const replacing = spec.tokenSecretRef !== undefined && known !== undefined && known.token !== rejected;
+  return finish(facts, {
+    reason: Reason.TokenInvalid,
+    message: replacing
+      ? `InfluxDB at ${spec.url} rejected the token from Secret ${spec.tokenSecretRef?.name} (${failureText(failure)}), so it did not replace the token in Secret ${spec.credentialsSecretName}. Put a valid operator token of this instance there`
+      : `InfluxDB at ${spec.url} rejected the token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced. Put a valid operator token in spec.tokenSecretRef`,
+    requeue: BACKOFF,
+  });
 }
 
 function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, credentials: Credentials, allowed: boolean): Step {
@@ -600,7 +918,7 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
     // The Secret must hold exactly what the request sends before the request can be sent: the
     // response is the only copy of the token that InfluxDB will ever give out.
     const toSend = postable(facts, credentials);
-    const secret = desiredSecret(spec, toSend);
+    const secret = desiredSecret(spec, toSend, initialRotationRecord(facts));
     if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials: toSend };
     return { kind: 'postSetup', request: setupRequest(spec, toSend) };
   }
@@ -623,13 +941,7 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
   if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
   // Only a token that once worked can have been revoked; one that never did means someone else
   // set the instance up first.
-  if (onboardedBefore) {
-    return finish(facts, {
-      reason: Reason.TokenInvalid,
-      message: `InfluxDB at ${spec.url} rejected the token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced. Put a valid operator token in spec.tokenSecretRef`,
-      requeue: BACKOFF,
-    });
-  }
+  if (onboardedBefore) return tokenInvalid(facts, spec, known, credentials.token, failure);
   return finish(facts, {
     reason: Reason.AlreadyOnboarded,
     message: `InfluxDB at ${spec.url} was already set up and rejected the token from ${spec.tokenSecretRef ? `Secret ${spec.tokenSecretRef.name}` : `Secret ${spec.credentialsSecretName}`} (${failureText(failure)}). Put its operator token in a Secret and set spec.tokenSecretRef`,
@@ -671,7 +983,7 @@ function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials |
   }
   const toSend = postable(facts, credentials);
   if (facts.setupAnswer === undefined) {
-    const secret = desiredSecret(spec, toSend);
+    const secret = desiredSecret(spec, toSend, initialRotationRecord(facts));
     if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials: toSend };
     const authToken = referencedValue(facts.references.authToken) ?? '';
     return { kind: 'postSetupUser', request: setupRequest(spec, toSend), authToken };
@@ -731,10 +1043,25 @@ export function firstVisitStatus(facts: Pick<Facts, 'resource' | 'now'>): Influx
  * recorded. Undefined when the full check must run instead: not eligible, or the answer was a
  * failure or showed any difference.
  */
+/** Day-two work the one-request drift check cannot do: a rotation asked for or half done (or not yet in status), a sign-in check due. */
+function dayTwoDue(facts: Facts, spec: EffectiveSpec, credentials: Credentials): boolean {
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  if (secret === undefined || secret.pendingPassword !== undefined || secret.replacedAuthorization !== undefined) return true;
+  // A status write lost after a rotation: the full check records the Secret's authorization again.
+  if (secret.authorizationID !== undefined && secret.authorizationID !== facts.resource.status?.authorizationID) return true;
+  const passwordRequest = rotationRequested(facts);
+  if (spec.passwordSecretRef === undefined && passwordRequest !== undefined && secret.passwordRotation !== passwordRequest) return true;
+  const tokenRequest = tokenRotationRequested(facts);
+  if (spec.tokenSecretRef === undefined && tokenRequest !== undefined && secret.tokenRotation !== tokenRequest) return true;
+  const checkedAt = facts.resource.status?.passwordCheckedAt;
+  return credentials.password !== '' && (checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs);
+}
+
 function driftCheck(facts: Facts, spec: EffectiveSpec, inSecret: BoundCredentials | undefined, credentials: Credentials, moving: boolean): Step | undefined {
   const previous = previousReady(facts);
   const status = facts.resource.status ?? {};
   if (moving || inSecret === undefined || previous?.status !== 'True' || !SUCCESS_REASONS.includes(previous.reason)) return undefined;
+  if (dayTwoDue(facts, spec, credentials)) return undefined;
   if (status.observedGeneration !== facts.resource.metadata.generation || status.orgID === undefined || status.bucketID === undefined) return undefined;
   if (!secretMatches(facts.secret, desiredSecret(spec, { ...credentials, username: inSecret.credentials.username }))) return undefined;
   const check = facts.bucketCheck;

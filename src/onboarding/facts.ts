@@ -1,4 +1,18 @@
-import type { BucketState, Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus, TokenOwner } from '../influx/types.js';
+import type {
+  Authorization,
+  BucketState,
+  AuthorizationRequest,
+  CreatedAuthorization,
+  Deletion,
+  Health,
+  InfluxFailure,
+  Outcome,
+  ResourceIDs,
+  SetupRequest,
+  SetupResult,
+  SetupStatus,
+  TokenOwner,
+} from '../influx/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, Reference } from '../api/credentials.js';
 import type { InfluxOnboarding } from '../api/types.js';
 
@@ -9,7 +23,7 @@ export interface References {
   ca?: Reference;
 }
 
-export type { BucketState, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus };
+export type { Authorization, AuthorizationRequest, BucketState, CreatedAuthorization, Deletion, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus, TokenOwner };
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {
@@ -26,6 +40,8 @@ export interface Facts {
   resource: InfluxOnboarding;
   now: string;
   driftCheckIntervalMs: number;
+  /** --password-check-interval: how often the Secret's password is proven by a sign-in. */
+  passwordCheckIntervalMs: number;
   /** --require-secret-consent: referenced credentials go only to URLs their Secret names. */
   requireSecretConsent: boolean;
   /** Name of an older InfluxOnboarding (mode Setup) that targets the same InfluxDB. */
@@ -39,11 +55,22 @@ export interface Facts {
   /** The drift check of a Ready resource: its bucket, read with the Secret's token. */
   bucketCheck?: Outcome<BucketState>;
   setupStatus?: Outcome<SetupStatus>;
+  /** GET /api/v2/setup asked again after the setup answered `conflict`. */
+  setupRecheck?: Outcome<SetupStatus>;
   tokenCheck?: Outcome<TokenOwner>;
   ids?: Outcome<ResourceIDs>;
   health?: Outcome<Health>;
   secretWritten?: boolean;
   setupAnswer?: Outcome<SetupResult>;
+  /** The password this reconcile asked InfluxDB to set for the token's user, and its answer. */
+  passwordSet?: { password: string; outcome: Outcome<true> };
+  /** Token rotation: the user's authorizations, the ones deleted so far, the one created, and /me with its token. */
+  authorizations?: Outcome<Authorization[]>;
+  authorizationsDeleted?: Array<{ id: string; outcome: Outcome<Deletion> }>;
+  createdAuthorization?: Outcome<CreatedAuthorization>;
+  createdTokenCheck?: Outcome<TokenOwner>;
+  /** Sign-in (and sign-out) with the Secret's username and password. */
+  passwordCheck?: Outcome<true>;
   /** What this reconcile created or changed to ensure the org and bucket (for the event). */
   repairs?: string[];
   /** A repair InfluxDB did not do: what was tried and its answer. */

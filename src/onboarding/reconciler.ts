@@ -30,11 +30,20 @@ export interface OnboardingPorts {
   readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
   patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<StatusWrite>;
   recordEvent(resource: InfluxOnboarding, event: OnboardingEvent): Promise<void>;
+  /**
+   * The escrow (--escrow-namespace), absent when off: a copy of each resource's credentials outside
+   * its namespace, written before its Secret and read when the Secret is gone.
+   */
+  escrow?: {
+    read(owner: InfluxOnboarding): Promise<BoundCredentials | undefined>;
+    write(owner: InfluxOnboarding, desired: DesiredSecret): Promise<void>;
+  };
   influx(target: InfluxTarget): InfluxClient;
 }
 
 export interface OnboardingOptions {
   driftCheckIntervalMs: number;
+  passwordCheckIntervalMs: number;
   /** Referenced credentials go only to URLs their Secret's allowed-urls annotation names. */
   requireSecretConsent: boolean;
   logger: Logger;
@@ -63,7 +72,7 @@ export interface ReconcileOutcome {
 }
 
 // A decision needs at most a handful of steps; more means a bug, and must not spin forever.
-const MAX_STEPS = 16;
+const MAX_STEPS = 24;
 // Spreads drift checks of resources created together over time.
 const DRIFT_JITTER = 0.1;
 const PROGRESSING_AFTER_MS = 1000;
@@ -186,6 +195,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         return { ...facts, bucketCheck: await client().bucket(step.token, step.bucketID) };
       case 'checkSetupStatus':
         return { ...facts, setupStatus: await client().setupStatus() };
+      case 'recheckSetupStatus':
+        return { ...facts, setupRecheck: await client().setupStatus() };
       case 'checkToken':
         return { ...facts, tokenCheck: await client().checkToken(step.token) };
       case 'lookupIDs':
@@ -196,8 +207,24 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         return withRepair(facts, step, await repair(client(), step));
       case 'checkHealth':
         return { ...facts, health: await client().health() };
+      case 'listAuthorizations':
+        return { ...facts, authorizations: await client().listAuthorizations(step.token, { userID: step.userID }) };
+      case 'createAuthorization': {
+        const created = await client().createAuthorization(step.token, step.request);
+        if (created.ok) options.secrets.add(created.value.token);
+        return { ...facts, createdAuthorization: created };
+      }
+      case 'checkNewToken':
+        return { ...facts, createdTokenCheck: await client().checkToken(step.token) };
+      case 'deleteAuthorization':
+        return { ...facts, authorizationsDeleted: [...(facts.authorizationsDeleted ?? []), { id: step.id, outcome: await client().deleteAuthorization(step.token, step.id) }] };
+      case 'setPassword':
+        return { ...facts, passwordSet: { password: step.password, outcome: await client().setPassword(step.token, step.userID, step.password) } };
+      case 'checkPassword':
+        return { ...facts, passwordCheck: await client().checkPassword(step.username, step.password) };
       case 'writeSecret': {
         remember(key, { credentials: step.credentials, target: { url: step.secret.data.url, tls: step.secret.tls } });
+        await ports.escrow?.write(facts.resource, step.secret);
         const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
         return { ...facts, secret, secretWritten: secret.state === 'owned' };
       }
@@ -297,12 +324,19 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const references = checked.ok ? await readReferences(resource) : {};
     const secret = checked.ok ? await ports.readSecret(resource, checked.spec.credentialsSecretName) : { state: 'absent' as const };
     rememberSecret(key, secret);
+    // Nothing in the Secret nor in memory (the resource, or its whole namespace, was deleted and
+    // created again; the operator restarted): the escrow's copy, bound to its instance like memory.
+    if (secret.state === 'absent' && !remembered.has(key) && ports.escrow !== undefined) {
+      const escrowed = await ports.escrow.read(resource);
+      if (escrowed !== undefined) remember(key, escrowed);
+    }
     const known = remembered.get(key);
     const duplicate = duplicateOf(resource);
     let facts: Facts = {
       resource,
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
+      passwordCheckIntervalMs: options.passwordCheckIntervalMs,
       requireSecretConsent: options.requireSecretConsent,
       references,
       secret,

@@ -14,19 +14,18 @@ export type MapToRequests<T> = (object: T) => Request[];
 /**
  * Handlers that enqueue whatever `map` says each changed object concerns. On update both the
  * old and the new object are mapped, as controller-runtime does, so a change of owner or label
- * reaches the previous owner too.
+ * reaches the previous owner too. A key both name is added once: added twice, a worker could
+ * take it in between and reconcile it a second time for the same event.
  */
 export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>): EventHandlers<T> {
-  const enqueue = (object: T): void => {
-    for (const request of map(object)) queue.add(requestKey(request));
+  const enqueue = (...objects: T[]): void => {
+    const keys = new Set(objects.flatMap((object) => map(object).map(requestKey)));
+    for (const key of keys) queue.add(key);
   };
   return {
-    onAdd: enqueue,
-    onUpdate: (previous, current) => {
-      if (previous !== current) enqueue(previous);
-      enqueue(current);
-    },
-    onDelete: enqueue,
+    onAdd: (object) => enqueue(object),
+    onUpdate: (previous, current) => (previous === current ? enqueue(current) : enqueue(previous, current)),
+    onDelete: (object) => enqueue(object),
   };
 }
 
@@ -48,5 +47,17 @@ export function controllerOwner(owner: { group: string; kind: string }): MapToRe
     const group = slash < 0 ? '' : reference.apiVersion.slice(0, slash);
     if (group !== owner.group) return [];
     return [{ namespace: object.metadata?.namespace ?? '', name: reference.name }];
+  };
+}
+
+/**
+ * Maps an object to the owner its label `label` names, in the object's own namespace: for owned
+ * objects that must outlive their owner and so carry no ownerReference.
+ */
+export function labelOwner(label: string): MapToRequests<KubernetesObject> {
+  return (object) => {
+    const owner = object.metadata?.labels?.[label];
+    const namespace = object.metadata?.namespace;
+    return owner && namespace ? [{ namespace, name: owner }] : [];
   };
 }

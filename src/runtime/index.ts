@@ -1,42 +1,23 @@
 /**
  * The controller machinery, knowing nothing of what is being controlled. Typical wiring in main:
  *
- *   const connection = new KubeConnection(kubeConfig);
- *   const metrics = new RuntimeMetrics();
- *   const queue = new WorkQueue({ metrics: metrics.queueMetrics(name) });
- *   const things = new Informer<Thing>({ getter: connection, resource: { group, version, plural },
- *     namespaces, logger, metrics: metrics.informerMetrics(`${plural}.${group}`) });
- *   const secrets = new Informer<V1Secret>({ getter: connection, resource: { group: '', version: 'v1',
- *     plural: 'secrets' }, labelSelector, namespaces, logger, metrics: metrics.informerMetrics('secrets') });
- *   things.addHandlers(enqueueObject(queue));
- *   secrets.addHandlers(enqueueMapped(queue, secretToOwnerRequests));   // e.g. controllerOwner({ group, kind })
- *   const controller = new Controller({ name, queue, reconciler, logger, concurrency,
- *     metrics: metrics.controllerMetrics(name) });
- *   const leadership = { onStartedLeading: () => controller.start(),
- *     onStoppedLeading: () => void controller.stop(0), metrics: metrics.leaderMetrics(leaseName) };
- *   const election = leaderElect
- *     ? new LeaderElector({ ...leadership, identity, logger,
- *         store: kubernetesLeaseStore(connection.makeApiClient(CoordinationV1Api), leaseNamespace, leaseName) })
- *     : new AlwaysLeader(leadership, logger);
- *   const probes = new Probes();
- *   probes.addReadyCheck('informers', () => things.hasSynced() && secrets.hasSynced());
- *   probes.addHealthCheck('informers', () => things.isHealthy() && secrets.isHealthy());
- *   const probeServer = await probes.listen(':8081', logger);
- *   const metricsServer = await metrics.listen(':8443', logger, { certificates: selfSigned('my-operator', [hostname()]),
- *     review: cacheAccess(kubernetesAccessReview(connection.makeApiClient(AuthenticationV1Api),
- *       connection.makeApiClient(AuthorizationV1Api), { path: '/metrics', verb: 'get' })) });
- *   exitOnSignals({ logger, timeoutMs: 30_000, shutdown: async () => {
- *     await controller.stop(20_000);      // finish in-flight reconciles
- *     await election.release();           // successor takes over at once
- *     queue.shutDown();
- *     await Promise.all([things.stop(), secrets.stop(), probeServer.close(), metricsServer.close()]);
- *     connection.close();
- *   } });
- *   things.start(); secrets.start();
- *   await Promise.all([things.waitForSync(), secrets.waitForSync()]);
- *   election.start();                     // reconciles run only while leading
+ *   const manager = new Manager({ connection: new KubeConnection(kubeConfig), logger, namespaces,
+ *     leaderElection: { id: 'my-operator', lease: { namespace, identity } },
+ *     healthProbeBindAddress: ':8081', metrics: { bindAddress: ':8443', secure: { certificateName: 'my-operator' } } });
+ *   const things = manager.cache<Thing>(THINGS);          // shared: one informer per ObjectType
+ *   manager.register({
+ *     name: 'thing',
+ *     for: { type: THINGS, predicates: [ignoreStatusOnlyUpdates] },
+ *     owns: [{ type: SECRETS }],                          // via the controller ownerReference (or ownerLabel)
+ *     watches: [{ type: CONFIG_MAPS, map: (configMap) => thingsUsing(things, configMap) }],
+ *     reconciler: (request, signal) => reconcileThing(things.get(request.namespace, request.name), signal),
+ *   });
+ *   exitOnSignals({ logger, shutdown: () => manager.stop() });
+ *   await manager.start();   // probes and metrics, caches synced, then controllers run while leading
  *
- * The reconciler reads objects with things.get(namespace, name), never from the event.
+ * The reconciler reads objects from the caches, never from the event. The pieces the manager
+ * puts together (Informer, WorkQueue, Controller, LeaderElector, Probes, RuntimeMetrics) are
+ * exported for tests and for wiring of a different shape.
  */
 export { cacheAccess, kubernetesAccessReview } from './access-review.js';
 export type { Access, AccessCacheOptions, AccessReview, NonResourceAccess } from './access-review.js';
@@ -48,7 +29,7 @@ export { KubeConnection } from './connection.js';
 export type { ApiGetter, KubeConnectionOptions, RequestAuth } from './connection.js';
 export { Controller } from './controller.js';
 export type { ControllerMetrics, ControllerOptions, ReconcileOutcome, Reconciler, Result } from './controller.js';
-export { controllerOwner, enqueueMapped, enqueueObject } from './enqueue.js';
+export { controllerOwner, enqueueMapped, enqueueObject, labelOwner } from './enqueue.js';
 export type { KeyQueue, MapToRequests } from './enqueue.js';
 export { parseBindAddress } from './http-server.js';
 export type { BoundServer } from './http-server.js';
@@ -67,8 +48,22 @@ export type {
   StoredLease,
 } from './leader.js';
 export { kubernetesLeaseStore } from './lease-store.js';
+export { Manager } from './manager.js';
+export type { Cache, ControllerRegistration, LeaderElectionOptions, ManagerOptions, MetricsServingOptions, ObjectType } from './manager.js';
 export { RuntimeMetrics } from './metrics.js';
 export type { SecureServing } from './metrics.js';
+export {
+  annotationsChanged,
+  anyOf,
+  deletionRequested,
+  filtered,
+  generationChanged,
+  ignoreStatusOnlyUpdates,
+  labelsChanged,
+  labelsMatch,
+  resync,
+} from './predicates.js';
+export type { Predicate } from './predicates.js';
 export { Probes } from './probes.js';
 export type { Check } from './probes.js';
 export { WorkQueue } from './queue.js';

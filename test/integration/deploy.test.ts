@@ -180,6 +180,9 @@ const OPERATOR_RULES: PolicyRule[] = [
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings'], verbs: ['list', 'watch'] },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/status'], verbs: ['patch'] },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/finalizers'], verbs: ['update'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxbuckets', 'influxtokens'], verbs: ['list', 'watch', 'patch'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxbuckets/status', 'influxtokens/status'], verbs: ['patch'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxtokens/finalizers'], verbs: ['update'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
 ];
@@ -205,10 +208,12 @@ function assertMetricsClusterRbac(manifests: Manifest[], namespace: string): voi
 
 async function installCrd(): Promise<void> {
   // Cluster-scoped and shared with the other integration tests: applied (idempotent), never deleted.
-  const applied = await kubectl(['apply', '-f', join(root, 'crds', crdFile)]);
+  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
   assert.is(applied.code, 0, applied.stderr);
-  const established = await kubectl(['wait', '--for=condition=Established', `crd/${crdName}`, '--timeout=60s']);
-  assert.is(established.code, 0, established.stderr);
+  for (const name of [crdName, 'influxbuckets.influxdb.onboarding.dev', 'influxtokens.influxdb.onboarding.dev']) {
+    const established = await kubectl(['wait', '--for=condition=Established', `crd/${name}`, '--timeout=60s']);
+    assert.is(established.code, 0, established.stderr);
+  }
 }
 
 test('helm lint --strict passes with the default values and with a namespace list', async () => {
@@ -224,6 +229,18 @@ test('the chart ships the top-level CRD byte for byte (crds/ is the one source o
   const inChart = readFileSync(join(chart, 'crds', crdFile));
   assert.ok(topLevel.equals(inChart), `deploy/influx-onboarding-operator/crds/${crdFile} differs from crds/${crdFile}: copy it again`);
   assert.equal(readdirSync(join(chart, 'crds')), readdirSync(join(root, 'crds')));
+});
+
+test('namespaceLabelGrants: the flag and a cluster-wide list/watch on namespaces, only when set, also with a namespace list', async () => {
+  for (const values of [{ namespaceLabelGrants: true }, { namespaceLabelGrants: true, namespaces: ['team-a'] }]) {
+    const manifests = await render('ops', values);
+    assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-namespace-labels`).rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }]);
+    const binding = named<Manifest & { roleRef: { name: string }; subjects: object[] }>(manifests, 'ClusterRoleBinding', `${fullname}-namespace-labels`);
+    assert.equal([binding.roleRef.name, binding.subjects], [`${fullname}-namespace-labels`, [{ kind: 'ServiceAccount', name: fullname, namespace: 'ops' }]]);
+    assert.ok(only<Deployment>(manifests, 'Deployment').spec.template.spec.containers[0]?.args.includes('--namespace-label-grants=true'));
+  }
+  const plain = await render('ops');
+  assert.not.ok(plain.some((m) => m.metadata.name.endsWith('-namespace-labels')), 'off by default: nothing may read namespaces');
 });
 
 test('default values: cluster-wide RBAC, 2 replicas with leader election and a PDB, restricted pod', async () => {
@@ -271,6 +288,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--concurrency=4',
     '--resync-period=10m',
     '--drift-check-interval=5m',
+    '--password-check-interval=1h',
     '--leader-elect=true',
     `--leader-election-id=${release}-influx-onboarding-operator`,
     '--leader-election-namespace=$(POD_NAMESPACE)',
@@ -281,6 +299,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--log-format=json',
     '--allow-link-local=false',
     '--require-secret-consent=true',
+    '--namespace-label-grants=false',
   ]);
   const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops', POD_NAME: 'operator-0' });
   assert.equal(
@@ -389,6 +408,20 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
   const refused = await helm(['template', release, chart, '--set', 'leaderElection.enabled=false']);
   assert.is.not(refused.code, 0, 'two replicas without leader election must not render');
   assert.match(refused.stderr, /leaderElection\.enabled/);
+});
+
+test('escrow.enabled: --escrow-namespace is the release namespace, and a Role there grants exactly get, create and update on Secrets; off by default', async () => {
+  const off = await render('ops');
+  assert.not.ok((only<Deployment>(off, 'Deployment').spec.template.spec.containers[0]?.args ?? []).some((arg) => arg.startsWith('--escrow-namespace')));
+  const manifests = await render('ops', { escrow: { enabled: true } });
+  const deployment = only<Deployment>(manifests, 'Deployment');
+  assert.is(parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' }).escrowNamespace, 'ops');
+  const escrow = manifests.filter((m): m is RbacObject => m.kind === 'Role' && m.metadata.name.endsWith('-escrow'));
+  assert.equal(escrow.map((role) => [role.metadata.namespace, role.rules]), [['ops', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] }]]]);
+  const binding = manifests.find((m): m is Manifest & { roleRef: { name: string }; subjects: Array<{ name: string; namespace: string }> } => m.kind === 'RoleBinding' && m.metadata.name.endsWith('-escrow'));
+  assert.is(binding?.roleRef.name, escrow[0]?.metadata.name);
+  assert.is(binding?.subjects[0]?.namespace, 'ops');
+  assert.is(manifests.filter((m) => m.kind === 'ClusterRole').length, off.filter((m) => m.kind === 'ClusterRole').length, 'nothing cluster-wide added');
 });
 
 test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTTP drops the reviews and serves on 8080', async () => {
@@ -510,14 +543,14 @@ test('every sample in config/samples is accepted by the API server with the CRD 
   await installCrd();
   const namespace = await createNamespace('deploy-samples');
   const samples = readdirSync(samplesDir).filter((file) => file.endsWith('.yaml')).sort();
-  assert.equal(samples, ['adopt.yaml', 'full.yaml', 'minimal.yaml']);
+  assert.equal(samples, ['adopt.yaml', 'application.yaml', 'full.yaml', 'minimal.yaml']);
   for (const sample of samples) {
     const text = readFileSync(join(samplesDir, sample), 'utf8');
     const documents = parseAllDocuments(text).map((doc) => doc.toJS() as Manifest);
-    assert.ok(documents.every((doc) => doc.kind === 'InfluxOnboarding'), `${sample}: InfluxOnboarding resources only`);
+    assert.ok(documents.every((doc) => ['InfluxOnboarding', 'InfluxBucket', 'InfluxToken'].includes(doc.kind)), `${sample}: resources of the operator only`);
     const result = await dryRunApply(text, namespace);
     assert.is(result.code, 0, `${sample} rejected:\n${result.stderr}`);
-    assert.match(result.stdout, /influxonboarding\.influxdb\.onboarding\.dev\/\S+ created \(server dry run\)/, sample);
+    for (const doc of documents) assert.match(result.stdout, new RegExp(`${doc.kind.toLowerCase()}\\.influxdb\\.onboarding\\.dev/\\S+ created \\(server dry run\\)`), sample);
     assert.not.match(result.stderr, /Warning/i, `${sample}: ${result.stderr}`);
   }
   // The schema really is checked: a sample broken on purpose (reserved bucket name) is refused.

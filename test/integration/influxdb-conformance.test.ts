@@ -18,6 +18,12 @@ interface Learned {
   /** A second authorization, made by a step. */
   otherToken?: string;
   otherID?: string;
+  /** A bucket made by a step. */
+  appBucketID?: string;
+  /** The setup authorization's permissions as the operator copies them (type, id, orgID), as JSON. */
+  permissionsJson?: string;
+  /** The Cookie a sign-in's session is closed with. */
+  session?: string;
 }
 
 interface Step {
@@ -74,6 +80,12 @@ const createAuthorization = (name: string, permissions: (learned: Learned) => un
   },
 });
 const withOtherToken = (name: string, path: string): Step => ({ name, request: (learned) => ({ path, token: learned.otherToken ?? '' }) });
+/** A listed permission as the operator copies it: action, and the resource's type, id and orgID (not the names InfluxDB adds). */
+const copied = (permission: unknown): unknown => {
+  const { action, resource } = objectOf(permission);
+  const { type, id, orgID } = objectOf(resource);
+  return { action, resource: { type, ...(id === undefined ? {} : { id }), ...(orgID === undefined ? {} : { orgID }) } };
+};
 
 const CASES: Case[] = [
   {
@@ -190,6 +202,74 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'application access: a described bucket, a bucket-scoped authorization, listings by org',
+    steps: [
+      setUp,
+      {
+        name: 'POST /api/v2/buckets with a description',
+        request: (learned) => ({
+          method: 'POST',
+          path: '/api/v2/buckets',
+          token: learned.token ?? '',
+          body: { orgID: learned.orgID, name: 'app', description: 'app data [managed by InfluxBucket app-a/metrics]', retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }] },
+        }),
+        learn: (answer, learned) => {
+          if (answer.status === 201) learned.appBucketID = String(objectOf(answer.json).id);
+        },
+      },
+      withToken('GET /api/v2/buckets?orgID&name=app', '/api/v2/buckets?orgID={orgID}&name=app'),
+      withToken('PATCH /api/v2/buckets/{appBucketID} description only', '/api/v2/buckets/{appBucketID}', 'PATCH', { description: 'adopted [managed by InfluxBucket app-b/data]' }),
+      withToken('GET /api/v2/buckets/{appBucketID} after it', '/api/v2/buckets/{appBucketID}'),
+      createAuthorization('POST /api/v2/authorizations (write and read one bucket)', (learned) =>
+        ['read', 'write'].map((action) => ({ action, resource: { type: 'buckets', id: learned.appBucketID, orgID: learned.orgID } })),
+      ),
+      withToken('GET /api/v2/authorizations?orgID', '/api/v2/authorizations?orgID={orgID}'),
+      withOtherToken('GET /api/v2/buckets with the bucket-scoped token', '/api/v2/buckets'),
+      withOtherToken('GET /api/v2/me with the bucket-scoped token', '/api/v2/me'),
+      withToken('DELETE /api/v2/authorizations/{otherID}', '/api/v2/authorizations/{otherID}', 'DELETE'),
+      withToken('DELETE /api/v2/buckets/{appBucketID}', '/api/v2/buckets/{appBucketID}', 'DELETE'),
+      withToken('DELETE /api/v2/buckets/{appBucketID} again', '/api/v2/buckets/{appBucketID}', 'DELETE'),
+      withToken('GET /api/v2/buckets?orgID&name=app after the DELETE', '/api/v2/buckets?orgID={orgID}&name=app'),
+    ],
+  },
+  {
+    name: 'operator token rotation as the operator does it',
+    steps: [
+      setUp,
+      {
+        name: 'GET /api/v2/authorizations?userID: the setup token and its permissions',
+        request: (learned) => ({ path: `/api/v2/authorizations?userID=${learned.userID}`, token: learned.token ?? '' }),
+        learn: (answer, learned) => {
+          const [setupAuthorization] = (objectOf(answer.json).authorizations as unknown[] | undefined) ?? [];
+          learned.permissionsJson = JSON.stringify(((objectOf(setupAuthorization).permissions as unknown[] | undefined) ?? []).map(copied));
+        },
+      },
+      {
+        name: 'POST /api/v2/authorizations: exactly those permissions, for the same user, with a marker',
+        request: (learned) => ({
+          method: 'POST',
+          path: '/api/v2/authorizations',
+          token: learned.token ?? '',
+          body: { orgID: learned.orgID, userID: learned.userID, description: 'influx-onboarding-operator rotation uid 2026-12-01', permissions: JSON.parse(learned.permissionsJson ?? '[]') as unknown },
+        }),
+        learn: (answer, learned) => {
+          if (answer.status !== 201) return;
+          learned.otherToken = String(objectOf(answer.json).token);
+          learned.otherID = String(objectOf(answer.json).id);
+        },
+      },
+      withOtherToken('GET /api/v2/me with the new token', '/api/v2/me'),
+      { name: 'GET /api/v2/authorizations?userID with the new token: both', request: (learned) => ({ path: `/api/v2/authorizations?userID=${learned.userID}`, token: learned.otherToken ?? '' }) },
+      { name: 'DELETE the setup authorization with the new token', request: (learned) => ({ method: 'DELETE', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '' }) },
+      withToken('GET /api/v2/me with the replaced token', '/api/v2/me'),
+      withOtherToken('GET /api/v2/orgs?org=acme with the new token', '/api/v2/orgs?org=acme'),
+      {
+        name: 'POST /api/v2/orgs with the new token (global write, as the setup token)',
+        request: (learned) => ({ method: 'POST', path: '/api/v2/orgs', token: learned.otherToken ?? '', body: { name: 'second-org' } }),
+      },
+    ],
+  },
+  {
     name: 'sign-in and password change, as day two uses them',
     steps: [
       setUp,
@@ -198,6 +278,17 @@ const CASES: Case[] = [
       withToken('POST /api/v2/users/{userID}/password', '/api/v2/users/{userID}/password', 'POST', { password: 'the-new-password-2' }),
       { name: 'sign-in with the new password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'the-new-password-2') }) },
       { name: 'sign-in with the old password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', SETUP.password) }) },
+      {
+        name: 'sign-in again, keeping the session cookie',
+        request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'the-new-password-2') }),
+        learn: (answer, learned) => {
+          learned.session = answer.headers['set-cookie']?.split(';')[0];
+          // Without it both sides would refuse the sign-outs alike, and the rows would prove nothing.
+          if (!learned.session?.startsWith('influxdb-oss-session=')) throw new Error(`the sign-in answered ${answer.status} without a session cookie`);
+        },
+      },
+      { name: 'POST /api/v2/signout with that session', request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }) },
+      { name: 'POST /api/v2/signout with it again', request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }) },
     ],
   },
 ];

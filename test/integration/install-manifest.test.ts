@@ -66,16 +66,22 @@ tests('the checked-in file is the current rendering of the chart (else: npm run 
   assert.ok(stdout === text, 'deploy/install.yaml is stale: run `npm run manifests` and commit the result');
 });
 
-tests('it holds the namespace, the CRD, RBAC, Deployment, Service and PDB, all in one namespace, and no key or Secret', (context) => {
+tests('it holds the namespace, the CRDs, RBAC, Deployment, Service and PDB, all in one namespace, and no key or Secret', (context) => {
   const kinds = context.manifests.map((m) => m.kind).sort();
   assert.equal(kinds, [
     'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CustomResourceDefinition',
-    'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+    'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding',
+    'Service', 'ServiceAccount',
   ]);
   const namespace = only(context, 'Namespace').metadata.name;
   const namespaced = context.manifests.filter((m) => !['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(m.kind));
   assert.equal(namespaced.filter((m) => m.metadata.namespace !== namespace).map((m) => m.kind), [], `every namespaced object is in ${namespace}`);
-  assert.equal(only(context, 'CustomResourceDefinition'), parse(readFileSync(join(root, 'crds/influxdb.onboarding.dev_influxonboardings.yaml'), 'utf8')), 'the CRD is crds/ unchanged');
+  const crds = context.manifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m) => m.metadata.name).sort();
+  assert.equal(crds, ['influxbuckets.influxdb.onboarding.dev', 'influxonboardings.influxdb.onboarding.dev', 'influxtokens.influxdb.onboarding.dev']);
+  for (const plural of ['influxbuckets', 'influxonboardings', 'influxtokens']) {
+    const crd = context.manifests.find((m) => m.metadata.name === `${plural}.influxdb.onboarding.dev`);
+    assert.equal(crd, parse(readFileSync(join(root, `crds/influxdb.onboarding.dev_${plural}.yaml`), 'utf8')), `the ${plural} CRD is crds/ unchanged`);
+  }
   assert.not.match(text, /PRIVATE KEY/);
   assert.not.match(text, /^kind: Secret$/m);
 });

@@ -36,6 +36,8 @@ import {
   waitForReason,
 } from '../support/onboarding.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
+import type { InfluxToken } from '../../src/api/access-types.js';
+import { accessHarness, createAccess, deleteAccess, getAccess, patchAccessSpec, waitForAccess, waitForGone } from '../support/access.js';
 import { grantsTo, permissionOf, type PolicyRule } from '../support/rbac-calls.js';
 import { eventually } from '../support/wait.js';
 
@@ -60,6 +62,8 @@ const UNOBSERVABLE_GRANTS: Record<string, string> = {
     'setting blockOwnerDeletion on the credentials Secret (deletionPolicy Delete) is checked by the ' +
     'OwnerReferencesPermissionEnforcement admission plugin (OpenShift, hardened clusters) as update on ' +
     "the owner's finalizers; it is an admission check inside the Secret create/update, never a request of its own",
+  'update influxdb.onboarding.dev/influxtokens/finalizers':
+    "the same admission check for the InfluxToken Secret's ownerReference (blockOwnerDeletion: true)",
 };
 
 interface Context {
@@ -86,7 +90,7 @@ async function helmBinary(): Promise<string> {
 }
 
 tests.before(async (context) => {
-  const { controlPlane } = await onboardingHarness();
+  const { controlPlane } = await accessHarness();
   context.ledger = new SecretLedger();
   context.namespace = await createNamespace('onb-rbac');
   context.release = `rbac-${randomSuffix()}`;
@@ -248,6 +252,21 @@ tests('an operator with only that token and leader election onboards an instance
     return (retained?.raw.metadata?.ownerReferences ?? []).length === 0;
   });
 
+  // An application in the same namespace: a bucket and a token (their finalizers added and, on
+  // deletion, removed; their statuses written; the token Secret created and replaced).
+  const labels = { 'influxdb.onboarding.dev/shard': shard };
+  const ref = { name: 'rbac' };
+  await createAccess('InfluxBucket', namespace, 'app', { onboardingRef: ref }, labels);
+  await createAccess('InfluxToken', namespace, 'app', { onboardingRef: ref, permissions: [{ action: 'write', bucket: 'app' }], rotationGracePeriodSeconds: 0 }, labels);
+  await waitForAccess('InfluxToken', namespace, 'app', 'TokenReady');
+  context.ledger.addSecret(await getSecret(namespace, 'app-influx-token'));
+  await patchAccessSpec('InfluxToken', namespace, 'app', { permissions: [{ action: 'read', bucket: 'app' }] });
+  await eventually('the token to be re-issued', async () => (await getAccess<InfluxToken>('InfluxToken', namespace, 'app'))?.status?.permissions === 'read:app');
+  context.ledger.addSecret(await getSecret(namespace, 'app-influx-token'));
+  await deleteAccess('InfluxToken', namespace, 'app');
+  await waitForGone('InfluxToken', namespace, 'app');
+  context.ledger.addStandin(influx);
+
   const refused = operator.records().filter((record) => /forbidden/i.test(JSON.stringify(record)));
   assert.equal(refused, [], 'no request of the operator was refused');
 });
@@ -326,12 +345,20 @@ tests('least privilege: the chart grants exactly the permissions the operator us
     'get core/secrets',
     'get coordination.k8s.io/leases',
     'list core/secrets',
+    'list influxdb.onboarding.dev/influxbuckets',
     'list influxdb.onboarding.dev/influxonboardings',
+    'list influxdb.onboarding.dev/influxtokens',
+    'patch influxdb.onboarding.dev/influxbuckets',
+    'patch influxdb.onboarding.dev/influxbuckets/status',
     'patch influxdb.onboarding.dev/influxonboardings/status',
+    'patch influxdb.onboarding.dev/influxtokens',
+    'patch influxdb.onboarding.dev/influxtokens/status',
     'update core/secrets',
     'update coordination.k8s.io/leases',
     'watch core/secrets',
+    'watch influxdb.onboarding.dev/influxbuckets',
     'watch influxdb.onboarding.dev/influxonboardings',
+    'watch influxdb.onboarding.dev/influxtokens',
   ].sort());
 
   const namespaced = await render(context, [`namespaces={${context.namespace}}`]);

@@ -11,6 +11,7 @@ import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
 import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
 import {
   OnboardingFile,
+  annotateOnboarding,
   consentTo,
   createNamespace,
   createOnboarding,
@@ -24,6 +25,7 @@ import {
   requestsTo,
   waitForReason,
   patchOnboardingSpec,
+  updateSecretData,
   type SecretView,
 } from '../support/onboarding.js';
 import { eventually, sleep } from '../support/wait.js';
@@ -81,6 +83,18 @@ class RealInfluxFile extends OnboardingFile {
 function credentialsOf(secret: SecretView, server: InfluxServer): Credentials {
   const { org = '', bucket = '', username, password, token = '' } = secret.data;
   return { url: server.url, org, bucket, token, ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }) };
+}
+
+/** The authorizations of the user the token belongs to, as InfluxDB lists them. */
+async function authorizationsOf(server: InfluxServer, token: string, userID: string): Promise<string[]> {
+  const client = createInfluxClient({ baseUrl: server.url, timeoutMs: 10_000 });
+  try {
+    const listed = await client.listAuthorizations(token, { userID });
+    if (!listed.ok) throw new Error(`listing authorizations failed: ${listed.failure.message}`);
+    return listed.value.map((entry) => entry.id);
+  } finally {
+    client.close();
+  }
 }
 
 for (const version of REAL_VERSIONS) {
@@ -200,6 +214,63 @@ for (const version of REAL_VERSIONS) {
     assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
     const notes = (await onboardingEvents(namespace, 'orgless')).filter((entry) => entry.reason === 'Repaired').map((entry) => entry.message);
     assert.ok(notes.some((note) => note.includes('created org acme') && note.includes('created bucket metrics')), notes.join(' | '));
+  });
+
+  tests('password rotation: a new passwordSecretRef value, then another ref, then the rotate-password annotation; each set in InfluxDB and proven by sign-in, the old password refused', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createSecret(namespace, 'rot-admin', { password: 'first-password-1' }, consentTo(proxy.url));
+    await createOnboarding(namespace, 'rot', { url: proxy.url, ...SPEC, passwordSecretRef: { name: 'rot-admin', key: 'password' } });
+    await waitForReason(namespace, 'rot', 'Onboarded', 60_000);
+    const first = await context.secret('rot-influxdb');
+    assert.equal(await useCredentials(credentialsOf(first, server)), { me: 200, rows: 1, signIn: 204 });
+
+    let rotatedAt: string | undefined;
+    const rotatedTo = async (password: string, previous: string): Promise<SecretView> => {
+      const secret = await eventually(`the Secret to hold the new password`, async () => {
+        const current = await context.secret('rot-influxdb');
+        return current.data.password === password && current;
+      });
+      const ready = await eventually('status.passwordRotatedAt to move on', async () => {
+        const current = await getOnboarding(namespace, 'rot');
+        return current?.status?.passwordRotatedAt !== undefined && current.status.passwordRotatedAt !== rotatedAt && current;
+      });
+      rotatedAt = ready.status?.passwordRotatedAt;
+      assert.is(readyOf(ready)?.reason, 'Onboarded');
+      assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
+      assert.is(await server.admin.signInStatus('admin', previous), 401, 'the old password no longer signs in');
+      assert.is(secret.data['pending-password'], undefined);
+      return secret;
+    };
+
+    // The referenced value changes.
+    await updateSecretData(namespace, 'rot-admin', { password: 'second-password-2' });
+    await rotatedTo('second-password-2', 'first-password-1');
+    // The reference changes.
+    await createSecret(namespace, 'rot-admin-2', { password: 'third-password-3' }, consentTo(proxy.url));
+    await patchOnboardingSpec(namespace, 'rot', { passwordSecretRef: { name: 'rot-admin-2', key: 'password' } });
+    await rotatedTo('third-password-3', 'second-password-2');
+    // Without a reference: a generated password on request.
+    await patchOnboardingSpec(namespace, 'rot', { passwordSecretRef: null });
+    await waitForReason(namespace, 'rot', 'Onboarded', 30_000);
+    await annotateOnboarding(namespace, 'rot', { 'influxdb.onboarding.dev/rotate-password': '2026-12-01' });
+    const generated = await eventually('a generated password in the Secret', async () => {
+      const current = await context.secret('rot-influxdb');
+      return current.data.password !== 'third-password-3' && current.data['pending-password'] === undefined && current;
+    });
+    assert.is(generated.raw.metadata?.annotations?.['influxdb.onboarding.dev/password-rotation'], '2026-12-01');
+    await rotatedTo(generated.data.password ?? '', 'third-password-3');
+    // A set is repeated only when its Secret write did not land (a 409 on a stale cache read), so
+    // there are at least three; and drift checks of the settled resource set nothing.
+    const changes = () => proxy.requests.filter((request) => request.method === 'POST' && /^\/api\/v2\/users\/[0-9a-f]+\/password$/.test(request.path)).length;
+    const settled = changes();
+    assert.ok(settled >= 3, `${settled} password changes`);
+    await sleep(3000);
+    assert.is(changes(), settled, 'no password change in three drift checks');
+    const rotations = (await onboardingEvents(namespace, 'rot')).filter((event) => event.reason === 'PasswordRotated');
+    assert.is(rotations.length, 3);
+    // Each sign-in check signed out again.
+    assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/signin'), requestsTo(proxy.requests, 'POST', '/api/v2/signout'));
   });
 
   tests('SetupFailed (InfluxDB refused the setup) waits for a spec change: one request, no loop; a spec change posts again', async (context) => {
@@ -335,6 +406,167 @@ for (const version of REAL_VERSIONS) {
     assert.equal(secret.data, written.data);
     assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
     await second.terminate();
+  });
+
+  tests('password rotation SIGKILLed at every step (pending written, set in InfluxDB but unanswered, referenced password set but not written): the next operator finishes it; the Secret\'s password always known', async (context) => {
+    const namespace = await context.unwatchedNamespace();
+    const { server, proxy } = await context.fresh();
+    let operator = await context.startOperator([], [namespace]);
+    await createOnboarding(namespace, 'kill-rot', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'kill-rot', 'Onboarded', 60_000);
+    const change = { method: 'POST', path: `/api/v2/users/${ready.status?.userID}/password` };
+    const signsIn = async (password: string | undefined) => password !== undefined && (await server.admin.signInStatus('admin', password)) === 204;
+
+    const steps: Array<{ how: 'hold' | 'dropAnswer'; request: () => Promise<void>; influxHas: 'password' | 'pending-password'; done: (secret: SecretView) => boolean }> = [
+      {
+        how: 'hold', // killed after the pending password was written, before InfluxDB saw the change
+        request: () => annotateOnboarding(namespace, 'kill-rot', { 'influxdb.onboarding.dev/rotate-password': 'kill-1' }),
+        influxHas: 'password',
+        done: (secret) => secret.raw.metadata?.annotations?.['influxdb.onboarding.dev/password-rotation'] === 'kill-1',
+      },
+      {
+        how: 'dropAnswer', // killed after InfluxDB set the pending password, before it was promoted
+        request: () => annotateOnboarding(namespace, 'kill-rot', { 'influxdb.onboarding.dev/rotate-password': 'kill-2' }),
+        influxHas: 'pending-password',
+        done: (secret) => secret.raw.metadata?.annotations?.['influxdb.onboarding.dev/password-rotation'] === 'kill-2',
+      },
+      {
+        how: 'dropAnswer', // killed after InfluxDB set the referenced password, before the Secret got it
+        request: async () => {
+          await createSecret(namespace, 'kill-rot-admin', { password: 'referenced-pass-9' }, consentTo(proxy.url));
+          await patchOnboardingSpec(namespace, 'kill-rot', { passwordSecretRef: { name: 'kill-rot-admin', key: 'password' } });
+        },
+        influxHas: 'password',
+        done: (secret) => secret.data.password === 'referenced-pass-9',
+      },
+    ];
+    for (const [index, step] of steps.entries()) {
+      proxy.disturbNext(step.how, change);
+      await step.request();
+      await proxy.disturbed();
+      await operator.kill();
+      const killed = await context.secret('kill-rot-influxdb', namespace);
+      assert.is(await server.admin.meStatus(killed.data.token ?? ''), 200, `step ${index}: the Secret's token works`);
+      if (index === 2) assert.ok(await signsIn('referenced-pass-9'), 'InfluxDB has the referenced password, which its Secret still holds');
+      else assert.ok(await signsIn(killed.data[step.influxHas]), `step ${index}: InfluxDB has the Secret's ${step.influxHas}`);
+
+      operator = await context.startOperator([], [namespace]);
+      const settled = await eventually(`step ${index}: the rotation finished`, async () => {
+        const secret = await context.secret('kill-rot-influxdb', namespace);
+        return step.done(secret) && secret.data['pending-password'] === undefined && secret;
+      }, { timeoutMs: 60_000 });
+      await waitForReason(namespace, 'kill-rot', 'Onboarded', 30_000);
+      assert.equal(await useCredentials(credentialsOf(settled, server)), { me: 200, rows: 1, signIn: 204 }, `step ${index}`);
+    }
+    await operator.terminate();
+  });
+
+  tests('a new tokenSecretRef on an onboarded resource: a rejected token leaves the Secret alone; an accepted one replaces it, and the old token is not deleted', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createOnboarding(namespace, 'newref', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'newref', 'Onboarded', 60_000);
+    const before = await context.secret('newref-influxdb');
+    const oldToken = before.data.token ?? '';
+    await createSecret(namespace, 'newref-token', { token: 'not-a-token-of-this-instance' }, consentTo(proxy.url));
+    await patchOnboardingSpec(namespace, 'newref', { tokenSecretRef: { name: 'newref-token', key: 'token' } });
+    const refused = await waitForReason(namespace, 'newref', 'TokenInvalid', 60_000);
+    assert.match(readyOf(refused)?.message ?? '', 'rejected the token from Secret newref-token');
+    assert.equal((await context.secret('newref-influxdb')).data, before.data, 'the Secret was left as it is');
+
+    const client = createInfluxClient({ baseUrl: server.url, timeoutMs: 10_000 });
+    const [setupAuthorization] = await client.listAuthorizations(oldToken, { userID: ready.status?.userID ?? '' }).then((listed) => (listed.ok ? listed.value : []));
+    const made = await client.createAuthorization(oldToken, {
+      orgID: setupAuthorization?.orgID ?? '',
+      userID: ready.status?.userID ?? '',
+      description: 'a second operator token, made by a person',
+      permissions: setupAuthorization?.permissions ?? [],
+    });
+    client.close();
+    assert.ok(made.ok);
+    if (!made.ok) return;
+    context.ledger.add(made.value.token);
+    await updateSecretData(namespace, 'newref-token', { token: made.value.token });
+    const switched = await eventually('the Secret to hold the new token', async () => {
+      const secret = await context.secret('newref-influxdb');
+      return secret.data.token === made.value.token && secret;
+    });
+    await waitForReason(namespace, 'newref', 'Onboarded', 30_000);
+    assert.equal(await useCredentials(credentialsOf(switched, server)), { me: 200, rows: 1, signIn: 204 });
+    assert.is(await server.admin.meStatus(oldToken), 200, 'the old token was not deleted');
+  });
+
+  tests('token rotation on request: a new operator token with the same permissions, the old one deleted (401), exactly one operator authorization left; the new one writes, queries and creates orgs', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createOnboarding(namespace, 'tokrot', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'tokrot', 'Onboarded', 60_000);
+    const before = await context.secret('tokrot-influxdb');
+    const oldToken = before.data.token ?? '';
+    const userID = ready.status?.userID ?? '';
+    await annotateOnboarding(namespace, 'tokrot', { 'influxdb.onboarding.dev/rotate-token': '2026-12-01' });
+    const after = await eventually('the rotated token in the Secret, the replaced authorization gone', async () => {
+      const secret = await context.secret('tokrot-influxdb');
+      const annotations = secret.raw.metadata?.annotations ?? {};
+      return secret.data.token !== oldToken && annotations['influxdb.onboarding.dev/replaced-authorization'] === undefined && secret;
+    }, { timeoutMs: 60_000 });
+    const rotated = await eventually('status.tokenRotatedAt', async () => {
+      const current = await getOnboarding(namespace, 'tokrot');
+      return current?.status?.tokenRotatedAt !== undefined && current;
+    });
+    assert.is(readyOf(rotated)?.reason, 'Onboarded');
+    const newToken = after.data.token ?? '';
+    assert.is(await server.admin.meStatus(oldToken), 401, 'the old token is deleted');
+    assert.equal(await useCredentials(credentialsOf(after, server)), { me: 200, rows: 1, signIn: 204 });
+    const authorizations = await authorizationsOf(server, newToken, userID);
+    assert.equal(authorizations, [rotated?.status?.authorizationID], 'exactly one operator authorization, the Secret\'s');
+    assert.is(after.raw.metadata?.annotations?.['influxdb.onboarding.dev/authorization-id'], rotated?.status?.authorizationID);
+    // Global permissions, as the setup token had: it can create an org.
+    const client = createInfluxClient({ baseUrl: server.url, timeoutMs: 10_000 });
+    const org = await client.createOrg(newToken, 'made-with-the-rotated-token');
+    client.close();
+    assert.ok(org.ok, 'the rotated token can create orgs');
+    const events = (await onboardingEvents(namespace, 'tokrot')).filter((event) => event.reason === 'TokenRotated');
+    assert.is(events.length, 1);
+  });
+
+  tests('token rotation SIGKILLed at every step (create held, create answered but lost, delete of the old one held): the Secret\'s token always works, at most one extra authorization, gone after the next reconcile', async (context) => {
+    const namespace = await context.unwatchedNamespace();
+    const { server, proxy } = await context.fresh();
+    let operator = await context.startOperator([], [namespace]);
+    await createOnboarding(namespace, 'kill-tok', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'kill-tok', 'Onboarded', 60_000);
+    const userID = ready.status?.userID ?? '';
+    const create = { method: 'POST', path: '/api/v2/authorizations' };
+    const steps: Array<{ how: 'hold' | 'dropAnswer'; match: (secret: SecretView) => { method: string; path: string }; extra: number }> = [
+      { how: 'hold', match: () => create, extra: 0 }, // InfluxDB never saw the create
+      { how: 'dropAnswer', match: () => create, extra: 1 }, // created, its token lost: an orphan
+      { how: 'hold', match: (secret) => ({ method: 'DELETE', path: `/api/v2/authorizations/${secret.raw.metadata?.annotations?.['influxdb.onboarding.dev/authorization-id'] ?? ready.status?.authorizationID}` }), extra: 1 }, // the new token written, the old one not deleted yet
+    ];
+    for (const [index, step] of steps.entries()) {
+      const before = await context.secret('kill-tok-influxdb', namespace);
+      proxy.disturbNext(step.how, step.match(before));
+      await annotateOnboarding(namespace, 'kill-tok', { 'influxdb.onboarding.dev/rotate-token': `kill-${index}` });
+      await proxy.disturbed();
+      await operator.kill();
+      const killed = await context.secret('kill-tok-influxdb', namespace);
+      const token = killed.data.token ?? '';
+      assert.is(await server.admin.meStatus(token), 200, `step ${index}: the Secret's token works`);
+      assert.is((await authorizationsOf(server, token, userID)).length, 1 + step.extra, `step ${index}: ${step.extra} extra authorization(s)`);
+
+      operator = await context.startOperator([], [namespace]);
+      const settled = await eventually(`step ${index}: the rotation finished and cleaned up`, async () => {
+        const secret = await context.secret('kill-tok-influxdb', namespace);
+        const annotations = secret.raw.metadata?.annotations ?? {};
+        if (annotations['influxdb.onboarding.dev/token-rotation'] !== `kill-${index}` || annotations['influxdb.onboarding.dev/replaced-authorization'] !== undefined) return undefined;
+        return (await authorizationsOf(server, secret.data.token ?? '', userID)).length === 1 && secret;
+      }, { timeoutMs: 60_000 });
+      await waitForReason(namespace, 'kill-tok', 'Onboarded', 30_000);
+      assert.equal(await useCredentials(credentialsOf(settled, server)), { me: 200, rows: 1, signIn: 204 }, `step ${index}`);
+      assert.is.not(settled.data.token, before.data.token, `step ${index}: a new token`);
+      assert.is(await server.admin.meStatus(before.data.token ?? ''), 401, `step ${index}: the replaced token is dead`);
+    }
+    await operator.terminate();
   });
 
   tests('secrecy: no password or token of this file in any operator output, Event or status', async (context) => {

@@ -94,9 +94,10 @@ watch('a watch cut by an API server restart is resumed with backoff, and changes
   const back = Date.now();
   tap.refuse(false);
 
-  // Three list/watch loops (InfluxOnboardings, managed Secrets, Secret metadata), nothing else
-  // talks to the API server while no reconcile runs; each may try at most maxAttempts(outage) times.
-  const loops = 3;
+  // Five list/watch loops (InfluxOnboardings, InfluxBuckets, InfluxTokens, managed Secrets, Secret
+  // metadata), nothing else talks to the API server while no reconcile runs; each may try at most
+  // maxAttempts(outage) times.
+  const loops = 5;
   const bound = loops * maxAttempts(outageMs);
   process.stdout.write(
     `    outage ${outageMs} ms: watch_restarts_total +${restarts}, ${refused} new connections refused by the tap (backoff allows ${bound} attempts)\n`,

@@ -6,7 +6,21 @@
 import { API_VERSION, KIND, READY, type Condition, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
 import { tlsSettings } from '../../src/api/spec.js';
-import type { BucketState, Health, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus, TokenOwner, UnreachableReason } from '../../src/influx/types.js';
+import type {
+  Authorization,
+  BucketState,
+  CreatedAuthorization,
+  Deletion,
+  Health,
+  InfluxFailure,
+  Outcome,
+  ResourceIDs,
+  SetupRequest,
+  SetupResult,
+  SetupStatus,
+  TokenOwner,
+  UnreachableReason,
+} from '../../src/influx/types.js';
 import { decide, withRepair, type Finish, type RepairStep, type Step } from '../../src/onboarding/decide.js';
 import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
 
@@ -15,7 +29,10 @@ import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
 
 export const NOW = '2026-03-01T12:00:00Z';
 export const EARLIER = '2026-01-01T08:00:00Z';
+/** Within PASSWORD_CHECK_MS before NOW: a password checked then is not checked again yet. */
+export const RECENTLY = '2026-03-01T11:30:00Z';
 export const DRIFT_MS = 300_000;
+export const PASSWORD_CHECK_MS = 3_600_000;
 export const INFLUX_URL = 'http://influxdb.data.svc:8086';
 /** The TLS settings of a spec without spec.tls, as the credentials Secret records them. */
 export const NO_TLS = tlsSettings({ insecureSkipVerify: false });
@@ -32,6 +49,8 @@ export const STORED_PASSWORD = 'StoredPw-8277e0910d750195b4';
 export const STORED_TOKEN = 'StoredTok-0cc175b9c0f1b6a831c399e269772661';
 export const MEMO_PASSWORD = 'MemoPw-92eb5ffee6ae2fec3a';
 export const MEMO_TOKEN = 'MemoTok-4a8a08f09d37b73795649038408b5f33';
+/** The token of an authorization a token rotation creates. */
+export const ROTATED_TOKEN = 'RotTok-8f14e45fceea167a5a36dedd4bea2543';
 
 /** Every credential value a test may put into facts: none may ever appear in a Finish. */
 export const SECRET_VALUES: readonly string[] = [
@@ -44,6 +63,7 @@ export const SECRET_VALUES: readonly string[] = [
   STORED_TOKEN,
   MEMO_PASSWORD,
   MEMO_TOKEN,
+  ROTATED_TOKEN,
 ];
 
 export const IDS = {
@@ -53,6 +73,15 @@ export const IDS = {
   authorizationID: '3a1b2c3d4e5f6074',
 } as const;
 export const VERSION = 'v2.7.12';
+export const ROTATED_AUTHORIZATION_ID = '4a1b2c3d4e5f6075';
+
+/** Read and write on every resource type, global: the setup token's permissions (abridged). */
+export const OPERATOR_PERMISSIONS = ['orgs', 'users', 'buckets', 'authorizations'].flatMap((type) => ['read', 'write'].map((action) => ({ action, resource: { type } })));
+
+/** An authorization of IDS.userID as InfluxDB lists it; `token` only where tokens are still shown (before v2.9). */
+export function authorization(id: string, description: string, token?: string): Authorization {
+  return { id, description, orgID: IDS.orgID, userID: IDS.userID, permissions: OPERATOR_PERMISSIONS, ...(token !== undefined && { token }) };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Resources
@@ -64,6 +93,7 @@ export interface ResourceOptions {
   status?: InfluxOnboardingStatus;
   generation?: number;
   name?: string;
+  annotations?: Record<string, string>;
 }
 
 export function resource(options: ResourceOptions = {}): InfluxOnboarding {
@@ -77,6 +107,7 @@ export function resource(options: ResourceOptions = {}): InfluxOnboarding {
       uid: '6f1d2c3b-0000-4000-8000-000000000001',
       generation,
       creationTimestamp: EARLIER,
+      ...(options.annotations && { annotations: options.annotations }),
     },
     spec: { ...BASE_SPEC, ...options.spec } as InfluxOnboardingSpec,
     ...(options.status && { status: options.status }),
@@ -108,6 +139,7 @@ export function onboardedStatus(overrides: Partial<InfluxOnboardingStatus> = {},
     observedTLS: NO_TLS,
     username: 'admin',
     adopted: false,
+    passwordCheckedAt: RECENTLY,
     ...overrides,
   };
 }
@@ -136,7 +168,12 @@ export function secretData(creds: Credentials, spec: Partial<InfluxOnboardingSpe
   };
 }
 
-export function ownedSecret(data: Partial<DesiredSecret['data']>, garbageCollected = false, annotations: { tls?: string; retargetTo?: string } = { tls: NO_TLS }): CredentialsSecret {
+/** `annotations`: what the Secret records besides its data (its annotations and pending password). */
+export function ownedSecret(
+  data: Partial<DesiredSecret['data']>,
+  garbageCollected = false,
+  annotations: Omit<Extract<CredentialsSecret, { state: 'owned' }>, 'state' | 'data' | 'garbageCollected'> = { tls: NO_TLS },
+): CredentialsSecret {
   return { state: 'owned', data, garbageCollected, ...annotations };
 }
 
@@ -192,6 +229,7 @@ export function facts(overrides: Partial<Facts> = {}): Facts {
     resource: resource(),
     now: NOW,
     driftCheckIntervalMs: DRIFT_MS,
+    passwordCheckIntervalMs: PASSWORD_CHECK_MS,
     requireSecretConsent: true,
     references: {},
     secret: ABSENT,
@@ -238,12 +276,20 @@ type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
 export interface World {
   /** The drift check of a Ready resource. */
   bucket?: Answer<StepOf<'checkBucket'>, BucketState>;
-  setupStatus?: Answer<StepOf<'checkSetupStatus'>, SetupStatus>;
-  checkToken?: Answer<StepOf<'checkToken'>, TokenOwner>;
+  setupStatus?: Answer<StepOf<'checkSetupStatus' | 'recheckSetupStatus'>, SetupStatus>;
+  /** After a setup answered conflict; default: as setupStatus answers. */
+  setupRecheck?: Answer<StepOf<'recheckSetupStatus'>, SetupStatus>;
+  /** checkToken, and checkNewToken (a rotated token's /me). */
+  checkToken?: Answer<StepOf<'checkToken' | 'checkNewToken'>, TokenOwner>;
   lookupIDs?: Answer<StepOf<'lookupIDs'>, ResourceIDs>;
   /** createOrg, createBucket and setRetention. */
   repair?: Answer<RepairStep, { id: string }>;
   health?: Answer<StepOf<'checkHealth'>, Health>;
+  setPassword?: Answer<StepOf<'setPassword'>, true>;
+  listAuthorizations?: Answer<StepOf<'listAuthorizations'>, Authorization[]>;
+  createAuthorization?: Answer<StepOf<'createAuthorization'>, CreatedAuthorization>;
+  deleteAuthorization?: Answer<StepOf<'deleteAuthorization'>, Deletion>;
+  checkPassword?: Answer<StepOf<'checkPassword'>, true>;
   /** Default 'written'; 'foreign' is a Secret someone else created in the meantime. */
   writeSecret?: 'written' | 'foreign' | ((step: StepOf<'writeSecret'>) => 'written' | 'foreign');
   postSetup?: Answer<StepOf<'postSetup'>, SetupResult>;
@@ -261,7 +307,7 @@ export interface Drive {
   trace: Array<{ facts: Facts; step: Step }>;
 }
 
-const MAX_STEPS = 16;
+const MAX_STEPS = 24;
 
 function answer<S, T>(given: Answer<S, T> | undefined, step: S & { kind: string }): Outcome<T> {
   if (given === undefined) throw new Error(`drive: the world has no answer for step ${step.kind}`);
@@ -296,6 +342,8 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       return { ...current, bucketCheck: world.bucket === undefined ? bucketSeenBy(current, step, world) : answer(world.bucket, step) };
     case 'checkSetupStatus':
       return { ...current, setupStatus: answer(world.setupStatus, step) };
+    case 'recheckSetupStatus':
+      return { ...current, setupRecheck: answer(world.setupRecheck ?? world.setupStatus, step) };
     case 'checkToken':
       return { ...current, tokenCheck: answer(world.checkToken, step) };
     case 'lookupIDs':
@@ -306,11 +354,43 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       return withRepair(current, step, answer(world.repair, step));
     case 'checkHealth':
       return { ...current, health: answer(world.health, step) };
+    case 'listAuthorizations':
+      return { ...current, authorizations: answer(world.listAuthorizations, step) };
+    case 'createAuthorization':
+      return { ...current, createdAuthorization: answer(world.createAuthorization, step) };
+    case 'checkNewToken':
+      return { ...current, createdTokenCheck: answer(world.checkToken, step) };
+    case 'deleteAuthorization':
+      return { ...current, authorizationsDeleted: [...(current.authorizationsDeleted ?? []), { id: step.id, outcome: answer(world.deleteAuthorization, step) }] };
+    case 'setPassword':
+      return { ...current, passwordSet: { password: step.password, outcome: answer(world.setPassword, step) } };
+    case 'checkPassword':
+      return { ...current, passwordCheck: answer(world.checkPassword, step) };
     case 'writeSecret': {
       const given = world.writeSecret ?? 'written';
       const written = typeof given === 'function' ? given(step) : given;
+      const before = current.secret.state === 'owned' ? current.secret : undefined;
+      // As the Secret adapter writes it: records kept unless replaced (or, given null, removed); the authorization ID goes with its token.
+      const passwordRotation = step.secret.passwordRotation ?? before?.passwordRotation;
+      const tokenRotation = step.secret.tokenRotation ?? before?.tokenRotation;
+      const pendingPassword = step.secret.pendingPassword === null ? undefined : (step.secret.pendingPassword ?? before?.pendingPassword);
+      const authorizationID =
+        step.secret.authorizationID === null ? undefined : (step.secret.authorizationID ?? (before?.data.token === step.secret.data.token ? before?.authorizationID : undefined));
+      const replacedAuthorization = step.secret.replacedAuthorization === null ? undefined : (step.secret.replacedAuthorization ?? before?.replacedAuthorization);
       const secret: CredentialsSecret =
-        written === 'foreign' ? FOREIGN : { state: 'owned', data: step.secret.data, garbageCollected: step.secret.garbageCollected, tls: step.secret.tls };
+        written === 'foreign'
+          ? FOREIGN
+          : {
+              state: 'owned',
+              data: step.secret.data,
+              garbageCollected: step.secret.garbageCollected,
+              tls: step.secret.tls,
+              ...(pendingPassword !== undefined && { pendingPassword }),
+              ...(passwordRotation !== undefined && { passwordRotation }),
+              ...(tokenRotation !== undefined && { tokenRotation }),
+              ...(authorizationID !== undefined && { authorizationID }),
+              ...(replacedAuthorization !== undefined && { replacedAuthorization }),
+            };
       return { ...current, secret, secretWritten: written === 'written' };
     }
     case 'postSetup':
@@ -344,7 +424,7 @@ export function only<K extends Exclude<Step, Finish>['kind']>(run: Drive, kind: 
 
 /** A world whose InfluxDB is fresh and accepts the setup. */
 export function freshWorld(extra: World = {}): World {
-  return { setupStatus: ok({ allowed: true }), postSetup: ok(setupResult()), health: ok(health()), ...extra };
+  return { setupStatus: ok({ allowed: true }), postSetup: ok(setupResult()), health: ok(health()), checkPassword: ok(true), ...extra };
 }
 
 /** A world whose InfluxDB is set up and accepts exactly `token`. */
@@ -359,6 +439,8 @@ export function setUpWorld(token: string, extra: World = {}): World {
     // A bucket whose retention differs from the spec's gets it set.
     repair: (step) => (step.token === token ? ok({ id: step.kind === 'createOrg' ? IDS.orgID : IDS.bucketID }) : unauthorized()),
     health: ok(health()),
+    setPassword: (step) => (step.token === token ? ok(true) : unauthorized()),
+    checkPassword: ok(true),
     ...extra,
   };
 }

@@ -2,7 +2,7 @@
 // writes a point to the Secret's org and bucket with the Secret's token and reads it back with
 // Flux; the Secret's username and password sign in. This is what Ready=True has to mean.
 import { randomBytes } from 'node:crypto';
-import { InfluxDB, Point } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB, Point } from '@influxdata/influxdb-client';
 import { InfluxAdmin } from './influx-http.js';
 
 export interface Credentials {
@@ -43,4 +43,33 @@ export async function useCredentials(credentials: Credentials): Promise<ProvenUs
   const rows = await writeAndQuery(credentials);
   if (!credentials.password || credentials.username === undefined) return { me, rows };
   return { me, rows, signIn: await admin.signInStatus(credentials.username, credentials.password) };
+}
+
+/** The HTTP status the official client met: 204 for a write, 200 for a query that worked, else the server's error status. */
+async function statusOf(run: () => Promise<unknown>, success: number): Promise<number> {
+  try {
+    await run();
+    return success;
+  } catch (error) {
+    if (error instanceof HttpError) return error.statusCode;
+    throw error;
+  }
+}
+
+/** One point written to the bucket with the official client: 204, or the status InfluxDB refused it with. */
+export function writeStatus(credentials: Omit<Credentials, 'username' | 'password'>): Promise<number> {
+  const client = new InfluxDB({ url: credentials.url, token: credentials.token, timeout: 15_000 });
+  const writer = client.getWriteApi(credentials.org, credentials.bucket, 'ms', { maxRetries: 0 });
+  writer.writePoint(new Point('access_probe').floatField('value', 1).timestamp(new Date()));
+  return statusOf(() => writer.close(), 204);
+}
+
+/** A Flux query of the bucket with the official client: 200 (and the rows), or the status InfluxDB refused it with. */
+export async function readStatus(credentials: Omit<Credentials, 'username' | 'password'>): Promise<{ status: number; rows: number }> {
+  const client = new InfluxDB({ url: credentials.url, token: credentials.token, timeout: 15_000 });
+  let rows = 0;
+  const status = await statusOf(async () => {
+    rows = (await client.getQueryApi(credentials.org).collectRows(`from(bucket: ${JSON.stringify(credentials.bucket)}) |> range(start: -1h)`)).length;
+  }, 200);
+  return { status, rows };
 }

@@ -146,6 +146,22 @@ export class InfluxAdmin {
     expectStatus(await this.request({ method: 'DELETE', path: `/api/v2/orgs/${id}`, token }), 204, 'DELETE org');
   }
 
+  /** The descriptions of the org's authorizations (what the operator marks its own with). */
+  async authorizationDescriptions(token: string, orgID: string): Promise<string[]> {
+    const answer = await this.request({ path: `/api/v2/authorizations?orgID=${orgID}`, token });
+    expectStatus(answer, 200, 'GET /api/v2/authorizations');
+    const list = objectOf(answer.json).authorizations;
+    return (Array.isArray(list) ? list : []).map((entry) => String(objectOf(entry).description ?? ''));
+  }
+
+  /** The names of the org's buckets. */
+  async bucketNames(token: string, orgID: string): Promise<string[]> {
+    const answer = await this.request({ path: `/api/v2/buckets?orgID=${orgID}&limit=100`, token });
+    expectStatus(answer, 200, 'GET /api/v2/buckets');
+    const list = objectOf(answer.json).buckets;
+    return (Array.isArray(list) ? list : []).map((entry) => String(objectOf(entry).name ?? ''));
+  }
+
   async bucket(token: string, id: string): Promise<BucketView> {
     const answer = await this.request({ path: `/api/v2/buckets/${id}`, token });
     expectStatus(answer, 200, `GET /api/v2/buckets/${id}`);

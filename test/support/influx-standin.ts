@@ -82,11 +82,14 @@ export interface InfluxStandin {
   onboarded(): OnboardingRecord | undefined;
   /** Tokens that currently authenticate. */
   tokens(): string[];
+  /** Sign-in sessions not signed out yet. */
+  openSessions(): number;
   knobs: {
     latencyMs: number;
     /**
-     * POST /api/v2/setup (and /setup/user) complete their work, then wait this long before the
-     * answer is sent: a client that dies meanwhile has set the instance up without ever learning it.
+     * POST /api/v2/setup (and /setup/user) and POST /api/v2/authorizations complete their work,
+     * then wait this long before the answer is sent: a client that dies meanwhile has set the
+     * instance up, or made a token, without ever learning it.
      */
     answerDelayMs: number;
     /** The next `count` requests (those matching `only`, when given) fail as `how` instead of being served. */
@@ -300,6 +303,7 @@ interface Bucket {
   everySeconds: number;
   /** Observed: set explicitly by a create or PATCH that sends it; else InfluxDB's default for the retention. */
   shardGroupSeconds?: number;
+  description?: string;
   createdAt: string;
 }
 interface Authorization {
@@ -534,6 +538,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     orgID: bucket.orgID,
     type: bucket.type,
     name: bucket.name,
+    ...(bucket.description !== undefined && { description: bucket.description }),
     retentionRules: [{ type: 'expire', everySeconds: bucket.everySeconds, shardGroupDurationSeconds: bucket.shardGroupSeconds ?? shardGroupSeconds(bucket.everySeconds) }],
     createdAt: bucket.createdAt,
     updatedAt: bucket.createdAt,
@@ -567,9 +572,12 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       ...(names ? { org: orgName } : {}),
       userID: auth.userID,
       ...(names ? { user: users.get(auth.userID)?.name } : {}),
-      permissions: auth.permissions.map((permission) =>
-        names && permission.resource.orgID !== undefined ? { ...permission, resource: { ...permission.resource, org: orgs.get(permission.resource.orgID)?.name } } : permission,
-      ),
+      // Observed: a permission on one bucket also names it (and, as any org-scoped one, its org).
+      permissions: auth.permissions.map((permission) => {
+        if (!names || permission.resource.orgID === undefined) return permission;
+        const bucketName = permission.resource.type === 'buckets' && permission.resource.id !== undefined ? buckets.get(permission.resource.id)?.name : undefined;
+        return { ...permission, resource: { ...permission.resource, org: orgs.get(permission.resource.orgID)?.name, ...(bucketName !== undefined && { name: bucketName }) } };
+      }),
       createdAt: auth.createdAt,
       updatedAt: auth.createdAt,
       links: { self: `/api/v2/authorizations/${auth.id}`, user: `/api/v2/users/${auth.userID}` },
@@ -715,13 +723,21 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       path: '/api/v2/buckets',
       public: false,
       handle: ({ rawBody, auth }) => {
-        const body = JSON.parse(rawBody || '{}') as { orgID?: string; name?: string; retentionRules?: unknown };
+        const body = JSON.parse(rawBody || '{}') as { orgID?: string; name?: string; description?: string; retentionRules?: unknown };
         const org = orgs.get(body.orgID ?? '');
         if (!auth || org === undefined || !can(auth, 'write', 'buckets', { orgID: org.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
         const name = body.name ?? '';
         // Observed: 422 conflict for a name that exists in the org; under an hour: 500.
         if ([...buckets.values()].some((bucket) => bucket.orgID === org.id && bucket.name === name)) throw new InfluxError('conflict', MESSAGES.bucketExists(name));
-        const bucket: Bucket = { id: newID(), orgID: org.id, name, type: 'user', ...readRetention(body.retentionRules), createdAt: new Date().toISOString() };
+        const bucket: Bucket = {
+          id: newID(),
+          orgID: org.id,
+          name,
+          type: 'user',
+          ...readRetention(body.retentionRules),
+          ...(typeof body.description === 'string' && { description: body.description }),
+          createdAt: new Date().toISOString(),
+        };
         buckets.set(bucket.id, bucket);
         return json(201, bucketJson(bucket));
       },
@@ -734,7 +750,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         const bucket = buckets.get(params.id ?? '');
         if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket)) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
         if (!can(auth, 'write', 'buckets', bucket)) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
-        const body = JSON.parse(rawBody || '{}') as { retentionRules?: unknown };
+        const body = JSON.parse(rawBody || '{}') as { retentionRules?: unknown; description?: string };
+        if (typeof body.description === 'string') bucket.description = body.description;
         if (body.retentionRules !== undefined) {
           const wanted = readRetention(body.retentionRules);
           // Observed: without shardGroupDurationSeconds the old duration stays, and one longer
@@ -776,8 +793,13 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       public: false,
       handle: ({ url, auth }) => {
         const userID = url.searchParams.get('userID');
+        const orgID = url.searchParams.get('orgID');
         const found = [...authorizations.values()].filter(
-          (entry) => (userID === null || entry.userID === userID) && auth && can(auth, 'read', 'authorizations', { id: entry.id, orgID: entry.orgID }),
+          (entry) =>
+            (userID === null || entry.userID === userID) &&
+            (orgID === null || entry.orgID === orgID) &&
+            auth &&
+            can(auth, 'read', 'authorizations', { id: entry.id, orgID: entry.orgID }),
         );
         return json(200, { links: { self: '/api/v2/authorizations' }, authorizations: found.map((entry) => authJson(entry, 'listed')) });
       },
@@ -786,7 +808,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       method: 'POST',
       path: '/api/v2/authorizations',
       public: false,
-      handle: ({ rawBody, auth }) => {
+      handle: async ({ rawBody, auth }) => {
         const body = JSON.parse(rawBody || '{}') as { orgID?: string; userID?: string; description?: string; status?: string; permissions?: Permission[] };
         const org = orgs.get(body.orgID ?? '');
         if (!auth || org === undefined || !can(auth, 'write', 'authorizations', { orgID: org.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
@@ -801,6 +823,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
           createdAt: new Date().toISOString(),
         };
         authorizations.set(created.id, created);
+        await sleep(standin.knobs.answerDelayMs);
         return json(201, authJson(created, 'created'));
       },
     },
@@ -1005,6 +1028,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
   const standin: InfluxStandin = {
     url: `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     requests,
+    openSessions: () => sessions.size,
     onboarded: () => firstOnboarding,
     tokens: () => [...authorizations.values()].map((entry) => entry.token),
     knobs: {

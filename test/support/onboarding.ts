@@ -198,10 +198,20 @@ export async function getOnboarding(namespace: string, name: string): Promise<In
   }
 }
 
-export async function patchOnboardingSpec(namespace: string, name: string, spec: SpecInput): Promise<void> {
+/** A JSON merge patch of the spec: null removes a field. */
+export async function patchOnboardingSpec(namespace: string, name: string, spec: SpecInput | { [K in keyof InfluxOnboardingSpec]?: null }): Promise<void> {
   const { custom } = await onboardingHarness();
   await custom.patchNamespacedCustomObject(
     { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+/** Sets (or, with null, removes) annotations on an InfluxOnboarding, as `kubectl annotate` does. */
+export async function annotateOnboarding(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+  const { custom } = await onboardingHarness();
+  await custom.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { metadata: { annotations } } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
 }
@@ -211,7 +221,7 @@ export async function deleteOnboarding(namespace: string, name: string): Promise
   await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
 }
 
-export function readyOf(resource: InfluxOnboarding | undefined): { status: string; reason: string; message: string } | undefined {
+export function readyOf(resource: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } } | undefined): { status: string; reason: string; message: string } | undefined {
   return resource?.status?.conditions?.find((condition) => condition.type === 'Ready');
 }
 
@@ -266,6 +276,12 @@ export async function createSecret(namespace: string, name: string, data: Record
 /** The metadata by which a referenced Secret consents to its values being sent to these URLs. */
 export function consentTo(...urls: string[]): SecretMetadata {
   return { annotations: { [ALLOWED_URLS_ANNOTATION]: urls.join(',') } };
+}
+
+/** Replaces the given keys of a Secret's data, as `kubectl patch` with stringData does. */
+export async function updateSecretData(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  const { core } = await onboardingHarness();
+  await core.patchNamespacedSecret({ namespace, name, body: { stringData: data } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
 }
 
 /** Sets (or, with null, removes) annotations on a Secret, as `kubectl annotate` does. */
@@ -339,7 +355,7 @@ export class SecretLedger {
 
   addSecret(secret: SecretView | undefined): void {
     if (secret === undefined) return;
-    this.add(secret.data.password, secret.data.token);
+    this.add(secret.data.password, secret.data.token, secret.data['pending-password']);
   }
 
   get size(): number {

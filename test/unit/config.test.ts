@@ -22,6 +22,8 @@ test('defaults follow controller-runtime and the issue', () => {
   assert.is(config.concurrency, 4);
   assert.is(config.resyncPeriodMs, 600_000);
   assert.is(config.driftCheckIntervalMs, 300_000);
+  assert.is(config.passwordCheckIntervalMs, 3_600_000);
+  assert.is(config.escrowNamespace, undefined, 'no escrow unless asked for');
   assert.is(config.backoffBaseMs, 5);
   assert.is(config.backoffMaxMs, 1_000_000);
   assert.is(config.leaderElect, false);
@@ -100,6 +102,20 @@ test('leader election needs a namespace: the flag or POD_NAMESPACE', () => {
   assert.is(run(['--leader-elect', '--leader-election-namespace=x'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace, 'x');
 });
 
+test('--namespace-label-grants: off by default (a namespaceSelector grants nothing), on only explicitly', () => {
+  assert.is(run([]).namespaceLabelGrants, false);
+  assert.is(run(['--namespace-label-grants']).namespaceLabelGrants, true);
+  assert.is(run([], { INFLUX_OPERATOR_NAMESPACE_LABEL_GRANTS: 'true' }).namespaceLabelGrants, true);
+  assert.match(problems(['--namespace-label-grants=maybe']).join(), '--namespace-label-grants');
+});
+
+test('--escrow-namespace: a namespace name, off when empty; --password-check-interval: a duration', () => {
+  assert.is(run(['--escrow-namespace=influx-operator']).escrowNamespace, 'influx-operator');
+  assert.is(run([], { INFLUX_OPERATOR_ESCROW_NAMESPACE: 'ops' }).escrowNamespace, 'ops');
+  assert.match(problems(['--escrow-namespace=Not_A_Namespace']).join(), '--escrow-namespace: must be a namespace name');
+  assert.is(run(['--password-check-interval=15m']).passwordCheckIntervalMs, 900_000);
+});
+
 test('bad values are named with what is allowed', () => {
   assert.match(problems(['--concurrency=0']).join(), '--concurrency: must be an integer from 1 to 1000');
   assert.match(problems(['--resync-period=10']).join(), '--resync-period: must be a positive duration');
@@ -113,7 +129,7 @@ test('--help and --version', () => {
   const help = loadConfig(['--help'], {});
   assert.is(help.kind, 'help');
   if (help.kind === 'help') {
-    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--allow-link-local', '--allowed-urls', '--require-secret-consent', '--version']) {
+    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--password-check-interval', '--escrow-namespace', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--allow-link-local', '--allowed-urls', '--require-secret-consent', '--namespace-label-grants', '--version']) {
       assert.match(help.text, flag);
     }
     assert.match(help.text, 'INFLUX_OPERATOR_CONCURRENCY');

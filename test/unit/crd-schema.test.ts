@@ -353,6 +353,7 @@ test('required: the CRD and checkSpec require the same spec fields', () => {
 
 test('every spec property of the CRD is one checkSpec knows, and vice versa', () => {
   assert.equal(Object.keys(specSchema.properties ?? {}).sort(), [
+    'accessFrom',
     'authTokenSecretRef',
     'bucket',
     'credentialsSecret',
@@ -369,6 +370,7 @@ test('every spec property of the CRD is one checkSpec knows, and vice versa', ()
   ]);
   assert.equal(Object.keys(at(specSchema, 'credentialsSecret').properties ?? {}).sort(), ['deletionPolicy', 'name']);
   assert.equal(Object.keys(at(specSchema, 'tls').properties ?? {}).sort(), ['caSecretRef', 'insecureSkipVerify']);
+  assert.equal(Object.keys(at(specSchema, 'accessFrom').properties ?? {}).sort(), ['namespaceSelector', 'namespaces']);
 });
 
 test('CEL rules: the ones checkSpec mirrors are present, and username/org/bucket are immutable', () => {

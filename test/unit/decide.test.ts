@@ -6,8 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
-import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
-import type { BucketState, Outcome } from '../../src/influx/types.js';
+import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, ROTATE_PASSWORD_ANNOTATION, ROTATE_TOKEN_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
+import type { Authorization, BucketState, Deletion, Outcome } from '../../src/influx/types.js';
 import { credentialsIn, secretMatches, withReady, type Finish, type Requeue, type Step } from '../../src/onboarding/decide.js';
 import {
   ABSENT,
@@ -23,6 +23,7 @@ import {
   MEMO_TOKEN,
   NO_TLS,
   NOW,
+  OPERATOR_PERMISSIONS,
   REF_PASSWORD,
   REF_TOKEN,
   SECRET_NAME,
@@ -56,6 +57,9 @@ import {
   rejected,
   rejectedFailure,
   rememberedAt,
+  ROTATED_AUTHORIZATION_ID,
+  ROTATED_TOKEN,
+  authorization,
   resource,
   secretData,
   setUpWorld,
@@ -271,7 +275,7 @@ test('Unreachable: GET /api/v2/setup failing stops the reconcile with backoff an
 
 test('fresh instance: writeSecret strictly before postSetup, with identical credentials; Onboarded', () => {
   const run = drive(facts(), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
   const written = only(run, 'writeSecret');
   const expected = credentials('admin', GEN_PASSWORD, GEN_TOKEN);
   assert.equal(written.credentials, expected);
@@ -304,6 +308,7 @@ test('fresh instance: writeSecret strictly before postSetup, with identical cred
     observedTLS: NO_TLS,
     username: 'admin',
     adopted: false,
+    passwordCheckedAt: NOW,
   });
   noLeaks(finish);
 });
@@ -314,7 +319,7 @@ test('fresh instance: referenced password and token are what is stored and sent;
     { references: { password: found(REF_PASSWORD), token: found(REF_TOKEN) } },
   );
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
   const creds = credentials('admin', REF_PASSWORD, REF_TOKEN);
   assert.equal(only(run, 'writeSecret').secret.data, secretData(creds));
   assert.equal(only(run, 'postSetup').request, { ...creds, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 86_400 });
@@ -330,7 +335,7 @@ test('deletionPolicy: Delete makes the desired Secret garbage-collected, Retain 
   // The Secret holds the right credentials but the wrong ownership: rewritten, then posted.
   const input = given({ credentialsSecret: { deletionPolicy: 'Delete' } }, { secret: ownedSecret(secretData(STORED), false) });
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
   assert.equal(only(run, 'writeSecret').secret, desiredSecret(STORED, true));
   assert.equal(only(run, 'postSetup').request.token, STORED_TOKEN);
 });
@@ -346,7 +351,7 @@ test('crash after the Secret write: the next reconcile posts the same credential
   // New generated values in the new reconcile must not be used: the Secret's are.
   const input = facts({ secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED) });
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'checkPassword', 'checkHealth']);
   assert.equal(only(run, 'postSetup').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
   assert.is(run.finish.reason, Reason.Onboarded);
   noLeaks(run.finish);
@@ -364,7 +369,7 @@ test('tokenSecretRef and passwordSecretRef values win over what the Secret holds
     { secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } },
   );
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
   const want = credentials('admin', REF_PASSWORD, REF_TOKEN);
   assert.equal(only(run, 'writeSecret').credentials, want);
   assert.equal(only(run, 'postSetup').request, { ...want, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
@@ -377,7 +382,7 @@ test('tokenSecretRef and passwordSecretRef values win over what the Secret holds
 
 test('Secret deleted before the POST landed: remembered credentials are written back, then posted', () => {
   const run = drive(facts({ secret: ABSENT, remembered: rememberedAt(MEMO) }), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
   assert.equal(only(run, 'writeSecret').credentials, MEMO);
   assert.equal(only(run, 'postSetup').request.token, MEMO_TOKEN);
   assert.equal(only(run, 'postSetup').request.password, MEMO_PASSWORD);
@@ -391,8 +396,9 @@ test('an owned Secret without a token (edited by hand) falls back to remembered 
   assert.equal(only(generated, 'writeSecret').credentials, credentials('admin', GEN_PASSWORD, GEN_TOKEN));
 });
 
-test('the POST answer: conflict -> Progressing (Unknown, no event); unreachable -> Unreachable; other refusal -> SetupFailed', () => {
-  const conflict = drive(facts(), freshWorld({ postSetup: alreadySetUp() }));
+test('the POST answer: conflict and the instance now set up -> Progressing (Unknown, no event); unreachable -> Unreachable; other refusal -> SetupFailed', () => {
+  const conflict = drive(facts(), freshWorld({ postSetup: alreadySetUp(), setupRecheck: ok({ allowed: false }) }));
+  assert.equal(conflict.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'recheckSetupStatus']);
   assert.is(conflict.finish.reason, Reason.Progressing);
   assert.is(readyOf(conflict.finish).status, 'Unknown');
   assert.equal(conflict.finish.requeue, BACKOFF);
@@ -409,11 +415,39 @@ test('the POST answer: conflict -> Progressing (Unknown, no event); unreachable 
   assert.match(refused.finish.message, 'invalid: passwords must be between 8 and 72 characters long');
   assert.match(refused.finish.message, 'nothing is sent again until the spec changes');
   assert.equal(refused.finish.event, { type: 'Warning', reason: Reason.SetupFailed, message: refused.finish.message });
+  for (const run of [lost, refused]) assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
   for (const run of [conflict, lost, refused]) {
-    assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
     assert.is(run.finish.status.onboardedAt, undefined, 'not onboarded');
     noLeaks(run.finish);
   }
+});
+
+test('mode Setup: conflict while the instance still says it is not set up is a fixed refusal: SetupFailed, no POST again in this generation; a recheck that fails is Unreachable', () => {
+  const cases: Array<[Outcome<{ allowed: boolean }>, Reason, Requeue]> = [
+    [ok({ allowed: true }), Reason.SetupFailed, NONE],
+    [ok({ allowed: false }), Reason.Progressing, BACKOFF],
+    [unreachable(), Reason.Unreachable, BACKOFF],
+  ];
+  for (const [recheck, reason, requeue] of cases) {
+    const run = drive(facts(), freshWorld({ postSetup: rejected(422, 'conflict', 'onboarding has already been completed'), setupRecheck: recheck }));
+    assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'recheckSetupStatus'], reason);
+    assert.is(run.finish.reason, reason);
+    assert.equal(run.finish.requeue, requeue, reason);
+    noLeaks(run.finish);
+  }
+  const fixed = drive(facts(), freshWorld({ postSetup: rejected(422, 'conflict', 'onboarding has already been completed') }));
+  assert.match(fixed.finish.message, 'conflict: onboarding has already been completed');
+  assert.match(fixed.finish.message, 'still reports that it is not set up');
+  assert.match(fixed.finish.message, 'nothing is sent again until the spec changes');
+  assert.equal(fixed.finish.event?.type, 'Warning');
+  // The instance stays fresh: the next reconcile of the same generation sends nothing.
+  const again = drive(facts({ resource: resource({ status: fixed.finish.status }), secret: fixed.facts.secret }), freshWorld());
+  assert.equal(again.kinds, ['checkSetupStatus']);
+  assert.is(again.finish.reason, Reason.SetupFailed);
+  assert.equal(again.finish.requeue, NONE);
+  // A new generation posts again.
+  const changed = drive(facts({ resource: resource({ status: fixed.finish.status, generation: 2 }), secret: fixed.facts.secret }), freshWorld());
+  assert.ok(changed.kinds.includes('postSetup'));
 });
 
 test('writeSecret finds a Secret someone else just created: SecretConflict, and no POST', () => {
@@ -437,7 +471,7 @@ test('AlreadyOnboarded: set up by someone else and no token known -> no POST, no
 
 test('crash after the POST: allowed is false, the stored token is valid -> Onboarded, IDs looked up', () => {
   const run = drive(facts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkPassword', 'checkHealth']);
   assert.is(only(run, 'checkToken').token, STORED_TOKEN);
   assert.equal(only(run, 'lookupIDs'), { kind: 'lookupIDs', token: STORED_TOKEN, org: 'acme', bucket: 'telemetry', userID: IDS.userID });
   const { finish } = run;
@@ -458,6 +492,7 @@ test('crash after the POST: allowed is false, the stored token is valid -> Onboa
     observedTLS: NO_TLS,
     username: 'admin',
     adopted: false,
+    passwordCheckedAt: NOW,
   });
   noLeaks(finish);
 });
@@ -694,6 +729,22 @@ test('Secret deleted and nothing remembered: AlreadyOnboarded; no Secret is made
   assert.is(run.finish.reason, Reason.AlreadyOnboarded);
 });
 
+test('a new tokenSecretRef on an onboarded resource: checked with /me first; accepted, it replaces the Secret\'s token; rejected, the Secret keeps the old one and the message names the new one', () => {
+  const input = given(tokenRef, { secret: ownedSecret(secretData(STORED)), references: { token: found(REF_TOKEN) } }, onboardedStatus());
+  const accepted = drive(input, setUpWorld(REF_TOKEN));
+  assert.equal(accepted.kinds.slice(0, 3), ['checkSetupStatus', 'checkToken', 'writeSecret']);
+  assert.is(only(accepted, 'checkToken').token, REF_TOKEN);
+  assert.is(only(accepted, 'writeSecret').credentials.token, REF_TOKEN);
+  assert.not.ok(accepted.kinds.includes('deleteAuthorization'), 'the old token is not deleted');
+  const rejectedRun = drive(input, setUpWorld(STORED_TOKEN));
+  assert.equal(rejectedRun.kinds, ['checkSetupStatus', 'checkToken']);
+  assert.is(rejectedRun.finish.reason, Reason.TokenInvalid);
+  assert.is(
+    rejectedRun.finish.message,
+    `InfluxDB at ${INFLUX_URL} rejected the token from Secret influx-token (unauthorized: unauthorized access), so it did not replace the token in Secret ${SECRET_NAME}. Put a valid operator token of this instance there`,
+  );
+});
+
 test('a valid tokenSecretRef repairs TokenInvalid: stored in the Secret, Ready again with a Normal event', () => {
   const input = given(
     tokenRef,
@@ -797,7 +848,7 @@ test('instance reset, resetPolicy Report: InstanceReset, no POST, Warning once, 
 
 test('resetPolicy Report does not stop the first onboarding of a fresh instance', () => {
   const run = drive(given({ resetPolicy: 'Report' }), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
   assert.is(run.finish.reason, Reason.Onboarded);
   // Nor a crash after the Secret write (still not onboarded): the same credentials are posted.
   const again = drive(given({ resetPolicy: 'Report' }, { secret: ownedSecret(secretData(STORED)) }), freshWorld());
@@ -845,7 +896,7 @@ const NEW_URL = 'http://influxdb.new.svc:8086';
 const CA_TLS = 'caSecretRef=influx-ca/ca.crt,insecureSkipVerify=false';
 const SKIP_TLS = 'caSecretRef=none,insecureSkipVerify=true';
 /** Every step that carries a credential to InfluxDB. */
-const CREDENTIAL_STEPS = ['checkToken', 'lookupIDs', 'postSetup', 'postSetupUser'];
+const CREDENTIAL_STEPS = ['checkToken', 'lookupIDs', 'postSetup', 'postSetupUser', 'setPassword', 'checkPassword', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'deleteAuthorization'];
 
 /** An onboarded resource whose spec now says `spec`, with the Secret (or memory) as it was. */
 function moved(spec: Partial<InfluxOnboardingSpec> & Record<string, unknown>, more: Partial<Facts> = {}): Facts {
@@ -1082,7 +1133,7 @@ test('SetupUser on an instance that is not set up: Progressing, no POST', () => 
 test('SetupUser: Secret first, then POST /setup/user with the same credentials and the auth token; Onboarded', () => {
   const world = setUpWorld(GEN_TOKEN, { checkToken: unauthorized(), postSetupUser: ok(setupResult()) });
   const run = drive(setupUserFacts(), world);
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'checkToken', 'postSetupUser', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'checkToken', 'postSetupUser', 'checkPassword', 'checkHealth']);
   const want = credentials('admin', GEN_PASSWORD, GEN_TOKEN);
   assert.equal(only(run, 'writeSecret').credentials, want);
   const post = only(run, 'postSetupUser');
@@ -1164,7 +1215,7 @@ test('SetupUser: other answers -> SetupFailed waiting for a spec change (conflic
 test('SetupUser with a stored token: valid -> Onboarded without POST; rejected after onboarding -> TokenInvalid; unreachable -> Unreachable', () => {
   const secret = ownedSecret(secretData(STORED));
   const valid = drive(setupUserFacts({ secret }), setUpWorld(STORED_TOKEN));
-  assert.equal(valid.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
+  assert.equal(valid.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkPassword', 'checkHealth']);
   assert.is(valid.finish.reason, Reason.Onboarded);
 
   const revoked = drive(setupUserFacts({ secret }, onboardedStatus()), setUpWorld('other'));
@@ -1179,7 +1230,7 @@ test('SetupUser with a stored token: valid -> Onboarded without POST; rejected a
 
 test('SetupUser crash after the Secret write: stored token rejected, never onboarded -> the same credentials are posted', () => {
   const run = drive(setupUserFacts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld('x', { checkToken: unauthorized(), postSetupUser: ok(setupResult()) }));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'postSetupUser', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'postSetupUser', 'checkPassword', 'checkHealth']);
   assert.equal(only(run, 'postSetupUser').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
 });
 
@@ -1191,6 +1242,286 @@ test('SetupUser: a foreign Secret found on write -> SecretConflict, no POST; mis
   assert.is(invalid.reason, Reason.InvalidSpec);
   assert.equal(invalid.requeue, NONE);
   assert.match(invalid.message, 'spec.authTokenSecretRef');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Password rotation and the password check
+
+const ROTATE = (value: string) => ({ [ROTATE_PASSWORD_ANNOTATION]: value });
+
+/** An onboarded resource (password checked recently) whose Secret holds `creds`. */
+function onboarded(spec: Partial<InfluxOnboardingSpec> & Record<string, unknown> = {}, more: Partial<Facts> = {}, annotations?: Record<string, string>): Facts {
+  return facts({
+    resource: resource({ spec, status: onboardedStatus(), ...(annotations && { annotations }) }),
+    secret: ownedSecret(secretData(STORED)),
+    ...more,
+  });
+}
+
+test('passwordSecretRef changed after onboarding: set in InfluxDB for the token\'s user first, then written to the Secret, then proven; PasswordRotated', () => {
+  const input = onboarded(passwordRef, { references: { password: found(REF_PASSWORD) } });
+  const run = drive(input, setUpWorld(STORED_TOKEN));
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'setPassword', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
+  assert.equal(only(run, 'setPassword'), { kind: 'setPassword', token: STORED_TOKEN, userID: IDS.userID, password: REF_PASSWORD });
+  assert.equal(only(run, 'writeSecret').secret, { ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)), pendingPassword: null });
+  assert.equal(only(run, 'checkPassword'), { kind: 'checkPassword', username: 'admin', password: REF_PASSWORD });
+  assert.is(run.finish.reason, Reason.Onboarded);
+  assert.equal(run.finish.event, {
+    type: 'Normal',
+    reason: 'PasswordRotated',
+    message: `The password of user admin at ${INFLUX_URL} was changed from Secret influx-admin; Secret ${SECRET_NAME} holds it`,
+  });
+  assert.is(run.finish.status.passwordRotatedAt, NOW);
+  assert.is(run.finish.status.passwordCheckedAt, NOW);
+  noLeaks(run.finish);
+
+  // Killed after the set, before the write: the Secret still holds the old password, the
+  // referenced one the new; the next reconcile sets it again and writes it.
+  const again = drive(input, setUpWorld(STORED_TOKEN));
+  assert.equal(again.kinds, run.kinds);
+
+  // Settled: the Secret holds the referenced password; nothing is set again.
+  const settled = drive(onboarded(passwordRef, { references: { password: found(REF_PASSWORD) }, secret: ownedSecret(secretData(credentials('admin', REF_PASSWORD, STORED_TOKEN))) }), setUpWorld(STORED_TOKEN));
+  assert.equal(settled.kinds, ['checkBucket'], 'the one-request drift check');
+  assert.is(settled.finish.event, undefined);
+});
+
+test('password rotation targets the user the token belongs to, not spec.username', () => {
+  const input = onboarded({ ...passwordRef, username: 'someone-else' }, { references: { password: found(REF_PASSWORD) } });
+  const run = drive(input, setUpWorld(STORED_TOKEN, { checkToken: ok(owner('9f9f9f9f9f9f9f9f', 'theirs')) }));
+  assert.is(only(run, 'setPassword').userID, '9f9f9f9f9f9f9f9f');
+  assert.equal(only(run, 'checkPassword').username, 'theirs');
+});
+
+test('InfluxDB refuses the new password: PasswordNotSet, the Secret keeps the old one; an outage is Unreachable with backoff', () => {
+  const input = onboarded(passwordRef, { references: { password: found(REF_PASSWORD) } });
+  const refused = drive(input, setUpWorld(STORED_TOKEN, { setPassword: rejected(403, 'forbidden', 'write:users is unauthorized') }));
+  assert.equal(refused.kinds, ['checkSetupStatus', 'checkToken', 'setPassword']);
+  assert.is(refused.finish.reason, Reason.PasswordNotSet);
+  assert.equal(refused.finish.requeue, AFTER);
+  assert.match(refused.finish.message, 'refused to set the new password of user admin');
+  assert.match(refused.finish.message, 'forbidden: write:users is unauthorized');
+  const down = drive(input, setUpWorld(STORED_TOKEN, { setPassword: unreachable() }));
+  assert.is(down.finish.reason, Reason.Unreachable);
+  assert.equal(down.finish.requeue, BACKOFF);
+  noLeaks(refused.finish);
+});
+
+test('adopted without a known password, then passwordSecretRef: not set (someone else\'s password is never overwritten) but proven by sign-in', () => {
+  const adopted = credentials('admin', '', REF_TOKEN);
+  const input = given(
+    { ...tokenRef, ...passwordRef },
+    { secret: ownedSecret(secretData(adopted)), references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } },
+    onboardedStatus({ adopted: true, passwordCheckedAt: undefined }),
+  );
+  const run = drive(input, setUpWorld(REF_TOKEN));
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
+  assert.is(only(run, 'checkPassword').password, REF_PASSWORD);
+  const wrong = drive(input, setUpWorld(REF_TOKEN, { checkPassword: unauthorized() }));
+  assert.is(wrong.finish.reason, Reason.PasswordInvalid);
+  assert.equal(wrong.finish.requeue, AFTER);
+  assert.is(
+    wrong.finish.message,
+    `The password in Secret ${SECRET_NAME} does not sign in to InfluxDB at ${INFLUX_URL} as user admin (unauthorized: unauthorized access); the token works. To fix it, put the user's current password in Secret influx-admin key password`,
+  );
+  noLeaks(wrong.finish);
+});
+
+test('rotate-password annotation: a generated password is persisted as pending first, then set, then promoted with the request recorded', () => {
+  const input = onboarded({}, {}, ROTATE('2026-12-01'));
+  const run = drive(input, setUpWorld(STORED_TOKEN));
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'setPassword', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
+  const [pending, promoted] = run.steps.filter((step): step is Extract<Step, { kind: 'writeSecret' }> => step.kind === 'writeSecret');
+  assert.equal(pending?.secret, { ...desiredSecret(STORED), pendingPassword: GEN_PASSWORD });
+  assert.equal(only(run, 'setPassword').password, GEN_PASSWORD);
+  assert.equal(promoted?.secret, { ...desiredSecret(credentials('admin', GEN_PASSWORD, STORED_TOKEN)), pendingPassword: null, passwordRotation: '2026-12-01' });
+  assert.is(only(run, 'checkPassword').password, GEN_PASSWORD);
+  assert.is(run.finish.event?.reason, 'PasswordRotated');
+  assert.match(run.finish.event?.message ?? '', `on request (${ROTATE_PASSWORD_ANNOTATION}: 2026-12-01)`);
+  assert.is(run.finish.status.passwordRotatedAt, NOW);
+  noLeaks(run.finish);
+
+  // Done once: the Secret records the request.
+  const done = drive({ ...input, secret: run.facts.secret }, setUpWorld(STORED_TOKEN));
+  assert.equal(done.kinds, ['checkBucket'], 'the one-request drift check');
+  // A new value is a new request.
+  const next = drive({ ...input, resource: resource({ status: onboardedStatus(), annotations: ROTATE('2026-12-02') }), secret: run.facts.secret }, setUpWorld(STORED_TOKEN));
+  assert.is(next.kinds.filter((kind) => kind === 'setPassword').length, 1);
+});
+
+test('rotate-password: killed after the pending write or after the set, the next reconcile sets the pending password (again) and promotes it', () => {
+  const pendingSecret = ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: MEMO_PASSWORD });
+  const run = drive(onboarded({}, { secret: pendingSecret }, ROTATE('2026-12-01')), setUpWorld(STORED_TOKEN));
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'setPassword', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
+  assert.is(only(run, 'setPassword').password, MEMO_PASSWORD, 'the persisted password, not a new one');
+  assert.equal(only(run, 'writeSecret').secret, { ...desiredSecret(credentials('admin', MEMO_PASSWORD, STORED_TOKEN)), pendingPassword: null, passwordRotation: '2026-12-01' });
+  // A refused set leaves the pending password in place for the next try.
+  const refused = drive(onboarded({}, { secret: pendingSecret }, ROTATE('2026-12-01')), setUpWorld(STORED_TOKEN, { setPassword: rejected(400, 'invalid', 'x') }));
+  assert.equal(refused.kinds, ['checkSetupStatus', 'checkToken', 'setPassword']);
+  assert.is(refused.finish.reason, Reason.PasswordNotSet);
+});
+
+test('rotate-password: with passwordSecretRef the referenced password rules and a pending one is dropped; a Secret created now counts the request as handled', () => {
+  const pendingSecret = ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: MEMO_PASSWORD });
+  const referenced = drive(onboarded(passwordRef, { secret: pendingSecret, references: { password: found(REF_PASSWORD) } }, ROTATE('x')), setUpWorld(STORED_TOKEN));
+  assert.is(only(referenced, 'setPassword').password, REF_PASSWORD);
+  assert.equal(only(referenced, 'writeSecret').secret, { ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)), pendingPassword: null });
+  // A fresh onboarding with the annotation already set: the Secret records it before the POST.
+  const fresh = drive(facts({ resource: resource({ annotations: ROTATE('2026-12-01') }) }), freshWorld());
+  assert.equal(fresh.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(only(fresh, 'writeSecret').secret, { ...desiredSecret(credentials('admin', GEN_PASSWORD, GEN_TOKEN)), passwordRotation: '2026-12-01' });
+  // Without a known token owner (right after the setup) nothing is rotated.
+  assert.is(fresh.finish.event?.reason, Reason.Onboarded);
+});
+
+test('password check: every --password-check-interval, not in between; none without a password; an outage is Unreachable', () => {
+  const recently = onboarded();
+  assert.not.ok(drive(recently, setUpWorld(STORED_TOKEN)).kinds.includes('checkPassword'));
+  const due = { ...recently, resource: resource({ status: onboardedStatus({ passwordCheckedAt: '2026-03-01T11:00:00Z' }) }) };
+  const checked = drive(due, setUpWorld(STORED_TOKEN));
+  assert.equal(only(checked, 'checkPassword'), { kind: 'checkPassword', username: 'admin', password: STORED_PASSWORD });
+  assert.is(checked.finish.status.passwordCheckedAt, NOW);
+  assert.is(checked.finish.event, undefined, 'a passing check is quiet');
+  const wrong = drive(due, setUpWorld(STORED_TOKEN, { checkPassword: unauthorized() }));
+  assert.is(wrong.finish.reason, Reason.PasswordInvalid);
+  assert.match(wrong.finish.message, `annotate this resource with ${ROTATE_PASSWORD_ANNOTATION}=<a new value>`);
+  assert.is(wrong.finish.status.passwordCheckedAt, '2026-03-01T11:00:00Z', 'a failed check is not recorded as one');
+  const down = drive(due, setUpWorld(STORED_TOKEN, { checkPassword: unreachable() }));
+  assert.is(down.finish.reason, Reason.Unreachable);
+  const noPassword = drive(
+    given(tokenRef, { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) }, onboardedStatus({ adopted: true, passwordCheckedAt: undefined })),
+    setUpWorld(REF_TOKEN),
+  );
+  assert.not.ok(noPassword.kinds.includes('checkPassword'));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Operator token rotation on request
+
+const ROTATE_TOKEN = (value: string) => ({ [ROTATE_TOKEN_ANNOTATION]: value });
+const MARKER = `influx-onboarding-operator rotation ${resource().metadata.uid} `;
+const SETUP_AUTHORIZATION = authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN);
+
+/** A set-up instance whose Secret token is STORED_TOKEN, and where a rotation's new token works too. */
+function rotationWorld(listed: Authorization[] = [SETUP_AUTHORIZATION], extra: World = {}): World {
+  return setUpWorld(STORED_TOKEN, {
+    checkToken: (step) => ([STORED_TOKEN, ROTATED_TOKEN].includes(step.token) ? ok(owner()) : unauthorized()),
+    lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }),
+    listAuthorizations: ok(listed),
+    createAuthorization: ok({ id: ROTATED_AUTHORIZATION_ID, token: ROTATED_TOKEN }),
+    deleteAuthorization: ok<Deletion>('deleted'),
+    ...extra,
+  });
+}
+
+test('rotate-token: a copy of the token\'s authorization is created, proven with /me, written with the IDs, then the old one deleted; TokenRotated', () => {
+  const input = onboarded({}, {}, ROTATE_TOKEN('r1'));
+  const run = drive(input, rotationWorld());
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'writeSecret', 'deleteAuthorization', 'writeSecret', 'lookupIDs', 'checkHealth']);
+  assert.equal(only(run, 'createAuthorization'), {
+    kind: 'createAuthorization',
+    token: STORED_TOKEN,
+    request: { orgID: IDS.orgID, userID: IDS.userID, description: `${MARKER}r1`, permissions: OPERATOR_PERMISSIONS },
+  });
+  assert.is(only(run, 'checkNewToken').token, ROTATED_TOKEN);
+  const [rotated, cleaned] = run.steps.filter((step): step is Extract<Step, { kind: 'writeSecret' }> => step.kind === 'writeSecret');
+  const next = credentials('admin', STORED_PASSWORD, ROTATED_TOKEN);
+  assert.equal(rotated?.secret, { ...desiredSecret(next), tokenRotation: 'r1', authorizationID: ROTATED_AUTHORIZATION_ID, replacedAuthorization: IDS.authorizationID });
+  assert.equal(only(run, 'deleteAuthorization'), { kind: 'deleteAuthorization', token: ROTATED_TOKEN, id: IDS.authorizationID });
+  assert.equal(cleaned?.secret, { ...desiredSecret(next), replacedAuthorization: null });
+  assert.is(only(run, 'lookupIDs').token, ROTATED_TOKEN);
+  assert.is(run.finish.reason, Reason.Onboarded);
+  assert.is(run.finish.event?.reason, 'TokenRotated');
+  assert.match(run.finish.event?.message ?? '', `new authorization ${ROTATED_AUTHORIZATION_ID}`);
+  assert.is(run.finish.status.tokenRotatedAt, NOW);
+  assert.is(run.finish.status.authorizationID, ROTATED_AUTHORIZATION_ID);
+  noLeaks(run.finish);
+  // Done once.
+  // The status (without the new authorization ID) is as before the rotation: a full check, not the one-request drift check.
+  const done = drive({ ...input, secret: run.facts.secret }, rotationWorld());
+  assert.equal(done.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
+  assert.is(done.finish.status.authorizationID, ROTATED_AUTHORIZATION_ID, 'from the Secret, even if a status write was lost');
+});
+
+test('rotate-token on v2.9 (tokens not listed): the setup token is known by the ID the setup answered; an adopted token without a record cannot be copied (TokenNotRotated)', () => {
+  const hashed = authorization(IDS.authorizationID, "admin's Token");
+  const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([hashed]));
+  assert.is(only(run, 'deleteAuthorization').id, IDS.authorizationID);
+  assert.is(run.finish.event?.reason, 'TokenRotated');
+  const adopted = facts({ resource: resource({ status: onboardedStatus({ adopted: true }), annotations: ROTATE_TOKEN('r1') }), secret: ownedSecret(secretData(STORED)) });
+  const refused = drive(adopted, rotationWorld([hashed]));
+  assert.equal(refused.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations']);
+  assert.is(refused.finish.reason, Reason.TokenNotRotated);
+  assert.equal(refused.finish.requeue, AFTER);
+  assert.match(refused.finish.message, 'influx auth create --operator');
+});
+
+test('rotate-token: a token this operator did not create (adopted) is replaced but never deleted', () => {
+  const theirs = authorization('5a1b2c3d4e5f6076', "someone's Token", STORED_TOKEN);
+  const adopted = facts({ resource: resource({ status: onboardedStatus({ adopted: true }), annotations: ROTATE_TOKEN('r1') }), secret: ownedSecret(secretData(STORED)) });
+  const run = drive(adopted, rotationWorld([theirs]));
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'writeSecret', 'lookupIDs', 'checkHealth']);
+  assert.is(only(run, 'writeSecret').secret.replacedAuthorization, undefined);
+  assert.is(run.finish.event?.reason, 'TokenRotated');
+});
+
+test('rotate-token after a crash: an orphan of an earlier attempt (marked, not the Secret\'s) is deleted before the new create; the Secret\'s own marked token never is', () => {
+  const orphan = authorization('6a1b2c3d4e5f6077', `${MARKER}r0`);
+  const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([SETUP_AUTHORIZATION, orphan]));
+  assert.equal(run.kinds.slice(0, 5), ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'deleteAuthorization', 'createAuthorization']);
+  assert.equal(run.steps.filter((step) => step.kind === 'deleteAuthorization').map((step) => step.kind === 'deleteAuthorization' && step.id), [orphan.id, IDS.authorizationID]);
+  // The Secret holds a rotated token (recorded with its authorization ID): that one is current.
+  const current = authorization(ROTATED_AUTHORIZATION_ID, `${MARKER}r1`);
+  const secret = ownedSecret(secretData(credentials('admin', STORED_PASSWORD, ROTATED_TOKEN)), false, { tls: NO_TLS, tokenRotation: 'r1', authorizationID: ROTATED_AUTHORIZATION_ID });
+  const again = drive(
+    facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('r2') }), secret }),
+    rotationWorld([current, orphan], { checkToken: ok(owner()), createAuthorization: ok({ id: '7a1b2c3d4e5f6078', token: `${ROTATED_TOKEN}-2` }) }),
+  );
+  const deletedIDs = again.steps.flatMap((step) => (step.kind === 'deleteAuthorization' ? [step.id] : []));
+  assert.equal(deletedIDs, [orphan.id, ROTATED_AUTHORIZATION_ID], 'the orphan first; the current one only after the new token is in the Secret');
+  assert.ok(again.kinds.indexOf('writeSecret') < again.kinds.lastIndexOf('deleteAuthorization'));
+  assert.is(only(again, 'createAuthorization').request.description, `${MARKER}r2`);
+});
+
+test('rotate-token killed after the Secret write: the replaced authorization is deleted on the next reconcile (404 counts as gone), then its record dropped', () => {
+  const secret = ownedSecret(secretData(credentials('admin', STORED_PASSWORD, ROTATED_TOKEN)), false, {
+    tls: NO_TLS,
+    tokenRotation: 'r1',
+    authorizationID: ROTATED_AUTHORIZATION_ID,
+    replacedAuthorization: IDS.authorizationID,
+  });
+  for (const answer of [ok<Deletion>('deleted'), ok<Deletion>('absent')]) {
+    const run = drive(facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('r1') }), secret }), rotationWorld([], { deleteAuthorization: answer }));
+    assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'deleteAuthorization', 'writeSecret', 'lookupIDs', 'checkHealth']);
+    assert.equal(only(run, 'deleteAuthorization'), { kind: 'deleteAuthorization', token: ROTATED_TOKEN, id: IDS.authorizationID });
+    assert.is(only(run, 'writeSecret').secret.replacedAuthorization, null);
+    assert.is(run.finish.reason, Reason.Onboarded);
+  }
+  const refused = drive(facts({ resource: resource({ status: onboardedStatus() }), secret }), rotationWorld([], { deleteAuthorization: rejected(403, 'forbidden', 'no') }));
+  assert.is(refused.finish.reason, Reason.TokenNotRotated);
+  assert.match(refused.finish.message, `to delete the replaced authorization ${IDS.authorizationID}`);
+});
+
+test('rotate-token refused or unproven: TokenNotRotated, the Secret keeps its working token; with tokenSecretRef the annotation does nothing', () => {
+  const cases: Array<[World, string]> = [
+    [rotationWorld([SETUP_AUTHORIZATION], { createAuthorization: rejected(403, 'forbidden', 'write:authorizations is unauthorized') }), 'to create a new authorization'],
+    [rotationWorld([SETUP_AUTHORIZATION], { checkToken: (step) => (step.token === STORED_TOKEN ? ok(owner()) : unauthorized()) }), `the token of the new authorization ${ROTATED_AUTHORIZATION_ID}`],
+    [rotationWorld([SETUP_AUTHORIZATION], { listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized') }), 'to list the authorizations'],
+  ];
+  for (const [world, doing] of cases) {
+    const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), world);
+    assert.is(run.finish.reason, Reason.TokenNotRotated, doing);
+    assert.match(run.finish.message, doing);
+    assert.not.ok(run.kinds.includes('writeSecret'), `${doing}: the Secret is not touched`);
+    noLeaks(run.finish);
+  }
+  const down = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([SETUP_AUTHORIZATION], { createAuthorization: unreachable() }));
+  assert.is(down.finish.reason, Reason.Unreachable);
+  const referenced = drive(
+    given(tokenRef, { references: { token: found(STORED_TOKEN) }, secret: ownedSecret(secretData(STORED)) }, onboardedStatus()),
+    rotationWorld(),
+  );
+  assert.not.ok(referenced.kinds.includes('listAuthorizations'));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1260,6 +1591,30 @@ const reasonCases: ReasonCase[] = [
   { reason: Reason.SecretNotPermitted, input: given(tokenRef, { references: { token: found(REF_TOKEN, []) } }), world: {}, requeue: BACKOFF, status: 'False', event: 'Warning' },
   { reason: Reason.URLNotAllowed, input: facts(), world: { setupStatus: refused('not-allowed') }, requeue: NONE, status: 'False', event: 'Warning' },
   { reason: Reason.AddressRefused, input: facts(), world: { setupStatus: refused('link-local') }, requeue: NONE, status: 'False', event: 'Warning' },
+  {
+    reason: Reason.PasswordNotSet,
+    input: given(passwordRef, { secret: ownedSecret(secretData(STORED)), references: { password: found(REF_PASSWORD) } }, onboardedStatus()),
+    world: setUpWorld(STORED_TOKEN, { setPassword: rejected(403, 'forbidden', 'write:users is unauthorized') }),
+    requeue: AFTER,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.TokenNotRotated,
+    input: facts({ secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus(), annotations: { [ROTATE_TOKEN_ANNOTATION]: 'r1' } }) }),
+    world: setUpWorld(STORED_TOKEN, { listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized') }),
+    requeue: AFTER,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.PasswordInvalid,
+    input: facts({ secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus({ passwordCheckedAt: EARLIER }) }) }),
+    world: setUpWorld(STORED_TOKEN, { checkPassword: unauthorized() }),
+    requeue: AFTER,
+    status: 'False',
+    event: 'Warning',
+  },
 ];
 
 test('every Ready reason: requeue kind, condition status, event on the first occurrence only', () => {
@@ -1291,7 +1646,7 @@ test('events follow Ready-reason transitions, including between two failures wit
   assert.equal(failed.event?.type, 'Warning', 'a new reason is an event');
   assert.is(readyOf(failed).lastTransitionTime, EARLIER, 'False -> False keeps the time');
 
-  const progressing = drive(unreachableBefore, freshWorld({ postSetup: alreadySetUp() })).finish;
+  const progressing = drive(unreachableBefore, freshWorld({ postSetup: alreadySetUp(), setupRecheck: ok({ allowed: false }) })).finish;
   assert.is(progressing.event, undefined, 'Progressing has no event');
   assert.is(readyOf(progressing).lastTransitionTime, NOW, 'False -> Unknown moves the time');
 
@@ -1337,7 +1692,8 @@ test('secretMatches: owned, same garbage collection, same TLS settings, and ever
 // Properties over random facts
 
 const SHORT_PASSWORD = 'Sh0rt!x';
-const PROPERTY_SECRETS = [...SECRET_VALUES, SHORT_PASSWORD];
+const PENDING_PASSWORD = 'PendingPw-5d41402abc4b2a76b9';
+const PROPERTY_SECRETS = [...SECRET_VALUES, SHORT_PASSWORD, PENDING_PASSWORD];
 
 function randomSpec(r: () => number): Record<string, unknown> {
   const mode = r() < 0.35 ? 'SetupUser' : r() < 0.05 ? 'Bogus' : undefined;
@@ -1376,7 +1732,15 @@ function randomSecret(r: () => number, spec: Record<string, unknown>): Credentia
   const checked = checkSpec(resource({ spec }));
   const tlsRoll = r();
   const tls = tlsRoll < 0.9 ? (checked.ok ? tlsSettings(checked.spec) : NO_TLS) : tlsRoll < 0.95 ? CA_TLS : undefined;
-  const annotations = { ...(tls !== undefined && { tls }), ...(r() < 0.3 && { retargetTo: INFLUX_URL }) };
+  const annotations = {
+    ...(tls !== undefined && { tls }),
+    ...(r() < 0.3 && { retargetTo: INFLUX_URL }),
+    ...(r() < 0.15 && { pendingPassword: PENDING_PASSWORD }),
+    ...(r() < 0.3 && { passwordRotation: pick(r, ['2026-01', '2026-02']) }),
+    ...(r() < 0.15 && { tokenRotation: pick(r, ['2026-01', '2026-02']) }),
+    ...(r() < 0.15 && { authorizationID: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
+    ...(r() < 0.05 && { replacedAuthorization: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
+  };
   if (kind === 'partial') return ownedSecret({ ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined as never }) }, false, annotations);
   return ownedSecret(data, r() < 0.3, annotations);
 }
@@ -1416,8 +1780,14 @@ function randomFacts(r: () => number, observations: boolean): Facts {
   if (declared('tokenSecretRef')) references.token = randomReference(r, REF_TOKEN, [`${REF_TOKEN}\n`, '', `${REF_TOKEN} `]);
   if (declared('authTokenSecretRef')) references.authToken = randomReference(r, AUTH_TOKEN, [`${AUTH_TOKEN}\n`]);
   if (declared('caSecretRef')) references.ca = randomReference(r, '-----BEGIN CERTIFICATE-----', ['']);
+  const annotations = {
+    annotations: {
+      ...(r() < 0.3 && { [ROTATE_PASSWORD_ANNOTATION]: pick(r, ['2026-01', '2026-02']) }),
+      ...(r() < 0.15 && { [ROTATE_TOKEN_ANNOTATION]: pick(r, ['2026-01', '2026-02']) }),
+    },
+  };
   const input = facts({
-    resource: resource({ spec, ...(status && { status }), generation: 1 + Math.floor(r() * 3) }),
+    resource: resource({ spec, ...(status && { status }), generation: 1 + Math.floor(r() * 3), ...annotations }),
     references,
     secret: randomSecret(r, spec),
     ...(r() < 0.4 ? { remembered: rememberedAt(randomCreds(r), r() < 0.9 ? INFLUX_URL : NEW_URL) } : {}),
@@ -1435,6 +1805,8 @@ function randomFacts(r: () => number, observations: boolean): Facts {
     ...(r() < 0.1 ? { repairFailure: { doing: 'creating org acme', failure: pick(r, [rejectedFailure(403, 'forbidden', 'no'), unreachableFailure()]) } } : {}),
     ...(r() < 0.1 ? { repairs: ['created org acme'] } : {}),
     ...(r() < 0.3 ? { health: pick(r, [ok(health()), ok(health(null)), unreachable()]) } : {}),
+    ...(r() < 0.15 ? { passwordSet: { password: pick(r, [REF_PASSWORD, PENDING_PASSWORD]), outcome: pick(r, [ok(true as const), unreachable<true>(), rejected<true>(403, 'forbidden', 'no')]) } } : {}),
+    ...(r() < 0.6 ? { passwordCheck: pick(r, [ok(true as const), ok(true as const), ok(true as const), unauthorized<true>(), unreachable<true>()]) } : {}),
     ...(r() < 0.3 ? { setupAnswer: r() < 0.5 ? ok(setupResult()) : randomFailure(r) } : {}),
     ...(r() < 0.2 ? { secretWritten: r() < 0.5 } : {}),
   };
@@ -1451,6 +1823,19 @@ function randomWorld(r: () => number): World {
       pick(r, [ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }), ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 3600 }), ok({ orgID: IDS.orgID }), ok({}), unreachable()]),
     repair: () => pick(r, [ok({ id: IDS.bucketID }), ok({ id: IDS.bucketID }), unreachable(), rejected(403, 'forbidden', 'write:orgs is unauthorized')]),
     health: () => pick(r, [ok(health()), unreachable()]),
+    listAuthorizations: () =>
+      pick(r, [
+        ok([authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN)]),
+        ok([authorization(IDS.authorizationID, "admin's Token")]),
+        ok([authorization(IDS.authorizationID, "admin's Token"), authorization('6a1b2c3d4e5f6077', `${MARKER}2026-00`)]),
+        ok([authorization(ROTATED_AUTHORIZATION_ID, `${MARKER}2026-01`), authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN)]),
+        unreachable<Authorization[]>(),
+        rejected<Authorization[]>(403, 'forbidden', 'no'),
+      ]),
+    createAuthorization: () => pick(r, [ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }), ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }), unreachable(), rejected(403, 'forbidden', 'no')]),
+    deleteAuthorization: () => pick(r, [ok<Deletion>('deleted'), ok<Deletion>('deleted'), ok<Deletion>('absent'), rejected<Deletion>(403, 'forbidden', 'no')]),
+    setPassword: () => pick(r, [ok(true as const), ok(true as const), unreachable<true>(), rejected<true>(403, 'forbidden', 'write:users is unauthorized')]),
+    checkPassword: () => pick(r, [ok(true as const), ok(true as const), ok(true as const), unauthorized<true>(), unreachable<true>()]),
     writeSecret: () => (r() < 0.9 ? 'written' : 'foreign'),
     postSetup: () => (r() < 0.6 ? ok(setupResult()) : randomFailure(r)),
     postSetupUser: () => (r() < 0.5 ? ok(setupResult()) : randomFailure(r)),
@@ -1508,6 +1893,31 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     assert.is(step.secret.garbageCollected, checked.spec.deletionPolicy === 'Delete');
     assert.is(step.secret.tls, tlsSettings(checked.spec));
   }
+  if (step.kind === 'setPassword') {
+    // Crash safety: InfluxDB gets a new password only while a Secret already holds it.
+    const inReference = input.references.password?.found === true && input.references.password.value === step.password;
+    const pending = input.secret.state === 'owned' && input.secret.pendingPassword === step.password;
+    assert.ok(inReference || pending, `${label}: setPassword with a password no Secret holds`);
+    assert.ok(input.tokenCheck?.ok, `${label}: setPassword only for the user of a token that works`);
+    if (input.tokenCheck?.ok) assert.is(step.userID, input.tokenCheck.value.userID);
+    assert.is(input.passwordSet, undefined, `${label}: one password set per reconcile`);
+  }
+  if (step.kind === 'deleteAuthorization' && input.secret.state === 'owned') {
+    // Never the authorization of the token the Secret holds.
+    assert.is.not(step.id, input.secret.authorizationID, `${label}: deletes the Secret's own authorization`);
+    const listed = input.authorizations?.ok ? input.authorizations.value : [];
+    const secretToken = input.secret.data.token;
+    assert.not.ok(listed.some((entry) => entry.id === step.id && entry.token === secretToken), `${label}: deletes the authorization listed with the Secret's token`);
+  }
+  if (step.kind === 'writeSecret' && input.secret.state === 'owned' && input.createdAuthorization?.ok && step.secret.data.token === input.createdAuthorization.value.token) {
+    // A created token reaches the Secret only after /me accepted it.
+    assert.ok(input.createdTokenCheck?.ok, `${label}: an unproven token written`);
+  }
+  if (step.kind === 'createAuthorization') assert.is(input.createdAuthorization, undefined, `${label}: one create per reconcile`);
+  if (step.kind === 'checkPassword') {
+    assert.ok(input.secret.state === 'owned' && input.secret.data.password === step.password, `${label}: the password proven is the Secret's`);
+    assert.ok(step.password !== '');
+  }
   if (step.kind === 'checkToken') {
     const candidates = [REF_TOKEN, STORED_TOKEN, MEMO_TOKEN, GEN_TOKEN];
     assert.ok(candidates.includes(step.token), `${label}: checkToken with an unexpected token`);
@@ -1525,7 +1935,7 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     const previous = input.resource.status?.conditions?.find((c) => c.type === READY);
     assert.is(condition.lastTransitionTime, previous && previous.status === condition.status ? previous.lastTransitionTime : NOW, `${label}: lastTransitionTime`);
     // Reonboarded and Retargeted tell of a change that keeps the reason; every other event is a transition.
-    const keepsReason = ['Reonboarded', 'Retargeted', 'Repaired'];
+    const keepsReason = ['Reonboarded', 'Retargeted', 'Repaired', 'PasswordRotated', 'TokenRotated'];
     if (previous?.reason === step.reason) assert.ok(step.event === undefined || keepsReason.includes(step.event.reason), `${label}: event without a transition`);
     if (step.event) assert.ok(step.event.reason === step.reason || keepsReason.includes(step.event.reason));
     const waitsForChange: string[] = [Reason.Unsupported, Reason.URLNotAllowed, Reason.AddressRefused, Reason.SetupFailed];
@@ -1535,7 +1945,7 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
         : step.reason === Reason.TargetChanged
           ? // Only a fresh instance at an approved new target may still turn into the right one.
             step.message.includes('is not set up') ? 'backoff' : 'none'
-          : step.reason === Reason.Onboarded || step.reason === Reason.Adopted || step.reason === Reason.InstanceReset || step.reason === Reason.EnsureFailed
+          : ([Reason.Onboarded, Reason.Adopted, Reason.InstanceReset, Reason.EnsureFailed, Reason.PasswordNotSet, Reason.PasswordInvalid, Reason.TokenNotRotated] as string[]).includes(step.reason)
             ? 'after'
             : 'backoff';
     assert.is(step.requeue.kind, requeue, `${label}: requeue for ${step.reason}`);
@@ -1543,10 +1953,10 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
   }
 }
 
-test('property: a single decision over 6000 random facts never throws and keeps every invariant', () => {
+test('property: a single decision over 12000 random facts never throws and keeps every invariant', () => {
   const r = prng(0xdec1de);
   const kinds = new Map<string, number>();
-  for (let i = 0; i < 6000; i++) {
+  for (let i = 0; i < 12_000; i++) {
     const input = randomFacts(r, true);
     let step: Step;
     try {
@@ -1559,7 +1969,7 @@ test('property: a single decision over 6000 random facts never throws and keeps 
     kinds.set(label, (kinds.get(label) ?? 0) + 1);
   }
   // The generator must reach the interesting places, or the invariants prove little.
-  for (const kind of ['postSetup', 'writeSecret', 'checkToken', 'lookupIDs', 'checkHealth', 'checkSetupStatus', Reason.Onboarded, Reason.SecretConflict, Reason.TokenInvalid, Reason.TargetChanged, Reason.SecretNotPermitted, Reason.URLNotAllowed]) {
+  for (const kind of ['postSetup', 'writeSecret', 'checkToken', 'lookupIDs', 'checkHealth', 'checkSetupStatus', 'setPassword', Reason.Onboarded, Reason.PasswordNotSet, Reason.SecretConflict, Reason.TokenInvalid, Reason.TargetChanged, Reason.SecretNotPermitted, Reason.URLNotAllowed]) {
     assert.ok((kinds.get(kind) ?? 0) > 5, `random facts reached ${kind} only ${kinds.get(kind) ?? 0} times`);
   }
 });
@@ -1588,24 +1998,34 @@ test('property: 3000 random reconciles driven to the end keep every invariant at
 
 interface InfluxModel {
   allowed: boolean;
-  tokens: Set<string>;
+  /** By ID: each authorization's token and description. */
+  authorizations: Map<string, { token: string; description: string }>;
   password?: string;
-  token?: string;
   ids: typeof IDS;
 }
 
-test('model: killed at any point, reconciles converge to Onboarded and the Secret always holds what InfluxDB accepted', () => {
+test('model: killed at any point (password and token rotations on request included), reconciles converge to Onboarded and the Secret always holds what InfluxDB accepted', () => {
   const r = prng(0xc0ffee);
   let scenarios = 0;
   let crashes = 0;
   let reonboards = 0;
+  let rotations = 0;
+  let tokenRotations = 0;
+  let orphans = 0;
   for (let scenario = 0; scenario < 400; scenario++) {
-    const influx: InfluxModel = { allowed: true, tokens: new Set(), ids: IDS };
+    const influx: InfluxModel = { allowed: true, authorizations: new Map(), ids: IDS };
+    const live = (token: string): boolean => [...influx.authorizations.values()].some((entry) => entry.token === token);
+    // v2.9 and later list no tokens.
+    const hashed = r() < 0.5;
+    let created = 0;
     let secret: CredentialsSecret = ABSENT;
     let status: InfluxOnboardingStatus | undefined;
     let memory: Credentials | undefined;
     let serial = 0;
     const policy = pick(r, ['Retain', 'Delete'] as const);
+    // The rotate-password annotation, changed now and then by a person.
+    let rotateRequest: string | undefined;
+    let rotateTokenRequest: string | undefined;
 
     let calm = false;
     const flaky = (): boolean => !calm && r() < 0.1;
@@ -1616,7 +2036,11 @@ test('model: killed at any point, reconciles converge to Onboarded and the Secre
         memory = { username: secret.data.username, password: secret.data.password ?? '', token: secret.data.token };
       }
       let current = facts({
-        resource: resource({ spec: { credentialsSecret: { deletionPolicy: policy } }, ...(status && { status }) }),
+        resource: resource({
+          spec: { credentialsSecret: { deletionPolicy: policy } },
+          ...(status && { status }),
+          annotations: { ...(rotateRequest !== undefined && ROTATE(rotateRequest)), ...(rotateTokenRequest !== undefined && ROTATE_TOKEN(rotateTokenRequest)) },
+        }),
         now: `2026-03-01T12:${String(serial % 60).padStart(2, '0')}:00Z`,
         secret,
         ...(memory && { remembered: rememberedAt(memory) }),
@@ -1624,11 +2048,40 @@ test('model: killed at any point, reconciles converge to Onboarded and the Secre
       });
       const world: World = {
         setupStatus: () => (flaky() ? unreachable() : ok({ allowed: influx.allowed })),
-        checkToken: (step) => (influx.tokens.has(step.token) ? ok(owner()) : unauthorized()),
-        lookupIDs: (step) => (influx.tokens.has(step.token) ? ok({ orgID: influx.ids.orgID, bucketID: influx.ids.bucketID, bucketRetentionSeconds: 0 }) : unauthorized()),
+        checkToken: (step) => (live(step.token) ? ok(owner()) : unauthorized()),
+        lookupIDs: (step) => (live(step.token) ? ok({ orgID: influx.ids.orgID, bucketID: influx.ids.bucketID, bucketRetentionSeconds: 0 }) : unauthorized()),
+        listAuthorizations: (step) => {
+          if (!live(step.token)) return unauthorized();
+          if (flaky()) return unreachable();
+          return ok([...influx.authorizations].map(([id, entry]) => authorization(id, entry.description, hashed ? undefined : entry.token)));
+        },
+        createAuthorization: (step) => {
+          if (!live(step.token)) return unauthorized();
+          const id = `${scenario}-${++created}`;
+          influx.authorizations.set(id, { token: `rot-token-${scenario}-${created}`, description: step.request.description });
+          // Created, and the answer lost on the way back.
+          if (flaky()) return unreachable();
+          tokenRotations++;
+          return ok({ id, token: `rot-token-${scenario}-${created}` });
+        },
+        deleteAuthorization: (step) => {
+          if (!live(step.token)) return unauthorized();
+          if (flaky()) return unreachable();
+          if (!influx.authorizations.delete(step.id)) return ok<Deletion>('absent');
+          if (step.id !== influx.ids.authorizationID && !step.id.startsWith(`${scenario}-`)) throw new Error('deleted an unknown authorization');
+          orphans++;
+          return ok<Deletion>('deleted');
+        },
         health: () => (flaky() ? unreachable() : ok(health())),
+        checkPassword: (step) => (flaky() ? unreachable() : step.password === influx.password ? ok(true) : unauthorized()),
+        setPassword: (step) => {
+          if (!live(step.token)) return unauthorized();
+          if (flaky()) return unreachable();
+          influx.password = step.password;
+          rotations++;
+          return ok(true);
+        },
         writeSecret: (step) => {
-          secret = ownedSecret(step.secret.data, step.secret.garbageCollected);
           memory = step.credentials;
           return 'written';
         },
@@ -1641,22 +2094,29 @@ test('model: killed at any point, reconciles converge to Onboarded and the Secre
           ]);
           if (!influx.allowed) return alreadySetUp();
           influx.allowed = false;
-          influx.tokens = new Set([step.request.token]);
+          influx.authorizations = new Map([[influx.ids.authorizationID, { token: step.request.token, description: "admin's Token" }]]);
           influx.password = step.request.password;
-          influx.token = step.request.token;
           return ok(setupResult());
         },
       };
-      for (let count = 0; count < 16; count++) {
+      for (let count = 0; count < 24; count++) {
         const step = decideRecorded(current);
         if (step.kind === 'finish') {
           status = step.status;
           return step;
         }
         current = apply(current, step, world);
-        if (influx.token !== undefined) {
-          // From the moment InfluxDB accepted a token, the Secret holds it (and its password).
-          assert.equal(secret.state === 'owned' && [secret.data.password, secret.data.token], [influx.password, influx.token], `scenario ${scenario}`);
+        // The cluster's Secret is what the write made of it (the adapter's rules, as apply() has them).
+        if (step.kind === 'writeSecret') secret = current.secret;
+        if (influx.authorizations.size > 0) {
+          // From the moment InfluxDB accepted a token, the Secret holds one that works, and the
+          // password InfluxDB has (while a rotation is under way, as the pending one); at most
+          // one authorization more than the Secret's exists.
+          assert.ok(secret.state === 'owned', `scenario ${scenario}: the Secret exists`);
+          if (secret.state !== 'owned') throw new Error('unreachable');
+          assert.ok(live(secret.data.token ?? ''), `scenario ${scenario}: the Secret's token works`);
+          assert.ok(influx.authorizations.size <= 2, `scenario ${scenario}: ${influx.authorizations.size} authorizations`);
+          assert.ok([secret.data.password, secret.pendingPassword].includes(influx.password), `scenario ${scenario}: the password InfluxDB has is in the Secret`);
         }
         if (crashAfter !== undefined && count >= crashAfter) {
           crashes++;
@@ -1670,22 +2130,32 @@ test('model: killed at any point, reconciles converge to Onboarded and the Secre
     for (let round = 0; round < 8; round++) {
       if (status?.onboardedAt !== undefined && r() < 0.15) {
         influx.allowed = true; // wiped
-        influx.tokens = new Set();
-        influx.token = undefined;
+        influx.authorizations = new Map();
         influx.password = undefined;
         reonboards++;
       }
-      reconcile(r() < 0.6 ? Math.floor(r() * 5) : undefined);
+      if (status?.onboardedAt !== undefined && r() < 0.3) rotateRequest = `request-${round}`;
+      if (status?.onboardedAt !== undefined && r() < 0.3) rotateTokenRequest = `token-request-${round}`;
+      reconcile(r() < 0.6 ? Math.floor(r() * 12) : undefined);
     }
     // Then no more crashes nor flaky answers: it converges.
     calm = true;
     let last: Finish | undefined;
-    for (let round = 0; round < 6 && last?.reason !== Reason.Onboarded; round++) last = reconcile(undefined);
+    // A reconcile that set the instance up again rotates nothing yet (the token's user is known
+    // from the next one on), so a request still open takes one more round.
+    const requestOpen = (): boolean =>
+      secret.state === 'owned' &&
+      ((rotateRequest !== undefined && secret.passwordRotation !== rotateRequest) || (rotateTokenRequest !== undefined && secret.tokenRotation !== rotateTokenRequest));
+    for (let round = 0; round < 6 && (last?.reason !== Reason.Onboarded || requestOpen()); round++) last = reconcile(undefined);
     assert.is(last?.reason, Reason.Onboarded, `scenario ${scenario} did not converge: ${last?.reason} ${last?.message}`);
     assert.ok(secret.state === 'owned');
     if (secret.state !== 'owned') continue;
-    assert.ok(influx.tokens.has(secret.data.token ?? ''), 'the Secret token works');
+    assert.equal([...influx.authorizations.values()].map((entry) => entry.token), [secret.data.token], 'exactly one authorization, the Secret\'s');
+    if (rotateTokenRequest !== undefined) assert.is(secret.tokenRotation, rotateTokenRequest, 'the last token request was handled');
+    assert.is(secret.replacedAuthorization, undefined);
     assert.is(secret.data.password, influx.password);
+    assert.is(secret.pendingPassword, undefined, 'no rotation left half done');
+    if (rotateRequest !== undefined) assert.is(secret.passwordRotation, rotateRequest, 'the last request was handled');
     assert.is(secret.garbageCollected, policy === 'Delete');
     assert.is(status?.orgID, IDS.orgID);
     assert.is(status?.bucketID, IDS.bucketID);
@@ -1700,6 +2170,9 @@ test('model: killed at any point, reconciles converge to Onboarded and the Secre
   assert.is(scenarios, 400);
   assert.ok(crashes > 300, `only ${crashes} crashes injected`);
   assert.ok(reonboards > 50, `only ${reonboards} wipes`);
+  assert.ok(rotations > 100, `only ${rotations} passwords set`);
+  assert.ok(tokenRotations > 100, `only ${tokenRotations} tokens rotated`);
+  assert.ok(orphans > 100, `only ${orphans} authorizations deleted`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1753,6 +2226,12 @@ test('drift check: only for a Ready resource unchanged since (generation, IDs, S
     ['spec changed (new generation)', facts({ resource: resource({ generation: 2, status: onboardedStatus() }), secret })],
     ['no bucketID recorded', given({}, { secret }, onboardedStatus({ bucketID: undefined }))],
     ['no orgID recorded', given({}, { secret }, onboardedStatus({ orgID: undefined }))],
+    ['password sign-in check due', given({}, { secret }, onboardedStatus({ passwordCheckedAt: '2026-03-01T11:00:00Z' }))],
+    ['rotate-password requested', facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE('2026-12-01') }), secret })],
+    ['rotate-token requested', facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('2026-12-01') }), secret })],
+    ['a pending password in the Secret', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: GEN_PASSWORD }) }, onboardedStatus())],
+    ['a replaced authorization not yet deleted', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, replacedAuthorization: IDS.authorizationID }) }, onboardedStatus())],
+    ['the Secret names an authorization the status does not', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, authorizationID: ROTATED_AUTHORIZATION_ID }) }, onboardedStatus())],
     ['Secret differs from what a full check leaves', given({}, { secret: ownedSecret({ ...secretData(STORED), org: 'other' }) }, onboardedStatus())],
     ['Secret gone', given({}, { secret: ABSENT, remembered: rememberedAt(STORED) }, onboardedStatus())],
     ['tokenSecretRef names another token', given(tokenRef, { secret, references: { token: found(REF_TOKEN) } }, onboardedStatus())],
@@ -1765,10 +2244,10 @@ test('drift check: only for a Ready resource unchanged since (generation, IDs, S
 
 test('version from the X-Influxdb-Version header of GET /api/v2/setup: no /health; without the header, /health', () => {
   const stamped = drive(facts(), freshWorld({ setupStatus: ok({ allowed: true, version: 'v2.9.1' }) }));
-  assert.equal(stamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
+  assert.equal(stamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword']);
   assert.is(stamped.finish.status.influxdbVersion, 'v2.9.1');
   const unstamped = drive(facts(), freshWorld());
-  assert.equal(unstamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(unstamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
   assert.is(unstamped.finish.status.influxdbVersion, VERSION);
 });
 

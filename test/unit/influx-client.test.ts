@@ -176,6 +176,50 @@ onboarding('createOrg, createBucket, setRetention: create what is missing, chang
   assert.is(refused.kind, 'rejected');
 });
 
+onboarding('setPassword then checkPassword: the new password signs in (and signs out again), the old one is rejected 401', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  const { userID } = valueOf(await client.setup(REQUEST));
+  const newPassword = 'new"pass\\word-43';
+  assert.is(valueOf(await client.setPassword(TOKEN, userID, newPassword)), true);
+  const change = standin.requests.find((request) => request.path === `/api/v2/users/${userID}/password`);
+  assert.equal([change?.method, change?.body, change?.authorization], ['POST', { password: newPassword }, `Token ${TOKEN}`]);
+  assert.is(valueOf(await client.checkPassword('admin', newPassword)), true);
+  // The session the sign-in opened is closed with its own cookie.
+  const [signIn, signOut] = standin.requests.slice(-2);
+  assert.equal([signIn?.method, signIn?.path, signIn?.authorization], ['POST', '/api/v2/signin', `Basic ${Buffer.from(`admin:${newPassword}`).toString('base64')}`]);
+  assert.equal([signOut?.method, signOut?.path], ['POST', '/api/v2/signout']);
+  assert.is(standin.openSessions(), 0);
+  const old = failureOf(await client.checkPassword('admin', PASSWORD));
+  assert.equal([old.kind, old.kind === 'rejected' && old.status], ['rejected', 401]);
+  assert.is(standin.requests.at(-1)?.path, '/api/v2/signin', 'no sign-out without a session');
+  const refused = failureOf(await client.setPassword('wrong-token', userID, newPassword));
+  assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
+  const short = failureOf(await client.setPassword(TOKEN, userID, 'short'));
+  assert.equal([short.kind, short.kind === 'rejected' && short.code], ['rejected', 'invalid']);
+});
+
+onboarding('authorizations: listed with their permissions, a copy created with a description, deleted (absent the second time)', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  const setup = valueOf(await client.setup(REQUEST));
+  const [operator, ...others] = valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID }));
+  assert.equal(others, []);
+  assert.is(operator?.id, setup.authorizationID);
+  assert.is(operator?.token, TOKEN, 'listed with its token before v2.9');
+  assert.is(operator?.userID, setup.userID);
+  assert.ok((operator?.permissions.length ?? 0) > 0);
+  const request = { orgID: operator?.orgID ?? '', userID: setup.userID, description: 'copy of the operator token', permissions: operator?.permissions ?? [] };
+  const created = valueOf(await client.createAuthorization(TOKEN, request));
+  assert.ok(standin.tokens().includes(created.token));
+  assert.equal(valueOf(await client.checkToken(created.token)), { userID: setup.userID, userName: 'admin' });
+  const listed = valueOf(await client.listAuthorizations(created.token, { userID: setup.userID })).find((entry) => entry.id === created.id);
+  assert.equal([listed?.description, listed?.permissions], ['copy of the operator token', operator?.permissions]);
+  assert.is(valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)), 'deleted');
+  failureOf(await client.checkToken(TOKEN));
+  assert.is(valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)), 'absent', 'the 404 of a second delete: gone already');
+  const refused = failureOf(await client.listAuthorizations('wrong-token', { userID: setup.userID }));
+  assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
+});
+
 onboarding('health reports status and version', async ({ standin }) => {
   assert.equal(valueOf(await clientFor(standin.url).health()), { status: 'pass', version: 'v2.7.12' });
 });
@@ -275,6 +319,21 @@ variants('hashed tokens (v2.9): listings show no token, so the authorization sta
     assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID)), { orgID: created.orgID, bucketID: created.bucketID, bucketRetentionSeconds: 0 });
   } finally {
     closeClients();
+    await standin.close();
+  }
+});
+
+variants('hashed tokens (v2.9): authorizations are listed without their tokens; a created one still answers with its token once', async () => {
+  const standin = await startInfluxStandin({ hashedTokens: true });
+  try {
+    const client = clientFor(standin.url);
+    const setup = valueOf(await client.setup(REQUEST));
+    const [operator] = valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID }));
+    assert.is(operator?.token, undefined);
+    const created = valueOf(await client.createAuthorization(TOKEN, { orgID: operator?.orgID ?? '', userID: setup.userID, description: 'x', permissions: operator?.permissions ?? [] }));
+    assert.ok(created.token.length > 0);
+    assert.is(valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID })).find((entry) => entry.id === created.id)?.token, undefined);
+  } finally {
     await standin.close();
   }
 });

@@ -6,9 +6,10 @@ import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials
 import { READY, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus, type Reason } from '../../src/api/types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
-import type { InfluxClient } from '../../src/influx/types.js';
+import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
 import type { OnboardingEvent } from '../../src/onboarding/decide.js';
+import type { BoundCredentials } from '../../src/onboarding/facts.js';
 import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { resource as buildResource } from '../support/facts.js';
@@ -38,6 +39,8 @@ interface World {
   holdInflux?: Promise<void>;
   /** Called after each accepted status patch. */
   afterPatch?: () => void;
+  /** The escrow's copies by `namespace/name`; undefined: no escrow. */
+  escrow?: Map<string, BoundCredentials>;
 }
 
 function keyOf(resource: InfluxOnboarding): string {
@@ -70,7 +73,16 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) => client.createBucket(token, orgID, name, retention)),
       setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) => client.setRetention(token, bucketID, retention)),
       bucket: wrap('bucket', (token: string, bucketID: string) => client.bucket(token, bucketID)),
+      listAuthorizations: wrap('listAuthorizations', (token: string, filter: AuthorizationFilter) => client.listAuthorizations(token, filter)),
+      createAuthorization: wrap('createAuthorization', (token: string, request: AuthorizationRequest) => client.createAuthorization(token, request)),
+      deleteAuthorization: wrap('deleteAuthorization', (token: string, id: string) => client.deleteAuthorization(token, id)),
+      setPassword: wrap('setPassword', (token: string, userID: string, password: string) => client.setPassword(token, userID, password)),
+      checkPassword: wrap('checkPassword', (username: string, password: string) => client.checkPassword(username, password)),
       health: wrap('health', () => client.health()),
+      // The onboarding reconciler never calls these; they reach the client untracked.
+      findBucket: (...args) => client.findBucket(...args),
+      describeBucket: (...args) => client.describeBucket(...args),
+      deleteBucket: (...args) => client.deleteBucket(...args),
       close: () => client.close(),
     };
   };
@@ -110,6 +122,19 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       if (world.failEvents) throw new Error('events API unavailable');
       world.events.push(event);
     },
+    ...(world.escrow && {
+      escrow: {
+        read: async (owner: InfluxOnboarding) => {
+          world.journal.push('readEscrow');
+          return world.escrow?.get(keyOf(owner));
+        },
+        write: async (owner: InfluxOnboarding, desired: DesiredSecret) => {
+          world.journal.push('writeEscrow');
+          const { username, password, token, url } = desired.data;
+          world.escrow?.set(keyOf(owner), { credentials: { username, password, token }, target: { url, tls: desired.tls } });
+        },
+      },
+    }),
     influx: (target) => tracked(pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify })),
   };
 }
@@ -126,20 +151,22 @@ interface Harness {
   close: () => Promise<void>;
 }
 
-async function harness(latencyMs = 0, options: { progressingAfterMs?: number } = {}): Promise<Harness> {
+async function harness(latencyMs = 0, options: { progressingAfterMs?: number; escrow?: boolean } = {}): Promise<Harness> {
+  const { escrow, ...reconcilerOptions } = options;
   const standin = await startInfluxStandin();
   standin.knobs.latencyMs = latencyMs;
-  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [] };
+  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [], ...(escrow && { escrow: new Map() }) };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
   let clock = Date.parse('2026-11-28T12:00:00Z');
   const reconciler = createOnboardingReconciler(fakePorts(world, pool), {
     driftCheckIntervalMs: 60_000,
+    passwordCheckIntervalMs: 3_600_000,
     requireSecretConsent: true,
     logger: silent,
     secrets: registry,
-    ...options,
+    ...reconcilerOptions,
     now: () => new Date(clock),
     random: () => 0.5,
     onReason: (key, reason) => reasons.set(key, reason),
@@ -419,9 +446,41 @@ test('a status patch refused as stale: decided again with backoff, no event for 
     await h.reconcile('a');
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
     assert.equal(h.world.events.map((event) => event.reason), ['Onboarded']);
-    assert.is(h.standin.requests.filter((request) => request.method === 'POST').length, 1);
+    assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1);
   } finally {
     await h.close();
+  }
+});
+
+test('escrow: written before the Secret (so before the POST); the resource and its Secret deleted and created again: restored from the escrow, no second setup', async () => {
+  for (const escrow of [true, false]) {
+    const h = await harness(0, { escrow });
+    try {
+      h.add('a');
+      await h.reconcile('a');
+      assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+      const { journal } = h.world;
+      if (escrow) assert.ok(journal.indexOf('writeEscrow') < journal.indexOf('writeSecret') && journal.indexOf('writeSecret') < journal.indexOf('influx setup'), journal.join(', '));
+      const original = h.world.secrets.get('ns/a-influxdb');
+      // The namespace was deleted: the resource and its Secret with it.
+      h.world.resources.delete('ns/a');
+      h.world.secrets.delete('ns/a-influxdb');
+      await h.reconcile('a');
+      h.add('a');
+      await h.reconcile('a');
+      assert.is(readyReason(h.world, 'ns/a'), escrow ? 'Onboarded' : 'AlreadyOnboarded');
+      const restored = h.world.secrets.get('ns/a-influxdb');
+      if (escrow) {
+        assert.ok(original?.state === 'owned' && restored?.state === 'owned');
+        assert.equal(restored?.state === 'owned' && restored.data, original?.state === 'owned' && original.data, 'the same credentials');
+        assert.ok(h.world.journal.includes('readEscrow'));
+      } else {
+        assert.is(restored, undefined);
+      }
+      assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1);
+    } finally {
+      await h.close();
+    }
   }
 });
 
@@ -461,7 +520,7 @@ test('concurrent reconciles aimed at one instance never overlap their InfluxDB r
     h.add('a');
     await Promise.all([h.reconcile('a'), h.reconcile('a'), h.reconcile('a')]);
     assert.is(h.world.maxInFlight, 1);
-    assert.is(h.standin.requests.filter((request) => request.method === 'POST').length, 1, 'one setup, not three');
+    assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1, 'one setup, not three');
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
   } finally {
     await h.close();

@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { controllerOwner, enqueueMapped, enqueueObject } from '../../src/runtime/enqueue.js';
+import { controllerOwner, enqueueMapped, enqueueObject, labelOwner } from '../../src/runtime/enqueue.js';
 import { requestFromKey, requestKey } from '../../src/runtime/keys.js';
 
 function recordingQueue(): { add(key: string): void; keys: string[] } {
@@ -37,6 +37,20 @@ test('enqueueMapped maps both the old and the new object on update', () => {
   const handlers = enqueueMapped<KubernetesObject>(queue, (object) => [{ namespace: 'ns', name: object.metadata?.labels?.owner ?? '' }]);
   handlers.onUpdate?.({ metadata: { labels: { owner: 'old' } } }, { metadata: { labels: { owner: 'new' } } });
   assert.equal(queue.keys, ['ns/old', 'ns/new']);
+});
+
+test('enqueueMapped adds a key that both the old and the new object name once', () => {
+  const queue = recordingQueue();
+  const handlers = enqueueObject(queue);
+  handlers.onUpdate?.({ metadata: { namespace: 'ns', name: 'a', resourceVersion: '1' } }, { metadata: { namespace: 'ns', name: 'a', resourceVersion: '2' } });
+  assert.equal(queue.keys, ['ns/a']);
+});
+
+test('labelOwner maps an object to the owner its label names, in its own namespace', () => {
+  const toOwner = labelOwner('example.com/owner');
+  assert.equal(toOwner({ metadata: { namespace: 'db', name: 'creds', labels: { 'example.com/owner': 'prod' } } }), [{ namespace: 'db', name: 'prod' }]);
+  assert.equal(toOwner({ metadata: { namespace: 'db', name: 'creds', labels: { other: 'prod' } } }), []);
+  assert.equal(toOwner({ metadata: { name: 'cluster-wide', labels: { 'example.com/owner': 'prod' } } }), [], 'no namespace, no owner');
 });
 
 test('controllerOwner maps an object to its controlling owner of the given group and kind only', () => {

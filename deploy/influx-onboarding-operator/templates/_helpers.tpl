@@ -82,10 +82,23 @@ grant no call used), plus the one exception documented below.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxonboardings/finalizers]
   verbs: [update]
+# InfluxBucket and InfluxToken: cached like InfluxOnboarding; a finalizer is added and removed with
+# a merge patch on the resource (carrying its resourceVersion), the status through /status.
+- apiGroups: [influxdb.onboarding.dev]
+  resources: [influxbuckets, influxtokens]
+  verbs: [list, watch, patch]
+- apiGroups: [influxdb.onboarding.dev]
+  resources: [influxbuckets/status, influxtokens/status]
+  verbs: [patch]
+# The token Secret carries an ownerReference with blockOwnerDeletion: true (see above).
+- apiGroups: [influxdb.onboarding.dev]
+  resources: [influxtokens/finalizers]
+  verbs: [update]
 # get: Secrets referenced by passwordSecretRef, tokenSecretRef, authTokenSecretRef, caSecretRef,
 # and a credentials Secret the cache does not hold (one the operator did not create).
-# create/update: the credentials Secret the operator writes (update replaces exactly the version it
-# read; it is never patched nor deleted: deletionPolicy Delete is the garbage collector's job).
+# create/update: the credentials Secret and the InfluxToken Secrets the operator writes (update
+# replaces exactly the version it read; they are never patched nor deleted: deletionPolicy Delete
+# and a deleted InfluxToken are the garbage collector's job; a withdrawn grant empties the token).
 # list/watch: the operator caches the data only of Secrets labelled
 # app.kubernetes.io/managed-by=influx-onboarding-operator (a label-selected watch) and the names of
 # the others, but RBAC cannot restrict a grant by label, so list/watch must cover every Secret in

@@ -1,0 +1,146 @@
+import type { AccessReason } from '../api/access-types.js';
+import { grantFor, type OnboardingKey } from '../api/access-spec.js';
+import type { CredentialsSecret, Reference } from '../api/credentials.js';
+import { checkSpec } from '../api/spec.js';
+import { READY, type Condition, type ConditionStatus, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
+import type { InfluxFailure } from '../influx/types.js';
+import { withReady, type OnboardingEvent, type Requeue } from '../onboarding/decide.js';
+import type { InfluxTarget } from '../onboarding/reconciler.js';
+
+/**
+ * What an InfluxBucket or InfluxToken may do with the onboarding it references: the instance, org
+ * and operator token it acts through. The operator token only ever goes to the URL its own
+ * Secret names, and never into anything the application namespace can read.
+ */
+export interface Connection {
+  onboarding: string;
+  target: InfluxTarget;
+  token: string;
+  org: string;
+  orgID: string;
+  /** The onboarding's own bucket, never adopted nor touched. */
+  onboardingBucket: string;
+  onboardingBucketID?: string;
+}
+
+export type Access =
+  | { kind: 'ready'; connection: Connection }
+  /** connection: present when the onboarding is usable, so that what was created under a withdrawn grant can be removed. */
+  | { kind: 'not-permitted'; message: string; connection?: Connection }
+  /** gone: the onboarding no longer exists, so nothing in InfluxDB can be reached through it. */
+  | { kind: 'waiting'; reason: 'OnboardingNotFound' | 'OnboardingNotReady'; message: string; gone: boolean };
+
+/** The observations access is decided from; all read by the shell before the decision. */
+export interface AccessFacts {
+  namespace: string;
+  ref: OnboardingKey;
+  onboarding?: InfluxOnboarding;
+  /** The onboarding's credentials Secret. */
+  credentials?: CredentialsSecret;
+  /** The onboarding's CA, when its spec names one. */
+  ca?: Reference;
+  /** The requesting namespace's labels, read only when a namespaceSelector grant needs them. */
+  namespaceLabels?: Record<string, string>;
+}
+
+export function resolveAccess(facts: AccessFacts): Access {
+  const { ref, onboarding } = facts;
+  const name = `${ref.namespace}/${ref.name}`;
+  if (onboarding === undefined || onboarding.metadata.deletionTimestamp !== undefined) {
+    return { kind: 'waiting', reason: 'OnboardingNotFound', message: `InfluxOnboarding ${name} not found`, gone: true };
+  }
+  const notReady = (why: string): Access => ({ kind: 'waiting', reason: 'OnboardingNotReady', message: `InfluxOnboarding ${name} ${why}`, gone: false });
+  const checked = checkSpec(onboarding);
+  if (!checked.ok) return notReady('has an invalid spec');
+  const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY);
+  if (ready?.status !== 'True') return notReady(`is not Ready (${ready?.reason ?? 'not reconciled yet'})`);
+  const secret = facts.credentials;
+  const orgID = onboarding.status?.orgID;
+  if (secret?.state !== 'owned' || !secret.data.url || !secret.data.token || !secret.data.org || orgID === undefined) {
+    return notReady('has no usable credentials Secret yet');
+  }
+  if (checked.spec.caSecretRef !== undefined && !facts.ca?.found) return notReady('has a CA Secret the operator cannot read');
+  const bucketID = onboarding.status?.bucketID;
+  const connection: Connection = {
+    onboarding: name,
+    target: {
+      url: secret.data.url,
+      timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
+      insecureSkipVerify: checked.spec.insecureSkipVerify,
+      ...(facts.ca?.found && { caPem: facts.ca.value }),
+    },
+    token: secret.data.token,
+    org: secret.data.org,
+    orgID,
+    onboardingBucket: secret.data.bucket ?? checked.spec.bucket,
+    ...(bucketID !== undefined && { onboardingBucketID: bucketID }),
+  };
+  const grant = grantFor({ metadata: onboarding.metadata, spec: checked.spec }, facts.namespace, facts.namespaceLabels);
+  return grant.granted ? { kind: 'ready', connection } : { kind: 'not-permitted', message: grant.message, connection };
+}
+
+export interface AccessFinish<S> {
+  kind: 'finish';
+  reason: AccessReason;
+  message: string;
+  status: S;
+  event?: OnboardingEvent;
+  requeue: Requeue;
+}
+
+export interface StatusShape {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+const SUCCESS: readonly AccessReason[] = ['BucketReady', 'TokenReady'];
+const QUIET: readonly AccessReason[] = ['Progressing', 'Deleting'];
+
+/**
+ * The status to show and the event to record: Ready True on success, Unknown while progressing,
+ * else False; an event when the reason changes (Normal on success, Warning otherwise).
+ */
+export function accessFinish<S extends StatusShape>(
+  resource: { metadata: ObjectMeta; status?: S },
+  now: string,
+  outcome: { reason: AccessReason; message: string; requeue: Requeue; fields?: Partial<S>; event?: OnboardingEvent },
+): AccessFinish<S> {
+  const success = SUCCESS.includes(outcome.reason);
+  const conditionStatus: ConditionStatus = success ? 'True' : QUIET.includes(outcome.reason) ? 'Unknown' : 'False';
+  const generation = resource.metadata.generation;
+  const previous = resource.status?.conditions?.find((condition) => condition.type === READY);
+  const status = {
+    ...resource.status,
+    ...outcome.fields,
+    ...(generation !== undefined && { observedGeneration: generation }),
+    conditions: withReady(
+      resource.status?.conditions,
+      { status: conditionStatus, reason: outcome.reason, message: outcome.message, ...(generation !== undefined && { observedGeneration: generation }) },
+      now,
+    ),
+  } as S;
+  const transition = previous?.reason !== outcome.reason;
+  const event =
+    outcome.event ??
+    (transition && !QUIET.includes(outcome.reason)
+      ? { type: success ? ('Normal' as const) : ('Warning' as const), reason: outcome.reason, message: outcome.message }
+      : undefined);
+  return { kind: 'finish', reason: outcome.reason, message: outcome.message, status, ...(event && { event }), requeue: outcome.requeue };
+}
+
+/** An InfluxDB failure as a reason: outages and refusals by the address policy are Unreachable, answers are InfluxError. */
+export function failureOutcome(doing: string, failure: InfluxFailure): { reason: AccessReason; message: string; requeue: Requeue } {
+  const text = failure.kind === 'rejected' ? `${failure.status} ${failure.code}: ${failure.message}` : failure.message;
+  return {
+    reason: failure.kind === 'rejected' ? 'InfluxError' : 'Unreachable',
+    message: `${doing}: ${text}`,
+    requeue: failure.kind === 'refused' ? { kind: 'none' } : { kind: 'backoff' },
+  };
+}
+
+/** Requeue for the periodic check that InfluxDB still has what the status says. */
+export function after(ms: number): Requeue {
+  return { kind: 'after', ms };
+}
+export const BACKOFF: Requeue = { kind: 'backoff' };
+export const NONE: Requeue = { kind: 'none' };

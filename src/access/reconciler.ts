@@ -1,0 +1,289 @@
+import { isDeepStrictEqual } from 'node:util';
+import { checkBucketSpec, checkTokenSpec, selectsByLabel, type OnboardingKey } from '../api/access-spec.js';
+import {
+  AccessReason,
+  BUCKET_FINALIZER,
+  TOKEN_FINALIZER,
+  type DesiredTokenSecret,
+  type InfluxBucket,
+  type InfluxBucketStatus,
+  type InfluxToken,
+  type InfluxTokenStatus,
+  type TokenSecret,
+} from '../api/access-types.js';
+import type { CredentialsSecret, Reference } from '../api/credentials.js';
+import { checkSpec } from '../api/spec.js';
+import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
+import { bucketPermissions } from '../influx/client.js';
+import type { InfluxClient } from '../influx/types.js';
+import type { StatusWrite } from '../kube/status.js';
+import type { Logger, SecretRegistry } from '../log.js';
+import type { OnboardingEvent } from '../onboarding/decide.js';
+import type { InfluxTarget, ReconcileOutcome, ReconcileRequest } from '../onboarding/reconciler.js';
+import { resolveAccess, type Access, type AccessFinish } from './access.js';
+import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
+import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
+
+type Resource = { apiVersion: string; kind: string; metadata: ObjectMeta & { finalizers?: string[] } };
+
+/** What both access reconcilers read: the onboarding, its Secret and CA, the namespace's labels, and InfluxDB. */
+export interface AccessPorts {
+  onboarding(namespace: string, name: string): InfluxOnboarding | undefined;
+  readCredentials(onboarding: InfluxOnboarding, secretName: string): Promise<CredentialsSecret>;
+  readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
+  /** Only asked when the onboarding grants by namespaceSelector; undefined when the namespace cannot be read. */
+  namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+  influx(target: InfluxTarget): InfluxClient;
+  recordEvent(resource: Resource, event: OnboardingEvent): Promise<void>;
+}
+
+export interface KindPorts<R, S> {
+  resource(namespace: string, name: string): R | undefined;
+  patchStatus(resource: R, status: S): Promise<StatusWrite>;
+  patchFinalizers(resource: R, finalizers: string[]): Promise<StatusWrite>;
+}
+
+export interface BucketPorts extends AccessPorts, KindPorts<InfluxBucket, InfluxBucketStatus> {}
+
+export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
+  bucket(namespace: string, name: string): InfluxBucket | undefined;
+  readSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
+  writeSecret(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret>;
+}
+
+export interface AccessOptions {
+  driftCheckIntervalMs: number;
+  logger: Logger;
+  /** Every token handled is registered here so that no log line can carry it. */
+  secrets: SecretRegistry;
+  now?: () => Date;
+  /** Called with each resource's Ready reason (undefined once it is gone), for metrics. */
+  onReason?: (key: string, reason: AccessReason | undefined) => void;
+}
+
+export type AccessReconciler = (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome>;
+
+const MAX_STEPS = 24;
+// An invalid spec names no usable onboarding; both decisions end on the spec before they read access.
+const UNRESOLVED: Access = { kind: 'waiting', reason: 'OnboardingNotReady', message: 'the spec is invalid', gone: false };
+
+async function observeAccess(ports: AccessPorts, secrets: SecretRegistry, namespace: string, ref: OnboardingKey): Promise<Access> {
+  const onboarding = ports.onboarding(ref.namespace, ref.name);
+  if (onboarding === undefined) return resolveAccess({ namespace, ref });
+  const checked = checkSpec(onboarding);
+  const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY)?.status === 'True';
+  if (!checked.ok || !ready) return resolveAccess({ namespace, ref, onboarding });
+  const credentials = await ports.readCredentials(onboarding, checked.spec.credentialsSecretName);
+  if (credentials.state === 'owned') {
+    if (credentials.data.token) secrets.add(credentials.data.token);
+    if (credentials.data.password) secrets.add(credentials.data.password);
+  }
+  const caRef = checked.spec.caSecretRef;
+  const ca = caRef === undefined ? undefined : await ports.readReference(ref.namespace, caRef);
+  const labels = namespace !== ref.namespace && selectsByLabel(onboarding) ? await ports.namespaceLabels(namespace) : undefined;
+  return resolveAccess({ namespace, ref, onboarding, credentials, ...(ca && { ca }), ...(labels && { namespaceLabels: labels }) });
+}
+
+interface Shell<R extends Resource, S> {
+  ports: AccessPorts & KindPorts<R, S>;
+  options: AccessOptions;
+  finalizer: string;
+}
+
+/** Writes the status and event a decision ended with; 'stale' asks for another round. */
+async function conclude<R extends Resource & { status?: S }, S>(
+  shell: Shell<R, S>,
+  resource: R,
+  finish: AccessFinish<S>,
+  steps: string[],
+): Promise<ReconcileOutcome> {
+  const { ports, options } = shell;
+  const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
+  if (resource.metadata.deletionTimestamp === undefined && !isDeepStrictEqual(finish.status, resource.status ?? {})) {
+    const written = await ports.patchStatus(resource, finish.status);
+    if (written.kind === 'stale') return { requeue: true };
+  }
+  if (finish.event) await recordEvent(shell, resource, finish.event);
+  options.onReason?.(key, finish.reason);
+  options.logger.info('reconciled', { kind: resource.kind, resource: key, generation: resource.metadata.generation, reason: finish.reason, detail: finish.message, steps });
+  if (finish.requeue.kind === 'backoff') return { requeue: true };
+  if (finish.requeue.kind === 'after') return { requeueAfterMs: finish.requeue.ms };
+  return {};
+}
+
+async function recordEvent<R extends Resource, S>(shell: Shell<R, S>, resource: R, event: OnboardingEvent): Promise<void> {
+  // Events are a courtesy to humans: one that cannot be recorded must not undo a reconcile.
+  await shell.ports.recordEvent(resource, event).catch((error: unknown) => {
+    shell.options.logger.warn('could not record event', { resource: `${resource.metadata.namespace}/${resource.metadata.name}`, eventReason: event.reason, error: messageOf(error) });
+  });
+}
+
+/** Adds or removes the finalizer; returns the resource as it now is, or undefined when it changed meanwhile (or is gone). */
+async function setFinalizer<R extends Resource, S>(shell: Shell<R, S>, resource: R, present: boolean): Promise<R | undefined> {
+  const others = (resource.metadata.finalizers ?? []).filter((finalizer) => finalizer !== shell.finalizer);
+  const finalizers = present ? [...others, shell.finalizer] : others;
+  const written = await shell.ports.patchFinalizers(resource, finalizers);
+  if (written.kind === 'stale') return undefined;
+  return { ...resource, metadata: { ...resource.metadata, finalizers, resourceVersion: written.resourceVersion } };
+}
+
+export function createBucketReconciler(ports: BucketPorts, options: AccessOptions): AccessReconciler {
+  const now = options.now ?? (() => new Date());
+  const shell: Shell<InfluxBucket, InfluxBucketStatus> = { ports, options, finalizer: BUCKET_FINALIZER };
+
+  async function act(step: Exclude<BucketStep, AccessFinish<InfluxBucketStatus>>, facts: BucketFacts): Promise<BucketFacts | 'done'> {
+    switch (step.kind) {
+      case 'addFinalizer': {
+        const resource = await setFinalizer(shell, facts.resource, true);
+        return resource === undefined ? 'done' : { ...facts, resource };
+      }
+      case 'removeFinalizer':
+        if (step.event) await recordEvent(shell, facts.resource, step.event);
+        await setFinalizer(shell, facts.resource, false);
+        return 'done';
+      case 'findBucket':
+        return { ...facts, bucket: await ports.influx(step.connection.target).findBucket(step.connection.token, step.connection.orgID, step.name) };
+      case 'createBucket': {
+        const client = ports.influx(step.connection.target);
+        const created = await client.createBucket(step.connection.token, step.connection.orgID, step.name, step.retentionSeconds, step.description);
+        if (!created.ok) return { ...facts, failure: { doing: `creating bucket ${step.name}`, failure: created.failure } };
+        const bucket = { id: created.value.id, name: step.name, retentionSeconds: step.retentionSeconds, description: step.description };
+        return { ...facts, bucket: { ok: true, value: bucket }, changes: [...(facts.changes ?? []), step.change] };
+      }
+      case 'setRetention':
+      case 'describeBucket': {
+        const client = ports.influx(step.connection.target);
+        const { token } = step.connection;
+        const answer =
+          step.kind === 'setRetention' ? await client.setRetention(token, step.bucketID, step.retentionSeconds) : await client.describeBucket(token, step.bucketID, step.description);
+        if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
+        const previous = facts.bucket?.ok ? facts.bucket.value : null;
+        if (previous === null) throw new Error('a bucket was changed without being found first');
+        const bucket = step.kind === 'setRetention' ? { ...previous, retentionSeconds: step.retentionSeconds } : { ...previous, description: step.description };
+        return { ...facts, bucket: { ok: true, value: bucket }, changes: [...(facts.changes ?? []), step.change] };
+      }
+      case 'deleteBucket': {
+        const deleted = await ports.influx(step.connection.target).deleteBucket(step.connection.token, step.bucketID);
+        return deleted.ok ? { ...facts, deleted: true } : { ...facts, failure: { doing: 'deleting the bucket', failure: deleted.failure } };
+      }
+    }
+  }
+
+  return async function reconcile(request) {
+    const key = `${request.namespace}/${request.name}`;
+    let resource = ports.resource(request.namespace, request.name);
+    if (resource === undefined) {
+      options.onReason?.(key, undefined);
+      return {};
+    }
+    const checked = checkBucketSpec(resource);
+    const access = checked.ok ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding) : UNRESOLVED;
+    let facts: BucketFacts = { resource, checked, access, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
+    const steps: string[] = [];
+    for (let count = 0; count < MAX_STEPS; count++) {
+      const step = decideBucket(facts);
+      if (step.kind === 'finish') return conclude(shell, facts.resource, step, steps);
+      steps.push(step.kind);
+      const next = await act(step, facts);
+      if (next === 'done') {
+        options.logger.info('reconciled', { kind: resource.kind, resource: key, steps });
+        if (step.kind === 'removeFinalizer') options.onReason?.(key, undefined);
+        return step.kind === 'removeFinalizer' ? {} : { requeue: true };
+      }
+      facts = next;
+      resource = facts.resource;
+    }
+    throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
+  };
+}
+
+/** What the token's permissions name, from the InfluxBuckets' status in the token's namespace. */
+function resolveBuckets(ports: TokenPorts, namespace: string, names: readonly string[]): Record<string, BucketResolution> {
+  const resolved: Record<string, BucketResolution> = {};
+  for (const name of names) {
+    const bucket = ports.bucket(namespace, name);
+    const ready = bucket?.status?.conditions?.find((condition) => condition.type === READY);
+    const { bucketID, bucketName, onboarding } = bucket?.status ?? {};
+    if (bucket === undefined) resolved[name] = { kind: 'missing' };
+    else if (ready?.status !== 'True' || bucketID === undefined || bucketName === undefined || onboarding === undefined || bucket.metadata.deletionTimestamp !== undefined) {
+      resolved[name] = { kind: 'not-ready', message: `waiting for InfluxBucket ${name} to be Ready (${ready?.reason ?? 'not reconciled yet'})` };
+    } else resolved[name] = { kind: 'ready', bucketID, bucketName, onboarding };
+  }
+  return resolved;
+}
+
+export function createTokenReconciler(ports: TokenPorts, options: AccessOptions): AccessReconciler {
+  const now = options.now ?? (() => new Date());
+  const shell: Shell<InfluxToken, InfluxTokenStatus> = { ports, options, finalizer: TOKEN_FINALIZER };
+
+  async function act(step: Exclude<TokenStep, AccessFinish<InfluxTokenStatus>>, facts: TokenFacts): Promise<TokenFacts | 'done'> {
+    switch (step.kind) {
+      case 'addFinalizer': {
+        const resource = await setFinalizer(shell, facts.resource, true);
+        return resource === undefined ? 'done' : { ...facts, resource };
+      }
+      case 'removeFinalizer':
+        if (step.event) await recordEvent(shell, facts.resource, step.event);
+        await setFinalizer(shell, facts.resource, false);
+        return 'done';
+      case 'listAuthorizations':
+        return { ...facts, authorizations: await ports.influx(step.connection.target).listAuthorizations(step.connection.token, { orgID: step.connection.orgID }) };
+      case 'createAuthorization': {
+        const created = await ports.influx(step.connection.target).createAuthorization(step.connection.token, {
+          orgID: step.connection.orgID,
+          description: step.description,
+          permissions: bucketPermissions(step.connection.orgID, step.permissions),
+        });
+        if (!created.ok) return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
+        options.secrets.add(created.value.token);
+        // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.
+        const listed = facts.authorizations?.ok ? facts.authorizations.value : [];
+        return { ...facts, issued: created.value, authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] } };
+      }
+      case 'writeSecret': {
+        if (step.secret.data.token !== undefined) options.secrets.add(step.secret.data.token);
+        const { issued: _written, ...rest } = facts;
+        return { ...rest, secret: await ports.writeSecret(facts.resource, step.secret, facts.secret) };
+      }
+      case 'deleteAuthorization': {
+        const deleted = await ports.influx(step.connection.target).deleteAuthorization(step.connection.token, step.authorizationID);
+        if (!deleted.ok) return { ...facts, failure: { doing: `deleting authorization ${step.authorizationID} (${step.why})`, failure: deleted.failure } };
+        options.logger.info('deleted authorization', { resource: `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`, authorizationID: step.authorizationID, why: step.why });
+        return { ...facts, deleted: [...(facts.deleted ?? []), step.authorizationID] };
+      }
+    }
+  }
+
+  return async function reconcile(request) {
+    const key = `${request.namespace}/${request.name}`;
+    const cached = ports.resource(request.namespace, request.name);
+    if (cached === undefined) {
+      options.onReason?.(key, undefined);
+      return {};
+    }
+    const checked = checkTokenSpec(cached);
+    const access = checked.ok ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding) : UNRESOLVED;
+    const secret: TokenSecret = checked.ok ? await ports.readSecret(cached, checked.spec.secretName) : { state: 'absent' };
+    if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
+    const buckets = checked.ok ? resolveBuckets(ports, request.namespace, checked.spec.permissions.map((permission) => permission.bucket)) : {};
+    let facts: TokenFacts = { resource: cached, checked, access, secret, buckets, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
+    const steps: string[] = [];
+    for (let count = 0; count < MAX_STEPS; count++) {
+      const step = decideToken(facts);
+      if (step.kind === 'finish') return conclude(shell, facts.resource, step, steps);
+      steps.push(step.kind);
+      const next = await act(step, facts);
+      if (next === 'done') {
+        options.logger.info('reconciled', { kind: cached.kind, resource: key, steps });
+        if (step.kind === 'removeFinalizer') options.onReason?.(key, undefined);
+        return step.kind === 'removeFinalizer' ? {} : { requeue: true };
+      }
+      facts = next;
+    }
+    throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

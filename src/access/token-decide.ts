@@ -1,0 +1,209 @@
+import type { Checked, EffectiveTokenSpec } from '../api/access-spec.js';
+import { TOKEN_FINALIZER, type DesiredTokenSecret, type InfluxToken, type InfluxTokenStatus, type TokenSecret } from '../api/access-types.js';
+import type { Authorization, BucketPermission, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/types.js';
+
+/** What the token controller reads of a listed authorization (v2.9+ lists no token). */
+export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
+import type { OnboardingEvent } from '../onboarding/decide.js';
+import { accessFinish, after, BACKOFF, failureOutcome, NONE, type Access, type AccessFinish, type Connection } from './access.js';
+
+/** An InfluxBucket a permission names, as its status tells. */
+export type BucketResolution =
+  | { kind: 'ready'; bucketName: string; bucketID: string; onboarding: string }
+  | { kind: 'missing' }
+  | { kind: 'not-ready'; message: string };
+
+export interface TokenFacts {
+  resource: InfluxToken;
+  checked: Checked<EffectiveTokenSpec>;
+  access: Access;
+  now: string;
+  driftCheckIntervalMs: number;
+  /** By InfluxBucket name, for every bucket the permissions name. */
+  buckets: Record<string, BucketResolution>;
+  secret: TokenSecret;
+  /** Every authorization of the onboarding's org (without tokens). */
+  authorizations?: Outcome<ListedAuthorization[]>;
+  /** Created in this reconcile and not yet in the Secret: the next step writes it there. */
+  issued?: CreatedAuthorization;
+  /** IDs deleted in this reconcile. */
+  deleted?: string[];
+  failure?: { doing: string; failure: InfluxFailure };
+}
+
+export type TokenFinish = AccessFinish<InfluxTokenStatus>;
+
+export type TokenStep =
+  | { kind: 'addFinalizer' }
+  | { kind: 'listAuthorizations'; connection: Connection }
+  | { kind: 'createAuthorization'; connection: Connection; description: string; permissions: BucketPermission[] }
+  | { kind: 'writeSecret'; secret: DesiredTokenSecret }
+  | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
+  | { kind: 'removeFinalizer'; event?: OnboardingEvent }
+  | TokenFinish;
+
+/**
+ * The marker in an authorization's description that ties it to one InfluxToken for good: its UID,
+ * which a re-created resource of the same name does not share.
+ */
+export function tokenMarker(resource: Pick<InfluxToken, 'metadata'>): string {
+  const { namespace, name, uid } = resource.metadata;
+  return `[InfluxToken ${namespace}/${name} uid=${uid}]`;
+}
+
+export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<InfluxToken, 'metadata'>): string {
+  const marker = tokenMarker(resource);
+  return spec.description === '' ? marker : `${spec.description} ${marker}`;
+}
+
+/** This resource's authorizations: found by the UID in their description, also on servers that never show a token again. */
+export function ownAuthorizations(all: readonly ListedAuthorization[], resource: Pick<InfluxToken, 'metadata'>): ListedAuthorization[] {
+  const suffix = ` uid=${resource.metadata.uid}]`;
+  return all.filter((entry) => entry.description.endsWith(suffix));
+}
+
+function finish(facts: TokenFacts, outcome: Parameters<typeof accessFinish<InfluxTokenStatus>>[2]): TokenFinish {
+  return accessFinish(facts.resource, facts.now, outcome);
+}
+
+function hasFinalizer(resource: InfluxToken): boolean {
+  return resource.metadata.finalizers?.includes(TOKEN_FINALIZER) ?? false;
+}
+
+/** The authorizations of this resource still alive in InfluxDB, or a step to learn them, or a finish on failure. */
+function living(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
+  if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection };
+  if (!facts.authorizations.ok) return finish(facts, failureOutcome('listing authorizations', facts.authorizations.failure));
+  const deleted = facts.deleted ?? [];
+  return ownAuthorizations(facts.authorizations.value, facts.resource).filter((entry) => !deleted.includes(entry.id));
+}
+
+/** Deletes every authorization of this resource; undefined once none is left. */
+function revokeAll(facts: TokenFacts, connection: Connection, why: string): TokenStep | undefined {
+  const alive = living(facts, connection);
+  if (!Array.isArray(alive)) return alive;
+  const [first] = alive;
+  return first && { kind: 'deleteAuthorization', connection, authorizationID: first.id, why };
+}
+
+function decideDeletion(facts: TokenFacts): TokenStep {
+  const { access } = facts;
+  if (!hasFinalizer(facts.resource)) return finish(facts, { reason: 'Deleting', message: 'being deleted', requeue: NONE });
+  if (!facts.checked.ok) {
+    return { kind: 'removeFinalizer', event: { type: 'Warning', reason: 'InvalidSpec', message: 'the spec names no onboarding to delete the authorization through' } };
+  }
+  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (access.kind === 'waiting' && access.gone) {
+    return {
+      kind: 'removeFinalizer',
+      event: { type: 'Warning', reason: 'OnboardingGone', message: `${access.message}: the token's authorization could not be deleted from InfluxDB` },
+    };
+  }
+  if (access.kind === 'waiting') return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
+  const connection = access.connection;
+  if (connection === undefined) return { kind: 'removeFinalizer' };
+  return revokeAll(facts, connection, 'the InfluxToken is being deleted') ?? { kind: 'removeFinalizer', event: { type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' } };
+}
+
+/** `read:<id>,write:<id>`: what the authorization in the Secret was created with, compared as a whole. */
+export function permissionsKey(permissions: readonly BucketPermission[]): string {
+  return permissions.map(({ action, bucketID }) => `${action}:${bucketID}`).sort().join(',');
+}
+
+function retireAt(now: string, seconds: number): string {
+  return new Date(Date.parse(now) + seconds * 1000).toISOString();
+}
+
+export function decideToken(facts: TokenFacts): TokenStep {
+  const { resource, checked, access, secret } = facts;
+  if (resource.metadata.deletionTimestamp !== undefined) return decideDeletion(facts);
+  if (!checked.ok) return finish(facts, { reason: 'InvalidSpec', message: checked.problems.join('; '), requeue: NONE });
+  if (!hasFinalizer(resource)) return { kind: 'addFinalizer' };
+  const spec = checked.spec;
+  if (secret.state === 'foreign') {
+    return finish(facts, { reason: 'SecretConflict', message: `Secret ${spec.secretName} exists and was not written for this InfluxToken; delete it or set spec.secretName`, requeue: NONE });
+  }
+  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (access.kind === 'waiting') return finish(facts, { reason: access.reason, message: access.message, requeue: after(facts.driftCheckIntervalMs) });
+  if (access.kind === 'not-permitted') {
+    // A withdrawn grant: what was issued under it stops working, and the Secret keeps no token.
+    // A namespace never granted has no Secret and is never looked up in InfluxDB.
+    const issuedBefore = secret.state === 'owned' && (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
+    if (issuedBefore && access.connection !== undefined) {
+      const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
+      if (revoke !== undefined) return revoke;
+      const { url, org } = secret.data;
+      return { kind: 'writeSecret', secret: { name: spec.secretName, data: { ...(url && { url }), ...(org && { org }) }, authorizationID: '', permissions: '', retiring: [] } };
+    }
+    return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
+  }
+  const { connection } = access;
+
+  const permissions: BucketPermission[] = [];
+  const bucketNames = new Set<string>();
+  for (const permission of spec.permissions) {
+    const bucket = facts.buckets[permission.bucket];
+    if (bucket === undefined || bucket.kind === 'missing') {
+      return finish(facts, { reason: 'BucketNotFound', message: `waiting for InfluxBucket ${permission.bucket} in namespace ${resource.metadata.namespace}`, requeue: after(facts.driftCheckIntervalMs) });
+    }
+    if (bucket.kind === 'not-ready') return finish(facts, { reason: 'BucketNotReady', message: bucket.message, requeue: after(facts.driftCheckIntervalMs) });
+    if (bucket.onboarding !== connection.onboarding) {
+      return finish(facts, {
+        reason: 'NotPermitted',
+        message: `InfluxBucket ${permission.bucket} lives under InfluxOnboarding ${bucket.onboarding}, not ${connection.onboarding} as spec.onboardingRef says`,
+        requeue: NONE,
+      });
+    }
+    permissions.push({ action: permission.action, bucketID: bucket.bucketID });
+    bucketNames.add(bucket.bucketName);
+  }
+  const wanted = permissionsKey(permissions);
+  const [onlyBucket] = bucketNames;
+  const data = (token: string): Record<string, string> => ({
+    url: connection.target.url,
+    org: connection.org,
+    token,
+    ...(bucketNames.size === 1 && onlyBucket !== undefined && { bucket: onlyBucket }),
+  });
+
+  const alive = living(facts, connection);
+  if (!Array.isArray(alive)) return alive;
+  const aliveIDs = new Set(alive.map((entry) => entry.id));
+  const owned = secret.state === 'owned' ? secret : undefined;
+  const retiring = (owned?.retiring ?? []).filter((entry) => aliveIDs.has(entry.id));
+
+  // Persist first: a token InfluxDB handed out exists only in this process until the Secret holds it.
+  if (facts.issued !== undefined) {
+    const current = owned?.authorizationID;
+    const replaced = current !== undefined && aliveIDs.has(current) ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }] : [];
+    return {
+      kind: 'writeSecret',
+      secret: { name: spec.secretName, data: data(facts.issued.token), authorizationID: facts.issued.id, permissions: wanted, retiring: [...retiring, ...replaced] },
+    };
+  }
+
+  const kept = new Set([owned?.authorizationID, ...retiring.map((entry) => entry.id)]);
+  const orphan = alive.find((entry) => !kept.has(entry.id));
+  if (orphan) return { kind: 'deleteAuthorization', connection, authorizationID: orphan.id, why: 'it is in no Secret (an interrupted create or change)' };
+  const due = retiring.find((entry) => entry.deleteAfter <= facts.now);
+  if (due) return { kind: 'deleteAuthorization', connection, authorizationID: due.id, why: 'its grace period after a change has ended' };
+
+  const token = owned?.data.token;
+  // A token edited by hand would make Ready a lie: it is replaced like a lost one.
+  const currentValid =
+    owned?.authorizationID !== undefined && aliveIDs.has(owned.authorizationID) && owned.permissions === wanted && owned.tokenIntact && token !== undefined && token !== '';
+  if (!currentValid) return { kind: 'createAuthorization', connection, description: tokenDescription(spec, resource), permissions };
+
+  const desired: DesiredTokenSecret = { name: spec.secretName, data: data(token), authorizationID: owned.authorizationID ?? '', permissions: wanted, retiring };
+  const sameData = Object.keys(desired.data).length === Object.keys(owned.data).length && Object.entries(desired.data).every(([key, value]) => owned.data[key] === value);
+  if (!sameData || retiring.length !== owned.retiring.length) return { kind: 'writeSecret', secret: desired };
+
+  const nextRetirement = retiring.map((entry) => Date.parse(entry.deleteAfter) - Date.parse(facts.now)).sort((a, b) => a - b)[0];
+  const summary = spec.permissions.map(({ action, bucket }) => `${action}:${bucket}`).join(',');
+  return finish(facts, {
+    reason: 'TokenReady',
+    message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : ''}`,
+    requeue: after(Math.max(0, Math.min(facts.driftCheckIntervalMs, nextRetirement ?? Number.POSITIVE_INFINITY))),
+    fields: { secretName: spec.secretName, authorizationID: owned.authorizationID, permissions: summary, retiring },
+  });
+}

@@ -1,0 +1,166 @@
+import {
+  DEFAULT_ROTATION_GRACE_SECONDS,
+  MAX_ROTATION_GRACE_SECONDS,
+  type AccessFrom,
+  type BucketDeletionPolicy,
+  type InfluxBucket,
+  type InfluxToken,
+  type PermissionAction,
+} from './access-types.js';
+import { checkBucketName, checkRetention, integerIn, isRecord, namespaceName, oneOf, secretName } from './spec.js';
+import type { InfluxOnboarding } from './types.js';
+
+/**
+ * The same rules as the InfluxBucket and InfluxToken CRDs' schemas, checked again inside the
+ * operator before anything reaches InfluxDB (see checkSpec for why).
+ */
+export type Checked<T> = { ok: true; spec: T } | { ok: false; problems: string[] };
+
+export interface OnboardingKey {
+  namespace: string;
+  name: string;
+}
+
+export interface EffectiveBucketSpec {
+  onboarding: OnboardingKey;
+  bucketName: string;
+  retentionPeriodSeconds: number;
+  description: string;
+  deletionPolicy: BucketDeletionPolicy;
+  adopt: boolean;
+}
+
+export interface Permission {
+  action: PermissionAction;
+  /** An InfluxBucket's metadata.name in the token's namespace. */
+  bucket: string;
+}
+
+export interface EffectiveTokenSpec {
+  onboarding: OnboardingKey;
+  description: string;
+  /** Sorted, without duplicates. */
+  permissions: Permission[];
+  secretName: string;
+  rotationGracePeriodSeconds: number;
+}
+
+const DESCRIPTION_MAX = 512;
+const PERMISSIONS_MAX = 32;
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function checkOnboardingRef(value: unknown, ownNamespace: string, problems: string[]): OnboardingKey {
+  const field = 'spec.onboardingRef';
+  if (!isRecord(value)) {
+    problems.push(`${field}: required, {name, namespace} of an InfluxOnboarding (namespace defaults to this resource's)`);
+    return { namespace: ownNamespace, name: '' };
+  }
+  const name = typeof value.name === 'string' && value.name.length <= 253 && OBJECT_NAME.test(value.name) ? value.name : undefined;
+  if (name === undefined) problems.push(`${field}.name: required, the name of an InfluxOnboarding (lowercase DNS subdomain)`);
+  const namespace = value.namespace === undefined ? ownNamespace : namespaceName(value.namespace, `${field}.namespace`, problems);
+  return { namespace, name: name ?? '' };
+}
+
+function checkDescription(value: unknown, problems: string[]): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string' && value.length <= DESCRIPTION_MAX) return value;
+  problems.push(`spec.description: must be a string of at most ${DESCRIPTION_MAX} characters`);
+  return '';
+}
+
+/** The bucket's name in InfluxDB when spec.name is not set. */
+export function defaultBucketName(namespace: string, name: string): string {
+  return `${namespace}-${name}`;
+}
+
+/** The token Secret's name when spec.secretName is not set. */
+export function defaultTokenSecretName(name: string): string {
+  return `${name}-influx-token`;
+}
+
+export function checkBucketSpec(resource: Pick<InfluxBucket, 'metadata' | 'spec'>): Checked<EffectiveBucketSpec> {
+  const problems: string[] = [];
+  const spec: unknown = resource.spec;
+  if (!isRecord(spec)) return { ok: false, problems: ['spec: required'] };
+  const { namespace, name } = resource.metadata;
+  const onboarding = checkOnboardingRef(spec.onboardingRef, namespace, problems);
+  const bucketName = checkBucketName(spec.name ?? defaultBucketName(namespace, name), 'spec.name', problems);
+  const retentionPeriodSeconds = checkRetention(spec.retentionPeriodSeconds, problems);
+  const description = checkDescription(spec.description, problems);
+  const deletionPolicy = oneOf(spec.deletionPolicy, ['Retain', 'Delete'] as const, 'Retain', 'spec.deletionPolicy', problems);
+  if (spec.adopt !== undefined && typeof spec.adopt !== 'boolean') problems.push('spec.adopt: must be true or false');
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, spec: { onboarding, bucketName, retentionPeriodSeconds, description, deletionPolicy, adopt: spec.adopt === true } };
+}
+
+function checkPermissions(value: unknown, problems: string[]): Permission[] {
+  const field = 'spec.permissions';
+  if (!Array.isArray(value) || value.length === 0 || value.length > PERMISSIONS_MAX) {
+    problems.push(`${field}: required, a list of 1 to ${PERMISSIONS_MAX} {action: read|write, bucket: <InfluxBucket name in this namespace>}`);
+    return [];
+  }
+  const unique = new Map<string, Permission>();
+  value.forEach((entry: unknown, index) => {
+    const at = `${field}[${index}]`;
+    if (!isRecord(entry)) {
+      problems.push(`${at}: must be {action, bucket}`);
+      return;
+    }
+    const action = oneOf(entry.action, ['read', 'write'] as const, 'read', `${at}.action`, problems);
+    if (entry.action === undefined) problems.push(`${at}.action: required, one of read, write`);
+    const bucket = entry.bucket;
+    if (typeof bucket !== 'string' || bucket.length > 253 || !OBJECT_NAME.test(bucket)) {
+      problems.push(`${at}.bucket: must be the metadata.name of an InfluxBucket in this namespace; got ${JSON.stringify(bucket)}`);
+      return;
+    }
+    unique.set(`${action}:${bucket}`, { action, bucket });
+  });
+  return [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, permission]) => permission);
+}
+
+export function checkTokenSpec(resource: Pick<InfluxToken, 'metadata' | 'spec'>): Checked<EffectiveTokenSpec> {
+  const problems: string[] = [];
+  const spec: unknown = resource.spec;
+  if (!isRecord(spec)) return { ok: false, problems: ['spec: required'] };
+  const { namespace, name } = resource.metadata;
+  const onboarding = checkOnboardingRef(spec.onboardingRef, namespace, problems);
+  const description = checkDescription(spec.description, problems);
+  const permissions = checkPermissions(spec.permissions, problems);
+  const secret = spec.secretName === undefined ? defaultTokenSecretName(name) : secretName(spec.secretName, 'spec.secretName', problems);
+  const rotationGracePeriodSeconds = integerIn(
+    spec.rotationGracePeriodSeconds,
+    'spec.rotationGracePeriodSeconds',
+    DEFAULT_ROTATION_GRACE_SECONDS,
+    0,
+    MAX_ROTATION_GRACE_SECONDS,
+    problems,
+  );
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, spec: { onboarding, description, permissions, secretName: secret, rotationGracePeriodSeconds } };
+}
+
+/**
+ * Whether resources in `namespace` may use the onboarding: its own namespace always, others only
+ * when its spec.accessFrom names them or (with their labels known) selects them.
+ */
+export type Grant = { granted: true } | { granted: false; message: string };
+
+export function grantFor(onboarding: Pick<InfluxOnboarding, 'metadata'> & { spec: { accessFrom?: AccessFrom } }, namespace: string, namespaceLabels?: Record<string, string>): Grant {
+  const { namespace: home, name } = onboarding.metadata;
+  if (namespace === home) return { granted: true };
+  const accessFrom = onboarding.spec.accessFrom;
+  if (accessFrom?.namespaces?.includes(namespace)) return { granted: true };
+  const matchLabels = accessFrom?.namespaceSelector?.matchLabels;
+  if (matchLabels !== undefined && namespaceLabels !== undefined && Object.entries(matchLabels).every(([key, value]) => namespaceLabels[key] === value)) {
+    return { granted: true };
+  }
+  return {
+    granted: false,
+    message: `InfluxOnboarding ${home}/${name} does not grant namespace ${namespace} access (its spec.accessFrom lists neither the namespace nor a selector matching its labels)`,
+  };
+}
+
+/** Whether the grant depends on the namespace's labels (only then are they worth reading). */
+export function selectsByLabel(onboarding: { spec: { accessFrom?: AccessFrom } }): boolean {
+  return onboarding.spec.accessFrom?.namespaceSelector?.matchLabels !== undefined;
+}

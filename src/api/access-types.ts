@@ -1,0 +1,153 @@
+/**
+ * The application access API, influxdb.onboarding.dev/v1alpha1: InfluxBucket and InfluxToken.
+ * crds/ holds their schemas; src/api/access-spec.ts checks the same rules inside the operator.
+ */
+import { API_VERSION, GROUP, type Condition, type ObjectMeta } from './types.js';
+
+export const BUCKET_KIND = 'InfluxBucket';
+export const BUCKET_PLURAL = 'influxbuckets';
+export const TOKEN_KIND = 'InfluxToken';
+export const TOKEN_PLURAL = 'influxtokens';
+
+/** Finalizers: the InfluxDB side of the resource is dealt with before Kubernetes lets it go. */
+export const BUCKET_FINALIZER = `${GROUP}/bucket`;
+export const TOKEN_FINALIZER = `${GROUP}/token`;
+
+/** On the token Secret: the InfluxToken it belongs to (by name, as the credentials Secret's owner label). */
+export const TOKEN_OWNER_LABEL = `${GROUP}/token-name`;
+/** On the token Secret, written with the token: the authorization it belongs to and its permissions. */
+export const AUTHORIZATION_ANNOTATION = `${GROUP}/authorization-id`;
+export const PERMISSIONS_ANNOTATION = `${GROUP}/permissions`;
+/** On the token Secret, written with the token: its SHA-256, so that a token edited by hand is noticed. */
+export const TOKEN_DIGEST_ANNOTATION = `${GROUP}/token-sha256`;
+/** On the token Secret: the replaced authorizations still alive for their grace period, as JSON. */
+export const RETIRING_ANNOTATION = `${GROUP}/retiring`;
+
+export const DEFAULT_ROTATION_GRACE_SECONDS = 300;
+export const MAX_ROTATION_GRACE_SECONDS = 86_400;
+
+export interface OnboardingRef {
+  name: string;
+  /** Defaults to the referring resource's namespace. */
+  namespace?: string;
+}
+
+/** InfluxOnboarding.spec.accessFrom: which other namespaces may reference the onboarding. */
+export interface AccessFrom {
+  namespaces?: string[];
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+}
+
+export type BucketDeletionPolicy = 'Retain' | 'Delete';
+
+export interface InfluxBucketSpec {
+  onboardingRef: OnboardingRef;
+  name?: string;
+  retentionPeriodSeconds?: number;
+  description?: string;
+  deletionPolicy?: BucketDeletionPolicy;
+  adopt?: boolean;
+}
+
+export interface InfluxBucketStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  /** The bucket's name and ID in InfluxDB. */
+  bucketName?: string;
+  bucketID?: string;
+  /** The onboarding it lives under, namespace/name. */
+  onboarding?: string;
+  adopted?: boolean;
+}
+
+export interface InfluxBucket {
+  apiVersion: typeof API_VERSION;
+  kind: typeof BUCKET_KIND;
+  metadata: ObjectMeta & { finalizers?: string[] };
+  spec: InfluxBucketSpec;
+  status?: InfluxBucketStatus;
+}
+
+export type PermissionAction = 'read' | 'write';
+
+export interface PermissionSpec {
+  action: PermissionAction;
+  /** An InfluxBucket's metadata.name in the token's namespace. */
+  bucket: string;
+}
+
+export interface InfluxTokenSpec {
+  onboardingRef: OnboardingRef;
+  description?: string;
+  permissions: PermissionSpec[];
+  secretName?: string;
+  /** How long a replaced authorization keeps working after its successor is in the Secret. */
+  rotationGracePeriodSeconds?: number;
+}
+
+export interface InfluxTokenStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  secretName?: string;
+  authorizationID?: string;
+  /** The permissions the authorization carries, e.g. `read:app-metrics,write:app-metrics`. */
+  permissions?: string;
+  /** Replaced authorizations still working until their grace period ends. */
+  retiring?: RetiringAuthorization[];
+}
+
+export interface RetiringAuthorization {
+  id: string;
+  deleteAfter: string;
+}
+
+export interface InfluxToken {
+  apiVersion: typeof API_VERSION;
+  kind: typeof TOKEN_KIND;
+  metadata: ObjectMeta & { finalizers?: string[] };
+  spec: InfluxTokenSpec;
+  status?: InfluxTokenStatus;
+}
+
+/** Every reason the Ready condition of an InfluxBucket or InfluxToken can carry; the README explains each. */
+export const AccessReason = {
+  BucketReady: 'BucketReady',
+  TokenReady: 'TokenReady',
+  Progressing: 'Progressing',
+  InvalidSpec: 'InvalidSpec',
+  NotPermitted: 'NotPermitted',
+  OnboardingNotFound: 'OnboardingNotFound',
+  OnboardingNotReady: 'OnboardingNotReady',
+  BucketExists: 'BucketExists',
+  BucketNotFound: 'BucketNotFound',
+  BucketNotReady: 'BucketNotReady',
+  SecretConflict: 'SecretConflict',
+  Unreachable: 'Unreachable',
+  InfluxError: 'InfluxError',
+  Deleting: 'Deleting',
+} as const;
+export type AccessReason = (typeof AccessReason)[keyof typeof AccessReason];
+
+/** The token Secret as observed: the token with the authorization it belongs to (annotations written with it). */
+export type TokenSecret =
+  | { state: 'absent' }
+  /** Exists but was not written for this InfluxToken: never touched. */
+  | { state: 'foreign' }
+  | {
+      state: 'owned';
+      data: Record<string, string>;
+      authorizationID?: string;
+      permissions?: string;
+      retiring: RetiringAuthorization[];
+      resourceVersion?: string;
+      /** The token is the one written with the authorization ID (not edited since). */
+      tokenIntact: boolean;
+    };
+
+export interface DesiredTokenSecret {
+  name: string;
+  data: Record<string, string>;
+  authorizationID: string;
+  permissions: string;
+  retiring: RetiringAuthorization[];
+}

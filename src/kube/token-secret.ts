@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import {
+  AUTHORIZATION_ANNOTATION,
+  PERMISSIONS_ANNOTATION,
+  RETIRING_ANNOTATION,
+  TOKEN_DIGEST_ANNOTATION,
+  TOKEN_KIND,
+  TOKEN_OWNER_LABEL,
+  type InfluxToken,
+  type DesiredTokenSecret,
+  type RetiringAuthorization,
+  type TokenSecret,
+} from '../api/access-types.js';
+import { API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
+import { KubeApiError, apiStatus, kubeCall } from './errors.js';
+
+function isOwnedBy(secret: V1Secret, owner: InfluxToken): boolean {
+  const labels = secret.metadata?.labels ?? {};
+  return labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels[TOKEN_OWNER_LABEL] === owner.metadata.name;
+}
+
+function digest(token: string | undefined): string {
+  return token === undefined ? '' : createHash('sha256').update(token).digest('hex');
+}
+
+function readRetiring(text: string | undefined): RetiringAuthorization[] {
+  if (text === undefined) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(
+      (entry): entry is RetiringAuthorization =>
+        typeof entry === 'object' && entry !== null && typeof (entry as RetiringAuthorization).id === 'string' && typeof (entry as RetiringAuthorization).deleteAfter === 'string',
+    );
+  } catch {
+    // A hand-edited annotation: the authorizations it named are orphans now and are deleted as such.
+    return [];
+  }
+}
+
+function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret {
+  if (secret === undefined) return { state: 'absent' };
+  if (!isOwnedBy(secret, owner)) return { state: 'foreign' };
+  const data: Record<string, string> = {};
+  for (const [key, encoded] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
+  const annotations = secret.metadata?.annotations ?? {};
+  // Empty after a revocation: no authorization belongs to the Secret any more.
+  const authorizationID = annotations[AUTHORIZATION_ANNOTATION] || undefined;
+  const permissions = annotations[PERMISSIONS_ANNOTATION] || undefined;
+  const resourceVersion = secret.metadata?.resourceVersion;
+  return {
+    state: 'owned',
+    data,
+    retiring: readRetiring(annotations[RETIRING_ANNOTATION]),
+    tokenIntact: data.token !== undefined && annotations[TOKEN_DIGEST_ANNOTATION] === digest(data.token),
+    ...(authorizationID !== undefined && { authorizationID }),
+    ...(permissions !== undefined && { permissions }),
+    ...(resourceVersion !== undefined && { resourceVersion }),
+  };
+}
+
+function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secret): V1Secret {
+  const { namespace, name, uid } = owner.metadata;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      ...(existing?.metadata?.resourceVersion !== undefined && { resourceVersion: existing.metadata.resourceVersion }),
+      name: desired.name,
+      namespace,
+      labels: { ...existing?.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TOKEN_OWNER_LABEL]: name },
+      annotations: {
+        ...existing?.metadata?.annotations,
+        [AUTHORIZATION_ANNOTATION]: desired.authorizationID,
+        [PERMISSIONS_ANNOTATION]: desired.permissions,
+        [RETIRING_ANNOTATION]: JSON.stringify(desired.retiring),
+        [TOKEN_DIGEST_ANNOTATION]: digest(desired.data.token),
+      },
+      // Deleted with the InfluxToken (whose finalizer deletes the authorization first).
+      ownerReferences: [{ apiVersion: API_VERSION, kind: TOKEN_KIND, name, uid, controller: true, blockOwnerDeletion: true }],
+    },
+    // Replaced as a whole: a key from an earlier shape (bucket, when there was one) must not linger.
+    data: Object.fromEntries(Object.entries(desired.data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')])),
+  };
+}
+
+/**
+ * The InfluxToken's Secret, always read from the API server: the decision tells orphans from the
+ * live authorization by what the Secret says, and a cache lagging behind the last write would
+ * make the token just written look like an orphan. Writes replace exactly the version read.
+ */
+export class TokenSecrets {
+  constructor(private readonly core: CoreV1Api) {}
+
+  async read(owner: InfluxToken, name: string): Promise<TokenSecret> {
+    return describe(await this.fetch(owner.metadata.namespace, name), owner);
+  }
+
+  async write(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret> {
+    if (observed.state === 'foreign') return observed;
+    const namespace = owner.metadata.namespace;
+    const key = `${namespace}/${desired.name}`;
+    if (observed.state === 'absent') {
+      return describe(await kubeCall(`create Secret ${key}`, () => this.core.createNamespacedSecret({ namespace, body: body(owner, desired) })), owner);
+    }
+    const existing = await this.fetch(namespace, desired.name);
+    if (existing === undefined || !isOwnedBy(existing, owner) || existing.metadata?.resourceVersion !== observed.resourceVersion) {
+      throw new KubeApiError(409, 'Conflict', `write Secret ${key}: it changed since it was read; deciding again`);
+    }
+    const replaced = await kubeCall(`update Secret ${key}`, () =>
+      this.core.replaceNamespacedSecret({ namespace, name: desired.name, body: body(owner, desired, existing) }),
+    );
+    return describe(replaced, owner);
+  }
+
+  private async fetch(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await kubeCall(`read Secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
+    } catch (error) {
+      if (apiStatus(error) === 404) return undefined;
+      throw error;
+    }
+  }
+}

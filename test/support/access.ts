@@ -1,0 +1,74 @@
+// Shared pieces of the InfluxBucket/InfluxToken end-to-end tests: create, patch, delete and wait
+// on the two kinds over the admin client of the shared control plane.
+import * as assert from 'uvu/assert';
+import { BUCKET_KIND, BUCKET_PLURAL, TOKEN_KIND, TOKEN_PLURAL, type InfluxBucket, type InfluxToken } from '../../src/api/access-types.js';
+import { API_VERSION, GROUP, VERSION } from '../../src/api/types.js';
+import { onboardingHarness, readyOf } from './onboarding.js';
+import { eventually } from './wait.js';
+
+type Kind = 'InfluxBucket' | 'InfluxToken';
+const PLURALS: Record<Kind, string> = { [BUCKET_KIND]: BUCKET_PLURAL, [TOKEN_KIND]: TOKEN_PLURAL };
+
+let established: Promise<void> | undefined;
+
+/** The harness, with the access CRDs established too. */
+export async function accessHarness(): ReturnType<typeof onboardingHarness> {
+  const harness = await onboardingHarness();
+  established ??= (async () => {
+    for (const plural of [BUCKET_PLURAL, TOKEN_PLURAL]) await harness.kubectl(['wait', '--for=condition=Established', `crd/${plural}.${GROUP}`, '--timeout=60s']);
+  })();
+  await established;
+  return harness;
+}
+
+export async function createAccess(kind: Kind, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): Promise<void> {
+  const { custom } = await accessHarness();
+  await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURALS[kind],
+    namespace,
+    body: { apiVersion: API_VERSION, kind, metadata: { name, namespace, ...(labels && { labels }) }, spec },
+  });
+}
+
+export async function getAccess<T extends InfluxBucket | InfluxToken>(kind: Kind, namespace: string, name: string): Promise<T | undefined> {
+  const { custom } = await accessHarness();
+  try {
+    return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name })) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function patchAccessSpec(kind: Kind, namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  const { kubectl } = await accessHarness();
+  await kubectl(['patch', `${PLURALS[kind]}.${GROUP}`, name, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec })]);
+}
+
+export async function deleteAccess(kind: Kind, namespace: string, name: string): Promise<void> {
+  const { kubectl } = await accessHarness();
+  await kubectl(['delete', `${PLURALS[kind]}.${GROUP}`, name, '-n', namespace, '--wait=false']);
+}
+
+/** Waits for the Ready reason; fails with the last status seen. */
+export async function waitForAccess<T extends InfluxBucket | InfluxToken>(kind: Kind, namespace: string, name: string, reason: string, timeoutMs = 60_000): Promise<T> {
+  let last: T | undefined;
+  try {
+    return await eventually(
+      `${kind} ${namespace}/${name} to be ${reason}`,
+      async () => {
+        last = await getAccess<T>(kind, namespace, name);
+        return readyOf(last)?.reason === reason && last;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
+  } catch (error) {
+    assert.unreachable(`${error instanceof Error ? error.message : String(error)}; last Ready: ${JSON.stringify(readyOf(last))}`);
+    throw error;
+  }
+}
+
+export async function waitForGone(kind: Kind, namespace: string, name: string, timeoutMs = 60_000): Promise<void> {
+  await eventually(`${kind} ${namespace}/${name} to be gone`, async () => (await getAccess(kind, namespace, name)) === undefined, { timeoutMs, intervalMs: 200 });
+}
