@@ -4,17 +4,21 @@
 import { cacheMemory } from './cache-memory.js';
 import { closingWatches } from './closing-watches.js';
 import { decideThroughput } from './decide.js';
+import { e2e } from './e2e.js';
 import { reconnectFds } from './reconnect-fds.js';
 import { takeover } from './takeover.js';
 import { hasGc, say, type Figure } from './util.js';
 
-const only = process.argv[2];
+const [only, ...options] = process.argv.slice(2);
+// The end-to-end benchmark runs only when named (it builds dist/ and takes minutes): npm run bench -- e2e [--full].
+const onlyWhenNamed = new Set(['e2e']);
 const benchmarks: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
   ['closing-watches', () => closingWatches()],
   ['reconnect-fds', () => reconnectFds()],
   ['takeover', () => takeover()],
   ['cache-memory', () => cacheMemory()],
   ['decide', () => decideThroughput()],
+  ['e2e', () => e2e(options)],
 ];
 
 if (!hasGc()) say('note: started without --expose-gc; the cache-memory benchmark needs it (npm run bench passes it)');
@@ -23,7 +27,7 @@ const figures: Figure[] = [];
 const failures: string[] = [];
 const started = performance.now();
 for (const [name, run] of benchmarks) {
-  if (only !== undefined && only !== name) continue;
+  if (only === undefined ? onlyWhenNamed.has(name) : only !== name) continue;
   try {
     figures.push(...(await run()));
   } catch (error) {

@@ -6,6 +6,7 @@ import type {
   AuthorizationRequest,
   BucketInfo,
   BucketPermission,
+  BucketState,
   Created,
   CreatedAuthorization,
   Deletion,
@@ -17,6 +18,7 @@ import type {
   ResourceIDs,
   SetupRequest,
   SetupResult,
+  SetupStatus,
   TokenOwner,
 } from './types.js';
 import { findSetupRequestProblem } from './validate.js';
@@ -41,8 +43,16 @@ function parseSetupResult(json: unknown): SetupResult | undefined {
   return { userID, orgID, bucketID, authorizationID };
 }
 
-function parseSetupStatus(json: unknown): { allowed: boolean } | undefined {
+function parseSetupStatus(json: unknown): SetupStatus | undefined {
   return isJsonObject(json) && typeof json.allowed === 'boolean' ? { allowed: json.allowed } : undefined;
+}
+
+function parseBucket(json: unknown): BucketState | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const name = nonEmptyString(json.name);
+  const orgID = nonEmptyString(json.orgID);
+  const retentionSeconds = retentionOf(json);
+  return name === undefined || orgID === undefined || retentionSeconds === undefined ? undefined : { name, orgID, retentionSeconds };
 }
 
 function parseTokenOwner(json: unknown): TokenOwner | undefined {
@@ -198,6 +208,15 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     return interpret(exchange.answer, expectation);
   }
 
+  /** A call whose value also carries the version InfluxDB stamps on every answer (X-Influxdb-Version), so /health is needed only without it. */
+  async function versioned<T extends object>(request: Call, expectation: Expectation<T>): Promise<Outcome<T & { version?: string }>> {
+    const exchange = await transport.send(request);
+    if (!exchange.ok) return exchange;
+    const outcome = interpret(exchange.answer, expectation);
+    const version = exchange.answer.headers.get('x-influxdb-version');
+    return outcome.ok && version ? { ok: true, value: { ...outcome.value, version } } : outcome;
+  }
+
   async function postSetup(path: '/api/v2/setup' | '/api/v2/setup/user', request: SetupRequest, authToken?: string) {
     const problem = findSetupRequestProblem(request);
     if (problem !== undefined) return refusedLocally<SetupResult>(problem);
@@ -209,7 +228,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
   return {
     setupStatus: () =>
-      call({ method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' }, { parse: parseSetupStatus, secrets: [] }),
+      versioned({ method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' }, { parse: parseSetupStatus, secrets: [] }),
 
     setup: (request) => postSetup('/api/v2/setup', request),
 
@@ -252,6 +271,12 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       const authorizationID = authLookup.ok ? authLookup.value.find((entry) => entry.token === token)?.id : undefined;
       return { ok: true, value: authorizationID === undefined ? found : { ...found, authorizationID } };
     },
+
+    bucket: (token, bucketID) =>
+      versioned(
+        { method: 'GET', path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`, endpoint: 'GET /api/v2/buckets/{id}', authToken: token },
+        { parse: parseBucket, secrets: [token] },
+      ),
 
     createOrg: (token, name) =>
       call(

@@ -47,6 +47,21 @@ export interface SetupResult {
   authorizationID: string;
 }
 
+/** GET /api/v2/setup's answer, with the version from its X-Influxdb-Version header when present. */
+export interface SetupStatus {
+  allowed: boolean;
+  version?: string;
+}
+
+/** A bucket as GET /api/v2/buckets/{id} shows it, with the server's version from its header when present. */
+export interface BucketState {
+  name: string;
+  orgID: string;
+  /** 0: infinite. */
+  retentionSeconds: number;
+  version?: string;
+}
+
 export interface TokenOwner {
   userID: string;
   userName: string;
@@ -149,7 +164,7 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: InfluxFa
 
 export interface InfluxClient {
   /** GET /api/v2/setup (no auth). */
-  setupStatus(): Promise<Outcome<{ allowed: boolean }>>;
+  setupStatus(): Promise<Outcome<SetupStatus>>;
   /** POST /api/v2/setup (no auth). */
   setup(request: SetupRequest): Promise<Outcome<SetupResult>>;
   /** POST /api/v2/setup/user; removed in OSS 2.1, where it answers 404. */
@@ -158,6 +173,8 @@ export interface InfluxClient {
   checkToken(token: string): Promise<Outcome<TokenOwner>>;
   /** GET /api/v2/orgs?org=, GET /api/v2/buckets?orgID=&name=, and with a userID GET /api/v2/authorizations?userID=. */
   lookupIDs(token: string, org: string, bucket: string, userID?: string): Promise<Outcome<ResourceIDs>>;
+  /** GET /api/v2/buckets/{id}: one request proves the token works and the bucket exists in its org (401 for a deleted or inactive token). */
+  bucket(token: string, bucketID: string): Promise<Outcome<BucketState>>;
   /** POST /api/v2/orgs: creates the org (422 conflict when one of that name exists). */
   createOrg(token: string, name: string): Promise<Outcome<Created>>;
   /** POST /api/v2/buckets with the retention and InfluxDB's default shard-group duration for it. */

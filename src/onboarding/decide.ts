@@ -42,6 +42,7 @@ export interface Repair {
 
 /** The next thing one reconcile does; `finish` ends it. */
 export type Step =
+  | { kind: 'checkBucket'; token: string; bucketID: string }
   | { kind: 'checkSetupStatus' }
   /** GET /api/v2/setup again after a setup answered `conflict`: a race, or a refusal that stays. */
   | { kind: 'recheckSetupStatus' }
@@ -739,8 +740,11 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   if (token.rotatedTo !== undefined) fields.tokenRotatedAt = facts.now;
   // Recorded with the token, so it is right even when a status write was lost; a setup made now answered with a newer one.
   if (facts.secret.state === 'owned' && facts.secret.authorizationID !== undefined && !facts.setupAnswer?.ok) fields.authorizationID = facts.secret.authorizationID;
-  if (facts.health === undefined) return { kind: 'checkHealth' };
-  if (facts.health.ok && facts.health.value.version !== undefined) fields.influxdbVersion = facts.health.value.version;
+  // InfluxDB stamps its version on every answer; /health is asked only when that header is missing.
+  const stamped = facts.setupStatus?.ok ? facts.setupStatus.value.version : undefined;
+  if (stamped === undefined && facts.health === undefined) return { kind: 'checkHealth' };
+  const version = stamped ?? (facts.health?.ok ? facts.health.value.version : undefined);
+  if (version !== undefined) fields.influxdbVersion = version;
   if (status.onboardedAt === undefined && fields.onboardedAt === undefined) fields.onboardedAt = facts.now;
   const message = outcome.message + usernameNote(spec, credentials.username);
   const repairs = facts.repairs ?? [];
@@ -1031,6 +1035,48 @@ export function firstVisitStatus(facts: Pick<Facts, 'resource' | 'now'>): Influx
 }
 
 /**
+ * The drift check of a resource that is Ready and unchanged since (same generation, the Secret
+ * holding what a full check would leave in it): ONE request, GET /api/v2/buckets/{bucketID} with
+ * the Secret's token, proves what Ready promises. The token works (a deleted or inactive one gets
+ * 401), the bucket exists in the org recorded in status (a deleted org takes its buckets with it)
+ * under its declared name and retention, and the version in the answer's header is the one
+ * recorded. Undefined when the full check must run instead: not eligible, or the answer was a
+ * failure or showed any difference.
+ */
+/** Day-two work the one-request drift check cannot do: a rotation asked for or half done (or not yet in status), a sign-in check due. */
+function dayTwoDue(facts: Facts, spec: EffectiveSpec, credentials: Credentials): boolean {
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  if (secret === undefined || secret.pendingPassword !== undefined || secret.replacedAuthorization !== undefined) return true;
+  // A status write lost after a rotation: the full check records the Secret's authorization again.
+  if (secret.authorizationID !== undefined && secret.authorizationID !== facts.resource.status?.authorizationID) return true;
+  const passwordRequest = rotationRequested(facts);
+  if (spec.passwordSecretRef === undefined && passwordRequest !== undefined && secret.passwordRotation !== passwordRequest) return true;
+  const tokenRequest = tokenRotationRequested(facts);
+  if (spec.tokenSecretRef === undefined && tokenRequest !== undefined && secret.tokenRotation !== tokenRequest) return true;
+  const checkedAt = facts.resource.status?.passwordCheckedAt;
+  return credentials.password !== '' && (checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs);
+}
+
+function driftCheck(facts: Facts, spec: EffectiveSpec, inSecret: BoundCredentials | undefined, credentials: Credentials, moving: boolean): Step | undefined {
+  const previous = previousReady(facts);
+  const status = facts.resource.status ?? {};
+  if (moving || inSecret === undefined || previous?.status !== 'True' || !SUCCESS_REASONS.includes(previous.reason)) return undefined;
+  if (dayTwoDue(facts, spec, credentials)) return undefined;
+  if (status.observedGeneration !== facts.resource.metadata.generation || status.orgID === undefined || status.bucketID === undefined) return undefined;
+  if (!secretMatches(facts.secret, desiredSecret(spec, { ...credentials, username: inSecret.credentials.username }))) return undefined;
+  const check = facts.bucketCheck;
+  if (check === undefined) return { kind: 'checkBucket', token: credentials.token, bucketID: status.bucketID };
+  if (!check.ok) return undefined;
+  const bucket = check.value;
+  const holds =
+    bucket.name === spec.bucket &&
+    bucket.orgID === status.orgID &&
+    bucket.retentionSeconds === spec.retentionPeriodSeconds &&
+    bucket.version === status.influxdbVersion;
+  return holds ? finish(facts, { reason: previous.reason as Reason, message: previous.message, requeue: READY_AGAIN(facts) }) : undefined;
+}
+
+/**
  * What to do next for one InfluxOnboarding, from what is known so far. Pure: the same facts
  * always give the same step, so every behaviour of the operator is a row in a table test.
  */
@@ -1080,7 +1126,7 @@ export function decide(facts: Facts): Step {
     return targetChanged(facts, spec, bound.target, inSecret !== undefined);
   }
 
-  if (facts.setupStatus === undefined) return { kind: 'checkSetupStatus' };
+  if (facts.setupStatus === undefined) return driftCheck(facts, spec, inSecret, credentials, moving) ?? { kind: 'checkSetupStatus' };
   if (!facts.setupStatus.ok) return notReached(facts, spec, facts.setupStatus.failure);
   const allowed = facts.setupStatus.value.allowed;
   const refusal = moving ? retargetRefusal(facts, spec, allowed) : undefined;

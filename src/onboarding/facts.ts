@@ -1,5 +1,6 @@
 import type {
   Authorization,
+  BucketState,
   AuthorizationRequest,
   CreatedAuthorization,
   Deletion,
@@ -9,6 +10,7 @@ import type {
   ResourceIDs,
   SetupRequest,
   SetupResult,
+  SetupStatus,
   TokenOwner,
 } from '../influx/types.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, Reference } from '../api/credentials.js';
@@ -21,7 +23,7 @@ export interface References {
   ca?: Reference;
 }
 
-export type { Authorization, AuthorizationRequest, CreatedAuthorization, Deletion, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, TokenOwner };
+export type { Authorization, AuthorizationRequest, BucketState, CreatedAuthorization, Deletion, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus, TokenOwner };
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {
@@ -50,9 +52,11 @@ export interface Facts {
   remembered?: BoundCredentials;
   /** Fresh random values, used only where nothing else provides a password or token. */
   generated: { password: string; token: string };
-  setupStatus?: Outcome<{ allowed: boolean }>;
+  /** The drift check of a Ready resource: its bucket, read with the Secret's token. */
+  bucketCheck?: Outcome<BucketState>;
+  setupStatus?: Outcome<SetupStatus>;
   /** GET /api/v2/setup asked again after the setup answered `conflict`. */
-  setupRecheck?: Outcome<{ allowed: boolean }>;
+  setupRecheck?: Outcome<SetupStatus>;
   tokenCheck?: Outcome<TokenOwner>;
   ids?: Outcome<ResourceIDs>;
   health?: Outcome<Health>;

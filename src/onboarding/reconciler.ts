@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
 import { checkSpec, instanceKey } from '../api/spec.js';
-import type { InfluxOnboarding, InfluxOnboardingStatus, Reason, SecretKeySelector } from '../api/types.js';
+import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason, type SecretKeySelector } from '../api/types.js';
 import type { Created, InfluxClient, Outcome } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
@@ -53,6 +53,11 @@ export interface OnboardingOptions {
   random?: () => number;
   /** Called with each resource's Ready reason (undefined once it is gone), for metrics. */
   onReason?: (key: string, reason: Reason | undefined) => void;
+  /**
+   * A first visit still running after this long shows Ready Unknown (Progressing) meanwhile; a
+   * faster one goes straight to its outcome with one status write. Default 1 s.
+   */
+  progressingAfterMs?: number;
 }
 
 export interface ReconcileRequest {
@@ -70,6 +75,19 @@ export interface ReconcileOutcome {
 const MAX_STEPS = 24;
 // Spreads drift checks of resources created together over time.
 const DRIFT_JITTER = 0.1;
+const PROGRESSING_AFTER_MS = 1000;
+
+/**
+ * Everything a reconcile decides on besides the clock and InfluxDB: the resource's version (its
+ * spec, labels, annotations and status), the credentials Secret, the referenced Secrets and any
+ * resource it collides with.
+ */
+interface Inputs {
+  resourceVersion: string | undefined;
+  secret: CredentialsSecret;
+  references: References;
+  duplicateOf: string | undefined;
+}
 
 export type OnboardingReconciler = (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome>;
 
@@ -86,6 +104,11 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   // the older copy would repeat what the write recorded as done, e.g. send InfluxDB a request it
   // already refused for good.
   const ownWrites = new Map<string, { replaced: Array<string | undefined>; resource: InfluxOnboarding }>();
+  // What each Ready resource's last check decided on, and when its next drift check is due. The
+  // events of the operator's own writes (the Secret it created, coming back through two informers)
+  // and resyncs find the same inputs before then: checking again would only repeat the requests.
+  const lastReady = new Map<string, { inputs: Inputs; dueAt: number }>();
+  const progressingAfterMs = options.progressingAfterMs ?? PROGRESSING_AFTER_MS;
 
   /** The cached resource, or what this process wrote over it when the cache has not caught up yet. */
   function latest(key: string, cached: InfluxOnboarding): InfluxOnboarding {
@@ -168,6 +191,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
 
   async function act(step: Exclude<Step, Finish>, facts: Facts, client: () => InfluxClient, key: string): Promise<Facts> {
     switch (step.kind) {
+      case 'checkBucket':
+        return { ...facts, bucketCheck: await client().bucket(step.token, step.bucketID) };
       case 'checkSetupStatus':
         return { ...facts, setupStatus: await client().setupStatus() };
       case 'recheckSetupStatus':
@@ -212,12 +237,16 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
 
   async function conclude(finish: Finish, facts: Facts, steps: string[], key: string): Promise<ReconcileOutcome> {
     const { resource } = facts;
+    let resourceVersion = resource.metadata.resourceVersion;
     if (!isDeepStrictEqual(finish.status, resource.status ?? {})) {
-      if ((await writeStatus(key, resource, finish.status)) === undefined) {
+      const written = await writeStatus(key, resource, finish.status);
+      if (written === undefined) {
         // Decided on an outdated copy (the cache lags behind a write): decide again, quietly.
         options.logger.debug('resource changed while reconciling; deciding again', { resource: key });
+        lastReady.delete(key);
         return { requeue: true };
       }
+      resourceVersion = written.metadata.resourceVersion;
     }
     if (finish.event) {
       // Events are a courtesy to humans: one that cannot be recorded must not undo a reconcile
@@ -236,14 +265,52 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       steps,
       requeue: requeue.kind === 'after' ? `${Math.round(requeue.ms / 1000)}s` : requeue.kind,
     });
+    const requeueAfterMs = requeue.kind === 'after' ? Math.round(requeue.ms * (1 + DRIFT_JITTER * random())) : undefined;
+    const ready = finish.status.conditions?.some((condition) => condition.type === READY && condition.status === 'True');
+    if (ready && requeueAfterMs !== undefined) {
+      const inputs: Inputs = { resourceVersion, secret: facts.secret, references: facts.references, duplicateOf: facts.duplicateOf };
+      lastReady.set(key, { inputs, dueAt: now().getTime() + requeueAfterMs });
+    } else {
+      lastReady.delete(key);
+    }
     if (requeue.kind === 'backoff') return { requeue: true };
-    if (requeue.kind === 'after') return { requeueAfterMs: Math.round(requeue.ms * (1 + DRIFT_JITTER * random())) };
+    if (requeueAfterMs !== undefined) return { requeueAfterMs };
     return {};
+  }
+
+  /** When the resource is Ready and nothing it depends on changed since its last check: the time until its next one. */
+  function unchangedUntil(key: string, inputs: Inputs): number | undefined {
+    const last = lastReady.get(key);
+    if (last === undefined || !isDeepStrictEqual(last.inputs, inputs)) return undefined;
+    const remaining = last.dueAt - now().getTime();
+    return remaining > 0 ? remaining : undefined;
+  }
+
+  /**
+   * Writes the first visit's Progressing status only if the reconcile is still running after
+   * progressingAfterMs. settle() stops the timer and gives the resource to conclude on: as that
+   * write left it, undefined when it was refused as stale, or the original when none was made.
+   */
+  function progressingIfSlow(key: string, resource: InfluxOnboarding, status: InfluxOnboardingStatus) {
+    let write: Promise<InfluxOnboarding | undefined> | undefined;
+    const timer = setTimeout(() => {
+      write = writeStatus(key, resource, status);
+      // Awaited by settle(); a reconcile that fails first must not leave it unhandled.
+      write.catch(() => undefined);
+    }, progressingAfterMs);
+    return {
+      settle: async (): Promise<InfluxOnboarding | undefined> => {
+        clearTimeout(timer);
+        return write === undefined ? resource : await write;
+      },
+      cancel: () => clearTimeout(timer),
+    };
   }
 
   function forget(key: string): ReconcileOutcome {
     remembered.delete(key);
     ownWrites.delete(key);
+    lastReady.delete(key);
     options.onReason?.(key, undefined);
     return {};
   }
@@ -278,12 +345,14 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       generated: { password: generatePassword(), token: generateToken() },
     };
 
-    const initial = checked.ok ? firstVisitStatus(facts) : undefined;
-    if (initial !== undefined) {
-      const updated = await writeStatus(key, resource, initial);
-      if (updated === undefined) return { requeue: true };
-      facts = { ...facts, resource: updated };
+    const unchanged = unchangedUntil(key, { resourceVersion: resource.metadata.resourceVersion, secret, references, duplicateOf: duplicate });
+    if (unchanged !== undefined) {
+      options.logger.debug('unchanged since its last check', { resource: key, nextCheck: `${Math.round(unchanged / 1000)}s` });
+      return { requeueAfterMs: unchanged };
     }
+
+    const initial = checked.ok ? firstVisitStatus(facts) : undefined;
+    const progressing = initial === undefined ? undefined : progressingIfSlow(key, resource, initial);
 
     let influx: InfluxClient | undefined;
     const client = (): InfluxClient => {
@@ -298,12 +367,20 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       return influx;
     };
     const steps: string[] = [];
-    for (let count = 0; count < MAX_STEPS; count++) {
-      const step = decide(facts);
-      if (step.kind === 'finish') return conclude(step, facts, steps, key);
-      signal.throwIfAborted();
-      steps.push(step.kind);
-      facts = await act(step, facts, client, key);
+    try {
+      for (let count = 0; count < MAX_STEPS; count++) {
+        const step = decide(facts);
+        if (step.kind === 'finish') {
+          const current = progressing === undefined ? facts.resource : await progressing.settle();
+          if (current === undefined) return { requeue: true };
+          return await conclude(step, { ...facts, resource: current }, steps, key);
+        }
+        signal.throwIfAborted();
+        steps.push(step.kind);
+        facts = await act(step, facts, client, key);
+      }
+    } finally {
+      progressing?.cancel();
     }
     throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
   }

@@ -173,10 +173,12 @@ const CASES: Case[] = [
       { name: 'PATCH the setup authorization inactive', request: (learned) => ({ method: 'PATCH', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '', body: { status: 'inactive' } }) },
       withToken('GET /api/v2/me with the inactive token', '/api/v2/me'),
       withToken('GET /api/v2/orgs?org=acme with the inactive token', '/api/v2/orgs?org=acme'),
+      withToken('GET /api/v2/buckets/{bucketID} with the inactive token', '/api/v2/buckets/{bucketID}'),
       { name: 'PATCH it active again', request: (learned) => ({ method: 'PATCH', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '', body: { status: 'active' } }) },
       withToken('GET /api/v2/me when active again', '/api/v2/me'),
       { name: 'DELETE the setup authorization', request: (learned) => ({ method: 'DELETE', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '' }) },
       withToken('GET /api/v2/me with the deleted token', '/api/v2/me'),
+      withToken('GET /api/v2/buckets/{bucketID} with the deleted token', '/api/v2/buckets/{bucketID}'),
     ],
   },
   {
@@ -328,6 +330,8 @@ export interface Normalized {
   status: number;
   contentType: string;
   errorCode: string;
+  /** X-Influxdb-Version: the operator reads the version from it instead of asking /health. */
+  version: string;
   body: unknown;
 }
 
@@ -336,6 +340,7 @@ function normalize(answer: RawAnswer, learned: Learned): Normalized {
     status: answer.status,
     contentType: answer.headers['content-type'] ?? '',
     errorCode: answer.headers['x-platform-error-code'] ?? '',
+    version: answer.headers['x-influxdb-version'] ?? '',
     body: answer.json === undefined ? maskText(answer.text, learned) : normalizeValue(answer.json, learned),
   };
 }

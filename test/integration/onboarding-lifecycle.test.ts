@@ -20,6 +20,7 @@ import {
   onboardingManifest,
   patchOnboardingSpec,
   readyOf,
+  driftChecks,
   requestsTo,
   waitForReason,
 } from '../support/onboarding.js';
@@ -238,7 +239,7 @@ tests('the resource that onboarded an instance keeps it against a newcomer of th
     const duplicate = await waitForReason(namespace, newcomer, 'DuplicateTarget');
     assert.match(readyOf(duplicate)?.message ?? '', `${namespace}/${incumbent}`);
     // Several drift checks later the incumbent still holds the instance.
-    await eventually('three drift checks', () => requestsTo(influx.requests, 'GET', '/api/v2/setup') >= 4, { timeoutMs: 15_000 });
+    await eventually('three drift checks', () => driftChecks(influx.requests).length >= 3, { timeoutMs: 15_000 });
     assert.is(readyOf(await getOnboarding(namespace, incumbent))?.reason, 'Onboarded');
     assert.is(readyOf(await getOnboarding(namespace, newcomer))?.reason, 'DuplicateTarget');
     assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
@@ -256,19 +257,21 @@ tests('steady state writes nothing: over several drift checks neither the resour
   const ready = await waitForReason(namespace, 'steady', 'Onboarded');
   assert.is(ready.status?.influxdbVersion, 'v2.9.1');
   // Let the first drift check pass, then watch several more.
-  const checksAtStart = await eventually('a first drift check', () => {
-    const count = requestsTo(influx.requests, 'GET', '/api/v2/setup');
-    return count >= 2 ? count : undefined;
-  });
+  const checksAtStart = await eventually('a first drift check', () => driftChecks(influx.requests).length || undefined);
+  const requestsAtStart = influx.requests.length;
   const resource = (await getOnboarding(namespace, 'steady')) as InfluxOnboarding;
   const secret = await getSecret(namespace, 'steady-influxdb');
   context.ledger.addSecret(secret);
-  await eventually('three more drift checks', () => requestsTo(influx.requests, 'GET', '/api/v2/setup') >= checksAtStart + 3, { timeoutMs: 15_000 });
+  await eventually('three more drift checks', () => driftChecks(influx.requests).length >= checksAtStart + 3, { timeoutMs: 15_000 });
   const resourceAfter = await getOnboarding(namespace, 'steady');
   const secretAfter = await getSecret(namespace, 'steady-influxdb');
   assert.is(resourceAfter?.metadata.resourceVersion, resource.metadata.resourceVersion, 'the resource was not written');
   assert.is(secretAfter?.raw.metadata?.resourceVersion, secret?.raw.metadata?.resourceVersion, 'the Secret was not written');
-  assert.is(requestsTo(influx.requests, 'GET', '/api/v2/me') >= 3, true, 'each drift check verified the token');
+  // Each drift check is ONE request: the bucket, read with the Secret's token (which proves the token works).
+  const since = influx.requests.slice(requestsAtStart);
+  assert.equal(since.map((request) => request.path), driftChecks(since).map((request) => request.path), 'nothing but GET /api/v2/buckets/{id}');
+  assert.equal(new Set(since.map((request) => request.authorization)), new Set([`Token ${secret?.data.token}`]));
+  assert.ok(since.every((request) => request.path === `/api/v2/buckets/${ready.status?.bucketID}`), 'the bucket recorded in status');
   context.remember(influx);
 });
 

@@ -197,6 +197,25 @@ for (const version of REAL_VERSIONS) {
     assert.ok(notes.some((note) => note.includes('created bucket metrics')), notes.join(' | '));
   });
 
+  tests('an org deleted behind the operator\'s back takes its bucket along: the one-request drift check sees it, the full check re-creates both', async (context) => {
+    const { namespace } = context;
+    const { server, proxy } = await context.fresh();
+    await createOnboarding(namespace, 'orgless', { url: proxy.url, ...SPEC });
+    const ready = await waitForReason(namespace, 'orgless', 'Onboarded', 60_000);
+    const secret = await context.secret('orgless-influxdb');
+    const token = secret.data.token ?? '';
+    await server.admin.deleteOrg(token, ready.status?.orgID ?? '');
+    const repaired = await eventually('the org and bucket re-created', async () => {
+      const current = await getOnboarding(namespace, 'orgless');
+      return current?.status?.orgID !== ready.status?.orgID && readyOf(current)?.reason === 'Onboarded' && current;
+    }, { timeoutMs: 30_000 });
+    const bucket = await server.admin.bucket(token, repaired?.status?.bucketID ?? '');
+    assert.equal([bucket.name, bucket.orgID, bucket.everySeconds], ['metrics', repaired?.status?.orgID, 7200]);
+    assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
+    const notes = (await onboardingEvents(namespace, 'orgless')).filter((entry) => entry.reason === 'Repaired').map((entry) => entry.message);
+    assert.ok(notes.some((note) => note.includes('created org acme') && note.includes('created bucket metrics')), notes.join(' | '));
+  });
+
   tests('password rotation: a new passwordSecretRef value, then another ref, then the rotate-password annotation; each set in InfluxDB and proven by sign-in, the old password refused', async (context) => {
     const { namespace } = context;
     const { server, proxy } = await context.fresh();

@@ -153,7 +153,7 @@ lifecycle('SIGTERM during a reconcile lets it finish, then the process exits 0',
   const [, slow] = standins;
   assert.ok(slow);
   const key = `${namespace}/slow`;
-  // Each InfluxDB answer takes 1.5 s: onboarding (setup status, setup, lookups) takes several seconds.
+  // Each InfluxDB answer takes 1.5 s: onboarding (setup status, then setup) takes three seconds.
   slow.knobs.latencyMs = 1500;
   await createResource(namespace, 'slow', slow);
   await eventually('the reconcile to be talking to InfluxDB', () => slow.requests.length > 0, { intervalMs: 20 });

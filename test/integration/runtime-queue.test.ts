@@ -54,9 +54,9 @@ queue('a key changed ten times during its reconcile is reconciled once more, not
   await eventually('busy to be onboarded', () => reconciledRecords(operator, key).some((record) => record.reason === 'Onboarded'));
   await sleep(500);
 
-  // Every InfluxDB answer now takes half a second: a steady-state reconcile (setup status, token,
-  // org and bucket checks) takes about two.
-  slow.knobs.latencyMs = 500;
+  // Every InfluxDB answer now takes two seconds: a steady-state reconcile of a Ready resource (one
+  // request, the drift check's GET /api/v2/buckets/{id}) takes that long.
+  slow.knobs.latencyMs = 2000;
   const before = await scrape(operator);
   const start = Date.now();
   const requestsBefore = slow.requests.length;

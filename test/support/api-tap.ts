@@ -33,6 +33,8 @@ export interface TappedRequest {
   status: number;
   /** How it was handled. */
   handling: 'forwarded' | 'held' | 'injected-410' | 'failed-upstream' | 'cut';
+  /** Milliseconds from arrival until the whole answer was relayed (absent until then). */
+  ms?: number;
 }
 
 export interface ApiTapOptions {
@@ -124,7 +126,10 @@ export async function startApiTap(options: ApiTapOptions): Promise<ApiTap> {
         response.writeHead(incoming.statusCode ?? 502, answer);
         response.flushHeaders();
         incoming.on('data', (chunk: Buffer) => response.write(chunk));
-        incoming.on('end', () => response.end());
+        incoming.on('end', () => {
+          record.ms = Date.now() - record.at;
+          response.end();
+        });
         // The API server went away mid-answer: so does the tap, abruptly.
         incoming.on('aborted', () => response.destroy());
         incoming.on('error', () => response.destroy());

@@ -8,6 +8,7 @@ import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '.
 import { tlsSettings } from '../../src/api/spec.js';
 import type {
   Authorization,
+  BucketState,
   CreatedAuthorization,
   Deletion,
   Health,
@@ -16,6 +17,7 @@ import type {
   ResourceIDs,
   SetupRequest,
   SetupResult,
+  SetupStatus,
   TokenOwner,
   UnreachableReason,
 } from '../../src/influx/types.js';
@@ -272,9 +274,11 @@ type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
 
 /** How the world answers each kind of step. A step without an answer makes drive() throw: it was not expected. */
 export interface World {
-  setupStatus?: Answer<StepOf<'checkSetupStatus' | 'recheckSetupStatus'>, { allowed: boolean }>;
+  /** The drift check of a Ready resource. */
+  bucket?: Answer<StepOf<'checkBucket'>, BucketState>;
+  setupStatus?: Answer<StepOf<'checkSetupStatus' | 'recheckSetupStatus'>, SetupStatus>;
   /** After a setup answered conflict; default: as setupStatus answers. */
-  setupRecheck?: Answer<StepOf<'recheckSetupStatus'>, { allowed: boolean }>;
+  setupRecheck?: Answer<StepOf<'recheckSetupStatus'>, SetupStatus>;
   /** checkToken, and checkNewToken (a rotated token's /me). */
   checkToken?: Answer<StepOf<'checkToken' | 'checkNewToken'>, TokenOwner>;
   lookupIDs?: Answer<StepOf<'lookupIDs'>, ResourceIDs>;
@@ -310,9 +314,32 @@ function answer<S, T>(given: Answer<S, T> | undefined, step: S & { kind: string 
   return typeof given === 'function' ? given(step) : given;
 }
 
+/**
+ * GET /api/v2/buckets/{id} as a world without an explicit `bucket` answer would answer it: the
+ * token as checkToken judges it, the bucket as lookupIDs finds it (404 under another ID), the
+ * version as /health reports it.
+ */
+function bucketSeenBy(current: Facts, step: StepOf<'checkBucket'>, world: World): Outcome<BucketState> {
+  // A world that knows no token is an instance that accepts none (fresh, or wiped).
+  if (world.checkToken === undefined) return unauthorized();
+  const token = answer(world.checkToken, { kind: 'checkToken', token: step.token });
+  if (!token.ok) return token;
+  const { org, bucket } = current.resource.spec;
+  if (world.lookupIDs === undefined) return rejected(404, 'not found', 'bucket not found');
+  const ids = answer(world.lookupIDs, { kind: 'lookupIDs', token: step.token, org, bucket });
+  if (!ids.ok) return ids;
+  const { orgID, bucketID, bucketRetentionSeconds } = ids.value;
+  if (orgID === undefined || bucketID !== step.bucketID) return rejected(404, 'not found', 'bucket not found');
+  const status = world.health === undefined ? undefined : answer(world.health, { kind: 'checkHealth' });
+  const version = status?.ok ? status.value.version : undefined;
+  return ok({ name: bucket, orgID, retentionSeconds: bucketRetentionSeconds ?? 0, ...(version !== undefined && { version }) });
+}
+
 /** The facts after the world answered `step`, exactly as the reconciler builds them. */
 export function apply(current: Facts, step: Exclude<Step, Finish>, world: World): Facts {
   switch (step.kind) {
+    case 'checkBucket':
+      return { ...current, bucketCheck: world.bucket === undefined ? bucketSeenBy(current, step, world) : answer(world.bucket, step) };
     case 'checkSetupStatus':
       return { ...current, setupStatus: answer(world.setupStatus, step) };
     case 'recheckSetupStatus':

@@ -141,6 +141,11 @@ export class InfluxAdmin {
     expectStatus(await this.request({ method: 'DELETE', path: `/api/v2/buckets/${id}`, token }), 204, 'DELETE bucket');
   }
 
+  /** Deletes the org, and InfluxDB deletes its buckets with it. */
+  async deleteOrg(token: string, id: string): Promise<void> {
+    expectStatus(await this.request({ method: 'DELETE', path: `/api/v2/orgs/${id}`, token }), 204, 'DELETE org');
+  }
+
   /** The descriptions of the org's authorizations (what the operator marks its own with). */
   async authorizationDescriptions(token: string, orgID: string): Promise<string[]> {
     const answer = await this.request({ path: `/api/v2/authorizations?orgID=${orgID}`, token });

@@ -780,6 +780,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       path: '/api/v2/buckets/:id',
       public: false,
       handle: ({ params, auth }) => {
+        // Observed: unlike the lists, a bucket read by ID refuses an inactive token outright.
+        if (auth?.status === 'inactive') throw new InfluxError('unauthorized', MESSAGES.tokenInactive);
         const bucket = buckets.get(params.id ?? '');
         if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket)) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
         return json(200, bucketJson(bucket));

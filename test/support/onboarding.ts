@@ -428,3 +428,8 @@ export function changed(before: Record<string, string>, after: Record<string, st
 export function requestsTo(requests: Array<{ method: string; path: string }>, method: string, path: string): number {
   return requests.filter((request) => request.method === method && request.path.split('?')[0] === path).length;
 }
+
+/** The drift checks of a Ready resource among an instance's requests: GET /api/v2/buckets/{id}. */
+export function driftChecks(requests: Array<{ method: string; path: string }>): Array<{ method: string; path: string; authorization?: string }> {
+  return requests.filter((request) => request.method === 'GET' && /^\/api\/v2\/buckets\/[^/?]+$/.test(request.path.split('?')[0] ?? ''));
+}

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
 import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, ROTATE_PASSWORD_ANNOTATION, ROTATE_TOKEN_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
-import type { Authorization, Deletion, Outcome } from '../../src/influx/types.js';
+import type { Authorization, BucketState, Deletion, Outcome } from '../../src/influx/types.js';
 import { credentialsIn, secretMatches, withReady, type Finish, type Requeue, type Step } from '../../src/onboarding/decide.js';
 import {
   ABSENT,
@@ -512,7 +512,7 @@ test('health failing never blocks Ready; an org and bucket that cannot be looked
     setUpWorld(STORED_TOKEN, { health: unreachable() }),
   );
   assert.is(kept.finish.status.influxdbVersion, VERSION);
-  assert.equal(kept.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth'], 'IDs known: still looked up (org and bucket must exist)');
+  assert.equal(kept.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth'], 'IDs known: still looked up (org and bucket must exist)');
 
   const upgraded = drive(
     facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) }),
@@ -566,7 +566,7 @@ test('Adopted: kept as the reason once Ready, with a message naming tokenSecretR
   const status: InfluxOnboardingStatus = { ...onboardedStatus({ adopted: true }), conditions: [readyCondition('True', Reason.Adopted, message)] };
   const input = given(tokenRef, { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) }, status);
   const run = drive(input, setUpWorld(REF_TOKEN));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
+  assert.equal(run.kinds, ['checkBucket']);
   assert.is(run.finish.reason, Reason.Adopted);
   assert.is(run.finish.message, message);
   assert.is(run.finish.event, undefined);
@@ -603,7 +603,7 @@ test('adoption of an instance set up by someone else: org and bucket created wit
 test('drift after onboarding: a deleted bucket is re-created, a changed retention applied; Repaired event, reason kept', () => {
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
   const deleted = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID }), repair: ok({ id: 'ffffffffffffffff' }) }));
-  assert.equal(deleted.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'createBucket', 'checkHealth']);
+  assert.equal(deleted.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken', 'lookupIDs', 'createBucket', 'checkHealth']);
   assert.is(deleted.finish.reason, Reason.Onboarded);
   assert.is(deleted.finish.status.bucketID, 'ffffffffffffffff');
   assert.equal(deleted.finish.event, { type: 'Normal', reason: 'Repaired', message: `InfluxDB at ${INFLUX_URL}: created bucket telemetry with infinite retention` });
@@ -626,7 +626,7 @@ test('drift after onboarding: a deleted bucket is re-created, a changed retentio
 test('org or bucket that cannot be ensured: not Ready (EnsureFailed names what and why, checked again after the drift interval); unreachable -> Unreachable', () => {
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
   const forbidden = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({}), repair: rejected(403, 'forbidden', 'write:orgs is unauthorized') }));
-  assert.equal(forbidden.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'createOrg']);
+  assert.equal(forbidden.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken', 'lookupIDs', 'createOrg']);
   assert.is(forbidden.finish.reason, Reason.EnsureFailed);
   assert.is(readyOf(forbidden.finish).status, 'False');
   assert.match(forbidden.finish.message, 'refused creating org acme');
@@ -679,7 +679,7 @@ test('tokenSecretRef rejected by an instance this resource never onboarded -> Al
 test('TokenInvalid: the token of an onboarded resource is revoked; Warning once, lastTransitionTime moves once', () => {
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
   const run = drive(input, setUpWorld('a-new-operator-token'));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken']);
+  assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken']);
   assert.is(run.finish.reason, Reason.TokenInvalid);
   assert.equal(run.finish.requeue, BACKOFF);
   assert.match(run.finish.message, `Secret ${SECRET_NAME}`);
@@ -771,7 +771,7 @@ test('steady state: a Ready resource whose Secret matches finishes with exactly 
     const input = facts({ resource: resource({ spec, status, generation }), secret: ownedSecret(secretData(STORED), gc), remembered: rememberedAt(STORED) });
     const retention = typeof spec.retentionPeriodSeconds === 'number' ? spec.retentionPeriodSeconds : 0;
     const run = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: retention }) }));
-    assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth'], JSON.stringify(spec));
+    assert.equal(run.kinds, ['checkBucket'], JSON.stringify(spec));
     assert.equal(run.finish.status, status);
     assert.is(run.finish.event, undefined);
     assert.equal(run.finish.requeue, AFTER);
@@ -819,7 +819,7 @@ test('instance reset, resetPolicy Reonboard: the Secret credentials are posted a
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
   const fresh = { userID: 'b000000000000001', orgID: 'b000000000000002', bucketID: 'b000000000000003', authorizationID: 'b000000000000004' };
   const run = drive(input, freshWorld({ postSetup: ok(setupResult(fresh)) }));
-  assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'postSetup').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
   assert.is(run.finish.reason, Reason.Onboarded);
   assert.equal(run.finish.event?.type, 'Normal');
@@ -834,7 +834,7 @@ test('instance reset, resetPolicy Reonboard: the Secret credentials are posted a
 test('instance reset, resetPolicy Report: InstanceReset, no POST, Warning once, checked again after the drift interval', () => {
   const input = given({ resetPolicy: 'Report' }, { secret: ownedSecret(secretData(STORED)) }, onboardedStatus());
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus']);
+  assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus']);
   assert.is(run.finish.reason, Reason.InstanceReset);
   assert.equal(run.finish.requeue, AFTER);
   assert.match(run.finish.message, 'resetPolicy');
@@ -860,7 +860,7 @@ test('adopted without passwordSecretRef, then wiped: a generated password is sto
   const adoptedSecret = ownedSecret(secretData(credentials('admin', '', REF_TOKEN)));
   const input = given(tokenRef, { secret: adoptedSecret, references: { token: found(REF_TOKEN) } }, status);
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   const want = credentials('admin', GEN_PASSWORD, REF_TOKEN);
   assert.equal(only(run, 'writeSecret').credentials, want);
   assert.equal(only(run, 'postSetup').request, { ...want, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
@@ -1015,7 +1015,7 @@ test('retarget after TargetChanged: Ready again, Retargeted event; a later drift
   assert.is(run.finish.event?.reason, 'Retargeted');
   assert.is(readyOf(run.finish).lastTransitionTime, NOW);
   const later = drive(given({ url: NEW_URL }, { secret: ownedSecret(secretData(STORED, { url: NEW_URL })) }, run.finish.status), setUpWorld(STORED_TOKEN));
-  assert.equal(later.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
+  assert.equal(later.kinds, ['checkBucket']);
   assert.is(later.finish.event, undefined);
   assert.equal(later.finish.status, run.finish.status);
 });
@@ -1219,7 +1219,7 @@ test('SetupUser with a stored token: valid -> Onboarded without POST; rejected a
   assert.is(valid.finish.reason, Reason.Onboarded);
 
   const revoked = drive(setupUserFacts({ secret }, onboardedStatus()), setUpWorld('other'));
-  assert.equal(revoked.kinds, ['checkSetupStatus', 'checkToken']);
+  assert.equal(revoked.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken']);
   assert.is(revoked.finish.reason, Reason.TokenInvalid);
   assert.equal(revoked.finish.requeue, BACKOFF);
 
@@ -1282,7 +1282,7 @@ test('passwordSecretRef changed after onboarding: set in InfluxDB for the token\
 
   // Settled: the Secret holds the referenced password; nothing is set again.
   const settled = drive(onboarded(passwordRef, { references: { password: found(REF_PASSWORD) }, secret: ownedSecret(secretData(credentials('admin', REF_PASSWORD, STORED_TOKEN))) }), setUpWorld(STORED_TOKEN));
-  assert.equal(settled.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
+  assert.equal(settled.kinds, ['checkBucket'], 'the one-request drift check');
   assert.is(settled.finish.event, undefined);
 });
 
@@ -1343,7 +1343,7 @@ test('rotate-password annotation: a generated password is persisted as pending f
 
   // Done once: the Secret records the request.
   const done = drive({ ...input, secret: run.facts.secret }, setUpWorld(STORED_TOKEN));
-  assert.equal(done.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
+  assert.equal(done.kinds, ['checkBucket'], 'the one-request drift check');
   // A new value is a new request.
   const next = drive({ ...input, resource: resource({ status: onboardedStatus(), annotations: ROTATE('2026-12-02') }), secret: run.facts.secret }, setUpWorld(STORED_TOKEN));
   assert.is(next.kinds.filter((kind) => kind === 'setPassword').length, 1);
@@ -1437,6 +1437,7 @@ test('rotate-token: a copy of the token\'s authorization is created, proven with
   assert.is(run.finish.status.authorizationID, ROTATED_AUTHORIZATION_ID);
   noLeaks(run.finish);
   // Done once.
+  // The status (without the new authorization ID) is as before the rotation: a full check, not the one-request drift check.
   const done = drive({ ...input, secret: run.facts.secret }, rotationWorld());
   assert.equal(done.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
   assert.is(done.finish.status.authorizationID, ROTATED_AUTHORIZATION_ID, 'from the Secret, even if a status write was lost');
@@ -2181,6 +2182,73 @@ test('no Finish produced by any test carries a password or token (message, statu
   assert.ok(finishesSeen.length > 1000, `only ${finishesSeen.length} finishes recorded`);
   const dirty = finishesSeen.flatMap((finish) => leaks(finish, PROPERTY_SECRETS));
   assert.equal(dirty, []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The drift check: one request while nothing changed, the full check on any doubt.
+
+test('drift check of a Ready resource: ONE GET /api/v2/buckets/{id} with the Secret token; everything as recorded -> exactly its status, no event', () => {
+  const status = onboardedStatus();
+  const input = given({}, { secret: ownedSecret(secretData(STORED)) }, status);
+  const step = decideRecorded(input);
+  assert.equal(step, { kind: 'checkBucket', token: STORED_TOKEN, bucketID: IDS.bucketID });
+  const run = drive(input, { bucket: ok({ name: 'telemetry', orgID: IDS.orgID, retentionSeconds: 0, version: VERSION }) });
+  assert.equal(run.kinds, ['checkBucket']);
+  assert.equal(run.finish.status, status);
+  assert.is(run.finish.reason, Reason.Onboarded);
+  assert.is(run.finish.event, undefined);
+  assert.equal(run.finish.requeue, AFTER);
+});
+
+test('drift check: any failure or difference in its answer runs the full check', () => {
+  const recorded: BucketState = { name: 'telemetry', orgID: IDS.orgID, retentionSeconds: 0, version: VERSION };
+  const answers: Array<[string, Outcome<BucketState>]> = [
+    ['token deleted or inactive (401)', unauthorized()],
+    ['bucket gone, or its org with it (404)', rejected(404, 'not found', 'bucket not found')],
+    ['unreachable', unreachable()],
+    ['another name', ok({ ...recorded, name: 'renamed' })],
+    ['another org', ok({ ...recorded, orgID: 'ffffffffffffffff' })],
+    ['another retention', ok({ ...recorded, retentionSeconds: 3600 })],
+    ['another version', ok({ ...recorded, version: 'v2.9.1' })],
+    ['no version header', ok({ name: 'telemetry', orgID: IDS.orgID, retentionSeconds: 0 })],
+  ];
+  for (const [what, answer] of answers) {
+    const input = given({}, { secret: ownedSecret(secretData(STORED)) }, onboardedStatus());
+    const next = decideRecorded(apply(input, { kind: 'checkBucket', token: STORED_TOKEN, bucketID: IDS.bucketID }, { bucket: answer }));
+    assert.equal(next, { kind: 'checkSetupStatus' }, what);
+  }
+});
+
+test('drift check: only for a Ready resource unchanged since (generation, IDs, Secret); otherwise the full check at once', () => {
+  const secret = ownedSecret(secretData(STORED));
+  const cases: Array<[string, Facts]> = [
+    ['not Ready', given({}, { secret }, { ...onboardedStatus(), conditions: [readyCondition('False', Reason.Unreachable)] })],
+    ['spec changed (new generation)', facts({ resource: resource({ generation: 2, status: onboardedStatus() }), secret })],
+    ['no bucketID recorded', given({}, { secret }, onboardedStatus({ bucketID: undefined }))],
+    ['no orgID recorded', given({}, { secret }, onboardedStatus({ orgID: undefined }))],
+    ['password sign-in check due', given({}, { secret }, onboardedStatus({ passwordCheckedAt: '2026-03-01T11:00:00Z' }))],
+    ['rotate-password requested', facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE('2026-12-01') }), secret })],
+    ['rotate-token requested', facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('2026-12-01') }), secret })],
+    ['a pending password in the Secret', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: GEN_PASSWORD }) }, onboardedStatus())],
+    ['a replaced authorization not yet deleted', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, replacedAuthorization: IDS.authorizationID }) }, onboardedStatus())],
+    ['the Secret names an authorization the status does not', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, authorizationID: ROTATED_AUTHORIZATION_ID }) }, onboardedStatus())],
+    ['Secret differs from what a full check leaves', given({}, { secret: ownedSecret({ ...secretData(STORED), org: 'other' }) }, onboardedStatus())],
+    ['Secret gone', given({}, { secret: ABSENT, remembered: rememberedAt(STORED) }, onboardedStatus())],
+    ['tokenSecretRef names another token', given(tokenRef, { secret, references: { token: found(REF_TOKEN) } }, onboardedStatus())],
+  ];
+  for (const [what, input] of cases) {
+    const step = decideRecorded(input);
+    assert.not.equal(step.kind, 'checkBucket', what);
+  }
+});
+
+test('version from the X-Influxdb-Version header of GET /api/v2/setup: no /health; without the header, /health', () => {
+  const stamped = drive(facts(), freshWorld({ setupStatus: ok({ allowed: true, version: 'v2.9.1' }) }));
+  assert.equal(stamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword']);
+  assert.is(stamped.finish.status.influxdbVersion, 'v2.9.1');
+  const unstamped = drive(facts(), freshWorld());
+  assert.equal(unstamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.is(unstamped.finish.status.influxdbVersion, VERSION);
 });
 
 test.run();

@@ -98,7 +98,7 @@ const onboarding = standinSuite('setup and token calls against the stand-in');
 
 onboarding('fresh instance: allowed, then setup returns the IDs and the instance is onboarded', async ({ standin }) => {
   const client = clientFor(standin.url);
-  assert.equal(valueOf(await client.setupStatus()), { allowed: true });
+  assert.equal(valueOf(await client.setupStatus()), { allowed: true, version: 'v2.7.12' });
   const result = valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 7 * 86400 }));
   const record = standin.onboarded();
   assert.equal(result, { userID: record?.userID, orgID: record?.orgID, bucketID: record?.bucketID, authorizationID: record?.authorizationID });
@@ -106,7 +106,7 @@ onboarding('fresh instance: allowed, then setup returns the IDs and the instance
   assert.is(record?.token, TOKEN);
   assert.is(record?.password, PASSWORD);
   assert.is(record?.retentionPeriodSeconds, 7 * 86400);
-  assert.equal(valueOf(await client.setupStatus()), { allowed: false });
+  assert.equal(valueOf(await client.setupStatus()), { allowed: false, version: 'v2.7.12' });
 });
 
 onboarding('setup sends retentionPeriodSeconds only, never retentionPeriodHrs, and no Authorization', async ({ standin }) => {
@@ -344,7 +344,7 @@ variants('--strong-passwords: the server-side refusal comes back as rejected 400
     const failure = failureOf(await clientFor(standin.url).setup({ ...REQUEST, password: 'alllowercase' }));
     assert.is(failure.kind === 'rejected' && failure.status, 400);
     assert.is(failure.kind === 'rejected' && failure.code, 'invalid');
-    assert.equal(valueOf(await clientFor(standin.url).setupStatus()), { allowed: true });
+    assert.equal(valueOf(await clientFor(standin.url).setupStatus()), { allowed: true, version: 'v2.7.12' });
   } finally {
     closeClients();
     await standin.close();
@@ -376,7 +376,7 @@ broken('HTML, plain text, empty and truncated JSON on 2xx are unreachable/not-in
     assert.is(failure.kind === 'unreachable' && failure.reason, 'not-influxdb', how);
     assert.not.match(failure.message, /<html|allowed/, 'no raw body in the message');
   }
-  assert.equal(valueOf(await client.setupStatus()), { allowed: true });
+  assert.equal(valueOf(await client.setupStatus()), { allowed: true, version: 'v2.7.12' });
 });
 
 broken('a reset connection is unreachable/network', async ({ standin }) => {
@@ -505,7 +505,7 @@ transport('a name that resolves normally still works through the guarded lookup'
   const standin = await startInfluxStandin();
   try {
     const client = clientFor(standin.url.replace('127.0.0.1', 'localhost'));
-    assert.equal(valueOf(await client.setupStatus()), { allowed: true });
+    assert.equal(valueOf(await client.setupStatus()), { allowed: true, version: 'v2.7.12' });
   } finally {
     closeClients();
     await standin.close();

@@ -35,6 +35,10 @@ interface World {
   references: Map<string, string>;
   /** The URLs every referenced Secret consents to. */
   consentTo: string[];
+  /** While set, every InfluxDB call waits for it. */
+  holdInflux?: Promise<void>;
+  /** Called after each accepted status patch. */
+  afterPatch?: () => void;
   /** The escrow's copies by `namespace/name`; undefined: no escrow. */
   escrow?: Map<string, BoundCredentials>;
 }
@@ -51,6 +55,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       async (...args: A): Promise<R> => {
         inFlight++;
         world.maxInFlight = Math.max(world.maxInFlight, inFlight);
+        await world.holdInflux;
         world.journal.push(`influx ${name}`);
         try {
           return await call(...args);
@@ -67,6 +72,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       createOrg: wrap('createOrg', (token: string, name: string) => client.createOrg(token, name)),
       createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) => client.createBucket(token, orgID, name, retention)),
       setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) => client.setRetention(token, bucketID, retention)),
+      bucket: wrap('bucket', (token: string, bucketID: string) => client.bucket(token, bucketID)),
       listAuthorizations: wrap('listAuthorizations', (token: string, filter: AuthorizationFilter) => client.listAuthorizations(token, filter)),
       createAuthorization: wrap('createAuthorization', (token: string, request: AuthorizationRequest) => client.createAuthorization(token, request)),
       deleteAuthorization: wrap('deleteAuthorization', (token: string, id: string) => client.deleteAuthorization(token, id)),
@@ -108,6 +114,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       const stored = world.resources.get(keyOf(target));
       const resourceVersion = String(world.patches);
       if (stored && !world.cacheLags) world.resources.set(keyOf(target), { ...stored, metadata: { ...stored.metadata, resourceVersion }, status });
+      world.afterPatch?.();
       return { kind: 'patched', resourceVersion };
     },
     recordEvent: async (_target, event) => {
@@ -139,23 +146,28 @@ interface Harness {
   reasons: Map<string, Reason | undefined>;
   reconcile: (name: string, namespace?: string) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   add: (name: string, options?: { createdAt?: string; namespace?: string; spec?: Partial<InfluxOnboardingSpec> }) => InfluxOnboarding;
+  /** Moves the reconciler's clock forward. */
+  advance: (ms: number) => void;
   close: () => Promise<void>;
 }
 
-async function harness(latencyMs = 0, options: { escrow?: boolean } = {}): Promise<Harness> {
+async function harness(latencyMs = 0, options: { progressingAfterMs?: number; escrow?: boolean } = {}): Promise<Harness> {
+  const { escrow, ...reconcilerOptions } = options;
   const standin = await startInfluxStandin();
   standin.knobs.latencyMs = latencyMs;
-  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [], ...(options.escrow && { escrow: new Map() }) };
+  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [], ...(escrow && { escrow: new Map() }) };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
+  let clock = Date.parse('2026-11-28T12:00:00Z');
   const reconciler = createOnboardingReconciler(fakePorts(world, pool), {
     driftCheckIntervalMs: 60_000,
     passwordCheckIntervalMs: 3_600_000,
     requireSecretConsent: true,
     logger: silent,
     secrets: registry,
-    now: () => new Date('2026-11-28T12:00:00Z'),
+    ...reconcilerOptions,
+    now: () => new Date(clock),
     random: () => 0.5,
     onReason: (key, reason) => reasons.set(key, reason),
   });
@@ -179,6 +191,9 @@ async function harness(latencyMs = 0, options: { escrow?: boolean } = {}): Promi
       };
       world.resources.set(keyOf(created), created);
       return created;
+    },
+    advance: (ms) => {
+      clock += ms;
     },
     close: async () => {
       pool.closeAll();
@@ -212,19 +227,78 @@ test('fresh instance: the Secret is written before the POST, then status and one
   }
 });
 
-test('first visit: Ready Unknown/Progressing is written before any request to InfluxDB', async () => {
-  const h = await harness();
+test('a slow first step: Ready Unknown/Progressing is written while it waits, once', async () => {
+  const h = await harness(0, { progressingAfterMs: 0 });
   try {
     h.add('a');
     await h.standin.close();
+    // InfluxDB answers only once the Progressing status is there.
+    h.world.holdInflux = new Promise((resolve) => (h.world.afterPatch = resolve));
     await h.reconcile('a');
     const journal = h.world.journal.join(', ');
-    assert.is(h.world.journal[0], 'patchStatus', journal);
-    assert.ok(h.world.journal.indexOf('influx setupStatus') > 0, journal);
+    assert.equal(h.world.journal.slice(0, 3), ['patchStatus', 'influx setupStatus', 'patchStatus'], journal);
     assert.is(readyReason(h.world, 'ns/a'), 'Unreachable');
     const before = h.world.patches;
     await h.reconcile('a');
     assert.is(h.world.patches, before, 'no second Progressing patch once a Ready condition exists');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a fast first visit goes straight to its outcome: one status write, no Progressing', async () => {
+  const h = await harness(0, { progressingAfterMs: 60_000 });
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    assert.is(h.world.patches, 1, h.world.journal.join(', '));
+    assert.is(h.world.journal[0], 'influx setupStatus');
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('its own Secret write coming back as an event, or a resync, repeats nothing before the drift check is due; that check is ONE request', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    const onboarded = h.world.journal.length;
+    const patches = h.world.patches;
+    // Woken by the Secret it wrote (two informers), then a resync: the same inputs.
+    assert.equal(await h.reconcile('a'), { requeueAfterMs: 63_000 });
+    h.advance(3_000);
+    assert.equal(await h.reconcile('a'), { requeueAfterMs: 60_000 });
+    assert.equal(h.world.journal.slice(onboarded), [], 'no InfluxDB request, no write');
+    h.advance(60_000);
+    assert.equal(await h.reconcile('a'), { requeueAfterMs: 63_000 });
+    assert.equal(h.world.journal.slice(onboarded), ['influx bucket'], 'the drift check: GET /api/v2/buckets/{id} alone');
+    assert.is(h.world.patches, patches);
+    const bucketRequests = h.standin.requests.filter((request) => request.method === 'GET' && request.path.startsWith('/api/v2/buckets/'));
+    assert.is(bucketRequests.length, 1);
+    assert.is(bucketRequests[0]?.authorization, `Token ${h.standin.onboarded()?.token}`);
+    // A changed input (the Secret deleted) is checked at once, in full.
+    h.world.secrets.delete('ns/a-influxdb');
+    await h.reconcile('a');
+    assert.ok(h.world.journal.includes('writeSecret'), h.world.journal.join(', '));
+    assert.ok(h.world.journal.slice(onboarded).includes('influx setupStatus'), h.world.journal.join(', '));
+  } finally {
+    await h.close();
+  }
+});
+
+test('a drift check that finds the token revoked runs the full check: TokenInvalid', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    h.standin.knobs.revokeToken(h.standin.onboarded()?.token ?? '');
+    h.advance(63_000);
+    await h.reconcile('a');
+    assert.is(readyReason(h.world, 'ns/a'), 'TokenInvalid');
+    const after = h.world.journal.slice(h.world.journal.indexOf('influx bucket'));
+    assert.equal(after.slice(0, 3), ['influx bucket', 'influx setupStatus', 'influx checkToken'], after.join(', '));
   } finally {
     await h.close();
   }

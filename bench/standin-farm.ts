@@ -1,0 +1,50 @@
+// A child process of the e2e benchmark: N InfluxDB stand-ins (test/support/influx-standin.ts), one
+// per port, each answering after --latency ms, so N resources onboard N instances. It runs apart
+// from the benchmark so that neither the operator's nor the floor's CPU time is spent serving
+// InfluxDB. Messages over IPC: {start: n} -> {urls}; 'counts' -> requests by endpoint since start;
+// 'stop' -> exits.
+import { startInfluxStandin, type InfluxStandin } from '../test/support/influx-standin.js';
+
+const latencyMs = Number(process.argv[2] ?? '20');
+let standins: InfluxStandin[] = [];
+
+/** 'GET /api/v2/buckets/{id}' from 'GET /api/v2/buckets/0a1b...?x=y'. */
+function endpointOf(method: string, path: string): string {
+  const pathname = path.split('?')[0] ?? path;
+  return `${method} ${pathname.replace(/\/[0-9a-f]{16}(?=\/|$)/g, '/{id}')}`;
+}
+
+function counts(): Record<string, number> {
+  const byEndpoint: Record<string, number> = {};
+  for (const standin of standins) {
+    for (const request of standin.requests) {
+      const endpoint = endpointOf(request.method, request.path);
+      byEndpoint[endpoint] = (byEndpoint[endpoint] ?? 0) + 1;
+    }
+  }
+  return byEndpoint;
+}
+
+process.on('message', (message: { start?: number } | 'counts' | 'stop') => {
+  void (async () => {
+    if (message === 'counts') {
+      process.send?.({ counts: counts() });
+      return;
+    }
+    if (message === 'stop') {
+      await Promise.all(standins.map((standin) => standin.close()));
+      process.exit(0);
+    }
+    await Promise.all(standins.map((standin) => standin.close()));
+    const count = message.start ?? 0;
+    standins = [];
+    // Started in batches: thousands of listen() calls at once gain nothing.
+    for (let index = 0; index < count; index += 100) {
+      const batch = await Promise.all(Array.from({ length: Math.min(100, count - index) }, () => startInfluxStandin()));
+      for (const standin of batch) standin.knobs.latencyMs = latencyMs;
+      standins.push(...batch);
+    }
+    process.send?.({ urls: standins.map((standin) => standin.url) });
+  })();
+});
+process.send?.({ ready: true });
