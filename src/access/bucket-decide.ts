@@ -1,8 +1,8 @@
 import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
+import { BACKOFF, NONE, type ResourceEvent } from '../api/reconcile.js';
 import type { BucketInfo, InfluxFailure, Outcome } from '../influx/types.js';
-import type { OnboardingEvent } from '../onboarding/decide.js';
-import { accessFinish, after, BACKOFF, failureOutcome, NONE, type Access, type AccessFinish, type Connection } from './access.js';
+import { accessFinish, after, failureOutcome, type Access, type AccessFinish, type Connection } from './access.js';
 
 /** Everything one reconcile of an InfluxBucket has learnt so far; the shell adds one observation per step. */
 export interface BucketFacts {
@@ -31,7 +31,7 @@ export type BucketStep =
   | { kind: 'describeBucket'; connection: Connection; bucketID: string; description: string; change: string }
   | { kind: 'deleteBucket'; connection: Connection; bucketID: string }
   /** Lets Kubernetes delete the resource; the event says why when InfluxDB was left as it was. */
-  | { kind: 'removeFinalizer'; event?: OnboardingEvent }
+  | { kind: 'removeFinalizer'; event?: ResourceEvent }
   | BucketFinish;
 
 const CREATED = 'created bucket';

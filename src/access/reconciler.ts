@@ -12,14 +12,13 @@ import {
   type TokenSecret,
 } from '../api/access-types.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
+import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
 import { bucketPermissions } from '../influx/client.js';
-import type { InfluxClient } from '../influx/types.js';
+import type { InfluxClient, InfluxTarget } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import type { OnboardingEvent } from '../onboarding/decide.js';
-import type { InfluxTarget, ReconcileOutcome, ReconcileRequest } from '../onboarding/reconciler.js';
 import { resolveAccess, type Access, type AccessFinish } from './access.js';
 import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
 import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
@@ -34,7 +33,7 @@ export interface AccessPorts {
   /** Only asked when the onboarding grants by namespaceSelector; undefined when the namespace cannot be read. */
   namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
   influx(target: InfluxTarget): InfluxClient;
-  recordEvent(resource: Resource, event: OnboardingEvent): Promise<void>;
+  recordEvent(resource: Resource, event: ResourceEvent): Promise<void>;
 }
 
 export interface KindPorts<R, S> {
@@ -111,7 +110,7 @@ async function conclude<R extends Resource & { status?: S }, S>(
   return {};
 }
 
-async function recordEvent<R extends Resource, S>(shell: Shell<R, S>, resource: R, event: OnboardingEvent): Promise<void> {
+async function recordEvent<R extends Resource, S>(shell: Shell<R, S>, resource: R, event: ResourceEvent): Promise<void> {
   // Events are a courtesy to humans: one that cannot be recorded must not undo a reconcile.
   await shell.ports.recordEvent(resource, event).catch((error: unknown) => {
     shell.options.logger.warn('could not record event', { resource: `${resource.metadata.namespace}/${resource.metadata.name}`, eventReason: event.reason, error: messageOf(error) });

@@ -3,11 +3,10 @@ import { Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
 import { InfluxClientPool } from '../influx/pool.js';
-import type { InfluxClient } from '../influx/types.js';
+import type { InfluxClient, InfluxTarget } from '../influx/types.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
 import { EventRecorder } from '../kube/events.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import type { InfluxTarget } from '../onboarding/reconciler.js';
 import type { Manager, ObjectType } from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;

@@ -1,3 +1,4 @@
+import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../api/reconcile.js';
 import { checkSpec, sameInstance, tlsSettings } from '../api/spec.js';
 import {
   ALLOWED_URLS_ANNOTATION,
@@ -8,7 +9,6 @@ import {
   ROTATION_MARKER,
   Reason,
   type Condition,
-  type ConditionStatus,
   type EffectiveSpec,
   type InfluxOnboardingStatus,
   type SecretKeySelector,
@@ -16,21 +16,12 @@ import {
 import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret, Reference } from '../api/credentials.js';
 import type { Authorization, AuthorizationRequest, BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest, TokenOwner } from './facts.js';
 
-export interface OnboardingEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
-
-/** When to look at the resource again. `none`: only a change of the resource (or a resync) brings it back. */
-export type Requeue = { kind: 'none' } | { kind: 'backoff' } | { kind: 'after'; ms: number };
-
 export interface Finish {
   kind: 'finish';
   reason: Reason;
   message: string;
   status: InfluxOnboardingStatus;
-  event?: OnboardingEvent;
+  event?: ResourceEvent;
   requeue: Requeue;
 }
 
@@ -100,33 +91,13 @@ function previousReady(facts: Facts): Condition | undefined {
   return facts.resource.status?.conditions?.find((condition) => condition.type === READY);
 }
 
-/** Sets the Ready condition by type, keeping lastTransitionTime unless its status changes. */
-export function withReady(
-  conditions: readonly Condition[] | undefined,
-  ready: { status: ConditionStatus; reason: string; message: string; observedGeneration?: number },
-  now: string,
-): Condition[] {
-  const previous = conditions?.find((condition) => condition.type === READY);
-  const next: Condition = {
-    type: READY,
-    status: ready.status,
-    ...(ready.observedGeneration !== undefined && { observedGeneration: ready.observedGeneration }),
-    lastTransitionTime: previous && previous.status === ready.status ? previous.lastTransitionTime : now,
-    reason: ready.reason,
-    message: ready.message,
-  };
-  const list = conditions ?? [];
-  // Replaced in place: a reordered list would be a status change that is no change at all.
-  return previous ? list.map((condition) => (condition.type === READY ? next : condition)) : [...list, next];
-}
-
 interface Outcome {
   reason: Reason;
   message: string;
   requeue: Requeue;
   fields?: Partial<InfluxOnboardingStatus>;
   /** An event to emit even when the reason does not change (e.g. Reonboarded). */
-  event?: OnboardingEvent;
+  event?: ResourceEvent;
 }
 
 function finish(facts: Facts, outcome: Outcome): Finish {
@@ -164,9 +135,6 @@ function finish(facts: Facts, outcome: Outcome): Finish {
     requeue: outcome.requeue,
   };
 }
-
-const BACKOFF: Requeue = { kind: 'backoff' };
-const NONE: Requeue = { kind: 'none' };
 
 function failureText(failure: InfluxFailure): string {
   return failure.kind === 'rejected' ? `${failure.code}: ${failure.message}` : failure.message;
@@ -752,7 +720,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const transition = previousReady(facts)?.reason !== outcome.reason;
   // One event per reconcile: a first success says what it repaired on the way; later repairs
   // have their own.
-  const tokenRotated: OnboardingEvent | undefined =
+  const tokenRotated: ResourceEvent | undefined =
     token.rotatedTo === undefined
       ? undefined
       : {
@@ -760,7 +728,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
           reason: 'TokenRotated',
           message: `The operator token in Secret ${spec.credentialsSecretName} was replaced by a new authorization ${token.rotatedTo} of user ${credentials.username} with the same permissions (${ROTATE_TOKEN_ANNOTATION}: ${tokenRotationRequested(facts) ?? 'none'}); the authorization it replaced is deleted when this operator created it, and left alone otherwise${repairNote}`,
         };
-  const rotated: OnboardingEvent | undefined =
+  const rotated: ResourceEvent | undefined =
     tokenRotated ??
     (rotation.source === undefined
       ? undefined
@@ -769,7 +737,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
           reason: 'PasswordRotated',
           message: `The password of user ${credentials.username} at ${spec.url} was changed ${rotation.source}; Secret ${spec.credentialsSecretName} holds it${repairNote}`,
         });
-  const event: OnboardingEvent | undefined =
+  const event: ResourceEvent | undefined =
     outcome.event ??
     rotated ??
     (repairs.length === 0

@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
 import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, ROTATE_PASSWORD_ANNOTATION, ROTATE_TOKEN_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
 import type { Authorization, BucketState, Deletion, Outcome } from '../../src/influx/types.js';
-import { credentialsIn, secretMatches, withReady, type Finish, type Requeue, type Step } from '../../src/onboarding/decide.js';
+import { withReady, type Requeue } from '../../src/api/reconcile.js';
+import { credentialsIn, secretMatches, type Finish, type Step } from '../../src/onboarding/decide.js';
 import {
   ABSENT,
   AUTH_TOKEN,

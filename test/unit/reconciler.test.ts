@@ -8,7 +8,7 @@ import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
 import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
-import type { OnboardingEvent } from '../../src/onboarding/decide.js';
+import type { ResourceEvent } from '../../src/api/reconcile.js';
 import type { BoundCredentials } from '../../src/onboarding/facts.js';
 import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
@@ -23,7 +23,7 @@ interface World {
   secrets: Map<string, CredentialsSecret>;
   /** Every side effect and InfluxDB call, in order. */
   journal: string[];
-  events: OnboardingEvent[];
+  events: ResourceEvent[];
   patches: number;
   failEvents: boolean;
   /** Status patches to refuse as stale (409) before accepting again. */
