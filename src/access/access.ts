@@ -78,6 +78,9 @@ export function resolveAccess(facts: AccessFacts): Access {
   return grant.granted ? { kind: 'ready', connection } : { kind: 'not-permitted', message: grant.message, connection };
 }
 
+/** The finalizer steps both kinds take; removing it lets Kubernetes delete the resource, with an event saying why when InfluxDB was left as it was. */
+export type FinalizerStep = { kind: 'addFinalizer' } | { kind: 'removeFinalizer'; event?: ResourceEvent };
+
 export interface AccessFinish<S> {
   kind: 'finish';
   reason: AccessReason;
