@@ -412,7 +412,7 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
     });
   }
   const found = ids.ok ? ids.value : {};
-  if (found.orgID === undefined) return { kind: 'createOrg', token, org: spec.org, repair: { done: `created org ${spec.org}`, doing: `creating org ${spec.org}` } };
+  if (found.orgID === undefined) return { kind: 'createOrg', token, org: spec.org, repair: repair('created', 'creating', `org ${spec.org}`) };
   if (found.bucketID === undefined) {
     return {
       kind: 'createBucket',
@@ -420,10 +420,7 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
       orgID: found.orgID,
       bucket: spec.bucket,
       retentionSeconds: spec.retentionPeriodSeconds,
-      repair: {
-        done: `created bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`,
-        doing: `creating bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`,
-      },
+      repair: repair('created', 'creating', `bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`),
     };
   }
   if (found.bucketRetentionSeconds !== spec.retentionPeriodSeconds) {
@@ -432,13 +429,15 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
       token,
       bucketID: found.bucketID,
       retentionSeconds: spec.retentionPeriodSeconds,
-      repair: {
-        done: `changed bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`,
-        doing: `changing bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`,
-      },
+      repair: repair('changed', 'changing', `bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`),
     };
   }
   return found;
+}
+
+/** A repair of `what`, told as done (for the event) and as being done (for a refusal). */
+function repair(done: string, doing: string, what: string): Repair {
+  return { done: `${done} ${what}`, doing: `${doing} ${what}` };
 }
 
 function isStep<T extends object>(value: Step | T): value is Step {

@@ -127,7 +127,7 @@ onboarding('checkToken: the token\'s user when valid, rejected 401 unauthorized 
   const client = clientFor(standin.url);
   valueOf(await client.setup(REQUEST));
   assert.equal(valueOf(await client.checkToken(TOKEN)), { userID: standin.onboarded()?.userID, userName: 'admin' });
-  standin.knobs.revokeToken(TOKEN);
+  valueOf(await client.deleteAuthorization(TOKEN, standin.onboarded()?.authorizationID ?? ''));
   const failure = failureOf(await client.checkToken(TOKEN));
   assert.equal(failure, { kind: 'rejected', status: 401, code: 'unauthorized', message: 'unauthorized access' });
 });
