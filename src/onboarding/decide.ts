@@ -679,8 +679,13 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const secret = desiredSecret(spec, credentials, { ...rotation.record, ...reset });
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
   const status = facts.resource.status ?? {};
+  // A token from a new tokenSecretRef, written over another this reconcile: the recorded authorization is the old token's.
+  const tokenReplaced = spec.tokenSecretRef !== undefined && facts.secretWritten === true && facts.remembered?.credentials.token !== credentials.token;
+  const authorizationKnown = status.authorizationID !== undefined && !tokenReplaced;
   const fields: Partial<InfluxOnboardingStatus> = {
     ...outcome.fields,
+    // Undefined removes the field from the status (see patchStatus).
+    ...(tokenReplaced && status.authorizationID !== undefined && { authorizationID: undefined }),
     secretName: spec.credentialsSecretName,
     username: credentials.username,
     adopted: outcome.reason === Reason.Adopted,
@@ -690,7 +695,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   if (!facts.setupAnswer?.ok) {
     if (facts.ids === undefined) {
       const userID = owner?.userID;
-      const lookupAuthorization = userID !== undefined && status.authorizationID === undefined;
+      const lookupAuthorization = userID !== undefined && !authorizationKnown;
       return { kind: 'lookupIDs', token: credentials.token, org: spec.org, bucket: spec.bucket, ...(lookupAuthorization && { userID }) };
     }
     const ensured = ensureOrgAndBucket(facts, spec, credentials.token);
@@ -698,7 +703,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
     const { orgID, bucketID, authorizationID } = ensured;
     if (orgID !== undefined) fields.orgID = orgID;
     if (bucketID !== undefined) fields.bucketID = bucketID;
-    if (authorizationID !== undefined && status.authorizationID === undefined) fields.authorizationID = authorizationID;
+    if (authorizationID !== undefined && !authorizationKnown) fields.authorizationID = authorizationID;
   }
   const proof = provePassword(facts, spec, credentials, rotation.source !== undefined);
   if (isStep(proof)) return proof;
