@@ -672,10 +672,13 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const rotation = owner === undefined ? { credentials: token.credentials, record: {} } : rotatePassword(facts, spec, token.credentials, owner);
   if (isStep(rotation)) return rotation;
   const { credentials } = rotation;
-  // The instance was set up again with the Secret's token: the authorization recorded with it is gone.
+  // The authorization recorded with the Secret's token is gone (the instance was set up again with
+  // that token), or belongs to the token a new tokenSecretRef replaces.
   const setUpNow = facts.setupAnswer?.ok ? facts.setupAnswer.value.authorizationID : undefined;
   const recorded = facts.secret.state === 'owned' ? facts.secret.authorizationID : undefined;
-  const reset = setUpNow !== undefined && recorded !== undefined && recorded !== setUpNow ? { authorizationID: setUpNow } : {};
+  const referenceReplaces = spec.tokenSecretRef !== undefined && credentialsIn(facts.secret)?.credentials.token !== credentials.token;
+  const reset =
+    recorded === undefined ? {} : setUpNow !== undefined && recorded !== setUpNow ? { authorizationID: setUpNow } : referenceReplaces ? { authorizationID: null } : {};
   const secret = desiredSecret(spec, credentials, { ...rotation.record, ...reset });
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
   const status = facts.resource.status ?? {};

@@ -762,6 +762,15 @@ test('a new tokenSecretRef: status.authorizationID of the old token is removed, 
     assert.is(run.finish.status.authorizationID, expected, name);
     assert.ok(expected !== undefined || 'authorizationID' in run.finish.status, `${name}: undefined, so the status patch removes it`);
   }
+  // A Secret that recorded the old token's authorization (an earlier rotate-token) forgets it with the old token.
+  const rotatedBefore = given(
+    tokenRef,
+    { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, authorizationID: IDS.authorizationID }), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN) } },
+    onboardedStatus(),
+  );
+  const forgotten = drive(rotatedBefore, setUpWorld(REF_TOKEN, { lookupIDs: hashed }));
+  assert.is(only(forgotten, 'writeSecret').secret.authorizationID, null);
+  assert.ok('authorizationID' in forgotten.finish.status && forgotten.finish.status.authorizationID === undefined);
   // The Secret held the referenced token already (or the operator restarted after writing it): nothing is removed.
   const settled = given(tokenRef, { secret: ownedSecret(secretData({ ...STORED, token: REF_TOKEN })), remembered: rememberedAt({ ...STORED, token: REF_TOKEN }), references: { token: found(REF_TOKEN) } }, onboardedStatus());
   const steady = drive(settled, setUpWorld(REF_TOKEN));
