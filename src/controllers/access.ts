@@ -15,15 +15,15 @@ type AccessResource = InfluxBucket | InfluxToken;
 /**
  * What the InfluxBucket and InfluxToken controllers share: an application's own bucket or token,
  * through an onboarding that grants its namespace. They read the onboarding and its Secret, never
- * write them, and keep their own status, finalizers and per-reason gauge; the watches wake a resource when its onboarding, or the labels of its namespace, change.
+ * write them, and keep their own status, finalizers and per-reason gauge. The watches wake a
+ * resource when its onboarding, or the labels of its namespace, change.
  */
 export function accessWiring<T extends AccessResource>(
   manager: Manager,
   deps: ControllerDeps,
   resources: Cache<T>,
-  kind: { kind: string; plural: string; reasonMetric: string },
+  { kind, plural, reasonMetric }: { kind: string; plural: string; reasonMetric: string },
 ): { ports: AccessPorts & KindPorts<T, object>; options: AccessOptions; watches: { type: ObjectType; map: (object: KubernetesObject) => Request[] }[] } {
-  const { plural } = kind;
   const { config, core, credentials, customObjects, events } = deps;
   const onboardingType = onboardingsOf(config);
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
@@ -41,7 +41,7 @@ export function accessWiring<T extends AccessResource>(
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status, plural),
       patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, plural),
     },
-    options: { driftCheckIntervalMs: config.driftCheckIntervalMs, logger: deps.logger, secrets: deps.secrets, onReason: reasonGauge(manager, kind.reasonMetric, kind.kind) },
+    options: { driftCheckIntervalMs: config.driftCheckIntervalMs, logger: deps.logger, secrets: deps.secrets, onReason: reasonGauge(manager, reasonMetric, kind) },
     watches: [
       { type: onboardingType, map: referencing(resources) },
       ...(namespaces ? [{ type: NAMESPACE_LABELS, map: inNamespace(resources) }] : []),
