@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { commaSeparated } from './api/spec.js';
 import { parseAllowedTargets, type AllowedTarget } from './influx/index.js';
 import type { LogFormat, LogLevel } from './log.js';
 
@@ -201,10 +202,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
     problems.push(`--concurrency: must be an integer from 1 to 1000; got ${JSON.stringify(concurrencyText)}`);
   }
-  const namespaces = raw('namespaces')
-    .split(',')
-    .map((namespace) => namespace.trim())
-    .filter((namespace) => namespace !== '');
+  const namespaces = commaSeparated(raw('namespaces'));
   const labelSelector = raw('label-selector').trim();
   const escrowNamespace = raw('escrow-namespace').trim();
   if (escrowNamespace !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(escrowNamespace)) {
@@ -223,7 +221,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const metricsSecure = bool('metrics-secure');
   const metricsCertDir = raw('metrics-cert-dir').trim();
   if (metricsCertDir !== '' && !metricsSecure) problems.push('--metrics-cert-dir: only with --metrics-secure=true (plain HTTP uses no certificate)');
-  const allowedUrls = parseAllowedTargets(raw('allowed-urls'));
+  const allowedUrls = parseAllowedTargets(commaSeparated(raw('allowed-urls')));
   if (!allowedUrls.ok) problems.push(...allowedUrls.problems.map((problem) => `--allowed-urls: ${problem}`));
   const backoffBaseMs = duration('backoff-base');
   const backoffMaxMs = duration('backoff-max');

@@ -1,11 +1,10 @@
 import type { AccessReason } from '../api/access-types.js';
 import { grantFor, type OnboardingKey } from '../api/access-spec.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
+import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type Condition, type ConditionStatus, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
-import type { InfluxFailure } from '../influx/types.js';
-import { withReady, type OnboardingEvent, type Requeue } from '../onboarding/decide.js';
-import type { InfluxTarget } from '../onboarding/reconciler.js';
+import type { InfluxFailure, InfluxTarget } from '../influx/types.js';
 
 /**
  * What an InfluxBucket or InfluxToken may do with the onboarding it references: the instance, org
@@ -79,12 +78,15 @@ export function resolveAccess(facts: AccessFacts): Access {
   return grant.granted ? { kind: 'ready', connection } : { kind: 'not-permitted', message: grant.message, connection };
 }
 
+/** The finalizer steps both kinds take; removing it lets Kubernetes delete the resource, with an event saying why when InfluxDB was left as it was. */
+export type FinalizerStep = { kind: 'addFinalizer' } | { kind: 'removeFinalizer'; event?: ResourceEvent };
+
 export interface AccessFinish<S> {
   kind: 'finish';
   reason: AccessReason;
   message: string;
   status: S;
-  event?: OnboardingEvent;
+  event?: ResourceEvent;
   requeue: Requeue;
 }
 
@@ -103,7 +105,7 @@ const QUIET: readonly AccessReason[] = ['Progressing', 'Deleting'];
 export function accessFinish<S extends StatusShape>(
   resource: { metadata: ObjectMeta; status?: S },
   now: string,
-  outcome: { reason: AccessReason; message: string; requeue: Requeue; fields?: Partial<S>; event?: OnboardingEvent },
+  outcome: { reason: AccessReason; message: string; requeue: Requeue; fields?: Partial<S>; event?: ResourceEvent },
 ): AccessFinish<S> {
   const success = SUCCESS.includes(outcome.reason);
   const conditionStatus: ConditionStatus = success ? 'True' : QUIET.includes(outcome.reason) ? 'Unknown' : 'False';
@@ -134,7 +136,7 @@ export function failureOutcome(doing: string, failure: InfluxFailure): { reason:
   return {
     reason: failure.kind === 'rejected' ? 'InfluxError' : 'Unreachable',
     message: `${doing}: ${text}`,
-    requeue: failure.kind === 'refused' ? { kind: 'none' } : { kind: 'backoff' },
+    requeue: failure.kind === 'refused' ? NONE : BACKOFF,
   };
 }
 
@@ -142,5 +144,3 @@ export function failureOutcome(doing: string, failure: InfluxFailure): { reason:
 export function after(ms: number): Requeue {
   return { kind: 'after', ms };
 }
-export const BACKOFF: Requeue = { kind: 'backoff' };
-export const NONE: Requeue = { kind: 'none' };

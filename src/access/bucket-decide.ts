@@ -1,8 +1,8 @@
 import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
+import { BACKOFF, NONE } from '../api/reconcile.js';
 import type { BucketInfo, InfluxFailure, Outcome } from '../influx/types.js';
-import type { OnboardingEvent } from '../onboarding/decide.js';
-import { accessFinish, after, BACKOFF, failureOutcome, NONE, type Access, type AccessFinish, type Connection } from './access.js';
+import { accessFinish, after, failureOutcome, type Access, type AccessFinish, type Connection, type FinalizerStep } from './access.js';
 
 /** Everything one reconcile of an InfluxBucket has learnt so far; the shell adds one observation per step. */
 export interface BucketFacts {
@@ -23,15 +23,13 @@ export interface BucketFacts {
 export type BucketFinish = AccessFinish<InfluxBucketStatus>;
 
 export type BucketStep =
-  | { kind: 'addFinalizer' }
+  | FinalizerStep
   | { kind: 'findBucket'; connection: Connection; name: string }
   /** change: what a success did, in words, for the event and facts.changes. */
   | { kind: 'createBucket'; connection: Connection; name: string; retentionSeconds: number; description: string; change: string }
   | { kind: 'setRetention'; connection: Connection; bucketID: string; retentionSeconds: number; change: string }
   | { kind: 'describeBucket'; connection: Connection; bucketID: string; description: string; change: string }
   | { kind: 'deleteBucket'; connection: Connection; bucketID: string }
-  /** Lets Kubernetes delete the resource; the event says why when InfluxDB was left as it was. */
-  | { kind: 'removeFinalizer'; event?: OnboardingEvent }
   | BucketFinish;
 
 const CREATED = 'created bucket';

@@ -12,15 +12,14 @@ import {
   type TokenSecret,
 } from '../api/access-types.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
+import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
 import { bucketPermissions } from '../influx/client.js';
-import type { InfluxClient } from '../influx/types.js';
+import type { InfluxClient, InfluxTarget } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import type { OnboardingEvent } from '../onboarding/decide.js';
-import type { InfluxTarget, ReconcileOutcome, ReconcileRequest } from '../onboarding/reconciler.js';
-import { resolveAccess, type Access, type AccessFinish } from './access.js';
+import { resolveAccess, type Access, type AccessFinish, type FinalizerStep } from './access.js';
 import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
 import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
 
@@ -34,7 +33,7 @@ export interface AccessPorts {
   /** Only asked when the onboarding grants by namespaceSelector; undefined when the namespace cannot be read. */
   namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
   influx(target: InfluxTarget): InfluxClient;
-  recordEvent(resource: Resource, event: OnboardingEvent): Promise<void>;
+  recordEvent(resource: Resource, event: ResourceEvent): Promise<void>;
 }
 
 export interface KindPorts<R, S> {
@@ -111,7 +110,7 @@ async function conclude<R extends Resource & { status?: S }, S>(
   return {};
 }
 
-async function recordEvent<R extends Resource, S>(shell: Shell<R, S>, resource: R, event: OnboardingEvent): Promise<void> {
+async function recordEvent<R extends Resource, S>(shell: Shell<R, S>, resource: R, event: ResourceEvent): Promise<void> {
   // Events are a courtesy to humans: one that cannot be recorded must not undo a reconcile.
   await shell.ports.recordEvent(resource, event).catch((error: unknown) => {
     shell.options.logger.warn('could not record event', { resource: `${resource.metadata.namespace}/${resource.metadata.name}`, eventReason: event.reason, error: messageOf(error) });
@@ -127,20 +126,58 @@ async function setFinalizer<R extends Resource, S>(shell: Shell<R, S>, resource:
   return { ...resource, metadata: { ...resource.metadata, finalizers, resourceVersion: written.resourceVersion } };
 }
 
+/**
+ * Decides and acts until the decision finishes: the finalizer steps here, the kind's own steps by
+ * `act`. The finalizer's removal, or a resource that changed meanwhile, ends the round early.
+ */
+async function decideAndAct<R extends Resource & { status?: S }, S, F extends { resource: R }, Step extends { kind: string }>(
+  shell: Shell<R, S>,
+  facts: F,
+  decide: (facts: F) => Step | FinalizerStep | AccessFinish<S>,
+  act: (step: Step, facts: F) => Promise<F>,
+): Promise<ReconcileOutcome> {
+  const { options } = shell;
+  const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
+  const steps: string[] = [];
+  for (let count = 0; count < MAX_STEPS; count++) {
+    const step = decide(facts);
+    if (isFinish<S>(step)) return conclude(shell, facts.resource, step, steps);
+    steps.push(step.kind);
+    if (!isFinalizerStep(step)) {
+      facts = await act(step, facts);
+      continue;
+    }
+    if (step.kind === 'addFinalizer') {
+      const resource = await setFinalizer(shell, facts.resource, true);
+      if (resource !== undefined) {
+        facts = { ...facts, resource };
+        continue;
+      }
+    } else {
+      if (step.event) await recordEvent(shell, facts.resource, step.event);
+      await setFinalizer(shell, facts.resource, false);
+      options.onReason?.(key, undefined);
+    }
+    options.logger.info('reconciled', { kind: facts.resource.kind, resource: key, steps });
+    return step.kind === 'removeFinalizer' ? {} : { requeue: true };
+  }
+  throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
+}
+
+function isFinish<S>(step: { kind: string }): step is AccessFinish<S> {
+  return step.kind === 'finish';
+}
+
+function isFinalizerStep(step: { kind: string }): step is FinalizerStep {
+  return step.kind === 'addFinalizer' || step.kind === 'removeFinalizer';
+}
+
 export function createBucketReconciler(ports: BucketPorts, options: AccessOptions): AccessReconciler {
   const now = options.now ?? (() => new Date());
   const shell: Shell<InfluxBucket, InfluxBucketStatus> = { ports, options, finalizer: BUCKET_FINALIZER };
 
-  async function act(step: Exclude<BucketStep, AccessFinish<InfluxBucketStatus>>, facts: BucketFacts): Promise<BucketFacts | 'done'> {
+  async function act(step: Exclude<BucketStep, AccessFinish<InfluxBucketStatus> | FinalizerStep>, facts: BucketFacts): Promise<BucketFacts> {
     switch (step.kind) {
-      case 'addFinalizer': {
-        const resource = await setFinalizer(shell, facts.resource, true);
-        return resource === undefined ? 'done' : { ...facts, resource };
-      }
-      case 'removeFinalizer':
-        if (step.event) await recordEvent(shell, facts.resource, step.event);
-        await setFinalizer(shell, facts.resource, false);
-        return 'done';
       case 'findBucket':
         return { ...facts, bucket: await ports.influx(step.connection.target).findBucket(step.connection.token, step.connection.orgID, step.name) };
       case 'createBucket': {
@@ -171,29 +208,15 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
 
   return async function reconcile(request) {
     const key = `${request.namespace}/${request.name}`;
-    let resource = ports.resource(request.namespace, request.name);
+    const resource = ports.resource(request.namespace, request.name);
     if (resource === undefined) {
       options.onReason?.(key, undefined);
       return {};
     }
     const checked = checkBucketSpec(resource);
     const access = checked.ok ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding) : UNRESOLVED;
-    let facts: BucketFacts = { resource, checked, access, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
-    const steps: string[] = [];
-    for (let count = 0; count < MAX_STEPS; count++) {
-      const step = decideBucket(facts);
-      if (step.kind === 'finish') return conclude(shell, facts.resource, step, steps);
-      steps.push(step.kind);
-      const next = await act(step, facts);
-      if (next === 'done') {
-        options.logger.info('reconciled', { kind: resource.kind, resource: key, steps });
-        if (step.kind === 'removeFinalizer') options.onReason?.(key, undefined);
-        return step.kind === 'removeFinalizer' ? {} : { requeue: true };
-      }
-      facts = next;
-      resource = facts.resource;
-    }
-    throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
+    const facts: BucketFacts = { resource, checked, access, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
+    return decideAndAct(shell, facts, decideBucket, act);
   };
 }
 
@@ -216,16 +239,8 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
   const now = options.now ?? (() => new Date());
   const shell: Shell<InfluxToken, InfluxTokenStatus> = { ports, options, finalizer: TOKEN_FINALIZER };
 
-  async function act(step: Exclude<TokenStep, AccessFinish<InfluxTokenStatus>>, facts: TokenFacts): Promise<TokenFacts | 'done'> {
+  async function act(step: Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>, facts: TokenFacts): Promise<TokenFacts> {
     switch (step.kind) {
-      case 'addFinalizer': {
-        const resource = await setFinalizer(shell, facts.resource, true);
-        return resource === undefined ? 'done' : { ...facts, resource };
-      }
-      case 'removeFinalizer':
-        if (step.event) await recordEvent(shell, facts.resource, step.event);
-        await setFinalizer(shell, facts.resource, false);
-        return 'done';
       case 'listAuthorizations':
         return { ...facts, authorizations: await ports.influx(step.connection.target).listAuthorizations(step.connection.token, { orgID: step.connection.orgID }) };
       case 'createAuthorization': {
@@ -266,21 +281,8 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
     const secret: TokenSecret = checked.ok ? await ports.readSecret(cached, checked.spec.secretName) : { state: 'absent' };
     if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
     const buckets = checked.ok ? resolveBuckets(ports, request.namespace, checked.spec.permissions.map((permission) => permission.bucket)) : {};
-    let facts: TokenFacts = { resource: cached, checked, access, secret, buckets, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
-    const steps: string[] = [];
-    for (let count = 0; count < MAX_STEPS; count++) {
-      const step = decideToken(facts);
-      if (step.kind === 'finish') return conclude(shell, facts.resource, step, steps);
-      steps.push(step.kind);
-      const next = await act(step, facts);
-      if (next === 'done') {
-        options.logger.info('reconciled', { kind: cached.kind, resource: key, steps });
-        if (step.kind === 'removeFinalizer') options.onReason?.(key, undefined);
-        return step.kind === 'removeFinalizer' ? {} : { requeue: true };
-      }
-      facts = next;
-    }
-    throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
+    const facts: TokenFacts = { resource: cached, checked, access, secret, buckets, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
+    return decideAndAct(shell, facts, decideToken, act);
   };
 }
 

@@ -1,11 +1,11 @@
 import type { Checked, EffectiveTokenSpec } from '../api/access-spec.js';
 import { TOKEN_FINALIZER, type DesiredTokenSecret, type InfluxToken, type InfluxTokenStatus, type TokenSecret } from '../api/access-types.js';
+import { BACKOFF, NONE } from '../api/reconcile.js';
 import type { Authorization, BucketPermission, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/types.js';
 
 /** What the token controller reads of a listed authorization (v2.9+ lists no token). */
 export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
-import type { OnboardingEvent } from '../onboarding/decide.js';
-import { accessFinish, after, BACKOFF, failureOutcome, NONE, type Access, type AccessFinish, type Connection } from './access.js';
+import { accessFinish, after, failureOutcome, type Access, type AccessFinish, type Connection, type FinalizerStep } from './access.js';
 
 /** An InfluxBucket a permission names, as its status tells. */
 export type BucketResolution =
@@ -34,12 +34,11 @@ export interface TokenFacts {
 export type TokenFinish = AccessFinish<InfluxTokenStatus>;
 
 export type TokenStep =
-  | { kind: 'addFinalizer' }
+  | FinalizerStep
   | { kind: 'listAuthorizations'; connection: Connection }
   | { kind: 'createAuthorization'; connection: Connection; description: string; permissions: BucketPermission[] }
   | { kind: 'writeSecret'; secret: DesiredTokenSecret }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
-  | { kind: 'removeFinalizer'; event?: OnboardingEvent }
   | TokenFinish;
 
 /**

@@ -17,6 +17,14 @@ export type SpecCheck = { ok: true; spec: EffectiveSpec } | { ok: false; problem
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
 
+/** The entries of a comma-separated list (a flag, an annotation), trimmed, empty ones dropped. */
+export function commaSeparated(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -150,11 +150,11 @@ function parseEntry(entry: string): AllowedTarget | undefined {
 
 export type AllowedTargetsParse = { ok: true; targets: AllowedTarget[] } | { ok: false; problems: string[] };
 
-/** Reads a comma-separated allow-list such as `*.monitoring.svc, influxdb.data:8086, 10.0.0.0/8, fd00::/8`. */
-export function parseAllowedTargets(text: string): AllowedTargetsParse {
+/** Reads the entries of an allow-list such as `*.monitoring.svc`, `influxdb.data:8086`, `10.0.0.0/8`, `fd00::/8`. */
+export function parseAllowedTargets(entries: readonly string[]): AllowedTargetsParse {
   const targets: AllowedTarget[] = [];
   const problems: string[] = [];
-  for (const entry of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+  for (const entry of entries) {
     const target = parseEntry(entry);
     if (target === undefined) {
       problems.push(`${JSON.stringify(entry)} is neither a host pattern (influxdb.example, *.example) nor an IP or CIDR (10.0.0.0/8, fd00::/8), with an optional :port ([fd00::/8]:8086 for IPv6)`);

@@ -5,6 +5,14 @@ import type { AddressPolicy, RefusalReason } from './address-policy.js';
  * is enforced before any connection: for a literal address at once, for a name on every address
  * it resolves to at connect time, so DNS rebinding cannot get around it.
  */
+/** How one InfluxDB instance is reached; a client is asked for per target. */
+export interface InfluxTarget {
+  url: string;
+  timeoutMs: number;
+  caPem?: string;
+  insecureSkipVerify: boolean;
+}
+
 export interface InfluxClientOptions extends AddressPolicy {
   /** `http(s)://host[:port][/prefix]`, without credentials, query or fragment. */
   baseUrl: string;

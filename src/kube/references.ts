@@ -1,6 +1,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { ALLOWED_URLS_ANNOTATION, type SecretKeySelector } from '../api/types.js';
 import type { Reference } from '../api/credentials.js';
+import { commaSeparated } from '../api/spec.js';
 import { apiStatus, kubeCall } from './errors.js';
 
 /**
@@ -17,10 +18,7 @@ export async function readReference(core: CoreV1Api, namespace: string, selector
     if (encoded === undefined) {
       return { found: false, problem: `Secret ${selector.name} has no key ${selector.key}` };
     }
-    const allowedUrls = (secret.metadata?.annotations?.[ALLOWED_URLS_ANNOTATION] ?? '')
-      .split(',')
-      .map((url) => url.trim())
-      .filter((url) => url !== '');
+    const allowedUrls = commaSeparated(secret.metadata?.annotations?.[ALLOWED_URLS_ANNOTATION] ?? '');
     return { found: true, value: Buffer.from(encoded, 'base64').toString('utf8'), allowedUrls };
   } catch (error) {
     const status = apiStatus(error);

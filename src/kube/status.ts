@@ -9,7 +9,8 @@ export type StatusWrite = { kind: 'patched'; resourceVersion: string } | { kind:
  * Writes the status through the /status subresource. The merge patch carries the whole status
  * (conditions is a list, and a merge patch replaces lists) and the resourceVersion the decision
  * was made on, so a status computed from a stale object is refused instead of landing: that is
- * 'stale', an ordinary outcome (the cache had not caught up yet), not an error.
+ * 'stale', an ordinary outcome (the cache had not caught up yet), not an error. A field set to
+ * undefined is sent as null, which removes it (RFC 7386).
  */
 export async function patchStatus<S extends object>(
   api: CustomObjectsApi,
@@ -27,7 +28,7 @@ export async function patchStatus<S extends object>(
           plural,
           namespace,
           name,
-          body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status },
+          body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status: withRemovals(status) },
         },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       ),
@@ -37,6 +38,11 @@ export async function patchStatus<S extends object>(
     if (apiStatus(error) === 409) return { kind: 'stale' };
     throw error;
   }
+}
+
+/** JSON drops undefined; a merge patch removes a field only when it is null. */
+function withRemovals(status: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(status).map(([field, value]: [string, unknown]) => [field, value === undefined ? null : value]));
 }
 
 /**

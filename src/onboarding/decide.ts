@@ -1,3 +1,4 @@
+import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../api/reconcile.js';
 import { checkSpec, sameInstance, tlsSettings } from '../api/spec.js';
 import {
   ALLOWED_URLS_ANNOTATION,
@@ -8,7 +9,6 @@ import {
   ROTATION_MARKER,
   Reason,
   type Condition,
-  type ConditionStatus,
   type EffectiveSpec,
   type InfluxOnboardingStatus,
   type SecretKeySelector,
@@ -16,21 +16,12 @@ import {
 import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret, Reference } from '../api/credentials.js';
 import type { Authorization, AuthorizationRequest, BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest, TokenOwner } from './facts.js';
 
-export interface OnboardingEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
-
-/** When to look at the resource again. `none`: only a change of the resource (or a resync) brings it back. */
-export type Requeue = { kind: 'none' } | { kind: 'backoff' } | { kind: 'after'; ms: number };
-
 export interface Finish {
   kind: 'finish';
   reason: Reason;
   message: string;
   status: InfluxOnboardingStatus;
-  event?: OnboardingEvent;
+  event?: ResourceEvent;
   requeue: Requeue;
 }
 
@@ -100,33 +91,13 @@ function previousReady(facts: Facts): Condition | undefined {
   return facts.resource.status?.conditions?.find((condition) => condition.type === READY);
 }
 
-/** Sets the Ready condition by type, keeping lastTransitionTime unless its status changes. */
-export function withReady(
-  conditions: readonly Condition[] | undefined,
-  ready: { status: ConditionStatus; reason: string; message: string; observedGeneration?: number },
-  now: string,
-): Condition[] {
-  const previous = conditions?.find((condition) => condition.type === READY);
-  const next: Condition = {
-    type: READY,
-    status: ready.status,
-    ...(ready.observedGeneration !== undefined && { observedGeneration: ready.observedGeneration }),
-    lastTransitionTime: previous && previous.status === ready.status ? previous.lastTransitionTime : now,
-    reason: ready.reason,
-    message: ready.message,
-  };
-  const list = conditions ?? [];
-  // Replaced in place: a reordered list would be a status change that is no change at all.
-  return previous ? list.map((condition) => (condition.type === READY ? next : condition)) : [...list, next];
-}
-
 interface Outcome {
   reason: Reason;
   message: string;
   requeue: Requeue;
   fields?: Partial<InfluxOnboardingStatus>;
   /** An event to emit even when the reason does not change (e.g. Reonboarded). */
-  event?: OnboardingEvent;
+  event?: ResourceEvent;
 }
 
 function finish(facts: Facts, outcome: Outcome): Finish {
@@ -164,9 +135,6 @@ function finish(facts: Facts, outcome: Outcome): Finish {
     requeue: outcome.requeue,
   };
 }
-
-const BACKOFF: Requeue = { kind: 'backoff' };
-const NONE: Requeue = { kind: 'none' };
 
 function failureText(failure: InfluxFailure): string {
   return failure.kind === 'rejected' ? `${failure.code}: ${failure.message}` : failure.message;
@@ -444,7 +412,7 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
     });
   }
   const found = ids.ok ? ids.value : {};
-  if (found.orgID === undefined) return { kind: 'createOrg', token, org: spec.org, repair: { done: `created org ${spec.org}`, doing: `creating org ${spec.org}` } };
+  if (found.orgID === undefined) return { kind: 'createOrg', token, org: spec.org, repair: repair('created', 'creating', `org ${spec.org}`) };
   if (found.bucketID === undefined) {
     return {
       kind: 'createBucket',
@@ -452,10 +420,7 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
       orgID: found.orgID,
       bucket: spec.bucket,
       retentionSeconds: spec.retentionPeriodSeconds,
-      repair: {
-        done: `created bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`,
-        doing: `creating bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`,
-      },
+      repair: repair('created', 'creating', `bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`),
     };
   }
   if (found.bucketRetentionSeconds !== spec.retentionPeriodSeconds) {
@@ -464,13 +429,15 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
       token,
       bucketID: found.bucketID,
       retentionSeconds: spec.retentionPeriodSeconds,
-      repair: {
-        done: `changed bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`,
-        doing: `changing bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`,
-      },
+      repair: repair('changed', 'changing', `bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`),
     };
   }
   return found;
+}
+
+/** A repair of `what`, told as done (for the event) and as being done (for a refusal). */
+function repair(done: string, doing: string, what: string): Repair {
+  return { done: `${done} ${what}`, doing: `${doing} ${what}` };
 }
 
 function isStep<T extends object>(value: Step | T): value is Step {
@@ -705,15 +672,23 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const rotation = owner === undefined ? { credentials: token.credentials, record: {} } : rotatePassword(facts, spec, token.credentials, owner);
   if (isStep(rotation)) return rotation;
   const { credentials } = rotation;
-  // The instance was set up again with the Secret's token: the authorization recorded with it is gone.
+  // The authorization recorded with the Secret's token is gone (the instance was set up again with
+  // that token), or belongs to the token a new tokenSecretRef replaces.
   const setUpNow = facts.setupAnswer?.ok ? facts.setupAnswer.value.authorizationID : undefined;
   const recorded = facts.secret.state === 'owned' ? facts.secret.authorizationID : undefined;
-  const reset = setUpNow !== undefined && recorded !== undefined && recorded !== setUpNow ? { authorizationID: setUpNow } : {};
+  const referenceReplaces = spec.tokenSecretRef !== undefined && credentialsIn(facts.secret)?.credentials.token !== credentials.token;
+  const reset =
+    recorded === undefined ? {} : setUpNow !== undefined && recorded !== setUpNow ? { authorizationID: setUpNow } : referenceReplaces ? { authorizationID: null } : {};
   const secret = desiredSecret(spec, credentials, { ...rotation.record, ...reset });
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
   const status = facts.resource.status ?? {};
+  // A token from a new tokenSecretRef, written over another this reconcile: the recorded authorization is the old token's.
+  const tokenReplaced = spec.tokenSecretRef !== undefined && facts.secretWritten === true && facts.remembered?.credentials.token !== credentials.token;
+  const authorizationKnown = status.authorizationID !== undefined && !tokenReplaced;
   const fields: Partial<InfluxOnboardingStatus> = {
     ...outcome.fields,
+    // Undefined removes the field from the status (see patchStatus).
+    ...(tokenReplaced && status.authorizationID !== undefined && { authorizationID: undefined }),
     secretName: spec.credentialsSecretName,
     username: credentials.username,
     adopted: outcome.reason === Reason.Adopted,
@@ -723,7 +698,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   if (!facts.setupAnswer?.ok) {
     if (facts.ids === undefined) {
       const userID = owner?.userID;
-      const lookupAuthorization = userID !== undefined && status.authorizationID === undefined;
+      const lookupAuthorization = userID !== undefined && !authorizationKnown;
       return { kind: 'lookupIDs', token: credentials.token, org: spec.org, bucket: spec.bucket, ...(lookupAuthorization && { userID }) };
     }
     const ensured = ensureOrgAndBucket(facts, spec, credentials.token);
@@ -731,7 +706,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
     const { orgID, bucketID, authorizationID } = ensured;
     if (orgID !== undefined) fields.orgID = orgID;
     if (bucketID !== undefined) fields.bucketID = bucketID;
-    if (authorizationID !== undefined && status.authorizationID === undefined) fields.authorizationID = authorizationID;
+    if (authorizationID !== undefined && !authorizationKnown) fields.authorizationID = authorizationID;
   }
   const proof = provePassword(facts, spec, credentials, rotation.source !== undefined);
   if (isStep(proof)) return proof;
@@ -752,7 +727,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const transition = previousReady(facts)?.reason !== outcome.reason;
   // One event per reconcile: a first success says what it repaired on the way; later repairs
   // have their own.
-  const tokenRotated: OnboardingEvent | undefined =
+  const tokenRotated: ResourceEvent | undefined =
     token.rotatedTo === undefined
       ? undefined
       : {
@@ -760,7 +735,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
           reason: 'TokenRotated',
           message: `The operator token in Secret ${spec.credentialsSecretName} was replaced by a new authorization ${token.rotatedTo} of user ${credentials.username} with the same permissions (${ROTATE_TOKEN_ANNOTATION}: ${tokenRotationRequested(facts) ?? 'none'}); the authorization it replaced is deleted when this operator created it, and left alone otherwise${repairNote}`,
         };
-  const rotated: OnboardingEvent | undefined =
+  const rotated: ResourceEvent | undefined =
     tokenRotated ??
     (rotation.source === undefined
       ? undefined
@@ -769,7 +744,7 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
           reason: 'PasswordRotated',
           message: `The password of user ${credentials.username} at ${spec.url} was changed ${rotation.source}; Secret ${spec.credentialsSecretName} holds it${repairNote}`,
         });
-  const event: OnboardingEvent | undefined =
+  const event: ResourceEvent | undefined =
     outcome.event ??
     rotated ??
     (repairs.length === 0

@@ -1,22 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
+import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkSpec, instanceKey } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason, type SecretKeySelector } from '../api/types.js';
-import type { Created, InfluxClient, Outcome } from '../influx/types.js';
+import type { Created, InfluxClient, InfluxTarget, Outcome } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import { credentialsIn, decide, firstVisitStatus, withRepair, type Finish, type OnboardingEvent, type RepairStep, type Step } from './decide.js';
+import { credentialsIn, decide, firstVisitStatus, withRepair, type Finish, type RepairStep, type Step } from './decide.js';
 import type { BoundCredentials, Facts, References } from './facts.js';
 import { generatePassword, generateToken } from './generate.js';
 import { PerKeySerializer } from './serial.js';
-
-/** How one InfluxDB instance is reached; the shell asks the ports for a client per target. */
-export interface InfluxTarget {
-  url: string;
-  timeoutMs: number;
-  caPem?: string;
-  insecureSkipVerify: boolean;
-}
 
 /** Everything the reconciler reads and writes, as thin adapters around Kubernetes and InfluxDB. */
 export interface OnboardingPorts {
@@ -29,7 +22,7 @@ export interface OnboardingPorts {
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;
   readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
   patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<StatusWrite>;
-  recordEvent(resource: InfluxOnboarding, event: OnboardingEvent): Promise<void>;
+  recordEvent(resource: InfluxOnboarding, event: ResourceEvent): Promise<void>;
   /**
    * The escrow (--escrow-namespace), absent when off: a copy of each resource's credentials outside
    * its namespace, written before its Secret and read when the Secret is gone.
@@ -58,17 +51,6 @@ export interface OnboardingOptions {
    * faster one goes straight to its outcome with one status write. Default 1 s.
    */
   progressingAfterMs?: number;
-}
-
-export interface ReconcileRequest {
-  namespace: string;
-  name: string;
-}
-
-/** controller-runtime's Result: requeue with backoff, or after a delay. */
-export interface ReconcileOutcome {
-  requeue?: boolean;
-  requeueAfterMs?: number;
 }
 
 // A decision needs at most a handful of steps; more means a bug, and must not spin forever.

@@ -16,7 +16,8 @@ export function requestFromKey(key: string): Request {
   return slash < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
-export function requestFor(object: KubernetesObject): Request {
+/** Any object with a name, whether typed by @kubernetes/client-node or by its own API types. */
+export function requestFor(object: { metadata?: { namespace?: string; name?: string } }): Request {
   return { namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' };
 }
 

@@ -182,6 +182,14 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'the operator token revoked with itself',
+    steps: [
+      setUp,
+      withToken('DELETE /api/v2/authorizations/{authorizationID} with its own token', '/api/v2/authorizations/{authorizationID}', 'DELETE'),
+      withToken('GET /api/v2/me with the revoked token', '/api/v2/me'),
+    ],
+  },
+  {
     name: 'org and bucket ensured: create, re-create, retention changed',
     steps: [
       setUp,

@@ -18,6 +18,7 @@ import {
   requestsTo,
   waitForReason,
 } from '../support/onboarding.js';
+import { InfluxAdmin } from '../support/influx-http.js';
 import type { LogRecord, RunningOperator } from '../support/operator.js';
 import { freePorts } from '../support/processes.js';
 import { createTestCertificates } from '../support/tls.js';
@@ -69,7 +70,7 @@ tests('a revoked token is TokenInvalid with a Warning event', async (context) =>
   await waitForReason(namespace, 'revoked', 'Onboarded');
   const secret = await getSecret(namespace, 'revoked-influxdb');
   context.ledger.addSecret(secret);
-  influx.knobs.revokeToken(secret?.data.token ?? '');
+  await new InfluxAdmin(influx.url).deleteAuthorization(secret?.data.token ?? '', influx.onboarded()?.authorizationID ?? '');
   const invalid = await waitForReason(namespace, 'revoked', 'TokenInvalid');
   assert.is(readyOf(invalid)?.status, 'False');
   assert.match(readyOf(invalid)?.message ?? '', 'revoked-influxdb');

@@ -4,7 +4,8 @@
 // the test knows each permission it used: any permission the chart forgets, and any it grants that
 // no call used (outside a short list of exceptions, each with its reason), fails here, for the
 // cluster-wide and the per-namespace renderings alike. /metrics is proven on the same run: no
-// token 401, a ServiceAccount without the metrics-reader role 403, with it 200.
+// token 401, a ServiceAccount without the metrics-reader role 403, with it 200. A second operator
+// runs with escrow.enabled under that rendering's RBAC, each call checked in its own namespace.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import {
   createNamespace,
   createOnboarding,
   createSecret,
+  getOnboarding,
   getSecret,
   observableText,
   onboardingEvents,
@@ -37,8 +39,9 @@ import {
 } from '../support/onboarding.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
 import type { InfluxToken } from '../../src/api/access-types.js';
+import { CredentialsEscrow } from '../../src/kube/escrow.js';
 import { accessHarness, createAccess, deleteAccess, getAccess, patchAccessSpec, waitForAccess, waitForGone } from '../support/access.js';
-import { grantsTo, permissionOf, type PolicyRule } from '../support/rbac-calls.js';
+import { grantsIn, grantsTo, namespaceOf, permissionOf, roleGrants, type PolicyRule } from '../support/rbac-calls.js';
 import { eventually } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,6 +83,7 @@ interface Context {
   readerBinding?: string;
   metricsText?: string;
   ledger: SecretLedger;
+  escrow?: { namespace: string; tap: ApiTap; operator: RunningOperator };
 }
 
 const tests = suite<Context>('onboarding with the chart RBAC', {} as Context);
@@ -102,6 +106,8 @@ tests.before(async (context) => {
 tests.after(async (context) => {
   await context.operator?.terminate();
   await context.tap?.close();
+  await context.escrow?.operator.terminate();
+  await context.escrow?.tap.close();
   await context.influx?.close();
   if (context.readerBinding) {
     const { kubectlResult } = await onboardingHarness();
@@ -110,13 +116,13 @@ tests.after(async (context) => {
   if (context.dir) await rm(context.dir, { recursive: true, force: true });
 });
 
-/** The chart rendered for this file's release; `values` as --set pairs. */
-async function render(context: Context, values: string[] = []): Promise<Manifest[]> {
+/** The chart rendered for a release (this file's, in its namespace, unless told); `values` as --set pairs. */
+async function render(context: Context, values: string[] = [], release = { name: context.release, namespace: context.namespace }): Promise<Manifest[]> {
   const helm = await helmBinary();
   const set = values.flatMap((value) => ['--set', value]);
   const { stdout } = await promisify(execFile)(
     helm,
-    ['template', context.release, join(root, 'deploy/influx-onboarding-operator'), '--namespace', context.namespace, ...set],
+    ['template', release.name, join(root, 'deploy/influx-onboarding-operator'), '--namespace', release.namespace, ...set],
     { maxBuffer: 1 << 22 },
   );
   return parseAllDocuments(stdout)
@@ -375,11 +381,63 @@ tests('least privilege: the chart grants exactly the permissions the operator us
   }
 });
 
+tests('escrow enabled: an operator in its own namespace, watching another, keeps its escrow copies there with only the escrow Role; its calls match the rules', async (context) => {
+  const { controlPlane, kubectl } = await onboardingHarness();
+  const watched = context.namespace;
+  const release = { name: `escrow-${randomSuffix()}`, namespace: await createNamespace('onb-rbac-escrow') };
+  // Per-namespace RBAC: nothing else grants anything in the release namespace but leader election's Role.
+  const rendered = await render(context, [`namespaces={${watched}}`, 'escrow.enabled=true'], release);
+  const serviceAccount = rendered.find((manifest) => manifest.kind === 'ServiceAccount');
+  assert.ok(serviceAccount, 'the chart renders a ServiceAccount');
+  const escrowRole = rendered.find((manifest) => manifest.kind === 'Role' && manifest.metadata.name === `${release.name}-influx-onboarding-operator-escrow`);
+  assert.ok(escrowRole, 'escrow.enabled renders the escrow Role');
+  assert.is(escrowRole.metadata.namespace, release.namespace);
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [serviceAccount, ...rendered.filter((manifest) => RBAC_KINDS.includes(manifest.kind))] }));
+  const account = { namespace: release.namespace, name: serviceAccount.metadata.name };
+  const token = await controlPlane.mintServiceAccountToken(account.namespace, account.name);
+  context.ledger.add(token);
+
+  const tap = await startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token });
+  const shard = randomSuffix();
+  // The chart's arguments for these values (deployment.yaml), without leader election.
+  const operator = await startOperator({
+    kubeconfigPath: tap.kubeconfigPath,
+    name: 'rbac-escrow-operator',
+    args: [`--namespaces=${watched}`, `--escrow-namespace=${release.namespace}`, `--label-selector=influxdb.onboarding.dev/shard=${shard}`, '--backoff-max=2s'],
+  });
+  context.escrow = { namespace: release.namespace, tap, operator };
+  await operator.waitForReady(60_000);
+  const influx = await startInfluxStandin();
+  try {
+    await createOnboarding(watched, 'escrowed', { url: influx.url, username: 'admin', org: 'acme', bucket: 'metrics', credentialsSecret: { deletionPolicy: 'Delete' } }, { 'influxdb.onboarding.dev/shard': shard });
+    await waitForReason(watched, 'escrowed', 'Onboarded', 60_000);
+    // A second write of the Secret (its ownerReference dropped) replaces the escrow copy too.
+    await patchOnboardingSpec(watched, 'escrowed', { credentialsSecret: { deletionPolicy: 'Retain' } });
+    await eventually('the ownerReference to be dropped', async () => ((await getSecret(watched, 'escrowed-influxdb'))?.raw.metadata?.ownerReferences ?? []).length === 0);
+    const secret = await getSecret(watched, 'escrowed-influxdb');
+    context.ledger.addSecret(secret);
+    context.ledger.addStandin(influx);
+    const resource = await getOnboarding(watched, 'escrowed');
+    assert.ok(resource);
+    const copy = await getSecret(release.namespace, CredentialsEscrow.nameFor(resource));
+    assert.is(copy?.data.token, secret?.data.token, 'the escrow copy holds the token');
+  } finally {
+    await influx.close();
+  }
+
+  const refused = tap.requests.filter((request) => request.status === 403).map((request) => `${request.method} ${request.path}`);
+  assert.equal(refused, [], 'the API server refused nothing');
+  const ungranted = tap.requests.filter((request) => !grantsIn(rendered, account, namespaceOf(request)).has(permissionOf(request))).map((request) => `${request.method} ${request.path}`);
+  assert.equal(ungranted, [], 'every call is granted in its own namespace');
+  const inRelease = new Set(tap.requests.filter((request) => namespaceOf(request) === release.namespace).map(permissionOf));
+  assert.equal([...inRelease].sort(), [...roleGrants(escrowRole)].sort(), 'in its own namespace the operator used exactly what the escrow Role grants');
+});
+
 tests('secrecy: no password or token of this file in the operator output, any Event, any status or /metrics', async (context) => {
   assert.ok(context.operator, 'the operator ran');
   assert.ok(context.metricsText, 'the metrics were read');
   assert.ok(context.ledger.size >= 5, `the check covers the password, the InfluxDB token and three ServiceAccount tokens (${context.ledger.size})`);
-  const sources = await observableText([context.operator], [], [context.namespace]);
+  const sources = await observableText([context.operator, ...(context.escrow ? [context.escrow.operator] : [])], [], [context.namespace, ...(context.escrow ? [context.escrow.namespace] : [])]);
   sources['/metrics'] = context.metricsText;
   assert.equal(context.ledger.leaks(sources), []);
 });

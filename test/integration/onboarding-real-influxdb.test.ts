@@ -494,6 +494,13 @@ for (const version of REAL_VERSIONS) {
     await waitForReason(namespace, 'newref', 'Onboarded', 30_000);
     assert.equal(await useCredentials(credentialsOf(switched, server)), { me: 200, rows: 1, signIn: 204 });
     assert.is(await server.admin.meStatus(oldToken), 200, 'the old token was not deleted');
+    // The old authorization's ID goes from the status; v2.7 lists tokens, so the new one is found, v2.9+ hashes them.
+    assert.is.not(ready.status?.authorizationID, undefined);
+    const recorded = await eventually('status.authorizationID of the new token', async () => {
+      const current = await getOnboarding(namespace, 'newref');
+      return current?.status?.authorizationID !== ready.status?.authorizationID && current;
+    });
+    assert.is(recorded.status?.authorizationID, version === 'v2.7.12' ? made.value.id : undefined);
   });
 
   tests('token rotation on request: a new operator token with the same permissions, the old one deleted (401), exactly one operator authorization left; the new one writes, queries and creates orgs', async (context) => {

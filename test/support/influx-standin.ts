@@ -95,7 +95,6 @@ export interface InfluxStandin {
     /** The next `count` requests (those matching `only`, when given) fail as `how` instead of being served. */
     failNext(count: number, how: FailureMode, only?: RequestMatch): void;
     wipe(): void;
-    revokeToken(token: string): void;
     setUpBySomeoneElse(options?: SetUpBySomeoneElseOptions): { token: string };
   };
   close(): Promise<void>;
@@ -1043,9 +1042,6 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         buckets.clear();
         authorizations.clear();
         firstOnboarding = undefined;
-      },
-      revokeToken(token) {
-        for (const [id, entry] of authorizations) if (entry.token === token) authorizations.delete(id);
       },
       setUpBySomeoneElse(setUp = {}) {
         if (!setupAllowed()) throw new Error('stand-in: already set up');

@@ -3,42 +3,12 @@
  * the status subresource, the spec fields the checks know, their defaults and enums, and the
  * status fields the decisions write.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
 import { checkBucketSpec, checkTokenSpec } from '../../src/api/access-spec.js';
 import { AccessReason, BUCKET_KIND, BUCKET_PLURAL, DEFAULT_ROTATION_GRACE_SECONDS, MAX_ROTATION_GRACE_SECONDS, TOKEN_KIND, TOKEN_PLURAL } from '../../src/api/access-types.js';
 import { GROUP, VERSION } from '../../src/api/types.js';
-
-interface Schema {
-  type?: string;
-  description?: string;
-  required?: string[];
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  enum?: unknown[];
-  default?: unknown;
-  minimum?: number;
-  maximum?: number;
-  minItems?: number;
-  'x-kubernetes-list-type'?: string;
-  'x-kubernetes-list-map-keys'?: string[];
-}
-interface Crd {
-  spec: {
-    group: string;
-    scope: string;
-    names: { kind: string; plural: string };
-    versions: Array<{ name: string; subresources?: { status?: object }; additionalPrinterColumns: Array<{ name: string; jsonPath: string; priority?: number }>; schema: { openAPIV3Schema: Schema } }>;
-  };
-}
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const load = (plural: string): Crd => parse(readFileSync(join(root, 'crds', `${GROUP}_${plural}.yaml`), 'utf8')) as Crd;
-const chartCopy = (plural: string): string => readFileSync(join(root, 'deploy/influx-onboarding-operator/crds', `${GROUP}_${plural}.yaml`), 'utf8');
+import { crdText, loadCrd as load } from '../support/crd.js';
 
 for (const [kind, plural, third] of [
   [BUCKET_KIND, BUCKET_PLURAL, 'Bucket'],
@@ -49,7 +19,7 @@ for (const [kind, plural, third] of [
     assert.equal([crd.spec.group, crd.spec.scope, crd.spec.names.kind, crd.spec.names.plural], [GROUP, 'Namespaced', kind, plural]);
     const [version] = crd.spec.versions;
     assert.ok(version && version.name === VERSION && version.subresources?.status);
-    assert.equal(version.additionalPrinterColumns.filter((column) => !column.priority).map((column) => column.name), ['Ready', 'Reason', third, 'Age']);
+    assert.equal((version.additionalPrinterColumns ?? []).filter((column) => !column.priority).map((column) => column.name), ['Ready', 'Reason', third, 'Age']);
     const conditions = version.schema.openAPIV3Schema.properties?.status?.properties?.conditions;
     assert.equal([conditions?.['x-kubernetes-list-type'], conditions?.['x-kubernetes-list-map-keys']], ['map', ['type']]);
     const reasons = conditions?.items?.properties?.reason?.description ?? '';
@@ -57,7 +27,7 @@ for (const [kind, plural, third] of [
       if (kind === TOKEN_KIND && ['BucketReady', 'BucketExists'].includes(reason)) continue;
       assert.ok(reasons.includes(reason), `the reason list names ${reason}`);
     }
-    assert.is(chartCopy(plural), readFileSync(join(root, 'crds', `${GROUP}_${plural}.yaml`), 'utf8'), 'the chart copy is byte for byte the same');
+    assert.is(crdText(plural, 'chart'), crdText(plural), 'the chart copy is byte for byte the same');
   });
 }
 

@@ -4,10 +4,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { commaSeparated } from '../../src/api/spec.js';
 import { admit, parseAllowedTargets, type AddressPolicy, type AllowedTarget } from '../../src/influx/address-policy.js';
 
 function targets(text: string): AllowedTarget[] {
-  const parsed = parseAllowedTargets(text);
+  const parsed = parseAllowedTargets(commaSeparated(text));
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   return parsed.targets;
 }

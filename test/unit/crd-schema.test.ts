@@ -6,56 +6,14 @@
  * tested elsewhere. Also: printer columns, status subresource, conditions as a map keyed by type,
  * and statuses decide() writes validate against the status schema.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
 import { checkSpec } from '../../src/api/spec.js';
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, GROUP, KIND, PLURAL, READY, Reason, VERSION as API_VERSION_NAME } from '../../src/api/types.js';
+import { loadCrd, type Schema } from '../support/crd.js';
 import { BASE_SPEC, IDS, drive, facts, freshWorld, onboardedStatus, ownedSecret, resource, secretData, setUpWorld, credentials, STORED_TOKEN } from '../support/facts.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const crd = parse(readFileSync(join(root, 'crds', 'influxdb.onboarding.dev_influxonboardings.yaml'), 'utf8')) as Crd;
-
-interface Schema {
-  type?: string;
-  description?: string;
-  format?: string;
-  required?: string[];
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  enum?: unknown[];
-  default?: unknown;
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  'x-kubernetes-validations'?: Array<{ rule: string; message?: string; fieldPath?: string; reason?: string }>;
-  'x-kubernetes-list-type'?: string;
-  'x-kubernetes-list-map-keys'?: string[];
-}
-
-interface Crd {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  spec: {
-    group: string;
-    scope: string;
-    names: { kind: string; plural: string; singular: string; listKind: string };
-    versions: Array<{
-      name: string;
-      served: boolean;
-      storage: boolean;
-      subresources?: { status?: object };
-      additionalPrinterColumns?: Array<{ name: string; type: string; jsonPath: string; priority?: number }>;
-      schema: { openAPIV3Schema: Schema };
-    }>;
-  };
-}
+const crd = loadCrd(PLURAL);
 
 const version = crd.spec.versions.find((v) => v.name === API_VERSION_NAME);
 if (!version) throw new Error(`CRD has no version ${API_VERSION_NAME}`);

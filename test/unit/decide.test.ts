@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
 import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, ROTATE_PASSWORD_ANNOTATION, ROTATE_TOKEN_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
 import type { Authorization, BucketState, Deletion, Outcome } from '../../src/influx/types.js';
-import { credentialsIn, secretMatches, withReady, type Finish, type Requeue, type Step } from '../../src/onboarding/decide.js';
+import { withReady, type Requeue } from '../../src/api/reconcile.js';
+import { credentialsIn, secretMatches, type Finish, type Step } from '../../src/onboarding/decide.js';
 import {
   ABSENT,
   AUTH_TOKEN,
@@ -743,6 +744,38 @@ test('a new tokenSecretRef on an onboarded resource: checked with /me first; acc
     rejectedRun.finish.message,
     `InfluxDB at ${INFLUX_URL} rejected the token from Secret influx-token (unauthorized: unauthorized access), so it did not replace the token in Secret ${SECRET_NAME}. Put a valid operator token of this instance there`,
   );
+});
+
+test('a new tokenSecretRef: status.authorizationID of the old token is removed, and the new token\'s recorded when InfluxDB lists tokens', () => {
+  const REF_AUTHORIZATION_ID = 'c000000000000004';
+  const listing = (step: Extract<Step, { kind: 'lookupIDs' }>) => ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0, ...(step.userID && { authorizationID: REF_AUTHORIZATION_ID }) });
+  const hashed = () => ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 });
+  const cases: Array<[string, World['lookupIDs'], string | undefined]> = [
+    ['tokens listed (v2.7)', listing, REF_AUTHORIZATION_ID],
+    ['tokens hashed (v2.9+)', hashed, undefined],
+  ];
+  for (const [name, lookupIDs, expected] of cases) {
+    const input = given(tokenRef, { secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN) } }, onboardedStatus());
+    const run = drive(input, setUpWorld(REF_TOKEN, { lookupIDs }));
+    assert.is(only(run, 'writeSecret').credentials.token, REF_TOKEN, name);
+    assert.ok(only(run, 'lookupIDs').userID !== undefined, `${name}: the new token's authorization is looked for`);
+    assert.is(run.finish.status.authorizationID, expected, name);
+    assert.ok(expected !== undefined || 'authorizationID' in run.finish.status, `${name}: undefined, so the status patch removes it`);
+  }
+  // A Secret that recorded the old token's authorization (an earlier rotate-token) forgets it with the old token.
+  const rotatedBefore = given(
+    tokenRef,
+    { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, authorizationID: IDS.authorizationID }), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN) } },
+    onboardedStatus(),
+  );
+  const forgotten = drive(rotatedBefore, setUpWorld(REF_TOKEN, { lookupIDs: hashed }));
+  assert.is(only(forgotten, 'writeSecret').secret.authorizationID, null);
+  assert.ok('authorizationID' in forgotten.finish.status && forgotten.finish.status.authorizationID === undefined);
+  // The Secret held the referenced token already (or the operator restarted after writing it): nothing is removed.
+  const settled = given(tokenRef, { secret: ownedSecret(secretData({ ...STORED, token: REF_TOKEN })), remembered: rememberedAt({ ...STORED, token: REF_TOKEN }), references: { token: found(REF_TOKEN) } }, onboardedStatus());
+  const steady = drive(settled, setUpWorld(REF_TOKEN));
+  assert.not.ok(steady.kinds.includes('writeSecret'));
+  assert.is(steady.finish.status.authorizationID, IDS.authorizationID);
 });
 
 test('a valid tokenSecretRef repairs TokenInvalid: stored in the Secret, Ready again with a Normal event', () => {

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { commaSeparated } from '../../src/api/spec.js';
 import { createInfluxClient, parseAllowedTargets, type InfluxClient, type InfluxClientOptions, type InfluxFailure, type Outcome, type RequestSample, type SetupRequest } from '../../src/influx/index.js';
 import { admit } from '../../src/influx/address-policy.js';
 import { shardGroupDurationSeconds } from '../../src/influx/client.js';
@@ -126,7 +127,7 @@ onboarding('checkToken: the token\'s user when valid, rejected 401 unauthorized 
   const client = clientFor(standin.url);
   valueOf(await client.setup(REQUEST));
   assert.equal(valueOf(await client.checkToken(TOKEN)), { userID: standin.onboarded()?.userID, userName: 'admin' });
-  standin.knobs.revokeToken(TOKEN);
+  valueOf(await client.deleteAuthorization(TOKEN, standin.onboarded()?.authorizationID ?? ''));
   const failure = failureOf(await client.checkToken(TOKEN));
   assert.equal(failure, { kind: 'rejected', status: 401, code: 'unauthorized', message: 'unauthorized access' });
 });
@@ -515,7 +516,7 @@ transport('a name that resolves normally still works through the guarded lookup'
 transport('allowedTargets: inside a CIDR or host pattern it connects; outside, refused before any connection', async () => {
   const server = await startServer((_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"allowed":true}'));
   const allowList = (text: string) => {
-    const parsed = parseAllowedTargets(text);
+    const parsed = parseAllowedTargets(commaSeparated(text));
     if (!parsed.ok) throw new Error(parsed.problems.join('; '));
     return { allowedTargets: parsed.targets };
   };

@@ -8,9 +8,10 @@ import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
 import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
-import type { OnboardingEvent } from '../../src/onboarding/decide.js';
+import type { ResourceEvent } from '../../src/api/reconcile.js';
 import type { BoundCredentials } from '../../src/onboarding/facts.js';
 import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
+import { InfluxAdmin } from '../support/influx-http.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { resource as buildResource } from '../support/facts.js';
 
@@ -23,7 +24,7 @@ interface World {
   secrets: Map<string, CredentialsSecret>;
   /** Every side effect and InfluxDB call, in order. */
   journal: string[];
-  events: OnboardingEvent[];
+  events: ResourceEvent[];
   patches: number;
   failEvents: boolean;
   /** Status patches to refuse as stale (409) before accepting again. */
@@ -293,7 +294,8 @@ test('a drift check that finds the token revoked runs the full check: TokenInval
   try {
     h.add('a');
     await h.reconcile('a');
-    h.standin.knobs.revokeToken(h.standin.onboarded()?.token ?? '');
+    const onboarded = h.standin.onboarded();
+    await new InfluxAdmin(h.standin.url).deleteAuthorization(onboarded?.token ?? '', onboarded?.authorizationID ?? '');
     h.advance(63_000);
     await h.reconcile('a');
     assert.is(readyReason(h.world, 'ns/a'), 'TokenInvalid');

@@ -89,6 +89,18 @@ function candidate(server: LeaseServer, clock: ManualClock, identity: string, ra
   return { elector, started, stopped, statuses };
 }
 
+/** Candidate a leading (it started first), b started after it as the standby. */
+async function leaderAndStandby(): Promise<{ clock: ManualClock; server: LeaseServer; a: Candidate; b: Candidate }> {
+  const clock = new ManualClock();
+  const server = new LeaseServer();
+  const a = candidate(server, clock, 'a');
+  const b = candidate(server, clock, 'b', 0.5);
+  a.elector.start();
+  await clock.advance(0);
+  b.elector.start();
+  return { clock, server, a, b };
+}
+
 test('acquires a free lease at once and renews it every retry period', async () => {
   const clock = new ManualClock();
   const server = new LeaseServer();
@@ -114,13 +126,7 @@ test('acquires a free lease at once and renews it every retry period', async () 
 });
 
 test('a second candidate stays standby while the leader renews', async () => {
-  const clock = new ManualClock();
-  const server = new LeaseServer();
-  const a = candidate(server, clock, 'a');
-  const b = candidate(server, clock, 'b', 0.5);
-  a.elector.start();
-  await clock.advance(0);
-  b.elector.start();
+  const { clock, a, b } = await leaderAndStandby();
   await clock.advance(120_000);
   assert.ok(a.elector.isLeader());
   assert.not.ok(b.elector.isLeader());
@@ -130,13 +136,7 @@ test('a second candidate stays standby while the leader renews', async () => {
 });
 
 test('when the leader is cut off it stops leading before its lease expires, then another takes over', async () => {
-  const clock = new ManualClock();
-  const server = new LeaseServer();
-  const a = candidate(server, clock, 'a');
-  const b = candidate(server, clock, 'b', 0.5);
-  a.elector.start();
-  await clock.advance(0);
-  b.elector.start();
+  const { clock, server, a, b } = await leaderAndStandby();
   await clock.advance(10_000);
   server.faults.set('a', 'reject');
   const lastRenew = server.lease?.record.renewTime?.getTime() ?? 0;
@@ -190,13 +190,7 @@ test('a 409 on renewal is retried within the deadline and leadership is kept', a
 });
 
 test('release frees the lease so a standby takes over at its next retry, not after expiry', async () => {
-  const clock = new ManualClock();
-  const server = new LeaseServer();
-  const a = candidate(server, clock, 'a');
-  const b = candidate(server, clock, 'b', 0.5);
-  a.elector.start();
-  await clock.advance(0);
-  b.elector.start();
+  const { clock, server, a, b } = await leaderAndStandby();
   await clock.advance(5000);
   const releasedAt = clock.now();
   await a.elector.release();

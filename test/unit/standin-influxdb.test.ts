@@ -339,7 +339,7 @@ authenticated('/api/v2/me: 200 with the token\'s user; 401 compact JSON for an u
   assert.is(jsonOf(me).name, 'admin');
   assert.is(jsonOf(me).id, standin.onboarded()?.userID);
   assert.is((await send(standin.url, 'GET', '/api/v2/me', { token: 'unknown' })).text, '{"code":"unauthorized","message":"unauthorized access"}');
-  standin.knobs.revokeToken(VALID.token);
+  assert.is((await send(standin.url, 'DELETE', `/api/v2/authorizations/${standin.onboarded()?.authorizationID}`, { token: VALID.token })).status, 204);
   assert.is((await send(standin.url, 'GET', '/api/v2/me', { token: VALID.token })).status, 401);
   assert.equal(standin.tokens(), []);
 });

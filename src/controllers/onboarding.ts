@@ -1,0 +1,82 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { defaultCredentialsSecretName } from '../api/spec.js';
+import { KIND, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
+import { CredentialsEscrow } from '../kube/escrow.js';
+import { readReference } from '../kube/references.js';
+import { patchStatus } from '../kube/status.js';
+import { createOnboardingReconciler } from '../onboarding/reconciler.js';
+import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type ObjectType, type Request } from '../runtime/index.js';
+import { MANAGED_SECRETS, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
+
+/**
+ * Names of every Secret in the watched namespaces, without their data: a Secret that a resource
+ * references (or that stands in the way of its credentials Secret) may appear, change or go at
+ * any time, and the resource must hear of it then, not at its next backoff retry.
+ */
+const SECRET_NAMES: ObjectType = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', metadataOnly: true };
+
+/** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
+export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
+  const { config, core, credentials, customObjects, events } = deps;
+  const onboardingType = onboardingsOf(config);
+  // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
+  // checkSpec checks the spec again before anything acts on it.
+  const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
+  const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
+  const reconciler = createOnboardingReconciler(
+    {
+      resource: (namespace, name) => onboardings.get(namespace, name),
+      resources: () => onboardings.list(),
+      readSecret: (owner, name) => credentials.read(owner, name),
+      writeSecret: (owner, desired, observed) => credentials.write(owner, desired, observed),
+      ...(escrow && { escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) } }),
+      readReference: (namespace, selector) => readReference(core, namespace, selector),
+      patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
+      recordEvent: (resource, event) => events.record(resource, event),
+      influx: deps.influx,
+    },
+    {
+      driftCheckIntervalMs: config.driftCheckIntervalMs,
+      passwordCheckIntervalMs: config.passwordCheckIntervalMs,
+      requireSecretConsent: config.requireSecretConsent,
+      logger: deps.logger,
+      secrets: deps.secrets,
+      onReason: reasonGauge(manager, 'influx_onboarding_resources', KIND),
+    },
+  );
+
+  manager.register({
+    name: 'influxonboarding',
+    for: { type: onboardingType, predicates: [ignoreStatusOnlyUpdates] },
+    // Credentials Secrets name their resource in a label, not an ownerReference: with deletionPolicy
+    // Retain they outlive it.
+    owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
+    watches: [{ type: SECRET_NAMES, map: referencingOnboardings(onboardings) }],
+    reconciler,
+    concurrency: config.concurrency,
+  });
+}
+
+/** Every Secret name a resource depends on: its references and the name of its credentials Secret. */
+function referencedSecretNames(resource: InfluxOnboarding): string[] {
+  const { spec, metadata } = resource;
+  return [
+    spec.passwordSecretRef?.name,
+    spec.tokenSecretRef?.name,
+    spec.authTokenSecretRef?.name,
+    spec.tls?.caSecretRef?.name,
+    spec.credentialsSecret?.name ?? defaultCredentialsSecretName(metadata.name),
+  ].filter((name): name is string => name !== undefined);
+}
+
+/** The resources in the Secret's namespace that reference it by name. */
+function referencingOnboardings(onboardings: Cache<InfluxOnboarding>): (secret: KubernetesObject) => Request[] {
+  return (secret) => {
+    const namespace = secret.metadata?.namespace ?? '';
+    const name = secret.metadata?.name ?? '';
+    return onboardings
+      .list(namespace)
+      .filter((resource) => referencedSecretNames(resource).includes(name))
+      .map(requestFor);
+  };
+}

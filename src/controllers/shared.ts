@@ -1,0 +1,103 @@
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, type V1Secret } from '@kubernetes/client-node';
+import { Gauge, Histogram } from 'prom-client';
+import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
+import type { Config } from '../config.js';
+import { InfluxClientPool } from '../influx/pool.js';
+import type { InfluxClient, InfluxTarget } from '../influx/types.js';
+import { CredentialsSecrets } from '../kube/credentials-secret.js';
+import { EventRecorder } from '../kube/events.js';
+import type { Logger, SecretRegistry } from '../log.js';
+import type { Manager, ObjectType } from '../runtime/index.js';
+
+const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
+
+/** The Secrets this operator writes (credentials Secrets and InfluxToken Secrets), whole. */
+export const MANAGED_SECRETS: ObjectType = {
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  plural: 'secrets',
+  labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+};
+
+/** What every controller is built from: the configuration and the clients they all share. */
+export interface ControllerDeps {
+  config: Config;
+  logger: Logger;
+  secrets: SecretRegistry;
+  influx: (target: InfluxTarget) => InfluxClient;
+  core: CoreV1Api;
+  customObjects: CustomObjectsApi;
+  events: EventRecorder;
+  credentials: CredentialsSecrets;
+}
+
+/** One InfluxDB client pool, one API client per group and one event recorder for all controllers. */
+export function controllerDeps(manager: Manager, config: Config, logger: Logger, secrets: SecretRegistry, version: string): ControllerDeps {
+  const { connection } = manager;
+  const core = connection.makeApiClient(CoreV1Api);
+  const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
+  return {
+    config,
+    logger,
+    secrets,
+    influx: influxClients(manager, config, version),
+    core,
+    customObjects: connection.makeApiClient(CustomObjectsApi),
+    events: new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
+    credentials: new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name)),
+  };
+}
+
+/** One of the operator's own kinds, restricted to the operator's shard (--label-selector). */
+export function ownKind(config: Config, kind: string, plural: string): ObjectType {
+  return { group: GROUP, version: VERSION, kind, plural, ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }) };
+}
+
+export function onboardingsOf(config: Config): ObjectType {
+  return ownKind(config, KIND, PLURAL);
+}
+
+/** The InfluxDB clients every controller shares (one pool of connections per instance), timed by endpoint. */
+function influxClients(manager: Manager, config: Config, version: string): (target: InfluxTarget) => InfluxClient {
+  const influxRequests = new Histogram({
+    name: 'influxdb_request_duration_seconds',
+    help: 'Requests to InfluxDB by endpoint and status class',
+    labelNames: ['endpoint', 'status_class'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [manager.metrics.registry],
+  });
+  const influx = new InfluxClientPool({
+    allowLinkLocal: config.allowLinkLocal,
+    allowedTargets: config.allowedUrls,
+    userAgent: `influx-onboarding-operator/${version}`,
+    onRequest: (sample) => influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
+  });
+  manager.onStop(() => influx.closeAll());
+  return (target) =>
+    influx.get({
+      baseUrl: target.url,
+      timeoutMs: target.timeoutMs,
+      insecureSkipVerify: target.insecureSkipVerify,
+      ...(target.caPem !== undefined && { caPem: target.caPem }),
+    });
+}
+
+/**
+ * A gauge of one kind's resources by the reason of their Ready condition; the returned callback
+ * keeps it (a reconciler's onReason: undefined removes a resource that is gone).
+ */
+export function reasonGauge(manager: Manager, name: string, kind: string): (key: string, reason: string | undefined) => void {
+  const reasons = new Map<string, string>();
+  new Gauge({
+    name,
+    help: `${kind} resources by the reason of their Ready condition`,
+    labelNames: ['reason'] as const,
+    registers: [manager.metrics.registry],
+    collect() {
+      this.reset();
+      for (const reason of reasons.values()) this.inc({ reason });
+    },
+  });
+  return (key, reason) => void (reason === undefined ? reasons.delete(key) : reasons.set(key, reason));
+}

@@ -1,0 +1,45 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { createTokenReconciler } from '../access/reconciler.js';
+import { BUCKET_KIND, BUCKET_PLURAL, TOKEN_KIND, TOKEN_OWNER_LABEL, TOKEN_PLURAL, type InfluxBucket, type InfluxToken } from '../api/access-types.js';
+import { TokenSecrets } from '../kube/token-secret.js';
+import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type Request } from '../runtime/index.js';
+import { accessWiring } from './access.js';
+import { MANAGED_SECRETS, ownKind, type ControllerDeps } from './shared.js';
+
+/** The InfluxToken controller: an InfluxDB authorization with exactly the declared permissions, in a Secret of the token's namespace. */
+export function registerTokenController(manager: Manager, deps: ControllerDeps): void {
+  const { config } = deps;
+  const bucketType = ownKind(config, BUCKET_KIND, BUCKET_PLURAL);
+  const tokenType = ownKind(config, TOKEN_KIND, TOKEN_PLURAL);
+  const buckets = manager.cache<InfluxBucket>(bucketType);
+  const tokens = manager.cache<InfluxToken>(tokenType);
+  const access = accessWiring(manager, deps, tokens, { kind: TOKEN_KIND, plural: TOKEN_PLURAL, reasonMetric: 'influx_token_resources' });
+  const tokenSecrets = new TokenSecrets(deps.core);
+  manager.register({
+    name: 'influxtoken',
+    for: { type: tokenType, predicates: [ignoreStatusOnlyUpdates] },
+    // A deleted or edited token Secret is written again at once.
+    owns: [{ type: MANAGED_SECRETS, ownerLabel: TOKEN_OWNER_LABEL }],
+    // A bucket's status (its ID above all) concerns every token of its namespace whose permissions name it.
+    watches: [...access.watches, { type: bucketType, map: namingBucket(tokens) }],
+    reconciler: createTokenReconciler(
+      {
+        ...access.ports,
+        bucket: (namespace, name) => buckets.get(namespace, name),
+        readSecret: (owner, name) => tokenSecrets.read(owner, name),
+        writeSecret: (owner, desired, observed) => tokenSecrets.write(owner, desired, observed),
+      },
+      access.options,
+    ),
+    concurrency: config.concurrency,
+  });
+}
+
+/** The tokens in the bucket's namespace whose permissions name it. */
+function namingBucket(tokens: Cache<InfluxToken>): (bucket: KubernetesObject) => Request[] {
+  return (bucket) =>
+    tokens
+      .list(bucket.metadata?.namespace ?? '')
+      .filter((token) => token.spec?.permissions?.some((permission) => permission.bucket === bucket.metadata?.name) === true)
+      .map(requestFor);
+}
