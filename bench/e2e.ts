@@ -164,6 +164,11 @@ function kubeClient(server: string, caPem: string, token: string): Kube {
             }
           });
           response.on('error', () => undefined);
+          // The API server may close a watch (a slow reader at thousands of events): opened again,
+          // it starts with every object as it is now.
+          response.on('close', () => {
+            if (!stopped) setTimeout(open, 200);
+          });
         });
         request.on('error', () => undefined);
         request.end();
@@ -371,12 +376,23 @@ function rssBytes(pid: number): number {
 
 const gcScript = fileURLToPath(new URL('./inspector-gc.ts', import.meta.url));
 
+function inspectorGc(operator: BenchOperator, extra: string[] = []): Promise<string> {
+  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket') ? ['--experimental-websocket'] : [];
+  return new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra], { maxBuffer: 1 << 24 }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    ),
+  );
+}
+
+/** The operator's heap after full GCs, summed by V8 node type and constructor (bench/inspector-gc.ts --heap). */
+async function heapByKind(operator: BenchOperator): Promise<Array<{ what: string; count: number; mib: number }>> {
+  return JSON.parse(await inspectorGc(operator, ['--heap'])) as Array<{ what: string; count: number; mib: number }>;
+}
+
 /** RSS after full garbage collections in the operator (through its inspector), the lowest of a few samples after them. */
 async function rssAfterGc(operator: BenchOperator): Promise<number> {
-  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket') ? ['--experimental-websocket'] : [];
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort)], (error) => (error ? reject(error) : resolve())),
-  );
+  await inspectorGc(operator);
   let lowest = Number.POSITIVE_INFINITY;
   for (let sample = 0; sample < 8; sample++) {
     await sleep(250);
@@ -677,6 +693,7 @@ interface MemoryFigures {
   operatorRssMiB: number;
   operatorPeakRssMiB: number;
   heapUsedMiB: number;
+  heap: Array<{ what: string; count: number; mib: number }>;
   start: StartFigures[];
   load: string;
 }
@@ -740,6 +757,9 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
     await sleep(3000); // the last writes land, the Secrets reach the cache
     const rss = await rssAfterGc(first.operator);
     const heapUsed = metricSums(await first.operator.process.metrics(), 'nodejs_heap_size_used_bytes').get('') ?? 0;
+    // Taken after the RSS is read: a snapshot grows the heap for a while.
+    const heap = await heapByKind(first.operator);
+    say(`memory: heap by kind (self sizes, top 30): ${JSON.stringify(heap)}`);
     await first.operator.process.kill();
     first.watch.stop();
     const again = await timedStart(bench, namespace, urls[size + 1] ?? '', 'a-restart', size + 1, concurrency);
@@ -753,6 +773,7 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
       operatorRssMiB: round(rss / 1024 / 1024),
       operatorPeakRssMiB: round(peakRss / 1024 / 1024),
       heapUsedMiB: round(heapUsed / 1024 / 1024),
+      heap,
       start,
       load: `${loadBefore} -> ${load()}`,
     };
