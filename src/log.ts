@@ -28,16 +28,18 @@ const MIN_MASKED_LENGTH = 6;
 export class SecretRegistry {
   // Every value under its first MIN_MASKED_LENGTH characters: a line is scanned once, looking up
   // each position, instead of once per value (thousands of resources hold thousands of values).
-  private readonly byPrefix = new Map<string, string[]>();
+  private readonly byPrefix = new Map<string, string | string[]>();
   private count = 0;
 
   add(value: string | undefined): void {
     if (value === undefined || value.length < MIN_MASKED_LENGTH) return;
     const prefix = value.slice(0, MIN_MASKED_LENGTH);
-    const values = this.byPrefix.get(prefix);
-    if (values === undefined) this.byPrefix.set(prefix, [value]);
-    else if (!values.includes(value)) values.push(value);
-    else return;
+    const known = this.byPrefix.get(prefix);
+    if (known === value || (Array.isArray(known) && known.includes(value))) return;
+    // Nearly every prefix has one value: stored bare, not in an array of one.
+    if (known === undefined) this.byPrefix.set(prefix, value);
+    else if (Array.isArray(known)) known.push(value);
+    else this.byPrefix.set(prefix, [known, value]);
     this.count += 1;
   }
 
@@ -49,9 +51,9 @@ export class SecretRegistry {
     let coveredTo = -1;
     let stretchStart = -1;
     for (let index = 0; index <= text.length - MIN_MASKED_LENGTH; index++) {
-      const candidates = this.byPrefix.get(text.slice(index, index + MIN_MASKED_LENGTH));
-      if (candidates === undefined) continue;
-      for (const value of candidates) {
+      const known = this.byPrefix.get(text.slice(index, index + MIN_MASKED_LENGTH));
+      if (known === undefined) continue;
+      for (const value of Array.isArray(known) ? known : [known]) {
         if (!text.startsWith(value, index)) continue;
         if (index > coveredTo) {
           if (stretchStart >= 0) masked += text.slice(copiedTo, stretchStart) + REDACTED;
