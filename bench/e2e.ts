@@ -1,6 +1,6 @@
 // npm run bench -- e2e [--full] [--sizes 50,500] [--concurrency 4] [--latency 20] [--runs 20]
 //   [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20] [--memory 10000]
-//   [--real v2.9.1,v2.7.12] [--real-runs 10] [--real-instances 10]
+//   [--real v2.9.1,v2.7.12] [--real-runs 10] [--real-instances 10] [--operator-node-options "--max-semi-space-size=1"]
 //   [--skip latency,sizes,sweep,steady,memory,real]
 //
 // What a user pays, next to the floor: a real control plane (etcd + kube-apiserver), the operator
@@ -49,6 +49,8 @@ interface Settings {
   realVersions: RealVersion[];
   realRuns: number;
   realInstances: number;
+  /** Node options for the operator process (as a chart would put them in NODE_OPTIONS). */
+  operatorNodeOptions: string[];
   /** Parts left out: latency, sizes, sweep, steady, memory, real. */
   skip: string[];
 }
@@ -70,6 +72,7 @@ function settingsFrom(args: string[]): Settings {
       real: { type: 'string' },
       'real-runs': { type: 'string' },
       'real-instances': { type: 'string' },
+      'operator-node-options': { type: 'string', default: '' },
       skip: { type: 'string', default: '' },
     },
   });
@@ -98,6 +101,7 @@ function settingsFrom(args: string[]): Settings {
     }),
     realRuns: number('real-runs', values['real-runs'], 10),
     realInstances: number('real-instances', values['real-instances'], 10),
+    operatorNodeOptions: (values['operator-node-options'] ?? '').split(' ').filter((option) => option !== ''),
     skip: (values.skip ?? '').split(',').map((part) => part.trim()).filter((part) => part !== ''),
   };
 }
@@ -361,7 +365,7 @@ async function operatorFor(bench: Bench, namespace: string, concurrency: number,
   const [inspectorPort = 0] = await freePorts(1);
   const operator = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
-    command: [process.execPath, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
+    command: [process.execPath, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
     name: `bench-${namespace}`,
     args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info', ...extra],
   });
@@ -709,7 +713,7 @@ async function timedStart(bench: Bench, namespace: string, url: string, name: st
   const [inspectorPort = 0] = await freePorts(1);
   const process_ = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
-    command: [process.execPath, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
+    command: [process.execPath, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
     name: `bench-${namespace}-${name}`,
     args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info'],
   });

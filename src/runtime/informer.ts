@@ -78,14 +78,12 @@ export function keepIdentity<T extends KubernetesObject>(object: T): T {
   const metadata = object.metadata;
   if (!metadata) return object;
   const { name, namespace, resourceVersion, labels, ownerReferences, deletionTimestamp } = metadata;
-  object.metadata = {
-    ...(name !== undefined && { name }),
-    ...(namespace !== undefined && { namespace }),
-    ...(resourceVersion !== undefined && { resourceVersion }),
-    ...(labels !== undefined && { labels }),
-    ...(ownerReferences !== undefined && { ownerReferences }),
-    ...(deletionTimestamp !== undefined && { deletionTimestamp }),
-  };
+  // Built field by field in one order, so that every entry shares one hidden class.
+  const kept: typeof metadata = { name, namespace, resourceVersion };
+  if (labels !== undefined) kept.labels = labels;
+  if (ownerReferences !== undefined) kept.ownerReferences = ownerReferences;
+  if (deletionTimestamp !== undefined) kept.deletionTimestamp = deletionTimestamp;
+  object.metadata = kept;
   return object;
 }
 

@@ -572,7 +572,7 @@ test('keepIdentity (the metadata-only default): name, namespace, version, labels
     kind: 'Secret',
     metadata: { name: 'a-influxdb', namespace: 'ns', resourceVersion: '7', labels: { app: 'x' }, ownerReferences, deletionTimestamp: new Date(1) },
   });
-  assert.equal(keepIdentity({ metadata: { name: 'b' } }), { metadata: { name: 'b' } });
+  assert.equal(keepIdentity({ metadata: { name: 'b' } }), { metadata: { name: 'b', namespace: undefined, resourceVersion: undefined } });
 });
 
 test.run();
