@@ -1,6 +1,6 @@
 // npm run bench -- e2e [--full] [--sizes 50,500] [--concurrency 4] [--latency 20] [--runs 20]
 //   [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20] [--memory 10000]
-//   [--real v2.9.1,v2.7.12] [--real-runs 10] [--real-instances 10] [--operator-node-options "--max-semi-space-size=1"]
+//   [--real v2.9.1,v2.7.12] [--real-runs 10] [--real-instances 10] [--operator-node-options=--max-semi-space-size=1]
 //   [--skip latency,sizes,sweep,steady,memory,real]
 //
 // What a user pays, next to the floor: a real control plane (etcd + kube-apiserver), the operator
