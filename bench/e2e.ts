@@ -1,5 +1,7 @@
 // npm run bench -- e2e [--full] [--sizes 50,500] [--concurrency 4] [--latency 20] [--runs 20]
-//   [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20] [--skip latency,sizes,sweep,steady]
+//   [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20] [--memory 10000]
+//   [--real v2.9.1,v2.7.12] [--real-runs 10] [--real-instances 10] [--operator-node-options=--max-semi-space-size=1]
+//   [--skip latency,sizes,sweep,steady,memory,real]
 //
 // What a user pays, next to the floor: a real control plane (etcd + kube-apiserver), the operator
 // as the production process (`node dist/main.js`, built first), one InfluxDB stand-in per resource
@@ -19,8 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startApiTap, type ApiTap } from '../test/support/api-tap.js';
 import { startControlPlane, type ControlPlane } from '../test/support/controlplane.js';
-import { startOperator, type RunningOperator } from '../test/support/operator.js';
+import { startOperator, type LogRecord, type RunningOperator } from '../test/support/operator.js';
 import { freePorts } from '../test/support/processes.js';
+import { REAL_VERSIONS, startInfluxd, type InfluxServer, type RealVersion } from '../test/support/influxdb.js';
 import { say, sleep, type Figure } from './util.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -40,7 +43,15 @@ interface Settings {
   steadySize: number;
   driftSeconds: number;
   windowSeconds: number;
-  /** Parts left out: latency, sizes, sweep, steady. */
+  /** Resources for the memory and start-up part (0: not run). */
+  memorySize: number;
+  /** Real influxd versions for the real part (none: not run). */
+  realVersions: RealVersion[];
+  realRuns: number;
+  realInstances: number;
+  /** Node options for the operator process (as a chart would put them in NODE_OPTIONS). */
+  operatorNodeOptions: string[];
+  /** Parts left out: latency, sizes, sweep, steady, memory, real. */
   skip: string[];
 }
 
@@ -57,6 +68,11 @@ function settingsFrom(args: string[]): Settings {
       'steady-size': { type: 'string' },
       drift: { type: 'string' },
       window: { type: 'string' },
+      memory: { type: 'string' },
+      real: { type: 'string' },
+      'real-runs': { type: 'string' },
+      'real-instances': { type: 'string' },
+      'operator-node-options': { type: 'string', default: '' },
       skip: { type: 'string', default: '' },
     },
   });
@@ -77,6 +93,15 @@ function settingsFrom(args: string[]): Settings {
     steadySize: number('steady-size', values['steady-size'], full ? 500 : 100),
     driftSeconds: number('drift', values.drift, full ? 10 : 5),
     windowSeconds: number('window', values.window, full ? 40 : 20),
+    memorySize: values.memory === undefined ? (full ? 10_000 : 0) : number('memory', values.memory, 0),
+    realVersions: (values.real ?? (full ? REAL_VERSIONS.join(',') : '')).split(',').filter((text) => text !== '').map((text) => {
+      const version = REAL_VERSIONS.find((known) => known === text.trim());
+      if (version === undefined) throw new Error(`--real: each must be one of ${REAL_VERSIONS.join(', ')}; got ${JSON.stringify(text)}`);
+      return version;
+    }),
+    realRuns: number('real-runs', values['real-runs'], 10),
+    realInstances: number('real-instances', values['real-instances'], 10),
+    operatorNodeOptions: (values['operator-node-options'] ?? '').split(' ').filter((option) => option !== ''),
     skip: (values.skip ?? '').split(',').map((part) => part.trim()).filter((part) => part !== ''),
   };
 }
@@ -116,24 +141,47 @@ function kubeClient(server: string, caPem: string, token: string): Kube {
         request.end(payload);
       }),
     watch(path, onEvent) {
-      // Its own agent: a watch holds its connection for as long as it runs.
-      const request = https.request({ ...base, agent: new https.Agent({ ca: caPem }), method: 'GET', path }, (response) => {
-        let buffered = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => {
-          buffered += chunk;
-          let newline = buffered.indexOf('\n');
-          while (newline >= 0) {
-            const line = buffered.slice(0, newline);
-            buffered = buffered.slice(newline + 1);
-            if (line.trim() !== '') onEvent(JSON.parse(line) as { type: string; object: OnboardingObject });
-            newline = buffered.indexOf('\n');
+      let request: ReturnType<typeof https.request> | undefined;
+      let stopped = false;
+      // A watch of a resource type just created can be refused for a moment (429 while the API
+      // server's watch cache initializes): opened again until it is accepted.
+      const open = (): void => {
+        // Its own agent: a watch holds its connection for as long as it runs.
+        request = https.request({ ...base, agent: new https.Agent({ ca: caPem }), method: 'GET', path }, (response) => {
+          if (response.statusCode !== 200) {
+            response.resume();
+            if (!stopped) setTimeout(open, 500);
+            return;
           }
+          let buffered = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => {
+            buffered += chunk;
+            let newline = buffered.indexOf('\n');
+            while (newline >= 0) {
+              const line = buffered.slice(0, newline);
+              buffered = buffered.slice(newline + 1);
+              newline = buffered.indexOf('\n');
+              if (line.trim() === '') continue;
+              const event = JSON.parse(line) as { type?: string; object?: OnboardingObject };
+              if (event.type === undefined || event.object?.metadata === undefined) throw new Error(`watch ${path}: ${line.slice(0, 300)}`);
+              onEvent(event as { type: string; object: OnboardingObject });
+            }
+          });
+          response.on('error', () => undefined);
+          // The API server may close a watch (a slow reader at thousands of events): opened again,
+          // it starts with every object as it is now.
+          response.on('close', () => {
+            if (!stopped) setTimeout(open, 200);
+          });
         });
-        response.on('error', () => undefined);
-      });
-      request.on('error', () => undefined);
-      request.end();
-      return () => request.destroy();
+        request.on('error', () => undefined);
+        request.end();
+      };
+      open();
+      return () => {
+        stopped = true;
+        request?.destroy();
+      };
     },
   };
 }
@@ -250,8 +298,8 @@ async function inParallel<T>(items: T[], parallelism: number, work: (item: T, in
   );
 }
 
-async function createAll(kube: Kube, namespace: string, urls: string[], watch: ReadyWatch, prefix: string): Promise<void> {
-  await inParallel(urls, CREATE_PARALLELISM, async (url, index) => {
+async function createAll(kube: Kube, namespace: string, urls: string[], watch: ReadyWatch, prefix: string, parallelism = CREATE_PARALLELISM): Promise<void> {
+  await inParallel(urls, parallelism, async (url, index) => {
     const name = `${prefix}-${index}`;
     await kube.call('POST', `${GROUP_PATH}/namespaces/${namespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`, manifest(namespace, name, url));
     watch.created.set(name, performance.now());
@@ -317,7 +365,7 @@ async function operatorFor(bench: Bench, namespace: string, concurrency: number,
   const [inspectorPort = 0] = await freePorts(1);
   const operator = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
-    command: [process.execPath, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
+    command: [process.execPath, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
     name: `bench-${namespace}`,
     args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info', ...extra],
   });
@@ -332,12 +380,23 @@ function rssBytes(pid: number): number {
 
 const gcScript = fileURLToPath(new URL('./inspector-gc.ts', import.meta.url));
 
+function inspectorGc(operator: BenchOperator, extra: string[] = []): Promise<string> {
+  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket') ? ['--experimental-websocket'] : [];
+  return new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra], { maxBuffer: 1 << 24 }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    ),
+  );
+}
+
+/** The operator's heap after full GCs, summed by V8 node type and constructor (bench/inspector-gc.ts --heap). */
+async function heapByKind(operator: BenchOperator): Promise<Array<{ what: string; count: number; mib: number }>> {
+  return JSON.parse(await inspectorGc(operator, ['--heap'])) as Array<{ what: string; count: number; mib: number }>;
+}
+
 /** RSS after full garbage collections in the operator (through its inspector), the lowest of a few samples after them. */
 async function rssAfterGc(operator: BenchOperator): Promise<number> {
-  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket') ? ['--experimental-websocket'] : [];
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort)], (error) => (error ? reject(error) : resolve())),
-  );
+  await inspectorGc(operator);
   let lowest = Number.POSITIVE_INFINITY;
   for (let sample = 0; sample < 8; sample++) {
     await sleep(250);
@@ -620,6 +679,218 @@ async function steadyState(bench: Bench): Promise<SteadyFigures> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Memory with many resources, and start-up: spawn -> caches synced -> first reconcile -> Ready.
+
+interface StartFigures {
+  /** Resources (with their Secrets) in the namespace when the process was spawned. */
+  existing: number;
+  cachesSyncedMs: number;
+  firstReconcileMs: number;
+  /** The resource created while no operator ran (its name sorts first, so it is queued first). */
+  pendingReadyMs: number;
+}
+
+interface MemoryFigures {
+  size: number;
+  concurrency: number;
+  onboardSeconds: number;
+  operatorRssMiB: number;
+  operatorPeakRssMiB: number;
+  heapUsedMiB: number;
+  heap: Array<{ what: string; count: number; mib: number }>;
+  start: StartFigures[];
+  load: string;
+}
+
+const logMs = (record: LogRecord, since: number): number => round(Date.parse(String(record['timestamp'])) - since);
+
+/** Spawns the operator with one resource pending (named to be queued first) and times its start. */
+async function timedStart(bench: Bench, namespace: string, url: string, name: string, existing: number, concurrency: number): Promise<{ operator: BenchOperator; figures: StartFigures; watch: ReadyWatch }> {
+  const watch = watchReady(bench.kube, namespace);
+  await sleep(200);
+  await bench.kube.call('POST', `${GROUP_PATH}/namespaces/${namespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`, manifest(namespace, name, url));
+  const spawned = Date.now();
+  const [inspectorPort = 0] = await freePorts(1);
+  const process_ = await startOperator({
+    kubeconfigPath: bench.tap.kubeconfigPath,
+    command: [process.execPath, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
+    name: `bench-${namespace}-${name}`,
+    args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info'],
+  });
+  const operator = { process: process_, inspectorPort };
+  const synced = await process_.waitForLog('caches synced', (record) => record.message === 'caches synced', 5 * 60_000);
+  const first = await process_.waitForLog('a first reconcile', (record) => record.message === 'reconciled', 5 * 60_000);
+  await eventuallyReady(watch, name);
+  const figures: StartFigures = {
+    existing,
+    cachesSyncedMs: logMs(synced, spawned),
+    firstReconcileMs: logMs(first, spawned),
+    pendingReadyMs: round(Date.now() - spawned - (performance.now() - (watch.ready.get(name) ?? performance.now()))),
+  };
+  say(`start with ${existing} resources: caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms, the pending resource Ready ${figures.pendingReadyMs} ms after spawn`);
+  return { operator, figures, watch };
+}
+
+async function eventuallyReady(watch: ReadyWatch, name: string): Promise<void> {
+  const deadline = Date.now() + 5 * 60_000;
+  while (!watch.ready.has(name)) {
+    if (Date.now() > deadline) throw new Error(`${name} not Ready after 5 minutes`);
+    await sleep(10);
+  }
+}
+
+async function memoryRun(bench: Bench): Promise<MemoryFigures> {
+  const size = bench.settings.memorySize;
+  // Onboarding thousands is InfluxDB-latency bound: more workers than the default fill the time.
+  const concurrency = 16;
+  const loadBefore = load();
+  const namespace = await newNamespace(bench, 'mem');
+  const urls = await bench.farm.start(size + 2);
+  const start: StartFigures[] = [];
+  const first = await timedStart(bench, namespace, urls[size] ?? '', 'a-start', 0, concurrency);
+  start.push(first.figures);
+  let peakRss = 0;
+  try {
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(first.operator.process.pid))), 500);
+    const started = performance.now();
+    await createAll(bench.kube, namespace, urls.slice(0, size), first.watch, 'r', 64);
+    const done = await first.watch.allReady(size + 1, 30 * 60_000);
+    clearInterval(sampler);
+    const onboardSeconds = round((done - started) / 1000, 1);
+    say(`memory: ${size} resources Ready in ${onboardSeconds} s at concurrency ${concurrency}`);
+    await sleep(3000); // the last writes land, the Secrets reach the cache
+    const rss = await rssAfterGc(first.operator);
+    const heapUsed = metricSums(await first.operator.process.metrics(), 'nodejs_heap_size_used_bytes').get('') ?? 0;
+    // Taken after the RSS is read: a snapshot grows the heap for a while.
+    const heap = await heapByKind(first.operator);
+    say(`memory: heap by kind (self sizes, top 30): ${JSON.stringify(heap)}`);
+    await first.operator.process.kill();
+    first.watch.stop();
+    const again = await timedStart(bench, namespace, urls[size + 1] ?? '', 'a-restart', size + 1, concurrency);
+    start.push(again.figures);
+    again.watch.stop();
+    await again.operator.process.kill();
+    const figures: MemoryFigures = {
+      size,
+      concurrency,
+      onboardSeconds,
+      operatorRssMiB: round(rss / 1024 / 1024),
+      operatorPeakRssMiB: round(peakRss / 1024 / 1024),
+      heapUsedMiB: round(heapUsed / 1024 / 1024),
+      heap,
+      start,
+      load: `${loadBefore} -> ${load()}`,
+    };
+    say(`memory: ${size} Ready resources and their Secrets: RSS after GC ${figures.operatorRssMiB} MiB (heap used ${figures.heapUsedMiB} MiB), peak ${figures.operatorPeakRssMiB} MiB while onboarding (load ${figures.load})`);
+    return figures;
+  } finally {
+    first.watch.stop();
+    await first.operator.process.kill().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against real influxd: every onboarding gets a fresh instance (wiped between runs, outside the timing).
+
+interface RealFigures {
+  version: RealVersion;
+  runs: number;
+  operator: { p50: number; p95: number };
+  floor: { p50: number; p95: number };
+  ratioP50: number;
+  instances: number;
+  operatorAllReadySeconds: number;
+  floorAllReadySeconds: number;
+  ratioAllReady: number;
+  load: string;
+}
+
+async function realRun(bench: Bench, version: RealVersion): Promise<RealFigures> {
+  const { realRuns: runs, realInstances: instances, concurrency } = bench.settings;
+  const loadBefore = load();
+  const servers: InfluxServer[] = [];
+  try {
+    for (let index = 0; index < instances; index++) servers.push(await startInfluxd(version));
+    const [operatorServer, floorServer] = servers as [InfluxServer, InfluxServer];
+    const operatorNamespace = await newNamespace(bench, 'real-op');
+    const floorNamespace = await newNamespace(bench, 'real-floor');
+    const operator = await operatorFor(bench, operatorNamespace, concurrency);
+    const operatorWatch = watchReady(bench.kube, operatorNamespace);
+    const floorWatch = watchReady(bench.kube, floorNamespace);
+    const operatorTimes: number[] = [];
+    const floorTimes: number[] = [];
+    let operatorSeconds = 0;
+    let floorSeconds = 0;
+    try {
+      await sleep(200);
+      for (let run = 0; run <= runs; run++) {
+        await operatorServer.wipe();
+        let started = performance.now();
+        await bench.kube.call('POST', `${GROUP_PATH}/namespaces/${operatorNamespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`, manifest(operatorNamespace, `r-${run}`, operatorServer.url));
+        const operatorTime = (await operatorWatch.allReady(run + 1, 60_000)) - started;
+        // The next run's instance is new: the resource that onboarded this one must not fight for it.
+        await bench.kube.call('DELETE', `${GROUP_PATH}/namespaces/${operatorNamespace}/influxonboardings/r-${run}`);
+        await floorServer.wipe();
+        started = performance.now();
+        await floorOnboard(bench.kube, floorNamespace, `r-${run}`, floorServer.url);
+        const floorTime = (await floorWatch.allReady(run + 1, 60_000)) - started;
+        if (run === 0) continue; // the warm-up
+        operatorTimes.push(operatorTime);
+        floorTimes.push(floorTime);
+      }
+      // Throughput: all instances at once, operator then floor.
+      await Promise.all(servers.map((server) => server.wipe()));
+      const throughputOp = await newNamespace(bench, 'real-op-n');
+      const manyOperator = await operatorFor(bench, throughputOp, concurrency);
+      const manyWatch = watchReady(bench.kube, throughputOp);
+      try {
+        await sleep(200);
+        const started = performance.now();
+        await createAll(bench.kube, throughputOp, servers.map((server) => server.url), manyWatch, 'r');
+        operatorSeconds = ((await manyWatch.allReady(instances, 5 * 60_000)) - started) / 1000;
+      } finally {
+        manyWatch.stop();
+        await manyOperator.process.kill();
+      }
+      await Promise.all(servers.map((server) => server.wipe()));
+      const throughputFloor = await newNamespace(bench, 'real-floor-n');
+      const floorManyWatch = watchReady(bench.kube, throughputFloor);
+      try {
+        await sleep(200);
+        const started = performance.now();
+        await inParallel(servers, concurrency, (server, index) => floorOnboard(bench.kube, throughputFloor, `r-${index}`, server.url));
+        floorSeconds = ((await floorManyWatch.allReady(instances, 5 * 60_000)) - started) / 1000;
+      } finally {
+        floorManyWatch.stop();
+      }
+    } finally {
+      operatorWatch.stop();
+      floorWatch.stop();
+      await operator.process.kill();
+    }
+    const figures: RealFigures = {
+      version,
+      runs,
+      operator: { p50: round(percentile(operatorTimes, 50)), p95: round(percentile(operatorTimes, 95)) },
+      floor: { p50: round(percentile(floorTimes, 50)), p95: round(percentile(floorTimes, 95)) },
+      ratioP50: 0,
+      instances,
+      operatorAllReadySeconds: round(operatorSeconds, 2),
+      floorAllReadySeconds: round(floorSeconds, 2),
+      ratioAllReady: round(operatorSeconds / floorSeconds, 2),
+      load: `${loadBefore} -> ${load()}`,
+    };
+    figures.ratioP50 = round(figures.operator.p50 / figures.floor.p50, 2);
+    say(
+      `real influxd ${version}: apply -> Ready (${runs} runs) operator p50 ${figures.operator.p50} ms p95 ${figures.operator.p95} ms; floor p50 ${figures.floor.p50} ms p95 ${figures.floor.p95} ms; ratio ${figures.ratioP50}; ${instances} instances at once: operator ${figures.operatorAllReadySeconds} s, floor ${figures.floorAllReadySeconds} s, ratio ${figures.ratioAllReady} (load ${figures.load})`,
+    );
+    return figures;
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The chart: time to all Ready against N, operator and floor, as a plain SVG.
 
 function chart(runs: SizeRun[], title: string): string {
@@ -687,6 +958,9 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       }
     }
     const steady = runs('steady') ? await steadyState(bench) : undefined;
+    const memory = runs('memory') && settings.memorySize > 0 ? await memoryRun(bench) : undefined;
+    const real: RealFigures[] = [];
+    if (runs('real')) for (const version of settings.realVersions) real.push(await realRun(bench, version));
 
     const result = {
       settings,
@@ -697,8 +971,14 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       sizes,
       sweep,
       steady,
+      memory,
+      real,
       seconds: round((performance.now() - started) / 1000),
     };
+    // The memory and real-influxd parts take minutes each and are run on their own: their figures are kept whenever they ran.
+    mkdirSync(`${root}docs`, { recursive: true });
+    if (memory !== undefined) writeFileSync(`${root}docs/bench-e2e-memory.json`, `${JSON.stringify({ ...result, latency: undefined, sizes: undefined, sweep: undefined, steady: undefined, real: undefined }, null, 2)}\n`);
+    if (real.length > 0) writeFileSync(`${root}docs/bench-e2e-real.json`, `${JSON.stringify({ ...result, latency: undefined, sizes: undefined, sweep: undefined, steady: undefined, memory: undefined }, null, 2)}\n`);
     // A partial run (--skip) is a probe: it does not replace the figures in docs/.
     if (settings.skip.length === 0) {
       mkdirSync(`${root}docs`, { recursive: true });

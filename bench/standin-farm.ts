@@ -47,4 +47,6 @@ process.on('message', (message: { start?: number } | 'counts' | 'stop') => {
     process.send?.({ urls: standins.map((standin) => standin.url) });
   })();
 });
+// A benchmark that dies leaves no farm behind.
+process.on('disconnect', () => process.exit(0));
 process.send?.({ ready: true });

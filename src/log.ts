@@ -26,22 +26,49 @@ const MIN_MASKED_LENGTH = 6;
  * still never written.
  */
 export class SecretRegistry {
-  private readonly values = new Set<string>();
+  // Every value under its first MIN_MASKED_LENGTH characters: a line is scanned once, looking up
+  // each position, instead of once per value (thousands of resources hold thousands of values).
+  private readonly byPrefix = new Map<string, string | string[]>();
+  private count = 0;
 
   add(value: string | undefined): void {
-    if (value !== undefined && value.length >= MIN_MASKED_LENGTH) this.values.add(value);
+    if (value === undefined || value.length < MIN_MASKED_LENGTH) return;
+    const prefix = value.slice(0, MIN_MASKED_LENGTH);
+    const known = this.byPrefix.get(prefix);
+    if (known === value || (Array.isArray(known) && known.includes(value))) return;
+    // Nearly every prefix has one value: stored bare, not in an array of one.
+    if (known === undefined) this.byPrefix.set(prefix, value);
+    else if (Array.isArray(known)) known.push(value);
+    else this.byPrefix.set(prefix, [known, value]);
+    this.count += 1;
   }
 
+  /** The text with every stretch that any value covers (overlapping or adjacent ones together) replaced. */
   mask(text: string): string {
-    let masked = text;
-    for (const value of this.values) {
-      if (masked.includes(value)) masked = masked.split(value).join(REDACTED);
+    if (this.count === 0 || text.length < MIN_MASKED_LENGTH) return text;
+    let masked = '';
+    let copiedTo = 0;
+    let coveredTo = -1;
+    let stretchStart = -1;
+    for (let index = 0; index <= text.length - MIN_MASKED_LENGTH; index++) {
+      const known = this.byPrefix.get(text.slice(index, index + MIN_MASKED_LENGTH));
+      if (known === undefined) continue;
+      for (const value of Array.isArray(known) ? known : [known]) {
+        if (!text.startsWith(value, index)) continue;
+        if (index > coveredTo) {
+          if (stretchStart >= 0) masked += text.slice(copiedTo, stretchStart) + REDACTED;
+          if (stretchStart >= 0) copiedTo = coveredTo;
+          stretchStart = index;
+        }
+        coveredTo = Math.max(coveredTo, index + value.length);
+      }
     }
-    return masked;
+    if (stretchStart < 0) return text;
+    return masked + text.slice(copiedTo, stretchStart) + REDACTED + text.slice(coveredTo);
   }
 
   get size(): number {
-    return this.values.size;
+    return this.count;
   }
 }
 

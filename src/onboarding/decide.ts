@@ -631,12 +631,16 @@ function passwordNotSet(facts: Facts, spec: EffectiveSpec, owner: TokenOwner, fa
  * The Secret's password is proven by a sign-in (signed out again) every --password-check-interval,
  * and at once when it never was (a new or newly known password) or was just set. Returns the step,
  * a Finish when it does not sign in, or the time of a sign-in made now (undefined: none was due).
+ * A setup this reconcile made (answered 201) created the user with exactly this password: that
+ * answer proves it as a sign-in would, so it counts as the first check (the next one comes after
+ * the interval like any other).
  */
 function provePassword(facts: Facts, spec: EffectiveSpec, credentials: Credentials, rotated: boolean): Step | { checkedAt?: string } {
   if (credentials.password === '') return {};
   const checkedAt = facts.resource.status?.passwordCheckedAt;
   const due = rotated || checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs;
   if (!due) return {};
+  if (!rotated && facts.setupAnswer?.ok) return { checkedAt: facts.now };
   const check = facts.passwordCheck;
   if (check === undefined) return { kind: 'checkPassword', username: credentials.username, password: credentials.password };
   if (check.ok) return { checkedAt: facts.now };

@@ -41,7 +41,7 @@ export interface InformerOptions<T> extends ReflectorTiming {
    * as every Secret of a namespace.
    */
   metadataOnly?: boolean;
-  /** Applied to every object before it is cached; default dropBookkeeping. */
+  /** Applied to every object before it is cached; default dropBookkeeping (keepIdentity when metadataOnly). */
   transform?: (object: T) => T;
   metrics?: InformerMetrics;
   clock?: Clock;
@@ -65,6 +65,25 @@ export function dropBookkeeping<T extends KubernetesObject>(object: T): T {
   if (metadata.annotations && LAST_APPLIED_ANNOTATION in metadata.annotations) {
     delete metadata.annotations[LAST_APPLIED_ANNOTATION];
   }
+  return object;
+}
+
+/**
+ * What a metadata-only cache keeps of each object: its name, version, labels and owner references
+ * (what mapping an event to a request reads). Such caches hold every Secret of a namespace (the
+ * operator's own ones a second time) only to learn which names exist and when they change;
+ * annotations, uid and timestamps would make up much of each entry.
+ */
+export function keepIdentity<T extends KubernetesObject>(object: T): T {
+  const metadata = object.metadata;
+  if (!metadata) return object;
+  const { name, namespace, resourceVersion, labels, ownerReferences, deletionTimestamp } = metadata;
+  // Built field by field in one order, so that every entry shares one hidden class.
+  const kept: typeof metadata = { name, namespace, resourceVersion };
+  if (labels !== undefined) kept.labels = labels;
+  if (ownerReferences !== undefined) kept.ownerReferences = ownerReferences;
+  if (deletionTimestamp !== undefined) kept.deletionTimestamp = deletionTimestamp;
+  object.metadata = kept;
   return object;
 }
 
@@ -96,7 +115,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     const resourceName = options.resource.group ? `${options.resource.plural}.${options.resource.group}` : options.resource.plural;
     this.logger = options.logger.child({ resource: resourceName });
     const scopes: Array<string | undefined> = options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
-    const transform = options.transform ?? dropBookkeeping;
+    const transform = options.transform ?? (options.metadataOnly ? keepIdentity : dropBookkeeping);
     this.reflectors = scopes.map(
       (namespace) =>
         new Reflector<T>({

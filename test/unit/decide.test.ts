@@ -276,7 +276,7 @@ test('Unreachable: GET /api/v2/setup failing stops the reconcile with backoff an
 
 test('fresh instance: writeSecret strictly before postSetup, with identical credentials; Onboarded', () => {
   const run = drive(facts(), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   const written = only(run, 'writeSecret');
   const expected = credentials('admin', GEN_PASSWORD, GEN_TOKEN);
   assert.equal(written.credentials, expected);
@@ -320,7 +320,7 @@ test('fresh instance: referenced password and token are what is stored and sent;
     { references: { password: found(REF_PASSWORD), token: found(REF_TOKEN) } },
   );
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   const creds = credentials('admin', REF_PASSWORD, REF_TOKEN);
   assert.equal(only(run, 'writeSecret').secret.data, secretData(creds));
   assert.equal(only(run, 'postSetup').request, { ...creds, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 86_400 });
@@ -336,7 +336,7 @@ test('deletionPolicy: Delete makes the desired Secret garbage-collected, Retain 
   // The Secret holds the right credentials but the wrong ownership: rewritten, then posted.
   const input = given({ credentialsSecret: { deletionPolicy: 'Delete' } }, { secret: ownedSecret(secretData(STORED), false) });
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'writeSecret').secret, desiredSecret(STORED, true));
   assert.equal(only(run, 'postSetup').request.token, STORED_TOKEN);
 });
@@ -352,7 +352,7 @@ test('crash after the Secret write: the next reconcile posts the same credential
   // New generated values in the new reconcile must not be used: the Secret's are.
   const input = facts({ secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED) });
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'postSetup').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
   assert.is(run.finish.reason, Reason.Onboarded);
   noLeaks(run.finish);
@@ -370,7 +370,7 @@ test('tokenSecretRef and passwordSecretRef values win over what the Secret holds
     { secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } },
   );
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   const want = credentials('admin', REF_PASSWORD, REF_TOKEN);
   assert.equal(only(run, 'writeSecret').credentials, want);
   assert.equal(only(run, 'postSetup').request, { ...want, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
@@ -383,7 +383,7 @@ test('tokenSecretRef and passwordSecretRef values win over what the Secret holds
 
 test('Secret deleted before the POST landed: remembered credentials are written back, then posted', () => {
   const run = drive(facts({ secret: ABSENT, remembered: rememberedAt(MEMO) }), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'writeSecret').credentials, MEMO);
   assert.equal(only(run, 'postSetup').request.token, MEMO_TOKEN);
   assert.equal(only(run, 'postSetup').request.password, MEMO_PASSWORD);
@@ -881,7 +881,7 @@ test('instance reset, resetPolicy Report: InstanceReset, no POST, Warning once, 
 
 test('resetPolicy Report does not stop the first onboarding of a fresh instance', () => {
   const run = drive(given({ resetPolicy: 'Report' }), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.is(run.finish.reason, Reason.Onboarded);
   // Nor a crash after the Secret write (still not onboarded): the same credentials are posted.
   const again = drive(given({ resetPolicy: 'Report' }, { secret: ownedSecret(secretData(STORED)) }), freshWorld());
@@ -1166,7 +1166,7 @@ test('SetupUser on an instance that is not set up: Progressing, no POST', () => 
 test('SetupUser: Secret first, then POST /setup/user with the same credentials and the auth token; Onboarded', () => {
   const world = setUpWorld(GEN_TOKEN, { checkToken: unauthorized(), postSetupUser: ok(setupResult()) });
   const run = drive(setupUserFacts(), world);
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'checkToken', 'postSetupUser', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'checkToken', 'postSetupUser', 'checkHealth']);
   const want = credentials('admin', GEN_PASSWORD, GEN_TOKEN);
   assert.equal(only(run, 'writeSecret').credentials, want);
   const post = only(run, 'postSetupUser');
@@ -1263,7 +1263,7 @@ test('SetupUser with a stored token: valid -> Onboarded without POST; rejected a
 
 test('SetupUser crash after the Secret write: stored token rejected, never onboarded -> the same credentials are posted', () => {
   const run = drive(setupUserFacts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld('x', { checkToken: unauthorized(), postSetupUser: ok(setupResult()) }));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'postSetupUser', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'postSetupUser', 'checkHealth']);
   assert.equal(only(run, 'postSetupUser').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
 });
 
@@ -1401,10 +1401,23 @@ test('rotate-password: with passwordSecretRef the referenced password rules and 
   assert.equal(only(referenced, 'writeSecret').secret, { ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)), pendingPassword: null });
   // A fresh onboarding with the annotation already set: the Secret records it before the POST.
   const fresh = drive(facts({ resource: resource({ annotations: ROTATE('2026-12-01') }) }), freshWorld());
-  assert.equal(fresh.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(fresh.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.equal(only(fresh, 'writeSecret').secret, { ...desiredSecret(credentials('admin', GEN_PASSWORD, GEN_TOKEN)), passwordRotation: '2026-12-01' });
   // Without a known token owner (right after the setup) nothing is rotated.
   assert.is(fresh.finish.event?.reason, Reason.Onboarded);
+});
+
+test('password check: a setup made now (201) created the user with the Secret\'s password, so it counts as the first check: no sign-in, passwordCheckedAt now', () => {
+  const fresh = drive(facts(), freshWorld());
+  assert.not.ok(fresh.kinds.includes('checkPassword'));
+  assert.is(fresh.finish.status.passwordCheckedAt, NOW);
+  const user = drive(setupUserFacts(), setUpWorld(GEN_TOKEN, { checkToken: unauthorized(), postSetupUser: ok(setupResult()) }));
+  assert.not.ok(user.kinds.includes('checkPassword'));
+  assert.is(user.finish.status.passwordCheckedAt, NOW);
+  // A refused setup proves nothing, and a later reconcile without a setup signs in once the interval is up.
+  const refused = drive(facts(), freshWorld({ postSetup: unauthorized() }));
+  assert.not.ok(refused.kinds.includes('checkPassword'));
+  assert.is(refused.finish.status.passwordCheckedAt, undefined);
 });
 
 test('password check: every --password-check-interval, not in between; none without a password; an outage is Unreachable', () => {
@@ -2277,10 +2290,10 @@ test('drift check: only for a Ready resource unchanged since (generation, IDs, S
 
 test('version from the X-Influxdb-Version header of GET /api/v2/setup: no /health; without the header, /health', () => {
   const stamped = drive(facts(), freshWorld({ setupStatus: ok({ allowed: true, version: 'v2.9.1' }) }));
-  assert.equal(stamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword']);
+  assert.equal(stamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
   assert.is(stamped.finish.status.influxdbVersion, 'v2.9.1');
   const unstamped = drive(facts(), freshWorld());
-  assert.equal(unstamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkPassword', 'checkHealth']);
+  assert.equal(unstamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.is(unstamped.finish.status.influxdbVersion, VERSION);
 });
 

@@ -53,6 +53,23 @@ test('a registered value is masked anywhere: message, nested fields, arrays, err
   assert.match(text, 'x[REDACTED]y');
 });
 
+test('masking: values sharing a prefix, one inside another, overlapping or adjacent values leave no character of any of them; many values, once each', () => {
+  const registry = new SecretRegistry();
+  for (const value of ['abcdef-1', 'abcdef-12345', 'xyzxyz', 'zxyzqq', 'ppppppp']) registry.add(value);
+  registry.add('abcdef-1');
+  assert.is(registry.size, 5, 'a value added twice counts once');
+  assert.is(registry.mask('a abcdef-1 b'), 'a [REDACTED] b');
+  assert.is(registry.mask('a abcdef-12345 b'), 'a [REDACTED] b', 'the longer value, not just its prefix value');
+  assert.is(registry.mask('<xyzxyzqq>'), '<[REDACTED]>', 'overlapping values: one stretch');
+  assert.is(registry.mask('ppppppppabcdef-1!'), '[REDACTED]!', 'adjacent values: one stretch');
+  assert.is(registry.mask('abcdef-1 and ppppppp, abcdef-2'), '[REDACTED] and [REDACTED], abcdef-2');
+  assert.is(registry.mask('short abc'), 'short abc');
+  const many = new SecretRegistry();
+  for (let index = 0; index < 20_000; index++) many.add(`secret-${index.toString(36).padStart(6, '0')}`);
+  const [first, last] = [0, 19_999].map((index) => `secret-${index.toString(36).padStart(6, '0')}`);
+  assert.is(many.mask(`token ${first} in a line, ${last} too, secret-00zzzz not`), 'token [REDACTED] in a line, [REDACTED] too, secret-00zzzz not');
+});
+
 test('short values are not registered (they would mask ordinary words)', () => {
   const registry = new SecretRegistry();
   registry.add('abc');

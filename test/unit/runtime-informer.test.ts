@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createLogger, SecretRegistry } from '../../src/log.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 import { KubeConnection } from '../../src/runtime/connection.js';
-import { Informer } from '../../src/runtime/informer.js';
+import { Informer, keepIdentity } from '../../src/runtime/informer.js';
 import type { InformerOptions } from '../../src/runtime/informer.js';
 import type { WatchRestartReason } from '../../src/runtime/reflector.js';
 import { FakeApiServer, kubeConfigFor } from '../support/fake-api-server.js';
@@ -547,6 +547,32 @@ test('metadataOnly asks for PartialObjectMetadata on list and watch; otherwise p
       await cleanup();
     }
   }
+});
+
+test('keepIdentity (the metadata-only default): name, namespace, version, labels, owner references and a deletion stay; annotations, uid, timestamps and managedFields go', () => {
+  const ownerReferences = [{ apiVersion: 'influxdb.onboarding.dev/v1alpha1', kind: 'InfluxOnboarding', name: 'a', uid: 'u-1', controller: true }];
+  const kept = keepIdentity({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: 'a-influxdb',
+      namespace: 'ns',
+      resourceVersion: '7',
+      uid: 'u-2',
+      creationTimestamp: new Date(0),
+      labels: { app: 'x' },
+      annotations: { note: 'long text' },
+      ownerReferences,
+      deletionTimestamp: new Date(1),
+      managedFields: [{ manager: 'kubectl' }],
+    },
+  } as KubernetesObject);
+  assert.equal(kept, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'a-influxdb', namespace: 'ns', resourceVersion: '7', labels: { app: 'x' }, ownerReferences, deletionTimestamp: new Date(1) },
+  });
+  assert.equal(keepIdentity({ metadata: { name: 'b' } }), { metadata: { name: 'b', namespace: undefined, resourceVersion: undefined } });
 });
 
 test.run();
