@@ -16,7 +16,7 @@ const REDACTED = '[REDACTED]';
 // Field names whose values are credentials whatever they hold.
 const SENSITIVE_KEY = /(token|password|secret|authorization|credential|apikey)/i;
 // Field names that merely mention credentials by reference and hold no credential value.
-const REFERENCE_KEY = /(ref|name|key|id|reason|count|length|present|source)$/i;
+const REFERENCE_KEY = /(ref|name|key|id|reason|count|length|present|source|consent)$/i;
 // A credential shorter than this would mask innocent text too often to be worth matching.
 const MIN_MASKED_LENGTH = 6;
 

@@ -5,9 +5,9 @@
 // this process is SIGKILLed.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -174,18 +174,39 @@ export class ProcessScope {
   }
 }
 
-/** Distinct free TCP ports on 127.0.0.1 (all held open together, so they cannot coincide). */
+/**
+ * The ports the kernel hands out itself (to `listen(0)` and to every outgoing connection). A port
+ * picked from there is free when checked, yet may be some connection's local port a moment later,
+ * before the process it is meant for binds it: so ports are picked below that range.
+ */
+function ephemeralPortsStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function listenOn(port: number): Promise<Server | undefined> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** Distinct free TCP ports on 127.0.0.1, below the kernel's ephemeral range (all held open together, so they cannot coincide). */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = createServer();
-      return new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve(server));
-      });
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  const first = 10_000;
+  const span = ephemeralPortsStart() - first;
+  const held: Server[] = [];
+  for (let tries = 0; held.length < count; tries++) {
+    if (tries > 1_000) throw new Error(`no ${count} free ports between ${first} and ${first + span}`);
+    const server = await listenOn(first + Math.floor(Math.random() * span));
+    if (server !== undefined) held.push(server);
+  }
+  const ports = held.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
 }

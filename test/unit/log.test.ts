@@ -22,7 +22,7 @@ function capture(format: LogFormat, registry: SecretRegistry): { logger: ReturnT
 test('credential-named fields are masked whatever they hold; references to them are not', () => {
   const registry = new SecretRegistry();
   const record = redactRecord(
-    { token: 'abc', password: 'def', authorization: 'Token x', nested: { apiToken: 'ghi' }, tokenSecretRef: 'my-secret', passwordLength: 12 },
+    { token: 'abc', password: 'def', authorization: 'Token x', nested: { apiToken: 'ghi' }, tokenSecretRef: 'my-secret', passwordLength: 12, requireSecretConsent: true },
     registry,
   );
   assert.equal(record, {
@@ -32,6 +32,7 @@ test('credential-named fields are masked whatever they hold; references to them 
     nested: { apiToken: '[REDACTED]' },
     tokenSecretRef: 'my-secret',
     passwordLength: 12,
+    requireSecretConsent: true,
   });
 });
 
