@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { defaultCredentialsSecretName } from '../api/spec.js';
-import { KIND, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
+import { KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
 import { patchStatus } from '../kube/status.js';
@@ -9,11 +9,21 @@ import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type Obj
 import { MANAGED_SECRETS, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
 
 /**
- * Names of every Secret in the watched namespaces, without their data: a Secret that a resource
- * references (or that stands in the way of its credentials Secret) may appear, change or go at
- * any time, and the resource must hear of it then, not at its next backoff retry.
+ * Names of the Secrets in the watched namespaces that the operator did not write, without their
+ * data: a Secret that a resource references (or that stands in the way of its credentials Secret)
+ * may appear, change or go at any time, and the resource must hear of it then, not at its next
+ * backoff retry. The operator's own Secrets are already cached whole (MANAGED_SECRETS, the
+ * complement of this selector, so a Secret whose label changes moves from one to the other);
+ * keeping their names here too would hold each a second time.
  */
-const SECRET_NAMES: ObjectType = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', metadataOnly: true };
+const UNMANAGED_SECRET_NAMES: ObjectType = {
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  plural: 'secrets',
+  labelSelector: `${MANAGED_BY_LABEL}!=${MANAGED_BY_VALUE}`,
+  metadataOnly: true,
+};
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
@@ -51,7 +61,11 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     // Credentials Secrets name their resource in a label, not an ownerReference: with deletionPolicy
     // Retain they outlive it.
     owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
-    watches: [{ type: SECRET_NAMES, map: referencingOnboardings(onboardings) }],
+    watches: [
+      { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
+      // A managed Secret may be referenced too, or stand in the way of another resource's credentials.
+      { type: MANAGED_SECRETS, map: referencingOnboardings(onboardings) },
+    ],
     reconciler,
     concurrency: config.concurrency,
   });
