@@ -1,29 +1,12 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { defaultCredentialsSecretName } from '../api/spec.js';
-import { KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
+import { KIND, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
 import { patchStatus } from '../kube/status.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
-import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type ObjectType, type Request } from '../runtime/index.js';
-import { MANAGED_SECRETS, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
-
-/**
- * Names of the Secrets in the watched namespaces that the operator did not write, without their
- * data: a Secret that a resource references (or that stands in the way of its credentials Secret)
- * may appear, change or go at any time, and the resource must hear of it then, not at its next
- * backoff retry. The operator's own Secrets are already cached whole (MANAGED_SECRETS, the
- * complement of this selector, so a Secret whose label changes moves from one to the other);
- * keeping their names here too would hold each a second time.
- */
-const UNMANAGED_SECRET_NAMES: ObjectType = {
-  group: '',
-  version: 'v1',
-  kind: 'Secret',
-  plural: 'secrets',
-  labelSelector: `${MANAGED_BY_LABEL}!=${MANAGED_BY_VALUE}`,
-  metadataOnly: true,
-};
+import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type Request } from '../runtime/index.js';
+import { MANAGED_SECRETS, UNMANAGED_SECRET_NAMES, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
