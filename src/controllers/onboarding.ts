@@ -5,15 +5,8 @@ import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
 import { patchStatus } from '../kube/status.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
-import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type ObjectType, type Request } from '../runtime/index.js';
-import { MANAGED_SECRETS, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
-
-/**
- * Names of every Secret in the watched namespaces, without their data: a Secret that a resource
- * references (or that stands in the way of its credentials Secret) may appear, change or go at
- * any time, and the resource must hear of it then, not at its next backoff retry.
- */
-const SECRET_NAMES: ObjectType = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', metadataOnly: true };
+import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type Request } from '../runtime/index.js';
+import { MANAGED_SECRETS, UNMANAGED_SECRET_NAMES, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
@@ -51,7 +44,11 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     // Credentials Secrets name their resource in a label, not an ownerReference: with deletionPolicy
     // Retain they outlive it.
     owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
-    watches: [{ type: SECRET_NAMES, map: referencingOnboardings(onboardings) }],
+    watches: [
+      { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
+      // A managed Secret may be referenced too, or stand in the way of another resource's credentials.
+      { type: MANAGED_SECRETS, map: referencingOnboardings(onboardings) },
+    ],
     reconciler,
     concurrency: config.concurrency,
   });

@@ -20,6 +20,23 @@ export const MANAGED_SECRETS: ObjectType = {
   labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
 };
 
+/**
+ * Names of the Secrets in the watched namespaces that the operator did not write, without their
+ * data: a Secret that a resource references (or that stands in the way of its credentials Secret)
+ * may appear, change or go at any time, and the resource must hear of it then, not at its next
+ * backoff retry. The operator's own Secrets are already cached whole (MANAGED_SECRETS, the
+ * complement of this selector, so a Secret whose label changes moves from one to the other);
+ * keeping their names here too would hold each a second time.
+ */
+export const UNMANAGED_SECRET_NAMES: ObjectType = {
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  plural: 'secrets',
+  labelSelector: `${MANAGED_BY_LABEL}!=${MANAGED_BY_VALUE}`,
+  metadataOnly: true,
+};
+
 /** What every controller is built from: the configuration and the clients they all share. */
 export interface ControllerDeps {
   config: Config;
@@ -37,6 +54,7 @@ export function controllerDeps(manager: Manager, config: Config, logger: Logger,
   const { connection } = manager;
   const core = connection.makeApiClient(CoreV1Api);
   const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
+  const otherSecretNames = manager.cache(UNMANAGED_SECRET_NAMES);
   return {
     config,
     logger,
@@ -45,7 +63,11 @@ export function controllerDeps(manager: Manager, config: Config, logger: Logger,
     core,
     customObjects: connection.makeApiClient(CustomObjectsApi),
     events: new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
-    credentials: new CredentialsSecrets(core, (namespace, name) => managedSecrets.get(namespace, name)),
+    credentials: new CredentialsSecrets(
+      core,
+      (namespace, name) => managedSecrets.get(namespace, name),
+      (namespace, name) => otherSecretNames.get(namespace, name) !== undefined,
+    ),
   };
 }
 

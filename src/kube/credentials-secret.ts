@@ -21,6 +21,9 @@ import { KubeApiError, apiStatus, kubeCall } from './errors.js';
 /** Finds a managed Secret in the operator's cache; undefined means "not cached", not "absent". */
 export type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
 
+/** Whether the operator's cache of the names of the Secrets it did not write holds this one. */
+export type OtherSecretName = (namespace: string, name: string) => boolean;
+
 /**
  * A Secret is this resource's when the operator labelled it for a resource of this name. The
  * name, not the UID, is what counts, so that a resource deleted with deletionPolicy Retain and
@@ -123,15 +126,23 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
  * written the Secret in between and already sent those credentials to InfluxDB, whose answer is
  * the only copy of its token: such a write fails with 409 instead, and the next reconcile decides
  * again from the Secret as it now is.
+ *
+ * Reads happen only once both caches have synced (controllers start after that), so a name in
+ * neither is absent without asking the server: a Secret created elsewhere that the caches have
+ * not heard of yet makes the create fail with 409 (AlreadyExists), never overwritten, and the
+ * next reconcile reads it.
  */
 export class CredentialsSecrets {
   constructor(
     private readonly core: CoreV1Api,
     private readonly cached: SecretLookup,
+    private readonly isOtherSecret: OtherSecretName,
   ) {}
 
   async read(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret> {
-    return describeSecret(await this.fetch(owner.metadata.namespace, name), owner);
+    const namespace = owner.metadata.namespace;
+    if (this.cached(namespace, name) === undefined && !this.isOtherSecret(namespace, name)) return { state: 'absent' };
+    return describeSecret(await this.fetch(namespace, name), owner);
   }
 
   /** Writes the desired Secret over the one observed; returns the Secret as it now is. */

@@ -70,8 +70,8 @@ export function dropBookkeeping<T extends KubernetesObject>(object: T): T {
 
 /**
  * What a metadata-only cache keeps of each object: its name, version, labels and owner references
- * (what mapping an event to a request reads). Such caches hold every Secret of a namespace (the
- * operator's own ones a second time) only to learn which names exist and when they change;
+ * (what mapping an event to a request reads). Such caches hold every Secret of a namespace (or
+ * every one a label selector leaves) only to learn which names exist and when they change;
  * annotations, uid and timestamps would make up much of each entry.
  */
 export function keepIdentity<T extends KubernetesObject>(object: T): T {

@@ -1,5 +1,6 @@
 // End to end on a real control plane: Secrets the operator does not own (referenced ones, one in
-// the way of the credentials Secret) wake the resource that depends on them at once. The operator
+// the way of the credentials Secret), and its own ones when another resource references them,
+// wake the resource that depends on them at once. The operator
 // runs with a 60 s backoff, so anything faster than that came from the Secret watch.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,7 +16,7 @@ import {
   waitForReason,
 } from '../support/onboarding.js';
 
-const tests = suite<OnboardingFile>('onboarding wakes on Secrets it does not own', new OnboardingFile());
+const tests = suite<OnboardingFile>('onboarding wakes on the Secrets it depends on', new OnboardingFile());
 
 const BACKOFF = ['--backoff-base=60s', '--backoff-max=60s'];
 // Well under the 60 s backoff, with room for a loaded machine.
@@ -57,6 +58,23 @@ tests('a foreign Secret in the way: SecretConflict, and onboarded as soon as it 
   const secret = await getSecret(namespace, 'blocked-influxdb');
   assert.is(secret?.data.token, influx.onboarded()?.token);
   context.ledger.addSecret(secret);
+  context.remember(influx);
+});
+
+tests('a referenced Secret the operator writes (another resource\'s credentials) wakes the resource at once', async (context) => {
+  const { namespace } = context;
+  const influx = await context.standin();
+  const other = await context.standin();
+  await createOnboarding(namespace, 'borrower', { url: other.url, ...SPEC, passwordSecretRef: { name: 'lender-influxdb', key: 'password' } });
+  await waitForReason(namespace, 'borrower', 'SecretNotFound');
+
+  await createOnboarding(namespace, 'lender', { url: influx.url, ...SPEC });
+  await waitForReason(namespace, 'lender', 'Onboarded');
+  // The operator's own Secret names no URL it may be sent to: found, and refused, well before the backoff.
+  const refused = await waitForReason(namespace, 'borrower', 'SecretNotPermitted', WAKE_MS);
+  assert.match(readyOf(refused)?.message ?? '', 'lender-influxdb');
+  assert.is(requestsTo(other.requests, 'POST', '/api/v2/setup'), 0);
+  context.ledger.addSecret(await getSecret(namespace, 'lender-influxdb'));
   context.remember(influx);
 });
 
