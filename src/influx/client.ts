@@ -217,6 +217,22 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     return outcome.ok && version ? { ok: true, value: { ...outcome.value, version } } : outcome;
   }
 
+  async function findBucketNamed(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
+    const lookup = await call(
+      { method: 'GET', path: '/api/v2/buckets', endpoint: 'GET /api/v2/buckets', query: { orgID, name }, authToken: token },
+      { parse: (json) => findBucket(json, name), secrets: [token] },
+    );
+    // InfluxDB answers a name that matches nothing with 404 rather than an empty list.
+    return isNotFound(lookup) ? { ok: true, value: null } : lookup;
+  }
+
+  function listAuthorizations(token: string, filter: AuthorizationFilter): Promise<Outcome<Authorization[]>> {
+    return call(
+      { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { ...filter }, authToken: token },
+      { parse: parseAuthorizations, secrets: [token] },
+    );
+  }
+
   async function postSetup(path: '/api/v2/setup' | '/api/v2/setup/user', request: SetupRequest, authToken?: string) {
     const problem = findSetupRequestProblem(request);
     if (problem !== undefined) return refusedLocally<SetupResult>(problem);
@@ -241,22 +257,17 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       ),
 
     async lookupIDs(token, org, bucket, userID): Promise<Outcome<ResourceIDs>> {
-      const secrets = [token];
       // InfluxDB answers an unknown org name with 404 rather than an empty list.
       const orgLookup = await call(
         { method: 'GET', path: '/api/v2/orgs', endpoint: 'GET /api/v2/orgs', query: { org }, authToken: token },
-        { parse: (json) => findIdByName(json, 'orgs', org), secrets },
+        { parse: (json) => findIdByName(json, 'orgs', org), secrets: [token] },
       );
       if (isNotFound(orgLookup)) return { ok: true, value: {} };
       if (!orgLookup.ok) return orgLookup;
       const orgID = orgLookup.value;
       if (orgID === null) return { ok: true, value: {} };
 
-      const bucketLookup = await call(
-        { method: 'GET', path: '/api/v2/buckets', endpoint: 'GET /api/v2/buckets', query: { orgID, name: bucket }, authToken: token },
-        { parse: (json) => findBucket(json, bucket), secrets },
-      );
-      if (isNotFound(bucketLookup)) return { ok: true, value: { orgID } };
+      const bucketLookup = await findBucketNamed(token, orgID, bucket);
       if (!bucketLookup.ok) return bucketLookup;
       const found: ResourceIDs =
         bucketLookup.value === null ? { orgID } : { orgID, bucketID: bucketLookup.value.id, bucketRetentionSeconds: bucketLookup.value.retentionSeconds };
@@ -264,10 +275,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
       // The authorization is found by its token, which only servers without hashed tokens list;
       // it is a nicety, so a failed lookup keeps the IDs already found.
-      const authLookup = await call(
-        { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { userID }, authToken: token },
-        { parse: parseAuthorizations, secrets },
-      );
+      const authLookup = await listAuthorizations(token, { userID });
       const authorizationID = authLookup.ok ? authLookup.value.find((entry) => entry.token === token)?.id : undefined;
       return { ok: true, value: authorizationID === undefined ? found : { ...found, authorizationID } };
     },
@@ -308,14 +316,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         { parse: parseCreated, secrets: [token] },
       ),
 
-    async findBucket(token, orgID, name): Promise<Outcome<BucketInfo | null>> {
-      const lookup = await call(
-        { method: 'GET', path: '/api/v2/buckets', endpoint: 'GET /api/v2/buckets', query: { orgID, name }, authToken: token },
-        { parse: (json) => findBucket(json, name), secrets: [token] },
-      );
-      // InfluxDB answers a name that matches nothing with 404 rather than an empty list.
-      return isNotFound(lookup) ? { ok: true, value: null } : lookup;
-    },
+    findBucket: findBucketNamed,
 
     describeBucket: (token, bucketID, description) =>
       call(
@@ -337,11 +338,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         ),
       ),
 
-    listAuthorizations: (token, filter: AuthorizationFilter) =>
-      call(
-        { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { ...filter }, authToken: token },
-        { parse: parseAuthorizations, secrets: [token] },
-      ),
+    listAuthorizations,
 
     createAuthorization: (token, request: AuthorizationRequest) =>
       call(

@@ -627,6 +627,12 @@ function passwordNotSet(facts: Facts, spec: EffectiveSpec, owner: TokenOwner, fa
   });
 }
 
+/** A password to prove whose last sign-in check is older than --password-check-interval (or never was). */
+function passwordCheckDue(facts: Facts, credentials: Credentials): boolean {
+  const checkedAt = facts.resource.status?.passwordCheckedAt;
+  return credentials.password !== '' && (checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs);
+}
+
 /**
  * The Secret's password is proven by a sign-in (signed out again) every --password-check-interval,
  * and at once when it never was (a new or newly known password) or was just set. Returns the step,
@@ -637,9 +643,7 @@ function passwordNotSet(facts: Facts, spec: EffectiveSpec, owner: TokenOwner, fa
  */
 function provePassword(facts: Facts, spec: EffectiveSpec, credentials: Credentials, rotated: boolean): Step | { checkedAt?: string } {
   if (credentials.password === '') return {};
-  const checkedAt = facts.resource.status?.passwordCheckedAt;
-  const due = rotated || checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs;
-  if (!due) return {};
+  if (!rotated && !passwordCheckDue(facts, credentials)) return {};
   if (!rotated && facts.setupAnswer?.ok) return { checkedAt: facts.now };
   const check = facts.passwordCheck;
   if (check === undefined) return { kind: 'checkPassword', username: credentials.username, password: credentials.password };
@@ -1032,8 +1036,7 @@ function dayTwoDue(facts: Facts, spec: EffectiveSpec, credentials: Credentials):
   if (spec.passwordSecretRef === undefined && passwordRequest !== undefined && secret.passwordRotation !== passwordRequest) return true;
   const tokenRequest = tokenRotationRequested(facts);
   if (spec.tokenSecretRef === undefined && tokenRequest !== undefined && secret.tokenRotation !== tokenRequest) return true;
-  const checkedAt = facts.resource.status?.passwordCheckedAt;
-  return credentials.password !== '' && (checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs);
+  return passwordCheckDue(facts, credentials);
 }
 
 function driftCheck(facts: Facts, spec: EffectiveSpec, inSecret: BoundCredentials | undefined, credentials: Credentials, moving: boolean): Step | undefined {
