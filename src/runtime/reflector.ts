@@ -218,26 +218,40 @@ export class Reflector<T extends KubernetesObject> {
     return `${this.options.path}?${query.toString()}`;
   }
 
-  /** Lists every page and replaces the store's contents; returns the list's resourceVersion. */
+  /**
+   * Lists every page and replaces the store's contents; returns the list's resourceVersion. The
+   * first list asks for resourceVersion 0, as client-go's reflector does: the API server answers
+   * it from its watch cache at once, in one piece, where a consistent list is read page by page.
+   * It may be slightly behind; the watch that follows starts from its version and brings the cache
+   * up to date. A relist (after 410 Gone) reads consistently, never going back in time.
+   */
   private async list(signal: AbortSignal): Promise<string> {
-    const { store, prepare } = this.options;
+    const { store, prepare, clock, logger } = this.options;
+    const startedAt = clock.now();
     const objects: T[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
+    let pages = 0;
     do {
+      pages++;
       const params: Record<string, string> = { limit: String(this.listPageSize) };
       if (continueToken) params.continue = continueToken;
+      else if (!this.synced) params.resourceVersion = '0';
       const page = await this.getListPage(this.query(params), signal);
       // Items of built-in lists come without apiVersion/kind; mapping functions may need them.
       const itemKind = page.kind?.replace(/List$/, '');
       for (const item of page.items ?? []) {
-        objects.push(prepare({ apiVersion: page.apiVersion, kind: itemKind, ...item }));
+        item.apiVersion ??= page.apiVersion;
+        item.kind ??= itemKind;
+        objects.push(prepare(item));
       }
       resourceVersion = page.metadata?.resourceVersion ?? '';
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
+    const listedAt = clock.now();
     this.synced = true;
     store.replace(objects);
+    logger.info('listed', { objects: objects.length, pages, listMs: listedAt - startedAt, storeMs: clock.now() - listedAt });
     return resourceVersion;
   }
 

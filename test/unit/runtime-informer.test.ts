@@ -168,12 +168,34 @@ test('an ERROR 410 event causes exactly one relist, and a relist reconciles adds
     await waitFor(() => api.watches().length >= 2, 'the watch after the relist');
     await pause(100);
     assert.is(api.lists().length, 2, 'one relist, no more');
+    assert.is(api.lists()[0]?.query.get('resourceVersion'), '0', 'the first list is served from the watch cache');
+    assert.is(api.lists()[1]?.query.get('resourceVersion'), null, 'a relist reads consistently, never older than what was seen');
     assert.is(api.watches().length, 2);
     assert.is(api.watches()[1]?.query.get('resourceVersion'), '30');
     assert.equal(restarts, ['expired']);
     assert.equal(events, ['add a@5', 'add b@6', 'add d@11', 'delete d@11', 'delete b@6', 'update a@5->25', 'add c@26']);
     // Only the first list is the initial one: objects a watch or a relist adds are news.
     assert.equal(adds, ['a (initial list)', 'b (initial list)', 'd', 'c']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a list of several pages follows the continue token, asking for resourceVersion 0 on the first page only', async () => {
+  const api = new FakeApiServer();
+  api.listHandler = (_request, listNumber) =>
+    listNumber === 1
+      ? { body: { kind: 'ThingList', apiVersion: 'example.com/v1', metadata: { resourceVersion: '10', continue: 'page-2' }, items: [thing('ns', 'a', '5')] } }
+      : listOf('10', [thing('ns', 'b', '6')]);
+  api.watchHandler = (response) => api.holdOpen(response);
+  const { informer, events, cleanup } = await setup(api, { listPageSize: 1 });
+  try {
+    informer.start();
+    assert.is(await informer.waitForSync(), true);
+    assert.equal(events, ['add a@5', 'add b@6']);
+    const [first, second] = api.lists();
+    assert.equal([first?.query.get('limit'), first?.query.get('resourceVersion'), first?.query.get('continue')], ['1', '0', null]);
+    assert.equal([second?.query.get('limit'), second?.query.get('resourceVersion'), second?.query.get('continue')], ['1', null, 'page-2']);
   } finally {
     await cleanup();
   }
