@@ -219,11 +219,10 @@ export class Reflector<T extends KubernetesObject> {
   }
 
   /**
-   * Lists every page and replaces the store's contents; returns the list's resourceVersion. The
-   * first list asks for resourceVersion 0, as client-go's reflector does: the API server answers
-   * it from its watch cache at once, in one piece, where a consistent list is read page by page.
-   * It may be slightly behind; the watch that follows starts from its version and brings the cache
-   * up to date. A relist (after 410 Gone) reads consistently, never going back in time.
+   * Lists every page and replaces the store's contents; returns the list's resourceVersion. Reads
+   * are consistent: the API server serves them from its watch cache page by page (Kubernetes
+   * 1.31+), as fast as one resourceVersion=0 read of the whole list was measured to be
+   * (docs/benchmarks.md, round four), and never older than what the operator saw before.
    */
   private async list(signal: AbortSignal): Promise<string> {
     const { store, prepare, clock, logger } = this.options;
@@ -236,7 +235,6 @@ export class Reflector<T extends KubernetesObject> {
       pages++;
       const params: Record<string, string> = { limit: String(this.listPageSize) };
       if (continueToken) params.continue = continueToken;
-      else if (!this.synced) params.resourceVersion = '0';
       const page = await this.getListPage(this.query(params), signal);
       // Items of built-in lists come without apiVersion/kind; mapping functions may need them.
       const itemKind = page.kind?.replace(/List$/, '');
