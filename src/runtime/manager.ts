@@ -47,14 +47,18 @@ export interface Cache<T> {
 export interface ControllerRegistration {
   /** Names the controller in logs and in its metrics' controller and queue labels; unique per manager. */
   name: string;
-  /** Its own objects: an event enqueues the object itself; all are enqueued on becoming leader and at each resync. */
+  /**
+   * Its own objects: an event enqueues the object itself; all are enqueued on becoming leader and
+   * at each resync, those whose status reports their generation at low priority (`settledLow`).
+   */
   for: { type: ObjectType; predicates?: readonly Predicate[] };
   /**
    * Objects it writes: an event enqueues their owner, named by a controller ownerReference to the
-   * `for` kind, or, with `ownerLabel`, by that label (same namespace).
+   * `for` kind, or, with `ownerLabel`, by that label (same namespace). Their initial list and
+   * resyncs enqueue nothing: the owners are queued by their own.
    */
   owns?: ReadonlyArray<{ type: ObjectType; ownerLabel?: string; predicates?: readonly Predicate[] }>;
-  /** Other objects its objects depend on: an event enqueues whatever `map` names. */
+  /** Other objects its objects depend on: an event enqueues whatever `map` names (as for `owns`, not their initial list nor resyncs). */
   watches?: ReadonlyArray<{ type: ObjectType; map: MapToRequests<KubernetesObject>; predicates?: readonly Predicate[] }>;
   reconciler: Reconciler;
   /** Objects reconciled at once; default 4. */
