@@ -686,8 +686,14 @@ interface StartFigures {
   existing: number;
   cachesSyncedMs: number;
   firstReconcileMs: number;
-  /** The resource created while no operator ran (its name sorts first, so it is queued first). */
+  /** The resource created while no operator ran (its name sorts first, so it is listed first). */
   pendingReadyMs: number;
+  /** Reconciles of other resources that finished before the pending resource's first one. */
+  reconciledBeforePending: number;
+  /** Per informer: objects listed, list pages, time listing and time filling the cache (log `listed`). */
+  lists: Array<{ resource: string; objects: number; pages: number; listMs: number; storeMs: number }>;
+  /** InfluxDB requests by endpoint in the first minute after spawn (over N Ready resources only). */
+  influxRequestsFirstMinute?: Record<string, number>;
 }
 
 interface MemoryFigures {
@@ -721,13 +727,32 @@ async function timedStart(bench: Bench, namespace: string, url: string, name: st
   const synced = await process_.waitForLog('caches synced', (record) => record.message === 'caches synced', 5 * 60_000);
   const first = await process_.waitForLog('a first reconcile', (record) => record.message === 'reconciled', 5 * 60_000);
   await eventuallyReady(watch, name);
+  const pendingReadyMs = round(Date.now() - spawned - (performance.now() - (watch.ready.get(name) ?? performance.now())));
+  const pendingKey = `${namespace}/${name}`;
+  // Logged after its status write, which the watch may have seen first.
+  await process_.waitForLog('the pending resource reconciled', (record) => record.message === 'reconciled' && record['resource'] === pendingKey);
+  const reconciled = process_.records().filter((record) => record.message === 'reconciled');
+  const lists = process_
+    .records()
+    .filter((record) => record.message === 'listed')
+    .map((record) => ({
+      resource: String(record['resource']),
+      objects: Number(record['objects']),
+      pages: Number(record['pages']),
+      listMs: Number(record['listMs']),
+      storeMs: Number(record['storeMs']),
+    }));
   const figures: StartFigures = {
     existing,
     cachesSyncedMs: logMs(synced, spawned),
     firstReconcileMs: logMs(first, spawned),
-    pendingReadyMs: round(Date.now() - spawned - (performance.now() - (watch.ready.get(name) ?? performance.now()))),
+    pendingReadyMs,
+    reconciledBeforePending: reconciled.findIndex((record) => record['resource'] === pendingKey),
+    lists,
   };
-  say(`start with ${existing} resources: caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms, the pending resource Ready ${figures.pendingReadyMs} ms after spawn`);
+  say(
+    `start with ${existing} resources: caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms, the pending resource Ready ${figures.pendingReadyMs} ms after spawn, after ${figures.reconciledBeforePending} other reconciles; lists ${JSON.stringify(lists)}`,
+  );
   return { operator, figures, watch };
 }
 
@@ -766,7 +791,18 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
     say(`memory: heap by kind (self sizes, top 30): ${JSON.stringify(heap)}`);
     await first.operator.process.kill();
     first.watch.stop();
+    const influxBefore = await bench.farm.counts();
+    const restartedAt = Date.now();
     const again = await timedStart(bench, namespace, urls[size + 1] ?? '', 'a-restart', size + 1, concurrency);
+    await sleep(Math.max(0, restartedAt + 60_000 - Date.now()));
+    const influxAfter = await bench.farm.counts();
+    const firstMinute: Record<string, number> = {};
+    for (const [endpoint, count] of Object.entries(influxAfter)) {
+      const delta = count - (influxBefore[endpoint] ?? 0);
+      if (delta > 0) firstMinute[endpoint] = delta;
+    }
+    again.figures.influxRequestsFirstMinute = firstMinute;
+    say(`restart over ${size + 1} resources: InfluxDB requests in the first minute ${JSON.stringify(firstMinute)}`);
     start.push(again.figures);
     again.watch.stop();
     await again.operator.process.kill();

@@ -2,14 +2,34 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { EventHandlers } from './informer.js';
 import { requestFor, requestKey } from './keys.js';
 import type { Request } from './keys.js';
+import type { Priority } from './queue.js';
 
 /** The part of the work queue an event handler needs. */
 export interface KeyQueue {
-  add(key: string): void;
+  add(key: string, priority?: Priority): void;
 }
 
 /** Which objects a change to `object` concerns; the business rule lives with the caller. */
 export type MapToRequests<T> = (object: T) => Request[];
+
+/**
+ * How an event that only repeats what is known is queued (an object of the initial list, or a
+ * periodic resync): at the returned priority, or not at all when it returns undefined.
+ */
+export type RepeatPolicy<T> = (object: T) => Priority | undefined;
+
+/** controller-runtime's priority queue: repeats wait behind every change. */
+const LOW: RepeatPolicy<unknown> = () => 'low';
+
+/**
+ * The repeat policy of a controller's own objects: low, unless the object's status does not
+ * report its current generation (kstatus' observedGeneration): a new object, or one whose spec
+ * changed while no controller ran, still waits for its work and goes before the settled ones.
+ */
+export function settledLow(object: KubernetesObject): Priority {
+  const status = (object as { status?: { observedGeneration?: unknown } }).status;
+  return status?.observedGeneration === object.metadata?.generation ? 'low' : 'normal';
+}
 
 /**
  * Handlers that enqueue whatever `map` says each changed object concerns. On update both the
@@ -17,21 +37,25 @@ export type MapToRequests<T> = (object: T) => Request[];
  * reaches the previous owner too. A key both name is added once: added twice, a worker could
  * take it in between and reconcile it a second time for the same event.
  */
-export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>): EventHandlers<T> {
-  const enqueue = (...objects: T[]): void => {
+export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>, repeats: RepeatPolicy<T> = LOW): EventHandlers<T> {
+  const enqueue = (priority: Priority, ...objects: T[]): void => {
     const keys = new Set(objects.flatMap((object) => map(object).map(requestKey)));
-    for (const key of keys) queue.add(key);
+    for (const key of keys) queue.add(key, priority);
+  };
+  const repeated = (object: T): void => {
+    const priority = repeats(object);
+    if (priority !== undefined) enqueue(priority, object);
   };
   return {
-    onAdd: (object) => enqueue(object),
-    onUpdate: (previous, current) => (previous === current ? enqueue(current) : enqueue(previous, current)),
-    onDelete: (object) => enqueue(object),
+    onAdd: (object, isInInitialList) => (isInInitialList ? repeated(object) : enqueue('normal', object)),
+    onUpdate: (previous, current) => (previous === current ? repeated(current) : enqueue('normal', previous, current)),
+    onDelete: (object) => enqueue('normal', object),
   };
 }
 
 /** Handlers that enqueue the changed object itself. */
-export function enqueueObject<T extends KubernetesObject>(queue: KeyQueue): EventHandlers<T> {
-  return enqueueMapped(queue, (object) => [requestFor(object)]);
+export function enqueueObject<T extends KubernetesObject>(queue: KeyQueue, repeats: RepeatPolicy<T> = LOW): EventHandlers<T> {
+  return enqueueMapped(queue, (object) => [requestFor(object)], repeats);
 }
 
 /**

@@ -19,7 +19,8 @@ export interface ResourceType {
  * a reconciler reads the current object from the cache, never from the event.
  */
 export interface EventHandlers<T> {
-  onAdd?(object: T): void;
+  /** isInInitialList: the object came with the first list of its namespace (client-go's OnAdd flag), not as a change. */
+  onAdd?(object: T, isInInitialList: boolean): void;
   /** Also called with previous === current on every periodic resync. */
   onUpdate?(previous: T, current: T): void;
   /** Gets the last object the cache knew. */
@@ -195,12 +196,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   /** A store for one reflector, so a relist only deletes objects of that reflector's namespace. */
   private scopedStore(): ReflectorStore<T> {
     const owned = new Set<string>();
-    const upsert = (object: T): void => {
+    let listed = false;
+    const upsert = (object: T, isInInitialList = false): void => {
       const key = objectKey(object);
       const previous = this.cache.get(key);
       this.cache.set(key, object);
       owned.add(key);
-      if (!previous) this.notify((handlers) => handlers.onAdd?.(object));
+      if (!previous) this.notify((handlers) => handlers.onAdd?.(object, isInInitialList));
       else if (previous.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
         this.notify((handlers) => handlers.onUpdate?.(previous, object));
       }
@@ -212,15 +214,17 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       this.notify((handlers) => handlers.onDelete?.(lastKnown));
     };
     return {
-      upsert,
+      upsert: (object) => upsert(object),
       remove: (object) => removeKey(objectKey(object), object),
       replace: (objects) => {
-        const listed = new Set(objects.map((object) => objectKey(object)));
+        const keys = new Set(objects.map((object) => objectKey(object)));
         for (const key of owned) {
           const cached = this.cache.get(key);
-          if (!listed.has(key) && cached) removeKey(key, cached);
+          if (!keys.has(key) && cached) removeKey(key, cached);
         }
-        for (const object of objects) upsert(object);
+        const initial = !listed;
+        listed = true;
+        for (const object of objects) upsert(object, initial);
         this.resolveSyncWaiters();
       },
     };

@@ -4,7 +4,7 @@ import { cacheAccess, kubernetesAccessReview } from './access-review.js';
 import type { KubeConnection } from './connection.js';
 import { Controller } from './controller.js';
 import type { Reconciler } from './controller.js';
-import { controllerOwner, enqueueMapped, enqueueObject, labelOwner } from './enqueue.js';
+import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from './enqueue.js';
 import type { MapToRequests } from './enqueue.js';
 import type { BoundServer } from './http-server.js';
 import { Informer } from './informer.js';
@@ -47,14 +47,18 @@ export interface Cache<T> {
 export interface ControllerRegistration {
   /** Names the controller in logs and in its metrics' controller and queue labels; unique per manager. */
   name: string;
-  /** Its own objects: an event enqueues the object itself; all are enqueued on becoming leader and at each resync. */
+  /**
+   * Its own objects: an event enqueues the object itself; all are enqueued on becoming leader and
+   * at each resync, those whose status reports their generation at low priority (`settledLow`).
+   */
   for: { type: ObjectType; predicates?: readonly Predicate[] };
   /**
    * Objects it writes: an event enqueues their owner, named by a controller ownerReference to the
-   * `for` kind, or, with `ownerLabel`, by that label (same namespace).
+   * `for` kind, or, with `ownerLabel`, by that label (same namespace). Their initial list and
+   * resyncs enqueue nothing: the owners are queued by their own.
    */
   owns?: ReadonlyArray<{ type: ObjectType; ownerLabel?: string; predicates?: readonly Predicate[] }>;
-  /** Other objects its objects depend on: an event enqueues whatever `map` names. */
+  /** Other objects its objects depend on: an event enqueues whatever `map` names (as for `owns`, not their initial list nor resyncs). */
   watches?: ReadonlyArray<{ type: ObjectType; map: MapToRequests<KubernetesObject>; predicates?: readonly Predicate[] }>;
   reconciler: Reconciler;
   /** Objects reconciled at once; default 4. */
@@ -115,10 +119,12 @@ interface Registered {
 const DISABLED = '0';
 
 /**
- * A resync re-delivers every cached object. For owned and watched objects that only repeats,
- * through a map, requests the resync of the controller's own objects already makes.
+ * The initial list and a resync deliver every cached object. For owned and watched objects that
+ * only repeats, through a map (for every Secret, a scan of the resources that name it), requests
+ * that the controller's own objects already make: their initial list, the queueing of all of
+ * them on becoming leader, their resync.
  */
-const notResync: Predicate = { update: (previous, current) => previous !== current };
+const dropRepeats = (): undefined => undefined;
 
 function informerKey(type: ObjectType): string {
   return JSON.stringify([type.group, type.version, type.plural, type.labelSelector ?? '', type.metadataOnly === true, type.clusterScoped === true]);
@@ -163,13 +169,13 @@ export class Manager {
     const { name, reconciler, concurrency } = registration;
     const queue = new WorkQueue({ ...this.options.backoff, metrics: this.metrics.queueMetrics(name) });
     const primary = this.informerFor(registration.for.type);
-    primary.addHandlers(filtered(enqueueObject(queue), registration.for.predicates ?? []));
+    primary.addHandlers(filtered(enqueueObject(queue, settledLow), registration.for.predicates ?? []));
     for (const owned of registration.owns ?? []) {
       const toOwner = owned.ownerLabel !== undefined ? labelOwner(owned.ownerLabel) : controllerOwner(registration.for.type);
-      this.informerFor(owned.type).addHandlers(filtered(enqueueMapped(queue, toOwner), [notResync, ...(owned.predicates ?? [])]));
+      this.informerFor(owned.type).addHandlers(filtered(enqueueMapped(queue, toOwner, dropRepeats), owned.predicates ?? []));
     }
     for (const watched of registration.watches ?? []) {
-      this.informerFor(watched.type).addHandlers(filtered(enqueueMapped(queue, watched.map), [notResync, ...(watched.predicates ?? [])]));
+      this.informerFor(watched.type).addHandlers(filtered(enqueueMapped(queue, watched.map, dropRepeats), watched.predicates ?? []));
     }
     const controller = new Controller({
       name,
@@ -299,7 +305,7 @@ export class Manager {
       onStartedLeading: () => {
         for (const { controller, queue, primary } of this.registered) {
           // Everything known is queued again: the previous leader may have left work unfinished.
-          for (const object of primary.list()) queue.add(requestKey(requestFor(object)));
+          for (const object of primary.list()) queue.add(requestKey(requestFor(object)), settledLow(object));
           controller.start();
         }
       },

@@ -58,8 +58,8 @@ export function labelsMatch(labels: Readonly<Record<string, string>>): Predicate
 /** Handlers that pass on only the events every predicate lets through. */
 export function filtered<T extends KubernetesObject>(handlers: EventHandlers<T>, predicates: ReadonlyArray<Predicate<T>>): EventHandlers<T> {
   return {
-    onAdd: (object) => {
-      if (predicates.every((predicate) => predicate.create?.(object) ?? true)) handlers.onAdd?.(object);
+    onAdd: (object, isInInitialList) => {
+      if (predicates.every((predicate) => predicate.create?.(object) ?? true)) handlers.onAdd?.(object, isInInitialList);
     },
     onUpdate: (previous, current) => {
       if (predicates.every((predicate) => predicate.update?.(previous, current) ?? true)) handlers.onUpdate?.(previous, current);

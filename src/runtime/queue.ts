@@ -25,6 +25,12 @@ export interface WorkQueueOptions extends RateLimiterOptions {
   metrics?: QueueMetrics;
 }
 
+/**
+ * controller-runtime's priority queue, reduced to the two levels its handlers use: keys of events
+ * that only repeat what is known (the initial list, a resync) wait behind every change.
+ */
+export type Priority = 'normal' | 'low';
+
 interface Waiter {
   resolve(key: string | undefined): void;
 }
@@ -33,14 +39,18 @@ interface Waiter {
  * client-go's rate-limited work queue. A key is held at most once; a key being processed is
  * never handed out again until `done`, and if it was added meanwhile it is queued once more
  * at that point — so one object is never reconciled by two workers at once, and no change that
- * arrives during a reconcile is lost.
+ * arrives during a reconcile is lost. Keys added at low priority are handed out only when no
+ * normal one waits; adding a waiting low key at normal priority moves it up.
  */
 export class WorkQueue {
   private readonly clock: Clock;
   private readonly limiter: RetryRateLimiter;
   private readonly metrics: QueueMetrics | undefined;
   private readonly ready: string[] = [];
+  private readonly readyLow: string[] = [];
   private readonly dirty = new Set<string>();
+  /** The dirty keys whose every add so far was at low priority. */
+  private readonly low = new Set<string>();
   private readonly processing = new Map<string, number>();
   private readonly addedAt = new Map<string, number>();
   private readonly delayed = new Map<string, { readyAt: number; cancel: Cancel }>();
@@ -55,13 +65,21 @@ export class WorkQueue {
     this.metrics?.readGaugesFrom(() => this.gauges());
   }
 
-  add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+  add(key: string, priority: Priority = 'normal'): void {
+    if (this.shuttingDown) return;
+    if (this.dirty.has(key)) {
+      if (priority === 'normal' && this.low.delete(key) && !this.processing.has(key)) {
+        this.readyLow.splice(this.readyLow.indexOf(key), 1);
+        this.ready.push(key);
+      }
+      return;
+    }
     this.metrics?.added();
     this.dirty.add(key);
+    if (priority === 'low') this.low.add(key);
     if (!this.addedAt.has(key)) this.addedAt.set(key, this.clock.now());
     if (this.processing.has(key)) return;
-    this.ready.push(key);
+    this.pushReady(key);
     this.handOut();
   }
 
@@ -129,14 +147,14 @@ export class WorkQueue {
     this.processing.delete(key);
     this.metrics?.workDuration((this.clock.now() - startedAt) / 1000);
     if (this.dirty.has(key)) {
-      this.ready.push(key);
+      this.pushReady(key);
       this.handOut();
     }
     if (this.processing.size === 0) this.resolveDrainWaiters();
   }
 
   get length(): number {
-    return this.ready.length;
+    return this.ready.length + this.readyLow.length;
   }
 
   get isShuttingDown(): boolean {
@@ -161,9 +179,14 @@ export class WorkQueue {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  private pushReady(key: string): void {
+    (this.low.has(key) ? this.readyLow : this.ready).push(key);
+  }
+
   private takeReady(): string | undefined {
-    const key = this.ready.shift();
+    const key = this.ready.shift() ?? this.readyLow.shift();
     if (key === undefined) return undefined;
+    this.low.delete(key);
     const now = this.clock.now();
     const addedAt = this.addedAt.get(key);
     if (addedAt !== undefined) this.metrics?.queueLatency((now - addedAt) / 1000);
@@ -174,7 +197,7 @@ export class WorkQueue {
   }
 
   private handOut(): void {
-    while (this.waiters.length > 0 && this.ready.length > 0) {
+    while (this.waiters.length > 0 && this.length > 0) {
       const waiter = this.waiters.shift();
       const key = this.takeReady();
       if (waiter && key !== undefined) waiter.resolve(key);
@@ -196,6 +219,6 @@ export class WorkQueue {
       longest = Math.max(longest, running);
       total += running;
     }
-    return { depth: this.ready.length, longestRunningProcessorSeconds: longest, unfinishedWorkSeconds: total };
+    return { depth: this.length, longestRunningProcessorSeconds: longest, unfinishedWorkSeconds: total };
   }
 }

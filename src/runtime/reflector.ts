@@ -218,26 +218,38 @@ export class Reflector<T extends KubernetesObject> {
     return `${this.options.path}?${query.toString()}`;
   }
 
-  /** Lists every page and replaces the store's contents; returns the list's resourceVersion. */
+  /**
+   * Lists every page and replaces the store's contents; returns the list's resourceVersion. Reads
+   * are consistent: the API server serves them from its watch cache page by page (Kubernetes
+   * 1.31+), as fast as one resourceVersion=0 read of the whole list was measured to be
+   * (docs/benchmarks.md, round four), and never older than what the operator saw before.
+   */
   private async list(signal: AbortSignal): Promise<string> {
-    const { store, prepare } = this.options;
+    const { store, prepare, clock, logger } = this.options;
+    const startedAt = clock.now();
     const objects: T[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
+    let pages = 0;
     do {
+      pages++;
       const params: Record<string, string> = { limit: String(this.listPageSize) };
       if (continueToken) params.continue = continueToken;
       const page = await this.getListPage(this.query(params), signal);
       // Items of built-in lists come without apiVersion/kind; mapping functions may need them.
       const itemKind = page.kind?.replace(/List$/, '');
       for (const item of page.items ?? []) {
-        objects.push(prepare({ apiVersion: page.apiVersion, kind: itemKind, ...item }));
+        item.apiVersion ??= page.apiVersion;
+        item.kind ??= itemKind;
+        objects.push(prepare(item));
       }
       resourceVersion = page.metadata?.resourceVersion ?? '';
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
+    const listedAt = clock.now();
     this.synced = true;
     store.replace(objects);
+    logger.info('listed', { objects: objects.length, pages, listMs: listedAt - startedAt, storeMs: clock.now() - listedAt });
     return resourceVersion;
   }
 

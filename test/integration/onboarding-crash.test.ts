@@ -112,6 +112,35 @@ tests('two operator processes at once (a rolling update without leader election)
   await Promise.all([one.terminate(), two.terminate()]);
 });
 
+tests('a restart over Ready resources: a resource created meanwhile is reconciled first, and each Ready one gets the one-request drift check', async (context) => {
+  const { namespace } = context;
+  const names = ['settled-a', 'settled-b', 'settled-c', 'settled-d'];
+  const influxes = await Promise.all(names.map(() => context.standin()));
+  const first = await context.startOperator();
+  await Promise.all(names.map((name, index) => createOnboarding(namespace, name, { url: influxes[index]?.url, ...SPEC })));
+  for (const name of names) await waitForReason(namespace, name, 'Onboarded');
+  assert.is(await first.terminate(), 'exit code 0');
+
+  // Named to be listed last: only its priority can put it first.
+  const pending = await context.standin();
+  await createOnboarding(namespace, 'zz-pending', { url: pending.url, ...SPEC });
+  const restarted = await context.startOperator(['--concurrency=1']);
+  await waitForReason(namespace, 'zz-pending', 'Onboarded');
+  const reconciled = await eventually('a reconcile of every resource after the restart', () => {
+    const records = restarted.records().filter((record) => record.message === 'reconciled');
+    const seen = new Set(records.map((record) => record['resource']));
+    return [...names, 'zz-pending'].every((name) => seen.has(`${namespace}/${name}`)) ? records : undefined;
+  });
+  assert.is(reconciled[0]?.['resource'], `${namespace}/zz-pending`, 'the new resource went before the Ready ones');
+  for (const name of names) {
+    const firstCheck = reconciled.find((record) => record['resource'] === `${namespace}/${name}`);
+    assert.equal(firstCheck?.['steps'], ['checkBucket'], `${name}: one request, GET /api/v2/buckets/{id}, proves it is still Ready`);
+  }
+  for (const influx of [...influxes, pending]) context.remember(influx);
+  for (const name of [...names, 'zz-pending']) context.ledger.addSecret(await getSecret(namespace, `${name}-influxdb`));
+  assert.is(await restarted.terminate(), 'exit code 0');
+});
+
 tests('the API server restarts under a running operator: it keeps onboarding and keeps watching Secrets', async (context) => {
   const { namespace } = context;
   const { controlPlane } = await onboardingHarness();
@@ -150,7 +179,7 @@ tests('SIGTERM stops the running operator cleanly', async (context) => {
 });
 
 tests('secrecy: no password or token of this file in any operator output, Event or status', async (context) => {
-  assert.is(context.operators.length, 7);
+  assert.is(context.operators.length, 9);
   await context.assertNoSecretLeaked(4);
 });
 

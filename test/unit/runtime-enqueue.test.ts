@@ -1,12 +1,21 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { controllerOwner, enqueueMapped, enqueueObject, labelOwner } from '../../src/runtime/enqueue.js';
+import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from '../../src/runtime/enqueue.js';
 import { requestFromKey, requestKey } from '../../src/runtime/keys.js';
+import type { Priority } from '../../src/runtime/queue.js';
 
-function recordingQueue(): { add(key: string): void; keys: string[] } {
+function recordingQueue(): { add(key: string, priority?: Priority): void; keys: string[]; added: string[] } {
   const keys: string[] = [];
-  return { keys, add: (key) => keys.push(key) };
+  const added: string[] = [];
+  return {
+    keys,
+    added,
+    add: (key, priority) => {
+      keys.push(key);
+      added.push(`${key} ${priority ?? 'normal'}`);
+    },
+  };
 }
 
 const secret = (owners: NonNullable<KubernetesObject['metadata']>['ownerReferences']): KubernetesObject => ({
@@ -26,10 +35,49 @@ test('enqueueObject enqueues the changed object on add, update and delete', () =
   const queue = recordingQueue();
   const handlers = enqueueObject(queue);
   const object: KubernetesObject = { metadata: { namespace: 'ns', name: 'a' } };
-  handlers.onAdd?.(object);
+  handlers.onAdd?.(object, false);
   handlers.onUpdate?.(object, object);
   handlers.onDelete?.(object);
   assert.equal(queue.keys, ['ns/a', 'ns/a', 'ns/a']);
+});
+
+test('repeats (the initial list, a resync) are queued at low priority by default, changes and deletions at normal', () => {
+  const queue = recordingQueue();
+  const handlers = enqueueObject(queue);
+  const object: KubernetesObject = { metadata: { namespace: 'ns', name: 'a', resourceVersion: '1' } };
+  handlers.onAdd?.(object, true);
+  handlers.onUpdate?.(object, object);
+  handlers.onAdd?.(object, false);
+  handlers.onUpdate?.(object, { metadata: { namespace: 'ns', name: 'a', resourceVersion: '2' } });
+  handlers.onDelete?.(object);
+  assert.equal(queue.added, ['ns/a low', 'ns/a low', 'ns/a normal', 'ns/a normal', 'ns/a normal']);
+});
+
+test('a repeat policy chooses the priority of repeats, or drops them; changes are never dropped', () => {
+  const queue = recordingQueue();
+  const handlers = enqueueMapped<KubernetesObject>(queue, (object) => [{ namespace: 'ns', name: object.metadata?.labels?.owner ?? '' }], () => undefined);
+  const owned: KubernetesObject = { metadata: { labels: { owner: 'a' }, resourceVersion: '1' } };
+  handlers.onAdd?.(owned, true);
+  handlers.onUpdate?.(owned, owned);
+  assert.equal(queue.added, [], 'dropped');
+  handlers.onAdd?.(owned, false);
+  handlers.onUpdate?.(owned, { metadata: { labels: { owner: 'a' }, resourceVersion: '2' } });
+  handlers.onDelete?.(owned);
+  assert.equal(queue.added, ['ns/a normal', 'ns/a normal', 'ns/a normal']);
+});
+
+test('settledLow: low for an object whose status reports its current generation, normal for a new or changed one', () => {
+  const object = (generation: number, status?: { observedGeneration?: number }): KubernetesObject =>
+    ({ metadata: { namespace: 'ns', name: 'a', generation }, ...(status && { status }) }) as KubernetesObject;
+  assert.is(settledLow(object(3, { observedGeneration: 3 })), 'low', 'settled');
+  assert.is(settledLow(object(1)), 'normal', 'never reconciled: no status');
+  assert.is(settledLow(object(1, {})), 'normal', 'a status without observedGeneration');
+  assert.is(settledLow(object(4, { observedGeneration: 3 })), 'normal', 'the spec changed since');
+  const queue = recordingQueue();
+  const primary = enqueueObject(queue, settledLow);
+  primary.onAdd?.(object(3, { observedGeneration: 3 }), true);
+  primary.onAdd?.({ ...object(1), metadata: { namespace: 'ns', name: 'new', generation: 1 } }, true);
+  assert.equal(queue.added, ['ns/a low', 'ns/new normal']);
 });
 
 test('enqueueMapped maps both the old and the new object on update', () => {

@@ -155,9 +155,14 @@ test('an ERROR 410 event causes exactly one relist, and a relist reconciles adds
       : listOf('30', [thing('ns', 'a', '25'), thing('ns', 'c', '26')]);
   api.watchHandler = (response, _request, watchNumber) => {
     api.holdOpen(response);
-    if (watchNumber === 1) FakeApiServer.send(response, 'ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
+    if (watchNumber !== 1) return;
+    FakeApiServer.send(response, 'ADDED', thing('ns', 'd', '11'));
+    FakeApiServer.send(response, 'DELETED', thing('ns', 'd', '12'));
+    FakeApiServer.send(response, 'ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
   };
   const { informer, events, restarts, cleanup } = await setup(api, { backoffInitialMs: 5, backoffMaxMs: 10 });
+  const adds: string[] = [];
+  informer.addHandlers({ onAdd: (object, isInInitialList) => adds.push(`${object.metadata?.name}${isInInitialList ? ' (initial list)' : ''}`) });
   try {
     informer.start();
     await waitFor(() => api.watches().length >= 2, 'the watch after the relist');
@@ -166,7 +171,29 @@ test('an ERROR 410 event causes exactly one relist, and a relist reconciles adds
     assert.is(api.watches().length, 2);
     assert.is(api.watches()[1]?.query.get('resourceVersion'), '30');
     assert.equal(restarts, ['expired']);
-    assert.equal(events, ['add a@5', 'add b@6', 'delete b@6', 'update a@5->25', 'add c@26']);
+    assert.equal(events, ['add a@5', 'add b@6', 'add d@11', 'delete d@11', 'delete b@6', 'update a@5->25', 'add c@26']);
+    // Only the first list is the initial one: objects a watch or a relist adds are news.
+    assert.equal(adds, ['a (initial list)', 'b (initial list)', 'd', 'c']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a list of several pages follows the continue token; every page is a consistent read (no resourceVersion)', async () => {
+  const api = new FakeApiServer();
+  api.listHandler = (_request, listNumber) =>
+    listNumber === 1
+      ? { body: { kind: 'ThingList', apiVersion: 'example.com/v1', metadata: { resourceVersion: '10', continue: 'page-2' }, items: [thing('ns', 'a', '5')] } }
+      : listOf('10', [thing('ns', 'b', '6')]);
+  api.watchHandler = (response) => api.holdOpen(response);
+  const { informer, events, cleanup } = await setup(api, { listPageSize: 1 });
+  try {
+    informer.start();
+    assert.is(await informer.waitForSync(), true);
+    assert.equal(events, ['add a@5', 'add b@6']);
+    const [first, second] = api.lists();
+    assert.equal([first?.query.get('limit'), first?.query.get('resourceVersion'), first?.query.get('continue')], ['1', null, null]);
+    assert.equal([second?.query.get('limit'), second?.query.get('resourceVersion'), second?.query.get('continue')], ['1', null, 'page-2']);
   } finally {
     await cleanup();
   }

@@ -276,7 +276,7 @@ test('ignoreStatusOnlyUpdates passes resyncs, creates and deletes; labelsMatch h
   assert.is(gold.delete?.(plain), false);
 });
 
-test('a resync queues the controller\'s own objects again, but not the owners of owned objects', async () => {
+test('a resync queues the controller\'s own objects again, but neither the initial list nor a resync of owned objects queues their owners', async () => {
   const context = await fixture(
     { [THINGS_PATH]: [object('Thing', 'a', '2')], [SECRETS_PATH]: [object('Secret', 'of-b', '3', ownedBy('b'))] },
     { resyncPeriodMs: 20 },
@@ -286,8 +286,44 @@ test('a resync queues the controller\'s own objects again, but not the owners of
     manager.register({ name: 'things', for: { type: THINGS }, owns: [{ type: SECRETS }], reconciler: context.reconciler('things') });
     await manager.start();
     await eventually('three resyncs of a', () => context.reconciled().filter((entry) => entry === 'things ns/a').length >= 3, { intervalMs: 5 });
-    // b was heard of once, when its Secret was first listed; the Secret's resyncs were not passed on.
-    assert.is(context.reconciled().filter((entry) => entry === 'things ns/b').length, 1);
+    // The listed Secret only repeats what the list of Things queues (b is no Thing); its resyncs too.
+    assert.is(context.reconciled().filter((entry) => entry === 'things ns/b').length, 0);
+    await eventually('the watches to open', () => context.api.watches().length === 2, { intervalMs: 5 });
+    context.send(SECRETS_PATH, 'ADDED', object('Secret', 'of-c', '4', ownedBy('c')));
+    await eventually('a Secret added later to wake its owner', () => context.reconciled().includes('things ns/c'), { intervalMs: 5 });
+  } finally {
+    await context.cleanup();
+  }
+});
+
+test('on start, objects whose status does not report their generation are reconciled before the settled ones', async () => {
+  const settled = (name: string, resourceVersion: string): KubernetesObject => ({
+    ...object('Thing', name, resourceVersion, { generation: 2 }),
+    status: { observedGeneration: 2 },
+  } as KubernetesObject);
+  const context = await fixture({
+    [THINGS_PATH]: [
+      settled('a', '2'),
+      settled('b', '3'),
+      object('Thing', 'c-new', '4', { generation: 1 }),
+      settled('d', '5'),
+      { ...settled('e-changed', '6'), status: { observedGeneration: 1 } } as KubernetesObject,
+    ],
+  });
+  const order: string[] = [];
+  try {
+    context.manager.register({
+      name: 'things',
+      for: { type: THINGS },
+      reconciler: async (request) => {
+        order.push(request.name);
+        return {};
+      },
+      concurrency: 1,
+    });
+    await context.manager.start();
+    await eventually('all five reconciled', () => order.length === 5, { intervalMs: 5 });
+    assert.equal(order, ['c-new', 'e-changed', 'a', 'b', 'd']);
   } finally {
     await context.cleanup();
   }

@@ -210,4 +210,69 @@ test('metrics: adds, retries, queue latency, work duration and gauges', async ()
   assert.is(metrics.retries, 1);
 });
 
+test('low-priority keys are handed out only when no normal one waits, each level in the order added', async () => {
+  const queue = new WorkQueue({ clock: new ManualClock() });
+  queue.add('ns/listed-1', 'low');
+  queue.add('ns/listed-2', 'low');
+  queue.add('ns/changed-1');
+  queue.add('ns/listed-3', 'low');
+  queue.add('ns/changed-2', 'normal');
+  assert.is(queue.length, 5);
+  const order: Array<string | undefined> = [];
+  for (let index = 0; index < 5; index++) order.push(await queue.get());
+  assert.equal(order, ['ns/changed-1', 'ns/changed-2', 'ns/listed-1', 'ns/listed-2', 'ns/listed-3']);
+});
+
+test('a waiting low key added again at normal priority moves up, once; added again at low it stays where it was', async () => {
+  const queue = new WorkQueue({ clock: new ManualClock() });
+  queue.add('ns/a', 'low');
+  queue.add('ns/b', 'low');
+  queue.add('ns/c', 'low');
+  queue.add('ns/c');
+  queue.add('ns/a', 'low');
+  queue.add('ns/c', 'low');
+  assert.is(queue.length, 3);
+  assert.is(await queue.get(), 'ns/c');
+  assert.is(await queue.get(), 'ns/a');
+  assert.is(await queue.get(), 'ns/b');
+  assert.is(queue.length, 0);
+});
+
+test('a key added at normal priority while it is processed comes back at normal priority, ahead of low ones', async () => {
+  const queue = new WorkQueue({ clock: new ManualClock() });
+  queue.add('ns/a', 'low');
+  assert.is(await queue.get(), 'ns/a');
+  queue.add('ns/b', 'low');
+  queue.add('ns/a', 'low');
+  queue.add('ns/a');
+  assert.is(queue.length, 1, 'ns/a waits while processed');
+  queue.done('ns/a');
+  assert.is(queue.length, 2);
+  assert.is(await queue.get(), 'ns/a');
+  queue.done('ns/a');
+  assert.is(await queue.get(), 'ns/b');
+});
+
+test('a key added only at low priority while processed comes back at low priority', async () => {
+  const queue = new WorkQueue({ clock: new ManualClock() });
+  queue.add('ns/a');
+  assert.is(await queue.get(), 'ns/a');
+  queue.add('ns/a', 'low');
+  queue.add('ns/b', 'low');
+  queue.done('ns/a');
+  assert.is(await queue.get(), 'ns/b');
+  assert.is(await queue.get(), 'ns/a');
+});
+
+test('a waiting worker takes a low-priority key at once, and the depth gauge counts both levels', async () => {
+  const metrics = recordingMetrics();
+  const queue = new WorkQueue({ clock: new ManualClock(), metrics });
+  const waiting = queue.get();
+  queue.add('ns/a', 'low');
+  assert.is(await waiting, 'ns/a');
+  queue.add('ns/b', 'low');
+  queue.add('ns/c');
+  assert.is(metrics.gauges().depth, 2);
+});
+
 test.run();
