@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { startApiTap, type ApiTap } from '../test/support/api-tap.js';
 import { startControlPlane, type ControlPlane } from '../test/support/controlplane.js';
 import { startOperator, type LogRecord, type RunningOperator } from '../test/support/operator.js';
+import { shippedProcess } from '../test/support/dockerfile.js';
 import { freePorts } from '../test/support/processes.js';
 import { REAL_VERSIONS, startInfluxd, type InfluxServer, type RealVersion } from '../test/support/influxdb.js';
 import { say, sleep, type Figure } from './util.js';
@@ -361,11 +362,23 @@ interface BenchOperator {
   inspectorPort: number;
 }
 
+/**
+ * `node dist/main.js` as the image runs it (the Dockerfile's ENTRYPOINT options and ENV, the one
+ * place they are set), plus --operator-node-options, with its inspector on a local port.
+ */
+function productionProcess(bench: Bench, inspectorPort: number): { command: [string, ...string[]]; env: Record<string, string> } {
+  const shipped = shippedProcess(readFileSync(`${root}Dockerfile`, 'utf8'));
+  return {
+    command: [process.execPath, ...shipped.nodeOptions, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}${shipped.script}`],
+    env: shipped.env,
+  };
+}
+
 async function operatorFor(bench: Bench, namespace: string, concurrency: number, extra: string[] = []): Promise<BenchOperator> {
   const [inspectorPort = 0] = await freePorts(1);
   const operator = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
-    command: [process.execPath, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
+    ...productionProcess(bench, inspectorPort),
     name: `bench-${namespace}`,
     args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info', ...extra],
   });
@@ -396,6 +409,7 @@ interface InspectorReport {
   spaces: Record<string, { physical: number; used: number }>;
   usage: Record<string, number>;
   heap?: HeapByKind;
+  strings?: HeapByKind;
 }
 
 async function inspectorGc(operator: BenchOperator, extra: string[] = []): Promise<InspectorReport> {
@@ -409,8 +423,9 @@ async function inspectorGc(operator: BenchOperator, extra: string[] = []): Promi
 }
 
 /** The operator's heap after full GCs, summed by V8 node type and constructor (bench/inspector-gc.ts --heap). */
-async function heapByKind(operator: BenchOperator): Promise<HeapByKind> {
-  return (await inspectorGc(operator, ['--heap'])).heap ?? [];
+async function heapByKind(operator: BenchOperator): Promise<{ heap: HeapByKind; strings: HeapByKind }> {
+  const report = await inspectorGc(operator, ['--heap']);
+  return { heap: report.heap ?? [], strings: report.strings ?? [] };
 }
 
 /** RSS after GC and its parts: anonymous (heaps, malloc) and file-backed (the node binary, libraries), with V8's heap spaces. */
@@ -743,6 +758,7 @@ interface MemoryFigures {
   /** The parts of operatorRssMiB's sample. */
   afterGc: MemoryAfterGc;
   heap: HeapByKind;
+  strings: HeapByKind;
   start: StartFigures[];
   load: string;
 }
@@ -758,7 +774,7 @@ async function timedStart(bench: Bench, namespace: string, url: string, name: st
   const [inspectorPort = 0] = await freePorts(1);
   const process_ = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
-    command: [process.execPath, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
+    ...productionProcess(bench, inspectorPort),
     name: `bench-${namespace}-${name}`,
     args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info'],
   });
@@ -814,8 +830,9 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
     say(`memory: after GC ${JSON.stringify(afterGc)}`);
     const heapUsed = metricSums(await first.operator.process.metrics(), 'nodejs_heap_size_used_bytes').get('') ?? 0;
     // Taken after the RSS is read: a snapshot grows the heap for a while.
-    const heap = await heapByKind(first.operator);
+    const { heap, strings } = await heapByKind(first.operator);
     say(`memory: heap by kind (self sizes, top 30): ${JSON.stringify(heap)}`);
+    say(`memory: strings by what holds them (top 30): ${JSON.stringify(strings)}`);
     await first.operator.process.kill();
     first.watch.stop();
     const again = await timedStart(bench, namespace, urls[size + 1] ?? '', 'a-restart', size + 1, concurrency);
@@ -832,6 +849,7 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
       heapUsedMiB: round(heapUsed / 1024 / 1024),
       afterGc,
       heap,
+      strings,
       start,
       load: `${loadBefore} -> ${load()}`,
     };

@@ -3,7 +3,7 @@
 // printed as JSON on stdout, what V8 holds in each heap space (v8.getHeapSpaceStatistics) and
 // process.memoryUsage() as that process sees them right after the collections, so that an RSS
 // figure can be split into its parts; with --heap, also a heap snapshot summed by what holds the
-// bytes (V8's node type and constructor name).
+// bytes (V8's node type and constructor name), and its strings by the property that holds them.
 //   node [--experimental-websocket] --import tsx bench/inspector-gc.ts <port> [--heap]
 // Node 20 has the global WebSocket only behind --experimental-websocket; Node 22 has it built in
 // (bench/e2e.ts passes the flag when this Node knows it).
@@ -19,14 +19,58 @@ type SocketLike = {
 };
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] } };
   nodes: number[];
+  edges: number[];
   strings: string[];
 }
 
+const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string']);
+
+/**
+ * String bytes summed by what holds each string: its first retainer's type and constructor, and
+ * the property (or `[]` for an element, `(internal)` for a table slot) it is held in. Names of
+ * properties only, never a string's contents (credentials are among them).
+ */
+function stringHolders(parsed: Snapshot, top = 30): Array<{ what: string; count: number; mib: number }> {
+  const { snapshot, nodes, edges, strings } = parsed;
+  const fields = snapshot.meta.node_fields;
+  const edgeFields = snapshot.meta.edge_fields;
+  const [typeAt, nameAt, sizeAt, edgeCountAt] = ['type', 'name', 'self_size', 'edge_count'].map((field) => fields.indexOf(field)) as [number, number, number, number];
+  const [edgeTypeAt, edgeNameAt, toAt] = ['type', 'name_or_index', 'to_node'].map((field) => edgeFields.indexOf(field)) as [number, number, number];
+  const types = snapshot.meta.node_types[0];
+  const edgeTypes = snapshot.meta.edge_types[0];
+  const typeOf = (node: number): string => types[nodes[node + typeAt] ?? 0] ?? '?';
+  const held = new Map<number, string>();
+  let edge = 0;
+  for (let node = 0; node < nodes.length; node += fields.length) {
+    const count = nodes[node + edgeCountAt] ?? 0;
+    const parentType = typeOf(node);
+    // Not the string table nor other V8 roots (every internalized string is in the table): the object that uses it.
+    const parent = STRING_TYPES.has(parentType) || parentType === 'synthetic' ? undefined : `${parentType} ${strings[nodes[node + nameAt] ?? 0] ?? '?'}`;
+    for (let index = 0; index < count; index++, edge += edgeFields.length) {
+      const to = edges[edge + toAt] ?? 0;
+      const edgeType = edgeTypes[edges[edge + edgeTypeAt] ?? 0] ?? '?';
+      if (parent === undefined || edgeType === 'weak' || held.has(to) || !STRING_TYPES.has(typeOf(to))) continue;
+      const name = edgeType === 'property' ? `.${strings[edges[edge + edgeNameAt] ?? 0] ?? '?'}` : edgeType === 'element' ? '[]' : `(${edgeType})`;
+      held.set(to, `${parent}${name}`);
+    }
+  }
+  const sums = new Map<string, { count: number; bytes: number }>();
+  for (const [node, what] of held) {
+    const sum = sums.get(what) ?? { count: 0, bytes: 0 };
+    sum.count += 1;
+    sum.bytes += nodes[node + sizeAt] ?? 0;
+    sums.set(what, sum);
+  }
+  return [...sums]
+    .sort((a, b) => b[1].bytes - a[1].bytes)
+    .slice(0, top)
+    .map(([what, { count, bytes }]) => ({ what, count, mib: Number((bytes / 1024 / 1024).toFixed(2)) }));
+}
+
 /** Self sizes summed by node type and name (constructor for objects), the largest first. */
-function summary(text: string, top = 30): Array<{ what: string; count: number; mib: number }> {
-  const { snapshot, nodes, strings } = JSON.parse(text) as Snapshot;
+function summary({ snapshot, nodes, strings }: Snapshot, top = 30): Array<{ what: string; count: number; mib: number }> {
   const fields = snapshot.meta.node_fields;
   const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field)) as [number, number, number];
   const types = snapshot.meta.node_types[0];
@@ -98,7 +142,9 @@ async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<
     const report: Record<string, unknown> = JSON.parse(String(spaces.result?.result?.value ?? '{}')) as Record<string, unknown>;
     if (heap) {
       await call(rounds + 2, 'HeapProfiler.takeHeapSnapshot');
-      report['heap'] = summary(chunks.join(''));
+      const parsed = JSON.parse(chunks.join('')) as Snapshot;
+      report['heap'] = summary(parsed);
+      report['strings'] = stringHolders(parsed);
     }
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
