@@ -41,10 +41,6 @@ interface Delayed {
 class DelayHeap {
   private readonly entries: Delayed[] = [];
 
-  get size(): number {
-    return this.entries.length;
-  }
-
   peek(): Delayed | undefined {
     return this.entries[0];
   }
