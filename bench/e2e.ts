@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { startApiTap, type ApiTap } from '../test/support/api-tap.js';
 import { startControlPlane, type ControlPlane } from '../test/support/controlplane.js';
 import { startOperator, type LogRecord, type RunningOperator } from '../test/support/operator.js';
+import { shippedProcess } from '../test/support/dockerfile.js';
 import { freePorts } from '../test/support/processes.js';
 import { REAL_VERSIONS, startInfluxd, type InfluxServer, type RealVersion } from '../test/support/influxdb.js';
 import { say, sleep, type Figure } from './util.js';
@@ -361,11 +362,23 @@ interface BenchOperator {
   inspectorPort: number;
 }
 
+/**
+ * `node dist/main.js` as the image runs it (the Dockerfile's ENTRYPOINT options and ENV, the one
+ * place they are set), plus --operator-node-options, with its inspector on a local port.
+ */
+function productionProcess(bench: Bench, inspectorPort: number): { command: [string, ...string[]]; env: Record<string, string> } {
+  const shipped = shippedProcess(readFileSync(`${root}Dockerfile`, 'utf8'));
+  return {
+    command: [process.execPath, ...shipped.nodeOptions, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}${shipped.script}`],
+    env: shipped.env,
+  };
+}
+
 async function operatorFor(bench: Bench, namespace: string, concurrency: number, extra: string[] = []): Promise<BenchOperator> {
   const [inspectorPort = 0] = await freePorts(1);
   const operator = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
-    command: [process.execPath, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
+    ...productionProcess(bench, inspectorPort),
     name: `bench-${namespace}`,
     args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info', ...extra],
   });
@@ -373,36 +386,80 @@ async function operatorFor(bench: Bench, namespace: string, concurrency: number,
   return { process: operator, inspectorPort };
 }
 
+/** Resident set figures of a process from /proc/<pid>/status (VmRSS, RssAnon, RssFile, ...), in bytes. */
+function residentBytes(pid: number): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+    const match = /^(VmRSS|RssAnon|RssFile|RssShmem):\s+(\d+) kB/.exec(line);
+    if (match) figures[match[1] ?? ''] = Number(match[2]) * 1024;
+  }
+  return figures;
+}
+
 function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
+  return residentBytes(pid)['VmRSS'] ?? 0;
 }
 
 const gcScript = fileURLToPath(new URL('./inspector-gc.ts', import.meta.url));
 
-function inspectorGc(operator: BenchOperator, extra: string[] = []): Promise<string> {
+type HeapByKind = Array<{ what: string; count: number; mib: number }>;
+
+/** What bench/inspector-gc.ts reports from inside the operator right after its collections (MiB). */
+interface InspectorReport {
+  spaces: Record<string, { physical: number; used: number }>;
+  usage: Record<string, number>;
+  heap?: HeapByKind;
+  strings?: HeapByKind;
+}
+
+async function inspectorGc(operator: BenchOperator, extra: string[] = []): Promise<InspectorReport> {
   const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket') ? ['--experimental-websocket'] : [];
-  return new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra], { maxBuffer: 1 << 24 }, (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra], { maxBuffer: 1 << 24 }, (error, output) =>
+      error ? reject(error) : resolve(output),
     ),
   );
+  return JSON.parse(stdout) as InspectorReport;
 }
 
 /** The operator's heap after full GCs, summed by V8 node type and constructor (bench/inspector-gc.ts --heap). */
-async function heapByKind(operator: BenchOperator): Promise<Array<{ what: string; count: number; mib: number }>> {
-  return JSON.parse(await inspectorGc(operator, ['--heap'])) as Array<{ what: string; count: number; mib: number }>;
+async function heapByKind(operator: BenchOperator): Promise<{ heap: HeapByKind; strings: HeapByKind }> {
+  const report = await inspectorGc(operator, ['--heap']);
+  return { heap: report.heap ?? [], strings: report.strings ?? [] };
+}
+
+/** RSS after GC and its parts: anonymous (heaps, malloc) and file-backed (the node binary, libraries), with V8's heap spaces. */
+interface MemoryAfterGc {
+  rssMiB: number;
+  rssAnonMiB: number;
+  rssFileMiB: number;
+  /** Resident (physical) MiB of each V8 heap space. */
+  heapSpaces: Record<string, number>;
+  /** process.memoryUsage() right after the collections, MiB. */
+  usage: Record<string, number>;
 }
 
 /** RSS after full garbage collections in the operator (through its inspector), the lowest of a few samples after them. */
-async function rssAfterGc(operator: BenchOperator): Promise<number> {
-  await inspectorGc(operator);
-  let lowest = Number.POSITIVE_INFINITY;
+async function memoryAfterGc(operator: BenchOperator): Promise<MemoryAfterGc> {
+  const report = await inspectorGc(operator);
+  let lowest: Record<string, number> = {};
   for (let sample = 0; sample < 8; sample++) {
     await sleep(250);
-    lowest = Math.min(lowest, rssBytes(operator.process.pid));
+    const figures = residentBytes(operator.process.pid);
+    if (lowest['VmRSS'] === undefined || (figures['VmRSS'] ?? 0) < lowest['VmRSS']) lowest = figures;
   }
-  return lowest;
+  const mib = (name: string): number => round((lowest[name] ?? 0) / 1024 / 1024);
+  return {
+    rssMiB: mib('VmRSS'),
+    rssAnonMiB: mib('RssAnon'),
+    rssFileMiB: mib('RssFile'),
+    heapSpaces: Object.fromEntries(Object.entries(report.spaces).map(([name, space]) => [name, space.physical])),
+    usage: report.usage,
+  };
+}
+
+async function rssAfterGc(operator: BenchOperator): Promise<number> {
+  return (await memoryAfterGc(operator)).rssMiB * 1024 * 1024;
 }
 
 /** Sums of a Prometheus metric's samples by one label (or '' for all). */
@@ -701,9 +758,13 @@ interface MemoryFigures {
   concurrency: number;
   onboardSeconds: number;
   operatorRssMiB: number;
+  operatorRssBeforeGcMiB: number;
   operatorPeakRssMiB: number;
   heapUsedMiB: number;
-  heap: Array<{ what: string; count: number; mib: number }>;
+  /** The parts of operatorRssMiB's sample. */
+  afterGc: MemoryAfterGc;
+  heap: HeapByKind;
+  strings: HeapByKind;
   start: StartFigures[];
   load: string;
 }
@@ -719,7 +780,7 @@ async function timedStart(bench: Bench, namespace: string, url: string, name: st
   const [inspectorPort = 0] = await freePorts(1);
   const process_ = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
-    command: [process.execPath, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}dist/main.js`],
+    ...productionProcess(bench, inspectorPort),
     name: `bench-${namespace}-${name}`,
     args: [`--namespaces=${namespace}`, `--concurrency=${concurrency}`, '--log-level=info'],
   });
@@ -783,12 +844,20 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
     clearInterval(sampler);
     const onboardSeconds = round((done - started) / 1000, 1);
     say(`memory: ${size} resources Ready in ${onboardSeconds} s at concurrency ${concurrency}`);
-    await sleep(3000); // the last writes land, the Secrets reach the cache
-    const rss = await rssAfterGc(first.operator);
+    await sleep(1000); // the last writes land, the Secrets reach the cache
+    // What the process holds when nothing forces a collection (what a pod's memory shows): the lowest of 2 s of samples.
+    let rssBeforeGc = Number.POSITIVE_INFINITY;
+    for (let sample = 0; sample < 8; sample++) {
+      await sleep(250);
+      rssBeforeGc = Math.min(rssBeforeGc, rssBytes(first.operator.process.pid));
+    }
+    const afterGc = await memoryAfterGc(first.operator);
+    say(`memory: after GC ${JSON.stringify(afterGc)}`);
     const heapUsed = metricSums(await first.operator.process.metrics(), 'nodejs_heap_size_used_bytes').get('') ?? 0;
     // Taken after the RSS is read: a snapshot grows the heap for a while.
-    const heap = await heapByKind(first.operator);
+    const { heap, strings } = await heapByKind(first.operator);
     say(`memory: heap by kind (self sizes, top 30): ${JSON.stringify(heap)}`);
+    say(`memory: strings by what holds them (top 30): ${JSON.stringify(strings)}`);
     await first.operator.process.kill();
     first.watch.stop();
     const influxBefore = await bench.farm.counts();
@@ -810,14 +879,17 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
       size,
       concurrency,
       onboardSeconds,
-      operatorRssMiB: round(rss / 1024 / 1024),
+      operatorRssMiB: afterGc.rssMiB,
+      operatorRssBeforeGcMiB: round(rssBeforeGc / 1024 / 1024),
       operatorPeakRssMiB: round(peakRss / 1024 / 1024),
       heapUsedMiB: round(heapUsed / 1024 / 1024),
+      afterGc,
       heap,
+      strings,
       start,
       load: `${loadBefore} -> ${load()}`,
     };
-    say(`memory: ${size} Ready resources and their Secrets: RSS after GC ${figures.operatorRssMiB} MiB (heap used ${figures.heapUsedMiB} MiB), peak ${figures.operatorPeakRssMiB} MiB while onboarding (load ${figures.load})`);
+    say(`memory: ${size} Ready resources and their Secrets: RSS after GC ${figures.operatorRssMiB} MiB (heap used ${figures.heapUsedMiB} MiB; ${figures.operatorRssBeforeGcMiB} MiB before it), peak ${figures.operatorPeakRssMiB} MiB while onboarding (load ${figures.load})`);
     return figures;
   } finally {
     first.watch.stop();

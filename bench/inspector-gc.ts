@@ -1,7 +1,9 @@
 // Full garbage collections in another Node process through its inspector (started with
-// --inspect=127.0.0.1:<port>): HeapProfiler.collectGarbage over the DevTools WebSocket; with
-// --heap, then a heap snapshot summed by what holds the bytes (V8's node type and constructor
-// name), printed as JSON on stdout.
+// --inspect=127.0.0.1:<port>): HeapProfiler.collectGarbage over the DevTools WebSocket; then,
+// printed as JSON on stdout, what V8 holds in each heap space (v8.getHeapSpaceStatistics) and
+// process.memoryUsage() as that process sees them right after the collections, so that an RSS
+// figure can be split into its parts; with --heap, also a heap snapshot summed by what holds the
+// bytes (V8's node type and constructor name), and its strings by the property that holds them.
 //   node [--experimental-websocket] --import tsx bench/inspector-gc.ts <port> [--heap]
 // Node 20 has the global WebSocket only behind --experimental-websocket; Node 22 has it built in
 // (bench/e2e.ts passes the flag when this Node knows it).
@@ -17,14 +19,58 @@ type SocketLike = {
 };
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] } };
   nodes: number[];
+  edges: number[];
   strings: string[];
 }
 
+const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string']);
+
+/**
+ * String bytes summed by what holds each string: its first retainer's type and constructor, and
+ * the property (or `[]` for an element, `(internal)` for a table slot) it is held in. Names of
+ * properties only, never a string's contents (credentials are among them).
+ */
+function stringHolders(parsed: Snapshot, top = 30): Array<{ what: string; count: number; mib: number }> {
+  const { snapshot, nodes, edges, strings } = parsed;
+  const fields = snapshot.meta.node_fields;
+  const edgeFields = snapshot.meta.edge_fields;
+  const [typeAt, nameAt, sizeAt, edgeCountAt] = ['type', 'name', 'self_size', 'edge_count'].map((field) => fields.indexOf(field)) as [number, number, number, number];
+  const [edgeTypeAt, edgeNameAt, toAt] = ['type', 'name_or_index', 'to_node'].map((field) => edgeFields.indexOf(field)) as [number, number, number];
+  const types = snapshot.meta.node_types[0];
+  const edgeTypes = snapshot.meta.edge_types[0];
+  const typeOf = (node: number): string => types[nodes[node + typeAt] ?? 0] ?? '?';
+  const held = new Map<number, string>();
+  let edge = 0;
+  for (let node = 0; node < nodes.length; node += fields.length) {
+    const count = nodes[node + edgeCountAt] ?? 0;
+    const parentType = typeOf(node);
+    // Not the string table nor other V8 roots (every internalized string is in the table): the object that uses it.
+    const parent = STRING_TYPES.has(parentType) || parentType === 'synthetic' ? undefined : `${parentType} ${strings[nodes[node + nameAt] ?? 0] ?? '?'}`;
+    for (let index = 0; index < count; index++, edge += edgeFields.length) {
+      const to = edges[edge + toAt] ?? 0;
+      const edgeType = edgeTypes[edges[edge + edgeTypeAt] ?? 0] ?? '?';
+      if (parent === undefined || edgeType === 'weak' || held.has(to) || !STRING_TYPES.has(typeOf(to))) continue;
+      const name = edgeType === 'property' ? `.${strings[edges[edge + edgeNameAt] ?? 0] ?? '?'}` : edgeType === 'element' ? '[]' : `(${edgeType})`;
+      held.set(to, `${parent}${name}`);
+    }
+  }
+  const sums = new Map<string, { count: number; bytes: number }>();
+  for (const [node, what] of held) {
+    const sum = sums.get(what) ?? { count: 0, bytes: 0 };
+    sum.count += 1;
+    sum.bytes += nodes[node + sizeAt] ?? 0;
+    sums.set(what, sum);
+  }
+  return [...sums]
+    .sort((a, b) => b[1].bytes - a[1].bytes)
+    .slice(0, top)
+    .map(([what, { count, bytes }]) => ({ what, count, mib: Number((bytes / 1024 / 1024).toFixed(2)) }));
+}
+
 /** Self sizes summed by node type and name (constructor for objects), the largest first. */
-function summary(text: string, top = 30): Array<{ what: string; count: number; mib: number }> {
-  const { snapshot, nodes, strings } = JSON.parse(text) as Snapshot;
+function summary({ snapshot, nodes, strings }: Snapshot, top = 30): Array<{ what: string; count: number; mib: number }> {
   const fields = snapshot.meta.node_fields;
   const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field)) as [number, number, number];
   const types = snapshot.meta.node_types[0];
@@ -44,7 +90,24 @@ function summary(text: string, top = 30): Array<{ what: string; count: number; m
     .map(([what, { count, bytes }]) => ({ what, count, mib: Number((bytes / 1024 / 1024).toFixed(2)) }));
 }
 
-/** Runs `rounds` full collections in the process whose inspector listens on `port`; with `heap`, then a snapshot's summary. */
+const MIB = 1024 * 1024;
+
+/**
+ * Evaluated in the inspected process: its heap spaces (physical, that is resident, and used) and
+ * process.memoryUsage(), in MiB. process.getBuiltinModule exists from Node 20.16 and 22.3.
+ */
+const HEAP_SPACES = `JSON.stringify((() => {
+  const v8 = process.getBuiltinModule('node:v8');
+  const mib = (bytes) => Math.round(bytes / ${MIB} * 10) / 10;
+  const spaces = {};
+  for (const space of v8.getHeapSpaceStatistics()) {
+    spaces[space.space_name] = { physical: mib(space.physical_space_size), used: mib(space.space_used_size) };
+  }
+  const usage = process.memoryUsage();
+  return { spaces, usage: Object.fromEntries(Object.entries(usage).map(([name, bytes]) => [name, mib(bytes)])) };
+})())`;
+
+/** Runs `rounds` full collections in the process whose inspector listens on `port`, then reports its heap spaces; with `heap`, also a snapshot's summary. */
 async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<void> {
   const Socket = (globalThis as { WebSocket?: new (url: string) => SocketLike }).WebSocket;
   if (Socket === undefined) throw new Error('no global WebSocket: run node with --experimental-websocket (npm run bench does)');
@@ -62,21 +125,28 @@ async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<
     const message = JSON.parse(event.data) as { method?: string; params?: { chunk?: string } };
     if (message.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(message.params?.chunk ?? '');
   });
-  const call = (id: number, method: string): Promise<void> => {
-    const answered = new Promise<void>((resolve) => {
+  const call = (id: number, method: string, params: Record<string, unknown> = {}): Promise<{ result?: { result?: { value?: unknown } } }> => {
+    const answered = new Promise<{ result?: { result?: { value?: unknown } } }>((resolve) => {
       socket.addEventListener('message', (event) => {
-        if (typeof event.data === 'string' && (JSON.parse(event.data) as { id?: number }).id === id) resolve();
+        if (typeof event.data !== 'string') return;
+        const message = JSON.parse(event.data) as { id?: number; result?: { result?: { value?: unknown } } };
+        if (message.id === id) resolve(message);
       });
     });
-    socket.send(JSON.stringify({ id, method }));
+    socket.send(JSON.stringify({ id, method, params }));
     return answered;
   };
   try {
     for (let id = 1; id <= rounds; id++) await call(id, 'HeapProfiler.collectGarbage');
+    const spaces = await call(rounds + 1, 'Runtime.evaluate', { expression: HEAP_SPACES, returnByValue: true });
+    const report: Record<string, unknown> = JSON.parse(String(spaces.result?.result?.value ?? '{}')) as Record<string, unknown>;
     if (heap) {
-      await call(rounds + 1, 'HeapProfiler.takeHeapSnapshot');
-      process.stdout.write(`${JSON.stringify(summary(chunks.join('')))}\n`);
+      await call(rounds + 2, 'HeapProfiler.takeHeapSnapshot');
+      const parsed = JSON.parse(chunks.join('')) as Snapshot;
+      report['heap'] = summary(parsed);
+      report['strings'] = stringHolders(parsed);
     }
+    process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
     socket.close();
   }

@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubernetesObject, type V1ObjectMeta, type V1Secret } from '@kubernetes/client-node';
 import { Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
@@ -7,17 +7,46 @@ import type { InfluxClient, InfluxTarget } from '../influx/types.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
 import { EventRecorder } from '../kube/events.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import type { Manager, ObjectType } from '../runtime/index.js';
+import { shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 
-/** The Secrets this operator writes (credentials Secrets and InfluxToken Secrets), whole. */
+/**
+ * What the cache keeps of a Secret the operator wrote: everything its readers use and everything
+ * a replace of it must carry (the writers build the new Secret over the cached one): name,
+ * namespace, version, labels, annotations, owners, finalizers, deletion, type and data. Left out:
+ * uid and creationTimestamp, which the API server keeps on a replace by itself, and managedFields.
+ * With 10,000 resources the cache holds 10,000 of these.
+ */
+export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
+  const secret: V1Secret = shareCommonStrings(object);
+  const metadata = secret.metadata ?? {};
+  const { name, namespace, resourceVersion, labels, annotations, ownerReferences, finalizers, deletionTimestamp } = metadata;
+  // Built field by field in one order, so that every entry shares one hidden class.
+  const kept: V1ObjectMeta = { name, namespace, resourceVersion };
+  if (labels !== undefined) {
+    // The managed-by label's value, once for all (the selector guarantees it is this one).
+    if (labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE;
+    kept.labels = labels;
+  }
+  if (annotations !== undefined) kept.annotations = annotations;
+  if (ownerReferences !== undefined) kept.ownerReferences = ownerReferences;
+  if (finalizers !== undefined) kept.finalizers = finalizers;
+  if (deletionTimestamp !== undefined) kept.deletionTimestamp = deletionTimestamp;
+  const trimmed: V1Secret = { apiVersion: secret.apiVersion, kind: secret.kind, metadata: kept, type: secret.type };
+  if (secret.immutable !== undefined) trimmed.immutable = secret.immutable;
+  if (secret.data !== undefined) trimmed.data = secret.data;
+  return trimmed;
+}
+
+/** The Secrets this operator writes (credentials Secrets and InfluxToken Secrets), as keepManagedSecret keeps them. */
 export const MANAGED_SECRETS: ObjectType = {
   group: '',
   version: 'v1',
   kind: 'Secret',
   plural: 'secrets',
   labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+  transform: keepManagedSecret,
 };
 
 /**

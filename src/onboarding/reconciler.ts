@@ -62,13 +62,23 @@ const PROGRESSING_AFTER_MS = 1000;
 /**
  * Everything a reconcile decides on besides the clock and InfluxDB: the resource's version (its
  * spec, labels, annotations and status), the credentials Secret, the referenced Secrets and any
- * resource it collides with.
+ * resource it collides with. The Secret counts by its version, not by its decoded contents: these
+ * are held for every Ready resource, and the credentials are held once already (`remembered`).
  */
 interface Inputs {
   resourceVersion: string | undefined;
-  secret: CredentialsSecret;
+  secret: string | undefined;
   references: References;
   duplicateOf: string | undefined;
+}
+
+/**
+ * Which Secret a reconcile saw: one version of a Secret has one content. undefined when that is
+ * not known (a Secret without a version), and such inputs never count as unchanged.
+ */
+function secretVersion(secret: CredentialsSecret): string | undefined {
+  if (secret.state !== 'owned') return secret.state;
+  return secret.resourceVersion === undefined ? undefined : `owned ${secret.resourceVersion}`;
 }
 
 export type OnboardingReconciler = (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome>;
@@ -112,6 +122,9 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   }
 
   function remember(key: string, bound: BoundCredentials): void {
+    // Every reconcile decodes the Secret afresh: the first copy of equal credentials is kept (the
+    // one the log redaction holds too), not one more copy per resource.
+    if (isDeepStrictEqual(remembered.get(key), bound)) return;
     remembered.set(key, bound);
     options.secrets.add(bound.credentials.password);
     options.secrets.add(bound.credentials.token);
@@ -250,7 +263,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const requeueAfterMs = requeue.kind === 'after' ? Math.round(requeue.ms * (1 + DRIFT_JITTER * random())) : undefined;
     const ready = finish.status.conditions?.some((condition) => condition.type === READY && condition.status === 'True');
     if (ready && requeueAfterMs !== undefined) {
-      const inputs: Inputs = { resourceVersion, secret: facts.secret, references: facts.references, duplicateOf: facts.duplicateOf };
+      const inputs: Inputs = { resourceVersion, secret: secretVersion(facts.secret), references: facts.references, duplicateOf: facts.duplicateOf };
       lastReady.set(key, { inputs, dueAt: now().getTime() + requeueAfterMs });
     } else {
       lastReady.delete(key);
@@ -263,7 +276,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   /** When the resource is Ready and nothing it depends on changed since its last check: the time until its next one. */
   function unchangedUntil(key: string, inputs: Inputs): number | undefined {
     const last = lastReady.get(key);
-    if (last === undefined || !isDeepStrictEqual(last.inputs, inputs)) return undefined;
+    if (last === undefined || inputs.secret === undefined || !isDeepStrictEqual(last.inputs, inputs)) return undefined;
     const remaining = last.dueAt - now().getTime();
     return remaining > 0 ? remaining : undefined;
   }
@@ -327,7 +340,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       generated: { password: generatePassword(), token: generateToken() },
     };
 
-    const unchanged = unchangedUntil(key, { resourceVersion: resource.metadata.resourceVersion, secret, references, duplicateOf: duplicate });
+    const unchanged = unchangedUntil(key, { resourceVersion: resource.metadata.resourceVersion, secret: secretVersion(secret), references, duplicateOf: duplicate });
     if (unchanged !== undefined) {
       options.logger.debug('unchanged since its last check', { resource: key, nextCheck: `${Math.round(unchanged / 1000)}s` });
       return { requeueAfterMs: unchanged };

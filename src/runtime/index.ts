@@ -33,7 +33,7 @@ export { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow }
 export type { KeyQueue, MapToRequests, RepeatPolicy } from './enqueue.js';
 export { parseBindAddress } from './http-server.js';
 export type { BoundServer } from './http-server.js';
-export { collectionPath, dropBookkeeping, Informer, keepIdentity } from './informer.js';
+export { collectionPath, dropBookkeeping, Informer, keepIdentity, shareCommonStrings } from './informer.js';
 export type { EventHandlers, InformerOptions, ResourceType } from './informer.js';
 export { objectKey, requestFor, requestFromKey, requestKey } from './keys.js';
 export type { Request } from './keys.js';

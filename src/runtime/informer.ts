@@ -55,12 +55,39 @@ const METADATA_ONLY: ReflectorAccept = {
   watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
 };
 
+// One copy of each string that cached objects repeat by the thousand: JSON.parse gives every
+// object its own copy of any string longer than 10 characters, and ten thousand objects share a
+// few namespaces, kinds and apiVersions. Only those fields are shared, so the table stays as
+// small as the set of namespaces and kinds seen.
+const commonStrings = new Map<string, string>();
+
+function common(value: string): string {
+  const known = commonStrings.get(value);
+  if (known !== undefined) return known;
+  commonStrings.set(value, value);
+  return value;
+}
+
+/** Points an object's apiVersion, kind, namespace and its owners' apiVersion and kind at one shared copy of each. */
+export function shareCommonStrings<T extends KubernetesObject>(object: T): T {
+  if (object.apiVersion !== undefined) object.apiVersion = common(object.apiVersion);
+  if (object.kind !== undefined) object.kind = common(object.kind);
+  const metadata = object.metadata;
+  if (!metadata) return object;
+  if (metadata.namespace !== undefined) metadata.namespace = common(metadata.namespace);
+  for (const owner of metadata.ownerReferences ?? []) {
+    owner.apiVersion = common(owner.apiVersion);
+    owner.kind = common(owner.kind);
+  }
+  return object;
+}
+
 /**
  * Drops what no reconciler reads but every object carries: managedFields and kubectl's
  * last-applied copy often make up most of an object's size, and the cache holds every object.
  */
 export function dropBookkeeping<T extends KubernetesObject>(object: T): T {
-  const metadata = object.metadata;
+  const metadata = shareCommonStrings(object).metadata;
   if (!metadata) return object;
   delete metadata.managedFields;
   if (metadata.annotations && LAST_APPLIED_ANNOTATION in metadata.annotations) {
@@ -76,7 +103,7 @@ export function dropBookkeeping<T extends KubernetesObject>(object: T): T {
  * annotations, uid and timestamps would make up much of each entry.
  */
 export function keepIdentity<T extends KubernetesObject>(object: T): T {
-  const metadata = object.metadata;
+  const metadata = shareCommonStrings(object).metadata;
   if (!metadata) return object;
   const { name, namespace, resourceVersion, labels, ownerReferences, deletionTimestamp } = metadata;
   // Built field by field in one order, so that every entry shares one hidden class.

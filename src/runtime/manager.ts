@@ -35,6 +35,12 @@ export interface ObjectType {
   metadataOnly?: boolean;
   /** A cluster-scoped kind (Namespace): watched cluster-wide even when the manager watches only some namespaces. */
   clusterScoped?: boolean;
+  /**
+   * What the cache keeps of each object, for a kind whose readers need less than dropBookkeeping
+   * (or keepIdentity, with metadataOnly) leaves. Every registration of this type must name the
+   * same function.
+   */
+  transform?: (object: KubernetesObject) => KubernetesObject;
 }
 
 /** The reads a reconciler or a map function makes from a manager's cache. */
@@ -245,6 +251,7 @@ export class Manager {
     const known = this.informers.get(informerKey(type));
     if (known) {
       if (known.type.kind !== type.kind) throw new Error(kindConflict(known.type, type));
+      if (known.type.transform !== type.transform) throw new Error(`${informerName(type)}: declared with two different transforms; one cache keeps one shape`);
       return known.informer;
     }
     if (this.started) throw new Error(`${informerName(type)}: caches can only be added before the manager starts`);
@@ -254,6 +261,7 @@ export class Manager {
       namespaces: type.clusterScoped ? [] : this.options.namespaces,
       ...(type.labelSelector !== undefined && { labelSelector: type.labelSelector }),
       ...(type.metadataOnly && { metadataOnly: true }),
+      ...(type.transform !== undefined && { transform: type.transform }),
       ...(this.options.resyncPeriodMs !== undefined && { resyncPeriodMs: this.options.resyncPeriodMs }),
       logger: this.logger,
       metrics: this.metrics.informerMetrics(informerName(type)),

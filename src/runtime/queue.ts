@@ -35,6 +35,60 @@ interface Waiter {
   resolve(key: string | undefined): void;
 }
 
+interface Delayed {
+  key: string;
+  readyAt: number;
+}
+
+/**
+ * Keys waiting for their time, earliest first: a binary min-heap on readyAt. An entry whose key
+ * was since asked for earlier stays in the heap until its time and is then skipped.
+ */
+class DelayHeap {
+  private readonly entries: Delayed[] = [];
+
+  peek(): Delayed | undefined {
+    return this.entries[0];
+  }
+
+  push(entry: Delayed): void {
+    const entries = this.entries;
+    let index = entries.push(entry) - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      const above = entries[parent] as Delayed;
+      if (above.readyAt <= entry.readyAt) break;
+      entries[index] = above;
+      index = parent;
+    }
+    entries[index] = entry;
+  }
+
+  pop(): Delayed | undefined {
+    const entries = this.entries;
+    const top = entries[0];
+    const last = entries.pop();
+    if (top === undefined || last === undefined || entries.length === 0) return top;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= entries.length) break;
+      const right = left + 1;
+      const child = right < entries.length && (entries[right] as Delayed).readyAt < (entries[left] as Delayed).readyAt ? right : left;
+      const below = entries[child] as Delayed;
+      if (below.readyAt >= last.readyAt) break;
+      entries[index] = below;
+      index = child;
+    }
+    entries[index] = last;
+    return top;
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+  }
+}
+
 /**
  * client-go's rate-limited work queue. A key is held at most once; a key being processed is
  * never handed out again until `done`, and if it was added meanwhile it is queued once more
@@ -53,7 +107,12 @@ export class WorkQueue {
   private readonly low = new Set<string>();
   private readonly processing = new Map<string, number>();
   private readonly addedAt = new Map<string, number>();
-  private readonly delayed = new Map<string, { readyAt: number; cancel: Cancel }>();
+  // When each delayed key is due, and the keys in time order: one timer, set for the earliest,
+  // serves them all, as client-go's delaying queue does. A timer per key would be thousands of
+  // timers (one per Ready resource's drift check), each with its closures.
+  private readonly delayed = new Map<string, number>();
+  private readonly delays = new DelayHeap();
+  private timer: { at: number; cancel: Cancel } | undefined;
   private waiters: Waiter[] = [];
   private drainWaiters: Array<() => void> = [];
   private shuttingDown = false;
@@ -92,13 +151,10 @@ export class WorkQueue {
     }
     const readyAt = this.clock.now() + delayMs;
     const pending = this.delayed.get(key);
-    if (pending && pending.readyAt <= readyAt) return;
-    pending?.cancel();
-    const cancel = this.clock.schedule(delayMs, () => {
-      this.delayed.delete(key);
-      this.add(key);
-    });
-    this.delayed.set(key, { readyAt, cancel });
+    if (pending !== undefined && pending <= readyAt) return;
+    this.delayed.set(key, readyAt);
+    this.delays.push({ key, readyAt });
+    this.armTimer();
   }
 
   addRateLimited(key: string): void {
@@ -164,8 +220,10 @@ export class WorkQueue {
   /** Stops accepting keys and drops pending delays; idle `get` calls resolve undefined. */
   shutDown(): void {
     this.shuttingDown = true;
-    for (const pending of this.delayed.values()) pending.cancel();
+    this.timer?.cancel();
+    this.timer = undefined;
     this.delayed.clear();
+    this.delays.clear();
     // Waiters only exist while nothing is ready, so each of them would wait forever.
     const waiters = this.waiters;
     this.waiters = [];
@@ -181,6 +239,29 @@ export class WorkQueue {
 
   private pushReady(key: string): void {
     (this.low.has(key) ? this.readyLow : this.ready).push(key);
+  }
+
+  /** Sets the one timer for the earliest delayed key, unless it is already set for that time or earlier. */
+  private armTimer(): void {
+    const next = this.delays.peek();
+    if (next === undefined || (this.timer !== undefined && this.timer.at <= next.readyAt)) return;
+    this.timer?.cancel();
+    const at = next.readyAt;
+    this.timer = { at, cancel: this.clock.schedule(at - this.clock.now(), () => this.addDue(at)) };
+  }
+
+  /** Adds every key whose time has come (`at` at the least: a timer may fire a little early), then sets the timer for the next. */
+  private addDue(at: number): void {
+    this.timer = undefined;
+    const now = Math.max(this.clock.now(), at);
+    for (let next = this.delays.peek(); next !== undefined && next.readyAt <= now; next = this.delays.peek()) {
+      this.delays.pop();
+      // Skipped when the key was since asked for earlier (that entry added it already, or will).
+      if (this.delayed.get(next.key) !== next.readyAt) continue;
+      this.delayed.delete(next.key);
+      this.add(next.key);
+    }
+    this.armTimer();
   }
 
   private takeReady(): string | undefined {

@@ -15,6 +15,7 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { adminKubeConfig } from '../support/cluster.js';
+import { shippedProcess } from '../support/dockerfile.js';
 import { useCredentials } from '../support/influx-app.js';
 import { freshInfluxd } from '../support/influxdb.js';
 import { createNamespace, createOnboarding, getSecret, onboardingHarness, readyOf, waitForReason } from '../support/onboarding.js';
@@ -89,9 +90,12 @@ const filesUnder = (dir: string): string[] => (readdirSync(dir, { recursive: tru
 tests('the image runs as 65532 the compiled entrypoint, with OCI labels that carry package.json version', (context) => {
   const { config } = context;
   assert.is(config.User, `${UID}:${UID}`);
-  assert.equal(config.Entrypoint, ['/nodejs/bin/node', 'dist/main.js']);
+  // The Dockerfile's final stage is the one place the process's Node options and environment are set (the benchmark reads them there too).
+  const shipped = shippedProcess(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+  assert.equal(config.Entrypoint, ['/nodejs/bin/node', ...shipped.nodeOptions, 'dist/main.js']);
   assert.is(config.WorkingDir, '/app');
   assert.ok(config.Env.includes('NODE_ENV=production'), config.Env.join(' '));
+  for (const [name, value] of Object.entries(shipped.env)) assert.ok(config.Env.includes(`${name}=${value}`), `${name}=${value} in ${config.Env.join(' ')}`);
   assert.is(config.Labels['org.opencontainers.image.version'], packageVersion);
   assert.match(config.Labels['org.opencontainers.image.revision'] ?? '', /^[0-9a-f]{40}$/);
   assert.is(config.Labels['org.opencontainers.image.title'], 'influx-onboarding-operator');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { instructions, stages } from '../support/dockerfile.js';
+import { instructions, shippedProcess, stages } from '../support/dockerfile.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (file: string): string => readFileSync(join(root, file), 'utf8');
@@ -71,19 +71,25 @@ test('the final stage runs as a non-root numeric user, the uid the chart sets', 
   assert.match(deployment, /runAsUser: 65532\b/);
 });
 
-test('the entrypoint is the compiled main.js: tsconfig.build.json outDir + main.js', () => {
+test('the entrypoint is node, its options, then the compiled main.js: tsconfig.build.json outDir + main.js', () => {
   const entrypoints = final.filter((i) => i.keyword === 'ENTRYPOINT');
   assert.is(entrypoints.length, 1);
-  assert.equal(JSON.parse(entrypoints[0]?.args ?? 'null'), ['/nodejs/bin/node', `${outDir}/main.js`], 'the distroless image has node there, and no PATH lookup');
+  const shipped = shippedProcess(read('Dockerfile'));
+  assert.is(shipped.node, '/nodejs/bin/node', 'the distroless image has node there, and no PATH lookup');
+  assert.is(shipped.script, `${outDir}/main.js`);
+  assert.equal(JSON.parse(entrypoints[0]?.args ?? 'null'), [shipped.node, ...shipped.nodeOptions, shipped.script]);
+  for (const option of shipped.nodeOptions) assert.match(option, /^--[a-z-]+(=[\w.-]+)?$/, `a Node option before the script: ${option}`);
   // main.js is what tsc emits for <rootDir>/main.ts, the file `npm start` runs.
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   const rootDir = buildConfig.compilerOptions.rootDir.replace(/^\.\//, '').replace(/\/$/, '');
   assert.is(pkg.scripts.start, `exec tsx ${rootDir}/main.ts`);
 });
 
-test('the final stage sets NODE_ENV=production', () => {
+test('the final stage sets NODE_ENV=production and one glibc malloc arena; the benchmark reads them from there', () => {
   const envs = final.filter((i) => i.keyword === 'ENV').map((i) => i.args);
   assert.ok(envs.some((e) => /(^|\s)NODE_ENV=production(\s|$)/.test(e)), envs.join(' | '));
+  assert.equal(shippedProcess(read('Dockerfile')).env, { NODE_ENV: 'production', MALLOC_ARENA_MAX: '1' });
+  assert.match(read('bench/e2e.ts'), /shippedProcess\(readFileSync\(`\$\{root\}Dockerfile`/);
 });
 
 test('.dockerignore keeps local artefacts out of the build context', () => {

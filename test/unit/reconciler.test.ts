@@ -26,6 +26,7 @@ interface World {
   journal: string[];
   events: ResourceEvent[];
   patches: number;
+  secretWrites: number;
   failEvents: boolean;
   /** Status patches to refuse as stale (409) before accepting again. */
   stalePatches: number;
@@ -96,7 +97,9 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       const current = world.secrets.get(key);
       if (current?.state === 'foreign') return current;
       world.journal.push('writeSecret');
-      const written: CredentialsSecret = { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected, tls: desired.tls };
+      // A new resourceVersion per write, as the API server gives: the reconciler tells Secrets apart by it.
+      world.secretWrites++;
+      const written: CredentialsSecret = { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected, tls: desired.tls, resourceVersion: `secret-${world.secretWrites}` };
       world.secrets.set(key, written);
       return written;
     },
@@ -156,7 +159,7 @@ async function harness(latencyMs = 0, options: { progressingAfterMs?: number; es
   const { escrow, ...reconcilerOptions } = options;
   const standin = await startInfluxStandin();
   standin.knobs.latencyMs = latencyMs;
-  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [], ...(escrow && { escrow: new Map() }) };
+  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, secretWrites: 0, failEvents: false, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [], ...(escrow && { escrow: new Map() }) };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
@@ -223,6 +226,33 @@ test('fresh instance: the Secret is written before the POST, then status and one
     assert.ok(secret?.state === 'owned');
     assert.is(secret.state === 'owned' && secret.data.token, h.standin.onboarded()?.token);
     assert.is(h.reasons.get('ns/a'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('the Secret counts by its version: a new version of it is checked at once, and so is one without a version', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    const onboarded = h.world.journal.length;
+    const secret = h.world.secrets.get('ns/a-influxdb');
+    assert.is(secret?.state, 'owned');
+    assert.equal(await h.reconcile('a'), { requeueAfterMs: 63_000 }, 'the same version: nothing to check before the drift check');
+    assert.equal(h.world.journal.slice(onboarded), []);
+    if (secret?.state !== 'owned') return;
+    h.world.secrets.set('ns/a-influxdb', { ...secret, resourceVersion: 'edited' });
+    await h.reconcile('a');
+    assert.ok(h.world.journal.length > onboarded, 'another version (the same data or not) is checked');
+    const checked = h.world.journal.length;
+    const { resourceVersion: _unknown, ...withoutVersion } = secret;
+    h.world.secrets.set('ns/a-influxdb', withoutVersion);
+    await h.reconcile('a');
+    const again = h.world.journal.length;
+    assert.ok(again > checked, 'a Secret without a version is checked');
+    await h.reconcile('a');
+    assert.ok(h.world.journal.length > again, 'and never counts as unchanged');
   } finally {
     await h.close();
   }

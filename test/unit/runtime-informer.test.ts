@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createLogger, SecretRegistry } from '../../src/log.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 import { KubeConnection } from '../../src/runtime/connection.js';
-import { Informer, keepIdentity } from '../../src/runtime/informer.js';
+import { dropBookkeeping, Informer, keepIdentity, shareCommonStrings } from '../../src/runtime/informer.js';
 import type { InformerOptions } from '../../src/runtime/informer.js';
 import type { WatchRestartReason } from '../../src/runtime/reflector.js';
 import { FakeApiServer, kubeConfigFor } from '../support/fake-api-server.js';
@@ -600,6 +600,25 @@ test('keepIdentity (the metadata-only default): name, namespace, version, labels
     metadata: { name: 'a-influxdb', namespace: 'ns', resourceVersion: '7', labels: { app: 'x' }, ownerReferences, deletionTimestamp: new Date(1) },
   });
   assert.equal(keepIdentity({ metadata: { name: 'b' } }), { metadata: { name: 'b', namespace: undefined, resourceVersion: undefined } });
+});
+
+test('shareCommonStrings and the default transforms keep every value of apiVersion, kind, namespace and owner references', () => {
+  const object = (): KubernetesObject =>
+    ({
+      apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+      kind: 'InfluxOnboarding',
+      metadata: {
+        name: 'a',
+        namespace: 'a-long-namespace-name',
+        ownerReferences: [{ apiVersion: 'influxdb.onboarding.dev/v1alpha1', kind: 'InfluxOnboarding', name: 'b', uid: 'u-1' }],
+        managedFields: [{ manager: 'kubectl' }],
+      },
+    }) as KubernetesObject;
+  const { managedFields: _dropped, ...metadata } = object().metadata ?? {};
+  assert.equal(shareCommonStrings(object()), object());
+  assert.equal(shareCommonStrings(shareCommonStrings(object())), object(), 'a second pass changes nothing');
+  assert.equal(dropBookkeeping(object()), { ...object(), metadata });
+  assert.equal(shareCommonStrings({ metadata: { name: 'c' } }), { metadata: { name: 'c' } }, 'absent fields stay absent');
 });
 
 test.run();

@@ -193,6 +193,24 @@ test('a label selector or a metadata-only cache makes a separate informer', asyn
   }
 });
 
+test("a type's transform shapes what its cache keeps; a second transform for the same type is refused", async () => {
+  const context = await fixture({ [THINGS_PATH]: [], [SECRETS_PATH]: [object('Secret', 's', '4', { labels: { keep: 'x' }, annotations: { drop: 'y' } })] });
+  const { manager } = context;
+  try {
+    const labelsOnly = (secret: KubernetesObject): KubernetesObject => ({ metadata: { name: secret.metadata?.name, namespace: secret.metadata?.namespace, labels: secret.metadata?.labels } });
+    const trimmed: ObjectType = { ...SECRETS, transform: labelsOnly };
+    manager.register({ name: 'things', for: { type: THINGS }, owns: [{ type: trimmed }], reconciler: context.reconciler('things') });
+    assert.throws(
+      () => manager.register(registration({ name: 'other', watches: [{ type: { ...SECRETS, transform: (secret) => secret }, map: () => [] }] })),
+      /secrets: declared with two different transforms/,
+    );
+    await manager.start();
+    assert.equal(manager.cache(trimmed).get('ns', 's'), { metadata: { name: 's', namespace: 'ns', labels: { keep: 'x' } } });
+  } finally {
+    await context.cleanup();
+  }
+});
+
 test('a cluster-scoped type is listed cluster-wide while namespaced types are listed per watched namespace', async () => {
   const context = await fixture(
     { '/apis/example.com/v1/namespaces/ns/things': [], '/api/v1/namespaces': [] },

@@ -156,6 +156,44 @@ test('addAfter delivers the key after its delay, keeping the earliest of repeate
   assert.is(queue.length, 1, 'a non-positive delay adds at once');
 });
 
+test('delayed keys share one timer and come out in time order, whatever order they were added in', async () => {
+  const clock = new ManualClock();
+  const queue = new WorkQueue({ clock });
+  const delays = [700, 100, 900, 300, 500, 200, 800, 400, 600, 1000];
+  for (const [index, delay] of delays.entries()) queue.addAfter(`k${index}`, delay);
+  assert.is(clock.pendingTimers, 1, 'one timer, for the earliest key');
+  const handedOut: string[] = [];
+  for (let step = 0; step < delays.length; step++) {
+    await clock.advance(100);
+    assert.is(queue.length, 1, `one key due every 100 ms (step ${step})`);
+    handedOut.push((await queue.get()) ?? '');
+    assert.ok(clock.pendingTimers <= 1);
+  }
+  const byDelay = [...delays.keys()].sort((a, b) => (delays[a] ?? 0) - (delays[b] ?? 0)).map((index) => `k${index}`);
+  assert.equal(handedOut, byDelay);
+  assert.is(clock.pendingTimers, 0, 'no timer once nothing waits');
+});
+
+test('a key asked for earlier comes then, and its superseded time adds nothing, even after it is delayed again', async () => {
+  const clock = new ManualClock();
+  const queue = new WorkQueue({ clock });
+  queue.addAfter('k', 1000);
+  queue.addAfter('other', 1000);
+  queue.addAfter('k', 200);
+  await clock.advance(200);
+  assert.is(await queue.get(), 'k');
+  queue.done('k');
+  queue.addAfter('k', 1500); // due at 1700; its old entry (due at 1000) must not add it at 1000
+  await clock.advance(800);
+  assert.is(queue.length, 1);
+  assert.is(await queue.get(), 'other');
+  queue.done('other');
+  await clock.advance(699);
+  assert.is(queue.length, 0, 'k waits for its new time');
+  await clock.advance(1);
+  assert.is(await queue.get(), 'k');
+});
+
 test('shutDown wakes idle workers, drops delayed keys and ignores new ones', async () => {
   const clock = new ManualClock();
   const queue = new WorkQueue({ clock });
