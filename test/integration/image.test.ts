@@ -84,9 +84,6 @@ function sandboxed(context: Context, binds: Record<string, string> = {}, env: Re
   ];
 }
 
-/** Every file under `dir`, relative to it. */
-const filesUnder = (dir: string): string[] => (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]);
-
 tests('the image runs as 65532 the compiled entrypoint, with OCI labels that carry package.json version', (context) => {
   const { config } = context;
   assert.is(config.User, `${UID}:${UID}`);
@@ -102,19 +99,10 @@ tests('the image runs as 65532 the compiled entrypoint, with OCI labels that car
   assert.is(config.Labels['org.opencontainers.image.licenses'], 'Apache-2.0');
 });
 
-tests('it holds dist/, production dependencies and package.json only: no dev dependency, test file, npm, npm cache or shell', async (context) => {
+tests('it holds dist/ (the bundle) and package.json only: no node_modules, test file, npm, npm cache or shell', async (context) => {
   const app = join(context.rootfs, 'app');
-  assert.equal(readdirSync(app).sort(), ['dist', 'node_modules', 'package.json']);
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-  const present = (path: string) => existsSync(join(app, path, 'package.json'));
-  const devPresent = Object.entries(lock.packages).filter(([path, entry]) => entry.dev === true && present(path)).map(([path]) => path);
-  assert.equal(devPresent, [], 'dev dependencies in the image');
-  const { dependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  assert.equal(Object.keys(dependencies).filter((name) => !present(`node_modules/${name}`)), [], 'production dependencies missing');
-  const testFiles = filesUnder(app).filter((file) => /(^|\/)(test|tests|__tests__)\/|\.test\.[cm]?[jt]s$/.test(file) && !file.startsWith('node_modules/'));
-  assert.equal(testFiles, [], 'test files in /app');
-  assert.ok(existsSync(join(app, 'dist/main.js')));
-  assert.not.ok(filesUnder(join(app, 'dist')).some((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')), 'no TypeScript sources');
+  assert.equal(readdirSync(app).sort(), ['dist', 'package.json']);
+  assert.equal(readdirSync(join(app, 'dist')).sort(), ['main.js', 'main.js.map']);
   for (const absent of ['root/.npm', 'home/nonroot/.npm', 'usr/local/lib/node_modules/npm', 'usr/local/bin/npm', 'bin/sh', 'usr/bin/sh', 'bin/bash']) {
     assert.not.ok(existsSync(join(context.rootfs, absent)), `/${absent} is in the image`);
   }
