@@ -143,6 +143,7 @@ function parseAuthorization(json: unknown): Authorization | undefined {
     orgID,
     userID,
     description: typeof json.description === 'string' ? json.description : '',
+    active: json.status === 'active',
     permissions: permissions as Permission[],
     ...(token !== undefined && { token }),
   };
@@ -339,6 +340,16 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       ),
 
     listAuthorizations,
+
+    async authorization(token, authorizationID) {
+      const found = await call(
+        { method: 'GET', path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`, endpoint: 'GET /api/v2/authorizations/{id}', authToken: token },
+        { parse: parseAuthorization, secrets: [token] },
+      );
+      // Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one it cannot parse ("id must have a length of 16 bytes").
+      const namesNothing = !found.ok && found.failure.kind === 'rejected' && (found.failure.status === 404 || found.failure.status === 400);
+      return namesNothing ? { ok: true, value: null } : found;
+    },
 
     createAuthorization: (token, request: AuthorizationRequest) =>
       call(
