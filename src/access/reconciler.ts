@@ -235,15 +235,38 @@ function resolveBuckets(ports: TokenPorts, namespace: string, names: readonly st
   return resolved;
 }
 
+/** A token whose authorizations were listed, leaving no orphan, while its Secret was at this version. */
+interface OrphanFree {
+  uid: string;
+  secretVersion: string;
+}
+
 export function createTokenReconciler(ports: TokenPorts, options: AccessOptions): AccessReconciler {
   const now = options.now ?? (() => new Date());
   const shell: Shell<InfluxToken, InfluxTokenStatus> = { ports, options, finalizer: TOKEN_FINALIZER };
+  /**
+   * What spares a Ready token's periodic check the list of every authorization of the org. An
+   * orphan (an authorization with the token's UID that its Secret does not name) comes only from a
+   * create whose answer or Secret write was lost, or from a Secret changed behind the operator
+   * (deleted, annotations edited). So a token stays orphan-free while its Secret keeps the version
+   * seen at a clean list (or written since by this process from an orphan-free state) and no
+   * create has been attempted since. Kept per controller run, whose reconciles share one signal:
+   * after a restart or a new leadership term (another replica may have created meanwhile) every
+   * token is listed once more.
+   */
+  const orphanFree = new WeakMap<AbortSignal, Map<string, OrphanFree>>();
 
-  async function act(step: Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>, facts: TokenFacts): Promise<TokenFacts> {
+  async function act(step: Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>, facts: TokenFacts, clean: Map<string, OrphanFree>): Promise<TokenFacts> {
     switch (step.kind) {
       case 'listAuthorizations':
         return { ...facts, authorizations: await ports.influx(step.connection.target).listAuthorizations(step.connection.token, { orgID: step.connection.orgID }) };
+      case 'readAuthorization': {
+        const found = await ports.influx(step.connection.target).authorization(step.connection.token, step.authorizationID);
+        return { ...facts, current: { id: step.authorizationID, found } };
+      }
       case 'createAuthorization': {
+        // From here until a list finds no orphan, one may exist: this create's answer can be lost.
+        clean.delete(`${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`);
         const created = await ports.influx(step.connection.target).createAuthorization(step.connection.token, {
           orgID: step.connection.orgID,
           description: step.description,
@@ -269,10 +292,13 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
     }
   }
 
-  return async function reconcile(request) {
+  return async function reconcile(request, signal) {
     const key = `${request.namespace}/${request.name}`;
+    const clean = orphanFree.get(signal) ?? new Map<string, OrphanFree>();
+    orphanFree.set(signal, clean);
     const cached = ports.resource(request.namespace, request.name);
     if (cached === undefined) {
+      clean.delete(key);
       options.onReason?.(key, undefined);
       return {};
     }
@@ -281,8 +307,26 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
     const secret: TokenSecret = checked.ok ? await ports.readSecret(cached, checked.spec.secretName) : { state: 'absent' };
     if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
     const buckets = checked.ok ? resolveBuckets(ports, request.namespace, checked.spec.permissions.map((permission) => permission.bucket)) : {};
-    const facts: TokenFacts = { resource: cached, checked, access, secret, buckets, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
-    return decideAndAct(shell, facts, decideToken, act);
+    const known = clean.get(key);
+    const facts: TokenFacts = {
+      resource: cached,
+      checked,
+      access,
+      secret,
+      buckets,
+      orphanFree: known !== undefined && known.uid === cached.metadata.uid && secret.state === 'owned' && known.secretVersion === secret.resourceVersion,
+      now: now().toISOString(),
+      driftCheckIntervalMs: options.driftCheckIntervalMs,
+    };
+    // TokenReady is only reached with no orphan left: after a list in this round, or orphan-free from the start with no create since.
+    const decide = (current: TokenFacts): TokenStep => {
+      const step = decideToken(current);
+      if (step.kind === 'finish' && step.reason === 'TokenReady' && current.secret.state === 'owned' && current.secret.resourceVersion !== undefined) {
+        clean.set(key, { uid: cached.metadata.uid, secretVersion: current.secret.resourceVersion });
+      }
+      return step;
+    };
+    return decideAndAct(shell, facts, decide, (step, current) => act(step, current, clean));
   };
 }
 

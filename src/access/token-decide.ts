@@ -22,8 +22,16 @@ export interface TokenFacts {
   /** By InfluxBucket name, for every bucket the permissions name. */
   buckets: Record<string, BucketResolution>;
   secret: TokenSecret;
-  /** Every authorization of the onboarding's org (without tokens). */
+  /**
+   * True when no authorization of this resource can exist that the Secret does not name: they were
+   * listed, leaving no orphan, at the Secret's current version, and no create was attempted since.
+   * The periodic check then reads only the Secret's own authorization.
+   */
+  orphanFree: boolean;
+  /** Every authorization of the onboarding's org (without tokens): listed only when an orphan can exist, and before any create. */
   authorizations?: Outcome<ListedAuthorization[]>;
+  /** The Secret's authorization as InfluxDB shows it by ID; null when InfluxDB has none of that ID. */
+  current?: { id: string; found: Outcome<Authorization | null> };
   /** Created in this reconcile and not yet in the Secret: the next step writes it there. */
   issued?: CreatedAuthorization;
   /** IDs deleted in this reconcile. */
@@ -36,6 +44,7 @@ export type TokenFinish = AccessFinish<InfluxTokenStatus>;
 export type TokenStep =
   | FinalizerStep
   | { kind: 'listAuthorizations'; connection: Connection }
+  | { kind: 'readAuthorization'; connection: Connection; authorizationID: string }
   | { kind: 'createAuthorization'; connection: Connection; description: string; permissions: BucketPermission[] }
   | { kind: 'writeSecret'; secret: DesiredTokenSecret }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
@@ -105,8 +114,22 @@ function decideDeletion(facts: TokenFacts): TokenStep {
 }
 
 /** `read:<id>,write:<id>`: what the authorization in the Secret was created with, compared as a whole. */
-export function permissionsKey(permissions: readonly BucketPermission[]): string {
+export function permissionsKey(permissions: ReadonlyArray<{ action: string; bucketID: string }>): string {
   return permissions.map(({ action, bucketID }) => `${action}:${bucketID}`).sort().join(',');
+}
+
+/**
+ * The authorization InfluxDB shows serves the Secret as it is: active, in the org, with exactly the
+ * wanted permissions (each on one bucket of the org), and the Secret's token where InfluxDB still
+ * shows tokens (before v2.9; the Secret's own digest vouches for its token everywhere).
+ */
+export function serves(found: Authorization | null, orgID: string, wanted: string, token: string): boolean {
+  if (found === null || !found.active || found.orgID !== orgID) return false;
+  if (found.token !== undefined && found.token !== token) return false;
+  const onBuckets = found.permissions.flatMap(({ action, resource }) =>
+    resource.type === 'buckets' && resource.id !== undefined && resource.orgID === orgID ? [{ action, bucketID: resource.id }] : [],
+  );
+  return onBuckets.length === found.permissions.length && permissionsKey(onBuckets) === wanted;
 }
 
 function retireAt(now: string, seconds: number): string {
@@ -165,35 +188,46 @@ export function decideToken(facts: TokenFacts): TokenStep {
     ...(bucketNames.size === 1 && onlyBucket !== undefined && { bucket: onlyBucket }),
   });
 
-  const alive = living(facts, connection);
-  if (!Array.isArray(alive)) return alive;
-  const aliveIDs = new Set(alive.map((entry) => entry.id));
+  // Listed only when an orphan can exist (or a create is coming): a Ready token's check costs one GET.
+  const listed = facts.orphanFree && facts.authorizations === undefined ? undefined : living(facts, connection);
+  if (listed !== undefined && !Array.isArray(listed)) return listed;
+  const deleted = facts.deleted ?? [];
+  const isAlive = (id: string): boolean => (listed === undefined ? !deleted.includes(id) : listed.some((entry) => entry.id === id));
   const owned = secret.state === 'owned' ? secret : undefined;
-  const retiring = (owned?.retiring ?? []).filter((entry) => aliveIDs.has(entry.id));
+  const retiring = (owned?.retiring ?? []).filter((entry) => isAlive(entry.id));
 
   // Persist first: a token InfluxDB handed out exists only in this process until the Secret holds it.
   if (facts.issued !== undefined) {
     const current = owned?.authorizationID;
-    const replaced = current !== undefined && aliveIDs.has(current) ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }] : [];
+    const replaced = current !== undefined && isAlive(current) ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }] : [];
     return {
       kind: 'writeSecret',
       secret: { name: spec.secretName, data: data(facts.issued.token), authorizationID: facts.issued.id, permissions: wanted, retiring: [...retiring, ...replaced] },
     };
   }
 
-  const kept = new Set([owned?.authorizationID, ...retiring.map((entry) => entry.id)]);
-  const orphan = alive.find((entry) => !kept.has(entry.id));
-  if (orphan) return { kind: 'deleteAuthorization', connection, authorizationID: orphan.id, why: 'it is in no Secret (an interrupted create or change)' };
+  if (listed !== undefined) {
+    const kept = new Set([owned?.authorizationID, ...retiring.map((entry) => entry.id)]);
+    const orphan = listed.find((entry) => !kept.has(entry.id));
+    if (orphan) return { kind: 'deleteAuthorization', connection, authorizationID: orphan.id, why: 'it is in no Secret (an interrupted create or change)' };
+  }
   const due = retiring.find((entry) => entry.deleteAfter <= facts.now);
   if (due) return { kind: 'deleteAuthorization', connection, authorizationID: due.id, why: 'its grace period after a change has ended' };
 
+  // Every create is preceded by a list: a create whose answer was lost shows up there as an orphan.
+  const issue = (): TokenStep =>
+    listed === undefined ? { kind: 'listAuthorizations', connection } : { kind: 'createAuthorization', connection, description: tokenDescription(spec, resource), permissions };
   const token = owned?.data.token;
+  const authorizationID = owned?.authorizationID;
   // A token edited by hand would make Ready a lie: it is replaced like a lost one.
-  const currentValid =
-    owned?.authorizationID !== undefined && aliveIDs.has(owned.authorizationID) && owned.permissions === wanted && owned.tokenIntact && token !== undefined && token !== '';
-  if (!currentValid) return { kind: 'createAuthorization', connection, description: tokenDescription(spec, resource), permissions };
+  const recorded = authorizationID !== undefined && owned?.permissions === wanted && owned.tokenIntact && token !== undefined && token !== '';
+  if (!recorded) return issue();
+  if (facts.current?.id !== authorizationID) return { kind: 'readAuthorization', connection, authorizationID };
+  const { found } = facts.current;
+  if (!found.ok) return finish(facts, failureOutcome(`reading authorization ${authorizationID}`, found.failure));
+  if (!serves(found.value, connection.orgID, wanted, token)) return issue();
 
-  const desired: DesiredTokenSecret = { name: spec.secretName, data: data(token), authorizationID: owned.authorizationID ?? '', permissions: wanted, retiring };
+  const desired: DesiredTokenSecret = { name: spec.secretName, data: data(token), authorizationID, permissions: wanted, retiring };
   const sameData = Object.keys(desired.data).length === Object.keys(owned.data).length && Object.entries(desired.data).every(([key, value]) => owned.data[key] === value);
   if (!sameData || retiring.length !== owned.retiring.length) return { kind: 'writeSecret', secret: desired };
 
@@ -203,6 +237,6 @@ export function decideToken(facts: TokenFacts): TokenStep {
     reason: 'TokenReady',
     message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : ''}`,
     requeue: after(Math.max(0, Math.min(facts.driftCheckIntervalMs, nextRetirement ?? Number.POSITIVE_INFINITY))),
-    fields: { secretName: spec.secretName, authorizationID: owned.authorizationID, permissions: summary, retiring },
+    fields: { secretName: spec.secretName, authorizationID, permissions: summary, retiring },
   });
 }

@@ -143,6 +143,7 @@ function parseAuthorization(json: unknown): Authorization | undefined {
     orgID,
     userID,
     description: typeof json.description === 'string' ? json.description : '',
+    active: json.status === 'active',
     permissions: permissions as Permission[],
     ...(token !== undefined && { token }),
   };
@@ -199,6 +200,18 @@ function refusedLocally<T>(problem: string): Outcome<T> {
   return { ok: false, failure: { kind: 'rejected', status: 0, code: 'invalid', message: problem } };
 }
 
+/** The expectation with its value also carrying the version InfluxDB stamps on every answer (X-Influxdb-Version), so /health is needed only without it. */
+function versioned<T extends object>(expectation: Expectation<T>): Expectation<T & { version?: string }> {
+  return {
+    ...expectation,
+    parse: (json, answer) => {
+      const value = expectation.parse(json, answer);
+      const version = answer.headers.get('x-influxdb-version');
+      return value !== undefined && version ? { ...value, version } : value;
+    },
+  };
+}
+
 export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
   const transport = createTransport(options);
 
@@ -206,15 +219,6 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     const exchange = await transport.send(request);
     if (!exchange.ok) return exchange;
     return interpret(exchange.answer, expectation);
-  }
-
-  /** A call whose value also carries the version InfluxDB stamps on every answer (X-Influxdb-Version), so /health is needed only without it. */
-  async function versioned<T extends object>(request: Call, expectation: Expectation<T>): Promise<Outcome<T & { version?: string }>> {
-    const exchange = await transport.send(request);
-    if (!exchange.ok) return exchange;
-    const outcome = interpret(exchange.answer, expectation);
-    const version = exchange.answer.headers.get('x-influxdb-version');
-    return outcome.ok && version ? { ok: true, value: { ...outcome.value, version } } : outcome;
   }
 
   async function findBucketNamed(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
@@ -244,7 +248,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
   return {
     setupStatus: () =>
-      versioned({ method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' }, { parse: parseSetupStatus, secrets: [] }),
+      call({ method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' }, versioned({ parse: parseSetupStatus, secrets: [] })),
 
     setup: (request) => postSetup('/api/v2/setup', request),
 
@@ -281,9 +285,9 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     },
 
     bucket: (token, bucketID) =>
-      versioned(
+      call(
         { method: 'GET', path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`, endpoint: 'GET /api/v2/buckets/{id}', authToken: token },
-        { parse: parseBucket, secrets: [token] },
+        versioned({ parse: parseBucket, secrets: [token] }),
       ),
 
     createOrg: (token, name) =>
@@ -339,6 +343,16 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       ),
 
     listAuthorizations,
+
+    async authorization(token, authorizationID) {
+      const found = await call(
+        { method: 'GET', path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`, endpoint: 'GET /api/v2/authorizations/{id}', authToken: token },
+        { parse: parseAuthorization, secrets: [token] },
+      );
+      // Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one it cannot parse ("id must have a length of 16 bytes").
+      const namesNothing = !found.ok && found.failure.kind === 'rejected' && (found.failure.status === 404 || found.failure.status === 400);
+      return namesNothing ? { ok: true, value: null } : found;
+    },
 
     createAuthorization: (token, request: AuthorizationRequest) =>
       call(

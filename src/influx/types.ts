@@ -93,12 +93,14 @@ export interface Permission {
   resource: { type: string; id?: string; orgID?: string };
 }
 
-/** An authorization as GET /api/v2/authorizations lists it. */
+/** An authorization as GET /api/v2/authorizations lists it (and GET /api/v2/authorizations/{id} shows it). */
 export interface Authorization {
   id: string;
   description: string;
   orgID: string;
   userID: string;
+  /** status "active": an inactive token authenticates but may do nothing. */
+  active: boolean;
   permissions: Permission[];
   /** Listed only by servers that keep tokens readable (before v2.9's hashed tokens). */
   token?: string;
@@ -197,6 +199,8 @@ export interface InfluxClient {
   setRetention(token: string, bucketID: string, retentionSeconds: number): Promise<Outcome<Created>>;
   /** GET /api/v2/authorizations?orgID= or ?userID=: the org's or the user's authorizations (v2.9+ without their tokens). */
   listAuthorizations(token: string, filter: AuthorizationFilter): Promise<Outcome<Authorization[]>>;
+  /** GET /api/v2/authorizations/{id}: null when InfluxDB has no authorization of that ID. */
+  authorization(token: string, authorizationID: string): Promise<Outcome<Authorization | null>>;
   /** POST /api/v2/authorizations: a new token with exactly these permissions. */
   createAuthorization(token: string, request: AuthorizationRequest): Promise<Outcome<CreatedAuthorization>>;
   /** DELETE /api/v2/authorizations/{id}: the token stops working ('absent' when it was gone already). */

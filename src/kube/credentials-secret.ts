@@ -16,7 +16,7 @@ import {
 } from '../api/types.js';
 import { sameInstance } from '../api/spec.js';
 import type { CredentialsSecret, DesiredSecret } from '../api/credentials.js';
-import { KubeApiError, apiStatus, kubeCall } from './errors.js';
+import { readSecret, writeOwnSecret } from './own-secret.js';
 
 /** Finds a managed Secret in the operator's cache; undefined means "not cached", not "absent". */
 export type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
@@ -149,22 +149,15 @@ export class CredentialsSecrets {
   async write(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret> {
     if (observed.state === 'foreign') return observed;
     const namespace = owner.metadata.namespace;
-    const key = `${namespace}/${desired.name}`;
-    if (observed.state === 'absent') {
-      const created = await kubeCall(`create Secret ${key}`, () =>
-        this.core.createNamespacedSecret({ namespace, body: withDesired(undefined, owner, desired) }),
-      );
-      return describeSecret(created, owner);
-    }
-    const existing = await this.fetch(namespace, desired.name, observed.resourceVersion);
-    if (existing === undefined || !isOwnedBy(existing, owner)) {
-      throw new KubeApiError(409, 'Conflict', `write Secret ${key}: it changed since it was read; deciding again`);
-    }
-    const body = withDesired(existing, owner, desired);
-    // The API server refuses a replace of any other version than this one.
-    if (observed.resourceVersion !== undefined) body.metadata = { ...body.metadata, resourceVersion: observed.resourceVersion };
-    const replaced = await kubeCall(`update Secret ${key}`, () => this.core.replaceNamespacedSecret({ namespace, name: desired.name, body }));
-    return describeSecret(replaced, owner);
+    const written = await writeOwnSecret(this.core, {
+      namespace,
+      name: desired.name,
+      observed,
+      current: (version) => this.fetch(namespace, desired.name, version),
+      isOwned: (secret) => isOwnedBy(secret, owner),
+      body: (existing) => withDesired(existing, owner, desired),
+    });
+    return describeSecret(written, owner);
   }
 
   /** From the cache when it holds the wanted version (or any, when none is wanted), else from the server. */
@@ -172,11 +165,6 @@ export class CredentialsSecrets {
     const cached = this.cached(namespace, name);
     if (cached !== undefined && (version === undefined || cached.metadata?.resourceVersion === version)) return cached;
     // Foreign Secrets carry none of our labels, so the cache never holds them: ask the server.
-    try {
-      return await kubeCall(`read Secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
-    } catch (error) {
-      if (apiStatus(error) === 404) return undefined;
-      throw error;
-    }
+    return readSecret(this.core, namespace, name);
   }
 }

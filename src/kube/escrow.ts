@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PENDING_PASSWORD_KEY, type InfluxOnboarding } from '../api/types.js';
 import type { DesiredSecret } from '../api/credentials.js';
-import { apiStatus, kubeCall } from './errors.js';
+import { kubeCall } from './errors.js';
+import { readSecret } from './own-secret.js';
 
 /** Credentials kept in escrow, with the instance they belong to (as the reconciler remembers them). */
 export interface Escrowed {
@@ -76,12 +77,7 @@ export class CredentialsEscrow {
     await kubeCall(`update escrow Secret ${where}`, () => this.core.replaceNamespacedSecret({ namespace: this.namespace, name, body: replacement }));
   }
 
-  private async fetch(name: string): Promise<V1Secret | undefined> {
-    try {
-      return await kubeCall(`read escrow Secret ${this.namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace: this.namespace, name }));
-    } catch (error) {
-      if (apiStatus(error) === 404) return undefined;
-      throw error;
-    }
+  private fetch(name: string): Promise<V1Secret | undefined> {
+    return readSecret(this.core, this.namespace, name, 'escrow Secret');
   }
 }

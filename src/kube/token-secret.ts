@@ -13,7 +13,7 @@ import {
   type TokenSecret,
 } from '../api/access-types.js';
 import { API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
-import { KubeApiError, apiStatus, kubeCall } from './errors.js';
+import { readSecret, writeOwnSecret } from './own-secret.js';
 
 function isOwnedBy(secret: V1Secret, owner: InfluxToken): boolean {
   const labels = secret.metadata?.labels ?? {};
@@ -67,7 +67,6 @@ function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secr
     kind: 'Secret',
     type: 'Opaque',
     metadata: {
-      ...(existing?.metadata?.resourceVersion !== undefined && { resourceVersion: existing.metadata.resourceVersion }),
       name: desired.name,
       namespace,
       labels: { ...existing?.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TOKEN_OWNER_LABEL]: name },
@@ -95,32 +94,20 @@ export class TokenSecrets {
   constructor(private readonly core: CoreV1Api) {}
 
   async read(owner: InfluxToken, name: string): Promise<TokenSecret> {
-    return describe(await this.fetch(owner.metadata.namespace, name), owner);
+    return describe(await readSecret(this.core, owner.metadata.namespace, name), owner);
   }
 
   async write(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret> {
     if (observed.state === 'foreign') return observed;
     const namespace = owner.metadata.namespace;
-    const key = `${namespace}/${desired.name}`;
-    if (observed.state === 'absent') {
-      return describe(await kubeCall(`create Secret ${key}`, () => this.core.createNamespacedSecret({ namespace, body: body(owner, desired) })), owner);
-    }
-    const existing = await this.fetch(namespace, desired.name);
-    if (existing === undefined || !isOwnedBy(existing, owner) || existing.metadata?.resourceVersion !== observed.resourceVersion) {
-      throw new KubeApiError(409, 'Conflict', `write Secret ${key}: it changed since it was read; deciding again`);
-    }
-    const replaced = await kubeCall(`update Secret ${key}`, () =>
-      this.core.replaceNamespacedSecret({ namespace, name: desired.name, body: body(owner, desired, existing) }),
-    );
-    return describe(replaced, owner);
-  }
-
-  private async fetch(namespace: string, name: string): Promise<V1Secret | undefined> {
-    try {
-      return await kubeCall(`read Secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
-    } catch (error) {
-      if (apiStatus(error) === 404) return undefined;
-      throw error;
-    }
+    const written = await writeOwnSecret(this.core, {
+      namespace,
+      name: desired.name,
+      observed,
+      current: () => readSecret(this.core, namespace, desired.name),
+      isOwned: (secret) => isOwnedBy(secret, owner),
+      body: (existing) => body(owner, desired, existing),
+    });
+    return describe(written, owner);
   }
 }

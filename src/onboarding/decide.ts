@@ -449,6 +449,14 @@ function tokenRotationRequested(facts: Facts): string | undefined {
   return facts.resource.metadata.annotations?.[ROTATE_TOKEN_ANNOTATION];
 }
 
+/** The rotate-token request the Secret has not carried out yet; none while spec.tokenSecretRef supplies the token. */
+function tokenRotationDue(facts: Facts, spec: EffectiveSpec): string | undefined {
+  const requested = tokenRotationRequested(facts);
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  const due = spec.tokenSecretRef === undefined && secret !== undefined && requested !== undefined && secret.tokenRotation !== requested;
+  return due ? requested : undefined;
+}
+
 /** How every authorization a rotation creates for this resource is described, before the request's value. */
 function rotationMarker(facts: Facts): string {
   return `${ROTATION_MARKER} ${facts.resource.metadata.uid} `;
@@ -513,11 +521,10 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
     if (!outcome.ok) return tokenNotRotated(facts, spec, `to delete the replaced authorization ${replaced}`, outcome.failure);
     return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { replacedAuthorization: null }), credentials };
   }
-  const requested = tokenRotationRequested(facts);
+  const requested = tokenRotationDue(facts, spec);
   const rotatedTo = created !== undefined && secret?.authorizationID === created.id ? created.id : undefined;
   const settled: TokenSettled = { credentials, ...(rotatedTo !== undefined && { rotatedTo }) };
-  if (requested === undefined || secret === undefined || secret.tokenRotation === requested) return settled;
-  if (spec.tokenSecretRef !== undefined) return settled;
+  if (requested === undefined) return settled;
 
   const listing = facts.authorizations;
   if (listing === undefined) return { kind: 'listAuthorizations', token: credentials.token, userID: owner.userID };
@@ -564,6 +571,14 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
 /** The resource's rotate-password value, when it has one. */
 function rotationRequested(facts: Facts): string | undefined {
   return facts.resource.metadata.annotations?.[ROTATE_PASSWORD_ANNOTATION];
+}
+
+/** The rotate-password request the Secret has not carried out yet; none while spec.passwordSecretRef supplies the password. */
+function passwordRotationDue(facts: Facts, spec: EffectiveSpec): string | undefined {
+  const requested = rotationRequested(facts);
+  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
+  const due = spec.passwordSecretRef === undefined && secret !== undefined && requested !== undefined && secret.passwordRotation !== requested;
+  return due ? requested : undefined;
 }
 
 /** The password the Secret (or, while it is gone, memory) held when this reconcile began, if any. */
@@ -614,7 +629,7 @@ function rotatePassword(facts: Facts, spec: EffectiveSpec, credentials: Credenti
     return differs ? setPassword(credentials.password) : { credentials, record: {} };
   }
   if (secret?.pendingPassword !== undefined) return setPassword(secret.pendingPassword);
-  if (secret === undefined || requested === undefined || secret.passwordRotation === requested) return { credentials, record: {} };
+  if (passwordRotationDue(facts, spec) === undefined) return { credentials, record: {} };
   return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { pendingPassword: facts.generated.password }), credentials };
 }
 
@@ -1032,10 +1047,7 @@ function dayTwoDue(facts: Facts, spec: EffectiveSpec, credentials: Credentials):
   if (secret === undefined || secret.pendingPassword !== undefined || secret.replacedAuthorization !== undefined) return true;
   // A status write lost after a rotation: the full check records the Secret's authorization again.
   if (secret.authorizationID !== undefined && secret.authorizationID !== facts.resource.status?.authorizationID) return true;
-  const passwordRequest = rotationRequested(facts);
-  if (spec.passwordSecretRef === undefined && passwordRequest !== undefined && secret.passwordRotation !== passwordRequest) return true;
-  const tokenRequest = tokenRotationRequested(facts);
-  if (spec.tokenSecretRef === undefined && tokenRequest !== undefined && secret.tokenRotation !== tokenRequest) return true;
+  if (passwordRotationDue(facts, spec) !== undefined || tokenRotationDue(facts, spec) !== undefined) return true;
   return passwordCheckDue(facts, credentials);
 }
 

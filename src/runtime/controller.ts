@@ -18,7 +18,8 @@ export interface Result {
 /**
  * Brings the world in line with the object named by the request. It reads the current state
  * itself (from the informer caches), so it must not depend on which event woke it. The signal
- * aborts when the controller stops or loses leadership.
+ * aborts when the controller stops or loses leadership; every reconcile of one run (one leadership
+ * term) gets the same signal, and a new run a new one.
  */
 export type Reconciler = (request: Request, signal: AbortSignal) => Promise<Result>;
 

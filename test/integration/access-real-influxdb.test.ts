@@ -35,7 +35,8 @@ class AccessFile extends OnboardingFile {
     this.appA = await createNamespace(`${this.namespace}-a`);
     this.appB = await createNamespace(`${this.namespace}-b`);
     this.stranger = await createNamespace(`${this.namespace}-c`);
-    await this.startOperator(['--namespace-label-grants=true'], [this.namespace, this.appA, this.appB, this.stranger]);
+    // Periodic checks every 2 s: the steady-state check (the Secret's authorization by ID) runs on the real server throughout.
+    await this.startOperator(['--namespace-label-grants=true', '--drift-check-interval=2s'], [this.namespace, this.appA, this.appB, this.stranger]);
     this.server = await freshInfluxd(this.version);
     await createOnboarding(this.namespace, 'influxdb', {
       url: this.server.url,
@@ -145,6 +146,22 @@ for (const version of REAL_VERSIONS) {
     assert.is(await writeStatus(use(after)), 204);
     assert.equal(await readStatus(use(after)), { status: 200, rows: 2 }, 'it reads both points written with both tokens');
     assert.is((await file.authorizationsOf(token)).length, 1, 'one authorization left');
+  });
+
+  tests('an authorization deactivated in InfluxDB is replaced by the periodic check: a new token that writes, the inactive one deleted', async (file) => {
+    const { appA } = file;
+    const before = await file.secret(appA, 'writer-influx-token');
+    const token = await getAccess<InfluxToken>('InfluxToken', appA, 'writer');
+    await file.server.admin.setAuthorizationStatus(file.operatorToken, token?.status?.authorizationID ?? '', 'inactive');
+    const after = await eventually('a new token in the Secret', async () => {
+      const secret = await getSecret(appA, 'writer-influx-token');
+      return secret?.data.token !== before.data.token && secret;
+    });
+    file.ledger.addSecret(after);
+    await waitForAccess('InfluxToken', appA, 'writer', 'TokenReady');
+    assert.is(await writeStatus(use(after)), 204);
+    await eventually('one authorization left', async () => (await file.authorizationsOf(token)).length === 1);
+    assert.is(await file.server.admin.meStatus(before.data.token ?? ''), 401);
   });
 
   tests('deleting the InfluxToken deletes its authorization: the token fails', async (file) => {

@@ -80,7 +80,7 @@ export const OPERATOR_PERMISSIONS = ['orgs', 'users', 'buckets', 'authorizations
 
 /** An authorization of IDS.userID as InfluxDB lists it; `token` only where tokens are still shown (before v2.9). */
 export function authorization(id: string, description: string, token?: string): Authorization {
-  return { id, description, orgID: IDS.orgID, userID: IDS.userID, permissions: OPERATOR_PERMISSIONS, ...(token !== undefined && { token }) };
+  return { id, description, orgID: IDS.orgID, userID: IDS.userID, active: true, permissions: OPERATOR_PERMISSIONS, ...(token !== undefined && { token }) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -155,6 +155,8 @@ const MESSAGES = {
   shardGroupTooLong: 'shard-group duration must also be updated to be smaller than new retention duration',
   pathNotFound: 'path not found',
   authorizationNotFound: 'authorization not found',
+  // Observed on v2.7.12 and v2.9.1 for an ID that is not 16 characters long.
+  idLength: 'id must have a length of 16 bytes',
   // Not observed: wording for IDs that do not exist.
   bucketIdNotFound: 'bucket not found',
   userNotFound: 'user not found',
@@ -824,6 +826,22 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         authorizations.set(created.id, created);
         await sleep(standin.knobs.answerDelayMs);
         return json(201, authJson(created, 'created'));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v2/authorizations/:id',
+      public: false,
+      handle: ({ params, auth }) => {
+        const id = params.id ?? '';
+        // Observed: an ID of another length is refused before it is looked up.
+        if (id.length !== 16) throw new InfluxError('invalid', MESSAGES.idLength);
+        const entry = authorizations.get(id);
+        if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
+        if (!auth || !can(auth, 'read', 'authorizations', { id: entry.id, orgID: entry.orgID })) {
+          throw new InfluxError('unauthorized', MESSAGES.notPermitted('read', `orgs/${entry.orgID}/authorizations`, entry.id));
+        }
+        return json(200, authJson(entry, 'listed'));
       },
     },
     {

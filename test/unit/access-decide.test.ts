@@ -12,6 +12,7 @@ import { checkBucketSpec, checkTokenSpec } from '../../src/api/access-spec.js';
 import { BUCKET_FINALIZER, TOKEN_FINALIZER, type InfluxBucket, type InfluxToken, type TokenSecret } from '../../src/api/access-types.js';
 import { resolveAccess } from '../../src/access/access.js';
 import type { InfluxOnboarding } from '../../src/api/types.js';
+import type { Authorization } from '../../src/influx/types.js';
 
 const NOW = '2026-01-01T00:00:00.000Z';
 const DRIFT = 60_000;
@@ -141,8 +142,20 @@ const ownedSecret = (extra: Partial<Extract<TokenSecret, { state: 'owned' }>> = 
   ...extra,
 });
 
+/** The Secret's authorization as GET /api/v2/authorizations/{id} shows it (v2.9+: without its token). */
+const shown = (id: string, extra: Partial<Authorization> = {}): Pick<TokenFacts, 'current'> => ({
+  current: {
+    id,
+    found: {
+      ok: true,
+      value: { id, description: `app writer ${MARKER}`, orgID: 'org1', userID: 'u1', active: true, permissions: [{ action: 'write', resource: { type: 'buckets', id: 'b1', orgID: 'org1' } }], ...extra },
+    },
+  },
+});
+const absent = (id: string): Pick<TokenFacts, 'current'> => ({ current: { id, found: { ok: true, value: null } } });
+
 function tokenFacts(resource: InfluxToken, extra: Partial<TokenFacts> = {}): TokenFacts {
-  return { resource, checked: checkTokenSpec(resource), access: READY, now: NOW, driftCheckIntervalMs: DRIFT, buckets: BUCKETS, secret: { state: 'absent' }, ...extra };
+  return { resource, checked: checkTokenSpec(resource), access: READY, now: NOW, driftCheckIntervalMs: DRIFT, buckets: BUCKETS, secret: { state: 'absent' }, orphanFree: false, ...extra };
 }
 
 function reasonOf(step: ReturnType<typeof decideToken>): string {
@@ -169,7 +182,8 @@ test('token: created with exactly the declared permissions and the UID marker, t
     kind: 'writeSecret',
     secret: { name: 'writer-influx-token', data: { url: connection.target.url, org: 'acme', token: 'app-token-1', bucket: 'app-a-metrics' }, authorizationID: 'a1', permissions: 'write:b1', retiring: [] },
   });
-  const ready = decideToken(tokenFacts(token(), { authorizations: listed('a1'), secret: ownedSecret() }));
+  assert.equal(decideToken(tokenFacts(token(), { authorizations: listed('a1'), secret: ownedSecret() })), { kind: 'readAuthorization', connection, authorizationID: 'a1' });
+  const ready = decideToken(tokenFacts(token(), { authorizations: listed('a1'), secret: ownedSecret(), ...shown('a1') }));
   assert.ok(ready.kind === 'finish');
   assert.equal([ready.reason, ready.status.authorizationID, ready.status.permissions, ready.status.secretName], ['TokenReady', 'a1', 'write:metrics', 'writer-influx-token']);
   const two = decideToken(
@@ -183,7 +197,7 @@ test('token: an authorization of this resource that no Secret names is an orphan
   assert.equal(ownAuthorizations(all.value, token()).map((entry) => entry.id), ['a1', 'a2']);
   const step = decideToken(tokenFacts(token(), { authorizations: all, secret: ownedSecret() }));
   assert.ok(step.kind === 'deleteAuthorization' && step.authorizationID === 'a2', JSON.stringify(step));
-  const afterwards = decideToken(tokenFacts(token(), { authorizations: all, secret: ownedSecret(), deleted: ['a2'] }));
+  const afterwards = decideToken(tokenFacts(token(), { authorizations: all, secret: ownedSecret(), deleted: ['a2'], ...shown('a1') }));
   assert.is(reasonOf(afterwards), 'TokenReady');
 });
 
@@ -194,11 +208,11 @@ test('token: a permission change (or a bucket under a new ID) issues a new autho
   assert.ok(write.kind === 'writeSecret');
   assert.equal([write.secret.authorizationID, write.secret.data.token, write.secret.retiring], ['a2', 'app-token-2', [{ id: 'a1', deleteAfter: '2026-01-01T00:01:00.000Z' }]]);
   const retiringSecret = ownedSecret({ authorizationID: 'a2', data: { ...write.secret.data }, retiring: write.secret.retiring });
-  const waiting = decideToken(tokenFacts(token(), { authorizations: listed('a1', 'a2'), secret: retiringSecret }));
+  const waiting = decideToken(tokenFacts(token(), { authorizations: listed('a1', 'a2'), secret: retiringSecret, ...shown('a2') }));
   assert.ok(waiting.kind === 'finish' && waiting.reason === 'TokenReady' && waiting.requeue.kind === 'after' && waiting.requeue.ms === 60_000);
   const due = decideToken(tokenFacts(token(), { now: '2026-01-01T00:01:00.000Z', authorizations: listed('a1', 'a2'), secret: retiringSecret }));
   assert.ok(due.kind === 'deleteAuthorization' && due.authorizationID === 'a1');
-  const pruned = decideToken(tokenFacts(token(), { now: '2026-01-01T00:01:00.000Z', authorizations: listed('a1', 'a2'), secret: retiringSecret, deleted: ['a1'] }));
+  const pruned = decideToken(tokenFacts(token(), { now: '2026-01-01T00:01:00.000Z', authorizations: listed('a1', 'a2'), secret: retiringSecret, deleted: ['a1'], ...shown('a2') }));
   assert.ok(pruned.kind === 'writeSecret' && pruned.secret.retiring.length === 0 && pruned.secret.data.token === 'app-token-2');
 });
 
@@ -207,10 +221,48 @@ test('token: a token edited in the Secret is not trusted: a new authorization re
 });
 
 test('token: an authorization deleted behind the operator is issued again, without a grace period for the dead one', () => {
-  const step = decideToken(tokenFacts(token(), { authorizations: listed(), secret: ownedSecret() }));
+  const step = decideToken(tokenFacts(token(), { authorizations: listed(), secret: ownedSecret(), ...absent('a1') }));
   assert.is(step.kind, 'createAuthorization');
   const write = decideToken(tokenFacts(token(), { authorizations: listed('a3'), secret: ownedSecret(), issued: { id: 'a3', token: 'app-token-3' } }));
   assert.ok(write.kind === 'writeSecret' && write.secret.retiring.length === 0);
+});
+
+test('token: orphan-free and Ready, the periodic check is the Secret\'s own authorization by ID, never the list of the org', () => {
+  const steady = (extra: Partial<TokenFacts> = {}) => decideToken(tokenFacts(token(), { orphanFree: true, secret: ownedSecret(), ...extra }));
+  assert.equal(steady(), { kind: 'readAuthorization', connection, authorizationID: 'a1' });
+  const ready = steady(shown('a1'));
+  assert.ok(ready.kind === 'finish' && ready.reason === 'TokenReady' && ready.status.authorizationID === 'a1', JSON.stringify(ready));
+  assert.is(reasonOf(steady(shown('a1', { token: 'app-token-1' }))), 'TokenReady', 'where InfluxDB still shows tokens, the Secret\'s');
+  const failing = steady({ current: { id: 'a1', found: { ok: false, failure: { kind: 'unreachable', reason: 'timeout', message: 'timed out' } } } });
+  assert.ok(failing.kind === 'finish' && failing.reason === 'Unreachable' && failing.message.startsWith('reading authorization a1'));
+  const stale = steady({ ...shown('a0') });
+  assert.equal(stale, { kind: 'readAuthorization', connection, authorizationID: 'a1' }, 'an answer about another ID is no answer');
+});
+
+test('token: a Secret authorization that no longer serves it (gone, inactive, other permissions, org or token) is issued again, after a list', () => {
+  const unfit: Array<[string, Pick<TokenFacts, 'current'>]> = [
+    ['deleted in InfluxDB', absent('a1')],
+    ['inactive', shown('a1', { active: false })],
+    ['an extra permission', shown('a1', { permissions: [{ action: 'write', resource: { type: 'buckets', id: 'b1', orgID: 'org1' } }, { action: 'read', resource: { type: 'buckets', id: 'b1', orgID: 'org1' } }] })],
+    ['another bucket', shown('a1', { permissions: [{ action: 'write', resource: { type: 'buckets', id: 'b2', orgID: 'org1' } }] })],
+    ['all buckets of the org', shown('a1', { permissions: [{ action: 'write', resource: { type: 'buckets', orgID: 'org1' } }] })],
+    ['another org', shown('a1', { orgID: 'org2' })],
+    ['another token', shown('a1', { token: 'someone-elses-token' })],
+  ];
+  for (const [why, current] of unfit) {
+    assert.equal(decideToken(tokenFacts(token(), { orphanFree: true, secret: ownedSecret(), ...current })), { kind: 'listAuthorizations', connection }, why);
+    const issue = decideToken(tokenFacts(token(), { orphanFree: true, secret: ownedSecret(), authorizations: listed('a1'), ...current }));
+    assert.is(issue.kind, 'createAuthorization', why);
+  }
+});
+
+test('token: orphan-free, a due retiring authorization is deleted by ID without a list; not orphan-free, the list comes first', () => {
+  const retiring = ownedSecret({ retiring: [{ id: 'a0', deleteAfter: NOW }] });
+  const due = decideToken(tokenFacts(token(), { orphanFree: true, secret: retiring }));
+  assert.ok(due.kind === 'deleteAuthorization' && due.authorizationID === 'a0', JSON.stringify(due));
+  const pruned = decideToken(tokenFacts(token(), { orphanFree: true, secret: retiring, deleted: ['a0'], ...shown('a1') }));
+  assert.ok(pruned.kind === 'writeSecret' && pruned.secret.retiring.length === 0);
+  assert.equal(decideToken(tokenFacts(token(), { secret: ownedSecret(), ...shown('a1') })), { kind: 'listAuthorizations', connection });
 });
 
 test('token: a withdrawn grant deletes every authorization of the resource and empties the Secret of its token', () => {

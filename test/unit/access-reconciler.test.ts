@@ -30,6 +30,8 @@ interface World {
   failSecretWrites: number;
   clock: Date;
   version: number;
+  /** The controller run: a new one is a restart or a new leadership term. */
+  run: AbortController;
   bucket(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   token(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   close(): Promise<void>;
@@ -63,6 +65,7 @@ async function world(): Promise<World> {
     failSecretWrites: 0,
     clock: new Date('2026-01-01T00:00:00Z'),
     version: 1,
+    run: new AbortController(),
   } as unknown as World;
   const nextVersion = () => String(++w.version);
   const access: AccessPorts = {
@@ -118,10 +121,10 @@ async function world(): Promise<World> {
     },
     options,
   );
-  /** Reconciles until the reconciler asks for nothing but a later check (as the queue would, minus the waiting). */
+  /** Reconciles until the reconciler asks for nothing but a later check (as the queue would, minus the waiting), all in one controller run. */
   const settle = async (reconcile: typeof buckets, name: string) => {
     for (let round = 0; round < 10; round++) {
-      const outcome = await reconcile({ namespace: NS, name }, new AbortController().signal);
+      const outcome = await reconcile({ namespace: NS, name }, w.run.signal);
       if (!outcome.requeue) return outcome;
     }
     throw new Error(`${name} did not settle`);
@@ -211,6 +214,72 @@ test('crash safety: the Secret write fails right after InfluxDB handed out the t
     assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the orphan is gone, one authorization left');
     assert.ok(await works(w, w.secrets.get('writer-influx-token')?.data.token));
     assert.is(w.standin.tokens().length, 2, 'the operator token and the one in the Secret: nothing else authenticates');
+  } finally {
+    await w.close();
+  }
+});
+
+/** The requests InfluxDB received while `during` ran, as `METHOD path`. */
+async function requestsDuring(w: World, during: () => Promise<unknown>): Promise<string[]> {
+  const before = w.standin.requests.length;
+  await during();
+  return w.standin.requests.slice(before).map((request) => `${request.method} ${request.path.split('?')[0]}`);
+}
+
+test("steady state: a Ready token's periodic check is one GET of its own authorization; a new run, or a Secret changed behind the operator, lists the org's authorizations once", async () => {
+  const w = await ready();
+  try {
+    const id = w.secrets.get('writer-influx-token')?.authorizationID;
+    assert.ok(id);
+    assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
+    assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`], 'and again');
+    w.run = new AbortController();
+    assert.equal(await requestsDuring(w, () => w.token('writer')), ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`], 'a new run lists once');
+    assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
+    const secret = w.secrets.get('writer-influx-token');
+    assert.ok(secret);
+    w.secrets.set('writer-influx-token', { ...secret, retiring: [], resourceVersion: String(++w.version) });
+    assert.equal(await requestsDuring(w, () => w.token('writer')), ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`], 'an edited Secret: listed once');
+    assert.is(reason(w.tokens.get('writer')), 'TokenReady');
+  } finally {
+    await w.close();
+  }
+});
+
+test('an authorization deactivated behind the operator is replaced by the periodic check', async () => {
+  const w = await ready();
+  try {
+    const before = w.secrets.get('writer-influx-token');
+    assert.ok(before?.authorizationID);
+    await w.admin.setAuthorizationStatus(w.operatorToken, before.authorizationID, 'inactive');
+    await w.token('writer');
+    const after = w.secrets.get('writer-influx-token');
+    assert.is.not(after?.authorizationID, before.authorizationID);
+    assert.ok(await works(w, after?.data.token));
+    assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the inactive one deleted (grace 0)');
+    assert.is(reason(w.tokens.get('writer')), 'TokenReady');
+  } finally {
+    await w.close();
+  }
+});
+
+test('a create whose Secret write was lost, then the change undone: the Secret serves again, and the orphan is still found and deleted', async () => {
+  const w = await ready();
+  try {
+    const before = w.secrets.get('writer-influx-token');
+    editToken(w, 'writer', { permissions: [{ action: 'read', bucket: 'metrics' }] });
+    w.failSecretWrites = 1;
+    const failed = await w.token('writer').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.instance(failed, Error, 'the reconcile failed after the create');
+    assert.is((await ownAuthorizations(w, 'writer')).length, 2, 'the new token exists only in InfluxDB');
+    editToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    await w.token('writer');
+    assert.is(w.secrets.get('writer-influx-token')?.data.token, before?.data.token, 'the Secret kept its token, which serves the spec again');
+    assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the orphan is gone');
+    assert.is(reason(w.tokens.get('writer')), 'TokenReady');
   } finally {
     await w.close();
   }

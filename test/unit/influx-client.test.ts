@@ -213,10 +213,13 @@ onboarding('authorizations: listed with their permissions, a copy created with a
   assert.ok(standin.tokens().includes(created.token));
   assert.equal(valueOf(await client.checkToken(created.token)), { userID: setup.userID, userName: 'admin' });
   const listed = valueOf(await client.listAuthorizations(created.token, { userID: setup.userID })).find((entry) => entry.id === created.id);
-  assert.equal([listed?.description, listed?.permissions], ['copy of the operator token', operator?.permissions]);
+  assert.equal([listed?.description, listed?.permissions, listed?.active], ['copy of the operator token', operator?.permissions, true]);
+  assert.equal(valueOf(await client.authorization(TOKEN, created.id)), listed, 'read by ID as it is listed');
+  assert.is(valueOf(await client.authorization(TOKEN, 'not-an-id')), null, 'an ID InfluxDB cannot parse (400) names nothing');
   assert.is(valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)), 'deleted');
   failureOf(await client.checkToken(TOKEN));
   assert.is(valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)), 'absent', 'the 404 of a second delete: gone already');
+  assert.is(valueOf(await client.authorization(created.token, setup.authorizationID)), null, 'the 404 of a deleted one');
   const refused = failureOf(await client.listAuthorizations('wrong-token', { userID: setup.userID }));
   assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
 });

@@ -85,6 +85,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       findBucket: (...args) => client.findBucket(...args),
       describeBucket: (...args) => client.describeBucket(...args),
       deleteBucket: (...args) => client.deleteBucket(...args),
+      authorization: (...args) => client.authorization(...args),
       close: () => client.close(),
     };
   };

@@ -1,0 +1,46 @@
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { KubeApiError, apiStatus, kubeCall } from './errors.js';
+
+/** A Secret as the API server has it now; undefined when there is none. `what` names it in errors. */
+export async function readSecret(core: CoreV1Api, namespace: string, name: string, what = 'Secret'): Promise<V1Secret | undefined> {
+  try {
+    return await kubeCall(`read ${what} ${namespace}/${name}`, () => core.readNamespacedSecret({ namespace, name }));
+  } catch (error) {
+    if (apiStatus(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/** A write of a Secret the operator keeps for one resource, over what the decision observed. */
+export interface OwnSecretWrite {
+  namespace: string;
+  name: string;
+  /** What the decision read: no Secret, or the operator's own at this version. */
+  observed: { state: 'absent' } | { state: 'owned'; resourceVersion?: string };
+  /** The Secret as it is now (a cache may answer when it holds the observed version). */
+  current(observedVersion: string | undefined): Promise<V1Secret | undefined>;
+  /** Whether the operator wrote it for this resource. */
+  isOwned(secret: V1Secret): boolean;
+  /** The whole Secret to write, over the existing one when there is one. */
+  body(existing: V1Secret | undefined): V1Secret;
+}
+
+/**
+ * Creates the Secret only when the decision saw none (one created meanwhile fails the create with
+ * 409 AlreadyExists); otherwise replaces it only while it is still the operator's for this
+ * resource, and only at the version the decision read (the API server refuses any other with
+ * 409). A Secret the operator did not create is never overwritten: the next reconcile decides
+ * again from the Secret as it then is.
+ */
+export async function writeOwnSecret(core: CoreV1Api, write: OwnSecretWrite): Promise<V1Secret> {
+  const { namespace, name, observed } = write;
+  const key = `${namespace}/${name}`;
+  if (observed.state === 'absent') return kubeCall(`create Secret ${key}`, () => core.createNamespacedSecret({ namespace, body: write.body(undefined) }));
+  const existing = await write.current(observed.resourceVersion);
+  if (existing === undefined || !write.isOwned(existing)) {
+    throw new KubeApiError(409, 'Conflict', `write Secret ${key}: it changed since it was read; deciding again`);
+  }
+  const body = write.body(existing);
+  if (observed.resourceVersion !== undefined) body.metadata = { ...body.metadata, resourceVersion: observed.resourceVersion };
+  return kubeCall(`update Secret ${key}`, () => core.replaceNamespacedSecret({ namespace, name, body }));
+}
