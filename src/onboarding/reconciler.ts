@@ -88,8 +88,11 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   const random = options.random ?? Math.random;
   const perInstance = new PerKeySerializer();
   // What this process last saw in, or wrote to, each resource's Secret, and the instance it
-  // belongs to: restores a deleted Secret with the same credentials, for that instance only.
-  const remembered = new Map<string, BoundCredentials>();
+  // belongs to: restores a deleted Secret with the same credentials, for that instance only. It is
+  // memory of one resource (its uid), not of a name: a resource deleted and created again under the
+  // same name gets nothing from it, even when its informer never showed the deletion (a relist
+  // after a broken watch shows the new object as an update); only the escrow serves a new resource.
+  const remembered = new Map<string, { uid: string | undefined; bound: BoundCredentials }>();
   // The last status this process wrote to each resource, and every resourceVersion that write
   // (with the writes just before it) replaced. The cache can lag behind those writes (a reconcile
   // triggered by our own Secret write can start before the status update arrives); deciding on
@@ -121,18 +124,20 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     return updated;
   }
 
-  function remember(key: string, bound: BoundCredentials): void {
+  function remember(key: string, resource: InfluxOnboarding, bound: BoundCredentials): void {
     // Every reconcile decodes the Secret afresh: the first copy of equal credentials is kept (the
     // one the log redaction holds too), not one more copy per resource.
-    if (isDeepStrictEqual(remembered.get(key), bound)) return;
-    remembered.set(key, bound);
+    const { uid } = resource.metadata;
+    const known = remembered.get(key);
+    if (known !== undefined && known.uid === uid && isDeepStrictEqual(known.bound, bound)) return;
+    remembered.set(key, { uid, bound });
     options.secrets.add(bound.credentials.password);
     options.secrets.add(bound.credentials.token);
   }
 
-  function rememberSecret(key: string, secret: CredentialsSecret): void {
+  function rememberSecret(key: string, resource: InfluxOnboarding, secret: CredentialsSecret): void {
     const bound = credentialsIn(secret);
-    if (bound !== undefined) remember(key, bound);
+    if (bound !== undefined) remember(key, resource, bound);
   }
 
   // The instance a valid Setup-mode resource onboards (null: none), per cached object. Cached
@@ -218,7 +223,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       case 'checkPassword':
         return { ...facts, passwordCheck: await client().checkPassword(step.username, step.password) };
       case 'writeSecret': {
-        remember(key, { credentials: step.credentials, target: { url: step.secret.data.url, tls: step.secret.tls } });
+        remember(key, facts.resource, { credentials: step.credentials, target: { url: step.secret.data.url, tls: step.secret.tls } });
         await ports.escrow?.write(facts.resource, step.secret);
         const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
         return { ...facts, secret, secretWritten: secret.state === 'owned' };
@@ -318,14 +323,15 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const checked = checkSpec(resource);
     const references = checked.ok ? await readReferences(resource) : {};
     const secret = checked.ok ? await ports.readSecret(resource, checked.spec.credentialsSecretName) : { state: 'absent' as const };
-    rememberSecret(key, secret);
+    if (remembered.get(key)?.uid !== resource.metadata.uid) remembered.delete(key);
+    rememberSecret(key, resource, secret);
     // Nothing in the Secret nor in memory (the resource, or its whole namespace, was deleted and
     // created again; the operator restarted): the escrow's copy, bound to its instance like memory.
     if (secret.state === 'absent' && !remembered.has(key) && ports.escrow !== undefined) {
       const escrowed = await ports.escrow.read(resource);
-      if (escrowed !== undefined) remember(key, escrowed);
+      if (escrowed !== undefined) remember(key, resource, escrowed);
     }
-    const known = remembered.get(key);
+    const known = remembered.get(key)?.bound;
     const duplicate = duplicateOf(resource);
     let facts: Facts = {
       resource,

@@ -150,7 +150,7 @@ interface Harness {
   registry: SecretRegistry;
   reasons: Map<string, Reason | undefined>;
   reconcile: (name: string, namespace?: string) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
-  add: (name: string, options?: { createdAt?: string; namespace?: string; spec?: Partial<InfluxOnboardingSpec> }) => InfluxOnboarding;
+  add: (name: string, options?: { createdAt?: string; namespace?: string; uid?: string; spec?: Partial<InfluxOnboardingSpec> }) => InfluxOnboarding;
   /** Moves the reconciler's clock forward. */
   advance: (ms: number) => void;
   close: () => Promise<void>;
@@ -190,7 +190,7 @@ async function harness(latencyMs = 0, options: { progressingAfterMs?: number; es
           ...base.metadata,
           name,
           namespace: options.namespace ?? 'ns',
-          uid: `uid-${name}`,
+          uid: options.uid ?? `uid-${name}`,
           creationTimestamp: options.createdAt ?? '2026-11-28T10:00:00Z',
         },
       };
@@ -514,6 +514,25 @@ test('escrow: written before the Secret (so before the POST); the resource and i
     } finally {
       await h.close();
     }
+  }
+});
+
+test('a resource created again under the same name, its deletion never seen (a relist): nothing of the old one is restored from memory', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    // The namespace was deleted and created again between two reconciles.
+    h.world.secrets.delete('ns/a-influxdb');
+    const again = h.add('a', { uid: 'uid-a-again' });
+    // A new object's resourceVersion is new too (the API server's are unique across objects).
+    h.world.resources.set('ns/a', { ...again, metadata: { ...again.metadata, resourceVersion: 'again-1' } });
+    await h.reconcile('a');
+    assert.is(readyReason(h.world, 'ns/a'), 'AlreadyOnboarded');
+    assert.is(h.world.secrets.get('ns/a-influxdb'), undefined, 'no Secret with the old resource\'s token');
+  } finally {
+    await h.close();
   }
 });
 
