@@ -1,7 +1,7 @@
 /**
  * The Dockerfile's text held to what the chart and the build rely on: pinned bases, the entrypoint
- * where tsc writes main.js, the non-root uid the chart's securityContext expects, no dev dependency
- * and no shell in the final stage. test/integration/image.test.ts builds and runs the real image.
+ * where the build writes the bundle, the non-root uid the chart's securityContext expects, no
+ * node_modules and no shell in the final stage. test/integration/image.test.ts builds and runs the real image.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,8 +18,11 @@ const all = instructions(read('Dockerfile'));
 const allStages = stages(all);
 const final = allStages.at(-1) ?? [];
 const build = allStages[0] ?? [];
-const buildConfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string; rootDir: string } };
-const outDir = buildConfig.compilerOptions.outDir.replace(/^\.\//, '').replace(/\/$/, '');
+const buildScript = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.build ?? '';
+/** The bundle `npm run build` writes, and the entry point it bundles from. */
+const bundle = /--outfile=(\S+)/.exec(buildScript)?.[1] ?? '';
+const bundleEntry = /\besbuild (\S+)/.exec(buildScript)?.[1] ?? '';
+const outDir = bundle.slice(0, bundle.lastIndexOf('/'));
 /** The global ARGs (before the first FROM) and their defaults. */
 const globalArgs = new Map(
   all.slice(0, all.findIndex((i) => i.keyword === 'FROM')).filter((i) => i.keyword === 'ARG').map((i) => {
@@ -43,25 +46,20 @@ test("one Node version: scripts/node-version.sh reads BUILD_BASE's, and the loca
   assert.match(read('.ci/run'), /^node_version=\$\(bash scripts\/node-version\.sh\)$/m);
 });
 
-test('the build stage installs every dependency and compiles with npm run build', () => {
+test('the build stage installs every dependency, then npm run build type-checks src/ and bundles it with its dependencies', () => {
   const runs = build.filter((i) => i.keyword === 'RUN').map((i) => i.args);
   assert.ok(runs.some((r) => /\bnpm ci\b/.test(r) && !r.includes('--omit=dev')), `build stage RUNs: ${runs.join(' | ')}`);
   assert.ok(runs.some((r) => r.includes('npm run build')));
-  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-  assert.match(pkg.scripts.build ?? '', /tsc -p tsconfig\.build\.json/);
+  assert.match(buildScript, /^tsc -p tsconfig\.build\.json && esbuild /, 'type errors stop the build before anything is bundled');
+  for (const flag of ['--bundle', '--platform=node', '--format=esm', '--sourcemap']) assert.ok(buildScript.split(/\s+/).includes(flag), `${flag} in: ${buildScript}`);
+  assert.not.match(buildScript, /--(external|packages)\b/, 'every dependency is bundled: the image has no node_modules');
 });
 
-test('the final stage runs nothing (no shell there) and takes production dependencies and the compiled output', () => {
+test('the final stage runs nothing (no shell there) and takes only the bundle and package.json: no node_modules, no sources', () => {
   assert.equal(final.filter((i) => i.keyword === 'RUN'), []);
   const copies = final.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-  const fromStage = (path: string) => copies.find((c) => c.startsWith('--from=') && c.includes(`/app/${path} `))?.split(/\s+/)[0]?.slice('--from='.length);
-  assert.ok(fromStage(outDir), `a COPY --from=<build> of ${outDir}/ in: ${copies.join(' | ')}`);
-  const depsName = fromStage('node_modules');
-  const deps = allStages.find((stage) => stage[0]?.args.endsWith(` AS ${depsName ?? '?'}`)) ?? [];
-  const installs = deps.filter((i) => i.keyword === 'RUN' && /\bnpm (ci|install|i)\b/.test(i.args)).map((i) => i.args);
-  assert.ok(installs.length > 0, `node_modules comes from a stage that installs them (${depsName})`);
-  for (const install of installs) assert.ok(install.includes('npm ci --omit=dev'), `not production-only: ${install}`);
-  assert.not.ok(copies.some((c) => /(^|\s)(\.\/)?(src|node_modules)(\/|\s|$)/.test(c) && !c.startsWith('--from=')), 'no sources nor a host node_modules');
+  assert.equal(copies, ['package.json ./', `--from=build /app/${outDir} ./${outDir}`]);
+  assert.is(allStages.length, 2, 'a build stage and the runtime stage, nothing else to copy from');
 });
 
 test('the final stage runs as a non-root numeric user, the uid the chart sets', () => {
@@ -71,18 +69,17 @@ test('the final stage runs as a non-root numeric user, the uid the chart sets', 
   assert.match(deployment, /runAsUser: 65532\b/);
 });
 
-test('the entrypoint is node, its options, then the compiled main.js: tsconfig.build.json outDir + main.js', () => {
+test('the entrypoint is node, its options, then the bundle npm run build writes', () => {
   const entrypoints = final.filter((i) => i.keyword === 'ENTRYPOINT');
   assert.is(entrypoints.length, 1);
   const shipped = shippedProcess(read('Dockerfile'));
   assert.is(shipped.node, '/nodejs/bin/node', 'the distroless image has node there, and no PATH lookup');
-  assert.is(shipped.script, `${outDir}/main.js`);
   assert.equal(JSON.parse(entrypoints[0]?.args ?? 'null'), [shipped.node, ...shipped.nodeOptions, shipped.script]);
   for (const option of shipped.nodeOptions) assert.match(option, /^--[a-z-]+(=[\w.-]+)?$/, `a Node option before the script: ${option}`);
-  // main.js is what tsc emits for <rootDir>/main.ts, the file `npm start` runs.
+  // The bundle is built from the file `npm start` runs.
+  assert.is(shipped.script, bundle);
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-  const rootDir = buildConfig.compilerOptions.rootDir.replace(/^\.\//, '').replace(/\/$/, '');
-  assert.is(pkg.scripts.start, `exec tsx ${rootDir}/main.ts`);
+  assert.is(pkg.scripts.start, `exec tsx ${bundleEntry}`);
 });
 
 test('the final stage sets NODE_ENV=production and one glibc malloc arena; the benchmark reads them from there', () => {
