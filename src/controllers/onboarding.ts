@@ -25,7 +25,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
       ...(escrow && { escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) } }),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
-      recordEvent: (resource, event) => events.record(resource, event),
+      recordEvent: events,
       influx: deps.influx,
     },
     {

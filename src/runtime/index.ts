@@ -21,6 +21,8 @@
  */
 export { cacheAccess, kubernetesAccessReview } from './access-review.js';
 export type { Access, AccessCacheOptions, AccessReview, NonResourceAccess } from './access-review.js';
+export { BackgroundSender } from './background.js';
+export type { BackgroundSenderOptions, DropReason } from './background.js';
 export { Backoff } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { ManualClock, sleep, systemClock } from './clock.js';
