@@ -8,6 +8,12 @@ export interface KeyQueue {
   add(key: string): void;
 }
 
+/**
+ * Whether the key need not be woken by this version of the object (it wrote it itself), or is
+ * woken later through `wake` (OwnWrites.holds). Never asked about resyncs or deletions.
+ */
+export type SparedWriter<T> = (object: T, key: string, wake: () => void) => boolean;
+
 /** Which objects a change to `object` concerns; the business rule lives with the caller. */
 export type MapToRequests<T> = (object: T) => Request[];
 
@@ -17,21 +23,24 @@ export type MapToRequests<T> = (object: T) => Request[];
  * reaches the previous owner too. A key both name is added once: added twice, a worker could
  * take it in between and reconcile it a second time for the same event.
  */
-export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>): EventHandlers<T> {
-  const enqueue = (...objects: T[]): void => {
+export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>, spared?: SparedWriter<T>): EventHandlers<T> {
+  const enqueue = (objects: T[], written?: T): void => {
     const keys = new Set(objects.flatMap((object) => map(object).map(requestKey)));
-    for (const key of keys) queue.add(key);
+    for (const key of keys) {
+      if (written !== undefined && spared?.(written, key, () => queue.add(key))) continue;
+      queue.add(key);
+    }
   };
   return {
-    onAdd: (object) => enqueue(object),
-    onUpdate: (previous, current) => (previous === current ? enqueue(current) : enqueue(previous, current)),
-    onDelete: (object) => enqueue(object),
+    onAdd: (object) => enqueue([object], object),
+    onUpdate: (previous, current) => (previous === current ? enqueue([current]) : enqueue([previous, current], current)),
+    onDelete: (object) => enqueue([object]),
   };
 }
 
 /** Handlers that enqueue the changed object itself. */
-export function enqueueObject<T extends KubernetesObject>(queue: KeyQueue): EventHandlers<T> {
-  return enqueueMapped(queue, (object) => [requestFor(object)]);
+export function enqueueObject<T extends KubernetesObject>(queue: KeyQueue, spared?: SparedWriter<T>): EventHandlers<T> {
+  return enqueueMapped(queue, (object) => [requestFor(object)], spared);
 }
 
 /**

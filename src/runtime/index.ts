@@ -32,7 +32,7 @@ export type { ApiGetter, KubeConnectionOptions, RequestAuth } from './connection
 export { Controller } from './controller.js';
 export type { ControllerMetrics, ControllerOptions, ReconcileOutcome, Reconciler, Result } from './controller.js';
 export { controllerOwner, enqueueMapped, enqueueObject, labelOwner } from './enqueue.js';
-export type { KeyQueue, MapToRequests } from './enqueue.js';
+export type { KeyQueue, MapToRequests, SparedWriter } from './enqueue.js';
 export { parseBindAddress } from './http-server.js';
 export type { BoundServer } from './http-server.js';
 export { collectionPath, dropBookkeeping, Informer, keepIdentity } from './informer.js';
@@ -66,6 +66,8 @@ export {
   resync,
 } from './predicates.js';
 export type { Predicate } from './predicates.js';
+export { OwnWrites } from './own-writes.js';
+export type { WrittenType } from './own-writes.js';
 export { Probes } from './probes.js';
 export type { Check } from './probes.js';
 export { WorkQueue } from './queue.js';
