@@ -85,6 +85,21 @@ test('an event arriving while the write is on the way is held: dropped when it i
   assert.equal(keys, ['db/reader', 'db/reader', 'db/influx', 'db/influx'], 'version 8 was someone else\'s: the writer is woken');
 });
 
+test('two writes in one reconcile (create, then update): neither event wakes the writer, even the first arriving during the second write', async () => {
+  const ownWrites = new OwnWrites();
+  const { keys, deliver } = secretHandlers(ownWrites);
+  const target = { namespace: 'db', name: 'influx-influxdb' };
+  await ownWrites.write(WRITER, SECRETS, target, answered('7'), versionOf);
+  let answer: (secret: KubernetesObject) => void = () => undefined;
+  const updating = ownWrites.write(WRITER, SECRETS, target, () => new Promise<KubernetesObject>((resolve) => (answer = resolve)), versionOf);
+  await deliver((handlers) => handlers.onAdd?.(secretAt('7')));
+  answer(secretAt('8'));
+  await updating;
+  await deliver((handlers) => handlers.onUpdate?.(secretAt('7'), secretAt('8')));
+  assert.equal(keys, ['db/reader', 'db/reader']);
+  assert.is(ownWrites.size, 0);
+});
+
 test('a failed write wakes the writer for every event held meanwhile, and leaves no record', async () => {
   const ownWrites = new OwnWrites();
   const { keys, deliver } = secretHandlers(ownWrites);
