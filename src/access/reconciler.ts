@@ -33,7 +33,8 @@ export interface AccessPorts {
   /** Only asked when the onboarding grants by namespaceSelector; undefined when the namespace cannot be read. */
   namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
   influx(target: InfluxTarget): InfluxClient;
-  recordEvent(resource: Resource, event: ResourceEvent): Promise<void>;
+  /** Queues the event; it is sent in the background and never fails the reconcile. */
+  recordEvent(resource: Resource, event: ResourceEvent): void;
 }
 
 export interface KindPorts<R, S> {
@@ -102,19 +103,12 @@ async function conclude<R extends Resource & { status?: S }, S>(
     const written = await ports.patchStatus(resource, finish.status);
     if (written.kind === 'stale') return { requeue: true };
   }
-  if (finish.event) await recordEvent(shell, resource, finish.event);
+  if (finish.event) ports.recordEvent(resource, finish.event);
   options.onReason?.(key, finish.reason);
   options.logger.info('reconciled', { kind: resource.kind, resource: key, generation: resource.metadata.generation, reason: finish.reason, detail: finish.message, steps });
   if (finish.requeue.kind === 'backoff') return { requeue: true };
   if (finish.requeue.kind === 'after') return { requeueAfterMs: finish.requeue.ms };
   return {};
-}
-
-async function recordEvent<R extends Resource, S>(shell: Shell<R, S>, resource: R, event: ResourceEvent): Promise<void> {
-  // Events are a courtesy to humans: one that cannot be recorded must not undo a reconcile.
-  await shell.ports.recordEvent(resource, event).catch((error: unknown) => {
-    shell.options.logger.warn('could not record event', { resource: `${resource.metadata.namespace}/${resource.metadata.name}`, eventReason: event.reason, error: messageOf(error) });
-  });
 }
 
 /** Adds or removes the finalizer; returns the resource as it now is, or undefined when it changed meanwhile (or is gone). */
@@ -154,7 +148,7 @@ async function decideAndAct<R extends Resource & { status?: S }, S, F extends { 
         continue;
       }
     } else {
-      if (step.event) await recordEvent(shell, facts.resource, step.event);
+      if (step.event) shell.ports.recordEvent(facts.resource, step.event);
       await setFinalizer(shell, facts.resource, false);
       options.onReason?.(key, undefined);
     }
@@ -328,8 +322,4 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
     };
     return decideAndAct(shell, facts, decide, (step, current) => act(step, current, clean));
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -36,7 +36,7 @@ export function accessWiring<T extends AccessResource>(
       // Without --namespace-label-grants a selector grants nothing: the labels are never known.
       namespaceLabels: async (namespace) => namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {}),
       influx: deps.influx,
-      recordEvent: (resource, event) => events.record(resource, event),
+      recordEvent: events,
       resource: (namespace, name) => resources.get(namespace, name),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status, plural),
       patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, plural),

@@ -5,7 +5,7 @@ import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
 import { patchStatus } from '../kube/status.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
-import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type Request } from '../runtime/index.js';
+import { ignoreStatusOnlyUpdates, OwnWrites, requestFor, type Cache, type Manager, type Request } from '../runtime/index.js';
 import { MANAGED_SECRETS, UNMANAGED_SECRET_NAMES, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
@@ -15,17 +15,27 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
   // checkSpec checks the spec again before anything acts on it.
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
+  // The credentials Secret a reconcile writes comes back through the Secret watches; at the
+  // version written it tells that reconcile nothing new.
+  const ownWrites = new OwnWrites();
   const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
   const reconciler = createOnboardingReconciler(
     {
       resource: (namespace, name) => onboardings.get(namespace, name),
       resources: () => onboardings.list(),
       readSecret: (owner, name) => credentials.read(owner, name),
-      writeSecret: (owner, desired, observed) => credentials.write(owner, desired, observed),
+      writeSecret: (owner, desired, observed) =>
+        ownWrites.write(
+          requestFor(owner),
+          MANAGED_SECRETS,
+          { namespace: owner.metadata.namespace, name: desired.name },
+          () => credentials.write(owner, desired, observed),
+          (secret) => (secret.state === 'owned' ? secret.resourceVersion : undefined),
+        ),
       ...(escrow && { escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) } }),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
-      recordEvent: (resource, event) => events.record(resource, event),
+      recordEvent: events,
       influx: deps.influx,
     },
     {
@@ -50,6 +60,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
       { type: MANAGED_SECRETS, map: referencingOnboardings(onboardings) },
     ],
     reconciler,
+    ownWrites,
     concurrency: config.concurrency,
   });
 }

@@ -1,15 +1,21 @@
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubernetesObject, type V1ObjectMeta, type V1Secret } from '@kubernetes/client-node';
-import { Gauge, Histogram } from 'prom-client';
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, type EventsV1Event, type KubernetesObject, type V1ObjectMeta, type V1Secret } from '@kubernetes/client-node';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
 import { InfluxClientPool } from '../influx/pool.js';
 import type { InfluxClient, InfluxTarget } from '../influx/types.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
-import { EventRecorder } from '../kube/events.js';
+import { EventWriter, type EventRecord } from '../kube/events.js';
+import type { ObjectMeta } from '../api/types.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import { shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
+import { BackgroundSender, shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
+// How long shutdown waits for queued events; exitOnSignals allows 5 s beyond the reconciles' own timeout.
+const EVENT_FLUSH_MS = 2_000;
+
+/** Queues an event on a resource; it is sent in the background and never fails the caller. */
+export type RecordEvent = (resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: EventRecord) => void;
 
 /**
  * What the cache keeps of a Secret the operator wrote: everything its readers use and everything
@@ -74,7 +80,7 @@ export interface ControllerDeps {
   influx: (target: InfluxTarget) => InfluxClient;
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
-  events: EventRecorder;
+  events: RecordEvent;
   credentials: CredentialsSecrets;
 }
 
@@ -91,13 +97,42 @@ export function controllerDeps(manager: Manager, config: Config, logger: Logger,
     influx: influxClients(manager, config, version),
     core,
     customObjects: connection.makeApiClient(CustomObjectsApi),
-    events: new EventRecorder(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
+    events: eventRecorder(manager, logger, new EventWriter(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity)),
     credentials: new CredentialsSecrets(
       core,
       (namespace, name) => managedSecrets.get(namespace, name),
       (namespace, name) => otherSecretNames.get(namespace, name) !== undefined,
     ),
   };
+}
+
+/**
+ * Events as client-go records them: record() queues, a bounded background sender creates them, so
+ * a reconcile never waits for one (an event is a courtesy to humans; the status is the record).
+ * Events that cannot be sent are counted, never retried; the queue is flushed on shutdown.
+ */
+function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): RecordEvent {
+  const dropped = new Counter({
+    name: 'events_dropped_total',
+    help: 'Events not recorded, by reason: overflow (the send buffer was full), failed (the API server refused or could not be reached), shutdown',
+    labelNames: ['reason'] as const,
+    registers: [manager.metrics.registry],
+  });
+  const sender = new BackgroundSender<EventsV1Event>({
+    send: (event) => writer.create(event),
+    onDropped: (event, reason, error) => {
+      dropped.inc({ reason });
+      const { namespace, name } = event.regarding ?? {};
+      logger.warn('could not record event', {
+        resource: `${namespace}/${name}`,
+        eventReason: event.reason,
+        dropped: reason,
+        ...(error !== undefined && { error: error instanceof Error ? error.message : String(error) }),
+      });
+    },
+  });
+  manager.onStop(() => sender.flush(EVENT_FLUSH_MS));
+  return (resource, event) => void sender.enqueue(writer.build(resource, event));
 }
 
 /** One of the operator's own kinds, restricted to the operator's shard (--label-selector). */

@@ -22,7 +22,8 @@ export interface OnboardingPorts {
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;
   readReference(namespace: string, selector: SecretKeySelector): Promise<Reference>;
   patchStatus(resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<StatusWrite>;
-  recordEvent(resource: InfluxOnboarding, event: ResourceEvent): Promise<void>;
+  /** Queues the event; it is sent in the background and never fails the reconcile. */
+  recordEvent(resource: InfluxOnboarding, event: ResourceEvent): void;
   /**
    * The escrow (--escrow-namespace), absent when off: a copy of each resource's credentials outside
    * its namespace, written before its Secret and read when the Secret is gone.
@@ -248,13 +249,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       }
       resourceVersion = written.metadata.resourceVersion;
     }
-    if (finish.event) {
-      // Events are a courtesy to humans: one that cannot be recorded must not undo a reconcile
-      // whose status already landed (the event would then never be retried anyway).
-      await ports.recordEvent(resource, finish.event).catch((error: unknown) => {
-        options.logger.warn('could not record event', { resource: key, eventReason: finish.event?.reason, error: messageOf(error) });
-      });
-    }
+    if (finish.event) ports.recordEvent(resource, finish.event);
     options.onReason?.(key, finish.reason);
     const requeue = finish.requeue;
     options.logger.info('reconciled', {
@@ -407,10 +402,6 @@ function repair(influx: InfluxClient, step: RepairStep): Promise<Outcome<Created
     case 'setRetention':
       return influx.setRetention(step.token, step.bucketID, step.retentionSeconds);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

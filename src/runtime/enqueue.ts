@@ -9,6 +9,12 @@ export interface KeyQueue {
   add(key: string, priority?: Priority): void;
 }
 
+/**
+ * Whether the key need not be woken by this version of the object (it wrote it itself), or is
+ * woken later through `wake` (OwnWrites.holds). Never asked about resyncs or deletions.
+ */
+export type SparedWriter<T> = (object: T, key: string, wake: () => void) => boolean;
+
 /** Which objects a change to `object` concerns; the business rule lives with the caller. */
 export type MapToRequests<T> = (object: T) => Request[];
 
@@ -37,25 +43,28 @@ export function settledLow(object: KubernetesObject): Priority {
  * reaches the previous owner too. A key both name is added once: added twice, a worker could
  * take it in between and reconcile it a second time for the same event.
  */
-export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>, repeats: RepeatPolicy<T> = LOW): EventHandlers<T> {
-  const enqueue = (priority: Priority, ...objects: T[]): void => {
+export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>, repeats: RepeatPolicy<T> = LOW, spared?: SparedWriter<T>): EventHandlers<T> {
+  const enqueue = (priority: Priority, objects: T[], written?: T): void => {
     const keys = new Set(objects.flatMap((object) => map(object).map(requestKey)));
-    for (const key of keys) queue.add(key, priority);
+    for (const key of keys) {
+      if (written !== undefined && spared?.(written, key, () => queue.add(key, priority))) continue;
+      queue.add(key, priority);
+    }
   };
   const repeated = (object: T): void => {
     const priority = repeats(object);
-    if (priority !== undefined) enqueue(priority, object);
+    if (priority !== undefined) enqueue(priority, [object]);
   };
   return {
-    onAdd: (object, isInInitialList) => (isInInitialList ? repeated(object) : enqueue('normal', object)),
-    onUpdate: (previous, current) => (previous === current ? repeated(current) : enqueue('normal', previous, current)),
-    onDelete: (object) => enqueue('normal', object),
+    onAdd: (object, isInInitialList) => (isInInitialList ? repeated(object) : enqueue('normal', [object], object)),
+    onUpdate: (previous, current) => (previous === current ? repeated(current) : enqueue('normal', [previous, current], current)),
+    onDelete: (object) => enqueue('normal', [object]),
   };
 }
 
 /** Handlers that enqueue the changed object itself. */
-export function enqueueObject<T extends KubernetesObject>(queue: KeyQueue, repeats: RepeatPolicy<T> = LOW): EventHandlers<T> {
-  return enqueueMapped(queue, (object) => [requestFor(object)], repeats);
+export function enqueueObject<T extends KubernetesObject>(queue: KeyQueue, repeats: RepeatPolicy<T> = LOW, spared?: SparedWriter<T>): EventHandlers<T> {
+  return enqueueMapped(queue, (object) => [requestFor(object)], repeats, spared);
 }
 
 /**

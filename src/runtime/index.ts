@@ -21,6 +21,8 @@
  */
 export { cacheAccess, kubernetesAccessReview } from './access-review.js';
 export type { Access, AccessCacheOptions, AccessReview, NonResourceAccess } from './access-review.js';
+export { BackgroundSender } from './background.js';
+export type { BackgroundSenderOptions, DropReason } from './background.js';
 export { Backoff } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { ManualClock, sleep, systemClock } from './clock.js';
@@ -30,7 +32,7 @@ export type { ApiGetter, KubeConnectionOptions, RequestAuth } from './connection
 export { Controller } from './controller.js';
 export type { ControllerMetrics, ControllerOptions, ReconcileOutcome, Reconciler, Result } from './controller.js';
 export { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from './enqueue.js';
-export type { KeyQueue, MapToRequests, RepeatPolicy } from './enqueue.js';
+export type { KeyQueue, MapToRequests, RepeatPolicy, SparedWriter } from './enqueue.js';
 export { parseBindAddress } from './http-server.js';
 export type { BoundServer } from './http-server.js';
 export { collectionPath, dropBookkeeping, Informer, keepIdentity, shareCommonStrings } from './informer.js';
@@ -64,6 +66,8 @@ export {
   resync,
 } from './predicates.js';
 export type { Predicate } from './predicates.js';
+export { OwnWrites } from './own-writes.js';
+export type { WrittenType } from './own-writes.js';
 export { Probes } from './probes.js';
 export type { Check } from './probes.js';
 export { WorkQueue } from './queue.js';

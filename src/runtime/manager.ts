@@ -5,7 +5,7 @@ import type { KubeConnection } from './connection.js';
 import { Controller } from './controller.js';
 import type { Reconciler } from './controller.js';
 import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from './enqueue.js';
-import type { MapToRequests } from './enqueue.js';
+import type { MapToRequests, SparedWriter } from './enqueue.js';
 import type { BoundServer } from './http-server.js';
 import { Informer } from './informer.js';
 import { requestFor, requestKey } from './keys.js';
@@ -13,6 +13,7 @@ import { AlwaysLeader, LeaderElector } from './leader.js';
 import type { LeaderElection, LeaseStore } from './leader.js';
 import { kubernetesLeaseStore } from './lease-store.js';
 import type { Logger } from '../log.js';
+import type { OwnWrites } from './own-writes.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { SecureServing } from './metrics.js';
 import { filtered } from './predicates.js';
@@ -67,6 +68,11 @@ export interface ControllerRegistration {
   /** Other objects its objects depend on: an event enqueues whatever `map` names (as for `owns`, not their initial list nor resyncs). */
   watches?: ReadonlyArray<{ type: ObjectType; map: MapToRequests<KubernetesObject>; predicates?: readonly Predicate[] }>;
   reconciler: Reconciler;
+  /**
+   * Where its reconciler records the objects it writes (OwnWrites.write): the event of such a
+   * write, at exactly the version written, does not wake the writer again.
+   */
+  ownWrites?: OwnWrites;
   /** Objects reconciled at once; default 4. */
   concurrency?: number;
 }
@@ -174,14 +180,17 @@ export class Manager {
     this.validate(registration);
     const { name, reconciler, concurrency } = registration;
     const queue = new WorkQueue({ ...this.options.backoff, metrics: this.metrics.queueMetrics(name) });
+    const { ownWrites } = registration;
+    const spared = (type: ObjectType): SparedWriter<KubernetesObject> | undefined =>
+      ownWrites && ((object, key, wake) => ownWrites.holds(type, object, key, wake));
     const primary = this.informerFor(registration.for.type);
-    primary.addHandlers(filtered(enqueueObject(queue, settledLow), registration.for.predicates ?? []));
+    primary.addHandlers(filtered(enqueueObject(queue, settledLow, spared(registration.for.type)), registration.for.predicates ?? []));
     for (const owned of registration.owns ?? []) {
       const toOwner = owned.ownerLabel !== undefined ? labelOwner(owned.ownerLabel) : controllerOwner(registration.for.type);
-      this.informerFor(owned.type).addHandlers(filtered(enqueueMapped(queue, toOwner, dropRepeats), owned.predicates ?? []));
+      this.informerFor(owned.type).addHandlers(filtered(enqueueMapped(queue, toOwner, dropRepeats, spared(owned.type)), owned.predicates ?? []));
     }
     for (const watched of registration.watches ?? []) {
-      this.informerFor(watched.type).addHandlers(filtered(enqueueMapped(queue, watched.map, dropRepeats), watched.predicates ?? []));
+      this.informerFor(watched.type).addHandlers(filtered(enqueueMapped(queue, watched.map, dropRepeats, spared(watched.type)), watched.predicates ?? []));
     }
     const controller = new Controller({
       name,

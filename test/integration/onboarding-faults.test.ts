@@ -13,7 +13,7 @@ import {
   gaps,
   getOnboarding,
   getSecret,
-  onboardingEvents,
+  eventsOnceRecorded,
   readyOf,
   requestsTo,
   waitForReason,
@@ -58,7 +58,7 @@ function assertGrowingRetries(operator: RunningOperator, namespace: string, name
 }
 
 async function assertOneWarning(namespace: string, name: string, reason: string): Promise<void> {
-  const events = await onboardingEvents(namespace, name);
+  const events = await eventsOnceRecorded(namespace, name, reason);
   const warnings = events.filter((event) => event.type === 'Warning' && event.reason === reason);
   assert.is(warnings.length, 1, `exactly one Warning ${reason}: ${JSON.stringify(events)}`);
 }
@@ -74,10 +74,7 @@ tests('a revoked token is TokenInvalid with a Warning event', async (context) =>
   const invalid = await waitForReason(namespace, 'revoked', 'TokenInvalid');
   assert.is(readyOf(invalid)?.status, 'False');
   assert.match(readyOf(invalid)?.message ?? '', 'revoked-influxdb');
-  const events = await eventually('the TokenInvalid event', async () => {
-    const list = await onboardingEvents(namespace, 'revoked');
-    return list.some((event) => event.reason === 'TokenInvalid') ? list : undefined;
-  });
+  const events = await eventsOnceRecorded(namespace, 'revoked', 'TokenInvalid');
   assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'TokenInvalid'), JSON.stringify(events));
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'no new setup: the instance is still set up');
   context.remember(influx);
@@ -106,10 +103,7 @@ tests('a wiped instance is re-onboarded with the same token and password (resetP
   assert.is.not(again.orgID, firstIDs?.orgID);
   assert.equal([resource.status?.userID, resource.status?.bucketID, resource.status?.authorizationID], [again.userID, again.bucketID, again.authorizationID]);
   assert.equal((await getSecret(namespace, 'wiped-influxdb'))?.data, secret?.data, 'the Secret did not change');
-  const events = await eventually('the Reonboarded event', async () => {
-    const list = await onboardingEvents(namespace, 'wiped');
-    return list.some((event) => event.reason === 'Reonboarded') ? list : undefined;
-  });
+  const events = await eventsOnceRecorded(namespace, 'wiped', 'Reonboarded');
   assert.ok(events.some((event) => event.type === 'Normal' && event.reason === 'Reonboarded'), JSON.stringify(events));
   context.remember(influx);
 });

@@ -15,7 +15,7 @@ import {
   deleteSecret,
   getOnboarding,
   getSecret,
-  onboardingEvents,
+  eventsOnceRecorded,
   onboardingHarness,
   onboardingManifest,
   patchOnboardingSpec,
@@ -89,7 +89,7 @@ tests('a fresh instance is onboarded: Ready/Onboarded, the Secret holds what was
   const wideRow = wide.find((line) => line.startsWith('fresh '));
   assert.ok(wideRow?.split(/\s+/).slice(-2).join(' ') === `${influx.url} v2.7.12`, wide.join('\n'));
 
-  const events = await onboardingEvents(namespace, 'fresh');
+  const events = await eventsOnceRecorded(namespace, 'fresh', 'Onboarded');
   assert.ok(events.some((event) => event.type === 'Normal' && event.reason === 'Onboarded'), JSON.stringify(events));
 });
 
@@ -103,7 +103,7 @@ tests('an instance set up by someone else is AlreadyOnboarded with no POST, then
   const refused = await waitForReason(namespace, 'taken', 'AlreadyOnboarded');
   assert.is(readyOf(refused)?.status, 'False');
   assert.is(await getSecret(namespace, 'taken-influxdb'), undefined, 'no Secret for credentials nobody knows');
-  const warnings = await onboardingEvents(namespace, 'taken');
+  const warnings = await eventsOnceRecorded(namespace, 'taken', 'AlreadyOnboarded');
   assert.ok(warnings.some((event) => event.type === 'Warning' && event.reason === 'AlreadyOnboarded'), JSON.stringify(warnings));
 
   await createSecret(namespace, 'taken-admin-token', { token }, consentTo(influx.url));
@@ -153,7 +153,7 @@ tests('a deleted Secret is re-created with the same credentials; a foreign Secre
   const untouched = await getSecret(namespace, 'squatted-influxdb');
   assert.equal(untouched?.raw, foreign, 'the foreign Secret is exactly as it was created');
   assert.is(requestsTo(squatted.requests, 'POST', '/api/v2/setup'), 0, 'no setup while the Secret cannot be written');
-  const events = await onboardingEvents(namespace, 'squatted');
+  const events = await eventsOnceRecorded(namespace, 'squatted', 'SecretConflict');
   assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'SecretConflict'), JSON.stringify(events));
   context.remember(influx);
 });

@@ -29,7 +29,7 @@ import {
   getOnboarding,
   getSecret,
   observableText,
-  onboardingEvents,
+  eventsOnceRecorded,
   onboardingHarness,
   patchOnboardingSpec,
   randomSuffix,
@@ -238,10 +238,7 @@ tests('an operator with only that token and leader election onboards an instance
   assert.is(influx.onboarded()?.token, secret?.data.token);
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
   assert.is(secret?.raw.metadata?.ownerReferences?.[0]?.blockOwnerDeletion, true, 'the owner reference could be set');
-  const events = await eventually('the Onboarded event', async () => {
-    const list = await onboardingEvents(namespace, 'rbac');
-    return list.some((event) => event.reason === 'Onboarded') ? list : undefined;
-  });
+  const events = await eventsOnceRecorded(namespace, 'rbac', 'Onboarded');
   assert.ok(events.some((event) => event.type === 'Normal' && event.reason === 'Onboarded'));
 
   const coordination = (await adminKubeConfig()).makeApiClient(CoordinationV1Api);

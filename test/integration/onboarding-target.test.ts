@@ -19,7 +19,7 @@ import {
   deleteOnboarding,
   getOnboarding,
   getSecret,
-  onboardingEvents,
+  eventsOnceRecorded,
   patchOnboardingSpec,
   readyOf,
   requestsTo,
@@ -73,7 +73,7 @@ function assertNothingReached(proxy: InfluxProxy): void {
 }
 
 async function warnings(namespace: string, name: string, reason: string): Promise<number> {
-  const events = await onboardingEvents(namespace, name);
+  const events = await eventsOnceRecorded(namespace, name, reason);
   return events.filter((event) => event.type === 'Warning' && event.reason === reason).length;
 }
 
@@ -97,10 +97,7 @@ async function assertRetargeted(file: OnboardingFile, name: string, proxy: Influ
   assert.ok(requestsTo(proxy.requests, 'GET', '/api/v2/me') >= 1, 'the token was checked at the new URL');
   assert.ok(proxy.requests.some((request) => request.authorization === `Token ${before.data.token}`));
   assert.is(requestsTo(proxy.requests, 'POST', '/api/v2/setup'), 0, 'never a setup at the new URL');
-  const events = await eventually('the Retargeted event', async () => {
-    const list = await onboardingEvents(namespace, name);
-    return list.some((event) => event.reason === 'Retargeted') ? list : undefined;
-  });
+  const events = await eventsOnceRecorded(namespace, name, 'Retargeted');
   const retargeted = events.filter((event) => event.reason === 'Retargeted');
   assert.is(retargeted.length, 1, JSON.stringify(events));
   assert.is(retargeted[0]?.type, 'Normal');

@@ -319,6 +319,17 @@ export async function onboardingEvents(namespace: string, name?: string): Promis
     }));
 }
 
+/**
+ * The resource's events once one with this reason has been recorded: the operator sends events
+ * in the background, so one may land shortly after the status that goes with it.
+ */
+export async function eventsOnceRecorded(namespace: string, name: string, reason: string): Promise<EventView[]> {
+  return await eventually(`a ${reason} event on ${namespace}/${name}`, async () => {
+    const events = await onboardingEvents(namespace, name);
+    return events.some((event) => event.reason === reason) ? events : undefined;
+  });
+}
+
 /** The gaps in ms between consecutive timestamps. */
 export function gaps(times: number[]): number[] {
   return times.slice(1).map((time, index) => time - (times[index] ?? time));

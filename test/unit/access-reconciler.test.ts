@@ -74,7 +74,7 @@ async function world(): Promise<World> {
     readReference: async () => ({ found: false, problem: 'none' }),
     namespaceLabels: async () => ({}),
     influx: (target) => pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify }),
-    recordEvent: async (resource, event) => void w.events.push(`${resource.kind} ${event.reason}`),
+    recordEvent: (resource, event) => void w.events.push(`${resource.kind} ${event.reason}`),
   };
   function kindPorts<R extends InfluxBucket | InfluxToken>(store: Map<string, R>) {
     return {
