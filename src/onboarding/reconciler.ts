@@ -59,6 +59,9 @@ const MAX_STEPS = 24;
 // Spreads drift checks of resources created together over time.
 const DRIFT_JITTER = 0.1;
 const PROGRESSING_AFTER_MS = 1000;
+// Records of earlier status writes each reconcile checks against the cache (dropCaughtUpWrites):
+// more than one, so that they are dropped faster than a burst of onboardings adds them.
+const CAUGHT_UP_CHECKS_PER_RECONCILE = 2;
 
 /**
  * Everything a reconcile decides on besides the clock and InfluxDB: the resource's version (its
@@ -113,6 +116,23 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     if (own.replaced.includes(cached.metadata.resourceVersion)) return own.resource;
     ownWrites.delete(key);
     return cached;
+  }
+
+  /**
+   * Drops the oldest records of status writes the cache has caught up with, a few per reconcile.
+   * The cache catches up within moments, but only a reconcile of the same resource used to notice
+   * (latest), and the next one may be a drift interval away: each record holds a whole copy of its
+   * resource, so with thousands onboarded at once they would double what the cache holds.
+   */
+  function dropCaughtUpWrites(): void {
+    let checked = 0;
+    for (const key of ownWrites.keys()) {
+      if (checked++ === CAUGHT_UP_CHECKS_PER_RECONCILE) return;
+      const [namespace = '', name = ''] = key.split('/');
+      const cached = ports.resource(namespace, name);
+      if (cached === undefined) ownWrites.delete(key);
+      else latest(key, cached);
+    }
   }
 
   async function writeStatus(key: string, resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<InfluxOnboarding | undefined> {
@@ -312,6 +332,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
 
   async function reconcileNow(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
     const key = `${request.namespace}/${request.name}`;
+    dropCaughtUpWrites();
     const cached = ports.resource(request.namespace, request.name);
     if (cached === undefined || cached.metadata.deletionTimestamp !== undefined) return forget(key);
     const resource = latest(key, cached);
