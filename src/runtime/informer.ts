@@ -181,10 +181,15 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
    * answers meant for the other.
    */
   addIndexes(indexes: Readonly<Record<string, IndexFunction<T>>>): void {
+    // All are checked before any is added: a refused declaration leaves the cache as it was.
     for (const [name, indexFunction] of Object.entries(indexes)) {
       const known = this.indexes.get(name);
-      if (known?.indexFunction === indexFunction) continue;
-      if (known) throw new Error(`${this.resourceName}: index ${JSON.stringify(name)} declared with two different functions; one name files objects one way`);
+      if (known && known.indexFunction !== indexFunction) {
+        throw new Error(`${this.resourceName}: index ${JSON.stringify(name)} declared with two different functions; one name files objects one way`);
+      }
+    }
+    for (const [name, indexFunction] of Object.entries(indexes)) {
+      if (this.indexes.has(name)) continue;
       const index: Index<T> = { name, indexFunction, keys: new Map() };
       this.indexes.set(name, index);
       for (const [key, object] of this.cache) this.fileUnder(index, key, object);

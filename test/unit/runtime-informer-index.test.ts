@@ -148,7 +148,11 @@ test('an index added after the cache filled files what it holds; a name keeps on
     assert.equal(informer.byIndex('refCount', '1').map((object) => object.metadata?.name), ['a']);
     assert.equal(informer.byIndex('refCount', '0').map((object) => object.metadata?.name), ['b']);
     informer.addIndexes({ refCount, [REFERS_TO]: refersTo });
-    assert.throws(() => informer.addIndexes({ [REFERS_TO]: (object: Thing) => refersTo(object) }), /things\.example\.com: index "refersTo" declared with two different functions/);
+    assert.throws(
+      () => informer.addIndexes({ other: refCount, [REFERS_TO]: (object: Thing) => refersTo(object) }),
+      /things\.example\.com: index "refersTo" declared with two different functions/,
+    );
+    assert.throws(() => informer.byIndex('other', '1'), /no index named "other"/, 'a refused declaration adds none of its indexes');
     assert.throws(() => informer.byIndex('byColour', 'red'), /things\.example\.com: no index named "byColour" was declared/);
   } finally {
     await cleanup();
