@@ -247,6 +247,16 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
 }
 
 /**
+ * The instance a resource sets up (its first user, org and token), as instanceKey gives it;
+ * undefined when it sets none up: an invalid spec, or SetupUser mode (a user added to an instance
+ * set up already). Two resources setting up one instance collide (DuplicateTarget).
+ */
+export function setupInstance(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>): string | undefined {
+  const checked = checkSpec(resource);
+  return checked.ok && checked.spec.mode === 'Setup' ? instanceKey(checked.spec.url) : undefined;
+}
+
+/**
  * The identity of an InfluxDB instance: two URLs that differ only in letter case of scheme and
  * host, a default port or a trailing slash reach the same server and must share one lock.
  */

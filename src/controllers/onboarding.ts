@@ -1,11 +1,11 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { defaultCredentialsSecretName } from '../api/spec.js';
+import { defaultCredentialsSecretName, setupInstance } from '../api/spec.js';
 import { KIND, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
 import { patchStatus } from '../kube/status.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
-import { ignoreStatusOnlyUpdates, OwnWrites, requestFor, type Cache, type Manager, type Request } from '../runtime/index.js';
+import { ignoreStatusOnlyUpdates, objectKey, OwnWrites, requestFor, requestKey, type Cache, type Manager, type Request } from '../runtime/index.js';
 import { MANAGED_SECRETS, UNMANAGED_SECRET_NAMES, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
@@ -14,7 +14,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   const onboardingType = onboardingsOf(config);
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
   // checkSpec checks the spec again before anything acts on it.
-  const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
+  const onboardings = manager.cache<InfluxOnboarding>(onboardingType, { indexes: { [SETS_UP]: setsUp, [NAMES_SECRET]: namesSecrets } });
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const ownWrites = new OwnWrites();
@@ -22,7 +22,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   const reconciler = createOnboardingReconciler(
     {
       resource: (namespace, name) => onboardings.get(namespace, name),
-      resources: () => onboardings.list(),
+      settingUp: (instance) => onboardings.byIndex(SETS_UP, instance),
       readSecret: (owner, name) => credentials.read(owner, name),
       writeSecret: (owner, desired, observed) =>
         ownWrites.write(
@@ -65,6 +65,21 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   });
 }
 
+// The indexes of the onboarding cache: what each event looks up instead of scanning every resource.
+/** The instance a resource sets up: a reconcile looks for another resource setting up the same one. */
+const SETS_UP = 'setsUp';
+/** Every Secret a resource depends on, as `namespace/name`: a Secret's event wakes the resources naming it. */
+const NAMES_SECRET = 'namesSecret';
+
+function setsUp(resource: InfluxOnboarding): string[] {
+  const instance = setupInstance(resource);
+  return instance === undefined ? [] : [instance];
+}
+
+function namesSecrets(resource: InfluxOnboarding): string[] {
+  return referencedSecretNames(resource).map((name) => requestKey({ namespace: resource.metadata.namespace, name }));
+}
+
 /** Every Secret name a resource depends on: its references and the name of its credentials Secret. */
 function referencedSecretNames(resource: InfluxOnboarding): string[] {
   const { spec, metadata } = resource;
@@ -79,12 +94,5 @@ function referencedSecretNames(resource: InfluxOnboarding): string[] {
 
 /** The resources in the Secret's namespace that reference it by name. */
 function referencingOnboardings(onboardings: Cache<InfluxOnboarding>): (secret: KubernetesObject) => Request[] {
-  return (secret) => {
-    const namespace = secret.metadata?.namespace ?? '';
-    const name = secret.metadata?.name ?? '';
-    return onboardings
-      .list(namespace)
-      .filter((resource) => referencedSecretNames(resource).includes(name))
-      .map(requestFor);
-  };
+  return (secret) => onboardings.byIndex(NAMES_SECRET, objectKey(secret)).map(requestFor);
 }

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
 import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
-import { checkSpec, instanceKey } from '../api/spec.js';
+import { checkSpec, instanceKey, setupInstance } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason, type SecretKeySelector } from '../api/types.js';
 import type { Created, InfluxClient, InfluxTarget, Outcome } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
@@ -15,8 +15,8 @@ import { PerKeySerializer } from './serial.js';
 export interface OnboardingPorts {
   /** The resource as the cache holds it now (the level, never an event's payload). */
   resource(namespace: string, name: string): InfluxOnboarding | undefined;
-  /** Every cached resource, to find two that onboard the same instance. */
-  resources(): readonly InfluxOnboarding[];
+  /** The cached resources that set up this instance (setupInstance gives it), to find two that onboard it. */
+  settingUp(instance: string): readonly InfluxOnboarding[];
   readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;
   /** Writes over the Secret as observed (409 if it changed since); returns the Secret as it now is. */
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;
@@ -161,27 +161,12 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     if (bound !== undefined) remember(key, resource, bound);
   }
 
-  // The instance a valid Setup-mode resource onboards (null: none), per cached object. Cached
-  // objects are replaced, never mutated, on change, so an entry can never go stale; without it a
-  // resync of N resources would check N specs N times over.
-  const setupTargets = new WeakMap<InfluxOnboarding, string | null>();
-  function setupTarget(resource: InfluxOnboarding): string | null {
-    let target = setupTargets.get(resource);
-    if (target === undefined) {
-      const checked = checkSpec(resource);
-      target = checked.ok && checked.spec.mode === 'Setup' ? instanceKey(checked.spec.url) : null;
-      setupTargets.set(resource, target);
-    }
-    return target;
-  }
-
   function duplicateOf(resource: InfluxOnboarding): string | undefined {
-    const target = setupTarget(resource);
-    if (target === null) return undefined;
+    const instance = setupInstance(resource);
+    if (instance === undefined) return undefined;
     const ahead = ports
-      .resources()
+      .settingUp(instance)
       .filter((other) => other.metadata.uid !== resource.metadata.uid && other.metadata.deletionTimestamp === undefined)
-      .filter((other) => setupTarget(other) === target)
       .filter((other) => precedes(other, resource));
     const first = ahead.sort((a, b) => (precedes(a, b) ? -1 : 1))[0];
     return first && `${first.metadata.namespace}/${first.metadata.name}`;

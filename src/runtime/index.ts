@@ -4,12 +4,13 @@
  *   const manager = new Manager({ connection: new KubeConnection(kubeConfig), logger, namespaces,
  *     leaderElection: { id: 'my-operator', lease: { namespace, identity } },
  *     healthProbeBindAddress: ':8081', metrics: { bindAddress: ':8443', secure: { certificateName: 'my-operator' } } });
- *   const things = manager.cache<Thing>(THINGS);          // shared: one informer per ObjectType
+ *   const things = manager.cache<Thing>(THINGS, { indexes: { configMap: (thing) => [`${thing.metadata.namespace}/${thing.spec.configMap}`] } });
+ *                                                         // shared: one informer per ObjectType
  *   manager.register({
  *     name: 'thing',
  *     for: { type: THINGS, predicates: [ignoreStatusOnlyUpdates] },
  *     owns: [{ type: SECRETS }],                          // via the controller ownerReference (or ownerLabel)
- *     watches: [{ type: CONFIG_MAPS, map: (configMap) => thingsUsing(things, configMap) }],
+ *     watches: [{ type: CONFIG_MAPS, map: (configMap) => things.byIndex('configMap', objectKey(configMap)).map(requestFor) }],
  *     reconciler: (request, signal) => reconcileThing(things.get(request.namespace, request.name), signal),
  *   });
  *   exitOnSignals({ logger, shutdown: () => manager.stop() });
@@ -36,7 +37,7 @@ export type { KeyQueue, MapToRequests, RepeatPolicy, SparedWriter } from './enqu
 export { parseBindAddress } from './http-server.js';
 export type { BoundServer } from './http-server.js';
 export { collectionPath, dropBookkeeping, Informer, keepIdentity, shareCommonStrings } from './informer.js';
-export type { EventHandlers, InformerOptions, ResourceType } from './informer.js';
+export type { EventHandlers, IndexFunction, InformerOptions, ResourceType } from './informer.js';
 export { objectKey, requestFor, requestFromKey, requestKey } from './keys.js';
 export type { Request } from './keys.js';
 export { AlwaysLeader, LeaderElector } from './leader.js';
@@ -51,7 +52,7 @@ export type {
 } from './leader.js';
 export { kubernetesLeaseStore } from './lease-store.js';
 export { Manager } from './manager.js';
-export type { Cache, ControllerRegistration, LeaderElectionOptions, ManagerOptions, MetricsServingOptions, ObjectType } from './manager.js';
+export type { Cache, CacheOptions, ControllerRegistration, LeaderElectionOptions, ManagerOptions, MetricsServingOptions, ObjectType } from './manager.js';
 export { RuntimeMetrics } from './metrics.js';
 export type { SecureServing } from './metrics.js';
 export {

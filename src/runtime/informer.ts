@@ -15,6 +15,20 @@ export interface ResourceType {
 }
 
 /**
+ * The values an object is filed under in one index of a cache, as client-go's IndexFunc: e.g.
+ * every Secret it names, as `namespace/name`. Must depend on the object alone: an update
+ * computes the values of the object it replaces again to take them out.
+ */
+export type IndexFunction<T> = (object: T) => readonly string[];
+
+/** One index: its function and, per value, the keys of the cached objects filed under it. */
+interface Index<T> {
+  name: string;
+  indexFunction: IndexFunction<T>;
+  keys: Map<string, Set<string>>;
+}
+
+/**
  * Notifications about cache changes. Use them to decide which keys to enqueue, nothing more:
  * a reconciler reads the current object from the cache, never from the event.
  */
@@ -131,17 +145,19 @@ function messageOf(error: unknown): string {
  */
 export class Informer<T extends KubernetesObject = KubernetesObject> {
   private readonly cache = new Map<string, T>();
+  private readonly indexes = new Map<string, Index<T>>();
   private readonly handlers: Array<EventHandlers<T>> = [];
   private readonly reflectors: Array<Reflector<T>>;
   private readonly logger: Logger;
+  private readonly resourceName: string;
   private readonly clock: Clock;
   private syncWaiters: Array<() => void> = [];
   private running: { abort: AbortController; loops: Array<Promise<void>>; cancelResync: Cancel } | undefined;
 
   constructor(private readonly options: InformerOptions<T>) {
     this.clock = options.clock ?? systemClock;
-    const resourceName = options.resource.group ? `${options.resource.plural}.${options.resource.group}` : options.resource.plural;
-    this.logger = options.logger.child({ resource: resourceName });
+    this.resourceName = options.resource.group ? `${options.resource.plural}.${options.resource.group}` : options.resource.plural;
+    this.logger = options.logger.child({ resource: this.resourceName });
     const scopes: Array<string | undefined> = options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
     const transform = options.transform ?? (options.metadataOnly ? keepIdentity : dropBookkeeping);
     this.reflectors = scopes.map(
@@ -157,6 +173,39 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           random: options.random ?? Math.random,
         }),
     );
+  }
+
+  /**
+   * Adds indexes, filing what the cache already holds. Declaring a name again with the same
+   * function changes nothing; with another function it is refused: two readers would each get
+   * answers meant for the other.
+   */
+  addIndexes(indexes: Readonly<Record<string, IndexFunction<T>>>): void {
+    // All are checked before any is added: a refused declaration leaves the cache as it was.
+    for (const [name, indexFunction] of Object.entries(indexes)) {
+      const known = this.indexes.get(name);
+      if (known && known.indexFunction !== indexFunction) {
+        throw new Error(`${this.resourceName}: index ${JSON.stringify(name)} declared with two different functions; one name files objects one way`);
+      }
+    }
+    for (const [name, indexFunction] of Object.entries(indexes)) {
+      if (this.indexes.has(name)) continue;
+      const index: Index<T> = { name, indexFunction, keys: new Map() };
+      this.indexes.set(name, index);
+      for (const [key, object] of this.cache) this.fileUnder(index, key, object);
+    }
+  }
+
+  /** The cached objects an index files under `value` (client-go's ByIndex); throws for an index never declared. */
+  byIndex(name: string, value: string): T[] {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`${this.resourceName}: no index named ${JSON.stringify(name)} was declared`);
+    const objects: T[] = [];
+    for (const key of index.keys.get(value) ?? []) {
+      const object = this.cache.get(key);
+      if (object !== undefined) objects.push(object);
+    }
+    return objects;
   }
 
   addHandlers(handlers: EventHandlers<T>): void {
@@ -228,6 +277,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const key = objectKey(object);
       const previous = this.cache.get(key);
       this.cache.set(key, object);
+      for (const index of this.indexes.values()) {
+        if (previous) this.unfile(index, key, previous);
+        this.fileUnder(index, key, object);
+      }
       owned.add(key);
       if (!previous) this.notify((handlers) => handlers.onAdd?.(object, isInInitialList));
       else if (previous.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
@@ -235,8 +288,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       }
     };
     const removeKey = (key: string, fallback: T): void => {
-      const lastKnown = this.cache.get(key) ?? fallback;
+      const cached = this.cache.get(key);
+      const lastKnown = cached ?? fallback;
       this.cache.delete(key);
+      if (cached) for (const index of this.indexes.values()) this.unfile(index, key, cached);
       owned.delete(key);
       this.notify((handlers) => handlers.onDelete?.(lastKnown));
     };
@@ -255,6 +310,37 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         this.resolveSyncWaiters();
       },
     };
+  }
+
+  /** Files the key under each value the index gives the object (a Set: a function may give one value twice). */
+  private fileUnder(index: Index<T>, key: string, object: T): void {
+    for (const value of this.valuesOf(index, key, object)) {
+      const filed = index.keys.get(value);
+      if (filed) filed.add(key);
+      else index.keys.set(value, new Set([key]));
+    }
+  }
+
+  private unfile(index: Index<T>, key: string, object: T): void {
+    for (const value of this.valuesOf(index, key, object)) {
+      const filed = index.keys.get(value);
+      filed?.delete(key);
+      // A value no object gives any more is dropped: the index holds only what the cache holds.
+      if (filed?.size === 0) index.keys.delete(value);
+    }
+  }
+
+  /**
+   * An object its index function fails on is filed under nothing (and logged) rather than stop
+   * the list/watch loop; the function fails on it again when it is replaced, so nothing is left behind.
+   */
+  private valuesOf(index: Index<T>, key: string, object: T): readonly string[] {
+    try {
+      return index.indexFunction(object);
+    } catch (error) {
+      this.logger.error('index function failed', { index: index.name, object: key, error: messageOf(error) });
+      return [];
+    }
   }
 
   private notify(deliver: (handlers: EventHandlers<T>) => void): void {

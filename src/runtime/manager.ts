@@ -8,6 +8,7 @@ import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow }
 import type { MapToRequests, SparedWriter } from './enqueue.js';
 import type { BoundServer } from './http-server.js';
 import { Informer } from './informer.js';
+import type { IndexFunction } from './informer.js';
 import { requestFor, requestKey } from './keys.js';
 import { AlwaysLeader, LeaderElector } from './leader.js';
 import type { LeaderElection, LeaseStore } from './leader.js';
@@ -48,6 +49,16 @@ export interface ObjectType {
 export interface Cache<T> {
   get(namespace: string, name: string): T | undefined;
   list(namespace?: string): T[];
+  /** The objects an index declared through manager.cache files under `value`: a lookup, not a scan of the cache. */
+  byIndex(name: string, value: string): T[];
+}
+
+export interface CacheOptions<T> {
+  /**
+   * Named indexes over the cache, as client-go's indexers, kept current with every change; every
+   * declaration of a name for one ObjectType must give the same function.
+   */
+  indexes?: Readonly<Record<string, IndexFunction<T>>>;
 }
 
 /** A controller as a declaration, in controller-runtime's builder terms (For, Owns, Watches). */
@@ -171,8 +182,10 @@ export class Manager {
   }
 
   /** The shared cache of a type, for reconcilers and map functions; T is the caller's claim about its objects. */
-  cache<T = KubernetesObject>(type: ObjectType): Cache<T> {
-    return this.informerFor(type) as unknown as Cache<T>;
+  cache<T = KubernetesObject>(type: ObjectType, options: CacheOptions<T> = {}): Cache<T> {
+    const informer = this.informerFor(type);
+    if (options.indexes !== undefined) informer.addIndexes(options.indexes as unknown as Readonly<Record<string, IndexFunction<KubernetesObject>>>);
+    return informer as unknown as Cache<T>;
   }
 
   /** Adds a controller; throws, naming the field, if the declaration is not usable. */

@@ -211,6 +211,22 @@ test("a type's transform shapes what its cache keeps; a second transform for the
   }
 });
 
+test('indexes declared through manager.cache serve byIndex on the shared cache; a second function under one name is refused', async () => {
+  const context = await fixture({ [THINGS_PATH]: [object('Thing', 'a', '3', { labels: { colour: 'red' } }), object('Thing', 'b', '4', { labels: { colour: 'blue' } })] });
+  const { manager } = context;
+  try {
+    const colour = (thing: KubernetesObject): string[] => [thing.metadata?.labels?.colour ?? ''];
+    const things = manager.cache(THINGS, { indexes: { colour } });
+    manager.register({ name: 'things', for: { type: THINGS }, reconciler: context.reconciler('things') });
+    assert.is(manager.cache(THINGS, { indexes: { colour } }), things, 'the same function again: the same cache');
+    assert.throws(() => manager.cache(THINGS, { indexes: { colour: () => ['red'] } }), /things\.example\.com: index "colour" declared with two different functions/);
+    await manager.start();
+    assert.equal(things.byIndex('colour', 'red').map((thing) => thing.metadata?.name), ['a']);
+  } finally {
+    await context.cleanup();
+  }
+});
+
 test('a cluster-scoped type is listed cluster-wide while namespaced types are listed per watched namespace', async () => {
   const context = await fixture(
     { '/apis/example.com/v1/namespaces/ns/things': [], '/api/v1/namespaces': [] },
