@@ -4,13 +4,26 @@ import type { InfluxBucket, InfluxToken } from '../api/access-types.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import { readReference } from '../kube/references.js';
 import { patchFinalizers, patchStatus } from '../kube/status.js';
-import { requestFor, type Cache, type Manager, type ObjectType, type Request } from '../runtime/index.js';
+import { objectKey, requestFor, type Cache, type CacheOptions, type Manager, type ObjectType, type Request } from '../runtime/index.js';
 import { onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
 
 /** The names and labels of namespaces, for grants by spec.accessFrom.namespaceSelector (only with --namespace-label-grants). */
 const NAMESPACE_LABELS: ObjectType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', metadataOnly: true, clusterScoped: true };
 
 type AccessResource = InfluxBucket | InfluxToken;
+
+/** The onboarding each resource references, as `namespace/name`: an onboarding's event wakes the resources naming it. */
+const REFERENCES_ONBOARDING = 'referencesOnboarding';
+
+/** How an InfluxBucket or InfluxToken cache is made: indexed by the onboarding each references. */
+export const ACCESS_CACHE: CacheOptions<AccessResource> = {
+  indexes: {
+    [REFERENCES_ONBOARDING]: (resource) => {
+      const onboarding = referencedOnboarding(resource);
+      return onboarding === undefined ? [] : [onboarding];
+    },
+  },
+};
 
 /**
  * What the InfluxBucket and InfluxToken controllers share: an application's own bucket or token,
@@ -57,13 +70,7 @@ function referencedOnboarding(object: AccessResource): string | undefined {
 
 /** The resources (in any namespace) that reference the onboarding: its readiness or grant changed. */
 function referencing(resources: Cache<AccessResource>): (onboarding: KubernetesObject) => Request[] {
-  return (onboarding) => {
-    const key = `${onboarding.metadata?.namespace ?? ''}/${onboarding.metadata?.name ?? ''}`;
-    return resources
-      .list()
-      .filter((resource) => referencedOnboarding(resource) === key)
-      .map(requestFor);
-  };
+  return (onboarding) => resources.byIndex(REFERENCES_ONBOARDING, objectKey(onboarding)).map(requestFor);
 }
 
 /** Every resource in a namespace whose labels changed (grants by namespaceSelector). */

@@ -2,8 +2,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { createTokenReconciler } from '../access/reconciler.js';
 import { BUCKET_KIND, BUCKET_PLURAL, TOKEN_KIND, TOKEN_OWNER_LABEL, TOKEN_PLURAL, type InfluxBucket, type InfluxToken } from '../api/access-types.js';
 import { TokenSecrets } from '../kube/token-secret.js';
-import { ignoreStatusOnlyUpdates, requestFor, type Cache, type Manager, type Request } from '../runtime/index.js';
-import { accessWiring } from './access.js';
+import { ignoreStatusOnlyUpdates, objectKey, requestFor, requestKey, type Cache, type Manager, type Request } from '../runtime/index.js';
+import { ACCESS_CACHE, accessWiring } from './access.js';
 import { MANAGED_SECRETS, ownKind, type ControllerDeps } from './shared.js';
 
 /** The InfluxToken controller: an InfluxDB authorization with exactly the declared permissions, in a Secret of the token's namespace. */
@@ -11,8 +11,10 @@ export function registerTokenController(manager: Manager, deps: ControllerDeps):
   const { config } = deps;
   const bucketType = ownKind(config, BUCKET_KIND, BUCKET_PLURAL);
   const tokenType = ownKind(config, TOKEN_KIND, TOKEN_PLURAL);
-  const buckets = manager.cache<InfluxBucket>(bucketType);
-  const tokens = manager.cache<InfluxToken>(tokenType);
+  const buckets = manager.cache<InfluxBucket>(bucketType, ACCESS_CACHE);
+  const tokens = manager.cache<InfluxToken>(tokenType, {
+    indexes: { ...ACCESS_CACHE.indexes, [NAMES_BUCKET]: namesBuckets },
+  });
   const access = accessWiring(manager, deps, tokens, { kind: TOKEN_KIND, plural: TOKEN_PLURAL, reasonMetric: 'influx_token_resources' });
   const tokenSecrets = new TokenSecrets(deps.core);
   manager.register({
@@ -35,11 +37,14 @@ export function registerTokenController(manager: Manager, deps: ControllerDeps):
   });
 }
 
+/** Every InfluxBucket a token's permissions name, as `namespace/name` (a token names buckets of its own namespace). */
+const NAMES_BUCKET = 'namesBucket';
+
+function namesBuckets(token: InfluxToken): string[] {
+  return (token.spec?.permissions ?? []).map((permission) => requestKey({ namespace: token.metadata.namespace, name: permission.bucket }));
+}
+
 /** The tokens in the bucket's namespace whose permissions name it. */
 function namingBucket(tokens: Cache<InfluxToken>): (bucket: KubernetesObject) => Request[] {
-  return (bucket) =>
-    tokens
-      .list(bucket.metadata?.namespace ?? '')
-      .filter((token) => token.spec?.permissions?.some((permission) => permission.bucket === bucket.metadata?.name) === true)
-      .map(requestFor);
+  return (bucket) => tokens.byIndex(NAMES_BUCKET, objectKey(bucket)).map(requestFor);
 }
