@@ -251,8 +251,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
  * undefined when it sets none up: an invalid spec, or SetupUser mode (a user added to an instance
  * set up already). Two resources setting up one instance collide (DuplicateTarget).
  */
-export function setupInstance(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>): string | undefined {
-  const checked = checkSpec(resource);
+export function setupInstance(checked: SpecCheck): string | undefined {
   return checked.ok && checked.spec.mode === 'Setup' ? instanceKey(checked.spec.url) : undefined;
 }
 

@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { defaultCredentialsSecretName, setupInstance } from '../api/spec.js';
+import { checkSpec, defaultCredentialsSecretName, setupInstance } from '../api/spec.js';
 import { KIND, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
@@ -72,7 +72,7 @@ const SETS_UP = 'setsUp';
 const NAMES_SECRET = 'namesSecret';
 
 function setsUp(resource: InfluxOnboarding): string[] {
-  const instance = setupInstance(resource);
+  const instance = setupInstance(checkSpec(resource));
   return instance === undefined ? [] : [instance];
 }
 

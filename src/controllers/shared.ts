@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, type EventsV1Event, type KubernetesObject, type V1ObjectMeta, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, type EventsV1Event, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
@@ -8,7 +8,7 @@ import { CredentialsSecrets } from '../kube/credentials-secret.js';
 import { EventWriter, type EventRecord } from '../kube/events.js';
 import type { ObjectMeta } from '../api/types.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import { BackgroundSender, shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
+import { BackgroundSender, identityOf, shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 // How long shutdown waits for queued events; exitOnSignals allows 5 s beyond the reconciles' own timeout.
@@ -27,18 +27,12 @@ export type RecordEvent = (resource: { apiVersion: string; kind: string; metadat
 export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
   const secret: V1Secret = shareCommonStrings(object);
   const metadata = secret.metadata ?? {};
-  const { name, namespace, resourceVersion, labels, annotations, ownerReferences, finalizers, deletionTimestamp } = metadata;
-  // Built field by field in one order, so that every entry shares one hidden class.
-  const kept: V1ObjectMeta = { name, namespace, resourceVersion };
-  if (labels !== undefined) {
-    // The managed-by label's value, once for all (the selector guarantees it is this one).
-    if (labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE;
-    kept.labels = labels;
-  }
+  const { labels, annotations, finalizers } = metadata;
+  // The managed-by label's value, once for all (the selector guarantees it is this one).
+  if (labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE;
+  const kept = identityOf(metadata);
   if (annotations !== undefined) kept.annotations = annotations;
-  if (ownerReferences !== undefined) kept.ownerReferences = ownerReferences;
   if (finalizers !== undefined) kept.finalizers = finalizers;
-  if (deletionTimestamp !== undefined) kept.deletionTimestamp = deletionTimestamp;
   const trimmed: V1Secret = { apiVersion: secret.apiVersion, kind: secret.kind, metadata: kept, type: secret.type };
   if (secret.immutable !== undefined) trimmed.immutable = secret.immutable;
   if (secret.data !== undefined) trimmed.data = secret.data;

@@ -350,7 +350,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         { parse: parseAuthorization, secrets: [token] },
       );
       // Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one it cannot parse ("id must have a length of 16 bytes").
-      const namesNothing = !found.ok && found.failure.kind === 'rejected' && (found.failure.status === 404 || found.failure.status === 400);
+      const namesNothing = isNotFound(found) || (!found.ok && found.failure.kind === 'rejected' && found.failure.status === 400);
       return namesNothing ? { ok: true, value: null } : found;
     },
 

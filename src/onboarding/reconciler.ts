@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
 import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
-import { checkSpec, instanceKey, setupInstance } from '../api/spec.js';
+import { checkSpec, instanceKey, setupInstance, type SpecCheck } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason, type SecretKeySelector } from '../api/types.js';
 import type { Created, InfluxClient, InfluxTarget, Outcome } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
@@ -126,9 +126,9 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
    */
   function dropCaughtUpWrites(): void {
     let checked = 0;
-    for (const key of ownWrites.keys()) {
+    for (const [key, own] of ownWrites) {
       if (checked++ === CAUGHT_UP_CHECKS_PER_RECONCILE) return;
-      const [namespace = '', name = ''] = key.split('/');
+      const { namespace, name } = own.resource.metadata;
       const cached = ports.resource(namespace, name);
       if (cached === undefined) ownWrites.delete(key);
       else latest(key, cached);
@@ -148,10 +148,9 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   function remember(key: string, resource: InfluxOnboarding, bound: BoundCredentials): void {
     // Every reconcile decodes the Secret afresh: the first copy of equal credentials is kept (the
     // one the log redaction holds too), not one more copy per resource.
-    const { uid } = resource.metadata;
-    const known = remembered.get(key);
-    if (known !== undefined && known.uid === uid && isDeepStrictEqual(known.bound, bound)) return;
-    remembered.set(key, { uid, bound });
+    // (An entry of another uid was dropped when this reconcile began.)
+    if (isDeepStrictEqual(remembered.get(key)?.bound, bound)) return;
+    remembered.set(key, { uid: resource.metadata.uid, bound });
     options.secrets.add(bound.credentials.password);
     options.secrets.add(bound.credentials.token);
   }
@@ -161,8 +160,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     if (bound !== undefined) remember(key, resource, bound);
   }
 
-  function duplicateOf(resource: InfluxOnboarding): string | undefined {
-    const instance = setupInstance(resource);
+  function duplicateOf(resource: InfluxOnboarding, checked: SpecCheck): string | undefined {
+    const instance = setupInstance(checked);
     if (instance === undefined) return undefined;
     const ahead = ports
       .settingUp(instance)
@@ -333,7 +332,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       if (escrowed !== undefined) remember(key, resource, escrowed);
     }
     const known = remembered.get(key)?.bound;
-    const duplicate = duplicateOf(resource);
+    const duplicate = duplicateOf(resource, checked);
     let facts: Facts = {
       resource,
       now: now().toISOString(),

@@ -36,7 +36,7 @@ export { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow }
 export type { KeyQueue, MapToRequests, RepeatPolicy, SparedWriter } from './enqueue.js';
 export { parseBindAddress } from './http-server.js';
 export type { BoundServer } from './http-server.js';
-export { collectionPath, dropBookkeeping, Informer, keepIdentity, shareCommonStrings } from './informer.js';
+export { collectionPath, dropBookkeeping, identityOf, Informer, keepIdentity, shareCommonStrings } from './informer.js';
 export type { EventHandlers, IndexFunction, InformerOptions, ResourceType } from './informer.js';
 export { objectKey, requestFor, requestFromKey, requestKey } from './keys.js';
 export type { Request } from './keys.js';

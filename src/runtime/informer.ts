@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import { systemClock } from './clock.js';
 import type { Cancel, Clock } from './clock.js';
 import type { ApiGetter } from './connection.js';
@@ -119,14 +119,19 @@ export function dropBookkeeping<T extends KubernetesObject>(object: T): T {
 export function keepIdentity<T extends KubernetesObject>(object: T): T {
   const metadata = shareCommonStrings(object).metadata;
   if (!metadata) return object;
+  object.metadata = identityOf(metadata);
+  return object;
+}
+
+/** The identity part of an object's metadata (name, namespace, version, labels, owners, deletion), a new object. */
+export function identityOf(metadata: V1ObjectMeta): V1ObjectMeta {
   const { name, namespace, resourceVersion, labels, ownerReferences, deletionTimestamp } = metadata;
   // Built field by field in one order, so that every entry shares one hidden class.
-  const kept: typeof metadata = { name, namespace, resourceVersion };
+  const kept: V1ObjectMeta = { name, namespace, resourceVersion };
   if (labels !== undefined) kept.labels = labels;
   if (ownerReferences !== undefined) kept.ownerReferences = ownerReferences;
   if (deletionTimestamp !== undefined) kept.deletionTimestamp = deletionTimestamp;
-  object.metadata = kept;
-  return object;
+  return kept;
 }
 
 export function collectionPath(resource: ResourceType, namespace: string | undefined): string {

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials.js';
-import { setupInstance } from '../../src/api/spec.js';
+import { checkSpec, setupInstance } from '../../src/api/spec.js';
 import { READY, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus, type Reason } from '../../src/api/types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
@@ -91,7 +91,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
   };
   return {
     resource: (namespace, name) => world.resources.get(`${namespace}/${name}`),
-    settingUp: (instance) => [...world.resources.values()].filter((resource) => setupInstance(resource) === instance),
+    settingUp: (instance) => [...world.resources.values()].filter((resource) => setupInstance(checkSpec(resource)) === instance),
     readSecret: async (owner, name) => world.secrets.get(`${owner.metadata.namespace}/${name}`) ?? { state: 'absent' },
     writeSecret: async (owner, desired: DesiredSecret) => {
       const key = `${owner.metadata.namespace}/${desired.name}`;

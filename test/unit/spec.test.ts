@@ -286,12 +286,12 @@ test('instanceKey: never carries userinfo; throws on an unparsable URL (checkSpe
 });
 
 test('setupInstance: the instance key of a valid Setup-mode resource; none for SetupUser or an invalid spec', () => {
-  assert.is(setupInstance(resource({ spec: { url: 'HTTP://InfluxDB.data.svc:8086/' } })), 'http://influxdb.data.svc:8086');
+  assert.is(setupInstance(checkSpec(resource({ spec: { url: 'HTTP://InfluxDB.data.svc:8086/' } }))), 'http://influxdb.data.svc:8086');
   const addsUser = resource({ spec: { mode: 'SetupUser', authTokenSecretRef: { name: 'admin', key: 'token' } } });
   assert.ok(checkSpec(addsUser).ok);
-  assert.is(setupInstance(addsUser), undefined);
-  assert.is(setupInstance(resource({ spec: { url: 'not a url' } })), undefined);
-  assert.is(setupInstance(resource({ spec: { bucket: '' } })), undefined, 'any problem, not only the URL');
+  assert.is(setupInstance(checkSpec(addsUser)), undefined);
+  assert.is(setupInstance(checkSpec(resource({ spec: { url: 'not a url' } }))), undefined);
+  assert.is(setupInstance(checkSpec(resource({ spec: { bucket: '' } }))), undefined, 'any problem, not only the URL');
 });
 
 test.run();
