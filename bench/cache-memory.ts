@@ -11,7 +11,11 @@ interface Measured {
   seconds: number;
 }
 
-async function measure(url: string, count: number, transform: (object: KubernetesObject) => KubernetesObject): Promise<Measured> {
+async function measure(
+  url: string,
+  count: number,
+  transform: (object: KubernetesObject) => KubernetesObject,
+): Promise<Measured> {
   const connection = new KubeConnection(kubeConfigFor(url));
   let informer: Informer | undefined = new Informer({
     getter: connection,
@@ -33,18 +37,30 @@ async function measure(url: string, count: number, transform: (object: Kubernete
 }
 
 export async function cacheMemory(count = 10_000): Promise<Figure[]> {
-  say(`\n## Cache memory for ${count.toLocaleString('en')} InfluxOnboardings (heap used after GC, before and after the informer synced)`);
+  say(
+    `\n## Cache memory for ${count.toLocaleString('en')} InfluxOnboardings (heap used after GC, before and after the informer synced)`,
+  );
   const sample = Array.from({ length: 200 }, (_, index) => influxOnboardingObject(index * 37));
   const jsonBytes = sample.reduce((sum, object) => sum + JSON.stringify(object).length, 0) / sample.length;
-  const trimmedBytes = sample.reduce((sum, object) => sum + JSON.stringify(dropBookkeeping(structuredClone(object) as KubernetesObject)).length, 0) / sample.length;
-  say(`object size as served: ${Math.round(jsonBytes)} bytes of JSON (${Math.round(trimmedBytes)} after dropBookkeeping)`);
+  const trimmedBytes =
+    sample.reduce(
+      (sum, object) => sum + JSON.stringify(dropBookkeeping(structuredClone(object) as KubernetesObject)).length,
+      0,
+    ) / sample.length;
+  say(
+    `object size as served: ${Math.round(jsonBytes)} bytes of JSON (${Math.round(trimmedBytes)} after dropBookkeeping)`,
+  );
   const api = await startFakeApi(['objects', String(count)]);
   try {
     const trimmed = await measure(api.url, count, dropBookkeeping);
     const untrimmed = await measure(api.url, count, (object) => object);
     const perObject = (bytes: number): number => Math.round(bytes / count);
-    say(`with dropBookkeeping (default): ${mib(trimmed.bytes)} = ${perObject(trimmed.bytes)} bytes/object (listed and cached in ${trimmed.seconds.toFixed(1)} s)`);
-    say(`without trimming:               ${mib(untrimmed.bytes)} = ${perObject(untrimmed.bytes)} bytes/object (listed and cached in ${untrimmed.seconds.toFixed(1)} s)`);
+    say(
+      `with dropBookkeeping (default): ${mib(trimmed.bytes)} = ${perObject(trimmed.bytes)} bytes/object (listed and cached in ${trimmed.seconds.toFixed(1)} s)`,
+    );
+    say(
+      `without trimming:               ${mib(untrimmed.bytes)} = ${perObject(untrimmed.bytes)} bytes/object (listed and cached in ${untrimmed.seconds.toFixed(1)} s)`,
+    );
     say(`trimming saves ${(100 * (1 - trimmed.bytes / untrimmed.bytes)).toFixed(0)}% of the cache's heap`);
     return [
       {

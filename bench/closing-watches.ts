@@ -5,7 +5,9 @@ import type { WatchRestartReason } from '../src/runtime/index.js';
 import { kubeConfigFor, say, silentLogger, sleep, startFakeApi, type Figure } from './util.js';
 
 export async function closingWatches(durationMs = 20_000): Promise<Figure[]> {
-  say(`\n## Closing watches: the real Informer (operator defaults: backoff 1 s doubling to 30 s) for ${durationMs / 1000} s against a server closing every watch at once`);
+  say(
+    `\n## Closing watches: the real Informer (operator defaults: backoff 1 s doubling to 30 s) for ${durationMs / 1000} s against a server closing every watch at once`,
+  );
   const api = await startFakeApi(['closing']);
   const connection = new KubeConnection(kubeConfigFor(api.url));
   const restarts: WatchRestartReason[] = [];
@@ -28,7 +30,9 @@ export async function closingWatches(durationMs = 20_000): Promise<Figure[]> {
     const stats = await api.stats();
     const requests = stats.lists + stats.watches;
     say(`requests so far (lists + watches) at ${timeline.join(', ')}`);
-    say(`${requests} requests in ${elapsed.toFixed(1)} s = ${(requests / elapsed).toFixed(2)} requests/s (${stats.lists} list, ${stats.watches} watch; ${stats.connections} TCP connection(s))`);
+    say(
+      `${requests} requests in ${elapsed.toFixed(1)} s = ${(requests / elapsed).toFixed(2)} requests/s (${stats.lists} list, ${stats.watches} watch; ${stats.connections} TCP connection(s))`,
+    );
     say(`watch restarts reported: ${restarts.length} (${[...new Set(restarts)].join(', ')})`);
     return [
       {

@@ -2,7 +2,18 @@
 // everything in place (setup done, token valid, IDs unchanged, Secret as desired).
 import { decide } from '../src/onboarding/decide.js';
 import type { Facts } from '../src/onboarding/facts.js';
-import { credentials, facts, health, IDS, ok, onboardedStatus, owner, ownedSecret, resource, secretData } from '../test/support/facts.js';
+import {
+  credentials,
+  facts,
+  health,
+  IDS,
+  ok,
+  onboardedStatus,
+  owner,
+  ownedSecret,
+  resource,
+  secretData,
+} from '../test/support/facts.js';
 import { say, type Figure } from './util.js';
 
 export function decideThroughput(durationMs = 3000): Figure[] {
@@ -16,7 +27,8 @@ export function decideThroughput(durationMs = 3000): Figure[] {
     health: ok(health()),
   });
   const step = decide(steady);
-  if (step.kind !== 'finish' || step.reason !== 'Onboarded') throw new Error(`unexpected decision ${step.kind} ${step.kind === 'finish' ? step.reason : ''}`);
+  if (step.kind !== 'finish' || step.reason !== 'Onboarded')
+    throw new Error(`unexpected decision ${step.kind} ${step.kind === 'finish' ? step.reason : ''}`);
   say(`decision: finish ${step.reason}, requeue ${JSON.stringify(step.requeue)}`);
   for (let warm = 0; warm < 20_000; warm++) decide(steady);
   let decisions = 0;
@@ -28,6 +40,14 @@ export function decideThroughput(durationMs = 3000): Figure[] {
     elapsed = performance.now() - started;
   }
   const perSecond = decisions / (elapsed / 1000);
-  say(`${decisions.toLocaleString('en')} decisions in ${(elapsed / 1000).toFixed(2)} s = ${Math.round(perSecond).toLocaleString('en')} decisions/s (${((1e6 * elapsed) / 1000 / decisions).toFixed(1)} µs each)`);
-  return [{ name: 'decide() steady-state Ready', value: `${Math.round(perSecond).toLocaleString('en')} decisions/s`, how: `${decisions.toLocaleString('en')} calls in ${(elapsed / 1000).toFixed(1)} s, same facts each time` }];
+  say(
+    `${decisions.toLocaleString('en')} decisions in ${(elapsed / 1000).toFixed(2)} s = ${Math.round(perSecond).toLocaleString('en')} decisions/s (${((1e6 * elapsed) / 1000 / decisions).toFixed(1)} µs each)`,
+  );
+  return [
+    {
+      name: 'decide() steady-state Ready',
+      value: `${Math.round(perSecond).toLocaleString('en')} decisions/s`,
+      how: `${decisions.toLocaleString('en')} calls in ${(elapsed / 1000).toFixed(1)} s, same facts each time`,
+    },
+  ];
 }

@@ -80,10 +80,13 @@ function settingsFrom(args: string[]): Settings {
   const full = values.full ?? false;
   const number = (name: string, text: string | undefined, fallback: number): number => {
     const value = text === undefined ? fallback : Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name}: must be a positive integer; got ${JSON.stringify(text)}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`--${name}: must be a positive integer; got ${JSON.stringify(text)}`);
     return value;
   };
-  const sizes = (values.sizes ?? (full ? '50,500,2000,5000' : '50,200')).split(',').map((text) => number('sizes', text.trim(), 0));
+  const sizes = (values.sizes ?? (full ? '50,500,2000,5000' : '50,200'))
+    .split(',')
+    .map((text) => number('sizes', text.trim(), 0));
   return {
     mode: full ? 'full' : 'quick',
     sizes,
@@ -95,15 +98,22 @@ function settingsFrom(args: string[]): Settings {
     driftSeconds: number('drift', values.drift, full ? 10 : 5),
     windowSeconds: number('window', values.window, full ? 40 : 20),
     memorySize: values.memory === undefined ? (full ? 10_000 : 0) : number('memory', values.memory, 0),
-    realVersions: (values.real ?? (full ? REAL_VERSIONS.join(',') : '')).split(',').filter((text) => text !== '').map((text) => {
-      const version = REAL_VERSIONS.find((known) => known === text.trim());
-      if (version === undefined) throw new Error(`--real: each must be one of ${REAL_VERSIONS.join(', ')}; got ${JSON.stringify(text)}`);
-      return version;
-    }),
+    realVersions: (values.real ?? (full ? REAL_VERSIONS.join(',') : ''))
+      .split(',')
+      .filter((text) => text !== '')
+      .map((text) => {
+        const version = REAL_VERSIONS.find((known) => known === text.trim());
+        if (version === undefined)
+          throw new Error(`--real: each must be one of ${REAL_VERSIONS.join(', ')}; got ${JSON.stringify(text)}`);
+        return version;
+      }),
     realRuns: number('real-runs', values['real-runs'], 10),
     realInstances: number('real-instances', values['real-instances'], 10),
     operatorNodeOptions: (values['operator-node-options'] ?? '').split(' ').filter((option) => option !== ''),
-    skip: (values.skip ?? '').split(',').map((part) => part.trim()).filter((part) => part !== ''),
+    skip: (values.skip ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== ''),
   };
 }
 
@@ -123,21 +133,34 @@ interface OnboardingObject {
 function kubeClient(server: string, caPem: string, token: string): Kube {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: caPem });
   const url = new URL(server);
-  const base = { hostname: url.hostname, port: url.port, agent, headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } };
+  const base = {
+    hostname: url.hostname,
+    port: url.port,
+    agent,
+    headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+  };
   return {
     call: (method, path, body, contentType = 'application/json') =>
       new Promise((resolve, reject) => {
         const payload = body === undefined ? undefined : JSON.stringify(body);
-        const request = https.request({ ...base, method, path, headers: { ...base.headers, ...(payload !== undefined && { 'Content-Type': contentType }) } }, (response) => {
-          let text = '';
-          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-          response.on('end', () => {
-            const status = response.statusCode ?? 0;
-            if (status >= 300) return reject(new Error(`${method} ${path}: ${status} ${text.slice(0, 300)}`));
-            resolve({ status, json: text === '' ? undefined : (JSON.parse(text) as unknown) });
-          });
-          response.on('error', reject);
-        });
+        const request = https.request(
+          {
+            ...base,
+            method,
+            path,
+            headers: { ...base.headers, ...(payload !== undefined && { 'Content-Type': contentType }) },
+          },
+          (response) => {
+            let text = '';
+            response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+            response.on('end', () => {
+              const status = response.statusCode ?? 0;
+              if (status >= 300) return reject(new Error(`${method} ${path}: ${status} ${text.slice(0, 300)}`));
+              resolve({ status, json: text === '' ? undefined : (JSON.parse(text) as unknown) });
+            });
+            response.on('error', reject);
+          },
+        );
         request.on('error', reject);
         request.end(payload);
       }),
@@ -164,7 +187,8 @@ function kubeClient(server: string, caPem: string, token: string): Kube {
               newline = buffered.indexOf('\n');
               if (line.trim() === '') continue;
               const event = JSON.parse(line) as { type?: string; object?: OnboardingObject };
-              if (event.type === undefined || event.object?.metadata === undefined) throw new Error(`watch ${path}: ${line.slice(0, 300)}`);
+              if (event.type === undefined || event.object?.metadata === undefined)
+                throw new Error(`watch ${path}: ${line.slice(0, 300)}`);
               onEvent(event as { type: string; object: OnboardingObject });
             }
           });
@@ -198,7 +222,9 @@ interface Farm {
 
 async function startFarm(latencyMs: number): Promise<Farm> {
   const script = fileURLToPath(new URL('./standin-farm.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, String(latencyMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, String(latencyMs)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let exited: Error | undefined;
   const waiting = new Set<(error: Error) => void>();
   child.once('exit', (code) => {
@@ -257,7 +283,10 @@ function watchReady(kube: Kube, namespace: string): ReadyWatch {
     const at = performance.now();
     const name = object.metadata.name;
     if (type === 'ADDED' && !added.has(name)) added.set(name, at);
-    if (!ready.has(name) && object.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')) {
+    if (
+      !ready.has(name) &&
+      object.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')
+    ) {
       ready.set(name, at);
       if (waiter !== undefined && ready.size >= waiter.count) waiter.resolve(at);
     }
@@ -268,7 +297,10 @@ function watchReady(kube: Kube, namespace: string): ReadyWatch {
     ready,
     allReady: (count, timeoutMs) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${ready.size} of ${count} Ready after ${timeoutMs / 1000} s in ${namespace}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${ready.size} of ${count} Ready after ${timeoutMs / 1000} s in ${namespace}`)),
+          timeoutMs,
+        );
         const done = (at: number): void => {
           clearTimeout(timer);
           resolve(at);
@@ -287,7 +319,11 @@ const manifest = (namespace: string, name: string, url: string): Record<string, 
   spec: { url, username: 'admin', org: 'acme', bucket: 'metrics' },
 });
 
-async function inParallel<T>(items: T[], parallelism: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: T[],
+  parallelism: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(parallelism, items.length) }, async () => {
@@ -299,10 +335,21 @@ async function inParallel<T>(items: T[], parallelism: number, work: (item: T, in
   );
 }
 
-async function createAll(kube: Kube, namespace: string, urls: string[], watch: ReadyWatch, prefix: string, parallelism = CREATE_PARALLELISM): Promise<void> {
+async function createAll(
+  kube: Kube,
+  namespace: string,
+  urls: string[],
+  watch: ReadyWatch,
+  prefix: string,
+  parallelism = CREATE_PARALLELISM,
+): Promise<void> {
   await inParallel(urls, parallelism, async (url, index) => {
     const name = `${prefix}-${index}`;
-    await kube.call('POST', `${GROUP_PATH}/namespaces/${namespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`, manifest(namespace, name, url));
+    await kube.call(
+      'POST',
+      `${GROUP_PATH}/namespaces/${namespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`,
+      manifest(namespace, name, url),
+    );
     watch.created.set(name, performance.now());
   });
 }
@@ -326,7 +373,14 @@ async function floorOnboard(kube: Kube, namespace: string, name: string, url: st
   const answer = await fetch(`${url}/api/v2/setup`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password, org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 0, token }),
+    body: JSON.stringify({
+      username: 'admin',
+      password,
+      org: 'acme',
+      bucket: 'metrics',
+      retentionPeriodSeconds: 0,
+      token,
+    }),
   });
   if (answer.status !== 201) throw new Error(`floor: POST ${url}/api/v2/setup: ${answer.status}`);
   await answer.arrayBuffer();
@@ -334,7 +388,21 @@ async function floorOnboard(kube: Kube, namespace: string, name: string, url: st
   await kube.call(
     'PATCH',
     `${GROUP_PATH}/namespaces/${namespace}/influxonboardings/${name}/status`,
-    { status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True', reason: 'Onboarded', message: 'floor', lastTransitionTime: now, observedGeneration: 1 }] } },
+    {
+      status: {
+        observedGeneration: 1,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Onboarded',
+            message: 'floor',
+            lastTransitionTime: now,
+            observedGeneration: 1,
+          },
+        ],
+      },
+    },
     'application/merge-patch+json',
   );
 }
@@ -366,15 +434,29 @@ interface BenchOperator {
  * `node dist/main.js` as the image runs it (the Dockerfile's ENTRYPOINT options and ENV, the one
  * place they are set), plus --operator-node-options, with its inspector on a local port.
  */
-function productionProcess(bench: Bench, inspectorPort: number): { command: [string, ...string[]]; env: Record<string, string> } {
+function productionProcess(
+  bench: Bench,
+  inspectorPort: number,
+): { command: [string, ...string[]]; env: Record<string, string> } {
   const shipped = shippedProcess(readFileSync(`${root}Dockerfile`, 'utf8'));
   return {
-    command: [process.execPath, ...shipped.nodeOptions, ...bench.settings.operatorNodeOptions, `--inspect=127.0.0.1:${inspectorPort}`, `${root}${shipped.script}`],
+    command: [
+      process.execPath,
+      ...shipped.nodeOptions,
+      ...bench.settings.operatorNodeOptions,
+      `--inspect=127.0.0.1:${inspectorPort}`,
+      `${root}${shipped.script}`,
+    ],
     env: shipped.env,
   };
 }
 
-async function operatorFor(bench: Bench, namespace: string, concurrency: number, extra: string[] = []): Promise<BenchOperator> {
+async function operatorFor(
+  bench: Bench,
+  namespace: string,
+  concurrency: number,
+  extra: string[] = [],
+): Promise<BenchOperator> {
   const [inspectorPort = 0] = await freePorts(1);
   const operator = await startOperator({
     kubeconfigPath: bench.tap.kubeconfigPath,
@@ -413,10 +495,15 @@ interface InspectorReport {
 }
 
 async function inspectorGc(operator: BenchOperator, extra: string[] = []): Promise<InspectorReport> {
-  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket') ? ['--experimental-websocket'] : [];
+  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket')
+    ? ['--experimental-websocket']
+    : [];
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra], { maxBuffer: 1 << 24 }, (error, output) =>
-      error ? reject(error) : resolve(output),
+    execFile(
+      process.execPath,
+      [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra],
+      { maxBuffer: 1 << 24 },
+      (error, output) => (error ? reject(error) : resolve(output)),
     ),
   );
   return JSON.parse(stdout) as InspectorReport;
@@ -502,7 +589,10 @@ function percentile(values: number[], p: number): number {
 /** The operator's API requests: in its namespace, since `since`, other than the benchmark's creations. */
 function apiRequests(tap: ApiTap, namespace: string, since: number): ApiTap['requests'] {
   return tap.requests.filter(
-    (request) => request.at >= since && request.path.includes(`/namespaces/${namespace}/`) && request.query.get('fieldManager') !== BENCH_MANAGER,
+    (request) =>
+      request.at >= since &&
+      request.path.includes(`/namespaces/${namespace}/`) &&
+      request.query.get('fieldManager') !== BENCH_MANAGER,
   );
 }
 
@@ -512,7 +602,14 @@ function writeKey(request: ApiTap['requests'][number]): string {
   return `${request.method} ${kind}`;
 }
 
-async function phasesOf(operator: RunningOperator, bench: Bench, namespace: string, since: number, watch: ReadyWatch, count: number): Promise<Phases> {
+async function phasesOf(
+  operator: RunningOperator,
+  bench: Bench,
+  namespace: string,
+  since: number,
+  watch: ReadyWatch,
+  count: number,
+): Promise<Phases> {
   const text = await operator.metrics();
   const queueSum = total(metricSums(text, 'workqueue_queue_duration_seconds_sum'));
   const queueCount = total(metricSums(text, 'workqueue_queue_duration_seconds_count'));
@@ -531,7 +628,9 @@ async function phasesOf(operator: RunningOperator, bench: Bench, namespace: stri
     watchDeliveryMs: mean(delivery),
     queueWaitMsPerReconcile: queueCount === 0 ? 0 : (queueSum / queueCount) * 1000,
     workMsPerResource: (total(metricSums(text, 'workqueue_work_duration_seconds_sum')) / count) * 1000,
-    influxRequestsPerResource: Object.fromEntries([...influxCounts].map(([endpoint, value]) => [endpoint, round(value / count, 2)])),
+    influxRequestsPerResource: Object.fromEntries(
+      [...influxCounts].map(([endpoint, value]) => [endpoint, round(value / count, 2)]),
+    ),
     influxMsPerResource: (total(influxSums) / count) * 1000,
     apiWritesPerResource: Object.fromEntries(Object.entries(writeCounts).map(([key, value]) => [key, round(value, 2)])),
     apiWriteMsPerResource: writes.reduce((sum, request) => sum + (request.ms ?? 0), 0) / count,
@@ -556,7 +655,11 @@ interface SizeRun {
   load: string;
 }
 
-async function operatorRun(bench: Bench, size: number, concurrency: number): Promise<{ seconds: number; rss: number; peakRss: number; requests: number; phases: Phases }> {
+async function operatorRun(
+  bench: Bench,
+  size: number,
+  concurrency: number,
+): Promise<{ seconds: number; rss: number; peakRss: number; requests: number; phases: Phases }> {
   const namespace = await newNamespace(bench, 'op');
   const urls = await bench.farm.start(size);
   const operator = await operatorFor(bench, namespace, concurrency);
@@ -582,7 +685,11 @@ async function operatorRun(bench: Bench, size: number, concurrency: number): Pro
   }
 }
 
-async function floorRun(bench: Bench, size: number, concurrency: number): Promise<{ seconds: number; requests: number }> {
+async function floorRun(
+  bench: Bench,
+  size: number,
+  concurrency: number,
+): Promise<{ seconds: number; requests: number }> {
   const namespace = await newNamespace(bench, 'floor');
   const urls = await bench.farm.start(size);
   const watch = watchReady(bench.kube, namespace);
@@ -598,7 +705,10 @@ async function floorRun(bench: Bench, size: number, concurrency: number): Promis
   }
 }
 
-const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 
 async function sizeRun(bench: Bench, size: number, concurrency: number): Promise<SizeRun> {
   const loadBefore = load();
@@ -647,7 +757,11 @@ async function singleLatency(bench: Bench): Promise<LatencyFigures> {
     await sleep(200);
     for (let run = 0; run <= runs; run++) {
       let started = performance.now();
-      await bench.kube.call('POST', `${GROUP_PATH}/namespaces/${operatorNamespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`, manifest(operatorNamespace, `r-${run}`, urls[run] ?? ''));
+      await bench.kube.call(
+        'POST',
+        `${GROUP_PATH}/namespaces/${operatorNamespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`,
+        manifest(operatorNamespace, `r-${run}`, urls[run] ?? ''),
+      );
       const operatorTime = (await operatorWatch.allReady(run + 1, 60_000)) - started;
       started = performance.now();
       await floorOnboard(bench.kube, floorNamespace, `r-${run}`, urls[runs + 1 + run] ?? '');
@@ -670,7 +784,9 @@ async function singleLatency(bench: Bench): Promise<LatencyFigures> {
   };
   figures.ratioP50 = round(figures.operator.p50 / figures.floor.p50, 2);
   figures.ratioP95 = round(figures.operator.p95 / figures.floor.p95, 2);
-  say(`apply -> Ready, one resource (${runs} runs): operator p50 ${figures.operator.p50} ms p95 ${figures.operator.p95} ms; floor p50 ${figures.floor.p50} ms p95 ${figures.floor.p95} ms; ratio ${figures.ratioP50} / ${figures.ratioP95} (load ${figures.load})`);
+  say(
+    `apply -> Ready, one resource (${runs} runs): operator p50 ${figures.operator.p50} ms p95 ${figures.operator.p95} ms; floor p50 ${figures.floor.p50} ms p95 ${figures.floor.p95} ms; ratio ${figures.ratioP50} / ${figures.ratioP95} (load ${figures.load})`,
+  );
   return figures;
 }
 
@@ -692,7 +808,10 @@ async function steadyState(bench: Bench): Promise<SteadyFigures> {
   const loadBefore = load();
   const namespace = await newNamespace(bench, 'steady');
   const urls = await bench.farm.start(size);
-  const operator = await operatorFor(bench, namespace, concurrency, [`--drift-check-interval=${driftSeconds}s`, `--resync-period=${driftSeconds}s`]);
+  const operator = await operatorFor(bench, namespace, concurrency, [
+    `--drift-check-interval=${driftSeconds}s`,
+    `--resync-period=${driftSeconds}s`,
+  ]);
   const watch = watchReady(bench.kube, namespace);
   try {
     await sleep(200);
@@ -703,7 +822,9 @@ async function steadyState(bench: Bench): Promise<SteadyFigures> {
     const since = Date.now();
     await sleep(windowSeconds * 1000);
     const influxAfter = await bench.farm.counts();
-    const writes = apiRequests(bench.tap, namespace, since).filter((request) => request.kind === 'other' && request.method !== 'GET');
+    const writes = apiRequests(bench.tap, namespace, since).filter(
+      (request) => request.kind === 'other' && request.method !== 'GET',
+    );
     const apiWrites: Record<string, number> = {};
     for (const request of writes) apiWrites[writeKey(request)] = (apiWrites[writeKey(request)] ?? 0) + 1;
     const influxRequests: Record<string, number> = {};
@@ -719,7 +840,10 @@ async function steadyState(bench: Bench): Promise<SteadyFigures> {
       windowSeconds,
       apiWritesPerResync: round(writes.length / intervals, 2),
       apiWrites,
-      influxRequestsPerReadyResourcePerDriftInterval: round(total(new Map(Object.entries(influxRequests))) / size / intervals, 2),
+      influxRequestsPerReadyResourcePerDriftInterval: round(
+        total(new Map(Object.entries(influxRequests))) / size / intervals,
+        2,
+      ),
       influxRequests,
       operatorRssMiB: round((await rssAfterGc(operator)) / 1024 / 1024),
       load: '',
@@ -772,10 +896,21 @@ interface MemoryFigures {
 const logMs = (record: LogRecord, since: number): number => round(Date.parse(String(record['timestamp'])) - since);
 
 /** Spawns the operator with one resource pending (named to be queued first) and times its start. */
-async function timedStart(bench: Bench, namespace: string, url: string, name: string, existing: number, concurrency: number): Promise<{ operator: BenchOperator; figures: StartFigures; watch: ReadyWatch }> {
+async function timedStart(
+  bench: Bench,
+  namespace: string,
+  url: string,
+  name: string,
+  existing: number,
+  concurrency: number,
+): Promise<{ operator: BenchOperator; figures: StartFigures; watch: ReadyWatch }> {
   const watch = watchReady(bench.kube, namespace);
   await sleep(200);
-  await bench.kube.call('POST', `${GROUP_PATH}/namespaces/${namespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`, manifest(namespace, name, url));
+  await bench.kube.call(
+    'POST',
+    `${GROUP_PATH}/namespaces/${namespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`,
+    manifest(namespace, name, url),
+  );
   const spawned = Date.now();
   const [inspectorPort = 0] = await freePorts(1);
   const process_ = await startOperator({
@@ -788,10 +923,15 @@ async function timedStart(bench: Bench, namespace: string, url: string, name: st
   const synced = await process_.waitForLog('caches synced', (record) => record.message === 'caches synced', 5 * 60_000);
   const first = await process_.waitForLog('a first reconcile', (record) => record.message === 'reconciled', 5 * 60_000);
   await eventuallyReady(watch, name);
-  const pendingReadyMs = round(Date.now() - spawned - (performance.now() - (watch.ready.get(name) ?? performance.now())));
+  const pendingReadyMs = round(
+    Date.now() - spawned - (performance.now() - (watch.ready.get(name) ?? performance.now())),
+  );
   const pendingKey = `${namespace}/${name}`;
   // Logged after its status write, which the watch may have seen first.
-  await process_.waitForLog('the pending resource reconciled', (record) => record.message === 'reconciled' && record['resource'] === pendingKey);
+  await process_.waitForLog(
+    'the pending resource reconciled',
+    (record) => record.message === 'reconciled' && record['resource'] === pendingKey,
+  );
   const reconciled = process_.records().filter((record) => record.message === 'reconciled');
   const lists = process_
     .records()
@@ -889,7 +1029,9 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
       start,
       load: `${loadBefore} -> ${load()}`,
     };
-    say(`memory: ${size} Ready resources and their Secrets: RSS after GC ${figures.operatorRssMiB} MiB (heap used ${figures.heapUsedMiB} MiB; ${figures.operatorRssBeforeGcMiB} MiB before it), peak ${figures.operatorPeakRssMiB} MiB while onboarding (load ${figures.load})`);
+    say(
+      `memory: ${size} Ready resources and their Secrets: RSS after GC ${figures.operatorRssMiB} MiB (heap used ${figures.heapUsedMiB} MiB; ${figures.operatorRssBeforeGcMiB} MiB before it), peak ${figures.operatorPeakRssMiB} MiB while onboarding (load ${figures.load})`,
+    );
     return figures;
   } finally {
     first.watch.stop();
@@ -934,7 +1076,11 @@ async function realRun(bench: Bench, version: RealVersion): Promise<RealFigures>
       for (let run = 0; run <= runs; run++) {
         await operatorServer.wipe();
         let started = performance.now();
-        await bench.kube.call('POST', `${GROUP_PATH}/namespaces/${operatorNamespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`, manifest(operatorNamespace, `r-${run}`, operatorServer.url));
+        await bench.kube.call(
+          'POST',
+          `${GROUP_PATH}/namespaces/${operatorNamespace}/influxonboardings?fieldManager=${BENCH_MANAGER}`,
+          manifest(operatorNamespace, `r-${run}`, operatorServer.url),
+        );
         const operatorTime = (await operatorWatch.allReady(run + 1, 60_000)) - started;
         // The next run's instance is new: the resource that onboarded this one must not fight for it.
         await bench.kube.call('DELETE', `${GROUP_PATH}/namespaces/${operatorNamespace}/influxonboardings/r-${run}`);
@@ -954,7 +1100,13 @@ async function realRun(bench: Bench, version: RealVersion): Promise<RealFigures>
       try {
         await sleep(200);
         const started = performance.now();
-        await createAll(bench.kube, throughputOp, servers.map((server) => server.url), manyWatch, 'r');
+        await createAll(
+          bench.kube,
+          throughputOp,
+          servers.map((server) => server.url),
+          manyWatch,
+          'r',
+        );
         operatorSeconds = ((await manyWatch.allReady(instances, 5 * 60_000)) - started) / 1000;
       } finally {
         manyWatch.stop();
@@ -966,7 +1118,9 @@ async function realRun(bench: Bench, version: RealVersion): Promise<RealFigures>
       try {
         await sleep(200);
         const started = performance.now();
-        await inParallel(servers, concurrency, (server, index) => floorOnboard(bench.kube, throughputFloor, `r-${index}`, server.url));
+        await inParallel(servers, concurrency, (server, index) =>
+          floorOnboard(bench.kube, throughputFloor, `r-${index}`, server.url),
+        );
         floorSeconds = ((await floorManyWatch.allReady(instances, 5 * 60_000)) - started) / 1000;
       } finally {
         floorManyWatch.stop();
@@ -1009,14 +1163,18 @@ function chart(runs: SizeRun[], title: string): string {
   const y = (t: number): number => height - bottom - (t / maxT) * (height - top - bottom);
   const line = (pick: (run: SizeRun) => number, color: string): string => {
     const points = runs.map((run) => `${x(run.size).toFixed(1)},${y(pick(run)).toFixed(1)}`);
-    const dots = runs.map((run) => `<circle cx="${x(run.size).toFixed(1)}" cy="${y(pick(run)).toFixed(1)}" r="3.5" fill="${color}"/>`).join('');
+    const dots = runs
+      .map((run) => `<circle cx="${x(run.size).toFixed(1)}" cy="${y(pick(run)).toFixed(1)}" r="3.5" fill="${color}"/>`)
+      .join('');
     return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.join(' ')}"/>${dots}`;
   };
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((fraction) => {
     const t = maxT * fraction;
     return `<line x1="${left}" x2="${width - right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#ddd"/><text x="${left - 8}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${t.toFixed(1)}</text>`;
   });
-  const labels = runs.map((run) => `<text x="${x(run.size).toFixed(1)}" y="${height - bottom + 18}" text-anchor="middle">${run.size}</text>`);
+  const labels = runs.map(
+    (run) => `<text x="${x(run.size).toFixed(1)}" y="${height - bottom + 18}" text-anchor="middle">${run.size}</text>`,
+  );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${title}</text>
@@ -1037,13 +1195,19 @@ ${line((run) => run.floorSeconds, '#1f77b4')}
 export async function e2e(args: string[]): Promise<Figure[]> {
   const settings = settingsFrom(args);
   say(`\n## End to end against the floor (${settings.mode}): ${JSON.stringify(settings)}`);
-  say(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; node ${process.version}; load ${load()}`);
+  say(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; node ${process.version}; load ${load()}`,
+  );
   say('building dist/ (npm run build)');
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   const keepAlive = setInterval(() => undefined, 1000);
   const started = performance.now();
   const controlPlane = await startControlPlane({ controllerManager: false, log: () => undefined });
-  const tap = await startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token: controlPlane.adminToken });
+  const tap = await startApiTap({
+    upstream: controlPlane.server,
+    upstreamCaPem: controlPlane.caPem,
+    token: controlPlane.adminToken,
+  });
   const tapCa = /certificate-authority-data: (\S+)/.exec(readFileSync(tap.kubeconfigPath, 'utf8'))?.[1] ?? '';
   const kube = kubeClient(tap.url, Buffer.from(tapCa, 'base64').toString('utf8'), controlPlane.adminToken);
   const farm = await startFarm(settings.latencyMs);
@@ -1051,7 +1215,12 @@ export async function e2e(args: string[]): Promise<Figure[]> {
   try {
     const crds = await controlPlane.kubectl(['apply', '-f', `${root}crds/`]);
     if (crds.code !== 0) throw new Error(`kubectl apply crds: ${crds.stderr}`);
-    await controlPlane.kubectl(['wait', '--for=condition=Established', 'crd/influxonboardings.influxdb.onboarding.dev', '--timeout=60s']);
+    await controlPlane.kubectl([
+      'wait',
+      '--for=condition=Established',
+      'crd/influxonboardings.influxdb.onboarding.dev',
+      '--timeout=60s',
+    ]);
     say(`control plane up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const runs = (part: string): boolean => !settings.skip.includes(part);
@@ -1061,7 +1230,8 @@ export async function e2e(args: string[]): Promise<Figure[]> {
     const sweep: SizeRun[] = [];
     if (runs('sweep')) {
       for (const concurrency of [1, 4, 16]) {
-        const same = concurrency === settings.concurrency ? sizes.find((run) => run.size === settings.sweepSize) : undefined;
+        const same =
+          concurrency === settings.concurrency ? sizes.find((run) => run.size === settings.sweepSize) : undefined;
         sweep.push(same ?? (await sizeRun(bench, settings.sweepSize, concurrency)));
       }
     }
@@ -1072,7 +1242,12 @@ export async function e2e(args: string[]): Promise<Figure[]> {
 
     const result = {
       settings,
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', memoryGiB: round(totalmem() / 1024 ** 3), node: process.version },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? '?',
+        memoryGiB: round(totalmem() / 1024 ** 3),
+        node: process.version,
+      },
       date: new Date().toISOString(),
       commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
       latency,
@@ -1085,15 +1260,26 @@ export async function e2e(args: string[]): Promise<Figure[]> {
     };
     // The memory and real-influxd parts take minutes each and are run on their own: their figures are kept whenever they ran.
     mkdirSync(`${root}docs`, { recursive: true });
-    if (memory !== undefined) writeFileSync(`${root}docs/bench-e2e-memory.json`, `${JSON.stringify({ ...result, latency: undefined, sizes: undefined, sweep: undefined, steady: undefined, real: undefined }, null, 2)}\n`);
-    if (real.length > 0) writeFileSync(`${root}docs/bench-e2e-real.json`, `${JSON.stringify({ ...result, latency: undefined, sizes: undefined, sweep: undefined, steady: undefined, memory: undefined }, null, 2)}\n`);
+    if (memory !== undefined)
+      writeFileSync(
+        `${root}docs/bench-e2e-memory.json`,
+        `${JSON.stringify({ ...result, latency: undefined, sizes: undefined, sweep: undefined, steady: undefined, real: undefined }, null, 2)}\n`,
+      );
+    if (real.length > 0)
+      writeFileSync(
+        `${root}docs/bench-e2e-real.json`,
+        `${JSON.stringify({ ...result, latency: undefined, sizes: undefined, sweep: undefined, steady: undefined, memory: undefined }, null, 2)}\n`,
+      );
     // A partial run (--skip) is a probe: it does not replace the figures in docs/.
     if (settings.skip.length === 0) {
       mkdirSync(`${root}docs`, { recursive: true });
       writeFileSync(`${root}docs/bench-e2e-${settings.mode}.json`, `${JSON.stringify(result, null, 2)}\n`);
       writeFileSync(
         `${root}docs/bench-e2e-${settings.mode}.svg`,
-        chart(sizes, `Time to all Ready, ${settings.latencyMs} ms InfluxDB latency, concurrency ${settings.concurrency}`),
+        chart(
+          sizes,
+          `Time to all Ready, ${settings.latencyMs} ms InfluxDB latency, concurrency ${settings.concurrency}`,
+        ),
       );
       say(`wrote docs/bench-e2e-${settings.mode}.json and .svg (${result.seconds} s)`);
     }
@@ -1102,8 +1288,16 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       ...(latency === undefined
         ? []
         : [
-            { name: 'e2e apply -> Ready p50 (operator / floor)', value: `${latency.operator.p50} / ${latency.floor.p50} ms = ${latency.ratioP50}`, how: `${settings.runs} runs, ${how}` },
-            { name: 'e2e apply -> Ready p95 (operator / floor)', value: `${latency.operator.p95} / ${latency.floor.p95} ms = ${latency.ratioP95}`, how: `${settings.runs} runs, ${how}` },
+            {
+              name: 'e2e apply -> Ready p50 (operator / floor)',
+              value: `${latency.operator.p50} / ${latency.floor.p50} ms = ${latency.ratioP50}`,
+              how: `${settings.runs} runs, ${how}`,
+            },
+            {
+              name: 'e2e apply -> Ready p95 (operator / floor)',
+              value: `${latency.operator.p95} / ${latency.floor.p95} ms = ${latency.ratioP95}`,
+              how: `${settings.runs} runs, ${how}`,
+            },
           ]),
       ...sizes.map((run) => ({
         name: `e2e ${run.size} resources -> all Ready`,
@@ -1118,7 +1312,11 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       ...(steady === undefined
         ? []
         : [
-            { name: 'e2e API writes per resync', value: String(steady.apiWritesPerResync), how: `${steady.size} Ready resources over ${steady.windowSeconds} s` },
+            {
+              name: 'e2e API writes per resync',
+              value: String(steady.apiWritesPerResync),
+              how: `${steady.size} Ready resources over ${steady.windowSeconds} s`,
+            },
             {
               name: 'e2e InfluxDB requests per Ready resource per drift interval',
               value: String(steady.influxRequestsPerReadyResourcePerDriftInterval),

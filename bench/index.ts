@@ -36,9 +36,11 @@ for (const [name, run] of benchmarks) {
   }
 }
 
-const width = (pick: (figure: Figure) => string): number => Math.max(...figures.map((figure) => pick(figure).length), 0);
+const width = (pick: (figure: Figure) => string): number =>
+  Math.max(...figures.map((figure) => pick(figure).length), 0);
 const [nameWidth, valueWidth] = [width((figure) => figure.name), width((figure) => figure.value)];
 say(`\n## Summary (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-for (const figure of figures) say(`${figure.name.padEnd(nameWidth)}  ${figure.value.padEnd(valueWidth)}  ${figure.how}`);
+for (const figure of figures)
+  say(`${figure.name.padEnd(nameWidth)}  ${figure.value.padEnd(valueWidth)}  ${figure.how}`);
 for (const failure of failures) say(`FAILED ${failure}`);
 process.exit(failures.length > 0 ? 1 : 0);

@@ -19,7 +19,14 @@ type SocketLike = {
 };
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] } };
+  snapshot: {
+    meta: {
+      node_fields: string[];
+      node_types: [string[], ...unknown[]];
+      edge_fields: string[];
+      edge_types: [string[], ...unknown[]];
+    };
+  };
   nodes: number[];
   edges: number[];
   strings: string[];
@@ -36,8 +43,12 @@ function stringHolders(parsed: Snapshot, top = 30): Array<{ what: string; count:
   const { snapshot, nodes, edges, strings } = parsed;
   const fields = snapshot.meta.node_fields;
   const edgeFields = snapshot.meta.edge_fields;
-  const [typeAt, nameAt, sizeAt, edgeCountAt] = ['type', 'name', 'self_size', 'edge_count'].map((field) => fields.indexOf(field)) as [number, number, number, number];
-  const [edgeTypeAt, edgeNameAt, toAt] = ['type', 'name_or_index', 'to_node'].map((field) => edgeFields.indexOf(field)) as [number, number, number];
+  const [typeAt, nameAt, sizeAt, edgeCountAt] = ['type', 'name', 'self_size', 'edge_count'].map((field) =>
+    fields.indexOf(field),
+  ) as [number, number, number, number];
+  const [edgeTypeAt, edgeNameAt, toAt] = ['type', 'name_or_index', 'to_node'].map((field) =>
+    edgeFields.indexOf(field),
+  ) as [number, number, number];
   const types = snapshot.meta.node_types[0];
   const edgeTypes = snapshot.meta.edge_types[0];
   const typeOf = (node: number): string => types[nodes[node + typeAt] ?? 0] ?? '?';
@@ -47,12 +58,20 @@ function stringHolders(parsed: Snapshot, top = 30): Array<{ what: string; count:
     const count = nodes[node + edgeCountAt] ?? 0;
     const parentType = typeOf(node);
     // Not the string table nor other V8 roots (every internalized string is in the table): the object that uses it.
-    const parent = STRING_TYPES.has(parentType) || parentType === 'synthetic' ? undefined : `${parentType} ${strings[nodes[node + nameAt] ?? 0] ?? '?'}`;
+    const parent =
+      STRING_TYPES.has(parentType) || parentType === 'synthetic'
+        ? undefined
+        : `${parentType} ${strings[nodes[node + nameAt] ?? 0] ?? '?'}`;
     for (let index = 0; index < count; index++, edge += edgeFields.length) {
       const to = edges[edge + toAt] ?? 0;
       const edgeType = edgeTypes[edges[edge + edgeTypeAt] ?? 0] ?? '?';
       if (parent === undefined || edgeType === 'weak' || held.has(to) || !STRING_TYPES.has(typeOf(to))) continue;
-      const name = edgeType === 'property' ? `.${strings[edges[edge + edgeNameAt] ?? 0] ?? '?'}` : edgeType === 'element' ? '[]' : `(${edgeType})`;
+      const name =
+        edgeType === 'property'
+          ? `.${strings[edges[edge + edgeNameAt] ?? 0] ?? '?'}`
+          : edgeType === 'element'
+            ? '[]'
+            : `(${edgeType})`;
       held.set(to, `${parent}${name}`);
     }
   }
@@ -70,15 +89,25 @@ function stringHolders(parsed: Snapshot, top = 30): Array<{ what: string; count:
 }
 
 /** Self sizes summed by node type and name (constructor for objects), the largest first. */
-function summary({ snapshot, nodes, strings }: Snapshot, top = 30): Array<{ what: string; count: number; mib: number }> {
+function summary(
+  { snapshot, nodes, strings }: Snapshot,
+  top = 30,
+): Array<{ what: string; count: number; mib: number }> {
   const fields = snapshot.meta.node_fields;
-  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field)) as [number, number, number];
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field)) as [
+    number,
+    number,
+    number,
+  ];
   const types = snapshot.meta.node_types[0];
   const sums = new Map<string, { count: number; bytes: number }>();
   for (let index = 0; index < nodes.length; index += fields.length) {
     const type = types[nodes[index + typeAt] ?? 0] ?? '?';
     // Strings by type only: their names are their contents (credentials among them).
-    const what = type === 'object' || type === 'closure' || type === 'native' ? `${type} ${strings[nodes[index + nameAt] ?? 0] ?? '?'}` : type;
+    const what =
+      type === 'object' || type === 'closure' || type === 'native'
+        ? `${type} ${strings[nodes[index + nameAt] ?? 0] ?? '?'}`
+        : type;
     const sum = sums.get(what) ?? { count: 0, bytes: 0 };
     sum.count += 1;
     sum.bytes += nodes[index + sizeAt] ?? 0;
@@ -110,7 +139,8 @@ const HEAP_SPACES = `JSON.stringify((() => {
 /** Runs `rounds` full collections in the process whose inspector listens on `port`, then reports its heap spaces; with `heap`, also a snapshot's summary. */
 async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<void> {
   const Socket = (globalThis as { WebSocket?: new (url: string) => SocketLike }).WebSocket;
-  if (Socket === undefined) throw new Error('no global WebSocket: run node with --experimental-websocket (npm run bench does)');
+  if (Socket === undefined)
+    throw new Error('no global WebSocket: run node with --experimental-websocket (npm run bench does)');
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as DevtoolsTarget[];
   const url = targets[0]?.webSocketDebuggerUrl;
   if (url === undefined) throw new Error(`no inspector target on port ${port}`);
@@ -125,7 +155,11 @@ async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<
     const message = JSON.parse(event.data) as { method?: string; params?: { chunk?: string } };
     if (message.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(message.params?.chunk ?? '');
   });
-  const call = (id: number, method: string, params: Record<string, unknown> = {}): Promise<{ result?: { result?: { value?: unknown } } }> => {
+  const call = (
+    id: number,
+    method: string,
+    params: Record<string, unknown> = {},
+  ): Promise<{ result?: { result?: { value?: unknown } } }> => {
     const answered = new Promise<{ result?: { result?: { value?: unknown } } }>((resolve) => {
       socket.addEventListener('message', (event) => {
         if (typeof event.data !== 'string') return;
@@ -139,7 +173,10 @@ async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<
   try {
     for (let id = 1; id <= rounds; id++) await call(id, 'HeapProfiler.collectGarbage');
     const spaces = await call(rounds + 1, 'Runtime.evaluate', { expression: HEAP_SPACES, returnByValue: true });
-    const report: Record<string, unknown> = JSON.parse(String(spaces.result?.result?.value ?? '{}')) as Record<string, unknown>;
+    const report: Record<string, unknown> = JSON.parse(String(spaces.result?.result?.value ?? '{}')) as Record<
+      string,
+      unknown
+    >;
     if (heap) {
       await call(rounds + 2, 'HeapProfiler.takeHeapSnapshot');
       const parsed = JSON.parse(chunks.join('')) as Snapshot;

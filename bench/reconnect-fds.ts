@@ -4,7 +4,9 @@ import { Informer, KubeConnection } from '../src/runtime/index.js';
 import { fileDescriptors, kubeConfigFor, say, silentLogger, sleep, startFakeApi, type Figure } from './util.js';
 
 export async function reconnectFds(reconnects = 1000): Promise<Figure[]> {
-  say(`\n## File descriptors across ${reconnects} watch reconnects (Informer + KubeConnection, backoff 1-2 ms, server closes each watch)`);
+  say(
+    `\n## File descriptors across ${reconnects} watch reconnects (Informer + KubeConnection, backoff 1-2 ms, server closes each watch)`,
+  );
   const api = await startFakeApi(['closing']);
   const connection = new KubeConnection(kubeConfigFor(api.url));
   const informer = new Informer({
@@ -33,8 +35,12 @@ export async function reconnectFds(reconnects = 1000): Promise<Figure[]> {
     await sleep(100);
     const after = fileDescriptors();
     const final = await api.stats();
-    say(`${final.watches - 1} reconnects (${final.watches} watches, ${final.lists} list) in ${seconds.toFixed(1)} s over ${final.connections} TCP connection(s) (counted by the server)`);
-    say(`open fds (sockets): before ${before.total} (${before.sockets}), after ${final.watches - 1} reconnects ${during.total} (${during.sockets}), after stop + close ${after.total} (${after.sockets})`);
+    say(
+      `${final.watches - 1} reconnects (${final.watches} watches, ${final.lists} list) in ${seconds.toFixed(1)} s over ${final.connections} TCP connection(s) (counted by the server)`,
+    );
+    say(
+      `open fds (sockets): before ${before.total} (${before.sockets}), after ${final.watches - 1} reconnects ${during.total} (${during.sockets}), after stop + close ${after.total} (${after.sockets})`,
+    );
     return [
       {
         name: `fds after ${reconnects} reconnects`,

@@ -18,7 +18,9 @@ const leads = (operator: RunningOperator): boolean => operator.records().some(st
 const timestamp = (record: LogRecord): number => Date.parse(String(record.timestamp));
 
 export async function takeover(): Promise<Figure[]> {
-  say(`\n## Leader takeover between operator processes on a real API server (lease ${LEASE_S} s, renew deadline ${RENEW_S} s, retry ${RETRY_S} s: the defaults)`);
+  say(
+    `\n## Leader takeover between operator processes on a real API server (lease ${LEASE_S} s, renew deadline ${RENEW_S} s, retry ${RETRY_S} s: the defaults)`,
+  );
   // The test helpers unref their child processes; waiting on one alone would let the loop drain.
   const keepAlive = setInterval(() => undefined, 1000);
   const controlPlane: ControlPlane = await startControlPlane({ controllerManager: false, log: () => undefined });
@@ -29,14 +31,25 @@ export async function takeover(): Promise<Figure[]> {
       if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
     };
     await kubectl('apply', '-f', fileURLToPath(new URL('../crds/', import.meta.url)));
-    await kubectl('wait', '--for=condition=Established', 'crd/influxonboardings.influxdb.onboarding.dev', '--timeout=60s');
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      'crd/influxonboardings.influxdb.onboarding.dev',
+      '--timeout=60s',
+    );
     await kubectl('create', 'namespace', 'bench');
     const leaseName = `bench-${randomBytes(3).toString('hex')}`;
     const candidate = async (name: string): Promise<RunningOperator> => {
       const operator = await startOperator({
         kubeconfigPath: controlPlane.kubeconfigPath,
         name,
-        args: ['--namespaces=bench', '--leader-elect=true', '--leader-election-namespace=bench', `--leader-election-id=${leaseName}`, '--log-level=info'],
+        args: [
+          '--namespaces=bench',
+          '--leader-elect=true',
+          '--leader-election-namespace=bench',
+          `--leader-election-id=${leaseName}`,
+          '--log-level=info',
+        ],
       });
       operators.push(operator);
       await operator.waitForReady(60_000);
@@ -63,15 +76,21 @@ export async function takeover(): Promise<Figure[]> {
       const exit = how === 'kill' ? await leader.kill() : await leader.terminate();
       const took = await standby.waitForLog('started leading', startedLeading, 60_000);
       const seconds = (timestamp(took) - at) / 1000;
-      say(`${how === 'kill' ? 'kill -9' : 'SIGTERM'} of the leader (${exit}) -> the standby started leading after ${seconds.toFixed(2)} s`);
+      say(
+        `${how === 'kill' ? 'kill -9' : 'SIGTERM'} of the leader (${exit}) -> the standby started leading after ${seconds.toFixed(2)} s`,
+      );
       leader = standby;
       standby = await candidate(`bench-operator-${names++}`);
       return seconds;
     };
     const kills = [await trial('kill'), await trial('kill')];
     const terms = [await trial('term'), await trial('term'), await trial('term')];
-    say(`after kill -9: ${summary(kills)} (the lease, ${LEASE_S} s, must expire as the standby observes it, then its next retry, every ${RETRY_S}-${(RETRY_S * 2.2).toFixed(1)} s)`);
-    say(`after SIGTERM: ${summary(terms)} (the Lease is released; the standby takes it at its next retry, every ${RETRY_S}-${(RETRY_S * 2.2).toFixed(1)} s)`);
+    say(
+      `after kill -9: ${summary(kills)} (the lease, ${LEASE_S} s, must expire as the standby observes it, then its next retry, every ${RETRY_S}-${(RETRY_S * 2.2).toFixed(1)} s)`,
+    );
+    say(
+      `after SIGTERM: ${summary(terms)} (the Lease is released; the standby takes it at its next retry, every ${RETRY_S}-${(RETRY_S * 2.2).toFixed(1)} s)`,
+    );
     return [
       {
         name: 'takeover after kill -9 of the leader',

@@ -39,7 +39,9 @@ export interface FakeApi {
 /** Starts bench/fake-api-server.ts in its own process; see that file for the modes. */
 export async function startFakeApi(args: string[]): Promise<FakeApi> {
   const script = fileURLToPath(new URL('./fake-api-server.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {

@@ -54,21 +54,81 @@ interface Flag {
 const ENV_PREFIX = 'INFLUX_OPERATOR_';
 
 const FLAGS: readonly Flag[] = [
-  { name: 'namespaces', type: 'string', default: '', help: 'Comma-separated namespaces to watch; empty watches all (then it needs cluster-wide RBAC).' },
-  { name: 'label-selector', type: 'string', default: '', help: 'Only reconcile InfluxOnboardings matching this label selector (to shard across deployments).' },
+  {
+    name: 'namespaces',
+    type: 'string',
+    default: '',
+    help: 'Comma-separated namespaces to watch; empty watches all (then it needs cluster-wide RBAC).',
+  },
+  {
+    name: 'label-selector',
+    type: 'string',
+    default: '',
+    help: 'Only reconcile InfluxOnboardings matching this label selector (to shard across deployments).',
+  },
   { name: 'concurrency', type: 'string', default: '4', help: 'Resources reconciled in parallel.' },
-  { name: 'resync-period', type: 'string', default: '10m', help: 'Every resource is queued again this often, events or not.' },
-  { name: 'drift-check-interval', type: 'string', default: '5m', help: 'How often a Ready resource checks its token and setup state (jittered by 10%).' },
-  { name: 'password-check-interval', type: 'string', default: '1h', help: "How often a Ready resource proves the Secret's password with a sign-in (each sign-in opens a session, closed again at once)." },
-  { name: 'escrow-namespace', type: 'string', default: '', help: "Keep a copy of each resource's credentials in a Secret of this namespace (the operator's own), restored when the resource's Secret is gone; empty: no escrow." },
-  { name: 'backoff-base', type: 'string', default: '5ms', help: 'First retry delay of a failing resource; doubles per failure.' },
+  {
+    name: 'resync-period',
+    type: 'string',
+    default: '10m',
+    help: 'Every resource is queued again this often, events or not.',
+  },
+  {
+    name: 'drift-check-interval',
+    type: 'string',
+    default: '5m',
+    help: 'How often a Ready resource checks its token and setup state (jittered by 10%).',
+  },
+  {
+    name: 'password-check-interval',
+    type: 'string',
+    default: '1h',
+    help: "How often a Ready resource proves the Secret's password with a sign-in (each sign-in opens a session, closed again at once).",
+  },
+  {
+    name: 'escrow-namespace',
+    type: 'string',
+    default: '',
+    help: "Keep a copy of each resource's credentials in a Secret of this namespace (the operator's own), restored when the resource's Secret is gone; empty: no escrow.",
+  },
+  {
+    name: 'backoff-base',
+    type: 'string',
+    default: '5ms',
+    help: 'First retry delay of a failing resource; doubles per failure.',
+  },
   { name: 'backoff-max', type: 'string', default: '1000s', help: 'Longest retry delay of a failing resource.' },
-  { name: 'leader-elect', type: 'boolean', default: 'false', help: 'Elect a leader through a Lease so only one replica reconciles.' },
-  { name: 'leader-election-namespace', type: 'string', default: '', help: "Namespace of the Lease; defaults to the pod's namespace (POD_NAMESPACE)." },
+  {
+    name: 'leader-elect',
+    type: 'boolean',
+    default: 'false',
+    help: 'Elect a leader through a Lease so only one replica reconciles.',
+  },
+  {
+    name: 'leader-election-namespace',
+    type: 'string',
+    default: '',
+    help: "Namespace of the Lease; defaults to the pod's namespace (POD_NAMESPACE).",
+  },
   { name: 'leader-election-id', type: 'string', default: 'influx-onboarding-operator', help: 'Name of the Lease.' },
-  { name: 'lease-duration', type: 'string', default: '15s', help: 'How long a leader holds the Lease without renewing.' },
-  { name: 'renew-deadline', type: 'string', default: '10s', help: 'A leader that cannot renew within this stops reconciling.' },
-  { name: 'retry-period', type: 'string', default: '2s', help: 'How often candidates try to acquire or renew the Lease.' },
+  {
+    name: 'lease-duration',
+    type: 'string',
+    default: '15s',
+    help: 'How long a leader holds the Lease without renewing.',
+  },
+  {
+    name: 'renew-deadline',
+    type: 'string',
+    default: '10s',
+    help: 'A leader that cannot renew within this stops reconciling.',
+  },
+  {
+    name: 'retry-period',
+    type: 'string',
+    default: '2s',
+    help: 'How often candidates try to acquire or renew the Lease.',
+  },
   { name: 'metrics-bind-address', type: 'string', default: ':8443', help: 'Address of /metrics; "0" turns it off.' },
   {
     name: 'metrics-secure',
@@ -82,11 +142,26 @@ const FLAGS: readonly Flag[] = [
     default: '',
     help: 'Directory with tls.crt and tls.key for /metrics (a mounted kubernetes.io/tls Secret, e.g. from cert-manager; re-read every minute). Empty: a self-signed certificate made at start.',
   },
-  { name: 'health-probe-bind-address', type: 'string', default: ':8081', help: 'Address of /healthz and /readyz; "0" turns it off.' },
+  {
+    name: 'health-probe-bind-address',
+    type: 'string',
+    default: ':8081',
+    help: 'Address of /healthz and /readyz; "0" turns it off.',
+  },
   { name: 'log-level', type: 'string', default: 'info', help: 'error, warn, info or debug.' },
   { name: 'log-format', type: 'string', default: 'json', help: 'json or text.' },
-  { name: 'shutdown-timeout', type: 'string', default: '30s', help: 'How long in-flight reconciles may run after SIGTERM.' },
-  { name: 'allow-link-local', type: 'boolean', default: 'false', help: 'Allow InfluxDB URLs that resolve to link-local addresses (169.254.0.0/16, fe80::/10: cloud metadata).' },
+  {
+    name: 'shutdown-timeout',
+    type: 'string',
+    default: '30s',
+    help: 'How long in-flight reconciles may run after SIGTERM.',
+  },
+  {
+    name: 'allow-link-local',
+    type: 'boolean',
+    default: 'false',
+    help: 'Allow InfluxDB URLs that resolve to link-local addresses (169.254.0.0/16, fe80::/10: cloud metadata).',
+  },
   {
     name: 'allowed-urls',
     type: 'string',
@@ -206,7 +281,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const labelSelector = raw('label-selector').trim();
   const escrowNamespace = raw('escrow-namespace').trim();
   if (escrowNamespace !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(escrowNamespace)) {
-    problems.push(`--escrow-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(escrowNamespace)}`);
+    problems.push(
+      `--escrow-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(escrowNamespace)}`,
+    );
   }
   const leaderElect = bool('leader-elect');
   const leaderElectionNamespace = raw('leader-election-namespace') || env.POD_NAMESPACE || undefined;
@@ -220,7 +297,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (retryPeriodMs >= renewDeadlineMs) problems.push('--retry-period: must be shorter than --renew-deadline');
   const metricsSecure = bool('metrics-secure');
   const metricsCertDir = raw('metrics-cert-dir').trim();
-  if (metricsCertDir !== '' && !metricsSecure) problems.push('--metrics-cert-dir: only with --metrics-secure=true (plain HTTP uses no certificate)');
+  if (metricsCertDir !== '' && !metricsSecure)
+    problems.push('--metrics-cert-dir: only with --metrics-secure=true (plain HTTP uses no certificate)');
   const allowedUrls = parseAllowedTargets(commaSeparated(raw('allowed-urls')));
   if (!allowedUrls.ok) problems.push(...allowedUrls.problems.map((problem) => `--allowed-urls: ${problem}`));
   const backoffBaseMs = duration('backoff-base');

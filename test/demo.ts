@@ -29,16 +29,21 @@ const say = (text: string): void => {
 };
 
 async function main(): Promise<number> {
-  if (values['real-influxdb'] && values['influx-url'] !== undefined) throw new Error('--real-influxdb and --influx-url exclude each other');
+  if (values['real-influxdb'] && values['influx-url'] !== undefined)
+    throw new Error('--real-influxdb and --influx-url exclude each other');
   say('Starting a local control plane (etcd, kube-apiserver, kube-controller-manager)');
   const controlPlane = await startControlPlane({ controllerManager: true });
-  const unpublish = (await publishedClusterAnswers()) === undefined ? publishKubeconfig(readFileSync(controlPlane.kubeconfigPath, 'utf8')) : undefined;
+  const unpublish =
+    (await publishedClusterAnswers()) === undefined
+      ? publishKubeconfig(readFileSync(controlPlane.kubeconfigPath, 'utf8'))
+      : undefined;
   const kubectl = async (...args: string[]): Promise<string> => {
     const result = await controlPlane.kubectl(args);
     if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
     return result.stdout;
   };
-  if (values['real-influxdb']) say('Starting a real influxd v2.9.1 (built from Go modules on first use: 10-15 minutes cold)');
+  if (values['real-influxdb'])
+    say('Starting a real influxd v2.9.1 (built from Go modules on first use: 10-15 minutes cold)');
   const influxd = values['real-influxdb'] ? await startInfluxd('v2.9.1') : undefined;
   const standin = values['influx-url'] === undefined && influxd === undefined ? await startInfluxStandin() : undefined;
   const influxUrl = values['influx-url'] ?? influxd?.url ?? standin?.url ?? '';
@@ -69,7 +74,9 @@ async function main(): Promise<number> {
     process.stdout.write(applied.stdout + applied.stderr);
 
     say('kubectl wait --for=condition=Ready influxonboarding/influxdb');
-    process.stdout.write(await kubectl('wait', '-n', 'influx-demo', '--for=condition=Ready', 'influxonboarding/influxdb', '--timeout=60s'));
+    process.stdout.write(
+      await kubectl('wait', '-n', 'influx-demo', '--for=condition=Ready', 'influxonboarding/influxdb', '--timeout=60s'),
+    );
 
     say('kubectl get influxonboardings -o wide');
     process.stdout.write(await kubectl('get', 'influxonboardings', '-n', 'influx-demo', '-o', 'wide'));
@@ -80,29 +87,51 @@ async function main(): Promise<number> {
     say('Events');
     process.stdout.write(await kubectl('events', '-n', 'influx-demo', '--for', 'influxonboarding/influxdb'));
 
-    const data = JSON.parse(await kubectl('get', 'secret', '-n', 'influx-demo', 'influxdb-influxdb', '-o', 'jsonpath={.data}')) as Record<string, string>;
-    const [token, org, bucket, username, password] = ['token', 'org', 'bucket', 'username', 'password'].map((key) => Buffer.from(data[key] ?? '', 'base64').toString('utf8'));
+    const data = JSON.parse(
+      await kubectl('get', 'secret', '-n', 'influx-demo', 'influxdb-influxdb', '-o', 'jsonpath={.data}'),
+    ) as Record<string, string>;
+    const [token, org, bucket, username, password] = ['token', 'org', 'bucket', 'username', 'password'].map((key) =>
+      Buffer.from(data[key] ?? '', 'base64').toString('utf8'),
+    );
     if (influxd) {
-      say('Using the Secret as an application would: a write and a Flux query with its token, a sign-in with its password');
-      const use = await useCredentials({ url: influxUrl, token: token ?? '', org: org ?? '', bucket: bucket ?? '', username: username ?? '', password: password ?? '' });
-      process.stdout.write(`GET /api/v2/me: HTTP ${use.me}; rows read back after one write: ${use.rows}; sign-in: HTTP ${use.signIn}\n`);
-      if (use.me !== 200 || use.rows !== 1 || use.signIn !== 204) throw new Error('the credentials in the Secret do not work as they should');
+      say(
+        'Using the Secret as an application would: a write and a Flux query with its token, a sign-in with its password',
+      );
+      const use = await useCredentials({
+        url: influxUrl,
+        token: token ?? '',
+        org: org ?? '',
+        bucket: bucket ?? '',
+        username: username ?? '',
+        password: password ?? '',
+      });
+      process.stdout.write(
+        `GET /api/v2/me: HTTP ${use.me}; rows read back after one write: ${use.rows}; sign-in: HTTP ${use.signIn}\n`,
+      );
+      if (use.me !== 200 || use.rows !== 1 || use.signIn !== 204)
+        throw new Error('the credentials in the Secret do not work as they should');
     } else {
       say('Checking that the token in the Secret works against InfluxDB (GET /api/v2/me)');
       const me = await new InfluxAdmin(influxUrl).request({ path: '/api/v2/me', token: token ?? '' });
-      process.stdout.write(`HTTP ${me.status}: the token belongs to user ${JSON.stringify((me.json as { name?: string } | undefined)?.name)}\n`);
+      process.stdout.write(
+        `HTTP ${me.status}: the token belongs to user ${JSON.stringify((me.json as { name?: string } | undefined)?.name)}\n`,
+      );
       if (me.status !== 200) throw new Error('the token in the Secret was not accepted');
     }
 
     say('What the operator logged');
     for (const record of operator.records().filter((entry) => entry.message === 'reconciled')) {
-      process.stdout.write(`${String(record.timestamp)} ${String(record.resource)} ${String(record.reason)}: steps ${JSON.stringify(record.steps)}\n`);
+      process.stdout.write(
+        `${String(record.timestamp)} ${String(record.resource)} ${String(record.reason)}: steps ${JSON.stringify(record.steps)}\n`,
+      );
     }
 
     if (values.keep) {
       say('Still running. In another shell:');
       const path = unpublish ? kubeconfigPath : controlPlane.kubeconfigPath;
-      process.stdout.write(`  export KUBECONFIG=${path}\n  kubectl get influxonboardings -A\nCtrl-C stops everything.\n`);
+      process.stdout.write(
+        `  export KUBECONFIG=${path}\n  kubectl get influxonboardings -A\nCtrl-C stops everything.\n`,
+      );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -91,7 +91,8 @@ for (const group of uvuGlobals.UVU_QUEUE) {
       // Tests that neither passed nor threw never ran: a hook failed. Skipped tests (.skip, or the
       // others when .only is used) count as failures too: nothing may be silently left out.
       failed += total - ok + skipped;
-      if (errors === true && ok < total) notes.push(`${name}: ${total - ok} test(s) did not run (a before/after hook threw)`);
+      if (errors === true && ok < total)
+        notes.push(`${name}: ${total - ok} test(s) did not run (a before/after hook threw)`);
       if (skipped > 0) notes.push(`${name}: ${skipped} test(s) skipped`);
       return result;
     };

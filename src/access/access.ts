@@ -48,7 +48,12 @@ export function resolveAccess(facts: AccessFacts): Access {
   if (onboarding === undefined || onboarding.metadata.deletionTimestamp !== undefined) {
     return { kind: 'waiting', reason: 'OnboardingNotFound', message: `InfluxOnboarding ${name} not found`, gone: true };
   }
-  const notReady = (why: string): Access => ({ kind: 'waiting', reason: 'OnboardingNotReady', message: `InfluxOnboarding ${name} ${why}`, gone: false });
+  const notReady = (why: string): Access => ({
+    kind: 'waiting',
+    reason: 'OnboardingNotReady',
+    message: `InfluxOnboarding ${name} ${why}`,
+    gone: false,
+  });
   const checked = checkSpec(onboarding);
   if (!checked.ok) return notReady('has an invalid spec');
   const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY);
@@ -58,7 +63,8 @@ export function resolveAccess(facts: AccessFacts): Access {
   if (secret?.state !== 'owned' || !secret.data.url || !secret.data.token || !secret.data.org || orgID === undefined) {
     return notReady('has no usable credentials Secret yet');
   }
-  if (checked.spec.caSecretRef !== undefined && !facts.ca?.found) return notReady('has a CA Secret the operator cannot read');
+  if (checked.spec.caSecretRef !== undefined && !facts.ca?.found)
+    return notReady('has a CA Secret the operator cannot read');
   const bucketID = onboarding.status?.bucketID;
   const connection: Connection = {
     onboarding: name,
@@ -117,7 +123,12 @@ export function accessFinish<S extends StatusShape>(
     ...(generation !== undefined && { observedGeneration: generation }),
     conditions: withReady(
       resource.status?.conditions,
-      { status: conditionStatus, reason: outcome.reason, message: outcome.message, ...(generation !== undefined && { observedGeneration: generation }) },
+      {
+        status: conditionStatus,
+        reason: outcome.reason,
+        message: outcome.message,
+        ...(generation !== undefined && { observedGeneration: generation }),
+      },
       now,
     ),
   } as S;
@@ -127,11 +138,21 @@ export function accessFinish<S extends StatusShape>(
     (transition && !QUIET.includes(outcome.reason)
       ? { type: success ? ('Normal' as const) : ('Warning' as const), reason: outcome.reason, message: outcome.message }
       : undefined);
-  return { kind: 'finish', reason: outcome.reason, message: outcome.message, status, ...(event && { event }), requeue: outcome.requeue };
+  return {
+    kind: 'finish',
+    reason: outcome.reason,
+    message: outcome.message,
+    status,
+    ...(event && { event }),
+    requeue: outcome.requeue,
+  };
 }
 
 /** An InfluxDB failure as a reason: outages and refusals by the address policy are Unreachable, answers are InfluxError. */
-export function failureOutcome(doing: string, failure: InfluxFailure): { reason: AccessReason; message: string; requeue: Requeue } {
+export function failureOutcome(
+  doing: string,
+  failure: InfluxFailure,
+): { reason: AccessReason; message: string; requeue: Requeue } {
   const text = failure.kind === 'rejected' ? `${failure.status} ${failure.code}: ${failure.message}` : failure.message;
   return {
     reason: failure.kind === 'rejected' ? 'InfluxError' : 'Unreachable',

@@ -2,7 +2,15 @@ import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
 import { BACKOFF, NONE } from '../api/reconcile.js';
 import type { BucketInfo, InfluxFailure, Outcome } from '../influx/types.js';
-import { accessFinish, after, failureOutcome, type Access, type AccessFinish, type Connection, type FinalizerStep } from './access.js';
+import {
+  accessFinish,
+  after,
+  failureOutcome,
+  type Access,
+  type AccessFinish,
+  type Connection,
+  type FinalizerStep,
+} from './access.js';
 
 /** Everything one reconcile of an InfluxBucket has learnt so far; the shell adds one observation per step. */
 export interface BucketFacts {
@@ -26,7 +34,14 @@ export type BucketStep =
   | FinalizerStep
   | { kind: 'findBucket'; connection: Connection; name: string }
   /** change: what a success did, in words, for the event and facts.changes. */
-  | { kind: 'createBucket'; connection: Connection; name: string; retentionSeconds: number; description: string; change: string }
+  | {
+      kind: 'createBucket';
+      connection: Connection;
+      name: string;
+      retentionSeconds: number;
+      description: string;
+      change: string;
+    }
   | { kind: 'setRetention'; connection: Connection; bucketID: string; retentionSeconds: number; change: string }
   | { kind: 'describeBucket'; connection: Connection; bucketID: string; description: string; change: string }
   | { kind: 'deleteBucket'; connection: Connection; bucketID: string }
@@ -68,22 +83,39 @@ function decideDeletion(facts: BucketFacts): BucketStep {
   const { resource, checked, access } = facts;
   const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
   if (!hasFinalizer(resource)) return finish(facts, { reason: 'Deleting', message: 'being deleted', requeue: NONE });
-  if (facts.deleted) return { kind: 'removeFinalizer', event: { type: 'Normal', reason: 'BucketDeleted', message: `bucket deleted from InfluxDB` } };
+  if (facts.deleted)
+    return {
+      kind: 'removeFinalizer',
+      event: { type: 'Normal', reason: 'BucketDeleted', message: `bucket deleted from InfluxDB` },
+    };
   if (!checked.ok || checked.spec.deletionPolicy === 'Retain') return { kind: 'removeFinalizer' };
   if (access.kind === 'waiting' && access.gone) {
     return {
       kind: 'removeFinalizer',
-      event: { type: 'Warning', reason: 'OnboardingGone', message: `${access.message}: bucket ${checked.spec.bucketName} left in InfluxDB (deletionPolicy Delete could not be carried out)` },
+      event: {
+        type: 'Warning',
+        reason: 'OnboardingGone',
+        message: `${access.message}: bucket ${checked.spec.bucketName} left in InfluxDB (deletionPolicy Delete could not be carried out)`,
+      },
     };
   }
   if (access.kind === 'not-permitted') {
-    return { kind: 'removeFinalizer', event: { type: 'Warning', reason: 'NotPermitted', message: `${access.message}: bucket ${checked.spec.bucketName} left in InfluxDB` } };
+    return {
+      kind: 'removeFinalizer',
+      event: {
+        type: 'Warning',
+        reason: 'NotPermitted',
+        message: `${access.message}: bucket ${checked.spec.bucketName} left in InfluxDB`,
+      },
+    };
   }
-  if (access.kind === 'waiting') return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
+  if (access.kind === 'waiting')
+    return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
   if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: checked.spec.bucketName };
-  if (!facts.bucket.ok) return finish(facts, failureOutcome(`looking up bucket ${checked.spec.bucketName}`, facts.bucket.failure));
+  if (!facts.bucket.ok)
+    return finish(facts, failureOutcome(`looking up bucket ${checked.spec.bucketName}`, facts.bucket.failure));
   const found = facts.bucket.value;
   // Only the bucket this resource manages is deleted: one re-created by someone else under the same name stays.
   if (found === null || managerOf(found.description) !== key) return { kind: 'removeFinalizer' };
@@ -96,48 +128,79 @@ export function decideBucket(facts: BucketFacts): BucketStep {
   if (!checked.ok) return finish(facts, { reason: 'InvalidSpec', message: checked.problems.join('; '), requeue: NONE });
   if (!hasFinalizer(resource)) return { kind: 'addFinalizer' };
   const spec = checked.spec;
-  if (access.kind === 'not-permitted') return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
-  if (access.kind === 'waiting') return finish(facts, { reason: access.reason, message: access.message, requeue: after(facts.driftCheckIntervalMs) });
+  if (access.kind === 'not-permitted')
+    return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
+  if (access.kind === 'waiting')
+    return finish(facts, {
+      reason: access.reason,
+      message: access.message,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
   if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: spec.bucketName };
-  if (!facts.bucket.ok) return finish(facts, failureOutcome(`looking up bucket ${spec.bucketName}`, facts.bucket.failure));
+  if (!facts.bucket.ok)
+    return finish(facts, failureOutcome(`looking up bucket ${spec.bucketName}`, facts.bucket.failure));
 
   const { namespace, name } = resource.metadata;
   const description = bucketDescription(spec, namespace, name);
   const found = facts.bucket.value;
   if (found === null) {
     const change = `${CREATED} ${spec.bucketName}`;
-    return { kind: 'createBucket', connection, name: spec.bucketName, retentionSeconds: spec.retentionPeriodSeconds, description, change };
+    return {
+      kind: 'createBucket',
+      connection,
+      name: spec.bucketName,
+      retentionSeconds: spec.retentionPeriodSeconds,
+      description,
+      change,
+    };
   }
 
   const manager = managerOf(found.description);
   const ours = manager === `${namespace}/${name}`;
   if (!ours) {
-    const exists = (why: string) => finish(facts, { reason: 'BucketExists', message: `bucket ${spec.bucketName} exists in org ${connection.org} and ${why}`, requeue: NONE });
+    const exists = (why: string) =>
+      finish(facts, {
+        reason: 'BucketExists',
+        message: `bucket ${spec.bucketName} exists in org ${connection.org} and ${why}`,
+        requeue: NONE,
+      });
     if (manager !== undefined) return exists(`is managed by InfluxBucket ${manager}`);
     if (found.name === connection.onboardingBucket || found.id === connection.onboardingBucketID) {
       return exists(`is the onboarding's own bucket, which is never adopted`);
     }
     // A bucket this resource created or adopted before (its status says so) whose marker someone removed is taken back.
-    if (!spec.adopt && found.id !== resource.status?.bucketID) return exists('is not managed by this resource; set spec.adopt: true to adopt it');
-    const change = found.id === resource.status?.bucketID ? 'marked the bucket as managed again' : `${ADOPTED} ${spec.bucketName}`;
+    if (!spec.adopt && found.id !== resource.status?.bucketID)
+      return exists('is not managed by this resource; set spec.adopt: true to adopt it');
+    const change =
+      found.id === resource.status?.bucketID ? 'marked the bucket as managed again' : `${ADOPTED} ${spec.bucketName}`;
     return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
   }
   if (found.retentionSeconds !== spec.retentionPeriodSeconds) {
     const change = `set ${describeRetention(spec.retentionPeriodSeconds)} (was ${describeRetention(found.retentionSeconds)})`;
-    return { kind: 'setRetention', connection, bucketID: found.id, retentionSeconds: spec.retentionPeriodSeconds, change };
+    return {
+      kind: 'setRetention',
+      connection,
+      bucketID: found.id,
+      retentionSeconds: spec.retentionPeriodSeconds,
+      change,
+    };
   }
-  if (found.description !== description) return { kind: 'describeBucket', connection, bucketID: found.id, description, change: 'set the description' };
+  if (found.description !== description)
+    return { kind: 'describeBucket', connection, bucketID: found.id, description, change: 'set the description' };
 
   const changes = facts.changes ?? [];
-  const adopted = changes.some((change) => change.startsWith(ADOPTED)) || (!changes.some((change) => change.startsWith(CREATED)) && resource.status?.adopted === true);
+  const adopted =
+    changes.some((change) => change.startsWith(ADOPTED)) ||
+    (!changes.some((change) => change.startsWith(CREATED)) && resource.status?.adopted === true);
   return finish(facts, {
     reason: 'BucketReady',
     message: `bucket ${spec.bucketName} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
     requeue: after(facts.driftCheckIntervalMs),
     fields: { bucketName: spec.bucketName, bucketID: found.id, onboarding: connection.onboarding, adopted },
-    ...(changes.length > 0 && resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
+    ...(changes.length > 0 &&
+    resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
       ? { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }
       : {}),
   });

@@ -65,9 +65,19 @@ export type AccessReconciler = (request: ReconcileRequest, signal: AbortSignal) 
 
 const MAX_STEPS = 24;
 // An invalid spec names no usable onboarding; both decisions end on the spec before they read access.
-const UNRESOLVED: Access = { kind: 'waiting', reason: 'OnboardingNotReady', message: 'the spec is invalid', gone: false };
+const UNRESOLVED: Access = {
+  kind: 'waiting',
+  reason: 'OnboardingNotReady',
+  message: 'the spec is invalid',
+  gone: false,
+};
 
-async function observeAccess(ports: AccessPorts, secrets: SecretRegistry, namespace: string, ref: OnboardingKey): Promise<Access> {
+async function observeAccess(
+  ports: AccessPorts,
+  secrets: SecretRegistry,
+  namespace: string,
+  ref: OnboardingKey,
+): Promise<Access> {
   const onboarding = ports.onboarding(ref.namespace, ref.name);
   if (onboarding === undefined) return resolveAccess({ namespace, ref });
   const checked = checkSpec(onboarding);
@@ -80,8 +90,16 @@ async function observeAccess(ports: AccessPorts, secrets: SecretRegistry, namesp
   }
   const caRef = checked.spec.caSecretRef;
   const ca = caRef === undefined ? undefined : await ports.readReference(ref.namespace, caRef);
-  const labels = namespace !== ref.namespace && selectsByLabel(onboarding) ? await ports.namespaceLabels(namespace) : undefined;
-  return resolveAccess({ namespace, ref, onboarding, credentials, ...(ca && { ca }), ...(labels && { namespaceLabels: labels }) });
+  const labels =
+    namespace !== ref.namespace && selectsByLabel(onboarding) ? await ports.namespaceLabels(namespace) : undefined;
+  return resolveAccess({
+    namespace,
+    ref,
+    onboarding,
+    credentials,
+    ...(ca && { ca }),
+    ...(labels && { namespaceLabels: labels }),
+  });
 }
 
 interface Shell<R extends Resource, S> {
@@ -105,14 +123,25 @@ async function conclude<R extends Resource & { status?: S }, S>(
   }
   if (finish.event) ports.recordEvent(resource, finish.event);
   options.onReason?.(key, finish.reason);
-  options.logger.info('reconciled', { kind: resource.kind, resource: key, generation: resource.metadata.generation, reason: finish.reason, detail: finish.message, steps });
+  options.logger.info('reconciled', {
+    kind: resource.kind,
+    resource: key,
+    generation: resource.metadata.generation,
+    reason: finish.reason,
+    detail: finish.message,
+    steps,
+  });
   if (finish.requeue.kind === 'backoff') return { requeue: true };
   if (finish.requeue.kind === 'after') return { requeueAfterMs: finish.requeue.ms };
   return {};
 }
 
 /** Adds or removes the finalizer; returns the resource as it now is, or undefined when it changed meanwhile (or is gone). */
-async function setFinalizer<R extends Resource, S>(shell: Shell<R, S>, resource: R, present: boolean): Promise<R | undefined> {
+async function setFinalizer<R extends Resource, S>(
+  shell: Shell<R, S>,
+  resource: R,
+  present: boolean,
+): Promise<R | undefined> {
   const others = (resource.metadata.finalizers ?? []).filter((finalizer) => finalizer !== shell.finalizer);
   const finalizers = present ? [...others, shell.finalizer] : others;
   const written = await shell.ports.patchFinalizers(resource, finalizers);
@@ -124,7 +153,12 @@ async function setFinalizer<R extends Resource, S>(shell: Shell<R, S>, resource:
  * Decides and acts until the decision finishes: the finalizer steps here, the kind's own steps by
  * `act`. The finalizer's removal, or a resource that changed meanwhile, ends the round early.
  */
-async function decideAndAct<R extends Resource & { status?: S }, S, F extends { resource: R }, Step extends { kind: string }>(
+async function decideAndAct<
+  R extends Resource & { status?: S },
+  S,
+  F extends { resource: R },
+  Step extends { kind: string },
+>(
   shell: Shell<R, S>,
   facts: F,
   decide: (facts: F) => Step | FinalizerStep | AccessFinish<S>,
@@ -170,15 +204,35 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
   const now = options.now ?? (() => new Date());
   const shell: Shell<InfluxBucket, InfluxBucketStatus> = { ports, options, finalizer: BUCKET_FINALIZER };
 
-  async function act(step: Exclude<BucketStep, AccessFinish<InfluxBucketStatus> | FinalizerStep>, facts: BucketFacts): Promise<BucketFacts> {
+  async function act(
+    step: Exclude<BucketStep, AccessFinish<InfluxBucketStatus> | FinalizerStep>,
+    facts: BucketFacts,
+  ): Promise<BucketFacts> {
     switch (step.kind) {
       case 'findBucket':
-        return { ...facts, bucket: await ports.influx(step.connection.target).findBucket(step.connection.token, step.connection.orgID, step.name) };
+        return {
+          ...facts,
+          bucket: await ports
+            .influx(step.connection.target)
+            .findBucket(step.connection.token, step.connection.orgID, step.name),
+        };
       case 'createBucket': {
         const client = ports.influx(step.connection.target);
-        const created = await client.createBucket(step.connection.token, step.connection.orgID, step.name, step.retentionSeconds, step.description);
-        if (!created.ok) return { ...facts, failure: { doing: `creating bucket ${step.name}`, failure: created.failure } };
-        const bucket = { id: created.value.id, name: step.name, retentionSeconds: step.retentionSeconds, description: step.description };
+        const created = await client.createBucket(
+          step.connection.token,
+          step.connection.orgID,
+          step.name,
+          step.retentionSeconds,
+          step.description,
+        );
+        if (!created.ok)
+          return { ...facts, failure: { doing: `creating bucket ${step.name}`, failure: created.failure } };
+        const bucket = {
+          id: created.value.id,
+          name: step.name,
+          retentionSeconds: step.retentionSeconds,
+          description: step.description,
+        };
         return { ...facts, bucket: { ok: true, value: bucket }, changes: [...(facts.changes ?? []), step.change] };
       }
       case 'setRetention':
@@ -186,16 +240,23 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
         const client = ports.influx(step.connection.target);
         const { token } = step.connection;
         const answer =
-          step.kind === 'setRetention' ? await client.setRetention(token, step.bucketID, step.retentionSeconds) : await client.describeBucket(token, step.bucketID, step.description);
+          step.kind === 'setRetention'
+            ? await client.setRetention(token, step.bucketID, step.retentionSeconds)
+            : await client.describeBucket(token, step.bucketID, step.description);
         if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
         const previous = facts.bucket?.ok ? facts.bucket.value : null;
         if (previous === null) throw new Error('a bucket was changed without being found first');
-        const bucket = step.kind === 'setRetention' ? { ...previous, retentionSeconds: step.retentionSeconds } : { ...previous, description: step.description };
+        const bucket =
+          step.kind === 'setRetention'
+            ? { ...previous, retentionSeconds: step.retentionSeconds }
+            : { ...previous, description: step.description };
         return { ...facts, bucket: { ok: true, value: bucket }, changes: [...(facts.changes ?? []), step.change] };
       }
       case 'deleteBucket': {
         const deleted = await ports.influx(step.connection.target).deleteBucket(step.connection.token, step.bucketID);
-        return deleted.ok ? { ...facts, deleted: true } : { ...facts, failure: { doing: 'deleting the bucket', failure: deleted.failure } };
+        return deleted.ok
+          ? { ...facts, deleted: true }
+          : { ...facts, failure: { doing: 'deleting the bucket', failure: deleted.failure } };
       }
     }
   }
@@ -208,22 +269,43 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
       return {};
     }
     const checked = checkBucketSpec(resource);
-    const access = checked.ok ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding) : UNRESOLVED;
-    const facts: BucketFacts = { resource, checked, access, now: now().toISOString(), driftCheckIntervalMs: options.driftCheckIntervalMs };
+    const access = checked.ok
+      ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding)
+      : UNRESOLVED;
+    const facts: BucketFacts = {
+      resource,
+      checked,
+      access,
+      now: now().toISOString(),
+      driftCheckIntervalMs: options.driftCheckIntervalMs,
+    };
     return decideAndAct(shell, facts, decideBucket, act);
   };
 }
 
 /** What the token's permissions name, from the InfluxBuckets' status in the token's namespace. */
-function resolveBuckets(ports: TokenPorts, namespace: string, names: readonly string[]): Record<string, BucketResolution> {
+function resolveBuckets(
+  ports: TokenPorts,
+  namespace: string,
+  names: readonly string[],
+): Record<string, BucketResolution> {
   const resolved: Record<string, BucketResolution> = {};
   for (const name of names) {
     const bucket = ports.bucket(namespace, name);
     const ready = bucket?.status?.conditions?.find((condition) => condition.type === READY);
     const { bucketID, bucketName, onboarding } = bucket?.status ?? {};
     if (bucket === undefined) resolved[name] = { kind: 'missing' };
-    else if (ready?.status !== 'True' || bucketID === undefined || bucketName === undefined || onboarding === undefined || bucket.metadata.deletionTimestamp !== undefined) {
-      resolved[name] = { kind: 'not-ready', message: `waiting for InfluxBucket ${name} to be Ready (${ready?.reason ?? 'not reconciled yet'})` };
+    else if (
+      ready?.status !== 'True' ||
+      bucketID === undefined ||
+      bucketName === undefined ||
+      onboarding === undefined ||
+      bucket.metadata.deletionTimestamp !== undefined
+    ) {
+      resolved[name] = {
+        kind: 'not-ready',
+        message: `waiting for InfluxBucket ${name} to be Ready (${ready?.reason ?? 'not reconciled yet'})`,
+      };
     } else resolved[name] = { kind: 'ready', bucketID, bucketName, onboarding };
   }
   return resolved;
@@ -250,12 +332,23 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
    */
   const orphanFree = new WeakMap<AbortSignal, Map<string, OrphanFree>>();
 
-  async function act(step: Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>, facts: TokenFacts, clean: Map<string, OrphanFree>): Promise<TokenFacts> {
+  async function act(
+    step: Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>,
+    facts: TokenFacts,
+    clean: Map<string, OrphanFree>,
+  ): Promise<TokenFacts> {
     switch (step.kind) {
       case 'listAuthorizations':
-        return { ...facts, authorizations: await ports.influx(step.connection.target).listAuthorizations(step.connection.token, { orgID: step.connection.orgID }) };
+        return {
+          ...facts,
+          authorizations: await ports
+            .influx(step.connection.target)
+            .listAuthorizations(step.connection.token, { orgID: step.connection.orgID }),
+        };
       case 'readAuthorization': {
-        const found = await ports.influx(step.connection.target).authorization(step.connection.token, step.authorizationID);
+        const found = await ports
+          .influx(step.connection.target)
+          .authorization(step.connection.token, step.authorizationID);
         return { ...facts, current: { id: step.authorizationID, found } };
       }
       case 'createAuthorization': {
@@ -266,11 +359,16 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
           description: step.description,
           permissions: bucketPermissions(step.connection.orgID, step.permissions),
         });
-        if (!created.ok) return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
+        if (!created.ok)
+          return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
         options.secrets.add(created.value.token);
         // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.
         const listed = facts.authorizations?.ok ? facts.authorizations.value : [];
-        return { ...facts, issued: created.value, authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] } };
+        return {
+          ...facts,
+          issued: created.value,
+          authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] },
+        };
       }
       case 'writeSecret': {
         if (step.secret.data.token !== undefined) options.secrets.add(step.secret.data.token);
@@ -278,9 +376,22 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
         return { ...rest, secret: await ports.writeSecret(facts.resource, step.secret, facts.secret) };
       }
       case 'deleteAuthorization': {
-        const deleted = await ports.influx(step.connection.target).deleteAuthorization(step.connection.token, step.authorizationID);
-        if (!deleted.ok) return { ...facts, failure: { doing: `deleting authorization ${step.authorizationID} (${step.why})`, failure: deleted.failure } };
-        options.logger.info('deleted authorization', { resource: `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`, authorizationID: step.authorizationID, why: step.why });
+        const deleted = await ports
+          .influx(step.connection.target)
+          .deleteAuthorization(step.connection.token, step.authorizationID);
+        if (!deleted.ok)
+          return {
+            ...facts,
+            failure: {
+              doing: `deleting authorization ${step.authorizationID} (${step.why})`,
+              failure: deleted.failure,
+            },
+          };
+        options.logger.info('deleted authorization', {
+          resource: `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`,
+          authorizationID: step.authorizationID,
+          why: step.why,
+        });
         return { ...facts, deleted: [...(facts.deleted ?? []), step.authorizationID] };
       }
     }
@@ -297,10 +408,20 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
       return {};
     }
     const checked = checkTokenSpec(cached);
-    const access = checked.ok ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding) : UNRESOLVED;
-    const secret: TokenSecret = checked.ok ? await ports.readSecret(cached, checked.spec.secretName) : { state: 'absent' };
+    const access = checked.ok
+      ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding)
+      : UNRESOLVED;
+    const secret: TokenSecret = checked.ok
+      ? await ports.readSecret(cached, checked.spec.secretName)
+      : { state: 'absent' };
     if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
-    const buckets = checked.ok ? resolveBuckets(ports, request.namespace, checked.spec.permissions.map((permission) => permission.bucket)) : {};
+    const buckets = checked.ok
+      ? resolveBuckets(
+          ports,
+          request.namespace,
+          checked.spec.permissions.map((permission) => permission.bucket),
+        )
+      : {};
     const known = clean.get(key);
     const facts: TokenFacts = {
       resource: cached,
@@ -308,14 +429,23 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
       access,
       secret,
       buckets,
-      orphanFree: known !== undefined && known.uid === cached.metadata.uid && secret.state === 'owned' && known.secretVersion === secret.resourceVersion,
+      orphanFree:
+        known !== undefined &&
+        known.uid === cached.metadata.uid &&
+        secret.state === 'owned' &&
+        known.secretVersion === secret.resourceVersion,
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
     // TokenReady is only reached with no orphan left: after a list in this round, or orphan-free from the start with no create since.
     const decide = (current: TokenFacts): TokenStep => {
       const step = decideToken(current);
-      if (step.kind === 'finish' && step.reason === 'TokenReady' && current.secret.state === 'owned' && current.secret.resourceVersion !== undefined) {
+      if (
+        step.kind === 'finish' &&
+        step.reason === 'TokenReady' &&
+        current.secret.state === 'owned' &&
+        current.secret.resourceVersion !== undefined
+      ) {
         clean.set(key, { uid: cached.metadata.uid, secretVersion: current.secret.resourceVersion });
       }
       return step;

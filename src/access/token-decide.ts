@@ -1,11 +1,25 @@
 import type { Checked, EffectiveTokenSpec } from '../api/access-spec.js';
-import { TOKEN_FINALIZER, type DesiredTokenSecret, type InfluxToken, type InfluxTokenStatus, type TokenSecret } from '../api/access-types.js';
+import {
+  TOKEN_FINALIZER,
+  type DesiredTokenSecret,
+  type InfluxToken,
+  type InfluxTokenStatus,
+  type TokenSecret,
+} from '../api/access-types.js';
 import { BACKOFF, NONE } from '../api/reconcile.js';
 import type { Authorization, BucketPermission, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/types.js';
 
 /** What the token controller reads of a listed authorization (v2.9+ lists no token). */
 export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
-import { accessFinish, after, failureOutcome, type Access, type AccessFinish, type Connection, type FinalizerStep } from './access.js';
+import {
+  accessFinish,
+  after,
+  failureOutcome,
+  type Access,
+  type AccessFinish,
+  type Connection,
+  type FinalizerStep,
+} from './access.js';
 
 /** An InfluxBucket a permission names, as its status tells. */
 export type BucketResolution =
@@ -65,7 +79,10 @@ export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<Influx
 }
 
 /** This resource's authorizations: found by the UID in their description, also on servers that never show a token again. */
-export function ownAuthorizations(all: readonly ListedAuthorization[], resource: Pick<InfluxToken, 'metadata'>): ListedAuthorization[] {
+export function ownAuthorizations(
+  all: readonly ListedAuthorization[],
+  resource: Pick<InfluxToken, 'metadata'>,
+): ListedAuthorization[] {
   const suffix = ` uid=${resource.metadata.uid}]`;
   return all.filter((entry) => entry.description.endsWith(suffix));
 }
@@ -81,7 +98,8 @@ function hasFinalizer(resource: InfluxToken): boolean {
 /** The authorizations of this resource still alive in InfluxDB, or a step to learn them, or a finish on failure. */
 function living(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
   if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection };
-  if (!facts.authorizations.ok) return finish(facts, failureOutcome('listing authorizations', facts.authorizations.failure));
+  if (!facts.authorizations.ok)
+    return finish(facts, failureOutcome('listing authorizations', facts.authorizations.failure));
   const deleted = facts.deleted ?? [];
   return ownAuthorizations(facts.authorizations.value, facts.resource).filter((entry) => !deleted.includes(entry.id));
 }
@@ -96,26 +114,47 @@ function revokeAll(facts: TokenFacts, connection: Connection, why: string): Toke
 
 function decideDeletion(facts: TokenFacts): TokenStep {
   const { access } = facts;
-  if (!hasFinalizer(facts.resource)) return finish(facts, { reason: 'Deleting', message: 'being deleted', requeue: NONE });
+  if (!hasFinalizer(facts.resource))
+    return finish(facts, { reason: 'Deleting', message: 'being deleted', requeue: NONE });
   if (!facts.checked.ok) {
-    return { kind: 'removeFinalizer', event: { type: 'Warning', reason: 'InvalidSpec', message: 'the spec names no onboarding to delete the authorization through' } };
+    return {
+      kind: 'removeFinalizer',
+      event: {
+        type: 'Warning',
+        reason: 'InvalidSpec',
+        message: 'the spec names no onboarding to delete the authorization through',
+      },
+    };
   }
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
   if (access.kind === 'waiting' && access.gone) {
     return {
       kind: 'removeFinalizer',
-      event: { type: 'Warning', reason: 'OnboardingGone', message: `${access.message}: the token's authorization could not be deleted from InfluxDB` },
+      event: {
+        type: 'Warning',
+        reason: 'OnboardingGone',
+        message: `${access.message}: the token's authorization could not be deleted from InfluxDB`,
+      },
     };
   }
-  if (access.kind === 'waiting') return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
+  if (access.kind === 'waiting')
+    return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
   const connection = access.connection;
   if (connection === undefined) return { kind: 'removeFinalizer' };
-  return revokeAll(facts, connection, 'the InfluxToken is being deleted') ?? { kind: 'removeFinalizer', event: { type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' } };
+  return (
+    revokeAll(facts, connection, 'the InfluxToken is being deleted') ?? {
+      kind: 'removeFinalizer',
+      event: { type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' },
+    }
+  );
 }
 
 /** `read:<id>,write:<id>`: what the authorization in the Secret was created with, compared as a whole. */
 export function permissionsKey(permissions: ReadonlyArray<{ action: string; bucketID: string }>): string {
-  return permissions.map(({ action, bucketID }) => `${action}:${bucketID}`).sort().join(',');
+  return permissions
+    .map(({ action, bucketID }) => `${action}:${bucketID}`)
+    .sort()
+    .join(',');
 }
 
 /**
@@ -127,7 +166,9 @@ export function serves(found: Authorization | null, orgID: string, wanted: strin
   if (found === null || !found.active || found.orgID !== orgID) return false;
   if (found.token !== undefined && found.token !== token) return false;
   const onBuckets = found.permissions.flatMap(({ action, resource }) =>
-    resource.type === 'buckets' && resource.id !== undefined && resource.orgID === orgID ? [{ action, bucketID: resource.id }] : [],
+    resource.type === 'buckets' && resource.id !== undefined && resource.orgID === orgID
+      ? [{ action, bucketID: resource.id }]
+      : [],
   );
   return onBuckets.length === found.permissions.length && permissionsKey(onBuckets) === wanted;
 }
@@ -143,19 +184,39 @@ export function decideToken(facts: TokenFacts): TokenStep {
   if (!hasFinalizer(resource)) return { kind: 'addFinalizer' };
   const spec = checked.spec;
   if (secret.state === 'foreign') {
-    return finish(facts, { reason: 'SecretConflict', message: `Secret ${spec.secretName} exists and was not written for this InfluxToken; delete it or set spec.secretName`, requeue: NONE });
+    return finish(facts, {
+      reason: 'SecretConflict',
+      message: `Secret ${spec.secretName} exists and was not written for this InfluxToken; delete it or set spec.secretName`,
+      requeue: NONE,
+    });
   }
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
-  if (access.kind === 'waiting') return finish(facts, { reason: access.reason, message: access.message, requeue: after(facts.driftCheckIntervalMs) });
+  if (access.kind === 'waiting')
+    return finish(facts, {
+      reason: access.reason,
+      message: access.message,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
   if (access.kind === 'not-permitted') {
     // A withdrawn grant: what was issued under it stops working, and the Secret keeps no token.
     // A namespace never granted has no Secret and is never looked up in InfluxDB.
-    const issuedBefore = secret.state === 'owned' && (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
+    const issuedBefore =
+      secret.state === 'owned' &&
+      (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
     if (issuedBefore && access.connection !== undefined) {
       const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
       if (revoke !== undefined) return revoke;
       const { url, org } = secret.data;
-      return { kind: 'writeSecret', secret: { name: spec.secretName, data: { ...(url && { url }), ...(org && { org }) }, authorizationID: '', permissions: '', retiring: [] } };
+      return {
+        kind: 'writeSecret',
+        secret: {
+          name: spec.secretName,
+          data: { ...(url && { url }), ...(org && { org }) },
+          authorizationID: '',
+          permissions: '',
+          retiring: [],
+        },
+      };
     }
     return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
   }
@@ -166,9 +227,18 @@ export function decideToken(facts: TokenFacts): TokenStep {
   for (const permission of spec.permissions) {
     const bucket = facts.buckets[permission.bucket];
     if (bucket === undefined || bucket.kind === 'missing') {
-      return finish(facts, { reason: 'BucketNotFound', message: `waiting for InfluxBucket ${permission.bucket} in namespace ${resource.metadata.namespace}`, requeue: after(facts.driftCheckIntervalMs) });
+      return finish(facts, {
+        reason: 'BucketNotFound',
+        message: `waiting for InfluxBucket ${permission.bucket} in namespace ${resource.metadata.namespace}`,
+        requeue: after(facts.driftCheckIntervalMs),
+      });
     }
-    if (bucket.kind === 'not-ready') return finish(facts, { reason: 'BucketNotReady', message: bucket.message, requeue: after(facts.driftCheckIntervalMs) });
+    if (bucket.kind === 'not-ready')
+      return finish(facts, {
+        reason: 'BucketNotReady',
+        message: bucket.message,
+        requeue: after(facts.driftCheckIntervalMs),
+      });
     if (bucket.onboarding !== connection.onboarding) {
       return finish(facts, {
         reason: 'NotPermitted',
@@ -192,46 +262,85 @@ export function decideToken(facts: TokenFacts): TokenStep {
   const listed = facts.orphanFree && facts.authorizations === undefined ? undefined : living(facts, connection);
   if (listed !== undefined && !Array.isArray(listed)) return listed;
   const deleted = facts.deleted ?? [];
-  const isAlive = (id: string): boolean => (listed === undefined ? !deleted.includes(id) : listed.some((entry) => entry.id === id));
+  const isAlive = (id: string): boolean =>
+    listed === undefined ? !deleted.includes(id) : listed.some((entry) => entry.id === id);
   const owned = secret.state === 'owned' ? secret : undefined;
   const retiring = (owned?.retiring ?? []).filter((entry) => isAlive(entry.id));
 
   // Persist first: a token InfluxDB handed out exists only in this process until the Secret holds it.
   if (facts.issued !== undefined) {
     const current = owned?.authorizationID;
-    const replaced = current !== undefined && isAlive(current) ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }] : [];
+    const replaced =
+      current !== undefined && isAlive(current)
+        ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }]
+        : [];
     return {
       kind: 'writeSecret',
-      secret: { name: spec.secretName, data: data(facts.issued.token), authorizationID: facts.issued.id, permissions: wanted, retiring: [...retiring, ...replaced] },
+      secret: {
+        name: spec.secretName,
+        data: data(facts.issued.token),
+        authorizationID: facts.issued.id,
+        permissions: wanted,
+        retiring: [...retiring, ...replaced],
+      },
     };
   }
 
   if (listed !== undefined) {
     const kept = new Set([owned?.authorizationID, ...retiring.map((entry) => entry.id)]);
     const orphan = listed.find((entry) => !kept.has(entry.id));
-    if (orphan) return { kind: 'deleteAuthorization', connection, authorizationID: orphan.id, why: 'it is in no Secret (an interrupted create or change)' };
+    if (orphan)
+      return {
+        kind: 'deleteAuthorization',
+        connection,
+        authorizationID: orphan.id,
+        why: 'it is in no Secret (an interrupted create or change)',
+      };
   }
   const due = retiring.find((entry) => entry.deleteAfter <= facts.now);
-  if (due) return { kind: 'deleteAuthorization', connection, authorizationID: due.id, why: 'its grace period after a change has ended' };
+  if (due)
+    return {
+      kind: 'deleteAuthorization',
+      connection,
+      authorizationID: due.id,
+      why: 'its grace period after a change has ended',
+    };
 
   // Every create is preceded by a list: a create whose answer was lost shows up there as an orphan.
   const issue = (): TokenStep =>
-    listed === undefined ? { kind: 'listAuthorizations', connection } : { kind: 'createAuthorization', connection, description: tokenDescription(spec, resource), permissions };
+    listed === undefined
+      ? { kind: 'listAuthorizations', connection }
+      : { kind: 'createAuthorization', connection, description: tokenDescription(spec, resource), permissions };
   const token = owned?.data.token;
   const authorizationID = owned?.authorizationID;
   // A token edited by hand would make Ready a lie: it is replaced like a lost one.
-  const recorded = authorizationID !== undefined && owned?.permissions === wanted && owned.tokenIntact && token !== undefined && token !== '';
+  const recorded =
+    authorizationID !== undefined &&
+    owned?.permissions === wanted &&
+    owned.tokenIntact &&
+    token !== undefined &&
+    token !== '';
   if (!recorded) return issue();
   if (facts.current?.id !== authorizationID) return { kind: 'readAuthorization', connection, authorizationID };
   const { found } = facts.current;
   if (!found.ok) return finish(facts, failureOutcome(`reading authorization ${authorizationID}`, found.failure));
   if (!serves(found.value, connection.orgID, wanted, token)) return issue();
 
-  const desired: DesiredTokenSecret = { name: spec.secretName, data: data(token), authorizationID, permissions: wanted, retiring };
-  const sameData = Object.keys(desired.data).length === Object.keys(owned.data).length && Object.entries(desired.data).every(([key, value]) => owned.data[key] === value);
+  const desired: DesiredTokenSecret = {
+    name: spec.secretName,
+    data: data(token),
+    authorizationID,
+    permissions: wanted,
+    retiring,
+  };
+  const sameData =
+    Object.keys(desired.data).length === Object.keys(owned.data).length &&
+    Object.entries(desired.data).every(([key, value]) => owned.data[key] === value);
   if (!sameData || retiring.length !== owned.retiring.length) return { kind: 'writeSecret', secret: desired };
 
-  const nextRetirement = retiring.map((entry) => Date.parse(entry.deleteAfter) - Date.parse(facts.now)).sort((a, b) => a - b)[0];
+  const nextRetirement = retiring
+    .map((entry) => Date.parse(entry.deleteAfter) - Date.parse(facts.now))
+    .sort((a, b) => a - b)[0];
   const summary = spec.permissions.map(({ action, bucket }) => `${action}:${bucket}`).join(',');
   return finish(facts, {
     reason: 'TokenReady',

@@ -52,12 +52,17 @@ const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 function checkOnboardingRef(value: unknown, ownNamespace: string, problems: string[]): OnboardingKey {
   const field = 'spec.onboardingRef';
   if (!isRecord(value)) {
-    problems.push(`${field}: required, {name, namespace} of an InfluxOnboarding (namespace defaults to this resource's)`);
+    problems.push(
+      `${field}: required, {name, namespace} of an InfluxOnboarding (namespace defaults to this resource's)`,
+    );
     return { namespace: ownNamespace, name: '' };
   }
-  const name = typeof value.name === 'string' && value.name.length <= 253 && OBJECT_NAME.test(value.name) ? value.name : undefined;
-  if (name === undefined) problems.push(`${field}.name: required, the name of an InfluxOnboarding (lowercase DNS subdomain)`);
-  const namespace = value.namespace === undefined ? ownNamespace : namespaceName(value.namespace, `${field}.namespace`, problems);
+  const name =
+    typeof value.name === 'string' && value.name.length <= 253 && OBJECT_NAME.test(value.name) ? value.name : undefined;
+  if (name === undefined)
+    problems.push(`${field}.name: required, the name of an InfluxOnboarding (lowercase DNS subdomain)`);
+  const namespace =
+    value.namespace === undefined ? ownNamespace : namespaceName(value.namespace, `${field}.namespace`, problems);
   return { namespace, name: name ?? '' };
 }
 
@@ -87,16 +92,27 @@ export function checkBucketSpec(resource: Pick<InfluxBucket, 'metadata' | 'spec'
   const bucketName = checkBucketName(spec.name ?? defaultBucketName(namespace, name), 'spec.name', problems);
   const retentionPeriodSeconds = checkRetention(spec.retentionPeriodSeconds, problems);
   const description = checkDescription(spec.description, problems);
-  const deletionPolicy = oneOf(spec.deletionPolicy, ['Retain', 'Delete'] as const, 'Retain', 'spec.deletionPolicy', problems);
+  const deletionPolicy = oneOf(
+    spec.deletionPolicy,
+    ['Retain', 'Delete'] as const,
+    'Retain',
+    'spec.deletionPolicy',
+    problems,
+  );
   if (spec.adopt !== undefined && typeof spec.adopt !== 'boolean') problems.push('spec.adopt: must be true or false');
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, spec: { onboarding, bucketName, retentionPeriodSeconds, description, deletionPolicy, adopt: spec.adopt === true } };
+  return {
+    ok: true,
+    spec: { onboarding, bucketName, retentionPeriodSeconds, description, deletionPolicy, adopt: spec.adopt === true },
+  };
 }
 
 function checkPermissions(value: unknown, problems: string[]): Permission[] {
   const field = 'spec.permissions';
   if (!Array.isArray(value) || value.length === 0 || value.length > PERMISSIONS_MAX) {
-    problems.push(`${field}: required, a list of 1 to ${PERMISSIONS_MAX} {action: read|write, bucket: <InfluxBucket name in this namespace>}`);
+    problems.push(
+      `${field}: required, a list of 1 to ${PERMISSIONS_MAX} {action: read|write, bucket: <InfluxBucket name in this namespace>}`,
+    );
     return [];
   }
   const unique = new Map<string, Permission>();
@@ -110,7 +126,9 @@ function checkPermissions(value: unknown, problems: string[]): Permission[] {
     if (entry.action === undefined) problems.push(`${at}.action: required, one of read, write`);
     const bucket = entry.bucket;
     if (typeof bucket !== 'string' || bucket.length > 253 || !OBJECT_NAME.test(bucket)) {
-      problems.push(`${at}.bucket: must be the metadata.name of an InfluxBucket in this namespace; got ${JSON.stringify(bucket)}`);
+      problems.push(
+        `${at}.bucket: must be the metadata.name of an InfluxBucket in this namespace; got ${JSON.stringify(bucket)}`,
+      );
       return;
     }
     unique.set(`${action}:${bucket}`, { action, bucket });
@@ -126,7 +144,10 @@ export function checkTokenSpec(resource: Pick<InfluxToken, 'metadata' | 'spec'>)
   const onboarding = checkOnboardingRef(spec.onboardingRef, namespace, problems);
   const description = checkDescription(spec.description, problems);
   const permissions = checkPermissions(spec.permissions, problems);
-  const secret = spec.secretName === undefined ? defaultTokenSecretName(name) : secretName(spec.secretName, 'spec.secretName', problems);
+  const secret =
+    spec.secretName === undefined
+      ? defaultTokenSecretName(name)
+      : secretName(spec.secretName, 'spec.secretName', problems);
   const rotationGracePeriodSeconds = integerIn(
     spec.rotationGracePeriodSeconds,
     'spec.rotationGracePeriodSeconds',
@@ -145,13 +166,21 @@ export function checkTokenSpec(resource: Pick<InfluxToken, 'metadata' | 'spec'>)
  */
 export type Grant = { granted: true } | { granted: false; message: string };
 
-export function grantFor(onboarding: Pick<InfluxOnboarding, 'metadata'> & { spec: { accessFrom?: AccessFrom } }, namespace: string, namespaceLabels?: Record<string, string>): Grant {
+export function grantFor(
+  onboarding: Pick<InfluxOnboarding, 'metadata'> & { spec: { accessFrom?: AccessFrom } },
+  namespace: string,
+  namespaceLabels?: Record<string, string>,
+): Grant {
   const { namespace: home, name } = onboarding.metadata;
   if (namespace === home) return { granted: true };
   const accessFrom = onboarding.spec.accessFrom;
   if (accessFrom?.namespaces?.includes(namespace)) return { granted: true };
   const matchLabels = accessFrom?.namespaceSelector?.matchLabels;
-  if (matchLabels !== undefined && namespaceLabels !== undefined && Object.entries(matchLabels).every(([key, value]) => namespaceLabels[key] === value)) {
+  if (
+    matchLabels !== undefined &&
+    namespaceLabels !== undefined &&
+    Object.entries(matchLabels).every(([key, value]) => namespaceLabels[key] === value)
+  ) {
     return { granted: true };
   }
   return {

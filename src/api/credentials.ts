@@ -62,5 +62,5 @@ export interface DesiredSecret {
 }
 
 /** A referenced Secret's key; allowedUrls: the URLs its owner consents to its value being sent to. */
-export type Reference = { found: true; value: string; allowedUrls: readonly string[] } | { found: false; problem: string };
-
+export type Reference =
+  { found: true; value: string; allowedUrls: readonly string[] } | { found: false; problem: string };

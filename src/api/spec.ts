@@ -29,7 +29,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string, problems: string[]): T {
+export function oneOf<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+  field: string,
+  problems: string[],
+): T {
   if (value === undefined) return fallback;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   problems.push(`${field}: must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
@@ -68,7 +74,14 @@ function selector(value: unknown, field: string, problems: string[]): SecretKeyS
   return { name, key };
 }
 
-export function integerIn(value: unknown, field: string, fallback: number, min: number, max: number, problems: string[]): number {
+export function integerIn(
+  value: unknown,
+  field: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
   problems.push(`${field}: must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`);
@@ -94,7 +107,11 @@ function checkUrl(value: unknown, problems: string[]): string {
   } else if (!/^https?:\/\//i.test(value)) {
     // WHATWG URL parsing forgives what Kubernetes' CEL url() refuses (http:host, http:/host).
     problems.push(`${field}: must start with http:// or https://`);
-  } else if (parsed.username !== '' || parsed.password !== '' || (value.slice(value.indexOf('//') + 2).split('/')[0] ?? '').includes('@')) {
+  } else if (
+    parsed.username !== '' ||
+    parsed.password !== '' ||
+    (value.slice(value.indexOf('//') + 2).split('/')[0] ?? '').includes('@')
+  ) {
     problems.push(`${field}: must not carry user information; use passwordSecretRef and tokenSecretRef`);
   } else if (parsed.search !== '' || parsed.hash !== '' || value.includes('?') || value.includes('#')) {
     problems.push(`${field}: must not have a query or fragment`);
@@ -116,7 +133,11 @@ export function checkBucketName(value: unknown, field: string, problems: string[
 export function checkRetention(value: unknown, problems: string[]): number {
   const field = 'spec.retentionPeriodSeconds';
   if (value === undefined) return 0;
-  if (typeof value === 'number' && Number.isInteger(value) && (value === 0 || (value >= MIN_RETENTION_SECONDS && value <= RETENTION_MAX))) {
+  if (
+    typeof value === 'number' &&
+    Number.isInteger(value) &&
+    (value === 0 || (value >= MIN_RETENTION_SECONDS && value <= RETENTION_MAX))
+  ) {
     return value;
   }
   problems.push(
@@ -132,7 +153,9 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** A namespace name (a DNS label of at most 63 characters). */
 export function namespaceName(value: unknown, field: string, problems: string[]): string {
   if (typeof value === 'string' && value.length <= 63 && DNS_LABEL.test(value)) return value;
-  problems.push(`${field}: must be a namespace name (lowercase letters, digits and '-', at most 63 characters); got ${JSON.stringify(value)}`);
+  problems.push(
+    `${field}: must be a namespace name (lowercase letters, digits and '-', at most 63 characters); got ${JSON.stringify(value)}`,
+  );
   return '';
 }
 
@@ -155,7 +178,9 @@ export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom 
   const accessFrom: AccessFrom = {};
   if (value.namespaces !== undefined) {
     if (Array.isArray(value.namespaces)) {
-      accessFrom.namespaces = value.namespaces.map((entry, index) => namespaceName(entry, `${field}.namespaces[${index}]`, problems));
+      accessFrom.namespaces = value.namespaces.map((entry, index) =>
+        namespaceName(entry, `${field}.namespaces[${index}]`, problems),
+      );
     } else {
       problems.push(`${field}.namespaces: must be a list of namespace names`);
     }
@@ -163,14 +188,24 @@ export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom 
   const selector = value.namespaceSelector;
   if (selector !== undefined) {
     const labels = isRecord(selector) ? selector.matchLabels : undefined;
-    if (!isRecord(selector) || Object.keys(selector).some((key) => key !== 'matchLabels') || !isRecord(labels) || Object.keys(labels).length === 0) {
+    if (
+      !isRecord(selector) ||
+      Object.keys(selector).some((key) => key !== 'matchLabels') ||
+      !isRecord(labels) ||
+      Object.keys(labels).length === 0
+    ) {
       problems.push(`${field}.namespaceSelector: must be {matchLabels: {key: value, ...}} with at least one label`);
     } else {
       const matchLabels: Record<string, string> = {};
       for (const [key, label] of Object.entries(labels)) {
-        if (!labelKey(key)) problems.push(`${field}.namespaceSelector.matchLabels: ${JSON.stringify(key)} is not a label key ([prefix/]name, name at most 63 characters)`);
+        if (!labelKey(key))
+          problems.push(
+            `${field}.namespaceSelector.matchLabels: ${JSON.stringify(key)} is not a label key ([prefix/]name, name at most 63 characters)`,
+          );
         else if (typeof label !== 'string' || label.length > 63 || !LABEL_VALUE.test(label)) {
-          problems.push(`${field}.namespaceSelector.matchLabels.${key}: must be a label value (at most 63 letters, digits, '-', '_', '.')`);
+          problems.push(
+            `${field}.namespaceSelector.matchLabels.${key}: must be a label value (at most 63 letters, digits, '-', '_', '.')`,
+          );
         } else matchLabels[key] = label;
       }
       accessFrom.namespaceSelector = { matchLabels };
@@ -205,21 +240,43 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
     credentialsRecord.name === undefined
       ? defaultCredentialsSecretName(resource.metadata.name)
       : secretName(credentialsRecord.name, 'spec.credentialsSecret.name', problems);
-  const deletionPolicy = oneOf(credentialsRecord.deletionPolicy, ['Retain', 'Delete'] as const, 'Retain', 'spec.credentialsSecret.deletionPolicy', problems);
+  const deletionPolicy = oneOf(
+    credentialsRecord.deletionPolicy,
+    ['Retain', 'Delete'] as const,
+    'Retain',
+    'spec.credentialsSecret.deletionPolicy',
+    problems,
+  );
 
   const tls = spec.tls;
   if (tls !== undefined && !isRecord(tls)) problems.push('spec.tls: must be an object');
   const tlsRecord = isRecord(tls) ? tls : {};
   const caSecretRef = selector(tlsRecord.caSecretRef, 'spec.tls.caSecretRef', problems);
   const skip = tlsRecord.insecureSkipVerify;
-  if (skip !== undefined && typeof skip !== 'boolean') problems.push('spec.tls.insecureSkipVerify: must be true or false');
+  if (skip !== undefined && typeof skip !== 'boolean')
+    problems.push('spec.tls.insecureSkipVerify: must be true or false');
 
   const mode = oneOf(spec.mode, ['Setup', 'SetupUser'] as const, 'Setup', 'spec.mode', problems);
   if (mode === 'SetupUser' && authTokenSecretRef === undefined) {
-    problems.push('spec.authTokenSecretRef: required when spec.mode is SetupUser (a token allowed to create users, orgs and buckets)');
+    problems.push(
+      'spec.authTokenSecretRef: required when spec.mode is SetupUser (a token allowed to create users, orgs and buckets)',
+    );
   }
-  const resetPolicy = oneOf(spec.resetPolicy, ['Reonboard', 'Report'] as const, 'Reonboard', 'spec.resetPolicy', problems);
-  const requestTimeoutSeconds = integerIn(spec.requestTimeoutSeconds, 'spec.requestTimeoutSeconds', DEFAULT_REQUEST_TIMEOUT_SECONDS, 1, 300, problems);
+  const resetPolicy = oneOf(
+    spec.resetPolicy,
+    ['Reonboard', 'Report'] as const,
+    'Reonboard',
+    'spec.resetPolicy',
+    problems,
+  );
+  const requestTimeoutSeconds = integerIn(
+    spec.requestTimeoutSeconds,
+    'spec.requestTimeoutSeconds',
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    1,
+    300,
+    problems,
+  );
   const accessFrom = checkAccessFrom(spec.accessFrom, problems);
 
   if (problems.length > 0) return { ok: false, problems };

@@ -4,11 +4,26 @@ import type { InfluxBucket, InfluxToken } from '../api/access-types.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import { readReference } from '../kube/references.js';
 import { patchFinalizers, patchStatus } from '../kube/status.js';
-import { objectKey, requestFor, type Cache, type CacheOptions, type Manager, type ObjectType, type Request } from '../runtime/index.js';
+import {
+  objectKey,
+  requestFor,
+  type Cache,
+  type CacheOptions,
+  type Manager,
+  type ObjectType,
+  type Request,
+} from '../runtime/index.js';
 import { onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
 
 /** The names and labels of namespaces, for grants by spec.accessFrom.namespaceSelector (only with --namespace-label-grants). */
-const NAMESPACE_LABELS: ObjectType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', metadataOnly: true, clusterScoped: true };
+const NAMESPACE_LABELS: ObjectType = {
+  group: '',
+  version: 'v1',
+  kind: 'Namespace',
+  plural: 'namespaces',
+  metadataOnly: true,
+  clusterScoped: true,
+};
 
 type AccessResource = InfluxBucket | InfluxToken;
 
@@ -36,7 +51,11 @@ export function accessWiring<T extends AccessResource>(
   deps: ControllerDeps,
   resources: Cache<T>,
   { kind, plural, reasonMetric }: { kind: string; plural: string; reasonMetric: string },
-): { ports: AccessPorts & KindPorts<T, object>; options: AccessOptions; watches: { type: ObjectType; map: (object: KubernetesObject) => Request[] }[] } {
+): {
+  ports: AccessPorts & KindPorts<T, object>;
+  options: AccessOptions;
+  watches: { type: ObjectType; map: (object: KubernetesObject) => Request[] }[];
+} {
   const { config, core, credentials, customObjects, events } = deps;
   const onboardingType = onboardingsOf(config);
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
@@ -54,7 +73,12 @@ export function accessWiring<T extends AccessResource>(
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status, plural),
       patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, plural),
     },
-    options: { driftCheckIntervalMs: config.driftCheckIntervalMs, logger: deps.logger, secrets: deps.secrets, onReason: reasonGauge(manager, reasonMetric, kind) },
+    options: {
+      driftCheckIntervalMs: config.driftCheckIntervalMs,
+      logger: deps.logger,
+      secrets: deps.secrets,
+      onReason: reasonGauge(manager, reasonMetric, kind),
+    },
     watches: [
       { type: onboardingType, map: referencing(resources) },
       ...(namespaces ? [{ type: NAMESPACE_LABELS, map: inNamespace(resources) }] : []),

@@ -9,7 +9,11 @@ export function registerBucketController(manager: Manager, deps: ControllerDeps)
   const { config } = deps;
   const bucketType = ownKind(config, BUCKET_KIND, BUCKET_PLURAL);
   const buckets = manager.cache<InfluxBucket>(bucketType, ACCESS_CACHE);
-  const access = accessWiring(manager, deps, buckets, { kind: BUCKET_KIND, plural: BUCKET_PLURAL, reasonMetric: 'influx_bucket_resources' });
+  const access = accessWiring(manager, deps, buckets, {
+    kind: BUCKET_KIND,
+    plural: BUCKET_PLURAL,
+    reasonMetric: 'influx_bucket_resources',
+  });
   manager.register({
     name: 'influxbucket',
     for: { type: bucketType, predicates: [ignoreStatusOnlyUpdates] },

@@ -5,7 +5,16 @@ import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
 import { patchStatus } from '../kube/status.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
-import { ignoreStatusOnlyUpdates, objectKey, OwnWrites, requestFor, requestKey, type Cache, type Manager, type Request } from '../runtime/index.js';
+import {
+  ignoreStatusOnlyUpdates,
+  objectKey,
+  OwnWrites,
+  requestFor,
+  requestKey,
+  type Cache,
+  type Manager,
+  type Request,
+} from '../runtime/index.js';
 import { MANAGED_SECRETS, UNMANAGED_SECRET_NAMES, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
@@ -14,7 +23,9 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   const onboardingType = onboardingsOf(config);
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
   // checkSpec checks the spec again before anything acts on it.
-  const onboardings = manager.cache<InfluxOnboarding>(onboardingType, { indexes: { [SETS_UP]: setsUp, [NAMES_SECRET]: namesSecrets } });
+  const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
+    indexes: { [SETS_UP]: setsUp, [NAMES_SECRET]: namesSecrets },
+  });
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const ownWrites = new OwnWrites();
@@ -32,7 +43,9 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
           () => credentials.write(owner, desired, observed),
           (secret) => (secret.state === 'owned' ? secret.resourceVersion : undefined),
         ),
-      ...(escrow && { escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) } }),
+      ...(escrow && {
+        escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) },
+      }),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
       recordEvent: events,

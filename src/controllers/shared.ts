@@ -1,4 +1,11 @@
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, type EventsV1Event, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  type EventsV1Event,
+  type KubernetesObject,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
@@ -15,7 +22,10 @@ const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 const EVENT_FLUSH_MS = 2_000;
 
 /** Queues an event on a resource; it is sent in the background and never fails the caller. */
-export type RecordEvent = (resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: EventRecord) => void;
+export type RecordEvent = (
+  resource: { apiVersion: string; kind: string; metadata: ObjectMeta },
+  event: EventRecord,
+) => void;
 
 /**
  * What the cache keeps of a Secret the operator wrote: everything its readers use and everything
@@ -79,7 +89,13 @@ export interface ControllerDeps {
 }
 
 /** One InfluxDB client pool, one API client per group and one event recorder for all controllers. */
-export function controllerDeps(manager: Manager, config: Config, logger: Logger, secrets: SecretRegistry, version: string): ControllerDeps {
+export function controllerDeps(
+  manager: Manager,
+  config: Config,
+  logger: Logger,
+  secrets: SecretRegistry,
+  version: string,
+): ControllerDeps {
   const { connection } = manager;
   const core = connection.makeApiClient(CoreV1Api);
   const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
@@ -91,7 +107,11 @@ export function controllerDeps(manager: Manager, config: Config, logger: Logger,
     influx: influxClients(manager, config, version),
     core,
     customObjects: connection.makeApiClient(CustomObjectsApi),
-    events: eventRecorder(manager, logger, new EventWriter(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity)),
+    events: eventRecorder(
+      manager,
+      logger,
+      new EventWriter(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
+    ),
     credentials: new CredentialsSecrets(
       core,
       (namespace, name) => managedSecrets.get(namespace, name),
@@ -131,7 +151,13 @@ function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): R
 
 /** One of the operator's own kinds, restricted to the operator's shard (--label-selector). */
 export function ownKind(config: Config, kind: string, plural: string): ObjectType {
-  return { group: GROUP, version: VERSION, kind, plural, ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }) };
+  return {
+    group: GROUP,
+    version: VERSION,
+    kind,
+    plural,
+    ...(config.labelSelector !== undefined && { labelSelector: config.labelSelector }),
+  };
 }
 
 export function onboardingsOf(config: Config): ObjectType {
@@ -151,7 +177,8 @@ function influxClients(manager: Manager, config: Config, version: string): (targ
     allowLinkLocal: config.allowLinkLocal,
     allowedTargets: config.allowedUrls,
     userAgent: `influx-onboarding-operator/${version}`,
-    onRequest: (sample) => influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
+    onRequest: (sample) =>
+      influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
   });
   manager.onStop(() => influx.closeAll());
   return (target) =>
@@ -167,7 +194,11 @@ function influxClients(manager: Manager, config: Config, version: string): (targ
  * A gauge of one kind's resources by the reason of their Ready condition; the returned callback
  * keeps it (a reconciler's onReason: undefined removes a resource that is gone).
  */
-export function reasonGauge(manager: Manager, name: string, kind: string): (key: string, reason: string | undefined) => void {
+export function reasonGauge(
+  manager: Manager,
+  name: string,
+  kind: string,
+): (key: string, reason: string | undefined) => void {
   const reasons = new Map<string, string>();
   new Gauge({
     name,

@@ -1,8 +1,24 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { createTokenReconciler } from '../access/reconciler.js';
-import { BUCKET_KIND, BUCKET_PLURAL, TOKEN_KIND, TOKEN_OWNER_LABEL, TOKEN_PLURAL, type InfluxBucket, type InfluxToken } from '../api/access-types.js';
+import {
+  BUCKET_KIND,
+  BUCKET_PLURAL,
+  TOKEN_KIND,
+  TOKEN_OWNER_LABEL,
+  TOKEN_PLURAL,
+  type InfluxBucket,
+  type InfluxToken,
+} from '../api/access-types.js';
 import { TokenSecrets } from '../kube/token-secret.js';
-import { ignoreStatusOnlyUpdates, objectKey, requestFor, requestKey, type Cache, type Manager, type Request } from '../runtime/index.js';
+import {
+  ignoreStatusOnlyUpdates,
+  objectKey,
+  requestFor,
+  requestKey,
+  type Cache,
+  type Manager,
+  type Request,
+} from '../runtime/index.js';
 import { ACCESS_CACHE, accessWiring } from './access.js';
 import { MANAGED_SECRETS, ownKind, type ControllerDeps } from './shared.js';
 
@@ -15,7 +31,11 @@ export function registerTokenController(manager: Manager, deps: ControllerDeps):
   const tokens = manager.cache<InfluxToken>(tokenType, {
     indexes: { ...ACCESS_CACHE.indexes, [NAMES_BUCKET]: namesBuckets },
   });
-  const access = accessWiring(manager, deps, tokens, { kind: TOKEN_KIND, plural: TOKEN_PLURAL, reasonMetric: 'influx_token_resources' });
+  const access = accessWiring(manager, deps, tokens, {
+    kind: TOKEN_KIND,
+    plural: TOKEN_PLURAL,
+    reasonMetric: 'influx_token_resources',
+  });
   const tokenSecrets = new TokenSecrets(deps.core);
   manager.register({
     name: 'influxtoken',
@@ -41,7 +61,9 @@ export function registerTokenController(manager: Manager, deps: ControllerDeps):
 const NAMES_BUCKET = 'namesBucket';
 
 function namesBuckets(token: InfluxToken): string[] {
-  return (token.spec?.permissions ?? []).map((permission) => requestKey({ namespace: token.metadata.namespace, name: permission.bucket }));
+  return (token.spec?.permissions ?? []).map((permission) =>
+    requestKey({ namespace: token.metadata.namespace, name: permission.bucket }),
+  );
 }
 
 /** The tokens in the bucket's namespace whose permissions name it. */

@@ -77,16 +77,23 @@ export function admit(base: URL, policy: AddressPolicy): Admission {
   const hostname = address.toLowerCase().replace(/\.$/, '');
   const targets = (policy.allowedTargets ?? []).filter((target) => target.port === undefined || target.port === port);
   const restricted = (policy.allowedTargets ?? []).length > 0;
-  const networkTargets = targets.filter((target): target is Extract<AllowedTarget, { kind: 'network' }> => target.kind === 'network');
+  const networkTargets = targets.filter(
+    (target): target is Extract<AllowedTarget, { kind: 'network' }> => target.kind === 'network',
+  );
   // Built once per client: the check below runs for every address of every new connection.
   const networks = new net.BlockList();
   for (const network of networkTargets) networks.addSubnet(network.address, network.prefix, network.family);
-  const nameAllowed = !restricted || (!literal && targets.some((target) => target.kind === 'host' && hostMatches(target.pattern, hostname)));
+  const nameAllowed =
+    !restricted ||
+    (!literal && targets.some((target) => target.kind === 'host' && hostMatches(target.pattern, hostname)));
 
   const check = (resolved: string): AddressRefusal | undefined => {
     const what = literal ? `the address ${resolved}` : `${hostname} resolves to ${resolved}, which`;
     if (!policy.allowLinkLocal && isLinkLocalAddress(resolved)) {
-      return { reason: 'link-local', message: `${what} is link-local (169.254.0.0/16, fe80::/10, where cloud metadata services answer)` };
+      return {
+        reason: 'link-local',
+        message: `${what} is link-local (169.254.0.0/16, fe80::/10, where cloud metadata services answer)`,
+      };
     }
     if (!nameAllowed && !contains(networks, resolved)) {
       return { reason: 'not-allowed', message: `${what} is not among the allowed targets (port ${port})` };
@@ -101,7 +108,10 @@ export function admit(base: URL, policy: AddressPolicy): Admission {
   }
   if (!nameAllowed && networkTargets.length === 0) {
     // No network could let it in: refused without even a DNS lookup.
-    return { kind: 'refused', refusal: { reason: 'not-allowed', message: `${hostname}:${port} is not among the allowed targets` } };
+    return {
+      kind: 'refused',
+      refusal: { reason: 'not-allowed', message: `${hostname}:${port} is not among the allowed targets` },
+    };
   }
   const guarded = !policy.allowLinkLocal || !nameAllowed;
   return guarded ? { kind: 'allowed', checkResolved: check } : { kind: 'allowed' };
@@ -157,7 +167,9 @@ export function parseAllowedTargets(entries: readonly string[]): AllowedTargetsP
   for (const entry of entries) {
     const target = parseEntry(entry);
     if (target === undefined) {
-      problems.push(`${JSON.stringify(entry)} is neither a host pattern (influxdb.example, *.example) nor an IP or CIDR (10.0.0.0/8, fd00::/8), with an optional :port ([fd00::/8]:8086 for IPv6)`);
+      problems.push(
+        `${JSON.stringify(entry)} is neither a host pattern (influxdb.example, *.example) nor an IP or CIDR (10.0.0.0/8, fd00::/8), with an optional :port ([fd00::/8]:8086 for IPv6)`,
+      );
     } else {
       targets.push(target);
     }

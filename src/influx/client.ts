@@ -52,7 +52,9 @@ function parseBucket(json: unknown): BucketState | undefined {
   const name = nonEmptyString(json.name);
   const orgID = nonEmptyString(json.orgID);
   const retentionSeconds = retentionOf(json);
-  return name === undefined || orgID === undefined || retentionSeconds === undefined ? undefined : { name, orgID, retentionSeconds };
+  return name === undefined || orgID === undefined || retentionSeconds === undefined
+    ? undefined
+    : { name, orgID, retentionSeconds };
 }
 
 function parseTokenOwner(json: unknown): TokenOwner | undefined {
@@ -120,14 +122,23 @@ export function shardGroupDurationSeconds(retentionSeconds: number): number {
 }
 
 function retentionRules(retentionSeconds: number): JsonObject[] {
-  return [{ type: 'expire', everySeconds: retentionSeconds, shardGroupDurationSeconds: shardGroupDurationSeconds(retentionSeconds) }];
+  return [
+    {
+      type: 'expire',
+      everySeconds: retentionSeconds,
+      shardGroupDurationSeconds: shardGroupDurationSeconds(retentionSeconds),
+    },
+  ];
 }
 
 function parsePermission(json: unknown): Permission | undefined {
   if (!isJsonObject(json) || typeof json.action !== 'string' || !isJsonObject(json.resource)) return undefined;
   const { type, id, orgID } = json.resource;
   if (typeof type !== 'string') return undefined;
-  return { action: json.action, resource: { type, ...(typeof id === 'string' && { id }), ...(typeof orgID === 'string' && { orgID }) } };
+  return {
+    action: json.action,
+    resource: { type, ...(typeof id === 'string' && { id }), ...(typeof orgID === 'string' && { orgID }) },
+  };
 }
 
 function parseAuthorization(json: unknown): Authorization | undefined {
@@ -166,7 +177,10 @@ const SESSION_COOKIE = /^\s*(influxdb-oss-session=[^;\s]+)/;
 
 /** The session a sign-in opened, as the Cookie header that closes it; undefined without one. */
 function sessionOf(answer: Answer): string | undefined {
-  const cookie = answer.headers.raw()['set-cookie']?.map((header) => SESSION_COOKIE.exec(header)?.[1]).find((value) => value !== undefined);
+  const cookie = answer.headers
+    .raw()
+    ['set-cookie']?.map((header) => SESSION_COOKIE.exec(header)?.[1])
+    .find((value) => value !== undefined);
   return cookie;
 }
 
@@ -223,7 +237,13 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
   async function findBucketNamed(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
     const lookup = await call(
-      { method: 'GET', path: '/api/v2/buckets', endpoint: 'GET /api/v2/buckets', query: { orgID, name }, authToken: token },
+      {
+        method: 'GET',
+        path: '/api/v2/buckets',
+        endpoint: 'GET /api/v2/buckets',
+        query: { orgID, name },
+        authToken: token,
+      },
       { parse: (json) => findBucket(json, name), secrets: [token] },
     );
     // InfluxDB answers a name that matches nothing with 404 rather than an empty list.
@@ -232,7 +252,13 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
   function listAuthorizations(token: string, filter: AuthorizationFilter): Promise<Outcome<Authorization[]>> {
     return call(
-      { method: 'GET', path: '/api/v2/authorizations', endpoint: 'GET /api/v2/authorizations', query: { ...filter }, authToken: token },
+      {
+        method: 'GET',
+        path: '/api/v2/authorizations',
+        endpoint: 'GET /api/v2/authorizations',
+        query: { ...filter },
+        authToken: token,
+      },
       { parse: parseAuthorizations, secrets: [token] },
     );
   }
@@ -241,14 +267,27 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     const problem = findSetupRequestProblem(request);
     if (problem !== undefined) return refusedLocally<SetupResult>(problem);
     return call(
-      { method: 'POST', path, endpoint: `POST ${path}`, body: setupBody(request), ...(authToken === undefined ? {} : { authToken }) },
-      { parse: parseSetupResult, secrets: secretsOf(request, authToken), plainNotFoundIsRejection: authToken !== undefined },
+      {
+        method: 'POST',
+        path,
+        endpoint: `POST ${path}`,
+        body: setupBody(request),
+        ...(authToken === undefined ? {} : { authToken }),
+      },
+      {
+        parse: parseSetupResult,
+        secrets: secretsOf(request, authToken),
+        plainNotFoundIsRejection: authToken !== undefined,
+      },
     );
   }
 
   return {
     setupStatus: () =>
-      call({ method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' }, versioned({ parse: parseSetupStatus, secrets: [] })),
+      call(
+        { method: 'GET', path: '/api/v2/setup', endpoint: 'GET /api/v2/setup' },
+        versioned({ parse: parseSetupStatus, secrets: [] }),
+      ),
 
     setup: (request) => postSetup('/api/v2/setup', request),
 
@@ -274,7 +313,9 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       const bucketLookup = await findBucketNamed(token, orgID, bucket);
       if (!bucketLookup.ok) return bucketLookup;
       const found: ResourceIDs =
-        bucketLookup.value === null ? { orgID } : { orgID, bucketID: bucketLookup.value.id, bucketRetentionSeconds: bucketLookup.value.retentionSeconds };
+        bucketLookup.value === null
+          ? { orgID }
+          : { orgID, bucketID: bucketLookup.value.id, bucketRetentionSeconds: bucketLookup.value.retentionSeconds };
       if (userID === undefined) return { ok: true, value: found };
 
       // The authorization is found by its token, which only servers without hashed tokens list;
@@ -286,7 +327,12 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
     bucket: (token, bucketID) =>
       call(
-        { method: 'GET', path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`, endpoint: 'GET /api/v2/buckets/{id}', authToken: token },
+        {
+          method: 'GET',
+          path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
+          endpoint: 'GET /api/v2/buckets/{id}',
+          authToken: token,
+        },
         versioned({ parse: parseBucket, secrets: [token] }),
       ),
 
@@ -302,7 +348,12 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
           method: 'POST',
           path: '/api/v2/buckets',
           endpoint: 'POST /api/v2/buckets',
-          body: { orgID, name, retentionRules: retentionRules(retentionSeconds), ...(description !== undefined && { description }) },
+          body: {
+            orgID,
+            name,
+            retentionRules: retentionRules(retentionSeconds),
+            ...(description !== undefined && { description }),
+          },
           authToken: token,
         },
         { parse: parseCreated, secrets: [token] },
@@ -337,7 +388,12 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     deleteBucket: (token, bucketID) =>
       deletion(
         call(
-          { method: 'DELETE', path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`, endpoint: 'DELETE /api/v2/buckets/{id}', authToken: token },
+          {
+            method: 'DELETE',
+            path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
+            endpoint: 'DELETE /api/v2/buckets/{id}',
+            authToken: token,
+          },
           { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
         ),
       ),
@@ -346,17 +402,29 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
     async authorization(token, authorizationID) {
       const found = await call(
-        { method: 'GET', path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`, endpoint: 'GET /api/v2/authorizations/{id}', authToken: token },
+        {
+          method: 'GET',
+          path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
+          endpoint: 'GET /api/v2/authorizations/{id}',
+          authToken: token,
+        },
         { parse: parseAuthorization, secrets: [token] },
       );
       // Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one it cannot parse ("id must have a length of 16 bytes").
-      const namesNothing = isNotFound(found) || (!found.ok && found.failure.kind === 'rejected' && found.failure.status === 400);
+      const namesNothing =
+        isNotFound(found) || (!found.ok && found.failure.kind === 'rejected' && found.failure.status === 400);
       return namesNothing ? { ok: true, value: null } : found;
     },
 
     createAuthorization: (token, request: AuthorizationRequest) =>
       call(
-        { method: 'POST', path: '/api/v2/authorizations', endpoint: 'POST /api/v2/authorizations', body: { ...request }, authToken: token },
+        {
+          method: 'POST',
+          path: '/api/v2/authorizations',
+          endpoint: 'POST /api/v2/authorizations',
+          body: { ...request },
+          authToken: token,
+        },
         { parse: parseCreatedAuthorization, secrets: [token] },
       ),
 
@@ -400,7 +468,8 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       return { ok: true, value: true };
     },
 
-    health: () => call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),
+    health: () =>
+      call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),
 
     close: () => transport.close(),
   };

@@ -20,7 +20,11 @@ export class InfluxClientPool {
 
   get(options: PoolKeyOptions): InfluxClient {
     const merged = { ...options, ...this.shared };
-    const key = createHash('sha256').update(JSON.stringify([merged.baseUrl, merged.timeoutMs, merged.caPem ?? '', merged.insecureSkipVerify === true])).digest('hex');
+    const key = createHash('sha256')
+      .update(
+        JSON.stringify([merged.baseUrl, merged.timeoutMs, merged.caPem ?? '', merged.insecureSkipVerify === true]),
+      )
+      .digest('hex');
     const existing = this.clients.get(key);
     if (existing !== undefined) {
       // Re-insert so Map order is least-recently-used first.

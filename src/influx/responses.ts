@@ -42,13 +42,23 @@ function redirectFailure<T>(answer: Answer, secrets: readonly string[]): Outcome
     }
   }
   const message = `InfluxDB URL answered ${answer.status} redirect${target}; redirects are not followed, set the final address`;
-  return fail({ kind: 'unreachable', reason: 'redirect', status: answer.status, message: safeMessage(message, secrets) });
+  return fail({
+    kind: 'unreachable',
+    reason: 'redirect',
+    status: answer.status,
+    message: safeMessage(message, secrets),
+  });
 }
 
 function notInfluxdb<T>(answer: Answer, why: string, secrets: readonly string[]): Outcome<T> {
   const contentType = answer.headers.get('content-type') ?? 'none';
   const message = `answer ${answer.status} ${why} (content-type ${contentType}); something other than InfluxDB may have answered`;
-  return fail({ kind: 'unreachable', reason: 'not-influxdb', status: answer.status, message: safeMessage(message, secrets) });
+  return fail({
+    kind: 'unreachable',
+    reason: 'not-influxdb',
+    status: answer.status,
+    message: safeMessage(message, secrets),
+  });
 }
 
 /** InfluxDB's error: `{"code","message"}` in the body, the code also in X-Platform-Error-Code. */
@@ -85,7 +95,12 @@ export function interpret<T>(answer: Answer, expectation: Expectation<T>): Outco
       });
     }
     if (expectation.plainNotFoundIsRejection && status === 404 && answer.text.trim() === '404 page not found') {
-      return fail({ kind: 'rejected', status, code: 'not found', message: 'route not found (removed in InfluxDB OSS 2.1)' });
+      return fail({
+        kind: 'rejected',
+        status,
+        code: 'not found',
+        message: 'route not found (removed in InfluxDB OSS 2.1)',
+      });
     }
     return notInfluxdb(answer, 'carries no InfluxDB error', secrets);
   }

@@ -94,14 +94,23 @@ function unreachable(reason: UnreachableReason, message: string, status?: number
 }
 
 function refused(refusal: AddressRefusal): Exchange {
-  return { ok: false, failure: { kind: 'refused', reason: refusal.reason, message: `refused before connecting: ${refusal.message}` } };
+  return {
+    ok: false,
+    failure: { kind: 'refused', reason: refusal.reason, message: `refused before connecting: ${refusal.message}` },
+  };
 }
 
-function describeThrown(error: unknown, timeoutMs: number, timedOut: boolean, lastRefusal: AddressRefusal | undefined): Exchange {
+function describeThrown(
+  error: unknown,
+  timeoutMs: number,
+  timedOut: boolean,
+  lastRefusal: AddressRefusal | undefined,
+): Exchange {
   if (timedOut && isAbort(error)) return unreachable('timeout', `InfluxDB did not answer within ${timeoutMs} ms`);
   const code = errorCode(error);
   if (code === ADDRESS_REFUSED && lastRefusal !== undefined) return refused(lastRefusal);
-  if (code !== undefined && TLS_CODE.test(code)) return unreachable('tls', `TLS connection to InfluxDB failed (${code})`);
+  if (code !== undefined && TLS_CODE.test(code))
+    return unreachable('tls', `TLS connection to InfluxDB failed (${code})`);
   if (code === undefined) return unreachable('network', 'request to InfluxDB failed');
   return unreachable('network', `cannot reach InfluxDB: ${NETWORK_DESCRIPTIONS[code] ?? 'request failed'} (${code})`);
 }
@@ -171,7 +180,8 @@ export function createTransport(options: InfluxClientOptions): Transport {
         signal: controller.signal,
       });
       const declaredLength = Number(response.headers.get('content-length') ?? 0);
-      const body = declaredLength > maxBytes ? ({ complete: false } as const) : await readCapped(response.body, maxBytes);
+      const body =
+        declaredLength > maxBytes ? ({ complete: false } as const) : await readCapped(response.body, maxBytes);
       if (!body.complete) {
         controller.abort();
         return unreachable('too-large', `InfluxDB answer exceeds ${maxBytes} bytes`, response.status);

@@ -151,13 +151,7 @@ export interface Health {
 }
 
 export type UnreachableReason =
-  | 'network'
-  | 'timeout'
-  | 'tls'
-  | 'server-error'
-  | 'not-influxdb'
-  | 'too-large'
-  | 'redirect';
+  'network' | 'timeout' | 'tls' | 'server-error' | 'not-influxdb' | 'too-large' | 'redirect';
 
 /**
  * Every `message` is short, free of control characters and scrubbed of the passwords and
@@ -188,7 +182,13 @@ export interface InfluxClient {
   /** POST /api/v2/orgs: creates the org (422 conflict when one of that name exists). */
   createOrg(token: string, name: string): Promise<Outcome<Created>>;
   /** POST /api/v2/buckets with the retention and InfluxDB's default shard-group duration for it. */
-  createBucket(token: string, orgID: string, name: string, retentionSeconds: number, description?: string): Promise<Outcome<Created>>;
+  createBucket(
+    token: string,
+    orgID: string,
+    name: string,
+    retentionSeconds: number,
+    description?: string,
+  ): Promise<Outcome<Created>>;
   /** GET /api/v2/buckets?orgID=&name=: the bucket of that name in the org, or null. */
   findBucket(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>>;
   /** PATCH /api/v2/buckets/{id} with only the description. */

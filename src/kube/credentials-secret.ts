@@ -56,7 +56,9 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
   const data: Record<string, string> = {};
   for (const [key, encoded] of Object.entries(rest)) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
   const pendingPassword = pending === undefined ? undefined : Buffer.from(pending, 'base64').toString('utf8');
-  const garbageCollected = (secret.metadata?.ownerReferences ?? []).some((reference) => isOurReference(reference, owner));
+  const garbageCollected = (secret.metadata?.ownerReferences ?? []).some((reference) =>
+    isOurReference(reference, owner),
+  );
   const resourceVersion = secret.metadata?.resourceVersion;
   const annotations = secret.metadata?.annotations ?? {};
   const tls = annotations[TLS_ANNOTATION];
@@ -81,7 +83,9 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
 }
 
 function encode(data: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]));
+  return Object.fromEntries(
+    Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]),
+  );
 }
 
 function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, desired: DesiredSecret): V1Secret {
@@ -89,19 +93,25 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
   const ownerReferences = desired.garbageCollected ? [...others, ownerReference(owner)] : others;
   // An approval to move the credentials is used up once they are at that URL; one naming another
   // URL is kept for a move still to come.
-  const { [RETARGET_ANNOTATION]: retargetTo, ...annotations }: Record<string, string> = existing?.metadata?.annotations ?? {};
-  if (retargetTo !== undefined && !sameInstance(retargetTo, desired.data.url)) annotations[RETARGET_ANNOTATION] = retargetTo;
+  const { [RETARGET_ANNOTATION]: retargetTo, ...annotations }: Record<string, string> =
+    existing?.metadata?.annotations ?? {};
+  if (retargetTo !== undefined && !sameInstance(retargetTo, desired.data.url))
+    annotations[RETARGET_ANNOTATION] = retargetTo;
   if (desired.passwordRotation !== undefined) annotations[PASSWORD_ROTATION_ANNOTATION] = desired.passwordRotation;
   if (desired.tokenRotation !== undefined) annotations[TOKEN_ROTATION_ANNOTATION] = desired.tokenRotation;
   // The authorization ID belongs to the token it was written with: another token drops it.
-  const existingToken = existing?.data?.token === undefined ? undefined : Buffer.from(existing.data.token, 'base64').toString('utf8');
+  const existingToken =
+    existing?.data?.token === undefined ? undefined : Buffer.from(existing.data.token, 'base64').toString('utf8');
   if (typeof desired.authorizationID === 'string') annotations[AUTHORIZATION_ANNOTATION] = desired.authorizationID;
-  else if (desired.authorizationID === null || existingToken !== desired.data.token) delete annotations[AUTHORIZATION_ANNOTATION];
+  else if (desired.authorizationID === null || existingToken !== desired.data.token)
+    delete annotations[AUTHORIZATION_ANNOTATION];
   if (desired.replacedAuthorization === null) delete annotations[REPLACED_AUTHORIZATION_ANNOTATION];
-  else if (desired.replacedAuthorization !== undefined) annotations[REPLACED_AUTHORIZATION_ANNOTATION] = desired.replacedAuthorization;
+  else if (desired.replacedAuthorization !== undefined)
+    annotations[REPLACED_AUTHORIZATION_ANNOTATION] = desired.replacedAuthorization;
   const { [PENDING_PASSWORD_KEY]: _dropped, ...withoutPending } = existing?.data ?? {};
   const data = desired.pendingPassword === null ? withoutPending : (existing?.data ?? {});
-  const pending: Record<string, string> = typeof desired.pendingPassword === 'string' ? { [PENDING_PASSWORD_KEY]: desired.pendingPassword } : {};
+  const pending: Record<string, string> =
+    typeof desired.pendingPassword === 'string' ? { [PENDING_PASSWORD_KEY]: desired.pendingPassword } : {};
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -110,7 +120,11 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
       ...existing?.metadata,
       name: desired.name,
       namespace: owner.metadata.namespace,
-      labels: { ...existing?.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_NAME_LABEL]: owner.metadata.name },
+      labels: {
+        ...existing?.metadata?.labels,
+        [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+        [OWNER_NAME_LABEL]: owner.metadata.name,
+      },
       annotations: { ...annotations, [TLS_ANNOTATION]: desired.tls },
       ownerReferences,
     },
@@ -146,7 +160,11 @@ export class CredentialsSecrets {
   }
 
   /** Writes the desired Secret over the one observed; returns the Secret as it now is. */
-  async write(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret> {
+  async write(
+    owner: InfluxOnboarding,
+    desired: DesiredSecret,
+    observed: CredentialsSecret,
+  ): Promise<CredentialsSecret> {
     if (observed.state === 'foreign') return observed;
     const namespace = owner.metadata.namespace;
     const written = await writeOwnSecret(this.core, {

@@ -38,6 +38,10 @@ export async function kubeCall<T>(what: string, call: () => Promise<T>): Promise
     if (!(error instanceof ApiException)) throw error;
     const status = statusOf(error.body);
     const reason = status.reason ?? 'Unknown';
-    throw new KubeApiError(error.code, reason, `${what}: ${error.code} ${reason}${status.message ? `: ${status.message}` : ''}`);
+    throw new KubeApiError(
+      error.code,
+      reason,
+      `${what}: ${error.code} ${reason}${status.message ? `: ${status.message}` : ''}`,
+    );
   }
 }

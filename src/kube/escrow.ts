@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
-import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PENDING_PASSWORD_KEY, type InfluxOnboarding } from '../api/types.js';
+import {
+  GROUP,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  PENDING_PASSWORD_KEY,
+  type InfluxOnboarding,
+} from '../api/types.js';
 import type { DesiredSecret } from '../api/credentials.js';
 import { kubeCall } from './errors.js';
 import { readSecret } from './own-secret.js';
@@ -35,14 +41,23 @@ export class CredentialsEscrow {
 
   /** The escrow Secret's name: a hash, since namespace and name together may exceed any name limit. */
   static nameFor(owner: InfluxOnboarding): string {
-    const digest = createHash('sha256').update(`${owner.metadata.namespace}/${owner.metadata.name}`).digest('hex').slice(0, 32);
+    const digest = createHash('sha256')
+      .update(`${owner.metadata.namespace}/${owner.metadata.name}`)
+      .digest('hex')
+      .slice(0, 32);
     return `influx-onboarding-escrow-${digest}`;
   }
 
   async read(owner: InfluxOnboarding): Promise<Escrowed | undefined> {
     const secret = await this.fetch(CredentialsEscrow.nameFor(owner));
-    if (secret === undefined || secret.metadata?.annotations?.[FOR_ANNOTATION] !== `${owner.metadata.namespace}/${owner.metadata.name}`) return undefined;
-    const [url, tls, username, password, token] = ['url', TLS_KEY, 'username', 'password', 'token'].map((key) => decode(secret, key));
+    if (
+      secret === undefined ||
+      secret.metadata?.annotations?.[FOR_ANNOTATION] !== `${owner.metadata.namespace}/${owner.metadata.name}`
+    )
+      return undefined;
+    const [url, tls, username, password, token] = ['url', TLS_KEY, 'username', 'password', 'token'].map((key) =>
+      decode(secret, key),
+    );
     if (!url || !tls || !username || !token) return undefined;
     // A rotation under way: the password InfluxDB may already have is the pending one, which the
     // restored Secret would not hold; the password check then reports it and a new request fixes it.
@@ -62,19 +77,29 @@ export class CredentialsEscrow {
         name,
         namespace: this.namespace,
         labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [ESCROW_LABEL]: 'true' },
-        annotations: { [FOR_ANNOTATION]: `${owner.metadata.namespace}/${owner.metadata.name}`, [UID_ANNOTATION]: owner.metadata.uid },
+        annotations: {
+          [FOR_ANNOTATION]: `${owner.metadata.namespace}/${owner.metadata.name}`,
+          [UID_ANNOTATION]: owner.metadata.uid,
+        },
       },
       stringData: data,
     };
     const existing = await this.fetch(name);
     const where = `${this.namespace}/${name}`;
     if (existing === undefined) {
-      await kubeCall(`create escrow Secret ${where}`, () => this.core.createNamespacedSecret({ namespace: this.namespace, body }));
+      await kubeCall(`create escrow Secret ${where}`, () =>
+        this.core.createNamespacedSecret({ namespace: this.namespace, body }),
+      );
       return;
     }
     const resourceVersion = existing.metadata?.resourceVersion;
-    const replacement: V1Secret = { ...body, metadata: { ...body.metadata, ...(resourceVersion !== undefined && { resourceVersion }) } };
-    await kubeCall(`update escrow Secret ${where}`, () => this.core.replaceNamespacedSecret({ namespace: this.namespace, name, body: replacement }));
+    const replacement: V1Secret = {
+      ...body,
+      metadata: { ...body.metadata, ...(resourceVersion !== undefined && { resourceVersion }) },
+    };
+    await kubeCall(`update escrow Secret ${where}`, () =>
+      this.core.replaceNamespacedSecret({ namespace: this.namespace, name, body: replacement }),
+    );
   }
 
   private fetch(name: string): Promise<V1Secret | undefined> {

@@ -24,7 +24,11 @@ export class EventWriter {
     private readonly instance: string,
   ) {}
 
-  build(resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: EventRecord, now = new Date()): EventsV1Event {
+  build(
+    resource: { apiVersion: string; kind: string; metadata: ObjectMeta },
+    event: EventRecord,
+    now = new Date(),
+  ): EventsV1Event {
     const { namespace, name, uid, resourceVersion } = resource.metadata;
     // client-go's naming: the object's name and a unique hexadecimal time.
     const eventName = `${name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(this.sequence++ % 1_000_000)).toString(16)}`;
@@ -38,12 +42,21 @@ export class EventWriter {
       type: event.type,
       reason: event.reason,
       note: event.message.slice(0, NOTE_LIMIT),
-      regarding: { apiVersion: resource.apiVersion, kind: resource.kind, namespace, name, uid, ...(resourceVersion && { resourceVersion }) },
+      regarding: {
+        apiVersion: resource.apiVersion,
+        kind: resource.kind,
+        namespace,
+        name,
+        uid,
+        ...(resourceVersion && { resourceVersion }),
+      },
     };
   }
 
   async create(event: EventsV1Event): Promise<void> {
     const { kind, namespace = '', name } = event.regarding ?? {};
-    await kubeCall(`create Event for ${kind} ${namespace}/${name}`, () => this.api.createNamespacedEvent({ namespace, body: event }));
+    await kubeCall(`create Event for ${kind} ${namespace}/${name}`, () =>
+      this.api.createNamespacedEvent({ namespace, body: event }),
+    );
   }
 }

@@ -2,7 +2,12 @@ import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { KubeApiError, apiStatus, kubeCall } from './errors.js';
 
 /** A Secret as the API server has it now; undefined when there is none. `what` names it in errors. */
-export async function readSecret(core: CoreV1Api, namespace: string, name: string, what = 'Secret'): Promise<V1Secret | undefined> {
+export async function readSecret(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  what = 'Secret',
+): Promise<V1Secret | undefined> {
   try {
     return await kubeCall(`read ${what} ${namespace}/${name}`, () => core.readNamespacedSecret({ namespace, name }));
   } catch (error) {
@@ -35,12 +40,16 @@ export interface OwnSecretWrite {
 export async function writeOwnSecret(core: CoreV1Api, write: OwnSecretWrite): Promise<V1Secret> {
   const { namespace, name, observed } = write;
   const key = `${namespace}/${name}`;
-  if (observed.state === 'absent') return kubeCall(`create Secret ${key}`, () => core.createNamespacedSecret({ namespace, body: write.body(undefined) }));
+  if (observed.state === 'absent')
+    return kubeCall(`create Secret ${key}`, () =>
+      core.createNamespacedSecret({ namespace, body: write.body(undefined) }),
+    );
   const existing = await write.current(observed.resourceVersion);
   if (existing === undefined || !write.isOwned(existing)) {
     throw new KubeApiError(409, 'Conflict', `write Secret ${key}: it changed since it was read; deciding again`);
   }
   const body = write.body(existing);
-  if (observed.resourceVersion !== undefined) body.metadata = { ...body.metadata, resourceVersion: observed.resourceVersion };
+  if (observed.resourceVersion !== undefined)
+    body.metadata = { ...body.metadata, resourceVersion: observed.resourceVersion };
   return kubeCall(`update Secret ${key}`, () => core.replaceNamespacedSecret({ namespace, name, body }));
 }

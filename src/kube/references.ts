@@ -9,7 +9,11 @@ import { apiStatus, kubeCall } from './errors.js';
  * be sent to. The namespace is always the resource's own: a reference can never reach into
  * another namespace.
  */
-export async function readReference(core: CoreV1Api, namespace: string, selector: SecretKeySelector): Promise<Reference> {
+export async function readReference(
+  core: CoreV1Api,
+  namespace: string,
+  selector: SecretKeySelector,
+): Promise<Reference> {
   try {
     const secret = await kubeCall(`read Secret ${namespace}/${selector.name}`, () =>
       core.readNamespacedSecret({ namespace, name: selector.name }),
@@ -24,7 +28,10 @@ export async function readReference(core: CoreV1Api, namespace: string, selector
     const status = apiStatus(error);
     if (status === 404) return { found: false, problem: `Secret ${selector.name} not found in namespace ${namespace}` };
     if (status === 403) {
-      return { found: false, problem: `the operator is not allowed to read Secret ${selector.name} in namespace ${namespace} (RBAC)` };
+      return {
+        found: false,
+        problem: `the operator is not allowed to read Secret ${selector.name} in namespace ${namespace} (RBAC)`,
+      };
     }
     throw error;
   }

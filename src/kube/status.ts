@@ -20,18 +20,20 @@ export async function patchStatus<S extends object>(
 ): Promise<StatusWrite> {
   const { namespace, name } = resource.metadata;
   try {
-    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(`patch status of ${resource.kind} ${namespace}/${name}`, () =>
-      api.patchNamespacedCustomObjectStatus(
-        {
-          group: GROUP,
-          version: VERSION,
-          plural,
-          namespace,
-          name,
-          body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status: withRemovals(status) },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
+    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(
+      `patch status of ${resource.kind} ${namespace}/${name}`,
+      () =>
+        api.patchNamespacedCustomObjectStatus(
+          {
+            group: GROUP,
+            version: VERSION,
+            plural,
+            namespace,
+            name,
+            body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status: withRemovals(status) },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
     );
     return { kind: 'patched', resourceVersion: patched.metadata?.resourceVersion ?? '' };
   } catch (error) {
@@ -42,7 +44,9 @@ export async function patchStatus<S extends object>(
 
 /** JSON drops undefined; a merge patch removes a field only when it is null. */
 function withRemovals(status: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(status).map(([field, value]: [string, unknown]) => [field, value === undefined ? null : value]));
+  return Object.fromEntries(
+    Object.entries(status).map(([field, value]: [string, unknown]) => [field, value === undefined ? null : value]),
+  );
 }
 
 /**
@@ -57,11 +61,20 @@ export async function patchFinalizers(
 ): Promise<StatusWrite> {
   const { namespace, name } = resource.metadata;
   try {
-    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(`patch finalizers of ${resource.kind} ${namespace}/${name}`, () =>
-      api.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, plural, namespace, name, body: { metadata: { resourceVersion: resource.metadata.resourceVersion, finalizers } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
+    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(
+      `patch finalizers of ${resource.kind} ${namespace}/${name}`,
+      () =>
+        api.patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            plural,
+            namespace,
+            name,
+            body: { metadata: { resourceVersion: resource.metadata.resourceVersion, finalizers } },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
     );
     return { kind: 'patched', resourceVersion: patched.metadata?.resourceVersion ?? '' };
   } catch (error) {

@@ -31,7 +31,10 @@ function readRetiring(text: string | undefined): RetiringAuthorization[] {
     if (!Array.isArray(parsed)) return [];
     return parsed.filter(
       (entry): entry is RetiringAuthorization =>
-        typeof entry === 'object' && entry !== null && typeof (entry as RetiringAuthorization).id === 'string' && typeof (entry as RetiringAuthorization).deleteAfter === 'string',
+        typeof entry === 'object' &&
+        entry !== null &&
+        typeof (entry as RetiringAuthorization).id === 'string' &&
+        typeof (entry as RetiringAuthorization).deleteAfter === 'string',
     );
   } catch {
     // A hand-edited annotation: the authorizations it named are orphans now and are deleted as such.
@@ -43,7 +46,8 @@ function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret
   if (secret === undefined) return { state: 'absent' };
   if (!isOwnedBy(secret, owner)) return { state: 'foreign' };
   const data: Record<string, string> = {};
-  for (const [key, encoded] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
+  for (const [key, encoded] of Object.entries(secret.data ?? {}))
+    data[key] = Buffer.from(encoded, 'base64').toString('utf8');
   const annotations = secret.metadata?.annotations ?? {};
   // Empty after a revocation: no authorization belongs to the Secret any more.
   const authorizationID = annotations[AUTHORIZATION_ANNOTATION] || undefined;
@@ -78,10 +82,14 @@ function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secr
         [TOKEN_DIGEST_ANNOTATION]: digest(desired.data.token),
       },
       // Deleted with the InfluxToken (whose finalizer deletes the authorization first).
-      ownerReferences: [{ apiVersion: API_VERSION, kind: TOKEN_KIND, name, uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: API_VERSION, kind: TOKEN_KIND, name, uid, controller: true, blockOwnerDeletion: true },
+      ],
     },
     // Replaced as a whole: a key from an earlier shape (bucket, when there was one) must not linger.
-    data: Object.fromEntries(Object.entries(desired.data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')])),
+    data: Object.fromEntries(
+      Object.entries(desired.data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]),
+    ),
   };
 }
 

@@ -13,8 +13,24 @@ import {
   type InfluxOnboardingStatus,
   type SecretKeySelector,
 } from '../api/types.js';
-import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret, Reference } from '../api/credentials.js';
-import type { Authorization, AuthorizationRequest, BoundCredentials, Facts, InfluxFailure, Outcome as Answer, ResourceIDs, SetupRequest, TokenOwner } from './facts.js';
+import type {
+  Credentials,
+  CredentialsSecret,
+  CredentialsTarget,
+  DesiredSecret,
+  Reference,
+} from '../api/credentials.js';
+import type {
+  Authorization,
+  AuthorizationRequest,
+  BoundCredentials,
+  Facts,
+  InfluxFailure,
+  Outcome as Answer,
+  ResourceIDs,
+  SetupRequest,
+  TokenOwner,
+} from './facts.js';
 
 export interface Finish {
   kind: 'finish';
@@ -149,7 +165,7 @@ const REFUSALS: Record<RefusalReason, { reason: Reason; help: string }> = {
   },
   'not-allowed': {
     reason: Reason.URLNotAllowed,
-    help: 'Fix spec.url, or ask a cluster administrator to add it to the operator\'s --allowed-urls',
+    help: "Fix spec.url, or ask a cluster administrator to add it to the operator's --allowed-urls",
   },
 };
 
@@ -181,7 +197,13 @@ function referenceProblems(facts: Facts, spec: EffectiveSpec): string[] {
     [facts.references.ca, spec.caSecretRef !== undefined],
   ];
   return wanted.flatMap(([reference, needed]) =>
-    !needed ? [] : reference === undefined ? ['a referenced Secret was not read'] : reference.found ? [] : [reference.problem],
+    !needed
+      ? []
+      : reference === undefined
+        ? ['a referenced Secret was not read']
+        : reference.found
+          ? []
+          : [reference.problem],
   );
 }
 
@@ -198,7 +220,8 @@ function consentProblems(facts: Facts, spec: EffectiveSpec): string[] {
     [facts.references.authToken, spec.authTokenSecretRef],
   ];
   const problems = sent.flatMap(([reference, selector]) => {
-    if (selector === undefined || !reference?.found || reference.allowedUrls.some((url) => sameInstance(url, spec.url))) return [];
+    if (selector === undefined || !reference?.found || reference.allowedUrls.some((url) => sameInstance(url, spec.url)))
+      return [];
     const allowed = reference.allowedUrls.length === 0 ? 'no URL' : `only ${reference.allowedUrls.join(', ')}`;
     return [
       `Secret ${selector.name} allows ${allowed} in its annotation ${ALLOWED_URLS_ANNOTATION}, so nothing from it is sent to ${spec.url}; add that URL to the annotation if it may go there`,
@@ -224,12 +247,16 @@ function credentialProblems(facts: Facts, spec: EffectiveSpec): string[] {
   }
   const tokens: Array<[string | undefined, string]> = [
     [referencedValue(facts.references.token), `Secret ${spec.tokenSecretRef?.name} key ${spec.tokenSecretRef?.key}`],
-    [referencedValue(facts.references.authToken), `Secret ${spec.authTokenSecretRef?.name} key ${spec.authTokenSecretRef?.key}`],
+    [
+      referencedValue(facts.references.authToken),
+      `Secret ${spec.authTokenSecretRef?.name} key ${spec.authTokenSecretRef?.key}`,
+    ],
   ];
   for (const [token, where] of tokens) {
     if (token === undefined) continue;
     if (token.length === 0) problems.push(`${where}: the token is empty`);
-    else if (TOKEN_FORBIDDEN.test(token)) problems.push(`${where}: the token contains whitespace or a control character (a trailing newline?)`);
+    else if (TOKEN_FORBIDDEN.test(token))
+      problems.push(`${where}: the token contains whitespace or a control character (a trailing newline?)`);
   }
   return problems;
 }
@@ -256,7 +283,10 @@ function targetOf(spec: EffectiveSpec): Required<CredentialsTarget> {
 
 /** Whether credentials bound to `bound` belong to `wanted`; what is not known about `bound` does not count against it. */
 function sameTarget(bound: CredentialsTarget, wanted: Required<CredentialsTarget>): boolean {
-  return (bound.url === undefined || sameInstance(bound.url, wanted.url)) && (bound.tls === undefined || bound.tls === wanted.tls);
+  return (
+    (bound.url === undefined || sameInstance(bound.url, wanted.url)) &&
+    (bound.tls === undefined || bound.tls === wanted.tls)
+  );
 }
 
 function describeTarget(target: CredentialsTarget): string {
@@ -285,7 +315,10 @@ function targetChanged(facts: Facts, spec: EffectiveSpec, bound: CredentialsTarg
     reason: Reason.TargetChanged,
     message,
     requeue: NONE,
-    fields: { ...(bound.url !== undefined && { observedURL: bound.url }), ...(bound.tls !== undefined && { observedTLS: bound.tls }) },
+    fields: {
+      ...(bound.url !== undefined && { observedURL: bound.url }),
+      ...(bound.tls !== undefined && { observedTLS: bound.tls }),
+    },
   });
 }
 
@@ -317,7 +350,10 @@ function postable(facts: Facts, credentials: Credentials): Credentials {
 }
 
 /** What the Secret records of password and token rotation besides the password and token themselves. */
-type RotationRecord = Pick<DesiredSecret, 'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization'>;
+type RotationRecord = Pick<
+  DesiredSecret,
+  'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization'
+>;
 
 /**
  * What the Secret records before a setup request. A Secret created now holds credentials nobody
@@ -329,11 +365,17 @@ type RotationRecord = Pick<DesiredSecret, 'pendingPassword' | 'passwordRotation'
 function initialRotationRecord(facts: Facts): RotationRecord {
   if (facts.secret.state === 'owned') {
     const { authorizationID, replacedAuthorization } = facts.secret;
-    return { ...(authorizationID !== undefined && { authorizationID: null }), ...(replacedAuthorization !== undefined && { replacedAuthorization: null }) };
+    return {
+      ...(authorizationID !== undefined && { authorizationID: null }),
+      ...(replacedAuthorization !== undefined && { replacedAuthorization: null }),
+    };
   }
   const password = rotationRequested(facts);
   const token = tokenRotationRequested(facts);
-  return { ...(password !== undefined && { passwordRotation: password }), ...(token !== undefined && { tokenRotation: token }) };
+  return {
+    ...(password !== undefined && { passwordRotation: password }),
+    ...(token !== undefined && { tokenRotation: token }),
+  };
 }
 
 function desiredSecret(spec: EffectiveSpec, credentials: Credentials, record: RotationRecord = {}): DesiredSecret {
@@ -354,12 +396,19 @@ function desiredSecret(spec: EffectiveSpec, credentials: Credentials, record: Ro
 }
 
 export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret): boolean {
-  if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls) return false;
-  if (desired.pendingPassword !== undefined && secret.pendingPassword !== (desired.pendingPassword ?? undefined)) return false;
+  if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls)
+    return false;
+  if (desired.pendingPassword !== undefined && secret.pendingPassword !== (desired.pendingPassword ?? undefined))
+    return false;
   if (desired.passwordRotation !== undefined && secret.passwordRotation !== desired.passwordRotation) return false;
   if (desired.tokenRotation !== undefined && secret.tokenRotation !== desired.tokenRotation) return false;
-  if (desired.authorizationID !== undefined && secret.authorizationID !== (desired.authorizationID ?? undefined)) return false;
-  if (desired.replacedAuthorization !== undefined && secret.replacedAuthorization !== (desired.replacedAuthorization ?? undefined)) return false;
+  if (desired.authorizationID !== undefined && secret.authorizationID !== (desired.authorizationID ?? undefined))
+    return false;
+  if (
+    desired.replacedAuthorization !== undefined &&
+    secret.replacedAuthorization !== (desired.replacedAuthorization ?? undefined)
+  )
+    return false;
   return (Object.keys(desired.data) as Array<keyof DesiredSecret['data']>).every(
     (key) => secret.data[key] === desired.data[key],
   );
@@ -412,7 +461,8 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
     });
   }
   const found = ids.ok ? ids.value : {};
-  if (found.orgID === undefined) return { kind: 'createOrg', token, org: spec.org, repair: repair('created', 'creating', `org ${spec.org}`) };
+  if (found.orgID === undefined)
+    return { kind: 'createOrg', token, org: spec.org, repair: repair('created', 'creating', `org ${spec.org}`) };
   if (found.bucketID === undefined) {
     return {
       kind: 'createBucket',
@@ -420,7 +470,11 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
       orgID: found.orgID,
       bucket: spec.bucket,
       retentionSeconds: spec.retentionPeriodSeconds,
-      repair: repair('created', 'creating', `bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`),
+      repair: repair(
+        'created',
+        'creating',
+        `bucket ${spec.bucket} with ${describeRetention(spec.retentionPeriodSeconds)}`,
+      ),
     };
   }
   if (found.bucketRetentionSeconds !== spec.retentionPeriodSeconds) {
@@ -429,7 +483,11 @@ function ensureOrgAndBucket(facts: Facts, spec: EffectiveSpec, token: string): S
       token,
       bucketID: found.bucketID,
       retentionSeconds: spec.retentionPeriodSeconds,
-      repair: repair('changed', 'changing', `bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`),
+      repair: repair(
+        'changed',
+        'changing',
+        `bucket ${spec.bucket} from ${describeRetention(found.bucketRetentionSeconds ?? 0)} to ${describeRetention(spec.retentionPeriodSeconds)}`,
+      ),
     };
   }
   return found;
@@ -453,7 +511,11 @@ function tokenRotationRequested(facts: Facts): string | undefined {
 function tokenRotationDue(facts: Facts, spec: EffectiveSpec): string | undefined {
   const requested = tokenRotationRequested(facts);
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
-  const due = spec.tokenSecretRef === undefined && secret !== undefined && requested !== undefined && secret.tokenRotation !== requested;
+  const due =
+    spec.tokenSecretRef === undefined &&
+    secret !== undefined &&
+    requested !== undefined &&
+    secret.tokenRotation !== requested;
   return due ? requested : undefined;
 }
 
@@ -484,7 +546,13 @@ function tokenNotRotated(facts: Facts, spec: EffectiveSpec, doing: string, failu
  * resource's own setup created, the ID the setup answered with, or (that answer lost in a crash)
  * the only authorization with the description a setup gives its token ("<username>'s Token").
  */
-function currentAuthorization(facts: Facts, spec: EffectiveSpec, listed: readonly Authorization[], token: string, owner: TokenOwner): Authorization | undefined {
+function currentAuthorization(
+  facts: Facts,
+  spec: EffectiveSpec,
+  listed: readonly Authorization[],
+  token: string,
+  owner: TokenOwner,
+): Authorization | undefined {
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
   const status = facts.resource.status ?? {};
   const listedWithToken = listed.find((entry) => entry.token === token);
@@ -508,18 +576,33 @@ function currentAuthorization(facts: Facts, spec: EffectiveSpec, listed: readonl
  * next attempt deletes every marked authorization of the user that is not the Secret's before it
  * creates one. The replaced authorization is deleted only when the operator created it.
  */
-function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials, owner: TokenOwner): Step | TokenSettled {
+function rotateToken(
+  facts: Facts,
+  spec: EffectiveSpec,
+  credentials: Credentials,
+  owner: TokenOwner,
+): Step | TokenSettled {
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
   const deleted = (id: string) => facts.authorizationsDeleted?.find((entry) => entry.id === id)?.outcome;
   const created = facts.createdAuthorization?.ok ? facts.createdAuthorization.value : undefined;
   const replaced = secret?.replacedAuthorization;
   if (replaced !== undefined) {
     // Never the Secret's own (the instance was set up again since, and the ID came back with it).
-    if (replaced === secret?.authorizationID) return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { replacedAuthorization: null }), credentials };
+    if (replaced === secret?.authorizationID)
+      return {
+        kind: 'writeSecret',
+        secret: desiredSecret(spec, credentials, { replacedAuthorization: null }),
+        credentials,
+      };
     const outcome = deleted(replaced);
     if (outcome === undefined) return { kind: 'deleteAuthorization', token: credentials.token, id: replaced };
-    if (!outcome.ok) return tokenNotRotated(facts, spec, `to delete the replaced authorization ${replaced}`, outcome.failure);
-    return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { replacedAuthorization: null }), credentials };
+    if (!outcome.ok)
+      return tokenNotRotated(facts, spec, `to delete the replaced authorization ${replaced}`, outcome.failure);
+    return {
+      kind: 'writeSecret',
+      secret: desiredSecret(spec, credentials, { replacedAuthorization: null }),
+      credentials,
+    };
   }
   const requested = tokenRotationDue(facts, spec);
   const rotatedTo = created !== undefined && secret?.authorizationID === created.id ? created.id : undefined;
@@ -528,7 +611,8 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
 
   const listing = facts.authorizations;
   if (listing === undefined) return { kind: 'listAuthorizations', token: credentials.token, userID: owner.userID };
-  if (!listing.ok) return tokenNotRotated(facts, spec, `to list the authorizations of user ${owner.userName}`, listing.failure);
+  if (!listing.ok)
+    return tokenNotRotated(facts, spec, `to list the authorizations of user ${owner.userName}`, listing.failure);
   const current = currentAuthorization(facts, spec, listing.value, credentials.token, owner);
   if (current === undefined) {
     return finish(facts, {
@@ -538,32 +622,61 @@ function rotateToken(facts: Facts, spec: EffectiveSpec, credentials: Credentials
     });
   }
   const marker = rotationMarker(facts);
-  const orphan = listing.value.find((entry) => entry.description.startsWith(marker) && entry.id !== current.id && entry.id !== created?.id && deleted(entry.id) === undefined);
+  const orphan = listing.value.find(
+    (entry) =>
+      entry.description.startsWith(marker) &&
+      entry.id !== current.id &&
+      entry.id !== created?.id &&
+      deleted(entry.id) === undefined,
+  );
   if (orphan !== undefined) return { kind: 'deleteAuthorization', token: credentials.token, id: orphan.id };
   const failedDelete = facts.authorizationsDeleted?.find((entry) => !entry.outcome.ok);
-  if (failedDelete !== undefined && !failedDelete.outcome.ok) return tokenNotRotated(facts, spec, `to delete the unused authorization ${failedDelete.id} of an earlier attempt`, failedDelete.outcome.failure);
+  if (failedDelete !== undefined && !failedDelete.outcome.ok)
+    return tokenNotRotated(
+      facts,
+      spec,
+      `to delete the unused authorization ${failedDelete.id} of an earlier attempt`,
+      failedDelete.outcome.failure,
+    );
 
   const creation = facts.createdAuthorization;
   if (creation === undefined) {
     return {
       kind: 'createAuthorization',
       token: credentials.token,
-      request: { orgID: current.orgID, userID: owner.userID, description: `${marker}${requested}`, permissions: current.permissions },
+      request: {
+        orgID: current.orgID,
+        userID: owner.userID,
+        description: `${marker}${requested}`,
+        permissions: current.permissions,
+      },
     };
   }
-  if (!creation.ok) return tokenNotRotated(facts, spec, `to create a new authorization for user ${owner.userName}`, creation.failure);
+  if (!creation.ok)
+    return tokenNotRotated(facts, spec, `to create a new authorization for user ${owner.userName}`, creation.failure);
   const check = facts.createdTokenCheck;
   if (check === undefined) return { kind: 'checkNewToken', token: creation.value.token };
-  if (!check.ok) return tokenNotRotated(facts, spec, `the token of the new authorization ${creation.value.id} (GET /api/v2/me; that authorization is deleted at the next attempt)`, check.failure);
+  if (!check.ok)
+    return tokenNotRotated(
+      facts,
+      spec,
+      `the token of the new authorization ${creation.value.id} (GET /api/v2/me; that authorization is deleted at the next attempt)`,
+      check.failure,
+    );
   const next = { ...credentials, token: creation.value.token };
   // Created by this operator: by an earlier rotation (marked), or by this resource's own setup.
   const status = facts.resource.status ?? {};
   const ours =
     current.description.startsWith(marker) ||
-    (status.adopted === false && (current.id === status.authorizationID || current.description === `${owner.userName}'s Token`));
+    (status.adopted === false &&
+      (current.id === status.authorizationID || current.description === `${owner.userName}'s Token`));
   return {
     kind: 'writeSecret',
-    secret: desiredSecret(spec, next, { tokenRotation: requested, authorizationID: creation.value.id, ...(ours && { replacedAuthorization: current.id }) }),
+    secret: desiredSecret(spec, next, {
+      tokenRotation: requested,
+      authorizationID: creation.value.id,
+      ...(ours && { replacedAuthorization: current.id }),
+    }),
     credentials: next,
   };
 }
@@ -577,7 +690,11 @@ function rotationRequested(facts: Facts): string | undefined {
 function passwordRotationDue(facts: Facts, spec: EffectiveSpec): string | undefined {
   const requested = rotationRequested(facts);
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
-  const due = spec.passwordSecretRef === undefined && secret !== undefined && requested !== undefined && secret.passwordRotation !== requested;
+  const due =
+    spec.passwordSecretRef === undefined &&
+    secret !== undefined &&
+    requested !== undefined &&
+    secret.passwordRotation !== requested;
   return due ? requested : undefined;
 }
 
@@ -607,20 +724,32 @@ interface Rotated {
  *   with the request's value, so each request is done once.
  * Returns the step to take, or how to settle when nothing (more) is to be done.
  */
-function rotatePassword(facts: Facts, spec: EffectiveSpec, credentials: Credentials, owner: TokenOwner): Step | Rotated {
+function rotatePassword(
+  facts: Facts,
+  spec: EffectiveSpec,
+  credentials: Credentials,
+  owner: TokenOwner,
+): Step | Rotated {
   const requested = rotationRequested(facts);
   const referenced = spec.passwordSecretRef !== undefined;
   const set = facts.passwordSet;
   if (set !== undefined) {
     if (!set.outcome.ok) return passwordNotSet(facts, spec, owner, set.outcome.failure);
-    const source = referenced ? `from Secret ${spec.passwordSecretRef?.name}` : `on request (${ROTATE_PASSWORD_ANNOTATION}: ${requested ?? 'none'})`;
+    const source = referenced
+      ? `from Secret ${spec.passwordSecretRef?.name}`
+      : `on request (${ROTATE_PASSWORD_ANNOTATION}: ${requested ?? 'none'})`;
     return {
       credentials: { ...credentials, password: set.password },
       record: { pendingPassword: null, ...(!referenced && requested !== undefined && { passwordRotation: requested }) },
       source,
     };
   }
-  const setPassword = (password: string): Step => ({ kind: 'setPassword', token: credentials.token, userID: owner.userID, password });
+  const setPassword = (password: string): Step => ({
+    kind: 'setPassword',
+    token: credentials.token,
+    userID: owner.userID,
+    password,
+  });
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
   if (referenced) {
     // A pending password InfluxDB may already have is replaced by the referenced one, never just dropped.
@@ -630,7 +759,11 @@ function rotatePassword(facts: Facts, spec: EffectiveSpec, credentials: Credenti
   }
   if (secret?.pendingPassword !== undefined) return setPassword(secret.pendingPassword);
   if (passwordRotationDue(facts, spec) === undefined) return { credentials, record: {} };
-  return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { pendingPassword: facts.generated.password }), credentials };
+  return {
+    kind: 'writeSecret',
+    secret: desiredSecret(spec, credentials, { pendingPassword: facts.generated.password }),
+    credentials,
+  };
 }
 
 function passwordNotSet(facts: Facts, spec: EffectiveSpec, owner: TokenOwner, failure: InfluxFailure): Finish {
@@ -645,7 +778,10 @@ function passwordNotSet(facts: Facts, spec: EffectiveSpec, owner: TokenOwner, fa
 /** A password to prove whose last sign-in check is older than --password-check-interval (or never was). */
 function passwordCheckDue(facts: Facts, credentials: Credentials): boolean {
   const checkedAt = facts.resource.status?.passwordCheckedAt;
-  return credentials.password !== '' && (checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs);
+  return (
+    credentials.password !== '' &&
+    (checkedAt === undefined || Date.parse(facts.now) - Date.parse(checkedAt) >= facts.passwordCheckIntervalMs)
+  );
 }
 
 /**
@@ -656,12 +792,18 @@ function passwordCheckDue(facts: Facts, credentials: Credentials): boolean {
  * answer proves it as a sign-in would, so it counts as the first check (the next one comes after
  * the interval like any other).
  */
-function provePassword(facts: Facts, spec: EffectiveSpec, credentials: Credentials, rotated: boolean): Step | { checkedAt?: string } {
+function provePassword(
+  facts: Facts,
+  spec: EffectiveSpec,
+  credentials: Credentials,
+  rotated: boolean,
+): Step | { checkedAt?: string } {
   if (credentials.password === '') return {};
   if (!rotated && !passwordCheckDue(facts, credentials)) return {};
   if (!rotated && facts.setupAnswer?.ok) return { checkedAt: facts.now };
   const check = facts.passwordCheck;
-  if (check === undefined) return { kind: 'checkPassword', username: credentials.username, password: credentials.password };
+  if (check === undefined)
+    return { kind: 'checkPassword', username: credentials.username, password: credentials.password };
   if (check.ok) return { checkedAt: facts.now };
   if (check.failure.kind !== 'rejected') return notReached(facts, spec, check.failure);
   const fix =
@@ -690,23 +832,37 @@ function usernameNote(spec: EffectiveSpec, username: string): string {
 function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcome: Outcome): Step {
   const owner = facts.tokenCheck?.ok ? facts.tokenCheck.value : undefined;
   const named = owner === undefined ? accepted : { ...accepted, username: owner.userName };
-  const token: Step | TokenSettled = owner === undefined ? { credentials: named } : rotateToken(facts, spec, named, owner);
+  const token: Step | TokenSettled =
+    owner === undefined ? { credentials: named } : rotateToken(facts, spec, named, owner);
   if (isStep(token)) return token;
-  const rotation = owner === undefined ? { credentials: token.credentials, record: {} } : rotatePassword(facts, spec, token.credentials, owner);
+  const rotation =
+    owner === undefined
+      ? { credentials: token.credentials, record: {} }
+      : rotatePassword(facts, spec, token.credentials, owner);
   if (isStep(rotation)) return rotation;
   const { credentials } = rotation;
   // The authorization recorded with the Secret's token is gone (the instance was set up again with
   // that token), or belongs to the token a new tokenSecretRef replaces.
   const setUpNow = facts.setupAnswer?.ok ? facts.setupAnswer.value.authorizationID : undefined;
   const recorded = facts.secret.state === 'owned' ? facts.secret.authorizationID : undefined;
-  const referenceReplaces = spec.tokenSecretRef !== undefined && credentialsIn(facts.secret)?.credentials.token !== credentials.token;
+  const referenceReplaces =
+    spec.tokenSecretRef !== undefined && credentialsIn(facts.secret)?.credentials.token !== credentials.token;
   const reset =
-    recorded === undefined ? {} : setUpNow !== undefined && recorded !== setUpNow ? { authorizationID: setUpNow } : referenceReplaces ? { authorizationID: null } : {};
+    recorded === undefined
+      ? {}
+      : setUpNow !== undefined && recorded !== setUpNow
+        ? { authorizationID: setUpNow }
+        : referenceReplaces
+          ? { authorizationID: null }
+          : {};
   const secret = desiredSecret(spec, credentials, { ...rotation.record, ...reset });
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials };
   const status = facts.resource.status ?? {};
   // A token from a new tokenSecretRef, written over another this reconcile: the recorded authorization is the old token's.
-  const tokenReplaced = spec.tokenSecretRef !== undefined && facts.secretWritten === true && facts.remembered?.credentials.token !== credentials.token;
+  const tokenReplaced =
+    spec.tokenSecretRef !== undefined &&
+    facts.secretWritten === true &&
+    facts.remembered?.credentials.token !== credentials.token;
   const authorizationKnown = status.authorizationID !== undefined && !tokenReplaced;
   const fields: Partial<InfluxOnboardingStatus> = {
     ...outcome.fields,
@@ -722,7 +878,13 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
     if (facts.ids === undefined) {
       const userID = owner?.userID;
       const lookupAuthorization = userID !== undefined && !authorizationKnown;
-      return { kind: 'lookupIDs', token: credentials.token, org: spec.org, bucket: spec.bucket, ...(lookupAuthorization && { userID }) };
+      return {
+        kind: 'lookupIDs',
+        token: credentials.token,
+        org: spec.org,
+        bucket: spec.bucket,
+        ...(lookupAuthorization && { userID }),
+      };
     }
     const ensured = ensureOrgAndBucket(facts, spec, credentials.token);
     if (isStep(ensured)) return ensured;
@@ -737,7 +899,8 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   if (rotation.source !== undefined) fields.passwordRotatedAt = facts.now;
   if (token.rotatedTo !== undefined) fields.tokenRotatedAt = facts.now;
   // Recorded with the token, so it is right even when a status write was lost; a setup made now answered with a newer one.
-  if (facts.secret.state === 'owned' && facts.secret.authorizationID !== undefined && !facts.setupAnswer?.ok) fields.authorizationID = facts.secret.authorizationID;
+  if (facts.secret.state === 'owned' && facts.secret.authorizationID !== undefined && !facts.setupAnswer?.ok)
+    fields.authorizationID = facts.secret.authorizationID;
   // InfluxDB stamps its version on every answer; /health is asked only when that header is missing.
   const stamped = facts.setupStatus?.ok ? facts.setupStatus.value.version : undefined;
   if (stamped === undefined && facts.health === undefined) return { kind: 'checkHealth' };
@@ -776,7 +939,10 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
         ? { type: 'Normal', reason: outcome.reason, message: message + repairNote }
         : { type: 'Normal', reason: 'Repaired', message: `InfluxDB at ${spec.url}: ${repairs.join('; ')}` });
   const wanted = targetOf(spec);
-  const observed: CredentialsTarget = { ...(status.observedURL !== undefined && { url: status.observedURL }), ...(status.observedTLS !== undefined && { tls: status.observedTLS }) };
+  const observed: CredentialsTarget = {
+    ...(status.observedURL !== undefined && { url: status.observedURL }),
+    ...(status.observedTLS !== undefined && { tls: status.observedTLS }),
+  };
   fields.observedURL = wanted.url;
   fields.observedTLS = wanted.tls;
   if (sameTarget(observed, wanted)) return finish(facts, { ...outcome, message, fields, ...(event && { event }) });
@@ -806,7 +972,9 @@ function successReason(facts: Facts, known: Credentials | undefined): Reason {
   const adopted = facts.resource.status?.adopted;
   if (adopted !== undefined) return adopted ? Reason.Adopted : Reason.Onboarded;
   const knownBefore = facts.secretWritten ? facts.remembered?.credentials : known;
-  return knownBefore === undefined && referencedValue(facts.references.token) !== undefined ? Reason.Adopted : Reason.Onboarded;
+  return knownBefore === undefined && referencedValue(facts.references.token) !== undefined
+    ? Reason.Adopted
+    : Reason.Onboarded;
 }
 
 function successMessage(reason: Reason, spec: EffectiveSpec): string {
@@ -879,7 +1047,12 @@ const UNTIL_SPEC_CHANGES = 'The same request would get the same answer: nothing 
 function refusedBefore(facts: Facts, reasons: readonly Reason[]): Finish | undefined {
   const previous = previousReady(facts);
   const { status, metadata } = facts.resource;
-  if (previous === undefined || !(reasons as readonly string[]).includes(previous.reason) || status?.observedGeneration !== metadata.generation) return undefined;
+  if (
+    previous === undefined ||
+    !(reasons as readonly string[]).includes(previous.reason) ||
+    status?.observedGeneration !== metadata.generation
+  )
+    return undefined;
   return finish(facts, { reason: previous.reason as Reason, message: previous.message, requeue: NONE });
 }
 
@@ -888,7 +1061,13 @@ function refusedBefore(facts: Facts, reasons: readonly Reason[]): Finish | undef
  * to the Secret once accepted, so the Secret may still hold the previous one: the message says
  * which token was rejected.
  */
-function tokenInvalid(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, rejected: string, failure: InfluxFailure): Finish {
+function tokenInvalid(
+  facts: Facts,
+  spec: EffectiveSpec,
+  known: Credentials | undefined,
+  rejected: string,
+  failure: InfluxFailure,
+): Finish {
   const replacing = spec.tokenSecretRef !== undefined && known !== undefined && known.token !== rejected;
   return finish(facts, {
     reason: Reason.TokenInvalid,
@@ -899,7 +1078,13 @@ function tokenInvalid(facts: Facts, spec: EffectiveSpec, known: Credentials | un
   });
 }
 
-function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, credentials: Credentials, allowed: boolean): Step {
+function decideSetup(
+  facts: Facts,
+  spec: EffectiveSpec,
+  known: Credentials | undefined,
+  credentials: Credentials,
+  allowed: boolean,
+): Step {
   const status = facts.resource.status ?? {};
   const onboardedBefore = status.onboardedAt !== undefined;
   if (allowed) {
@@ -933,7 +1118,11 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
   if (facts.tokenCheck === undefined) return { kind: 'checkToken', token: credentials.token };
   if (facts.tokenCheck.ok) {
     const reason = successReason(facts, known);
-    return settle(facts, spec, credentials, { reason, message: successMessage(reason, spec), requeue: READY_AGAIN(facts) });
+    return settle(facts, spec, credentials, {
+      reason,
+      message: successMessage(reason, spec),
+      requeue: READY_AGAIN(facts),
+    });
   }
   const failure = facts.tokenCheck.failure;
   if (failure.kind !== 'rejected') return notReached(facts, spec, failure);
@@ -947,7 +1136,13 @@ function decideSetup(facts: Facts, spec: EffectiveSpec, known: Credentials | und
   });
 }
 
-function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials | undefined, credentials: Credentials, allowed: boolean): Step {
+function decideSetupUser(
+  facts: Facts,
+  spec: EffectiveSpec,
+  known: Credentials | undefined,
+  credentials: Credentials,
+  allowed: boolean,
+): Step {
   if (allowed) {
     return finish(facts, {
       reason: Reason.Progressing,
@@ -988,7 +1183,8 @@ function decideSetupUser(facts: Facts, spec: EffectiveSpec, known: Credentials |
   }
   const answer = facts.setupAnswer;
   if (!answer.ok && answer.failure.kind === 'rejected' && [401, 404, 405].includes(answer.failure.status)) {
-    const refused = answer.failure.status === 401 ? 'refused the token from spec.authTokenSecretRef for' : 'does not offer';
+    const refused =
+      answer.failure.status === 401 ? 'refused the token from spec.authTokenSecretRef for' : 'does not offer';
     return finish(facts, {
       reason: Reason.Unsupported,
       message: `InfluxDB at ${spec.url} ${refused} /api/v2/setup/user (${failureText(answer.failure)}); OSS removed that route in v2.1. Use mode Setup on a fresh instance`,
@@ -1044,20 +1240,35 @@ export function firstVisitStatus(facts: Pick<Facts, 'resource' | 'now'>): Influx
 /** Day-two work the one-request drift check cannot do: a rotation asked for or half done (or not yet in status), a sign-in check due. */
 function dayTwoDue(facts: Facts, spec: EffectiveSpec, credentials: Credentials): boolean {
   const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
-  if (secret === undefined || secret.pendingPassword !== undefined || secret.replacedAuthorization !== undefined) return true;
+  if (secret === undefined || secret.pendingPassword !== undefined || secret.replacedAuthorization !== undefined)
+    return true;
   // A status write lost after a rotation: the full check records the Secret's authorization again.
-  if (secret.authorizationID !== undefined && secret.authorizationID !== facts.resource.status?.authorizationID) return true;
+  if (secret.authorizationID !== undefined && secret.authorizationID !== facts.resource.status?.authorizationID)
+    return true;
   if (passwordRotationDue(facts, spec) !== undefined || tokenRotationDue(facts, spec) !== undefined) return true;
   return passwordCheckDue(facts, credentials);
 }
 
-function driftCheck(facts: Facts, spec: EffectiveSpec, inSecret: BoundCredentials | undefined, credentials: Credentials, moving: boolean): Step | undefined {
+function driftCheck(
+  facts: Facts,
+  spec: EffectiveSpec,
+  inSecret: BoundCredentials | undefined,
+  credentials: Credentials,
+  moving: boolean,
+): Step | undefined {
   const previous = previousReady(facts);
   const status = facts.resource.status ?? {};
-  if (moving || inSecret === undefined || previous?.status !== 'True' || !SUCCESS_REASONS.includes(previous.reason)) return undefined;
+  if (moving || inSecret === undefined || previous?.status !== 'True' || !SUCCESS_REASONS.includes(previous.reason))
+    return undefined;
   if (dayTwoDue(facts, spec, credentials)) return undefined;
-  if (status.observedGeneration !== facts.resource.metadata.generation || status.orgID === undefined || status.bucketID === undefined) return undefined;
-  if (!secretMatches(facts.secret, desiredSecret(spec, { ...credentials, username: inSecret.credentials.username }))) return undefined;
+  if (
+    status.observedGeneration !== facts.resource.metadata.generation ||
+    status.orgID === undefined ||
+    status.bucketID === undefined
+  )
+    return undefined;
+  if (!secretMatches(facts.secret, desiredSecret(spec, { ...credentials, username: inSecret.credentials.username })))
+    return undefined;
   const check = facts.bucketCheck;
   if (check === undefined) return { kind: 'checkBucket', token: credentials.token, bucketID: status.bucketID };
   if (!check.ok) return undefined;
@@ -1067,7 +1278,9 @@ function driftCheck(facts: Facts, spec: EffectiveSpec, inSecret: BoundCredential
     bucket.orgID === status.orgID &&
     bucket.retentionSeconds === spec.retentionPeriodSeconds &&
     bucket.version === status.influxdbVersion;
-  return holds ? finish(facts, { reason: previous.reason as Reason, message: previous.message, requeue: READY_AGAIN(facts) }) : undefined;
+  return holds
+    ? finish(facts, { reason: previous.reason as Reason, message: previous.message, requeue: READY_AGAIN(facts) })
+    : undefined;
 }
 
 /**
@@ -1120,7 +1333,8 @@ export function decide(facts: Facts): Step {
     return targetChanged(facts, spec, bound.target, inSecret !== undefined);
   }
 
-  if (facts.setupStatus === undefined) return driftCheck(facts, spec, inSecret, credentials, moving) ?? { kind: 'checkSetupStatus' };
+  if (facts.setupStatus === undefined)
+    return driftCheck(facts, spec, inSecret, credentials, moving) ?? { kind: 'checkSetupStatus' };
   if (!facts.setupStatus.ok) return notReached(facts, spec, facts.setupStatus.failure);
   const allowed = facts.setupStatus.value.allowed;
   const refusal = moving ? retargetRefusal(facts, spec, allowed) : undefined;

@@ -23,7 +23,20 @@ export interface References {
   ca?: Reference;
 }
 
-export type { Authorization, AuthorizationRequest, BucketState, CreatedAuthorization, Deletion, InfluxFailure, Outcome, ResourceIDs, SetupRequest, SetupResult, SetupStatus, TokenOwner };
+export type {
+  Authorization,
+  AuthorizationRequest,
+  BucketState,
+  CreatedAuthorization,
+  Deletion,
+  InfluxFailure,
+  Outcome,
+  ResourceIDs,
+  SetupRequest,
+  SetupResult,
+  SetupStatus,
+  TokenOwner,
+};
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {
@@ -76,4 +89,3 @@ export interface Facts {
   /** A repair InfluxDB did not do: what was tried and its answer. */
   repairFailure?: { doing: string; failure: InfluxFailure };
 }
-

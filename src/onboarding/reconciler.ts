@@ -2,11 +2,25 @@ import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
 import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkSpec, instanceKey, setupInstance, type SpecCheck } from '../api/spec.js';
-import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason, type SecretKeySelector } from '../api/types.js';
+import {
+  READY,
+  type InfluxOnboarding,
+  type InfluxOnboardingStatus,
+  type Reason,
+  type SecretKeySelector,
+} from '../api/types.js';
 import type { Created, InfluxClient, InfluxTarget, Outcome } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import { credentialsIn, decide, firstVisitStatus, withRepair, type Finish, type RepairStep, type Step } from './decide.js';
+import {
+  credentialsIn,
+  decide,
+  firstVisitStatus,
+  withRepair,
+  type Finish,
+  type RepairStep,
+  type Step,
+} from './decide.js';
 import type { BoundCredentials, Facts, References } from './facts.js';
 import { generatePassword, generateToken } from './generate.js';
 import { PerKeySerializer } from './serial.js';
@@ -135,13 +149,25 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     }
   }
 
-  async function writeStatus(key: string, resource: InfluxOnboarding, status: InfluxOnboardingStatus): Promise<InfluxOnboarding | undefined> {
+  async function writeStatus(
+    key: string,
+    resource: InfluxOnboarding,
+    status: InfluxOnboardingStatus,
+  ): Promise<InfluxOnboarding | undefined> {
     const written = await ports.patchStatus(resource, status);
     if (written.kind === 'stale') return undefined;
-    const updated = { ...resource, metadata: { ...resource.metadata, resourceVersion: written.resourceVersion }, status };
+    const updated = {
+      ...resource,
+      metadata: { ...resource.metadata, resourceVersion: written.resourceVersion },
+      status,
+    };
     const previous = ownWrites.get(key);
-    const chained = previous !== undefined && previous.resource.metadata.resourceVersion === resource.metadata.resourceVersion;
-    ownWrites.set(key, { replaced: [...(chained ? previous.replaced : []), resource.metadata.resourceVersion], resource: updated });
+    const chained =
+      previous !== undefined && previous.resource.metadata.resourceVersion === resource.metadata.resourceVersion;
+    ownWrites.set(key, {
+      replaced: [...(chained ? previous.replaced : []), resource.metadata.resourceVersion],
+      resource: updated,
+    });
     return updated;
   }
 
@@ -194,7 +220,12 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     };
   }
 
-  async function act(step: Exclude<Step, Finish>, facts: Facts, client: () => InfluxClient, key: string): Promise<Facts> {
+  async function act(
+    step: Exclude<Step, Finish>,
+    facts: Facts,
+    client: () => InfluxClient,
+    key: string,
+  ): Promise<Facts> {
     switch (step.kind) {
       case 'checkBucket':
         return { ...facts, bucketCheck: await client().bucket(step.token, step.bucketID) };
@@ -222,13 +253,28 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       case 'checkNewToken':
         return { ...facts, createdTokenCheck: await client().checkToken(step.token) };
       case 'deleteAuthorization':
-        return { ...facts, authorizationsDeleted: [...(facts.authorizationsDeleted ?? []), { id: step.id, outcome: await client().deleteAuthorization(step.token, step.id) }] };
+        return {
+          ...facts,
+          authorizationsDeleted: [
+            ...(facts.authorizationsDeleted ?? []),
+            { id: step.id, outcome: await client().deleteAuthorization(step.token, step.id) },
+          ],
+        };
       case 'setPassword':
-        return { ...facts, passwordSet: { password: step.password, outcome: await client().setPassword(step.token, step.userID, step.password) } };
+        return {
+          ...facts,
+          passwordSet: {
+            password: step.password,
+            outcome: await client().setPassword(step.token, step.userID, step.password),
+          },
+        };
       case 'checkPassword':
         return { ...facts, passwordCheck: await client().checkPassword(step.username, step.password) };
       case 'writeSecret': {
-        remember(key, facts.resource, { credentials: step.credentials, target: { url: step.secret.data.url, tls: step.secret.tls } });
+        remember(key, facts.resource, {
+          credentials: step.credentials,
+          target: { url: step.secret.data.url, tls: step.secret.tls },
+        });
         await ports.escrow?.write(facts.resource, step.secret);
         const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
         return { ...facts, secret, secretWritten: secret.state === 'owned' };
@@ -264,10 +310,18 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       steps,
       requeue: requeue.kind === 'after' ? `${Math.round(requeue.ms / 1000)}s` : requeue.kind,
     });
-    const requeueAfterMs = requeue.kind === 'after' ? Math.round(requeue.ms * (1 + DRIFT_JITTER * random())) : undefined;
-    const ready = finish.status.conditions?.some((condition) => condition.type === READY && condition.status === 'True');
+    const requeueAfterMs =
+      requeue.kind === 'after' ? Math.round(requeue.ms * (1 + DRIFT_JITTER * random())) : undefined;
+    const ready = finish.status.conditions?.some(
+      (condition) => condition.type === READY && condition.status === 'True',
+    );
     if (ready && requeueAfterMs !== undefined) {
-      const inputs: Inputs = { resourceVersion, secret: secretVersion(facts.secret), references: facts.references, duplicateOf: facts.duplicateOf };
+      const inputs: Inputs = {
+        resourceVersion,
+        secret: secretVersion(facts.secret),
+        references: facts.references,
+        duplicateOf: facts.duplicateOf,
+      };
       lastReady.set(key, { inputs, dueAt: now().getTime() + requeueAfterMs });
     } else {
       lastReady.delete(key);
@@ -322,7 +376,9 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const resource = latest(key, cached);
     const checked = checkSpec(resource);
     const references = checked.ok ? await readReferences(resource) : {};
-    const secret = checked.ok ? await ports.readSecret(resource, checked.spec.credentialsSecretName) : { state: 'absent' as const };
+    const secret = checked.ok
+      ? await ports.readSecret(resource, checked.spec.credentialsSecretName)
+      : { state: 'absent' as const };
     if (remembered.get(key)?.uid !== resource.metadata.uid) remembered.delete(key);
     rememberSecret(key, resource, secret);
     // Nothing in the Secret nor in memory (the resource, or its whole namespace, was deleted and
@@ -346,9 +402,17 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       generated: { password: generatePassword(), token: generateToken() },
     };
 
-    const unchanged = unchangedUntil(key, { resourceVersion: resource.metadata.resourceVersion, secret: secretVersion(secret), references, duplicateOf: duplicate });
+    const unchanged = unchangedUntil(key, {
+      resourceVersion: resource.metadata.resourceVersion,
+      secret: secretVersion(secret),
+      references,
+      duplicateOf: duplicate,
+    });
     if (unchanged !== undefined) {
-      options.logger.debug('unchanged since its last check', { resource: key, nextCheck: `${Math.round(unchanged / 1000)}s` });
+      options.logger.debug('unchanged since its last check', {
+        resource: key,
+        nextCheck: `${Math.round(unchanged / 1000)}s`,
+      });
       return { requeueAfterMs: unchanged };
     }
 
@@ -394,7 +458,9 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const checked = checkSpec(resource);
     // Everything is observed under the per-instance lock: a reconcile that waited for another
     // one must see the Secret and status that one wrote, not what was there before it.
-    return checked.ok ? perInstance.run(instanceKey(checked.spec.url), () => reconcileNow(request, signal)) : reconcileNow(request, signal);
+    return checked.ok
+      ? perInstance.run(instanceKey(checked.spec.url), () => reconcileNow(request, signal))
+      : reconcileNow(request, signal);
   };
 }
 

@@ -33,7 +33,8 @@ export class BackgroundSender<T> {
     this.capacity = options.capacity ?? 1000;
     this.concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new Error('capacity: must be a positive integer');
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error('concurrency: must be a positive integer');
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new Error('concurrency: must be a positive integer');
     this.clock = options.clock ?? systemClock;
   }
 

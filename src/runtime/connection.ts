@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { createConfiguration, ServerConfiguration } from '@kubernetes/client-node';
-import type { ApiConstructor, ApiType, KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
+import type {
+  ApiConstructor,
+  ApiType,
+  KubeConfig,
+  RequestContext,
+  SecurityAuthentication,
+} from '@kubernetes/client-node';
 
 export interface KubeConnectionOptions {
   /** Bound on each generated-client call unless the caller sets its own signal; default 30 s. */

@@ -43,7 +43,12 @@ export function settledLow(object: KubernetesObject): Priority {
  * reaches the previous owner too. A key both name is added once: added twice, a worker could
  * take it in between and reconcile it a second time for the same event.
  */
-export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>, repeats: RepeatPolicy<T> = LOW, spared?: SparedWriter<T>): EventHandlers<T> {
+export function enqueueMapped<T>(
+  queue: KeyQueue,
+  map: MapToRequests<T>,
+  repeats: RepeatPolicy<T> = LOW,
+  spared?: SparedWriter<T>,
+): EventHandlers<T> {
   const enqueue = (priority: Priority, objects: T[], written?: T): void => {
     const keys = new Set(objects.flatMap((object) => map(object).map(requestKey)));
     for (const key of keys) {
@@ -57,13 +62,18 @@ export function enqueueMapped<T>(queue: KeyQueue, map: MapToRequests<T>, repeats
   };
   return {
     onAdd: (object, isInInitialList) => (isInInitialList ? repeated(object) : enqueue('normal', [object], object)),
-    onUpdate: (previous, current) => (previous === current ? repeated(current) : enqueue('normal', [previous, current], current)),
+    onUpdate: (previous, current) =>
+      previous === current ? repeated(current) : enqueue('normal', [previous, current], current),
     onDelete: (object) => enqueue('normal', [object]),
   };
 }
 
 /** Handlers that enqueue the changed object itself. */
-export function enqueueObject<T extends KubernetesObject>(queue: KeyQueue, repeats: RepeatPolicy<T> = LOW, spared?: SparedWriter<T>): EventHandlers<T> {
+export function enqueueObject<T extends KubernetesObject>(
+  queue: KeyQueue,
+  repeats: RepeatPolicy<T> = LOW,
+  spared?: SparedWriter<T>,
+): EventHandlers<T> {
   return enqueueMapped(queue, (object) => [requestFor(object)], repeats, spared);
 }
 

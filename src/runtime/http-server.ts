@@ -28,19 +28,31 @@ export type RequestHandler = (request: http.IncomingMessage, response: http.Serv
  * every `refreshMs` when the source says it changes; a failed reload keeps the certificate in
  * use). A handler that throws answers 500 instead of crashing.
  */
-export async function serve(bindAddress: string, handler: RequestHandler, logger: Logger, certificates?: CertificateSource): Promise<BoundServer> {
+export async function serve(
+  bindAddress: string,
+  handler: RequestHandler,
+  logger: Logger,
+  certificates?: CertificateSource,
+): Promise<BoundServer> {
   const { host, port } = parseBindAddress(bindAddress);
   const listener = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     Promise.resolve()
       .then(() => handler(request, response))
       .catch((error: unknown) => {
-        logger.error('http handler failed', { path: request.url, error: error instanceof Error ? error.message : String(error) });
+        logger.error('http handler failed', {
+          path: request.url,
+          error: error instanceof Error ? error.message : String(error),
+        });
         if (!response.headersSent) response.writeHead(500);
         response.end();
       });
   };
   let current: ServingCertificate | undefined = await certificates?.load();
-  const tls = (certificate: ServingCertificate): https.ServerOptions => ({ cert: certificate.certPem, key: certificate.keyPem, minVersion: 'TLSv1.2' });
+  const tls = (certificate: ServingCertificate): https.ServerOptions => ({
+    cert: certificate.certPem,
+    key: certificate.keyPem,
+    minVersion: 'TLSv1.2',
+  });
   const server = current === undefined ? http.createServer(listener) : https.createServer(tls(current), listener);
   const refresh = async (): Promise<void> => {
     if (!(server instanceof https.Server) || certificates === undefined) return;
@@ -51,10 +63,15 @@ export async function serve(bindAddress: string, handler: RequestHandler, logger
       current = next;
       logger.info('serving certificate reloaded');
     } catch (error) {
-      logger.warn('serving certificate reload failed; keeping the current one', { error: error instanceof Error ? error.message : String(error) });
+      logger.warn('serving certificate reload failed; keeping the current one', {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   };
-  const timer = certificates?.refreshMs === undefined ? undefined : setInterval(() => void refresh(), certificates.refreshMs).unref();
+  const timer =
+    certificates?.refreshMs === undefined
+      ? undefined
+      : setInterval(() => void refresh(), certificates.refreshMs).unref();
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {

@@ -52,7 +52,15 @@ export type {
 } from './leader.js';
 export { kubernetesLeaseStore } from './lease-store.js';
 export { Manager } from './manager.js';
-export type { Cache, CacheOptions, ControllerRegistration, LeaderElectionOptions, ManagerOptions, MetricsServingOptions, ObjectType } from './manager.js';
+export type {
+  Cache,
+  CacheOptions,
+  ControllerRegistration,
+  LeaderElectionOptions,
+  ManagerOptions,
+  MetricsServingOptions,
+  ObjectType,
+} from './manager.js';
 export { RuntimeMetrics } from './metrics.js';
 export type { SecureServing } from './metrics.js';
 export {

@@ -161,9 +161,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
 
   constructor(private readonly options: InformerOptions<T>) {
     this.clock = options.clock ?? systemClock;
-    this.resourceName = options.resource.group ? `${options.resource.plural}.${options.resource.group}` : options.resource.plural;
+    this.resourceName = options.resource.group
+      ? `${options.resource.plural}.${options.resource.group}`
+      : options.resource.plural;
     this.logger = options.logger.child({ resource: this.resourceName });
-    const scopes: Array<string | undefined> = options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
+    const scopes: Array<string | undefined> = options.namespaces?.length
+      ? [...new Set(options.namespaces)]
+      : [undefined];
     const transform = options.transform ?? (options.metadataOnly ? keepIdentity : dropBookkeeping);
     this.reflectors = scopes.map(
       (namespace) =>
@@ -190,7 +194,9 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     for (const [name, indexFunction] of Object.entries(indexes)) {
       const known = this.indexes.get(name);
       if (known && known.indexFunction !== indexFunction) {
-        throw new Error(`${this.resourceName}: index ${JSON.stringify(name)} declared with two different functions; one name files objects one way`);
+        throw new Error(
+          `${this.resourceName}: index ${JSON.stringify(name)} declared with two different functions; one name files objects one way`,
+        );
       }
     }
     for (const [name, indexFunction] of Object.entries(indexes)) {

@@ -172,7 +172,9 @@ export class LeaderElector implements LeaderElection {
         if (stop.aborted) return;
         const startedAt = this.clock.now();
         if (startedAt >= deadline) {
-          this.logger.warn('failed to renew leader lease within the renew deadline', { renewDeadlineMs: this.renewDeadlineMs });
+          this.logger.warn('failed to renew leader lease within the renew deadline', {
+            renewDeadlineMs: this.renewDeadlineMs,
+          });
           return;
         }
         if (await this.attempt(deadline)) {

@@ -1,5 +1,11 @@
 import { ApiException, Observable, V1MicroTime } from '@kubernetes/client-node';
-import type { ConfigurationOptions, CoordinationV1Api, RequestContext, ResponseContext, V1Lease } from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions,
+  CoordinationV1Api,
+  RequestContext,
+  ResponseContext,
+  V1Lease,
+} from '@kubernetes/client-node';
 import type { LeaseRecord, LeaseStore, StoredLease } from './leader.js';
 
 /** Per-call options that tie the HTTP request to the caller's signal (client-node middleware is Observable-based). */
@@ -69,7 +75,9 @@ export function kubernetesLeaseStore(api: CoordinationV1Api, namespace: string, 
       }
     },
     async create(record, signal) {
-      return toStored(await api.createNamespacedLease({ namespace, body: toLease(record, namespace, name) }, withSignal(signal)));
+      return toStored(
+        await api.createNamespacedLease({ namespace, body: toLease(record, namespace, name) }, withSignal(signal)),
+      );
     },
     async update(record, resourceVersion, signal) {
       const body = toLease(record, namespace, name, resourceVersion);

@@ -1,5 +1,10 @@
 import { hostname } from 'node:os';
-import { AuthenticationV1Api, AuthorizationV1Api, CoordinationV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  AuthenticationV1Api,
+  AuthorizationV1Api,
+  CoordinationV1Api,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { cacheAccess, kubernetesAccessReview } from './access-review.js';
 import type { KubeConnection } from './connection.js';
 import { Controller } from './controller.js';
@@ -77,7 +82,11 @@ export interface ControllerRegistration {
    */
   owns?: ReadonlyArray<{ type: ObjectType; ownerLabel?: string; predicates?: readonly Predicate[] }>;
   /** Other objects its objects depend on: an event enqueues whatever `map` names (as for `owns`, not their initial list nor resyncs). */
-  watches?: ReadonlyArray<{ type: ObjectType; map: MapToRequests<KubernetesObject>; predicates?: readonly Predicate[] }>;
+  watches?: ReadonlyArray<{
+    type: ObjectType;
+    map: MapToRequests<KubernetesObject>;
+    predicates?: readonly Predicate[];
+  }>;
   reconciler: Reconciler;
   /**
    * Where its reconciler records the objects it writes (OwnWrites.write): the event of such a
@@ -150,7 +159,14 @@ const DISABLED = '0';
 const dropRepeats = (): undefined => undefined;
 
 function informerKey(type: ObjectType): string {
-  return JSON.stringify([type.group, type.version, type.plural, type.labelSelector ?? '', type.metadataOnly === true, type.clusterScoped === true]);
+  return JSON.stringify([
+    type.group,
+    type.version,
+    type.plural,
+    type.labelSelector ?? '',
+    type.metadataOnly === true,
+    type.clusterScoped === true,
+  ]);
 }
 
 /** The resource label of watch_restarts_total: the plural, "-metadata" for a metadata-only cache. */
@@ -184,7 +200,8 @@ export class Manager {
   /** The shared cache of a type, for reconcilers and map functions; T is the caller's claim about its objects. */
   cache<T = KubernetesObject>(type: ObjectType, options: CacheOptions<T> = {}): Cache<T> {
     const informer = this.informerFor(type);
-    if (options.indexes !== undefined) informer.addIndexes(options.indexes as unknown as Readonly<Record<string, IndexFunction<KubernetesObject>>>);
+    if (options.indexes !== undefined)
+      informer.addIndexes(options.indexes as unknown as Readonly<Record<string, IndexFunction<KubernetesObject>>>);
     return informer as unknown as Cache<T>;
   }
 
@@ -197,13 +214,20 @@ export class Manager {
     const spared = (type: ObjectType): SparedWriter<KubernetesObject> | undefined =>
       ownWrites && ((object, key, wake) => ownWrites.holds(type, object, key, wake));
     const primary = this.informerFor(registration.for.type);
-    primary.addHandlers(filtered(enqueueObject(queue, settledLow, spared(registration.for.type)), registration.for.predicates ?? []));
+    primary.addHandlers(
+      filtered(enqueueObject(queue, settledLow, spared(registration.for.type)), registration.for.predicates ?? []),
+    );
     for (const owned of registration.owns ?? []) {
-      const toOwner = owned.ownerLabel !== undefined ? labelOwner(owned.ownerLabel) : controllerOwner(registration.for.type);
-      this.informerFor(owned.type).addHandlers(filtered(enqueueMapped(queue, toOwner, dropRepeats, spared(owned.type)), owned.predicates ?? []));
+      const toOwner =
+        owned.ownerLabel !== undefined ? labelOwner(owned.ownerLabel) : controllerOwner(registration.for.type);
+      this.informerFor(owned.type).addHandlers(
+        filtered(enqueueMapped(queue, toOwner, dropRepeats, spared(owned.type)), owned.predicates ?? []),
+      );
     }
     for (const watched of registration.watches ?? []) {
-      this.informerFor(watched.type).addHandlers(filtered(enqueueMapped(queue, watched.map, dropRepeats, spared(watched.type)), watched.predicates ?? []));
+      this.informerFor(watched.type).addHandlers(
+        filtered(enqueueMapped(queue, watched.map, dropRepeats, spared(watched.type)), watched.predicates ?? []),
+      );
     }
     const controller = new Controller({
       name,
@@ -230,22 +254,27 @@ export class Manager {
    */
   async start(): Promise<void> {
     if (this.started) throw new Error('manager already started');
-    if (this.registered.length === 0) throw new Error('manager has no controllers: register at least one before start()');
+    if (this.registered.length === 0)
+      throw new Error('manager has no controllers: register at least one before start()');
     this.started = true;
     const informers = [...this.informers.values()].map(({ informer }) => informer);
     const probes = new Probes();
     probes.addReadyCheck('informers', () => informers.every((informer) => informer.hasSynced()));
     probes.addHealthCheck('informers', () => informers.every((informer) => informer.isHealthy()));
-    if (this.options.healthProbeBindAddress !== DISABLED) this.servers.push(await probes.listen(this.options.healthProbeBindAddress, this.logger));
+    if (this.options.healthProbeBindAddress !== DISABLED)
+      this.servers.push(await probes.listen(this.options.healthProbeBindAddress, this.logger));
     const { bindAddress, secure } = this.options.metrics;
-    if (bindAddress !== DISABLED) this.servers.push(await this.metrics.listen(bindAddress, this.logger, secure && this.secureServing(secure)));
+    if (bindAddress !== DISABLED)
+      this.servers.push(await this.metrics.listen(bindAddress, this.logger, secure && this.secureServing(secure)));
 
     // stop() may have come while the servers were binding: then nothing more starts.
     if (this.stopping.signal.aborted) return;
     for (const informer of informers) informer.start();
     const synced = await Promise.all(informers.map((informer) => informer.waitForSync(this.stopping.signal)));
     if (!synced.every(Boolean)) return;
-    const counts = Object.fromEntries([...this.informers.values()].map(({ type, informer }) => [informerName(type), informer.list().length]));
+    const counts = Object.fromEntries(
+      [...this.informers.values()].map(({ type, informer }) => [informerName(type), informer.list().length]),
+    );
     this.logger.info('caches synced', counts);
     this.election.start();
   }
@@ -273,7 +302,8 @@ export class Manager {
     const known = this.informers.get(informerKey(type));
     if (known) {
       if (known.type.kind !== type.kind) throw new Error(kindConflict(known.type, type));
-      if (known.type.transform !== type.transform) throw new Error(`${informerName(type)}: declared with two different transforms; one cache keeps one shape`);
+      if (known.type.transform !== type.transform)
+        throw new Error(`${informerName(type)}: declared with two different transforms; one cache keeps one shape`);
       return known.informer;
     }
     if (this.started) throw new Error(`${informerName(type)}: caches can only be added before the manager starts`);
@@ -308,18 +338,24 @@ export class Manager {
     }
     for (const [index, watched] of (registration.watches ?? []).entries()) {
       problems.push(...typeProblems(`watches[${index}].type`, watched.type));
-      if (typeof watched.map !== 'function') problems.push(`watches[${index}].map: must be a function from an object to the requests it concerns`);
+      if (typeof watched.map !== 'function')
+        problems.push(`watches[${index}].map: must be a function from an object to the requests it concerns`);
     }
     if (problems.length === 0) problems.push(...this.kindConflicts(registration));
     if (typeof registration.reconciler !== 'function') problems.push('reconciler: must be a function');
     const { concurrency } = registration;
-    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) problems.push('concurrency: must be a positive integer');
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
+      problems.push('concurrency: must be a positive integer');
     if (problems.length > 0) throw new Error(`controller ${JSON.stringify(name)}: ${problems.join('; ')}`);
   }
 
   /** Checked before anything is built, so a refused registration leaves no handler behind. */
   private kindConflicts(registration: ControllerRegistration): string[] {
-    const types = [registration.for.type, ...(registration.owns ?? []).map(({ type }) => type), ...(registration.watches ?? []).map(({ type }) => type)];
+    const types = [
+      registration.for.type,
+      ...(registration.owns ?? []).map(({ type }) => type),
+      ...(registration.watches ?? []).map(({ type }) => type),
+    ];
     const seen = new Map([...this.informers.values()].map(({ type }) => [informerKey(type), type]));
     const problems: string[] = [];
     for (const type of types) {
@@ -359,12 +395,19 @@ export class Manager {
 
   private secureServing({ certDir, certificateName }: NonNullable<MetricsServingOptions['secure']>): SecureServing {
     return {
-      certificates: certDir !== undefined ? certificateDirectory(certDir) : selfSigned(certificateName, ['localhost', '127.0.0.1', hostname()]),
+      certificates:
+        certDir !== undefined
+          ? certificateDirectory(certDir)
+          : selfSigned(certificateName, ['localhost', '127.0.0.1', hostname()]),
       review: cacheAccess(
-        kubernetesAccessReview(this.connection.makeApiClient(AuthenticationV1Api), this.connection.makeApiClient(AuthorizationV1Api), {
-          path: '/metrics',
-          verb: 'get',
-        }),
+        kubernetesAccessReview(
+          this.connection.makeApiClient(AuthenticationV1Api),
+          this.connection.makeApiClient(AuthorizationV1Api),
+          {
+            path: '/metrics',
+            verb: 'get',
+          },
+        ),
       ),
     };
   }
@@ -375,11 +418,14 @@ function kindConflict(known: ObjectType, type: ObjectType): string {
 }
 
 function typeProblems(field: string, type: ObjectType | undefined): string[] {
-  if (type === undefined || type === null || typeof type !== 'object') return [`${field}: required (group, version, kind, plural)`];
+  if (type === undefined || type === null || typeof type !== 'object')
+    return [`${field}: required (group, version, kind, plural)`];
   const problems: string[] = [];
   if (typeof type.group !== 'string') problems.push(`${field}.group: must be a string ('' for the core API)`);
   if (typeof type.version !== 'string' || type.version === '') problems.push(`${field}.version: must not be empty`);
-  if (typeof type.kind !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(type.kind)) problems.push(`${field}.kind: must be a CamelCase kind such as Secret`);
-  if (typeof type.plural !== 'string' || !/^[a-z0-9]+$/.test(type.plural)) problems.push(`${field}.plural: must be a lowercase plural such as secrets`);
+  if (typeof type.kind !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(type.kind))
+    problems.push(`${field}.kind: must be a CamelCase kind such as Secret`);
+  if (typeof type.plural !== 'string' || !/^[a-z0-9]+$/.test(type.plural))
+    problems.push(`${field}.plural: must be a lowercase plural such as secrets`);
   return problems;
 }

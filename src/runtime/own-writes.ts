@@ -91,7 +91,9 @@ export class OwnWrites {
   /** The writes have all answered: held events of other versions wake the writer; its own are used up. */
   private release(key: string, writes: Writes): void {
     const held = writes.held.splice(0);
-    const own = held.filter((event) => event.resourceVersion !== undefined && writes.versions.includes(event.resourceVersion));
+    const own = held.filter(
+      (event) => event.resourceVersion !== undefined && writes.versions.includes(event.resourceVersion),
+    );
     for (const event of held) if (!own.includes(event)) event.wake();
     for (const event of own) this.seen(key, writes, event.resourceVersion as string);
     if (writes.versions.length === 0 && this.writes.get(key) === writes) this.writes.delete(key);
@@ -101,7 +103,8 @@ export class OwnWrites {
   private seen(key: string, writes: Writes, resourceVersion: string): void {
     const index = writes.versions.indexOf(resourceVersion);
     if (index >= 0) writes.versions.splice(0, index + 1);
-    if (writes.versions.length === 0 && writes.inFlight === 0 && this.writes.get(key) === writes) this.writes.delete(key);
+    if (writes.versions.length === 0 && writes.inFlight === 0 && this.writes.get(key) === writes)
+      this.writes.delete(key);
   }
 }
 

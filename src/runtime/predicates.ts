@@ -25,10 +25,13 @@ export function anyOf<T extends KubernetesObject>(...predicates: ReadonlyArray<P
 export const resync: Predicate = { update: (previous, current) => previous === current };
 
 /** The spec changed (metadata.generation moves only on spec changes when there is a status subresource). */
-export const generationChanged: Predicate = { update: (previous, current) => previous.metadata?.generation !== current.metadata?.generation };
+export const generationChanged: Predicate = {
+  update: (previous, current) => previous.metadata?.generation !== current.metadata?.generation,
+};
 
 export const deletionRequested: Predicate = {
-  update: (previous, current) => String(previous.metadata?.deletionTimestamp) !== String(current.metadata?.deletionTimestamp),
+  update: (previous, current) =>
+    String(previous.metadata?.deletionTimestamp) !== String(current.metadata?.deletionTimestamp),
 };
 
 export const labelsChanged: Predicate = {
@@ -36,14 +39,21 @@ export const labelsChanged: Predicate = {
 };
 
 export const annotationsChanged: Predicate = {
-  update: (previous, current) => JSON.stringify(previous.metadata?.annotations) !== JSON.stringify(current.metadata?.annotations),
+  update: (previous, current) =>
+    JSON.stringify(previous.metadata?.annotations) !== JSON.stringify(current.metadata?.annotations),
 };
 
 /**
  * Drops updates that changed only the status (a controller's own status patch must not wake it
  * again): spec changes (generation), deletion, label or annotation changes and resyncs pass.
  */
-export const ignoreStatusOnlyUpdates: Predicate = anyOf(resync, generationChanged, deletionRequested, labelsChanged, annotationsChanged);
+export const ignoreStatusOnlyUpdates: Predicate = anyOf(
+  resync,
+  generationChanged,
+  deletionRequested,
+  labelsChanged,
+  annotationsChanged,
+);
 
 /**
  * Passes objects carrying every one of `labels`. An update passes when the object carried them
@@ -56,13 +66,18 @@ export function labelsMatch(labels: Readonly<Record<string, string>>): Predicate
 }
 
 /** Handlers that pass on only the events every predicate lets through. */
-export function filtered<T extends KubernetesObject>(handlers: EventHandlers<T>, predicates: ReadonlyArray<Predicate<T>>): EventHandlers<T> {
+export function filtered<T extends KubernetesObject>(
+  handlers: EventHandlers<T>,
+  predicates: ReadonlyArray<Predicate<T>>,
+): EventHandlers<T> {
   return {
     onAdd: (object, isInInitialList) => {
-      if (predicates.every((predicate) => predicate.create?.(object) ?? true)) handlers.onAdd?.(object, isInInitialList);
+      if (predicates.every((predicate) => predicate.create?.(object) ?? true))
+        handlers.onAdd?.(object, isInInitialList);
     },
     onUpdate: (previous, current) => {
-      if (predicates.every((predicate) => predicate.update?.(previous, current) ?? true)) handlers.onUpdate?.(previous, current);
+      if (predicates.every((predicate) => predicate.update?.(previous, current) ?? true))
+        handlers.onUpdate?.(previous, current);
     },
     onDelete: (object) => {
       if (predicates.every((predicate) => predicate.delete?.(object) ?? true)) handlers.onDelete?.(object);

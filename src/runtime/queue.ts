@@ -74,7 +74,10 @@ class DelayHeap {
       const left = 2 * index + 1;
       if (left >= entries.length) break;
       const right = left + 1;
-      const child = right < entries.length && (entries[right] as Delayed).readyAt < (entries[left] as Delayed).readyAt ? right : left;
+      const child =
+        right < entries.length && (entries[right] as Delayed).readyAt < (entries[left] as Delayed).readyAt
+          ? right
+          : left;
       const below = entries[child] as Delayed;
       if (below.readyAt >= last.readyAt) break;
       entries[index] = below;

@@ -131,7 +131,8 @@ function statusMessage(statusCode: number, body: string): string {
     // Not a Status object; the code alone has to do.
   }
   // The API server answers a resource type it does not serve with a plain-text 404.
-  if (statusCode === 404) return 'HTTP 404: the API server does not serve this resource type (is its CustomResourceDefinition installed?)';
+  if (statusCode === 404)
+    return 'HTTP 404: the API server does not serve this resource type (is its CustomResourceDefinition installed?)';
   return `HTTP ${statusCode}`;
 }
 
@@ -249,7 +250,12 @@ export class Reflector<T extends KubernetesObject> {
     const listedAt = clock.now();
     this.synced = true;
     store.replace(objects);
-    logger.info('listed', { objects: objects.length, pages, listMs: listedAt - startedAt, storeMs: clock.now() - listedAt });
+    logger.info('listed', {
+      objects: objects.length,
+      pages,
+      listMs: listedAt - startedAt,
+      storeMs: clock.now() - listedAt,
+    });
     return resourceVersion;
   }
 
@@ -261,7 +267,8 @@ export class Reflector<T extends KubernetesObject> {
     try {
       const response = await getter.get(pathAndQuery, request.signal, this.options.accept?.list);
       const body = await readBody(response);
-      if (response.statusCode !== 200) throw new ApiStatusError(response.statusCode ?? 0, statusMessage(response.statusCode ?? 0, body));
+      if (response.statusCode !== 200)
+        throw new ApiStatusError(response.statusCode ?? 0, statusMessage(response.statusCode ?? 0, body));
       const parsed: unknown = JSON.parse(body);
       if (!isRecord(parsed)) throw new Error('list response is not an object');
       return parsed as ListResponse<T>;

@@ -39,7 +39,11 @@ const DAY_MS = 86_400_000;
  * from a CA (certificateDirectory) where that matters. Valid for a year from a minute ago
  * (clock skew), as controller-runtime's self-signed certificates are.
  */
-async function selfSignedCertificate(commonName: string, hosts: readonly string[], now: Date): Promise<ServingCertificate> {
+async function selfSignedCertificate(
+  commonName: string,
+  hosts: readonly string[],
+  now: Date,
+): Promise<ServingCertificate> {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const certificate = await X509CertificateGenerator.createSelfSigned(
     {
@@ -75,7 +79,9 @@ export function selfSigned(commonName: string, hosts: readonly string[]): Certif
 export function certificateDirectory(directory: string): CertificateSource {
   return {
     load: async () => {
-      const [certPem, keyPem] = await Promise.all(['tls.crt', 'tls.key'].map((file) => readFile(join(directory, file), 'utf8')));
+      const [certPem, keyPem] = await Promise.all(
+        ['tls.crt', 'tls.key'].map((file) => readFile(join(directory, file), 'utf8')),
+      );
       return { certPem: certPem ?? '', keyPem: keyPem ?? '' };
     },
     refreshMs: 60_000,

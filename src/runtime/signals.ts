@@ -51,7 +51,9 @@ export function exitOnSignals(options: ShutdownOptions): () => void {
       .then(
         () => 0,
         (error: unknown) => {
-          options.logger.error('graceful shutdown failed', { error: error instanceof Error ? error.message : String(error) });
+          options.logger.error('graceful shutdown failed', {
+            error: error instanceof Error ? error.message : String(error),
+          });
           return 1;
         },
       );

@@ -26,7 +26,12 @@ class CrashFile extends OnboardingFile {
     this.influx = await this.standin();
     this.admin = new InfluxAdmin(this.influx.url);
     await this.startOperator();
-    await createOnboarding(this.namespace, 'influxdb', { url: this.influx.url, username: 'admin', org: 'acme', bucket: 'platform' });
+    await createOnboarding(this.namespace, 'influxdb', {
+      url: this.influx.url,
+      username: 'admin',
+      org: 'acme',
+      bucket: 'platform',
+    });
     const onboarded = await waitForReason(this.namespace, 'influxdb', 'Onboarded');
     this.orgID = onboarded.status?.orgID ?? '';
     this.operatorToken = (await getSecret(this.namespace, 'influxdb-influxdb'))?.data.token ?? '';
@@ -38,7 +43,9 @@ class CrashFile extends OnboardingFile {
   async authorizationsOf(name: string): Promise<string[]> {
     const token = await getAccess<InfluxToken>('InfluxToken', this.namespace, name);
     const uid = token?.metadata.uid ?? 'none';
-    return (await this.admin.authorizationDescriptions(this.operatorToken, this.orgID)).filter((description) => description.includes(`uid=${uid}]`));
+    return (await this.admin.authorizationDescriptions(this.operatorToken, this.orgID)).filter((description) =>
+      description.includes(`uid=${uid}]`),
+    );
   }
 
   /** The one operator running now is killed, and another one started. */
@@ -59,8 +66,15 @@ class CrashFile extends OnboardingFile {
     this.ledger.addSecret(secret);
     assert.ok(secret?.data.token);
     assert.is((await this.authorizationsOf(name)).length, 1, 'exactly one authorization left');
-    assert.equal(this.influx.tokens().sort(), [this.operatorToken, secret.data.token].sort(), 'InfluxDB accepts no other token');
-    assert.is(ready.status?.authorizationID, secret.raw.metadata?.annotations?.['influxdb.onboarding.dev/authorization-id']);
+    assert.equal(
+      this.influx.tokens().sort(),
+      [this.operatorToken, secret.data.token].sort(),
+      'InfluxDB accepts no other token',
+    );
+    assert.is(
+      ready.status?.authorizationID,
+      secret.raw.metadata?.annotations?.['influxdb.onboarding.dev/authorization-id'],
+    );
     return secret.data.token;
   }
 }
@@ -69,48 +83,76 @@ const tests = suite<CrashFile>('application token crash safety', new CrashFile()
 tests.before((file) => file.start());
 tests.after((file) => file.tearDown());
 
-tests('(a) killed after InfluxDB made the token, before its answer: the next operator deletes that orphan and issues one that lands in the Secret', async (file) => {
-  const { namespace, influx } = file;
-  influx.knobs.answerDelayMs = 60_000;
-  await createAccess('InfluxToken', namespace, 'writer', { onboardingRef: { name: 'influxdb' }, permissions: [{ action: 'write', bucket: 'metrics' }], rotationGracePeriodSeconds: 0 });
-  await eventually('InfluxDB to make the token', async () => (await file.authorizationsOf('writer')).length === 1);
-  assert.is(await getSecret(namespace, 'writer-influx-token'), undefined, 'no Secret yet: the token exists only in InfluxDB');
-  await file.killAndRestart();
-  await file.assertConverged('writer', 'write:metrics');
-  assert.is(requestsTo(influx.requests, 'POST', '/api/v2/authorizations'), 2, 'the lost one and the one that landed');
-});
+tests(
+  '(a) killed after InfluxDB made the token, before its answer: the next operator deletes that orphan and issues one that lands in the Secret',
+  async (file) => {
+    const { namespace, influx } = file;
+    influx.knobs.answerDelayMs = 60_000;
+    await createAccess('InfluxToken', namespace, 'writer', {
+      onboardingRef: { name: 'influxdb' },
+      permissions: [{ action: 'write', bucket: 'metrics' }],
+      rotationGracePeriodSeconds: 0,
+    });
+    await eventually('InfluxDB to make the token', async () => (await file.authorizationsOf('writer')).length === 1);
+    assert.is(
+      await getSecret(namespace, 'writer-influx-token'),
+      undefined,
+      'no Secret yet: the token exists only in InfluxDB',
+    );
+    await file.killAndRestart();
+    await file.assertConverged('writer', 'write:metrics');
+    assert.is(requestsTo(influx.requests, 'POST', '/api/v2/authorizations'), 2, 'the lost one and the one that landed');
+  },
+);
 
-tests('(b) killed during a change after InfluxDB made the new token, before its answer: one authorization with the new permissions', async (file) => {
-  const { namespace, influx } = file;
-  const before = (await getSecret(namespace, 'writer-influx-token'))?.data.token;
-  influx.knobs.answerDelayMs = 60_000;
-  const posts = requestsTo(influx.requests, 'POST', '/api/v2/authorizations');
-  await patchAccessSpec('InfluxToken', namespace, 'writer', { permissions: [{ action: 'read', bucket: 'metrics' }] });
-  await eventually('InfluxDB to make the new token', () => requestsTo(influx.requests, 'POST', '/api/v2/authorizations') === posts + 1);
-  await eventually('both authorizations to exist', async () => (await file.authorizationsOf('writer')).length === 2);
-  assert.is((await getSecret(namespace, 'writer-influx-token'))?.data.token, before, 'the Secret still holds the old token');
-  await file.killAndRestart();
-  const after = await file.assertConverged('writer', 'read:metrics');
-  assert.is.not(after, before);
-  assert.not.ok(influx.tokens().includes(before ?? ''), 'the old token is deleted (grace period 0)');
-});
+tests(
+  '(b) killed during a change after InfluxDB made the new token, before its answer: one authorization with the new permissions',
+  async (file) => {
+    const { namespace, influx } = file;
+    const before = (await getSecret(namespace, 'writer-influx-token'))?.data.token;
+    influx.knobs.answerDelayMs = 60_000;
+    const posts = requestsTo(influx.requests, 'POST', '/api/v2/authorizations');
+    await patchAccessSpec('InfluxToken', namespace, 'writer', { permissions: [{ action: 'read', bucket: 'metrics' }] });
+    await eventually(
+      'InfluxDB to make the new token',
+      () => requestsTo(influx.requests, 'POST', '/api/v2/authorizations') === posts + 1,
+    );
+    await eventually('both authorizations to exist', async () => (await file.authorizationsOf('writer')).length === 2);
+    assert.is(
+      (await getSecret(namespace, 'writer-influx-token'))?.data.token,
+      before,
+      'the Secret still holds the old token',
+    );
+    await file.killAndRestart();
+    const after = await file.assertConverged('writer', 'read:metrics');
+    assert.is.not(after, before);
+    assert.not.ok(influx.tokens().includes(before ?? ''), 'the old token is deleted (grace period 0)');
+  },
+);
 
-tests('(c) killed during a change after the new token is in the Secret, before the old one is deleted: the next operator deletes it', async (file) => {
-  const { namespace, influx } = file;
-  const before = (await getSecret(namespace, 'writer-influx-token'))?.data.token;
-  influx.knobs.failNext(1, 'hang', { method: 'DELETE' });
-  await patchAccessSpec('InfluxToken', namespace, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
-  await eventually('the new token in the Secret', async () => {
-    const secret = await getSecret(namespace, 'writer-influx-token');
-    return secret?.data.token !== before && secret;
-  });
-  await eventually('the DELETE of the old authorization in flight', () => influx.requests.some((request) => request.method === 'DELETE'));
-  assert.is((await file.authorizationsOf('writer')).length, 2, 'both tokens work for a moment');
-  await file.killAndRestart();
-  const after = await file.assertConverged('writer', 'write:metrics');
-  assert.is.not(after, before);
-  assert.not.ok(influx.tokens().includes(before ?? ''));
-});
+tests(
+  '(c) killed during a change after the new token is in the Secret, before the old one is deleted: the next operator deletes it',
+  async (file) => {
+    const { namespace, influx } = file;
+    const before = (await getSecret(namespace, 'writer-influx-token'))?.data.token;
+    influx.knobs.failNext(1, 'hang', { method: 'DELETE' });
+    await patchAccessSpec('InfluxToken', namespace, 'writer', {
+      permissions: [{ action: 'write', bucket: 'metrics' }],
+    });
+    await eventually('the new token in the Secret', async () => {
+      const secret = await getSecret(namespace, 'writer-influx-token');
+      return secret?.data.token !== before && secret;
+    });
+    await eventually('the DELETE of the old authorization in flight', () =>
+      influx.requests.some((request) => request.method === 'DELETE'),
+    );
+    assert.is((await file.authorizationsOf('writer')).length, 2, 'both tokens work for a moment');
+    await file.killAndRestart();
+    const after = await file.assertConverged('writer', 'write:metrics');
+    assert.is.not(after, before);
+    assert.not.ok(influx.tokens().includes(before ?? ''));
+  },
+);
 
 tests('secrecy: no token of this file in any operator output, Event or status', async (file) => {
   file.ledger.add(file.operatorToken);

@@ -10,10 +10,26 @@ import { suite } from 'uvu';
 import { parseAllDocuments } from 'yaml';
 import * as assert from 'uvu/assert';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
-import { accessHarness, createAccess, deleteAccess, getAccess, patchAccessSpec, waitForAccess, waitForGone } from '../support/access.js';
+import {
+  accessHarness,
+  createAccess,
+  deleteAccess,
+  getAccess,
+  patchAccessSpec,
+  waitForAccess,
+  waitForGone,
+} from '../support/access.js';
 import { readStatus, writeStatus } from '../support/influx-app.js';
 import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
-import { OnboardingFile, createNamespace, createOnboarding, getSecret, observableText, waitForReason, type SecretView } from '../support/onboarding.js';
+import {
+  OnboardingFile,
+  createNamespace,
+  createOnboarding,
+  getSecret,
+  observableText,
+  waitForReason,
+  type SecretView,
+} from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 class AccessFile extends OnboardingFile {
@@ -36,7 +52,10 @@ class AccessFile extends OnboardingFile {
     this.appB = await createNamespace(`${this.namespace}-b`);
     this.stranger = await createNamespace(`${this.namespace}-c`);
     // Periodic checks every 2 s: the steady-state check (the Secret's authorization by ID) runs on the real server throughout.
-    await this.startOperator(['--namespace-label-grants=true', '--drift-check-interval=2s'], [this.namespace, this.appA, this.appB, this.stranger]);
+    await this.startOperator(
+      ['--namespace-label-grants=true', '--drift-check-interval=2s'],
+      [this.namespace, this.appA, this.appB, this.stranger],
+    );
     this.server = await freshInfluxd(this.version);
     await createOnboarding(this.namespace, 'influxdb', {
       url: this.server.url,
@@ -66,11 +85,16 @@ class AccessFile extends OnboardingFile {
   /** Descriptions of the org's authorizations that carry this InfluxToken's marker. */
   async authorizationsOf(token: InfluxToken | undefined): Promise<string[]> {
     const uid = token?.metadata.uid ?? 'none';
-    return (await this.server.admin.authorizationDescriptions(this.operatorToken, this.orgID)).filter((description) => description.includes(`uid=${uid}]`));
+    return (await this.server.admin.authorizationDescriptions(this.operatorToken, this.orgID)).filter((description) =>
+      description.includes(`uid=${uid}]`),
+    );
   }
 }
 
-function use(secret: SecretView, bucket = secret.data.bucket ?? ''): { url: string; org: string; bucket: string; token: string } {
+function use(
+  secret: SecretView,
+  bucket = secret.data.bucket ?? '',
+): { url: string; org: string; bucket: string; token: string } {
   return { url: secret.data.url ?? '', org: secret.data.org ?? '', bucket, token: secret.data.token ?? '' };
 }
 
@@ -79,90 +103,131 @@ for (const version of REAL_VERSIONS) {
   tests.before((file) => file.start());
   tests.after((file) => file.tearDown());
 
-  tests('an application namespace gets its bucket and a write token: it writes there, not to the onboarding bucket, and cannot read', async (file) => {
-    const { appA } = file;
-    await createAccess('InfluxBucket', appA, 'metrics', { onboardingRef: file.ref(), retentionPeriodSeconds: 3600, deletionPolicy: 'Delete' });
-    await createAccess('InfluxToken', appA, 'writer', { onboardingRef: file.ref(), permissions: [{ action: 'write', bucket: 'metrics' }], rotationGracePeriodSeconds: 0 });
-    const bucket = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'metrics', 'BucketReady');
-    assert.is(bucket.status?.bucketName, `${appA}-metrics`);
-    const inInflux = await file.server.admin.bucket(file.operatorToken, bucket.status?.bucketID ?? '');
-    assert.equal([inInflux.name, inInflux.everySeconds, inInflux.shardGroupDurationSeconds], [`${appA}-metrics`, 3600, 3600]);
-    await waitForAccess<InfluxToken>('InfluxToken', appA, 'writer', 'TokenReady');
+  tests(
+    'an application namespace gets its bucket and a write token: it writes there, not to the onboarding bucket, and cannot read',
+    async (file) => {
+      const { appA } = file;
+      await createAccess('InfluxBucket', appA, 'metrics', {
+        onboardingRef: file.ref(),
+        retentionPeriodSeconds: 3600,
+        deletionPolicy: 'Delete',
+      });
+      await createAccess('InfluxToken', appA, 'writer', {
+        onboardingRef: file.ref(),
+        permissions: [{ action: 'write', bucket: 'metrics' }],
+        rotationGracePeriodSeconds: 0,
+      });
+      const bucket = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'metrics', 'BucketReady');
+      assert.is(bucket.status?.bucketName, `${appA}-metrics`);
+      const inInflux = await file.server.admin.bucket(file.operatorToken, bucket.status?.bucketID ?? '');
+      assert.equal(
+        [inInflux.name, inInflux.everySeconds, inInflux.shardGroupDurationSeconds],
+        [`${appA}-metrics`, 3600, 3600],
+      );
+      await waitForAccess<InfluxToken>('InfluxToken', appA, 'writer', 'TokenReady');
 
-    const secret = await file.secret(appA, 'writer-influx-token');
-    assert.equal(Object.keys(secret.data).sort(), ['bucket', 'org', 'token', 'url']);
-    assert.equal([secret.data.url, secret.data.org, secret.data.bucket], [file.server.url, 'acme', `${appA}-metrics`]);
-    assert.is.not(secret.data.token, file.operatorToken, 'never the operator token');
-    assert.equal(
-      {
-        ownBucket: await writeStatus(use(secret)),
-        onboardingBucket: await writeStatus(use(secret, file.onboardingBucket)),
-        queryOwnBucket: (await readStatus(use(secret))).status,
-      },
-      { ownBucket: 204, onboardingBucket: 403, queryOwnBucket: 404 },
-      "writes to its bucket; the onboarding's bucket is refused; a write-only token cannot query",
-    );
-  });
+      const secret = await file.secret(appA, 'writer-influx-token');
+      assert.equal(Object.keys(secret.data).sort(), ['bucket', 'org', 'token', 'url']);
+      assert.equal(
+        [secret.data.url, secret.data.org, secret.data.bucket],
+        [file.server.url, 'acme', `${appA}-metrics`],
+      );
+      assert.is.not(secret.data.token, file.operatorToken, 'never the operator token');
+      assert.equal(
+        {
+          ownBucket: await writeStatus(use(secret)),
+          onboardingBucket: await writeStatus(use(secret, file.onboardingBucket)),
+          queryOwnBucket: (await readStatus(use(secret))).status,
+        },
+        { ownBucket: 204, onboardingBucket: 403, queryOwnBucket: 404 },
+        "writes to its bucket; the onboarding's bucket is refused; a write-only token cannot query",
+      );
+    },
+  );
 
-  tests("a read token of another application reads its own bucket, cannot write, and the first application's token cannot read it", async (file) => {
-    const { appA, appB } = file;
-    await createAccess('InfluxBucket', appB, 'other', { onboardingRef: file.ref(), name: 'app-b-data' });
-    await createAccess('InfluxToken', appB, 'reader', { onboardingRef: file.ref(), permissions: [{ action: 'read', bucket: 'other' }], secretName: 'reader-creds' });
-    await waitForAccess('InfluxToken', appB, 'reader', 'TokenReady');
-    const reader = await file.secret(appB, 'reader-creds');
-    assert.is(reader.data.bucket, 'app-b-data');
-    const writer = await file.secret(appA, 'writer-influx-token');
-    assert.equal(
-      {
-        readerReads: await readStatus(use(reader)),
-        readerWrites: await writeStatus(use(reader)),
-        otherAppReads: (await readStatus(use(writer, 'app-b-data'))).status,
-        otherAppWrites: await writeStatus(use(writer, 'app-b-data')),
-      },
-      { readerReads: { status: 200, rows: 0 }, readerWrites: 403, otherAppReads: 404, otherAppWrites: 403 },
-    );
-  });
+  tests(
+    "a read token of another application reads its own bucket, cannot write, and the first application's token cannot read it",
+    async (file) => {
+      const { appA, appB } = file;
+      await createAccess('InfluxBucket', appB, 'other', { onboardingRef: file.ref(), name: 'app-b-data' });
+      await createAccess('InfluxToken', appB, 'reader', {
+        onboardingRef: file.ref(),
+        permissions: [{ action: 'read', bucket: 'other' }],
+        secretName: 'reader-creds',
+      });
+      await waitForAccess('InfluxToken', appB, 'reader', 'TokenReady');
+      const reader = await file.secret(appB, 'reader-creds');
+      assert.is(reader.data.bucket, 'app-b-data');
+      const writer = await file.secret(appA, 'writer-influx-token');
+      assert.equal(
+        {
+          readerReads: await readStatus(use(reader)),
+          readerWrites: await writeStatus(use(reader)),
+          otherAppReads: (await readStatus(use(writer, 'app-b-data'))).status,
+          otherAppWrites: await writeStatus(use(writer, 'app-b-data')),
+        },
+        { readerReads: { status: 200, rows: 0 }, readerWrites: 403, otherAppReads: 404, otherAppWrites: 403 },
+      );
+    },
+  );
 
-  tests('a permission change swaps the authorization: the old token stops working, the new one works, one authorization is left', async (file) => {
-    const { appA } = file;
-    const before = await file.secret(appA, 'writer-influx-token');
-    await patchAccessSpec('InfluxToken', appA, 'writer', {
-      permissions: [
-        { action: 'write', bucket: 'metrics' },
-        { action: 'read', bucket: 'metrics' },
-      ],
-    });
-    const after = await eventually('a new token in the Secret', async () => {
-      const secret = await getSecret(appA, 'writer-influx-token');
-      return secret?.data.token !== before.data.token && secret;
-    });
-    file.ledger.addSecret(after);
-    const token = await eventually('the status to show the new permissions', async () => {
-      const current = await getAccess<InfluxToken>('InfluxToken', appA, 'writer');
-      return current?.status?.permissions === 'read:metrics,write:metrics' && current;
-    });
-    assert.is(token.status?.conditions?.[0]?.reason, 'TokenReady');
-    await eventually('the old token to stop working', async () => (await file.server.admin.meStatus(before.data.token ?? '')) === 401);
-    assert.is(await writeStatus(use(after)), 204);
-    assert.equal(await readStatus(use(after)), { status: 200, rows: 2 }, 'it reads both points written with both tokens');
-    assert.is((await file.authorizationsOf(token)).length, 1, 'one authorization left');
-  });
+  tests(
+    'a permission change swaps the authorization: the old token stops working, the new one works, one authorization is left',
+    async (file) => {
+      const { appA } = file;
+      const before = await file.secret(appA, 'writer-influx-token');
+      await patchAccessSpec('InfluxToken', appA, 'writer', {
+        permissions: [
+          { action: 'write', bucket: 'metrics' },
+          { action: 'read', bucket: 'metrics' },
+        ],
+      });
+      const after = await eventually('a new token in the Secret', async () => {
+        const secret = await getSecret(appA, 'writer-influx-token');
+        return secret?.data.token !== before.data.token && secret;
+      });
+      file.ledger.addSecret(after);
+      const token = await eventually('the status to show the new permissions', async () => {
+        const current = await getAccess<InfluxToken>('InfluxToken', appA, 'writer');
+        return current?.status?.permissions === 'read:metrics,write:metrics' && current;
+      });
+      assert.is(token.status?.conditions?.[0]?.reason, 'TokenReady');
+      await eventually(
+        'the old token to stop working',
+        async () => (await file.server.admin.meStatus(before.data.token ?? '')) === 401,
+      );
+      assert.is(await writeStatus(use(after)), 204);
+      assert.equal(
+        await readStatus(use(after)),
+        { status: 200, rows: 2 },
+        'it reads both points written with both tokens',
+      );
+      assert.is((await file.authorizationsOf(token)).length, 1, 'one authorization left');
+    },
+  );
 
-  tests('an authorization deactivated in InfluxDB is replaced by the periodic check: a new token that writes, the inactive one deleted', async (file) => {
-    const { appA } = file;
-    const before = await file.secret(appA, 'writer-influx-token');
-    const token = await getAccess<InfluxToken>('InfluxToken', appA, 'writer');
-    await file.server.admin.setAuthorizationStatus(file.operatorToken, token?.status?.authorizationID ?? '', 'inactive');
-    const after = await eventually('a new token in the Secret', async () => {
-      const secret = await getSecret(appA, 'writer-influx-token');
-      return secret?.data.token !== before.data.token && secret;
-    });
-    file.ledger.addSecret(after);
-    await waitForAccess('InfluxToken', appA, 'writer', 'TokenReady');
-    assert.is(await writeStatus(use(after)), 204);
-    await eventually('one authorization left', async () => (await file.authorizationsOf(token)).length === 1);
-    assert.is(await file.server.admin.meStatus(before.data.token ?? ''), 401);
-  });
+  tests(
+    'an authorization deactivated in InfluxDB is replaced by the periodic check: a new token that writes, the inactive one deleted',
+    async (file) => {
+      const { appA } = file;
+      const before = await file.secret(appA, 'writer-influx-token');
+      const token = await getAccess<InfluxToken>('InfluxToken', appA, 'writer');
+      await file.server.admin.setAuthorizationStatus(
+        file.operatorToken,
+        token?.status?.authorizationID ?? '',
+        'inactive',
+      );
+      const after = await eventually('a new token in the Secret', async () => {
+        const secret = await getSecret(appA, 'writer-influx-token');
+        return secret?.data.token !== before.data.token && secret;
+      });
+      file.ledger.addSecret(after);
+      await waitForAccess('InfluxToken', appA, 'writer', 'TokenReady');
+      assert.is(await writeStatus(use(after)), 204);
+      await eventually('one authorization left', async () => (await file.authorizationsOf(token)).length === 1);
+      assert.is(await file.server.admin.meStatus(before.data.token ?? ''), 401);
+    },
+  );
 
   tests('deleting the InfluxToken deletes its authorization: the token fails', async (file) => {
     const { appA } = file;
@@ -186,40 +251,61 @@ for (const version of REAL_VERSIONS) {
     assert.ok(names.includes('app-b-data'), 'Retain: kept');
   });
 
-  tests('adoption and retention: an existing bucket is BucketExists until adopted; the onboarding bucket never is; a retention change reaches InfluxDB', async (file) => {
-    const { appA } = file;
-    const created = await file.server.admin.request({
-      method: 'POST',
-      path: '/api/v2/buckets',
-      token: file.operatorToken,
-      body: { orgID: file.orgID, name: 'legacy', retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }] },
-    });
-    assert.is(created.status, 201);
-    await createAccess('InfluxBucket', appA, 'legacy', { onboardingRef: file.ref(), name: 'legacy' });
-    await waitForAccess('InfluxBucket', appA, 'legacy', 'BucketExists');
-    await patchAccessSpec('InfluxBucket', appA, 'legacy', { adopt: true, retentionPeriodSeconds: 86_400 });
-    const adopted = await eventually('the bucket adopted with the new retention', async () => {
-      const bucket = await getAccess<InfluxBucket>('InfluxBucket', appA, 'legacy');
-      return bucket?.status?.adopted === true && bucket.status.conditions?.[0]?.reason === 'BucketReady' && bucket;
-    });
-    const inInflux = await file.server.admin.bucket(file.operatorToken, adopted.status?.bucketID ?? '');
-    assert.equal([inInflux.name, inInflux.everySeconds, inInflux.shardGroupDurationSeconds], ['legacy', 86_400, 3600], '1 day needs 1 h shard groups');
+  tests(
+    'adoption and retention: an existing bucket is BucketExists until adopted; the onboarding bucket never is; a retention change reaches InfluxDB',
+    async (file) => {
+      const { appA } = file;
+      const created = await file.server.admin.request({
+        method: 'POST',
+        path: '/api/v2/buckets',
+        token: file.operatorToken,
+        body: {
+          orgID: file.orgID,
+          name: 'legacy',
+          retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }],
+        },
+      });
+      assert.is(created.status, 201);
+      await createAccess('InfluxBucket', appA, 'legacy', { onboardingRef: file.ref(), name: 'legacy' });
+      await waitForAccess('InfluxBucket', appA, 'legacy', 'BucketExists');
+      await patchAccessSpec('InfluxBucket', appA, 'legacy', { adopt: true, retentionPeriodSeconds: 86_400 });
+      const adopted = await eventually('the bucket adopted with the new retention', async () => {
+        const bucket = await getAccess<InfluxBucket>('InfluxBucket', appA, 'legacy');
+        return bucket?.status?.adopted === true && bucket.status.conditions?.[0]?.reason === 'BucketReady' && bucket;
+      });
+      const inInflux = await file.server.admin.bucket(file.operatorToken, adopted.status?.bucketID ?? '');
+      assert.equal(
+        [inInflux.name, inInflux.everySeconds, inInflux.shardGroupDurationSeconds],
+        ['legacy', 86_400, 3600],
+        '1 day needs 1 h shard groups',
+      );
 
-    await createAccess('InfluxBucket', appA, 'grab', { onboardingRef: file.ref(), name: file.onboardingBucket, adopt: true });
-    const refused = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'grab', 'BucketExists');
-    assert.match(refused.status?.conditions?.[0]?.message ?? '', "the onboarding's own bucket");
-    await createAccess('InfluxBucket', appA, 'second', { onboardingRef: file.ref(), name: 'legacy', adopt: true });
-    const taken = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'second', 'BucketExists');
-    assert.match(taken.status?.conditions?.[0]?.message ?? '', `is managed by InfluxBucket ${appA}/legacy`);
-    for (const name of ['grab', 'second', 'legacy']) await deleteAccess('InfluxBucket', appA, name);
-    for (const name of ['grab', 'second', 'legacy']) await waitForGone('InfluxBucket', appA, name);
-    assert.ok((await file.server.admin.bucketNames(file.operatorToken, file.orgID)).includes('legacy'), 'Retain (the default) keeps the adopted bucket');
-  });
+      await createAccess('InfluxBucket', appA, 'grab', {
+        onboardingRef: file.ref(),
+        name: file.onboardingBucket,
+        adopt: true,
+      });
+      const refused = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'grab', 'BucketExists');
+      assert.match(refused.status?.conditions?.[0]?.message ?? '', "the onboarding's own bucket");
+      await createAccess('InfluxBucket', appA, 'second', { onboardingRef: file.ref(), name: 'legacy', adopt: true });
+      const taken = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'second', 'BucketExists');
+      assert.match(taken.status?.conditions?.[0]?.message ?? '', `is managed by InfluxBucket ${appA}/legacy`);
+      for (const name of ['grab', 'second', 'legacy']) await deleteAccess('InfluxBucket', appA, name);
+      for (const name of ['grab', 'second', 'legacy']) await waitForGone('InfluxBucket', appA, name);
+      assert.ok(
+        (await file.server.admin.bucketNames(file.operatorToken, file.orgID)).includes('legacy'),
+        'Retain (the default) keeps the adopted bucket',
+      );
+    },
+  );
 
   tests('a namespace without a grant gets NotPermitted and nothing in InfluxDB', async (file) => {
     const { stranger } = file;
     await createAccess('InfluxBucket', stranger, 'sneaky', { onboardingRef: file.ref() });
-    await createAccess('InfluxToken', stranger, 'sneaky', { onboardingRef: file.ref(), permissions: [{ action: 'write', bucket: 'sneaky' }] });
+    await createAccess('InfluxToken', stranger, 'sneaky', {
+      onboardingRef: file.ref(),
+      permissions: [{ action: 'write', bucket: 'sneaky' }],
+    });
     const bucket = await waitForAccess('InfluxBucket', stranger, 'sneaky', 'NotPermitted');
     const token = await waitForAccess<InfluxToken>('InfluxToken', stranger, 'sneaky', 'NotPermitted');
     assert.match(bucket.status?.conditions?.[0]?.message ?? '', `does not grant namespace ${stranger}`);
@@ -228,45 +314,68 @@ for (const version of REAL_VERSIONS) {
     assert.is(await getSecret(stranger, 'sneaky-influx-token'), undefined);
   });
 
-  tests('a grant by namespace labels: the labelled namespace gets its bucket and token; withdrawing the grant deletes the token in InfluxDB and empties the Secret', async (file) => {
-    const { stranger, namespace } = file;
-    const { kubectl, custom } = await accessHarness();
-    await custom.patchNamespacedCustomObject(
-      { group: 'influxdb.onboarding.dev', version: 'v1alpha1', plural: 'influxonboardings', namespace, name: 'influxdb', body: { spec: { accessFrom: { namespaces: [file.appA, file.appB], namespaceSelector: { matchLabels: { 'metrics.example.com/team': 'c' } } } } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-    await kubectl(['label', 'namespace', stranger, 'metrics.example.com/team=c']);
-    await waitForAccess('InfluxBucket', stranger, 'sneaky', 'BucketReady');
-    const granted = await waitForAccess<InfluxToken>('InfluxToken', stranger, 'sneaky', 'TokenReady');
-    const secret = await file.secret(stranger, 'sneaky-influx-token');
-    assert.is(await writeStatus(use(secret)), 204);
-    assert.is((await file.authorizationsOf(granted)).length, 1);
+  tests(
+    'a grant by namespace labels: the labelled namespace gets its bucket and token; withdrawing the grant deletes the token in InfluxDB and empties the Secret',
+    async (file) => {
+      const { stranger, namespace } = file;
+      const { kubectl, custom } = await accessHarness();
+      await custom.patchNamespacedCustomObject(
+        {
+          group: 'influxdb.onboarding.dev',
+          version: 'v1alpha1',
+          plural: 'influxonboardings',
+          namespace,
+          name: 'influxdb',
+          body: {
+            spec: {
+              accessFrom: {
+                namespaces: [file.appA, file.appB],
+                namespaceSelector: { matchLabels: { 'metrics.example.com/team': 'c' } },
+              },
+            },
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await kubectl(['label', 'namespace', stranger, 'metrics.example.com/team=c']);
+      await waitForAccess('InfluxBucket', stranger, 'sneaky', 'BucketReady');
+      const granted = await waitForAccess<InfluxToken>('InfluxToken', stranger, 'sneaky', 'TokenReady');
+      const secret = await file.secret(stranger, 'sneaky-influx-token');
+      assert.is(await writeStatus(use(secret)), 204);
+      assert.is((await file.authorizationsOf(granted)).length, 1);
 
-    await kubectl(['label', 'namespace', stranger, 'metrics.example.com/team-']);
-    // The operator watches namespaces once a selector grant is in use: the label change withdraws access at once.
-    await waitForAccess('InfluxToken', stranger, 'sneaky', 'NotPermitted');
-    assert.equal(await file.authorizationsOf(granted), [], 'the token is deleted in InfluxDB');
-    assert.is(await file.server.admin.meStatus(secret.data.token ?? ''), 401);
-    const emptied = await getSecret(stranger, 'sneaky-influx-token');
-    assert.equal(Object.keys(emptied?.data ?? {}).sort(), ['org', 'url'], 'the Secret keeps no token');
-    await waitForAccess('InfluxBucket', stranger, 'sneaky', 'NotPermitted');
-  });
+      await kubectl(['label', 'namespace', stranger, 'metrics.example.com/team-']);
+      // The operator watches namespaces once a selector grant is in use: the label change withdraws access at once.
+      await waitForAccess('InfluxToken', stranger, 'sneaky', 'NotPermitted');
+      assert.equal(await file.authorizationsOf(granted), [], 'the token is deleted in InfluxDB');
+      assert.is(await file.server.admin.meStatus(secret.data.token ?? ''), 401);
+      const emptied = await getSecret(stranger, 'sneaky-influx-token');
+      assert.equal(Object.keys(emptied?.data ?? {}).sort(), ['org', 'url'], 'the Secret keeps no token');
+      await waitForAccess('InfluxBucket', stranger, 'sneaky', 'NotPermitted');
+    },
+  );
 
-  tests('config/samples/application.yaml applied in a granted namespace: bucket and token Ready, the token writes and reads its bucket', async (file) => {
-    const { appB, namespace } = file;
-    const documents = parseAllDocuments(readFileSync(fileURLToPath(new URL('../../config/samples/application.yaml', import.meta.url)), 'utf8')).map(
-      (document) => document.toJS() as { spec: { onboardingRef: { namespace: string } } },
-    );
-    for (const document of documents) document.spec.onboardingRef.namespace = namespace;
-    const { kubectl } = await accessHarness();
-    await kubectl(['apply', '-n', appB, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: documents }));
-    await waitForAccess('InfluxBucket', appB, 'metrics', 'BucketReady');
-    await waitForAccess('InfluxToken', appB, 'shop-writer', 'TokenReady');
-    const secret = await file.secret(appB, 'shop-writer-influx-token');
-    assert.is(secret.data.bucket, 'shop-metrics');
-    assert.is(await writeStatus(use(secret)), 204);
-    assert.equal(await readStatus(use(secret)), { status: 200, rows: 1 });
-  });
+  tests(
+    'config/samples/application.yaml applied in a granted namespace: bucket and token Ready, the token writes and reads its bucket',
+    async (file) => {
+      const { appB, namespace } = file;
+      const documents = parseAllDocuments(
+        readFileSync(fileURLToPath(new URL('../../config/samples/application.yaml', import.meta.url)), 'utf8'),
+      ).map((document) => document.toJS() as { spec: { onboardingRef: { namespace: string } } });
+      for (const document of documents) document.spec.onboardingRef.namespace = namespace;
+      const { kubectl } = await accessHarness();
+      await kubectl(
+        ['apply', '-n', appB, '-f', '-'],
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: documents }),
+      );
+      await waitForAccess('InfluxBucket', appB, 'metrics', 'BucketReady');
+      await waitForAccess('InfluxToken', appB, 'shop-writer', 'TokenReady');
+      const secret = await file.secret(appB, 'shop-writer-influx-token');
+      assert.is(secret.data.bucket, 'shop-metrics');
+      assert.is(await writeStatus(use(secret)), 204);
+      assert.equal(await readStatus(use(secret)), { status: 200, rows: 1 });
+    },
+  );
 
   tests('secrecy: no token of this file in the operator output, any Event or any status', async (file) => {
     file.ledger.add(file.operatorToken);

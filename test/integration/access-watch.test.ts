@@ -21,28 +21,37 @@ tests.after((file) => file.tearDown());
 
 const SPEC = { username: 'admin', org: 'acme', bucket: 'platform' };
 
-tests('a bucket whose onboarding is created after it is Ready once the onboarding is (the onboarding event wakes it)', async (context) => {
-  const { namespace } = context;
-  const influx = await context.standin();
-  await createAccess('InfluxBucket', namespace, 'early', { onboardingRef: { name: 'later' } });
-  await waitForAccess('InfluxBucket', namespace, 'early', 'OnboardingNotFound');
-  await createOnboarding(namespace, 'later', { url: influx.url, ...SPEC });
-  await waitForReason(namespace, 'later', 'Onboarded');
-  await waitForAccess('InfluxBucket', namespace, 'early', 'BucketReady', WAKE_MS);
-  context.remember(influx);
-});
+tests(
+  'a bucket whose onboarding is created after it is Ready once the onboarding is (the onboarding event wakes it)',
+  async (context) => {
+    const { namespace } = context;
+    const influx = await context.standin();
+    await createAccess('InfluxBucket', namespace, 'early', { onboardingRef: { name: 'later' } });
+    await waitForAccess('InfluxBucket', namespace, 'early', 'OnboardingNotFound');
+    await createOnboarding(namespace, 'later', { url: influx.url, ...SPEC });
+    await waitForReason(namespace, 'later', 'Onboarded');
+    await waitForAccess('InfluxBucket', namespace, 'early', 'BucketReady', WAKE_MS);
+    context.remember(influx);
+  },
+);
 
-tests('a token whose bucket is created after it is Ready once the bucket is (the bucket event wakes it)', async (context) => {
-  const { namespace } = context;
-  const influx = await context.standin();
-  await createOnboarding(namespace, 'influxdb', { url: influx.url, ...SPEC });
-  await waitForReason(namespace, 'influxdb', 'Onboarded');
-  await createAccess('InfluxToken', namespace, 'writer', { onboardingRef: { name: 'influxdb' }, permissions: [{ action: 'write', bucket: 'metrics' }] });
-  await waitForAccess('InfluxToken', namespace, 'writer', 'BucketNotFound');
-  await createAccess('InfluxBucket', namespace, 'metrics', { onboardingRef: { name: 'influxdb' } });
-  await waitForAccess('InfluxBucket', namespace, 'metrics', 'BucketReady', WAKE_MS);
-  await waitForAccess('InfluxToken', namespace, 'writer', 'TokenReady', WAKE_MS);
-  context.remember(influx);
-});
+tests(
+  'a token whose bucket is created after it is Ready once the bucket is (the bucket event wakes it)',
+  async (context) => {
+    const { namespace } = context;
+    const influx = await context.standin();
+    await createOnboarding(namespace, 'influxdb', { url: influx.url, ...SPEC });
+    await waitForReason(namespace, 'influxdb', 'Onboarded');
+    await createAccess('InfluxToken', namespace, 'writer', {
+      onboardingRef: { name: 'influxdb' },
+      permissions: [{ action: 'write', bucket: 'metrics' }],
+    });
+    await waitForAccess('InfluxToken', namespace, 'writer', 'BucketNotFound');
+    await createAccess('InfluxBucket', namespace, 'metrics', { onboardingRef: { name: 'influxdb' } });
+    await waitForAccess('InfluxBucket', namespace, 'metrics', 'BucketReady', WAKE_MS);
+    await waitForAccess('InfluxToken', namespace, 'writer', 'TokenReady', WAKE_MS);
+    context.remember(influx);
+  },
+);
 
 tests.run();

@@ -42,7 +42,9 @@ const widget = (name: string, spec: Widget['spec']): Widget => ({
   spec,
 });
 
-let clients: Promise<{ kubeConfig: KubeConfig; core: CoreV1Api; custom: CustomObjectsApi; rbac: RbacAuthorizationV1Api }> | undefined;
+let clients:
+  | Promise<{ kubeConfig: KubeConfig; core: CoreV1Api; custom: CustomObjectsApi; rbac: RbacAuthorizationV1Api }>
+  | undefined;
 
 /** Admin clients, with the Widget CRD applied and established (once per process). */
 function setup() {
@@ -84,7 +86,8 @@ async function eventually(what: string, boundMs: number, check: () => Promise<bo
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}${last ? `; last error: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`gave up waiting for ${what}${last ? `; last error: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -112,25 +115,44 @@ test('a structural schema and a CEL rule reject invalid objects with 422 and the
   const ns = await namespace('schema');
   const target = { group, version, namespace: ns, plural };
 
-  const tooSmall = await refusal(custom.createNamespacedCustomObject({ ...target, body: widget('too-small', { size: 0 }) }));
+  const tooSmall = await refusal(
+    custom.createNamespacedCustomObject({ ...target, body: widget('too-small', { size: 0 }) }),
+  );
   assert.is(tooSmall.code, 422);
   assert.is(tooSmall.reason, 'Invalid');
   assert.match(tooSmall.message!, 'spec.size');
-  assert.ok(tooSmall.details?.causes?.some((c) => c.field === 'spec.size'), JSON.stringify(tooSmall.details));
+  assert.ok(
+    tooSmall.details?.causes?.some((c) => c.field === 'spec.size'),
+    JSON.stringify(tooSmall.details),
+  );
 
-  const badColor = await refusal(custom.createNamespacedCustomObject({ ...target, body: widget('bad-color', { size: 1, color: 'pink' }) }));
+  const badColor = await refusal(
+    custom.createNamespacedCustomObject({ ...target, body: widget('bad-color', { size: 1, color: 'pink' }) }),
+  );
   assert.is(badColor.code, 422);
-  assert.ok(badColor.details?.causes?.some((c) => c.field === 'spec.color'), JSON.stringify(badColor.details));
+  assert.ok(
+    badColor.details?.causes?.some((c) => c.field === 'spec.color'),
+    JSON.stringify(badColor.details),
+  );
 
   const inverted = await refusal(
-    custom.createNamespacedCustomObject({ ...target, body: widget('inverted', { size: 1, minReplicas: 5, maxReplicas: 2 }) }),
+    custom.createNamespacedCustomObject({
+      ...target,
+      body: widget('inverted', { size: 1, minReplicas: 5, maxReplicas: 2 }),
+    }),
   );
   assert.is(inverted.code, 422);
   assert.match(inverted.message!, 'minReplicas must not exceed maxReplicas');
-  assert.ok(inverted.details?.causes?.some((c) => c.field === 'spec'), JSON.stringify(inverted.details));
+  assert.ok(
+    inverted.details?.causes?.some((c) => c.field === 'spec'),
+    JSON.stringify(inverted.details),
+  );
 
   // The same rule lets a valid object through, so the refusals above are the schema's doing.
-  const valid = await custom.createNamespacedCustomObject({ ...target, body: widget('valid', { size: 1, minReplicas: 2, maxReplicas: 5 }) });
+  const valid = await custom.createNamespacedCustomObject({
+    ...target,
+    body: widget('valid', { size: 1, minReplicas: 2, maxReplicas: 5 }),
+  });
   assert.is((valid as Widget).metadata.name, 'valid');
 });
 
@@ -160,7 +182,10 @@ test('status is written only through /status, and only spec changes bump metadat
   assert.equal(withStatus.status, { ready: true, observedGeneration: 1 });
   assert.is(withStatus.metadata.generation, 1, 'a status change does not bump the generation');
 
-  const resized = (await custom.patchNamespacedCustomObject({ ...target, body: { spec: { size: 2 } } }, mergePatch)) as Widget;
+  const resized = (await custom.patchNamespacedCustomObject(
+    { ...target, body: { spec: { size: 2 } } },
+    mergePatch,
+  )) as Widget;
   assert.is(resized.metadata.generation, 2, 'a spec change bumps the generation');
   assert.equal(resized.status, { ready: true, observedGeneration: 1 }, 'status survives the spec change');
 
@@ -174,7 +199,10 @@ test('an update carrying a stale resourceVersion gets 409 Conflict', async () =>
   const ns = await namespace('conflict');
   const target = { group, version, namespace: ns, plural, name: 'w' };
   const stale = (await custom.createNamespacedCustomObject({ ...target, body: widget('w', { size: 1 }) })) as Widget;
-  const fresh = (await custom.patchNamespacedCustomObject({ ...target, body: { spec: { size: 2 } } }, mergePatch)) as Widget;
+  const fresh = (await custom.patchNamespacedCustomObject(
+    { ...target, body: { spec: { size: 2 } } },
+    mergePatch,
+  )) as Widget;
   assert.is.not(fresh.metadata.resourceVersion, stale.metadata.resourceVersion);
 
   const conflict = await refusal(
@@ -203,7 +231,11 @@ test('kubectl, with the harness kubeconfig, verifies TLS and shows the printer c
   // The kubeconfig's CA is what makes the connection trusted: with the system's public roots
   // instead, the self-signed serving certificate is refused.
   const untrusted = await controlPlane.kubectl([
-    'get', 'widgets', '--namespace', ns, '--certificate-authority=/etc/ssl/certs/ca-certificates.crt',
+    'get',
+    'widgets',
+    '--namespace',
+    ns,
+    '--certificate-authority=/etc/ssl/certs/ca-certificates.crt',
   ]);
   assert.is.not(untrusted.code, 0);
   assert.match(untrusted.stderr, 'certificate signed by unknown authority');
@@ -213,12 +245,17 @@ test('a TokenRequest ServiceAccount token is refused a Secret until a Role and R
   const { core, rbac } = await setup();
   const controlPlane = await getControlPlane();
   const ns = await namespace('rbac');
-  await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'creds' }, stringData: { password: 'hunter2' } } });
+  await core.createNamespacedSecret({
+    namespace: ns,
+    body: { metadata: { name: 'creds' }, stringData: { password: 'hunter2' } },
+  });
   const token = await controlPlane.mintServiceAccountToken(ns, 'reader');
 
   const asReader = new KubeConfig();
   asReader.loadFromOptions({
-    clusters: [{ name: 'controlplane', server: controlPlane.server, caData: Buffer.from(controlPlane.caPem).toString('base64') }],
+    clusters: [
+      { name: 'controlplane', server: controlPlane.server, caData: Buffer.from(controlPlane.caPem).toString('base64') },
+    ],
     users: [{ name: 'reader', token }],
     contexts: [{ name: 'reader', cluster: 'controlplane', user: 'reader' }],
     currentContext: 'reader',
@@ -232,7 +269,10 @@ test('a TokenRequest ServiceAccount token is refused a Secret until a Role and R
 
   await rbac.createNamespacedRole({
     namespace: ns,
-    body: { metadata: { name: 'read-creds' }, rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['creds'], verbs: ['get'] }] },
+    body: {
+      metadata: { name: 'read-creds' },
+      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['creds'], verbs: ['get'] }],
+    },
   });
   await rbac.createNamespacedRoleBinding({
     namespace: ns,
@@ -256,7 +296,11 @@ test('kube-controller-manager garbage-collects a Secret owned by a deleted custo
   const { core, custom } = await setup();
   const ns = await namespace('gc');
   const owner = (await custom.createNamespacedCustomObject({
-    group, version, namespace: ns, plural, body: widget('owner', { size: 1 }),
+    group,
+    version,
+    namespace: ns,
+    plural,
+    body: widget('owner', { size: 1 }),
   })) as Widget;
   await core.createNamespacedSecret({
     namespace: ns,
@@ -264,13 +308,23 @@ test('kube-controller-manager garbage-collects a Secret owned by a deleted custo
       metadata: {
         name: 'owned',
         ownerReferences: [
-          { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true },
+          {
+            apiVersion: owner.apiVersion,
+            kind: owner.kind,
+            name: owner.metadata.name,
+            uid: owner.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
         ],
       },
       stringData: { token: 'x' },
     },
   });
-  await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'bystander' }, stringData: { token: 'y' } } });
+  await core.createNamespacedSecret({
+    namespace: ns,
+    body: { metadata: { name: 'bystander' }, stringData: { token: 'y' } },
+  });
 
   await custom.deleteNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'owner' });
   // The garbage collector picks up new resource types on its 30 s rescan, hence the long bound.
@@ -303,7 +357,8 @@ async function firstWatchAnswer(kubeConfig: KubeConfig, path: string, resourceVe
       .watch(
         path,
         { resourceVersion, timeoutSeconds: 10 },
-        (type, object: { code?: number }) => settle(type === 'ERROR' ? { event: type, code: object.code } : { event: type }),
+        (type, object: { code?: number }) =>
+          settle(type === 'ERROR' ? { event: type, code: object.code } : { event: type }),
         (err: { statusCode?: number } | null) => settle(err?.statusCode ? { http: err.statusCode } : { closed: true }),
       )
       .then((c) => {
@@ -319,7 +374,8 @@ test('a watch from a resourceVersion compacted out of etcd is answered with 410 
   const ns = await namespace('compacted');
   const target = { group, version, namespace: ns, plural, name: 'w' };
   const first = (await custom.createNamespacedCustomObject({ ...target, body: widget('w', { size: 1 }) })) as Widget;
-  for (const size of [2, 3, 4]) await custom.patchNamespacedCustomObject({ ...target, body: { spec: { size } } }, mergePatch);
+  for (const size of [2, 3, 4])
+    await custom.patchNamespacedCustomObject({ ...target, body: { spec: { size } } }, mergePatch);
 
   const compactedAt = await controlPlane.compactEtcd();
   assert.ok(compactedAt > Number(first.metadata.resourceVersion), 'the first resourceVersion is below the compaction');
@@ -334,7 +390,9 @@ test('a watch from a resourceVersion compacted out of etcd is answered with 410 
     outcome = await firstWatchAnswer(kubeConfig, path, first.metadata.resourceVersion!);
     return !('http' in outcome && outcome.http === 429);
   });
-  const gone = ('http' in outcome && outcome.http === 410) || ('event' in outcome && outcome.event === 'ERROR' && outcome.code === 410);
+  const gone =
+    ('http' in outcome && outcome.http === 410) ||
+    ('event' in outcome && outcome.event === 'ERROR' && outcome.code === 410);
   assert.ok(gone, `expected 410, got ${JSON.stringify(outcome)}`);
 });
 

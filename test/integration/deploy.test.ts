@@ -99,7 +99,8 @@ test.before(async () => {
 
 test.after(async () => {
   // Without the namespace controller a deleted namespace stays Terminating; that harms no one.
-  if (namespaces.length > 0) await controlPlane.kubectl(['delete', 'namespace', '--wait=false', '--ignore-not-found', ...namespaces]);
+  if (namespaces.length > 0)
+    await controlPlane.kubectl(['delete', 'namespace', '--wait=false', '--ignore-not-found', ...namespaces]);
 });
 
 function helm(args: string[], input?: string): Promise<Result> {
@@ -180,8 +181,16 @@ const OPERATOR_RULES: PolicyRule[] = [
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings'], verbs: ['list', 'watch'] },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/status'], verbs: ['patch'] },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/finalizers'], verbs: ['update'] },
-  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxbuckets', 'influxtokens'], verbs: ['list', 'watch', 'patch'] },
-  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxbuckets/status', 'influxtokens/status'], verbs: ['patch'] },
+  {
+    apiGroups: ['influxdb.onboarding.dev'],
+    resources: ['influxbuckets', 'influxtokens'],
+    verbs: ['list', 'watch', 'patch'],
+  },
+  {
+    apiGroups: ['influxdb.onboarding.dev'],
+    resources: ['influxbuckets/status', 'influxtokens/status'],
+    verbs: ['patch'],
+  },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxtokens/finalizers'], verbs: ['update'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
@@ -197,11 +206,23 @@ const fullname = `${release}-influx-onboarding-operator`;
 function assertMetricsClusterRbac(manifests: Manifest[], namespace: string): void {
   assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-metrics-auth`).rules, METRICS_AUTH_RULES);
   assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-metrics-reader`).rules, METRICS_READER_RULES);
-  const binding = named<Manifest & { roleRef: object; subjects: object[] }>(manifests, 'ClusterRoleBinding', `${fullname}-metrics-auth`);
-  assert.equal(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${fullname}-metrics-auth` });
+  const binding = named<Manifest & { roleRef: object; subjects: object[] }>(
+    manifests,
+    'ClusterRoleBinding',
+    `${fullname}-metrics-auth`,
+  );
+  assert.equal(binding.roleRef, {
+    apiGroup: 'rbac.authorization.k8s.io',
+    kind: 'ClusterRole',
+    name: `${fullname}-metrics-auth`,
+  });
   assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: fullname, namespace }]);
   assert.not.ok(
-    manifests.some((m) => m.kind === 'ClusterRoleBinding' && (m as Manifest & { roleRef: { name: string } }).roleRef.name.endsWith('-metrics-reader')),
+    manifests.some(
+      (m) =>
+        m.kind === 'ClusterRoleBinding' &&
+        (m as Manifest & { roleRef: { name: string } }).roleRef.name.endsWith('-metrics-reader'),
+    ),
     'the metrics-reader role is for the scrapers, bound by whoever runs Prometheus',
   );
 }
@@ -227,28 +248,56 @@ test('helm lint --strict passes with the default values and with a namespace lis
 test('the chart ships the top-level CRD byte for byte (crds/ is the one source of truth)', () => {
   const topLevel = readFileSync(join(root, 'crds', crdFile));
   const inChart = readFileSync(join(chart, 'crds', crdFile));
-  assert.ok(topLevel.equals(inChart), `deploy/influx-onboarding-operator/crds/${crdFile} differs from crds/${crdFile}: copy it again`);
+  assert.ok(
+    topLevel.equals(inChart),
+    `deploy/influx-onboarding-operator/crds/${crdFile} differs from crds/${crdFile}: copy it again`,
+  );
   assert.equal(readdirSync(join(chart, 'crds')), readdirSync(join(root, 'crds')));
 });
 
 test('namespaceLabelGrants: the flag and a cluster-wide list/watch on namespaces, only when set, also with a namespace list', async () => {
   for (const values of [{ namespaceLabelGrants: true }, { namespaceLabelGrants: true, namespaces: ['team-a'] }]) {
     const manifests = await render('ops', values);
-    assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-namespace-labels`).rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }]);
-    const binding = named<Manifest & { roleRef: { name: string }; subjects: object[] }>(manifests, 'ClusterRoleBinding', `${fullname}-namespace-labels`);
-    assert.equal([binding.roleRef.name, binding.subjects], [`${fullname}-namespace-labels`, [{ kind: 'ServiceAccount', name: fullname, namespace: 'ops' }]]);
-    assert.ok(only<Deployment>(manifests, 'Deployment').spec.template.spec.containers[0]?.args.includes('--namespace-label-grants=true'));
+    assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-namespace-labels`).rules, [
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+    ]);
+    const binding = named<Manifest & { roleRef: { name: string }; subjects: object[] }>(
+      manifests,
+      'ClusterRoleBinding',
+      `${fullname}-namespace-labels`,
+    );
+    assert.equal(
+      [binding.roleRef.name, binding.subjects],
+      [`${fullname}-namespace-labels`, [{ kind: 'ServiceAccount', name: fullname, namespace: 'ops' }]],
+    );
+    assert.ok(
+      only<Deployment>(manifests, 'Deployment').spec.template.spec.containers[0]?.args.includes(
+        '--namespace-label-grants=true',
+      ),
+    );
   }
   const plain = await render('ops');
-  assert.not.ok(plain.some((m) => m.metadata.name.endsWith('-namespace-labels')), 'off by default: nothing may read namespaces');
+  assert.not.ok(
+    plain.some((m) => m.metadata.name.endsWith('-namespace-labels')),
+    'off by default: nothing may read namespaces',
+  );
 });
 
 test('default values: cluster-wide RBAC, 2 replicas with leader election and a PDB, restricted pod', async () => {
   const manifests = await render('ops');
   const kinds = manifests.map((m) => m.kind).sort();
   assert.equal(kinds, [
-    'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding',
-    'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+    'ClusterRole',
+    'ClusterRole',
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'ClusterRoleBinding',
+    'Deployment',
+    'PodDisruptionBudget',
+    'Role',
+    'RoleBinding',
+    'Service',
+    'ServiceAccount',
   ]);
 
   // Exactly the verbs the code uses (onboarding-rbac.test.ts proves it against the calls).
@@ -267,10 +316,19 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   const role = only<Manifest & { rules: PolicyRule[] }>(manifests, 'Role');
   assert.is(role.metadata.namespace, 'ops');
   assert.equal(role.rules, [
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [`${release}-influx-onboarding-operator`], verbs: ['get', 'update'] },
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: [`${release}-influx-onboarding-operator`],
+      verbs: ['get', 'update'],
+    },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   ]);
-  const binding = named<Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }> }>(manifests, 'ClusterRoleBinding', fullname);
+  const binding = named<Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }> }>(
+    manifests,
+    'ClusterRoleBinding',
+    fullname,
+  );
   const serviceAccount = only(manifests, 'ServiceAccount');
   assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: 'ops' }]);
 
@@ -279,7 +337,12 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   const pod = deployment.spec.template.spec;
   assert.is(pod.serviceAccountName, serviceAccount.metadata.name);
   assert.is(pod.terminationGracePeriodSeconds, 40);
-  assert.equal(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+  assert.equal(pod.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
   const [container] = pod.containers;
   assert.ok(container);
   const appVersion = /appVersion: "?([^"\n]+)"?/.exec(readFileSync(join(chart, 'Chart.yaml'), 'utf8'))?.[1];
@@ -307,14 +370,25 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     [[], true, 'ops', `${release}-influx-onboarding-operator`, 'operator-0'],
   );
   assert.equal(
-    [config.metricsBindAddress, config.metricsSecure, config.metricsCertDir, config.healthProbeBindAddress, config.allowLinkLocal, config.allowedUrls, config.requireSecretConsent],
+    [
+      config.metricsBindAddress,
+      config.metricsSecure,
+      config.metricsCertDir,
+      config.healthProbeBindAddress,
+      config.allowLinkLocal,
+      config.allowedUrls,
+      config.requireSecretConsent,
+    ],
     [':8443', true, undefined, ':8081', false, [], true],
   );
   // The grace period must outlast the operator's own shutdown bound, or SIGKILL cuts it short.
   assert.ok(config.shutdownTimeoutMs < pod.terminationGracePeriodSeconds * 1000);
   assert.equal(
     container.env.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
-    [['POD_NAMESPACE', 'metadata.namespace'], ['POD_NAME', 'metadata.name']],
+    [
+      ['POD_NAMESPACE', 'metadata.namespace'],
+      ['POD_NAME', 'metadata.name'],
+    ],
   );
   const port = (name: string | number) => container.ports.find((p) => p.name === name)?.containerPort;
   assert.is(port(container.livenessProbe.httpGet.port), 8081);
@@ -322,19 +396,31 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.is(port(container.readinessProbe.httpGet.port), 8081);
   assert.is(container.readinessProbe.httpGet.path, '/readyz');
   assert.is(port('metrics'), 8443);
-  assert.equal(container.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
+  assert.equal(container.securityContext, {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    readOnlyRootFilesystem: true,
+  });
   assert.equal(container.resources, { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } });
   const tmp = container.volumeMounts.find((m) => m.mountPath === '/tmp');
   assert.ok(tmp && pod.volumes.some((v) => v.name === tmp.name && v.emptyDir), 'an emptyDir at /tmp');
   assert.is(pod.volumes.length, 1, 'no certificate mounted: the default certificate is self-signed in memory');
   assert.is(pod.topologySpreadConstraints, undefined);
 
-  const pdb = only<Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>(manifests, 'PodDisruptionBudget');
+  const pdb = only<Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>(
+    manifests,
+    'PodDisruptionBudget',
+  );
   assert.is(pdb.spec.minAvailable, 1);
   assert.equal(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
-  const service = only<Manifest & { spec: { ports: Array<{ name: string; port: number; targetPort: string; protocol: string }> } }>(manifests, 'Service');
+  const service = only<
+    Manifest & { spec: { ports: Array<{ name: string; port: number; targetPort: string; protocol: string }> } }
+  >(manifests, 'Service');
   assert.equal(service.spec.ports, [{ name: 'metrics', port: 8443, targetPort: 'metrics', protocol: 'TCP' }]);
-  assert.not.ok(manifests.some((m) => m.kind === 'NetworkPolicy'), 'the NetworkPolicy is off by default');
+  assert.not.ok(
+    manifests.some((m) => m.kind === 'NetworkPolicy'),
+    'the NetworkPolicy is off by default',
+  );
   assert.not.match(toYaml(manifests), /PRIVATE KEY/, 'no private key in the chart');
 });
 
@@ -342,21 +428,38 @@ test('namespaces [a, b]: a Role and RoleBinding in each, nothing cluster-wide, -
   const manifests = await render('ops', { namespaces: ['a', 'b'] });
   // The token and access reviews are cluster-scoped APIs: the only cluster-wide grant.
   assert.equal(
-    manifests.filter((m) => m.kind.startsWith('Cluster')).map((m) => `${m.kind}/${m.metadata.name}`).sort(),
-    [`ClusterRole/${fullname}-metrics-auth`, `ClusterRole/${fullname}-metrics-reader`, `ClusterRoleBinding/${fullname}-metrics-auth`],
+    manifests
+      .filter((m) => m.kind.startsWith('Cluster'))
+      .map((m) => `${m.kind}/${m.metadata.name}`)
+      .sort(),
+    [
+      `ClusterRole/${fullname}-metrics-auth`,
+      `ClusterRole/${fullname}-metrics-reader`,
+      `ClusterRoleBinding/${fullname}-metrics-auth`,
+    ],
   );
   assertMetricsClusterRbac(manifests, 'ops');
   const roles = manifests.filter((m): m is RbacObject => m.kind === 'Role');
   const watched = roles.filter((r) => rulesCover(r.rules, '', 'secrets', ['get', 'list', 'watch']));
   assert.equal(watched.map((r) => r.metadata.namespace).sort(), ['a', 'b']);
-  for (const role of watched) assert.equal(role.rules, OPERATOR_RULES, 'the same rules as the ClusterRole of the cluster-wide mode');
+  for (const role of watched)
+    assert.equal(role.rules, OPERATOR_RULES, 'the same rules as the ClusterRole of the cluster-wide mode');
   const leaderElection = roles.filter((r) => !watched.includes(r));
-  assert.equal(leaderElection.map((r) => [r.metadata.namespace, r.rules[0]?.resources]), [['ops', ['leases']]]);
-  const bindings = manifests.filter((m): m is Manifest & { roleRef: { apiGroup: string; kind: string; name: string } } => m.kind === 'RoleBinding');
+  assert.equal(
+    leaderElection.map((r) => [r.metadata.namespace, r.rules[0]?.resources]),
+    [['ops', ['leases']]],
+  );
+  const bindings = manifests.filter(
+    (m): m is Manifest & { roleRef: { apiGroup: string; kind: string; name: string } } => m.kind === 'RoleBinding',
+  );
   for (const ns of ['a', 'b']) {
     const binding = bindings.find((b) => b.metadata.namespace === ns);
     assert.ok(binding, `a RoleBinding in ${ns}`);
-    assert.equal(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: watched[0]?.metadata.name });
+    assert.equal(binding.roleRef, {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: watched[0]?.metadata.name,
+    });
   }
   const deployment = only<Deployment>(manifests, 'Deployment');
   assert.ok(deployment.spec.template.spec.containers[0]?.args.includes('--namespaces=a,b'));
@@ -377,10 +480,19 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
     topologySpread: { enabled: true },
     serviceMonitor: { enabled: true },
   });
-  assert.not.ok(manifests.some((m) => m.kind === 'PodDisruptionBudget'), 'a PDB of minAvailable 1 would block every drain of a single replica');
+  assert.not.ok(
+    manifests.some((m) => m.kind === 'PodDisruptionBudget'),
+    'a PDB of minAvailable 1 would block every drain of a single replica',
+  );
   const deployment = only<Deployment>(manifests, 'Deployment');
   const args = deployment.spec.template.spec.containers[0]?.args ?? [];
-  for (const arg of ['--label-selector=tier in (a,b)', '--allow-link-local=true', '--allowed-urls=*.monitoring.svc,10.0.0.0/8:8086', '--require-secret-consent=false', '--concurrency=8']) {
+  for (const arg of [
+    '--label-selector=tier in (a,b)',
+    '--allow-link-local=true',
+    '--allowed-urls=*.monitoring.svc,10.0.0.0/8:8086',
+    '--require-secret-consent=false',
+    '--concurrency=8',
+  ]) {
     assert.ok(args.includes(arg), `${arg} in ${args}`);
   }
   const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' });
@@ -390,7 +502,14 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
   ]);
   assert.is(config.requireSecretConsent, false);
   assert.equal(
-    [config.labelSelector, config.allowLinkLocal, config.concurrency, config.resyncPeriodMs, config.driftCheckIntervalMs, config.logFormat],
+    [
+      config.labelSelector,
+      config.allowLinkLocal,
+      config.concurrency,
+      config.resyncPeriodMs,
+      config.driftCheckIntervalMs,
+      config.logFormat,
+    ],
     ['tier in (a,b)', true, 8, 3_600_000, 90_000, 'text'],
   );
   assert.is(deployment.spec.template.spec.topologySpreadConstraints?.length, 1);
@@ -412,38 +531,70 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
 
 test('escrow.enabled: --escrow-namespace is the release namespace, and a Role there grants exactly get, create and update on Secrets; off by default', async () => {
   const off = await render('ops');
-  assert.not.ok((only<Deployment>(off, 'Deployment').spec.template.spec.containers[0]?.args ?? []).some((arg) => arg.startsWith('--escrow-namespace')));
+  assert.not.ok(
+    (only<Deployment>(off, 'Deployment').spec.template.spec.containers[0]?.args ?? []).some((arg) =>
+      arg.startsWith('--escrow-namespace'),
+    ),
+  );
   const manifests = await render('ops', { escrow: { enabled: true } });
   const deployment = only<Deployment>(manifests, 'Deployment');
   assert.is(parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' }).escrowNamespace, 'ops');
   const escrow = manifests.filter((m): m is RbacObject => m.kind === 'Role' && m.metadata.name.endsWith('-escrow'));
-  assert.equal(escrow.map((role) => [role.metadata.namespace, role.rules]), [['ops', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] }]]]);
-  const binding = manifests.find((m): m is Manifest & { roleRef: { name: string }; subjects: Array<{ name: string; namespace: string }> } => m.kind === 'RoleBinding' && m.metadata.name.endsWith('-escrow'));
+  assert.equal(
+    escrow.map((role) => [role.metadata.namespace, role.rules]),
+    [['ops', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] }]]],
+  );
+  const binding = manifests.find(
+    (m): m is Manifest & { roleRef: { name: string }; subjects: Array<{ name: string; namespace: string }> } =>
+      m.kind === 'RoleBinding' && m.metadata.name.endsWith('-escrow'),
+  );
   assert.is(binding?.roleRef.name, escrow[0]?.metadata.name);
   assert.is(binding?.subjects[0]?.namespace, 'ops');
-  assert.is(manifests.filter((m) => m.kind === 'ClusterRole').length, off.filter((m) => m.kind === 'ClusterRole').length, 'nothing cluster-wide added');
+  assert.is(
+    manifests.filter((m) => m.kind === 'ClusterRole').length,
+    off.filter((m) => m.kind === 'ClusterRole').length,
+    'nothing cluster-wide added',
+  );
 });
 
 test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTTP drops the reviews and serves on 8080', async () => {
-  const tlsConfig = { ca: { secret: { name: 'metrics-tls', key: 'ca.crt' } }, serverName: `${fullname}-metrics.ops.svc` };
-  const withSecret = await render('ops', { metrics: { certSecretName: 'metrics-tls' }, serviceMonitor: { enabled: true, tlsConfig } });
+  const tlsConfig = {
+    ca: { secret: { name: 'metrics-tls', key: 'ca.crt' } },
+    serverName: `${fullname}-metrics.ops.svc`,
+  };
+  const withSecret = await render('ops', {
+    metrics: { certSecretName: 'metrics-tls' },
+    serviceMonitor: { enabled: true, tlsConfig },
+  });
   const deployment = only<Deployment>(withSecret, 'Deployment');
   const [container] = deployment.spec.template.spec.containers;
   assert.ok(container);
   assert.ok(container.args.includes('--metrics-cert-dir=/etc/metrics-certs'), container.args.join(' '));
   const mount = container.volumeMounts.find((m) => m.mountPath === '/etc/metrics-certs');
   assert.ok(mount, 'the certificate directory is mounted');
-  assert.equal(deployment.spec.template.spec.volumes.find((v) => v.name === mount.name)?.secret?.secretName, 'metrics-tls');
+  assert.equal(
+    deployment.spec.template.spec.volumes.find((v) => v.name === mount.name)?.secret?.secretName,
+    'metrics-tls',
+  );
   assert.is(parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' }).metricsCertDir, '/etc/metrics-certs');
   const monitor = only<Manifest & { spec: { endpoints: Array<{ tlsConfig?: object }> } }>(withSecret, 'ServiceMonitor');
   assert.equal(monitor.spec.endpoints[0]?.tlsConfig, tlsConfig, 'the scraper verifies the mounted certificate');
 
-  const plain = await render('ops', { metrics: { secure: false, certSecretName: 'ignored' }, serviceMonitor: { enabled: true } });
+  const plain = await render('ops', {
+    metrics: { secure: false, certSecretName: 'ignored' },
+    serviceMonitor: { enabled: true },
+  });
   const plainDeployment = only<Deployment>(plain, 'Deployment');
   const plainContainer = plainDeployment.spec.template.spec.containers[0];
   assert.ok(plainContainer);
-  assert.ok(plainContainer.args.includes('--metrics-bind-address=:8080') && plainContainer.args.includes('--metrics-secure=false'));
-  assert.not.ok(plainContainer.args.some((arg) => arg.startsWith('--metrics-cert-dir')), 'no certificate with plain HTTP');
+  assert.ok(
+    plainContainer.args.includes('--metrics-bind-address=:8080') &&
+      plainContainer.args.includes('--metrics-secure=false'),
+  );
+  assert.not.ok(
+    plainContainer.args.some((arg) => arg.startsWith('--metrics-cert-dir')),
+    'no certificate with plain HTTP',
+  );
   const plainConfig = parseRenderedArgs(plainDeployment, { POD_NAMESPACE: 'ops' });
   assert.equal([plainConfig.metricsBindAddress, plainConfig.metricsSecure], [':8080', false]);
   assert.is(plainContainer.ports.find((p) => p.name === 'metrics')?.containerPort, 8080);
@@ -454,7 +605,10 @@ test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTT
     [fullname, fullname],
     'no review grants nor reader role without secure metrics',
   );
-  const plainMonitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(plain, 'ServiceMonitor');
+  const plainMonitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(
+    plain,
+    'ServiceMonitor',
+  );
   assert.equal(plainMonitor.spec.endpoints, [{ port: 'metrics', path: '/metrics' }]);
 });
 
@@ -463,7 +617,12 @@ test('networkPolicy.enabled: ingress to the metrics and probe ports, egress to D
   const monitoring = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
   const apiServer = [{ ipBlock: { cidr: '10.0.0.1/32' } }];
   const manifests = await render(namespace, {
-    networkPolicy: { enabled: true, metricsFrom: monitoring, apiServer: { ports: [443, 6443], to: apiServer }, influxdb: { ports: [8086, 443] } },
+    networkPolicy: {
+      enabled: true,
+      metricsFrom: monitoring,
+      apiServer: { ports: [443, 6443], to: apiServer },
+      influxdb: { ports: [8086, 443] },
+    },
   });
   interface NetworkPolicy extends Manifest {
     spec: {
@@ -475,15 +634,23 @@ test('networkPolicy.enabled: ingress to the metrics and probe ports, egress to D
   }
   const policy = only<NetworkPolicy>(manifests, 'NetworkPolicy');
   const deployment = only<Deployment>(manifests, 'Deployment');
-  assert.equal(policy.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels, 'it selects the operator pods');
+  assert.equal(
+    policy.spec.podSelector.matchLabels,
+    deployment.spec.template.metadata.labels,
+    'it selects the operator pods',
+  );
   assert.equal(policy.spec.policyTypes, ['Ingress', 'Egress']);
   // Named ports: they follow the container ports (8443 or 8080, 8081) whatever the mode.
   const ports = deployment.spec.template.spec.containers[0]?.ports.map((p) => p.name) ?? [];
   assert.equal(
     policy.spec.ingress.map((rule) => [rule.ports.map((p) => p.port), rule.from]),
-    [[['metrics'], monitoring], [['health'], undefined]],
+    [
+      [['metrics'], monitoring],
+      [['health'], undefined],
+    ],
   );
-  for (const rule of policy.spec.ingress) for (const port of rule.ports) assert.ok(ports.includes(String(port.port)), `${port.port} is a container port`);
+  for (const rule of policy.spec.ingress)
+    for (const port of rule.ports) assert.ok(ports.includes(String(port.port)), `${port.port} is a container port`);
   assert.equal(
     policy.spec.egress.map((rule) => [rule.ports.map((p) => `${p.port}/${p.protocol}`), rule.to]),
     [
@@ -523,7 +690,12 @@ test('the Deployment satisfies the restricted Pod Security Standard (PodSecurity
 
   // Enforce mode applies to Pods: the pod the Deployment would create is admitted...
   const template = deployment.spec.template;
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'operator', labels: template.metadata.labels }, spec: template.spec };
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'operator', labels: template.metadata.labels },
+    spec: template.spec,
+  };
   assertAcceptedWithoutWarnings(await dryRunApply(stringify(pod), namespace), 1);
 
   // ...and the same pod without its security contexts is denied, which shows the PodSecurity
@@ -534,7 +706,10 @@ test('the Deployment satisfies the restricted Pod Security Standard (PodSecurity
   const denied = await dryRunApply(stringify(bare), namespace);
   assert.is.not(denied.code, 0, 'a pod without securityContext must be denied');
   assert.match(denied.stderr, /violates PodSecurity "restricted:latest"/);
-  const unsafe = await dryRunApply(stringify({ ...deployment, spec: { ...deployment.spec, template: { ...template, spec: bare.spec } } }), namespace);
+  const unsafe = await dryRunApply(
+    stringify({ ...deployment, spec: { ...deployment.spec, template: { ...template, spec: bare.spec } } }),
+    namespace,
+  );
   assert.is(unsafe.code, 0, unsafe.stderr);
   assert.match(unsafe.stderr, /would violate PodSecurity "restricted:latest"/);
 });
@@ -542,20 +717,35 @@ test('the Deployment satisfies the restricted Pod Security Standard (PodSecurity
 test('every sample in config/samples is accepted by the API server with the CRD installed', async () => {
   await installCrd();
   const namespace = await createNamespace('deploy-samples');
-  const samples = readdirSync(samplesDir).filter((file) => file.endsWith('.yaml')).sort();
+  const samples = readdirSync(samplesDir)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort();
   assert.equal(samples, ['adopt.yaml', 'application.yaml', 'full.yaml', 'minimal.yaml']);
   for (const sample of samples) {
     const text = readFileSync(join(samplesDir, sample), 'utf8');
     const documents = parseAllDocuments(text).map((doc) => doc.toJS() as Manifest);
-    assert.ok(documents.every((doc) => ['InfluxOnboarding', 'InfluxBucket', 'InfluxToken'].includes(doc.kind)), `${sample}: resources of the operator only`);
+    assert.ok(
+      documents.every((doc) => ['InfluxOnboarding', 'InfluxBucket', 'InfluxToken'].includes(doc.kind)),
+      `${sample}: resources of the operator only`,
+    );
     const result = await dryRunApply(text, namespace);
     assert.is(result.code, 0, `${sample} rejected:\n${result.stderr}`);
-    for (const doc of documents) assert.match(result.stdout, new RegExp(`${doc.kind.toLowerCase()}\\.influxdb\\.onboarding\\.dev/\\S+ created \\(server dry run\\)`), sample);
+    for (const doc of documents)
+      assert.match(
+        result.stdout,
+        new RegExp(`${doc.kind.toLowerCase()}\\.influxdb\\.onboarding\\.dev/\\S+ created \\(server dry run\\)`),
+        sample,
+      );
     assert.not.match(result.stderr, /Warning/i, `${sample}: ${result.stderr}`);
   }
   // The schema really is checked: a sample broken on purpose (reserved bucket name) is refused.
-  const minimal = parseAllDocuments(readFileSync(join(samplesDir, 'minimal.yaml'), 'utf8'))[0]?.toJS() as Manifest & { spec: object };
-  const broken = await dryRunApply(stringify({ ...minimal, spec: { ...minimal.spec, bucket: '_monitoring' } }), namespace);
+  const minimal = parseAllDocuments(readFileSync(join(samplesDir, 'minimal.yaml'), 'utf8'))[0]?.toJS() as Manifest & {
+    spec: object;
+  };
+  const broken = await dryRunApply(
+    stringify({ ...minimal, spec: { ...minimal.spec, bucket: '_monitoring' } }),
+    namespace,
+  );
   assert.is.not(broken.code, 0);
   assert.match(broken.stderr, /spec\.bucket/);
 });
@@ -572,7 +762,9 @@ test('full.yaml sets every spec field of the CRD', () => {
     Object.entries(schema.properties ?? {}).flatMap(([key, child]) =>
       child.properties ? leaves(child, `${prefix}${key}.`) : [`${prefix}${key}`],
     );
-  const full = parseAllDocuments(readFileSync(join(samplesDir, 'full.yaml'), 'utf8'))[0]?.toJS() as { spec: Record<string, unknown> };
+  const full = parseAllDocuments(readFileSync(join(samplesDir, 'full.yaml'), 'utf8'))[0]?.toJS() as {
+    spec: Record<string, unknown>;
+  };
   const get = (path: string): unknown =>
     path.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], full.spec);
   const specSchema = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec;

@@ -18,7 +18,14 @@ import { adminKubeConfig } from '../support/cluster.js';
 import { shippedProcess } from '../support/dockerfile.js';
 import { useCredentials } from '../support/influx-app.js';
 import { freshInfluxd } from '../support/influxdb.js';
-import { createNamespace, createOnboarding, getSecret, onboardingHarness, readyOf, waitForReason } from '../support/onboarding.js';
+import {
+  createNamespace,
+  createOnboarding,
+  getSecret,
+  onboardingHarness,
+  readyOf,
+  waitForReason,
+} from '../support/onboarding.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,8 +56,12 @@ tests.before(async (context) => {
   const started = performance.now();
   const { stdout } = await run('bash', [join(root, 'scripts/image.sh'), '--local-base'], { maxBuffer: 1 << 24 });
   context.image = stdout.trim().split('\n').pop() ?? '';
-  process.stdout.write(`image: ${context.image} built (bases included when missing) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-  const inspected = JSON.parse((await buildah(['inspect', '--type', 'image', context.image])).stdout) as { OCIv1: { config: ImageConfig } };
+  process.stdout.write(
+    `image: ${context.image} built (bases included when missing) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+  const inspected = JSON.parse((await buildah(['inspect', '--type', 'image', context.image])).stdout) as {
+    OCIv1: { config: ImageConfig };
+  };
   context.config = inspected.OCIv1.config;
   context.container = (await buildah(['from', '--quiet', context.image])).stdout.trim();
   context.rootfs = (await buildah(['mount', context.container])).stdout.trim();
@@ -67,19 +78,35 @@ tests.after(async (context) => {
  * environment and working directory only, and the entrypoint as PID 1 of its own PID namespace.
  * `binds` are host files made visible read-only at the given paths.
  */
-function sandboxed(context: Context, binds: Record<string, string> = {}, env: Record<string, string> = {}): [string, ...string[]] {
+function sandboxed(
+  context: Context,
+  binds: Record<string, string> = {},
+  env: Record<string, string> = {},
+): [string, ...string[]] {
   const environment = [...context.config.Env.map((entry) => entry.split(/=(.*)/s).slice(0, 2)), ...Object.entries(env)];
   return [
     'bwrap',
-    '--ro-bind', context.rootfs, '/',
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--tmpfs', '/tmp',
+    '--ro-bind',
+    context.rootfs,
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
     ...Object.entries(binds).flatMap(([inside, outside]) => ['--ro-bind', outside, inside]),
-    '--unshare-all', '--share-net', '--as-pid-1',
-    '--uid', UID, '--gid', UID,
-    '--clearenv', ...environment.flatMap(([name = '', value = '']) => ['--setenv', name, value]),
-    '--chdir', context.config.WorkingDir,
+    '--unshare-all',
+    '--share-net',
+    '--as-pid-1',
+    '--uid',
+    UID,
+    '--gid',
+    UID,
+    '--clearenv',
+    ...environment.flatMap(([name = '', value = '']) => ['--setenv', name, value]),
+    '--chdir',
+    context.config.WorkingDir,
     ...context.config.Entrypoint,
   ];
 }
@@ -92,25 +119,37 @@ tests('the image runs as 65532 the compiled entrypoint, with OCI labels that car
   assert.equal(config.Entrypoint, ['/nodejs/bin/node', ...shipped.nodeOptions, 'dist/main.js']);
   assert.is(config.WorkingDir, '/app');
   assert.ok(config.Env.includes('NODE_ENV=production'), config.Env.join(' '));
-  for (const [name, value] of Object.entries(shipped.env)) assert.ok(config.Env.includes(`${name}=${value}`), `${name}=${value} in ${config.Env.join(' ')}`);
+  for (const [name, value] of Object.entries(shipped.env))
+    assert.ok(config.Env.includes(`${name}=${value}`), `${name}=${value} in ${config.Env.join(' ')}`);
   assert.is(config.Labels['org.opencontainers.image.version'], packageVersion);
   assert.match(config.Labels['org.opencontainers.image.revision'] ?? '', /^[0-9a-f]{40}$/);
   assert.is(config.Labels['org.opencontainers.image.title'], 'influx-onboarding-operator');
   assert.is(config.Labels['org.opencontainers.image.licenses'], 'Apache-2.0');
 });
 
-tests('it holds dist/ (the bundle) and package.json only: no node_modules, test file, npm, npm cache or shell', async (context) => {
-  const app = join(context.rootfs, 'app');
-  assert.equal(readdirSync(app).sort(), ['dist', 'package.json']);
-  assert.equal(readdirSync(join(app, 'dist')).sort(), ['main.js', 'main.js.map']);
-  for (const absent of ['root/.npm', 'home/nonroot/.npm', 'usr/local/lib/node_modules/npm', 'usr/local/bin/npm', 'bin/sh', 'usr/bin/sh', 'bin/bash']) {
-    assert.not.ok(existsSync(join(context.rootfs, absent)), `/${absent} is in the image`);
-  }
-  const { stdout } = await run('du', ['-sk', context.rootfs]);
-  const mib = Number(stdout.split(/\s/)[0]) / 1024;
-  process.stdout.write(`image: root filesystem ${mib.toFixed(0)} MiB uncompressed\n`);
-  assert.ok(mib > 50 && mib < 400, `${mib} MiB`);
-});
+tests(
+  'it holds dist/ (the bundle) and package.json only: no node_modules, test file, npm, npm cache or shell',
+  async (context) => {
+    const app = join(context.rootfs, 'app');
+    assert.equal(readdirSync(app).sort(), ['dist', 'package.json']);
+    assert.equal(readdirSync(join(app, 'dist')).sort(), ['main.js', 'main.js.map']);
+    for (const absent of [
+      'root/.npm',
+      'home/nonroot/.npm',
+      'usr/local/lib/node_modules/npm',
+      'usr/local/bin/npm',
+      'bin/sh',
+      'usr/bin/sh',
+      'bin/bash',
+    ]) {
+      assert.not.ok(existsSync(join(context.rootfs, absent)), `/${absent} is in the image`);
+    }
+    const { stdout } = await run('du', ['-sk', context.rootfs]);
+    const mib = Number(stdout.split(/\s/)[0]) / 1024;
+    process.stdout.write(`image: root filesystem ${mib.toFixed(0)} MiB uncompressed\n`);
+    assert.ok(mib > 50 && mib < 400, `${mib} MiB`);
+  },
+);
 
 tests('its entrypoint prints the version, as UID 65532 on a read-only root', async (context) => {
   const [program, ...args] = sandboxed(context);
@@ -126,36 +165,66 @@ tests('its entrypoint prints the version, as UID 65532 on a read-only root', asy
   assert.is(identity.trim(), `${UID} ${UID} 1 EROFS`, 'uid, gid, PID 1, and the root refuses writes');
 });
 
-tests('as the operator: onboards a resource to Ready, then exits 0 on SIGTERM as PID 1 with its Lease released', async (context) => {
-  const { controlPlane } = await onboardingHarness();
-  const namespace = await createNamespace('image');
-  const lease = 'image-operator';
-  context.operator = await startOperator({
-    // The admin kubeconfig is self-contained (CA and token inline). The root is read-only, so it is
-    // bound under the /tmp tmpfs; the sandbox sees nothing else of the host.
-    kubeconfigPath: controlPlane.kubeconfigPath,
-    command: sandboxed(context, { '/tmp/kube': dirname(controlPlane.kubeconfigPath) }, { KUBECONFIG: `/tmp/kube/${basename(controlPlane.kubeconfigPath)}` }),
-    name: 'image-operator',
-    args: [`--namespaces=${namespace}`, '--leader-elect=true', `--leader-election-namespace=${namespace}`, `--leader-election-id=${lease}`],
-  });
-  await context.operator.waitForReady(60_000);
-  const influx = await freshInfluxd('v2.9.1');
-  await createOnboarding(namespace, 'from-image', { url: influx.url, username: 'admin', org: 'acme', bucket: 'metrics' });
-  const ready = await waitForReason(namespace, 'from-image', 'Onboarded', 60_000);
-  assert.is(readyOf(ready)?.status, 'True');
-  const secret = await getSecret(namespace, 'from-image-influxdb');
-  const { org = '', bucket = '', username = '', password = '', token = '' } = secret?.data ?? {};
-  assert.equal(await useCredentials({ url: influx.url, org, bucket, username, password, token }), { me: 200, rows: 1, signIn: 204 }, 'the Secret works as an application uses it');
+tests(
+  'as the operator: onboards a resource to Ready, then exits 0 on SIGTERM as PID 1 with its Lease released',
+  async (context) => {
+    const { controlPlane } = await onboardingHarness();
+    const namespace = await createNamespace('image');
+    const lease = 'image-operator';
+    context.operator = await startOperator({
+      // The admin kubeconfig is self-contained (CA and token inline). The root is read-only, so it is
+      // bound under the /tmp tmpfs; the sandbox sees nothing else of the host.
+      kubeconfigPath: controlPlane.kubeconfigPath,
+      command: sandboxed(
+        context,
+        { '/tmp/kube': dirname(controlPlane.kubeconfigPath) },
+        { KUBECONFIG: `/tmp/kube/${basename(controlPlane.kubeconfigPath)}` },
+      ),
+      name: 'image-operator',
+      args: [
+        `--namespaces=${namespace}`,
+        '--leader-elect=true',
+        `--leader-election-namespace=${namespace}`,
+        `--leader-election-id=${lease}`,
+      ],
+    });
+    await context.operator.waitForReady(60_000);
+    const influx = await freshInfluxd('v2.9.1');
+    await createOnboarding(namespace, 'from-image', {
+      url: influx.url,
+      username: 'admin',
+      org: 'acme',
+      bucket: 'metrics',
+    });
+    const ready = await waitForReason(namespace, 'from-image', 'Onboarded', 60_000);
+    assert.is(readyOf(ready)?.status, 'True');
+    const secret = await getSecret(namespace, 'from-image-influxdb');
+    const { org = '', bucket = '', username = '', password = '', token = '' } = secret?.data ?? {};
+    assert.equal(
+      await useCredentials({ url: influx.url, org, bucket, username, password, token }),
+      { me: 200, rows: 1, signIn: 204 },
+      'the Secret works as an application uses it',
+    );
 
-  // bwrap does not pass signals on: SIGTERM goes to the sandbox's PID 1 (node) itself, found as
-  // bwrap's child. PID 1 gets only the signals it handles, so this proves the operator's handler.
-  const children = readFileSync(`/proc/${context.operator.pid}/task/${context.operator.pid}/children`, 'utf8').trim().split(/\s+/);
-  assert.is(children.length, 1, `bwrap has one child: ${children.join(' ')}`);
-  process.kill(Number(children[0]), 'SIGTERM');
-  assert.is(await context.operator.waitForExit(), 'exit code 0');
-  assert.ok(context.operator.records().some((record) => record.message === 'released leader lease'), 'it released the Lease');
-  const held = await (await adminKubeConfig()).makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace, name: lease });
-  assert.not.ok(held.spec?.holderIdentity, 'nobody holds the Lease');
-});
+    // bwrap does not pass signals on: SIGTERM goes to the sandbox's PID 1 (node) itself, found as
+    // bwrap's child. PID 1 gets only the signals it handles, so this proves the operator's handler.
+    const children = readFileSync(`/proc/${context.operator.pid}/task/${context.operator.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/);
+    assert.is(children.length, 1, `bwrap has one child: ${children.join(' ')}`);
+    process.kill(Number(children[0]), 'SIGTERM');
+    assert.is(await context.operator.waitForExit(), 'exit code 0');
+    assert.ok(
+      context.operator.records().some((record) => record.message === 'released leader lease'),
+      'it released the Lease',
+    );
+    const held = await (
+      await adminKubeConfig()
+    )
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ namespace, name: lease });
+    assert.not.ok(held.spec?.holderIdentity, 'nobody holds the Lease');
+  },
+);
 
 tests.run();

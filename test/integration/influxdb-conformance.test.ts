@@ -37,8 +37,15 @@ interface Case {
   steps: Step[];
 }
 
-const objectOf = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});
-const SETUP = { username: 'admin', password: 'conformance-pass-1', org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 7200 };
+const objectOf = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+const SETUP = {
+  username: 'admin',
+  password: 'conformance-pass-1',
+  org: 'acme',
+  bucket: 'metrics',
+  retentionPeriodSeconds: 7200,
+};
 const GIVEN_TOKEN = 'conformance-operator-token-0123456789abcdef';
 
 const getSetup: Step = { name: 'GET /api/v2/setup', request: () => ({ path: '/api/v2/setup' }) };
@@ -57,13 +64,25 @@ const postSetup = (name: string, body: unknown): Step => ({
   },
 });
 const setUp = postSetup('POST /api/v2/setup (valid, chosen token)', { ...SETUP, token: GIVEN_TOKEN });
-const fill = (text: string, learned: Learned): string => text.replace(/\{(\w+)\}/g, (_, key: string) => String(learned[key as keyof Learned]));
+const fill = (text: string, learned: Learned): string =>
+  text.replace(/\{(\w+)\}/g, (_, key: string) => String(learned[key as keyof Learned]));
 /** A body with `{orgID}`-style placeholders in its strings filled from what earlier steps learned. */
 const fillBody = (body: unknown, learned: Learned): unknown =>
-  typeof body === 'string' ? fill(body, learned) : Array.isArray(body) ? body.map((item) => fillBody(item, learned)) : typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body).map(([key, value]) => [key, fillBody(value, learned)])) : body;
+  typeof body === 'string'
+    ? fill(body, learned)
+    : Array.isArray(body)
+      ? body.map((item) => fillBody(item, learned))
+      : typeof body === 'object' && body !== null
+        ? Object.fromEntries(Object.entries(body).map(([key, value]) => [key, fillBody(value, learned)]))
+        : body;
 const withToken = (name: string, path: string, method = 'GET', body?: unknown): Step => ({
   name,
-  request: (learned) => ({ method, path: fill(path, learned), token: learned.token ?? '', ...(body === undefined ? {} : { body: fillBody(body, learned) }) }),
+  request: (learned) => ({
+    method,
+    path: fill(path, learned),
+    token: learned.token ?? '',
+    ...(body === undefined ? {} : { body: fillBody(body, learned) }),
+  }),
 });
 const createAuthorization = (name: string, permissions: (learned: Learned) => unknown[]): Step => ({
   name,
@@ -79,7 +98,10 @@ const createAuthorization = (name: string, permissions: (learned: Learned) => un
     learned.otherID = String(objectOf(answer.json).id);
   },
 });
-const withOtherToken = (name: string, path: string): Step => ({ name, request: (learned) => ({ path, token: learned.otherToken ?? '' }) });
+const withOtherToken = (name: string, path: string): Step => ({
+  name,
+  request: (learned) => ({ path, token: learned.otherToken ?? '' }),
+});
 /** A listed permission as the operator copies it: action, and the resource's type, id and orgID (not the names InfluxDB adds). */
 const copied = (permission: unknown): unknown => {
   const { action, resource } = objectOf(permission);
@@ -97,13 +119,22 @@ const CASES: Case[] = [
       postSetup('second POST', { ...SETUP, username: 'other', token: 'another-token-0123456789' }),
       withToken('GET /api/v2/me', '/api/v2/me'),
       withToken('GET /api/v2/me/ (trailing slash)', '/api/v2/me/'),
-      { name: 'GET /api/v2/me with Bearer', request: (learned) => ({ path: '/api/v2/me', authorization: `Bearer ${learned.token}` }) },
-      { name: 'GET /api/v2/me with a wrong token', request: () => ({ path: '/api/v2/me', token: 'not-a-token-at-all' }) },
+      {
+        name: 'GET /api/v2/me with Bearer',
+        request: (learned) => ({ path: '/api/v2/me', authorization: `Bearer ${learned.token}` }),
+      },
+      {
+        name: 'GET /api/v2/me with a wrong token',
+        request: () => ({ path: '/api/v2/me', token: 'not-a-token-at-all' }),
+      },
       { name: 'GET /api/v2/me without a token', request: () => ({ path: '/api/v2/me' }) },
       { name: 'GET /health', request: () => ({ path: '/health' }) },
     ],
   },
-  { name: 'setup without a token: the server makes one', steps: [postSetup('POST /api/v2/setup without token', SETUP), withToken('GET /api/v2/me', '/api/v2/me')] },
+  {
+    name: 'setup without a token: the server makes one',
+    steps: [postSetup('POST /api/v2/setup without token', SETUP), withToken('GET /api/v2/me', '/api/v2/me')],
+  },
   {
     name: 'password length: 7 and 73 bytes are refused and the instance stays fresh',
     steps: [
@@ -114,12 +145,27 @@ const CASES: Case[] = [
       postSetup('password of 72 bytes', { ...SETUP, password: 'x'.repeat(72) }),
     ],
   },
-  { name: 'bucket _x: refused after user and org exist (half set up)', steps: [postSetup('bucket _x', { ...SETUP, bucket: '_x' }), getSetup, postSetup('retry', SETUP)] },
+  {
+    name: 'bucket _x: refused after user and org exist (half set up)',
+    steps: [postSetup('bucket _x', { ...SETUP, bucket: '_x' }), getSetup, postSetup('retry', SETUP)],
+  },
   { name: 'bucket a"b', steps: [postSetup('bucket a"b', { ...SETUP, bucket: 'a"b' }), getSetup] },
-  { name: 'retention 60 s: refused after user and org exist', steps: [postSetup('retention 60', { ...SETUP, retentionPeriodSeconds: 60 }), getSetup] },
+  {
+    name: 'retention 60 s: refused after user and org exist',
+    steps: [postSetup('retention 60', { ...SETUP, retentionPeriodSeconds: 60 }), getSetup],
+  },
   {
     name: 'retentionPeriodHrs alone is read as nanoseconds',
-    steps: [postSetup('retentionPeriodHrs 24', { username: 'admin', password: SETUP.password, org: 'acme', bucket: 'metrics', retentionPeriodHrs: 24 }), getSetup],
+    steps: [
+      postSetup('retentionPeriodHrs 24', {
+        username: 'admin',
+        password: SETUP.password,
+        org: 'acme',
+        bucket: 'metrics',
+        retentionPeriodHrs: 24,
+      }),
+      getSetup,
+    ],
   },
   {
     name: 'broken bodies: truncated, mistyped, empty, missing fields',
@@ -139,10 +185,17 @@ const CASES: Case[] = [
       { name: 'PUT /api/v2/setup', request: () => ({ method: 'PUT', path: '/api/v2/setup', body: SETUP }) },
       { name: 'unknown /api/v2 path without a token', request: () => ({ path: '/api/v2/nothing-here' }) },
       { name: 'outside /api without a token', request: () => ({ path: '/nothing-here' }) },
-      { name: 'POST /api/v2/setup/user without a token', request: () => ({ method: 'POST', path: '/api/v2/setup/user', body: SETUP }) },
+      {
+        name: 'POST /api/v2/setup/user without a token',
+        request: () => ({ method: 'POST', path: '/api/v2/setup/user', body: SETUP }),
+      },
       setUp,
       withToken('unknown /api/v2 path with a token', '/api/v2/nothing-here'),
-      withToken('POST /api/v2/setup/user with a token', '/api/v2/setup/user', 'POST', { ...SETUP, username: 'second', org: 'second' }),
+      withToken('POST /api/v2/setup/user with a token', '/api/v2/setup/user', 'POST', {
+        ...SETUP,
+        username: 'second',
+        org: 'second',
+      }),
     ],
   },
   {
@@ -155,7 +208,9 @@ const CASES: Case[] = [
       withToken('GET /api/v2/buckets?orgID&name=missing', '/api/v2/buckets?orgID={orgID}&name=missing'),
       withToken('GET /api/v2/buckets/{bucketID}', '/api/v2/buckets/{bucketID}'),
       withToken('GET /api/v2/authorizations?userID', '/api/v2/authorizations?userID={userID}'),
-      createAuthorization('POST /api/v2/authorizations (read:orgs only)', (learned) => [{ action: 'read', resource: { type: 'orgs', orgID: learned.orgID } }]),
+      createAuthorization('POST /api/v2/authorizations (read:orgs only)', (learned) => [
+        { action: 'read', resource: { type: 'orgs', orgID: learned.orgID } },
+      ]),
       withOtherToken('GET /api/v2/me with a token without read:users', '/api/v2/me'),
       withOtherToken('GET /api/v2/orgs?org=acme with that token', '/api/v2/orgs?org=acme'),
       withToken('DELETE /api/v2/authorizations/{otherID}', '/api/v2/authorizations/{otherID}', 'DELETE'),
@@ -168,15 +223,40 @@ const CASES: Case[] = [
     steps: [
       setUp,
       createAuthorization('POST /api/v2/authorizations (users and authorizations)', () =>
-        ['users', 'authorizations'].flatMap((type) => ['read', 'write'].map((action) => ({ action, resource: { type } }))),
+        ['users', 'authorizations'].flatMap((type) =>
+          ['read', 'write'].map((action) => ({ action, resource: { type } })),
+        ),
       ),
-      { name: 'PATCH the setup authorization inactive', request: (learned) => ({ method: 'PATCH', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '', body: { status: 'inactive' } }) },
+      {
+        name: 'PATCH the setup authorization inactive',
+        request: (learned) => ({
+          method: 'PATCH',
+          path: `/api/v2/authorizations/${learned.authorizationID}`,
+          token: learned.otherToken ?? '',
+          body: { status: 'inactive' },
+        }),
+      },
       withToken('GET /api/v2/me with the inactive token', '/api/v2/me'),
       withToken('GET /api/v2/orgs?org=acme with the inactive token', '/api/v2/orgs?org=acme'),
       withToken('GET /api/v2/buckets/{bucketID} with the inactive token', '/api/v2/buckets/{bucketID}'),
-      { name: 'PATCH it active again', request: (learned) => ({ method: 'PATCH', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '', body: { status: 'active' } }) },
+      {
+        name: 'PATCH it active again',
+        request: (learned) => ({
+          method: 'PATCH',
+          path: `/api/v2/authorizations/${learned.authorizationID}`,
+          token: learned.otherToken ?? '',
+          body: { status: 'active' },
+        }),
+      },
       withToken('GET /api/v2/me when active again', '/api/v2/me'),
-      { name: 'DELETE the setup authorization', request: (learned) => ({ method: 'DELETE', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '' }) },
+      {
+        name: 'DELETE the setup authorization',
+        request: (learned) => ({
+          method: 'DELETE',
+          path: `/api/v2/authorizations/${learned.authorizationID}`,
+          token: learned.otherToken ?? '',
+        }),
+      },
       withToken('GET /api/v2/me with the deleted token', '/api/v2/me'),
       withToken('GET /api/v2/buckets/{bucketID} with the deleted token', '/api/v2/buckets/{bucketID}'),
     ],
@@ -185,7 +265,11 @@ const CASES: Case[] = [
     name: 'the operator token revoked with itself',
     steps: [
       setUp,
-      withToken('DELETE /api/v2/authorizations/{authorizationID} with its own token', '/api/v2/authorizations/{authorizationID}', 'DELETE'),
+      withToken(
+        'DELETE /api/v2/authorizations/{authorizationID} with its own token',
+        '/api/v2/authorizations/{authorizationID}',
+        'DELETE',
+      ),
       withToken('GET /api/v2/me with the revoked token', '/api/v2/me'),
     ],
   },
@@ -195,18 +279,46 @@ const CASES: Case[] = [
       setUp,
       withToken('POST /api/v2/orgs (new)', '/api/v2/orgs', 'POST', { name: 'other' }),
       withToken('POST /api/v2/orgs (exists)', '/api/v2/orgs', 'POST', { name: 'acme' }),
-      withToken('POST /api/v2/buckets (exists)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'metrics', retentionRules: [] }),
-      withToken('POST /api/v2/buckets (1 day, 1 h shards)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'daily', retentionRules: [{ type: 'expire', everySeconds: 86400, shardGroupDurationSeconds: 3600 }] }),
-      withToken('POST /api/v2/buckets (infinite, 7 d shards)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'forever', retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }] }),
-      withToken('POST /api/v2/buckets (30 min)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'short', retentionRules: [{ type: 'expire', everySeconds: 1800, shardGroupDurationSeconds: 3600 }] }),
-      withToken('PATCH /api/v2/buckets/{bucketID} to infinite, 7 d shards', '/api/v2/buckets/{bucketID}', 'PATCH', { retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }] }),
-      withToken('PATCH /api/v2/buckets/{bucketID} to 1 day, everySeconds only', '/api/v2/buckets/{bucketID}', 'PATCH', { retentionRules: [{ type: 'expire', everySeconds: 86400 }] }),
-      withToken('PATCH /api/v2/buckets/{bucketID} to 1 day, 1 h shards', '/api/v2/buckets/{bucketID}', 'PATCH', { retentionRules: [{ type: 'expire', everySeconds: 86400, shardGroupDurationSeconds: 3600 }] }),
-      withToken('PATCH /api/v2/buckets/{bucketID} to 400 days, 7 d shards', '/api/v2/buckets/{bucketID}', 'PATCH', { retentionRules: [{ type: 'expire', everySeconds: 400 * 86400, shardGroupDurationSeconds: 604800 }] }),
+      withToken('POST /api/v2/buckets (exists)', '/api/v2/buckets', 'POST', {
+        orgID: '{orgID}',
+        name: 'metrics',
+        retentionRules: [],
+      }),
+      withToken('POST /api/v2/buckets (1 day, 1 h shards)', '/api/v2/buckets', 'POST', {
+        orgID: '{orgID}',
+        name: 'daily',
+        retentionRules: [{ type: 'expire', everySeconds: 86400, shardGroupDurationSeconds: 3600 }],
+      }),
+      withToken('POST /api/v2/buckets (infinite, 7 d shards)', '/api/v2/buckets', 'POST', {
+        orgID: '{orgID}',
+        name: 'forever',
+        retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }],
+      }),
+      withToken('POST /api/v2/buckets (30 min)', '/api/v2/buckets', 'POST', {
+        orgID: '{orgID}',
+        name: 'short',
+        retentionRules: [{ type: 'expire', everySeconds: 1800, shardGroupDurationSeconds: 3600 }],
+      }),
+      withToken('PATCH /api/v2/buckets/{bucketID} to infinite, 7 d shards', '/api/v2/buckets/{bucketID}', 'PATCH', {
+        retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604800 }],
+      }),
+      withToken('PATCH /api/v2/buckets/{bucketID} to 1 day, everySeconds only', '/api/v2/buckets/{bucketID}', 'PATCH', {
+        retentionRules: [{ type: 'expire', everySeconds: 86400 }],
+      }),
+      withToken('PATCH /api/v2/buckets/{bucketID} to 1 day, 1 h shards', '/api/v2/buckets/{bucketID}', 'PATCH', {
+        retentionRules: [{ type: 'expire', everySeconds: 86400, shardGroupDurationSeconds: 3600 }],
+      }),
+      withToken('PATCH /api/v2/buckets/{bucketID} to 400 days, 7 d shards', '/api/v2/buckets/{bucketID}', 'PATCH', {
+        retentionRules: [{ type: 'expire', everySeconds: 400 * 86400, shardGroupDurationSeconds: 604800 }],
+      }),
       withToken('GET /api/v2/buckets/{bucketID} after the PATCHes', '/api/v2/buckets/{bucketID}'),
       withToken('DELETE /api/v2/buckets/{bucketID}', '/api/v2/buckets/{bucketID}', 'DELETE'),
       withToken('GET /api/v2/buckets?orgID&name after the DELETE', '/api/v2/buckets?orgID={orgID}&name=metrics'),
-      withToken('POST /api/v2/buckets (re-create, 2 h, 1 h shards)', '/api/v2/buckets', 'POST', { orgID: '{orgID}', name: 'metrics', retentionRules: [{ type: 'expire', everySeconds: 7200, shardGroupDurationSeconds: 3600 }] }),
+      withToken('POST /api/v2/buckets (re-create, 2 h, 1 h shards)', '/api/v2/buckets', 'POST', {
+        orgID: '{orgID}',
+        name: 'metrics',
+        retentionRules: [{ type: 'expire', everySeconds: 7200, shardGroupDurationSeconds: 3600 }],
+      }),
     ],
   },
   {
@@ -219,24 +331,39 @@ const CASES: Case[] = [
           method: 'POST',
           path: '/api/v2/buckets',
           token: learned.token ?? '',
-          body: { orgID: learned.orgID, name: 'app', description: 'app data [managed by InfluxBucket app-a/metrics]', retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }] },
+          body: {
+            orgID: learned.orgID,
+            name: 'app',
+            description: 'app data [managed by InfluxBucket app-a/metrics]',
+            retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }],
+          },
         }),
         learn: (answer, learned) => {
           if (answer.status === 201) learned.appBucketID = String(objectOf(answer.json).id);
         },
       },
       withToken('GET /api/v2/buckets?orgID&name=app', '/api/v2/buckets?orgID={orgID}&name=app'),
-      withToken('PATCH /api/v2/buckets/{appBucketID} description only', '/api/v2/buckets/{appBucketID}', 'PATCH', { description: 'adopted [managed by InfluxBucket app-b/data]' }),
+      withToken('PATCH /api/v2/buckets/{appBucketID} description only', '/api/v2/buckets/{appBucketID}', 'PATCH', {
+        description: 'adopted [managed by InfluxBucket app-b/data]',
+      }),
       withToken('GET /api/v2/buckets/{appBucketID} after it', '/api/v2/buckets/{appBucketID}'),
       createAuthorization('POST /api/v2/authorizations (write and read one bucket)', (learned) =>
-        ['read', 'write'].map((action) => ({ action, resource: { type: 'buckets', id: learned.appBucketID, orgID: learned.orgID } })),
+        ['read', 'write'].map((action) => ({
+          action,
+          resource: { type: 'buckets', id: learned.appBucketID, orgID: learned.orgID },
+        })),
       ),
       withToken('GET /api/v2/authorizations?orgID', '/api/v2/authorizations?orgID={orgID}'),
       withToken('GET /api/v2/authorizations/{otherID}', '/api/v2/authorizations/{otherID}'),
-      withOtherToken('GET /api/v2/authorizations/{otherID} with its own bucket-scoped token', '/api/v2/authorizations/{otherID}'),
+      withOtherToken(
+        'GET /api/v2/authorizations/{otherID} with its own bucket-scoped token',
+        '/api/v2/authorizations/{otherID}',
+      ),
       withOtherToken('GET /api/v2/buckets with the bucket-scoped token', '/api/v2/buckets'),
       withOtherToken('GET /api/v2/me with the bucket-scoped token', '/api/v2/me'),
-      withToken('PATCH /api/v2/authorizations/{otherID} inactive', '/api/v2/authorizations/{otherID}', 'PATCH', { status: 'inactive' }),
+      withToken('PATCH /api/v2/authorizations/{otherID} inactive', '/api/v2/authorizations/{otherID}', 'PATCH', {
+        status: 'inactive',
+      }),
       withToken('GET /api/v2/authorizations/{otherID} when inactive', '/api/v2/authorizations/{otherID}'),
       withToken('DELETE /api/v2/authorizations/{otherID}', '/api/v2/authorizations/{otherID}', 'DELETE'),
       withToken('GET /api/v2/authorizations/{otherID} after the DELETE', '/api/v2/authorizations/{otherID}'),
@@ -255,7 +382,9 @@ const CASES: Case[] = [
         request: (learned) => ({ path: `/api/v2/authorizations?userID=${learned.userID}`, token: learned.token ?? '' }),
         learn: (answer, learned) => {
           const [setupAuthorization] = (objectOf(answer.json).authorizations as unknown[] | undefined) ?? [];
-          learned.permissionsJson = JSON.stringify(((objectOf(setupAuthorization).permissions as unknown[] | undefined) ?? []).map(copied));
+          learned.permissionsJson = JSON.stringify(
+            ((objectOf(setupAuthorization).permissions as unknown[] | undefined) ?? []).map(copied),
+          );
         },
       },
       {
@@ -264,7 +393,12 @@ const CASES: Case[] = [
           method: 'POST',
           path: '/api/v2/authorizations',
           token: learned.token ?? '',
-          body: { orgID: learned.orgID, userID: learned.userID, description: 'influx-onboarding-operator rotation uid 2026-12-01', permissions: JSON.parse(learned.permissionsJson ?? '[]') as unknown },
+          body: {
+            orgID: learned.orgID,
+            userID: learned.userID,
+            description: 'influx-onboarding-operator rotation uid 2026-12-01',
+            permissions: JSON.parse(learned.permissionsJson ?? '[]') as unknown,
+          },
         }),
         learn: (answer, learned) => {
           if (answer.status !== 201) return;
@@ -273,13 +407,31 @@ const CASES: Case[] = [
         },
       },
       withOtherToken('GET /api/v2/me with the new token', '/api/v2/me'),
-      { name: 'GET /api/v2/authorizations?userID with the new token: both', request: (learned) => ({ path: `/api/v2/authorizations?userID=${learned.userID}`, token: learned.otherToken ?? '' }) },
-      { name: 'DELETE the setup authorization with the new token', request: (learned) => ({ method: 'DELETE', path: `/api/v2/authorizations/${learned.authorizationID}`, token: learned.otherToken ?? '' }) },
+      {
+        name: 'GET /api/v2/authorizations?userID with the new token: both',
+        request: (learned) => ({
+          path: `/api/v2/authorizations?userID=${learned.userID}`,
+          token: learned.otherToken ?? '',
+        }),
+      },
+      {
+        name: 'DELETE the setup authorization with the new token',
+        request: (learned) => ({
+          method: 'DELETE',
+          path: `/api/v2/authorizations/${learned.authorizationID}`,
+          token: learned.otherToken ?? '',
+        }),
+      },
       withToken('GET /api/v2/me with the replaced token', '/api/v2/me'),
       withOtherToken('GET /api/v2/orgs?org=acme with the new token', '/api/v2/orgs?org=acme'),
       {
         name: 'POST /api/v2/orgs with the new token (global write, as the setup token)',
-        request: (learned) => ({ method: 'POST', path: '/api/v2/orgs', token: learned.otherToken ?? '', body: { name: 'second-org' } }),
+        request: (learned) => ({
+          method: 'POST',
+          path: '/api/v2/orgs',
+          token: learned.otherToken ?? '',
+          body: { name: 'second-org' },
+        }),
       },
     ],
   },
@@ -287,22 +439,51 @@ const CASES: Case[] = [
     name: 'sign-in and password change, as day two uses them',
     steps: [
       setUp,
-      { name: 'POST /api/v2/signin with the right password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', SETUP.password) }) },
-      { name: 'POST /api/v2/signin with a wrong password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'wrong-password') }) },
-      withToken('POST /api/v2/users/{userID}/password', '/api/v2/users/{userID}/password', 'POST', { password: 'the-new-password-2' }),
-      { name: 'sign-in with the new password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'the-new-password-2') }) },
-      { name: 'sign-in with the old password', request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', SETUP.password) }) },
+      {
+        name: 'POST /api/v2/signin with the right password',
+        request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', SETUP.password) }),
+      },
+      {
+        name: 'POST /api/v2/signin with a wrong password',
+        request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'wrong-password') }),
+      },
+      withToken('POST /api/v2/users/{userID}/password', '/api/v2/users/{userID}/password', 'POST', {
+        password: 'the-new-password-2',
+      }),
+      {
+        name: 'sign-in with the new password',
+        request: () => ({
+          method: 'POST',
+          path: '/api/v2/signin',
+          authorization: basic('admin', 'the-new-password-2'),
+        }),
+      },
+      {
+        name: 'sign-in with the old password',
+        request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', SETUP.password) }),
+      },
       {
         name: 'sign-in again, keeping the session cookie',
-        request: () => ({ method: 'POST', path: '/api/v2/signin', authorization: basic('admin', 'the-new-password-2') }),
+        request: () => ({
+          method: 'POST',
+          path: '/api/v2/signin',
+          authorization: basic('admin', 'the-new-password-2'),
+        }),
         learn: (answer, learned) => {
           learned.session = answer.headers['set-cookie']?.split(';')[0];
           // Without it both sides would refuse the sign-outs alike, and the rows would prove nothing.
-          if (!learned.session?.startsWith('influxdb-oss-session=')) throw new Error(`the sign-in answered ${answer.status} without a session cookie`);
+          if (!learned.session?.startsWith('influxdb-oss-session='))
+            throw new Error(`the sign-in answered ${answer.status} without a session cookie`);
         },
       },
-      { name: 'POST /api/v2/signout with that session', request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }) },
-      { name: 'POST /api/v2/signout with it again', request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }) },
+      {
+        name: 'POST /api/v2/signout with that session',
+        request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }),
+      },
+      {
+        name: 'POST /api/v2/signout with it again',
+        request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }),
+      },
     ],
   },
 ];
@@ -381,14 +562,23 @@ const ACCEPTED: Record<string, string> = {};
 function jsonDiff(want: unknown, got: unknown, path: string): Array<{ path: string; want: string; got: string }> {
   const bothObjects = typeof want === 'object' && want !== null && typeof got === 'object' && got !== null;
   if (bothObjects && Array.isArray(want) === Array.isArray(got)) {
-    const keys = Array.isArray(want) ? [...Array(Math.max(want.length, (got as unknown[]).length)).keys()].map(String) : [...new Set([...Object.keys(want), ...Object.keys(got)])].sort();
-    return keys.flatMap((key) => jsonDiff((want as Record<string, unknown>)[key], (got as Record<string, unknown>)[key], `${path}.${key}`));
+    const keys = Array.isArray(want)
+      ? [...Array(Math.max(want.length, (got as unknown[]).length)).keys()].map(String)
+      : [...new Set([...Object.keys(want), ...Object.keys(got)])].sort();
+    return keys.flatMap((key) =>
+      jsonDiff((want as Record<string, unknown>)[key], (got as Record<string, unknown>)[key], `${path}.${key}`),
+    );
   }
   const [a, b] = [JSON.stringify(want) ?? '(absent)', JSON.stringify(got) ?? '(absent)'];
   return a === b ? [] : [{ path, want: a, got: b }];
 }
 
-function differences(version: string, caseName: string, real: Array<{ step: string; answer: Normalized }>, standin: Array<{ step: string; answer: Normalized }>): string[] {
+function differences(
+  version: string,
+  caseName: string,
+  real: Array<{ step: string; answer: Normalized }>,
+  standin: Array<{ step: string; answer: Normalized }>,
+): string[] {
   const found: string[] = [];
   real.forEach(({ step, answer }, index) => {
     for (const { path, want, got } of jsonDiff(answer, standin[index]?.answer, '')) {

@@ -15,7 +15,14 @@ import { parse, parseAllDocuments } from 'yaml';
 import { startApiTap, type ApiTap } from '../support/api-tap.js';
 import { adminKubeConfig } from '../support/cluster.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
-import { createNamespace, createOnboarding, onboardingHarness, randomSuffix, readyOf, waitForReason } from '../support/onboarding.js';
+import {
+  createNamespace,
+  createOnboarding,
+  onboardingHarness,
+  randomSuffix,
+  readyOf,
+  waitForReason,
+} from '../support/onboarding.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
 import { grantsTo, permissionOf, type RbacManifest } from '../support/rbac-calls.js';
 
@@ -51,7 +58,10 @@ tests.after(async (context) => {
   // Everything but the CRD, which the other test files of this run share.
   const { kubectlResult } = await onboardingHarness();
   const removable = context.manifests.filter((m) => m.kind !== 'CustomResourceDefinition');
-  await kubectlResult(['delete', '--wait=false', '--ignore-not-found', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: removable }));
+  await kubectlResult(
+    ['delete', '--wait=false', '--ignore-not-found', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: removable }),
+  );
 });
 
 const only = (context: Context, kind: string): Manifest => {
@@ -61,83 +71,146 @@ const only = (context: Context, kind: string): Manifest => {
 };
 
 tests('the checked-in file is the current rendering of the chart (else: npm run manifests)', async () => {
-  const { stdout } = await promisify(execFile)('bash', [join(root, 'scripts/render-install.sh')], { maxBuffer: 1 << 22 });
+  const { stdout } = await promisify(execFile)('bash', [join(root, 'scripts/render-install.sh')], {
+    maxBuffer: 1 << 22,
+  });
   assert.ok(stdout.length > 1000, 'the script rendered something');
   assert.ok(stdout === text, 'deploy/install.yaml is stale: run `npm run manifests` and commit the result');
 });
 
-tests('it holds the namespace, the CRDs, RBAC, Deployment, Service and PDB, all in one namespace, and no key or Secret', (context) => {
-  const kinds = context.manifests.map((m) => m.kind).sort();
-  assert.equal(kinds, [
-    'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CustomResourceDefinition',
-    'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding',
-    'Service', 'ServiceAccount',
-  ]);
-  const namespace = only(context, 'Namespace').metadata.name;
-  const namespaced = context.manifests.filter((m) => !['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(m.kind));
-  assert.equal(namespaced.filter((m) => m.metadata.namespace !== namespace).map((m) => m.kind), [], `every namespaced object is in ${namespace}`);
-  const crds = context.manifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m) => m.metadata.name).sort();
-  assert.equal(crds, ['influxbuckets.influxdb.onboarding.dev', 'influxonboardings.influxdb.onboarding.dev', 'influxtokens.influxdb.onboarding.dev']);
-  for (const plural of ['influxbuckets', 'influxonboardings', 'influxtokens']) {
-    const crd = context.manifests.find((m) => m.metadata.name === `${plural}.influxdb.onboarding.dev`);
-    assert.equal(crd, parse(readFileSync(join(root, `crds/influxdb.onboarding.dev_${plural}.yaml`), 'utf8')), `the ${plural} CRD is crds/ unchanged`);
-  }
-  assert.not.match(text, /PRIVATE KEY/);
-  assert.not.match(text, /^kind: Secret$/m);
-});
+tests(
+  'it holds the namespace, the CRDs, RBAC, Deployment, Service and PDB, all in one namespace, and no key or Secret',
+  (context) => {
+    const kinds = context.manifests.map((m) => m.kind).sort();
+    assert.equal(kinds, [
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'Deployment',
+      'Namespace',
+      'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
+      'Service',
+      'ServiceAccount',
+    ]);
+    const namespace = only(context, 'Namespace').metadata.name;
+    const namespaced = context.manifests.filter(
+      (m) => !['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(m.kind),
+    );
+    assert.equal(
+      namespaced.filter((m) => m.metadata.namespace !== namespace).map((m) => m.kind),
+      [],
+      `every namespaced object is in ${namespace}`,
+    );
+    const crds = context.manifests
+      .filter((m) => m.kind === 'CustomResourceDefinition')
+      .map((m) => m.metadata.name)
+      .sort();
+    assert.equal(crds, [
+      'influxbuckets.influxdb.onboarding.dev',
+      'influxonboardings.influxdb.onboarding.dev',
+      'influxtokens.influxdb.onboarding.dev',
+    ]);
+    for (const plural of ['influxbuckets', 'influxonboardings', 'influxtokens']) {
+      const crd = context.manifests.find((m) => m.metadata.name === `${plural}.influxdb.onboarding.dev`);
+      assert.equal(
+        crd,
+        parse(readFileSync(join(root, `crds/influxdb.onboarding.dev_${plural}.yaml`), 'utf8')),
+        `the ${plural} CRD is crds/ unchanged`,
+      );
+    }
+    assert.not.match(text, /PRIVATE KEY/);
+    assert.not.match(text, /^kind: Secret$/m);
+  },
+);
 
 tests('the API server takes it by server-side apply', async (context) => {
   const { kubectl } = await onboardingHarness();
   const applied = await kubectl(['apply', '--server-side', '-f', installFile]);
-  assert.is(applied.trim().split('\n').filter((line) => line.endsWith('serverside-applied')).length, context.manifests.length, applied);
+  assert.is(
+    applied
+      .trim()
+      .split('\n')
+      .filter((line) => line.endsWith('serverside-applied')).length,
+    context.manifests.length,
+    applied,
+  );
   const namespace = only(context, 'Namespace').metadata.name;
-  const deployment = JSON.parse(await kubectl(['get', 'deployment', '-n', namespace, only(context, 'Deployment').metadata.name, '-o', 'json'])) as Manifest;
+  const deployment = JSON.parse(
+    await kubectl(['get', 'deployment', '-n', namespace, only(context, 'Deployment').metadata.name, '-o', 'json']),
+  ) as Manifest;
   assert.is(deployment.metadata.namespace, namespace);
 });
 
-tests("an operator holding only a token of the rendered ServiceAccount onboards a resource to Ready, then releases the Lease on SIGTERM", async (context) => {
-  const { controlPlane } = await onboardingHarness();
-  const serviceAccount = only(context, 'ServiceAccount');
-  const saNamespace = serviceAccount.metadata.namespace ?? '';
-  const token = await controlPlane.mintServiceAccountToken(saNamespace, serviceAccount.metadata.name);
-  context.tap = await startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token });
+tests(
+  'an operator holding only a token of the rendered ServiceAccount onboards a resource to Ready, then releases the Lease on SIGTERM',
+  async (context) => {
+    const { controlPlane } = await onboardingHarness();
+    const serviceAccount = only(context, 'ServiceAccount');
+    const saNamespace = serviceAccount.metadata.namespace ?? '';
+    const token = await controlPlane.mintServiceAccountToken(saNamespace, serviceAccount.metadata.name);
+    context.tap = await startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token });
 
-  // The Deployment's own flags, with $(POD_NAMESPACE) expanded as the kubelet would; only the
-  // listen addresses are left to the harness (free local ports instead of the pod's).
-  const rendered = only(context, 'Deployment').spec?.template?.spec?.containers?.[0]?.args ?? [];
-  const args = rendered
-    .map((arg) => arg.replace('$(POD_NAMESPACE)', saNamespace))
-    .filter((arg) => !/^--(metrics|health-probe)-bind-address=/.test(arg));
-  assert.ok(args.includes('--leader-elect=true'), args.join(' '));
-  const leaseName = args.find((arg) => arg.startsWith('--leader-election-id='))?.split('=')[1] ?? '';
-  // The default watches every namespace; the label keeps this operator to this file's resource.
-  const shard = randomSuffix();
-  context.operator = await startOperator({
-    kubeconfigPath: context.tap.kubeconfigPath,
-    name: 'install-yaml-operator',
-    secureMetrics: true,
-    args: [...args, `--label-selector=${SHARD_LABEL}=${shard}`],
-  });
-  await context.operator.waitForReady(60_000);
+    // The Deployment's own flags, with $(POD_NAMESPACE) expanded as the kubelet would; only the
+    // listen addresses are left to the harness (free local ports instead of the pod's).
+    const rendered = only(context, 'Deployment').spec?.template?.spec?.containers?.[0]?.args ?? [];
+    const args = rendered
+      .map((arg) => arg.replace('$(POD_NAMESPACE)', saNamespace))
+      .filter((arg) => !/^--(metrics|health-probe)-bind-address=/.test(arg));
+    assert.ok(args.includes('--leader-elect=true'), args.join(' '));
+    const leaseName = args.find((arg) => arg.startsWith('--leader-election-id='))?.split('=')[1] ?? '';
+    // The default watches every namespace; the label keeps this operator to this file's resource.
+    const shard = randomSuffix();
+    context.operator = await startOperator({
+      kubeconfigPath: context.tap.kubeconfigPath,
+      name: 'install-yaml-operator',
+      secureMetrics: true,
+      args: [...args, `--label-selector=${SHARD_LABEL}=${shard}`],
+    });
+    await context.operator.waitForReady(60_000);
 
-  context.influx = await startInfluxStandin();
-  context.namespace = await createNamespace('install-yaml');
-  await createOnboarding(context.namespace, 'plain', { url: context.influx.url, username: 'admin', org: 'acme', bucket: 'metrics' }, { [SHARD_LABEL]: shard });
-  const ready = await waitForReason(context.namespace, 'plain', 'Onboarded', 60_000);
-  assert.is(readyOf(ready)?.status, 'True');
-  assert.ok(context.influx.onboarded(), 'the stand-in was set up');
+    context.influx = await startInfluxStandin();
+    context.namespace = await createNamespace('install-yaml');
+    await createOnboarding(
+      context.namespace,
+      'plain',
+      { url: context.influx.url, username: 'admin', org: 'acme', bucket: 'metrics' },
+      { [SHARD_LABEL]: shard },
+    );
+    const ready = await waitForReason(context.namespace, 'plain', 'Onboarded', 60_000);
+    assert.is(readyOf(ready)?.status, 'True');
+    assert.ok(context.influx.onboarded(), 'the stand-in was set up');
 
-  // Every call was allowed, and allowed by install.yaml's own grants to that ServiceAccount.
-  const requests = context.tap.requests;
-  assert.equal(requests.filter((r) => r.status === 403).map((r) => `${r.method} ${r.path}`), [], 'the API server refused nothing');
-  const granted = grantsTo(context.manifests, { namespace: saNamespace, name: serviceAccount.metadata.name });
-  const used = [...new Set(requests.map(permissionOf))];
-  assert.ok(used.includes('get coordination.k8s.io/leases') && used.includes('create core/secrets'), used.join(', '));
-  assert.equal(used.filter((permission) => !granted.has(permission)), [], 'calls install.yaml does not grant');
+    // Every call was allowed, and allowed by install.yaml's own grants to that ServiceAccount.
+    const requests = context.tap.requests;
+    assert.equal(
+      requests.filter((r) => r.status === 403).map((r) => `${r.method} ${r.path}`),
+      [],
+      'the API server refused nothing',
+    );
+    const granted = grantsTo(context.manifests, { namespace: saNamespace, name: serviceAccount.metadata.name });
+    const used = [...new Set(requests.map(permissionOf))];
+    assert.ok(used.includes('get coordination.k8s.io/leases') && used.includes('create core/secrets'), used.join(', '));
+    assert.equal(
+      used.filter((permission) => !granted.has(permission)),
+      [],
+      'calls install.yaml does not grant',
+    );
 
-  assert.is(await context.operator.terminate(), 'exit code 0');
-  const lease = await (await adminKubeConfig()).makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: saNamespace, name: leaseName });
-  assert.not.ok(lease.spec?.holderIdentity, 'the Lease was released');
-});
+    assert.is(await context.operator.terminate(), 'exit code 0');
+    const lease = await (
+      await adminKubeConfig()
+    )
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ namespace: saNamespace, name: leaseName });
+    assert.not.ok(lease.spec?.holderIdentity, 'the Lease was released');
+  },
+);
 
 tests.run();

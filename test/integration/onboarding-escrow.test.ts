@@ -40,35 +40,38 @@ tests.before(async (file) => {
 });
 tests.after((file) => file.tearDown());
 
-tests('a deleted namespace takes the Secret with it; the resource created again there gets the escrowed credentials back, no second setup', async (context) => {
-  const { core } = await onboardingHarness();
-  escrowNamespace = await createNamespace('onb-escrow-store');
-  const apps = `${context.namespace}-apps`;
-  await core.createNamespace({ body: { metadata: { name: apps } } });
-  await context.startOperator([`--escrow-namespace=${escrowNamespace}`], [context.namespace, apps]);
-  const influx = await context.standin();
-  await createOnboarding(apps, 'kept', { url: influx.url, ...SPEC });
-  await waitForReason(apps, 'kept', 'Onboarded', 60_000);
-  const original = await getSecret(apps, 'kept-influxdb');
-  assert.ok(original);
-  context.ledger.addSecret(original);
-  const escrowed = (await core.listNamespacedSecret({ namespace: escrowNamespace })).items;
-  assert.is(escrowed.length, 1, 'one escrow Secret');
-  const copy = Buffer.from(escrowed[0]?.data?.token ?? '', 'base64').toString('utf8');
-  assert.is(copy, original.data.token, 'the escrow holds the token');
+tests(
+  'a deleted namespace takes the Secret with it; the resource created again there gets the escrowed credentials back, no second setup',
+  async (context) => {
+    const { core } = await onboardingHarness();
+    escrowNamespace = await createNamespace('onb-escrow-store');
+    const apps = `${context.namespace}-apps`;
+    await core.createNamespace({ body: { metadata: { name: apps } } });
+    await context.startOperator([`--escrow-namespace=${escrowNamespace}`], [context.namespace, apps]);
+    const influx = await context.standin();
+    await createOnboarding(apps, 'kept', { url: influx.url, ...SPEC });
+    await waitForReason(apps, 'kept', 'Onboarded', 60_000);
+    const original = await getSecret(apps, 'kept-influxdb');
+    assert.ok(original);
+    context.ledger.addSecret(original);
+    const escrowed = (await core.listNamespacedSecret({ namespace: escrowNamespace })).items;
+    assert.is(escrowed.length, 1, 'one escrow Secret');
+    const copy = Buffer.from(escrowed[0]?.data?.token ?? '', 'base64').toString('utf8');
+    assert.is(copy, original.data.token, 'the escrow holds the token');
 
-  await core.deleteNamespace({ name: apps });
-  await eventually('the namespace to be gone', () => namespaceGone(apps), { timeoutMs: 120_000 });
-  await core.createNamespace({ body: { metadata: { name: apps } } });
-  await createOnboarding(apps, 'kept', { url: influx.url, ...SPEC });
-  const ready = await waitForReason(apps, 'kept', 'Onboarded', 60_000);
-  assert.is(readyOf(ready)?.status, 'True');
-  const restored = await getSecret(apps, 'kept-influxdb');
-  assert.equal(restored?.data, original.data, 'the same credentials');
-  assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'no second setup');
-  assert.equal(influx.tokens(), [original.data.token]);
-  context.remember(influx);
-});
+    await core.deleteNamespace({ name: apps });
+    await eventually('the namespace to be gone', () => namespaceGone(apps), { timeoutMs: 120_000 });
+    await core.createNamespace({ body: { metadata: { name: apps } } });
+    await createOnboarding(apps, 'kept', { url: influx.url, ...SPEC });
+    const ready = await waitForReason(apps, 'kept', 'Onboarded', 60_000);
+    assert.is(readyOf(ready)?.status, 'True');
+    const restored = await getSecret(apps, 'kept-influxdb');
+    assert.equal(restored?.data, original.data, 'the same credentials');
+    assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'no second setup');
+    assert.equal(influx.tokens(), [original.data.token]);
+    context.remember(influx);
+  },
+);
 
 tests('resources in the file namespace are escrowed too, one copy each', async (context) => {
   const { core } = await onboardingHarness();
@@ -81,7 +84,11 @@ tests('resources in the file namespace are escrowed too, one copy each', async (
   const copies = (await core.listNamespacedSecret({ namespace: escrowNamespace })).items;
   assert.is(copies.length, 3);
   const owners = copies.map((copy) => copy.metadata?.annotations?.['influxdb.onboarding.dev/escrow-for']).sort();
-  assert.equal(owners, [`${context.namespace}-apps/kept`, `${context.namespace}/steady-a`, `${context.namespace}/steady-b`]);
+  assert.equal(owners, [
+    `${context.namespace}-apps/kept`,
+    `${context.namespace}/steady-a`,
+    `${context.namespace}/steady-b`,
+  ]);
 });
 
 tests('without the escrow the same loss is AlreadyOnboarded (the token is gone)', async (context) => {

@@ -47,7 +47,9 @@ function reconciles(operator: RunningOperator, namespace: string, name: string):
  * clearly longer than the first ones (no absolute sizes asserted).
  */
 function assertGrowingRetries(operator: RunningOperator, namespace: string, name: string, reason: string): void {
-  const attempts = reconciles(operator, namespace, name).filter((record) => record.message !== 'reconciled' || record.reason === reason);
+  const attempts = reconciles(operator, namespace, name).filter(
+    (record) => record.message !== 'reconciled' || record.reason === reason,
+  );
   const times = attempts.map((record) => Date.parse(String(record.timestamp)));
   assert.ok(times.length >= 6, `at least 6 attempts while ${reason}, got ${times.length}`);
   const between = gaps(times);
@@ -70,12 +72,18 @@ tests('a revoked token is TokenInvalid with a Warning event', async (context) =>
   await waitForReason(namespace, 'revoked', 'Onboarded');
   const secret = await getSecret(namespace, 'revoked-influxdb');
   context.ledger.addSecret(secret);
-  await new InfluxAdmin(influx.url).deleteAuthorization(secret?.data.token ?? '', influx.onboarded()?.authorizationID ?? '');
+  await new InfluxAdmin(influx.url).deleteAuthorization(
+    secret?.data.token ?? '',
+    influx.onboarded()?.authorizationID ?? '',
+  );
   const invalid = await waitForReason(namespace, 'revoked', 'TokenInvalid');
   assert.is(readyOf(invalid)?.status, 'False');
   assert.match(readyOf(invalid)?.message ?? '', 'revoked-influxdb');
   const events = await eventsOnceRecorded(namespace, 'revoked', 'TokenInvalid');
-  assert.ok(events.some((event) => event.type === 'Warning' && event.reason === 'TokenInvalid'), JSON.stringify(events));
+  assert.ok(
+    events.some((event) => event.type === 'Warning' && event.reason === 'TokenInvalid'),
+    JSON.stringify(events),
+  );
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'no new setup: the instance is still set up');
   context.remember(influx);
 });
@@ -101,10 +109,16 @@ tests('a wiped instance is re-onboarded with the same token and password (resetP
   assert.is(readyOf(resource)?.reason, 'Onboarded');
   assert.is(readyOf(resource)?.status, 'True');
   assert.is.not(again.orgID, firstIDs?.orgID);
-  assert.equal([resource.status?.userID, resource.status?.bucketID, resource.status?.authorizationID], [again.userID, again.bucketID, again.authorizationID]);
+  assert.equal(
+    [resource.status?.userID, resource.status?.bucketID, resource.status?.authorizationID],
+    [again.userID, again.bucketID, again.authorizationID],
+  );
   assert.equal((await getSecret(namespace, 'wiped-influxdb'))?.data, secret?.data, 'the Secret did not change');
   const events = await eventsOnceRecorded(namespace, 'wiped', 'Reonboarded');
-  assert.ok(events.some((event) => event.type === 'Normal' && event.reason === 'Reonboarded'), JSON.stringify(events));
+  assert.ok(
+    events.some((event) => event.type === 'Normal' && event.reason === 'Reonboarded'),
+    JSON.stringify(events),
+  );
   context.remember(influx);
 });
 
@@ -119,45 +133,55 @@ tests('a wiped instance is only reported with resetPolicy Report: InstanceReset,
   const reset = await waitForReason(namespace, 'reported', 'InstanceReset');
   assert.is(readyOf(reset)?.status, 'False');
   const checks = requestsTo(influx.requests, 'GET', '/api/v2/setup');
-  await eventually('two more drift checks', () => requestsTo(influx.requests, 'GET', '/api/v2/setup') >= checks + 2, { timeoutMs: 15_000 });
+  await eventually('two more drift checks', () => requestsTo(influx.requests, 'GET', '/api/v2/setup') >= checks + 2, {
+    timeoutMs: 15_000,
+  });
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1, 'never set up again');
   assert.is(influx.onboarded(), undefined);
   assert.is(readyOf(await getOnboarding(namespace, 'reported'))?.reason, 'InstanceReset');
   await assertOneWarning(namespace, 'reported', 'InstanceReset');
 });
 
-tests('nothing listening: Unreachable, retried with growing delays, one Warning; onboarded once InfluxDB is up', async (context) => {
-  const { namespace, operator } = context;
-  const [port] = await freePorts(1);
-  await createOnboarding(namespace, 'nowhere', { url: `http://127.0.0.1:${port}`, ...SPEC });
-  const down = await waitForReason(namespace, 'nowhere', 'Unreachable');
-  assert.is(readyOf(down)?.status, 'False');
-  assert.match(readyOf(down)?.message ?? '', /connection refused/);
-  await eventually('a few retries', () => reconciles(operator, namespace, 'nowhere').length >= 8, { timeoutMs: 20_000 });
-  const influx = await context.standin({ port });
-  await waitForReason(namespace, 'nowhere', 'Onboarded', 20_000);
-  assertGrowingRetries(operator, namespace, 'nowhere', 'Unreachable');
-  await assertOneWarning(namespace, 'nowhere', 'Unreachable');
-  assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
-  context.ledger.addSecret(await getSecret(namespace, 'nowhere-influxdb'));
-  context.remember(influx);
-});
+tests(
+  'nothing listening: Unreachable, retried with growing delays, one Warning; onboarded once InfluxDB is up',
+  async (context) => {
+    const { namespace, operator } = context;
+    const [port] = await freePorts(1);
+    await createOnboarding(namespace, 'nowhere', { url: `http://127.0.0.1:${port}`, ...SPEC });
+    const down = await waitForReason(namespace, 'nowhere', 'Unreachable');
+    assert.is(readyOf(down)?.status, 'False');
+    assert.match(readyOf(down)?.message ?? '', /connection refused/);
+    await eventually('a few retries', () => reconciles(operator, namespace, 'nowhere').length >= 8, {
+      timeoutMs: 20_000,
+    });
+    const influx = await context.standin({ port });
+    await waitForReason(namespace, 'nowhere', 'Onboarded', 20_000);
+    assertGrowingRetries(operator, namespace, 'nowhere', 'Unreachable');
+    await assertOneWarning(namespace, 'nowhere', 'Unreachable');
+    assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
+    context.ledger.addSecret(await getSecret(namespace, 'nowhere-influxdb'));
+    context.remember(influx);
+  },
+);
 
-tests('a proxy answering 503: Unreachable, growing delays, one Warning, recovers when the 503s stop', async (context) => {
-  const { namespace, operator } = context;
-  const influx = await context.standin();
-  influx.knobs.failNext(9, '503');
-  await createOnboarding(namespace, 'proxied', { url: influx.url, ...SPEC });
-  const down = await waitForReason(namespace, 'proxied', 'Unreachable');
-  assert.match(readyOf(down)?.message ?? '', /503/);
-  await waitForReason(namespace, 'proxied', 'Onboarded', 20_000);
-  assert.ok(requestsTo(influx.requests, 'GET', '/api/v2/setup') >= 10, 'every 503 was retried');
-  assertGrowingRetries(operator, namespace, 'proxied', 'Unreachable');
-  await assertOneWarning(namespace, 'proxied', 'Unreachable');
-  assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
-  context.ledger.addSecret(await getSecret(namespace, 'proxied-influxdb'));
-  context.remember(influx);
-});
+tests(
+  'a proxy answering 503: Unreachable, growing delays, one Warning, recovers when the 503s stop',
+  async (context) => {
+    const { namespace, operator } = context;
+    const influx = await context.standin();
+    influx.knobs.failNext(9, '503');
+    await createOnboarding(namespace, 'proxied', { url: influx.url, ...SPEC });
+    const down = await waitForReason(namespace, 'proxied', 'Unreachable');
+    assert.match(readyOf(down)?.message ?? '', /503/);
+    await waitForReason(namespace, 'proxied', 'Onboarded', 20_000);
+    assert.ok(requestsTo(influx.requests, 'GET', '/api/v2/setup') >= 10, 'every 503 was retried');
+    assertGrowingRetries(operator, namespace, 'proxied', 'Unreachable');
+    await assertOneWarning(namespace, 'proxied', 'Unreachable');
+    assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
+    context.ledger.addSecret(await getSecret(namespace, 'proxied-influxdb'));
+    context.remember(influx);
+  },
+);
 
 tests('an HTML page instead of JSON: Unreachable, growing delays, one Warning, recovers', async (context) => {
   const { namespace, operator } = context;
@@ -174,55 +198,78 @@ tests('an HTML page instead of JSON: Unreachable, growing delays, one Warning, r
   context.remember(influx);
 });
 
-tests('a timeout (requestTimeoutSeconds 1, slow InfluxDB): Unreachable, recovers when InfluxDB is fast again', async (context) => {
-  const { namespace } = context;
-  const influx = await context.standin();
-  influx.knobs.latencyMs = 2500;
-  await createOnboarding(namespace, 'slow', { url: influx.url, ...SPEC, requestTimeoutSeconds: 1 });
-  const down = await waitForReason(namespace, 'slow', 'Unreachable');
-  assert.match(readyOf(down)?.message ?? '', /did not answer within 1000 ms/);
-  await eventually('a retry', () => requestsTo(influx.requests, 'GET', '/api/v2/setup') >= 3, { timeoutMs: 15_000 });
-  influx.knobs.latencyMs = 0;
-  await waitForReason(namespace, 'slow', 'Onboarded', 20_000);
-  await assertOneWarning(namespace, 'slow', 'Unreachable');
-  context.ledger.addSecret(await getSecret(namespace, 'slow-influxdb'));
-  context.remember(influx);
-});
+tests(
+  'a timeout (requestTimeoutSeconds 1, slow InfluxDB): Unreachable, recovers when InfluxDB is fast again',
+  async (context) => {
+    const { namespace } = context;
+    const influx = await context.standin();
+    influx.knobs.latencyMs = 2500;
+    await createOnboarding(namespace, 'slow', { url: influx.url, ...SPEC, requestTimeoutSeconds: 1 });
+    const down = await waitForReason(namespace, 'slow', 'Unreachable');
+    assert.match(readyOf(down)?.message ?? '', /did not answer within 1000 ms/);
+    await eventually('a retry', () => requestsTo(influx.requests, 'GET', '/api/v2/setup') >= 3, { timeoutMs: 15_000 });
+    influx.knobs.latencyMs = 0;
+    await waitForReason(namespace, 'slow', 'Onboarded', 20_000);
+    await assertOneWarning(namespace, 'slow', 'Unreachable');
+    context.ledger.addSecret(await getSecret(namespace, 'slow-influxdb'));
+    context.remember(influx);
+  },
+);
 
-tests('mode SetupUser: onboarded through /api/v2/setup/user (OSS 2.0); Unsupported once where the route is gone, without a retry loop', async (context) => {
-  const { namespace } = context;
-  const [legacy, modern] = [await context.standin({ setupUserRoute: 'v2.0' }), await context.standin({ setupUserRoute: 'gone' })];
-  const legacyAdmin = legacy.knobs.setUpBySomeoneElse({ username: 'root', org: 'root-org', bucket: 'root-bucket' });
-  const modernAdmin = modern.knobs.setUpBySomeoneElse({ username: 'root', org: 'root-org', bucket: 'root-bucket' });
-  context.ledger.add(legacyAdmin.token, modernAdmin.token, 'someone-elses-password');
-  await createSecret(namespace, 'legacy-admin', { token: legacyAdmin.token }, consentTo(legacy.url));
-  await createSecret(namespace, 'modern-admin', { token: modernAdmin.token }, consentTo(modern.url));
-  const spec = { username: 'team', org: 'team-org', bucket: 'team-bucket', mode: 'SetupUser' as const };
-  await createOnboarding(namespace, 'legacy', { url: legacy.url, ...spec, authTokenSecretRef: { name: 'legacy-admin', key: 'token' } });
-  await createOnboarding(namespace, 'modern', { url: modern.url, ...spec, authTokenSecretRef: { name: 'modern-admin', key: 'token' } });
+tests(
+  'mode SetupUser: onboarded through /api/v2/setup/user (OSS 2.0); Unsupported once where the route is gone, without a retry loop',
+  async (context) => {
+    const { namespace } = context;
+    const [legacy, modern] = [
+      await context.standin({ setupUserRoute: 'v2.0' }),
+      await context.standin({ setupUserRoute: 'gone' }),
+    ];
+    const legacyAdmin = legacy.knobs.setUpBySomeoneElse({ username: 'root', org: 'root-org', bucket: 'root-bucket' });
+    const modernAdmin = modern.knobs.setUpBySomeoneElse({ username: 'root', org: 'root-org', bucket: 'root-bucket' });
+    context.ledger.add(legacyAdmin.token, modernAdmin.token, 'someone-elses-password');
+    await createSecret(namespace, 'legacy-admin', { token: legacyAdmin.token }, consentTo(legacy.url));
+    await createSecret(namespace, 'modern-admin', { token: modernAdmin.token }, consentTo(modern.url));
+    const spec = { username: 'team', org: 'team-org', bucket: 'team-bucket', mode: 'SetupUser' as const };
+    await createOnboarding(namespace, 'legacy', {
+      url: legacy.url,
+      ...spec,
+      authTokenSecretRef: { name: 'legacy-admin', key: 'token' },
+    });
+    await createOnboarding(namespace, 'modern', {
+      url: modern.url,
+      ...spec,
+      authTokenSecretRef: { name: 'modern-admin', key: 'token' },
+    });
 
-  const onboarded = await waitForReason(namespace, 'legacy', 'Onboarded');
-  assert.is(readyOf(onboarded)?.status, 'True');
-  const secret = await getSecret(namespace, 'legacy-influxdb');
-  context.ledger.addSecret(secret);
-  const posts = legacy.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup/user');
-  assert.is(posts.length, 1);
-  assert.is(posts[0]?.authorization, `Token ${legacyAdmin.token}`, 'authenticated with the token from authTokenSecretRef');
-  assert.equal((posts[0]?.body as Record<string, unknown>).token, secret?.data.token);
-  assert.ok(legacy.tokens().includes(secret?.data.token ?? ''), 'the Secret token works on the instance');
-  assert.is(requestsTo(legacy.requests, 'POST', '/api/v2/setup'), 0);
+    const onboarded = await waitForReason(namespace, 'legacy', 'Onboarded');
+    assert.is(readyOf(onboarded)?.status, 'True');
+    const secret = await getSecret(namespace, 'legacy-influxdb');
+    context.ledger.addSecret(secret);
+    const posts = legacy.requests.filter(
+      (request) => request.method === 'POST' && request.path === '/api/v2/setup/user',
+    );
+    assert.is(posts.length, 1);
+    assert.is(
+      posts[0]?.authorization,
+      `Token ${legacyAdmin.token}`,
+      'authenticated with the token from authTokenSecretRef',
+    );
+    assert.equal((posts[0]?.body as Record<string, unknown>).token, secret?.data.token);
+    assert.ok(legacy.tokens().includes(secret?.data.token ?? ''), 'the Secret token works on the instance');
+    assert.is(requestsTo(legacy.requests, 'POST', '/api/v2/setup'), 0);
 
-  const unsupported = await waitForReason(namespace, 'modern', 'Unsupported');
-  assert.is(readyOf(unsupported)?.status, 'False');
-  assert.match(readyOf(unsupported)?.message ?? '', '/api/v2/setup/user');
-  await sleep(4000);
-  const attempts = requestsTo(modern.requests, 'POST', '/api/v2/setup/user');
-  assert.is(attempts, 1, `no retry loop: ${attempts} requests to /api/v2/setup/user`);
-  assert.is(readyOf(await getOnboarding(namespace, 'modern'))?.reason, 'Unsupported');
-  context.ledger.addSecret(await getSecret(namespace, 'modern-influxdb'));
-  context.remember(legacy);
-  context.remember(modern);
-});
+    const unsupported = await waitForReason(namespace, 'modern', 'Unsupported');
+    assert.is(readyOf(unsupported)?.status, 'False');
+    assert.match(readyOf(unsupported)?.message ?? '', '/api/v2/setup/user');
+    await sleep(4000);
+    const attempts = requestsTo(modern.requests, 'POST', '/api/v2/setup/user');
+    assert.is(attempts, 1, `no retry loop: ${attempts} requests to /api/v2/setup/user`);
+    assert.is(readyOf(await getOnboarding(namespace, 'modern'))?.reason, 'Unsupported');
+    context.ledger.addSecret(await getSecret(namespace, 'modern-influxdb'));
+    context.remember(legacy);
+    context.remember(modern);
+  },
+);
 
 tests('https: Onboarded with tls.caSecretRef; Unreachable with a TLS message without the CA', async (context) => {
   const { namespace } = context;
@@ -231,7 +278,11 @@ tests('https: Onboarded with tls.caSecretRef; Unreachable with a TLS message wit
   const [trusted, untrusted] = [await context.standin({ tls }), await context.standin({ tls })];
   assert.match(trusted.url, /^https:/);
   await createSecret(namespace, 'influx-ca', { 'ca.crt': certificates.caPem });
-  await createOnboarding(namespace, 'trusted', { url: trusted.url, ...SPEC, tls: { caSecretRef: { name: 'influx-ca', key: 'ca.crt' } } });
+  await createOnboarding(namespace, 'trusted', {
+    url: trusted.url,
+    ...SPEC,
+    tls: { caSecretRef: { name: 'influx-ca', key: 'ca.crt' } },
+  });
   await createOnboarding(namespace, 'untrusted', { url: untrusted.url, ...SPEC });
   const ok = await waitForReason(namespace, 'trusted', 'Onboarded');
   assert.is(readyOf(ok)?.status, 'True');

@@ -82,7 +82,12 @@ async function warnings(namespace: string, name: string, reason: string): Promis
  * Secret's url moved (credentials unchanged, approval used up), a Normal Retargeted event, and at
  * the new URL only the unauthenticated setup check and the token check, never a setup POST.
  */
-async function assertRetargeted(file: OnboardingFile, name: string, proxy: InfluxProxy, before: SecretView): Promise<void> {
+async function assertRetargeted(
+  file: OnboardingFile,
+  name: string,
+  proxy: InfluxProxy,
+  before: SecretView,
+): Promise<void> {
   const { namespace } = file;
   await annotateSecret(namespace, `${name}-influxdb`, { [RETARGET_ANNOTATION]: proxy.url });
   const moved = await eventually(`${name} to be Ready at ${proxy.url}`, async () => {
@@ -106,7 +111,10 @@ async function assertRetargeted(file: OnboardingFile, name: string, proxy: Influ
 }
 
 /** A resource onboarded on a fresh stand-in, its Secret as it was then, and a new URL for that same instance. */
-async function onboarded(file: OnboardingFile, name: string): Promise<{ influx: InfluxStandin; before: SecretView; newUrl: InfluxProxy }> {
+async function onboarded(
+  file: OnboardingFile,
+  name: string,
+): Promise<{ influx: InfluxStandin; before: SecretView; newUrl: InfluxProxy }> {
   const influx = await file.standin();
   await createOnboarding(file.namespace, name, { url: influx.url, ...SPEC });
   await waitForReason(file.namespace, name, 'Onboarded');
@@ -115,104 +123,133 @@ async function onboarded(file: OnboardingFile, name: string): Promise<{ influx: 
   return { influx, before, newUrl: await proxyTo(influx.url) };
 }
 
-tests('spec.url changed on an onboarded resource: TargetChanged, nothing reaches the new URL, the Secret stays; the annotated Secret moves it', async (context) => {
-  const { namespace } = context;
-  const { influx, before, newUrl } = await onboarded(context, 'moved');
+tests(
+  'spec.url changed on an onboarded resource: TargetChanged, nothing reaches the new URL, the Secret stays; the annotated Secret moves it',
+  async (context) => {
+    const { namespace } = context;
+    const { influx, before, newUrl } = await onboarded(context, 'moved');
 
-  await patchOnboardingSpec(namespace, 'moved', { url: newUrl.url });
-  const changed = await waitForReason(namespace, 'moved', 'TargetChanged');
-  assert.is(readyOf(changed)?.status, 'False');
-  assert.match(readyOf(changed)?.message ?? '', `created for ${influx.url}`);
-  assert.match(readyOf(changed)?.message ?? '', `${RETARGET_ANNOTATION}=${newUrl.url}`);
-  assert.is(changed.status?.observedURL, influx.url);
-  await sleep(QUIET_MS);
-  assertNothingReached(newUrl);
-  assertUntouched(await secretOf(namespace, 'moved-influxdb'), before);
-  assert.is(await warnings(namespace, 'moved', 'TargetChanged'), 1);
+    await patchOnboardingSpec(namespace, 'moved', { url: newUrl.url });
+    const changed = await waitForReason(namespace, 'moved', 'TargetChanged');
+    assert.is(readyOf(changed)?.status, 'False');
+    assert.match(readyOf(changed)?.message ?? '', `created for ${influx.url}`);
+    assert.match(readyOf(changed)?.message ?? '', `${RETARGET_ANNOTATION}=${newUrl.url}`);
+    assert.is(changed.status?.observedURL, influx.url);
+    await sleep(QUIET_MS);
+    assertNothingReached(newUrl);
+    assertUntouched(await secretOf(namespace, 'moved-influxdb'), before);
+    assert.is(await warnings(namespace, 'moved', 'TargetChanged'), 1);
 
-  await assertRetargeted(context, 'moved', newUrl, before);
-  context.remember(influx);
-});
+    await assertRetargeted(context, 'moved', newUrl, before);
+    context.remember(influx);
+  },
+);
 
-tests('a resource re-created under the name of a retained Secret with another URL: the same guarantees', async (context) => {
-  const { namespace } = context;
-  const { influx, before, newUrl } = await onboarded(context, 'kept');
-  await deleteOnboarding(namespace, 'kept');
-  await eventually('the resource to be gone', async () => (await getOnboarding(namespace, 'kept')) === undefined);
+tests(
+  'a resource re-created under the name of a retained Secret with another URL: the same guarantees',
+  async (context) => {
+    const { namespace } = context;
+    const { influx, before, newUrl } = await onboarded(context, 'kept');
+    await deleteOnboarding(namespace, 'kept');
+    await eventually('the resource to be gone', async () => (await getOnboarding(namespace, 'kept')) === undefined);
 
-  await createOnboarding(namespace, 'kept', { url: newUrl.url, ...SPEC });
-  const changed = await waitForReason(namespace, 'kept', 'TargetChanged');
-  assert.match(readyOf(changed)?.message ?? '', 'Secret kept-influxdb were created for');
-  await sleep(QUIET_MS);
-  assertNothingReached(newUrl);
-  assertUntouched(await secretOf(namespace, 'kept-influxdb'), before);
+    await createOnboarding(namespace, 'kept', { url: newUrl.url, ...SPEC });
+    const changed = await waitForReason(namespace, 'kept', 'TargetChanged');
+    assert.match(readyOf(changed)?.message ?? '', 'Secret kept-influxdb were created for');
+    await sleep(QUIET_MS);
+    assertNothingReached(newUrl);
+    assertUntouched(await secretOf(namespace, 'kept-influxdb'), before);
 
-  await assertRetargeted(context, 'kept', newUrl, before);
-  context.remember(influx);
-});
+    await assertRetargeted(context, 'kept', newUrl, before);
+    context.remember(influx);
+  },
+);
 
-tests('allow-list: a URL outside it is URLNotAllowed before any connection, once; inside it onboards', async (context) => {
-  const { namespace, operator } = context;
-  const [behind, inside] = [await context.standin(), await context.standin()];
-  const outside = await proxyTo(behind.url, '127.0.0.2');
-  await createOnboarding(namespace, 'outside', { url: outside.url, ...SPEC });
-  const refused = await waitForReason(namespace, 'outside', 'URLNotAllowed');
-  assert.match(readyOf(refused)?.message ?? '', '--allowed-urls');
-  assert.match(readyOf(refused)?.message ?? '', 'not among the allowed targets');
+tests(
+  'allow-list: a URL outside it is URLNotAllowed before any connection, once; inside it onboards',
+  async (context) => {
+    const { namespace, operator } = context;
+    const [behind, inside] = [await context.standin(), await context.standin()];
+    const outside = await proxyTo(behind.url, '127.0.0.2');
+    await createOnboarding(namespace, 'outside', { url: outside.url, ...SPEC });
+    const refused = await waitForReason(namespace, 'outside', 'URLNotAllowed');
+    assert.match(readyOf(refused)?.message ?? '', '--allowed-urls');
+    assert.match(readyOf(refused)?.message ?? '', 'not among the allowed targets');
 
-  await createOnboarding(namespace, 'inside', { url: inside.url, ...SPEC });
-  await waitForReason(namespace, 'inside', 'Onboarded');
-  context.ledger.addSecret(await getSecret(namespace, 'inside-influxdb'));
-  await sleep(QUIET_MS);
-  assertNothingReached(outside);
-  assert.equal(behind.requests, []);
-  assert.is(await getSecret(namespace, 'outside-influxdb'), undefined, 'no credentials were made up for it');
-  assert.is(await warnings(namespace, 'outside', 'URLNotAllowed'), 1);
-  const evaluations = operator.records().filter((record) => record.message === 'reconciled' && record.resource === `${namespace}/outside`);
-  assert.is(evaluations.length, 1, 'no retry loop');
-  context.remember(inside);
-});
+    await createOnboarding(namespace, 'inside', { url: inside.url, ...SPEC });
+    await waitForReason(namespace, 'inside', 'Onboarded');
+    context.ledger.addSecret(await getSecret(namespace, 'inside-influxdb'));
+    await sleep(QUIET_MS);
+    assertNothingReached(outside);
+    assert.equal(behind.requests, []);
+    assert.is(await getSecret(namespace, 'outside-influxdb'), undefined, 'no credentials were made up for it');
+    assert.is(await warnings(namespace, 'outside', 'URLNotAllowed'), 1);
+    const evaluations = operator
+      .records()
+      .filter((record) => record.message === 'reconciled' && record.resource === `${namespace}/outside`);
+    assert.is(evaluations.length, 1, 'no retry loop');
+    context.remember(inside);
+  },
+);
 
-tests('consent: a referenced Secret without the annotation, or naming another URL, is never sent; naming this one, it is', async (context) => {
-  const { namespace } = context;
-  const influx = await context.standin();
-  const token = 'Consent-Token-6b1f0e9d2c7a4e58';
-  const password = 'Consent-Passw0rd-93ad';
-  context.ledger.add(token, password);
-  await createSecret(namespace, 'consent-admin', { token, password });
-  await createOnboarding(namespace, 'consent', {
-    url: influx.url,
-    ...SPEC,
-    tokenSecretRef: { name: 'consent-admin', key: 'token' },
-    passwordSecretRef: { name: 'consent-admin', key: 'password' },
-  });
-  const missing = await waitForReason(namespace, 'consent', 'SecretNotPermitted');
-  assert.match(readyOf(missing)?.message ?? '', 'Secret consent-admin allows no URL in its annotation influxdb.onboarding.dev/allowed-urls');
+tests(
+  'consent: a referenced Secret without the annotation, or naming another URL, is never sent; naming this one, it is',
+  async (context) => {
+    const { namespace } = context;
+    const influx = await context.standin();
+    const token = 'Consent-Token-6b1f0e9d2c7a4e58';
+    const password = 'Consent-Passw0rd-93ad';
+    context.ledger.add(token, password);
+    await createSecret(namespace, 'consent-admin', { token, password });
+    await createOnboarding(namespace, 'consent', {
+      url: influx.url,
+      ...SPEC,
+      tokenSecretRef: { name: 'consent-admin', key: 'token' },
+      passwordSecretRef: { name: 'consent-admin', key: 'password' },
+    });
+    const missing = await waitForReason(namespace, 'consent', 'SecretNotPermitted');
+    assert.match(
+      readyOf(missing)?.message ?? '',
+      'Secret consent-admin allows no URL in its annotation influxdb.onboarding.dev/allowed-urls',
+    );
 
-  await annotateSecret(namespace, 'consent-admin', consentTo('http://127.0.0.1:1', 'http://influxdb.elsewhere:8086').annotations ?? {});
-  const elsewhere = await eventually('the message to name the other URLs', async () => {
-    const resource = await getOnboarding(namespace, 'consent');
-    return readyOf(resource)?.message.includes('only http://127.0.0.1:1, http://influxdb.elsewhere:8086') ? resource : undefined;
-  });
-  assert.is(readyOf(elsewhere)?.reason, 'SecretNotPermitted');
-  await sleep(QUIET_MS);
-  assert.equal(influx.requests, [], 'nothing at all was sent while the Secret did not consent');
-  assert.is(await warnings(namespace, 'consent', 'SecretNotPermitted'), 1);
+    await annotateSecret(
+      namespace,
+      'consent-admin',
+      consentTo('http://127.0.0.1:1', 'http://influxdb.elsewhere:8086').annotations ?? {},
+    );
+    const elsewhere = await eventually('the message to name the other URLs', async () => {
+      const resource = await getOnboarding(namespace, 'consent');
+      return readyOf(resource)?.message.includes('only http://127.0.0.1:1, http://influxdb.elsewhere:8086')
+        ? resource
+        : undefined;
+    });
+    assert.is(readyOf(elsewhere)?.reason, 'SecretNotPermitted');
+    await sleep(QUIET_MS);
+    assert.equal(influx.requests, [], 'nothing at all was sent while the Secret did not consent');
+    assert.is(await warnings(namespace, 'consent', 'SecretNotPermitted'), 1);
 
-  // Listed among others, with a trailing slash: the same instance.
-  await annotateSecret(namespace, 'consent-admin', consentTo('http://127.0.0.1:1', `${influx.url}/`).annotations ?? {});
-  await waitForReason(namespace, 'consent', 'Onboarded');
-  assert.equal([influx.onboarded()?.token, influx.onboarded()?.password], [token, password]);
-  const secret = await getSecret(namespace, 'consent-influxdb');
-  assert.equal([secret?.data.token, secret?.data.password], [token, password]);
-  context.remember(influx);
-});
+    // Listed among others, with a trailing slash: the same instance.
+    await annotateSecret(
+      namespace,
+      'consent-admin',
+      consentTo('http://127.0.0.1:1', `${influx.url}/`).annotations ?? {},
+    );
+    await waitForReason(namespace, 'consent', 'Onboarded');
+    assert.equal([influx.onboarded()?.token, influx.onboarded()?.password], [token, password]);
+    const secret = await getSecret(namespace, 'consent-influxdb');
+    assert.equal([secret?.data.token, secret?.data.password], [token, password]);
+    context.remember(influx);
+  },
+);
 
 tests('a cloud metadata URL: AddressRefused, one Warning, one evaluation per spec change', async (context) => {
   const { namespace, operator } = context;
   const url = 'http://169.254.169.254:8086';
   const evaluations = () =>
-    operator.records().filter((record) => record.message === 'reconciled' && record.resource === `${namespace}/metadata`);
+    operator
+      .records()
+      .filter((record) => record.message === 'reconciled' && record.resource === `${namespace}/metadata`);
   await createOnboarding(namespace, 'metadata', { url, ...SPEC });
   const refused = await waitForReason(namespace, 'metadata', 'AddressRefused');
   assert.is(readyOf(refused)?.status, 'False');
@@ -224,7 +261,11 @@ tests('a cloud metadata URL: AddressRefused, one Warning, one evaluation per spe
   await patchOnboardingSpec(namespace, 'metadata', { requestTimeoutSeconds: 5 });
   await waitForReason(namespace, 'metadata', 'AddressRefused');
   await sleep(QUIET_MS);
-  assert.equal(evaluations().map((record) => record.generation), [1, 2], 'one more evaluation for the new spec');
+  assert.equal(
+    evaluations().map((record) => record.generation),
+    [1, 2],
+    'one more evaluation for the new spec',
+  );
   assert.is(await warnings(namespace, 'metadata', 'AddressRefused'), 1, 'the Warning is not repeated');
   assert.is(await getSecret(namespace, 'metadata-influxdb'), undefined);
 });

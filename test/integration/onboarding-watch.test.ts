@@ -36,7 +36,11 @@ const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
 tests('a referenced password Secret created after the resource is used at once', async (context) => {
   const { namespace } = context;
   const influx = await context.standin();
-  await createOnboarding(namespace, 'late-ref', { url: influx.url, ...SPEC, passwordSecretRef: { name: 'late-password', key: 'password' } });
+  await createOnboarding(namespace, 'late-ref', {
+    url: influx.url,
+    ...SPEC,
+    passwordSecretRef: { name: 'late-password', key: 'password' },
+  });
   const waiting = await waitForReason(namespace, 'late-ref', 'SecretNotFound');
   assert.match(readyOf(waiting)?.message ?? '', 'late-password');
 
@@ -51,7 +55,7 @@ tests('a referenced password Secret created after the resource is used at once',
 tests('a foreign Secret in the way: SecretConflict, and onboarded as soon as it is removed', async (context) => {
   const { namespace } = context;
   const influx = await context.standin();
-  await createSecret(namespace, 'blocked-influxdb', { note: 'not the operator\'s' });
+  await createSecret(namespace, 'blocked-influxdb', { note: "not the operator's" });
   await createOnboarding(namespace, 'blocked', { url: influx.url, ...SPEC });
   await waitForReason(namespace, 'blocked', 'SecretConflict');
   assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 0);
@@ -64,50 +68,68 @@ tests('a foreign Secret in the way: SecretConflict, and onboarded as soon as it 
   context.remember(influx);
 });
 
-tests('a referenced Secret the operator writes (another resource\'s credentials) wakes the resource at once', async (context) => {
-  const { namespace } = context;
-  const influx = await context.standin();
-  const other = await context.standin();
-  await createOnboarding(namespace, 'borrower', { url: other.url, ...SPEC, passwordSecretRef: { name: 'lender-influxdb', key: 'password' } });
-  await waitForReason(namespace, 'borrower', 'SecretNotFound');
+tests(
+  "a referenced Secret the operator writes (another resource's credentials) wakes the resource at once",
+  async (context) => {
+    const { namespace } = context;
+    const influx = await context.standin();
+    const other = await context.standin();
+    await createOnboarding(namespace, 'borrower', {
+      url: other.url,
+      ...SPEC,
+      passwordSecretRef: { name: 'lender-influxdb', key: 'password' },
+    });
+    await waitForReason(namespace, 'borrower', 'SecretNotFound');
 
-  await createOnboarding(namespace, 'lender', { url: influx.url, ...SPEC });
-  await waitForReason(namespace, 'lender', 'Onboarded');
-  // The operator's own Secret names no URL it may be sent to: found, and refused, well before the backoff.
-  const refused = await waitForReason(namespace, 'borrower', 'SecretNotPermitted', WAKE_MS);
-  assert.match(readyOf(refused)?.message ?? '', 'lender-influxdb');
-  assert.is(requestsTo(other.requests, 'POST', '/api/v2/setup'), 0);
-  context.ledger.addSecret(await getSecret(namespace, 'lender-influxdb'));
-  context.remember(influx);
-});
+    await createOnboarding(namespace, 'lender', { url: influx.url, ...SPEC });
+    await waitForReason(namespace, 'lender', 'Onboarded');
+    // The operator's own Secret names no URL it may be sent to: found, and refused, well before the backoff.
+    const refused = await waitForReason(namespace, 'borrower', 'SecretNotPermitted', WAKE_MS);
+    assert.match(readyOf(refused)?.message ?? '', 'lender-influxdb');
+    assert.is(requestsTo(other.requests, 'POST', '/api/v2/setup'), 0);
+    context.ledger.addSecret(await getSecret(namespace, 'lender-influxdb'));
+    context.remember(influx);
+  },
+);
 
-tests('its own Secret write does not wake the resource again; a change someone else makes to that Secret does', async (context) => {
-  const { namespace, operator } = context;
-  const influx = await context.standin();
-  await createOnboarding(namespace, 'quiet', { url: influx.url, ...SPEC });
-  await waitForReason(namespace, 'quiet', 'Onboarded');
-  const secret = await getSecret(namespace, 'quiet-influxdb');
-  context.ledger.addSecret(secret);
-  // Every reconcile of the resource logs one of these two (the operator runs at debug level).
-  const visits = () =>
-    operator
-      .records()
-      .filter((record) => record.resource === `${namespace}/quiet` && (record.message === 'reconciled' || record.message === 'unchanged since its last check'))
-      .map((record) => `${record.message}${record.reason === undefined ? '' : ` ${String(record.reason)}`}`);
+tests(
+  'its own Secret write does not wake the resource again; a change someone else makes to that Secret does',
+  async (context) => {
+    const { namespace, operator } = context;
+    const influx = await context.standin();
+    await createOnboarding(namespace, 'quiet', { url: influx.url, ...SPEC });
+    await waitForReason(namespace, 'quiet', 'Onboarded');
+    const secret = await getSecret(namespace, 'quiet-influxdb');
+    context.ledger.addSecret(secret);
+    // Every reconcile of the resource logs one of these two (the operator runs at debug level).
+    const visits = () =>
+      operator
+        .records()
+        .filter(
+          (record) =>
+            record.resource === `${namespace}/quiet` &&
+            (record.message === 'reconciled' || record.message === 'unchanged since its last check'),
+        )
+        .map((record) => `${record.message}${record.reason === undefined ? '' : ` ${String(record.reason)}`}`);
 
-  await annotateSecret(namespace, 'quiet-influxdb', { 'example.com/touched-by': 'someone-else' });
-  const woken = await eventually('the change to wake the resource', () => {
-    const seen = visits();
-    const second = seen.indexOf('reconciled Onboarded', 1);
-    return second > 0 && seen.slice(0, second + 1);
-  }, { timeoutMs: WAKE_MS });
-  // The watch delivers in order: had the Secret's creation come back as an event for the resource,
-  // an "unchanged since its last check" would come before the wake by the annotation.
-  const records = operator.records().filter((record) => record.resource === `${namespace}/quiet`);
-  assert.equal(woken, ['reconciled Onboarded', 'reconciled Onboarded'], JSON.stringify(records));
-  assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
-  context.remember(influx);
-});
+    await annotateSecret(namespace, 'quiet-influxdb', { 'example.com/touched-by': 'someone-else' });
+    const woken = await eventually(
+      'the change to wake the resource',
+      () => {
+        const seen = visits();
+        const second = seen.indexOf('reconciled Onboarded', 1);
+        return second > 0 && seen.slice(0, second + 1);
+      },
+      { timeoutMs: WAKE_MS },
+    );
+    // The watch delivers in order: had the Secret's creation come back as an event for the resource,
+    // an "unchanged since its last check" would come before the wake by the annotation.
+    const records = operator.records().filter((record) => record.resource === `${namespace}/quiet`);
+    assert.equal(woken, ['reconciled Onboarded', 'reconciled Onboarded'], JSON.stringify(records));
+    assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
+    context.remember(influx);
+  },
+);
 
 tests('secrecy: no password or token of this file in the operator output, any Event or any status', (context) =>
   context.assertNoSecretLeaked(4),

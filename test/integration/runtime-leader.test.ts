@@ -85,7 +85,10 @@ election('exactly one of two replicas leads and reconciles', async (context) => 
   const second = await startCandidate(context, 'candidate-2');
   const [forX] = context.standins;
   assert.ok(forX);
-  await eventually('one candidate to lead', () => first.records().some(startedLeading) || second.records().some(startedLeading));
+  await eventually(
+    'one candidate to lead',
+    () => first.records().some(startedLeading) || second.records().some(startedLeading),
+  );
   [leader, standby] = first.records().some(startedLeading) ? [first, second] : [second, first];
 
   await createResource(context.namespace, 'x', forX);
@@ -99,7 +102,10 @@ election('exactly one of two replicas leads and reconciles', async (context) => 
   // Both are ready: a standby's caches are synced, so a rollout does not wait for leadership.
   for (const operator of [leader, standby]) assert.is((await fetch(`${operator.probesUrl}/readyz`)).status, 200);
   const holder = await leaseHolder(context.namespace, context.leaseName);
-  assert.ok(holder !== '' && leader.records().some((record) => record.identity === holder), `the Lease names the leader (${holder})`);
+  assert.ok(
+    holder !== '' && leader.records().some((record) => record.identity === holder),
+    `the Lease names the leader (${holder})`,
+  );
 });
 
 election('a SIGKILLed leader is replaced once its lease has expired, and the successor reconciles', async (context) => {
@@ -111,7 +117,10 @@ election('a SIGKILLed leader is replaced once its lease has expired, and the suc
   const takeoverMs = recordTime(took) - killedAt;
   process.stdout.write(`    takeover after SIGKILL: ${takeoverMs} ms (lease ${LEASE_MS} ms, retry ${RETRY_MS} ms)\n`);
   // Not before the lease can have run out: the killed leader renewed at most renewDeadline before it died.
-  assert.ok(takeoverMs >= LEASE_MS - RENEW_DEADLINE_MS, `took over after ${takeoverMs} ms, while the lease was still valid`);
+  assert.ok(
+    takeoverMs >= LEASE_MS - RENEW_DEADLINE_MS,
+    `took over after ${takeoverMs} ms, while the lease was still valid`,
+  );
   // Within the lease plus one jittered retry, with generous slack for a loaded machine.
   const bound = LEASE_MS + RETRY_MS * (1 + RETRY_JITTER) + 3000;
   assert.ok(takeoverMs <= bound, `took over after ${takeoverMs} ms (bound ${bound} ms)`);
@@ -137,10 +146,16 @@ election('a SIGTERMed leader releases the lease and a standby takes over at once
   const took = await standby.waitForLog('started leading', startedLeading, LEASE_MS + 15_000);
   const handoverMs = recordTime(took) - terminatedAt;
   assert.is(await exit, 'exit code 0');
-  assert.ok(leader.records().some((record) => record.message === 'released leader lease'), 'the leader released its lease');
+  assert.ok(
+    leader.records().some((record) => record.message === 'released leader lease'),
+    'the leader released its lease',
+  );
   process.stdout.write(`    handover after SIGTERM: ${handoverMs} ms (lease ${LEASE_MS} ms)\n`);
   // Without the release the standby would wait for expiry: at least lease - retry after the last renew.
-  assert.ok(handoverMs < LEASE_MS / 2, `handover took ${handoverMs} ms; a released lease should be taken well within ${LEASE_MS} ms`);
+  assert.ok(
+    handoverMs < LEASE_MS / 2,
+    `handover took ${handoverMs} ms; a released lease should be taken well within ${LEASE_MS} ms`,
+  );
 
   const since = Date.now();
   await createResource(context.namespace, 'z', forZ);

@@ -18,12 +18,21 @@ import {
   startTap,
   waitForReconciled,
 } from '../support/runtime-env.js';
-import { SecretLedger, createNamespace, getOnboarding, onboardingHarness, readyOf, waitForReason } from '../support/onboarding.js';
+import {
+  SecretLedger,
+  createNamespace,
+  getOnboarding,
+  onboardingHarness,
+  readyOf,
+  waitForReason,
+} from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 const CONTROLLER = { controller: 'influxonboarding' };
 const QUEUE = { name: 'influxonboarding' };
-const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 interface Context {
   namespace: string;
@@ -56,7 +65,11 @@ async function probe(operator: RunningOperator, path: string): Promise<{ status:
 lifecycle('/readyz is 503 while the initial LIST is unanswered and 200 once the caches are synced', async (context) => {
   const { namespace, tap } = context;
   tap.holdLists(true);
-  const operator = await startRuntimeOperator(namespace, { kubeconfigPath: tap.kubeconfigPath, name: 'lifecycle-operator', waitForReady: false });
+  const operator = await startRuntimeOperator(namespace, {
+    kubeconfigPath: tap.kubeconfigPath,
+    name: 'lifecycle-operator',
+    waitForReady: false,
+  });
   context.operator = operator;
   // Both informers (InfluxOnboardings and managed Secrets) have asked for their LIST, and wait.
   await eventually('both initial LISTs to reach the tap', () => tap.heldLists >= 2, { timeoutMs: 30_000 });
@@ -65,7 +78,10 @@ lifecycle('/readyz is 503 while the initial LIST is unanswered and 200 once the 
   assert.match(notReady.body, '[-]informers failed');
   // Liveness is not readiness: an operator waiting for the API server must not be restarted for it.
   assert.is((await probe(operator, '/healthz')).status, 200);
-  assert.is(operator.records().some((record) => record.message === 'caches synced'), false);
+  assert.is(
+    operator.records().some((record) => record.message === 'caches synced'),
+    false,
+  );
 
   tap.holdLists(false);
   await operator.waitForReady(30_000);
@@ -92,7 +108,10 @@ lifecycle('/metrics exposes the runtime and operator metrics with consistent val
   await eventually('the queue to be idle', async () => {
     text = await operator.metrics();
     const samples = parseMetrics(text);
-    return metricSum(samples, 'controller_runtime_active_workers', CONTROLLER) === 0 && metricSum(samples, 'workqueue_depth', QUEUE) === 0;
+    return (
+      metricSum(samples, 'controller_runtime_active_workers', CONTROLLER) === 0 &&
+      metricSum(samples, 'workqueue_depth', QUEUE) === 0
+    );
   });
 
   const names = [
@@ -125,19 +144,40 @@ lifecycle('/metrics exposes the runtime and operator metrics with consistent val
   const samples = parseMetrics(text);
   const sum = (name: string, labels: Record<string, string> = {}): number => metricSum(samples, name, labels);
   const reconciles = sum('controller_runtime_reconcile_total', CONTROLLER);
-  assert.ok(sum('controller_runtime_reconcile_total', { ...CONTROLLER, result: 'requeue_after' }) + sum('controller_runtime_reconcile_total', { ...CONTROLLER, result: 'success' }) > 0);
-  assert.is(sum('controller_runtime_reconcile_errors_total', CONTROLLER), sum('controller_runtime_reconcile_total', { ...CONTROLLER, result: 'error' }));
+  assert.ok(
+    sum('controller_runtime_reconcile_total', { ...CONTROLLER, result: 'requeue_after' }) +
+      sum('controller_runtime_reconcile_total', { ...CONTROLLER, result: 'success' }) >
+      0,
+  );
+  assert.is(
+    sum('controller_runtime_reconcile_errors_total', CONTROLLER),
+    sum('controller_runtime_reconcile_total', { ...CONTROLLER, result: 'error' }),
+  );
   assert.is(sum('controller_runtime_reconcile_time_seconds_count', CONTROLLER), reconciles, 'one timing per reconcile');
   assert.is(sum('controller_runtime_max_concurrent_reconciles', CONTROLLER), 4);
   assert.ok(sum('workqueue_adds_total', QUEUE) > 0);
-  assert.is(sum('workqueue_queue_duration_seconds_count', QUEUE), reconciles, 'every reconciled key waited in the queue once');
+  assert.is(
+    sum('workqueue_queue_duration_seconds_count', QUEUE),
+    reconciles,
+    'every reconciled key waited in the queue once',
+  );
   assert.is(sum('workqueue_work_duration_seconds_count', QUEUE), reconciles, 'every reconcile was timed by the queue');
-  assert.ok(sum('influxdb_request_duration_seconds_count', { endpoint: 'GET /api/v2/setup', status_class: '2xx' }) >= 1, 'InfluxDB requests are timed');
+  assert.ok(
+    sum('influxdb_request_duration_seconds_count', { endpoint: 'GET /api/v2/setup', status_class: '2xx' }) >= 1,
+    'InfluxDB requests are timed',
+  );
   assert.is(sum('influx_onboarding_resources', { reason: 'Onboarded' }), 1);
-  assert.is(sum('leader_election_master_status', { name: 'influx-onboarding-operator' }), 1, 'without election the process always leads');
+  assert.is(
+    sum('leader_election_master_status', { name: 'influx-onboarding-operator' }),
+    1,
+    'without election the process always leads',
+  );
   assert.ok(sum('watch_restarts_total', { resource: 'influxonboardings' }) >= 1);
   // package.json's version: the one source test/unit/version.test.ts holds the chart and image to.
-  assert.is(sum('influx_onboarding_operator_build_info', { version: PACKAGE_VERSION, node_version: process.version }), 1);
+  assert.is(
+    sum('influx_onboarding_operator_build_info', { version: PACKAGE_VERSION, node_version: process.version }),
+    1,
+  );
   assert.ok(sum('process_resident_memory_bytes') > 10 * 1024 * 1024);
   assert.ok(sum('process_open_fds') > 0);
 

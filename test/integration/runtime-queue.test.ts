@@ -51,7 +51,9 @@ queue('a key changed ten times during its reconcile is reconciled once more, not
   assert.ok(slow);
   const key = `${namespace}/busy`;
   await createResource(namespace, 'busy', slow);
-  await eventually('busy to be onboarded', () => reconciledRecords(operator, key).some((record) => record.reason === 'Onboarded'));
+  await eventually('busy to be onboarded', () =>
+    reconciledRecords(operator, key).some((record) => record.reason === 'Onboarded'),
+  );
   await sleep(500);
 
   // Every InfluxDB answer now takes two seconds: a steady-state reconcile of a Ready resource (one
@@ -61,24 +63,39 @@ queue('a key changed ten times during its reconcile is reconciled once more, not
   const start = Date.now();
   const requestsBefore = slow.requests.length;
   await patchLabels(namespace, 'busy', { change: '0' });
-  await eventually('the reconcile to be talking to InfluxDB', () => slow.requests.length > requestsBefore, { intervalMs: 20 });
+  await eventually('the reconcile to be talking to InfluxDB', () => slow.requests.length > requestsBefore, {
+    intervalMs: 20,
+  });
   for (let change = 1; change <= 10; change++) await patchLabels(namespace, 'busy', { change: String(change) });
   const lastChange = Date.now();
-  assert.is(reconciledRecords(operator, key).filter((record) => recordTime(record) >= start).length, 0, 'the first reconcile was still running during the changes');
+  assert.is(
+    reconciledRecords(operator, key).filter((record) => recordTime(record) >= start).length,
+    0,
+    'the first reconcile was still running during the changes',
+  );
 
   await waitForReconciled(operator, key, lastChange, 30_000);
   // The first reconcile ends after the changes; the one they queued follows it.
-  await eventually('the reconcile queued by the changes', () => reconciledRecords(operator, key).filter((record) => recordTime(record) >= start).length >= 2, {
-    timeoutMs: 30_000,
-  });
+  await eventually(
+    'the reconcile queued by the changes',
+    () => reconciledRecords(operator, key).filter((record) => recordTime(record) >= start).length >= 2,
+    {
+      timeoutMs: 30_000,
+    },
+  );
   // Quiet for longer than another reconcile would take: no further reconcile may come.
   await sleep(4000);
   const reconciles = reconciledRecords(operator, key).filter((record) => recordTime(record) >= start);
   const after = await scrape(operator);
   const counted =
-    metricSum(after, 'controller_runtime_reconcile_total', CONTROLLER) - metricSum(before, 'controller_runtime_reconcile_total', CONTROLLER);
-  const adds = metricSum(after, 'workqueue_adds_total', { name: 'influxonboarding' }) - metricSum(before, 'workqueue_adds_total', { name: 'influxonboarding' });
-  process.stdout.write(`    11 changes: ${reconciles.length} reconciles, ${counted} counted by controller_runtime_reconcile_total, ${adds} queue adds\n`);
+    metricSum(after, 'controller_runtime_reconcile_total', CONTROLLER) -
+    metricSum(before, 'controller_runtime_reconcile_total', CONTROLLER);
+  const adds =
+    metricSum(after, 'workqueue_adds_total', { name: 'influxonboarding' }) -
+    metricSum(before, 'workqueue_adds_total', { name: 'influxonboarding' });
+  process.stdout.write(
+    `    11 changes: ${reconciles.length} reconciles, ${counted} counted by controller_runtime_reconcile_total, ${adds} queue adds\n`,
+  );
   assert.is(reconciles.length, 2, 'the running reconcile, then one more for all ten changes made during it');
   assert.is(counted, 2);
   assert.ok(adds <= 2, `${adds} queue adds: changes to a key already waiting are not queued again`);
@@ -105,11 +122,20 @@ queue('a failing key is retried with growing delays', async (context) => {
   process.stdout.write(`    gaps between retries: ${delays.join(', ')} ms (base ${BACKOFF_BASE_MS} ms)\n`);
   for (let index = 1; index < delays.length; index++) {
     const [previous, current] = [delays[index - 1] ?? 0, delays[index] ?? 0];
-    assert.ok(current > previous, `gap ${index + 1} (${current} ms) is longer than gap ${index} (${previous} ms): ${delays.join(', ')}`);
+    assert.ok(
+      current > previous,
+      `gap ${index + 1} (${current} ms) is longer than gap ${index} (${previous} ms): ${delays.join(', ')}`,
+    );
   }
-  assert.ok((delays[delays.length - 1] ?? 0) > 2 * (delays[0] ?? 0), `the delays grow geometrically: ${delays.join(', ')}`);
+  assert.ok(
+    (delays[delays.length - 1] ?? 0) > 2 * (delays[0] ?? 0),
+    `the delays grow geometrically: ${delays.join(', ')}`,
+  );
   const samples = await scrape(operator);
-  assert.ok(metricSum(samples, 'workqueue_retries_total', { name: 'influxonboarding' }) >= 5, 'workqueue_retries_total counts the retries');
+  assert.ok(
+    metricSum(samples, 'workqueue_retries_total', { name: 'influxonboarding' }) >= 5,
+    'workqueue_retries_total counts the retries',
+  );
   assert.ok(metricSum(samples, 'controller_runtime_reconcile_total', { ...CONTROLLER, result: 'requeue' }) >= 6);
 });
 

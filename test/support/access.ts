@@ -1,7 +1,14 @@
 // Shared pieces of the InfluxBucket/InfluxToken end-to-end tests: create, patch, delete and wait
 // on the two kinds over the admin client of the shared control plane.
 import * as assert from 'uvu/assert';
-import { BUCKET_KIND, BUCKET_PLURAL, TOKEN_KIND, TOKEN_PLURAL, type InfluxBucket, type InfluxToken } from '../../src/api/access-types.js';
+import {
+  BUCKET_KIND,
+  BUCKET_PLURAL,
+  TOKEN_KIND,
+  TOKEN_PLURAL,
+  type InfluxBucket,
+  type InfluxToken,
+} from '../../src/api/access-types.js';
 import { API_VERSION, GROUP, VERSION } from '../../src/api/types.js';
 import { onboardingHarness, readyOf } from './onboarding.js';
 import { eventually } from './wait.js';
@@ -15,13 +22,20 @@ let established: Promise<void> | undefined;
 export async function accessHarness(): ReturnType<typeof onboardingHarness> {
   const harness = await onboardingHarness();
   established ??= (async () => {
-    for (const plural of [BUCKET_PLURAL, TOKEN_PLURAL]) await harness.kubectl(['wait', '--for=condition=Established', `crd/${plural}.${GROUP}`, '--timeout=60s']);
+    for (const plural of [BUCKET_PLURAL, TOKEN_PLURAL])
+      await harness.kubectl(['wait', '--for=condition=Established', `crd/${plural}.${GROUP}`, '--timeout=60s']);
   })();
   await established;
   return harness;
 }
 
-export async function createAccess(kind: Kind, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): Promise<void> {
+export async function createAccess(
+  kind: Kind,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  labels?: Record<string, string>,
+): Promise<void> {
   const { custom } = await accessHarness();
   await custom.createNamespacedCustomObject({
     group: GROUP,
@@ -32,18 +46,42 @@ export async function createAccess(kind: Kind, namespace: string, name: string, 
   });
 }
 
-export async function getAccess<T extends InfluxBucket | InfluxToken>(kind: Kind, namespace: string, name: string): Promise<T | undefined> {
+export async function getAccess<T extends InfluxBucket | InfluxToken>(
+  kind: Kind,
+  namespace: string,
+  name: string,
+): Promise<T | undefined> {
   const { custom } = await accessHarness();
   try {
-    return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURALS[kind], namespace, name })) as T;
+    return (await custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURALS[kind],
+      namespace,
+      name,
+    })) as T;
   } catch {
     return undefined;
   }
 }
 
-export async function patchAccessSpec(kind: Kind, namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+export async function patchAccessSpec(
+  kind: Kind,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
   const { kubectl } = await accessHarness();
-  await kubectl(['patch', `${PLURALS[kind]}.${GROUP}`, name, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec })]);
+  await kubectl([
+    'patch',
+    `${PLURALS[kind]}.${GROUP}`,
+    name,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec }),
+  ]);
 }
 
 export async function deleteAccess(kind: Kind, namespace: string, name: string): Promise<void> {
@@ -52,7 +90,13 @@ export async function deleteAccess(kind: Kind, namespace: string, name: string):
 }
 
 /** Waits for the Ready reason; fails with the last status seen. */
-export async function waitForAccess<T extends InfluxBucket | InfluxToken>(kind: Kind, namespace: string, name: string, reason: string, timeoutMs = 60_000): Promise<T> {
+export async function waitForAccess<T extends InfluxBucket | InfluxToken>(
+  kind: Kind,
+  namespace: string,
+  name: string,
+  reason: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   let last: T | undefined;
   try {
     return await eventually(
@@ -64,11 +108,17 @@ export async function waitForAccess<T extends InfluxBucket | InfluxToken>(kind: 
       { timeoutMs, intervalMs: 200 },
     );
   } catch (error) {
-    assert.unreachable(`${error instanceof Error ? error.message : String(error)}; last Ready: ${JSON.stringify(readyOf(last))}`);
+    assert.unreachable(
+      `${error instanceof Error ? error.message : String(error)}; last Ready: ${JSON.stringify(readyOf(last))}`,
+    );
     throw error;
   }
 }
 
 export async function waitForGone(kind: Kind, namespace: string, name: string, timeoutMs = 60_000): Promise<void> {
-  await eventually(`${kind} ${namespace}/${name} to be gone`, async () => (await getAccess(kind, namespace, name)) === undefined, { timeoutMs, intervalMs: 200 });
+  await eventually(
+    `${kind} ${namespace}/${name} to be gone`,
+    async () => (await getAccess(kind, namespace, name)) === undefined,
+    { timeoutMs, intervalMs: 200 },
+  );
 }

@@ -68,7 +68,15 @@ export interface ApiTap {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 function classify(method: string, url: URL): { kind: RequestKind; resource: string } {
   const parts = url.pathname.split('/').filter((part) => part !== '');
@@ -109,14 +117,27 @@ export async function startApiTap(options: ApiTapOptions): Promise<ApiTap> {
   const matches = (rule: { resource: string | undefined } | undefined, resource: string): boolean =>
     rule !== undefined && (rule.resource === undefined || rule.resource === resource);
 
-  const forward = (request: http.IncomingMessage, body: Buffer, response: http.ServerResponse, record: TappedRequest): void => {
+  const forward = (
+    request: http.IncomingMessage,
+    body: Buffer,
+    response: http.ServerResponse,
+    record: TappedRequest,
+  ): void => {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(request.headers)) {
       if (!HOP_BY_HOP.has(name.toLowerCase()) && value !== undefined) headers[name] = value;
     }
     headers.host = upstream.host;
     const outgoing = https.request(
-      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers, agent },
+      {
+        protocol: upstream.protocol,
+        hostname: upstream.hostname,
+        port: upstream.port,
+        method: request.method,
+        path: request.url,
+        headers,
+        agent,
+      },
       (incoming) => {
         const answer: http.OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(incoming.headers)) {
@@ -209,7 +230,12 @@ export async function startApiTap(options: ApiTapOptions): Promise<ApiTap> {
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'tap', cluster: { server: url, 'certificate-authority-data': Buffer.from(certificates.caPem).toString('base64') } }],
+      clusters: [
+        {
+          name: 'tap',
+          cluster: { server: url, 'certificate-authority-data': Buffer.from(certificates.caPem).toString('base64') },
+        },
+      ],
       users: [{ name: 'admin', user: { token: options.token } }],
       contexts: [{ name: 'tap', context: { cluster: 'tap', user: 'admin', namespace: 'default' } }],
       'current-context': 'tap',
@@ -250,7 +276,9 @@ export async function startApiTap(options: ApiTapOptions): Promise<ApiTap> {
       expiring = on ? { resource } : undefined;
     },
     count(kind, resource, since = 0) {
-      return requests.filter((r) => r.kind === kind && (resource === undefined || r.resource === resource) && r.at >= since).length;
+      return requests.filter(
+        (r) => r.kind === kind && (resource === undefined || r.resource === resource) && r.at >= since,
+      ).length;
     },
     async close() {
       held = [];

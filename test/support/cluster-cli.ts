@@ -8,7 +8,9 @@ import { startControlPlane } from './controlplane.js';
 // One path, so one cluster: a second one would take the first one's kubeconfig away.
 const running = await publishedClusterAnswers();
 if (running) {
-  process.stderr.write(`another \`npm run cluster\` or \`npm run demo\` is serving ${running} (${kubeconfigPath}); stop it first\n`);
+  process.stderr.write(
+    `another \`npm run cluster\` or \`npm run demo\` is serving ${running} (${kubeconfigPath}); stop it first\n`,
+  );
   process.exit(1);
 }
 

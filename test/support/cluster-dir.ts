@@ -12,7 +12,9 @@ export const kubeconfigPath = `${clusterDir}kubeconfig`;
 /** The server of the kubeconfig already in .cluster/, when something listens there. */
 export async function publishedClusterAnswers(): Promise<string | undefined> {
   if (!existsSync(kubeconfigPath)) return undefined;
-  const server = new URL(parse(readFileSync(kubeconfigPath, 'utf8'))?.clusters?.[0]?.cluster?.server ?? 'https://127.0.0.1:1');
+  const server = new URL(
+    parse(readFileSync(kubeconfigPath, 'utf8'))?.clusters?.[0]?.cluster?.server ?? 'https://127.0.0.1:1',
+  );
   return new Promise((resolve) => {
     const socket = connect({ host: server.hostname, port: Number(server.port) });
     socket.once('connect', () => {

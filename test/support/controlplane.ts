@@ -142,7 +142,12 @@ function kubeconfig(server: string, caPem: string, user: string, token: string):
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'controlplane', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    clusters: [
+      {
+        name: 'controlplane',
+        cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') },
+      },
+    ],
     users: [{ name: user, user: { token } }],
     contexts: [{ name: 'controlplane', context: { cluster: 'controlplane', user, namespace: 'default' } }],
     'current-context': 'controlplane',
@@ -367,10 +372,16 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
       async compactEtcd() {
         // Any range read reports the store's current revision in its header.
-        const range = await send(`${etcdUrl}/v3/kv/range`, { method: 'POST', body: { key: Buffer.from('\0').toString('base64') } });
+        const range = await send(`${etcdUrl}/v3/kv/range`, {
+          method: 'POST',
+          body: { key: Buffer.from('\0').toString('base64') },
+        });
         if (range.status !== 200) throw new Error(`etcd range: ${range.status} ${range.body}`);
         const revision = Number(JSON.parse(range.body).header.revision);
-        const compaction = await send(`${etcdUrl}/v3/kv/compaction`, { method: 'POST', body: { revision, physical: true } });
+        const compaction = await send(`${etcdUrl}/v3/kv/compaction`, {
+          method: 'POST',
+          body: { revision, physical: true },
+        });
         // Compacting at an already compacted revision is refused; the outcome is the same.
         if (compaction.status !== 200 && !compaction.body.includes('required revision has been compacted')) {
           throw new Error(`etcd compaction: ${compaction.status} ${compaction.body}`);
@@ -380,7 +391,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
       async mintServiceAccountToken(namespace, name) {
         const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts`;
-        const created = await api(base, { method: 'POST', body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
+        const created = await api(base, {
+          method: 'POST',
+          body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } },
+        });
         if (created.status !== 201 && created.status !== 409) {
           throw new Error(`create ServiceAccount ${namespace}/${name}: ${created.status} ${created.body}`);
         }
@@ -396,7 +410,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     };
   } catch (err) {
     note(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
-    for (const name of procs.keys()) if (!shown.has(name)) note(`last lines of ${logFile(name)}:\n${tail(logFile(name))}`);
+    for (const name of procs.keys())
+      if (!shown.has(name)) note(`last lines of ${logFile(name)}:\n${tail(logFile(name))}`);
     await stop();
     throw err;
   }

@@ -39,13 +39,19 @@ export function stages(all: Instruction[]): Instruction[][] {
  * stands between node and the script) and the environment its ENV lines set. The benchmark runs
  * `node dist/main.js` with exactly these, so that it measures what ships.
  */
-export function shippedProcess(text: string): { node: string; nodeOptions: string[]; script: string; env: Record<string, string> } {
+export function shippedProcess(text: string): {
+  node: string;
+  nodeOptions: string[];
+  script: string;
+  env: Record<string, string>;
+} {
   const final = stages(instructions(text)).at(-1) ?? [];
   const entrypoint = final.filter((instruction) => instruction.keyword === 'ENTRYPOINT').at(-1);
   const command = JSON.parse(entrypoint?.args ?? '[]') as string[];
   const node = command[0];
   const script = command.at(-1);
-  if (command.length < 2 || node === undefined || script === undefined) throw new Error(`the final stage's ENTRYPOINT is not [node, ...options, script]: ${entrypoint?.args}`);
+  if (command.length < 2 || node === undefined || script === undefined)
+    throw new Error(`the final stage's ENTRYPOINT is not [node, ...options, script]: ${entrypoint?.args}`);
   const env: Record<string, string> = {};
   for (const instruction of final.filter((candidate) => candidate.keyword === 'ENV')) {
     for (const setting of instruction.args.split(/\s+/)) {

@@ -3,7 +3,15 @@
  * world the way the reconciler does (each step's answer becomes the next fact), recording every
  * step, so a test reads "given this world, these steps happen, this finish results".
  */
-import { API_VERSION, KIND, READY, type Condition, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
+import {
+  API_VERSION,
+  KIND,
+  READY,
+  type Condition,
+  type InfluxOnboarding,
+  type InfluxOnboardingSpec,
+  type InfluxOnboardingStatus,
+} from '../../src/api/types.js';
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
 import { tlsSettings } from '../../src/api/spec.js';
 import type {
@@ -76,11 +84,21 @@ export const VERSION = 'v2.7.12';
 export const ROTATED_AUTHORIZATION_ID = '4a1b2c3d4e5f6075';
 
 /** Read and write on every resource type, global: the setup token's permissions (abridged). */
-export const OPERATOR_PERMISSIONS = ['orgs', 'users', 'buckets', 'authorizations'].flatMap((type) => ['read', 'write'].map((action) => ({ action, resource: { type } })));
+export const OPERATOR_PERMISSIONS = ['orgs', 'users', 'buckets', 'authorizations'].flatMap((type) =>
+  ['read', 'write'].map((action) => ({ action, resource: { type } })),
+);
 
 /** An authorization of IDS.userID as InfluxDB lists it; `token` only where tokens are still shown (before v2.9). */
 export function authorization(id: string, description: string, token?: string): Authorization {
-  return { id, description, orgID: IDS.orgID, userID: IDS.userID, active: true, permissions: OPERATOR_PERMISSIONS, ...(token !== undefined && { token }) };
+  return {
+    id,
+    description,
+    orgID: IDS.orgID,
+    userID: IDS.userID,
+    active: true,
+    permissions: OPERATOR_PERMISSIONS,
+    ...(token !== undefined && { token }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,11 +143,18 @@ export function readyCondition(
 }
 
 /** The status a resource has after a successful onboarding (as decide() writes it). */
-export function onboardedStatus(overrides: Partial<InfluxOnboardingStatus> = {}, message?: string): InfluxOnboardingStatus {
+export function onboardedStatus(
+  overrides: Partial<InfluxOnboardingStatus> = {},
+  message?: string,
+): InfluxOnboardingStatus {
   return {
     observedGeneration: 1,
     conditions: [
-      readyCondition('True', 'Onboarded', message ?? `InfluxDB at ${INFLUX_URL} is onboarded; credentials are in Secret ${SECRET_NAME}`),
+      readyCondition(
+        'True',
+        'Onboarded',
+        message ?? `InfluxDB at ${INFLUX_URL} is onboarded; credentials are in Secret ${SECRET_NAME}`,
+      ),
     ],
     secretName: SECRET_NAME,
     ...IDS,
@@ -172,13 +197,19 @@ export function secretData(creds: Credentials, spec: Partial<InfluxOnboardingSpe
 export function ownedSecret(
   data: Partial<DesiredSecret['data']>,
   garbageCollected = false,
-  annotations: Omit<Extract<CredentialsSecret, { state: 'owned' }>, 'state' | 'data' | 'garbageCollected'> = { tls: NO_TLS },
+  annotations: Omit<Extract<CredentialsSecret, { state: 'owned' }>, 'state' | 'data' | 'garbageCollected'> = {
+    tls: NO_TLS,
+  },
 ): CredentialsSecret {
   return { state: 'owned', data, garbageCollected, ...annotations };
 }
 
 /** The Secret decide() writes for BASE_SPEC (with spec overrides) and these credentials. */
-export function desiredSecret(creds: Credentials, garbageCollected = false, spec: Partial<InfluxOnboardingSpec> = {}): DesiredSecret {
+export function desiredSecret(
+  creds: Credentials,
+  garbageCollected = false,
+  spec: Partial<InfluxOnboardingSpec> = {},
+): DesiredSecret {
   return { name: SECRET_NAME, garbageCollected, tls: NO_TLS, data: secretData(creds, spec) };
 }
 
@@ -191,7 +222,11 @@ export const ABSENT: CredentialsSecret = { state: 'absent' };
 export const FOREIGN: CredentialsSecret = { state: 'foreign' };
 
 /** A referenced Secret's value; by default its Secret consents to INFLUX_URL. */
-export const found = (value: string, allowedUrls: readonly string[] = [INFLUX_URL]): Reference => ({ found: true, value, allowedUrls });
+export const found = (value: string, allowedUrls: readonly string[] = [INFLUX_URL]): Reference => ({
+  found: true,
+  value,
+  allowedUrls,
+});
 export const missing = (problem: string): Reference => ({ found: false, problem });
 
 // ---------------------------------------------------------------------------------------------
@@ -200,7 +235,10 @@ export const missing = (problem: string): Reference => ({ found: false, problem 
 export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
 export const failed = <T>(failure: InfluxFailure): Outcome<T> => ({ ok: false, failure });
 
-export function unreachableFailure(reason: UnreachableReason = 'network', message = 'connect ECONNREFUSED 10.0.0.7:8086'): InfluxFailure {
+export function unreachableFailure(
+  reason: UnreachableReason = 'network',
+  message = 'connect ECONNREFUSED 10.0.0.7:8086',
+): InfluxFailure {
   return { kind: 'unreachable', reason, message };
 }
 
@@ -208,18 +246,25 @@ export function rejectedFailure(status: number, code: string, message: string): 
   return { kind: 'rejected', status, code, message };
 }
 
-export const unreachable = <T>(reason?: UnreachableReason, message?: string): Outcome<T> => failed(unreachableFailure(reason, message));
+export const unreachable = <T>(reason?: UnreachableReason, message?: string): Outcome<T> =>
+  failed(unreachableFailure(reason, message));
 /** The client's address policy refused the address: nothing was sent. */
-export const refused = <T>(reason: Extract<InfluxFailure, { kind: 'refused' }>['reason'], message = 'refused before connecting: the address 169.254.169.254 is link-local'): Outcome<T> =>
-  failed({ kind: 'refused', reason, message });
-export const rejected = <T>(status: number, code: string, message: string): Outcome<T> => failed(rejectedFailure(status, code, message));
+export const refused = <T>(
+  reason: Extract<InfluxFailure, { kind: 'refused' }>['reason'],
+  message = 'refused before connecting: the address 169.254.169.254 is link-local',
+): Outcome<T> => failed({ kind: 'refused', reason, message });
+export const rejected = <T>(status: number, code: string, message: string): Outcome<T> =>
+  failed(rejectedFailure(status, code, message));
 export const unauthorized = <T>(): Outcome<T> => rejected(401, 'unauthorized', 'unauthorized access');
 export const alreadySetUp = <T>(): Outcome<T> => rejected(422, 'conflict', 'onboarding has already been completed');
 
 export const setupResult = (ids: Partial<SetupResult> = {}): SetupResult => ({ ...IDS, ...ids });
 export const owner = (userID: string = IDS.userID, userName = 'admin'): TokenOwner => ({ userID, userName });
 /** `null`: a /health answer without a version. */
-export const health = (version: string | null = VERSION): Health => ({ status: 'pass', ...(version !== null && { version }) });
+export const health = (version: string | null = VERSION): Health => ({
+  status: 'pass',
+  ...(version !== null && { version }),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Facts
@@ -255,7 +300,8 @@ export function leaks(finish: Finish, values: readonly string[] = SECRET_VALUES)
   const found: string[] = [];
   const visit = (value: unknown, path: string): void => {
     if (typeof value === 'string') {
-      for (const secret of values) if (secret !== '' && value.includes(secret)) found.push(`${path} contains ${secret}`);
+      for (const secret of values)
+        if (secret !== '' && value.includes(secret)) found.push(`${path} contains ${secret}`);
     } else if (Array.isArray(value)) {
       value.forEach((item, index) => visit(item, `${path}[${index}]`));
     } else if (typeof value === 'object' && value !== null) {
@@ -332,14 +378,22 @@ function bucketSeenBy(current: Facts, step: StepOf<'checkBucket'>, world: World)
   if (orgID === undefined || bucketID !== step.bucketID) return rejected(404, 'not found', 'bucket not found');
   const status = world.health === undefined ? undefined : answer(world.health, { kind: 'checkHealth' });
   const version = status?.ok ? status.value.version : undefined;
-  return ok({ name: bucket, orgID, retentionSeconds: bucketRetentionSeconds ?? 0, ...(version !== undefined && { version }) });
+  return ok({
+    name: bucket,
+    orgID,
+    retentionSeconds: bucketRetentionSeconds ?? 0,
+    ...(version !== undefined && { version }),
+  });
 }
 
 /** The facts after the world answered `step`, exactly as the reconciler builds them. */
 export function apply(current: Facts, step: Exclude<Step, Finish>, world: World): Facts {
   switch (step.kind) {
     case 'checkBucket':
-      return { ...current, bucketCheck: world.bucket === undefined ? bucketSeenBy(current, step, world) : answer(world.bucket, step) };
+      return {
+        ...current,
+        bucketCheck: world.bucket === undefined ? bucketSeenBy(current, step, world) : answer(world.bucket, step),
+      };
     case 'checkSetupStatus':
       return { ...current, setupStatus: answer(world.setupStatus, step) };
     case 'recheckSetupStatus':
@@ -361,7 +415,13 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
     case 'checkNewToken':
       return { ...current, createdTokenCheck: answer(world.checkToken, step) };
     case 'deleteAuthorization':
-      return { ...current, authorizationsDeleted: [...(current.authorizationsDeleted ?? []), { id: step.id, outcome: answer(world.deleteAuthorization, step) }] };
+      return {
+        ...current,
+        authorizationsDeleted: [
+          ...(current.authorizationsDeleted ?? []),
+          { id: step.id, outcome: answer(world.deleteAuthorization, step) },
+        ],
+      };
     case 'setPassword':
       return { ...current, passwordSet: { password: step.password, outcome: answer(world.setPassword, step) } };
     case 'checkPassword':
@@ -373,10 +433,17 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       // As the Secret adapter writes it: records kept unless replaced (or, given null, removed); the authorization ID goes with its token.
       const passwordRotation = step.secret.passwordRotation ?? before?.passwordRotation;
       const tokenRotation = step.secret.tokenRotation ?? before?.tokenRotation;
-      const pendingPassword = step.secret.pendingPassword === null ? undefined : (step.secret.pendingPassword ?? before?.pendingPassword);
+      const pendingPassword =
+        step.secret.pendingPassword === null ? undefined : (step.secret.pendingPassword ?? before?.pendingPassword);
       const authorizationID =
-        step.secret.authorizationID === null ? undefined : (step.secret.authorizationID ?? (before?.data.token === step.secret.data.token ? before?.authorizationID : undefined));
-      const replacedAuthorization = step.secret.replacedAuthorization === null ? undefined : (step.secret.replacedAuthorization ?? before?.replacedAuthorization);
+        step.secret.authorizationID === null
+          ? undefined
+          : (step.secret.authorizationID ??
+            (before?.data.token === step.secret.data.token ? before?.authorizationID : undefined));
+      const replacedAuthorization =
+        step.secret.replacedAuthorization === null
+          ? undefined
+          : (step.secret.replacedAuthorization ?? before?.replacedAuthorization);
       const secret: CredentialsSecret =
         written === 'foreign'
           ? FOREIGN
@@ -418,13 +485,20 @@ export function drive(initial: Facts, world: World): Drive {
 /** The only step of a kind in a drive; throws unless there is exactly one. */
 export function only<K extends Exclude<Step, Finish>['kind']>(run: Drive, kind: K): StepOf<K> {
   const matching = run.steps.filter((step): step is Extract<Exclude<Step, Finish>, { kind: K }> => step.kind === kind);
-  if (matching.length !== 1) throw new Error(`expected exactly one ${kind} step, got ${matching.length} (${run.kinds.join(', ')})`);
+  if (matching.length !== 1)
+    throw new Error(`expected exactly one ${kind} step, got ${matching.length} (${run.kinds.join(', ')})`);
   return matching[0] as StepOf<K>;
 }
 
 /** A world whose InfluxDB is fresh and accepts the setup. */
 export function freshWorld(extra: World = {}): World {
-  return { setupStatus: ok({ allowed: true }), postSetup: ok(setupResult()), health: ok(health()), checkPassword: ok(true), ...extra };
+  return {
+    setupStatus: ok({ allowed: true }),
+    postSetup: ok(setupResult()),
+    health: ok(health()),
+    checkPassword: ok(true),
+    ...extra,
+  };
 }
 
 /** A world whose InfluxDB is set up and accepts exactly `token`. */
@@ -434,10 +508,16 @@ export function setUpWorld(token: string, extra: World = {}): World {
     checkToken: (step) => (step.token === token ? ok(owner()) : unauthorized()),
     lookupIDs: (step) =>
       step.token === token
-        ? ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0, ...(step.userID && { authorizationID: IDS.authorizationID }) })
+        ? ok({
+            orgID: IDS.orgID,
+            bucketID: IDS.bucketID,
+            bucketRetentionSeconds: 0,
+            ...(step.userID && { authorizationID: IDS.authorizationID }),
+          })
         : unauthorized(),
     // A bucket whose retention differs from the spec's gets it set.
-    repair: (step) => (step.token === token ? ok({ id: step.kind === 'createOrg' ? IDS.orgID : IDS.bucketID }) : unauthorized()),
+    repair: (step) =>
+      step.token === token ? ok({ id: step.kind === 'createOrg' ? IDS.orgID : IDS.bucketID }) : unauthorized(),
     health: ok(health()),
     setPassword: (step) => (step.token === token ? ok(true) : unauthorized()),
     checkPassword: ok(true),

@@ -20,13 +20,20 @@ export class FakeApiServer {
   readonly sockets = new Set<Socket>();
   private readonly server: http.Server;
   private readonly openWatches = new Set<http.ServerResponse>();
-  listHandler: ListHandler = () => ({ body: { kind: 'ThingList', apiVersion: 'example.com/v1', metadata: { resourceVersion: '1' }, items: [] } });
+  listHandler: ListHandler = () => ({
+    body: { kind: 'ThingList', apiVersion: 'example.com/v1', metadata: { resourceVersion: '1' }, items: [] },
+  });
   watchHandler: WatchHandler = (response) => this.holdOpen(response);
 
   constructor() {
     this.server = http.createServer((request, response) => {
       const url = new URL(request.url ?? '/', 'http://fake');
-      const seen = { path: url.pathname, query: url.searchParams, authorization: request.headers.authorization, accept: request.headers.accept };
+      const seen = {
+        path: url.pathname,
+        query: url.searchParams,
+        authorization: request.headers.authorization,
+        accept: request.headers.accept,
+      };
       this.requests.push(seen);
       if (url.searchParams.get('watch') === '1') {
         this.openWatches.add(response);

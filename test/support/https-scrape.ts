@@ -26,7 +26,9 @@ export function scrapeHttps(url: string, options: { token?: string; caPem?: stri
         let body = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body, certificate }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body, certificate }),
+        );
         response.on('error', reject);
       },
     );

@@ -21,9 +21,11 @@ async function writeAndQuery(credentials: Credentials): Promise<number> {
   const writer = client.getWriteApi(credentials.org, credentials.bucket, 'ms', { maxRetries: 0 });
   writer.writePoint(new Point('onboarding_probe').tag('probe', probe).floatField('value', 1).timestamp(new Date()));
   await writer.close();
-  const rows = await client.getQueryApi(credentials.org).collectRows(
-    `from(bucket: ${JSON.stringify(credentials.bucket)}) |> range(start: -1h) |> filter(fn: (r) => r._measurement == "onboarding_probe" and r.probe == ${JSON.stringify(probe)})`,
-  );
+  const rows = await client
+    .getQueryApi(credentials.org)
+    .collectRows(
+      `from(bucket: ${JSON.stringify(credentials.bucket)}) |> range(start: -1h) |> filter(fn: (r) => r._measurement == "onboarding_probe" and r.probe == ${JSON.stringify(probe)})`,
+    );
   return rows.length;
 }
 
@@ -65,11 +67,17 @@ export function writeStatus(credentials: Omit<Credentials, 'username' | 'passwor
 }
 
 /** A Flux query of the bucket with the official client: 200 (and the rows), or the status InfluxDB refused it with. */
-export async function readStatus(credentials: Omit<Credentials, 'username' | 'password'>): Promise<{ status: number; rows: number }> {
+export async function readStatus(
+  credentials: Omit<Credentials, 'username' | 'password'>,
+): Promise<{ status: number; rows: number }> {
   const client = new InfluxDB({ url: credentials.url, token: credentials.token, timeout: 15_000 });
   let rows = 0;
   const status = await statusOf(async () => {
-    rows = (await client.getQueryApi(credentials.org).collectRows(`from(bucket: ${JSON.stringify(credentials.bucket)}) |> range(start: -1h)`)).length;
+    rows = (
+      await client
+        .getQueryApi(credentials.org)
+        .collectRows(`from(bucket: ${JSON.stringify(credentials.bucket)}) |> range(start: -1h)`)
+    ).length;
   }, 200);
   return { status, rows };
 }

@@ -28,7 +28,12 @@ export interface RawRequest {
 /** One request on its own connection (no sockets linger after a test). */
 export function influxRequest(baseUrl: string, request: RawRequest): Promise<RawAnswer> {
   const url = new URL(request.path, baseUrl);
-  const payload = request.body === undefined ? undefined : typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+  const payload =
+    request.body === undefined
+      ? undefined
+      : typeof request.body === 'string'
+        ? request.body
+        : JSON.stringify(request.body);
   const headers: Record<string, string> = { ...request.headers };
   if (request.token !== undefined) headers.Authorization = `Token ${request.token}`;
   if (request.authorization !== undefined) headers.Authorization = request.authorization;
@@ -46,22 +51,27 @@ export function influxRequest(baseUrl: string, request: RawRequest): Promise<Raw
           json = undefined;
         }
         const flat: Record<string, string> = {};
-        for (const [key, value] of Object.entries(res.headers)) if (value !== undefined) flat[key] = Array.isArray(value) ? value.join(', ') : value;
+        for (const [key, value] of Object.entries(res.headers))
+          if (value !== undefined) flat[key] = Array.isArray(value) ? value.join(', ') : value;
         resolve({ status: res.statusCode ?? 0, headers: flat, text, json });
       });
       res.on('error', reject);
     });
-    req.setTimeout(request.timeoutMs ?? 15_000, () => req.destroy(new Error(`timeout: ${request.method ?? 'GET'} ${url.href}`)));
+    req.setTimeout(request.timeoutMs ?? 15_000, () =>
+      req.destroy(new Error(`timeout: ${request.method ?? 'GET'} ${url.href}`)),
+    );
     req.on('error', reject);
     req.end(payload);
   });
 }
 
 function expectStatus(answer: RawAnswer, status: number, what: string): void {
-  if (answer.status !== status) throw new Error(`${what}: expected ${status}, got ${answer.status} ${answer.text.slice(0, 300)}`);
+  if (answer.status !== status)
+    throw new Error(`${what}: expected ${status}, got ${answer.status} ${answer.text.slice(0, 300)}`);
 }
 
-const objectOf = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});
+const objectOf = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 const idIn = (value: unknown, key: string): string => String(objectOf(objectOf(value)[key]).id ?? '');
 
 export interface SetUpInstance {
@@ -98,7 +108,14 @@ export class InfluxAdmin {
   }
 
   /** `influx setup` as someone else runs it. */
-  async setUp(body: { username: string; password?: string; org: string; bucket: string; retentionPeriodSeconds?: number; token?: string }): Promise<SetUpInstance> {
+  async setUp(body: {
+    username: string;
+    password?: string;
+    org: string;
+    bucket: string;
+    retentionPeriodSeconds?: number;
+    token?: string;
+  }): Promise<SetUpInstance> {
     const answer = await this.request({ method: 'POST', path: '/api/v2/setup', body });
     expectStatus(answer, 201, 'POST /api/v2/setup');
     const auth = objectOf(objectOf(answer.json).auth);
@@ -112,11 +129,20 @@ export class InfluxAdmin {
   }
 
   async deleteAuthorization(adminToken: string, id: string): Promise<void> {
-    expectStatus(await this.request({ method: 'DELETE', path: `/api/v2/authorizations/${id}`, token: adminToken }), 204, 'DELETE authorization');
+    expectStatus(
+      await this.request({ method: 'DELETE', path: `/api/v2/authorizations/${id}`, token: adminToken }),
+      204,
+      'DELETE authorization',
+    );
   }
 
   async setAuthorizationStatus(adminToken: string, id: string, status: 'active' | 'inactive'): Promise<void> {
-    const answer = await this.request({ method: 'PATCH', path: `/api/v2/authorizations/${id}`, token: adminToken, body: { status } });
+    const answer = await this.request({
+      method: 'PATCH',
+      path: `/api/v2/authorizations/${id}`,
+      token: adminToken,
+      body: { status },
+    });
     expectStatus(answer, 200, 'PATCH authorization');
   }
 

@@ -55,7 +55,12 @@ export async function startInfluxProxy(upstream: string, { host = '127.0.0.1' } 
         body = raw.toString('utf8');
       }
       const authorization = request.headers.authorization;
-      requests.push({ method, path: request.url ?? '/', ...(body === undefined ? {} : { body }), ...(authorization === undefined ? {} : { authorization }) });
+      requests.push({
+        method,
+        path: request.url ?? '/',
+        ...(body === undefined ? {} : { body }),
+        ...(authorization === undefined ? {} : { authorization }),
+      });
 
       const index = pending.findIndex(({ match }) => matches(match, method, path));
       const disturbance = index < 0 ? undefined : pending.splice(index, 1)[0]?.how;
@@ -64,27 +69,38 @@ export async function startInfluxProxy(upstream: string, { host = '127.0.0.1' } 
         return; // close() destroys the connection.
       }
       if (disturbance === 'refuse') {
-        const refusal = JSON.stringify({ code: 'invalid', message: 'passwords must contain at least three of: uppercase letters, lowercase letters, digits, special characters' });
-        response.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8', 'X-Platform-Error-Code': 'invalid' });
+        const refusal = JSON.stringify({
+          code: 'invalid',
+          message:
+            'passwords must contain at least three of: uppercase letters, lowercase letters, digits, special characters',
+        });
+        response.writeHead(400, {
+          'Content-Type': 'application/json; charset=utf-8',
+          'X-Platform-Error-Code': 'invalid',
+        });
         response.end(refusal);
         signal();
         return;
       }
       const headers = { ...request.headers };
       delete headers.host;
-      const outgoing = http.request(new URL(request.url ?? '/', upstream), { method, headers, agent: false }, (answer) => {
-        const parts: Buffer[] = [];
-        answer.on('data', (chunk: Buffer) => parts.push(chunk));
-        answer.on('end', () => {
-          passed.push({ method, path });
-          if (disturbance === 'dropAnswer') {
-            signal();
-            return;
-          }
-          response.writeHead(answer.statusCode ?? 502, answer.headers);
-          response.end(Buffer.concat(parts));
-        });
-      });
+      const outgoing = http.request(
+        new URL(request.url ?? '/', upstream),
+        { method, headers, agent: false },
+        (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => parts.push(chunk));
+          answer.on('end', () => {
+            passed.push({ method, path });
+            if (disturbance === 'dropAnswer') {
+              signal();
+              return;
+            }
+            response.writeHead(answer.statusCode ?? 502, answer.headers);
+            response.end(Buffer.concat(parts));
+          });
+        },
+      );
       outgoing.on('error', () => response.destroy());
       outgoing.end(raw);
     });

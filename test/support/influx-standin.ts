@@ -136,7 +136,8 @@ const MESSAGES = {
   passwordLength: 'passwords must be between 8 and 72 characters long', // v2.7.6+
   passwordTooShortLegacy: 'passwords must be at least 8 characters long', // v2.7.0-2.7.5
   // Not in the doc: wording of the --strong-passwords refusal is a guess.
-  passwordWeak: 'passwords must contain at least three of: uppercase letters, lowercase letters, digits, special characters (!@#$%^&*()_+)',
+  passwordWeak:
+    'passwords must contain at least three of: uppercase letters, lowercase letters, digits, special characters (!@#$%^&*()_+)',
   bucketUnderscore: (name: string) => `bucket name ${name} is invalid. Buckets may not start with underscore`,
   // Not in the doc: wording for the '"' case follows the underscore one.
   bucketQuote: (name: string) => `bucket name ${name} is invalid. Bucket names may not include quotation marks`,
@@ -247,7 +248,8 @@ function syntaxErrorText(raw: string, error: unknown): string {
   const message = error instanceof Error ? error.message : '';
   const position = /position (\d+)/.exec(message);
   // Observed: input that ends inside a value is Go's "unexpected EOF".
-  if (/end of JSON input/i.test(message) || (position && Number(position[1]) >= raw.trimEnd().length)) return 'unexpected EOF';
+  if (/end of JSON input/i.test(message) || (position && Number(position[1]) >= raw.trimEnd().length))
+    return 'unexpected EOF';
   const character = position ? raw.charAt(Number(position[1])) : raw.trim().charAt(0);
   return `invalid character '${character}' looking for beginning of value`;
 }
@@ -260,18 +262,34 @@ function decodeOnboardingRequest(raw: string): OnboardingRequest {
   } catch (error) {
     throw new InfluxError('internal error', syntaxErrorText(raw, error));
   }
-  const request: OnboardingRequest = { username: '', password: '', org: '', bucket: '', retentionPeriodSeconds: 0, retentionPeriodHrs: 0, token: '' };
+  const request: OnboardingRequest = {
+    username: '',
+    password: '',
+    org: '',
+    bucket: '',
+    retentionPeriodSeconds: 0,
+    retentionPeriodHrs: 0,
+    token: '',
+  };
   if (document === null) return request; // Go: null into a struct is a no-op.
   if (typeof document !== 'object' || Array.isArray(document)) {
-    throw new InfluxError('internal error', `json: cannot unmarshal ${goKind(document)} into Go value of type influxdb.OnboardingRequest`);
+    throw new InfluxError(
+      'internal error',
+      `json: cannot unmarshal ${goKind(document)} into Go value of type influxdb.OnboardingRequest`,
+    );
   }
   for (const [key, value] of Object.entries(document)) {
     // Go matches keys case-insensitively; unknown keys (Cloud's `limit`) are ignored.
-    const field = (Object.keys(REQUEST_FIELDS) as Array<keyof OnboardingRequest>).find((name) => name.toLowerCase() === key.toLowerCase());
+    const field = (Object.keys(REQUEST_FIELDS) as Array<keyof OnboardingRequest>).find(
+      (name) => name.toLowerCase() === key.toLowerCase(),
+    );
     if (field === undefined || value === null) continue;
     const goType = REQUEST_FIELDS[field];
     const typeError = (got: string) =>
-      new InfluxError('internal error', `json: cannot unmarshal ${got} into Go struct field OnboardingRequest.${field} of type ${goType}`);
+      new InfluxError(
+        'internal error',
+        `json: cannot unmarshal ${got} into Go struct field OnboardingRequest.${field} of type ${goType}`,
+      );
     if (goType === 'string') {
       if (typeof value !== 'string') throw typeError(goKind(value));
       (request[field] as string) = value;
@@ -324,14 +342,35 @@ interface Permission {
 
 // Doc, "201 response": auth.permissions has 44 entries, read and write on 22 resource types.
 const RESOURCE_TYPES = [
-  'authorizations', 'buckets', 'dashboards', 'orgs', 'sources', 'tasks', 'telegrafs', 'users',
-  'variables', 'scrapers', 'secrets', 'labels', 'views', 'documents', 'notificationRules',
-  'notificationEndpoints', 'checks', 'dbrp', 'notebooks', 'annotations', 'remotes', 'replications',
+  'authorizations',
+  'buckets',
+  'dashboards',
+  'orgs',
+  'sources',
+  'tasks',
+  'telegrafs',
+  'users',
+  'variables',
+  'scrapers',
+  'secrets',
+  'labels',
+  'views',
+  'documents',
+  'notificationRules',
+  'notificationEndpoints',
+  'checks',
+  'dbrp',
+  'notebooks',
+  'annotations',
+  'remotes',
+  'replications',
 ];
 
 /** Read and write on every resource type, everywhere: the setup (operator) token. */
 function operatorPermissions(): Permission[] {
-  return RESOURCE_TYPES.flatMap((type) => (['read', 'write'] as const).map((action) => ({ action, resource: { type } })));
+  return RESOURCE_TYPES.flatMap((type) =>
+    (['read', 'write'] as const).map((action) => ({ action, resource: { type } })),
+  );
 }
 
 /**
@@ -401,7 +440,12 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
    * this one, and no org or this one. An inactive authorization may do nothing (observed: it still
    * authenticates, so lists come back empty rather than refused).
    */
-  function can(auth: Authorization, action: Permission['action'], type: string, target: { id?: string; orgID?: string } = {}): boolean {
+  function can(
+    auth: Authorization,
+    action: Permission['action'],
+    type: string,
+    target: { id?: string; orgID?: string } = {},
+  ): boolean {
     if (auth.status !== 'active') return false;
     return auth.permissions.some(
       ({ action: granted, resource }) =>
@@ -431,7 +475,10 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     const org: Org = { id: newID(), name, createdAt: now };
     orgs.set(org.id, org);
     // Not in the doc: every org gets the _tasks and _monitoring system buckets.
-    for (const [system, everySeconds] of [['_tasks', 3 * 86400], ['_monitoring', 7 * 86400]] as const) {
+    for (const [system, everySeconds] of [
+      ['_tasks', 3 * 86400],
+      ['_monitoring', 7 * 86400],
+    ] as const) {
       const bucket: Bucket = { id: newID(), orgID: org.id, name: system, type: 'system', everySeconds, createdAt: now };
       buckets.set(bucket.id, bucket);
     }
@@ -440,10 +487,17 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
 
   /** Observed: retentionRules as POST and PATCH read them; no rule is infinite. */
   function readRetention(rules: unknown): { everySeconds: number; shardGroupSeconds?: number } {
-    const rule = Array.isArray(rules) ? (rules as Array<{ type?: string; everySeconds?: number; shardGroupDurationSeconds?: number }>).find((entry) => entry.type === 'expire') : undefined;
+    const rule = Array.isArray(rules)
+      ? (rules as Array<{ type?: string; everySeconds?: number; shardGroupDurationSeconds?: number }>).find(
+          (entry) => entry.type === 'expire',
+        )
+      : undefined;
     const everySeconds = rule?.everySeconds ?? 0;
     if (everySeconds !== 0 && everySeconds < 3600) throw new InfluxError('internal error', MESSAGES.retentionTooShort);
-    return { everySeconds, ...(rule?.shardGroupDurationSeconds ? { shardGroupSeconds: rule.shardGroupDurationSeconds } : {}) };
+    return {
+      everySeconds,
+      ...(rule?.shardGroupDurationSeconds ? { shardGroupSeconds: rule.shardGroupDurationSeconds } : {}),
+    };
   }
 
   /**
@@ -470,7 +524,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       user.password = request.password;
     }
 
-    if ([...orgs.values()].some((org) => org.name === request.org)) throw new InfluxError('conflict', MESSAGES.orgExists(request.org));
+    if ([...orgs.values()].some((org) => org.name === request.org))
+      throw new InfluxError('conflict', MESSAGES.orgExists(request.org));
     const org = createOrg(request.org);
     const now = org.createdAt;
 
@@ -478,13 +533,22 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     if (request.bucket.startsWith('_')) throw new InfluxError('invalid', MESSAGES.bucketUnderscore(request.bucket));
     if (request.bucket.includes('"')) throw new InfluxError('invalid', MESSAGES.bucketQuote(request.bucket));
     // Doc, "Traps": retentionPeriodSeconds wins only when > 0, else retentionPeriodHrs as nanoseconds.
-    const retentionNs = request.retentionPeriodSeconds > 0 ? request.retentionPeriodSeconds * 1e9 : request.retentionPeriodHrs;
+    const retentionNs =
+      request.retentionPeriodSeconds > 0 ? request.retentionPeriodSeconds * 1e9 : request.retentionPeriodHrs;
     if (retentionNs !== 0 && retentionNs < HOUR_NS) throw new InfluxError('internal error', MESSAGES.retentionTooShort);
-    const bucket: Bucket = { id: newID(), orgID: org.id, name: request.bucket, type: 'user', everySeconds: Math.trunc(retentionNs / 1e9), createdAt: now };
+    const bucket: Bucket = {
+      id: newID(),
+      orgID: org.id,
+      name: request.bucket,
+      type: 'user',
+      everySeconds: Math.trunc(retentionNs / 1e9),
+      createdAt: now,
+    };
     buckets.set(bucket.id, bucket);
 
     const token = request.token === '' ? newToken() : request.token;
-    if ([...authorizations.values()].some((entry) => entry.token === token)) throw new InfluxError('conflict', MESSAGES.tokenExists);
+    if ([...authorizations.values()].some((entry) => entry.token === token))
+      throw new InfluxError('conflict', MESSAGES.tokenExists);
     const auth: Authorization = {
       id: newID(),
       token,
@@ -515,7 +579,12 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     };
   }
 
-  const userJson = (user: User) => ({ links: { self: `/api/v2/users/${user.id}` }, id: user.id, name: user.name, status: 'active' });
+  const userJson = (user: User) => ({
+    links: { self: `/api/v2/users/${user.id}` },
+    id: user.id,
+    name: user.name,
+    status: 'active',
+  });
   const orgJson = (org: Org) => ({
     links: {
       buckets: `/api/v2/buckets?org=${encodeURIComponent(org.name)}`,
@@ -540,7 +609,13 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     type: bucket.type,
     name: bucket.name,
     ...(bucket.description !== undefined && { description: bucket.description }),
-    retentionRules: [{ type: 'expire', everySeconds: bucket.everySeconds, shardGroupDurationSeconds: bucket.shardGroupSeconds ?? shardGroupSeconds(bucket.everySeconds) }],
+    retentionRules: [
+      {
+        type: 'expire',
+        everySeconds: bucket.everySeconds,
+        shardGroupDurationSeconds: bucket.shardGroupSeconds ?? shardGroupSeconds(bucket.everySeconds),
+      },
+    ],
     createdAt: bucket.createdAt,
     updatedAt: bucket.createdAt,
     links: {
@@ -566,7 +641,9 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       token: form === 'listed' && options.hashedTokens ? '' : auth.token,
       // Doc, "201 response": v2.9+ hashes tokens; the setup answer still carries the raw token
       // plus hashedToken (observed: no other answer has hashedToken). Not in the doc: the hash format.
-      ...(options.hashedTokens && form === 'setup' ? { hashedToken: `sha256:${createHash('sha256').update(auth.token).digest('hex')}` } : {}),
+      ...(options.hashedTokens && form === 'setup'
+        ? { hashedToken: `sha256:${createHash('sha256').update(auth.token).digest('hex')}` }
+        : {}),
       status: auth.status,
       description: auth.description,
       orgID: auth.orgID,
@@ -576,8 +653,18 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       // Observed: a permission on one bucket also names it (and, as any org-scoped one, its org).
       permissions: auth.permissions.map((permission) => {
         if (!names || permission.resource.orgID === undefined) return permission;
-        const bucketName = permission.resource.type === 'buckets' && permission.resource.id !== undefined ? buckets.get(permission.resource.id)?.name : undefined;
-        return { ...permission, resource: { ...permission.resource, org: orgs.get(permission.resource.orgID)?.name, ...(bucketName !== undefined && { name: bucketName }) } };
+        const bucketName =
+          permission.resource.type === 'buckets' && permission.resource.id !== undefined
+            ? buckets.get(permission.resource.id)?.name
+            : undefined;
+        return {
+          ...permission,
+          resource: {
+            ...permission.resource,
+            org: orgs.get(permission.resource.orgID)?.name,
+            ...(bucketName !== undefined && { name: bucketName }),
+          },
+        };
       }),
       createdAt: auth.createdAt,
       updatedAt: auth.createdAt,
@@ -586,7 +673,12 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
   };
   // Doc, "201 response": keys user, bucket, org, auth, each an object.
   const createdJson = (created: ReturnType<typeof onboard>) =>
-    json(201, { user: userJson(created.user), bucket: bucketJson(created.bucket), org: orgJson(created.org), auth: authJson(created.auth, 'setup') });
+    json(201, {
+      user: userJson(created.user),
+      bucket: bucketJson(created.bucket),
+      org: orgJson(created.org),
+      auth: authJson(created.auth, 'setup'),
+    });
 
   interface Context {
     url: URL;
@@ -626,7 +718,15 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       method: 'GET',
       path: '/health',
       public: true,
-      handle: () => json(200, { name: 'influxdb', message: 'ready for queries and writes', status: 'pass', checks: [], version, commit: '0000000000' }),
+      handle: () =>
+        json(200, {
+          name: 'influxdb',
+          message: 'ready for queries and writes',
+          status: 'pass',
+          checks: [],
+          version,
+          commit: '0000000000',
+        }),
     },
     { method: 'GET', path: '/api/v2/setup', public: true, handle: () => json(200, { allowed: setupAllowed() }) },
     {
@@ -672,7 +772,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         if (auth === undefined || user === undefined) return { kind: 'unauthorized' };
         // Observed: an inactive token and one without read:users get 401 with their own messages.
         if (auth.status !== 'active') throw new InfluxError('unauthorized', MESSAGES.tokenInactive);
-        if (!can(auth, 'read', 'users', { id: user.id })) throw new InfluxError('unauthorized', MESSAGES.notPermitted('read', 'users', user.id));
+        if (!can(auth, 'read', 'users', { id: user.id }))
+          throw new InfluxError('unauthorized', MESSAGES.notPermitted('read', 'users', user.id));
         return json(200, userJson(user));
       },
     })),
@@ -697,12 +798,22 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         const orgID = url.searchParams.get('orgID');
         const name = url.searchParams.get('name');
         const found = [...buckets.values()].filter(
-          (bucket) => (orgID === null || bucket.orgID === orgID) && (name === null || bucket.name === name) && auth && can(auth, 'read', 'buckets', bucket),
+          (bucket) =>
+            (orgID === null || bucket.orgID === orgID) &&
+            (name === null || bucket.name === name) &&
+            auth &&
+            can(auth, 'read', 'buckets', bucket),
         );
         // Observed: a name that matches nothing is a 404, not an empty list.
         if (name !== null && found.length === 0) throw new InfluxError('not found', MESSAGES.bucketNotFound(name));
         // Observed: the self link repeats the query with the defaults filled in (name as `bucket`).
-        const query = new URLSearchParams({ ...(name === null ? {} : { bucket: name }), descending: 'false', limit: '20', offset: '0', ...(orgID === null ? {} : { orgID }) });
+        const query = new URLSearchParams({
+          ...(name === null ? {} : { bucket: name }),
+          descending: 'false',
+          limit: '20',
+          offset: '0',
+          ...(orgID === null ? {} : { orgID }),
+        });
         return json(200, { links: { self: `/api/v2/buckets?${query.toString()}` }, buckets: found.map(bucketJson) });
       },
     },
@@ -715,7 +826,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         if (!auth || !can(auth, 'write', 'orgs')) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
         const name = body.name ?? '';
         // Observed: 422 conflict for a name that exists.
-        if ([...orgs.values()].some((org) => org.name === name)) throw new InfluxError('conflict', MESSAGES.orgExists(name));
+        if ([...orgs.values()].some((org) => org.name === name))
+          throw new InfluxError('conflict', MESSAGES.orgExists(name));
         return json(201, orgJson(createOrg(name)));
       },
     },
@@ -724,12 +836,19 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       path: '/api/v2/buckets',
       public: false,
       handle: ({ rawBody, auth }) => {
-        const body = JSON.parse(rawBody || '{}') as { orgID?: string; name?: string; description?: string; retentionRules?: unknown };
+        const body = JSON.parse(rawBody || '{}') as {
+          orgID?: string;
+          name?: string;
+          description?: string;
+          retentionRules?: unknown;
+        };
         const org = orgs.get(body.orgID ?? '');
-        if (!auth || org === undefined || !can(auth, 'write', 'buckets', { orgID: org.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        if (!auth || org === undefined || !can(auth, 'write', 'buckets', { orgID: org.id }))
+          throw new InfluxError('unauthorized', MESSAGES.unauthorized);
         const name = body.name ?? '';
         // Observed: 422 conflict for a name that exists in the org; under an hour: 500.
-        if ([...buckets.values()].some((bucket) => bucket.orgID === org.id && bucket.name === name)) throw new InfluxError('conflict', MESSAGES.bucketExists(name));
+        if ([...buckets.values()].some((bucket) => bucket.orgID === org.id && bucket.name === name))
+          throw new InfluxError('conflict', MESSAGES.bucketExists(name));
         const bucket: Bucket = {
           id: newID(),
           orgID: org.id,
@@ -749,7 +868,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       public: false,
       handle: ({ params, rawBody, auth }) => {
         const bucket = buckets.get(params.id ?? '');
-        if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket)) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
+        if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket))
+          throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
         if (!can(auth, 'write', 'buckets', bucket)) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
         const body = JSON.parse(rawBody || '{}') as { retentionRules?: unknown; description?: string };
         if (typeof body.description === 'string') bucket.description = body.description;
@@ -758,7 +878,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
           // Observed: without shardGroupDurationSeconds the old duration stays, and one longer
           // than the new retention is refused.
           const shards = wanted.shardGroupSeconds ?? bucket.shardGroupSeconds ?? shardGroupSeconds(bucket.everySeconds);
-          if (wanted.everySeconds !== 0 && shards > wanted.everySeconds) throw new InfluxError('unprocessable entity', MESSAGES.shardGroupTooLong);
+          if (wanted.everySeconds !== 0 && shards > wanted.everySeconds)
+            throw new InfluxError('unprocessable entity', MESSAGES.shardGroupTooLong);
           bucket.everySeconds = wanted.everySeconds;
           bucket.shardGroupSeconds = shards;
         }
@@ -771,7 +892,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       public: false,
       handle: ({ params, auth }) => {
         const bucket = buckets.get(params.id ?? '');
-        if (bucket === undefined || !auth || !can(auth, 'write', 'buckets', bucket)) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
+        if (bucket === undefined || !auth || !can(auth, 'write', 'buckets', bucket))
+          throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
         buckets.delete(bucket.id);
         return { kind: 'no-content' };
       },
@@ -784,7 +906,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         // Observed: unlike the lists, a bucket read by ID refuses an inactive token outright.
         if (auth?.status === 'inactive') throw new InfluxError('unauthorized', MESSAGES.tokenInactive);
         const bucket = buckets.get(params.id ?? '');
-        if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket)) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
+        if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket))
+          throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
         return json(200, bucketJson(bucket));
       },
     },
@@ -802,7 +925,10 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
             auth &&
             can(auth, 'read', 'authorizations', { id: entry.id, orgID: entry.orgID }),
         );
-        return json(200, { links: { self: '/api/v2/authorizations' }, authorizations: found.map((entry) => authJson(entry, 'listed')) });
+        return json(200, {
+          links: { self: '/api/v2/authorizations' },
+          authorizations: found.map((entry) => authJson(entry, 'listed')),
+        });
       },
     },
     {
@@ -810,9 +936,16 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       path: '/api/v2/authorizations',
       public: false,
       handle: async ({ rawBody, auth }) => {
-        const body = JSON.parse(rawBody || '{}') as { orgID?: string; userID?: string; description?: string; status?: string; permissions?: Permission[] };
+        const body = JSON.parse(rawBody || '{}') as {
+          orgID?: string;
+          userID?: string;
+          description?: string;
+          status?: string;
+          permissions?: Permission[];
+        };
         const org = orgs.get(body.orgID ?? '');
-        if (!auth || org === undefined || !can(auth, 'write', 'authorizations', { orgID: org.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        if (!auth || org === undefined || !can(auth, 'write', 'authorizations', { orgID: org.id }))
+          throw new InfluxError('unauthorized', MESSAGES.unauthorized);
         const created: Authorization = {
           id: newID(),
           token: newToken(),
@@ -839,7 +972,10 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         const entry = authorizations.get(id);
         if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
         if (!auth || !can(auth, 'read', 'authorizations', { id: entry.id, orgID: entry.orgID })) {
-          throw new InfluxError('unauthorized', MESSAGES.notPermitted('read', `orgs/${entry.orgID}/authorizations`, entry.id));
+          throw new InfluxError(
+            'unauthorized',
+            MESSAGES.notPermitted('read', `orgs/${entry.orgID}/authorizations`, entry.id),
+          );
         }
         return json(200, authJson(entry, 'listed'));
       },
@@ -851,7 +987,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       handle: ({ params, rawBody, auth }) => {
         const entry = authorizations.get(params.id ?? '');
         if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
-        if (!auth || !can(auth, 'write', 'authorizations', { id: entry.id, orgID: entry.orgID })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        if (!auth || !can(auth, 'write', 'authorizations', { id: entry.id, orgID: entry.orgID }))
+          throw new InfluxError('unauthorized', MESSAGES.unauthorized);
         // Observed: only status and description change; permissions stay as they were.
         const body = JSON.parse(rawBody || '{}') as { status?: string; description?: string };
         if (body.status === 'active' || body.status === 'inactive') entry.status = body.status;
@@ -866,7 +1003,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       handle: ({ params, auth }) => {
         const entry = authorizations.get(params.id ?? '');
         if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
-        if (!auth || !can(auth, 'write', 'authorizations', { id: entry.id, orgID: entry.orgID })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        if (!auth || !can(auth, 'write', 'authorizations', { id: entry.id, orgID: entry.orgID }))
+          throw new InfluxError('unauthorized', MESSAGES.unauthorized);
         authorizations.delete(entry.id);
         return { kind: 'no-content' };
       },
@@ -878,7 +1016,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       handle: ({ params, rawBody, auth }) => {
         const user = users.get(params.id ?? '');
         if (user === undefined) throw new InfluxError('not found', MESSAGES.userNotFound);
-        if (!auth || !can(auth, 'write', 'users', { id: user.id })) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        if (!auth || !can(auth, 'write', 'users', { id: user.id }))
+          throw new InfluxError('unauthorized', MESSAGES.unauthorized);
         const password = String((JSON.parse(rawBody || '{}') as { password?: unknown }).password ?? '');
         const problem = passwordProblem(password);
         if (problem !== undefined) throw new InfluxError('invalid', problem);
@@ -892,7 +1031,9 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       // Observed: basic auth with username and password; 204 and a session cookie.
       public: true,
       handle: ({ authorization }) => {
-        const [name, ...rest] = Buffer.from(/^Basic (.+)$/.exec(authorization ?? '')?.[1] ?? '', 'base64').toString('utf8').split(':');
+        const [name, ...rest] = Buffer.from(/^Basic (.+)$/.exec(authorization ?? '')?.[1] ?? '', 'base64')
+          .toString('utf8')
+          .split(':');
         const user = [...users.values()].find((candidate) => candidate.name === name);
         if (user?.password === undefined || user.password !== rest.join(':')) return { kind: 'unauthorized' };
         const session = newID();
@@ -931,7 +1072,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     if (exact) context.params = paramsOf(exact.path, pathname) ?? {};
     if (!exact?.ownLatency) await sleep(standin.knobs.latencyMs);
     // Observed: outside /api/ a server built without the UI answers plain 404s, token or not.
-    if (exact === undefined && !pathname.startsWith('/api/')) return { kind: 'not-found-plain', text: 'no assets included in binary\n' };
+    if (exact === undefined && !pathname.startsWith('/api/'))
+      return { kind: 'not-found-plain', text: 'no assets included in binary\n' };
     if (!exact?.public) {
       // Everything else passes the auth middleware first (doc: trailing slash or another method -> 401).
       const auth = authorizationOf(context.authorization);
@@ -939,7 +1081,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       context.auth = auth;
     }
     // Not in the doc: httprouter's 405 for a known path with another method.
-    if (exact === undefined && matching.length > 0) throw new InfluxError('method not allowed', `allow: ${matching.map((r) => r.method).join(', ')}`);
+    if (exact === undefined && matching.length > 0)
+      throw new InfluxError('method not allowed', `allow: ${matching.map((r) => r.method).join(', ')}`);
     // Observed: the setup handler's own router answers Go's plain 404 (e.g. the removed
     // /api/v2/setup/user); every other unknown API path gets a JSON 404.
     if (exact === undefined) {
@@ -950,15 +1093,27 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
   }
 
   const halfOfAllowed = prettyJson({ allowed: true }).slice(0, 8);
-  async function injectFailure(how: FailureMode, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  async function injectFailure(
+    how: FailureMode,
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> {
     await sleep(standin.knobs.latencyMs);
     const html = (status: number, title: string) =>
-      write(response, status, { 'Content-Type': 'text/html' }, `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`);
+      write(
+        response,
+        status,
+        { 'Content-Type': 'text/html' },
+        `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`,
+      );
     switch (how) {
       case '503':
         return html(503, '503 Service Temporarily Unavailable');
       case '500-json':
-        return sendReply(response, { kind: 'error', error: new InfluxError('internal error', 'simulated internal error') });
+        return sendReply(response, {
+          kind: 'error',
+          error: new InfluxError('internal error', 'simulated internal error'),
+        });
       case 'html':
         return html(200, 'Welcome to nginx!');
       case 'plain':
@@ -1000,7 +1155,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
 
     const pathname = new URL(request.url ?? '/', 'http://standin').pathname;
     const failureIndex = pendingFailures.findIndex(
-      ({ only }) => (only?.method === undefined || only.method === method) && (only?.path === undefined || only.path === pathname),
+      ({ only }) =>
+        (only?.method === undefined || only.method === method) && (only?.path === undefined || only.path === pathname),
     );
     const failure = failureIndex < 0 ? undefined : pendingFailures.splice(failureIndex, 1)[0];
     if (failure !== undefined) return injectFailure(failure.how, request, response);
@@ -1030,7 +1186,9 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       if (!response.headersSent) write(response, 599, { 'Content-Type': 'text/plain' }, 'stand-in bug\n');
     });
   };
-  const server = options.tls ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener) : http.createServer(listener);
+  const server = options.tls
+    ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener)
+    : http.createServer(listener);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

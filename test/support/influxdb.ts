@@ -67,20 +67,26 @@ export async function startInfluxd(version: RealVersion): Promise<InfluxServer> 
   async function start(): Promise<void> {
     starts += 1;
     const log = join(scope.dir, `influxd-${starts}.log`);
-    proc = scope.spawn(`influxd ${version}`, binary as string, [
-      `--bolt-path=${join(data, 'influxd.bolt')}`,
-      `--engine-path=${join(data, 'engine')}`,
-      `--sqlite-path=${join(data, 'influxd.sqlite')}`,
-      `--http-bind-address=127.0.0.1:${port}`,
-      '--reporting-disabled',
-      '--log-level=warn',
-    ], log);
+    proc = scope.spawn(
+      `influxd ${version}`,
+      binary as string,
+      [
+        `--bolt-path=${join(data, 'influxd.bolt')}`,
+        `--engine-path=${join(data, 'engine')}`,
+        `--sqlite-path=${join(data, 'influxd.sqlite')}`,
+        `--http-bind-address=127.0.0.1:${port}`,
+        '--reporting-disabled',
+        '--log-level=warn',
+      ],
+      log,
+    );
     const deadline = Date.now() + healthTimeoutMs;
     for (;;) {
       if (proc.hasExited()) throw new Error(`influxd ${version} exited at start (${await proc.exited}); see ${log}`);
       const health = await influxRequest(url, { path: '/health', timeoutMs: 2000 }).catch(() => undefined);
       if (health?.status === 200) return;
-      if (Date.now() > deadline) throw new Error(`influxd ${version} not healthy after ${healthTimeoutMs / 1000}s; see ${log}`);
+      if (Date.now() > deadline)
+        throw new Error(`influxd ${version} not healthy after ${healthTimeoutMs / 1000}s; see ${log}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -110,7 +116,10 @@ export async function startInfluxd(version: RealVersion): Promise<InfluxServer> 
 }
 
 /** The stand-in behaving as `version` does (v2.9.1: hashed tokens). */
-export async function startStandinServer(version: RealVersion, options: StandinOptions = {}): Promise<InfluxServer & { standin: InfluxStandin }> {
+export async function startStandinServer(
+  version: RealVersion,
+  options: StandinOptions = {},
+): Promise<InfluxServer & { standin: InfluxStandin }> {
   const hashedTokens = version !== 'v2.7.12';
   const standin = await startInfluxStandin({ version, hashedTokens, ...options });
   return {

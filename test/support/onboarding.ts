@@ -14,7 +14,14 @@ import {
   setHeaderOptions,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { ALLOWED_URLS_ANNOTATION, GROUP, PLURAL, VERSION, type InfluxOnboarding, type InfluxOnboardingSpec } from '../../src/api/types.js';
+import {
+  ALLOWED_URLS_ANNOTATION,
+  GROUP,
+  PLURAL,
+  VERSION,
+  type InfluxOnboarding,
+  type InfluxOnboardingSpec,
+} from '../../src/api/types.js';
 import { adminKubeConfig, getControlPlane } from './cluster.js';
 import type { ControlPlane, KubectlResult } from './controlplane.js';
 import { startInfluxStandin, type InfluxStandin, type RecordedRequest, type StandinOptions } from './influx-standin.js';
@@ -40,7 +47,8 @@ export function onboardingHarness(): Promise<Harness> {
   harness ??= (async () => {
     const controlPlane = await getControlPlane();
     const kubeConfig = await adminKubeConfig();
-    const kubectlResult = (args: string[], input?: string) => controlPlane.kubectl(args, input === undefined ? {} : { input });
+    const kubectlResult = (args: string[], input?: string) =>
+      controlPlane.kubectl(args, input === undefined ? {} : { input });
     const kubectl = async (args: string[], input?: string) => {
       const result = await kubectlResult(args, input);
       if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
@@ -73,7 +81,11 @@ export async function createNamespace(prefix: string): Promise<string> {
 }
 
 /** One operator for a test file, watching only that file's namespaces. */
-export async function startFileOperator(namespaces: string[], extraArgs: string[] = [], name?: string): Promise<RunningOperator> {
+export async function startFileOperator(
+  namespaces: string[],
+  extraArgs: string[] = [],
+  name?: string,
+): Promise<RunningOperator> {
   const { controlPlane } = await onboardingHarness();
   const operator = await startOperator({
     kubeconfigPath: controlPlane.kubeconfigPath,
@@ -110,7 +122,11 @@ export class OnboardingFile {
 
   /** An operator watching the file's namespace, or the given ones; kept for the closing checks. */
   async startOperator(extraArgs: string[] = [], namespaces = [this.namespace]): Promise<RunningOperator> {
-    const started = await startFileOperator(namespaces, extraArgs, `${namespaces[0]}-operator-${this.operators.length + 1}`);
+    const started = await startFileOperator(
+      namespaces,
+      extraArgs,
+      `${namespaces[0]}-operator-${this.operators.length + 1}`,
+    );
     this.operators.push(started);
     return started;
   }
@@ -140,13 +156,19 @@ export class OnboardingFile {
   /** SIGTERM ends the file's operator with exit code 0 after an orderly stop. */
   async assertCleanStop(): Promise<void> {
     assert.is(await this.operator.terminate(), 'exit code 0');
-    assert.ok(this.operator.records().some((record) => record.message === 'stopped'), 'it logged its orderly stop');
+    assert.ok(
+      this.operator.records().some((record) => record.message === 'stopped'),
+      'it logged its orderly stop',
+    );
   }
 
   /** No password or token this file handled appears in any operator output, Event or status of its namespace. */
   async assertNoSecretLeaked(minimumSecrets: number): Promise<void> {
     for (const influx of this.standins) this.remember(influx);
-    assert.ok(this.ledger.size >= minimumSecrets, `the check covers the credentials of this file (${this.ledger.size})`);
+    assert.ok(
+      this.ledger.size >= minimumSecrets,
+      `the check covers the credentials of this file (${this.ledger.size})`,
+    );
     const sources = await observableText(this.operators, [], [this.namespace]);
     assert.ok(
       this.operators.some((operator) => sources[`output of ${operator.name}`]?.includes('"reconciled"')),
@@ -163,7 +185,9 @@ export class OnboardingFile {
 
 /** The tests every onboarding file ends with, once its own have run: a quiet steady state, a clean stop, no credential leaked. */
 export function closingChecks(tests: Test<OnboardingFile>, minimumSecrets: number): void {
-  tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', (context) => context.assertSteadyState());
+  tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', (context) =>
+    context.assertSteadyState(),
+  );
   tests('SIGTERM stops the operator cleanly', (context) => context.assertCleanStop());
   tests('secrecy: no password or token of this file in the operator output, any Event or any status', (context) =>
     context.assertNoSecretLeaked(minimumSecrets),
@@ -172,12 +196,27 @@ export function closingChecks(tests: Test<OnboardingFile>, minimumSecrets: numbe
 
 export type SpecInput = Partial<InfluxOnboardingSpec> & Record<string, unknown>;
 
-export function onboardingManifest(namespace: string, name: string, spec: SpecInput, labels?: Record<string, string>): Record<string, unknown> {
-  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'InfluxOnboarding', metadata: { name, namespace, ...(labels && { labels }) }, spec };
+export function onboardingManifest(
+  namespace: string,
+  name: string,
+  spec: SpecInput,
+  labels?: Record<string, string>,
+): Record<string, unknown> {
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'InfluxOnboarding',
+    metadata: { name, namespace, ...(labels && { labels }) },
+    spec,
+  };
 }
 
 /** Creates an InfluxOnboarding through the API (schema and CEL rules apply). */
-export async function createOnboarding(namespace: string, name: string, spec: SpecInput, labels?: Record<string, string>): Promise<InfluxOnboarding> {
+export async function createOnboarding(
+  namespace: string,
+  name: string,
+  spec: SpecInput,
+  labels?: Record<string, string>,
+): Promise<InfluxOnboarding> {
   const { custom } = await onboardingHarness();
   return (await custom.createNamespacedCustomObject({
     group: GROUP,
@@ -191,7 +230,13 @@ export async function createOnboarding(namespace: string, name: string, spec: Sp
 export async function getOnboarding(namespace: string, name: string): Promise<InfluxOnboarding | undefined> {
   const { custom } = await onboardingHarness();
   try {
-    return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as InfluxOnboarding;
+    return (await custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name,
+    })) as InfluxOnboarding;
   } catch (error) {
     if (error instanceof ApiException && error.code === 404) return undefined;
     throw error;
@@ -199,7 +244,11 @@ export async function getOnboarding(namespace: string, name: string): Promise<In
 }
 
 /** A JSON merge patch of the spec: null removes a field. */
-export async function patchOnboardingSpec(namespace: string, name: string, spec: SpecInput | { [K in keyof InfluxOnboardingSpec]?: null }): Promise<void> {
+export async function patchOnboardingSpec(
+  namespace: string,
+  name: string,
+  spec: SpecInput | { [K in keyof InfluxOnboardingSpec]?: null },
+): Promise<void> {
   const { custom } = await onboardingHarness();
   await custom.patchNamespacedCustomObject(
     { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec } },
@@ -208,7 +257,11 @@ export async function patchOnboardingSpec(namespace: string, name: string, spec:
 }
 
 /** Sets (or, with null, removes) annotations on an InfluxOnboarding, as `kubectl annotate` does. */
-export async function annotateOnboarding(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+export async function annotateOnboarding(
+  namespace: string,
+  name: string,
+  annotations: Record<string, string | null>,
+): Promise<void> {
   const { custom } = await onboardingHarness();
   await custom.patchNamespacedCustomObject(
     { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { metadata: { annotations } } },
@@ -221,12 +274,20 @@ export async function deleteOnboarding(namespace: string, name: string): Promise
   await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
 }
 
-export function readyOf(resource: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } } | undefined): { status: string; reason: string; message: string } | undefined {
+export function readyOf(
+  resource:
+    { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } } | undefined,
+): { status: string; reason: string; message: string } | undefined {
   return resource?.status?.conditions?.find((condition) => condition.type === 'Ready');
 }
 
 /** Waits until the Ready condition carries `reason` (and describes the current generation). */
-export async function waitForReason(namespace: string, name: string, reason: string, timeoutMs = 30_000): Promise<InfluxOnboarding> {
+export async function waitForReason(
+  namespace: string,
+  name: string,
+  reason: string,
+  timeoutMs = 30_000,
+): Promise<InfluxOnboarding> {
   let last: InfluxOnboarding | undefined;
   try {
     return await eventually(
@@ -234,7 +295,9 @@ export async function waitForReason(namespace: string, name: string, reason: str
       async () => {
         last = await getOnboarding(namespace, name);
         const ready = readyOf(last);
-        return ready?.reason === reason && last?.status?.observedGeneration === last?.metadata.generation ? last : undefined;
+        return ready?.reason === reason && last?.status?.observedGeneration === last?.metadata.generation
+          ? last
+          : undefined;
       },
       { timeoutMs, intervalMs: 150 },
     );
@@ -252,7 +315,9 @@ export async function getSecret(namespace: string, name: string): Promise<Secret
   const { core } = await onboardingHarness();
   try {
     const raw = await core.readNamespacedSecret({ namespace, name });
-    const data = Object.fromEntries(Object.entries(raw.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
+    const data = Object.fromEntries(
+      Object.entries(raw.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
+    );
     return { raw, data };
   } catch (error) {
     if (error instanceof ApiException && error.code === 404) return undefined;
@@ -265,7 +330,12 @@ export interface SecretMetadata {
   annotations?: Record<string, string>;
 }
 
-export async function createSecret(namespace: string, name: string, data: Record<string, string>, metadata: SecretMetadata = {}): Promise<V1Secret> {
+export async function createSecret(
+  namespace: string,
+  name: string,
+  data: Record<string, string>,
+  metadata: SecretMetadata = {},
+): Promise<V1Secret> {
   const { core } = await onboardingHarness();
   return core.createNamespacedSecret({
     namespace,
@@ -281,11 +351,18 @@ export function consentTo(...urls: string[]): SecretMetadata {
 /** Replaces the given keys of a Secret's data, as `kubectl patch` with stringData does. */
 export async function updateSecretData(namespace: string, name: string, data: Record<string, string>): Promise<void> {
   const { core } = await onboardingHarness();
-  await core.patchNamespacedSecret({ namespace, name, body: { stringData: data } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await core.patchNamespacedSecret(
+    { namespace, name, body: { stringData: data } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }
 
 /** Sets (or, with null, removes) annotations on a Secret, as `kubectl annotate` does. */
-export async function annotateSecret(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+export async function annotateSecret(
+  namespace: string,
+  name: string,
+  annotations: Record<string, string | null>,
+): Promise<void> {
   const { core } = await onboardingHarness();
   await core.patchNamespacedSecret(
     { namespace, name, body: { metadata: { annotations } } },
@@ -310,7 +387,10 @@ export async function onboardingEvents(namespace: string, name?: string): Promis
   const { core } = await onboardingHarness();
   const list = await core.listNamespacedEvent({ namespace });
   return list.items
-    .filter((event) => event.involvedObject.kind === 'InfluxOnboarding' && (name === undefined || event.involvedObject.name === name))
+    .filter(
+      (event) =>
+        event.involvedObject.kind === 'InfluxOnboarding' && (name === undefined || event.involvedObject.name === name),
+    )
     .map((event) => ({
       type: event.type ?? '',
       reason: event.reason ?? '',
@@ -400,7 +480,11 @@ export class SecretLedger {
 }
 
 /** Everything a person could read: operator output, every Event (core and events.k8s.io) and every status in `namespaces`. */
-export async function observableText(operators: RunningOperator[], outputs: string[], namespaces: string[]): Promise<Record<string, string>> {
+export async function observableText(
+  operators: RunningOperator[],
+  outputs: string[],
+  namespaces: string[],
+): Promise<Record<string, string>> {
   const { kubectl, custom } = await onboardingHarness();
   const sources: Record<string, string> = {};
   operators.forEach((operator) => (sources[`output of ${operator.name}`] = operator.output().join('\n')));
@@ -408,7 +492,12 @@ export async function observableText(operators: RunningOperator[], outputs: stri
   sources['kubectl get events -A'] = await kubectl(['get', 'events', '-A', '-o', 'json']);
   sources['kubectl get events.events.k8s.io -A'] = await kubectl(['get', 'events.events.k8s.io', '-A', '-o', 'json']);
   for (const namespace of namespaces) {
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })) as {
+    const list = (await custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+    })) as {
       items: InfluxOnboarding[];
     };
     sources[`statuses in ${namespace}`] = JSON.stringify(list.items.map((item) => item.status ?? {}));
@@ -419,7 +508,12 @@ export async function observableText(operators: RunningOperator[], outputs: stri
 /** resourceVersion of every InfluxOnboarding and Secret in a namespace, by kind/name. */
 export async function resourceVersions(namespace: string): Promise<Record<string, string>> {
   const { core, custom } = await onboardingHarness();
-  const onboardings = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })) as {
+  const onboardings = (await custom.listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    namespace,
+  })) as {
     items: InfluxOnboarding[];
   };
   const secrets = await core.listNamespacedSecret({ namespace });
@@ -441,6 +535,10 @@ export function requestsTo(requests: Array<{ method: string; path: string }>, me
 }
 
 /** The drift checks of a Ready resource among an instance's requests: GET /api/v2/buckets/{id}. */
-export function driftChecks(requests: Array<{ method: string; path: string }>): Array<{ method: string; path: string; authorization?: string }> {
-  return requests.filter((request) => request.method === 'GET' && /^\/api\/v2\/buckets\/[^/?]+$/.test(request.path.split('?')[0] ?? ''));
+export function driftChecks(
+  requests: Array<{ method: string; path: string }>,
+): Array<{ method: string; path: string; authorization?: string }> {
+  return requests.filter(
+    (request) => request.method === 'GET' && /^\/api\/v2\/buckets\/[^/?]+$/.test(request.path.split('?')[0] ?? ''),
+  );
 }

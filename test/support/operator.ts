@@ -78,7 +78,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   ];
   const env = { ...process.env, KUBECONFIG: options.kubeconfigPath, ...options.env };
   const child: GroupProcess = processScope().spawn(name, program, args, logFile, env);
-  const output = (): string[] => readFileSync(logFile, 'utf8').split('\n').filter((line) => line !== '');
+  const output = (): string[] =>
+    readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
   const records = (): LogRecord[] =>
     output().flatMap((line) => {
       if (!line.startsWith('{')) return [];
@@ -100,16 +103,24 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     output,
     records,
     waitForLog: (what, match, timeoutMs = 30_000) =>
-      eventually(`${name} to log ${what}`, () => {
-        if (child.hasExited()) throw new Error(`${name} exited; its output:\n${output().slice(-20).join('\n')}`);
-        return records().find(match);
-      }, { timeoutMs }),
+      eventually(
+        `${name} to log ${what}`,
+        () => {
+          if (child.hasExited()) throw new Error(`${name} exited; its output:\n${output().slice(-20).join('\n')}`);
+          return records().find(match);
+        },
+        { timeoutMs },
+      ),
     waitForReady: async (timeoutMs = 30_000) => {
-      await eventually(`${name} to be ready`, async () => {
-        if (child.hasExited()) throw new Error(`${name} exited; its output:\n${output().slice(-20).join('\n')}`);
-        const response = await fetch(`${probesUrl}/readyz`).catch(() => undefined);
-        return response?.status === 200;
-      }, { timeoutMs });
+      await eventually(
+        `${name} to be ready`,
+        async () => {
+          if (child.hasExited()) throw new Error(`${name} exited; its output:\n${output().slice(-20).join('\n')}`);
+          const response = await fetch(`${probesUrl}/readyz`).catch(() => undefined);
+          return response?.status === 200;
+        },
+        { timeoutMs },
+      );
     },
     metrics: async (token) => {
       if (!options.secureMetrics) return (await fetch(metricsUrl)).text();

@@ -58,7 +58,11 @@ function installHandlers(): void {
     for (const scope of [...scopes]) killScopeNow(scope);
   });
   let signalled = false;
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.on(signal, () => {
       // A second signal means "now": the 'exit' handler kills whatever is left.
       if (signalled) process.exit(code);
@@ -105,7 +109,13 @@ export class ProcessScope {
    * `logFile`. The child is unref'd so it never keeps the event loop (and thus a finished test
    * process) alive; the exit handlers still stop it.
    */
-  spawn(name: string, command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): GroupProcess {
+  spawn(
+    name: string,
+    command: string,
+    args: string[],
+    logFile: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ): GroupProcess {
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {

@@ -79,15 +79,25 @@ export function grantsTo(manifests: RbacManifest[], serviceAccount: { namespace:
  * What the ServiceAccount may do in one namespace (undefined: cluster-scoped, or across all
  * namespaces): a ClusterRoleBinding grants everywhere, a RoleBinding only in its own namespace.
  */
-export function grantsIn(manifests: RbacManifest[], serviceAccount: { namespace: string; name: string }, namespace: string | undefined): Set<string> {
-  return grantsOf(manifests, serviceAccount, (binding) => binding.kind === 'ClusterRoleBinding' || binding.metadata.namespace === namespace);
+export function grantsIn(
+  manifests: RbacManifest[],
+  serviceAccount: { namespace: string; name: string },
+  namespace: string | undefined,
+): Set<string> {
+  return grantsOf(
+    manifests,
+    serviceAccount,
+    (binding) => binding.kind === 'ClusterRoleBinding' || binding.metadata.namespace === namespace,
+  );
 }
 
 /** The namespace a request is in; undefined for a cluster-scoped one or one across all namespaces. */
 export function namespaceOf(request: Pick<TappedRequest, 'path'>): string | undefined {
   const parts = request.path.split('/').filter((part) => part !== '');
   const rest = parts.slice(parts[0] === 'api' ? 2 : 3);
-  return (parts[0] === 'api' || parts[0] === 'apis') && rest[0] === 'namespaces' && rest.length >= 3 ? rest[1] : undefined;
+  return (parts[0] === 'api' || parts[0] === 'apis') && rest[0] === 'namespaces' && rest.length >= 3
+    ? rest[1]
+    : undefined;
 }
 
 /** The permissions a Role's or ClusterRole's rules grant. */
@@ -95,18 +105,29 @@ export function roleGrants(role: RbacManifest): Set<string> {
   return new Set((role.rules ?? []).flatMap(permissionsOfRule));
 }
 
-function grantsOf(manifests: RbacManifest[], serviceAccount: { namespace: string; name: string }, applies: (binding: RbacManifest) => boolean): Set<string> {
+function grantsOf(
+  manifests: RbacManifest[],
+  serviceAccount: { namespace: string; name: string },
+  applies: (binding: RbacManifest) => boolean,
+): Set<string> {
   const grants = new Set<string>();
   for (const binding of manifests.filter((m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding')) {
     const bound = (binding.subjects ?? []).some(
-      (subject) => subject.kind === 'ServiceAccount' && subject.name === serviceAccount.name && subject.namespace === serviceAccount.namespace,
+      (subject) =>
+        subject.kind === 'ServiceAccount' &&
+        subject.name === serviceAccount.name &&
+        subject.namespace === serviceAccount.namespace,
     );
     if (!bound || binding.roleRef === undefined || !applies(binding)) continue;
     const { kind, name } = binding.roleRef;
     const role = manifests.find(
-      (m) => m.kind === kind && m.metadata.name === name && (kind === 'ClusterRole' || m.metadata.namespace === binding.metadata.namespace),
+      (m) =>
+        m.kind === kind &&
+        m.metadata.name === name &&
+        (kind === 'ClusterRole' || m.metadata.namespace === binding.metadata.namespace),
     );
-    if (role === undefined) throw new Error(`${binding.kind} ${binding.metadata.name} binds ${kind} ${name}, which is not rendered`);
+    if (role === undefined)
+      throw new Error(`${binding.kind} ${binding.metadata.name} binds ${kind} ${name}, which is not rendered`);
     for (const permission of roleGrants(role)) grants.add(permission);
   }
   return grants;

@@ -11,7 +11,11 @@ import { startOperator, type LogRecord, type RunningOperator } from './operator.
 
 export async function startTap(): Promise<ApiTap> {
   const { controlPlane } = await onboardingHarness();
-  return startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token: controlPlane.adminToken });
+  return startApiTap({
+    upstream: controlPlane.server,
+    upstreamCaPem: controlPlane.caPem,
+    token: controlPlane.adminToken,
+  });
 }
 
 /**
@@ -33,8 +37,18 @@ export async function startRuntimeOperator(
 }
 
 /** An InfluxOnboarding aimed at the stand-in (one stand-in per resource: one instance, one onboarding). */
-export function createResource(namespace: string, name: string, standin: InfluxStandin, labels?: Record<string, string>): Promise<InfluxOnboarding> {
-  return createOnboarding(namespace, name, { url: standin.url, username: 'admin', org: 'example', bucket: 'default' }, labels);
+export function createResource(
+  namespace: string,
+  name: string,
+  standin: InfluxStandin,
+  labels?: Record<string, string>,
+): Promise<InfluxOnboarding> {
+  return createOnboarding(
+    namespace,
+    name,
+    { url: standin.url, username: 'admin', org: 'example', bucket: 'default' },
+    labels,
+  );
 }
 
 export async function patchLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
@@ -55,7 +69,12 @@ export function recordTime(record: LogRecord): number {
 }
 
 /** Waits for a 'reconciled' record for `key` written at or after `since` (ms since the epoch). */
-export function waitForReconciled(operator: RunningOperator, key: string, since = 0, timeoutMs = 30_000): Promise<LogRecord> {
+export function waitForReconciled(
+  operator: RunningOperator,
+  key: string,
+  since = 0,
+  timeoutMs = 30_000,
+): Promise<LogRecord> {
   return operator.waitForLog(
     `'reconciled' for ${key}`,
     (record) => record.message === 'reconciled' && record.resource === key && recordTime(record) >= since,
@@ -81,7 +100,8 @@ export function parseMetrics(text: string): Sample[] {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!match) continue;
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1] ?? ''] = pair[2] ?? '';
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[pair[1] ?? ''] = pair[2] ?? '';
     samples.push({ name: match[1] ?? '', labels, value: Number(match[3]) });
   }
   return samples;
@@ -90,11 +110,12 @@ export function parseMetrics(text: string): Sample[] {
 /** Sum of the samples named `name` whose labels include `labels`. */
 export function metricSum(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples
-    .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    .filter(
+      (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+    )
     .reduce((sum, sample) => sum + sample.value, 0);
 }
 
 export async function scrape(operator: RunningOperator): Promise<Sample[]> {
   return parseMetrics(await operator.metrics());
 }
-

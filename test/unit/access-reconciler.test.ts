@@ -56,7 +56,13 @@ async function world(): Promise<World> {
       kind: 'InfluxOnboarding',
       metadata: { name: 'influxdb', namespace: 'monitoring', uid: 'onb' },
       spec: { url: standin.url, username: 'admin', org: 'acme', bucket: 'platform', accessFrom: { namespaces: [NS] } },
-      status: { orgID: record.orgID, bucketID: record.bucketID, conditions: [{ type: 'Ready', status: 'True', reason: 'Adopted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+      status: {
+        orgID: record.orgID,
+        bucketID: record.bucketID,
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'Adopted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+        ],
+      },
     },
     buckets: new Map(),
     tokens: new Map(),
@@ -70,10 +76,15 @@ async function world(): Promise<World> {
   const nextVersion = () => String(++w.version);
   const access: AccessPorts = {
     onboarding: (namespace, name) => (namespace === 'monitoring' && name === 'influxdb' ? w.onboarding : undefined),
-    readCredentials: async () => ({ state: 'owned', data: { url: standin.url, org: 'acme', bucket: 'platform', token: operatorToken }, garbageCollected: false }),
+    readCredentials: async () => ({
+      state: 'owned',
+      data: { url: standin.url, org: 'acme', bucket: 'platform', token: operatorToken },
+      garbageCollected: false,
+    }),
     readReference: async () => ({ found: false, problem: 'none' }),
     namespaceLabels: async () => ({}),
-    influx: (target) => pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify }),
+    influx: (target) =>
+      pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify }),
     recordEvent: (resource, event) => void w.events.push(`${resource.kind} ${event.reason}`),
   };
   function kindPorts<R extends InfluxBucket | InfluxToken>(store: Map<string, R>) {
@@ -81,20 +92,29 @@ async function world(): Promise<World> {
       resource: (_namespace: string, name: string) => store.get(name),
       patchStatus: async (resource: R, status: object) => {
         const current = store.get(resource.metadata.name);
-        if (current === undefined || current.metadata.resourceVersion !== resource.metadata.resourceVersion) return { kind: 'stale' as const };
+        if (current === undefined || current.metadata.resourceVersion !== resource.metadata.resourceVersion)
+          return { kind: 'stale' as const };
         const resourceVersion = nextVersion();
-        store.set(resource.metadata.name, { ...current, status, metadata: { ...current.metadata, resourceVersion } } as R);
+        store.set(resource.metadata.name, {
+          ...current,
+          status,
+          metadata: { ...current.metadata, resourceVersion },
+        } as R);
         return { kind: 'patched' as const, resourceVersion };
       },
       patchFinalizers: async (resource: R, finalizers: string[]) => {
         const current = store.get(resource.metadata.name);
-        if (current === undefined || current.metadata.resourceVersion !== resource.metadata.resourceVersion) return { kind: 'stale' as const };
+        if (current === undefined || current.metadata.resourceVersion !== resource.metadata.resourceVersion)
+          return { kind: 'stale' as const };
         if (current.metadata.deletionTimestamp !== undefined && finalizers.length === 0) {
           store.delete(resource.metadata.name);
           return { kind: 'patched' as const, resourceVersion: '' };
         }
         const resourceVersion = nextVersion();
-        store.set(resource.metadata.name, { ...current, metadata: { ...current.metadata, finalizers, resourceVersion } } as R);
+        store.set(resource.metadata.name, {
+          ...current,
+          metadata: { ...current.metadata, finalizers, resourceVersion },
+        } as R);
         return { kind: 'patched' as const, resourceVersion };
       },
     };
@@ -114,7 +134,15 @@ async function world(): Promise<World> {
         }
         const current = w.secrets.get(desired.name);
         if (observed.state === 'owned' && current?.resourceVersion !== observed.resourceVersion) throw new Error('409');
-        const written = { state: 'owned' as const, data: desired.data, retiring: desired.retiring, resourceVersion: nextVersion(), tokenIntact: desired.data.token !== undefined, ...(desired.authorizationID && { authorizationID: desired.authorizationID }), ...(desired.permissions && { permissions: desired.permissions }) };
+        const written = {
+          state: 'owned' as const,
+          data: desired.data,
+          retiring: desired.retiring,
+          resourceVersion: nextVersion(),
+          tokenIntact: desired.data.token !== undefined,
+          ...(desired.authorizationID && { authorizationID: desired.authorizationID }),
+          ...(desired.permissions && { permissions: desired.permissions }),
+        };
         w.secrets.set(desired.name, written);
         return written;
       },
@@ -139,17 +167,35 @@ async function world(): Promise<World> {
 }
 
 function addBucket(w: World, name: string, spec: Record<string, unknown> = {}): void {
-  w.buckets.set(name, { apiVersion: API, kind: 'InfluxBucket', metadata: { name, namespace: NS, uid: `uid-${name}`, generation: 1, resourceVersion: '1' }, spec: { onboardingRef: { name: 'influxdb', namespace: 'monitoring' }, ...spec } } as InfluxBucket);
+  w.buckets.set(name, {
+    apiVersion: API,
+    kind: 'InfluxBucket',
+    metadata: { name, namespace: NS, uid: `uid-${name}`, generation: 1, resourceVersion: '1' },
+    spec: { onboardingRef: { name: 'influxdb', namespace: 'monitoring' }, ...spec },
+  } as InfluxBucket);
 }
 
 function addToken(w: World, name: string, spec: Record<string, unknown>): void {
-  w.tokens.set(name, { apiVersion: API, kind: 'InfluxToken', metadata: { name, namespace: NS, uid: `uid-${name}`, generation: 1, resourceVersion: '1' }, spec: { onboardingRef: { name: 'influxdb', namespace: 'monitoring' }, ...spec } } as InfluxToken);
+  w.tokens.set(name, {
+    apiVersion: API,
+    kind: 'InfluxToken',
+    metadata: { name, namespace: NS, uid: `uid-${name}`, generation: 1, resourceVersion: '1' },
+    spec: { onboardingRef: { name: 'influxdb', namespace: 'monitoring' }, ...spec },
+  } as InfluxToken);
 }
 
 function editToken(w: World, name: string, spec: Record<string, unknown>): void {
   const current = w.tokens.get(name);
   assert.ok(current);
-  w.tokens.set(name, { ...current, spec: { ...current.spec, ...spec }, metadata: { ...current.metadata, generation: (current.metadata.generation ?? 1) + 1, resourceVersion: String(++w.version) } } as InfluxToken);
+  w.tokens.set(name, {
+    ...current,
+    spec: { ...current.spec, ...spec },
+    metadata: {
+      ...current.metadata,
+      generation: (current.metadata.generation ?? 1) + 1,
+      resourceVersion: String(++w.version),
+    },
+  } as InfluxToken);
 }
 
 function reason(resource: InfluxBucket | InfluxToken | undefined): string | undefined {
@@ -157,7 +203,9 @@ function reason(resource: InfluxBucket | InfluxToken | undefined): string | unde
 }
 
 async function ownAuthorizations(w: World, name: string): Promise<string[]> {
-  return (await w.admin.authorizationDescriptions(w.operatorToken, w.orgID)).filter((description) => description.includes(`uid=uid-${name}]`));
+  return (await w.admin.authorizationDescriptions(w.operatorToken, w.orgID)).filter((description) =>
+    description.includes(`uid=uid-${name}]`),
+  );
 }
 
 /** Whether InfluxDB still accepts the token (a bucket-scoped token may not read /me, so ask the stand-in). */
@@ -234,12 +282,20 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
     assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
     assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`], 'and again');
     w.run = new AbortController();
-    assert.equal(await requestsDuring(w, () => w.token('writer')), ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`], 'a new run lists once');
+    assert.equal(
+      await requestsDuring(w, () => w.token('writer')),
+      ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`],
+      'a new run lists once',
+    );
     assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
     const secret = w.secrets.get('writer-influx-token');
     assert.ok(secret);
     w.secrets.set('writer-influx-token', { ...secret, retiring: [], resourceVersion: String(++w.version) });
-    assert.equal(await requestsDuring(w, () => w.token('writer')), ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`], 'an edited Secret: listed once');
+    assert.equal(
+      await requestsDuring(w, () => w.token('writer')),
+      ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`],
+      'an edited Secret: listed once',
+    );
     assert.is(reason(w.tokens.get('writer')), 'TokenReady');
   } finally {
     await w.close();
@@ -277,7 +333,11 @@ test('a create whose Secret write was lost, then the change undone: the Secret s
     assert.is((await ownAuthorizations(w, 'writer')).length, 2, 'the new token exists only in InfluxDB');
     editToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
     await w.token('writer');
-    assert.is(w.secrets.get('writer-influx-token')?.data.token, before?.data.token, 'the Secret kept its token, which serves the spec again');
+    assert.is(
+      w.secrets.get('writer-influx-token')?.data.token,
+      before?.data.token,
+      'the Secret kept its token, which serves the spec again',
+    );
     assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the orphan is gone');
     assert.is(reason(w.tokens.get('writer')), 'TokenReady');
   } finally {
@@ -289,7 +349,12 @@ test('rotation with grace 0: a permission change swaps the authorization at once
   const w = await ready();
   try {
     const before = w.secrets.get('writer-influx-token')?.data.token;
-    editToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }, { action: 'read', bucket: 'metrics' }] });
+    editToken(w, 'writer', {
+      permissions: [
+        { action: 'write', bucket: 'metrics' },
+        { action: 'read', bucket: 'metrics' },
+      ],
+    });
     await w.token('writer');
     const after = w.secrets.get('writer-influx-token')?.data.token;
     assert.is.not(after, before);
@@ -327,7 +392,12 @@ test('a token edited in the Secret by hand is replaced: a new authorization, the
   try {
     const secret = w.secrets.get('writer-influx-token');
     assert.ok(secret);
-    w.secrets.set('writer-influx-token', { ...secret, data: { ...secret.data, token: 'typed-in-by-hand' }, tokenIntact: false, resourceVersion: String(++w.version) });
+    w.secrets.set('writer-influx-token', {
+      ...secret,
+      data: { ...secret.data, token: 'typed-in-by-hand' },
+      tokenIntact: false,
+      resourceVersion: String(++w.version),
+    });
     await w.token('writer');
     const now = w.secrets.get('writer-influx-token');
     assert.ok(now?.tokenIntact && now.data.token !== secret.data.token && now.data.token !== 'typed-in-by-hand');
@@ -380,17 +450,30 @@ test('deletion: the token authorization and (deletionPolicy Delete) the bucket a
   const w = await ready();
   try {
     const token = w.secrets.get('writer-influx-token')?.data.token;
-    for (const [store, name] of [[w.tokens, 'writer'], [w.buckets, 'metrics']] as const) {
+    for (const [store, name] of [
+      [w.tokens, 'writer'],
+      [w.buckets, 'metrics'],
+    ] as const) {
       const current = store.get(name);
       assert.ok(current);
-      (store as Map<string, typeof current>).set(name, { ...current, metadata: { ...current.metadata, deletionTimestamp: '2026-01-01T00:00:01Z', resourceVersion: String(++w.version) } });
+      (store as Map<string, typeof current>).set(name, {
+        ...current,
+        metadata: {
+          ...current.metadata,
+          deletionTimestamp: '2026-01-01T00:00:01Z',
+          resourceVersion: String(++w.version),
+        },
+      });
     }
     await w.token('writer');
     await w.bucket('metrics');
     assert.is(w.tokens.size + w.buckets.size, 0, 'both let go');
     assert.not.ok(await works(w, token));
     assert.equal(await bucketNames(w), ['platform']);
-    assert.ok(w.events.includes('InfluxToken TokenRevoked') && w.events.includes('InfluxBucket BucketDeleted'), w.events.join(', '));
+    assert.ok(
+      w.events.includes('InfluxToken TokenRevoked') && w.events.includes('InfluxBucket BucketDeleted'),
+      w.events.join(', '),
+    );
   } finally {
     await w.close();
   }
@@ -400,17 +483,30 @@ test('the onboarding gone: both finalizers let go with a Warning, leaving Influx
   const w = await ready();
   try {
     w.onboarding = undefined as unknown as InfluxOnboarding;
-    for (const [store, name] of [[w.tokens, 'writer'], [w.buckets, 'metrics']] as const) {
+    for (const [store, name] of [
+      [w.tokens, 'writer'],
+      [w.buckets, 'metrics'],
+    ] as const) {
       const current = store.get(name);
       assert.ok(current);
-      (store as Map<string, typeof current>).set(name, { ...current, metadata: { ...current.metadata, deletionTimestamp: '2026-01-01T00:00:01Z', resourceVersion: String(++w.version) } });
+      (store as Map<string, typeof current>).set(name, {
+        ...current,
+        metadata: {
+          ...current.metadata,
+          deletionTimestamp: '2026-01-01T00:00:01Z',
+          resourceVersion: String(++w.version),
+        },
+      });
     }
     const requests = w.standin.requests.length;
     await w.token('writer');
     await w.bucket('metrics');
     assert.is(w.tokens.size + w.buckets.size, 0, 'both let go');
     assert.is(w.standin.requests.length, requests, 'nothing asked of InfluxDB');
-    assert.ok(w.events.includes('InfluxToken OnboardingGone') && w.events.includes('InfluxBucket OnboardingGone'), w.events.join(', '));
+    assert.ok(
+      w.events.includes('InfluxToken OnboardingGone') && w.events.includes('InfluxBucket OnboardingGone'),
+      w.events.join(', '),
+    );
     assert.equal(await bucketNames(w), ['platform', 'app-a-metrics'], 'the bucket stays');
   } finally {
     await w.close();

@@ -38,7 +38,7 @@ test('no allow-list: any name or address but link-local ones; names are checked 
   assert.is(verdict('http://influxdb.data.svc:8086', { allowLinkLocal: true }), 'allowed', 'nothing left to check');
 });
 
-test('host patterns match the URL\'s host (exact or any depth below *.), case-insensitive, with the port when given', () => {
+test("host patterns match the URL's host (exact or any depth below *.), case-insensitive, with the port when given", () => {
   const given = policy('*.monitoring.svc, influxdb.data:8086, Influx.Example');
   const cases: Array<[string, string]> = [
     ['http://influxdb.monitoring.svc:8086', 'check'],
@@ -88,10 +88,18 @@ test('CIDRs match a literal address at once, and a name through every address it
 
 test('a name no entry could let in is refused before any lookup; link-local wins over an allow-list', () => {
   assert.is(verdict('http://influxdb.data.svc:8086', policy('*.monitoring.svc')), 'not-allowed');
-  assert.is(verdict('http://influxdb.data.svc:8086', policy('10.0.0.0/8:443')), 'not-allowed', 'the only network is for another port');
+  assert.is(
+    verdict('http://influxdb.data.svc:8086', policy('10.0.0.0/8:443')),
+    'not-allowed',
+    'the only network is for another port',
+  );
 
   const listed = policy('169.254.0.0/16, *.internal');
-  assert.is(verdict('http://169.254.169.254', listed), 'link-local', 'an allow-list does not lift the link-local guard');
+  assert.is(
+    verdict('http://169.254.169.254', listed),
+    'link-local',
+    'an allow-list does not lift the link-local guard',
+  );
   const admission = admit(new URL('http://metadata.internal'), listed);
   assert.ok(admission.kind === 'allowed' && admission.checkResolved !== undefined);
   if (admission.kind === 'allowed') assert.is(admission.checkResolved?.('169.254.169.254')?.reason, 'link-local');
@@ -104,7 +112,8 @@ test('the refusal names what was refused and why', () => {
   if (literal.kind === 'refused') assert.match(literal.refusal.message, 'the address 169.254.169.254 is link-local');
   const name = admit(new URL('http://influxdb.data.svc:8086'), policy('*.monitoring.svc'));
   assert.ok(name.kind === 'refused');
-  if (name.kind === 'refused') assert.is(name.refusal.message, 'influxdb.data.svc:8086 is not among the allowed targets');
+  if (name.kind === 'refused')
+    assert.is(name.refusal.message, 'influxdb.data.svc:8086 is not among the allowed targets');
 });
 
 test.run();

@@ -43,7 +43,9 @@ test('defaults follow controller-runtime and the issue', () => {
 });
 
 test('--allowed-urls: host patterns and CIDRs, each with an optional port; from the flag or the environment', () => {
-  const config = run(['--allowed-urls= *.monitoring.svc, influxdb.data:8086,10.0.0.0/8 ,192.168.1.7:8086,fd00::/8,[fd00::/8]:8443,']);
+  const config = run([
+    '--allowed-urls= *.monitoring.svc, influxdb.data:8086,10.0.0.0/8 ,192.168.1.7:8086,fd00::/8,[fd00::/8]:8443,',
+  ]);
   assert.equal(config.allowedUrls, [
     { kind: 'host', pattern: '*.monitoring.svc' },
     { kind: 'host', pattern: 'influxdb.data', port: 8086 },
@@ -52,11 +54,24 @@ test('--allowed-urls: host patterns and CIDRs, each with an optional port; from 
     { kind: 'network', address: 'fd00::', prefix: 8, family: 'ipv6' },
     { kind: 'network', address: 'fd00::', prefix: 8, family: 'ipv6', port: 8443 },
   ]);
-  assert.equal(run([], { INFLUX_OPERATOR_ALLOWED_URLS: 'Influx.Example' }).allowedUrls, [{ kind: 'host', pattern: 'influx.example' }]);
+  assert.equal(run([], { INFLUX_OPERATOR_ALLOWED_URLS: 'Influx.Example' }).allowedUrls, [
+    { kind: 'host', pattern: 'influx.example' },
+  ]);
 });
 
 test('--allowed-urls: every entry that is neither a host pattern nor an IP/CIDR is named', () => {
-  const bad = ['*', 'http://influx:8086', 'influx:0', 'influx:70000', 'influx:', '10.0.0.0/33', 'fd00::/129', '[influx]:80', 'in flux', '*.'];
+  const bad = [
+    '*',
+    'http://influx:8086',
+    'influx:0',
+    'influx:70000',
+    'influx:',
+    '10.0.0.0/33',
+    'fd00::/129',
+    '[influx]:80',
+    'in flux',
+    '*.',
+  ];
   const found = problems([`--allowed-urls=${bad.join(',')},fine.example`]);
   assert.is(found.length, bad.length, found.join('\n'));
   for (const [index, entry] of bad.entries()) {
@@ -68,12 +83,19 @@ test('--allowed-urls: every entry that is neither a host pattern nor an IP/CIDR 
 test('--require-secret-consent: on by default, turned off only explicitly', () => {
   assert.is(run(['--require-secret-consent=false']).requireSecretConsent, false);
   assert.is(run([], { INFLUX_OPERATOR_REQUIRE_SECRET_CONSENT: 'false' }).requireSecretConsent, false);
-  assert.is(run(['--require-secret-consent'], { INFLUX_OPERATOR_REQUIRE_SECRET_CONSENT: 'false' }).requireSecretConsent, true);
+  assert.is(
+    run(['--require-secret-consent'], { INFLUX_OPERATOR_REQUIRE_SECRET_CONSENT: 'false' }).requireSecretConsent,
+    true,
+  );
   assert.match(problems(['--require-secret-consent=no']).join(), '--require-secret-consent');
 });
 
 test('flags win over INFLUX_OPERATOR_* variables, which win over defaults', () => {
-  const env = { INFLUX_OPERATOR_CONCURRENCY: '8', INFLUX_OPERATOR_NAMESPACES: 'a, b', INFLUX_OPERATOR_LOG_FORMAT: 'text' };
+  const env = {
+    INFLUX_OPERATOR_CONCURRENCY: '8',
+    INFLUX_OPERATOR_NAMESPACES: 'a, b',
+    INFLUX_OPERATOR_LOG_FORMAT: 'text',
+  };
   const config = run(['--concurrency=2'], env);
   assert.is(config.concurrency, 2);
   assert.equal(config.namespaces, ['a', 'b']);
@@ -93,13 +115,19 @@ test('metrics: plain HTTP only when asked; a certificate directory only with HTT
   assert.is(run(['--metrics-secure=false']).metricsSecure, false);
   assert.is(run([], { INFLUX_OPERATOR_METRICS_SECURE: 'false' }).metricsSecure, false);
   assert.is(run(['--metrics-cert-dir=/certs']).metricsCertDir, '/certs');
-  assert.match(problems(['--metrics-secure=false', '--metrics-cert-dir=/certs']).join(), '--metrics-cert-dir: only with --metrics-secure=true');
+  assert.match(
+    problems(['--metrics-secure=false', '--metrics-cert-dir=/certs']).join(),
+    '--metrics-cert-dir: only with --metrics-secure=true',
+  );
 });
 
 test('leader election needs a namespace: the flag or POD_NAMESPACE', () => {
   assert.match(problems(['--leader-elect']).join(), '--leader-election-namespace');
   assert.is(run(['--leader-elect'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace, 'ops');
-  assert.is(run(['--leader-elect', '--leader-election-namespace=x'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace, 'x');
+  assert.is(
+    run(['--leader-elect', '--leader-election-namespace=x'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace,
+    'x',
+  );
 });
 
 test('--namespace-label-grants: off by default (a namespaceSelector grants nothing), on only explicitly', () => {
@@ -129,7 +157,28 @@ test('--help and --version', () => {
   const help = loadConfig(['--help'], {});
   assert.is(help.kind, 'help');
   if (help.kind === 'help') {
-    for (const flag of ['--namespaces', '--label-selector', '--concurrency', '--resync-period', '--drift-check-interval', '--password-check-interval', '--escrow-namespace', '--leader-elect', '--leader-election-namespace', '--metrics-bind-address', '--metrics-secure', '--metrics-cert-dir', '--health-probe-bind-address', '--log-level', '--log-format', '--allow-link-local', '--allowed-urls', '--require-secret-consent', '--namespace-label-grants', '--version']) {
+    for (const flag of [
+      '--namespaces',
+      '--label-selector',
+      '--concurrency',
+      '--resync-period',
+      '--drift-check-interval',
+      '--password-check-interval',
+      '--escrow-namespace',
+      '--leader-elect',
+      '--leader-election-namespace',
+      '--metrics-bind-address',
+      '--metrics-secure',
+      '--metrics-cert-dir',
+      '--health-probe-bind-address',
+      '--log-level',
+      '--log-format',
+      '--allow-link-local',
+      '--allowed-urls',
+      '--require-secret-consent',
+      '--namespace-label-grants',
+      '--version',
+    ]) {
       assert.match(help.text, flag);
     }
     assert.match(help.text, 'INFLUX_OPERATOR_CONCURRENCY');

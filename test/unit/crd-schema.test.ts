@@ -9,9 +9,30 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkSpec } from '../../src/api/spec.js';
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS, GROUP, KIND, PLURAL, READY, Reason, VERSION as API_VERSION_NAME } from '../../src/api/types.js';
+import {
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  GROUP,
+  KIND,
+  PLURAL,
+  READY,
+  Reason,
+  VERSION as API_VERSION_NAME,
+} from '../../src/api/types.js';
 import { loadCrd, type Schema } from '../support/crd.js';
-import { BASE_SPEC, IDS, drive, facts, freshWorld, onboardedStatus, ownedSecret, resource, secretData, setUpWorld, credentials, STORED_TOKEN } from '../support/facts.js';
+import {
+  BASE_SPEC,
+  IDS,
+  drive,
+  facts,
+  freshWorld,
+  onboardedStatus,
+  ownedSecret,
+  resource,
+  secretData,
+  setUpWorld,
+  credentials,
+  STORED_TOKEN,
+} from '../support/facts.js';
 
 const crd = loadCrd(PLURAL);
 
@@ -66,9 +87,12 @@ function validate(schema: Schema, value: unknown, path: string): string[] {
   }
   if (typeof value === 'string') {
     const length = [...value].length;
-    if (schema.minLength !== undefined && length < schema.minLength) errors.push(`${path}: shorter than ${schema.minLength}`);
-    if (schema.maxLength !== undefined && length > schema.maxLength) errors.push(`${path}: longer than ${schema.maxLength}`);
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) errors.push(`${path}: does not match ${schema.pattern}`);
+    if (schema.minLength !== undefined && length < schema.minLength)
+      errors.push(`${path}: shorter than ${schema.minLength}`);
+    if (schema.maxLength !== undefined && length > schema.maxLength)
+      errors.push(`${path}: longer than ${schema.maxLength}`);
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))
+      errors.push(`${path}: does not match ${schema.pattern}`);
   }
   if (schema.type === 'object' && typeof value === 'object' && value !== null) {
     const record = value as Record<string, unknown>;
@@ -111,11 +135,12 @@ const fieldOf = (problem: string): string => problem.slice(0, problem.indexOf(':
 
 type Row = [string, Record<string, unknown>, { path: string; message: string }?];
 const ref = { name: 'influx-creds', key: 'password' };
-const row = (name: string, patch: Record<string, unknown>, cel?: { path: string; message: string }): Row => [
-  name,
-  Object.fromEntries(Object.entries({ ...BASE_SPEC, ...patch }).filter(([, v]) => v !== undefined)),
-  ...(cel ? [cel] : []),
-] as Row;
+const row = (name: string, patch: Record<string, unknown>, cel?: { path: string; message: string }): Row =>
+  [
+    name,
+    Object.fromEntries(Object.entries({ ...BASE_SPEC, ...patch }).filter(([, v]) => v !== undefined)),
+    ...(cel ? [cel] : []),
+  ] as Row;
 
 const rows: Row[] = [
   row('minimal', {}),
@@ -148,7 +173,11 @@ const rows: Row[] = [
   row('timeout 2.5', { requestTimeoutSeconds: 2.5 }),
   row('mode Setup', { mode: 'Setup' }),
   row('mode setup', { mode: 'setup' }),
-  row('mode SetupUser without authTokenSecretRef', { mode: 'SetupUser' }, { path: '', message: 'authTokenSecretRef is required' }),
+  row(
+    'mode SetupUser without authTokenSecretRef',
+    { mode: 'SetupUser' },
+    { path: '', message: 'authTokenSecretRef is required' },
+  ),
   row('mode SetupUser with authTokenSecretRef', { mode: 'SetupUser', authTokenSecretRef: ref }),
   row('resetPolicy Report', { resetPolicy: 'Report' }),
   row('resetPolicy Never', { resetPolicy: 'Never' }),
@@ -190,14 +219,24 @@ for (const [name, spec, cel] of rows) {
       assert.equal(structural, [], `${name}: structural schema alone accepts it`);
       assert.not.ok(checked.ok, `${name}: checkSpec must reject it`);
       const schema = cel.path === '' ? specSchema : at(specSchema, cel.path);
-      assert.ok(celMessages(schema).some((m) => m.includes(cel.message)), `${name}: a CEL rule "${cel.message}" on spec.${cel.path}`);
+      assert.ok(
+        celMessages(schema).some((m) => m.includes(cel.message)),
+        `${name}: a CEL rule "${cel.message}" on spec.${cel.path}`,
+      );
       if (!checked.ok) {
         const field = cel.path === '' ? 'spec.authTokenSecretRef' : `spec.${cel.path}`;
-        assert.ok(checked.problems.some((p) => fieldOf(p) === field), `${name}: checkSpec names ${field}: ${checked.problems.join('; ')}`);
+        assert.ok(
+          checked.problems.some((p) => fieldOf(p) === field),
+          `${name}: checkSpec names ${field}: ${checked.problems.join('; ')}`,
+        );
       }
       return;
     }
-    assert.is(checked.ok, structural.length === 0, `${name}: schema says ${JSON.stringify(structural)}, checkSpec says ${checked.ok ? 'ok' : checked.problems.join('; ')}`);
+    assert.is(
+      checked.ok,
+      structural.length === 0,
+      `${name}: schema says ${JSON.stringify(structural)}, checkSpec says ${checked.ok ? 'ok' : checked.problems.join('; ')}`,
+    );
     if (!checked.ok) {
       // Both point at the same field.
       const paths = structural.map(fieldOf);
@@ -240,7 +279,8 @@ test('enums: checkSpec accepts exactly the CRD enum values', () => {
   for (const [path, patch] of enums) {
     const values = at(specSchema, path).enum ?? [];
     assert.ok(values.length >= 2, path);
-    for (const value of values) assert.ok(checkSpecOf({ ...BASE_SPEC, ...patch(value) }).ok, `${path}=${String(value)}`);
+    for (const value of values)
+      assert.ok(checkSpecOf({ ...BASE_SPEC, ...patch(value) }).ok, `${path}=${String(value)}`);
     for (const value of [...values.map((v) => String(v).toLowerCase()), 'Other', '', 1]) {
       const result = checkSpecOf({ ...BASE_SPEC, ...patch(value) });
       assert.not.ok(result.ok, `${path}=${String(value)}`);
@@ -279,17 +319,59 @@ test('patterns: Secret names and keys, the same verdict from the CRD pattern and
   }
   assert.is(at(specSchema, 'credentialsSecret.name').pattern, namePattern.source);
 
-  const names = ['a', 'influx-creds', 'a.b-c.d', '0abc', 'a'.repeat(253), 'A', 'a_b', '-a', 'a-', 'a..b', '.a', 'a.', '', 'ä'];
+  const names = [
+    'a',
+    'influx-creds',
+    'a.b-c.d',
+    '0abc',
+    'a'.repeat(253),
+    'A',
+    'a_b',
+    '-a',
+    'a-',
+    'a..b',
+    '.a',
+    'a.',
+    '',
+    'ä',
+  ];
   for (const name of names) {
-    const schemaOk = namePattern.test(name) && name.length <= (at(specSchema, 'passwordSecretRef.name').maxLength ?? Infinity) && name.length >= 1;
-    assert.is(checkSpecOf({ ...BASE_SPEC, passwordSecretRef: { name, key: 'k' } }).ok, schemaOk, `name ${JSON.stringify(name)}`);
-    assert.is(checkSpecOf({ ...BASE_SPEC, credentialsSecret: { name } }).ok, schemaOk, `credentialsSecret.name ${JSON.stringify(name)}`);
+    const schemaOk =
+      namePattern.test(name) &&
+      name.length <= (at(specSchema, 'passwordSecretRef.name').maxLength ?? Infinity) &&
+      name.length >= 1;
+    assert.is(
+      checkSpecOf({ ...BASE_SPEC, passwordSecretRef: { name, key: 'k' } }).ok,
+      schemaOk,
+      `name ${JSON.stringify(name)}`,
+    );
+    assert.is(
+      checkSpecOf({ ...BASE_SPEC, credentialsSecret: { name } }).ok,
+      schemaOk,
+      `credentialsSecret.name ${JSON.stringify(name)}`,
+    );
   }
-  const keys = ['password', 'tls.crt', '.dockerconfigjson', 'A-b_c.9', 'a/b', 'a b', '', 'ä', 'k'.repeat(253), 'k'.repeat(254)];
+  const keys = [
+    'password',
+    'tls.crt',
+    '.dockerconfigjson',
+    'A-b_c.9',
+    'a/b',
+    'a b',
+    '',
+    'ä',
+    'k'.repeat(253),
+    'k'.repeat(254),
+  ];
   for (const key of keys) {
     const schema = at(specSchema, 'passwordSecretRef.key');
-    const schemaOk = keyPattern.test(key) && key.length >= (schema.minLength ?? 0) && key.length <= (schema.maxLength ?? Infinity);
-    assert.is(checkSpecOf({ ...BASE_SPEC, tokenSecretRef: { name: 'n', key } }).ok, schemaOk, `key ${JSON.stringify(key)}`);
+    const schemaOk =
+      keyPattern.test(key) && key.length >= (schema.minLength ?? 0) && key.length <= (schema.maxLength ?? Infinity);
+    assert.is(
+      checkSpecOf({ ...BASE_SPEC, tokenSecretRef: { name: 'n', key } }).ok,
+      schemaOk,
+      `key ${JSON.stringify(key)}`,
+    );
   }
 });
 
@@ -303,7 +385,9 @@ test('required: the CRD and checkSpec require the same spec fields', () => {
     assert.ok(!result.ok && result.problems.some((p) => fieldOf(p) === `spec.${field}`), field);
   }
   // And nothing else is required: the required fields alone make a valid spec.
-  const onlyRequired = Object.fromEntries((specSchema.required ?? []).map((field) => [field, (BASE_SPEC as unknown as Record<string, unknown>)[field]]));
+  const onlyRequired = Object.fromEntries(
+    (specSchema.required ?? []).map((field) => [field, (BASE_SPEC as unknown as Record<string, unknown>)[field]]),
+  );
   assert.ok(checkSpecOf(onlyRequired).ok);
   assert.equal(validate(specSchema, applyDefaults(specSchema, onlyRequired), 'spec'), []);
   assert.is(checkSpecOf(undefined).ok, false);
@@ -344,7 +428,10 @@ test('CEL rules: the ones checkSpec mirrors are present, and username/org/bucket
   ];
   for (const [path, message] of expected) {
     const schema = path === '' ? specSchema : at(specSchema, path);
-    assert.ok(celMessages(schema).some((m) => m.includes(message)), `spec.${path}: ${message}`);
+    assert.ok(
+      celMessages(schema).some((m) => m.includes(message)),
+      `spec.${path}: ${message}`,
+    );
   }
   for (const field of ['username', 'org', 'bucket']) {
     assert.ok(
@@ -370,7 +457,12 @@ test('names, scope and version match src/api/types', () => {
 });
 
 test('printer columns: Ready, Reason, Org, Bucket, Secret, Age (priority 0); URL, Version (priority 1)', () => {
-  const columns = (version.additionalPrinterColumns ?? []).map((c) => ({ name: c.name, type: c.type, jsonPath: c.jsonPath, priority: c.priority ?? 0 }));
+  const columns = (version.additionalPrinterColumns ?? []).map((c) => ({
+    name: c.name,
+    type: c.type,
+    jsonPath: c.jsonPath,
+    priority: c.priority ?? 0,
+  }));
   assert.equal(columns, [
     { name: 'Ready', type: 'string', jsonPath: `.status.conditions[?(@.type=="${READY}")].status`, priority: 0 },
     { name: 'Reason', type: 'string', jsonPath: `.status.conditions[?(@.type=="${READY}")].reason`, priority: 0 },
@@ -393,7 +485,11 @@ test('status subresource present; conditions a list-type map keyed by type', () 
   assert.equal(conditions.items?.properties?.status?.enum, ['True', 'False', 'Unknown']);
   // The schema names every Ready reason, so that `kubectl explain` lists the new ones too.
   const described = conditions.items?.properties?.reason?.description ?? '';
-  const listed = /one of: ([^(]*)\(/.exec(described)?.[1]?.split(',').map((reason) => reason.trim()).filter((reason) => reason !== '');
+  const listed = /one of: ([^(]*)\(/
+    .exec(described)?.[1]
+    ?.split(',')
+    .map((reason) => reason.trim())
+    .filter((reason) => reason !== '');
   assert.equal(listed, Object.values(Reason));
 });
 
@@ -402,7 +498,8 @@ test('statuses decide() writes are valid against the status schema', () => {
     drive(facts(), freshWorld()).finish.status,
     drive(facts(), { setupStatus: { ok: true, value: { allowed: false } } }).finish.status,
     drive(facts({ secret: ownedSecret(secretData(credentials())) }), setUpWorld(STORED_TOKEN)).finish.status,
-    drive(facts({ resource: resource({ spec: { mode: 'SetupUser', authTokenSecretRef: ref } }) }), freshWorld()).finish.status,
+    drive(facts({ resource: resource({ spec: { mode: 'SetupUser', authTokenSecretRef: ref } }) }), freshWorld()).finish
+      .status,
     drive(facts({ resource: resource({ spec: { url: 'ftp://x' }, status: onboardedStatus() }) }), {}).finish.status,
   ];
   const properties = Object.keys(statusSchema.properties ?? {});
@@ -423,8 +520,17 @@ test('the interpreter itself: rejects what it should (so agreement above means s
   assert.equal(validate({ type: 'string', enum: ['A'] }, 'a', 'x'), ['x: must be one of A']);
   assert.equal(validate({ type: 'string', pattern: '^a$' }, 'b', 'x'), ['x: does not match ^a$']);
   assert.equal(validate({ type: 'object', required: ['k'] }, {}, 'x'), ['x.k: required']);
-  assert.equal(applyDefaults({ type: 'object', properties: { a: { type: 'object', properties: { b: { default: 1 } } } } }, {}), {});
-  assert.equal(applyDefaults({ type: 'object', properties: { a: { type: 'object', properties: { b: { default: 1 } } } } }, { a: {} }), { a: { b: 1 } });
+  assert.equal(
+    applyDefaults({ type: 'object', properties: { a: { type: 'object', properties: { b: { default: 1 } } } } }, {}),
+    {},
+  );
+  assert.equal(
+    applyDefaults(
+      { type: 'object', properties: { a: { type: 'object', properties: { b: { default: 1 } } } } },
+      { a: {} },
+    ),
+    { a: { b: 1 } },
+  );
 });
 
 test.run();

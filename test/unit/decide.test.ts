@@ -6,7 +6,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
-import { ALLOWED_URLS_ANNOTATION, READY, RETARGET_ANNOTATION, ROTATE_PASSWORD_ANNOTATION, ROTATE_TOKEN_ANNOTATION, Reason, type Condition, type InfluxOnboardingSpec, type InfluxOnboardingStatus } from '../../src/api/types.js';
+import {
+  ALLOWED_URLS_ANNOTATION,
+  READY,
+  RETARGET_ANNOTATION,
+  ROTATE_PASSWORD_ANNOTATION,
+  ROTATE_TOKEN_ANNOTATION,
+  Reason,
+  type Condition,
+  type InfluxOnboardingSpec,
+  type InfluxOnboardingStatus,
+} from '../../src/api/types.js';
 import type { Authorization, BucketState, Deletion, Outcome } from '../../src/influx/types.js';
 import { withReady, type Requeue } from '../../src/api/reconcile.js';
 import { credentialsIn, secretMatches, type Finish, type Step } from '../../src/onboarding/decide.js';
@@ -101,7 +111,11 @@ const BACKOFF: Requeue = { kind: 'backoff' };
 const NONE: Requeue = { kind: 'none' };
 
 /** Facts with a spec patch and/or status on the resource. */
-function given(spec: Partial<InfluxOnboardingSpec> & Record<string, unknown> = {}, more: Partial<Facts> = {}, status?: InfluxOnboardingStatus): Facts {
+function given(
+  spec: Partial<InfluxOnboardingSpec> & Record<string, unknown> = {},
+  more: Partial<Facts> = {},
+  status?: InfluxOnboardingStatus,
+): Facts {
   return facts({ resource: resource({ spec, ...(status && { status }) }), ...more });
 }
 
@@ -187,7 +201,10 @@ test('SecretNotFound: each declared reference that cannot be read, joined; backo
   }
   const both = finishOf(
     decideRecorded(
-      given({ ...passwordRef, ...tokenRef }, { references: { password: missing('no password'), token: missing('no token') } }),
+      given(
+        { ...passwordRef, ...tokenRef },
+        { references: { password: missing('no password'), token: missing('no token') } },
+      ),
     ),
   );
   assert.is(both.message, 'no password; no token');
@@ -225,7 +242,16 @@ test('password from passwordSecretRef must be 8 to 72 bytes (InfluxDB limit, cou
 });
 
 test('tokens from tokenSecretRef / authTokenSecretRef: empty, whitespace (trailing newline) or control characters are rejected', () => {
-  const bad = [`${REF_TOKEN}\n`, `${REF_TOKEN}\r\n`, ` ${REF_TOKEN}`, `${REF_TOKEN.slice(0, 10)} ${REF_TOKEN.slice(10)}`, `${REF_TOKEN}\t`, `${REF_TOKEN}\u0000`, `${REF_TOKEN}\u007f`, ''];
+  const bad = [
+    `${REF_TOKEN}\n`,
+    `${REF_TOKEN}\r\n`,
+    ` ${REF_TOKEN}`,
+    `${REF_TOKEN.slice(0, 10)} ${REF_TOKEN.slice(10)}`,
+    `${REF_TOKEN}\t`,
+    `${REF_TOKEN}\u0000`,
+    `${REF_TOKEN}\u007f`,
+    '',
+  ];
   for (const token of bad) {
     const finish = finishOf(decideRecorded(given(tokenRef, { references: { token: found(token) } })));
     assert.is(finish.reason, Reason.InvalidSpec, JSON.stringify(token));
@@ -234,7 +260,9 @@ test('tokens from tokenSecretRef / authTokenSecretRef: empty, whitespace (traili
     assert.match(finish.message, token === '' ? 'empty' : 'whitespace or a control character');
     noLeaks(finish);
 
-    const auth = finishOf(decideRecorded(given(setupUser, { references: { authToken: found(token.replace(REF_TOKEN, AUTH_TOKEN)) } })));
+    const auth = finishOf(
+      decideRecorded(given(setupUser, { references: { authToken: found(token.replace(REF_TOKEN, AUTH_TOKEN)) } })),
+    );
     assert.is(auth.reason, Reason.InvalidSpec);
     assert.match(auth.message, 'Secret influx-super key token');
     noLeaks(auth);
@@ -244,7 +272,13 @@ test('tokens from tokenSecretRef / authTokenSecretRef: empty, whitespace (traili
 
 test('SecretConflict: a foreign Secret is never written and nothing is requested', () => {
   for (const world of [freshWorld(), setUpWorld(REF_TOKEN), {}]) {
-    const run = drive(given({ ...tokenRef, ...passwordRef }, { secret: FOREIGN, references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } }), world);
+    const run = drive(
+      given(
+        { ...tokenRef, ...passwordRef },
+        { secret: FOREIGN, references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } },
+      ),
+      world,
+    );
     assert.equal(run.kinds, []);
     assert.is(run.finish.reason, Reason.SecretConflict);
     assert.equal(run.finish.requeue, BACKOFF);
@@ -300,7 +334,16 @@ test('fresh instance: writeSecret strictly before postSetup, with identical cred
   assert.equal(finish.event, { type: 'Normal', reason: Reason.Onboarded, message: ONBOARDED_MESSAGE });
   assert.equal(finish.status, {
     observedGeneration: 1,
-    conditions: [{ type: READY, status: 'True', observedGeneration: 1, lastTransitionTime: NOW, reason: Reason.Onboarded, message: ONBOARDED_MESSAGE }],
+    conditions: [
+      {
+        type: READY,
+        status: 'True',
+        observedGeneration: 1,
+        lastTransitionTime: NOW,
+        reason: Reason.Onboarded,
+        message: ONBOARDED_MESSAGE,
+      },
+    ],
     secretName: SECRET_NAME,
     ...IDS,
     onboardedAt: NOW,
@@ -323,18 +366,29 @@ test('fresh instance: referenced password and token are what is stored and sent;
   assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   const creds = credentials('admin', REF_PASSWORD, REF_TOKEN);
   assert.equal(only(run, 'writeSecret').secret.data, secretData(creds));
-  assert.equal(only(run, 'postSetup').request, { ...creds, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 86_400 });
+  assert.equal(only(run, 'postSetup').request, {
+    ...creds,
+    org: 'acme',
+    bucket: 'telemetry',
+    retentionPeriodSeconds: 86_400,
+  });
   assert.is(run.finish.reason, Reason.Onboarded);
   noLeaks(run.finish);
 });
 
 test('deletionPolicy: Delete makes the desired Secret garbage-collected, Retain does not; a mismatch is rewritten before the POST', () => {
-  for (const [policy, gc] of [['Delete', true], ['Retain', false]] as const) {
+  for (const [policy, gc] of [
+    ['Delete', true],
+    ['Retain', false],
+  ] as const) {
     const run = drive(given({ credentialsSecret: { deletionPolicy: policy } }), freshWorld());
     assert.is(only(run, 'writeSecret').secret.garbageCollected, gc, policy);
   }
   // The Secret holds the right credentials but the wrong ownership: rewritten, then posted.
-  const input = given({ credentialsSecret: { deletionPolicy: 'Delete' } }, { secret: ownedSecret(secretData(STORED), false) });
+  const input = given(
+    { credentialsSecret: { deletionPolicy: 'Delete' } },
+    { secret: ownedSecret(secretData(STORED), false) },
+  );
   const run = drive(input, freshWorld());
   assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'writeSecret').secret, desiredSecret(STORED, true));
@@ -353,7 +407,12 @@ test('crash after the Secret write: the next reconcile posts the same credential
   const input = facts({ secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED) });
   const run = drive(input, freshWorld());
   assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'checkHealth']);
-  assert.equal(only(run, 'postSetup').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
+  assert.equal(only(run, 'postSetup').request, {
+    ...STORED,
+    org: 'acme',
+    bucket: 'telemetry',
+    retentionPeriodSeconds: 0,
+  });
   assert.is(run.finish.reason, Reason.Onboarded);
   noLeaks(run.finish);
 });
@@ -367,16 +426,28 @@ test('crash after the Secret write, then the process restarted (nothing remember
 test('tokenSecretRef and passwordSecretRef values win over what the Secret holds (and are stored before the POST)', () => {
   const input = given(
     { ...tokenRef, ...passwordRef },
-    { secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } },
+    {
+      secret: ownedSecret(secretData(STORED)),
+      remembered: rememberedAt(STORED),
+      references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) },
+    },
   );
   const run = drive(input, freshWorld());
   assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   const want = credentials('admin', REF_PASSWORD, REF_TOKEN);
   assert.equal(only(run, 'writeSecret').credentials, want);
-  assert.equal(only(run, 'postSetup').request, { ...want, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
+  assert.equal(only(run, 'postSetup').request, {
+    ...want,
+    org: 'acme',
+    bucket: 'telemetry',
+    retentionPeriodSeconds: 0,
+  });
 
   // Only the token referenced: the stored password is kept.
-  const tokenOnly = drive(given(tokenRef, { secret: ownedSecret(secretData(STORED)), references: { token: found(REF_TOKEN) } }), freshWorld());
+  const tokenOnly = drive(
+    given(tokenRef, { secret: ownedSecret(secretData(STORED)), references: { token: found(REF_TOKEN) } }),
+    freshWorld(),
+  );
   assert.equal(only(tokenOnly, 'postSetup').request.password, STORED_PASSWORD);
   assert.equal(only(tokenOnly, 'postSetup').request.token, REF_TOKEN);
 });
@@ -410,7 +481,10 @@ test('the POST answer: conflict and the instance now set up -> Progressing (Unkn
   assert.equal(lost.finish.requeue, BACKOFF);
   assert.match(lost.finish.message, 'no answer within 10s');
 
-  const refused = drive(facts(), freshWorld({ postSetup: rejected(400, 'invalid', 'passwords must be between 8 and 72 characters long') }));
+  const refused = drive(
+    facts(),
+    freshWorld({ postSetup: rejected(400, 'invalid', 'passwords must be between 8 and 72 characters long') }),
+  );
   assert.is(refused.finish.reason, Reason.SetupFailed);
   assert.equal(refused.finish.requeue, NONE, 'a refusal waits for a spec change');
   assert.match(refused.finish.message, 'invalid: passwords must be between 8 and 72 characters long');
@@ -430,24 +504,39 @@ test('mode Setup: conflict while the instance still says it is not set up is a f
     [unreachable(), Reason.Unreachable, BACKOFF],
   ];
   for (const [recheck, reason, requeue] of cases) {
-    const run = drive(facts(), freshWorld({ postSetup: rejected(422, 'conflict', 'onboarding has already been completed'), setupRecheck: recheck }));
+    const run = drive(
+      facts(),
+      freshWorld({
+        postSetup: rejected(422, 'conflict', 'onboarding has already been completed'),
+        setupRecheck: recheck,
+      }),
+    );
     assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'recheckSetupStatus'], reason);
     assert.is(run.finish.reason, reason);
     assert.equal(run.finish.requeue, requeue, reason);
     noLeaks(run.finish);
   }
-  const fixed = drive(facts(), freshWorld({ postSetup: rejected(422, 'conflict', 'onboarding has already been completed') }));
+  const fixed = drive(
+    facts(),
+    freshWorld({ postSetup: rejected(422, 'conflict', 'onboarding has already been completed') }),
+  );
   assert.match(fixed.finish.message, 'conflict: onboarding has already been completed');
   assert.match(fixed.finish.message, 'still reports that it is not set up');
   assert.match(fixed.finish.message, 'nothing is sent again until the spec changes');
   assert.equal(fixed.finish.event?.type, 'Warning');
   // The instance stays fresh: the next reconcile of the same generation sends nothing.
-  const again = drive(facts({ resource: resource({ status: fixed.finish.status }), secret: fixed.facts.secret }), freshWorld());
+  const again = drive(
+    facts({ resource: resource({ status: fixed.finish.status }), secret: fixed.facts.secret }),
+    freshWorld(),
+  );
   assert.equal(again.kinds, ['checkSetupStatus']);
   assert.is(again.finish.reason, Reason.SetupFailed);
   assert.equal(again.finish.requeue, NONE);
   // A new generation posts again.
-  const changed = drive(facts({ resource: resource({ status: fixed.finish.status, generation: 2 }), secret: fixed.facts.secret }), freshWorld());
+  const changed = drive(
+    facts({ resource: resource({ status: fixed.finish.status, generation: 2 }), secret: fixed.facts.secret }),
+    freshWorld(),
+  );
   assert.ok(changed.kinds.includes('postSetup'));
 });
 
@@ -474,14 +563,29 @@ test('crash after the POST: allowed is false, the stored token is valid -> Onboa
   const run = drive(facts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN));
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkPassword', 'checkHealth']);
   assert.is(only(run, 'checkToken').token, STORED_TOKEN);
-  assert.equal(only(run, 'lookupIDs'), { kind: 'lookupIDs', token: STORED_TOKEN, org: 'acme', bucket: 'telemetry', userID: IDS.userID });
+  assert.equal(only(run, 'lookupIDs'), {
+    kind: 'lookupIDs',
+    token: STORED_TOKEN,
+    org: 'acme',
+    bucket: 'telemetry',
+    userID: IDS.userID,
+  });
   const { finish } = run;
   assert.is(finish.reason, Reason.Onboarded);
   assert.equal(finish.requeue, AFTER);
   assert.equal(finish.event?.type, 'Normal');
   assert.equal(finish.status, {
     observedGeneration: 1,
-    conditions: [{ type: READY, status: 'True', observedGeneration: 1, lastTransitionTime: NOW, reason: Reason.Onboarded, message: ONBOARDED_MESSAGE }],
+    conditions: [
+      {
+        type: READY,
+        status: 'True',
+        observedGeneration: 1,
+        lastTransitionTime: NOW,
+        reason: Reason.Onboarded,
+        message: ONBOARDED_MESSAGE,
+      },
+    ],
     secretName: SECRET_NAME,
     userID: IDS.userID,
     orgID: IDS.orgID,
@@ -499,11 +603,17 @@ test('crash after the POST: allowed is false, the stored token is valid -> Onboa
 });
 
 test('health failing never blocks Ready; an org and bucket that cannot be looked up do (Unreachable)', () => {
-  const noHealth = drive(facts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN, { health: unreachable() }));
+  const noHealth = drive(
+    facts({ secret: ownedSecret(secretData(STORED)) }),
+    setUpWorld(STORED_TOKEN, { health: unreachable() }),
+  );
   assert.is(noHealth.finish.reason, Reason.Onboarded);
   assert.is(noHealth.finish.status.influxdbVersion, undefined);
 
-  const noIDs = drive(facts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN, { lookupIDs: unreachable() }));
+  const noIDs = drive(
+    facts({ secret: ownedSecret(secretData(STORED)) }),
+    setUpWorld(STORED_TOKEN, { lookupIDs: unreachable() }),
+  );
   assert.is(noIDs.finish.reason, Reason.Unreachable);
   assert.equal(noIDs.finish.requeue, BACKOFF);
   assert.is(noIDs.finish.status.orgID, undefined);
@@ -513,7 +623,11 @@ test('health failing never blocks Ready; an org and bucket that cannot be looked
     setUpWorld(STORED_TOKEN, { health: unreachable() }),
   );
   assert.is(kept.finish.status.influxdbVersion, VERSION);
-  assert.equal(kept.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth'], 'IDs known: still looked up (org and bucket must exist)');
+  assert.equal(
+    kept.kinds,
+    ['checkBucket', 'checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth'],
+    'IDs known: still looked up (org and bucket must exist)',
+  );
 
   const upgraded = drive(
     facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) }),
@@ -525,7 +639,10 @@ test('health failing never blocks Ready; an org and bucket that cannot be looked
 test('IDs: looked up when either orgID or bucketID is unknown; a health answer without a version keeps the known one', () => {
   for (const missingID of ['orgID', 'bucketID'] as const) {
     const { [missingID]: _gone, ...status } = onboardedStatus();
-    const run = drive(facts({ resource: resource({ status }), secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN));
+    const run = drive(
+      facts({ resource: resource({ status }), secret: ownedSecret(secretData(STORED)) }),
+      setUpWorld(STORED_TOKEN),
+    );
     assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth'], missingID);
     assert.is(run.finish.status[missingID], IDS[missingID]);
   }
@@ -564,8 +681,15 @@ test('valid tokenSecretRef on an instance set up elsewhere: token checked, then 
 test('Adopted: kept as the reason once Ready, with a message naming tokenSecretRef; steady state writes nothing', () => {
   const message = `Adopted InfluxDB at ${INFLUX_URL} with the token from Secret influx-token; credentials are in Secret ${SECRET_NAME}`;
   // Adoption never saw a setup answer: the authorizationID is what the lookup found (servers that list tokens).
-  const status: InfluxOnboardingStatus = { ...onboardedStatus({ adopted: true }), conditions: [readyCondition('True', Reason.Adopted, message)] };
-  const input = given(tokenRef, { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) }, status);
+  const status: InfluxOnboardingStatus = {
+    ...onboardedStatus({ adopted: true }),
+    conditions: [readyCondition('True', Reason.Adopted, message)],
+  };
+  const input = given(
+    tokenRef,
+    { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) },
+    status,
+  );
   const run = drive(input, setUpWorld(REF_TOKEN));
   assert.equal(run.kinds, ['checkBucket']);
   assert.is(run.finish.reason, Reason.Adopted);
@@ -575,7 +699,7 @@ test('Adopted: kept as the reason once Ready, with a message naming tokenSecretR
   assert.equal(run.finish.requeue, AFTER);
 });
 
-test('adoption of an instance set up by someone else: org and bucket created with the operator token, the Secret names the token\'s user, the mismatch reported', () => {
+test("adoption of an instance set up by someone else: org and bucket created with the operator token, the Secret names the token's user, the mismatch reported", () => {
   const input = given({ ...tokenRef, retentionPeriodSeconds: 86_400 }, { references: { token: found(REF_TOKEN) } });
   const run = drive(
     input,
@@ -585,14 +709,37 @@ test('adoption of an instance set up by someone else: org and bucket created wit
       repair: (step) => ok({ id: step.kind === 'createOrg' ? IDS.orgID : IDS.bucketID }),
     }),
   );
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'lookupIDs', 'createOrg', 'createBucket', 'checkHealth']);
-  assert.equal(only(run, 'createOrg'), { kind: 'createOrg', token: REF_TOKEN, org: 'acme', repair: { done: 'created org acme', doing: 'creating org acme' } });
+  assert.equal(run.kinds, [
+    'checkSetupStatus',
+    'checkToken',
+    'writeSecret',
+    'lookupIDs',
+    'createOrg',
+    'createBucket',
+    'checkHealth',
+  ]);
+  assert.equal(only(run, 'createOrg'), {
+    kind: 'createOrg',
+    token: REF_TOKEN,
+    org: 'acme',
+    repair: { done: 'created org acme', doing: 'creating org acme' },
+  });
   const bucket = only(run, 'createBucket');
-  assert.equal([bucket.token, bucket.orgID, bucket.bucket, bucket.retentionSeconds], [REF_TOKEN, IDS.orgID, 'telemetry', 86_400]);
-  assert.equal(only(run, 'writeSecret').secret.data.username, 'someone', 'the user the token belongs to, not spec.username');
+  assert.equal(
+    [bucket.token, bucket.orgID, bucket.bucket, bucket.retentionSeconds],
+    [REF_TOKEN, IDS.orgID, 'telemetry', 86_400],
+  );
+  assert.equal(
+    only(run, 'writeSecret').secret.data.username,
+    'someone',
+    'the user the token belongs to, not spec.username',
+  );
   const { finish } = run;
   assert.is(finish.reason, Reason.Adopted);
-  assert.equal([finish.status.username, finish.status.adopted, finish.status.userID, finish.status.orgID, finish.status.bucketID], ['someone', true, '9a9b9c9d9e9f9091', IDS.orgID, IDS.bucketID]);
+  assert.equal(
+    [finish.status.username, finish.status.adopted, finish.status.userID, finish.status.orgID, finish.status.bucketID],
+    ['someone', true, '9a9b9c9d9e9f9091', IDS.orgID, IDS.bucketID],
+  );
   assert.match(finish.message, 'The token belongs to user someone, not spec.username admin');
   assert.equal(finish.event?.type, 'Normal');
   assert.is(finish.event?.reason, Reason.Adopted);
@@ -603,13 +750,30 @@ test('adoption of an instance set up by someone else: org and bucket created wit
 
 test('drift after onboarding: a deleted bucket is re-created, a changed retention applied; Repaired event, reason kept', () => {
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
-  const deleted = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID }), repair: ok({ id: 'ffffffffffffffff' }) }));
-  assert.equal(deleted.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken', 'lookupIDs', 'createBucket', 'checkHealth']);
+  const deleted = drive(
+    input,
+    setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID }), repair: ok({ id: 'ffffffffffffffff' }) }),
+  );
+  assert.equal(deleted.kinds, [
+    'checkBucket',
+    'checkSetupStatus',
+    'checkToken',
+    'lookupIDs',
+    'createBucket',
+    'checkHealth',
+  ]);
   assert.is(deleted.finish.reason, Reason.Onboarded);
   assert.is(deleted.finish.status.bucketID, 'ffffffffffffffff');
-  assert.equal(deleted.finish.event, { type: 'Normal', reason: 'Repaired', message: `InfluxDB at ${INFLUX_URL}: created bucket telemetry with infinite retention` });
+  assert.equal(deleted.finish.event, {
+    type: 'Normal',
+    reason: 'Repaired',
+    message: `InfluxDB at ${INFLUX_URL}: created bucket telemetry with infinite retention`,
+  });
 
-  const changed = facts({ resource: resource({ spec: { retentionPeriodSeconds: 3600 }, status: onboardedStatus(), generation: 2 }), secret: ownedSecret(secretData(STORED)) });
+  const changed = facts({
+    resource: resource({ spec: { retentionPeriodSeconds: 3600 }, status: onboardedStatus(), generation: 2 }),
+    secret: ownedSecret(secretData(STORED)),
+  });
   const retention = drive(changed, setUpWorld(STORED_TOKEN));
   assert.equal(retention.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'setRetention', 'checkHealth']);
   assert.equal(only(retention, 'setRetention'), {
@@ -617,16 +781,25 @@ test('drift after onboarding: a deleted bucket is re-created, a changed retentio
     token: STORED_TOKEN,
     bucketID: IDS.bucketID,
     retentionSeconds: 3600,
-    repair: { done: 'changed bucket telemetry from infinite retention to retention 3600 s', doing: 'changing bucket telemetry from infinite retention to retention 3600 s' },
+    repair: {
+      done: 'changed bucket telemetry from infinite retention to retention 3600 s',
+      doing: 'changing bucket telemetry from infinite retention to retention 3600 s',
+    },
   });
   assert.is(retention.finish.reason, Reason.Onboarded);
   assert.is(retention.finish.event?.reason, 'Repaired');
-  assert.match(retention.finish.event?.message ?? '', 'changed bucket telemetry from infinite retention to retention 3600 s');
+  assert.match(
+    retention.finish.event?.message ?? '',
+    'changed bucket telemetry from infinite retention to retention 3600 s',
+  );
 });
 
 test('org or bucket that cannot be ensured: not Ready (EnsureFailed names what and why, checked again after the drift interval); unreachable -> Unreachable', () => {
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
-  const forbidden = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({}), repair: rejected(403, 'forbidden', 'write:orgs is unauthorized') }));
+  const forbidden = drive(
+    input,
+    setUpWorld(STORED_TOKEN, { lookupIDs: ok({}), repair: rejected(403, 'forbidden', 'write:orgs is unauthorized') }),
+  );
   assert.equal(forbidden.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken', 'lookupIDs', 'createOrg']);
   assert.is(forbidden.finish.reason, Reason.EnsureFailed);
   assert.is(readyOf(forbidden.finish).status, 'False');
@@ -635,19 +808,35 @@ test('org or bucket that cannot be ensured: not Ready (EnsureFailed names what a
   assert.equal(forbidden.finish.requeue, AFTER);
   assert.equal(forbidden.finish.event?.type, 'Warning');
 
-  const lookupRefused = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: rejected(401, 'unauthorized', 'read:orgs is unauthorized') }));
+  const lookupRefused = drive(
+    input,
+    setUpWorld(STORED_TOKEN, { lookupIDs: rejected(401, 'unauthorized', 'read:orgs is unauthorized') }),
+  );
   assert.is(lookupRefused.finish.reason, Reason.EnsureFailed);
   assert.match(lookupRefused.finish.message, 'refused looking up org acme and bucket telemetry (infinite retention)');
 
-  const down = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 7200 }), repair: unreachable() }));
+  const down = drive(
+    input,
+    setUpWorld(STORED_TOKEN, {
+      lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 7200 }),
+      repair: unreachable(),
+    }),
+  );
   assert.is(down.finish.reason, Reason.Unreachable);
   assert.equal(down.finish.requeue, BACKOFF);
 });
 
 test('Adopted survives a failed check: after Unreachable the adopted resource is Adopted again, an onboarded one Onboarded', () => {
-  for (const [adopted, reason] of [[true, Reason.Adopted], [false, Reason.Onboarded]] as const) {
+  for (const [adopted, reason] of [
+    [true, Reason.Adopted],
+    [false, Reason.Onboarded],
+  ] as const) {
     const status = { ...onboardedStatus({ adopted }), conditions: [readyCondition('False', Reason.Unreachable)] };
-    const input = given(tokenRef, { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) }, status);
+    const input = given(
+      tokenRef,
+      { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) },
+      status,
+    );
     const run = drive(input, setUpWorld(REF_TOKEN));
     assert.is(run.finish.reason, reason, String(adopted));
     assert.is(run.finish.status.adopted, adopted);
@@ -655,14 +844,20 @@ test('Adopted survives a failed check: after Unreachable the adopted resource is
 });
 
 test('SetupFailed waits for a spec change: the same generation sends nothing, a new one posts again', () => {
-  const refused = drive(facts(), freshWorld({ postSetup: rejected(400, 'invalid', 'passwords must be between 8 and 72 characters long') }));
+  const refused = drive(
+    facts(),
+    freshWorld({ postSetup: rejected(400, 'invalid', 'passwords must be between 8 and 72 characters long') }),
+  );
   const stored = { secret: refused.facts.secret };
   const again = drive(facts({ ...stored, resource: resource({ status: refused.finish.status }) }), freshWorld());
   assert.equal(again.kinds, ['checkSetupStatus']);
   assert.is(again.finish.reason, Reason.SetupFailed);
   assert.equal(again.finish.requeue, NONE);
   assert.is(again.finish.event, undefined);
-  const changed = drive(facts({ ...stored, resource: resource({ status: refused.finish.status, generation: 2 }) }), freshWorld());
+  const changed = drive(
+    facts({ ...stored, resource: resource({ status: refused.finish.status, generation: 2 }) }),
+    freshWorld(),
+  );
   assert.ok(changed.kinds.includes('postSetup'));
   assert.is(changed.finish.reason, Reason.Onboarded);
 });
@@ -691,7 +886,10 @@ test('TokenInvalid: the token of an onboarded resource is revoked; Warning once,
   assert.is(run.finish.status.orgID, IDS.orgID, 'other status fields kept');
   noLeaks(run.finish);
 
-  const again = drive({ ...input, resource: resource({ status: run.finish.status }), now: '2026-03-01T12:05:00Z' }, setUpWorld('a-new-operator-token'));
+  const again = drive(
+    { ...input, resource: resource({ status: run.finish.status }), now: '2026-03-01T12:05:00Z' },
+    setUpWorld('a-new-operator-token'),
+  );
   assert.is(again.finish.reason, Reason.TokenInvalid);
   assert.is(again.finish.event, undefined, 'not repeated on retries');
   assert.is(readyOf(again.finish).lastTransitionTime, NOW, 'kept while the status stays False');
@@ -706,14 +904,21 @@ test('a stored token that never worked (someone set the instance up first) repor
 
 test('token check unreachable -> Unreachable, not TokenInvalid', () => {
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
-  const run = drive(input, setUpWorld(STORED_TOKEN, { checkToken: unreachable('tls', 'certificate signed by unknown authority') }));
+  const run = drive(
+    input,
+    setUpWorld(STORED_TOKEN, { checkToken: unreachable('tls', 'certificate signed by unknown authority') }),
+  );
   assert.is(run.finish.reason, Reason.Unreachable);
   assert.match(run.finish.message, 'certificate signed by unknown authority');
   assert.is(readyOf(run.finish).status, 'False');
 });
 
 test('Secret deleted after onboarding: restored from remembered with the same token; no event', () => {
-  const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ABSENT, remembered: rememberedAt(MEMO) });
+  const input = facts({
+    resource: resource({ status: onboardedStatus() }),
+    secret: ABSENT,
+    remembered: rememberedAt(MEMO),
+  });
   const run = drive(input, setUpWorld(MEMO_TOKEN));
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'lookupIDs', 'checkHealth']);
   assert.is(only(run, 'checkToken').token, MEMO_TOKEN);
@@ -730,8 +935,12 @@ test('Secret deleted and nothing remembered: AlreadyOnboarded; no Secret is made
   assert.is(run.finish.reason, Reason.AlreadyOnboarded);
 });
 
-test('a new tokenSecretRef on an onboarded resource: checked with /me first; accepted, it replaces the Secret\'s token; rejected, the Secret keeps the old one and the message names the new one', () => {
-  const input = given(tokenRef, { secret: ownedSecret(secretData(STORED)), references: { token: found(REF_TOKEN) } }, onboardedStatus());
+test("a new tokenSecretRef on an onboarded resource: checked with /me first; accepted, it replaces the Secret's token; rejected, the Secret keeps the old one and the message names the new one", () => {
+  const input = given(
+    tokenRef,
+    { secret: ownedSecret(secretData(STORED)), references: { token: found(REF_TOKEN) } },
+    onboardedStatus(),
+  );
   const accepted = drive(input, setUpWorld(REF_TOKEN));
   assert.equal(accepted.kinds.slice(0, 3), ['checkSetupStatus', 'checkToken', 'writeSecret']);
   assert.is(only(accepted, 'checkToken').token, REF_TOKEN);
@@ -746,33 +955,62 @@ test('a new tokenSecretRef on an onboarded resource: checked with /me first; acc
   );
 });
 
-test('a new tokenSecretRef: status.authorizationID of the old token is removed, and the new token\'s recorded when InfluxDB lists tokens', () => {
+test("a new tokenSecretRef: status.authorizationID of the old token is removed, and the new token's recorded when InfluxDB lists tokens", () => {
   const REF_AUTHORIZATION_ID = 'c000000000000004';
-  const listing = (step: Extract<Step, { kind: 'lookupIDs' }>) => ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0, ...(step.userID && { authorizationID: REF_AUTHORIZATION_ID }) });
+  const listing = (step: Extract<Step, { kind: 'lookupIDs' }>) =>
+    ok({
+      orgID: IDS.orgID,
+      bucketID: IDS.bucketID,
+      bucketRetentionSeconds: 0,
+      ...(step.userID && { authorizationID: REF_AUTHORIZATION_ID }),
+    });
   const hashed = () => ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 });
   const cases: Array<[string, World['lookupIDs'], string | undefined]> = [
     ['tokens listed (v2.7)', listing, REF_AUTHORIZATION_ID],
     ['tokens hashed (v2.9+)', hashed, undefined],
   ];
   for (const [name, lookupIDs, expected] of cases) {
-    const input = given(tokenRef, { secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN) } }, onboardedStatus());
+    const input = given(
+      tokenRef,
+      {
+        secret: ownedSecret(secretData(STORED)),
+        remembered: rememberedAt(STORED),
+        references: { token: found(REF_TOKEN) },
+      },
+      onboardedStatus(),
+    );
     const run = drive(input, setUpWorld(REF_TOKEN, { lookupIDs }));
     assert.is(only(run, 'writeSecret').credentials.token, REF_TOKEN, name);
     assert.ok(only(run, 'lookupIDs').userID !== undefined, `${name}: the new token's authorization is looked for`);
     assert.is(run.finish.status.authorizationID, expected, name);
-    assert.ok(expected !== undefined || 'authorizationID' in run.finish.status, `${name}: undefined, so the status patch removes it`);
+    assert.ok(
+      expected !== undefined || 'authorizationID' in run.finish.status,
+      `${name}: undefined, so the status patch removes it`,
+    );
   }
   // A Secret that recorded the old token's authorization (an earlier rotate-token) forgets it with the old token.
   const rotatedBefore = given(
     tokenRef,
-    { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, authorizationID: IDS.authorizationID }), remembered: rememberedAt(STORED), references: { token: found(REF_TOKEN) } },
+    {
+      secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, authorizationID: IDS.authorizationID }),
+      remembered: rememberedAt(STORED),
+      references: { token: found(REF_TOKEN) },
+    },
     onboardedStatus(),
   );
   const forgotten = drive(rotatedBefore, setUpWorld(REF_TOKEN, { lookupIDs: hashed }));
   assert.is(only(forgotten, 'writeSecret').secret.authorizationID, null);
   assert.ok('authorizationID' in forgotten.finish.status && forgotten.finish.status.authorizationID === undefined);
   // The Secret held the referenced token already (or the operator restarted after writing it): nothing is removed.
-  const settled = given(tokenRef, { secret: ownedSecret(secretData({ ...STORED, token: REF_TOKEN })), remembered: rememberedAt({ ...STORED, token: REF_TOKEN }), references: { token: found(REF_TOKEN) } }, onboardedStatus());
+  const settled = given(
+    tokenRef,
+    {
+      secret: ownedSecret(secretData({ ...STORED, token: REF_TOKEN })),
+      remembered: rememberedAt({ ...STORED, token: REF_TOKEN }),
+      references: { token: found(REF_TOKEN) },
+    },
+    onboardedStatus(),
+  );
   const steady = drive(settled, setUpWorld(REF_TOKEN));
   assert.not.ok(steady.kinds.includes('writeSecret'));
   assert.is(steady.finish.status.authorizationID, IDS.authorizationID);
@@ -801,9 +1039,18 @@ test('steady state: a Ready resource whose Secret matches finishes with exactly 
   for (const [spec, gc, generation] of cases) {
     const status = onboardedStatus({ observedGeneration: generation });
     status.conditions = [readyCondition('True', Reason.Onboarded, ONBOARDED_MESSAGE, EARLIER, generation)];
-    const input = facts({ resource: resource({ spec, status, generation }), secret: ownedSecret(secretData(STORED), gc), remembered: rememberedAt(STORED) });
+    const input = facts({
+      resource: resource({ spec, status, generation }),
+      secret: ownedSecret(secretData(STORED), gc),
+      remembered: rememberedAt(STORED),
+    });
     const retention = typeof spec.retentionPeriodSeconds === 'number' ? spec.retentionPeriodSeconds : 0;
-    const run = drive(input, setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: retention }) }));
+    const run = drive(
+      input,
+      setUpWorld(STORED_TOKEN, {
+        lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: retention }),
+      }),
+    );
     assert.equal(run.kinds, ['checkBucket'], JSON.stringify(spec));
     assert.equal(run.finish.status, status);
     assert.is(run.finish.event, undefined);
@@ -813,10 +1060,19 @@ test('steady state: a Ready resource whose Secret matches finishes with exactly 
 });
 
 test('steady state keeps conditions of other types', () => {
-  const other: Condition = { type: 'Degraded', status: 'False', lastTransitionTime: EARLIER, reason: 'AsExpected', message: '' };
+  const other: Condition = {
+    type: 'Degraded',
+    status: 'False',
+    lastTransitionTime: EARLIER,
+    reason: 'AsExpected',
+    message: '',
+  };
   const status = onboardedStatus();
   status.conditions = [other, ...(status.conditions ?? [])];
-  const run = drive(facts({ resource: resource({ status }), secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN));
+  const run = drive(
+    facts({ resource: resource({ status }), secret: ownedSecret(secretData(STORED)) }),
+    setUpWorld(STORED_TOKEN),
+  );
   assert.equal(run.finish.status, status);
 });
 
@@ -832,7 +1088,10 @@ test('deletionPolicy changed on a Ready resource: Secret rewritten (garbageColle
 });
 
 test('observedGeneration follows metadata.generation (status and condition); absent generation adds none', () => {
-  const input = facts({ resource: resource({ status: onboardedStatus(), generation: 4 }), secret: ownedSecret(secretData(STORED)) });
+  const input = facts({
+    resource: resource({ status: onboardedStatus(), generation: 4 }),
+    secret: ownedSecret(secretData(STORED)),
+  });
   const run = drive(input, setUpWorld(STORED_TOKEN));
   assert.is(run.finish.status.observedGeneration, 4);
   assert.is(readyOf(run.finish).observedGeneration, 4);
@@ -850,16 +1109,29 @@ test('observedGeneration follows metadata.generation (status and condition); abs
 
 test('instance reset, resetPolicy Reonboard: the Secret credentials are posted again; event Reonboarded; onboardedAt renewed', () => {
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
-  const fresh = { userID: 'b000000000000001', orgID: 'b000000000000002', bucketID: 'b000000000000003', authorizationID: 'b000000000000004' };
+  const fresh = {
+    userID: 'b000000000000001',
+    orgID: 'b000000000000002',
+    bucketID: 'b000000000000003',
+    authorizationID: 'b000000000000004',
+  };
   const run = drive(input, freshWorld({ postSetup: ok(setupResult(fresh)) }));
   assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus', 'postSetup', 'checkHealth']);
-  assert.equal(only(run, 'postSetup').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
+  assert.equal(only(run, 'postSetup').request, {
+    ...STORED,
+    org: 'acme',
+    bucket: 'telemetry',
+    retentionPeriodSeconds: 0,
+  });
   assert.is(run.finish.reason, Reason.Onboarded);
   assert.equal(run.finish.event?.type, 'Normal');
   assert.is(run.finish.event?.reason, 'Reonboarded');
   assert.match(run.finish.event?.message ?? '', 'same credentials');
   assert.is(run.finish.status.onboardedAt, NOW);
-  assert.equal({ ...run.finish.status, conditions: undefined }, { ...onboardedStatus(fresh), onboardedAt: NOW, conditions: undefined });
+  assert.equal(
+    { ...run.finish.status, conditions: undefined },
+    { ...onboardedStatus(fresh), onboardedAt: NOW, conditions: undefined },
+  );
   assert.is(readyOf(run.finish).lastTransitionTime, EARLIER, 'Ready stayed True');
   noLeaks(run.finish);
 });
@@ -874,7 +1146,10 @@ test('instance reset, resetPolicy Report: InstanceReset, no POST, Warning once, 
   assert.is(readyOf(run.finish).status, 'False');
   assert.equal(run.finish.event, { type: 'Warning', reason: Reason.InstanceReset, message: run.finish.message });
   assert.is(run.finish.status.onboardedAt, EARLIER, 'onboardedAt kept');
-  const again = drive({ ...input, resource: resource({ spec: { resetPolicy: 'Report' }, status: run.finish.status }) }, freshWorld());
+  const again = drive(
+    { ...input, resource: resource({ spec: { resetPolicy: 'Report' }, status: run.finish.status }) },
+    freshWorld(),
+  );
   assert.is(again.finish.event, undefined);
   assert.equal(again.finish.status, run.finish.status);
 });
@@ -896,12 +1171,20 @@ test('adopted without passwordSecretRef, then wiped: a generated password is sto
   assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   const want = credentials('admin', GEN_PASSWORD, REF_TOKEN);
   assert.equal(only(run, 'writeSecret').credentials, want);
-  assert.equal(only(run, 'postSetup').request, { ...want, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
+  assert.equal(only(run, 'postSetup').request, {
+    ...want,
+    org: 'acme',
+    bucket: 'telemetry',
+    retentionPeriodSeconds: 0,
+  });
   assert.is(run.finish.event?.reason, 'Reonboarded');
 });
 
 test('instance reset after the Secret was deleted: remembered credentials are stored and posted', () => {
-  const run = drive(facts({ resource: resource({ status: onboardedStatus() }), secret: ABSENT, remembered: rememberedAt(MEMO) }), freshWorld());
+  const run = drive(
+    facts({ resource: resource({ status: onboardedStatus() }), secret: ABSENT, remembered: rememberedAt(MEMO) }),
+    freshWorld(),
+  );
   assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
   assert.equal(only(run, 'postSetup').request.token, MEMO_TOKEN);
 });
@@ -912,7 +1195,10 @@ test('re-onboarding that fails: SetupFailed Warning once, no request again until
   const first = drive(input, freshWorld({ postSetup: refusal }));
   assert.is(first.finish.reason, Reason.SetupFailed);
   assert.equal(first.finish.event?.type, 'Warning');
-  const second = drive({ ...input, resource: resource({ status: first.finish.status }) }, freshWorld({ postSetup: refusal }));
+  const second = drive(
+    { ...input, resource: resource({ status: first.finish.status }) },
+    freshWorld({ postSetup: refusal }),
+  );
   assert.is(second.finish.event, undefined);
   assert.equal(second.kinds, ['checkSetupStatus'], 'the refused request is not sent again for the same generation');
   assert.equal(second.finish.requeue, NONE);
@@ -929,18 +1215,35 @@ const NEW_URL = 'http://influxdb.new.svc:8086';
 const CA_TLS = 'caSecretRef=influx-ca/ca.crt,insecureSkipVerify=false';
 const SKIP_TLS = 'caSecretRef=none,insecureSkipVerify=true';
 /** Every step that carries a credential to InfluxDB. */
-const CREDENTIAL_STEPS = ['checkToken', 'lookupIDs', 'postSetup', 'postSetupUser', 'setPassword', 'checkPassword', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'deleteAuthorization'];
+const CREDENTIAL_STEPS = [
+  'checkToken',
+  'lookupIDs',
+  'postSetup',
+  'postSetupUser',
+  'setPassword',
+  'checkPassword',
+  'listAuthorizations',
+  'createAuthorization',
+  'checkNewToken',
+  'deleteAuthorization',
+];
 
 /** An onboarded resource whose spec now says `spec`, with the Secret (or memory) as it was. */
 function moved(spec: Partial<InfluxOnboardingSpec> & Record<string, unknown>, more: Partial<Facts> = {}): Facts {
-  return given(spec, { secret: ownedSecret(secretData(STORED)), references: caFound(spec), ...more }, onboardedStatus());
+  return given(
+    spec,
+    { secret: ownedSecret(secretData(STORED)), references: caFound(spec), ...more },
+    onboardedStatus(),
+  );
 }
 
 function caFound(spec: Record<string, unknown>): Facts['references'] {
-  return 'tls' in spec && JSON.stringify(spec).includes('caSecretRef') ? { ca: found('-----BEGIN CERTIFICATE-----') } : {};
+  return 'tls' in spec && JSON.stringify(spec).includes('caSecretRef')
+    ? { ca: found('-----BEGIN CERTIFICATE-----') }
+    : {};
 }
 
-test('TargetChanged: spec.url moved away from the Secret\'s url -> no request at all, Secret untouched, Warning once, waits', () => {
+test("TargetChanged: spec.url moved away from the Secret's url -> no request at all, Secret untouched, Warning once, waits", () => {
   for (const mode of [{}, setupUser] as const) {
     const references = 'mode' in mode ? { authToken: found(AUTH_TOKEN, [NEW_URL]) } : {};
     for (const world of [freshWorld(), setUpWorld(STORED_TOKEN), {}]) {
@@ -969,7 +1272,11 @@ test('TargetChanged: the same instance spelled differently (case, default port, 
     ['https://influxdb.data.svc:443/prefix/', 'https://influxdb.data.svc/prefix'],
   ];
   for (const [stored, wanted] of spellings) {
-    const input = given({ url: wanted }, { secret: ownedSecret(secretData(STORED, { url: stored })) }, onboardedStatus({ observedURL: stored }));
+    const input = given(
+      { url: wanted },
+      { secret: ownedSecret(secretData(STORED, { url: stored })) },
+      onboardedStatus({ observedURL: stored }),
+    );
     const run = drive(input, setUpWorld(STORED_TOKEN));
     assert.is(run.finish.reason, Reason.Onboarded, `${stored} ~ ${wanted}`);
     assert.is(run.finish.event, undefined, 'no Retargeted event for a respelling');
@@ -991,7 +1298,10 @@ test('TargetChanged: TLS settings are part of the target (caSecretRef added, ins
     assert.is(run.finish.status.observedTLS, NO_TLS);
   }
   // And the other way round: a Secret created with a CA is not used without it.
-  const dropped = drive(given({}, { secret: ownedSecret(secretData(STORED), false, { tls: CA_TLS }) }, onboardedStatus()), setUpWorld(STORED_TOKEN));
+  const dropped = drive(
+    given({}, { secret: ownedSecret(secretData(STORED), false, { tls: CA_TLS }) }, onboardedStatus()),
+    setUpWorld(STORED_TOKEN),
+  );
   assert.is(dropped.finish.reason, Reason.TargetChanged);
   assert.equal(dropped.kinds, []);
 });
@@ -1008,7 +1318,10 @@ test('a Secret written before TLS settings were recorded is bound on its next wr
 });
 
 test('TargetChanged: credentials only remembered (Secret deleted) are never sent to another URL', () => {
-  const run = drive(given({ url: NEW_URL }, { secret: ABSENT, remembered: rememberedAt(MEMO) }, onboardedStatus()), freshWorld());
+  const run = drive(
+    given({ url: NEW_URL }, { secret: ABSENT, remembered: rememberedAt(MEMO) }, onboardedStatus()),
+    freshWorld(),
+  );
   assert.equal(run.kinds, []);
   assert.is(run.finish.reason, Reason.TargetChanged);
   assert.match(run.finish.message, `Secret ${SECRET_NAME} is gone`);
@@ -1016,12 +1329,15 @@ test('TargetChanged: credentials only remembered (Secret deleted) are never sent
   noLeaks(run.finish);
   // Nothing to approve on: an annotation needs the Secret.
   const approved = ownedSecret({ url: NEW_URL }, false, { tls: NO_TLS, retargetTo: NEW_URL });
-  const stillRefused = drive(given({ url: NEW_URL }, { secret: approved, remembered: rememberedAt(MEMO) }, onboardedStatus()), freshWorld());
+  const stillRefused = drive(
+    given({ url: NEW_URL }, { secret: approved, remembered: rememberedAt(MEMO) }, onboardedStatus()),
+    freshWorld(),
+  );
   assert.is(stillRefused.finish.reason, Reason.TargetChanged);
   assert.equal(stillRefused.kinds, []);
 });
 
-test('retarget: the Secret\'s annotation names the new URL -> token checked there, then the Secret moves; Retargeted', () => {
+test("retarget: the Secret's annotation names the new URL -> token checked there, then the Secret moves; Retargeted", () => {
   for (const approval of [NEW_URL, `${NEW_URL}/`, NEW_URL.toUpperCase().replace('HTTP://', 'http://')]) {
     const secret = ownedSecret(secretData(STORED), false, { tls: NO_TLS, retargetTo: approval });
     const run = drive(moved({ url: NEW_URL }, { secret }), setUpWorld(STORED_TOKEN));
@@ -1047,7 +1363,10 @@ test('retarget after TargetChanged: Ready again, Retargeted event; a later drift
   assert.is(run.finish.reason, Reason.Onboarded);
   assert.is(run.finish.event?.reason, 'Retargeted');
   assert.is(readyOf(run.finish).lastTransitionTime, NOW);
-  const later = drive(given({ url: NEW_URL }, { secret: ownedSecret(secretData(STORED, { url: NEW_URL })) }, run.finish.status), setUpWorld(STORED_TOKEN));
+  const later = drive(
+    given({ url: NEW_URL }, { secret: ownedSecret(secretData(STORED, { url: NEW_URL })) }, run.finish.status),
+    setUpWorld(STORED_TOKEN),
+  );
   assert.equal(later.kinds, ['checkBucket']);
   assert.is(later.finish.event, undefined);
   assert.equal(later.finish.status, run.finish.status);
@@ -1063,7 +1382,13 @@ test('retarget of the TLS settings: the annotation names the unchanged URL', () 
 });
 
 test('retarget refused: annotation naming another URL; new URL fresh; token rejected there', () => {
-  const other = drive(moved({ url: NEW_URL }, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, retargetTo: 'http://elsewhere:8086' }) }), setUpWorld(STORED_TOKEN));
+  const other = drive(
+    moved(
+      { url: NEW_URL },
+      { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, retargetTo: 'http://elsewhere:8086' }) },
+    ),
+    setUpWorld(STORED_TOKEN),
+  );
   assert.equal(other.kinds, []);
   assert.is(other.finish.reason, Reason.TargetChanged);
 
@@ -1112,14 +1437,22 @@ test('SecretNotPermitted: a referenced Secret without consent for spec.url is ne
 });
 
 test('SecretNotPermitted: one problem per Secret; the CA bundle needs no consent; --require-secret-consent=false turns it off', () => {
-  const shared = { passwordSecretRef: { name: 'influx-admin', key: 'password' }, tokenSecretRef: { name: 'influx-admin', key: 'token' } };
-  const both = finishOf(decideRecorded(given(shared, { references: { password: found(REF_PASSWORD, []), token: found(REF_TOKEN, []) } })));
+  const shared = {
+    passwordSecretRef: { name: 'influx-admin', key: 'password' },
+    tokenSecretRef: { name: 'influx-admin', key: 'token' },
+  };
+  const both = finishOf(
+    decideRecorded(given(shared, { references: { password: found(REF_PASSWORD, []), token: found(REF_TOKEN, []) } })),
+  );
   assert.is(both.message.split('Secret influx-admin').length - 1, 1, both.message);
 
   const ca = decideRecorded(given(caRef, { references: { ca: found('-----BEGIN CERTIFICATE-----', []) } }));
   assert.is(ca.kind, 'checkSetupStatus');
 
-  const off = drive(given(tokenRef, { references: { token: found(REF_TOKEN, []) }, requireSecretConsent: false }), freshWorld());
+  const off = drive(
+    given(tokenRef, { references: { token: found(REF_TOKEN, []) }, requireSecretConsent: false }),
+    freshWorld(),
+  );
   assert.is(off.finish.reason, Reason.Onboarded);
   assert.is(only(off, 'postSetup').request.token, REF_TOKEN);
 });
@@ -1143,7 +1476,10 @@ test('a refused address is a configuration error: its own reason, one Warning, n
     assert.is(again.finish.event, undefined, 'the Warning is not repeated');
     assert.equal(again.finish.requeue, NONE);
     // Refused on a later connection (a name re-resolved): the same verdict, not Unreachable.
-    const later = drive(facts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld(STORED_TOKEN, { checkToken: refused(kind) }));
+    const later = drive(
+      facts({ secret: ownedSecret(secretData(STORED)) }),
+      setUpWorld(STORED_TOKEN, { checkToken: refused(kind) }),
+    );
     assert.is(later.finish.reason, reason);
   }
 });
@@ -1184,7 +1520,10 @@ test('SetupUser: 404 / 401 / 405 from /setup/user -> Unsupported with requeue no
     [405, 'method not allowed', 'does not offer'],
     [401, 'unauthorized', 'refused the token from spec.authTokenSecretRef'],
   ] as const) {
-    const run = drive(setupUserFacts(), setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(status, code, 'nope') }));
+    const run = drive(
+      setupUserFacts(),
+      setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(status, code, 'nope') }),
+    );
     assert.is(run.finish.reason, Reason.Unsupported, String(status));
     assert.equal(run.finish.requeue, NONE);
     assert.match(run.finish.message, text);
@@ -1195,7 +1534,10 @@ test('SetupUser: 404 / 401 / 405 from /setup/user -> Unsupported with requeue no
 });
 
 test('SetupUser: once Unsupported, no request is sent again until the spec changes', () => {
-  const first = drive(setupUserFacts(), setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(404, 'not found', 'nope') }));
+  const first = drive(
+    setupUserFacts(),
+    setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(404, 'not found', 'nope') }),
+  );
   const again = drive(
     setupUserFacts({ secret: ownedSecret(only(first, 'writeSecret').secret.data) }, first.finish.status),
     setUpWorld('x', { checkToken: unauthorized() }),
@@ -1206,7 +1548,10 @@ test('SetupUser: once Unsupported, no request is sent again until the spec chang
   assert.is(again.finish.event, undefined);
   assert.equal(again.finish.status, first.finish.status, 'nothing to write');
   const changed = drive(
-    setupUserFacts({ secret: ownedSecret(only(first, 'writeSecret').secret.data) }, { ...first.finish.status, observedGeneration: 0 }),
+    setupUserFacts(
+      { secret: ownedSecret(only(first, 'writeSecret').secret.data) },
+      { ...first.finish.status, observedGeneration: 0 },
+    ),
     setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(404, 'not found', 'nope') }),
   );
   assert.ok(changed.kinds.includes('postSetupUser'), 'a new generation asks again');
@@ -1224,7 +1569,13 @@ test('SetupUser: other answers -> SetupFailed waiting for a spec change (conflic
     assert.is(run.finish.reason, reason);
     assert.equal(run.finish.requeue, requeue);
   }
-  const conflict = drive(setupUserFacts(), setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(422, 'conflict', 'organization with name acme already exists') }));
+  const conflict = drive(
+    setupUserFacts(),
+    setUpWorld('x', {
+      checkToken: unauthorized(),
+      postSetupUser: rejected(422, 'conflict', 'organization with name acme already exists'),
+    }),
+  );
   assert.match(conflict.finish.message, 'organization with name acme already exists');
   assert.match(conflict.finish.message, 'exists on the instance already');
   assert.match(conflict.finish.message, 'nothing is sent again until the spec changes');
@@ -1239,7 +1590,10 @@ test('SetupUser: other answers -> SetupFailed waiting for a spec change (conflic
   assert.is(again.finish.event, undefined);
   assert.equal(again.finish.requeue, NONE);
   const changed = setupUserFacts(stored, conflict.finish.status);
-  const bumped = { ...changed, resource: { ...changed.resource, metadata: { ...changed.resource.metadata, generation: 2 } } };
+  const bumped = {
+    ...changed,
+    resource: { ...changed.resource, metadata: { ...changed.resource.metadata, generation: 2 } },
+  };
   const posted = drive(bumped, setUpWorld('x', { checkToken: unauthorized(), postSetupUser: ok(setupResult()) }));
   assert.ok(posted.kinds.includes('postSetupUser'));
   assert.is(posted.finish.reason, Reason.Onboarded);
@@ -1262,9 +1616,17 @@ test('SetupUser with a stored token: valid -> Onboarded without POST; rejected a
 });
 
 test('SetupUser crash after the Secret write: stored token rejected, never onboarded -> the same credentials are posted', () => {
-  const run = drive(setupUserFacts({ secret: ownedSecret(secretData(STORED)) }), setUpWorld('x', { checkToken: unauthorized(), postSetupUser: ok(setupResult()) }));
+  const run = drive(
+    setupUserFacts({ secret: ownedSecret(secretData(STORED)) }),
+    setUpWorld('x', { checkToken: unauthorized(), postSetupUser: ok(setupResult()) }),
+  );
   assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'postSetupUser', 'checkHealth']);
-  assert.equal(only(run, 'postSetupUser').request, { ...STORED, org: 'acme', bucket: 'telemetry', retentionPeriodSeconds: 0 });
+  assert.equal(only(run, 'postSetupUser').request, {
+    ...STORED,
+    org: 'acme',
+    bucket: 'telemetry',
+    retentionPeriodSeconds: 0,
+  });
 });
 
 test('SetupUser: a foreign Secret found on write -> SecretConflict, no POST; missing authTokenSecretRef -> InvalidSpec', () => {
@@ -1283,7 +1645,11 @@ test('SetupUser: a foreign Secret found on write -> SecretConflict, no POST; mis
 const ROTATE = (value: string) => ({ [ROTATE_PASSWORD_ANNOTATION]: value });
 
 /** An onboarded resource (password checked recently) whose Secret holds `creds`. */
-function onboarded(spec: Partial<InfluxOnboardingSpec> & Record<string, unknown> = {}, more: Partial<Facts> = {}, annotations?: Record<string, string>): Facts {
+function onboarded(
+  spec: Partial<InfluxOnboardingSpec> & Record<string, unknown> = {},
+  more: Partial<Facts> = {},
+  annotations?: Record<string, string>,
+): Facts {
   return facts({
     resource: resource({ spec, status: onboardedStatus(), ...(annotations && { annotations }) }),
     secret: ownedSecret(secretData(STORED)),
@@ -1291,12 +1657,28 @@ function onboarded(spec: Partial<InfluxOnboardingSpec> & Record<string, unknown>
   });
 }
 
-test('passwordSecretRef changed after onboarding: set in InfluxDB for the token\'s user first, then written to the Secret, then proven; PasswordRotated', () => {
+test("passwordSecretRef changed after onboarding: set in InfluxDB for the token's user first, then written to the Secret, then proven; PasswordRotated", () => {
   const input = onboarded(passwordRef, { references: { password: found(REF_PASSWORD) } });
   const run = drive(input, setUpWorld(STORED_TOKEN));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'setPassword', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
-  assert.equal(only(run, 'setPassword'), { kind: 'setPassword', token: STORED_TOKEN, userID: IDS.userID, password: REF_PASSWORD });
-  assert.equal(only(run, 'writeSecret').secret, { ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)), pendingPassword: null });
+  assert.equal(run.kinds, [
+    'checkSetupStatus',
+    'checkToken',
+    'setPassword',
+    'writeSecret',
+    'lookupIDs',
+    'checkPassword',
+    'checkHealth',
+  ]);
+  assert.equal(only(run, 'setPassword'), {
+    kind: 'setPassword',
+    token: STORED_TOKEN,
+    userID: IDS.userID,
+    password: REF_PASSWORD,
+  });
+  assert.equal(only(run, 'writeSecret').secret, {
+    ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)),
+    pendingPassword: null,
+  });
   assert.equal(only(run, 'checkPassword'), { kind: 'checkPassword', username: 'admin', password: REF_PASSWORD });
   assert.is(run.finish.reason, Reason.Onboarded);
   assert.equal(run.finish.event, {
@@ -1314,13 +1696,22 @@ test('passwordSecretRef changed after onboarding: set in InfluxDB for the token\
   assert.equal(again.kinds, run.kinds);
 
   // Settled: the Secret holds the referenced password; nothing is set again.
-  const settled = drive(onboarded(passwordRef, { references: { password: found(REF_PASSWORD) }, secret: ownedSecret(secretData(credentials('admin', REF_PASSWORD, STORED_TOKEN))) }), setUpWorld(STORED_TOKEN));
+  const settled = drive(
+    onboarded(passwordRef, {
+      references: { password: found(REF_PASSWORD) },
+      secret: ownedSecret(secretData(credentials('admin', REF_PASSWORD, STORED_TOKEN))),
+    }),
+    setUpWorld(STORED_TOKEN),
+  );
   assert.equal(settled.kinds, ['checkBucket'], 'the one-request drift check');
   assert.is(settled.finish.event, undefined);
 });
 
 test('password rotation targets the user the token belongs to, not spec.username', () => {
-  const input = onboarded({ ...passwordRef, username: 'someone-else' }, { references: { password: found(REF_PASSWORD) } });
+  const input = onboarded(
+    { ...passwordRef, username: 'someone-else' },
+    { references: { password: found(REF_PASSWORD) } },
+  );
   const run = drive(input, setUpWorld(STORED_TOKEN, { checkToken: ok(owner('9f9f9f9f9f9f9f9f', 'theirs')) }));
   assert.is(only(run, 'setPassword').userID, '9f9f9f9f9f9f9f9f');
   assert.equal(only(run, 'checkPassword').username, 'theirs');
@@ -1328,7 +1719,10 @@ test('password rotation targets the user the token belongs to, not spec.username
 
 test('InfluxDB refuses the new password: PasswordNotSet, the Secret keeps the old one; an outage is Unreachable with backoff', () => {
   const input = onboarded(passwordRef, { references: { password: found(REF_PASSWORD) } });
-  const refused = drive(input, setUpWorld(STORED_TOKEN, { setPassword: rejected(403, 'forbidden', 'write:users is unauthorized') }));
+  const refused = drive(
+    input,
+    setUpWorld(STORED_TOKEN, { setPassword: rejected(403, 'forbidden', 'write:users is unauthorized') }),
+  );
   assert.equal(refused.kinds, ['checkSetupStatus', 'checkToken', 'setPassword']);
   assert.is(refused.finish.reason, Reason.PasswordNotSet);
   assert.equal(refused.finish.requeue, AFTER);
@@ -1340,15 +1734,25 @@ test('InfluxDB refuses the new password: PasswordNotSet, the Secret keeps the ol
   noLeaks(refused.finish);
 });
 
-test('adopted without a known password, then passwordSecretRef: not set (someone else\'s password is never overwritten) but proven by sign-in', () => {
+test("adopted without a known password, then passwordSecretRef: not set (someone else's password is never overwritten) but proven by sign-in", () => {
   const adopted = credentials('admin', '', REF_TOKEN);
   const input = given(
     { ...tokenRef, ...passwordRef },
-    { secret: ownedSecret(secretData(adopted)), references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) } },
+    {
+      secret: ownedSecret(secretData(adopted)),
+      references: { token: found(REF_TOKEN), password: found(REF_PASSWORD) },
+    },
     onboardedStatus({ adopted: true, passwordCheckedAt: undefined }),
   );
   const run = drive(input, setUpWorld(REF_TOKEN));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, [
+    'checkSetupStatus',
+    'checkToken',
+    'writeSecret',
+    'lookupIDs',
+    'checkPassword',
+    'checkHealth',
+  ]);
   assert.is(only(run, 'checkPassword').password, REF_PASSWORD);
   const wrong = drive(input, setUpWorld(REF_TOKEN, { checkPassword: unauthorized() }));
   assert.is(wrong.finish.reason, Reason.PasswordInvalid);
@@ -1363,11 +1767,26 @@ test('adopted without a known password, then passwordSecretRef: not set (someone
 test('rotate-password annotation: a generated password is persisted as pending first, then set, then promoted with the request recorded', () => {
   const input = onboarded({}, {}, ROTATE('2026-12-01'));
   const run = drive(input, setUpWorld(STORED_TOKEN));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'writeSecret', 'setPassword', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
-  const [pending, promoted] = run.steps.filter((step): step is Extract<Step, { kind: 'writeSecret' }> => step.kind === 'writeSecret');
+  assert.equal(run.kinds, [
+    'checkSetupStatus',
+    'checkToken',
+    'writeSecret',
+    'setPassword',
+    'writeSecret',
+    'lookupIDs',
+    'checkPassword',
+    'checkHealth',
+  ]);
+  const [pending, promoted] = run.steps.filter(
+    (step): step is Extract<Step, { kind: 'writeSecret' }> => step.kind === 'writeSecret',
+  );
   assert.equal(pending?.secret, { ...desiredSecret(STORED), pendingPassword: GEN_PASSWORD });
   assert.equal(only(run, 'setPassword').password, GEN_PASSWORD);
-  assert.equal(promoted?.secret, { ...desiredSecret(credentials('admin', GEN_PASSWORD, STORED_TOKEN)), pendingPassword: null, passwordRotation: '2026-12-01' });
+  assert.equal(promoted?.secret, {
+    ...desiredSecret(credentials('admin', GEN_PASSWORD, STORED_TOKEN)),
+    pendingPassword: null,
+    passwordRotation: '2026-12-01',
+  });
   assert.is(only(run, 'checkPassword').password, GEN_PASSWORD);
   assert.is(run.finish.event?.reason, 'PasswordRotated');
   assert.match(run.finish.event?.message ?? '', `on request (${ROTATE_PASSWORD_ANNOTATION}: 2026-12-01)`);
@@ -1378,40 +1797,74 @@ test('rotate-password annotation: a generated password is persisted as pending f
   const done = drive({ ...input, secret: run.facts.secret }, setUpWorld(STORED_TOKEN));
   assert.equal(done.kinds, ['checkBucket'], 'the one-request drift check');
   // A new value is a new request.
-  const next = drive({ ...input, resource: resource({ status: onboardedStatus(), annotations: ROTATE('2026-12-02') }), secret: run.facts.secret }, setUpWorld(STORED_TOKEN));
+  const next = drive(
+    {
+      ...input,
+      resource: resource({ status: onboardedStatus(), annotations: ROTATE('2026-12-02') }),
+      secret: run.facts.secret,
+    },
+    setUpWorld(STORED_TOKEN),
+  );
   assert.is(next.kinds.filter((kind) => kind === 'setPassword').length, 1);
 });
 
 test('rotate-password: killed after the pending write or after the set, the next reconcile sets the pending password (again) and promotes it', () => {
   const pendingSecret = ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: MEMO_PASSWORD });
   const run = drive(onboarded({}, { secret: pendingSecret }, ROTATE('2026-12-01')), setUpWorld(STORED_TOKEN));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'setPassword', 'writeSecret', 'lookupIDs', 'checkPassword', 'checkHealth']);
+  assert.equal(run.kinds, [
+    'checkSetupStatus',
+    'checkToken',
+    'setPassword',
+    'writeSecret',
+    'lookupIDs',
+    'checkPassword',
+    'checkHealth',
+  ]);
   assert.is(only(run, 'setPassword').password, MEMO_PASSWORD, 'the persisted password, not a new one');
-  assert.equal(only(run, 'writeSecret').secret, { ...desiredSecret(credentials('admin', MEMO_PASSWORD, STORED_TOKEN)), pendingPassword: null, passwordRotation: '2026-12-01' });
+  assert.equal(only(run, 'writeSecret').secret, {
+    ...desiredSecret(credentials('admin', MEMO_PASSWORD, STORED_TOKEN)),
+    pendingPassword: null,
+    passwordRotation: '2026-12-01',
+  });
   // A refused set leaves the pending password in place for the next try.
-  const refused = drive(onboarded({}, { secret: pendingSecret }, ROTATE('2026-12-01')), setUpWorld(STORED_TOKEN, { setPassword: rejected(400, 'invalid', 'x') }));
+  const refused = drive(
+    onboarded({}, { secret: pendingSecret }, ROTATE('2026-12-01')),
+    setUpWorld(STORED_TOKEN, { setPassword: rejected(400, 'invalid', 'x') }),
+  );
   assert.equal(refused.kinds, ['checkSetupStatus', 'checkToken', 'setPassword']);
   assert.is(refused.finish.reason, Reason.PasswordNotSet);
 });
 
 test('rotate-password: with passwordSecretRef the referenced password rules and a pending one is dropped; a Secret created now counts the request as handled', () => {
   const pendingSecret = ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: MEMO_PASSWORD });
-  const referenced = drive(onboarded(passwordRef, { secret: pendingSecret, references: { password: found(REF_PASSWORD) } }, ROTATE('x')), setUpWorld(STORED_TOKEN));
+  const referenced = drive(
+    onboarded(passwordRef, { secret: pendingSecret, references: { password: found(REF_PASSWORD) } }, ROTATE('x')),
+    setUpWorld(STORED_TOKEN),
+  );
   assert.is(only(referenced, 'setPassword').password, REF_PASSWORD);
-  assert.equal(only(referenced, 'writeSecret').secret, { ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)), pendingPassword: null });
+  assert.equal(only(referenced, 'writeSecret').secret, {
+    ...desiredSecret(credentials('admin', REF_PASSWORD, STORED_TOKEN)),
+    pendingPassword: null,
+  });
   // A fresh onboarding with the annotation already set: the Secret records it before the POST.
   const fresh = drive(facts({ resource: resource({ annotations: ROTATE('2026-12-01') }) }), freshWorld());
   assert.equal(fresh.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
-  assert.equal(only(fresh, 'writeSecret').secret, { ...desiredSecret(credentials('admin', GEN_PASSWORD, GEN_TOKEN)), passwordRotation: '2026-12-01' });
+  assert.equal(only(fresh, 'writeSecret').secret, {
+    ...desiredSecret(credentials('admin', GEN_PASSWORD, GEN_TOKEN)),
+    passwordRotation: '2026-12-01',
+  });
   // Without a known token owner (right after the setup) nothing is rotated.
   assert.is(fresh.finish.event?.reason, Reason.Onboarded);
 });
 
-test('password check: a setup made now (201) created the user with the Secret\'s password, so it counts as the first check: no sign-in, passwordCheckedAt now', () => {
+test("password check: a setup made now (201) created the user with the Secret's password, so it counts as the first check: no sign-in, passwordCheckedAt now", () => {
   const fresh = drive(facts(), freshWorld());
   assert.not.ok(fresh.kinds.includes('checkPassword'));
   assert.is(fresh.finish.status.passwordCheckedAt, NOW);
-  const user = drive(setupUserFacts(), setUpWorld(GEN_TOKEN, { checkToken: unauthorized(), postSetupUser: ok(setupResult()) }));
+  const user = drive(
+    setupUserFacts(),
+    setUpWorld(GEN_TOKEN, { checkToken: unauthorized(), postSetupUser: ok(setupResult()) }),
+  );
   assert.not.ok(user.kinds.includes('checkPassword'));
   assert.is(user.finish.status.passwordCheckedAt, NOW);
   // A refused setup proves nothing, and a later reconcile without a setup signs in once the interval is up.
@@ -1423,7 +1876,10 @@ test('password check: a setup made now (201) created the user with the Secret\'s
 test('password check: every --password-check-interval, not in between; none without a password; an outage is Unreachable', () => {
   const recently = onboarded();
   assert.not.ok(drive(recently, setUpWorld(STORED_TOKEN)).kinds.includes('checkPassword'));
-  const due = { ...recently, resource: resource({ status: onboardedStatus({ passwordCheckedAt: '2026-03-01T11:00:00Z' }) }) };
+  const due = {
+    ...recently,
+    resource: resource({ status: onboardedStatus({ passwordCheckedAt: '2026-03-01T11:00:00Z' }) }),
+  };
   const checked = drive(due, setUpWorld(STORED_TOKEN));
   assert.equal(only(checked, 'checkPassword'), { kind: 'checkPassword', username: 'admin', password: STORED_PASSWORD });
   assert.is(checked.finish.status.passwordCheckedAt, NOW);
@@ -1435,7 +1891,11 @@ test('password check: every --password-check-interval, not in between; none with
   const down = drive(due, setUpWorld(STORED_TOKEN, { checkPassword: unreachable() }));
   assert.is(down.finish.reason, Reason.Unreachable);
   const noPassword = drive(
-    given(tokenRef, { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) }, onboardedStatus({ adopted: true, passwordCheckedAt: undefined })),
+    given(
+      tokenRef,
+      { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) },
+      onboardedStatus({ adopted: true, passwordCheckedAt: undefined }),
+    ),
     setUpWorld(REF_TOKEN),
   );
   assert.not.ok(noPassword.kinds.includes('checkPassword'));
@@ -1460,20 +1920,42 @@ function rotationWorld(listed: Authorization[] = [SETUP_AUTHORIZATION], extra: W
   });
 }
 
-test('rotate-token: a copy of the token\'s authorization is created, proven with /me, written with the IDs, then the old one deleted; TokenRotated', () => {
+test("rotate-token: a copy of the token's authorization is created, proven with /me, written with the IDs, then the old one deleted; TokenRotated", () => {
   const input = onboarded({}, {}, ROTATE_TOKEN('r1'));
   const run = drive(input, rotationWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'writeSecret', 'deleteAuthorization', 'writeSecret', 'lookupIDs', 'checkHealth']);
+  assert.equal(run.kinds, [
+    'checkSetupStatus',
+    'checkToken',
+    'listAuthorizations',
+    'createAuthorization',
+    'checkNewToken',
+    'writeSecret',
+    'deleteAuthorization',
+    'writeSecret',
+    'lookupIDs',
+    'checkHealth',
+  ]);
   assert.equal(only(run, 'createAuthorization'), {
     kind: 'createAuthorization',
     token: STORED_TOKEN,
     request: { orgID: IDS.orgID, userID: IDS.userID, description: `${MARKER}r1`, permissions: OPERATOR_PERMISSIONS },
   });
   assert.is(only(run, 'checkNewToken').token, ROTATED_TOKEN);
-  const [rotated, cleaned] = run.steps.filter((step): step is Extract<Step, { kind: 'writeSecret' }> => step.kind === 'writeSecret');
+  const [rotated, cleaned] = run.steps.filter(
+    (step): step is Extract<Step, { kind: 'writeSecret' }> => step.kind === 'writeSecret',
+  );
   const next = credentials('admin', STORED_PASSWORD, ROTATED_TOKEN);
-  assert.equal(rotated?.secret, { ...desiredSecret(next), tokenRotation: 'r1', authorizationID: ROTATED_AUTHORIZATION_ID, replacedAuthorization: IDS.authorizationID });
-  assert.equal(only(run, 'deleteAuthorization'), { kind: 'deleteAuthorization', token: ROTATED_TOKEN, id: IDS.authorizationID });
+  assert.equal(rotated?.secret, {
+    ...desiredSecret(next),
+    tokenRotation: 'r1',
+    authorizationID: ROTATED_AUTHORIZATION_ID,
+    replacedAuthorization: IDS.authorizationID,
+  });
+  assert.equal(only(run, 'deleteAuthorization'), {
+    kind: 'deleteAuthorization',
+    token: ROTATED_TOKEN,
+    id: IDS.authorizationID,
+  });
   assert.equal(cleaned?.secret, { ...desiredSecret(next), replacedAuthorization: null });
   assert.is(only(run, 'lookupIDs').token, ROTATED_TOKEN);
   assert.is(run.finish.reason, Reason.Onboarded);
@@ -1486,7 +1968,11 @@ test('rotate-token: a copy of the token\'s authorization is created, proven with
   // The status (without the new authorization ID) is as before the rotation: a full check, not the one-request drift check.
   const done = drive({ ...input, secret: run.facts.secret }, rotationWorld());
   assert.equal(done.kinds, ['checkSetupStatus', 'checkToken', 'lookupIDs', 'checkHealth']);
-  assert.is(done.finish.status.authorizationID, ROTATED_AUTHORIZATION_ID, 'from the Secret, even if a status write was lost');
+  assert.is(
+    done.finish.status.authorizationID,
+    ROTATED_AUTHORIZATION_ID,
+    'from the Secret, even if a status write was lost',
+  );
 });
 
 test('rotate-token on v2.9 (tokens not listed): the setup token is known by the ID the setup answered; an adopted token without a record cannot be copied (TokenNotRotated)', () => {
@@ -1494,7 +1980,10 @@ test('rotate-token on v2.9 (tokens not listed): the setup token is known by the 
   const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([hashed]));
   assert.is(only(run, 'deleteAuthorization').id, IDS.authorizationID);
   assert.is(run.finish.event?.reason, 'TokenRotated');
-  const adopted = facts({ resource: resource({ status: onboardedStatus({ adopted: true }), annotations: ROTATE_TOKEN('r1') }), secret: ownedSecret(secretData(STORED)) });
+  const adopted = facts({
+    resource: resource({ status: onboardedStatus({ adopted: true }), annotations: ROTATE_TOKEN('r1') }),
+    secret: ownedSecret(secretData(STORED)),
+  });
   const refused = drive(adopted, rotationWorld([hashed]));
   assert.equal(refused.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations']);
   assert.is(refused.finish.reason, Reason.TokenNotRotated);
@@ -1504,27 +1993,61 @@ test('rotate-token on v2.9 (tokens not listed): the setup token is known by the 
 
 test('rotate-token: a token this operator did not create (adopted) is replaced but never deleted', () => {
   const theirs = authorization('5a1b2c3d4e5f6076', "someone's Token", STORED_TOKEN);
-  const adopted = facts({ resource: resource({ status: onboardedStatus({ adopted: true }), annotations: ROTATE_TOKEN('r1') }), secret: ownedSecret(secretData(STORED)) });
+  const adopted = facts({
+    resource: resource({ status: onboardedStatus({ adopted: true }), annotations: ROTATE_TOKEN('r1') }),
+    secret: ownedSecret(secretData(STORED)),
+  });
   const run = drive(adopted, rotationWorld([theirs]));
-  assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'createAuthorization', 'checkNewToken', 'writeSecret', 'lookupIDs', 'checkHealth']);
+  assert.equal(run.kinds, [
+    'checkSetupStatus',
+    'checkToken',
+    'listAuthorizations',
+    'createAuthorization',
+    'checkNewToken',
+    'writeSecret',
+    'lookupIDs',
+    'checkHealth',
+  ]);
   assert.is(only(run, 'writeSecret').secret.replacedAuthorization, undefined);
   assert.is(run.finish.event?.reason, 'TokenRotated');
 });
 
-test('rotate-token after a crash: an orphan of an earlier attempt (marked, not the Secret\'s) is deleted before the new create; the Secret\'s own marked token never is', () => {
+test("rotate-token after a crash: an orphan of an earlier attempt (marked, not the Secret's) is deleted before the new create; the Secret's own marked token never is", () => {
   const orphan = authorization('6a1b2c3d4e5f6077', `${MARKER}r0`);
   const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([SETUP_AUTHORIZATION, orphan]));
-  assert.equal(run.kinds.slice(0, 5), ['checkSetupStatus', 'checkToken', 'listAuthorizations', 'deleteAuthorization', 'createAuthorization']);
-  assert.equal(run.steps.filter((step) => step.kind === 'deleteAuthorization').map((step) => step.kind === 'deleteAuthorization' && step.id), [orphan.id, IDS.authorizationID]);
+  assert.equal(run.kinds.slice(0, 5), [
+    'checkSetupStatus',
+    'checkToken',
+    'listAuthorizations',
+    'deleteAuthorization',
+    'createAuthorization',
+  ]);
+  assert.equal(
+    run.steps
+      .filter((step) => step.kind === 'deleteAuthorization')
+      .map((step) => step.kind === 'deleteAuthorization' && step.id),
+    [orphan.id, IDS.authorizationID],
+  );
   // The Secret holds a rotated token (recorded with its authorization ID): that one is current.
   const current = authorization(ROTATED_AUTHORIZATION_ID, `${MARKER}r1`);
-  const secret = ownedSecret(secretData(credentials('admin', STORED_PASSWORD, ROTATED_TOKEN)), false, { tls: NO_TLS, tokenRotation: 'r1', authorizationID: ROTATED_AUTHORIZATION_ID });
+  const secret = ownedSecret(secretData(credentials('admin', STORED_PASSWORD, ROTATED_TOKEN)), false, {
+    tls: NO_TLS,
+    tokenRotation: 'r1',
+    authorizationID: ROTATED_AUTHORIZATION_ID,
+  });
   const again = drive(
     facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('r2') }), secret }),
-    rotationWorld([current, orphan], { checkToken: ok(owner()), createAuthorization: ok({ id: '7a1b2c3d4e5f6078', token: `${ROTATED_TOKEN}-2` }) }),
+    rotationWorld([current, orphan], {
+      checkToken: ok(owner()),
+      createAuthorization: ok({ id: '7a1b2c3d4e5f6078', token: `${ROTATED_TOKEN}-2` }),
+    }),
   );
   const deletedIDs = again.steps.flatMap((step) => (step.kind === 'deleteAuthorization' ? [step.id] : []));
-  assert.equal(deletedIDs, [orphan.id, ROTATED_AUTHORIZATION_ID], 'the orphan first; the current one only after the new token is in the Secret');
+  assert.equal(
+    deletedIDs,
+    [orphan.id, ROTATED_AUTHORIZATION_ID],
+    'the orphan first; the current one only after the new token is in the Secret',
+  );
   assert.ok(again.kinds.indexOf('writeSecret') < again.kinds.lastIndexOf('deleteAuthorization'));
   assert.is(only(again, 'createAuthorization').request.description, `${MARKER}r2`);
 });
@@ -1537,22 +2060,54 @@ test('rotate-token killed after the Secret write: the replaced authorization is 
     replacedAuthorization: IDS.authorizationID,
   });
   for (const answer of [ok<Deletion>('deleted'), ok<Deletion>('absent')]) {
-    const run = drive(facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('r1') }), secret }), rotationWorld([], { deleteAuthorization: answer }));
-    assert.equal(run.kinds, ['checkSetupStatus', 'checkToken', 'deleteAuthorization', 'writeSecret', 'lookupIDs', 'checkHealth']);
-    assert.equal(only(run, 'deleteAuthorization'), { kind: 'deleteAuthorization', token: ROTATED_TOKEN, id: IDS.authorizationID });
+    const run = drive(
+      facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('r1') }), secret }),
+      rotationWorld([], { deleteAuthorization: answer }),
+    );
+    assert.equal(run.kinds, [
+      'checkSetupStatus',
+      'checkToken',
+      'deleteAuthorization',
+      'writeSecret',
+      'lookupIDs',
+      'checkHealth',
+    ]);
+    assert.equal(only(run, 'deleteAuthorization'), {
+      kind: 'deleteAuthorization',
+      token: ROTATED_TOKEN,
+      id: IDS.authorizationID,
+    });
     assert.is(only(run, 'writeSecret').secret.replacedAuthorization, null);
     assert.is(run.finish.reason, Reason.Onboarded);
   }
-  const refused = drive(facts({ resource: resource({ status: onboardedStatus() }), secret }), rotationWorld([], { deleteAuthorization: rejected(403, 'forbidden', 'no') }));
+  const refused = drive(
+    facts({ resource: resource({ status: onboardedStatus() }), secret }),
+    rotationWorld([], { deleteAuthorization: rejected(403, 'forbidden', 'no') }),
+  );
   assert.is(refused.finish.reason, Reason.TokenNotRotated);
   assert.match(refused.finish.message, `to delete the replaced authorization ${IDS.authorizationID}`);
 });
 
 test('rotate-token refused or unproven: TokenNotRotated, the Secret keeps its working token; with tokenSecretRef the annotation does nothing', () => {
   const cases: Array<[World, string]> = [
-    [rotationWorld([SETUP_AUTHORIZATION], { createAuthorization: rejected(403, 'forbidden', 'write:authorizations is unauthorized') }), 'to create a new authorization'],
-    [rotationWorld([SETUP_AUTHORIZATION], { checkToken: (step) => (step.token === STORED_TOKEN ? ok(owner()) : unauthorized()) }), `the token of the new authorization ${ROTATED_AUTHORIZATION_ID}`],
-    [rotationWorld([SETUP_AUTHORIZATION], { listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized') }), 'to list the authorizations'],
+    [
+      rotationWorld([SETUP_AUTHORIZATION], {
+        createAuthorization: rejected(403, 'forbidden', 'write:authorizations is unauthorized'),
+      }),
+      'to create a new authorization',
+    ],
+    [
+      rotationWorld([SETUP_AUTHORIZATION], {
+        checkToken: (step) => (step.token === STORED_TOKEN ? ok(owner()) : unauthorized()),
+      }),
+      `the token of the new authorization ${ROTATED_AUTHORIZATION_ID}`,
+    ],
+    [
+      rotationWorld([SETUP_AUTHORIZATION], {
+        listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized'),
+      }),
+      'to list the authorizations',
+    ],
   ];
   for (const [world, doing] of cases) {
     const run = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), world);
@@ -1561,10 +2116,17 @@ test('rotate-token refused or unproven: TokenNotRotated, the Secret keeps its wo
     assert.not.ok(run.kinds.includes('writeSecret'), `${doing}: the Secret is not touched`);
     noLeaks(run.finish);
   }
-  const down = drive(onboarded({}, {}, ROTATE_TOKEN('r1')), rotationWorld([SETUP_AUTHORIZATION], { createAuthorization: unreachable() }));
+  const down = drive(
+    onboarded({}, {}, ROTATE_TOKEN('r1')),
+    rotationWorld([SETUP_AUTHORIZATION], { createAuthorization: unreachable() }),
+  );
   assert.is(down.finish.reason, Reason.Unreachable);
   const referenced = drive(
-    given(tokenRef, { references: { token: found(STORED_TOKEN) }, secret: ownedSecret(secretData(STORED)) }, onboardedStatus()),
+    given(
+      tokenRef,
+      { references: { token: found(STORED_TOKEN) }, secret: ownedSecret(secretData(STORED)) },
+      onboardedStatus(),
+    ),
     rotationWorld(),
   );
   assert.not.ok(referenced.kinds.includes('listAuthorizations'));
@@ -1587,27 +2149,83 @@ const reasonCases: ReasonCase[] = [
   { reason: Reason.Onboarded, input: facts(), world: freshWorld(), requeue: AFTER, status: 'True', event: 'Normal' },
   {
     reason: Reason.Adopted,
-    input: given(tokenRef, { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) }, onboardedStatus({ adopted: true })),
+    input: given(
+      tokenRef,
+      { references: { token: found(REF_TOKEN) }, secret: ownedSecret(secretData(credentials('admin', '', REF_TOKEN))) },
+      onboardedStatus({ adopted: true }),
+    ),
     world: setUpWorld(REF_TOKEN),
     requeue: AFTER,
     status: 'True',
     event: undefined, // only reachable as the kept reason (see withPrevious below)
   },
-  { reason: Reason.Progressing, input: setupUserFacts(), world: freshWorld(), requeue: BACKOFF, status: 'Unknown', event: undefined },
-  { reason: Reason.InvalidSpec, input: given({ retentionPeriodSeconds: 1.5 }), world: {}, requeue: NONE, status: 'False', event: 'Warning' },
-  { reason: Reason.SecretNotFound, input: given(passwordRef, { references: { password: missing('gone') } }), world: {}, requeue: BACKOFF, status: 'False', event: 'Warning' },
-  { reason: Reason.SecretConflict, input: facts({ secret: FOREIGN }), world: {}, requeue: BACKOFF, status: 'False', event: 'Warning' },
-  { reason: Reason.Unreachable, input: facts(), world: { setupStatus: unreachable() }, requeue: BACKOFF, status: 'False', event: 'Warning' },
-  { reason: Reason.SetupFailed, input: facts(), world: freshWorld({ postSetup: rejected(400, 'invalid', 'x') }), requeue: NONE, status: 'False', event: 'Warning' },
+  {
+    reason: Reason.Progressing,
+    input: setupUserFacts(),
+    world: freshWorld(),
+    requeue: BACKOFF,
+    status: 'Unknown',
+    event: undefined,
+  },
+  {
+    reason: Reason.InvalidSpec,
+    input: given({ retentionPeriodSeconds: 1.5 }),
+    world: {},
+    requeue: NONE,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.SecretNotFound,
+    input: given(passwordRef, { references: { password: missing('gone') } }),
+    world: {},
+    requeue: BACKOFF,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.SecretConflict,
+    input: facts({ secret: FOREIGN }),
+    world: {},
+    requeue: BACKOFF,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.Unreachable,
+    input: facts(),
+    world: { setupStatus: unreachable() },
+    requeue: BACKOFF,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.SetupFailed,
+    input: facts(),
+    world: freshWorld({ postSetup: rejected(400, 'invalid', 'x') }),
+    requeue: NONE,
+    status: 'False',
+    event: 'Warning',
+  },
   {
     reason: Reason.EnsureFailed,
     input: facts({ secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus() }) }),
-    world: setUpWorld(STORED_TOKEN, { lookupIDs: ok({ orgID: IDS.orgID }), repair: rejected(403, 'forbidden', 'write:orgs/x is unauthorized') }),
+    world: setUpWorld(STORED_TOKEN, {
+      lookupIDs: ok({ orgID: IDS.orgID }),
+      repair: rejected(403, 'forbidden', 'write:orgs/x is unauthorized'),
+    }),
     requeue: AFTER,
     status: 'False',
     event: 'Warning',
   },
-  { reason: Reason.AlreadyOnboarded, input: facts(), world: { setupStatus: ok({ allowed: false }) }, requeue: BACKOFF, status: 'False', event: 'Warning' },
+  {
+    reason: Reason.AlreadyOnboarded,
+    input: facts(),
+    world: { setupStatus: ok({ allowed: false }) },
+    requeue: BACKOFF,
+    status: 'False',
+    event: 'Warning',
+  },
   {
     reason: Reason.TokenInvalid,
     input: facts({ secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus() }) }),
@@ -1627,19 +2245,61 @@ const reasonCases: ReasonCase[] = [
   {
     reason: Reason.Unsupported,
     input: setupUserFacts(),
-    world: setUpWorld('x', { checkToken: unauthorized(), postSetupUser: rejected(404, 'not found', '404 page not found') }),
+    world: setUpWorld('x', {
+      checkToken: unauthorized(),
+      postSetupUser: rejected(404, 'not found', '404 page not found'),
+    }),
     requeue: NONE,
     status: 'False',
     event: 'Warning',
   },
-  { reason: Reason.DuplicateTarget, input: facts({ duplicateOf: 'a/b' }), world: {}, requeue: BACKOFF, status: 'False', event: 'Warning' },
-  { reason: Reason.TargetChanged, input: moved({ url: NEW_URL }), world: {}, requeue: NONE, status: 'False', event: 'Warning' },
-  { reason: Reason.SecretNotPermitted, input: given(tokenRef, { references: { token: found(REF_TOKEN, []) } }), world: {}, requeue: BACKOFF, status: 'False', event: 'Warning' },
-  { reason: Reason.URLNotAllowed, input: facts(), world: { setupStatus: refused('not-allowed') }, requeue: NONE, status: 'False', event: 'Warning' },
-  { reason: Reason.AddressRefused, input: facts(), world: { setupStatus: refused('link-local') }, requeue: NONE, status: 'False', event: 'Warning' },
+  {
+    reason: Reason.DuplicateTarget,
+    input: facts({ duplicateOf: 'a/b' }),
+    world: {},
+    requeue: BACKOFF,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.TargetChanged,
+    input: moved({ url: NEW_URL }),
+    world: {},
+    requeue: NONE,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.SecretNotPermitted,
+    input: given(tokenRef, { references: { token: found(REF_TOKEN, []) } }),
+    world: {},
+    requeue: BACKOFF,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.URLNotAllowed,
+    input: facts(),
+    world: { setupStatus: refused('not-allowed') },
+    requeue: NONE,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.AddressRefused,
+    input: facts(),
+    world: { setupStatus: refused('link-local') },
+    requeue: NONE,
+    status: 'False',
+    event: 'Warning',
+  },
   {
     reason: Reason.PasswordNotSet,
-    input: given(passwordRef, { secret: ownedSecret(secretData(STORED)), references: { password: found(REF_PASSWORD) } }, onboardedStatus()),
+    input: given(
+      passwordRef,
+      { secret: ownedSecret(secretData(STORED)), references: { password: found(REF_PASSWORD) } },
+      onboardedStatus(),
+    ),
     world: setUpWorld(STORED_TOKEN, { setPassword: rejected(403, 'forbidden', 'write:users is unauthorized') }),
     requeue: AFTER,
     status: 'False',
@@ -1647,15 +2307,23 @@ const reasonCases: ReasonCase[] = [
   },
   {
     reason: Reason.TokenNotRotated,
-    input: facts({ secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus(), annotations: { [ROTATE_TOKEN_ANNOTATION]: 'r1' } }) }),
-    world: setUpWorld(STORED_TOKEN, { listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized') }),
+    input: facts({
+      secret: ownedSecret(secretData(STORED)),
+      resource: resource({ status: onboardedStatus(), annotations: { [ROTATE_TOKEN_ANNOTATION]: 'r1' } }),
+    }),
+    world: setUpWorld(STORED_TOKEN, {
+      listAuthorizations: rejected(403, 'forbidden', 'read:authorizations is unauthorized'),
+    }),
     requeue: AFTER,
     status: 'False',
     event: 'Warning',
   },
   {
     reason: Reason.PasswordInvalid,
-    input: facts({ secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus({ passwordCheckedAt: EARLIER }) }) }),
+    input: facts({
+      secret: ownedSecret(secretData(STORED)),
+      resource: resource({ status: onboardedStatus({ passwordCheckedAt: EARLIER }) }),
+    }),
     world: setUpWorld(STORED_TOKEN, { checkPassword: unauthorized() }),
     requeue: AFTER,
     status: 'False',
@@ -1664,7 +2332,11 @@ const reasonCases: ReasonCase[] = [
 ];
 
 test('every Ready reason: requeue kind, condition status, event on the first occurrence only', () => {
-  assert.equal([...new Set(reasonCases.map((c) => c.reason))].sort(), Object.values(Reason).sort(), 'every reason covered');
+  assert.equal(
+    [...new Set(reasonCases.map((c) => c.reason))].sort(),
+    Object.values(Reason).sort(),
+    'every reason covered',
+  );
   for (const c of reasonCases) {
     const input = c.reason === Reason.Adopted ? withPrevious(c.input, Reason.Adopted, 'True') : c.input;
     const first = drive(input, c.world).finish;
@@ -1692,7 +2364,10 @@ test('events follow Ready-reason transitions, including between two failures wit
   assert.equal(failed.event?.type, 'Warning', 'a new reason is an event');
   assert.is(readyOf(failed).lastTransitionTime, EARLIER, 'False -> False keeps the time');
 
-  const progressing = drive(unreachableBefore, freshWorld({ postSetup: alreadySetUp(), setupRecheck: ok({ allowed: false }) })).finish;
+  const progressing = drive(
+    unreachableBefore,
+    freshWorld({ postSetup: alreadySetUp(), setupRecheck: ok({ allowed: false }) }),
+  ).finish;
   assert.is(progressing.event, undefined, 'Progressing has no event');
   assert.is(readyOf(progressing).lastTransitionTime, NOW, 'False -> Unknown moves the time');
 
@@ -1709,10 +2384,23 @@ test('withReady: set by type, others kept, lastTransitionTime only changes when 
   const start = [readyCondition('True', 'Onboarded', 'm', EARLIER), other];
   const same = withReady(start, { status: 'True', reason: 'Adopted', message: 'n', observedGeneration: 2 }, NOW);
   assert.is(same.length, 2);
-  assert.equal(same.filter((c) => c.type === READY), [
-    { type: READY, status: 'True', observedGeneration: 2, lastTransitionTime: EARLIER, reason: 'Adopted', message: 'n' },
-  ]);
-  assert.equal(same.find((c) => c.type === 'Other'), other);
+  assert.equal(
+    same.filter((c) => c.type === READY),
+    [
+      {
+        type: READY,
+        status: 'True',
+        observedGeneration: 2,
+        lastTransitionTime: EARLIER,
+        reason: 'Adopted',
+        message: 'n',
+      },
+    ],
+  );
+  assert.equal(
+    same.find((c) => c.type === 'Other'),
+    other,
+  );
   const changed = withReady(start, { status: 'False', reason: 'TokenInvalid', message: 'x' }, NOW);
   assert.is(changed.find((c) => c.type === READY)?.lastTransitionTime, NOW);
   assert.not.ok('observedGeneration' in (changed.find((c) => c.type === READY) ?? {}));
@@ -1724,10 +2412,18 @@ test('withReady: set by type, others kept, lastTransitionTime only changes when 
 test('secretMatches: owned, same garbage collection, same TLS settings, and every key equal', () => {
   const desired = desiredSecret(STORED);
   assert.ok(secretMatches(ownedSecret(secretData(STORED)), desired));
-  assert.ok(secretMatches(ownedSecret({ ...secretData(STORED), extra: 'x' } as never), desired), 'extra keys do not matter');
+  assert.ok(
+    secretMatches(ownedSecret({ ...secretData(STORED), extra: 'x' } as never), desired),
+    'extra keys do not matter',
+  );
   assert.not.ok(secretMatches(ownedSecret(secretData(STORED), true), desired));
   assert.not.ok(secretMatches(ownedSecret(secretData(STORED), false, {}), desired), 'TLS settings not recorded yet');
-  assert.not.ok(secretMatches(ownedSecret(secretData(STORED), false, { tls: 'caSecretRef=ca/ca.crt,insecureSkipVerify=false' }), desired));
+  assert.not.ok(
+    secretMatches(
+      ownedSecret(secretData(STORED), false, { tls: 'caSecretRef=ca/ca.crt,insecureSkipVerify=false' }),
+      desired,
+    ),
+  );
   assert.not.ok(secretMatches(ownedSecret({ ...secretData(STORED), password: 'other' }), desired));
   assert.not.ok(secretMatches(ownedSecret({ ...secretData(STORED), bucket: undefined as never }), desired));
   assert.not.ok(secretMatches(FOREIGN, desired));
@@ -1750,7 +2446,14 @@ function randomSpec(r: () => number): Record<string, unknown> {
     ...(mode === 'SetupUser' ? (r() < 0.9 ? authRef : {}) : r() < 0.1 ? authRef : {}),
     ...(mode !== undefined ? { mode } : {}),
     ...(r() < 0.2 ? caRef : {}),
-    ...(r() < 0.5 ? { credentialsSecret: { deletionPolicy: pick(r, ['Retain', 'Delete']), ...(r() < 0.3 ? { name: 'custom-creds' } : {}) } } : {}),
+    ...(r() < 0.5
+      ? {
+          credentialsSecret: {
+            deletionPolicy: pick(r, ['Retain', 'Delete']),
+            ...(r() < 0.3 ? { name: 'custom-creds' } : {}),
+          },
+        }
+      : {}),
     ...(r() < 0.5 ? { resetPolicy: pick(r, ['Reonboard', 'Report']) } : {}),
     ...(r() < 0.3 ? { retentionPeriodSeconds: pick(r, [0, 3600, 86_400, 604_800, 0, 3600, 3599, -1]) } : {}),
     ...(r() < 0.03 ? { bucket: '_internal' } : {}),
@@ -1765,7 +2468,13 @@ function randomReference(r: () => number, good: string, bad: readonly string[]):
 }
 
 function randomCreds(r: () => number): Credentials {
-  return pick(r, [STORED, MEMO, credentials('admin', '', REF_TOKEN), credentials('admin', GEN_PASSWORD, GEN_TOKEN), credentials('admin', REF_PASSWORD, REF_TOKEN)]);
+  return pick(r, [
+    STORED,
+    MEMO,
+    credentials('admin', '', REF_TOKEN),
+    credentials('admin', GEN_PASSWORD, GEN_TOKEN),
+    credentials('admin', REF_PASSWORD, REF_TOKEN),
+  ]);
 }
 
 function randomSecret(r: () => number, spec: Record<string, unknown>): CredentialsSecret {
@@ -1787,13 +2496,25 @@ function randomSecret(r: () => number, spec: Record<string, unknown>): Credentia
     ...(r() < 0.15 && { authorizationID: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
     ...(r() < 0.05 && { replacedAuthorization: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
   };
-  if (kind === 'partial') return ownedSecret({ ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined as never }) }, false, annotations);
+  if (kind === 'partial')
+    return ownedSecret(
+      { ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined as never }) },
+      false,
+      annotations,
+    );
   return ownedSecret(data, r() < 0.3, annotations);
 }
 
 function randomStatus(r: () => number): InfluxOnboardingStatus | undefined {
   const reason = pick(r, Object.values(Reason));
-  const condition = readyCondition(reason === Reason.Onboarded || reason === Reason.Adopted ? 'True' : reason === Reason.Progressing ? 'Unknown' : 'False', reason);
+  const condition = readyCondition(
+    reason === Reason.Onboarded || reason === Reason.Adopted
+      ? 'True'
+      : reason === Reason.Progressing
+        ? 'Unknown'
+        : 'False',
+    reason,
+  );
   return pick(r, [
     undefined,
     onboardedStatus(),
@@ -1822,8 +2543,10 @@ function randomFacts(r: () => number, observations: boolean): Facts {
   // As the reconciler builds them: a Reference for every declared reference, none for the others.
   const references: Facts['references'] = {};
   const declared = (key: string): boolean => key in spec || (key === 'caSecretRef' && 'tls' in spec);
-  if (declared('passwordSecretRef')) references.password = randomReference(r, REF_PASSWORD, [SHORT_PASSWORD, 'x'.repeat(73)]);
-  if (declared('tokenSecretRef')) references.token = randomReference(r, REF_TOKEN, [`${REF_TOKEN}\n`, '', `${REF_TOKEN} `]);
+  if (declared('passwordSecretRef'))
+    references.password = randomReference(r, REF_PASSWORD, [SHORT_PASSWORD, 'x'.repeat(73)]);
+  if (declared('tokenSecretRef'))
+    references.token = randomReference(r, REF_TOKEN, [`${REF_TOKEN}\n`, '', `${REF_TOKEN} `]);
   if (declared('authTokenSecretRef')) references.authToken = randomReference(r, AUTH_TOKEN, [`${AUTH_TOKEN}\n`]);
   if (declared('caSecretRef')) references.ca = randomReference(r, '-----BEGIN CERTIFICATE-----', ['']);
   const annotations = {
@@ -1843,16 +2566,60 @@ function randomFacts(r: () => number, observations: boolean): Facts {
   if (!observations) return input;
   return {
     ...input,
-    ...(r() < 0.8 ? { setupStatus: pick(r, [ok({ allowed: true }), ok({ allowed: true }), ok({ allowed: false }), ok({ allowed: false }), ok({ allowed: false }), unreachable<{ allowed: boolean }>(), refused<{ allowed: boolean }>('not-allowed')]) } : {}),
+    ...(r() < 0.8
+      ? {
+          setupStatus: pick(r, [
+            ok({ allowed: true }),
+            ok({ allowed: true }),
+            ok({ allowed: false }),
+            ok({ allowed: false }),
+            ok({ allowed: false }),
+            unreachable<{ allowed: boolean }>(),
+            refused<{ allowed: boolean }>('not-allowed'),
+          ]),
+        }
+      : {}),
     ...(r() < 0.5 ? { tokenCheck: pick(r, [ok(owner()), unauthorized(), unreachable()]) } : {}),
     ...(r() < 0.3
-      ? { ids: pick(r, [ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }), ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }), ok({ orgID: IDS.orgID }), ok({}), unreachable()]) }
+      ? {
+          ids: pick(r, [
+            ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }),
+            ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }),
+            ok({ orgID: IDS.orgID }),
+            ok({}),
+            unreachable(),
+          ]),
+        }
       : {}),
-    ...(r() < 0.1 ? { repairFailure: { doing: 'creating org acme', failure: pick(r, [rejectedFailure(403, 'forbidden', 'no'), unreachableFailure()]) } } : {}),
+    ...(r() < 0.1
+      ? {
+          repairFailure: {
+            doing: 'creating org acme',
+            failure: pick(r, [rejectedFailure(403, 'forbidden', 'no'), unreachableFailure()]),
+          },
+        }
+      : {}),
     ...(r() < 0.1 ? { repairs: ['created org acme'] } : {}),
     ...(r() < 0.3 ? { health: pick(r, [ok(health()), ok(health(null)), unreachable()]) } : {}),
-    ...(r() < 0.15 ? { passwordSet: { password: pick(r, [REF_PASSWORD, PENDING_PASSWORD]), outcome: pick(r, [ok(true as const), unreachable<true>(), rejected<true>(403, 'forbidden', 'no')]) } } : {}),
-    ...(r() < 0.6 ? { passwordCheck: pick(r, [ok(true as const), ok(true as const), ok(true as const), unauthorized<true>(), unreachable<true>()]) } : {}),
+    ...(r() < 0.15
+      ? {
+          passwordSet: {
+            password: pick(r, [REF_PASSWORD, PENDING_PASSWORD]),
+            outcome: pick(r, [ok(true as const), unreachable<true>(), rejected<true>(403, 'forbidden', 'no')]),
+          },
+        }
+      : {}),
+    ...(r() < 0.6
+      ? {
+          passwordCheck: pick(r, [
+            ok(true as const),
+            ok(true as const),
+            ok(true as const),
+            unauthorized<true>(),
+            unreachable<true>(),
+          ]),
+        }
+      : {}),
     ...(r() < 0.3 ? { setupAnswer: r() < 0.5 ? ok(setupResult()) : randomFailure(r) } : {}),
     ...(r() < 0.2 ? { secretWritten: r() < 0.5 } : {}),
   };
@@ -1863,25 +2630,67 @@ function randomWorld(r: () => number): World {
     setupStatus: () =>
       r() < 0.05
         ? refused(pick(r, ['link-local', 'not-allowed'] as const))
-        : pick(r, [ok({ allowed: true }), ok({ allowed: false }), ok({ allowed: false }), unreachable<{ allowed: boolean }>()]),
+        : pick(r, [
+            ok({ allowed: true }),
+            ok({ allowed: false }),
+            ok({ allowed: false }),
+            unreachable<{ allowed: boolean }>(),
+          ]),
     checkToken: () => pick(r, [ok(owner()), ok(owner()), unauthorized(), unreachable()]),
     lookupIDs: () =>
-      pick(r, [ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }), ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 3600 }), ok({ orgID: IDS.orgID }), ok({}), unreachable()]),
-    repair: () => pick(r, [ok({ id: IDS.bucketID }), ok({ id: IDS.bucketID }), unreachable(), rejected(403, 'forbidden', 'write:orgs is unauthorized')]),
+      pick(r, [
+        ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }),
+        ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 3600 }),
+        ok({ orgID: IDS.orgID }),
+        ok({}),
+        unreachable(),
+      ]),
+    repair: () =>
+      pick(r, [
+        ok({ id: IDS.bucketID }),
+        ok({ id: IDS.bucketID }),
+        unreachable(),
+        rejected(403, 'forbidden', 'write:orgs is unauthorized'),
+      ]),
     health: () => pick(r, [ok(health()), unreachable()]),
     listAuthorizations: () =>
       pick(r, [
         ok([authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN)]),
         ok([authorization(IDS.authorizationID, "admin's Token")]),
-        ok([authorization(IDS.authorizationID, "admin's Token"), authorization('6a1b2c3d4e5f6077', `${MARKER}2026-00`)]),
-        ok([authorization(ROTATED_AUTHORIZATION_ID, `${MARKER}2026-01`), authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN)]),
+        ok([
+          authorization(IDS.authorizationID, "admin's Token"),
+          authorization('6a1b2c3d4e5f6077', `${MARKER}2026-00`),
+        ]),
+        ok([
+          authorization(ROTATED_AUTHORIZATION_ID, `${MARKER}2026-01`),
+          authorization(IDS.authorizationID, "admin's Token", STORED_TOKEN),
+        ]),
         unreachable<Authorization[]>(),
         rejected<Authorization[]>(403, 'forbidden', 'no'),
       ]),
-    createAuthorization: () => pick(r, [ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }), ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }), unreachable(), rejected(403, 'forbidden', 'no')]),
-    deleteAuthorization: () => pick(r, [ok<Deletion>('deleted'), ok<Deletion>('deleted'), ok<Deletion>('absent'), rejected<Deletion>(403, 'forbidden', 'no')]),
-    setPassword: () => pick(r, [ok(true as const), ok(true as const), unreachable<true>(), rejected<true>(403, 'forbidden', 'write:users is unauthorized')]),
-    checkPassword: () => pick(r, [ok(true as const), ok(true as const), ok(true as const), unauthorized<true>(), unreachable<true>()]),
+    createAuthorization: () =>
+      pick(r, [
+        ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }),
+        ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }),
+        unreachable(),
+        rejected(403, 'forbidden', 'no'),
+      ]),
+    deleteAuthorization: () =>
+      pick(r, [
+        ok<Deletion>('deleted'),
+        ok<Deletion>('deleted'),
+        ok<Deletion>('absent'),
+        rejected<Deletion>(403, 'forbidden', 'no'),
+      ]),
+    setPassword: () =>
+      pick(r, [
+        ok(true as const),
+        ok(true as const),
+        unreachable<true>(),
+        rejected<true>(403, 'forbidden', 'write:users is unauthorized'),
+      ]),
+    checkPassword: () =>
+      pick(r, [ok(true as const), ok(true as const), ok(true as const), unauthorized<true>(), unreachable<true>()]),
     writeSecret: () => (r() < 0.9 ? 'written' : 'foreign'),
     postSetup: () => (r() < 0.6 ? ok(setupResult()) : randomFailure(r)),
     postSetupUser: () => (r() < 0.5 ? ok(setupResult()) : randomFailure(r)),
@@ -1907,25 +2716,44 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     assert.is(input.duplicateOf, undefined);
     assert.ok(input.setupStatus?.ok, `${label}: POST only after a successful GET`);
     if (!input.setupStatus?.ok) return;
-    assert.is(input.setupStatus.value.allowed, step.kind === 'postSetup', `${label}: /setup only when allowed, /setup/user only when not`);
+    assert.is(
+      input.setupStatus.value.allowed,
+      step.kind === 'postSetup',
+      `${label}: /setup only when allowed, /setup/user only when not`,
+    );
     assert.is(step.kind === 'postSetup' ? 'Setup' : 'SetupUser', checked.spec.mode);
     if (step.kind === 'postSetupUser') assert.is(step.authToken, AUTH_TOKEN);
   }
-  if (input.secret.state === 'foreign') assert.is(step.kind, 'finish', `${label}: nothing but a finish with a foreign Secret`);
+  if (input.secret.state === 'foreign')
+    assert.is(step.kind, 'finish', `${label}: nothing but a finish with a foreign Secret`);
   if (checked.ok && step.kind !== 'finish') {
     // Known credentials are used only with the target they belong to, or one their Secret approved.
     const inSecret = credentialsIn(input.secret);
     const bound = (inSecret ?? input.remembered)?.target;
     const belongs =
       bound === undefined ||
-      ((bound.url === undefined || sameInstance(bound.url, checked.spec.url)) && (bound.tls === undefined || bound.tls === tlsSettings(checked.spec)));
-    const approved = inSecret !== undefined && input.secret.state === 'owned' && sameInstance(input.secret.retargetTo ?? '', checked.spec.url);
+      ((bound.url === undefined || sameInstance(bound.url, checked.spec.url)) &&
+        (bound.tls === undefined || bound.tls === tlsSettings(checked.spec)));
+    const approved =
+      inSecret !== undefined &&
+      input.secret.state === 'owned' &&
+      sameInstance(input.secret.retargetTo ?? '', checked.spec.url);
     assert.ok(belongs || approved, `${label}: ${step.kind} with credentials that belong to another target`);
-    if (!belongs) assert.ok(step.kind === 'checkSetupStatus' || CREDENTIAL_STEPS.includes(step.kind) || step.kind === 'writeSecret' || step.kind === 'checkHealth');
+    if (!belongs)
+      assert.ok(
+        step.kind === 'checkSetupStatus' ||
+          CREDENTIAL_STEPS.includes(step.kind) ||
+          step.kind === 'writeSecret' ||
+          step.kind === 'checkHealth',
+      );
     // Referenced values go only where their Secret consents to.
     if (input.requireSecretConsent) {
       for (const reference of [input.references.password, input.references.token, input.references.authToken]) {
-        if (reference?.found) assert.ok(reference.allowedUrls.some((url) => sameInstance(url, checked.spec.url)), `${label}: ${step.kind} without consent`);
+        if (reference?.found)
+          assert.ok(
+            reference.allowedUrls.some((url) => sameInstance(url, checked.spec.url)),
+            `${label}: ${step.kind} without consent`,
+          );
       }
     }
   }
@@ -1934,7 +2762,10 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     if (!checked.ok) return;
     const { data } = step.secret;
     assert.equal({ username: data.username, password: data.password, token: data.token }, step.credentials);
-    assert.equal({ url: data.url, org: data.org, bucket: data.bucket }, { url: checked.spec.url, org: checked.spec.org, bucket: checked.spec.bucket });
+    assert.equal(
+      { url: data.url, org: data.org, bucket: data.bucket },
+      { url: checked.spec.url, org: checked.spec.org, bucket: checked.spec.bucket },
+    );
     assert.is(step.secret.name, checked.spec.credentialsSecretName);
     assert.is(step.secret.garbageCollected, checked.spec.deletionPolicy === 'Delete');
     assert.is(step.secret.tls, tlsSettings(checked.spec));
@@ -1953,15 +2784,27 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     assert.is.not(step.id, input.secret.authorizationID, `${label}: deletes the Secret's own authorization`);
     const listed = input.authorizations?.ok ? input.authorizations.value : [];
     const secretToken = input.secret.data.token;
-    assert.not.ok(listed.some((entry) => entry.id === step.id && entry.token === secretToken), `${label}: deletes the authorization listed with the Secret's token`);
+    assert.not.ok(
+      listed.some((entry) => entry.id === step.id && entry.token === secretToken),
+      `${label}: deletes the authorization listed with the Secret's token`,
+    );
   }
-  if (step.kind === 'writeSecret' && input.secret.state === 'owned' && input.createdAuthorization?.ok && step.secret.data.token === input.createdAuthorization.value.token) {
+  if (
+    step.kind === 'writeSecret' &&
+    input.secret.state === 'owned' &&
+    input.createdAuthorization?.ok &&
+    step.secret.data.token === input.createdAuthorization.value.token
+  ) {
     // A created token reaches the Secret only after /me accepted it.
     assert.ok(input.createdTokenCheck?.ok, `${label}: an unproven token written`);
   }
-  if (step.kind === 'createAuthorization') assert.is(input.createdAuthorization, undefined, `${label}: one create per reconcile`);
+  if (step.kind === 'createAuthorization')
+    assert.is(input.createdAuthorization, undefined, `${label}: one create per reconcile`);
   if (step.kind === 'checkPassword') {
-    assert.ok(input.secret.state === 'owned' && input.secret.data.password === step.password, `${label}: the password proven is the Secret's`);
+    assert.ok(
+      input.secret.state === 'owned' && input.secret.data.password === step.password,
+      `${label}: the password proven is the Secret's`,
+    );
     assert.ok(step.password !== '');
   }
   if (step.kind === 'checkToken') {
@@ -1973,25 +2816,55 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     const conditions = (step.status.conditions ?? []).filter((c) => c.type === READY);
     assert.is(conditions.length, 1, `${label}: one Ready condition`);
     const condition = conditions[0] as Condition;
-    const expectedStatus = step.reason === Reason.Onboarded || step.reason === Reason.Adopted ? 'True' : step.reason === Reason.Progressing ? 'Unknown' : 'False';
+    const expectedStatus =
+      step.reason === Reason.Onboarded || step.reason === Reason.Adopted
+        ? 'True'
+        : step.reason === Reason.Progressing
+          ? 'Unknown'
+          : 'False';
     assert.is(condition.status, expectedStatus, `${label}: condition status for ${step.reason}`);
     assert.is(condition.reason, step.reason);
     assert.is(condition.observedGeneration, input.resource.metadata.generation);
     assert.is(step.status.observedGeneration, input.resource.metadata.generation);
     const previous = input.resource.status?.conditions?.find((c) => c.type === READY);
-    assert.is(condition.lastTransitionTime, previous && previous.status === condition.status ? previous.lastTransitionTime : NOW, `${label}: lastTransitionTime`);
+    assert.is(
+      condition.lastTransitionTime,
+      previous && previous.status === condition.status ? previous.lastTransitionTime : NOW,
+      `${label}: lastTransitionTime`,
+    );
     // Reonboarded and Retargeted tell of a change that keeps the reason; every other event is a transition.
     const keepsReason = ['Reonboarded', 'Retargeted', 'Repaired', 'PasswordRotated', 'TokenRotated'];
-    if (previous?.reason === step.reason) assert.ok(step.event === undefined || keepsReason.includes(step.event.reason), `${label}: event without a transition`);
+    if (previous?.reason === step.reason)
+      assert.ok(
+        step.event === undefined || keepsReason.includes(step.event.reason),
+        `${label}: event without a transition`,
+      );
     if (step.event) assert.ok(step.event.reason === step.reason || keepsReason.includes(step.event.reason));
-    const waitsForChange: string[] = [Reason.Unsupported, Reason.URLNotAllowed, Reason.AddressRefused, Reason.SetupFailed];
+    const waitsForChange: string[] = [
+      Reason.Unsupported,
+      Reason.URLNotAllowed,
+      Reason.AddressRefused,
+      Reason.SetupFailed,
+    ];
     const requeue =
       waitsForChange.includes(step.reason) || !checked.ok
         ? 'none'
         : step.reason === Reason.TargetChanged
           ? // Only a fresh instance at an approved new target may still turn into the right one.
-            step.message.includes('is not set up') ? 'backoff' : 'none'
-          : ([Reason.Onboarded, Reason.Adopted, Reason.InstanceReset, Reason.EnsureFailed, Reason.PasswordNotSet, Reason.PasswordInvalid, Reason.TokenNotRotated] as string[]).includes(step.reason)
+            step.message.includes('is not set up')
+            ? 'backoff'
+            : 'none'
+          : (
+                [
+                  Reason.Onboarded,
+                  Reason.Adopted,
+                  Reason.InstanceReset,
+                  Reason.EnsureFailed,
+                  Reason.PasswordNotSet,
+                  Reason.PasswordInvalid,
+                  Reason.TokenNotRotated,
+                ] as string[]
+              ).includes(step.reason)
             ? 'after'
             : 'backoff';
     assert.is(step.requeue.kind, requeue, `${label}: requeue for ${step.reason}`);
@@ -2015,7 +2888,22 @@ test('property: a single decision over 12000 random facts never throws and keeps
     kinds.set(label, (kinds.get(label) ?? 0) + 1);
   }
   // The generator must reach the interesting places, or the invariants prove little.
-  for (const kind of ['postSetup', 'writeSecret', 'checkToken', 'lookupIDs', 'checkHealth', 'checkSetupStatus', 'setPassword', Reason.Onboarded, Reason.PasswordNotSet, Reason.SecretConflict, Reason.TokenInvalid, Reason.TargetChanged, Reason.SecretNotPermitted, Reason.URLNotAllowed]) {
+  for (const kind of [
+    'postSetup',
+    'writeSecret',
+    'checkToken',
+    'lookupIDs',
+    'checkHealth',
+    'checkSetupStatus',
+    'setPassword',
+    Reason.Onboarded,
+    Reason.PasswordNotSet,
+    Reason.SecretConflict,
+    Reason.TokenInvalid,
+    Reason.TargetChanged,
+    Reason.SecretNotPermitted,
+    Reason.URLNotAllowed,
+  ]) {
     assert.ok((kinds.get(kind) ?? 0) > 5, `random facts reached ${kind} only ${kinds.get(kind) ?? 0} times`);
   }
 });
@@ -2027,7 +2915,8 @@ test('property: 3000 random reconciles driven to the end keep every invariant at
   for (let i = 0; i < 3000; i++) {
     const input = randomFacts(r, false);
     const run = drive(input, randomWorld(r));
-    for (const [index, entry] of run.trace.entries()) checkInvariants(entry.facts, entry.step, `run ${i} step ${index}`);
+    for (const [index, entry] of run.trace.entries())
+      checkInvariants(entry.facts, entry.step, `run ${i} step ${index}`);
     // No POST of either kind twice, and never a POST after a Secret turned out foreign.
     const postKinds = run.kinds.filter((k): k is keyof typeof posts => k === 'postSetup' || k === 'postSetupUser');
     for (const kind of postKinds) posts[kind]++;
@@ -2036,7 +2925,12 @@ test('property: 3000 random reconciles driven to the end keep every invariant at
   }
   // SetupUser refusals (conflict included) wait for a spec change, so fewer runs post again.
   assert.ok(posts.postSetup > 100 && posts.postSetupUser > 10, `only ${JSON.stringify(posts)} POSTs reached`);
-  assert.equal([...reasons].sort(), Object.values(Reason).filter((reason) => reason !== Reason.Adopted || reasons.has(reason)).sort());
+  assert.equal(
+    [...reasons].sort(),
+    Object.values(Reason)
+      .filter((reason) => reason !== Reason.Adopted || reasons.has(reason))
+      .sort(),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -2085,7 +2979,10 @@ test('model: killed at any point (password and token rotations on request includ
         resource: resource({
           spec: { credentialsSecret: { deletionPolicy: policy } },
           ...(status && { status }),
-          annotations: { ...(rotateRequest !== undefined && ROTATE(rotateRequest)), ...(rotateTokenRequest !== undefined && ROTATE_TOKEN(rotateTokenRequest)) },
+          annotations: {
+            ...(rotateRequest !== undefined && ROTATE(rotateRequest)),
+            ...(rotateTokenRequest !== undefined && ROTATE_TOKEN(rotateTokenRequest)),
+          },
         }),
         now: `2026-03-01T12:${String(serial % 60).padStart(2, '0')}:00Z`,
         secret,
@@ -2095,16 +2992,26 @@ test('model: killed at any point (password and token rotations on request includ
       const world: World = {
         setupStatus: () => (flaky() ? unreachable() : ok({ allowed: influx.allowed })),
         checkToken: (step) => (live(step.token) ? ok(owner()) : unauthorized()),
-        lookupIDs: (step) => (live(step.token) ? ok({ orgID: influx.ids.orgID, bucketID: influx.ids.bucketID, bucketRetentionSeconds: 0 }) : unauthorized()),
+        lookupIDs: (step) =>
+          live(step.token)
+            ? ok({ orgID: influx.ids.orgID, bucketID: influx.ids.bucketID, bucketRetentionSeconds: 0 })
+            : unauthorized(),
         listAuthorizations: (step) => {
           if (!live(step.token)) return unauthorized();
           if (flaky()) return unreachable();
-          return ok([...influx.authorizations].map(([id, entry]) => authorization(id, entry.description, hashed ? undefined : entry.token)));
+          return ok(
+            [...influx.authorizations].map(([id, entry]) =>
+              authorization(id, entry.description, hashed ? undefined : entry.token),
+            ),
+          );
         },
         createAuthorization: (step) => {
           if (!live(step.token)) return unauthorized();
           const id = `${scenario}-${++created}`;
-          influx.authorizations.set(id, { token: `rot-token-${scenario}-${created}`, description: step.request.description });
+          influx.authorizations.set(id, {
+            token: `rot-token-${scenario}-${created}`,
+            description: step.request.description,
+          });
           // Created, and the answer lost on the way back.
           if (flaky()) return unreachable();
           tokenRotations++;
@@ -2114,12 +3021,14 @@ test('model: killed at any point (password and token rotations on request includ
           if (!live(step.token)) return unauthorized();
           if (flaky()) return unreachable();
           if (!influx.authorizations.delete(step.id)) return ok<Deletion>('absent');
-          if (step.id !== influx.ids.authorizationID && !step.id.startsWith(`${scenario}-`)) throw new Error('deleted an unknown authorization');
+          if (step.id !== influx.ids.authorizationID && !step.id.startsWith(`${scenario}-`))
+            throw new Error('deleted an unknown authorization');
           orphans++;
           return ok<Deletion>('deleted');
         },
         health: () => (flaky() ? unreachable() : ok(health())),
-        checkPassword: (step) => (flaky() ? unreachable() : step.password === influx.password ? ok(true) : unauthorized()),
+        checkPassword: (step) =>
+          flaky() ? unreachable() : step.password === influx.password ? ok(true) : unauthorized(),
         setPassword: (step) => {
           if (!live(step.token)) return unauthorized();
           if (flaky()) return unreachable();
@@ -2140,7 +3049,9 @@ test('model: killed at any point (password and token rotations on request includ
           ]);
           if (!influx.allowed) return alreadySetUp();
           influx.allowed = false;
-          influx.authorizations = new Map([[influx.ids.authorizationID, { token: step.request.token, description: "admin's Token" }]]);
+          influx.authorizations = new Map([
+            [influx.ids.authorizationID, { token: step.request.token, description: "admin's Token" }],
+          ]);
           influx.password = step.request.password;
           return ok(setupResult());
         },
@@ -2161,8 +3072,14 @@ test('model: killed at any point (password and token rotations on request includ
           assert.ok(secret.state === 'owned', `scenario ${scenario}: the Secret exists`);
           if (secret.state !== 'owned') throw new Error('unreachable');
           assert.ok(live(secret.data.token ?? ''), `scenario ${scenario}: the Secret's token works`);
-          assert.ok(influx.authorizations.size <= 2, `scenario ${scenario}: ${influx.authorizations.size} authorizations`);
-          assert.ok([secret.data.password, secret.pendingPassword].includes(influx.password), `scenario ${scenario}: the password InfluxDB has is in the Secret`);
+          assert.ok(
+            influx.authorizations.size <= 2,
+            `scenario ${scenario}: ${influx.authorizations.size} authorizations`,
+          );
+          assert.ok(
+            [secret.data.password, secret.pendingPassword].includes(influx.password),
+            `scenario ${scenario}: the password InfluxDB has is in the Secret`,
+          );
         }
         if (crashAfter !== undefined && count >= crashAfter) {
           crashes++;
@@ -2191,13 +3108,24 @@ test('model: killed at any point (password and token rotations on request includ
     // from the next one on), so a request still open takes one more round.
     const requestOpen = (): boolean =>
       secret.state === 'owned' &&
-      ((rotateRequest !== undefined && secret.passwordRotation !== rotateRequest) || (rotateTokenRequest !== undefined && secret.tokenRotation !== rotateTokenRequest));
-    for (let round = 0; round < 6 && (last?.reason !== Reason.Onboarded || requestOpen()); round++) last = reconcile(undefined);
-    assert.is(last?.reason, Reason.Onboarded, `scenario ${scenario} did not converge: ${last?.reason} ${last?.message}`);
+      ((rotateRequest !== undefined && secret.passwordRotation !== rotateRequest) ||
+        (rotateTokenRequest !== undefined && secret.tokenRotation !== rotateTokenRequest));
+    for (let round = 0; round < 6 && (last?.reason !== Reason.Onboarded || requestOpen()); round++)
+      last = reconcile(undefined);
+    assert.is(
+      last?.reason,
+      Reason.Onboarded,
+      `scenario ${scenario} did not converge: ${last?.reason} ${last?.message}`,
+    );
     assert.ok(secret.state === 'owned');
     if (secret.state !== 'owned') continue;
-    assert.equal([...influx.authorizations.values()].map((entry) => entry.token), [secret.data.token], 'exactly one authorization, the Secret\'s');
-    if (rotateTokenRequest !== undefined) assert.is(secret.tokenRotation, rotateTokenRequest, 'the last token request was handled');
+    assert.equal(
+      [...influx.authorizations.values()].map((entry) => entry.token),
+      [secret.data.token],
+      "exactly one authorization, the Secret's",
+    );
+    if (rotateTokenRequest !== undefined)
+      assert.is(secret.tokenRotation, rotateTokenRequest, 'the last token request was handled');
     assert.is(secret.replacedAuthorization, undefined);
     assert.is(secret.data.password, influx.password);
     assert.is(secret.pendingPassword, undefined, 'no rotation left half done');
@@ -2238,7 +3166,9 @@ test('drift check of a Ready resource: ONE GET /api/v2/buckets/{id} with the Sec
   const input = given({}, { secret: ownedSecret(secretData(STORED)) }, status);
   const step = decideRecorded(input);
   assert.equal(step, { kind: 'checkBucket', token: STORED_TOKEN, bucketID: IDS.bucketID });
-  const run = drive(input, { bucket: ok({ name: 'telemetry', orgID: IDS.orgID, retentionSeconds: 0, version: VERSION }) });
+  const run = drive(input, {
+    bucket: ok({ name: 'telemetry', orgID: IDS.orgID, retentionSeconds: 0, version: VERSION }),
+  });
   assert.equal(run.kinds, ['checkBucket']);
   assert.equal(run.finish.status, status);
   assert.is(run.finish.reason, Reason.Onboarded);
@@ -2260,7 +3190,9 @@ test('drift check: any failure or difference in its answer runs the full check',
   ];
   for (const [what, answer] of answers) {
     const input = given({}, { secret: ownedSecret(secretData(STORED)) }, onboardedStatus());
-    const next = decideRecorded(apply(input, { kind: 'checkBucket', token: STORED_TOKEN, bucketID: IDS.bucketID }, { bucket: answer }));
+    const next = decideRecorded(
+      apply(input, { kind: 'checkBucket', token: STORED_TOKEN, bucketID: IDS.bucketID }, { bucket: answer }),
+    );
     assert.equal(next, { kind: 'checkSetupStatus' }, what);
   }
 });
@@ -2268,19 +3200,61 @@ test('drift check: any failure or difference in its answer runs the full check',
 test('drift check: only for a Ready resource unchanged since (generation, IDs, Secret); otherwise the full check at once', () => {
   const secret = ownedSecret(secretData(STORED));
   const cases: Array<[string, Facts]> = [
-    ['not Ready', given({}, { secret }, { ...onboardedStatus(), conditions: [readyCondition('False', Reason.Unreachable)] })],
-    ['spec changed (new generation)', facts({ resource: resource({ generation: 2, status: onboardedStatus() }), secret })],
+    [
+      'not Ready',
+      given({}, { secret }, { ...onboardedStatus(), conditions: [readyCondition('False', Reason.Unreachable)] }),
+    ],
+    [
+      'spec changed (new generation)',
+      facts({ resource: resource({ generation: 2, status: onboardedStatus() }), secret }),
+    ],
     ['no bucketID recorded', given({}, { secret }, onboardedStatus({ bucketID: undefined }))],
     ['no orgID recorded', given({}, { secret }, onboardedStatus({ orgID: undefined }))],
-    ['password sign-in check due', given({}, { secret }, onboardedStatus({ passwordCheckedAt: '2026-03-01T11:00:00Z' }))],
-    ['rotate-password requested', facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE('2026-12-01') }), secret })],
-    ['rotate-token requested', facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('2026-12-01') }), secret })],
-    ['a pending password in the Secret', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: GEN_PASSWORD }) }, onboardedStatus())],
-    ['a replaced authorization not yet deleted', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, replacedAuthorization: IDS.authorizationID }) }, onboardedStatus())],
-    ['the Secret names an authorization the status does not', given({}, { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, authorizationID: ROTATED_AUTHORIZATION_ID }) }, onboardedStatus())],
-    ['Secret differs from what a full check leaves', given({}, { secret: ownedSecret({ ...secretData(STORED), org: 'other' }) }, onboardedStatus())],
+    [
+      'password sign-in check due',
+      given({}, { secret }, onboardedStatus({ passwordCheckedAt: '2026-03-01T11:00:00Z' })),
+    ],
+    [
+      'rotate-password requested',
+      facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE('2026-12-01') }), secret }),
+    ],
+    [
+      'rotate-token requested',
+      facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('2026-12-01') }), secret }),
+    ],
+    [
+      'a pending password in the Secret',
+      given(
+        {},
+        { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, pendingPassword: GEN_PASSWORD }) },
+        onboardedStatus(),
+      ),
+    ],
+    [
+      'a replaced authorization not yet deleted',
+      given(
+        {},
+        { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, replacedAuthorization: IDS.authorizationID }) },
+        onboardedStatus(),
+      ),
+    ],
+    [
+      'the Secret names an authorization the status does not',
+      given(
+        {},
+        { secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, authorizationID: ROTATED_AUTHORIZATION_ID }) },
+        onboardedStatus(),
+      ),
+    ],
+    [
+      'Secret differs from what a full check leaves',
+      given({}, { secret: ownedSecret({ ...secretData(STORED), org: 'other' }) }, onboardedStatus()),
+    ],
     ['Secret gone', given({}, { secret: ABSENT, remembered: rememberedAt(STORED) }, onboardedStatus())],
-    ['tokenSecretRef names another token', given(tokenRef, { secret, references: { token: found(REF_TOKEN) } }, onboardedStatus())],
+    [
+      'tokenSecretRef names another token',
+      given(tokenRef, { secret, references: { token: found(REF_TOKEN) } }, onboardedStatus()),
+    ],
   ];
   for (const [what, input] of cases) {
     const step = decideRecorded(input);

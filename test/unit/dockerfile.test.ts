@@ -25,10 +25,16 @@ const bundleEntry = /\besbuild (\S+)/.exec(buildScript)?.[1] ?? '';
 const outDir = bundle.slice(0, bundle.lastIndexOf('/'));
 /** The global ARGs (before the first FROM) and their defaults. */
 const globalArgs = new Map(
-  all.slice(0, all.findIndex((i) => i.keyword === 'FROM')).filter((i) => i.keyword === 'ARG').map((i) => {
-    const [name = '', value = ''] = i.args.split('=');
-    return [name, value] as const;
-  }),
+  all
+    .slice(
+      0,
+      all.findIndex((i) => i.keyword === 'FROM'),
+    )
+    .filter((i) => i.keyword === 'ARG')
+    .map((i) => {
+      const [name = '', value = ''] = i.args.split('=');
+      return [name, value] as const;
+    }),
 );
 
 test('the bases are build arguments pinned by tag: Node 22 for building, distroless Node 22 for running', () => {
@@ -48,15 +54,30 @@ test("one Node version: scripts/node-version.sh reads BUILD_BASE's, and the loca
 
 test('the build stage installs every dependency, then npm run build type-checks src/ and bundles it with its dependencies', () => {
   const runs = build.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-  assert.ok(runs.some((r) => /\bnpm ci\b/.test(r) && !r.includes('--omit=dev')), `build stage RUNs: ${runs.join(' | ')}`);
+  assert.ok(
+    runs.some((r) => /\bnpm ci\b/.test(r) && !r.includes('--omit=dev')),
+    `build stage RUNs: ${runs.join(' | ')}`,
+  );
   assert.ok(runs.some((r) => r.includes('npm run build')));
-  assert.match(buildScript, /^tsc -p tsconfig\.build\.json && esbuild /, 'type errors stop the build before anything is bundled');
-  for (const flag of ['--bundle', '--platform=node', '--format=esm', '--sourcemap']) assert.ok(buildScript.split(/\s+/).includes(flag), `${flag} in: ${buildScript}`);
-  assert.not.match(buildScript, /--(external|packages)\b/, 'every dependency is bundled: the image has no node_modules');
+  assert.match(
+    buildScript,
+    /^tsc -p tsconfig\.build\.json && esbuild /,
+    'type errors stop the build before anything is bundled',
+  );
+  for (const flag of ['--bundle', '--platform=node', '--format=esm', '--sourcemap'])
+    assert.ok(buildScript.split(/\s+/).includes(flag), `${flag} in: ${buildScript}`);
+  assert.not.match(
+    buildScript,
+    /--(external|packages)\b/,
+    'every dependency is bundled: the image has no node_modules',
+  );
 });
 
 test('the final stage runs nothing (no shell there) and takes only the bundle and package.json: no node_modules, no sources', () => {
-  assert.equal(final.filter((i) => i.keyword === 'RUN'), []);
+  assert.equal(
+    final.filter((i) => i.keyword === 'RUN'),
+    [],
+  );
   const copies = final.filter((i) => i.keyword === 'COPY').map((i) => i.args);
   assert.equal(copies, ['package.json ./', `--from=build /app/${outDir} ./${outDir}`]);
   assert.is(allStages.length, 2, 'a build stage and the runtime stage, nothing else to copy from');
@@ -75,7 +96,8 @@ test('the entrypoint is node, its options, then the bundle npm run build writes'
   const shipped = shippedProcess(read('Dockerfile'));
   assert.is(shipped.node, '/nodejs/bin/node', 'the distroless image has node there, and no PATH lookup');
   assert.equal(JSON.parse(entrypoints[0]?.args ?? 'null'), [shipped.node, ...shipped.nodeOptions, shipped.script]);
-  for (const option of shipped.nodeOptions) assert.match(option, /^--[a-z-]+(=[\w.-]+)?$/, `a Node option before the script: ${option}`);
+  for (const option of shipped.nodeOptions)
+    assert.match(option, /^--[a-z-]+(=[\w.-]+)?$/, `a Node option before the script: ${option}`);
   // The bundle is built from the file `npm start` runs.
   assert.is(shipped.script, bundle);
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
@@ -84,7 +106,10 @@ test('the entrypoint is node, its options, then the bundle npm run build writes'
 
 test('the final stage sets NODE_ENV=production and one glibc malloc arena; the benchmark reads them from there', () => {
   const envs = final.filter((i) => i.keyword === 'ENV').map((i) => i.args);
-  assert.ok(envs.some((e) => /(^|\s)NODE_ENV=production(\s|$)/.test(e)), envs.join(' | '));
+  assert.ok(
+    envs.some((e) => /(^|\s)NODE_ENV=production(\s|$)/.test(e)),
+    envs.join(' | '),
+  );
   assert.equal(shippedProcess(read('Dockerfile')).env, { NODE_ENV: 'production', MALLOC_ARENA_MAX: '1' });
   assert.match(read('bench/e2e.ts'), /shippedProcess\(readFileSync\(`\$\{root\}Dockerfile`/);
 });

@@ -8,7 +8,16 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commaSeparated } from '../../src/api/spec.js';
-import { createInfluxClient, parseAllowedTargets, type InfluxClient, type InfluxClientOptions, type InfluxFailure, type Outcome, type RequestSample, type SetupRequest } from '../../src/influx/index.js';
+import {
+  createInfluxClient,
+  parseAllowedTargets,
+  type InfluxClient,
+  type InfluxClientOptions,
+  type InfluxFailure,
+  type Outcome,
+  type RequestSample,
+  type SetupRequest,
+} from '../../src/influx/index.js';
 import { admit } from '../../src/influx/address-policy.js';
 import { shardGroupDurationSeconds } from '../../src/influx/client.js';
 import { createAgent } from '../../src/influx/agent.js';
@@ -20,7 +29,14 @@ const PASSWORD = 'pa"ss\\word-42';
 const TOKEN = 'operator-token-7f3a9c';
 const AUTH_TOKEN = 'caller-auth-token-51be';
 const SECRETS = [PASSWORD, TOKEN, AUTH_TOKEN, JSON.stringify(PASSWORD).slice(1, -1)];
-const REQUEST: SetupRequest = { username: 'admin', password: PASSWORD, org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 0, token: TOKEN };
+const REQUEST: SetupRequest = {
+  username: 'admin',
+  password: PASSWORD,
+  org: 'acme',
+  bucket: 'metrics',
+  retentionPeriodSeconds: 0,
+  token: TOKEN,
+};
 
 let failuresSeen = 0;
 
@@ -102,7 +118,12 @@ onboarding('fresh instance: allowed, then setup returns the IDs and the instance
   assert.equal(valueOf(await client.setupStatus()), { allowed: true, version: 'v2.7.12' });
   const result = valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 7 * 86400 }));
   const record = standin.onboarded();
-  assert.equal(result, { userID: record?.userID, orgID: record?.orgID, bucketID: record?.bucketID, authorizationID: record?.authorizationID });
+  assert.equal(result, {
+    userID: record?.userID,
+    orgID: record?.orgID,
+    bucketID: record?.bucketID,
+    authorizationID: record?.authorizationID,
+  });
   assert.not.ok('token' in result);
   assert.is(record?.token, TOKEN);
   assert.is(record?.password, PASSWORD);
@@ -110,20 +131,35 @@ onboarding('fresh instance: allowed, then setup returns the IDs and the instance
   assert.equal(valueOf(await client.setupStatus()), { allowed: false, version: 'v2.7.12' });
 });
 
-onboarding('setup sends retentionPeriodSeconds only, never retentionPeriodHrs, and no Authorization', async ({ standin }) => {
-  await clientFor(standin.url).setup(REQUEST);
-  const post = standin.requests.find((request) => request.method === 'POST');
-  assert.equal(post?.body, { username: 'admin', password: PASSWORD, org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 0, token: TOKEN });
-  assert.is(post?.authorization, undefined);
-});
+onboarding(
+  'setup sends retentionPeriodSeconds only, never retentionPeriodHrs, and no Authorization',
+  async ({ standin }) => {
+    await clientFor(standin.url).setup(REQUEST);
+    const post = standin.requests.find((request) => request.method === 'POST');
+    assert.equal(post?.body, {
+      username: 'admin',
+      password: PASSWORD,
+      org: 'acme',
+      bucket: 'metrics',
+      retentionPeriodSeconds: 0,
+      token: TOKEN,
+    });
+    assert.is(post?.authorization, undefined);
+  },
+);
 
-onboarding('already set up: rejected 422 conflict with InfluxDB\'s message', async ({ standin }) => {
+onboarding("already set up: rejected 422 conflict with InfluxDB's message", async ({ standin }) => {
   standin.knobs.setUpBySomeoneElse();
   const failure = failureOf(await clientFor(standin.url).setup(REQUEST));
-  assert.equal(failure, { kind: 'rejected', status: 422, code: 'conflict', message: 'onboarding has already been completed' });
+  assert.equal(failure, {
+    kind: 'rejected',
+    status: 422,
+    code: 'conflict',
+    message: 'onboarding has already been completed',
+  });
 });
 
-onboarding('checkToken: the token\'s user when valid, rejected 401 unauthorized when not', async ({ standin }) => {
+onboarding("checkToken: the token's user when valid, rejected 401 unauthorized when not", async ({ standin }) => {
   const client = clientFor(standin.url);
   valueOf(await client.setup(REQUEST));
   assert.equal(valueOf(await client.checkToken(TOKEN)), { userID: standin.onboarded()?.userID, userName: 'admin' });
@@ -136,7 +172,11 @@ onboarding('lookupIDs: both IDs, only the org, nothing, or 401', async ({ standi
   const client = clientFor(standin.url);
   valueOf(await client.setup(REQUEST));
   const record = standin.onboarded();
-  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics')), { orgID: record?.orgID, bucketID: record?.bucketID, bucketRetentionSeconds: 0 });
+  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics')), {
+    orgID: record?.orgID,
+    bucketID: record?.bucketID,
+    bucketRetentionSeconds: 0,
+  });
   assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'other')), { orgID: record?.orgID });
   assert.equal(valueOf(await client.lookupIDs(TOKEN, 'nope', 'metrics')), {});
   const lookups = standin.requests.filter((request) => request.method === 'GET').map((request) => request.path);
@@ -148,81 +188,133 @@ onboarding('lookupIDs with a userID also finds the authorization that carries th
   const client = clientFor(standin.url);
   const created = valueOf(await client.setup(REQUEST));
   const ids = valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID));
-  assert.equal(ids, { orgID: created.orgID, bucketID: created.bucketID, authorizationID: created.authorizationID, bucketRetentionSeconds: 0 });
+  assert.equal(ids, {
+    orgID: created.orgID,
+    bucketID: created.bucketID,
+    authorizationID: created.authorizationID,
+    bucketRetentionSeconds: 0,
+  });
   assert.ok(standin.requests.some((request) => request.path === `/api/v2/authorizations?userID=${created.userID}`));
 });
 
-onboarding('createOrg, createBucket, setRetention: create what is missing, change the retention with its shard-group duration', async ({ standin }) => {
-  const client = clientFor(standin.url);
-  valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 7200 }));
-  const org = valueOf(await client.createOrg(TOKEN, 'other'));
-  const bucket = valueOf(await client.createBucket(TOKEN, org.id, 'fresh', 86_400));
-  assert.equal(valueOf(await client.lookupIDs(TOKEN, 'other', 'fresh')), { orgID: org.id, bucketID: bucket.id, bucketRetentionSeconds: 86_400 });
-  const conflict = failureOf(await client.createOrg(TOKEN, 'acme'));
-  assert.equal(conflict.kind === 'rejected' && [conflict.status, conflict.code], [422, 'conflict']);
-  assert.match(conflict.message, 'organization with name acme already exists');
+onboarding(
+  'createOrg, createBucket, setRetention: create what is missing, change the retention with its shard-group duration',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 7200 }));
+    const org = valueOf(await client.createOrg(TOKEN, 'other'));
+    const bucket = valueOf(await client.createBucket(TOKEN, org.id, 'fresh', 86_400));
+    assert.equal(valueOf(await client.lookupIDs(TOKEN, 'other', 'fresh')), {
+      orgID: org.id,
+      bucketID: bucket.id,
+      bucketRetentionSeconds: 86_400,
+    });
+    const conflict = failureOf(await client.createOrg(TOKEN, 'acme'));
+    assert.equal(conflict.kind === 'rejected' && [conflict.status, conflict.code], [422, 'conflict']);
+    assert.match(conflict.message, 'organization with name acme already exists');
 
-  // Infinite retention keeps 7-day shard groups; going back to 1 day needs the shard-group
-  // duration in the same PATCH (else 422), which the client always sends.
-  const ids = valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics'));
-  const bucketID = ids.bucketID ?? '';
-  for (const retention of [0, 86_400, 400 * 86_400, 3600]) {
-    valueOf(await client.setRetention(TOKEN, bucketID, retention));
-    assert.is(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics')).bucketRetentionSeconds, retention, String(retention));
-  }
-  const patch = standin.requests.find((request) => request.method === 'PATCH');
-  assert.is(patch?.path, `/api/v2/buckets/${bucketID}`);
-  assert.equal(patch?.body, { retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604_800 }] });
-  const refused = failureOf(await client.createBucket('wrong-token', org.id, 'x', 0));
-  assert.is(refused.kind, 'rejected');
-});
+    // Infinite retention keeps 7-day shard groups; going back to 1 day needs the shard-group
+    // duration in the same PATCH (else 422), which the client always sends.
+    const ids = valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics'));
+    const bucketID = ids.bucketID ?? '';
+    for (const retention of [0, 86_400, 400 * 86_400, 3600]) {
+      valueOf(await client.setRetention(TOKEN, bucketID, retention));
+      assert.is(
+        valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics')).bucketRetentionSeconds,
+        retention,
+        String(retention),
+      );
+    }
+    const patch = standin.requests.find((request) => request.method === 'PATCH');
+    assert.is(patch?.path, `/api/v2/buckets/${bucketID}`);
+    assert.equal(patch?.body, {
+      retentionRules: [{ type: 'expire', everySeconds: 0, shardGroupDurationSeconds: 604_800 }],
+    });
+    const refused = failureOf(await client.createBucket('wrong-token', org.id, 'x', 0));
+    assert.is(refused.kind, 'rejected');
+  },
+);
 
-onboarding('setPassword then checkPassword: the new password signs in (and signs out again), the old one is rejected 401', async ({ standin }) => {
-  const client = clientFor(standin.url);
-  const { userID } = valueOf(await client.setup(REQUEST));
-  const newPassword = 'new"pass\\word-43';
-  assert.is(valueOf(await client.setPassword(TOKEN, userID, newPassword)), true);
-  const change = standin.requests.find((request) => request.path === `/api/v2/users/${userID}/password`);
-  assert.equal([change?.method, change?.body, change?.authorization], ['POST', { password: newPassword }, `Token ${TOKEN}`]);
-  assert.is(valueOf(await client.checkPassword('admin', newPassword)), true);
-  // The session the sign-in opened is closed with its own cookie.
-  const [signIn, signOut] = standin.requests.slice(-2);
-  assert.equal([signIn?.method, signIn?.path, signIn?.authorization], ['POST', '/api/v2/signin', `Basic ${Buffer.from(`admin:${newPassword}`).toString('base64')}`]);
-  assert.equal([signOut?.method, signOut?.path], ['POST', '/api/v2/signout']);
-  assert.is(standin.openSessions(), 0);
-  const old = failureOf(await client.checkPassword('admin', PASSWORD));
-  assert.equal([old.kind, old.kind === 'rejected' && old.status], ['rejected', 401]);
-  assert.is(standin.requests.at(-1)?.path, '/api/v2/signin', 'no sign-out without a session');
-  const refused = failureOf(await client.setPassword('wrong-token', userID, newPassword));
-  assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
-  const short = failureOf(await client.setPassword(TOKEN, userID, 'short'));
-  assert.equal([short.kind, short.kind === 'rejected' && short.code], ['rejected', 'invalid']);
-});
+onboarding(
+  'setPassword then checkPassword: the new password signs in (and signs out again), the old one is rejected 401',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const { userID } = valueOf(await client.setup(REQUEST));
+    const newPassword = 'new"pass\\word-43';
+    assert.is(valueOf(await client.setPassword(TOKEN, userID, newPassword)), true);
+    const change = standin.requests.find((request) => request.path === `/api/v2/users/${userID}/password`);
+    assert.equal(
+      [change?.method, change?.body, change?.authorization],
+      ['POST', { password: newPassword }, `Token ${TOKEN}`],
+    );
+    assert.is(valueOf(await client.checkPassword('admin', newPassword)), true);
+    // The session the sign-in opened is closed with its own cookie.
+    const [signIn, signOut] = standin.requests.slice(-2);
+    assert.equal(
+      [signIn?.method, signIn?.path, signIn?.authorization],
+      ['POST', '/api/v2/signin', `Basic ${Buffer.from(`admin:${newPassword}`).toString('base64')}`],
+    );
+    assert.equal([signOut?.method, signOut?.path], ['POST', '/api/v2/signout']);
+    assert.is(standin.openSessions(), 0);
+    const old = failureOf(await client.checkPassword('admin', PASSWORD));
+    assert.equal([old.kind, old.kind === 'rejected' && old.status], ['rejected', 401]);
+    assert.is(standin.requests.at(-1)?.path, '/api/v2/signin', 'no sign-out without a session');
+    const refused = failureOf(await client.setPassword('wrong-token', userID, newPassword));
+    assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
+    const short = failureOf(await client.setPassword(TOKEN, userID, 'short'));
+    assert.equal([short.kind, short.kind === 'rejected' && short.code], ['rejected', 'invalid']);
+  },
+);
 
-onboarding('authorizations: listed with their permissions, a copy created with a description, deleted (absent the second time)', async ({ standin }) => {
-  const client = clientFor(standin.url);
-  const setup = valueOf(await client.setup(REQUEST));
-  const [operator, ...others] = valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID }));
-  assert.equal(others, []);
-  assert.is(operator?.id, setup.authorizationID);
-  assert.is(operator?.token, TOKEN, 'listed with its token before v2.9');
-  assert.is(operator?.userID, setup.userID);
-  assert.ok((operator?.permissions.length ?? 0) > 0);
-  const request = { orgID: operator?.orgID ?? '', userID: setup.userID, description: 'copy of the operator token', permissions: operator?.permissions ?? [] };
-  const created = valueOf(await client.createAuthorization(TOKEN, request));
-  assert.ok(standin.tokens().includes(created.token));
-  assert.equal(valueOf(await client.checkToken(created.token)), { userID: setup.userID, userName: 'admin' });
-  const listed = valueOf(await client.listAuthorizations(created.token, { userID: setup.userID })).find((entry) => entry.id === created.id);
-  assert.equal([listed?.description, listed?.permissions, listed?.active], ['copy of the operator token', operator?.permissions, true]);
-  assert.equal(valueOf(await client.authorization(TOKEN, created.id)), listed, 'read by ID as it is listed');
-  assert.is(valueOf(await client.authorization(TOKEN, 'not-an-id')), null, 'an ID InfluxDB cannot parse (400) names nothing');
-  assert.is(valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)), 'deleted');
-  failureOf(await client.checkToken(TOKEN));
-  assert.is(valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)), 'absent', 'the 404 of a second delete: gone already');
-  assert.is(valueOf(await client.authorization(created.token, setup.authorizationID)), null, 'the 404 of a deleted one');
-  const refused = failureOf(await client.listAuthorizations('wrong-token', { userID: setup.userID }));
-  assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
-});
+onboarding(
+  'authorizations: listed with their permissions, a copy created with a description, deleted (absent the second time)',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const setup = valueOf(await client.setup(REQUEST));
+    const [operator, ...others] = valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID }));
+    assert.equal(others, []);
+    assert.is(operator?.id, setup.authorizationID);
+    assert.is(operator?.token, TOKEN, 'listed with its token before v2.9');
+    assert.is(operator?.userID, setup.userID);
+    assert.ok((operator?.permissions.length ?? 0) > 0);
+    const request = {
+      orgID: operator?.orgID ?? '',
+      userID: setup.userID,
+      description: 'copy of the operator token',
+      permissions: operator?.permissions ?? [],
+    };
+    const created = valueOf(await client.createAuthorization(TOKEN, request));
+    assert.ok(standin.tokens().includes(created.token));
+    assert.equal(valueOf(await client.checkToken(created.token)), { userID: setup.userID, userName: 'admin' });
+    const listed = valueOf(await client.listAuthorizations(created.token, { userID: setup.userID })).find(
+      (entry) => entry.id === created.id,
+    );
+    assert.equal(
+      [listed?.description, listed?.permissions, listed?.active],
+      ['copy of the operator token', operator?.permissions, true],
+    );
+    assert.equal(valueOf(await client.authorization(TOKEN, created.id)), listed, 'read by ID as it is listed');
+    assert.is(
+      valueOf(await client.authorization(TOKEN, 'not-an-id')),
+      null,
+      'an ID InfluxDB cannot parse (400) names nothing',
+    );
+    assert.is(valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)), 'deleted');
+    failureOf(await client.checkToken(TOKEN));
+    assert.is(
+      valueOf(await client.deleteAuthorization(created.token, setup.authorizationID)),
+      'absent',
+      'the 404 of a second delete: gone already',
+    );
+    assert.is(
+      valueOf(await client.authorization(created.token, setup.authorizationID)),
+      null,
+      'the 404 of a deleted one',
+    );
+    const refused = failureOf(await client.listAuthorizations('wrong-token', { userID: setup.userID }));
+    assert.equal([refused.kind, refused.kind === 'rejected' && refused.status], ['rejected', 401]);
+  },
+);
 
 onboarding('health reports status and version', async ({ standin }) => {
   assert.equal(valueOf(await clientFor(standin.url).health()), { status: 'pass', version: 'v2.7.12' });
@@ -240,34 +332,43 @@ onboarding('setupUser on OSS 2.1+: 404 not found with a valid token, 401 unautho
   assert.equal(standin.requests.at(-1)?.authorization, 'Token wrong-token');
 });
 
-onboarding('local validation refuses a request InfluxDB would choke on, naming the field, and sends nothing', async ({ standin }) => {
-  const client = clientFor(standin.url);
-  const invalid: Array<[Partial<SetupRequest>, string]> = [
-    [{ username: '' }, 'username'],
-    [{ password: 'short' }, 'password'],
-    [{ password: 'x'.repeat(73) }, 'password'],
-    [{ password: 'é'.repeat(37) }, 'password'], // 37 characters, 74 bytes
-    [{ org: '' }, 'org'],
-    [{ bucket: '' }, 'bucket'],
-    [{ bucket: '_monitoring' }, 'bucket'],
-    [{ bucket: 'say "hi"' }, 'bucket'],
-    [{ retentionPeriodSeconds: 60 }, 'retentionPeriodSeconds'],
-    [{ retentionPeriodSeconds: 3599 }, 'retentionPeriodSeconds'],
-    [{ retentionPeriodSeconds: -3600 }, 'retentionPeriodSeconds'],
-    [{ retentionPeriodSeconds: 5400.5 }, 'retentionPeriodSeconds'],
-    [{ token: '' }, 'token'],
-  ];
-  for (const [change, field] of invalid) {
-    for (const outcome of [await client.setup({ ...REQUEST, ...change }), await client.setupUser({ ...REQUEST, ...change }, AUTH_TOKEN)]) {
-      const failure = failureOf(outcome);
-      assert.is(failure.kind, 'rejected');
-      assert.ok(failure.kind === 'rejected' && failure.status === 0 && failure.code === 'invalid', JSON.stringify(failure));
-      assert.ok(failure.message.startsWith(`${field} `), failure.message);
+onboarding(
+  'local validation refuses a request InfluxDB would choke on, naming the field, and sends nothing',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const invalid: Array<[Partial<SetupRequest>, string]> = [
+      [{ username: '' }, 'username'],
+      [{ password: 'short' }, 'password'],
+      [{ password: 'x'.repeat(73) }, 'password'],
+      [{ password: 'é'.repeat(37) }, 'password'], // 37 characters, 74 bytes
+      [{ org: '' }, 'org'],
+      [{ bucket: '' }, 'bucket'],
+      [{ bucket: '_monitoring' }, 'bucket'],
+      [{ bucket: 'say "hi"' }, 'bucket'],
+      [{ retentionPeriodSeconds: 60 }, 'retentionPeriodSeconds'],
+      [{ retentionPeriodSeconds: 3599 }, 'retentionPeriodSeconds'],
+      [{ retentionPeriodSeconds: -3600 }, 'retentionPeriodSeconds'],
+      [{ retentionPeriodSeconds: 5400.5 }, 'retentionPeriodSeconds'],
+      [{ token: '' }, 'token'],
+    ];
+    for (const [change, field] of invalid) {
+      for (const outcome of [
+        await client.setup({ ...REQUEST, ...change }),
+        await client.setupUser({ ...REQUEST, ...change }, AUTH_TOKEN),
+      ]) {
+        const failure = failureOf(outcome);
+        assert.is(failure.kind, 'rejected');
+        assert.ok(
+          failure.kind === 'rejected' && failure.status === 0 && failure.code === 'invalid',
+          JSON.stringify(failure),
+        );
+        assert.ok(failure.message.startsWith(`${field} `), failure.message);
+      }
     }
-  }
-  assert.equal(standin.requests, []);
-  valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 3600 }));
-});
+    assert.equal(standin.requests, []);
+    valueOf(await client.setup({ ...REQUEST, retentionPeriodSeconds: 3600 }));
+  },
+);
 
 onboarding('onRequest gets a fixed endpoint label and the status class', async ({ standin }) => {
   const samples: RequestSample[] = [];
@@ -280,7 +381,14 @@ onboarding('onRequest gets a fixed endpoint label and the status class', async (
   await client.health();
   assert.equal(
     samples.map(({ endpoint, statusClass }) => `${endpoint} ${statusClass}`),
-    ['GET /api/v2/setup 2xx', 'POST /api/v2/setup 2xx', 'POST /api/v2/setup 4xx', 'GET /api/v2/orgs 2xx', 'GET /api/v2/buckets 2xx', 'GET /health error'],
+    [
+      'GET /api/v2/setup 2xx',
+      'POST /api/v2/setup 2xx',
+      'POST /api/v2/setup 4xx',
+      'GET /api/v2/orgs 2xx',
+      'GET /api/v2/buckets 2xx',
+      'GET /health error',
+    ],
   );
   assert.ok(samples.every((sample) => sample.seconds >= 0 && Number.isFinite(sample.seconds)));
 });
@@ -289,24 +397,28 @@ onboarding.run();
 
 const variants = suite('against other InfluxDB variants');
 
-variants('shardGroupDurationSeconds: InfluxDB\'s defaults (infinite and >= 180 days: 7 d; >= 2 days: 1 d; else 1 h)', () => {
-  const cases: Array<[number, number]> = [
-    [0, 604_800],
-    [3600, 3600],
-    [2 * 86_400 - 1, 3600],
-    [2 * 86_400, 86_400],
-    [180 * 86_400 - 1, 86_400],
-    [180 * 86_400, 604_800],
-  ];
-  for (const [retention, shards] of cases) assert.is(shardGroupDurationSeconds(retention), shards, String(retention));
-});
-
+variants(
+  "shardGroupDurationSeconds: InfluxDB's defaults (infinite and >= 180 days: 7 d; >= 2 days: 1 d; else 1 h)",
+  () => {
+    const cases: Array<[number, number]> = [
+      [0, 604_800],
+      [3600, 3600],
+      [2 * 86_400 - 1, 3600],
+      [2 * 86_400, 86_400],
+      [180 * 86_400 - 1, 86_400],
+      [180 * 86_400, 604_800],
+    ];
+    for (const [retention, shards] of cases) assert.is(shardGroupDurationSeconds(retention), shards, String(retention));
+  },
+);
 
 variants('OSS 2.0 setup/user: creates the additional user and returns its IDs', async () => {
   const standin = await startInfluxStandin({ setupUserRoute: 'v2.0' });
   try {
     const { token } = standin.knobs.setUpBySomeoneElse({ token: AUTH_TOKEN });
-    const result = valueOf(await clientFor(standin.url).setupUser({ ...REQUEST, username: 'second', org: 'second-org' }, token));
+    const result = valueOf(
+      await clientFor(standin.url).setupUser({ ...REQUEST, username: 'second', org: 'second-org' }, token),
+    );
     assert.match(result.orgID, /^[0-9a-f]{16}$/);
     assert.ok(standin.tokens().includes(TOKEN));
   } finally {
@@ -315,32 +427,54 @@ variants('OSS 2.0 setup/user: creates the additional user and returns its IDs', 
   }
 });
 
-variants('hashed tokens (v2.9): listings show no token, so the authorization stays unknown and the other IDs are kept', async () => {
-  const standin = await startInfluxStandin({ hashedTokens: true });
-  try {
-    const client = clientFor(standin.url);
-    const created = valueOf(await client.setup(REQUEST));
-    assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID)), { orgID: created.orgID, bucketID: created.bucketID, bucketRetentionSeconds: 0 });
-  } finally {
-    closeClients();
-    await standin.close();
-  }
-});
+variants(
+  'hashed tokens (v2.9): listings show no token, so the authorization stays unknown and the other IDs are kept',
+  async () => {
+    const standin = await startInfluxStandin({ hashedTokens: true });
+    try {
+      const client = clientFor(standin.url);
+      const created = valueOf(await client.setup(REQUEST));
+      assert.equal(valueOf(await client.lookupIDs(TOKEN, 'acme', 'metrics', created.userID)), {
+        orgID: created.orgID,
+        bucketID: created.bucketID,
+        bucketRetentionSeconds: 0,
+      });
+    } finally {
+      closeClients();
+      await standin.close();
+    }
+  },
+);
 
-variants('hashed tokens (v2.9): authorizations are listed without their tokens; a created one still answers with its token once', async () => {
-  const standin = await startInfluxStandin({ hashedTokens: true });
-  try {
-    const client = clientFor(standin.url);
-    const setup = valueOf(await client.setup(REQUEST));
-    const [operator] = valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID }));
-    assert.is(operator?.token, undefined);
-    const created = valueOf(await client.createAuthorization(TOKEN, { orgID: operator?.orgID ?? '', userID: setup.userID, description: 'x', permissions: operator?.permissions ?? [] }));
-    assert.ok(created.token.length > 0);
-    assert.is(valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID })).find((entry) => entry.id === created.id)?.token, undefined);
-  } finally {
-    await standin.close();
-  }
-});
+variants(
+  'hashed tokens (v2.9): authorizations are listed without their tokens; a created one still answers with its token once',
+  async () => {
+    const standin = await startInfluxStandin({ hashedTokens: true });
+    try {
+      const client = clientFor(standin.url);
+      const setup = valueOf(await client.setup(REQUEST));
+      const [operator] = valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID }));
+      assert.is(operator?.token, undefined);
+      const created = valueOf(
+        await client.createAuthorization(TOKEN, {
+          orgID: operator?.orgID ?? '',
+          userID: setup.userID,
+          description: 'x',
+          permissions: operator?.permissions ?? [],
+        }),
+      );
+      assert.ok(created.token.length > 0);
+      assert.is(
+        valueOf(await client.listAuthorizations(TOKEN, { userID: setup.userID })).find(
+          (entry) => entry.id === created.id,
+        )?.token,
+        undefined,
+      );
+    } finally {
+      await standin.close();
+    }
+  },
+);
 
 variants('--strong-passwords: the server-side refusal comes back as rejected 400 invalid', async () => {
   const standin = await startInfluxStandin({ strongPasswords: true });
@@ -360,7 +494,7 @@ variants.run();
 // -------------------------------------------------------------------------------------------
 const broken = standinSuite('what answers instead of InfluxDB');
 
-broken('5xx is unreachable/server-error, carrying InfluxDB\'s code when it sent JSON', async ({ standin }) => {
+broken("5xx is unreachable/server-error, carrying InfluxDB's code when it sent JSON", async ({ standin }) => {
   const client = clientFor(standin.url);
   standin.knobs.failNext(1, '503');
   const proxy = failureOf(await client.setupStatus());
@@ -469,7 +603,10 @@ transport('a literal link-local address is refused before any connection', async
     const failure = failureOf(await clientFor(baseUrl, { onRequest: (sample) => samples.push(sample) }).setupStatus());
     assert.is(failure.kind === 'refused' && failure.reason, 'link-local', baseUrl);
   }
-  assert.equal(samples.map((sample) => sample.statusClass), ['error', 'error', 'error']);
+  assert.equal(
+    samples.map((sample) => sample.statusClass),
+    ['error', 'error', 'error'],
+  );
 });
 
 transport('allowLinkLocal without an allow-list takes the guard off the connection pool', () => {
@@ -479,7 +616,10 @@ transport('allowLinkLocal without an allow-list takes the guard off the connecti
   const openAdmission = admit(base, { allowLinkLocal: true });
   assert.ok(guardedAdmission.kind === 'allowed' && guardedAdmission.checkResolved !== undefined);
   assert.equal(openAdmission, { kind: 'allowed' });
-  const guarded = createAgent({ https: false, ...(guardedAdmission.kind === 'allowed' && { checkResolved: guardedAdmission.checkResolved }) }) as http.Agent & { options: { lookup?: unknown } };
+  const guarded = createAgent({
+    https: false,
+    ...(guardedAdmission.kind === 'allowed' && { checkResolved: guardedAdmission.checkResolved }),
+  }) as http.Agent & { options: { lookup?: unknown } };
   const open = createAgent({ https: false }) as http.Agent & { options: { lookup?: unknown } };
   assert.type(guarded.options.lookup, 'function');
   assert.is(open.options.lookup, undefined);
@@ -516,50 +656,64 @@ transport('a name that resolves normally still works through the guarded lookup'
   }
 });
 
-transport('allowedTargets: inside a CIDR or host pattern it connects; outside, refused before any connection', async () => {
-  const server = await startServer((_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"allowed":true}'));
-  const allowList = (text: string) => {
-    const parsed = parseAllowedTargets(commaSeparated(text));
-    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-    return { allowedTargets: parsed.targets };
-  };
-  const byAddress = server.url;
-  const byName = `http://localhost:${server.port}`;
-  try {
-    const inside: Array<[string, string]> = [
-      [byAddress, '127.0.0.0/8'],
-      [byAddress, `10.0.0.0/8, 127.0.0.1:${server.port}`],
-      [byName, 'localhost'],
-      [byName, `*.example.test, localhost:${server.port}`],
-      // Every address localhost resolves to must lie in a listed network.
-      [byName, '127.0.0.0/8, ::1/128'],
-    ];
-    for (const [url, list] of inside) {
-      assert.equal(valueOf(await clientFor(url, allowList(list)).setupStatus()), { allowed: true }, `${url} with ${list}`);
+transport(
+  'allowedTargets: inside a CIDR or host pattern it connects; outside, refused before any connection',
+  async () => {
+    const server = await startServer((_request, response) =>
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"allowed":true}'),
+    );
+    const allowList = (text: string) => {
+      const parsed = parseAllowedTargets(commaSeparated(text));
+      if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+      return { allowedTargets: parsed.targets };
+    };
+    const byAddress = server.url;
+    const byName = `http://localhost:${server.port}`;
+    try {
+      const inside: Array<[string, string]> = [
+        [byAddress, '127.0.0.0/8'],
+        [byAddress, `10.0.0.0/8, 127.0.0.1:${server.port}`],
+        [byName, 'localhost'],
+        [byName, `*.example.test, localhost:${server.port}`],
+        // Every address localhost resolves to must lie in a listed network.
+        [byName, '127.0.0.0/8, ::1/128'],
+      ];
+      for (const [url, list] of inside) {
+        assert.equal(
+          valueOf(await clientFor(url, allowList(list)).setupStatus()),
+          { allowed: true },
+          `${url} with ${list}`,
+        );
+      }
+      const connected = server.connections();
+      assert.ok(connected >= 1);
+      const outside: Array<[string, string, string]> = [
+        [byAddress, '10.0.0.0/8', `the address 127.0.0.1 is not among the allowed targets`],
+        [byAddress, `127.0.0.1:${server.port === 65535 ? 1 : server.port + 1}`, 'not among the allowed targets'],
+        [byAddress, 'localhost', 'not among the allowed targets'],
+        [byName, '*.example.test', `localhost:${server.port} is not among the allowed targets`],
+        [byName, '10.0.0.0/8', 'localhost resolves to'],
+      ];
+      for (const [url, list, message] of outside) {
+        const failure = failureOf(await clientFor(url, allowList(list)).setupStatus());
+        assert.is(failure.kind === 'refused' && failure.reason, 'not-allowed', `${url} with ${list}`);
+        assert.match(failure.message, message);
+      }
+      assert.is(server.connections(), connected, 'no connection was opened for a refused URL');
+    } finally {
+      closeClients();
+      await server.close();
     }
-    const connected = server.connections();
-    assert.ok(connected >= 1);
-    const outside: Array<[string, string, string]> = [
-      [byAddress, '10.0.0.0/8', `the address 127.0.0.1 is not among the allowed targets`],
-      [byAddress, `127.0.0.1:${server.port === 65535 ? 1 : server.port + 1}`, 'not among the allowed targets'],
-      [byAddress, 'localhost', 'not among the allowed targets'],
-      [byName, '*.example.test', `localhost:${server.port} is not among the allowed targets`],
-      [byName, '10.0.0.0/8', 'localhost resolves to'],
-    ];
-    for (const [url, list, message] of outside) {
-      const failure = failureOf(await clientFor(url, allowList(list)).setupStatus());
-      assert.is(failure.kind === 'refused' && failure.reason, 'not-allowed', `${url} with ${list}`);
-      assert.match(failure.message, message);
-    }
-    assert.is(server.connections(), connected, 'no connection was opened for a refused URL');
-  } finally {
-    closeClients();
-    await server.close();
-  }
-});
+  },
+);
 
 transport('baseUrl with credentials, a query or another scheme is refused without echoing it', () => {
-  for (const baseUrl of ['http://admin:s3cret-pw@influx:8086', 'http://influx:8086/?token=s3cret-pw', 'ftp://influx', 'not a url s3cret-pw']) {
+  for (const baseUrl of [
+    'http://admin:s3cret-pw@influx:8086',
+    'http://influx:8086/?token=s3cret-pw',
+    'ftp://influx',
+    'not a url s3cret-pw',
+  ]) {
     assert.throws(
       () => createInfluxClient({ baseUrl, timeoutMs: 1000 }),
       (error: Error) => !error.message.includes('s3cret-pw'),
@@ -576,7 +730,10 @@ transport('a path prefix in baseUrl is kept; User-Agent is set; no trace header 
   try {
     await clientFor(`${server.url}/influx/`).setupStatus();
     await clientFor(`${server.url}/influx`, { userAgent: 'custom/1.0' }).setupStatus();
-    assert.equal(seen.map((request) => request.url), ['/api/v2/setup', '/api/v2/setup'].map((path) => `/influx${path}`));
+    assert.equal(
+      seen.map((request) => request.url),
+      ['/api/v2/setup', '/api/v2/setup'].map((path) => `/influx${path}`),
+    );
     assert.is(seen[0]?.headers['user-agent'], 'influx-onboarding-operator');
     assert.is(seen[1]?.headers['user-agent'], 'custom/1.0');
     assert.not.ok(seen.some((request) => 'zap-trace-span' in request.headers));
@@ -588,12 +745,17 @@ transport('a path prefix in baseUrl is kept; User-Agent is set; no trace header 
 transport.run();
 
 // -------------------------------------------------------------------------------------------
-const tls = suite<{ certificates: TestCertificates; standin: InfluxStandin }>('https', {} as { certificates: TestCertificates; standin: InfluxStandin });
+const tls = suite<{ certificates: TestCertificates; standin: InfluxStandin }>(
+  'https',
+  {} as { certificates: TestCertificates; standin: InfluxStandin },
+);
 
 tls.before(async (context) => {
   // Only the IP in the certificate, so 'localhost' is a hostname mismatch.
   context.certificates = await createTestCertificates(['IP:127.0.0.1']);
-  context.standin = await startInfluxStandin({ tls: { certPem: context.certificates.certPem, keyPem: context.certificates.keyPem } });
+  context.standin = await startInfluxStandin({
+    tls: { certPem: context.certificates.certPem, keyPem: context.certificates.keyPem },
+  });
 });
 tls.after.each(() => closeClients());
 tls.after(async ({ standin }) => {
@@ -611,7 +773,9 @@ tls('without the CA: unreachable/tls', async ({ standin }) => {
 });
 
 tls('a hostname the certificate does not name: unreachable/tls', async ({ certificates, standin }) => {
-  const failure = failureOf(await clientFor(standin.url.replace('127.0.0.1', 'localhost'), { caPem: certificates.caPem }).health());
+  const failure = failureOf(
+    await clientFor(standin.url.replace('127.0.0.1', 'localhost'), { caPem: certificates.caPem }).health(),
+  );
   assert.is(failure.kind === 'unreachable' && failure.reason, 'tls');
   assert.match(failure.message, /ERR_TLS_CERT_ALTNAME_INVALID/);
 });
@@ -633,7 +797,9 @@ secrets('a server echoing the request in every kind of error is scrubbed', async
     request.on('end', () => {
       const echo = `${Buffer.concat(chunks).toString('utf8')} ${request.headers.authorization ?? ''}`;
       const json = (status: number, code: string) =>
-        response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ code, message: `refused ${echo}` }));
+        response
+          .writeHead(status, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ code, message: `refused ${echo}` }));
       if (mode === 'invalid') return json(400, 'invalid');
       if (mode === 'unauthorized') return json(401, 'unauthorized');
       if (mode === 'server-error') return json(500, 'internal error');

@@ -27,16 +27,32 @@ test('safeMessage finds a secret that contains a control character, and ignores 
   assert.is(safeMessage('token a\tb-secret here', ['a\tb-secret', '']), 'token [REDACTED] here');
 });
 
-const VALID: SetupRequest = { username: 'admin', password: '12345678', org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 3600, token: 't' };
+const VALID: SetupRequest = {
+  username: 'admin',
+  password: '12345678',
+  org: 'acme',
+  bucket: 'metrics',
+  retentionPeriodSeconds: 3600,
+  token: 't',
+};
 
 test('findSetupRequestProblem accepts the boundaries', () => {
-  for (const change of [{}, { retentionPeriodSeconds: 0 }, { password: 'x'.repeat(72) }, { password: 'é'.repeat(36) }, { bucket: 'a_b' }]) {
+  for (const change of [
+    {},
+    { retentionPeriodSeconds: 0 },
+    { password: 'x'.repeat(72) },
+    { password: 'é'.repeat(36) },
+    { bucket: 'a_b' },
+  ]) {
     assert.is(findSetupRequestProblem({ ...VALID, ...change }), undefined, JSON.stringify(change));
   }
 });
 
 test('findSetupRequestProblem names the field and what is allowed, never the value', () => {
-  assert.is(findSetupRequestProblem({ ...VALID, password: 'short-pw'.slice(0, 7) }), 'password must be 8 to 72 bytes long (UTF-8)');
+  assert.is(
+    findSetupRequestProblem({ ...VALID, password: 'short-pw'.slice(0, 7) }),
+    'password must be 8 to 72 bytes long (UTF-8)',
+  );
   assert.is(
     findSetupRequestProblem({ ...VALID, retentionPeriodSeconds: Number.NaN }),
     'retentionPeriodSeconds must be 0 (infinite) or an integer of at least 3600',

@@ -8,11 +8,19 @@ const test = suite('log redaction');
 const TOKEN = 'tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 const PASSWORD = 'Sup3r-Secret-Passw0rd';
 
-function capture(format: LogFormat, registry: SecretRegistry): { logger: ReturnType<typeof createLogger>; lines: string[] } {
+function capture(
+  format: LogFormat,
+  registry: SecretRegistry,
+): { logger: ReturnType<typeof createLogger>; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => line !== ''),
+      );
       done();
     },
   });
@@ -22,7 +30,15 @@ function capture(format: LogFormat, registry: SecretRegistry): { logger: ReturnT
 test('credential-named fields are masked whatever they hold; references to them are not', () => {
   const registry = new SecretRegistry();
   const record = redactRecord(
-    { token: 'abc', password: 'def', authorization: 'Token x', nested: { apiToken: 'ghi' }, tokenSecretRef: 'my-secret', passwordLength: 12, requireSecretConsent: true },
+    {
+      token: 'abc',
+      password: 'def',
+      authorization: 'Token x',
+      nested: { apiToken: 'ghi' },
+      tokenSecretRef: 'my-secret',
+      passwordLength: 12,
+      requireSecretConsent: true,
+    },
     registry,
   );
   assert.equal(record, {
@@ -68,7 +84,10 @@ test('masking: values sharing a prefix, one inside another, overlapping or adjac
   const many = new SecretRegistry();
   for (let index = 0; index < 20_000; index++) many.add(`secret-${index.toString(36).padStart(6, '0')}`);
   const [first, last] = [0, 19_999].map((index) => `secret-${index.toString(36).padStart(6, '0')}`);
-  assert.is(many.mask(`token ${first} in a line, ${last} too, secret-00zzzz not`), 'token [REDACTED] in a line, [REDACTED] too, secret-00zzzz not');
+  assert.is(
+    many.mask(`token ${first} in a line, ${last} too, secret-00zzzz not`),
+    'token [REDACTED] in a line, [REDACTED] too, secret-00zzzz not',
+  );
 });
 
 test('short values are not registered (they would mask ordinary words)', () => {

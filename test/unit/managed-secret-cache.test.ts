@@ -4,7 +4,16 @@ import * as assert from 'uvu/assert';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/api/types.js';
 import { keepManagedSecret, MANAGED_SECRETS } from '../../src/controllers/shared.js';
 
-const ownerReferences = [{ apiVersion: 'influxdb.onboarding.dev/v1alpha1', kind: 'InfluxOnboarding', name: 'a', uid: 'u-1', controller: true, blockOwnerDeletion: true }];
+const ownerReferences = [
+  {
+    apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+    kind: 'InfluxOnboarding',
+    name: 'a',
+    uid: 'u-1',
+    controller: true,
+    blockOwnerDeletion: true,
+  },
+];
 
 function written(): V1Secret {
   return {
@@ -28,7 +37,7 @@ function written(): V1Secret {
   };
 }
 
-test('the managed Secrets cache keeps all a reader or a replace needs: labels, annotations (a person\'s too), owners, finalizers, deletion, type and data', () => {
+test("the managed Secrets cache keeps all a reader or a replace needs: labels, annotations (a person's too), owners, finalizers, deletion, type and data", () => {
   assert.is(MANAGED_SECRETS.transform, keepManagedSecret);
   const kept = keepManagedSecret(written() as KubernetesObject);
   assert.equal(kept, {
@@ -51,13 +60,21 @@ test('the managed Secrets cache keeps all a reader or a replace needs: labels, a
 
 test('uid, creationTimestamp and managedFields are not kept (a replace keeps the first two by itself); absent parts stay absent', () => {
   const { metadata } = keepManagedSecret(written() as KubernetesObject);
-  for (const dropped of ['uid', 'creationTimestamp', 'managedFields']) assert.not.ok(metadata !== undefined && dropped in metadata, dropped);
-  assert.equal(keepManagedSecret({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'b', namespace: 'ns', resourceVersion: '1' } }), {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: undefined,
-    metadata: { name: 'b', namespace: 'ns', resourceVersion: '1' },
-  });
+  for (const dropped of ['uid', 'creationTimestamp', 'managedFields'])
+    assert.not.ok(metadata !== undefined && dropped in metadata, dropped);
+  assert.equal(
+    keepManagedSecret({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'b', namespace: 'ns', resourceVersion: '1' },
+    }),
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: undefined,
+      metadata: { name: 'b', namespace: 'ns', resourceVersion: '1' },
+    },
+  );
   const immutable = keepManagedSecret({ ...written(), immutable: true } as KubernetesObject) as V1Secret;
   assert.is(immutable.immutable, true);
 });

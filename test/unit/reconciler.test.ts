@@ -4,7 +4,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials.js';
 import { checkSpec, setupInstance } from '../../src/api/spec.js';
-import { READY, type InfluxOnboarding, type InfluxOnboardingSpec, type InfluxOnboardingStatus, type Reason } from '../../src/api/types.js';
+import {
+  READY,
+  type InfluxOnboarding,
+  type InfluxOnboardingSpec,
+  type InfluxOnboardingStatus,
+  type Reason,
+} from '../../src/api/types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
 import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
@@ -70,16 +76,32 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       setup: wrap('setup', (request) => client.setup(request)),
       setupUser: wrap('setupUser', (request, token: string) => client.setupUser(request, token)),
       checkToken: wrap('checkToken', (token: string) => client.checkToken(token)),
-      lookupIDs: wrap('lookupIDs', (token: string, org: string, bucket: string, userID?: string) => client.lookupIDs(token, org, bucket, userID)),
+      lookupIDs: wrap('lookupIDs', (token: string, org: string, bucket: string, userID?: string) =>
+        client.lookupIDs(token, org, bucket, userID),
+      ),
       createOrg: wrap('createOrg', (token: string, name: string) => client.createOrg(token, name)),
-      createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) => client.createBucket(token, orgID, name, retention)),
-      setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) => client.setRetention(token, bucketID, retention)),
+      createBucket: wrap('createBucket', (token: string, orgID: string, name: string, retention: number) =>
+        client.createBucket(token, orgID, name, retention),
+      ),
+      setRetention: wrap('setRetention', (token: string, bucketID: string, retention: number) =>
+        client.setRetention(token, bucketID, retention),
+      ),
       bucket: wrap('bucket', (token: string, bucketID: string) => client.bucket(token, bucketID)),
-      listAuthorizations: wrap('listAuthorizations', (token: string, filter: AuthorizationFilter) => client.listAuthorizations(token, filter)),
-      createAuthorization: wrap('createAuthorization', (token: string, request: AuthorizationRequest) => client.createAuthorization(token, request)),
-      deleteAuthorization: wrap('deleteAuthorization', (token: string, id: string) => client.deleteAuthorization(token, id)),
-      setPassword: wrap('setPassword', (token: string, userID: string, password: string) => client.setPassword(token, userID, password)),
-      checkPassword: wrap('checkPassword', (username: string, password: string) => client.checkPassword(username, password)),
+      listAuthorizations: wrap('listAuthorizations', (token: string, filter: AuthorizationFilter) =>
+        client.listAuthorizations(token, filter),
+      ),
+      createAuthorization: wrap('createAuthorization', (token: string, request: AuthorizationRequest) =>
+        client.createAuthorization(token, request),
+      ),
+      deleteAuthorization: wrap('deleteAuthorization', (token: string, id: string) =>
+        client.deleteAuthorization(token, id),
+      ),
+      setPassword: wrap('setPassword', (token: string, userID: string, password: string) =>
+        client.setPassword(token, userID, password),
+      ),
+      checkPassword: wrap('checkPassword', (username: string, password: string) =>
+        client.checkPassword(username, password),
+      ),
       health: wrap('health', () => client.health()),
       // The onboarding reconciler never calls these; they reach the client untracked.
       findBucket: (...args) => client.findBucket(...args),
@@ -91,7 +113,8 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
   };
   return {
     resource: (namespace, name) => world.resources.get(`${namespace}/${name}`),
-    settingUp: (instance) => [...world.resources.values()].filter((resource) => setupInstance(checkSpec(resource)) === instance),
+    settingUp: (instance) =>
+      [...world.resources.values()].filter((resource) => setupInstance(checkSpec(resource)) === instance),
     readSecret: async (owner, name) => world.secrets.get(`${owner.metadata.namespace}/${name}`) ?? { state: 'absent' },
     writeSecret: async (owner, desired: DesiredSecret) => {
       const key = `${owner.metadata.namespace}/${desired.name}`;
@@ -100,13 +123,21 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       world.journal.push('writeSecret');
       // A new resourceVersion per write, as the API server gives: the reconciler tells Secrets apart by it.
       world.secretWrites++;
-      const written: CredentialsSecret = { state: 'owned', data: { ...desired.data }, garbageCollected: desired.garbageCollected, tls: desired.tls, resourceVersion: `secret-${world.secretWrites}` };
+      const written: CredentialsSecret = {
+        state: 'owned',
+        data: { ...desired.data },
+        garbageCollected: desired.garbageCollected,
+        tls: desired.tls,
+        resourceVersion: `secret-${world.secretWrites}`,
+      };
       world.secrets.set(key, written);
       return written;
     },
     readReference: async (namespace, selector) => {
       const value = world.references.get(`${namespace}/${selector.name}/${selector.key}`);
-      return value === undefined ? { found: false, problem: `no Secret ${selector.name}` } : { found: true, value, allowedUrls: world.consentTo };
+      return value === undefined
+        ? { found: false, problem: `no Secret ${selector.name}` }
+        : { found: true, value, allowedUrls: world.consentTo };
     },
     patchStatus: async (target, status: InfluxOnboardingStatus) => {
       if (world.stalePatches > 0) {
@@ -118,7 +149,8 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       world.patches++;
       const stored = world.resources.get(keyOf(target));
       const resourceVersion = String(world.patches);
-      if (stored && !world.cacheLags) world.resources.set(keyOf(target), { ...stored, metadata: { ...stored.metadata, resourceVersion }, status });
+      if (stored && !world.cacheLags)
+        world.resources.set(keyOf(target), { ...stored, metadata: { ...stored.metadata, resourceVersion }, status });
       world.afterPatch?.();
       return { kind: 'patched', resourceVersion };
     },
@@ -135,11 +167,17 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
         write: async (owner: InfluxOnboarding, desired: DesiredSecret) => {
           world.journal.push('writeEscrow');
           const { username, password, token, url } = desired.data;
-          world.escrow?.set(keyOf(owner), { credentials: { username, password, token }, target: { url, tls: desired.tls } });
+          world.escrow?.set(keyOf(owner), {
+            credentials: { username, password, token },
+            target: { url, tls: desired.tls },
+          });
         },
       },
     }),
-    influx: (target) => tracked(pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify })),
+    influx: (target) =>
+      tracked(
+        pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify }),
+      ),
   };
 }
 
@@ -149,17 +187,36 @@ interface Harness {
   registry: SecretRegistry;
   reasons: Map<string, Reason | undefined>;
   reconcile: (name: string, namespace?: string) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
-  add: (name: string, options?: { createdAt?: string; namespace?: string; uid?: string; spec?: Partial<InfluxOnboardingSpec> }) => InfluxOnboarding;
+  add: (
+    name: string,
+    options?: { createdAt?: string; namespace?: string; uid?: string; spec?: Partial<InfluxOnboardingSpec> },
+  ) => InfluxOnboarding;
   /** Moves the reconciler's clock forward. */
   advance: (ms: number) => void;
   close: () => Promise<void>;
 }
 
-async function harness(latencyMs = 0, options: { progressingAfterMs?: number; escrow?: boolean } = {}): Promise<Harness> {
+async function harness(
+  latencyMs = 0,
+  options: { progressingAfterMs?: number; escrow?: boolean } = {},
+): Promise<Harness> {
   const { escrow, ...reconcilerOptions } = options;
   const standin = await startInfluxStandin();
   standin.knobs.latencyMs = latencyMs;
-  const world: World = { resources: new Map(), secrets: new Map(), journal: [], events: [], patches: 0, secretWrites: 0, stalePatches: 0, maxInFlight: 0, cacheLags: false, references: new Map(), consentTo: [], ...(escrow && { escrow: new Map() }) };
+  const world: World = {
+    resources: new Map(),
+    secrets: new Map(),
+    journal: [],
+    events: [],
+    patches: 0,
+    secretWrites: 0,
+    stalePatches: 0,
+    maxInFlight: 0,
+    cacheLags: false,
+    references: new Map(),
+    consentTo: [],
+    ...(escrow && { escrow: new Map() }),
+  };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
@@ -219,7 +276,10 @@ test('fresh instance: the Secret is written before the POST, then status and one
     const write = h.world.journal.indexOf('writeSecret');
     assert.ok(write >= 0 && post > write, h.world.journal.join(', '));
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
-    assert.equal(h.world.events.map((event) => event.reason), ['Onboarded']);
+    assert.equal(
+      h.world.events.map((event) => event.reason),
+      ['Onboarded'],
+    );
     // 60 s drift interval with 10% jitter at random() = 0.5.
     assert.equal(result, { requeueAfterMs: 63_000 });
     const secret = h.world.secrets.get('ns/a-influxdb');
@@ -239,7 +299,11 @@ test('the Secret counts by its version: a new version of it is checked at once, 
     const onboarded = h.world.journal.length;
     const secret = h.world.secrets.get('ns/a-influxdb');
     assert.is(secret?.state, 'owned');
-    assert.equal(await h.reconcile('a'), { requeueAfterMs: 63_000 }, 'the same version: nothing to check before the drift check');
+    assert.equal(
+      await h.reconcile('a'),
+      { requeueAfterMs: 63_000 },
+      'the same version: nothing to check before the drift check',
+    );
     assert.equal(h.world.journal.slice(onboarded), []);
     if (secret?.state !== 'owned') return;
     h.world.secrets.set('ns/a-influxdb', { ...secret, resourceVersion: 'edited' });
@@ -304,9 +368,15 @@ test('its own Secret write coming back as an event, or a resync, repeats nothing
     assert.equal(h.world.journal.slice(onboarded), [], 'no InfluxDB request, no write');
     h.advance(60_000);
     assert.equal(await h.reconcile('a'), { requeueAfterMs: 63_000 });
-    assert.equal(h.world.journal.slice(onboarded), ['influx bucket'], 'the drift check: GET /api/v2/buckets/{id} alone');
+    assert.equal(
+      h.world.journal.slice(onboarded),
+      ['influx bucket'],
+      'the drift check: GET /api/v2/buckets/{id} alone',
+    );
     assert.is(h.world.patches, patches);
-    const bucketRequests = h.standin.requests.filter((request) => request.method === 'GET' && request.path.startsWith('/api/v2/buckets/'));
+    const bucketRequests = h.standin.requests.filter(
+      (request) => request.method === 'GET' && request.path.startsWith('/api/v2/buckets/'),
+    );
     assert.is(bucketRequests.length, 1);
     assert.is(bucketRequests[0]?.authorization, `Token ${h.standin.onboarded()?.token}`);
     // A changed input (the Secret deleted) is checked at once, in full.
@@ -342,7 +412,9 @@ test('adoption through the ports: the missing org and bucket are created on the 
     const { token } = h.standin.knobs.setUpBySomeoneElse({ username: 'someone', org: 'theirs' });
     h.world.references.set('ns/theirs/token', token);
     h.world.consentTo = [h.standin.url];
-    const added = h.add('a', { spec: { tokenSecretRef: { name: 'theirs', key: 'token' }, retentionPeriodSeconds: 7200 } });
+    const added = h.add('a', {
+      spec: { tokenSecretRef: { name: 'theirs', key: 'token' }, retentionPeriodSeconds: 7200 },
+    });
     await h.reconcile('a');
     assert.is(readyReason(h.world, 'ns/a'), 'Adopted');
     const journal = h.world.journal.join(', ');
@@ -355,7 +427,10 @@ test('adoption through the ports: the missing org and bucket are created on the 
     const secret = h.world.secrets.get('ns/a-influxdb');
     assert.is(secret?.state === 'owned' && secret.data.username, 'someone');
     assert.is(h.world.resources.get('ns/a')?.status?.username, 'someone');
-    assert.equal(h.world.events.map((event) => event.reason), ['Adopted']);
+    assert.equal(
+      h.world.events.map((event) => event.reason),
+      ['Adopted'],
+    );
   } finally {
     await h.close();
   }
@@ -439,12 +514,20 @@ test('credentials remembered from a deleted Secret are restored only for their o
     h.world.secrets.delete('ns/a-influxdb');
     const moved = h.world.resources.get('ns/a') ?? created;
     // A spec change is a new version of the object.
-    h.world.resources.set('ns/a', { ...moved, metadata: { ...moved.metadata, resourceVersion: 'moved' }, spec: { ...moved.spec, url: elsewhere.url } });
+    h.world.resources.set('ns/a', {
+      ...moved,
+      metadata: { ...moved.metadata, resourceVersion: 'moved' },
+      spec: { ...moved.spec, url: elsewhere.url },
+    });
     const journal = h.world.journal.length;
     const result = await h.reconcile('a');
     assert.equal(result, {}, 'waits for a change');
     assert.is(readyReason(h.world, 'ns/a'), 'TargetChanged');
-    assert.equal(h.world.journal.slice(journal), ['patchStatus', 'event TargetChanged'], 'no request, no Secret written');
+    assert.equal(
+      h.world.journal.slice(journal),
+      ['patchStatus', 'event TargetChanged'],
+      'no request, no Secret written',
+    );
     assert.equal(elsewhere.requests, []);
     assert.is(h.world.secrets.get('ns/a-influxdb'), undefined);
   } finally {
@@ -463,8 +546,14 @@ test('a status patch refused as stale: decided again with backoff, no event for 
     assert.is(readyReason(h.world, 'ns/a'), undefined);
     await h.reconcile('a');
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
-    assert.equal(h.world.events.map((event) => event.reason), ['Onboarded']);
-    assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1);
+    assert.equal(
+      h.world.events.map((event) => event.reason),
+      ['Onboarded'],
+    );
+    assert.is(
+      h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length,
+      1,
+    );
   } finally {
     await h.close();
   }
@@ -478,7 +567,12 @@ test('escrow: written before the Secret (so before the POST); the resource and i
       await h.reconcile('a');
       assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
       const { journal } = h.world;
-      if (escrow) assert.ok(journal.indexOf('writeEscrow') < journal.indexOf('writeSecret') && journal.indexOf('writeSecret') < journal.indexOf('influx setup'), journal.join(', '));
+      if (escrow)
+        assert.ok(
+          journal.indexOf('writeEscrow') < journal.indexOf('writeSecret') &&
+            journal.indexOf('writeSecret') < journal.indexOf('influx setup'),
+          journal.join(', '),
+        );
       const original = h.world.secrets.get('ns/a-influxdb');
       // The namespace was deleted: the resource and its Secret with it.
       h.world.resources.delete('ns/a');
@@ -490,12 +584,19 @@ test('escrow: written before the Secret (so before the POST); the resource and i
       const restored = h.world.secrets.get('ns/a-influxdb');
       if (escrow) {
         assert.ok(original?.state === 'owned' && restored?.state === 'owned');
-        assert.equal(restored?.state === 'owned' && restored.data, original?.state === 'owned' && original.data, 'the same credentials');
+        assert.equal(
+          restored?.state === 'owned' && restored.data,
+          original?.state === 'owned' && original.data,
+          'the same credentials',
+        );
         assert.ok(h.world.journal.includes('readEscrow'));
       } else {
         assert.is(restored, undefined);
       }
-      assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1);
+      assert.is(
+        h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length,
+        1,
+      );
     } finally {
       await h.close();
     }
@@ -515,7 +616,7 @@ test('a resource created again under the same name, its deletion never seen (a r
     h.world.resources.set('ns/a', { ...again, metadata: { ...again.metadata, resourceVersion: 'again-1' } });
     await h.reconcile('a');
     assert.is(readyReason(h.world, 'ns/a'), 'AlreadyOnboarded');
-    assert.is(h.world.secrets.get('ns/a-influxdb'), undefined, 'no Secret with the old resource\'s token');
+    assert.is(h.world.secrets.get('ns/a-influxdb'), undefined, "no Secret with the old resource's token");
   } finally {
     await h.close();
   }
@@ -557,7 +658,11 @@ test('concurrent reconciles aimed at one instance never overlap their InfluxDB r
     h.add('a');
     await Promise.all([h.reconcile('a'), h.reconcile('a'), h.reconcile('a')]);
     assert.is(h.world.maxInFlight, 1);
-    assert.is(h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length, 1, 'one setup, not three');
+    assert.is(
+      h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length,
+      1,
+      'one setup, not three',
+    );
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
   } finally {
     await h.close();
@@ -574,7 +679,10 @@ test('an unreachable instance: Unreachable with backoff, one Warning event acros
     assert.equal(first, { requeue: true });
     assert.equal(second, { requeue: true });
     assert.is(readyReason(h.world, 'ns/a'), 'Unreachable');
-    assert.equal(h.world.events.map((event) => `${event.type} ${event.reason}`), ['Warning Unreachable']);
+    assert.equal(
+      h.world.events.map((event) => `${event.type} ${event.reason}`),
+      ['Warning Unreachable'],
+    );
   } finally {
     await h.close();
   }

@@ -35,7 +35,8 @@ function droppedLog() {
   const dropped: Array<[string, DropReason, string | undefined]> = [];
   return {
     dropped,
-    onDropped: (item: string, reason: DropReason, error?: unknown) => void dropped.push([item, reason, error instanceof Error ? error.message : undefined]),
+    onDropped: (item: string, reason: DropReason, error?: unknown) =>
+      void dropped.push([item, reason, error instanceof Error ? error.message : undefined]),
   };
 }
 
@@ -45,10 +46,16 @@ test('enqueue returns at once; at most `concurrency` sends are open, the rest wa
   assert.ok(sender.enqueue('a'));
   assert.ok(sender.enqueue('b'));
   assert.ok(sender.enqueue('c'));
-  assert.equal(receiver.open.map(({ item }) => item), ['a', 'b']);
+  assert.equal(
+    receiver.open.map(({ item }) => item),
+    ['a', 'b'],
+  );
   assert.is(sender.pending, 1);
   await receiver.answerNext();
-  assert.equal(receiver.open.map(({ item }) => item), ['b', 'c']);
+  assert.equal(
+    receiver.open.map(({ item }) => item),
+    ['b', 'c'],
+  );
   await receiver.answerNext();
   await receiver.answerNext();
   assert.equal(receiver.sent, ['a', 'b', 'c']);
@@ -76,7 +83,10 @@ test('a failed send is reported with its error and not retried; the next item is
   sender.enqueue('next');
   await receiver.answerNext(new Error('403 Forbidden'));
   assert.equal(log.dropped, [['refused', 'failed', '403 Forbidden']]);
-  assert.equal(receiver.open.map(({ item }) => item), ['next']);
+  assert.equal(
+    receiver.open.map(({ item }) => item),
+    ['next'],
+  );
   await receiver.answerNext();
   assert.equal(receiver.sent, ['next']);
 });
@@ -84,7 +94,12 @@ test('a failed send is reported with its error and not retried; the next item is
 test('flush waits for everything queued to be sent, then takes no more items', async () => {
   const receiver = heldReceiver();
   const log = droppedLog();
-  const sender = new BackgroundSender({ send: receiver.send, concurrency: 1, onDropped: log.onDropped, clock: new ManualClock() });
+  const sender = new BackgroundSender({
+    send: receiver.send,
+    concurrency: 1,
+    onDropped: log.onDropped,
+    clock: new ManualClock(),
+  });
   sender.enqueue('a');
   sender.enqueue('b');
   let flushed = false;
@@ -124,8 +139,14 @@ test('flush of an idle sender returns at once, leaving no timer behind', async (
 });
 
 test('capacity and concurrency must be positive integers', () => {
-  assert.throws(() => new BackgroundSender({ send: async () => undefined, capacity: 0 }), /capacity: must be a positive integer/);
-  assert.throws(() => new BackgroundSender({ send: async () => undefined, concurrency: 1.5 }), /concurrency: must be a positive integer/);
+  assert.throws(
+    () => new BackgroundSender({ send: async () => undefined, capacity: 0 }),
+    /capacity: must be a positive integer/,
+  );
+  assert.throws(
+    () => new BackgroundSender({ send: async () => undefined, concurrency: 1.5 }),
+    /concurrency: must be a positive integer/,
+  );
 });
 
 test.run();

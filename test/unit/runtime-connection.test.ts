@@ -89,14 +89,41 @@ function makePki(): Pki {
   const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   try {
-    openssl('req', '-x509', ...ecKey, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '1', '-subj', '/CN=test-ca');
+    openssl(
+      'req',
+      '-x509',
+      ...ecKey,
+      '-keyout',
+      file('ca.key'),
+      '-out',
+      file('ca.crt'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=test-ca',
+    );
     writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
     for (const [name, subject, ext] of [
       ['server', '/CN=127.0.0.1', ['-extfile', file('san.ext')]],
       ['client', '/CN=operator', []],
     ] as const) {
       openssl('req', ...ecKey, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject);
-      openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${name}.crt`), '-days', '1', ...ext);
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        file(`${name}.csr`),
+        '-CA',
+        file('ca.crt'),
+        '-CAkey',
+        file('ca.key'),
+        '-CAcreateserial',
+        '-out',
+        file(`${name}.crt`),
+        '-days',
+        '1',
+        ...ext,
+      );
     }
     return {
       ca: readFileSync(file('ca.crt')),
@@ -114,16 +141,27 @@ test('over https with a cluster CA and a client certificate, every request share
   const pki = makePki();
   const sockets = new Set<Socket>();
   const clientNames: string[] = [];
-  const server = https.createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, (request, response) => {
-    clientNames.push(String((request.socket as TLSSocket).getPeerCertificate().subject.CN));
-    anyObject(request, '', response);
-  });
+  const server = https.createServer(
+    { key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true, rejectUnauthorized: true },
+    (request, response) => {
+      clientNames.push(String((request.socket as TLSSocket).getPeerCertificate().subject.CN));
+      anyObject(request, '', response);
+    },
+  );
   server.on('secureConnection', (socket) => sockets.add(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
-    clusters: [{ name: 'tls', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: pki.ca.toString('base64') }],
-    users: [{ name: 'operator', certData: pki.clientCert.toString('base64'), keyData: pki.clientKey.toString('base64') }],
+    clusters: [
+      {
+        name: 'tls',
+        server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        caData: pki.ca.toString('base64'),
+      },
+    ],
+    users: [
+      { name: 'operator', certData: pki.clientCert.toString('base64'), keyData: pki.clientKey.toString('base64') },
+    ],
     contexts: [{ name: 'tls', cluster: 'tls', user: 'operator' }],
     currentContext: 'tls',
   });
@@ -165,7 +203,13 @@ test('generated clients of several kinds and raw GETs share one keep-alive agent
     for (let call = 0; call < 3; call++) {
       const secret = await core.readNamespacedSecret({ namespace: 'ns', name: `s${call}` });
       assert.is(secret.metadata?.name, `s${call}`);
-      await custom.getNamespacedCustomObject({ group: 'example.com', version: 'v1', namespace: 'ns', plural: 'things', name: 't' });
+      await custom.getNamespacedCustomObject({
+        group: 'example.com',
+        version: 'v1',
+        namespace: 'ns',
+        plural: 'things',
+        name: 't',
+      });
       const raw = await connection.get('/api/v1/namespaces/ns/secrets/raw', new AbortController().signal);
       assert.is(JSON.parse(await drain(raw)).metadata.name, 'raw');
     }
@@ -273,7 +317,10 @@ test('the Lease store reads, creates and replaces a Lease with MicroTime and res
       if (lease.metadata.resourceVersion !== stored?.metadata.resourceVersion) {
         return json(response, 409, { kind: 'Status', code: 409, reason: 'Conflict' });
       }
-      stored = { metadata: { resourceVersion: String(Number(stored?.metadata.resourceVersion) + 1) }, spec: lease.spec };
+      stored = {
+        metadata: { resourceVersion: String(Number(stored?.metadata.resourceVersion) + 1) },
+        spec: lease.spec,
+      };
       return json(response, 200, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...stored });
     }
     json(response, 400, {});
@@ -296,7 +343,11 @@ test('the Lease store reads, creates and replaces a Lease with MicroTime and res
     assert.is(read?.record.renewTime?.getTime(), renewTime.getTime());
     assert.is(read?.record.leaseDurationSeconds, 15);
 
-    const updated = await store.update({ ...created.record, holderIdentity: 'pod-b', leaseTransitions: 1 }, '1', signal);
+    const updated = await store.update(
+      { ...created.record, holderIdentity: 'pod-b', leaseTransitions: 1 },
+      '1',
+      signal,
+    );
     assert.is(updated.resourceVersion, '2');
     assert.is(updated.record.holderIdentity, 'pod-b');
 

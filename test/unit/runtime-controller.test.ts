@@ -49,7 +49,10 @@ interface Harness {
   calls: Request[];
 }
 
-function harness(reconcile: (request: Request, signal: AbortSignal, call: number) => Promise<Result>, concurrency = 2): Harness {
+function harness(
+  reconcile: (request: Request, signal: AbortSignal, call: number) => Promise<Result>,
+  concurrency = 2,
+): Harness {
   const clock = new ManualClock();
   const queue = new WorkQueue({ clock, baseDelayMs: 100, maxDelayMs: 10_000 });
   const metrics = recordingMetrics();

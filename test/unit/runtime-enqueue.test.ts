@@ -55,7 +55,11 @@ test('repeats (the initial list, a resync) are queued at low priority by default
 
 test('a repeat policy chooses the priority of repeats, or drops them; changes are never dropped', () => {
   const queue = recordingQueue();
-  const handlers = enqueueMapped<KubernetesObject>(queue, (object) => [{ namespace: 'ns', name: object.metadata?.labels?.owner ?? '' }], () => undefined);
+  const handlers = enqueueMapped<KubernetesObject>(
+    queue,
+    (object) => [{ namespace: 'ns', name: object.metadata?.labels?.owner ?? '' }],
+    () => undefined,
+  );
   const owned: KubernetesObject = { metadata: { labels: { owner: 'a' }, resourceVersion: '1' } };
   handlers.onAdd?.(owned, true);
   handlers.onUpdate?.(owned, owned);
@@ -82,7 +86,9 @@ test('settledLow: low for an object whose status reports its current generation,
 
 test('enqueueMapped maps both the old and the new object on update', () => {
   const queue = recordingQueue();
-  const handlers = enqueueMapped<KubernetesObject>(queue, (object) => [{ namespace: 'ns', name: object.metadata?.labels?.owner ?? '' }]);
+  const handlers = enqueueMapped<KubernetesObject>(queue, (object) => [
+    { namespace: 'ns', name: object.metadata?.labels?.owner ?? '' },
+  ]);
   handlers.onUpdate?.({ metadata: { labels: { owner: 'old' } } }, { metadata: { labels: { owner: 'new' } } });
   assert.equal(queue.keys, ['ns/old', 'ns/new']);
 });
@@ -90,20 +96,35 @@ test('enqueueMapped maps both the old and the new object on update', () => {
 test('enqueueMapped adds a key that both the old and the new object name once', () => {
   const queue = recordingQueue();
   const handlers = enqueueObject(queue);
-  handlers.onUpdate?.({ metadata: { namespace: 'ns', name: 'a', resourceVersion: '1' } }, { metadata: { namespace: 'ns', name: 'a', resourceVersion: '2' } });
+  handlers.onUpdate?.(
+    { metadata: { namespace: 'ns', name: 'a', resourceVersion: '1' } },
+    { metadata: { namespace: 'ns', name: 'a', resourceVersion: '2' } },
+  );
   assert.equal(queue.keys, ['ns/a']);
 });
 
 test('labelOwner maps an object to the owner its label names, in its own namespace', () => {
   const toOwner = labelOwner('example.com/owner');
-  assert.equal(toOwner({ metadata: { namespace: 'db', name: 'creds', labels: { 'example.com/owner': 'prod' } } }), [{ namespace: 'db', name: 'prod' }]);
+  assert.equal(toOwner({ metadata: { namespace: 'db', name: 'creds', labels: { 'example.com/owner': 'prod' } } }), [
+    { namespace: 'db', name: 'prod' },
+  ]);
   assert.equal(toOwner({ metadata: { namespace: 'db', name: 'creds', labels: { other: 'prod' } } }), []);
-  assert.equal(toOwner({ metadata: { name: 'cluster-wide', labels: { 'example.com/owner': 'prod' } } }), [], 'no namespace, no owner');
+  assert.equal(
+    toOwner({ metadata: { name: 'cluster-wide', labels: { 'example.com/owner': 'prod' } } }),
+    [],
+    'no namespace, no owner',
+  );
 });
 
 test('controllerOwner maps an object to its controlling owner of the given group and kind only', () => {
   const toOwner = controllerOwner({ group: 'influx.example.com', kind: 'InfluxOnboarding' });
-  const controlled = { apiVersion: 'influx.example.com/v1alpha1', kind: 'InfluxOnboarding', name: 'prod', uid: 'u1', controller: true };
+  const controlled = {
+    apiVersion: 'influx.example.com/v1alpha1',
+    kind: 'InfluxOnboarding',
+    name: 'prod',
+    uid: 'u1',
+    controller: true,
+  };
   assert.equal(toOwner(secret([controlled])), [{ namespace: 'db', name: 'prod' }]);
   assert.equal(toOwner(secret([{ ...controlled, controller: false }])), [], 'a non-controller owner is ignored');
   assert.equal(toOwner(secret([{ ...controlled, kind: 'Other' }])), []);

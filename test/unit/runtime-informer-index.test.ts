@@ -11,14 +11,24 @@ import { requestKey } from '../../src/runtime/keys.js';
 import { FakeApiServer, kubeConfigFor } from '../support/fake-api-server.js';
 import { eventually } from '../support/wait.js';
 
-const logger = createLogger({ level: 'error', format: 'json', registry: new SecretRegistry(), stream: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+const logger = createLogger({
+  level: 'error',
+  format: 'json',
+  registry: new SecretRegistry(),
+  stream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+});
 
 interface Thing extends KubernetesObject {
   spec?: { refs?: string[] };
 }
 
 function thing(namespace: string, name: string, resourceVersion: string, refs: string[]): Thing {
-  return { apiVersion: 'example.com/v1', kind: 'Thing', metadata: { namespace, name, resourceVersion }, spec: { refs } };
+  return {
+    apiVersion: 'example.com/v1',
+    kind: 'Thing',
+    metadata: { namespace, name, resourceVersion },
+    spec: { refs },
+  };
 }
 
 function listOf(resourceVersion: string, items: Thing[]): { body: unknown } {
@@ -27,7 +37,8 @@ function listOf(resourceVersion: string, items: Thing[]): { body: unknown } {
 
 /** Every name a thing refers to, in its own namespace: the shape of "which Secrets does a resource name". */
 const REFERS_TO = 'refersTo';
-const refersTo = (object: Thing): string[] => (object.spec?.refs ?? []).map((name) => requestKey({ namespace: object.metadata?.namespace ?? '', name }));
+const refersTo = (object: Thing): string[] =>
+  (object.spec?.refs ?? []).map((name) => requestKey({ namespace: object.metadata?.namespace ?? '', name }));
 
 interface Setup {
   api: FakeApiServer;
@@ -39,11 +50,24 @@ interface Setup {
 
 async function setup(api: FakeApiServer, values: string[]): Promise<Setup> {
   const connection = new KubeConnection(kubeConfigFor(await api.start()));
-  const informer = new Informer<Thing>({ getter: connection, resource: { group: 'example.com', version: 'v1', plural: 'things' }, logger, backoffInitialMs: 5, backoffMaxMs: 10 });
+  const informer = new Informer<Thing>({
+    getter: connection,
+    resource: { group: 'example.com', version: 'v1', plural: 'things' },
+    logger,
+    backoffInitialMs: 5,
+    backoffMaxMs: 10,
+  });
   informer.addIndexes({ [REFERS_TO]: refersTo });
   const seen: string[] = [];
   const snapshot = (event: string): void => {
-    const filed = values.map((value) => `${value}=[${informer.byIndex(REFERS_TO, value).map((object) => object.metadata?.name).sort().join(',')}]`);
+    const filed = values.map(
+      (value) =>
+        `${value}=[${informer
+          .byIndex(REFERS_TO, value)
+          .map((object) => object.metadata?.name)
+          .sort()
+          .join(',')}]`,
+    );
     seen.push(`${event}: ${filed.join(' ')}`);
   };
   informer.addHandlers({
@@ -85,7 +109,11 @@ test('an index files each object under every value it gives, and follows adds, u
       'update a: one/x=[] one/y=[a,c] one/z=[a] two/x=[b]',
       'delete b: one/x=[] one/y=[a,c] one/z=[a] two/x=[]',
     ]);
-    assert.is(informer.byIndex(REFERS_TO, 'one/z')[0], informer.get('one', 'a'), 'the cached object itself, as get() gives it');
+    assert.is(
+      informer.byIndex(REFERS_TO, 'one/z')[0],
+      informer.get('one', 'a'),
+      'the cached object itself, as get() gives it',
+    );
     assert.equal(informer.byIndex(REFERS_TO, 'nobody/names-this'), []);
   } finally {
     await cleanup();
@@ -100,7 +128,13 @@ test('a relist replaces what the index holds: objects gone from the list are unf
       : listOf('30', [thing('ns', 'a', '25', ['y']), thing('ns', 'c', '26', ['x'])]);
   api.watchHandler = (response, _request, watchNumber) => {
     api.holdOpen(response);
-    if (watchNumber === 1) FakeApiServer.send(response, 'ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
+    if (watchNumber === 1)
+      FakeApiServer.send(response, 'ERROR', {
+        kind: 'Status',
+        code: 410,
+        reason: 'Expired',
+        message: 'too old resource version',
+      });
   };
   const { informer, seen, cleanup } = await setup(api, ['ns/x', 'ns/y']);
   try {
@@ -145,15 +179,28 @@ test('an index added after the cache filled files what it holds; a name keeps on
     await informer.waitForSync();
     const refCount = (object: Thing): string[] => [String(object.spec?.refs?.length ?? 0)];
     informer.addIndexes({ refCount });
-    assert.equal(informer.byIndex('refCount', '1').map((object) => object.metadata?.name), ['a']);
-    assert.equal(informer.byIndex('refCount', '0').map((object) => object.metadata?.name), ['b']);
+    assert.equal(
+      informer.byIndex('refCount', '1').map((object) => object.metadata?.name),
+      ['a'],
+    );
+    assert.equal(
+      informer.byIndex('refCount', '0').map((object) => object.metadata?.name),
+      ['b'],
+    );
     informer.addIndexes({ refCount, [REFERS_TO]: refersTo });
     assert.throws(
       () => informer.addIndexes({ other: refCount, [REFERS_TO]: (object: Thing) => refersTo(object) }),
       /things\.example\.com: index "refersTo" declared with two different functions/,
     );
-    assert.throws(() => informer.byIndex('other', '1'), /no index named "other"/, 'a refused declaration adds none of its indexes');
-    assert.throws(() => informer.byIndex('byColour', 'red'), /things\.example\.com: no index named "byColour" was declared/);
+    assert.throws(
+      () => informer.byIndex('other', '1'),
+      /no index named "other"/,
+      'a refused declaration adds none of its indexes',
+    );
+    assert.throws(
+      () => informer.byIndex('byColour', 'red'),
+      /things\.example\.com: no index named "byColour" was declared/,
+    );
   } finally {
     await cleanup();
   }
@@ -161,20 +208,39 @@ test('an index added after the cache filled files what it holds; a name keeps on
 
 test('an object its index function fails on is filed under nothing; the watch and other objects carry on', async () => {
   const api = new FakeApiServer();
-  api.listHandler = () => listOf('10', [{ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { namespace: 'ns', name: 'broken', resourceVersion: '4' } }, thing('ns', 'a', '5', ['x'])]);
+  api.listHandler = () =>
+    listOf('10', [
+      {
+        apiVersion: 'example.com/v1',
+        kind: 'Thing',
+        metadata: { namespace: 'ns', name: 'broken', resourceVersion: '4' },
+      },
+      thing('ns', 'a', '5', ['x']),
+    ]);
   api.watchHandler = (response, _request, watchNumber) => {
     api.holdOpen(response);
     if (watchNumber === 1) FakeApiServer.send(response, 'ADDED', thing('ns', 'c', '11', ['x']));
   };
   const connection = new KubeConnection(kubeConfigFor(await api.start()));
-  const informer = new Informer<Thing>({ getter: connection, resource: { group: 'example.com', version: 'v1', plural: 'things' }, logger });
+  const informer = new Informer<Thing>({
+    getter: connection,
+    resource: { group: 'example.com', version: 'v1', plural: 'things' },
+    logger,
+  });
   // Throws on a thing without a spec, as a careless function over unvalidated objects would.
-  informer.addIndexes({ strict: (object: Thing) => (object.spec as { refs: string[] }).refs.map((name) => `ns/${name}`) });
+  informer.addIndexes({
+    strict: (object: Thing) => (object.spec as { refs: string[] }).refs.map((name) => `ns/${name}`),
+  });
   try {
     informer.start();
-    await eventually('the watch event after the failing object', () => informer.get('ns', 'c') !== undefined, { intervalMs: 5 });
+    await eventually('the watch event after the failing object', () => informer.get('ns', 'c') !== undefined, {
+      intervalMs: 5,
+    });
     assert.ok(informer.get('ns', 'broken'), 'cached all the same');
-    assert.equal(informer.byIndex('strict', 'ns/x').map((object) => object.metadata?.name), ['a', 'c']);
+    assert.equal(
+      informer.byIndex('strict', 'ns/x').map((object) => object.metadata?.name),
+      ['a', 'c'],
+    );
   } finally {
     await informer.stop();
     connection.close();

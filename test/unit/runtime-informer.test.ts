@@ -64,7 +64,9 @@ async function setup(api: FakeApiServer, options: Partial<InformerOptions<Thing>
   informer.addHandlers({
     onAdd: (object) => events.push(`add ${object.metadata?.name}@${object.metadata?.resourceVersion}`),
     onUpdate: (previous, current) =>
-      events.push(`update ${current.metadata?.name}@${previous.metadata?.resourceVersion}->${current.metadata?.resourceVersion}`),
+      events.push(
+        `update ${current.metadata?.name}@${previous.metadata?.resourceVersion}->${current.metadata?.resourceVersion}`,
+      ),
     onDelete: (object) => events.push(`delete ${object.metadata?.name}@${object.metadata?.resourceVersion}`),
   });
   return {
@@ -87,14 +89,23 @@ function listOf(resourceVersion: string, items: Thing[]): { body: unknown } {
 
 test('lists, then applies ADDED, MODIFIED, DELETED and BOOKMARK events from the watch', async () => {
   const api = new FakeApiServer();
-  api.listHandler = () => listOf('10', [thing('ns', 'a', '5', { metadata: { labels: { keep: 'me' } } }), thing('ns', 'b', '6')]);
+  api.listHandler = () =>
+    listOf('10', [thing('ns', 'a', '5', { metadata: { labels: { keep: 'me' } } }), thing('ns', 'b', '6')]);
   api.watchHandler = (response, _request, watchNumber) => {
     api.holdOpen(response);
     if (watchNumber > 1) return;
     FakeApiServer.send(response, 'ADDED', thing('ns', 'c', '11'));
     FakeApiServer.send(response, 'MODIFIED', thing('ns', 'a', '12', { spec: { size: 3 } }));
-    FakeApiServer.send(response, 'DELETED', { apiVersion: 'example.com/v1', kind: 'Thing', metadata: { namespace: 'ns', name: 'b', resourceVersion: '13' } });
-    FakeApiServer.send(response, 'BOOKMARK', { kind: 'Thing', apiVersion: 'example.com/v1', metadata: { resourceVersion: '20' } });
+    FakeApiServer.send(response, 'DELETED', {
+      apiVersion: 'example.com/v1',
+      kind: 'Thing',
+      metadata: { namespace: 'ns', name: 'b', resourceVersion: '13' },
+    });
+    FakeApiServer.send(response, 'BOOKMARK', {
+      kind: 'Thing',
+      apiVersion: 'example.com/v1',
+      metadata: { resourceVersion: '20' },
+    });
     response.end();
   };
   const { informer, events, restarts, cleanup } = await setup(api, { labelSelector: 'app=x' });
@@ -158,11 +169,19 @@ test('an ERROR 410 event causes exactly one relist, and a relist reconciles adds
     if (watchNumber !== 1) return;
     FakeApiServer.send(response, 'ADDED', thing('ns', 'd', '11'));
     FakeApiServer.send(response, 'DELETED', thing('ns', 'd', '12'));
-    FakeApiServer.send(response, 'ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
+    FakeApiServer.send(response, 'ERROR', {
+      kind: 'Status',
+      code: 410,
+      reason: 'Expired',
+      message: 'too old resource version',
+    });
   };
   const { informer, events, restarts, cleanup } = await setup(api, { backoffInitialMs: 5, backoffMaxMs: 10 });
   const adds: string[] = [];
-  informer.addHandlers({ onAdd: (object, isInInitialList) => adds.push(`${object.metadata?.name}${isInInitialList ? ' (initial list)' : ''}`) });
+  informer.addHandlers({
+    onAdd: (object, isInInitialList) =>
+      adds.push(`${object.metadata?.name}${isInInitialList ? ' (initial list)' : ''}`),
+  });
   try {
     informer.start();
     await waitFor(() => api.watches().length >= 2, 'the watch after the relist');
@@ -183,7 +202,14 @@ test('a list of several pages follows the continue token; every page is a consis
   const api = new FakeApiServer();
   api.listHandler = (_request, listNumber) =>
     listNumber === 1
-      ? { body: { kind: 'ThingList', apiVersion: 'example.com/v1', metadata: { resourceVersion: '10', continue: 'page-2' }, items: [thing('ns', 'a', '5')] } }
+      ? {
+          body: {
+            kind: 'ThingList',
+            apiVersion: 'example.com/v1',
+            metadata: { resourceVersion: '10', continue: 'page-2' },
+            items: [thing('ns', 'a', '5')],
+          },
+        }
       : listOf('10', [thing('ns', 'b', '6')]);
   api.watchHandler = (response) => api.holdOpen(response);
   const { informer, events, cleanup } = await setup(api, { listPageSize: 1 });
@@ -192,8 +218,14 @@ test('a list of several pages follows the continue token; every page is a consis
     assert.is(await informer.waitForSync(), true);
     assert.equal(events, ['add a@5', 'add b@6']);
     const [first, second] = api.lists();
-    assert.equal([first?.query.get('limit'), first?.query.get('resourceVersion'), first?.query.get('continue')], ['1', null, null]);
-    assert.equal([second?.query.get('limit'), second?.query.get('resourceVersion'), second?.query.get('continue')], ['1', null, 'page-2']);
+    assert.equal(
+      [first?.query.get('limit'), first?.query.get('resourceVersion'), first?.query.get('continue')],
+      ['1', null, null],
+    );
+    assert.equal(
+      [second?.query.get('limit'), second?.query.get('resourceVersion'), second?.query.get('continue')],
+      ['1', null, 'page-2'],
+    );
   } finally {
     await cleanup();
   }
@@ -251,7 +283,11 @@ test('a server that closes every watch at once is retried with backoff, not in a
     response.writeHead(200, { 'Content-Type': 'application/json' });
     response.end();
   };
-  const { informer, restarts, cleanup } = await setup(api, { backoffInitialMs: 20, backoffMaxMs: 80, healthyWatchMs: 1000 });
+  const { informer, restarts, cleanup } = await setup(api, {
+    backoffInitialMs: 20,
+    backoffMaxMs: 80,
+    healthyWatchMs: 1000,
+  });
   try {
     informer.start();
     await informer.waitForSync();
@@ -281,7 +317,11 @@ test('a watch refused slowly (an error status after a while) still backs off: on
       response.end(JSON.stringify({ kind: 'Status', code: 503, message: 'upstream connect timeout' }));
     }, 60);
   };
-  const { informer, restarts, cleanup } = await setup(api, { backoffInitialMs: 100, backoffMaxMs: 400, healthyWatchMs: 50 });
+  const { informer, restarts, cleanup } = await setup(api, {
+    backoffInitialMs: 100,
+    backoffMaxMs: 400,
+    healthyWatchMs: 50,
+  });
   try {
     informer.start();
     await informer.waitForSync();
@@ -293,8 +333,14 @@ test('a watch refused slowly (an error status after a while) still backs off: on
     let bound = 0;
     for (let at = 0, delay = 100; at <= elapsed; at += 60 + delay, delay = Math.min(400, delay * 2)) bound++;
     assert.ok(watches >= 2, `it keeps retrying (${watches} watches)`);
-    assert.ok(watches <= bound, `${watches} watches in ${elapsed} ms: each slow refusal reset the backoff (bound ${bound})`);
-    assert.ok(restarts.every((reason) => reason === 'error'), restarts.join());
+    assert.ok(
+      watches <= bound,
+      `${watches} watches in ${elapsed} ms: each slow refusal reset the backoff (bound ${bound})`,
+    );
+    assert.ok(
+      restarts.every((reason) => reason === 'error'),
+      restarts.join(),
+    );
   } finally {
     await cleanup();
   }
@@ -329,7 +375,10 @@ test('the watchdog aborts a silent watch and re-watches from the same resourceVe
     informer.start();
     await waitFor(() => api.watches().length >= 3, 'two watchdog restarts');
     assert.ok(restarts.length >= 2);
-    assert.ok(restarts.every((reason) => reason === 'watchdog'), restarts.join());
+    assert.ok(
+      restarts.every((reason) => reason === 'watchdog'),
+      restarts.join(),
+    );
     assert.is(api.lists().length, 1);
     assert.ok(api.watches().every((watch) => watch.query.get('resourceVersion') === '10'));
   } finally {
@@ -340,7 +389,9 @@ test('the watchdog aborts a silent watch and re-watches from the same resourceVe
 test('a failing list is retried with backoff until it succeeds', async () => {
   const api = new FakeApiServer();
   api.listHandler = (_request, listNumber) =>
-    listNumber < 3 ? { status: 500, body: { kind: 'Status', code: 500, message: 'etcd unavailable' } } : listOf('10', [thing('ns', 'a', '1')]);
+    listNumber < 3
+      ? { status: 500, body: { kind: 'Status', code: 500, message: 'etcd unavailable' } }
+      : listOf('10', [thing('ns', 'a', '1')]);
   const { informer, restarts, cleanup } = await setup(api, { backoffInitialMs: 5, backoffMaxMs: 10 });
   try {
     informer.start();
@@ -384,7 +435,12 @@ test('the default transform drops managedFields and the last-applied annotation 
 test('a custom transform replaces the default; core list items get apiVersion and kind', async () => {
   const api = new FakeApiServer();
   api.listHandler = () => ({
-    body: { kind: 'SecretList', apiVersion: 'v1', metadata: { resourceVersion: '10' }, items: [{ metadata: { namespace: 'ns', name: 's', resourceVersion: '1', managedFields: [{}] } }] },
+    body: {
+      kind: 'SecretList',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: '10' },
+      items: [{ metadata: { namespace: 'ns', name: 's', resourceVersion: '1', managedFields: [{}] } }],
+    },
   });
   const { informer, cleanup } = await setup(api, {
     resource: { group: '', version: 'v1', plural: 'secrets' },
@@ -432,10 +488,16 @@ test('with several namespaces, one list/watch runs per namespace and sync waits 
     releaseB();
     assert.is(await informer.waitForSync(), true);
     assert.equal(
-      api.lists().map((request) => request.path).sort(),
+      api
+        .lists()
+        .map((request) => request.path)
+        .sort(),
       ['/apis/example.com/v1/namespaces/a/things', '/apis/example.com/v1/namespaces/b/things'],
     );
-    assert.equal(informer.list('b').map((object) => object.metadata?.name), ['b-thing']);
+    assert.equal(
+      informer.list('b').map((object) => object.metadata?.name),
+      ['b-thing'],
+    );
   } finally {
     await informer.stop();
     connection.close();
@@ -472,7 +534,11 @@ test('periodic resync re-delivers every cached object to onUpdate', async () => 
   const api = new FakeApiServer();
   api.listHandler = () => listOf('10', [thing('ns', 'a', '1'), thing('ns', 'b', '2')]);
   const clock = new ManualClock();
-  const { informer, events, cleanup } = await setup(api, { clock, resyncPeriodMs: 60_000, watchIdleTimeoutMs: 3_600_000 });
+  const { informer, events, cleanup } = await setup(api, {
+    clock,
+    resyncPeriodMs: 60_000,
+    watchIdleTimeoutMs: 3_600_000,
+  });
   try {
     informer.start();
     await informer.waitForSync();
@@ -530,7 +596,12 @@ test('isHealthy turns false when a loop stops making progress', async () => {
     getter: {
       get: (pathAndQuery) => {
         if (!pathAndQuery.includes('watch=1')) {
-          return Promise.resolve(Object.assign(Readable.from([Buffer.from(JSON.stringify({ metadata: { resourceVersion: '1' }, items: [] }))]), { statusCode: 200 }) as unknown as http.IncomingMessage);
+          return Promise.resolve(
+            Object.assign(
+              Readable.from([Buffer.from(JSON.stringify({ metadata: { resourceVersion: '1' }, items: [] }))]),
+              { statusCode: 200 },
+            ) as unknown as http.IncomingMessage,
+          );
         }
         return new Promise((_resolve, reject) => (releaseWatch = () => reject(new Error('released'))));
       },
@@ -577,7 +648,15 @@ test('metadataOnly asks for PartialObjectMetadata on list and watch; otherwise p
 });
 
 test('keepIdentity (the metadata-only default): name, namespace, version, labels, owner references and a deletion stay; annotations, uid, timestamps and managedFields go', () => {
-  const ownerReferences = [{ apiVersion: 'influxdb.onboarding.dev/v1alpha1', kind: 'InfluxOnboarding', name: 'a', uid: 'u-1', controller: true }];
+  const ownerReferences = [
+    {
+      apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+      kind: 'InfluxOnboarding',
+      name: 'a',
+      uid: 'u-1',
+      controller: true,
+    },
+  ];
   const kept = keepIdentity({
     apiVersion: 'v1',
     kind: 'Secret',
@@ -597,9 +676,18 @@ test('keepIdentity (the metadata-only default): name, namespace, version, labels
   assert.equal(kept, {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: 'a-influxdb', namespace: 'ns', resourceVersion: '7', labels: { app: 'x' }, ownerReferences, deletionTimestamp: new Date(1) },
+    metadata: {
+      name: 'a-influxdb',
+      namespace: 'ns',
+      resourceVersion: '7',
+      labels: { app: 'x' },
+      ownerReferences,
+      deletionTimestamp: new Date(1),
+    },
   });
-  assert.equal(keepIdentity({ metadata: { name: 'b' } }), { metadata: { name: 'b', namespace: undefined, resourceVersion: undefined } });
+  assert.equal(keepIdentity({ metadata: { name: 'b' } }), {
+    metadata: { name: 'b', namespace: undefined, resourceVersion: undefined },
+  });
 });
 
 test('shareCommonStrings and the default transforms keep every value of apiVersion, kind, namespace and owner references', () => {
@@ -610,7 +698,9 @@ test('shareCommonStrings and the default transforms keep every value of apiVersi
       metadata: {
         name: 'a',
         namespace: 'a-long-namespace-name',
-        ownerReferences: [{ apiVersion: 'influxdb.onboarding.dev/v1alpha1', kind: 'InfluxOnboarding', name: 'b', uid: 'u-1' }],
+        ownerReferences: [
+          { apiVersion: 'influxdb.onboarding.dev/v1alpha1', kind: 'InfluxOnboarding', name: 'b', uid: 'u-1' },
+        ],
         managedFields: [{ manager: 'kubectl' }],
       },
     }) as KubernetesObject;
@@ -618,7 +708,11 @@ test('shareCommonStrings and the default transforms keep every value of apiVersi
   assert.equal(shareCommonStrings(object()), object());
   assert.equal(shareCommonStrings(shareCommonStrings(object())), object(), 'a second pass changes nothing');
   assert.equal(dropBookkeeping(object()), { ...object(), metadata });
-  assert.equal(shareCommonStrings({ metadata: { name: 'c' } }), { metadata: { name: 'c' } }, 'absent fields stay absent');
+  assert.equal(
+    shareCommonStrings({ metadata: { name: 'c' } }),
+    { metadata: { name: 'c' } },
+    'absent fields stay absent',
+  );
 });
 
 test.run();

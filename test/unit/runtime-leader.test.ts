@@ -226,7 +226,14 @@ test('a leader whose lease was taken by someone else stops leading at its next r
 test('timings that would let a lease expire before the leader notices are rejected', () => {
   const server = new LeaseServer();
   assert.throws(
-    () => new LeaderElector({ store: server.storeFor('a'), identity: 'a', logger, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }),
+    () =>
+      new LeaderElector({
+        store: server.storeFor('a'),
+        identity: 'a',
+        logger,
+        leaseDurationMs: 10_000,
+        renewDeadlineMs: 10_000,
+      }),
     /leaseDuration > renewDeadline/,
   );
 });

@@ -27,8 +27,17 @@ const THINGS_PATH = '/apis/example.com/v1/things';
 const GADGETS_PATH = '/apis/example.com/v1/gadgets';
 const SECRETS_PATH = '/api/v1/secrets';
 
-function object(kind: string, name: string, resourceVersion: string, metadata: KubernetesObject['metadata'] = {}): KubernetesObject {
-  return { apiVersion: kind === 'Secret' ? 'v1' : 'example.com/v1', kind, metadata: { namespace: 'ns', name, resourceVersion, ...metadata } };
+function object(
+  kind: string,
+  name: string,
+  resourceVersion: string,
+  metadata: KubernetesObject['metadata'] = {},
+): KubernetesObject {
+  return {
+    apiVersion: kind === 'Secret' ? 'v1' : 'example.com/v1',
+    kind,
+    metadata: { namespace: 'ns', name, resourceVersion, ...metadata },
+  };
 }
 
 /** A controlling ownerReference to the Thing `name`. */
@@ -47,7 +56,8 @@ class RecordingConnection extends KubeConnection {
 
   override get(pathAndQuery: string, signal: AbortSignal, accept?: string): Promise<http.IncomingMessage> {
     const url = new URL(pathAndQuery, 'http://api');
-    if (url.searchParams.get('watch') === '1') signal.addEventListener('abort', () => this.steps.push(`watch stopped ${url.pathname}`), { once: true });
+    if (url.searchParams.get('watch') === '1')
+      signal.addEventListener('abort', () => this.steps.push(`watch stopped ${url.pathname}`), { once: true });
     return super.get(pathAndQuery, signal, accept);
   }
 
@@ -88,11 +98,22 @@ interface Fixture {
   cleanup(): Promise<void>;
 }
 
-async function fixture(collections: Record<string, KubernetesObject[]>, options: Partial<ManagerOptions> = {}, steps: string[] = []): Promise<Fixture> {
+async function fixture(
+  collections: Record<string, KubernetesObject[]>,
+  options: Partial<ManagerOptions> = {},
+  steps: string[] = [],
+): Promise<Fixture> {
   const api = new FakeApiServer();
   const openWatches = new Map<string, http.ServerResponse>();
   const watchName = (path: string, labelSelector: string | null): string => `${path}?${labelSelector ?? ''}`;
-  api.listHandler = (request) => ({ body: { kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: collections[request.path] ?? [] } });
+  api.listHandler = (request) => ({
+    body: {
+      kind: 'List',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: '1' },
+      items: collections[request.path] ?? [],
+    },
+  });
   api.watchHandler = (response, request) => {
     api.holdOpen(response);
     const name = watchName(request.path, request.query.get('labelSelector'));
@@ -119,10 +140,12 @@ async function fixture(collections: Record<string, KubernetesObject[]>, options:
       assert.ok(response, `a watch of ${path} is open`);
       FakeApiServer.send(response, type, changed);
     },
-    reconciler: (controller, result = {}) => async (request) => {
-      reconciled.push(`${controller} ${request.namespace}/${request.name}`);
-      return result;
-    },
+    reconciler:
+      (controller, result = {}) =>
+      async (request) => {
+        reconciled.push(`${controller} ${request.namespace}/${request.name}`);
+        return result;
+      },
     reconciled: () => [...reconciled].sort(),
     async cleanup() {
       if (!stopped) await manager.stop();
@@ -134,10 +157,14 @@ async function fixture(collections: Record<string, KubernetesObject[]>, options:
 
 /** Waits until every one of `expected` was reconciled (in any order, at least once). */
 function waitForReconciles(context: Fixture, expected: string[]): Promise<true> {
-  return eventually(`reconciles of ${expected.join(', ')} (seen: ${context.reconciled().join(', ')})`, () => expected.every((entry) => context.reconciled().includes(entry)), {
-    timeoutMs: 5000,
-    intervalMs: 5,
-  });
+  return eventually(
+    `reconciles of ${expected.join(', ')} (seen: ${context.reconciled().join(', ')})`,
+    () => expected.every((entry) => context.reconciled().includes(entry)),
+    {
+      timeoutMs: 5000,
+      intervalMs: 5,
+    },
+  );
 }
 
 function registration(overrides: Partial<ControllerRegistration>): ControllerRegistration {
@@ -152,7 +179,12 @@ test('two controllers watching Secrets share one informer, and one Secret event 
   });
   const { manager, api } = context;
   try {
-    manager.register({ name: 'things', for: { type: THINGS }, owns: [{ type: SECRETS }], reconciler: context.reconciler('things') });
+    manager.register({
+      name: 'things',
+      for: { type: THINGS },
+      owns: [{ type: SECRETS }],
+      reconciler: context.reconciler('things'),
+    });
     manager.register({
       name: 'gadgets',
       for: { type: GADGETS },
@@ -163,9 +195,19 @@ test('two controllers watching Secrets share one informer, and one Secret event 
     await manager.start();
     // Becoming leader queues every object each controller is for.
     await waitForReconciles(context, ['gadgets ns/g', 'things ns/a']);
-    assert.is(api.lists().filter((request) => request.path === SECRETS_PATH).length, 1, 'one LIST of Secrets for both controllers');
+    assert.is(
+      api.lists().filter((request) => request.path === SECRETS_PATH).length,
+      1,
+      'one LIST of Secrets for both controllers',
+    );
     await eventually('the watches to open', () => api.watches().length === 3, { intervalMs: 5 });
-    assert.equal(api.watches().map((request) => request.path).sort(), [SECRETS_PATH, GADGETS_PATH, THINGS_PATH]);
+    assert.equal(
+      api
+        .watches()
+        .map((request) => request.path)
+        .sort(),
+      [SECRETS_PATH, GADGETS_PATH, THINGS_PATH],
+    );
 
     context.send(SECRETS_PATH, 'ADDED', object('Secret', 's', '4', { ...ownedBy('a'), labels: { gadget: 'g2' } }));
     await waitForReconciles(context, ['gadgets ns/g2', 'things ns/a']);
@@ -183,7 +225,13 @@ test('a label selector or a metadata-only cache makes a separate informer', asyn
     const names = { ...SECRETS, metadataOnly: true };
     assert.is.not(manager.cache(managed), manager.cache(SECRETS));
     assert.is.not(manager.cache(names), manager.cache(SECRETS));
-    manager.register({ name: 'things', for: { type: THINGS }, owns: [{ type: managed }], watches: [{ type: names, map: () => [] }], reconciler: context.reconciler('things') });
+    manager.register({
+      name: 'things',
+      for: { type: THINGS },
+      owns: [{ type: managed }],
+      watches: [{ type: names, map: () => [] }],
+      reconciler: context.reconciler('things'),
+    });
     await manager.start();
     const secretLists = api.lists().filter((request) => request.path === SECRETS_PATH);
     assert.equal(secretLists.map((request) => request.query.get('labelSelector')).sort(), ['app=mine', null, null]);
@@ -194,34 +242,63 @@ test('a label selector or a metadata-only cache makes a separate informer', asyn
 });
 
 test("a type's transform shapes what its cache keeps; a second transform for the same type is refused", async () => {
-  const context = await fixture({ [THINGS_PATH]: [], [SECRETS_PATH]: [object('Secret', 's', '4', { labels: { keep: 'x' }, annotations: { drop: 'y' } })] });
+  const context = await fixture({
+    [THINGS_PATH]: [],
+    [SECRETS_PATH]: [object('Secret', 's', '4', { labels: { keep: 'x' }, annotations: { drop: 'y' } })],
+  });
   const { manager } = context;
   try {
-    const labelsOnly = (secret: KubernetesObject): KubernetesObject => ({ metadata: { name: secret.metadata?.name, namespace: secret.metadata?.namespace, labels: secret.metadata?.labels } });
+    const labelsOnly = (secret: KubernetesObject): KubernetesObject => ({
+      metadata: { name: secret.metadata?.name, namespace: secret.metadata?.namespace, labels: secret.metadata?.labels },
+    });
     const trimmed: ObjectType = { ...SECRETS, transform: labelsOnly };
-    manager.register({ name: 'things', for: { type: THINGS }, owns: [{ type: trimmed }], reconciler: context.reconciler('things') });
+    manager.register({
+      name: 'things',
+      for: { type: THINGS },
+      owns: [{ type: trimmed }],
+      reconciler: context.reconciler('things'),
+    });
     assert.throws(
-      () => manager.register(registration({ name: 'other', watches: [{ type: { ...SECRETS, transform: (secret) => secret }, map: () => [] }] })),
+      () =>
+        manager.register(
+          registration({
+            name: 'other',
+            watches: [{ type: { ...SECRETS, transform: (secret) => secret }, map: () => [] }],
+          }),
+        ),
       /secrets: declared with two different transforms/,
     );
     await manager.start();
-    assert.equal(manager.cache(trimmed).get('ns', 's'), { metadata: { name: 's', namespace: 'ns', labels: { keep: 'x' } } });
+    assert.equal(manager.cache(trimmed).get('ns', 's'), {
+      metadata: { name: 's', namespace: 'ns', labels: { keep: 'x' } },
+    });
   } finally {
     await context.cleanup();
   }
 });
 
 test('indexes declared through manager.cache serve byIndex on the shared cache; a second function under one name is refused', async () => {
-  const context = await fixture({ [THINGS_PATH]: [object('Thing', 'a', '3', { labels: { colour: 'red' } }), object('Thing', 'b', '4', { labels: { colour: 'blue' } })] });
+  const context = await fixture({
+    [THINGS_PATH]: [
+      object('Thing', 'a', '3', { labels: { colour: 'red' } }),
+      object('Thing', 'b', '4', { labels: { colour: 'blue' } }),
+    ],
+  });
   const { manager } = context;
   try {
     const colour = (thing: KubernetesObject): string[] => [thing.metadata?.labels?.colour ?? ''];
     const things = manager.cache(THINGS, { indexes: { colour } });
     manager.register({ name: 'things', for: { type: THINGS }, reconciler: context.reconciler('things') });
     assert.is(manager.cache(THINGS, { indexes: { colour } }), things, 'the same function again: the same cache');
-    assert.throws(() => manager.cache(THINGS, { indexes: { colour: () => ['red'] } }), /things\.example\.com: index "colour" declared with two different functions/);
+    assert.throws(
+      () => manager.cache(THINGS, { indexes: { colour: () => ['red'] } }),
+      /things\.example\.com: index "colour" declared with two different functions/,
+    );
     await manager.start();
-    assert.equal(things.byIndex('colour', 'red').map((thing) => thing.metadata?.name), ['a']);
+    assert.equal(
+      things.byIndex('colour', 'red').map((thing) => thing.metadata?.name),
+      ['a'],
+    );
   } finally {
     await context.cleanup();
   }
@@ -234,10 +311,28 @@ test('a cluster-scoped type is listed cluster-wide while namespaced types are li
   );
   const { manager, api } = context;
   try {
-    const namespaces: ObjectType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', metadataOnly: true, clusterScoped: true };
-    manager.register({ name: 'things', for: { type: THINGS }, watches: [{ type: namespaces, map: () => [] }], reconciler: context.reconciler('things') });
+    const namespaces: ObjectType = {
+      group: '',
+      version: 'v1',
+      kind: 'Namespace',
+      plural: 'namespaces',
+      metadataOnly: true,
+      clusterScoped: true,
+    };
+    manager.register({
+      name: 'things',
+      for: { type: THINGS },
+      watches: [{ type: namespaces, map: () => [] }],
+      reconciler: context.reconciler('things'),
+    });
     await manager.start();
-    assert.equal(api.lists().map((request) => request.path).sort(), ['/api/v1/namespaces', '/apis/example.com/v1/namespaces/ns/things']);
+    assert.equal(
+      api
+        .lists()
+        .map((request) => request.path)
+        .sort(),
+      ['/api/v1/namespaces', '/apis/example.com/v1/namespaces/ns/things'],
+    );
   } finally {
     await context.cleanup();
   }
@@ -248,18 +343,38 @@ test('owned objects enqueue their controlling owner of the for kind, or the owne
   const { manager } = context;
   const labelled = { ...SECRETS, labelSelector: 'managed=yes' };
   try {
-    manager.register({ name: 'things', for: { type: THINGS }, owns: [{ type: SECRETS }], reconciler: context.reconciler('things') });
-    manager.register({ name: 'gadgets', for: { type: GADGETS }, owns: [{ type: labelled, ownerLabel: 'example.com/gadget' }], reconciler: context.reconciler('gadgets') });
+    manager.register({
+      name: 'things',
+      for: { type: THINGS },
+      owns: [{ type: SECRETS }],
+      reconciler: context.reconciler('things'),
+    });
+    manager.register({
+      name: 'gadgets',
+      for: { type: GADGETS },
+      owns: [{ type: labelled, ownerLabel: 'example.com/gadget' }],
+      reconciler: context.reconciler('gadgets'),
+    });
     await manager.start();
     await eventually('the watches to open', () => context.api.watches().length === 4, { intervalMs: 5 });
 
     context.send(SECRETS_PATH, 'ADDED', object('Secret', 'not-controlled', '2', ownedBy('other', 'Gadget')));
     context.send(SECRETS_PATH, 'ADDED', object('Secret', 'unowned', '3'));
     context.send(SECRETS_PATH, 'ADDED', object('Secret', 'controlled', '4', ownedBy('a')));
-    context.send(SECRETS_PATH, 'ADDED', object('Secret', 'labelled', '5', { labels: { 'example.com/gadget': 'g' } }), 'managed=yes');
+    context.send(
+      SECRETS_PATH,
+      'ADDED',
+      object('Secret', 'labelled', '5', { labels: { 'example.com/gadget': 'g' } }),
+      'managed=yes',
+    );
     await waitForReconciles(context, ['things ns/a', 'gadgets ns/g']);
     // A relabelled Secret wakes its previous owner as well as its new one.
-    context.send(SECRETS_PATH, 'MODIFIED', object('Secret', 'labelled', '6', { labels: { 'example.com/gadget': 'h' } }), 'managed=yes');
+    context.send(
+      SECRETS_PATH,
+      'MODIFIED',
+      object('Secret', 'labelled', '6', { labels: { 'example.com/gadget': 'h' } }),
+      'managed=yes',
+    );
     await waitForReconciles(context, ['gadgets ns/h']);
     assert.equal(context.reconciled(), ['gadgets ns/g', 'gadgets ns/g', 'gadgets ns/h', 'things ns/a']);
   } finally {
@@ -268,11 +383,16 @@ test('owned objects enqueue their controlling owner of the for kind, or the owne
 });
 
 test('predicates: a status-only update does not wake the controller; spec, label and deletion changes do', async () => {
-  const thing = (resourceVersion: string, metadata: KubernetesObject['metadata']): KubernetesObject => object('Thing', 'a', resourceVersion, { generation: 1, ...metadata });
+  const thing = (resourceVersion: string, metadata: KubernetesObject['metadata']): KubernetesObject =>
+    object('Thing', 'a', resourceVersion, { generation: 1, ...metadata });
   const context = await fixture({ [THINGS_PATH]: [thing('2', {})] });
   const { manager } = context;
   try {
-    manager.register({ name: 'things', for: { type: THINGS, predicates: [ignoreStatusOnlyUpdates] }, reconciler: context.reconciler('things') });
+    manager.register({
+      name: 'things',
+      for: { type: THINGS, predicates: [ignoreStatusOnlyUpdates] },
+      reconciler: context.reconciler('things'),
+    });
     await manager.start();
     await waitForReconciles(context, ['things ns/a']);
     await eventually('the watch to open', () => context.api.watches().length === 1, { intervalMs: 5 });
@@ -281,7 +401,11 @@ test('predicates: a status-only update does not wake the controller; spec, label
     await eventually('the spec change to be reconciled', () => context.reconciled().length === 2, { intervalMs: 5 });
     context.send(THINGS_PATH, 'MODIFIED', thing('5', { generation: 2, labels: { tier: 'gold' } }));
     await eventually('the label change to be reconciled', () => context.reconciled().length === 3, { intervalMs: 5 });
-    context.send(THINGS_PATH, 'MODIFIED', thing('6', { generation: 2, labels: { tier: 'gold' }, deletionTimestamp: new Date(0) }));
+    context.send(
+      THINGS_PATH,
+      'MODIFIED',
+      thing('6', { generation: 2, labels: { tier: 'gold' }, deletionTimestamp: new Date(0) }),
+    );
     await eventually('the deletion to be reconciled', () => context.reconciled().length === 4, { intervalMs: 5 });
     context.send(THINGS_PATH, 'DELETED', thing('7', {}));
     await eventually('the delete event to be reconciled', () => context.reconciled().length === 5, { intervalMs: 5 });
@@ -297,7 +421,10 @@ test('ignoreStatusOnlyUpdates passes resyncs, creates and deletes; labelsMatch h
   const statusOnly: KubernetesObject = { ...before, metadata: { ...before.metadata, resourceVersion: '9' } };
   assert.is(ignoreStatusOnlyUpdates.update?.(before, statusOnly), false);
   assert.is(ignoreStatusOnlyUpdates.update?.(before, before), true, 'a resync passes');
-  assert.is(ignoreStatusOnlyUpdates.update?.(before, { metadata: { ...before.metadata, annotations: { note: 'x' } } }), true);
+  assert.is(
+    ignoreStatusOnlyUpdates.update?.(before, { metadata: { ...before.metadata, annotations: { note: 'x' } } }),
+    true,
+  );
   assert.is(ignoreStatusOnlyUpdates.create?.(before), true);
   assert.is(ignoreStatusOnlyUpdates.delete?.(before), true);
 
@@ -310,31 +437,43 @@ test('ignoreStatusOnlyUpdates passes resyncs, creates and deletes; labelsMatch h
   assert.is(gold.delete?.(plain), false);
 });
 
-test('a resync queues the controller\'s own objects again, but neither the initial list nor a resync of owned objects queues their owners', async () => {
+test("a resync queues the controller's own objects again, but neither the initial list nor a resync of owned objects queues their owners", async () => {
   const context = await fixture(
     { [THINGS_PATH]: [object('Thing', 'a', '2')], [SECRETS_PATH]: [object('Secret', 'of-b', '3', ownedBy('b'))] },
     { resyncPeriodMs: 20 },
   );
   const { manager } = context;
   try {
-    manager.register({ name: 'things', for: { type: THINGS }, owns: [{ type: SECRETS }], reconciler: context.reconciler('things') });
+    manager.register({
+      name: 'things',
+      for: { type: THINGS },
+      owns: [{ type: SECRETS }],
+      reconciler: context.reconciler('things'),
+    });
     await manager.start();
-    await eventually('three resyncs of a', () => context.reconciled().filter((entry) => entry === 'things ns/a').length >= 3, { intervalMs: 5 });
+    await eventually(
+      'three resyncs of a',
+      () => context.reconciled().filter((entry) => entry === 'things ns/a').length >= 3,
+      { intervalMs: 5 },
+    );
     // The listed Secret only repeats what the list of Things queues (b is no Thing); its resyncs too.
     assert.is(context.reconciled().filter((entry) => entry === 'things ns/b').length, 0);
     await eventually('the watches to open', () => context.api.watches().length === 2, { intervalMs: 5 });
     context.send(SECRETS_PATH, 'ADDED', object('Secret', 'of-c', '4', ownedBy('c')));
-    await eventually('a Secret added later to wake its owner', () => context.reconciled().includes('things ns/c'), { intervalMs: 5 });
+    await eventually('a Secret added later to wake its owner', () => context.reconciled().includes('things ns/c'), {
+      intervalMs: 5,
+    });
   } finally {
     await context.cleanup();
   }
 });
 
 test('on start, objects whose status does not report their generation are reconciled before the settled ones', async () => {
-  const settled = (name: string, resourceVersion: string): KubernetesObject => ({
-    ...object('Thing', name, resourceVersion, { generation: 2 }),
-    status: { observedGeneration: 2 },
-  } as KubernetesObject);
+  const settled = (name: string, resourceVersion: string): KubernetesObject =>
+    ({
+      ...object('Thing', name, resourceVersion, { generation: 2 }),
+      status: { observedGeneration: 2 },
+    }) as KubernetesObject;
   const context = await fixture({
     [THINGS_PATH]: [
       settled('a', '2'),
@@ -368,7 +507,11 @@ test('registration errors name the field and what is allowed', async () => {
   const { manager } = context;
   try {
     const refused = (overrides: Partial<ControllerRegistration>, message: string): void =>
-      assert.throws(() => manager.register(registration(overrides)), (error: Error) => error.message.includes(message), message);
+      assert.throws(
+        () => manager.register(registration(overrides)),
+        (error: Error) => error.message.includes(message),
+        message,
+      );
     refused({ name: 'Things' }, 'name: must be lowercase');
     refused({ for: { type: { ...THINGS, plural: '' } } }, 'for.type.plural: must be a lowercase plural');
     refused({ for: { type: { ...THINGS, kind: 'thing' } } }, 'for.type.kind: must be a CamelCase kind');
@@ -379,7 +522,14 @@ test('registration errors name the field and what is allowed', async () => {
     manager.register(registration({ reconciler: context.reconciler('things') }));
     refused({}, 'name: a controller named "things" is already registered');
     assert.throws(
-      () => manager.register(registration({ name: 'other', owns: [{ type: SECRETS }], watches: [{ type: { ...SECRETS, kind: 'Other' }, map: () => [] }] })),
+      () =>
+        manager.register(
+          registration({
+            name: 'other',
+            owns: [{ type: SECRETS }],
+            watches: [{ type: { ...SECRETS, kind: 'Other' }, map: () => [] }],
+          }),
+        ),
       /declared as kind Secret and as kind Other/,
     );
     await manager.start();
@@ -435,9 +585,14 @@ test('stop: running reconciles finish, then the lease is released, then the cach
     await stopped;
     // The two caches stop together, in either order.
     const watchesStopped = (step: string): boolean => step.startsWith('watch stopped');
-    assert.equal(steps.filter(watchesStopped).sort(), [`watch stopped ${SECRETS_PATH}`, `watch stopped ${THINGS_PATH}`]);
+    assert.equal(steps.filter(watchesStopped).sort(), [
+      `watch stopped ${SECRETS_PATH}`,
+      `watch stopped ${THINGS_PATH}`,
+    ]);
     assert.equal(
-      steps.map((step) => (watchesStopped(step) ? 'watch stopped' : step)).filter((step, index, all) => step !== all[index - 1]),
+      steps
+        .map((step) => (watchesStopped(step) ? 'watch stopped' : step))
+        .filter((step, index, all) => step !== all[index - 1]),
       ['reconcile started', 'reconcile finished', 'lease released', 'watch stopped', 'cleanup', 'connection closed'],
     );
   } finally {

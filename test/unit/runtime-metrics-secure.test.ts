@@ -33,7 +33,13 @@ function fakeApis(users: Record<string, string>, allowed: string[]) {
     createTokenReview: async ({ body }: { body: V1TokenReview }): Promise<V1TokenReview> => {
       tokenReviews.push(body);
       const username = users[body.spec.token ?? ''];
-      return { ...body, status: username === undefined ? { authenticated: false } : { authenticated: true, user: { username, uid: `uid-${username}`, groups: ['system:authenticated'] } } };
+      return {
+        ...body,
+        status:
+          username === undefined
+            ? { authenticated: false }
+            : { authenticated: true, user: { username, uid: `uid-${username}`, groups: ['system:authenticated'] } },
+      };
     },
   };
   const authorization = {
@@ -52,7 +58,10 @@ test('the review: unknown token -> unauthenticated; known user -> a SubjectAcces
   assert.is(apis.accessReviews.length, 0, 'no access review for a token nobody owns');
   assert.is(await review('token-a'), 'allowed');
   assert.is(await review('token-b'), 'forbidden');
-  assert.equal(apis.tokenReviews.map((body) => body.spec.token), ['nobody', 'token-a', 'token-b']);
+  assert.equal(
+    apis.tokenReviews.map((body) => body.spec.token),
+    ['nobody', 'token-a', 'token-b'],
+  );
   assert.equal(apis.accessReviews[0]?.spec, {
     user: 'alice',
     uid: 'uid-alice',
@@ -65,7 +74,12 @@ test('a failed review call rejects with a message that carries neither the token
   const token = 'secret-token-that-must-not-leak';
   const failing = {
     createTokenReview: async (): Promise<V1TokenReview> => {
-      throw new ApiException(500, `Unknown API Status Code! Body: {"spec":{"token":"${token}"}}`, `{"spec":{"token":"${token}"}}`, {});
+      throw new ApiException(
+        500,
+        `Unknown API Status Code! Body: {"spec":{"token":"${token}"}}`,
+        `{"spec":{"token":"${token}"}}`,
+        {},
+      );
     },
   };
   const review = kubernetesAccessReview(failing, fakeApis({}, []).authorization, { path: '/metrics', verb: 'get' });
@@ -122,7 +136,10 @@ test('self-signed certificate: fresh key, server-auth only, the given names, a y
   assert.is(x509.subject, 'CN=metrics-test');
   assert.is(x509.issuer, x509.subject, 'self-signed');
   assert.ok(x509.verify(x509.publicKey), 'signed by its own key');
-  assert.ok(x509.checkPrivateKey((await import('node:crypto')).createPrivateKey(certificate.keyPem)), 'the key matches');
+  assert.ok(
+    x509.checkPrivateKey((await import('node:crypto')).createPrivateKey(certificate.keyPem)),
+    'the key matches',
+  );
   assert.is(x509.ca, false);
   assert.is(x509.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, DNS:pod-0');
   assert.equal(x509.keyUsage, ['1.3.6.1.5.5.7.3.1']);
@@ -161,7 +178,11 @@ test('secure /metrics over HTTPS: no token 401, unknown token 401, not allowed 4
     assert.match(allowed.body, 'leader_election_master_status{name="lease"} 1');
     reviewsWork = false;
     assert.is((await scrapeHttps(url, { token: 'token-a' })).status, 503);
-    assert.is((await fetch(`http://127.0.0.1:${server.port}/metrics`).catch(() => undefined))?.status, undefined, 'no plain HTTP on the port');
+    assert.is(
+      (await fetch(`http://127.0.0.1:${server.port}/metrics`).catch(() => undefined))?.status,
+      undefined,
+      'no plain HTTP on the port',
+    );
   } finally {
     await server.close();
   }
@@ -176,7 +197,10 @@ test('a certificate directory (tls.crt, tls.key) is served, verifiable with its 
     const source = certificateDirectory(dir);
     assert.is(source.refreshMs, 60_000);
     const metrics = new RuntimeMetrics({ processMetrics: false });
-    const server = await metrics.listen('127.0.0.1:0', logger, { certificates: { ...source, refreshMs: 50 }, review: async () => 'allowed' });
+    const server = await metrics.listen('127.0.0.1:0', logger, {
+      certificates: { ...source, refreshMs: 50 },
+      review: async () => 'allowed',
+    });
     try {
       const url = `https://127.0.0.1:${server.port}/metrics`;
       assert.is((await scrapeHttps(url, { token: 't', caPem: first.caPem })).status, 200, 'verified against the CA');
@@ -188,7 +212,11 @@ test('a certificate directory (tls.crt, tls.key) is served, verifiable with its 
         await new Promise((resolve) => setTimeout(resolve, 20));
         served = (await scrapeHttps(url, { token: 't' })).certificate.fingerprint256;
       }
-      assert.is(served, new X509Certificate(second.certPem).fingerprint256, 'the renewed certificate is served without a restart');
+      assert.is(
+        served,
+        new X509Certificate(second.certPem).fingerprint256,
+        'the renewed certificate is served without a restart',
+      );
       assert.is((await scrapeHttps(url, { token: 't', caPem: second.caPem })).status, 200);
       assert.ok(lines.some((line) => line.includes('serving certificate reloaded')));
     } finally {

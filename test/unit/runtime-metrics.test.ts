@@ -34,7 +34,11 @@ test('the /metrics endpoint serves the controller-runtime, workqueue, leader and
   metrics.leaderMetrics('op-lease').leading(true);
   metrics.informerMetrics('things.example.com').watchRestarted('expired');
   metrics.setBuildInfo('op_build_info', { version: '1.2.3', revision: 'abc' });
-  const appCounter = new Counter({ name: 'app_requests_total', help: 'an application metric', registers: [metrics.registry] });
+  const appCounter = new Counter({
+    name: 'app_requests_total',
+    help: 'an application metric',
+    registers: [metrics.registry],
+  });
   appCounter.inc();
 
   queue.add('ns/good');

@@ -19,10 +19,16 @@ function secretAt(resourceVersion: string, name = 'influx-influxdb'): Kubernetes
 function secretHandlers(ownWrites: OwnWrites) {
   const keys: string[] = [];
   const queue = { add: (key: string) => void keys.push(key) };
-  const spared = (object: KubernetesObject, key: string, wake: () => void) => ownWrites.holds(SECRETS, object, key, wake);
+  const spared = (object: KubernetesObject, key: string, wake: () => void) =>
+    ownWrites.holds(SECRETS, object, key, wake);
   const handlers: Array<EventHandlers<KubernetesObject>> = [
     enqueueMapped(queue, labelOwner('owner'), () => 'low', spared),
-    enqueueMapped(queue, () => [WRITER, { namespace: 'db', name: 'reader' }], () => 'low', spared),
+    enqueueMapped(
+      queue,
+      () => [WRITER, { namespace: 'db', name: 'reader' }],
+      () => 'low',
+      spared,
+    ),
   ];
   const deliver = async (event: (handlers: EventHandlers<KubernetesObject>) => void): Promise<void> => {
     for (const handler of handlers) event(handler);
@@ -68,7 +74,13 @@ test('an event arriving while the write is on the way is held: dropped when it i
   const ownWrites = new OwnWrites();
   const { keys, deliver } = secretHandlers(ownWrites);
   let answer: (secret: KubernetesObject) => void = () => undefined;
-  const writing = ownWrites.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, () => new Promise<KubernetesObject>((resolve) => (answer = resolve)), versionOf);
+  const writing = ownWrites.write(
+    WRITER,
+    SECRETS,
+    { namespace: 'db', name: 'influx-influxdb' },
+    () => new Promise<KubernetesObject>((resolve) => (answer = resolve)),
+    versionOf,
+  );
   await deliver((handlers) => handlers.onAdd?.(secretAt('7'), false));
   assert.equal(keys, ['db/reader'], 'the writer waits for the answer');
   answer(secretAt('7'));
@@ -77,12 +89,22 @@ test('an event arriving while the write is on the way is held: dropped when it i
   assert.is(ownWrites.size, 0);
 
   let second: (secret: KubernetesObject) => void = () => undefined;
-  const rewriting = ownWrites.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, () => new Promise<KubernetesObject>((resolve) => (second = resolve)), versionOf);
+  const rewriting = ownWrites.write(
+    WRITER,
+    SECRETS,
+    { namespace: 'db', name: 'influx-influxdb' },
+    () => new Promise<KubernetesObject>((resolve) => (second = resolve)),
+    versionOf,
+  );
   await deliver((handlers) => handlers.onUpdate?.(secretAt('7'), secretAt('8')));
   assert.equal(keys, ['db/reader', 'db/reader']);
   second(secretAt('9'));
   await rewriting;
-  assert.equal(keys, ['db/reader', 'db/reader', 'db/influx', 'db/influx'], 'version 8 was someone else\'s: the writer is woken');
+  assert.equal(
+    keys,
+    ['db/reader', 'db/reader', 'db/influx', 'db/influx'],
+    "version 8 was someone else's: the writer is woken",
+  );
 });
 
 test('two writes in one reconcile (create, then update): neither event wakes the writer, even the first arriving during the second write', async () => {
@@ -91,7 +113,13 @@ test('two writes in one reconcile (create, then update): neither event wakes the
   const target = { namespace: 'db', name: 'influx-influxdb' };
   await ownWrites.write(WRITER, SECRETS, target, answered('7'), versionOf);
   let answer: (secret: KubernetesObject) => void = () => undefined;
-  const updating = ownWrites.write(WRITER, SECRETS, target, () => new Promise<KubernetesObject>((resolve) => (answer = resolve)), versionOf);
+  const updating = ownWrites.write(
+    WRITER,
+    SECRETS,
+    target,
+    () => new Promise<KubernetesObject>((resolve) => (answer = resolve)),
+    versionOf,
+  );
   await deliver((handlers) => handlers.onAdd?.(secretAt('7'), false));
   answer(secretAt('8'));
   await updating;
@@ -104,10 +132,19 @@ test('a failed write wakes the writer for every event held meanwhile, and leaves
   const ownWrites = new OwnWrites();
   const { keys, deliver } = secretHandlers(ownWrites);
   let fail: (error: Error) => void = () => undefined;
-  const writing = ownWrites.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, () => new Promise<KubernetesObject>((_, reject) => (fail = reject)), versionOf);
+  const writing = ownWrites.write(
+    WRITER,
+    SECRETS,
+    { namespace: 'db', name: 'influx-influxdb' },
+    () => new Promise<KubernetesObject>((_, reject) => (fail = reject)),
+    versionOf,
+  );
   await deliver((handlers) => handlers.onAdd?.(secretAt('4'), false));
   fail(new Error('409 AlreadyExists'));
-  const error = await writing.then(() => undefined, (failure: unknown) => failure);
+  const error = await writing.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
   assert.match(String(error), /409 AlreadyExists/);
   assert.equal(keys, ['db/reader', 'db/influx', 'db/influx']);
   assert.is(ownWrites.size, 0);

@@ -5,7 +5,13 @@ import { WorkQueue } from '../../src/runtime/queue.js';
 import type { QueueGauges, QueueMetrics } from '../../src/runtime/queue.js';
 import { RetryRateLimiter } from '../../src/runtime/rate-limiter.js';
 
-function recordingMetrics(): QueueMetrics & { adds: number; retries: number; latencies: number[]; works: number[]; gauges: () => QueueGauges } {
+function recordingMetrics(): QueueMetrics & {
+  adds: number;
+  retries: number;
+  latencies: number[];
+  works: number[];
+  gauges: () => QueueGauges;
+} {
   const recorded = {
     adds: 0,
     retries: 0,
@@ -113,7 +119,10 @@ test('the token bucket lets a burst through, then spaces retries at the qps', as
   const clock = new ManualClock();
   const limiter = new RetryRateLimiter(clock, { baseDelayMs: 0, qps: 10, burst: 100 });
   const burst = Array.from({ length: 100 }, (_, index) => limiter.when(`k${index}`));
-  assert.ok(burst.every((delay) => delay === 0), 'the first 100 distinct keys pass at once');
+  assert.ok(
+    burst.every((delay) => delay === 0),
+    'the first 100 distinct keys pass at once',
+  );
   assert.is(limiter.when('k100'), 100);
   assert.is(limiter.when('k101'), 200);
   await clock.advance(1000);

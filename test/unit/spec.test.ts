@@ -141,8 +141,16 @@ const table: Array<[string, Record<string, unknown>, string | null]> = [
   ['credentialsSecret name 254', { credentialsSecret: { name: 'a'.repeat(254) } }, 'spec.credentialsSecret.name'],
   ['credentialsSecret name 253', { credentialsSecret: { name: 'a'.repeat(253) } }, null],
   ['credentialsSecret name dotted', { credentialsSecret: { name: 'creds.influx-v2' } }, null],
-  ['deletionPolicy lower case', { credentialsSecret: { deletionPolicy: 'delete' } }, 'spec.credentialsSecret.deletionPolicy'],
-  ['deletionPolicy Orphan', { credentialsSecret: { deletionPolicy: 'Orphan' } }, 'spec.credentialsSecret.deletionPolicy'],
+  [
+    'deletionPolicy lower case',
+    { credentialsSecret: { deletionPolicy: 'delete' } },
+    'spec.credentialsSecret.deletionPolicy',
+  ],
+  [
+    'deletionPolicy Orphan',
+    { credentialsSecret: { deletionPolicy: 'Orphan' } },
+    'spec.credentialsSecret.deletionPolicy',
+  ],
   ['deletionPolicy Delete', { credentialsSecret: { deletionPolicy: 'Delete' } }, null],
   ['deletionPolicy Retain', { credentialsSecret: { deletionPolicy: 'Retain' } }, null],
   // tls
@@ -154,7 +162,11 @@ const table: Array<[string, Record<string, unknown>, string | null]> = [
   ['mode unknown', { mode: 'Adopt' }, 'spec.mode'],
   ['mode Setup', { mode: 'Setup' }, null],
   ['mode SetupUser without authTokenSecretRef', { mode: 'SetupUser' }, 'spec.authTokenSecretRef'],
-  ['mode SetupUser with authTokenSecretRef', { mode: 'SetupUser', authTokenSecretRef: { name: 'super', key: 'token' } }, null],
+  [
+    'mode SetupUser with authTokenSecretRef',
+    { mode: 'SetupUser', authTokenSecretRef: { name: 'super', key: 'token' } },
+    null,
+  ],
   ['authTokenSecretRef without SetupUser', { authTokenSecretRef: { name: 'super', key: 'token' } }, null],
   ['resetPolicy unknown', { resetPolicy: 'Ignore' }, 'spec.resetPolicy'],
   ['resetPolicy lower case', { resetPolicy: 'report' }, 'spec.resetPolicy'],
@@ -206,9 +218,24 @@ for (const [name, patch, field] of table) {
 }
 
 test('checkSpec: every problem is reported at once, not just the first', () => {
-  const problems = problemsOf({ url: 'ftp://x', bucket: '_x', retentionPeriodSeconds: 10, mode: 'Other', requestTimeoutSeconds: 0 });
-  for (const field of ['spec.url', 'spec.bucket', 'spec.retentionPeriodSeconds', 'spec.mode', 'spec.requestTimeoutSeconds']) {
-    assert.ok(problems.some((p) => p.startsWith(`${field}: `)), field);
+  const problems = problemsOf({
+    url: 'ftp://x',
+    bucket: '_x',
+    retentionPeriodSeconds: 10,
+    mode: 'Other',
+    requestTimeoutSeconds: 0,
+  });
+  for (const field of [
+    'spec.url',
+    'spec.bucket',
+    'spec.retentionPeriodSeconds',
+    'spec.mode',
+    'spec.requestTimeoutSeconds',
+  ]) {
+    assert.ok(
+      problems.some((p) => p.startsWith(`${field}: `)),
+      field,
+    );
   }
   // A bucket that both starts with _ and holds a quote gets both problems.
   assert.is(problemsOf({ bucket: '_"' }).length, 2);
@@ -223,7 +250,11 @@ test('checkSpec: a missing or non-object spec', () => {
   const empty = checkSpec({ metadata, spec: {} as never });
   assert.ok(!empty.ok);
   if (!empty.ok) {
-    for (const field of ['spec.url', 'spec.username', 'spec.org', 'spec.bucket']) assert.ok(empty.problems.some((p) => p.startsWith(`${field}: `)), field);
+    for (const field of ['spec.url', 'spec.username', 'spec.org', 'spec.bucket'])
+      assert.ok(
+        empty.problems.some((p) => p.startsWith(`${field}: `)),
+        field,
+      );
   }
 });
 
@@ -262,7 +293,13 @@ test('instanceKey: URLs that reach the same server share a key', () => {
     for (const url of group) assert.is(instanceKey(url), first, `${url} ~ ${group[0]}`);
     return first;
   });
-  assert.equal(keys, ['http://influxdb:8086', 'http://influxdb', 'https://influxdb', 'https://h.example.com/influx', 'http://[fd00::7]:8086']);
+  assert.equal(keys, [
+    'http://influxdb:8086',
+    'http://influxdb',
+    'https://influxdb',
+    'https://h.example.com/influx',
+    'http://[fd00::7]:8086',
+  ]);
   assert.is(new Set(keys).size, keys.length, 'groups stay apart');
 });
 
@@ -286,7 +323,10 @@ test('instanceKey: never carries userinfo; throws on an unparsable URL (checkSpe
 });
 
 test('setupInstance: the instance key of a valid Setup-mode resource; none for SetupUser or an invalid spec', () => {
-  assert.is(setupInstance(checkSpec(resource({ spec: { url: 'HTTP://InfluxDB.data.svc:8086/' } }))), 'http://influxdb.data.svc:8086');
+  assert.is(
+    setupInstance(checkSpec(resource({ spec: { url: 'HTTP://InfluxDB.data.svc:8086/' } }))),
+    'http://influxdb.data.svc:8086',
+  );
   const addsUser = resource({ spec: { mode: 'SetupUser', authTokenSecretRef: { name: 'admin', key: 'token' } } });
   assert.ok(checkSpec(addsUser).ok);
   assert.is(setupInstance(checkSpec(addsUser)), undefined);

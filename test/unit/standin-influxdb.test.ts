@@ -7,14 +7,26 @@ import * as assert from 'uvu/assert';
 import { influxRequest, type RawAnswer } from '../support/influx-http.js';
 import { startInfluxStandin, type InfluxStandin, type StandinOptions } from '../support/influx-standin.js';
 
-function send(base: string, method: string, path: string, options: { body?: string; token?: string } = {}): Promise<RawAnswer> {
+function send(
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: string; token?: string } = {},
+): Promise<RawAnswer> {
   return influxRequest(base, { method, path, ...options });
 }
 
 const jsonOf = (answer: RawAnswer) => JSON.parse(answer.text) as Record<string, unknown>;
 type JsonRecord = Record<string, unknown>;
 
-const VALID = { username: 'admin', password: 'correct-horse-9', org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 0, token: 'given-operator-token' };
+const VALID = {
+  username: 'admin',
+  password: 'correct-horse-9',
+  org: 'acme',
+  bucket: 'metrics',
+  retentionPeriodSeconds: 0,
+  token: 'given-operator-token',
+};
 const post = (standin: InfluxStandin, body: unknown, path = '/api/v2/setup') =>
   send(standin.url, 'POST', path, { body: typeof body === 'string' ? body : JSON.stringify(body) });
 const allowed = async (standin: InfluxStandin) => jsonOf(await send(standin.url, 'GET', '/api/v2/setup')).allowed;
@@ -55,7 +67,11 @@ setupStatus('ignores an Authorization header, even an invalid one', async ({ sta
 });
 
 setupStatus('a trailing slash or another method meets the auth middleware: compact 401', async ({ standin }) => {
-  for (const [method, path] of [['GET', '/api/v2/setup/'], ['PUT', '/api/v2/setup'], ['DELETE', '/api/v2/setup']] as const) {
+  for (const [method, path] of [
+    ['GET', '/api/v2/setup/'],
+    ['PUT', '/api/v2/setup'],
+    ['DELETE', '/api/v2/setup'],
+  ] as const) {
     const answer = await send(standin.url, method, path);
     assert.is(answer.status, 401, `${method} ${path}`);
     assert.is(answer.text, '{"code":"unauthorized","message":"unauthorized access"}');
@@ -88,7 +104,12 @@ setup('201 with user, bucket, org and auth objects shaped as the doc describes',
   const bucket = body.bucket as JsonRecord;
   const auth = body.auth as JsonRecord;
   for (const id of [user.id, org.id, bucket.id, auth.id]) assert.match(String(id), /^[0-9a-f]{16}$/);
-  assert.equal(user, { links: { self: `/api/v2/users/${String(user.id)}` }, id: user.id, name: 'admin', status: 'active' });
+  assert.equal(user, {
+    links: { self: `/api/v2/users/${String(user.id)}` },
+    id: user.id,
+    name: 'admin',
+    status: 'active',
+  });
   assert.is(org.name, 'acme');
   assert.is(org.description, '');
   assert.is(bucket.orgID, org.id);
@@ -140,14 +161,24 @@ setup('missing required fields: 422 naming only the missing ones, in order, no s
     [{ ...VALID, username: undefined, bucket: '' }, '[username,bucket]'],
   ];
   for (const [body, fields] of cases) {
-    assertInfluxError(await post(standin, body), 422, 'unprocessable entity', `onboarding failed: missing required fields ${fields}`);
+    assertInfluxError(
+      await post(standin, body),
+      422,
+      'unprocessable entity',
+      `onboarding failed: missing required fields ${fields}`,
+    );
   }
   assert.is(await allowed(standin), true);
 });
 
 setup('password of 7 or 73 bytes: 400 invalid, and the user is removed so a retry works', async ({ standin }) => {
   for (const password of ['1234567', 'x'.repeat(73)]) {
-    assertInfluxError(await post(standin, { ...VALID, password }), 400, 'invalid', 'passwords must be between 8 and 72 characters long');
+    assertInfluxError(
+      await post(standin, { ...VALID, password }),
+      400,
+      'invalid',
+      'passwords must be between 8 and 72 characters long',
+    );
   }
   assert.is(await allowed(standin), true);
   assert.is((await post(standin, VALID)).status, 201);
@@ -159,7 +190,12 @@ setup('the password is optional for the server', async ({ standin }) => {
 });
 
 setup('bucket "_x": 400 invalid after user and org exist, and the instance stays stuck', async ({ standin }) => {
-  assertInfluxError(await post(standin, { ...VALID, bucket: '_x' }), 400, 'invalid', 'bucket name _x is invalid. Buckets may not start with underscore');
+  assertInfluxError(
+    await post(standin, { ...VALID, bucket: '_x' }),
+    400,
+    'invalid',
+    'bucket name _x is invalid. Buckets may not start with underscore',
+  );
   assert.is(await allowed(standin), false);
   assertInfluxError(await post(standin, VALID), 422, 'conflict', 'onboarding has already been completed');
   assert.is(standin.onboarded(), undefined);
@@ -174,13 +210,23 @@ setup('a bucket name with a double quote is invalid too, also after user and org
 });
 
 setup('retentionPeriodHrs is nanoseconds: 24 means 24 ns -> 500 and stuck', async ({ standin }) => {
-  assertInfluxError(await post(standin, { ...VALID, retentionPeriodSeconds: undefined, retentionPeriodHrs: 24 }), 500, 'internal error', 'retention policy duration must be at least 1h0m0s');
+  assertInfluxError(
+    await post(standin, { ...VALID, retentionPeriodSeconds: undefined, retentionPeriodHrs: 24 }),
+    500,
+    'internal error',
+    'retention policy duration must be at least 1h0m0s',
+  );
   assert.is(await allowed(standin), false);
   assertInfluxError(await post(standin, VALID), 422, 'conflict', 'onboarding has already been completed');
 });
 
 setup('retentionPeriodSeconds under an hour (or negative Hrs) -> 500 and stuck', async ({ standin }) => {
-  assertInfluxError(await post(standin, { ...VALID, retentionPeriodSeconds: 60 }), 500, 'internal error', 'retention policy duration must be at least 1h0m0s');
+  assertInfluxError(
+    await post(standin, { ...VALID, retentionPeriodSeconds: 60 }),
+    500,
+    'internal error',
+    'retention policy duration must be at least 1h0m0s',
+  );
   assert.is(await allowed(standin), false);
   standin.knobs.wipe();
   assert.is((await post(standin, { ...VALID, retentionPeriodSeconds: 0, retentionPeriodHrs: -1 })).status, 500);
@@ -209,7 +255,7 @@ setup('decoder errors: empty body -> EOF, malformed JSON and wrong types -> Go d
   assert.is(await allowed(standin), true);
 });
 
-setup('unknown keys (Cloud\'s limit) are ignored and keys match case-insensitively, as Go does', async ({ standin }) => {
+setup("unknown keys (Cloud's limit) are ignored and keys match case-insensitively, as Go does", async ({ standin }) => {
   const answer = await post(standin, { ...VALID, username: undefined, UserName: 'admin', limit: { maxBuckets: 2 } });
   assert.is(answer.status, 201, answer.text);
   assert.is(standin.onboarded()?.username, 'admin');
@@ -235,7 +281,12 @@ variants('v2.9 hashed tokens: the 201 carries the raw token and a hashedToken', 
 variants('v2.7.0-2.7.5: only a minimum length, with the older message', async () => {
   const standin = await startInfluxStandin({ version: 'v2.7.5' });
   try {
-    assertInfluxError(await post(standin, { ...VALID, password: 'short' }), 400, 'invalid', 'passwords must be at least 8 characters long');
+    assertInfluxError(
+      await post(standin, { ...VALID, password: 'short' }),
+      400,
+      'invalid',
+      'passwords must be at least 8 characters long',
+    );
     assert.is((await post(standin, { ...VALID, password: 'y'.repeat(80) })).status, 201);
   } finally {
     await standin.close();
@@ -271,14 +322,23 @@ race('same username: both pass the allowed-check, the second gets "user already 
 
 race('different usernames and orgs: both succeed, two operator tokens exist', async ({ standin }) => {
   standin.knobs.latencyMs = RACE_WINDOW_MS;
-  const answers = await Promise.all([post(standin, VALID), post(standin, { ...VALID, username: 'other', org: 'other-org', token: 'other-token' })]);
-  assert.equal(answers.map((answer) => answer.status), [201, 201]);
+  const answers = await Promise.all([
+    post(standin, VALID),
+    post(standin, { ...VALID, username: 'other', org: 'other-org', token: 'other-token' }),
+  ]);
+  assert.equal(
+    answers.map((answer) => answer.status),
+    [201, 201],
+  );
   assert.equal(standin.tokens().sort(), ['given-operator-token', 'other-token']);
 });
 
 race('same token: the second gets "token already exists"', async ({ standin }) => {
   standin.knobs.latencyMs = RACE_WINDOW_MS;
-  const answers = await Promise.all([post(standin, VALID), post(standin, { ...VALID, username: 'other', org: 'other-org' })]);
+  const answers = await Promise.all([
+    post(standin, VALID),
+    post(standin, { ...VALID, username: 'other', org: 'other-org' }),
+  ]);
   const statuses = answers.map((answer) => answer.status).sort();
   assert.equal(statuses, [201, 422]);
   const conflict = answers.find((answer) => answer.status === 422) as RawAnswer;
@@ -305,57 +365,88 @@ setupUserGone.run();
 
 const setupUserV20 = standinSuite('POST /api/v2/setup/user, OSS 2.0.x', { setupUserRoute: 'v2.0' });
 
-setupUserV20('needs a valid token; creates another user, org and bucket; 201 with the same shape', async ({ standin }) => {
-  const { token } = standin.knobs.setUpBySomeoneElse();
-  const body = JSON.stringify({ ...VALID, username: 'second', org: 'second-org', token: 'second-token' });
-  assert.is((await send(standin.url, 'POST', '/api/v2/setup/user', { body, token: 'wrong' })).status, 401);
-  const answer = await send(standin.url, 'POST', '/api/v2/setup/user', { body, token });
-  assert.is(answer.status, 201, answer.text);
-  const created = jsonOf(answer);
-  const org = created.org as JsonRecord;
-  const auth = created.auth as JsonRecord;
-  assert.is((created.user as JsonRecord).name, 'second');
-  assert.is((created.bucket as JsonRecord).orgID, org.id);
-  const permissions = auth.permissions as Array<{ resource: { type: string; id?: string; orgID?: string } }>;
-  assert.is(permissions.length, 46);
-  const scopes = permissions.map(({ resource }) => resource.orgID ?? resource.id);
-  assert.ok(
-    scopes.every((scope) => scope === org.id || scope === (created.user as JsonRecord).id),
-    'owner of the new org and of its own user only',
-  );
-  assert.ok(standin.tokens().includes('second-token'));
-  assert.is((await send(standin.url, 'GET', '/api/v2/me', { token: 'second-token' })).status, 200, 'the new token can read its own user');
-});
+setupUserV20(
+  'needs a valid token; creates another user, org and bucket; 201 with the same shape',
+  async ({ standin }) => {
+    const { token } = standin.knobs.setUpBySomeoneElse();
+    const body = JSON.stringify({ ...VALID, username: 'second', org: 'second-org', token: 'second-token' });
+    assert.is((await send(standin.url, 'POST', '/api/v2/setup/user', { body, token: 'wrong' })).status, 401);
+    const answer = await send(standin.url, 'POST', '/api/v2/setup/user', { body, token });
+    assert.is(answer.status, 201, answer.text);
+    const created = jsonOf(answer);
+    const org = created.org as JsonRecord;
+    const auth = created.auth as JsonRecord;
+    assert.is((created.user as JsonRecord).name, 'second');
+    assert.is((created.bucket as JsonRecord).orgID, org.id);
+    const permissions = auth.permissions as Array<{ resource: { type: string; id?: string; orgID?: string } }>;
+    assert.is(permissions.length, 46);
+    const scopes = permissions.map(({ resource }) => resource.orgID ?? resource.id);
+    assert.ok(
+      scopes.every((scope) => scope === org.id || scope === (created.user as JsonRecord).id),
+      'owner of the new org and of its own user only',
+    );
+    assert.ok(standin.tokens().includes('second-token'));
+    assert.is(
+      (await send(standin.url, 'GET', '/api/v2/me', { token: 'second-token' })).status,
+      200,
+      'the new token can read its own user',
+    );
+  },
+);
 
 setupUserV20.run();
 
 // -------------------------------------------------------------------------------------------
 const authenticated = standinSuite('token routes and /health');
 
-authenticated('/api/v2/me: 200 with the token\'s user; 401 compact JSON for an unknown or revoked token', async ({ standin }) => {
-  await post(standin, VALID);
-  const me = await send(standin.url, 'GET', '/api/v2/me', { token: VALID.token });
-  assert.is(me.status, 200);
-  assert.is(jsonOf(me).name, 'admin');
-  assert.is(jsonOf(me).id, standin.onboarded()?.userID);
-  assert.is((await send(standin.url, 'GET', '/api/v2/me', { token: 'unknown' })).text, '{"code":"unauthorized","message":"unauthorized access"}');
-  assert.is((await send(standin.url, 'DELETE', `/api/v2/authorizations/${standin.onboarded()?.authorizationID}`, { token: VALID.token })).status, 204);
-  assert.is((await send(standin.url, 'GET', '/api/v2/me', { token: VALID.token })).status, 401);
-  assert.equal(standin.tokens(), []);
-});
+authenticated(
+  "/api/v2/me: 200 with the token's user; 401 compact JSON for an unknown or revoked token",
+  async ({ standin }) => {
+    await post(standin, VALID);
+    const me = await send(standin.url, 'GET', '/api/v2/me', { token: VALID.token });
+    assert.is(me.status, 200);
+    assert.is(jsonOf(me).name, 'admin');
+    assert.is(jsonOf(me).id, standin.onboarded()?.userID);
+    assert.is(
+      (await send(standin.url, 'GET', '/api/v2/me', { token: 'unknown' })).text,
+      '{"code":"unauthorized","message":"unauthorized access"}',
+    );
+    assert.is(
+      (
+        await send(standin.url, 'DELETE', `/api/v2/authorizations/${standin.onboarded()?.authorizationID}`, {
+          token: VALID.token,
+        })
+      ).status,
+      204,
+    );
+    assert.is((await send(standin.url, 'GET', '/api/v2/me', { token: VALID.token })).status, 401);
+    assert.equal(standin.tokens(), []);
+  },
+);
 
-authenticated('/api/v2/orgs?org= finds the org or answers 404; /api/v2/buckets?orgID=&name= lists matches', async ({ standin }) => {
-  await post(standin, VALID);
-  const record = standin.onboarded();
-  const orgs = await send(standin.url, 'GET', '/api/v2/orgs?org=acme', { token: VALID.token });
-  assert.is(orgs.status, 200);
-  assert.equal((jsonOf(orgs).orgs as JsonRecord[]).map((org) => org.id), [record?.orgID]);
-  const missing = await send(standin.url, 'GET', '/api/v2/orgs?org=nope', { token: VALID.token });
-  assertInfluxError(missing, 404, 'not found', 'organization name "nope" not found');
-  const buckets = await send(standin.url, 'GET', `/api/v2/buckets?orgID=${record?.orgID}&name=metrics`, { token: VALID.token });
-  assert.equal((jsonOf(buckets).buckets as JsonRecord[]).map((bucket) => bucket.id), [record?.bucketID]);
-  assert.is((await send(standin.url, 'GET', '/api/v2/orgs?org=acme')).status, 401);
-});
+authenticated(
+  '/api/v2/orgs?org= finds the org or answers 404; /api/v2/buckets?orgID=&name= lists matches',
+  async ({ standin }) => {
+    await post(standin, VALID);
+    const record = standin.onboarded();
+    const orgs = await send(standin.url, 'GET', '/api/v2/orgs?org=acme', { token: VALID.token });
+    assert.is(orgs.status, 200);
+    assert.equal(
+      (jsonOf(orgs).orgs as JsonRecord[]).map((org) => org.id),
+      [record?.orgID],
+    );
+    const missing = await send(standin.url, 'GET', '/api/v2/orgs?org=nope', { token: VALID.token });
+    assertInfluxError(missing, 404, 'not found', 'organization name "nope" not found');
+    const buckets = await send(standin.url, 'GET', `/api/v2/buckets?orgID=${record?.orgID}&name=metrics`, {
+      token: VALID.token,
+    });
+    assert.equal(
+      (jsonOf(buckets).buckets as JsonRecord[]).map((bucket) => bucket.id),
+      [record?.bucketID],
+    );
+    assert.is((await send(standin.url, 'GET', '/api/v2/orgs?org=acme')).status, 401);
+  },
+);
 
 authenticated('/health needs no token and reports the version', async ({ standin }) => {
   const answer = await send(standin.url, 'GET', '/health');
@@ -367,14 +458,24 @@ authenticated('/health needs no token and reports the version', async ({ standin
   assert.is(body.version, 'v2.7.12');
 });
 
-authenticated('an unknown API path is 401 without a token and a JSON 404 with one; the removed setup/user route a plain 404', async ({ standin }) => {
-  const { token } = standin.knobs.setUpBySomeoneElse();
-  assert.is((await send(standin.url, 'GET', '/api/v2/nothing')).status, 401);
-  assertInfluxError(await send(standin.url, 'GET', '/api/v2/nothing', { token }), 404, 'not found', 'path not found');
-  assert.is((await send(standin.url, 'POST', '/api/v2/setup/user', { token, body: '{}' })).text, '404 page not found\n');
-  const outside = await send(standin.url, 'GET', '/nothing');
-  assert.equal([outside.status, outside.text], [404, 'no assets included in binary\n'], 'outside /api/ no token is asked for');
-});
+authenticated(
+  'an unknown API path is 401 without a token and a JSON 404 with one; the removed setup/user route a plain 404',
+  async ({ standin }) => {
+    const { token } = standin.knobs.setUpBySomeoneElse();
+    assert.is((await send(standin.url, 'GET', '/api/v2/nothing')).status, 401);
+    assertInfluxError(await send(standin.url, 'GET', '/api/v2/nothing', { token }), 404, 'not found', 'path not found');
+    assert.is(
+      (await send(standin.url, 'POST', '/api/v2/setup/user', { token, body: '{}' })).text,
+      '404 page not found\n',
+    );
+    const outside = await send(standin.url, 'GET', '/nothing');
+    assert.equal(
+      [outside.status, outside.text],
+      [404, 'no assets included in binary\n'],
+      'outside /api/ no token is asked for',
+    );
+  },
+);
 
 authenticated.run();
 

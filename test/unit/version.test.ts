@@ -30,7 +30,11 @@ test('package.json carries a semantic version, and src/version.ts reads exactly 
 });
 
 test('--version prints package.json version', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), '--version'], { cwd: root });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/main.ts'), '--version'],
+    { cwd: root },
+  );
   assert.is(stdout, `influx-onboarding-operator ${packageVersion}\n`);
 });
 
@@ -45,7 +49,10 @@ test("the chart's version and appVersion are package.json's; the image tag defau
 
 test('the image version label is the VERSION build argument, declared without a default', () => {
   const final = dockerfile.at(-1) ?? [];
-  const labels = final.filter((i) => i.keyword === 'LABEL').map((i) => i.args).join(' ');
+  const labels = final
+    .filter((i) => i.keyword === 'LABEL')
+    .map((i) => i.args)
+    .join(' ');
   assert.match(labels, 'org.opencontainers.image.version="${VERSION}"');
   const args = final.filter((i) => i.keyword === 'ARG').map((i) => i.args);
   assert.ok(args.includes('VERSION'), `the final stage declares ARG VERSION without a default: ${args.join(' | ')}`);
@@ -54,13 +61,19 @@ test('the image version label is the VERSION build argument, declared without a 
 /** The build stage's RUN that compares VERSION with package.json, run by sh as the build would. */
 async function versionGuard(version: string): Promise<number> {
   const build = dockerfile[0] ?? [];
-  assert.ok(build.some((i) => i.keyword === 'ARG' && i.args === 'VERSION'), 'the build stage declares ARG VERSION');
+  assert.ok(
+    build.some((i) => i.keyword === 'ARG' && i.args === 'VERSION'),
+    'the build stage declares ARG VERSION',
+  );
   const guard = build.find((i) => i.keyword === 'RUN' && i.args.includes('$VERSION'));
   assert.ok(guard, 'a RUN in the build stage checks $VERSION');
   const dir = mkdtempSync(join(tmpdir(), 'version-guard-'));
   try {
     copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
-    return await promisify(execFile)('sh', ['-c', guard.args], { cwd: dir, env: { ...process.env, VERSION: version } }).then(
+    return await promisify(execFile)('sh', ['-c', guard.args], {
+      cwd: dir,
+      env: { ...process.env, VERSION: version },
+    }).then(
       () => 0,
       (error: { code?: number }) => error.code ?? 1,
     );
