@@ -22,7 +22,12 @@ export interface ControlPlaneOptions {
   dir?: string;
   /** Receives progress lines (start-up timing, failures). Default: written to stderr. */
   log?: (message: string) => void;
+  /** An audit policy (audit.k8s.io/v1 Policy): the API server then keeps an audit log, JSON lines at `auditLogPath`. */
+  auditPolicy?: Record<string, unknown>;
 }
+
+/** The processes a fault can kill (SIGKILL) and start again. */
+export type KillableComponent = 'etcd' | 'kube-apiserver';
 
 export interface KubectlResult {
   code: number;
@@ -43,10 +48,16 @@ export interface ControlPlane {
   readonly etcdUrl: string;
   /** Scratch folder: etcd data, certificates, keys, kubeconfigs and logs/<component>.log. */
   readonly dir: string;
+  /** The audit log, when an auditPolicy was given. */
+  readonly auditLogPath?: string;
   /** Runs the harness's kubectl against this control plane (KUBECONFIG is set for it). */
   kubectl(args: string[], options?: { input?: string }): Promise<KubectlResult>;
   /** Stops kube-apiserver and starts it again on the same port and etcd; resolves when ready. */
   restartApiServer(): Promise<void>;
+  /** SIGKILL to one component: no shutdown code runs. It stays down until started again. */
+  kill(component: KillableComponent): Promise<void>;
+  /** Starts a killed component again with the same flags, data and port; resolves once it is ready. */
+  start(component: KillableComponent): Promise<void>;
   /** Compacts etcd at its current revision, so older resourceVersions are gone; returns it. */
   compactEtcd(): Promise<number>;
   /**
@@ -216,7 +227,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const server = `https://127.0.0.1:${apiPort}`;
 
     const tEtcd = performance.now();
-    const etcd = launch('etcd', [
+    const etcdArgs = [
       '--name=controlplane',
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=${etcdUrl}`,
@@ -227,7 +238,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // Throwaway data: durability costs time and buys nothing here.
       '--unsafe-no-fsync',
       '--log-level=warn',
-    ]);
+    ];
+    const etcdHealthy = async () => {
+      const res = await send(`${etcdUrl}/health`);
+      return res.status === 200 && JSON.parse(res.body).health === 'true';
+    };
+    const etcd = launch('etcd', etcdArgs);
 
     // Service-account token signing keys, made while etcd starts.
     const keys = await promisify(generateKeyPair)('rsa', {
@@ -249,10 +265,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       { mode: 0o600 },
     );
 
-    await waitFor(etcd, 'healthy', etcdReadyTimeoutMs, async () => {
-      const res = await send(`${etcdUrl}/health`);
-      return res.status === 200 && JSON.parse(res.body).health === 'true';
-    });
+    await waitFor(etcd, 'healthy', etcdReadyTimeoutMs, etcdHealthy);
     note(`etcd ready in ${Math.round(performance.now() - tEtcd)} ms`);
 
     const apiCertDir = join(dir, 'apiserver-certs');
@@ -276,6 +289,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // request timeout, so every restart with a controller manager attached would take that long.
       '--shutdown-watch-termination-grace-period=2s',
     ];
+    const auditLogPath = options.auditPolicy && join(logDir, 'audit.log');
+    if (options.auditPolicy && auditLogPath) {
+      writeFileSync(join(dir, 'audit-policy.yaml'), stringify(options.auditPolicy));
+      apiServerArgs.push(
+        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+        `--audit-log-path=${auditLogPath}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
+        '--audit-log-maxsize=0',
+      );
+    }
     const readyz = async () => {
       const certFile = join(apiCertDir, 'apiserver.crt');
       if (!existsSync(certFile)) return false;
@@ -336,6 +360,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       binDir,
       etcdUrl,
       dir,
+      ...(auditLogPath && { auditLogPath }),
 
       kubectl(args, kubectlOptions = {}) {
         const child = spawn(join(binDir, 'kubectl'), args, {
@@ -368,6 +393,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           `kube-apiserver restarted: stopped in ${Math.round(stopped - t)} ms, ` +
             `ready again in ${Math.round(performance.now() - stopped)} ms`,
         );
+      },
+
+      async kill(component) {
+        const proc = procs.get(component);
+        procs.delete(component);
+        await proc?.signal('SIGKILL');
+        note(`${component} killed (SIGKILL)`);
+      },
+
+      async start(component) {
+        if (procs.has(component)) throw new Error(`${component} is running`);
+        const t = performance.now();
+        appendFileSync(logFile(component), `\n----- started again by the test harness -----\n`);
+        if (component === 'etcd') {
+          await waitFor(launch('etcd', etcdArgs), 'healthy', etcdReadyTimeoutMs, etcdHealthy);
+        } else {
+          apiServer = launch('kube-apiserver', apiServerArgs);
+          await waitFor(apiServer, 'ready', apiServerReadyTimeoutMs, readyz);
+        }
+        note(`${component} started again, ready in ${Math.round(performance.now() - t)} ms`);
       },
 
       async compactEtcd() {
