@@ -163,11 +163,14 @@ async function decideAndAct<
   facts: F,
   decide: (facts: F) => Step | FinalizerStep | AccessFinish<S>,
   act: (step: Step, facts: F) => Promise<F>,
+  signal: AbortSignal,
 ): Promise<ReconcileOutcome> {
   const { options } = shell;
   const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
   const steps: string[] = [];
   for (let count = 0; count < MAX_STEPS; count++) {
+    // Aborted (leadership lost, shutdown): nothing more is sent, not even the status of what was done.
+    signal.throwIfAborted();
     const step = decide(facts);
     if (isFinish<S>(step)) return conclude(shell, facts.resource, step, steps);
     steps.push(step.kind);
@@ -261,7 +264,7 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
     }
   }
 
-  return async function reconcile(request) {
+  return async function reconcile(request, signal) {
     const key = `${request.namespace}/${request.name}`;
     const resource = ports.resource(request.namespace, request.name);
     if (resource === undefined) {
@@ -279,7 +282,7 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
-    return decideAndAct(shell, facts, decideBucket, act);
+    return decideAndAct(shell, facts, decideBucket, act, signal);
   };
 }
 
@@ -450,6 +453,6 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
       }
       return step;
     };
-    return decideAndAct(shell, facts, decide, (step, current) => act(step, current, clean));
+    return decideAndAct(shell, facts, decide, (step, current) => act(step, current, clean), signal);
   };
 }

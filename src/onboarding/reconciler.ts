@@ -434,13 +434,15 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const steps: string[] = [];
     try {
       for (let count = 0; count < MAX_STEPS; count++) {
+        // Aborted (leadership lost, shutdown): nothing more is sent, not even the status of what was done.
+        signal.throwIfAborted();
         const step = decide(facts);
         if (step.kind === 'finish') {
           const current = progressing === undefined ? facts.resource : await progressing.settle();
           if (current === undefined) return { requeue: true };
+          signal.throwIfAborted();
           return await conclude(step, { ...facts, resource: current }, steps, key);
         }
-        signal.throwIfAborted();
         steps.push(step.kind);
         facts = await act(step, facts, client, key);
       }

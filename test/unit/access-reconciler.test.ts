@@ -513,4 +513,29 @@ test('the onboarding gone: both finalizers let go with a Warning, leaving Influx
   }
 });
 
+test('leadership lost while a token is being made (signal aborted): no Secret, no status, nothing more sent', async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    addToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    w.standin.knobs.answerDelayMs = 300;
+    const posts = () => w.standin.requests.filter((request) => request.method === 'POST').length;
+    const before = posts();
+    const outcome = w.token('writer').then(
+      () => 'resolved',
+      (error: unknown) => `rejected: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    while (posts() === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sent = w.standin.requests.length;
+    w.run.abort(new Error('leadership lost'));
+    assert.match(await outcome, /^rejected/);
+    assert.is(w.secrets.get('writer-influx-token'), undefined, 'no Secret was written after the abort');
+    assert.is(w.tokens.get('writer')?.status, undefined, 'no status was written after the abort');
+    assert.is(w.standin.requests.length, sent, 'nothing more reached InfluxDB');
+  } finally {
+    await w.close();
+  }
+});
+
 test.run();

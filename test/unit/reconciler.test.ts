@@ -186,7 +186,11 @@ interface Harness {
   standin: InfluxStandin;
   registry: SecretRegistry;
   reasons: Map<string, Reason | undefined>;
-  reconcile: (name: string, namespace?: string) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
+  reconcile: (
+    name: string,
+    namespace?: string,
+    signal?: AbortSignal,
+  ) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   add: (
     name: string,
     options?: { createdAt?: string; namespace?: string; uid?: string; spec?: Partial<InfluxOnboardingSpec> },
@@ -237,7 +241,8 @@ async function harness(
     standin,
     registry,
     reasons,
-    reconcile: (name, namespace = 'ns') => reconciler({ namespace, name }, new AbortController().signal),
+    reconcile: (name, namespace = 'ns', signal = new AbortController().signal) =>
+      reconciler({ namespace, name }, signal),
     add: (name, options = {}) => {
       const base = buildResource({ spec: { url: standin.url, ...options.spec } });
       const created: InfluxOnboarding = {
@@ -683,6 +688,28 @@ test('an unreachable instance: Unreachable with backoff, one Warning event acros
       h.world.events.map((event) => `${event.type} ${event.reason}`),
       ['Warning Unreachable'],
     );
+  } finally {
+    await h.close();
+  }
+});
+
+test('leadership lost while the setup is in flight (signal aborted): no status, no event, nothing more sent', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    h.standin.knobs.answerDelayMs = 300;
+    const run = new AbortController();
+    const reconciling = h.reconcile('a', 'ns', run.signal).then(
+      () => 'resolved',
+      (error: unknown) => `rejected: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    while (h.standin.onboarded() === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sent = h.standin.requests.length;
+    run.abort(new Error('leadership lost'));
+    assert.match(await reconciling, /^rejected/);
+    assert.is(h.world.patches, 0, 'no status was written after the abort');
+    assert.equal(h.world.events, [], 'no event was recorded');
+    assert.is(h.standin.requests.length, sent, 'nothing more reached InfluxDB');
   } finally {
     await h.close();
   }
