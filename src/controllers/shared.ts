@@ -179,6 +179,7 @@ function influxClients(manager: Manager, config: Config, version: string): (targ
     userAgent: `influx-onboarding-operator/${version}`,
     onRequest: (sample) =>
       influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
+    admit: () => manager.notLeading(),
   });
   manager.onStop(() => influx.closeAll());
   return (target) =>

@@ -14,7 +14,10 @@ export class InfluxClientPool {
   private readonly clients = new Map<string, InfluxClient>();
 
   constructor(
-    private readonly shared: Pick<InfluxClientOptions, 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets'>,
+    private readonly shared: Pick<
+      InfluxClientOptions,
+      'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets' | 'admit'
+    >,
     private readonly capacity = 256,
   ) {}
 

@@ -153,6 +153,8 @@ export function createTransport(options: InfluxClientOptions): Transport {
   });
 
   async function perform(call: Call): Promise<Exchange> {
+    const notAdmitted = options.admit?.();
+    if (notAdmitted !== undefined) throw new Error(notAdmitted);
     if (admission.kind === 'refused') return refused(admission.refusal);
     const url = buildUrl(base, call);
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': userAgent };

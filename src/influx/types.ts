@@ -26,6 +26,11 @@ export interface InfluxClientOptions extends AddressPolicy {
   userAgent?: string;
   /** Called once per request, for metrics. */
   onRequest?: (sample: RequestSample) => void;
+  /**
+   * Asked right before each request: a reason refuses it (the request is not sent and the call
+   * throws it). The operator's replica that no longer holds its Lease sends nothing.
+   */
+  admit?: () => string | undefined;
 }
 
 export interface RequestSample {
