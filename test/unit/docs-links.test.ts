@@ -4,11 +4,11 @@
  * links every page in docs/ (its index is the way in); and the CRDs' descriptions, which
  * `kubectl explain` shows, point at pages and headings that exist.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { crdText, loadCrd } from '../support/crd.js';
+import { crdPlurals, crdText, loadCrd } from '../support/crd.js';
 import {
   brokenLinks,
   brokenRepositoryLinks,
@@ -19,9 +19,7 @@ import {
   repositoryRoot,
 } from '../support/markdown.js';
 
-const PLURALS = readdirSync(join(repositoryRoot, 'crds'))
-  .map((file) => /^[^_]+_(.+)\.yaml$/.exec(file)?.[1])
-  .filter((plural): plural is string => plural !== undefined);
+const PLURALS = crdPlurals();
 
 test('the checker finds a missing file, a missing anchor and a link out of the repository; GitHub anchors', () => {
   const page = parseMarkdown(

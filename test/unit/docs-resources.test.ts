@@ -5,19 +5,16 @@
  * the default column. And some table of docs/ names every label, annotation and Secret key
  * src/api/ defines.
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as onboardingApi from '../../src/api/types.js';
 import * as accessApi from '../../src/api/access-types.js';
-import { loadCrd, type Schema } from '../support/crd.js';
+import { crdPlurals, loadCrd, type Schema } from '../support/crd.js';
 import {
   column,
   documentationFiles,
   parseMarkdown,
   readMarkdown,
-  repositoryRoot,
   tablesUnder,
   type MarkdownFile,
 } from '../support/markdown.js';
@@ -120,9 +117,7 @@ test('the check reports a missing row, a row for no field, a wrong required and 
 
 test("every field of every CRD has its row in docs/resources.md, with the CRD's required and default", () => {
   const page = readMarkdown(PAGE);
-  const plurals = readdirSync(join(repositoryRoot, 'crds'))
-    .map((file) => /^[^_]+_(.+)\.yaml$/.exec(file)?.[1])
-    .filter((plural): plural is string => plural !== undefined);
+  const plurals = crdPlurals();
   assert.ok(plurals.length >= 3, plurals.join(', '));
   const problems: Record<string, string[]> = {};
   for (const plural of plurals) {
