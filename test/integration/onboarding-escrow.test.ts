@@ -2,6 +2,7 @@
 // namespace deletes every Secret in it, deletionPolicy Retain ones too; with the escrow, the
 // resource created again in a namespace of the same name gets the same credentials back, for the
 // same instance, instead of AlreadyOnboarded with its token lost.
+// The second test counts the escrow copies the first one made.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ApiException } from '@kubernetes/client-node';
