@@ -16,6 +16,7 @@ import {
   reconciledRecords,
   recordTime,
   scrape,
+  leaderElectionArgs,
   startRuntimeOperator,
   startStandins,
   waitForReconciled,
@@ -56,14 +57,11 @@ election.after(async (context) => {
 async function startCandidate(context: Context, name: string): Promise<RunningOperator> {
   const operator = await startRuntimeOperator(context.namespace, {
     name,
-    args: [
-      '--leader-elect=true',
-      `--leader-election-namespace=${context.namespace}`,
-      `--leader-election-id=${context.leaseName}`,
-      `--lease-duration=${LEASE_MS}ms`,
-      `--renew-deadline=${RENEW_DEADLINE_MS}ms`,
-      `--retry-period=${RETRY_MS}ms`,
-    ],
+    args: leaderElectionArgs(context.namespace, context.leaseName, {
+      leaseMs: LEASE_MS,
+      renewDeadlineMs: RENEW_DEADLINE_MS,
+      retryMs: RETRY_MS,
+    }),
   });
   context.operators.push(operator);
   return operator;

@@ -16,6 +16,7 @@ import type { InfluxStandin } from '../support/influx-standin.js';
 import type { RunningOperator } from '../support/operator.js';
 import {
   assertNoStandinCredentialLeaked,
+  leaderElectionArgs,
   startRuntimeOperator,
   startStandins,
   startTap,
@@ -89,14 +90,11 @@ async function startReplica(context: Context, name: string): Promise<RunningOper
   const operator = await startRuntimeOperator(context.namespace, {
     name,
     kubeconfigPath: tap.kubeconfigPath,
-    args: [
-      '--leader-elect=true',
-      `--leader-election-namespace=${context.namespace}`,
-      `--leader-election-id=${context.leaseName}`,
-      `--lease-duration=${LEASE_MS}ms`,
-      `--renew-deadline=${RENEW_DEADLINE_MS}ms`,
-      `--retry-period=${RETRY_MS}ms`,
-    ],
+    args: leaderElectionArgs(context.namespace, context.leaseName, {
+      leaseMs: LEASE_MS,
+      renewDeadlineMs: RENEW_DEADLINE_MS,
+      retryMs: RETRY_MS,
+    }),
   });
   context.operators.push(operator);
   context.pids.set(name, operator.pid);

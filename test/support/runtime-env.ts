@@ -131,3 +131,19 @@ export async function assertNoStandinCredentialLeaked(
   for (const standin of standins) ledger.addStandin(standin);
   await assertNoCredentialLeaked(operators, [namespace], minimumSecrets, ledger);
 }
+
+/** The flags of a replica under leader election on the Lease `lease` in `namespace`, with short timings. */
+export function leaderElectionArgs(
+  namespace: string,
+  lease: string,
+  timing: { leaseMs: number; renewDeadlineMs: number; retryMs: number },
+): string[] {
+  return [
+    '--leader-elect=true',
+    `--leader-election-namespace=${namespace}`,
+    `--leader-election-id=${lease}`,
+    `--lease-duration=${timing.leaseMs}ms`,
+    `--renew-deadline=${timing.renewDeadlineMs}ms`,
+    `--retry-period=${timing.retryMs}ms`,
+  ];
+}
