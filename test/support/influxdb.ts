@@ -22,6 +22,10 @@ export interface InfluxServer {
   readonly hashedTokens: boolean;
   /** Stop, delete every piece of data, start again on the same port: a fresh instance. */
   wipe(): Promise<void>;
+  /** Stop (SIGTERM) and start again on the same port with the same data. */
+  restart(): Promise<void>;
+  /** The server's own log files (none for the stand-in). */
+  logFiles(): string[];
   stop(): Promise<void>;
 }
 
@@ -111,6 +115,11 @@ export async function startInfluxd(version: RealVersion): Promise<InfluxServer> 
       rmSync(data, { recursive: true, force: true });
       await start();
     },
+    async restart() {
+      await proc?.stop();
+      await start();
+    },
+    logFiles: () => Array.from({ length: starts }, (_, index) => join(scope.dir, `influxd-${index + 1}.log`)),
     stop,
   };
 }
@@ -130,6 +139,9 @@ export async function startStandinServer(
     hashedTokens,
     standin,
     wipe: async () => standin.knobs.wipe(),
+    // The stand-in keeps everything in memory: it has nothing to restart.
+    restart: async () => undefined,
+    logFiles: () => [],
     stop: () => standin.close(),
   };
 }
