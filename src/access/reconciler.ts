@@ -49,6 +49,8 @@ export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTo
   bucket(namespace: string, name: string): InfluxBucket | undefined;
   readSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
   writeSecret(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret>;
+  /** Whether the API server still has this InfluxToken (same UID): asked, not the cache, before a token is made. */
+  existsOnServer(owner: InfluxToken): Promise<boolean>;
 }
 
 export interface AccessOptions {
@@ -355,8 +357,15 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
         return { ...facts, current: { id: step.authorizationID, found } };
       }
       case 'createAuthorization': {
+        const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
+        // A cache behind the API server (a new leader after a partition) still holds a token whose
+        // deletion finished: a token made for it would be an orphan nothing ever deletes.
+        if (!(await ports.existsOnServer(facts.resource)))
+          throw new Error(
+            `InfluxToken ${key} is gone from the API server; the cache is behind: no token is made for it`,
+          );
         // From here until a list finds no orphan, one may exist: this create's answer can be lost.
-        clean.delete(`${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`);
+        clean.delete(key);
         const created = await ports.influx(step.connection.target).createAuthorization(step.connection.token, {
           orgID: step.connection.orgID,
           description: step.description,

@@ -9,6 +9,7 @@ import {
   type InfluxBucket,
   type InfluxToken,
 } from '../api/access-types.js';
+import { existsOnServer } from '../kube/status.js';
 import { TokenSecrets } from '../kube/token-secret.js';
 import {
   ignoreStatusOnlyUpdates,
@@ -50,6 +51,7 @@ export function registerTokenController(manager: Manager, deps: ControllerDeps):
         bucket: (namespace, name) => buckets.get(namespace, name),
         readSecret: (owner, name) => tokenSecrets.read(owner, name),
         writeSecret: (owner, desired, observed) => tokenSecrets.write(owner, desired, observed),
+        existsOnServer: (owner) => existsOnServer(deps.customObjects, owner, TOKEN_PLURAL),
       },
       access.options,
     ),
