@@ -668,7 +668,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
    */
   function v1AuthorizationOf(url: URL, header: string | undefined): Authorization {
     const credentials = v1CredentialsOf(url, header);
-    if (credentials === undefined) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+    if (credentials === undefined) throw legacyError('unauthorized', MESSAGES.unauthorized);
     const byToken = (token: string) => [...authorizations.values()].find((entry) => entry.token === token);
     let found: Authorization | undefined;
     if (credentials.scheme === 'token') {
@@ -680,7 +680,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     }
     const user = found && users.get(found.userID);
     if (found === undefined || found.status !== 'active' || user === undefined)
-      throw new InfluxError('unauthorized', MESSAGES.credentialsUnauthorized);
+      throw legacyError('unauthorized', MESSAGES.credentialsUnauthorized);
     return found;
   }
 
