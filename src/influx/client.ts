@@ -241,12 +241,6 @@ async function foundByID<T>(outcome: Promise<Outcome<T>>): Promise<Outcome<T | n
   return namesNothing ? { ok: true, value: null } : settled;
 }
 
-/** A DELETE of something already gone has done its job. */
-async function deletion(outcome: Promise<Outcome<Deletion>>): Promise<Outcome<Deletion>> {
-  const settled = await outcome;
-  return isNotFound(settled) ? { ok: true, value: 'absent' } : settled;
-}
-
 function secretsOf(request: SetupRequest, authToken?: string): string[] {
   return authToken === undefined ? [request.password, request.token] : [request.password, request.token, authToken];
 }
@@ -286,6 +280,20 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     const exchange = await transport.send(request);
     if (!exchange.ok) return exchange;
     return interpret(exchange.answer, expectation);
+  }
+
+  /** A DELETE answered with 204; one of something already gone (404) has done its job too. */
+  async function remove(
+    token: string,
+    path: string,
+    endpoint: string,
+    query?: Record<string, string>,
+  ): Promise<Outcome<Deletion>> {
+    const deleted = await call(
+      { method: 'DELETE', path, endpoint, authToken: token, ...(query && { query }) },
+      { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
+    );
+    return isNotFound(deleted) ? { ok: true, value: 'absent' } : deleted;
   }
 
   async function findBucketNamed(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
@@ -439,17 +447,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       ),
 
     deleteBucket: (token, bucketID) =>
-      deletion(
-        call(
-          {
-            method: 'DELETE',
-            path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
-            endpoint: 'DELETE /api/v2/buckets/{id}',
-            authToken: token,
-          },
-          { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
-        ),
-      ),
+      remove(token, `/api/v2/buckets/${encodeURIComponent(bucketID)}`, 'DELETE /api/v2/buckets/{id}'),
 
     listAuthorizations,
 
@@ -479,16 +477,10 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       ),
 
     deleteAuthorization: (token, authorizationID) =>
-      deletion(
-        call(
-          {
-            method: 'DELETE',
-            path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
-            endpoint: 'DELETE /api/v2/authorizations/{id}',
-            authToken: token,
-          },
-          { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
-        ),
+      remove(
+        token,
+        `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
+        'DELETE /api/v2/authorizations/{id}',
       ),
 
     setPassword: (token, userID, password) =>
@@ -571,18 +563,7 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       ),
 
     deleteDbrp: (token, orgID, dbrpID) =>
-      deletion(
-        call(
-          {
-            method: 'DELETE',
-            path: `/api/v2/dbrps/${encodeURIComponent(dbrpID)}`,
-            endpoint: 'DELETE /api/v2/dbrps/{id}',
-            query: { orgID },
-            authToken: token,
-          },
-          { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
-        ),
-      ),
+      remove(token, `/api/v2/dbrps/${encodeURIComponent(dbrpID)}`, 'DELETE /api/v2/dbrps/{id}', { orgID }),
 
     async listV1Authorizations(token, filter) {
       const listed = await call(
@@ -652,16 +633,10 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       ),
 
     deleteV1Authorization: (token, authorizationID) =>
-      deletion(
-        call(
-          {
-            method: 'DELETE',
-            path: `/private/legacy/authorizations/${encodeURIComponent(authorizationID)}`,
-            endpoint: 'DELETE /private/legacy/authorizations/{id}',
-            authToken: token,
-          },
-          { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
-        ),
+      remove(
+        token,
+        `/private/legacy/authorizations/${encodeURIComponent(authorizationID)}`,
+        'DELETE /private/legacy/authorizations/{id}',
       ),
 
     v1Databases: (credentials: V1Credentials) =>

@@ -9,28 +9,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+source "$root/test/support/build-cache.sh"
 key=$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)
-cache="${INFLUX_CLI_CACHE:-$root/.cache/influx-cli}"
-dir="$cache/$key"
-mkdir -p "$cache"
-if [ -x "$dir/influx" ]; then echo "$dir/influx"; exit 0; fi
-
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-  echo "influx-cli: another build holds $cache/.lock; waiting for it" >&2
-  flock 9
-fi
-if [ -x "$dir/influx" ]; then echo "$dir/influx"; exit 0; fi
+dir="${INFLUX_CLI_CACHE:-$root/.cache/influx-cli}/$key"
+reuse_or_lock influx-cli "$(dirname "$dir")" "$dir/influx"
 
 cd "$here"
 version=$(go list -m -f '{{.Version}}' github.com/influxdata/influx-cli/v2)
 t0=$(date +%s)
 echo "influx-cli: building influx $version into $dir" >&2
-# A heartbeat, so a long compile never looks like a hang. It stays off stdout (which the caller
-# reads to the end) and takes its sleep with it when stopped.
-( trap 'kill $! 2>/dev/null' TERM; while sleep 60 & wait $!; do echo "influx-cli: still building ($(( $(date +%s) - t0 ))s)" >&2; done ) >/dev/null &
-beat=$!
-trap 'kill "$beat" 2>/dev/null || true' EXIT
+heartbeat influx-cli
 mkdir -p "$dir"
 # The version upstream's release stamps in (cmd/influx/main.go); a fixed date keeps builds identical.
 CGO_ENABLED=0 nice -n 10 go build -trimpath \

@@ -174,6 +174,11 @@ const createDbrp = (
     }),
     learn && learnID(learn),
   );
+const mapTeamDatabase = createDbrp(
+  'POST team.db -> app',
+  { bucketID: '{appBucketID}', database: 'team.db', retention_policy: 'autogen', default: true },
+  'dbrpID',
+);
 const V1_USERNAME = 'team.reader';
 const V1_PASSWORD = 'the-v1-password-1';
 /** /query as a 1.x client sends it, with credentials in one of the ways InfluxDB reads them. */
@@ -718,11 +723,7 @@ const CASES: Case[] = [
     steps: [
       setUp,
       createAppBucket,
-      createDbrp(
-        'POST team.db -> app',
-        { bucketID: '{appBucketID}', database: 'team.db', retention_policy: 'autogen', default: true },
-        'dbrpID',
-      ),
+      mapTeamDatabase,
       step(
         'POST /private/legacy/authorizations (read app)',
         (learned) => ({
@@ -803,11 +804,7 @@ const CASES: Case[] = [
     steps: [
       setUp,
       createAppBucket,
-      createDbrp(
-        'POST team.db -> app',
-        { bucketID: '{appBucketID}', database: 'team.db', retention_policy: 'autogen', default: true },
-        'dbrpID',
-      ),
+      mapTeamDatabase,
       createScopedToken('writeToken', ['write']),
       createScopedToken('readToken', ['read']),
       v1Write(

@@ -9,29 +9,17 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+source "$root/test/support/build-cache.sh"
 version=v1.37.2
 tags=custom,inputs.exec,outputs.influxdb,outputs.influxdb_v2,parsers.influx,serializers.influx
 key=$(sha256sum "$here/build.sh" | cut -c1-16)
-cache="${TELEGRAF_CACHE:-$root/.cache/telegraf}"
-dir="$cache/$key"
-mkdir -p "$cache"
-if [ -x "$dir/telegraf" ]; then echo "$dir/telegraf"; exit 0; fi
-
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-  echo "telegraf: another build holds $cache/.lock; waiting for it" >&2
-  flock 9
-fi
-if [ -x "$dir/telegraf" ]; then echo "$dir/telegraf"; exit 0; fi
+dir="${TELEGRAF_CACHE:-$root/.cache/telegraf}/$key"
+reuse_or_lock telegraf "$(dirname "$dir")" "$dir/telegraf"
 
 t0=$(date +%s)
 echo "telegraf: building $version ($tags) into $dir" >&2
 echo "telegraf: a cold build takes a few minutes on 2 cores; later runs reuse the cache" >&2
-# A heartbeat, so a long compile never looks like a hang. It stays off stdout (which the caller
-# reads to the end) and takes its sleep with it when stopped.
-( trap 'kill $! 2>/dev/null' TERM; while sleep 60 & wait $!; do echo "telegraf: still building ($(( $(date +%s) - t0 ))s)" >&2; done ) >/dev/null &
-beat=$!
-trap 'kill "$beat" 2>/dev/null || true' EXIT
+heartbeat telegraf
 rm -rf "$dir.partial"
 internal=github.com/influxdata/telegraf/internal
 # Upstream's release flags (Makefile): static, stripped, the version stamped in.

@@ -439,15 +439,9 @@ influxql(
       'a virtual mapping has its bucket ID',
     );
 
-    const first = valueOf(
-      await client.createDbrp(TOKEN, {
-        orgID,
-        bucketID: appBucketID,
-        database: 'team.db',
-        retentionPolicy: 'autogen',
-        default: false,
-      }),
-    );
+    const create = (bucket: string, database: string, retentionPolicy: string, isDefault: boolean) =>
+      client.createDbrp(TOKEN, { orgID, bucketID: bucket, database, retentionPolicy, default: isDefault });
+    const first = valueOf(await create(appBucketID, 'team.db', 'autogen', false));
     assert.equal(
       { ...first, id: '' },
       {
@@ -461,15 +455,7 @@ influxql(
       },
       'the first mapping of a database is its default even when the request says otherwise',
     );
-    const second = valueOf(
-      await client.createDbrp(TOKEN, {
-        orgID,
-        bucketID,
-        database: 'team.db',
-        retentionPolicy: 'weekly',
-        default: false,
-      }),
-    );
+    const second = valueOf(await create(bucketID, 'team.db', 'weekly', false));
     assert.is(second.default, false);
     const post = standin.requests.find((request) => request.method === 'POST' && request.path === '/api/v2/dbrps');
     assert.equal(post?.body, {
@@ -480,15 +466,7 @@ influxql(
       default: false,
     });
 
-    const duplicate = failureOf(
-      await client.createDbrp(TOKEN, {
-        orgID,
-        bucketID,
-        database: 'team.db',
-        retentionPolicy: 'autogen',
-        default: true,
-      }),
-    );
+    const duplicate = failureOf(await create(bucketID, 'team.db', 'autogen', true));
     assert.equal(duplicate, {
       kind: 'rejected',
       status: 422,
@@ -497,15 +475,7 @@ influxql(
     });
 
     // A physical mapping named like a bucket hides the bucket's virtual mapping.
-    valueOf(
-      await client.createDbrp(TOKEN, {
-        orgID,
-        bucketID: appBucketID,
-        database: 'metrics',
-        retentionPolicy: 'autogen',
-        default: true,
-      }),
-    );
+    valueOf(await create(appBucketID, 'metrics', 'autogen', true));
     const metrics = valueOf(await client.listDbrps(TOKEN, { orgID, database: 'metrics' }));
     assert.equal(
       metrics.map((mapping) => [mapping.bucketID, mapping.virtual]),
