@@ -291,7 +291,7 @@ export interface InfluxClient {
   updateDbrp(token: string, orgID: string, dbrpID: string, update: DbrpUpdate): Promise<Outcome<DbrpMapping>>;
   /** DELETE /api/v2/dbrps/{id}?orgID= ('absent' when it was gone already). */
   deleteDbrp(token: string, orgID: string, dbrpID: string): Promise<Outcome<Deletion>>;
-  /** GET /private/legacy/authorizations?orgID=|userID=|token=: the v1 authorizations the token may read. */
+  /** GET /private/legacy/authorizations?orgID=|userID=|token=<username>: the v1 authorizations the token may read (an unknown username, which InfluxDB answers with 404: none). */
   listV1Authorizations(token: string, filter: V1AuthorizationFilter): Promise<Outcome<V1Authorization[]>>;
   /** GET /private/legacy/authorizations/{id}: null when InfluxDB has no v1 authorization of that ID. */
   v1Authorization(token: string, authorizationID: string): Promise<Outcome<V1Authorization | null>>;
