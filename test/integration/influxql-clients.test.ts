@@ -238,7 +238,7 @@ for (const version of REAL_VERSIONS) {
   );
 
   tests(
-    'Telegraf writes the 1.x protocol (outputs.influxdb) to the mapped database with v1 credentials',
+    'Telegraf writes the 1.x protocol (outputs.influxdb) to the mapped database with v1 credentials, or with the token as password',
     async ({ world }) => {
       const v1 = await world.v1(world.teamA, 'team-a.telegraf-v1', 'write');
       const data = world.render('telegraf-v1', world.values(world.teamA, await world.token(world.teamA, 'write'), v1));
@@ -261,6 +261,22 @@ for (const version of REAL_VERSIONS) {
       assert.equal(more, []);
       assert.match(failure ?? '', 'Failed to write metric (will be dropped: 401 Unauthorized)');
       assert.equal(await world.rows(world.teamA, 'telegraf_v1', `${run}x`), []);
+
+      // Without v1 credentials: the application token as the password of a name that is no v1 username.
+      const writer = await world.token(world.teamA, 'write');
+      const byToken = await runTelegrafOnce(
+        telegrafConfig(
+          'telegraf_v1',
+          `${run}t`,
+          output.replace(v1.v1Username, 'telegraf').replace(v1.v1Password, writer),
+        ),
+        {},
+      );
+      assert.equal([byToken.code, telegrafErrors(byToken)], [0, []], byToken.stderr);
+      assert.equal(
+        (await world.rows(world.teamA, 'telegraf_v1', `${run}t`)).map((row) => row.value),
+        [42],
+      );
     },
   );
 
