@@ -31,6 +31,9 @@ import { chartMemoryLimitBytes, type ReplicaHandle, type SoakWorld } from './wor
 const run = promisify(execFile);
 const gcScript = fileURLToPath(new URL('../../../bench/inspector-gc.ts', import.meta.url));
 
+/** The replicas' --drift-check-interval (test/support/soak/world.ts). */
+const DRIFT_CHECK_MS = 15_000;
+
 /** Every resource settles within this long of the last heal. */
 export const SETTLE_LIMIT_MS = 120_000;
 
@@ -322,6 +325,9 @@ export class Checker {
   // ---- the quiet point -----------------------------------------------------------------------
 
   async quietPoint(model: Model, healedAt: number): Promise<{ settledMs: number }> {
+    // A wipe or a revoked token is seen at the next drift check: Ready is only as fresh as that.
+    const seen = healedAt + DRIFT_CHECK_MS + 2000 - Date.now();
+    if (seen > 0) await new Promise((resolve) => setTimeout(resolve, seen));
     const settledMs = await this.settle(model, healedAt);
     // Texts are cut here, before the ledger grows: whatever they hold was written by credentials known by now.
     const logEnds = this.logEnds();
