@@ -250,24 +250,24 @@ function nextOperation(random: Random, model: Model, round: number, step: number
       onboarding.address = onboarding.address === 'p' ? 'q' : 'p';
       return { kind: 'retarget', instance: instance.id, to: onboarding.address };
     case 8: {
-      const [name, bucket] = random.pick(buckets);
+      const [, bucket] = random.pick(buckets);
       bucket.present = !bucket.present;
-      return { kind: bucket.present ? 'create-bucket' : 'delete-bucket', bucket: name };
+      return { kind: bucket.present ? 'create-bucket' : 'delete-bucket', bucket: bucket.name };
     }
     case 9: {
-      const [name, bucket] = random.pick(buckets);
+      const [, bucket] = random.pick(buckets);
       if (!bucket.present) return undefined;
       bucket.retentionSeconds = random.pick(RETENTIONS.filter((r) => r !== bucket.retentionSeconds));
-      return { kind: 'bucket-retention', bucket: name, retentionSeconds: bucket.retentionSeconds };
+      return { kind: 'bucket-retention', bucket: bucket.name, retentionSeconds: bucket.retentionSeconds };
     }
     case 10:
     case 11: {
-      const [name, token] = random.pick(tokens);
+      const [, token] = random.pick(tokens);
       token.present = !token.present;
-      return { kind: token.present ? 'create-token' : 'delete-token', token: name };
+      return { kind: token.present ? 'create-token' : 'delete-token', token: token.name };
     }
     case 12: {
-      const [name, token] = random.pick(tokens);
+      const [, token] = random.pick(tokens);
       if (!token.present) return undefined;
       const bucket = token.permissions[0]?.bucket ?? '';
       const choices: Permission[][] = [
@@ -280,12 +280,12 @@ function nextOperation(random: Random, model: Model, round: number, step: number
       ];
       const current = JSON.stringify(token.permissions);
       token.permissions = random.pick(choices.filter((choice) => JSON.stringify(choice) !== current));
-      return { kind: 'token-permissions', token: name, permissions: token.permissions };
+      return { kind: 'token-permissions', token: token.name, permissions: token.permissions };
     }
     default: {
-      const [name, token] = random.pick(tokens);
+      const [, token] = random.pick(tokens);
       if (!token.present) return undefined;
-      return { kind: 'delete-token-secret', token: name };
+      return { kind: 'delete-token-secret', token: token.name };
     }
   }
 }
