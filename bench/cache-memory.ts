@@ -17,7 +17,7 @@ async function measure(
   transform: (object: KubernetesObject) => KubernetesObject,
 ): Promise<Measured> {
   const connection = new KubeConnection(kubeConfigFor(url));
-  let informer: Informer | undefined = new Informer({
+  const informer = new Informer({
     getter: connection,
     resource: { group: 'influxdb.onboarding.dev', version: 'v1alpha1', plural: 'influxonboardings' },
     logger: silentLogger(),
@@ -32,7 +32,6 @@ async function measure(
   const loaded = await heapUsedAfterGc();
   await informer.stop();
   connection.close();
-  informer = undefined;
   return { bytes: loaded - baseline, seconds };
 }
 

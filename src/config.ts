@@ -269,7 +269,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     const text = raw(name);
     if ((allowed as readonly string[]).includes(text)) return text as T;
     problems.push(`--${name}: must be one of ${allowed.join(', ')}; got ${JSON.stringify(text)}`);
-    return allowed[0] as T;
+    return allowed[0];
   };
 
   const concurrencyText = raw('concurrency');

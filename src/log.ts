@@ -12,6 +12,11 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/** What an error says, for a log field: its message only (error objects from HTTP clients can carry request headers). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 const REDACTED = '[REDACTED]';
 // Field names whose values are credentials whatever they hold.
 const SENSITIVE_KEY = /(token|password|secret|authorization|credential|apikey)/i;

@@ -4,7 +4,7 @@ import type { CredentialsSecret, Reference } from '../api/credentials.js';
 import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type Condition, type ConditionStatus, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
-import type { InfluxFailure, InfluxTarget } from '../influx/types.js';
+import type { InfluxFailure, InfluxTarget } from '../influx/index.js';
 
 /**
  * What an InfluxBucket or InfluxToken may do with the onboarding it references: the instance, org

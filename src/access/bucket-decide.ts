@@ -1,7 +1,7 @@
 import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
 import { BACKOFF, NONE } from '../api/reconcile.js';
-import type { BucketInfo, InfluxFailure, Outcome } from '../influx/types.js';
+import type { BucketInfo, InfluxFailure, Outcome } from '../influx/index.js';
 import {
   accessFinish,
   after,

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { checkBucketSpec, checkTokenSpec, selectsByLabel, type OnboardingKey } from '../api/access-spec.js';
 import {
-  AccessReason,
+  type AccessReason,
   BUCKET_FINALIZER,
   TOKEN_FINALIZER,
   type DesiredTokenSecret,
@@ -15,13 +15,18 @@ import type { CredentialsSecret, Reference } from '../api/credentials.js';
 import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
-import { bucketPermissions } from '../influx/client.js';
-import type { InfluxClient, InfluxTarget } from '../influx/types.js';
+import type { InfluxClient, InfluxTarget } from '../influx/index.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import { resolveAccess, type Access, type AccessFinish, type FinalizerStep } from './access.js';
 import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
-import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
+import {
+  bucketPermissions,
+  decideToken,
+  type BucketResolution,
+  type TokenFacts,
+  type TokenStep,
+} from './token-decide.js';
 
 type Resource = { apiVersion: string; kind: string; metadata: ObjectMeta & { finalizers?: string[] } };
 

@@ -7,7 +7,7 @@ import {
   type TokenSecret,
 } from '../api/access-types.js';
 import { BACKOFF, NONE } from '../api/reconcile.js';
-import type { Authorization, BucketPermission, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/types.js';
+import type { Authorization, CreatedAuthorization, InfluxFailure, Outcome, Permission } from '../influx/index.js';
 
 /** What the token controller reads of a listed authorization (v2.9+ lists no token). */
 export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
@@ -20,6 +20,12 @@ import {
   type Connection,
   type FinalizerStep,
 } from './access.js';
+
+/** One permission of an application token: read or write one bucket of the org. */
+export interface BucketPermission {
+  action: 'read' | 'write';
+  bucketID: string;
+}
 
 /** An InfluxBucket a permission names, as its status tells. */
 export type BucketResolution =
@@ -147,6 +153,11 @@ function decideDeletion(facts: TokenFacts): TokenStep {
       event: { type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' },
     }
   );
+}
+
+/** An application token's permissions as InfluxDB takes them: each on one bucket of the org (what serves() reads back). */
+export function bucketPermissions(orgID: string, permissions: readonly BucketPermission[]): Permission[] {
+  return permissions.map(({ action, bucketID }) => ({ action, resource: { type: 'buckets', id: bucketID, orgID } }));
 }
 
 /** `read:<id>,write:<id>`: what the authorization in the Secret was created with, compared as a whole. */

@@ -1,14 +1,13 @@
 import {
   DEFAULT_ROTATION_GRACE_SECONDS,
   MAX_ROTATION_GRACE_SECONDS,
-  type AccessFrom,
   type BucketDeletionPolicy,
   type InfluxBucket,
   type InfluxToken,
   type PermissionAction,
 } from './access-types.js';
 import { checkBucketName, checkRetention, integerIn, isRecord, namespaceName, oneOf, secretName } from './spec.js';
-import type { InfluxOnboarding } from './types.js';
+import type { AccessFrom, InfluxOnboarding } from './types.js';
 
 /**
  * The same rules as the InfluxBucket and InfluxToken CRDs' schemas, checked again inside the

@@ -2,7 +2,7 @@
  * The application access API, influxdb.onboarding.dev/v1alpha1: InfluxBucket and InfluxToken.
  * crds/ holds their schemas; src/api/access-spec.ts checks the same rules inside the operator.
  */
-import { API_VERSION, GROUP, type Condition, type ObjectMeta } from './types.js';
+import { type API_VERSION, GROUP, type Condition, type ObjectMeta } from './types.js';
 
 export const BUCKET_KIND = 'InfluxBucket';
 export const BUCKET_PLURAL = 'influxbuckets';
@@ -30,12 +30,6 @@ export interface OnboardingRef {
   name: string;
   /** Defaults to the referring resource's namespace. */
   namespace?: string;
-}
-
-/** InfluxOnboarding.spec.accessFrom: which other namespaces may reference the onboarding. */
-export interface AccessFrom {
-  namespaces?: string[];
-  namespaceSelector?: { matchLabels?: Record<string, string> };
 }
 
 export type BucketDeletionPolicy = 'Retain' | 'Delete';

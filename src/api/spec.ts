@@ -1,10 +1,10 @@
-import type { AccessFrom } from './access-types.js';
 import {
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
   MIN_RETENTION_SECONDS,
   type EffectiveSpec,
   type InfluxOnboarding,
   type SecretKeySelector,
+  type AccessFrom,
 } from './types.js';
 
 /**

@@ -1,5 +1,4 @@
 /** The InfluxOnboarding API, influxdb.onboarding.dev/v1alpha1. crds/ is its schema. */
-import type { AccessFrom } from './access-types.js';
 
 export const GROUP = 'influxdb.onboarding.dev';
 export const VERSION = 'v1alpha1';
@@ -48,6 +47,12 @@ export interface SecretKeySelector {
 export type DeletionPolicy = 'Retain' | 'Delete';
 export type OnboardingMode = 'Setup' | 'SetupUser';
 export type ResetPolicy = 'Reonboard' | 'Report';
+
+/** InfluxOnboarding.spec.accessFrom: which other namespaces' InfluxBuckets and InfluxTokens may reference the onboarding. */
+export interface AccessFrom {
+  namespaces?: string[];
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+}
 
 export interface InfluxOnboardingSpec {
   url: string;

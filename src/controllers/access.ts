@@ -66,7 +66,8 @@ export function accessWiring<T extends AccessResource>(
       readCredentials: (onboarding, name) => credentials.read(onboarding, name),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       // Without --namespace-label-grants a selector grants nothing: the labels are never known.
-      namespaceLabels: async (namespace) => namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {}),
+      namespaceLabels: (namespace) =>
+        Promise.resolve(namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {})),
       influx: deps.influx,
       recordEvent: events,
       resource: (namespace, name) => resources.get(namespace, name),

@@ -9,12 +9,11 @@ import {
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
-import { InfluxClientPool } from '../influx/pool.js';
-import type { InfluxClient, InfluxTarget } from '../influx/types.js';
+import { InfluxClientPool, type InfluxClient, type InfluxTarget } from '../influx/index.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
 import { EventWriter, type EventRecord } from '../kube/events.js';
 import type { ObjectMeta } from '../api/types.js';
-import type { Logger, SecretRegistry } from '../log.js';
+import { type Logger, type SecretRegistry, errorMessage } from '../log.js';
 import { BackgroundSender, identityOf, shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
@@ -141,7 +140,7 @@ function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): R
         resource: `${namespace}/${name}`,
         eventReason: event.reason,
         dropped: reason,
-        ...(error !== undefined && { error: error instanceof Error ? error.message : String(error) }),
+        ...(error !== undefined && { error: errorMessage(error) }),
       });
     },
   });

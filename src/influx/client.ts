@@ -5,7 +5,6 @@ import type {
   AuthorizationFilter,
   AuthorizationRequest,
   BucketInfo,
-  BucketPermission,
   BucketState,
   Created,
   CreatedAuthorization,
@@ -90,11 +89,6 @@ function findBucket(json: unknown, name: string): BucketInfo | null | undefined 
   return id === undefined || retentionSeconds === undefined ? undefined : { id, name, retentionSeconds, description };
 }
 
-/** An application token's permissions as InfluxDB takes them: each on one bucket of the org. */
-export function bucketPermissions(orgID: string, permissions: readonly BucketPermission[]): Permission[] {
-  return permissions.map(({ action, bucketID }) => ({ action, resource: { type: 'buckets', id: bucketID, orgID } }));
-}
-
 /** A bucket's retention: the `expire` rule's everySeconds; no rule (or 0) is infinite. */
 function retentionOf(bucket: JsonObject): number | undefined {
   const rules = bucket.retentionRules ?? [];
@@ -177,11 +171,8 @@ const SESSION_COOKIE = /^\s*(influxdb-oss-session=[^;\s]+)/;
 
 /** The session a sign-in opened, as the Cookie header that closes it; undefined without one. */
 function sessionOf(answer: Answer): string | undefined {
-  const cookie = answer.headers
-    .raw()
-    ['set-cookie']?.map((header) => SESSION_COOKIE.exec(header)?.[1])
-    .find((value) => value !== undefined);
-  return cookie;
+  const cookies = answer.headers.raw()['set-cookie'] ?? [];
+  return cookies.map((header) => SESSION_COOKIE.exec(header)?.[1]).find((value) => value !== undefined);
 }
 
 function isNotFound<T>(outcome: Outcome<T>): boolean {

@@ -1,23 +1,23 @@
-export { bucketPermissions, createInfluxClient } from './client.js';
-export { parseAllowedTargets, type AddressPolicy, type AllowedTarget, type RefusalReason } from './address-policy.js';
+// The InfluxDB client's public face: what the rest of the operator may use of src/influx.
+export { parseAllowedTargets, type AllowedTarget } from './address-policy.js';
+export { InfluxClientPool } from './pool.js';
 export type {
   Authorization,
-  AuthorizationFilter,
   AuthorizationRequest,
   BucketInfo,
-  BucketPermission,
+  BucketState,
+  Created,
   CreatedAuthorization,
   Deletion,
   Health,
   InfluxClient,
-  InfluxClientOptions,
   InfluxFailure,
+  InfluxTarget,
   Outcome,
   Permission,
-  RequestSample,
   ResourceIDs,
   SetupRequest,
   SetupResult,
+  SetupStatus,
   TokenOwner,
-  UnreachableReason,
 } from './types.js';

@@ -136,12 +136,6 @@ export interface BucketInfo {
   description: string;
 }
 
-/** One permission of an application token: read or write one bucket of the org. */
-export interface BucketPermission {
-  action: 'read' | 'write';
-  bucketID: string;
-}
-
 /** What a DELETE found: 'absent' when the object was gone already (404). */
 export type Deletion = 'deleted' | 'absent';
 

@@ -23,14 +23,13 @@ import type {
 import type {
   Authorization,
   AuthorizationRequest,
-  BoundCredentials,
-  Facts,
   InfluxFailure,
   Outcome as Answer,
   ResourceIDs,
   SetupRequest,
   TokenOwner,
-} from './facts.js';
+} from '../influx/index.js';
+import type { BoundCredentials, Facts } from './facts.js';
 
 export interface Finish {
   kind: 'finish';
@@ -78,6 +77,7 @@ const PASSWORD_MIN = 8;
 const PASSWORD_MAX = 72;
 // A token travels in an HTTP header: whitespace (a trailing newline from `echo` is the usual one)
 // or a control character would make every request fail in ways that look like a revoked token.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const TOKEN_FORBIDDEN = /[\s\x00-\x1f\x7f]/;
 
 const SUCCESS_REASONS: readonly string[] = [Reason.Onboarded, Reason.Adopted];

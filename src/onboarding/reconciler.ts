@@ -9,7 +9,7 @@ import {
   type Reason,
   type SecretKeySelector,
 } from '../api/types.js';
-import type { Created, InfluxClient, InfluxTarget, Outcome } from '../influx/types.js';
+import type { Created, InfluxClient, InfluxTarget, Outcome } from '../influx/index.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import {

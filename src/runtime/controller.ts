@@ -2,7 +2,7 @@ import { sleep, systemClock } from './clock.js';
 import type { Clock } from './clock.js';
 import { requestFromKey } from './keys.js';
 import type { Request } from './keys.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 import type { WorkQueue } from './queue.js';
 
 export type { Request } from './keys.js';
@@ -48,10 +48,6 @@ interface Run {
   readonly stopTaking: AbortController;
   readonly abortReconciles: AbortController;
   readonly workers: Array<Promise<void>>;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Pulls keys from the queue and reconciles them, with controller-runtime's result semantics. */
@@ -153,7 +149,7 @@ export class Controller {
       this.logger.error('reconcile failed', {
         namespace: request.namespace,
         name: request.name,
-        error: messageOf(error),
+        error: errorMessage(error),
         retries: queue.numRequeues(key),
       });
       queue.addRateLimited(key);

@@ -3,7 +3,7 @@ import { systemClock } from './clock.js';
 import type { Cancel, Clock } from './clock.js';
 import type { ApiGetter } from './connection.js';
 import { objectKey, requestKey } from './keys.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 import { Reflector } from './reflector.js';
 import type { InformerMetrics, ReflectorAccept, ReflectorStore, ReflectorTiming } from './reflector.js';
 
@@ -138,10 +138,6 @@ export function collectionPath(resource: ResourceType, namespace: string | undef
   const base = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
   const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   return `${base}${scope}/${resource.plural}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -349,7 +345,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     try {
       return index.indexFunction(object);
     } catch (error) {
-      this.logger.error('index function failed', { index: index.name, object: key, error: messageOf(error) });
+      this.logger.error('index function failed', { index: index.name, object: key, error: errorMessage(error) });
       return [];
     }
   }
@@ -359,7 +355,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       try {
         deliver(handlers);
       } catch (error) {
-        this.logger.error('event handler failed', { error: messageOf(error) });
+        this.logger.error('event handler failed', { error: errorMessage(error) });
       }
     }
   }

@@ -6,7 +6,7 @@ import { serve } from './http-server.js';
 import type { BoundServer } from './http-server.js';
 import type { InformerMetrics } from './reflector.js';
 import type { LeaderMetrics } from './leader.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 import type { QueueGauges, QueueMetrics } from './queue.js';
 import type { CertificateSource } from './serving-cert.js';
 
@@ -221,7 +221,7 @@ export class RuntimeMetrics {
     try {
       access = await review(token);
     } catch (error) {
-      logger.warn('metrics access review failed', { error: error instanceof Error ? error.message : String(error) });
+      logger.warn('metrics access review failed', { error: errorMessage(error) });
       return { status: 503, text: 'Service Unavailable: the access review failed' };
     }
     if (access === 'unauthenticated') return unauthorized;

@@ -110,7 +110,7 @@ tests(
             record.resource === `${namespace}/quiet` &&
             (record.message === 'reconciled' || record.message === 'unchanged since its last check'),
         )
-        .map((record) => `${record.message}${record.reason === undefined ? '' : ` ${String(record.reason)}`}`);
+        .map((record) => `${record.message}${record.reason === undefined ? '' : ` ${JSON.stringify(record.reason)}`}`);
 
     await annotateSecret(namespace, 'quiet-influxdb', { 'example.com/touched-by': 'someone-else' });
     const woken = await eventually(

@@ -127,7 +127,7 @@ export function resource(options: ResourceOptions = {}): InfluxOnboarding {
       creationTimestamp: EARLIER,
       ...(options.annotations && { annotations: options.annotations }),
     },
-    spec: { ...BASE_SPEC, ...options.spec } as InfluxOnboardingSpec,
+    spec: { ...BASE_SPEC, ...options.spec },
     ...(options.status && { status: options.status }),
   };
 }
@@ -487,7 +487,7 @@ export function only<K extends Exclude<Step, Finish>['kind']>(run: Drive, kind: 
   const matching = run.steps.filter((step): step is Extract<Exclude<Step, Finish>, { kind: K }> => step.kind === kind);
   if (matching.length !== 1)
     throw new Error(`expected exactly one ${kind} step, got ${matching.length} (${run.kinds.join(', ')})`);
-  return matching[0] as StepOf<K>;
+  return matching[0];
 }
 
 /** A world whose InfluxDB is fresh and accepts the setup. */
@@ -542,7 +542,7 @@ export function prng(seed: number): () => number {
 
 export function pick<T>(random: () => number, choices: readonly T[]): T {
   if (choices.length === 0) throw new Error('pick from an empty list');
-  return choices[Math.floor(random() * choices.length)] as T;
+  return choices[Math.floor(random() * choices.length)];
 }
 
 export type { Credentials, CredentialsSecret, DesiredSecret, Facts, Finish, SetupRequest, Step };

@@ -1018,7 +1018,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         if (user === undefined) throw new InfluxError('not found', MESSAGES.userNotFound);
         if (!auth || !can(auth, 'write', 'users', { id: user.id }))
           throw new InfluxError('unauthorized', MESSAGES.unauthorized);
-        const password = String((JSON.parse(rawBody || '{}') as { password?: unknown }).password ?? '');
+        const { password: given } = JSON.parse(rawBody || '{}') as { password?: unknown };
+        const password = typeof given === 'string' ? given : '';
         const problem = passwordProblem(password);
         if (problem !== undefined) throw new InfluxError('invalid', problem);
         user.password = password;

@@ -56,7 +56,7 @@ function bucket(
       finalizers: [BUCKET_FINALIZER],
       ...meta,
     },
-    spec: { onboardingRef: refOf, retentionPeriodSeconds: 3600, ...spec } as InfluxBucket['spec'],
+    spec: { onboardingRef: refOf, retentionPeriodSeconds: 3600, ...spec },
     ...(status && { status }),
   };
 }
@@ -232,7 +232,7 @@ function token(spec: Record<string, unknown> = {}, meta: Partial<InfluxToken['me
       permissions: [{ action: 'write', bucket: 'metrics' }],
       rotationGracePeriodSeconds: 60,
       ...spec,
-    } as InfluxToken['spec'],
+    },
   };
 }
 

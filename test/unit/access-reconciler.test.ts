@@ -99,7 +99,7 @@ async function world(): Promise<World> {
           ...current,
           status,
           metadata: { ...current.metadata, resourceVersion },
-        } as R);
+        });
         return { kind: 'patched' as const, resourceVersion };
       },
       patchFinalizers: async (resource: R, finalizers: string[]) => {
@@ -114,7 +114,7 @@ async function world(): Promise<World> {
         store.set(resource.metadata.name, {
           ...current,
           metadata: { ...current.metadata, finalizers, resourceVersion },
-        } as R);
+        });
         return { kind: 'patched' as const, resourceVersion };
       },
     };
@@ -172,7 +172,7 @@ function addBucket(w: World, name: string, spec: Record<string, unknown> = {}): 
     kind: 'InfluxBucket',
     metadata: { name, namespace: NS, uid: `uid-${name}`, generation: 1, resourceVersion: '1' },
     spec: { onboardingRef: { name: 'influxdb', namespace: 'monitoring' }, ...spec },
-  } as InfluxBucket);
+  });
 }
 
 function addToken(w: World, name: string, spec: Record<string, unknown>): void {
@@ -195,7 +195,7 @@ function editToken(w: World, name: string, spec: Record<string, unknown>): void 
       generation: (current.metadata.generation ?? 1) + 1,
       resourceVersion: String(++w.version),
     },
-  } as InfluxToken);
+  });
 }
 
 function reason(resource: InfluxBucket | InfluxToken | undefined): string | undefined {

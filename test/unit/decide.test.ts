@@ -96,7 +96,7 @@ function finishOf(step: Step): Finish {
 function readyOf(finish: Finish): Condition {
   const all = (finish.status.conditions ?? []).filter((condition) => condition.type === READY);
   assert.is(all.length, 1, 'exactly one Ready condition');
-  return all[0] as Condition;
+  return all[0];
 }
 
 function noLeaks(finish: Finish): void {
@@ -190,7 +190,7 @@ test('SecretNotFound: each declared reference that cannot be read, joined; backo
     [caRef, { ca: missing('Secret influx-ca not found') }],
   ];
   for (const [spec, references] of cases) {
-    const run = drive(given(spec, { references: references as Facts['references'] }), {});
+    const run = drive(given(spec, { references: references }), {});
     assert.equal(run.kinds, [], JSON.stringify(spec));
     assert.is(run.finish.reason, Reason.SecretNotFound);
     assert.equal(run.finish.requeue, BACKOFF);
@@ -2425,7 +2425,7 @@ test('secretMatches: owned, same garbage collection, same TLS settings, and ever
     ),
   );
   assert.not.ok(secretMatches(ownedSecret({ ...secretData(STORED), password: 'other' }), desired));
-  assert.not.ok(secretMatches(ownedSecret({ ...secretData(STORED), bucket: undefined as never }), desired));
+  assert.not.ok(secretMatches(ownedSecret({ ...secretData(STORED), bucket: undefined }), desired));
   assert.not.ok(secretMatches(FOREIGN, desired));
   assert.not.ok(secretMatches(ABSENT, desired));
 });
@@ -2497,11 +2497,7 @@ function randomSecret(r: () => number, spec: Record<string, unknown>): Credentia
     ...(r() < 0.05 && { replacedAuthorization: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
   };
   if (kind === 'partial')
-    return ownedSecret(
-      { ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined as never }) },
-      false,
-      annotations,
-    );
+    return ownedSecret({ ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined }) }, false, annotations);
   return ownedSecret(data, r() < 0.3, annotations);
 }
 
@@ -2815,7 +2811,7 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     assert.equal(leaks(step, PROPERTY_SECRETS), [], `${label}: credential in finish`);
     const conditions = (step.status.conditions ?? []).filter((c) => c.type === READY);
     assert.is(conditions.length, 1, `${label}: one Ready condition`);
-    const condition = conditions[0] as Condition;
+    const condition = conditions[0];
     const expectedStatus =
       step.reason === Reason.Onboarded || step.reason === Reason.Adopted
         ? 'True'
@@ -2881,7 +2877,7 @@ test('property: a single decision over 12000 random facts never throws and keeps
     try {
       step = decideRecorded(input);
     } catch (err) {
-      throw new Error(`case ${i}: decide threw ${String(err)} for ${JSON.stringify(input)}`);
+      throw new Error(`case ${i}: decide threw ${String(err)} for ${JSON.stringify(input)}`, { cause: err });
     }
     checkInvariants(input, step, `case ${i}`);
     const label = step.kind === 'finish' ? step.reason : step.kind;

@@ -8,18 +8,16 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commaSeparated } from '../../src/api/spec.js';
-import {
-  createInfluxClient,
-  parseAllowedTargets,
-  type InfluxClient,
-  type InfluxClientOptions,
-  type InfluxFailure,
-  type Outcome,
-  type RequestSample,
-  type SetupRequest,
-} from '../../src/influx/index.js';
-import { admit } from '../../src/influx/address-policy.js';
-import { shardGroupDurationSeconds } from '../../src/influx/client.js';
+import { admit, parseAllowedTargets } from '../../src/influx/address-policy.js';
+import { createInfluxClient, shardGroupDurationSeconds } from '../../src/influx/client.js';
+import type {
+  InfluxClient,
+  InfluxClientOptions,
+  InfluxFailure,
+  Outcome,
+  RequestSample,
+  SetupRequest,
+} from '../../src/influx/types.js';
 import { createAgent } from '../../src/influx/agent.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { createTestCertificates, type TestCertificates } from '../support/tls.js';

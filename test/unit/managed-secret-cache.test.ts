@@ -39,7 +39,7 @@ function written(): V1Secret {
 
 test("the managed Secrets cache keeps all a reader or a replace needs: labels, annotations (a person's too), owners, finalizers, deletion, type and data", () => {
   assert.is(MANAGED_SECRETS.transform, keepManagedSecret);
-  const kept = keepManagedSecret(written() as KubernetesObject);
+  const kept = keepManagedSecret(written());
   assert.equal(kept, {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -59,7 +59,7 @@ test("the managed Secrets cache keeps all a reader or a replace needs: labels, a
 });
 
 test('uid, creationTimestamp and managedFields are not kept (a replace keeps the first two by itself); absent parts stay absent', () => {
-  const { metadata } = keepManagedSecret(written() as KubernetesObject);
+  const { metadata } = keepManagedSecret(written());
   for (const dropped of ['uid', 'creationTimestamp', 'managedFields'])
     assert.not.ok(metadata !== undefined && dropped in metadata, dropped);
   assert.equal(

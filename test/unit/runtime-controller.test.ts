@@ -104,6 +104,8 @@ test('a rejected reconcile is logged by message, counted as error and retried af
 test('a synchronous throw or a rejection with a non-Error never escapes the controller', async () => {
   const { queue, controller, metrics } = harness((request) => {
     if (request.name === 'sync') throw new TypeError('boom');
+    // A rejection that is not an Error, as code outside our control can make.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     return Promise.reject('plain string');
   });
   queue.add('ns/sync');

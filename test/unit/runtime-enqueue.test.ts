@@ -71,8 +71,10 @@ test('a repeat policy chooses the priority of repeats, or drops them; changes ar
 });
 
 test('settledLow: low for an object whose status reports its current generation, normal for a new or changed one', () => {
-  const object = (generation: number, status?: { observedGeneration?: number }): KubernetesObject =>
-    ({ metadata: { namespace: 'ns', name: 'a', generation }, ...(status && { status }) }) as KubernetesObject;
+  const object = (generation: number, status?: { observedGeneration?: number }): KubernetesObject => ({
+    metadata: { namespace: 'ns', name: 'a', generation },
+    ...(status && { status }),
+  });
   assert.is(settledLow(object(3, { observedGeneration: 3 })), 'low', 'settled');
   assert.is(settledLow(object(1)), 'normal', 'never reconciled: no status');
   assert.is(settledLow(object(1, {})), 'normal', 'a status without observedGeneration');

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
@@ -672,7 +672,7 @@ test('keepIdentity (the metadata-only default): name, namespace, version, labels
       deletionTimestamp: new Date(1),
       managedFields: [{ manager: 'kubectl' }],
     },
-  } as KubernetesObject);
+  });
   assert.equal(kept, {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -691,19 +691,18 @@ test('keepIdentity (the metadata-only default): name, namespace, version, labels
 });
 
 test('shareCommonStrings and the default transforms keep every value of apiVersion, kind, namespace and owner references', () => {
-  const object = (): KubernetesObject =>
-    ({
-      apiVersion: 'influxdb.onboarding.dev/v1alpha1',
-      kind: 'InfluxOnboarding',
-      metadata: {
-        name: 'a',
-        namespace: 'a-long-namespace-name',
-        ownerReferences: [
-          { apiVersion: 'influxdb.onboarding.dev/v1alpha1', kind: 'InfluxOnboarding', name: 'b', uid: 'u-1' },
-        ],
-        managedFields: [{ manager: 'kubectl' }],
-      },
-    }) as KubernetesObject;
+  const object = (): KubernetesObject => ({
+    apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+    kind: 'InfluxOnboarding',
+    metadata: {
+      name: 'a',
+      namespace: 'a-long-namespace-name',
+      ownerReferences: [
+        { apiVersion: 'influxdb.onboarding.dev/v1alpha1', kind: 'InfluxOnboarding', name: 'b', uid: 'u-1' },
+      ],
+      managedFields: [{ manager: 'kubectl' }],
+    },
+  });
   const { managedFields: _dropped, ...metadata } = object().metadata ?? {};
   assert.equal(shareCommonStrings(object()), object());
   assert.equal(shareCommonStrings(shareCommonStrings(object())), object(), 'a second pass changes nothing');

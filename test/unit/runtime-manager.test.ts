@@ -534,7 +534,7 @@ test('registration errors name the field and what is allowed', async () => {
     );
     await manager.start();
     refused({ name: 'late' }, 'register controllers before the manager starts');
-    await assert.throws(() => manager.cache(GADGETS), /caches can only be added before the manager starts/);
+    assert.throws(() => manager.cache(GADGETS), /caches can only be added before the manager starts/);
   } finally {
     await context.cleanup();
   }

@@ -289,7 +289,7 @@ test('instanceKey: URLs that reach the same server share a key', () => {
     ['http://[fd00::7]:8086', 'http://[FD00::7]:8086/', 'http://[fd00:0::7]:8086'],
   ];
   const keys = groups.map((group) => {
-    const first = instanceKey(group[0] as string);
+    const first = instanceKey(group[0]);
     for (const url of group) assert.is(instanceKey(url), first, `${url} ~ ${group[0]}`);
     return first;
   });
