@@ -6,15 +6,23 @@ import tseslint from 'typescript-eslint';
 
 /**
  * One config per room of src/: the imports its files may not make, `paths` by module name and
- * `patterns` by path (gitignore syntax, relative to the importing file), with the reason shown.
+ * `patterns` by path (gitignore syntax, relative to the importing file), and `typesOnly`: paths
+ * from which it may import types and nothing else; each with the reason shown.
  */
 function rooms(table) {
-  return Object.entries(table).map(([folder, { why, paths = [], patterns = [] }]) => ({
+  return Object.entries(table).map(([folder, { why, paths = [], patterns = [], typesOnly = [] }]) => ({
     files: [folder.endsWith('.ts') ? folder : `${folder}/**/*.ts`],
     rules: {
-      'no-restricted-imports': [
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': [
         'error',
-        { paths: paths.map((name) => ({ name, message: why })), patterns: [{ group: patterns, message: why }] },
+        {
+          paths: paths.map((name) => ({ name, message: why })),
+          patterns: [
+            ...(patterns.length > 0 ? [{ group: patterns, message: why }] : []),
+            ...(typesOnly.length > 0 ? [{ group: typesOnly, message: why, allowTypeImports: true }] : []),
+          ],
+        },
       ],
     },
   }));
@@ -95,7 +103,8 @@ export default tseslint.config(
       patterns: ['../*/*', '../*.js', `${KUBERNETES_CLIENT}/*`],
     },
     'src/api': {
-      why: "src/api holds the resources' types and rules: it builds on the runtime's vocabulary only",
+      why: "src/api holds the resources' types and rules: it builds on nothing but the runtime's vocabulary (types)",
+      typesOnly: ['**/runtime/*'],
       paths: [KUBERNETES_CLIENT],
       patterns: [
         '**/influx/*',
@@ -109,7 +118,8 @@ export default tseslint.config(
       ],
     },
     'src/kube': {
-      why: 'src/kube adapts Kubernetes for the decisions: it knows nothing of InfluxDB nor of the decisions',
+      why: 'src/kube adapts Kubernetes for the decisions: it knows nothing of InfluxDB nor of the decisions, and of the runtime only its vocabulary (types)',
+      typesOnly: ['**/runtime/*'],
       patterns: ['**/influx/*', '**/onboarding/*', '**/access/*', '**/controllers/*', '**/config.js', '**/main.js'],
     },
     'src/onboarding': {

@@ -2,7 +2,8 @@
 // (dropBookkeeping: managedFields and kubectl's last-applied annotation removed) and without it.
 // The objects come from a fake API server process as paged lists, parsed as the operator parses them.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { dropBookkeeping, Informer, KubeConnection } from '../src/runtime/index.js';
+import { KubeConnection } from '../src/runtime/connection.js';
+import { dropBookkeeping, Informer } from '../src/runtime/informer.js';
 import { influxOnboardingObject } from './objects.js';
 import { heapUsedAfterGc, kubeConfigFor, mib, say, silentLogger, startFakeApi, type Figure } from './util.js';
 

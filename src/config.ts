@@ -38,7 +38,7 @@ export interface Config {
   identity: string;
 }
 
-export type ConfigResult =
+type ConfigResult =
   | { kind: 'run'; config: Config }
   | { kind: 'help'; text: string }
   | { kind: 'version' }

@@ -2,7 +2,7 @@ import winston from 'winston';
 
 export type LogFormat = 'json' | 'text';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 
 export interface Logger {
   error(message: string, fields?: LogFields): void;
@@ -108,7 +108,7 @@ function redaction(registry: SecretRegistry): winston.Logform.Format {
   })();
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level: LogLevel;
   format: LogFormat;
   registry: SecretRegistry;

@@ -1,10 +1,11 @@
 import type { AccessReason } from '../api/access-types.js';
 import { grantFor, type OnboardingKey } from '../api/access-spec.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
-import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../api/reconcile.js';
+import { withReady } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type Condition, type ConditionStatus, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
 import type { InfluxFailure, InfluxTarget } from '../influx/index.js';
+import { BACKOFF, NONE, type Requeue, type ResourceEvent } from '../runtime/index.js';
 
 /**
  * What an InfluxBucket or InfluxToken may do with the onboarding it references: the instance, org
@@ -22,7 +23,8 @@ export interface Connection {
   onboardingBucketID?: string;
 }
 
-export type Access =
+/** What an InfluxBucket or InfluxToken may do through the onboarding it references. */
+export type OnboardingAccess =
   | { kind: 'ready'; connection: Connection }
   /** connection: present when the onboarding is usable, so that what was created under a withdrawn grant can be removed. */
   | { kind: 'not-permitted'; message: string; connection?: Connection }
@@ -30,7 +32,7 @@ export type Access =
   | { kind: 'waiting'; reason: 'OnboardingNotFound' | 'OnboardingNotReady'; message: string; gone: boolean };
 
 /** The observations access is decided from; all read by the shell before the decision. */
-export interface AccessFacts {
+interface AccessFacts {
   namespace: string;
   ref: OnboardingKey;
   onboarding?: InfluxOnboarding;
@@ -42,13 +44,13 @@ export interface AccessFacts {
   namespaceLabels?: Record<string, string>;
 }
 
-export function resolveAccess(facts: AccessFacts): Access {
+export function resolveAccess(facts: AccessFacts): OnboardingAccess {
   const { ref, onboarding } = facts;
   const name = `${ref.namespace}/${ref.name}`;
   if (onboarding === undefined || onboarding.metadata.deletionTimestamp !== undefined) {
     return { kind: 'waiting', reason: 'OnboardingNotFound', message: `InfluxOnboarding ${name} not found`, gone: true };
   }
-  const notReady = (why: string): Access => ({
+  const notReady = (why: string): OnboardingAccess => ({
     kind: 'waiting',
     reason: 'OnboardingNotReady',
     message: `InfluxOnboarding ${name} ${why}`,
@@ -96,7 +98,7 @@ export interface AccessFinish<S> {
   requeue: Requeue;
 }
 
-export interface StatusShape {
+interface StatusShape {
   observedGeneration?: number;
   conditions?: Condition[];
 }
@@ -111,45 +113,45 @@ const QUIET: readonly AccessReason[] = ['Progressing', 'Deleting'];
 export function accessFinish<S extends StatusShape>(
   resource: { metadata: ObjectMeta; status?: S },
   now: string,
-  outcome: { reason: AccessReason; message: string; requeue: Requeue; fields?: Partial<S>; event?: ResourceEvent },
+  verdict: { reason: AccessReason; message: string; requeue: Requeue; fields?: Partial<S>; event?: ResourceEvent },
 ): AccessFinish<S> {
-  const success = SUCCESS.includes(outcome.reason);
-  const conditionStatus: ConditionStatus = success ? 'True' : QUIET.includes(outcome.reason) ? 'Unknown' : 'False';
+  const success = SUCCESS.includes(verdict.reason);
+  const conditionStatus: ConditionStatus = success ? 'True' : QUIET.includes(verdict.reason) ? 'Unknown' : 'False';
   const generation = resource.metadata.generation;
   const previous = resource.status?.conditions?.find((condition) => condition.type === READY);
   const status = {
     ...resource.status,
-    ...outcome.fields,
+    ...verdict.fields,
     ...(generation !== undefined && { observedGeneration: generation }),
     conditions: withReady(
       resource.status?.conditions,
       {
         status: conditionStatus,
-        reason: outcome.reason,
-        message: outcome.message,
+        reason: verdict.reason,
+        message: verdict.message,
         ...(generation !== undefined && { observedGeneration: generation }),
       },
       now,
     ),
   } as S;
-  const transition = previous?.reason !== outcome.reason;
+  const transition = previous?.reason !== verdict.reason;
   const event =
-    outcome.event ??
-    (transition && !QUIET.includes(outcome.reason)
-      ? { type: success ? ('Normal' as const) : ('Warning' as const), reason: outcome.reason, message: outcome.message }
+    verdict.event ??
+    (transition && !QUIET.includes(verdict.reason)
+      ? { type: success ? ('Normal' as const) : ('Warning' as const), reason: verdict.reason, message: verdict.message }
       : undefined);
   return {
     kind: 'finish',
-    reason: outcome.reason,
-    message: outcome.message,
+    reason: verdict.reason,
+    message: verdict.message,
     status,
     ...(event && { event }),
-    requeue: outcome.requeue,
+    requeue: verdict.requeue,
   };
 }
 
 /** An InfluxDB failure as a reason: outages and refusals by the address policy are Unreachable, answers are InfluxError. */
-export function failureOutcome(
+export function failureVerdict(
   doing: string,
   failure: InfluxFailure,
 ): { reason: AccessReason; message: string; requeue: Requeue } {
@@ -159,9 +161,4 @@ export function failureOutcome(
     message: `${doing}: ${text}`,
     requeue: failure.kind === 'refused' ? NONE : BACKOFF,
   };
-}
-
-/** Requeue for the periodic check that InfluxDB still has what the status says. */
-export function after(ms: number): Requeue {
-  return { kind: 'after', ms };
 }

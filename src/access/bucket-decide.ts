@@ -1,12 +1,11 @@
 import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
-import { BACKOFF, NONE } from '../api/reconcile.js';
 import type { BucketInfo, InfluxFailure, Outcome } from '../influx/index.js';
+import { after, BACKOFF, NONE } from '../runtime/index.js';
 import {
   accessFinish,
-  after,
-  failureOutcome,
-  type Access,
+  failureVerdict,
+  type OnboardingAccess,
   type AccessFinish,
   type Connection,
   type FinalizerStep,
@@ -16,7 +15,7 @@ import {
 export interface BucketFacts {
   resource: InfluxBucket;
   checked: Checked<EffectiveBucketSpec>;
-  access: Access;
+  access: OnboardingAccess;
   now: string;
   driftCheckIntervalMs: number;
   /** The bucket of the wanted name in the onboarding's org (null: none). */
@@ -28,7 +27,7 @@ export interface BucketFacts {
   deleted?: boolean;
 }
 
-export type BucketFinish = AccessFinish<InfluxBucketStatus>;
+type BucketFinish = AccessFinish<InfluxBucketStatus>;
 
 export type BucketStep =
   | FinalizerStep
@@ -56,7 +55,7 @@ export function bucketMarker(namespace: string, name: string): string {
   return `[managed by InfluxBucket ${namespace}/${name}]`;
 }
 
-export function bucketDescription(spec: EffectiveBucketSpec, namespace: string, name: string): string {
+function bucketDescription(spec: EffectiveBucketSpec, namespace: string, name: string): string {
   const marker = bucketMarker(namespace, name);
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
@@ -111,11 +110,11 @@ function decideDeletion(facts: BucketFacts): BucketStep {
   }
   if (access.kind === 'waiting')
     return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
   if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: checked.spec.bucketName };
   if (!facts.bucket.ok)
-    return finish(facts, failureOutcome(`looking up bucket ${checked.spec.bucketName}`, facts.bucket.failure));
+    return finish(facts, failureVerdict(`looking up bucket ${checked.spec.bucketName}`, facts.bucket.failure));
   const found = facts.bucket.value;
   // Only the bucket this resource manages is deleted: one re-created by someone else under the same name stays.
   if (found === null || managerOf(found.description) !== key) return { kind: 'removeFinalizer' };
@@ -136,11 +135,11 @@ export function decideBucket(facts: BucketFacts): BucketStep {
       message: access.message,
       requeue: after(facts.driftCheckIntervalMs),
     });
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
   if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: spec.bucketName };
   if (!facts.bucket.ok)
-    return finish(facts, failureOutcome(`looking up bucket ${spec.bucketName}`, facts.bucket.failure));
+    return finish(facts, failureVerdict(`looking up bucket ${spec.bucketName}`, facts.bucket.failure));
 
   const { namespace, name } = resource.metadata;
   const description = bucketDescription(spec, namespace, name);

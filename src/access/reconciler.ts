@@ -12,13 +12,13 @@ import {
   type TokenSecret,
 } from '../api/access-types.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
-import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
 import type { InfluxClient, InfluxTarget } from '../influx/index.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import { resolveAccess, type Access, type AccessFinish, type FinalizerStep } from './access.js';
+import type { Request, ResourceEvent, Result } from '../runtime/index.js';
+import { resolveAccess, type OnboardingAccess, type AccessFinish, type FinalizerStep } from './access.js';
 import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
 import {
   bucketPermissions,
@@ -48,9 +48,9 @@ export interface KindPorts<R, S> {
   patchFinalizers(resource: R, finalizers: string[]): Promise<StatusWrite>;
 }
 
-export interface BucketPorts extends AccessPorts, KindPorts<InfluxBucket, InfluxBucketStatus> {}
+interface BucketPorts extends AccessPorts, KindPorts<InfluxBucket, InfluxBucketStatus> {}
 
-export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
+interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
   bucket(namespace: string, name: string): InfluxBucket | undefined;
   readSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
   writeSecret(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret>;
@@ -66,11 +66,11 @@ export interface AccessOptions {
   onReason?: (key: string, reason: AccessReason | undefined) => void;
 }
 
-export type AccessReconciler = (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome>;
+type AccessReconciler = (request: Request, signal: AbortSignal) => Promise<Result>;
 
 const MAX_STEPS = 24;
 // An invalid spec names no usable onboarding; both decisions end on the spec before they read access.
-const UNRESOLVED: Access = {
+const UNRESOLVED: OnboardingAccess = {
   kind: 'waiting',
   reason: 'OnboardingNotReady',
   message: 'the spec is invalid',
@@ -82,7 +82,7 @@ async function observeAccess(
   secrets: SecretRegistry,
   namespace: string,
   ref: OnboardingKey,
-): Promise<Access> {
+): Promise<OnboardingAccess> {
   const onboarding = ports.onboarding(ref.namespace, ref.name);
   if (onboarding === undefined) return resolveAccess({ namespace, ref });
   const checked = checkSpec(onboarding);
@@ -119,7 +119,7 @@ async function conclude<R extends Resource & { status?: S }, S>(
   resource: R,
   finish: AccessFinish<S>,
   steps: string[],
-): Promise<ReconcileOutcome> {
+): Promise<Result> {
   const { ports, options } = shell;
   const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
   if (resource.metadata.deletionTimestamp === undefined && !isDeepStrictEqual(finish.status, resource.status ?? {})) {
@@ -168,7 +168,7 @@ async function decideAndAct<
   facts: F,
   decide: (facts: F) => Step | FinalizerStep | AccessFinish<S>,
   act: (step: Step, facts: F) => Promise<F>,
-): Promise<ReconcileOutcome> {
+): Promise<Result> {
   const { options } = shell;
   const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
   const steps: string[] = [];

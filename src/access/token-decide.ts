@@ -6,23 +6,22 @@ import {
   type InfluxTokenStatus,
   type TokenSecret,
 } from '../api/access-types.js';
-import { BACKOFF, NONE } from '../api/reconcile.js';
 import type { Authorization, CreatedAuthorization, InfluxFailure, Outcome, Permission } from '../influx/index.js';
+import { after, BACKOFF, NONE } from '../runtime/index.js';
 
 /** What the token controller reads of a listed authorization (v2.9+ lists no token). */
-export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
+type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
 import {
   accessFinish,
-  after,
-  failureOutcome,
-  type Access,
+  failureVerdict,
+  type OnboardingAccess,
   type AccessFinish,
   type Connection,
   type FinalizerStep,
 } from './access.js';
 
 /** One permission of an application token: read or write one bucket of the org. */
-export interface BucketPermission {
+interface BucketPermission {
   action: 'read' | 'write';
   bucketID: string;
 }
@@ -36,7 +35,7 @@ export type BucketResolution =
 export interface TokenFacts {
   resource: InfluxToken;
   checked: Checked<EffectiveTokenSpec>;
-  access: Access;
+  access: OnboardingAccess;
   now: string;
   driftCheckIntervalMs: number;
   /** By InfluxBucket name, for every bucket the permissions name. */
@@ -59,7 +58,7 @@ export interface TokenFacts {
   failure?: { doing: string; failure: InfluxFailure };
 }
 
-export type TokenFinish = AccessFinish<InfluxTokenStatus>;
+type TokenFinish = AccessFinish<InfluxTokenStatus>;
 
 export type TokenStep =
   | FinalizerStep
@@ -79,7 +78,7 @@ export function tokenMarker(resource: Pick<InfluxToken, 'metadata'>): string {
   return `[InfluxToken ${namespace}/${name} uid=${uid}]`;
 }
 
-export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<InfluxToken, 'metadata'>): string {
+function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<InfluxToken, 'metadata'>): string {
   const marker = tokenMarker(resource);
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
@@ -105,7 +104,7 @@ function hasFinalizer(resource: InfluxToken): boolean {
 function living(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
   if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection };
   if (!facts.authorizations.ok)
-    return finish(facts, failureOutcome('listing authorizations', facts.authorizations.failure));
+    return finish(facts, failureVerdict('listing authorizations', facts.authorizations.failure));
   const deleted = facts.deleted ?? [];
   return ownAuthorizations(facts.authorizations.value, facts.resource).filter((entry) => !deleted.includes(entry.id));
 }
@@ -132,7 +131,7 @@ function decideDeletion(facts: TokenFacts): TokenStep {
       },
     };
   }
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   if (access.kind === 'waiting' && access.gone) {
     return {
       kind: 'removeFinalizer',
@@ -161,7 +160,7 @@ export function bucketPermissions(orgID: string, permissions: readonly BucketPer
 }
 
 /** `read:<id>,write:<id>`: what the authorization in the Secret was created with, compared as a whole. */
-export function permissionsKey(permissions: ReadonlyArray<{ action: string; bucketID: string }>): string {
+function permissionsKey(permissions: ReadonlyArray<{ action: string; bucketID: string }>): string {
   return permissions
     .map(({ action, bucketID }) => `${action}:${bucketID}`)
     .sort()
@@ -173,7 +172,7 @@ export function permissionsKey(permissions: ReadonlyArray<{ action: string; buck
  * wanted permissions (each on one bucket of the org), and the Secret's token where InfluxDB still
  * shows tokens (before v2.9; the Secret's own digest vouches for its token everywhere).
  */
-export function serves(found: Authorization | null, orgID: string, wanted: string, token: string): boolean {
+function serves(found: Authorization | null, orgID: string, wanted: string, token: string): boolean {
   if (found === null || !found.active || found.orgID !== orgID) return false;
   if (found.token !== undefined && found.token !== token) return false;
   const onBuckets = found.permissions.flatMap(({ action, resource }) =>
@@ -201,7 +200,7 @@ export function decideToken(facts: TokenFacts): TokenStep {
       requeue: NONE,
     });
   }
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   if (access.kind === 'waiting')
     return finish(facts, {
       reason: access.reason,
@@ -334,7 +333,7 @@ export function decideToken(facts: TokenFacts): TokenStep {
   if (!recorded) return issue();
   if (facts.current?.id !== authorizationID) return { kind: 'readAuthorization', connection, authorizationID };
   const { found } = facts.current;
-  if (!found.ok) return finish(facts, failureOutcome(`reading authorization ${authorizationID}`, found.failure));
+  if (!found.ok) return finish(facts, failureVerdict(`reading authorization ${authorizationID}`, found.failure));
   if (!serves(found.value, connection.orgID, wanted, token)) return issue();
 
   const desired: DesiredTokenSecret = {

@@ -1,29 +1,5 @@
-// What every reconciler of ours shares, whichever kind it reconciles: the Ready condition, the
-// events it records, when it comes back, and its request and outcome in controller-runtime's terms.
+// The Ready condition every resource of ours shows, whichever kind it is.
 import { READY, type Condition, type ConditionStatus } from './types.js';
-
-/** An event to record on the resource being reconciled. */
-export interface ResourceEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
-
-/** When to look at the resource again. `none`: only a change of the resource (or a resync) brings it back. */
-export type Requeue = { kind: 'none' } | { kind: 'backoff' } | { kind: 'after'; ms: number };
-export const BACKOFF: Requeue = { kind: 'backoff' };
-export const NONE: Requeue = { kind: 'none' };
-
-export interface ReconcileRequest {
-  namespace: string;
-  name: string;
-}
-
-/** controller-runtime's Result: requeue with backoff, or after a delay. */
-export interface ReconcileOutcome {
-  requeue?: boolean;
-  requeueAfterMs?: number;
-}
 
 /** Sets the Ready condition by type, keeping lastTransitionTime unless its status changes. */
 export function withReady(

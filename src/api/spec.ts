@@ -168,7 +168,7 @@ function labelKey(key: string): boolean {
 }
 
 /** spec.accessFrom of an InfluxOnboarding: namespaces by name and by label, both optional. */
-export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom | undefined {
+function checkAccessFrom(value: unknown, problems: string[]): AccessFrom | undefined {
   const field = 'spec.accessFrom';
   if (value === undefined) return undefined;
   if (!isRecord(value)) {

@@ -28,7 +28,10 @@ export const PENDING_PASSWORD_KEY = 'pending-password';
 export const ROTATE_TOKEN_ANNOTATION = `${GROUP}/rotate-token`;
 /** On the credentials Secret, written by the operator: the rotate-token value already handled. */
 export const TOKEN_ROTATION_ANNOTATION = `${GROUP}/token-rotation`;
-/** On the credentials Secret, written with a token the operator created: that token's authorization ID. */
+/**
+ * On the credentials Secret and on an InfluxToken's Secret, written with a token the operator
+ * created: that token's authorization ID.
+ */
 export const AUTHORIZATION_ANNOTATION = `${GROUP}/authorization-id`;
 /** On the credentials Secret, written by the operator: the authorization a rotated token replaced, until it is deleted. */
 export const REPLACED_AUTHORIZATION_ANNOTATION = `${GROUP}/replaced-authorization`;
@@ -36,17 +39,16 @@ export const REPLACED_AUTHORIZATION_ANNOTATION = `${GROUP}/replaced-authorizatio
 export const ROTATION_MARKER = 'influx-onboarding-operator rotation';
 
 /** The keys of the credentials Secret. */
-export const SECRET_KEYS = ['url', 'org', 'bucket', 'username', 'password', 'token'] as const;
-export type SecretKey = (typeof SECRET_KEYS)[number];
+export type SecretKey = 'url' | 'org' | 'bucket' | 'username' | 'password' | 'token';
 
 export interface SecretKeySelector {
   name: string;
   key: string;
 }
 
-export type DeletionPolicy = 'Retain' | 'Delete';
-export type OnboardingMode = 'Setup' | 'SetupUser';
-export type ResetPolicy = 'Reonboard' | 'Report';
+type DeletionPolicy = 'Retain' | 'Delete';
+type OnboardingMode = 'Setup' | 'SetupUser';
+type ResetPolicy = 'Reonboard' | 'Report';
 
 /** InfluxOnboarding.spec.accessFrom: which other namespaces' InfluxBuckets and InfluxTokens may reference the onboarding. */
 export interface AccessFrom {

@@ -11,20 +11,24 @@ import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from
 import type { Config } from '../config.js';
 import { InfluxClientPool, type InfluxClient, type InfluxTarget } from '../influx/index.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
-import { EventWriter, type EventRecord } from '../kube/events.js';
+import { EventWriter } from '../kube/events.js';
 import type { ObjectMeta } from '../api/types.js';
 import { type Logger, type SecretRegistry, errorMessage } from '../log.js';
-import { BackgroundSender, identityOf, shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
+import {
+  BackgroundSender,
+  identityOf,
+  shareCommonStrings,
+  type Manager,
+  type ObjectType,
+  type ResourceEvent,
+} from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 // How long shutdown waits for queued events; exitOnSignals allows 5 s beyond the reconciles' own timeout.
 const EVENT_FLUSH_MS = 2_000;
 
 /** Queues an event on a resource; it is sent in the background and never fails the caller. */
-export type RecordEvent = (
-  resource: { apiVersion: string; kind: string; metadata: ObjectMeta },
-  event: EventRecord,
-) => void;
+type RecordEvent = (resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: ResourceEvent) => void;
 
 /**
  * What the cache keeps of a Secret the operator wrote: everything its readers use and everything

@@ -29,9 +29,9 @@ export interface Answer {
   url: URL;
 }
 
-export type Exchange = { ok: true; answer: Answer } | { ok: false; failure: InfluxFailure };
+type Exchange = { ok: true; answer: Answer } | { ok: false; failure: InfluxFailure };
 
-export interface Transport {
+interface Transport {
   send(call: Call): Promise<Exchange>;
   close(): void;
 }

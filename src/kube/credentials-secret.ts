@@ -19,10 +19,10 @@ import type { CredentialsSecret, DesiredSecret } from '../api/credentials.js';
 import { readSecret, writeOwnSecret } from './own-secret.js';
 
 /** Finds a managed Secret in the operator's cache; undefined means "not cached", not "absent". */
-export type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
+type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
 
 /** Whether the operator's cache of the names of the Secrets it did not write holds this one. */
-export type OtherSecretName = (namespace: string, name: string) => boolean;
+type OtherSecretName = (namespace: string, name: string) => boolean;
 
 /**
  * A Secret is this resource's when the operator labelled it for a resource of this name. The

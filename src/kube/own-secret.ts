@@ -17,7 +17,7 @@ export async function readSecret(
 }
 
 /** A write of a Secret the operator keeps for one resource, over what the decision observed. */
-export interface OwnSecretWrite {
+interface OwnSecretWrite {
   namespace: string;
   name: string;
   /** What the decision read: no Secret, or the operator's own at this version. */

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
-  AUTHORIZATION_ANNOTATION,
   PERMISSIONS_ANNOTATION,
   RETIRING_ANNOTATION,
   TOKEN_DIGEST_ANNOTATION,
@@ -12,7 +11,7 @@ import {
   type RetiringAuthorization,
   type TokenSecret,
 } from '../api/access-types.js';
-import { API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
+import { API_VERSION, AUTHORIZATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
 import { readSecret, writeOwnSecret } from './own-secret.js';
 
 function isOwnedBy(secret: V1Secret, owner: InfluxToken): boolean {

@@ -1,4 +1,4 @@
-import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../api/reconcile.js';
+import { withReady } from '../api/reconcile.js';
 import { checkSpec, sameInstance, tlsSettings } from '../api/spec.js';
 import {
   ALLOWED_URLS_ANNOTATION,
@@ -24,11 +24,12 @@ import type {
   Authorization,
   AuthorizationRequest,
   InfluxFailure,
-  Outcome as Answer,
+  Outcome,
   ResourceIDs,
   SetupRequest,
   TokenOwner,
 } from '../influx/index.js';
+import { BACKOFF, NONE, type Requeue, type ResourceEvent } from '../runtime/index.js';
 import type { BoundCredentials, Facts } from './facts.js';
 
 export interface Finish {
@@ -41,7 +42,7 @@ export interface Finish {
 }
 
 /** A repair as the messages tell it: what a success did, and what a refusal refused. */
-export interface Repair {
+interface Repair {
   done: string;
   doing: string;
 }
@@ -107,7 +108,8 @@ function previousReady(facts: Facts): Condition | undefined {
   return facts.resource.status?.conditions?.find((condition) => condition.type === READY);
 }
 
-interface Outcome {
+/** What a decision concludes before it becomes a status: the reason, its message, when to come back. */
+interface Verdict {
   reason: Reason;
   message: string;
   requeue: Requeue;
@@ -116,39 +118,39 @@ interface Outcome {
   event?: ResourceEvent;
 }
 
-function finish(facts: Facts, outcome: Outcome): Finish {
+function finish(facts: Facts, verdict: Verdict): Finish {
   const { resource, now } = facts;
   const previous = previousReady(facts);
-  const ready = SUCCESS_REASONS.includes(outcome.reason);
+  const ready = SUCCESS_REASONS.includes(verdict.reason);
   const generation = resource.metadata.generation;
   const status: InfluxOnboardingStatus = {
     ...resource.status,
-    ...outcome.fields,
+    ...verdict.fields,
     ...(generation !== undefined && { observedGeneration: generation }),
     conditions: withReady(
       resource.status?.conditions,
       {
-        status: ready ? 'True' : outcome.reason === Reason.Progressing ? 'Unknown' : 'False',
-        reason: outcome.reason,
-        message: outcome.message,
+        status: ready ? 'True' : verdict.reason === Reason.Progressing ? 'Unknown' : 'False',
+        reason: verdict.reason,
+        message: verdict.message,
         ...(generation !== undefined && { observedGeneration: generation }),
       },
       now,
     ),
   };
-  const transition = previous?.reason !== outcome.reason;
+  const transition = previous?.reason !== verdict.reason;
   const event =
-    outcome.event ??
-    (transition && (ready || WARNING_REASONS.includes(outcome.reason))
-      ? { type: ready ? ('Normal' as const) : ('Warning' as const), reason: outcome.reason, message: outcome.message }
+    verdict.event ??
+    (transition && (ready || WARNING_REASONS.includes(verdict.reason))
+      ? { type: ready ? ('Normal' as const) : ('Warning' as const), reason: verdict.reason, message: verdict.message }
       : undefined);
   return {
     kind: 'finish',
-    reason: outcome.reason,
-    message: outcome.message,
+    reason: verdict.reason,
+    message: verdict.message,
     status,
     ...(event && { event }),
-    requeue: outcome.requeue,
+    requeue: verdict.requeue,
   };
 }
 
@@ -426,7 +428,7 @@ function setupRequest(spec: EffectiveSpec, credentials: Credentials): SetupReque
 export type RepairStep = Extract<Step, { kind: 'createOrg' | 'createBucket' | 'setRetention' }>;
 
 /** The facts after a repair's answer: on success the IDs as they now are and what was done; else what was tried. */
-export function withRepair(facts: Facts, step: RepairStep, outcome: Answer<{ id: string }>): Facts {
+export function withRepair(facts: Facts, step: RepairStep, outcome: Outcome<{ id: string }>): Facts {
   if (!outcome.ok) return { ...facts, repairFailure: { doing: step.repair.doing, failure: outcome.failure } };
   const ids = facts.ids?.ok ? facts.ids.value : {};
   const now: ResourceIDs =
@@ -829,7 +831,7 @@ function usernameNote(spec: EffectiveSpec, username: string): string {
  * name of the user the token belongs to), that the org and bucket it names exist with the
  * declared retention, fill in the IDs and version, then report success.
  */
-function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcome: Outcome): Step {
+function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, verdict: Verdict): Step {
   const owner = facts.tokenCheck?.ok ? facts.tokenCheck.value : undefined;
   const named = owner === undefined ? accepted : { ...accepted, username: owner.userName };
   const token: Step | TokenSettled =
@@ -865,12 +867,12 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
     facts.remembered?.credentials.token !== credentials.token;
   const authorizationKnown = status.authorizationID !== undefined && !tokenReplaced;
   const fields: Partial<InfluxOnboardingStatus> = {
-    ...outcome.fields,
+    ...verdict.fields,
     // Undefined removes the field from the status (see patchStatus).
     ...(tokenReplaced && status.authorizationID !== undefined && { authorizationID: undefined }),
     secretName: spec.credentialsSecretName,
     username: credentials.username,
-    adopted: outcome.reason === Reason.Adopted,
+    adopted: verdict.reason === Reason.Adopted,
   };
   if (owner !== undefined) fields.userID = owner.userID;
   // A setup this reconcile made created the org and bucket as declared; otherwise they are checked.
@@ -907,10 +909,10 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   const version = stamped ?? (facts.health?.ok ? facts.health.value.version : undefined);
   if (version !== undefined) fields.influxdbVersion = version;
   if (status.onboardedAt === undefined && fields.onboardedAt === undefined) fields.onboardedAt = facts.now;
-  const message = outcome.message + usernameNote(spec, credentials.username);
+  const message = verdict.message + usernameNote(spec, credentials.username);
   const repairs = facts.repairs ?? [];
   const repairNote = repairs.length === 0 ? '' : ` (${repairs.join('; ')})`;
-  const transition = previousReady(facts)?.reason !== outcome.reason;
+  const transition = previousReady(facts)?.reason !== verdict.reason;
   // One event per reconcile: a first success says what it repaired on the way; later repairs
   // have their own.
   const tokenRotated: ResourceEvent | undefined =
@@ -931,12 +933,12 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
           message: `The password of user ${credentials.username} at ${spec.url} was changed ${rotation.source}; Secret ${spec.credentialsSecretName} holds it${repairNote}`,
         });
   const event: ResourceEvent | undefined =
-    outcome.event ??
+    verdict.event ??
     rotated ??
     (repairs.length === 0
       ? undefined
       : transition
-        ? { type: 'Normal', reason: outcome.reason, message: message + repairNote }
+        ? { type: 'Normal', reason: verdict.reason, message: message + repairNote }
         : { type: 'Normal', reason: 'Repaired', message: `InfluxDB at ${spec.url}: ${repairs.join('; ')}` });
   const wanted = targetOf(spec);
   const observed: CredentialsTarget = {
@@ -945,9 +947,9 @@ function settle(facts: Facts, spec: EffectiveSpec, accepted: Credentials, outcom
   };
   fields.observedURL = wanted.url;
   fields.observedTLS = wanted.tls;
-  if (sameTarget(observed, wanted)) return finish(facts, { ...outcome, message, fields, ...(event && { event }) });
+  if (sameTarget(observed, wanted)) return finish(facts, { ...verdict, message, fields, ...(event && { event }) });
   return finish(facts, {
-    ...outcome,
+    ...verdict,
     message,
     fields,
     event: {

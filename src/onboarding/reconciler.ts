@@ -1,6 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
-import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkSpec, instanceKey, setupInstance, type SpecCheck } from '../api/spec.js';
 import {
   READY,
@@ -12,6 +11,7 @@ import {
 import type { Created, InfluxClient, InfluxTarget, Outcome } from '../influx/index.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
+import type { Request, ResourceEvent, Result } from '../runtime/index.js';
 import {
   credentialsIn,
   decide,
@@ -49,7 +49,7 @@ export interface OnboardingPorts {
   influx(target: InfluxTarget): InfluxClient;
 }
 
-export interface OnboardingOptions {
+interface OnboardingOptions {
   driftCheckIntervalMs: number;
   passwordCheckIntervalMs: number;
   /** Referenced credentials go only to URLs their Secret's allowed-urls annotation names. */
@@ -99,7 +99,7 @@ function secretVersion(secret: CredentialsSecret): string | undefined {
   return secret.resourceVersion === undefined ? undefined : `owned ${secret.resourceVersion}`;
 }
 
-export type OnboardingReconciler = (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome>;
+type OnboardingReconciler = (request: Request, signal: AbortSignal) => Promise<Result>;
 
 export function createOnboardingReconciler(ports: OnboardingPorts, options: OnboardingOptions): OnboardingReconciler {
   const now = options.now ?? (() => new Date());
@@ -286,7 +286,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     }
   }
 
-  async function conclude(finish: Finish, facts: Facts, steps: string[], key: string): Promise<ReconcileOutcome> {
+  async function conclude(finish: Finish, facts: Facts, steps: string[], key: string): Promise<Result> {
     const { resource } = facts;
     let resourceVersion = resource.metadata.resourceVersion;
     if (!isDeepStrictEqual(finish.status, resource.status ?? {})) {
@@ -360,7 +360,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     };
   }
 
-  function forget(key: string): ReconcileOutcome {
+  function forget(key: string): Result {
     remembered.delete(key);
     ownWrites.delete(key);
     lastReady.delete(key);
@@ -368,7 +368,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     return {};
   }
 
-  async function reconcileNow(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
+  async function reconcileNow(request: Request, signal: AbortSignal): Promise<Result> {
     const key = `${request.namespace}/${request.name}`;
     dropCaughtUpWrites();
     const cached = ports.resource(request.namespace, request.name);
@@ -450,7 +450,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
   }
 
-  return async function reconcile(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
+  return async function reconcile(request: Request, signal: AbortSignal): Promise<Result> {
     const resource = ports.resource(request.namespace, request.name);
     if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) {
       return forget(`${request.namespace}/${request.name}`);

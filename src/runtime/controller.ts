@@ -23,16 +23,17 @@ export interface Result {
  */
 export type Reconciler = (request: Request, signal: AbortSignal) => Promise<Result>;
 
-export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
+/** How a reconcile ended, as the `result` label of controller_runtime_reconcile_total names it. */
+export type ResultLabel = 'success' | 'error' | 'requeue' | 'requeue_after';
 
 /** Where the controller reports what it does (implemented by RuntimeMetrics.controllerMetrics). */
 export interface ControllerMetrics {
   maxConcurrentReconciles(count: number): void;
   activeWorkers(count: number): void;
-  reconciled(outcome: ReconcileOutcome, seconds: number): void;
+  reconciled(label: ResultLabel, seconds: number): void;
 }
 
-export interface ControllerOptions {
+interface ControllerOptions {
   name: string;
   queue: WorkQueue;
   reconciler: Reconciler;
@@ -128,23 +129,23 @@ export class Controller {
     const startedAt = this.clock.now();
     this.active++;
     metrics?.activeWorkers(this.active);
-    let outcome: ReconcileOutcome;
+    let label: ResultLabel;
     try {
       const result: Result | undefined = await reconciler(request, signal);
       const requeueAfterMs = result?.requeueAfterMs;
       if (requeueAfterMs !== undefined && Number.isFinite(requeueAfterMs) && requeueAfterMs > 0) {
         queue.forget(key);
         queue.addAfter(key, requeueAfterMs);
-        outcome = 'requeue_after';
+        label = 'requeue_after';
       } else if (result?.requeue === true) {
         queue.addRateLimited(key);
-        outcome = 'requeue';
+        label = 'requeue';
       } else {
         queue.forget(key);
-        outcome = 'success';
+        label = 'success';
       }
     } catch (error) {
-      outcome = 'error';
+      label = 'error';
       // Only the message: error objects from HTTP clients can carry request headers.
       this.logger.error('reconcile failed', {
         namespace: request.namespace,
@@ -157,6 +158,6 @@ export class Controller {
       this.active--;
       metrics?.activeWorkers(this.active);
     }
-    metrics?.reconciled(outcome, (this.clock.now() - startedAt) / 1000);
+    metrics?.reconciled(label, (this.clock.now() - startedAt) / 1000);
   }
 }

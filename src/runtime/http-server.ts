@@ -21,7 +21,7 @@ export function parseBindAddress(address: string): { host: string | undefined; p
   return { host: host === '' ? undefined : host, port };
 }
 
-export type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => void | Promise<void>;
+type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => void | Promise<void>;
 
 /**
  * Serves HTTP on the bind address, or HTTPS with a certificate from `certificates` (reloaded

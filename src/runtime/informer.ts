@@ -8,7 +8,7 @@ import { Reflector } from './reflector.js';
 import type { InformerMetrics, ReflectorAccept, ReflectorStore, ReflectorTiming } from './reflector.js';
 
 /** Which collection to list and watch; group '' is the core API (/api/v1). */
-export interface ResourceType {
+interface ResourceType {
   group: string;
   version: string;
   plural: string;
@@ -134,7 +134,7 @@ export function identityOf(metadata: V1ObjectMeta): V1ObjectMeta {
   return kept;
 }
 
-export function collectionPath(resource: ResourceType, namespace: string | undefined): string {
+function collectionPath(resource: ResourceType, namespace: string | undefined): string {
   const base = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
   const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   return `${base}${scope}/${resource.plural}`;

@@ -28,14 +28,14 @@ export interface LeaderMetrics {
   leading(isLeader: boolean): void;
 }
 
-export interface LeadershipCallbacks {
+interface LeadershipCallbacks {
   onStartedLeading?: () => void;
   /** Called when leadership ends for any reason: lost, failed to renew, released. */
   onStoppedLeading?: () => void;
   metrics?: LeaderMetrics;
 }
 
-export interface LeaderElectorOptions extends LeadershipCallbacks {
+interface LeaderElectorOptions extends LeadershipCallbacks {
   store: LeaseStore;
   identity: string;
   logger: Logger;

@@ -97,7 +97,7 @@ export interface ControllerRegistration {
   concurrency?: number;
 }
 
-export interface LeaderElectionOptions {
+interface LeaderElectionOptions {
   /** Names the Lease and labels leader_election_master_status. */
   id: string;
   /** Campaign for the Lease; absent: this process always leads. */
@@ -112,7 +112,7 @@ export interface LeaderElectionOptions {
   };
 }
 
-export interface MetricsServingOptions {
+interface MetricsServingOptions {
   /** Like ":8443" or "127.0.0.1:0"; "0" serves no metrics. */
   bindAddress: string;
   /**

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ControllerMetrics, ReconcileOutcome } from './controller.js';
+import type { ControllerMetrics, ResultLabel } from './controller.js';
 import type { IncomingMessage } from 'node:http';
 import type { Access, AccessReview } from './access-review.js';
 import { serve } from './http-server.js';
@@ -25,7 +25,7 @@ function bearerToken(request: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
-const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['success', 'error', 'requeue', 'requeue_after'];
+const RESULT_LABELS: readonly ResultLabel[] = ['success', 'error', 'requeue', 'requeue_after'];
 
 // controller-runtime's buckets, so existing dashboards read our histograms the same way.
 const RECONCILE_TIME_BUCKETS = [
@@ -144,14 +144,14 @@ export class RuntimeMetrics {
   }
 
   controllerMetrics(controller: string): ControllerMetrics {
-    for (const result of RECONCILE_OUTCOMES) this.reconcileTotal.inc({ controller, result }, 0);
+    for (const result of RESULT_LABELS) this.reconcileTotal.inc({ controller, result }, 0);
     this.reconcileErrors.inc({ controller }, 0);
     return {
       maxConcurrentReconciles: (count) => this.maxConcurrentReconciles.set({ controller }, count),
       activeWorkers: (count) => this.activeWorkers.set({ controller }, count),
-      reconciled: (outcome, seconds) => {
-        this.reconcileTotal.inc({ controller, result: outcome });
-        if (outcome === 'error') this.reconcileErrors.inc({ controller });
+      reconciled: (label, seconds) => {
+        this.reconcileTotal.inc({ controller, result: label });
+        if (label === 'error') this.reconcileErrors.inc({ controller });
         this.reconcileTime.observe({ controller }, seconds);
       },
     };

@@ -3,7 +3,7 @@ import { requestKey } from './keys.js';
 import type { Request } from './keys.js';
 
 /** The collection an object belongs to, as the manager's ObjectType names it. */
-export interface WrittenType {
+interface WrittenType {
   group: string;
   plural: string;
 }

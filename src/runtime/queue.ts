@@ -20,7 +20,7 @@ export interface QueueMetrics {
   readGaugesFrom(read: () => QueueGauges): void;
 }
 
-export interface WorkQueueOptions extends RateLimiterOptions {
+interface WorkQueueOptions extends RateLimiterOptions {
   clock?: Clock;
   metrics?: QueueMetrics;
 }

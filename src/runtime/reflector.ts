@@ -57,7 +57,7 @@ export interface ReflectorAccept {
   watch: string;
 }
 
-export interface ReflectorOptions<T> extends ReflectorTiming {
+interface ReflectorOptions<T> extends ReflectorTiming {
   getter: ApiGetter;
   /** Collection path, e.g. /apis/example.com/v1/namespaces/ns/things. */
   path: string;

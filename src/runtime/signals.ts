@@ -7,7 +7,7 @@ export interface SignalTarget {
   exit(code: number): void;
 }
 
-export interface ShutdownOptions {
+interface ShutdownOptions {
   logger: Logger;
   /** Stops everything gracefully: stop the controllers, release the lease, close servers. */
   shutdown: () => Promise<void>;

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Access, Connection } from '../../src/access/access.js';
+import type { OnboardingAccess, Connection } from '../../src/access/access.js';
 import { bucketMarker, decideBucket, managerOf, type BucketFacts } from '../../src/access/bucket-decide.js';
 import {
   decideToken,
@@ -37,7 +37,7 @@ const connection: Connection = {
   onboardingBucket: 'platform',
   onboardingBucketID: 'b-platform',
 };
-const READY: Access = { kind: 'ready', connection };
+const READY: OnboardingAccess = { kind: 'ready', connection };
 const refOf = { name: 'influxdb', namespace: 'monitoring' };
 
 function bucket(
@@ -550,7 +550,7 @@ test('token: orphan-free, a due retiring authorization is deleted by ID without 
 });
 
 test('token: a withdrawn grant deletes every authorization of the resource and empties the Secret of its token', () => {
-  const refused: Access = { kind: 'not-permitted', message: 'no grant', connection };
+  const refused: OnboardingAccess = { kind: 'not-permitted', message: 'no grant', connection };
   assert.equal(decideToken(tokenFacts(token(), { access: refused, secret: ownedSecret() })), {
     kind: 'listAuthorizations',
     connection,

@@ -18,7 +18,8 @@ import {
   type InfluxOnboardingStatus,
 } from '../../src/api/types.js';
 import type { Authorization, BucketState, Deletion, Outcome } from '../../src/influx/types.js';
-import { withReady, type Requeue } from '../../src/api/reconcile.js';
+import { withReady } from '../../src/api/reconcile.js';
+import type { Requeue } from '../../src/runtime/steps.js';
 import { credentialsIn, secretMatches, type Finish, type Step } from '../../src/onboarding/decide.js';
 import {
   ABSENT,

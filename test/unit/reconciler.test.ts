@@ -15,7 +15,7 @@ import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
 import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
-import type { ResourceEvent } from '../../src/api/reconcile.js';
+import type { ResourceEvent } from '../../src/runtime/steps.js';
 import type { BoundCredentials } from '../../src/onboarding/facts.js';
 import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
 import { InfluxAdmin } from '../support/influx-http.js';

@@ -2,9 +2,9 @@ import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, SecretRegistry } from '../../src/log.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { Controller } from '../../src/runtime/controller.js';
-import type { ControllerMetrics, ReconcileOutcome, Reconciler, Request, Result } from '../../src/runtime/controller.js';
+import type { ControllerMetrics, ResultLabel, Reconciler, Request, Result } from '../../src/runtime/controller.js';
 import { WorkQueue } from '../../src/runtime/queue.js';
 
 function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
@@ -18,9 +18,9 @@ function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: Arr
   return { logger: createLogger({ level: 'warn', format: 'json', registry: new SecretRegistry(), stream }), lines };
 }
 
-function recordingMetrics(): ControllerMetrics & { outcomes: ReconcileOutcome[]; active: number[]; max: number } {
+function recordingMetrics(): ControllerMetrics & { outcomes: ResultLabel[]; active: number[]; max: number } {
   const recorded = {
-    outcomes: [] as ReconcileOutcome[],
+    outcomes: [] as ResultLabel[],
     active: [] as number[],
     max: 0,
     maxConcurrentReconciles(count: number) {
@@ -29,7 +29,7 @@ function recordingMetrics(): ControllerMetrics & { outcomes: ReconcileOutcome[];
     activeWorkers(count: number) {
       recorded.active.push(count);
     },
-    reconciled(outcome: ReconcileOutcome) {
+    reconciled(outcome: ResultLabel) {
       recorded.outcomes.push(outcome);
     },
   };

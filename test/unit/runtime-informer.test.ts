@@ -4,7 +4,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, SecretRegistry } from '../../src/log.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { KubeConnection } from '../../src/runtime/connection.js';
 import { dropBookkeeping, Informer, keepIdentity, shareCommonStrings } from '../../src/runtime/informer.js';
 import type { InformerOptions } from '../../src/runtime/informer.js';

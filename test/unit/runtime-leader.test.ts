@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, SecretRegistry } from '../../src/log.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { AlwaysLeader, LeaderElector } from '../../src/runtime/leader.js';
 import type { LeaseRecord, LeaseStore, StoredLease } from '../../src/runtime/leader.js';
 

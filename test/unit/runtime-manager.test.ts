@@ -9,7 +9,7 @@ import type { Reconciler, Result } from '../../src/runtime/controller.js';
 import type { LeaseStore, StoredLease } from '../../src/runtime/leader.js';
 import { Manager } from '../../src/runtime/manager.js';
 import type { ControllerRegistration, ManagerOptions, ObjectType } from '../../src/runtime/manager.js';
-import { ignoreStatusOnlyUpdates, labelsMatch } from '../../src/runtime/predicates.js';
+import { ignoreStatusOnlyUpdates } from '../../src/runtime/predicates.js';
 import { FakeApiServer, kubeConfigFor } from '../support/fake-api-server.js';
 import { eventually } from '../support/wait.js';
 
@@ -416,7 +416,7 @@ test('predicates: a status-only update does not wake the controller; spec, label
   }
 });
 
-test('ignoreStatusOnlyUpdates passes resyncs, creates and deletes; labelsMatch hears a label removed', () => {
+test('ignoreStatusOnlyUpdates passes resyncs, creates and deletes', () => {
   const before: KubernetesObject = { metadata: { name: 'a', generation: 1, labels: { tier: 'gold' } } };
   const statusOnly: KubernetesObject = { ...before, metadata: { ...before.metadata, resourceVersion: '9' } };
   assert.is(ignoreStatusOnlyUpdates.update?.(before, statusOnly), false);
@@ -427,14 +427,6 @@ test('ignoreStatusOnlyUpdates passes resyncs, creates and deletes; labelsMatch h
   );
   assert.is(ignoreStatusOnlyUpdates.create?.(before), true);
   assert.is(ignoreStatusOnlyUpdates.delete?.(before), true);
-
-  const gold = labelsMatch({ tier: 'gold' });
-  const plain: KubernetesObject = { metadata: { name: 'a' } };
-  assert.is(gold.create?.(before), true);
-  assert.is(gold.create?.(plain), false);
-  assert.is(gold.update?.(before, plain), true, 'the label was removed: the change is heard');
-  assert.is(gold.update?.(plain, plain), false);
-  assert.is(gold.delete?.(plain), false);
 });
 
 test("a resync queues the controller's own objects again, but neither the initial list nor a resync of owned objects queues their owners", async () => {

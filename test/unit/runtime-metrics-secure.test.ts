@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, SecretRegistry } from '../../src/log.js';
 import { cacheAccess, kubernetesAccessReview, type Access } from '../../src/runtime/access-review.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { RuntimeMetrics } from '../../src/runtime/metrics.js';
 import { certificateDirectory, selfSigned } from '../../src/runtime/serving-cert.js';
 import { scrapeHttps } from '../support/https-scrape.js';

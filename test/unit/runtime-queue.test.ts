@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { WorkQueue } from '../../src/runtime/queue.js';
 import type { QueueGauges, QueueMetrics } from '../../src/runtime/queue.js';
 import { RetryRateLimiter } from '../../src/runtime/rate-limiter.js';
