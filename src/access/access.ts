@@ -1,11 +1,11 @@
 import type { AccessReason } from '../api/access-types.js';
 import { grantFor, type OnboardingKey } from '../api/access-spec.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
-import { withReady } from '../api/reconcile.js';
+import { readyFinish, type Readiness, type Verdict } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
-import { READY, type Condition, type ConditionStatus, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
+import { READY, type Condition, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
 import type { InfluxFailure, InfluxTarget } from '../influx/index.js';
-import { BACKOFF, NONE, type Requeue, type ResourceEvent } from '../runtime/index.js';
+import { BACKOFF, NONE, type Finish, type ResourceEvent } from '../runtime/index.js';
 
 /**
  * What an InfluxBucket or InfluxToken may do with the onboarding it references: the instance, org
@@ -89,72 +89,27 @@ export function resolveAccess(facts: AccessFacts): OnboardingAccess {
 /** The finalizer steps both kinds take; removing it lets Kubernetes delete the resource, with an event saying why when InfluxDB was left as it was. */
 export type FinalizerStep = { kind: 'addFinalizer' } | { kind: 'removeFinalizer'; event?: ResourceEvent };
 
-export interface AccessFinish<S> {
-  kind: 'finish';
-  reason: AccessReason;
-  message: string;
-  status: S;
-  event?: ResourceEvent;
-  requeue: Requeue;
-}
+export type AccessFinish<S> = Finish<S, AccessReason>;
 
-interface StatusShape {
-  observedGeneration?: number;
-  conditions?: Condition[];
-}
-
-const SUCCESS: readonly AccessReason[] = ['BucketReady', 'TokenReady'];
-const QUIET: readonly AccessReason[] = ['Progressing', 'Deleting'];
+const READINESS: Readiness<AccessReason> = {
+  success: ['BucketReady', 'TokenReady'],
+  quiet: ['Progressing', 'Deleting'],
+};
 
 /**
- * The status to show and the event to record: Ready True on success, Unknown while progressing,
- * else False; an event when the reason changes (Normal on success, Warning otherwise).
+ * The status to show and the event to record: Ready True on success, Unknown while progressing or
+ * deleting, else False; an event when the reason changes (Normal on success, Warning otherwise).
  */
-export function accessFinish<S extends StatusShape>(
+export function accessFinish<S extends { observedGeneration?: number; conditions?: Condition[] }>(
   resource: { metadata: ObjectMeta; status?: S },
   now: string,
-  verdict: { reason: AccessReason; message: string; requeue: Requeue; fields?: Partial<S>; event?: ResourceEvent },
+  verdict: Verdict<AccessReason, S>,
 ): AccessFinish<S> {
-  const success = SUCCESS.includes(verdict.reason);
-  const conditionStatus: ConditionStatus = success ? 'True' : QUIET.includes(verdict.reason) ? 'Unknown' : 'False';
-  const generation = resource.metadata.generation;
-  const previous = resource.status?.conditions?.find((condition) => condition.type === READY);
-  const status = {
-    ...resource.status,
-    ...verdict.fields,
-    ...(generation !== undefined && { observedGeneration: generation }),
-    conditions: withReady(
-      resource.status?.conditions,
-      {
-        status: conditionStatus,
-        reason: verdict.reason,
-        message: verdict.message,
-        ...(generation !== undefined && { observedGeneration: generation }),
-      },
-      now,
-    ),
-  } as S;
-  const transition = previous?.reason !== verdict.reason;
-  const event =
-    verdict.event ??
-    (transition && !QUIET.includes(verdict.reason)
-      ? { type: success ? ('Normal' as const) : ('Warning' as const), reason: verdict.reason, message: verdict.message }
-      : undefined);
-  return {
-    kind: 'finish',
-    reason: verdict.reason,
-    message: verdict.message,
-    status,
-    ...(event && { event }),
-    requeue: verdict.requeue,
-  };
+  return readyFinish(resource, now, verdict, READINESS);
 }
 
 /** An InfluxDB failure as a reason: outages and refusals by the address policy are Unreachable, answers are InfluxError. */
-export function failureVerdict(
-  doing: string,
-  failure: InfluxFailure,
-): { reason: AccessReason; message: string; requeue: Requeue } {
+export function failureVerdict(doing: string, failure: InfluxFailure): Verdict<AccessReason, never> {
   const text = failure.kind === 'rejected' ? `${failure.status} ${failure.code}: ${failure.message}` : failure.message;
   return {
     reason: failure.kind === 'rejected' ? 'InfluxError' : 'Unreachable',

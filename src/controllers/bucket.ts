@@ -1,4 +1,4 @@
-import { createBucketReconciler } from '../access/reconciler.js';
+import { createBucketReconciler } from '../access/bucket-reconciler.js';
 import { BUCKET_KIND, BUCKET_PLURAL, type InfluxBucket } from '../api/access-types.js';
 import { ignoreStatusOnlyUpdates, type Manager } from '../runtime/index.js';
 import { ACCESS_CACHE, accessWiring } from './access.js';

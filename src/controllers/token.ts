@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { createTokenReconciler } from '../access/reconciler.js';
+import { createTokenReconciler } from '../access/token-reconciler.js';
 import {
   BUCKET_KIND,
   BUCKET_PLURAL,

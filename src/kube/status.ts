@@ -1,12 +1,10 @@
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import type { StatusWrite } from '../runtime/index.js';
 import { apiStatus, kubeCall } from './errors.js';
 import { GROUP, PLURAL, VERSION, type ObjectMeta } from '../api/types.js';
 
 /** What a patch answers with that the caller reads: the version it made. */
 type Versioned = { metadata?: { resourceVersion?: string } };
-
-/** 'stale': the resource changed since it was read, and nothing was written. */
-export type StatusWrite = { kind: 'patched'; resourceVersion: string } | { kind: 'stale' };
 
 /**
  * Writes the status through the /status subresource. The merge patch carries the whole status

@@ -1,4 +1,4 @@
-import { withReady } from '../api/reconcile.js';
+import { readyFinish, withReady, type Readiness, type Verdict as Verdict_ } from '../api/reconcile.js';
 import { checkSpec, sameInstance, tlsSettings } from '../api/spec.js';
 import {
   ALLOWED_URLS_ANNOTATION,
@@ -29,17 +29,11 @@ import type {
   SetupRequest,
   TokenOwner,
 } from '../influx/index.js';
-import { BACKOFF, NONE, type Requeue, type ResourceEvent } from '../runtime/index.js';
+import { BACKOFF, NONE, type Finish as RuntimeFinish, type Requeue, type ResourceEvent } from '../runtime/index.js';
 import type { BoundCredentials, Facts } from './facts.js';
 
-export interface Finish {
-  kind: 'finish';
-  reason: Reason;
-  message: string;
-  status: InfluxOnboardingStatus;
-  event?: ResourceEvent;
-  requeue: Requeue;
-}
+/** How a decision for an InfluxOnboarding ends. */
+export type Finish = RuntimeFinish<InfluxOnboardingStatus, Reason>;
 
 /** A repair as the messages tell it: what a success did, and what a refusal refused. */
 interface Repair {
@@ -82,76 +76,19 @@ const PASSWORD_MAX = 72;
 const TOKEN_FORBIDDEN = /[\s\x00-\x1f\x7f]/;
 
 const SUCCESS_REASONS: readonly string[] = [Reason.Onboarded, Reason.Adopted];
-// Reasons whose cause lies with the user and is worth a Warning event when they first appear.
-const WARNING_REASONS: readonly string[] = [
-  Reason.InvalidSpec,
-  Reason.SecretNotFound,
-  Reason.SecretConflict,
-  Reason.Unreachable,
-  Reason.SetupFailed,
-  Reason.AlreadyOnboarded,
-  Reason.TokenInvalid,
-  Reason.InstanceReset,
-  Reason.Unsupported,
-  Reason.DuplicateTarget,
-  Reason.TargetChanged,
-  Reason.SecretNotPermitted,
-  Reason.URLNotAllowed,
-  Reason.AddressRefused,
-  Reason.EnsureFailed,
-  Reason.PasswordNotSet,
-  Reason.PasswordInvalid,
-  Reason.TokenNotRotated,
-];
+// Ready True on success, Unknown (and no event) while progressing, else False with a Warning event
+// when the reason first appears: every other reason's cause lies with the user or InfluxDB.
+const READINESS: Readiness<Reason> = { success: [Reason.Onboarded, Reason.Adopted], quiet: [Reason.Progressing] };
 
 function previousReady(facts: Facts): Condition | undefined {
   return facts.resource.status?.conditions?.find((condition) => condition.type === READY);
 }
 
 /** What a decision concludes before it becomes a status: the reason, its message, when to come back. */
-interface Verdict {
-  reason: Reason;
-  message: string;
-  requeue: Requeue;
-  fields?: Partial<InfluxOnboardingStatus>;
-  /** An event to emit even when the reason does not change (e.g. Reonboarded). */
-  event?: ResourceEvent;
-}
+type Verdict = Verdict_<Reason, InfluxOnboardingStatus>;
 
 function finish(facts: Facts, verdict: Verdict): Finish {
-  const { resource, now } = facts;
-  const previous = previousReady(facts);
-  const ready = SUCCESS_REASONS.includes(verdict.reason);
-  const generation = resource.metadata.generation;
-  const status: InfluxOnboardingStatus = {
-    ...resource.status,
-    ...verdict.fields,
-    ...(generation !== undefined && { observedGeneration: generation }),
-    conditions: withReady(
-      resource.status?.conditions,
-      {
-        status: ready ? 'True' : verdict.reason === Reason.Progressing ? 'Unknown' : 'False',
-        reason: verdict.reason,
-        message: verdict.message,
-        ...(generation !== undefined && { observedGeneration: generation }),
-      },
-      now,
-    ),
-  };
-  const transition = previous?.reason !== verdict.reason;
-  const event =
-    verdict.event ??
-    (transition && (ready || WARNING_REASONS.includes(verdict.reason))
-      ? { type: ready ? ('Normal' as const) : ('Warning' as const), reason: verdict.reason, message: verdict.message }
-      : undefined);
-  return {
-    kind: 'finish',
-    reason: verdict.reason,
-    message: verdict.message,
-    status,
-    ...(event && { event }),
-    requeue: verdict.requeue,
-  };
+  return readyFinish(facts.resource, facts.now, verdict, READINESS);
 }
 
 function failureText(failure: InfluxFailure): string {

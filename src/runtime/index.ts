@@ -32,5 +32,5 @@ export type { Cache, CacheOptions, ObjectType } from './manager.js';
 export { OwnWrites } from './own-writes.js';
 export { ignoreStatusOnlyUpdates } from './predicates.js';
 export { exitOnSignals } from './signals.js';
-export { after, BACKOFF, NONE } from './steps.js';
-export type { Requeue, ResourceEvent } from './steps.js';
+export { after, BACKOFF, ended, NONE, report, runSteps } from './steps.js';
+export type { Ended, Finish, Reporter, Requeue, ResourceEvent, StatusWrite, StepLoop } from './steps.js';

@@ -6,7 +6,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createBucketReconciler, createTokenReconciler, type AccessPorts } from '../../src/access/reconciler.js';
+import { createBucketReconciler } from '../../src/access/bucket-reconciler.js';
+import type { AccessPorts } from '../../src/access/reconciler.js';
+import { createTokenReconciler } from '../../src/access/token-reconciler.js';
 import type { DesiredTokenSecret, InfluxBucket, InfluxToken, TokenSecret } from '../../src/api/access-types.js';
 import type { InfluxOnboarding } from '../../src/api/types.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';

@@ -17,7 +17,8 @@ import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '..
 import { SecretRegistry, type Logger } from '../../src/log.js';
 import type { ResourceEvent } from '../../src/runtime/steps.js';
 import type { BoundCredentials } from '../../src/onboarding/facts.js';
-import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
+import type { OnboardingPorts } from '../../src/onboarding/ports.js';
+import { createOnboardingReconciler } from '../../src/onboarding/reconciler.js';
 import { InfluxAdmin } from '../support/influx-http.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { resource as buildResource } from '../support/facts.js';
