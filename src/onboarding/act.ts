@@ -1,6 +1,7 @@
 import type { Created, InfluxClient, Outcome } from '../influx/index.js';
 import type { SecretRegistry } from '../log.js';
-import { withRepair, type Finish, type RepairStep, type Step } from './decide.js';
+import { withRepair } from './phases/org-bucket.js';
+import type { Finish, RepairStep, Step } from './step.js';
 import type { Facts } from './facts.js';
 import type { CredentialMemory } from './memory.js';
 import type { OnboardingPorts } from './ports.js';

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret } from '../api/credentials.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import type { SecretRegistry } from '../log.js';
-import { credentialsIn } from './decide.js';
+import { credentialsIn } from './phases/secret-data.js';
 import type { BoundCredentials } from './facts.js';
 
 /**

@@ -11,7 +11,7 @@ import {
   type Result,
 } from '../runtime/index.js';
 import { act } from './act.js';
-import { decide, firstVisitStatus, type Finish } from './decide.js';
+import { decide, firstVisitStatus } from './decide.js';
 import { DriftSchedule, inputsOf } from './drift-schedule.js';
 import type { Facts, References } from './facts.js';
 import { CredentialMemory } from './memory.js';
@@ -20,6 +20,7 @@ import type { OnboardingOptions, OnboardingPorts } from './ports.js';
 import { progressingIfSlow, type Progressing } from './progressing.js';
 import { PerKeySerializer } from './serial.js';
 import { StatusWrites } from './status-writes.js';
+import type { Finish } from './step.js';
 
 // Spreads drift checks of resources created together over time.
 const DRIFT_JITTER = 0.1;

@@ -29,7 +29,9 @@ import type {
   TokenOwner,
   UnreachableReason,
 } from '../../src/influx/types.js';
-import { decide, withRepair, type Finish, type RepairStep, type Step } from '../../src/onboarding/decide.js';
+import { decide } from '../../src/onboarding/decide.js';
+import { withRepair } from '../../src/onboarding/phases/org-bucket.js';
+import type { Finish, RepairStep, Step } from '../../src/onboarding/step.js';
 import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ import {
 import type { Authorization, BucketState, Deletion, Outcome } from '../../src/influx/types.js';
 import { withReady } from '../../src/api/reconcile.js';
 import type { Requeue } from '../../src/runtime/steps.js';
-import { credentialsIn, secretMatches, type Finish, type Step } from '../../src/onboarding/decide.js';
+import { credentialsIn, secretMatches } from '../../src/onboarding/phases/secret-data.js';
+import type { Finish, Step } from '../../src/onboarding/step.js';
 import {
   ABSENT,
   AUTH_TOKEN,
