@@ -1,7 +1,7 @@
 import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
 import type { BucketInfo, InfluxFailure, Outcome } from '../influx/index.js';
-import { after, BACKOFF, NONE } from '../runtime/index.js';
+import { after, NONE } from '../runtime/index.js';
 import {
   accessFinish,
   failureVerdict,
@@ -109,7 +109,12 @@ function decideDeletion(facts: BucketFacts): BucketStep {
     };
   }
   if (access.kind === 'waiting')
-    return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
+    // Waiting for the onboarding: its change wakes this resource, the drift interval is the poll.
+    return finish(facts, {
+      reason: access.reason,
+      message: `${access.message}; deletion waits`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
   if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
   if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: checked.spec.bucketName };

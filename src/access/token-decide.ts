@@ -7,7 +7,7 @@ import {
   type TokenSecret,
 } from '../api/access-types.js';
 import type { Authorization, CreatedAuthorization, InfluxFailure, Outcome, Permission } from '../influx/index.js';
-import { after, BACKOFF, NONE } from '../runtime/index.js';
+import { after, NONE } from '../runtime/index.js';
 
 /** What the token controller reads of a listed authorization (v2.9+ lists no token). */
 type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
@@ -143,7 +143,12 @@ function decideDeletion(facts: TokenFacts): TokenStep {
     };
   }
   if (access.kind === 'waiting')
-    return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
+    // Waiting for the onboarding: its change wakes this resource, the drift interval is the poll.
+    return finish(facts, {
+      reason: access.reason,
+      message: `${access.message}; deletion waits`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
   const connection = access.connection;
   if (connection === undefined) return { kind: 'removeFinalizer' };
   return (

@@ -71,6 +71,9 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
       { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
       // A managed Secret may be referenced too, or stand in the way of another resource's credentials.
       { type: MANAGED_SECRETS, map: referencingOnboardings(onboardings) },
+      // A resource that gives an instance up (deleted, or its spec names another) lets the one
+      // waiting behind it (DuplicateTarget) go on at once, not at its next drift check.
+      { type: onboardingType, map: settingUpTheSame(onboardings), predicates: [ignoreStatusOnlyUpdates] },
     ],
     reconciler,
     ownWrites,
@@ -103,6 +106,15 @@ function referencedSecretNames(resource: InfluxOnboarding): string[] {
     spec.tls?.caSecretRef?.name,
     spec.credentialsSecret?.name ?? defaultCredentialsSecretName(metadata.name),
   ].filter((name): name is string => name !== undefined);
+}
+
+/** The other resources that set up the instance this one sets up. */
+function settingUpTheSame(onboardings: Cache<InfluxOnboarding>): (resource: KubernetesObject) => Request[] {
+  return (resource) =>
+    setsUp(resource as InfluxOnboarding)
+      .flatMap((instance) => onboardings.byIndex(SETS_UP, instance))
+      .filter((other) => other.metadata.uid !== resource.metadata?.uid)
+      .map(requestFor);
 }
 
 /** The resources in the Secret's namespace that reference it by name. */

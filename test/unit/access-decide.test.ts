@@ -594,6 +594,25 @@ test('token deletion: every authorization deleted, then the finalizer goes; a go
   assert.ok(failing.kind === 'finish' && failing.reason === 'Unreachable' && failing.requeue.kind === 'backoff');
 });
 
+test('deletion waiting for its onboarding (not Ready yet, not gone) is looked at again after the drift interval, not through the rate limiter', () => {
+  const waiting: OnboardingAccess = {
+    kind: 'waiting',
+    reason: 'OnboardingNotReady',
+    message: 'InfluxOnboarding monitoring/influxdb is not Ready (Unreachable)',
+    gone: false,
+  };
+  const bucketWaits = decideBucket(
+    bucketFacts(bucket({ deletionPolicy: 'Delete' }, { deletionTimestamp: NOW }), { access: waiting }),
+  );
+  const tokenWaits = decideToken(tokenFacts(token({}, { deletionTimestamp: NOW }), { access: waiting }));
+  for (const step of [bucketWaits, tokenWaits]) {
+    assert.ok(step.kind === 'finish', step.kind);
+    assert.is(step.reason, 'OnboardingNotReady');
+    assert.match(step.message, 'deletion waits');
+    assert.equal(step.requeue, { kind: 'after', ms: DRIFT });
+  }
+});
+
 test('access: the onboarding must exist, be Ready and have its Secret; the operator token only comes from that Secret', () => {
   const onboarding = (ready: boolean, accessFrom?: object): InfluxOnboarding => ({
     apiVersion: 'influxdb.onboarding.dev/v1alpha1',

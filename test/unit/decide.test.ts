@@ -173,18 +173,18 @@ test('InvalidSpec: no second event while the reason stays; lastTransitionTime ke
   assert.is(readyOf(finish).message, finish.message, 'the message is refreshed');
 });
 
-test('DuplicateTarget: an older resource onboards the same instance; no request, backoff', () => {
+test('DuplicateTarget: an older resource onboards the same instance; no request; looked at again at the next drift check', () => {
   const run = drive(given({}, { duplicateOf: 'other-ns/first', secret: FOREIGN }), {});
   assert.equal(run.kinds, []);
   assert.is(run.finish.reason, Reason.DuplicateTarget);
-  assert.equal(run.finish.requeue, BACKOFF);
+  assert.equal(run.finish.requeue, AFTER);
   assert.match(run.finish.message, 'other-ns/first');
   assert.match(run.finish.message, INFLUX_URL);
   assert.is(readyOf(run.finish).status, 'False');
   assert.equal(run.finish.event, { type: 'Warning', reason: Reason.DuplicateTarget, message: run.finish.message });
 });
 
-test('SecretNotFound: each declared reference that cannot be read, joined; backoff; no request', () => {
+test('SecretNotFound: each declared reference that cannot be read, joined; no request; looked at again at the next drift check', () => {
   const cases: Array<[Record<string, unknown>, Partial<Facts['references']>]> = [
     [passwordRef, { password: missing('Secret influx-admin not found') }],
     [tokenRef, { token: missing('Secret influx-token has no key token') }],
@@ -195,7 +195,7 @@ test('SecretNotFound: each declared reference that cannot be read, joined; backo
     const run = drive(given(spec, { references: references }), {});
     assert.equal(run.kinds, [], JSON.stringify(spec));
     assert.is(run.finish.reason, Reason.SecretNotFound);
-    assert.equal(run.finish.requeue, BACKOFF);
+    assert.equal(run.finish.requeue, AFTER);
     const problem = Object.values(references)[0];
     assert.ok(problem && !problem.found);
     assert.is(run.finish.message, problem.problem);
@@ -235,8 +235,8 @@ test('password from passwordSecretRef must be 8 to 72 bytes (InfluxDB limit, cou
     }
     const finish = finishOf(step);
     assert.is(finish.reason, Reason.InvalidSpec, `bytes ${Buffer.byteLength(password)}`);
-    // The referenced Secret can be fixed without touching the resource: look again with backoff.
-    assert.equal(finish.requeue, BACKOFF);
+    // The referenced Secret can be fixed without touching the resource: looked at again (its event, the next drift check).
+    assert.equal(finish.requeue, AFTER);
     assert.match(finish.message, 'Secret influx-admin key password');
     assert.match(finish.message, `it has ${Buffer.byteLength(password)}`);
     if (password !== '') assert.equal(leaks(finish, [password]), []);
@@ -257,7 +257,7 @@ test('tokens from tokenSecretRef / authTokenSecretRef: empty, whitespace (traili
   for (const token of bad) {
     const finish = finishOf(decideRecorded(given(tokenRef, { references: { token: found(token) } })));
     assert.is(finish.reason, Reason.InvalidSpec, JSON.stringify(token));
-    assert.equal(finish.requeue, BACKOFF);
+    assert.equal(finish.requeue, AFTER);
     assert.match(finish.message, 'Secret influx-token key token');
     assert.match(finish.message, token === '' ? 'empty' : 'whitespace or a control character');
     noLeaks(finish);
@@ -283,7 +283,7 @@ test('SecretConflict: a foreign Secret is never written and nothing is requested
     );
     assert.equal(run.kinds, []);
     assert.is(run.finish.reason, Reason.SecretConflict);
-    assert.equal(run.finish.requeue, BACKOFF);
+    assert.equal(run.finish.requeue, AFTER);
     assert.match(run.finish.message, `Secret ${SECRET_NAME}`);
     assert.equal(run.finish.event?.type, 'Warning');
     noLeaks(run.finish);
@@ -555,7 +555,7 @@ test('AlreadyOnboarded: set up by someone else and no token known -> no POST, no
   const run = drive(facts(), { setupStatus: ok({ allowed: false }) });
   assert.equal(run.kinds, ['checkSetupStatus']);
   assert.is(run.finish.reason, Reason.AlreadyOnboarded);
-  assert.equal(run.finish.requeue, BACKOFF);
+  assert.equal(run.finish.requeue, AFTER);
   assert.is(readyOf(run.finish).status, 'False');
   assert.match(run.finish.message, 'spec.tokenSecretRef');
   assert.equal(run.finish.event?.type, 'Warning');
@@ -870,7 +870,7 @@ test('tokenSecretRef rejected by an instance this resource never onboarded -> Al
   assert.is(run.finish.reason, Reason.AlreadyOnboarded);
   assert.match(run.finish.message, 'Secret influx-token');
   assert.match(run.finish.message, 'unauthorized: unauthorized access');
-  assert.equal(run.finish.requeue, BACKOFF);
+  assert.equal(run.finish.requeue, AFTER);
   noLeaks(run.finish);
 });
 
@@ -879,7 +879,7 @@ test('TokenInvalid: the token of an onboarded resource is revoked; Warning once,
   const run = drive(input, setUpWorld('a-new-operator-token'));
   assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken']);
   assert.is(run.finish.reason, Reason.TokenInvalid);
-  assert.equal(run.finish.requeue, BACKOFF);
+  assert.equal(run.finish.requeue, AFTER);
   assert.match(run.finish.message, `Secret ${SECRET_NAME}`);
   assert.match(run.finish.message, 'spec.tokenSecretRef');
   assert.is(readyOf(run.finish).status, 'False');
@@ -1398,7 +1398,7 @@ test('retarget refused: annotation naming another URL; new URL fresh; token reje
   const fresh = drive(moved({ url: NEW_URL }, approved), freshWorld());
   assert.equal(fresh.kinds, ['checkSetupStatus'], 'no setup POST with the old credentials');
   assert.is(fresh.finish.reason, Reason.TargetChanged);
-  assert.equal(fresh.finish.requeue, BACKOFF);
+  assert.equal(fresh.finish.requeue, AFTER);
   assert.match(fresh.finish.message, 'is not set up');
 
   const rejectedThere = drive(moved({ url: NEW_URL }, approved), setUpWorld('their-token'));
@@ -1412,7 +1412,7 @@ test('retarget refused: annotation naming another URL; new URL fresh; token reje
   for (const run of [other, fresh, rejectedThere, down]) noLeaks(run.finish);
 });
 
-test('SecretNotPermitted: a referenced Secret without consent for spec.url is never sent; backoff', () => {
+test('SecretNotPermitted: a referenced Secret without consent for spec.url is never sent; looked at again at the next drift check', () => {
   const refs: Array<[Record<string, unknown>, keyof Facts['references'], string, string]> = [
     [passwordRef, 'password', REF_PASSWORD, 'influx-admin'],
     [tokenRef, 'token', REF_TOKEN, 'influx-token'],
@@ -1423,7 +1423,7 @@ test('SecretNotPermitted: a referenced Secret without consent for spec.url is ne
       const run = drive(given(spec, { references: { [key]: found(value, allowedUrls) } }), freshWorld());
       assert.equal(run.kinds, [], `${key} ${JSON.stringify(allowedUrls)}`);
       assert.is(run.finish.reason, Reason.SecretNotPermitted);
-      assert.equal(run.finish.requeue, BACKOFF);
+      assert.equal(run.finish.requeue, AFTER);
       assert.match(run.finish.message, `Secret ${name} allows`);
       assert.match(run.finish.message, ALLOWED_URLS_ANNOTATION);
       assert.match(run.finish.message, INFLUX_URL);
@@ -1497,7 +1497,7 @@ test('SetupUser on an instance that is not set up: Progressing, no POST', () => 
   assert.equal(run.kinds, ['checkSetupStatus']);
   assert.is(run.finish.reason, Reason.Progressing);
   assert.is(readyOf(run.finish).status, 'Unknown');
-  assert.equal(run.finish.requeue, BACKOFF);
+  assert.equal(run.finish.requeue, AFTER);
   assert.is(run.finish.event, undefined);
 });
 
@@ -1610,7 +1610,7 @@ test('SetupUser with a stored token: valid -> Onboarded without POST; rejected a
   const revoked = drive(setupUserFacts({ secret }, onboardedStatus()), setUpWorld('other'));
   assert.equal(revoked.kinds, ['checkBucket', 'checkSetupStatus', 'checkToken']);
   assert.is(revoked.finish.reason, Reason.TokenInvalid);
-  assert.equal(revoked.finish.requeue, BACKOFF);
+  assert.equal(revoked.finish.requeue, AFTER);
 
   const down = drive(setupUserFacts({ secret }), setUpWorld(STORED_TOKEN, { checkToken: unreachable() }));
   assert.equal(down.kinds, ['checkSetupStatus', 'checkToken']);
@@ -2165,7 +2165,7 @@ const reasonCases: ReasonCase[] = [
     reason: Reason.Progressing,
     input: setupUserFacts(),
     world: freshWorld(),
-    requeue: BACKOFF,
+    requeue: AFTER,
     status: 'Unknown',
     event: undefined,
   },
@@ -2181,7 +2181,7 @@ const reasonCases: ReasonCase[] = [
     reason: Reason.SecretNotFound,
     input: given(passwordRef, { references: { password: missing('gone') } }),
     world: {},
-    requeue: BACKOFF,
+    requeue: AFTER,
     status: 'False',
     event: 'Warning',
   },
@@ -2189,7 +2189,7 @@ const reasonCases: ReasonCase[] = [
     reason: Reason.SecretConflict,
     input: facts({ secret: FOREIGN }),
     world: {},
-    requeue: BACKOFF,
+    requeue: AFTER,
     status: 'False',
     event: 'Warning',
   },
@@ -2224,7 +2224,7 @@ const reasonCases: ReasonCase[] = [
     reason: Reason.AlreadyOnboarded,
     input: facts(),
     world: { setupStatus: ok({ allowed: false }) },
-    requeue: BACKOFF,
+    requeue: AFTER,
     status: 'False',
     event: 'Warning',
   },
@@ -2232,7 +2232,7 @@ const reasonCases: ReasonCase[] = [
     reason: Reason.TokenInvalid,
     input: facts({ secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus() }) }),
     world: setUpWorld('other'),
-    requeue: BACKOFF,
+    requeue: AFTER,
     status: 'False',
     event: 'Warning',
   },
@@ -2259,7 +2259,7 @@ const reasonCases: ReasonCase[] = [
     reason: Reason.DuplicateTarget,
     input: facts({ duplicateOf: 'a/b' }),
     world: {},
-    requeue: BACKOFF,
+    requeue: AFTER,
     status: 'False',
     event: 'Warning',
   },
@@ -2275,7 +2275,7 @@ const reasonCases: ReasonCase[] = [
     reason: Reason.SecretNotPermitted,
     input: given(tokenRef, { references: { token: found(REF_TOKEN, []) } }),
     world: {},
-    requeue: BACKOFF,
+    requeue: AFTER,
     status: 'False',
     event: 'Warning',
   },
@@ -2844,27 +2844,22 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
       Reason.AddressRefused,
       Reason.SetupFailed,
     ];
+    // Failures go through the rate limiter: InfluxDB could not be reached, or a setup raced another
+    // client. Everything else that may change by itself is looked at again at the next drift check.
+    const fails =
+      step.reason === Reason.Unreachable ||
+      (step.reason === Reason.Progressing && step.message.includes('set up by another client'));
     const requeue =
       waitsForChange.includes(step.reason) || !checked.ok
         ? 'none'
         : step.reason === Reason.TargetChanged
           ? // Only a fresh instance at an approved new target may still turn into the right one.
             step.message.includes('is not set up')
-            ? 'backoff'
-            : 'none'
-          : (
-                [
-                  Reason.Onboarded,
-                  Reason.Adopted,
-                  Reason.InstanceReset,
-                  Reason.EnsureFailed,
-                  Reason.PasswordNotSet,
-                  Reason.PasswordInvalid,
-                  Reason.TokenNotRotated,
-                ] as string[]
-              ).includes(step.reason)
             ? 'after'
-            : 'backoff';
+            : 'none'
+          : fails
+            ? 'backoff'
+            : 'after';
     assert.is(step.requeue.kind, requeue, `${label}: requeue for ${step.reason}`);
     if (step.requeue.kind === 'after') assert.is(step.requeue.ms, DRIFT_MS);
   }

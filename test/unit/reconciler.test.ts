@@ -653,6 +653,22 @@ test('two Setup resources for one instance: the older wins, the younger is Dupli
   }
 });
 
+test('waiting states come back after the drift interval (jittered), not through the rate limiter: DuplicateTarget, SecretNotFound', async () => {
+  const h = await harness();
+  try {
+    h.add('young', { createdAt: '2026-11-28T11:00:00Z' });
+    h.add('old', { createdAt: '2026-11-28T09:00:00Z', namespace: 'other' });
+    assert.equal(await h.reconcile('young'), { requeueAfterMs: 63_000 });
+    assert.is(readyReason(h.world, 'ns/young'), 'DuplicateTarget');
+    h.add('referencing', { spec: { passwordSecretRef: { name: 'missing', key: 'password' } } });
+    h.world.resources.delete('other/old');
+    assert.equal(await h.reconcile('referencing'), { requeueAfterMs: 63_000 });
+    assert.is(readyReason(h.world, 'ns/referencing'), 'SecretNotFound');
+  } finally {
+    await h.close();
+  }
+});
+
 test('concurrent reconciles aimed at one instance never overlap their InfluxDB requests', async () => {
   const h = await harness(30);
   try {

@@ -4,10 +4,10 @@
 import type { Reference } from '../../api/credentials.js';
 import { sameInstance } from '../../api/spec.js';
 import { ALLOWED_URLS_ANNOTATION, Reason, type EffectiveSpec, type SecretKeySelector } from '../../api/types.js';
-import { BACKOFF, NONE } from '../../runtime/index.js';
+import { NONE } from '../../runtime/index.js';
 import type { Facts } from '../facts.js';
 import type { Finish } from '../step.js';
-import { finish, referencedValue, type Situation, type Verdict } from './situation.js';
+import { finish, nextCheck, referencedValue, type Situation, type Verdict } from './situation.js';
 
 const PASSWORD_MIN = 8;
 const PASSWORD_MAX = 72;
@@ -16,38 +16,40 @@ const PASSWORD_MAX = 72;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const TOKEN_FORBIDDEN = /[\s\x00-\x1f\x7f]/;
 
-// The reasons this concern ends with, and their messages.
+// The reasons this concern ends with, and their messages. All but an invalid spec wait for
+// something outside the resource (a Secret, another resource): they are looked at again when it
+// changes, and at the next drift check; none is a failure to retry.
 const verdicts = {
   invalidSpec: (problems: readonly string[]): Verdict => ({
     reason: Reason.InvalidSpec,
     message: problems.join('; '),
     requeue: NONE,
   }),
-  duplicateTarget: (spec: EffectiveSpec, holder: string): Verdict => ({
+  duplicateTarget: (s: Situation, holder: string): Verdict => ({
     reason: Reason.DuplicateTarget,
-    message: `InfluxOnboarding ${holder} already onboards ${spec.url}; the resource that onboarded it first, else the older one, keeps it`,
-    requeue: BACKOFF,
+    message: `InfluxOnboarding ${holder} already onboards ${s.spec.url}; the resource that onboarded it first, else the older one, keeps it`,
+    requeue: nextCheck(s.facts),
   }),
-  secretNotFound: (problems: readonly string[]): Verdict => ({
+  secretNotFound: (s: Situation, problems: readonly string[]): Verdict => ({
     reason: Reason.SecretNotFound,
     message: problems.join('; '),
-    requeue: BACKOFF,
+    requeue: nextCheck(s.facts),
   }),
-  secretNotPermitted: (problems: readonly string[]): Verdict => ({
+  secretNotPermitted: (s: Situation, problems: readonly string[]): Verdict => ({
     reason: Reason.SecretNotPermitted,
     message: problems.join('; '),
-    requeue: BACKOFF,
+    requeue: nextCheck(s.facts),
   }),
-  // The referenced Secret can be fixed without touching the resource: it is looked at again.
-  invalidReferencedValue: (problems: readonly string[]): Verdict => ({
+  // The referenced Secret can be fixed without touching the resource.
+  invalidReferencedValue: (s: Situation, problems: readonly string[]): Verdict => ({
     reason: Reason.InvalidSpec,
     message: problems.join('; '),
-    requeue: BACKOFF,
+    requeue: nextCheck(s.facts),
   }),
-  secretConflict: (spec: EffectiveSpec): Verdict => ({
+  secretConflict: (s: Situation): Verdict => ({
     reason: Reason.SecretConflict,
-    message: `Secret ${spec.credentialsSecretName} exists and was not created for this InfluxOnboarding; it is never overwritten. Delete or rename it, or set spec.credentialsSecret.name`,
-    requeue: BACKOFF,
+    message: `Secret ${s.spec.credentialsSecretName} exists and was not created for this InfluxOnboarding; it is never overwritten. Delete or rename it, or set spec.credentialsSecret.name`,
+    requeue: nextCheck(s.facts),
   }),
 };
 // The problems those messages join, one per Secret or value.
@@ -73,7 +75,7 @@ export function invalidSpec(facts: Facts, problems: readonly string[]): Finish {
 /** No older resource (or the one that onboarded it) sets up the same instance. */
 export function soleTarget(s: Situation): Finish | undefined {
   const holder = s.facts.duplicateOf;
-  return holder === undefined ? undefined : finish(s.facts, verdicts.duplicateTarget(s.spec, holder));
+  return holder === undefined ? undefined : finish(s.facts, verdicts.duplicateTarget(s, holder));
 }
 
 /** Every Secret the spec references could be read, with its key. */
@@ -88,7 +90,7 @@ export function referencesFound(s: Situation): Finish | undefined {
   const missing = wanted.flatMap(([reference, needed]) =>
     !needed ? [] : reference === undefined ? [problems.notRead] : reference.found ? [] : [reference.problem],
   );
-  return missing.length === 0 ? undefined : finish(facts, verdicts.secretNotFound(missing));
+  return missing.length === 0 ? undefined : finish(facts, verdicts.secretNotFound(s, missing));
 }
 
 /**
@@ -110,7 +112,7 @@ export function referencesConsent(s: Situation): Finish | undefined {
       : [problems.notSent(spec, selector, reference.allowedUrls)],
   );
   // Password and token often share one Secret: one problem each.
-  return refused.length === 0 ? undefined : finish(facts, verdicts.secretNotPermitted([...new Set(refused)]));
+  return refused.length === 0 ? undefined : finish(facts, verdicts.secretNotPermitted(s, [...new Set(refused)]));
 }
 
 /** The referenced password fits InfluxDB's limits and the referenced tokens can travel in a header. */
@@ -131,10 +133,10 @@ export function referencedValuesValid(s: Situation): Finish | undefined {
     if (token.length === 0) invalid.push(problems.emptyToken(selector));
     else if (TOKEN_FORBIDDEN.test(token)) invalid.push(problems.unsafeToken(selector));
   }
-  return invalid.length === 0 ? undefined : finish(facts, verdicts.invalidReferencedValue(invalid));
+  return invalid.length === 0 ? undefined : finish(facts, verdicts.invalidReferencedValue(s, invalid));
 }
 
 /** The credentials Secret is absent or the operator's own for this resource: a foreign one is never written. */
 export function secretOurs(s: Situation): Finish | undefined {
-  return s.facts.secret.state === 'foreign' ? finish(s.facts, verdicts.secretConflict(s.spec)) : undefined;
+  return s.facts.secret.state === 'foreign' ? finish(s.facts, verdicts.secretConflict(s)) : undefined;
 }

@@ -2,7 +2,7 @@
 // /api/v2/setup/user with the token from spec.authTokenSecretRef (InfluxDB Cloud and OSS 2.0).
 import { Reason, type EffectiveSpec } from '../../api/types.js';
 import type { InfluxFailure } from '../../influx/index.js';
-import { BACKOFF, NONE } from '../../runtime/index.js';
+import { NONE } from '../../runtime/index.js';
 import type { Step } from '../step.js';
 import { desiredSecret, secretMatches } from './secret-data.js';
 import {
@@ -27,15 +27,17 @@ import {
 
 // The reasons this mode ends with, and their messages.
 const verdicts = {
-  notSetUpYet: (spec: EffectiveSpec): Verdict => ({
+  // Waiting for someone else to set the instance up: asked again at the next drift check.
+  notSetUpYet: (s: Situation): Verdict => ({
     reason: Reason.Progressing,
-    message: `InfluxDB at ${spec.url} is not set up yet; mode SetupUser adds a user to an instance that is already set up`,
-    requeue: BACKOFF,
+    message: `InfluxDB at ${s.spec.url} is not set up yet; mode SetupUser adds a user to an instance that is already set up`,
+    requeue: nextCheck(s.facts),
   }),
-  tokenInvalid: (spec: EffectiveSpec, failure: InfluxFailure): Verdict => ({
+  // Waiting for a person to give a valid token.
+  tokenInvalid: (s: Situation, failure: InfluxFailure): Verdict => ({
     reason: Reason.TokenInvalid,
-    message: `InfluxDB at ${spec.url} rejected the token in Secret ${spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced`,
-    requeue: BACKOFF,
+    message: `InfluxDB at ${s.spec.url} rejected the token in Secret ${s.spec.credentialsSecretName} (${failureText(failure)}); it was revoked or the instance was replaced`,
+    requeue: nextCheck(s.facts),
   }),
   unsupported: (spec: EffectiveSpec, failure: Extract<InfluxFailure, { kind: 'rejected' }>): Verdict => {
     const refused = failure.status === 401 ? 'refused the token from spec.authTokenSecretRef for' : 'does not offer';
@@ -57,8 +59,7 @@ const verdicts = {
 /** Mode SetupUser: the known credentials' token check, else the user, org and bucket added with the Secret written first. */
 export function setupUserMode(s: Situation): Step | Accepted {
   const { facts, spec } = s;
-  if (facts.setupStatus?.ok === true && facts.setupStatus.value.allowed)
-    return finish(facts, verdicts.notSetUpYet(spec));
+  if (facts.setupStatus?.ok === true && facts.setupStatus.value.allowed) return finish(facts, verdicts.notSetUpYet(s));
   const refused = refusedBefore(facts, [Reason.Unsupported, Reason.SetupFailed]);
   if (refused !== undefined) return refused;
   if (facts.setupAnswer === undefined && s.bound !== undefined) {
@@ -97,5 +98,5 @@ function knownTokenWorks(s: Situation): Step | Accepted | undefined {
   const failure = facts.tokenCheck.failure;
   if (failure.kind !== 'rejected') return notReached(s, failure);
   const onboardedBefore = facts.resource.status?.onboardedAt !== undefined;
-  return onboardedBefore ? finish(facts, verdicts.tokenInvalid(spec, failure)) : undefined;
+  return onboardedBefore ? finish(facts, verdicts.tokenInvalid(s, failure)) : undefined;
 }

@@ -5,10 +5,10 @@ import type { CredentialsSecret, CredentialsTarget } from '../../api/credentials
 import { sameInstance } from '../../api/spec.js';
 import { RETARGET_ANNOTATION, Reason, type EffectiveSpec } from '../../api/types.js';
 import type { InfluxFailure } from '../../influx/index.js';
-import { BACKOFF, NONE } from '../../runtime/index.js';
+import { NONE } from '../../runtime/index.js';
 import type { Finish } from '../step.js';
 import { targetOf } from './secret-data.js';
-import { failureText, finish, type Situation, type Verdict } from './situation.js';
+import { failureText, finish, nextCheck, type Situation, type Verdict } from './situation.js';
 
 // The reason this concern ends with, and its messages.
 const verdicts = {
@@ -31,11 +31,11 @@ const verdicts = {
       },
     };
   },
-  /** An approved move found no instance set up at the new URL. */
-  notSetUp: (spec: EffectiveSpec): Verdict => ({
+  /** An approved move found no instance set up at the new URL: waiting for it to be restored there. */
+  notSetUp: (s: Situation): Verdict => ({
     reason: Reason.TargetChanged,
-    message: `InfluxDB at ${spec.url} is not set up, so it is not the instance the credentials in Secret ${spec.credentialsSecretName} belong to; nothing was sent to it. Restore that instance there, or delete this resource and create it again with a new spec.credentialsSecret.name to onboard this one`,
-    requeue: BACKOFF,
+    message: `InfluxDB at ${s.spec.url} is not set up, so it is not the instance the credentials in Secret ${s.spec.credentialsSecretName} belong to; nothing was sent to it. Restore that instance there, or delete this resource and create it again with a new spec.credentialsSecret.name to onboard this one`,
+    requeue: nextCheck(s.facts),
   }),
   /** An approved move found an instance that rejects their token. */
   tokenRejected: (spec: EffectiveSpec, failure: InfluxFailure): Verdict => ({
@@ -68,7 +68,7 @@ export function targetBound(s: Situation): Finish | undefined {
 export function retargetVerified(s: Situation): Finish | undefined {
   const { facts, spec } = s;
   if (!s.moving || !facts.setupStatus?.ok) return undefined;
-  if (facts.setupStatus.value.allowed) return finish(facts, verdicts.notSetUp(spec));
+  if (facts.setupStatus.value.allowed) return finish(facts, verdicts.notSetUp(s));
   const check = facts.tokenCheck;
   if (check === undefined || check.ok || check.failure.kind !== 'rejected') return undefined;
   return finish(facts, verdicts.tokenRejected(spec, check.failure));
