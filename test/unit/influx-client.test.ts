@@ -9,7 +9,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commaSeparated } from '../../src/api/spec.js';
 import { admit, parseAllowedTargets } from '../../src/influx/address-policy.js';
-import { createInfluxClient, shardGroupDurationSeconds } from '../../src/influx/client.js';
+import { createInfluxClient } from '../../src/influx/client.js';
+import { shardGroupDurationSeconds } from '../../src/influx/wire.js';
 import type {
   InfluxClient,
   InfluxClientOptions,
