@@ -50,6 +50,12 @@ export interface TokenFacts {
    * The periodic check then reads only the Secret's own authorization.
    */
   orphanFree: boolean;
+  /**
+   * The Secret was read from the API server (or written) in this reconcile, not from the cache:
+   * nothing is deleted or created in InfluxDB on the cache's word, where another writer's change
+   * (the previous leader's) may not show yet.
+   */
+  secretConfirmed: boolean;
   /** Every authorization of the onboarding's org (without tokens): listed only when an orphan can exist, and before any create. */
   authorizations?: Outcome<ListedAuthorization[]>;
   /** The Secret's authorization as InfluxDB shows it by ID; null when InfluxDB has none of that ID. */
@@ -69,6 +75,8 @@ export type TokenStep =
   | { kind: 'readAuthorization'; connection: Connection; authorizationID: string }
   | { kind: 'createAuthorization'; connection: Connection; description: string; permissions: BucketPermission[] }
   | { kind: 'writeSecret'; secret: DesiredTokenSecret }
+  /** Reads the Secret again from the API server before an authorization is deleted or created. */
+  | { kind: 'confirmSecret' }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
   | TokenFinish;
 
@@ -248,8 +256,18 @@ const verdicts = {
 };
 type TokenVerdict = Verdict<AccessReason, InfluxTokenStatus>;
 
-/** What an InfluxToken needs next: its finalizer, access through its onboarding, its buckets, then an authorization that serves the Secret. */
+/**
+ * What an InfluxToken needs next: its finalizer, access through its onboarding, its buckets, then
+ * an authorization that serves the Secret. An authorization is deleted or created only on the
+ * Secret as the API server has it.
+ */
 export function decideToken(facts: TokenFacts): TokenStep {
+  const step = nextStep(facts);
+  const changesInfluxDB = step.kind === 'deleteAuthorization' || step.kind === 'createAuthorization';
+  return changesInfluxDB && !facts.secretConfirmed ? { kind: 'confirmSecret' } : step;
+}
+
+function nextStep(facts: TokenFacts): TokenStep {
   const { resource, checked, access, secret } = facts;
   if (resource.metadata.deletionTimestamp !== undefined) return decideDeletion(facts);
   if (!checked.ok) return finish(facts, verdicts.invalidSpec(checked.problems));

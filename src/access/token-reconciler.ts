@@ -8,7 +8,7 @@ import {
   type TokenSecret,
 } from '../api/access-types.js';
 import { READY } from '../api/types.js';
-import { runSteps, type Reconciler } from '../runtime/index.js';
+import { requestKey, runSteps, RunMemory, type Reconciler, type Request, type Result } from '../runtime/index.js';
 import type { AccessFinish, FinalizerStep } from './access.js';
 import {
   accessLoop,
@@ -29,7 +29,10 @@ import {
 
 export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
   bucket(namespace: string, name: string): InfluxBucket | undefined;
+  /** The Secret as the cache shows it, or as this process last wrote it (read-your-writes). */
   readSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
+  /** The Secret as the API server has it: read before an authorization is deleted or created. */
+  confirmSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
   writeSecret(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret>;
 }
 
@@ -43,78 +46,85 @@ interface OrphanFree {
 
 /** The InfluxToken reconciler: an InfluxDB authorization with exactly the declared permissions, in a Secret. */
 export function createTokenReconciler(ports: TokenPorts, options: AccessOptions): Reconciler {
-  const now = options.now ?? (() => new Date());
-  const shell: AccessShell<InfluxToken, InfluxTokenStatus> = { ports, options, finalizer: TOKEN_FINALIZER };
+  const reconciler = new TokenReconciler(ports, options);
+  return (request, signal) => reconciler.reconcile(request, signal);
+}
+
+class TokenReconciler {
+  private readonly now: () => Date;
+  private readonly shell: AccessShell<InfluxToken, InfluxTokenStatus>;
   /**
    * What spares a Ready token's periodic check the list of every authorization of the org. An
    * orphan (an authorization with the token's UID that its Secret does not name) comes only from a
    * create whose answer or Secret write was lost, or from a Secret changed behind the operator
    * (deleted, annotations edited). So a token stays orphan-free while its Secret keeps the version
    * seen at a clean list (or written since by this process from an orphan-free state) and no
-   * create has been attempted since. Kept per controller run, whose reconciles share one signal:
-   * after a restart or a new leadership term (another replica may have created meanwhile) every
-   * token is listed once more.
+   * create has been attempted since. Kept per controller run: after a restart or a new leadership
+   * term (another replica may have created meanwhile) every token is listed once more.
    */
-  const orphanFree = new WeakMap<AbortSignal, Map<string, OrphanFree>>();
+  private readonly orphanFree = new RunMemory<OrphanFree>();
 
-  return async (request, signal) => {
-    const key = `${request.namespace}/${request.name}`;
-    const clean = orphanFree.get(signal) ?? new Map<string, OrphanFree>();
-    orphanFree.set(signal, clean);
-    const cached = ports.resource(request.namespace, request.name);
-    if (cached === undefined) {
+  constructor(
+    private readonly ports: TokenPorts,
+    private readonly options: AccessOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.shell = { ports, options, finalizer: TOKEN_FINALIZER };
+  }
+
+  async reconcile(request: Request, signal: AbortSignal): Promise<Result> {
+    const { ports, options } = this;
+    const key = requestKey(request);
+    const clean = this.orphanFree.of(signal);
+    const resource = ports.resource(request.namespace, request.name);
+    if (resource === undefined) {
       clean.delete(key);
       options.onReason?.(key, undefined);
       return {};
     }
-    const checked = checkTokenSpec(cached);
+    const facts = await this.observe(request, resource, clean.get(key));
+    // TokenReady is only reached with no orphan left: after a list in this round, or orphan-free from the start with no create since.
+    const decide = (current: TokenFacts): TokenStep => {
+      const step = decideToken(current);
+      const { secret } = current;
+      if (step.kind === 'finish' && step.reason === 'TokenReady' && secret.state === 'owned' && secret.resourceVersion)
+        clean.set(key, { uid: resource.metadata.uid, secretVersion: secret.resourceVersion });
+      return step;
+    };
+    const loop = accessLoop(this.shell, decide, (step: TokenAction, current: TokenFacts) =>
+      act(ports, options, step, current, clean),
+    );
+    return runSteps(loop, facts, signal);
+  }
+
+  /** The facts before InfluxDB is asked: access through the onboarding, the Secret (the cache's view), the buckets. */
+  private async observe(request: Request, resource: InfluxToken, known: OrphanFree | undefined): Promise<TokenFacts> {
+    const { ports, options } = this;
+    const checked = checkTokenSpec(resource);
     const access = checked.ok
       ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding)
       : UNRESOLVED;
     const secret: TokenSecret = checked.ok
-      ? await ports.readSecret(cached, checked.spec.secretName)
+      ? await ports.readSecret(resource, checked.spec.secretName)
       : { state: 'absent' };
     if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
-    const buckets = checked.ok
-      ? resolveBuckets(
-          ports,
-          request.namespace,
-          checked.spec.permissions.map((permission) => permission.bucket),
-        )
-      : {};
-    const known = clean.get(key);
-    const facts: TokenFacts = {
-      resource: cached,
+    const names = checked.ok ? checked.spec.permissions.map((permission) => permission.bucket) : [];
+    return {
+      resource,
       checked,
       access,
       secret,
-      buckets,
+      buckets: resolveBuckets(ports, request.namespace, names),
       orphanFree:
         known !== undefined &&
-        known.uid === cached.metadata.uid &&
+        known.uid === resource.metadata.uid &&
         secret.state === 'owned' &&
         known.secretVersion === secret.resourceVersion,
-      now: now().toISOString(),
+      secretConfirmed: false,
+      now: this.now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
-    // TokenReady is only reached with no orphan left: after a list in this round, or orphan-free from the start with no create since.
-    const decide = (current: TokenFacts): TokenStep => {
-      const step = decideToken(current);
-      if (
-        step.kind === 'finish' &&
-        step.reason === 'TokenReady' &&
-        current.secret.state === 'owned' &&
-        current.secret.resourceVersion !== undefined
-      ) {
-        clean.set(key, { uid: cached.metadata.uid, secretVersion: current.secret.resourceVersion });
-      }
-      return step;
-    };
-    const loop = accessLoop(shell, decide, (step: TokenAction, current: TokenFacts) =>
-      act(ports, options, step, current, clean),
-    );
-    return runSteps(loop, facts, signal);
-  };
+  }
 }
 
 /** What the token's permissions name, from the InfluxBuckets' status in the token's namespace. */
@@ -186,7 +196,15 @@ async function act(
     case 'writeSecret': {
       if (step.secret.data.token !== undefined) options.secrets.add(step.secret.data.token);
       const { issued: _written, ...rest } = facts;
-      return { ...rest, secret: await ports.writeSecret(facts.resource, step.secret, facts.secret) };
+      // The write's answer is the Secret as the API server has it now.
+      const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
+      return { ...rest, secret, secretConfirmed: true };
+    }
+    case 'confirmSecret': {
+      if (!facts.checked.ok) throw new Error('a token without a valid spec has no Secret to confirm');
+      const secret = await ports.confirmSecret(facts.resource, facts.checked.spec.secretName);
+      if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
+      return { ...facts, secret, secretConfirmed: true };
     }
     case 'deleteAuthorization': {
       const { target, token } = step.connection;

@@ -1,21 +1,27 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { checkSpec, defaultCredentialsSecretName, setupInstance } from '../api/spec.js';
-import { KIND, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
+import { KIND, OWNER_NAME_LABEL, PLURAL, type InfluxOnboarding } from '../api/types.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
-import { patchStatus } from '../kube/status.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
   ignoreStatusOnlyUpdates,
   objectKey,
-  OwnWrites,
+  WakeSuppression,
   requestFor,
   requestKey,
   type Cache,
   type Manager,
   type Request,
 } from '../runtime/index.js';
-import { MANAGED_SECRETS, UNMANAGED_SECRET_NAMES, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
+import {
+  MANAGED_SECRETS,
+  UNMANAGED_SECRET_NAMES,
+  onboardingsOf,
+  reasonGauge,
+  statusWriter,
+  type ControllerDeps,
+} from './shared.js';
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
@@ -26,17 +32,19 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
     indexes: { [SETS_UP]: setsUp, [NAMES_SECRET]: namesSecrets },
   });
+  // The resource as this process last wrote its status, until the cache shows it.
+  const resources = manager.readYourWrites<InfluxOnboarding>(onboardingType);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
-  const ownWrites = new OwnWrites();
+  const wakeSuppression = new WakeSuppression();
   const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
   const reconciler = createOnboardingReconciler(
     {
-      resource: (namespace, name) => onboardings.get(namespace, name),
+      resource: (namespace, name) => resources.get(namespace, name),
       settingUp: (instance) => onboardings.byIndex(SETS_UP, instance),
       readSecret: (owner, name) => credentials.read(owner, name),
       writeSecret: (owner, desired, observed) =>
-        ownWrites.write(
+        wakeSuppression.write(
           requestFor(owner),
           MANAGED_SECRETS,
           { namespace: owner.metadata.namespace, name: desired.name },
@@ -47,7 +55,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
         escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) },
       }),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
-      patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
+      patchStatus: statusWriter(resources, customObjects, PLURAL),
       recordEvent: events,
       influx: deps.influx,
     },
@@ -76,7 +84,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
       { type: onboardingType, map: settingUpTheSame(onboardings), predicates: [ignoreStatusOnlyUpdates] },
     ],
     reconciler,
-    ownWrites,
+    wakeSuppression,
     concurrency: config.concurrency,
   });
 }

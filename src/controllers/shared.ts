@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import { InfluxClientPool, type InfluxClient, type InfluxTarget } from '../influx/index.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
 import { EventWriter } from '../kube/events.js';
+import { patchStatus } from '../kube/status.js';
 import type { ObjectMeta } from '../api/types.js';
 import { type Logger, type SecretRegistry, errorMessage } from '../log.js';
 import {
@@ -19,8 +20,11 @@ import {
   identityOf,
   shareCommonStrings,
   type Manager,
+  withStatus,
   type ObjectType,
+  type ReadYourWrites,
   type ResourceEvent,
+  type StatusWrite,
 } from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
@@ -88,7 +92,26 @@ export interface ControllerDeps {
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
   events: RecordEvent;
+  /** The Secrets the operator writes, through the read-your-writes view every writer of them records in. */
+  managedSecrets: ReadYourWrites<V1Secret>;
   credentials: CredentialsSecrets;
+}
+
+/**
+ * The status writes of one kind (`plural`), through the /status subresource, recorded in the
+ * kind's read-your-writes view: the next reconcile decides on the status written even while the
+ * cache still shows the one it replaced.
+ */
+export function statusWriter<T extends { kind: string; metadata: ObjectMeta; status?: S }, S extends object>(
+  resources: ReadYourWrites<T>,
+  api: CustomObjectsApi,
+  plural: string,
+): (resource: T, status: S) => Promise<StatusWrite> {
+  return async (resource, status) => {
+    const written = await patchStatus(api, resource, status, plural);
+    if (written.kind === 'patched') resources.wrote(resource, withStatus(resource, status, written.resourceVersion));
+    return written;
+  };
 }
 
 /** One InfluxDB client pool, one API client per group and one event recorder for all controllers. */
@@ -101,7 +124,8 @@ export function controllerDeps(
 ): ControllerDeps {
   const { connection } = manager;
   const core = connection.makeApiClient(CoreV1Api);
-  const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
+  // The operator's own Secrets as it last wrote them, until the cache shows them (read-your-writes).
+  const managedSecrets = manager.readYourWrites<V1Secret>(MANAGED_SECRETS);
   const otherSecretNames = manager.cache(UNMANAGED_SECRET_NAMES);
   return {
     config,
@@ -115,9 +139,10 @@ export function controllerDeps(
       logger,
       new EventWriter(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
     ),
+    managedSecrets,
     credentials: new CredentialsSecrets(
       core,
-      (namespace, name) => managedSecrets.get(namespace, name),
+      managedSecrets,
       (namespace, name) => otherSecretNames.get(namespace, name) !== undefined,
     ),
   };

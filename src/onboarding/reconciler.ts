@@ -5,12 +5,13 @@ import {
   report,
   requestKey,
   runSteps,
+  withStatus,
   type Reconciler,
   type Reporter,
   type Request,
   type Result,
 } from '../runtime/index.js';
-import { act } from './act.js';
+import { act, type Actor } from './act.js';
 import { decide, firstVisitStatus } from './decide.js';
 import { DriftSchedule, inputsOf } from './drift-schedule.js';
 import type { Facts, References } from './facts.js';
@@ -19,81 +20,71 @@ import { observe } from './observe.js';
 import type { OnboardingOptions, OnboardingPorts } from './ports.js';
 import { progressingIfSlow, type Progressing } from './progressing.js';
 import { PerKeySerializer } from './serial.js';
-import { StatusWrites } from './status-writes.js';
 import type { Finish } from './step.js';
 
 // Spreads drift checks of resources created together over time.
 const DRIFT_JITTER = 0.1;
 const PROGRESSING_AFTER_MS = 1000;
 
-/**
- * The InfluxOnboarding reconciler: observes the resource and what it depends on, runs the
- * decision (decide.ts) step by step through the ports, and shows where it ended. Its parts: memory
- * of credentials (memory.ts), the schedule of drift checks (drift-schedule.ts), the status this
- * process wrote (status-writes.ts), the first visit's Progressing status (progressing.ts), and a
- * lock per InfluxDB instance (serial.ts).
- */
+/** The InfluxOnboarding reconciler, as the runtime calls it. */
 export function createOnboardingReconciler(ports: OnboardingPorts, options: OnboardingOptions): Reconciler {
-  const now = options.now ?? (() => new Date());
-  const settings = { ...options, now };
-  const memory = new CredentialMemory(options.secrets);
-  const statusWrites = new StatusWrites(
-    (namespace, name) => ports.resource(namespace, name),
-    (resource, status) => ports.patchStatus(resource, status),
-  );
-  const schedule = new DriftSchedule(now);
-  const perInstance = new PerKeySerializer();
-  const progressingAfterMs = options.progressingAfterMs ?? PROGRESSING_AFTER_MS;
-  const reporter: Reporter<InfluxOnboarding, InfluxOnboardingStatus, Reason> = {
-    writeStatus: (resource, status) => statusWrites.write(requestKey(resource.metadata), resource, status),
-    recordEvent: (resource, event) => ports.recordEvent(resource, event),
-    logger: options.logger,
-    ...(options.onReason && { onReason: options.onReason }),
-    jitter: DRIFT_JITTER,
-    random: options.random ?? Math.random,
-  };
+  const reconciler = new OnboardingReconciler(ports, options);
+  return (request, signal) => reconciler.reconcile(request, signal);
+}
 
-  function forget(key: string): Result {
-    memory.forget(key);
-    statusWrites.forget(key);
-    schedule.forget(key);
-    options.onReason?.(key, undefined);
-    return {};
+/**
+ * Observes the resource and what it depends on (observe.ts), runs the decision (decide.ts) step by
+ * step through the ports (act.ts), and shows where it ended. It keeps: memory of credentials
+ * (memory.ts), the schedule of drift checks (drift-schedule.ts), the first visit's Progressing
+ * status (progressing.ts), and a lock per InfluxDB instance (serial.ts). The resource it reads is
+ * the runtime's read-your-writes view: the status this process wrote, until the cache shows it.
+ */
+class OnboardingReconciler {
+  private readonly now: () => Date;
+  private readonly memory: CredentialMemory;
+  private readonly schedule: DriftSchedule;
+  private readonly perInstance = new PerKeySerializer();
+  private readonly reporter: Reporter<InfluxOnboarding, InfluxOnboardingStatus, Reason>;
+
+  constructor(
+    private readonly ports: OnboardingPorts,
+    private readonly options: OnboardingOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.memory = new CredentialMemory(options.secrets);
+    this.schedule = new DriftSchedule(this.now);
+    this.reporter = {
+      writeStatus: (resource, status) => this.writeStatus(resource, status),
+      recordEvent: (resource, event) => ports.recordEvent(resource, event),
+      logger: options.logger,
+      ...(options.onReason && { onReason: options.onReason }),
+      jitter: DRIFT_JITTER,
+      random: options.random ?? Math.random,
+    };
   }
 
-  /** Shows the finish and schedules the next drift check of a resource it leaves Ready. */
-  async function conclude(
-    finish: Finish,
-    facts: Facts,
-    steps: readonly string[],
-    progressing: Progressing | undefined,
-  ): Promise<Result> {
-    const key = requestKey(facts.resource.metadata);
-    const current = progressing === undefined ? facts.resource : await progressing.settle();
-    if (current === undefined) return { requeue: true };
-    const { result, written } = await report(reporter, finish, current, steps);
-    const ready = finish.status.conditions?.some(
-      (condition) => condition.type === READY && condition.status === 'True',
-    );
-    if (written !== undefined && ready && result.requeueAfterMs !== undefined) {
-      schedule.checked(key, inputsOf({ ...facts, resource: written }), result.requeueAfterMs);
-    } else {
-      schedule.forget(key);
+  reconcile(request: Request, signal: AbortSignal): Promise<Result> {
+    const resource = this.ports.resource(request.namespace, request.name);
+    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) {
+      return Promise.resolve(this.forget(requestKey(request)));
     }
-    return result;
+    const checked = checkSpec(resource);
+    // Everything is observed under the per-instance lock: a reconcile that waited for another
+    // one must see the Secret and status that one wrote, not what was there before it.
+    return checked.ok
+      ? this.perInstance.run(instanceKey(checked.spec.url), () => this.reconcileNow(request, signal))
+      : this.reconcileNow(request, signal);
   }
 
-  async function reconcileNow(request: Request, signal: AbortSignal): Promise<Result> {
+  private async reconcileNow(request: Request, signal: AbortSignal): Promise<Result> {
     const key = requestKey(request);
-    statusWrites.dropCaughtUp();
-    const cached = ports.resource(request.namespace, request.name);
-    if (cached === undefined || cached.metadata.deletionTimestamp !== undefined) return forget(key);
-    const resource = statusWrites.latest(key, cached);
+    const resource = this.ports.resource(request.namespace, request.name);
+    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) return this.forget(key);
     const checked = checkSpec(resource);
-    const facts = await observe(ports, settings, memory, key, resource, checked);
-    const unchanged = schedule.unchangedFor(key, inputsOf(facts));
+    const facts = await observe(this.ports, { ...this.options, now: this.now }, this.memory, key, resource, checked);
+    const unchanged = this.schedule.unchangedFor(key, inputsOf(facts));
     if (unchanged !== undefined) {
-      options.logger.debug('unchanged since its last check', {
+      this.options.logger.debug('unchanged since its last check', {
         resource: key,
         nextCheck: `${Math.round(unchanged / 1000)}s`,
       });
@@ -103,16 +94,25 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     const progressing =
       initial === undefined
         ? undefined
-        : progressingIfSlow(resource, initial, progressingAfterMs, (target, status) =>
-            statusWrites.write(key, target, status),
+        : progressingIfSlow(
+            resource,
+            initial,
+            this.options.progressingAfterMs ?? PROGRESSING_AFTER_MS,
+            (target, status) => this.writeStatus(target, status),
           );
-    const actor = { ports, client: clientFor(ports, checked, facts.references), memory, secrets: options.secrets, key };
+    const actor: Actor = {
+      ports: this.ports,
+      client: clientFor(this.ports, checked, facts.references),
+      memory: this.memory,
+      secrets: this.options.secrets,
+      key,
+    };
     try {
       return await runSteps(
         {
           decide,
           act: (step, known) => act(actor, step, known),
-          conclude: (finish, known, steps) => conclude(finish, known, steps, progressing),
+          conclude: (finish, known, steps) => this.conclude(finish, known, steps, progressing),
         },
         facts,
         signal,
@@ -122,18 +122,43 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     }
   }
 
-  return async (request, signal) => {
-    const resource = ports.resource(request.namespace, request.name);
-    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) {
-      return forget(requestKey(request));
+  /** Shows the finish and schedules the next drift check of a resource it leaves Ready. */
+  private async conclude(
+    finish: Finish,
+    facts: Facts,
+    steps: readonly string[],
+    progressing: Progressing | undefined,
+  ): Promise<Result> {
+    const key = requestKey(facts.resource.metadata);
+    const current = progressing === undefined ? facts.resource : await progressing.settle();
+    if (current === undefined) return { requeue: true };
+    const { result, written } = await report(this.reporter, finish, current, steps);
+    const ready = finish.status.conditions?.some(
+      (condition) => condition.type === READY && condition.status === 'True',
+    );
+    if (written !== undefined && ready && result.requeueAfterMs !== undefined) {
+      this.schedule.checked(key, inputsOf({ ...facts, resource: written }), result.requeueAfterMs);
+    } else {
+      this.schedule.forget(key);
     }
-    const checked = checkSpec(resource);
-    // Everything is observed under the per-instance lock: a reconcile that waited for another
-    // one must see the Secret and status that one wrote, not what was there before it.
-    return checked.ok
-      ? perInstance.run(instanceKey(checked.spec.url), () => reconcileNow(request, signal))
-      : reconcileNow(request, signal);
-  };
+    return result;
+  }
+
+  /** Writes the status over the resource as read: the resource as written, or undefined when it changed since. */
+  private async writeStatus(
+    resource: InfluxOnboarding,
+    status: InfluxOnboardingStatus,
+  ): Promise<InfluxOnboarding | undefined> {
+    const written = await this.ports.patchStatus(resource, status);
+    return written.kind === 'stale' ? undefined : withStatus(resource, status, written.resourceVersion);
+  }
+
+  private forget(key: string): Result {
+    this.memory.forget(key);
+    this.schedule.forget(key);
+    this.options.onReason?.(key, undefined);
+    return {};
+  }
 }
 
 /** InfluxDB's client for the spec's instance, made on first use: an invalid spec never reaches InfluxDB. */

@@ -11,7 +11,7 @@ interface KeyQueue {
 
 /**
  * Whether the key need not be woken by this version of the object (it wrote it itself), or is
- * woken later through `wake` (OwnWrites.holds). Never asked about resyncs or deletions.
+ * woken later through `wake` (WakeSuppression.holds). Never asked about resyncs or deletions.
  */
 export type SparedWriter<T> = (object: T, key: string, wake: () => void) => boolean;
 

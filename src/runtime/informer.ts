@@ -154,6 +154,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private readonly clock: Clock;
   private syncWaiters: Array<() => void> = [];
   private running: { abort: AbortController; loops: Array<Promise<void>>; cancelResync: Cancel } | undefined;
+  /** What the cache keeps of an object (the transform, or dropBookkeeping, or keepIdentity). */
+  readonly prepare: (object: T) => T;
 
   constructor(private readonly options: InformerOptions<T>) {
     this.clock = options.clock ?? systemClock;
@@ -165,6 +167,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       ? [...new Set(options.namespaces)]
       : [undefined];
     const transform = options.transform ?? (options.metadataOnly ? keepIdentity : dropBookkeeping);
+    this.prepare = transform;
     this.reflectors = scopes.map(
       (namespace) =>
         new Reflector<T>({

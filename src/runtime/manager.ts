@@ -19,11 +19,12 @@ import { AlwaysLeader, LeaderElector } from './leader.js';
 import type { LeaderElection, LeaseStore } from './leader.js';
 import { kubernetesLeaseStore } from './lease-store.js';
 import type { Logger } from '../log.js';
-import type { OwnWrites } from './own-writes.js';
+import type { WakeSuppression } from './wake-suppression.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { SecureServing } from './metrics.js';
 import { filtered } from './predicates.js';
 import type { Predicate } from './predicates.js';
+import { ReadYourWrites, type Versioned } from './read-your-writes.js';
 import { Probes } from './probes.js';
 import { WorkQueue } from './queue.js';
 import type { RateLimiterOptions } from './rate-limiter.js';
@@ -89,10 +90,10 @@ export interface ControllerRegistration {
   }>;
   reconciler: Reconciler;
   /**
-   * Where its reconciler records the objects it writes (OwnWrites.write): the event of such a
-   * write, at exactly the version written, does not wake the writer again.
+   * Where its reconciler records the objects it writes (WakeSuppression.write): the event of such
+   * a write, at exactly the version written, does not wake the writer again.
    */
-  ownWrites?: OwnWrites;
+  wakeSuppression?: WakeSuppression;
   /** Objects reconciled at once; default 4. */
   concurrency?: number;
 }
@@ -184,6 +185,8 @@ export class Manager {
   readonly connection: KubeConnection;
   private readonly logger: Logger;
   private readonly informers = new Map<string, { type: ObjectType; informer: Informer }>();
+  /** One read-your-writes view per cache, shared by every writer of its kind. */
+  private readonly views = new Map<string, ReadYourWrites<KubernetesObject>>();
   private readonly registered: Registered[] = [];
   private readonly cleanups: Array<() => void | Promise<void>> = [];
   private readonly servers: BoundServer[] = [];
@@ -205,14 +208,31 @@ export class Manager {
     return informer as unknown as Cache<T>;
   }
 
+  /**
+   * A read-your-writes view of a type's cache (see ReadYourWrites): it answers with what this
+   * process wrote (recorded with `wrote`) until the cache shows it or moves on.
+   */
+  readYourWrites<T extends Versioned = KubernetesObject>(type: ObjectType): ReadYourWrites<T> {
+    const key = informerKey(type);
+    let view = this.views.get(key);
+    if (view === undefined) {
+      const informer = this.informerFor(type);
+      view = new ReadYourWrites(informer, (object) => informer.prepare(object));
+      informer.addHandlers(view.handlers());
+      this.views.set(key, view);
+    }
+    // T is the caller's claim about the objects, as with cache().
+    return view as unknown as ReadYourWrites<T>;
+  }
+
   /** Adds a controller; throws, naming the field, if the declaration is not usable. */
   register(registration: ControllerRegistration): void {
     this.validate(registration);
     const { name, reconciler, concurrency } = registration;
     const queue = new WorkQueue({ ...this.options.backoff, metrics: this.metrics.queueMetrics(name) });
-    const { ownWrites } = registration;
+    const { wakeSuppression } = registration;
     const spared = (type: ObjectType): SparedWriter<KubernetesObject> | undefined =>
-      ownWrites && ((object, key, wake) => ownWrites.holds(type, object, key, wake));
+      wakeSuppression && ((object, key, wake) => wakeSuppression.holds(type, object, key, wake));
     const primary = this.informerFor(registration.for.type);
     primary.addHandlers(
       filtered(enqueueObject(queue, settledLow, spared(registration.for.type)), registration.for.predicates ?? []),

@@ -286,6 +286,7 @@ function tokenFacts(resource: InfluxToken, extra: Partial<TokenFacts> = {}): Tok
     buckets: BUCKETS,
     secret: { state: 'absent' },
     orphanFree: false,
+    secretConfirmed: true,
     ...extra,
   };
 }
@@ -389,6 +390,28 @@ test('token: an authorization of this resource that no Secret names is an orphan
     tokenFacts(token(), { authorizations: all, secret: ownedSecret(), deleted: ['a2'], ...shown('a1') }),
   );
   assert.is(reasonOf(afterwards), 'TokenReady');
+});
+
+test("token: nothing is deleted or created on the cache's word: confirmSecret first, then the API server's Secret decides", () => {
+  const all = listed('a1', 'a2');
+  const cachedOnly = { authorizations: all, secret: ownedSecret(), secretConfirmed: false };
+  assert.is(decideToken(tokenFacts(token(), cachedOnly)).kind, 'confirmSecret', 'an orphan by the cache');
+  const naming = ownedSecret({ authorizationID: 'a2', retiring: [{ id: 'a1', deleteAfter: '2026-01-01T01:00:00Z' }] });
+  const confirmed = decideToken(tokenFacts(token(), { authorizations: all, secret: naming, ...shown('a2') }));
+  assert.is(reasonOf(confirmed), 'TokenReady', 'the Secret as the API server has it names both: no orphan');
+  assert.is(
+    decideToken(tokenFacts(token(), { authorizations: listed(), secret: { state: 'absent' }, secretConfirmed: false }))
+      .kind,
+    'confirmSecret',
+    'a create too',
+  );
+  assert.is(
+    decideToken(
+      tokenFacts(token(), { secret: ownedSecret(), orphanFree: true, secretConfirmed: false, ...shown('a1') }),
+    ).kind,
+    'finish',
+    'a check that changes nothing reads no Secret from the server',
+  );
 });
 
 test('token: a permission change (or a bucket under a new ID) issues a new authorization; the old one retires after the grace period', () => {

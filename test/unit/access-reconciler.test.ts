@@ -28,6 +28,8 @@ interface World {
   buckets: Map<string, InfluxBucket>;
   tokens: Map<string, InfluxToken>;
   secrets: Map<string, Extract<TokenSecret, { state: 'owned' }>>;
+  /** What the operator's cache shows of a Secret while it lags behind another writer; unset: the Secret as it is. */
+  cachedSecrets: Map<string, Extract<TokenSecret, { state: 'owned' }>>;
   events: string[];
   failSecretWrites: number;
   clock: Date;
@@ -69,6 +71,7 @@ async function world(): Promise<World> {
     buckets: new Map(),
     tokens: new Map(),
     secrets: new Map(),
+    cachedSecrets: new Map(),
     events: [],
     failSecretWrites: 0,
     clock: new Date('2026-01-01T00:00:00Z'),
@@ -128,7 +131,8 @@ async function world(): Promise<World> {
       ...access,
       ...kindPorts(w.tokens),
       bucket: (_namespace, name) => w.buckets.get(name),
-      readSecret: async (_owner, name) => w.secrets.get(name) ?? { state: 'absent' },
+      readSecret: async (_owner, name) => w.cachedSecrets.get(name) ?? w.secrets.get(name) ?? { state: 'absent' },
+      confirmSecret: async (_owner, name) => w.secrets.get(name) ?? { state: 'absent' },
       writeSecret: async (_owner, desired: DesiredTokenSecret, observed) => {
         if (w.failSecretWrites > 0) {
           w.failSecretWrites--;
@@ -298,6 +302,27 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
       ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`],
       'an edited Secret: listed once',
     );
+    assert.is(reason(w.tokens.get('writer')), 'TokenReady');
+  } finally {
+    await w.close();
+  }
+});
+
+test("the cache lagging behind another writer's Secret deletes nothing: the Secret is read from the API server first", async () => {
+  const w = await ready();
+  try {
+    const old = w.secrets.get('writer-influx-token');
+    assert.ok(old?.authorizationID);
+    // Another writer (the previous leader) rotated the token; this process's cache still shows the old Secret.
+    editToken(w, 'writer', { permissions: [{ action: 'read', bucket: 'metrics' }] });
+    await w.token('writer');
+    const current = w.secrets.get('writer-influx-token');
+    assert.ok(current?.authorizationID && current.authorizationID !== old.authorizationID);
+    w.cachedSecrets.set('writer-influx-token', old);
+    w.run = new AbortController();
+    await w.token('writer');
+    assert.ok(await works(w, current.data.token), 'the token the Secret holds still works');
+    assert.equal((await ownAuthorizations(w, 'writer')).length, 1, 'the Secret names the one authorization left');
     assert.is(reason(w.tokens.get('writer')), 'TokenReady');
   } finally {
     await w.close();

@@ -19,6 +19,7 @@ import type { ResourceEvent } from '../../src/runtime/steps.js';
 import type { BoundCredentials } from '../../src/onboarding/facts.js';
 import type { OnboardingPorts } from '../../src/onboarding/ports.js';
 import { createOnboardingReconciler } from '../../src/onboarding/reconciler.js';
+import { ReadYourWrites, withStatus } from '../../src/runtime/read-your-writes.js';
 import { InfluxAdmin } from '../support/influx-http.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { resource as buildResource } from '../support/facts.js';
@@ -112,8 +113,13 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       close: () => client.close(),
     };
   };
+  // As the controller wires it: the cache behind the runtime's read-your-writes view, which the
+  // status writes are recorded in.
+  const resources = new ReadYourWrites<InfluxOnboarding>({
+    get: (namespace, name) => world.resources.get(`${namespace}/${name}`),
+  });
   return {
-    resource: (namespace, name) => world.resources.get(`${namespace}/${name}`),
+    resource: (namespace, name) => resources.get(namespace, name),
     settingUp: (instance) =>
       [...world.resources.values()].filter((resource) => setupInstance(checkSpec(resource)) === instance),
     readSecret: async (owner, name) => world.secrets.get(`${owner.metadata.namespace}/${name}`) ?? { state: 'absent' },
@@ -152,6 +158,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       const resourceVersion = String(world.patches);
       if (stored && !world.cacheLags)
         world.resources.set(keyOf(target), { ...stored, metadata: { ...stored.metadata, resourceVersion }, status });
+      resources.wrote(target, withStatus(target, status, resourceVersion));
       world.afterPatch?.();
       return { kind: 'patched', resourceVersion };
     },

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enqueueMapped, labelOwner } from '../../src/runtime/enqueue.js';
 import type { EventHandlers } from '../../src/runtime/informer.js';
-import { OwnWrites } from '../../src/runtime/own-writes.js';
+import { WakeSuppression } from '../../src/runtime/wake-suppression.js';
 
 const SECRETS = { group: '', plural: 'secrets' };
 const WRITER = { namespace: 'db', name: 'influx' };
@@ -16,11 +16,11 @@ function secretAt(resourceVersion: string, name = 'influx-influxdb'): Kubernetes
  * Two handlers on one informer, as the onboarding controller has on its Secrets (owned, by label,
  * and watched, by the names resources reference): 'influx' owns the Secret, 'reader' references it.
  */
-function secretHandlers(ownWrites: OwnWrites) {
+function secretHandlers(wakeSuppression: WakeSuppression) {
   const keys: string[] = [];
   const queue = { add: (key: string) => void keys.push(key) };
   const spared = (object: KubernetesObject, key: string, wake: () => void) =>
-    ownWrites.holds(SECRETS, object, key, wake);
+    wakeSuppression.holds(SECRETS, object, key, wake);
   const handlers: Array<EventHandlers<KubernetesObject>> = [
     enqueueMapped(queue, labelOwner('owner'), () => 'low', spared),
     enqueueMapped(
@@ -44,37 +44,37 @@ function answered(resourceVersion: string) {
 const versionOf = (secret: KubernetesObject) => secret.metadata?.resourceVersion;
 
 test('the event of its own write, at the version written, wakes everyone but the writer', async () => {
-  const ownWrites = new OwnWrites();
-  const { keys, deliver } = secretHandlers(ownWrites);
-  await ownWrites.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
+  const wakeSuppression = new WakeSuppression();
+  const { keys, deliver } = secretHandlers(wakeSuppression);
+  await wakeSuppression.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
   await deliver((handlers) => handlers.onAdd?.(secretAt('7'), false));
   assert.equal(keys, ['db/reader']);
-  assert.is(ownWrites.size, 0, 'the record ends with its event');
+  assert.is(wakeSuppression.size, 0, 'the record ends with its event');
 });
 
 test('a later change by someone else wakes the writer', async () => {
-  const ownWrites = new OwnWrites();
-  const { keys, deliver } = secretHandlers(ownWrites);
-  await ownWrites.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
+  const wakeSuppression = new WakeSuppression();
+  const { keys, deliver } = secretHandlers(wakeSuppression);
+  await wakeSuppression.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
   await deliver((handlers) => handlers.onAdd?.(secretAt('7'), false));
   await deliver((handlers) => handlers.onUpdate?.(secretAt('7'), secretAt('9')));
   assert.equal(keys, ['db/reader', 'db/influx', 'db/influx', 'db/reader']);
 });
 
 test('another version arriving before its own ends the record: the writer is woken by it, and by its own event after', async () => {
-  const ownWrites = new OwnWrites();
-  const { keys, deliver } = secretHandlers(ownWrites);
-  await ownWrites.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
+  const wakeSuppression = new WakeSuppression();
+  const { keys, deliver } = secretHandlers(wakeSuppression);
+  await wakeSuppression.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
   await deliver((handlers) => handlers.onAdd?.(secretAt('5'), false));
   assert.equal(keys, ['db/influx', 'db/influx', 'db/reader']);
-  assert.is(ownWrites.size, 0);
+  assert.is(wakeSuppression.size, 0);
 });
 
 test('an event arriving while the write is on the way is held: dropped when it is the write, the writer woken when not', async () => {
-  const ownWrites = new OwnWrites();
-  const { keys, deliver } = secretHandlers(ownWrites);
+  const wakeSuppression = new WakeSuppression();
+  const { keys, deliver } = secretHandlers(wakeSuppression);
   let answer: (secret: KubernetesObject) => void = () => undefined;
-  const writing = ownWrites.write(
+  const writing = wakeSuppression.write(
     WRITER,
     SECRETS,
     { namespace: 'db', name: 'influx-influxdb' },
@@ -86,10 +86,10 @@ test('an event arriving while the write is on the way is held: dropped when it i
   answer(secretAt('7'));
   await writing;
   assert.equal(keys, ['db/reader'], 'it was the write itself');
-  assert.is(ownWrites.size, 0);
+  assert.is(wakeSuppression.size, 0);
 
   let second: (secret: KubernetesObject) => void = () => undefined;
-  const rewriting = ownWrites.write(
+  const rewriting = wakeSuppression.write(
     WRITER,
     SECRETS,
     { namespace: 'db', name: 'influx-influxdb' },
@@ -108,12 +108,12 @@ test('an event arriving while the write is on the way is held: dropped when it i
 });
 
 test('two writes in one reconcile (create, then update): neither event wakes the writer, even the first arriving during the second write', async () => {
-  const ownWrites = new OwnWrites();
-  const { keys, deliver } = secretHandlers(ownWrites);
+  const wakeSuppression = new WakeSuppression();
+  const { keys, deliver } = secretHandlers(wakeSuppression);
   const target = { namespace: 'db', name: 'influx-influxdb' };
-  await ownWrites.write(WRITER, SECRETS, target, answered('7'), versionOf);
+  await wakeSuppression.write(WRITER, SECRETS, target, answered('7'), versionOf);
   let answer: (secret: KubernetesObject) => void = () => undefined;
-  const updating = ownWrites.write(
+  const updating = wakeSuppression.write(
     WRITER,
     SECRETS,
     target,
@@ -125,14 +125,14 @@ test('two writes in one reconcile (create, then update): neither event wakes the
   await updating;
   await deliver((handlers) => handlers.onUpdate?.(secretAt('7'), secretAt('8')));
   assert.equal(keys, ['db/reader', 'db/reader']);
-  assert.is(ownWrites.size, 0);
+  assert.is(wakeSuppression.size, 0);
 });
 
 test('a failed write wakes the writer for every event held meanwhile, and leaves no record', async () => {
-  const ownWrites = new OwnWrites();
-  const { keys, deliver } = secretHandlers(ownWrites);
+  const wakeSuppression = new WakeSuppression();
+  const { keys, deliver } = secretHandlers(wakeSuppression);
   let fail: (error: Error) => void = () => undefined;
-  const writing = ownWrites.write(
+  const writing = wakeSuppression.write(
     WRITER,
     SECRETS,
     { namespace: 'db', name: 'influx-influxdb' },
@@ -147,21 +147,23 @@ test('a failed write wakes the writer for every event held meanwhile, and leaves
   );
   assert.match(String(error), /409 AlreadyExists/);
   assert.equal(keys, ['db/reader', 'db/influx', 'db/influx']);
-  assert.is(ownWrites.size, 0);
+  assert.is(wakeSuppression.size, 0);
 });
 
 test('only the object written, of the type written: another Secret and another kind of the same name wake the writer', async () => {
-  const ownWrites = new OwnWrites();
-  await ownWrites.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
-  assert.not.ok(ownWrites.holds(SECRETS, secretAt('7', 'other'), 'db/influx', () => undefined));
-  assert.not.ok(ownWrites.holds({ group: '', plural: 'configmaps' }, secretAt('7'), 'db/influx', () => undefined));
-  assert.ok(ownWrites.holds(SECRETS, secretAt('7'), 'db/influx', () => undefined));
+  const wakeSuppression = new WakeSuppression();
+  await wakeSuppression.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
+  assert.not.ok(wakeSuppression.holds(SECRETS, secretAt('7', 'other'), 'db/influx', () => undefined));
+  assert.not.ok(
+    wakeSuppression.holds({ group: '', plural: 'configmaps' }, secretAt('7'), 'db/influx', () => undefined),
+  );
+  assert.ok(wakeSuppression.holds(SECRETS, secretAt('7'), 'db/influx', () => undefined));
 });
 
 test('resyncs and deletions are never spared', async () => {
-  const ownWrites = new OwnWrites();
-  const { keys, deliver } = secretHandlers(ownWrites);
-  await ownWrites.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
+  const wakeSuppression = new WakeSuppression();
+  const { keys, deliver } = secretHandlers(wakeSuppression);
+  await wakeSuppression.write(WRITER, SECRETS, { namespace: 'db', name: 'influx-influxdb' }, answered('7'), versionOf);
   const secret = secretAt('7');
   await deliver((handlers) => handlers.onUpdate?.(secret, secret));
   await deliver((handlers) => handlers.onDelete?.(secret));

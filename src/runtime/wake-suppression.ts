@@ -20,7 +20,8 @@ interface Writes {
 }
 
 /**
- * The versions of objects a controller's reconciles wrote themselves (client-go's expectations in
+ * Wake suppression: the operator's own write does not wake the resource that wrote it. It records
+ * the versions of objects a controller's reconciles wrote themselves (client-go's expectations in
  * their simplest form). The write's answer already told the reconcile what it wrote, so the
  * informer event carrying exactly such a resourceVersion need not wake the writer again: it would
  * only wait its turn in the queue to find nothing to do. Only the writer is spared, and only those
@@ -30,7 +31,7 @@ interface Writes {
  * An event can arrive before the write's answer is read: events for the writer that come while a
  * write of the object is on the way are held, and wake it once the answers show another version.
  */
-export class OwnWrites {
+export class WakeSuppression {
   private readonly writes = new Map<string, Writes>();
 
   /** Runs `write` (by the reconcile of `writer`, to `object`) and records the version `versionOf` finds in its answer. */
