@@ -19,13 +19,8 @@ import {
   type AccessShell,
   type KindPorts,
 } from './reconciler.js';
-import {
-  bucketPermissions,
-  decideToken,
-  type BucketResolution,
-  type TokenFacts,
-  type TokenStep,
-} from './token-decide.js';
+import { bucketPermissions } from './token-authorizations.js';
+import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
 
 export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
   bucket(namespace: string, name: string): InfluxBucket | undefined;
@@ -174,25 +169,10 @@ async function act(
       const found = await ports.influx(target).authorization(token, step.authorizationID);
       return { ...facts, current: { id: step.authorizationID, found } };
     }
-    case 'createAuthorization': {
+    case 'createAuthorization':
       // From here until a list finds no orphan, one may exist: this create's answer can be lost.
       clean.delete(key);
-      const { target, token, orgID } = step.connection;
-      const created = await ports.influx(target).createAuthorization(token, {
-        orgID,
-        description: step.description,
-        permissions: bucketPermissions(orgID, step.permissions),
-      });
-      if (!created.ok) return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
-      options.secrets.add(created.value.token);
-      // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.
-      const listed = facts.authorizations?.ok ? facts.authorizations.value : [];
-      return {
-        ...facts,
-        issued: created.value,
-        authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] },
-      };
-    }
+      return create(ports, options, step, facts);
     case 'writeSecret': {
       if (step.secret.data.token !== undefined) options.secrets.add(step.secret.data.token);
       const { issued: _written, ...rest } = facts;
@@ -221,4 +201,28 @@ async function act(
       return { ...facts, deleted: [...(facts.deleted ?? []), step.authorizationID] };
     }
   }
+}
+
+/** A new authorization; its token registered for redaction at once, and the list read before it made to show it. */
+async function create(
+  ports: TokenPorts,
+  options: AccessOptions,
+  step: Extract<TokenAction, { kind: 'createAuthorization' }>,
+  facts: TokenFacts,
+): Promise<TokenFacts> {
+  const { target, token, orgID } = step.connection;
+  const created = await ports.influx(target).createAuthorization(token, {
+    orgID,
+    description: step.description,
+    permissions: bucketPermissions(orgID, step.permissions),
+  });
+  if (!created.ok) return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
+  options.secrets.add(created.value.token);
+  // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.
+  const listed = facts.authorizations?.ok ? facts.authorizations.value : [];
+  return {
+    ...facts,
+    issued: created.value,
+    authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] },
+  };
 }

@@ -3,6 +3,7 @@ import { checkSpec, defaultCredentialsSecretName, setupInstance } from '../api/s
 import { KIND, OWNER_NAME_LABEL, PLURAL, type InfluxOnboarding } from '../api/types.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
+import type { OnboardingPorts } from '../onboarding/ports.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
   ignoreStatusOnlyUpdates,
@@ -25,49 +26,24 @@ import {
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
-  const { config, core, credentials, customObjects, events } = deps;
+  const { config } = deps;
   const onboardingType = onboardingsOf(config);
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
   // checkSpec checks the spec again before anything acts on it.
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
     indexes: { [SETS_UP]: setsUp, [NAMES_SECRET]: namesSecrets },
   });
-  // The resource as this process last wrote its status, until the cache shows it.
-  const resources = manager.readYourWrites<InfluxOnboarding>(onboardingType);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const wakeSuppression = new WakeSuppression();
-  const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
-  const reconciler = createOnboardingReconciler(
-    {
-      resource: (namespace, name) => resources.get(namespace, name),
-      settingUp: (instance) => onboardings.byIndex(SETS_UP, instance),
-      readSecret: (owner, name) => credentials.read(owner, name),
-      writeSecret: (owner, desired, observed) =>
-        wakeSuppression.write(
-          requestFor(owner),
-          MANAGED_SECRETS,
-          { namespace: owner.metadata.namespace, name: desired.name },
-          () => credentials.write(owner, desired, observed),
-          (secret) => (secret.state === 'owned' ? secret.resourceVersion : undefined),
-        ),
-      ...(escrow && {
-        escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) },
-      }),
-      readReference: (namespace, selector) => readReference(core, namespace, selector),
-      patchStatus: statusWriter(resources, customObjects, PLURAL),
-      recordEvent: events,
-      influx: deps.influx,
-    },
-    {
-      driftCheckIntervalMs: config.driftCheckIntervalMs,
-      passwordCheckIntervalMs: config.passwordCheckIntervalMs,
-      requireSecretConsent: config.requireSecretConsent,
-      logger: deps.logger,
-      secrets: deps.secrets,
-      onReason: reasonGauge(manager, 'influx_onboarding_resources', KIND),
-    },
-  );
+  const reconciler = createOnboardingReconciler(onboardingPorts(manager, deps, onboardings, wakeSuppression), {
+    driftCheckIntervalMs: config.driftCheckIntervalMs,
+    passwordCheckIntervalMs: config.passwordCheckIntervalMs,
+    requireSecretConsent: config.requireSecretConsent,
+    logger: deps.logger,
+    secrets: deps.secrets,
+    onReason: reasonGauge(manager, 'influx_onboarding_resources', KIND),
+  });
 
   manager.register({
     name: 'influxonboarding',
@@ -87,6 +63,39 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     wakeSuppression,
     concurrency: config.concurrency,
   });
+}
+
+/** The reconciler's ports: the resource through the read-your-writes view, its Secrets, the escrow, InfluxDB. */
+function onboardingPorts(
+  manager: Manager,
+  deps: ControllerDeps,
+  onboardings: Cache<InfluxOnboarding>,
+  wakeSuppression: WakeSuppression,
+): OnboardingPorts {
+  const { config, core, credentials, customObjects, events } = deps;
+  // The resource as this process last wrote its status, until the cache shows it.
+  const resources = manager.readYourWrites<InfluxOnboarding>(onboardingsOf(config));
+  const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
+  return {
+    resource: (namespace, name) => resources.get(namespace, name),
+    settingUp: (instance) => onboardings.byIndex(SETS_UP, instance),
+    readSecret: (owner, name) => credentials.read(owner, name),
+    writeSecret: (owner, desired, observed) =>
+      wakeSuppression.write(
+        requestFor(owner),
+        MANAGED_SECRETS,
+        { namespace: owner.metadata.namespace, name: desired.name },
+        () => credentials.write(owner, desired, observed),
+        (secret) => (secret.state === 'owned' ? secret.resourceVersion : undefined),
+      ),
+    ...(escrow && {
+      escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) },
+    }),
+    readReference: (namespace, selector) => readReference(core, namespace, selector),
+    patchStatus: statusWriter(resources, customObjects, PLURAL),
+    recordEvent: events,
+    influx: deps.influx,
+  };
 }
 
 // The indexes of the onboarding cache: what each event looks up instead of scanning every resource.

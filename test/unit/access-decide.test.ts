@@ -7,13 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { OnboardingAccess, Connection } from '../../src/access/access.js';
 import { bucketMarker, decideBucket, managerOf, type BucketFacts } from '../../src/access/bucket-decide.js';
-import {
-  decideToken,
-  ownAuthorizations,
-  tokenMarker,
-  type BucketResolution,
-  type TokenFacts,
-} from '../../src/access/token-decide.js';
+import { ownAuthorizations, tokenMarker } from '../../src/access/token-authorizations.js';
+import { decideToken, type BucketResolution, type TokenFacts } from '../../src/access/token-decide.js';
 import { checkBucketSpec, checkTokenSpec } from '../../src/api/access-spec.js';
 import {
   BUCKET_FINALIZER,
