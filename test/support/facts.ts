@@ -13,7 +13,7 @@ import {
   type InfluxOnboardingStatus,
 } from '../../src/api/types.js';
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
-import { tlsSettings } from '../../src/api/spec.js';
+import { checkSpec, tlsSettings } from '../../src/api/spec.js';
 import type {
   Authorization,
   BucketState,
@@ -30,6 +30,7 @@ import type {
   UnreachableReason,
 } from '../../src/influx/types.js';
 import { decide } from '../../src/onboarding/decide.js';
+import { situation, type Situation } from '../../src/onboarding/phases/situation.js';
 import { withRepair } from '../../src/onboarding/phases/org-bucket.js';
 import type { Finish, RepairStep, Step } from '../../src/onboarding/step.js';
 import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
@@ -270,6 +271,13 @@ export const health = (version: string | null = VERSION): Health => ({
 
 // ---------------------------------------------------------------------------------------------
 // Facts
+
+/** What every phase of the decision reads, for facts whose spec is valid. */
+export function situationOf(input: Facts): Situation {
+  const checked = checkSpec(input.resource);
+  if (!checked.ok) throw new Error(`invalid spec: ${checked.problems.join('; ')}`);
+  return situation(input, checked.spec);
+}
 
 export function facts(overrides: Partial<Facts> = {}): Facts {
   return {
