@@ -38,8 +38,9 @@ export const REPLACED_AUTHORIZATION_ANNOTATION = `${GROUP}/replaced-authorizatio
 /** Starts the description of every authorization a token rotation creates, followed by the resource's UID and a space. */
 export const ROTATION_MARKER = 'influx-onboarding-operator rotation';
 
-/** The keys of the credentials Secret. */
-export type SecretKey = 'url' | 'org' | 'bucket' | 'username' | 'password' | 'token';
+/** The keys of the credentials Secret (docs/secrets.md names each). */
+export const SECRET_KEYS = ['url', 'org', 'bucket', 'username', 'password', 'token'] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export interface SecretKeySelector {
   name: string;
@@ -134,7 +135,7 @@ export interface InfluxOnboarding {
 
 export const READY = 'Ready';
 
-/** Every reason the Ready condition can carry; the README explains each. */
+/** Every reason the Ready condition can carry; docs/conditions.md explains each. */
 export const Reason = {
   Onboarded: 'Onboarded',
   Adopted: 'Adopted',
