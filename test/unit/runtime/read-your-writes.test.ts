@@ -1,8 +1,8 @@
 // The read-your-writes view: what this process wrote, until the cache shows it or moves on.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ReadYourWrites, withStatus } from '../../src/runtime/read-your-writes.js';
-import { RunMemory } from '../../src/runtime/run-memory.js';
+import { ReadYourWrites, withStatus } from '../../../src/runtime/read-your-writes.js';
+import { RunMemory } from '../../../src/runtime/run-memory.js';
 
 type Thing = { metadata: { namespace: string; name: string; resourceVersion: string }; status?: { phase: string } };
 

@@ -3,16 +3,16 @@ import { Writable } from 'node:stream';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { KubeConnection } from '../../src/runtime/connection.js';
-import type { Reconciler, Result } from '../../src/runtime/controller.js';
-import type { LeaseStore, StoredLease } from '../../src/runtime/leader.js';
-import { Manager } from '../../src/runtime/manager.js';
-import type { ManagerOptions } from '../../src/runtime/manager.js';
-import type { ControllerRegistration, ObjectType } from '../../src/runtime/registration.js';
-import { ignoreStatusOnlyUpdates } from '../../src/runtime/predicates.js';
-import { FakeApiServer, kubeConfigFor } from '../support/fake-api-server.js';
-import { eventually } from '../support/wait.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { KubeConnection } from '../../../src/runtime/connection.js';
+import type { Reconciler, Result } from '../../../src/runtime/controller.js';
+import type { LeaseStore, StoredLease } from '../../../src/runtime/leader.js';
+import { Manager } from '../../../src/runtime/manager.js';
+import type { ManagerOptions } from '../../../src/runtime/manager.js';
+import type { ControllerRegistration, ObjectType } from '../../../src/runtime/registration.js';
+import { ignoreStatusOnlyUpdates } from '../../../src/runtime/predicates.js';
+import { FakeApiServer, kubeConfigFor } from '../../support/fake-api-server.js';
+import { eventually } from '../../support/wait.js';
 
 const logger = createLogger({
   level: 'error',

@@ -9,8 +9,8 @@ import type { TLSSocket } from 'node:tls';
 import { ApiException, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KubeConnection } from '../../src/runtime/connection.js';
-import { kubernetesLeaseStore } from '../../src/runtime/lease-store.js';
+import { KubeConnection } from '../../../src/runtime/connection.js';
+import { kubernetesLeaseStore } from '../../../src/runtime/lease-store.js';
 
 type Route = (request: http.IncomingMessage, body: string, response: http.ServerResponse) => void;
 

@@ -4,8 +4,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commaSeparated } from '../../src/api/spec.js';
-import { admit, parseAllowedTargets, type AddressPolicy, type AllowedTarget } from '../../src/influx/address-policy.js';
+import { commaSeparated } from '../../../src/api/spec.js';
+import {
+  admit,
+  parseAllowedTargets,
+  type AddressPolicy,
+  type AllowedTarget,
+} from '../../../src/influx/address-policy.js';
 
 function targets(text: string): AllowedTarget[] {
   const parsed = parseAllowedTargets(commaSeparated(text));

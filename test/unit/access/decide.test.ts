@@ -5,21 +5,21 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { OnboardingAccess, Connection } from '../../src/access/access.js';
-import { bucketMarker, decideBucket, managerOf, type BucketFacts } from '../../src/access/bucket-decide.js';
-import { ownAuthorizations, tokenMarker } from '../../src/access/token-authorizations.js';
-import { decideToken, type BucketResolution, type TokenFacts } from '../../src/access/token-decide.js';
-import { checkBucketSpec, checkTokenSpec } from '../../src/api/access-spec.js';
+import type { OnboardingAccess, Connection } from '../../../src/access/access.js';
+import { bucketMarker, decideBucket, managerOf, type BucketFacts } from '../../../src/access/bucket-decide.js';
+import { ownAuthorizations, tokenMarker } from '../../../src/access/token-authorizations.js';
+import { decideToken, type BucketResolution, type TokenFacts } from '../../../src/access/token-decide.js';
+import { checkBucketSpec, checkTokenSpec } from '../../../src/api/access-spec.js';
 import {
   BUCKET_FINALIZER,
   TOKEN_FINALIZER,
   type InfluxBucket,
   type InfluxToken,
   type TokenSecret,
-} from '../../src/api/access-types.js';
-import { resolveAccess } from '../../src/access/access.js';
-import type { InfluxOnboarding } from '../../src/api/types.js';
-import type { Authorization } from '../../src/influx/types.js';
+} from '../../../src/api/access-types.js';
+import { resolveAccess } from '../../../src/access/access.js';
+import type { InfluxOnboarding } from '../../../src/api/types.js';
+import type { Authorization } from '../../../src/influx/types.js';
 
 const NOW = '2026-01-01T00:00:00.000Z';
 const DRIFT = 60_000;

@@ -2,27 +2,27 @@
 // order of side effects, what a steady state writes, memory of credentials, the per-instance lock.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials.js';
-import { checkSpec, setupInstance } from '../../src/api/spec.js';
+import type { CredentialsSecret, DesiredSecret } from '../../../src/api/credentials.js';
+import { checkSpec, setupInstance } from '../../../src/api/spec.js';
 import {
   READY,
   type InfluxOnboarding,
   type InfluxOnboardingSpec,
   type InfluxOnboardingStatus,
   type Reason,
-} from '../../src/api/types.js';
-import { createInfluxClient } from '../../src/influx/client.js';
-import { InfluxClientPool } from '../../src/influx/pool.js';
-import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
-import { SecretRegistry, type Logger } from '../../src/log.js';
-import type { ResourceEvent } from '../../src/runtime/steps.js';
-import type { BoundCredentials } from '../../src/onboarding/facts.js';
-import type { OnboardingPorts } from '../../src/onboarding/ports.js';
-import { createOnboardingReconciler } from '../../src/onboarding/reconciler.js';
-import { ReadYourWrites, withStatus } from '../../src/runtime/read-your-writes.js';
-import { InfluxAdmin } from '../support/influx-http.js';
-import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
-import { resource as buildResource } from '../support/facts.js';
+} from '../../../src/api/types.js';
+import { createInfluxClient } from '../../../src/influx/client.js';
+import { InfluxClientPool } from '../../../src/influx/pool.js';
+import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../../src/influx/types.js';
+import { SecretRegistry, type Logger } from '../../../src/log.js';
+import type { ResourceEvent } from '../../../src/runtime/steps.js';
+import type { BoundCredentials } from '../../../src/onboarding/facts.js';
+import type { OnboardingPorts } from '../../../src/onboarding/ports.js';
+import { createOnboardingReconciler } from '../../../src/onboarding/reconciler.js';
+import { ReadYourWrites, withStatus } from '../../../src/runtime/read-your-writes.js';
+import { InfluxAdmin } from '../../support/influx-http.js';
+import { startInfluxStandin, type InfluxStandin } from '../../support/influx-standin.js';
+import { resource as buildResource } from '../../support/facts.js';
 
 const test = suite('onboarding reconciler shell');
 

@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isLinkLocalAddress } from '../../src/influx/address-policy.js';
-import { safeMessage } from '../../src/influx/messages.js';
-import type { SetupRequest } from '../../src/influx/types.js';
-import { findSetupRequestProblem } from '../../src/influx/validate.js';
+import { isLinkLocalAddress } from '../../../src/influx/address-policy.js';
+import { safeMessage } from '../../../src/influx/messages.js';
+import type { SetupRequest } from '../../../src/influx/types.js';
+import { findSetupRequestProblem } from '../../../src/influx/validate.js';
 
 const SECRET = 'sw0rd"fish\\42';
 

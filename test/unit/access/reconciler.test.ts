@@ -6,15 +6,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createBucketReconciler } from '../../src/access/bucket-reconciler.js';
-import type { AccessPorts } from '../../src/access/reconciler.js';
-import { createTokenReconciler } from '../../src/access/token-reconciler.js';
-import type { DesiredTokenSecret, InfluxBucket, InfluxToken, TokenSecret } from '../../src/api/access-types.js';
-import type { InfluxOnboarding } from '../../src/api/types.js';
-import { InfluxClientPool } from '../../src/influx/pool.js';
-import { SecretRegistry, type Logger } from '../../src/log.js';
-import { InfluxAdmin } from '../support/influx-http.js';
-import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
+import { createBucketReconciler } from '../../../src/access/bucket-reconciler.js';
+import type { AccessPorts } from '../../../src/access/reconciler.js';
+import { createTokenReconciler } from '../../../src/access/token-reconciler.js';
+import type { DesiredTokenSecret, InfluxBucket, InfluxToken, TokenSecret } from '../../../src/api/access-types.js';
+import type { InfluxOnboarding } from '../../../src/api/types.js';
+import { InfluxClientPool } from '../../../src/influx/pool.js';
+import { SecretRegistry, type Logger } from '../../../src/log.js';
+import { InfluxAdmin } from '../../support/influx-http.js';
+import { startInfluxStandin, type InfluxStandin } from '../../support/influx-standin.js';
 
 const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent };
 const API = 'influxdb.onboarding.dev/v1alpha1';

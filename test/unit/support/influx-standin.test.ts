@@ -4,8 +4,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { influxRequest, type RawAnswer } from '../support/influx-http.js';
-import { startInfluxStandin, type InfluxStandin, type StandinOptions } from '../support/influx-standin.js';
+import { influxRequest, type RawAnswer } from '../../support/influx-http.js';
+import { startInfluxStandin, type InfluxStandin, type StandinOptions } from '../../support/influx-standin.js';
 
 function send(
   base: string,

@@ -7,10 +7,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commaSeparated } from '../../src/api/spec.js';
-import { admit, parseAllowedTargets } from '../../src/influx/address-policy.js';
-import { createInfluxClient } from '../../src/influx/client.js';
-import { shardGroupDurationSeconds } from '../../src/influx/wire.js';
+import { commaSeparated } from '../../../src/api/spec.js';
+import { admit, parseAllowedTargets } from '../../../src/influx/address-policy.js';
+import { createInfluxClient } from '../../../src/influx/client.js';
+import { shardGroupDurationSeconds } from '../../../src/influx/wire.js';
 import type {
   InfluxClient,
   InfluxClientOptions,
@@ -18,10 +18,10 @@ import type {
   Outcome,
   RequestSample,
   SetupRequest,
-} from '../../src/influx/types.js';
-import { createAgent } from '../../src/influx/agent.js';
-import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
-import { createTestCertificates, type TestCertificates } from '../support/tls.js';
+} from '../../../src/influx/types.js';
+import { createAgent } from '../../../src/influx/agent.js';
+import { startInfluxStandin, type InfluxStandin } from '../../support/influx-standin.js';
+import { createTestCertificates, type TestCertificates } from '../../support/tls.js';
 
 // A quote and a backslash, so JSON-escaped echoes of the password are exercised too.
 const PASSWORD = 'pa"ss\\word-42';

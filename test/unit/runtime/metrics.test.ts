@@ -2,11 +2,11 @@ import { Writable } from 'node:stream';
 import { Counter } from 'prom-client';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { Controller } from '../../src/runtime/controller.js';
-import { RuntimeMetrics } from '../../src/runtime/metrics.js';
-import { WorkQueue } from '../../src/runtime/queue.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { Controller } from '../../../src/runtime/controller.js';
+import { RuntimeMetrics } from '../../../src/runtime/metrics.js';
+import { WorkQueue } from '../../../src/runtime/queue.js';
 
 const logger = createLogger({
   level: 'error',

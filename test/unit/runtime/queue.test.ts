@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ManualClock } from '../support/manual-clock.js';
-import { WorkQueue } from '../../src/runtime/queue.js';
-import type { QueueGauges, QueueMetrics } from '../../src/runtime/queue.js';
-import { RetryRateLimiter } from '../../src/runtime/rate-limiter.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { WorkQueue } from '../../../src/runtime/queue.js';
+import type { QueueGauges, QueueMetrics } from '../../../src/runtime/queue.js';
+import { RetryRateLimiter } from '../../../src/runtime/rate-limiter.js';
 
 function recordingMetrics(): QueueMetrics & {
   adds: number;

@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { Controller } from '../../src/runtime/controller.js';
-import type { ControllerMetrics, ResultLabel, Reconciler, Request, Result } from '../../src/runtime/controller.js';
-import { WorkQueue } from '../../src/runtime/queue.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { Controller } from '../../../src/runtime/controller.js';
+import type { ControllerMetrics, ResultLabel, Reconciler, Request, Result } from '../../../src/runtime/controller.js';
+import { WorkQueue } from '../../../src/runtime/queue.js';
 
 function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];

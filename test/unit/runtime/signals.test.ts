@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { exitOnSignals, FORCED_EXIT_CODE } from '../../src/runtime/signals.js';
-import type { SignalTarget } from '../../src/runtime/signals.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { exitOnSignals, FORCED_EXIT_CODE } from '../../../src/runtime/signals.js';
+import type { SignalTarget } from '../../../src/runtime/signals.js';
 
 const logger = createLogger({
   level: 'error',

@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkSpec } from '../../src/api/spec.js';
+import { checkSpec } from '../../../src/api/spec.js';
 import {
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
   GROUP,
@@ -17,8 +17,8 @@ import {
   READY,
   Reason,
   VERSION as API_VERSION_NAME,
-} from '../../src/api/types.js';
-import { loadCrd, type Schema } from '../support/crd.js';
+} from '../../../src/api/types.js';
+import { loadCrd, type Schema } from '../../support/crd.js';
 import {
   BASE_SPEC,
   IDS,
@@ -32,7 +32,7 @@ import {
   setUpWorld,
   credentials,
   STORED_TOKEN,
-} from '../support/facts.js';
+} from '../../support/facts.js';
 
 const crd = loadCrd(PLURAL);
 

@@ -4,12 +4,12 @@ import { Writable } from 'node:stream';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { KubeConnection } from '../../src/runtime/connection.js';
-import { Informer } from '../../src/runtime/informer.js';
-import { requestKey } from '../../src/runtime/keys.js';
-import { FakeApiServer, kubeConfigFor } from '../support/fake-api-server.js';
-import { eventually } from '../support/wait.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { KubeConnection } from '../../../src/runtime/connection.js';
+import { Informer } from '../../../src/runtime/informer.js';
+import { requestKey } from '../../../src/runtime/keys.js';
+import { FakeApiServer, kubeConfigFor } from '../../support/fake-api-server.js';
+import { eventually } from '../../support/wait.js';
 
 const logger = createLogger({
   level: 'error',

@@ -9,13 +9,13 @@ import { Writable } from 'node:stream';
 import { ApiException, type V1SubjectAccessReview, type V1TokenReview } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { cacheAccess, kubernetesAccessReview, type Access } from '../../src/runtime/access-review.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { RuntimeMetrics } from '../../src/runtime/metrics.js';
-import { certificateDirectory, selfSigned } from '../../src/runtime/serving-cert.js';
-import { scrapeHttps } from '../support/https-scrape.js';
-import { createTestCertificates } from '../support/tls.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { cacheAccess, kubernetesAccessReview, type Access } from '../../../src/runtime/access-review.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { RuntimeMetrics } from '../../../src/runtime/metrics.js';
+import { certificateDirectory, selfSigned } from '../../../src/runtime/serving-cert.js';
+import { scrapeHttps } from '../../support/https-scrape.js';
+import { createTestCertificates } from '../../support/tls.js';
 
 const lines: string[] = [];
 const logger = createLogger({

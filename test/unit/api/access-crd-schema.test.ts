@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkBucketSpec, checkTokenSpec } from '../../src/api/access-spec.js';
+import { checkBucketSpec, checkTokenSpec } from '../../../src/api/access-spec.js';
 import {
   AccessReason,
   BUCKET_KIND,
@@ -14,9 +14,9 @@ import {
   MAX_ROTATION_GRACE_SECONDS,
   TOKEN_KIND,
   TOKEN_PLURAL,
-} from '../../src/api/access-types.js';
-import { GROUP, VERSION } from '../../src/api/types.js';
-import { crdText, loadCrd as load } from '../support/crd.js';
+} from '../../../src/api/access-types.js';
+import { GROUP, VERSION } from '../../../src/api/types.js';
+import { crdText, loadCrd as load } from '../../support/crd.js';
 
 for (const [kind, plural, third] of [
   [BUCKET_KIND, BUCKET_PLURAL, 'Bucket'],

@@ -1,9 +1,9 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enqueueMapped, labelOwner } from '../../src/runtime/enqueue.js';
-import type { EventHandlers } from '../../src/runtime/informer.js';
-import { WakeSuppression } from '../../src/runtime/wake-suppression.js';
+import { enqueueMapped, labelOwner } from '../../../src/runtime/enqueue.js';
+import type { EventHandlers } from '../../../src/runtime/informer.js';
+import { WakeSuppression } from '../../../src/runtime/wake-suppression.js';
 
 const SECRETS = { group: '', plural: 'secrets' };
 const WRITER = { namespace: 'db', name: 'influx' };

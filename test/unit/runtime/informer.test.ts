@@ -3,13 +3,13 @@ import { Readable, Writable } from 'node:stream';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { KubeConnection } from '../../src/runtime/connection.js';
-import { dropBookkeeping, Informer, keepIdentity, shareCommonStrings } from '../../src/runtime/informer.js';
-import type { InformerOptions } from '../../src/runtime/informer.js';
-import type { WatchRestartReason } from '../../src/runtime/reflector.js';
-import { FakeApiServer, kubeConfigFor } from '../support/fake-api-server.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { KubeConnection } from '../../../src/runtime/connection.js';
+import { dropBookkeeping, Informer, keepIdentity, shareCommonStrings } from '../../../src/runtime/informer.js';
+import type { InformerOptions } from '../../../src/runtime/informer.js';
+import type { WatchRestartReason } from '../../../src/runtime/reflector.js';
+import { FakeApiServer, kubeConfigFor } from '../../support/fake-api-server.js';
 
 const logger = createLogger({
   level: 'error',

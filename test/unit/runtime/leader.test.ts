@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { AlwaysLeader, LeaderElector } from '../../src/runtime/leader.js';
-import type { LeaseRecord, LeaseStore, StoredLease } from '../../src/runtime/leader.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { AlwaysLeader, LeaderElector } from '../../../src/runtime/leader.js';
+import type { LeaseRecord, LeaseStore, StoredLease } from '../../../src/runtime/leader.js';
 
 const logger = createLogger({
   level: 'error',

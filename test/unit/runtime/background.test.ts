@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BackgroundSender, type DropReason } from '../../src/runtime/background.js';
-import { ManualClock } from '../support/manual-clock.js';
+import { BackgroundSender, type DropReason } from '../../../src/runtime/background.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 /** A receiver whose sends stay open until the test answers them. */
 function heldReceiver() {

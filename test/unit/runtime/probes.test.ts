@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, SecretRegistry } from '../../src/log.js';
-import { parseBindAddress } from '../../src/runtime/http-server.js';
-import { Probes } from '../../src/runtime/probes.js';
+import { createLogger, SecretRegistry } from '../../../src/log.js';
+import { parseBindAddress } from '../../../src/runtime/http-server.js';
+import { Probes } from '../../../src/runtime/probes.js';
 
 const logger = createLogger({
   level: 'error',

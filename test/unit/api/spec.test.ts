@@ -3,9 +3,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkSpec, instanceKey, setupInstance } from '../../src/api/spec.js';
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS, type EffectiveSpec } from '../../src/api/types.js';
-import { BASE_SPEC, resource } from '../support/facts.js';
+import { checkSpec, instanceKey, setupInstance } from '../../../src/api/spec.js';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, type EffectiveSpec } from '../../../src/api/types.js';
+import { BASE_SPEC, resource } from '../../support/facts.js';
 
 function check(spec: Record<string, unknown>) {
   const { metadata } = resource();

@@ -4,9 +4,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkBucketSpec, checkTokenSpec, grantFor, selectsByLabel } from '../../src/api/access-spec.js';
-import { checkSpec } from '../../src/api/spec.js';
-import { BASE_SPEC, resource } from '../support/facts.js';
+import { checkBucketSpec, checkTokenSpec, grantFor, selectsByLabel } from '../../../src/api/access-spec.js';
+import { checkSpec } from '../../../src/api/spec.js';
+import { BASE_SPEC, resource } from '../../support/facts.js';
 
 const metadata = { name: 'metrics', namespace: 'app-a', uid: 'uid-1' };
 const ref = { name: 'influxdb', namespace: 'monitoring' };

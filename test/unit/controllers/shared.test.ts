@@ -1,8 +1,8 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/api/types.js';
-import { keepManagedSecret, MANAGED_SECRETS } from '../../src/controllers/shared.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../src/api/types.js';
+import { keepManagedSecret, MANAGED_SECRETS } from '../../../src/controllers/shared.js';
 
 const ownerReferences = [
   {

@@ -1,9 +1,9 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from '../../src/runtime/enqueue.js';
-import { requestFromKey, requestKey } from '../../src/runtime/keys.js';
-import type { Priority } from '../../src/runtime/queue.js';
+import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from '../../../src/runtime/enqueue.js';
+import { requestFromKey, requestKey } from '../../../src/runtime/keys.js';
+import type { Priority } from '../../../src/runtime/queue.js';
 
 function recordingQueue(): { add(key: string, priority?: Priority): void; keys: string[]; added: string[] } {
   const keys: string[] = [];

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
+import { checkSpec, sameInstance, tlsSettings } from '../../../src/api/spec.js';
 import {
   ALLOWED_URLS_ANNOTATION,
   READY,
@@ -16,12 +16,12 @@ import {
   type Condition,
   type InfluxOnboardingSpec,
   type InfluxOnboardingStatus,
-} from '../../src/api/types.js';
-import type { Authorization, BucketState, Deletion, Outcome } from '../../src/influx/types.js';
-import { withReady } from '../../src/api/reconcile.js';
-import type { Requeue } from '../../src/runtime/steps.js';
-import { credentialsIn, secretMatches } from '../../src/onboarding/phases/secret-data.js';
-import type { Finish, Step } from '../../src/onboarding/step.js';
+} from '../../../src/api/types.js';
+import type { Authorization, BucketState, Deletion, Outcome } from '../../../src/influx/types.js';
+import { withReady } from '../../../src/api/reconcile.js';
+import type { Requeue } from '../../../src/runtime/steps.js';
+import { credentialsIn, secretMatches } from '../../../src/onboarding/phases/secret-data.js';
+import type { Finish, Step } from '../../../src/onboarding/step.js';
 import {
   ABSENT,
   AUTH_TOKEN,
@@ -84,8 +84,8 @@ import {
   type CredentialsSecret,
   type Facts,
   type World,
-} from '../support/facts.js';
-import type { Reference } from '../../src/api/credentials.js';
+} from '../../support/facts.js';
+import type { Reference } from '../../../src/api/credentials.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
