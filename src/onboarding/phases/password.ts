@@ -13,6 +13,7 @@ import {
   nextCheck,
   notReached,
   passwordRotationRequested,
+  rotationDue,
   settled,
   type Situation,
   type Verdict,
@@ -57,14 +58,8 @@ export function passwordRotatedMessage(s: Situation, username: string, source: s
 /** The rotate-password request the Secret has not carried out yet; none while spec.passwordSecretRef supplies the password. */
 export function passwordRotationDue(s: Situation): string | undefined {
   const { facts, spec } = s;
-  const requested = passwordRotationRequested(facts);
-  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
-  const due =
-    spec.passwordSecretRef === undefined &&
-    secret !== undefined &&
-    requested !== undefined &&
-    secret.passwordRotation !== requested;
-  return due ? requested : undefined;
+  const handled = facts.secret.state === 'owned' ? { value: facts.secret.passwordRotation } : undefined;
+  return rotationDue(passwordRotationRequested(facts), handled, spec.passwordSecretRef !== undefined);
 }
 
 /** A password to prove whose last sign-in check is older than --password-check-interval (or never was). */

@@ -120,6 +120,21 @@ export function tokenRotationRequested(facts: Facts): string | undefined {
   return facts.resource.metadata.annotations?.[ROTATE_TOKEN_ANNOTATION];
 }
 
+/**
+ * A rotation request (an annotation's value) the Secret has not carried out yet: none without a
+ * Secret (`handled` undefined), once the Secret records the value as handled, or while a
+ * referenced Secret supplies the value instead.
+ */
+export function rotationDue(
+  requested: string | undefined,
+  handled: { value: string | undefined } | undefined,
+  referenced: boolean,
+): string | undefined {
+  return !referenced && handled !== undefined && requested !== undefined && handled.value !== requested
+    ? requested
+    : undefined;
+}
+
 export function failureText(failure: InfluxFailure): string {
   return failure.kind === 'rejected' ? `${failure.code}: ${failure.message}` : failure.message;
 }

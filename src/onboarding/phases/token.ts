@@ -12,6 +12,7 @@ import {
   finish,
   nextCheck,
   notReached,
+  rotationDue,
   settled,
   tokenRotationRequested,
   type Situation,
@@ -55,14 +56,8 @@ export function tokenRotatedMessage(s: Situation, rotatedTo: string, username: s
 /** The rotate-token request the Secret has not carried out yet; none while spec.tokenSecretRef supplies the token. */
 export function tokenRotationDue(s: Situation): string | undefined {
   const { facts, spec } = s;
-  const requested = tokenRotationRequested(facts);
-  const secret = facts.secret.state === 'owned' ? facts.secret : undefined;
-  const due =
-    spec.tokenSecretRef === undefined &&
-    secret !== undefined &&
-    requested !== undefined &&
-    secret.tokenRotation !== requested;
-  return due ? requested : undefined;
+  const handled = facts.secret.state === 'owned' ? { value: facts.secret.tokenRotation } : undefined;
+  return rotationDue(tokenRotationRequested(facts), handled, spec.tokenSecretRef !== undefined);
 }
 
 /**
