@@ -8,6 +8,10 @@ import type {
   BucketState,
   Created,
   CreatedAuthorization,
+  DbrpFilter,
+  DbrpMapping,
+  DbrpRequest,
+  DbrpUpdate,
   Deletion,
   Health,
   InfluxClient,
@@ -18,13 +22,18 @@ import type {
   SetupResult,
   SetupStatus,
   TokenOwner,
+  V1Authorization,
+  V1AuthorizationFilter,
+  V1AuthorizationRequest,
+  V1Credentials,
 } from './types.js';
+import * as v1 from './v1.js';
 import { findSetupRequestProblem } from './validate.js';
 import {
   findBucket,
   findIdByName,
   parseAuthorization,
-  parseAuthorizations,
+  parseList,
   parseBucket,
   parseCreated,
   parseCreatedAuthorization,
@@ -42,10 +51,12 @@ function isNotFound<T>(outcome: Outcome<T>): boolean {
   return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
 }
 
-/** A DELETE of something already gone has done its job. */
-async function deletion(outcome: Promise<Outcome<Deletion>>): Promise<Outcome<Deletion>> {
+/** Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one InfluxDB cannot parse ("id must have a length of 16 bytes"). */
+async function foundByID<T>(outcome: Promise<Outcome<T>>): Promise<Outcome<T | null>> {
   const settled = await outcome;
-  return isNotFound(settled) ? { ok: true, value: 'absent' } : settled;
+  const namesNothing =
+    isNotFound(settled) || (!settled.ok && settled.failure.kind === 'rejected' && settled.failure.status === 400);
+  return namesNothing ? { ok: true, value: null } : settled;
 }
 
 /** A request the client refuses to send, reported as InfluxDB would refuse it. */
@@ -223,13 +234,22 @@ class HttpInfluxClient implements InfluxClient {
     );
   }
 
-  deleteBucket(token: string, bucketID: string): Promise<Outcome<Deletion>> {
-    return deletion(
-      this.call(
-        { method: 'DELETE', path: bucketPath(bucketID), endpoint: 'DELETE /api/v2/buckets/{id}', authToken: token },
-        { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
-      ),
+  /** A DELETE answered with 204; one of something already gone (404) has done its job too. */
+  private async remove(
+    token: string,
+    path: string,
+    endpoint: string,
+    query?: Record<string, string>,
+  ): Promise<Outcome<Deletion>> {
+    const deleted = await this.call(
+      { method: 'DELETE', path, endpoint, authToken: token, ...(query && { query }) },
+      { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
     );
+    return isNotFound(deleted) ? { ok: true, value: 'absent' } : deleted;
+  }
+
+  deleteBucket(token: string, bucketID: string): Promise<Outcome<Deletion>> {
+    return this.remove(token, bucketPath(bucketID), 'DELETE /api/v2/buckets/{id}');
   }
 
   listAuthorizations(token: string, filter: AuthorizationFilter): Promise<Outcome<Authorization[]>> {
@@ -241,24 +261,22 @@ class HttpInfluxClient implements InfluxClient {
         query: { ...filter },
         authToken: token,
       },
-      { parse: parseAuthorizations, secrets: [token] },
+      { parse: (json) => parseList(json, 'authorizations', parseAuthorization), secrets: [token] },
     );
   }
 
-  async authorization(token: string, authorizationID: string): Promise<Outcome<Authorization | null>> {
-    const found = await this.call(
-      {
-        method: 'GET',
-        path: authorizationPath(authorizationID),
-        endpoint: 'GET /api/v2/authorizations/{id}',
-        authToken: token,
-      },
-      { parse: parseAuthorization, secrets: [token] },
+  authorization(token: string, authorizationID: string): Promise<Outcome<Authorization | null>> {
+    return foundByID(
+      this.call(
+        {
+          method: 'GET',
+          path: authorizationPath(authorizationID),
+          endpoint: 'GET /api/v2/authorizations/{id}',
+          authToken: token,
+        },
+        { parse: parseAuthorization, secrets: [token] },
+      ),
     );
-    // Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one it cannot parse ("id must have a length of 16 bytes").
-    const namesNothing =
-      isNotFound(found) || (!found.ok && found.failure.kind === 'rejected' && found.failure.status === 400);
-    return namesNothing ? { ok: true, value: null } : found;
   }
 
   createAuthorization(token: string, request: AuthorizationRequest): Promise<Outcome<CreatedAuthorization>> {
@@ -275,17 +293,7 @@ class HttpInfluxClient implements InfluxClient {
   }
 
   deleteAuthorization(token: string, authorizationID: string): Promise<Outcome<Deletion>> {
-    return deletion(
-      this.call(
-        {
-          method: 'DELETE',
-          path: authorizationPath(authorizationID),
-          endpoint: 'DELETE /api/v2/authorizations/{id}',
-          authToken: token,
-        },
-        { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
-      ),
-    );
+    return this.remove(token, authorizationPath(authorizationID), 'DELETE /api/v2/authorizations/{id}');
   }
 
   setPassword(token: string, userID: string, password: string): Promise<Outcome<true>> {
@@ -314,6 +322,62 @@ class HttpInfluxClient implements InfluxClient {
       { parse: () => true as const, secrets: [password, signIn.value], noContent: true },
     );
     return { ok: true, value: true };
+  }
+
+  // The 1.x compatibility API (v1.ts), through this client's requests.
+  private readonly requests: v1.Requests = {
+    call: (request, expectation) => this.call(request, expectation),
+    remove: (token, path, endpoint, query) => this.remove(token, path, endpoint, query),
+    foundByID,
+    isNotFound,
+  };
+
+  listDbrps(token: string, filter: DbrpFilter): Promise<Outcome<DbrpMapping[]>> {
+    return v1.listDbrps(this.requests, token, filter);
+  }
+
+  createDbrp(token: string, request: DbrpRequest): Promise<Outcome<DbrpMapping>> {
+    return v1.createDbrp(this.requests, token, request);
+  }
+
+  updateDbrp(token: string, orgID: string, dbrpID: string, update: DbrpUpdate): Promise<Outcome<DbrpMapping>> {
+    return v1.updateDbrp(this.requests, token, orgID, dbrpID, update);
+  }
+
+  deleteDbrp(token: string, orgID: string, dbrpID: string): Promise<Outcome<Deletion>> {
+    return v1.deleteDbrp(this.requests, token, orgID, dbrpID);
+  }
+
+  listV1Authorizations(token: string, filter: V1AuthorizationFilter): Promise<Outcome<V1Authorization[]>> {
+    return v1.listV1Authorizations(this.requests, token, filter);
+  }
+
+  v1Authorization(token: string, authorizationID: string): Promise<Outcome<V1Authorization | null>> {
+    return v1.v1Authorization(this.requests, token, authorizationID);
+  }
+
+  createV1Authorization(token: string, request: V1AuthorizationRequest): Promise<Outcome<V1Authorization>> {
+    return v1.createV1Authorization(this.requests, token, request);
+  }
+
+  setV1Password(token: string, authorizationID: string, password: string): Promise<Outcome<true>> {
+    return v1.setV1Password(this.requests, token, authorizationID, password);
+  }
+
+  updateV1Authorization(
+    token: string,
+    authorizationID: string,
+    update: { active?: boolean; description?: string },
+  ): Promise<Outcome<V1Authorization>> {
+    return v1.updateV1Authorization(this.requests, token, authorizationID, update);
+  }
+
+  deleteV1Authorization(token: string, authorizationID: string): Promise<Outcome<Deletion>> {
+    return v1.deleteV1Authorization(this.requests, token, authorizationID);
+  }
+
+  v1Databases(credentials: V1Credentials): Promise<Outcome<string[]>> {
+    return v1.v1Databases(this.requests, credentials);
   }
 
   health(): Promise<Outcome<Health>> {

@@ -8,12 +8,14 @@ import type {
   BucketState,
   Created,
   CreatedAuthorization,
+  DbrpMapping,
   Health,
   Permission,
   SetupRequest,
   SetupResult,
   SetupStatus,
   TokenOwner,
+  V1Authorization,
 } from './types.js';
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -148,10 +150,56 @@ export function parseAuthorization(json: unknown): Authorization | undefined {
   };
 }
 
-export function parseAuthorizations(json: unknown): Authorization[] | undefined {
-  if (!isJsonObject(json) || !Array.isArray(json.authorizations)) return undefined;
-  const all = json.authorizations.map(parseAuthorization);
-  return all.some((entry) => entry === undefined) ? undefined : (all as Authorization[]);
+/** Every entry of `json[listKey]` parsed, or undefined when the list or any entry is not the shape InfluxDB sends. */
+export function parseList<T>(
+  json: unknown,
+  listKey: string,
+  parse: (entry: unknown) => T | undefined,
+): T[] | undefined {
+  if (!isJsonObject(json) || !Array.isArray(json[listKey])) return undefined;
+  const all = (json[listKey] as unknown[]).map(parse);
+  return all.some((entry) => entry === undefined) ? undefined : (all as T[]);
+}
+
+/** InfluxDB keeps a v1 authorization's username in the field a v2 authorization keeps its token in. */
+export function parseV1Authorization(json: unknown): V1Authorization | undefined {
+  const parsed = parseAuthorization(json);
+  if (parsed?.token === undefined) return undefined;
+  const { token: username, ...rest } = parsed;
+  return { ...rest, username };
+}
+
+export function parseDbrp(json: unknown): DbrpMapping | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const id = nonEmptyString(json.id);
+  const database = nonEmptyString(json.database);
+  const retentionPolicy = nonEmptyString(json.retention_policy);
+  const orgID = nonEmptyString(json.orgID);
+  const bucketID = nonEmptyString(json.bucketID);
+  if (!id || !database || !retentionPolicy || !orgID || !bucketID) return undefined;
+  if (typeof json.default !== 'boolean') return undefined;
+  return { id, database, retentionPolicy, default: json.default, virtual: json.virtual === true, orgID, bucketID };
+}
+
+/** GET and PATCH wrap one mapping in `content`; POST answers with the bare mapping. */
+export function parseDbrpContent(json: unknown): DbrpMapping | undefined {
+  return isJsonObject(json) ? parseDbrp(json.content) : undefined;
+}
+
+/**
+ * The database names of a SHOW DATABASES answer: one statement, one series with the column
+ * `name`. A statement error (or any other shape) is not what InfluxDB answers this query with.
+ */
+export function parseDatabaseNames(json: unknown): string[] | undefined {
+  const [result] = isJsonObject(json) && Array.isArray(json.results) ? (json.results as unknown[]) : [];
+  if (!isJsonObject(result) || result.error !== undefined) return undefined;
+  const [series] = Array.isArray(result.series) ? (result.series as unknown[]) : [];
+  if (series === undefined) return [];
+  if (!isJsonObject(series)) return undefined;
+  const rows = series.values ?? [];
+  if (!Array.isArray(rows)) return undefined;
+  const names = rows.map((row) => (Array.isArray(row) && typeof row[0] === 'string' ? row[0] : undefined));
+  return names.some((name) => name === undefined) ? undefined : (names as string[]);
 }
 
 export function parseCreatedAuthorization(json: unknown): CreatedAuthorization | undefined {
