@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { register } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as UvuWithDeadlines from './support/uvu-deadlines.js';
 
 type SuiteRun = () => Promise<[errors: string | true, passed: number, skipped: number, total: number]>;
 interface UvuGlobals {
@@ -47,7 +48,7 @@ register(
 );
 
 const folder = process.env.TEST_DIR ? join(root, process.env.TEST_DIR) : join(root, 'test', kind);
-const files = (readdirSync(folder, { recursive: true, encoding: 'utf8' }) as string[])
+const files = readdirSync(folder, { recursive: true, encoding: 'utf8' })
   .filter((file) => file.endsWith('.test.ts') && file.includes(filter))
   .sort()
   .map((file) => join(folder, file));
@@ -91,7 +92,7 @@ if (kind === 'integration') {
 // enough: it treats a suite whose before/after hook threw as passed (the error is swallowed).
 const uvuGlobals = globalThis as unknown as UvuGlobals;
 uvuGlobals.UVU_DEFER = 1;
-const uvu = (await import('uvu')) as unknown as typeof import('./support/uvu-deadlines.js');
+const uvu = (await import('uvu')) as unknown as typeof UvuWithDeadlines;
 Object.assign(uvu.deadlines, deadlines);
 let passed = 0;
 let failed = 0;

@@ -12,6 +12,7 @@ import type { CredentialsSecret } from '../../src/api/credentials.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, type InfluxOnboarding } from '../../src/api/types.js';
 import { CredentialsSecrets } from '../../src/kube/credentials-secret.js';
 import { apiStatus } from '../../src/kube/errors.js';
+import type { ManagedSecretView } from '../../src/kube/own-secret.js';
 import { patchFinalizers, patchStatus } from '../../src/kube/status.js';
 import { TokenSecrets } from '../../src/kube/token-secret.js';
 import { accessHarness, createAccess, getAccess } from '../support/access.js';
@@ -30,6 +31,9 @@ tests.before(async (context) => {
   await accessHarness();
   context.namespace = await createNamespace('preconditions');
 });
+
+/** A cache of the operator's Secrets that holds none: every read goes to the API server. */
+const NOTHING_CACHED: ManagedSecretView = { get: () => undefined, wrote: () => undefined };
 
 /** What a concurrent writer does: replaces the Secret's data, as `kubectl apply` or another replica would. */
 async function replaceData(namespace: string, name: string, data: Record<string, string>): Promise<V1Secret> {
@@ -74,11 +78,7 @@ tests(
     );
     // The cache answers with the newest version it has heard of, as the operator's informer does.
     let cached: V1Secret | undefined = await core.readNamespacedSecret({ namespace, name: 'stale-secret-influxdb' });
-    const secrets = new CredentialsSecrets(
-      core,
-      () => cached,
-      () => false,
-    );
+    const secrets = new CredentialsSecrets(core, { get: () => cached, wrote: () => undefined }, () => false);
     const observed: CredentialsSecret = await secrets.read(owner, 'stale-secret-influxdb');
     assert.is(observed.state, 'owned');
 
@@ -101,11 +101,7 @@ tests('the credentials Secret: a create where someone created one since loses wi
     org: 'o',
     bucket: 'b',
   });
-  const secrets = new CredentialsSecrets(
-    core,
-    () => undefined,
-    () => false,
-  );
+  const secrets = new CredentialsSecrets(core, NOTHING_CACHED, () => false);
   const observed = await secrets.read(owner, 'raced-create-influxdb');
   assert.is(observed.state, 'absent');
   await createSecret(
@@ -134,7 +130,7 @@ tests('the token Secret: a replace over a version someone changed since loses wi
     { token: 'token-as-decided-on' },
     { labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TOKEN_OWNER_LABEL]: 'writer' } },
   );
-  const secrets = new TokenSecrets(core);
+  const secrets = new TokenSecrets(core, NOTHING_CACHED);
   const observed = await secrets.read(owner, 'writer-influx-token');
   assert.is(observed.state, 'owned');
   await replaceData(namespace, 'writer-influx-token', { token: 'token-of-the-other-writer' });

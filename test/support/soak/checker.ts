@@ -92,6 +92,7 @@ function basicPassword(request: ProxiedRequest): string | undefined {
   return decoded.slice(decoded.indexOf(':') + 1);
 }
 
+const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
 const objectOf = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 
@@ -229,7 +230,7 @@ export class Checker {
         note(body.password, 'password');
       if (request.method === 'POST' && path === '/api/v2/authorizations' && request.status === 201) {
         const answer = objectOf(request.answer);
-        const description = String(answer.description ?? '');
+        const description = textOf(answer.description);
         note(answer.token, TOKEN_MARKER.test(description) ? 'application' : 'rotation');
       }
       this.ledger.add(tokenIn(request), basicPassword(request));
@@ -504,7 +505,7 @@ export class Checker {
       if (listed?.status !== 200) continue;
       const authorizations = ((objectOf(listed.json).authorizations as unknown[] | undefined) ?? []).map(objectOf);
       for (const authorization of authorizations) {
-        const marker = TOKEN_MARKER.exec(String(authorization.description ?? ''));
+        const marker = TOKEN_MARKER.exec(textOf(authorization.description));
         if (marker === null) continue;
         this.count('no-orphan-authorization');
         const [, namespace, name, uid] = marker;
@@ -557,8 +558,8 @@ export class Checker {
           org: secret?.data.org ?? '',
           token: secret?.data.token ?? '',
         };
-        const bucketName = String(
-          buckets.get(`${token.namespace}/${token.permissions[0]?.bucket}`)?.status?.bucketName ?? '',
+        const bucketName = textOf(
+          buckets.get(`${token.namespace}/${token.permissions[0]?.bucket}`)?.status?.bucketName,
         );
         const writes = token.permissions.some((permission) => permission.action === 'write');
         const reads = token.permissions.some((permission) => permission.action === 'read');

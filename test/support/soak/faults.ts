@@ -3,7 +3,7 @@
 // in the taps and proxies the soak owns; nothing touches the host's network.
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { LEASE_SECONDS, type ReplicaHandle, type SoakWorld } from './world.js';
-import { REPLICAS, SYSTEM_NAMESPACE, type Fault } from './plan.js';
+import { type REPLICAS, SYSTEM_NAMESPACE, type Fault } from './plan.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

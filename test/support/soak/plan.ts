@@ -196,7 +196,7 @@ export function instancePlan(instance: string): InstancePlan {
 /** One operation the model allows now, applied to it; undefined when the pick does not apply. */
 function nextOperation(random: Random, model: Model, round: number, step: number): Operation | undefined {
   const instance = random.pick(INSTANCES);
-  const onboarding = model.onboardings[instance.id] as OnboardingModel;
+  const onboarding = model.onboardings[instance.id];
   const buckets = Object.entries(model.buckets).filter(([, bucket]) => bucket.instance === instance.id);
   const tokens = Object.entries(model.tokens).filter(([, token]) => token.instance === instance.id);
   const value = round * 100 + step + 1;
@@ -313,7 +313,7 @@ function pickFault(random: Random): (typeof FAULT_KINDS)[number] {
     draw -= kind.weight;
     if (draw < 0) return kind;
   }
-  return FAULT_KINDS[0] as (typeof FAULT_KINDS)[number];
+  return FAULT_KINDS[0];
 }
 
 function targetOf(random: Random, kind: FaultKind): string {
