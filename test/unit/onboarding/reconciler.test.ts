@@ -535,6 +535,7 @@ test('credentials remembered from a deleted Secret are restored only for their o
   try {
     const created = h.add('a');
     await h.reconcile('a');
+    const before = h.world.secrets.get('ns/a-influxdb');
     h.world.secrets.delete('ns/a-influxdb');
     const moved = h.world.resources.get('ns/a') ?? created;
     // A spec change is a new version of the object.
@@ -549,11 +550,14 @@ test('credentials remembered from a deleted Secret are restored only for their o
     assert.is(readyReason(h.world, 'ns/a'), 'TargetChanged');
     assert.equal(
       h.world.journal.slice(journal),
-      ['patchStatus', 'event TargetChanged'],
-      'no request, no Secret written',
+      ['writeSecret', 'patchStatus', 'event TargetChanged'],
+      'no request; the Secret written back',
     );
     assert.equal(elsewhere.requests, []);
-    assert.is(h.world.secrets.get('ns/a-influxdb'), undefined);
+    const restored = h.world.secrets.get('ns/a-influxdb');
+    assert.ok(restored?.state === 'owned' && before?.state === 'owned');
+    assert.equal(restored.data, before.data, 'as it was: the same credentials, for the instance they belong to');
+    assert.is(restored.data.url, h.standin.url);
   } finally {
     await elsewhere.close();
     await h.close();
