@@ -12,8 +12,9 @@
 // (b) and (c) change it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { InfluxToken } from '../../src/api/access-types.js';
+import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import { accessHarness, createAccess, getAccess, patchAccessSpec, waitForAccess } from '../support/access.js';
+import { readStatus, writeStatus } from '../support/influx-app.js';
 import { InfluxAdmin } from '../support/influx-http.js';
 import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
 import { freshInfluxd, startStandinServer, type InfluxServer } from '../support/influxdb.js';
@@ -28,6 +29,8 @@ class CrashFile extends OnboardingFile {
   admin!: InfluxAdmin;
   operatorToken = '';
   orgID = '';
+  /** The InfluxDB bucket of the InfluxBucket `metrics`, the one every application token here is for. */
+  bucketName = '';
 
   constructor(
     private readonly backend: 'standin' | 'influxd',
@@ -53,7 +56,9 @@ class CrashFile extends OnboardingFile {
     this.orgID = onboarded.status?.orgID ?? '';
     this.operatorToken = (await getSecret(this.namespace, 'influxdb-influxdb'))?.data.token ?? '';
     await createAccess('InfluxBucket', this.namespace, 'metrics', { onboardingRef: { name: 'influxdb' } });
-    await waitForAccess('InfluxBucket', this.namespace, 'metrics', 'BucketReady');
+    const bucket = await waitForAccess<InfluxBucket>('InfluxBucket', this.namespace, 'metrics', 'BucketReady');
+    this.bucketName = bucket.status?.bucketName ?? '';
+    assert.ok(this.bucketName, 'the InfluxBucket names its bucket');
   }
 
   async stop(): Promise<void> {
@@ -80,21 +85,22 @@ class CrashFile extends OnboardingFile {
     });
   }
 
-  /**
-   * The tokens InfluxDB made that it still accepts. GET /api/v2/me tells: an unknown or deleted
-   * token gets 401 "unauthorized access"; a bucket-scoped one, which may not read users, gets 401
-   * naming the permission it lacks: InfluxDB knows it.
-   */
+  /** The tokens InfluxDB made that it still accepts (as an application finds out: see accepts). */
   async workingTokens(): Promise<string[]> {
     const working: string[] = [];
     for (const token of new Set(this.tokensMade())) if (await this.accepts(token)) working.push(token);
     return working.sort();
   }
 
+  /**
+   * Whether InfluxDB still accepts the token, found out the way an application would: a point
+   * written to the bucket every token of this file was made for, or a Flux query of it (a
+   * read-only token cannot write). A deleted token can do neither.
+   */
   async accepts(token: string): Promise<boolean> {
-    const answer = await this.admin.request({ path: '/api/v2/me', token });
-    const message = (answer.json as { message?: unknown } | undefined)?.message;
-    return answer.status === 200 || (answer.status === 401 && message !== 'unauthorized access');
+    const credentials = { url: this.proxy.url, org: 'acme', bucket: this.bucketName, token };
+    if ((await writeStatus(credentials)) === 204) return true;
+    return (await readStatus(credentials)).status === 200;
   }
 
   /** The one operator running now is killed, and another one started. */
