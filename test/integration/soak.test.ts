@@ -21,7 +21,7 @@ tests(`seed ${SEED}: faults overlap, every quiet point holds every invariant`, a
   assert.equal(result.violations, [], `history in ${result.historyDir}`);
   assert.ok(result.quietPoints >= 2, `${result.quietPoints} quiet points`);
   assert.ok(result.faults >= 10, `${result.faults} faults`);
-  for (const kind of ['liveness', 'secret-works', 'stale-leader', 'secrecy', 'no-credential-lost'])
+  for (const kind of ['liveness', 'secret-works', 'stale-leader', 'secrecy', 'no-credential-lost', 'memory-after-gc'])
     assert.ok((result.checks[kind] ?? 0) > 0, `the ${kind} invariant was checked`);
 });
 

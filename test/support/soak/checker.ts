@@ -294,10 +294,14 @@ export class Checker {
     return undefined;
   }
 
-  /** Waits until every resource is as the model wants it, twice in a row; what is not by the limit is a violation. */
-  async settle(model: Model, healedAt: number): Promise<number> {
+  /**
+   * Waits until every resource is as the model wants it, twice in a row; what is not by the limit
+   * is a violation. `react`: what a person does meanwhile on reading a status (before each look).
+   */
+  async settle(model: Model, healedAt: number, react?: () => Promise<void>): Promise<number> {
     let stableSince: number | undefined;
     for (;;) {
+      await react?.().catch((error: unknown) => this.log(`a reaction failed, tried again: ${String(error)}`));
       const rows = await this.expectations(model).catch(() => undefined);
       const open = rows
         ?.map((row) => ({ row, problem: Checker.unsettled(row) }))
@@ -325,11 +329,11 @@ export class Checker {
 
   // ---- the quiet point -----------------------------------------------------------------------
 
-  async quietPoint(model: Model, healedAt: number): Promise<{ settledMs: number }> {
+  async quietPoint(model: Model, healedAt: number, react?: () => Promise<void>): Promise<{ settledMs: number }> {
     // A wipe or a revoked token is seen at the next drift check: Ready is only as fresh as that.
     const seen = healedAt + DRIFT_CHECK_MS + 2000 - Date.now();
     if (seen > 0) await new Promise((resolve) => setTimeout(resolve, seen));
-    const settledMs = await this.settle(model, healedAt);
+    const settledMs = await this.settle(model, healedAt, react);
     // Texts are cut here, before the ledger grows: whatever they hold was written by credentials known by now.
     const logEnds = this.logEnds();
     const requests = this.newRequests();
@@ -718,10 +722,15 @@ export class Checker {
     }
   }
 
-  /** The end of the run: RSS after GC at each process's last quiet point within 10% of its first. */
-  finish(): void {
+  /**
+   * The end of the run: RSS after GC at each process's last quiet point within 10% of its first.
+   * A run of two quiet points or more where no process lived through two of them proved nothing.
+   */
+  finish(quietPoints: number): void {
+    let compared = 0;
     for (const [name, samples] of this.afterGc) {
       if (samples.length < 2) continue;
+      compared++;
       this.count('memory-after-gc');
       const first = samples[0] ?? 0;
       const last = samples.at(-1) ?? 0;
@@ -731,6 +740,8 @@ export class Checker {
           `${name}: RSS after GC ${(last / 1024 / 1024).toFixed(1)} MiB at its last quiet point, over 110% of ${(first / 1024 / 1024).toFixed(1)} MiB at its first`,
         );
     }
+    if (quietPoints >= 2 && compared === 0)
+      this.violate('memory', 'no replica process lived through two quiet points: RSS after GC was never compared');
   }
 
   /** Figures for the report: peak RSS and RSS after GC (first, last) per process, MiB. */

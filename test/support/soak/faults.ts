@@ -3,12 +3,14 @@
 // in the taps and proxies the soak owns; nothing touches the host's network.
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { LEASE_SECONDS, type ReplicaHandle, type SoakWorld } from './world.js';
-import { type REPLICAS, SYSTEM_NAMESPACE, type Fault } from './plan.js';
+import { holds, type REPLICAS, SYSTEM_NAMESPACE, type Fault } from './plan.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Faults {
   private readonly leases: CoordinationV1Api;
+  /** When the last fault on each thing a fault holds (a replica, an instance, the control plane) healed. */
+  private readonly healed = new Map<string, Promise<void>>();
 
   constructor(
     private readonly world: SoakWorld,
@@ -34,8 +36,28 @@ export class Faults {
     return [...this.world.replicas.values()].find((replica) => replica.current?.name === holder);
   }
 
+  /**
+   * Carries out one fault from injection to heal, once every earlier fault on what it holds has
+   * healed (a restart can take longer than planned: a second kill must not hit a process that is
+   * still starting); `started` is called as it begins. Returns what was done (for the history).
+   */
+  inTurn(fault: Fault, started: () => void): Promise<string> {
+    const held = holds(fault);
+    const earlier = held.map((what) => this.healed.get(what) ?? Promise.resolve());
+    const running = Promise.all(earlier).then(() => {
+      started();
+      return this.run(fault);
+    });
+    const done = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const what of held) this.healed.set(what, done);
+    return running;
+  }
+
   /** Carries out one fault from injection to heal; returns what was done (for the history). */
-  async run(fault: Fault): Promise<string> {
+  private async run(fault: Fault): Promise<string> {
     const ms = fault.seconds * 1000;
     switch (fault.kind) {
       case 'replica-sigkill':

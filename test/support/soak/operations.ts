@@ -11,6 +11,7 @@ import {
   RETARGET_ANNOTATION,
   ROTATE_PASSWORD_ANNOTATION,
   ROTATE_TOKEN_ANNOTATION,
+  Reason,
   VERSION,
 } from '../../../src/api/types.js';
 import { instancePlan, modelKey, type Model, type Operation } from './plan.js';
@@ -90,6 +91,41 @@ export class Operations {
     );
     if (created === undefined)
       await this.core.patchNamespacedSecret({ namespace, name, body: { metadata, stringData: { password } } }, merge);
+  }
+
+  /**
+   * What a person does on reading `TargetChanged` after a retarget whose approval went with a
+   * deleted Secret: the operator wrote the Secret back for the old URL, and the move is approved
+   * on it again. Returns the instances approved now.
+   */
+  async approveMovesAgain(model: Model): Promise<string[]> {
+    const approved: string[] = [];
+    for (const [instance, wanted] of Object.entries(model.onboardings)) {
+      if (!wanted.present) continue;
+      const namespace = instancePlan(instance).namespace;
+      const resource = (await ignoring([404], () =>
+        this.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace,
+          name: onboardingName(instance),
+        }),
+      )) as { status?: { conditions?: Array<{ type: string; reason: string }> } } | undefined;
+      const ready = resource?.status?.conditions?.find((condition) => condition.type === 'Ready');
+      if (ready?.reason !== Reason.TargetChanged) continue;
+      const name = credentialsSecretName(instance);
+      const secret = await ignoring([404], () => this.core.readNamespacedSecret({ namespace, name }));
+      const to = this.world.urlOf(instance, wanted.address);
+      const at = secret?.data?.url === undefined ? undefined : Buffer.from(secret.data.url, 'base64').toString('utf8');
+      if (at === undefined || at === to || secret?.metadata?.annotations?.[RETARGET_ANNOTATION] !== undefined) continue;
+      await this.core.patchNamespacedSecret(
+        { namespace, name, body: { metadata: { annotations: { [RETARGET_ANNOTATION]: to } } } },
+        merge,
+      );
+      approved.push(instance);
+    }
+    return approved;
   }
 
   /** Brings the real objects this operation concerns in line with `model` (the model right after it). */

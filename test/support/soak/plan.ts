@@ -29,6 +29,13 @@ export const INSTANCES: readonly InstancePlan[] = [
 
 export const REPLICAS = ['replica-1', 'replica-2'] as const;
 export type Replica = (typeof REPLICAS)[number];
+/**
+ * The replica whose process lives the whole run, so that its memory can be compared from the first
+ * quiet point to the last: it is paused, partitioned and cut off, loses and takes the Lease, but
+ * is never killed. The other one takes every kill (as leader or standby).
+ */
+export const LONG_LIVED: Replica = 'replica-1';
+const MORTAL: Replica = 'replica-2';
 
 /** Each instance is reached through two proxies (two addresses of one instance): retargets move between them. */
 export type Address = 'p' | 'q';
@@ -320,6 +327,7 @@ function targetOf(random: Random, kind: FaultKind): string {
   switch (kind) {
     case 'replica-sigkill':
     case 'replica-sigterm':
+      return MORTAL;
     case 'replica-partition':
     case 'api-cut':
     case 'api-blackhole':
@@ -339,7 +347,7 @@ function targetOf(random: Random, kind: FaultKind): string {
 }
 
 /** What a fault holds while it lasts: two faults on one of these never overlap. */
-function holds(fault: Pick<Fault, 'kind' | 'target'>): string[] {
+export function holds(fault: Pick<Fault, 'kind' | 'target'>): string[] {
   // The paused leader is either replica: nothing else may hold one meanwhile.
   if (fault.kind === 'leader-pause') return [...REPLICAS];
   if (fault.kind === 'apiserver-sigkill' || fault.kind === 'etcd-sigkill') return ['control-plane'];

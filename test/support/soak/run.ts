@@ -104,7 +104,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     journal.push(stamped);
     options.log?.(stamped);
   };
-  const chaosSeconds = options.chaosSeconds ?? 45;
+  const chaosSeconds = options.chaosSeconds ?? 30;
   const planOptions = { chaosSeconds, pauseSeconds: LEASE_SECONDS + 4, maxOverlap: 3 };
   const deadline = started + options.minutes * 60_000;
   log(`soak: seed ${options.seed}, ${options.minutes} minutes, rounds of ${chaosSeconds} s`);
@@ -168,12 +168,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       let healedAt = roundStart;
       const injecting = round.faults.map(async (fault) => {
         await at(fault.at);
-        log(
-          `round ${round.index} +${((Date.now() - roundStart) / 1000).toFixed(1)}s fault ${fault.kind} on ${fault.target}`,
-        );
+        const started = (): void =>
+          log(
+            `round ${round.index} +${((Date.now() - roundStart) / 1000).toFixed(1)}s fault ${fault.kind} on ${fault.target}`,
+          );
         let outcome: string;
         try {
-          outcome = await faults.run(fault);
+          outcome = await faults.inTurn(fault, started);
         } catch (error) {
           outcome = `failed: ${String(error)}`;
         }
@@ -189,14 +190,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       result.rounds++;
 
       log(`round ${round.index}: quiet point (${round.faults.length} faults, ${round.operations.length} operations)`);
-      const { settledMs } = await checker.quietPoint(model, healedAt);
+      const settledModel = model;
+      const { settledMs } = await checker.quietPoint(model, healedAt, async () => {
+        for (const instance of await operations.approveMovesAgain(settledModel)) {
+          tally(result.operationsByKind, 'approve-move-again');
+          result.operations++;
+          log(`round ${round.index}: the move of ${instance} approved again on its restored Secret`);
+        }
+      });
       result.slowestSettleMs = Math.max(result.slowestSettleMs, settledMs);
       result.quietPoints++;
       log(
         `round ${round.index}: settled ${(settledMs / 1000).toFixed(1)} s after the last heal; ${checker.violations.length} violations so far`,
       );
     }
-    checker.finish();
+    checker.finish(result.quietPoints);
   } finally {
     clearInterval(sampler);
     result.checks = Object.fromEntries(checker.checks);
@@ -232,10 +240,16 @@ export function report(result: SoakResult): string[] {
     `soak: ${result.operations} operations (${byKind(result.operationsByKind)})`,
     `soak: checks: ${byKind(result.checks)}`,
     `soak: slowest settle ${(result.slowestSettleMs / 1000).toFixed(1)} s after a heal`,
-    ...result.memory.map(
-      (entry) =>
-        `soak: memory ${entry.process}: peak ${entry.peakMiB} MiB, after GC ${entry.afterGcMiB.join(' -> ') || '(not sampled)'} MiB`,
-    ),
+    ...result.memory.map(({ process, peakMiB, afterGcMiB }) => {
+      const [first, last] = [afterGcMiB[0], afterGcMiB.at(-1)];
+      const afterGc =
+        first === undefined
+          ? 'not sampled'
+          : afterGcMiB.length === 1
+            ? `${first} MiB at its one quiet point`
+            : `${first} -> ${last} MiB (first -> last of ${afterGcMiB.length} quiet points)`;
+      return `soak: memory ${process}: peak ${peakMiB} MiB, after GC ${afterGc}`;
+    }),
     ...result.violations.map((violation) => `soak: violation ${violation.invariant}: ${violation.detail}`),
     `soak: ${result.violations.length} violations`,
     ...(result.historyDir ? [`soak: history in ${result.historyDir}`] : []),
