@@ -70,11 +70,14 @@ const defaultLog = (message: string): void => {
   process.stderr.write(`[controlplane] ${message}\n`);
 };
 
-/** Builds the binaries on first use (build.sh is a no-op on a warm cache); returns the bin dir. */
-export async function ensureBinaries(): Promise<string> {
+/**
+ * Builds the binaries on first use (build.sh is a no-op on a warm cache); returns the bin dir.
+ * `binaries`: which ones (build.sh's names); default the control plane's.
+ */
+export async function ensureBinaries(binaries: string[] = []): Promise<string> {
   // build.sh reports progress on stderr, which we pass straight through: a cold build takes long
   // enough that silence would look like a hang.
-  const child = spawn('bash', [buildScript], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('bash', [buildScript, ...binaries], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const code = await new Promise<number | null>((resolve, reject) => {
