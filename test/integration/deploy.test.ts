@@ -15,6 +15,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { getControlPlane } from '../support/cluster.js';
 import type { ControlPlane } from '../support/controlplane.js';
+import { ensureHelm } from '../support/helm.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const chart = join(root, 'deploy/influx-onboarding-operator');
@@ -90,10 +91,7 @@ let controlPlane: ControlPlane;
 const namespaces: string[] = [];
 
 test.before(async () => {
-  // A cold build takes minutes; build.sh prints progress on stderr, shown here so it is not silent.
-  const built = await run('bash', [join(root, 'test/helm/build.sh')]);
-  if (built.code !== 0) throw new Error(`test/helm/build.sh failed:\n${built.stderr}`);
-  helmBin = built.stdout.trim().split('\n').pop() ?? '';
+  helmBin = await ensureHelm();
   controlPlane = await getControlPlane();
 });
 
