@@ -291,12 +291,19 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     'ClusterRoleBinding',
     'ClusterRoleBinding',
     'Deployment',
+    'Lease',
     'PodDisruptionBudget',
     'Role',
     'RoleBinding',
     'Service',
     'ServiceAccount',
   ]);
+  // The Lease belongs to the release (uninstalling removes it), free until a replica takes it.
+  const lease = only<Manifest & { spec?: unknown }>(manifests, 'Lease');
+  assert.equal(
+    [lease.metadata.namespace, lease.metadata.name, lease.spec],
+    ['ops', `${release}-influx-onboarding-operator`, undefined],
+  );
 
   // Exactly the verbs the code uses (onboarding-rbac.test.ts proves it against the calls).
   const rules = named<RbacObject>(manifests, 'ClusterRole', fullname).rules;
