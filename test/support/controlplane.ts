@@ -196,7 +196,8 @@ function caFromCertFile(path: string): string {
   return `${ca}\n`;
 }
 
-function tail(path: string, lines = 40): string {
+/** The last `lines` lines of a log file, for a failure message. */
+export function tail(path: string, lines = 40): string {
   if (!existsSync(path)) return '(no log)';
   return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }

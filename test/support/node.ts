@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { ensureBinaries, startControlPlane } from './controlplane.js';
+import { ensureBinaries, startControlPlane, tail } from './controlplane.js';
 import type { ControlPlane, ControlPlaneNetwork } from './controlplane.js';
 import { ProcessScope, isRunAlive, runId } from './processes.js';
 import type { GroupProcess } from './processes.js';
@@ -179,7 +179,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const proc = scope.spawn(name, ...enter(command, args), logFile(name), env);
     procs.set(name, proc);
     void proc.exited.then((reason) => {
-      if (!stopping) note(`${name} exited unexpectedly (${reason}); see ${logFile(name)}`);
+      if (!stopping) note(`${name} exited unexpectedly (${reason}); last lines of its log:\n${tail(logFile(name))}`);
     });
     return proc;
   };
@@ -231,12 +231,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       '-ec',
       [
         'ip link set lo up',
-        'ip link add eth0 type dummy',
-        `ip addr add ${nodeIp}/24 dev eth0`,
-        'ip link set eth0 up',
-        // A default route into the dummy device: components that look for one find it, and
-        // whatever would leave the node is dropped there.
-        'ip route add default dev eth0',
+        // The node's address on a bridge with no port: the default route points there, so
+        // components that look for one find it, and whatever would leave the node finds no
+        // neighbour and is dropped.
+        'ip link add node0 type bridge',
+        `ip addr add ${nodeIp}/24 dev node0`,
+        'ip link set node0 up',
+        'ip route add default dev node0',
         'sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1',
         'mount -t tmpfs -o mode=0755 tmpfs /run',
         'mount -t tmpfs -o mode=0755 tmpfs /var/log',
