@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Watch, type V1Pod } from '@kubernetes/client-node';
 import { suite } from 'uvu';
@@ -615,19 +615,21 @@ interface AuditEvent {
 
 /** The Pods' logs, from each Pod that appears until stop(): what a rollout's leaving Pods said, too. */
 function followLogs(install: Installation): { stop(): Promise<string> } {
-  const followed = new Map<string, Promise<string>>();
+  const { binDir, kubeconfigPath } = getCluster().controlPlane;
+  const followed = new Map<string, { child: ChildProcess; output: Promise<string> }>();
   let running = true;
   const loop = (async () => {
     while (running) {
       for (const pod of await podsOf(install).catch(() => [])) {
         const name = pod.metadata.name;
         if (followed.has(name) || pod.status.phase !== 'Running') continue;
-        followed.set(
-          name,
-          getCluster()
-            .controlPlane.kubectl(['-n', install.namespace, 'logs', '-f', name])
-            .then((result) => result.stdout),
-        );
+        const child = spawn(join(binDir, 'kubectl'), ['-n', install.namespace, 'logs', '-f', name], {
+          env: { ...process.env, KUBECONFIG: kubeconfigPath },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        let output = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+        followed.set(name, { child, output: new Promise((resolve) => child.once('close', () => resolve(output))) });
       }
       await sleep(500);
     }
@@ -636,7 +638,9 @@ function followLogs(install: Installation): { stop(): Promise<string> } {
     async stop() {
       running = false;
       await loop;
-      return (await Promise.all(followed.values())).join('\n');
+      // The Pods still running log on; what they said so far is what counts.
+      for (const { child } of followed.values()) child.kill();
+      return (await Promise.all([...followed.values()].map(({ output }) => output))).join('\n');
     },
   };
 }
