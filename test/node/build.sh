@@ -19,7 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 key=$(cat "$here/build.sh" "$here"/{containerd,runc,coredns}/go.{mod,sum} "$here/coredns/main.go" \
   "$root/test/controlplane/go.mod" | sha256sum | cut -c1-16)
-cache="${NODE_CACHE:-$root/.cache/node}"
+cache="${NODE_TIER_CACHE:-$root/.cache/node-tier}"
 out="$cache/$key"
 products=(bin/containerd bin/containerd-shim-runc-v2 bin/ctr bin/runc bin/coredns images/pause.tar images/coredns.tar versions)
 
