@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { runBuildScript } from './build-script.js';
 import { clusterCa } from './cluster-ca.js';
 import { ProcessScope, freePorts } from './processes.js';
 import type { GroupProcess } from './processes.js';
@@ -134,19 +135,8 @@ const defaultLog = (message: string): void => {
  * Builds the binaries on first use (build.sh is a no-op on a warm cache); returns the bin dir.
  * `binaries`: which ones (build.sh's names); default the control plane's.
  */
-export async function ensureBinaries(binaries: string[] = []): Promise<string> {
-  // build.sh reports progress on stderr, which we pass straight through: a cold build takes long
-  // enough that silence would look like a hang.
-  const child = spawn('bash', [buildScript, ...binaries], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  const binDir = stdout.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !binDir) throw new Error(`${buildScript} failed (exit code ${code})`);
-  return binDir;
+export function ensureBinaries(binaries: string[] = []): Promise<string> {
+  return runBuildScript(buildScript, binaries);
 }
 
 interface HttpResponse {
@@ -426,68 +416,71 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfig(server, caPem, 'admin', adminToken), { mode: 0o600 });
 
-    if (options.controllerManager || full) {
-      const kcmKubeconfig = join(dir, 'kube-controller-manager.kubeconfig');
-      writeFileSync(kcmKubeconfig, kubeconfig(server, caPem, 'kube-controller-manager', kcmToken), { mode: 0o600 });
-      const kcmCertDir = join(dir, 'kube-controller-manager-certs');
-      const tKcm = performance.now();
-      const kcm = launch('kube-controller-manager', [
-        `--kubeconfig=${kcmKubeconfig}`,
-        `--authentication-kubeconfig=${kcmKubeconfig}`,
-        `--authorization-kubeconfig=${kcmKubeconfig}`,
-        ...(full
-          ? [
-              '--controllers=*',
-              // Each controller acts as a ServiceAccount of its own, under its own RBAC, as in kubeadm.
-              '--use-service-account-credentials=true',
-              // Published as the kube-root-ca.crt ConfigMap in every namespace, which Pods' projected tokens carry.
-              `--root-ca-file=${caFile}`,
-            ]
-          : [`--controllers=${controllers.join(',')}`]),
-        '--leader-elect=false',
-        '--bind-address=127.0.0.1',
-        // Served only so we can see when the controllers are running (/healthz lists each one).
-        `--secure-port=${kcmPort}`,
-        `--cert-dir=${kcmCertDir}`,
-        // Same signing key as the API server: the serviceaccount-token-controller needs it.
-        `--service-account-private-key-file=${saPrivateKey}`,
-      ]);
-      await waitFor(kcm, 'running its controllers', controllerManagerReadyTimeoutMs, async () => {
-        const certFile = join(kcmCertDir, 'kube-controller-manager.crt');
-        if (!existsSync(certFile)) return false;
-        const res = await send(`https://127.0.0.1:${kcmPort}/healthz?verbose`, { ca: caFromCertFile(certFile) });
-        return (
-          res.status === 200 &&
-          (full ? fullControllers : controllers).every((name) => res.body.includes(`[+]${name} ok`))
-        );
-      });
-      note(`kube-controller-manager ready in ${Math.round(performance.now() - tKcm)} ms`);
-    }
     const componentKubeconfig = (name: string, identity: { user: string; token: string }) => {
       const path = join(dir, `${name}.kubeconfig`);
       writeFileSync(path, kubeconfig(server, caPem, identity.user, identity.token), { mode: 0o600 });
       return path;
     };
-    if (full) {
-      const schedulerKubeconfig = componentKubeconfig('kube-scheduler', identities.scheduler);
-      const schedulerCertDir = join(dir, 'kube-scheduler-certs');
-      const tScheduler = performance.now();
-      const scheduler = launch('kube-scheduler', [
-        `--kubeconfig=${schedulerKubeconfig}`,
-        `--authentication-kubeconfig=${schedulerKubeconfig}`,
-        `--authorization-kubeconfig=${schedulerKubeconfig}`,
+    /**
+     * kube-controller-manager or kube-scheduler: its kubeconfig for everything, no leader
+     * election, its own self-signed serving certificate; ready when `/healthz?verbose` lists
+     * every check in `checks` as ok.
+     */
+    const startComponent = async (
+      name: string,
+      kubeconfigFile: string,
+      port: number,
+      args: string[],
+      checks: string[],
+      timeoutMs: number,
+    ) => {
+      const certDir = join(dir, `${name}-certs`);
+      const t = performance.now();
+      const proc = launch(name, [
+        `--kubeconfig=${kubeconfigFile}`,
+        `--authentication-kubeconfig=${kubeconfigFile}`,
+        `--authorization-kubeconfig=${kubeconfigFile}`,
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
-        `--secure-port=${schedulerPort}`,
-        `--cert-dir=${schedulerCertDir}`,
+        // Served only so we can see when it is running (/healthz lists each check).
+        `--secure-port=${port}`,
+        `--cert-dir=${certDir}`,
+        ...args,
       ]);
-      await waitFor(scheduler, 'ready', schedulerReadyTimeoutMs, async () => {
-        const certFile = join(schedulerCertDir, 'kube-scheduler.crt');
+      await waitFor(proc, 'ready', timeoutMs, async () => {
+        const certFile = join(certDir, `${name}.crt`);
         if (!existsSync(certFile)) return false;
-        const res = await send(`https://127.0.0.1:${schedulerPort}/readyz`, { ca: caFromCertFile(certFile) });
-        return res.status === 200;
+        const res = await send(`https://127.0.0.1:${port}/healthz?verbose`, { ca: caFromCertFile(certFile) });
+        return res.status === 200 && checks.every((check) => res.body.includes(`[+]${check} ok`));
       });
-      note(`kube-scheduler ready in ${Math.round(performance.now() - tScheduler)} ms`);
+      note(`${name} ready in ${Math.round(performance.now() - t)} ms`);
+    };
+
+    if (options.controllerManager || full) {
+      await startComponent(
+        'kube-controller-manager',
+        componentKubeconfig('kube-controller-manager', { user: 'kube-controller-manager', token: kcmToken }),
+        kcmPort,
+        [
+          ...(full
+            ? [
+                '--controllers=*',
+                // Each controller acts as a ServiceAccount of its own, under its own RBAC, as in kubeadm.
+                '--use-service-account-credentials=true',
+                // Published as the kube-root-ca.crt ConfigMap in every namespace, which Pods' projected tokens carry.
+                `--root-ca-file=${caFile}`,
+              ]
+            : [`--controllers=${controllers.join(',')}`]),
+          // Same signing key as the API server: the serviceaccount-token-controller needs it.
+          `--service-account-private-key-file=${saPrivateKey}`,
+        ],
+        full ? fullControllers : controllers,
+        controllerManagerReadyTimeoutMs,
+      );
+    }
+    if (full) {
+      const schedulerKubeconfig = componentKubeconfig('kube-scheduler', identities.scheduler);
+      await startComponent('kube-scheduler', schedulerKubeconfig, schedulerPort, [], ['ping'], schedulerReadyTimeoutMs);
     }
     const cluster: ClusterFacts | undefined = full && {
       auditLogPath,

@@ -14,7 +14,7 @@
 // and, when the test process died, its watchdog or the next start (test/node/cleanup.sh) kill
 // what is left and remove the cgroups. Nothing touches this machine's own iptables, routes or
 // mounts.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { runBuildScript } from './build-script.js';
 import { ensureBinaries, startControlPlane, tail } from './controlplane.js';
 import type { ControlPlane, ControlPlaneNetwork } from './controlplane.js';
 import { ProcessScope, isRunAlive, runId } from './processes.js';
@@ -86,18 +87,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const exec = promisify(execFile);
 
 /** Builds containerd, runc, CoreDNS and the pause image on first use; returns the cache folder. */
-async function ensureNodeBuild(): Promise<string> {
-  const child = spawn('bash', [nodeBuildScript], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  const dir = stdout.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !dir) throw new Error(`${nodeBuildScript} failed (exit code ${code})`);
-  return dir;
-}
+const ensureNodeBuild = (): Promise<string> => runBuildScript(nodeBuildScript);
 
 /** The cgroup v1 hierarchies (and cgroup v2's, in a hybrid layout) mounted under /sys/fs/cgroup. */
 function cgroupHierarchies(): string[] {
