@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { runBuildScript } from './build-script.js';
 import { clusterCa } from './cluster-ca.js';
-import { ProcessScope, freePorts } from './processes.js';
+import { ProcessScope, freePorts, runBuildScript } from './processes.js';
 import type { GroupProcess } from './processes.js';
 
 export interface ControlPlaneOptions {

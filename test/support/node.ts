@@ -31,10 +31,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { runBuildScript } from './build-script.js';
 import { ensureBinaries, startControlPlane, tail } from './controlplane.js';
 import type { ControlPlane, ControlPlaneNetwork } from './controlplane.js';
-import { ProcessScope, isRunAlive, runId } from './processes.js';
+import { ProcessScope, isRunAlive, runBuildScript, runId } from './processes.js';
 import type { GroupProcess } from './processes.js';
 
 export interface Cluster {
