@@ -33,7 +33,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { ensureBinaries, startControlPlane, tail } from './controlplane.js';
 import type { ControlPlane, ControlPlaneNetwork } from './controlplane.js';
-import { ProcessScope, isRunAlive, runBuildScript, runId } from './processes.js';
+import { ProcessScope, RUN_ID_VARIABLE, isRunAlive, runBuildScript, runId } from './processes.js';
 import type { GroupProcess } from './processes.js';
 
 export interface Cluster {
@@ -95,8 +95,37 @@ function cgroupHierarchies(): string[] {
     .filter((path) => existsSync(join(path, 'cgroup.procs')));
 }
 
-/** What runs that are gone left behind: their processes and cgroups, then their scratch folders. */
+/** The processes whose environment carries the tag of a run that is gone (processes.ts). */
+function processesOfDeadRuns(): number[] {
+  const tag = new RegExp(`(?:^|\0)${RUN_ID_VARIABLE}=(\\d+-\\d+)(?:\0|$)`);
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let environment: string;
+    try {
+      environment = readFileSync(`/proc/${entry}/environ`, 'utf8');
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    const run = tag.exec(environment)?.[1];
+    if (run !== undefined && !isRunAlive(run)) found.push(Number(entry));
+  }
+  return found;
+}
+
+/**
+ * What runs that are gone left behind, when even their watchdogs died: the processes they
+ * tagged (the ones here, outside the node's namespaces, included), their cgroups with whatever
+ * runs in them, then their scratch folders.
+ */
 async function removeDeadRuns(log: (message: string) => void): Promise<void> {
+  for (const pid of processesOfDeadRuns()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // ESRCH: it ended meanwhile.
+    }
+  }
   const dead = new Set<string>();
   for (const hierarchy of cgroupHierarchies())
     for (const name of readdirSync(hierarchy))
