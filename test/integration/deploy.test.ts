@@ -693,7 +693,12 @@ test('the Deployment satisfies the restricted Pod Security Standard (PodSecurity
   // PodSecurity checks workload resources in warn mode: a violation is a warning, not a denial.
   assertAcceptedWithoutWarnings(await dryRunApply(stringify(deployment), namespace), 1);
 
-  // Enforce mode applies to Pods: the pod the Deployment would create is admitted...
+  // Enforce mode applies to Pods: the pod the Deployment would create is admitted (its
+  // ServiceAccount exists, as the chart creates it: a control plane with the ServiceAccount
+  // admission plugin refuses a Pod of a missing one)...
+  const serviceAccount = only<Manifest>(await render(namespace), 'ServiceAccount');
+  const createdAccount = await kubectl(['apply', '--namespace', namespace, '-f', '-'], stringify(serviceAccount));
+  assert.is(createdAccount.code, 0, createdAccount.stderr);
   const template = deployment.spec.template;
   const pod = {
     apiVersion: 'v1',
