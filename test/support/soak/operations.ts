@@ -75,6 +75,31 @@ export class Operations {
     );
   }
 
+  /** Creates an InfluxBucket or InfluxToken with `spec` (when `create`), or sets the spec of the one there. */
+  private async putAccess(
+    resource: { plural: string; kind: string; namespace: string; name: string },
+    spec: Record<string, unknown>,
+    create: boolean,
+  ): Promise<void> {
+    const { plural, kind, namespace, name } = resource;
+    const created = create
+      ? await ignoring([409], () =>
+          this.custom.createNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural,
+            namespace,
+            body: { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+          }),
+        )
+      : undefined;
+    if (created === undefined)
+      await this.custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, plural, namespace, name, body: { spec } },
+        merge,
+      );
+  }
+
   private async syncPasswordSecret(model: Model, instance: string): Promise<void> {
     const password = model.onboardings[instance]?.password;
     if (password === undefined) return;
@@ -213,30 +238,11 @@ export class Operations {
           onboardingRef: { name: onboardingName(bucket.instance), namespace: instancePlan(bucket.instance).namespace },
           retentionPeriodSeconds: bucket.retentionSeconds,
         };
-        const created =
-          operation.kind === 'create-bucket'
-            ? await ignoring([409], () =>
-                this.custom.createNamespacedCustomObject({
-                  group: GROUP,
-                  version: VERSION,
-                  plural: BUCKET_PLURAL,
-                  namespace: bucket.namespace,
-                  body: { apiVersion: API_VERSION, kind: 'InfluxBucket', metadata: { name: bucket.name }, spec },
-                }),
-              )
-            : undefined;
-        if (created === undefined)
-          await this.custom.patchNamespacedCustomObject(
-            {
-              group: GROUP,
-              version: VERSION,
-              plural: BUCKET_PLURAL,
-              namespace: bucket.namespace,
-              name: bucket.name,
-              body: { spec },
-            },
-            merge,
-          );
+        await this.putAccess(
+          { plural: BUCKET_PLURAL, kind: 'InfluxBucket', namespace: bucket.namespace, name: bucket.name },
+          spec,
+          operation.kind === 'create-bucket',
+        );
         return;
       }
       case 'delete-bucket': {
@@ -262,30 +268,11 @@ export class Operations {
           permissions: token.permissions,
           rotationGracePeriodSeconds: 0,
         };
-        const created =
-          operation.kind === 'create-token'
-            ? await ignoring([409], () =>
-                this.custom.createNamespacedCustomObject({
-                  group: GROUP,
-                  version: VERSION,
-                  plural: TOKEN_PLURAL,
-                  namespace: token.namespace,
-                  body: { apiVersion: API_VERSION, kind: 'InfluxToken', metadata: { name: token.name }, spec },
-                }),
-              )
-            : undefined;
-        if (created === undefined)
-          await this.custom.patchNamespacedCustomObject(
-            {
-              group: GROUP,
-              version: VERSION,
-              plural: TOKEN_PLURAL,
-              namespace: token.namespace,
-              name: token.name,
-              body: { spec },
-            },
-            merge,
-          );
+        await this.putAccess(
+          { plural: TOKEN_PLURAL, kind: 'InfluxToken', namespace: token.namespace, name: token.name },
+          spec,
+          operation.kind === 'create-token',
+        );
         return;
       }
       case 'delete-token':
