@@ -1,9 +1,11 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { checkSpec, defaultCredentialsSecretName, setupInstance } from '../api/spec.js';
+import { checkSpec, defaultCredentialsSecretName } from '../api/spec.js';
 import { KIND, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
 import { patchStatus } from '../kube/status.js';
+import { endpointFacts, serviceFacts } from '../kube/cluster-directory.js';
+import { resolveInstance, serviceSpellings, targetKey } from '../onboarding/instance.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
   ignoreStatusOnlyUpdates,
@@ -15,17 +17,35 @@ import {
   type Manager,
   type Request,
 } from '../runtime/index.js';
-import { MANAGED_SECRETS, UNMANAGED_SECRET_NAMES, onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
+import {
+  ENDPOINT_SLICES,
+  MANAGED_SECRETS,
+  SERVICES,
+  UNMANAGED_SECRET_NAMES,
+  onboardingsOf,
+  reasonGauge,
+  type ControllerDeps,
+} from './shared.js';
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
-  const { config, core, credentials, customObjects, events } = deps;
+  const { config, core, credentials, customObjects, events, cluster, instances } = deps;
   const onboardingType = onboardingsOf(config);
+  const targets = (resource: InfluxOnboarding): string[] => {
+    const checked = checkSpec(resource);
+    const target = checked.ok
+      ? targetKey(checked.spec.url, resource.metadata.namespace, instances.clusterDomain)
+      : undefined;
+    return target === undefined ? [] : [target];
+  };
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
   // checkSpec checks the spec again before anything acts on it.
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
-    indexes: { [SETS_UP]: setsUp, [NAMES_SECRET]: namesSecrets },
+    indexes: { [TARGETS]: targets, [NAMES_SECRET]: namesSecrets },
   });
+  const targeting = (keys: readonly string[]): InfluxOnboarding[] => [
+    ...new Set(keys.flatMap((key) => onboardings.byIndex(TARGETS, key))),
+  ];
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const ownWrites = new OwnWrites();
@@ -33,7 +53,8 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   const reconciler = createOnboardingReconciler(
     {
       resource: (namespace, name) => onboardings.get(namespace, name),
-      settingUp: (instance) => onboardings.byIndex(SETS_UP, instance),
+      instance: (namespace, url) => resolveInstance(url, namespace, cluster, instances),
+      targeting,
       readSecret: (owner, name) => credentials.read(owner, name),
       writeSecret: (owner, desired, observed) =>
         ownWrites.write(
@@ -71,6 +92,29 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
       { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
       // A managed Secret may be referenced too, or stand in the way of another resource's credentials.
       { type: MANAGED_SECRETS, map: referencingOnboardings(onboardings) },
+      // Consent given or withdrawn, an address or endpoint moved: who owns the instance may have changed.
+      {
+        type: SERVICES,
+        map: (service) => {
+          const { namespace, name, addresses } = serviceFacts(service);
+          return targeting([
+            ...serviceSpellings(namespace, name, cluster, instances),
+            ...addresses.map((address) => `address:${address}`),
+          ]).map(requestFor);
+        },
+      },
+      {
+        type: ENDPOINT_SLICES,
+        map: (slice) =>
+          targeting(
+            endpointFacts(slice).flatMap((endpoint) => [
+              `address:${endpoint.address}`,
+              ...cluster
+                .endpointsAt(endpoint.address)
+                .flatMap((other) => serviceSpellings(other.namespace, other.service, cluster, instances)),
+            ]),
+          ).map(requestFor),
+      },
     ],
     reconciler,
     ownWrites,
@@ -79,15 +123,10 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
 }
 
 // The indexes of the onboarding cache: what each event looks up instead of scanning every resource.
-/** The instance a resource sets up: a reconcile looks for another resource setting up the same one. */
-const SETS_UP = 'setsUp';
+/** The host a resource's URL names, as instance.ts' targetKey writes it: the resources reaching one instance, or one Service. */
+const TARGETS = 'targets';
 /** Every Secret a resource depends on, as `namespace/name`: a Secret's event wakes the resources naming it. */
 const NAMES_SECRET = 'namesSecret';
-
-function setsUp(resource: InfluxOnboarding): string[] {
-  const instance = setupInstance(checkSpec(resource));
-  return instance === undefined ? [] : [instance];
-}
 
 function namesSecrets(resource: InfluxOnboarding): string[] {
   return referencedSecretNames(resource).map((name) => requestKey({ namespace: resource.metadata.namespace, name }));

@@ -1,11 +1,20 @@
 export { bucketPermissions, createInfluxClient } from './client.js';
-export { parseAllowedTargets, type AddressPolicy, type AllowedTarget, type RefusalReason } from './address-policy.js';
+export {
+  parseAllowedTargets,
+  portOf,
+  reservation,
+  type AddressPolicy,
+  type AddressRefusal,
+  type AllowedTarget,
+  type RefusalReason,
+} from './address-policy.js';
 export type {
   Authorization,
   AuthorizationFilter,
   AuthorizationRequest,
   BucketInfo,
   BucketPermission,
+  ConnectGuard,
   CreatedAuthorization,
   Deletion,
   Health,

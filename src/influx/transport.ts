@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import fetch, { type Headers } from 'node-fetch';
-import { admit, type AddressRefusal } from './address-policy.js';
+import { admit, literalAddress, type AddressRefusal } from './address-policy.js';
 import { ADDRESS_REFUSED, createAgent } from './agent.js';
 import type { InfluxClientOptions, InfluxFailure, RequestSample, UnreachableReason } from './types.js';
 
@@ -96,7 +96,12 @@ function unreachable(reason: UnreachableReason, message: string, status?: number
 function refused(refusal: AddressRefusal): Exchange {
   return {
     ok: false,
-    failure: { kind: 'refused', reason: refusal.reason, message: `refused before connecting: ${refusal.message}` },
+    failure: {
+      kind: 'refused',
+      reason: refusal.reason,
+      message: `refused before connecting: ${refusal.message}`,
+      ...(refusal.owners !== undefined && { owners: refusal.owners }),
+    },
   };
 }
 
@@ -135,25 +140,36 @@ export function createTransport(options: InfluxClientOptions): Transport {
   const base = parseBaseUrl(options.baseUrl);
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-  const admission = admit(base, options);
+  const { guard } = options;
+  const admission = admit(base, options, guard?.resolveAs);
+  const literal = literalAddress(base);
   // node-fetch passes on only the code of the error our lookup raised: the verdict is kept here.
   let lastRefusal: AddressRefusal | undefined;
-  const check = admission.kind === 'allowed' ? admission.checkResolved : undefined;
+  const policyCheck = admission.kind === 'allowed' ? admission.checkResolved : undefined;
+  const checks = [policyCheck, guard && ((address: string) => guard.check(address))].filter(
+    (check): check is (address: string) => AddressRefusal | undefined => check !== undefined,
+  );
   const agent: http.Agent = createAgent({
     https: base.protocol === 'https:',
     caPem: options.caPem,
     insecureSkipVerify: options.insecureSkipVerify,
-    ...(check && {
+    ...(guard?.resolveAs !== undefined && { resolveAs: guard.resolveAs }),
+    ...(checks.length > 0 && {
       checkResolved: (address: string) => {
-        const refusal = check(address);
-        if (refusal !== undefined) lastRefusal = refusal;
-        return refusal;
+        for (const check of checks) {
+          const refusal = check(address);
+          if (refusal !== undefined) return (lastRefusal = refusal);
+        }
+        return undefined;
       },
     }),
   });
 
   async function perform(call: Call): Promise<Exchange> {
     if (admission.kind === 'refused') return refused(admission.refusal);
+    // A literal address is never looked up: the guard's verdict on it may change between requests.
+    const literalRefusal = literal === undefined ? undefined : guard?.check(literal);
+    if (literalRefusal !== undefined) return refused(literalRefusal);
     const url = buildUrl(base, call);
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': userAgent };
     if (call.authToken !== undefined) headers.Authorization = `Token ${call.authToken}`;

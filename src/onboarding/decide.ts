@@ -2,6 +2,8 @@ import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../a
 import { checkSpec, sameInstance, tlsSettings } from '../api/spec.js';
 import {
   ALLOWED_URLS_ANNOTATION,
+  ESCROW_APPROVED_ANNOTATION,
+  ONBOARD_FROM_ANNOTATION,
   READY,
   RETARGET_ANNOTATION,
   ROTATE_PASSWORD_ANNOTATION,
@@ -101,6 +103,8 @@ const WARNING_REASONS: readonly string[] = [
   Reason.PasswordNotSet,
   Reason.PasswordInvalid,
   Reason.TokenNotRotated,
+  Reason.NotPermitted,
+  Reason.EscrowApprovalRequired,
 ];
 
 function previousReady(facts: Facts): Condition | undefined {
@@ -167,7 +171,36 @@ const REFUSALS: Record<RefusalReason, { reason: Reason; help: string }> = {
     reason: Reason.URLNotAllowed,
     help: "Fix spec.url, or ask a cluster administrator to add it to the operator's --allowed-urls",
   },
+  'not-permitted': {
+    reason: Reason.NotPermitted,
+    help: `Fix spec.url, or have the owner of that Service let this namespace in by adding it to the annotation ${ONBOARD_FROM_ANNOTATION} on the Service (then name the Service in spec.url); what the operator's --allowed-urls reserves for another namespace only a cluster administrator can reserve for this one too`,
+  },
 };
+
+/**
+ * The first phase: spec.url reaches an instance of another namespace that did not let this one in
+ * (instance.ts decides from the cluster's Services). Nothing at all is sent to it, and nothing is
+ * tried again until the spec, the Service or the operator's flags change.
+ */
+function notPermitted(facts: Facts): Finish | undefined {
+  if (facts.notPermitted === undefined) return undefined;
+  return finish(facts, { reason: Reason.NotPermitted, message: facts.notPermitted, requeue: NONE });
+}
+
+/**
+ * Escrow is break-glass, not inheritance: a copy taken from another resource of this name (another
+ * UID) is used only once an administrator of the escrow namespace approves this UID, and until then
+ * nothing is sent to InfluxDB either (a fresh setup would replace the copy with new credentials).
+ */
+function escrowApprovalNeeded(facts: Facts, spec: EffectiveSpec): Finish | undefined {
+  const escrow = facts.escrowApprovalNeeded;
+  if (escrow === undefined) return undefined;
+  return finish(facts, {
+    reason: Reason.EscrowApprovalRequired,
+    message: `Secret ${spec.credentialsSecretName} is absent and the credentials escrow holds a copy taken from an earlier InfluxOnboarding of this name, not from this one (uid ${facts.resource.metadata.uid}); nothing from it is used and nothing is sent to ${spec.url} until an administrator of namespace ${escrow.namespace} approves this resource: kubectl annotate secret -n ${escrow.namespace} ${escrow.name} ${ESCROW_APPROVED_ANNOTATION}=${facts.resource.metadata.uid}. To start afresh instead, that administrator deletes the escrow Secret. Checked again in ${Math.round(facts.driftCheckIntervalMs / 1000)} s or when this resource changes`,
+    requeue: READY_AGAIN(facts),
+  });
+}
 
 /**
  * InfluxDB could not be asked. An outage is retried with backoff; an address the operator refuses
@@ -1293,6 +1326,8 @@ export function decide(facts: Facts): Step {
     return finish(facts, { reason: Reason.InvalidSpec, message: checked.problems.join('; '), requeue: NONE });
   }
   const spec = checked.spec;
+  const refused = notPermitted(facts);
+  if (refused !== undefined) return refused;
   if (facts.duplicateOf !== undefined) {
     return finish(facts, {
       reason: Reason.DuplicateTarget,
@@ -1319,6 +1354,8 @@ export function decide(facts: Facts): Step {
       requeue: BACKOFF,
     });
   }
+  const awaiting = escrowApprovalNeeded(facts, spec);
+  if (awaiting !== undefined) return awaiting;
 
   const inSecret = credentialsIn(facts.secret);
   const bound = inSecret ?? facts.remembered;

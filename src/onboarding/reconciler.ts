@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
 import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
-import { checkSpec, instanceKey, setupInstance, type SpecCheck } from '../api/spec.js';
+import { checkSpec, type SpecCheck } from '../api/spec.js';
 import {
   READY,
   type InfluxOnboarding,
@@ -10,6 +10,7 @@ import {
   type SecretKeySelector,
 } from '../api/types.js';
 import type { Created, InfluxClient, InfluxTarget, Outcome } from '../influx/types.js';
+import type { EscrowCopy } from '../kube/escrow.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import {
@@ -23,14 +24,17 @@ import {
 } from './decide.js';
 import type { BoundCredentials, Facts, References } from './facts.js';
 import { generatePassword, generateToken } from './generate.js';
+import type { Instance } from './instance.js';
 import { PerKeySerializer } from './serial.js';
 
 /** Everything the reconciler reads and writes, as thin adapters around Kubernetes and InfluxDB. */
 export interface OnboardingPorts {
   /** The resource as the cache holds it now (the level, never an event's payload). */
   resource(namespace: string, name: string): InfluxOnboarding | undefined;
-  /** The cached resources that set up this instance (setupInstance gives it), to find two that onboard it. */
-  settingUp(instance: string): readonly InfluxOnboarding[];
+  /** Which instance spec.url reaches for a resource of `namespace`, and whether that namespace may onboard it (instance.ts). */
+  instance(namespace: string, url: string): Instance;
+  /** The cached resources whose spec.url names one of these target keys (an instance's spellings), to find two that onboard one instance. */
+  targeting(targets: readonly string[]): readonly InfluxOnboarding[];
   readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;
   /** Writes over the Secret as observed (409 if it changed since); returns the Secret as it now is. */
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;
@@ -43,7 +47,7 @@ export interface OnboardingPorts {
    * its namespace, written before its Secret and read when the Secret is gone.
    */
   escrow?: {
-    read(owner: InfluxOnboarding): Promise<BoundCredentials | undefined>;
+    read(owner: InfluxOnboarding): Promise<EscrowCopy | undefined>;
     write(owner: InfluxOnboarding, desired: DesiredSecret): Promise<void>;
   };
   influx(target: InfluxTarget): InfluxClient;
@@ -88,6 +92,7 @@ interface Inputs {
   secret: string | undefined;
   references: References;
   duplicateOf: string | undefined;
+  notPermitted: string | undefined;
 }
 
 /**
@@ -186,14 +191,30 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     if (bound !== undefined) remember(key, resource, bound);
   }
 
-  function duplicateOf(resource: InfluxOnboarding, checked: SpecCheck): string | undefined {
-    const instance = setupInstance(checked);
-    if (instance === undefined) return undefined;
-    const ahead = ports
-      .settingUp(instance)
-      .filter((other) => other.metadata.uid !== resource.metadata.uid && other.metadata.deletionTimestamp === undefined)
-      .filter((other) => precedes(other, resource));
-    const first = ahead.sort((a, b) => (precedes(a, b) ? -1 : 1))[0];
+  /**
+   * The resource that onboards this one's instance instead of it, if any: among the resources in
+   * mode Setup that reach the same instance (aliases of one Service are one instance) and may, the
+   * owner's namespace first, then the one that onboarded it, then the older one. A resource that
+   * may not target the instance neither wins nor blocks.
+   */
+  function duplicateOf(
+    resource: InfluxOnboarding,
+    checked: SpecCheck,
+    instance: Instance | undefined,
+  ): string | undefined {
+    if (!checked.ok || checked.spec.mode !== 'Setup' || instance === undefined || !instance.permitted) return undefined;
+    const competes = (other: InfluxOnboarding): boolean => {
+      if (other.metadata.uid === resource.metadata.uid || other.metadata.deletionTimestamp !== undefined) return false;
+      const theirs = checkSpec(other);
+      if (!theirs.ok || theirs.spec.mode !== 'Setup') return false;
+      const reached = ports.instance(other.metadata.namespace, theirs.spec.url);
+      return reached.permitted && reached.key === instance.key;
+    };
+    const before = (a: InfluxOnboarding, b: InfluxOnboarding) => precedes(a, b, instance.owners);
+    const ahead = [...new Set(ports.targeting(instance.spellings))]
+      .filter(competes)
+      .filter((other) => before(other, resource));
+    const first = ahead.sort((a, b) => (before(a, b) ? -1 : 1))[0];
     return first && `${first.metadata.namespace}/${first.metadata.name}`;
   }
 
@@ -321,6 +342,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         secret: secretVersion(facts.secret),
         references: facts.references,
         duplicateOf: facts.duplicateOf,
+        notPermitted: facts.notPermitted,
       };
       lastReady.set(key, { inputs, dueAt: now().getTime() + requeueAfterMs });
     } else {
@@ -381,14 +403,19 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       : { state: 'absent' as const };
     if (remembered.get(key)?.uid !== resource.metadata.uid) remembered.delete(key);
     rememberSecret(key, resource, secret);
-    // Nothing in the Secret nor in memory (the resource, or its whole namespace, was deleted and
-    // created again; the operator restarted): the escrow's copy, bound to its instance like memory.
+    // Nothing in the Secret nor in memory (the Secret was deleted, or the resource, or its whole
+    // namespace, was deleted and created again; the operator restarted): the escrow's copy, bound
+    // to its instance like memory, and to its resource unless an administrator approved this one.
+    let escrowApprovalNeeded: Facts['escrowApprovalNeeded'];
     if (secret.state === 'absent' && !remembered.has(key) && ports.escrow !== undefined) {
-      const escrowed = await ports.escrow.read(resource);
-      if (escrowed !== undefined) remember(key, resource, escrowed);
+      const copy = await ports.escrow.read(resource);
+      if (copy?.kind === 'restorable') remember(key, resource, copy.escrowed);
+      if (copy?.kind === 'approval-needed') escrowApprovalNeeded = copy.secret;
     }
     const known = remembered.get(key)?.bound;
-    const duplicate = duplicateOf(resource, checked);
+    const instance = checked.ok ? ports.instance(resource.metadata.namespace, checked.spec.url) : undefined;
+    const notPermitted = instance?.refusal;
+    const duplicate = duplicateOf(resource, checked, instance);
     let facts: Facts = {
       resource,
       now: now().toISOString(),
@@ -399,6 +426,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       secret,
       ...(known && { remembered: known }),
       ...(duplicate && { duplicateOf: duplicate }),
+      ...(notPermitted !== undefined && { notPermitted }),
+      ...(escrowApprovalNeeded && { escrowApprovalNeeded }),
       generated: { password: generatePassword(), token: generateToken() },
     };
 
@@ -407,6 +436,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
       secret: secretVersion(secret),
       references,
       duplicateOf: duplicate,
+      notPermitted,
     });
     if (unchanged !== undefined) {
       options.logger.debug('unchanged since its last check', {
@@ -427,6 +457,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         url: checked.spec.url,
         timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
         insecureSkipVerify: checked.spec.insecureSkipVerify,
+        tenant: resource.metadata.namespace,
         ...(ca?.found && { caPem: ca.value }),
       });
       return influx;
@@ -459,7 +490,9 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     // Everything is observed under the per-instance lock: a reconcile that waited for another
     // one must see the Secret and status that one wrote, not what was there before it.
     return checked.ok
-      ? perInstance.run(instanceKey(checked.spec.url), () => reconcileNow(request, signal))
+      ? perInstance.run(ports.instance(resource.metadata.namespace, checked.spec.url).key, () =>
+          reconcileNow(request, signal),
+        )
       : reconcileNow(request, signal);
   };
 }
@@ -476,13 +509,17 @@ function repair(influx: InfluxClient, step: RepairStep): Promise<Outcome<Created
 }
 
 /**
- * Which of two resources aimed at one instance may onboard it: the one that already did (its
+ * Which of two resources aimed at one instance may onboard it: one of a namespace that owns it
+ * before one of another (whatever either's status says), then the one that already did (its
  * status says when), else the older one. Age alone is not enough: creationTimestamp has whole
  * seconds, so a newcomer created in the same second as the resource that onboarded the instance
  * could win the name tie-break, turn the incumbent into a DuplicateTarget and itself find the
  * instance set up with no token it knows: nobody Ready.
  */
-function precedes(a: InfluxOnboarding, b: InfluxOnboarding): boolean {
+function precedes(a: InfluxOnboarding, b: InfluxOnboarding, owners: readonly string[]): boolean {
+  const aOwns = owners.includes(a.metadata.namespace);
+  const bOwns = owners.includes(b.metadata.namespace);
+  if (aOwns !== bOwns) return aOwns;
   const aHolds = a.status?.onboardedAt !== undefined;
   const bHolds = b.status?.onboardedAt !== undefined;
   if (aHolds !== bHolds) return aHolds;

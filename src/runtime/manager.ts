@@ -40,8 +40,11 @@ export interface ObjectType {
   labelSelector?: string;
   /** Only metadata is cached (PartialObjectMetadata): names and labels without contents. */
   metadataOnly?: boolean;
-  /** A cluster-scoped kind (Namespace): watched cluster-wide even when the manager watches only some namespaces. */
-  clusterScoped?: boolean;
+  /**
+   * Listed and watched cluster-wide even when the manager watches only some namespaces: a
+   * cluster-scoped kind (Namespace), or a namespaced kind whose objects matter in every namespace.
+   */
+  clusterWide?: boolean;
   /**
    * What the cache keeps of each object, for a kind whose readers need less than dropBookkeeping
    * (or keepIdentity, with metadataOnly) leaves. Every registration of this type must name the
@@ -165,7 +168,7 @@ function informerKey(type: ObjectType): string {
     type.plural,
     type.labelSelector ?? '',
     type.metadataOnly === true,
-    type.clusterScoped === true,
+    type.clusterWide === true,
   ]);
 }
 
@@ -310,7 +313,7 @@ export class Manager {
     const informer = new Informer({
       getter: this.connection,
       resource: { group: type.group, version: type.version, plural: type.plural },
-      namespaces: type.clusterScoped ? [] : this.options.namespaces,
+      namespaces: type.clusterWide ? [] : this.options.namespaces,
       ...(type.labelSelector !== undefined && { labelSelector: type.labelSelector }),
       ...(type.metadataOnly && { metadataOnly: true }),
       ...(type.transform !== undefined && { transform: type.transform }),

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials.js';
-import { checkSpec, setupInstance } from '../../src/api/spec.js';
+import { checkSpec } from '../../src/api/spec.js';
 import {
   READY,
   type InfluxOnboarding,
@@ -17,7 +17,10 @@ import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '..
 import { SecretRegistry, type Logger } from '../../src/log.js';
 import type { ResourceEvent } from '../../src/api/reconcile.js';
 import type { BoundCredentials } from '../../src/onboarding/facts.js';
+import type { EscrowCopy } from '../../src/kube/escrow.js';
+import { connectGuard, resolveInstance, targetKey, type InstanceSettings } from '../../src/onboarding/instance.js';
 import { createOnboardingReconciler, type OnboardingPorts } from '../../src/onboarding/reconciler.js';
+import { TestCluster } from '../support/cluster-objects.js';
 import { InfluxAdmin } from '../support/influx-http.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { resource as buildResource } from '../support/facts.js';
@@ -47,9 +50,13 @@ interface World {
   holdInflux?: Promise<void>;
   /** Called after each accepted status patch. */
   afterPatch?: () => void;
-  /** The escrow's copies by `namespace/name`; undefined: no escrow. */
-  escrow?: Map<string, BoundCredentials>;
+  /** The escrow's copies by `namespace/name`, with the UID they were taken from and the one approved; undefined: no escrow. */
+  escrow?: Map<string, { bound: BoundCredentials; uid: string; approved?: string }>;
+  /** The Services and EndpointSlices of the cluster. */
+  cluster: TestCluster;
 }
+
+const INSTANCES: InstanceSettings = { clusterDomain: 'cluster.local', allowedTargets: [] };
 
 function keyOf(resource: InfluxOnboarding): string {
   return `${resource.metadata.namespace}/${resource.metadata.name}`;
@@ -113,8 +120,15 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
   };
   return {
     resource: (namespace, name) => world.resources.get(`${namespace}/${name}`),
-    settingUp: (instance) =>
-      [...world.resources.values()].filter((resource) => setupInstance(checkSpec(resource)) === instance),
+    instance: (namespace, url) => resolveInstance(url, namespace, world.cluster.directory, INSTANCES),
+    targeting: (targets) =>
+      [...world.resources.values()].filter((resource) => {
+        const checked = checkSpec(resource);
+        return (
+          checked.ok &&
+          targets.includes(targetKey(checked.spec.url, resource.metadata.namespace, 'cluster.local') ?? '')
+        );
+      }),
     readSecret: async (owner, name) => world.secrets.get(`${owner.metadata.namespace}/${name}`) ?? { state: 'absent' },
     writeSecret: async (owner, desired: DesiredSecret) => {
       const key = `${owner.metadata.namespace}/${desired.name}`;
@@ -160,23 +174,39 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
     },
     ...(world.escrow && {
       escrow: {
-        read: async (owner: InfluxOnboarding) => {
+        read: async (owner: InfluxOnboarding): Promise<EscrowCopy | undefined> => {
           world.journal.push('readEscrow');
-          return world.escrow?.get(keyOf(owner));
+          const copy = world.escrow?.get(keyOf(owner));
+          if (copy === undefined) return undefined;
+          const { uid } = owner.metadata;
+          return copy.uid === uid || copy.approved === uid
+            ? {
+                kind: 'restorable',
+                escrowed: {
+                  ...copy.bound,
+                  target: { url: copy.bound.target.url ?? '', tls: copy.bound.target.tls ?? '' },
+                },
+              }
+            : { kind: 'approval-needed', secret: { namespace: 'operator', name: `escrow-${owner.metadata.name}` } };
         },
         write: async (owner: InfluxOnboarding, desired: DesiredSecret) => {
           world.journal.push('writeEscrow');
           const { username, password, token, url } = desired.data;
           world.escrow?.set(keyOf(owner), {
-            credentials: { username, password, token },
-            target: { url, tls: desired.tls },
+            bound: { credentials: { username, password, token }, target: { url, tls: desired.tls } },
+            uid: owner.metadata.uid,
           });
         },
       },
     }),
     influx: (target) =>
       tracked(
-        pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify }),
+        pool.get({
+          baseUrl: target.url,
+          timeoutMs: target.timeoutMs,
+          insecureSkipVerify: target.insecureSkipVerify,
+          ...(target.tenant !== undefined && { tenant: target.tenant }),
+        }),
       ),
   };
 }
@@ -216,8 +246,12 @@ async function harness(
     references: new Map(),
     consentTo: [],
     ...(escrow && { escrow: new Map() }),
+    cluster: new TestCluster(),
   };
-  const pool = new InfluxClientPool({});
+  const pool = new InfluxClientPool({
+    guardFor: (baseUrl, tenant) =>
+      tenant === undefined ? undefined : connectGuard(baseUrl, tenant, world.cluster.directory, INSTANCES),
+  });
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
   let clock = Date.parse('2026-11-28T12:00:00Z');

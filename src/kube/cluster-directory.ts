@@ -1,0 +1,241 @@
+import net from 'node:net';
+import type { KubernetesObject, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { commaSeparated } from '../api/spec.js';
+import { ONBOARD_FROM_ANNOTATION } from '../api/types.js';
+
+/**
+ * Who owns which address in the cluster, read from the Services and EndpointSlices of every
+ * namespace: a Service's ClusterIPs and load-balancer IPs are its namespace's, an endpoint address
+ * is the namespace of the Pod it names. (Not spec.externalIPs: anyone who may create a Service may
+ * write any address there, CVE-2020-8554, so it proves nothing.) Kept in the operator's caches (a
+ * cluster-wide watch of both kinds), trimmed to what these questions need.
+ */
+
+/** What the operator knows of a Service. */
+export interface ServiceFacts {
+  namespace: string;
+  name: string;
+  /** Set for type ExternalName: the DNS name it aliases, lowercase, without a final dot. */
+  externalName?: string;
+  /** Its ClusterIPs and load-balancer ingress IPs (allocated by the cluster, not written by a tenant), canonical. */
+  addresses: readonly string[];
+  /** Its ports; name '' when unnamed. */
+  ports: ReadonlyArray<{ name: string; port: number }>;
+  /** The namespaces its owner lets onboard it (the onboard-from annotation). */
+  consent: readonly string[];
+}
+
+/** One address of one endpoint of a Service, as its EndpointSlice lists it. */
+export interface EndpointFacts {
+  /** The EndpointSlice's (and so the Service's) namespace. */
+  namespace: string;
+  service: string;
+  address: string;
+  /** The namespace of the Pod the endpoint names (targetRef), when it names one. */
+  podNamespace?: string;
+  /** The slice's ports; name '' when unnamed. */
+  ports: ReadonlyArray<{ name: string; port: number }>;
+}
+
+/** The questions the instance resolver asks about the cluster. */
+export interface ClusterView {
+  service(namespace: string, name: string): ServiceFacts | undefined;
+  /** Services with this (canonical) address as a ClusterIP or load-balancer IP. */
+  servicesAt(address: string): readonly ServiceFacts[];
+  /** Endpoints at this (canonical) address, of any Service. */
+  endpointsAt(address: string): readonly EndpointFacts[];
+  endpointsOf(namespace: string, service: string): readonly EndpointFacts[];
+  /** ExternalName Services whose externalName is this name (lowercase, without a final dot). */
+  externalNamesTo(name: string): readonly ServiceFacts[];
+}
+
+/** The reads ClusterDirectory makes of a cache (the runtime's Cache fits). */
+export interface IndexedCache {
+  get(namespace: string, name: string): KubernetesObject | undefined;
+  byIndex(index: string, value: string): readonly KubernetesObject[];
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** One spelling per address: IPv4-mapped IPv6 as IPv4, IPv6 compressed and lowercase; undefined for anything else. */
+export function canonicalAddress(text: string): string | undefined {
+  const bare = text.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const family = net.isIP(bare);
+  if (family === 4) return bare;
+  if (family !== 6) return undefined;
+  const compressed = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressed);
+  if (mapped === null) return compressed;
+  const [high, low] = [Number.parseInt(mapped[1] ?? '0', 16), Number.parseInt(mapped[2] ?? '0', 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
+}
+
+/** A DNS name as compared: lowercase, without a final dot. */
+export function canonicalName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+function canonicalAddresses(texts: ReadonlyArray<string | undefined>): string[] {
+  return [...new Set(texts.flatMap((text) => (text === undefined ? [] : (canonicalAddress(text) ?? []))))];
+}
+
+/**
+ * What the Service cache keeps: name, namespace, version, the onboard-from annotation (no other),
+ * type, ClusterIPs, load-balancer IPs, ports and externalName. Every other field of every Service in the cluster would
+ * cost memory for nothing.
+ */
+export function keepServiceRouting(object: KubernetesObject): KubernetesObject {
+  const service = object as V1Service;
+  const { name, namespace, resourceVersion, annotations } = service.metadata ?? {};
+  const consent = annotations?.[ONBOARD_FROM_ANNOTATION];
+  const spec = service.spec ?? {};
+  const ingress = service.status?.loadBalancer?.ingress?.flatMap((entry) => (entry.ip === undefined ? [] : [entry]));
+  const kept: V1Service = {
+    metadata: {
+      name,
+      namespace,
+      resourceVersion,
+      ...(consent !== undefined && { annotations: { [ONBOARD_FROM_ANNOTATION]: consent } }),
+    },
+    spec: {
+      ...(spec.type !== undefined && { type: spec.type }),
+      ...(spec.clusterIPs !== undefined
+        ? { clusterIPs: spec.clusterIPs }
+        : spec.clusterIP !== undefined && { clusterIP: spec.clusterIP }),
+      ...(spec.externalName !== undefined && { externalName: spec.externalName }),
+      ...(spec.ports !== undefined && {
+        ports: spec.ports.map(({ name: portName, port }) => ({
+          ...(portName !== undefined && { name: portName }),
+          port,
+        })),
+      }),
+    },
+    ...(ingress !== undefined &&
+      ingress.length > 0 && { status: { loadBalancer: { ingress: ingress.map(({ ip }) => ({ ip })) } } }),
+  };
+  return kept as KubernetesObject;
+}
+
+/** What the EndpointSlice cache keeps: name, namespace, version, the service-name label, addresses with their Pod's namespace, ports. */
+export function keepEndpointSliceRouting(object: KubernetesObject): KubernetesObject {
+  const slice = object as V1EndpointSlice;
+  const { name, namespace, resourceVersion, labels } = slice.metadata ?? {};
+  const service = labels?.[SERVICE_NAME_LABEL];
+  const kept: V1EndpointSlice = {
+    metadata: {
+      name,
+      namespace,
+      resourceVersion,
+      ...(service !== undefined && { labels: { [SERVICE_NAME_LABEL]: service } }),
+    },
+    addressType: slice.addressType,
+    endpoints: (slice.endpoints ?? []).map((endpoint) => ({
+      addresses: endpoint.addresses,
+      ...(endpoint.targetRef?.namespace !== undefined && { targetRef: { namespace: endpoint.targetRef.namespace } }),
+    })),
+    ...(slice.ports !== undefined && {
+      ports: slice.ports.map(({ name: portName, port }) => ({
+        ...(portName !== undefined && { name: portName }),
+        ...(port !== undefined && { port }),
+      })),
+    }),
+  };
+  return kept as KubernetesObject;
+}
+
+export function serviceFacts(object: KubernetesObject): ServiceFacts {
+  const service = object as V1Service;
+  const spec = service.spec ?? {};
+  const consent = service.metadata?.annotations?.[ONBOARD_FROM_ANNOTATION];
+  const externalName = spec.type === 'ExternalName' && spec.externalName ? canonicalName(spec.externalName) : undefined;
+  return {
+    namespace: service.metadata?.namespace ?? '',
+    name: service.metadata?.name ?? '',
+    ...(externalName !== undefined && { externalName }),
+    addresses: canonicalAddresses([
+      ...(spec.clusterIPs ?? [spec.clusterIP]),
+      ...(service.status?.loadBalancer?.ingress ?? []).map((entry) => entry.ip),
+    ]),
+    ports: (spec.ports ?? []).map((port) => ({ name: port.name ?? '', port: port.port })),
+    // Invalid entries grant nothing; they are not reported (the resource's author may not see the Service).
+    consent:
+      consent === undefined
+        ? []
+        : commaSeparated(consent).filter((entry) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(entry)),
+  };
+}
+
+export function endpointFacts(object: KubernetesObject): EndpointFacts[] {
+  const slice = object as V1EndpointSlice;
+  const namespace = slice.metadata?.namespace ?? '';
+  const service = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  if (service === undefined) return [];
+  const ports = (slice.ports ?? []).flatMap((port) =>
+    port.port === undefined ? [] : [{ name: port.name ?? '', port: port.port }],
+  );
+  return (slice.endpoints ?? []).flatMap((endpoint) =>
+    canonicalAddresses(endpoint.addresses).map((address) => ({
+      namespace,
+      service,
+      address,
+      ...(endpoint.targetRef?.namespace !== undefined && { podNamespace: endpoint.targetRef.namespace }),
+      ports,
+    })),
+  );
+}
+
+/** Index names of the two caches, and their functions. */
+export const SERVICE_AT = 'serviceAt';
+export const EXTERNAL_NAME = 'externalName';
+export const ENDPOINT_AT = 'endpointAt';
+export const ENDPOINTS_OF = 'endpointsOf';
+
+export const SERVICE_INDEXES = {
+  [SERVICE_AT]: (object: KubernetesObject): string[] => [...serviceFacts(object).addresses],
+  [EXTERNAL_NAME]: (object: KubernetesObject): string[] => {
+    const target = serviceFacts(object).externalName;
+    return target === undefined ? [] : [target];
+  },
+};
+
+export const ENDPOINT_SLICE_INDEXES = {
+  [ENDPOINT_AT]: (object: KubernetesObject): string[] => [
+    ...new Set(endpointFacts(object).map((endpoint) => endpoint.address)),
+  ],
+  [ENDPOINTS_OF]: (object: KubernetesObject): string[] => {
+    const service = (object as V1EndpointSlice).metadata?.labels?.[SERVICE_NAME_LABEL];
+    return service === undefined ? [] : [`${object.metadata?.namespace ?? ''}/${service}`];
+  },
+};
+
+/** The ClusterView over the two caches, indexed by SERVICE_INDEXES and ENDPOINT_SLICE_INDEXES. */
+export class ClusterDirectory implements ClusterView {
+  constructor(
+    private readonly services: IndexedCache,
+    private readonly slices: IndexedCache,
+  ) {}
+
+  service(namespace: string, name: string): ServiceFacts | undefined {
+    const object = this.services.get(namespace, name);
+    return object === undefined ? undefined : serviceFacts(object);
+  }
+
+  servicesAt(address: string): ServiceFacts[] {
+    return this.services.byIndex(SERVICE_AT, address).map(serviceFacts);
+  }
+
+  endpointsAt(address: string): EndpointFacts[] {
+    return this.slices
+      .byIndex(ENDPOINT_AT, address)
+      .flatMap(endpointFacts)
+      .filter((endpoint) => endpoint.address === address);
+  }
+
+  endpointsOf(namespace: string, service: string): EndpointFacts[] {
+    return this.slices.byIndex(ENDPOINTS_OF, `${namespace}/${service}`).flatMap(endpointFacts);
+  }
+
+  externalNamesTo(name: string): ServiceFacts[] {
+    return this.services.byIndex(EXTERNAL_NAME, name).map(serviceFacts);
+  }
+}
