@@ -421,7 +421,11 @@ export function connectGuard(
         host.kind === 'address'
           ? `the address ${address}`
           : `${canonicalName(parsed.hostname)} resolves to ${address}, which`;
-      return { reason: 'not-permitted', message: `${what} belongs to ${namespaces(owners)}`, owners };
+      return {
+        reason: 'not-permitted',
+        message: `${what} belongs to ${namespaces(owners)}, not to namespace ${namespace}`,
+        owners,
+      };
     },
   };
 }

@@ -318,7 +318,10 @@ test('connectGuard: an address the host resolves to at connect time must not bel
     'consent',
   );
   const literal = connectGuard('http://10.0.0.17:8086', 'evil', c.directory, SETTINGS);
-  assert.is(literal?.check('10.0.0.17')?.message, 'the address 10.0.0.17 belongs to namespace team-a');
+  assert.is(
+    literal?.check('10.0.0.17')?.message,
+    'the address 10.0.0.17 belongs to namespace team-a, not to namespace evil',
+  );
   assert.is(
     connectGuard('http://influxdb:8086', 'evil', c.directory, SETTINGS)?.resolveAs,
     'influxdb.evil.svc.cluster.local.',
