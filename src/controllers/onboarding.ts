@@ -90,8 +90,16 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
     watches: [
       { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
-      // A managed Secret may be referenced too, or stand in the way of another resource's credentials.
-      { type: MANAGED_SECRETS, map: referencingOnboardings(onboardings) },
+      // A managed Secret may be referenced too, or stand in the way of another resource's credentials;
+      // an escrow Secret's approval (when the escrow namespace is watched) wakes the resource it names.
+      {
+        type: MANAGED_SECRETS,
+        map: (secret) => {
+          const owner =
+            secret.metadata?.namespace === config.escrowNamespace ? CredentialsEscrow.ownerOf(secret) : undefined;
+          return [...referencingOnboardings(onboardings)(secret), ...(owner ? [owner] : [])];
+        },
+      },
       // Consent given or withdrawn, an address or endpoint moved: who owns the instance may have changed.
       {
         type: SERVICES,

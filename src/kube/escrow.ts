@@ -51,6 +51,16 @@ export class CredentialsEscrow {
     private readonly namespace: string,
   ) {}
 
+  /** The resource an escrow Secret keeps a copy for (its namespace and name), undefined for any other Secret. */
+  static ownerOf(secret: {
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  }): { namespace: string; name: string } | undefined {
+    const owner = secret.metadata?.annotations?.[FOR_ANNOTATION];
+    if (secret.metadata?.labels?.[ESCROW_LABEL] !== 'true' || owner === undefined) return undefined;
+    const [namespace, name, ...rest] = owner.split('/');
+    return namespace && name && rest.length === 0 ? { namespace, name } : undefined;
+  }
+
   /** The escrow Secret's name: a hash, since namespace and name together may exceed any name limit. */
   static nameFor(owner: InfluxOnboarding): string {
     const digest = createHash('sha256')

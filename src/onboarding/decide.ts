@@ -197,7 +197,8 @@ function escrowApprovalNeeded(facts: Facts, spec: EffectiveSpec): Finish | undef
   if (escrow === undefined) return undefined;
   return finish(facts, {
     reason: Reason.EscrowApprovalRequired,
-    message: `Secret ${spec.credentialsSecretName} is absent and the credentials escrow holds a copy taken from an earlier InfluxOnboarding of this name, not from this one (uid ${facts.resource.metadata.uid}); nothing from it is used and nothing is sent to ${spec.url} until an administrator of namespace ${escrow.namespace} approves this resource: kubectl annotate secret -n ${escrow.namespace} ${escrow.name} ${ESCROW_APPROVED_ANNOTATION}=${facts.resource.metadata.uid}. To start afresh instead, that administrator deletes the escrow Secret. Checked again in ${Math.round(facts.driftCheckIntervalMs / 1000)} s or when this resource changes`,
+    // The command comes last, with nothing after it, so that it can be copied as it is.
+    message: `Secret ${spec.credentialsSecretName} is absent and the credentials escrow holds a copy taken from an earlier InfluxOnboarding of this name, not from this one (uid ${facts.resource.metadata.uid}); nothing from it is used and nothing is sent to ${spec.url} until an administrator of namespace ${escrow.namespace} approves this resource (or, to start afresh, deletes the escrow Secret). Checked again in ${Math.round(facts.driftCheckIntervalMs / 1000)} s, when the escrow Secret changes, or when this resource does. To approve: kubectl annotate secret -n ${escrow.namespace} ${escrow.name} ${ESCROW_APPROVED_ANNOTATION}=${facts.resource.metadata.uid}`,
     requeue: READY_AGAIN(facts),
   });
 }

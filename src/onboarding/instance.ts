@@ -340,13 +340,14 @@ function namespaces(owners: readonly string[]): string {
 function refusalOf(route: Route, owners: readonly string[], namespace: string, url: URL): string {
   const claimed = route.claims.some((claim) => claim.owner !== namespace && !claim.consent.includes(namespace));
   if (!claimed) {
-    return `${route.how}, which the operator's --allowed-urls reserves for ${namespaces(owners)}, not for namespace ${namespace}; nothing is sent to it. Only a cluster administrator can reserve it for namespace ${namespace} too (--allowed-urls ${namespace}=${url.hostname}:${portOf(url)}). Nothing is tried again until the spec or the operator's flags change`;
+    return `${route.how}, which the operator's --allowed-urls reserves for ${namespaces(owners)}, not for namespace ${namespace}; nothing is sent to it, and nothing is tried again until the spec or the operator's flags change. Only a cluster administrator can reserve it for namespace ${namespace} too: --allowed-urls ${namespace}=${url.hostname}:${portOf(url)}`;
   }
+  // The command comes last, with nothing after it, so that it can be copied as it is.
   const how =
     route.consentOn?.service !== undefined
       ? `Its owner can let namespace ${namespace} onboard it by adding ${namespace} to the annotation ${ONBOARD_FROM_ANNOTATION} on that Service (comma-separated namespaces): kubectl annotate service -n ${route.consentOn.namespace} ${route.consentOn.service} ${ONBOARD_FROM_ANNOTATION}=${namespace}`
-      : `Its owner can let namespace ${namespace} onboard it by adding ${namespace} to the annotation ${ONBOARD_FROM_ANNOTATION} on the Service (comma-separated namespaces)`;
-  return `${route.how}, so the InfluxDB there belongs to ${namespaces(owners)}, not to namespace ${namespace}; nothing is sent to it. ${how}. Nothing is tried again until the spec, the Service or the operator's flags change`;
+      : `Its owner can let namespace ${namespace} onboard it by adding ${namespace} to the annotation ${ONBOARD_FROM_ANNOTATION} (comma-separated namespaces) on the Service`;
+  return `${route.how}, so the InfluxDB there belongs to ${namespaces(owners)}, not to namespace ${namespace}; nothing is sent to it, and nothing is tried again until the spec, the Service or the operator's flags change. ${how}`;
 }
 
 /** Which instance `url` reaches for a resource of `namespace`, and whether that namespace may onboard it. */

@@ -210,7 +210,8 @@ test('the refusal says who owns it and how consent is given, and nothing about t
   const text = refusal('team-a');
   assert.match(text, 'belongs to namespace team-a, not to namespace evil; nothing is sent to it');
   assert.match(text, 'kubectl annotate service -n team-a influxdb influxdb.onboarding.dev/onboard-from=evil');
-  assert.match(text, 'Nothing is tried again until the spec, the Service or the operator');
+  assert.match(text, 'nothing is tried again until the spec, the Service or the operator');
+  assert.ok(text.endsWith(`onboard-from=evil`), 'the command last, to be copied as it is');
   assert.not.match(refusal('shared'), 'team-b', 'nor whom else it lets in');
 });
 
