@@ -633,8 +633,11 @@ test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTT
   const service = only<Manifest & { spec: { ports: Array<{ port: number }> } }>(plain, 'Service');
   assert.is(service.spec.ports[0]?.port, 8080);
   assert.equal(
-    plain.filter((m) => m.kind.startsWith('Cluster')).map((m) => m.metadata.name),
-    [fullname, fullname],
+    plain
+      .filter((m) => m.kind.startsWith('Cluster'))
+      .map((m) => m.metadata.name)
+      .sort(),
+    [fullname, fullname, `${fullname}-instance-owners`, `${fullname}-instance-owners`],
     'no review grants nor reader role without secure metrics',
   );
   const plainMonitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(

@@ -86,6 +86,8 @@ tests(
       'ClusterRole',
       'ClusterRole',
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
       'ClusterRoleBinding',
       'ClusterRoleBinding',
       'CustomResourceDefinition',
