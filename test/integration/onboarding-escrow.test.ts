@@ -5,7 +5,6 @@
 // tenant-escrow.test.ts), instead of AlreadyOnboarded with its token lost.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ApiException } from '@kubernetes/client-node';
 import {
   OnboardingFile,
   annotateSecret,
@@ -13,6 +12,7 @@ import {
   createNamespace,
   createOnboarding,
   getSecret,
+  namespaceGone,
   onboardingHarness,
   readyOf,
   requestsTo,
@@ -25,17 +25,6 @@ const tests = suite<OnboardingFile>('onboarding credentials escrow', new Onboard
 const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
 /** The operator's own namespace, where the escrow lives; made by the first test. */
 let escrowNamespace = '';
-
-async function namespaceGone(name: string): Promise<boolean> {
-  const { core } = await onboardingHarness();
-  try {
-    await core.readNamespace({ name });
-    return false;
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return true;
-    throw error;
-  }
-}
 
 tests.before(async (file) => {
   await file.setUp('onb-escrow', { withOperator: false });

@@ -7,7 +7,6 @@
 // matched on namespace/name). Now: EscrowApprovalRequired, nothing sent to the instance and no
 // Secret, until the escrow namespace's administrator approves that UID with the command the
 // message gives; the resource the copy was taken from still gets it back by itself.
-import { ApiException } from '@kubernetes/client-node';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { useCredentials } from '../support/influx-app.js';
@@ -20,6 +19,7 @@ import {
   deleteSecret,
   getOnboarding,
   getSecret,
+  namespaceGone,
   observableText,
   onboardingEvents,
   onboardingHarness,
@@ -92,17 +92,6 @@ async function createTeamE(context: Context): Promise<void> {
     { url: context.proxy.url, ...SPEC },
     { [SHARD_LABEL]: context.shard },
   );
-}
-
-async function namespaceGone(name: string): Promise<boolean> {
-  const { core } = await onboardingHarness();
-  try {
-    await core.readNamespace({ name });
-    return false;
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return true;
-    throw error;
-  }
 }
 
 tests(
