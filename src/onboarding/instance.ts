@@ -86,12 +86,15 @@ function serviceFqdn(host: { namespace: string; name: string; hostname?: string 
 }
 
 /**
- * Reads a host as a pod's resolver would find it: a single label is a Service of `namespace`
- * (unless `absolute`, as an ExternalName's target is); `a.b`, `a.b.svc` and `a.b.svc.<domain>`
- * are Service a of namespace b (`h.a.b.svc...`: the endpoint h of headless Service a);
- * `x.b.pod.<domain>` is a Pod of namespace b.
+ * Reads a host as a Pod's resolver would find it: a single label is a Service of `namespace`;
+ * `a.b` is Service a of namespace b (the search path finds it first); `a.b.svc` and
+ * `a.b.svc.<domain>` are too (`h.a.b.svc...`: the endpoint h of headless Service a);
+ * `x.b.pod.<domain>` is a Pod of namespace b. A rooted name (a final dot, or an ExternalName's
+ * target, which DNS answers as a CNAME) is never searched: one or two labels are then a name
+ * outside the cluster.
  */
 function hostOf(text: string, namespace: string, clusterDomain: string, absolute: boolean): Host {
+  const rooted = absolute || text.endsWith('.');
   const address = canonicalAddress(text);
   if (address !== undefined) return { kind: 'address', address };
   const name = canonicalName(text);
@@ -116,8 +119,8 @@ function hostOf(text: string, namespace: string, clusterDomain: string, absolute
   if (name.endsWith(`.${clusterDomain}`)) return { kind: 'name', name };
   const short = under('svc');
   if (short !== undefined && short.length >= 2) return service(short) ?? { kind: 'name', name };
-  if (labels.length === 2) return service(labels) ?? { kind: 'name', name };
-  if (labels.length === 1 && !absolute && DNS_LABEL.test(name)) return { kind: 'service', namespace, name };
+  if (labels.length === 2 && !rooted) return service(labels) ?? { kind: 'name', name };
+  if (labels.length === 1 && !rooted && DNS_LABEL.test(name)) return { kind: 'service', namespace, name };
   return { kind: 'name', name };
 }
 

@@ -94,6 +94,13 @@ test('every spelling of a Service URL, in any port form, is that namespace’s: 
 
 test('a single label is a Service of the resource’s own namespace, looked up by its absolute name, never the operator’s', () => {
   const c = cluster();
+  // Rooted (a final dot), one or two labels are never searched: names outside the cluster.
+  for (const url of ['http://influxdb.:8086', 'http://influxdb.team-a.:8086']) {
+    const rooted = resolve(c, url, 'evil');
+    assert.equal([rooted.permitted, rooted.owners, rooted.resolveAs], [true, [], undefined], url);
+  }
+  c.service('y', 'short', { externalName: 'influxdb.team-a' });
+  assert.equal(resolve(c, 'http://short.y:8086', 'y').owners, [], 'an ExternalName’s target is rooted too');
   const evil = resolve(c, 'http://influxdb:8086', 'evil');
   assert.ok(evil.permitted, 'its own namespace');
   assert.equal(evil.owners, ['evil']);
@@ -161,7 +168,7 @@ test('an ExternalName is followed to its target: the owner of the target decides
   assert.equal([outside.permitted, outside.owners, outside.key], [true, [], 'http://host:influx.example.com:8086']);
   // Chains and loops.
   c.service('x', 'a', { externalName: 'b.x.svc.cluster.local' });
-  c.service('x', 'b', { externalName: 'a.x' });
+  c.service('x', 'b', { externalName: 'a.x.svc' });
   const loop = resolve(c, 'http://a.x:8086', 'evil');
   assert.equal(loop.owners, ['x']);
   c.service('y', 'hop', { externalName: 'proxy.evil.svc' });
