@@ -113,15 +113,23 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
       },
       {
         type: ENDPOINT_SLICES,
-        map: (slice) =>
-          targeting(
-            endpointFacts(slice).flatMap((endpoint) => [
-              `address:${endpoint.address}`,
-              ...cluster
-                .endpointsAt(endpoint.address)
-                .flatMap((other) => serviceSpellings(other.namespace, other.service, cluster, instances)),
-            ]),
-          ).map(requestFor),
+        // Every Service with an endpoint at one of the slice's addresses (its own, and any that
+        // forwards to the same Pods), each once: a slice can list hundreds of Pods.
+        map: (slice) => {
+          const addresses = [...new Set(endpointFacts(slice).map((endpoint) => endpoint.address))];
+          const services = new Set(
+            addresses.flatMap((address) =>
+              cluster.endpointsAt(address).map((endpoint) => `${endpoint.namespace}/${endpoint.service}`),
+            ),
+          );
+          return targeting([
+            ...addresses.map((address) => `address:${address}`),
+            ...[...services].flatMap((key) => {
+              const [namespace = '', name = ''] = key.split('/');
+              return serviceSpellings(namespace, name, cluster, instances);
+            }),
+          ]).map(requestFor);
+        },
       },
     ],
     reconciler,
