@@ -116,10 +116,11 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
         // Every Service with an endpoint at one of the slice's addresses (its own, and any that
         // forwards to the same Pods), each once: a slice can list hundreds of Pods.
         map: (slice) => {
-          const addresses = [...new Set(endpointFacts(slice).map((endpoint) => endpoint.address))];
+          const own = endpointFacts(slice);
+          const addresses = [...new Set(own.map((endpoint) => endpoint.address))];
           const services = new Set(
-            addresses.flatMap((address) =>
-              cluster.endpointsAt(address).map((endpoint) => `${endpoint.namespace}/${endpoint.service}`),
+            [...own, ...addresses.flatMap((address) => cluster.endpointsAt(address))].map(
+              (endpoint) => `${endpoint.namespace}/${endpoint.service}`,
             ),
           );
           return targeting([
