@@ -13,6 +13,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { accessHarness, createAccess, waitForAccess } from '../support/access.js';
 import { useCredentials } from '../support/influx-app.js';
 import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
@@ -63,7 +64,7 @@ interface Context {
 const tests = suite<Context>('tenants: an instance belongs to a namespace', {} as Context);
 
 tests.before(async (context) => {
-  await onboardingHarness();
+  await accessHarness();
   const prefix = `ti-${randomSuffix()}`;
   context.ops = await createNamespace(`${prefix}-ops`);
   context.teamA = await createNamespace(`${prefix}-team-a`);
@@ -277,6 +278,20 @@ tests(
     await network.service(evil, 'influxdb', own.url);
     await waitForReason(evil, 'local', 'Onboarded', 60_000);
     assert.ok(own.onboarded(), "evil's own instance was set up");
+    // An application's bucket under that onboarding is made where the onboarding's single label
+    // leads (its own namespace's Service), with its operator token: never at the platform's.
+    await createAccess(
+      'InfluxBucket',
+      evil,
+      'app',
+      { onboardingRef: { name: 'local' } },
+      { [SHARD_LABEL]: context.shard },
+    );
+    await waitForAccess('InfluxBucket', evil, 'app', 'BucketReady', 60_000);
+    assert.ok(
+      requestsTo(own.requests, 'POST', '/api/v2/buckets') >= 1,
+      'the bucket was created on evil’s own instance',
+    );
     context.ledger.addStandin(own);
     context.ledger.addSecret(await getSecret(evil, 'local-influxdb'));
     assert.is(platformProxy.connections(), before, 'still nothing to the platform’s');
