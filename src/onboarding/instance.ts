@@ -69,8 +69,8 @@ interface Route {
   spellings: readonly string[];
   /** How the URL leads there, for the refusal: "spec.url names Service x of namespace y". */
   how: string;
-  /** Where consent is given, for the refusal. */
-  consentOn?: { namespace: string; service?: string };
+  /** The Service spec.url names (by name, not by address), on which its owner gives consent: for the refusal's command. */
+  named?: { namespace: string; service: string };
 }
 
 // ExternalName Services pointing at ExternalName Services: followed this deep, no further.
@@ -211,10 +211,10 @@ class Router {
     return [short, `${short}.svc`, `${short}.svc.${this.settings.clusterDomain}`];
   }
 
-  route(host: Host, url: URL, namespace: string, depth = 0): Route {
+  route(host: Host, url: URL, depth = 0): Route {
     switch (host.kind) {
       case 'service':
-        return this.serviceRoute(host, url, namespace, depth);
+        return this.serviceRoute(host, url, depth);
       case 'address':
         return this.addressRoute(host.address, url);
       case 'pod':
@@ -234,12 +234,12 @@ class Router {
     }
   }
 
-  private serviceRoute(host: Extract<Host, { kind: 'service' }>, url: URL, namespace: string, depth: number): Route {
+  private serviceRoute(host: Extract<Host, { kind: 'service' }>, url: URL, depth: number): Route {
     const service = this.view.service(host.namespace, host.name);
     const named = `Service ${host.name} of namespace ${host.namespace}`;
     if (service?.externalName !== undefined && host.hostname === undefined && depth < MAX_ALIAS_DEPTH) {
       const target = hostOf(service.externalName, host.namespace, this.settings.clusterDomain, true);
-      const inner = this.route(target, url, namespace, depth + 1);
+      const inner = this.route(target, url, depth + 1);
       return { ...inner, how: `${named} is an ExternalName for ${service.externalName}, and ${inner.how}` };
     }
     const target = serviceKey(host.namespace, host.name, host.hostname);
@@ -249,28 +249,22 @@ class Router {
         claims: [{ owner: host.namespace, consent: service?.consent ?? [] }],
         spellings: [target],
         how: `spec.url names an endpoint of ${named}`,
-        consentOn: { namespace: host.namespace, service: host.name },
+        named: { namespace: host.namespace, service: host.name },
       };
     }
-    return this.ofService(host.namespace, host.name, service, `spec.url names ${named}`, {
-      namespace: host.namespace,
-      service: host.name,
-    });
+    return {
+      ...this.ofService(host.namespace, host.name, service, `spec.url names ${named}`),
+      named: { namespace: host.namespace, service: host.name },
+    };
   }
 
   /** Every target key naming this Service's instance (its name, its addresses, its endpoints', ExternalNames for it). */
   serviceSpellings(namespace: string, name: string): readonly string[] {
-    return this.ofService(namespace, name, this.view.service(namespace, name), '', undefined).spellings;
+    return this.ofService(namespace, name, this.view.service(namespace, name), '').spellings;
   }
 
   /** A Service's route: its namespace's claim, and the claims of the Pods behind it (a Service may forward to another namespace's Pods). */
-  private ofService(
-    namespace: string,
-    name: string,
-    service: ServiceFacts | undefined,
-    how: string,
-    consentOn: Route['consentOn'],
-  ): Route {
+  private ofService(namespace: string, name: string, service: ServiceFacts | undefined, how: string): Route {
     const endpoints = this.view.endpointsOf(namespace, name);
     const addresses = unique(endpoints.map((endpoint) => endpoint.address));
     const behind = addresses.flatMap((address) => this.endpointClaims(address));
@@ -288,7 +282,6 @@ class Router {
         ...this.aliases(this.namesOfService({ namespace, name })),
       ]),
       how,
-      ...(consentOn !== undefined && { consentOn }),
     };
   }
 
@@ -301,7 +294,6 @@ class Router {
         service.name,
         service,
         `the address ${address} belongs to a Service of namespace ${service.namespace}`,
-        { namespace: service.namespace },
       );
       const claims = [...route.claims, ...others.map((other) => ({ owner: other.namespace, consent: other.consent }))];
       return { ...route, claims, spellings: unique([...route.spellings, `address:${address}`]) };
@@ -314,7 +306,7 @@ class Router {
       );
       if (endpoint !== undefined) {
         const service = this.view.service(endpoint.namespace, endpoint.service);
-        const route = this.ofService(endpoint.namespace, endpoint.service, service, '', undefined);
+        const route = this.ofService(endpoint.namespace, endpoint.service, service, '');
         const portName = endpoint.ports.find((port) => port.port === portOf(url))?.name;
         const port = service?.ports.find((candidate) => portName !== undefined && candidate.name === portName)?.port;
         return {
@@ -322,8 +314,7 @@ class Router {
           ...(port !== undefined && { port }),
           claims: this.endpointClaims(address),
           spellings: unique([...route.spellings, `address:${address}`]),
-          how: `the address ${address} is an endpoint of a Service of namespace ${owners.join(', ')}`,
-          consentOn: { namespace: owners.join(', ') },
+          how: `the address ${address} is an endpoint of a Service of ${namespaces(owners)}`,
         };
       }
     }
@@ -347,8 +338,8 @@ function refusalOf(route: Route, owners: readonly string[], namespace: string, u
   }
   // The command comes last, with nothing after it, so that it can be copied as it is.
   const how =
-    route.consentOn?.service !== undefined
-      ? `Its owner can let namespace ${namespace} onboard it by adding ${namespace} to the annotation ${ONBOARD_FROM_ANNOTATION} on that Service (comma-separated namespaces): kubectl annotate service -n ${route.consentOn.namespace} ${route.consentOn.service} ${ONBOARD_FROM_ANNOTATION}=${namespace}`
+    route.named !== undefined
+      ? `Its owner can let namespace ${namespace} onboard it by adding ${namespace} to the annotation ${ONBOARD_FROM_ANNOTATION} on that Service (comma-separated namespaces): kubectl annotate service -n ${route.named.namespace} ${route.named.service} ${ONBOARD_FROM_ANNOTATION}=${namespace}`
       : `Its owner can let namespace ${namespace} onboard it by adding ${namespace} to the annotation ${ONBOARD_FROM_ANNOTATION} (comma-separated namespaces) on the Service`;
   return `${route.how}, so the InfluxDB there belongs to ${namespaces(owners)}, not to namespace ${namespace}; nothing is sent to it, and nothing is tried again until the spec, the Service or the operator's flags change. ${how}`;
 }
@@ -362,7 +353,7 @@ export function resolveInstance(
 ): Instance {
   const parsed = new URL(url);
   const host = hostOf(parsed.hostname, namespace, settings.clusterDomain, false);
-  const route = new Router(view, settings).route(host, parsed, namespace);
+  const route = new Router(view, settings).route(host, parsed);
   const resolveAs = host.kind === 'service' ? serviceFqdn(host, settings.clusterDomain) : undefined;
   const claimsAgree = route.claims.every((claim) => claim.owner === namespace || claim.consent.includes(namespace));
   // A claim refuses first: only then do the reserving namespaces count as owners.
@@ -418,7 +409,7 @@ export function connectGuard(
     check(resolved) {
       const address = canonicalAddress(resolved);
       if (address === undefined) return undefined;
-      const { claims } = router.route({ kind: 'address', address }, parsed, namespace);
+      const { claims } = router.route({ kind: 'address', address }, parsed);
       if (claims.every((claim) => claim.owner === namespace || claim.consent.includes(namespace))) return undefined;
       const owners = unique(claims.map((claim) => claim.owner));
       const what =
