@@ -12,7 +12,8 @@ import {
   keepServiceRouting,
 } from '../src/kube/cluster-directory.js';
 import { connectGuard, resolveInstance, type InstanceSettings } from '../src/onboarding/instance.js';
-import { Informer, KubeConnection } from '../src/runtime/index.js';
+import { KubeConnection } from '../src/runtime/index.js';
+import { Informer } from '../src/runtime/informer.js';
 import { FakeApiServer } from '../test/support/fake-api-server.js';
 import { heapUsedAfterGc, kubeConfigFor, mib, say, silentLogger, type Figure } from './util.js';
 
@@ -87,7 +88,7 @@ function slice(index: number): KubernetesObject {
         { apiVersion: 'v1', kind: 'Service', name, uid: 'x', controller: true, blockOwnerDeletion: true },
       ],
       managedFields: [{ manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'discovery.k8s.io/v1' }],
-    } as unknown as KubernetesObject['metadata'],
+    },
     addressType: 'IPv4',
     endpoints: [0, 1].map((pod) => ({
       addresses: [address(128 + pod * 16, index)],
@@ -149,7 +150,7 @@ export async function instanceOwners(count = 10_000): Promise<Figure[]> {
         `http://${address(96, index)}:8086`,
         `http://${address(128, index)}:8086`,
         'http://influx.example.com:8086',
-      ][turn % 4] as string;
+      ][turn % 4];
     });
     let started = performance.now();
     let refused = 0;

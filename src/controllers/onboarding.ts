@@ -1,16 +1,16 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { checkSpec, defaultCredentialsSecretName } from '../api/spec.js';
-import { KIND, OWNER_NAME_LABEL, type InfluxOnboarding } from '../api/types.js';
+import { KIND, OWNER_NAME_LABEL, PLURAL, type InfluxOnboarding } from '../api/types.js';
+import { endpointFacts, serviceFacts } from '../kube/cluster-directory.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
-import { patchStatus } from '../kube/status.js';
-import { endpointFacts, serviceFacts } from '../kube/cluster-directory.js';
-import { resolveInstance, serviceSpellings, targetKey } from '../onboarding/instance.js';
+import { resolveInstance, targetKey, targetsOfEndpoints, targetsOfService } from '../onboarding/instance.js';
+import type { OnboardingPorts } from '../onboarding/ports.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
   ignoreStatusOnlyUpdates,
   objectKey,
-  OwnWrites,
+  WakeSuppression,
   requestFor,
   requestKey,
   type Cache,
@@ -24,63 +24,40 @@ import {
   UNMANAGED_SECRET_NAMES,
   onboardingsOf,
   reasonGauge,
+  statusWriter,
   type ControllerDeps,
 } from './shared.js';
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
-  const { config, core, credentials, customObjects, events, cluster, instances } = deps;
+  const { config, cluster, instances } = deps;
   const onboardingType = onboardingsOf(config);
-  const targets = (resource: InfluxOnboarding): string[] => {
-    const checked = checkSpec(resource);
-    const target = checked.ok
-      ? targetKey(checked.spec.url, resource.metadata.namespace, instances.clusterDomain)
-      : undefined;
-    return target === undefined ? [] : [target];
-  };
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
   // checkSpec checks the spec again before anything acts on it.
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
-    indexes: { [TARGETS]: targets, [NAMES_SECRET]: namesSecrets },
+    indexes: {
+      [TARGETS]: (resource) => {
+        const checked = checkSpec(resource);
+        const target = checked.ok
+          ? targetKey(checked.spec.url, resource.metadata.namespace, instances.clusterDomain)
+          : undefined;
+        return target === undefined ? [] : [target];
+      },
+      [NAMES_SECRET]: namesSecrets,
+    },
   });
-  const targeting = (keys: readonly string[]): InfluxOnboarding[] => [
-    ...new Set(keys.flatMap((key) => onboardings.byIndex(TARGETS, key))),
-  ];
+  const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
-  const ownWrites = new OwnWrites();
-  const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
-  const reconciler = createOnboardingReconciler(
-    {
-      resource: (namespace, name) => onboardings.get(namespace, name),
-      instance: (namespace, url) => resolveInstance(url, namespace, cluster, instances),
-      targeting,
-      readSecret: (owner, name) => credentials.read(owner, name),
-      writeSecret: (owner, desired, observed) =>
-        ownWrites.write(
-          requestFor(owner),
-          MANAGED_SECRETS,
-          { namespace: owner.metadata.namespace, name: desired.name },
-          () => credentials.write(owner, desired, observed),
-          (secret) => (secret.state === 'owned' ? secret.resourceVersion : undefined),
-        ),
-      ...(escrow && {
-        escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) },
-      }),
-      readReference: (namespace, selector) => readReference(core, namespace, selector),
-      patchStatus: (resource, status) => patchStatus(customObjects, resource, status),
-      recordEvent: events,
-      influx: deps.influx,
-    },
-    {
-      driftCheckIntervalMs: config.driftCheckIntervalMs,
-      passwordCheckIntervalMs: config.passwordCheckIntervalMs,
-      requireSecretConsent: config.requireSecretConsent,
-      logger: deps.logger,
-      secrets: deps.secrets,
-      onReason: reasonGauge(manager, 'influx_onboarding_resources', KIND),
-    },
-  );
+  const wakeSuppression = new WakeSuppression();
+  const reconciler = createOnboardingReconciler(onboardingPorts(manager, deps, onboardings, wakeSuppression), {
+    driftCheckIntervalMs: config.driftCheckIntervalMs,
+    passwordCheckIntervalMs: config.passwordCheckIntervalMs,
+    requireSecretConsent: config.requireSecretConsent,
+    logger: deps.logger,
+    secrets: deps.secrets,
+    onReason: reasonGauge(manager, 'influx_onboarding_resources', KIND),
+  });
 
   manager.register({
     name: 'influxonboarding',
@@ -100,43 +77,68 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
           return [...referencingOnboardings(onboardings)(secret), ...(owner ? [owner] : [])];
         },
       },
-      // Consent given or withdrawn, an address or endpoint moved: who owns the instance may have changed.
+      // A resource that gives an instance up (deleted, or its spec names another) lets the one
+      // waiting behind it (DuplicateTarget) go on at once, not at its next drift check.
       {
-        type: SERVICES,
-        map: (service) => {
-          const { namespace, name, addresses } = serviceFacts(service);
-          return targeting([
-            ...serviceSpellings(namespace, name, cluster, instances),
-            ...addresses.map((address) => `address:${address}`),
-          ]).map(requestFor);
+        type: onboardingType,
+        map: (resource) => {
+          const checked = checkSpec(resource as InfluxOnboarding);
+          if (!checked.ok) return [];
+          const { spellings } = resolveInstance(
+            checked.spec.url,
+            resource.metadata?.namespace ?? '',
+            cluster,
+            instances,
+          );
+          return targeting(spellings).filter((request) => requestKey(request) !== objectKey(resource));
         },
+        predicates: [ignoreStatusOnlyUpdates],
       },
+      // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
+      { type: SERVICES, map: (service) => targeting(targetsOfService(serviceFacts(service), cluster, instances)) },
       {
         type: ENDPOINT_SLICES,
-        // Every Service with an endpoint at one of the slice's addresses (its own, and any that
-        // forwards to the same Pods), each once: a slice can list hundreds of Pods.
-        map: (slice) => {
-          const own = endpointFacts(slice);
-          const addresses = [...new Set(own.map((endpoint) => endpoint.address))];
-          const services = new Set(
-            [...own, ...addresses.flatMap((address) => cluster.endpointsAt(address))].map(
-              (endpoint) => `${endpoint.namespace}/${endpoint.service}`,
-            ),
-          );
-          return targeting([
-            ...addresses.map((address) => `address:${address}`),
-            ...[...services].flatMap((key) => {
-              const [namespace = '', name = ''] = key.split('/');
-              return serviceSpellings(namespace, name, cluster, instances);
-            }),
-          ]).map(requestFor);
-        },
+        map: (slice) => targeting(targetsOfEndpoints(endpointFacts(slice), cluster, instances)),
       },
     ],
     reconciler,
-    ownWrites,
+    wakeSuppression,
     concurrency: config.concurrency,
   });
+}
+
+/** The reconciler's ports: the resource through the read-your-writes view, its Secrets, the escrow, InfluxDB. */
+function onboardingPorts(
+  manager: Manager,
+  deps: ControllerDeps,
+  onboardings: Cache<InfluxOnboarding>,
+  wakeSuppression: WakeSuppression,
+): OnboardingPorts {
+  const { config, core, credentials, customObjects, events, cluster, instances } = deps;
+  // The resource as this process last wrote its status, until the cache shows it.
+  const resources = manager.readYourWrites<InfluxOnboarding>(onboardingsOf(config));
+  const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
+  return {
+    resource: (namespace, name) => resources.get(namespace, name),
+    instance: (namespace, url) => resolveInstance(url, namespace, cluster, instances),
+    targeting: (targets) => naming(onboardings, targets),
+    readSecret: (owner, name) => credentials.read(owner, name),
+    writeSecret: (owner, desired, observed) =>
+      wakeSuppression.write(
+        requestFor(owner),
+        MANAGED_SECRETS,
+        { namespace: owner.metadata.namespace, name: desired.name },
+        () => credentials.write(owner, desired, observed),
+        (secret) => (secret.state === 'owned' ? secret.resourceVersion : undefined),
+      ),
+    ...(escrow && {
+      escrow: { read: (owner) => escrow.read(owner), write: (owner, desired) => escrow.write(owner, desired) },
+    }),
+    readReference: (namespace, selector) => readReference(core, namespace, selector),
+    patchStatus: statusWriter(resources, customObjects, PLURAL),
+    recordEvent: events,
+    influx: deps.influx,
+  };
 }
 
 // The indexes of the onboarding cache: what each event looks up instead of scanning every resource.
@@ -159,6 +161,11 @@ function referencedSecretNames(resource: InfluxOnboarding): string[] {
     spec.tls?.caSecretRef?.name,
     spec.credentialsSecret?.name ?? defaultCredentialsSecretName(metadata.name),
   ].filter((name): name is string => name !== undefined);
+}
+
+/** The resources whose spec.url names one of these target keys (instance.ts' targetKey), each once. */
+function naming(onboardings: Cache<InfluxOnboarding>, targets: readonly string[]): InfluxOnboarding[] {
+  return [...new Set(targets.flatMap((target) => onboardings.byIndex(TARGETS, target)))];
 }
 
 /** The resources in the Secret's namespace that reference it by name. */

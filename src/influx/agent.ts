@@ -35,7 +35,7 @@ function guardedLookup(
   };
 }
 
-export interface AgentSettings {
+interface AgentSettings {
   https: boolean;
   caPem?: string;
   insecureSkipVerify?: boolean;

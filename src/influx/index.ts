@@ -1,32 +1,32 @@
-export { bucketPermissions, createInfluxClient } from './client.js';
-export {
-  parseAllowedTargets,
-  portOf,
-  reservation,
-  type AddressPolicy,
-  type AddressRefusal,
-  type AllowedTarget,
-  type RefusalReason,
-} from './address-policy.js';
+// The InfluxDB client's public face: what the rest of the operator may use of src/influx.
+export { parseAllowedTargets, portOf, reservation, type AddressRefusal, type AllowedTarget } from './address-policy.js';
+export { InfluxClientPool, type PoolOptions } from './pool.js';
 export type {
   Authorization,
-  AuthorizationFilter,
   AuthorizationRequest,
   BucketInfo,
-  BucketPermission,
+  BucketState,
   ConnectGuard,
+  Created,
   CreatedAuthorization,
+  DbrpFilter,
+  DbrpMapping,
+  DbrpRequest,
+  DbrpUpdate,
   Deletion,
   Health,
   InfluxClient,
-  InfluxClientOptions,
   InfluxFailure,
+  InfluxTarget,
   Outcome,
   Permission,
-  RequestSample,
   ResourceIDs,
   SetupRequest,
   SetupResult,
+  SetupStatus,
   TokenOwner,
-  UnreachableReason,
+  V1Authorization,
+  V1AuthorizationFilter,
+  V1AuthorizationRequest,
+  V1Credentials,
 } from './types.js';

@@ -5,7 +5,7 @@ import type { ConnectGuard, InfluxClient, InfluxClientOptions } from './types.js
 type SharedOptions = 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets';
 
 /** What identifies a client: everything that changes how it connects (the address policy is the pool's, shared by all). */
-export type PoolKeyOptions = Omit<InfluxClientOptions, SharedOptions | 'guard'>;
+type PoolKeyOptions = Omit<InfluxClientOptions, SharedOptions | 'guard'>;
 
 /** The pool's settings for every client, and the guard each client gets for its URL and tenant. */
 export type PoolOptions = Pick<InfluxClientOptions, SharedOptions> & {

@@ -113,7 +113,7 @@ export function keepServiceRouting(object: KubernetesObject): KubernetesObject {
     ...(ingress !== undefined &&
       ingress.length > 0 && { status: { loadBalancer: { ingress: ingress.map(({ ip }) => ({ ip })) } } }),
   };
-  return kept as KubernetesObject;
+  return kept;
 }
 
 /** What the EndpointSlice cache keeps: name, namespace, version, the service-name label, addresses with their Pod's namespace, ports. */
@@ -140,7 +140,7 @@ export function keepEndpointSliceRouting(object: KubernetesObject): KubernetesOb
       })),
     }),
   };
-  return kept as KubernetesObject;
+  return kept;
 }
 
 export function serviceFacts(object: KubernetesObject): ServiceFacts {

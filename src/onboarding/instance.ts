@@ -372,16 +372,40 @@ export function resolveInstance(
 }
 
 /**
- * The target keys of the resources a change of this Service, or of its endpoints, can concern:
- * what instance their URL reaches, or whether their namespace may, may have changed.
+ * The target keys of the resources a change of this Service can concern: what instance their URL
+ * reaches, or whether their namespace may, may have changed (its name, its addresses, its Pods',
+ * ExternalNames for it).
  */
-export function serviceSpellings(
-  namespace: string,
-  name: string,
+export function targetsOfService(service: ServiceFacts, view: ClusterView, settings: InstanceSettings): string[] {
+  return unique([
+    ...new Router(view, settings).serviceSpellings(service.namespace, service.name),
+    // As the event shows it: a deleted Service is no longer in the view.
+    ...service.addresses.map((address) => `address:${address}`),
+  ]);
+}
+
+/**
+ * The target keys of the resources a change of these endpoints (one EndpointSlice) can concern:
+ * their addresses, and every Service with an endpoint at one of them (their own, and any that
+ * forwards to the same Pods), each once: a slice can list hundreds of Pods.
+ */
+export function targetsOfEndpoints(
+  endpoints: readonly EndpointFacts[],
   view: ClusterView,
   settings: InstanceSettings,
-): readonly string[] {
-  return new Router(view, settings).serviceSpellings(namespace, name);
+): string[] {
+  const router = new Router(view, settings);
+  const addresses = unique(endpoints.map((endpoint) => endpoint.address));
+  const services = new Map(
+    [...endpoints, ...addresses.flatMap((address) => view.endpointsAt(address))].map((endpoint) => [
+      `${endpoint.namespace}/${endpoint.service}`,
+      endpoint,
+    ]),
+  );
+  return unique([
+    ...addresses.map((address) => `address:${address}`),
+    ...[...services.values()].flatMap((endpoint) => router.serviceSpellings(endpoint.namespace, endpoint.service)),
+  ]);
 }
 
 /**

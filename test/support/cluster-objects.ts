@@ -94,7 +94,7 @@ export class TestCluster {
         status: { loadBalancer: { ingress: [{ ip: options.loadBalancerIP, ipMode: 'VIP' }] } },
       }),
     };
-    this.services.set(service as KubernetesObject);
+    this.services.set(service);
     return service;
   }
 
@@ -125,7 +125,7 @@ export class TestCluster {
       })),
       ports: (options.ports ?? [{ name: 'http', port: 8086 }]).map((port) => ({ ...port, protocol: 'TCP' })),
     };
-    this.slices.set(slice as KubernetesObject);
+    this.slices.set(slice);
     return slice;
   }
 }
