@@ -8,23 +8,9 @@ import {
   PENDING_PASSWORD_KEY,
   type InfluxOnboarding,
 } from '../api/types.js';
-import type { DesiredSecret } from '../api/credentials.js';
+import type { DesiredSecret, EscrowCopy, Escrowed } from '../api/credentials.js';
 import { kubeCall } from './errors.js';
 import { readSecret } from './own-secret.js';
-
-/** Credentials kept in escrow, with the instance they belong to (as the reconciler remembers them). */
-interface Escrowed {
-  credentials: { username: string; password: string; token: string };
-  target: { url: string; tls: string };
-}
-
-/**
- * What the escrow holds for a resource: a copy it may have back (taken from it, the same UID, or
- * approved for its UID by an administrator of the escrow namespace), or one that needs that
- * approval first, named by the escrow Secret to annotate.
- */
-export type EscrowCopy =
-  { kind: 'restorable'; escrowed: Escrowed } | { kind: 'approval-needed'; secret: { namespace: string; name: string } };
 
 const ESCROW_LABEL = `${GROUP}/escrow`;
 const FOR_ANNOTATION = `${GROUP}/escrow-for`;

@@ -6,7 +6,7 @@ import {
   type ClusterView,
   type EndpointFacts,
   type ServiceFacts,
-} from '../kube/cluster-directory.js';
+} from '../api/cluster.js';
 
 /**
  * Which InfluxDB instance a URL reaches, and which namespace it belongs to: ownership follows the

@@ -1,9 +1,8 @@
-import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
+import type { CredentialsSecret, DesiredSecret, EscrowCopy, Reference } from '../api/credentials.js';
 import type { InfluxOnboarding, InfluxOnboardingStatus, Reason, SecretKeySelector } from '../api/types.js';
 import type { InfluxClient, InfluxTarget } from '../influx/index.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import type { ResourceEvent, StatusWrite } from '../runtime/index.js';
-import type { EscrowCopy } from '../kube/escrow.js';
 import type { Instance } from './instance.js';
 
 /** Everything the reconciler reads and writes, as thin adapters around Kubernetes and InfluxDB. */

@@ -8,8 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AllowedTarget } from '../../../src/influx/index.js';
 import { parseAllowedTargets } from '../../../src/influx/index.js';
+import { canonicalAddress } from '../../../src/api/cluster.js';
 import {
-  canonicalAddress,
   endpointFacts,
   keepEndpointSliceRouting,
   keepServiceRouting,

@@ -18,7 +18,7 @@ import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '..
 import { SecretRegistry, type Logger } from '../../../src/log.js';
 import type { ResourceEvent } from '../../../src/runtime/steps.js';
 import type { BoundCredentials } from '../../../src/onboarding/facts.js';
-import type { EscrowCopy } from '../../../src/kube/escrow.js';
+import type { EscrowCopy } from '../../../src/api/credentials.js';
 import { connectGuard, resolveInstance, targetKey, type InstanceSettings } from '../../../src/onboarding/instance.js';
 import type { OnboardingPorts } from '../../../src/onboarding/ports.js';
 import { createOnboardingReconciler } from '../../../src/onboarding/reconciler.js';
