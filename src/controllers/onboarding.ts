@@ -78,19 +78,29 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
         },
       },
       // A resource that gives an instance up (deleted, or its spec names another) lets the one
-      // waiting behind it (DuplicateTarget) go on at once, not at its next drift check.
+      // waiting behind it (DuplicateTarget) go on at once, not at its next drift check; a resource
+      // that may not target the instance waits for nobody and is left alone.
       {
         type: onboardingType,
         map: (resource) => {
+          const key = objectKey(resource);
           const checked = checkSpec(resource as InfluxOnboarding);
           if (!checked.ok) return [];
+          const reach = (other: InfluxOnboarding) => {
+            const theirs = checkSpec(other);
+            return theirs.ok
+              ? resolveInstance(theirs.spec.url, other.metadata.namespace, cluster, instances)
+              : undefined;
+          };
           const { spellings } = resolveInstance(
             checked.spec.url,
             resource.metadata?.namespace ?? '',
             cluster,
             instances,
           );
-          return targeting(spellings).filter((request) => requestKey(request) !== objectKey(resource));
+          return naming(onboardings, spellings)
+            .filter((other) => requestKey(requestFor(other)) !== key && reach(other)?.permitted === true)
+            .map(requestFor);
         },
         predicates: [ignoreStatusOnlyUpdates],
       },
