@@ -61,6 +61,26 @@ export interface InfluxProxyOptions {
 const matches = (match: RequestMatch, method: string, path: string): boolean =>
   (match.method === undefined || match.method === method) && (match.path === undefined || match.path === path);
 
+/**
+ * Every address a proxy of this process has listened on. A resource of an earlier test may still
+ * name a closed proxy's URL; the kernel hands a freed port out again often enough (three times in
+ * one run of onboarding-real-influxdb) that a later proxy on it made that resource a DuplicateTarget
+ * of the later test's.
+ */
+const usedAddresses = new Set<string>();
+
+async function listenOnUnusedPort(server: http.Server, host: string): Promise<number> {
+  for (;;) {
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    const { port } = server.address() as AddressInfo;
+    if (!usedAddresses.has(`${host}:${port}`)) {
+      usedAddresses.add(`${host}:${port}`);
+      return port;
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 function parsed(raw: Buffer): unknown {
   if (raw.length === 0) return undefined;
   try {
@@ -171,8 +191,7 @@ export async function startInfluxProxy(upstream: string, options: InfluxProxyOpt
     clients.set(socket, port === undefined ? undefined : options.attribute?.(port));
   });
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnUnusedPort(server, host);
 
   const cutAll = (): number => {
     const count = sockets.size;
