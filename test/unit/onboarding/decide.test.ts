@@ -3011,11 +3011,11 @@ test('property: a single decision over 12000 random facts never throws and keeps
   }
 });
 
-test('property: 3000 random reconciles driven to the end keep every invariant at every step', () => {
+test('property: 6000 random reconciles driven to the end keep every invariant at every step', () => {
   const r = prng(0x5eed);
   const reasons = new Set<string>();
   const posts = { postSetup: 0, postSetupUser: 0 };
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < 6000; i++) {
     const input = randomFacts(r, false);
     const run = drive(input, randomWorld(r));
     for (const [index, entry] of run.trace.entries())
