@@ -6,6 +6,7 @@ import { BUCKET_PLURAL, TOKEN_PLURAL } from '../../../src/api/access-types.js';
 import {
   ALLOWED_URLS_ANNOTATION,
   API_VERSION,
+  ESCROW_APPROVED_ANNOTATION,
   GROUP,
   PLURAL,
   RETARGET_ANNOTATION,
@@ -13,8 +14,10 @@ import {
   ROTATE_TOKEN_ANNOTATION,
   Reason,
   VERSION,
+  type InfluxOnboarding,
 } from '../../../src/api/types.js';
-import { instancePlan, modelKey, type Model, type Operation } from './plan.js';
+import { CredentialsEscrow } from '../../../src/kube/escrow.js';
+import { SYSTEM_NAMESPACE, instancePlan, modelKey, type Address, type Model, type Operation } from './plan.js';
 import type { SoakWorld } from './world.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -29,6 +32,9 @@ async function ignoring<T>(codes: number[], call: () => Promise<T>): Promise<T |
     throw error;
   }
 }
+
+/** What the driver does on reading a status that asks a person to act (see answerStatuses). */
+export type StatusAnswer = 'approve-move-again' | 'approve-escrow-copy';
 
 export const onboardingName = (instance: string): string => `onb-${instance}`;
 export const credentialsSecretName = (instance: string): string => `onb-${instance}-influxdb`;
@@ -119,12 +125,15 @@ export class Operations {
   }
 
   /**
-   * What a person does on reading `TargetChanged` after a retarget whose approval went with a
-   * deleted Secret: the operator wrote the Secret back for the old URL, and the move is approved
-   * on it again. Returns the instances approved now.
+   * What a person does on reading a status that asks for them, for each InfluxOnboarding the model
+   * has: `TargetChanged` after a retarget whose approval went with a deleted Secret (the operator
+   * wrote the Secret back for the old URL): the move is approved on it again; and
+   * `EscrowApprovalRequired` (the resource was deleted, its Secret too, and created again under
+   * its name): an administrator of the escrow namespace approves the new resource's UID on the
+   * escrow copy, so it gets the credentials the instance was set up with. Returns what was done.
    */
-  async approveMovesAgain(model: Model): Promise<string[]> {
-    const approved: string[] = [];
+  async answerStatuses(model: Model): Promise<Array<{ kind: StatusAnswer; instance: string }>> {
+    const answered: Array<{ kind: StatusAnswer; instance: string }> = [];
     for (const [instance, wanted] of Object.entries(model.onboardings)) {
       if (!wanted.present) continue;
       const namespace = instancePlan(instance).namespace;
@@ -136,21 +145,42 @@ export class Operations {
           namespace,
           name: onboardingName(instance),
         }),
-      )) as { status?: { conditions?: Array<{ type: string; reason: string }> } } | undefined;
+      )) as InfluxOnboarding | undefined;
       const ready = resource?.status?.conditions?.find((condition) => condition.type === 'Ready');
-      if (ready?.reason !== Reason.TargetChanged) continue;
-      const name = credentialsSecretName(instance);
-      const secret = await ignoring([404], () => this.core.readNamespacedSecret({ namespace, name }));
-      const to = this.world.urlOf(instance, wanted.address);
-      const at = secret?.data?.url === undefined ? undefined : Buffer.from(secret.data.url, 'base64').toString('utf8');
-      if (at === undefined || at === to || secret?.metadata?.annotations?.[RETARGET_ANNOTATION] !== undefined) continue;
-      await this.core.patchNamespacedSecret(
-        { namespace, name, body: { metadata: { annotations: { [RETARGET_ANNOTATION]: to } } } },
-        merge,
-      );
-      approved.push(instance);
+      if (resource === undefined) continue;
+      if (ready?.reason === Reason.TargetChanged && (await this.approveMoveAgain(instance, wanted.address)))
+        answered.push({ kind: 'approve-move-again', instance });
+      if (ready?.reason === Reason.EscrowApprovalRequired) {
+        await ignoring([404], () =>
+          this.core.patchNamespacedSecret(
+            {
+              namespace: SYSTEM_NAMESPACE,
+              name: CredentialsEscrow.nameFor(resource),
+              body: { metadata: { annotations: { [ESCROW_APPROVED_ANNOTATION]: resource.metadata.uid } } },
+            },
+            merge,
+          ),
+        );
+        answered.push({ kind: 'approve-escrow-copy', instance });
+      }
     }
-    return approved;
+    return answered;
+  }
+
+  /** Approves the move to `address` on the credentials Secret the operator wrote back; false when there is nothing to approve. */
+  private async approveMoveAgain(instance: string, address: Address): Promise<boolean> {
+    const namespace = instancePlan(instance).namespace;
+    const name = credentialsSecretName(instance);
+    const secret = await ignoring([404], () => this.core.readNamespacedSecret({ namespace, name }));
+    const to = this.world.urlOf(instance, address);
+    const at = secret?.data?.url === undefined ? undefined : Buffer.from(secret.data.url, 'base64').toString('utf8');
+    if (at === undefined || at === to || secret?.metadata?.annotations?.[RETARGET_ANNOTATION] !== undefined)
+      return false;
+    await this.core.patchNamespacedSecret(
+      { namespace, name, body: { metadata: { annotations: { [RETARGET_ANNOTATION]: to } } } },
+      merge,
+    );
+    return true;
   }
 
   /** Brings the real objects this operation concerns in line with `model` (the model right after it). */

@@ -192,10 +192,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       log(`round ${round.index}: quiet point (${round.faults.length} faults, ${round.operations.length} operations)`);
       const settledModel = model;
       const { settledMs } = await checker.quietPoint(model, healedAt, async () => {
-        for (const instance of await operations.approveMovesAgain(settledModel)) {
-          tally(result.operationsByKind, 'approve-move-again');
+        for (const { kind, instance } of await operations.answerStatuses(settledModel)) {
+          tally(result.operationsByKind, kind);
           result.operations++;
-          log(`round ${round.index}: the move of ${instance} approved again on its restored Secret`);
+          log(`round ${round.index}: ${kind} for ${instance}, as its status asks`);
         }
       });
       result.slowestSettleMs = Math.max(result.slowestSettleMs, settledMs);
