@@ -29,6 +29,8 @@ export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTo
   /** The Secret as the API server has it: read before an authorization is deleted or created. */
   confirmSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
   writeSecret(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret>;
+  /** Whether the API server (not the cache) still has this InfluxToken, with the same UID: asked before a token is made. */
+  existsOnServer(owner: InfluxToken): Promise<boolean>;
 }
 
 type TokenAction = Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>;
@@ -210,6 +212,14 @@ async function create(
   step: Extract<TokenAction, { kind: 'createAuthorization' }>,
   facts: TokenFacts,
 ): Promise<TokenFacts> {
+  // A cache behind the API server (a new leader after a partition) still holds a token whose
+  // deletion finished: a token made for it would be an orphan nothing ever deletes.
+  if (!(await ports.existsOnServer(facts.resource))) {
+    const { namespace, name } = facts.resource.metadata;
+    throw new Error(
+      `InfluxToken ${namespace}/${name} is gone from the API server; the cache is behind: no token is made for it`,
+    );
+  }
   const { target, token, orgID } = step.connection;
   const created = await ports.influx(target).createAuthorization(token, {
     orgID,

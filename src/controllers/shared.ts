@@ -259,6 +259,7 @@ function influxClients(
     userAgent: `influx-onboarding-operator/${version}`,
     onRequest: (sample) =>
       influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
+    refusal: () => manager.notLeading(),
   });
   manager.onStop(() => influx.closeAll());
   return (target) =>

@@ -212,6 +212,8 @@ class HttpTransport implements Transport {
   }
 
   private async perform(call: Call): Promise<Exchange> {
+    const refusal = this.options.refusal?.();
+    if (refusal !== undefined) throw new Error(refusal);
     if (this.admission.kind === 'refused') return refused(this.admission.refusal);
     // A literal address is never looked up: the guard's verdict on it may change between requests.
     const literalRefusal = this.literal === undefined ? undefined : this.options.guard?.check(this.literal);

@@ -40,6 +40,11 @@ export interface InfluxClientOptions extends AddressPolicy {
   /** Called once per request, for metrics. */
   onRequest?: (sample: RequestSample) => void;
   guard?: ConnectGuard;
+  /**
+   * Asked right before each request: a reason refuses it (the request is not sent and the call
+   * throws it). The operator's replica that no longer holds its Lease sends nothing.
+   */
+  refusal?: () => string | undefined;
 }
 
 export interface RequestSample {

@@ -69,6 +69,7 @@ export class KubeConnection implements ApiGetter {
   private agentFingerprint: string | undefined;
   private agentsMade = 0;
   private readonly authentication: SecurityAuthentication;
+  private refuse: ((method: string, url: string) => string | undefined) | undefined;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
@@ -82,12 +83,22 @@ export class KubeConnection implements ApiGetter {
     this.authentication = {
       getName: () => 'kubeconfig with shared agent',
       applySecurityAuthentication: async (context: RequestContext) => {
+        const refusal = this.refuse?.(context.getHttpMethod(), context.getUrl());
+        if (refusal !== undefined) throw new Error(refusal);
         const { agent, headers } = await this.requestAuth();
         for (const [name, value] of Object.entries(headers)) context.setHeaderParam(name, value);
         context.setAgent(agent);
         context.setSignal(AbortSignal.timeout(this.requestTimeoutMs));
       },
     };
+  }
+
+  /**
+   * Asked before each generated-client request (not list/watch): a reason refuses it, and the
+   * call fails with it without anything being sent.
+   */
+  refuseWhen(check: (method: string, url: string) => string | undefined): void {
+    this.refuse = check;
   }
 
   /** A generated API client (CoreV1Api, CustomObjectsApi, ...) that uses the shared agent. */

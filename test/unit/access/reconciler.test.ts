@@ -36,6 +36,8 @@ interface World {
   version: number;
   /** The controller run: a new one is a restart or a new leadership term. */
   run: AbortController;
+  /** Tokens the API server no longer has, while the cache (w.tokens) still does. */
+  goneFromServer: Set<string>;
   bucket(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   token(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   close(): Promise<void>;
@@ -77,6 +79,7 @@ async function world(): Promise<World> {
     clock: new Date('2026-01-01T00:00:00Z'),
     version: 1,
     run: new AbortController(),
+    goneFromServer: new Set(),
   } as unknown as World;
   const nextVersion = () => String(++w.version);
   const access: AccessPorts = {
@@ -133,6 +136,7 @@ async function world(): Promise<World> {
       bucket: (_namespace, name) => w.buckets.get(name),
       readSecret: async (_owner, name) => w.cachedSecrets.get(name) ?? w.secrets.get(name) ?? { state: 'absent' },
       confirmSecret: async (_owner, name) => w.secrets.get(name) ?? { state: 'absent' },
+      existsOnServer: async (owner) => !w.goneFromServer.has(owner.metadata.name),
       writeSecret: async (_owner, desired: DesiredTokenSecret, observed) => {
         if (w.failSecretWrites > 0) {
           w.failSecretWrites--;
@@ -535,6 +539,51 @@ test('the onboarding gone: both finalizers let go with a Warning, leaving Influx
       w.events.join(', '),
     );
     assert.equal(await bucketNames(w), ['platform', 'app-a-metrics'], 'the bucket stays');
+  } finally {
+    await w.close();
+  }
+});
+
+test('leadership lost while a token is being made (signal aborted): no Secret, no status, nothing more sent', async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    addToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    w.standin.knobs.answerDelayMs = 300;
+    const posts = () => w.standin.requests.filter((request) => request.method === 'POST').length;
+    const before = posts();
+    const outcome = w.token('writer').then(
+      () => 'resolved',
+      (error: unknown) => `rejected: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    while (posts() === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sent = w.standin.requests.length;
+    w.run.abort(new Error('leadership lost'));
+    assert.match(await outcome, /^rejected/);
+    assert.is(w.secrets.get('writer-influx-token'), undefined, 'no Secret was written after the abort');
+    assert.is(w.tokens.get('writer')?.status, undefined, 'no status was written after the abort');
+    assert.is(w.standin.requests.length, sent, 'nothing more reached InfluxDB');
+  } finally {
+    await w.close();
+  }
+});
+
+test('a token the API server no longer has, still in a cache that is behind: no authorization is made for it', async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    // Deleted (finalizer done) while this replica was cut off; it leads now with the old cache.
+    addToken(w, 'deleted', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    w.goneFromServer.add('deleted');
+    const posts = () => w.standin.requests.filter((request) => request.method === 'POST').length;
+    const before = posts();
+    let failure = '';
+    await w.token('deleted').catch((error: unknown) => (failure = String(error)));
+    assert.match(failure, 'gone from the API server');
+    assert.is(posts(), before, 'no authorization was created');
+    assert.equal(await ownAuthorizations(w, 'deleted'), []);
   } finally {
     await w.close();
   }
