@@ -15,6 +15,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -33,6 +34,13 @@ export interface ProfileSummary {
   byOrigin: Array<{ origin: string; ms: number; percent: number }>;
   /** The functions with the most self time. */
   byFunction: Array<{ fn: string; origin: string; ms: number; percent: number }>;
+  /**
+   * Self time of Node's internals and native code given to the nearest function of the bundle up
+   * the stack (who made Node write that socket or parse that JSON), by that function's origin.
+   */
+  byCaller: Array<{ origin: string; ms: number; percent: number }>;
+  /** The same, by the calling function. */
+  byCallingFunction: Array<{ fn: string; origin: string; ms: number; percent: number }>;
 }
 
 /** `src/runtime`, `winston`, `@kubernetes/client-node`, from an original source path. */
@@ -71,48 +79,91 @@ export function summarizeProfile(
     const us = profile.timeDeltas[index + 1] ?? 0;
     selfUs.set(id, (selfUs.get(id) ?? 0) + us);
   });
-  const byOrigin = new Map<string, number>();
-  const byFunction = new Map<string, { origin: string; us: number }>();
-  let idleUs = 0;
-  let totalUs = 0;
-  for (const [id, us] of selfUs) {
-    totalUs += us;
-    const frame = nodes.get(id)?.callFrame;
-    if (frame === undefined) continue;
-    if (frame.functionName === '(idle)') {
-      idleUs += us;
-      continue;
-    }
-    let origin: string;
-    let where = '';
+  const parents = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+  const described = new Map<number, { fn: string; origin: string; bundled: boolean }>();
+  const describe = (id: number): { fn: string; origin: string; bundled: boolean } => {
+    const known = described.get(id);
+    if (known !== undefined) return known;
+    const frame = nodes.get(id)?.callFrame ?? { functionName: '?', url: '', lineNumber: 0, columnNumber: 0 };
+    let description: { fn: string; origin: string; bundled: boolean };
     if (frame.url.endsWith('dist/main.js')) {
       const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as {
         originalSource?: string;
         originalLine?: number;
       };
-      origin = originOf(entry.originalSource ?? frame.url);
-      where = `${(entry.originalSource ?? '').replace(/^.*?(node_modules\/|src\/)/, '$1')}:${(entry.originalLine ?? 0) + 1}`;
-    } else if (frame.url.startsWith('node:')) {
-      origin = 'node: internals';
-      where = frame.url;
-    } else origin = frame.url === '' ? frame.functionName : frame.url;
-    byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
-    const fn = `${frame.functionName || '(anonymous)'}${where === '' ? '' : ` ${where}`}`;
-    const entry = byFunction.get(fn) ?? { origin, us: 0 };
+      const where = `${(entry.originalSource ?? '').replace(/^.*?(node_modules\/|src\/)/, '$1')}:${(entry.originalLine ?? 0) + 1}`;
+      description = {
+        fn: `${frame.functionName || '(anonymous)'} ${where}`,
+        origin: originOf(entry.originalSource ?? frame.url),
+        bundled: true,
+      };
+    } else if (frame.url.startsWith('node:'))
+      description = {
+        fn: `${frame.functionName || '(anonymous)'} ${frame.url}`,
+        origin: 'node: internals',
+        bundled: false,
+      };
+    else
+      description = {
+        fn: frame.functionName || '(anonymous)',
+        origin: frame.url === '' ? frame.functionName : frame.url,
+        bundled: false,
+      };
+    described.set(id, description);
+    return description;
+  };
+  /** The nearest frame of the bundle at or above the node; the node itself when there is none. */
+  const callerOf = (id: number): { fn: string; origin: string } => {
+    for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+      const description = describe(at);
+      if (description.bundled) return description;
+    }
+    return describe(id);
+  };
+  const byOrigin = new Map<string, number>();
+  const byFunction = new Map<string, { origin: string; us: number }>();
+  const byCaller = new Map<string, number>();
+  const byCallingFunction = new Map<string, { origin: string; us: number }>();
+  const add = (into: Map<string, { origin: string; us: number }>, fn: string, origin: string, us: number): void => {
+    const entry = into.get(fn) ?? { origin, us: 0 };
     entry.us += us;
-    byFunction.set(fn, entry);
+    into.set(fn, entry);
+  };
+  let idleUs = 0;
+  let totalUs = 0;
+  for (const [id, us] of selfUs) {
+    totalUs += us;
+    const { fn, origin } = describe(id);
+    if (fn === '(idle)') {
+      idleUs += us;
+      continue;
+    }
+    byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
+    add(byFunction, fn, origin, us);
+    const caller = callerOf(id);
+    byCaller.set(caller.origin, (byCaller.get(caller.origin) ?? 0) + us);
+    add(byCallingFunction, caller.fn, caller.origin, us);
   }
   const busyUs = totalUs - idleUs;
   const percent = (us: number): number => round((100 * us) / (busyUs || 1));
+  const topFunctions = (
+    from: Map<string, { origin: string; us: number }>,
+  ): Array<{ fn: string; origin: string; ms: number; percent: number }> =>
+    [...from]
+      .sort((a, b) => b[1].us - a[1].us)
+      .slice(0, top)
+      .map(([fn, { origin, us }]) => ({ fn, origin, ms: round(us / 1000), percent: percent(us) }));
   return {
     totalMs: round(totalUs / 1000),
     busyMs: round(busyUs / 1000),
     byOrigin: [...byOrigin]
       .sort((a, b) => b[1] - a[1])
       .map(([origin, us]) => ({ origin, ms: round(us / 1000), percent: percent(us) })),
-    byFunction: [...byFunction]
-      .sort((a, b) => b[1].us - a[1].us)
-      .slice(0, top)
-      .map(([fn, { origin, us }]) => ({ fn, origin, ms: round(us / 1000), percent: percent(us) })),
+    byFunction: topFunctions(byFunction),
+    byCaller: [...byCaller]
+      .sort((a, b) => b[1] - a[1])
+      .map(([origin, us]) => ({ origin, ms: round(us / 1000), percent: percent(us) })),
+    byCallingFunction: topFunctions(byCallingFunction),
   };
 }

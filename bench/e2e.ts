@@ -13,7 +13,7 @@
 // both (bench/observers.ts): a watch opened by the benchmark, or a list poll.
 // Writes docs/bench-e2e-<quick|full>.json and .svg (time to all Ready against N); the scale series
 // (bench/scale.ts) docs/bench-e2e-scale.json and its charts; --profile a summary of the operator's
-// CPU profile at concurrency 16 (bench/cpu-profile.ts).
+// CPU profile in the runs at concurrency 16 (bench/cpu-profile.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -30,6 +30,7 @@ import { floorOnboard } from './floor.js';
 import {
   apiRequests,
   collection,
+  cpuSeconds,
   createAll,
   inParallel,
   memoryAfterGc,
@@ -62,7 +63,7 @@ export interface Settings {
   steadySize: number;
   driftSeconds: number;
   windowSeconds: number;
-  /** A CPU profile of the operator in the sweep's run at concurrency 16. */
+  /** A CPU profile of the operator in every run at concurrency 16 (sizes and sweep). */
   profile: boolean;
   /** InfluxOnboardings (with their Secrets) of the scale series (none: not run). */
   scale: number[];
@@ -157,6 +158,8 @@ function settingsFrom(args: string[]): Settings {
 // N resources created at once -> all Ready, operator then floor.
 
 interface Phases {
+  /** The operator's CPU time (user + system) from the first create to all Ready, per resource. */
+  cpuMsPerResource: number;
   reconcilesPerResource: number;
   watchDeliveryMs: number;
   queueWaitMsPerReconcile: number;
@@ -175,6 +178,7 @@ async function phasesOf(
   since: number,
   watch: ReadyWatch,
   count: number,
+  cpuSecondsUsed: number,
 ): Promise<Phases> {
   const text = await operator.metrics();
   const queueSum = total(metricSums(text, 'workqueue_queue_duration_seconds_sum'));
@@ -190,6 +194,7 @@ async function phasesOf(
     return created === undefined ? [] : [at - created];
   });
   return {
+    cpuMsPerResource: round((cpuSecondsUsed / count) * 1000, 2),
     reconcilesPerResource: total(metricSums(text, 'controller_runtime_reconcile_total')) / count,
     watchDeliveryMs: mean(delivery),
     queueWaitMsPerReconcile: queueCount === 0 ? 0 : (queueSum / queueCount) * 1000,
@@ -249,6 +254,7 @@ async function operatorRun(
     const since = Date.now();
     const started = performance.now();
     const from = monotonicMicros();
+    const cpuBefore = cpuSeconds(operator.process.pid);
     const peak = peakRss(operator.process.pid, 200);
     await createAll(
       bench,
@@ -260,10 +266,11 @@ async function operatorRun(
     );
     const done = await watch.allReady(size, 20 * 60_000);
     const to = monotonicMicros();
+    const cpuUsed = cpuSeconds(operator.process.pid) - cpuBefore;
     const peakBytes = peak();
     const seconds = (done - started) / 1000;
     await sleep(1000); // the last status writes and events land
-    const phases = await phasesOf(operator.process, bench, namespace, since, watch, size);
+    const phases = await phasesOf(operator.process, bench, namespace, since, watch, size, cpuUsed);
     const requests = total(new Map(Object.entries(await bench.farm.counts())));
     const rss = (await memoryAfterGc(operator)).rssMiB * 1024 * 1024;
     stopped = true;
@@ -307,8 +314,9 @@ async function floorRun(
   }
 }
 
-async function sizeRun(bench: Bench, size: number, concurrency: number, profile?: string): Promise<SizeRun> {
+async function sizeRun(bench: Bench, settings: Settings, size: number, concurrency: number): Promise<SizeRun> {
   const loadBefore = load();
+  const profile = settings.profile && concurrency === 16 ? `n${size}-c${concurrency}-${Date.now()}` : undefined;
   const operator = await operatorRun(bench, size, concurrency, profile);
   const floor = await floorRun(bench, size, concurrency);
   const run: SizeRun = {
@@ -605,16 +613,14 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       for (const observer of settings.observers)
         latency.push(await tail(bench, observer, settings.runs, settings.concurrency));
     const sizes: SizeRun[] = [];
-    if (runs('sizes')) for (const size of settings.sizes) sizes.push(await sizeRun(bench, size, settings.concurrency));
+    if (runs('sizes'))
+      for (const size of settings.sizes) sizes.push(await sizeRun(bench, settings, size, settings.concurrency));
     const sweep: SizeRun[] = [];
     if (runs('sweep')) {
       for (const concurrency of [1, 4, 16]) {
-        const profile = settings.profile && concurrency === 16 ? `sweep-${settings.sweepSize}-c16` : undefined;
         const same =
-          concurrency === settings.concurrency && profile === undefined
-            ? sizes.find((run) => run.size === settings.sweepSize)
-            : undefined;
-        sweep.push(same ?? (await sizeRun(bench, settings.sweepSize, concurrency, profile)));
+          concurrency === settings.concurrency ? sizes.find((run) => run.size === settings.sweepSize) : undefined;
+        sweep.push(same ?? (await sizeRun(bench, settings, settings.sweepSize, concurrency)));
       }
     }
     const steady = runs('steady') ? await steadyState(bench, settings) : undefined;

@@ -57,17 +57,23 @@ function lap(): () => number {
   };
 }
 
-/** An InfluxOnboarding: create the resource, GET /api/v2/setup, create the Secret, POST /api/v2/setup, patch the status. */
+/**
+ * An InfluxOnboarding: create the resource, GET /api/v2/setup, create the Secret, POST
+ * /api/v2/setup, patch the status. `onCreated` is called once the create is answered (where an
+ * observer of the operator's resources starts looking too).
+ */
 export async function floorOnboard(
   kube: Kube,
   namespace: string,
   name: string,
   url: string,
+  onCreated?: () => void,
 ): Promise<{ instance: FloorInstance; steps: FloorSteps }> {
   const resources = collection(namespace, 'influxonboardings');
   const step = lap();
   await kube.call('POST', resources, onboardingManifest(namespace, name, url));
   const createMs = step();
+  onCreated?.();
   const setup = (await (await fetch(`${url}/api/v2/setup`)).json()) as { allowed: boolean };
   if (!setup.allowed) throw new Error(`floor: ${url} is set up already`);
   const setupCheckMs = step();

@@ -153,6 +153,14 @@ function residentBytes(pid: number): Record<string, number> {
   return figures;
 }
 
+/** CPU seconds a process has used so far (user + system, from /proc/<pid>/stat; 100 ticks a second on Linux). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export function rssBytes(pid: number): number {
   return residentBytes(pid)['VmRSS'] ?? 0;
 }

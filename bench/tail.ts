@@ -184,9 +184,14 @@ async function floorTrial(
 ): Promise<FloorTrace> {
   const name = `r-${run}`;
   const started = performance.now();
-  const { steps } = await floorOnboard(bench.kube, namespace, name, url);
+  // The observer starts when the create is answered, as it does for the operator.
+  let observed: Promise<number> | undefined;
+  const { steps } = await floorOnboard(bench.kube, namespace, name, url, () => {
+    observed = observer.readyAt(name, 60_000);
+  });
   const patched = performance.now();
-  const seen = await observer.readyAt(name, 60_000);
+  if (observed === undefined) throw new Error('unreachable: floorOnboard calls back after its create');
+  const seen = await observed;
   return { run, totalMs: round(seen - started), ...steps, seenMs: round(seen - patched) };
 }
 
