@@ -45,7 +45,7 @@ import {
 } from './harness.js';
 import { BENCH_MANAGER, kubeClient } from './kube.js';
 import { watchObserver, type ObserverKind, type ReadyWatch } from './observers.js';
-import { scaleSeries, STEADY_WINDOW_SECONDS, type ScaleFigures } from './scale.js';
+import { SCALE_FILE, scaleSeries, STEADY_WINDOW_SECONDS, type ScaleFigures } from './scale.js';
 import { tail, type TailFigures } from './tail.js';
 import { load, mean, metricSums, percentile, round, say, sleep, total, type Figure } from './util.js';
 
@@ -657,7 +657,7 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       ...part,
       seconds: result.seconds,
     });
-    if (scale !== undefined) writeDocs('bench-e2e-scale.json', only({ scale }));
+    if (scale !== undefined) writeDocs(SCALE_FILE, only({ scale }));
     if (real.length > 0) writeDocs('bench-e2e-real.json', only({ real }));
     // A partial run (--skip) is a probe: it does not replace the figures in docs/.
     if (settings.skip.length === 0) {

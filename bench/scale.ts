@@ -7,6 +7,9 @@
 // interval of the defaults (requests to InfluxDB and to the API server), and a restart over the N
 // Ready resources: start to first reconcile, the API server's time for the lists, and the first
 // round of checks. Charts of each figure against N go to docs/bench-e2e-scale-*.svg.
+// A run measures the sizes it is given and keeps the other points of docs/bench-e2e-scale.json (each
+// point carries its date, commit and load), so the largest N can be measured on its own: at 50,000
+// one concurrency takes a quarter of an hour on 2 cores.
 import type { LogRecord } from '../test/support/operator.js';
 import { lineChart, proportional, type Series } from './chart.js';
 import type { Settings } from './e2e.js';
@@ -32,7 +35,8 @@ import {
 import { BENCH_MANAGER, deleteAll } from './kube.js';
 import { watchObserver, type ReadyWatch } from './observers.js';
 import { load, metricSums, round, say, sleep, total, type Figure } from './util.js';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 // How many creations the benchmark keeps in flight: enough that creating is never what the operator waits for.
 const CREATE_PARALLELISM = 64;
@@ -102,6 +106,9 @@ export interface ScalePoint {
   steady: SteadyCounts;
   start: StartFigures;
   load: string;
+  /** When and on which commit the point was measured: a run keeps the points of sizes it did not measure. */
+  date: string;
+  commit: string;
 }
 
 export interface ScaleFigures {
@@ -395,7 +402,7 @@ async function scalePoint(
   // The highest concurrency first: its operator stays for the memory, steady-state and restart figures.
   const [main, ...others] = [...concurrencies].sort((a, b) => b - a);
   if (main === undefined) throw new Error('--scale-concurrency: at least one');
-  let point: Omit<ScalePoint, 'ready' | 'load'> | undefined;
+  let point: Omit<ScalePoint, 'ready' | 'load' | 'date' | 'commit'> | undefined;
   for (const concurrency of [main, ...others]) {
     const runLoad = load();
     const run = await onboard(bench, workload, size, concurrency);
@@ -439,27 +446,39 @@ async function scalePoint(
     ready.push(entry);
   }
   if (point === undefined) throw new Error('unreachable: the main run sets the point');
-  return { ...point, ready: ready.sort((a, b) => a.concurrency - b.concurrency), load: `${loadBefore} -> ${load()}` };
+  return {
+    ...point,
+    ready: ready.sort((a, b) => a.concurrency - b.concurrency),
+    load: `${loadBefore} -> ${load()}`,
+    date: new Date().toISOString(),
+    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
+  };
 }
 
 const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
 /** One chart per figure against N for a series; the dashed line is proportional growth from the smallest N. */
 function charts(points: ScalePoint[], kind: SeriesKind): Record<string, string> {
-  const of = (pick: (point: ScalePoint) => number): Array<[number, number]> =>
-    points.map((point) => [point.size, pick(point)]);
+  // A point without the figure (a concurrency not run at that N) is left out of its line.
+  const of = (pick: (point: ScalePoint) => number | undefined): Array<[number, number]> =>
+    points.flatMap((point) => {
+      const value = pick(point);
+      return value === undefined ? [] : [[point.size, value] as [number, number]];
+    });
   const what = kind === 'onboardings' ? 'InfluxOnboardings and their Secrets' : 'InfluxTokens on one onboarding';
-  const concurrencies = points[0]?.ready.map((run) => run.concurrency) ?? [];
+  const concurrencies = [...new Set(points.flatMap((point) => point.ready.map((run) => run.concurrency)))].sort(
+    (a, b) => a - b,
+  );
   const readySeries: Series[] = concurrencies.flatMap((concurrency, index) => [
     {
       name: `operator, concurrency ${concurrency}`,
       color: COLORS[2 * index] ?? 'black',
-      points: of((point) => point.ready.find((run) => run.concurrency === concurrency)?.operatorSeconds ?? 0),
+      points: of((point) => point.ready.find((run) => run.concurrency === concurrency)?.operatorSeconds),
     },
     {
       name: `floor, concurrency ${concurrency}`,
       color: COLORS[2 * index + 1] ?? 'gray',
-      points: of((point) => point.ready.find((run) => run.concurrency === concurrency)?.floorSeconds ?? 0),
+      points: of((point) => point.ready.find((run) => run.concurrency === concurrency)?.floorSeconds),
     },
   ]);
   const rss = of((point) => point.memory.rssMiB);
@@ -518,19 +537,32 @@ function charts(points: ScalePoint[], kind: SeriesKind): Record<string, string> 
   };
 }
 
+export const SCALE_FILE = 'bench-e2e-scale.json';
+
+/** The points of the last runs (docs/bench-e2e-scale.json) that this run does not measure again. */
+function keptPoints(measured: readonly ScalePoint[]): ScalePoint[] {
+  const path = `${root}docs/${SCALE_FILE}`;
+  if (!existsSync(path)) return [];
+  const previous = (JSON.parse(readFileSync(path, 'utf8')) as { scale?: { points?: ScalePoint[] } }).scale?.points;
+  return (previous ?? []).filter(
+    (point) => !measured.some((other) => other.kind === point.kind && other.size === point.size),
+  );
+}
+
 export async function scaleSeries(bench: Bench, settings: Settings): Promise<ScaleFigures> {
-  const points: ScalePoint[] = [];
+  const measured: ScalePoint[] = [];
   for (const size of settings.scale)
-    points.push(await scalePoint(bench, onboardings, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
+    measured.push(await scalePoint(bench, onboardings, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
   for (const size of settings.scaleTokens)
-    points.push(await scalePoint(bench, tokens, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
+    measured.push(await scalePoint(bench, tokens, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
+  const points = [...keptPoints(measured), ...measured].sort((a, b) => a.kind.localeCompare(b.kind) || a.size - b.size);
   for (const kind of ['onboardings', 'tokens'] as const) {
     const ofKind = points.filter((point) => point.kind === kind);
     if (ofKind.length === 0) continue;
     for (const [name, svg] of Object.entries(charts(ofKind, kind)))
       writeFileSync(`${root}docs/bench-e2e-scale-${kind}-${name}.svg`, svg);
   }
-  const figures: Figure[] = points.flatMap((point) => [
+  const figures: Figure[] = measured.flatMap((point) => [
     ...point.ready.map((run) => ({
       name: `e2e scale ${point.size} ${point.kind} -> all Ready, concurrency ${run.concurrency}`,
       value: `${run.operatorSeconds} / ${run.floorSeconds} s = ${run.ratio}`,
