@@ -107,7 +107,11 @@ export function kubeClient(server: string, caPem: string, token: string): Kube {
 /** Deletes every object of a collection (deletecollection), repeated until the list is empty: the API server deletes in batches. */
 export async function deleteAll(kube: Kube, collectionPath: string): Promise<void> {
   for (;;) {
-    await kube.call('DELETE', collectionPath);
+    // Tens of thousands take the API server longer than its request timeout (504): it deletes
+    // what it can meanwhile, and the next round goes on.
+    await kube.call('DELETE', collectionPath).catch((error: unknown) => {
+      if (!(error instanceof Error && / 504 /.test(error.message))) throw error;
+    });
     const listed = (await kube.call('GET', `${collectionPath}?limit=1`)).json as { items?: unknown[] };
     if ((listed.items ?? []).length === 0) return;
   }

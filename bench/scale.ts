@@ -52,8 +52,9 @@ type SeriesKind = 'onboardings' | 'tokens';
 interface ReadyRun {
   concurrency: number;
   operatorSeconds: number;
-  floorSeconds: number;
-  ratio: number;
+  /** Absent where the floor was not measured (a point taken from a run's log, docs/cost-curve.md says which). */
+  floorSeconds?: number;
+  ratio?: number;
   operatorPeakRssMiB: number;
   load: string;
 }
@@ -565,7 +566,7 @@ export async function scaleSeries(bench: Bench, settings: Settings): Promise<Sca
   const figures: Figure[] = measured.flatMap((point) => [
     ...point.ready.map((run) => ({
       name: `e2e scale ${point.size} ${point.kind} -> all Ready, concurrency ${run.concurrency}`,
-      value: `${run.operatorSeconds} / ${run.floorSeconds} s = ${run.ratio}`,
+      value: `${run.operatorSeconds} / ${run.floorSeconds ?? '-'} s = ${run.ratio ?? '-'}`,
       how: `operator / floor; peak RSS ${run.operatorPeakRssMiB} MiB`,
     })),
     {
