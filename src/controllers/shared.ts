@@ -35,7 +35,7 @@ const EVENT_FLUSH_MS = 2_000;
 // serves from its watch cache once the cache has seen etcd's newest revision) sees the status at
 // once. An Event written right after it is a newer revision the cache of our resources never
 // sees, and each such list waits for etcd's next progress notification, up to 100 ms
-// (docs/benchmarks.md, issue 21's tail).
+// (docs/cost-curve.md, "The tail").
 const EVENT_DELAY_MS = 250;
 
 /** Queues an event on a resource; it is sent in the background and never fails the caller. */

@@ -66,7 +66,7 @@ function headerValue(value: number | string | string[] | undefined): string | un
 /**
  * Sends the generated clients' requests with node's own http(s).request on the agent the
  * authentication set, instead of client-node's node-fetch 2: its Request, Headers and body stream
- * per call cost more CPU than the call itself (docs/benchmarks.md, the round of issue 21). The
+ * per call cost more CPU than the call itself (docs/cost-curve.md, "Where the CPU goes"). The
  * deadline is a timer cleared when the answer is in; AbortSignal.timeout per call would leave a
  * timer behind every call that, when it fires, builds an exception with a stack trace.
  */
