@@ -37,6 +37,7 @@ import { watchObserver, type ReadyWatch } from './observers.js';
 import { load, metricSums, round, say, sleep, total, type Figure } from './util.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 // How many creations the benchmark keeps in flight: enough that creating is never what the operator waits for.
 const CREATE_PARALLELISM = 64;
@@ -459,7 +460,7 @@ async function scalePoint(
 const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
 /** One chart per figure against N for a series; the dashed line is proportional growth from the smallest N. */
-function charts(points: ScalePoint[], kind: SeriesKind): Record<string, string> {
+function charts(points: readonly ScalePoint[], kind: SeriesKind): Record<string, string> {
   // A point without the figure (a concurrency not run at that N) is left out of its line.
   const of = (pick: (point: ScalePoint) => number | undefined): Array<[number, number]> =>
     points.flatMap((point) => {
@@ -540,6 +541,19 @@ function charts(points: ScalePoint[], kind: SeriesKind): Record<string, string> 
 
 export const SCALE_FILE = 'bench-e2e-scale.json';
 
+/** docs/bench-e2e-scale-<kind>-<figure>.svg from every point (also run on its own: `npx tsx bench/scale.ts --charts`). */
+export function writeScaleCharts(points: readonly ScalePoint[]): void {
+  for (const kind of ['onboardings', 'tokens'] as const) {
+    const ofKind = points.filter((point) => point.kind === kind);
+    if (ofKind.length === 0) continue;
+    for (const [name, svg] of Object.entries(charts(ofKind, kind)))
+      writeFileSync(`${root}docs/bench-e2e-scale-${kind}-${name}.svg`, svg);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--charts')
+  writeScaleCharts(keptPoints([]));
+
 /** The points of the last runs (docs/bench-e2e-scale.json) that this run does not measure again. */
 function keptPoints(measured: readonly ScalePoint[]): ScalePoint[] {
   const path = `${root}docs/${SCALE_FILE}`;
@@ -557,12 +571,7 @@ export async function scaleSeries(bench: Bench, settings: Settings): Promise<Sca
   for (const size of settings.scaleTokens)
     measured.push(await scalePoint(bench, tokens, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
   const points = [...keptPoints(measured), ...measured].sort((a, b) => a.kind.localeCompare(b.kind) || a.size - b.size);
-  for (const kind of ['onboardings', 'tokens'] as const) {
-    const ofKind = points.filter((point) => point.kind === kind);
-    if (ofKind.length === 0) continue;
-    for (const [name, svg] of Object.entries(charts(ofKind, kind)))
-      writeFileSync(`${root}docs/bench-e2e-scale-${kind}-${name}.svg`, svg);
-  }
+  writeScaleCharts(points);
   const figures: Figure[] = measured.flatMap((point) => [
     ...point.ready.map((run) => ({
       name: `e2e scale ${point.size} ${point.kind} -> all Ready, concurrency ${run.concurrency}`,
