@@ -52,6 +52,22 @@ import { load, mean, metricSums, percentile, round, say, sleep, total, type Figu
 // How many creations the benchmark (the "kubectl apply" of many resources) keeps in flight.
 const CREATE_PARALLELISM = 16;
 
+/** One InfluxOnboarding per InfluxDB URL in the namespace, created at once (CREATE_PARALLELISM in flight). */
+const createOnboardings = (
+  bench: Bench,
+  watch: ReadyWatch,
+  namespace: string,
+  urls: readonly string[],
+): Promise<void> =>
+  createAll(
+    bench,
+    watch,
+    collection(namespace, 'influxonboardings'),
+    urls,
+    (name, url) => onboardingManifest(namespace, name, url),
+    CREATE_PARALLELISM,
+  );
+
 export interface Settings {
   mode: 'quick' | 'full';
   sizes: number[];
@@ -256,14 +272,7 @@ async function operatorRun(
     const from = monotonicMicros();
     const cpuBefore = cpuSeconds(operator.process.pid);
     const peak = peakRss(operator.process.pid, 200);
-    await createAll(
-      bench,
-      watch,
-      resources,
-      urls,
-      (name, url) => onboardingManifest(namespace, name, url),
-      CREATE_PARALLELISM,
-    );
+    await createOnboardings(bench, watch, namespace, urls);
     const done = await watch.allReady(size, 20 * 60_000);
     const to = monotonicMicros();
     const cpuUsed = cpuSeconds(operator.process.pid) - cpuBefore;
@@ -370,14 +379,7 @@ async function steadyState(bench: Bench, settings: Settings): Promise<SteadyFigu
   const watch = watchObserver(bench.kube, resources);
   try {
     await sleep(200);
-    await createAll(
-      bench,
-      watch,
-      resources,
-      urls,
-      (name, url) => onboardingManifest(namespace, name, url),
-      CREATE_PARALLELISM,
-    );
+    await createOnboardings(bench, watch, namespace, urls);
     await watch.allReady(size, 20 * 60_000);
     await sleep(2000); // onboarding's own writes land
     const influxBefore = await bench.farm.counts();
@@ -490,13 +492,11 @@ async function realRun(bench: Bench, settings: Settings, version: RealVersion): 
       try {
         await sleep(200);
         const started = performance.now();
-        await createAll(
+        await createOnboardings(
           bench,
           manyWatch,
-          throughputResources,
+          throughputOp,
           servers.map((server) => server.url),
-          (name, url) => onboardingManifest(throughputOp, name, url),
-          CREATE_PARALLELISM,
         );
         operatorSeconds = ((await manyWatch.allReady(instances, 5 * 60_000)) - started) / 1000;
       } finally {
