@@ -312,6 +312,50 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
   }
 });
 
+test("a burst of new tokens in one run lists the org's authorizations once, not once per token; each still gets exactly one authorization", async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    const names = Array.from({ length: 6 }, (_, index) => `writer-${index}`);
+    for (const name of names) addToken(w, name, { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    const requests = await requestsDuring(w, () => Promise.all(names.map((name) => w.token(name))));
+    assert.is(requests.filter((request) => request === 'GET /api/v2/authorizations').length, 1, 'one shared list');
+    assert.is(requests.filter((request) => request === 'POST /api/v2/authorizations').length, names.length);
+    for (const name of names) {
+      assert.is(reason(w.tokens.get(name)), 'TokenReady', name);
+      assert.is((await ownAuthorizations(w, name)).length, 1, name);
+      assert.ok(await works(w, w.secrets.get(`${name}-influx-token`)?.data.token), name);
+    }
+  } finally {
+    await w.close();
+  }
+});
+
+test("after its own create, a token's next list is one sent after that create: the orphan of a lost Secret write is found though another token listed meanwhile", async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    addToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    addToken(w, 'reader', { permissions: [{ action: 'read', bucket: 'metrics' }] });
+    w.failSecretWrites = 1;
+    const failed = await w.token('writer').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.instance(failed, Error, 'the Secret write after the create failed');
+    await w.token('reader');
+    assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the orphan exists');
+    await w.token('writer');
+    assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the orphan deleted, the new one kept');
+    assert.ok(await works(w, w.secrets.get('writer-influx-token')?.data.token));
+    assert.is(w.standin.tokens().length, 3, 'the operator token and the two Secrets: nothing else authenticates');
+  } finally {
+    await w.close();
+  }
+});
+
 test("the cache lagging behind another writer's Secret deletes nothing: the Secret is read from the API server first", async () => {
   const w = await ready();
   try {
