@@ -35,6 +35,10 @@ export interface Config {
   namespaceLabelGrants: boolean;
   /** The namespace of the credentials escrow (the operator's own); undefined: no escrow. */
   escrowNamespace?: string;
+  /** The operator's own namespace, where its access records live; undefined: each onboarding's own namespace. */
+  operatorNamespace?: string;
+  /** How often each onboarding's authorizations are swept for tokens that outlived their InfluxToken or grant. */
+  tokenSweepIntervalMs: number;
   identity: string;
 }
 
@@ -90,6 +94,18 @@ const FLAGS: readonly Flag[] = [
     type: 'string',
     default: '',
     help: "Keep a copy of each resource's credentials in a Secret of this namespace (the operator's own), restored when the resource's Secret is gone; empty: no escrow.",
+  },
+  {
+    name: 'operator-namespace',
+    type: 'string',
+    default: '',
+    help: "The operator's own namespace: its records of the buckets, tokens and InfluxDB users it made for each namespace live there, as ConfigMaps no tenant can write. Empty: POD_NAMESPACE; outside a pod without either, each InfluxOnboarding's own namespace.",
+  },
+  {
+    name: 'token-sweep-interval',
+    type: 'string',
+    default: '10m',
+    help: "How often each InfluxOnboarding's authorizations are swept: one whose InfluxToken is gone (read from the API server), was re-created, or whose namespace lost its grant is deleted (also at once when an InfluxToken or the grant goes).",
   },
   {
     name: 'backoff-base',
@@ -285,6 +301,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
       `--escrow-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(escrowNamespace)}`,
     );
   }
+  const operatorNamespace = raw('operator-namespace').trim() || env.POD_NAMESPACE || undefined;
+  if (operatorNamespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(operatorNamespace)) {
+    problems.push(
+      `--operator-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(operatorNamespace)}`,
+    );
+  }
   const leaderElect = bool('leader-elect');
   const leaderElectionNamespace = raw('leader-election-namespace') || env.POD_NAMESPACE || undefined;
   if (leaderElect && leaderElectionNamespace === undefined) {
@@ -309,6 +331,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     namespaces,
     ...(labelSelector !== '' && { labelSelector }),
     ...(escrowNamespace !== '' && { escrowNamespace }),
+    ...(operatorNamespace !== undefined && { operatorNamespace }),
+    tokenSweepIntervalMs: duration('token-sweep-interval'),
     concurrency,
     resyncPeriodMs: duration('resync-period'),
     driftCheckIntervalMs: duration('drift-check-interval'),

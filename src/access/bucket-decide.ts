@@ -1,11 +1,21 @@
-import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
+import { EMPTY_RECORD, type AccessRecord, type RecordChange, type RecordRefusal } from '../api/access-records.js';
+import {
+  bucketNamePrefix,
+  legacyDefaultBucketName,
+  mayClaimBucketName,
+  retentionBeyondLimits,
+  type Checked,
+  type EffectiveBucketSpec,
+  type GrantTerms,
+} from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
-import { BACKOFF, NONE } from '../api/reconcile.js';
+import { BACKOFF, NONE, type ResourceEvent } from '../api/reconcile.js';
 import type { BucketInfo, InfluxFailure, Outcome } from '../influx/types.js';
 import {
   accessFinish,
   after,
   failureOutcome,
+  refusalMessage,
   type Access,
   type AccessFinish,
   type Connection,
@@ -19,11 +29,17 @@ export interface BucketFacts {
   access: Access;
   now: string;
   driftCheckIntervalMs: number;
-  /** The bucket of the wanted name in the onboarding's org (null: none). */
-  bucket?: Outcome<BucketInfo | null>;
+  /** What the operator recorded for this namespace under the onboarding (read with a valid spec). */
+  record?: AccessRecord;
+  /** A record change refused: the namespace is at a limit of its grant. */
+  refused?: RecordRefusal;
+  /** The recorded bucket as InfluxDB shows it by ID; null when InfluxDB has none of that ID. */
+  recorded?: { id: string; found: Outcome<BucketInfo | null> };
+  /** Buckets of the onboarding's org looked up by name; null when none has that name. */
+  named?: Readonly<Record<string, Outcome<BucketInfo | null>>>;
   /** A change InfluxDB refused: what was tried and its answer. */
   failure?: { doing: string; failure: InfluxFailure };
-  /** What this reconcile changed in InfluxDB, for the event. */
+  /** What this reconcile changed in InfluxDB, for the event and the status. */
   changes?: string[];
   deleted?: boolean;
 }
@@ -32,7 +48,9 @@ export type BucketFinish = AccessFinish<InfluxBucketStatus>;
 
 export type BucketStep =
   | FinalizerStep
+  | { kind: 'record'; change: RecordChange }
   | { kind: 'findBucket'; connection: Connection; name: string }
+  | { kind: 'readBucket'; connection: Connection; bucketID: string }
   /** change: what a success did, in words, for the event and facts.changes. */
   | {
       kind: 'createBucket';
@@ -42,29 +60,49 @@ export type BucketStep =
       description: string;
       change: string;
     }
+  | { kind: 'renameBucket'; connection: Connection; bucketID: string; name: string; change: string }
   | { kind: 'setRetention'; connection: Connection; bucketID: string; retentionSeconds: number; change: string }
   | { kind: 'describeBucket'; connection: Connection; bucketID: string; description: string; change: string }
   | { kind: 'deleteBucket'; connection: Connection; bucketID: string }
   | BucketFinish;
 
-const CREATED = 'created bucket';
-const ADOPTED = 'adopted bucket';
-const MARKER = /\[managed by InfluxBucket ([^/\]\s]+)\/([^\]\s]+)\]$/;
-
-/** The tag that marks a bucket as this resource's: who manages it is read back from InfluxDB itself. */
-export function bucketMarker(namespace: string, name: string): string {
-  return `[managed by InfluxBucket ${namespace}/${name}]`;
+/** Who a bucket's marker names: the InfluxBucket's namespace, name and (since markers carry it) UID. */
+export interface Manager {
+  namespace: string;
+  name: string;
+  /** Absent in markers written before UIDs were (`[managed by InfluxBucket <namespace>/<name>]`). */
+  uid?: string;
 }
 
-export function bucketDescription(spec: EffectiveBucketSpec, namespace: string, name: string): string {
-  const marker = bucketMarker(namespace, name);
+const MARKER = /\[managed by InfluxBucket ([^/\]\s]+)\/([^\]\s]+)(?: uid=([^\]\s]+))?\]$/;
+
+/**
+ * The tag that claims a bucket for this resource, read back from InfluxDB itself. A claim only: an
+ * application's write token can edit a bucket's description, so ownership needs the ID the
+ * operator recorded as well (see decideBucket).
+ */
+export function bucketMarker(resource: Pick<InfluxBucket, 'metadata'>): string {
+  const { namespace, name, uid } = resource.metadata;
+  return `[managed by InfluxBucket ${namespace}/${name} uid=${uid}]`;
+}
+
+export function bucketDescription(spec: EffectiveBucketSpec, resource: Pick<InfluxBucket, 'metadata'>): string {
+  const marker = bucketMarker(resource);
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
 
-/** The InfluxBucket (namespace/name) that manages a bucket, from its description; undefined: none. */
-export function managerOf(description: string): string | undefined {
+/** The InfluxBucket a bucket's description names as its manager; undefined: none. */
+export function managerOf(description: string): Manager | undefined {
   const match = MARKER.exec(description);
-  return match ? `${match[1]}/${match[2]}` : undefined;
+  if (!match) return undefined;
+  const [, namespace = '', name = '', uid] = match;
+  return uid === undefined ? { namespace, name } : { namespace, name, uid };
+}
+
+/** A marker the operator wrote for this resource before markers carried UIDs: taken over once on upgrade. */
+function isLegacyMarkerOf(manager: Manager | undefined, resource: InfluxBucket): boolean {
+  const { namespace, name } = resource.metadata;
+  return manager !== undefined && manager.uid === undefined && manager.namespace === namespace && manager.name === name;
 }
 
 function hasFinalizer(resource: InfluxBucket): boolean {
@@ -79,49 +117,209 @@ function describeRetention(seconds: number): string {
   return seconds === 0 ? 'infinite retention' : `retention ${seconds}s`;
 }
 
+/** The bucket of this ID among those this reconcile has seen (by ID or by name); undefined: not seen. */
+function seenWithID(facts: BucketFacts, id: string): BucketInfo | null | undefined {
+  if (facts.recorded?.id === id && facts.recorded.found.ok) return facts.recorded.found.value;
+  for (const outcome of Object.values(facts.named ?? {}))
+    if (outcome.ok && outcome.value?.id === id) return outcome.value;
+  return undefined;
+}
+
+/** The next lookup by name, or the looked-up buckets, or a finish on failure. */
+function lookUp(
+  facts: BucketFacts,
+  connection: Connection,
+  names: readonly string[],
+): BucketStep | Array<BucketInfo | null> {
+  const found: Array<BucketInfo | null> = [];
+  for (const name of names) {
+    const outcome = facts.named?.[name];
+    if (outcome === undefined) return { kind: 'findBucket', connection, name };
+    if (!outcome.ok) return finish(facts, failureOutcome(`looking up bucket ${name}`, outcome.failure));
+    found.push(outcome.value);
+  }
+  return found;
+}
+
+/** Reads the recorded bucket by ID: the bucket itself, null when gone, or the step to learn it. */
+function recordedBucket(facts: BucketFacts, connection: Connection, id: string): BucketInfo | null | BucketStep {
+  const seen = seenWithID(facts, id);
+  if (seen !== undefined) return seen;
+  if (facts.recorded?.id !== id) return { kind: 'readBucket', connection, bucketID: id };
+  const { found } = facts.recorded;
+  return found.ok ? found.value : finish(facts, failureOutcome(`reading bucket ${id}`, found.failure));
+}
+
+function isBucketStep(value: BucketInfo | null | BucketStep | Array<BucketInfo | null>): value is BucketStep {
+  return value !== null && !Array.isArray(value) && 'kind' in value;
+}
+
+/**
+ * Who a bucket's marker names, for a BucketExists message: an InfluxBucket of this namespace by
+ * name, anything else without a name (another namespace's resources are not this one's business).
+ */
+function managedBy(manager: Manager, namespace: string): string {
+  return manager.namespace === namespace
+    ? `is managed by InfluxBucket ${manager.name}`
+    : 'is managed by another resource';
+}
+
 function decideDeletion(facts: BucketFacts): BucketStep {
   const { resource, checked, access } = facts;
-  const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
   if (!hasFinalizer(resource)) return finish(facts, { reason: 'Deleting', message: 'being deleted', requeue: NONE });
-  if (facts.deleted)
-    return {
-      kind: 'removeFinalizer',
-      event: { type: 'Normal', reason: 'BucketDeleted', message: `bucket deleted from InfluxDB` },
-    };
-  if (!checked.ok || checked.spec.deletionPolicy === 'Retain') return { kind: 'removeFinalizer' };
+  if (!checked.ok) return { kind: 'removeFinalizer' };
+  const uid = resource.metadata.uid;
+  const entry = (facts.record ?? EMPTY_RECORD).buckets[uid];
+  // The record goes with the resource (the bucket, when retained, stays with its marker).
+  const letGo = (event?: ResourceEvent): BucketStep =>
+    entry !== undefined && facts.record !== undefined
+      ? { kind: 'record', change: { kind: 'forgetBucket', uid } }
+      : { kind: 'removeFinalizer', ...(event && { event }) };
+  if (facts.deleted) return letGo({ type: 'Normal', reason: 'BucketDeleted', message: 'bucket deleted from InfluxDB' });
+  const spec = checked.spec;
+  if (spec.deletionPolicy === 'Retain') return letGo();
   if (access.kind === 'waiting' && access.gone) {
-    return {
-      kind: 'removeFinalizer',
-      event: {
-        type: 'Warning',
-        reason: 'OnboardingGone',
-        message: `${access.message}: bucket ${checked.spec.bucketName} left in InfluxDB (deletionPolicy Delete could not be carried out)`,
-      },
-    };
+    return letGo({
+      type: 'Warning',
+      reason: 'OnboardingGone',
+      message: `${access.message}: bucket ${spec.bucketName} left in InfluxDB (deletionPolicy Delete could not be carried out)`,
+    });
   }
   if (access.kind === 'not-permitted') {
-    return {
-      kind: 'removeFinalizer',
-      event: {
-        type: 'Warning',
-        reason: 'NotPermitted',
-        message: `${access.message}: bucket ${checked.spec.bucketName} left in InfluxDB`,
-      },
-    };
+    return letGo({
+      type: 'Warning',
+      reason: 'NotPermitted',
+      message: `${access.message}: bucket ${spec.bucketName} left in InfluxDB`,
+    });
   }
   if (access.kind === 'waiting')
     return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
-  if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: checked.spec.bucketName };
-  if (!facts.bucket.ok)
-    return finish(facts, failureOutcome(`looking up bucket ${checked.spec.bucketName}`, facts.bucket.failure));
-  const found = facts.bucket.value;
-  // Only the bucket this resource manages is deleted: one re-created by someone else under the same name stays.
-  if (found === null || managerOf(found.description) !== key) return { kind: 'removeFinalizer' };
-  return { kind: 'deleteBucket', connection, bucketID: found.id };
+  // Only a bucket proven this resource's is deleted: the recorded ID (or, during its create, the
+  // recorded name) and this resource's marker; before records, a marker naming exactly this resource.
+  let candidate: BucketInfo | null;
+  if (entry?.id !== undefined) {
+    const found = recordedBucket(facts, connection, entry.id);
+    if (isBucketStep(found)) return found;
+    candidate = found;
+  } else {
+    const name =
+      entry?.name ??
+      (spec.chosenName
+        ? spec.bucketName
+        : legacyDefaultBucketName(resource.metadata.namespace, resource.metadata.name));
+    const found = lookUp(facts, connection, [name]);
+    if (!Array.isArray(found)) return found;
+    candidate = found[0] ?? null;
+  }
+  const manager = candidate === null ? undefined : managerOf(candidate.description);
+  const proven =
+    candidate !== null && (entry === undefined ? isLegacyMarkerOf(manager, resource) : manager?.uid === uid);
+  if (candidate !== null && proven) return { kind: 'deleteBucket', connection, bucketID: candidate.id };
+  return letGo(
+    candidate === null
+      ? undefined
+      : {
+          type: 'Warning',
+          reason: 'BucketLeft',
+          message: `bucket ${candidate.name} left in InfluxDB: its marker does not name this resource (changed outside the operator)`,
+        },
+  );
 }
 
+/** The checks of the grant's terms that come before anything in InfluxDB: the name (point of consent) and the retention limits. */
+function outsideTerms(
+  facts: BucketFacts,
+  spec: EffectiveBucketSpec,
+  terms: GrantTerms,
+  onboarding: string,
+): BucketStep | undefined {
+  const namespace = facts.resource.metadata.namespace;
+  if (spec.chosenName && !mayClaimBucketName(spec.bucketName, namespace, terms)) {
+    return finish(facts, {
+      reason: 'NotPermitted',
+      message: `spec.name ${spec.bucketName} is outside this namespace's own bucket names (${bucketNamePrefix(namespace)}*); InfluxOnboarding ${onboarding} must list it for namespace ${namespace} in spec.accessFrom.grants[].bucketNames. Nothing was created`,
+      requeue: NONE,
+    });
+  }
+  const beyond = terms.home ? undefined : retentionBeyondLimits(spec.retentionPeriodSeconds, terms.limits);
+  if (beyond !== undefined) {
+    return finish(facts, {
+      reason: 'QuotaExceeded',
+      message: `spec.retentionPeriodSeconds ${spec.retentionPeriodSeconds} is ${beyond} that InfluxOnboarding ${onboarding} allows namespace ${namespace} (spec.accessFrom limits). Nothing was changed`,
+      requeue: NONE,
+    });
+  }
+  if (facts.refused !== undefined) {
+    return finish(facts, {
+      reason: 'QuotaExceeded',
+      message: `${refusalMessage(facts.refused, 'InfluxBuckets', onboarding, namespace)}. Nothing was created`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
+  }
+  return undefined;
+}
+
+/** The recorded bucket, found by its ID: what was changed outside the operator is put back, then Ready. */
+function keep(
+  facts: BucketFacts,
+  connection: Connection,
+  found: BucketInfo,
+  recordedName: string,
+  adopted: boolean,
+): BucketStep {
+  const { resource } = facts;
+  const spec = facts.checked.ok ? facts.checked.spec : undefined;
+  if (spec === undefined) throw new Error('keep() needs a valid spec');
+  if (found.name !== recordedName) {
+    return {
+      kind: 'renameBucket',
+      connection,
+      bucketID: found.id,
+      name: recordedName,
+      change: `renamed the bucket back to ${recordedName} (it had been renamed to ${found.name} outside the operator)`,
+    };
+  }
+  if (found.retentionSeconds !== spec.retentionPeriodSeconds) {
+    const change = `set ${describeRetention(spec.retentionPeriodSeconds)} (was ${describeRetention(found.retentionSeconds)})`;
+    return {
+      kind: 'setRetention',
+      connection,
+      bucketID: found.id,
+      retentionSeconds: spec.retentionPeriodSeconds,
+      change,
+    };
+  }
+  const description = bucketDescription(spec, resource);
+  if (found.description !== description) {
+    const change =
+      managerOf(found.description)?.uid === resource.metadata.uid
+        ? 'set the description'
+        : 'marked the bucket as managed again';
+    return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
+  }
+  const changes = facts.changes ?? [];
+  const wasReady = resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+  return finish(facts, {
+    reason: 'BucketReady',
+    message: `bucket ${found.name} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
+    requeue: after(facts.driftCheckIntervalMs),
+    fields: { bucketName: found.name, bucketID: found.id, onboarding: connection.onboarding, adopted },
+    ...(changes.length > 0 && wasReady
+      ? { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }
+      : {}),
+  });
+}
+
+/**
+ * A bucket is this resource's only when its ID is the one the operator recorded for this
+ * resource's UID (in a record no tenant can write) and its marker names this UID. The marker alone
+ * proves nothing (an application's write token can copy it onto another bucket it may write), a
+ * status proves nothing (a tenant may write it). An existing bucket is adopted only with
+ * spec.adopt and the onboarding's consent for this namespace; otherwise it is BucketExists and left
+ * exactly as it is.
+ */
 export function decideBucket(facts: BucketFacts): BucketStep {
   const { resource, checked, access } = facts;
   if (resource.metadata.deletionTimestamp !== undefined) return decideDeletion(facts);
@@ -137,71 +335,85 @@ export function decideBucket(facts: BucketFacts): BucketStep {
       requeue: after(facts.driftCheckIntervalMs),
     });
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
-  const { connection } = access;
-  if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: spec.bucketName };
-  if (!facts.bucket.ok)
-    return finish(facts, failureOutcome(`looking up bucket ${spec.bucketName}`, facts.bucket.failure));
+  const { connection, terms } = access;
+  const refused = outsideTerms(facts, spec, terms, connection.onboarding);
+  if (refused !== undefined) return refused;
 
-  const { namespace, name } = resource.metadata;
-  const description = bucketDescription(spec, namespace, name);
-  const found = facts.bucket.value;
-  if (found === null) {
-    const change = `${CREATED} ${spec.bucketName}`;
+  const { namespace, name, uid } = resource.metadata;
+  const limits = terms.home ? undefined : terms.limits;
+  const record = facts.record ?? EMPTY_RECORD;
+  const entry = record.buckets[uid];
+  if (entry?.id !== undefined) {
+    const found = recordedBucket(facts, connection, entry.id);
+    if (isBucketStep(found)) return found;
+    if (found !== null) return keep(facts, connection, found, entry.name, entry.adopted === true);
+  }
+  const target = entry?.name ?? spec.bucketName;
+  // Before records, the default name was <namespace>-<name>: such a bucket the operator made for this resource is kept.
+  const legacy = !spec.chosenName && entry === undefined ? legacyDefaultBucketName(namespace, name) : undefined;
+  const found = lookUp(facts, connection, legacy === undefined ? [target] : [target, legacy]);
+  if (!Array.isArray(found)) return found;
+  const [atTarget = null, atLegacy = null] = found;
+  const upgraded = [atTarget, atLegacy].find(
+    (bucket): bucket is BucketInfo => bucket !== null && isLegacyMarkerOf(managerOf(bucket.description), resource),
+  );
+  if (entry === undefined && upgraded !== undefined)
+    return { kind: 'record', change: { kind: 'bucket', uid, bucket: { name: upgraded.name, id: upgraded.id } } };
+
+  if (atTarget === null) {
+    // The record holds the intent before the create, so a bucket found with this resource's marker after a lost answer is provably the one created.
+    if (entry === undefined || entry.id !== undefined) {
+      return {
+        kind: 'record',
+        change: { kind: 'bucket', uid, bucket: { name: target }, ...(limits && { limits }) },
+      };
+    }
     return {
       kind: 'createBucket',
       connection,
-      name: spec.bucketName,
+      name: target,
       retentionSeconds: spec.retentionPeriodSeconds,
-      description,
-      change,
+      description: bucketDescription(spec, resource),
+      change:
+        facts.recorded?.found.ok && facts.recorded.found.value === null
+          ? `created bucket ${target} again (the recorded one, ID ${facts.recorded.id}, was deleted outside the operator)`
+          : `created bucket ${target}`,
     };
   }
 
-  const manager = managerOf(found.description);
-  const ours = manager === `${namespace}/${name}`;
-  if (!ours) {
-    const exists = (why: string) =>
-      finish(facts, {
-        reason: 'BucketExists',
-        message: `bucket ${spec.bucketName} exists in org ${connection.org} and ${why}`,
-        requeue: NONE,
-      });
-    if (manager !== undefined) return exists(`is managed by InfluxBucket ${manager}`);
-    if (found.name === connection.onboardingBucket || found.id === connection.onboardingBucketID) {
-      return exists(`is the onboarding's own bucket, which is never adopted`);
-    }
-    // A bucket this resource created or adopted before (its status says so) whose marker someone removed is taken back.
-    if (!spec.adopt && found.id !== resource.status?.bucketID)
-      return exists('is not managed by this resource; set spec.adopt: true to adopt it');
-    const change =
-      found.id === resource.status?.bucketID ? 'marked the bucket as managed again' : `${ADOPTED} ${spec.bucketName}`;
-    return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
+  const exists = (why: string): BucketStep =>
+    finish(facts, {
+      reason: 'BucketExists',
+      message: `bucket ${target} exists in org ${connection.org} and ${why}`,
+      requeue: NONE,
+    });
+  const manager = managerOf(atTarget.description);
+  if (manager?.uid === uid) {
+    if (entry !== undefined && entry.id === undefined)
+      return { kind: 'record', change: { kind: 'bucket', uid, bucket: { name: target, id: atTarget.id } } };
+    return exists(
+      entry === undefined
+        ? "carries this resource's marker, but the operator never recorded creating or adopting it (a copied marker proves nothing)"
+        : `carries this resource's marker, but is not the bucket the operator recorded (ID ${entry.id ?? ''}, deleted outside the operator)`,
+    );
   }
-  if (found.retentionSeconds !== spec.retentionPeriodSeconds) {
-    const change = `set ${describeRetention(spec.retentionPeriodSeconds)} (was ${describeRetention(found.retentionSeconds)})`;
-    return {
-      kind: 'setRetention',
-      connection,
-      bucketID: found.id,
-      retentionSeconds: spec.retentionPeriodSeconds,
-      change,
-    };
-  }
-  if (found.description !== description)
-    return { kind: 'describeBucket', connection, bucketID: found.id, description, change: 'set the description' };
-
-  const changes = facts.changes ?? [];
-  const adopted =
-    changes.some((change) => change.startsWith(ADOPTED)) ||
-    (!changes.some((change) => change.startsWith(CREATED)) && resource.status?.adopted === true);
-  return finish(facts, {
-    reason: 'BucketReady',
-    message: `bucket ${spec.bucketName} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
-    requeue: after(facts.driftCheckIntervalMs),
-    fields: { bucketName: spec.bucketName, bucketID: found.id, onboarding: connection.onboarding, adopted },
-    ...(changes.length > 0 &&
-    resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
-      ? { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }
-      : {}),
-  });
+  if (manager !== undefined) return exists(managedBy(manager, namespace));
+  if (atTarget.name === connection.onboardingBucket || atTarget.id === connection.onboardingBucketID)
+    return exists(`is the onboarding's own bucket, which is never adopted`);
+  const consent = `InfluxOnboarding ${connection.onboarding} lists it for namespace ${namespace} in spec.accessFrom.grants[].adoptBuckets`;
+  if (!spec.adopt)
+    return exists(
+      `is not managed by this resource; to adopt it, set spec.adopt: true${terms.home ? '' : ` (and ask that ${consent})`}`,
+    );
+  if (!terms.home && !terms.adoptBuckets.includes(target))
+    return exists(`may be adopted only when ${consent}; its retention and description were left as they are`);
+  return {
+    kind: 'record',
+    change: {
+      kind: 'bucket',
+      uid,
+      bucket: { name: target, id: atTarget.id, adopted: true },
+      ...(limits && { limits }),
+    },
+  };
 }

@@ -11,12 +11,13 @@ import {
   type InfluxTokenStatus,
   type TokenSecret,
 } from '../api/access-types.js';
+import type { AccessRecord, RecordApplied, RecordChange, RecordKey, RecordRefusal } from '../api/access-records.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
 import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
 import { bucketPermissions } from '../influx/client.js';
-import type { InfluxClient, InfluxTarget } from '../influx/types.js';
+import type { BucketInfo, InfluxClient, InfluxTarget, Outcome } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import { resolveAccess, type Access, type AccessFinish, type FinalizerStep } from './access.js';
@@ -35,6 +36,9 @@ export interface AccessPorts {
   influx(target: InfluxTarget): InfluxClient;
   /** Queues the event; it is sent in the background and never fails the reconcile. */
   recordEvent(resource: Resource, event: ResourceEvent): void;
+  /** The operator's record of what it made for a namespace under an onboarding (src/kube/access-records.ts). */
+  readRecord(key: RecordKey): Promise<AccessRecord>;
+  changeRecord(key: RecordKey, change: RecordChange): Promise<RecordApplied>;
 }
 
 export interface KindPorts<R, S> {
@@ -72,13 +76,23 @@ const UNRESOLVED: Access = {
   gone: false,
 };
 
-async function observeAccess(
+function observeAccess(
   ports: AccessPorts,
   secrets: SecretRegistry,
   namespace: string,
   ref: OnboardingKey,
 ): Promise<Access> {
-  const onboarding = ports.onboarding(ref.namespace, ref.name);
+  return accessThrough(ports, secrets, namespace, ref, ports.onboarding(ref.namespace, ref.name));
+}
+
+/** Access for `namespace` through the onboarding as given (from the cache, or read live by the sweep). */
+export async function accessThrough(
+  ports: Pick<AccessPorts, 'readCredentials' | 'readReference' | 'namespaceLabels'>,
+  secrets: SecretRegistry,
+  namespace: string,
+  ref: OnboardingKey,
+  onboarding: InfluxOnboarding | undefined,
+): Promise<Access> {
   if (onboarding === undefined) return resolveAccess({ namespace, ref });
   const checked = checkSpec(onboarding);
   const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY)?.status === 'True';
@@ -200,6 +214,30 @@ function isFinalizerStep(step: { kind: string }): step is FinalizerStep {
   return step.kind === 'addFinalizer' || step.kind === 'removeFinalizer';
 }
 
+/** The shell's answer to a record step: the record as written, or the refusal the decision reports. */
+async function recordStep<F extends { record?: AccessRecord; refused?: RecordRefusal }>(
+  ports: AccessPorts,
+  key: RecordKey,
+  change: RecordChange,
+  facts: F,
+): Promise<F> {
+  const applied = await ports.changeRecord(key, change);
+  return applied.ok ? { ...facts, record: applied.record } : { ...facts, refused: applied.refusal };
+}
+
+/** The bucket of this ID as this reconcile saw it, changed; wherever it was seen (by ID or by name). */
+function changedBucket(facts: BucketFacts, bucketID: string, change: Partial<BucketInfo>): BucketFacts {
+  const update = (outcome: Outcome<BucketInfo | null>): Outcome<BucketInfo | null> =>
+    outcome.ok && outcome.value?.id === bucketID ? { ok: true, value: { ...outcome.value, ...change } } : outcome;
+  return {
+    ...facts,
+    ...(facts.recorded && { recorded: { id: facts.recorded.id, found: update(facts.recorded.found) } }),
+    ...(facts.named && {
+      named: Object.fromEntries(Object.entries(facts.named).map(([name, outcome]) => [name, update(outcome)])),
+    }),
+  };
+}
+
 export function createBucketReconciler(ports: BucketPorts, options: AccessOptions): AccessReconciler {
   const now = options.now ?? (() => new Date());
   const shell: Shell<InfluxBucket, InfluxBucketStatus> = { ports, options, finalizer: BUCKET_FINALIZER };
@@ -208,14 +246,22 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
     step: Exclude<BucketStep, AccessFinish<InfluxBucketStatus> | FinalizerStep>,
     facts: BucketFacts,
   ): Promise<BucketFacts> {
+    const changes = (change: string): string[] => [...(facts.changes ?? []), change];
     switch (step.kind) {
-      case 'findBucket':
-        return {
-          ...facts,
-          bucket: await ports
-            .influx(step.connection.target)
-            .findBucket(step.connection.token, step.connection.orgID, step.name),
-        };
+      case 'record': {
+        if (!facts.checked.ok) throw new Error('a record is changed only with a valid spec');
+        return recordStep(ports, recordKey(facts.checked.spec, facts.resource), step.change, facts);
+      }
+      case 'findBucket': {
+        const found = await ports
+          .influx(step.connection.target)
+          .findBucket(step.connection.token, step.connection.orgID, step.name);
+        return { ...facts, named: { ...facts.named, [step.name]: found } };
+      }
+      case 'readBucket': {
+        const found = await ports.influx(step.connection.target).findBucketByID(step.connection.token, step.bucketID);
+        return { ...facts, recorded: { id: step.bucketID, found } };
+      }
       case 'createBucket': {
         const client = ports.influx(step.connection.target);
         const created = await client.createBucket(
@@ -227,30 +273,37 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
         );
         if (!created.ok)
           return { ...facts, failure: { doing: `creating bucket ${step.name}`, failure: created.failure } };
-        const bucket = {
+        const bucket: BucketInfo = {
           id: created.value.id,
           name: step.name,
           retentionSeconds: step.retentionSeconds,
           description: step.description,
         };
-        return { ...facts, bucket: { ok: true, value: bucket }, changes: [...(facts.changes ?? []), step.change] };
+        return {
+          ...facts,
+          named: { ...facts.named, [step.name]: { ok: true, value: bucket } },
+          changes: changes(step.change),
+        };
       }
+      case 'renameBucket':
       case 'setRetention':
       case 'describeBucket': {
         const client = ports.influx(step.connection.target);
         const { token } = step.connection;
         const answer =
-          step.kind === 'setRetention'
-            ? await client.setRetention(token, step.bucketID, step.retentionSeconds)
-            : await client.describeBucket(token, step.bucketID, step.description);
+          step.kind === 'renameBucket'
+            ? await client.renameBucket(token, step.bucketID, step.name)
+            : step.kind === 'setRetention'
+              ? await client.setRetention(token, step.bucketID, step.retentionSeconds)
+              : await client.describeBucket(token, step.bucketID, step.description);
         if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
-        const previous = facts.bucket?.ok ? facts.bucket.value : null;
-        if (previous === null) throw new Error('a bucket was changed without being found first');
-        const bucket =
-          step.kind === 'setRetention'
-            ? { ...previous, retentionSeconds: step.retentionSeconds }
-            : { ...previous, description: step.description };
-        return { ...facts, bucket: { ok: true, value: bucket }, changes: [...(facts.changes ?? []), step.change] };
+        const change: Partial<BucketInfo> =
+          step.kind === 'renameBucket'
+            ? { name: step.name }
+            : step.kind === 'setRetention'
+              ? { retentionSeconds: step.retentionSeconds }
+              : { description: step.description };
+        return { ...changedBucket(facts, step.bucketID, change), changes: changes(step.change) };
       }
       case 'deleteBucket': {
         const deleted = await ports.influx(step.connection.target).deleteBucket(step.connection.token, step.bucketID);
@@ -276,6 +329,7 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
       resource,
       checked,
       access,
+      ...(checked.ok && { record: await ports.readRecord(recordKey(checked.spec, resource)) }),
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
@@ -283,30 +337,42 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
   };
 }
 
-/** What the token's permissions name, from the InfluxBuckets' status in the token's namespace. */
+/** Whose record a resource's belongs to: its namespace's, under the onboarding its spec names. */
+function recordKey(spec: { onboarding: OnboardingKey }, resource: { metadata: ObjectMeta }): RecordKey {
+  return { onboarding: spec.onboarding, namespace: resource.metadata.namespace };
+}
+
+/**
+ * What the token's permissions name, from the InfluxBuckets in the token's namespace: their UID
+ * and spec, never their status (the bucket IDs come from the operator's record of each UID).
+ */
 function resolveBuckets(
   ports: TokenPorts,
   namespace: string,
+  onboarding: OnboardingKey,
   names: readonly string[],
 ): Record<string, BucketResolution> {
   const resolved: Record<string, BucketResolution> = {};
   for (const name of names) {
     const bucket = ports.bucket(namespace, name);
-    const ready = bucket?.status?.conditions?.find((condition) => condition.type === READY);
-    const { bucketID, bucketName, onboarding } = bucket?.status ?? {};
-    if (bucket === undefined) resolved[name] = { kind: 'missing' };
-    else if (
-      ready?.status !== 'True' ||
-      bucketID === undefined ||
-      bucketName === undefined ||
-      onboarding === undefined ||
-      bucket.metadata.deletionTimestamp !== undefined
-    ) {
-      resolved[name] = {
-        kind: 'not-ready',
-        message: `waiting for InfluxBucket ${name} to be Ready (${ready?.reason ?? 'not reconciled yet'})`,
-      };
-    } else resolved[name] = { kind: 'ready', bucketID, bucketName, onboarding };
+    if (bucket === undefined) {
+      resolved[name] = { kind: 'missing' };
+      continue;
+    }
+    const checked = checkBucketSpec(bucket);
+    const ref = checked.ok ? checked.spec.onboarding : undefined;
+    if (ref !== undefined && (ref.namespace !== onboarding.namespace || ref.name !== onboarding.name)) {
+      resolved[name] = { kind: 'elsewhere', onboarding: `${ref.namespace}/${ref.name}` };
+      continue;
+    }
+    const readyReason = bucket.status?.conditions?.find((condition) => condition.type === READY)?.reason;
+    resolved[name] = {
+      kind: 'found',
+      uid: bucket.metadata.uid,
+      name,
+      deleting: bucket.metadata.deletionTimestamp !== undefined,
+      ...(readyReason !== undefined && { readyReason }),
+    };
   }
   return resolved;
 }
@@ -338,24 +404,40 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
     clean: Map<string, OrphanFree>,
   ): Promise<TokenFacts> {
     switch (step.kind) {
+      case 'record': {
+        if (!facts.checked.ok) throw new Error('a record is changed only with a valid spec');
+        return recordStep(ports, recordKey(facts.checked.spec, facts.resource), step.change, facts);
+      }
+      case 'findUser':
+        return {
+          ...facts,
+          user: await ports.influx(step.connection.target).findUser(step.connection.token, step.name),
+        };
+      case 'createUser': {
+        const created = await ports.influx(step.connection.target).createUser(step.connection.token, step.name);
+        return created.ok
+          ? { ...facts, user: { ok: true, value: created.value.id } }
+          : { ...facts, failure: { doing: `creating InfluxDB user ${step.name}`, failure: created.failure } };
+      }
       case 'listAuthorizations':
         return {
           ...facts,
           authorizations: await ports
             .influx(step.connection.target)
-            .listAuthorizations(step.connection.token, { orgID: step.connection.orgID }),
+            .listAuthorizations(step.connection.token, { userID: step.userID }),
         };
       case 'readAuthorization': {
         const found = await ports
           .influx(step.connection.target)
           .authorization(step.connection.token, step.authorizationID);
-        return { ...facts, current: { id: step.authorizationID, found } };
+        return { ...facts, probed: { ...facts.probed, [step.authorizationID]: found } };
       }
       case 'createAuthorization': {
         // From here until a list finds no orphan, one may exist: this create's answer can be lost.
         clean.delete(`${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`);
         const created = await ports.influx(step.connection.target).createAuthorization(step.connection.token, {
           orgID: step.connection.orgID,
+          userID: step.userID,
           description: step.description,
           permissions: bucketPermissions(step.connection.orgID, step.permissions),
         });
@@ -419,6 +501,7 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
       ? resolveBuckets(
           ports,
           request.namespace,
+          checked.spec.onboarding,
           checked.spec.permissions.map((permission) => permission.bucket),
         )
       : {};
@@ -429,6 +512,7 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
       access,
       secret,
       buckets,
+      ...(checked.ok && { record: await ports.readRecord(recordKey(checked.spec, cached)) }),
       orphanFree:
         known !== undefined &&
         known.uid === cached.metadata.uid &&

@@ -1,31 +1,46 @@
-import type { Checked, EffectiveTokenSpec } from '../api/access-spec.js';
+import { EMPTY_RECORD, type AccessRecord, type RecordChange, type RecordRefusal } from '../api/access-records.js';
+import {
+  legacyDefaultBucketName,
+  mayClaimBucketName,
+  namespaceUserName,
+  type Checked,
+  type EffectiveTokenSpec,
+  type GrantTerms,
+} from '../api/access-spec.js';
 import {
   TOKEN_FINALIZER,
   type DesiredTokenSecret,
   type InfluxToken,
   type InfluxTokenStatus,
+  type RetiringAuthorization,
   type TokenSecret,
 } from '../api/access-types.js';
-import { BACKOFF, NONE } from '../api/reconcile.js';
+import { BACKOFF, NONE, type ResourceEvent } from '../api/reconcile.js';
 import type { Authorization, BucketPermission, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/types.js';
-
-/** What the token controller reads of a listed authorization (v2.9+ lists no token). */
-export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
 import {
   accessFinish,
   after,
   failureOutcome,
+  refusalMessage,
   type Access,
   type AccessFinish,
   type Connection,
   type FinalizerStep,
 } from './access.js';
 
-/** An InfluxBucket a permission names, as its status tells. */
+/** What the token controller reads of a listed authorization (v2.9+ lists no token). */
+export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
+
+/**
+ * An InfluxBucket a permission names, as the cache shows its metadata and spec. Never its status:
+ * which bucket ID it stands for comes from the operator's record of that InfluxBucket's UID.
+ */
 export type BucketResolution =
-  | { kind: 'ready'; bucketName: string; bucketID: string; onboarding: string }
   | { kind: 'missing' }
-  | { kind: 'not-ready'; message: string };
+  /** Its spec.onboardingRef names another onboarding. */
+  | { kind: 'elsewhere'; onboarding: string }
+  /** readyReason: its Ready reason, only to tell people what it waits for. */
+  | { kind: 'found'; uid: string; name: string; deleting: boolean; readyReason?: string };
 
 export interface TokenFacts {
   resource: InfluxToken;
@@ -42,10 +57,16 @@ export interface TokenFacts {
    * The periodic check then reads only the Secret's own authorization.
    */
   orphanFree: boolean;
-  /** Every authorization of the onboarding's org (without tokens): listed only when an orphan can exist, and before any create. */
+  /** What the operator recorded for this namespace under the onboarding (read with a valid spec). */
+  record?: AccessRecord;
+  /** A record change refused: the namespace is at a limit of its grant. */
+  refused?: RecordRefusal;
+  /** The namespace's InfluxDB user, looked up by name (null: none yet), or just created. */
+  user?: Outcome<string | null>;
+  /** Every authorization of the namespace's user (without tokens): listed only when an orphan can exist, and before any create. */
   authorizations?: Outcome<ListedAuthorization[]>;
-  /** The Secret's authorization as InfluxDB shows it by ID; null when InfluxDB has none of that ID. */
-  current?: { id: string; found: Outcome<Authorization | null> };
+  /** Authorizations read by ID in this reconcile (null: InfluxDB has none of that ID). */
+  probed?: Readonly<Record<string, Outcome<Authorization | null>>>;
   /** Created in this reconcile and not yet in the Secret: the next step writes it there. */
   issued?: CreatedAuthorization;
   /** IDs deleted in this reconcile. */
@@ -57,16 +78,26 @@ export type TokenFinish = AccessFinish<InfluxTokenStatus>;
 
 export type TokenStep =
   | FinalizerStep
-  | { kind: 'listAuthorizations'; connection: Connection }
+  | { kind: 'record'; change: RecordChange }
+  | { kind: 'findUser'; connection: Connection; name: string }
+  | { kind: 'createUser'; connection: Connection; name: string }
+  | { kind: 'listAuthorizations'; connection: Connection; userID: string }
   | { kind: 'readAuthorization'; connection: Connection; authorizationID: string }
-  | { kind: 'createAuthorization'; connection: Connection; description: string; permissions: BucketPermission[] }
+  | {
+      kind: 'createAuthorization';
+      connection: Connection;
+      userID: string;
+      description: string;
+      permissions: BucketPermission[];
+    }
   | { kind: 'writeSecret'; secret: DesiredTokenSecret }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
   | TokenFinish;
 
 /**
  * The marker in an authorization's description that ties it to one InfluxToken for good: its UID,
- * which a re-created resource of the same name does not share.
+ * which a re-created resource of the same name does not share. Only the operator writes
+ * authorizations (no tenant token may), so the marker is proof.
  */
 export function tokenMarker(resource: Pick<InfluxToken, 'metadata'>): string {
   const { namespace, name, uid } = resource.metadata;
@@ -78,13 +109,26 @@ export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<Influx
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
 
+const TOKEN_MARKER = /\[InfluxToken ([^/\]\s]+)\/([^\]\s]+) uid=([^\]\s]+)\]$/;
+
+/** The InfluxToken an authorization's marker names; undefined: none. */
+export function tokenOf(description: string): { namespace: string; name: string; uid: string } | undefined {
+  const match = TOKEN_MARKER.exec(description);
+  if (!match) return undefined;
+  const [, namespace = '', name = '', uid = ''] = match;
+  return { namespace, name, uid };
+}
+
+function isOwn(authorization: Pick<Authorization, 'description'>, resource: Pick<InfluxToken, 'metadata'>): boolean {
+  return authorization.description.endsWith(` uid=${resource.metadata.uid}]`);
+}
+
 /** This resource's authorizations: found by the UID in their description, also on servers that never show a token again. */
 export function ownAuthorizations(
   all: readonly ListedAuthorization[],
   resource: Pick<InfluxToken, 'metadata'>,
 ): ListedAuthorization[] {
-  const suffix = ` uid=${resource.metadata.uid}]`;
-  return all.filter((entry) => entry.description.endsWith(suffix));
+  return all.filter((entry) => isOwn(entry, resource));
 }
 
 function finish(facts: TokenFacts, outcome: Parameters<typeof accessFinish<InfluxTokenStatus>>[2]): TokenFinish {
@@ -95,21 +139,67 @@ function hasFinalizer(resource: InfluxToken): boolean {
   return resource.metadata.finalizers?.includes(TOKEN_FINALIZER) ?? false;
 }
 
-/** The authorizations of this resource still alive in InfluxDB, or a step to learn them, or a finish on failure. */
-function living(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
-  if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection };
+function isStep<T>(value: T | TokenStep): value is TokenStep {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && 'kind' in value;
+}
+
+/**
+ * The authorizations of this resource under the namespace's user, or the step to list them. No
+ * user recorded: none can exist (a token is only ever created after its user is recorded).
+ */
+function listing(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
+  const userID = facts.record?.userID;
+  if (userID === undefined) return [];
+  if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection, userID };
   if (!facts.authorizations.ok)
     return finish(facts, failureOutcome('listing authorizations', facts.authorizations.failure));
   const deleted = facts.deleted ?? [];
   return ownAuthorizations(facts.authorizations.value, facts.resource).filter((entry) => !deleted.includes(entry.id));
 }
 
-/** Deletes every authorization of this resource; undefined once none is left. */
+/**
+ * Whether `id` is a live authorization of this resource: listed under the namespace's user, or
+ * read by ID and carrying this resource's marker (one issued before per-namespace users, or a
+ * value a tenant wrote into the Secret's annotations, which proves nothing until InfluxDB agrees).
+ */
+function ownAlive(
+  facts: TokenFacts,
+  connection: Connection,
+  listed: readonly ListedAuthorization[],
+  id: string,
+): boolean | TokenStep {
+  if ((facts.deleted ?? []).includes(id)) return false;
+  if (listed.some((entry) => entry.id === id)) return true;
+  const probe = facts.probed?.[id];
+  if (probe === undefined) return { kind: 'readAuthorization', connection, authorizationID: id };
+  if (!probe.ok) return finish(facts, failureOutcome(`reading authorization ${id}`, probe.failure));
+  return probe.value !== null && isOwn(probe.value, facts.resource);
+}
+
+/** The IDs the Secret names (its authorization and the retiring ones): hints to be proven, never trusted. */
+function namedBySecret(secret: TokenSecret): string[] {
+  if (secret.state !== 'owned') return [];
+  return [
+    ...(secret.authorizationID === undefined ? [] : [secret.authorizationID]),
+    ...secret.retiring.map((entry) => entry.id),
+  ];
+}
+
+/** Deletes every authorization of this resource (listed, or named by the Secret and proven ours); undefined once none is left. */
 function revokeAll(facts: TokenFacts, connection: Connection, why: string): TokenStep | undefined {
-  const alive = living(facts, connection);
-  if (!Array.isArray(alive)) return alive;
-  const [first] = alive;
-  return first && { kind: 'deleteAuthorization', connection, authorizationID: first.id, why };
+  const listed = listing(facts, connection);
+  if (isStep(listed)) return listed;
+  for (const id of new Set([...listed.map((entry) => entry.id), ...namedBySecret(facts.secret)])) {
+    const alive = ownAlive(facts, connection, listed, id);
+    if (isStep(alive)) return alive;
+    if (alive) return { kind: 'deleteAuthorization', connection, authorizationID: id, why };
+  }
+  return undefined;
+}
+
+function forgetAnd(facts: TokenFacts, then: TokenStep): TokenStep {
+  const uid = facts.resource.metadata.uid;
+  return facts.record?.tokens[uid] === undefined ? then : { kind: 'record', change: { kind: 'forgetToken', uid } };
 }
 
 function decideDeletion(facts: TokenFacts): TokenStep {
@@ -127,25 +217,22 @@ function decideDeletion(facts: TokenFacts): TokenStep {
     };
   }
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  const letGo = (event?: ResourceEvent): TokenStep =>
+    forgetAnd(facts, { kind: 'removeFinalizer', ...(event && { event }) });
   if (access.kind === 'waiting' && access.gone) {
-    return {
-      kind: 'removeFinalizer',
-      event: {
-        type: 'Warning',
-        reason: 'OnboardingGone',
-        message: `${access.message}: the token's authorization could not be deleted from InfluxDB`,
-      },
-    };
+    return letGo({
+      type: 'Warning',
+      reason: 'OnboardingGone',
+      message: `${access.message}: the token's authorization could not be deleted from InfluxDB`,
+    });
   }
   if (access.kind === 'waiting')
     return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
   const connection = access.connection;
-  if (connection === undefined) return { kind: 'removeFinalizer' };
+  if (connection === undefined) return letGo();
   return (
-    revokeAll(facts, connection, 'the InfluxToken is being deleted') ?? {
-      kind: 'removeFinalizer',
-      event: { type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' },
-    }
+    revokeAll(facts, connection, 'the InfluxToken is being deleted') ??
+    letGo({ type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' })
   );
 }
 
@@ -158,12 +245,20 @@ export function permissionsKey(permissions: ReadonlyArray<{ action: string; buck
 }
 
 /**
- * The authorization InfluxDB shows serves the Secret as it is: active, in the org, with exactly the
- * wanted permissions (each on one bucket of the org), and the Secret's token where InfluxDB still
- * shows tokens (before v2.9; the Secret's own digest vouches for its token everywhere).
+ * The authorization InfluxDB shows serves the Secret as it is: this resource's (its marker), under
+ * the namespace's user, active, in the org, with exactly the wanted permissions (each on one
+ * bucket of the org), and the Secret's token where InfluxDB still shows tokens (before v2.9; the
+ * Secret's own digest vouches for its token everywhere).
  */
-export function serves(found: Authorization | null, orgID: string, wanted: string, token: string): boolean {
+export function serves(
+  found: Authorization | null,
+  owner: { resource: Pick<InfluxToken, 'metadata'>; userID: string | undefined },
+  orgID: string,
+  wanted: string,
+  token: string,
+): boolean {
   if (found === null || !found.active || found.orgID !== orgID) return false;
+  if (!isOwn(found, owner.resource) || found.userID !== owner.userID) return false;
   if (found.token !== undefined && found.token !== token) return false;
   const onBuckets = found.permissions.flatMap(({ action, resource }) =>
     resource.type === 'buckets' && resource.id !== undefined && resource.orgID === orgID
@@ -175,6 +270,100 @@ export function serves(found: Authorization | null, orgID: string, wanted: strin
 
 function retireAt(now: string, seconds: number): string {
   return new Date(Date.parse(now) + seconds * 1000).toISOString();
+}
+
+/**
+ * The bucket IDs the permissions stand for, from the operator's record of each InfluxBucket (by
+ * its UID, which the API server assigns): what a token may touch never comes from a status.
+ */
+function resolvePermissions(
+  facts: TokenFacts,
+  spec: EffectiveTokenSpec,
+  connection: Connection,
+  terms: GrantTerms,
+): { permissions: BucketPermission[]; bucketNames: Set<string> } | TokenFinish {
+  const namespace = facts.resource.metadata.namespace;
+  const record = facts.record ?? EMPTY_RECORD;
+  const permissions: BucketPermission[] = [];
+  const bucketNames = new Set<string>();
+  for (const permission of spec.permissions) {
+    const bucket = facts.buckets[permission.bucket] ?? { kind: 'missing' };
+    if (bucket.kind === 'missing') {
+      return finish(facts, {
+        reason: 'BucketNotFound',
+        message: `waiting for InfluxBucket ${permission.bucket} in namespace ${namespace}`,
+        requeue: after(facts.driftCheckIntervalMs),
+      });
+    }
+    if (bucket.kind === 'elsewhere') {
+      return finish(facts, {
+        reason: 'NotPermitted',
+        message: `InfluxBucket ${permission.bucket} lives under InfluxOnboarding ${bucket.onboarding}, not ${connection.onboarding} as spec.onboardingRef says`,
+        requeue: NONE,
+      });
+    }
+    const recorded = record.buckets[bucket.uid];
+    if (bucket.deleting || recorded?.id === undefined) {
+      return finish(facts, {
+        reason: 'BucketNotReady',
+        message: `waiting for InfluxBucket ${permission.bucket} to be Ready (${bucket.deleting ? 'being deleted' : (bucket.readyReason ?? 'not reconciled yet')})`,
+        requeue: after(facts.driftCheckIntervalMs),
+      });
+    }
+    const claimable =
+      mayClaimBucketName(recorded.name, namespace, terms) ||
+      recorded.name === legacyDefaultBucketName(namespace, bucket.name);
+    if (!claimable) {
+      return finish(facts, {
+        reason: 'NotPermitted',
+        message: `InfluxBucket ${permission.bucket} is bucket ${recorded.name}, which InfluxOnboarding ${connection.onboarding} no longer lets namespace ${namespace} claim (spec.accessFrom.grants[].bucketNames)`,
+        requeue: NONE,
+      });
+    }
+    permissions.push({ action: permission.action, bucketID: recorded.id });
+    bucketNames.add(recorded.name);
+  }
+  return { permissions, bucketNames };
+}
+
+/** A withdrawn grant: what was issued under it stops working, and the Secret keeps no token. */
+function withdraw(
+  facts: TokenFacts,
+  spec: EffectiveTokenSpec,
+  access: Extract<Access, { kind: 'not-permitted' }>,
+): TokenStep {
+  const { secret } = facts;
+  // Only the operator's record tells that something was issued: a namespace that was never
+  // granted has nothing there, and its resources (a Secret it wrote itself) never cause a request to InfluxDB.
+  const issuedBefore = facts.record?.tokens[facts.resource.metadata.uid] !== undefined;
+  if (issuedBefore && access.connection !== undefined) {
+    const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
+    if (revoke !== undefined) return revoke;
+  }
+  if (secret.state === 'owned' && (secret.data.token !== undefined || namedBySecret(secret).length > 0)) {
+    const { url, org } = secret.data;
+    return {
+      kind: 'writeSecret',
+      secret: {
+        name: spec.secretName,
+        data: { ...(url && { url }), ...(org && { org }) },
+        authorizationID: '',
+        permissions: '',
+        retiring: [],
+      },
+    };
+  }
+  return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
+}
+
+/** Before the first authorization: the namespace's InfluxDB user, found or created, and recorded. */
+function ensureUser(facts: TokenFacts, connection: Connection): TokenStep | undefined {
+  if (facts.record?.userID !== undefined) return undefined;
+  const name = namespaceUserName(facts.resource.metadata.namespace);
+  if (facts.user === undefined) return { kind: 'findUser', connection, name };
+  if (!facts.user.ok) return finish(facts, failureOutcome(`looking up InfluxDB user ${name}`, facts.user.failure));
+  if (facts.user.value === null) return { kind: 'createUser', connection, name };
+  return { kind: 'record', change: { kind: 'user', userID: facts.user.value } };
 }
 
 export function decideToken(facts: TokenFacts): TokenStep {
@@ -197,58 +386,21 @@ export function decideToken(facts: TokenFacts): TokenStep {
       message: access.message,
       requeue: after(facts.driftCheckIntervalMs),
     });
-  if (access.kind === 'not-permitted') {
-    // A withdrawn grant: what was issued under it stops working, and the Secret keeps no token.
-    // A namespace never granted has no Secret and is never looked up in InfluxDB.
-    const issuedBefore =
-      secret.state === 'owned' &&
-      (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
-    if (issuedBefore && access.connection !== undefined) {
-      const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
-      if (revoke !== undefined) return revoke;
-      const { url, org } = secret.data;
-      return {
-        kind: 'writeSecret',
-        secret: {
-          name: spec.secretName,
-          data: { ...(url && { url }), ...(org && { org }) },
-          authorizationID: '',
-          permissions: '',
-          retiring: [],
-        },
-      };
-    }
-    return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
+  if (access.kind === 'not-permitted') return withdraw(facts, spec, access);
+  const { connection, terms } = access;
+  const namespace = resource.metadata.namespace;
+  const uid = resource.metadata.uid;
+  if (facts.refused !== undefined) {
+    return finish(facts, {
+      reason: 'QuotaExceeded',
+      message: `${refusalMessage(facts.refused, 'InfluxTokens', connection.onboarding, namespace)}. Nothing was created`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
   }
-  const { connection } = access;
 
-  const permissions: BucketPermission[] = [];
-  const bucketNames = new Set<string>();
-  for (const permission of spec.permissions) {
-    const bucket = facts.buckets[permission.bucket];
-    if (bucket === undefined || bucket.kind === 'missing') {
-      return finish(facts, {
-        reason: 'BucketNotFound',
-        message: `waiting for InfluxBucket ${permission.bucket} in namespace ${resource.metadata.namespace}`,
-        requeue: after(facts.driftCheckIntervalMs),
-      });
-    }
-    if (bucket.kind === 'not-ready')
-      return finish(facts, {
-        reason: 'BucketNotReady',
-        message: bucket.message,
-        requeue: after(facts.driftCheckIntervalMs),
-      });
-    if (bucket.onboarding !== connection.onboarding) {
-      return finish(facts, {
-        reason: 'NotPermitted',
-        message: `InfluxBucket ${permission.bucket} lives under InfluxOnboarding ${bucket.onboarding}, not ${connection.onboarding} as spec.onboardingRef says`,
-        requeue: NONE,
-      });
-    }
-    permissions.push({ action: permission.action, bucketID: bucket.bucketID });
-    bucketNames.add(bucket.bucketName);
-  }
+  const resolved = resolvePermissions(facts, spec, connection, terms);
+  if ('kind' in resolved) return resolved;
+  const { permissions, bucketNames } = resolved;
   const wanted = permissionsKey(permissions);
   const [onlyBucket] = bucketNames;
   const data = (token: string): Record<string, string> => ({
@@ -259,19 +411,27 @@ export function decideToken(facts: TokenFacts): TokenStep {
   });
 
   // Listed only when an orphan can exist (or a create is coming): a Ready token's check costs one GET.
-  const listed = facts.orphanFree && facts.authorizations === undefined ? undefined : living(facts, connection);
-  if (listed !== undefined && !Array.isArray(listed)) return listed;
+  const trusted = facts.orphanFree && facts.authorizations === undefined;
+  const listed = trusted ? [] : listing(facts, connection);
+  if (isStep(listed)) return listed;
   const deleted = facts.deleted ?? [];
-  const isAlive = (id: string): boolean =>
-    listed === undefined ? !deleted.includes(id) : listed.some((entry) => entry.id === id);
+  const alive = (id: string): boolean | TokenStep =>
+    trusted ? !deleted.includes(id) : ownAlive(facts, connection, listed, id);
   const owned = secret.state === 'owned' ? secret : undefined;
-  const retiring = (owned?.retiring ?? []).filter((entry) => isAlive(entry.id));
+  const retiring: RetiringAuthorization[] = [];
+  for (const entry of owned?.retiring ?? []) {
+    const live = alive(entry.id);
+    if (isStep(live)) return live;
+    if (live) retiring.push(entry);
+  }
 
   // Persist first: a token InfluxDB handed out exists only in this process until the Secret holds it.
   if (facts.issued !== undefined) {
     const current = owned?.authorizationID;
+    const currentAlive = current === undefined ? false : alive(current);
+    // One retiring authorization per token: the replaced one; an older retiring one is an orphan from here and deleted at once.
     const replaced =
-      current !== undefined && isAlive(current)
+      current !== undefined && currentAlive === true
         ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }]
         : [];
     return {
@@ -281,22 +441,35 @@ export function decideToken(facts: TokenFacts): TokenStep {
         data: data(facts.issued.token),
         authorizationID: facts.issued.id,
         permissions: wanted,
-        retiring: [...retiring, ...replaced],
+        retiring: replaced,
       },
     };
   }
 
-  if (listed !== undefined) {
+  if (!trusted) {
     const kept = new Set([owned?.authorizationID, ...retiring.map((entry) => entry.id)]);
-    const orphan = listed.find((entry) => !kept.has(entry.id));
-    if (orphan)
+    const proven = Object.entries(facts.probed ?? {}).flatMap(([id, probe]) =>
+      probe.ok && probe.value !== null && isOwn(probe.value, resource) && !deleted.includes(id) ? [id] : [],
+    );
+    const orphan = [...listed.map((entry) => entry.id), ...proven].find((id) => !kept.has(id));
+    if (orphan !== undefined)
       return {
         kind: 'deleteAuthorization',
         connection,
-        authorizationID: orphan.id,
-        why: 'it is in no Secret (an interrupted create or change)',
+        authorizationID: orphan,
+        why: 'it is in no Secret (an interrupted create or change, or a replaced one retiring behind a newer one)',
       };
   }
+  // At most one retiring authorization: of several (a Secret from before this rule, or edited), only the newest waits out its grace period.
+  const newest = [...retiring].sort((a, b) => (a.deleteAfter < b.deleteAfter ? 1 : -1))[0];
+  const surplus = retiring.find((entry) => entry !== newest);
+  if (surplus)
+    return {
+      kind: 'deleteAuthorization',
+      connection,
+      authorizationID: surplus.id,
+      why: 'a newer replacement retires it at once (one retiring authorization per token)',
+    };
   const due = retiring.find((entry) => entry.deleteAfter <= facts.now);
   if (due)
     return {
@@ -306,13 +479,34 @@ export function decideToken(facts: TokenFacts): TokenStep {
       why: 'its grace period after a change has ended',
     };
 
-  // Every create is preceded by a list: a create whose answer was lost shows up there as an orphan.
-  const issue = (): TokenStep =>
-    listed === undefined
-      ? { kind: 'listAuthorizations', connection }
-      : { kind: 'createAuthorization', connection, description: tokenDescription(spec, resource), permissions };
   const token = owned?.data.token;
   const authorizationID = owned?.authorizationID;
+  const userID = facts.record?.userID;
+  // Every create is preceded by: the namespace's user, the token's place in the record (its quota),
+  // the Secret's authorization proven or not, and a list (a create whose answer was lost shows up there as an orphan).
+  const issue = (): TokenStep => {
+    const user = ensureUser(facts, connection);
+    if (user !== undefined) return user;
+    if (facts.record?.tokens[uid] === undefined) {
+      return {
+        kind: 'record',
+        change: { kind: 'token', uid, name: resource.metadata.name, ...(!terms.home && { limits: terms.limits }) },
+      };
+    }
+    if (authorizationID !== undefined) {
+      const current = alive(authorizationID);
+      if (isStep(current)) return current;
+    }
+    if (userID === undefined) throw new Error('a token is created only after its user is recorded');
+    if (trusted) return { kind: 'listAuthorizations', connection, userID };
+    return {
+      kind: 'createAuthorization',
+      connection,
+      userID,
+      description: tokenDescription(spec, resource),
+      permissions,
+    };
+  };
   // A token edited by hand would make Ready a lie: it is replaced like a lost one.
   const recorded =
     authorizationID !== undefined &&
@@ -321,10 +515,13 @@ export function decideToken(facts: TokenFacts): TokenStep {
     token !== undefined &&
     token !== '';
   if (!recorded) return issue();
-  if (facts.current?.id !== authorizationID) return { kind: 'readAuthorization', connection, authorizationID };
-  const { found } = facts.current;
-  if (!found.ok) return finish(facts, failureOutcome(`reading authorization ${authorizationID}`, found.failure));
-  if (!serves(found.value, connection.orgID, wanted, token)) return issue();
+  const probe = facts.probed?.[authorizationID];
+  if (probe === undefined) return { kind: 'readAuthorization', connection, authorizationID };
+  if (!probe.ok) return finish(facts, failureOutcome(`reading authorization ${authorizationID}`, probe.failure));
+  if (!serves(probe.value, { resource, userID }, connection.orgID, wanted, token)) return issue();
+  // Issued before the record kept tokens (an upgrade): recorded now, outside any limit, since it exists.
+  if (facts.record?.tokens[uid] === undefined)
+    return { kind: 'record', change: { kind: 'token', uid, name: resource.metadata.name } };
 
   const desired: DesiredTokenSecret = {
     name: spec.secretName,

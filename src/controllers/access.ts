@@ -69,6 +69,8 @@ export function accessWiring<T extends AccessResource>(
       namespaceLabels: async (namespace) => namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {}),
       influx: deps.influx,
       recordEvent: events,
+      readRecord: (key) => deps.records.read(key),
+      changeRecord: (key, change) => deps.records.change(key, change),
       resource: (namespace, name) => resources.get(namespace, name),
       patchStatus: (resource, status) => patchStatus(customObjects, resource, status, plural),
       patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, plural),
@@ -87,7 +89,7 @@ export function accessWiring<T extends AccessResource>(
 }
 
 /** The onboarding an InfluxBucket or InfluxToken references (its namespace defaults to the resource's own). */
-function referencedOnboarding(object: AccessResource): string | undefined {
+export function referencedOnboarding(object: AccessResource): string | undefined {
   const ref = object.spec?.onboardingRef;
   return ref?.name === undefined ? undefined : `${ref.namespace ?? object.metadata.namespace}/${ref.name}`;
 }

@@ -11,6 +11,7 @@ import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from
 import type { Config } from '../config.js';
 import { InfluxClientPool } from '../influx/pool.js';
 import type { InfluxClient, InfluxTarget } from '../influx/types.js';
+import { AccessRecords } from '../kube/access-records.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
 import { EventWriter, type EventRecord } from '../kube/events.js';
 import type { ObjectMeta } from '../api/types.js';
@@ -86,6 +87,7 @@ export interface ControllerDeps {
   customObjects: CustomObjectsApi;
   events: RecordEvent;
   credentials: CredentialsSecrets;
+  records: AccessRecords;
 }
 
 /** One InfluxDB client pool, one API client per group and one event recorder for all controllers. */
@@ -112,6 +114,10 @@ export function controllerDeps(
       logger,
       new EventWriter(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
     ),
+    records: new AccessRecords(core, {
+      namespaceOf: (onboarding) => config.operatorNamespace ?? onboarding.namespace,
+      maxAgeMs: config.resyncPeriodMs,
+    }),
     credentials: new CredentialsSecrets(
       core,
       (namespace, name) => managedSecrets.get(namespace, name),

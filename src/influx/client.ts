@@ -83,11 +83,19 @@ function findIdByName(json: unknown, listKey: string, name: string): string | nu
 function findBucket(json: unknown, name: string): BucketInfo | null | undefined {
   if (!isJsonObject(json) || !Array.isArray(json.buckets)) return undefined;
   const match = json.buckets.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name);
-  if (match === undefined) return null;
-  const id = nonEmptyString(match.id);
-  const retentionSeconds = retentionOf(match);
-  const description = typeof match.description === 'string' ? match.description : '';
-  return id === undefined || retentionSeconds === undefined ? undefined : { id, name, retentionSeconds, description };
+  return match === undefined ? null : parseBucketInfo(match);
+}
+
+/** A bucket as a list or GET /api/v2/buckets/{id} shows it; undefined when the shape is wrong. */
+function parseBucketInfo(json: unknown): BucketInfo | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const id = nonEmptyString(json.id);
+  const name = nonEmptyString(json.name);
+  const retentionSeconds = retentionOf(json);
+  const description = typeof json.description === 'string' ? json.description : '';
+  return id === undefined || name === undefined || retentionSeconds === undefined
+    ? undefined
+    : { id, name, retentionSeconds, description };
 }
 
 /** An application token's permissions as InfluxDB takes them: each on one bucket of the org. */
@@ -372,6 +380,52 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
       ),
 
     findBucket: findBucketNamed,
+
+    async findBucketByID(token, bucketID) {
+      const found = await call(
+        {
+          method: 'GET',
+          path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
+          endpoint: 'GET /api/v2/buckets/{id}',
+          authToken: token,
+        },
+        { parse: parseBucketInfo, secrets: [token] },
+      );
+      return isNotFound(found) ? { ok: true, value: null } : found;
+    },
+
+    renameBucket: (token, bucketID, name) =>
+      call(
+        {
+          method: 'PATCH',
+          path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
+          endpoint: 'PATCH /api/v2/buckets/{id}',
+          body: { name },
+          authToken: token,
+        },
+        { parse: parseCreated, secrets: [token] },
+      ),
+
+    async findUser(token, name) {
+      const lookup = await call(
+        { method: 'GET', path: '/api/v2/users', endpoint: 'GET /api/v2/users', query: { name }, authToken: token },
+        { parse: (json) => findIdByName(json, 'users', name), secrets: [token] },
+      );
+      // As for orgs and buckets: a name that matches nothing is a 404.
+      return isNotFound(lookup) ? { ok: true, value: null } : lookup;
+    },
+
+    createUser: (token, name) =>
+      call(
+        {
+          method: 'POST',
+          path: '/api/v2/users',
+          endpoint: 'POST /api/v2/users',
+          body: { name, status: 'active' },
+          authToken: token,
+        },
+        { parse: parseCreated, secrets: [token] },
+      ),
 
     describeBucket: (token, bucketID, description) =>
       call(
