@@ -1,4 +1,4 @@
-import type { RecordRefusal } from '../api/access-records.js';
+import type { RecordChange, RecordRefusal } from '../api/access-records.js';
 import type { AccessReason } from '../api/access-types.js';
 import { grantFor, notGrantedMessage, type GrantTerms, type OnboardingKey } from '../api/access-spec.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
@@ -119,7 +119,10 @@ function usableConnection(facts: AccessFacts, onboarding: InfluxOnboarding, name
 }
 
 /** The finalizer steps both kinds take; removing it lets Kubernetes delete the resource, with an event saying why when InfluxDB was left as it was. */
-export type FinalizerStep = { kind: 'addFinalizer' } | { kind: 'removeFinalizer'; event?: ResourceEvent };
+export type FinalizerStep =
+  | { kind: 'addFinalizer' }
+  /** forget: the resource's entry in the operator's record, which goes with it. */
+  | { kind: 'removeFinalizer'; event?: ResourceEvent; forget?: RecordChange };
 
 export interface AccessFinish<S> {
   kind: 'finish';

@@ -2,6 +2,7 @@ import { EMPTY_RECORD, type AccessRecord, type RecordChange, type RecordRefusal 
 import {
   bucketNamePrefix,
   legacyDefaultBucketName,
+  limitsOf,
   mayClaimBucketName,
   retentionBeyondLimits,
   type Checked,
@@ -171,10 +172,11 @@ function decideDeletion(facts: BucketFacts): BucketStep {
   const uid = resource.metadata.uid;
   const entry = (facts.record ?? EMPTY_RECORD).buckets[uid];
   // The record goes with the resource (the bucket, when retained, stays with its marker).
-  const letGo = (event?: ResourceEvent): BucketStep =>
-    entry !== undefined && facts.record !== undefined
-      ? { kind: 'record', change: { kind: 'forgetBucket', uid } }
-      : { kind: 'removeFinalizer', ...(event && { event }) };
+  const letGo = (event?: ResourceEvent): BucketStep => ({
+    kind: 'removeFinalizer',
+    ...(event && { event }),
+    ...(entry !== undefined && { forget: { kind: 'forgetBucket', uid } }),
+  });
   if (facts.deleted) return letGo({ type: 'Normal', reason: 'BucketDeleted', message: 'bucket deleted from InfluxDB' });
   const spec = checked.spec;
   if (spec.deletionPolicy === 'Retain') return letGo();
@@ -186,11 +188,15 @@ function decideDeletion(facts: BucketFacts): BucketStep {
     });
   }
   if (access.kind === 'not-permitted') {
-    return letGo({
-      type: 'Warning',
-      reason: 'NotPermitted',
-      message: `${access.message}: bucket ${spec.bucketName} left in InfluxDB`,
-    });
+    return letGo(
+      entry?.id === undefined
+        ? undefined
+        : {
+            type: 'Warning',
+            reason: 'NotPermitted',
+            message: `${access.message}: bucket ${entry.name} left in InfluxDB`,
+          },
+    );
   }
   if (access.kind === 'waiting')
     return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
@@ -340,7 +346,7 @@ export function decideBucket(facts: BucketFacts): BucketStep {
   if (refused !== undefined) return refused;
 
   const { namespace, name, uid } = resource.metadata;
-  const limits = terms.home ? undefined : terms.limits;
+  const limits = limitsOf(terms);
   const record = facts.record ?? EMPTY_RECORD;
   const entry = record.buckets[uid];
   if (entry?.id !== undefined) {

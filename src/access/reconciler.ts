@@ -1,5 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
-import { checkBucketSpec, checkTokenSpec, selectsByLabel, type OnboardingKey } from '../api/access-spec.js';
+import {
+  checkBucketSpec,
+  checkTokenSpec,
+  selectsByLabel,
+  type Checked,
+  type OnboardingKey,
+} from '../api/access-spec.js';
 import {
   AccessReason,
   BUCKET_FINALIZER,
@@ -170,7 +176,7 @@ async function setFinalizer<R extends Resource, S>(
 async function decideAndAct<
   R extends Resource & { status?: S },
   S,
-  F extends { resource: R },
+  F extends { resource: R; checked: Checked<{ onboarding: OnboardingKey }> },
   Step extends { kind: string },
 >(
   shell: Shell<R, S>,
@@ -196,6 +202,8 @@ async function decideAndAct<
         continue;
       }
     } else {
+      if (step.forget !== undefined && facts.checked.ok)
+        await shell.ports.changeRecord(recordKey(facts.checked.spec, facts.resource), step.forget);
       if (step.event) shell.ports.recordEvent(facts.resource, step.event);
       await setFinalizer(shell, facts.resource, false);
       options.onReason?.(key, undefined);

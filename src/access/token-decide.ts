@@ -1,6 +1,7 @@
 import { EMPTY_RECORD, type AccessRecord, type RecordChange, type RecordRefusal } from '../api/access-records.js';
 import {
   legacyDefaultBucketName,
+  limitsOf,
   mayClaimBucketName,
   namespaceUserName,
   type Checked,
@@ -197,9 +198,10 @@ function revokeAll(facts: TokenFacts, connection: Connection, why: string): Toke
   return undefined;
 }
 
-function forgetAnd(facts: TokenFacts, then: TokenStep): TokenStep {
+/** The token's record entry, when there is one, goes with it. */
+function forgetting(facts: TokenFacts): { forget?: RecordChange } {
   const uid = facts.resource.metadata.uid;
-  return facts.record?.tokens[uid] === undefined ? then : { kind: 'record', change: { kind: 'forgetToken', uid } };
+  return facts.record?.tokens[uid] === undefined ? {} : { forget: { kind: 'forgetToken', uid } };
 }
 
 function decideDeletion(facts: TokenFacts): TokenStep {
@@ -217,8 +219,11 @@ function decideDeletion(facts: TokenFacts): TokenStep {
     };
   }
   if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
-  const letGo = (event?: ResourceEvent): TokenStep =>
-    forgetAnd(facts, { kind: 'removeFinalizer', ...(event && { event }) });
+  const letGo = (event?: ResourceEvent): TokenStep => ({
+    kind: 'removeFinalizer',
+    ...(event && { event }),
+    ...forgetting(facts),
+  });
   if (access.kind === 'waiting' && access.gone) {
     return letGo({
       type: 'Warning',
@@ -229,7 +234,19 @@ function decideDeletion(facts: TokenFacts): TokenStep {
   if (access.kind === 'waiting')
     return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
   const connection = access.connection;
-  if (connection === undefined) return letGo();
+  if (connection === undefined) {
+    // Without a grant (or with the onboarding gone, to another namespace) InfluxDB cannot be reached through it.
+    const issued = facts.record?.tokens[facts.resource.metadata.uid] !== undefined;
+    return letGo(
+      issued && access.kind === 'not-permitted'
+        ? {
+            type: 'Warning',
+            reason: 'NotPermitted',
+            message: `${access.message}: the token's authorization could not be deleted from InfluxDB`,
+          }
+        : undefined,
+    );
+  }
   return (
     revokeAll(facts, connection, 'the InfluxToken is being deleted') ??
     letGo({ type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' })
@@ -353,7 +370,11 @@ function withdraw(
       },
     };
   }
-  return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
+  // All revoked: nothing issued is left, so the next visit asks InfluxDB nothing.
+  const uid = facts.resource.metadata.uid;
+  return issuedBefore && access.connection !== undefined
+    ? { kind: 'record', change: { kind: 'forgetToken', uid } }
+    : finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
 }
 
 /** Before the first authorization: the namespace's InfluxDB user, found or created, and recorded. */
@@ -485,12 +506,13 @@ export function decideToken(facts: TokenFacts): TokenStep {
   // Every create is preceded by: the namespace's user, the token's place in the record (its quota),
   // the Secret's authorization proven or not, and a list (a create whose answer was lost shows up there as an orphan).
   const issue = (): TokenStep => {
+    const limits = limitsOf(terms);
     const user = ensureUser(facts, connection);
     if (user !== undefined) return user;
     if (facts.record?.tokens[uid] === undefined) {
       return {
         kind: 'record',
-        change: { kind: 'token', uid, name: resource.metadata.name, ...(!terms.home && { limits: terms.limits }) },
+        change: { kind: 'token', uid, name: resource.metadata.name, ...(limits && { limits }) },
       };
     }
     if (authorizationID !== undefined) {

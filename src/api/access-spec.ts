@@ -262,6 +262,11 @@ export function selectsByLabel(onboarding: { spec: { accessFrom?: AccessFrom } }
   return onboarding.spec.accessFrom?.namespaceSelector?.matchLabels !== undefined;
 }
 
+/** The limits a record change is checked against; undefined: none (the onboarding's own namespace, or none set). */
+export function limitsOf(terms: GrantTerms): AccessLimits | undefined {
+  return terms.home || Object.keys(terms.limits).length === 0 ? undefined : terms.limits;
+}
+
 /** Whether a namespace may claim a bucket name: its own prefix, a name its grant lists, anything in the onboarding's own namespace. */
 export function mayClaimBucketName(name: string, namespace: string, terms: GrantTerms): boolean {
   return (

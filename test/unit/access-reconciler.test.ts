@@ -8,7 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBucketReconciler, createTokenReconciler, type AccessPorts } from '../../src/access/reconciler.js';
 import type { DesiredTokenSecret, InfluxBucket, InfluxToken, TokenSecret } from '../../src/api/access-types.js';
+import { EMPTY_RECORD, applyRecordChange, type AccessRecord } from '../../src/api/access-records.js';
 import type { InfluxOnboarding } from '../../src/api/types.js';
+import { recordName } from '../../src/kube/access-records.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
 import { InfluxAdmin } from '../support/influx-http.js';
@@ -26,6 +28,8 @@ interface World {
   buckets: Map<string, InfluxBucket>;
   tokens: Map<string, InfluxToken>;
   secrets: Map<string, Extract<TokenSecret, { state: 'owned' }>>;
+  /** The operator's access records, by ConfigMap name. */
+  records: Map<string, AccessRecord>;
   events: string[];
   failSecretWrites: number;
   clock: Date;
@@ -67,6 +71,7 @@ async function world(): Promise<World> {
     buckets: new Map(),
     tokens: new Map(),
     secrets: new Map(),
+    records: new Map(),
     events: [],
     failSecretWrites: 0,
     clock: new Date('2026-01-01T00:00:00Z'),
@@ -86,6 +91,12 @@ async function world(): Promise<World> {
     influx: (target) =>
       pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify }),
     recordEvent: (resource, event) => void w.events.push(`${resource.kind} ${event.reason}`),
+    readRecord: async (key) => w.records.get(recordName(key)) ?? EMPTY_RECORD,
+    changeRecord: async (key, change) => {
+      const applied = applyRecordChange(w.records.get(recordName(key)) ?? EMPTY_RECORD, change);
+      if (applied.ok) w.records.set(recordName(key), applied.record);
+      return applied;
+    },
   };
   function kindPorts<R extends InfluxBucket | InfluxToken>(store: Map<string, R>) {
     return {
@@ -231,10 +242,10 @@ test('bucket and token: created in the onboarding org, the Secret holds a workin
   try {
     const bucket = w.buckets.get('metrics');
     assert.is(reason(bucket), 'BucketReady');
-    assert.equal(await bucketNames(w), ['platform', 'app-a-metrics']);
+    assert.equal(await bucketNames(w), ['platform', 'app-a.metrics']);
     assert.is(reason(w.tokens.get('writer')), 'TokenReady');
     const secret = w.secrets.get('writer-influx-token');
-    assert.equal([secret?.data.bucket, secret?.data.org, secret?.data.url], ['app-a-metrics', 'acme', w.standin.url]);
+    assert.equal([secret?.data.bucket, secret?.data.org, secret?.data.url], ['app-a.metrics', 'acme', w.standin.url]);
     assert.ok(await works(w, secret?.data.token));
     assert.is.not(secret?.data.token, w.operatorToken);
     assert.is((await ownAuthorizations(w, 'writer')).length, 1);
@@ -479,7 +490,7 @@ test('deletion: the token authorization and (deletionPolicy Delete) the bucket a
   }
 });
 
-test('the onboarding gone: both finalizers let go with a Warning, leaving InfluxDB as it is', async () => {
+test('the onboarding gone: both finalizers let go with a Warning, leaving InfluxDB as it is (to another namespace, gone reads as not granted)', async () => {
   const w = await ready();
   try {
     w.onboarding = undefined as unknown as InfluxOnboarding;
@@ -504,10 +515,10 @@ test('the onboarding gone: both finalizers let go with a Warning, leaving Influx
     assert.is(w.tokens.size + w.buckets.size, 0, 'both let go');
     assert.is(w.standin.requests.length, requests, 'nothing asked of InfluxDB');
     assert.ok(
-      w.events.includes('InfluxToken OnboardingGone') && w.events.includes('InfluxBucket OnboardingGone'),
+      w.events.includes('InfluxToken NotPermitted') && w.events.includes('InfluxBucket NotPermitted'),
       w.events.join(', '),
     );
-    assert.equal(await bucketNames(w), ['platform', 'app-a-metrics'], 'the bucket stays');
+    assert.equal(await bucketNames(w), ['platform', 'app-a.metrics'], 'the bucket stays');
   } finally {
     await w.close();
   }
