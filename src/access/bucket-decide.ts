@@ -210,18 +210,18 @@ function decideDeletion(facts: BucketFacts): BucketStep {
     if (isBucketStep(found)) return found;
     candidate = found;
   } else {
-    const name =
-      entry?.name ??
-      (spec.chosenName
-        ? spec.bucketName
-        : legacyDefaultBucketName(resource.metadata.namespace, resource.metadata.name));
+    // Unrecorded under a chosen name: nothing can prove the bucket of that name is this resource's.
+    if (entry === undefined && spec.chosenName) return letGo();
+    const name = entry?.name ?? legacyDefaultBucketName(resource.metadata.namespace, resource.metadata.name);
     const found = lookUp(facts, connection, [name]);
     if (!Array.isArray(found)) return found;
     candidate = found[0] ?? null;
   }
   const manager = candidate === null ? undefined : managerOf(candidate.description);
+  const legacyName = legacyDefaultBucketName(resource.metadata.namespace, resource.metadata.name);
   const proven =
-    candidate !== null && (entry === undefined ? isLegacyMarkerOf(manager, resource) : manager?.uid === uid);
+    candidate !== null &&
+    (entry === undefined ? isLegacyMarkerOf(manager, resource) && candidate.name === legacyName : manager?.uid === uid);
   if (candidate !== null && proven) return { kind: 'deleteBucket', connection, bucketID: candidate.id };
   return letGo(
     candidate === null
@@ -360,9 +360,16 @@ export function decideBucket(facts: BucketFacts): BucketStep {
   const found = lookUp(facts, connection, legacy === undefined ? [target] : [target, legacy]);
   if (!Array.isArray(found)) return found;
   const [atTarget = null, atLegacy = null] = found;
-  const upgraded = [atTarget, atLegacy].find(
-    (bucket): bucket is BucketInfo => bucket !== null && isLegacyMarkerOf(managerOf(bucket.description), resource),
-  );
+  // A marker from before records is a claim anyone with write on the bucket could have written: it
+  // is taken as proof only under the old default name (renaming a bucket to it needs read and write,
+  // which is all access already), at home, or with the onboarding's consent to adopt that name.
+  const upgradable = (bucket: BucketInfo | null): bucket is BucketInfo =>
+    bucket !== null &&
+    isLegacyMarkerOf(managerOf(bucket.description), resource) &&
+    (bucket.name === legacyDefaultBucketName(namespace, name) ||
+      terms.home ||
+      terms.adoptBuckets.includes(bucket.name));
+  const upgraded = [atTarget, atLegacy].find(upgradable);
   if (entry === undefined && upgraded !== undefined)
     return { kind: 'record', change: { kind: 'bucket', uid, bucket: { name: upgraded.name, id: upgraded.id } } };
 
@@ -401,6 +408,11 @@ export function decideBucket(facts: BucketFacts): BucketStep {
       entry === undefined
         ? "carries this resource's marker, but the operator never recorded creating or adopting it (a copied marker proves nothing)"
         : `carries this resource's marker, but is not the bucket the operator recorded (ID ${entry.id ?? ''}, deleted outside the operator)`,
+    );
+  }
+  if (isLegacyMarkerOf(manager, resource)) {
+    return exists(
+      `carries this resource's marker from before the operator kept records, which proves nothing under a chosen name; to take it over, ask that InfluxOnboarding ${connection.onboarding} lists it for namespace ${namespace} in spec.accessFrom.grants[].adoptBuckets`,
     );
   }
   if (manager !== undefined) return exists(managedBy(manager, namespace));

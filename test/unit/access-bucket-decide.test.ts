@@ -338,6 +338,29 @@ test('upgrade: a bucket the operator made before records (old default name, old 
   );
 });
 
+test('upgrade under a chosen name: an old marker is a claim anyone with write could copy; taken over only with adoptBuckets (or at home)', () => {
+  const chosen = bucket({ name: 'shared-ingest' });
+  const stamped = { ...OURS, id: 'b7', name: 'shared-ingest', description: '[managed by InfluxBucket app-a/metrics]' };
+  const found = named({ 'shared-ingest': stamped });
+  const claimOnly = decideBucket(facts(chosen, { ...found, access: granted({ bucketNames: ['shared-ingest'] }) }));
+  assert.match(
+    outcome(claimOnly),
+    /^BucketExists: .*from before the operator kept records, which proves nothing under a chosen name/,
+  );
+  const consent = granted({ adoptBuckets: ['shared-ingest'] });
+  assert.equal(decideBucket(facts(chosen, { ...found, access: consent })), {
+    kind: 'record',
+    change: { kind: 'bucket', uid: UID, bucket: { name: 'shared-ingest', id: 'b7' } },
+  });
+  assert.is(decideBucket(facts(chosen, { ...found, access: granted({ home: true }) })).kind, 'record');
+  // Deleting before it was taken over: only under the old default name is the old marker trusted.
+  const deleting = facts(
+    bucket({ name: 'shared-ingest', deletionPolicy: 'Delete' }, { deletionTimestamp: NOW }),
+    found,
+  );
+  assert.equal(decideBucket(deleting), { kind: 'removeFinalizer' }, 'left as it is');
+});
+
 test('failures: a lookup that fails is Unreachable with backoff; a refused change is InfluxError', () => {
   const failed = decideBucket(
     facts(bucket(), {
