@@ -53,6 +53,10 @@ class TenantFile extends OnboardingFile {
   victim = '';
   evil = '';
   stranger = '';
+  /** Named a and a-b: the old default bucket name (<namespace>-<name>) made a/b-c and a-b/c collide. */
+  a = '';
+  /** The namespace whose grant has limits. */
+  quota = '';
   /** Every namespace the operator watches. */
   watched: string[] = [];
   namespaces: string[] = [];
@@ -66,11 +70,11 @@ class TenantFile extends OnboardingFile {
     this.evil = await createNamespace('tenants-evil');
     this.stranger = await createNamespace('tenants-stranger');
     // Namespace names the old default (<namespace>-<name>) made collide: a/b-c and a-b/c.
-    const a = `tenants-a-${randomSuffix()}`;
+    this.a = `tenants-a-${randomSuffix()}`;
+    this.quota = await createNamespace('tenants-quota');
     const { core } = await accessHarness();
-    for (const name of [a, `${a}-b`, `tenants-quota-${randomSuffix()}`])
-      await core.createNamespace({ body: { metadata: { name } } });
-    this.watched = [this.namespace, this.victim, this.evil, this.stranger, a, `${a}-b`, this.quota(a)];
+    for (const name of [this.a, `${this.a}-b`]) await core.createNamespace({ body: { metadata: { name } } });
+    this.watched = [this.namespace, this.victim, this.evil, this.stranger, this.a, `${this.a}-b`, this.quota];
     this.server = await freshInfluxd('v2.9.1');
     await this.startOperator(chartDefaultFlags(this.operatorNamespace), this.watched);
     this.namespaces = [this.victim, this.evil];
@@ -85,14 +89,6 @@ class TenantFile extends OnboardingFile {
     this.operatorToken = (await getSecret(this.namespace, 'influxdb-influxdb'))?.data.token ?? '';
     this.ledger.add(this.operatorToken);
     this.orgID = onboarded.status?.orgID ?? '';
-  }
-
-  /** The namespaces made with chosen names: a, a-b, and the one with limits. */
-  get a(): string {
-    return this.watched[4] ?? '';
-  }
-  quota(a = this.a): string {
-    return this.watched[6] ?? a;
   }
 
   ref(name = 'influxdb'): { name: string; namespace: string } {
@@ -386,7 +382,7 @@ tests(
 tests(
   'point 13, limits per grant: over maxBuckets, maxTokens or under minRetentionSeconds is QuotaExceeded and nothing is created',
   async (file) => {
-    const quota = file.quota();
+    const { quota } = file;
     await file.grant(
       [file.victim],
       [{ namespace: quota, limits: { maxBuckets: 2, maxTokens: 1, minRetentionSeconds: 86_400 } }],
