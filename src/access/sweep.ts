@@ -60,23 +60,25 @@ export function createSweepReconciler(
     const { connection } = access;
     const client = ports.influx(connection.target);
     const records = await ports.listRecords(ref);
-    const users = [
-      ...records.flatMap(({ record }) => (record.userID === undefined ? [] : [record.userID])),
-      // Tokens issued before each namespace had its own user belong to the operator's.
-      ...(onboarding.status?.userID === undefined ? [] : [onboarding.status.userID]),
-    ];
+    const users = new Map<string, string>();
+    for (const { namespace, record } of records) if (record.userID !== undefined) users.set(record.userID, namespace);
+    // Tokens issued before each namespace had its own user belong to the operator's.
+    if (onboarding.status?.userID !== undefined) users.set(onboarding.status.userID, `the operator's own user`);
     const authorizations: ListedAuthorization[] = [];
-    for (const userID of new Set(users)) {
+    const unlisted: string[] = [];
+    // One list per user: a tenant whose list cannot be read (too large, say) holds up no one else's sweep.
+    for (const [userID, whose] of users) {
       const listed = await client.listAuthorizations(connection.token, { userID });
-      if (!listed.ok) {
+      if (listed.ok) authorizations.push(...listed.value.filter((entry) => entry.orgID === connection.orgID));
+      else {
+        unlisted.push(whose);
+        options.onSkipped();
         options.logger.warn('sweep could not list authorizations', {
           onboarding: connection.onboarding,
-          userID,
+          of: whose,
           error: listed.failure.message,
         });
-        return { requeue: true };
       }
-      authorizations.push(...listed.value.filter((entry) => entry.orgID === connection.orgID));
     }
 
     const liveTokens: Record<string, LiveList> = {};
@@ -135,9 +137,17 @@ export function createSweepReconciler(
       };
       ports.recordEvent(onboarding, event);
     }
+    if (unlisted.length > 0) {
+      ports.recordEvent(onboarding, {
+        type: 'Warning',
+        reason: 'SweepSkipped',
+        message: `could not list the authorizations of ${unlisted.join(', ')}: they were left as they are`,
+      });
+    }
     options.logger.info('swept', {
       onboarding: connection.onboarding,
-      users: new Set(users).size,
+      users: users.size,
+      unlisted,
       authorizations: authorizations.length,
       deleted,
       forgotten: verdict.forget.length,

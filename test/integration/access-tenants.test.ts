@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import { GROUP, VERSION } from '../../src/api/types.js';
-import { accessHarness, createAccess, getAccess, waitForAccess } from '../support/access.js';
+import { accessHarness, chartDefaultFlags, createAccess, getAccess, waitForAccess } from '../support/access.js';
 import { readStatus, writeStatus } from '../support/influx-app.js';
 import { freshInfluxd, type InfluxServer } from '../support/influxdb.js';
 import {
@@ -25,22 +25,6 @@ import {
   waitForReason,
 } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
-
-/** The chart's default flags (values.yaml), as deployment.yaml renders them. */
-export function chartDefaultFlags(operatorNamespace: string): string[] {
-  return [
-    '--concurrency=4',
-    '--resync-period=10m',
-    '--drift-check-interval=5m',
-    '--password-check-interval=1h',
-    '--token-sweep-interval=10m',
-    `--operator-namespace=${operatorNamespace}`,
-    '--backoff-max=1000s',
-    '--allow-link-local=false',
-    '--require-secret-consent=true',
-    '--namespace-label-grants=false',
-  ];
-}
 
 type Plural = 'influxbuckets' | 'influxtokens';
 type Grant = { namespace: string; bucketNames?: string[]; adoptBuckets?: string[]; limits?: Record<string, number> };

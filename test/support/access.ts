@@ -14,6 +14,25 @@ import { onboardingHarness, readyOf } from './onboarding.js';
 import { eventually } from './wait.js';
 
 type Kind = 'InfluxBucket' | 'InfluxToken';
+
+/**
+ * The chart's default flags (values.yaml, as deployment.yaml renders them), for tests that attack
+ * the operator as it is installed; a test adds --namespaces to keep it to its own namespaces.
+ */
+export function chartDefaultFlags(operatorNamespace: string): string[] {
+  return [
+    '--concurrency=4',
+    '--resync-period=10m',
+    '--drift-check-interval=5m',
+    '--password-check-interval=1h',
+    '--token-sweep-interval=10m',
+    `--operator-namespace=${operatorNamespace}`,
+    '--backoff-max=1000s',
+    '--allow-link-local=false',
+    '--require-secret-consent=true',
+    '--namespace-label-grants=false',
+  ];
+}
 const PLURALS: Record<Kind, string> = { [BUCKET_KIND]: BUCKET_PLURAL, [TOKEN_KIND]: TOKEN_PLURAL };
 
 let established: Promise<void> | undefined;
