@@ -64,7 +64,8 @@ const pollMs = 100;
 const apiServerReadyTimeoutMs = 120_000;
 const etcdReadyTimeoutMs = 30_000;
 const controllerManagerReadyTimeoutMs = 60_000;
-const controllers = ['garbage-collector-controller', 'namespace-controller'];
+// clusterrole-aggregation: the chart's tenant roles are aggregated into Kubernetes' admin, edit and view.
+const controllers = ['garbage-collector-controller', 'namespace-controller', 'clusterrole-aggregation-controller'];
 
 const defaultLog = (message: string): void => {
   process.stderr.write(`[controlplane] ${message}\n`);
