@@ -20,6 +20,8 @@ interface Learned {
   otherID?: string;
   /** A bucket made by a step. */
   appBucketID?: string;
+  /** A user made by a step (a namespace's, as the operator makes it). */
+  tenantUserID?: string;
   /** The setup authorization's permissions as the operator copies them (type, id, orgID), as JSON. */
   permissionsJson?: string;
   /** The Cookie a sign-in's session is closed with. */
@@ -371,6 +373,107 @@ const CASES: Case[] = [
       withToken('DELETE /api/v2/buckets/{appBucketID}', '/api/v2/buckets/{appBucketID}', 'DELETE'),
       withToken('DELETE /api/v2/buckets/{appBucketID} again', '/api/v2/buckets/{appBucketID}', 'DELETE'),
       withToken('GET /api/v2/buckets?orgID&name=app after the DELETE', '/api/v2/buckets?orgID={orgID}&name=app'),
+    ],
+  },
+  {
+    name: "tenants: a namespace's own user and its tokens, listed per user; what an application's own write token may do to its bucket",
+    steps: [
+      setUp,
+      withToken('GET /api/v2/users?name= (none yet)', '/api/v2/users?name=influx-onboarding-operator:team-a'),
+      {
+        name: 'POST /api/v2/users (no password)',
+        request: (learned) => ({
+          method: 'POST',
+          path: '/api/v2/users',
+          token: learned.token ?? '',
+          body: { name: 'influx-onboarding-operator:team-a', status: 'active' },
+        }),
+        learn: (answer, learned) => {
+          if (answer.status === 201) learned.tenantUserID = String(objectOf(answer.json).id);
+        },
+      },
+      withToken('POST /api/v2/users again', '/api/v2/users', 'POST', {
+        name: 'influx-onboarding-operator:team-a',
+        status: 'active',
+      }),
+      withToken('GET /api/v2/users?name=', '/api/v2/users?name=influx-onboarding-operator:team-a'),
+      {
+        name: 'POST /api/v2/buckets team-a.metrics',
+        request: (learned) => ({
+          method: 'POST',
+          path: '/api/v2/buckets',
+          token: learned.token ?? '',
+          body: {
+            orgID: learned.orgID,
+            name: 'team-a.metrics',
+            description: 'x [managed by InfluxBucket team-a/metrics uid=u1]',
+            retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }],
+          },
+        }),
+        learn: (answer, learned) => {
+          if (answer.status === 201) learned.appBucketID = String(objectOf(answer.json).id);
+        },
+      },
+      {
+        name: "POST /api/v2/authorizations for the namespace's user (not an org member): write on its bucket",
+        request: (learned) => ({
+          method: 'POST',
+          path: '/api/v2/authorizations',
+          token: learned.token ?? '',
+          body: {
+            orgID: learned.orgID,
+            userID: learned.tenantUserID,
+            description: 'app [InfluxToken team-a/writer uid=t1]',
+            permissions: [
+              { action: 'write', resource: { type: 'buckets', id: learned.appBucketID, orgID: learned.orgID } },
+            ],
+          },
+        }),
+        learn: (answer, learned) => {
+          if (answer.status !== 201) return;
+          learned.otherToken = String(objectOf(answer.json).token);
+          learned.otherID = String(objectOf(answer.json).id);
+        },
+      },
+      withToken('GET /api/v2/authorizations?userID= (only its own)', '/api/v2/authorizations?userID={tenantUserID}'),
+      withToken('POST /api/v2/authorizations for a user that does not exist', '/api/v2/authorizations', 'POST', {
+        orgID: '{orgID}',
+        userID: '0000000000000001',
+        description: 'nobody',
+        permissions: [{ action: 'read', resource: { type: 'buckets', orgID: '{orgID}' } }],
+      }),
+      ...(
+        [
+          [
+            'PATCH description and retention with the write-only token',
+            'PATCH',
+            {
+              description: 'mine now',
+              retentionRules: [{ type: 'expire', everySeconds: 7200, shardGroupDurationSeconds: 3600 }],
+            },
+          ],
+          ['PATCH name with the write-only token (rename needs read)', 'PATCH', { name: 'team-a.renamed' }],
+        ] as const
+      ).map(([name, method, body]): Step => ({
+        name,
+        request: (learned) => ({
+          method,
+          path: `/api/v2/buckets/${learned.appBucketID}`,
+          token: learned.otherToken ?? '',
+          body,
+        }),
+      })),
+      withToken('PATCH name to one another bucket has', '/api/v2/buckets/{appBucketID}', 'PATCH', { name: 'metrics' }),
+      withToken('PATCH name back', '/api/v2/buckets/{appBucketID}', 'PATCH', { name: 'team-a.renamed' }),
+      {
+        name: 'DELETE the bucket with the write-only token',
+        request: (learned) => ({
+          method: 'DELETE',
+          path: `/api/v2/buckets/${learned.appBucketID}`,
+          token: learned.otherToken ?? '',
+        }),
+      },
+      withToken('GET /api/v2/buckets/{appBucketID} after it', '/api/v2/buckets/{appBucketID}'),
     ],
   },
   {
