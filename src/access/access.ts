@@ -205,8 +205,8 @@ export function refusalMessage(
   onboarding: string,
   namespace: string,
 ): string {
-  if (refusal.limit === 'entries') {
-    return `namespace ${namespace} already has ${refusal.count} InfluxBuckets and InfluxTokens under InfluxOnboarding ${onboarding}, the most the operator keeps for one namespace (${refusal.max})`;
+  if (refusal.limit === 'size') {
+    return `the operator's record of namespace ${namespace} under InfluxOnboarding ${onboarding} is full (${Math.round(refusal.count / 1024)} KiB of ${Math.round(refusal.max / 1024)} KiB): delete InfluxBuckets or InfluxTokens there`;
   }
   return `namespace ${namespace} already has ${refusal.count} ${what} under InfluxOnboarding ${onboarding}, the most its grant allows (spec.accessFrom limits.${refusal.limit}: ${refusal.max})`;
 }

@@ -1,4 +1,3 @@
-import { MAX_RECORD_ENTRIES } from './access-records.js';
 import type { AccessFrom, AccessLimits, NamespaceGrant } from './access-types.js';
 import {
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
@@ -237,6 +236,8 @@ export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom 
 }
 
 const GRANTS_MAX = 256;
+/** The largest maxBuckets or maxTokens (a record holds a few thousand entries at most). */
+const MAX_LIMIT = 5000;
 const GRANT_BUCKETS_MAX = 256;
 
 function checkNamespaceGrant(value: unknown, field: string, problems: string[]): NamespaceGrant | undefined {
@@ -267,8 +268,7 @@ function checkLimits(value: unknown, field: string, problems: string[]): AccessL
   }
   const limits: AccessLimits = {};
   const count = (key: 'maxBuckets' | 'maxTokens') => {
-    if (value[key] !== undefined)
-      limits[key] = integerIn(value[key], `${field}.${key}`, 0, 0, MAX_RECORD_ENTRIES, problems);
+    if (value[key] !== undefined) limits[key] = integerIn(value[key], `${field}.${key}`, 0, 0, MAX_LIMIT, problems);
   };
   count('maxBuckets');
   count('maxTokens');

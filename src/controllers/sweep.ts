@@ -39,7 +39,7 @@ export function registerSweepController(manager: Manager, deps: ControllerDeps):
   });
   const skipped = new Counter({
     name: 'influx_token_sweep_skipped_total',
-    help: 'What a token sweep could not read (a namespace, 403; a user\'s list of authorizations) and so left undecided',
+    help: "What a token sweep could not read (a namespace, 403; a user's list of authorizations) and so left undecided",
     registers: [manager.metrics.registry],
   });
 

@@ -3,11 +3,12 @@ import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import {
   EMPTY_RECORD,
   applyRecordChange,
+  recordData,
+  recordFromData,
   type AccessRecord,
   type RecordApplied,
   type RecordChange,
   type RecordKey,
-  type RecordedBucket,
 } from '../api/access-records.js';
 import type { OnboardingKey } from '../api/access-spec.js';
 import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
@@ -17,9 +18,6 @@ import { apiStatus, kubeCall } from './errors.js';
 export const RECORD_OF_LABEL = `${GROUP}/access-record-of`;
 const ONBOARDING_ANNOTATION = `${GROUP}/onboarding`;
 const NAMESPACE_ANNOTATION = `${GROUP}/namespace`;
-const USER_KEY = 'user';
-const BUCKET_PREFIX = 'bucket.';
-const TOKEN_PREFIX = 'token.';
 /** Changes that lost a race with another writer are tried again this often before the reconcile fails. */
 const ATTEMPTS = 4;
 
@@ -41,40 +39,9 @@ export function recordName(key: RecordKey): string {
   return `influx-access-${digest(`${onboardingName(key.onboarding)}/${key.namespace}`, 32)}`;
 }
 
-function parseBucket(text: string): RecordedBucket | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null) return undefined;
-    const { name, id, adopted } = value as Record<string, unknown>;
-    if (typeof name !== 'string' || (id !== undefined && typeof id !== 'string')) return undefined;
-    return { name, ...(typeof id === 'string' && { id }), ...(adopted === true && { adopted: true }) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The record a ConfigMap holds; an entry that cannot be read counts as absent (nothing is decided from it). */
+/** The record a ConfigMap holds (none: the empty record). */
 export function recordFrom(configMap: V1ConfigMap | undefined): AccessRecord {
-  if (configMap === undefined) return EMPTY_RECORD;
-  const buckets: Record<string, RecordedBucket> = {};
-  const tokens: Record<string, string> = {};
-  let userID: string | undefined;
-  for (const [key, value] of Object.entries(configMap.data ?? {})) {
-    if (key === USER_KEY && value !== '') userID = value;
-    else if (key.startsWith(BUCKET_PREFIX)) {
-      const bucket = parseBucket(value);
-      if (bucket !== undefined) buckets[key.slice(BUCKET_PREFIX.length)] = bucket;
-    } else if (key.startsWith(TOKEN_PREFIX)) tokens[key.slice(TOKEN_PREFIX.length)] = value;
-  }
-  return { ...(userID !== undefined && { userID }), buckets, tokens };
-}
-
-function dataOf(record: AccessRecord): Record<string, string> {
-  const data: Record<string, string> = {};
-  if (record.userID !== undefined) data[USER_KEY] = record.userID;
-  for (const [uid, bucket] of Object.entries(record.buckets)) data[`${BUCKET_PREFIX}${uid}`] = JSON.stringify(bucket);
-  for (const [uid, name] of Object.entries(record.tokens)) data[`${TOKEN_PREFIX}${uid}`] = name;
-  return data;
+  return configMap === undefined ? EMPTY_RECORD : recordFromData(configMap.data ?? {});
 }
 
 interface Held {
@@ -200,7 +167,7 @@ export class AccessRecords {
         annotations: { [ONBOARDING_ANNOTATION]: onboardingName(key.onboarding), [NAMESPACE_ANNOTATION]: key.namespace },
         ...(held.resourceVersion !== undefined && { resourceVersion: held.resourceVersion }),
       },
-      data: dataOf(record),
+      data: recordData(record),
     };
     try {
       const written =

@@ -8,8 +8,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   EMPTY_RECORD,
-  MAX_RECORD_ENTRIES,
+  MAX_RECORD_BYTES,
   applyRecordChange,
+  recordBytes,
+  recordData,
+  recordFromData,
   type AccessRecord,
 } from '../../src/api/access-records.js';
 import { AccessRecords, recordName, recordsOf, RECORD_OF_LABEL } from '../../src/kube/access-records.js';
@@ -42,14 +45,29 @@ test('applyRecordChange: a new bucket or token over its limit is refused; an exi
   assert.ok(apply({ kind: 'token', uid: 't2', name: 'reader', limits }).ok, 'room again once one is forgotten');
   assert.ok(apply({ kind: 'user', userID: 'u1' }).ok);
   assert.equal(record, { userID: 'u1', buckets: { b1: { name: 'a.x', id: 'id1' } }, tokens: { t2: 'reader' } });
-  const crowded: AccessRecord = {
-    ...EMPTY_RECORD,
-    tokens: Object.fromEntries(Array.from({ length: MAX_RECORD_ENTRIES }, (_, index) => [`t${index}`, 'x'])),
-  };
-  assert.equal(applyRecordChange(crowded, { kind: 'bucket', uid: 'b', bucket: { name: 'a.b' } }), {
-    ok: false,
-    refusal: { limit: 'entries', count: MAX_RECORD_ENTRIES, max: MAX_RECORD_ENTRIES },
-  });
+  // A record never grows past its size, whatever the limits: the longest names fill it sooner.
+  let crowded: AccessRecord = EMPTY_RECORD;
+  let entries = 0;
+  for (;;) {
+    const applied = applyRecordChange(crowded, {
+      kind: 'bucket',
+      uid: `00000000-0000-0000-0000-${String(entries).padStart(12, '0')}`,
+      bucket: { name: 'x'.repeat(256), id: '0123456789abcdef', adopted: true },
+    });
+    if (!applied.ok) {
+      assert.equal(applied.refusal.limit, 'size');
+      assert.is(applied.refusal.max, MAX_RECORD_BYTES);
+      break;
+    }
+    crowded = applied.record;
+    entries++;
+  }
+  assert.ok(
+    recordBytes(crowded) <= MAX_RECORD_BYTES && entries > 2000,
+    `${entries} entries, ${recordBytes(crowded)} bytes`,
+  );
+  assert.is(recordBytes(crowded), JSON.stringify(recordData(crowded)).length, 'counted as it is written');
+  assert.equal(recordFromData(recordData(crowded)), crowded, 'what is written reads back');
 });
 
 /** ConfigMaps in memory, as the API server keeps them: versions, 404 and 409. */
