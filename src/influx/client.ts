@@ -196,6 +196,12 @@ function isNotFound<T>(outcome: Outcome<T>): boolean {
   return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
 }
 
+/** A lookup that found nothing: InfluxDB answers a name or ID that matches nothing with 404, not an empty list. */
+async function orNull<T>(outcome: Promise<Outcome<T | null>>): Promise<Outcome<T | null>> {
+  const settled = await outcome;
+  return isNotFound(settled) ? { ok: true, value: null } : settled;
+}
+
 /** A DELETE of something already gone has done its job. */
 async function deletion(outcome: Promise<Outcome<Deletion>>): Promise<Outcome<Deletion>> {
   const settled = await outcome;
@@ -243,19 +249,19 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
     return interpret(exchange.answer, expectation);
   }
 
-  async function findBucketNamed(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
-    const lookup = await call(
-      {
-        method: 'GET',
-        path: '/api/v2/buckets',
-        endpoint: 'GET /api/v2/buckets',
-        query: { orgID, name },
-        authToken: token,
-      },
-      { parse: (json) => findBucket(json, name), secrets: [token] },
+  function findBucketNamed(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
+    return orNull(
+      call(
+        {
+          method: 'GET',
+          path: '/api/v2/buckets',
+          endpoint: 'GET /api/v2/buckets',
+          query: { orgID, name },
+          authToken: token,
+        },
+        { parse: (json) => findBucket(json, name), secrets: [token] },
+      ),
     );
-    // InfluxDB answers a name that matches nothing with 404 rather than an empty list.
-    return isNotFound(lookup) ? { ok: true, value: null } : lookup;
   }
 
   function listAuthorizations(token: string, filter: AuthorizationFilter): Promise<Outcome<Authorization[]>> {
@@ -381,18 +387,18 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
 
     findBucket: findBucketNamed,
 
-    async findBucketByID(token, bucketID) {
-      const found = await call(
-        {
-          method: 'GET',
-          path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
-          endpoint: 'GET /api/v2/buckets/{id}',
-          authToken: token,
-        },
-        { parse: parseBucketInfo, secrets: [token] },
-      );
-      return isNotFound(found) ? { ok: true, value: null } : found;
-    },
+    findBucketByID: (token, bucketID) =>
+      orNull(
+        call(
+          {
+            method: 'GET',
+            path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
+            endpoint: 'GET /api/v2/buckets/{id}',
+            authToken: token,
+          },
+          { parse: parseBucketInfo, secrets: [token] },
+        ),
+      ),
 
     renameBucket: (token, bucketID, name) =>
       call(
@@ -406,14 +412,13 @@ export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
         { parse: parseCreated, secrets: [token] },
       ),
 
-    async findUser(token, name) {
-      const lookup = await call(
-        { method: 'GET', path: '/api/v2/users', endpoint: 'GET /api/v2/users', query: { name }, authToken: token },
-        { parse: (json) => findIdByName(json, 'users', name), secrets: [token] },
-      );
-      // As for orgs and buckets: a name that matches nothing is a 404.
-      return isNotFound(lookup) ? { ok: true, value: null } : lookup;
-    },
+    findUser: (token, name) =>
+      orNull(
+        call(
+          { method: 'GET', path: '/api/v2/users', endpoint: 'GET /api/v2/users', query: { name }, authToken: token },
+          { parse: (json) => findIdByName(json, 'users', name), secrets: [token] },
+        ),
+      ),
 
     createUser: (token, name) =>
       call(

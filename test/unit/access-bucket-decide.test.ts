@@ -6,32 +6,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Access, Connection } from '../../src/access/access.js';
 import { bucketMarker, decideBucket, managerOf, type BucketFacts } from '../../src/access/bucket-decide.js';
 import { EMPTY_RECORD, type AccessRecord, type RecordedBucket } from '../../src/api/access-records.js';
-import { checkBucketSpec, type GrantTerms } from '../../src/api/access-spec.js';
+import { checkBucketSpec } from '../../src/api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket } from '../../src/api/access-types.js';
 import type { BucketInfo } from '../../src/influx/types.js';
+import { DRIFT, NOW, connection, granted, refOf } from '../support/access-facts.js';
 
-const NOW = '2026-01-01T00:00:00.000Z';
-const DRIFT = 60_000;
-const connection: Connection = {
-  onboarding: 'monitoring/influxdb',
-  target: { url: 'http://influxdb:8086', timeoutMs: 10_000, insecureSkipVerify: false },
-  token: 'operator-token-value',
-  org: 'acme',
-  orgID: 'org1',
-  onboardingBucket: 'platform',
-  onboardingBucketID: 'b-platform',
-};
-const GRANTED: GrantTerms = { home: false, bucketNames: [], adoptBuckets: [], limits: {} };
-const granted = (terms: Partial<GrantTerms> = {}): Access => ({
-  kind: 'ready',
-  connection,
-  terms: { ...GRANTED, ...terms },
-});
 const READY = granted();
-const refOf = { name: 'influxdb', namespace: 'monitoring' };
 const UID = 'bucket-uid';
 
 function bucket(

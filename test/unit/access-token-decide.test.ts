@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resolveAccess, type Access, type Connection } from '../../src/access/access.js';
+import { resolveAccess, type Access } from '../../src/access/access.js';
 import {
   decideToken,
   ownAuthorizations,
@@ -16,25 +16,13 @@ import {
   type TokenFacts,
 } from '../../src/access/token-decide.js';
 import { EMPTY_RECORD, type AccessRecord } from '../../src/api/access-records.js';
-import { checkTokenSpec, type GrantTerms } from '../../src/api/access-spec.js';
+import { checkTokenSpec } from '../../src/api/access-spec.js';
 import { TOKEN_FINALIZER, type InfluxToken, type TokenSecret } from '../../src/api/access-types.js';
 import type { InfluxOnboarding } from '../../src/api/types.js';
 import type { Authorization } from '../../src/influx/types.js';
+import { DRIFT, GRANTED, NOW, connection, granted, refOf } from '../support/access-facts.js';
 
-const NOW = '2026-01-01T00:00:00.000Z';
-const DRIFT = 60_000;
-const connection: Connection = {
-  onboarding: 'monitoring/influxdb',
-  target: { url: 'http://influxdb:8086', timeoutMs: 10_000, insecureSkipVerify: false },
-  token: 'operator-token-value',
-  org: 'acme',
-  orgID: 'org1',
-  onboardingBucket: 'platform',
-  onboardingBucketID: 'b-platform',
-};
-const TERMS: GrantTerms = { home: false, bucketNames: [], adoptBuckets: [], limits: {} };
-const READY: Access = { kind: 'ready', connection, terms: TERMS };
-const refOf = { name: 'influxdb', namespace: 'monitoring' };
+const READY = granted();
 const USER = 'u-app-a';
 
 function token(spec: Record<string, unknown> = {}, meta: Partial<InfluxToken['metadata']> = {}): InfluxToken {
@@ -173,7 +161,7 @@ test('status is a report: the bucket IDs come from the record of each InfluxBuck
     decideToken(
       facts(token(), {
         record: renamedGrant,
-        access: { ...READY, terms: { ...TERMS, bucketNames: ['shared'] } },
+        access: granted({ bucketNames: ['shared'] }),
         authorizations: listed(),
       }),
     ).kind,
@@ -190,7 +178,7 @@ test('status is a report: the bucket IDs come from the record of each InfluxBuck
 test("the first token of a namespace: its InfluxDB user found or created and recorded, the token's place recorded (its limit), a list of that user's, then the create", () => {
   const fresh = { ...RECORD, userID: undefined, tokens: {} } as AccessRecord;
   const limits = { maxTokens: 3 };
-  const access: Access = { ...READY, terms: { ...TERMS, limits } };
+  const access = granted({ limits });
   assert.equal(decideToken(facts(token(), { record: fresh, access })), {
     kind: 'findUser',
     connection,
@@ -506,7 +494,7 @@ test('access: a namespace without a grant hears the same whether the onboarding 
   });
   assert.ok(granted.kind === 'ready');
   assert.equal(granted.connection, connection);
-  assert.equal(granted.terms, TERMS);
+  assert.equal(granted.terms, GRANTED);
   const withdrawn = resolveAccess({ namespace: 'app-c', ref: refOf, onboarding: onboarding(true), credentials });
   assert.ok(
     withdrawn.kind === 'not-permitted' && withdrawn.connection !== undefined,
