@@ -486,15 +486,15 @@ test('access: a namespace without a grant hears the same whether the onboarding 
     }).kind,
     'waiting',
   );
-  const granted = resolveAccess({
+  const ready = resolveAccess({
     namespace: 'app-a',
     ref: refOf,
     onboarding: onboarding(true, { namespaces: ['app-a'] }),
     credentials,
   });
-  assert.ok(granted.kind === 'ready');
-  assert.equal(granted.connection, connection);
-  assert.equal(granted.terms, GRANTED);
+  assert.ok(ready.kind === 'ready');
+  assert.equal(ready.connection, connection);
+  assert.equal(ready.terms, GRANTED);
   const withdrawn = resolveAccess({ namespace: 'app-c', ref: refOf, onboarding: onboarding(true), credentials });
   assert.ok(
     withdrawn.kind === 'not-permitted' && withdrawn.connection !== undefined,
