@@ -11,6 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import * as assert from 'uvu/assert';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import {
+  InstanceFile,
   accessHarness,
   createAccess,
   deleteAccess,
@@ -20,26 +21,14 @@ import {
   waitForGone,
 } from '../support/access.js';
 import { readStatus, writeStatus } from '../support/influx-app.js';
-import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
-import {
-  OnboardingFile,
-  createNamespace,
-  createOnboarding,
-  getSecret,
-  observableText,
-  waitForReason,
-  type SecretView,
-} from '../support/onboarding.js';
+import { REAL_VERSIONS, freshInfluxd, type RealVersion } from '../support/influxdb.js';
+import { createNamespace, getSecret, observableText, type SecretView } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
-class AccessFile extends OnboardingFile {
-  server!: InfluxServer;
+class AccessFile extends InstanceFile {
   appA = '';
   appB = '';
   stranger = '';
-  operatorToken = '';
-  orgID = '';
-  readonly onboardingBucket = 'platform';
 
   constructor(readonly version: RealVersion) {
     super();
@@ -56,18 +45,7 @@ class AccessFile extends OnboardingFile {
       ['--namespace-label-grants=true', '--drift-check-interval=2s'],
       [this.namespace, this.appA, this.appB, this.stranger],
     );
-    this.server = await freshInfluxd(this.version);
-    await createOnboarding(this.namespace, 'influxdb', {
-      url: this.server.url,
-      username: 'admin',
-      org: 'acme',
-      bucket: 'platform',
-      accessFrom: this.accessFrom(),
-    });
-    const onboarded = await waitForReason(this.namespace, 'influxdb', 'Onboarded', 60_000);
-    const secret = await this.secret(this.namespace, 'influxdb-influxdb');
-    this.operatorToken = secret.data.token ?? '';
-    this.orgID = onboarded.status?.orgID ?? '';
+    await this.onboard(await freshInfluxd(this.version), this.accessFrom());
   }
 
   async secret(namespace: string, name: string): Promise<SecretView> {
@@ -88,16 +66,9 @@ class AccessFile extends OnboardingFile {
     };
   }
 
-  ref(): { name: string; namespace: string } {
-    return { name: 'influxdb', namespace: this.namespace };
-  }
-
   /** Descriptions of the org's authorizations that carry this InfluxToken's marker. */
-  async authorizationsOf(token: InfluxToken | undefined): Promise<string[]> {
-    const uid = token?.metadata.uid ?? 'none';
-    return (await this.server.admin.authorizationDescriptions(this.operatorToken, this.orgID)).filter((description) =>
-      description.includes(`uid=${uid}]`),
-    );
+  authorizationsOf(token: InfluxToken | undefined): Promise<string[]> {
+    return this.marked(token?.metadata.uid);
   }
 }
 

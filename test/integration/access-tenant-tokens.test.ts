@@ -9,26 +9,27 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import { GROUP } from '../../src/api/types.js';
-import { accessHarness, chartDefaultFlags, createAccess, getAccess, waitForAccess } from '../support/access.js';
-import { writeStatus } from '../support/influx-app.js';
-import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
 import {
-  OnboardingFile,
+  InstanceFile,
+  accessHarness,
+  chartDefaultFlags,
+  createAccess,
+  getAccess,
+  waitForAccess,
+} from '../support/access.js';
+import { writeStatus } from '../support/influx-app.js';
+import { REAL_VERSIONS, freshInfluxd, type RealVersion } from '../support/influxdb.js';
+import {
   createNamespace,
-  createOnboarding,
   deleteSecret,
   getSecret,
   patchOnboardingSpec,
   randomSuffix,
   updateSecretData,
-  waitForReason,
 } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
-class TokenFile extends OnboardingFile {
-  server!: InfluxServer;
-  operatorToken = '';
-  orgID = '';
+class TokenFile extends InstanceFile {
   operatorNamespace = '';
   tenants: string[] = [];
 
@@ -42,27 +43,12 @@ class TokenFile extends OnboardingFile {
     this.operatorNamespace = await createNamespace('tokens-operator');
     for (const name of ['gone', 'withdrawn', 'churn', 'noisy', 'quiet'])
       this.tenants.push(await createNamespace(`tokens-${name}`));
-    this.server = await freshInfluxd(this.version);
     await this.startOperator(chartDefaultFlags(this.operatorNamespace), [this.namespace, ...this.tenants]);
-    await createOnboarding(this.namespace, 'influxdb', {
-      url: this.server.url,
-      username: 'admin',
-      org: 'acme',
-      bucket: 'platform',
-      accessFrom: { namespaces: this.tenants },
-    });
-    const onboarded = await waitForReason(this.namespace, 'influxdb', 'Onboarded', 60_000);
-    this.operatorToken = (await getSecret(this.namespace, 'influxdb-influxdb'))?.data.token ?? '';
-    this.ledger.add(this.operatorToken);
-    this.orgID = onboarded.status?.orgID ?? '';
+    await this.onboard(await freshInfluxd(this.version), { namespaces: this.tenants });
   }
 
   tenant(name: string): string {
     return this.tenants.find((namespace) => namespace.startsWith(`tokens-${name}-`)) ?? '';
-  }
-
-  ref(): { name: string; namespace: string } {
-    return { name: 'influxdb', namespace: this.namespace };
   }
 
   /** A bucket and a write token on it, Ready; the token's value and its bucket's name. */
@@ -85,12 +71,6 @@ class TokenFile extends OnboardingFile {
 
   writes(token: string, bucket: string): Promise<number> {
     return writeStatus({ url: this.server.url, org: 'acme', bucket, token });
-  }
-
-  async marked(uid: string): Promise<string[]> {
-    return (await this.server.admin.authorizationDescriptions(this.operatorToken, this.orgID)).filter((description) =>
-      description.endsWith(`uid=${uid}]`),
-    );
   }
 
   /** The InfluxToken deleted with its finalizer removed by hand first: the operator never sees it go. */

@@ -11,28 +11,23 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import { GROUP, VERSION } from '../../src/api/types.js';
-import { accessHarness, chartDefaultFlags, createAccess, getAccess, waitForAccess } from '../support/access.js';
-import { readStatus, writeStatus } from '../support/influx-app.js';
-import { freshInfluxd, type InfluxServer } from '../support/influxdb.js';
 import {
-  OnboardingFile,
-  createNamespace,
-  createOnboarding,
-  getSecret,
-  patchOnboardingSpec,
-  randomSuffix,
-  readyOf,
-  waitForReason,
-} from '../support/onboarding.js';
+  InstanceFile,
+  accessHarness,
+  chartDefaultFlags,
+  createAccess,
+  getAccess,
+  waitForAccess,
+} from '../support/access.js';
+import { readStatus, writeStatus } from '../support/influx-app.js';
+import { freshInfluxd } from '../support/influxdb.js';
+import { createNamespace, getSecret, patchOnboardingSpec, randomSuffix, readyOf } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 type Plural = 'influxbuckets' | 'influxtokens';
 type Grant = { namespace: string; bucketNames?: string[]; adoptBuckets?: string[]; limits?: Record<string, number> };
 
-class TenantFile extends OnboardingFile {
-  server!: InfluxServer;
-  operatorToken = '';
-  orgID = '';
+class TenantFile extends InstanceFile {
   operatorNamespace = '';
   victim = '';
   evil = '';
@@ -43,8 +38,6 @@ class TenantFile extends OnboardingFile {
   quota = '';
   /** Every namespace the operator watches. */
   watched: string[] = [];
-  namespaces: string[] = [];
-  grants: Grant[] = [];
 
   async start(): Promise<void> {
     await accessHarness();
@@ -59,30 +52,12 @@ class TenantFile extends OnboardingFile {
     const { core } = await accessHarness();
     for (const name of [this.a, `${this.a}-b`]) await core.createNamespace({ body: { metadata: { name } } });
     this.watched = [this.namespace, this.victim, this.evil, this.stranger, this.a, `${this.a}-b`, this.quota];
-    this.server = await freshInfluxd('v2.9.1');
     await this.startOperator(chartDefaultFlags(this.operatorNamespace), this.watched);
-    this.namespaces = [this.victim, this.evil];
-    await createOnboarding(this.namespace, 'influxdb', {
-      url: this.server.url,
-      username: 'admin',
-      org: 'acme',
-      bucket: 'platform',
-      accessFrom: { namespaces: this.namespaces },
-    });
-    const onboarded = await waitForReason(this.namespace, 'influxdb', 'Onboarded', 60_000);
-    this.operatorToken = (await getSecret(this.namespace, 'influxdb-influxdb'))?.data.token ?? '';
-    this.ledger.add(this.operatorToken);
-    this.orgID = onboarded.status?.orgID ?? '';
-  }
-
-  ref(name = 'influxdb'): { name: string; namespace: string } {
-    return { name, namespace: this.namespace };
+    await this.onboard(await freshInfluxd('v2.9.1'), { namespaces: [this.victim, this.evil] });
   }
 
   /** The platform changes its grants (the whole accessFrom, as it would edit it). */
   async grant(namespaces: string[], grants: Grant[]): Promise<void> {
-    this.namespaces = namespaces;
-    this.grants = grants;
     await patchOnboardingSpec(this.namespace, 'influxdb', { accessFrom: { namespaces, grants } });
   }
 

@@ -100,6 +100,24 @@ const createAuthorization = (name: string, permissions: (learned: Learned) => un
     learned.otherID = String(objectOf(answer.json).id);
   },
 });
+/** A bucket of one hour's retention with this description, its ID learned as appBucketID. */
+const createAppBucket = (name: string, bucket: string, description: string): Step => ({
+  name,
+  request: (learned) => ({
+    method: 'POST',
+    path: '/api/v2/buckets',
+    token: learned.token ?? '',
+    body: {
+      orgID: learned.orgID,
+      name: bucket,
+      description,
+      retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }],
+    },
+  }),
+  learn: (answer, learned) => {
+    if (answer.status === 201) learned.appBucketID = String(objectOf(answer.json).id);
+  },
+});
 const withOtherToken = (name: string, path: string): Step => ({
   name,
   request: (learned) => ({ path, token: learned.otherToken ?? '' }),
@@ -327,23 +345,11 @@ const CASES: Case[] = [
     name: 'application access: a described bucket, a bucket-scoped authorization, listings by org',
     steps: [
       setUp,
-      {
-        name: 'POST /api/v2/buckets with a description',
-        request: (learned) => ({
-          method: 'POST',
-          path: '/api/v2/buckets',
-          token: learned.token ?? '',
-          body: {
-            orgID: learned.orgID,
-            name: 'app',
-            description: 'app data [managed by InfluxBucket app-a/metrics]',
-            retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }],
-          },
-        }),
-        learn: (answer, learned) => {
-          if (answer.status === 201) learned.appBucketID = String(objectOf(answer.json).id);
-        },
-      },
+      createAppBucket(
+        'POST /api/v2/buckets with a description',
+        'app',
+        'app data [managed by InfluxBucket app-a/metrics]',
+      ),
       withToken('GET /api/v2/buckets?orgID&name=app', '/api/v2/buckets?orgID={orgID}&name=app'),
       withToken('PATCH /api/v2/buckets/{appBucketID} description only', '/api/v2/buckets/{appBucketID}', 'PATCH', {
         description: 'adopted [managed by InfluxBucket app-b/data]',
@@ -397,23 +403,11 @@ const CASES: Case[] = [
         status: 'active',
       }),
       withToken('GET /api/v2/users?name=', '/api/v2/users?name=influx-onboarding-operator:team-a'),
-      {
-        name: 'POST /api/v2/buckets team-a.metrics',
-        request: (learned) => ({
-          method: 'POST',
-          path: '/api/v2/buckets',
-          token: learned.token ?? '',
-          body: {
-            orgID: learned.orgID,
-            name: 'team-a.metrics',
-            description: 'x [managed by InfluxBucket team-a/metrics uid=u1]',
-            retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }],
-          },
-        }),
-        learn: (answer, learned) => {
-          if (answer.status === 201) learned.appBucketID = String(objectOf(answer.json).id);
-        },
-      },
+      createAppBucket(
+        'POST /api/v2/buckets team-a.metrics',
+        'team-a.metrics',
+        'x [managed by InfluxBucket team-a/metrics uid=u1]',
+      ),
       {
         name: "POST /api/v2/authorizations for the namespace's user (not an org member): write on its bucket",
         request: (learned) => ({
