@@ -56,9 +56,14 @@ class TenantFile extends InstanceFile {
     await this.onboard(await freshInfluxd('v2.9.1'), { namespaces: [this.victim, this.evil] });
   }
 
-  /** The platform changes its grants (the whole accessFrom, as it would edit it). */
+  /**
+   * The platform changes its grants (the whole accessFrom, as it would edit it). A namespace with
+   * terms of its own is listed in `namespaces` too: an operator that knows no terms (before #17)
+   * grants it all the same, so each attack meets exactly what the code enforces.
+   */
   async grant(namespaces: string[], grants: Grant[]): Promise<void> {
-    await patchOnboardingSpec(this.namespace, 'influxdb', { accessFrom: { namespaces, grants } });
+    const all = [...new Set([...namespaces, ...grants.map((grant) => grant.namespace)])];
+    await patchOnboardingSpec(this.namespace, 'influxdb', { accessFrom: { namespaces: all, grants } });
   }
 
   async readyBucket(namespace: string, name: string, spec: Record<string, unknown> = {}): Promise<InfluxBucket> {
