@@ -6,7 +6,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decideSweep, type LiveList, type SweepFacts } from '../../src/access/sweep-decide.js';
-import { EMPTY_RECORD } from '../../src/api/access-records.js';
+import { createSweepReconciler } from '../../src/access/sweep.js';
+import { EMPTY_RECORD, applyRecordChange, type AccessRecord } from '../../src/api/access-records.js';
+import type { InfluxOnboarding } from '../../src/api/types.js';
+import { InfluxClientPool } from '../../src/influx/pool.js';
+import { SecretRegistry, type Logger } from '../../src/log.js';
+import { InfluxAdmin } from '../support/influx-http.js';
+import { startInfluxStandin } from '../support/influx-standin.js';
 
 const ONBOARDING = { namespace: 'monitoring', name: 'influxdb' };
 const auth = (id: string, namespace: string, name: string, uid: string) => ({
@@ -153,6 +159,108 @@ test('record entries of resources gone (read live) are forgotten; cached ones co
     { namespace: 'app-a', change: { kind: 'forgetToken', uid: 't-gone' } },
     { namespace: 'app-a', change: { kind: 'forgetBucket', uid: 'b-gone' } },
   ]);
+});
+
+test("the sweep itself: each recorded user's list read; one that fails is skipped and reported while the others are swept; the next sweep gets it", async () => {
+  const standin = await startInfluxStandin();
+  const pool = new InfluxClientPool({});
+  try {
+    const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'platform' });
+    const orgID = standin.onboarded()?.orgID ?? '';
+    const admin = new InfluxAdmin(standin.url);
+    const records: Array<{ namespace: string; record: AccessRecord }> = [];
+    for (const namespace of ['app-a', 'app-b']) {
+      const user = await admin.request({ method: 'POST', path: '/api/v2/users', token, body: { name: namespace } });
+      const userID = String((user.json as { id: string }).id);
+      await admin.request({
+        method: 'POST',
+        path: '/api/v2/authorizations',
+        token,
+        body: {
+          orgID,
+          userID,
+          description: `[InfluxToken ${namespace}/gone uid=uid-${namespace}]`,
+          permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
+        },
+      });
+      records.push({ namespace, record: { userID, buckets: {}, tokens: { [`uid-${namespace}`]: 'gone' } } });
+    }
+    const onboarding: InfluxOnboarding = {
+      apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+      kind: 'InfluxOnboarding',
+      metadata: { name: 'influxdb', namespace: 'monitoring', uid: 'o' },
+      spec: {
+        url: standin.url,
+        username: 'admin',
+        org: 'acme',
+        bucket: 'platform',
+        accessFrom: { namespaces: ['app-a', 'app-b'] },
+      },
+      status: {
+        orgID,
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'Adopted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+        ],
+      },
+    };
+    const events: string[] = [];
+    const deleted: string[] = [];
+    let skipped = 0;
+    const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent };
+    const sweep = createSweepReconciler(
+      {
+        readOnboarding: async () => onboarding,
+        readCredentials: async () => ({
+          state: 'owned',
+          data: { url: standin.url, org: 'acme', token },
+          garbageCollected: false,
+        }),
+        readReference: async () => ({ found: false, problem: 'none' }),
+        influx: (target) => pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: false }),
+        recordEvent: (_resource, event) => void events.push(`${event.reason}: ${event.message}`),
+        listRecords: async () => records,
+        changeRecord: async (key, change) => {
+          const at = records.find((entry) => entry.namespace === key.namespace);
+          const applied = applyRecordChange(at?.record ?? EMPTY_RECORD, change);
+          if (applied.ok && at) at.record = applied.record;
+          return applied;
+        },
+        listTokens: async () => ({ kind: 'listed', items: [] }),
+        listBuckets: async () => ({ kind: 'listed', items: [] }),
+        readNamespace: async () => ({ kind: 'found', labels: {} }),
+        cachedTokenUID: () => undefined,
+        cachedBucketUID: () => false,
+      },
+      {
+        intervalMs: 600_000,
+        labelGrants: false,
+        logger: silent,
+        secrets: new SecretRegistry(),
+        onDeleted: (reason) => void deleted.push(reason),
+        onSkipped: () => void skipped++,
+      },
+    );
+    const remaining = async () =>
+      (await admin.authorizationDescriptions(token, orgID)).filter((description) =>
+        description.includes('InfluxToken'),
+      );
+    standin.knobs.failNext(1, '500-json', { method: 'GET', path: '/api/v2/authorizations' });
+    const outcome = await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal);
+    assert.equal(outcome, { requeueAfterMs: 600_000 }, 'again after the interval');
+    assert.equal([deleted, skipped], [['token-gone'], 1]);
+    assert.equal(await remaining(), ['[InfluxToken app-a/gone uid=uid-app-a]'], "app-a's list failed: left for now");
+    assert.ok(events.some((event) => event.startsWith('SweepSkipped: could not list the authorizations of app-a')));
+    assert.equal(
+      records.map((entry) => entry.record.tokens),
+      [{}, {}],
+      'the entries of gone tokens forgotten',
+    );
+    await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal);
+    assert.equal(await remaining(), [], 'the next sweep gets it');
+  } finally {
+    pool.closeAll();
+    await standin.close();
+  }
 });
 
 test.run();
