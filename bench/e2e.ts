@@ -329,7 +329,7 @@ async function inParallel<T>(
     Array.from({ length: Math.min(parallelism, items.length) }, async () => {
       while (next < items.length) {
         const index = next++;
-        await work(items[index] as T, index);
+        await work(items[index], index);
       }
     }),
   );
@@ -503,7 +503,7 @@ async function inspectorGc(operator: BenchOperator, extra: string[] = []): Promi
       process.execPath,
       [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra],
       { maxBuffer: 1 << 24 },
-      (error, output) => (error ? reject(error) : resolve(output)),
+      (error, output) => (error ? reject(new Error(error.message, { cause: error })) : resolve(output)),
     ),
   );
   return JSON.parse(stdout) as InspectorReport;

@@ -1,11 +1,12 @@
-import type { RecordChange, RecordRefusal } from '../api/access-records.js';
 import type { AccessReason } from '../api/access-types.js';
+import type { RecordChange, RecordRefusal } from '../api/access-records.js';
 import { grantFor, notGrantedMessage, type GrantTerms, type OnboardingKey } from '../api/access-spec.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
-import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../api/reconcile.js';
+import { readyFinish, type Readiness, type Verdict } from '../api/reconcile.js';
 import { checkAccessFrom, checkSpec } from '../api/spec.js';
-import { READY, type Condition, type ConditionStatus, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
-import type { InfluxFailure, InfluxTarget } from '../influx/types.js';
+import { READY, type Condition, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
+import type { InfluxFailure, InfluxTarget } from '../influx/index.js';
+import { BACKOFF, NONE, type Finish, type ResourceEvent } from '../runtime/index.js';
 
 /**
  * What an InfluxBucket or InfluxToken may do with the onboarding it references: the instance, org
@@ -23,7 +24,8 @@ export interface Connection {
   onboardingBucketID?: string;
 }
 
-export type Access =
+/** What an InfluxBucket or InfluxToken may do through the onboarding it references. */
+export type OnboardingAccess =
   | { kind: 'ready'; connection: Connection; terms: GrantTerms }
   /**
    * No grant (also: no such onboarding, for another namespace). connection: present when the
@@ -34,7 +36,7 @@ export type Access =
   | { kind: 'waiting'; reason: 'OnboardingNotFound' | 'OnboardingNotReady'; message: string; gone: boolean };
 
 /** The observations access is decided from; all read by the shell before the decision. */
-export interface AccessFacts {
+interface AccessFacts {
   namespace: string;
   ref: OnboardingKey;
   onboarding?: InfluxOnboarding;
@@ -50,16 +52,18 @@ export interface AccessFacts {
  * The grant is decided first: a namespace without one learns nothing of the onboarding, not even
  * whether it exists (one message for both). Only a granted namespace hears why it must wait.
  */
-export function resolveAccess(facts: AccessFacts): Access {
+export function resolveAccess(facts: AccessFacts): OnboardingAccess {
   const { ref, onboarding } = facts;
   const name = `${ref.namespace}/${ref.name}`;
   const foreign = facts.namespace !== ref.namespace;
-  const notGranted: Access = { kind: 'not-permitted', message: notGrantedMessage(ref, facts.namespace) };
-  if (onboarding === undefined) {
-    return foreign
-      ? notGranted
-      : { kind: 'waiting', reason: 'OnboardingNotFound', message: `InfluxOnboarding ${name} not found`, gone: true };
-  }
+  const notGranted: OnboardingAccess = { kind: 'not-permitted', message: notGrantedMessage(ref, facts.namespace) };
+  const gone: OnboardingAccess = {
+    kind: 'waiting',
+    reason: 'OnboardingNotFound',
+    message: `InfluxOnboarding ${name} not found`,
+    gone: true,
+  };
+  if (onboarding === undefined) return foreign ? notGranted : gone;
   // The grant alone decides who hears more; an invalid spec elsewhere does not hide a valid grant.
   const accessFrom = checkAccessFrom(onboarding.spec?.accessFrom, []);
   const grant = grantFor(
@@ -69,10 +73,8 @@ export function resolveAccess(facts: AccessFacts): Access {
   );
   const connection = usableConnection(facts, onboarding, name);
   if (!grant.granted) return connection === undefined ? notGranted : { ...notGranted, connection };
-  if (onboarding.metadata.deletionTimestamp !== undefined) {
-    return { kind: 'waiting', reason: 'OnboardingNotFound', message: `InfluxOnboarding ${name} not found`, gone: true };
-  }
-  const notReady = (why: string): Access => ({
+  if (onboarding.metadata.deletionTimestamp !== undefined) return gone;
+  const notReady = (why: string): OnboardingAccess => ({
     kind: 'waiting',
     reason: 'OnboardingNotReady',
     message: `InfluxOnboarding ${name} ${why}`,
@@ -124,72 +126,27 @@ export type FinalizerStep =
   /** forget: the resource's entry in the operator's record, which goes with it. */
   | { kind: 'removeFinalizer'; event?: ResourceEvent; forget?: RecordChange };
 
-export interface AccessFinish<S> {
-  kind: 'finish';
-  reason: AccessReason;
-  message: string;
-  status: S;
-  event?: ResourceEvent;
-  requeue: Requeue;
-}
+export type AccessFinish<S> = Finish<S, AccessReason>;
 
-export interface StatusShape {
-  observedGeneration?: number;
-  conditions?: Condition[];
-}
-
-const SUCCESS: readonly AccessReason[] = ['BucketReady', 'TokenReady'];
-const QUIET: readonly AccessReason[] = ['Progressing', 'Deleting'];
+const READINESS: Readiness<AccessReason> = {
+  success: ['BucketReady', 'TokenReady'],
+  quiet: ['Progressing', 'Deleting'],
+};
 
 /**
- * The status to show and the event to record: Ready True on success, Unknown while progressing,
- * else False; an event when the reason changes (Normal on success, Warning otherwise).
+ * The status to show and the event to record: Ready True on success, Unknown while progressing or
+ * deleting, else False; an event when the reason changes (Normal on success, Warning otherwise).
  */
-export function accessFinish<S extends StatusShape>(
+export function accessFinish<S extends { observedGeneration?: number; conditions?: Condition[] }>(
   resource: { metadata: ObjectMeta; status?: S },
   now: string,
-  outcome: { reason: AccessReason; message: string; requeue: Requeue; fields?: Partial<S>; event?: ResourceEvent },
+  verdict: Verdict<AccessReason, S>,
 ): AccessFinish<S> {
-  const success = SUCCESS.includes(outcome.reason);
-  const conditionStatus: ConditionStatus = success ? 'True' : QUIET.includes(outcome.reason) ? 'Unknown' : 'False';
-  const generation = resource.metadata.generation;
-  const previous = resource.status?.conditions?.find((condition) => condition.type === READY);
-  const status = {
-    ...resource.status,
-    ...outcome.fields,
-    ...(generation !== undefined && { observedGeneration: generation }),
-    conditions: withReady(
-      resource.status?.conditions,
-      {
-        status: conditionStatus,
-        reason: outcome.reason,
-        message: outcome.message,
-        ...(generation !== undefined && { observedGeneration: generation }),
-      },
-      now,
-    ),
-  } as S;
-  const transition = previous?.reason !== outcome.reason;
-  const event =
-    outcome.event ??
-    (transition && !QUIET.includes(outcome.reason)
-      ? { type: success ? ('Normal' as const) : ('Warning' as const), reason: outcome.reason, message: outcome.message }
-      : undefined);
-  return {
-    kind: 'finish',
-    reason: outcome.reason,
-    message: outcome.message,
-    status,
-    ...(event && { event }),
-    requeue: outcome.requeue,
-  };
+  return readyFinish(resource, now, verdict, READINESS);
 }
 
 /** An InfluxDB failure as a reason: outages and refusals by the address policy are Unreachable, answers are InfluxError. */
-export function failureOutcome(
-  doing: string,
-  failure: InfluxFailure,
-): { reason: AccessReason; message: string; requeue: Requeue } {
+export function failureVerdict(doing: string, failure: InfluxFailure): Verdict<AccessReason, never> {
   const text = failure.kind === 'rejected' ? `${failure.status} ${failure.code}: ${failure.message}` : failure.message;
   return {
     reason: failure.kind === 'rejected' ? 'InfluxError' : 'Unreachable',
@@ -209,9 +166,4 @@ export function refusalMessage(
     return `the operator's record of namespace ${namespace} under InfluxOnboarding ${onboarding} is full (${Math.round(refusal.count / 1024)} KiB of ${Math.round(refusal.max / 1024)} KiB): delete InfluxBuckets or InfluxTokens there`;
   }
   return `namespace ${namespace} already has ${refusal.count} ${what} under InfluxOnboarding ${onboarding}, the most its grant allows (spec.accessFrom limits.${refusal.limit}: ${refusal.max})`;
-}
-
-/** Requeue for the periodic check that InfluxDB still has what the status says. */
-export function after(ms: number): Requeue {
-  return { kind: 'after', ms };
 }

@@ -10,14 +10,14 @@ import {
   type GrantTerms,
 } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
-import { BACKOFF, NONE, type ResourceEvent } from '../api/reconcile.js';
-import type { BucketInfo, InfluxFailure, Outcome } from '../influx/types.js';
+import { READY } from '../api/types.js';
+import type { BucketInfo, InfluxFailure, Outcome } from '../influx/index.js';
+import { after, NONE, type ResourceEvent } from '../runtime/index.js';
 import {
   accessFinish,
-  after,
-  failureOutcome,
+  failureVerdict,
   refusalMessage,
-  type Access,
+  type OnboardingAccess,
   type AccessFinish,
   type Connection,
   type FinalizerStep,
@@ -27,7 +27,7 @@ import {
 export interface BucketFacts {
   resource: InfluxBucket;
   checked: Checked<EffectiveBucketSpec>;
-  access: Access;
+  access: OnboardingAccess;
   now: string;
   driftCheckIntervalMs: number;
   /** What the operator recorded for this namespace under the onboarding (read with a valid spec). */
@@ -45,7 +45,7 @@ export interface BucketFacts {
   deleted?: boolean;
 }
 
-export type BucketFinish = AccessFinish<InfluxBucketStatus>;
+type BucketFinish = AccessFinish<InfluxBucketStatus>;
 
 export type BucketStep =
   | FinalizerStep
@@ -87,7 +87,7 @@ export function bucketMarker(resource: Pick<InfluxBucket, 'metadata'>): string {
   return `[managed by InfluxBucket ${namespace}/${name} uid=${uid}]`;
 }
 
-export function bucketDescription(spec: EffectiveBucketSpec, resource: Pick<InfluxBucket, 'metadata'>): string {
+function bucketDescription(spec: EffectiveBucketSpec, resource: Pick<InfluxBucket, 'metadata'>): string {
   const marker = bucketMarker(resource);
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
@@ -136,7 +136,7 @@ function lookUp(
   for (const name of names) {
     const outcome = facts.named?.[name];
     if (outcome === undefined) return { kind: 'findBucket', connection, name };
-    if (!outcome.ok) return finish(facts, failureOutcome(`looking up bucket ${name}`, outcome.failure));
+    if (!outcome.ok) return finish(facts, failureVerdict(`looking up bucket ${name}`, outcome.failure));
     found.push(outcome.value);
   }
   return found;
@@ -148,7 +148,7 @@ function recordedBucket(facts: BucketFacts, connection: Connection, id: string):
   if (seen !== undefined) return seen;
   if (facts.recorded?.id !== id) return { kind: 'readBucket', connection, bucketID: id };
   const { found } = facts.recorded;
-  return found.ok ? found.value : finish(facts, failureOutcome(`reading bucket ${id}`, found.failure));
+  return found.ok ? found.value : finish(facts, failureVerdict(`reading bucket ${id}`, found.failure));
 }
 
 function isBucketStep(value: BucketInfo | null | BucketStep | Array<BucketInfo | null>): value is BucketStep {
@@ -199,8 +199,13 @@ function decideDeletion(facts: BucketFacts): BucketStep {
     );
   }
   if (access.kind === 'waiting')
-    return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+    // Waiting for the onboarding: its change wakes this resource, the drift interval is the poll.
+    return finish(facts, {
+      reason: access.reason,
+      message: `${access.message}; deletion waits`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
   // Only a bucket proven this resource's is deleted: the recorded ID (or, during its create, the
   // recorded name) and this resource's marker; before records, a marker naming exactly this resource.
@@ -306,7 +311,7 @@ function keep(
     return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
   }
   const changes = facts.changes ?? [];
-  const wasReady = resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+  const wasReady = resource.status?.conditions?.some((c) => c.type === READY && c.status === 'True') === true;
   return finish(facts, {
     reason: 'BucketReady',
     message: `bucket ${found.name} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
@@ -340,7 +345,7 @@ export function decideBucket(facts: BucketFacts): BucketStep {
       message: access.message,
       requeue: after(facts.driftCheckIntervalMs),
     });
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection, terms } = access;
   const refused = outsideTerms(facts, spec, terms, connection.onboarding);
   if (refused !== undefined) return refused;

@@ -1,7 +1,7 @@
 import type { AccessRecord, RecordChange } from '../api/access-records.js';
 import { grantFor, type OnboardingKey } from '../api/access-spec.js';
-import type { AccessFrom } from '../api/access-types.js';
-import { tokenOf, type ListedAuthorization } from './token-decide.js';
+import type { AccessFrom } from '../api/types.js';
+import { tokenOf, type ListedAuthorization } from './token-authorizations.js';
 
 /** An InfluxToken or InfluxBucket as one list shows it: enough to tell whether an authorization or record entry is still its. */
 export interface LiveResource {

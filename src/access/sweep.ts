@@ -1,10 +1,10 @@
 import type { AccessRecord, RecordApplied, RecordChange, RecordKey } from '../api/access-records.js';
 import type { OnboardingKey } from '../api/access-spec.js';
-import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
 import { checkAccessFrom } from '../api/spec.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import type { Logger, SecretRegistry } from '../log.js';
-import type { ListedAuthorization } from './token-decide.js';
+import type { Reconciler, ResourceEvent, Result } from '../runtime/index.js';
+import type { ListedAuthorization } from './token-authorizations.js';
 import { accessThrough, type AccessPorts } from './reconciler.js';
 import { decideSweep, type LiveList, type LiveNamespace, type SweepReason } from './sweep-decide.js';
 
@@ -40,17 +40,14 @@ const READ_ROUNDS = 4;
  * operator's own user, for tokens issued before per-namespace users), and deletes those that
  * outlived their InfluxToken or its grant (see decideSweep).
  */
-export function createSweepReconciler(
-  ports: SweepPorts,
-  options: SweepOptions,
-): (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome> {
-  const again: ReconcileOutcome = { requeueAfterMs: options.intervalMs };
+export function createSweepReconciler(ports: SweepPorts, options: SweepOptions): Reconciler {
+  const again: Result = { requeueAfterMs: options.intervalMs };
   return async function sweep(request) {
     const ref: OnboardingKey = { namespace: request.namespace, name: request.name };
     const onboarding = await ports.readOnboarding(ref.namespace, ref.name);
     if (onboarding === undefined) return {};
     const access = await accessThrough(
-      { ...ports, namespaceLabels: async () => undefined },
+      { ...ports, namespaceLabels: () => Promise.resolve(undefined) },
       options.secrets,
       ref.namespace,
       ref,
@@ -90,8 +87,8 @@ export function createSweepReconciler(
       labelGrants: options.labelGrants,
       records,
       authorizations,
-      cachedTokenUID: ports.cachedTokenUID,
-      cachedBucketUID: ports.cachedBucketUID,
+      cachedTokenUID: (namespace: string, name: string) => ports.cachedTokenUID(namespace, name),
+      cachedBucketUID: (namespace: string, uid: string) => ports.cachedBucketUID(namespace, uid),
       liveTokens,
       liveBuckets,
       liveNamespaces,

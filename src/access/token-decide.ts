@@ -16,21 +16,26 @@ import {
   type RetiringAuthorization,
   type TokenSecret,
 } from '../api/access-types.js';
-import { BACKOFF, NONE, type ResourceEvent } from '../api/reconcile.js';
-import type { Authorization, BucketPermission, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/types.js';
+import type { Authorization, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/index.js';
+import { after, NONE, type ResourceEvent } from '../runtime/index.js';
 import {
   accessFinish,
-  after,
-  failureOutcome,
+  failureVerdict,
   refusalMessage,
-  type Access,
+  type OnboardingAccess,
   type AccessFinish,
   type Connection,
   type FinalizerStep,
 } from './access.js';
-
-/** What the token controller reads of a listed authorization (v2.9+ lists no token). */
-export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
+import {
+  isOwn,
+  ownAuthorizations,
+  permissionsKey,
+  serves,
+  tokenDescription,
+  type BucketPermission,
+  type ListedAuthorization,
+} from './token-authorizations.js';
 
 /**
  * An InfluxBucket a permission names, as the cache shows its metadata and spec. Never its status:
@@ -46,7 +51,7 @@ export type BucketResolution =
 export interface TokenFacts {
   resource: InfluxToken;
   checked: Checked<EffectiveTokenSpec>;
-  access: Access;
+  access: OnboardingAccess;
   now: string;
   driftCheckIntervalMs: number;
   /** By InfluxBucket name, for every bucket the permissions name. */
@@ -58,6 +63,12 @@ export interface TokenFacts {
    * The periodic check then reads only the Secret's own authorization.
    */
   orphanFree: boolean;
+  /**
+   * The Secret was read from the API server (or written) in this reconcile, not from the cache:
+   * nothing is deleted or created in InfluxDB on the cache's word, where another writer's change
+   * (the previous leader's) may not show yet.
+   */
+  secretConfirmed: boolean;
   /** What the operator recorded for this namespace under the onboarding (read with a valid spec). */
   record?: AccessRecord;
   /** A record change refused: the namespace is at a limit of its grant. */
@@ -75,7 +86,7 @@ export interface TokenFacts {
   failure?: { doing: string; failure: InfluxFailure };
 }
 
-export type TokenFinish = AccessFinish<InfluxTokenStatus>;
+type TokenFinish = AccessFinish<InfluxTokenStatus>;
 
 export type TokenStep =
   | FinalizerStep
@@ -92,45 +103,10 @@ export type TokenStep =
       permissions: BucketPermission[];
     }
   | { kind: 'writeSecret'; secret: DesiredTokenSecret }
+  /** Reads the Secret again from the API server before an authorization is deleted or created. */
+  | { kind: 'confirmSecret' }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
   | TokenFinish;
-
-/**
- * The marker in an authorization's description that ties it to one InfluxToken for good: its UID,
- * which a re-created resource of the same name does not share. Only the operator writes
- * authorizations (no tenant token may), so the marker is proof.
- */
-export function tokenMarker(resource: Pick<InfluxToken, 'metadata'>): string {
-  const { namespace, name, uid } = resource.metadata;
-  return `[InfluxToken ${namespace}/${name} uid=${uid}]`;
-}
-
-export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<InfluxToken, 'metadata'>): string {
-  const marker = tokenMarker(resource);
-  return spec.description === '' ? marker : `${spec.description} ${marker}`;
-}
-
-const TOKEN_MARKER = /\[InfluxToken ([^/\]\s]+)\/([^\]\s]+) uid=([^\]\s]+)\]$/;
-
-/** The InfluxToken an authorization's marker names; undefined: none. */
-export function tokenOf(description: string): { namespace: string; name: string; uid: string } | undefined {
-  const match = TOKEN_MARKER.exec(description);
-  if (!match) return undefined;
-  const [, namespace = '', name = '', uid = ''] = match;
-  return { namespace, name, uid };
-}
-
-function isOwn(authorization: Pick<Authorization, 'description'>, resource: Pick<InfluxToken, 'metadata'>): boolean {
-  return authorization.description.endsWith(` uid=${resource.metadata.uid}]`);
-}
-
-/** This resource's authorizations: found by the UID in their description, also on servers that never show a token again. */
-export function ownAuthorizations(
-  all: readonly ListedAuthorization[],
-  resource: Pick<InfluxToken, 'metadata'>,
-): ListedAuthorization[] {
-  return all.filter((entry) => isOwn(entry, resource));
-}
 
 function finish(facts: TokenFacts, outcome: Parameters<typeof accessFinish<InfluxTokenStatus>>[2]): TokenFinish {
   return accessFinish(facts.resource, facts.now, outcome);
@@ -153,7 +129,7 @@ function listing(facts: TokenFacts, connection: Connection): ListedAuthorization
   if (userID === undefined) return [];
   if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection, userID };
   if (!facts.authorizations.ok)
-    return finish(facts, failureOutcome('listing authorizations', facts.authorizations.failure));
+    return finish(facts, failureVerdict('listing authorizations', facts.authorizations.failure));
   const deleted = facts.deleted ?? [];
   return ownAuthorizations(facts.authorizations.value, facts.resource).filter((entry) => !deleted.includes(entry.id));
 }
@@ -173,7 +149,7 @@ function ownAlive(
   if (listed.some((entry) => entry.id === id)) return true;
   const probe = facts.probed?.[id];
   if (probe === undefined) return { kind: 'readAuthorization', connection, authorizationID: id };
-  if (!probe.ok) return finish(facts, failureOutcome(`reading authorization ${id}`, probe.failure));
+  if (!probe.ok) return finish(facts, failureVerdict(`reading authorization ${id}`, probe.failure));
   return probe.value !== null && isOwn(probe.value, facts.resource);
 }
 
@@ -218,7 +194,7 @@ function decideDeletion(facts: TokenFacts): TokenStep {
       },
     };
   }
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const letGo = (event?: ResourceEvent): TokenStep => ({
     kind: 'removeFinalizer',
     ...(event && { event }),
@@ -232,7 +208,12 @@ function decideDeletion(facts: TokenFacts): TokenStep {
     });
   }
   if (access.kind === 'waiting')
-    return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
+    // Waiting for the onboarding: its change wakes this resource, the drift interval is the poll.
+    return finish(facts, {
+      reason: access.reason,
+      message: `${access.message}; deletion waits`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
   const connection = access.connection;
   if (connection === undefined) {
     // Without a grant (or with the onboarding gone, to another namespace) InfluxDB cannot be reached through it.
@@ -251,38 +232,6 @@ function decideDeletion(facts: TokenFacts): TokenStep {
     revokeAll(facts, connection, 'the InfluxToken is being deleted') ??
     letGo({ type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' })
   );
-}
-
-/** `read:<id>,write:<id>`: what the authorization in the Secret was created with, compared as a whole. */
-export function permissionsKey(permissions: ReadonlyArray<{ action: string; bucketID: string }>): string {
-  return permissions
-    .map(({ action, bucketID }) => `${action}:${bucketID}`)
-    .sort()
-    .join(',');
-}
-
-/**
- * The authorization InfluxDB shows serves the Secret as it is: this resource's (its marker), under
- * the namespace's user, active, in the org, with exactly the wanted permissions (each on one
- * bucket of the org), and the Secret's token where InfluxDB still shows tokens (before v2.9; the
- * Secret's own digest vouches for its token everywhere).
- */
-export function serves(
-  found: Authorization | null,
-  owner: { resource: Pick<InfluxToken, 'metadata'>; userID: string | undefined },
-  orgID: string,
-  wanted: string,
-  token: string,
-): boolean {
-  if (found === null || !found.active || found.orgID !== orgID) return false;
-  if (!isOwn(found, owner.resource) || found.userID !== owner.userID) return false;
-  if (found.token !== undefined && found.token !== token) return false;
-  const onBuckets = found.permissions.flatMap(({ action, resource }) =>
-    resource.type === 'buckets' && resource.id !== undefined && resource.orgID === orgID
-      ? [{ action, bucketID: resource.id }]
-      : [],
-  );
-  return onBuckets.length === found.permissions.length && permissionsKey(onBuckets) === wanted;
 }
 
 function retireAt(now: string, seconds: number): string {
@@ -347,7 +296,7 @@ function resolvePermissions(
 function withdraw(
   facts: TokenFacts,
   spec: EffectiveTokenSpec,
-  access: Extract<Access, { kind: 'not-permitted' }>,
+  access: Extract<OnboardingAccess, { kind: 'not-permitted' }>,
 ): TokenStep {
   const { secret } = facts;
   // Only the operator's record tells that something was issued: a namespace that was never
@@ -382,12 +331,23 @@ function ensureUser(facts: TokenFacts, connection: Connection): TokenStep | unde
   if (facts.record?.userID !== undefined) return undefined;
   const name = namespaceUserName(facts.resource.metadata.namespace);
   if (facts.user === undefined) return { kind: 'findUser', connection, name };
-  if (!facts.user.ok) return finish(facts, failureOutcome(`looking up InfluxDB user ${name}`, facts.user.failure));
+  if (!facts.user.ok) return finish(facts, failureVerdict(`looking up InfluxDB user ${name}`, facts.user.failure));
   if (facts.user.value === null) return { kind: 'createUser', connection, name };
   return { kind: 'record', change: { kind: 'user', userID: facts.user.value } };
 }
 
+/**
+ * What an InfluxToken needs next: its finalizer, access through its onboarding, its buckets (from
+ * the operator's record), its namespace's user, then an authorization that serves the Secret. An
+ * authorization is deleted or created only on the Secret as the API server has it.
+ */
 export function decideToken(facts: TokenFacts): TokenStep {
+  const step = nextStep(facts);
+  const changesInfluxDB = step.kind === 'deleteAuthorization' || step.kind === 'createAuthorization';
+  return changesInfluxDB && !facts.secretConfirmed ? { kind: 'confirmSecret' } : step;
+}
+
+function nextStep(facts: TokenFacts): TokenStep {
   const { resource, checked, access, secret } = facts;
   if (resource.metadata.deletionTimestamp !== undefined) return decideDeletion(facts);
   if (!checked.ok) return finish(facts, { reason: 'InvalidSpec', message: checked.problems.join('; '), requeue: NONE });
@@ -400,7 +360,7 @@ export function decideToken(facts: TokenFacts): TokenStep {
       requeue: NONE,
     });
   }
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   if (access.kind === 'waiting')
     return finish(facts, {
       reason: access.reason,
@@ -539,7 +499,7 @@ export function decideToken(facts: TokenFacts): TokenStep {
   if (!recorded) return issue();
   const probe = facts.probed?.[authorizationID];
   if (probe === undefined) return { kind: 'readAuthorization', connection, authorizationID };
-  if (!probe.ok) return finish(facts, failureOutcome(`reading authorization ${authorizationID}`, probe.failure));
+  if (!probe.ok) return finish(facts, failureVerdict(`reading authorization ${authorizationID}`, probe.failure));
   if (!serves(probe.value, { resource, userID }, connection.orgID, wanted, token)) return issue();
   // Issued before the record kept tokens (an upgrade): recorded now, outside any limit, since it exists.
   if (facts.record?.tokens[uid] === undefined)

@@ -6,7 +6,7 @@
  * ownership are decided from; an InfluxBucket's status only reports them.
  */
 import type { OnboardingKey } from './access-spec.js';
-import type { AccessLimits } from './access-types.js';
+import type { AccessLimits } from './types.js';
 
 /** Whose record: one namespace's, under one onboarding. */
 export interface RecordKey {

@@ -1,15 +1,13 @@
 import {
   DEFAULT_ROTATION_GRACE_SECONDS,
   MAX_ROTATION_GRACE_SECONDS,
-  type AccessFrom,
-  type AccessLimits,
   type BucketDeletionPolicy,
   type InfluxBucket,
   type InfluxToken,
   type PermissionAction,
 } from './access-types.js';
 import { checkBucketName, checkRetention, integerIn, isRecord, namespaceName, oneOf, secretName } from './spec.js';
-import type { ObjectMeta } from './types.js';
+import type { AccessFrom, AccessLimits, ObjectMeta } from './types.js';
 
 /**
  * The same rules as the InfluxBucket and InfluxToken CRDs' schemas, checked again inside the
@@ -33,7 +31,7 @@ export interface EffectiveBucketSpec {
   adopt: boolean;
 }
 
-export interface Permission {
+interface Permission {
   action: PermissionAction;
   /** An InfluxBucket's metadata.name in the token's namespace. */
   bucket: string;
@@ -107,7 +105,7 @@ export function namespaceUserName(namespace: string): string {
 }
 
 /** The token Secret's name when spec.secretName is not set. */
-export function defaultTokenSecretName(name: string): string {
+function defaultTokenSecretName(name: string): string {
   return `${name}-influx-token`;
 }
 

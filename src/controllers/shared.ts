@@ -9,24 +9,31 @@ import {
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
-import { InfluxClientPool } from '../influx/pool.js';
-import type { InfluxClient, InfluxTarget } from '../influx/types.js';
+import { InfluxClientPool, type InfluxClient, type InfluxTarget } from '../influx/index.js';
 import { AccessRecords } from '../kube/access-records.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
-import { EventWriter, type EventRecord } from '../kube/events.js';
+import { EventWriter } from '../kube/events.js';
+import { patchStatus } from '../kube/status.js';
 import type { ObjectMeta } from '../api/types.js';
-import type { Logger, SecretRegistry } from '../log.js';
-import { BackgroundSender, identityOf, shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
+import { type Logger, type SecretRegistry, errorMessage } from '../log.js';
+import {
+  BackgroundSender,
+  identityOf,
+  shareCommonStrings,
+  type Manager,
+  withStatus,
+  type ObjectType,
+  type ReadYourWrites,
+  type ResourceEvent,
+  type StatusWrite,
+} from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 // How long shutdown waits for queued events; exitOnSignals allows 5 s beyond the reconciles' own timeout.
 const EVENT_FLUSH_MS = 2_000;
 
 /** Queues an event on a resource; it is sent in the background and never fails the caller. */
-export type RecordEvent = (
-  resource: { apiVersion: string; kind: string; metadata: ObjectMeta },
-  event: EventRecord,
-) => void;
+type RecordEvent = (resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: ResourceEvent) => void;
 
 /**
  * What the cache keeps of a Secret the operator wrote: everything its readers use and everything
@@ -86,8 +93,27 @@ export interface ControllerDeps {
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
   events: RecordEvent;
+  /** The Secrets the operator writes, through the read-your-writes view every writer of them records in. */
+  managedSecrets: ReadYourWrites<V1Secret>;
   credentials: CredentialsSecrets;
   records: AccessRecords;
+}
+
+/**
+ * The status writes of one kind (`plural`), through the /status subresource, recorded in the
+ * kind's read-your-writes view: the next reconcile decides on the status written even while the
+ * cache still shows the one it replaced.
+ */
+export function statusWriter<T extends { kind: string; metadata: ObjectMeta; status?: S }, S extends object>(
+  resources: ReadYourWrites<T>,
+  api: CustomObjectsApi,
+  plural: string,
+): (resource: T, status: S) => Promise<StatusWrite> {
+  return async (resource, status) => {
+    const written = await patchStatus(api, resource, status, plural);
+    if (written.kind === 'patched') resources.wrote(resource, withStatus(resource, status, written.resourceVersion));
+    return written;
+  };
 }
 
 /** One InfluxDB client pool, one API client per group and one event recorder for all controllers. */
@@ -100,7 +126,8 @@ export function controllerDeps(
 ): ControllerDeps {
   const { connection } = manager;
   const core = connection.makeApiClient(CoreV1Api);
-  const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
+  // The operator's own Secrets as it last wrote them, until the cache shows them (read-your-writes).
+  const managedSecrets = manager.readYourWrites<V1Secret>(MANAGED_SECRETS);
   const otherSecretNames = manager.cache(UNMANAGED_SECRET_NAMES);
   return {
     config,
@@ -118,9 +145,10 @@ export function controllerDeps(
       namespaceOf: (onboarding) => config.operatorNamespace ?? onboarding.namespace,
       maxAgeMs: config.resyncPeriodMs,
     }),
+    managedSecrets,
     credentials: new CredentialsSecrets(
       core,
-      (namespace, name) => managedSecrets.get(namespace, name),
+      managedSecrets,
       (namespace, name) => otherSecretNames.get(namespace, name) !== undefined,
     ),
   };
@@ -147,7 +175,7 @@ function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): R
         resource: `${namespace}/${name}`,
         eventReason: event.reason,
         dropped: reason,
-        ...(error !== undefined && { error: error instanceof Error ? error.message : String(error) }),
+        ...(error !== undefined && { error: errorMessage(error) }),
       });
     },
   });

@@ -3,7 +3,7 @@ import { createInfluxClient } from './client.js';
 import type { InfluxClient, InfluxClientOptions } from './types.js';
 
 /** What identifies a client: everything that changes how it connects (the address policy is the pool's, shared by all). */
-export type PoolKeyOptions = Omit<InfluxClientOptions, 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets'>;
+type PoolKeyOptions = Omit<InfluxClientOptions, 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets'>;
 
 /**
  * Keeps one client (and so one keep-alive connection pool) per InfluxDB target, so that

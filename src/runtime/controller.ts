@@ -2,7 +2,7 @@ import { sleep, systemClock } from './clock.js';
 import type { Clock } from './clock.js';
 import { requestFromKey } from './keys.js';
 import type { Request } from './keys.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 import type { WorkQueue } from './queue.js';
 
 export type { Request } from './keys.js';
@@ -23,16 +23,17 @@ export interface Result {
  */
 export type Reconciler = (request: Request, signal: AbortSignal) => Promise<Result>;
 
-export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
+/** How a reconcile ended, as the `result` label of controller_runtime_reconcile_total names it. */
+export type ResultLabel = 'success' | 'error' | 'requeue' | 'requeue_after';
 
 /** Where the controller reports what it does (implemented by RuntimeMetrics.controllerMetrics). */
 export interface ControllerMetrics {
   maxConcurrentReconciles(count: number): void;
   activeWorkers(count: number): void;
-  reconciled(outcome: ReconcileOutcome, seconds: number): void;
+  reconciled(label: ResultLabel, seconds: number): void;
 }
 
-export interface ControllerOptions {
+interface ControllerOptions {
   name: string;
   queue: WorkQueue;
   reconciler: Reconciler;
@@ -48,10 +49,6 @@ interface Run {
   readonly stopTaking: AbortController;
   readonly abortReconciles: AbortController;
   readonly workers: Array<Promise<void>>;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Pulls keys from the queue and reconciles them, with controller-runtime's result semantics. */
@@ -132,28 +129,28 @@ export class Controller {
     const startedAt = this.clock.now();
     this.active++;
     metrics?.activeWorkers(this.active);
-    let outcome: ReconcileOutcome;
+    let label: ResultLabel;
     try {
       const result: Result | undefined = await reconciler(request, signal);
       const requeueAfterMs = result?.requeueAfterMs;
       if (requeueAfterMs !== undefined && Number.isFinite(requeueAfterMs) && requeueAfterMs > 0) {
         queue.forget(key);
         queue.addAfter(key, requeueAfterMs);
-        outcome = 'requeue_after';
+        label = 'requeue_after';
       } else if (result?.requeue === true) {
         queue.addRateLimited(key);
-        outcome = 'requeue';
+        label = 'requeue';
       } else {
         queue.forget(key);
-        outcome = 'success';
+        label = 'success';
       }
     } catch (error) {
-      outcome = 'error';
+      label = 'error';
       // Only the message: error objects from HTTP clients can carry request headers.
       this.logger.error('reconcile failed', {
         namespace: request.namespace,
         name: request.name,
-        error: messageOf(error),
+        error: errorMessage(error),
         retries: queue.numRequeues(key),
       });
       queue.addRateLimited(key);
@@ -161,6 +158,6 @@ export class Controller {
       this.active--;
       metrics?.activeWorkers(this.active);
     }
-    metrics?.reconciled(outcome, (this.clock.now() - startedAt) / 1000);
+    metrics?.reconciled(label, (this.clock.now() - startedAt) / 1000);
   }
 }

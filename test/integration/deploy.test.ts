@@ -508,7 +508,7 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
     '--require-secret-consent=false',
     '--concurrency=8',
   ]) {
-    assert.ok(args.includes(arg), `${arg} in ${args}`);
+    assert.ok(args.includes(arg), `${arg} in ${args.join(' ')}`);
   }
   const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' });
   assert.equal(config.allowedUrls, [

@@ -1,6 +1,6 @@
 // What the InfluxBucket and InfluxToken decision tests share: a clock, a drift interval, the
 // connection a granted namespace reaches its onboarding through, and access on given terms.
-import type { Access, Connection } from '../../src/access/access.js';
+import type { Connection, OnboardingAccess } from '../../src/access/access.js';
 import type { GrantTerms } from '../../src/api/access-spec.js';
 
 export const NOW = '2026-01-01T00:00:00.000Z';
@@ -21,6 +21,6 @@ export const connection: Connection = {
 export const GRANTED: GrantTerms = { home: false, bucketNames: [], adoptBuckets: [], limits: {} };
 
 /** Access for a granted namespace, on these terms over GRANTED. */
-export function granted(terms: Partial<GrantTerms> = {}): Access {
+export function granted(terms: Partial<GrantTerms> = {}): OnboardingAccess {
   return { kind: 'ready', connection, terms: { ...GRANTED, ...terms } };
 }
