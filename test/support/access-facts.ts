@@ -24,3 +24,11 @@ export const GRANTED: GrantTerms = { home: false, bucketNames: [], adoptBuckets:
 export function granted(terms: Partial<GrantTerms> = {}): OnboardingAccess {
   return { kind: 'ready', connection, terms: { ...GRANTED, ...terms } };
 }
+
+/** The onboarding exists but is not Ready: a deletion waits for it at the drift interval. */
+export const WAITING: OnboardingAccess = {
+  kind: 'waiting',
+  reason: 'OnboardingNotReady',
+  message: 'InfluxOnboarding monitoring/influxdb is not Ready (Unreachable)',
+  gone: false,
+};

@@ -11,7 +11,7 @@ import { EMPTY_RECORD, type AccessRecord, type RecordedBucket } from '../../../s
 import { checkBucketSpec } from '../../../src/api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket } from '../../../src/api/access-types.js';
 import type { BucketInfo } from '../../../src/influx/types.js';
-import { DRIFT, NOW, connection, granted, refOf } from '../../support/access-facts.js';
+import { DRIFT, NOW, WAITING, connection, granted, refOf } from '../../support/access-facts.js';
 
 const READY = granted();
 const UID = 'bucket-uid';
@@ -79,9 +79,7 @@ test('invalid spec, missing finalizer, no grant and a missing onboarding all end
       refused.status.conditions?.[0]?.status === 'False',
   );
   assert.equal(refused.kind === 'finish' && refused.event?.type, 'Warning');
-  const waiting = decideBucket(
-    facts(bucket(), { access: { kind: 'waiting', reason: 'OnboardingNotReady', message: 'not Ready', gone: false } }),
-  );
+  const waiting = decideBucket(facts(bucket(), { access: WAITING }));
   assert.ok(waiting.kind === 'finish' && waiting.reason === 'OnboardingNotReady' && waiting.requeue.kind === 'after');
 });
 
@@ -396,6 +394,12 @@ test('deletion: Retain lets go and forgets; Delete deletes only the proven bucke
     deleting('Delete', { access: { kind: 'waiting', reason: 'OnboardingNotFound', message: 'gone', gone: true } }),
   );
   assert.ok(gone.kind === 'removeFinalizer' && gone.event?.reason === 'OnboardingGone');
+  // Waiting for the onboarding (not Ready yet, not gone) is no failure: the drift interval, not the rate limiter.
+  const waits = decideBucket(deleting('Delete', { access: WAITING }));
+  assert.ok(waits.kind === 'finish', waits.kind);
+  assert.is(waits.reason, 'OnboardingNotReady');
+  assert.match(waits.message, 'deletion waits');
+  assert.equal(waits.requeue, { kind: 'after', ms: DRIFT });
   const refused = decideBucket(deleting('Delete', { access: { kind: 'not-permitted', message: 'no grant' } }));
   assert.ok(refused.kind === 'removeFinalizer' && refused.event?.reason === 'NotPermitted');
   assert.equal(decideBucket(facts(bucket({}, { deletionTimestamp: NOW, finalizers: [] }))).kind, 'finish');

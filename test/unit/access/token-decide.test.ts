@@ -14,7 +14,7 @@ import { checkTokenSpec } from '../../../src/api/access-spec.js';
 import { TOKEN_FINALIZER, type InfluxToken, type TokenSecret } from '../../../src/api/access-types.js';
 import type { InfluxOnboarding } from '../../../src/api/types.js';
 import type { Authorization } from '../../../src/influx/types.js';
-import { DRIFT, GRANTED, NOW, connection, granted, refOf } from '../../support/access-facts.js';
+import { DRIFT, GRANTED, NOW, WAITING, connection, granted, refOf } from '../../support/access-facts.js';
 
 const READY = granted();
 const USER = 'u-app-a';
@@ -428,6 +428,12 @@ test('deletion: every authorization of the token deleted (listed, or named by th
     deleting({ access: { kind: 'waiting', reason: 'OnboardingNotFound', message: 'gone', gone: true } }),
   );
   assert.ok(gone.kind === 'removeFinalizer' && gone.event?.reason === 'OnboardingGone');
+  // Waiting for the onboarding (not Ready yet, not gone) is no failure: the drift interval, not the rate limiter.
+  const waits = decideToken(deleting({ access: WAITING }));
+  assert.ok(waits.kind === 'finish', waits.kind);
+  assert.is(waits.reason, 'OnboardingNotReady');
+  assert.match(waits.message, 'deletion waits');
+  assert.equal(waits.requeue, { kind: 'after', ms: DRIFT });
   const failing = decideToken(
     deleting({
       authorizations: { ok: false, failure: { kind: 'unreachable', reason: 'timeout', message: 'timed out' } },
