@@ -31,6 +31,22 @@ function tokenProblems(spec: Record<string, unknown>): string[] {
   return checked.ok ? [] : checked.problems;
 }
 
+/** An onboarding in monitoring with this spec.accessFrom, checked. */
+function checkAccessFrom(accessFrom: unknown) {
+  return checkSpec({ metadata: resource().metadata, spec: { ...BASE_SPEC, accessFrom } as never });
+}
+
+/** Each accessFrom is refused with a problem that starts with its expected text. */
+function assertAccessFromRefused(cases: readonly (readonly [unknown, string])[]): void {
+  for (const [accessFrom, expected] of cases) {
+    const checked = checkAccessFrom(accessFrom);
+    assert.ok(
+      !checked.ok && checked.problems.some((problem) => problem.startsWith(expected)),
+      `${JSON.stringify(accessFrom)}: ${checked.ok ? 'accepted' : checked.problems.join('; ')}`,
+    );
+  }
+}
+
 test('InfluxBucket defaults: name <namespace>.<name> (no other namespace can share it), infinite retention, Retain, no adoption; onboardingRef namespace defaults to its own', () => {
   assert.equal(checkBucketSpec({ metadata, spec: { onboardingRef: { name: 'influxdb' } } }), {
     ok: true,
@@ -139,15 +155,13 @@ test('InfluxToken: every bad field is named with what is allowed', () => {
 });
 
 test('InfluxOnboarding.spec.accessFrom: namespaces and a label selector, checked field by field', () => {
-  const { metadata: own } = resource();
-  const check = (accessFrom: unknown) => checkSpec({ metadata: own, spec: { ...BASE_SPEC, accessFrom } as never });
-  const accepted = check({
+  const accepted = checkAccessFrom({
     namespaces: ['app-a', 'app-b'],
     namespaceSelector: { matchLabels: { 'influxdb.example.com/access': 'granted' } },
   });
   assert.ok(accepted.ok && accepted.spec.accessFrom?.namespaces?.length === 2);
-  assert.ok(!('accessFrom' in (check(undefined) as { spec: object }).spec), 'absent: own namespace only');
-  for (const [accessFrom, expected] of [
+  assert.ok(!('accessFrom' in (checkAccessFrom(undefined) as { spec: object }).spec), 'absent: own namespace only');
+  assertAccessFromRefused([
     ['app-a', 'spec.accessFrom: must be an object'],
     [{ namespaces: 'app-a' }, 'spec.accessFrom.namespaces: must be a list'],
     [{ namespaces: ['App_A'] }, 'spec.accessFrom.namespaces[0]: must be a namespace name'],
@@ -161,13 +175,7 @@ test('InfluxOnboarding.spec.accessFrom: namespaces and a label selector, checked
       { namespaceSelector: { matchLabels: { team: 'a b' } } },
       'spec.accessFrom.namespaceSelector.matchLabels.team: must be a label value',
     ],
-  ] as const) {
-    const checked = check(accessFrom);
-    assert.ok(
-      !checked.ok && checked.problems.some((problem) => problem.startsWith(expected)),
-      `${JSON.stringify(accessFrom)}: ${checked.ok ? 'accepted' : checked.problems.join('; ')}`,
-    );
-  }
+  ]);
 });
 
 test('grantFor: own namespace always (home terms); others only when named, listed in grants or selected by all labels', () => {
@@ -242,15 +250,13 @@ test('names and retention under a grant: own prefix, listed names, anything at h
 });
 
 test('InfluxOnboarding.spec.accessFrom limits and grants: checked field by field', () => {
-  const { metadata: own } = resource();
-  const check = (accessFrom: unknown) => checkSpec({ metadata: own, spec: { ...BASE_SPEC, accessFrom } as never });
-  const accepted = check({
+  const accepted = checkAccessFrom({
     limits: { maxBuckets: 10, maxTokens: 20, minRetentionSeconds: 3600, maxRetentionSeconds: 86400 },
     grants: [{ namespace: 'app-a', bucketNames: ['shared'], adoptBuckets: ['legacy'], limits: { maxBuckets: 0 } }],
   });
   assert.ok(accepted.ok, accepted.ok ? '' : accepted.problems.join('; '));
   assert.equal(accepted.ok && accepted.spec.accessFrom?.grants?.[0]?.limits, { maxBuckets: 0 });
-  for (const [accessFrom, expected] of [
+  assertAccessFromRefused([
     [{ limits: 5 }, 'spec.accessFrom.limits: must be an object'],
     [{ limits: { maxBuckets: -1 } }, 'spec.accessFrom.limits.maxBuckets: must be an integer from 0 to 5000'],
     [{ limits: { maxTokens: 1.5 } }, 'spec.accessFrom.limits.maxTokens: must be an integer from 0 to 5000'],
@@ -275,13 +281,7 @@ test('InfluxOnboarding.spec.accessFrom limits and grants: checked field by field
       { grants: [{ namespace: 'a', limits: { maxBuckets: 6000 } }] },
       'spec.accessFrom.grants[0].limits.maxBuckets: must be an integer from 0 to 5000',
     ],
-  ] as const) {
-    const checked = check(accessFrom);
-    assert.ok(
-      !checked.ok && checked.problems.some((problem) => problem.startsWith(expected)),
-      `${JSON.stringify(accessFrom)}: ${checked.ok ? 'accepted' : checked.problems.join('; ')}`,
-    );
-  }
+  ]);
 });
 
 test.run();
