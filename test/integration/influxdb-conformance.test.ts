@@ -84,15 +84,20 @@ const fillBody = (body: unknown, learned: Learned): unknown =>
       : typeof body === 'object' && body !== null
         ? Object.fromEntries(Object.entries(body).map(([key, value]) => [key, fillBody(value, learned)]))
         : body;
-const withToken = (name: string, path: string, method = 'GET', body?: unknown): Step => ({
-  name,
-  request: (learned) => ({
-    method,
-    path: fill(path, learned),
-    token: learned.token ?? '',
-    ...(body === undefined ? {} : { body: fillBody(body, learned) }),
-  }),
-});
+/** A request sent with the operator's token (`token`) or the one a step created (`otherToken`), placeholders filled. */
+const sentWith =
+  (which: 'token' | 'otherToken') =>
+  (name: string, path: string, method = 'GET', body?: unknown): Step => ({
+    name,
+    request: (learned) => ({
+      method,
+      path: fill(path, learned),
+      token: learned[which] ?? '',
+      ...(body === undefined ? {} : { body: fillBody(body, learned) }),
+    }),
+  });
+const withToken = sentWith('token');
+const withOtherToken = sentWith('otherToken');
 const createAuthorization = (name: string, permissions: (learned: Learned) => unknown[]): Step => ({
   name,
   request: (learned) => ({
@@ -106,10 +111,6 @@ const createAuthorization = (name: string, permissions: (learned: Learned) => un
     learned.otherToken = String(objectOf(answer.json).token);
     learned.otherID = String(objectOf(answer.json).id);
   },
-});
-const withOtherToken = (name: string, path: string): Step => ({
-  name,
-  request: (learned) => ({ path, token: learned.otherToken ?? '' }),
 });
 /** A step sent as it is built from what earlier steps learned (placeholders filled in the path and body). */
 const step = (name: string, build: (learned: Learned) => RawRequest, learn?: Step['learn']): Step => ({
@@ -361,36 +362,17 @@ const CASES: Case[] = [
           ['read', 'write'].map((action) => ({ action, resource: { type } })),
         ),
       ),
-      {
-        name: 'PATCH the setup authorization inactive',
-        request: (learned) => ({
-          method: 'PATCH',
-          path: `/api/v2/authorizations/${learned.authorizationID}`,
-          token: learned.otherToken ?? '',
-          body: { status: 'inactive' },
-        }),
-      },
+      withOtherToken('PATCH the setup authorization inactive', '/api/v2/authorizations/{authorizationID}', 'PATCH', {
+        status: 'inactive',
+      }),
       withToken('GET /api/v2/me with the inactive token', '/api/v2/me'),
       withToken('GET /api/v2/orgs?org=acme with the inactive token', '/api/v2/orgs?org=acme'),
       withToken('GET /api/v2/buckets/{bucketID} with the inactive token', '/api/v2/buckets/{bucketID}'),
-      {
-        name: 'PATCH it active again',
-        request: (learned) => ({
-          method: 'PATCH',
-          path: `/api/v2/authorizations/${learned.authorizationID}`,
-          token: learned.otherToken ?? '',
-          body: { status: 'active' },
-        }),
-      },
+      withOtherToken('PATCH it active again', '/api/v2/authorizations/{authorizationID}', 'PATCH', {
+        status: 'active',
+      }),
       withToken('GET /api/v2/me when active again', '/api/v2/me'),
-      {
-        name: 'DELETE the setup authorization',
-        request: (learned) => ({
-          method: 'DELETE',
-          path: `/api/v2/authorizations/${learned.authorizationID}`,
-          token: learned.otherToken ?? '',
-        }),
-      },
+      withOtherToken('DELETE the setup authorization', '/api/v2/authorizations/{authorizationID}', 'DELETE'),
       withToken('GET /api/v2/me with the deleted token', '/api/v2/me'),
       withToken('GET /api/v2/buckets/{bucketID} with the deleted token', '/api/v2/buckets/{bucketID}'),
     ],
@@ -562,25 +544,10 @@ const CASES: Case[] = [
           ],
           ['PATCH name with the write-only token (rename needs read)', 'PATCH', { name: 'team-a.renamed' }],
         ] as const
-      ).map(([name, method, body]): Step => ({
-        name,
-        request: (learned) => ({
-          method,
-          path: `/api/v2/buckets/${learned.appBucketID}`,
-          token: learned.otherToken ?? '',
-          body,
-        }),
-      })),
+      ).map(([name, method, body]) => withOtherToken(name, '/api/v2/buckets/{appBucketID}', method, body)),
       withToken('PATCH name to one another bucket has', '/api/v2/buckets/{appBucketID}', 'PATCH', { name: 'metrics' }),
       withToken('PATCH name back', '/api/v2/buckets/{appBucketID}', 'PATCH', { name: 'team-a.renamed' }),
-      {
-        name: 'DELETE the bucket with the write-only token',
-        request: (learned) => ({
-          method: 'DELETE',
-          path: `/api/v2/buckets/${learned.appBucketID}`,
-          token: learned.otherToken ?? '',
-        }),
-      },
+      withOtherToken('DELETE the bucket with the write-only token', '/api/v2/buckets/{appBucketID}', 'DELETE'),
       withToken('GET /api/v2/buckets/{appBucketID} after it', '/api/v2/buckets/{appBucketID}'),
     ],
   },
@@ -618,32 +585,23 @@ const CASES: Case[] = [
         },
       },
       withOtherToken('GET /api/v2/me with the new token', '/api/v2/me'),
-      {
-        name: 'GET /api/v2/authorizations?userID with the new token: both',
-        request: (learned) => ({
-          path: `/api/v2/authorizations?userID=${learned.userID}`,
-          token: learned.otherToken ?? '',
-        }),
-      },
-      {
-        name: 'DELETE the setup authorization with the new token',
-        request: (learned) => ({
-          method: 'DELETE',
-          path: `/api/v2/authorizations/${learned.authorizationID}`,
-          token: learned.otherToken ?? '',
-        }),
-      },
+      withOtherToken(
+        'GET /api/v2/authorizations?userID with the new token: both',
+        '/api/v2/authorizations?userID={userID}',
+      ),
+      withOtherToken(
+        'DELETE the setup authorization with the new token',
+        '/api/v2/authorizations/{authorizationID}',
+        'DELETE',
+      ),
       withToken('GET /api/v2/me with the replaced token', '/api/v2/me'),
       withOtherToken('GET /api/v2/orgs?org=acme with the new token', '/api/v2/orgs?org=acme'),
-      {
-        name: 'POST /api/v2/orgs with the new token (global write, as the setup token)',
-        request: (learned) => ({
-          method: 'POST',
-          path: '/api/v2/orgs',
-          token: learned.otherToken ?? '',
-          body: { name: 'second-org' },
-        }),
-      },
+      withOtherToken(
+        'POST /api/v2/orgs with the new token (global write, as the setup token)',
+        '/api/v2/orgs',
+        'POST',
+        { name: 'second-org' },
+      ),
     ],
   },
   {
