@@ -9,7 +9,7 @@ export const refOf = { name: 'influxdb', namespace: 'monitoring' };
 
 export const connection: Connection = {
   onboarding: 'monitoring/influxdb',
-  target: { url: 'http://influxdb:8086', timeoutMs: 10_000, insecureSkipVerify: false },
+  target: { url: 'http://influxdb:8086', timeoutMs: 10_000, insecureSkipVerify: false, tenant: 'monitoring' },
   token: 'operator-token-value',
   org: 'acme',
   orgID: 'org1',
