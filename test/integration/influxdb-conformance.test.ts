@@ -98,13 +98,23 @@ const sentWith =
   });
 const withToken = sentWith('token');
 const withOtherToken = sentWith('otherToken');
-const createAuthorization = (name: string, permissions: (learned: Learned) => unknown[]): Step => ({
+/** POST an authorization with the operator's token (for `owner.userID`, else the token's user); learns otherToken/otherID. */
+const createAuthorization = (
+  name: string,
+  permissions: (learned: Learned) => unknown[],
+  owner: { userID?: 'userID' | 'tenantUserID'; description?: string } = {},
+): Step => ({
   name,
   request: (learned) => ({
     method: 'POST',
     path: '/api/v2/authorizations',
     token: learned.token ?? '',
-    body: { orgID: learned.orgID, description: 'conformance', permissions: permissions(learned) },
+    body: {
+      orgID: learned.orgID,
+      ...(owner.userID && { userID: learned[owner.userID] }),
+      description: owner.description ?? 'conformance',
+      permissions: permissions(learned),
+    },
   }),
   learn: (answer, learned) => {
     if (answer.status !== 201) return;
@@ -504,27 +514,13 @@ const CASES: Case[] = [
         'team-a.metrics',
         'x [managed by InfluxBucket team-a/metrics uid=u1]',
       ),
-      {
-        name: "POST /api/v2/authorizations for the namespace's user (not an org member): write on its bucket",
-        request: (learned) => ({
-          method: 'POST',
-          path: '/api/v2/authorizations',
-          token: learned.token ?? '',
-          body: {
-            orgID: learned.orgID,
-            userID: learned.tenantUserID,
-            description: 'app [InfluxToken team-a/writer uid=t1]',
-            permissions: [
-              { action: 'write', resource: { type: 'buckets', id: learned.appBucketID, orgID: learned.orgID } },
-            ],
-          },
-        }),
-        learn: (answer, learned) => {
-          if (answer.status !== 201) return;
-          learned.otherToken = String(objectOf(answer.json).token);
-          learned.otherID = String(objectOf(answer.json).id);
-        },
-      },
+      createAuthorization(
+        "POST /api/v2/authorizations for the namespace's user (not an org member): write on its bucket",
+        (learned) => [
+          { action: 'write', resource: { type: 'buckets', id: learned.appBucketID, orgID: learned.orgID } },
+        ],
+        { userID: 'tenantUserID', description: 'app [InfluxToken team-a/writer uid=t1]' },
+      ),
       withToken('GET /api/v2/authorizations?userID= (only its own)', '/api/v2/authorizations?userID={tenantUserID}'),
       withToken('POST /api/v2/authorizations for a user that does not exist', '/api/v2/authorizations', 'POST', {
         orgID: '{orgID}',
@@ -565,25 +561,11 @@ const CASES: Case[] = [
           );
         },
       },
-      {
-        name: 'POST /api/v2/authorizations: exactly those permissions, for the same user, with a marker',
-        request: (learned) => ({
-          method: 'POST',
-          path: '/api/v2/authorizations',
-          token: learned.token ?? '',
-          body: {
-            orgID: learned.orgID,
-            userID: learned.userID,
-            description: 'influx-onboarding-operator rotation uid 2026-12-01',
-            permissions: JSON.parse(learned.permissionsJson ?? '[]') as unknown,
-          },
-        }),
-        learn: (answer, learned) => {
-          if (answer.status !== 201) return;
-          learned.otherToken = String(objectOf(answer.json).token);
-          learned.otherID = String(objectOf(answer.json).id);
-        },
-      },
+      createAuthorization(
+        'POST /api/v2/authorizations: exactly those permissions, for the same user, with a marker',
+        (learned) => JSON.parse(learned.permissionsJson ?? '[]') as unknown[],
+        { userID: 'userID', description: 'influx-onboarding-operator rotation uid 2026-12-01' },
+      ),
       withOtherToken('GET /api/v2/me with the new token', '/api/v2/me'),
       withOtherToken(
         'GET /api/v2/authorizations?userID with the new token: both',
