@@ -465,9 +465,10 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.not.match(toYaml(manifests), /PRIVATE KEY/, 'no private key in the chart');
 });
 
-test('namespaces [a, b]: a Role and RoleBinding in each, cluster-wide only the reviews and reading Services, --namespaces=a,b', async () => {
+test('namespaces [a, b]: a Role and RoleBinding in each, cluster-wide only the reviews, reading Services and the tenant roles, --namespaces=a,b', async () => {
   const manifests = await render('ops', { namespaces: ['a', 'b'] });
-  // The token and access reviews are cluster-scoped APIs; who owns an address is read from every namespace.
+  // The token and access reviews are cluster-scoped APIs; who owns an address is read from every
+  // namespace; the tenant roles are aggregated into Kubernetes' own ClusterRoles (bound to nobody).
   assert.equal(
     manifests
       .filter((m) => m.kind.startsWith('Cluster'))
@@ -477,6 +478,8 @@ test('namespaces [a, b]: a Role and RoleBinding in each, cluster-wide only the r
       `ClusterRole/${fullname}-instance-owners`,
       `ClusterRole/${fullname}-metrics-auth`,
       `ClusterRole/${fullname}-metrics-reader`,
+      `ClusterRole/${fullname}-tenant-edit`,
+      `ClusterRole/${fullname}-tenant-view`,
       `ClusterRoleBinding/${fullname}-instance-owners`,
       `ClusterRoleBinding/${fullname}-metrics-auth`,
     ],
@@ -701,7 +704,14 @@ test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTT
       .filter((m) => m.kind.startsWith('Cluster'))
       .map((m) => m.metadata.name)
       .sort(),
-    [fullname, fullname, `${fullname}-instance-owners`, `${fullname}-instance-owners`],
+    [
+      fullname,
+      fullname,
+      `${fullname}-instance-owners`,
+      `${fullname}-instance-owners`,
+      `${fullname}-tenant-edit`,
+      `${fullname}-tenant-view`,
+    ],
     'no review grants nor reader role without secure metrics',
   );
   const plainMonitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(
@@ -772,7 +782,8 @@ test('the API server accepts the per-namespace rendering (server-side dry run)',
   const namespace = await createNamespace('deploy');
   const watched = [await createNamespace('deploy-a'), await createNamespace('deploy-b')];
   const manifests = await render(namespace, { namespaces: watched });
-  assert.is(manifests.filter((m) => m.kind === 'Role').length, 3);
+  // One in each watched namespace, the Lease's and the access records'.
+  assert.is(manifests.filter((m) => m.kind === 'Role').length, 4);
   assertAcceptedWithoutWarnings(await dryRunApply(toYaml(manifests)), manifests.length);
 });
 
