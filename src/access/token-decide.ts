@@ -326,13 +326,18 @@ function withdraw(
     : finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
 }
 
-/** Before the first authorization: the namespace's InfluxDB user, found or created, and recorded. */
+/**
+ * Before an authorization is created: the namespace's InfluxDB user, found or created, and
+ * recorded. Looked up again before every create, not taken from the record alone: an instance
+ * wiped and set up again has none of the users it had, and InfluxDB refuses a token for a user
+ * it does not know (400, for good).
+ */
 function ensureUser(facts: TokenFacts, connection: Connection): TokenStep | undefined {
-  if (facts.record?.userID !== undefined) return undefined;
   const name = namespaceUserName(facts.resource.metadata.namespace);
   if (facts.user === undefined) return { kind: 'findUser', connection, name };
   if (!facts.user.ok) return finish(facts, failureVerdict(`looking up InfluxDB user ${name}`, facts.user.failure));
   if (facts.user.value === null) return { kind: 'createUser', connection, name };
+  if (facts.record?.userID === facts.user.value) return undefined;
   return { kind: 'record', change: { kind: 'user', userID: facts.user.value } };
 }
 

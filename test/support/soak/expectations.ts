@@ -21,19 +21,30 @@ function granted(model: Model, instance: string, namespace: string): boolean {
   );
 }
 
+/**
+ * Why a resource whose onboarding is absent waits: OnboardingNotFound in the onboarding's own
+ * namespace; elsewhere NotPermitted, the same text as an onboarding that does not grant it (a
+ * namespace without a grant learns nothing of the onboarding, not even whether it exists).
+ */
+function absent(resource: { instance: string; namespace: string }): string {
+  return instancePlan(resource.instance).namespace === resource.namespace
+    ? AccessReason.OnboardingNotFound
+    : AccessReason.NotPermitted;
+}
+
 export function onboardingExpectation(): Expectation {
   return { ready: true, reasons: ONBOARDING_READY };
 }
 
 export function bucketExpectation(model: Model, bucket: BucketModel): Expectation {
-  if (!model.onboardings[bucket.instance]?.present) return { ready: false, reasons: [AccessReason.OnboardingNotFound] };
+  if (!model.onboardings[bucket.instance]?.present) return { ready: false, reasons: [absent(bucket)] };
   if (!granted(model, bucket.instance, bucket.namespace)) return { ready: false, reasons: [AccessReason.NotPermitted] };
   return { ready: true, reasons: [AccessReason.BucketReady] };
 }
 
 export function tokenExpectation(model: Model, token: TokenModel): Expectation {
   const waiting: string[] = [];
-  if (!model.onboardings[token.instance]?.present) waiting.push(AccessReason.OnboardingNotFound);
+  if (!model.onboardings[token.instance]?.present) waiting.push(absent(token));
   if (!granted(model, token.instance, token.namespace)) waiting.push(AccessReason.NotPermitted);
   const buckets = token.permissions.map((permission) =>
     Object.values(model.buckets).find(

@@ -92,8 +92,16 @@ function facts(resource: InfluxToken, extra: Partial<TokenFacts> = {}): TokenFac
     record: RECORD,
     orphanFree: false,
     secretConfirmed: true,
+    // Looked up before every create: found, as the record has it.
+    user: { ok: true, value: USER },
     ...extra,
   };
+}
+
+/** The facts before the namespace's user was looked up in this reconcile. */
+function notLookedUp(all: TokenFacts): TokenFacts {
+  const { user: _notYet, ...rest } = all;
+  return rest;
 }
 
 function outcome(step: ReturnType<typeof decideToken>): string {
@@ -174,7 +182,7 @@ test("the first token of a namespace: its InfluxDB user found or created and rec
   const fresh = { ...RECORD, userID: undefined, tokens: {} } as AccessRecord;
   const limits = { maxTokens: 3 };
   const access = granted({ limits });
-  assert.equal(decideToken(facts(token(), { record: fresh, access })), {
+  assert.equal(decideToken(notLookedUp(facts(token(), { record: fresh, access }))), {
     kind: 'findUser',
     connection,
     name: 'influx-onboarding-operator:app-a',
@@ -356,6 +364,31 @@ test('IDs the Secret names are hints: one no listing shows is read by ID, delete
   const legacySecret = ownedSecret({ retiring: [{ id: 'old', deleteAfter: NOW }] });
   const deleteOld = decideToken(facts(token(), { secret: legacySecret, authorizations: listed('a1'), ...legacy }));
   assert.ok(deleteOld.kind === 'deleteAuthorization' && deleteOld.authorizationID === 'old');
+});
+
+test('an instance wiped and set up again: the recorded user is gone, so it is created again and recorded before any create (found by the soak)', () => {
+  // The record still names the user from before the wipe; a create under it is refused for good (400).
+  const before = facts(token(), { authorizations: listed() });
+  assert.equal(decideToken(notLookedUp(before)), {
+    kind: 'findUser',
+    connection,
+    name: 'influx-onboarding-operator:app-a',
+  });
+  assert.equal(decideToken({ ...before, user: { ok: true, value: null } }), {
+    kind: 'createUser',
+    connection,
+    name: 'influx-onboarding-operator:app-a',
+  });
+  assert.equal(decideToken({ ...before, user: { ok: true, value: 'u-new' } }), {
+    kind: 'record',
+    change: { kind: 'user', userID: 'u-new' },
+  });
+  const create = decideToken({
+    ...before,
+    record: { ...RECORD, userID: 'u-new' },
+    user: { ok: true, value: 'u-new' },
+  });
+  assert.ok(create.kind === 'createAuthorization' && create.userID === 'u-new', outcome(create));
 });
 
 test('upgrade: an authorization under the operator user is replaced by one under the namespace user, and retires for the grace period', () => {
