@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { commaSeparated } from './api/spec.js';
+import { MAX_REQUEST_TIMEOUT_SECONDS } from './api/types.js';
 import { parseAllowedTargets, type AllowedTarget } from './influx/index.js';
 import type { LogFormat, LogLevel } from './log.js';
 
@@ -13,6 +14,7 @@ export interface Config {
   passwordCheckIntervalMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  reconcileTimeoutMs: number;
   leaderElect: boolean;
   leaderElectionNamespace?: string;
   leaderElectionId: string;
@@ -98,6 +100,12 @@ const FLAGS: readonly Flag[] = [
     help: 'First retry delay of a failing resource; doubles per failure.',
   },
   { name: 'backoff-max', type: 'string', default: '1000s', help: 'Longest retry delay of a failing resource.' },
+  {
+    name: 'reconcile-timeout',
+    type: 'string',
+    default: '2m',
+    help: 'Deadline of one reconcile: whatever it still waits for is abandoned then (as after a timeout) and the resource is retried with backoff. At least 60s: one request to InfluxDB may take spec.requestTimeoutSeconds, up to 60 s.',
+  },
   {
     name: 'leader-elect',
     type: 'boolean',
@@ -256,12 +264,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     problems.push(`--${name}: must be true or false; got ${JSON.stringify(text)}`);
     return false;
   };
-  const duration = (name: string): number => {
+  /** `atLeast`: the shortest allowed, as text (e.g. '1m'), and why. */
+  const duration = (name: string, atLeast?: { text: string; why: string }): number => {
     const text = raw(name);
     const ms = parseDuration(text);
     if (ms === undefined || ms <= 0) {
       problems.push(`--${name}: must be a positive duration such as 500ms, 30s, 5m or 1h; got ${JSON.stringify(text)}`);
       return 1;
+    }
+    if (atLeast !== undefined && ms < (parseDuration(atLeast.text) ?? 0)) {
+      problems.push(`--${name}: must be at least ${atLeast.text}, ${atLeast.why}; got ${JSON.stringify(text)}`);
     }
     return ms;
   };
@@ -301,6 +313,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     problems.push('--metrics-cert-dir: only with --metrics-secure=true (plain HTTP uses no certificate)');
   const allowedUrls = parseAllowedTargets(commaSeparated(raw('allowed-urls')));
   if (!allowedUrls.ok) problems.push(...allowedUrls.problems.map((problem) => `--allowed-urls: ${problem}`));
+  const reconcileTimeoutMs = duration('reconcile-timeout', {
+    text: `${MAX_REQUEST_TIMEOUT_SECONDS}s`,
+    why: `the longest single request to InfluxDB (spec.requestTimeoutSeconds is at most ${MAX_REQUEST_TIMEOUT_SECONDS})`,
+  });
   const backoffBaseMs = duration('backoff-base');
   const backoffMaxMs = duration('backoff-max');
   if (backoffBaseMs > backoffMaxMs) problems.push('--backoff-base: must not exceed --backoff-max');
@@ -315,6 +331,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     passwordCheckIntervalMs: duration('password-check-interval'),
     backoffBaseMs,
     backoffMaxMs,
+    reconcileTimeoutMs,
     leaderElect,
     ...(leaderElectionNamespace !== undefined && { leaderElectionNamespace }),
     leaderElectionId: raw('leader-election-id'),

@@ -47,6 +47,7 @@ function createManager(config: Config, logger: Logger): Manager {
       }),
     },
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    reconcileTimeoutMs: config.reconcileTimeoutMs,
   });
 }
 

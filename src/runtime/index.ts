@@ -30,7 +30,7 @@ export { ManualClock, sleep, systemClock } from './clock.js';
 export type { Cancel, Clock } from './clock.js';
 export { KubeConnection } from './connection.js';
 export type { ApiGetter, KubeConnectionOptions, RequestAuth } from './connection.js';
-export { Controller } from './controller.js';
+export { Controller, DEFAULT_CONCURRENCY, DEFAULT_RECONCILE_TIMEOUT_MS, ReconcileDeadlineError } from './controller.js';
 export type { ControllerMetrics, ControllerOptions, ReconcileOutcome, Reconciler, Result } from './controller.js';
 export { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from './enqueue.js';
 export type { KeyQueue, MapToRequests, RepeatPolicy, SparedWriter } from './enqueue.js';

@@ -349,6 +349,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.is(container.image, `ghcr.io/influx-onboarding/influx-onboarding-operator:${appVersion}`);
   assert.equal(container.args, [
     '--concurrency=4',
+    '--reconcile-timeout=2m',
     '--resync-period=10m',
     '--drift-check-interval=5m',
     '--password-check-interval=1h',
@@ -474,6 +475,7 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
     allowedUrls: ['*.monitoring.svc', '10.0.0.0/8:8086'],
     requireSecretConsent: false,
     concurrency: 8,
+    reconcileTimeout: '3m',
     resyncPeriod: '1h',
     driftCheckInterval: '90s',
     logFormat: 'text',
@@ -492,6 +494,7 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
     '--allowed-urls=*.monitoring.svc,10.0.0.0/8:8086',
     '--require-secret-consent=false',
     '--concurrency=8',
+    '--reconcile-timeout=3m',
   ]) {
     assert.ok(args.includes(arg), `${arg} in ${args}`);
   }
@@ -506,11 +509,12 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
       config.labelSelector,
       config.allowLinkLocal,
       config.concurrency,
+      config.reconcileTimeoutMs,
       config.resyncPeriodMs,
       config.driftCheckIntervalMs,
       config.logFormat,
     ],
-    ['tier in (a,b)', true, 8, 3_600_000, 90_000, 'text'],
+    ['tier in (a,b)', true, 8, 180_000, 3_600_000, 90_000, 'text'],
   );
   assert.is(deployment.spec.template.spec.topologySpreadConstraints?.length, 1);
   const monitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(manifests, 'ServiceMonitor');
