@@ -187,6 +187,7 @@ function influxClients(manager: Manager, config: Config, version: string): (targ
       timeoutMs: target.timeoutMs,
       insecureSkipVerify: target.insecureSkipVerify,
       ...(target.caPem !== undefined && { caPem: target.caPem }),
+      ...(target.signal !== undefined && { signal: target.signal }),
     });
 }
 

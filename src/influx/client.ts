@@ -226,11 +226,12 @@ function versioned<T extends object>(expectation: Expectation<T>): Expectation<T
   };
 }
 
-export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
-  const transport = createTransport(options);
+/** A client of one instance; `transport`: the connections of another client to share (the pool's). */
+export function createInfluxClient(options: InfluxClientOptions, transport = createTransport(options)): InfluxClient {
+  const { signal } = options;
 
   async function call<T>(request: Call, expectation: Expectation<T>): Promise<Outcome<T>> {
-    const exchange = await transport.send(request);
+    const exchange = await transport.send(signal === undefined ? request : { ...request, signal });
     if (!exchange.ok) return exchange;
     return interpret(exchange.answer, expectation);
   }

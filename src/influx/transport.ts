@@ -19,6 +19,8 @@ export interface Call {
   basicAuth?: { username: string; password: string };
   /** A Cookie header (a sign-in's session, to sign out). */
   cookie?: string;
+  /** Ends the request early, as its timeout would. */
+  signal?: AbortSignal;
 }
 
 /** A complete answer: status, headers and the whole body (within the size cap). */
@@ -103,10 +105,13 @@ function refused(refusal: AddressRefusal): Exchange {
 function describeThrown(
   error: unknown,
   timeoutMs: number,
-  timedOut: boolean,
+  ended: 'timeout' | 'caller' | undefined,
   lastRefusal: AddressRefusal | undefined,
 ): Exchange {
-  if (timedOut && isAbort(error)) return unreachable('timeout', `InfluxDB did not answer within ${timeoutMs} ms`);
+  if (ended === 'timeout' && isAbort(error))
+    return unreachable('timeout', `InfluxDB did not answer within ${timeoutMs} ms`);
+  if (ended === 'caller' && isAbort(error))
+    return unreachable('timeout', 'the request was given up before InfluxDB answered');
   const code = errorCode(error);
   if (code === ADDRESS_REFUSED && lastRefusal !== undefined) return refused(lastRefusal);
   if (code !== undefined && TLS_CODE.test(code))
@@ -164,11 +169,15 @@ export function createTransport(options: InfluxClientOptions): Transport {
     if (call.body !== undefined) headers['Content-Type'] = 'application/json';
 
     const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    let ended: 'timeout' | 'caller' | undefined;
+    const end = (why: 'timeout' | 'caller') => (): void => {
+      ended ??= why;
       controller.abort();
-    }, options.timeoutMs);
+    };
+    const timer = setTimeout(end('timeout'), options.timeoutMs);
+    const endByCaller = end('caller');
+    if (call.signal?.aborted) endByCaller();
+    call.signal?.addEventListener('abort', endByCaller, { once: true });
     try {
       const response = await fetch(url, {
         method: call.method,
@@ -188,9 +197,10 @@ export function createTransport(options: InfluxClientOptions): Transport {
       }
       return { ok: true, answer: { status: response.status, headers: response.headers, text: body.text, url } };
     } catch (error) {
-      return describeThrown(error, options.timeoutMs, timedOut, lastRefusal);
+      return describeThrown(error, options.timeoutMs, ended, lastRefusal);
     } finally {
       clearTimeout(timer);
+      call.signal?.removeEventListener('abort', endByCaller);
     }
   }
 

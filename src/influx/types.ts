@@ -11,6 +11,8 @@ export interface InfluxTarget {
   timeoutMs: number;
   caPem?: string;
   insecureSkipVerify: boolean;
+  /** Every request also ends when this aborts (the caller gave up, e.g. at its deadline). */
+  signal?: AbortSignal;
 }
 
 export interface InfluxClientOptions extends AddressPolicy {
@@ -18,6 +20,8 @@ export interface InfluxClientOptions extends AddressPolicy {
   baseUrl: string;
   /** Per request, covering connect, headers and the whole body read. */
   timeoutMs: number;
+  /** Every request also ends when this aborts, answered as a timeout: unknown whether InfluxDB acted on it. */
+  signal?: AbortSignal;
   /** PEM CA bundle for https; replaces the system trust store for this client. */
   caPem?: string;
   insecureSkipVerify?: boolean;

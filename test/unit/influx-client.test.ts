@@ -568,6 +568,33 @@ transport('the timeout also covers a body that stalls after the headers', async 
   }
 });
 
+transport(
+  'the client signal ends a request to a server that never answers at once, as a timeout, and drops the connection',
+  async () => {
+    let connectionClosed!: Promise<void>;
+    const server = await startServer((request) => {
+      connectionClosed = new Promise((resolve) => request.socket.on('close', resolve));
+    });
+    try {
+      const caller = new AbortController();
+      const client = clientFor(server.url, { timeoutMs: 60_000, signal: caller.signal });
+      const pending = client.setupStatus();
+      setTimeout(() => caller.abort(), 50);
+      const failure = failureOf(await pending);
+      assert.equal(failure, {
+        kind: 'unreachable',
+        reason: 'timeout',
+        message: 'the request was given up before InfluxDB answered',
+      });
+      await connectionClosed;
+      const again = failureOf(await client.setupStatus());
+      assert.is(again.kind === 'unreachable' && again.message, 'the request was given up before InfluxDB answered');
+    } finally {
+      await server.close();
+    }
+  },
+);
+
 transport('an endless body is cut at the cap and the connection dropped', async () => {
   let connectionClosed!: Promise<void>;
   const server = await startServer((_request, response) => {
