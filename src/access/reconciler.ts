@@ -61,7 +61,11 @@ export interface AccessOptions {
   onReason?: (key: string, reason: AccessReason | undefined) => void;
 }
 
-export type AccessReconciler = (request: ReconcileRequest, signal: AbortSignal) => Promise<ReconcileOutcome>;
+export type AccessReconciler = (
+  request: ReconcileRequest,
+  signal: AbortSignal,
+  term: object,
+) => Promise<ReconcileOutcome>;
 
 const MAX_STEPS = 24;
 // An invalid spec names no usable onboarding; both decisions end on the spec before they read access.
@@ -326,11 +330,11 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
    * create whose answer or Secret write was lost, or from a Secret changed behind the operator
    * (deleted, annotations edited). So a token stays orphan-free while its Secret keeps the version
    * seen at a clean list (or written since by this process from an orphan-free state) and no
-   * create has been attempted since. Kept per controller run, whose reconciles share one signal:
-   * after a restart or a new leadership term (another replica may have created meanwhile) every
-   * token is listed once more.
+   * create has been attempted since. Kept per leadership term (the runtime's `term`): after a
+   * restart or a new term (another replica may have created meanwhile) every token is listed once
+   * more.
    */
-  const orphanFree = new WeakMap<AbortSignal, Map<string, OrphanFree>>();
+  const orphanFree = new WeakMap<object, Map<string, OrphanFree>>();
 
   async function act(
     step: Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>,
@@ -397,10 +401,10 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
     }
   }
 
-  return async function reconcile(request, signal) {
+  return async function reconcile(request, _signal, term) {
     const key = `${request.namespace}/${request.name}`;
-    const clean = orphanFree.get(signal) ?? new Map<string, OrphanFree>();
-    orphanFree.set(signal, clean);
+    const clean = orphanFree.get(term) ?? new Map<string, OrphanFree>();
+    orphanFree.set(term, clean);
     const cached = ports.resource(request.namespace, request.name);
     if (cached === undefined) {
       clean.delete(key);

@@ -19,9 +19,11 @@ export interface Result {
  * Brings the world in line with the object named by the request. It reads the current state
  * itself (from the informer caches), so it must not depend on which event woke it. The signal
  * aborts when the controller stops or loses leadership, and when the reconcile's deadline
- * (reconcileTimeoutMs) passes; its reason says which.
+ * (reconcileTimeoutMs) passes; its reason says which. `term` is one opaque object per run of the
+ * controller (one leadership term), the same for each of its reconciles: what a reconciler may
+ * trust only while it alone has been writing can be kept by it (in a WeakMap).
  */
-export type Reconciler = (request: Request, signal: AbortSignal) => Promise<Result>;
+export type Reconciler = (request: Request, signal: AbortSignal, term: object) => Promise<Result>;
 
 export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
 
@@ -63,6 +65,7 @@ export interface ControllerOptions {
 
 /** One started period of work, so workers of an earlier start never pick up keys for a later one. */
 interface Run {
+  readonly term: object;
   readonly stopTaking: AbortController;
   readonly abortReconciles: AbortController;
   readonly workers: Array<Promise<void>>;
@@ -138,6 +141,7 @@ export class Controller {
   start(): void {
     if (this.run) return;
     const run: Run = {
+      term: Object.freeze({}),
       stopTaking: new AbortController(),
       abortReconciles: new AbortController(),
       workers: [],
@@ -181,9 +185,7 @@ export class Controller {
       const key = await queue.get(run.stopTaking.signal);
       if (key === undefined) return;
       const seat: Seat = { holdsWorker: true, ended: false };
-      const reconcile = this.reconcileKey(key, run.abortReconciles.signal, seat).finally(() =>
-        queue.done(key, !seat.holdsWorker),
-      );
+      const reconcile = this.reconcileKey(key, run, seat).finally(() => queue.done(key, !seat.holdsWorker));
       if (!(await this.runsLong(reconcile)) || seat.ended || run.stopTaking.signal.aborted) {
         await reconcile;
       } else if (this.longRunning >= this.maxLongRunning) {
@@ -245,16 +247,16 @@ export class Controller {
     };
   }
 
-  private async reconcileKey(key: string, runSignal: AbortSignal, seat: Seat): Promise<void> {
+  private async reconcileKey(key: string, run: Run, seat: Seat): Promise<void> {
     const { queue, reconciler, metrics } = this.options;
     const request = requestFromKey(key);
     const startedAt = this.clock.now();
-    const { signal, release } = this.reconcileSignal(runSignal);
+    const { signal, release } = this.reconcileSignal(run.abortReconciles.signal);
     this.active++;
     metrics?.activeWorkers(this.active);
     let outcome: ReconcileOutcome;
     try {
-      const result: Result | undefined = await reconciler(request, signal);
+      const result: Result | undefined = await reconciler(request, signal, run.term);
       const requeueAfterMs = result?.requeueAfterMs;
       if (requeueAfterMs !== undefined && Number.isFinite(requeueAfterMs) && requeueAfterMs > 0) {
         queue.forget(key);

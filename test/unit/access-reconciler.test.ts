@@ -30,8 +30,8 @@ interface World {
   failSecretWrites: number;
   clock: Date;
   version: number;
-  /** The controller run: a new one is a restart or a new leadership term. */
-  run: AbortController;
+  /** The controller run's term: a new one is a restart or a new leadership term. */
+  term: object;
   bucket(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   token(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   close(): Promise<void>;
@@ -71,7 +71,7 @@ async function world(): Promise<World> {
     failSecretWrites: 0,
     clock: new Date('2026-01-01T00:00:00Z'),
     version: 1,
-    run: new AbortController(),
+    term: {},
   } as unknown as World;
   const nextVersion = () => String(++w.version);
   const access: AccessPorts = {
@@ -152,7 +152,7 @@ async function world(): Promise<World> {
   /** Reconciles until the reconciler asks for nothing but a later check (as the queue would, minus the waiting), all in one controller run. */
   const settle = async (reconcile: typeof buckets, name: string) => {
     for (let round = 0; round < 10; round++) {
-      const outcome = await reconcile({ namespace: NS, name }, w.run.signal);
+      const outcome = await reconcile({ namespace: NS, name }, new AbortController().signal, w.term);
       if (!outcome.requeue) return outcome;
     }
     throw new Error(`${name} did not settle`);
@@ -281,7 +281,7 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
     assert.ok(id);
     assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
     assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`], 'and again');
-    w.run = new AbortController();
+    w.term = {};
     assert.equal(
       await requestsDuring(w, () => w.token('writer')),
       ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`],

@@ -448,4 +448,34 @@ test('stop waits for long-running reconciles too, and aborts them at its bound',
   assert.is(controller.activeReconciles, 0);
 });
 
+test('each reconcile gets its own signal; the term is one object per run, a new one after a restart', async () => {
+  const seen: Array<{ signal: AbortSignal; term: object }> = [];
+  const clock = new ManualClock();
+  const queue = new WorkQueue({ clock });
+  const controller = new Controller({
+    name: 'things',
+    queue,
+    logger: capturedLogger().logger,
+    clock,
+    reconciler: async (_request, signal, term) => {
+      seen.push({ signal, term });
+      return {};
+    },
+  });
+  controller.start();
+  queue.add('ns/a');
+  queue.add('ns/b');
+  await settle();
+  await controller.stop(0);
+  controller.start();
+  queue.add('ns/a');
+  await settle();
+  await controller.stop(0);
+  assert.is(seen.length, 3);
+  const [first, second, third] = seen as [(typeof seen)[0], (typeof seen)[0], (typeof seen)[0]];
+  assert.is.not(first.signal, second.signal);
+  assert.is(first.term, second.term, 'one term for the reconciles of one run');
+  assert.is.not(third.term, first.term, 'a new run, a new term');
+});
+
 test.run();
