@@ -23,7 +23,7 @@ import {
 } from './decide.js';
 import type { BoundCredentials, Facts, References } from './facts.js';
 import { generatePassword, generateToken } from './generate.js';
-import { PerKeySerializer } from './serial.js';
+import { InstanceLocks } from './serial.js';
 
 /** Everything the reconciler reads and writes, as thin adapters around Kubernetes and InfluxDB. */
 export interface OnboardingPorts {
@@ -73,6 +73,10 @@ const MAX_STEPS = 24;
 // Spreads drift checks of resources created together over time.
 const DRIFT_JITTER = 0.1;
 const PROGRESSING_AFTER_MS = 1000;
+// How soon a reconcile that found its instance locked by another resource's comes back.
+const INSTANCE_BUSY_RETRY_MS = 1000;
+/** The Warning that a stored spec was adjusted to be used (checkSpec's adjustments). */
+export const SPEC_ADJUSTED = 'SpecAdjusted';
 // Records of earlier status writes each reconcile checks against the cache (dropCaughtUpWrites):
 // more than one, so that they are dropped faster than a burst of onboardings adds them.
 const CAUGHT_UP_CHECKS_PER_RECONCILE = 2;
@@ -104,7 +108,10 @@ export type OnboardingReconciler = (request: ReconcileRequest, signal: AbortSign
 export function createOnboardingReconciler(ports: OnboardingPorts, options: OnboardingOptions): OnboardingReconciler {
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
-  const perInstance = new PerKeySerializer();
+  const instanceLocks = new InstanceLocks();
+  // The resources whose spec checkSpec had to adjust (requestTimeoutSeconds above the maximum) and
+  // that were told so with a Warning, by uid: one Warning per resource, not one per reconcile.
+  const toldAdjusted = new Map<string, string>();
   // What this process last saw in, or wrote to, each resource's Secret, and the instance it
   // belongs to: restores a deleted Secret with the same credentials, for that instance only. It is
   // memory of one resource (its uid), not of a name: a resource deleted and created again under the
@@ -361,6 +368,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   }
 
   function forget(key: string): ReconcileOutcome {
+    toldAdjusted.delete(key);
     remembered.delete(key);
     ownWrites.delete(key);
     lastReady.delete(key);
@@ -428,19 +436,22 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
         insecureSkipVerify: checked.spec.insecureSkipVerify,
         ...(ca?.found && { caPem: ca.value }),
+        signal,
       });
       return influx;
     };
     const steps: string[] = [];
     try {
       for (let count = 0; count < MAX_STEPS; count++) {
+        // Aborted (deadline, stop, lost leadership): nothing more is decided, sent or written; the
+        // facts of an abandoned request are no observation to report.
+        signal.throwIfAborted();
         const step = decide(facts);
         if (step.kind === 'finish') {
           const current = progressing === undefined ? facts.resource : await progressing.settle();
           if (current === undefined) return { requeue: true };
           return await conclude(step, { ...facts, resource: current }, steps, key);
         }
-        signal.throwIfAborted();
         steps.push(step.kind);
         facts = await act(step, facts, client, key);
       }
@@ -450,17 +461,35 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     throw new Error(`no decision after ${MAX_STEPS} steps (${steps.join(', ')})`);
   }
 
-  return async function reconcile(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
-    const resource = ports.resource(request.namespace, request.name);
-    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) {
-      return forget(`${request.namespace}/${request.name}`);
+  /** One Warning per resource whose stored spec had to be adjusted to be used. */
+  function tellAdjusted(key: string, resource: InfluxOnboarding, checked: SpecCheck): void {
+    const adjustments = checked.ok ? checked.adjustments : undefined;
+    if (adjustments === undefined) {
+      toldAdjusted.delete(key);
+      return;
     }
+    if (toldAdjusted.get(key) === resource.metadata.uid) return;
+    toldAdjusted.set(key, resource.metadata.uid);
+    ports.recordEvent(resource, { type: 'Warning', reason: SPEC_ADJUSTED, message: adjustments.join('; ') });
+  }
+
+  return async function reconcile(request: ReconcileRequest, signal: AbortSignal): Promise<ReconcileOutcome> {
+    const key = `${request.namespace}/${request.name}`;
+    const resource = ports.resource(request.namespace, request.name);
+    if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) return forget(key);
     const checked = checkSpec(resource);
-    // Everything is observed under the per-instance lock: a reconcile that waited for another
-    // one must see the Secret and status that one wrote, not what was there before it.
-    return checked.ok
-      ? perInstance.run(instanceKey(checked.spec.url), () => reconcileNow(request, signal))
-      : reconcileNow(request, signal);
+    tellAdjusted(key, resource, checked);
+    if (!checked.ok) return reconcileNow(request, signal);
+    // Everything is observed under the per-instance lock: a reconcile after another one of the
+    // instance must see the Secret and status that one wrote, not what was there before it. While
+    // another resource's reconcile holds the instance, this one comes back shortly instead of
+    // holding a worker for as long as that one takes.
+    const locked = instanceLocks.tryRun(instanceKey(checked.spec.url), () => reconcileNow(request, signal));
+    if (locked !== undefined) return locked;
+    options.logger.debug('another reconcile of the same instance is running; coming back shortly', {
+      resource: key,
+    });
+    return { requeueAfterMs: INSTANCE_BUSY_RETRY_MS };
   };
 }
 

@@ -1,5 +1,6 @@
 // The reconciler shell with in-memory Kubernetes ports and a real HTTP InfluxDB stand-in: the
 // order of side effects, what a steady state writes, memory of credentials, the per-instance lock.
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CredentialsSecret, DesiredSecret } from '../../src/api/credentials.js';
@@ -13,7 +14,7 @@ import {
 } from '../../src/api/types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import { InfluxClientPool } from '../../src/influx/pool.js';
-import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../src/influx/types.js';
+import type { AuthorizationFilter, AuthorizationRequest, InfluxClient, InfluxTarget } from '../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../src/log.js';
 import type { ResourceEvent } from '../../src/api/reconcile.js';
 import type { BoundCredentials } from '../../src/onboarding/facts.js';
@@ -49,6 +50,8 @@ interface World {
   afterPatch?: () => void;
   /** The escrow's copies by `namespace/name`; undefined: no escrow. */
   escrow?: Map<string, BoundCredentials>;
+  /** Every target a client was asked for. */
+  targets: InfluxTarget[];
 }
 
 function keyOf(resource: InfluxOnboarding): string {
@@ -174,10 +177,17 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
         },
       },
     }),
-    influx: (target) =>
-      tracked(
-        pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify }),
-      ),
+    influx: (target) => {
+      world.targets.push(target);
+      return tracked(
+        pool.get({
+          baseUrl: target.url,
+          timeoutMs: target.timeoutMs,
+          insecureSkipVerify: target.insecureSkipVerify,
+          ...(target.signal && { signal: target.signal }),
+        }),
+      );
+    },
   };
 }
 
@@ -186,7 +196,11 @@ interface Harness {
   standin: InfluxStandin;
   registry: SecretRegistry;
   reasons: Map<string, Reason | undefined>;
-  reconcile: (name: string, namespace?: string) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
+  reconcile: (
+    name: string,
+    namespace?: string,
+    signal?: AbortSignal,
+  ) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   add: (
     name: string,
     options?: { createdAt?: string; namespace?: string; uid?: string; spec?: Partial<InfluxOnboardingSpec> },
@@ -216,6 +230,7 @@ async function harness(
     references: new Map(),
     consentTo: [],
     ...(escrow && { escrow: new Map() }),
+    targets: [],
   };
   const pool = new InfluxClientPool({});
   const registry = new SecretRegistry();
@@ -237,7 +252,8 @@ async function harness(
     standin,
     registry,
     reasons,
-    reconcile: (name, namespace = 'ns') => reconciler({ namespace, name }, new AbortController().signal),
+    reconcile: (name, namespace = 'ns', signal = new AbortController().signal) =>
+      reconciler({ namespace, name }, signal),
     add: (name, options = {}) => {
       const base = buildResource({ spec: { url: standin.url, ...options.spec } });
       const created: InfluxOnboarding = {
@@ -665,6 +681,100 @@ test('concurrent reconciles aimed at one instance never overlap their InfluxDB r
     );
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
   } finally {
+    await h.close();
+  }
+});
+
+test("a reconcile finding its instance held by another resource's reconcile does not wait for it: it comes back in 1 s", async () => {
+  const h = await harness();
+  try {
+    h.add('first');
+    h.add('second', { namespace: 'other', createdAt: '2026-11-28T11:00:00Z' });
+    let release: () => void = () => undefined;
+    h.world.holdInflux = new Promise((resolve) => (release = resolve));
+    const first = h.reconcile('first');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.is(h.world.maxInFlight, 1, 'the first reconcile waits on InfluxDB, holding the instance');
+    const journalBefore = h.world.journal.length;
+    assert.equal(await h.reconcile('second', 'other'), { requeueAfterMs: 1000 });
+    assert.is(h.world.journal.length, journalBefore, 'the second one did nothing at all meanwhile');
+    release();
+    delete h.world.holdInflux;
+    await first;
+    assert.is(readyReason(h.world, 'ns/first'), 'Onboarded');
+    await h.reconcile('second', 'other');
+    assert.is(readyReason(h.world, 'other/second'), 'DuplicateTarget', 'once free, it is reconciled as before');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a requestTimeoutSeconds above 60 stored by an older CRD is used as 60, with one Warning across reconciles', async () => {
+  const h = await harness();
+  try {
+    h.add('a', { spec: { requestTimeoutSeconds: 300 } });
+    await h.reconcile('a');
+    h.advance(120_000);
+    await h.reconcile('a');
+    h.advance(120_000);
+    await h.reconcile('a');
+    assert.ok(h.world.targets.length >= 2);
+    assert.ok(
+      h.world.targets.every((target) => target.timeoutMs === 60_000),
+      JSON.stringify(h.world.targets.map((target) => target.timeoutMs)),
+    );
+    const adjusted = h.world.events.filter((event) => event.reason === 'SpecAdjusted');
+    assert.equal(adjusted, [
+      {
+        type: 'Warning',
+        reason: 'SpecAdjusted',
+        message:
+          'spec.requestTimeoutSeconds is 300, above the maximum of 60 (older versions allowed up to 300): 60 is used; set it to at most 60',
+      },
+    ]);
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('an aborted signal (the deadline) ends the request in flight; nothing more is decided, sent or written', async () => {
+  const h = await harness();
+  const sockets = new Set<Socket>();
+  let closed = 0;
+  // Reads whatever comes and never answers.
+  const silentServer = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => closed++);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = silentServer.address() as AddressInfo;
+    h.add('a', { spec: { url: `http://127.0.0.1:${port}`, requestTimeoutSeconds: 60 } });
+    const deadline = new AbortController();
+    const reconciling = h.reconcile('a', 'ns', deadline.signal);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = [...h.world.journal];
+    deadline.abort(new Error('deadline passed'));
+    const failure = await reconciling.then(
+      () => 'resolved',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    assert.is(failure, 'deadline passed', 'the reconcile ends with the reason it was aborted for');
+    assert.is(h.world.patches, 0, 'no status written after the abort');
+    assert.equal(h.world.events, []);
+    assert.equal(
+      h.world.journal.filter((entry) => !before.includes(entry)),
+      [],
+      'no step after the abandoned request',
+    );
+    for (let wait = 0; wait < 100 && closed < sockets.size; wait++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(sockets.size >= 1 && closed === sockets.size, 'the connection to the silent server was dropped');
+  } finally {
+    silentServer.close();
+    for (const socket of sockets) socket.destroy();
     await h.close();
   }
 });
