@@ -40,7 +40,12 @@ export interface ControllerMetrics {
 export const DEFAULT_CONCURRENCY = 4;
 /** cert-manager's default context timeout of one sync (DefaultControllerContextTimeout). */
 export const DEFAULT_RECONCILE_TIMEOUT_MS = 120_000;
-const LONG_RUNNING_AFTER_MS = 5_000;
+/**
+ * A reconcile running this long is waiting on something, as a rule: far longer than one that
+ * works takes (tens of milliseconds), short enough that servers which never answer delay another
+ * tenant's first reconcile by a few seconds only.
+ */
+export const DEFAULT_LONG_RUNNING_AFTER_MS = 2_000;
 const LONG_RUNNING_PER_WORKER = 16;
 
 export interface ControllerOptions {
@@ -54,7 +59,7 @@ export interface ControllerOptions {
   reconcileTimeoutMs?: number;
   /**
    * A reconcile still running after this long (waiting on a server that does not answer, as a
-   * rule) hands its worker to the next key and finishes on its own. Default 5 s.
+   * rule) hands its worker to the next key and finishes on its own. Default 2 s.
    */
   longRunningAfterMs?: number;
   /** At most this many reconciles at once do so; the next one keeps its worker. Default 16 per worker. */
@@ -119,7 +124,7 @@ export class Controller {
       throw new Error(`controller ${options.name}: concurrency must be a positive integer`);
     }
     this.reconcileTimeoutMs = options.reconcileTimeoutMs ?? DEFAULT_RECONCILE_TIMEOUT_MS;
-    this.longRunningAfterMs = options.longRunningAfterMs ?? LONG_RUNNING_AFTER_MS;
+    this.longRunningAfterMs = options.longRunningAfterMs ?? DEFAULT_LONG_RUNNING_AFTER_MS;
     this.maxLongRunning = options.maxLongRunning ?? LONG_RUNNING_PER_WORKER * this.concurrency;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger.child({ controller: options.name });

@@ -72,7 +72,7 @@ export class RuntimeMetrics {
   });
   private readonly longRunningReconciles = new Gauge({
     name: 'controller_long_running_reconciles',
-    help: 'Reconciles running longer than 5 s that handed their worker on (not in controller_runtime_active_workers)',
+    help: 'Reconciles running longer than 2 s that handed their worker on (not in controller_runtime_active_workers)',
     labelNames: ['controller'] as const,
     registers: [this.registry],
   });
