@@ -4,6 +4,7 @@ import {
   AccessReason,
   BUCKET_FINALIZER,
   TOKEN_FINALIZER,
+  TOKEN_KIND,
   type DesiredTokenSecret,
   type InfluxBucket,
   type InfluxBucketStatus,
@@ -11,10 +12,10 @@ import {
   type InfluxTokenStatus,
   type TokenSecret,
 } from '../api/access-types.js';
-import type { CredentialsSecret, Reference } from '../api/credentials.js';
-import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
+import { validCredentials, type CredentialsSecret, type Reference } from '../api/credentials.js';
+import { redactionOwner, type ReconcileOutcome, type ReconcileRequest, type ResourceEvent } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
-import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
+import { KIND, READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
 import { bucketPermissions } from '../influx/client.js';
 import type { InfluxClient, InfluxTarget } from '../influx/types.js';
 import type { StatusWrite } from '../kube/status.js';
@@ -88,10 +89,13 @@ async function observeAccess(
   const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY)?.status === 'True';
   if (!checked.ok || !ready) return resolveAccess({ namespace, ref, onboarding });
   const credentials = await ports.readCredentials(onboarding, checked.spec.credentialsSecretName);
-  if (credentials.state === 'owned') {
-    if (credentials.data.token) secrets.add(credentials.data.token);
-    if (credentials.data.password) secrets.add(credentials.data.password);
-  }
+  // The onboarding's own part of its values, held for as long as that onboarding exists.
+  const { token, password } = credentials.state === 'owned' ? credentials.data : {};
+  secrets.hold(
+    redactionOwner(KIND, `${ref.namespace}/${ref.name}`),
+    'access',
+    validCredentials({ password, tokens: [token] }),
+  );
   const caRef = checked.spec.caSecretRef;
   const ca = caRef === undefined ? undefined : await ports.readReference(ref.namespace, caRef);
   const labels =
@@ -321,6 +325,11 @@ interface OrphanFree {
   secretVersion: string;
 }
 
+/** The owner of an InfluxToken's values in the log redaction. */
+function tokenOwner(token: ReconcileRequest): string {
+  return redactionOwner(TOKEN_KIND, `${token.namespace}/${token.name}`);
+}
+
 export function createTokenReconciler(ports: TokenPorts, options: AccessOptions): AccessReconciler {
   const now = options.now ?? (() => new Date());
   const shell: Shell<InfluxToken, InfluxTokenStatus> = { ports, options, finalizer: TOKEN_FINALIZER };
@@ -365,7 +374,11 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
         });
         if (!created.ok)
           return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
-        options.secrets.add(created.value.token);
+        options.secrets.hold(
+          tokenOwner(facts.resource.metadata),
+          'created',
+          validCredentials({ tokens: [created.value.token] }),
+        );
         // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.
         const listed = facts.authorizations?.ok ? facts.authorizations.value : [];
         return {
@@ -375,7 +388,11 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
         };
       }
       case 'writeSecret': {
-        if (step.secret.data.token !== undefined) options.secrets.add(step.secret.data.token);
+        options.secrets.hold(
+          tokenOwner(facts.resource.metadata),
+          'secret',
+          validCredentials({ tokens: [step.secret.data.token] }),
+        );
         const { issued: _written, ...rest } = facts;
         return { ...rest, secret: await ports.writeSecret(facts.resource, step.secret, facts.secret) };
       }
@@ -408,6 +425,7 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
     const cached = ports.resource(request.namespace, request.name);
     if (cached === undefined) {
       clean.delete(key);
+      options.secrets.release(tokenOwner(request));
       options.onReason?.(key, undefined);
       return {};
     }
@@ -418,7 +436,11 @@ export function createTokenReconciler(ports: TokenPorts, options: AccessOptions)
     const secret: TokenSecret = checked.ok
       ? await ports.readSecret(cached, checked.spec.secretName)
       : { state: 'absent' };
-    if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
+    options.secrets.hold(
+      tokenOwner(request),
+      'secret',
+      validCredentials({ tokens: [secret.state === 'owned' ? secret.data.token : undefined] }),
+    );
     const buckets = checked.ok
       ? resolveBuckets(
           ports,

@@ -19,6 +19,14 @@ export interface ReconcileRequest {
   name: string;
 }
 
+/**
+ * The owner a resource's credential values are held under in the log redaction (SecretRegistry),
+ * released when the resource is gone; `key` is its `namespace/name`.
+ */
+export function redactionOwner(kind: string, key: string): string {
+  return `${kind} ${key}`;
+}
+
 /** controller-runtime's Result: requeue with backoff, or after a delay. */
 export interface ReconcileOutcome {
   requeue?: boolean;

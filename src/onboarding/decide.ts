@@ -13,12 +13,14 @@ import {
   type InfluxOnboardingStatus,
   type SecretKeySelector,
 } from '../api/types.js';
-import type {
-  Credentials,
-  CredentialsSecret,
-  CredentialsTarget,
-  DesiredSecret,
-  Reference,
+import {
+  passwordProblem,
+  tokenProblem,
+  type Credentials,
+  type CredentialsSecret,
+  type CredentialsTarget,
+  type DesiredSecret,
+  type Reference,
 } from '../api/credentials.js';
 import type {
   Authorization,
@@ -73,12 +75,6 @@ export type Step =
   | { kind: 'postSetup'; request: SetupRequest }
   | { kind: 'postSetupUser'; request: SetupRequest; authToken: string }
   | Finish;
-
-const PASSWORD_MIN = 8;
-const PASSWORD_MAX = 72;
-// A token travels in an HTTP header: whitespace (a trailing newline from `echo` is the usual one)
-// or a control character would make every request fail in ways that look like a revoked token.
-const TOKEN_FORBIDDEN = /[\s\x00-\x1f\x7f]/;
 
 const SUCCESS_REASONS: readonly string[] = [Reason.Onboarded, Reason.Adopted];
 // Reasons whose cause lies with the user and is worth a Warning event when they first appear.
@@ -238,13 +234,9 @@ function referencedValue(reference: Reference | undefined): string | undefined {
 function credentialProblems(facts: Facts, spec: EffectiveSpec): string[] {
   const problems: string[] = [];
   const password = referencedValue(facts.references.password);
-  // InfluxDB (and bcrypt under it) counts bytes, not characters.
-  const bytes = password === undefined ? 0 : Buffer.byteLength(password, 'utf8');
-  if (password !== undefined && (bytes < PASSWORD_MIN || bytes > PASSWORD_MAX)) {
-    problems.push(
-      `Secret ${spec.passwordSecretRef?.name} key ${spec.passwordSecretRef?.key}: the password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} bytes long (InfluxDB's limit); it has ${bytes}`,
-    );
-  }
+  const badPassword = password === undefined ? undefined : passwordProblem(password);
+  if (badPassword !== undefined)
+    problems.push(`Secret ${spec.passwordSecretRef?.name} key ${spec.passwordSecretRef?.key}: ${badPassword}`);
   const tokens: Array<[string | undefined, string]> = [
     [referencedValue(facts.references.token), `Secret ${spec.tokenSecretRef?.name} key ${spec.tokenSecretRef?.key}`],
     [
@@ -253,10 +245,8 @@ function credentialProblems(facts: Facts, spec: EffectiveSpec): string[] {
     ],
   ];
   for (const [token, where] of tokens) {
-    if (token === undefined) continue;
-    if (token.length === 0) problems.push(`${where}: the token is empty`);
-    else if (TOKEN_FORBIDDEN.test(token))
-      problems.push(`${where}: the token contains whitespace or a control character (a trailing newline?)`);
+    const badToken = token === undefined ? undefined : tokenProblem(token);
+    if (badToken !== undefined) problems.push(`${where}: ${badToken}`);
   }
   return problems;
 }

@@ -1,8 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
-import type { ReconcileOutcome, ReconcileRequest, ResourceEvent } from '../api/reconcile.js';
+import { validCredentials, type CredentialsSecret, type DesiredSecret, type Reference } from '../api/credentials.js';
+import { redactionOwner, type ReconcileOutcome, type ReconcileRequest, type ResourceEvent } from '../api/reconcile.js';
 import { checkSpec, instanceKey, setupInstance, type SpecCheck } from '../api/spec.js';
 import {
+  KIND,
   READY,
   type InfluxOnboarding,
   type InfluxOnboardingStatus,
@@ -129,6 +130,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   // and resyncs find the same inputs before then: checking again would only repeat the requests.
   const lastReady = new Map<string, { inputs: Inputs; dueAt: number }>();
   const progressingAfterMs = options.progressingAfterMs ?? PROGRESSING_AFTER_MS;
+  const secretsOwner = (key: string): string => redactionOwner(KIND, key);
 
   /** The cached resource, or what this process wrote over it when the cache has not caught up yet. */
   function latest(key: string, cached: InfluxOnboarding): InfluxOnboarding {
@@ -184,13 +186,19 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     // (An entry of another uid was dropped when this reconcile began.)
     if (isDeepStrictEqual(remembered.get(key)?.bound, bound)) return;
     remembered.set(key, { uid: resource.metadata.uid, bound });
-    options.secrets.add(bound.credentials.password);
-    options.secrets.add(bound.credentials.token);
+    const { password, token } = bound.credentials;
+    options.secrets.hold(secretsOwner(key), 'credentials', validCredentials({ password, tokens: [token] }));
   }
 
   function rememberSecret(key: string, resource: InfluxOnboarding, secret: CredentialsSecret): void {
     const bound = credentialsIn(secret);
     if (bound !== undefined) remember(key, resource, bound);
+    holdPending(key, secret.state === 'owned' ? secret.pendingPassword : undefined);
+  }
+
+  /** The generated password a rotation is moving to, while the Secret carries one. */
+  function holdPending(key: string, pendingPassword: string | undefined): void {
+    options.secrets.hold(secretsOwner(key), 'pending', validCredentials({ password: pendingPassword }));
   }
 
   function duplicateOf(resource: InfluxOnboarding, checked: SpecCheck): string | undefined {
@@ -204,21 +212,25 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     return first && `${first.metadata.namespace}/${first.metadata.name}`;
   }
 
-  async function readReferences(resource: InfluxOnboarding): Promise<References> {
+  async function readReferences(key: string, resource: InfluxOnboarding): Promise<References> {
     const { spec } = resource;
     const { namespace } = resource.metadata;
-    const read = async (selector: SecretKeySelector | undefined): Promise<Reference | undefined> => {
-      if (selector === undefined) return undefined;
-      const reference = await ports.readReference(namespace, selector);
-      if (reference.found) options.secrets.add(reference.value);
-      return reference;
-    };
+    const read = async (selector: SecretKeySelector | undefined): Promise<Reference | undefined> =>
+      selector === undefined ? undefined : ports.readReference(namespace, selector);
     const [password, token, authToken, ca] = await Promise.all([
       read(spec.passwordSecretRef),
       read(spec.tokenSecretRef),
       read(spec.authTokenSecretRef),
       read(spec.tls?.caSecretRef),
     ]);
+    // What the references hold now replaces what they held (a replaced Secret's old value is
+    // forgotten); only values valid as a password or token, and never the CA, which is public.
+    const value = (reference: Reference | undefined) => (reference?.found ? reference.value : undefined);
+    options.secrets.hold(
+      secretsOwner(key),
+      'references',
+      validCredentials({ password: value(password), tokens: [value(token), value(authToken)] }),
+    );
     return {
       ...(password && { password }),
       ...(token && { token }),
@@ -254,7 +266,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
         return { ...facts, authorizations: await client().listAuthorizations(step.token, { userID: step.userID }) };
       case 'createAuthorization': {
         const created = await client().createAuthorization(step.token, step.request);
-        if (created.ok) options.secrets.add(created.value.token);
+        if (created.ok)
+          options.secrets.hold(secretsOwner(key), 'created', validCredentials({ tokens: [created.value.token] }));
         return { ...facts, createdAuthorization: created };
       }
       case 'checkNewToken':
@@ -282,6 +295,8 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
           credentials: step.credentials,
           target: { url: step.secret.data.url, tls: step.secret.tls },
         });
+        const { pendingPassword } = step.secret;
+        if (pendingPassword !== undefined) holdPending(key, pendingPassword ?? undefined);
         await ports.escrow?.write(facts.resource, step.secret);
         const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
         return { ...facts, secret, secretWritten: secret.state === 'owned' };
@@ -370,6 +385,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
   function forget(key: string): ReconcileOutcome {
     toldAdjusted.delete(key);
     remembered.delete(key);
+    options.secrets.release(secretsOwner(key));
     ownWrites.delete(key);
     lastReady.delete(key);
     options.onReason?.(key, undefined);
@@ -383,11 +399,14 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
     if (cached === undefined || cached.metadata.deletionTimestamp !== undefined) return forget(key);
     const resource = latest(key, cached);
     const checked = checkSpec(resource);
-    const references = checked.ok ? await readReferences(resource) : {};
+    const references = checked.ok ? await readReferences(key, resource) : {};
     const secret = checked.ok
       ? await ports.readSecret(resource, checked.spec.credentialsSecretName)
       : { state: 'absent' as const };
-    if (remembered.get(key)?.uid !== resource.metadata.uid) remembered.delete(key);
+    if (remembered.get(key)?.uid !== resource.metadata.uid) {
+      remembered.delete(key);
+      options.secrets.hold(secretsOwner(key), 'credentials', []);
+    }
     rememberSecret(key, resource, secret);
     // Nothing in the Secret nor in memory (the resource, or its whole namespace, was deleted and
     // created again; the operator restarted): the escrow's copy, bound to its instance like memory.

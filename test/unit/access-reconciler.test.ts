@@ -32,6 +32,7 @@ interface World {
   version: number;
   /** The controller run's term: a new one is a restart or a new leadership term. */
   term: object;
+  registry: SecretRegistry;
   bucket(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   token(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   close(): Promise<void>;
@@ -71,6 +72,7 @@ async function world(): Promise<World> {
     failSecretWrites: 0,
     clock: new Date('2026-01-01T00:00:00Z'),
     version: 1,
+    registry,
     term: {},
   } as unknown as World;
   const nextVersion = () => String(++w.version);
@@ -404,6 +406,30 @@ test('a token edited in the Secret by hand is replaced: a new authorization, the
     assert.ok(await works(w, now.data.token));
     assert.not.ok(await works(w, secret.data.token), 'grace 0: the authorization of the edited-away token is gone');
     assert.is((await ownAuthorizations(w, 'writer')).length, 1);
+  } finally {
+    await w.close();
+  }
+});
+
+test("the log redaction holds an InfluxToken's current token only: one edited away is forgotten, a deleted resource's released", async () => {
+  const w = await ready();
+  try {
+    const first = w.secrets.get('writer-influx-token');
+    assert.ok(first?.data.token);
+    assert.is(w.registry.mask(first.data.token), '[REDACTED]');
+    w.secrets.set('writer-influx-token', {
+      ...first,
+      data: { ...first.data, token: 'typed-in-by-hand' },
+      tokenIntact: false,
+      resourceVersion: String(++w.version),
+    });
+    await w.token('writer');
+    const second = w.secrets.get('writer-influx-token')?.data.token ?? '';
+    assert.is(w.registry.mask(second), '[REDACTED]');
+    assert.is(w.registry.mask(first.data.token), first.data.token, 'the replaced token is forgotten');
+    w.tokens.delete('writer');
+    await w.token('writer');
+    assert.is(w.registry.mask(second), second, 'a token whose resource is gone is forgotten');
   } finally {
     await w.close();
   }

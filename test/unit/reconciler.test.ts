@@ -505,6 +505,41 @@ test('every credential handled is registered for log redaction', async () => {
   }
 });
 
+test("the log redaction holds what a resource uses now: a replaced reference's old value is forgotten, an invalid one never held, a deleted resource's released", async () => {
+  const h = await harness();
+  try {
+    h.world.consentTo = [h.standin.url];
+    h.world.references.set('ns/pw/password', 'password-0000');
+    h.add('a', { spec: { passwordSecretRef: { name: 'pw', key: 'password' } } });
+    await h.reconcile('a');
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    for (let round = 1; round <= 30; round++) {
+      h.world.references.set('ns/pw/password', `password-${String(round).padStart(4, '0')}`);
+      await h.reconcile('a');
+    }
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    const token = h.standin.onboarded()?.token ?? '';
+    assert.is(h.registry.mask(token), '[REDACTED]');
+    assert.is(h.registry.mask('password-0030'), '[REDACTED]', 'the password in use');
+    assert.is(h.registry.mask('password-0029'), 'password-0029', 'a password replaced is forgotten');
+    assert.is(h.registry.mask('password-0000'), 'password-0000');
+    assert.is(h.registry.size, 2, 'the token and the password in use, nothing else');
+
+    const huge = 'p'.repeat(900 * 1024);
+    h.world.references.set('ns/pw/password', huge);
+    await h.reconcile('a');
+    assert.is.not(readyReason(h.world, 'ns/a'), 'Onboarded', 'a 0.9 MiB password is refused');
+    assert.is(h.registry.mask(huge), huge, 'and never held');
+    assert.is(h.registry.size, 2, 'the credentials in the Secret are still in use');
+
+    h.world.resources.delete('ns/a');
+    await h.reconcile('a');
+    assert.is(h.registry.size, 0, 'a resource that is gone holds nothing');
+  } finally {
+    await h.close();
+  }
+});
+
 test('a Secret deleted after onboarding is restored from memory with the same token', async () => {
   const h = await harness();
   try {
