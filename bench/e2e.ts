@@ -11,7 +11,7 @@
 // every API request of both goes through the same API tap (test/support/api-tap.ts), which counts
 // the operator's writes. Ready is seen the same way for both: a watch opened by the benchmark.
 // Writes docs/bench-e2e-<quick|full>.json and .svg (time to all Ready against N).
-import { spawn, execFile, execFileSync } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,13 @@ import { startControlPlane, type ControlPlane } from '../test/support/controlpla
 import { startOperator, type LogRecord, type RunningOperator } from '../test/support/operator.js';
 import { shippedProcess } from '../test/support/dockerfile.js';
 import { freePorts } from '../test/support/processes.js';
+import {
+  inspectorGc,
+  memoryAfterGc,
+  residentBytes,
+  type HeapByKind,
+  type MemoryAfterGc,
+} from '../test/support/process-memory.js';
 import { REAL_VERSIONS, startInfluxd, type InfluxServer, type RealVersion } from '../test/support/influxdb.js';
 import { say, sleep, type Figure } from './util.js';
 
@@ -468,85 +475,22 @@ async function operatorFor(
   return { process: operator, inspectorPort };
 }
 
-/** Resident set figures of a process from /proc/<pid>/status (VmRSS, RssAnon, RssFile, ...), in bytes. */
-function residentBytes(pid: number): Record<string, number> {
-  const figures: Record<string, number> = {};
-  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-    const match = /^(VmRSS|RssAnon|RssFile|RssShmem):\s+(\d+) kB/.exec(line);
-    if (match) figures[match[1] ?? ''] = Number(match[2]) * 1024;
-  }
-  return figures;
-}
-
 function rssBytes(pid: number): number {
   return residentBytes(pid)['VmRSS'] ?? 0;
 }
 
-const gcScript = fileURLToPath(new URL('./inspector-gc.ts', import.meta.url));
-
-type HeapByKind = Array<{ what: string; count: number; mib: number }>;
-
-/** What bench/inspector-gc.ts reports from inside the operator right after its collections (MiB). */
-interface InspectorReport {
-  spaces: Record<string, { physical: number; used: number }>;
-  usage: Record<string, number>;
-  heap?: HeapByKind;
-  strings?: HeapByKind;
-}
-
-async function inspectorGc(operator: BenchOperator, extra: string[] = []): Promise<InspectorReport> {
-  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket')
-    ? ['--experimental-websocket']
-    : [];
-  const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(
-      process.execPath,
-      [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra],
-      { maxBuffer: 1 << 24 },
-      (error, output) => (error ? reject(error) : resolve(output)),
-    ),
-  );
-  return JSON.parse(stdout) as InspectorReport;
-}
-
 /** The operator's heap after full GCs, summed by V8 node type and constructor (bench/inspector-gc.ts --heap). */
 async function heapByKind(operator: BenchOperator): Promise<{ heap: HeapByKind; strings: HeapByKind }> {
-  const report = await inspectorGc(operator, ['--heap']);
+  const report = await inspectorGc(operator.inspectorPort, ['--heap']);
   return { heap: report.heap ?? [], strings: report.strings ?? [] };
 }
 
-/** RSS after GC and its parts: anonymous (heaps, malloc) and file-backed (the node binary, libraries), with V8's heap spaces. */
-interface MemoryAfterGc {
-  rssMiB: number;
-  rssAnonMiB: number;
-  rssFileMiB: number;
-  /** Resident (physical) MiB of each V8 heap space. */
-  heapSpaces: Record<string, number>;
-  /** process.memoryUsage() right after the collections, MiB. */
-  usage: Record<string, number>;
-}
-
-/** RSS after full garbage collections in the operator (through its inspector), the lowest of a few samples after them. */
-async function memoryAfterGc(operator: BenchOperator): Promise<MemoryAfterGc> {
-  const report = await inspectorGc(operator);
-  let lowest: Record<string, number> = {};
-  for (let sample = 0; sample < 8; sample++) {
-    await sleep(250);
-    const figures = residentBytes(operator.process.pid);
-    if (lowest['VmRSS'] === undefined || (figures['VmRSS'] ?? 0) < lowest['VmRSS']) lowest = figures;
-  }
-  const mib = (name: string): number => round((lowest[name] ?? 0) / 1024 / 1024);
-  return {
-    rssMiB: mib('VmRSS'),
-    rssAnonMiB: mib('RssAnon'),
-    rssFileMiB: mib('RssFile'),
-    heapSpaces: Object.fromEntries(Object.entries(report.spaces).map(([name, space]) => [name, space.physical])),
-    usage: report.usage,
-  };
+async function operatorMemoryAfterGc(operator: BenchOperator): Promise<MemoryAfterGc> {
+  return memoryAfterGc(operator.process.pid, operator.inspectorPort);
 }
 
 async function rssAfterGc(operator: BenchOperator): Promise<number> {
-  return (await memoryAfterGc(operator)).rssMiB * 1024 * 1024;
+  return (await operatorMemoryAfterGc(operator)).rssMiB * 1024 * 1024;
 }
 
 /** Sums of a Prometheus metric's samples by one label (or '' for all). */
@@ -991,7 +935,7 @@ async function memoryRun(bench: Bench): Promise<MemoryFigures> {
       await sleep(250);
       rssBeforeGc = Math.min(rssBeforeGc, rssBytes(first.operator.process.pid));
     }
-    const afterGc = await memoryAfterGc(first.operator);
+    const afterGc = await operatorMemoryAfterGc(first.operator);
     say(`memory: after GC ${JSON.stringify(afterGc)}`);
     const heapUsed = metricSums(await first.operator.process.metrics(), 'nodejs_heap_size_used_bytes').get('') ?? 0;
     // Taken after the RSS is read: a snapshot grows the heap for a while.

@@ -7,7 +7,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
+import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
 import { InfluxClientPool } from '../influx/pool.js';
 import type { InfluxClient, InfluxTarget } from '../influx/types.js';
@@ -28,11 +28,35 @@ export type RecordEvent = (
 ) => void;
 
 /**
- * What the cache keeps of a Secret the operator wrote: everything its readers use and everything
- * a replace of it must carry (the writers build the new Secret over the cached one): name,
- * namespace, version, labels, annotations, owners, finalizers, deletion, type and data. Left out:
- * uid and creationTimestamp, which the API server keeps on a replace by itself, and managedFields.
- * With 10,000 resources the cache holds 10,000 of these.
+ * The most data and annotations a credentials Secret of the operator holds, summed as stored
+ * (base64 data, annotation text): its URL (2048 characters), names (256 each), token (4096) and
+ * passwords (72 each), and its few annotations, come to a fifth of it.
+ */
+export const CREDENTIALS_SECRET_MAX_BYTES = 32 * 1024;
+
+function storedBytes(
+  data: Record<string, string> | undefined,
+  annotations: Record<string, string> | undefined,
+): number {
+  let bytes = 0;
+  for (const record of [data, annotations])
+    for (const [key, value] of Object.entries(record ?? {})) bytes += key.length + value.length;
+  return bytes;
+}
+
+/**
+ * What the cache keeps of a Secret with the operator's label. Of a credentials Secret (it names
+ * its InfluxOnboarding in the owner-name label), everything its readers use and everything a
+ * replace of it must carry (the writers build the new Secret over the cached one): name,
+ * namespace, version, labels, annotations, owners, finalizers, deletion, type and data; left out
+ * are uid and creationTimestamp, which the API server keeps on a replace by itself, and
+ * managedFields. With 10,000 resources the cache holds 10,000 of these.
+ *
+ * Of any other (an InfluxToken's Secret, always read from the API server; an escrow copy; one a
+ * tenant labelled like the operator's) and of one larger than a credentials Secret can be, only
+ * its identity, as the metadata caches keep it: the label is anyone's to set, and what it costs
+ * here must not be the tenant's to choose. A reader that finds a Secret without data reads it
+ * from the API server.
  */
 export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
   const secret: V1Secret = shareCommonStrings(object);
@@ -41,10 +65,13 @@ export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
   // The managed-by label's value, once for all (the selector guarantees it is this one).
   if (labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE;
   const kept = identityOf(metadata);
-  if (annotations !== undefined) kept.annotations = annotations;
-  if (finalizers !== undefined) kept.finalizers = finalizers;
   const trimmed: V1Secret = { apiVersion: secret.apiVersion, kind: secret.kind, metadata: kept, type: secret.type };
   if (secret.immutable !== undefined) trimmed.immutable = secret.immutable;
+  const credentials =
+    labels?.[OWNER_NAME_LABEL] !== undefined && storedBytes(secret.data, annotations) <= CREDENTIALS_SECRET_MAX_BYTES;
+  if (!credentials) return trimmed;
+  if (annotations !== undefined) kept.annotations = annotations;
+  if (finalizers !== undefined) kept.finalizers = finalizers;
   if (secret.data !== undefined) trimmed.data = secret.data;
   return trimmed;
 }

@@ -18,7 +18,10 @@ import { sameInstance } from '../api/spec.js';
 import type { CredentialsSecret, DesiredSecret } from '../api/credentials.js';
 import { readSecret, writeOwnSecret } from './own-secret.js';
 
-/** Finds a managed Secret in the operator's cache; undefined means "not cached", not "absent". */
+/**
+ * Finds a managed Secret in the operator's cache; undefined means "not cached", not "absent". A
+ * Secret found without data is cached without it (keepManagedSecret): its content is read live.
+ */
 export type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
 
 /** Whether the operator's cache of the names of the Secrets it did not write holds this one. */
@@ -178,10 +181,12 @@ export class CredentialsSecrets {
     return describeSecret(written, owner);
   }
 
-  /** From the cache when it holds the wanted version (or any, when none is wanted), else from the server. */
+  /** From the cache when it holds the wanted version (or any, when none is wanted) with its data, else from the server. */
   private async fetch(namespace: string, name: string, version?: string): Promise<V1Secret | undefined> {
     const cached = this.cached(namespace, name);
-    if (cached !== undefined && (version === undefined || cached.metadata?.resourceVersion === version)) return cached;
+    const usable =
+      cached?.data !== undefined && (version === undefined || cached.metadata?.resourceVersion === version);
+    if (usable) return cached;
     // Foreign Secrets carry none of our labels, so the cache never holds them: ask the server.
     return readSecret(this.core, namespace, name);
   }

@@ -1,8 +1,10 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/api/types.js';
-import { keepManagedSecret, MANAGED_SECRETS } from '../../src/controllers/shared.js';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type InfluxOnboarding } from '../../src/api/types.js';
+import { CREDENTIALS_SECRET_MAX_BYTES, keepManagedSecret, MANAGED_SECRETS } from '../../src/controllers/shared.js';
+import { CredentialsSecrets } from '../../src/kube/credentials-secret.js';
 
 const ownerReferences = [
   {
@@ -77,6 +79,94 @@ test('uid, creationTimestamp and managedFields are not kept (a replace keeps the
   );
   const immutable = keepManagedSecret({ ...written(), immutable: true } as KubernetesObject) as V1Secret;
   assert.is(immutable.immutable, true);
+});
+
+const identityOnly = (secret: V1Secret): V1Secret => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  type: 'Opaque',
+  metadata: {
+    name: secret.metadata?.name,
+    namespace: 'ns',
+    resourceVersion: '7',
+    labels: secret.metadata?.labels ?? {},
+    ownerReferences,
+    deletionTimestamp: new Date(1),
+  },
+});
+
+test("a Secret with the operator's label but no owner-name label (an InfluxToken's, an escrow copy, a tenant's) is kept as its identity only", () => {
+  for (const labels of [
+    { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } as Record<string, string>,
+    { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, 'influxdb.onboarding.dev/token-owner': 'writer' },
+  ]) {
+    const secret = { ...written(), metadata: { ...written().metadata, labels } };
+    assert.equal(keepManagedSecret(secret as KubernetesObject), identityOnly(secret));
+  }
+});
+
+test("a tenant's Secret labelled like a credentials Secret but larger than any (0.9 MiB) is kept as its identity only", () => {
+  const huge = written();
+  huge.data = { payload: Buffer.alloc(900 * 1024, 1).toString('base64') };
+  assert.equal(keepManagedSecret(huge as KubernetesObject), identityOnly(huge));
+  const annotated = written();
+  annotated.metadata = { ...annotated.metadata, annotations: { note: 'n'.repeat(CREDENTIALS_SECRET_MAX_BYTES) } };
+  assert.equal(keepManagedSecret(annotated as KubernetesObject), identityOnly(annotated), 'annotations count too');
+});
+
+test('the largest credentials Secret the operator writes is kept whole', () => {
+  const base64 = (length: number) => Buffer.from('x'.repeat(length)).toString('base64');
+  const largest = written();
+  largest.data = {
+    url: base64(2048),
+    org: base64(256),
+    bucket: base64(256),
+    username: base64(256),
+    password: base64(72),
+    'pending-password': base64(72),
+    token: base64(4096),
+  };
+  largest.metadata = {
+    ...largest.metadata,
+    annotations: {
+      'influxdb.onboarding.dev/tls': `caSecretRef=${'c'.repeat(253)}/${'k'.repeat(253)},insecureSkipVerify=false`,
+      'influxdb.onboarding.dev/retarget-to': 'u'.repeat(2048),
+      'influxdb.onboarding.dev/password-rotation': 'r'.repeat(256),
+      'influxdb.onboarding.dev/token-rotation': 'r'.repeat(256),
+      'influxdb.onboarding.dev/authorization-id': 'a'.repeat(16),
+      'influxdb.onboarding.dev/replaced-authorization': 'a'.repeat(16),
+    },
+  };
+  assert.equal((keepManagedSecret(largest as KubernetesObject) as V1Secret).data, largest.data);
+});
+
+test('a credentials Secret cached without its data is read from the API server', async () => {
+  const reads: string[] = [];
+  const live: V1Secret = { ...written(), metadata: { ...written().metadata, deletionTimestamp: undefined } };
+  const core = {
+    readNamespacedSecret: async ({ namespace, name }: { namespace: string; name: string }) => {
+      reads.push(`${namespace}/${name}`);
+      return live;
+    },
+  } as unknown as CoreV1Api;
+  const owner = { metadata: { name: 'a', namespace: 'ns', uid: 'u-1' } } as InfluxOnboarding;
+  const oversized: V1Secret = { ...live, data: { payload: 'p'.repeat(CREDENTIALS_SECRET_MAX_BYTES) } };
+  const trimmed = keepManagedSecret(oversized as KubernetesObject);
+  const fromCache = new CredentialsSecrets(
+    core,
+    () => keepManagedSecret(live) as V1Secret,
+    () => false,
+  );
+  assert.is((await fromCache.read(owner, 'a-influxdb')).state, 'owned');
+  assert.equal(reads, [], 'a cached Secret with its data is not read again');
+  const withoutData = new CredentialsSecrets(
+    core,
+    () => trimmed as V1Secret,
+    () => false,
+  );
+  const read = await withoutData.read(owner, 'a-influxdb');
+  assert.equal(reads, ['ns/a-influxdb']);
+  assert.ok(read.state === 'owned' && read.data.token === 'token');
 });
 
 test.run();
