@@ -731,7 +731,12 @@ test("a reconcile finding its instance held by another resource's reconcile does
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.is(h.world.maxInFlight, 1, 'the first reconcile waits on InfluxDB, holding the instance');
     const journalBefore = h.world.journal.length;
-    assert.equal(await h.reconcile('second', 'other'), { requeueAfterMs: 1000 });
+    // Raced with a generous bound only so that a reconcile that does wait fails here instead of hanging.
+    const second = await Promise.race([
+      h.reconcile('second', 'other'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting for the first one'), 2000)),
+    ]);
+    assert.equal(second, { requeueAfterMs: 1000 });
     assert.is(h.world.journal.length, journalBefore, 'the second one did nothing at all meanwhile');
     release();
     delete h.world.holdInflux;
