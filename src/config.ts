@@ -66,7 +66,7 @@ const FLAGS: readonly Flag[] = [
     name: 'label-selector',
     type: 'string',
     default: '',
-    help: 'Only reconcile InfluxOnboardings matching this label selector (to shard across deployments).',
+    help: 'Only reconcile InfluxOnboardings, InfluxBuckets and InfluxTokens matching this label selector (to shard across deployments).',
   },
   { name: 'concurrency', type: 'string', default: '4', help: 'Resources reconciled in parallel.' },
   {

@@ -109,7 +109,7 @@ export interface InfluxToken {
   status?: InfluxTokenStatus;
 }
 
-/** Every reason the Ready condition of an InfluxBucket or InfluxToken can carry; the README explains each. */
+/** Every reason the Ready condition of an InfluxBucket or InfluxToken can carry; docs/conditions.md explains each. */
 export const AccessReason = {
   BucketReady: 'BucketReady',
   TokenReady: 'TokenReady',

@@ -127,7 +127,7 @@ export interface InfluxOnboarding {
 
 export const READY = 'Ready';
 
-/** Every reason the Ready condition can carry; the README explains each. */
+/** Every reason the Ready condition can carry; docs/conditions.md explains each. */
 export const Reason = {
   Onboarded: 'Onboarded',
   Adopted: 'Adopted',

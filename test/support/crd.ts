@@ -1,5 +1,5 @@
 // The CRDs in crds/ as the schema tests read them: the OpenAPI subset they use, and a loader.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -50,6 +50,14 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 export function crdText(plural: string, where: 'crds' | 'chart' = 'crds'): string {
   const folder = where === 'crds' ? 'crds' : 'deploy/influx-onboarding-operator/crds';
   return readFileSync(join(root, folder, `${GROUP}_${plural}.yaml`), 'utf8');
+}
+
+/** The plural of every CRD in crds/ (files named <group>_<plural>.yaml). */
+export function crdPlurals(): string[] {
+  const prefix = `${GROUP}_`;
+  return readdirSync(join(root, 'crds'))
+    .filter((file) => file.startsWith(prefix) && file.endsWith('.yaml'))
+    .map((file) => file.slice(prefix.length, -'.yaml'.length));
 }
 
 export function loadCrd(plural: string): Crd {
