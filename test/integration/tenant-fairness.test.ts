@@ -10,10 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GROUP, PLURAL } from '../../src/api/types.js';
-import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
+import type { InfluxStandin } from '../support/influx-standin.js';
 import {
   createNamespace,
-  createOnboarding,
   getOnboarding,
   onboardingEvents,
   onboardingHarness,
@@ -22,7 +21,8 @@ import {
   startFileOperator,
 } from '../support/onboarding.js';
 import type { RunningOperator } from '../support/operator.js';
-import { startSilentServer, type SilentServer } from '../support/silent-server.js';
+import type { SilentServer } from '../support/silent-server.js';
+import { attackHolds, silentInstances, victimReadyMs, waiting } from '../support/tenant-attacks.js';
 import { eventually } from '../support/wait.js';
 
 interface Context {
@@ -36,6 +36,8 @@ interface Context {
 const tests = suite<Context>('tenant fairness: no tenant starves the others', {} as Context);
 
 const ATTACKERS = 8;
+// The chart's --concurrency.
+const WORKERS = 4;
 const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
 const VICTIM_BOUND_MS = 15_000;
 const CRD_FILE = fileURLToPath(new URL('../../crds/influxdb.onboarding.dev_influxonboardings.yaml', import.meta.url));
@@ -60,11 +62,6 @@ tests.after(async (context) => {
   await Promise.all([...context.standins, ...context.silent].map((server) => server.close()));
 });
 
-/** Connections the silent servers hold open right now: each is a reconcile waiting for an answer. */
-function waiting(servers: SilentServer[]): number {
-  return servers.reduce((sum, server) => sum + server.open(), 0);
-}
-
 /** The CRD as an older version shipped it, with spec.requestTimeoutSeconds up to 300. */
 function olderCrd(): string {
   const current = readFileSync(CRD_FILE, 'utf8');
@@ -80,20 +77,6 @@ async function applyCrd(text: string): Promise<void> {
   const { kubectl } = await onboardingHarness();
   await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], text);
   await kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`, '--timeout=60s']);
-}
-
-/** Applies the victim's onboarding and waits for Ready=True; the milliseconds from apply to Ready. */
-async function victimReadyAfter(context: Context, name: string): Promise<number> {
-  const standin = await startInfluxStandin();
-  context.standins.push(standin);
-  const applied = performance.now();
-  await createOnboarding(context.victimNamespace, name, { url: standin.url, ...SPEC });
-  await eventually(
-    `${context.victimNamespace}/${name} to be Ready`,
-    async () => readyOf(await getOnboarding(context.victimNamespace, name))?.status === 'True',
-    { timeoutMs: 90_000, intervalMs: 100 },
-  );
-  return performance.now() - applied;
 }
 
 tests('the API server refuses requestTimeoutSeconds above 60 (the CRD maximum)', async ({ victimNamespace }) => {
@@ -113,32 +96,28 @@ tests(
   'eight silent instances in one namespace, their timeouts stored as 300 by an older CRD: another namespace is Ready within 15 s',
   async (context) => {
     const namespace = context.attackNamespaces[ATTACKERS] ?? '';
-    const servers = await Promise.all(Array.from({ length: ATTACKERS }, () => startSilentServer()));
-    context.silent.push(...servers);
     // As the issue found them: requestTimeoutSeconds 300, in etcd from before the maximum of 60.
     await applyCrd(olderCrd());
+    let servers: SilentServer[] = [];
     try {
-      for (const [index, server] of servers.entries()) {
-        await eventually(`silent-${index} created with requestTimeoutSeconds 300`, () =>
-          createOnboarding(namespace, `silent-${index}`, { url: server.url, ...SPEC, requestTimeoutSeconds: 300 }).then(
-            () => true,
-          ),
-        );
-      }
+      servers = await silentInstances(Array<string>(ATTACKERS).fill(namespace), 300);
     } finally {
       await applyCrd(readFileSync(CRD_FILE, 'utf8'));
     }
-    // The attack holds once every worker (4) waits on a silent server.
-    await eventually('every worker to wait on a silent server', () => waiting(servers) >= 4, { timeoutMs: 30_000 });
-    const readyMs = await victimReadyAfter(context, 'victim-one-namespace');
+    context.silent.push(...servers);
+    await attackHolds(servers, WORKERS);
+    const readyMs = await victimReadyMs(context.victimNamespace, 'victim-one-namespace', context.standins);
     const stillWaiting = waiting(servers);
     process.stdout.write(
       `\n  figure: 8 silent instances in one namespace: the victim was Ready ${(readyMs / 1000).toFixed(1)} s after apply; ${stillWaiting} requests to silent servers were open then\n`,
     );
-    assert.ok(stillWaiting >= 4, `the attack was still on when the victim became Ready (${stillWaiting} waiting)`);
+    assert.ok(
+      stillWaiting >= WORKERS,
+      `the attack was still on when the victim became Ready (${stillWaiting} waiting)`,
+    );
     assert.ok(readyMs <= VICTIM_BOUND_MS, `the victim was Ready ${Math.round(readyMs)} ms after apply`);
     assert.ok(
-      stillWaiting <= 4,
+      stillWaiting <= WORKERS,
       `one namespace has no more reconciles in flight than there are workers (${stillWaiting} waiting)`,
     );
 
@@ -161,22 +140,15 @@ tests(
 );
 
 tests('one silent instance in each of eight namespaces: another namespace is Ready within 15 s', async (context) => {
-  const servers = await Promise.all(Array.from({ length: ATTACKERS }, () => startSilentServer()));
+  const servers = await silentInstances(context.attackNamespaces.slice(0, ATTACKERS), 60);
   context.silent.push(...servers);
-  for (const [index, server] of servers.entries()) {
-    await createOnboarding(context.attackNamespaces[index] ?? '', 'silent', {
-      url: server.url,
-      ...SPEC,
-      requestTimeoutSeconds: 60,
-    });
-  }
-  await eventually('every worker to wait on a silent server', () => waiting(servers) >= 4, { timeoutMs: 30_000 });
-  const readyMs = await victimReadyAfter(context, 'victim-eight-namespaces');
+  await attackHolds(servers, WORKERS);
+  const readyMs = await victimReadyMs(context.victimNamespace, 'victim-eight-namespaces', context.standins);
   const stillWaiting = waiting(servers);
   process.stdout.write(
     `\n  figure: one silent instance in each of 8 namespaces: the victim was Ready ${(readyMs / 1000).toFixed(1)} s after apply; ${stillWaiting} requests to silent servers were open then\n`,
   );
-  assert.ok(stillWaiting >= 4, `the attack was still on when the victim became Ready (${stillWaiting} waiting)`);
+  assert.ok(stillWaiting >= WORKERS, `the attack was still on when the victim became Ready (${stillWaiting} waiting)`);
   assert.ok(readyMs <= VICTIM_BOUND_MS, `the victim was Ready ${Math.round(readyMs)} ms after apply`);
 });
 
