@@ -81,6 +81,8 @@ interface Run {
 /** One reconcile's hold on a worker: set in the same turn as the counts, so they never drift. */
 interface Seat {
   holdsWorker: boolean;
+  /** It ran past longRunningAfterMs, whether it handed its worker on or not. */
+  ranLong: boolean;
   ended: boolean;
 }
 
@@ -189,9 +191,10 @@ export class Controller {
     while (!run.stopTaking.signal.aborted) {
       const key = await queue.get(run.stopTaking.signal);
       if (key === undefined) return;
-      const seat: Seat = { holdsWorker: true, ended: false };
-      const reconcile = this.reconcileKey(key, run, seat).finally(() => queue.done(key, !seat.holdsWorker));
-      if (!(await this.runsLong(reconcile)) || seat.ended || run.stopTaking.signal.aborted) {
+      const seat: Seat = { holdsWorker: true, ranLong: false, ended: false };
+      const reconcile = this.reconcileKey(key, run, seat).finally(() => queue.done(key, seat.ranLong));
+      seat.ranLong = (await this.runsLong(reconcile)) && !seat.ended;
+      if (!seat.ranLong || run.stopTaking.signal.aborted) {
         await reconcile;
       } else if (this.longRunning >= this.maxLongRunning) {
         this.logger.warn('too many long-running reconciles; this one keeps its worker', {
