@@ -19,7 +19,7 @@ export type SpecCheck =
   { ok: true; spec: EffectiveSpec; adjustments?: string[] } | { ok: false; problems: string[] };
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+export const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** The entries of a comma-separated list (a flag, an annotation), trimmed, empty ones dropped. */
 export function commaSeparated(text: string): string[] {

@@ -9,6 +9,7 @@ import type {
   BucketState,
   Created,
   CreatedAuthorization,
+  DbrpMapping,
   Deletion,
   Health,
   InfluxClient,
@@ -20,6 +21,8 @@ import type {
   SetupResult,
   SetupStatus,
   TokenOwner,
+  V1Authorization,
+  V1Credentials,
 } from './types.js';
 import { findSetupRequestProblem } from './validate.js';
 
@@ -160,10 +163,52 @@ function parseAuthorization(json: unknown): Authorization | undefined {
   };
 }
 
-function parseAuthorizations(json: unknown): Authorization[] | undefined {
-  if (!isJsonObject(json) || !Array.isArray(json.authorizations)) return undefined;
-  const all = json.authorizations.map(parseAuthorization);
-  return all.some((entry) => entry === undefined) ? undefined : (all as Authorization[]);
+/** Every entry of `json[listKey]` parsed, or undefined when the list or any entry is not the shape InfluxDB sends. */
+function parseList<T>(json: unknown, listKey: string, parse: (entry: unknown) => T | undefined): T[] | undefined {
+  if (!isJsonObject(json) || !Array.isArray(json[listKey])) return undefined;
+  const all = (json[listKey] as unknown[]).map(parse);
+  return all.some((entry) => entry === undefined) ? undefined : (all as T[]);
+}
+
+/** InfluxDB keeps a v1 authorization's username in the field a v2 authorization keeps its token in. */
+function parseV1Authorization(json: unknown): V1Authorization | undefined {
+  const parsed = parseAuthorization(json);
+  if (parsed?.token === undefined) return undefined;
+  const { token: username, ...rest } = parsed;
+  return { ...rest, username };
+}
+
+function parseDbrp(json: unknown): DbrpMapping | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const id = nonEmptyString(json.id);
+  const database = nonEmptyString(json.database);
+  const retentionPolicy = nonEmptyString(json.retention_policy);
+  const orgID = nonEmptyString(json.orgID);
+  const bucketID = nonEmptyString(json.bucketID);
+  if (!id || !database || !retentionPolicy || !orgID || !bucketID) return undefined;
+  if (typeof json.default !== 'boolean') return undefined;
+  return { id, database, retentionPolicy, default: json.default, virtual: json.virtual === true, orgID, bucketID };
+}
+
+/** GET and PATCH wrap one mapping in `content`; POST answers with the bare mapping. */
+function parseDbrpContent(json: unknown): DbrpMapping | undefined {
+  return isJsonObject(json) ? parseDbrp(json.content) : undefined;
+}
+
+/**
+ * The database names of a SHOW DATABASES answer: one statement, one series with the column
+ * `name`. A statement error (or any other shape) is not what InfluxDB answers this query with.
+ */
+function parseDatabaseNames(json: unknown): string[] | undefined {
+  const [result] = isJsonObject(json) && Array.isArray(json.results) ? (json.results as unknown[]) : [];
+  if (!isJsonObject(result) || result.error !== undefined) return undefined;
+  const [series] = Array.isArray(result.series) ? (result.series as unknown[]) : [];
+  if (series === undefined) return [];
+  if (!isJsonObject(series)) return undefined;
+  const rows = series.values ?? [];
+  if (!Array.isArray(rows)) return undefined;
+  const names = rows.map((row) => (Array.isArray(row) && typeof row[0] === 'string' ? row[0] : undefined));
+  return names.some((name) => name === undefined) ? undefined : (names as string[]);
 }
 
 function parseCreatedAuthorization(json: unknown): CreatedAuthorization | undefined {
@@ -188,10 +233,12 @@ function isNotFound<T>(outcome: Outcome<T>): boolean {
   return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
 }
 
-/** A DELETE of something already gone has done its job. */
-async function deletion(outcome: Promise<Outcome<Deletion>>): Promise<Outcome<Deletion>> {
+/** Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one InfluxDB cannot parse ("id must have a length of 16 bytes"). */
+async function foundByID<T>(outcome: Promise<Outcome<T>>): Promise<Outcome<T | null>> {
   const settled = await outcome;
-  return isNotFound(settled) ? { ok: true, value: 'absent' } : settled;
+  const namesNothing =
+    isNotFound(settled) || (!settled.ok && settled.failure.kind === 'rejected' && settled.failure.status === 400);
+  return namesNothing ? { ok: true, value: null } : settled;
 }
 
 function secretsOf(request: SetupRequest, authToken?: string): string[] {
@@ -236,6 +283,20 @@ export function createInfluxClient(options: InfluxClientOptions, transport = cre
     return interpret(exchange.answer, expectation);
   }
 
+  /** A DELETE answered with 204; one of something already gone (404) has done its job too. */
+  async function remove(
+    token: string,
+    path: string,
+    endpoint: string,
+    query?: Record<string, string>,
+  ): Promise<Outcome<Deletion>> {
+    const deleted = await call(
+      { method: 'DELETE', path, endpoint, authToken: token, ...(query && { query }) },
+      { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
+    );
+    return isNotFound(deleted) ? { ok: true, value: 'absent' } : deleted;
+  }
+
   async function findBucketNamed(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
     const lookup = await call(
       {
@@ -260,7 +321,7 @@ export function createInfluxClient(options: InfluxClientOptions, transport = cre
         query: { ...filter },
         authToken: token,
       },
-      { parse: parseAuthorizations, secrets: [token] },
+      { parse: (json) => parseList(json, 'authorizations', parseAuthorization), secrets: [token] },
     );
   }
 
@@ -387,35 +448,22 @@ export function createInfluxClient(options: InfluxClientOptions, transport = cre
       ),
 
     deleteBucket: (token, bucketID) =>
-      deletion(
-        call(
-          {
-            method: 'DELETE',
-            path: `/api/v2/buckets/${encodeURIComponent(bucketID)}`,
-            endpoint: 'DELETE /api/v2/buckets/{id}',
-            authToken: token,
-          },
-          { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
-        ),
-      ),
+      remove(token, `/api/v2/buckets/${encodeURIComponent(bucketID)}`, 'DELETE /api/v2/buckets/{id}'),
 
     listAuthorizations,
 
-    async authorization(token, authorizationID) {
-      const found = await call(
-        {
-          method: 'GET',
-          path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
-          endpoint: 'GET /api/v2/authorizations/{id}',
-          authToken: token,
-        },
-        { parse: parseAuthorization, secrets: [token] },
-      );
-      // Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one it cannot parse ("id must have a length of 16 bytes").
-      const namesNothing =
-        isNotFound(found) || (!found.ok && found.failure.kind === 'rejected' && found.failure.status === 400);
-      return namesNothing ? { ok: true, value: null } : found;
-    },
+    authorization: (token, authorizationID) =>
+      foundByID(
+        call(
+          {
+            method: 'GET',
+            path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
+            endpoint: 'GET /api/v2/authorizations/{id}',
+            authToken: token,
+          },
+          { parse: parseAuthorization, secrets: [token] },
+        ),
+      ),
 
     createAuthorization: (token, request: AuthorizationRequest) =>
       call(
@@ -430,16 +478,10 @@ export function createInfluxClient(options: InfluxClientOptions, transport = cre
       ),
 
     deleteAuthorization: (token, authorizationID) =>
-      deletion(
-        call(
-          {
-            method: 'DELETE',
-            path: `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
-            endpoint: 'DELETE /api/v2/authorizations/{id}',
-            authToken: token,
-          },
-          { parse: () => 'deleted' as const, noContent: true, secrets: [token] },
-        ),
+      remove(
+        token,
+        `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`,
+        'DELETE /api/v2/authorizations/{id}',
       ),
 
     setPassword: (token, userID, password) =>
@@ -468,6 +510,150 @@ export function createInfluxClient(options: InfluxClientOptions, transport = cre
       );
       return { ok: true, value: true };
     },
+
+    listDbrps: (token, { orgID, bucketID, database, retentionPolicy, default: isDefault }) =>
+      call(
+        {
+          method: 'GET',
+          path: '/api/v2/dbrps',
+          endpoint: 'GET /api/v2/dbrps',
+          query: {
+            orgID,
+            ...(bucketID !== undefined && { bucketID }),
+            ...(database !== undefined && { db: database }),
+            ...(retentionPolicy !== undefined && { rp: retentionPolicy }),
+            ...(isDefault !== undefined && { default: String(isDefault) }),
+          },
+          authToken: token,
+        },
+        { parse: (json) => parseList(json, 'content', parseDbrp), secrets: [token] },
+      ),
+
+    createDbrp: (token, request) =>
+      call(
+        {
+          method: 'POST',
+          path: '/api/v2/dbrps',
+          endpoint: 'POST /api/v2/dbrps',
+          body: {
+            orgID: request.orgID,
+            bucketID: request.bucketID,
+            database: request.database,
+            retention_policy: request.retentionPolicy,
+            default: request.default,
+          },
+          authToken: token,
+        },
+        { parse: parseDbrp, secrets: [token] },
+      ),
+
+    updateDbrp: (token, orgID, dbrpID, update) =>
+      call(
+        {
+          method: 'PATCH',
+          path: `/api/v2/dbrps/${encodeURIComponent(dbrpID)}`,
+          endpoint: 'PATCH /api/v2/dbrps/{id}',
+          query: { orgID },
+          body: {
+            ...(update.default !== undefined && { default: update.default }),
+            ...(update.retentionPolicy !== undefined && { retention_policy: update.retentionPolicy }),
+          },
+          authToken: token,
+        },
+        { parse: parseDbrpContent, secrets: [token] },
+      ),
+
+    deleteDbrp: (token, orgID, dbrpID) =>
+      remove(token, `/api/v2/dbrps/${encodeURIComponent(dbrpID)}`, 'DELETE /api/v2/dbrps/{id}', { orgID }),
+
+    async listV1Authorizations(token, filter) {
+      const listed = await call(
+        {
+          method: 'GET',
+          path: '/private/legacy/authorizations',
+          endpoint: 'GET /private/legacy/authorizations',
+          query: 'username' in filter ? { token: filter.username } : { ...filter },
+          authToken: token,
+        },
+        { parse: (json) => parseList(json, 'authorizations', parseV1Authorization), secrets: [token] },
+      );
+      // InfluxDB answers a username that names nothing with 404 rather than an empty list.
+      return 'username' in filter && isNotFound(listed) ? { ok: true, value: [] } : listed;
+    },
+
+    v1Authorization: (token, authorizationID) =>
+      foundByID(
+        call(
+          {
+            method: 'GET',
+            path: `/private/legacy/authorizations/${encodeURIComponent(authorizationID)}`,
+            endpoint: 'GET /private/legacy/authorizations/{id}',
+            authToken: token,
+          },
+          { parse: parseV1Authorization, secrets: [token] },
+        ),
+      ),
+
+    createV1Authorization: (token, { username, ...request }) =>
+      call(
+        {
+          method: 'POST',
+          path: '/private/legacy/authorizations',
+          endpoint: 'POST /private/legacy/authorizations',
+          body: { ...request, token: username },
+          authToken: token,
+        },
+        { parse: parseV1Authorization, secrets: [token] },
+      ),
+
+    setV1Password: (token, authorizationID, password) =>
+      call(
+        {
+          method: 'POST',
+          path: `/private/legacy/authorizations/${encodeURIComponent(authorizationID)}/password`,
+          endpoint: 'POST /private/legacy/authorizations/{id}/password',
+          body: { password },
+          authToken: token,
+        },
+        { parse: () => true as const, secrets: [token, password], noContent: true },
+      ),
+
+    updateV1Authorization: (token, authorizationID, { active, description }) =>
+      call(
+        {
+          method: 'PATCH',
+          path: `/private/legacy/authorizations/${encodeURIComponent(authorizationID)}`,
+          endpoint: 'PATCH /private/legacy/authorizations/{id}',
+          body: {
+            ...(active !== undefined && { status: active ? 'active' : 'inactive' }),
+            ...(description !== undefined && { description }),
+          },
+          authToken: token,
+        },
+        { parse: parseV1Authorization, secrets: [token] },
+      ),
+
+    deleteV1Authorization: (token, authorizationID) =>
+      remove(
+        token,
+        `/private/legacy/authorizations/${encodeURIComponent(authorizationID)}`,
+        'DELETE /private/legacy/authorizations/{id}',
+      ),
+
+    v1Databases: (credentials: V1Credentials) =>
+      call(
+        {
+          method: 'GET',
+          path: '/query',
+          endpoint: 'GET /query',
+          query: { q: 'SHOW DATABASES' },
+          ...('token' in credentials ? { authToken: credentials.token } : { basicAuth: credentials }),
+        },
+        {
+          parse: parseDatabaseNames,
+          secrets: 'token' in credentials ? [credentials.token] : [credentials.password],
+        },
+      ),
 
     health: () =>
       call({ method: 'GET', path: '/health', endpoint: 'GET /health' }, { parse: parseHealth, secrets: [] }),

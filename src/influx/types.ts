@@ -146,6 +146,80 @@ export interface BucketPermission {
   bucketID: string;
 }
 
+/**
+ * A DBRP mapping: the InfluxQL database and retention policy that 1.x clients name, and the bucket
+ * they reach. Since InfluxDB 2.4 every readable bucket also shows as a virtual mapping of its own
+ * name (database = the name before any `/`, retention policy = the rest or `autogen`); a virtual
+ * mapping has the bucket's ID and cannot be changed or deleted, and a physical one of the same
+ * database and retention policy hides it.
+ */
+export interface DbrpMapping {
+  id: string;
+  database: string;
+  retentionPolicy: string;
+  /** The mapping used when a 1.x request names the database but no retention policy; one per database. */
+  default: boolean;
+  virtual: boolean;
+  orgID: string;
+  bucketID: string;
+}
+
+export interface DbrpRequest {
+  orgID: string;
+  bucketID: string;
+  database: string;
+  retentionPolicy: string;
+  /** InfluxDB makes the first mapping of a database its default whatever this says. */
+  default: boolean;
+}
+
+/** GET /api/v2/dbrps needs the org; the other filters narrow the list. */
+export interface DbrpFilter {
+  orgID: string;
+  bucketID?: string;
+  database?: string;
+  retentionPolicy?: string;
+  default?: boolean;
+}
+
+/** The only fields InfluxDB lets a PATCH change. */
+export interface DbrpUpdate {
+  default?: boolean;
+  retentionPolicy?: string;
+}
+
+/**
+ * A v1 (legacy) authorization: the username and password that 1.x clients send to /query and
+ * /write, with permissions of its own. InfluxDB stores the username in the field it calls `token`,
+ * in plain text even when v2 tokens are hashed; the password is set separately and never shown.
+ */
+export interface V1Authorization {
+  id: string;
+  username: string;
+  description: string;
+  orgID: string;
+  userID: string;
+  /** status "active": an inactive one cannot log in. */
+  active: boolean;
+  permissions: Permission[];
+}
+
+export type V1AuthorizationFilter = { orgID: string } | { userID: string } | { username: string };
+
+export interface V1AuthorizationRequest {
+  orgID: string;
+  /** Without it, the user the request's token belongs to. */
+  userID?: string;
+  /** Unique on the instance: a taken one is refused with 422 conflict "token already exists". */
+  username: string;
+  description: string;
+  /** Immutable once created, as for v2 tokens; at least one. */
+  permissions: Permission[];
+}
+
+/** What a 1.x client sends to /query and /write: a v1 username and password, or a v2 token. */
+export type V1Credentials = { username: string; password: string } | { token: string };
+
 /** What a DELETE found: 'absent' when the object was gone already (404). */
 export type Deletion = 'deleted' | 'absent';
 
@@ -213,6 +287,35 @@ export interface InfluxClient {
   setPassword(token: string, userID: string, password: string): Promise<Outcome<true>>;
   /** POST /api/v2/signin with basic auth (204, or 401 for a wrong password), then POST /api/v2/signout to close the session it opened. */
   checkPassword(username: string, password: string): Promise<Outcome<true>>;
+  /** GET /api/v2/dbrps?orgID=&...: the org's mappings the token may read, virtual ones included. */
+  listDbrps(token: string, filter: DbrpFilter): Promise<Outcome<DbrpMapping[]>>;
+  /** POST /api/v2/dbrps (write and read on the bucket): 422 conflict when the org maps that database and retention policy already. */
+  createDbrp(token: string, request: DbrpRequest): Promise<Outcome<DbrpMapping>>;
+  /** PATCH /api/v2/dbrps/{id}?orgID=: the default flag and the retention policy only. */
+  updateDbrp(token: string, orgID: string, dbrpID: string, update: DbrpUpdate): Promise<Outcome<DbrpMapping>>;
+  /** DELETE /api/v2/dbrps/{id}?orgID= ('absent' when it was gone already). */
+  deleteDbrp(token: string, orgID: string, dbrpID: string): Promise<Outcome<Deletion>>;
+  /** GET /private/legacy/authorizations?orgID=|userID=|token=<username>: the v1 authorizations the token may read (an unknown username, which InfluxDB answers with 404: none). */
+  listV1Authorizations(token: string, filter: V1AuthorizationFilter): Promise<Outcome<V1Authorization[]>>;
+  /** GET /private/legacy/authorizations/{id}: null when InfluxDB has no v1 authorization of that ID. */
+  v1Authorization(token: string, authorizationID: string): Promise<Outcome<V1Authorization | null>>;
+  /** POST /private/legacy/authorizations: a v1 username with these permissions and no password yet (it cannot log in until one is set). */
+  createV1Authorization(token: string, request: V1AuthorizationRequest): Promise<Outcome<V1Authorization>>;
+  /** POST /private/legacy/authorizations/{id}/password: 204 once the username logs in with this password (8 to 72 bytes). */
+  setV1Password(token: string, authorizationID: string, password: string): Promise<Outcome<true>>;
+  /** PATCH /private/legacy/authorizations/{id}: status and description only; the permissions cannot change. */
+  updateV1Authorization(
+    token: string,
+    authorizationID: string,
+    update: { active?: boolean; description?: string },
+  ): Promise<Outcome<V1Authorization>>;
+  /** DELETE /private/legacy/authorizations/{id}: the username stops working ('absent' when it was gone already). */
+  deleteV1Authorization(token: string, authorizationID: string): Promise<Outcome<Deletion>>;
+  /**
+   * GET /query?q=SHOW DATABASES as a 1.x client sends it: the databases these credentials may read,
+   * which proves they log in (401 when not) and that the mappings they need are there.
+   */
+  v1Databases(credentials: V1Credentials): Promise<Outcome<string[]>>;
   /** GET /health (no auth). */
   health(): Promise<Outcome<Health>>;
   /** Destroys the pooled sockets; the client must not be used afterwards. */

@@ -24,6 +24,13 @@ interface Learned {
   permissionsJson?: string;
   /** The Cookie a sign-in's session is closed with. */
   session?: string;
+  /** Tokens scoped to the app bucket: write only, read only. */
+  writeToken?: string;
+  readToken?: string;
+  /** DBRP mappings and a v1 authorization made by steps. */
+  dbrpID?: string;
+  otherDbrpID?: string;
+  v1ID?: string;
 }
 
 interface Step {
@@ -102,6 +109,114 @@ const withOtherToken = (name: string, path: string): Step => ({
   name,
   request: (learned) => ({ path, token: learned.otherToken ?? '' }),
 });
+/** A step sent as it is built from what earlier steps learned (placeholders filled in the path and body). */
+const step = (name: string, build: (learned: Learned) => RawRequest, learn?: Step['learn']): Step => ({
+  name,
+  request: (learned) => {
+    const request = build(learned);
+    return {
+      ...request,
+      path: fill(request.path, learned),
+      ...(request.body === undefined ? {} : { body: fillBody(request.body, learned) }),
+    };
+  },
+  ...(learn && { learn }),
+});
+const learnID =
+  (key: 'appBucketID' | 'dbrpID' | 'otherDbrpID' | 'v1ID'): Step['learn'] =>
+  (answer, learned) => {
+    if (answer.status === 201) learned[key] = String(objectOf(answer.json).id);
+  };
+const createAppBucket = step(
+  'POST /api/v2/buckets app (infinite retention)',
+  (learned) => ({
+    method: 'POST',
+    path: '/api/v2/buckets',
+    token: learned.token ?? '',
+    body: { orgID: '{orgID}', name: 'app', retentionRules: [] },
+  }),
+  learnID('appBucketID'),
+);
+/** A token scoped to the app bucket, as an application gets it. */
+const createScopedToken = (key: 'writeToken' | 'readToken', actions: string[]): Step =>
+  step(
+    `POST /api/v2/authorizations (${actions.join(' and ')} on app)`,
+    (learned) => ({
+      method: 'POST',
+      path: '/api/v2/authorizations',
+      token: learned.token ?? '',
+      body: {
+        orgID: '{orgID}',
+        description: key,
+        permissions: actions.map((action) => ({
+          action,
+          resource: { type: 'buckets', id: '{appBucketID}', orgID: '{orgID}' },
+        })),
+      },
+    }),
+    (answer, learned) => {
+      if (answer.status === 201) learned[key] = String(objectOf(answer.json).token);
+    },
+  );
+const createDbrp = (
+  name: string,
+  body: Record<string, unknown>,
+  learn?: 'dbrpID' | 'otherDbrpID',
+  as: 'token' | 'writeToken' | 'readToken' = 'token',
+): Step =>
+  step(
+    name,
+    (learned) => ({
+      method: 'POST',
+      path: '/api/v2/dbrps',
+      token: learned[as] ?? '',
+      body: { orgID: '{orgID}', ...body },
+    }),
+    learn && learnID(learn),
+  );
+const mapTeamDatabase = createDbrp(
+  'POST team.db -> app',
+  { bucketID: '{appBucketID}', database: 'team.db', retention_policy: 'autogen', default: true },
+  'dbrpID',
+);
+const V1_USERNAME = 'team.reader';
+const V1_PASSWORD = 'the-v1-password-1';
+/** /query as a 1.x client sends it, with credentials in one of the ways InfluxDB reads them. */
+const v1Query = (
+  name: string,
+  query: Record<string, string>,
+  credentials: (learned: Learned) => { authorization?: string; u?: string; p?: string },
+): Step =>
+  step(name, (learned) => {
+    const { authorization, u, p } = credentials(learned);
+    const parameters = new URLSearchParams({
+      ...query,
+      ...(u === undefined ? {} : { u }),
+      ...(p === undefined ? {} : { p }),
+    });
+    return { path: `/query?${parameters.toString()}`, ...(authorization === undefined ? {} : { authorization }) };
+  });
+const v1Write = (
+  name: string,
+  query: string,
+  lines: string,
+  credentials: (learned: Learned) => string | undefined,
+): Step =>
+  step(name, (learned) => {
+    const authorization = credentials(learned);
+    return {
+      method: 'POST',
+      path: `/write?${query}`,
+      body: lines,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      ...(authorization === undefined ? {} : { authorization }),
+    };
+  });
+const tokenHeader = (key: 'token' | 'writeToken' | 'readToken') => (learned: Learned) => `Token ${learned[key] ?? ''}`;
+const SHOW_DATABASES = { q: 'SHOW DATABASES' };
+// A fixed time, so that the rows read back are the same on every server (the app bucket keeps data forever).
+const POINT_TIME = '1700000000000000000';
+
 /** A listed permission as the operator copies it: action, and the resource's type, id and orgID (not the names InfluxDB adds). */
 const copied = (permission: unknown): unknown => {
   const { action, resource } = objectOf(permission);
@@ -484,6 +599,271 @@ const CASES: Case[] = [
         name: 'POST /api/v2/signout with it again',
         request: (learned) => ({ method: 'POST', path: '/api/v2/signout', headers: { Cookie: learned.session ?? '' } }),
       },
+    ],
+  },
+  {
+    name: 'DBRP mappings: virtual ones, create, conflict, the first is the default, read by ID, PATCH, DELETE, gone with the bucket',
+    steps: [
+      setUp,
+      createAppBucket,
+      withToken('GET /api/v2/dbrps without an org', '/api/v2/dbrps'),
+      withToken('GET /api/v2/dbrps?orgID: the virtual mappings', '/api/v2/dbrps?orgID={orgID}'),
+      withToken('GET /api/v2/dbrps?org=acme', '/api/v2/dbrps?org=acme'),
+      withToken('GET /api/v2/dbrps?org=missing', '/api/v2/dbrps?org=missing'),
+      createDbrp(
+        'POST team.db/autogen -> app, default false (the first: default anyway)',
+        { bucketID: '{appBucketID}', database: 'team.db', retention_policy: 'autogen', default: false },
+        'dbrpID',
+      ),
+      createDbrp('POST team.db/autogen again, to metrics', {
+        bucketID: '{bucketID}',
+        database: 'team.db',
+        retention_policy: 'autogen',
+        default: true,
+      }),
+      createDbrp(
+        'POST team.db/weekly -> metrics, default false',
+        { bucketID: '{bucketID}', database: 'team.db', retention_policy: 'weekly', default: false },
+        'otherDbrpID',
+      ),
+      createDbrp('POST metrics/autogen -> app: hides the virtual one', {
+        bucketID: '{appBucketID}',
+        database: 'metrics',
+        retention_policy: 'autogen',
+        default: true,
+      }),
+      withToken('GET /api/v2/dbrps?orgID with physical mappings', '/api/v2/dbrps?orgID={orgID}'),
+      withToken('GET ?db=team.db&default=true', '/api/v2/dbrps?orgID={orgID}&db=team.db&default=true'),
+      withToken('GET ?bucketID={appBucketID}', '/api/v2/dbrps?orgID={orgID}&bucketID={appBucketID}'),
+      withToken('GET ?rp=weekly', '/api/v2/dbrps?orgID={orgID}&rp=weekly'),
+      withToken('GET /api/v2/dbrps/{dbrpID}', '/api/v2/dbrps/{dbrpID}?orgID={orgID}'),
+      withToken(
+        'GET /api/v2/dbrps/{appBucketID}: the virtual mapping by bucket ID',
+        '/api/v2/dbrps/{appBucketID}?orgID={orgID}',
+      ),
+      withToken('GET /api/v2/dbrps/{dbrpID} without an org', '/api/v2/dbrps/{dbrpID}'),
+      withToken('PATCH {otherDbrpID} default true', '/api/v2/dbrps/{otherDbrpID}?orgID={orgID}', 'PATCH', {
+        default: true,
+      }),
+      withToken('PATCH {dbrpID} to weekly: taken', '/api/v2/dbrps/{dbrpID}?orgID={orgID}', 'PATCH', {
+        retention_policy: 'weekly',
+      }),
+      withToken('PATCH {dbrpID} to daily', '/api/v2/dbrps/{dbrpID}?orgID={orgID}', 'PATCH', {
+        retention_policy: 'daily',
+      }),
+      withToken('PATCH an unknown ID', '/api/v2/dbrps/ffffffffffffffff?orgID={orgID}', 'PATCH', { default: true }),
+      withToken('GET ?db=team.db after the PATCHes', '/api/v2/dbrps?orgID={orgID}&db=team.db'),
+      withToken('DELETE the default {otherDbrpID}', '/api/v2/dbrps/{otherDbrpID}?orgID={orgID}', 'DELETE'),
+      withToken('GET ?db=team.db: the default handed on', '/api/v2/dbrps?orgID={orgID}&db=team.db'),
+      withToken('DELETE {otherDbrpID} again', '/api/v2/dbrps/{otherDbrpID}?orgID={orgID}', 'DELETE'),
+      createDbrp('POST a database with a slash', {
+        bucketID: '{appBucketID}',
+        database: 'a/b',
+        retention_policy: 'autogen',
+        default: false,
+      }),
+      createDbrp('POST an empty retention policy', {
+        bucketID: '{appBucketID}',
+        database: 'x',
+        retention_policy: '',
+        default: false,
+      }),
+      createDbrp('POST without a bucketID', { database: 'x', retention_policy: 'autogen', default: false }),
+      createDbrp('POST a bucket that does not exist', {
+        bucketID: 'ffffffffffffffff',
+        database: 'x',
+        retention_policy: 'autogen',
+        default: false,
+      }),
+      withToken('DELETE /api/v2/buckets/{appBucketID}', '/api/v2/buckets/{appBucketID}', 'DELETE'),
+      withToken('GET /api/v2/dbrps?orgID after the bucket went', '/api/v2/dbrps?orgID={orgID}'),
+    ],
+  },
+  {
+    name: 'DBRP mappings need write and read on the bucket; lists show readable buckets only',
+    steps: [
+      setUp,
+      createAppBucket,
+      createScopedToken('writeToken', ['write']),
+      createScopedToken('readToken', ['read']),
+      createDbrp(
+        'POST with the write-only token',
+        { bucketID: '{appBucketID}', database: 'db', retention_policy: 'autogen', default: true },
+        undefined,
+        'writeToken',
+      ),
+      createDbrp(
+        'POST with the read-only token',
+        { bucketID: '{appBucketID}', database: 'db', retention_policy: 'autogen', default: true },
+        undefined,
+        'readToken',
+      ),
+      createDbrp(
+        'POST with the operator token',
+        { bucketID: '{appBucketID}', database: 'db', retention_policy: 'autogen', default: true },
+        'dbrpID',
+      ),
+      step('GET ?orgID with the write-only token', (learned) => ({
+        path: '/api/v2/dbrps?orgID={orgID}',
+        token: learned.writeToken ?? '',
+      })),
+      step('GET ?orgID with the read-only token', (learned) => ({
+        path: '/api/v2/dbrps?orgID={orgID}',
+        token: learned.readToken ?? '',
+      })),
+      step('DELETE with the read-only token', (learned) => ({
+        method: 'DELETE',
+        path: '/api/v2/dbrps/{dbrpID}?orgID={orgID}',
+        token: learned.readToken ?? '',
+      })),
+    ],
+  },
+  {
+    name: 'v1 authorizations: create, duplicate username, password rules, logins by u/p, Basic and Token, status, delete',
+    steps: [
+      setUp,
+      createAppBucket,
+      mapTeamDatabase,
+      step(
+        'POST /private/legacy/authorizations (read app)',
+        (learned) => ({
+          method: 'POST',
+          path: '/private/legacy/authorizations',
+          token: learned.token ?? '',
+          body: {
+            token: V1_USERNAME,
+            orgID: '{orgID}',
+            description: 'conformance v1',
+            permissions: [{ action: 'read', resource: { type: 'buckets', id: '{appBucketID}', orgID: '{orgID}' } }],
+          },
+        }),
+        learnID('v1ID'),
+      ),
+      withToken('POST the same username again', '/private/legacy/authorizations', 'POST', {
+        token: V1_USERNAME,
+        orgID: '{orgID}',
+        permissions: [{ action: 'read', resource: { type: 'buckets', id: '{appBucketID}', orgID: '{orgID}' } }],
+      }),
+      withToken('POST without permissions', '/private/legacy/authorizations', 'POST', {
+        token: 'other.user',
+        orgID: '{orgID}',
+        permissions: [],
+      }),
+      withToken('POST without a username', '/private/legacy/authorizations', 'POST', {
+        orgID: '{orgID}',
+        permissions: [{ action: 'read', resource: { type: 'buckets', id: '{appBucketID}', orgID: '{orgID}' } }],
+      }),
+      v1Query('SHOW DATABASES with u/p before a password is set', SHOW_DATABASES, () => ({
+        u: V1_USERNAME,
+        p: V1_PASSWORD,
+      })),
+      withToken('POST the password, 7 characters', '/private/legacy/authorizations/{v1ID}/password', 'POST', {
+        password: 'seven77',
+      }),
+      withToken('POST the password, 73 characters', '/private/legacy/authorizations/{v1ID}/password', 'POST', {
+        password: 'x'.repeat(73),
+      }),
+      withToken('POST the password', '/private/legacy/authorizations/{v1ID}/password', 'POST', {
+        password: V1_PASSWORD,
+      }),
+      v1Query('SHOW DATABASES with u/p', SHOW_DATABASES, () => ({ u: V1_USERNAME, p: V1_PASSWORD })),
+      v1Query('SHOW DATABASES with Basic auth', SHOW_DATABASES, () => ({
+        authorization: basic(V1_USERNAME, V1_PASSWORD),
+      })),
+      v1Query('SHOW DATABASES with a wrong password', SHOW_DATABASES, () => ({ u: V1_USERNAME, p: 'wrong-password' })),
+      v1Query('SHOW DATABASES with an unknown username and the v2 token as password', SHOW_DATABASES, (learned) => ({
+        u: 'nobody',
+        p: learned.token ?? '',
+      })),
+      v1Query('SHOW DATABASES with the v2 token (Token header)', SHOW_DATABASES, (learned) => ({
+        authorization: `Token ${learned.token}`,
+      })),
+      v1Query('SHOW DATABASES without credentials', SHOW_DATABASES, () => ({})),
+      v1Query('SHOW DATABASES with a Token that is no token', SHOW_DATABASES, () => ({ authorization: 'Token nope' })),
+      withToken('GET /private/legacy/authorizations?orgID', '/private/legacy/authorizations?orgID={orgID}'),
+      withToken('GET ?token=<username>', `/private/legacy/authorizations?token=${V1_USERNAME}`),
+      withToken('GET ?token=<unknown username>', '/private/legacy/authorizations?token=nobody'),
+      withToken('GET /private/legacy/authorizations/{v1ID}', '/private/legacy/authorizations/{v1ID}'),
+      withToken('PATCH inactive', '/private/legacy/authorizations/{v1ID}', 'PATCH', { status: 'inactive' }),
+      v1Query('SHOW DATABASES with u/p while inactive', SHOW_DATABASES, () => ({ u: V1_USERNAME, p: V1_PASSWORD })),
+      withToken('PATCH active, with a description', '/private/legacy/authorizations/{v1ID}', 'PATCH', {
+        status: 'active',
+        description: 'renamed',
+      }),
+      v1Query('SHOW DATABASES with u/p when active again', SHOW_DATABASES, () => ({ u: V1_USERNAME, p: V1_PASSWORD })),
+      withToken('DELETE /private/legacy/authorizations/{v1ID}', '/private/legacy/authorizations/{v1ID}', 'DELETE'),
+      withToken('DELETE it again', '/private/legacy/authorizations/{v1ID}', 'DELETE'),
+      v1Query('SHOW DATABASES with u/p after the DELETE', SHOW_DATABASES, () => ({ u: V1_USERNAME, p: V1_PASSWORD })),
+      withToken('POST a password after the DELETE', '/private/legacy/authorizations/{v1ID}/password', 'POST', {
+        password: V1_PASSWORD,
+      }),
+    ],
+  },
+  {
+    name: 'the 1.x API: /write and /query through a mapping, by token and by v1 credentials',
+    steps: [
+      setUp,
+      createAppBucket,
+      mapTeamDatabase,
+      createScopedToken('writeToken', ['write']),
+      createScopedToken('readToken', ['read']),
+      v1Write(
+        'POST /write with the write-only token',
+        'db=team.db',
+        `m,host=a value=1 ${POINT_TIME}\n`,
+        tokenHeader('writeToken'),
+      ),
+      v1Write(
+        'POST /write with the read-only token',
+        'db=team.db',
+        `m,host=b value=2 ${POINT_TIME}\n`,
+        tokenHeader('readToken'),
+      ),
+      v1Write(
+        'POST /write to an unmapped database',
+        'db=nothing',
+        `m value=3 ${POINT_TIME}\n`,
+        tokenHeader('writeToken'),
+      ),
+      v1Write(
+        'POST /write to an unmapped retention policy',
+        'db=team.db&rp=other',
+        `m value=3 ${POINT_TIME}\n`,
+        tokenHeader('writeToken'),
+      ),
+      v1Write('POST /write without db', '', `m value=3 ${POINT_TIME}\n`, tokenHeader('writeToken')),
+      v1Write('POST /write without credentials', 'db=team.db', `m value=3 ${POINT_TIME}\n`, () => undefined),
+      v1Write(
+        'POST /write of two points, precision s',
+        'db=team.db&rp=autogen&precision=s',
+        'm,host=b value=2 1700000060\nm,host=c value=3,note="x y" 1700000120\n',
+        tokenHeader('token'),
+      ),
+      v1Query('SELECT * with the write-only token', { db: 'team.db', q: 'SELECT * FROM m' }, (learned) => ({
+        authorization: `Token ${learned.writeToken}`,
+      })),
+      v1Query('SELECT * with the read-only token', { db: 'team.db', q: 'SELECT * FROM m' }, (learned) => ({
+        authorization: `Token ${learned.readToken}`,
+      })),
+      v1Query('SELECT value, epoch=ms', { db: 'team.db', q: 'SELECT "value" FROM "m"', epoch: 'ms' }, (learned) => ({
+        authorization: `Token ${learned.readToken}`,
+      })),
+      v1Query('SELECT from a measurement with no points', { db: 'team.db', q: 'SELECT * FROM nothing' }, (learned) => ({
+        authorization: `Token ${learned.readToken}`,
+      })),
+      v1Query('SELECT without db', { q: 'SELECT * FROM m' }, (learned) => ({
+        authorization: `Token ${learned.readToken}`,
+      })),
+      v1Query('SELECT with an unmapped rp', { db: 'team.db', rp: 'nope', q: 'SELECT * FROM m' }, (learned) => ({
+        authorization: `Token ${learned.readToken}`,
+      })),
+      v1Query('SHOW DATABASES with the write-only token', SHOW_DATABASES, (learned) => ({
+        authorization: `Token ${learned.writeToken}`,
+      })),
+      v1Query('SHOW DATABASES with the read-only token', SHOW_DATABASES, (learned) => ({
+        authorization: `Token ${learned.readToken}`,
+      })),
+      { name: 'GET /ping', request: () => ({ path: '/ping' }) },
     ],
   },
 ];

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { ProcessScope, freePorts } from './processes.js';
+import { ProcessScope, freePorts, runBuildScript } from './processes.js';
 import type { GroupProcess } from './processes.js';
 
 export interface ControlPlaneOptions {
@@ -71,19 +71,8 @@ const defaultLog = (message: string): void => {
 };
 
 /** Builds the binaries on first use (build.sh is a no-op on a warm cache); returns the bin dir. */
-export async function ensureBinaries(): Promise<string> {
-  // build.sh reports progress on stderr, which we pass straight through: a cold build takes long
-  // enough that silence would look like a hang.
-  const child = spawn('bash', [buildScript], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  const binDir = stdout.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !binDir) throw new Error(`${buildScript} failed (exit code ${code})`);
-  return binDir;
+export function ensureBinaries(): Promise<string> {
+  return runBuildScript(buildScript);
 }
 
 interface HttpResponse {

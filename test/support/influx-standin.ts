@@ -1,6 +1,7 @@
 /**
  * A small HTTP server that answers like InfluxDB OSS 2.x's setup, token, org, bucket,
- * authorization, sign-in and health routes, fast and able to fail on purpose.
+ * authorization, sign-in and health routes, its DBRP mappings and v1 (legacy) authorizations, and
+ * the 1.x /write and /query API as InfluxQL clients use it, fast and able to fail on purpose.
  *
  * Behaviour comes from the shared notes on InfluxDB's setup API ("the doc") and from real
  * influxd v2.7.12 and v2.9.1 ("observed"). test/integration/influxdb-conformance.test.ts holds it
@@ -11,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { parseLineProtocol, runInfluxQL, v1CredentialsOf, type StoredPoint } from './influx-standin-v1.js';
 
 export type FailureMode =
   | '503' // a proxy's HTML 503 page
@@ -124,10 +126,15 @@ class InfluxError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** The 1.x API's error handler writes compact JSON; the v2 API's handlers pretty-print it. */
+    readonly compact = false,
   ) {
     super(message);
   }
 }
+
+/** An error of the 1.x API (/write, /query): compact JSON. */
+const legacyError = (code: ErrorCode, message: string) => new InfluxError(code, message, true);
 
 // Doc, "POST /api/v2/setup" error table and traps: one place for every message.
 const MESSAGES = {
@@ -161,6 +168,25 @@ const MESSAGES = {
   // Not observed: wording for IDs that do not exist.
   bucketIdNotFound: 'bucket not found',
   userNotFound: 'user not found',
+  // Read from v2.9.1 (dbrp/error.go, dbrp/service.go, dbrp_mapping.go).
+  noOrgProvided: "either 'org' or 'orgID' must be provided",
+  invalidOrgName: (name: string) => `invalid org ${JSON.stringify(name)}: organization not found`,
+  invalidOrgID: (id: string, why: string) => `invalid org ID ${JSON.stringify(id)}: ${why}`,
+  invalidBucketID: (id: string, why: string) => `invalid bucket ID ${JSON.stringify(id)}: ${why}`,
+  invalidID: 'invalid ID',
+  dbrpNotFound: 'unable to find DBRP',
+  dbrpExists: 'another DBRP mapping with same orgID, db, and rp exists',
+  dbrpInvalid: (field: 'database' | 'retentionPolicy') =>
+    `DBRP provided is invalid: ${field} must contain at least one character and only be letters, numbers, '_', '-', and '.'`,
+  // Read from v2.9.1 (v1/authorization/http_server.go).
+  permissionsRequired: 'authorization must include permissions',
+  usernameRequired: 'token required for v1 user authorization type',
+  notAllowed: (permission: string) => `permission ${permission} is not allowed: ${permission} is unauthorized`,
+  // Read from v2.9.1 (http/legacy, credentials.go, v1/coordinator).
+  credentialsUnauthorized: 'Unauthorized',
+  missingDb: 'missing db',
+  noDbrpFound: 'no dbrp mapping found',
+  writeForbidden: 'insufficient permissions for write',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +196,8 @@ type Reply =
   | { kind: 'error'; error: InfluxError }
   | { kind: 'unauthorized' }
   | { kind: 'no-content'; cookie?: string }
-  | { kind: 'not-found-plain'; text?: string };
+  | { kind: 'not-found-plain'; text?: string }
+  | { kind: 'text'; status: number; contentType: string; body: string };
 
 const json = (status: number, value: unknown): Reply => ({ kind: 'json', status, value });
 
@@ -188,10 +215,13 @@ function sendReply(response: http.ServerResponse, reply: Reply): void {
     case 'json':
       return write(response, reply.status, { 'Content-Type': JSON_TYPE }, prettyJson(reply.value));
     case 'error': {
-      const { code, message } = reply.error;
+      const { code, message, compact } = reply.error;
       const headers = { 'Content-Type': JSON_TYPE, 'X-Platform-Error-Code': code };
-      return write(response, STATUS_OF_CODE[code], headers, prettyJson({ code, message }));
+      const body = { code, message };
+      return write(response, STATUS_OF_CODE[code], headers, compact ? JSON.stringify(body) : prettyJson(body));
     }
+    case 'text':
+      return write(response, reply.status, { 'Content-Type': reply.contentType }, reply.body);
     case 'unauthorized':
       // Doc, "Errors": auth-middleware errors are compact JSON with the same header.
       return write(
@@ -339,6 +369,22 @@ interface Permission {
   action: 'read' | 'write';
   resource: { type: string; id?: string; orgID?: string };
 }
+/** A v1 (legacy) authorization: `token` is its username; the password is set separately. */
+interface V1Authorization extends Authorization {
+  password?: string;
+}
+/** A physical DBRP mapping; whether it is its database's default lives in the defaults map. */
+interface Dbrp {
+  id: string;
+  orgID: string;
+  bucketID: string;
+  database: string;
+  retentionPolicy: string;
+}
+interface DbrpView extends Dbrp {
+  default: boolean;
+  virtual: boolean;
+}
 
 // Doc, "201 response": auth.permissions has 44 entries, read and write on 22 resource types.
 const RESOURCE_TYPES = [
@@ -425,6 +471,13 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
   const pendingFailures: Array<{ how: FailureMode; only?: RequestMatch }> = [];
   const requests: RecordedRequest[] = [];
   const sessions = new Set<string>();
+  // In creation order, as InfluxDB's index (keyed by time-ordered IDs) lists them.
+  const dbrps = new Map<string, Dbrp>();
+  /** The default mapping's ID by `orgID/database`: one per database while it has any mapping. */
+  const dbrpDefaults = new Map<string, string>();
+  const v1Authorizations = new Map<string, V1Authorization>();
+  /** Points written through /write, by bucket ID. */
+  const points = new Map<string, StoredPoint[]>();
 
   // Doc, "GET /api/v2/setup": allowed while there are no users and no orgs (buckets don't count).
   const setupAllowed = () => users.size === 0 && orgs.size === 0;
@@ -454,6 +507,181 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         (resource.id === undefined || resource.id === target.id) &&
         (resource.orgID === undefined || resource.orgID === target.orgID),
     );
+  }
+
+  /** InfluxDB's text for a permission: `read:orgs/<org>/buckets/<id>`, `write:users/<id>`. */
+  function permissionText(action: string, type: string, target: { id?: string; orgID?: string }): string {
+    const org = target.orgID === undefined ? '' : `orgs/${target.orgID}/`;
+    return `${action}:${org}${type}${target.id === undefined ? '' : `/${target.id}`}`;
+  }
+
+  /** The authorizer's refusal (401, its permission named) unless `auth` may do this. */
+  function authorize(
+    auth: Authorization | undefined,
+    action: Permission['action'],
+    type: string,
+    target: { id?: string; orgID?: string },
+  ): void {
+    if (auth === undefined || !can(auth, action, type, target))
+      throw new InfluxError('unauthorized', `${permissionText(action, type, target)} is unauthorized`);
+  }
+
+  /** platform.ID's decoding: 16 hex characters (the error names no field; callers wrap it). */
+  function idProblem(id: string): string | undefined {
+    if (id.length !== 16) return MESSAGES.idLength;
+    return /^[0-9a-f]{16}$/i.test(id) && !/^0+$/.test(id) ? undefined : MESSAGES.invalidID;
+  }
+
+  // ---- DBRP mappings (dbrp/service.go, dbrp/middleware_auth.go) --------------------------------
+  const defaultKey = (orgID: string, database: string) => `${orgID}/${database}`;
+
+  /** dbrp_mapping.go validName: Go-printable (the ASCII space but no other separator), not `.` or `..`, no slash or backslash. */
+  const validDbrpName = (name: string) =>
+    name !== '' && name !== '.' && name !== '..' && !/[/\\\p{C}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u.test(name);
+
+  /** Virtual mappings: a bucket `db/rp` maps (db, rp), any other name (name, autogen) as the default. */
+  function virtualOf(bucket: Bucket): DbrpView {
+    const slash = bucket.name.indexOf('/');
+    const [database, retentionPolicy] =
+      slash < 0 ? [bucket.name, 'autogen'] : [bucket.name.slice(0, slash), bucket.name.slice(slash + 1)];
+    return {
+      id: bucket.id,
+      orgID: bucket.orgID,
+      bucketID: bucket.id,
+      database,
+      retentionPolicy,
+      default: slash < 0,
+      virtual: true,
+    };
+  }
+
+  const canReadBucket = (auth: Authorization, bucketID: string, orgID: string) =>
+    can(auth, 'read', 'buckets', { id: bucketID, orgID });
+
+  interface DbrpFilter {
+    orgID: string;
+    id?: string;
+    bucketID?: string;
+    database?: string;
+    retentionPolicy?: string;
+    default?: boolean;
+  }
+
+  /**
+   * FindMany as the authorized service answers it: physical mappings (their default from the
+   * defaults map), then a virtual one per bucket of the org in name order, unless a mapping listed
+   * before it has the same database and retention policy (and none becomes the default where a
+   * physical default exists); only what `auth` may read.
+   */
+  function findDbrps(auth: Authorization, filter: DbrpFilter): DbrpView[] {
+    const matches = (mapping: DbrpView) =>
+      (filter.id === undefined || mapping.id === filter.id) &&
+      mapping.orgID === filter.orgID &&
+      (filter.bucketID === undefined || mapping.bucketID === filter.bucketID) &&
+      (filter.database === undefined || mapping.database === filter.database) &&
+      (filter.retentionPolicy === undefined || mapping.retentionPolicy === filter.retentionPolicy) &&
+      (filter.default === undefined || mapping.default === filter.default);
+    const found: DbrpView[] = [...dbrps.values()]
+      .map((mapping) => ({
+        ...mapping,
+        default: dbrpDefaults.get(defaultKey(mapping.orgID, mapping.database)) === mapping.id,
+        virtual: false,
+      }))
+      .filter(matches);
+    const bucketsOfOrg = [...buckets.values()]
+      .filter(
+        (bucket) => bucket.orgID === filter.orgID && (filter.bucketID === undefined || bucket.id === filter.bucketID),
+      )
+      // A system bucket is readable to whoever reads its org.
+      .filter((bucket) => bucket.type === 'user' || can(auth, 'read', 'orgs', { id: bucket.orgID }))
+      .filter((bucket) => canReadBucket(auth, bucket.id, bucket.orgID))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const bucket of bucketsOfOrg) {
+      const mapping = virtualOf(bucket);
+      const same = found.filter((listed) => listed.database === mapping.database);
+      if (same.some((listed) => listed.retentionPolicy === mapping.retentionPolicy)) continue;
+      if (same.some((listed) => listed.default)) mapping.default = false;
+      if (matches(mapping)) found.push(mapping);
+    }
+    return found.filter((mapping) => canReadBucket(auth, mapping.bucketID, mapping.orgID));
+  }
+
+  /** FindByID: the physical mapping of the org, else the bucket of that ID as its virtual mapping. */
+  function dbrpByID(orgID: string, id: string): DbrpView {
+    const mapping = dbrps.get(id);
+    if (mapping !== undefined && mapping.orgID === orgID) {
+      return { ...mapping, default: dbrpDefaults.get(defaultKey(orgID, mapping.database)) === id, virtual: false };
+    }
+    const bucket = buckets.get(id);
+    if (bucket === undefined) throw new InfluxError('not found', MESSAGES.dbrpNotFound);
+    return virtualOf(bucket);
+  }
+
+  const dbrpJson = (mapping: DbrpView) => ({
+    id: mapping.id,
+    database: mapping.database,
+    retention_policy: mapping.retentionPolicy,
+    default: mapping.default,
+    virtual: mapping.virtual,
+    orgID: mapping.orgID,
+    bucketID: mapping.bucketID,
+  });
+
+  /** The orgID (or org name) query parameter the DBRP routes require. */
+  function orgIDParameter(url: URL): string {
+    const orgID = url.searchParams.get('orgID') ?? '';
+    if (orgID !== '') {
+      const problem = idProblem(orgID);
+      if (problem !== undefined) throw new InfluxError('invalid', MESSAGES.invalidOrgID(orgID, problem));
+      return orgID;
+    }
+    const name = url.searchParams.get('org') ?? '';
+    if (name === '') throw new InfluxError('invalid', MESSAGES.noOrgProvided);
+    const org = [...orgs.values()].find((candidate) => candidate.name === name);
+    if (org === undefined) throw new InfluxError('not found', MESSAGES.invalidOrgName(name));
+    return org.id;
+  }
+
+  function pathID(id: string): string {
+    const problem = idProblem(id);
+    if (problem !== undefined) throw new InfluxError('invalid', problem);
+    return id;
+  }
+
+  /** Delete: when the default goes, the first other mapping of the database (in ID order) takes over. */
+  function removeDbrp(mapping: Dbrp): void {
+    dbrps.delete(mapping.id);
+    const key = defaultKey(mapping.orgID, mapping.database);
+    if (dbrpDefaults.get(key) !== mapping.id) return;
+    const next = [...dbrps.values()].find(
+      (other) => other.orgID === mapping.orgID && other.database === mapping.database,
+    );
+    if (next === undefined) dbrpDefaults.delete(key);
+    else dbrpDefaults.set(key, next.id);
+  }
+
+  // ---- The 1.x API (http/legacy, v1/authorization/authorizer.go) ------------------------------
+  /**
+   * The authorization a 1.x request acts as: a v1 username and password (when no v1 authorization
+   * has that username, the password is tried as a v2 token), or a v2 token. Every failure is 401,
+   * `unauthorized access` when no credentials were sent and `Unauthorized` when they are wrong.
+   */
+  function v1AuthorizationOf(url: URL, header: string | undefined): Authorization {
+    const credentials = v1CredentialsOf(url, header);
+    if (credentials === undefined) throw legacyError('unauthorized', MESSAGES.unauthorized);
+    const byToken = (token: string) => [...authorizations.values()].find((entry) => entry.token === token);
+    let found: Authorization | undefined;
+    if (credentials.scheme === 'token') {
+      found = byToken(credentials.token);
+    } else {
+      const v1 = [...v1Authorizations.values()].find((entry) => entry.token === credentials.username);
+      if (v1 === undefined) found = byToken(credentials.password);
+      else if (v1.password !== undefined && v1.password === credentials.password) found = v1;
+    }
+    const user = found && users.get(found.userID);
+    if (found === undefined || found.status !== 'active' || user === undefined)
+      throw legacyError('unauthorized', MESSAGES.credentialsUnauthorized);
+    return found;
   }
 
   function passwordProblem(password: string): string | undefined {
@@ -633,12 +861,13 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
    * other route adds the org's and the user's names (and the org's name to org-scoped
    * permissions). v2.9+ (hashed tokens) shows the token only in the answer that created it.
    */
-  const authJson = (auth: Authorization, form: 'setup' | 'created' | 'listed') => {
+  const authJson = (auth: Authorization, form: 'setup' | 'created' | 'listed', legacy = false) => {
     const names = form !== 'setup';
     const orgName = orgs.get(auth.orgID)?.name;
     return {
       id: auth.id,
-      token: form === 'listed' && options.hashedTokens ? '' : auth.token,
+      // Read from v2.9.1: the v1 store is never hashed, so a v1 username always shows.
+      token: form === 'listed' && options.hashedTokens && !legacy ? '' : auth.token,
       // Doc, "201 response": v2.9+ hashes tokens; the setup answer still carries the raw token
       // plus hashedToken (observed: no other answer has hashedToken). Not in the doc: the hash format.
       ...(options.hashedTokens && form === 'setup'
@@ -668,7 +897,10 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       }),
       createdAt: auth.createdAt,
       updatedAt: auth.createdAt,
-      links: { self: `/api/v2/authorizations/${auth.id}`, user: `/api/v2/users/${auth.userID}` },
+      links: {
+        self: `${legacy ? '/private/legacy/authorizations' : '/api/v2/authorizations'}/${auth.id}`,
+        user: `/api/v2/users/${auth.userID}`,
+      },
     };
   };
   // Doc, "201 response": keys user, bucket, org, auth, each an object.
@@ -686,6 +918,7 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     /** The Authorization and Cookie headers as sent. */
     authorization?: string;
     cookie?: string;
+    contentType?: string;
     /** The `:name` segments of the route's path. */
     params: Record<string, string>;
     auth?: Authorization;
@@ -895,6 +1128,9 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         if (bucket === undefined || !auth || !can(auth, 'write', 'buckets', bucket))
           throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
         buckets.delete(bucket.id);
+        points.delete(bucket.id);
+        // Read from v2.9.1 (dbrp/bucket_service.go): the bucket's physical mappings go with it.
+        for (const mapping of [...dbrps.values()]) if (mapping.bucketID === bucket.id) removeDbrp(mapping);
         return { kind: 'no-content' };
       },
     },
@@ -1051,7 +1287,375 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         return { kind: 'no-content' };
       },
     },
+    ...dbrpRoutes(),
+    ...v1AuthorizationRoutes(),
+    ...legacyApiRoutes(),
   ];
+
+  /** /api/v2/dbrps (dbrp/http_server_dbrp.go): every answer pretty JSON, errors with the authorizer's texts. */
+  function dbrpRoutes(): Route[] {
+    return [
+      {
+        method: 'GET',
+        path: '/api/v2/dbrps',
+        public: false,
+        handle: ({ url, auth }) => {
+          const orgID = orgIDParameter(url);
+          const filter: DbrpFilter = { orgID };
+          const id = url.searchParams.get('id') ?? '';
+          const bucketID = url.searchParams.get('bucketID') ?? '';
+          if (id !== '') filter.id = pathID(id);
+          if (bucketID !== '') {
+            const problem = idProblem(bucketID);
+            if (problem !== undefined) throw new InfluxError('invalid', MESSAGES.invalidBucketID(bucketID, problem));
+            filter.bucketID = bucketID;
+          }
+          const database = url.searchParams.get('db') ?? '';
+          const retentionPolicy = url.searchParams.get('rp') ?? '';
+          const isDefault = url.searchParams.get('default') ?? '';
+          if (database !== '') filter.database = database;
+          if (retentionPolicy !== '') filter.retentionPolicy = retentionPolicy;
+          if (isDefault !== '') filter.default = isDefault === 'true';
+          return json(200, { content: auth ? findDbrps(auth, filter).map(dbrpJson) : [] });
+        },
+      },
+      {
+        method: 'POST',
+        path: '/api/v2/dbrps',
+        public: false,
+        handle: ({ rawBody, auth }) => {
+          const body = JSON.parse(rawBody || '{}') as {
+            orgID?: string;
+            org?: string;
+            bucketID?: string;
+            database?: string;
+            retention_policy?: string;
+            default?: boolean;
+          };
+          let orgID = body.orgID ?? '';
+          if (orgID === '') {
+            if (!body.org) throw new InfluxError('invalid', MESSAGES.noOrgProvided);
+            const org = [...orgs.values()].find((candidate) => candidate.name === body.org);
+            if (org === undefined) throw new InfluxError('not found', MESSAGES.invalidOrgName(body.org));
+            orgID = org.id;
+          } else {
+            const problem = idProblem(orgID);
+            if (problem !== undefined) throw new InfluxError('invalid', MESSAGES.invalidOrgID(orgID, problem));
+          }
+          const bucketID = body.bucketID ?? '';
+          const bucketProblem = idProblem(bucketID);
+          if (bucketProblem !== undefined)
+            throw new InfluxError('invalid', MESSAGES.invalidBucketID(bucketID, bucketProblem));
+          // Creating needs write on the bucket, then (to find it) read.
+          authorize(auth, 'write', 'buckets', { id: bucketID, orgID });
+          const database = body.database ?? '';
+          const retentionPolicy = body.retention_policy ?? '';
+          if (!validDbrpName(database)) throw new InfluxError('invalid', MESSAGES.dbrpInvalid('database'));
+          if (!validDbrpName(retentionPolicy))
+            throw new InfluxError('invalid', MESSAGES.dbrpInvalid('retentionPolicy'));
+          const bucket = buckets.get(bucketID);
+          authorize(auth, 'read', 'buckets', { id: bucketID, orgID: bucket?.orgID ?? orgID });
+          if (bucket === undefined) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
+          const taken = [...dbrps.values()].some(
+            (other) =>
+              other.orgID === orgID && other.database === database && other.retentionPolicy === retentionPolicy,
+          );
+          if (taken) throw new InfluxError('conflict', MESSAGES.dbrpExists);
+          const mapping: Dbrp = { id: newID(), orgID, bucketID, database, retentionPolicy };
+          dbrps.set(mapping.id, mapping);
+          const key = defaultKey(orgID, database);
+          // The first mapping of a database becomes its default whatever the request says.
+          const isDefault = body.default === true || !dbrpDefaults.has(key);
+          if (isDefault) dbrpDefaults.set(key, mapping.id);
+          return json(201, dbrpJson({ ...mapping, default: isDefault, virtual: false }));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/api/v2/dbrps/:id',
+        public: false,
+        handle: ({ params, url, auth }) => {
+          const id = pathID(params.id ?? '');
+          const mapping = dbrpByID(orgIDParameter(url), id);
+          authorize(auth, 'read', 'buckets', { id: mapping.bucketID, orgID: mapping.orgID });
+          return json(200, { content: dbrpJson(mapping) });
+        },
+      },
+      {
+        method: 'PATCH',
+        path: '/api/v2/dbrps/:id',
+        public: false,
+        handle: ({ params, url, rawBody, auth }) => {
+          const id = pathID(params.id ?? '');
+          const mapping = dbrpByID(orgIDParameter(url), id);
+          authorize(auth, 'read', 'buckets', { id: mapping.bucketID, orgID: mapping.orgID });
+          const body = JSON.parse(rawBody || '{}') as { default?: boolean; retention_policy?: string };
+          const updated = {
+            ...mapping,
+            ...(typeof body.default === 'boolean' && { default: body.default }),
+            ...(typeof body.retention_policy === 'string' && { retentionPolicy: body.retention_policy }),
+          };
+          authorize(auth, 'write', 'buckets', { id: mapping.bucketID, orgID: mapping.orgID });
+          if (!validDbrpName(updated.retentionPolicy))
+            throw new InfluxError('invalid', MESSAGES.dbrpInvalid('retentionPolicy'));
+          const taken = [...dbrps.values()].some(
+            (other) =>
+              other.id !== id &&
+              other.orgID === mapping.orgID &&
+              other.database === mapping.database &&
+              other.retentionPolicy === updated.retentionPolicy,
+          );
+          if (taken) throw new InfluxError('conflict', MESSAGES.dbrpExists);
+          const stored = dbrps.get(id);
+          if (stored === undefined) throw new InfluxError('not found', MESSAGES.dbrpNotFound);
+          stored.retentionPolicy = updated.retentionPolicy;
+          const key = defaultKey(mapping.orgID, mapping.database);
+          if (updated.default) {
+            dbrpDefaults.set(key, id);
+          } else if (mapping.default) {
+            // Unset: the first other mapping takes over; with none, this one stays the default.
+            const next = [...dbrps.values()].find(
+              (other) => other.id !== id && other.orgID === mapping.orgID && other.database === mapping.database,
+            );
+            if (next !== undefined) dbrpDefaults.set(key, next.id);
+          }
+          return json(200, { content: dbrpJson(updated) });
+        },
+      },
+      {
+        method: 'DELETE',
+        path: '/api/v2/dbrps/:id',
+        public: false,
+        handle: ({ params, url, auth }) => {
+          const id = pathID(params.id ?? '');
+          const mapping = dbrpByID(orgIDParameter(url), id);
+          authorize(auth, 'write', 'buckets', { id: mapping.bucketID, orgID: mapping.orgID });
+          const stored = dbrps.get(id);
+          if (stored !== undefined) removeDbrp(stored);
+          return { kind: 'no-content' };
+        },
+      },
+    ];
+  }
+
+  /** /private/legacy/authorizations (v1/authorization/http_server.go behind the authorized services). */
+  function v1AuthorizationRoutes(): Route[] {
+    const base = '/private/legacy/authorizations';
+    /** The authorized service's FindAuthorizationByID: 404, then read on the authorization and its user. */
+    function readable(auth: Authorization | undefined, id: string): V1Authorization {
+      pathID(id);
+      const entry = v1Authorizations.get(id);
+      if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
+      authorize(auth, 'read', 'authorizations', { id: entry.id, orgID: entry.orgID });
+      authorize(auth, 'read', 'users', { id: entry.userID });
+      return entry;
+    }
+    function writable(auth: Authorization | undefined, id: string): V1Authorization {
+      const entry = readable(auth, id);
+      authorize(auth, 'write', 'authorizations', { id: entry.id, orgID: entry.orgID });
+      authorize(auth, 'write', 'users', { id: entry.userID });
+      return entry;
+    }
+    const visible = (auth: Authorization | undefined, entry: V1Authorization) =>
+      auth !== undefined &&
+      can(auth, 'read', 'authorizations', { id: entry.id, orgID: entry.orgID }) &&
+      can(auth, 'read', 'users', { id: entry.userID });
+    return [
+      {
+        method: 'POST',
+        path: base,
+        public: false,
+        handle: ({ rawBody, auth }) => {
+          const body = JSON.parse(rawBody || '{}') as {
+            token?: string;
+            orgID?: string;
+            userID?: string;
+            description?: string;
+            status?: string;
+            permissions?: Permission[];
+          };
+          if (!Array.isArray(body.permissions) || body.permissions.length === 0)
+            throw new InfluxError('invalid', MESSAGES.permissionsRequired);
+          const orgID = body.orgID ?? '';
+          if (idProblem(orgID) !== undefined)
+            throw new InfluxError('invalid', `org id required: ${MESSAGES.invalidID}`);
+          if (!body.token) throw new InfluxError('invalid', MESSAGES.usernameRequired);
+          const userID = body.userID ?? auth?.userID ?? '';
+          authorize(auth, 'write', 'authorizations', { orgID });
+          authorize(auth, 'write', 'users', { id: userID });
+          for (const permission of body.permissions) {
+            if (!auth || !can(auth, permission.action, permission.resource.type, permission.resource)) {
+              const text = permissionText(permission.action, permission.resource.type, permission.resource);
+              throw new InfluxError('forbidden', MESSAGES.notAllowed(text));
+            }
+          }
+          if (!users.has(userID) || !orgs.has(orgID)) throw new InfluxError('invalid', 'unable to create token');
+          if ([...v1Authorizations.values()].some((entry) => entry.token === body.token))
+            throw new InfluxError('conflict', MESSAGES.tokenExists);
+          const created: V1Authorization = {
+            id: newID(),
+            token: body.token,
+            status: body.status === 'inactive' ? 'inactive' : 'active',
+            userID,
+            orgID,
+            description: body.description ?? '',
+            permissions: body.permissions,
+            createdAt: new Date().toISOString(),
+          };
+          v1Authorizations.set(created.id, created);
+          return json(201, authJson(created, 'created', true));
+        },
+      },
+      {
+        method: 'GET',
+        path: base,
+        public: false,
+        handle: ({ url, auth }) => {
+          const query = (name: string) => url.searchParams.get(name) ?? '';
+          const byName = (name: string) => [...users.values()].find((user) => user.name === name)?.id;
+          const orgByName = (name: string) => [...orgs.values()].find((org) => org.name === name)?.id;
+          // Read from v2.9.1: an ID or username that names nothing is a 404, not an empty list.
+          if (query('id') !== '' || query('token') !== '') {
+            const entry =
+              query('id') !== ''
+                ? v1Authorizations.get(pathID(query('id')))
+                : [...v1Authorizations.values()].find((candidate) => candidate.token === query('token'));
+            if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
+            const shown = visible(auth, entry) ? [authJson(entry, 'listed', true)] : [];
+            return json(200, { links: { self: base }, authorizations: shown });
+          }
+          const userID = query('userID') || (query('user') && byName(query('user'))) || undefined;
+          const orgID = query('orgID') || (query('org') && orgByName(query('org'))) || undefined;
+          const found = [...v1Authorizations.values()].filter(
+            (entry) =>
+              (userID === undefined || entry.userID === userID) &&
+              (orgID === undefined || entry.orgID === orgID) &&
+              visible(auth, entry),
+          );
+          return json(200, { links: { self: base }, authorizations: found.map((e) => authJson(e, 'listed', true)) });
+        },
+      },
+      {
+        method: 'GET',
+        path: `${base}/:id`,
+        public: false,
+        handle: ({ params, auth }) => json(200, authJson(readable(auth, params.id ?? ''), 'listed', true)),
+      },
+      {
+        method: 'PATCH',
+        path: `${base}/:id`,
+        public: false,
+        handle: ({ params, rawBody, auth }) => {
+          const entry = writable(auth, params.id ?? '');
+          const body = JSON.parse(rawBody || '{}') as { status?: string; description?: string };
+          if (body.status === 'active' || body.status === 'inactive') entry.status = body.status;
+          if (typeof body.description === 'string') entry.description = body.description;
+          return json(200, authJson(entry, 'listed', true));
+        },
+      },
+      {
+        method: 'DELETE',
+        path: `${base}/:id`,
+        public: false,
+        handle: ({ params, auth }) => {
+          v1Authorizations.delete(writable(auth, params.id ?? '').id);
+          return { kind: 'no-content' };
+        },
+      },
+      {
+        method: 'POST',
+        path: `${base}/:id/password`,
+        public: false,
+        handle: ({ params, rawBody, auth }) => {
+          const password = String((JSON.parse(rawBody || '{}') as { password?: unknown }).password ?? '');
+          const entry = v1Authorizations.get(pathID(params.id ?? ''));
+          if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
+          authorize(auth, 'write', 'users', { id: entry.userID });
+          const problem = passwordProblem(password);
+          if (problem !== undefined) throw new InfluxError('invalid', problem);
+          entry.password = password;
+          return { kind: 'no-content' };
+        },
+      },
+    ];
+  }
+
+  /**
+   * The 1.x API: /ping without credentials, /write and /query with their own (u/p, Basic or
+   * Token), compact JSON errors. A write needs a mapping the credentials can see (write implies
+   * read here) and write on its bucket; a query sees only mappings of readable buckets.
+   */
+  function legacyApiRoutes(): Route[] {
+    const query: Route['handle'] = ({ url, rawBody, contentType, authorization }) => {
+      const auth = v1AuthorizationOf(url, authorization);
+      // Form values: the query string, then an urlencoded body (Go's Request.FormValue).
+      const form = new URLSearchParams(url.search);
+      if (contentType?.startsWith('application/x-www-form-urlencoded'))
+        for (const [name, value] of new URLSearchParams(rawBody)) if (!form.has(name)) form.set(name, value);
+      const statement = form.get('q') ?? '';
+      const results = runInfluxQL(
+        statement,
+        { db: form.get('db') ?? '', rp: form.get('rp') ?? '', epoch: form.get('epoch') ?? '' },
+        {
+          databases: () => [...new Set(findDbrps(auth, { orgID: auth.orgID }).map((mapping) => mapping.database))],
+          resolve: (database, retentionPolicy) => {
+            const mappings = findDbrps(auth, { orgID: auth.orgID, database });
+            if (mappings.length === 0) return { error: `database not found: ${database}` };
+            const rp = retentionPolicy || mappings.find((mapping) => mapping.default)?.retentionPolicy;
+            if (rp === undefined) return { error: `default retention policy not set for: ${database}` };
+            const mapping = mappings.find((candidate) => candidate.retentionPolicy === rp);
+            return mapping === undefined
+              ? { error: `retention policy not found: ${rp}` }
+              : { bucketID: mapping.bucketID };
+          },
+          points: (bucketID) => points.get(bucketID) ?? [],
+        },
+      );
+      return { kind: 'text', status: 200, contentType: 'application/json', body: `${JSON.stringify(results)}\n` };
+    };
+    return [
+      { method: 'GET', path: '/ping', public: true, handle: () => ({ kind: 'no-content' }) },
+      { method: 'GET', path: '/query', public: true, handle: query },
+      { method: 'POST', path: '/query', public: true, handle: query },
+      {
+        method: 'POST',
+        path: '/write',
+        public: true,
+        handle: ({ url, rawBody, authorization }) => {
+          const auth = v1AuthorizationOf(url, authorization);
+          const database = url.searchParams.get('db') ?? '';
+          if (database === '') throw legacyError('invalid', MESSAGES.missingDb);
+          // Read from v2.9.1: the legacy write lets a bucket's writer find its mappings.
+          const writer: Authorization = {
+            ...auth,
+            permissions: [
+              ...auth.permissions
+                .filter((permission) => permission.action === 'write' && permission.resource.type === 'buckets')
+                .map((permission) => ({ ...permission, action: 'read' as const })),
+              ...auth.permissions,
+            ],
+          };
+          const rp = url.searchParams.get('rp') ?? '';
+          const mapping = findDbrps(writer, {
+            orgID: auth.orgID,
+            database,
+            ...(rp === '' ? { default: true } : { retentionPolicy: rp }),
+          })[0];
+          if (mapping === undefined) throw legacyError('not found', MESSAGES.noDbrpFound);
+          if (!can(auth, 'write', 'buckets', { id: mapping.bucketID, orgID: mapping.orgID }))
+            throw legacyError('forbidden', MESSAGES.writeForbidden);
+          const parsed = parseLineProtocol(
+            rawBody,
+            url.searchParams.get('precision') || 'ns',
+            BigInt(Date.now()) * 1_000_000n,
+          );
+          if ('error' in parsed) throw legacyError('invalid', parsed.error);
+          points.set(mapping.bucketID, [...(points.get(mapping.bucketID) ?? []), ...parsed.points]);
+          return { kind: 'no-content' };
+        },
+      },
+    ];
+  }
 
   function paramsOf(pattern: string, pathname: string): Record<string, string> | undefined {
     const [want, have] = [pattern.split('/'), pathname.split('/')];
@@ -1163,13 +1767,14 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
 
     let reply: Reply;
     try {
-      const cookie = request.headers.cookie;
+      const { cookie, 'content-type': contentType } = request.headers;
       const context: Context = {
         url: new URL(request.url ?? '/', 'http://standin'),
         rawBody,
         params: {},
         ...(authorization === undefined ? {} : { authorization }),
         ...(cookie === undefined ? {} : { cookie }),
+        ...(contentType === undefined ? {} : { contentType }),
       };
       reply = await route(method, context);
     } catch (error) {
@@ -1217,6 +1822,10 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         orgs.clear();
         buckets.clear();
         authorizations.clear();
+        dbrps.clear();
+        dbrpDefaults.clear();
+        v1Authorizations.clear();
+        points.clear();
         firstOnboarding = undefined;
       },
       setUpBySomeoneElse(setUp = {}) {

@@ -220,3 +220,21 @@ export async function freePorts(count: number): Promise<number[]> {
   await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
 }
+
+/**
+ * Runs a build script of ours (test/<thing>/build.sh, a no-op on a warm cache) and returns the last
+ * line it prints on stdout: the path of what it built. Its progress on stderr goes straight through,
+ * because a cold build takes long enough that silence would look like a hang.
+ */
+export async function runBuildScript(script: string): Promise<string> {
+  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  const built = stdout.trim().split('\n').pop() ?? '';
+  if (code !== 0 || built === '') throw new Error(`${script} failed (exit code ${code})`);
+  return built;
+}

@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commaSeparated } from '../../src/api/spec.js';
 import {
+  bucketPermissions,
   createInfluxClient,
   parseAllowedTargets,
   type InfluxClient,
@@ -27,8 +28,9 @@ import { createTestCertificates, type TestCertificates } from '../support/tls.js
 // A quote and a backslash, so JSON-escaped echoes of the password are exercised too.
 const PASSWORD = 'pa"ss\\word-42';
 const TOKEN = 'operator-token-7f3a9c';
+const V1_PASSWORD = 'v1-pa"ss\\word-77';
 const AUTH_TOKEN = 'caller-auth-token-51be';
-const SECRETS = [PASSWORD, TOKEN, AUTH_TOKEN, JSON.stringify(PASSWORD).slice(1, -1)];
+const SECRETS = [PASSWORD, TOKEN, AUTH_TOKEN, V1_PASSWORD, JSON.stringify(PASSWORD).slice(1, -1)];
 const REQUEST: SetupRequest = {
   username: 'admin',
   password: PASSWORD,
@@ -394,6 +396,304 @@ onboarding('onRequest gets a fixed endpoint label and the status class', async (
 });
 
 onboarding.run();
+
+// -------------------------------------------------------------------------------------------
+const influxql = standinSuite('InfluxQL compatibility: DBRP mappings and v1 authorizations against the stand-in');
+
+/** A set-up stand-in with a second bucket `app`, and tokens scoped to it as 1.x clients get them. */
+async function withAppBucket(client: InfluxClient) {
+  const setup = valueOf(await client.setup(REQUEST));
+  const app = valueOf(await client.createBucket(TOKEN, setup.orgID, 'app', 0));
+  const scoped = async (...actions: Array<'read' | 'write'>) =>
+    valueOf(
+      await client.createAuthorization(TOKEN, {
+        orgID: setup.orgID,
+        description: actions.join('+'),
+        permissions: bucketPermissions(
+          setup.orgID,
+          actions.map((action) => ({ action, bucketID: app.id })),
+        ),
+      }),
+    ).token;
+  return { ...setup, appBucketID: app.id, scoped };
+}
+
+influxql(
+  'DBRPs: every readable bucket shows as a virtual mapping; a physical one hides its twin, the first of a database is its default; duplicates are 422 conflict',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const { orgID, bucketID, appBucketID } = await withAppBucket(client);
+    const virtual = valueOf(await client.listDbrps(TOKEN, { orgID }));
+    assert.equal(
+      virtual.map((mapping) => [mapping.database, mapping.retentionPolicy, mapping.default, mapping.virtual]),
+      [
+        ['_monitoring', 'autogen', true, true],
+        ['_tasks', 'autogen', true, true],
+        ['app', 'autogen', true, true],
+        ['metrics', 'autogen', true, true],
+      ],
+    );
+    assert.is(
+      virtual.find((mapping) => mapping.database === 'app')?.id,
+      appBucketID,
+      'a virtual mapping has its bucket ID',
+    );
+
+    const create = (bucket: string, database: string, retentionPolicy: string, isDefault: boolean) =>
+      client.createDbrp(TOKEN, { orgID, bucketID: bucket, database, retentionPolicy, default: isDefault });
+    const first = valueOf(await create(appBucketID, 'team.db', 'autogen', false));
+    assert.equal(
+      { ...first, id: '' },
+      {
+        id: '',
+        database: 'team.db',
+        retentionPolicy: 'autogen',
+        default: true,
+        virtual: false,
+        orgID,
+        bucketID: appBucketID,
+      },
+      'the first mapping of a database is its default even when the request says otherwise',
+    );
+    const second = valueOf(await create(bucketID, 'team.db', 'weekly', false));
+    assert.is(second.default, false);
+    const post = standin.requests.find((request) => request.method === 'POST' && request.path === '/api/v2/dbrps');
+    assert.equal(post?.body, {
+      orgID,
+      bucketID: appBucketID,
+      database: 'team.db',
+      retention_policy: 'autogen',
+      default: false,
+    });
+
+    const duplicate = failureOf(await create(bucketID, 'team.db', 'autogen', true));
+    assert.equal(duplicate, {
+      kind: 'rejected',
+      status: 422,
+      code: 'conflict',
+      message: 'another DBRP mapping with same orgID, db, and rp exists',
+    });
+
+    // A physical mapping named like a bucket hides the bucket's virtual mapping.
+    valueOf(await create(appBucketID, 'metrics', 'autogen', true));
+    const metrics = valueOf(await client.listDbrps(TOKEN, { orgID, database: 'metrics' }));
+    assert.equal(
+      metrics.map((mapping) => [mapping.bucketID, mapping.virtual]),
+      [[appBucketID, false]],
+    );
+
+    const ofApp = valueOf(await client.listDbrps(TOKEN, { orgID, bucketID: appBucketID }));
+    assert.equal(
+      ofApp.map((mapping) => `${mapping.database}/${mapping.retentionPolicy}`),
+      ['team.db/autogen', 'metrics/autogen', 'app/autogen'],
+    );
+    const defaults = valueOf(await client.listDbrps(TOKEN, { orgID, database: 'team.db', default: true }));
+    assert.equal(
+      defaults.map((mapping) => mapping.id),
+      [first.id],
+    );
+    const weekly = valueOf(await client.listDbrps(TOKEN, { orgID, retentionPolicy: 'weekly' }));
+    assert.equal(
+      weekly.map((mapping) => mapping.id),
+      [second.id],
+    );
+    const listed = standin.requests
+      .filter((request) => request.path.startsWith('/api/v2/dbrps?'))
+      .map((request) => request.path);
+    assert.ok(listed.includes(`/api/v2/dbrps?orgID=${orgID}&db=team.db&default=true`), listed.join());
+  },
+);
+
+influxql(
+  'DBRPs: PATCH moves the default and renames the retention policy; DELETE hands the default on; deleting the bucket takes its mappings',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const { orgID, bucketID, appBucketID } = await withAppBucket(client);
+    const mapping = (retentionPolicy: string, bucket = appBucketID) =>
+      client.createDbrp(TOKEN, { orgID, bucketID: bucket, database: 'db', retentionPolicy, default: false });
+    const a = valueOf(await mapping('a'));
+    const b = valueOf(await mapping('b', bucketID));
+    const moved = valueOf(await client.updateDbrp(TOKEN, orgID, b.id, { default: true }));
+    assert.equal([moved.id, moved.default, moved.retentionPolicy], [b.id, true, 'b']);
+    const defaultOf = async () =>
+      valueOf(await client.listDbrps(TOKEN, { orgID, database: 'db', default: true })).map((m) => m.retentionPolicy);
+    assert.equal(await defaultOf(), ['b']);
+    const patch = standin.requests.find((request) => request.method === 'PATCH');
+    assert.equal([patch?.path, patch?.body], [`/api/v2/dbrps/${b.id}?orgID=${orgID}`, { default: true }]);
+
+    const renamed = valueOf(await client.updateDbrp(TOKEN, orgID, a.id, { retentionPolicy: 'c' }));
+    assert.equal([renamed.retentionPolicy, renamed.default], ['c', false]);
+    const taken = failureOf(await client.updateDbrp(TOKEN, orgID, a.id, { retentionPolicy: 'b' }));
+    assert.equal(taken.kind === 'rejected' && [taken.status, taken.code], [422, 'conflict']);
+    const unknown = failureOf(await client.updateDbrp(TOKEN, orgID, 'ffffffffffffffff', { default: true }));
+    assert.equal(unknown.kind === 'rejected' && [unknown.status, unknown.message], [404, 'unable to find DBRP']);
+
+    assert.is(valueOf(await client.deleteDbrp(TOKEN, orgID, b.id)), 'deleted');
+    assert.equal(await defaultOf(), ['c'], 'the default went: the remaining mapping takes over');
+    assert.is(valueOf(await client.deleteDbrp(TOKEN, orgID, b.id)), 'absent');
+
+    valueOf(await client.deleteBucket(TOKEN, appBucketID));
+    assert.equal(valueOf(await client.listDbrps(TOKEN, { orgID, database: 'db' })), [], 'gone with the bucket');
+  },
+);
+
+influxql(
+  'DBRPs need write and read on the bucket to create; lists show only readable buckets; the org is required',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const { orgID, appBucketID, scoped } = await withAppBucket(client);
+    const request = { orgID, bucketID: appBucketID, database: 'db', retentionPolicy: 'autogen', default: true };
+    const writeOnly = await scoped('write');
+    const readOnly = await scoped('read');
+    const noRead = failureOf(await client.createDbrp(writeOnly, request));
+    assert.equal(noRead, {
+      kind: 'rejected',
+      status: 401,
+      code: 'unauthorized',
+      message: `read:orgs/${orgID}/buckets/${appBucketID} is unauthorized`,
+    });
+    const noWrite = failureOf(await client.createDbrp(readOnly, request));
+    assert.equal(
+      noWrite.kind === 'rejected' && noWrite.message,
+      `write:orgs/${orgID}/buckets/${appBucketID} is unauthorized`,
+    );
+    valueOf(await client.createDbrp(await scoped('read', 'write'), request));
+    assert.equal(valueOf(await client.listDbrps(writeOnly, { orgID })), []);
+    assert.equal(
+      valueOf(await client.listDbrps(readOnly, { orgID })).map((m) => `${m.database}:${m.virtual}`),
+      ['db:false', 'app:true'],
+    );
+
+    const response = await fetch(`${standin.url}/api/v2/dbrps`, { headers: { Authorization: `Token ${TOKEN}` } });
+    assert.equal(
+      [response.status, await response.json()],
+      [400, { code: 'invalid', message: "either 'org' or 'orgID' must be provided" }],
+    );
+  },
+);
+
+influxql(
+  'v1 authorizations: a username without a password cannot log in; with one it sees its databases; duplicates 422; short passwords 400',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const { orgID, userID, appBucketID } = await withAppBucket(client);
+    valueOf(
+      await client.createDbrp(TOKEN, {
+        orgID,
+        bucketID: appBucketID,
+        database: 'team.db',
+        retentionPolicy: 'autogen',
+        default: true,
+      }),
+    );
+    const permissions = bucketPermissions(orgID, [{ action: 'read', bucketID: appBucketID }]);
+    const created = valueOf(
+      await client.createV1Authorization(TOKEN, {
+        orgID,
+        username: 'team.reader',
+        description: 'team reader',
+        permissions,
+      }),
+    );
+    assert.equal(
+      { ...created, id: '' },
+      { id: '', username: 'team.reader', description: 'team reader', orgID, userID, active: true, permissions },
+    );
+    const post = standin.requests.find((request) => request.path === '/private/legacy/authorizations');
+    assert.equal(post?.body, { orgID, token: 'team.reader', description: 'team reader', permissions });
+
+    const login = { username: 'team.reader', password: V1_PASSWORD };
+    const beforePassword = failureOf(await client.v1Databases(login));
+    assert.equal(beforePassword.kind === 'rejected' && [beforePassword.status, beforePassword.message], [
+      401,
+      'Unauthorized',
+    ]);
+    assert.is(valueOf(await client.setV1Password(TOKEN, created.id, V1_PASSWORD)), true);
+    const set = standin.requests.at(-1);
+    assert.equal(
+      [set?.path, set?.body],
+      [`/private/legacy/authorizations/${created.id}/password`, { password: V1_PASSWORD }],
+    );
+    assert.equal(valueOf(await client.v1Databases(login)), ['team.db', 'app']);
+    const query = standin.requests.at(-1);
+    assert.equal(
+      [query?.method, query?.path, query?.authorization],
+      ['GET', '/query?q=SHOW+DATABASES', `Basic ${Buffer.from(`team.reader:${V1_PASSWORD}`).toString('base64')}`],
+    );
+    const wrong = failureOf(await client.v1Databases({ ...login, password: 'wrong-password' }));
+    assert.equal(wrong.kind === 'rejected' && wrong.status, 401);
+
+    const short = failureOf(await client.setV1Password(TOKEN, created.id, 'short'));
+    assert.equal(short, {
+      kind: 'rejected',
+      status: 400,
+      code: 'invalid',
+      message: 'passwords must be between 8 and 72 characters long',
+    });
+    const duplicate = failureOf(
+      await client.createV1Authorization(TOKEN, { orgID, username: 'team.reader', description: 'again', permissions }),
+    );
+    assert.equal(duplicate, { kind: 'rejected', status: 422, code: 'conflict', message: 'token already exists' });
+    const none = failureOf(
+      await client.createV1Authorization(TOKEN, { orgID, username: 'x.y', description: '', permissions: [] }),
+    );
+    assert.equal(none.kind === 'rejected' && [none.status, none.message], [
+      400,
+      'authorization must include permissions',
+    ]);
+
+    assert.equal(valueOf(await client.listV1Authorizations(TOKEN, { orgID })), [created]);
+    assert.equal(valueOf(await client.listV1Authorizations(TOKEN, { userID })), [created]);
+    assert.equal(valueOf(await client.listV1Authorizations(TOKEN, { username: 'team.reader' })), [created]);
+    assert.equal(
+      valueOf(await client.listV1Authorizations(TOKEN, { username: 'nobody' })),
+      [],
+      'an unknown username (404) is an empty list',
+    );
+    assert.equal(valueOf(await client.v1Authorization(TOKEN, created.id)), created);
+    assert.is(valueOf(await client.v1Authorization(TOKEN, 'ffffffffffffffff')), null);
+  },
+);
+
+influxql(
+  'v1 authorizations: deactivated cannot log in, reactivated can; deleted (absent the second time) cannot; the token logs in to /query too',
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const { orgID, appBucketID, scoped } = await withAppBucket(client);
+    const permissions = bucketPermissions(orgID, [{ action: 'read', bucketID: appBucketID }]);
+    const { id } = valueOf(
+      await client.createV1Authorization(TOKEN, { orgID, username: 'u.v1', description: '', permissions }),
+    );
+    valueOf(await client.setV1Password(TOKEN, id, V1_PASSWORD));
+    const login = { username: 'u.v1', password: V1_PASSWORD };
+    const inactive = valueOf(await client.updateV1Authorization(TOKEN, id, { active: false, description: 'paused' }));
+    assert.equal([inactive.active, inactive.description], [false, 'paused']);
+    assert.equal(standin.requests.at(-1)?.body, { status: 'inactive', description: 'paused' });
+    assert.is(failureOf(await client.v1Databases(login)).kind, 'rejected');
+    valueOf(await client.updateV1Authorization(TOKEN, id, { active: true }));
+    assert.equal(valueOf(await client.v1Databases(login)), ['app']);
+    assert.is(valueOf(await client.deleteV1Authorization(TOKEN, id)), 'deleted');
+    assert.is(valueOf(await client.deleteV1Authorization(TOKEN, id)), 'absent');
+    assert.is(failureOf(await client.v1Databases(login)).kind, 'rejected');
+
+    // A v2 token works on /query as it is (Token header), and as the password of any unknown username.
+    assert.equal(valueOf(await client.v1Databases({ token: await scoped('read') })), ['app']);
+    assert.equal(standin.requests.at(-1)?.authorization?.startsWith('Token '), true);
+    assert.equal(
+      valueOf(await client.v1Databases({ token: await scoped('write') })),
+      [],
+      'a write-only token reads no database',
+    );
+    assert.equal(valueOf(await client.v1Databases({ username: 'anyone', password: TOKEN })), [
+      '_monitoring',
+      '_tasks',
+      'app',
+      'metrics',
+    ]);
+  },
+);
+
+influxql.run();
 
 const variants = suite('against other InfluxDB variants');
 

@@ -111,6 +111,17 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       describeBucket: (...args) => client.describeBucket(...args),
       deleteBucket: (...args) => client.deleteBucket(...args),
       authorization: (...args) => client.authorization(...args),
+      listDbrps: (...args) => client.listDbrps(...args),
+      createDbrp: (...args) => client.createDbrp(...args),
+      updateDbrp: (...args) => client.updateDbrp(...args),
+      deleteDbrp: (...args) => client.deleteDbrp(...args),
+      listV1Authorizations: (...args) => client.listV1Authorizations(...args),
+      v1Authorization: (...args) => client.v1Authorization(...args),
+      createV1Authorization: (...args) => client.createV1Authorization(...args),
+      setV1Password: (...args) => client.setV1Password(...args),
+      updateV1Authorization: (...args) => client.updateV1Authorization(...args),
+      deleteV1Authorization: (...args) => client.deleteV1Authorization(...args),
+      v1Databases: (...args) => client.v1Databases(...args),
       close: () => client.close(),
     };
   };

@@ -572,3 +572,99 @@ knobs('setUpBySomeoneElse onboards directly and returns the generated token', as
 });
 
 knobs.run();
+
+// -------------------------------------------------------------------------------------------
+const legacy = standinSuite('the 1.x API: /write and /query with v1 credentials or a token');
+
+legacy(
+  'a point written with a token through a mapping is read back with v1 credentials, SELECT * and epoch',
+  async ({ standin }) => {
+    const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'metrics' });
+    const orgID = JSON.parse((await send(standin.url, 'GET', '/api/v2/orgs?org=acme', { token })).text).orgs[0]
+      .id as string;
+    const mapped = await send(standin.url, 'POST', '/api/v2/dbrps', {
+      token,
+      body: JSON.stringify({
+        orgID,
+        bucketID: JSON.parse(
+          (await send(standin.url, 'GET', `/api/v2/buckets?orgID=${orgID}&name=metrics`, { token })).text,
+        ).buckets[0].id,
+        database: 'db',
+        retention_policy: 'autogen',
+      }),
+    });
+    assert.is(mapped.status, 201, mapped.text);
+    const lines = 'm,host=a value=1 1700000000\nm,host=b value=2.5,note="x \\"y\\"",ok=true,n=3i 1700000001\n';
+    const wrote = await influxRequest(standin.url, {
+      method: 'POST',
+      path: '/write?db=db&precision=s',
+      authorization: `Token ${token}`,
+      body: lines,
+    });
+    assert.is(wrote.status, 204, wrote.text);
+
+    const query = (q: string, parameters = '') =>
+      influxRequest(standin.url, {
+        path: `/query?db=db&q=${encodeURIComponent(q)}${parameters}`,
+        authorization: `Token ${token}`,
+      });
+    const all = await query('SELECT * FROM m');
+    assert.is(all.headers['content-type'], 'application/json');
+    assert.ok(all.text.endsWith('}\n'), 'compact JSON and a newline');
+    assert.equal(JSON.parse(all.text), {
+      results: [
+        {
+          statement_id: 0,
+          series: [
+            {
+              name: 'm',
+              columns: ['time', 'host', 'n', 'note', 'ok', 'value'],
+              values: [
+                ['2023-11-14T22:13:20Z', 'a', null, null, null, 1],
+                ['2023-11-14T22:13:21Z', 'b', 3, 'x "y"', true, 2.5],
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const picked = JSON.parse((await query('SELECT "value" FROM "m"', '&epoch=ms')).text);
+    assert.equal(picked.results[0].series[0].values, [
+      [1700000000000, 1],
+      [1700000001000, 2.5],
+    ]);
+    const unsupported = JSON.parse((await query('SELECT mean(value) FROM m GROUP BY time(1m)')).text);
+    assert.match(unsupported.results[0].error, /^stand-in: unsupported statement/);
+  },
+);
+
+legacy(
+  'credentials: u/p, Basic, Token, a token as the password of an unknown user; 401 otherwise',
+  async ({ standin }) => {
+    const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'metrics' });
+    const show = (path: string, authorization?: string) =>
+      influxRequest(standin.url, { path, ...(authorization === undefined ? {} : { authorization }) });
+    const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const q = 'q=SHOW%20DATABASES';
+    for (const [path, authorization] of [
+      [`/query?${q}`, `Token ${token}`],
+      [`/query?${q}`, `Token someone:${token}`],
+      [`/query?${q}&u=anyone&p=${encodeURIComponent(token)}`, undefined],
+      [`/query?${q}`, basic('anyone', token)],
+    ] as const) {
+      const answer = await show(path, authorization);
+      assert.is(answer.status, 200, `${path} ${authorization}`);
+      assert.equal(JSON.parse(answer.text).results[0].series[0].values, [['_monitoring'], ['_tasks'], ['metrics']]);
+    }
+    const none = await show(`/query?${q}`);
+    assert.equal([none.status, none.text], [401, '{"code":"unauthorized","message":"unauthorized access"}']);
+    for (const authorization of ['Token wrong', basic('anyone', 'wrong'), 'Bearer x']) {
+      const answer = await show(`/query?${q}`, authorization);
+      assert.is(answer.status, 401, authorization);
+    }
+    const ping = await show('/ping');
+    assert.is(ping.status, 204);
+  },
+);
+
+legacy.run();
