@@ -2,7 +2,8 @@
 // (dropBookkeeping: managedFields and kubectl's last-applied annotation removed) and without it.
 // The objects come from a fake API server process as paged lists, parsed as the operator parses them.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { dropBookkeeping, Informer, KubeConnection } from '../src/runtime/index.js';
+import { KubeConnection } from '../src/runtime/connection.js';
+import { dropBookkeeping, Informer } from '../src/runtime/informer.js';
 import { influxOnboardingObject } from './objects.js';
 import { heapUsedAfterGc, kubeConfigFor, mib, say, silentLogger, startFakeApi, type Figure } from './util.js';
 
@@ -17,7 +18,7 @@ async function measure(
   transform: (object: KubernetesObject) => KubernetesObject,
 ): Promise<Measured> {
   const connection = new KubeConnection(kubeConfigFor(url));
-  let informer: Informer | undefined = new Informer({
+  const informer = new Informer({
     getter: connection,
     resource: { group: 'influxdb.onboarding.dev', version: 'v1alpha1', plural: 'influxonboardings' },
     logger: silentLogger(),
@@ -32,7 +33,6 @@ async function measure(
   const loaded = await heapUsedAfterGc();
   await informer.stop();
   connection.close();
-  informer = undefined;
   return { bytes: loaded - baseline, seconds };
 }
 

@@ -1,7 +1,8 @@
 // Requests per second against an API server that closes every watch the moment it opens it.
 // client-node 1.4's own informer re-watches at once (about 600 requests a second); ours backs off.
-import { Informer, KubeConnection } from '../src/runtime/index.js';
-import type { WatchRestartReason } from '../src/runtime/index.js';
+import { KubeConnection } from '../src/runtime/connection.js';
+import { Informer } from '../src/runtime/informer.js';
+import type { WatchRestartReason } from '../src/runtime/reflector.js';
 import { kubeConfigFor, say, silentLogger, sleep, startFakeApi, type Figure } from './util.js';
 
 export async function closingWatches(durationMs = 20_000): Promise<Figure[]> {

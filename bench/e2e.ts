@@ -336,7 +336,7 @@ async function inParallel<T>(
     Array.from({ length: Math.min(parallelism, items.length) }, async () => {
       while (next < items.length) {
         const index = next++;
-        await work(items[index] as T, index);
+        await work(items[index], index);
       }
     }),
   );

@@ -121,6 +121,11 @@ function summary(
 
 const MIB = 1024 * 1024;
 
+/** The value when it is a string, else the fallback. */
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
 /**
  * Evaluated in the inspected process: its heap spaces (physical, that is resident, and used) and
  * process.memoryUsage(), in MiB. process.getBuiltinModule exists from Node 20.16 and 22.3.
@@ -173,7 +178,7 @@ async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<
   try {
     for (let id = 1; id <= rounds; id++) await call(id, 'HeapProfiler.collectGarbage');
     const spaces = await call(rounds + 1, 'Runtime.evaluate', { expression: HEAP_SPACES, returnByValue: true });
-    const report: Record<string, unknown> = JSON.parse(String(spaces.result?.result?.value ?? '{}')) as Record<
+    const report: Record<string, unknown> = JSON.parse(stringOr(spaces.result?.result?.value, '{}')) as Record<
       string,
       unknown
     >;

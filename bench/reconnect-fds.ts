@@ -1,6 +1,7 @@
 // File descriptors after 1,000 watch reconnects through one KubeConnection: client-node 1.4 makes
 // a new https.Agent per request, so sockets pile up; the shared keep-alive agent should reuse one.
-import { Informer, KubeConnection } from '../src/runtime/index.js';
+import { KubeConnection } from '../src/runtime/connection.js';
+import { Informer } from '../src/runtime/informer.js';
 import { fileDescriptors, kubeConfigFor, say, silentLogger, sleep, startFakeApi, type Figure } from './util.js';
 
 export async function reconnectFds(reconnects = 1000): Promise<Figure[]> {

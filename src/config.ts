@@ -40,7 +40,7 @@ export interface Config {
   identity: string;
 }
 
-export type ConfigResult =
+type ConfigResult =
   | { kind: 'run'; config: Config }
   | { kind: 'help'; text: string }
   | { kind: 'version' }
@@ -227,6 +227,17 @@ export function parseDuration(text: string): number | undefined {
 
 /** Reads flags (which win) and INFLUX_OPERATOR_* environment variables into a checked Config. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigResult {
+  const parsed = parseFlags(argv);
+  if ('kind' in parsed) return parsed;
+  const flags = new FlagReader(parsed.values, parsed.assignedBooleans, env);
+  const config = readConfig(flags, env);
+  return flags.problems.length > 0 ? { kind: 'invalid', problems: flags.problems } : { kind: 'run', config };
+}
+
+/** The flags as given, with boolean flags of the `--name=value` form apart; help, version or a parse error end here. */
+function parseFlags(
+  argv: readonly string[],
+): ConfigResult | { values: Record<string, string | boolean | undefined>; assignedBooleans: Map<string, string> } {
   // parseArgs refuses `--leader-elect=false`, the form Kubernetes manifests use: take those apart first.
   const booleanNames = new Set(FLAGS.filter((flag) => flag.type === 'boolean').map((flag) => flag.name));
   const assignedBooleans = new Map<string, string>();
@@ -249,107 +260,149 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   }
   if (values.help === true) return { kind: 'help', text: helpText() };
   if (values.version === true) return { kind: 'version' };
+  return { values, assignedBooleans };
+}
 
-  const problems: string[] = [];
-  const raw = (name: string): string => {
-    const value = values[name];
+/** Each flag's value (given, else its environment variable, else its default) as the type it has; problems are collected. */
+class FlagReader {
+  readonly problems: string[] = [];
+
+  constructor(
+    private readonly values: Record<string, string | boolean | undefined>,
+    private readonly assignedBooleans: Map<string, string>,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  raw(name: string): string {
+    const value = this.values[name];
     if (typeof value === 'boolean') return String(value);
     if (typeof value === 'string') return value;
-    return env[envName(name)] ?? FLAGS.find((flag) => flag.name === name)?.default ?? '';
-  };
-  const bool = (name: string): boolean => {
-    const text = assignedBooleans.get(name) ?? raw(name);
+    return this.env[envName(name)] ?? FLAGS.find((flag) => flag.name === name)?.default ?? '';
+  }
+
+  bool(name: string): boolean {
+    const text = this.assignedBooleans.get(name) ?? this.raw(name);
     if (text === 'true' || text === '1') return true;
     if (text === 'false' || text === '0' || text === '') return false;
-    problems.push(`--${name}: must be true or false; got ${JSON.stringify(text)}`);
+    this.problems.push(`--${name}: must be true or false; got ${JSON.stringify(text)}`);
     return false;
-  };
-  /** `atLeast`: the shortest allowed, as text (e.g. '1m'), and why. */
-  const duration = (name: string, atLeast?: { text: string; why: string }): number => {
-    const text = raw(name);
+  }
+
+  /** `atLeast`: the shortest allowed, as text (e.g. '60s'), and why. */
+  duration(name: string, atLeast?: { text: string; why: string }): number {
+    const text = this.raw(name);
     const ms = parseDuration(text);
     if (ms === undefined || ms <= 0) {
-      problems.push(`--${name}: must be a positive duration such as 500ms, 30s, 5m or 1h; got ${JSON.stringify(text)}`);
+      this.problems.push(
+        `--${name}: must be a positive duration such as 500ms, 30s, 5m or 1h; got ${JSON.stringify(text)}`,
+      );
       return 1;
     }
     if (atLeast !== undefined && ms < (parseDuration(atLeast.text) ?? 0)) {
-      problems.push(`--${name}: must be at least ${atLeast.text}, ${atLeast.why}; got ${JSON.stringify(text)}`);
+      this.problems.push(`--${name}: must be at least ${atLeast.text}, ${atLeast.why}; got ${JSON.stringify(text)}`);
     }
     return ms;
-  };
-  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T => {
-    const text = raw(name);
-    if ((allowed as readonly string[]).includes(text)) return text as T;
-    problems.push(`--${name}: must be one of ${allowed.join(', ')}; got ${JSON.stringify(text)}`);
-    return allowed[0] as T;
-  };
+  }
 
-  const concurrencyText = raw('concurrency');
+  oneOf<T extends string>(name: string, allowed: readonly T[]): T {
+    const text = this.raw(name);
+    if ((allowed as readonly string[]).includes(text)) return text as T;
+    this.problems.push(`--${name}: must be one of ${allowed.join(', ')}; got ${JSON.stringify(text)}`);
+    return allowed[0];
+  }
+}
+
+function readConfig(flags: FlagReader, env: NodeJS.ProcessEnv): Config {
+  const { problems } = flags;
+  const concurrencyText = flags.raw('concurrency');
   const concurrency = Number(concurrencyText);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
     problems.push(`--concurrency: must be an integer from 1 to 1000; got ${JSON.stringify(concurrencyText)}`);
   }
-  const namespaces = commaSeparated(raw('namespaces'));
-  const labelSelector = raw('label-selector').trim();
-  const escrowNamespace = raw('escrow-namespace').trim();
+  const labelSelector = flags.raw('label-selector').trim();
+  const escrowNamespace = flags.raw('escrow-namespace').trim();
   if (escrowNamespace !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(escrowNamespace)) {
     problems.push(
       `--escrow-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(escrowNamespace)}`,
     );
   }
-  const leaderElect = bool('leader-elect');
-  const leaderElectionNamespace = raw('leader-election-namespace') || env.POD_NAMESPACE || undefined;
-  if (leaderElect && leaderElectionNamespace === undefined) {
-    problems.push('--leader-election-namespace: required with --leader-elect outside a pod (POD_NAMESPACE is not set)');
-  }
-  const leaseDurationMs = duration('lease-duration');
-  const renewDeadlineMs = duration('renew-deadline');
-  const retryPeriodMs = duration('retry-period');
-  if (renewDeadlineMs >= leaseDurationMs) problems.push('--renew-deadline: must be shorter than --lease-duration');
-  if (retryPeriodMs >= renewDeadlineMs) problems.push('--retry-period: must be shorter than --renew-deadline');
-  const metricsSecure = bool('metrics-secure');
-  const metricsCertDir = raw('metrics-cert-dir').trim();
-  if (metricsCertDir !== '' && !metricsSecure)
-    problems.push('--metrics-cert-dir: only with --metrics-secure=true (plain HTTP uses no certificate)');
-  const allowedUrls = parseAllowedTargets(commaSeparated(raw('allowed-urls')));
+  const allowedUrls = parseAllowedTargets(commaSeparated(flags.raw('allowed-urls')));
   if (!allowedUrls.ok) problems.push(...allowedUrls.problems.map((problem) => `--allowed-urls: ${problem}`));
-  const reconcileTimeoutMs = duration('reconcile-timeout', {
+  const reconcileTimeoutMs = flags.duration('reconcile-timeout', {
     text: `${MAX_REQUEST_TIMEOUT_SECONDS}s`,
     why: `the longest single request to InfluxDB (spec.requestTimeoutSeconds is at most ${MAX_REQUEST_TIMEOUT_SECONDS})`,
   });
-  const backoffBaseMs = duration('backoff-base');
-  const backoffMaxMs = duration('backoff-max');
+  const backoffBaseMs = flags.duration('backoff-base');
+  const backoffMaxMs = flags.duration('backoff-max');
   if (backoffBaseMs > backoffMaxMs) problems.push('--backoff-base: must not exceed --backoff-max');
-
-  const config: Config = {
-    namespaces,
+  return {
+    namespaces: commaSeparated(flags.raw('namespaces')),
     ...(labelSelector !== '' && { labelSelector }),
     ...(escrowNamespace !== '' && { escrowNamespace }),
     concurrency,
-    resyncPeriodMs: duration('resync-period'),
-    driftCheckIntervalMs: duration('drift-check-interval'),
-    passwordCheckIntervalMs: duration('password-check-interval'),
+    resyncPeriodMs: flags.duration('resync-period'),
+    driftCheckIntervalMs: flags.duration('drift-check-interval'),
+    passwordCheckIntervalMs: flags.duration('password-check-interval'),
     backoffBaseMs,
     backoffMaxMs,
     reconcileTimeoutMs,
+    ...readLeaderElection(flags, env),
+    ...readServing(flags),
+    logLevel: flags.oneOf('log-level', ['info', 'error', 'warn', 'debug'] as const),
+    logFormat: flags.oneOf('log-format', ['json', 'text'] as const),
+    shutdownTimeoutMs: flags.duration('shutdown-timeout'),
+    allowLinkLocal: flags.bool('allow-link-local'),
+    allowedUrls: allowedUrls.ok ? allowedUrls.targets : [],
+    requireSecretConsent: flags.bool('require-secret-consent'),
+    namespaceLabelGrants: flags.bool('namespace-label-grants'),
+    identity: env.POD_NAME ?? `${process.pid}@${env.HOSTNAME ?? 'local'}`,
+  };
+}
+
+function readLeaderElection(
+  flags: FlagReader,
+  env: NodeJS.ProcessEnv,
+): Pick<
+  Config,
+  | 'leaderElect'
+  | 'leaderElectionNamespace'
+  | 'leaderElectionId'
+  | 'leaseDurationMs'
+  | 'renewDeadlineMs'
+  | 'retryPeriodMs'
+> {
+  const { problems } = flags;
+  const leaderElect = flags.bool('leader-elect');
+  const leaderElectionNamespace = flags.raw('leader-election-namespace') || env.POD_NAMESPACE || undefined;
+  if (leaderElect && leaderElectionNamespace === undefined) {
+    problems.push('--leader-election-namespace: required with --leader-elect outside a pod (POD_NAMESPACE is not set)');
+  }
+  const leaseDurationMs = flags.duration('lease-duration');
+  const renewDeadlineMs = flags.duration('renew-deadline');
+  const retryPeriodMs = flags.duration('retry-period');
+  if (renewDeadlineMs >= leaseDurationMs) problems.push('--renew-deadline: must be shorter than --lease-duration');
+  if (retryPeriodMs >= renewDeadlineMs) problems.push('--retry-period: must be shorter than --renew-deadline');
+  return {
     leaderElect,
     ...(leaderElectionNamespace !== undefined && { leaderElectionNamespace }),
-    leaderElectionId: raw('leader-election-id'),
+    leaderElectionId: flags.raw('leader-election-id'),
     leaseDurationMs,
     renewDeadlineMs,
     retryPeriodMs,
-    metricsBindAddress: raw('metrics-bind-address'),
+  };
+}
+
+function readServing(
+  flags: FlagReader,
+): Pick<Config, 'metricsBindAddress' | 'metricsSecure' | 'metricsCertDir' | 'healthProbeBindAddress'> {
+  const metricsSecure = flags.bool('metrics-secure');
+  const metricsCertDir = flags.raw('metrics-cert-dir').trim();
+  if (metricsCertDir !== '' && !metricsSecure)
+    flags.problems.push('--metrics-cert-dir: only with --metrics-secure=true (plain HTTP uses no certificate)');
+  return {
+    metricsBindAddress: flags.raw('metrics-bind-address'),
     metricsSecure,
     ...(metricsCertDir !== '' && { metricsCertDir }),
-    healthProbeBindAddress: raw('health-probe-bind-address'),
-    logLevel: oneOf('log-level', ['info', 'error', 'warn', 'debug'] as const),
-    logFormat: oneOf('log-format', ['json', 'text'] as const),
-    shutdownTimeoutMs: duration('shutdown-timeout'),
-    allowLinkLocal: bool('allow-link-local'),
-    allowedUrls: allowedUrls.ok ? allowedUrls.targets : [],
-    requireSecretConsent: bool('require-secret-consent'),
-    namespaceLabelGrants: bool('namespace-label-grants'),
-    identity: env.POD_NAME ?? `${process.pid}@${env.HOSTNAME ?? 'local'}`,
+    healthProbeBindAddress: flags.raw('health-probe-bind-address'),
   };
-  return problems.length > 0 ? { kind: 'invalid', problems } : { kind: 'run', config };
 }

@@ -2,7 +2,7 @@ import winston from 'winston';
 
 export type LogFormat = 'json' | 'text';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 
 export interface Logger {
   error(message: string, fields?: LogFields): void;
@@ -10,6 +10,11 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   debug(message: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+}
+
+/** What an error says, for a log field: its message only (error objects from HTTP clients can carry request headers). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 const REDACTED = '[REDACTED]';
@@ -125,7 +130,7 @@ export class SecretRegistry {
       return;
     }
     const others = known.filter((other) => other !== value);
-    this.byPrefix.set(prefix, others.length === 1 ? (others[0] as string) : others);
+    this.byPrefix.set(prefix, others.length === 1 ? others[0] : others);
   }
 }
 
@@ -160,7 +165,7 @@ function redaction(registry: SecretRegistry): winston.Logform.Format {
   })();
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level: LogLevel;
   format: LogFormat;
   registry: SecretRegistry;

@@ -4,7 +4,7 @@ import { registerBucketController } from './controllers/bucket.js';
 import { registerOnboardingController } from './controllers/onboarding.js';
 import { controllerDeps } from './controllers/shared.js';
 import { registerTokenController } from './controllers/token.js';
-import { createLogger, SecretRegistry, type Logger } from './log.js';
+import { createLogger, SecretRegistry, type Logger, errorMessage } from './log.js';
 import { exitOnSignals, KubeConnection, Manager } from './runtime/index.js';
 import { operatorVersion } from './version.js';
 
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   try {
     await run(loaded.config, logger, secrets, version);
   } catch (error) {
-    logger.error('failed to start', { error: error instanceof Error ? error.message : String(error) });
+    logger.error('failed to start', { error: errorMessage(error) });
     process.exitCode = 1;
     // Open sockets and servers would keep a failed start alive forever.
     setTimeout(() => process.exit(1), 100).unref();

@@ -21,7 +21,7 @@ if (kind !== 'unit' && kind !== 'integration') {
 }
 
 const folder = join(root, 'test', kind);
-const files = (readdirSync(folder, { recursive: true, encoding: 'utf8' }) as string[])
+const files = readdirSync(folder, { recursive: true, encoding: 'utf8' })
   .filter((file) => file.endsWith('.test.ts') && file.includes(filter))
   .sort()
   .map((file) => join(folder, file));

@@ -1,10 +1,11 @@
 import type { AccessReason } from '../api/access-types.js';
 import { grantFor, type OnboardingKey } from '../api/access-spec.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
-import { BACKOFF, NONE, withReady, type Requeue, type ResourceEvent } from '../api/reconcile.js';
+import { readyFinish, type Readiness, type Verdict } from '../api/reconcile.js';
 import { checkSpec } from '../api/spec.js';
-import { READY, type Condition, type ConditionStatus, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
-import type { InfluxFailure, InfluxTarget } from '../influx/types.js';
+import { READY, type Condition, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
+import type { InfluxFailure, InfluxTarget } from '../influx/index.js';
+import { BACKOFF, NONE, type Finish, type ResourceEvent } from '../runtime/index.js';
 
 /**
  * What an InfluxBucket or InfluxToken may do with the onboarding it references: the instance, org
@@ -22,7 +23,8 @@ export interface Connection {
   onboardingBucketID?: string;
 }
 
-export type Access =
+/** What an InfluxBucket or InfluxToken may do through the onboarding it references. */
+export type OnboardingAccess =
   | { kind: 'ready'; connection: Connection }
   /** connection: present when the onboarding is usable, so that what was created under a withdrawn grant can be removed. */
   | { kind: 'not-permitted'; message: string; connection?: Connection }
@@ -30,7 +32,7 @@ export type Access =
   | { kind: 'waiting'; reason: 'OnboardingNotFound' | 'OnboardingNotReady'; message: string; gone: boolean };
 
 /** The observations access is decided from; all read by the shell before the decision. */
-export interface AccessFacts {
+interface AccessFacts {
   namespace: string;
   ref: OnboardingKey;
   onboarding?: InfluxOnboarding;
@@ -42,13 +44,13 @@ export interface AccessFacts {
   namespaceLabels?: Record<string, string>;
 }
 
-export function resolveAccess(facts: AccessFacts): Access {
+export function resolveAccess(facts: AccessFacts): OnboardingAccess {
   const { ref, onboarding } = facts;
   const name = `${ref.namespace}/${ref.name}`;
   if (onboarding === undefined || onboarding.metadata.deletionTimestamp !== undefined) {
     return { kind: 'waiting', reason: 'OnboardingNotFound', message: `InfluxOnboarding ${name} not found`, gone: true };
   }
-  const notReady = (why: string): Access => ({
+  const notReady = (why: string): OnboardingAccess => ({
     kind: 'waiting',
     reason: 'OnboardingNotReady',
     message: `InfluxOnboarding ${name} ${why}`,
@@ -87,81 +89,31 @@ export function resolveAccess(facts: AccessFacts): Access {
 /** The finalizer steps both kinds take; removing it lets Kubernetes delete the resource, with an event saying why when InfluxDB was left as it was. */
 export type FinalizerStep = { kind: 'addFinalizer' } | { kind: 'removeFinalizer'; event?: ResourceEvent };
 
-export interface AccessFinish<S> {
-  kind: 'finish';
-  reason: AccessReason;
-  message: string;
-  status: S;
-  event?: ResourceEvent;
-  requeue: Requeue;
-}
+export type AccessFinish<S> = Finish<S, AccessReason>;
 
-export interface StatusShape {
-  observedGeneration?: number;
-  conditions?: Condition[];
-}
-
-const SUCCESS: readonly AccessReason[] = ['BucketReady', 'TokenReady'];
-const QUIET: readonly AccessReason[] = ['Progressing', 'Deleting'];
+const READINESS: Readiness<AccessReason> = {
+  success: ['BucketReady', 'TokenReady'],
+  quiet: ['Progressing', 'Deleting'],
+};
 
 /**
- * The status to show and the event to record: Ready True on success, Unknown while progressing,
- * else False; an event when the reason changes (Normal on success, Warning otherwise).
+ * The status to show and the event to record: Ready True on success, Unknown while progressing or
+ * deleting, else False; an event when the reason changes (Normal on success, Warning otherwise).
  */
-export function accessFinish<S extends StatusShape>(
+export function accessFinish<S extends { observedGeneration?: number; conditions?: Condition[] }>(
   resource: { metadata: ObjectMeta; status?: S },
   now: string,
-  outcome: { reason: AccessReason; message: string; requeue: Requeue; fields?: Partial<S>; event?: ResourceEvent },
+  verdict: Verdict<AccessReason, S>,
 ): AccessFinish<S> {
-  const success = SUCCESS.includes(outcome.reason);
-  const conditionStatus: ConditionStatus = success ? 'True' : QUIET.includes(outcome.reason) ? 'Unknown' : 'False';
-  const generation = resource.metadata.generation;
-  const previous = resource.status?.conditions?.find((condition) => condition.type === READY);
-  const status = {
-    ...resource.status,
-    ...outcome.fields,
-    ...(generation !== undefined && { observedGeneration: generation }),
-    conditions: withReady(
-      resource.status?.conditions,
-      {
-        status: conditionStatus,
-        reason: outcome.reason,
-        message: outcome.message,
-        ...(generation !== undefined && { observedGeneration: generation }),
-      },
-      now,
-    ),
-  } as S;
-  const transition = previous?.reason !== outcome.reason;
-  const event =
-    outcome.event ??
-    (transition && !QUIET.includes(outcome.reason)
-      ? { type: success ? ('Normal' as const) : ('Warning' as const), reason: outcome.reason, message: outcome.message }
-      : undefined);
-  return {
-    kind: 'finish',
-    reason: outcome.reason,
-    message: outcome.message,
-    status,
-    ...(event && { event }),
-    requeue: outcome.requeue,
-  };
+  return readyFinish(resource, now, verdict, READINESS);
 }
 
 /** An InfluxDB failure as a reason: outages and refusals by the address policy are Unreachable, answers are InfluxError. */
-export function failureOutcome(
-  doing: string,
-  failure: InfluxFailure,
-): { reason: AccessReason; message: string; requeue: Requeue } {
+export function failureVerdict(doing: string, failure: InfluxFailure): Verdict<AccessReason, never> {
   const text = failure.kind === 'rejected' ? `${failure.status} ${failure.code}: ${failure.message}` : failure.message;
   return {
     reason: failure.kind === 'rejected' ? 'InfluxError' : 'Unreachable',
     message: `${doing}: ${text}`,
     requeue: failure.kind === 'refused' ? NONE : BACKOFF,
   };
-}
-
-/** Requeue for the periodic check that InfluxDB still has what the status says. */
-export function after(ms: number): Requeue {
-  return { kind: 'after', ms };
 }

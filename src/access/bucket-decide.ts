@@ -1,12 +1,18 @@
 import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
-import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
-import { BACKOFF, NONE } from '../api/reconcile.js';
-import type { BucketInfo, InfluxFailure, Outcome } from '../influx/types.js';
+import {
+  BUCKET_FINALIZER,
+  type AccessReason,
+  type InfluxBucket,
+  type InfluxBucketStatus,
+} from '../api/access-types.js';
+import type { Verdict } from '../api/reconcile.js';
+import { READY } from '../api/types.js';
+import type { BucketInfo, InfluxFailure, Outcome } from '../influx/index.js';
+import { after, NONE } from '../runtime/index.js';
 import {
   accessFinish,
-  after,
-  failureOutcome,
-  type Access,
+  failureVerdict,
+  type OnboardingAccess,
   type AccessFinish,
   type Connection,
   type FinalizerStep,
@@ -16,7 +22,7 @@ import {
 export interface BucketFacts {
   resource: InfluxBucket;
   checked: Checked<EffectiveBucketSpec>;
-  access: Access;
+  access: OnboardingAccess;
   now: string;
   driftCheckIntervalMs: number;
   /** The bucket of the wanted name in the onboarding's org (null: none). */
@@ -28,7 +34,7 @@ export interface BucketFacts {
   deleted?: boolean;
 }
 
-export type BucketFinish = AccessFinish<InfluxBucketStatus>;
+type BucketFinish = AccessFinish<InfluxBucketStatus>;
 
 export type BucketStep =
   | FinalizerStep
@@ -56,7 +62,7 @@ export function bucketMarker(namespace: string, name: string): string {
   return `[managed by InfluxBucket ${namespace}/${name}]`;
 }
 
-export function bucketDescription(spec: EffectiveBucketSpec, namespace: string, name: string): string {
+function bucketDescription(spec: EffectiveBucketSpec, namespace: string, name: string): string {
   const marker = bucketMarker(namespace, name);
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
@@ -110,98 +116,127 @@ function decideDeletion(facts: BucketFacts): BucketStep {
     };
   }
   if (access.kind === 'waiting')
-    return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+    // Waiting for the onboarding: its change wakes this resource, the drift interval is the poll.
+    return finish(facts, {
+      reason: access.reason,
+      message: `${access.message}; deletion waits`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
   if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: checked.spec.bucketName };
   if (!facts.bucket.ok)
-    return finish(facts, failureOutcome(`looking up bucket ${checked.spec.bucketName}`, facts.bucket.failure));
+    return finish(facts, failureVerdict(`looking up bucket ${checked.spec.bucketName}`, facts.bucket.failure));
   const found = facts.bucket.value;
   // Only the bucket this resource manages is deleted: one re-created by someone else under the same name stays.
   if (found === null || managerOf(found.description) !== key) return { kind: 'removeFinalizer' };
   return { kind: 'deleteBucket', connection, bucketID: found.id };
 }
 
+// The reasons a bucket's decision ends with, and their messages.
+const verdicts = {
+  invalidSpec: (problems: readonly string[]): BucketVerdict => ({
+    reason: 'InvalidSpec',
+    message: problems.join('; '),
+    requeue: NONE,
+  }),
+  notPermitted: (message: string): BucketVerdict => ({ reason: 'NotPermitted', message, requeue: NONE }),
+  // Waiting for the onboarding: its change wakes the bucket, the drift interval is the poll.
+  waiting: (facts: BucketFacts, reason: AccessReason, message: string): BucketVerdict => ({
+    reason,
+    message,
+    requeue: after(facts.driftCheckIntervalMs),
+  }),
+  exists: (spec: EffectiveBucketSpec, connection: Connection, why: string): BucketVerdict => ({
+    reason: 'BucketExists',
+    message: `bucket ${spec.bucketName} exists in org ${connection.org} and ${why}`,
+    requeue: NONE,
+  }),
+  ready: (facts: BucketFacts, spec: EffectiveBucketSpec, connection: Connection, found: BucketInfo): BucketVerdict => {
+    const { resource } = facts;
+    const changes = facts.changes ?? [];
+    const adopted =
+      changes.some((change) => change.startsWith(ADOPTED)) ||
+      (!changes.some((change) => change.startsWith(CREATED)) && resource.status?.adopted === true);
+    const wasReady = resource.status?.conditions?.some((c) => c.type === READY && c.status === 'True') === true;
+    return {
+      reason: 'BucketReady',
+      message: `bucket ${spec.bucketName} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
+      requeue: after(facts.driftCheckIntervalMs),
+      fields: { bucketName: spec.bucketName, bucketID: found.id, onboarding: connection.onboarding, adopted },
+      ...(changes.length > 0 &&
+        wasReady && { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }),
+    };
+  },
+};
+const whyNotOurs = {
+  managed: (manager: string) => `is managed by InfluxBucket ${manager}`,
+  onboardings: `is the onboarding's own bucket, which is never adopted`,
+  notAdopted: 'is not managed by this resource; set spec.adopt: true to adopt it',
+};
+type BucketVerdict = Verdict<AccessReason, InfluxBucketStatus>;
+
+/** What an InfluxBucket needs next: its finalizer, access through its onboarding, then the bucket as declared. */
 export function decideBucket(facts: BucketFacts): BucketStep {
   const { resource, checked, access } = facts;
   if (resource.metadata.deletionTimestamp !== undefined) return decideDeletion(facts);
-  if (!checked.ok) return finish(facts, { reason: 'InvalidSpec', message: checked.problems.join('; '), requeue: NONE });
+  if (!checked.ok) return finish(facts, verdicts.invalidSpec(checked.problems));
   if (!hasFinalizer(resource)) return { kind: 'addFinalizer' };
   const spec = checked.spec;
-  if (access.kind === 'not-permitted')
-    return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
-  if (access.kind === 'waiting')
-    return finish(facts, {
-      reason: access.reason,
-      message: access.message,
-      requeue: after(facts.driftCheckIntervalMs),
-    });
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (access.kind === 'not-permitted') return finish(facts, verdicts.notPermitted(access.message));
+  if (access.kind === 'waiting') return finish(facts, verdicts.waiting(facts, access.reason, access.message));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
   if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: spec.bucketName };
   if (!facts.bucket.ok)
-    return finish(facts, failureOutcome(`looking up bucket ${spec.bucketName}`, facts.bucket.failure));
-
+    return finish(facts, failureVerdict(`looking up bucket ${spec.bucketName}`, facts.bucket.failure));
+  const found = facts.bucket.value;
   const { namespace, name } = resource.metadata;
   const description = bucketDescription(spec, namespace, name);
-  const found = facts.bucket.value;
   if (found === null) {
     const change = `${CREATED} ${spec.bucketName}`;
-    return {
-      kind: 'createBucket',
-      connection,
-      name: spec.bucketName,
-      retentionSeconds: spec.retentionPeriodSeconds,
-      description,
-      change,
-    };
+    const retentionSeconds = spec.retentionPeriodSeconds;
+    return { kind: 'createBucket', connection, name: spec.bucketName, retentionSeconds, description, change };
   }
+  return claim(facts, spec, connection, found, description) ?? converge(facts, spec, connection, found, description);
+}
 
+/** A bucket of the wanted name that is not marked as this resource's: taken when it may be, else BucketExists. */
+function claim(
+  facts: BucketFacts,
+  spec: EffectiveBucketSpec,
+  connection: Connection,
+  found: BucketInfo,
+  description: string,
+): BucketStep | undefined {
+  const { resource } = facts;
   const manager = managerOf(found.description);
-  const ours = manager === `${namespace}/${name}`;
-  if (!ours) {
-    const exists = (why: string) =>
-      finish(facts, {
-        reason: 'BucketExists',
-        message: `bucket ${spec.bucketName} exists in org ${connection.org} and ${why}`,
-        requeue: NONE,
-      });
-    if (manager !== undefined) return exists(`is managed by InfluxBucket ${manager}`);
-    if (found.name === connection.onboardingBucket || found.id === connection.onboardingBucketID) {
-      return exists(`is the onboarding's own bucket, which is never adopted`);
-    }
-    // A bucket this resource created or adopted before (its status says so) whose marker someone removed is taken back.
-    if (!spec.adopt && found.id !== resource.status?.bucketID)
-      return exists('is not managed by this resource; set spec.adopt: true to adopt it');
-    const change =
-      found.id === resource.status?.bucketID ? 'marked the bucket as managed again' : `${ADOPTED} ${spec.bucketName}`;
-    return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
-  }
-  if (found.retentionSeconds !== spec.retentionPeriodSeconds) {
-    const change = `set ${describeRetention(spec.retentionPeriodSeconds)} (was ${describeRetention(found.retentionSeconds)})`;
-    return {
-      kind: 'setRetention',
-      connection,
-      bucketID: found.id,
-      retentionSeconds: spec.retentionPeriodSeconds,
-      change,
-    };
+  if (manager === `${resource.metadata.namespace}/${resource.metadata.name}`) return undefined;
+  const exists = (why: string) => finish(facts, verdicts.exists(spec, connection, why));
+  if (manager !== undefined) return exists(whyNotOurs.managed(manager));
+  if (found.name === connection.onboardingBucket || found.id === connection.onboardingBucketID)
+    return exists(whyNotOurs.onboardings);
+  // A bucket this resource created or adopted before (its status says so) whose marker someone removed is taken back.
+  const before = found.id === resource.status?.bucketID;
+  if (!spec.adopt && !before) return exists(whyNotOurs.notAdopted);
+  const change = before ? 'marked the bucket as managed again' : `${ADOPTED} ${spec.bucketName}`;
+  return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
+}
+
+/** This resource's bucket gets the declared retention and description; then it is Ready. */
+function converge(
+  facts: BucketFacts,
+  spec: EffectiveBucketSpec,
+  connection: Connection,
+  found: BucketInfo,
+  description: string,
+): BucketStep {
+  const retentionSeconds = spec.retentionPeriodSeconds;
+  if (found.retentionSeconds !== retentionSeconds) {
+    const change = `set ${describeRetention(retentionSeconds)} (was ${describeRetention(found.retentionSeconds)})`;
+    return { kind: 'setRetention', connection, bucketID: found.id, retentionSeconds, change };
   }
   if (found.description !== description)
     return { kind: 'describeBucket', connection, bucketID: found.id, description, change: 'set the description' };
-
-  const changes = facts.changes ?? [];
-  const adopted =
-    changes.some((change) => change.startsWith(ADOPTED)) ||
-    (!changes.some((change) => change.startsWith(CREATED)) && resource.status?.adopted === true);
-  return finish(facts, {
-    reason: 'BucketReady',
-    message: `bucket ${spec.bucketName} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
-    requeue: after(facts.driftCheckIntervalMs),
-    fields: { bucketName: spec.bucketName, bucketID: found.id, onboarding: connection.onboarding, adopted },
-    ...(changes.length > 0 &&
-    resource.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
-      ? { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }
-      : {}),
-  });
+  return finish(facts, verdicts.ready(facts, spec, connection, found));
 }

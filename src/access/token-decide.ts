@@ -1,25 +1,32 @@
 import type { Checked, EffectiveTokenSpec } from '../api/access-spec.js';
 import {
   TOKEN_FINALIZER,
+  type AccessReason,
   type DesiredTokenSecret,
   type InfluxToken,
   type InfluxTokenStatus,
+  type RetiringAuthorization,
   type TokenSecret,
 } from '../api/access-types.js';
-import { BACKOFF, NONE } from '../api/reconcile.js';
-import type { Authorization, BucketPermission, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/types.js';
-
-/** What the token controller reads of a listed authorization (v2.9+ lists no token). */
-export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
+import type { Verdict } from '../api/reconcile.js';
+import type { Authorization, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/index.js';
+import { after, NONE } from '../runtime/index.js';
 import {
   accessFinish,
-  after,
-  failureOutcome,
-  type Access,
+  failureVerdict,
+  type OnboardingAccess,
   type AccessFinish,
   type Connection,
   type FinalizerStep,
 } from './access.js';
+import {
+  ownAuthorizations,
+  permissionsKey,
+  serves,
+  tokenDescription,
+  type BucketPermission,
+  type ListedAuthorization,
+} from './token-authorizations.js';
 
 /** An InfluxBucket a permission names, as its status tells. */
 export type BucketResolution =
@@ -30,7 +37,7 @@ export type BucketResolution =
 export interface TokenFacts {
   resource: InfluxToken;
   checked: Checked<EffectiveTokenSpec>;
-  access: Access;
+  access: OnboardingAccess;
   now: string;
   driftCheckIntervalMs: number;
   /** By InfluxBucket name, for every bucket the permissions name. */
@@ -42,6 +49,12 @@ export interface TokenFacts {
    * The periodic check then reads only the Secret's own authorization.
    */
   orphanFree: boolean;
+  /**
+   * The Secret was read from the API server (or written) in this reconcile, not from the cache:
+   * nothing is deleted or created in InfluxDB on the cache's word, where another writer's change
+   * (the previous leader's) may not show yet.
+   */
+  secretConfirmed: boolean;
   /** Every authorization of the onboarding's org (without tokens): listed only when an orphan can exist, and before any create. */
   authorizations?: Outcome<ListedAuthorization[]>;
   /** The Secret's authorization as InfluxDB shows it by ID; null when InfluxDB has none of that ID. */
@@ -53,7 +66,7 @@ export interface TokenFacts {
   failure?: { doing: string; failure: InfluxFailure };
 }
 
-export type TokenFinish = AccessFinish<InfluxTokenStatus>;
+type TokenFinish = AccessFinish<InfluxTokenStatus>;
 
 export type TokenStep =
   | FinalizerStep
@@ -61,31 +74,10 @@ export type TokenStep =
   | { kind: 'readAuthorization'; connection: Connection; authorizationID: string }
   | { kind: 'createAuthorization'; connection: Connection; description: string; permissions: BucketPermission[] }
   | { kind: 'writeSecret'; secret: DesiredTokenSecret }
+  /** Reads the Secret again from the API server before an authorization is deleted or created. */
+  | { kind: 'confirmSecret' }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
   | TokenFinish;
-
-/**
- * The marker in an authorization's description that ties it to one InfluxToken for good: its UID,
- * which a re-created resource of the same name does not share.
- */
-export function tokenMarker(resource: Pick<InfluxToken, 'metadata'>): string {
-  const { namespace, name, uid } = resource.metadata;
-  return `[InfluxToken ${namespace}/${name} uid=${uid}]`;
-}
-
-export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<InfluxToken, 'metadata'>): string {
-  const marker = tokenMarker(resource);
-  return spec.description === '' ? marker : `${spec.description} ${marker}`;
-}
-
-/** This resource's authorizations: found by the UID in their description, also on servers that never show a token again. */
-export function ownAuthorizations(
-  all: readonly ListedAuthorization[],
-  resource: Pick<InfluxToken, 'metadata'>,
-): ListedAuthorization[] {
-  const suffix = ` uid=${resource.metadata.uid}]`;
-  return all.filter((entry) => entry.description.endsWith(suffix));
-}
 
 function finish(facts: TokenFacts, outcome: Parameters<typeof accessFinish<InfluxTokenStatus>>[2]): TokenFinish {
   return accessFinish(facts.resource, facts.now, outcome);
@@ -99,7 +91,7 @@ function hasFinalizer(resource: InfluxToken): boolean {
 function living(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
   if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection };
   if (!facts.authorizations.ok)
-    return finish(facts, failureOutcome('listing authorizations', facts.authorizations.failure));
+    return finish(facts, failureVerdict('listing authorizations', facts.authorizations.failure));
   const deleted = facts.deleted ?? [];
   return ownAuthorizations(facts.authorizations.value, facts.resource).filter((entry) => !deleted.includes(entry.id));
 }
@@ -126,7 +118,7 @@ function decideDeletion(facts: TokenFacts): TokenStep {
       },
     };
   }
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   if (access.kind === 'waiting' && access.gone) {
     return {
       kind: 'removeFinalizer',
@@ -138,7 +130,12 @@ function decideDeletion(facts: TokenFacts): TokenStep {
     };
   }
   if (access.kind === 'waiting')
-    return finish(facts, { reason: access.reason, message: `${access.message}; deletion waits`, requeue: BACKOFF });
+    // Waiting for the onboarding: its change wakes this resource, the drift interval is the poll.
+    return finish(facts, {
+      reason: access.reason,
+      message: `${access.message}; deletion waits`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
   const connection = access.connection;
   if (connection === undefined) return { kind: 'removeFinalizer' };
   return (
@@ -149,107 +146,140 @@ function decideDeletion(facts: TokenFacts): TokenStep {
   );
 }
 
-/** `read:<id>,write:<id>`: what the authorization in the Secret was created with, compared as a whole. */
-export function permissionsKey(permissions: ReadonlyArray<{ action: string; bucketID: string }>): string {
-  return permissions
-    .map(({ action, bucketID }) => `${action}:${bucketID}`)
-    .sort()
-    .join(',');
-}
-
-/**
- * The authorization InfluxDB shows serves the Secret as it is: active, in the org, with exactly the
- * wanted permissions (each on one bucket of the org), and the Secret's token where InfluxDB still
- * shows tokens (before v2.9; the Secret's own digest vouches for its token everywhere).
- */
-export function serves(found: Authorization | null, orgID: string, wanted: string, token: string): boolean {
-  if (found === null || !found.active || found.orgID !== orgID) return false;
-  if (found.token !== undefined && found.token !== token) return false;
-  const onBuckets = found.permissions.flatMap(({ action, resource }) =>
-    resource.type === 'buckets' && resource.id !== undefined && resource.orgID === orgID
-      ? [{ action, bucketID: resource.id }]
-      : [],
-  );
-  return onBuckets.length === found.permissions.length && permissionsKey(onBuckets) === wanted;
-}
-
 function retireAt(now: string, seconds: number): string {
   return new Date(Date.parse(now) + seconds * 1000).toISOString();
 }
 
+// The reasons a token's decision ends with, and their messages.
+const verdicts = {
+  invalidSpec: (problems: readonly string[]): TokenVerdict => ({
+    reason: 'InvalidSpec',
+    message: problems.join('; '),
+    requeue: NONE,
+  }),
+  secretConflict: (spec: EffectiveTokenSpec): TokenVerdict => ({
+    reason: 'SecretConflict',
+    message: `Secret ${spec.secretName} exists and was not written for this InfluxToken; delete it or set spec.secretName`,
+    requeue: NONE,
+  }),
+  // Waiting for the onboarding or a bucket: their changes wake the token, the drift interval is the poll.
+  waiting: (facts: TokenFacts, reason: AccessReason, message: string): TokenVerdict => ({
+    reason,
+    message,
+    requeue: after(facts.driftCheckIntervalMs),
+  }),
+  notPermitted: (message: string): TokenVerdict => ({ reason: 'NotPermitted', message, requeue: NONE }),
+  bucketNotFound: (facts: TokenFacts, bucket: string): TokenVerdict => ({
+    reason: 'BucketNotFound',
+    message: `waiting for InfluxBucket ${bucket} in namespace ${facts.resource.metadata.namespace}`,
+    requeue: after(facts.driftCheckIntervalMs),
+  }),
+  otherOnboarding: (bucket: string, holder: string, connection: Connection): TokenVerdict => ({
+    reason: 'NotPermitted',
+    message: `InfluxBucket ${bucket} lives under InfluxOnboarding ${holder}, not ${connection.onboarding} as spec.onboardingRef says`,
+    requeue: NONE,
+  }),
+  ready: (
+    facts: TokenFacts,
+    spec: EffectiveTokenSpec,
+    connection: Connection,
+    kept: Kept,
+    authorizationID: string,
+  ): TokenVerdict => {
+    const { retiring } = kept;
+    const nextRetirement = retiring
+      .map((entry) => Date.parse(entry.deleteAfter) - Date.parse(facts.now))
+      .sort((a, b) => a - b)[0];
+    const summary = spec.permissions.map(({ action, bucket }) => `${action}:${bucket}`).join(',');
+    const grace =
+      retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : '';
+    return {
+      reason: 'TokenReady',
+      message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${grace}`,
+      requeue: after(Math.max(0, Math.min(facts.driftCheckIntervalMs, nextRetirement ?? Number.POSITIVE_INFINITY))),
+      fields: { secretName: spec.secretName, authorizationID, permissions: summary, retiring },
+    };
+  },
+};
+type TokenVerdict = Verdict<AccessReason, InfluxTokenStatus>;
+
+/**
+ * What an InfluxToken needs next: its finalizer, access through its onboarding, its buckets, then
+ * an authorization that serves the Secret. An authorization is deleted or created only on the
+ * Secret as the API server has it.
+ */
 export function decideToken(facts: TokenFacts): TokenStep {
+  const step = nextStep(facts);
+  const changesInfluxDB = step.kind === 'deleteAuthorization' || step.kind === 'createAuthorization';
+  return changesInfluxDB && !facts.secretConfirmed ? { kind: 'confirmSecret' } : step;
+}
+
+function nextStep(facts: TokenFacts): TokenStep {
   const { resource, checked, access, secret } = facts;
   if (resource.metadata.deletionTimestamp !== undefined) return decideDeletion(facts);
-  if (!checked.ok) return finish(facts, { reason: 'InvalidSpec', message: checked.problems.join('; '), requeue: NONE });
+  if (!checked.ok) return finish(facts, verdicts.invalidSpec(checked.problems));
   if (!hasFinalizer(resource)) return { kind: 'addFinalizer' };
   const spec = checked.spec;
-  if (secret.state === 'foreign') {
-    return finish(facts, {
-      reason: 'SecretConflict',
-      message: `Secret ${spec.secretName} exists and was not written for this InfluxToken; delete it or set spec.secretName`,
-      requeue: NONE,
-    });
-  }
-  if (facts.failure) return finish(facts, failureOutcome(facts.failure.doing, facts.failure.failure));
-  if (access.kind === 'waiting')
-    return finish(facts, {
-      reason: access.reason,
-      message: access.message,
-      requeue: after(facts.driftCheckIntervalMs),
-    });
-  if (access.kind === 'not-permitted') {
-    // A withdrawn grant: what was issued under it stops working, and the Secret keeps no token.
-    // A namespace never granted has no Secret and is never looked up in InfluxDB.
-    const issuedBefore =
-      secret.state === 'owned' &&
-      (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
-    if (issuedBefore && access.connection !== undefined) {
-      const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
-      if (revoke !== undefined) return revoke;
-      const { url, org } = secret.data;
-      return {
-        kind: 'writeSecret',
-        secret: {
-          name: spec.secretName,
-          data: { ...(url && { url }), ...(org && { org }) },
-          authorizationID: '',
-          permissions: '',
-          retiring: [],
-        },
-      };
-    }
-    return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
-  }
-  const { connection } = access;
+  if (secret.state === 'foreign') return finish(facts, verdicts.secretConflict(spec));
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
+  if (access.kind === 'waiting') return finish(facts, verdicts.waiting(facts, access.reason, access.message));
+  if (access.kind === 'not-permitted') return withdrawn(facts, spec, access);
+  const granted = grantedPermissions(facts, spec, access.connection);
+  if (!('wanted' in granted)) return granted;
+  return keepIssued(facts, spec, access.connection, granted);
+}
 
+/**
+ * A withdrawn grant: what was issued under it stops working, and the Secret keeps no token. A
+ * namespace never granted has no Secret and is never looked up in InfluxDB.
+ */
+function withdrawn(
+  facts: TokenFacts,
+  spec: EffectiveTokenSpec,
+  access: Extract<OnboardingAccess, { kind: 'not-permitted' }>,
+): TokenStep {
+  const { secret } = facts;
+  const issuedBefore =
+    secret.state === 'owned' &&
+    (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
+  if (!issuedBefore || access.connection === undefined) return finish(facts, verdicts.notPermitted(access.message));
+  const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
+  if (revoke !== undefined) return revoke;
+  const { url, org } = secret.data;
+  return {
+    kind: 'writeSecret',
+    secret: {
+      name: spec.secretName,
+      data: { ...(url && { url }), ...(org && { org }) },
+      authorizationID: '',
+      permissions: '',
+      retiring: [],
+    },
+  };
+}
+
+/** The permissions the spec asks for, on the buckets' IDs, when every bucket is Ready under this onboarding. */
+interface Granted {
+  permissions: BucketPermission[];
+  /** permissionsKey of the permissions. */
+  wanted: string;
+  /** The Secret's data for a token. */
+  data: (token: string) => Record<string, string>;
+}
+
+function grantedPermissions(facts: TokenFacts, spec: EffectiveTokenSpec, connection: Connection): Granted | TokenStep {
   const permissions: BucketPermission[] = [];
   const bucketNames = new Set<string>();
   for (const permission of spec.permissions) {
     const bucket = facts.buckets[permission.bucket];
-    if (bucket === undefined || bucket.kind === 'missing') {
-      return finish(facts, {
-        reason: 'BucketNotFound',
-        message: `waiting for InfluxBucket ${permission.bucket} in namespace ${resource.metadata.namespace}`,
-        requeue: after(facts.driftCheckIntervalMs),
-      });
-    }
-    if (bucket.kind === 'not-ready')
-      return finish(facts, {
-        reason: 'BucketNotReady',
-        message: bucket.message,
-        requeue: after(facts.driftCheckIntervalMs),
-      });
-    if (bucket.onboarding !== connection.onboarding) {
-      return finish(facts, {
-        reason: 'NotPermitted',
-        message: `InfluxBucket ${permission.bucket} lives under InfluxOnboarding ${bucket.onboarding}, not ${connection.onboarding} as spec.onboardingRef says`,
-        requeue: NONE,
-      });
-    }
+    if (bucket === undefined || bucket.kind === 'missing')
+      return finish(facts, verdicts.bucketNotFound(facts, permission.bucket));
+    if (bucket.kind === 'not-ready') return finish(facts, verdicts.waiting(facts, 'BucketNotReady', bucket.message));
+    if (bucket.onboarding !== connection.onboarding)
+      return finish(facts, verdicts.otherOnboarding(permission.bucket, bucket.onboarding, connection));
     permissions.push({ action: permission.action, bucketID: bucket.bucketID });
     bucketNames.add(bucket.bucketName);
   }
-  const wanted = permissionsKey(permissions);
   const [onlyBucket] = bucketNames;
   const data = (token: string): Record<string, string> => ({
     url: connection.target.url,
@@ -257,7 +287,20 @@ export function decideToken(facts: TokenFacts): TokenStep {
     token,
     ...(bucketNames.size === 1 && onlyBucket !== undefined && { bucket: onlyBucket }),
   });
+  return { permissions, wanted: permissionsKey(permissions), data };
+}
 
+/** What is known of this resource's authorizations: listed (undefined when an orphan cannot exist), and those still alive. */
+interface Kept {
+  listed: ListedAuthorization[] | undefined;
+  isAlive: (id: string) => boolean;
+  /** The Secret's replaced authorizations still alive. */
+  retiring: RetiringAuthorization[];
+}
+
+/** The Secret's token kept serving: written first when just issued, orphans and retirements cleaned up, then verified. */
+function keepIssued(facts: TokenFacts, spec: EffectiveTokenSpec, connection: Connection, granted: Granted): TokenStep {
+  const { secret } = facts;
   // Listed only when an orphan can exist (or a create is coming): a Ready token's check costs one GET.
   const listed = facts.orphanFree && facts.authorizations === undefined ? undefined : living(facts, connection);
   if (listed !== undefined && !Array.isArray(listed)) return listed;
@@ -265,30 +308,43 @@ export function decideToken(facts: TokenFacts): TokenStep {
   const isAlive = (id: string): boolean =>
     listed === undefined ? !deleted.includes(id) : listed.some((entry) => entry.id === id);
   const owned = secret.state === 'owned' ? secret : undefined;
-  const retiring = (owned?.retiring ?? []).filter((entry) => isAlive(entry.id));
-
+  const kept: Kept = { listed, isAlive, retiring: (owned?.retiring ?? []).filter((entry) => isAlive(entry.id)) };
   // Persist first: a token InfluxDB handed out exists only in this process until the Secret holds it.
-  if (facts.issued !== undefined) {
-    const current = owned?.authorizationID;
-    const replaced =
-      current !== undefined && isAlive(current)
-        ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }]
-        : [];
-    return {
-      kind: 'writeSecret',
-      secret: {
-        name: spec.secretName,
-        data: data(facts.issued.token),
-        authorizationID: facts.issued.id,
-        permissions: wanted,
-        retiring: [...retiring, ...replaced],
-      },
-    };
-  }
+  if (facts.issued !== undefined) return persistIssued(facts, spec, granted, kept, facts.issued);
+  return cleanUp(facts, connection, kept) ?? verifyRecorded(facts, spec, connection, granted, kept);
+}
 
-  if (listed !== undefined) {
-    const kept = new Set([owned?.authorizationID, ...retiring.map((entry) => entry.id)]);
-    const orphan = listed.find((entry) => !kept.has(entry.id));
+/** The token just issued goes to the Secret, its predecessor retiring for the grace period. */
+function persistIssued(
+  facts: TokenFacts,
+  spec: EffectiveTokenSpec,
+  granted: Granted,
+  kept: Kept,
+  issued: CreatedAuthorization,
+): TokenStep {
+  const current = facts.secret.state === 'owned' ? facts.secret.authorizationID : undefined;
+  const replaced =
+    current !== undefined && kept.isAlive(current)
+      ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }]
+      : [];
+  return {
+    kind: 'writeSecret',
+    secret: {
+      name: spec.secretName,
+      data: granted.data(issued.token),
+      authorizationID: issued.id,
+      permissions: granted.wanted,
+      retiring: [...kept.retiring, ...replaced],
+    },
+  };
+}
+
+/** An orphan (an authorization of this resource in no Secret) or a retired authorization whose grace period ended: deleted. */
+function cleanUp(facts: TokenFacts, connection: Connection, kept: Kept): TokenStep | undefined {
+  const owned = facts.secret.state === 'owned' ? facts.secret : undefined;
+  if (kept.listed !== undefined) {
+    const known = new Set([owned?.authorizationID, ...kept.retiring.map((entry) => entry.id)]);
+    const orphan = kept.listed.find((entry) => !known.has(entry.id));
     if (orphan)
       return {
         kind: 'deleteAuthorization',
@@ -297,55 +353,56 @@ export function decideToken(facts: TokenFacts): TokenStep {
         why: 'it is in no Secret (an interrupted create or change)',
       };
   }
-  const due = retiring.find((entry) => entry.deleteAfter <= facts.now);
-  if (due)
-    return {
-      kind: 'deleteAuthorization',
-      connection,
-      authorizationID: due.id,
-      why: 'its grace period after a change has ended',
-    };
+  const due = kept.retiring.find((entry) => entry.deleteAfter <= facts.now);
+  if (!due) return undefined;
+  return {
+    kind: 'deleteAuthorization',
+    connection,
+    authorizationID: due.id,
+    why: 'its grace period after a change has ended',
+  };
+}
 
+/**
+ * The Secret's authorization, as InfluxDB shows it by ID, still serves the Secret as it is; else a
+ * new one is issued (a token edited by hand would make Ready a lie: it is replaced like a lost one).
+ */
+function verifyRecorded(
+  facts: TokenFacts,
+  spec: EffectiveTokenSpec,
+  connection: Connection,
+  granted: Granted,
+  kept: Kept,
+): TokenStep {
+  const owned = facts.secret.state === 'owned' ? facts.secret : undefined;
   // Every create is preceded by a list: a create whose answer was lost shows up there as an orphan.
   const issue = (): TokenStep =>
-    listed === undefined
+    kept.listed === undefined
       ? { kind: 'listAuthorizations', connection }
-      : { kind: 'createAuthorization', connection, description: tokenDescription(spec, resource), permissions };
+      : {
+          kind: 'createAuthorization',
+          connection,
+          description: tokenDescription(spec, facts.resource),
+          permissions: granted.permissions,
+        };
   const token = owned?.data.token;
   const authorizationID = owned?.authorizationID;
-  // A token edited by hand would make Ready a lie: it is replaced like a lost one.
-  const recorded =
-    authorizationID !== undefined &&
-    owned?.permissions === wanted &&
-    owned.tokenIntact &&
-    token !== undefined &&
-    token !== '';
-  if (!recorded) return issue();
+  if (authorizationID === undefined || owned?.permissions !== granted.wanted || !owned.tokenIntact || !token)
+    return issue();
   if (facts.current?.id !== authorizationID) return { kind: 'readAuthorization', connection, authorizationID };
   const { found } = facts.current;
-  if (!found.ok) return finish(facts, failureOutcome(`reading authorization ${authorizationID}`, found.failure));
-  if (!serves(found.value, connection.orgID, wanted, token)) return issue();
-
+  if (!found.ok) return finish(facts, failureVerdict(`reading authorization ${authorizationID}`, found.failure));
+  if (!serves(found.value, connection.orgID, granted.wanted, token)) return issue();
   const desired: DesiredTokenSecret = {
     name: spec.secretName,
-    data: data(token),
+    data: granted.data(token),
     authorizationID,
-    permissions: wanted,
-    retiring,
+    permissions: granted.wanted,
+    retiring: kept.retiring,
   };
   const sameData =
     Object.keys(desired.data).length === Object.keys(owned.data).length &&
     Object.entries(desired.data).every(([key, value]) => owned.data[key] === value);
-  if (!sameData || retiring.length !== owned.retiring.length) return { kind: 'writeSecret', secret: desired };
-
-  const nextRetirement = retiring
-    .map((entry) => Date.parse(entry.deleteAfter) - Date.parse(facts.now))
-    .sort((a, b) => a - b)[0];
-  const summary = spec.permissions.map(({ action, bucket }) => `${action}:${bucket}`).join(',');
-  return finish(facts, {
-    reason: 'TokenReady',
-    message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : ''}`,
-    requeue: after(Math.max(0, Math.min(facts.driftCheckIntervalMs, nextRetirement ?? Number.POSITIVE_INFINITY))),
-    fields: { secretName: spec.secretName, authorizationID, permissions: summary, retiring },
-  });
+  if (!sameData || kept.retiring.length !== owned.retiring.length) return { kind: 'writeSecret', secret: desired };
+  return finish(facts, verdicts.ready(facts, spec, connection, kept, authorizationID));
 }

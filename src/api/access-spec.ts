@@ -1,14 +1,13 @@
 import {
   DEFAULT_ROTATION_GRACE_SECONDS,
   MAX_ROTATION_GRACE_SECONDS,
-  type AccessFrom,
   type BucketDeletionPolicy,
   type InfluxBucket,
   type InfluxToken,
   type PermissionAction,
 } from './access-types.js';
 import { checkBucketName, checkRetention, integerIn, isRecord, namespaceName, oneOf, secretName } from './spec.js';
-import type { InfluxOnboarding } from './types.js';
+import type { AccessFrom, InfluxOnboarding } from './types.js';
 
 /**
  * The same rules as the InfluxBucket and InfluxToken CRDs' schemas, checked again inside the
@@ -30,7 +29,7 @@ export interface EffectiveBucketSpec {
   adopt: boolean;
 }
 
-export interface Permission {
+interface Permission {
   action: PermissionAction;
   /** An InfluxBucket's metadata.name in the token's namespace. */
   bucket: string;
@@ -74,12 +73,12 @@ function checkDescription(value: unknown, problems: string[]): string {
 }
 
 /** The bucket's name in InfluxDB when spec.name is not set. */
-export function defaultBucketName(namespace: string, name: string): string {
+function defaultBucketName(namespace: string, name: string): string {
   return `${namespace}-${name}`;
 }
 
 /** The token Secret's name when spec.secretName is not set. */
-export function defaultTokenSecretName(name: string): string {
+function defaultTokenSecretName(name: string): string {
   return `${name}-influx-token`;
 }
 
@@ -164,7 +163,7 @@ export function checkTokenSpec(resource: Pick<InfluxToken, 'metadata' | 'spec'>)
  * Whether resources in `namespace` may use the onboarding: its own namespace always, others only
  * when its spec.accessFrom names them or (with their labels known) selects them.
  */
-export type Grant = { granted: true } | { granted: false; message: string };
+type Grant = { granted: true } | { granted: false; message: string };
 
 export function grantFor(
   onboarding: Pick<InfluxOnboarding, 'metadata'> & { spec: { accessFrom?: AccessFrom } },

@@ -2,7 +2,7 @@
  * The application access API, influxdb.onboarding.dev/v1alpha1: InfluxBucket and InfluxToken.
  * crds/ holds their schemas; src/api/access-spec.ts checks the same rules inside the operator.
  */
-import { API_VERSION, GROUP, type Condition, type ObjectMeta } from './types.js';
+import { type API_VERSION, GROUP, type Condition, type ObjectMeta } from './types.js';
 
 export const BUCKET_KIND = 'InfluxBucket';
 export const BUCKET_PLURAL = 'influxbuckets';
@@ -15,8 +15,7 @@ export const TOKEN_FINALIZER = `${GROUP}/token`;
 
 /** On the token Secret: the InfluxToken it belongs to (by name, as the credentials Secret's owner label). */
 export const TOKEN_OWNER_LABEL = `${GROUP}/token-name`;
-/** On the token Secret, written with the token: the authorization it belongs to and its permissions. */
-export const AUTHORIZATION_ANNOTATION = `${GROUP}/authorization-id`;
+/** On the token Secret, written with the token: its permissions (AUTHORIZATION_ANNOTATION: its authorization). */
 export const PERMISSIONS_ANNOTATION = `${GROUP}/permissions`;
 /** On the token Secret, written with the token: its SHA-256, so that a token edited by hand is noticed. */
 export const TOKEN_DIGEST_ANNOTATION = `${GROUP}/token-sha256`;
@@ -26,21 +25,15 @@ export const RETIRING_ANNOTATION = `${GROUP}/retiring`;
 export const DEFAULT_ROTATION_GRACE_SECONDS = 300;
 export const MAX_ROTATION_GRACE_SECONDS = 86_400;
 
-export interface OnboardingRef {
+interface OnboardingRef {
   name: string;
   /** Defaults to the referring resource's namespace. */
   namespace?: string;
 }
 
-/** InfluxOnboarding.spec.accessFrom: which other namespaces may reference the onboarding. */
-export interface AccessFrom {
-  namespaces?: string[];
-  namespaceSelector?: { matchLabels?: Record<string, string> };
-}
-
 export type BucketDeletionPolicy = 'Retain' | 'Delete';
 
-export interface InfluxBucketSpec {
+interface InfluxBucketSpec {
   onboardingRef: OnboardingRef;
   name?: string;
   retentionPeriodSeconds?: number;
@@ -70,13 +63,13 @@ export interface InfluxBucket {
 
 export type PermissionAction = 'read' | 'write';
 
-export interface PermissionSpec {
+interface PermissionSpec {
   action: PermissionAction;
   /** An InfluxBucket's metadata.name in the token's namespace. */
   bucket: string;
 }
 
-export interface InfluxTokenSpec {
+interface InfluxTokenSpec {
   onboardingRef: OnboardingRef;
   description?: string;
   permissions: PermissionSpec[];

@@ -9,6 +9,7 @@ export const PASSWORD_MAX_BYTES = 72;
 export const TOKEN_MAX_BYTES = 4096;
 // A token travels in an HTTP header: whitespace (a trailing newline from `echo` is the usual one)
 // or a control character would make every request fail in ways that look like a revoked token.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const TOKEN_FORBIDDEN = /[\s\x00-\x1f\x7f]/;
 
 /** Why InfluxDB would refuse this password, or undefined when it would take it. */
@@ -26,6 +27,14 @@ export function tokenProblem(token: string): string | undefined {
   return bytes > TOKEN_MAX_BYTES
     ? `the token is ${bytes} bytes long; a token has at most ${TOKEN_MAX_BYTES}`
     : undefined;
+}
+
+/**
+ * The owner a resource's credential values are held under in the log redaction (SecretRegistry),
+ * released when the resource is gone; `key` is its `namespace/name`.
+ */
+export function redactionOwner(kind: string, key: string): string {
+  return `${kind} ${key}`;
 }
 
 /** The values worth masking in logs: those valid as what they are (a tenant's megabyte-long "password" is none). */

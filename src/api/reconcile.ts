@@ -1,36 +1,73 @@
-// What every reconciler of ours shares, whichever kind it reconciles: the Ready condition, the
-// events it records, when it comes back, and its request and outcome in controller-runtime's terms.
-import { READY, type Condition, type ConditionStatus } from './types.js';
+// The Ready condition every resource of ours shows, whichever kind it is, and how a decision's
+// verdict becomes the status and event that show it.
+import type { Finish, Requeue, ResourceEvent } from '../runtime/index.js';
+import { READY, type Condition, type ConditionStatus, type ObjectMeta } from './types.js';
 
-/** An event to record on the resource being reconciled. */
-export interface ResourceEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
+/** What a decision concludes: the reason, its message, when to come back, and what it adds to the status. */
+export interface Verdict<R extends string, S> {
+  reason: R;
   message: string;
+  requeue: Requeue;
+  fields?: Partial<S>;
+  /** An event to record even when the reason does not change (e.g. Reonboarded). */
+  event?: ResourceEvent;
 }
 
-/** When to look at the resource again. `none`: only a change of the resource (or a resync) brings it back. */
-export type Requeue = { kind: 'none' } | { kind: 'backoff' } | { kind: 'after'; ms: number };
-export const BACKOFF: Requeue = { kind: 'backoff' };
-export const NONE: Requeue = { kind: 'none' };
+/** Which reasons of a kind are success (Ready True) and which are quiet (Ready Unknown, no event). */
+export interface Readiness<R extends string> {
+  success: readonly R[];
+  quiet: readonly R[];
+}
 
-export interface ReconcileRequest {
-  namespace: string;
-  name: string;
+interface StatusWithReady {
+  observedGeneration?: number;
+  conditions?: Condition[];
 }
 
 /**
- * The owner a resource's credential values are held under in the log redaction (SecretRegistry),
- * released when the resource is gone; `key` is its `namespace/name`.
+ * The status to show and the event to record for a verdict: Ready True on success, Unknown while
+ * quiet, else False; the generation it was decided on; an event when the reason changes (Normal on
+ * success, Warning otherwise, none while quiet) unless the verdict brings its own.
  */
-export function redactionOwner(kind: string, key: string): string {
-  return `${kind} ${key}`;
-}
-
-/** controller-runtime's Result: requeue with backoff, or after a delay. */
-export interface ReconcileOutcome {
-  requeue?: boolean;
-  requeueAfterMs?: number;
+export function readyFinish<R extends string, S extends StatusWithReady>(
+  resource: { metadata: Pick<ObjectMeta, 'generation'>; status?: S },
+  now: string,
+  verdict: Verdict<R, S>,
+  readiness: Readiness<R>,
+): Finish<S, R> {
+  const success = readiness.success.includes(verdict.reason);
+  const quiet = readiness.quiet.includes(verdict.reason);
+  const generation = resource.metadata.generation;
+  const previous = resource.status?.conditions?.find((condition) => condition.type === READY);
+  const status: S = {
+    ...resource.status,
+    ...verdict.fields,
+    ...(generation !== undefined && { observedGeneration: generation }),
+    conditions: withReady(
+      resource.status?.conditions,
+      {
+        status: success ? 'True' : quiet ? 'Unknown' : 'False',
+        reason: verdict.reason,
+        message: verdict.message,
+        ...(generation !== undefined && { observedGeneration: generation }),
+      },
+      now,
+    ),
+  } as S;
+  const transition = previous?.reason !== verdict.reason;
+  const event: ResourceEvent | undefined =
+    verdict.event ??
+    (transition && !quiet
+      ? { type: success ? 'Normal' : 'Warning', reason: verdict.reason, message: verdict.message }
+      : undefined);
+  return {
+    kind: 'finish',
+    reason: verdict.reason,
+    message: verdict.message,
+    status,
+    ...(event && { event }),
+    requeue: verdict.requeue,
+  };
 }
 
 /** Sets the Ready condition by type, keeping lastTransitionTime unless its status changes. */

@@ -1,4 +1,3 @@
-import type { AccessFrom } from './access-types.js';
 import {
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
   LEGACY_MAX_REQUEST_TIMEOUT_SECONDS,
@@ -7,6 +6,7 @@ import {
   type EffectiveSpec,
   type InfluxOnboarding,
   type SecretKeySelector,
+  type AccessFrom,
 } from './types.js';
 
 /**
@@ -194,7 +194,7 @@ function labelKey(key: string): boolean {
 }
 
 /** spec.accessFrom of an InfluxOnboarding: namespaces by name and by label, both optional. */
-export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom | undefined {
+function checkAccessFrom(value: unknown, problems: string[]): AccessFrom | undefined {
   const field = 'spec.accessFrom';
   if (value === undefined) return undefined;
   if (!isRecord(value)) {
@@ -245,6 +245,44 @@ export function defaultCredentialsSecretName(resourceName: string): string {
   return `${resourceName}-influxdb`;
 }
 
+/** spec.credentialsSecret: the Secret's name (by default from the resource's) and what happens to it with the resource. */
+function checkCredentialsSecret(
+  spec: Record<string, unknown>,
+  resourceName: string,
+  problems: string[],
+): Pick<EffectiveSpec, 'credentialsSecretName' | 'deletionPolicy'> {
+  const credentials = spec.credentialsSecret;
+  if (credentials !== undefined && !isRecord(credentials)) problems.push('spec.credentialsSecret: must be an object');
+  const record = isRecord(credentials) ? credentials : {};
+  const credentialsSecretName =
+    record.name === undefined
+      ? defaultCredentialsSecretName(resourceName)
+      : secretName(record.name, 'spec.credentialsSecret.name', problems);
+  const deletionPolicy = oneOf(
+    record.deletionPolicy,
+    ['Retain', 'Delete'] as const,
+    'Retain',
+    'spec.credentialsSecret.deletionPolicy',
+    problems,
+  );
+  return { credentialsSecretName, deletionPolicy };
+}
+
+/** spec.tls: the CA to trust, and whether to verify at all. */
+function checkTls(
+  spec: Record<string, unknown>,
+  problems: string[],
+): Pick<EffectiveSpec, 'caSecretRef' | 'insecureSkipVerify'> {
+  const tls = spec.tls;
+  if (tls !== undefined && !isRecord(tls)) problems.push('spec.tls: must be an object');
+  const record = isRecord(tls) ? tls : {};
+  const caSecretRef = selector(record.caSecretRef, 'spec.tls.caSecretRef', problems);
+  const skip = record.insecureSkipVerify;
+  if (skip !== undefined && typeof skip !== 'boolean')
+    problems.push('spec.tls.insecureSkipVerify: must be true or false');
+  return { ...(caSecretRef && { caSecretRef }), insecureSkipVerify: skip === true };
+}
+
 export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>): SpecCheck {
   const problems: string[] = [];
   const adjustments: string[] = [];
@@ -260,29 +298,8 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
   const tokenSecretRef = selector(spec.tokenSecretRef, 'spec.tokenSecretRef', problems);
   const authTokenSecretRef = selector(spec.authTokenSecretRef, 'spec.authTokenSecretRef', problems);
 
-  const credentials = spec.credentialsSecret;
-  if (credentials !== undefined && !isRecord(credentials)) problems.push('spec.credentialsSecret: must be an object');
-  const credentialsRecord = isRecord(credentials) ? credentials : {};
-  const credentialsSecretName =
-    credentialsRecord.name === undefined
-      ? defaultCredentialsSecretName(resource.metadata.name)
-      : secretName(credentialsRecord.name, 'spec.credentialsSecret.name', problems);
-  const deletionPolicy = oneOf(
-    credentialsRecord.deletionPolicy,
-    ['Retain', 'Delete'] as const,
-    'Retain',
-    'spec.credentialsSecret.deletionPolicy',
-    problems,
-  );
-
-  const tls = spec.tls;
-  if (tls !== undefined && !isRecord(tls)) problems.push('spec.tls: must be an object');
-  const tlsRecord = isRecord(tls) ? tls : {};
-  const caSecretRef = selector(tlsRecord.caSecretRef, 'spec.tls.caSecretRef', problems);
-  const skip = tlsRecord.insecureSkipVerify;
-  if (skip !== undefined && typeof skip !== 'boolean')
-    problems.push('spec.tls.insecureSkipVerify: must be true or false');
-
+  const { credentialsSecretName, deletionPolicy } = checkCredentialsSecret(spec, resource.metadata.name, problems);
+  const { caSecretRef, insecureSkipVerify } = checkTls(spec, problems);
   const mode = oneOf(spec.mode, ['Setup', 'SetupUser'] as const, 'Setup', 'spec.mode', problems);
   if (mode === 'SetupUser' && authTokenSecretRef === undefined) {
     problems.push(
@@ -314,7 +331,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
       credentialsSecretName,
       deletionPolicy,
       ...(caSecretRef && { caSecretRef }),
-      insecureSkipVerify: skip === true,
+      insecureSkipVerify,
       mode,
       resetPolicy,
       requestTimeoutSeconds,

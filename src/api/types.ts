@@ -1,5 +1,4 @@
 /** The InfluxOnboarding API, influxdb.onboarding.dev/v1alpha1. crds/ is its schema. */
-import type { AccessFrom } from './access-types.js';
 
 export const GROUP = 'influxdb.onboarding.dev';
 export const VERSION = 'v1alpha1';
@@ -29,14 +28,17 @@ export const PENDING_PASSWORD_KEY = 'pending-password';
 export const ROTATE_TOKEN_ANNOTATION = `${GROUP}/rotate-token`;
 /** On the credentials Secret, written by the operator: the rotate-token value already handled. */
 export const TOKEN_ROTATION_ANNOTATION = `${GROUP}/token-rotation`;
-/** On the credentials Secret, written with a token the operator created: that token's authorization ID. */
+/**
+ * On the credentials Secret and on an InfluxToken's Secret, written with a token the operator
+ * created: that token's authorization ID.
+ */
 export const AUTHORIZATION_ANNOTATION = `${GROUP}/authorization-id`;
 /** On the credentials Secret, written by the operator: the authorization a rotated token replaced, until it is deleted. */
 export const REPLACED_AUTHORIZATION_ANNOTATION = `${GROUP}/replaced-authorization`;
 /** Starts the description of every authorization a token rotation creates, followed by the resource's UID and a space. */
 export const ROTATION_MARKER = 'influx-onboarding-operator rotation';
 
-/** The keys of the credentials Secret. */
+/** The keys of the credentials Secret (docs/secrets.md names each). */
 export const SECRET_KEYS = ['url', 'org', 'bucket', 'username', 'password', 'token'] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -45,9 +47,15 @@ export interface SecretKeySelector {
   key: string;
 }
 
-export type DeletionPolicy = 'Retain' | 'Delete';
-export type OnboardingMode = 'Setup' | 'SetupUser';
-export type ResetPolicy = 'Reonboard' | 'Report';
+type DeletionPolicy = 'Retain' | 'Delete';
+type OnboardingMode = 'Setup' | 'SetupUser';
+type ResetPolicy = 'Reonboard' | 'Report';
+
+/** InfluxOnboarding.spec.accessFrom: which other namespaces' InfluxBuckets and InfluxTokens may reference the onboarding. */
+export interface AccessFrom {
+  namespaces?: string[];
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+}
 
 export interface InfluxOnboardingSpec {
   url: string;

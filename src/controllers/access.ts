@@ -3,7 +3,7 @@ import type { AccessOptions, AccessPorts, KindPorts } from '../access/reconciler
 import type { InfluxBucket, InfluxToken } from '../api/access-types.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import { readReference } from '../kube/references.js';
-import { patchFinalizers, patchStatus } from '../kube/status.js';
+import { patchFinalizers } from '../kube/status.js';
 import {
   objectKey,
   requestFor,
@@ -13,7 +13,7 @@ import {
   type ObjectType,
   type Request,
 } from '../runtime/index.js';
-import { onboardingsOf, reasonGauge, type ControllerDeps } from './shared.js';
+import { onboardingsOf, reasonGauge, statusWriter, type ControllerDeps } from './shared.js';
 
 /** The names and labels of namespaces, for grants by spec.accessFrom.namespaceSelector (only with --namespace-label-grants). */
 const NAMESPACE_LABELS: ObjectType = {
@@ -50,7 +50,7 @@ export function accessWiring<T extends AccessResource>(
   manager: Manager,
   deps: ControllerDeps,
   resources: Cache<T>,
-  { kind, plural, reasonMetric }: { kind: string; plural: string; reasonMetric: string },
+  { type, kind, plural, reasonMetric }: { type: ObjectType; kind: string; plural: string; reasonMetric: string },
 ): {
   ports: AccessPorts & KindPorts<T, object>;
   options: AccessOptions;
@@ -60,17 +60,20 @@ export function accessWiring<T extends AccessResource>(
   const onboardingType = onboardingsOf(config);
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType);
   const namespaces = config.namespaceLabelGrants ? manager.cache(NAMESPACE_LABELS) : undefined;
+  // Each resource as this process last wrote its status, until the cache shows it.
+  const written = manager.readYourWrites<T>(type);
   return {
     ports: {
       onboarding: (namespace, name) => onboardings.get(namespace, name),
       readCredentials: (onboarding, name) => credentials.read(onboarding, name),
       readReference: (namespace, selector) => readReference(core, namespace, selector),
       // Without --namespace-label-grants a selector grants nothing: the labels are never known.
-      namespaceLabels: async (namespace) => namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {}),
+      namespaceLabels: (namespace) =>
+        Promise.resolve(namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {})),
       influx: deps.influx,
       recordEvent: events,
-      resource: (namespace, name) => resources.get(namespace, name),
-      patchStatus: (resource, status) => patchStatus(customObjects, resource, status, plural),
+      resource: (namespace, name) => written.get(namespace, name),
+      patchStatus: statusWriter(written, customObjects, plural),
       patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, plural),
     },
     options: {

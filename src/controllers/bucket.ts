@@ -1,4 +1,4 @@
-import { createBucketReconciler } from '../access/reconciler.js';
+import { createBucketReconciler } from '../access/bucket-reconciler.js';
 import { BUCKET_KIND, BUCKET_PLURAL, type InfluxBucket } from '../api/access-types.js';
 import { ignoreStatusOnlyUpdates, type Manager } from '../runtime/index.js';
 import { ACCESS_CACHE, accessWiring } from './access.js';
@@ -10,6 +10,7 @@ export function registerBucketController(manager: Manager, deps: ControllerDeps)
   const bucketType = ownKind(config, BUCKET_KIND, BUCKET_PLURAL);
   const buckets = manager.cache<InfluxBucket>(bucketType, ACCESS_CACHE);
   const access = accessWiring(manager, deps, buckets, {
+    type: bucketType,
     kind: BUCKET_KIND,
     plural: BUCKET_PLURAL,
     reasonMetric: 'influx_bucket_resources',

@@ -7,32 +7,41 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { TOKEN_OWNER_LABEL } from '../api/access-types.js';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
-import { InfluxClientPool } from '../influx/pool.js';
-import type { InfluxClient, InfluxTarget } from '../influx/types.js';
+import { InfluxClientPool, type InfluxClient, type InfluxTarget } from '../influx/index.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
-import { EventWriter, type EventRecord } from '../kube/events.js';
+import { EventWriter } from '../kube/events.js';
+import { patchStatus } from '../kube/status.js';
 import type { ObjectMeta } from '../api/types.js';
-import type { Logger, SecretRegistry } from '../log.js';
-import { BackgroundSender, identityOf, shareCommonStrings, type Manager, type ObjectType } from '../runtime/index.js';
+import { type Logger, type SecretRegistry, errorMessage } from '../log.js';
+import {
+  BackgroundSender,
+  identityOf,
+  shareCommonStrings,
+  type Manager,
+  withStatus,
+  type ObjectType,
+  type ReadYourWrites,
+  type ResourceEvent,
+  type StatusWrite,
+} from '../runtime/index.js';
 
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 // How long shutdown waits for queued events; exitOnSignals allows 5 s beyond the reconciles' own timeout.
 const EVENT_FLUSH_MS = 2_000;
 
 /** Queues an event on a resource; it is sent in the background and never fails the caller. */
-export type RecordEvent = (
-  resource: { apiVersion: string; kind: string; metadata: ObjectMeta },
-  event: EventRecord,
-) => void;
+type RecordEvent = (resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: ResourceEvent) => void;
 
 /**
- * The most data and annotations a credentials Secret of the operator holds, summed as stored
- * (base64 data, annotation text): its URL (2048 characters), names (256 each), token (4096) and
- * passwords (72 each), and its few annotations, come to a fifth of it.
+ * The most data and annotations a Secret the operator writes for a resource holds, summed as
+ * stored (base64 data, annotation text): a credentials Secret's URL (2048 characters), names (256
+ * each), token (4096) and passwords (72 each) with its few annotations come to a fifth of it, an
+ * InfluxToken's Secret to less.
  */
-export const CREDENTIALS_SECRET_MAX_BYTES = 32 * 1024;
+export const OWN_SECRET_MAX_BYTES = 32 * 1024;
 
 function storedBytes(
   data: Record<string, string> | undefined,
@@ -45,18 +54,18 @@ function storedBytes(
 }
 
 /**
- * What the cache keeps of a Secret with the operator's label. Of a credentials Secret (it names
- * its InfluxOnboarding in the owner-name label), everything its readers use and everything a
- * replace of it must carry (the writers build the new Secret over the cached one): name,
- * namespace, version, labels, annotations, owners, finalizers, deletion, type and data; left out
- * are uid and creationTimestamp, which the API server keeps on a replace by itself, and
- * managedFields. With 10,000 resources the cache holds 10,000 of these.
+ * What the cache keeps of a Secret with the operator's label. Of one the operator writes for a
+ * resource (it names an InfluxOnboarding in the owner-name label, or an InfluxToken in the
+ * token-name label), everything its readers use and everything a replace of it must carry (the
+ * writers build the new Secret over the cached one): name, namespace, version, labels,
+ * annotations, owners, finalizers, deletion, type and data; left out are uid and
+ * creationTimestamp, which the API server keeps on a replace by itself, and managedFields. With
+ * 10,000 resources the cache holds 10,000 of these.
  *
- * Of any other (an InfluxToken's Secret, always read from the API server; an escrow copy; one a
- * tenant labelled like the operator's) and of one larger than a credentials Secret can be, only
- * its identity, as the metadata caches keep it: the label is anyone's to set, and what it costs
- * here must not be the tenant's to choose. A reader that finds a Secret without data reads it
- * from the API server.
+ * Of any other (an escrow copy, read from the API server; one a tenant labelled like the
+ * operator's) and of one larger than the operator writes, only its identity, as the metadata
+ * caches keep it: the label is anyone's to set, and what it costs here must not be the tenant's to
+ * choose. A reader that finds a Secret without data reads it from the API server.
  */
 export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
   const secret: V1Secret = shareCommonStrings(object);
@@ -67,9 +76,8 @@ export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
   const kept = identityOf(metadata);
   const trimmed: V1Secret = { apiVersion: secret.apiVersion, kind: secret.kind, metadata: kept, type: secret.type };
   if (secret.immutable !== undefined) trimmed.immutable = secret.immutable;
-  const credentials =
-    labels?.[OWNER_NAME_LABEL] !== undefined && storedBytes(secret.data, annotations) <= CREDENTIALS_SECRET_MAX_BYTES;
-  if (!credentials) return trimmed;
+  const named = labels?.[OWNER_NAME_LABEL] !== undefined || labels?.[TOKEN_OWNER_LABEL] !== undefined;
+  if (!named || storedBytes(secret.data, annotations) > OWN_SECRET_MAX_BYTES) return trimmed;
   if (annotations !== undefined) kept.annotations = annotations;
   if (finalizers !== undefined) kept.finalizers = finalizers;
   if (secret.data !== undefined) trimmed.data = secret.data;
@@ -112,7 +120,26 @@ export interface ControllerDeps {
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
   events: RecordEvent;
+  /** The Secrets the operator writes, through the read-your-writes view every writer of them records in. */
+  managedSecrets: ReadYourWrites<V1Secret>;
   credentials: CredentialsSecrets;
+}
+
+/**
+ * The status writes of one kind (`plural`), through the /status subresource, recorded in the
+ * kind's read-your-writes view: the next reconcile decides on the status written even while the
+ * cache still shows the one it replaced.
+ */
+export function statusWriter<T extends { kind: string; metadata: ObjectMeta; status?: S }, S extends object>(
+  resources: ReadYourWrites<T>,
+  api: CustomObjectsApi,
+  plural: string,
+): (resource: T, status: S) => Promise<StatusWrite> {
+  return async (resource, status) => {
+    const written = await patchStatus(api, resource, status, plural);
+    if (written.kind === 'patched') resources.wrote(resource, withStatus(resource, status, written.resourceVersion));
+    return written;
+  };
 }
 
 /** One InfluxDB client pool, one API client per group and one event recorder for all controllers. */
@@ -125,7 +152,8 @@ export function controllerDeps(
 ): ControllerDeps {
   const { connection } = manager;
   const core = connection.makeApiClient(CoreV1Api);
-  const managedSecrets = manager.cache<V1Secret>(MANAGED_SECRETS);
+  // The operator's own Secrets as it last wrote them, until the cache shows them (read-your-writes).
+  const managedSecrets = manager.readYourWrites<V1Secret>(MANAGED_SECRETS);
   const otherSecretNames = manager.cache(UNMANAGED_SECRET_NAMES);
   return {
     config,
@@ -139,9 +167,10 @@ export function controllerDeps(
       logger,
       new EventWriter(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
     ),
+    managedSecrets,
     credentials: new CredentialsSecrets(
       core,
-      (namespace, name) => managedSecrets.get(namespace, name),
+      managedSecrets,
       (namespace, name) => otherSecretNames.get(namespace, name) !== undefined,
     ),
   };
@@ -168,7 +197,7 @@ function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): R
         resource: `${namespace}/${name}`,
         eventReason: event.reason,
         dropped: reason,
-        ...(error !== undefined && { error: error instanceof Error ? error.message : String(error) }),
+        ...(error !== undefined && { error: errorMessage(error) }),
       });
     },
   });

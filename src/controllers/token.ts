@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { createTokenReconciler } from '../access/reconciler.js';
+import { createTokenReconciler } from '../access/token-reconciler.js';
 import {
   BUCKET_KIND,
   BUCKET_PLURAL,
@@ -32,11 +32,12 @@ export function registerTokenController(manager: Manager, deps: ControllerDeps):
     indexes: { ...ACCESS_CACHE.indexes, [NAMES_BUCKET]: namesBuckets },
   });
   const access = accessWiring(manager, deps, tokens, {
+    type: tokenType,
     kind: TOKEN_KIND,
     plural: TOKEN_PLURAL,
     reasonMetric: 'influx_token_resources',
   });
-  const tokenSecrets = new TokenSecrets(deps.core);
+  const tokenSecrets = new TokenSecrets(deps.core, deps.managedSecrets);
   manager.register({
     name: 'influxtoken',
     for: { type: tokenType, predicates: [ignoreStatusOnlyUpdates] },
@@ -49,6 +50,7 @@ export function registerTokenController(manager: Manager, deps: ControllerDeps):
         ...access.ports,
         bucket: (namespace, name) => buckets.get(namespace, name),
         readSecret: (owner, name) => tokenSecrets.read(owner, name),
+        confirmSecret: (owner, name) => tokenSecrets.readFromServer(owner, name),
         writeSecret: (owner, desired, observed) => tokenSecrets.write(owner, desired, observed),
       },
       access.options,

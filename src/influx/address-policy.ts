@@ -33,7 +33,7 @@ export interface AddressRefusal {
 }
 
 /** The verdict on one base URL: refused outright, or allowed, then with a check of every resolved address. */
-export type Admission =
+type Admission =
   | { kind: 'refused'; refusal: AddressRefusal }
   | { kind: 'allowed'; checkResolved?: (address: string) => AddressRefusal | undefined };
 
@@ -158,7 +158,7 @@ function parseEntry(entry: string): AllowedTarget | undefined {
   return { kind: 'host', pattern, ...(port !== undefined && { port }) };
 }
 
-export type AllowedTargetsParse = { ok: true; targets: AllowedTarget[] } | { ok: false; problems: string[] };
+type AllowedTargetsParse = { ok: true; targets: AllowedTarget[] } | { ok: false; problems: string[] };
 
 /** Reads the entries of an allow-list such as `*.monitoring.svc`, `influxdb.data:8086`, `10.0.0.0/8`, `fd00::/8`. */
 export function parseAllowedTargets(entries: readonly string[]): AllowedTargetsParse {

@@ -31,7 +31,7 @@ function guardedLookup(checkResolved: (address: string) => AddressRefusal | unde
   };
 }
 
-export interface AgentSettings {
+interface AgentSettings {
   https: boolean;
   caPem?: string;
   insecureSkipVerify?: boolean;

@@ -1,11 +1,12 @@
-export { bucketPermissions, createInfluxClient } from './client.js';
-export { parseAllowedTargets, type AddressPolicy, type AllowedTarget, type RefusalReason } from './address-policy.js';
+// The InfluxDB client's public face: what the rest of the operator may use of src/influx.
+export { parseAllowedTargets, type AllowedTarget } from './address-policy.js';
+export { InfluxClientPool } from './pool.js';
 export type {
   Authorization,
-  AuthorizationFilter,
   AuthorizationRequest,
   BucketInfo,
-  BucketPermission,
+  BucketState,
+  Created,
   CreatedAuthorization,
   DbrpFilter,
   DbrpMapping,
@@ -14,16 +15,15 @@ export type {
   Deletion,
   Health,
   InfluxClient,
-  InfluxClientOptions,
   InfluxFailure,
+  InfluxTarget,
   Outcome,
   Permission,
-  RequestSample,
   ResourceIDs,
   SetupRequest,
   SetupResult,
+  SetupStatus,
   TokenOwner,
-  UnreachableReason,
   V1Authorization,
   V1AuthorizationFilter,
   V1AuthorizationRequest,

@@ -1,6 +1,7 @@
 const MAX_MESSAGE_LENGTH = 200;
 const REDACTED = '[REDACTED]';
 // C0 and C1 controls, DEL and line/paragraph separators: they could forge log lines.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /** The forms a secret can take when a server or proxy echoes it back. */

@@ -4,7 +4,7 @@ import { createTransport, type Transport } from './transport.js';
 import type { InfluxClient, InfluxClientOptions } from './types.js';
 
 /** What identifies a client: everything that changes how it connects (the address policy is the pool's, shared by all). */
-export type PoolKeyOptions = Omit<InfluxClientOptions, 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets'>;
+type PoolKeyOptions = Omit<InfluxClientOptions, 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets'>;
 
 /**
  * Keeps one keep-alive connection pool (transport) per InfluxDB target, so that reconciles reuse

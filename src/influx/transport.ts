@@ -31,7 +31,7 @@ export interface Answer {
   url: URL;
 }
 
-export type Exchange = { ok: true; answer: Answer } | { ok: false; failure: InfluxFailure };
+type Exchange = { ok: true; answer: Answer } | { ok: false; failure: InfluxFailure };
 
 export interface Transport {
   send(call: Call): Promise<Exchange>;
@@ -136,87 +136,106 @@ async function readCapped(body: NodeJS.ReadableStream | null, maxBytes: number):
   return { complete: true, text: Buffer.concat(chunks).toString('utf8') };
 }
 
+/** The headers of a call: what InfluxDB answers with, who asks, and how it authenticates. */
+function headersOf(call: Call, userAgent: string): Record<string, string> {
+  const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': userAgent };
+  if (call.authToken !== undefined) headers.Authorization = `Token ${call.authToken}`;
+  if (call.basicAuth !== undefined) {
+    const { username, password } = call.basicAuth;
+    headers.Authorization = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+  }
+  if (call.cookie !== undefined) headers.Cookie = call.cookie;
+  if (call.body !== undefined) headers['Content-Type'] = 'application/json';
+  return headers;
+}
+
 export function createTransport(options: InfluxClientOptions): Transport {
-  const base = parseBaseUrl(options.baseUrl);
-  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-  const admission = admit(base, options);
+  return new HttpTransport(options);
+}
+
+/** One instance's connections: every request admitted by the address policy, timed out, and capped in size. */
+class HttpTransport implements Transport {
+  private readonly base: URL;
+  private readonly maxBytes: number;
+  private readonly userAgent: string;
+  private readonly admission: ReturnType<typeof admit>;
+  private readonly agent: http.Agent;
   // node-fetch passes on only the code of the error our lookup raised: the verdict is kept here.
-  let lastRefusal: AddressRefusal | undefined;
-  const check = admission.kind === 'allowed' ? admission.checkResolved : undefined;
-  const agent: http.Agent = createAgent({
-    https: base.protocol === 'https:',
-    caPem: options.caPem,
-    insecureSkipVerify: options.insecureSkipVerify,
-    ...(check && {
-      checkResolved: (address: string) => {
-        const refusal = check(address);
-        if (refusal !== undefined) lastRefusal = refusal;
-        return refusal;
-      },
-    }),
-  });
+  private lastRefusal: AddressRefusal | undefined;
 
-  async function perform(call: Call): Promise<Exchange> {
-    if (admission.kind === 'refused') return refused(admission.refusal);
-    const url = buildUrl(base, call);
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': userAgent };
-    if (call.authToken !== undefined) headers.Authorization = `Token ${call.authToken}`;
-    if (call.basicAuth !== undefined) {
-      headers.Authorization = `Basic ${Buffer.from(`${call.basicAuth.username}:${call.basicAuth.password}`, 'utf8').toString('base64')}`;
-    }
-    if (call.cookie !== undefined) headers.Cookie = call.cookie;
-    if (call.body !== undefined) headers['Content-Type'] = 'application/json';
+  constructor(private readonly options: InfluxClientOptions) {
+    this.base = parseBaseUrl(options.baseUrl);
+    this.maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+    this.admission = admit(this.base, options);
+    const check = this.admission.kind === 'allowed' ? this.admission.checkResolved : undefined;
+    this.agent = createAgent({
+      https: this.base.protocol === 'https:',
+      caPem: options.caPem,
+      insecureSkipVerify: options.insecureSkipVerify,
+      ...(check && {
+        checkResolved: (address: string) => {
+          const refusal = check(address);
+          if (refusal !== undefined) this.lastRefusal = refusal;
+          return refusal;
+        },
+      }),
+    });
+  }
 
+  async send(call: Call): Promise<Exchange> {
+    const started = performance.now();
+    const exchange = await this.perform(call);
+    this.options.onRequest?.({
+      endpoint: call.endpoint,
+      statusClass: exchange.ok ? statusClassOf(exchange.answer.status) : 'error',
+      seconds: (performance.now() - started) / 1000,
+    });
+    return exchange;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async perform(call: Call): Promise<Exchange> {
+    if (this.admission.kind === 'refused') return refused(this.admission.refusal);
+    const url = buildUrl(this.base, call);
     const controller = new AbortController();
     let ended: 'timeout' | 'caller' | undefined;
     const end = (why: 'timeout' | 'caller') => (): void => {
       ended ??= why;
       controller.abort();
     };
-    const timer = setTimeout(end('timeout'), options.timeoutMs);
+    const timer = setTimeout(end('timeout'), this.options.timeoutMs);
     const endByCaller = end('caller');
     if (call.signal?.aborted) endByCaller();
     call.signal?.addEventListener('abort', endByCaller, { once: true });
     try {
       const response = await fetch(url, {
         method: call.method,
-        headers,
+        headers: headersOf(call, this.userAgent),
         ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
-        agent,
+        agent: this.agent,
         // Following a redirect would carry the token to wherever the redirect points.
         redirect: 'manual',
         signal: controller.signal,
       });
       const declaredLength = Number(response.headers.get('content-length') ?? 0);
       const body =
-        declaredLength > maxBytes ? ({ complete: false } as const) : await readCapped(response.body, maxBytes);
+        declaredLength > this.maxBytes
+          ? ({ complete: false } as const)
+          : await readCapped(response.body, this.maxBytes);
       if (!body.complete) {
         controller.abort();
-        return unreachable('too-large', `InfluxDB answer exceeds ${maxBytes} bytes`, response.status);
+        return unreachable('too-large', `InfluxDB answer exceeds ${this.maxBytes} bytes`, response.status);
       }
       return { ok: true, answer: { status: response.status, headers: response.headers, text: body.text, url } };
     } catch (error) {
-      return describeThrown(error, options.timeoutMs, ended, lastRefusal);
+      return describeThrown(error, this.options.timeoutMs, ended, this.lastRefusal);
     } finally {
       clearTimeout(timer);
       call.signal?.removeEventListener('abort', endByCaller);
     }
   }
-
-  return {
-    async send(call) {
-      const started = performance.now();
-      const exchange = await perform(call);
-      options.onRequest?.({
-        endpoint: call.endpoint,
-        statusClass: exchange.ok ? statusClassOf(exchange.answer.status) : 'error',
-        seconds: (performance.now() - started) / 1000,
-      });
-      return exchange;
-    },
-    close() {
-      agent.destroy();
-    },
-  };
 }

@@ -140,12 +140,6 @@ export interface BucketInfo {
   description: string;
 }
 
-/** One permission of an application token: read or write one bucket of the org. */
-export interface BucketPermission {
-  action: 'read' | 'write';
-  bucketID: string;
-}
-
 /**
  * A DBRP mapping: the InfluxQL database and retention policy that 1.x clients name, and the bucket
  * they reach. Since InfluxDB 2.4 every readable bucket also shows as a virtual mapping of its own

@@ -16,16 +16,10 @@ import {
 } from '../api/types.js';
 import { sameInstance } from '../api/spec.js';
 import type { CredentialsSecret, DesiredSecret } from '../api/credentials.js';
-import { readSecret, writeOwnSecret } from './own-secret.js';
-
-/**
- * Finds a managed Secret in the operator's cache; undefined means "not cached", not "absent". A
- * Secret found without data is cached without it (keepManagedSecret): its content is read live.
- */
-export type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
+import { currentSecret, writeOwnSecret, type ManagedSecretView } from './own-secret.js';
 
 /** Whether the operator's cache of the names of the Secrets it did not write holds this one. */
-export type OtherSecretName = (namespace: string, name: string) => boolean;
+type OtherSecretName = (namespace: string, name: string) => boolean;
 
 /**
  * A Secret is this resource's when the operator labelled it for a resource of this name. The
@@ -144,22 +138,24 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
  * the only copy of its token: such a write fails with 409 instead, and the next reconcile decides
  * again from the Secret as it now is.
  *
- * Reads happen only once both caches have synced (controllers start after that), so a name in
- * neither is absent without asking the server: a Secret created elsewhere that the caches have
- * not heard of yet makes the create fail with 409 (AlreadyExists), never overwritten, and the
- * next reconcile reads it.
+ * Reads go through the operator's read-your-writes view of its Secrets, so a Secret this process
+ * just wrote reads as written even before its event arrives. Reads happen only once both caches
+ * have synced (controllers start after that), so a name in neither is absent without asking the
+ * server: a Secret created elsewhere that the caches have not heard of yet makes the create fail
+ * with 409 (AlreadyExists), never overwritten, and the next reconcile reads it.
  */
 export class CredentialsSecrets {
   constructor(
     private readonly core: CoreV1Api,
-    private readonly cached: SecretLookup,
+    private readonly view: ManagedSecretView,
     private readonly isOtherSecret: OtherSecretName,
   ) {}
 
   async read(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret> {
     const namespace = owner.metadata.namespace;
-    if (this.cached(namespace, name) === undefined && !this.isOtherSecret(namespace, name)) return { state: 'absent' };
-    return describeSecret(await this.fetch(namespace, name), owner);
+    if (this.view.get(namespace, name) === undefined && !this.isOtherSecret(namespace, name))
+      return { state: 'absent' };
+    return describeSecret(await currentSecret(this.core, this.view, namespace, name), owner);
   }
 
   /** Writes the desired Secret over the one observed; returns the Secret as it now is. */
@@ -170,24 +166,14 @@ export class CredentialsSecrets {
   ): Promise<CredentialsSecret> {
     if (observed.state === 'foreign') return observed;
     const namespace = owner.metadata.namespace;
-    const written = await writeOwnSecret(this.core, {
+    const written = await writeOwnSecret(this.core, this.view, {
       namespace,
       name: desired.name,
       observed,
-      current: (version) => this.fetch(namespace, desired.name, version),
+      current: (version) => currentSecret(this.core, this.view, namespace, desired.name, version),
       isOwned: (secret) => isOwnedBy(secret, owner),
       body: (existing) => withDesired(existing, owner, desired),
     });
     return describeSecret(written, owner);
-  }
-
-  /** From the cache when it holds the wanted version (or any, when none is wanted) with its data, else from the server. */
-  private async fetch(namespace: string, name: string, version?: string): Promise<V1Secret | undefined> {
-    const cached = this.cached(namespace, name);
-    const usable =
-      cached?.data !== undefined && (version === undefined || cached.metadata?.resourceVersion === version);
-    if (usable) return cached;
-    // Foreign Secrets carry none of our labels, so the cache never holds them: ask the server.
-    return readSecret(this.core, namespace, name);
   }
 }

@@ -12,7 +12,7 @@ import { kubeCall } from './errors.js';
 import { readSecret } from './own-secret.js';
 
 /** Credentials kept in escrow, with the instance they belong to (as the reconciler remembers them). */
-export interface Escrowed {
+interface Escrowed {
   credentials: { username: string; password: string; token: string };
   target: { url: string; tls: string };
 }

@@ -1,12 +1,7 @@
 import { V1MicroTime, type EventsV1Api, type EventsV1Event } from '@kubernetes/client-node';
 import type { ObjectMeta } from '../api/types.js';
+import type { ResourceEvent } from '../runtime/index.js';
 import { kubeCall } from './errors.js';
-
-export interface EventRecord {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
 
 const NOTE_LIMIT = 1024;
 
@@ -26,7 +21,7 @@ export class EventWriter {
 
   build(
     resource: { apiVersion: string; kind: string; metadata: ObjectMeta },
-    event: EventRecord,
+    event: ResourceEvent,
     now = new Date(),
   ): EventsV1Event {
     const { namespace, name, uid, resourceVersion } = resource.metadata;

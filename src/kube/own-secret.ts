@@ -16,8 +16,19 @@ export async function readSecret(
   }
 }
 
+/**
+ * The operator's cache of the Secrets it writes, as a read-your-writes view (the runtime's
+ * ReadYourWrites): what this process wrote until the cache shows it. undefined: not cached (the
+ * Secret is absent, or not the operator's).
+ */
+export interface ManagedSecretView {
+  get(namespace: string, name: string): V1Secret | undefined;
+  /** This process wrote `written` over `replaced` (undefined: it created the Secret). */
+  wrote(replaced: V1Secret | undefined, written: V1Secret): void;
+}
+
 /** A write of a Secret the operator keeps for one resource, over what the decision observed. */
-export interface OwnSecretWrite {
+interface OwnSecretWrite {
   namespace: string;
   name: string;
   /** What the decision read: no Secret, or the operator's own at this version. */
@@ -37,13 +48,20 @@ export interface OwnSecretWrite {
  * 409). A Secret the operator did not create is never overwritten: the next reconcile decides
  * again from the Secret as it then is.
  */
-export async function writeOwnSecret(core: CoreV1Api, write: OwnSecretWrite): Promise<V1Secret> {
+export async function writeOwnSecret(
+  core: CoreV1Api,
+  view: ManagedSecretView,
+  write: OwnSecretWrite,
+): Promise<V1Secret> {
   const { namespace, name, observed } = write;
   const key = `${namespace}/${name}`;
-  if (observed.state === 'absent')
-    return kubeCall(`create Secret ${key}`, () =>
+  if (observed.state === 'absent') {
+    const created = await kubeCall(`create Secret ${key}`, () =>
       core.createNamespacedSecret({ namespace, body: write.body(undefined) }),
     );
+    view.wrote(undefined, created);
+    return created;
+  }
   const existing = await write.current(observed.resourceVersion);
   if (existing === undefined || !write.isOwned(existing)) {
     throw new KubeApiError(409, 'Conflict', `write Secret ${key}: it changed since it was read; deciding again`);
@@ -51,5 +69,27 @@ export async function writeOwnSecret(core: CoreV1Api, write: OwnSecretWrite): Pr
   const body = write.body(existing);
   if (observed.resourceVersion !== undefined)
     body.metadata = { ...body.metadata, resourceVersion: observed.resourceVersion };
-  return kubeCall(`update Secret ${key}`, () => core.replaceNamespacedSecret({ namespace, name, body }));
+  const replaced = await kubeCall(`update Secret ${key}`, () =>
+    core.replaceNamespacedSecret({ namespace, name, body }),
+  );
+  view.wrote(existing, replaced);
+  return replaced;
+}
+
+/**
+ * The Secret from the view when it holds the wanted version (or any, when none is wanted) with its
+ * data, else from the API server (where a Secret the operator did not write is found: the view
+ * never holds one; and one the cache keeps without data, see keepManagedSecret).
+ */
+export async function currentSecret(
+  core: CoreV1Api,
+  view: ManagedSecretView,
+  namespace: string,
+  name: string,
+  version?: string,
+): Promise<V1Secret | undefined> {
+  const cached = view.get(namespace, name);
+  const usable = cached?.data !== undefined && (version === undefined || cached.metadata?.resourceVersion === version);
+  if (usable) return cached;
+  return readSecret(core, namespace, name);
 }

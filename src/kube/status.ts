@@ -1,9 +1,10 @@
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import type { StatusWrite } from '../runtime/index.js';
 import { apiStatus, kubeCall } from './errors.js';
 import { GROUP, PLURAL, VERSION, type ObjectMeta } from '../api/types.js';
 
-/** 'stale': the resource changed since it was read, and nothing was written. */
-export type StatusWrite = { kind: 'patched'; resourceVersion: string } | { kind: 'stale' };
+/** What a patch answers with that the caller reads: the version it made. */
+type Versioned = { metadata?: { resourceVersion?: string } };
 
 /**
  * Writes the status through the /status subresource. The merge patch carries the whole status
@@ -20,20 +21,18 @@ export async function patchStatus<S extends object>(
 ): Promise<StatusWrite> {
   const { namespace, name } = resource.metadata;
   try {
-    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(
-      `patch status of ${resource.kind} ${namespace}/${name}`,
-      () =>
-        api.patchNamespacedCustomObjectStatus(
-          {
-            group: GROUP,
-            version: VERSION,
-            plural,
-            namespace,
-            name,
-            body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status: withRemovals(status) },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        ),
+    const patched = await kubeCall<Versioned>(`patch status of ${resource.kind} ${namespace}/${name}`, () =>
+      api.patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: VERSION,
+          plural,
+          namespace,
+          name,
+          body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status: withRemovals(status) },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
     );
     return { kind: 'patched', resourceVersion: patched.metadata?.resourceVersion ?? '' };
   } catch (error) {
@@ -61,20 +60,18 @@ export async function patchFinalizers(
 ): Promise<StatusWrite> {
   const { namespace, name } = resource.metadata;
   try {
-    const patched: { metadata?: { resourceVersion?: string } } = await kubeCall(
-      `patch finalizers of ${resource.kind} ${namespace}/${name}`,
-      () =>
-        api.patchNamespacedCustomObject(
-          {
-            group: GROUP,
-            version: VERSION,
-            plural,
-            namespace,
-            name,
-            body: { metadata: { resourceVersion: resource.metadata.resourceVersion, finalizers } },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        ),
+    const patched = await kubeCall<Versioned>(`patch finalizers of ${resource.kind} ${namespace}/${name}`, () =>
+      api.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          plural,
+          namespace,
+          name,
+          body: { metadata: { resourceVersion: resource.metadata.resourceVersion, finalizers } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
     );
     return { kind: 'patched', resourceVersion: patched.metadata?.resourceVersion ?? '' };
   } catch (error) {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
-  AUTHORIZATION_ANNOTATION,
   PERMISSIONS_ANNOTATION,
   RETIRING_ANNOTATION,
   TOKEN_DIGEST_ANNOTATION,
@@ -12,8 +11,8 @@ import {
   type RetiringAuthorization,
   type TokenSecret,
 } from '../api/access-types.js';
-import { API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
-import { readSecret, writeOwnSecret } from './own-secret.js';
+import { API_VERSION, AUTHORIZATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
+import { currentSecret, readSecret, writeOwnSecret, type ManagedSecretView } from './own-secret.js';
 
 function isOwnedBy(secret: V1Secret, owner: InfluxToken): boolean {
   const labels = secret.metadata?.labels ?? {};
@@ -94,21 +93,30 @@ function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secr
 }
 
 /**
- * The InfluxToken's Secret, always read from the API server: the decision tells orphans from the
- * live authorization by what the Secret says, and a cache lagging behind the last write would
- * make the token just written look like an orphan. Writes replace exactly the version read.
+ * The InfluxToken's Secret. The decision tells orphans from the live authorization by what the
+ * Secret says: a routine check reads it through the operator's read-your-writes view (so the
+ * token just written never looks like an orphan), and before anything is deleted or created in
+ * InfluxDB the decision reads it again from the API server (readFromServer), where another
+ * writer's change shows. Writes replace exactly the version read.
  */
 export class TokenSecrets {
-  constructor(private readonly core: CoreV1Api) {}
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly view: ManagedSecretView,
+  ) {}
 
   async read(owner: InfluxToken, name: string): Promise<TokenSecret> {
+    return describe(await currentSecret(this.core, this.view, owner.metadata.namespace, name), owner);
+  }
+
+  async readFromServer(owner: InfluxToken, name: string): Promise<TokenSecret> {
     return describe(await readSecret(this.core, owner.metadata.namespace, name), owner);
   }
 
   async write(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret> {
     if (observed.state === 'foreign') return observed;
     const namespace = owner.metadata.namespace;
-    const written = await writeOwnSecret(this.core, {
+    const written = await writeOwnSecret(this.core, this.view, {
       namespace,
       name: desired.name,
       observed,

@@ -1,18 +1,16 @@
 import type {
   Authorization,
   BucketState,
-  AuthorizationRequest,
   CreatedAuthorization,
   Deletion,
   Health,
   InfluxFailure,
   Outcome,
   ResourceIDs,
-  SetupRequest,
   SetupResult,
   SetupStatus,
   TokenOwner,
-} from '../influx/types.js';
+} from '../influx/index.js';
 import type { Credentials, CredentialsSecret, CredentialsTarget, Reference } from '../api/credentials.js';
 import type { InfluxOnboarding } from '../api/types.js';
 
@@ -22,21 +20,6 @@ export interface References {
   authToken?: Reference;
   ca?: Reference;
 }
-
-export type {
-  Authorization,
-  AuthorizationRequest,
-  BucketState,
-  CreatedAuthorization,
-  Deletion,
-  InfluxFailure,
-  Outcome,
-  ResourceIDs,
-  SetupRequest,
-  SetupResult,
-  SetupStatus,
-  TokenOwner,
-};
 
 /** Credentials together with the instance they belong to. */
 export interface BoundCredentials {

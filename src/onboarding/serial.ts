@@ -21,8 +21,4 @@ export class InstanceLocks {
     };
     return run();
   }
-
-  get heldKeys(): number {
-    return this.held.size;
-  }
 }

@@ -10,7 +10,7 @@ export type Access = 'unauthenticated' | 'forbidden' | 'allowed';
 export type AccessReview = (token: string) => Promise<Access>;
 
 /** A non-resource request as RBAC sees it: `get` on `/metrics`. */
-export interface NonResourceAccess {
+interface NonResourceAccess {
   path: string;
   verb: string;
 }
@@ -64,7 +64,7 @@ export function kubernetesAccessReview(
   };
 }
 
-export interface AccessCacheOptions {
+interface AccessCacheOptions {
   /** How long a decision is reused; default 10 s. */
   ttlMs?: number;
   /** Most tokens remembered at once; default 256. */

@@ -4,7 +4,7 @@ import type { Clock } from './clock.js';
 /** Why an item was never sent: the buffer was full, the send failed, or shutdown's deadline came first. */
 export type DropReason = 'overflow' | 'failed' | 'shutdown';
 
-export interface BackgroundSenderOptions<T> {
+interface BackgroundSenderOptions<T> {
   send(item: T): Promise<void>;
   /** Items waiting to be sent at most; a new item finding the buffer full is dropped. Default 1000, client-go's event queue. */
   capacity?: number;

@@ -10,7 +10,7 @@ import type {
   SecurityAuthentication,
 } from '@kubernetes/client-node';
 
-export interface KubeConnectionOptions {
+interface KubeConnectionOptions {
   /** Bound on each generated-client call unless the caller sets its own signal; default 30 s. */
   requestTimeoutMs?: number;
   /**
@@ -21,7 +21,7 @@ export interface KubeConnectionOptions {
 }
 
 /** What a request needs to reach the API server as the configured user. */
-export interface RequestAuth {
+interface RequestAuth {
   agent: http.Agent;
   headers: Record<string, string>;
 }

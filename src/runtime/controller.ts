@@ -2,7 +2,7 @@ import { sleep, systemClock } from './clock.js';
 import type { Clock } from './clock.js';
 import { requestFromKey } from './keys.js';
 import type { Request } from './keys.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 import type { WorkQueue } from './queue.js';
 
 export type { Request } from './keys.js';
@@ -25,7 +25,8 @@ export interface Result {
  */
 export type Reconciler = (request: Request, signal: AbortSignal, term: object) => Promise<Result>;
 
-export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
+/** How a reconcile ended, as the `result` label of controller_runtime_reconcile_total names it. */
+export type ResultLabel = 'success' | 'error' | 'requeue' | 'requeue_after';
 
 /** Where the controller reports what it does (implemented by RuntimeMetrics.controllerMetrics). */
 export interface ControllerMetrics {
@@ -34,7 +35,7 @@ export interface ControllerMetrics {
   activeWorkers(count: number): void;
   /** Reconciles that ran past longRunningAfterMs and handed their worker on. */
   longRunning(count: number): void;
-  reconciled(outcome: ReconcileOutcome, seconds: number): void;
+  reconciled(label: ResultLabel, seconds: number): void;
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -48,7 +49,7 @@ export const DEFAULT_RECONCILE_TIMEOUT_MS = 120_000;
 export const DEFAULT_LONG_RUNNING_AFTER_MS = 2_000;
 const LONG_RUNNING_PER_WORKER = 16;
 
-export interface ControllerOptions {
+interface ControllerOptions {
   name: string;
   queue: WorkQueue;
   reconciler: Reconciler;
@@ -92,10 +93,6 @@ export class ReconcileDeadlineError extends Error {
     super(`reconcile did not finish within its deadline of ${timeoutMs} ms`);
     this.name = 'ReconcileDeadlineError';
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -262,30 +259,30 @@ export class Controller {
     const { signal, release } = this.reconcileSignal(run.abortReconciles.signal);
     this.active++;
     metrics?.activeWorkers(this.active);
-    let outcome: ReconcileOutcome;
+    let label: ResultLabel;
     try {
       const result: Result | undefined = await reconciler(request, signal, run.term);
       const requeueAfterMs = result?.requeueAfterMs;
       if (requeueAfterMs !== undefined && Number.isFinite(requeueAfterMs) && requeueAfterMs > 0) {
         queue.forget(key);
         queue.addAfter(key, requeueAfterMs);
-        outcome = 'requeue_after';
+        label = 'requeue_after';
       } else if (result?.requeue === true) {
         queue.addRateLimited(key);
-        outcome = 'requeue';
+        label = 'requeue';
       } else {
         queue.forget(key);
-        outcome = 'success';
+        label = 'success';
       }
     } catch (error) {
-      outcome = 'error';
+      label = 'error';
       // Only the message: error objects from HTTP clients can carry request headers. A reconcile
       // that gave up at its deadline says so, whatever the error its reconciler ended with.
       const deadline = signal.reason instanceof ReconcileDeadlineError ? signal.reason : undefined;
       this.logger.error('reconcile failed', {
         namespace: request.namespace,
         name: request.name,
-        error: messageOf(deadline ?? error),
+        error: errorMessage(deadline ?? error),
         retries: queue.numRequeues(key),
       });
       queue.addRateLimited(key);
@@ -298,6 +295,6 @@ export class Controller {
         metrics?.activeWorkers(this.active);
       }
     }
-    metrics?.reconciled(outcome, (this.clock.now() - startedAt) / 1000);
+    metrics?.reconciled(label, (this.clock.now() - startedAt) / 1000);
   }
 }

@@ -5,13 +5,13 @@ import type { Request } from './keys.js';
 import type { Priority } from './queue.js';
 
 /** The part of the work queue an event handler needs. */
-export interface KeyQueue {
+interface KeyQueue {
   add(key: string, priority?: Priority): void;
 }
 
 /**
  * Whether the key need not be woken by this version of the object (it wrote it itself), or is
- * woken later through `wake` (OwnWrites.holds). Never asked about resyncs or deletions.
+ * woken later through `wake` (WakeSuppression.holds). Never asked about resyncs or deletions.
  */
 export type SparedWriter<T> = (object: T, key: string, wake: () => void) => boolean;
 
@@ -22,7 +22,7 @@ export type MapToRequests<T> = (object: T) => Request[];
  * How an event that only repeats what is known is queued (an object of the initial list, or a
  * periodic resync): at the returned priority, or not at all when it returns undefined.
  */
-export type RepeatPolicy<T> = (object: T) => Priority | undefined;
+type RepeatPolicy<T> = (object: T) => Priority | undefined;
 
 /** controller-runtime's priority queue: repeats wait behind every change. */
 const LOW: RepeatPolicy<unknown> = () => 'low';

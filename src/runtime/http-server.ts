@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 import type { CertificateSource, ServingCertificate } from './serving-cert.js';
 
 export interface BoundServer {
@@ -21,7 +21,7 @@ export function parseBindAddress(address: string): { host: string | undefined; p
   return { host: host === '' ? undefined : host, port };
 }
 
-export type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => void | Promise<void>;
+type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => void | Promise<void>;
 
 /**
  * Serves HTTP on the bind address, or HTTPS with a certificate from `certificates` (reloaded
@@ -41,7 +41,7 @@ export async function serve(
       .catch((error: unknown) => {
         logger.error('http handler failed', {
           path: request.url,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
         if (!response.headersSent) response.writeHead(500);
         response.end();
@@ -64,7 +64,7 @@ export async function serve(
       logger.info('serving certificate reloaded');
     } catch (error) {
       logger.warn('serving certificate reload failed; keeping the current one', {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }
   };

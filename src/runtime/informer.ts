@@ -3,12 +3,12 @@ import { systemClock } from './clock.js';
 import type { Cancel, Clock } from './clock.js';
 import type { ApiGetter } from './connection.js';
 import { objectKey, requestKey } from './keys.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 import { Reflector } from './reflector.js';
 import type { InformerMetrics, ReflectorAccept, ReflectorStore, ReflectorTiming } from './reflector.js';
 
 /** Which collection to list and watch; group '' is the core API (/api/v1). */
-export interface ResourceType {
+interface ResourceType {
   group: string;
   version: string;
   plural: string;
@@ -134,14 +134,10 @@ export function identityOf(metadata: V1ObjectMeta): V1ObjectMeta {
   return kept;
 }
 
-export function collectionPath(resource: ResourceType, namespace: string | undefined): string {
+function collectionPath(resource: ResourceType, namespace: string | undefined): string {
   const base = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
   const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   return `${base}${scope}/${resource.plural}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -158,6 +154,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private readonly clock: Clock;
   private syncWaiters: Array<() => void> = [];
   private running: { abort: AbortController; loops: Array<Promise<void>>; cancelResync: Cancel } | undefined;
+  /** What the cache keeps of an object (the transform, or dropBookkeeping, or keepIdentity). */
+  readonly prepare: (object: T) => T;
 
   constructor(private readonly options: InformerOptions<T>) {
     this.clock = options.clock ?? systemClock;
@@ -169,6 +167,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       ? [...new Set(options.namespaces)]
       : [undefined];
     const transform = options.transform ?? (options.metadataOnly ? keepIdentity : dropBookkeeping);
+    this.prepare = transform;
     this.reflectors = scopes.map(
       (namespace) =>
         new Reflector<T>({
@@ -349,7 +348,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     try {
       return index.indexFunction(object);
     } catch (error) {
-      this.logger.error('index function failed', { index: index.name, object: key, error: messageOf(error) });
+      this.logger.error('index function failed', { index: index.name, object: key, error: errorMessage(error) });
       return [];
     }
   }
@@ -359,7 +358,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       try {
         deliver(handlers);
       } catch (error) {
-        this.logger.error('event handler failed', { error: messageOf(error) });
+        this.logger.error('event handler failed', { error: errorMessage(error) });
       }
     }
   }

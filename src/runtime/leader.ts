@@ -1,6 +1,6 @@
 import { sleep, systemClock } from './clock.js';
 import type { Clock } from './clock.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 
 /** The leader-election fields of a coordination.k8s.io/v1 Lease spec. */
 export interface LeaseRecord {
@@ -28,14 +28,14 @@ export interface LeaderMetrics {
   leading(isLeader: boolean): void;
 }
 
-export interface LeadershipCallbacks {
+interface LeadershipCallbacks {
   onStartedLeading?: () => void;
   /** Called when leadership ends for any reason: lost, failed to renew, released. */
   onStoppedLeading?: () => void;
   metrics?: LeaderMetrics;
 }
 
-export interface LeaderElectorOptions extends LeadershipCallbacks {
+interface LeaderElectorOptions extends LeadershipCallbacks {
   store: LeaseStore;
   identity: string;
   logger: Logger;
@@ -57,10 +57,6 @@ export interface LeaderElection {
 // client-go's JitterFactor for retries while not leading, so candidates do not retry in step.
 const ACQUIRE_JITTER = 1.2;
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Resolves once the signal aborts. */
 function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
@@ -71,7 +67,7 @@ function invoke(callback: (() => void) | undefined, logger: Logger, name: string
   try {
     callback?.();
   } catch (error) {
-    logger.error('leader election callback failed', { callback: name, error: messageOf(error) });
+    logger.error('leader election callback failed', { callback: name, error: errorMessage(error) });
   }
 }
 
@@ -141,7 +137,7 @@ export class LeaderElector implements LeaderElection {
       );
       this.logger.info('released leader lease');
     } catch (error) {
-      this.logger.warn('could not release leader lease; it will expire on its own', { error: messageOf(error) });
+      this.logger.warn('could not release leader lease; it will expire on its own', { error: errorMessage(error) });
     } finally {
       cancelDeadline();
     }
@@ -199,7 +195,7 @@ export class LeaderElector implements LeaderElection {
     try {
       return await Promise.race([
         this.tryAcquireOrRenew(abort.signal).catch((error: unknown) => {
-          this.logger.debug('leader lease attempt failed', { error: messageOf(error) });
+          this.logger.debug('leader lease attempt failed', { error: errorMessage(error) });
           return false;
         }),
         aborted(abort.signal).then(() => false),
@@ -291,10 +287,12 @@ export class AlwaysLeader implements LeaderElection {
     return this.leading;
   }
 
-  async release(): Promise<void> {
-    if (!this.leading) return;
-    this.leading = false;
-    this.callbacks.metrics?.leading(false);
-    invoke(this.callbacks.onStoppedLeading, this.logger, 'onStoppedLeading');
+  release(): Promise<void> {
+    if (this.leading) {
+      this.leading = false;
+      this.callbacks.metrics?.leading(false);
+      invoke(this.callbacks.onStoppedLeading, this.logger, 'onStoppedLeading');
+    }
+    return Promise.resolve();
   }
 }

@@ -8,9 +8,8 @@ import {
 import { cacheAccess, kubernetesAccessReview } from './access-review.js';
 import type { KubeConnection } from './connection.js';
 import { Controller, DEFAULT_CONCURRENCY } from './controller.js';
-import type { Reconciler } from './controller.js';
 import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from './enqueue.js';
-import type { MapToRequests, SparedWriter } from './enqueue.js';
+import type { SparedWriter } from './enqueue.js';
 import type { BoundServer } from './http-server.js';
 import { Informer } from './informer.js';
 import type { IndexFunction } from './informer.js';
@@ -19,36 +18,22 @@ import { AlwaysLeader, LeaderElector } from './leader.js';
 import type { LeaderElection, LeaseStore } from './leader.js';
 import { kubernetesLeaseStore } from './lease-store.js';
 import type { Logger } from '../log.js';
-import type { OwnWrites } from './own-writes.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { SecureServing } from './metrics.js';
 import { filtered } from './predicates.js';
-import type { Predicate } from './predicates.js';
+import { ReadYourWrites, type Versioned } from './read-your-writes.js';
 import { Probes } from './probes.js';
+import {
+  informerKey,
+  informerName,
+  kindConflict,
+  registrationProblems,
+  type ControllerRegistration,
+  type ObjectType,
+} from './registration.js';
 import { WorkQueue } from './queue.js';
 import type { RateLimiterOptions } from './rate-limiter.js';
 import { certificateDirectory, selfSigned } from './serving-cert.js';
-
-/** A kind of object the manager caches. Registrations naming the same ObjectType share one informer. */
-export interface ObjectType {
-  /** '' for the core API. */
-  group: string;
-  version: string;
-  kind: string;
-  plural: string;
-  /** Only objects matching this label selector are listed, watched and cached. */
-  labelSelector?: string;
-  /** Only metadata is cached (PartialObjectMetadata): names and labels without contents. */
-  metadataOnly?: boolean;
-  /** A cluster-scoped kind (Namespace): watched cluster-wide even when the manager watches only some namespaces. */
-  clusterScoped?: boolean;
-  /**
-   * What the cache keeps of each object, for a kind whose readers need less than dropBookkeeping
-   * (or keepIdentity, with metadataOnly) leaves. Every registration of this type must name the
-   * same function.
-   */
-  transform?: (object: KubernetesObject) => KubernetesObject;
-}
 
 /** The reads a reconciler or a map function makes from a manager's cache. */
 export interface Cache<T> {
@@ -66,38 +51,7 @@ export interface CacheOptions<T> {
   indexes?: Readonly<Record<string, IndexFunction<T>>>;
 }
 
-/** A controller as a declaration, in controller-runtime's builder terms (For, Owns, Watches). */
-export interface ControllerRegistration {
-  /** Names the controller in logs and in its metrics' controller and queue labels; unique per manager. */
-  name: string;
-  /**
-   * Its own objects: an event enqueues the object itself; all are enqueued on becoming leader and
-   * at each resync, those whose status reports their generation at low priority (`settledLow`).
-   */
-  for: { type: ObjectType; predicates?: readonly Predicate[] };
-  /**
-   * Objects it writes: an event enqueues their owner, named by a controller ownerReference to the
-   * `for` kind, or, with `ownerLabel`, by that label (same namespace). Their initial list and
-   * resyncs enqueue nothing: the owners are queued by their own.
-   */
-  owns?: ReadonlyArray<{ type: ObjectType; ownerLabel?: string; predicates?: readonly Predicate[] }>;
-  /** Other objects its objects depend on: an event enqueues whatever `map` names (as for `owns`, not their initial list nor resyncs). */
-  watches?: ReadonlyArray<{
-    type: ObjectType;
-    map: MapToRequests<KubernetesObject>;
-    predicates?: readonly Predicate[];
-  }>;
-  reconciler: Reconciler;
-  /**
-   * Where its reconciler records the objects it writes (OwnWrites.write): the event of such a
-   * write, at exactly the version written, does not wake the writer again.
-   */
-  ownWrites?: OwnWrites;
-  /** Objects reconciled at once; default 4. */
-  concurrency?: number;
-}
-
-export interface LeaderElectionOptions {
+interface LeaderElectionOptions {
   /** Names the Lease and labels leader_election_master_status. */
   id: string;
   /** Campaign for the Lease; absent: this process always leads. */
@@ -112,7 +66,7 @@ export interface LeaderElectionOptions {
   };
 }
 
-export interface MetricsServingOptions {
+interface MetricsServingOptions {
   /** Like ":8443" or "127.0.0.1:0"; "0" serves no metrics. */
   bindAddress: string;
   /**
@@ -160,22 +114,6 @@ const DISABLED = '0';
  */
 const dropRepeats = (): undefined => undefined;
 
-function informerKey(type: ObjectType): string {
-  return JSON.stringify([
-    type.group,
-    type.version,
-    type.plural,
-    type.labelSelector ?? '',
-    type.metadataOnly === true,
-    type.clusterScoped === true,
-  ]);
-}
-
-/** The resource label of watch_restarts_total: the plural, "-metadata" for a metadata-only cache. */
-function informerName(type: ObjectType): string {
-  return type.metadataOnly ? `${type.plural}-metadata` : type.plural;
-}
-
 /**
  * Owns the machinery every controller shares, as controller-runtime's manager does: the API
  * connection, one informer per ObjectType, metrics, probes, leader election, the servers and
@@ -186,6 +124,8 @@ export class Manager {
   readonly connection: KubeConnection;
   private readonly logger: Logger;
   private readonly informers = new Map<string, { type: ObjectType; informer: Informer }>();
+  /** One read-your-writes view per cache, shared by every writer of its kind. */
+  private readonly views = new Map<string, ReadYourWrites<KubernetesObject>>();
   private readonly registered: Registered[] = [];
   private readonly cleanups: Array<() => void | Promise<void>> = [];
   private readonly servers: BoundServer[] = [];
@@ -207,9 +147,31 @@ export class Manager {
     return informer as unknown as Cache<T>;
   }
 
+  /**
+   * A read-your-writes view of a type's cache (see ReadYourWrites): it answers with what this
+   * process wrote (recorded with `wrote`) until the cache shows it or moves on.
+   */
+  readYourWrites<T extends Versioned = KubernetesObject>(type: ObjectType): ReadYourWrites<T> {
+    const key = informerKey(type);
+    let view = this.views.get(key);
+    if (view === undefined) {
+      const informer = this.informerFor(type);
+      view = new ReadYourWrites(informer, (object) => informer.prepare(object));
+      informer.addHandlers(view.handlers());
+      this.views.set(key, view);
+    }
+    // T is the caller's claim about the objects, as with cache().
+    return view as unknown as ReadYourWrites<T>;
+  }
+
   /** Adds a controller; throws, naming the field, if the declaration is not usable. */
   register(registration: ControllerRegistration): void {
-    this.validate(registration);
+    const problems = registrationProblems(registration, {
+      started: this.started,
+      names: this.registered.map(({ name }) => name),
+      known: [...this.informers.values()].map(({ type }) => type),
+    });
+    if (problems.length > 0) throw new Error(`controller ${JSON.stringify(registration.name)}: ${problems.join('; ')}`);
     const { name, reconciler, concurrency = DEFAULT_CONCURRENCY } = registration;
     // One namespace may have as many reconciles in flight as there are workers (all of them, while
     // no other namespace has work), but no more: those of its reconciles that hand their worker on
@@ -219,9 +181,9 @@ export class Manager {
       maxInFlightPerFlow: concurrency,
       metrics: this.metrics.queueMetrics(name),
     });
-    const { ownWrites } = registration;
+    const { wakeSuppression } = registration;
     const spared = (type: ObjectType): SparedWriter<KubernetesObject> | undefined =>
-      ownWrites && ((object, key, wake) => ownWrites.holds(type, object, key, wake));
+      wakeSuppression && ((object, key, wake) => wakeSuppression.holds(type, object, key, wake));
     const primary = this.informerFor(registration.for.type);
     primary.addHandlers(
       filtered(enqueueObject(queue, settledLow, spared(registration.for.type)), registration.for.predicates ?? []),
@@ -332,50 +294,6 @@ export class Manager {
     return informer;
   }
 
-  private validate(registration: ControllerRegistration): void {
-    const { name } = registration;
-    const problems: string[] = [];
-    if (this.started) problems.push('register controllers before the manager starts');
-    if (typeof name !== 'string' || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(name)) {
-      problems.push('name: must be lowercase letters, digits, "-" or ".", starting and ending with a letter or digit');
-    } else if (this.registered.some((registered) => registered.name === name)) {
-      problems.push(`name: a controller named "${name}" is already registered`);
-    }
-    problems.push(...typeProblems('for.type', registration.for?.type));
-    for (const [index, owned] of (registration.owns ?? []).entries()) {
-      problems.push(...typeProblems(`owns[${index}].type`, owned.type));
-      if (owned.ownerLabel === '') problems.push(`owns[${index}].ownerLabel: must not be empty`);
-    }
-    for (const [index, watched] of (registration.watches ?? []).entries()) {
-      problems.push(...typeProblems(`watches[${index}].type`, watched.type));
-      if (typeof watched.map !== 'function')
-        problems.push(`watches[${index}].map: must be a function from an object to the requests it concerns`);
-    }
-    if (problems.length === 0) problems.push(...this.kindConflicts(registration));
-    if (typeof registration.reconciler !== 'function') problems.push('reconciler: must be a function');
-    const { concurrency } = registration;
-    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
-      problems.push('concurrency: must be a positive integer');
-    if (problems.length > 0) throw new Error(`controller ${JSON.stringify(name)}: ${problems.join('; ')}`);
-  }
-
-  /** Checked before anything is built, so a refused registration leaves no handler behind. */
-  private kindConflicts(registration: ControllerRegistration): string[] {
-    const types = [
-      registration.for.type,
-      ...(registration.owns ?? []).map(({ type }) => type),
-      ...(registration.watches ?? []).map(({ type }) => type),
-    ];
-    const seen = new Map([...this.informers.values()].map(({ type }) => [informerKey(type), type]));
-    const problems: string[] = [];
-    for (const type of types) {
-      const known = seen.get(informerKey(type));
-      if (known && known.kind !== type.kind) problems.push(kindConflict(known, type));
-      else seen.set(informerKey(type), type);
-    }
-    return problems;
-  }
-
   private makeElection({ id, lease }: LeaderElectionOptions): LeaderElection {
     const leadership = {
       onStartedLeading: () => {
@@ -421,21 +339,4 @@ export class Manager {
       ),
     };
   }
-}
-
-function kindConflict(known: ObjectType, type: ObjectType): string {
-  return `${informerName(type)}: declared as kind ${known.kind} and as kind ${type.kind}; one plural has one kind`;
-}
-
-function typeProblems(field: string, type: ObjectType | undefined): string[] {
-  if (type === undefined || type === null || typeof type !== 'object')
-    return [`${field}: required (group, version, kind, plural)`];
-  const problems: string[] = [];
-  if (typeof type.group !== 'string') problems.push(`${field}.group: must be a string ('' for the core API)`);
-  if (typeof type.version !== 'string' || type.version === '') problems.push(`${field}.version: must not be empty`);
-  if (typeof type.kind !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(type.kind))
-    problems.push(`${field}.kind: must be a CamelCase kind such as Secret`);
-  if (typeof type.plural !== 'string' || !/^[a-z0-9]+$/.test(type.plural))
-    problems.push(`${field}.plural: must be a lowercase plural such as secrets`);
-  return problems;
 }

@@ -1,12 +1,12 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ControllerMetrics, ReconcileOutcome } from './controller.js';
+import type { ControllerMetrics, ResultLabel } from './controller.js';
 import type { IncomingMessage } from 'node:http';
 import type { Access, AccessReview } from './access-review.js';
 import { serve } from './http-server.js';
 import type { BoundServer } from './http-server.js';
 import type { InformerMetrics } from './reflector.js';
 import type { LeaderMetrics } from './leader.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 import type { QueueGauges, QueueMetrics } from './queue.js';
 import type { CertificateSource } from './serving-cert.js';
 
@@ -25,7 +25,7 @@ function bearerToken(request: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
-const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['success', 'error', 'requeue', 'requeue_after'];
+const RESULT_LABELS: readonly ResultLabel[] = ['success', 'error', 'requeue', 'requeue_after'];
 
 // controller-runtime's buckets, so existing dashboards read our histograms the same way.
 const RECONCILE_TIME_BUCKETS = [
@@ -150,15 +150,15 @@ export class RuntimeMetrics {
   }
 
   controllerMetrics(controller: string): ControllerMetrics {
-    for (const result of RECONCILE_OUTCOMES) this.reconcileTotal.inc({ controller, result }, 0);
+    for (const result of RESULT_LABELS) this.reconcileTotal.inc({ controller, result }, 0);
     this.reconcileErrors.inc({ controller }, 0);
     return {
       maxConcurrentReconciles: (count) => this.maxConcurrentReconciles.set({ controller }, count),
       activeWorkers: (count) => this.activeWorkers.set({ controller }, count),
       longRunning: (count) => this.longRunningReconciles.set({ controller }, count),
-      reconciled: (outcome, seconds) => {
-        this.reconcileTotal.inc({ controller, result: outcome });
-        if (outcome === 'error') this.reconcileErrors.inc({ controller });
+      reconciled: (label, seconds) => {
+        this.reconcileTotal.inc({ controller, result: label });
+        if (label === 'error') this.reconcileErrors.inc({ controller });
         this.reconcileTime.observe({ controller }, seconds);
       },
     };
@@ -228,7 +228,7 @@ export class RuntimeMetrics {
     try {
       access = await review(token);
     } catch (error) {
-      logger.warn('metrics access review failed', { error: error instanceof Error ? error.message : String(error) });
+      logger.warn('metrics access review failed', { error: errorMessage(error) });
       return { status: 503, text: 'Service Unavailable: the access review failed' };
     }
     if (access === 'unauthenticated') return unauthorized;

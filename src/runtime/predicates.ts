@@ -13,7 +13,7 @@ export interface Predicate<T extends KubernetesObject = KubernetesObject> {
 }
 
 /** Passes an event that any of the predicates passes. */
-export function anyOf<T extends KubernetesObject>(...predicates: ReadonlyArray<Predicate<T>>): Predicate<T> {
+function anyOf<T extends KubernetesObject>(...predicates: ReadonlyArray<Predicate<T>>): Predicate<T> {
   return {
     create: (object) => predicates.some((predicate) => predicate.create?.(object) ?? true),
     update: (previous, current) => predicates.some((predicate) => predicate.update?.(previous, current) ?? true),
@@ -22,23 +22,23 @@ export function anyOf<T extends KubernetesObject>(...predicates: ReadonlyArray<P
 }
 
 /** A periodic resync: the informer re-delivers an object it already holds. */
-export const resync: Predicate = { update: (previous, current) => previous === current };
+const resync: Predicate = { update: (previous, current) => previous === current };
 
 /** The spec changed (metadata.generation moves only on spec changes when there is a status subresource). */
-export const generationChanged: Predicate = {
+const generationChanged: Predicate = {
   update: (previous, current) => previous.metadata?.generation !== current.metadata?.generation,
 };
 
-export const deletionRequested: Predicate = {
+const deletionRequested: Predicate = {
   update: (previous, current) =>
     String(previous.metadata?.deletionTimestamp) !== String(current.metadata?.deletionTimestamp),
 };
 
-export const labelsChanged: Predicate = {
+const labelsChanged: Predicate = {
   update: (previous, current) => JSON.stringify(previous.metadata?.labels) !== JSON.stringify(current.metadata?.labels),
 };
 
-export const annotationsChanged: Predicate = {
+const annotationsChanged: Predicate = {
   update: (previous, current) =>
     JSON.stringify(previous.metadata?.annotations) !== JSON.stringify(current.metadata?.annotations),
 };
@@ -54,16 +54,6 @@ export const ignoreStatusOnlyUpdates: Predicate = anyOf(
   labelsChanged,
   annotationsChanged,
 );
-
-/**
- * Passes objects carrying every one of `labels`. An update passes when the object carried them
- * before or carries them now, so removing a label is still heard.
- */
-export function labelsMatch(labels: Readonly<Record<string, string>>): Predicate {
-  const matches = (object: KubernetesObject): boolean =>
-    Object.entries(labels).every(([key, value]) => object.metadata?.labels?.[key] === value);
-  return { create: matches, update: (previous, current) => matches(previous) || matches(current), delete: matches };
-}
 
 /** Handlers that pass on only the events every predicate lets through. */
 export function filtered<T extends KubernetesObject>(

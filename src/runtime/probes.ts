@@ -4,7 +4,7 @@ import type { BoundServer } from './http-server.js';
 import type { Logger } from '../log.js';
 
 /** A named condition; false (or a throw) fails the probe. */
-export type Check = () => boolean;
+type Check = () => boolean;
 
 function report(checks: Map<string, Check>, response: ServerResponse): void {
   const lines: string[] = [];

@@ -20,7 +20,7 @@ export interface QueueMetrics {
   readGaugesFrom(read: () => QueueGauges): void;
 }
 
-export interface WorkQueueOptions extends RateLimiterOptions {
+interface WorkQueueOptions extends RateLimiterOptions {
   clock?: Clock;
   metrics?: QueueMetrics;
   /**
@@ -113,7 +113,7 @@ class DelayHeap {
     let index = entries.push(entry) - 1;
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      const above = entries[parent] as Delayed;
+      const above = entries[parent];
       if (above.readyAt <= entry.readyAt) break;
       entries[index] = above;
       index = parent;
@@ -131,11 +131,8 @@ class DelayHeap {
       const left = 2 * index + 1;
       if (left >= entries.length) break;
       const right = left + 1;
-      const child =
-        right < entries.length && (entries[right] as Delayed).readyAt < (entries[left] as Delayed).readyAt
-          ? right
-          : left;
-      const below = entries[child] as Delayed;
+      const child = right < entries.length && entries[right].readyAt < entries[left].readyAt ? right : left;
+      const below = entries[child];
       if (below.readyAt >= last.readyAt) break;
       entries[index] = below;
       index = child;

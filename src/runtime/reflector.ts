@@ -5,7 +5,7 @@ import { Backoff } from './backoff.js';
 import { sleep } from './clock.js';
 import type { Cancel, Clock } from './clock.js';
 import type { ApiGetter } from './connection.js';
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 
 /** Why a list/watch cycle started over; the label of watch_restarts_total. */
 export type WatchRestartReason =
@@ -57,7 +57,7 @@ export interface ReflectorAccept {
   watch: string;
 }
 
-export interface ReflectorOptions<T> extends ReflectorTiming {
+interface ReflectorOptions<T> extends ReflectorTiming {
   getter: ApiGetter;
   /** Collection path, e.g. /apis/example.com/v1/namespaces/ns/things. */
   path: string;
@@ -96,10 +96,6 @@ class ApiStatusError extends Error {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function resourceVersionOf(object: unknown): string | undefined {
@@ -187,7 +183,7 @@ export class Reflector<T extends KubernetesObject> {
         } catch (error) {
           if (signal.aborted) return;
           metrics?.watchRestarted('list_failed');
-          logger.warn('list failed; retrying', { error: messageOf(error) });
+          logger.warn('list failed; retrying', { error: errorMessage(error) });
           await this.pause(backoff.next(), signal);
           continue;
         }
@@ -230,7 +226,7 @@ export class Reflector<T extends KubernetesObject> {
     const startedAt = clock.now();
     const objects: T[] = [];
     let continueToken: string | undefined;
-    let resourceVersion = '';
+    let resourceVersion: string;
     let pages = 0;
     do {
       pages++;
@@ -271,7 +267,7 @@ export class Reflector<T extends KubernetesObject> {
         throw new ApiStatusError(response.statusCode ?? 0, statusMessage(response.statusCode ?? 0, body));
       const parsed: unknown = JSON.parse(body);
       if (!isRecord(parsed)) throw new Error('list response is not an object');
-      return parsed as ListResponse<T>;
+      return parsed;
     } finally {
       cancelTimeout();
       unlink();
@@ -313,7 +309,7 @@ export class Reflector<T extends KubernetesObject> {
     } catch (error) {
       if (watchdogFired) return this.ended('watchdog', `no data for ${this.watchIdleTimeoutMs} ms`);
       if (signal.aborted) return 'closed';
-      return this.ended('error', messageOf(error));
+      return this.ended('error', errorMessage(error));
     } finally {
       cancelWatchdog();
       unlink();

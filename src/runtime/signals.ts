@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import { type Logger, errorMessage } from '../log.js';
 
 /** The part of `process` the shutdown handler uses; tests pass a stand-in. */
 export interface SignalTarget {
@@ -7,7 +7,7 @@ export interface SignalTarget {
   exit(code: number): void;
 }
 
-export interface ShutdownOptions {
+interface ShutdownOptions {
   logger: Logger;
   /** Stops everything gracefully: stop the controllers, release the lease, close servers. */
   shutdown: () => Promise<void>;
@@ -52,7 +52,7 @@ export function exitOnSignals(options: ShutdownOptions): () => void {
         () => 0,
         (error: unknown) => {
           options.logger.error('graceful shutdown failed', {
-            error: error instanceof Error ? error.message : String(error),
+            error: errorMessage(error),
           });
           return 1;
         },

@@ -87,7 +87,9 @@ async function eventually(what: string, boundMs: number, check: () => Promise<bo
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`gave up waiting for ${what}${last ? `; last error: ${String(last)}` : ''}`);
+      throw new Error(
+        `gave up waiting for ${what}${last ? `; last error: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -225,8 +227,8 @@ test('kubectl, with the harness kubeconfig, verifies TLS and shows the printer c
   const got = await controlPlane.kubectl(['get', 'widgets', '--namespace', ns]);
   assert.is(got.code, 0, got.stderr);
   const [header, row] = got.stdout.trimEnd().split('\n');
-  assert.match(header!, /^NAME\s+SIZE\s+COLOR\s+READY\s+AGE$/, got.stdout);
-  assert.match(row!, /^printed\s+3\s+green\s+true\s+\d+s$/, got.stdout);
+  assert.match(header, /^NAME\s+SIZE\s+COLOR\s+READY\s+AGE$/, got.stdout);
+  assert.match(row, /^printed\s+3\s+green\s+true\s+\d+s$/, got.stdout);
 
   // The kubeconfig's CA is what makes the connection trusted: with the system's public roots
   // instead, the self-signed serving certificate is refused.
@@ -286,7 +288,7 @@ test('a TokenRequest ServiceAccount token is refused a Secret until a Role and R
   let password = '';
   await eventually('the RoleBinding to take effect', 30_000, async () => {
     const secret = await readerCore.readNamespacedSecret({ namespace: ns, name: 'creds' });
-    password = Buffer.from(secret.data!.password!, 'base64').toString();
+    password = Buffer.from(secret.data!.password, 'base64').toString();
     return true;
   });
   assert.is(password, 'hunter2');

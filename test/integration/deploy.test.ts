@@ -496,7 +496,7 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
     '--concurrency=8',
     '--reconcile-timeout=3m',
   ]) {
-    assert.ok(args.includes(arg), `${arg} in ${args}`);
+    assert.ok(args.includes(arg), `${arg} in ${args.join(' ')}`);
   }
   const config = parseRenderedArgs(deployment, { POD_NAMESPACE: 'ops' });
   assert.equal(config.allowedUrls, [

@@ -16,7 +16,9 @@ import {
   type SecretTemplate,
   type TemplateValues,
 } from '../../src/api/secret-template.js';
-import { bucketPermissions, createInfluxClient, type InfluxClient, type Outcome } from '../../src/influx/index.js';
+import { bucketPermissions } from '../../src/access/token-authorizations.js';
+import { createInfluxClient } from '../../src/influx/client.js';
+import type { InfluxClient, Outcome } from '../../src/influx/types.js';
 import {
   ensureInfluxCli,
   ensureTelegraf,

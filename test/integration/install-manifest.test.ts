@@ -67,7 +67,7 @@ tests.after(async (context) => {
 const only = (context: Context, kind: string): Manifest => {
   const found = context.manifests.filter((m) => m.kind === kind);
   assert.is(found.length, 1, `exactly one ${kind}`);
-  return found[0] as Manifest;
+  return found[0];
 };
 
 tests('the checked-in file is the current rendering of the chart (else: npm run manifests)', async () => {

@@ -16,7 +16,6 @@ import {
   requestsTo,
   waitForReason,
 } from '../support/onboarding.js';
-import type { InfluxStandin } from '../support/influx-standin.js';
 import { eventually } from '../support/wait.js';
 
 const tests = suite<OnboardingFile>('onboarding crash safety', new OnboardingFile());
@@ -110,7 +109,7 @@ tests(
       names.map((name, index) => createOnboarding(namespace, name, { url: influxes[index]?.url, ...SPEC })),
     );
     for (const [index, name] of names.entries()) {
-      const influx = influxes[index] as InfluxStandin;
+      const influx = influxes[index];
       const ready = await waitForReason(namespace, name, 'Onboarded');
       assert.is(readyOf(ready)?.status, 'True', name);
       const secret = await getSecret(namespace, `${name}-influxdb`);

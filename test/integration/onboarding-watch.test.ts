@@ -2,7 +2,8 @@
 // the way of the credentials Secret), and its own ones when another resource references them,
 // wake the resource that depends on them at once. The operator
 // runs with a 60 s backoff and drift interval, so anything faster than that came from the Secret watch. The operator's
-// own Secret write, coming back through the watch, wakes nobody who knows it already.
+// own Secret write, coming back through the watch, wakes nobody who knows it already. A resource
+// waiting behind another for the same instance is woken when that one goes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -11,6 +12,7 @@ import {
   consentTo,
   createOnboarding,
   createSecret,
+  deleteOnboarding,
   deleteSecret,
   getSecret,
   readyOf,
@@ -110,7 +112,7 @@ tests(
             record.resource === `${namespace}/quiet` &&
             (record.message === 'reconciled' || record.message === 'unchanged since its last check'),
         )
-        .map((record) => `${record.message}${record.reason === undefined ? '' : ` ${String(record.reason)}`}`);
+        .map((record) => `${record.message}${typeof record.reason === 'string' ? ` ${record.reason}` : ''}`);
 
     await annotateSecret(namespace, 'quiet-influxdb', { 'example.com/touched-by': 'someone-else' });
     const woken = await eventually(
@@ -127,6 +129,32 @@ tests(
     const records = operator.records().filter((record) => record.resource === `${namespace}/quiet`);
     assert.equal(woken, ['reconciled Onboarded', 'reconciled Onboarded'], JSON.stringify(records));
     assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 1);
+    context.remember(influx);
+  },
+);
+
+tests(
+  'a resource waiting behind another for the same instance (DuplicateTarget) goes on at once when that one is deleted',
+  async (context) => {
+    const { namespace } = context;
+    const influx = await context.standin();
+    // The first stays SecretNotFound, so it never onboards the instance, but it is older: it holds it.
+    await createOnboarding(namespace, 'holder', {
+      url: influx.url,
+      ...SPEC,
+      passwordSecretRef: { name: 'never-created', key: 'password' },
+    });
+    await waitForReason(namespace, 'holder', 'SecretNotFound');
+    // creationTimestamp has whole seconds: the waiter must be younger, not a tie broken by name.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await createOnboarding(namespace, 'waiter', { url: influx.url, ...SPEC });
+    const waiting = await waitForReason(namespace, 'waiter', 'DuplicateTarget');
+    assert.match(readyOf(waiting)?.message ?? '', `${namespace}/holder`);
+    assert.is(requestsTo(influx.requests, 'POST', '/api/v2/setup'), 0);
+
+    await deleteOnboarding(namespace, 'holder');
+    await waitForReason(namespace, 'waiter', 'Onboarded', WAKE_MS);
+    context.ledger.addSecret(await getSecret(namespace, 'waiter-influxdb'));
     context.remember(influx);
   },
 );

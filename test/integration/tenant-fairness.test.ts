@@ -98,12 +98,9 @@ tests(
     const namespace = context.attackNamespaces[ATTACKERS] ?? '';
     // As the issue found them: requestTimeoutSeconds 300, in etcd from before the maximum of 60.
     await applyCrd(olderCrd());
-    let servers: SilentServer[] = [];
-    try {
-      servers = await silentInstances(Array<string>(ATTACKERS).fill(namespace), 300);
-    } finally {
-      await applyCrd(readFileSync(CRD_FILE, 'utf8'));
-    }
+    const servers = await silentInstances(Array<string>(ATTACKERS).fill(namespace), 300).finally(() =>
+      applyCrd(readFileSync(CRD_FILE, 'utf8')),
+    );
     context.silent.push(...servers);
     await attackHolds(servers, WORKERS);
     const readyMs = await victimReadyMs(context.victimNamespace, 'victim-one-namespace', context.standins);

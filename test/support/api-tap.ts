@@ -8,7 +8,7 @@
 // is changed in transit: status, headers (minus hop-by-hop ones) and bodies are passed through,
 // and a watch stream is piped chunk by chunk. When the upstream connection breaks (the API server
 // stopped), the client's connection is destroyed too, as a client of the real server would see.
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

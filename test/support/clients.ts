@@ -40,7 +40,7 @@ export interface Run {
 function run(binary: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(binary, args, { env, timeout: timeoutMs, maxBuffer: 4 << 20 }, (error, stdout, stderr) => {
-      if (error !== null && typeof error.code !== 'number') return reject(error);
+      if (error !== null && typeof error.code !== 'number') return reject(new Error(error.message, { cause: error }));
       resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
     });
   });
@@ -179,7 +179,7 @@ export async function grafanaQuery(
       .replaceAll('v.timeRangeStart', '-1h')
       .replaceAll('v.timeRangeStop', 'now()');
     headers.Authorization = `Token ${text(secure.token) ?? ''}`;
-    response = await fetch(`${base}/api/v2/query?${new URLSearchParams({ org: organization })}`, {
+    response = await fetch(`${base}/api/v2/query?${new URLSearchParams({ org: organization }).toString()}`, {
       method: 'POST',
       headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/csv' },
       body: JSON.stringify({ query: flux, type: 'flux', dialect: { header: true, annotations: [] } }),
@@ -191,14 +191,14 @@ export async function grafanaQuery(
   else if (source.user) basic(source.user, text(secure.password) ?? '');
   const parameters = new URLSearchParams({ db: text(json.dbName) ?? '', epoch: 'ms' });
   if (json.httpMode === 'POST') {
-    response = await fetch(`${base}/query?${parameters}`, {
+    response = await fetch(`${base}/query?${parameters.toString()}`, {
       method: 'POST',
       headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ q: query }).toString(),
     });
   } else {
     parameters.set('q', query);
-    response = await fetch(`${base}/query?${parameters}`, { headers });
+    response = await fetch(`${base}/query?${parameters.toString()}`, { headers });
   }
   const body = await response.text();
   let parsed: unknown = body;

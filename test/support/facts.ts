@@ -13,7 +13,7 @@ import {
   type InfluxOnboardingStatus,
 } from '../../src/api/types.js';
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
-import { tlsSettings } from '../../src/api/spec.js';
+import { checkSpec, tlsSettings } from '../../src/api/spec.js';
 import type {
   Authorization,
   BucketState,
@@ -29,7 +29,10 @@ import type {
   TokenOwner,
   UnreachableReason,
 } from '../../src/influx/types.js';
-import { decide, withRepair, type Finish, type RepairStep, type Step } from '../../src/onboarding/decide.js';
+import { decide } from '../../src/onboarding/decide.js';
+import { situation, type Situation } from '../../src/onboarding/phases/situation.js';
+import { withRepair } from '../../src/onboarding/phases/org-bucket.js';
+import type { Finish, RepairStep, Step } from '../../src/onboarding/step.js';
 import type { BoundCredentials, Facts } from '../../src/onboarding/facts.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -127,7 +130,7 @@ export function resource(options: ResourceOptions = {}): InfluxOnboarding {
       creationTimestamp: EARLIER,
       ...(options.annotations && { annotations: options.annotations }),
     },
-    spec: { ...BASE_SPEC, ...options.spec } as InfluxOnboardingSpec,
+    spec: { ...BASE_SPEC, ...options.spec },
     ...(options.status && { status: options.status }),
   };
 }
@@ -268,6 +271,13 @@ export const health = (version: string | null = VERSION): Health => ({
 
 // ---------------------------------------------------------------------------------------------
 // Facts
+
+/** What every phase of the decision reads, for facts whose spec is valid. */
+export function situationOf(input: Facts): Situation {
+  const checked = checkSpec(input.resource);
+  if (!checked.ok) throw new Error(`invalid spec: ${checked.problems.join('; ')}`);
+  return situation(input, checked.spec);
+}
 
 export function facts(overrides: Partial<Facts> = {}): Facts {
   return {
@@ -487,7 +497,7 @@ export function only<K extends Exclude<Step, Finish>['kind']>(run: Drive, kind: 
   const matching = run.steps.filter((step): step is Extract<Exclude<Step, Finish>, { kind: K }> => step.kind === kind);
   if (matching.length !== 1)
     throw new Error(`expected exactly one ${kind} step, got ${matching.length} (${run.kinds.join(', ')})`);
-  return matching[0] as StepOf<K>;
+  return matching[0];
 }
 
 /** A world whose InfluxDB is fresh and accepts the setup. */
@@ -542,7 +552,7 @@ export function prng(seed: number): () => number {
 
 export function pick<T>(random: () => number, choices: readonly T[]): T {
   if (choices.length === 0) throw new Error('pick from an empty list');
-  return choices[Math.floor(random() * choices.length)] as T;
+  return choices[Math.floor(random() * choices.length)];
 }
 
 export type { Credentials, CredentialsSecret, DesiredSecret, Facts, Finish, SetupRequest, Step };

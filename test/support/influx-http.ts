@@ -72,7 +72,8 @@ function expectStatus(answer: RawAnswer, status: number, what: string): void {
 
 const objectOf = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-const idIn = (value: unknown, key: string): string => String(objectOf(objectOf(value)[key]).id ?? '');
+const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
+const idIn = (value: unknown, key: string): string => textOf(objectOf(objectOf(value)[key]).id);
 
 export interface SetUpInstance {
   token: string;
@@ -120,11 +121,11 @@ export class InfluxAdmin {
     expectStatus(answer, 201, 'POST /api/v2/setup');
     const auth = objectOf(objectOf(answer.json).auth);
     return {
-      token: String(auth.token ?? ''),
+      token: textOf(auth.token),
       userID: idIn(answer.json, 'user'),
       orgID: idIn(answer.json, 'org'),
       bucketID: idIn(answer.json, 'bucket'),
-      authorizationID: String(auth.id ?? ''),
+      authorizationID: textOf(auth.id),
     };
   }
 
@@ -177,7 +178,7 @@ export class InfluxAdmin {
     const answer = await this.request({ path: `/api/v2/authorizations?orgID=${orgID}`, token });
     expectStatus(answer, 200, 'GET /api/v2/authorizations');
     const list = objectOf(answer.json).authorizations;
-    return (Array.isArray(list) ? list : []).map((entry) => String(objectOf(entry).description ?? ''));
+    return (Array.isArray(list) ? list : []).map((entry) => textOf(objectOf(entry).description));
   }
 
   /** The names of the org's buckets. */
@@ -185,7 +186,7 @@ export class InfluxAdmin {
     const answer = await this.request({ path: `/api/v2/buckets?orgID=${orgID}&limit=100`, token });
     expectStatus(answer, 200, 'GET /api/v2/buckets');
     const list = objectOf(answer.json).buckets;
-    return (Array.isArray(list) ? list : []).map((entry) => String(objectOf(entry).name ?? ''));
+    return (Array.isArray(list) ? list : []).map((entry) => textOf(objectOf(entry).name));
   }
 
   async bucket(token: string, id: string): Promise<BucketView> {

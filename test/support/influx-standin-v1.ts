@@ -182,7 +182,7 @@ function select(match: RegExpMatchArray, db: string, rp: string, epoch: string, 
   if ('error' in target) return target;
   // Groups: 1 the field list, 2-5 its first and last identifier, 6-7 the measurement.
   const measurement = identifierOf(match, 6);
-  const selected = match[1] === '*' ? undefined : [...match[1]!.matchAll(FIELD)].map((field) => identifierOf(field, 1));
+  const selected = match[1] === '*' ? undefined : [...match[1].matchAll(FIELD)].map((field) => identifierOf(field, 1));
   const points = context
     .points(target.bucketID)
     .filter((point) => point.measurement === measurement)

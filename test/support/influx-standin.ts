@@ -1254,7 +1254,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         if (user === undefined) throw new InfluxError('not found', MESSAGES.userNotFound);
         if (!auth || !can(auth, 'write', 'users', { id: user.id }))
           throw new InfluxError('unauthorized', MESSAGES.unauthorized);
-        const password = String((JSON.parse(rawBody || '{}') as { password?: unknown }).password ?? '');
+        const { password: given } = JSON.parse(rawBody || '{}') as { password?: unknown };
+        const password = typeof given === 'string' ? given : '';
         const problem = passwordProblem(password);
         if (problem !== undefined) throw new InfluxError('invalid', problem);
         user.password = password;
@@ -1567,7 +1568,8 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         path: `${base}/:id/password`,
         public: false,
         handle: ({ params, rawBody, auth }) => {
-          const password = String((JSON.parse(rawBody || '{}') as { password?: unknown }).password ?? '');
+          const { password: given } = JSON.parse(rawBody || '{}') as { password?: unknown };
+          const password = typeof given === 'string' ? given : '';
           const entry = v1Authorizations.get(pathID(params.id ?? ''));
           if (entry === undefined) throw new InfluxError('not found', MESSAGES.authorizationNotFound);
           authorize(auth, 'write', 'users', { id: entry.userID });

@@ -41,7 +41,7 @@ export interface MarkdownFile {
 /** The Markdown files whose links the documentation tests check: README.md, docs/ and the chart's. */
 export function documentationFiles(): string[] {
   const under = (folder: string): string[] =>
-    (readdirSync(join(repositoryRoot, folder), { recursive: true, encoding: 'utf8' }) as string[])
+    readdirSync(join(repositoryRoot, folder), { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.md'))
       .map((file) => `${folder}/${file.split('\\').join('/')}`);
   return ['README.md', ...under('docs'), ...under('deploy')].sort();
@@ -52,7 +52,7 @@ function plainText(tokens: readonly Token[]): string {
   return tokens
     .map((token) => {
       if (token.type === 'html' || token.type === 'br') return '';
-      if ('tokens' in token && Array.isArray(token.tokens)) return plainText(token.tokens as Token[]);
+      if ('tokens' in token && Array.isArray(token.tokens)) return plainText(token.tokens);
       return 'text' in token && typeof token.text === 'string' ? token.text : '';
     })
     .join('');
@@ -65,7 +65,7 @@ const HTML_HREF = /<a\s[^>]*\bhref\s*=\s*["']([^"']+)["']/gi;
 function* walk(tokens: readonly Token[]): Generator<Token> {
   for (const token of tokens) {
     yield token;
-    if ('tokens' in token && Array.isArray(token.tokens)) yield* walk(token.tokens as Token[]);
+    if ('tokens' in token && Array.isArray(token.tokens)) yield* walk(token.tokens);
     if (token.type === 'list') yield* walk((token as Tokens.List).items);
     if (token.type === 'table') {
       const table = token as Tokens.Table;

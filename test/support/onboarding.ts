@@ -302,7 +302,7 @@ export async function waitForReason(
       { timeoutMs, intervalMs: 150 },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; last Ready: ${JSON.stringify(readyOf(last))}`);
+    throw new Error(`${(error as Error).message}; last Ready: ${JSON.stringify(readyOf(last))}`, { cause: error });
   }
 }
 

@@ -38,7 +38,7 @@ export async function inspectorGc(inspectorPort: number, extra: string[] = []): 
       process.execPath,
       [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(inspectorPort), ...extra],
       { maxBuffer: 1 << 24 },
-      (error, output) => (error ? reject(error) : resolve(output)),
+      (error, output) => (error ? reject(new Error(error.message, { cause: error })) : resolve(output)),
     ),
   );
   return JSON.parse(stdout) as InspectorReport;

@@ -28,9 +28,7 @@ const SECTION_OF_REASONS: Record<string, string> = {
 /** Every `...Reason` object src/api/ exports, by export name: its reasons. */
 async function reasonSets(): Promise<Map<string, string[]>> {
   const folder = join(repositoryRoot, 'src/api');
-  const modules = (readdirSync(folder, { recursive: true, encoding: 'utf8' }) as string[]).filter((file) =>
-    file.endsWith('.ts'),
-  );
+  const modules = readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
   const sets = new Map<string, string[]>();
   for (const file of modules) {
     const exports = (await import(pathToFileURL(join(folder, file)).href)) as Record<string, unknown>;

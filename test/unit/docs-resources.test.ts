@@ -80,8 +80,8 @@ function check(page: MarkdownFile, anchor: string, expected: readonly Field[]): 
     }
     if (row.required !== undefined && (row.required === 'yes') !== field.required)
       problems.push(`${field.path}: required is ${field.required ? '"yes"' : 'not "yes"'} in the CRD`);
-    if (row.default !== undefined && field.default !== undefined && row.default !== String(field.default))
-      problems.push(`${field.path}: the CRD's default is ${String(field.default)}`);
+    if (row.default !== undefined && field.default !== undefined && row.default !== textOf(field.default))
+      problems.push(`${field.path}: the CRD's default is ${textOf(field.default)}`);
   }
   for (const path of rows.keys())
     if (!expected.some((field) => field.path === path)) problems.push(`${path}: not a field of the CRD`);
@@ -133,13 +133,18 @@ test("every field of every CRD has its row in docs/resources.md, with the CRD's 
   assert.equal(problems, Object.fromEntries(Object.keys(problems).map((key) => [key, []])));
 });
 
+/** A CRD default or an API constant as a table cell spells it. */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 test('the docs name, in a table, every label, annotation and Secret key src/api/ defines', () => {
   const cells = documentationFiles()
     .filter((file) => file.startsWith('docs/'))
     .flatMap((file) => readMarkdown(file).tables.flatMap((table) => table.rows.flat()));
   const names = Object.entries({ ...onboardingApi, ...accessApi })
     .filter(([name]) => /_(LABEL|ANNOTATION|KEY)$/.test(name))
-    .map(([, value]) => String(value));
+    .map(([, value]) => textOf(value));
   assert.ok(names.length >= 10, names.join(', '));
   assert.equal(
     [...names, ...onboardingApi.SECRET_KEYS].filter((name) => !cells.some((cell) => cell.includes(name))),

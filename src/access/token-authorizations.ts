@@ -1,0 +1,67 @@
+// What an InfluxToken's authorizations look like in InfluxDB: the marker that ties one to its
+// resource for good, the permissions it is created with, and whether the one InfluxDB shows still
+// serves the Secret.
+import type { EffectiveTokenSpec } from '../api/access-spec.js';
+import type { InfluxToken } from '../api/access-types.js';
+import type { Authorization, Permission } from '../influx/index.js';
+
+/** What the token controller reads of a listed authorization (v2.9+ lists no token). */
+export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
+
+/** One permission of an application token: read or write one bucket of the org. */
+export interface BucketPermission {
+  action: 'read' | 'write';
+  bucketID: string;
+}
+
+/**
+ * The marker in an authorization's description that ties it to one InfluxToken for good: its UID,
+ * which a re-created resource of the same name does not share.
+ */
+export function tokenMarker(resource: Pick<InfluxToken, 'metadata'>): string {
+  const { namespace, name, uid } = resource.metadata;
+  return `[InfluxToken ${namespace}/${name} uid=${uid}]`;
+}
+
+export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<InfluxToken, 'metadata'>): string {
+  const marker = tokenMarker(resource);
+  return spec.description === '' ? marker : `${spec.description} ${marker}`;
+}
+
+/** This resource's authorizations: found by the UID in their description, also on servers that never show a token again. */
+export function ownAuthorizations(
+  all: readonly ListedAuthorization[],
+  resource: Pick<InfluxToken, 'metadata'>,
+): ListedAuthorization[] {
+  const suffix = ` uid=${resource.metadata.uid}]`;
+  return all.filter((entry) => entry.description.endsWith(suffix));
+}
+
+/** An application token's permissions as InfluxDB takes them: each on one bucket of the org (what serves() reads back). */
+export function bucketPermissions(orgID: string, permissions: readonly BucketPermission[]): Permission[] {
+  return permissions.map(({ action, bucketID }) => ({ action, resource: { type: 'buckets', id: bucketID, orgID } }));
+}
+
+/** `read:<id>,write:<id>`: what the authorization in the Secret was created with, compared as a whole. */
+export function permissionsKey(permissions: ReadonlyArray<{ action: string; bucketID: string }>): string {
+  return permissions
+    .map(({ action, bucketID }) => `${action}:${bucketID}`)
+    .sort()
+    .join(',');
+}
+
+/**
+ * The authorization InfluxDB shows serves the Secret as it is: active, in the org, with exactly the
+ * wanted permissions (each on one bucket of the org), and the Secret's token where InfluxDB still
+ * shows tokens (before v2.9; the Secret's own digest vouches for its token everywhere).
+ */
+export function serves(found: Authorization | null, orgID: string, wanted: string, token: string): boolean {
+  if (found === null || !found.active || found.orgID !== orgID) return false;
+  if (found.token !== undefined && found.token !== token) return false;
+  const onBuckets = found.permissions.flatMap(({ action, resource }) =>
+    resource.type === 'buckets' && resource.id !== undefined && resource.orgID === orgID
+      ? [{ action, bucketID: resource.id }]
+      : [],
+  );
+  return onBuckets.length === found.permissions.length && permissionsKey(onBuckets) === wanted;
+}

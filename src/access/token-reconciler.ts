@@ -1,0 +1,246 @@
+import { checkTokenSpec } from '../api/access-spec.js';
+import {
+  TOKEN_FINALIZER,
+  TOKEN_KIND,
+  type DesiredTokenSecret,
+  type InfluxBucket,
+  type InfluxToken,
+  type InfluxTokenStatus,
+  type TokenSecret,
+} from '../api/access-types.js';
+import { redactionOwner, validCredentials } from '../api/credentials.js';
+import { READY } from '../api/types.js';
+import { requestKey, runSteps, RunMemory, type Reconciler, type Request, type Result } from '../runtime/index.js';
+import type { AccessFinish, FinalizerStep } from './access.js';
+import {
+  abortingOn,
+  accessLoop,
+  observeAccess,
+  UNRESOLVED,
+  type AccessOptions,
+  type AccessPorts,
+  type AccessShell,
+  type KindPorts,
+} from './reconciler.js';
+import { bucketPermissions } from './token-authorizations.js';
+import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
+
+export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
+  bucket(namespace: string, name: string): InfluxBucket | undefined;
+  /** The Secret as the cache shows it, or as this process last wrote it (read-your-writes). */
+  readSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
+  /** The Secret as the API server has it: read before an authorization is deleted or created. */
+  confirmSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
+  writeSecret(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret>;
+}
+
+type TokenAction = Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>;
+
+/** A token whose authorizations were listed, leaving no orphan, while its Secret was at this version. */
+interface OrphanFree {
+  uid: string;
+  secretVersion: string;
+}
+
+/** The InfluxToken reconciler: an InfluxDB authorization with exactly the declared permissions, in a Secret. */
+export function createTokenReconciler(ports: TokenPorts, options: AccessOptions): Reconciler {
+  const reconciler = new TokenReconciler(ports, options);
+  return (request, signal, term) => reconciler.reconcile(request, signal, term);
+}
+
+/** The owner of an InfluxToken's values in the log redaction. */
+function tokenOwner(key: string): string {
+  return redactionOwner(TOKEN_KIND, key);
+}
+
+class TokenReconciler {
+  private readonly now: () => Date;
+  private readonly shell: AccessShell<InfluxToken, InfluxTokenStatus>;
+  /**
+   * What spares a Ready token's periodic check the list of every authorization of the org. An
+   * orphan (an authorization with the token's UID that its Secret does not name) comes only from a
+   * create whose answer or Secret write was lost, or from a Secret changed behind the operator
+   * (deleted, annotations edited). So a token stays orphan-free while its Secret keeps the version
+   * seen at a clean list (or written since by this process from an orphan-free state) and no
+   * create has been attempted since. Kept per leadership term (the runtime's `term`): after a
+   * restart or a new term (another replica may have created meanwhile) every token is listed once
+   * more.
+   */
+  private readonly orphanFree = new RunMemory<OrphanFree>();
+
+  constructor(
+    private readonly ports: TokenPorts,
+    private readonly options: AccessOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.shell = { ports, options, finalizer: TOKEN_FINALIZER };
+  }
+
+  async reconcile(request: Request, signal: AbortSignal, term: object): Promise<Result> {
+    const { ports, options } = this;
+    const key = requestKey(request);
+    const clean = this.orphanFree.of(term);
+    const resource = ports.resource(request.namespace, request.name);
+    if (resource === undefined) {
+      clean.delete(key);
+      options.secrets.release(tokenOwner(key));
+      options.onReason?.(key, undefined);
+      return {};
+    }
+    const facts = await this.observe(request, resource, clean.get(key));
+    // TokenReady is only reached with no orphan left: after a list in this round, or orphan-free from the start with no create since.
+    const decide = (current: TokenFacts): TokenStep => {
+      const step = decideToken(current);
+      const { secret } = current;
+      if (step.kind === 'finish' && step.reason === 'TokenReady' && secret.state === 'owned' && secret.resourceVersion)
+        clean.set(key, { uid: resource.metadata.uid, secretVersion: secret.resourceVersion });
+      return step;
+    };
+    const influx = abortingOn(ports, signal);
+    const loop = accessLoop(this.shell, decide, (step: TokenAction, current: TokenFacts) =>
+      act(influx, options, step, current, clean),
+    );
+    return runSteps(loop, facts, signal);
+  }
+
+  /** The facts before InfluxDB is asked: access through the onboarding, the Secret (the cache's view), the buckets. */
+  private async observe(request: Request, resource: InfluxToken, known: OrphanFree | undefined): Promise<TokenFacts> {
+    const { ports, options } = this;
+    const checked = checkTokenSpec(resource);
+    const access = checked.ok
+      ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding)
+      : UNRESOLVED;
+    const secret: TokenSecret = checked.ok
+      ? await ports.readSecret(resource, checked.spec.secretName)
+      : { state: 'absent' };
+    holdSecretToken(options, requestKey(request), secret);
+    const names = checked.ok ? checked.spec.permissions.map((permission) => permission.bucket) : [];
+    return {
+      resource,
+      checked,
+      access,
+      secret,
+      buckets: resolveBuckets(ports, request.namespace, names),
+      orphanFree:
+        known !== undefined &&
+        known.uid === resource.metadata.uid &&
+        secret.state === 'owned' &&
+        known.secretVersion === secret.resourceVersion,
+      secretConfirmed: false,
+      now: this.now().toISOString(),
+      driftCheckIntervalMs: options.driftCheckIntervalMs,
+    };
+  }
+}
+
+/** The token the Secret holds now, in place of what it held: one edited away is forgotten by the redaction. */
+function holdSecretToken(options: AccessOptions, key: string, secret: TokenSecret): void {
+  const token = secret.state === 'owned' ? secret.data.token : undefined;
+  options.secrets.hold(tokenOwner(key), 'secret', validCredentials({ tokens: [token] }));
+}
+
+/** What the token's permissions name, from the InfluxBuckets' status in the token's namespace. */
+function resolveBuckets(
+  ports: TokenPorts,
+  namespace: string,
+  names: readonly string[],
+): Record<string, BucketResolution> {
+  const resolved: Record<string, BucketResolution> = {};
+  for (const name of names) {
+    const bucket = ports.bucket(namespace, name);
+    const ready = bucket?.status?.conditions?.find((condition) => condition.type === READY);
+    const { bucketID, bucketName, onboarding } = bucket?.status ?? {};
+    if (bucket === undefined) resolved[name] = { kind: 'missing' };
+    else if (
+      ready?.status !== 'True' ||
+      bucketID === undefined ||
+      bucketName === undefined ||
+      onboarding === undefined ||
+      bucket.metadata.deletionTimestamp !== undefined
+    ) {
+      resolved[name] = {
+        kind: 'not-ready',
+        message: `waiting for InfluxBucket ${name} to be Ready (${ready?.reason ?? 'not reconciled yet'})`,
+      };
+    } else resolved[name] = { kind: 'ready', bucketID, bucketName, onboarding };
+  }
+  return resolved;
+}
+
+/** Carries out one step in InfluxDB or on the token's Secret; its answer (or what was refused) becomes a fact. */
+async function act(
+  ports: TokenPorts,
+  options: AccessOptions,
+  step: TokenAction,
+  facts: TokenFacts,
+  clean: Map<string, OrphanFree>,
+): Promise<TokenFacts> {
+  const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
+  switch (step.kind) {
+    case 'listAuthorizations': {
+      const { target, token, orgID } = step.connection;
+      return { ...facts, authorizations: await ports.influx(target).listAuthorizations(token, { orgID }) };
+    }
+    case 'readAuthorization': {
+      const { target, token } = step.connection;
+      const found = await ports.influx(target).authorization(token, step.authorizationID);
+      return { ...facts, current: { id: step.authorizationID, found } };
+    }
+    case 'createAuthorization':
+      // From here until a list finds no orphan, one may exist: this create's answer can be lost.
+      clean.delete(key);
+      return create(ports, options, step, facts);
+    case 'writeSecret': {
+      options.secrets.hold(tokenOwner(key), 'secret', validCredentials({ tokens: [step.secret.data.token] }));
+      const { issued: _written, ...rest } = facts;
+      // The write's answer is the Secret as the API server has it now.
+      const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
+      return { ...rest, secret, secretConfirmed: true };
+    }
+    case 'confirmSecret': {
+      if (!facts.checked.ok) throw new Error('a token without a valid spec has no Secret to confirm');
+      const secret = await ports.confirmSecret(facts.resource, facts.checked.spec.secretName);
+      holdSecretToken(options, key, secret);
+      return { ...facts, secret, secretConfirmed: true };
+    }
+    case 'deleteAuthorization': {
+      const { target, token } = step.connection;
+      const deleted = await ports.influx(target).deleteAuthorization(token, step.authorizationID);
+      if (!deleted.ok) {
+        const doing = `deleting authorization ${step.authorizationID} (${step.why})`;
+        return { ...facts, failure: { doing, failure: deleted.failure } };
+      }
+      options.logger.info('deleted authorization', {
+        resource: key,
+        authorizationID: step.authorizationID,
+        why: step.why,
+      });
+      return { ...facts, deleted: [...(facts.deleted ?? []), step.authorizationID] };
+    }
+  }
+}
+
+/** A new authorization; its token registered for redaction at once, and the list read before it made to show it. */
+async function create(
+  ports: TokenPorts,
+  options: AccessOptions,
+  step: Extract<TokenAction, { kind: 'createAuthorization' }>,
+  facts: TokenFacts,
+): Promise<TokenFacts> {
+  const { target, token, orgID } = step.connection;
+  const created = await ports.influx(target).createAuthorization(token, {
+    orgID,
+    description: step.description,
+    permissions: bucketPermissions(orgID, step.permissions),
+  });
+  if (!created.ok) return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
+  const key = requestKey(facts.resource.metadata);
+  options.secrets.hold(tokenOwner(key), 'created', validCredentials({ tokens: [created.value.token] }));
+  // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.
+  const listed = facts.authorizations?.ok ? facts.authorizations.value : [];
+  return {
+    ...facts,
+    issued: created.value,
+    authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] },
+  };
+}

@@ -1,0 +1,83 @@
+// What the credentials Secret holds and what it must hold: the credentials with the instance they
+// belong to (URL and TLS settings), and the desired Secret a phase asks to write.
+import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret } from '../../api/credentials.js';
+import { sameInstance, tlsSettings } from '../../api/spec.js';
+import type { EffectiveSpec } from '../../api/types.js';
+import type { BoundCredentials } from '../facts.js';
+
+/**
+ * The credentials the Secret holds and the instance they belong to, or undefined without a
+ * username and token. The password may be empty: an adopted instance's password is not known
+ * unless spec.passwordSecretRef gives it.
+ */
+export function credentialsIn(secret: CredentialsSecret): BoundCredentials | undefined {
+  if (secret.state !== 'owned') return undefined;
+  const { url, username, password, token } = secret.data;
+  if (!username || !token) return undefined;
+  return {
+    credentials: { username, password: password ?? '', token },
+    target: { ...(url && { url }), ...(secret.tls !== undefined && { tls: secret.tls }) },
+  };
+}
+
+/** The instance a spec aims at: credentials may be used only with the target they belong to. */
+export function targetOf(spec: EffectiveSpec): Required<CredentialsTarget> {
+  return { url: spec.url, tls: tlsSettings(spec) };
+}
+
+/** Whether credentials bound to `bound` belong to `wanted`; what is not known about `bound` does not count against it. */
+export function sameTarget(bound: CredentialsTarget, wanted: Required<CredentialsTarget>): boolean {
+  return (
+    (bound.url === undefined || sameInstance(bound.url, wanted.url)) &&
+    (bound.tls === undefined || bound.tls === wanted.tls)
+  );
+}
+
+export function describeTarget(target: CredentialsTarget): string {
+  return `${target.url ?? 'an unrecorded URL'} (TLS ${target.tls ?? 'settings unrecorded'})`;
+}
+
+/** What the Secret records of password and token rotation besides the password and token themselves. */
+export type RotationRecord = Pick<
+  DesiredSecret,
+  'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization'
+>;
+
+export function desiredSecret(
+  spec: EffectiveSpec,
+  credentials: Credentials,
+  record: RotationRecord = {},
+): DesiredSecret {
+  return {
+    name: spec.credentialsSecretName,
+    tls: tlsSettings(spec),
+    garbageCollected: spec.deletionPolicy === 'Delete',
+    ...record,
+    data: {
+      url: spec.url,
+      org: spec.org,
+      bucket: spec.bucket,
+      username: credentials.username,
+      password: credentials.password,
+      token: credentials.token,
+    },
+  };
+}
+
+/** Whether the Secret holds what `desired` says; a record field `desired` leaves out (undefined) is not compared. */
+export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret): boolean {
+  if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls)
+    return false;
+  const recorded: Array<[string | null | undefined, string | undefined]> = [
+    [desired.pendingPassword, secret.pendingPassword],
+    [desired.passwordRotation, secret.passwordRotation],
+    [desired.tokenRotation, secret.tokenRotation],
+    [desired.authorizationID, secret.authorizationID],
+    [desired.replacedAuthorization, secret.replacedAuthorization],
+  ];
+  // null asks for the field's removal: it matches a Secret without it.
+  if (recorded.some(([wanted, held]) => wanted !== undefined && held !== (wanted ?? undefined))) return false;
+  return (Object.keys(desired.data) as Array<keyof DesiredSecret['data']>).every(
+    (key) => secret.data[key] === desired.data[key],
+  );
+}
