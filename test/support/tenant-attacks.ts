@@ -180,5 +180,7 @@ export async function memoryAttack(
 }
 
 export function describeMemory(memory: MemoryAfterGc): string {
-  return `RSS ${memory.rssMiB} MiB (anonymous ${memory.rssAnonMiB}), heap used ${memory.usage.heapUsed} MiB`;
+  const { heapUsed, heapTotal, external } = memory.usage;
+  const young = memory.heapSpaces['new_space'];
+  return `RSS ${memory.rssMiB} MiB (anonymous ${memory.rssAnonMiB}), heap used ${heapUsed} of ${heapTotal} MiB (young generation ${young}), external ${external} MiB`;
 }
