@@ -1,7 +1,10 @@
-// Test runner: `tsx test/run.ts unit|integration [filter]`.
+// Test runner: `tsx test/run.ts unit|integration|e2e [filter]`.
 // Runs every test/<kind>/**/*.test.ts whose path contains `filter` in this one process with uvu,
-// starting a single control plane first for the integration tests. Prints `N passed, M failed`
-// last and exits non-zero unless every test ran and passed.
+// starting a single control plane first for the integration tests, and for e2e (the node tier) a whole
+// cluster (the full control plane and a node, test/support/node.ts) with the operator's image
+// loaded. Prints `N passed, M failed` last and exits non-zero unless every test ran and passed.
+// INTEGRATION_CONTROLPLANE=full runs the integration tier on the node tier's full control plane
+// (without a node), to prove it behaves the same there.
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,8 +18,8 @@ interface UvuGlobals {
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const [kind, filter = ''] = process.argv.slice(2);
-if (kind !== 'unit' && kind !== 'integration') {
-  process.stderr.write('usage: tsx test/run.ts unit|integration [filter]\n');
+if (kind !== 'unit' && kind !== 'integration' && kind !== 'e2e') {
+  process.stderr.write('usage: tsx test/run.ts unit|integration|e2e [filter]\n');
   process.exit(2);
 }
 
@@ -35,7 +38,7 @@ if (files.length === 0) {
 const runStarted = performance.now();
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
 let stopControlPlane = async (): Promise<void> => {};
-if (kind === 'integration') {
+if (kind === 'integration' || kind === 'e2e') {
   // Real influxd servers are built before anything starts (a no-op on a warm cache).
   const { ensureInfluxd } = await import('./support/influxdb.js');
   const buildStarted = performance.now();
@@ -50,14 +53,32 @@ if (kind === 'integration') {
   const { setControlPlane } = await import('./support/cluster.js');
   const started = performance.now();
   try {
-    const controlPlane = await startControlPlane({ controllerManager: true });
-    setControlPlane(controlPlane);
-    stopControlPlane = controlPlane.stop;
+    if (kind === 'e2e') {
+      const { startCluster, setCluster } = await import('./support/node.js');
+      const { loadOperatorImage } = await import('./support/operator-image.js');
+      const cluster = await startCluster();
+      stopControlPlane = cluster.stop;
+      setControlPlane(cluster.controlPlane);
+      setCluster(cluster);
+      process.stdout.write(`cluster started in ${seconds(started)} s\n`);
+      await loadOperatorImage(cluster, (line) => process.stdout.write(`${line}\n`));
+    } else {
+      const full = process.env.INTEGRATION_CONTROLPLANE === 'full';
+      const controlPlane = await startControlPlane({
+        controllerManager: true,
+        ...(full ? { full: { nodeName: 'node-1' } } : {}),
+      });
+      setControlPlane(controlPlane);
+      stopControlPlane = controlPlane.stop;
+      process.stdout.write(`${full ? 'full ' : ''}control plane started in ${seconds(started)} s\n`);
+    }
   } catch (err) {
-    process.stderr.write(`control plane failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.stderr.write(
+      `${kind === 'e2e' ? 'cluster' : 'control plane'} failed to start: ${err instanceof Error ? err.stack : String(err)}\n`,
+    );
+    await stopControlPlane();
     process.exit(1);
   }
-  process.stdout.write(`control plane started in ${seconds(started)} s\n`);
 }
 
 // What uvu/run's run() does, with one step added between loading the files and executing them:

@@ -5,6 +5,7 @@ import type {
   RequestContext,
   ResponseContext,
   V1Lease,
+  V1ObjectMeta,
 } from '@kubernetes/client-node';
 import type { LeaseRecord, LeaseStore, StoredLease } from './leader.js';
 
@@ -48,11 +49,20 @@ function microTime(value: Date | undefined): V1MicroTime | undefined {
   return value === undefined ? undefined : new V1MicroTime(value.getTime());
 }
 
-function toLease(record: LeaseRecord, namespace: string, name: string, resourceVersion?: string): V1Lease {
+/** What others put on the Lease's metadata: a replace that left it out would remove it. */
+type KeptMetadata = Pick<V1ObjectMeta, 'labels' | 'annotations' | 'ownerReferences'>;
+
+function toLease(
+  record: LeaseRecord,
+  namespace: string,
+  name: string,
+  resourceVersion?: string,
+  kept: KeptMetadata = {},
+): V1Lease {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
-    metadata: { namespace, name, resourceVersion },
+    metadata: { ...kept, namespace, name, resourceVersion },
     spec: {
       holderIdentity: record.holderIdentity,
       leaseDurationSeconds: record.leaseDurationSeconds,
@@ -63,25 +73,35 @@ function toLease(record: LeaseRecord, namespace: string, name: string, resourceV
   };
 }
 
-/** The LeaseStore of one coordination.k8s.io/v1 Lease, through a generated CoordinationV1Api client. */
+/**
+ * The LeaseStore of one coordination.k8s.io/v1 Lease, through a generated CoordinationV1Api client.
+ * An update replaces the Lease, carrying over the labels, annotations and owners last read (the
+ * chart renders the Lease, so that uninstalling removes it, and Helm tracks it by its labels).
+ */
 export function kubernetesLeaseStore(api: CoordinationV1Api, namespace: string, name: string): LeaseStore {
+  let kept: KeptMetadata = {};
+  const remember = (lease: V1Lease): StoredLease => {
+    const { labels, annotations, ownerReferences } = lease.metadata ?? {};
+    kept = { labels, annotations, ownerReferences };
+    return toStored(lease);
+  };
   return {
     async get(signal) {
       try {
-        return toStored(await api.readNamespacedLease({ namespace, name }, withSignal(signal)));
+        return remember(await api.readNamespacedLease({ namespace, name }, withSignal(signal)));
       } catch (error) {
         if (error instanceof ApiException && error.code === 404) return undefined;
         throw error;
       }
     },
     async create(record, signal) {
-      return toStored(
+      return remember(
         await api.createNamespacedLease({ namespace, body: toLease(record, namespace, name) }, withSignal(signal)),
       );
     },
     async update(record, resourceVersion, signal) {
-      const body = toLease(record, namespace, name, resourceVersion);
-      return toStored(await api.replaceNamespacedLease({ namespace, name, body }, withSignal(signal)));
+      const body = toLease(record, namespace, name, resourceVersion, kept);
+      return remember(await api.replaceNamespacedLease({ namespace, name, body }, withSignal(signal)));
     },
   };
 }

@@ -15,6 +15,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { getControlPlane } from '../support/cluster.js';
 import type { ControlPlane } from '../support/controlplane.js';
+import { ensureHelm } from '../support/helm.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const chart = join(root, 'deploy/influx-onboarding-operator');
@@ -90,10 +91,7 @@ let controlPlane: ControlPlane;
 const namespaces: string[] = [];
 
 test.before(async () => {
-  // A cold build takes minutes; build.sh prints progress on stderr, shown here so it is not silent.
-  const built = await run('bash', [join(root, 'test/helm/build.sh')]);
-  if (built.code !== 0) throw new Error(`test/helm/build.sh failed:\n${built.stderr}`);
-  helmBin = built.stdout.trim().split('\n').pop() ?? '';
+  helmBin = await ensureHelm();
   controlPlane = await getControlPlane();
 });
 
@@ -293,12 +291,19 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     'ClusterRoleBinding',
     'ClusterRoleBinding',
     'Deployment',
+    'Lease',
     'PodDisruptionBudget',
     'Role',
     'RoleBinding',
     'Service',
     'ServiceAccount',
   ]);
+  // The Lease belongs to the release (uninstalling removes it), free until a replica takes it.
+  const lease = only<Manifest & { spec?: unknown }>(manifests, 'Lease');
+  assert.equal(
+    [lease.metadata.namespace, lease.metadata.name, lease.spec],
+    ['ops', `${release}-influx-onboarding-operator`, undefined],
+  );
 
   // Exactly the verbs the code uses (onboarding-rbac.test.ts proves it against the calls).
   const rules = named<RbacObject>(manifests, 'ClusterRole', fullname).rules;
@@ -692,7 +697,12 @@ test('the Deployment satisfies the restricted Pod Security Standard (PodSecurity
   // PodSecurity checks workload resources in warn mode: a violation is a warning, not a denial.
   assertAcceptedWithoutWarnings(await dryRunApply(stringify(deployment), namespace), 1);
 
-  // Enforce mode applies to Pods: the pod the Deployment would create is admitted...
+  // Enforce mode applies to Pods: the pod the Deployment would create is admitted (its
+  // ServiceAccount exists, as the chart creates it: a control plane with the ServiceAccount
+  // admission plugin refuses a Pod of a missing one)...
+  const serviceAccount = only<Manifest>(await render(namespace), 'ServiceAccount');
+  const createdAccount = await kubectl(['apply', '--namespace', namespace, '-f', '-'], stringify(serviceAccount));
+  assert.is(createdAccount.code, 0, createdAccount.stderr);
   const template = deployment.spec.template;
   const pod = {
     apiVersion: 'v1',

@@ -79,7 +79,7 @@ tests('the checked-in file is the current rendering of the chart (else: npm run 
 });
 
 tests(
-  'it holds the namespace, the CRDs, RBAC, Deployment, Service and PDB, all in one namespace, and no key or Secret',
+  'it holds the namespace, the CRDs, RBAC, Deployment, Lease, Service and PDB, all in one namespace, and no key or Secret',
   (context) => {
     const kinds = context.manifests.map((m) => m.kind).sort();
     assert.equal(kinds, [
@@ -92,6 +92,7 @@ tests(
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'Deployment',
+      'Lease',
       'Namespace',
       'PodDisruptionBudget',
       'Role',

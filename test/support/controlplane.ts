@@ -3,6 +3,7 @@
 // modules pinned in test/controlplane and run as local processes on 127.0.0.1 with real TLS,
 // RBAC and service-account tokens. This is what controller-runtime's envtest does, plus the
 // controller manager, because the operator relies on owner-reference garbage collection.
+// With `full` it is the control plane of a real cluster, for a node to join (test/support/node.ts).
 import { spawn } from 'node:child_process';
 import { X509Certificate, generateKeyPair, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,16 +13,54 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { clusterCa } from './cluster-ca.js';
 import { ProcessScope, freePorts, runBuildScript } from './processes.js';
 import type { GroupProcess } from './processes.js';
 
 export interface ControlPlaneOptions {
   /** Also run kube-controller-manager (garbage collector and namespace controller). Default false. */
   controllerManager?: boolean;
+  /**
+   * The control plane of a real cluster, for a node to join (implies controllerManager):
+   * kube-scheduler; every default controller of kube-controller-manager, each with a
+   * ServiceAccount of its own; the ServiceAccount and NodeRestriction admission plugins; Node,RBAC
+   * authorization; an audit log of every write; a CA of its own that signs the API server's
+   * certificate; identities for the node's kubelet and kube-proxy. Without it: what envtest runs.
+   */
+  full?: FullControlPlaneOptions;
   /** Folder in which a fresh scratch folder is created (and removed on stop). Default: os.tmpdir(). */
   dir?: string;
   /** Receives progress lines (start-up timing, failures). Default: written to stderr. */
   log?: (message: string) => void;
+}
+
+export interface FullControlPlaneOptions {
+  /** The node whose kubelet gets an identity (system:node:<name>, group system:nodes). */
+  nodeName: string;
+  /** Where the processes run. Default: here, on 127.0.0.1. */
+  network?: ControlPlaneNetwork;
+}
+
+/** A network namespace the control plane runs in (the node's), reached from here by forwarded ports. */
+export interface ControlPlaneNetwork {
+  /** What the API server advertises (the `kubernetes` Service's endpoint): an address in the namespace. */
+  readonly advertiseAddress: string;
+  /** The command line that runs `command args` inside the namespace. */
+  wrap(command: string, args: string[]): [string, string[]];
+  /** Makes 127.0.0.1:port inside the namespace reachable at 127.0.0.1:port here; resolves once it is. */
+  forward(port: number): Promise<void>;
+}
+
+/** What a node needs to join a full control plane, and the audit log it keeps. */
+export interface ClusterFacts {
+  /** The API server's audit log: one JSON event per write (reads and watches are not logged). */
+  readonly auditLogPath: string;
+  /** The cluster CA (PEM file): it signed the API server's certificate and its kubelet client certificate. */
+  readonly caFile: string;
+  readonly kubeletKubeconfig: string;
+  readonly kubeProxyKubeconfig: string;
+  /** The Service address range; its first address is the `kubernetes` Service's. */
+  readonly serviceClusterIpRange: string;
 }
 
 export interface KubectlResult {
@@ -43,6 +82,8 @@ export interface ControlPlane {
   readonly etcdUrl: string;
   /** Scratch folder: etcd data, certificates, keys, kubeconfigs and logs/<component>.log. */
   readonly dir: string;
+  /** With `full`: what a node needs to join, and the audit log. */
+  readonly cluster?: ClusterFacts;
   /** Runs the harness's kubectl against this control plane (KUBECONFIG is set for it). */
   kubectl(args: string[], options?: { input?: string }): Promise<KubectlResult>;
   /** Stops kube-apiserver and starts it again on the same port and etcd; resolves when ready. */
@@ -65,14 +106,36 @@ const apiServerReadyTimeoutMs = 120_000;
 const etcdReadyTimeoutMs = 30_000;
 const controllerManagerReadyTimeoutMs = 60_000;
 const controllers = ['garbage-collector-controller', 'namespace-controller'];
+// With `full` every default controller runs (--controllers=*); these are the ones a node's
+// workloads need, waited for before the control plane counts as ready.
+const fullControllers = [
+  ...controllers,
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'deployment-controller',
+  'replicaset-controller',
+  'endpointslice-controller',
+  'root-ca-certificate-publisher-controller',
+];
+const schedulerReadyTimeoutMs = 60_000;
+// Writes only: reads and watches would make the log large and say nothing about who changed what.
+const auditPolicy = {
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [{ level: 'None', verbs: ['get', 'list', 'watch'] }, { level: 'Metadata' }],
+};
 
 const defaultLog = (message: string): void => {
   process.stderr.write(`[controlplane] ${message}\n`);
 };
 
-/** Builds the binaries on first use (build.sh is a no-op on a warm cache); returns the bin dir. */
-export function ensureBinaries(): Promise<string> {
-  return runBuildScript(buildScript);
+/**
+ * Builds the binaries on first use (build.sh is a no-op on a warm cache); returns the bin dir.
+ * `binaries`: which ones (build.sh's names); default the control plane's.
+ */
+export function ensureBinaries(binaries: string[] = []): Promise<string> {
+  return runBuildScript(buildScript, binaries);
 }
 
 interface HttpResponse {
@@ -122,7 +185,8 @@ function caFromCertFile(path: string): string {
   return `${ca}\n`;
 }
 
-function tail(path: string, lines = 40): string {
+/** The last `lines` lines of a log file, for a failure message. */
+export function tail(path: string, lines = 40): string {
   if (!existsSync(path)) return '(no log)';
   return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -145,6 +209,8 @@ function kubeconfig(server: string, caPem: string, user: string, token: string):
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = options.log ?? defaultLog;
+  const { full } = options;
+  const network = full?.network;
   const t0 = performance.now();
   const binDir = await ensureBinaries();
   const tBinaries = performance.now();
@@ -161,13 +227,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   };
   // The live process of each component, by binary name; stopped in `stopOrder`.
   const procs = new Map<string, GroupProcess>();
-  const stopOrder = ['kube-controller-manager', 'kube-apiserver', 'etcd'];
+  const stopOrder = ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
   const logFile = (name: string) => join(logDir, `${name}.log`);
   // Components whose log tail was already shown (when they died), so a failed start-up does not repeat it.
   const shown = new Set<string>();
 
   const launch = (name: string, args: string[]): GroupProcess => {
-    const proc = scope.spawn(name, join(binDir, name), args, logFile(name));
+    const [command, commandArgs] = network?.wrap(join(binDir, name), args) ?? [join(binDir, name), args];
+    const proc = scope.spawn(name, command, commandArgs, logFile(name));
     procs.set(name, proc);
     void proc.exited.then((reason) => {
       if (!stopping && procs.get(name) === proc) {
@@ -199,10 +266,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
 
   try {
-    const [etcdClientPort, etcdPeerPort, apiPort, kcmPort] = await freePorts(4);
+    const [etcdClientPort, etcdPeerPort, apiPort, kcmPort, schedulerPort] = await freePorts(5);
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
     const server = `https://127.0.0.1:${apiPort}`;
+    // Inside a namespace, every port the harness talks to is forwarded to the same port here, so
+    // one URL serves both sides.
+    if (network)
+      await Promise.all([etcdClientPort, apiPort, kcmPort, schedulerPort].map((port) => network.forward(port)));
 
     const tEtcd = performance.now();
     const etcd = launch('etcd', [
@@ -231,12 +302,56 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     const adminToken = randomBytes(24).toString('hex');
     const kcmToken = randomBytes(24).toString('hex');
+    // Static tokens (user, uid, groups) stand in for the client certificates kubeadm issues; the
+    // Node authorizer and NodeRestriction go by the user name and group, however authenticated.
+    const identities = {
+      scheduler: { token: randomBytes(24).toString('hex'), user: 'system:kube-scheduler', groups: '' },
+      kubelet: {
+        token: randomBytes(24).toString('hex'),
+        user: `system:node:${full?.nodeName}`,
+        groups: 'system:nodes',
+      },
+      kubeProxy: { token: randomBytes(24).toString('hex'), user: 'system:kube-proxy', groups: '' },
+    };
     writeFileSync(
       join(dir, 'tokens.csv'),
       `${adminToken},admin,admin,"system:masters"\n` +
-        `${kcmToken},system:kube-controller-manager,kube-controller-manager,"system:masters"\n`,
+        `${kcmToken},system:kube-controller-manager,kube-controller-manager,"system:masters"\n` +
+        (full
+          ? Object.values(identities)
+              .map(({ token, user, groups }) => `${token},${user},${user},"${groups}"\n`)
+              .join('')
+          : ''),
       { mode: 0o600 },
     );
+    // The full control plane's own CA: its API server certificate is valid on the node's address
+    // and the `kubernetes` Service's too, which the self-signed one of --cert-dir is not.
+    const serviceIp = serviceClusterIpRange.replace(/0\/\d+$/, '1');
+    const caFile = join(dir, 'ca.crt');
+    const tls = full && (await clusterCa('influx-onboarding-operator test cluster'));
+    if (tls) {
+      writeFileSync(caFile, tls.certPem);
+      const serving = await tls.server('kube-apiserver', [
+        '127.0.0.1',
+        'localhost',
+        serviceIp,
+        ...(network ? [network.advertiseAddress] : []),
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ]);
+      // The API server's client certificate towards the kubelet (logs, exec, port-forward), as kubeadm's.
+      const kubeletClient = await tls.client('kube-apiserver-kubelet-client', ['system:masters']);
+      for (const [name, pem] of Object.entries({
+        'apiserver.crt': serving.certPem,
+        'apiserver.key': serving.keyPem,
+        'apiserver-kubelet-client.crt': kubeletClient.certPem,
+        'apiserver-kubelet-client.key': kubeletClient.keyPem,
+      }))
+        writeFileSync(join(dir, name), pem, { mode: 0o600 });
+      writeFileSync(join(dir, 'audit-policy.yaml'), stringify(auditPolicy));
+    }
 
     await waitFor(etcd, 'healthy', etcdReadyTimeoutMs, async () => {
       const res = await send(`${etcdUrl}/health`);
@@ -245,30 +360,49 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     note(`etcd ready in ${Math.round(performance.now() - tEtcd)} ms`);
 
     const apiCertDir = join(dir, 'apiserver-certs');
+    const auditLogPath = join(logDir, 'audit.log');
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
       `--secure-port=${apiPort}`,
-      // Without --tls-cert-file the API server makes a CA and a serving cert for its bind address
-      // here, and reuses them when restarted, so the kubeconfig stays valid across restarts.
-      `--cert-dir=${apiCertDir}`,
-      '--authorization-mode=RBAC',
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
       `--service-account-issuer=${server}`,
       `--service-account-key-file=${saPublicKey}`,
       `--service-account-signing-key-file=${saPrivateKey}`,
-      // No controller creates `default` ServiceAccounts here, so Pods would be refused by it.
-      '--disable-admission-plugins=ServiceAccount',
+      ...(full
+        ? [
+            // Pods reach it through the `kubernetes` Service, whose endpoint is the advertised address.
+            `--bind-address=${network ? '0.0.0.0' : '127.0.0.1'}`,
+            ...(network ? [`--advertise-address=${network.advertiseAddress}`] : []),
+            `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
+            `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
+            '--authorization-mode=Node,RBAC',
+            // ServiceAccount is on by default; NodeRestriction keeps a kubelet to its own Node and Pods.
+            '--enable-admission-plugins=NodeRestriction',
+            `--kubelet-client-certificate=${join(dir, 'apiserver-kubelet-client.crt')}`,
+            `--kubelet-client-key=${join(dir, 'apiserver-kubelet-client.key')}`,
+            '--kubelet-preferred-address-types=InternalIP',
+            `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+            `--audit-log-path=${auditLogPath}`,
+          ]
+        : [
+            '--bind-address=127.0.0.1',
+            // Without --tls-cert-file the API server makes a CA and a serving cert for its bind address
+            // here, and reuses them when restarted, so the kubeconfig stays valid across restarts.
+            `--cert-dir=${apiCertDir}`,
+            '--authorization-mode=RBAC',
+            // No controller creates `default` ServiceAccounts here, so Pods would be refused by it.
+            '--disable-admission-plugins=ServiceAccount',
+          ]),
       `--service-cluster-ip-range=${serviceClusterIpRange}`,
       '--allow-privileged=true',
       // Close open watches when told to stop; by default shutdown waits for them up to the 60 s
       // request timeout, so every restart with a controller manager attached would take that long.
       '--shutdown-watch-termination-grace-period=2s',
     ];
+    const apiServerCa = () => (tls ? tls.certPem : caFromCertFile(join(apiCertDir, 'apiserver.crt')));
     const readyz = async () => {
-      const certFile = join(apiCertDir, 'apiserver.crt');
-      if (!existsSync(certFile)) return false;
-      const res = await send(`${server}/readyz`, { ca: caFromCertFile(certFile), token: adminToken });
+      if (!tls && !existsSync(join(apiCertDir, 'apiserver.crt'))) return false;
+      const res = await send(`${server}/readyz`, { ca: apiServerCa(), token: adminToken });
       return res.status === 200;
     };
 
@@ -276,38 +410,84 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     let apiServer = launch('kube-apiserver', apiServerArgs);
     await waitFor(apiServer, 'ready', apiServerReadyTimeoutMs, readyz);
     note(`kube-apiserver ready in ${Math.round(performance.now() - tApi)} ms`);
-    const caPem = caFromCertFile(join(apiCertDir, 'apiserver.crt'));
+    const caPem = apiServerCa();
 
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfig(server, caPem, 'admin', adminToken), { mode: 0o600 });
 
-    if (options.controllerManager) {
-      const kcmKubeconfig = join(dir, 'kube-controller-manager.kubeconfig');
-      writeFileSync(kcmKubeconfig, kubeconfig(server, caPem, 'kube-controller-manager', kcmToken), { mode: 0o600 });
-      const kcmCertDir = join(dir, 'kube-controller-manager-certs');
-      const tKcm = performance.now();
-      const kcm = launch('kube-controller-manager', [
-        `--kubeconfig=${kcmKubeconfig}`,
-        `--authentication-kubeconfig=${kcmKubeconfig}`,
-        `--authorization-kubeconfig=${kcmKubeconfig}`,
-        `--controllers=${controllers.join(',')}`,
+    const componentKubeconfig = (name: string, identity: { user: string; token: string }) => {
+      const path = join(dir, `${name}.kubeconfig`);
+      writeFileSync(path, kubeconfig(server, caPem, identity.user, identity.token), { mode: 0o600 });
+      return path;
+    };
+    /**
+     * kube-controller-manager or kube-scheduler: its kubeconfig for everything, no leader
+     * election, its own self-signed serving certificate; ready when `/healthz?verbose` lists
+     * every check in `checks` as ok.
+     */
+    const startComponent = async (
+      name: string,
+      kubeconfigFile: string,
+      port: number,
+      args: string[],
+      checks: string[],
+      timeoutMs: number,
+    ) => {
+      const certDir = join(dir, `${name}-certs`);
+      const t = performance.now();
+      const proc = launch(name, [
+        `--kubeconfig=${kubeconfigFile}`,
+        `--authentication-kubeconfig=${kubeconfigFile}`,
+        `--authorization-kubeconfig=${kubeconfigFile}`,
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
-        // Served only so we can see when the controllers are running (/healthz lists each one).
-        `--secure-port=${kcmPort}`,
-        `--cert-dir=${kcmCertDir}`,
-        // Same signing key as the API server, so enabling serviceaccount-token-controller later
-        // needs no further wiring.
-        `--service-account-private-key-file=${saPrivateKey}`,
+        // Served only so we can see when it is running (/healthz lists each check).
+        `--secure-port=${port}`,
+        `--cert-dir=${certDir}`,
+        ...args,
       ]);
-      await waitFor(kcm, 'running its controllers', controllerManagerReadyTimeoutMs, async () => {
-        const certFile = join(kcmCertDir, 'kube-controller-manager.crt');
+      await waitFor(proc, 'ready', timeoutMs, async () => {
+        const certFile = join(certDir, `${name}.crt`);
         if (!existsSync(certFile)) return false;
-        const res = await send(`https://127.0.0.1:${kcmPort}/healthz?verbose`, { ca: caFromCertFile(certFile) });
-        return res.status === 200 && controllers.every((name) => res.body.includes(`[+]${name} ok`));
+        const res = await send(`https://127.0.0.1:${port}/healthz?verbose`, { ca: caFromCertFile(certFile) });
+        return res.status === 200 && checks.every((check) => res.body.includes(`[+]${check} ok`));
       });
-      note(`kube-controller-manager ready in ${Math.round(performance.now() - tKcm)} ms`);
+      note(`${name} ready in ${Math.round(performance.now() - t)} ms`);
+    };
+
+    if (options.controllerManager || full) {
+      await startComponent(
+        'kube-controller-manager',
+        componentKubeconfig('kube-controller-manager', { user: 'kube-controller-manager', token: kcmToken }),
+        kcmPort,
+        [
+          ...(full
+            ? [
+                '--controllers=*',
+                // Each controller acts as a ServiceAccount of its own, under its own RBAC, as in kubeadm.
+                '--use-service-account-credentials=true',
+                // Published as the kube-root-ca.crt ConfigMap in every namespace, which Pods' projected tokens carry.
+                `--root-ca-file=${caFile}`,
+              ]
+            : [`--controllers=${controllers.join(',')}`]),
+          // Same signing key as the API server: the serviceaccount-token-controller needs it.
+          `--service-account-private-key-file=${saPrivateKey}`,
+        ],
+        full ? fullControllers : controllers,
+        controllerManagerReadyTimeoutMs,
+      );
     }
+    if (full) {
+      const schedulerKubeconfig = componentKubeconfig('kube-scheduler', identities.scheduler);
+      await startComponent('kube-scheduler', schedulerKubeconfig, schedulerPort, [], ['ping'], schedulerReadyTimeoutMs);
+    }
+    const cluster: ClusterFacts | undefined = full && {
+      auditLogPath,
+      caFile,
+      kubeletKubeconfig: componentKubeconfig('kubelet', identities.kubelet),
+      kubeProxyKubeconfig: componentKubeconfig('kube-proxy', identities.kubeProxy),
+      serviceClusterIpRange,
+    };
     note(
       `control plane ready in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
         `(binaries ${((tBinaries - t0) / 1000).toFixed(1)} s, processes ${((performance.now() - tBinaries) / 1000).toFixed(1)} s); ` +
@@ -325,6 +505,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       binDir,
       etcdUrl,
       dir,
+      ...(cluster ? { cluster } : {}),
 
       kubectl(args, kubectlOptions = {}) {
         const child = spawn(join(binDir, 'kubectl'), args, {

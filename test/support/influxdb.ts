@@ -53,7 +53,11 @@ export function ensureInfluxd(): Promise<Map<string, string>> {
 const healthTimeoutMs = 60_000;
 
 /** A real influxd on a free 127.0.0.1 port, with its data in a scratch folder of its own. */
-export async function startInfluxd(version: RealVersion): Promise<InfluxServer> {
+export async function startInfluxd(
+  version: RealVersion,
+): Promise<
+  InfluxServer & { /** Stop and start again on the same port with the same data. */ restart(): Promise<void> }
+> {
   const binary = (await ensureInfluxd()).get(version);
   if (binary === undefined) throw new Error(`influxd ${version} is not built by ${buildScript}`);
   const [port] = await freePorts(1);
@@ -109,6 +113,10 @@ export async function startInfluxd(version: RealVersion): Promise<InfluxServer> 
     async wipe() {
       await proc?.stop();
       rmSync(data, { recursive: true, force: true });
+      await start();
+    },
+    async restart() {
+      await proc?.stop();
       await start();
     },
     stop,

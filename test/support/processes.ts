@@ -2,7 +2,8 @@
 // (so a terminal's Ctrl-C reaches only us, and killing the group takes its children too), and
 // every group and scratch folder is recorded so it is torn down on stop(), on SIGINT/SIGTERM/
 // SIGHUP, on an uncaught failure (Node still emits 'exit'), and, through a watchdog, even when
-// this process is SIGKILLed.
+// this process is SIGKILLed. Every child carries this process's run ID in its environment
+// (RUN_ID_VARIABLE), so what a run started can be told apart from any other run's.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +24,32 @@ export interface GroupProcess {
   wait(): Promise<string>;
   /** `signal` to the leader alone, then wait(). */
   signal(signal: NodeJS.Signals): Promise<string>;
+}
+
+/** The environment variable that tags every process the harness starts with `runId`. */
+export const RUN_ID_VARIABLE = 'INFLUX_OPERATOR_TEST_RUN';
+
+/** The kernel's start time of a process (clock ticks since boot), undefined when it is gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    // Fields after the command name (which may hold spaces), from field 3 on; starttime is field 22.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * This test process's run ID: its PID and kernel start time, so a later run can tell whether the
+ * run that left something behind is still alive (isRunAlive), even after the PID was reused.
+ */
+export const runId = `${process.pid}-${processStartTime(process.pid) ?? '0'}`;
+
+/** Whether the test process that had `id` (a runId) is still running. */
+export function isRunAlive(id: string): boolean {
+  const [pid, startTime] = id.split('-');
+  return processStartTime(Number(pid)) === startTime;
 }
 
 interface Scope {
@@ -82,7 +109,11 @@ export class ProcessScope {
   readonly dir: string;
   private readonly scope: Scope;
 
-  constructor(prefix: string, graceful: () => Promise<void>, parent: string = tmpdir()) {
+  /**
+   * `atDeath`: a command the watchdog runs after killing the groups and before removing the
+   * folder, when this process died without cleaning up (e.g. what lives outside process groups).
+   */
+  constructor(prefix: string, graceful: () => Promise<void>, parent: string = tmpdir(), atDeath: string[] = []) {
     installHandlers();
     this.dir = mkdtempSync(join(parent, prefix));
     // The watchdog outlives a SIGKILLed parent (no 'exit' handler runs then) and cleans up after it.
@@ -92,10 +123,12 @@ export class ProcessScope {
         '-c',
         'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
           'if [ -f "$2/.pgids" ]; then for g in $(cat "$2/.pgids"); do kill -s KILL -- "-$g" 2>/dev/null; done; fi; ' +
-          'rm -rf "$2"',
+          'dir=$2; shift 2; if [ $# -gt 0 ]; then "$@"; fi; ' +
+          'rm -rf "$dir"',
         'watchdog',
         String(process.pid),
         this.dir,
+        ...atDeath,
       ],
       { detached: true, stdio: 'ignore' },
     );
@@ -119,7 +152,11 @@ export class ProcessScope {
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env });
+      child = spawn(command, args, {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: { ...env, [RUN_ID_VARIABLE]: runId },
+      });
     } finally {
       closeSync(fd);
     }
@@ -226,8 +263,8 @@ export async function freePorts(count: number): Promise<number[]> {
  * line it prints on stdout: the path of what it built. Its progress on stderr goes straight through,
  * because a cold build takes long enough that silence would look like a hang.
  */
-export async function runBuildScript(script: string): Promise<string> {
-  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function runBuildScript(script: string, args: string[] = []): Promise<string> {
+  const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const code = await new Promise<number | null>((resolve, reject) => {

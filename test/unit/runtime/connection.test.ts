@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KubeConnection } from '../../../src/runtime/connection.js';
 import { kubernetesLeaseStore } from '../../../src/runtime/lease-store.js';
+import type { LeaseRecord } from '../../../src/runtime/leader.js';
 
 type Route = (request: http.IncomingMessage, body: string, response: http.ServerResponse) => void;
 
@@ -357,6 +358,34 @@ test('the Lease store reads, creates and replaces a Lease with MicroTime and res
     );
     assert.ok(stale instanceof ApiException);
     assert.is(stale.code, 409);
+  } finally {
+    connection.close();
+    await server.stop();
+  }
+});
+
+test('a Lease store update keeps the labels, annotations and owners the Lease had (the chart renders it)', async () => {
+  const metadata = {
+    labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+    annotations: { 'meta.helm.sh/release-name': 'ioo' },
+    ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-1' }],
+  };
+  const puts: Array<{ metadata: Record<string, unknown> }> = [];
+  const server = new RecordingServer((request, body, response) => {
+    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: {} };
+    if (request.method === 'GET')
+      return json(response, 200, { ...lease, metadata: { ...metadata, resourceVersion: '7' } });
+    puts.push(JSON.parse(body) as { metadata: Record<string, unknown> });
+    return json(response, 200, { ...lease, metadata: { ...metadata, resourceVersion: '8' } });
+  });
+  const connection = new KubeConnection(kubeConfigFor(await server.start()));
+  const store = kubernetesLeaseStore(connection.makeApiClient(CoordinationV1Api), 'ops', 'op');
+  const signal = new AbortController().signal;
+  try {
+    const read = await store.get(signal);
+    assert.is(read?.record.holderIdentity, '', 'a Lease rendered without a spec is free');
+    await store.update({ ...(read?.record as LeaseRecord), holderIdentity: 'pod-a' }, '7', signal);
+    assert.equal(puts[0]?.metadata, { ...metadata, namespace: 'ops', name: 'op', resourceVersion: '7' });
   } finally {
     connection.close();
     await server.stop();
