@@ -1,4 +1,4 @@
-import { checkSpec, instanceKey, type SpecCheck } from '../api/spec.js';
+import { checkSpec, type SpecCheck } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason } from '../api/types.js';
 import type { InfluxClient } from '../influx/index.js';
 import {
@@ -83,8 +83,10 @@ class OnboardingReconciler {
     // Everything is observed under the per-instance lock: a reconcile after another one of the
     // instance must see the Secret and status that one wrote, not what was there before it. While
     // another resource's reconcile holds the instance, this one comes back shortly instead of
-    // holding a worker for as long as that one takes.
-    const locked = this.instanceLocks.tryRun(instanceKey(checked.spec.url), () => this.reconcileNow(request, signal));
+    // holding a worker for as long as that one takes. The instance as instance.ts reads it: two
+    // spellings of one Service share the lock.
+    const instance = this.ports.instance(resource.metadata.namespace, checked.spec.url).key;
+    const locked = this.instanceLocks.tryRun(instance, () => this.reconcileNow(request, signal));
     if (locked !== undefined) return locked;
     this.options.logger.debug('another reconcile of the same instance is running; coming back shortly', {
       resource: key,
@@ -130,7 +132,7 @@ class OnboardingReconciler {
           );
     const actor: Actor = {
       ports: this.ports,
-      client: clientFor(this.ports, checked, facts.references, signal),
+      client: clientFor(this.ports, resource, checked, facts.references, signal),
       memory: this.memory,
       key,
     };
@@ -191,10 +193,13 @@ class OnboardingReconciler {
 
 /**
  * InfluxDB's client for the spec's instance, made on first use: an invalid spec never reaches
- * InfluxDB. Its requests end when the reconcile's signal aborts (its deadline, a stop).
+ * InfluxDB. It acts for the resource's namespace: a single label is looked up there, and no
+ * address of a namespace that did not let it in is connected to. Its requests end when the
+ * reconcile's signal aborts (its deadline, a stop).
  */
 function clientFor(
   ports: OnboardingPorts,
+  resource: InfluxOnboarding,
   checked: SpecCheck,
   references: References,
   signal: AbortSignal,
@@ -207,6 +212,7 @@ function clientFor(
       url: checked.spec.url,
       timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
       insecureSkipVerify: checked.spec.insecureSkipVerify,
+      tenant: resource.metadata.namespace,
       ...(ca?.found && { caPem: ca.value }),
       signal,
     });
