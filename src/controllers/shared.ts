@@ -19,6 +19,7 @@ import {
   keepServiceRouting,
 } from '../kube/cluster-directory.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
+import { CredentialsEscrow } from '../kube/escrow.js';
 import { EventWriter } from '../kube/events.js';
 import { patchStatus } from '../kube/status.js';
 import type { ObjectMeta } from '../api/types.js';
@@ -72,7 +73,7 @@ function storedBytes(
  *
  * Of any other (an escrow copy, read from the API server; one a tenant labelled like the
  * operator's) and of one larger than the operator writes, only its identity, as the metadata
- * caches keep it: the label is anyone's to set, and what it costs here must not be the tenant's to
+ * caches keep it (with an escrow copy's owner annotation, which says whom its approval wakes): the label is anyone's to set, and what it costs here must not be the tenant's to
  * choose. A reader that finds a Secret without data reads it from the API server.
  */
 export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
@@ -85,7 +86,12 @@ export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
   const trimmed: V1Secret = { apiVersion: secret.apiVersion, kind: secret.kind, metadata: kept, type: secret.type };
   if (secret.immutable !== undefined) trimmed.immutable = secret.immutable;
   const named = labels?.[OWNER_NAME_LABEL] !== undefined || labels?.[TOKEN_OWNER_LABEL] !== undefined;
-  if (!named || storedBytes(secret.data, annotations) > OWN_SECRET_MAX_BYTES) return trimmed;
+  if (!named || storedBytes(secret.data, annotations) > OWN_SECRET_MAX_BYTES) {
+    // An escrow copy keeps the resource it names, so that its approval wakes that resource.
+    const escrowOwner = CredentialsEscrow.ownerAnnotations(secret);
+    if (escrowOwner !== undefined) kept.annotations = escrowOwner;
+    return trimmed;
+  }
   if (annotations !== undefined) kept.annotations = annotations;
   if (finalizers !== undefined) kept.finalizers = finalizers;
   if (secret.data !== undefined) trimmed.data = secret.data;

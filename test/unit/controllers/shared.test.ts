@@ -6,6 +6,7 @@ import { TOKEN_OWNER_LABEL } from '../../../src/api/access-types.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type InfluxOnboarding } from '../../../src/api/types.js';
 import { keepManagedSecret, MANAGED_SECRETS, OWN_SECRET_MAX_BYTES } from '../../../src/controllers/shared.js';
 import { CredentialsSecrets } from '../../../src/kube/credentials-secret.js';
+import { CredentialsEscrow } from '../../../src/kube/escrow.js';
 
 const ownerReferences = [
   {
@@ -107,6 +108,34 @@ test("a Secret with the operator's label naming no resource (an escrow copy, a t
     },
   };
   assert.equal((keepManagedSecret(token) as V1Secret).data, token.data);
+});
+
+test('an escrow copy is kept as its identity and the resource it names, so that its approval wakes that resource; nothing else of it', () => {
+  const escrowCopy = (owner: string): V1Secret => ({
+    ...written(),
+    metadata: {
+      ...written().metadata,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, 'influxdb.onboarding.dev/escrow': 'true' },
+      annotations: {
+        'influxdb.onboarding.dev/escrow-for': owner,
+        'influxdb.onboarding.dev/escrow-uid': 'u-1',
+        'influxdb.onboarding.dev/escrow-approved-uid': 'u-3',
+      },
+    },
+  });
+  const copy = escrowCopy('team-e/influxdb');
+  const kept = keepManagedSecret(copy);
+  assert.equal(kept, {
+    ...identityOnly(copy),
+    metadata: {
+      ...identityOnly(copy).metadata,
+      annotations: { 'influxdb.onboarding.dev/escrow-for': 'team-e/influxdb' },
+    },
+  });
+  assert.equal(CredentialsEscrow.ownerOf(kept), { namespace: 'team-e', name: 'influxdb' });
+  // A tenant's Secret labelled as an escrow copy, with an annotation no namespace/name is as long as.
+  const forged = escrowCopy(`team-e/${'n'.repeat(OWN_SECRET_MAX_BYTES)}`);
+  assert.equal(keepManagedSecret(forged), identityOnly(forged));
 });
 
 test("a tenant's Secret labelled like a credentials Secret but larger than any (0.9 MiB) is kept as its identity only", () => {
