@@ -10,8 +10,17 @@ import {
 } from '../api/access-types.js';
 import { redactionOwner, validCredentials } from '../api/credentials.js';
 import { READY } from '../api/types.js';
-import { requestKey, runSteps, RunMemory, type Reconciler, type Request, type Result } from '../runtime/index.js';
-import type { AccessFinish, FinalizerStep } from './access.js';
+import type { Outcome } from '../influx/index.js';
+import {
+  FreshReads,
+  requestKey,
+  runSteps,
+  RunMemory,
+  type Reconciler,
+  type Request,
+  type Result,
+} from '../runtime/index.js';
+import type { AccessFinish, Connection, FinalizerStep } from './access.js';
 import {
   abortingOn,
   accessLoop,
@@ -22,7 +31,7 @@ import {
   type AccessShell,
   type KindPorts,
 } from './reconciler.js';
-import { bucketPermissions } from './token-authorizations.js';
+import { bucketPermissions, type ListedAuthorization } from './token-authorizations.js';
 import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
 
 export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
@@ -32,6 +41,8 @@ export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTo
   /** The Secret as the API server has it: read before an authorization is deleted or created. */
   confirmSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
   writeSecret(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret>;
+  /** Whether the API server (not the cache) still has this InfluxToken, with the same UID: asked before a token is made. */
+  existsOnServer(owner: InfluxToken): Promise<boolean>;
 }
 
 type TokenAction = Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>;
@@ -41,6 +52,21 @@ interface OrphanFree {
   uid: string;
   secretVersion: string;
 }
+
+type AuthorizationList = Outcome<ListedAuthorization[]>;
+
+/** What one reconcile of a run knows of the run: the tokens known orphan-free, and the lists of the org's authorizations it may share. */
+interface RunState {
+  clean: Map<string, OrphanFree>;
+  lists: FreshReads<AuthorizationList>;
+  /** The point past which this reconcile's list must be sent (see listedAfter). */
+  listedAfter: number;
+  /** Per token, the point of its last create or delete in this run. */
+  changes: Map<string, number>;
+}
+
+const connectionKey = ({ target, orgID, token }: Connection): string =>
+  JSON.stringify([target.url, target.caPem ?? '', target.insecureSkipVerify, orgID, token]);
 
 /** The InfluxToken reconciler: an InfluxDB authorization with exactly the declared permissions, in a Secret. */
 export function createTokenReconciler(ports: TokenPorts, options: AccessOptions): Reconciler {
@@ -67,6 +93,15 @@ class TokenReconciler {
    * more.
    */
   private readonly orphanFree = new RunMemory<OrphanFree>();
+  /**
+   * The org's authorizations, listed once and shared by every token that may see that list: a
+   * list only tells whether one token's own authorizations are all in its Secret, so a token may
+   * use any list of the run sent after its own last create or delete. A burst of new tokens, or a
+   * restart over thousands, lists once, not once per token (N lists of N authorizations).
+   */
+  // Per leadership term (the runtime's `term`; each reconcile's own signal is its deadline's).
+  private readonly lists = new WeakMap<object, FreshReads<AuthorizationList>>();
+  private readonly changes = new RunMemory<number>();
 
   constructor(
     private readonly ports: TokenPorts,
@@ -87,7 +122,12 @@ class TokenReconciler {
       options.onReason?.(key, undefined);
       return {};
     }
-    const facts = await this.observe(request, resource, clean.get(key));
+    const known = clean.get(key);
+    const facts = await this.observe(request, resource, known);
+    let lists = this.lists.get(term);
+    if (lists === undefined) this.lists.set(term, (lists = new FreshReads<AuthorizationList>()));
+    const changes = this.changes.of(term);
+    const run: RunState = { clean, lists, changes, listedAfter: listedAfter(lists, changes, key, known, facts) };
     // TokenReady is only reached with no orphan left: after a list in this round, or orphan-free from the start with no create since.
     const decide = (current: TokenFacts): TokenStep => {
       const step = decideToken(current);
@@ -98,7 +138,7 @@ class TokenReconciler {
     };
     const influx = abortingOn(ports, signal);
     const loop = accessLoop(this.shell, decide, (step: TokenAction, current: TokenFacts) =>
-      act(influx, options, step, current, clean),
+      act(influx, options, step, current, run),
     );
     return runSteps(loop, facts, signal);
   }
@@ -139,6 +179,24 @@ function holdSecretToken(options: AccessOptions, key: string, secret: TokenSecre
   options.secrets.hold(tokenOwner(key), 'secret', validCredentials({ tokens: [token] }));
 }
 
+/**
+ * The point a list of this token's reconcile must be sent after: now, when a Secret known clean in
+ * this run has changed behind the operator (another writer may have created meanwhile); else the
+ * token's own last create or delete in this run; else any list of the run will do (its other
+ * authorizations were created before the run began, so every list of the run shows them, as far
+ * as a list sent at this token's own turn would).
+ */
+function listedAfter(
+  lists: FreshReads<AuthorizationList>,
+  changes: Map<string, number>,
+  key: string,
+  known: OrphanFree | undefined,
+  facts: TokenFacts,
+): number {
+  if (known !== undefined && !facts.orphanFree) return lists.mark();
+  return changes.get(key) ?? 0;
+}
+
 /** What the token's permissions name, from the InfluxBuckets' status in the token's namespace. */
 function resolveBuckets(
   ports: TokenPorts,
@@ -173,13 +231,25 @@ async function act(
   options: AccessOptions,
   step: TokenAction,
   facts: TokenFacts,
-  clean: Map<string, OrphanFree>,
+  run: RunState,
 ): Promise<TokenFacts> {
   const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
   switch (step.kind) {
     case 'listAuthorizations': {
       const { target, token, orgID } = step.connection;
-      return { ...facts, authorizations: await ports.influx(target).listAuthorizations(token, { orgID }) };
+      const authorizations = await run.lists.read(
+        connectionKey(step.connection),
+        run.listedAfter,
+        // Kept for the run: what a token's list is read for, without the tokens.
+        async () => {
+          const listed = await ports.influx(target).listAuthorizations(token, { orgID });
+          return listed.ok
+            ? { ok: true, value: listed.value.map(({ id, description }) => ({ id, description })) }
+            : listed;
+        },
+        (listed) => listed.ok,
+      );
+      return { ...facts, authorizations };
     }
     case 'readAuthorization': {
       const { target, token } = step.connection;
@@ -188,7 +258,8 @@ async function act(
     }
     case 'createAuthorization':
       // From here until a list finds no orphan, one may exist: this create's answer can be lost.
-      clean.delete(key);
+      run.clean.delete(key);
+      run.changes.set(key, run.lists.mark());
       return create(ports, options, step, facts);
     case 'writeSecret': {
       options.secrets.hold(tokenOwner(key), 'secret', validCredentials({ tokens: [step.secret.data.token] }));
@@ -205,6 +276,7 @@ async function act(
     }
     case 'deleteAuthorization': {
       const { target, token } = step.connection;
+      run.changes.set(key, run.lists.mark());
       const deleted = await ports.influx(target).deleteAuthorization(token, step.authorizationID);
       if (!deleted.ok) {
         const doing = `deleting authorization ${step.authorizationID} (${step.why})`;
@@ -227,6 +299,14 @@ async function create(
   step: Extract<TokenAction, { kind: 'createAuthorization' }>,
   facts: TokenFacts,
 ): Promise<TokenFacts> {
+  // A cache behind the API server (a new leader after a partition) still holds a token whose
+  // deletion finished: a token made for it would be an orphan nothing ever deletes.
+  if (!(await ports.existsOnServer(facts.resource))) {
+    const { namespace, name } = facts.resource.metadata;
+    throw new Error(
+      `InfluxToken ${namespace}/${name} is gone from the API server; the cache is behind: no token is made for it`,
+    );
+  }
   const { target, token, orgID } = step.connection;
   const created = await ports.influx(target).createAuthorization(token, {
     orgID,

@@ -3,7 +3,7 @@ import { createInfluxClient } from './client.js';
 import { createTransport, type Transport } from './transport.js';
 import type { ConnectGuard, InfluxClient, InfluxClientOptions } from './types.js';
 
-type SharedOptions = 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets';
+type SharedOptions = 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets' | 'refusal';
 
 /** What identifies a client: everything that changes how it connects (the address policy is the pool's, shared by all). */
 type PoolKeyOptions = Omit<InfluxClientOptions, SharedOptions | 'guard'>;

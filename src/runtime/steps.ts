@@ -70,6 +70,7 @@ export async function runSteps<F extends object, S extends { kind: string }, St,
   const steps: string[] = [];
   let known = facts;
   for (let count = 0; count < MAX_STEPS; count++) {
+    // Aborted (its deadline, leadership lost, shutdown): nothing more is sent, not even the status of what was done.
     signal.throwIfAborted();
     const next = loop.decide(known);
     if (isFinish(next)) return loop.conclude(next, known, steps);

@@ -484,4 +484,23 @@ test('each reconcile gets its own signal; the term is one object per run, a new 
   assert.is.not(third.term, first.term, 'a new run, a new term');
 });
 
+test('stop(0) (leadership lost) aborts a running reconcile at once, before an answer it awaits can reach it', async () => {
+  let answer: () => void = () => undefined;
+  let abortedWhenAnswered: boolean | undefined;
+  const { queue, controller } = harness(async (_request, signal) => {
+    await new Promise<void>((resolve) => (answer = resolve));
+    abortedWhenAnswered = signal.aborted;
+    return {};
+  }, 1);
+  queue.add('ns/a');
+  controller.start();
+  await settle();
+  const stopping = controller.stop(0);
+  // The answer arrives in the same turn of the event loop as the loss, as after a pause (SIGSTOP) ends.
+  answer();
+  await stopping;
+  await settle();
+  assert.is(abortedWhenAnswered, true, 'the reconcile saw its signal aborted when its answer came');
+});
+
 test.run();
