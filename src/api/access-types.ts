@@ -115,6 +115,7 @@ export const AccessReason = {
   BucketNotFound: 'BucketNotFound',
   BucketNotReady: 'BucketNotReady',
   SecretConflict: 'SecretConflict',
+  QuotaExceeded: 'QuotaExceeded',
   Unreachable: 'Unreachable',
   InfluxError: 'InfluxError',
   Deleting: 'Deleting',
