@@ -2,7 +2,6 @@
 // stand-in farm, the benchmark's own client; the operator as the production process (with its
 // inspector, so the benchmark can have it collect garbage, and optionally a CPU profile written at
 // its graceful exit); its memory; and the creations of many resources at once.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,11 +10,18 @@ import type { ApiTap } from '../test/support/api-tap.js';
 import type { ControlPlane } from '../test/support/controlplane.js';
 import { shippedProcess } from '../test/support/dockerfile.js';
 import { startOperator, type RunningOperator } from '../test/support/operator.js';
+import {
+  inspectorGc,
+  memoryAfterGc as memoryOfProcess,
+  residentBytes,
+  type HeapByKind,
+  type MemoryAfterGc,
+} from '../test/support/process-memory.js';
 import { freePorts } from '../test/support/processes.js';
 import type { Farm } from './farm.js';
 import { BENCH_MANAGER, GROUP_PATH, type Kube } from './kube.js';
 import type { ReadyWatch } from './observers.js';
-import { round, sleep } from './util.js';
+import { sleep } from './util.js';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -143,16 +149,6 @@ export async function stopOperator(bench: Bench, operator: BenchOperator): Promi
   return join(bench.profileDir, operator.profileName);
 }
 
-/** Resident set figures of a process from /proc/<pid>/status (VmRSS, RssAnon, RssFile, ...), in bytes. */
-function residentBytes(pid: number): Record<string, number> {
-  const figures: Record<string, number> = {};
-  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-    const match = /^(VmRSS|RssAnon|RssFile|RssShmem):\s+(\d+) kB/.exec(line);
-    if (match) figures[match[1] ?? ''] = Number(match[2]) * 1024;
-  }
-  return figures;
-}
-
 /** CPU seconds a process has used so far (user + system, from /proc/<pid>/stat; 100 ticks a second on Linux). */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -175,67 +171,17 @@ export function peakRss(pid: number, everyMs: number): () => number {
   };
 }
 
-const gcScript = fileURLToPath(new URL('./inspector-gc.ts', import.meta.url));
-
-export type HeapByKind = Array<{ what: string; count: number; mib: number }>;
-
-/** What bench/inspector-gc.ts reports from inside the operator right after its collections (MiB). */
-interface InspectorReport {
-  spaces: Record<string, { physical: number; used: number }>;
-  usage: Record<string, number>;
-  heap?: HeapByKind;
-  strings?: HeapByKind;
-}
-
-async function inspectorGc(operator: BenchOperator, extra: string[] = []): Promise<InspectorReport> {
-  const websocket = process.allowedNodeEnvironmentFlags.has('--experimental-websocket')
-    ? ['--experimental-websocket']
-    : [];
-  const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(
-      process.execPath,
-      [...websocket, '--no-warnings', '--import', 'tsx', gcScript, String(operator.inspectorPort), ...extra],
-      { maxBuffer: 1 << 24 },
-      (error, output) => (error ? reject(new Error(error.message, { cause: error })) : resolve(output)),
-    ),
-  );
-  return JSON.parse(stdout) as InspectorReport;
-}
+export type { HeapByKind, MemoryAfterGc };
 
 /** The operator's heap after full GCs, summed by V8 node type and constructor (bench/inspector-gc.ts --heap). */
 export async function heapByKind(operator: BenchOperator): Promise<{ heap: HeapByKind; strings: HeapByKind }> {
-  const report = await inspectorGc(operator, ['--heap']);
+  const report = await inspectorGc(operator.inspectorPort, ['--heap']);
   return { heap: report.heap ?? [], strings: report.strings ?? [] };
 }
 
-/** RSS after GC and its parts: anonymous (heaps, malloc) and file-backed (the node binary, libraries), with V8's heap spaces. */
-export interface MemoryAfterGc {
-  rssMiB: number;
-  rssAnonMiB: number;
-  rssFileMiB: number;
-  /** Resident (physical) MiB of each V8 heap space. */
-  heapSpaces: Record<string, number>;
-  /** process.memoryUsage() right after the collections, MiB. */
-  usage: Record<string, number>;
-}
-
 /** RSS after full garbage collections in the operator (through its inspector), the lowest of a few samples after them. */
-export async function memoryAfterGc(operator: BenchOperator): Promise<MemoryAfterGc> {
-  const report = await inspectorGc(operator);
-  let lowest: Record<string, number> = {};
-  for (let sample = 0; sample < 8; sample++) {
-    await sleep(250);
-    const figures = residentBytes(operator.process.pid);
-    if (lowest['VmRSS'] === undefined || (figures['VmRSS'] ?? 0) < lowest['VmRSS']) lowest = figures;
-  }
-  const mib = (name: string): number => round((lowest[name] ?? 0) / 1024 / 1024);
-  return {
-    rssMiB: mib('VmRSS'),
-    rssAnonMiB: mib('RssAnon'),
-    rssFileMiB: mib('RssFile'),
-    heapSpaces: Object.fromEntries(Object.entries(report.spaces).map(([name, space]) => [name, space.physical])),
-    usage: report.usage,
-  };
+export function memoryAfterGc(operator: BenchOperator): Promise<MemoryAfterGc> {
+  return memoryOfProcess(operator.process.pid, operator.inspectorPort);
 }
 
 /** The lowest RSS over 2 s without a forced collection: what a pod's memory shows. */

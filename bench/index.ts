@@ -9,11 +9,13 @@ import { e2e } from './e2e.js';
 import { instanceOwners } from './instance-owners.js';
 import { reconnectFds } from './reconnect-fds.js';
 import { takeover } from './takeover.js';
+import { tenants } from './tenants.js';
 import { hasGc, say, type Figure } from './util.js';
 
 const [only, ...options] = process.argv.slice(2);
-// The end-to-end benchmark runs only when named (it builds dist/ and takes minutes): npm run bench -- e2e [--full].
-const onlyWhenNamed = new Set(['e2e']);
+// The end-to-end benchmark runs only when named (it builds dist/ and takes minutes): npm run bench -- e2e [--full];
+// so does the tenants benchmark (a control plane and an attack of a few minutes): npm run bench -- tenants.
+const onlyWhenNamed = new Set(['e2e', 'tenants']);
 const benchmarks: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
   ['closing-watches', () => closingWatches()],
   ['reconnect-fds', () => reconnectFds()],
@@ -23,6 +25,7 @@ const benchmarks: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
   ['access-records', () => accessRecords()],
   ['instance-owners', () => instanceOwners()],
   ['e2e', () => e2e(options)],
+  ['tenants', () => tenants()],
 ];
 
 if (!hasGc()) say('note: started without --expose-gc; the cache-memory benchmark needs it (npm run bench passes it)');

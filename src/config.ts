@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { commaSeparated, namespaceName } from './api/spec.js';
+import { MAX_REQUEST_TIMEOUT_SECONDS } from './api/types.js';
 import { parseAllowedTargets, type AllowedTarget } from './influx/index.js';
 import type { LogFormat, LogLevel } from './log.js';
 
@@ -13,6 +14,7 @@ export interface Config {
   passwordCheckIntervalMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  reconcileTimeoutMs: number;
   leaderElect: boolean;
   leaderElectionNamespace?: string;
   leaderElectionId: string;
@@ -116,6 +118,12 @@ const FLAGS: readonly Flag[] = [
     help: 'First retry delay of a failing resource; doubles per failure.',
   },
   { name: 'backoff-max', type: 'string', default: '1000s', help: 'Longest retry delay of a failing resource.' },
+  {
+    name: 'reconcile-timeout',
+    type: 'string',
+    default: '2m',
+    help: 'Deadline of one reconcile: whatever it still waits for is abandoned then (as after a timeout) and the resource is retried with backoff. At least 60s: one request to InfluxDB may take spec.requestTimeoutSeconds, up to 60 s.',
+  },
   {
     name: 'leader-elect',
     type: 'boolean',
@@ -304,7 +312,8 @@ class FlagReader {
     return false;
   }
 
-  duration(name: string): number {
+  /** `atLeast`: the shortest allowed, as text (e.g. '60s'), and why. */
+  duration(name: string, atLeast?: { text: string; why: string }): number {
     const text = this.raw(name);
     const ms = parseDuration(text);
     if (ms === undefined || ms <= 0) {
@@ -312,6 +321,9 @@ class FlagReader {
         `--${name}: must be a positive duration such as 500ms, 30s, 5m or 1h; got ${JSON.stringify(text)}`,
       );
       return 1;
+    }
+    if (atLeast !== undefined && ms < (parseDuration(atLeast.text) ?? 0)) {
+      this.problems.push(`--${name}: must be at least ${atLeast.text}, ${atLeast.why}; got ${JSON.stringify(text)}`);
     }
     return ms;
   }
@@ -371,6 +383,10 @@ function readConfig(flags: FlagReader, env: NodeJS.ProcessEnv): Config {
       `--cluster-domain: must be a DNS name such as cluster.local; got ${JSON.stringify(flags.raw('cluster-domain'))}`,
     );
   }
+  const reconcileTimeoutMs = flags.duration('reconcile-timeout', {
+    text: `${MAX_REQUEST_TIMEOUT_SECONDS}s`,
+    why: `the longest single request to InfluxDB (spec.requestTimeoutSeconds is at most ${MAX_REQUEST_TIMEOUT_SECONDS})`,
+  });
   const backoffBaseMs = flags.duration('backoff-base');
   const backoffMaxMs = flags.duration('backoff-max');
   if (backoffBaseMs > backoffMaxMs) problems.push('--backoff-base: must not exceed --backoff-max');
@@ -386,6 +402,7 @@ function readConfig(flags: FlagReader, env: NodeJS.ProcessEnv): Config {
     passwordCheckIntervalMs: flags.duration('password-check-interval'),
     backoffBaseMs,
     backoffMaxMs,
+    reconcileTimeoutMs,
     ...readLeaderElection(flags, env),
     ...readServing(flags),
     logLevel: flags.oneOf('log-level', ['info', 'error', 'warn', 'debug'] as const),

@@ -24,33 +24,60 @@ const SENSITIVE_KEY = /(token|password|secret|authorization|credential|apikey)/i
 const REFERENCE_KEY = /(ref|name|key|id|reason|count|length|present|source|consent)$/i;
 // A credential shorter than this would mask innocent text too often to be worth matching.
 const MIN_MASKED_LENGTH = 6;
+// No credential is longer (the longest InfluxDB token is 88 characters): a longer value is not
+// kept, so a tenant's megabyte-long "password" costs nothing here.
+export const MAX_MASKED_LENGTH = 4096;
 
 /**
- * Every credential value the process has handled. The log format replaces any occurrence of
+ * The credential values the process holds right now. The log format replaces any occurrence of
  * one of them anywhere in a line, so a value that slips into a message or an error text is
  * still never written.
+ *
+ * Values are held by an owner (a resource) in parts (what it read from its Secret, what its
+ * references hold, a token it just created): holding a part again replaces what that part held,
+ * and releasing the owner drops all of its parts. A value no part holds any more is forgotten:
+ * the registry grows with what is in use, never with every value a tenant ever wrote.
  */
 export class SecretRegistry {
   // Every value under its first MIN_MASKED_LENGTH characters: a line is scanned once, looking up
   // each position, instead of once per value (thousands of resources hold thousands of values).
   private readonly byPrefix = new Map<string, string | string[]>();
-  private count = 0;
+  /** How many parts hold each value. */
+  private readonly holds = new Map<string, number>();
+  private readonly owners = new Map<string, Map<string, readonly string[]>>();
 
-  add(value: string | undefined): void {
-    if (value === undefined || value.length < MIN_MASKED_LENGTH) return;
-    const prefix = value.slice(0, MIN_MASKED_LENGTH);
-    const known = this.byPrefix.get(prefix);
-    if (known === value || (Array.isArray(known) && known.includes(value))) return;
-    // Nearly every prefix has one value: stored bare, not in an array of one.
-    if (known === undefined) this.byPrefix.set(prefix, value);
-    else if (Array.isArray(known)) known.push(value);
-    else this.byPrefix.set(prefix, [known, value]);
-    this.count += 1;
+  /**
+   * The values that `part` of `owner` holds from now on, in place of what it held before. Values
+   * shorter than 6 or longer than MAX_MASKED_LENGTH characters are not kept; callers pass only
+   * values that are valid as what they are (a password InfluxDB would accept, say).
+   */
+  hold(owner: string, part: string, values: Iterable<string | undefined>): void {
+    const kept = [...new Set(values)].filter(
+      (value): value is string =>
+        value !== undefined && value.length >= MIN_MASKED_LENGTH && value.length <= MAX_MASKED_LENGTH,
+    );
+    const parts = this.owners.get(owner) ?? new Map<string, readonly string[]>();
+    const before = parts.get(part) ?? [];
+    // Taken before the old ones are dropped: a value held before and now is never forgotten in between.
+    for (const value of kept) this.take(value);
+    for (const value of before) this.drop(value);
+    if (kept.length > 0) parts.set(part, kept);
+    else parts.delete(part);
+    if (parts.size > 0) this.owners.set(owner, parts);
+    else this.owners.delete(owner);
+  }
+
+  /** Drops every part of the owner (a resource that is gone). */
+  release(owner: string): void {
+    const parts = this.owners.get(owner);
+    if (parts === undefined) return;
+    this.owners.delete(owner);
+    for (const values of parts.values()) for (const value of values) this.drop(value);
   }
 
   /** The text with every stretch that any value covers (overlapping or adjacent ones together) replaced. */
   mask(text: string): string {
-    if (this.count === 0 || text.length < MIN_MASKED_LENGTH) return text;
+    if (this.holds.size === 0 || text.length < MIN_MASKED_LENGTH) return text;
     let masked = '';
     let copiedTo = 0;
     let coveredTo = -1;
@@ -72,8 +99,38 @@ export class SecretRegistry {
     return masked + text.slice(copiedTo, stretchStart) + REDACTED + text.slice(coveredTo);
   }
 
+  /** Values held now. */
   get size(): number {
-    return this.count;
+    return this.holds.size;
+  }
+
+  private take(value: string): void {
+    const count = this.holds.get(value) ?? 0;
+    this.holds.set(value, count + 1);
+    if (count > 0) return;
+    const prefix = value.slice(0, MIN_MASKED_LENGTH);
+    const known = this.byPrefix.get(prefix);
+    // Nearly every prefix has one value: stored bare, not in an array of one.
+    if (known === undefined) this.byPrefix.set(prefix, value);
+    else if (Array.isArray(known)) known.push(value);
+    else this.byPrefix.set(prefix, [known, value]);
+  }
+
+  private drop(value: string): void {
+    const count = this.holds.get(value) ?? 0;
+    if (count > 1) {
+      this.holds.set(value, count - 1);
+      return;
+    }
+    this.holds.delete(value);
+    const prefix = value.slice(0, MIN_MASKED_LENGTH);
+    const known = this.byPrefix.get(prefix);
+    if (!Array.isArray(known)) {
+      this.byPrefix.delete(prefix);
+      return;
+    }
+    const others = known.filter((other) => other !== value);
+    this.byPrefix.set(prefix, others.length === 1 ? others[0] : others);
   }
 }
 

@@ -48,6 +48,7 @@ function createManager(config: Config, logger: Logger): Manager {
       }),
     },
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    reconcileTimeoutMs: config.reconcileTimeoutMs,
   });
 }
 

@@ -5,6 +5,7 @@ import { runSteps, type Reconciler } from '../runtime/index.js';
 import type { FinalizerStep, AccessFinish } from './access.js';
 import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
 import {
+  abortingOn,
   accessLoop,
   observeAccess,
   recordKey,
@@ -24,7 +25,6 @@ type BucketAction = Exclude<BucketStep, AccessFinish<InfluxBucketStatus> | Final
 export function createBucketReconciler(ports: BucketPorts, options: AccessOptions): Reconciler {
   const now = options.now ?? (() => new Date());
   const shell: AccessShell<InfluxBucket, InfluxBucketStatus> = { ports, options, finalizer: BUCKET_FINALIZER };
-  const loop = accessLoop(shell, decideBucket, (step: BucketAction, facts: BucketFacts) => act(ports, step, facts));
   return async (request, signal) => {
     const key = `${request.namespace}/${request.name}`;
     const resource = ports.resource(request.namespace, request.name);
@@ -44,6 +44,8 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
+    const influx = abortingOn(ports, signal);
+    const loop = accessLoop(shell, decideBucket, (step: BucketAction, known: BucketFacts) => act(influx, step, known));
     return runSteps(loop, facts, signal);
   };
 }

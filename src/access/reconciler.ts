@@ -1,9 +1,9 @@
 import type { AccessRecord, RecordApplied, RecordChange, RecordKey, RecordRefusal } from '../api/access-records.js';
 import { selectsByLabel, type Checked, type OnboardingKey } from '../api/access-spec.js';
 import type { AccessReason } from '../api/access-types.js';
-import type { CredentialsSecret, Reference } from '../api/credentials.js';
+import { redactionOwner, validCredentials, type CredentialsSecret, type Reference } from '../api/credentials.js';
 import { checkSpec } from '../api/spec.js';
-import { READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
+import { KIND, READY, type InfluxOnboarding, type ObjectMeta, type SecretKeySelector } from '../api/types.js';
 import type { InfluxClient, InfluxTarget } from '../influx/index.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import {
@@ -33,6 +33,11 @@ export interface AccessPorts {
   /** The operator's record of what it made for a namespace under an onboarding (src/kube/access-records.ts). */
   readRecord(key: RecordKey): Promise<AccessRecord>;
   changeRecord(key: RecordKey, change: RecordChange): Promise<RecordApplied>;
+}
+
+/** The ports with every InfluxDB request also ending when `signal` aborts (the reconcile's deadline, a stop). */
+export function abortingOn<P extends Pick<AccessPorts, 'influx'>>(ports: P, signal: AbortSignal): P {
+  return { ...ports, influx: (target: InfluxTarget) => ports.influx({ ...target, signal }) };
 }
 
 /** What each kind reads and writes of its own resources. */
@@ -83,10 +88,13 @@ export async function accessThrough(
   const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY)?.status === 'True';
   if (!checked.ok || !ready) return resolveAccess({ namespace, ref, onboarding });
   const credentials = await ports.readCredentials(onboarding, checked.spec.credentialsSecretName);
-  if (credentials.state === 'owned') {
-    if (credentials.data.token) secrets.add(credentials.data.token);
-    if (credentials.data.password) secrets.add(credentials.data.password);
-  }
+  // The onboarding's own part of its values, held for as long as that onboarding exists.
+  const { token, password } = credentials.state === 'owned' ? credentials.data : {};
+  secrets.hold(
+    redactionOwner(KIND, `${ref.namespace}/${ref.name}`),
+    'access',
+    validCredentials({ password, tokens: [token] }),
+  );
   const caRef = checked.spec.caSecretRef;
   const ca = caRef === undefined ? undefined : await ports.readReference(ref.namespace, caRef);
   const labels =

@@ -5,7 +5,7 @@ import type { InfluxOnboarding } from '../api/types.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import type { Reconciler, ResourceEvent, Result } from '../runtime/index.js';
 import type { ListedAuthorization } from './token-authorizations.js';
-import { accessThrough, type AccessPorts } from './reconciler.js';
+import { abortingOn, accessThrough, type AccessPorts } from './reconciler.js';
 import { decideSweep, type LiveList, type LiveNamespace, type SweepReason } from './sweep-decide.js';
 
 /** What the sweep reads and writes; everything it decides from is read from the API server at the time. */
@@ -42,7 +42,7 @@ const READ_ROUNDS = 4;
  */
 export function createSweepReconciler(ports: SweepPorts, options: SweepOptions): Reconciler {
   const again: Result = { requeueAfterMs: options.intervalMs };
-  return async function sweep(request) {
+  return async function sweep(request, signal) {
     const ref: OnboardingKey = { namespace: request.namespace, name: request.name };
     const onboarding = await ports.readOnboarding(ref.namespace, ref.name);
     if (onboarding === undefined) return {};
@@ -55,7 +55,8 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
     );
     if (access.kind !== 'ready') return again;
     const { connection } = access;
-    const client = ports.influx(connection.target);
+    // Its requests end with the reconcile (its deadline, a stop), as every reconciler's do.
+    const client = abortingOn(ports, signal).influx(connection.target);
     const records = await ports.listRecords(ref);
     const users = new Map<string, string>();
     for (const { namespace, record } of records) if (record.userID !== undefined) users.set(record.userID, namespace);

@@ -1,12 +1,14 @@
 import { checkBucketSpec, checkTokenSpec, type OnboardingKey } from '../api/access-spec.js';
 import {
   TOKEN_FINALIZER,
+  TOKEN_KIND,
   type DesiredTokenSecret,
   type InfluxBucket,
   type InfluxToken,
   type InfluxTokenStatus,
   type TokenSecret,
 } from '../api/access-types.js';
+import { redactionOwner, validCredentials } from '../api/credentials.js';
 import { READY } from '../api/types.js';
 import type { Outcome } from '../influx/index.js';
 import {
@@ -20,6 +22,7 @@ import {
 } from '../runtime/index.js';
 import type { AccessFinish, Connection, FinalizerStep } from './access.js';
 import {
+  abortingOn,
   accessLoop,
   observeAccess,
   recordKey,
@@ -70,7 +73,12 @@ const connectionKey = ({ target, orgID, token }: Connection): string =>
 /** The InfluxToken reconciler: an InfluxDB authorization with exactly the declared permissions, in a Secret. */
 export function createTokenReconciler(ports: TokenPorts, options: AccessOptions): Reconciler {
   const reconciler = new TokenReconciler(ports, options);
-  return (request, signal) => reconciler.reconcile(request, signal);
+  return (request, signal, term) => reconciler.reconcile(request, signal, term);
+}
+
+/** The owner of an InfluxToken's values in the log redaction. */
+function tokenOwner(key: string): string {
+  return redactionOwner(TOKEN_KIND, key);
 }
 
 class TokenReconciler {
@@ -82,8 +90,9 @@ class TokenReconciler {
    * create whose answer or Secret write was lost, or from a Secret changed behind the operator
    * (deleted, annotations edited). So a token stays orphan-free while its Secret keeps the version
    * seen at a clean list (or written since by this process from an orphan-free state) and no
-   * create has been attempted since. Kept per controller run: after a restart or a new leadership
-   * term (another replica may have created meanwhile) every token is listed once more.
+   * create has been attempted since. Kept per leadership term (the runtime's `term`): after a
+   * restart or a new term (another replica may have created meanwhile) every token is listed once
+   * more.
    */
   private readonly orphanFree = new RunMemory<OrphanFree>();
   /**
@@ -92,7 +101,8 @@ class TokenReconciler {
    * use any list of the run sent after its own last create or delete. A burst of new tokens, or a
    * restart over thousands, lists once, not once per token (N lists of N authorizations).
    */
-  private readonly lists = new WeakMap<AbortSignal, FreshReads<AuthorizationList>>();
+  // Per leadership term (the runtime's `term`; each reconcile's own signal is its deadline's).
+  private readonly lists = new WeakMap<object, FreshReads<AuthorizationList>>();
   private readonly changes = new RunMemory<number>();
 
   constructor(
@@ -103,21 +113,22 @@ class TokenReconciler {
     this.shell = { ports, options, finalizer: TOKEN_FINALIZER };
   }
 
-  async reconcile(request: Request, signal: AbortSignal): Promise<Result> {
+  async reconcile(request: Request, signal: AbortSignal, term: object): Promise<Result> {
     const { ports, options } = this;
     const key = requestKey(request);
-    const clean = this.orphanFree.of(signal);
+    const clean = this.orphanFree.of(term);
     const resource = ports.resource(request.namespace, request.name);
     if (resource === undefined) {
       clean.delete(key);
+      options.secrets.release(tokenOwner(key));
       options.onReason?.(key, undefined);
       return {};
     }
     const known = clean.get(key);
     const facts = await this.observe(request, resource, known);
-    let lists = this.lists.get(signal);
-    if (lists === undefined) this.lists.set(signal, (lists = new FreshReads<AuthorizationList>()));
-    const changes = this.changes.of(signal);
+    let lists = this.lists.get(term);
+    if (lists === undefined) this.lists.set(term, (lists = new FreshReads<AuthorizationList>()));
+    const changes = this.changes.of(term);
     const run: RunState = { clean, lists, changes, listedAfter: listedAfter(lists, changes, key, known, facts) };
     // TokenReady is only reached with no orphan left: after a list in this round, or orphan-free from the start with no create since.
     const decide = (current: TokenFacts): TokenStep => {
@@ -127,8 +138,9 @@ class TokenReconciler {
         clean.set(key, { uid: resource.metadata.uid, secretVersion: secret.resourceVersion });
       return step;
     };
+    const influx = abortingOn(ports, signal);
     const loop = accessLoop(this.shell, decide, (step: TokenAction, current: TokenFacts) =>
-      act(ports, options, step, current, run),
+      act(influx, options, step, current, run),
     );
     return runSteps(loop, facts, signal);
   }
@@ -143,7 +155,7 @@ class TokenReconciler {
     const secret: TokenSecret = checked.ok
       ? await ports.readSecret(resource, checked.spec.secretName)
       : { state: 'absent' };
-    if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
+    holdSecretToken(options, requestKey(request), secret);
     const names = checked.ok ? checked.spec.permissions.map((permission) => permission.bucket) : [];
     return {
       resource,
@@ -162,6 +174,12 @@ class TokenReconciler {
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
   }
+}
+
+/** The token the Secret holds now, in place of what it held: one edited away is forgotten by the redaction. */
+function holdSecretToken(options: AccessOptions, key: string, secret: TokenSecret): void {
+  const token = secret.state === 'owned' ? secret.data.token : undefined;
+  options.secrets.hold(tokenOwner(key), 'secret', validCredentials({ tokens: [token] }));
 }
 
 /**
@@ -267,7 +285,7 @@ async function act(
       run.changes.set(key, run.lists.mark());
       return create(ports, options, step, facts);
     case 'writeSecret': {
-      if (step.secret.data.token !== undefined) options.secrets.add(step.secret.data.token);
+      options.secrets.hold(tokenOwner(key), 'secret', validCredentials({ tokens: [step.secret.data.token] }));
       const { issued: _written, ...rest } = facts;
       // The write's answer is the Secret as the API server has it now.
       const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
@@ -276,7 +294,7 @@ async function act(
     case 'confirmSecret': {
       if (!facts.checked.ok) throw new Error('a token without a valid spec has no Secret to confirm');
       const secret = await ports.confirmSecret(facts.resource, facts.checked.spec.secretName);
-      if (secret.state === 'owned' && secret.data.token) options.secrets.add(secret.data.token);
+      holdSecretToken(options, key, secret);
       return { ...facts, secret, secretConfirmed: true };
     }
     case 'deleteAuthorization': {
@@ -320,7 +338,8 @@ async function create(
     permissions: bucketPermissions(orgID, step.permissions),
   });
   if (!created.ok) return { ...facts, failure: { doing: 'creating the authorization', failure: created.failure } };
-  options.secrets.add(created.value.token);
+  const key = requestKey(facts.resource.metadata);
+  options.secrets.hold(tokenOwner(key), 'created', validCredentials({ tokens: [created.value.token] }));
   // It exists in InfluxDB now: the list read before the create must show it, or it would look deleted.
   const listed = facts.authorizations?.ok ? facts.authorizations.value : [];
   return {

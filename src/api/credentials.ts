@@ -2,6 +2,52 @@ import type { SecretKey } from './types.js';
 
 /** Shapes of credentials as the operator observes and writes them, shared by the decision and the Kubernetes adapters. */
 
+/** InfluxDB's limits of a password, in bytes: bcrypt under it counts bytes, not characters. */
+export const PASSWORD_MIN_BYTES = 8;
+export const PASSWORD_MAX_BYTES = 72;
+/** Far longer than any token InfluxDB issues (88 characters): a longer value is no token. */
+export const TOKEN_MAX_BYTES = 4096;
+// A token travels in an HTTP header: whitespace (a trailing newline from `echo` is the usual one)
+// or a control character would make every request fail in ways that look like a revoked token.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const TOKEN_FORBIDDEN = /[\s\x00-\x1f\x7f]/;
+
+/** Why InfluxDB would refuse this password, or undefined when it would take it. */
+export function passwordProblem(password: string): string | undefined {
+  const bytes = Buffer.byteLength(password, 'utf8');
+  if (bytes >= PASSWORD_MIN_BYTES && bytes <= PASSWORD_MAX_BYTES) return undefined;
+  return `the password must be ${PASSWORD_MIN_BYTES} to ${PASSWORD_MAX_BYTES} bytes long (InfluxDB's limit); it has ${bytes}`;
+}
+
+/** Why this value cannot be a token, or undefined when it can. */
+export function tokenProblem(token: string): string | undefined {
+  if (token.length === 0) return 'the token is empty';
+  if (TOKEN_FORBIDDEN.test(token)) return 'the token contains whitespace or a control character (a trailing newline?)';
+  const bytes = Buffer.byteLength(token, 'utf8');
+  return bytes > TOKEN_MAX_BYTES
+    ? `the token is ${bytes} bytes long; a token has at most ${TOKEN_MAX_BYTES}`
+    : undefined;
+}
+
+/**
+ * The owner a resource's credential values are held under in the log redaction (SecretRegistry),
+ * released when the resource is gone; `key` is its `namespace/name`.
+ */
+export function redactionOwner(kind: string, key: string): string {
+  return `${kind} ${key}`;
+}
+
+/** The values worth masking in logs: those valid as what they are (a tenant's megabyte-long "password" is none). */
+export function validCredentials(values: {
+  password?: string | undefined;
+  tokens?: ReadonlyArray<string | undefined>;
+}): string[] {
+  const { password, tokens = [] } = values;
+  const valid = password !== undefined && passwordProblem(password) === undefined ? [password] : [];
+  for (const token of tokens) if (token !== undefined && tokenProblem(token) === undefined) valid.push(token);
+  return valid;
+}
+
 /** The three values that must be identical in the Secret and in the setup request. */
 export interface Credentials {
   username: string;

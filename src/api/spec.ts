@@ -1,5 +1,7 @@
 import {
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  LEGACY_MAX_REQUEST_TIMEOUT_SECONDS,
+  MAX_REQUEST_TIMEOUT_SECONDS,
   MIN_RETENTION_SECONDS,
   type EffectiveSpec,
   type InfluxOnboarding,
@@ -14,7 +16,9 @@ import {
  * they are checked again here because an older CRD, a disabled validation or a hand-edited
  * object must still never let a value reach InfluxDB that could leave it half set up.
  */
-export type SpecCheck = { ok: true; spec: EffectiveSpec } | { ok: false; problems: string[] };
+export type SpecCheck =
+  /** adjustments: what was changed to make a stored spec usable (each is reported once, as a Warning). */
+  { ok: true; spec: EffectiveSpec; adjustments?: string[] } | { ok: false; problems: string[] };
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 export const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -129,6 +133,28 @@ export function checkBucketName(value: unknown, field: string, problems: string[
   if (bucket.startsWith('_')) problems.push(`${field}: must not start with "_" (InfluxDB reserves those names)`);
   if (bucket.includes('"')) problems.push(`${field}: must not contain a double quote (")`);
   return bucket;
+}
+
+/**
+ * spec.requestTimeoutSeconds, 1 to MAX_REQUEST_TIMEOUT_SECONDS. A larger value up to what an older
+ * CRD allowed may still be stored (the API server keeps an unchanged field that a newer schema
+ * refuses): it is clamped to the maximum, and the adjustment said, rather than refused.
+ */
+function checkRequestTimeout(value: unknown, problems: string[], adjustments: string[]): number {
+  const field = 'spec.requestTimeoutSeconds';
+  const max = MAX_REQUEST_TIMEOUT_SECONDS;
+  if (
+    typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value > max &&
+    value <= LEGACY_MAX_REQUEST_TIMEOUT_SECONDS
+  ) {
+    adjustments.push(
+      `${field} is ${value}, above the maximum of ${max} (older versions allowed up to ${LEGACY_MAX_REQUEST_TIMEOUT_SECONDS}): ${max} is used; set it to at most ${max}`,
+    );
+    return max;
+  }
+  return integerIn(value, field, DEFAULT_REQUEST_TIMEOUT_SECONDS, 1, max, problems);
 }
 
 /** 0 (infinite) or at least an hour, as InfluxDB accepts; undefined is 0. */
@@ -344,6 +370,7 @@ function checkTls(
 
 export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>): SpecCheck {
   const problems: string[] = [];
+  const adjustments: string[] = [];
   const spec: unknown = resource.spec;
   if (!isRecord(spec)) return { ok: false, problems: ['spec: required'] };
 
@@ -371,14 +398,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
     'spec.resetPolicy',
     problems,
   );
-  const requestTimeoutSeconds = integerIn(
-    spec.requestTimeoutSeconds,
-    'spec.requestTimeoutSeconds',
-    DEFAULT_REQUEST_TIMEOUT_SECONDS,
-    1,
-    300,
-    problems,
-  );
+  const requestTimeoutSeconds = checkRequestTimeout(spec.requestTimeoutSeconds, problems, adjustments);
   const accessFrom = checkAccessFrom(spec.accessFrom, problems);
 
   if (problems.length > 0) return { ok: false, problems };
@@ -402,6 +422,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
       requestTimeoutSeconds,
       ...(accessFrom && { accessFrom }),
     },
+    ...(adjustments.length > 0 && { adjustments }),
   };
 }
 

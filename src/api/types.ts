@@ -215,4 +215,8 @@ export interface EffectiveSpec {
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
+/** The CRD's maximum of spec.requestTimeoutSeconds: one silent server holds a request no longer than this. */
+export const MAX_REQUEST_TIMEOUT_SECONDS = 60;
+/** The maximum before MAX_REQUEST_TIMEOUT_SECONDS: stored values up to it are clamped, not refused. */
+export const LEGACY_MAX_REQUEST_TIMEOUT_SECONDS = 300;
 export const MIN_RETENTION_SECONDS = 3600;

@@ -7,7 +7,8 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
+import { TOKEN_OWNER_LABEL } from '../api/access-types.js';
+import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_NAME_LABEL, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
 import { InfluxClientPool, type InfluxClient, type InfluxTarget, type PoolOptions } from '../influx/index.js';
 import { AccessRecords } from '../kube/access-records.js';
@@ -19,6 +20,7 @@ import {
   keepServiceRouting,
 } from '../kube/cluster-directory.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
+import { CredentialsEscrow } from '../kube/escrow.js';
 import { EventWriter } from '../kube/events.js';
 import { patchStatus } from '../kube/status.js';
 import type { ObjectMeta } from '../api/types.js';
@@ -51,11 +53,36 @@ const EVENT_DELAY_MS = 250;
 type RecordEvent = (resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: ResourceEvent) => void;
 
 /**
- * What the cache keeps of a Secret the operator wrote: everything its readers use and everything
- * a replace of it must carry (the writers build the new Secret over the cached one): name,
- * namespace, version, labels, annotations, owners, finalizers, deletion, type and data. Left out:
- * uid and creationTimestamp, which the API server keeps on a replace by itself, and managedFields.
- * With 10,000 resources the cache holds 10,000 of these.
+ * The most data and annotations a Secret the operator writes for a resource holds, summed as
+ * stored (base64 data, annotation text): a credentials Secret's URL (2048 characters), names (256
+ * each), token (4096) and passwords (72 each) with its few annotations come to a fifth of it, an
+ * InfluxToken's Secret to less.
+ */
+export const OWN_SECRET_MAX_BYTES = 32 * 1024;
+
+function storedBytes(
+  data: Record<string, string> | undefined,
+  annotations: Record<string, string> | undefined,
+): number {
+  let bytes = 0;
+  for (const record of [data, annotations])
+    for (const [key, value] of Object.entries(record ?? {})) bytes += key.length + value.length;
+  return bytes;
+}
+
+/**
+ * What the cache keeps of a Secret with the operator's label. Of one the operator writes for a
+ * resource (it names an InfluxOnboarding in the owner-name label, or an InfluxToken in the
+ * token-name label), everything its readers use and everything a replace of it must carry (the
+ * writers build the new Secret over the cached one): name, namespace, version, labels,
+ * annotations, owners, finalizers, deletion, type and data; left out are uid and
+ * creationTimestamp, which the API server keeps on a replace by itself, and managedFields. With
+ * 10,000 resources the cache holds 10,000 of these.
+ *
+ * Of any other (an escrow copy, read from the API server; one a tenant labelled like the
+ * operator's) and of one larger than the operator writes, only its identity, as the metadata
+ * caches keep it (with an escrow copy's owner annotation, which says whom its approval wakes): the label is anyone's to set, and what it costs here must not be the tenant's to
+ * choose. A reader that finds a Secret without data reads it from the API server.
  */
 export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
   const secret: V1Secret = shareCommonStrings(object);
@@ -64,10 +91,17 @@ export function keepManagedSecret(object: KubernetesObject): KubernetesObject {
   // The managed-by label's value, once for all (the selector guarantees it is this one).
   if (labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE;
   const kept = identityOf(metadata);
-  if (annotations !== undefined) kept.annotations = annotations;
-  if (finalizers !== undefined) kept.finalizers = finalizers;
   const trimmed: V1Secret = { apiVersion: secret.apiVersion, kind: secret.kind, metadata: kept, type: secret.type };
   if (secret.immutable !== undefined) trimmed.immutable = secret.immutable;
+  const named = labels?.[OWNER_NAME_LABEL] !== undefined || labels?.[TOKEN_OWNER_LABEL] !== undefined;
+  if (!named || storedBytes(secret.data, annotations) > OWN_SECRET_MAX_BYTES) {
+    // An escrow copy keeps the resource it names, so that its approval wakes that resource.
+    const escrowOwner = CredentialsEscrow.ownerAnnotations(secret);
+    if (escrowOwner !== undefined) kept.annotations = escrowOwner;
+    return trimmed;
+  }
+  if (annotations !== undefined) kept.annotations = annotations;
+  if (finalizers !== undefined) kept.finalizers = finalizers;
   if (secret.data !== undefined) trimmed.data = secret.data;
   return trimmed;
 }
@@ -283,6 +317,7 @@ function influxClients(
       insecureSkipVerify: target.insecureSkipVerify,
       ...(target.caPem !== undefined && { caPem: target.caPem }),
       ...(target.tenant !== undefined && { tenant: target.tenant }),
+      ...(target.signal !== undefined && { signal: target.signal }),
     });
 }
 

@@ -93,16 +93,22 @@ function authorizationPath(authorizationID: string): string {
   return `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`;
 }
 
-export function createInfluxClient(options: InfluxClientOptions): InfluxClient {
-  return new HttpInfluxClient(createTransport(options));
+/** A client of one instance; `transport`: the connections of another client to share (the pool's). */
+export function createInfluxClient(options: InfluxClientOptions, transport = createTransport(options)): InfluxClient {
+  return new HttpInfluxClient(transport, options.signal);
 }
 
 /** InfluxDB's HTTP API, one method per request the operator makes; every answer is an Outcome, never a throw. */
 class HttpInfluxClient implements InfluxClient {
-  constructor(private readonly transport: Transport) {}
+  /** `signal`: every request also ends when it aborts (InfluxClientOptions.signal). */
+  constructor(
+    private readonly transport: Transport,
+    private readonly signal?: AbortSignal,
+  ) {}
 
   private async call<T>(request: Call, expectation: Expectation<T>): Promise<Outcome<T>> {
-    const exchange = await this.transport.send(request);
+    const { signal } = this;
+    const exchange = await this.transport.send(signal === undefined ? request : { ...request, signal });
     if (!exchange.ok) return exchange;
     return interpret(exchange.answer, expectation);
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createInfluxClient } from './client.js';
+import { createTransport, type Transport } from './transport.js';
 import type { ConnectGuard, InfluxClient, InfluxClientOptions } from './types.js';
 
 type SharedOptions = 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets' | 'refusal';
@@ -13,12 +14,12 @@ export type PoolOptions = Pick<InfluxClientOptions, SharedOptions> & {
 };
 
 /**
- * Keeps one client (and so one keep-alive connection pool) per InfluxDB target, so that
- * reconciles reuse sockets instead of opening new ones each time. The least recently used
- * client is closed once there are more than `capacity`.
+ * Keeps one keep-alive connection pool (transport) per InfluxDB target, so that reconciles reuse
+ * sockets instead of opening new ones each time; each get is a client over it with the caller's
+ * signal. The least recently used transport is closed once there are more than `capacity`.
  */
 export class InfluxClientPool {
-  private readonly clients = new Map<string, InfluxClient>();
+  private readonly transports = new Map<string, Transport>();
 
   constructor(
     private readonly shared: PoolOptions,
@@ -39,31 +40,32 @@ export class InfluxClientPool {
         ]),
       )
       .digest('hex');
-    const existing = this.clients.get(key);
-    if (existing !== undefined) {
+    let transport = this.transports.get(key);
+    if (transport !== undefined) {
       // Re-insert so Map order is least-recently-used first.
-      this.clients.delete(key);
-      this.clients.set(key, existing);
-      return existing;
+      this.transports.delete(key);
+    } else {
+      // The connections outlive this caller: its signal is the client's, never the transport's.
+      const { signal: _callers, ...connection } = merged;
+      // Made once per transport: the guard decides from live state each time it is asked.
+      const guard = guardFor?.(merged.baseUrl, merged.tenant);
+      transport = createTransport({ ...connection, ...(guard !== undefined && { guard }) });
+      for (const [oldKey, oldTransport] of this.transports) {
+        if (this.transports.size < this.capacity) break;
+        oldTransport.close();
+        this.transports.delete(oldKey);
+      }
     }
-    // Made once per client: the guard decides from live state each time it is asked.
-    const guard = guardFor?.(merged.baseUrl, merged.tenant);
-    const client = createInfluxClient({ ...merged, ...(guard !== undefined && { guard }) });
-    this.clients.set(key, client);
-    for (const [oldKey, oldClient] of this.clients) {
-      if (this.clients.size <= this.capacity) break;
-      oldClient.close();
-      this.clients.delete(oldKey);
-    }
-    return client;
+    this.transports.set(key, transport);
+    return createInfluxClient(merged, transport);
   }
 
   closeAll(): void {
-    for (const client of this.clients.values()) client.close();
-    this.clients.clear();
+    for (const transport of this.transports.values()) transport.close();
+    this.transports.clear();
   }
 
   get size(): number {
-    return this.clients.size;
+    return this.transports.size;
   }
 }

@@ -20,6 +20,8 @@ export interface Call {
   basicAuth?: { username: string; password: string };
   /** A Cookie header (a sign-in's session, to sign out). */
   cookie?: string;
+  /** Ends the request early, as its timeout would. */
+  signal?: AbortSignal;
   /** A list that grows with the instance, unpaged: capped at maxListResponseBytes instead. */
   growingList?: boolean;
 }
@@ -111,10 +113,13 @@ function refused(refusal: AddressRefusal): Exchange {
 function describeThrown(
   error: unknown,
   timeoutMs: number,
-  timedOut: boolean,
+  ended: 'timeout' | 'caller' | undefined,
   lastRefusal: AddressRefusal | undefined,
 ): Exchange {
-  if (timedOut && isAbort(error)) return unreachable('timeout', `InfluxDB did not answer within ${timeoutMs} ms`);
+  if (ended === 'timeout' && isAbort(error))
+    return unreachable('timeout', `InfluxDB did not answer within ${timeoutMs} ms`);
+  if (ended === 'caller' && isAbort(error))
+    return unreachable('timeout', 'the request was given up before InfluxDB answered');
   const code = errorCode(error);
   if (code === ADDRESS_REFUSED && lastRefusal !== undefined) return refused(lastRefusal);
   if (code !== undefined && TLS_CODE.test(code))
@@ -226,11 +231,15 @@ class HttpTransport implements Transport {
     const url = buildUrl(this.base, call);
     const maxBytes = call.growingList === true ? this.maxListBytes : this.maxBytes;
     const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    let ended: 'timeout' | 'caller' | undefined;
+    const end = (why: 'timeout' | 'caller') => (): void => {
+      ended ??= why;
       controller.abort();
-    }, this.options.timeoutMs);
+    };
+    const timer = setTimeout(end('timeout'), this.options.timeoutMs);
+    const endByCaller = end('caller');
+    if (call.signal?.aborted) endByCaller();
+    call.signal?.addEventListener('abort', endByCaller, { once: true });
     try {
       const response = await fetch(url, {
         method: call.method,
@@ -250,9 +259,10 @@ class HttpTransport implements Transport {
       }
       return { ok: true, answer: { status: response.status, headers: response.headers, text: body.text, url } };
     } catch (error) {
-      return describeThrown(error, this.options.timeoutMs, timedOut, this.lastRefusal);
+      return describeThrown(error, this.options.timeoutMs, ended, this.lastRefusal);
     } finally {
       clearTimeout(timer);
+      call.signal?.removeEventListener('abort', endByCaller);
     }
   }
 }

@@ -8,6 +8,8 @@ export interface InfluxTarget {
   insecureSkipVerify: boolean;
   /** Whom the client acts for (see AddressPolicy.tenant and ConnectGuard); absent: nobody in particular. */
   tenant?: string;
+  /** Every request also ends when this aborts (the caller gave up, e.g. at its deadline). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface InfluxClientOptions extends AddressPolicy {
   baseUrl: string;
   /** Per request, covering connect, headers and the whole body read. */
   timeoutMs: number;
+  /** Every request also ends when this aborts, answered as a timeout: unknown whether InfluxDB acted on it. */
+  signal?: AbortSignal;
   /** PEM CA bundle for https; replaces the system trust store for this client. */
   caPem?: string;
   insecureSkipVerify?: boolean;

@@ -16,6 +16,8 @@ const ESCROW_LABEL = `${GROUP}/escrow`;
 const FOR_ANNOTATION = `${GROUP}/escrow-for`;
 const UID_ANNOTATION = `${GROUP}/escrow-uid`;
 const TLS_KEY = 'tls';
+// The longest `namespace/name` an escrow Secret can name: a namespace label and a resource name.
+const OWNER_MAX_LENGTH = 63 + 1 + 253;
 
 function decode(secret: V1Secret, key: string): string | undefined {
   const value = secret.data?.[key];
@@ -45,6 +47,20 @@ export class CredentialsEscrow {
     if (secret.metadata?.labels?.[ESCROW_LABEL] !== 'true' || owner === undefined) return undefined;
     const [namespace, name, ...rest] = owner.split('/');
     return namespace && name && rest.length === 0 ? { namespace, name } : undefined;
+  }
+
+  /**
+   * What a cache that keeps no annotations of an escrow Secret must keep for ownerOf: the one
+   * annotation naming its resource, when it can be a namespace/name (so a tenant's Secret labelled
+   * as an escrow copy costs no more than its identity).
+   */
+  static ownerAnnotations(secret: {
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  }): Record<string, string> | undefined {
+    const owner = secret.metadata?.annotations?.[FOR_ANNOTATION];
+    if (secret.metadata?.labels?.[ESCROW_LABEL] !== 'true' || owner === undefined || owner.length > OWNER_MAX_LENGTH)
+      return undefined;
+    return { [FOR_ANNOTATION]: owner };
   }
 
   /** The escrow Secret's name: a hash, since namespace and name together may exceed any name limit. */

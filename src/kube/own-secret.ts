@@ -77,8 +77,9 @@ export async function writeOwnSecret(
 }
 
 /**
- * The Secret from the view when it holds the wanted version (or any, when none is wanted), else
- * from the API server (where a Secret the operator did not write is found: the view never holds one).
+ * The Secret from the view when it holds the wanted version (or any, when none is wanted) with its
+ * data, else from the API server (where a Secret the operator did not write is found: the view
+ * never holds one; and one the cache keeps without data, see keepManagedSecret).
  */
 export async function currentSecret(
   core: CoreV1Api,
@@ -88,6 +89,7 @@ export async function currentSecret(
   version?: string,
 ): Promise<V1Secret | undefined> {
   const cached = view.get(namespace, name);
-  if (cached !== undefined && (version === undefined || cached.metadata?.resourceVersion === version)) return cached;
+  const usable = cached?.data !== undefined && (version === undefined || cached.metadata?.resourceVersion === version);
+  if (usable) return cached;
   return readSecret(core, namespace, name);
 }

@@ -1,5 +1,4 @@
 import type { Created, InfluxClient, Outcome } from '../influx/index.js';
-import type { SecretRegistry } from '../log.js';
 import { withRepair } from './phases/org-bucket.js';
 import type { Finish, RepairStep, Step } from './step.js';
 import type { Facts } from './facts.js';
@@ -12,7 +11,6 @@ export interface Actor {
   /** The client for the spec's instance, made on first use (an invalid spec never reaches InfluxDB). */
   client: () => InfluxClient;
   memory: CredentialMemory;
-  secrets: SecretRegistry;
   key: string;
 }
 
@@ -40,7 +38,7 @@ export async function act(actor: Actor, step: Exclude<Step, Finish>, facts: Fact
       return { ...facts, authorizations: await client().listAuthorizations(step.token, { userID: step.userID }) };
     case 'createAuthorization': {
       const created = await client().createAuthorization(step.token, step.request);
-      if (created.ok) actor.secrets.add(created.value.token);
+      if (created.ok) actor.memory.holdCreated(actor.key, created.value.token);
       return { ...facts, createdAuthorization: created };
     }
     case 'checkNewToken':
@@ -74,6 +72,8 @@ async function writeSecret(actor: Actor, step: Extract<Step, { kind: 'writeSecre
     credentials: step.credentials,
     target: { url: step.secret.data.url, tls: step.secret.tls },
   });
+  const { pendingPassword } = step.secret;
+  if (pendingPassword !== undefined) memory.holdPending(key, pendingPassword ?? undefined);
   await ports.escrow?.write(facts.resource, step.secret);
   const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
   return { ...facts, secret, secretWritten: secret.state === 'owned' };

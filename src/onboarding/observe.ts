@@ -21,7 +21,8 @@ export async function observe(
   resource: InfluxOnboarding,
   checked: SpecCheck,
 ): Promise<Facts> {
-  const references = checked.ok ? await readReferences(ports, options, resource) : {};
+  const references = checked.ok ? await readReferences(ports, resource) : {};
+  memory.holdReferences(key, references);
   const secret = checked.ok
     ? await ports.readSecret(resource, checked.spec.credentialsSecretName)
     : { state: 'absent' as const };
@@ -55,20 +56,12 @@ export async function observe(
   };
 }
 
-/** The Secrets the spec references, each value registered for log redaction as it is read. */
-async function readReferences(
-  ports: OnboardingPorts,
-  options: OnboardingOptions,
-  resource: InfluxOnboarding,
-): Promise<References> {
+/** The Secrets the spec references. */
+async function readReferences(ports: OnboardingPorts, resource: InfluxOnboarding): Promise<References> {
   const { spec } = resource;
   const { namespace } = resource.metadata;
-  const read = async (selector: SecretKeySelector | undefined): Promise<Reference | undefined> => {
-    if (selector === undefined) return undefined;
-    const reference = await ports.readReference(namespace, selector);
-    if (reference.found) options.secrets.add(reference.value);
-    return reference;
-  };
+  const read = async (selector: SecretKeySelector | undefined): Promise<Reference | undefined> =>
+    selector === undefined ? undefined : ports.readReference(namespace, selector);
   const [password, token, authToken, ca] = await Promise.all([
     read(spec.passwordSecretRef),
     read(spec.tokenSecretRef),

@@ -19,12 +19,16 @@ import { CredentialMemory } from './memory.js';
 import { observe } from './observe.js';
 import type { OnboardingOptions, OnboardingPorts } from './ports.js';
 import { progressingIfSlow, type Progressing } from './progressing.js';
-import { PerKeySerializer } from './serial.js';
+import { InstanceLocks } from './serial.js';
 import type { Finish } from './step.js';
 
 // Spreads drift checks of resources created together over time.
 const DRIFT_JITTER = 0.1;
 const PROGRESSING_AFTER_MS = 1000;
+// How soon a reconcile that found its instance locked by another resource's comes back.
+const INSTANCE_BUSY_RETRY_MS = 1000;
+/** The Warning that a stored spec was adjusted to be used (checkSpec's adjustments). */
+const SPEC_ADJUSTED = 'SpecAdjusted';
 
 /** The InfluxOnboarding reconciler, as the runtime calls it. */
 export function createOnboardingReconciler(ports: OnboardingPorts, options: OnboardingOptions): Reconciler {
@@ -36,14 +40,18 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
  * Observes the resource and what it depends on (observe.ts), runs the decision (decide.ts) step by
  * step through the ports (act.ts), and shows where it ended. It keeps: memory of credentials
  * (memory.ts), the schedule of drift checks (drift-schedule.ts), the first visit's Progressing
- * status (progressing.ts), and a lock per InfluxDB instance (serial.ts). The resource it reads is
- * the runtime's read-your-writes view: the status this process wrote, until the cache shows it.
+ * status (progressing.ts), a lock per InfluxDB instance that no reconcile waits for (serial.ts),
+ * and which resources were told that their stored spec was adjusted. The resource it reads is the
+ * runtime's read-your-writes view: the status this process wrote, until the cache shows it.
  */
 class OnboardingReconciler {
   private readonly now: () => Date;
   private readonly memory: CredentialMemory;
   private readonly schedule: DriftSchedule;
-  private readonly perInstance = new PerKeySerializer();
+  private readonly instanceLocks = new InstanceLocks();
+  // The resources told with a Warning that checkSpec adjusted their stored spec, by uid: one
+  // Warning per resource, not one per reconcile.
+  private readonly toldAdjusted = new Map<string, string>();
   private readonly reporter: Reporter<InfluxOnboarding, InfluxOnboardingStatus, Reason>;
 
   constructor(
@@ -64,19 +72,38 @@ class OnboardingReconciler {
   }
 
   reconcile(request: Request, signal: AbortSignal): Promise<Result> {
+    const key = requestKey(request);
     const resource = this.ports.resource(request.namespace, request.name);
     if (resource === undefined || resource.metadata.deletionTimestamp !== undefined) {
-      return Promise.resolve(this.forget(requestKey(request)));
+      return Promise.resolve(this.forget(key));
     }
     const checked = checkSpec(resource);
-    // Everything is observed under the per-instance lock: a reconcile that waited for another
-    // one must see the Secret and status that one wrote, not what was there before it.
-    // The instance as instance.ts reads it: two spellings of one Service share the lock.
-    return checked.ok
-      ? this.perInstance.run(this.ports.instance(resource.metadata.namespace, checked.spec.url).key, () =>
-          this.reconcileNow(request, signal),
-        )
-      : this.reconcileNow(request, signal);
+    this.tellAdjusted(key, resource, checked);
+    if (!checked.ok) return this.reconcileNow(request, signal);
+    // Everything is observed under the per-instance lock: a reconcile after another one of the
+    // instance must see the Secret and status that one wrote, not what was there before it. While
+    // another resource's reconcile holds the instance, this one comes back shortly instead of
+    // holding a worker for as long as that one takes. The instance as instance.ts reads it: two
+    // spellings of one Service share the lock.
+    const instance = this.ports.instance(resource.metadata.namespace, checked.spec.url).key;
+    const locked = this.instanceLocks.tryRun(instance, () => this.reconcileNow(request, signal));
+    if (locked !== undefined) return locked;
+    this.options.logger.debug('another reconcile of the same instance is running; coming back shortly', {
+      resource: key,
+    });
+    return Promise.resolve({ requeueAfterMs: INSTANCE_BUSY_RETRY_MS });
+  }
+
+  /** One Warning per resource whose stored spec had to be adjusted to be used. */
+  private tellAdjusted(key: string, resource: InfluxOnboarding, checked: SpecCheck): void {
+    const adjustments = checked.ok ? checked.adjustments : undefined;
+    if (adjustments === undefined) {
+      this.toldAdjusted.delete(key);
+      return;
+    }
+    if (this.toldAdjusted.get(key) === resource.metadata.uid) return;
+    this.toldAdjusted.set(key, resource.metadata.uid);
+    this.ports.recordEvent(resource, { type: 'Warning', reason: SPEC_ADJUSTED, message: adjustments.join('; ') });
   }
 
   private async reconcileNow(request: Request, signal: AbortSignal): Promise<Result> {
@@ -105,9 +132,8 @@ class OnboardingReconciler {
           );
     const actor: Actor = {
       ports: this.ports,
-      client: clientFor(this.ports, resource, checked, facts.references),
+      client: clientFor(this.ports, resource, checked, facts.references, signal),
       memory: this.memory,
-      secrets: this.options.secrets,
       key,
     };
     try {
@@ -157,6 +183,7 @@ class OnboardingReconciler {
   }
 
   private forget(key: string): Result {
+    this.toldAdjusted.delete(key);
     this.memory.forget(key);
     this.schedule.forget(key);
     this.options.onReason?.(key, undefined);
@@ -167,13 +194,15 @@ class OnboardingReconciler {
 /**
  * InfluxDB's client for the spec's instance, made on first use: an invalid spec never reaches
  * InfluxDB. It acts for the resource's namespace: a single label is looked up there, and no
- * address of a namespace that did not let it in is connected to.
+ * address of a namespace that did not let it in is connected to. Its requests end when the
+ * reconcile's signal aborts (its deadline, a stop).
  */
 function clientFor(
   ports: OnboardingPorts,
   resource: InfluxOnboarding,
   checked: SpecCheck,
   references: References,
+  signal: AbortSignal,
 ): () => InfluxClient {
   let influx: InfluxClient | undefined;
   return () => {
@@ -185,6 +214,7 @@ function clientFor(
       insecureSkipVerify: checked.spec.insecureSkipVerify,
       tenant: resource.metadata.namespace,
       ...(ca?.found && { caPem: ca.value }),
+      signal,
     });
     return influx;
   };

@@ -1,24 +1,24 @@
 /**
- * Runs at most one task per key at a time. InfluxDB's setup has no lock of its own: two
- * concurrent POSTs can both pass its "allowed?" check, so everything aimed at one instance
- * goes through here.
+ * At most one task per key at a time, without waiting: InfluxDB's setup has no lock of its own
+ * (two concurrent POSTs can both pass its "allowed?" check), so everything aimed at one instance
+ * runs under its key here. A task whose key is held does not run and does not wait either: its
+ * caller comes back later, so a worker is never held by another resource's reconcile (one that
+ * waits on a server that never answers, say).
  */
-export class PerKeySerializer {
-  private readonly tails = new Map<string, Promise<unknown>>();
+export class InstanceLocks {
+  private readonly held = new Set<string>();
 
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const current = previous.then(task, task);
-    const tail = current.catch(() => undefined);
-    this.tails.set(key, tail);
-    try {
-      return await current;
-    } finally {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
-
-  get activeKeys(): number {
-    return this.tails.size;
+  /** Runs the task holding the key; undefined at once, without running it, while another task holds it. */
+  tryRun<T>(key: string, task: () => Promise<T>): Promise<T> | undefined {
+    if (this.held.has(key)) return undefined;
+    this.held.add(key);
+    const run = async (): Promise<T> => {
+      try {
+        return await task();
+      } finally {
+        this.held.delete(key);
+      }
+    };
+    return run();
   }
 }

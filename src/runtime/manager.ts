@@ -7,7 +7,7 @@ import {
 } from '@kubernetes/client-node';
 import { cacheAccess, kubernetesAccessReview } from './access-review.js';
 import type { KubeConnection } from './connection.js';
-import { Controller } from './controller.js';
+import { Controller, DEFAULT_CONCURRENCY } from './controller.js';
 import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow } from './enqueue.js';
 import type { SparedWriter } from './enqueue.js';
 import type { BoundServer } from './http-server.js';
@@ -92,6 +92,8 @@ export interface ManagerOptions {
   metrics: MetricsServingOptions;
   /** How long stop() lets running reconciles finish before aborting them; default 30 s. */
   shutdownTimeoutMs?: number;
+  /** The deadline of every reconcile of every controller: its signal aborts then; default 2 min. */
+  reconcileTimeoutMs?: number;
 }
 
 interface Registered {
@@ -183,8 +185,15 @@ export class Manager {
       known: [...this.informers.values()].map(({ type }) => type),
     });
     if (problems.length > 0) throw new Error(`controller ${JSON.stringify(registration.name)}: ${problems.join('; ')}`);
-    const { name, reconciler, concurrency } = registration;
-    const queue = new WorkQueue({ ...this.options.backoff, metrics: this.metrics.queueMetrics(name) });
+    const { name, reconciler, concurrency = DEFAULT_CONCURRENCY } = registration;
+    // One namespace may have as many reconciles in flight as there are workers (all of them, while
+    // no other namespace has work), but no more: those of its reconciles that hand their worker on
+    // (Controller) still count, so its servers that never answer cannot take every worker in turn.
+    const queue = new WorkQueue({
+      ...this.options.backoff,
+      maxInFlightPerFlow: concurrency,
+      metrics: this.metrics.queueMetrics(name),
+    });
     const { wakeSuppression } = registration;
     const spared = (type: ObjectType): SparedWriter<KubernetesObject> | undefined =>
       wakeSuppression && ((object, key, wake) => wakeSuppression.holds(type, object, key, wake));
@@ -209,7 +218,8 @@ export class Manager {
       queue,
       reconciler,
       logger: this.logger,
-      ...(concurrency !== undefined && { concurrency }),
+      concurrency,
+      ...(this.options.reconcileTimeoutMs !== undefined && { reconcileTimeoutMs: this.options.reconcileTimeoutMs }),
       metrics: this.metrics.controllerMetrics(name),
     });
     this.registered.push({ name, controller, queue, primary });

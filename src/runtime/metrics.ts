@@ -70,6 +70,12 @@ export class RuntimeMetrics {
     labelNames: ['controller'] as const,
     registers: [this.registry],
   });
+  private readonly longRunningReconciles = new Gauge({
+    name: 'controller_long_running_reconciles',
+    help: 'Reconciles running longer than 2 s that handed their worker on (not in controller_runtime_active_workers)',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
   private readonly maxConcurrentReconciles = new Gauge({
     name: 'controller_runtime_max_concurrent_reconciles',
     help: 'Maximum number of concurrent reconciles per controller',
@@ -149,6 +155,7 @@ export class RuntimeMetrics {
     return {
       maxConcurrentReconciles: (count) => this.maxConcurrentReconciles.set({ controller }, count),
       activeWorkers: (count) => this.activeWorkers.set({ controller }, count),
+      longRunning: (count) => this.longRunningReconciles.set({ controller }, count),
       reconciled: (label, seconds) => {
         this.reconcileTotal.inc({ controller, result: label });
         if (label === 'error') this.reconcileErrors.inc({ controller });

@@ -23,6 +23,13 @@ export interface QueueMetrics {
 interface WorkQueueOptions extends RateLimiterOptions {
   clock?: Clock;
   metrics?: QueueMetrics;
+  /**
+   * The flow a key belongs to, for fairness: keys are handed out round-robin across flows, and a
+   * flow has at most maxInFlightPerFlow keys in processing. Default: the key's namespace.
+   */
+  flowOf?: (key: string) => string;
+  /** Keys of one flow in processing at once; the flow's other keys wait. Default: no limit. */
+  maxInFlightPerFlow?: number;
 }
 
 /**
@@ -33,6 +40,56 @@ export type Priority = 'normal' | 'low';
 
 interface Waiter {
   resolve(key: string | undefined): void;
+}
+
+/** The namespace of a "namespace/name" key, '' for a cluster-scoped "name". */
+function namespaceOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+}
+
+/**
+ * The ready keys of one priority: a FIFO per flow, handed out round-robin across flows. This is
+ * API Priority and Fairness' fair queuing where every key costs the same, so a flow with
+ * thousands of keys waits its turn like a flow with one: its keys cannot push another flow's
+ * key back. The Map's insertion order is the round: a flow served goes to the back.
+ */
+class FairLane {
+  private readonly flows = new Map<string, string[]>();
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(flow: string, key: string): void {
+    const keys = this.flows.get(flow);
+    if (keys === undefined) this.flows.set(flow, [key]);
+    else keys.push(key);
+    this.count++;
+  }
+
+  remove(flow: string, key: string): void {
+    const keys = this.flows.get(flow);
+    const index = keys?.indexOf(key) ?? -1;
+    if (keys === undefined || index < 0) return;
+    keys.splice(index, 1);
+    if (keys.length === 0) this.flows.delete(flow);
+    this.count--;
+  }
+
+  /** The oldest key of the first flow in turn that may take one; that flow then goes to the back of the round. */
+  take(mayTake: (flow: string) => boolean): string | undefined {
+    for (const [flow, keys] of this.flows) {
+      if (!mayTake(flow)) continue;
+      const key = keys.shift();
+      this.flows.delete(flow);
+      if (keys.length > 0) this.flows.set(flow, keys);
+      this.count--;
+      return key;
+    }
+    return undefined;
+  }
 }
 
 interface Delayed {
@@ -94,18 +151,32 @@ class DelayHeap {
  * never handed out again until `done`, and if it was added meanwhile it is queued once more
  * at that point — so one object is never reconciled by two workers at once, and no change that
  * arrives during a reconcile is lost. Keys added at low priority are handed out only when no
- * normal one waits; adding a waiting low key at normal priority moves it up.
+ * normal one waits; adding a waiting low key at normal priority moves it up; keys whose last run
+ * was long come last. Within each of these levels flows (namespaces) take turns, and a flow at its
+ * in-flight limit is passed over until one of its keys is done.
  */
 export class WorkQueue {
   private readonly clock: Clock;
   private readonly limiter: RetryRateLimiter;
   private readonly metrics: QueueMetrics | undefined;
-  private readonly ready: string[] = [];
-  private readonly readyLow: string[] = [];
+  private readonly flowOf: (key: string) => string;
+  private readonly maxInFlightPerFlow: number;
+  private readonly ready = new FairLane();
+  private readonly readyLow = new FairLane();
+  private readonly readyRanLong = new FairLane();
   private readonly dirty = new Set<string>();
   /** The dirty keys whose every add so far was at low priority. */
   private readonly low = new Set<string>();
+  /**
+   * Keys whose last run was long (done with ranLong): a server that does not answer, as a rule.
+   * This is API Priority and Fairness' work estimate, from the key's own history: a key expected
+   * to hold a worker for long waits behind keys expected to be quick. A key leaves it with a run
+   * that ends in time, a deleted object's among them.
+   */
+  private readonly ranLong = new Set<string>();
   private readonly processing = new Map<string, number>();
+  /** Keys in processing per flow; a flow with none has no entry. */
+  private readonly inFlight = new Map<string, number>();
   private readonly addedAt = new Map<string, number>();
   // When each delayed key is due, and the keys in time order: one timer, set for the earliest,
   // serves them all, as client-go's delaying queue does. A timer per key would be thousands of
@@ -121,15 +192,19 @@ export class WorkQueue {
     this.clock = options.clock ?? systemClock;
     this.limiter = new RetryRateLimiter(this.clock, options);
     this.metrics = options.metrics;
+    this.flowOf = options.flowOf ?? namespaceOf;
+    this.maxInFlightPerFlow = options.maxInFlightPerFlow ?? Infinity;
     this.metrics?.readGaugesFrom(() => this.gauges());
   }
 
   add(key: string, priority: Priority = 'normal'): void {
     if (this.shuttingDown) return;
     if (this.dirty.has(key)) {
-      if (priority === 'normal' && this.low.delete(key) && !this.processing.has(key)) {
-        this.readyLow.splice(this.readyLow.indexOf(key), 1);
-        this.ready.push(key);
+      if (priority === 'normal' && this.low.has(key)) {
+        const waiting = !this.processing.has(key);
+        if (waiting) this.laneOf(key).remove(this.flowOf(key), key);
+        this.low.delete(key);
+        if (waiting) this.pushReady(key);
       }
       return;
     }
@@ -197,20 +272,29 @@ export class WorkQueue {
     });
   }
 
-  done(key: string): void {
+  /**
+   * Ends the processing of a key. `ranLong`: it ran so long that its worker was handed on (see
+   * Controller); until one of its runs ends in time, it waits behind every other key.
+   */
+  done(key: string, ranLong = false): void {
     const startedAt = this.processing.get(key);
     if (startedAt === undefined) return;
     this.processing.delete(key);
+    if (ranLong) this.ranLong.add(key);
+    else this.ranLong.delete(key);
+    const flow = this.flowOf(key);
+    const inFlight = (this.inFlight.get(flow) ?? 1) - 1;
+    if (inFlight > 0) this.inFlight.set(flow, inFlight);
+    else this.inFlight.delete(flow);
     this.metrics?.workDuration((this.clock.now() - startedAt) / 1000);
-    if (this.dirty.has(key)) {
-      this.pushReady(key);
-      this.handOut();
-    }
+    if (this.dirty.has(key)) this.pushReady(key);
+    // Also without a re-queued key: the flow may have been at its limit with other keys waiting.
+    this.handOut();
     if (this.processing.size === 0) this.resolveDrainWaiters();
   }
 
   get length(): number {
-    return this.ready.length + this.readyLow.length;
+    return this.ready.length + this.readyLow.length + this.readyRanLong.length;
   }
 
   get isShuttingDown(): boolean {
@@ -237,8 +321,13 @@ export class WorkQueue {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  private laneOf(key: string): FairLane {
+    if (this.ranLong.has(key)) return this.readyRanLong;
+    return this.low.has(key) ? this.readyLow : this.ready;
+  }
+
   private pushReady(key: string): void {
-    (this.low.has(key) ? this.readyLow : this.ready).push(key);
+    this.laneOf(key).push(this.flowOf(key), key);
   }
 
   /** Sets the one timer for the earliest delayed key, unless it is already set for that time or earlier. */
@@ -265,7 +354,8 @@ export class WorkQueue {
   }
 
   private takeReady(): string | undefined {
-    const key = this.ready.shift() ?? this.readyLow.shift();
+    const mayTake = (flow: string): boolean => (this.inFlight.get(flow) ?? 0) < this.maxInFlightPerFlow;
+    const key = this.ready.take(mayTake) ?? this.readyLow.take(mayTake) ?? this.readyRanLong.take(mayTake);
     if (key === undefined) return undefined;
     this.low.delete(key);
     const now = this.clock.now();
@@ -274,14 +364,16 @@ export class WorkQueue {
     this.addedAt.delete(key);
     this.dirty.delete(key);
     this.processing.set(key, now);
+    const flow = this.flowOf(key);
+    this.inFlight.set(flow, (this.inFlight.get(flow) ?? 0) + 1);
     return key;
   }
 
   private handOut(): void {
-    while (this.waiters.length > 0 && this.length > 0) {
-      const waiter = this.waiters.shift();
+    while (this.waiters.length > 0) {
       const key = this.takeReady();
-      if (waiter && key !== undefined) waiter.resolve(key);
+      if (key === undefined) return;
+      this.waiters.shift()?.resolve(key);
     }
   }
 

@@ -57,7 +57,11 @@ export interface StepLoop<F, S extends { kind: string }, St, Why extends string 
 // A decision needs at most a handful of steps; more means a bug, and must not spin forever.
 const MAX_STEPS = 24;
 
-/** Runs the rounds of one reconcile; once `signal` aborts (the controller stops) it sends nothing more, no status either. */
+/**
+ * Runs the rounds of one reconcile. Once `signal` aborts (its deadline, the controller stops)
+ * nothing more is decided, done or shown: the answers of requests it cut short are no facts to
+ * report.
+ */
 export async function runSteps<F extends object, S extends { kind: string }, St, Why extends string>(
   loop: StepLoop<F, S, St, Why>,
   facts: F,
@@ -66,7 +70,7 @@ export async function runSteps<F extends object, S extends { kind: string }, St,
   const steps: string[] = [];
   let known = facts;
   for (let count = 0; count < MAX_STEPS; count++) {
-    // Aborted (leadership lost, shutdown): nothing more is sent, not even the status of what was done.
+    // Aborted (its deadline, leadership lost, shutdown): nothing more is sent, not even the status of what was done.
     signal.throwIfAborted();
     const next = loop.decide(known);
     if (isFinish(next)) return loop.conclude(next, known, steps);

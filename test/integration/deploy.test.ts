@@ -381,6 +381,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.is(container.image, `ghcr.io/influx-onboarding/influx-onboarding-operator:${appVersion}`);
   assert.equal(container.args, [
     '--concurrency=4',
+    '--reconcile-timeout=2m',
     '--resync-period=10m',
     '--drift-check-interval=5m',
     '--password-check-interval=1h',
@@ -526,6 +527,7 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
     clusterDomain: 'corp.internal',
     requireSecretConsent: false,
     concurrency: 8,
+    reconcileTimeout: '3m',
     resyncPeriod: '1h',
     driftCheckInterval: '90s',
     logFormat: 'text',
@@ -545,6 +547,7 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
     '--cluster-domain=corp.internal',
     '--require-secret-consent=false',
     '--concurrency=8',
+    '--reconcile-timeout=3m',
   ]) {
     assert.ok(args.includes(arg), `${arg} in ${args.join(' ')}`);
   }
@@ -561,11 +564,12 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
       config.labelSelector,
       config.allowLinkLocal,
       config.concurrency,
+      config.reconcileTimeoutMs,
       config.resyncPeriodMs,
       config.driftCheckIntervalMs,
       config.logFormat,
     ],
-    ['tier in (a,b)', true, 8, 3_600_000, 90_000, 'text'],
+    ['tier in (a,b)', true, 8, 180_000, 3_600_000, 90_000, 'text'],
   );
   assert.is(deployment.spec.template.spec.topologySpreadConstraints?.length, 1);
   const monitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(manifests, 'ServiceMonitor');

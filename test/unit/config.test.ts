@@ -26,6 +26,7 @@ test('defaults follow controller-runtime and the issue', () => {
   assert.is(config.escrowNamespace, undefined, 'no escrow unless asked for');
   assert.is(config.backoffBaseMs, 5);
   assert.is(config.backoffMaxMs, 1_000_000);
+  assert.is(config.reconcileTimeoutMs, 120_000, "cert-manager's default deadline of one sync");
   assert.is(config.leaderElect, false);
   assert.is(config.leaseDurationMs, 15_000);
   assert.is(config.renewDeadlineMs, 10_000);
@@ -65,6 +66,18 @@ test('--cluster-domain: a DNS name, lowercase, without a final dot', () => {
   assert.is(run([], { INFLUX_OPERATOR_CLUSTER_DOMAIN: 'k8s.corp' }).clusterDomain, 'k8s.corp');
   assert.match(problems(['--cluster-domain=not a domain']).join(), '--cluster-domain: must be a DNS name');
   assert.match(problems(['--cluster-domain=']).join(), '--cluster-domain');
+});
+
+test('--reconcile-timeout: a duration of at least 60s (one request to InfluxDB may take 60 s)', () => {
+  assert.is(run(['--reconcile-timeout=90s']).reconcileTimeoutMs, 90_000);
+  assert.is(run([], { INFLUX_OPERATOR_RECONCILE_TIMEOUT: '5m' }).reconcileTimeoutMs, 300_000);
+  const tooShort = problems(['--reconcile-timeout=30s']);
+  assert.is(tooShort.length, 1);
+  assert.match(tooShort[0] ?? '', '--reconcile-timeout: must be at least 60s');
+  assert.match(tooShort[0] ?? '', '"30s"');
+  const unreadable = problems(['--reconcile-timeout=soon']);
+  assert.is(unreadable.length, 1, 'one problem per bad value');
+  assert.match(unreadable[0] ?? '', '--reconcile-timeout: must be a positive duration');
 });
 
 test('--allowed-urls: host patterns and CIDRs, each with an optional port; from the flag or the environment', () => {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, redactRecord, SecretRegistry, type LogFormat } from '../../src/log.js';
+import { createLogger, MAX_MASKED_LENGTH, redactRecord, SecretRegistry, type LogFormat } from '../../src/log.js';
 
 const test = suite('log redaction');
 
@@ -54,8 +54,7 @@ test('credential-named fields are masked whatever they hold; references to them 
 
 test('a registered value is masked anywhere: message, nested fields, arrays, error messages', () => {
   const registry = new SecretRegistry();
-  registry.add(TOKEN);
-  registry.add(PASSWORD);
+  registry.hold('InfluxOnboarding ns/a', 'credentials', [TOKEN, PASSWORD]);
   const record = redactRecord(
     {
       message: `request with ${TOKEN} failed`,
@@ -72,9 +71,9 @@ test('a registered value is masked anywhere: message, nested fields, arrays, err
 
 test('masking: values sharing a prefix, one inside another, overlapping or adjacent values leave no character of any of them; many values, once each', () => {
   const registry = new SecretRegistry();
-  for (const value of ['abcdef-1', 'abcdef-12345', 'xyzxyz', 'zxyzqq', 'ppppppp']) registry.add(value);
-  registry.add('abcdef-1');
-  assert.is(registry.size, 5, 'a value added twice counts once');
+  registry.hold('a', 'values', ['abcdef-1', 'abcdef-12345', 'xyzxyz', 'zxyzqq', 'ppppppp']);
+  registry.hold('b', 'values', ['abcdef-1']);
+  assert.is(registry.size, 5, 'a value held twice counts once');
   assert.is(registry.mask('a abcdef-1 b'), 'a [REDACTED] b');
   assert.is(registry.mask('a abcdef-12345 b'), 'a [REDACTED] b', 'the longer value, not just its prefix value');
   assert.is(registry.mask('<xyzxyzqq>'), '<[REDACTED]>', 'overlapping values: one stretch');
@@ -82,7 +81,8 @@ test('masking: values sharing a prefix, one inside another, overlapping or adjac
   assert.is(registry.mask('abcdef-1 and ppppppp, abcdef-2'), '[REDACTED] and [REDACTED], abcdef-2');
   assert.is(registry.mask('short abc'), 'short abc');
   const many = new SecretRegistry();
-  for (let index = 0; index < 20_000; index++) many.add(`secret-${index.toString(36).padStart(6, '0')}`);
+  for (let index = 0; index < 20_000; index++)
+    many.hold(`owner-${index}`, 'values', [`secret-${index.toString(36).padStart(6, '0')}`]);
   const [first, last] = [0, 19_999].map((index) => `secret-${index.toString(36).padStart(6, '0')}`);
   assert.is(
     many.mask(`token ${first} in a line, ${last} too, secret-00zzzz not`),
@@ -90,12 +90,55 @@ test('masking: values sharing a prefix, one inside another, overlapping or adjac
   );
 });
 
-test('short values are not registered (they would mask ordinary words)', () => {
+test('short values are not held (they would mask ordinary words), nor values longer than any credential', () => {
   const registry = new SecretRegistry();
-  registry.add('abc');
-  registry.add(undefined);
+  const huge = 'x'.repeat(MAX_MASKED_LENGTH + 1);
+  registry.hold('a', 'values', ['abc', undefined, huge]);
   assert.is(registry.size, 0);
   assert.is(registry.mask('abc'), 'abc');
+  registry.hold('a', 'values', ['y'.repeat(MAX_MASKED_LENGTH)]);
+  assert.is(registry.size, 1, 'up to the longest a credential can be');
+});
+
+test('holding a part again replaces what it held: a value no part holds any more is forgotten', () => {
+  const registry = new SecretRegistry();
+  for (let round = 0; round < 300; round++) registry.hold('InfluxOnboarding ns/a', 'references', [`password-${round}`]);
+  assert.is(registry.size, 1, 'one value, the latest, after 300 replacements');
+  assert.is(registry.mask('password-299'), '[REDACTED]');
+  assert.is(registry.mask('password-298'), 'password-298');
+  registry.hold('InfluxOnboarding ns/a', 'references', []);
+  assert.is(registry.size, 0);
+});
+
+test('a value held by several parts or owners stays until the last lets go; release drops every part of an owner', () => {
+  const registry = new SecretRegistry();
+  registry.hold('InfluxOnboarding ns/a', 'credentials', [TOKEN, PASSWORD]);
+  registry.hold('InfluxOnboarding ns/a', 'references', [PASSWORD]);
+  registry.hold('InfluxToken ns/t', 'secret', [TOKEN]);
+  registry.hold('InfluxOnboarding ns/a', 'credentials', [TOKEN]);
+  assert.is(registry.mask(PASSWORD), '[REDACTED]', 'still held by the references');
+  registry.release('InfluxOnboarding ns/a');
+  assert.is(registry.mask(PASSWORD), PASSWORD);
+  assert.is(registry.mask(TOKEN), '[REDACTED]', 'still held by the token');
+  registry.release('InfluxToken ns/t');
+  assert.is(registry.size, 0);
+  registry.release('InfluxToken ns/t');
+  assert.is(registry.size, 0, 'releasing twice is harmless');
+});
+
+test('values sharing a prefix are forgotten one by one, the others still masked', () => {
+  const registry = new SecretRegistry();
+  registry.hold('a', 'values', ['shared-1', 'shared-2', 'shared-3']);
+  registry.hold('a', 'values', ['shared-1', 'shared-3']);
+  assert.equal(
+    ['shared-1', 'shared-2', 'shared-3'].map((value) => registry.mask(value)),
+    ['[REDACTED]', 'shared-2', '[REDACTED]'],
+  );
+  registry.hold('a', 'values', ['shared-3']);
+  assert.equal(
+    ['shared-1', 'shared-3'].map((value) => registry.mask(value)),
+    ['shared-1', '[REDACTED]'],
+  );
 });
 
 test('circular structures do not hang the logger', () => {
@@ -108,8 +151,7 @@ test('circular structures do not hang the logger', () => {
 for (const format of ['json', 'text'] as const) {
   test(`the ${format} logger writes no registered secret, whatever is logged`, () => {
     const registry = new SecretRegistry();
-    registry.add(TOKEN);
-    registry.add(PASSWORD);
+    registry.hold('InfluxOnboarding ns/a', 'credentials', [TOKEN, PASSWORD]);
     const { logger, lines } = capture(format, registry);
     logger.info(`token is ${TOKEN}`, { password: PASSWORD, context: { header: `Token ${TOKEN}` } });
     logger.child({ resource: 'ns/name' }).error('failed', { error: new Error(`login as admin:${PASSWORD}`) });

@@ -2,7 +2,7 @@
 // belongs to the resource's namespace (or lets it in), no other resource onboards the instance,
 // every referenced Secret is readable, consents to spec.url and holds a usable value, the
 // credentials Secret is the operator's own, and an escrow copy it would get is approved for it.
-import type { Reference } from '../../api/credentials.js';
+import { passwordProblem, tokenProblem, type Reference } from '../../api/credentials.js';
 import { sameInstance } from '../../api/spec.js';
 import {
   ALLOWED_URLS_ANNOTATION,
@@ -15,13 +15,6 @@ import { NONE } from '../../runtime/index.js';
 import type { Facts } from '../facts.js';
 import type { Finish } from '../step.js';
 import { finish, nextCheck, referencedValue, type Situation, type Verdict } from './situation.js';
-
-const PASSWORD_MIN = 8;
-const PASSWORD_MAX = 72;
-// A token travels in an HTTP header: whitespace (a trailing newline from `echo` is the usual one)
-// or a control character would make every request fail in ways that look like a revoked token.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const TOKEN_FORBIDDEN = /[\s\x00-\x1f\x7f]/;
 
 // The reasons this concern ends with, and their messages. All but an invalid spec wait for
 // something outside the resource (a Secret, another resource): they are looked at again when it
@@ -77,11 +70,8 @@ const problems = {
     const allowed = allowedUrls.length === 0 ? 'no URL' : `only ${allowedUrls.join(', ')}`;
     return `Secret ${selector.name} allows ${allowed} in its annotation ${ALLOWED_URLS_ANNOTATION}, so nothing from it is sent to ${spec.url}; add that URL to the annotation if it may go there`;
   },
-  passwordLength: (selector: SecretKeySelector | undefined, bytes: number): string =>
-    `${where(selector)}: the password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} bytes long (InfluxDB's limit); it has ${bytes}`,
-  emptyToken: (selector: SecretKeySelector | undefined): string => `${where(selector)}: the token is empty`,
-  unsafeToken: (selector: SecretKeySelector | undefined): string =>
-    `${where(selector)}: the token contains whitespace or a control character (a trailing newline?)`,
+  // What is wrong with a referenced value, as passwordProblem and tokenProblem say.
+  invalidValue: (selector: SecretKeySelector | undefined, problem: string): string => `${where(selector)}: ${problem}`,
 };
 const where = (selector: SecretKeySelector | undefined): string => `Secret ${selector?.name} key ${selector?.key}`;
 
@@ -156,21 +146,15 @@ export function referencesConsent(s: Situation): Finish | undefined {
 /** The referenced password fits InfluxDB's limits and the referenced tokens can travel in a header. */
 export function referencedValuesValid(s: Situation): Finish | undefined {
   const { facts, spec } = s;
-  const invalid: string[] = [];
-  const password = referencedValue(facts.references.password);
-  // InfluxDB (and bcrypt under it) counts bytes, not characters.
-  const bytes = password === undefined ? 0 : Buffer.byteLength(password, 'utf8');
-  if (password !== undefined && (bytes < PASSWORD_MIN || bytes > PASSWORD_MAX))
-    invalid.push(problems.passwordLength(spec.passwordSecretRef, bytes));
-  const tokens: Array<[string | undefined, SecretKeySelector | undefined]> = [
-    [referencedValue(facts.references.token), spec.tokenSecretRef],
-    [referencedValue(facts.references.authToken), spec.authTokenSecretRef],
+  const checks: Array<[string | undefined, SecretKeySelector | undefined, (value: string) => string | undefined]> = [
+    [referencedValue(facts.references.password), spec.passwordSecretRef, passwordProblem],
+    [referencedValue(facts.references.token), spec.tokenSecretRef, tokenProblem],
+    [referencedValue(facts.references.authToken), spec.authTokenSecretRef, tokenProblem],
   ];
-  for (const [token, selector] of tokens) {
-    if (token === undefined) continue;
-    if (token.length === 0) invalid.push(problems.emptyToken(selector));
-    else if (TOKEN_FORBIDDEN.test(token)) invalid.push(problems.unsafeToken(selector));
-  }
+  const invalid = checks.flatMap(([value, selector, check]) => {
+    const problem = value === undefined ? undefined : check(value);
+    return problem === undefined ? [] : [problems.invalidValue(selector, problem)];
+  });
   return invalid.length === 0 ? undefined : finish(facts, verdicts.invalidReferencedValue(s, invalid));
 }
 

@@ -38,7 +38,10 @@ interface World {
   failSecretWrites: number;
   clock: Date;
   version: number;
-  /** The controller run: a new one is a restart or a new leadership term. */
+  /** The controller run's term: a new one is a restart or a new leadership term. */
+  term: object;
+  registry: SecretRegistry;
+  /** Aborts the reconciles of the run (leadership lost). */
   run: AbortController;
   /** Tokens the API server no longer has, while the cache (w.tokens) still does. */
   goneFromServer: Set<string>;
@@ -83,6 +86,8 @@ async function world(): Promise<World> {
     failSecretWrites: 0,
     clock: new Date('2026-01-01T00:00:00Z'),
     version: 1,
+    registry,
+    term: {},
     run: new AbortController(),
     goneFromServer: new Set(),
   } as unknown as World;
@@ -173,7 +178,7 @@ async function world(): Promise<World> {
   /** Reconciles until the reconciler asks for nothing but a later check (as the queue would, minus the waiting), all in one controller run. */
   const settle = async (reconcile: typeof buckets, name: string) => {
     for (let round = 0; round < 10; round++) {
-      const outcome = await reconcile({ namespace: NS, name }, w.run.signal);
+      const outcome = await reconcile({ namespace: NS, name }, w.run.signal, w.term);
       if (!outcome.requeue) return outcome;
     }
     throw new Error(`${name} did not settle`);
@@ -302,7 +307,7 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
     assert.ok(id);
     assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
     assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`], 'and again');
-    w.run = new AbortController();
+    w.term = {};
     assert.equal(
       await requestsDuring(w, () => w.token('writer')),
       ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`],
@@ -378,7 +383,7 @@ test("the cache lagging behind another writer's Secret deletes nothing: the Secr
     const current = w.secrets.get('writer-influx-token');
     assert.ok(current?.authorizationID && current.authorizationID !== old.authorizationID);
     w.cachedSecrets.set('writer-influx-token', old);
-    w.run = new AbortController();
+    w.term = {};
     await w.token('writer');
     assert.ok(await works(w, current.data.token), 'the token the Secret holds still works');
     assert.equal((await ownAuthorizations(w, 'writer')).length, 1, 'the Secret names the one authorization left');
@@ -473,11 +478,12 @@ test('rotation with a grace period: the old token keeps working until it ends, t
   }
 });
 
-test('a token edited in the Secret by hand is replaced: a new authorization, the old one deleted', async () => {
+test('a token edited in the Secret by hand is replaced: a new authorization, the old one deleted, the old token forgotten by the log redaction', async () => {
   const w = await ready();
   try {
     const secret = w.secrets.get('writer-influx-token');
-    assert.ok(secret);
+    assert.ok(secret?.data.token);
+    assert.is(w.registry.mask(secret.data.token), '[REDACTED]');
     w.secrets.set('writer-influx-token', {
       ...secret,
       data: { ...secret.data, token: 'typed-in-by-hand' },
@@ -490,6 +496,8 @@ test('a token edited in the Secret by hand is replaced: a new authorization, the
     assert.ok(await works(w, now.data.token));
     assert.not.ok(await works(w, secret.data.token), 'grace 0: the authorization of the edited-away token is gone');
     assert.is((await ownAuthorizations(w, 'writer')).length, 1);
+    assert.is(w.registry.mask(now.data.token), '[REDACTED]');
+    assert.is(w.registry.mask(secret.data.token), secret.data.token, 'a token no longer in use is no longer held');
   } finally {
     await w.close();
   }
@@ -554,6 +562,8 @@ test('deletion: the token authorization and (deletionPolicy Delete) the bucket a
     await w.token('writer');
     await w.bucket('metrics');
     assert.is(w.tokens.size + w.buckets.size, 0, 'both let go');
+    await w.token('writer');
+    assert.is(w.registry.mask(token ?? ''), token, 'a token whose resource is gone is no longer held');
     assert.not.ok(await works(w, token));
     assert.equal(await bucketNames(w), ['platform']);
     assert.ok(

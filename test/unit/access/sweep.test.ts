@@ -245,7 +245,7 @@ test("the sweep itself: each recorded user's list read; one that fails is skippe
         description.includes('InfluxToken'),
       );
     standin.knobs.failNext(1, '500-json', { method: 'GET', path: '/api/v2/authorizations' });
-    const outcome = await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal);
+    const outcome = await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal, {});
     assert.equal(outcome, { requeueAfterMs: 600_000 }, 'again after the interval');
     assert.equal([deleted, skipped], [['token-gone'], 1]);
     assert.equal(await remaining(), ['[InfluxToken app-a/gone uid=uid-app-a]'], "app-a's list failed: left for now");
@@ -255,7 +255,7 @@ test("the sweep itself: each recorded user's list read; one that fails is skippe
       [{}, {}],
       'the entries of gone tokens forgotten',
     );
-    await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal);
+    await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal, {});
     assert.equal(await remaining(), [], 'the next sweep gets it');
   } finally {
     pool.closeAll();

@@ -11,6 +11,8 @@ import * as assert from 'uvu/assert';
 import { checkSpec } from '../../../src/api/spec.js';
 import {
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  LEGACY_MAX_REQUEST_TIMEOUT_SECONDS,
+  MAX_REQUEST_TIMEOUT_SECONDS,
   GROUP,
   KIND,
   PLURAL,
@@ -168,7 +170,7 @@ const rows: Row[] = [
   row('retention string', { retentionPeriodSeconds: '3600' }),
   row('timeout 0', { requestTimeoutSeconds: 0 }),
   row('timeout 1', { requestTimeoutSeconds: 1 }),
-  row('timeout 300', { requestTimeoutSeconds: 300 }),
+  row('timeout 60', { requestTimeoutSeconds: 60 }),
   row('timeout 301', { requestTimeoutSeconds: 301 }),
   row('timeout 2.5', { requestTimeoutSeconds: 2.5 }),
   row('mode Setup', { mode: 'Setup' }),
@@ -291,14 +293,20 @@ test('enums: checkSpec accepts exactly the CRD enum values', () => {
 
 test('minimum / maximum: checkSpec agrees at and around every bound of the CRD', () => {
   const timeout = at(specSchema, 'requestTimeoutSeconds');
-  assert.equal([timeout.type, timeout.minimum, timeout.maximum], ['integer', 1, 300]);
+  assert.equal([timeout.type, timeout.minimum, timeout.maximum], ['integer', 1, MAX_REQUEST_TIMEOUT_SECONDS]);
   for (const [value, valid] of [
     [timeout.minimum as number, true],
     [(timeout.minimum as number) - 1, false],
     [timeout.maximum as number, true],
-    [(timeout.maximum as number) + 1, false],
+    [LEGACY_MAX_REQUEST_TIMEOUT_SECONDS + 1, false],
   ] as const) {
     assert.is(checkSpecOf({ ...BASE_SPEC, requestTimeoutSeconds: value }).ok, valid, `timeout ${value}`);
+  }
+  // Above the maximum, up to what an older CRD allowed, may be stored still: used as the maximum.
+  for (const stored of [(timeout.maximum as number) + 1, LEGACY_MAX_REQUEST_TIMEOUT_SECONDS]) {
+    const checked = checkSpecOf({ ...BASE_SPEC, requestTimeoutSeconds: stored });
+    assert.ok(checked.ok && checked.spec.requestTimeoutSeconds === timeout.maximum, `timeout ${stored} clamped`);
+    assert.ok(checked.ok && checked.adjustments?.length === 1, `timeout ${stored}: the adjustment is said`);
   }
   const retention = at(specSchema, 'retentionPeriodSeconds');
   assert.equal([retention.type, retention.minimum], ['integer', 0]);

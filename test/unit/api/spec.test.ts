@@ -60,7 +60,7 @@ test('a full spec passes through unchanged', () => {
       tls: { caSecretRef: ref('ca', 'ca.crt'), insecureSkipVerify: true },
       mode: 'SetupUser',
       resetPolicy: 'Report',
-      requestTimeoutSeconds: 300,
+      requestTimeoutSeconds: 60,
     }),
     {
       url: 'https://influxdb.example.com:8443/prefix',
@@ -77,7 +77,7 @@ test('a full spec passes through unchanged', () => {
       insecureSkipVerify: true,
       mode: 'SetupUser',
       resetPolicy: 'Report',
-      requestTimeoutSeconds: 300,
+      requestTimeoutSeconds: 60,
     },
   );
 });
@@ -174,7 +174,9 @@ const table: Array<[string, Record<string, unknown>, string | null]> = [
   // requestTimeoutSeconds
   ['timeout 0', { requestTimeoutSeconds: 0 }, 'spec.requestTimeoutSeconds'],
   ['timeout 1', { requestTimeoutSeconds: 1 }, null],
-  ['timeout 300', { requestTimeoutSeconds: 300 }, null],
+  ['timeout 60', { requestTimeoutSeconds: 60 }, null],
+  ['timeout 61 (clamped)', { requestTimeoutSeconds: 61 }, null],
+  ['timeout 300 (clamped)', { requestTimeoutSeconds: 300 }, null],
   ['timeout 301', { requestTimeoutSeconds: 301 }, 'spec.requestTimeoutSeconds'],
   ['timeout -5', { requestTimeoutSeconds: -5 }, 'spec.requestTimeoutSeconds'],
   ['timeout 1.5', { requestTimeoutSeconds: 1.5 }, 'spec.requestTimeoutSeconds'],
@@ -258,11 +260,30 @@ test('checkSpec: a missing or non-object spec', () => {
   }
 });
 
+test('checkSpec: a requestTimeoutSeconds above 60 that an older CRD stored (up to 300) is used as 60, and the adjustment named', () => {
+  for (const stored of [61, 180, 300]) {
+    const checked = checkSpec({
+      metadata: resource({ name: 'x' }).metadata,
+      spec: { ...BASE_SPEC, requestTimeoutSeconds: stored },
+    });
+    if (!checked.ok) throw new Error(checked.problems.join('; '));
+    assert.is(checked.spec.requestTimeoutSeconds, 60);
+    assert.equal(checked.adjustments, [
+      `spec.requestTimeoutSeconds is ${stored}, above the maximum of 60 (older versions allowed up to 300): 60 is used; set it to at most 60`,
+    ]);
+  }
+  const within = checkSpec({
+    metadata: resource({ name: 'x' }).metadata,
+    spec: { ...BASE_SPEC, requestTimeoutSeconds: 60 },
+  });
+  assert.ok(within.ok && within.adjustments === undefined, 'nothing adjusted within the bound');
+});
+
 test('checkSpec: problems quote the offending enum/number value to help the user', () => {
   assert.match(problemsOf({ mode: 'Adopt' })[0] ?? '', '"Adopt"');
   assert.match(problemsOf({ mode: 'Adopt' })[0] ?? '', 'Setup, SetupUser');
   assert.match(problemsOf({ retentionPeriodSeconds: 3599 })[0] ?? '', '3599');
-  assert.match(problemsOf({ requestTimeoutSeconds: 301 })[0] ?? '', 'from 1 to 300');
+  assert.match(problemsOf({ requestTimeoutSeconds: 301 })[0] ?? '', 'from 1 to 60; got 301');
   assert.match(problemsOf({ url: 'ftp://x' })[0] ?? '', 'got ftp');
 });
 

@@ -969,6 +969,33 @@ transport('the timeout also covers a body that stalls after the headers', async 
   }
 });
 
+transport(
+  'the client signal ends a request to a server that never answers at once, as a timeout, and drops the connection',
+  async () => {
+    let connectionClosed!: Promise<void>;
+    const server = await startServer((request) => {
+      connectionClosed = new Promise((resolve) => request.socket.on('close', resolve));
+    });
+    try {
+      const caller = new AbortController();
+      const client = clientFor(server.url, { timeoutMs: 60_000, signal: caller.signal });
+      const pending = client.setupStatus();
+      setTimeout(() => caller.abort(), 50);
+      const failure = failureOf(await pending);
+      assert.equal(failure, {
+        kind: 'unreachable',
+        reason: 'timeout',
+        message: 'the request was given up before InfluxDB answered',
+      });
+      await connectionClosed;
+      const again = failureOf(await client.setupStatus());
+      assert.is(again.kind === 'unreachable' && again.message, 'the request was given up before InfluxDB answered');
+    } finally {
+      await server.close();
+    }
+  },
+);
+
 transport('an endless body is cut at the cap and the connection dropped', async () => {
   let connectionClosed!: Promise<void>;
   const server = await startServer((_request, response) => {
@@ -1204,7 +1231,7 @@ transport(
   },
 );
 
-transport('the pool keeps one client per tenant, each with the guard made for its URL and tenant', () => {
+transport('the pool keeps one transport per tenant, each with the guard made for its URL and tenant', () => {
   const made: string[] = [];
   const pool = new InfluxClientPool({
     guardFor: (baseUrl, tenant) => {
@@ -1213,9 +1240,11 @@ transport('the pool keeps one client per tenant, each with the guard made for it
     },
   });
   const target = { baseUrl: 'http://influxdb:8086', timeoutMs: 1000 };
-  const a = pool.get({ ...target, tenant: 'team-a' });
-  assert.is(pool.get({ ...target, tenant: 'team-a' }), a);
-  assert.is.not(pool.get({ ...target, tenant: 'team-b' }), a);
+  pool.get({ ...target, tenant: 'team-a' });
+  pool.get({ ...target, tenant: 'team-a' });
+  assert.is(pool.size, 1, "team-a's second client shares the first one's connections and guard");
+  pool.get({ ...target, tenant: 'team-b' });
+  assert.is(pool.size, 2, 'team-b gets connections of its own');
   pool.get(target);
   assert.equal(made, ['team-a http://influxdb:8086', 'team-b http://influxdb:8086', '- http://influxdb:8086']);
   pool.closeAll();

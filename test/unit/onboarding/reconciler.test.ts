@@ -1,6 +1,7 @@
 // The reconciler shell with in-memory Kubernetes ports and a real HTTP InfluxDB stand-in: the
 // order of side effects, what a steady state writes, memory of credentials, the per-instance lock.
 import dns from 'node:dns';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CredentialsSecret, DesiredSecret } from '../../../src/api/credentials.js';
@@ -14,7 +15,12 @@ import {
 } from '../../../src/api/types.js';
 import { createInfluxClient } from '../../../src/influx/client.js';
 import { InfluxClientPool } from '../../../src/influx/pool.js';
-import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '../../../src/influx/types.js';
+import type {
+  AuthorizationFilter,
+  AuthorizationRequest,
+  InfluxClient,
+  InfluxTarget,
+} from '../../../src/influx/types.js';
 import { SecretRegistry, type Logger } from '../../../src/log.js';
 import type { ResourceEvent } from '../../../src/runtime/steps.js';
 import type { BoundCredentials } from '../../../src/onboarding/facts.js';
@@ -29,6 +35,8 @@ import { startInfluxStandin, type InfluxStandin } from '../../support/influx-sta
 import { resource as buildResource } from '../../support/facts.js';
 
 const test = suite('onboarding reconciler shell');
+// One controller run for every reconcile of these tests.
+const TERM = {};
 
 const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent };
 
@@ -57,6 +65,8 @@ interface World {
   escrow?: Map<string, { bound: BoundCredentials; uid: string; approved?: string }>;
   /** The Services and EndpointSlices of the cluster. */
   cluster: TestCluster;
+  /** Every target a client was asked for. */
+  targets: InfluxTarget[];
 }
 
 const INSTANCES: InstanceSettings = { clusterDomain: 'cluster.local', allowedTargets: [] };
@@ -223,15 +233,18 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
         },
       },
     }),
-    influx: (target) =>
-      tracked(
+    influx: (target) => {
+      world.targets.push(target);
+      return tracked(
         pool.get({
           baseUrl: target.url,
           timeoutMs: target.timeoutMs,
           insecureSkipVerify: target.insecureSkipVerify,
           ...(target.tenant !== undefined && { tenant: target.tenant }),
+          ...(target.signal && { signal: target.signal }),
         }),
-      ),
+      );
+    },
   };
 }
 
@@ -275,6 +288,7 @@ async function harness(
     consentTo: [],
     ...(escrow && { escrow: new Map() }),
     cluster: new TestCluster(),
+    targets: [],
   };
   const pool = new InfluxClientPool({
     guardFor: (baseUrl, tenant) =>
@@ -300,7 +314,7 @@ async function harness(
     registry,
     reasons,
     reconcile: (name, namespace = 'ns', signal = new AbortController().signal) =>
-      reconciler({ namespace, name }, signal),
+      reconciler({ namespace, name }, signal, TERM),
     add: (name, options = {}) => {
       const base = buildResource({ spec: { url: standin.url, ...options.spec } });
       const created: InfluxOnboarding = {
@@ -564,6 +578,41 @@ test('every credential handled is registered for log redaction', async () => {
     assert.ok(onboarded);
     assert.is(h.registry.mask(`t=${onboarded.token}`), 't=[REDACTED]');
     assert.is(h.registry.mask(`p=${onboarded.password ?? ''}`), 'p=[REDACTED]');
+  } finally {
+    await h.close();
+  }
+});
+
+test("the log redaction holds what a resource uses now: a replaced reference's old value is forgotten, an invalid one never held, a deleted resource's released", async () => {
+  const h = await harness();
+  try {
+    h.world.consentTo = [h.standin.url];
+    h.world.references.set('ns/pw/password', 'password-0000');
+    h.add('a', { spec: { passwordSecretRef: { name: 'pw', key: 'password' } } });
+    await h.reconcile('a');
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    for (let round = 1; round <= 30; round++) {
+      h.world.references.set('ns/pw/password', `password-${String(round).padStart(4, '0')}`);
+      await h.reconcile('a');
+    }
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    const token = h.standin.onboarded()?.token ?? '';
+    assert.is(h.registry.mask(token), '[REDACTED]');
+    assert.is(h.registry.mask('password-0030'), '[REDACTED]', 'the password in use');
+    assert.is(h.registry.mask('password-0029'), 'password-0029', 'a password replaced is forgotten');
+    assert.is(h.registry.mask('password-0000'), 'password-0000');
+    assert.is(h.registry.size, 2, 'the token and the password in use, nothing else');
+
+    const huge = 'p'.repeat(900 * 1024);
+    h.world.references.set('ns/pw/password', huge);
+    await h.reconcile('a');
+    assert.is.not(readyReason(h.world, 'ns/a'), 'Onboarded', 'a 0.9 MiB password is refused');
+    assert.is(h.registry.mask(huge), huge, 'and never held');
+    assert.is(h.registry.size, 2, 'the credentials in the Secret are still in use');
+
+    h.world.resources.delete('ns/a');
+    await h.reconcile('a');
+    assert.is(h.registry.size, 0, 'a resource that is gone holds nothing');
   } finally {
     await h.close();
   }
@@ -880,6 +929,105 @@ test('concurrent reconciles aimed at one instance never overlap their InfluxDB r
     );
     assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
   } finally {
+    await h.close();
+  }
+});
+
+test("a reconcile finding its instance held by another resource's reconcile does not wait for it: it comes back in 1 s", async () => {
+  const h = await harness();
+  try {
+    h.add('first');
+    h.add('second', { namespace: 'other', createdAt: '2026-11-28T11:00:00Z' });
+    let release: () => void = () => undefined;
+    h.world.holdInflux = new Promise((resolve) => (release = resolve));
+    const first = h.reconcile('first');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.is(h.world.maxInFlight, 1, 'the first reconcile waits on InfluxDB, holding the instance');
+    const journalBefore = h.world.journal.length;
+    // Raced with a generous bound only so that a reconcile that does wait fails here instead of hanging.
+    const second = await Promise.race([
+      h.reconcile('second', 'other'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting for the first one'), 2000)),
+    ]);
+    assert.equal(second, { requeueAfterMs: 1000 });
+    assert.is(h.world.journal.length, journalBefore, 'the second one did nothing at all meanwhile');
+    release();
+    delete h.world.holdInflux;
+    await first;
+    assert.is(readyReason(h.world, 'ns/first'), 'Onboarded');
+    await h.reconcile('second', 'other');
+    assert.is(readyReason(h.world, 'other/second'), 'DuplicateTarget', 'once free, it is reconciled as before');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a requestTimeoutSeconds above 60 stored by an older CRD is used as 60, with one Warning across reconciles', async () => {
+  const h = await harness();
+  try {
+    h.add('a', { spec: { requestTimeoutSeconds: 300 } });
+    await h.reconcile('a');
+    h.advance(120_000);
+    await h.reconcile('a');
+    h.advance(120_000);
+    await h.reconcile('a');
+    assert.ok(h.world.targets.length >= 2);
+    assert.ok(
+      h.world.targets.every((target) => target.timeoutMs === 60_000),
+      JSON.stringify(h.world.targets.map((target) => target.timeoutMs)),
+    );
+    const adjusted = h.world.events.filter((event) => event.reason === 'SpecAdjusted');
+    assert.equal(adjusted, [
+      {
+        type: 'Warning',
+        reason: 'SpecAdjusted',
+        message:
+          'spec.requestTimeoutSeconds is 300, above the maximum of 60 (older versions allowed up to 300): 60 is used; set it to at most 60',
+      },
+    ]);
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test('an aborted signal (the deadline) ends the request in flight; nothing more is decided, sent or written', async () => {
+  const h = await harness();
+  const sockets = new Set<Socket>();
+  let closed = 0;
+  // Reads whatever comes and never answers.
+  const silentServer = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => closed++);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = silentServer.address() as AddressInfo;
+    h.add('a', { spec: { url: `http://127.0.0.1:${port}`, requestTimeoutSeconds: 60 } });
+    const deadline = new AbortController();
+    const reconciling = h.reconcile('a', 'ns', deadline.signal);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = [...h.world.journal];
+    deadline.abort(new Error('deadline passed'));
+    const failure = await reconciling.then(
+      () => 'resolved',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    assert.is(failure, 'deadline passed', 'the reconcile ends with the reason it was aborted for');
+    assert.is(h.world.patches, 0, 'no status written after the abort');
+    assert.equal(h.world.events, []);
+    assert.equal(
+      h.world.journal.filter((entry) => !before.includes(entry)),
+      [],
+      'no step after the abandoned request',
+    );
+    for (let wait = 0; wait < 100 && closed < sockets.size; wait++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(sockets.size >= 1 && closed === sockets.size, 'the connection to the silent server was dropped');
+  } finally {
+    silentServer.close();
+    for (const socket of sockets) socket.destroy();
     await h.close();
   }
 });

@@ -322,4 +322,113 @@ test('a waiting worker takes a low-priority key at once, and the depth gauge cou
   assert.is(metrics.gauges().depth, 2);
 });
 
+test("fairness: namespaces take turns, so one with many keys cannot push back another namespace's key", async () => {
+  const queue = new WorkQueue({ clock: new ManualClock() });
+  for (let index = 1; index <= 4; index++) queue.add(`busy/k${index}`);
+  queue.add('quiet/only');
+  queue.add('other/x');
+  queue.add('other/y');
+  const order: Array<string | undefined> = [];
+  for (let index = 0; index < 7; index++) order.push(await queue.get());
+  assert.equal(order, ['busy/k1', 'quiet/only', 'other/x', 'busy/k2', 'other/y', 'busy/k3', 'busy/k4']);
+});
+
+test('fairness: a namespace at its in-flight limit is passed over until one of its keys is done', async () => {
+  const queue = new WorkQueue({ clock: new ManualClock(), maxInFlightPerFlow: 2 });
+  for (let index = 1; index <= 4; index++) queue.add(`busy/k${index}`);
+  assert.is(await queue.get(), 'busy/k1');
+  assert.is(await queue.get(), 'busy/k2');
+  let third: string | undefined = 'nothing yet';
+  const waiting = queue.get().then((key) => (third = key));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(third, 'nothing yet', 'two of busy are in flight: its other keys wait though they are ready');
+  assert.is(queue.length, 2);
+  queue.add('victim/new');
+  await waiting;
+  assert.is(third, 'victim/new', 'another namespace is served at once');
+  queue.done('busy/k1');
+  assert.is(await queue.get(), 'busy/k3', 'one done: busy may take one more');
+  let fourth: string | undefined = 'nothing yet';
+  void queue.get().then((key) => (fourth = key));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(fourth, 'nothing yet');
+  queue.done('victim/new');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(fourth, 'nothing yet', "another namespace's done frees nothing for busy");
+  queue.done('busy/k2');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(fourth, 'busy/k4');
+});
+
+test('fairness: a key re-added while processed counts against its namespace until done, then waits its turn', async () => {
+  const queue = new WorkQueue({ clock: new ManualClock(), maxInFlightPerFlow: 1 });
+  queue.add('a/1');
+  assert.is(await queue.get(), 'a/1');
+  queue.add('a/1');
+  queue.add('a/2');
+  queue.add('b/1');
+  assert.is(await queue.get(), 'b/1', 'a is at its limit');
+  queue.done('a/1');
+  assert.is(await queue.get(), 'a/2', 'a/1 came back behind a/2, which waited longer');
+  queue.done('a/2');
+  assert.is(await queue.get(), 'a/1');
+});
+
+test('fairness holds within each priority, and a normal key of a namespace at its limit does not hold back low keys of others', async () => {
+  const queue = new WorkQueue({ clock: new ManualClock(), maxInFlightPerFlow: 1 });
+  queue.add('a/listed-1', 'low');
+  queue.add('a/listed-2', 'low');
+  queue.add('b/listed-1', 'low');
+  queue.add('a/changed-1');
+  queue.add('a/changed-2');
+  assert.is(await queue.get(), 'a/changed-1');
+  assert.is(await queue.get(), 'b/listed-1', 'a is at its limit: the low key of b comes before a/changed-2');
+  queue.done('a/changed-1');
+  queue.done('b/listed-1');
+  assert.is(await queue.get(), 'a/changed-2');
+  queue.done('a/changed-2');
+  assert.is(await queue.get(), 'a/listed-1');
+});
+
+test('fairness: the flow of a key is the namespace by default, or what flowOf says; cluster-scoped keys share one flow', async () => {
+  const byNamespace = new WorkQueue({ clock: new ManualClock(), maxInFlightPerFlow: 1 });
+  byNamespace.add('cluster-a');
+  byNamespace.add('cluster-b');
+  byNamespace.add('ns/x');
+  assert.is(await byNamespace.get(), 'cluster-a');
+  assert.is(await byNamespace.get(), 'ns/x', 'cluster-scoped keys are one flow, at its limit');
+
+  const byInstance = new WorkQueue({
+    clock: new ManualClock(),
+    maxInFlightPerFlow: 1,
+    flowOf: (key) => (key.endsWith('@slow') ? 'slow' : key),
+  });
+  byInstance.add('a/1@slow');
+  byInstance.add('b/1@slow');
+  byInstance.add('c/1');
+  assert.is(await byInstance.get(), 'a/1@slow');
+  assert.is(await byInstance.get(), 'c/1', 'b/1@slow is in the flow of a/1@slow, across namespaces');
+});
+
+test('a key whose last run was long waits behind every other key, low ones too, until a run of it ends in time', async () => {
+  const queue = new WorkQueue({ clock: new ManualClock() });
+  queue.add('silent/a');
+  assert.is(await queue.get(), 'silent/a');
+  queue.add('silent/a');
+  queue.done('silent/a', true);
+  queue.add('quiet/listed', 'low');
+  queue.add('victim/new');
+  assert.equal([await queue.get(), await queue.get(), await queue.get()], ['victim/new', 'quiet/listed', 'silent/a']);
+  queue.add('victim/new');
+  queue.add('silent/a', 'normal');
+  queue.done('silent/a', true);
+  assert.is(queue.length, 1, 'silent/a waits: a normal add does not lift it');
+  queue.done('victim/new');
+  assert.equal([await queue.get(), await queue.get()], ['victim/new', 'silent/a']);
+  queue.done('silent/a');
+  queue.add('silent/a');
+  queue.add('other/x');
+  assert.is(await queue.get(), 'silent/a', 'a run that ended in time puts it back among the others');
+});
+
 test.run();
