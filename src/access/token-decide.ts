@@ -27,6 +27,12 @@ import {
   type BucketPermission,
   type ListedAuthorization,
 } from './token-authorizations.js';
+import {
+  secretHolds,
+  tokenSecretContents,
+  typeChangeRefused,
+  type TokenSecretContents,
+} from './token-secret-contents.js';
 
 /** An InfluxBucket a permission names, as its status tells. */
 export type BucketResolution =
@@ -168,6 +174,7 @@ const verdicts = {
     message,
     requeue: after(facts.driftCheckIntervalMs),
   }),
+  secretTypeFixed: (message: string): TokenVerdict => ({ reason: 'SecretConflict', message, requeue: NONE }),
   notPermitted: (message: string): TokenVerdict => ({ reason: 'NotPermitted', message, requeue: NONE }),
   bucketNotFound: (facts: TokenFacts, bucket: string): TokenVerdict => ({
     reason: 'BucketNotFound',
@@ -263,13 +270,13 @@ interface Granted {
   permissions: BucketPermission[];
   /** permissionsKey of the permissions. */
   wanted: string;
-  /** The Secret's data for a token. */
-  data: (token: string) => Record<string, string>;
+  /** The Secret's data for a token, and its shape. */
+  contents: Extract<TokenSecretContents, { ok: true }>;
 }
 
 function grantedPermissions(facts: TokenFacts, spec: EffectiveTokenSpec, connection: Connection): Granted | TokenStep {
   const permissions: BucketPermission[] = [];
-  const bucketNames = new Set<string>();
+  const bucketIDs = new Map<string, string>();
   for (const permission of spec.permissions) {
     const bucket = facts.buckets[permission.bucket];
     if (bucket === undefined || bucket.kind === 'missing')
@@ -278,16 +285,19 @@ function grantedPermissions(facts: TokenFacts, spec: EffectiveTokenSpec, connect
     if (bucket.onboarding !== connection.onboarding)
       return finish(facts, verdicts.otherOnboarding(permission.bucket, bucket.onboarding, connection));
     permissions.push({ action: permission.action, bucketID: bucket.bucketID });
-    bucketNames.add(bucket.bucketName);
+    bucketIDs.set(bucket.bucketName, bucket.bucketID);
   }
-  const [onlyBucket] = bucketNames;
-  const data = (token: string): Record<string, string> => ({
+  const [onlyBucket] = bucketIDs;
+  const contents = tokenSecretContents(spec.secretTemplate, {
     url: connection.target.url,
     org: connection.org,
-    token,
-    ...(bucketNames.size === 1 && onlyBucket !== undefined && { bucket: onlyBucket }),
+    orgID: connection.orgID,
+    ...(bucketIDs.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], id: onlyBucket[1] } }),
   });
-  return { permissions, wanted: permissionsKey(permissions), data };
+  if (!contents.ok) return finish(facts, verdicts.invalidSpec(contents.problems));
+  const typeRefused = typeChangeRefused(spec.secretName, facts.secret, contents.shape);
+  if (typeRefused !== undefined) return finish(facts, verdicts.secretTypeFixed(typeRefused));
+  return { permissions, wanted: permissionsKey(permissions), contents };
 }
 
 /** What is known of this resource's authorizations: listed (undefined when an orphan cannot exist), and those still alive. */
@@ -331,7 +341,8 @@ function persistIssued(
     kind: 'writeSecret',
     secret: {
       name: spec.secretName,
-      data: granted.data(issued.token),
+      data: granted.contents.data(issued.token),
+      ...(granted.contents.shape && { shape: granted.contents.shape }),
       authorizationID: issued.id,
       permissions: granted.wanted,
       retiring: [...kept.retiring, ...replaced],
@@ -395,14 +406,13 @@ function verifyRecorded(
   if (!serves(found.value, connection.orgID, granted.wanted, token)) return issue();
   const desired: DesiredTokenSecret = {
     name: spec.secretName,
-    data: granted.data(token),
+    data: granted.contents.data(token),
+    ...(granted.contents.shape && { shape: granted.contents.shape }),
     authorizationID,
     permissions: granted.wanted,
     retiring: kept.retiring,
   };
-  const sameData =
-    Object.keys(desired.data).length === Object.keys(owned.data).length &&
-    Object.entries(desired.data).every(([key, value]) => owned.data[key] === value);
-  if (!sameData || kept.retiring.length !== owned.retiring.length) return { kind: 'writeSecret', secret: desired };
+  if (!secretHolds(owned, desired) || kept.retiring.length !== owned.retiring.length)
+    return { kind: 'writeSecret', secret: desired };
   return finish(facts, verdicts.ready(facts, spec, connection, kept, authorizationID));
 }

@@ -5,7 +5,9 @@ import {
   type InfluxBucket,
   type InfluxToken,
   type PermissionAction,
+  TOKEN_SECRET_KEYS,
 } from './access-types.js';
+import { checkSecretTemplate, type SecretTemplate } from './secret-template.js';
 import { checkBucketName, checkRetention, integerIn, isRecord, namespaceName, oneOf, secretName } from './spec.js';
 import type { AccessFrom, InfluxOnboarding } from './types.js';
 
@@ -42,6 +44,8 @@ export interface EffectiveTokenSpec {
   permissions: Permission[];
   secretName: string;
   rotationGracePeriodSeconds: number;
+  /** undefined: the Secret holds the canonical keys only. */
+  secretTemplate?: SecretTemplate;
 }
 
 const DESCRIPTION_MAX = 512;
@@ -155,8 +159,19 @@ export function checkTokenSpec(resource: Pick<InfluxToken, 'metadata' | 'spec'>)
     MAX_ROTATION_GRACE_SECONDS,
     problems,
   );
+  const secretTemplate = checkSecretTemplate(spec.secretTemplate, 'spec.secretTemplate', TOKEN_SECRET_KEYS, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, spec: { onboarding, description, permissions, secretName: secret, rotationGracePeriodSeconds } };
+  return {
+    ok: true,
+    spec: {
+      onboarding,
+      description,
+      permissions,
+      secretName: secret,
+      rotationGracePeriodSeconds,
+      ...(secretTemplate && { secretTemplate }),
+    },
+  };
 }
 
 /**

@@ -2,6 +2,7 @@
  * The application access API, influxdb.onboarding.dev/v1alpha1: InfluxBucket and InfluxToken.
  * crds/ holds their schemas; src/api/access-spec.ts checks the same rules inside the operator.
  */
+import { DEFAULT_SECRET_TYPE } from './secret-template.js';
 import { type API_VERSION, GROUP, type Condition, type ObjectMeta } from './types.js';
 
 export const BUCKET_KIND = 'InfluxBucket';
@@ -21,6 +22,15 @@ export const PERMISSIONS_ANNOTATION = `${GROUP}/permissions`;
 export const TOKEN_DIGEST_ANNOTATION = `${GROUP}/token-sha256`;
 /** On the token Secret: the replaced authorizations still alive for their grace period, as JSON. */
 export const RETIRING_ANNOTATION = `${GROUP}/retiring`;
+/**
+ * On the token Secret: the label and annotation keys its secretTemplate set, as JSON
+ * (`{"labels": [...], "annotations": [...]}`), so that a key dropped from the template is removed
+ * and a key set by someone else is never taken for the template's.
+ */
+export const TEMPLATE_METADATA_ANNOTATION = `${GROUP}/template-metadata`;
+
+/** The token Secret's canonical keys: the operator's own, which a secretTemplate cannot replace. */
+export const TOKEN_SECRET_KEYS = ['url', 'org', 'bucket', 'token', 'v1-username', 'v1-password'] as const;
 
 export const DEFAULT_ROTATION_GRACE_SECONDS = 300;
 export const MAX_ROTATION_GRACE_SECONDS = 86_400;
@@ -76,6 +86,8 @@ interface InfluxTokenSpec {
   secretName?: string;
   /** How long a replaced authorization keeps working after its successor is in the Secret. */
   rotationGracePeriodSeconds?: number;
+  /** Extra keys (and type, labels, annotations) for the Secret; checked by src/api/secret-template.ts. */
+  secretTemplate?: unknown;
 }
 
 export interface InfluxTokenStatus {
@@ -121,6 +133,19 @@ export const AccessReason = {
 } as const;
 export type AccessReason = (typeof AccessReason)[keyof typeof AccessReason];
 
+/**
+ * What a Secret is besides its data: its type and the labels and annotations its secretTemplate
+ * set (the operator's own are not part of it). Without a template: Opaque and nothing set.
+ */
+export interface SecretShape {
+  type: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** A Secret without a template: Opaque, nothing set beside the operator's own metadata. */
+export const PLAIN_SHAPE: SecretShape = { type: DEFAULT_SECRET_TYPE, labels: {}, annotations: {} };
+
 /** The token Secret as observed: the token with the authorization it belongs to (annotations written with it). */
 export type TokenSecret =
   | { state: 'absent' }
@@ -135,11 +160,16 @@ export type TokenSecret =
       resourceVersion?: string;
       /** The token is the one written with the authorization ID (not edited since). */
       tokenIntact: boolean;
+      /** undefined: Opaque, with nothing a template set. */
+      shape?: SecretShape;
     };
 
 export interface DesiredTokenSecret {
   name: string;
+  /** The canonical keys and the template's, written together (never a new token beside stale template keys). */
   data: Record<string, string>;
+  /** undefined: Opaque, nothing set (no template). */
+  shape?: SecretShape;
   authorizationID: string;
   permissions: string;
   retiring: RetiringAuthorization[];

@@ -2,13 +2,16 @@ import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
   PERMISSIONS_ANNOTATION,
+  PLAIN_SHAPE,
   RETIRING_ANNOTATION,
+  TEMPLATE_METADATA_ANNOTATION,
   TOKEN_DIGEST_ANNOTATION,
   TOKEN_KIND,
   TOKEN_OWNER_LABEL,
   type InfluxToken,
   type DesiredTokenSecret,
   type RetiringAuthorization,
+  type SecretShape,
   type TokenSecret,
 } from '../api/access-types.js';
 import { API_VERSION, AUTHORIZATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
@@ -41,6 +44,51 @@ function readRetiring(text: string | undefined): RetiringAuthorization[] {
   }
 }
 
+/** The label and annotation keys the template set last, as the Secret's annotation records them. */
+interface TemplateKeys {
+  labels: string[];
+  annotations: string[];
+}
+
+function readTemplateKeys(text: string | undefined): TemplateKeys {
+  try {
+    const parsed: unknown = text === undefined ? undefined : JSON.parse(text);
+    const strings = (value: unknown): string[] =>
+      Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
+    if (typeof parsed !== 'object' || parsed === null) return { labels: [], annotations: [] };
+    const { labels, annotations } = parsed as Record<string, unknown>;
+    return { labels: strings(labels), annotations: strings(annotations) };
+  } catch {
+    // A hand-edited annotation: the template's metadata is written again in full.
+    return { labels: [], annotations: [] };
+  }
+}
+
+function pick(map: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(keys.flatMap((key) => (map[key] === undefined ? [] : [[key, map[key]]])));
+}
+
+function shapeOf(secret: V1Secret): SecretShape {
+  const labels = secret.metadata?.labels ?? {};
+  const annotations = secret.metadata?.annotations ?? {};
+  const keys = readTemplateKeys(annotations[TEMPLATE_METADATA_ANNOTATION]);
+  return {
+    type: secret.type ?? PLAIN_SHAPE.type,
+    labels: pick(labels, keys.labels),
+    annotations: pick(annotations, keys.annotations),
+  };
+}
+
+/** Metadata with what the template set last removed and what it sets now put in, under the operator's own. */
+function templated(
+  existing: Record<string, string> | undefined,
+  previous: readonly string[],
+  wanted: Record<string, string>,
+): Record<string, string> {
+  const kept = Object.fromEntries(Object.entries(existing ?? {}).filter(([key]) => !previous.includes(key)));
+  return { ...kept, ...wanted };
+}
+
 function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret {
   if (secret === undefined) return { state: 'absent' };
   if (!isOwnedBy(secret, owner)) return { state: 'foreign' };
@@ -60,32 +108,43 @@ function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret
     ...(authorizationID !== undefined && { authorizationID }),
     ...(permissions !== undefined && { permissions }),
     ...(resourceVersion !== undefined && { resourceVersion }),
+    shape: shapeOf(secret),
   };
 }
 
 function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secret): V1Secret {
   const { namespace, name, uid } = owner.metadata;
+  const previous = readTemplateKeys(existing?.metadata?.annotations?.[TEMPLATE_METADATA_ANNOTATION]);
+  const shape = desired.shape ?? PLAIN_SHAPE;
+  const labels = templated(existing?.metadata?.labels, previous.labels, shape.labels);
+  const annotations = templated(existing?.metadata?.annotations, previous.annotations, shape.annotations);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    type: 'Opaque',
+    // Kubernetes never changes a type in place: the decision refuses a changed one before a write
+    // with a token; a withdrawn token's Secret keeps its type.
+    type: existing?.type ?? shape.type,
     metadata: {
       name: desired.name,
       namespace,
-      labels: { ...existing?.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TOKEN_OWNER_LABEL]: name },
+      labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TOKEN_OWNER_LABEL]: name },
       annotations: {
-        ...existing?.metadata?.annotations,
+        ...annotations,
         [AUTHORIZATION_ANNOTATION]: desired.authorizationID,
         [PERMISSIONS_ANNOTATION]: desired.permissions,
         [RETIRING_ANNOTATION]: JSON.stringify(desired.retiring),
         [TOKEN_DIGEST_ANNOTATION]: digest(desired.data.token),
+        [TEMPLATE_METADATA_ANNOTATION]: JSON.stringify({
+          labels: Object.keys(shape.labels),
+          annotations: Object.keys(shape.annotations),
+        }),
       },
       // Deleted with the InfluxToken (whose finalizer deletes the authorization first).
       ownerReferences: [
         { apiVersion: API_VERSION, kind: TOKEN_KIND, name, uid, controller: true, blockOwnerDeletion: true },
       ],
     },
-    // Replaced as a whole: a key from an earlier shape (bucket, when there was one) must not linger.
+    // Replaced as a whole: a key from an earlier shape (bucket, or a key dropped from the template) must not linger.
     data: Object.fromEntries(
       Object.entries(desired.data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]),
     ),
