@@ -7,6 +7,7 @@ import {
   type InfluxTokenStatus,
   type RetiringAuthorization,
   type TokenSecret,
+  type V1InSecret,
 } from '../api/access-types.js';
 import type { Verdict } from '../api/reconcile.js';
 import type { Authorization, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/index.js';
@@ -33,6 +34,7 @@ import {
   typeChangeRefused,
   type TokenSecretContents,
 } from './token-secret-contents.js';
+import { decideV1, revokeV1, type V1Facts, type V1Step } from './token-v1.js';
 
 /** An InfluxBucket a permission names, as its status tells. */
 export type BucketResolution =
@@ -70,6 +72,8 @@ export interface TokenFacts {
   /** IDs deleted in this reconcile. */
   deleted?: string[];
   failure?: { doing: string; failure: InfluxFailure };
+  /** With spec.v1, or v1 credentials in the Secret: what this reconcile learned of them. */
+  v1?: V1Facts;
 }
 
 type TokenFinish = AccessFinish<InfluxTokenStatus>;
@@ -83,6 +87,7 @@ export type TokenStep =
   /** Reads the Secret again from the API server before an authorization is deleted or created. */
   | { kind: 'confirmSecret' }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
+  | V1Step
   | TokenFinish;
 
 function finish(facts: TokenFacts, outcome: Parameters<typeof accessFinish<InfluxTokenStatus>>[2]): TokenFinish {
@@ -144,8 +149,10 @@ function decideDeletion(facts: TokenFacts): TokenStep {
     });
   const connection = access.connection;
   if (connection === undefined) return { kind: 'removeFinalizer' };
+  const why = 'the InfluxToken is being deleted';
   return (
-    revokeAll(facts, connection, 'the InfluxToken is being deleted') ?? {
+    revokeAll(facts, connection, why) ??
+    revokeV1(facts, connection, facts.checked.spec, why) ?? {
       kind: 'removeFinalizer',
       event: { type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' },
     }
@@ -192,6 +199,7 @@ const verdicts = {
     connection: Connection,
     kept: Kept,
     authorizationID: string,
+    v1: V1InSecret | undefined,
   ): TokenVerdict => {
     const { retiring } = kept;
     const nextRetirement = retiring
@@ -202,9 +210,15 @@ const verdicts = {
       retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : '';
     return {
       reason: 'TokenReady',
-      message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${grace}`,
+      message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${v1 ? ` and v1 credentials for ${v1.username}` : ''}${grace}`,
       requeue: after(Math.max(0, Math.min(facts.driftCheckIntervalMs, nextRetirement ?? Number.POSITIVE_INFINITY))),
-      fields: { secretName: spec.secretName, authorizationID, permissions: summary, retiring },
+      fields: {
+        secretName: spec.secretName,
+        authorizationID,
+        permissions: summary,
+        retiring,
+        ...(v1 && { v1Username: v1.username, v1AuthorizationID: v1.authorizationID }),
+      },
     };
   },
 };
@@ -217,7 +231,13 @@ type TokenVerdict = Verdict<AccessReason, InfluxTokenStatus>;
  */
 export function decideToken(facts: TokenFacts): TokenStep {
   const step = nextStep(facts);
-  const changesInfluxDB = step.kind === 'deleteAuthorization' || step.kind === 'createAuthorization';
+  const changesInfluxDB = [
+    'deleteAuthorization',
+    'createAuthorization',
+    'deleteV1',
+    'createV1',
+    'setV1Password',
+  ].includes(step.kind);
   return changesInfluxDB && !facts.secretConfirmed ? { kind: 'confirmSecret' } : step;
 }
 
@@ -250,7 +270,8 @@ function withdrawn(
     secret.state === 'owned' &&
     (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
   if (!issuedBefore || access.connection === undefined) return finish(facts, verdicts.notPermitted(access.message));
-  const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
+  const why = 'the onboarding does not grant this namespace access';
+  const revoke = revokeAll(facts, access.connection, why) ?? revokeV1(facts, access.connection, spec, why);
   if (revoke !== undefined) return revoke;
   const { url, org } = secret.data;
   return {
@@ -292,6 +313,7 @@ function grantedPermissions(facts: TokenFacts, spec: EffectiveTokenSpec, connect
     url: connection.target.url,
     org: connection.org,
     orgID: connection.orgID,
+    v1: spec.v1 !== undefined,
     ...(bucketIDs.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], id: onlyBucket[1] } }),
   });
   if (!contents.ok) return finish(facts, verdicts.invalidSpec(contents.problems));
@@ -341,8 +363,10 @@ function persistIssued(
     kind: 'writeSecret',
     secret: {
       name: spec.secretName,
-      data: granted.contents.data(issued.token),
+      // v1 credentials stay as they are: they do not depend on the token.
+      data: granted.contents.data(issued.token, facts.secret.state === 'owned' ? facts.secret.v1 : undefined),
       ...(granted.contents.shape && { shape: granted.contents.shape }),
+      ...(facts.secret.state === 'owned' && facts.secret.v1 && { v1: facts.secret.v1 }),
       authorizationID: issued.id,
       permissions: granted.wanted,
       retiring: [...kept.retiring, ...replaced],
@@ -404,15 +428,18 @@ function verifyRecorded(
   const { found } = facts.current;
   if (!found.ok) return finish(facts, failureVerdict(`reading authorization ${authorizationID}`, found.failure));
   if (!serves(found.value, connection.orgID, granted.wanted, token)) return issue();
+  const v1 = decideV1(facts, spec, connection, granted.permissions, granted.wanted);
+  if ('kind' in v1) return v1;
   const desired: DesiredTokenSecret = {
     name: spec.secretName,
-    data: granted.contents.data(token),
+    data: granted.contents.data(token, v1.v1),
     ...(granted.contents.shape && { shape: granted.contents.shape }),
+    ...(v1.v1 && { v1: v1.v1 }),
     authorizationID,
     permissions: granted.wanted,
     retiring: kept.retiring,
   };
   if (!secretHolds(owned, desired) || kept.retiring.length !== owned.retiring.length)
     return { kind: 'writeSecret', secret: desired };
-  return finish(facts, verdicts.ready(facts, spec, connection, kept, authorizationID));
+  return finish(facts, verdicts.ready(facts, spec, connection, kept, authorizationID, v1.v1));
 }

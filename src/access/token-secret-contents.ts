@@ -1,7 +1,13 @@
 // What an InfluxToken's Secret holds: the canonical keys, and the keys, type, labels and
 // annotations its spec.secretTemplate adds, rendered from what the reconcile knows. Pure; a value
 // is never logged.
-import { PLAIN_SHAPE, type DesiredTokenSecret, type SecretShape, type TokenSecret } from '../api/access-types.js';
+import {
+  PLAIN_SHAPE,
+  type DesiredTokenSecret,
+  type SecretShape,
+  type TokenSecret,
+  type V1InSecret,
+} from '../api/access-types.js';
 import { renderSecretTemplate, type SecretTemplate, type TemplateValues } from '../api/secret-template.js';
 
 const FIELD = 'spec.secretTemplate';
@@ -13,11 +19,13 @@ export interface KnownValues {
   orgID: string;
   /** The bucket, when the permissions name exactly one. */
   bucket?: { name: string; id: string };
+  /** spec.v1 is set: the v1 values exist (empty until the credentials are made). */
+  v1: boolean;
 }
 
 export type TokenSecretContents =
   /** shape: undefined without a template (PLAIN_SHAPE). */
-  | { ok: true; shape?: SecretShape; data: (token: string) => Record<string, string> }
+  | { ok: true; shape?: SecretShape; data: (token: string, v1?: V1InSecret) => Record<string, string> }
   /** The template reads a value this resource does not have: each problem names the key and the value. */
   | { ok: false; problems: string[] };
 
@@ -27,31 +35,36 @@ export type TokenSecretContents =
  */
 export function tokenSecretContents(template: SecretTemplate | undefined, known: KnownValues): TokenSecretContents {
   const { url, org, orgID, bucket } = known;
-  const canonical = (token: string): Record<string, string> => ({
+  const canonical = (token: string, v1: V1InSecret | undefined): Record<string, string> => ({
     url,
     org,
     token,
     ...(bucket && { bucket: bucket.name }),
+    ...(v1 && { 'v1-username': v1.username }),
+    ...(v1?.password !== undefined && { 'v1-password': v1.password }),
+    ...(v1?.pendingPassword !== undefined && { 'v1-pending-password': v1.pendingPassword }),
   });
   if (template === undefined) return { ok: true, data: canonical };
-  const values = (token: string): TemplateValues => ({
+  const values = (token: string, v1: V1InSecret | undefined): TemplateValues => ({
     url,
     org,
     orgID,
     token,
     ...(bucket && { bucket: bucket.name, bucketID: bucket.id }),
+    // Until the credentials are made, their values are empty: the resource is not Ready before.
+    ...(known.v1 && { v1Username: v1?.username ?? '', v1Password: v1?.password ?? '' }),
   });
-  const checked = renderSecretTemplate(template, values(''), FIELD);
+  const checked = renderSecretTemplate(template, values('', undefined), FIELD);
   if (!checked.ok) return checked;
   const { type, labels, annotations } = template;
   return {
     ok: true,
     shape: { type, labels, annotations },
-    data: (token) => {
-      const rendered = renderSecretTemplate(template, values(token), FIELD);
+    data: (token, v1) => {
+      const rendered = renderSecretTemplate(template, values(token, v1), FIELD);
       // Unreachable: the same values were checked above with another token.
       if (!rendered.ok) throw new Error(rendered.problems.join('; '));
-      return { ...rendered.data, ...canonical(token) };
+      return { ...rendered.data, ...canonical(token, v1) };
     },
   };
 }
@@ -65,8 +78,11 @@ function sameMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string,
 export function secretHolds(observed: Extract<TokenSecret, { state: 'owned' }>, desired: DesiredTokenSecret): boolean {
   const shape = observed.shape ?? PLAIN_SHAPE;
   const wanted = desired.shape ?? PLAIN_SHAPE;
+  const v1 = (entry: V1InSecret | undefined) =>
+    entry && `${entry.authorizationID} ${entry.permissions} ${JSON.stringify(entry.rotated)}`;
   return (
     sameMap(observed.data, desired.data) &&
+    v1(observed.v1) === v1(desired.v1) &&
     shape.type === wanted.type &&
     sameMap(shape.labels, wanted.labels) &&
     sameMap(shape.annotations, wanted.annotations)

@@ -30,7 +30,24 @@ export const RETIRING_ANNOTATION = `${GROUP}/retiring`;
 export const TEMPLATE_METADATA_ANNOTATION = `${GROUP}/template-metadata`;
 
 /** The token Secret's canonical keys: the operator's own, which a secretTemplate cannot replace. */
-export const TOKEN_SECRET_KEYS = ['url', 'org', 'bucket', 'token', 'v1-username', 'v1-password'] as const;
+export const TOKEN_SECRET_KEYS = [
+  'url',
+  'org',
+  'bucket',
+  'token',
+  'v1-username',
+  'v1-password',
+  'v1-pending-password',
+] as const;
+
+/** On an InfluxToken: a new value requests a new v1 password (spec.v1). */
+export const ROTATE_V1_PASSWORD_ANNOTATION = `${GROUP}/rotate-v1-password`;
+/** On the token Secret: the v1 authorization its v1-username belongs to. */
+export const V1_AUTHORIZATION_ANNOTATION = `${GROUP}/v1-authorization-id`;
+/** On the token Secret: the permissions the v1 authorization was created with (permissionsKey). */
+export const V1_PERMISSIONS_ANNOTATION = `${GROUP}/v1-permissions`;
+/** On the token Secret: the rotate-v1-password value already handled. */
+export const V1_ROTATED_ANNOTATION = `${GROUP}/v1-rotated`;
 
 export const DEFAULT_ROTATION_GRACE_SECONDS = 300;
 export const MAX_ROTATION_GRACE_SECONDS = 86_400;
@@ -88,6 +105,8 @@ interface InfluxTokenSpec {
   rotationGracePeriodSeconds?: number;
   /** Extra keys (and type, labels, annotations) for the Secret; checked by src/api/secret-template.ts. */
   secretTemplate?: unknown;
+  /** v1 credentials (username and password) with the token's permissions, for 1.x clients. */
+  v1?: { username?: string };
 }
 
 export interface InfluxTokenStatus {
@@ -99,6 +118,9 @@ export interface InfluxTokenStatus {
   permissions?: string;
   /** Replaced authorizations still working until their grace period ends. */
   retiring?: RetiringAuthorization[];
+  /** With spec.v1: the v1 username in the Secret and its authorization. */
+  v1Username?: string;
+  v1AuthorizationID?: string;
 }
 
 export interface RetiringAuthorization {
@@ -127,6 +149,7 @@ export const AccessReason = {
   BucketNotFound: 'BucketNotFound',
   BucketNotReady: 'BucketNotReady',
   SecretConflict: 'SecretConflict',
+  V1UsernameTaken: 'V1UsernameTaken',
   Unreachable: 'Unreachable',
   InfluxError: 'InfluxError',
   Deleting: 'Deleting',
@@ -141,6 +164,21 @@ export interface SecretShape {
   type: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+}
+
+/**
+ * The v1 credentials the token Secret holds: the username and password in its data (v1-username,
+ * v1-password, and v1-pending-password between generating a new password and InfluxDB taking it),
+ * the authorization and what it was created with in its annotations.
+ */
+export interface V1InSecret {
+  username: string;
+  authorizationID: string;
+  permissions: string;
+  /** The rotate-v1-password value already handled ('' for none). */
+  rotated: string;
+  password?: string;
+  pendingPassword?: string;
 }
 
 /** A Secret without a template: Opaque, nothing set beside the operator's own metadata. */
@@ -162,6 +200,7 @@ export type TokenSecret =
       tokenIntact: boolean;
       /** undefined: Opaque, with nothing a template set. */
       shape?: SecretShape;
+      v1?: V1InSecret;
     };
 
 export interface DesiredTokenSecret {
@@ -170,6 +209,8 @@ export interface DesiredTokenSecret {
   data: Record<string, string>;
   /** undefined: Opaque, nothing set (no template). */
   shape?: SecretShape;
+  /** undefined: no v1 credentials. */
+  v1?: V1InSecret;
   authorizationID: string;
   permissions: string;
   retiring: RetiringAuthorization[];

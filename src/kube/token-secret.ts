@@ -13,6 +13,10 @@ import {
   type RetiringAuthorization,
   type SecretShape,
   type TokenSecret,
+  type V1InSecret,
+  V1_AUTHORIZATION_ANNOTATION,
+  V1_PERMISSIONS_ANNOTATION,
+  V1_ROTATED_ANNOTATION,
 } from '../api/access-types.js';
 import { API_VERSION, AUTHORIZATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
 import { currentSecret, readSecret, writeOwnSecret, type ManagedSecretView } from './own-secret.js';
@@ -89,6 +93,25 @@ function templated(
   return { ...kept, ...wanted };
 }
 
+const V1_ANNOTATIONS = [V1_AUTHORIZATION_ANNOTATION, V1_PERMISSIONS_ANNOTATION, V1_ROTATED_ANNOTATION];
+
+/** The v1 credentials the Secret holds: its authorization in the annotations, username and passwords in the data. */
+function v1Of(annotations: Record<string, string>, data: Record<string, string>): V1InSecret | undefined {
+  const authorizationID = annotations[V1_AUTHORIZATION_ANNOTATION];
+  const username = data['v1-username'];
+  if (!authorizationID || !username) return undefined;
+  const password = data['v1-password'];
+  const pendingPassword = data['v1-pending-password'];
+  return {
+    username,
+    authorizationID,
+    permissions: annotations[V1_PERMISSIONS_ANNOTATION] ?? '',
+    rotated: annotations[V1_ROTATED_ANNOTATION] ?? '',
+    ...(password !== undefined && { password }),
+    ...(pendingPassword !== undefined && { pendingPassword }),
+  };
+}
+
 function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret {
   if (secret === undefined) return { state: 'absent' };
   if (!isOwnedBy(secret, owner)) return { state: 'foreign' };
@@ -100,6 +123,7 @@ function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret
   const authorizationID = annotations[AUTHORIZATION_ANNOTATION] || undefined;
   const permissions = annotations[PERMISSIONS_ANNOTATION] || undefined;
   const resourceVersion = secret.metadata?.resourceVersion;
+  const v1 = v1Of(annotations, data);
   return {
     state: 'owned',
     data,
@@ -109,6 +133,7 @@ function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret
     ...(permissions !== undefined && { permissions }),
     ...(resourceVersion !== undefined && { resourceVersion }),
     shape: shapeOf(secret),
+    ...(v1 !== undefined && { v1 }),
   };
 }
 
@@ -117,7 +142,13 @@ function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secr
   const previous = readTemplateKeys(existing?.metadata?.annotations?.[TEMPLATE_METADATA_ANNOTATION]);
   const shape = desired.shape ?? PLAIN_SHAPE;
   const labels = templated(existing?.metadata?.labels, previous.labels, shape.labels);
-  const annotations = templated(existing?.metadata?.annotations, previous.annotations, shape.annotations);
+  // The v1 annotations go with the v1 keys: none without v1 credentials.
+  const annotations = templated(
+    existing?.metadata?.annotations,
+    [...previous.annotations, ...V1_ANNOTATIONS],
+    shape.annotations,
+  );
+  const { v1 } = desired;
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -134,6 +165,11 @@ function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secr
         [PERMISSIONS_ANNOTATION]: desired.permissions,
         [RETIRING_ANNOTATION]: JSON.stringify(desired.retiring),
         [TOKEN_DIGEST_ANNOTATION]: digest(desired.data.token),
+        ...(v1 && {
+          [V1_AUTHORIZATION_ANNOTATION]: v1.authorizationID,
+          [V1_PERMISSIONS_ANNOTATION]: v1.permissions,
+          [V1_ROTATED_ANNOTATION]: v1.rotated,
+        }),
         [TEMPLATE_METADATA_ANNOTATION]: JSON.stringify({
           labels: Object.keys(shape.labels),
           annotations: Object.keys(shape.annotations),

@@ -155,7 +155,7 @@ test('spec check: the template is checked with the spec; canonical keys, operato
 });
 
 test('contents: without a template the canonical keys only; with one, the rendered keys beside them, values as they are', () => {
-  const plain = tokenSecretContents(undefined, { url: 'u', org: 'o', orgID: 'oid' });
+  const plain = tokenSecretContents(undefined, { url: 'u', org: 'o', orgID: 'oid', v1: false });
   assert.ok(plain.ok);
   assert.equal(plain.data('t'), { url: 'u', org: 'o', token: 't' });
   assert.is(plain.shape, undefined, 'no template: a plain Secret');
@@ -166,6 +166,7 @@ test('contents: without a template the canonical keys only; with one, the render
     org: 'acme',
     orgID: 'org1',
     bucket: { name: 'app-a-metrics', id: 'b1' },
+    v1: false,
   });
   assert.ok(contents.ok);
   assert.equal(contents.data(TOKEN), RENDERED);
@@ -175,6 +176,7 @@ test('contents: without a template the canonical keys only; with one, the render
     org: 'acme',
     orgID: 'org1',
     bucket: { name: 'b', id: 'b1' },
+    v1: false,
   });
   assert.is(tricky.ok && tricky.data(TOKEN).INFLUX_URL, '{{ .token }}');
 });

@@ -82,6 +82,7 @@ test('InfluxToken: the CRD spec fields, defaults, enums and bounds are those che
     'rotationGracePeriodSeconds',
     'secretName',
     'secretTemplate',
+    'v1',
   ]);
   assert.equal(schema.required, ['onboardingRef', 'permissions']);
   const props = schema.properties ?? {};
@@ -120,6 +121,8 @@ test('status fields the decisions write are declared in the CRDs', () => {
     'permissions',
     'retiring',
     'secretName',
+    'v1AuthorizationID',
+    'v1Username',
   ]);
 });
 
