@@ -5,6 +5,7 @@ import { cacheMemory } from './cache-memory.js';
 import { closingWatches } from './closing-watches.js';
 import { decideThroughput } from './decide.js';
 import { e2e } from './e2e.js';
+import { instanceOwners } from './instance-owners.js';
 import { reconnectFds } from './reconnect-fds.js';
 import { takeover } from './takeover.js';
 import { hasGc, say, type Figure } from './util.js';
@@ -18,6 +19,7 @@ const benchmarks: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
   ['takeover', () => takeover()],
   ['cache-memory', () => cacheMemory()],
   ['decide', () => decideThroughput()],
+  ['instance-owners', () => instanceOwners()],
   ['e2e', () => e2e(options)],
 ];
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { commaSeparated } from './api/spec.js';
+import { commaSeparated, namespaceName } from './api/spec.js';
 import { parseAllowedTargets, type AllowedTarget } from './influx/index.js';
 import type { LogFormat, LogLevel } from './log.js';
 
@@ -28,8 +28,10 @@ export interface Config {
   logFormat: LogFormat;
   shutdownTimeoutMs: number;
   allowLinkLocal: boolean;
-  /** The only InfluxDB hosts and networks the operator talks to; empty: any (but link-local ones). */
+  /** The only InfluxDB hosts and networks the operator talks to; empty: any (but link-local ones). An entry with a tenant (a namespace) is reserved for it. */
   allowedUrls: AllowedTarget[];
+  /** The cluster's DNS domain: Service URLs are `<service>.<namespace>.svc.<clusterDomain>`. */
+  clusterDomain: string;
   requireSecretConsent: boolean;
   /** Honour InfluxOnboarding.spec.accessFrom.namespaceSelector: watch namespaces' labels (cluster-wide). */
   namespaceLabelGrants: boolean;
@@ -166,7 +168,13 @@ const FLAGS: readonly Flag[] = [
     name: 'allowed-urls',
     type: 'string',
     default: '',
-    help: 'Comma-separated InfluxDB targets the operator may talk to, each a host pattern (influxdb.data.svc, *.monitoring.svc) or an IP/CIDR (10.0.0.0/8) with an optional :port ([fd00::/8]:8086 for IPv6); a name matches a CIDR when every address it resolves to at connect time lies in it. Empty: any.',
+    help: 'Comma-separated InfluxDB targets the operator may talk to, each a host pattern (influxdb.data.svc, *.monitoring.svc) or an IP/CIDR (10.0.0.0/8) with an optional :port ([fd00::/8]:8086 for IPv6); a name matches a CIDR when every address it resolves to at connect time lies in it. An entry prefixed NAMESPACE= (team-a=influx.example.com:8086) is reserved for that namespace: only its resources may target what it matches. Empty: any.',
+  },
+  {
+    name: 'cluster-domain',
+    type: 'string',
+    default: 'cluster.local',
+    help: "The cluster's DNS domain: a URL naming <service>.<namespace>.svc.<domain> (or a shorter form of it) targets that namespace's Service, and is looked up by that absolute name.",
   },
   {
     name: 'require-secret-consent',
@@ -300,6 +308,26 @@ class FlagReader {
   }
 }
 
+const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// `team-a=influx.example.com:8086`: what follows `=` may hold no `=` itself.
+const RESERVED_ENTRY = /^([^=]*)=([^=]*)$/;
+
+/** --allowed-urls: the influx allow-list's entries, each optionally reserved for a namespace by a `NAMESPACE=` prefix. */
+function parseAllowedUrls(entries: readonly string[], problems: string[]): AllowedTarget[] {
+  const targets: AllowedTarget[] = [];
+  for (const entry of entries) {
+    const reserved = RESERVED_ENTRY.exec(entry);
+    const tenant = reserved
+      ? namespaceName(reserved[1], `--allowed-urls: the prefix of ${JSON.stringify(entry)}`, problems)
+      : undefined;
+    const parsed = parseAllowedTargets([reserved ? (reserved[2] ?? '') : entry]);
+    if (!parsed.ok) problems.push(...parsed.problems.map((problem) => `--allowed-urls: ${problem}`));
+    else if (tenant !== '')
+      targets.push(...parsed.targets.map((target) => ({ ...target, ...(tenant !== undefined && { tenant }) })));
+  }
+  return targets;
+}
+
 function readConfig(flags: FlagReader, env: NodeJS.ProcessEnv): Config {
   const { problems } = flags;
   const concurrencyText = flags.raw('concurrency');
@@ -314,8 +342,13 @@ function readConfig(flags: FlagReader, env: NodeJS.ProcessEnv): Config {
       `--escrow-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(escrowNamespace)}`,
     );
   }
-  const allowedUrls = parseAllowedTargets(commaSeparated(flags.raw('allowed-urls')));
-  if (!allowedUrls.ok) problems.push(...allowedUrls.problems.map((problem) => `--allowed-urls: ${problem}`));
+  const allowedUrls = parseAllowedUrls(commaSeparated(flags.raw('allowed-urls')), problems);
+  const clusterDomain = flags.raw('cluster-domain').trim().toLowerCase().replace(/\.$/, '');
+  if (!DNS_NAME.test(clusterDomain)) {
+    problems.push(
+      `--cluster-domain: must be a DNS name such as cluster.local; got ${JSON.stringify(flags.raw('cluster-domain'))}`,
+    );
+  }
   const backoffBaseMs = flags.duration('backoff-base');
   const backoffMaxMs = flags.duration('backoff-max');
   if (backoffBaseMs > backoffMaxMs) problems.push('--backoff-base: must not exceed --backoff-max');
@@ -335,7 +368,8 @@ function readConfig(flags: FlagReader, env: NodeJS.ProcessEnv): Config {
     logFormat: flags.oneOf('log-format', ['json', 'text'] as const),
     shutdownTimeoutMs: flags.duration('shutdown-timeout'),
     allowLinkLocal: flags.bool('allow-link-local'),
-    allowedUrls: allowedUrls.ok ? allowedUrls.targets : [],
+    allowedUrls,
+    clusterDomain,
     requireSecretConsent: flags.bool('require-secret-consent'),
     namespaceLabelGrants: flags.bool('namespace-label-grants'),
     identity: env.POD_NAME ?? `${process.pid}@${env.HOSTNAME ?? 'local'}`,

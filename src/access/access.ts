@@ -74,6 +74,9 @@ export function resolveAccess(facts: AccessFacts): OnboardingAccess {
       url: secret.data.url,
       timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
       insecureSkipVerify: checked.spec.insecureSkipVerify,
+      // The onboarding's namespace: a single-label host is its Service, and no address of a
+      // namespace that did not let it in is ever connected to (onboarding/instance.ts).
+      tenant: onboarding.metadata.namespace,
       ...(facts.ca?.found && { caPem: facts.ca.value }),
     },
     token: secret.data.token,

@@ -64,3 +64,17 @@ export interface DesiredSecret {
 /** A referenced Secret's key; allowedUrls: the URLs its owner consents to its value being sent to. */
 export type Reference =
   { found: true; value: string; allowedUrls: readonly string[] } | { found: false; problem: string };
+
+/** Credentials kept in escrow, with the instance they belong to (as the reconciler remembers them). */
+export interface Escrowed {
+  credentials: { username: string; password: string; token: string };
+  target: { url: string; tls: string };
+}
+
+/**
+ * What the escrow holds for a resource: a copy it may have back (taken from it, the same UID, or
+ * approved for its UID by an administrator of the escrow namespace), or one that needs that
+ * approval first, named by the escrow Secret to annotate.
+ */
+export type EscrowCopy =
+  { kind: 'restorable'; escrowed: Escrowed } | { kind: 'approval-needed'; secret: { namespace: string; name: string } };

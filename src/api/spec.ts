@@ -321,17 +321,10 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
 }
 
 /**
- * The instance a resource sets up (its first user, org and token), as instanceKey gives it;
- * undefined when it sets none up: an invalid spec, or SetupUser mode (a user added to an instance
- * set up already). Two resources setting up one instance collide (DuplicateTarget).
- */
-export function setupInstance(checked: SpecCheck): string | undefined {
-  return checked.ok && checked.spec.mode === 'Setup' ? instanceKey(checked.spec.url) : undefined;
-}
-
-/**
- * The identity of an InfluxDB instance: two URLs that differ only in letter case of scheme and
- * host, a default port or a trailing slash reach the same server and must share one lock.
+ * A URL as compared with another the same resource's author wrote (an approval, a consent): two
+ * URLs that differ only in letter case of scheme and host, a default port or a trailing slash
+ * name the same server. (Which instance a URL reaches, whatever its spelling, and whose it is:
+ * onboarding/instance.ts.)
  */
 export function instanceKey(url: string): string {
   const parsed = new URL(url);

@@ -16,6 +16,10 @@ export const TLS_ANNOTATION = `${GROUP}/tls`;
 export const RETARGET_ANNOTATION = `${GROUP}/retarget-to`;
 /** On a Secret named by passwordSecretRef, tokenSecretRef or authTokenSecretRef: the URLs its value may be sent to. */
 export const ALLOWED_URLS_ANNOTATION = `${GROUP}/allowed-urls`;
+/** On an escrow Secret, set by an administrator of the escrow namespace: the UID of the resource its copy may be restored into. */
+export const ESCROW_APPROVED_ANNOTATION = `${GROUP}/escrow-approved-uid`;
+/** On a Service, set by its owner: the other namespaces whose InfluxOnboardings may target it (comma-separated). */
+export const ONBOARD_FROM_ANNOTATION = `${GROUP}/onboard-from`;
 
 /** On the InfluxOnboarding, set by a person: a new value requests a new generated password (without passwordSecretRef). */
 export const ROTATE_PASSWORD_ANNOTATION = `${GROUP}/rotate-password`;
@@ -158,6 +162,10 @@ export const Reason = {
   PasswordNotSet: 'PasswordNotSet',
   PasswordInvalid: 'PasswordInvalid',
   TokenNotRotated: 'TokenNotRotated',
+  /** spec.url reaches an instance of another namespace that did not let this one onboard it. */
+  NotPermitted: 'NotPermitted',
+  /** The escrow holds credentials of an earlier resource of this name; an administrator must approve this one. */
+  EscrowApprovalRequired: 'EscrowApprovalRequired',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

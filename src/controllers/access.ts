@@ -22,7 +22,7 @@ const NAMESPACE_LABELS: ObjectType = {
   kind: 'Namespace',
   plural: 'namespaces',
   metadataOnly: true,
-  clusterScoped: true,
+  clusterWide: true,
 };
 
 type AccessResource = InfluxBucket | InfluxToken;

@@ -1,8 +1,10 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { checkSpec, defaultCredentialsSecretName, setupInstance } from '../api/spec.js';
+import { checkSpec, defaultCredentialsSecretName } from '../api/spec.js';
 import { KIND, OWNER_NAME_LABEL, PLURAL, type InfluxOnboarding } from '../api/types.js';
+import { endpointFacts, serviceFacts } from '../kube/cluster-directory.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
+import { resolveInstance, targetKey, targetsOfEndpoints, targetsOfService } from '../onboarding/instance.js';
 import type { OnboardingPorts } from '../onboarding/ports.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
@@ -16,7 +18,9 @@ import {
   type Request,
 } from '../runtime/index.js';
 import {
+  ENDPOINT_SLICES,
   MANAGED_SECRETS,
+  SERVICES,
   UNMANAGED_SECRET_NAMES,
   onboardingsOf,
   reasonGauge,
@@ -26,13 +30,23 @@ import {
 
 /** The InfluxOnboarding controller: its reconciler, its metrics, and what wakes it. */
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
-  const { config } = deps;
+  const { config, cluster, instances } = deps;
   const onboardingType = onboardingsOf(config);
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
   // checkSpec checks the spec again before anything acts on it.
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
-    indexes: { [SETS_UP]: setsUp, [NAMES_SECRET]: namesSecrets },
+    indexes: {
+      [TARGETS]: (resource) => {
+        const checked = checkSpec(resource);
+        const target = checked.ok
+          ? targetKey(checked.spec.url, resource.metadata.namespace, instances.clusterDomain)
+          : undefined;
+        return target === undefined ? [] : [target];
+      },
+      [NAMES_SECRET]: namesSecrets,
+    },
   });
+  const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const wakeSuppression = new WakeSuppression();
@@ -53,11 +67,49 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
     watches: [
       { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
-      // A managed Secret may be referenced too, or stand in the way of another resource's credentials.
-      { type: MANAGED_SECRETS, map: referencingOnboardings(onboardings) },
+      // A managed Secret may be referenced too, or stand in the way of another resource's credentials;
+      // an escrow Secret's approval (when the escrow namespace is watched) wakes the resource it names.
+      {
+        type: MANAGED_SECRETS,
+        map: (secret) => {
+          const owner =
+            secret.metadata?.namespace === config.escrowNamespace ? CredentialsEscrow.ownerOf(secret) : undefined;
+          return [...referencingOnboardings(onboardings)(secret), ...(owner ? [owner] : [])];
+        },
+      },
       // A resource that gives an instance up (deleted, or its spec names another) lets the one
-      // waiting behind it (DuplicateTarget) go on at once, not at its next drift check.
-      { type: onboardingType, map: settingUpTheSame(onboardings), predicates: [ignoreStatusOnlyUpdates] },
+      // waiting behind it (DuplicateTarget) go on at once, not at its next drift check; a resource
+      // that may not target the instance waits for nobody and is left alone.
+      {
+        type: onboardingType,
+        map: (resource) => {
+          const key = objectKey(resource);
+          const checked = checkSpec(resource as InfluxOnboarding);
+          if (!checked.ok) return [];
+          const reach = (other: InfluxOnboarding) => {
+            const theirs = checkSpec(other);
+            return theirs.ok
+              ? resolveInstance(theirs.spec.url, other.metadata.namespace, cluster, instances)
+              : undefined;
+          };
+          const { spellings } = resolveInstance(
+            checked.spec.url,
+            resource.metadata?.namespace ?? '',
+            cluster,
+            instances,
+          );
+          return naming(onboardings, spellings)
+            .filter((other) => requestKey(requestFor(other)) !== key && reach(other)?.permitted === true)
+            .map(requestFor);
+        },
+        predicates: [ignoreStatusOnlyUpdates],
+      },
+      // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
+      { type: SERVICES, map: (service) => targeting(targetsOfService(serviceFacts(service), cluster, instances)) },
+      {
+        type: ENDPOINT_SLICES,
+        map: (slice) => targeting(targetsOfEndpoints(endpointFacts(slice), cluster, instances)),
+      },
     ],
     reconciler,
     wakeSuppression,
@@ -72,13 +124,14 @@ function onboardingPorts(
   onboardings: Cache<InfluxOnboarding>,
   wakeSuppression: WakeSuppression,
 ): OnboardingPorts {
-  const { config, core, credentials, customObjects, events } = deps;
+  const { config, core, credentials, customObjects, events, cluster, instances } = deps;
   // The resource as this process last wrote its status, until the cache shows it.
   const resources = manager.readYourWrites<InfluxOnboarding>(onboardingsOf(config));
   const escrow = config.escrowNamespace === undefined ? undefined : new CredentialsEscrow(core, config.escrowNamespace);
   return {
     resource: (namespace, name) => resources.get(namespace, name),
-    settingUp: (instance) => onboardings.byIndex(SETS_UP, instance),
+    instance: (namespace, url) => resolveInstance(url, namespace, cluster, instances),
+    targeting: (targets) => naming(onboardings, targets),
     readSecret: (owner, name) => credentials.read(owner, name),
     writeSecret: (owner, desired, observed) =>
       wakeSuppression.write(
@@ -99,15 +152,10 @@ function onboardingPorts(
 }
 
 // The indexes of the onboarding cache: what each event looks up instead of scanning every resource.
-/** The instance a resource sets up: a reconcile looks for another resource setting up the same one. */
-const SETS_UP = 'setsUp';
+/** The host a resource's URL names, as instance.ts' targetKey writes it: the resources reaching one instance, or one Service. */
+const TARGETS = 'targets';
 /** Every Secret a resource depends on, as `namespace/name`: a Secret's event wakes the resources naming it. */
 const NAMES_SECRET = 'namesSecret';
-
-function setsUp(resource: InfluxOnboarding): string[] {
-  const instance = setupInstance(checkSpec(resource));
-  return instance === undefined ? [] : [instance];
-}
 
 function namesSecrets(resource: InfluxOnboarding): string[] {
   return referencedSecretNames(resource).map((name) => requestKey({ namespace: resource.metadata.namespace, name }));
@@ -125,13 +173,9 @@ function referencedSecretNames(resource: InfluxOnboarding): string[] {
   ].filter((name): name is string => name !== undefined);
 }
 
-/** The other resources that set up the instance this one sets up. */
-function settingUpTheSame(onboardings: Cache<InfluxOnboarding>): (resource: KubernetesObject) => Request[] {
-  return (resource) =>
-    setsUp(resource as InfluxOnboarding)
-      .flatMap((instance) => onboardings.byIndex(SETS_UP, instance))
-      .filter((other) => other.metadata.uid !== resource.metadata?.uid)
-      .map(requestFor);
+/** The resources whose spec.url names one of these target keys (instance.ts' targetKey), each once. */
+function naming(onboardings: Cache<InfluxOnboarding>, targets: readonly string[]): InfluxOnboarding[] {
+  return [...new Set(targets.flatMap((target) => onboardings.byIndex(TARGETS, target)))];
 }
 
 /** The resources in the Secret's namespace that reference it by name. */

@@ -9,12 +9,20 @@ import {
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
-import { InfluxClientPool, type InfluxClient, type InfluxTarget } from '../influx/index.js';
+import { InfluxClientPool, type InfluxClient, type InfluxTarget, type PoolOptions } from '../influx/index.js';
+import {
+  ClusterDirectory,
+  ENDPOINT_SLICE_INDEXES,
+  SERVICE_INDEXES,
+  keepEndpointSliceRouting,
+  keepServiceRouting,
+} from '../kube/cluster-directory.js';
 import { CredentialsSecrets } from '../kube/credentials-secret.js';
 import { EventWriter } from '../kube/events.js';
 import { patchStatus } from '../kube/status.js';
 import type { ObjectMeta } from '../api/types.js';
 import { type Logger, type SecretRegistry, errorMessage } from '../log.js';
+import { connectGuard, type InstanceSettings } from '../onboarding/instance.js';
 import {
   BackgroundSender,
   identityOf,
@@ -83,6 +91,28 @@ export const UNMANAGED_SECRET_NAMES: ObjectType = {
   metadataOnly: true,
 };
 
+/**
+ * Every Service and EndpointSlice of the cluster, trimmed to who owns which address
+ * (cluster-directory.ts): watched cluster-wide whatever --namespaces says, since an address or a
+ * name of any namespace may be written into a resource of a watched one.
+ */
+export const SERVICES: ObjectType = {
+  group: '',
+  version: 'v1',
+  kind: 'Service',
+  plural: 'services',
+  clusterWide: true,
+  transform: keepServiceRouting,
+};
+export const ENDPOINT_SLICES: ObjectType = {
+  group: 'discovery.k8s.io',
+  version: 'v1',
+  kind: 'EndpointSlice',
+  plural: 'endpointslices',
+  clusterWide: true,
+  transform: keepEndpointSliceRouting,
+};
+
 /** What every controller is built from: the configuration and the clients they all share. */
 export interface ControllerDeps {
   config: Config;
@@ -95,6 +125,9 @@ export interface ControllerDeps {
   /** The Secrets the operator writes, through the read-your-writes view every writer of them records in. */
   managedSecrets: ReadYourWrites<V1Secret>;
   credentials: CredentialsSecrets;
+  /** Who owns which address in the cluster, and how instances are read from URLs. */
+  cluster: ClusterDirectory;
+  instances: InstanceSettings;
 }
 
 /**
@@ -127,11 +160,20 @@ export function controllerDeps(
   // The operator's own Secrets as it last wrote them, until the cache shows them (read-your-writes).
   const managedSecrets = manager.readYourWrites<V1Secret>(MANAGED_SECRETS);
   const otherSecretNames = manager.cache(UNMANAGED_SECRET_NAMES);
+  const cluster = new ClusterDirectory(
+    manager.cache(SERVICES, { indexes: SERVICE_INDEXES }),
+    manager.cache(ENDPOINT_SLICES, { indexes: ENDPOINT_SLICE_INDEXES }),
+  );
+  const instances: InstanceSettings = { clusterDomain: config.clusterDomain, allowedTargets: config.allowedUrls };
   return {
     config,
     logger,
     secrets,
-    influx: influxClients(manager, config, version),
+    cluster,
+    instances,
+    influx: influxClients(manager, config, version, (baseUrl, tenant) =>
+      tenant === undefined ? undefined : connectGuard(baseUrl, tenant, cluster, instances),
+    ),
     core,
     customObjects: connection.makeApiClient(CustomObjectsApi),
     events: eventRecorder(
@@ -192,8 +234,17 @@ export function onboardingsOf(config: Config): ObjectType {
   return ownKind(config, KIND, PLURAL);
 }
 
-/** The InfluxDB clients every controller shares (one pool of connections per instance), timed by endpoint. */
-function influxClients(manager: Manager, config: Config, version: string): (target: InfluxTarget) => InfluxClient {
+/**
+ * The InfluxDB clients every controller shares (one pool of connections per instance and tenant),
+ * timed by endpoint, each guarded for its tenant: no connection to an address of another
+ * namespace that did not let that tenant in.
+ */
+function influxClients(
+  manager: Manager,
+  config: Config,
+  version: string,
+  guardFor: PoolOptions['guardFor'],
+): (target: InfluxTarget) => InfluxClient {
   const influxRequests = new Histogram({
     name: 'influxdb_request_duration_seconds',
     help: 'Requests to InfluxDB by endpoint and status class',
@@ -204,6 +255,7 @@ function influxClients(manager: Manager, config: Config, version: string): (targ
   const influx = new InfluxClientPool({
     allowLinkLocal: config.allowLinkLocal,
     allowedTargets: config.allowedUrls,
+    guardFor,
     userAgent: `influx-onboarding-operator/${version}`,
     onRequest: (sample) =>
       influxRequests.observe({ endpoint: sample.endpoint, status_class: sample.statusClass }, sample.seconds),
@@ -215,6 +267,7 @@ function influxClients(manager: Manager, config: Config, version: string): (targ
       timeoutMs: target.timeoutMs,
       insecureSkipVerify: target.insecureSkipVerify,
       ...(target.caPem !== undefined && { caPem: target.caPem }),
+      ...(target.tenant !== undefined && { tenant: target.tenant }),
     });
 }
 

@@ -13,23 +13,32 @@ interface Network {
   family: 'ipv4' | 'ipv6';
 }
 
-/** One entry of an allow-list: a host pattern, or a network; either with an optional port. */
-export type AllowedTarget =
+/**
+ * One entry of an allow-list: a host pattern, or a network; either with an optional port. With a
+ * tenant, the entry is reserved: it admits clients of that tenant only, and turns clients of every
+ * other tenant away from what it matches, whatever other entries admit.
+ */
+export type AllowedTarget = (
   | { kind: 'host'; /** lowercase; '*.' first matches any name below that suffix */ pattern: string; port?: number }
-  | ({ kind: 'network'; port?: number } & Network);
+  | ({ kind: 'network'; port?: number } & Network)
+) & { tenant?: string };
 
 export interface AddressPolicy {
   /** Default false: 169.254.0.0/16 and fe80::/10 (where cloud metadata services answer) are refused. */
   allowLinkLocal?: boolean;
-  /** Empty or absent: any address (but link-local ones) is allowed. */
+  /** Empty or absent: any address (but link-local ones and those reserved for other tenants) is allowed. */
   allowedTargets?: readonly AllowedTarget[];
+  /** Whom the client acts for: targets reserved for other tenants are refused to it. */
+  tenant?: string;
 }
 
-export type RefusalReason = 'link-local' | 'not-allowed';
+export type RefusalReason = 'link-local' | 'not-allowed' | 'not-permitted';
 
 export interface AddressRefusal {
   reason: RefusalReason;
   message: string;
+  /** 'not-permitted': the tenants the target belongs to. */
+  owners?: readonly string[];
 }
 
 /** The verdict on one base URL: refused outright, or allowed, then with a check of every resolved address. */
@@ -69,23 +78,85 @@ function hostMatches(pattern: string, hostname: string): boolean {
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
-/** Decides whether a client for `base` may connect, and how to check the addresses its host resolves to. */
-export function admit(base: URL, policy: AddressPolicy): Admission {
-  const port = base.port === '' ? (DEFAULT_PORTS[base.protocol] ?? 0) : Number(base.port);
+/** The port a URL connects to: the one written, else its scheme's. */
+export function portOf(url: URL): number {
+  return url.port === '' ? (DEFAULT_PORTS[url.protocol] ?? 0) : Number(url.port);
+}
+
+/** The host of a URL as a literal address (brackets and zone dropped), or undefined for a name. */
+export function literalAddress(url: URL): string | undefined {
+  const address = bareAddress(url.hostname);
+  return familyOf(address) === undefined ? undefined : address;
+}
+
+type NetworkTarget = Extract<AllowedTarget, { kind: 'network' }>;
+
+/** The names host patterns are matched against: the URL's host and the alias looked up instead, lowercase, without a final dot. */
+function namesOf(base: URL, alias: string | undefined): string[] {
+  return [bareAddress(base.hostname), alias ?? '']
+    .map((name) => name.toLowerCase().replace(/\.$/, ''))
+    .filter((name) => name !== '');
+}
+
+function blockListOf(networks: readonly NetworkTarget[]): net.BlockList {
+  const list = new net.BlockList();
+  for (const network of networks) list.addSubnet(network.address, network.prefix, network.family);
+  return list;
+}
+
+function sorted(tenants: Iterable<string>): string[] {
+  return [...new Set(tenants)].sort();
+}
+
+/**
+ * The tenants a URL's host is reserved for by the allow-list: a name by the host patterns that
+ * match it (as written, or as `alias`, the name actually looked up), a literal address by the
+ * networks that hold it; each on the URL's port. Empty: reserved for nobody. Where a name resolves
+ * to is not known here: admit() checks the reserved networks at connect time.
+ */
+export function reservation(base: URL, targets: readonly AllowedTarget[], alias?: string): string[] {
+  const port = portOf(base);
+  const address = literalAddress(base);
+  const names = namesOf(base, alias);
+  return sorted(
+    targets
+      .filter((target) => target.tenant !== undefined && (target.port === undefined || target.port === port))
+      .filter((target) =>
+        target.kind === 'host'
+          ? address === undefined && names.some((name) => hostMatches(target.pattern, name))
+          : address !== undefined && contains(blockListOf([target]), address),
+      )
+      .map((target) => target.tenant as string),
+  );
+}
+
+/**
+ * Decides whether a client for `base` may connect, and how to check the addresses its host
+ * resolves to. `alias`: the name looked up instead of the URL's host, which host patterns match
+ * as well.
+ */
+export function admit(base: URL, policy: AddressPolicy, alias?: string): Admission {
+  const port = portOf(base);
   const address = bareAddress(base.hostname);
   const literal = familyOf(address) !== undefined;
-  const hostname = address.toLowerCase().replace(/\.$/, '');
+  const names = namesOf(base, alias);
+  const hostname = names[0] ?? '';
   const targets = (policy.allowedTargets ?? []).filter((target) => target.port === undefined || target.port === port);
   const restricted = (policy.allowedTargets ?? []).length > 0;
-  const networkTargets = targets.filter(
-    (target): target is Extract<AllowedTarget, { kind: 'network' }> => target.kind === 'network',
-  );
+  const admits = (target: AllowedTarget) => target.tenant === undefined || target.tenant === policy.tenant;
+  const networkTargets = targets.filter((target): target is NetworkTarget => target.kind === 'network');
   // Built once per client: the check below runs for every address of every new connection.
-  const networks = new net.BlockList();
-  for (const network of networkTargets) networks.addSubnet(network.address, network.prefix, network.family);
+  const networks = blockListOf(networkTargets.filter(admits));
+  const reservedNetworks = sorted(networkTargets.flatMap((target) => target.tenant ?? [])).map((tenant) => ({
+    tenant,
+    list: blockListOf(networkTargets.filter((target) => target.tenant === tenant)),
+  }));
   const nameAllowed =
     !restricted ||
-    (!literal && targets.some((target) => target.kind === 'host' && hostMatches(target.pattern, hostname)));
+    (!literal &&
+      targets.some(
+        (target) => target.kind === 'host' && admits(target) && names.some((name) => hostMatches(target.pattern, name)),
+      ));
 
   const check = (resolved: string): AddressRefusal | undefined => {
     const what = literal ? `the address ${resolved}` : `${hostname} resolves to ${resolved}, which`;
@@ -95,25 +166,40 @@ export function admit(base: URL, policy: AddressPolicy): Admission {
         message: `${what} is link-local (169.254.0.0/16, fe80::/10, where cloud metadata services answer)`,
       };
     }
+    const owners = reservedNetworks.filter(({ list }) => contains(list, resolved)).map(({ tenant }) => tenant);
+    if (owners.length > 0 && !owners.includes(policy.tenant ?? '')) {
+      return { reason: 'not-permitted', message: `${what} is reserved for ${owners.join(', ')}`, owners };
+    }
     if (!nameAllowed && !contains(networks, resolved)) {
       return { reason: 'not-allowed', message: `${what} is not among the allowed targets (port ${port})` };
     }
     return undefined;
   };
 
+  const reserved = literal ? [] : reservation(base, targets, alias);
+  if (reserved.length > 0 && !reserved.includes(policy.tenant ?? '')) {
+    return {
+      kind: 'refused',
+      refusal: {
+        reason: 'not-permitted',
+        message: `${hostname}:${port} is reserved for ${reserved.join(', ')}`,
+        owners: reserved,
+      },
+    };
+  }
   if (literal) {
     // A literal address is never looked up, so it is checked here, once and for all.
     const refusal = check(address);
     return refusal === undefined ? { kind: 'allowed' } : { kind: 'refused', refusal };
   }
-  if (!nameAllowed && networkTargets.length === 0) {
+  if (!nameAllowed && networkTargets.filter(admits).length === 0) {
     // No network could let it in: refused without even a DNS lookup.
     return {
       kind: 'refused',
       refusal: { reason: 'not-allowed', message: `${hostname}:${port} is not among the allowed targets` },
     };
   }
-  const guarded = !policy.allowLinkLocal || !nameAllowed;
+  const guarded = !policy.allowLinkLocal || !nameAllowed || reservedNetworks.length > 0;
   return guarded ? { kind: 'allowed', checkResolved: check } : { kind: 'allowed' };
 }
 

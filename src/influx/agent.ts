@@ -12,15 +12,19 @@ function refusedError(refusal: AddressRefusal): NodeJS.ErrnoException {
 }
 
 /**
- * Resolves like dns.lookup but fails when any answer is refused. It runs for every new
- * connection, so a name that later re-resolves to a refused address is still refused.
+ * Resolves like dns.lookup (`resolveAs` instead of the host when given) but fails when any answer
+ * is refused. It runs for every new connection, so a name that later re-resolves to a refused
+ * address is still refused.
  */
-function guardedLookup(checkResolved: (address: string) => AddressRefusal | undefined): net.LookupFunction {
+function guardedLookup(
+  checkResolved: ((address: string) => AddressRefusal | undefined) | undefined,
+  resolveAs: string | undefined,
+): net.LookupFunction {
   return (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    dns.lookup(resolveAs ?? hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '');
       for (const entry of addresses) {
-        const refusal = checkResolved(entry.address);
+        const refusal = checkResolved?.(entry.address);
         if (refusal !== undefined) return callback(refusedError(refusal), '');
       }
       if (options.all) return callback(null, addresses);
@@ -37,12 +41,17 @@ interface AgentSettings {
   insecureSkipVerify?: boolean;
   /** Checks every address a name resolves to; absent: any address will do. */
   checkResolved?: (address: string) => AddressRefusal | undefined;
+  /** The name to look up instead of the URL's host. */
+  resolveAs?: string;
 }
 
 export function createAgent(settings: AgentSettings): http.Agent {
+  const { checkResolved, resolveAs } = settings;
   const common = {
     keepAlive: true,
-    ...(settings.checkResolved && { lookup: guardedLookup(settings.checkResolved) }),
+    ...((checkResolved !== undefined || resolveAs !== undefined) && {
+      lookup: guardedLookup(checkResolved, resolveAs),
+    }),
   };
   if (!settings.https) return new http.Agent(common);
   return new https.Agent({ ...common, ca: settings.caPem, rejectUnauthorized: !settings.insecureSkipVerify });

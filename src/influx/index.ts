@@ -1,11 +1,12 @@
 // The InfluxDB client's public face: what the rest of the operator may use of src/influx.
-export { parseAllowedTargets, type AllowedTarget } from './address-policy.js';
-export { InfluxClientPool } from './pool.js';
+export { parseAllowedTargets, portOf, reservation, type AddressRefusal, type AllowedTarget } from './address-policy.js';
+export { InfluxClientPool, type PoolOptions } from './pool.js';
 export type {
   Authorization,
   AuthorizationRequest,
   BucketInfo,
   BucketState,
+  ConnectGuard,
   Created,
   CreatedAuthorization,
   DbrpFilter,

@@ -31,33 +31,24 @@ function fail<T>(failure: InfluxFailure): Outcome<T> {
   return { ok: false, failure };
 }
 
-function redirectFailure<T>(answer: Answer, secrets: readonly string[]): Outcome<T> {
-  const location = answer.headers.get('location');
-  let target = '';
-  if (location !== null) {
-    try {
-      target = ` to ${new URL(location, answer.url).origin}`;
-    } catch {
-      target = ' to an unparsable location';
-    }
-  }
-  const message = `InfluxDB URL answered ${answer.status} redirect${target}; redirects are not followed, set the final address`;
+// An unreachable answer is described in our words only: status, and what was wrong with it. The
+// server at a URL is whatever a resource's author points it at; echoing its body, headers or
+// redirect target into a status would let them read what the operator can reach and they cannot.
+function redirectFailure<T>(answer: Answer): Outcome<T> {
   return fail({
     kind: 'unreachable',
     reason: 'redirect',
     status: answer.status,
-    message: safeMessage(message, secrets),
+    message: `the InfluxDB URL answered ${answer.status}, a redirect; redirects are not followed, set the final address`,
   });
 }
 
-function notInfluxdb<T>(answer: Answer, why: string, secrets: readonly string[]): Outcome<T> {
-  const contentType = answer.headers.get('content-type') ?? 'none';
-  const message = `answer ${answer.status} ${why} (content-type ${contentType}); something other than InfluxDB may have answered`;
+function notInfluxdb<T>(answer: Answer, why: string): Outcome<T> {
   return fail({
     kind: 'unreachable',
     reason: 'not-influxdb',
     status: answer.status,
-    message: safeMessage(message, secrets),
+    message: `the InfluxDB URL answered ${answer.status} ${why}; something other than InfluxDB may have answered`,
   });
 }
 
@@ -74,14 +65,16 @@ function readInfluxError(answer: Answer, json: unknown): { code: string; message
 export function interpret<T>(answer: Answer, expectation: Expectation<T>): Outcome<T> {
   const { status } = answer;
   const { secrets } = expectation;
-  if (status >= 300 && status < 400) return redirectFailure(answer, secrets);
+  if (status >= 300 && status < 400) return redirectFailure(answer);
   const json = parseJson(answer.text);
 
   if (status >= 500) {
-    const influxError = readInfluxError(answer, json);
-    const detail = influxError ? `: ${influxError.code}: ${influxError.message}` : '';
-    const message = safeMessage(`the InfluxDB URL answered ${status}${detail}`, secrets);
-    return fail({ kind: 'unreachable', reason: 'server-error', status, message });
+    return fail({
+      kind: 'unreachable',
+      reason: 'server-error',
+      status,
+      message: `the InfluxDB URL answered ${status}`,
+    });
   }
 
   if (status >= 400) {
@@ -102,16 +95,16 @@ export function interpret<T>(answer: Answer, expectation: Expectation<T>): Outco
         message: 'route not found (removed in InfluxDB OSS 2.1)',
       });
     }
-    return notInfluxdb(answer, 'carries no InfluxDB error', secrets);
+    return notInfluxdb(answer, 'without an InfluxDB error');
   }
 
   if (expectation.noContent) {
-    if (status !== 204) return notInfluxdb(answer, 'is not the 204 expected', secrets);
+    if (status !== 204) return notInfluxdb(answer, 'instead of the 204 expected');
     const value = expectation.parse(undefined, answer);
-    return value === undefined ? notInfluxdb(answer, 'lacks the expected fields', secrets) : { ok: true, value };
+    return value === undefined ? notInfluxdb(answer, 'without the expected fields') : { ok: true, value };
   }
-  if (json === undefined) return notInfluxdb(answer, 'is not JSON', secrets);
+  if (json === undefined) return notInfluxdb(answer, 'with a body that is not JSON');
   const value = expectation.parse(json, answer);
-  if (value === undefined) return notInfluxdb(answer, 'lacks the expected fields', secrets);
+  if (value === undefined) return notInfluxdb(answer, 'without the expected fields');
   return { ok: true, value };
 }

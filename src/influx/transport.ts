@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import fetch, { type Headers } from 'node-fetch';
-import { admit, type AddressRefusal } from './address-policy.js';
+import { admit, literalAddress, type AddressRefusal } from './address-policy.js';
 import { ADDRESS_REFUSED, createAgent } from './agent.js';
 import type { InfluxClientOptions, InfluxFailure, RequestSample, UnreachableReason } from './types.js';
 
@@ -96,7 +96,12 @@ function unreachable(reason: UnreachableReason, message: string, status?: number
 function refused(refusal: AddressRefusal): Exchange {
   return {
     ok: false,
-    failure: { kind: 'refused', reason: refusal.reason, message: `refused before connecting: ${refusal.message}` },
+    failure: {
+      kind: 'refused',
+      reason: refusal.reason,
+      message: `refused before connecting: ${refusal.message}`,
+      ...(refusal.owners !== undefined && { owners: refusal.owners }),
+    },
   };
 }
 
@@ -148,9 +153,14 @@ export function createTransport(options: InfluxClientOptions): Transport {
   return new HttpTransport(options);
 }
 
-/** One instance's connections: every request admitted by the address policy, timed out, and capped in size. */
+/**
+ * One instance's connections: every request admitted by the address policy and the guard (a
+ * literal address before each request, a resolved one at every new connection), timed out, and
+ * capped in size.
+ */
 class HttpTransport implements Transport {
   private readonly base: URL;
+  private readonly literal: string | undefined;
   private readonly maxBytes: number;
   private readonly userAgent: string;
   private readonly admission: ReturnType<typeof admit>;
@@ -162,17 +172,25 @@ class HttpTransport implements Transport {
     this.base = parseBaseUrl(options.baseUrl);
     this.maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-    this.admission = admit(this.base, options);
-    const check = this.admission.kind === 'allowed' ? this.admission.checkResolved : undefined;
+    const { guard } = options;
+    this.admission = admit(this.base, options, guard?.resolveAs);
+    this.literal = literalAddress(this.base);
+    const policyCheck = this.admission.kind === 'allowed' ? this.admission.checkResolved : undefined;
+    const checks = [policyCheck, guard && ((address: string) => guard.check(address))].filter(
+      (check): check is (address: string) => AddressRefusal | undefined => check !== undefined,
+    );
     this.agent = createAgent({
       https: this.base.protocol === 'https:',
       caPem: options.caPem,
       insecureSkipVerify: options.insecureSkipVerify,
-      ...(check && {
+      ...(guard?.resolveAs !== undefined && { resolveAs: guard.resolveAs }),
+      ...(checks.length > 0 && {
         checkResolved: (address: string) => {
-          const refusal = check(address);
-          if (refusal !== undefined) this.lastRefusal = refusal;
-          return refusal;
+          for (const check of checks) {
+            const refusal = check(address);
+            if (refusal !== undefined) return (this.lastRefusal = refusal);
+          }
+          return undefined;
         },
       }),
     });
@@ -195,6 +213,9 @@ class HttpTransport implements Transport {
 
   private async perform(call: Call): Promise<Exchange> {
     if (this.admission.kind === 'refused') return refused(this.admission.refusal);
+    // A literal address is never looked up: the guard's verdict on it may change between requests.
+    const literalRefusal = this.literal === undefined ? undefined : this.options.guard?.check(this.literal);
+    if (literalRefusal !== undefined) return refused(literalRefusal);
     const url = buildUrl(this.base, call);
     const controller = new AbortController();
     let timedOut = false;

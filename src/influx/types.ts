@@ -1,18 +1,31 @@
-import type { AddressPolicy, RefusalReason } from './address-policy.js';
+import type { AddressPolicy, AddressRefusal, RefusalReason } from './address-policy.js';
 
-/**
- * Options for one InfluxDB instance's client. The address policy (allowLinkLocal, allowedTargets)
- * is enforced before any connection: for a literal address at once, for a name on every address
- * it resolves to at connect time, so DNS rebinding cannot get around it.
- */
 /** How one InfluxDB instance is reached; a client is asked for per target. */
 export interface InfluxTarget {
   url: string;
   timeoutMs: number;
   caPem?: string;
   insecureSkipVerify: boolean;
+  /** Whom the client acts for (see AddressPolicy.tenant and ConnectGuard); absent: nobody in particular. */
+  tenant?: string;
 }
 
+/**
+ * What the client's owner knows about where a URL may lead, beyond the address policy: the name to
+ * look up for it, and which addresses this client must never connect to.
+ */
+export interface ConnectGuard {
+  /** Looked up instead of the URL's host (say, an absolute name); the URL, its Host header and TLS name stay as written. */
+  resolveAs?: string;
+  /** Called with every address the client is about to connect to, a literal one before each request and each resolved one for every new connection: a refusal stops it. */
+  check(address: string): AddressRefusal | undefined;
+}
+
+/**
+ * Options for one InfluxDB instance's client. The address policy (allowLinkLocal, allowedTargets,
+ * tenant) and the guard are enforced before any connection: for a literal address at once, for a
+ * name on every address it resolves to at connect time, so DNS rebinding cannot get around them.
+ */
 export interface InfluxClientOptions extends AddressPolicy {
   /** `http(s)://host[:port][/prefix]`, without credentials, query or fragment. */
   baseUrl: string;
@@ -26,6 +39,7 @@ export interface InfluxClientOptions extends AddressPolicy {
   userAgent?: string;
   /** Called once per request, for metrics. */
   onRequest?: (sample: RequestSample) => void;
+  guard?: ConnectGuard;
 }
 
 export interface RequestSample {
@@ -227,8 +241,8 @@ export type UnreachableReason =
  */
 export type InfluxFailure =
   | { kind: 'unreachable'; reason: UnreachableReason; message: string; status?: number }
-  /** The address policy forbids the address: no connection was made (a configuration error, not an outage). */
-  | { kind: 'refused'; reason: RefusalReason; message: string }
+  /** The address policy or the guard forbids the address: no connection was made (a configuration error, not an outage); owners: see AddressRefusal. */
+  | { kind: 'refused'; reason: RefusalReason; message: string; owners?: readonly string[] }
   /** InfluxDB answered 4xx with its JSON error; status 0 with code 'invalid' means the request was refused locally and never sent. */
   | { kind: 'rejected'; status: number; code: string; message: string };
 

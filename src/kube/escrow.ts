@@ -1,21 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
+  ESCROW_APPROVED_ANNOTATION,
   GROUP,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   PENDING_PASSWORD_KEY,
   type InfluxOnboarding,
 } from '../api/types.js';
-import type { DesiredSecret } from '../api/credentials.js';
+import type { DesiredSecret, EscrowCopy, Escrowed } from '../api/credentials.js';
 import { kubeCall } from './errors.js';
 import { readSecret } from './own-secret.js';
-
-/** Credentials kept in escrow, with the instance they belong to (as the reconciler remembers them). */
-interface Escrowed {
-  credentials: { username: string; password: string; token: string };
-  target: { url: string; tls: string };
-}
 
 const ESCROW_LABEL = `${GROUP}/escrow`;
 const FOR_ANNOTATION = `${GROUP}/escrow-for`;
@@ -30,14 +25,27 @@ function decode(secret: V1Secret, key: string): string | undefined {
 /**
  * A copy of each resource's operator credentials in a Secret of the operator's own namespace, so
  * that they outlive the resource's namespace (deleting a namespace deletes every Secret in it,
- * Retain ones too, and InfluxDB 2.9+ never shows a token again). One Secret per namespace/name:
- * a resource created again under that name, for the same instance, gets them back.
+ * Retain ones too, and InfluxDB 2.9+ never shows a token again). One Secret per namespace/name,
+ * recording the UID of the resource it was taken from. It is break-glass, not inheritance: the
+ * copy goes back automatically only to that resource (its Secret was deleted); a resource created
+ * again under that name (another UID: whoever re-created the namespace) gets it only once an
+ * administrator of the escrow namespace approves that UID with an annotation on the escrow Secret.
  */
 export class CredentialsEscrow {
   constructor(
     private readonly core: CoreV1Api,
     private readonly namespace: string,
   ) {}
+
+  /** The resource an escrow Secret keeps a copy for (its namespace and name), undefined for any other Secret. */
+  static ownerOf(secret: {
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  }): { namespace: string; name: string } | undefined {
+    const owner = secret.metadata?.annotations?.[FOR_ANNOTATION];
+    if (secret.metadata?.labels?.[ESCROW_LABEL] !== 'true' || owner === undefined) return undefined;
+    const [namespace, name, ...rest] = owner.split('/');
+    return namespace && name && rest.length === 0 ? { namespace, name } : undefined;
+  }
 
   /** The escrow Secret's name: a hash, since namespace and name together may exceed any name limit. */
   static nameFor(owner: InfluxOnboarding): string {
@@ -48,13 +56,23 @@ export class CredentialsEscrow {
     return `influx-onboarding-escrow-${digest}`;
   }
 
-  async read(owner: InfluxOnboarding): Promise<Escrowed | undefined> {
-    const secret = await this.fetch(CredentialsEscrow.nameFor(owner));
-    if (
-      secret === undefined ||
-      secret.metadata?.annotations?.[FOR_ANNOTATION] !== `${owner.metadata.namespace}/${owner.metadata.name}`
-    )
+  async read(owner: InfluxOnboarding): Promise<EscrowCopy | undefined> {
+    const name = CredentialsEscrow.nameFor(owner);
+    const secret = await this.fetch(name);
+    const annotations = secret?.metadata?.annotations ?? {};
+    if (secret === undefined || annotations[FOR_ANNOTATION] !== `${owner.metadata.namespace}/${owner.metadata.name}`)
       return undefined;
+    const escrowed = CredentialsEscrow.decodeCopy(secret);
+    if (escrowed === undefined) return undefined;
+    const { uid } = owner.metadata;
+    // A copy without a recorded UID is from nobody known: it needs the approval too.
+    const approved = annotations[UID_ANNOTATION] === uid || annotations[ESCROW_APPROVED_ANNOTATION] === uid;
+    return approved
+      ? { kind: 'restorable', escrowed }
+      : { kind: 'approval-needed', secret: { namespace: this.namespace, name } };
+  }
+
+  private static decodeCopy(secret: V1Secret): Escrowed | undefined {
     const [url, tls, username, password, token] = ['url', TLS_KEY, 'username', 'password', 'token'].map((key) =>
       decode(secret, key),
     );
@@ -64,7 +82,10 @@ export class CredentialsEscrow {
     return { credentials: { username, password: password ?? '', token }, target: { url, tls } };
   }
 
-  /** Written before the resource's Secret, so the copy is never behind what InfluxDB may have been sent. */
+  /**
+   * Written before the resource's Secret, so the copy is never behind what InfluxDB may have been
+   * sent. Records the resource's UID; an approval is used up (the copy is now this resource's).
+   */
   async write(owner: InfluxOnboarding, desired: DesiredSecret): Promise<void> {
     const name = CredentialsEscrow.nameFor(owner);
     const data: Record<string, string> = { ...desired.data, [TLS_KEY]: desired.tls };

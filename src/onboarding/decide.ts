@@ -11,6 +11,8 @@ import { setupOrAdoption, setupStatusKnown } from './phases/instance.js';
 import { orgAndBucket } from './phases/org-bucket.js';
 import { passwordProven, passwordRotation } from './phases/password.js';
 import {
+  escrowApproved,
+  instanceOwned,
   invalidSpec,
   referencedValuesValid,
   referencesConsent,
@@ -31,11 +33,13 @@ import type { Step } from './step.js';
  */
 const PHASES: ReadonlyArray<Phase<unknown>> = [
   // Preconditions: nothing is sent anywhere until they hold.
+  instanceOwned,
   soleTarget,
   referencesFound,
   referencesConsent,
   referencedValuesValid,
   secretOurs,
+  escrowApproved,
   // Target binding: credentials go only to the instance they belong to.
   targetBound,
   // The one-request check of a Ready resource that changed nothing.

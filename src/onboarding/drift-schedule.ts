@@ -4,8 +4,8 @@ import type { Facts, References } from './facts.js';
 
 /**
  * Everything a reconcile decides on besides the clock and InfluxDB: the resource's version (its
- * spec, labels, annotations and status), the credentials Secret, the referenced Secrets and any
- * resource it collides with. The Secret counts by its version, not by its decoded contents: these
+ * spec, labels, annotations and status), the credentials Secret, the referenced Secrets, any
+ * resource it collides with, and whether its namespace may target its instance. The Secret counts by its version, not by its decoded contents: these
  * are held for every Ready resource, and the credentials are held once already (CredentialMemory).
  */
 export interface CheckInputs {
@@ -13,6 +13,7 @@ export interface CheckInputs {
   secret: string | undefined;
   references: References;
   duplicateOf: string | undefined;
+  notPermitted: string | undefined;
 }
 
 /**
@@ -31,6 +32,7 @@ export function inputsOf(facts: Facts): CheckInputs {
     secret: secretVersion(facts.secret),
     references: facts.references,
     duplicateOf: facts.duplicateOf,
+    notPermitted: facts.notPermitted,
   };
 }
 

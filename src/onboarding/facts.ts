@@ -42,6 +42,13 @@ export interface Facts {
   requireSecretConsent: boolean;
   /** Name of an older InfluxOnboarding (mode Setup) that targets the same InfluxDB. */
   duplicateOf?: string;
+  /** spec.url reaches an instance of another namespace that does not let this one in: why (see instance.ts). */
+  notPermitted?: string;
+  /**
+   * The Secret is gone and the escrow holds credentials taken from another resource of this name
+   * (another UID) that nobody approved for this one: the escrow Secret to approve it on.
+   */
+  escrowApprovalNeeded?: { namespace: string; name: string };
   references: References;
   secret: CredentialsSecret;
   /** Credentials this process last saw in, or wrote to, this resource's Secret, with their target. */

@@ -1,15 +1,17 @@
 import type { Reference } from '../api/credentials.js';
-import { setupInstance, type SpecCheck } from '../api/spec.js';
+import { checkSpec, type SpecCheck } from '../api/spec.js';
 import type { InfluxOnboarding, SecretKeySelector } from '../api/types.js';
 import type { Facts, References } from './facts.js';
 import { generatePassword, generateToken } from '../api/generate.js';
+import type { Instance } from './instance.js';
 import type { CredentialMemory } from './memory.js';
 import type { OnboardingOptions, OnboardingPorts } from './ports.js';
 
 /**
  * Everything one reconcile decides on before it asks InfluxDB anything: the resource, its
  * referenced Secrets and credentials Secret (with what memory or the escrow holds when the Secret
- * is gone), and any resource ahead of it on the same instance.
+ * is gone), which instance its URL reaches and whether its namespace may (instance.ts), and any
+ * resource ahead of it on the same instance.
  */
 export async function observe(
   ports: OnboardingPorts,
@@ -25,14 +27,18 @@ export async function observe(
     : { state: 'absent' as const };
   memory.of(key, resource);
   memory.rememberSecret(key, resource, secret);
-  // Nothing in the Secret nor in memory (the resource, or its whole namespace, was deleted and
-  // created again; the operator restarted): the escrow's copy, bound to its instance like memory.
+  // Nothing in the Secret nor in memory (the Secret was deleted, or the resource, or its whole
+  // namespace, was deleted and created again; the operator restarted): the escrow's copy, bound to
+  // its instance like memory, and to its resource unless an administrator approved this one.
+  let escrowApprovalNeeded: Facts['escrowApprovalNeeded'];
   if (secret.state === 'absent' && memory.of(key, resource) === undefined && ports.escrow !== undefined) {
-    const escrowed = await ports.escrow.read(resource);
-    if (escrowed !== undefined) memory.remember(key, resource, escrowed);
+    const copy = await ports.escrow.read(resource);
+    if (copy?.kind === 'restorable') memory.remember(key, resource, copy.escrowed);
+    if (copy?.kind === 'approval-needed') escrowApprovalNeeded = copy.secret;
   }
   const known = memory.of(key, resource);
-  const duplicate = duplicateOf(ports, resource, checked);
+  const instance = checked.ok ? ports.instance(resource.metadata.namespace, checked.spec.url) : undefined;
+  const duplicate = duplicateOf(ports, resource, checked, instance);
   return {
     resource,
     now: options.now().toISOString(),
@@ -43,6 +49,8 @@ export async function observe(
     secret,
     ...(known && { remembered: known }),
     ...(duplicate && { duplicateOf: duplicate }),
+    ...(instance?.refusal !== undefined && { notPermitted: instance.refusal }),
+    ...(escrowApprovalNeeded && { escrowApprovalNeeded }),
     generated: { password: generatePassword(), token: generateToken() },
   };
 }
@@ -75,26 +83,47 @@ async function readReferences(
   };
 }
 
-/** The resource (namespace/name) ahead of this one on the instance both set up, if any. */
-function duplicateOf(ports: OnboardingPorts, resource: InfluxOnboarding, checked: SpecCheck): string | undefined {
-  const instance = setupInstance(checked);
-  if (instance === undefined) return undefined;
+/**
+ * The resource (namespace/name) that onboards this one's instance instead of it, if any: among the
+ * resources in mode Setup that reach the same instance (aliases of one Service are one instance)
+ * and may, the owner's namespace first, then the one that onboarded it, then the older one. A
+ * resource that may not target the instance neither wins nor blocks.
+ */
+function duplicateOf(
+  ports: OnboardingPorts,
+  resource: InfluxOnboarding,
+  checked: SpecCheck,
+  instance: Instance | undefined,
+): string | undefined {
+  if (!checked.ok || checked.spec.mode !== 'Setup' || instance === undefined || !instance.permitted) return undefined;
+  const competes = (other: InfluxOnboarding): boolean => {
+    if (other.metadata.uid === resource.metadata.uid || other.metadata.deletionTimestamp !== undefined) return false;
+    const theirs = checkSpec(other);
+    if (!theirs.ok || theirs.spec.mode !== 'Setup') return false;
+    const reached = ports.instance(other.metadata.namespace, theirs.spec.url);
+    return reached.permitted && reached.key === instance.key;
+  };
+  const before = (a: InfluxOnboarding, b: InfluxOnboarding) => precedes(a, b, instance.owners);
   const ahead = ports
-    .settingUp(instance)
-    .filter((other) => other.metadata.uid !== resource.metadata.uid && other.metadata.deletionTimestamp === undefined)
-    .filter((other) => precedes(other, resource));
-  const first = ahead.sort((a, b) => (precedes(a, b) ? -1 : 1))[0];
+    .targeting(instance.spellings)
+    .filter(competes)
+    .filter((other) => before(other, resource));
+  const first = ahead.sort((a, b) => (before(a, b) ? -1 : 1))[0];
   return first && `${first.metadata.namespace}/${first.metadata.name}`;
 }
 
 /**
- * Which of two resources aimed at one instance may onboard it: the one that already did (its
+ * Which of two resources aimed at one instance may onboard it: one of a namespace that owns it
+ * before one of another (whatever either's status says), then the one that already did (its
  * status says when), else the older one. Age alone is not enough: creationTimestamp has whole
  * seconds, so a newcomer created in the same second as the resource that onboarded the instance
  * could win the name tie-break, turn the incumbent into a DuplicateTarget and itself find the
  * instance set up with no token it knows: nobody Ready.
  */
-function precedes(a: InfluxOnboarding, b: InfluxOnboarding): boolean {
+function precedes(a: InfluxOnboarding, b: InfluxOnboarding, owners: readonly string[]): boolean {
+  const aOwns = owners.includes(a.metadata.namespace);
+  const bOwns = owners.includes(b.metadata.namespace);
+  if (aOwns !== bOwns) return aOwns;
   const aHolds = a.status?.onboardedAt !== undefined;
   const bHolds = b.status?.onboardedAt !== undefined;
   if (aHolds !== bHolds) return aHolds;

@@ -1,16 +1,18 @@
-import type { CredentialsSecret, DesiredSecret, Reference } from '../api/credentials.js';
+import type { CredentialsSecret, DesiredSecret, EscrowCopy, Reference } from '../api/credentials.js';
 import type { InfluxOnboarding, InfluxOnboardingStatus, Reason, SecretKeySelector } from '../api/types.js';
 import type { InfluxClient, InfluxTarget } from '../influx/index.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import type { ResourceEvent, StatusWrite } from '../runtime/index.js';
-import type { BoundCredentials } from './facts.js';
+import type { Instance } from './instance.js';
 
 /** Everything the reconciler reads and writes, as thin adapters around Kubernetes and InfluxDB. */
 export interface OnboardingPorts {
   /** The resource as the cache holds it now (the level, never an event's payload). */
   resource(namespace: string, name: string): InfluxOnboarding | undefined;
-  /** The cached resources that set up this instance (setupInstance gives it), to find two that onboard it. */
-  settingUp(instance: string): readonly InfluxOnboarding[];
+  /** Which instance spec.url reaches for a resource of `namespace`, and whether that namespace may onboard it (instance.ts). */
+  instance(namespace: string, url: string): Instance;
+  /** The cached resources whose spec.url names one of these target keys (an instance's spellings), to find two that onboard one instance. */
+  targeting(targets: readonly string[]): readonly InfluxOnboarding[];
   readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;
   /** Writes over the Secret as observed (409 if it changed since); returns the Secret as it now is. */
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;
@@ -20,10 +22,11 @@ export interface OnboardingPorts {
   recordEvent(resource: InfluxOnboarding, event: ResourceEvent): void;
   /**
    * The escrow (--escrow-namespace), absent when off: a copy of each resource's credentials outside
-   * its namespace, written before its Secret and read when the Secret is gone.
+   * its namespace, written before its Secret and read when the Secret is gone; restorable into the
+   * resource it was taken from, or into another only once approved.
    */
   escrow?: {
-    read(owner: InfluxOnboarding): Promise<BoundCredentials | undefined>;
+    read(owner: InfluxOnboarding): Promise<EscrowCopy | undefined>;
     write(owner: InfluxOnboarding, desired: DesiredSecret): Promise<void>;
   };
   influx(target: InfluxTarget): InfluxClient;

@@ -1,4 +1,4 @@
-import { checkSpec, instanceKey, type SpecCheck } from '../api/spec.js';
+import { checkSpec, type SpecCheck } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason } from '../api/types.js';
 import type { InfluxClient } from '../influx/index.js';
 import {
@@ -71,8 +71,11 @@ class OnboardingReconciler {
     const checked = checkSpec(resource);
     // Everything is observed under the per-instance lock: a reconcile that waited for another
     // one must see the Secret and status that one wrote, not what was there before it.
+    // The instance as instance.ts reads it: two spellings of one Service share the lock.
     return checked.ok
-      ? this.perInstance.run(instanceKey(checked.spec.url), () => this.reconcileNow(request, signal))
+      ? this.perInstance.run(this.ports.instance(resource.metadata.namespace, checked.spec.url).key, () =>
+          this.reconcileNow(request, signal),
+        )
       : this.reconcileNow(request, signal);
   }
 
@@ -102,7 +105,7 @@ class OnboardingReconciler {
           );
     const actor: Actor = {
       ports: this.ports,
-      client: clientFor(this.ports, checked, facts.references),
+      client: clientFor(this.ports, resource, checked, facts.references),
       memory: this.memory,
       secrets: this.options.secrets,
       key,
@@ -161,8 +164,17 @@ class OnboardingReconciler {
   }
 }
 
-/** InfluxDB's client for the spec's instance, made on first use: an invalid spec never reaches InfluxDB. */
-function clientFor(ports: OnboardingPorts, checked: SpecCheck, references: References): () => InfluxClient {
+/**
+ * InfluxDB's client for the spec's instance, made on first use: an invalid spec never reaches
+ * InfluxDB. It acts for the resource's namespace: a single label is looked up there, and no
+ * address of a namespace that did not let it in is connected to.
+ */
+function clientFor(
+  ports: OnboardingPorts,
+  resource: InfluxOnboarding,
+  checked: SpecCheck,
+  references: References,
+): () => InfluxClient {
   let influx: InfluxClient | undefined;
   return () => {
     if (!checked.ok) throw new Error('an invalid spec never reaches InfluxDB');
@@ -171,6 +183,7 @@ function clientFor(ports: OnboardingPorts, checked: SpecCheck, references: Refer
       url: checked.spec.url,
       timeoutMs: checked.spec.requestTimeoutSeconds * 1000,
       insecureSkipVerify: checked.spec.insecureSkipVerify,
+      tenant: resource.metadata.namespace,
       ...(ca?.found && { caPem: ca.value }),
     });
     return influx;

@@ -272,7 +272,7 @@ export class Manager {
     const informer = new Informer({
       getter: this.connection,
       resource: { group: type.group, version: type.version, plural: type.plural },
-      namespaces: type.clusterScoped ? [] : this.options.namespaces,
+      namespaces: type.clusterWide ? [] : this.options.namespaces,
       ...(type.labelSelector !== undefined && { labelSelector: type.labelSelector }),
       ...(type.metadataOnly && { metadataOnly: true }),
       ...(type.transform !== undefined && { transform: type.transform }),

@@ -15,8 +15,11 @@ export interface ObjectType {
   labelSelector?: string;
   /** Only metadata is cached (PartialObjectMetadata): names and labels without contents. */
   metadataOnly?: boolean;
-  /** A cluster-scoped kind (Namespace): watched cluster-wide even when the manager watches only some namespaces. */
-  clusterScoped?: boolean;
+  /**
+   * Listed and watched cluster-wide even when the manager watches only some namespaces: a
+   * cluster-scoped kind (Namespace), or a namespaced kind whose objects matter in every namespace.
+   */
+  clusterWide?: boolean;
   /**
    * What the cache keeps of each object, for a kind whose readers need less than dropBookkeeping
    * (or keepIdentity, with metadataOnly) leaves. Every registration of this type must name the
@@ -63,7 +66,7 @@ export function informerKey(type: ObjectType): string {
     type.plural,
     type.labelSelector ?? '',
     type.metadataOnly === true,
-    type.clusterScoped === true,
+    type.clusterWide === true,
   ]);
 }
 

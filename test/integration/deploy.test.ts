@@ -225,6 +225,26 @@ function assertMetricsClusterRbac(manifests: Manifest[], namespace: string): voi
   );
 }
 
+/**
+ * Instance ownership: read-only list/watch on Services and EndpointSlices, cluster-wide whatever
+ * `namespaces` says (an address of any namespace may be written into a resource of a watched one).
+ */
+function assertInstanceOwnersRbac(manifests: Manifest[], namespace: string): void {
+  assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-instance-owners`).rules, [
+    { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+  ]);
+  const binding = named<Manifest & { roleRef: { name: string }; subjects: object[] }>(
+    manifests,
+    'ClusterRoleBinding',
+    `${fullname}-instance-owners`,
+  );
+  assert.equal(
+    [binding.roleRef.name, binding.subjects],
+    [`${fullname}-instance-owners`, [{ kind: 'ServiceAccount', name: fullname, namespace }]],
+  );
+}
+
 async function installCrd(): Promise<void> {
   // Cluster-scoped and shared with the other integration tests: applied (idempotent), never deleted.
   const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
@@ -288,6 +308,8 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     'ClusterRole',
     'ClusterRole',
     'ClusterRole',
+    'ClusterRole',
+    'ClusterRoleBinding',
     'ClusterRoleBinding',
     'ClusterRoleBinding',
     'Deployment',
@@ -309,6 +331,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   const rules = named<RbacObject>(manifests, 'ClusterRole', fullname).rules;
   assert.equal(rules, OPERATOR_RULES);
   assertMetricsClusterRbac(manifests, 'ops');
+  assertInstanceOwnersRbac(manifests, 'ops');
   for (const role of manifests.filter((m): m is RbacObject => m.kind === 'ClusterRole' || m.kind === 'Role')) {
     assert.not.ok(
       role.rules.some((r) => r.verbs.includes('*') || r.resources?.includes('*') || r.apiGroups?.includes('*')),
@@ -366,6 +389,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--log-level=info',
     '--log-format=json',
     '--allow-link-local=false',
+    '--cluster-domain=cluster.local',
     '--require-secret-consent=true',
     '--namespace-label-grants=false',
   ]);
@@ -383,8 +407,9 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
       config.allowLinkLocal,
       config.allowedUrls,
       config.requireSecretConsent,
+      config.clusterDomain,
     ],
-    [':8443', true, undefined, ':8081', false, [], true],
+    [':8443', true, undefined, ':8081', false, [], true, 'cluster.local'],
   );
   // The grace period must outlast the operator's own shutdown bound, or SIGKILL cuts it short.
   assert.ok(config.shutdownTimeoutMs < pod.terminationGracePeriodSeconds * 1000);
@@ -429,21 +454,24 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.not.match(toYaml(manifests), /PRIVATE KEY/, 'no private key in the chart');
 });
 
-test('namespaces [a, b]: a Role and RoleBinding in each, nothing cluster-wide, --namespaces=a,b', async () => {
+test('namespaces [a, b]: a Role and RoleBinding in each, cluster-wide only the reviews and reading Services, --namespaces=a,b', async () => {
   const manifests = await render('ops', { namespaces: ['a', 'b'] });
-  // The token and access reviews are cluster-scoped APIs: the only cluster-wide grant.
+  // The token and access reviews are cluster-scoped APIs; who owns an address is read from every namespace.
   assert.equal(
     manifests
       .filter((m) => m.kind.startsWith('Cluster'))
       .map((m) => `${m.kind}/${m.metadata.name}`)
       .sort(),
     [
+      `ClusterRole/${fullname}-instance-owners`,
       `ClusterRole/${fullname}-metrics-auth`,
       `ClusterRole/${fullname}-metrics-reader`,
+      `ClusterRoleBinding/${fullname}-instance-owners`,
       `ClusterRoleBinding/${fullname}-metrics-auth`,
     ],
   );
   assertMetricsClusterRbac(manifests, 'ops');
+  assertInstanceOwnersRbac(manifests, 'ops');
   const roles = manifests.filter((m): m is RbacObject => m.kind === 'Role');
   const watched = roles.filter((r) => rulesCover(r.rules, '', 'secrets', ['get', 'list', 'watch']));
   assert.equal(watched.map((r) => r.metadata.namespace).sort(), ['a', 'b']);
@@ -476,7 +504,8 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
     replicaCount: 1,
     labelSelector: 'tier in (a,b)',
     allowLinkLocal: true,
-    allowedUrls: ['*.monitoring.svc', '10.0.0.0/8:8086'],
+    allowedUrls: ['*.monitoring.svc', '10.0.0.0/8:8086', 'team-a=influx.example.com:8086'],
+    clusterDomain: 'corp.internal',
     requireSecretConsent: false,
     concurrency: 8,
     resyncPeriod: '1h',
@@ -494,7 +523,8 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
   for (const arg of [
     '--label-selector=tier in (a,b)',
     '--allow-link-local=true',
-    '--allowed-urls=*.monitoring.svc,10.0.0.0/8:8086',
+    '--allowed-urls=*.monitoring.svc,10.0.0.0/8:8086,team-a=influx.example.com:8086',
+    '--cluster-domain=corp.internal',
     '--require-secret-consent=false',
     '--concurrency=8',
   ]) {
@@ -504,7 +534,9 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
   assert.equal(config.allowedUrls, [
     { kind: 'host', pattern: '*.monitoring.svc' },
     { kind: 'network', address: '10.0.0.0', prefix: 8, family: 'ipv4', port: 8086 },
+    { kind: 'host', pattern: 'influx.example.com', port: 8086, tenant: 'team-a' },
   ]);
+  assert.is(config.clusterDomain, 'corp.internal');
   assert.is(config.requireSecretConsent, false);
   assert.equal(
     [
@@ -606,8 +638,11 @@ test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTT
   const service = only<Manifest & { spec: { ports: Array<{ port: number }> } }>(plain, 'Service');
   assert.is(service.spec.ports[0]?.port, 8080);
   assert.equal(
-    plain.filter((m) => m.kind.startsWith('Cluster')).map((m) => m.metadata.name),
-    [fullname, fullname],
+    plain
+      .filter((m) => m.kind.startsWith('Cluster'))
+      .map((m) => m.metadata.name)
+      .sort(),
+    [fullname, fullname, `${fullname}-instance-owners`, `${fullname}-instance-owners`],
     'no review grants nor reader role without secure metrics',
   );
   const plainMonitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(

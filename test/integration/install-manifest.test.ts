@@ -23,7 +23,7 @@ import {
   readyOf,
   waitForReason,
 } from '../support/onboarding.js';
-import { startOperator, type RunningOperator } from '../support/operator.js';
+import { chartDefaultArgs, startOperator, type RunningOperator } from '../support/operator.js';
 import { grantsTo, permissionOf, type RbacManifest } from '../support/rbac-calls.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -86,6 +86,8 @@ tests(
       'ClusterRole',
       'ClusterRole',
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
       'ClusterRoleBinding',
       'ClusterRoleBinding',
       'CustomResourceDefinition',
@@ -158,12 +160,8 @@ tests(
     const token = await controlPlane.mintServiceAccountToken(saNamespace, serviceAccount.metadata.name);
     context.tap = await startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token });
 
-    // The Deployment's own flags, with $(POD_NAMESPACE) expanded as the kubelet would; only the
-    // listen addresses are left to the harness (free local ports instead of the pod's).
-    const rendered = only(context, 'Deployment').spec?.template?.spec?.containers?.[0]?.args ?? [];
-    const args = rendered
-      .map((arg) => arg.replace('$(POD_NAMESPACE)', saNamespace))
-      .filter((arg) => !/^--(metrics|health-probe)-bind-address=/.test(arg));
+    // The Deployment's own flags.
+    const args = chartDefaultArgs(saNamespace);
     assert.ok(args.includes('--leader-elect=true'), args.join(' '));
     const leaseName = args.find((arg) => arg.startsWith('--leader-election-id='))?.split('=')[1] ?? '';
     // The default watches every namespace; the label keeps this operator to this file's resource.

@@ -1,16 +1,18 @@
 // End to end on a real control plane: the credentials escrow (--escrow-namespace). Deleting a
 // namespace deletes every Secret in it, deletionPolicy Retain ones too; with the escrow, the
 // resource created again in a namespace of the same name gets the same credentials back, for the
-// same instance, instead of AlreadyOnboarded with its token lost.
+// same instance, once an administrator of the escrow namespace approves it (another UID: see
+// tenant-escrow.test.ts), instead of AlreadyOnboarded with its token lost.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ApiException } from '@kubernetes/client-node';
 import {
   OnboardingFile,
+  annotateSecret,
   closingChecks,
   createNamespace,
   createOnboarding,
   getSecret,
+  namespaceGone,
   onboardingHarness,
   readyOf,
   requestsTo,
@@ -24,24 +26,13 @@ const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics' };
 /** The operator's own namespace, where the escrow lives; made by the first test. */
 let escrowNamespace = '';
 
-async function namespaceGone(name: string): Promise<boolean> {
-  const { core } = await onboardingHarness();
-  try {
-    await core.readNamespace({ name });
-    return false;
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return true;
-    throw error;
-  }
-}
-
 tests.before(async (file) => {
   await file.setUp('onb-escrow', { withOperator: false });
 });
 tests.after((file) => file.tearDown());
 
 tests(
-  'a deleted namespace takes the Secret with it; the resource created again there gets the escrowed credentials back, no second setup',
+  'a deleted namespace takes the Secret with it; the resource created again there gets the escrowed credentials back once approved, no second setup',
   async (context) => {
     const { core } = await onboardingHarness();
     escrowNamespace = await createNamespace('onb-escrow-store');
@@ -62,7 +53,11 @@ tests(
     await core.deleteNamespace({ name: apps });
     await eventually('the namespace to be gone', () => namespaceGone(apps), { timeoutMs: 120_000 });
     await core.createNamespace({ body: { metadata: { name: apps } } });
-    await createOnboarding(apps, 'kept', { url: influx.url, ...SPEC });
+    const again = await createOnboarding(apps, 'kept', { url: influx.url, ...SPEC });
+    await waitForReason(apps, 'kept', 'EscrowApprovalRequired', 60_000);
+    await annotateSecret(escrowNamespace, escrowed[0]?.metadata?.name ?? '', {
+      'influxdb.onboarding.dev/escrow-approved-uid': again.metadata.uid,
+    });
     const ready = await waitForReason(apps, 'kept', 'Onboarded', 60_000);
     assert.is(readyOf(ready)?.status, 'True');
     const restored = await getSecret(apps, 'kept-influxdb');

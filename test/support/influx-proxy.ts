@@ -32,6 +32,26 @@ const matches = (match: RequestMatch, method: string, path: string): boolean =>
   (match.method === undefined || match.method === method) && (match.path === undefined || match.path === path);
 
 /** host: the loopback address to listen on, 127.0.0.1 unless another is wanted (say, one outside an allow-list). */
+/**
+ * Every address a proxy of this process has listened on. A resource of an earlier test may still
+ * name a closed proxy's URL; the kernel hands a freed port out again often enough (three times in
+ * one run of onboarding-real-influxdb) that a later proxy on it made that resource a DuplicateTarget
+ * of the later test's.
+ */
+const usedAddresses = new Set<string>();
+
+async function listenOnUnusedPort(server: http.Server, host: string): Promise<number> {
+  for (;;) {
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    const { port } = server.address() as AddressInfo;
+    if (!usedAddresses.has(`${host}:${port}`)) {
+      usedAddresses.add(`${host}:${port}`);
+      return port;
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 export async function startInfluxProxy(upstream: string, { host = '127.0.0.1' } = {}): Promise<InfluxProxy> {
   const requests: RecordedRequest[] = [];
   let connections = 0;
@@ -106,8 +126,7 @@ export async function startInfluxProxy(upstream: string, { host = '127.0.0.1' } 
     });
   });
   server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnUnusedPort(server, host);
   return {
     url: `http://${host}:${port}`,
     requests,

@@ -72,6 +72,18 @@ export function randomSuffix(): string {
   return randomBytes(3).toString('hex');
 }
 
+/** Whether the namespace is gone (deleting one takes a while: the namespace controller empties it first). */
+export async function namespaceGone(name: string): Promise<boolean> {
+  const { core } = await onboardingHarness();
+  try {
+    await core.readNamespace({ name });
+    return false;
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return true;
+    throw error;
+  }
+}
+
 /** A fresh namespace named prefix-<random>. */
 export async function createNamespace(prefix: string): Promise<string> {
   const { core } = await onboardingHarness();

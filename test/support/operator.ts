@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { scrapeHttps } from './https-scrape.js';
 import { ProcessScope, freePorts } from './processes.js';
 import type { GroupProcess } from './processes.js';
@@ -51,6 +52,28 @@ export interface RunningOperator {
   terminate(): Promise<string>;
   /** SIGKILL: no shutdown code runs. */
   kill(): Promise<string>;
+}
+
+/**
+ * The operator's flags as deploy/install.yaml's Deployment passes them (the chart's default values),
+ * with $(POD_NAMESPACE) expanded as the kubelet would; the listen addresses are left to the harness
+ * (free local ports instead of the pod's).
+ */
+export function chartDefaultArgs(podNamespace: string): string[] {
+  const deployment = parseAllDocuments(readFileSync(join(root, 'deploy/install.yaml'), 'utf8'))
+    .map(
+      (document) =>
+        document.toJSON() as {
+          kind?: string;
+          spec?: { template?: { spec?: { containers?: Array<{ args?: string[] }> } } };
+        } | null,
+    )
+    .find((manifest) => manifest?.kind === 'Deployment');
+  const args = deployment?.spec?.template?.spec?.containers?.[0]?.args;
+  if (args === undefined) throw new Error('deploy/install.yaml has no Deployment with args');
+  return args
+    .map((arg) => arg.replace('$(POD_NAMESPACE)', podNamespace))
+    .filter((arg) => !/^--(metrics|health-probe)-bind-address=/.test(arg));
 }
 
 let scope: ProcessScope | undefined;

@@ -40,6 +40,31 @@ test('defaults follow controller-runtime and the issue', () => {
   assert.is(config.allowLinkLocal, false);
   assert.equal(config.allowedUrls, [], 'no allow-list: any URL but link-local ones');
   assert.is(config.requireSecretConsent, true, 'referenced Secrets must consent unless turned off');
+  assert.is(config.clusterDomain, 'cluster.local');
+});
+
+test('--allowed-urls: NAMESPACE= reserves an entry for that namespace; an entry without it keeps its meaning', () => {
+  assert.equal(run(['--allowed-urls=team-a=influx.example.com:8086,*.example.com,team-b=10.1.0.0/16']).allowedUrls, [
+    { kind: 'host', pattern: 'influx.example.com', port: 8086, tenant: 'team-a' },
+    { kind: 'host', pattern: '*.example.com' },
+    { kind: 'network', address: '10.1.0.0', prefix: 16, family: 'ipv4', tenant: 'team-b' },
+  ]);
+  assert.equal(run(['--allowed-urls=team-a=[fd00::/8]:8086']).allowedUrls, [
+    { kind: 'network', address: 'fd00::', prefix: 8, family: 'ipv6', port: 8086, tenant: 'team-a' },
+  ]);
+  const found = problems(['--allowed-urls=Team_A=influx.example.com,=influx.example.com,team-a=in flux,a=b=c']);
+  assert.is(found.length, 4, found.join('\n'));
+  assert.match(found[0] ?? '', '--allowed-urls: the prefix of "Team_A=influx.example.com": must be a namespace name');
+  assert.match(found[1] ?? '', 'the prefix of "=influx.example.com"');
+  assert.match(found[2] ?? '', '"in flux" is neither a host pattern');
+  assert.match(found[3] ?? '', '"a=b=c"');
+});
+
+test('--cluster-domain: a DNS name, lowercase, without a final dot', () => {
+  assert.is(run(['--cluster-domain=Example.Internal.']).clusterDomain, 'example.internal');
+  assert.is(run([], { INFLUX_OPERATOR_CLUSTER_DOMAIN: 'k8s.corp' }).clusterDomain, 'k8s.corp');
+  assert.match(problems(['--cluster-domain=not a domain']).join(), '--cluster-domain: must be a DNS name');
+  assert.match(problems(['--cluster-domain=']).join(), '--cluster-domain');
 });
 
 test('--allowed-urls: host patterns and CIDRs, each with an optional port; from the flag or the environment', () => {

@@ -1,9 +1,16 @@
-// Preconditions: what must hold before anything is sent anywhere. The spec is valid, no other
-// resource onboards the instance, every referenced Secret is readable, consents to spec.url and
-// holds a usable value, and the credentials Secret is the operator's own.
+// Preconditions: what must hold before anything is sent anywhere. The spec is valid, the instance
+// belongs to the resource's namespace (or lets it in), no other resource onboards the instance,
+// every referenced Secret is readable, consents to spec.url and holds a usable value, the
+// credentials Secret is the operator's own, and an escrow copy it would get is approved for it.
 import type { Reference } from '../../api/credentials.js';
 import { sameInstance } from '../../api/spec.js';
-import { ALLOWED_URLS_ANNOTATION, Reason, type EffectiveSpec, type SecretKeySelector } from '../../api/types.js';
+import {
+  ALLOWED_URLS_ANNOTATION,
+  ESCROW_APPROVED_ANNOTATION,
+  Reason,
+  type EffectiveSpec,
+  type SecretKeySelector,
+} from '../../api/types.js';
 import { NONE } from '../../runtime/index.js';
 import type { Facts } from '../facts.js';
 import type { Finish } from '../step.js';
@@ -25,6 +32,17 @@ const verdicts = {
     message: problems.join('; '),
     requeue: NONE,
   }),
+  // instance.ts words it: who owns the instance and how consent is given. Woken by the Service.
+  notPermitted: (refusal: string): Verdict => ({ reason: Reason.NotPermitted, message: refusal, requeue: NONE }),
+  // The command comes last, with nothing after it, so that it can be copied as it is.
+  escrowApprovalRequired: (s: Situation, escrow: { namespace: string; name: string }): Verdict => {
+    const { uid } = s.facts.resource.metadata;
+    return {
+      reason: Reason.EscrowApprovalRequired,
+      message: `Secret ${s.spec.credentialsSecretName} is absent and the credentials escrow holds a copy taken from an earlier InfluxOnboarding of this name, not from this one (uid ${uid}); nothing from it is used and nothing is sent to ${s.spec.url} until an administrator of namespace ${escrow.namespace} approves this resource (or, to start afresh, deletes the escrow Secret). Checked again in ${Math.round(s.facts.driftCheckIntervalMs / 1000)} s, when the escrow Secret changes, or when this resource does. To approve: kubectl annotate secret -n ${escrow.namespace} ${escrow.name} ${ESCROW_APPROVED_ANNOTATION}=${uid}`,
+      requeue: nextCheck(s.facts),
+    };
+  },
   duplicateTarget: (s: Situation, holder: string): Verdict => ({
     reason: Reason.DuplicateTarget,
     message: `InfluxOnboarding ${holder} already onboards ${s.spec.url}; the resource that onboarded it first, else the older one, keeps it`,
@@ -70,6 +88,26 @@ const where = (selector: SecretKeySelector | undefined): string => `Secret ${sel
 /** The spec breaks a rule: nothing happens until it changes. */
 export function invalidSpec(facts: Facts, problems: readonly string[]): Finish {
   return finish(facts, verdicts.invalidSpec(problems));
+}
+
+/**
+ * The instance spec.url reaches belongs to the resource's namespace, or lets it in
+ * (onboarding/instance.ts): otherwise nothing at all is sent to it, and nothing is tried again
+ * until the spec, the Service or the operator's flags change.
+ */
+export function instanceOwned(s: Situation): Finish | undefined {
+  const refusal = s.facts.notPermitted;
+  return refusal === undefined ? undefined : finish(s.facts, verdicts.notPermitted(refusal));
+}
+
+/**
+ * Escrow is break-glass, not inheritance: a copy taken from another resource of this name (another
+ * UID) is used only once an administrator of the escrow namespace approves this UID, and until then
+ * nothing is sent to InfluxDB either (a fresh setup would replace the copy with new credentials).
+ */
+export function escrowApproved(s: Situation): Finish | undefined {
+  const escrow = s.facts.escrowApprovalNeeded;
+  return escrow === undefined ? undefined : finish(s.facts, verdicts.escrowApprovalRequired(s, escrow));
 }
 
 /** No older resource (or the one that onboarded it) sets up the same instance. */

@@ -4,6 +4,7 @@
 import type { Credentials, Reference } from '../../api/credentials.js';
 import { readyFinish, type Readiness, type Verdict as ReadyVerdict } from '../../api/reconcile.js';
 import {
+  ONBOARD_FROM_ANNOTATION,
   READY,
   ROTATE_PASSWORD_ANNOTATION,
   ROTATE_TOKEN_ANNOTATION,
@@ -149,6 +150,11 @@ const REFUSALS: Record<RefusalReason, { reason: Reason; help: string }> = {
   'not-allowed': {
     reason: Reason.URLNotAllowed,
     help: "Fix spec.url, or ask a cluster administrator to add it to the operator's --allowed-urls",
+  },
+  // Where it resolves, at connect time (the text's owner was checked before: instanceOwned).
+  'not-permitted': {
+    reason: Reason.NotPermitted,
+    help: `Fix spec.url, or have the owner of that Service let this namespace in by adding it to the annotation ${ONBOARD_FROM_ANNOTATION} on the Service (then name the Service in spec.url); what the operator's --allowed-urls reserves for another namespace only a cluster administrator can reserve for this one too`,
   },
 };
 

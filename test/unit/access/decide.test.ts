@@ -25,7 +25,7 @@ const NOW = '2026-01-01T00:00:00.000Z';
 const DRIFT = 60_000;
 const connection: Connection = {
   onboarding: 'monitoring/influxdb',
-  target: { url: 'http://influxdb:8086', timeoutMs: 10_000, insecureSkipVerify: false },
+  target: { url: 'http://influxdb:8086', timeoutMs: 10_000, insecureSkipVerify: false, tenant: 'monitoring' },
   token: 'operator-token-value',
   org: 'acme',
   orgID: 'org1',

@@ -3,7 +3,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkSpec, instanceKey, setupInstance } from '../../../src/api/spec.js';
+import { checkSpec, instanceKey } from '../../../src/api/spec.js';
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, type EffectiveSpec } from '../../../src/api/types.js';
 import { BASE_SPEC, resource } from '../../support/facts.js';
 
@@ -320,18 +320,6 @@ test('instanceKey: what differs keeps apart (scheme, port, path and its case)', 
 test('instanceKey: never carries userinfo; throws on an unparsable URL (checkSpec rejects those first)', () => {
   assert.is(instanceKey('http://user:pw@influxdb:8086/'), 'http://influxdb:8086');
   assert.throws(() => instanceKey('not a url'));
-});
-
-test('setupInstance: the instance key of a valid Setup-mode resource; none for SetupUser or an invalid spec', () => {
-  assert.is(
-    setupInstance(checkSpec(resource({ spec: { url: 'HTTP://InfluxDB.data.svc:8086/' } }))),
-    'http://influxdb.data.svc:8086',
-  );
-  const addsUser = resource({ spec: { mode: 'SetupUser', authTokenSecretRef: { name: 'admin', key: 'token' } } });
-  assert.ok(checkSpec(addsUser).ok);
-  assert.is(setupInstance(checkSpec(addsUser)), undefined);
-  assert.is(setupInstance(checkSpec(resource({ spec: { url: 'not a url' } }))), undefined);
-  assert.is(setupInstance(checkSpec(resource({ spec: { bucket: '' } }))), undefined, 'any problem, not only the URL');
 });
 
 test.run();

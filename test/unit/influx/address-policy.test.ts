@@ -8,6 +8,7 @@ import { commaSeparated } from '../../../src/api/spec.js';
 import {
   admit,
   parseAllowedTargets,
+  reservation,
   type AddressPolicy,
   type AllowedTarget,
 } from '../../../src/influx/address-policy.js';
@@ -119,6 +120,81 @@ test('the refusal names what was refused and why', () => {
   assert.ok(name.kind === 'refused');
   if (name.kind === 'refused')
     assert.is(name.refusal.message, 'influxdb.data.svc:8086 is not among the allowed targets');
+});
+
+/** Entries as config gives them: `tenant=entry` reserves the entry for that tenant. */
+function reserved(text: string): AllowedTarget[] {
+  return commaSeparated(text).flatMap((entry) => {
+    const [tenant, rest] = entry.includes('=') ? entry.split('=') : [undefined, entry];
+    return targets(rest ?? '').map((target) => ({ ...target, ...(tenant !== undefined && { tenant }) }));
+  });
+}
+
+test('a reserved entry admits its tenant only, and turns every other tenant away from what it matches, whatever else admits it', () => {
+  const list = reserved(
+    '*.example.com, team-a=influx.example.com:8086, 10.0.0.0/8, team-a=10.1.0.0/16, team-c=10.1.2.0/24',
+  );
+  const cases: Array<[string, string | undefined, string]> = [
+    ['http://influx.example.com:8086', 'team-a', 'check'],
+    ['http://INFLUX.example.com.:8086', 'team-b', 'not-permitted'],
+    ['http://influx.example.com:8086', undefined, 'not-permitted'],
+    ['http://influx.example.com:9999', 'team-b', 'check'],
+    ['http://other.example.com:8086', 'team-b', 'check'],
+    ['http://10.1.9.9:8086', 'team-a', 'allowed'],
+    ['http://10.1.9.9:8086', 'team-b', 'not-permitted'],
+    ['http://10.2.0.1:8086', 'team-b', 'allowed'],
+    // Nested reservations: the address is reserved for both; either may use it.
+    ['http://10.1.2.3:8086', 'team-c', 'allowed'],
+    ['http://10.1.2.3:8086', 'team-a', 'allowed'],
+    ['http://[::ffff:10.1.2.3]:8086', 'team-b', 'not-permitted'],
+  ];
+  for (const [url, tenant, expected] of cases)
+    assert.is(verdict(url, { allowedTargets: list, ...(tenant && { tenant }) }), expected, `${url} for ${tenant}`);
+
+  const refused = admit(new URL('http://influx.example.com:8086'), { allowedTargets: list, tenant: 'team-b' });
+  assert.equal(refused, {
+    kind: 'refused',
+    refusal: { reason: 'not-permitted', message: 'influx.example.com:8086 is reserved for team-a', owners: ['team-a'] },
+  });
+  const byName = admit(new URL('http://db.example.com:8086'), { allowedTargets: list, tenant: 'team-b' });
+  assert.ok(byName.kind === 'allowed' && byName.checkResolved !== undefined);
+  if (byName.kind !== 'allowed' || byName.checkResolved === undefined) return;
+  assert.equal(byName.checkResolved('10.1.2.3'), {
+    reason: 'not-permitted',
+    message: 'db.example.com resolves to 10.1.2.3, which is reserved for team-a, team-c',
+    owners: ['team-a', 'team-c'],
+  });
+  assert.is(byName.checkResolved('10.3.0.1'), undefined);
+});
+
+test('only reserved entries: the list still restricts', () => {
+  const only = reserved('team-a=influx.example.com');
+  assert.is(verdict('http://influx.example.com', { allowedTargets: only, tenant: 'team-a' }), 'check');
+  assert.is(verdict('http://other.example.com', { allowedTargets: only, tenant: 'team-a' }), 'not-allowed');
+  assert.is(verdict('http://influx.example.com', { allowedTargets: only, tenant: 'team-b' }), 'not-permitted');
+  // Nothing admits team-b at all: refused without a lookup. team-a's names are checked where they resolve.
+  const networkOnly = reserved('team-a=10.0.0.0/8');
+  assert.is(verdict('http://db.example.com:8086', { allowedTargets: networkOnly, tenant: 'team-b' }), 'not-allowed');
+  const admitted = admit(new URL('http://db.example.com:8086'), { allowedTargets: networkOnly, tenant: 'team-a' });
+  assert.ok(admitted.kind === 'allowed' && admitted.checkResolved?.('10.0.0.1') === undefined);
+  if (admitted.kind === 'allowed') assert.is(admitted.checkResolved?.('192.168.0.1')?.reason, 'not-allowed');
+});
+
+test('an alias (the name looked up instead of the host) is matched by host patterns too', () => {
+  const inCluster = policy('*.svc.cluster.local');
+  const admission = admit(new URL('http://influxdb:8086'), inCluster, 'influxdb.team-a.svc.cluster.local.');
+  assert.is(admission.kind, 'allowed');
+  assert.is(admit(new URL('http://influxdb:8086'), inCluster).kind, 'refused');
+});
+
+test('reservation(): the tenants a URL is reserved for, by its name (or alias) or its literal address, on its port', () => {
+  const list = reserved('team-a=influx.example.com:8086, team-b=*.example.com, team-a=10.0.0.0/8, 10.0.0.0/8');
+  assert.equal(reservation(new URL('http://influx.example.com:8086'), list), ['team-a', 'team-b']);
+  assert.equal(reservation(new URL('http://influx.example.com:9999'), list), ['team-b']);
+  assert.equal(reservation(new URL('http://other.test'), list), []);
+  assert.equal(reservation(new URL('http://x:8086'), list, 'x.example.com.'), ['team-b']);
+  assert.equal(reservation(new URL('http://10.9.9.9'), list), ['team-a'], 'a literal by the networks holding it');
+  assert.equal(reservation(new URL('http://10.9.9.9'), reserved('*.example.com')), [], 'a literal is never a name');
 });
 
 test.run();

@@ -20,6 +20,7 @@ import type {
   SetupRequest,
 } from '../../../src/influx/types.js';
 import { createAgent } from '../../../src/influx/agent.js';
+import { InfluxClientPool } from '../../../src/influx/pool.js';
 import { bucketPermissions } from '../../../src/access/token-authorizations.js';
 import { startInfluxStandin, type InfluxStandin } from '../../support/influx-standin.js';
 import { createTestCertificates, type TestCertificates } from '../../support/tls.js';
@@ -793,7 +794,7 @@ variants.run();
 // -------------------------------------------------------------------------------------------
 const broken = standinSuite('what answers instead of InfluxDB');
 
-broken("5xx is unreachable/server-error, carrying InfluxDB's code when it sent JSON", async ({ standin }) => {
+broken('5xx is unreachable/server-error with its status only, never what the server said', async ({ standin }) => {
   const client = clientFor(standin.url);
   standin.knobs.failNext(1, '503');
   const proxy = failureOf(await client.setupStatus());
@@ -802,8 +803,44 @@ broken("5xx is unreachable/server-error, carrying InfluxDB's code when it sent J
   standin.knobs.failNext(1, '500-json');
   const influx = failureOf(await client.setupStatus());
   assert.is(influx.kind === 'unreachable' && influx.reason, 'server-error');
-  assert.match(influx.message, /internal error/);
+  assert.is(influx.message, 'the InfluxDB URL answered 500');
 });
+
+broken(
+  'whatever a server answers, an unreachable failure tells only its status and what was wrong with it',
+  async () => {
+    // A server of a resource author's choosing: a status message must not let them read its answers.
+    const MARK = 'Internal-Only-7f3a';
+    const answers: Array<[number, Record<string, string>, string]> = [
+      [
+        500,
+        { 'Content-Type': 'application/json', 'X-Platform-Error-Code': MARK },
+        JSON.stringify({ code: MARK, message: MARK }),
+      ],
+      [503, { 'Content-Type': `text/${MARK}` }, `<html>${MARK}</html>`],
+      [302, { Location: `http://${MARK.toLowerCase()}.internal:8086/` }, ''],
+      [200, { 'Content-Type': `application/${MARK}` }, `{"${MARK}": true}`],
+      [200, { 'Content-Type': 'text/plain' }, MARK],
+      [404, { 'Content-Type': `text/${MARK}` }, MARK],
+    ];
+    let next = 0;
+    const server = await startServer((_request, response) => {
+      const [status, headers, body] = answers[next++ % answers.length] ?? [500, {}, ''];
+      response.writeHead(status, headers).end(body);
+    });
+    try {
+      const client = clientFor(server.url);
+      for (let index = 0; index < answers.length; index++) {
+        const failure = failureOf(await client.setupStatus());
+        assert.is(failure.kind, 'unreachable', `answer ${index}`);
+        assert.not.match(failure.message.toLowerCase(), MARK.toLowerCase(), `answer ${index}: ${failure.message}`);
+        assert.match(failure.message, String(answers[index]?.[0]), `answer ${index} names its status`);
+      }
+    } finally {
+      await server.close();
+    }
+  },
+);
 
 broken('HTML, plain text, empty and truncated JSON on 2xx are unreachable/not-influxdb', async ({ standin }) => {
   const client = clientFor(standin.url);
@@ -1006,6 +1043,119 @@ transport(
   },
 );
 
+transport(
+  "a guard: a literal address it refuses gets no connection (asked before each request); resolveAs is looked up instead of the URL's host",
+  async () => {
+    const hosts: string[] = [];
+    const server = await startServer((request, response) => {
+      hosts.push(request.headers.host ?? '');
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"allowed":true}');
+    });
+    let refusing = true;
+    const asked: string[] = [];
+    const guard = {
+      check: (address: string) => {
+        asked.push(address);
+        return refusing
+          ? {
+              reason: 'not-permitted' as const,
+              message: `the address ${address} belongs to namespace team-a`,
+              owners: ['team-a'],
+            }
+          : undefined;
+      },
+    };
+    try {
+      const literal = clientFor(server.url, { guard });
+      const failure = failureOf(await literal.setupStatus());
+      assert.equal(failure, {
+        kind: 'refused',
+        reason: 'not-permitted',
+        message: 'refused before connecting: the address 127.0.0.1 belongs to namespace team-a',
+        owners: ['team-a'],
+      });
+      assert.is(server.connections(), 0, 'no connection');
+      // Consent given: the next request of the same client goes through.
+      refusing = false;
+      assert.equal(valueOf(await literal.setupStatus()), { allowed: true });
+      assert.equal(asked, ['127.0.0.1', '127.0.0.1']);
+
+      // A name the guard refuses where it resolves: refused at connect time, the same way.
+      refusing = true;
+      const byName = clientFor(`http://influxdb.team-a.test:${server.port}`, {
+        guard: { ...guard, resolveAs: 'localhost' },
+      });
+      const resolved = failureOf(await byName.setupStatus());
+      assert.is(resolved.kind === 'refused' && resolved.reason, 'not-permitted');
+      assert.equal(resolved.kind === 'refused' && resolved.owners, ['team-a']);
+      assert.is(server.connections(), 1, 'still only the one allowed connection');
+      refusing = false;
+      assert.equal(valueOf(await byName.setupStatus()), { allowed: true });
+      assert.equal(
+        hosts,
+        ['127.0.0.1:' + server.port, `influxdb.team-a.test:${server.port}`],
+        'the URL stays as written',
+      );
+    } finally {
+      closeClients();
+      await server.close();
+    }
+  },
+);
+
+transport(
+  'reserved targets: a client of another tenant is refused what an entry reserves, by name or where a name resolves',
+  async () => {
+    const server = await startServer((_request, response) =>
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"allowed":true}'),
+    );
+    const parsed = parseAllowedTargets(['localhost', '127.0.0.0/8']);
+    if (!parsed.ok) throw new Error(parsed.problems.join());
+    const reserved = (tenant: string) => parsed.targets.map((target) => ({ ...target, tenant }));
+    try {
+      const byName = `http://localhost:${server.port}`;
+      assert.equal(
+        valueOf(await clientFor(byName, { allowedTargets: reserved('team-a'), tenant: 'team-a' }).setupStatus()),
+        { allowed: true },
+      );
+      for (const tenant of ['team-b', undefined]) {
+        const failure = failureOf(
+          await clientFor(byName, { allowedTargets: reserved('team-a'), ...(tenant && { tenant }) }).setupStatus(),
+        );
+        assert.is(failure.kind === 'refused' && failure.reason, 'not-permitted', String(tenant));
+        assert.equal(failure.kind === 'refused' && failure.owners, ['team-a']);
+      }
+      // Only the network is reserved: a name resolving into it is refused at connect time.
+      const names = parseAllowedTargets(['*.test', 'localhost']);
+      const network = [...(names.ok ? names.targets : []), { ...parsed.targets[1], tenant: 'team-a' }];
+      const failure = failureOf(await clientFor(byName, { allowedTargets: network, tenant: 'team-b' }).setupStatus());
+      assert.is(failure.kind === 'refused' && failure.reason, 'not-permitted');
+      assert.match(failure.message, 'localhost resolves to 127.0.0.1, which is reserved for team-a');
+      assert.is(server.connections(), 1, 'only team-a connected');
+    } finally {
+      closeClients();
+      await server.close();
+    }
+  },
+);
+
+transport('the pool keeps one client per tenant, each with the guard made for its URL and tenant', () => {
+  const made: string[] = [];
+  const pool = new InfluxClientPool({
+    guardFor: (baseUrl, tenant) => {
+      made.push(`${tenant ?? '-'} ${baseUrl}`);
+      return tenant === undefined ? undefined : { check: () => undefined };
+    },
+  });
+  const target = { baseUrl: 'http://influxdb:8086', timeoutMs: 1000 };
+  const a = pool.get({ ...target, tenant: 'team-a' });
+  assert.is(pool.get({ ...target, tenant: 'team-a' }), a);
+  assert.is.not(pool.get({ ...target, tenant: 'team-b' }), a);
+  pool.get(target);
+  assert.equal(made, ['team-a http://influxdb:8086', 'team-b http://influxdb:8086', '- http://influxdb:8086']);
+  pool.closeAll();
+});
+
 transport('baseUrl with credentials, a query or another scheme is refused without echoing it', () => {
   for (const baseUrl of [
     'http://admin:s3cret-pw@influx:8086',
@@ -1102,7 +1252,7 @@ secrets('a server echoing the request in every kind of error is scrubbed', async
       if (mode === 'invalid') return json(400, 'invalid');
       if (mode === 'unauthorized') return json(401, 'unauthorized');
       if (mode === 'server-error') return json(500, 'internal error');
-      return response.writeHead(200, { 'Content-Type': 'text/html' }).end(`<html>${echo}</html>`);
+      return response.writeHead(200, { 'Content-Type': `text/html; ${echo}` }).end(`<html>${echo}</html>`);
     });
   });
   try {
@@ -1114,7 +1264,9 @@ secrets('a server echoing the request in every kind of error is scrubbed', async
       const viaSetupUser = failureOf(await client.setupUser(REQUEST, AUTH_TOKEN));
       failureOf(await client.checkToken(TOKEN));
       failureOf(await client.lookupIDs(AUTH_TOKEN, 'acme', 'metrics'));
-      if (next !== 'html') assert.match(viaSetupUser.message, /\[REDACTED\]/);
+      // A rejection quotes InfluxDB's message, scrubbed; an unreachable answer is never quoted.
+      if (next === 'invalid' || next === 'unauthorized') assert.match(viaSetupUser.message, /\[REDACTED\]/);
+      else assert.not.match(viaSetupUser.message, /refused|REDACTED/);
     }
     assert.is(failuresSeen - before, 16);
   } finally {

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { checkSpec, sameInstance, tlsSettings } from '../../../src/api/spec.js';
 import {
   ALLOWED_URLS_ANNOTATION,
+  ONBOARD_FROM_ANNOTATION,
   READY,
   RETARGET_ANNOTATION,
   ROTATE_PASSWORD_ANNOTATION,
@@ -86,6 +87,12 @@ import {
   type World,
 } from '../../support/facts.js';
 import type { Reference } from '../../../src/api/credentials.js';
+
+/** What the reconciler finds when spec.url reaches another namespace's instance (instance.ts words it). */
+const NOT_PERMITTED =
+  'spec.url names Service influxdb of namespace team-a, so the InfluxDB there belongs to namespace team-a, not to namespace monitoring; nothing is sent to it';
+/** The escrow Secret holding a copy taken from another resource of this name. */
+const ESCROW_SECRET = { namespace: 'influx-onboarding', name: 'influx-onboarding-escrow-0123' };
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -1460,9 +1467,10 @@ test('SecretNotPermitted: one problem per Secret; the CA bundle needs no consent
 });
 
 test('a refused address is a configuration error: its own reason, one Warning, no retry until the spec changes', () => {
-  const cases: Array<['link-local' | 'not-allowed', Reason, string]> = [
+  const cases: Array<['link-local' | 'not-allowed' | 'not-permitted', Reason, string]> = [
     ['link-local', Reason.AddressRefused, '--allow-link-local'],
     ['not-allowed', Reason.URLNotAllowed, '--allowed-urls'],
+    ['not-permitted', Reason.NotPermitted, ONBOARD_FROM_ANNOTATION],
   ];
   for (const [kind, reason, flag] of cases) {
     const run = drive(facts(), { setupStatus: refused(kind) });
@@ -1484,6 +1492,64 @@ test('a refused address is a configuration error: its own reason, one Warning, n
     );
     assert.is(later.finish.reason, reason);
   }
+});
+
+test('NotPermitted: decided before anything else of a valid spec (duplicates, references, the Secret); nothing is sent or written, one Warning, no retry', () => {
+  const cases: Array<[string, Partial<Facts>]> = [
+    ['alone', {}],
+    ['a duplicate too', { duplicateOf: 'team-a/influxdb' }],
+    ['a missing reference too', { resource: resource({ spec: { tokenSecretRef: { name: 'absent', key: 'token' } } }) }],
+    ['a foreign Secret too', { secret: FOREIGN }],
+    [
+      'credentials known',
+      { secret: ownedSecret(secretData(STORED)), resource: resource({ status: onboardedStatus() }) },
+    ],
+    ['an escrow copy waiting too', { escrowApprovalNeeded: ESCROW_SECRET }],
+  ];
+  for (const [label, more] of cases) {
+    const run = drive(facts({ ...more, notPermitted: NOT_PERMITTED }), setUpWorld(STORED_TOKEN));
+    assert.equal(run.kinds, [], `${label}: no step at all`);
+    assert.is(run.finish.reason, Reason.NotPermitted, label);
+    assert.is(run.finish.message, NOT_PERMITTED, label);
+    assert.equal(run.finish.requeue, NONE, `${label}: no retry loop`);
+    assert.equal(run.finish.event, { type: 'Warning', reason: Reason.NotPermitted, message: NOT_PERMITTED });
+  }
+  const again = drive(withPrevious(facts({ notPermitted: NOT_PERMITTED }), Reason.NotPermitted, 'False'), {});
+  assert.is(again.finish.event, undefined, 'the Warning is not repeated');
+  // An invalid spec is reported as such first: its URL may not even parse.
+  const invalid = drive(facts({ resource: resource({ spec: { url: 'not a url' } }), notPermitted: NOT_PERMITTED }), {});
+  assert.is(invalid.finish.reason, Reason.InvalidSpec);
+  // Once permitted (consent given), it onboards.
+  assert.is(drive(facts(), freshWorld()).finish.reason, Reason.Onboarded);
+});
+
+test('EscrowApprovalRequired: an escrow copy of another UID is not used and nothing is sent until approved; the message says how', () => {
+  const run = drive(facts({ escrowApprovalNeeded: ESCROW_SECRET }), freshWorld());
+  assert.equal(run.kinds, [], 'no request, no Secret written');
+  assert.is(run.finish.reason, Reason.EscrowApprovalRequired);
+  assert.is(readyOf(run.finish).status, 'False');
+  const { message } = run.finish;
+  const uid = facts().resource.metadata.uid;
+  assert.match(
+    message,
+    `kubectl annotate secret -n ${ESCROW_SECRET.namespace} ${ESCROW_SECRET.name} influxdb.onboarding.dev/escrow-approved-uid=${uid}`,
+  );
+  assert.match(message, 'nothing from it is used and nothing is sent');
+  assert.equal(
+    run.finish.requeue,
+    { kind: 'after', ms: DRIFT_MS },
+    'looked at again, slowly (the escrow Secret may not be watched)',
+  );
+  assert.equal(run.finish.event, { type: 'Warning', reason: Reason.EscrowApprovalRequired, message });
+  // Before it: the spec, duplicates and the references; a foreign Secret is a conflict whatever the escrow holds.
+  assert.is(
+    drive(facts({ escrowApprovalNeeded: ESCROW_SECRET, duplicateOf: 'ns/older' }), {}).finish.reason,
+    Reason.DuplicateTarget,
+  );
+  assert.is(
+    drive(facts({ escrowApprovalNeeded: ESCROW_SECRET, secret: FOREIGN }), {}).finish.reason,
+    Reason.SecretConflict,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -2288,6 +2354,22 @@ const reasonCases: ReasonCase[] = [
     event: 'Warning',
   },
   {
+    reason: Reason.NotPermitted,
+    input: facts({ notPermitted: NOT_PERMITTED }),
+    world: {},
+    requeue: NONE,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
+    reason: Reason.EscrowApprovalRequired,
+    input: facts({ escrowApprovalNeeded: ESCROW_SECRET }),
+    world: freshWorld(),
+    requeue: AFTER,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
     reason: Reason.AddressRefused,
     input: facts(),
     world: { setupStatus: refused('link-local') },
@@ -2559,8 +2641,12 @@ function randomFacts(r: () => number, observations: boolean): Facts {
     secret: randomSecret(r, spec),
     ...(r() < 0.4 ? { remembered: rememberedAt(randomCreds(r), r() < 0.9 ? INFLUX_URL : NEW_URL) } : {}),
     ...(r() < 0.05 ? { duplicateOf: 'other/older' } : {}),
+    ...(r() < 0.03 ? { notPermitted: NOT_PERMITTED } : {}),
     requireSecretConsent: r() < 0.9,
   });
+  // As the reconciler reads the escrow: only with the Secret gone and nothing remembered.
+  if (input.secret.state === 'absent' && input.remembered === undefined && r() < 0.1)
+    input.escrowApprovalNeeded = ESCROW_SECRET;
   if (!observations) return input;
   return {
     ...input,
@@ -2724,6 +2810,10 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
   }
   if (input.secret.state === 'foreign')
     assert.is(step.kind, 'finish', `${label}: nothing but a finish with a foreign Secret`);
+  // Another namespace's instance, or an escrow copy nobody approved: nothing is sent or written at all.
+  if (checked.ok && input.notPermitted !== undefined)
+    assert.is(step.kind === 'finish' && step.reason, Reason.NotPermitted, label);
+  if (input.escrowApprovalNeeded !== undefined) assert.is(step.kind, 'finish', `${label}: escrow copy unapproved`);
   if (checked.ok && step.kind !== 'finish') {
     // Known credentials are used only with the target they belong to, or one their Secret approved.
     const inSecret = credentialsIn(input.secret);
@@ -2843,6 +2933,7 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
       Reason.URLNotAllowed,
       Reason.AddressRefused,
       Reason.SetupFailed,
+      Reason.NotPermitted,
     ];
     // Failures go through the rate limiter: InfluxDB could not be reached, or a setup raced another
     // client. Everything else that may change by itself is looked at again at the next drift check.
@@ -2896,6 +2987,8 @@ test('property: a single decision over 12000 random facts never throws and keeps
     Reason.TargetChanged,
     Reason.SecretNotPermitted,
     Reason.URLNotAllowed,
+    Reason.NotPermitted,
+    Reason.EscrowApprovalRequired,
   ]) {
     assert.ok((kinds.get(kind) ?? 0) > 5, `random facts reached ${kind} only ${kinds.get(kind) ?? 0} times`);
   }

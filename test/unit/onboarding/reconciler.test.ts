@@ -1,9 +1,10 @@
 // The reconciler shell with in-memory Kubernetes ports and a real HTTP InfluxDB stand-in: the
 // order of side effects, what a steady state writes, memory of credentials, the per-instance lock.
+import dns from 'node:dns';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CredentialsSecret, DesiredSecret } from '../../../src/api/credentials.js';
-import { checkSpec, setupInstance } from '../../../src/api/spec.js';
+import { checkSpec } from '../../../src/api/spec.js';
 import {
   READY,
   type InfluxOnboarding,
@@ -17,9 +18,12 @@ import type { AuthorizationFilter, AuthorizationRequest, InfluxClient } from '..
 import { SecretRegistry, type Logger } from '../../../src/log.js';
 import type { ResourceEvent } from '../../../src/runtime/steps.js';
 import type { BoundCredentials } from '../../../src/onboarding/facts.js';
+import type { EscrowCopy } from '../../../src/api/credentials.js';
+import { connectGuard, resolveInstance, targetKey, type InstanceSettings } from '../../../src/onboarding/instance.js';
 import type { OnboardingPorts } from '../../../src/onboarding/ports.js';
 import { createOnboardingReconciler } from '../../../src/onboarding/reconciler.js';
 import { ReadYourWrites, withStatus } from '../../../src/runtime/read-your-writes.js';
+import { TestCluster } from '../../support/cluster-objects.js';
 import { InfluxAdmin } from '../../support/influx-http.js';
 import { startInfluxStandin, type InfluxStandin } from '../../support/influx-standin.js';
 import { resource as buildResource } from '../../support/facts.js';
@@ -49,9 +53,13 @@ interface World {
   holdInflux?: Promise<void>;
   /** Called after each accepted status patch. */
   afterPatch?: () => void;
-  /** The escrow's copies by `namespace/name`; undefined: no escrow. */
-  escrow?: Map<string, BoundCredentials>;
+  /** The escrow's copies by `namespace/name`, with the UID they were taken from and the one approved; undefined: no escrow. */
+  escrow?: Map<string, { bound: BoundCredentials; uid: string; approved?: string }>;
+  /** The Services and EndpointSlices of the cluster. */
+  cluster: TestCluster;
 }
+
+const INSTANCES: InstanceSettings = { clusterDomain: 'cluster.local', allowedTargets: [] };
 
 function keyOf(resource: InfluxOnboarding): string {
   return `${resource.metadata.namespace}/${resource.metadata.name}`;
@@ -131,8 +139,15 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
   });
   return {
     resource: (namespace, name) => resources.get(namespace, name),
-    settingUp: (instance) =>
-      [...world.resources.values()].filter((resource) => setupInstance(checkSpec(resource)) === instance),
+    instance: (namespace, url) => resolveInstance(url, namespace, world.cluster.directory, INSTANCES),
+    targeting: (targets) =>
+      [...world.resources.values()].filter((resource) => {
+        const checked = checkSpec(resource);
+        return (
+          checked.ok &&
+          targets.includes(targetKey(checked.spec.url, resource.metadata.namespace, 'cluster.local') ?? '')
+        );
+      }),
     readSecret: async (owner, name) => world.secrets.get(`${owner.metadata.namespace}/${name}`) ?? { state: 'absent' },
     writeSecret: async (owner, desired: DesiredSecret) => {
       const key = `${owner.metadata.namespace}/${desired.name}`;
@@ -179,23 +194,39 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
     },
     ...(world.escrow && {
       escrow: {
-        read: async (owner: InfluxOnboarding) => {
+        read: async (owner: InfluxOnboarding): Promise<EscrowCopy | undefined> => {
           world.journal.push('readEscrow');
-          return world.escrow?.get(keyOf(owner));
+          const copy = world.escrow?.get(keyOf(owner));
+          if (copy === undefined) return undefined;
+          const { uid } = owner.metadata;
+          return copy.uid === uid || copy.approved === uid
+            ? {
+                kind: 'restorable',
+                escrowed: {
+                  ...copy.bound,
+                  target: { url: copy.bound.target.url ?? '', tls: copy.bound.target.tls ?? '' },
+                },
+              }
+            : { kind: 'approval-needed', secret: { namespace: 'operator', name: `escrow-${owner.metadata.name}` } };
         },
         write: async (owner: InfluxOnboarding, desired: DesiredSecret) => {
           world.journal.push('writeEscrow');
           const { username, password, token, url } = desired.data;
           world.escrow?.set(keyOf(owner), {
-            credentials: { username, password, token },
-            target: { url, tls: desired.tls },
+            bound: { credentials: { username, password, token }, target: { url, tls: desired.tls } },
+            uid: owner.metadata.uid,
           });
         },
       },
     }),
     influx: (target) =>
       tracked(
-        pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: target.insecureSkipVerify }),
+        pool.get({
+          baseUrl: target.url,
+          timeoutMs: target.timeoutMs,
+          insecureSkipVerify: target.insecureSkipVerify,
+          ...(target.tenant !== undefined && { tenant: target.tenant }),
+        }),
       ),
   };
 }
@@ -235,8 +266,12 @@ async function harness(
     references: new Map(),
     consentTo: [],
     ...(escrow && { escrow: new Map() }),
+    cluster: new TestCluster(),
   };
-  const pool = new InfluxClientPool({});
+  const pool = new InfluxClientPool({
+    guardFor: (baseUrl, tenant) =>
+      tenant === undefined ? undefined : connectGuard(baseUrl, tenant, world.cluster.directory, INSTANCES),
+  });
   const registry = new SecretRegistry();
   const reasons = new Map<string, Reason | undefined>();
   let clock = Date.parse('2026-11-28T12:00:00Z');
@@ -280,6 +315,23 @@ async function harness(
       await standin.close();
     },
   };
+}
+
+/** Runs `body` with these names resolving to these addresses (as a DNS answer would), every other name as usual. */
+async function withDns<T>(names: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const resolver = dns as unknown as { lookup: (...args: unknown[]) => void };
+  const realLookup = resolver.lookup;
+  resolver.lookup = (hostname: unknown, ...rest: unknown[]) => {
+    const callback = rest.at(-1) as (error: null, addresses: dns.LookupAddress[]) => void;
+    const address = names[String(hostname)];
+    if (address !== undefined) return callback(null, [{ address, family: 4 }]);
+    return realLookup.call(dns, hostname, ...rest);
+  };
+  try {
+    return await body();
+  } finally {
+    resolver.lookup = realLookup;
+  }
 }
 
 function readyReason(world: World, key: string): string | undefined {
@@ -666,6 +718,121 @@ test('two Setup resources for one instance: the older wins, the younger is Dupli
     assert.not.ok(h.world.journal.includes('influx setup'));
     await h.reconcile('old', 'other');
     assert.is(readyReason(h.world, 'other/old'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test("another namespace's instance: NotPermitted with one Warning, and nothing at all reaches it (the transport's guard agrees); consent given, it onboards", async () => {
+  const h = await harness();
+  try {
+    // The stand-in's address is the ClusterIP of team-a's Service.
+    h.world.cluster.service('team-a', 'influxdb', { clusterIP: '127.0.0.1' });
+    h.add('squat', { namespace: 'evil' });
+    assert.equal(await h.reconcile('squat', 'evil'), {}, 'no retry');
+    assert.is(readyReason(h.world, 'evil/squat'), 'NotPermitted');
+    await h.reconcile('squat', 'evil');
+    assert.equal(h.standin.requests, [], 'no request of any kind');
+    assert.equal(
+      h.world.events.map((event) => `${event.type} ${event.reason}`),
+      ['Warning NotPermitted'],
+    );
+    assert.equal(h.world.secrets.size, 0, 'no Secret written');
+    const message = h.world.resources.get('evil/squat')?.status?.conditions?.[0]?.message ?? '';
+    assert.match(message, 'belongs to namespace team-a, not to namespace evil');
+    // A name of any domain that resolves there is refused where it resolves: nothing connects.
+    h.add('alias', { namespace: 'evil', spec: { url: h.standin.url.replace('127.0.0.1', 'sneaky.attacker.test') } });
+    await withDns({ 'sneaky.attacker.test': '127.0.0.1' }, () => h.reconcile('alias', 'evil'));
+    assert.is(readyReason(h.world, 'evil/alias'), 'NotPermitted');
+    assert.match(
+      h.world.resources.get('evil/alias')?.status?.conditions?.[0]?.message ?? '',
+      'sneaky.attacker.test resolves to 127.0.0.1, which belongs to namespace team-a',
+    );
+    assert.equal(h.standin.requests, []);
+    // The owner lets evil in.
+    h.world.cluster.service('team-a', 'influxdb', { clusterIP: '127.0.0.1', consent: 'evil' });
+    await h.reconcile('squat', 'evil');
+    assert.is(readyReason(h.world, 'evil/squat'), 'Onboarded');
+  } finally {
+    await h.close();
+  }
+});
+
+test("DuplicateTarget compares instances: aliases of one Service are one; the owner's resource wins over an older one of a namespace it let in, and one it did not let in blocks nothing", async () => {
+  const h = await harness();
+  try {
+    h.world.cluster.service('team-a', 'influxdb', {
+      clusterIP: '127.0.0.1',
+      consent: 'team-b',
+      ports: [{ name: 'http', port: Number(new URL(h.standin.url).port) }],
+    });
+    const port = new URL(h.standin.url).port;
+    h.add('guest', { namespace: 'team-b', createdAt: '2026-11-28T08:00:00Z' });
+    h.add('squat', { namespace: 'evil', createdAt: '2026-11-28T07:00:00Z' });
+    h.add('own', { namespace: 'team-a', createdAt: '2026-11-28T10:00:00Z' });
+    // The same Service by its name: an alias, so a duplicate (decided before any lookup).
+    h.add('alias', {
+      namespace: 'team-a',
+      createdAt: '2026-11-28T11:00:00Z',
+      spec: { url: `http://influxdb.team-a.svc.cluster.local:${port}` },
+    });
+    await h.reconcile('guest', 'team-b');
+    assert.is(readyReason(h.world, 'team-b/guest'), 'DuplicateTarget', 'the owner’s resource comes first');
+    assert.match(h.world.resources.get('team-b/guest')?.status?.conditions?.[0]?.message ?? '', 'team-a/own');
+    await h.reconcile('squat', 'evil');
+    assert.is(readyReason(h.world, 'evil/squat'), 'NotPermitted');
+    await h.reconcile('own', 'team-a');
+    assert.is(readyReason(h.world, 'team-a/own'), 'Onboarded', 'neither the older guest nor the squatter blocks it');
+    await h.reconcile('alias', 'team-a');
+    assert.is(readyReason(h.world, 'team-a/alias'), 'DuplicateTarget');
+    assert.is(
+      h.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/setup').length,
+      1,
+    );
+  } finally {
+    await h.close();
+  }
+});
+
+test('escrow: a copy of another UID is approval-needed: nothing sent, nothing written; approved for this UID it is restored, and then recorded as this one’s', async () => {
+  const h = await harness(0, { escrow: true });
+  try {
+    h.add('a');
+    await h.reconcile('a');
+    const original = h.world.secrets.get('ns/a-influxdb');
+    assert.is(h.world.escrow?.get('ns/a')?.uid, 'uid-a');
+    // The namespace was deleted and created again by someone else: another UID.
+    h.world.resources.delete('ns/a');
+    h.world.secrets.delete('ns/a-influxdb');
+    await h.reconcile('a');
+    h.add('a', { uid: 'uid-newcomer' });
+    const requests = h.standin.requests.length;
+    const journal = h.world.journal.length;
+    assert.equal(await h.reconcile('a'), { requeueAfterMs: 63_000 }, 'looked at again after the drift interval');
+    assert.is(readyReason(h.world, 'ns/a'), 'EscrowApprovalRequired');
+    assert.is(h.standin.requests.length, requests, 'nothing sent to InfluxDB');
+    assert.equal(
+      h.world.journal.slice(journal).filter((entry) => !entry.startsWith('event') && entry !== 'patchStatus'),
+      ['readEscrow'],
+      'nothing but the status written',
+    );
+    assert.is(h.world.secrets.get('ns/a-influxdb'), undefined);
+    assert.match(
+      h.world.resources.get('ns/a')?.status?.conditions?.[0]?.message ?? '',
+      'influxdb.onboarding.dev/escrow-approved-uid=uid-newcomer',
+    );
+    // An administrator of the escrow namespace approves this UID.
+    const copy = h.world.escrow?.get('ns/a');
+    if (copy) copy.approved = 'uid-newcomer';
+    await h.reconcile('a');
+    assert.is(readyReason(h.world, 'ns/a'), 'Onboarded');
+    const restored = h.world.secrets.get('ns/a-influxdb');
+    assert.equal(
+      restored?.state === 'owned' && restored.data,
+      original?.state === 'owned' && original.data,
+      'the same credentials',
+    );
+    assert.is(h.world.escrow?.get('ns/a')?.uid, 'uid-newcomer', 'the copy is now this resource’s');
   } finally {
     await h.close();
   }

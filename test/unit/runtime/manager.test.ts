@@ -305,9 +305,9 @@ test('indexes declared through manager.cache serve byIndex on the shared cache; 
   }
 });
 
-test('a cluster-scoped type is listed cluster-wide while namespaced types are listed per watched namespace', async () => {
+test('a cluster-wide type (cluster-scoped or not) is listed cluster-wide while other types are listed per watched namespace', async () => {
   const context = await fixture(
-    { '/apis/example.com/v1/namespaces/ns/things': [], '/api/v1/namespaces': [] },
+    { '/apis/example.com/v1/namespaces/ns/things': [], '/api/v1/namespaces': [], '/api/v1/services': [] },
     { namespaces: ['ns'] },
   );
   const { manager, api } = context;
@@ -318,12 +318,16 @@ test('a cluster-scoped type is listed cluster-wide while namespaced types are li
       kind: 'Namespace',
       plural: 'namespaces',
       metadataOnly: true,
-      clusterScoped: true,
+      clusterWide: true,
     };
+    const services: ObjectType = { group: '', version: 'v1', kind: 'Service', plural: 'services', clusterWide: true };
     manager.register({
       name: 'things',
       for: { type: THINGS },
-      watches: [{ type: namespaces, map: () => [] }],
+      watches: [
+        { type: namespaces, map: () => [] },
+        { type: services, map: () => [] },
+      ],
       reconciler: context.reconciler('things'),
     });
     await manager.start();
@@ -332,7 +336,7 @@ test('a cluster-scoped type is listed cluster-wide while namespaced types are li
         .lists()
         .map((request) => request.path)
         .sort(),
-      ['/api/v1/namespaces', '/apis/example.com/v1/namespaces/ns/things'],
+      ['/api/v1/namespaces', '/api/v1/services', '/apis/example.com/v1/namespaces/ns/things'],
     );
   } finally {
     await context.cleanup();

@@ -4,6 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Reason } from '../../../../src/api/types.js';
 import {
+  escrowApproved,
+  instanceOwned,
   invalidSpec,
   referencedValuesValid,
   referencesConsent,
@@ -33,6 +35,33 @@ test('invalidSpec: the problems joined, nothing tried again until the spec chang
   assert.is(finish.reason, Reason.InvalidSpec);
   assert.is(finish.message, 'spec.url: required; spec.org: required');
   assert.equal(finish.requeue, { kind: 'none' });
+});
+
+test('instanceOwned: goes on when the namespace may target the instance; else NotPermitted in the words instance.ts gave, waiting for a change (no retry)', () => {
+  assert.is(instanceOwned(situationOf(facts())), undefined);
+  const refusal =
+    'spec.url names Service influxdb of namespace team-a, so the InfluxDB there belongs to namespace team-a';
+  const finish = instanceOwned(situationOf(facts({ notPermitted: refusal })));
+  assert.is(finish?.reason, Reason.NotPermitted);
+  assert.is(finish?.message, refusal);
+  assert.equal(finish?.requeue, { kind: 'none' });
+  assert.equal(finish?.event, { type: 'Warning', reason: Reason.NotPermitted, message: refusal });
+});
+
+test('escrowApproved: goes on without an unapproved copy; with one, EscrowApprovalRequired ends with the approval command for this UID, looked at again at the next drift check', () => {
+  assert.is(escrowApproved(situationOf(facts())), undefined);
+  const escrow = { namespace: 'influx-onboarding', name: 'influx-onboarding-escrow-0123' };
+  const situation = situationOf(facts({ escrowApprovalNeeded: escrow }));
+  const finish = escrowApproved(situation);
+  assert.is(finish?.reason, Reason.EscrowApprovalRequired);
+  const { uid } = situation.facts.resource.metadata;
+  assert.ok(
+    finish?.message.endsWith(
+      `kubectl annotate secret -n influx-onboarding influx-onboarding-escrow-0123 influxdb.onboarding.dev/escrow-approved-uid=${uid}`,
+    ),
+    finish?.message,
+  );
+  assert.equal(finish?.requeue, WAIT);
 });
 
 test('soleTarget: goes on alone; behind another resource for the instance, DuplicateTarget waits for the next drift check', () => {
