@@ -3,13 +3,24 @@
 // file's namespace), and the Secret the operator writes is handed as it is to the real consumer:
 // Telegraf takes it as its environment (envFrom), the `influx` CLI its configs file. A template
 // that is edited is written again with the same token; one that reads a value the token does not
-// have, or sets the operator's own labels, is InvalidSpec and the Secret keeps what it held.
+// have, or sets the operator's own labels, is InvalidSpec and the Secret keeps what it held. With
+// spec.v1 the Secret's v1 username and password SELECT through InfluxQL, rotate in place, are made
+// again on a permission change and go with the resource.
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
-import { accessHarness, createAccess, patchAccessSpec, waitForAccess } from '../support/access.js';
+import { createInfluxClient } from '../../src/influx/client.js';
+import {
+  accessHarness,
+  createAccess,
+  deleteAccess,
+  getAccess,
+  patchAccessSpec,
+  waitForAccess,
+  waitForGone,
+} from '../support/access.js';
 import {
   ensureInfluxCli,
   ensureTelegraf,
@@ -25,6 +36,16 @@ import { OnboardingFile, createOnboarding, getSecret, waitForReason, type Secret
 import { eventually } from '../support/wait.js';
 
 const runID = () => randomBytes(9).toString('hex');
+
+/** The message a read was refused with; fails when it was not. */
+async function refusal(read: () => Promise<unknown>): Promise<string> {
+  const outcome = await read().then(
+    (rows) => ({ rows }),
+    (error: unknown) => ({ refused: String(error) }),
+  );
+  if ('rows' in outcome) assert.unreachable(`expected a refusal, read ${JSON.stringify(outcome.rows)}`);
+  return 'refused' in outcome ? outcome.refused : '';
+}
 
 class TemplateFile extends OnboardingFile {
   server!: InfluxServer;
@@ -46,8 +67,8 @@ class TemplateFile extends OnboardingFile {
       org: 'acme',
       bucket: 'platform',
     });
-    await waitForReason(this.namespace, 'influx', 'Onboarded', 60_000);
-    this.operatorToken = (await this.secret('influx-influx')).data.token ?? '';
+    const onboarded = await waitForReason(this.namespace, 'influx', 'Onboarded', 60_000);
+    this.operatorToken = (await this.secret(onboarded.status?.secretName ?? '')).data.token ?? '';
     await createAccess('InfluxBucket', this.namespace, 'metrics', { onboardingRef: { name: 'influx' } });
     const bucket = await waitForAccess<InfluxBucket>('InfluxBucket', this.namespace, 'metrics', 'BucketReady');
     this.bucketName = bucket.status?.bucketName ?? '';
@@ -69,6 +90,38 @@ class TemplateFile extends OnboardingFile {
     return waitForAccess<InfluxToken>('InfluxToken', this.namespace, name, 'TokenReady');
   }
 
+  async v1Token(name: string): Promise<InfluxToken> {
+    const token = await getAccess<InfluxToken>('InfluxToken', this.namespace, name);
+    assert.ok(token, `InfluxToken ${name}`);
+    return token;
+  }
+
+  /** One point written with the operator token, for the v1 readers to find. */
+  async writePoint(line: string): Promise<void> {
+    const answer = await this.server.admin.request({
+      method: 'POST',
+      path: `/api/v2/write?org=acme&bucket=${encodeURIComponent(this.bucketName)}&precision=s`,
+      token: this.operatorToken,
+      body: line,
+    });
+    assert.is(answer.status, 204, answer.text);
+  }
+
+  /** Rows read with InfluxQL by the Secret's v1 username and password (the bucket's virtual database); throws InfluxDB's refusal. */
+  async v1Rows(secret: SecretView, measurement: string, run: string): Promise<unknown[]> {
+    const answer = await influxQLQuery(
+      {
+        url: this.server.url,
+        database: this.bucketName,
+        username: secret.data['v1-username'] ?? '',
+        password: secret.data['v1-password'] ?? '',
+      },
+      `SELECT "value" FROM "${measurement}" WHERE "run" = '${run}'`,
+    );
+    if ('error' in answer) throw new Error(answer.error);
+    return answer.rows.map((row) => row.value);
+  }
+
   /** Rows of `measurement` with the run tag, read back with InfluxQL (the bucket's virtual database) by the operator token. */
   async rows(measurement: string, run: string): Promise<unknown[]> {
     const answer = await influxQLQuery(
@@ -85,7 +138,15 @@ for (const version of REAL_VERSIONS) {
     `Secret templates through the operator, on real influxd ${version}`,
     new TemplateFile(version),
   );
-  tests.before((file) => file.start());
+  tests.before(async (file) => {
+    try {
+      await file.start();
+    } catch (error) {
+      // uvu reports a failed hook without its error.
+      console.error(error);
+      throw error;
+    }
+  });
   tests.after((file) => file.tearDown());
 
   tests(
@@ -196,10 +257,131 @@ for (const version of REAL_VERSIONS) {
       const after = await file.secret('telegraf-influx-token');
       assert.equal(after.data, before.data, 'nothing written while the spec is invalid');
       assert.is(after.raw.metadata?.labels?.['influxdb.onboarding.dev/token-name'], 'telegraf');
-      // The values never appear where people read: the operator output, Events, statuses.
-      await file.assertNoSecretLeaked(2);
     },
   );
+
+  tests(
+    'v1: the Secret holds a v1 username and password that SELECT through InfluxQL; the template reads them',
+    async (file) => {
+      await createAccess('InfluxToken', file.namespace, 'grafana-v1', {
+        onboardingRef: { name: 'influx' },
+        permissions: [{ action: 'read', bucket: 'metrics' }],
+        v1: {},
+        secretTemplate: { data: { 'login.txt': '{{ .v1Username }}:{{ .v1Password }}' } },
+      });
+      const ready = await waitForAccess<InfluxToken>('InfluxToken', file.namespace, 'grafana-v1', 'TokenReady');
+      const secret = await file.secret('grafana-v1-influx-token');
+      const username = `${file.namespace}.grafana-v1`;
+      assert.equal([secret.data['v1-username'], ready.status?.v1Username], [username, username]);
+      assert.ok(ready.status?.v1AuthorizationID);
+      assert.not.ok('v1-pending-password' in secret.data);
+      assert.is(secret.data['login.txt'], `${username}:${secret.data['v1-password']}`);
+      file.ledger.add(secret.data['v1-password']);
+      const run = runID();
+      await file.writePoint(`v1_probe,run=${run} value=3i`);
+      assert.equal(await file.v1Rows(secret, 'v1_probe', run), [3]);
+    },
+  );
+
+  tests('v1: a new rotate-v1-password value sets a new password in place; the old one stops working', async (file) => {
+    const before = await file.secret('grafana-v1-influx-token');
+    const authorizationBefore = (await file.v1Token('grafana-v1')).status?.v1AuthorizationID;
+    const { kubectl } = await accessHarness();
+    await kubectl([
+      'annotate',
+      'influxtokens.influxdb.onboarding.dev',
+      'grafana-v1',
+      '-n',
+      file.namespace,
+      'influxdb.onboarding.dev/rotate-v1-password=2026-12-06',
+    ]);
+    const after = await eventually('a new v1 password in the Secret', async () => {
+      const secret = await getSecret(file.namespace, 'grafana-v1-influx-token');
+      const password = secret?.data['v1-password'];
+      return password !== before.data['v1-password'] && !('v1-pending-password' in (secret?.data ?? {})) && secret;
+    });
+    file.ledger.add(after.data['v1-password']);
+    const token = await waitForAccess<InfluxToken>('InfluxToken', file.namespace, 'grafana-v1', 'TokenReady');
+    assert.is(token.status?.v1AuthorizationID, authorizationBefore, 'the same v1 authorization, a new password');
+    assert.equal(
+      [after.data['v1-username'], after.data.token],
+      [before.data['v1-username'], before.data.token],
+      'same username, same token',
+    );
+    const run = runID();
+    await file.writePoint(`v1_rotated,run=${run} value=4i`);
+    assert.equal(await file.v1Rows(after, 'v1_rotated', run), [4]);
+    assert.match(await refusal(() => file.v1Rows(before, 'v1_rotated', run)), /401|unauthorized|authoriz/i);
+  });
+
+  tests(
+    'v1: a permission change makes the v1 authorization again under the same username, with a new password',
+    async (file) => {
+      const before = await file.v1Token('grafana-v1');
+      const secretBefore = await file.secret('grafana-v1-influx-token');
+      await patchAccessSpec('InfluxToken', file.namespace, 'grafana-v1', {
+        permissions: [{ action: 'write', bucket: 'metrics' }],
+      });
+      const after = await eventually('a new v1 authorization', async () => {
+        const token = await file.v1Token('grafana-v1');
+        return (
+          token.status?.permissions === 'write:metrics' &&
+          token.status.conditions?.[0]?.reason === 'TokenReady' &&
+          token.status.v1AuthorizationID !== before.status?.v1AuthorizationID &&
+          token
+        );
+      });
+      assert.is(after.status?.v1Username, before.status?.v1Username);
+      const secret = await file.secret('grafana-v1-influx-token');
+      assert.is.not(secret.data['v1-password'], secretBefore.data['v1-password']);
+      // Write-only now: the same username cannot SELECT any more.
+      assert.match(await refusal(() => file.v1Rows(secret, 'v1_probe', 'x')), 'database not found');
+    },
+  );
+
+  tests(
+    'attacks: a v1 username of another namespace is InvalidSpec; a username another token holds is V1UsernameTaken',
+    async (file) => {
+      await createAccess('InfluxToken', file.namespace, 'other-ns', {
+        onboardingRef: { name: 'influx' },
+        permissions: [{ action: 'read', bucket: 'metrics' }],
+        v1: { username: 'kube-system.admin' },
+      });
+      const invalid = await waitForAccess<InfluxToken>('InfluxToken', file.namespace, 'other-ns', 'InvalidSpec');
+      assert.match(
+        invalid.status?.conditions?.[0]?.message ?? '',
+        `spec.v1.username: must start with "${file.namespace}."`,
+      );
+      await createAccess('InfluxToken', file.namespace, 'thief', {
+        onboardingRef: { name: 'influx' },
+        permissions: [{ action: 'read', bucket: 'metrics' }],
+        v1: { username: `${file.namespace}.grafana-v1` },
+      });
+      const taken = await waitForAccess<InfluxToken>('InfluxToken', file.namespace, 'thief', 'V1UsernameTaken');
+      assert.match(taken.status?.conditions?.[0]?.message ?? '', `v1 username ${file.namespace}.grafana-v1 is taken`);
+      const owner = await waitForAccess<InfluxToken>('InfluxToken', file.namespace, 'grafana-v1', 'TokenReady');
+      assert.ok(owner.status?.v1AuthorizationID, 'the owner keeps its v1 credentials');
+    },
+  );
+
+  tests('v1: deleting the InfluxToken deletes its v1 authorization', async (file) => {
+    const token = await file.v1Token('grafana-v1');
+    await deleteAccess('InfluxToken', file.namespace, 'grafana-v1');
+    await waitForGone('InfluxToken', file.namespace, 'grafana-v1');
+    const client = createInfluxClient({ baseUrl: file.server.url, timeoutMs: 15_000 });
+    try {
+      const left = await client.v1Authorization(file.operatorToken, token.status?.v1AuthorizationID ?? '');
+      assert.equal(left, { ok: true, value: null });
+      const listed = await client.listV1Authorizations(file.operatorToken, {
+        username: token.status?.v1Username ?? '',
+      });
+      assert.equal(listed, { ok: true, value: [] });
+    } finally {
+      client.close();
+    }
+    // The values never appear where people read: the operator output, Events, statuses.
+    await file.assertNoSecretLeaked(4);
+  });
 
   tests.run();
 }
