@@ -203,7 +203,14 @@ for (const version of REAL_VERSIONS) {
       await patchAccessSpec('InfluxToken', file.namespace, 'telegraf', {
         secretTemplate: {
           metadata: { labels: { team: 'a' }, annotations: { 'example.com/owner': 'team a' } },
-          data: { INFLUX_TOKEN: '{{ .token }}', INFLUX_HOST: '{{ .url }}', IDS: '{{ .orgID }}/{{ .bucketID }}' },
+          // A merge patch: null removes a key from the template.
+          data: {
+            INFLUX_URL: null,
+            INFLUX_ORG: null,
+            INFLUX_BUCKET: null,
+            INFLUX_HOST: '{{ .url }}',
+            IDS: '{{ .orgID }}/{{ .bucketID }}',
+          },
         },
       });
       const after = await eventually('the Secret to hold the edited template', async () => {
