@@ -1,6 +1,7 @@
 // npm run bench: every benchmark in sequence, then a summary. Figures are printed, never asserted:
 // they depend on the machine. Everything runs on 127.0.0.1; the only real servers are a local
 // etcd + kube-apiserver (the takeover benchmark) and fake API servers in child processes.
+import { accessRecords } from './access-records.js';
 import { cacheMemory } from './cache-memory.js';
 import { closingWatches } from './closing-watches.js';
 import { decideThroughput } from './decide.js';
@@ -19,6 +20,7 @@ const benchmarks: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
   ['takeover', () => takeover()],
   ['cache-memory', () => cacheMemory()],
   ['decide', () => decideThroughput()],
+  ['access-records', () => accessRecords()],
   ['instance-owners', () => instanceOwners()],
   ['e2e', () => e2e(options)],
 ];

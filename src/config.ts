@@ -37,6 +37,10 @@ export interface Config {
   namespaceLabelGrants: boolean;
   /** The namespace of the credentials escrow (the operator's own); undefined: no escrow. */
   escrowNamespace?: string;
+  /** The operator's own namespace, where its access records live; undefined: each onboarding's own namespace. */
+  operatorNamespace?: string;
+  /** How often each onboarding's authorizations are swept for tokens that outlived their InfluxToken or grant. */
+  tokenSweepIntervalMs: number;
   identity: string;
 }
 
@@ -92,6 +96,18 @@ const FLAGS: readonly Flag[] = [
     type: 'string',
     default: '',
     help: "Keep a copy of each resource's credentials in a Secret of this namespace (the operator's own), restored when the resource's Secret is gone; empty: no escrow.",
+  },
+  {
+    name: 'operator-namespace',
+    type: 'string',
+    default: '',
+    help: "The operator's own namespace: its records of the buckets, tokens and InfluxDB users it made for each namespace live there, as ConfigMaps no tenant can write. Empty: POD_NAMESPACE; outside a pod without either, each InfluxOnboarding's own namespace.",
+  },
+  {
+    name: 'token-sweep-interval',
+    type: 'string',
+    default: '10m',
+    help: "How often each InfluxOnboarding's authorizations are swept: one whose InfluxToken is gone (read from the API server), was re-created, or whose namespace lost its grant is deleted (also at once when an InfluxToken or the grant goes).",
   },
   {
     name: 'backoff-base',
@@ -342,6 +358,12 @@ function readConfig(flags: FlagReader, env: NodeJS.ProcessEnv): Config {
       `--escrow-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(escrowNamespace)}`,
     );
   }
+  const operatorNamespace = flags.raw('operator-namespace').trim() || env.POD_NAMESPACE || undefined;
+  if (operatorNamespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(operatorNamespace)) {
+    problems.push(
+      `--operator-namespace: must be a namespace name (lowercase DNS label); got ${JSON.stringify(operatorNamespace)}`,
+    );
+  }
   const allowedUrls = parseAllowedUrls(commaSeparated(flags.raw('allowed-urls')), problems);
   const clusterDomain = flags.raw('cluster-domain').trim().toLowerCase().replace(/\.$/, '');
   if (!DNS_NAME.test(clusterDomain)) {
@@ -356,6 +378,8 @@ function readConfig(flags: FlagReader, env: NodeJS.ProcessEnv): Config {
     namespaces: commaSeparated(flags.raw('namespaces')),
     ...(labelSelector !== '' && { labelSelector }),
     ...(escrowNamespace !== '' && { escrowNamespace }),
+    ...(operatorNamespace !== undefined && { operatorNamespace }),
+    tokenSweepIntervalMs: flags.duration('token-sweep-interval'),
     concurrency,
     resyncPeriodMs: flags.duration('resync-period'),
     driftCheckIntervalMs: flags.duration('drift-check-interval'),

@@ -3,6 +3,7 @@ import { loadConfig, type Config } from './config.js';
 import { registerBucketController } from './controllers/bucket.js';
 import { registerOnboardingController } from './controllers/onboarding.js';
 import { controllerDeps } from './controllers/shared.js';
+import { registerSweepController } from './controllers/sweep.js';
 import { registerTokenController } from './controllers/token.js';
 import { createLogger, SecretRegistry, type Logger, errorMessage } from './log.js';
 import { exitOnSignals, KubeConnection, Manager } from './runtime/index.js';
@@ -57,6 +58,7 @@ async function run(config: Config, logger: Logger, secrets: SecretRegistry, vers
   registerOnboardingController(manager, deps);
   registerBucketController(manager, deps);
   registerTokenController(manager, deps);
+  registerSweepController(manager, deps);
   exitOnSignals({ logger, timeoutMs: config.shutdownTimeoutMs + 5_000, shutdown: () => manager.stop() });
   logger.info('starting', {
     version,

@@ -1,8 +1,9 @@
 import type { AccessReason } from '../api/access-types.js';
-import { grantFor, type OnboardingKey } from '../api/access-spec.js';
+import type { RecordChange, RecordRefusal } from '../api/access-records.js';
+import { grantFor, notGrantedMessage, type GrantTerms, type OnboardingKey } from '../api/access-spec.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
 import { readyFinish, type Readiness, type Verdict } from '../api/reconcile.js';
-import { checkSpec } from '../api/spec.js';
+import { checkAccessFrom, checkSpec } from '../api/spec.js';
 import { READY, type Condition, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
 import type { InfluxFailure, InfluxTarget } from '../influx/index.js';
 import { BACKOFF, NONE, type Finish, type ResourceEvent } from '../runtime/index.js';
@@ -25,8 +26,11 @@ export interface Connection {
 
 /** What an InfluxBucket or InfluxToken may do through the onboarding it references. */
 export type OnboardingAccess =
-  | { kind: 'ready'; connection: Connection }
-  /** connection: present when the onboarding is usable, so that what was created under a withdrawn grant can be removed. */
+  | { kind: 'ready'; connection: Connection; terms: GrantTerms }
+  /**
+   * No grant (also: no such onboarding, for another namespace). connection: present when the
+   * onboarding is usable, so that what was created under a withdrawn grant can be removed.
+   */
   | { kind: 'not-permitted'; message: string; connection?: Connection }
   /** gone: the onboarding no longer exists, so nothing in InfluxDB can be reached through it. */
   | { kind: 'waiting'; reason: 'OnboardingNotFound' | 'OnboardingNotReady'; message: string; gone: boolean };
@@ -44,12 +48,32 @@ interface AccessFacts {
   namespaceLabels?: Record<string, string>;
 }
 
+/**
+ * The grant is decided first: a namespace without one learns nothing of the onboarding, not even
+ * whether it exists (one message for both). Only a granted namespace hears why it must wait.
+ */
 export function resolveAccess(facts: AccessFacts): OnboardingAccess {
   const { ref, onboarding } = facts;
   const name = `${ref.namespace}/${ref.name}`;
-  if (onboarding === undefined || onboarding.metadata.deletionTimestamp !== undefined) {
-    return { kind: 'waiting', reason: 'OnboardingNotFound', message: `InfluxOnboarding ${name} not found`, gone: true };
-  }
+  const foreign = facts.namespace !== ref.namespace;
+  const notGranted: OnboardingAccess = { kind: 'not-permitted', message: notGrantedMessage(ref, facts.namespace) };
+  const gone: OnboardingAccess = {
+    kind: 'waiting',
+    reason: 'OnboardingNotFound',
+    message: `InfluxOnboarding ${name} not found`,
+    gone: true,
+  };
+  if (onboarding === undefined) return foreign ? notGranted : gone;
+  // The grant alone decides who hears more; an invalid spec elsewhere does not hide a valid grant.
+  const accessFrom = checkAccessFrom(onboarding.spec?.accessFrom, []);
+  const grant = grantFor(
+    { metadata: onboarding.metadata, spec: accessFrom === undefined ? {} : { accessFrom } },
+    facts.namespace,
+    facts.namespaceLabels,
+  );
+  const connection = usableConnection(facts, onboarding, name);
+  if (!grant.granted) return connection === undefined ? notGranted : { ...notGranted, connection };
+  if (onboarding.metadata.deletionTimestamp !== undefined) return gone;
   const notReady = (why: string): OnboardingAccess => ({
     kind: 'waiting',
     reason: 'OnboardingNotReady',
@@ -60,15 +84,27 @@ export function resolveAccess(facts: AccessFacts): OnboardingAccess {
   if (!checked.ok) return notReady('has an invalid spec');
   const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY);
   if (ready?.status !== 'True') return notReady(`is not Ready (${ready?.reason ?? 'not reconciled yet'})`);
+  if (connection === undefined) {
+    return checked.spec.caSecretRef !== undefined && !facts.ca?.found
+      ? notReady('has a CA Secret the operator cannot read')
+      : notReady('has no usable credentials Secret yet');
+  }
+  return { kind: 'ready', connection, terms: grant.terms };
+}
+
+/** How the onboarding's instance is reached, when it is Ready with its credentials Secret (and CA) at hand. */
+function usableConnection(facts: AccessFacts, onboarding: InfluxOnboarding, name: string): Connection | undefined {
+  if (onboarding.metadata.deletionTimestamp !== undefined) return undefined;
+  const checked = checkSpec(onboarding);
+  const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY);
   const secret = facts.credentials;
   const orgID = onboarding.status?.orgID;
-  if (secret?.state !== 'owned' || !secret.data.url || !secret.data.token || !secret.data.org || orgID === undefined) {
-    return notReady('has no usable credentials Secret yet');
-  }
-  if (checked.spec.caSecretRef !== undefined && !facts.ca?.found)
-    return notReady('has a CA Secret the operator cannot read');
+  if (!checked.ok || ready?.status !== 'True') return undefined;
+  if (secret?.state !== 'owned' || !secret.data.url || !secret.data.token || !secret.data.org || orgID === undefined)
+    return undefined;
+  if (checked.spec.caSecretRef !== undefined && !facts.ca?.found) return undefined;
   const bucketID = onboarding.status?.bucketID;
-  const connection: Connection = {
+  return {
     onboarding: name,
     target: {
       url: secret.data.url,
@@ -85,12 +121,13 @@ export function resolveAccess(facts: AccessFacts): OnboardingAccess {
     onboardingBucket: secret.data.bucket ?? checked.spec.bucket,
     ...(bucketID !== undefined && { onboardingBucketID: bucketID }),
   };
-  const grant = grantFor({ metadata: onboarding.metadata, spec: checked.spec }, facts.namespace, facts.namespaceLabels);
-  return grant.granted ? { kind: 'ready', connection } : { kind: 'not-permitted', message: grant.message, connection };
 }
 
 /** The finalizer steps both kinds take; removing it lets Kubernetes delete the resource, with an event saying why when InfluxDB was left as it was. */
-export type FinalizerStep = { kind: 'addFinalizer' } | { kind: 'removeFinalizer'; event?: ResourceEvent };
+export type FinalizerStep =
+  | { kind: 'addFinalizer' }
+  /** forget: the resource's entry in the operator's record, which goes with it. */
+  | { kind: 'removeFinalizer'; event?: ResourceEvent; forget?: RecordChange };
 
 export type AccessFinish<S> = Finish<S, AccessReason>;
 
@@ -119,4 +156,17 @@ export function failureVerdict(doing: string, failure: InfluxFailure): Verdict<A
     message: `${doing}: ${text}`,
     requeue: failure.kind === 'refused' ? NONE : BACKOFF,
   };
+}
+
+/** Why a namespace may not have one more InfluxBucket or InfluxToken, naming the limit. */
+export function refusalMessage(
+  refusal: RecordRefusal,
+  what: 'InfluxBuckets' | 'InfluxTokens',
+  onboarding: string,
+  namespace: string,
+): string {
+  if (refusal.limit === 'size') {
+    return `the operator's record of namespace ${namespace} under InfluxOnboarding ${onboarding} is full (${Math.round(refusal.count / 1024)} KiB of ${Math.round(refusal.max / 1024)} KiB): delete InfluxBuckets or InfluxTokens there`;
+  }
+  return `namespace ${namespace} already has ${refusal.count} ${what} under InfluxOnboarding ${onboarding}, the most its grant allows (spec.accessFrom limits.${refusal.limit}: ${refusal.max})`;
 }

@@ -1,17 +1,22 @@
-import type { EffectiveBucketSpec, Checked } from '../api/access-spec.js';
+import { EMPTY_RECORD, type AccessRecord, type RecordChange, type RecordRefusal } from '../api/access-records.js';
 import {
-  BUCKET_FINALIZER,
-  type AccessReason,
-  type InfluxBucket,
-  type InfluxBucketStatus,
-} from '../api/access-types.js';
-import type { Verdict } from '../api/reconcile.js';
+  bucketNamePrefix,
+  legacyDefaultBucketName,
+  limitsOf,
+  mayClaimBucketName,
+  retentionBeyondLimits,
+  type Checked,
+  type EffectiveBucketSpec,
+  type GrantTerms,
+} from '../api/access-spec.js';
+import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
 import { READY } from '../api/types.js';
 import type { BucketInfo, InfluxFailure, Outcome } from '../influx/index.js';
-import { after, NONE } from '../runtime/index.js';
+import { after, NONE, type ResourceEvent } from '../runtime/index.js';
 import {
   accessFinish,
   failureVerdict,
+  refusalMessage,
   type OnboardingAccess,
   type AccessFinish,
   type Connection,
@@ -25,11 +30,17 @@ export interface BucketFacts {
   access: OnboardingAccess;
   now: string;
   driftCheckIntervalMs: number;
-  /** The bucket of the wanted name in the onboarding's org (null: none). */
-  bucket?: Outcome<BucketInfo | null>;
+  /** What the operator recorded for this namespace under the onboarding (read with a valid spec). */
+  record?: AccessRecord;
+  /** A record change refused: the namespace is at a limit of its grant. */
+  refused?: RecordRefusal;
+  /** The recorded bucket as InfluxDB shows it by ID; null when InfluxDB has none of that ID. */
+  recorded?: { id: string; found: Outcome<BucketInfo | null> };
+  /** Buckets of the onboarding's org looked up by name; null when none has that name. */
+  named?: Readonly<Record<string, Outcome<BucketInfo | null>>>;
   /** A change InfluxDB refused: what was tried and its answer. */
   failure?: { doing: string; failure: InfluxFailure };
-  /** What this reconcile changed in InfluxDB, for the event. */
+  /** What this reconcile changed in InfluxDB, for the event and the status. */
   changes?: string[];
   deleted?: boolean;
 }
@@ -38,7 +49,9 @@ type BucketFinish = AccessFinish<InfluxBucketStatus>;
 
 export type BucketStep =
   | FinalizerStep
+  | { kind: 'record'; change: RecordChange }
   | { kind: 'findBucket'; connection: Connection; name: string }
+  | { kind: 'readBucket'; connection: Connection; bucketID: string }
   /** change: what a success did, in words, for the event and facts.changes. */
   | {
       kind: 'createBucket';
@@ -48,29 +61,49 @@ export type BucketStep =
       description: string;
       change: string;
     }
+  | { kind: 'renameBucket'; connection: Connection; bucketID: string; name: string; change: string }
   | { kind: 'setRetention'; connection: Connection; bucketID: string; retentionSeconds: number; change: string }
   | { kind: 'describeBucket'; connection: Connection; bucketID: string; description: string; change: string }
   | { kind: 'deleteBucket'; connection: Connection; bucketID: string }
   | BucketFinish;
 
-const CREATED = 'created bucket';
-const ADOPTED = 'adopted bucket';
-const MARKER = /\[managed by InfluxBucket ([^/\]\s]+)\/([^\]\s]+)\]$/;
-
-/** The tag that marks a bucket as this resource's: who manages it is read back from InfluxDB itself. */
-export function bucketMarker(namespace: string, name: string): string {
-  return `[managed by InfluxBucket ${namespace}/${name}]`;
+/** Who a bucket's marker names: the InfluxBucket's namespace, name and (since markers carry it) UID. */
+export interface Manager {
+  namespace: string;
+  name: string;
+  /** Absent in markers written before UIDs were (`[managed by InfluxBucket <namespace>/<name>]`). */
+  uid?: string;
 }
 
-function bucketDescription(spec: EffectiveBucketSpec, namespace: string, name: string): string {
-  const marker = bucketMarker(namespace, name);
+const MARKER = /\[managed by InfluxBucket ([^/\]\s]+)\/([^\]\s]+)(?: uid=([^\]\s]+))?\]$/;
+
+/**
+ * The tag that claims a bucket for this resource, read back from InfluxDB itself. A claim only: an
+ * application's write token can edit a bucket's description, so ownership needs the ID the
+ * operator recorded as well (see decideBucket).
+ */
+export function bucketMarker(resource: Pick<InfluxBucket, 'metadata'>): string {
+  const { namespace, name, uid } = resource.metadata;
+  return `[managed by InfluxBucket ${namespace}/${name} uid=${uid}]`;
+}
+
+function bucketDescription(spec: EffectiveBucketSpec, resource: Pick<InfluxBucket, 'metadata'>): string {
+  const marker = bucketMarker(resource);
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
 
-/** The InfluxBucket (namespace/name) that manages a bucket, from its description; undefined: none. */
-export function managerOf(description: string): string | undefined {
+/** The InfluxBucket a bucket's description names as its manager; undefined: none. */
+export function managerOf(description: string): Manager | undefined {
   const match = MARKER.exec(description);
-  return match ? `${match[1]}/${match[2]}` : undefined;
+  if (!match) return undefined;
+  const [, namespace = '', name = '', uid] = match;
+  return uid === undefined ? { namespace, name } : { namespace, name, uid };
+}
+
+/** A marker the operator wrote for this resource before markers carried UIDs: taken over once on upgrade. */
+function isLegacyMarkerOf(manager: Manager | undefined, resource: InfluxBucket): boolean {
+  const { namespace, name } = resource.metadata;
+  return manager !== undefined && manager.uid === undefined && manager.namespace === namespace && manager.name === name;
 }
 
 function hasFinalizer(resource: InfluxBucket): boolean {
@@ -85,35 +118,85 @@ function describeRetention(seconds: number): string {
   return seconds === 0 ? 'infinite retention' : `retention ${seconds}s`;
 }
 
+/** The bucket of this ID among those this reconcile has seen (by ID or by name); undefined: not seen. */
+function seenWithID(facts: BucketFacts, id: string): BucketInfo | null | undefined {
+  if (facts.recorded?.id === id && facts.recorded.found.ok) return facts.recorded.found.value;
+  for (const outcome of Object.values(facts.named ?? {}))
+    if (outcome.ok && outcome.value?.id === id) return outcome.value;
+  return undefined;
+}
+
+/** The next lookup by name, or the looked-up buckets, or a finish on failure. */
+function lookUp(
+  facts: BucketFacts,
+  connection: Connection,
+  names: readonly string[],
+): BucketStep | Array<BucketInfo | null> {
+  const found: Array<BucketInfo | null> = [];
+  for (const name of names) {
+    const outcome = facts.named?.[name];
+    if (outcome === undefined) return { kind: 'findBucket', connection, name };
+    if (!outcome.ok) return finish(facts, failureVerdict(`looking up bucket ${name}`, outcome.failure));
+    found.push(outcome.value);
+  }
+  return found;
+}
+
+/** Reads the recorded bucket by ID: the bucket itself, null when gone, or the step to learn it. */
+function recordedBucket(facts: BucketFacts, connection: Connection, id: string): BucketInfo | null | BucketStep {
+  const seen = seenWithID(facts, id);
+  if (seen !== undefined) return seen;
+  if (facts.recorded?.id !== id) return { kind: 'readBucket', connection, bucketID: id };
+  const { found } = facts.recorded;
+  return found.ok ? found.value : finish(facts, failureVerdict(`reading bucket ${id}`, found.failure));
+}
+
+function isBucketStep(value: BucketInfo | null | BucketStep | Array<BucketInfo | null>): value is BucketStep {
+  return value !== null && !Array.isArray(value) && 'kind' in value;
+}
+
+/**
+ * Who a bucket's marker names, for a BucketExists message: an InfluxBucket of this namespace by
+ * name, anything else without a name (another namespace's resources are not this one's business).
+ */
+function managedBy(manager: Manager, namespace: string): string {
+  return manager.namespace === namespace
+    ? `is managed by InfluxBucket ${manager.name}`
+    : 'is managed by another resource';
+}
+
 function decideDeletion(facts: BucketFacts): BucketStep {
   const { resource, checked, access } = facts;
-  const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
   if (!hasFinalizer(resource)) return finish(facts, { reason: 'Deleting', message: 'being deleted', requeue: NONE });
-  if (facts.deleted)
-    return {
-      kind: 'removeFinalizer',
-      event: { type: 'Normal', reason: 'BucketDeleted', message: `bucket deleted from InfluxDB` },
-    };
-  if (!checked.ok || checked.spec.deletionPolicy === 'Retain') return { kind: 'removeFinalizer' };
+  if (!checked.ok) return { kind: 'removeFinalizer' };
+  const uid = resource.metadata.uid;
+  const entry = (facts.record ?? EMPTY_RECORD).buckets[uid];
+  // The record goes with the resource (the bucket, when retained, stays with its marker).
+  const letGo = (event?: ResourceEvent): BucketStep => ({
+    kind: 'removeFinalizer',
+    ...(event && { event }),
+    ...(entry !== undefined && { forget: { kind: 'forgetBucket', uid } }),
+  });
+  if (facts.deleted) return letGo({ type: 'Normal', reason: 'BucketDeleted', message: 'bucket deleted from InfluxDB' });
+  const spec = checked.spec;
+  if (spec.deletionPolicy === 'Retain') return letGo();
   if (access.kind === 'waiting' && access.gone) {
-    return {
-      kind: 'removeFinalizer',
-      event: {
-        type: 'Warning',
-        reason: 'OnboardingGone',
-        message: `${access.message}: bucket ${checked.spec.bucketName} left in InfluxDB (deletionPolicy Delete could not be carried out)`,
-      },
-    };
+    return letGo({
+      type: 'Warning',
+      reason: 'OnboardingGone',
+      message: `${access.message}: bucket ${spec.bucketName} left in InfluxDB (deletionPolicy Delete could not be carried out)`,
+    });
   }
   if (access.kind === 'not-permitted') {
-    return {
-      kind: 'removeFinalizer',
-      event: {
-        type: 'Warning',
-        reason: 'NotPermitted',
-        message: `${access.message}: bucket ${checked.spec.bucketName} left in InfluxDB`,
-      },
-    };
+    return letGo(
+      entry?.id === undefined
+        ? undefined
+        : {
+            type: 'Warning',
+            reason: 'NotPermitted',
+            message: `${access.message}: bucket ${entry.name} left in InfluxDB`,
+          },
+    );
   }
   if (access.kind === 'waiting')
     // Waiting for the onboarding: its change wakes this resource, the drift interval is the poll.
@@ -124,119 +207,236 @@ function decideDeletion(facts: BucketFacts): BucketStep {
     });
   if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection } = access;
-  if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: checked.spec.bucketName };
-  if (!facts.bucket.ok)
-    return finish(facts, failureVerdict(`looking up bucket ${checked.spec.bucketName}`, facts.bucket.failure));
-  const found = facts.bucket.value;
-  // Only the bucket this resource manages is deleted: one re-created by someone else under the same name stays.
-  if (found === null || managerOf(found.description) !== key) return { kind: 'removeFinalizer' };
-  return { kind: 'deleteBucket', connection, bucketID: found.id };
+  // Only a bucket proven this resource's is deleted: the recorded ID (or, during its create, the
+  // recorded name) and this resource's marker; before records, a marker naming exactly this resource.
+  let candidate: BucketInfo | null;
+  if (entry?.id !== undefined) {
+    const found = recordedBucket(facts, connection, entry.id);
+    if (isBucketStep(found)) return found;
+    candidate = found;
+  } else {
+    // Unrecorded under a chosen name: nothing can prove the bucket of that name is this resource's.
+    if (entry === undefined && spec.chosenName) return letGo();
+    const name = entry?.name ?? legacyDefaultBucketName(resource.metadata.namespace, resource.metadata.name);
+    const found = lookUp(facts, connection, [name]);
+    if (!Array.isArray(found)) return found;
+    candidate = found[0] ?? null;
+  }
+  const manager = candidate === null ? undefined : managerOf(candidate.description);
+  const legacyName = legacyDefaultBucketName(resource.metadata.namespace, resource.metadata.name);
+  const proven =
+    candidate !== null &&
+    (entry === undefined ? isLegacyMarkerOf(manager, resource) && candidate.name === legacyName : manager?.uid === uid);
+  if (candidate !== null && proven) return { kind: 'deleteBucket', connection, bucketID: candidate.id };
+  return letGo(
+    candidate === null
+      ? undefined
+      : {
+          type: 'Warning',
+          reason: 'BucketLeft',
+          message: `bucket ${candidate.name} left in InfluxDB: its marker does not name this resource (changed outside the operator)`,
+        },
+  );
 }
 
-// The reasons a bucket's decision ends with, and their messages.
-const verdicts = {
-  invalidSpec: (problems: readonly string[]): BucketVerdict => ({
-    reason: 'InvalidSpec',
-    message: problems.join('; '),
-    requeue: NONE,
-  }),
-  notPermitted: (message: string): BucketVerdict => ({ reason: 'NotPermitted', message, requeue: NONE }),
-  // Waiting for the onboarding: its change wakes the bucket, the drift interval is the poll.
-  waiting: (facts: BucketFacts, reason: AccessReason, message: string): BucketVerdict => ({
-    reason,
-    message,
-    requeue: after(facts.driftCheckIntervalMs),
-  }),
-  exists: (spec: EffectiveBucketSpec, connection: Connection, why: string): BucketVerdict => ({
-    reason: 'BucketExists',
-    message: `bucket ${spec.bucketName} exists in org ${connection.org} and ${why}`,
-    requeue: NONE,
-  }),
-  ready: (facts: BucketFacts, spec: EffectiveBucketSpec, connection: Connection, found: BucketInfo): BucketVerdict => {
-    const { resource } = facts;
-    const changes = facts.changes ?? [];
-    const adopted =
-      changes.some((change) => change.startsWith(ADOPTED)) ||
-      (!changes.some((change) => change.startsWith(CREATED)) && resource.status?.adopted === true);
-    const wasReady = resource.status?.conditions?.some((c) => c.type === READY && c.status === 'True') === true;
-    return {
-      reason: 'BucketReady',
-      message: `bucket ${spec.bucketName} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
+/** The checks of the grant's terms that come before anything in InfluxDB: the name (point of consent) and the retention limits. */
+function outsideTerms(
+  facts: BucketFacts,
+  spec: EffectiveBucketSpec,
+  terms: GrantTerms,
+  onboarding: string,
+): BucketStep | undefined {
+  const namespace = facts.resource.metadata.namespace;
+  if (spec.chosenName && !mayClaimBucketName(spec.bucketName, namespace, terms)) {
+    return finish(facts, {
+      reason: 'NotPermitted',
+      message: `spec.name ${spec.bucketName} is outside this namespace's own bucket names (${bucketNamePrefix(namespace)}*); InfluxOnboarding ${onboarding} must list it for namespace ${namespace} in spec.accessFrom.grants[].bucketNames. Nothing was created`,
+      requeue: NONE,
+    });
+  }
+  const beyond = terms.home ? undefined : retentionBeyondLimits(spec.retentionPeriodSeconds, terms.limits);
+  if (beyond !== undefined) {
+    return finish(facts, {
+      reason: 'QuotaExceeded',
+      message: `spec.retentionPeriodSeconds ${spec.retentionPeriodSeconds} is ${beyond} that InfluxOnboarding ${onboarding} allows namespace ${namespace} (spec.accessFrom limits). Nothing was changed`,
+      requeue: NONE,
+    });
+  }
+  if (facts.refused !== undefined) {
+    return finish(facts, {
+      reason: 'QuotaExceeded',
+      message: `${refusalMessage(facts.refused, 'InfluxBuckets', onboarding, namespace)}. Nothing was created`,
       requeue: after(facts.driftCheckIntervalMs),
-      fields: { bucketName: spec.bucketName, bucketID: found.id, onboarding: connection.onboarding, adopted },
-      ...(changes.length > 0 &&
-        wasReady && { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }),
-    };
-  },
-};
-const whyNotOurs = {
-  managed: (manager: string) => `is managed by InfluxBucket ${manager}`,
-  onboardings: `is the onboarding's own bucket, which is never adopted`,
-  notAdopted: 'is not managed by this resource; set spec.adopt: true to adopt it',
-};
-type BucketVerdict = Verdict<AccessReason, InfluxBucketStatus>;
+    });
+  }
+  return undefined;
+}
 
-/** What an InfluxBucket needs next: its finalizer, access through its onboarding, then the bucket as declared. */
+/** The recorded bucket, found by its ID: what was changed outside the operator is put back, then Ready. */
+function keep(
+  facts: BucketFacts,
+  connection: Connection,
+  found: BucketInfo,
+  recordedName: string,
+  adopted: boolean,
+): BucketStep {
+  const { resource } = facts;
+  const spec = facts.checked.ok ? facts.checked.spec : undefined;
+  if (spec === undefined) throw new Error('keep() needs a valid spec');
+  if (found.name !== recordedName) {
+    return {
+      kind: 'renameBucket',
+      connection,
+      bucketID: found.id,
+      name: recordedName,
+      change: `renamed the bucket back to ${recordedName} (it had been renamed to ${found.name} outside the operator)`,
+    };
+  }
+  if (found.retentionSeconds !== spec.retentionPeriodSeconds) {
+    const change = `set ${describeRetention(spec.retentionPeriodSeconds)} (was ${describeRetention(found.retentionSeconds)})`;
+    return {
+      kind: 'setRetention',
+      connection,
+      bucketID: found.id,
+      retentionSeconds: spec.retentionPeriodSeconds,
+      change,
+    };
+  }
+  const description = bucketDescription(spec, resource);
+  if (found.description !== description) {
+    const change =
+      managerOf(found.description)?.uid === resource.metadata.uid
+        ? 'set the description'
+        : 'marked the bucket as managed again';
+    return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
+  }
+  const changes = facts.changes ?? [];
+  const wasReady = resource.status?.conditions?.some((c) => c.type === READY && c.status === 'True') === true;
+  return finish(facts, {
+    reason: 'BucketReady',
+    message: `bucket ${found.name} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
+    requeue: after(facts.driftCheckIntervalMs),
+    fields: { bucketName: found.name, bucketID: found.id, onboarding: connection.onboarding, adopted },
+    ...(changes.length > 0 && wasReady
+      ? { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }
+      : {}),
+  });
+}
+
+/**
+ * A bucket is this resource's only when its ID is the one the operator recorded for this
+ * resource's UID (in a record no tenant can write) and its marker names this UID. The marker alone
+ * proves nothing (an application's write token can copy it onto another bucket it may write), a
+ * status proves nothing (a tenant may write it). An existing bucket is adopted only with
+ * spec.adopt and the onboarding's consent for this namespace; otherwise it is BucketExists and left
+ * exactly as it is.
+ */
 export function decideBucket(facts: BucketFacts): BucketStep {
   const { resource, checked, access } = facts;
   if (resource.metadata.deletionTimestamp !== undefined) return decideDeletion(facts);
-  if (!checked.ok) return finish(facts, verdicts.invalidSpec(checked.problems));
+  if (!checked.ok) return finish(facts, { reason: 'InvalidSpec', message: checked.problems.join('; '), requeue: NONE });
   if (!hasFinalizer(resource)) return { kind: 'addFinalizer' };
   const spec = checked.spec;
-  if (access.kind === 'not-permitted') return finish(facts, verdicts.notPermitted(access.message));
-  if (access.kind === 'waiting') return finish(facts, verdicts.waiting(facts, access.reason, access.message));
+  if (access.kind === 'not-permitted')
+    return finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
+  if (access.kind === 'waiting')
+    return finish(facts, {
+      reason: access.reason,
+      message: access.message,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
   if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
-  const { connection } = access;
-  if (facts.bucket === undefined) return { kind: 'findBucket', connection, name: spec.bucketName };
-  if (!facts.bucket.ok)
-    return finish(facts, failureVerdict(`looking up bucket ${spec.bucketName}`, facts.bucket.failure));
-  const found = facts.bucket.value;
-  const { namespace, name } = resource.metadata;
-  const description = bucketDescription(spec, namespace, name);
-  if (found === null) {
-    const change = `${CREATED} ${spec.bucketName}`;
-    const retentionSeconds = spec.retentionPeriodSeconds;
-    return { kind: 'createBucket', connection, name: spec.bucketName, retentionSeconds, description, change };
-  }
-  return claim(facts, spec, connection, found, description) ?? converge(facts, spec, connection, found, description);
-}
+  const { connection, terms } = access;
+  const refused = outsideTerms(facts, spec, terms, connection.onboarding);
+  if (refused !== undefined) return refused;
 
-/** A bucket of the wanted name that is not marked as this resource's: taken when it may be, else BucketExists. */
-function claim(
-  facts: BucketFacts,
-  spec: EffectiveBucketSpec,
-  connection: Connection,
-  found: BucketInfo,
-  description: string,
-): BucketStep | undefined {
-  const { resource } = facts;
-  const manager = managerOf(found.description);
-  if (manager === `${resource.metadata.namespace}/${resource.metadata.name}`) return undefined;
-  const exists = (why: string) => finish(facts, verdicts.exists(spec, connection, why));
-  if (manager !== undefined) return exists(whyNotOurs.managed(manager));
-  if (found.name === connection.onboardingBucket || found.id === connection.onboardingBucketID)
-    return exists(whyNotOurs.onboardings);
-  // A bucket this resource created or adopted before (its status says so) whose marker someone removed is taken back.
-  const before = found.id === resource.status?.bucketID;
-  if (!spec.adopt && !before) return exists(whyNotOurs.notAdopted);
-  const change = before ? 'marked the bucket as managed again' : `${ADOPTED} ${spec.bucketName}`;
-  return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
-}
-
-/** This resource's bucket gets the declared retention and description; then it is Ready. */
-function converge(
-  facts: BucketFacts,
-  spec: EffectiveBucketSpec,
-  connection: Connection,
-  found: BucketInfo,
-  description: string,
-): BucketStep {
-  const retentionSeconds = spec.retentionPeriodSeconds;
-  if (found.retentionSeconds !== retentionSeconds) {
-    const change = `set ${describeRetention(retentionSeconds)} (was ${describeRetention(found.retentionSeconds)})`;
-    return { kind: 'setRetention', connection, bucketID: found.id, retentionSeconds, change };
+  const { namespace, name, uid } = resource.metadata;
+  const limits = limitsOf(terms);
+  const record = facts.record ?? EMPTY_RECORD;
+  const entry = record.buckets[uid];
+  if (entry?.id !== undefined) {
+    const found = recordedBucket(facts, connection, entry.id);
+    if (isBucketStep(found)) return found;
+    if (found !== null) return keep(facts, connection, found, entry.name, entry.adopted === true);
   }
-  if (found.description !== description)
-    return { kind: 'describeBucket', connection, bucketID: found.id, description, change: 'set the description' };
-  return finish(facts, verdicts.ready(facts, spec, connection, found));
+  const target = entry?.name ?? spec.bucketName;
+  // Before records, the default name was <namespace>-<name>: such a bucket the operator made for this resource is kept.
+  const legacy = !spec.chosenName && entry === undefined ? legacyDefaultBucketName(namespace, name) : undefined;
+  const found = lookUp(facts, connection, legacy === undefined ? [target] : [target, legacy]);
+  if (!Array.isArray(found)) return found;
+  const [atTarget = null, atLegacy = null] = found;
+  // A marker from before records is a claim anyone with write on the bucket could have written: it
+  // is taken as proof only under the old default name (renaming a bucket to it needs read and write,
+  // which is all access already), at home, or with the onboarding's consent to adopt that name.
+  const upgradable = (bucket: BucketInfo | null): bucket is BucketInfo =>
+    bucket !== null &&
+    isLegacyMarkerOf(managerOf(bucket.description), resource) &&
+    (bucket.name === legacyDefaultBucketName(namespace, name) ||
+      terms.home ||
+      terms.adoptBuckets.includes(bucket.name));
+  const upgraded = [atTarget, atLegacy].find(upgradable);
+  if (entry === undefined && upgraded !== undefined)
+    return { kind: 'record', change: { kind: 'bucket', uid, bucket: { name: upgraded.name, id: upgraded.id } } };
+
+  if (atTarget === null) {
+    // The record holds the intent before the create, so a bucket found with this resource's marker after a lost answer is provably the one created.
+    if (entry === undefined || entry.id !== undefined) {
+      return {
+        kind: 'record',
+        change: { kind: 'bucket', uid, bucket: { name: target }, ...(limits && { limits }) },
+      };
+    }
+    return {
+      kind: 'createBucket',
+      connection,
+      name: target,
+      retentionSeconds: spec.retentionPeriodSeconds,
+      description: bucketDescription(spec, resource),
+      change:
+        facts.recorded?.found.ok && facts.recorded.found.value === null
+          ? `created bucket ${target} again (the recorded one, ID ${facts.recorded.id}, was deleted outside the operator)`
+          : `created bucket ${target}`,
+    };
+  }
+
+  const exists = (why: string): BucketStep =>
+    finish(facts, {
+      reason: 'BucketExists',
+      message: `bucket ${target} exists in org ${connection.org} and ${why}`,
+      requeue: NONE,
+    });
+  const manager = managerOf(atTarget.description);
+  if (manager?.uid === uid) {
+    if (entry !== undefined && entry.id === undefined)
+      return { kind: 'record', change: { kind: 'bucket', uid, bucket: { name: target, id: atTarget.id } } };
+    return exists(
+      entry === undefined
+        ? "carries this resource's marker, but the operator never recorded creating or adopting it (a copied marker proves nothing)"
+        : `carries this resource's marker, but is not the bucket the operator recorded (ID ${entry.id ?? ''}, deleted outside the operator)`,
+    );
+  }
+  if (isLegacyMarkerOf(manager, resource)) {
+    return exists(
+      `carries this resource's marker from before the operator kept records, which proves nothing under a chosen name; to take it over, ask that InfluxOnboarding ${connection.onboarding} lists it for namespace ${namespace} in spec.accessFrom.grants[].adoptBuckets`,
+    );
+  }
+  if (manager !== undefined) return exists(managedBy(manager, namespace));
+  if (atTarget.name === connection.onboardingBucket || atTarget.id === connection.onboardingBucketID)
+    return exists(`is the onboarding's own bucket, which is never adopted`);
+  const consent = `InfluxOnboarding ${connection.onboarding} lists it for namespace ${namespace} in spec.accessFrom.grants[].adoptBuckets`;
+  if (!spec.adopt)
+    return exists(
+      `is not managed by this resource; to adopt it, set spec.adopt: true${terms.home ? '' : ` (and ask that ${consent})`}`,
+    );
+  if (!terms.home && !terms.adoptBuckets.includes(target))
+    return exists(`may be adopted only when ${consent}; its retention and description were left as they are`);
+  return {
+    kind: 'record',
+    change: {
+      kind: 'bucket',
+      uid,
+      bucket: { name: target, id: atTarget.id, adopted: true },
+      ...(limits && { limits }),
+    },
+  };
 }

@@ -1,11 +1,14 @@
 import { checkBucketSpec } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
+import type { BucketInfo, Outcome } from '../influx/index.js';
 import { runSteps, type Reconciler } from '../runtime/index.js';
 import type { FinalizerStep, AccessFinish } from './access.js';
 import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
 import {
   accessLoop,
   observeAccess,
+  recordKey,
+  recordStep,
   UNRESOLVED,
   type AccessOptions,
   type AccessPorts,
@@ -37,6 +40,7 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
       resource,
       checked,
       access,
+      ...(checked.ok && { record: await ports.readRecord(recordKey(checked.spec, resource)) }),
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
@@ -44,39 +48,63 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
   };
 }
 
-/** Carries out one step in InfluxDB; its answer (or what InfluxDB refused) becomes a fact. */
+/** The bucket of this ID as this reconcile saw it, changed; wherever it was seen (by ID or by name). */
+function changedBucket(facts: BucketFacts, bucketID: string, change: Partial<BucketInfo>): BucketFacts {
+  const update = (outcome: Outcome<BucketInfo | null>): Outcome<BucketInfo | null> =>
+    outcome.ok && outcome.value?.id === bucketID ? { ok: true, value: { ...outcome.value, ...change } } : outcome;
+  return {
+    ...facts,
+    ...(facts.recorded && { recorded: { id: facts.recorded.id, found: update(facts.recorded.found) } }),
+    ...(facts.named && {
+      named: Object.fromEntries(Object.entries(facts.named).map(([name, outcome]) => [name, update(outcome)])),
+    }),
+  };
+}
+
+/** Carries out one step in the operator's record or in InfluxDB; its answer (or what was refused) becomes a fact. */
 async function act(ports: BucketPorts, step: BucketAction, facts: BucketFacts): Promise<BucketFacts> {
+  if (step.kind === 'record') return recordStep(ports, step.change, facts);
   const client = ports.influx(step.connection.target);
   const { token, orgID } = step.connection;
+  const changes = (change: string): string[] => [...(facts.changes ?? []), change];
   switch (step.kind) {
     case 'findBucket':
-      return { ...facts, bucket: await client.findBucket(token, orgID, step.name) };
+      return { ...facts, named: { ...facts.named, [step.name]: await client.findBucket(token, orgID, step.name) } };
+    case 'readBucket':
+      return { ...facts, recorded: { id: step.bucketID, found: await client.findBucketByID(token, step.bucketID) } };
     case 'createBucket': {
       const created = await client.createBucket(token, orgID, step.name, step.retentionSeconds, step.description);
       if (!created.ok)
         return { ...facts, failure: { doing: `creating bucket ${step.name}`, failure: created.failure } };
-      const bucket = {
+      const bucket: BucketInfo = {
         id: created.value.id,
         name: step.name,
         retentionSeconds: step.retentionSeconds,
         description: step.description,
       };
-      return { ...facts, bucket: { ok: true, value: bucket }, changes: [...(facts.changes ?? []), step.change] };
+      return {
+        ...facts,
+        named: { ...facts.named, [step.name]: { ok: true, value: bucket } },
+        changes: changes(step.change),
+      };
     }
+    case 'renameBucket':
     case 'setRetention':
     case 'describeBucket': {
       const answer =
-        step.kind === 'setRetention'
-          ? await client.setRetention(token, step.bucketID, step.retentionSeconds)
-          : await client.describeBucket(token, step.bucketID, step.description);
+        step.kind === 'renameBucket'
+          ? await client.renameBucket(token, step.bucketID, step.name)
+          : step.kind === 'setRetention'
+            ? await client.setRetention(token, step.bucketID, step.retentionSeconds)
+            : await client.describeBucket(token, step.bucketID, step.description);
       if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
-      const previous = facts.bucket?.ok ? facts.bucket.value : null;
-      if (previous === null) throw new Error('a bucket was changed without being found first');
-      const bucket =
-        step.kind === 'setRetention'
-          ? { ...previous, retentionSeconds: step.retentionSeconds }
-          : { ...previous, description: step.description };
-      return { ...facts, bucket: { ok: true, value: bucket }, changes: [...(facts.changes ?? []), step.change] };
+      const change: Partial<BucketInfo> =
+        step.kind === 'renameBucket'
+          ? { name: step.name }
+          : step.kind === 'setRetention'
+            ? { retentionSeconds: step.retentionSeconds }
+            : { description: step.description };
+      return { ...changedBucket(facts, step.bucketID, change), changes: changes(step.change) };
     }
     case 'deleteBucket': {
       const deleted = await client.deleteBucket(token, step.bucketID);

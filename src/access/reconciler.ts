@@ -1,4 +1,5 @@
-import { selectsByLabel, type OnboardingKey } from '../api/access-spec.js';
+import type { AccessRecord, RecordApplied, RecordChange, RecordKey, RecordRefusal } from '../api/access-records.js';
+import { selectsByLabel, type Checked, type OnboardingKey } from '../api/access-spec.js';
 import type { AccessReason } from '../api/access-types.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
 import { checkSpec } from '../api/spec.js';
@@ -29,6 +30,9 @@ export interface AccessPorts {
   influx(target: InfluxTarget): InfluxClient;
   /** Queues the event; it is sent in the background and never fails the reconcile. */
   recordEvent(resource: Resource, event: ResourceEvent): void;
+  /** The operator's record of what it made for a namespace under an onboarding (src/kube/access-records.ts). */
+  readRecord(key: RecordKey): Promise<AccessRecord>;
+  changeRecord(key: RecordKey, change: RecordChange): Promise<RecordApplied>;
 }
 
 /** What each kind reads and writes of its own resources. */
@@ -57,13 +61,23 @@ export const UNRESOLVED: OnboardingAccess = {
 };
 
 /** What the resource may do through the onboarding it references, read from the caches and the onboarding's Secrets. */
-export async function observeAccess(
+export function observeAccess(
   ports: AccessPorts,
   secrets: SecretRegistry,
   namespace: string,
   ref: OnboardingKey,
 ): Promise<OnboardingAccess> {
-  const onboarding = ports.onboarding(ref.namespace, ref.name);
+  return accessThrough(ports, secrets, namespace, ref, ports.onboarding(ref.namespace, ref.name));
+}
+
+/** Access for `namespace` through the onboarding as given (from the cache, or read live by the sweep). */
+export async function accessThrough(
+  ports: Pick<AccessPorts, 'readCredentials' | 'readReference' | 'namespaceLabels'>,
+  secrets: SecretRegistry,
+  namespace: string,
+  ref: OnboardingKey,
+  onboarding: InfluxOnboarding | undefined,
+): Promise<OnboardingAccess> {
   if (onboarding === undefined) return resolveAccess({ namespace, ref });
   const checked = checkSpec(onboarding);
   const ready = onboarding.status?.conditions?.find((condition) => condition.type === READY)?.status === 'True';
@@ -99,12 +113,7 @@ export interface AccessShell<R, S> {
  * by `act`; the finish is shown through the runtime's report. Removing the finalizer, or a
  * resource that changed meanwhile, ends the round early.
  */
-export function accessLoop<
-  R extends Resource & { status?: S },
-  S,
-  F extends { resource: R },
-  Step extends { kind: string },
->(
+export function accessLoop<R extends Resource & { status?: S }, S, F extends Keyed<R>, Step extends { kind: string }>(
   shell: AccessShell<R, S>,
   decide: (facts: F) => Step | FinalizerStep | AccessFinish<S>,
   act: (step: Step, facts: F) => Promise<F>,
@@ -130,8 +139,14 @@ function isFinalizerStep(step: { kind: string }): step is FinalizerStep {
   return step.kind === 'addFinalizer' || step.kind === 'removeFinalizer';
 }
 
-/** Adds the finalizer and goes on, or removes it (with its event) and ends the round; a resource changed meanwhile ends it too. */
-async function finalize<R extends Resource, S, F extends { resource: R }>(
+/** Facts that name their resource and its checked spec (whose onboarding says whose record it is in). */
+type Keyed<R> = { resource: R; checked: Checked<{ onboarding: OnboardingKey }> };
+
+/**
+ * Adds the finalizer and goes on, or removes it (with its event, and its entry in the record
+ * forgotten first) and ends the round; a resource changed meanwhile ends it too.
+ */
+async function finalize<R extends Resource, S, F extends Keyed<R>>(
   shell: AccessShell<R, S>,
   step: FinalizerStep,
   facts: F,
@@ -144,6 +159,8 @@ async function finalize<R extends Resource, S, F extends { resource: R }>(
     const updated = await setFinalizer(shell, resource, true);
     if (updated !== undefined) return { ...facts, resource: updated };
   } else {
+    if (step.forget !== undefined && facts.checked.ok)
+      await ports.changeRecord(recordKey(facts.checked.spec, resource), step.forget);
     if (step.event) ports.recordEvent(resource, step.event);
     await setFinalizer(shell, resource, false);
     options.onReason?.(key, undefined);
@@ -163,4 +180,20 @@ async function setFinalizer<R extends Resource, S>(
   const written = await shell.ports.patchFinalizers(resource, finalizers);
   if (written.kind === 'stale') return undefined;
   return { ...resource, metadata: { ...resource.metadata, finalizers, resourceVersion: written.resourceVersion } };
+}
+
+/** Whose record a resource's entry belongs to: its namespace's, under the onboarding its spec names. */
+export function recordKey(spec: { onboarding: OnboardingKey }, resource: { metadata: ObjectMeta }): RecordKey {
+  return { onboarding: spec.onboarding, namespace: resource.metadata.namespace };
+}
+
+/** The shell's answer to a record step: the record as written, or the refusal the decision reports. */
+export async function recordStep<F extends Keyed<Resource> & { record?: AccessRecord; refused?: RecordRefusal }>(
+  ports: Pick<AccessPorts, 'changeRecord'>,
+  change: RecordChange,
+  facts: F,
+): Promise<F> {
+  if (!facts.checked.ok) throw new Error('a record is changed only with a valid spec');
+  const applied = await ports.changeRecord(recordKey(facts.checked.spec, facts.resource), change);
+  return applied.ok ? { ...facts, record: applied.record } : { ...facts, refused: applied.refusal };
 }

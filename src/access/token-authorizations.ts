@@ -16,7 +16,8 @@ export interface BucketPermission {
 
 /**
  * The marker in an authorization's description that ties it to one InfluxToken for good: its UID,
- * which a re-created resource of the same name does not share.
+ * which a re-created resource of the same name does not share. Only the operator writes
+ * authorizations (no tenant token may), so the marker is proof.
  */
 export function tokenMarker(resource: Pick<InfluxToken, 'metadata'>): string {
   const { namespace, name, uid } = resource.metadata;
@@ -28,13 +29,30 @@ export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<Influx
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
 
+const TOKEN_MARKER = /\[InfluxToken ([^/\]\s]+)\/([^\]\s]+) uid=([^\]\s]+)\]$/;
+
+/** The InfluxToken an authorization's marker names; undefined: none. */
+export function tokenOf(description: string): { namespace: string; name: string; uid: string } | undefined {
+  const match = TOKEN_MARKER.exec(description);
+  if (!match) return undefined;
+  const [, namespace = '', name = '', uid = ''] = match;
+  return { namespace, name, uid };
+}
+
+/** Whether an authorization carries this resource's marker (its UID). */
+export function isOwn(
+  authorization: Pick<Authorization, 'description'>,
+  resource: Pick<InfluxToken, 'metadata'>,
+): boolean {
+  return authorization.description.endsWith(` uid=${resource.metadata.uid}]`);
+}
+
 /** This resource's authorizations: found by the UID in their description, also on servers that never show a token again. */
 export function ownAuthorizations(
   all: readonly ListedAuthorization[],
   resource: Pick<InfluxToken, 'metadata'>,
 ): ListedAuthorization[] {
-  const suffix = ` uid=${resource.metadata.uid}]`;
-  return all.filter((entry) => entry.description.endsWith(suffix));
+  return all.filter((entry) => isOwn(entry, resource));
 }
 
 /** An application token's permissions as InfluxDB takes them: each on one bucket of the org (what serves() reads back). */
@@ -51,12 +69,20 @@ export function permissionsKey(permissions: ReadonlyArray<{ action: string; buck
 }
 
 /**
- * The authorization InfluxDB shows serves the Secret as it is: active, in the org, with exactly the
- * wanted permissions (each on one bucket of the org), and the Secret's token where InfluxDB still
- * shows tokens (before v2.9; the Secret's own digest vouches for its token everywhere).
+ * The authorization InfluxDB shows serves the Secret as it is: this resource's (its marker), under
+ * the namespace's user, active, in the org, with exactly the wanted permissions (each on one
+ * bucket of the org), and the Secret's token where InfluxDB still shows tokens (before v2.9; the
+ * Secret's own digest vouches for its token everywhere).
  */
-export function serves(found: Authorization | null, orgID: string, wanted: string, token: string): boolean {
+export function serves(
+  found: Authorization | null,
+  owner: { resource: Pick<InfluxToken, 'metadata'>; userID: string | undefined },
+  orgID: string,
+  wanted: string,
+  token: string,
+): boolean {
   if (found === null || !found.active || found.orgID !== orgID) return false;
+  if (!isOwn(found, owner.resource) || found.userID !== owner.userID) return false;
   if (found.token !== undefined && found.token !== token) return false;
   const onBuckets = found.permissions.flatMap(({ action, resource }) =>
     resource.type === 'buckets' && resource.id !== undefined && resource.orgID === orgID

@@ -1,26 +1,34 @@
-import type { Checked, EffectiveTokenSpec } from '../api/access-spec.js';
+import { EMPTY_RECORD, type AccessRecord, type RecordChange, type RecordRefusal } from '../api/access-records.js';
+import {
+  legacyDefaultBucketName,
+  limitsOf,
+  mayClaimBucketName,
+  namespaceUserName,
+  type Checked,
+  type EffectiveTokenSpec,
+  type GrantTerms,
+} from '../api/access-spec.js';
 import {
   TOKEN_FINALIZER,
-  type AccessReason,
   type DesiredTokenSecret,
   type InfluxToken,
   type InfluxTokenStatus,
   type RetiringAuthorization,
   type TokenSecret,
-  type V1InSecret,
 } from '../api/access-types.js';
-import type { Verdict } from '../api/reconcile.js';
 import type { Authorization, CreatedAuthorization, InfluxFailure, Outcome } from '../influx/index.js';
-import { after, NONE } from '../runtime/index.js';
+import { after, NONE, type ResourceEvent } from '../runtime/index.js';
 import {
   accessFinish,
   failureVerdict,
+  refusalMessage,
   type OnboardingAccess,
   type AccessFinish,
   type Connection,
   type FinalizerStep,
 } from './access.js';
 import {
+  isOwn,
   ownAuthorizations,
   permissionsKey,
   serves,
@@ -28,19 +36,19 @@ import {
   type BucketPermission,
   type ListedAuthorization,
 } from './token-authorizations.js';
-import {
-  secretHolds,
-  tokenSecretContents,
-  typeChangeRefused,
-  type TokenSecretContents,
-} from './token-secret-contents.js';
+import { secretHolds, tokenSecretContents, typeChangeRefused } from './token-secret-contents.js';
 import { decideV1, revokeV1, type V1Facts, type V1Step } from './token-v1.js';
 
-/** An InfluxBucket a permission names, as its status tells. */
+/**
+ * An InfluxBucket a permission names, as the cache shows its metadata and spec. Never its status:
+ * which bucket ID it stands for comes from the operator's record of that InfluxBucket's UID.
+ */
 export type BucketResolution =
-  | { kind: 'ready'; bucketName: string; bucketID: string; onboarding: string }
   | { kind: 'missing' }
-  | { kind: 'not-ready'; message: string };
+  /** Its spec.onboardingRef names another onboarding. */
+  | { kind: 'elsewhere'; onboarding: string }
+  /** readyReason: its Ready reason, only to tell people what it waits for. */
+  | { kind: 'found'; uid: string; name: string; deleting: boolean; readyReason?: string };
 
 export interface TokenFacts {
   resource: InfluxToken;
@@ -63,10 +71,16 @@ export interface TokenFacts {
    * (the previous leader's) may not show yet.
    */
   secretConfirmed: boolean;
-  /** Every authorization of the onboarding's org (without tokens): listed only when an orphan can exist, and before any create. */
+  /** What the operator recorded for this namespace under the onboarding (read with a valid spec). */
+  record?: AccessRecord;
+  /** A record change refused: the namespace is at a limit of its grant. */
+  refused?: RecordRefusal;
+  /** The namespace's InfluxDB user, looked up by name (null: none yet), or just created. */
+  user?: Outcome<string | null>;
+  /** Every authorization of the namespace's user (without tokens): listed only when an orphan can exist, and before any create. */
   authorizations?: Outcome<ListedAuthorization[]>;
-  /** The Secret's authorization as InfluxDB shows it by ID; null when InfluxDB has none of that ID. */
-  current?: { id: string; found: Outcome<Authorization | null> };
+  /** Authorizations read by ID in this reconcile (null: InfluxDB has none of that ID). */
+  probed?: Readonly<Record<string, Outcome<Authorization | null>>>;
   /** Created in this reconcile and not yet in the Secret: the next step writes it there. */
   issued?: CreatedAuthorization;
   /** IDs deleted in this reconcile. */
@@ -80,9 +94,18 @@ type TokenFinish = AccessFinish<InfluxTokenStatus>;
 
 export type TokenStep =
   | FinalizerStep
-  | { kind: 'listAuthorizations'; connection: Connection }
+  | { kind: 'record'; change: RecordChange }
+  | { kind: 'findUser'; connection: Connection; name: string }
+  | { kind: 'createUser'; connection: Connection; name: string }
+  | { kind: 'listAuthorizations'; connection: Connection; userID: string }
   | { kind: 'readAuthorization'; connection: Connection; authorizationID: string }
-  | { kind: 'createAuthorization'; connection: Connection; description: string; permissions: BucketPermission[] }
+  | {
+      kind: 'createAuthorization';
+      connection: Connection;
+      userID: string;
+      description: string;
+      permissions: BucketPermission[];
+    }
   | { kind: 'writeSecret'; secret: DesiredTokenSecret }
   /** Reads the Secret again from the API server before an authorization is deleted or created. */
   | { kind: 'confirmSecret' }
@@ -98,21 +121,68 @@ function hasFinalizer(resource: InfluxToken): boolean {
   return resource.metadata.finalizers?.includes(TOKEN_FINALIZER) ?? false;
 }
 
-/** The authorizations of this resource still alive in InfluxDB, or a step to learn them, or a finish on failure. */
-function living(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
-  if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection };
+function isStep<T>(value: T | TokenStep): value is TokenStep {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && 'kind' in value;
+}
+
+/**
+ * The authorizations of this resource under the namespace's user, or the step to list them. No
+ * user recorded: none can exist (a token is only ever created after its user is recorded).
+ */
+function listing(facts: TokenFacts, connection: Connection): ListedAuthorization[] | TokenStep {
+  const userID = facts.record?.userID;
+  if (userID === undefined) return [];
+  if (facts.authorizations === undefined) return { kind: 'listAuthorizations', connection, userID };
   if (!facts.authorizations.ok)
     return finish(facts, failureVerdict('listing authorizations', facts.authorizations.failure));
   const deleted = facts.deleted ?? [];
   return ownAuthorizations(facts.authorizations.value, facts.resource).filter((entry) => !deleted.includes(entry.id));
 }
 
-/** Deletes every authorization of this resource; undefined once none is left. */
+/**
+ * Whether `id` is a live authorization of this resource: listed under the namespace's user, or
+ * read by ID and carrying this resource's marker (one issued before per-namespace users, or a
+ * value a tenant wrote into the Secret's annotations, which proves nothing until InfluxDB agrees).
+ */
+function ownAlive(
+  facts: TokenFacts,
+  connection: Connection,
+  listed: readonly ListedAuthorization[],
+  id: string,
+): boolean | TokenStep {
+  if ((facts.deleted ?? []).includes(id)) return false;
+  if (listed.some((entry) => entry.id === id)) return true;
+  const probe = facts.probed?.[id];
+  if (probe === undefined) return { kind: 'readAuthorization', connection, authorizationID: id };
+  if (!probe.ok) return finish(facts, failureVerdict(`reading authorization ${id}`, probe.failure));
+  return probe.value !== null && isOwn(probe.value, facts.resource);
+}
+
+/** The IDs the Secret names (its authorization and the retiring ones): hints to be proven, never trusted. */
+function namedBySecret(secret: TokenSecret): string[] {
+  if (secret.state !== 'owned') return [];
+  return [
+    ...(secret.authorizationID === undefined ? [] : [secret.authorizationID]),
+    ...secret.retiring.map((entry) => entry.id),
+  ];
+}
+
+/** Deletes every authorization of this resource (listed, or named by the Secret and proven ours); undefined once none is left. */
 function revokeAll(facts: TokenFacts, connection: Connection, why: string): TokenStep | undefined {
-  const alive = living(facts, connection);
-  if (!Array.isArray(alive)) return alive;
-  const [first] = alive;
-  return first && { kind: 'deleteAuthorization', connection, authorizationID: first.id, why };
+  const listed = listing(facts, connection);
+  if (isStep(listed)) return listed;
+  for (const id of new Set([...listed.map((entry) => entry.id), ...namedBySecret(facts.secret)])) {
+    const alive = ownAlive(facts, connection, listed, id);
+    if (isStep(alive)) return alive;
+    if (alive) return { kind: 'deleteAuthorization', connection, authorizationID: id, why };
+  }
+  return undefined;
+}
+
+/** The token's record entry, when there is one, goes with it. */
+function forgetting(facts: TokenFacts): { forget?: RecordChange } {
+  const uid = facts.resource.metadata.uid;
+  return facts.record?.tokens[uid] === undefined ? {} : { forget: { kind: 'forgetToken', uid } };
 }
 
 function decideDeletion(facts: TokenFacts): TokenStep {
@@ -130,15 +200,17 @@ function decideDeletion(facts: TokenFacts): TokenStep {
     };
   }
   if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
+  const letGo = (event?: ResourceEvent): TokenStep => ({
+    kind: 'removeFinalizer',
+    ...(event && { event }),
+    ...forgetting(facts),
+  });
   if (access.kind === 'waiting' && access.gone) {
-    return {
-      kind: 'removeFinalizer',
-      event: {
-        type: 'Warning',
-        reason: 'OnboardingGone',
-        message: `${access.message}: the token's authorization could not be deleted from InfluxDB`,
-      },
-    };
+    return letGo({
+      type: 'Warning',
+      reason: 'OnboardingGone',
+      message: `${access.message}: the token's authorization could not be deleted from InfluxDB`,
+    });
   }
   if (access.kind === 'waiting')
     // Waiting for the onboarding: its change wakes this resource, the drift interval is the poll.
@@ -148,14 +220,23 @@ function decideDeletion(facts: TokenFacts): TokenStep {
       requeue: after(facts.driftCheckIntervalMs),
     });
   const connection = access.connection;
-  if (connection === undefined) return { kind: 'removeFinalizer' };
-  const why = 'the InfluxToken is being deleted';
+  if (connection === undefined) {
+    // Without a grant (or with the onboarding gone, to another namespace) InfluxDB cannot be reached through it.
+    const issued = facts.record?.tokens[facts.resource.metadata.uid] !== undefined;
+    return letGo(
+      issued && access.kind === 'not-permitted'
+        ? {
+            type: 'Warning',
+            reason: 'NotPermitted',
+            message: `${access.message}: the token's authorization could not be deleted from InfluxDB`,
+          }
+        : undefined,
+    );
+  }
   return (
-    revokeAll(facts, connection, why) ??
-    revokeV1(facts, connection, facts.checked.spec, why) ?? {
-      kind: 'removeFinalizer',
-      event: { type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' },
-    }
+    revokeAll(facts, connection, 'the InfluxToken is being deleted') ??
+    revokeV1(facts, connection, facts.checked.spec, 'the InfluxToken is being deleted') ??
+    letGo({ type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' })
   );
 }
 
@@ -163,71 +244,110 @@ function retireAt(now: string, seconds: number): string {
   return new Date(Date.parse(now) + seconds * 1000).toISOString();
 }
 
-// The reasons a token's decision ends with, and their messages.
-const verdicts = {
-  invalidSpec: (problems: readonly string[]): TokenVerdict => ({
-    reason: 'InvalidSpec',
-    message: problems.join('; '),
-    requeue: NONE,
-  }),
-  secretConflict: (spec: EffectiveTokenSpec): TokenVerdict => ({
-    reason: 'SecretConflict',
-    message: `Secret ${spec.secretName} exists and was not written for this InfluxToken; delete it or set spec.secretName`,
-    requeue: NONE,
-  }),
-  // Waiting for the onboarding or a bucket: their changes wake the token, the drift interval is the poll.
-  waiting: (facts: TokenFacts, reason: AccessReason, message: string): TokenVerdict => ({
-    reason,
-    message,
-    requeue: after(facts.driftCheckIntervalMs),
-  }),
-  secretTypeFixed: (message: string): TokenVerdict => ({ reason: 'SecretConflict', message, requeue: NONE }),
-  notPermitted: (message: string): TokenVerdict => ({ reason: 'NotPermitted', message, requeue: NONE }),
-  bucketNotFound: (facts: TokenFacts, bucket: string): TokenVerdict => ({
-    reason: 'BucketNotFound',
-    message: `waiting for InfluxBucket ${bucket} in namespace ${facts.resource.metadata.namespace}`,
-    requeue: after(facts.driftCheckIntervalMs),
-  }),
-  otherOnboarding: (bucket: string, holder: string, connection: Connection): TokenVerdict => ({
-    reason: 'NotPermitted',
-    message: `InfluxBucket ${bucket} lives under InfluxOnboarding ${holder}, not ${connection.onboarding} as spec.onboardingRef says`,
-    requeue: NONE,
-  }),
-  ready: (
-    facts: TokenFacts,
-    spec: EffectiveTokenSpec,
-    connection: Connection,
-    kept: Kept,
-    authorizationID: string,
-    v1: V1InSecret | undefined,
-  ): TokenVerdict => {
-    const { retiring } = kept;
-    const nextRetirement = retiring
-      .map((entry) => Date.parse(entry.deleteAfter) - Date.parse(facts.now))
-      .sort((a, b) => a - b)[0];
-    const summary = spec.permissions.map(({ action, bucket }) => `${action}:${bucket}`).join(',');
-    const grace =
-      retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : '';
+/**
+ * The bucket IDs the permissions stand for, from the operator's record of each InfluxBucket (by
+ * its UID, which the API server assigns): what a token may touch never comes from a status.
+ */
+function resolvePermissions(
+  facts: TokenFacts,
+  spec: EffectiveTokenSpec,
+  connection: Connection,
+  terms: GrantTerms,
+): { permissions: BucketPermission[]; buckets: Map<string, string> } | TokenFinish {
+  const namespace = facts.resource.metadata.namespace;
+  const record = facts.record ?? EMPTY_RECORD;
+  const permissions: BucketPermission[] = [];
+  /** Bucket name -> ID in InfluxDB. */
+  const buckets = new Map<string, string>();
+  for (const permission of spec.permissions) {
+    const bucket = facts.buckets[permission.bucket] ?? { kind: 'missing' };
+    if (bucket.kind === 'missing') {
+      return finish(facts, {
+        reason: 'BucketNotFound',
+        message: `waiting for InfluxBucket ${permission.bucket} in namespace ${namespace}`,
+        requeue: after(facts.driftCheckIntervalMs),
+      });
+    }
+    if (bucket.kind === 'elsewhere') {
+      return finish(facts, {
+        reason: 'NotPermitted',
+        message: `InfluxBucket ${permission.bucket} lives under InfluxOnboarding ${bucket.onboarding}, not ${connection.onboarding} as spec.onboardingRef says`,
+        requeue: NONE,
+      });
+    }
+    const recorded = record.buckets[bucket.uid];
+    if (bucket.deleting || recorded?.id === undefined) {
+      return finish(facts, {
+        reason: 'BucketNotReady',
+        message: `waiting for InfluxBucket ${permission.bucket} to be Ready (${bucket.deleting ? 'being deleted' : (bucket.readyReason ?? 'not reconciled yet')})`,
+        requeue: after(facts.driftCheckIntervalMs),
+      });
+    }
+    const claimable =
+      mayClaimBucketName(recorded.name, namespace, terms) ||
+      recorded.name === legacyDefaultBucketName(namespace, bucket.name);
+    if (!claimable) {
+      return finish(facts, {
+        reason: 'NotPermitted',
+        message: `InfluxBucket ${permission.bucket} is bucket ${recorded.name}, which InfluxOnboarding ${connection.onboarding} no longer lets namespace ${namespace} claim (spec.accessFrom.grants[].bucketNames)`,
+        requeue: NONE,
+      });
+    }
+    permissions.push({ action: permission.action, bucketID: recorded.id });
+    buckets.set(recorded.name, recorded.id);
+  }
+  return { permissions, buckets };
+}
+
+/** A withdrawn grant: what was issued under it stops working, and the Secret keeps no token. */
+function withdraw(
+  facts: TokenFacts,
+  spec: EffectiveTokenSpec,
+  access: Extract<OnboardingAccess, { kind: 'not-permitted' }>,
+): TokenStep {
+  const { secret } = facts;
+  // Only the operator's record tells that something was issued: a namespace that was never
+  // granted has nothing there, and its resources (a Secret it wrote itself) never cause a request to InfluxDB.
+  const issuedBefore = facts.record?.tokens[facts.resource.metadata.uid] !== undefined;
+  if (issuedBefore && access.connection !== undefined) {
+    const why = 'the onboarding does not grant this namespace access';
+    const revoke = revokeAll(facts, access.connection, why) ?? revokeV1(facts, access.connection, spec, why);
+    if (revoke !== undefined) return revoke;
+  }
+  if (secret.state === 'owned' && (secret.data.token !== undefined || namedBySecret(secret).length > 0)) {
+    const { url, org } = secret.data;
     return {
-      reason: 'TokenReady',
-      message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${v1 ? ` and v1 credentials for ${v1.username}` : ''}${grace}`,
-      requeue: after(Math.max(0, Math.min(facts.driftCheckIntervalMs, nextRetirement ?? Number.POSITIVE_INFINITY))),
-      fields: {
-        secretName: spec.secretName,
-        authorizationID,
-        permissions: summary,
-        retiring,
-        ...(v1 && { v1Username: v1.username, v1AuthorizationID: v1.authorizationID }),
+      kind: 'writeSecret',
+      secret: {
+        name: spec.secretName,
+        data: { ...(url && { url }), ...(org && { org }) },
+        authorizationID: '',
+        permissions: '',
+        retiring: [],
       },
     };
-  },
-};
-type TokenVerdict = Verdict<AccessReason, InfluxTokenStatus>;
+  }
+  // All revoked: nothing issued is left, so the next visit asks InfluxDB nothing.
+  const uid = facts.resource.metadata.uid;
+  return issuedBefore && access.connection !== undefined
+    ? { kind: 'record', change: { kind: 'forgetToken', uid } }
+    : finish(facts, { reason: 'NotPermitted', message: access.message, requeue: NONE });
+}
+
+/** Before the first authorization: the namespace's InfluxDB user, found or created, and recorded. */
+function ensureUser(facts: TokenFacts, connection: Connection): TokenStep | undefined {
+  if (facts.record?.userID !== undefined) return undefined;
+  const name = namespaceUserName(facts.resource.metadata.namespace);
+  if (facts.user === undefined) return { kind: 'findUser', connection, name };
+  if (!facts.user.ok) return finish(facts, failureVerdict(`looking up InfluxDB user ${name}`, facts.user.failure));
+  if (facts.user.value === null) return { kind: 'createUser', connection, name };
+  return { kind: 'record', change: { kind: 'user', userID: facts.user.value } };
+}
 
 /**
- * What an InfluxToken needs next: its finalizer, access through its onboarding, its buckets, then
- * an authorization that serves the Secret. An authorization is deleted or created only on the
- * Secret as the API server has it.
+ * What an InfluxToken needs next: its finalizer, access through its onboarding, its buckets (from
+ * the operator's record), its namespace's user, then an authorization that serves the Secret. An
+ * authorization is deleted or created only on the Secret as the API server has it.
  */
 export function decideToken(facts: TokenFacts): TokenStep {
   const step = nextStep(facts);
@@ -244,202 +364,199 @@ export function decideToken(facts: TokenFacts): TokenStep {
 function nextStep(facts: TokenFacts): TokenStep {
   const { resource, checked, access, secret } = facts;
   if (resource.metadata.deletionTimestamp !== undefined) return decideDeletion(facts);
-  if (!checked.ok) return finish(facts, verdicts.invalidSpec(checked.problems));
+  if (!checked.ok) return finish(facts, { reason: 'InvalidSpec', message: checked.problems.join('; '), requeue: NONE });
   if (!hasFinalizer(resource)) return { kind: 'addFinalizer' };
   const spec = checked.spec;
-  if (secret.state === 'foreign') return finish(facts, verdicts.secretConflict(spec));
-  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
-  if (access.kind === 'waiting') return finish(facts, verdicts.waiting(facts, access.reason, access.message));
-  if (access.kind === 'not-permitted') return withdrawn(facts, spec, access);
-  const granted = grantedPermissions(facts, spec, access.connection);
-  if (!('wanted' in granted)) return granted;
-  return keepIssued(facts, spec, access.connection, granted);
-}
-
-/**
- * A withdrawn grant: what was issued under it stops working, and the Secret keeps no token. A
- * namespace never granted has no Secret and is never looked up in InfluxDB.
- */
-function withdrawn(
-  facts: TokenFacts,
-  spec: EffectiveTokenSpec,
-  access: Extract<OnboardingAccess, { kind: 'not-permitted' }>,
-): TokenStep {
-  const { secret } = facts;
-  const issuedBefore =
-    secret.state === 'owned' &&
-    (secret.authorizationID !== undefined || secret.retiring.length > 0 || secret.data.token !== undefined);
-  if (!issuedBefore || access.connection === undefined) return finish(facts, verdicts.notPermitted(access.message));
-  const why = 'the onboarding does not grant this namespace access';
-  const revoke = revokeAll(facts, access.connection, why) ?? revokeV1(facts, access.connection, spec, why);
-  if (revoke !== undefined) return revoke;
-  const { url, org } = secret.data;
-  return {
-    kind: 'writeSecret',
-    secret: {
-      name: spec.secretName,
-      data: { ...(url && { url }), ...(org && { org }) },
-      authorizationID: '',
-      permissions: '',
-      retiring: [],
-    },
-  };
-}
-
-/** The permissions the spec asks for, on the buckets' IDs, when every bucket is Ready under this onboarding. */
-interface Granted {
-  permissions: BucketPermission[];
-  /** permissionsKey of the permissions. */
-  wanted: string;
-  /** The Secret's data for a token, and its shape. */
-  contents: Extract<TokenSecretContents, { ok: true }>;
-}
-
-function grantedPermissions(facts: TokenFacts, spec: EffectiveTokenSpec, connection: Connection): Granted | TokenStep {
-  const permissions: BucketPermission[] = [];
-  const bucketIDs = new Map<string, string>();
-  for (const permission of spec.permissions) {
-    const bucket = facts.buckets[permission.bucket];
-    if (bucket === undefined || bucket.kind === 'missing')
-      return finish(facts, verdicts.bucketNotFound(facts, permission.bucket));
-    if (bucket.kind === 'not-ready') return finish(facts, verdicts.waiting(facts, 'BucketNotReady', bucket.message));
-    if (bucket.onboarding !== connection.onboarding)
-      return finish(facts, verdicts.otherOnboarding(permission.bucket, bucket.onboarding, connection));
-    permissions.push({ action: permission.action, bucketID: bucket.bucketID });
-    bucketIDs.set(bucket.bucketName, bucket.bucketID);
+  if (secret.state === 'foreign') {
+    return finish(facts, {
+      reason: 'SecretConflict',
+      message: `Secret ${spec.secretName} exists and was not written for this InfluxToken; delete it or set spec.secretName`,
+      requeue: NONE,
+    });
   }
-  const [onlyBucket] = bucketIDs;
+  if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
+  if (access.kind === 'waiting')
+    return finish(facts, {
+      reason: access.reason,
+      message: access.message,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
+  if (access.kind === 'not-permitted') return withdraw(facts, spec, access);
+  const { connection, terms } = access;
+  const namespace = resource.metadata.namespace;
+  const uid = resource.metadata.uid;
+  if (facts.refused !== undefined) {
+    return finish(facts, {
+      reason: 'QuotaExceeded',
+      message: `${refusalMessage(facts.refused, 'InfluxTokens', connection.onboarding, namespace)}. Nothing was created`,
+      requeue: after(facts.driftCheckIntervalMs),
+    });
+  }
+
+  const resolved = resolvePermissions(facts, spec, connection, terms);
+  if ('kind' in resolved) return resolved;
+  const { permissions, buckets } = resolved;
+  const wanted = permissionsKey(permissions);
+  const [onlyBucket] = buckets;
   const contents = tokenSecretContents(spec.secretTemplate, {
     url: connection.target.url,
     org: connection.org,
     orgID: connection.orgID,
     v1: spec.v1 !== undefined,
-    ...(bucketIDs.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], id: onlyBucket[1] } }),
+    ...(buckets.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], id: onlyBucket[1] } }),
   });
-  if (!contents.ok) return finish(facts, verdicts.invalidSpec(contents.problems));
-  const typeRefused = typeChangeRefused(spec.secretName, facts.secret, contents.shape);
-  if (typeRefused !== undefined) return finish(facts, verdicts.secretTypeFixed(typeRefused));
-  return { permissions, wanted: permissionsKey(permissions), contents };
-}
+  if (!contents.ok)
+    return finish(facts, { reason: 'InvalidSpec', message: contents.problems.join('; '), requeue: NONE });
+  const typeRefused = typeChangeRefused(spec.secretName, secret, contents.shape);
+  if (typeRefused !== undefined)
+    return finish(facts, { reason: 'SecretConflict', message: typeRefused, requeue: NONE });
+  const shape = contents.shape && { shape: contents.shape };
 
-/** What is known of this resource's authorizations: listed (undefined when an orphan cannot exist), and those still alive. */
-interface Kept {
-  listed: ListedAuthorization[] | undefined;
-  isAlive: (id: string) => boolean;
-  /** The Secret's replaced authorizations still alive. */
-  retiring: RetiringAuthorization[];
-}
-
-/** The Secret's token kept serving: written first when just issued, orphans and retirements cleaned up, then verified. */
-function keepIssued(facts: TokenFacts, spec: EffectiveTokenSpec, connection: Connection, granted: Granted): TokenStep {
-  const { secret } = facts;
   // Listed only when an orphan can exist (or a create is coming): a Ready token's check costs one GET.
-  const listed = facts.orphanFree && facts.authorizations === undefined ? undefined : living(facts, connection);
-  if (listed !== undefined && !Array.isArray(listed)) return listed;
+  const trusted = facts.orphanFree && facts.authorizations === undefined;
+  const listed = trusted ? [] : listing(facts, connection);
+  if (isStep(listed)) return listed;
   const deleted = facts.deleted ?? [];
-  const isAlive = (id: string): boolean =>
-    listed === undefined ? !deleted.includes(id) : listed.some((entry) => entry.id === id);
+  const alive = (id: string): boolean | TokenStep =>
+    trusted ? !deleted.includes(id) : ownAlive(facts, connection, listed, id);
   const owned = secret.state === 'owned' ? secret : undefined;
-  const kept: Kept = { listed, isAlive, retiring: (owned?.retiring ?? []).filter((entry) => isAlive(entry.id)) };
+  const retiring: RetiringAuthorization[] = [];
+  for (const entry of owned?.retiring ?? []) {
+    const live = alive(entry.id);
+    if (isStep(live)) return live;
+    if (live) retiring.push(entry);
+  }
+
   // Persist first: a token InfluxDB handed out exists only in this process until the Secret holds it.
-  if (facts.issued !== undefined) return persistIssued(facts, spec, granted, kept, facts.issued);
-  return cleanUp(facts, connection, kept) ?? verifyRecorded(facts, spec, connection, granted, kept);
-}
+  if (facts.issued !== undefined) {
+    const current = owned?.authorizationID;
+    const currentAlive = current === undefined ? false : alive(current);
+    // One retiring authorization per token: the replaced one; an older retiring one is an orphan from here and deleted at once.
+    const replaced =
+      current !== undefined && currentAlive === true
+        ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }]
+        : [];
+    return {
+      kind: 'writeSecret',
+      secret: {
+        name: spec.secretName,
+        // v1 credentials stay as they are: they do not depend on the token.
+        data: contents.data(facts.issued.token, owned?.v1),
+        ...shape,
+        ...(owned?.v1 && { v1: owned.v1 }),
+        authorizationID: facts.issued.id,
+        permissions: wanted,
+        retiring: replaced,
+      },
+    };
+  }
 
-/** The token just issued goes to the Secret, its predecessor retiring for the grace period. */
-function persistIssued(
-  facts: TokenFacts,
-  spec: EffectiveTokenSpec,
-  granted: Granted,
-  kept: Kept,
-  issued: CreatedAuthorization,
-): TokenStep {
-  const current = facts.secret.state === 'owned' ? facts.secret.authorizationID : undefined;
-  const replaced =
-    current !== undefined && kept.isAlive(current)
-      ? [{ id: current, deleteAfter: retireAt(facts.now, spec.rotationGracePeriodSeconds) }]
-      : [];
-  return {
-    kind: 'writeSecret',
-    secret: {
-      name: spec.secretName,
-      // v1 credentials stay as they are: they do not depend on the token.
-      data: granted.contents.data(issued.token, facts.secret.state === 'owned' ? facts.secret.v1 : undefined),
-      ...(granted.contents.shape && { shape: granted.contents.shape }),
-      ...(facts.secret.state === 'owned' && facts.secret.v1 && { v1: facts.secret.v1 }),
-      authorizationID: issued.id,
-      permissions: granted.wanted,
-      retiring: [...kept.retiring, ...replaced],
-    },
-  };
-}
-
-/** An orphan (an authorization of this resource in no Secret) or a retired authorization whose grace period ended: deleted. */
-function cleanUp(facts: TokenFacts, connection: Connection, kept: Kept): TokenStep | undefined {
-  const owned = facts.secret.state === 'owned' ? facts.secret : undefined;
-  if (kept.listed !== undefined) {
-    const known = new Set([owned?.authorizationID, ...kept.retiring.map((entry) => entry.id)]);
-    const orphan = kept.listed.find((entry) => !known.has(entry.id));
-    if (orphan)
+  if (!trusted) {
+    const kept = new Set([owned?.authorizationID, ...retiring.map((entry) => entry.id)]);
+    const proven = Object.entries(facts.probed ?? {}).flatMap(([id, probe]) =>
+      probe.ok && probe.value !== null && isOwn(probe.value, resource) && !deleted.includes(id) ? [id] : [],
+    );
+    const orphan = [...listed.map((entry) => entry.id), ...proven].find((id) => !kept.has(id));
+    if (orphan !== undefined)
       return {
         kind: 'deleteAuthorization',
         connection,
-        authorizationID: orphan.id,
-        why: 'it is in no Secret (an interrupted create or change)',
+        authorizationID: orphan,
+        why: 'it is in no Secret (an interrupted create or change, or a replaced one retiring behind a newer one)',
       };
   }
-  const due = kept.retiring.find((entry) => entry.deleteAfter <= facts.now);
-  if (!due) return undefined;
-  return {
-    kind: 'deleteAuthorization',
-    connection,
-    authorizationID: due.id,
-    why: 'its grace period after a change has ended',
-  };
-}
+  // At most one retiring authorization: of several (a Secret from before this rule, or edited), only the newest waits out its grace period.
+  const newest = [...retiring].sort((a, b) => (a.deleteAfter < b.deleteAfter ? 1 : -1))[0];
+  const surplus = retiring.find((entry) => entry !== newest);
+  if (surplus)
+    return {
+      kind: 'deleteAuthorization',
+      connection,
+      authorizationID: surplus.id,
+      why: 'a newer replacement retires it at once (one retiring authorization per token)',
+    };
+  const due = retiring.find((entry) => entry.deleteAfter <= facts.now);
+  if (due)
+    return {
+      kind: 'deleteAuthorization',
+      connection,
+      authorizationID: due.id,
+      why: 'its grace period after a change has ended',
+    };
 
-/**
- * The Secret's authorization, as InfluxDB shows it by ID, still serves the Secret as it is; else a
- * new one is issued (a token edited by hand would make Ready a lie: it is replaced like a lost one).
- */
-function verifyRecorded(
-  facts: TokenFacts,
-  spec: EffectiveTokenSpec,
-  connection: Connection,
-  granted: Granted,
-  kept: Kept,
-): TokenStep {
-  const owned = facts.secret.state === 'owned' ? facts.secret : undefined;
-  // Every create is preceded by a list: a create whose answer was lost shows up there as an orphan.
-  const issue = (): TokenStep =>
-    kept.listed === undefined
-      ? { kind: 'listAuthorizations', connection }
-      : {
-          kind: 'createAuthorization',
-          connection,
-          description: tokenDescription(spec, facts.resource),
-          permissions: granted.permissions,
-        };
   const token = owned?.data.token;
   const authorizationID = owned?.authorizationID;
-  if (authorizationID === undefined || owned?.permissions !== granted.wanted || !owned.tokenIntact || !token)
-    return issue();
-  if (facts.current?.id !== authorizationID) return { kind: 'readAuthorization', connection, authorizationID };
-  const { found } = facts.current;
-  if (!found.ok) return finish(facts, failureVerdict(`reading authorization ${authorizationID}`, found.failure));
-  if (!serves(found.value, connection.orgID, granted.wanted, token)) return issue();
-  const v1 = decideV1(facts, spec, connection, granted.permissions, granted.wanted);
+  const userID = facts.record?.userID;
+  // Every create is preceded by: the namespace's user, the token's place in the record (its quota),
+  // the Secret's authorization proven or not, and a list (a create whose answer was lost shows up there as an orphan).
+  const issue = (): TokenStep => {
+    const limits = limitsOf(terms);
+    const user = ensureUser(facts, connection);
+    if (user !== undefined) return user;
+    if (facts.record?.tokens[uid] === undefined) {
+      return {
+        kind: 'record',
+        change: { kind: 'token', uid, name: resource.metadata.name, ...(limits && { limits }) },
+      };
+    }
+    if (authorizationID !== undefined) {
+      const current = alive(authorizationID);
+      if (isStep(current)) return current;
+    }
+    if (userID === undefined) throw new Error('a token is created only after its user is recorded');
+    if (trusted) return { kind: 'listAuthorizations', connection, userID };
+    return {
+      kind: 'createAuthorization',
+      connection,
+      userID,
+      description: tokenDescription(spec, resource),
+      permissions,
+    };
+  };
+  // A token edited by hand would make Ready a lie: it is replaced like a lost one.
+  const recorded =
+    authorizationID !== undefined &&
+    owned?.permissions === wanted &&
+    owned.tokenIntact &&
+    token !== undefined &&
+    token !== '';
+  if (!recorded) return issue();
+  const probe = facts.probed?.[authorizationID];
+  if (probe === undefined) return { kind: 'readAuthorization', connection, authorizationID };
+  if (!probe.ok) return finish(facts, failureVerdict(`reading authorization ${authorizationID}`, probe.failure));
+  if (!serves(probe.value, { resource, userID }, connection.orgID, wanted, token)) return issue();
+  // Issued before the record kept tokens (an upgrade): recorded now, outside any limit, since it exists.
+  if (facts.record?.tokens[uid] === undefined)
+    return { kind: 'record', change: { kind: 'token', uid, name: resource.metadata.name } };
+
+  const v1 = decideV1(facts, spec, connection, permissions, wanted);
   if ('kind' in v1) return v1;
   const desired: DesiredTokenSecret = {
     name: spec.secretName,
-    data: granted.contents.data(token, v1.v1),
-    ...(granted.contents.shape && { shape: granted.contents.shape }),
+    data: contents.data(token, v1.v1),
+    ...shape,
     ...(v1.v1 && { v1: v1.v1 }),
     authorizationID,
-    permissions: granted.wanted,
-    retiring: kept.retiring,
+    permissions: wanted,
+    retiring,
   };
-  if (!secretHolds(owned, desired) || kept.retiring.length !== owned.retiring.length)
+  if (!secretHolds(owned, desired) || retiring.length !== owned.retiring.length)
     return { kind: 'writeSecret', secret: desired };
-  return finish(facts, verdicts.ready(facts, spec, connection, kept, authorizationID, v1.v1));
+
+  const nextRetirement = retiring
+    .map((entry) => Date.parse(entry.deleteAfter) - Date.parse(facts.now))
+    .sort((a, b) => a - b)[0];
+  const summary = spec.permissions.map(({ action, bucket }) => `${action}:${bucket}`).join(',');
+  return finish(facts, {
+    reason: 'TokenReady',
+    message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${v1.v1 ? ` and v1 credentials for ${v1.v1.username}` : ''}${retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : ''}`,
+    requeue: after(Math.max(0, Math.min(facts.driftCheckIntervalMs, nextRetirement ?? Number.POSITIVE_INFINITY))),
+    fields: {
+      secretName: spec.secretName,
+      authorizationID,
+      permissions: summary,
+      retiring,
+      ...(v1.v1 && { v1Username: v1.v1.username, v1AuthorizationID: v1.v1.authorizationID }),
+    },
+  });
 }

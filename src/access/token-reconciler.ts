@@ -1,4 +1,4 @@
-import { checkTokenSpec } from '../api/access-spec.js';
+import { checkBucketSpec, checkTokenSpec, type OnboardingKey } from '../api/access-spec.js';
 import {
   TOKEN_FINALIZER,
   type DesiredTokenSecret,
@@ -13,6 +13,8 @@ import type { AccessFinish, FinalizerStep } from './access.js';
 import {
   accessLoop,
   observeAccess,
+  recordKey,
+  recordStep,
   UNRESOLVED,
   type AccessOptions,
   type AccessPorts,
@@ -51,7 +53,7 @@ class TokenReconciler {
   private readonly now: () => Date;
   private readonly shell: AccessShell<InfluxToken, InfluxTokenStatus>;
   /**
-   * What spares a Ready token's periodic check the list of every authorization of the org. An
+   * What spares a Ready token's periodic check the list of its namespace user's authorizations. An
    * orphan (an authorization with the token's UID that its Secret does not name) comes only from a
    * create whose answer or Secret write was lost, or from a Secret changed behind the operator
    * (deleted, annotations edited). So a token stays orphan-free while its Secret keeps the version
@@ -111,7 +113,8 @@ class TokenReconciler {
       checked,
       access,
       secret,
-      buckets: resolveBuckets(ports, request.namespace, names),
+      buckets: checked.ok ? resolveBuckets(ports, request.namespace, checked.spec.onboarding, names) : {},
+      ...(checked.ok && { record: await ports.readRecord(recordKey(checked.spec, resource)) }),
       orphanFree:
         known !== undefined &&
         known.uid === resource.metadata.uid &&
@@ -125,30 +128,37 @@ class TokenReconciler {
   }
 }
 
-/** What the token's permissions name, from the InfluxBuckets' status in the token's namespace. */
+/**
+ * What the token's permissions name, from the InfluxBuckets in the token's namespace: their UID
+ * and spec, never their status (the bucket IDs come from the operator's record of each UID).
+ */
 function resolveBuckets(
   ports: TokenPorts,
   namespace: string,
+  onboarding: OnboardingKey,
   names: readonly string[],
 ): Record<string, BucketResolution> {
   const resolved: Record<string, BucketResolution> = {};
   for (const name of names) {
     const bucket = ports.bucket(namespace, name);
-    const ready = bucket?.status?.conditions?.find((condition) => condition.type === READY);
-    const { bucketID, bucketName, onboarding } = bucket?.status ?? {};
-    if (bucket === undefined) resolved[name] = { kind: 'missing' };
-    else if (
-      ready?.status !== 'True' ||
-      bucketID === undefined ||
-      bucketName === undefined ||
-      onboarding === undefined ||
-      bucket.metadata.deletionTimestamp !== undefined
-    ) {
-      resolved[name] = {
-        kind: 'not-ready',
-        message: `waiting for InfluxBucket ${name} to be Ready (${ready?.reason ?? 'not reconciled yet'})`,
-      };
-    } else resolved[name] = { kind: 'ready', bucketID, bucketName, onboarding };
+    if (bucket === undefined) {
+      resolved[name] = { kind: 'missing' };
+      continue;
+    }
+    const checked = checkBucketSpec(bucket);
+    const ref = checked.ok ? checked.spec.onboarding : undefined;
+    if (ref !== undefined && (ref.namespace !== onboarding.namespace || ref.name !== onboarding.name)) {
+      resolved[name] = { kind: 'elsewhere', onboarding: `${ref.namespace}/${ref.name}` };
+      continue;
+    }
+    const readyReason = bucket.status?.conditions?.find((condition) => condition.type === READY)?.reason;
+    resolved[name] = {
+      kind: 'found',
+      uid: bucket.metadata.uid,
+      name,
+      deleting: bucket.metadata.deletionTimestamp !== undefined,
+      ...(readyReason !== undefined && { readyReason }),
+    };
   }
   return resolved;
 }
@@ -163,14 +173,28 @@ async function act(
 ): Promise<TokenFacts> {
   const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
   switch (step.kind) {
+    case 'record':
+      return recordStep(ports, step.change, facts);
+    case 'findUser': {
+      const { target, token } = step.connection;
+      return { ...facts, user: await ports.influx(target).findUser(token, step.name) };
+    }
+    case 'createUser': {
+      const { target, token } = step.connection;
+      const created = await ports.influx(target).createUser(token, step.name);
+      return created.ok
+        ? { ...facts, user: { ok: true, value: created.value.id } }
+        : { ...facts, failure: { doing: `creating InfluxDB user ${step.name}`, failure: created.failure } };
+    }
     case 'listAuthorizations': {
-      const { target, token, orgID } = step.connection;
-      return { ...facts, authorizations: await ports.influx(target).listAuthorizations(token, { orgID }) };
+      const { target, token } = step.connection;
+      const authorizations = await ports.influx(target).listAuthorizations(token, { userID: step.userID });
+      return { ...facts, authorizations };
     }
     case 'readAuthorization': {
       const { target, token } = step.connection;
       const found = await ports.influx(target).authorization(token, step.authorizationID);
-      return { ...facts, current: { id: step.authorizationID, found } };
+      return { ...facts, probed: { ...facts.probed, [step.authorizationID]: found } };
     }
     case 'createAuthorization':
       // From here until a list finds no orphan, one may exist: this create's answer can be lost.
@@ -273,6 +297,7 @@ async function create(
   const { target, token, orgID } = step.connection;
   const created = await ports.influx(target).createAuthorization(token, {
     orgID,
+    userID: step.userID,
     description: step.description,
     permissions: bucketPermissions(orgID, step.permissions),
   });

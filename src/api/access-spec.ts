@@ -9,7 +9,7 @@ import {
 } from './access-types.js';
 import { checkSecretTemplate, type SecretTemplate } from './secret-template.js';
 import { checkBucketName, checkRetention, integerIn, isRecord, namespaceName, oneOf, secretName } from './spec.js';
-import type { AccessFrom, InfluxOnboarding } from './types.js';
+import type { AccessFrom, AccessLimits, ObjectMeta } from './types.js';
 
 /**
  * The same rules as the InfluxBucket and InfluxToken CRDs' schemas, checked again inside the
@@ -25,6 +25,8 @@ export interface OnboardingKey {
 export interface EffectiveBucketSpec {
   onboarding: OnboardingKey;
   bucketName: string;
+  /** spec.name was set: outside the namespace's prefix it needs the grant to list it. Else bucketName is the default. */
+  chosenName: boolean;
   retentionPeriodSeconds: number;
   description: string;
   deletionPolicy: BucketDeletionPolicy;
@@ -116,9 +118,34 @@ function checkDescription(value: unknown, problems: string[]): string {
   return '';
 }
 
-/** The bucket's name in InfluxDB when spec.name is not set. */
-function defaultBucketName(namespace: string, name: string): string {
+/**
+ * The bucket's name in InfluxDB when spec.name is not set. Bucket names are org-wide; a namespace
+ * name holds no dot, so `<namespace>.` is a prefix no other namespace's default can share.
+ */
+export function defaultBucketName(namespace: string, name: string): string {
+  return `${bucketNamePrefix(namespace)}${name}`;
+}
+
+/** The names a namespace may claim without the onboarding listing them. */
+export function bucketNamePrefix(namespace: string): string {
+  return `${namespace}.`;
+}
+
+/**
+ * The default name before `<namespace>.<name>`: `a`/`b-c` and `a-b`/`c` shared it. A bucket the
+ * operator made under it (its marker names exactly this resource) is taken over on upgrade.
+ */
+export function legacyDefaultBucketName(namespace: string, name: string): string {
   return `${namespace}-${name}`;
+}
+
+/**
+ * The InfluxDB user a namespace's tokens are issued under (a user without a password: it holds
+ * tokens and can never sign in). One user per namespace keeps each tenant's authorizations in a
+ * list of their own (GET /api/v2/authorizations?userID=), never in the org-wide one.
+ */
+export function namespaceUserName(namespace: string): string {
+  return `influx-onboarding-operator:${namespace}`;
 }
 
 /** The token Secret's name when spec.secretName is not set. */
@@ -146,7 +173,15 @@ export function checkBucketSpec(resource: Pick<InfluxBucket, 'metadata' | 'spec'
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    spec: { onboarding, bucketName, retentionPeriodSeconds, description, deletionPolicy, adopt: spec.adopt === true },
+    spec: {
+      onboarding,
+      bucketName,
+      chosenName: spec.name !== undefined,
+      retentionPeriodSeconds,
+      description,
+      deletionPolicy,
+      adopt: spec.adopt === true,
+    },
   };
 }
 
@@ -216,36 +251,93 @@ export function checkTokenSpec(resource: Pick<InfluxToken, 'metadata' | 'spec'>)
   };
 }
 
+/** What a namespace may do through an onboarding that grants it (the onboarding's own namespace: anything). */
+export interface GrantTerms {
+  /** The onboarding's own namespace, whose editors hold the operator token anyway: no limits, any name, adoption with spec.adopt alone. */
+  home: boolean;
+  /** Bucket names outside the namespace's prefix it may claim. */
+  bucketNames: readonly string[];
+  /** Existing unmarked buckets it may adopt. */
+  adoptBuckets: readonly string[];
+  limits: AccessLimits;
+}
+
+const HOME: GrantTerms = { home: true, bucketNames: [], adoptBuckets: [], limits: {} };
+
 /**
- * Whether resources in `namespace` may use the onboarding: its own namespace always, others only
- * when its spec.accessFrom names them or (with their labels known) selects them.
+ * Whether resources in `namespace` may use the onboarding, and on what terms: its own namespace
+ * always, others only when its spec.accessFrom names them (in `namespaces` or `grants`) or (with
+ * their labels known) selects them.
  */
-type Grant = { granted: true } | { granted: false; message: string };
+export type Grant = { granted: true; terms: GrantTerms } | { granted: false };
 
 export function grantFor(
-  onboarding: Pick<InfluxOnboarding, 'metadata'> & { spec: { accessFrom?: AccessFrom } },
+  onboarding: { metadata: Pick<ObjectMeta, 'namespace' | 'name'>; spec: { accessFrom?: AccessFrom } },
   namespace: string,
   namespaceLabels?: Record<string, string>,
 ): Grant {
-  const { namespace: home, name } = onboarding.metadata;
-  if (namespace === home) return { granted: true };
+  if (namespace === onboarding.metadata.namespace) return { granted: true, terms: HOME };
   const accessFrom = onboarding.spec.accessFrom;
-  if (accessFrom?.namespaces?.includes(namespace)) return { granted: true };
+  const limits = accessFrom?.limits ?? {};
+  const entry = accessFrom?.grants?.find((grant) => grant.namespace === namespace);
+  if (entry !== undefined) {
+    return {
+      granted: true,
+      terms: {
+        home: false,
+        bucketNames: entry.bucketNames ?? [],
+        adoptBuckets: entry.adoptBuckets ?? [],
+        limits: { ...limits, ...entry.limits },
+      },
+    };
+  }
+  const general: Grant = { granted: true, terms: { home: false, bucketNames: [], adoptBuckets: [], limits } };
+  if (accessFrom?.namespaces?.includes(namespace)) return general;
   const matchLabels = accessFrom?.namespaceSelector?.matchLabels;
   if (
     matchLabels !== undefined &&
     namespaceLabels !== undefined &&
     Object.entries(matchLabels).every(([key, value]) => namespaceLabels[key] === value)
   ) {
-    return { granted: true };
+    return general;
   }
-  return {
-    granted: false,
-    message: `InfluxOnboarding ${home}/${name} does not grant namespace ${namespace} access (its spec.accessFrom lists neither the namespace nor a selector matching its labels)`,
-  };
+  return { granted: false };
+}
+
+/**
+ * What a namespace without a grant is told, the same whether the onboarding exists or not, and
+ * nothing of its state: who may not use an onboarding learns nothing about it.
+ */
+export function notGrantedMessage(onboarding: OnboardingKey, namespace: string): string {
+  return `InfluxOnboarding ${onboarding.namespace}/${onboarding.name} does not exist or does not grant namespace ${namespace} access; its owners grant it in spec.accessFrom`;
 }
 
 /** Whether the grant depends on the namespace's labels (only then are they worth reading). */
 export function selectsByLabel(onboarding: { spec: { accessFrom?: AccessFrom } }): boolean {
   return onboarding.spec.accessFrom?.namespaceSelector?.matchLabels !== undefined;
+}
+
+/** The limits a record change is checked against; undefined: none (the onboarding's own namespace, or none set). */
+export function limitsOf(terms: GrantTerms): AccessLimits | undefined {
+  return terms.home || Object.keys(terms.limits).length === 0 ? undefined : terms.limits;
+}
+
+/** Whether a namespace may claim a bucket name: its own prefix, a name its grant lists, anything in the onboarding's own namespace. */
+export function mayClaimBucketName(name: string, namespace: string, terms: GrantTerms): boolean {
+  return (
+    terms.home ||
+    name.startsWith(bucketNamePrefix(namespace)) ||
+    terms.bucketNames.includes(name) ||
+    terms.adoptBuckets.includes(name)
+  );
+}
+
+/** Why a retention is outside the grant's limits (undefined: within them). 0 is infinite, longer than any. */
+export function retentionBeyondLimits(seconds: number, limits: AccessLimits): string | undefined {
+  const { minRetentionSeconds: min, maxRetentionSeconds: max } = limits;
+  if (min !== undefined && seconds !== 0 && seconds < min)
+    return `shorter than the minimum of ${min} s (minRetentionSeconds)`;
+  if (max !== undefined && (seconds === 0 || seconds > max))
+    return `longer than the maximum of ${max} s (maxRetentionSeconds)${seconds === 0 ? '; 0 is infinite' : ''}`;
+  return undefined;
 }

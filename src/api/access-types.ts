@@ -149,6 +149,7 @@ export const AccessReason = {
   BucketNotFound: 'BucketNotFound',
   BucketNotReady: 'BucketNotReady',
   SecretConflict: 'SecretConflict',
+  QuotaExceeded: 'QuotaExceeded',
   V1UsernameTaken: 'V1UsernameTaken',
   Unreachable: 'Unreachable',
   InfluxError: 'InfluxError',

@@ -5,6 +5,8 @@ import {
   type InfluxOnboarding,
   type SecretKeySelector,
   type AccessFrom,
+  type AccessLimits,
+  type NamespaceGrant,
 } from './types.js';
 
 /**
@@ -167,12 +169,12 @@ function labelKey(key: string): boolean {
   return prefixOk && name.length <= 63 && LABEL_NAME.test(name);
 }
 
-/** spec.accessFrom of an InfluxOnboarding: namespaces by name and by label, both optional. */
-function checkAccessFrom(value: unknown, problems: string[]): AccessFrom | undefined {
+/** spec.accessFrom of an InfluxOnboarding: namespaces by name, by label and with terms of their own, all optional. */
+export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom | undefined {
   const field = 'spec.accessFrom';
   if (value === undefined) return undefined;
   if (!isRecord(value)) {
-    problems.push(`${field}: must be an object with namespaces and/or namespaceSelector`);
+    problems.push(`${field}: must be an object with namespaces, namespaceSelector, limits and/or grants`);
     return undefined;
   }
   const accessFrom: AccessFrom = {};
@@ -211,7 +213,90 @@ function checkAccessFrom(value: unknown, problems: string[]): AccessFrom | undef
       accessFrom.namespaceSelector = { matchLabels };
     }
   }
+  const limits = checkLimits(value.limits, `${field}.limits`, problems);
+  if (limits !== undefined) accessFrom.limits = limits;
+  if (value.grants !== undefined) {
+    if (!Array.isArray(value.grants) || value.grants.length > GRANTS_MAX) {
+      problems.push(
+        `${field}.grants: must be a list of at most ${GRANTS_MAX} {namespace, bucketNames, adoptBuckets, limits}`,
+      );
+    } else {
+      const seen = new Set<string>();
+      accessFrom.grants = value.grants.flatMap((entry: unknown, index) => {
+        const grant = checkNamespaceGrant(entry, `${field}.grants[${index}]`, problems);
+        if (grant === undefined) return [];
+        if (seen.has(grant.namespace))
+          problems.push(
+            `${field}.grants[${index}].namespace: ${grant.namespace} is listed twice; one entry per namespace`,
+          );
+        seen.add(grant.namespace);
+        return [grant];
+      });
+    }
+  }
   return accessFrom;
+}
+
+const GRANTS_MAX = 256;
+/** The largest maxBuckets or maxTokens (a record holds a few thousand entries at most). */
+const MAX_LIMIT = 5000;
+const GRANT_BUCKETS_MAX = 256;
+
+function checkNamespaceGrant(value: unknown, field: string, problems: string[]): NamespaceGrant | undefined {
+  if (!isRecord(value)) {
+    problems.push(`${field}: must be an object {namespace, bucketNames, adoptBuckets, limits}`);
+    return undefined;
+  }
+  const grant: NamespaceGrant = { namespace: namespaceName(value.namespace, `${field}.namespace`, problems) };
+  for (const key of ['bucketNames', 'adoptBuckets'] as const) {
+    const names = value[key];
+    if (names === undefined) continue;
+    if (!Array.isArray(names) || names.length > GRANT_BUCKETS_MAX) {
+      problems.push(`${field}.${key}: must be a list of at most ${GRANT_BUCKETS_MAX} bucket names`);
+      continue;
+    }
+    grant[key] = names.map((name: unknown, index) => checkBucketName(name, `${field}.${key}[${index}]`, problems));
+  }
+  const limits = checkLimits(value.limits, `${field}.limits`, problems);
+  if (limits !== undefined) grant.limits = limits;
+  return grant;
+}
+
+function checkLimits(value: unknown, field: string, problems: string[]): AccessLimits | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    problems.push(`${field}: must be an object {maxBuckets, maxTokens, minRetentionSeconds, maxRetentionSeconds}`);
+    return undefined;
+  }
+  const limits: AccessLimits = {};
+  const count = (key: 'maxBuckets' | 'maxTokens') => {
+    if (value[key] !== undefined) limits[key] = integerIn(value[key], `${field}.${key}`, 0, 0, MAX_LIMIT, problems);
+  };
+  count('maxBuckets');
+  count('maxTokens');
+  if (value.minRetentionSeconds !== undefined)
+    limits.minRetentionSeconds = integerIn(
+      value.minRetentionSeconds,
+      `${field}.minRetentionSeconds`,
+      0,
+      0,
+      RETENTION_MAX,
+      problems,
+    );
+  if (value.maxRetentionSeconds !== undefined) {
+    limits.maxRetentionSeconds = integerIn(
+      value.maxRetentionSeconds,
+      `${field}.maxRetentionSeconds`,
+      RETENTION_MAX,
+      MIN_RETENTION_SECONDS,
+      RETENTION_MAX,
+      problems,
+    );
+  }
+  const { minRetentionSeconds: min, maxRetentionSeconds: max } = limits;
+  if (min !== undefined && max !== undefined && min > max)
+    problems.push(`${field}.minRetentionSeconds: must not exceed maxRetentionSeconds (${min} > ${max})`);
+  return limits;
 }
 
 /** The credentials Secret's name when spec.credentialsSecret.name is not set. */

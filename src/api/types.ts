@@ -55,10 +55,35 @@ type DeletionPolicy = 'Retain' | 'Delete';
 type OnboardingMode = 'Setup' | 'SetupUser';
 type ResetPolicy = 'Reonboard' | 'Report';
 
-/** InfluxOnboarding.spec.accessFrom: which other namespaces' InfluxBuckets and InfluxTokens may reference the onboarding. */
+/** InfluxOnboarding.spec.accessFrom: which other namespaces may reference the onboarding, and on what terms. */
 export interface AccessFrom {
   namespaces?: string[];
   namespaceSelector?: { matchLabels?: Record<string, string> };
+  /** Limits for every namespace granted by `namespaces` or `namespaceSelector` (and the defaults of `grants` entries). */
+  limits?: AccessLimits;
+  /** One namespace each, with terms of its own; listing a namespace here grants it. */
+  grants?: NamespaceGrant[];
+}
+
+/** What a granted namespace may create through the onboarding; an absent field sets no limit. */
+export interface AccessLimits {
+  maxBuckets?: number;
+  maxTokens?: number;
+  /** The shortest retention an InfluxBucket may ask for (infinite, 0, is longer than any). */
+  minRetentionSeconds?: number;
+  /** The longest retention an InfluxBucket may ask for; infinite (0) is then refused. */
+  maxRetentionSeconds?: number;
+}
+
+/** InfluxOnboarding.spec.accessFrom.grants[]: one namespace's terms. */
+export interface NamespaceGrant {
+  namespace: string;
+  /** Bucket names outside the namespace's own prefix (`<namespace>.`) its InfluxBuckets may claim. */
+  bucketNames?: string[];
+  /** Existing buckets (made by hand, without an operator marker) its InfluxBuckets may adopt (with spec.adopt). */
+  adoptBuckets?: string[];
+  /** Field by field over accessFrom.limits. */
+  limits?: AccessLimits;
 }
 
 export interface InfluxOnboardingSpec {

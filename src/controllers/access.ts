@@ -72,6 +72,8 @@ export function accessWiring<T extends AccessResource>(
         Promise.resolve(namespaces && (namespaces.get('', namespace)?.metadata?.labels ?? {})),
       influx: deps.influx,
       recordEvent: events,
+      readRecord: (key) => deps.records.read(key),
+      changeRecord: (key, change) => deps.records.change(key, change),
       resource: (namespace, name) => written.get(namespace, name),
       patchStatus: statusWriter(written, customObjects, plural),
       patchFinalizers: (resource, finalizers) => patchFinalizers(customObjects, resource, finalizers, plural),
@@ -90,7 +92,7 @@ export function accessWiring<T extends AccessResource>(
 }
 
 /** The onboarding an InfluxBucket or InfluxToken references (its namespace defaults to the resource's own). */
-function referencedOnboarding(object: AccessResource): string | undefined {
+export function referencedOnboarding(object: AccessResource): string | undefined {
   const ref = object.spec?.onboardingRef;
   return ref?.name === undefined ? undefined : `${ref.namespace ?? object.metadata.namespace}/${ref.name}`;
 }

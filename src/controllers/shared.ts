@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, VERSION } from '../api/types.js';
 import type { Config } from '../config.js';
 import { InfluxClientPool, type InfluxClient, type InfluxTarget, type PoolOptions } from '../influx/index.js';
+import { AccessRecords } from '../kube/access-records.js';
 import {
   ClusterDirectory,
   ENDPOINT_SLICE_INDEXES,
@@ -125,6 +126,7 @@ export interface ControllerDeps {
   /** The Secrets the operator writes, through the read-your-writes view every writer of them records in. */
   managedSecrets: ReadYourWrites<V1Secret>;
   credentials: CredentialsSecrets;
+  records: AccessRecords;
   /** Who owns which address in the cluster, and how instances are read from URLs. */
   cluster: ClusterDirectory;
   instances: InstanceSettings;
@@ -181,6 +183,10 @@ export function controllerDeps(
       logger,
       new EventWriter(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
     ),
+    records: new AccessRecords(core, {
+      namespaceOf: (onboarding) => config.operatorNamespace ?? onboarding.namespace,
+      maxAgeMs: config.resyncPeriodMs,
+    }),
     managedSecrets,
     credentials: new CredentialsSecrets(
       core,

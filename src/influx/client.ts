@@ -37,6 +37,7 @@ import {
   parseBucket,
   parseCreated,
   parseCreatedAuthorization,
+  parseBucketInfo,
   parseHealth,
   parseSetupResult,
   parseSetupStatus,
@@ -49,6 +50,12 @@ import {
 
 function isNotFound<T>(outcome: Outcome<T>): boolean {
   return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
+}
+
+/** A lookup that found nothing: InfluxDB answers a name that matches nothing with 404, not an empty list. */
+async function orNull<T>(outcome: Promise<Outcome<T | null>>): Promise<Outcome<T | null>> {
+  const settled = await outcome;
+  return isNotFound(settled) ? { ok: true, value: null } : settled;
 }
 
 /** Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one InfluxDB cannot parse ("id must have a length of 16 bytes"). */
@@ -208,23 +215,58 @@ class HttpInfluxClient implements InfluxClient {
     return this.patchBucket(token, bucketID, { retentionRules: retentionRules(retentionSeconds) });
   }
 
-  async findBucket(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
-    const lookup = await this.call(
-      {
-        method: 'GET',
-        path: '/api/v2/buckets',
-        endpoint: 'GET /api/v2/buckets',
-        query: { orgID, name },
-        authToken: token,
-      },
-      { parse: (json) => findBucket(json, name), secrets: [token] },
+  findBucket(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
+    return orNull(
+      this.call(
+        {
+          method: 'GET',
+          path: '/api/v2/buckets',
+          endpoint: 'GET /api/v2/buckets',
+          query: { orgID, name },
+          authToken: token,
+        },
+        { parse: (json) => findBucket(json, name), secrets: [token] },
+      ),
     );
-    // InfluxDB answers a name that matches nothing with 404 rather than an empty list.
-    return isNotFound(lookup) ? { ok: true, value: null } : lookup;
+  }
+
+  findBucketByID(token: string, bucketID: string): Promise<Outcome<BucketInfo | null>> {
+    return foundByID(
+      this.call(
+        { method: 'GET', path: bucketPath(bucketID), endpoint: 'GET /api/v2/buckets/{id}', authToken: token },
+        { parse: parseBucketInfo, secrets: [token] },
+      ),
+    );
   }
 
   describeBucket(token: string, bucketID: string, description: string): Promise<Outcome<Created>> {
     return this.patchBucket(token, bucketID, { description });
+  }
+
+  renameBucket(token: string, bucketID: string, name: string): Promise<Outcome<Created>> {
+    return this.patchBucket(token, bucketID, { name });
+  }
+
+  findUser(token: string, name: string): Promise<Outcome<string | null>> {
+    return orNull(
+      this.call(
+        { method: 'GET', path: '/api/v2/users', endpoint: 'GET /api/v2/users', query: { name }, authToken: token },
+        { parse: (json) => findIdByName(json, 'users', name), secrets: [token] },
+      ),
+    );
+  }
+
+  createUser(token: string, name: string): Promise<Outcome<Created>> {
+    return this.call(
+      {
+        method: 'POST',
+        path: '/api/v2/users',
+        endpoint: 'POST /api/v2/users',
+        body: { name, status: 'active' },
+        authToken: token,
+      },
+      { parse: parseCreated, secrets: [token] },
+    );
   }
 
   private patchBucket(token: string, bucketID: string, body: Record<string, unknown>): Promise<Outcome<Created>> {

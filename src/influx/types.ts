@@ -273,6 +273,14 @@ export interface InfluxClient {
   ): Promise<Outcome<Created>>;
   /** GET /api/v2/buckets?orgID=&name=: the bucket of that name in the org, or null. */
   findBucket(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>>;
+  /** GET /api/v2/buckets/{id} with the description: null when InfluxDB has no bucket of that ID. */
+  findBucketByID(token: string, bucketID: string): Promise<Outcome<BucketInfo | null>>;
+  /** PATCH /api/v2/buckets/{id} with only the name (422 conflict when another bucket of the org has it). */
+  renameBucket(token: string, bucketID: string, name: string): Promise<Outcome<Created>>;
+  /** GET /api/v2/users?name=: the user's ID, or null. */
+  findUser(token: string, name: string): Promise<Outcome<string | null>>;
+  /** POST /api/v2/users: a user without a password (it can hold tokens, never sign in). */
+  createUser(token: string, name: string): Promise<Outcome<Created>>;
   /** PATCH /api/v2/buckets/{id} with only the description. */
   describeBucket(token: string, bucketID: string, description: string): Promise<Outcome<Created>>;
   /** DELETE /api/v2/buckets/{id}, with all its data. */

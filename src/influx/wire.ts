@@ -78,11 +78,19 @@ export function findIdByName(json: unknown, listKey: string, name: string): stri
 export function findBucket(json: unknown, name: string): BucketInfo | null | undefined {
   if (!isJsonObject(json) || !Array.isArray(json.buckets)) return undefined;
   const match = json.buckets.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name);
-  if (match === undefined) return null;
-  const id = nonEmptyString(match.id);
-  const retentionSeconds = retentionOf(match);
-  const description = typeof match.description === 'string' ? match.description : '';
-  return id === undefined || retentionSeconds === undefined ? undefined : { id, name, retentionSeconds, description };
+  return match === undefined ? null : parseBucketInfo(match);
+}
+
+/** A bucket as a list or GET /api/v2/buckets/{id} shows it; undefined when the shape is wrong. */
+export function parseBucketInfo(json: unknown): BucketInfo | undefined {
+  if (!isJsonObject(json)) return undefined;
+  const id = nonEmptyString(json.id);
+  const name = nonEmptyString(json.name);
+  const retentionSeconds = retentionOf(json);
+  const description = typeof json.description === 'string' ? json.description : '';
+  return id === undefined || name === undefined || retentionSeconds === undefined
+    ? undefined
+    : { id, name, retentionSeconds, description };
 }
 
 /** A bucket's retention: the `expire` rule's everySeconds; no rule (or 0) is infinite. */

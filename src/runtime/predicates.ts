@@ -25,7 +25,7 @@ function anyOf<T extends KubernetesObject>(...predicates: ReadonlyArray<Predicat
 const resync: Predicate = { update: (previous, current) => previous === current };
 
 /** The spec changed (metadata.generation moves only on spec changes when there is a status subresource). */
-const generationChanged: Predicate = {
+export const generationChanged: Predicate = {
   update: (previous, current) => previous.metadata?.generation !== current.metadata?.generation,
 };
 

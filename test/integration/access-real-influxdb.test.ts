@@ -11,6 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import * as assert from 'uvu/assert';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import {
+  InstanceFile,
   accessHarness,
   createAccess,
   deleteAccess,
@@ -20,26 +21,14 @@ import {
   waitForGone,
 } from '../support/access.js';
 import { readStatus, writeStatus } from '../support/influx-app.js';
-import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
-import {
-  OnboardingFile,
-  createNamespace,
-  createOnboarding,
-  getSecret,
-  observableText,
-  waitForReason,
-  type SecretView,
-} from '../support/onboarding.js';
+import { REAL_VERSIONS, freshInfluxd, type RealVersion } from '../support/influxdb.js';
+import { createNamespace, getSecret, observableText, type SecretView } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
-class AccessFile extends OnboardingFile {
-  server!: InfluxServer;
+class AccessFile extends InstanceFile {
   appA = '';
   appB = '';
   stranger = '';
-  operatorToken = '';
-  orgID = '';
-  onboardingBucket = '';
 
   constructor(readonly version: RealVersion) {
     super();
@@ -56,19 +45,7 @@ class AccessFile extends OnboardingFile {
       ['--namespace-label-grants=true', '--drift-check-interval=2s'],
       [this.namespace, this.appA, this.appB, this.stranger],
     );
-    this.server = await freshInfluxd(this.version);
-    await createOnboarding(this.namespace, 'influxdb', {
-      url: this.server.url,
-      username: 'admin',
-      org: 'acme',
-      bucket: 'platform',
-      accessFrom: { namespaces: [this.appA, this.appB] },
-    });
-    const onboarded = await waitForReason(this.namespace, 'influxdb', 'Onboarded', 60_000);
-    const secret = await this.secret(this.namespace, 'influxdb-influxdb');
-    this.operatorToken = secret.data.token ?? '';
-    this.orgID = onboarded.status?.orgID ?? '';
-    this.onboardingBucket = 'platform';
+    await this.onboard(await freshInfluxd(this.version), this.accessFrom());
   }
 
   async secret(namespace: string, name: string): Promise<SecretView> {
@@ -78,16 +55,20 @@ class AccessFile extends OnboardingFile {
     return secret;
   }
 
-  ref(): { name: string; namespace: string } {
-    return { name: 'influxdb', namespace: this.namespace };
+  /** appA may adopt `legacy` (and even the onboarding's own bucket, which is never adopted all the same); appB may claim `app-b-data`, outside its own prefix. */
+  accessFrom(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      grants: [
+        { namespace: this.appA, adoptBuckets: ['legacy', this.onboardingBucket] },
+        { namespace: this.appB, bucketNames: ['app-b-data'] },
+      ],
+      ...extra,
+    };
   }
 
   /** Descriptions of the org's authorizations that carry this InfluxToken's marker. */
-  async authorizationsOf(token: InfluxToken | undefined): Promise<string[]> {
-    const uid = token?.metadata.uid ?? 'none';
-    return (await this.server.admin.authorizationDescriptions(this.operatorToken, this.orgID)).filter((description) =>
-      description.includes(`uid=${uid}]`),
-    );
+  authorizationsOf(token: InfluxToken | undefined): Promise<string[]> {
+    return this.marked(token?.metadata.uid);
   }
 }
 
@@ -118,11 +99,11 @@ for (const version of REAL_VERSIONS) {
         rotationGracePeriodSeconds: 0,
       });
       const bucket = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'metrics', 'BucketReady');
-      assert.is(bucket.status?.bucketName, `${appA}-metrics`);
+      assert.is(bucket.status?.bucketName, `${appA}.metrics`);
       const inInflux = await file.server.admin.bucket(file.operatorToken, bucket.status?.bucketID ?? '');
       assert.equal(
         [inInflux.name, inInflux.everySeconds, inInflux.shardGroupDurationSeconds],
-        [`${appA}-metrics`, 3600, 3600],
+        [`${appA}.metrics`, 3600, 3600],
       );
       await waitForAccess<InfluxToken>('InfluxToken', appA, 'writer', 'TokenReady');
 
@@ -130,7 +111,7 @@ for (const version of REAL_VERSIONS) {
       assert.equal(Object.keys(secret.data).sort(), ['bucket', 'org', 'token', 'url']);
       assert.equal(
         [secret.data.url, secret.data.org, secret.data.bucket],
-        [file.server.url, 'acme', `${appA}-metrics`],
+        [file.server.url, 'acme', `${appA}.metrics`],
       );
       assert.is.not(secret.data.token, file.operatorToken, 'never the operator token');
       assert.equal(
@@ -247,7 +228,7 @@ for (const version of REAL_VERSIONS) {
     await waitForGone('InfluxBucket', appA, 'metrics');
     await waitForGone('InfluxBucket', appB, 'other');
     const names = await file.server.admin.bucketNames(file.operatorToken, file.orgID);
-    assert.not.ok(names.includes(`${appA}-metrics`), 'Delete: gone');
+    assert.not.ok(names.includes(`${appA}.metrics`), 'Delete: gone');
     assert.ok(names.includes('app-b-data'), 'Retain: kept');
   });
 
@@ -289,7 +270,7 @@ for (const version of REAL_VERSIONS) {
       assert.match(refused.status?.conditions?.[0]?.message ?? '', "the onboarding's own bucket");
       await createAccess('InfluxBucket', appA, 'second', { onboardingRef: file.ref(), name: 'legacy', adopt: true });
       const taken = await waitForAccess<InfluxBucket>('InfluxBucket', appA, 'second', 'BucketExists');
-      assert.match(taken.status?.conditions?.[0]?.message ?? '', `is managed by InfluxBucket ${appA}/legacy`);
+      assert.match(taken.status?.conditions?.[0]?.message ?? '', 'is managed by InfluxBucket legacy');
       for (const name of ['grab', 'second', 'legacy']) await deleteAccess('InfluxBucket', appA, name);
       for (const name of ['grab', 'second', 'legacy']) await waitForGone('InfluxBucket', appA, name);
       assert.ok(
@@ -309,7 +290,7 @@ for (const version of REAL_VERSIONS) {
     const bucket = await waitForAccess('InfluxBucket', stranger, 'sneaky', 'NotPermitted');
     const token = await waitForAccess<InfluxToken>('InfluxToken', stranger, 'sneaky', 'NotPermitted');
     assert.match(bucket.status?.conditions?.[0]?.message ?? '', `does not grant namespace ${stranger}`);
-    assert.not.ok((await file.server.admin.bucketNames(file.operatorToken, file.orgID)).includes(`${stranger}-sneaky`));
+    assert.not.ok((await file.server.admin.bucketNames(file.operatorToken, file.orgID)).includes(`${stranger}.sneaky`));
     assert.equal(await file.authorizationsOf(token), []);
     assert.is(await getSecret(stranger, 'sneaky-influx-token'), undefined);
   });
@@ -328,10 +309,9 @@ for (const version of REAL_VERSIONS) {
           name: 'influxdb',
           body: {
             spec: {
-              accessFrom: {
-                namespaces: [file.appA, file.appB],
+              accessFrom: file.accessFrom({
                 namespaceSelector: { matchLabels: { 'metrics.example.com/team': 'c' } },
-              },
+              }),
             },
           },
         },
@@ -371,7 +351,7 @@ for (const version of REAL_VERSIONS) {
       await waitForAccess('InfluxBucket', appB, 'metrics', 'BucketReady');
       await waitForAccess('InfluxToken', appB, 'shop-writer', 'TokenReady');
       const secret = await file.secret(appB, 'shop-writer-influx-token');
-      assert.is(secret.data.bucket, 'shop-metrics');
+      assert.is(secret.data.bucket, `${appB}.metrics`);
       assert.is(await writeStatus(use(secret)), 204);
       assert.equal(await readStatus(use(secret)), { status: 200, rows: 1 });
     },

@@ -176,7 +176,7 @@ const named = <T extends Manifest>(manifests: Manifest[], kind: string, name: st
 
 /** The operator's rules on its own resources: the same in the ClusterRole and in each per-namespace Role. */
 const OPERATOR_RULES: PolicyRule[] = [
-  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings'], verbs: ['list', 'watch'] },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/status'], verbs: ['patch'] },
   { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxonboardings/finalizers'], verbs: ['update'] },
   {
@@ -277,7 +277,7 @@ test('namespaceLabelGrants: the flag and a cluster-wide list/watch on namespaces
   for (const values of [{ namespaceLabelGrants: true }, { namespaceLabelGrants: true, namespaces: ['team-a'] }]) {
     const manifests = await render('ops', values);
     assert.equal(named<RbacObject>(manifests, 'ClusterRole', `${fullname}-namespace-labels`).rules, [
-      { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
     ]);
     const binding = named<Manifest & { roleRef: { name: string }; subjects: object[] }>(
       manifests,
@@ -309,6 +309,8 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     'ClusterRole',
     'ClusterRole',
     'ClusterRole',
+    'ClusterRole',
+    'ClusterRole',
     'ClusterRoleBinding',
     'ClusterRoleBinding',
     'ClusterRoleBinding',
@@ -316,6 +318,8 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     'Lease',
     'PodDisruptionBudget',
     'Role',
+    'Role',
+    'RoleBinding',
     'RoleBinding',
     'Service',
     'ServiceAccount',
@@ -341,7 +345,7 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
 
   // The leader-election Role lives in the release namespace and covers one Lease (create cannot
   // be limited to a name).
-  const role = only<Manifest & { rules: PolicyRule[] }>(manifests, 'Role');
+  const role = named<RbacObject>(manifests, 'Role', `${fullname}-leader-election`);
   assert.is(role.metadata.namespace, 'ops');
   assert.equal(role.rules, [
     {
@@ -380,6 +384,8 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
     '--resync-period=10m',
     '--drift-check-interval=5m',
     '--password-check-interval=1h',
+    '--token-sweep-interval=10m',
+    '--operator-namespace=$(POD_NAMESPACE)',
     '--leader-elect=true',
     `--leader-election-id=${release}-influx-onboarding-operator`,
     '--leader-election-namespace=$(POD_NAMESPACE)',
@@ -397,6 +403,11 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.equal(
     [config.namespaces, config.leaderElect, config.leaderElectionNamespace, config.leaderElectionId, config.identity],
     [[], true, 'ops', `${release}-influx-onboarding-operator`, 'operator-0'],
+  );
+  assert.equal(
+    [config.operatorNamespace, config.tokenSweepIntervalMs],
+    ['ops', 600_000],
+    'records in the release namespace',
   );
   assert.equal(
     [
@@ -454,9 +465,10 @@ test('default values: cluster-wide RBAC, 2 replicas with leader election and a P
   assert.not.match(toYaml(manifests), /PRIVATE KEY/, 'no private key in the chart');
 });
 
-test('namespaces [a, b]: a Role and RoleBinding in each, cluster-wide only the reviews and reading Services, --namespaces=a,b', async () => {
+test('namespaces [a, b]: a Role and RoleBinding in each, cluster-wide only the reviews, reading Services and the tenant roles, --namespaces=a,b', async () => {
   const manifests = await render('ops', { namespaces: ['a', 'b'] });
-  // The token and access reviews are cluster-scoped APIs; who owns an address is read from every namespace.
+  // The token and access reviews are cluster-scoped APIs; who owns an address is read from every
+  // namespace; the tenant roles are aggregated into Kubernetes' own ClusterRoles (bound to nobody).
   assert.equal(
     manifests
       .filter((m) => m.kind.startsWith('Cluster'))
@@ -466,6 +478,8 @@ test('namespaces [a, b]: a Role and RoleBinding in each, cluster-wide only the r
       `ClusterRole/${fullname}-instance-owners`,
       `ClusterRole/${fullname}-metrics-auth`,
       `ClusterRole/${fullname}-metrics-reader`,
+      `ClusterRole/${fullname}-tenant-edit`,
+      `ClusterRole/${fullname}-tenant-view`,
       `ClusterRoleBinding/${fullname}-instance-owners`,
       `ClusterRoleBinding/${fullname}-metrics-auth`,
     ],
@@ -477,10 +491,14 @@ test('namespaces [a, b]: a Role and RoleBinding in each, cluster-wide only the r
   assert.equal(watched.map((r) => r.metadata.namespace).sort(), ['a', 'b']);
   for (const role of watched)
     assert.equal(role.rules, OPERATOR_RULES, 'the same rules as the ClusterRole of the cluster-wide mode');
-  const leaderElection = roles.filter((r) => !watched.includes(r));
+  const own = roles.filter((r) => !watched.includes(r));
   assert.equal(
-    leaderElection.map((r) => [r.metadata.namespace, r.rules[0]?.resources]),
-    [['ops', ['leases']]],
+    own.map((r) => [r.metadata.namespace, r.rules[0]?.resources]).sort(),
+    [
+      ['ops', ['configmaps']],
+      ['ops', ['leases']],
+    ],
+    'in the release namespace: the access records and the Lease',
   );
   const bindings = manifests.filter(
     (m): m is Manifest & { roleRef: { apiGroup: string; kind: string; name: string } } => m.kind === 'RoleBinding',
@@ -566,6 +584,50 @@ test('options: label selector, link-local, allow-list, secret consent off, one r
   assert.match(refused.stderr, /leaderElection\.enabled/);
 });
 
+test('access records and tenant roles: a Role for ConfigMaps in the release namespace only; edit/view ClusterRoles without status, InfluxOnboarding only when asked, none without rbac.create', async () => {
+  const manifests = await render('ops');
+  assert.equal(named<RbacObject>(manifests, 'Role', `${fullname}-records`).rules, [
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'create', 'update'] },
+  ]);
+  assert.is(named<RbacObject>(manifests, 'Role', `${fullname}-records`).metadata.namespace, 'ops');
+  const edit = named<RbacObject>(manifests, 'ClusterRole', `${fullname}-tenant-edit`);
+  const view = named<RbacObject>(manifests, 'ClusterRole', `${fullname}-tenant-view`);
+  const aggregates = (role: RbacObject) =>
+    Object.keys(role.metadata.labels ?? {})
+      .filter((label) => label.startsWith('rbac.authorization.k8s.io/aggregate-to-'))
+      .sort();
+  assert.equal(aggregates(edit), [
+    'rbac.authorization.k8s.io/aggregate-to-admin',
+    'rbac.authorization.k8s.io/aggregate-to-edit',
+  ]);
+  assert.equal(aggregates(view), [
+    'rbac.authorization.k8s.io/aggregate-to-admin',
+    'rbac.authorization.k8s.io/aggregate-to-edit',
+    'rbac.authorization.k8s.io/aggregate-to-view',
+  ]);
+  for (const role of [edit, view])
+    assert.equal(
+      role.rules.map((rule) => rule.resources),
+      [['influxbuckets', 'influxtokens']],
+      'no status, no onboardings',
+    );
+  assert.equal(view.rules[0]?.verbs, ['get', 'list', 'watch']);
+  assert.not.ok(
+    manifests.some((m) => (m as Manifest & { roleRef?: { name: string } }).roleRef?.name?.includes('-tenant-')),
+    'bound to nobody: the platform gives tenants edit or view',
+  );
+  const withOnboardings = await render('ops', { tenantRoles: { onboardings: true } });
+  assert.equal(named<RbacObject>(withOnboardings, 'ClusterRole', `${fullname}-tenant-edit`).rules[0]?.resources, [
+    'influxbuckets',
+    'influxtokens',
+    'influxonboardings',
+  ]);
+  const off = await render('ops', { tenantRoles: { enabled: false } });
+  assert.not.ok(off.some((m) => m.metadata.name.includes('-tenant-')));
+  const none = await render('ops', { rbac: { create: false } });
+  assert.not.ok(none.some((m) => m.metadata.name.endsWith('-records') || m.metadata.name.includes('-tenant-')));
+});
+
 test('escrow.enabled: --escrow-namespace is the release namespace, and a Role there grants exactly get, create and update on Secrets; off by default', async () => {
   const off = await render('ops');
   assert.not.ok(
@@ -642,7 +704,14 @@ test('metrics: a certificate Secret is mounted for --metrics-cert-dir; plain HTT
       .filter((m) => m.kind.startsWith('Cluster'))
       .map((m) => m.metadata.name)
       .sort(),
-    [fullname, fullname, `${fullname}-instance-owners`, `${fullname}-instance-owners`],
+    [
+      fullname,
+      fullname,
+      `${fullname}-instance-owners`,
+      `${fullname}-instance-owners`,
+      `${fullname}-tenant-edit`,
+      `${fullname}-tenant-view`,
+    ],
     'no review grants nor reader role without secure metrics',
   );
   const plainMonitor = only<Manifest & { spec: { endpoints: Array<Record<string, unknown>> } }>(
@@ -713,7 +782,8 @@ test('the API server accepts the per-namespace rendering (server-side dry run)',
   const namespace = await createNamespace('deploy');
   const watched = [await createNamespace('deploy-a'), await createNamespace('deploy-b')];
   const manifests = await render(namespace, { namespaces: watched });
-  assert.is(manifests.filter((m) => m.kind === 'Role').length, 3);
+  // One in each watched namespace, the Lease's and the access records'.
+  assert.is(manifests.filter((m) => m.kind === 'Role').length, 4);
   assertAcceptedWithoutWarnings(await dryRunApply(toYaml(manifests)), manifests.length);
 });
 

@@ -20,6 +20,8 @@ interface Learned {
   otherID?: string;
   /** A bucket made by a step. */
   appBucketID?: string;
+  /** A user made by a step (a namespace's, as the operator makes it). */
+  tenantUserID?: string;
   /** The setup authorization's permissions as the operator copies them (type, id, orgID), as JSON. */
   permissionsJson?: string;
   /** The Cookie a sign-in's session is closed with. */
@@ -82,32 +84,43 @@ const fillBody = (body: unknown, learned: Learned): unknown =>
       : typeof body === 'object' && body !== null
         ? Object.fromEntries(Object.entries(body).map(([key, value]) => [key, fillBody(value, learned)]))
         : body;
-const withToken = (name: string, path: string, method = 'GET', body?: unknown): Step => ({
-  name,
-  request: (learned) => ({
-    method,
-    path: fill(path, learned),
-    token: learned.token ?? '',
-    ...(body === undefined ? {} : { body: fillBody(body, learned) }),
-  }),
-});
-const createAuthorization = (name: string, permissions: (learned: Learned) => unknown[]): Step => ({
+/** A request sent with the operator's token (`token`) or the one a step created (`otherToken`), placeholders filled. */
+const sentWith =
+  (which: 'token' | 'otherToken') =>
+  (name: string, path: string, method = 'GET', body?: unknown): Step => ({
+    name,
+    request: (learned) => ({
+      method,
+      path: fill(path, learned),
+      token: learned[which] ?? '',
+      ...(body === undefined ? {} : { body: fillBody(body, learned) }),
+    }),
+  });
+const withToken = sentWith('token');
+const withOtherToken = sentWith('otherToken');
+/** POST an authorization with the operator's token (for `owner.userID`, else the token's user); learns otherToken/otherID. */
+const createAuthorization = (
+  name: string,
+  permissions: (learned: Learned) => unknown[],
+  owner: { userID?: 'userID' | 'tenantUserID'; description?: string } = {},
+): Step => ({
   name,
   request: (learned) => ({
     method: 'POST',
     path: '/api/v2/authorizations',
     token: learned.token ?? '',
-    body: { orgID: learned.orgID, description: 'conformance', permissions: permissions(learned) },
+    body: {
+      orgID: learned.orgID,
+      ...(owner.userID && { userID: learned[owner.userID] }),
+      description: owner.description ?? 'conformance',
+      permissions: permissions(learned),
+    },
   }),
   learn: (answer, learned) => {
     if (answer.status !== 201) return;
     learned.otherToken = String(objectOf(answer.json).token);
     learned.otherID = String(objectOf(answer.json).id);
   },
-});
-const withOtherToken = (name: string, path: string): Step => ({
-  name,
-  request: (learned) => ({ path, token: learned.otherToken ?? '' }),
 });
 /** A step sent as it is built from what earlier steps learned (placeholders filled in the path and body). */
 const step = (name: string, build: (learned: Learned) => RawRequest, learn?: Step['learn']): Step => ({
@@ -127,6 +140,23 @@ const learnID =
   (answer, learned) => {
     if (answer.status === 201) learned[key] = String(objectOf(answer.json).id);
   };
+/** A bucket of one hour's retention with this description, its ID learned as appBucketID. */
+const createDescribedBucket = (name: string, bucket: string, description: string): Step =>
+  step(
+    name,
+    (learned) => ({
+      method: 'POST',
+      path: '/api/v2/buckets',
+      token: learned.token ?? '',
+      body: {
+        orgID: '{orgID}',
+        name: bucket,
+        description,
+        retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }],
+      },
+    }),
+    learnID('appBucketID'),
+  );
 const createAppBucket = step(
   'POST /api/v2/buckets app (infinite retention)',
   (learned) => ({
@@ -342,36 +372,17 @@ const CASES: Case[] = [
           ['read', 'write'].map((action) => ({ action, resource: { type } })),
         ),
       ),
-      {
-        name: 'PATCH the setup authorization inactive',
-        request: (learned) => ({
-          method: 'PATCH',
-          path: `/api/v2/authorizations/${learned.authorizationID}`,
-          token: learned.otherToken ?? '',
-          body: { status: 'inactive' },
-        }),
-      },
+      withOtherToken('PATCH the setup authorization inactive', '/api/v2/authorizations/{authorizationID}', 'PATCH', {
+        status: 'inactive',
+      }),
       withToken('GET /api/v2/me with the inactive token', '/api/v2/me'),
       withToken('GET /api/v2/orgs?org=acme with the inactive token', '/api/v2/orgs?org=acme'),
       withToken('GET /api/v2/buckets/{bucketID} with the inactive token', '/api/v2/buckets/{bucketID}'),
-      {
-        name: 'PATCH it active again',
-        request: (learned) => ({
-          method: 'PATCH',
-          path: `/api/v2/authorizations/${learned.authorizationID}`,
-          token: learned.otherToken ?? '',
-          body: { status: 'active' },
-        }),
-      },
+      withOtherToken('PATCH it active again', '/api/v2/authorizations/{authorizationID}', 'PATCH', {
+        status: 'active',
+      }),
       withToken('GET /api/v2/me when active again', '/api/v2/me'),
-      {
-        name: 'DELETE the setup authorization',
-        request: (learned) => ({
-          method: 'DELETE',
-          path: `/api/v2/authorizations/${learned.authorizationID}`,
-          token: learned.otherToken ?? '',
-        }),
-      },
+      withOtherToken('DELETE the setup authorization', '/api/v2/authorizations/{authorizationID}', 'DELETE'),
       withToken('GET /api/v2/me with the deleted token', '/api/v2/me'),
       withToken('GET /api/v2/buckets/{bucketID} with the deleted token', '/api/v2/buckets/{bucketID}'),
     ],
@@ -440,23 +451,11 @@ const CASES: Case[] = [
     name: 'application access: a described bucket, a bucket-scoped authorization, listings by org',
     steps: [
       setUp,
-      {
-        name: 'POST /api/v2/buckets with a description',
-        request: (learned) => ({
-          method: 'POST',
-          path: '/api/v2/buckets',
-          token: learned.token ?? '',
-          body: {
-            orgID: learned.orgID,
-            name: 'app',
-            description: 'app data [managed by InfluxBucket app-a/metrics]',
-            retentionRules: [{ type: 'expire', everySeconds: 3600, shardGroupDurationSeconds: 3600 }],
-          },
-        }),
-        learn: (answer, learned) => {
-          if (answer.status === 201) learned.appBucketID = String(objectOf(answer.json).id);
-        },
-      },
+      createDescribedBucket(
+        'POST /api/v2/buckets with a description',
+        'app',
+        'app data [managed by InfluxBucket app-a/metrics]',
+      ),
       withToken('GET /api/v2/buckets?orgID&name=app', '/api/v2/buckets?orgID={orgID}&name=app'),
       withToken('PATCH /api/v2/buckets/{appBucketID} description only', '/api/v2/buckets/{appBucketID}', 'PATCH', {
         description: 'adopted [managed by InfluxBucket app-b/data]',
@@ -489,6 +488,66 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "tenants: a namespace's own user and its tokens, listed per user; what an application's own write token may do to its bucket",
+    steps: [
+      setUp,
+      withToken('GET /api/v2/users?name= (none yet)', '/api/v2/users?name=influx-onboarding-operator:team-a'),
+      {
+        name: 'POST /api/v2/users (no password)',
+        request: (learned) => ({
+          method: 'POST',
+          path: '/api/v2/users',
+          token: learned.token ?? '',
+          body: { name: 'influx-onboarding-operator:team-a', status: 'active' },
+        }),
+        learn: (answer, learned) => {
+          if (answer.status === 201) learned.tenantUserID = String(objectOf(answer.json).id);
+        },
+      },
+      withToken('POST /api/v2/users again', '/api/v2/users', 'POST', {
+        name: 'influx-onboarding-operator:team-a',
+        status: 'active',
+      }),
+      withToken('GET /api/v2/users?name=', '/api/v2/users?name=influx-onboarding-operator:team-a'),
+      createDescribedBucket(
+        'POST /api/v2/buckets team-a.metrics',
+        'team-a.metrics',
+        'x [managed by InfluxBucket team-a/metrics uid=u1]',
+      ),
+      createAuthorization(
+        "POST /api/v2/authorizations for the namespace's user (not an org member): write on its bucket",
+        (learned) => [
+          { action: 'write', resource: { type: 'buckets', id: learned.appBucketID, orgID: learned.orgID } },
+        ],
+        { userID: 'tenantUserID', description: 'app [InfluxToken team-a/writer uid=t1]' },
+      ),
+      withToken('GET /api/v2/authorizations?userID= (only its own)', '/api/v2/authorizations?userID={tenantUserID}'),
+      withToken('POST /api/v2/authorizations for a user that does not exist', '/api/v2/authorizations', 'POST', {
+        orgID: '{orgID}',
+        userID: '0000000000000001',
+        description: 'nobody',
+        permissions: [{ action: 'read', resource: { type: 'buckets', orgID: '{orgID}' } }],
+      }),
+      ...(
+        [
+          [
+            'PATCH description and retention with the write-only token',
+            'PATCH',
+            {
+              description: 'mine now',
+              retentionRules: [{ type: 'expire', everySeconds: 7200, shardGroupDurationSeconds: 3600 }],
+            },
+          ],
+          ['PATCH name with the write-only token (rename needs read)', 'PATCH', { name: 'team-a.renamed' }],
+        ] as const
+      ).map(([name, method, body]) => withOtherToken(name, '/api/v2/buckets/{appBucketID}', method, body)),
+      withToken('PATCH name to one another bucket has', '/api/v2/buckets/{appBucketID}', 'PATCH', { name: 'metrics' }),
+      withToken('PATCH name back', '/api/v2/buckets/{appBucketID}', 'PATCH', { name: 'team-a.renamed' }),
+      withOtherToken('DELETE the bucket with the write-only token', '/api/v2/buckets/{appBucketID}', 'DELETE'),
+      withToken('GET /api/v2/buckets/{appBucketID} after it', '/api/v2/buckets/{appBucketID}'),
+    ],
+  },
+  {
     name: 'operator token rotation as the operator does it',
     steps: [
       setUp,
@@ -502,52 +561,29 @@ const CASES: Case[] = [
           );
         },
       },
-      {
-        name: 'POST /api/v2/authorizations: exactly those permissions, for the same user, with a marker',
-        request: (learned) => ({
-          method: 'POST',
-          path: '/api/v2/authorizations',
-          token: learned.token ?? '',
-          body: {
-            orgID: learned.orgID,
-            userID: learned.userID,
-            description: 'influx-onboarding-operator rotation uid 2026-12-01',
-            permissions: JSON.parse(learned.permissionsJson ?? '[]') as unknown,
-          },
-        }),
-        learn: (answer, learned) => {
-          if (answer.status !== 201) return;
-          learned.otherToken = String(objectOf(answer.json).token);
-          learned.otherID = String(objectOf(answer.json).id);
-        },
-      },
+      createAuthorization(
+        'POST /api/v2/authorizations: exactly those permissions, for the same user, with a marker',
+        (learned) => JSON.parse(learned.permissionsJson ?? '[]') as unknown[],
+        { userID: 'userID', description: 'influx-onboarding-operator rotation uid 2026-12-01' },
+      ),
       withOtherToken('GET /api/v2/me with the new token', '/api/v2/me'),
-      {
-        name: 'GET /api/v2/authorizations?userID with the new token: both',
-        request: (learned) => ({
-          path: `/api/v2/authorizations?userID=${learned.userID}`,
-          token: learned.otherToken ?? '',
-        }),
-      },
-      {
-        name: 'DELETE the setup authorization with the new token',
-        request: (learned) => ({
-          method: 'DELETE',
-          path: `/api/v2/authorizations/${learned.authorizationID}`,
-          token: learned.otherToken ?? '',
-        }),
-      },
+      withOtherToken(
+        'GET /api/v2/authorizations?userID with the new token: both',
+        '/api/v2/authorizations?userID={userID}',
+      ),
+      withOtherToken(
+        'DELETE the setup authorization with the new token',
+        '/api/v2/authorizations/{authorizationID}',
+        'DELETE',
+      ),
       withToken('GET /api/v2/me with the replaced token', '/api/v2/me'),
       withOtherToken('GET /api/v2/orgs?org=acme with the new token', '/api/v2/orgs?org=acme'),
-      {
-        name: 'POST /api/v2/orgs with the new token (global write, as the setup token)',
-        request: (learned) => ({
-          method: 'POST',
-          path: '/api/v2/orgs',
-          token: learned.otherToken ?? '',
-          body: { name: 'second-org' },
-        }),
-      },
+      withOtherToken(
+        'POST /api/v2/orgs with the new token (global write, as the setup token)',
+        '/api/v2/orgs',
+        'POST',
+        { name: 'second-org' },
+      ),
     ],
   },
   {

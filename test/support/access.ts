@@ -10,11 +10,77 @@ import {
   type InfluxToken,
 } from '../../src/api/access-types.js';
 import { API_VERSION, GROUP, VERSION } from '../../src/api/types.js';
-import { onboardingHarness, readyOf } from './onboarding.js';
+import type { InfluxServer } from './influxdb.js';
+import {
+  OnboardingFile,
+  createOnboarding,
+  getSecret,
+  onboardingHarness,
+  readyOf,
+  waitForReason,
+} from './onboarding.js';
 import { eventually } from './wait.js';
 
 type Kind = 'InfluxBucket' | 'InfluxToken';
+
+/**
+ * The chart's default flags (values.yaml, as deployment.yaml renders them), for tests that attack
+ * the operator as it is installed; a test adds --namespaces to keep it to its own namespaces.
+ */
+export function chartDefaultFlags(operatorNamespace: string): string[] {
+  return [
+    '--concurrency=4',
+    '--resync-period=10m',
+    '--drift-check-interval=5m',
+    '--password-check-interval=1h',
+    '--token-sweep-interval=10m',
+    `--operator-namespace=${operatorNamespace}`,
+    '--backoff-max=1000s',
+    '--allow-link-local=false',
+    '--require-secret-consent=true',
+    '--namespace-label-grants=false',
+  ];
+}
 const PLURALS: Record<Kind, string> = { [BUCKET_KIND]: BUCKET_PLURAL, [TOKEN_KIND]: TOKEN_PLURAL };
+
+/**
+ * A test file whose own namespace onboards one InfluxDB as InfluxOnboarding `influxdb` (org acme,
+ * bucket platform) and grants other namespaces: its operator token and org ID at hand for playing
+ * the platform, and the ledger holding every token seen.
+ */
+export class InstanceFile extends OnboardingFile {
+  server!: InfluxServer;
+  operatorToken = '';
+  orgID = '';
+  readonly onboardingBucket = 'platform';
+
+  async onboard(server: InfluxServer, accessFrom: Record<string, unknown>): Promise<void> {
+    this.server = server;
+    await createOnboarding(this.namespace, 'influxdb', {
+      url: server.url,
+      username: 'admin',
+      org: 'acme',
+      bucket: this.onboardingBucket,
+      accessFrom,
+    });
+    const onboarded = await waitForReason(this.namespace, 'influxdb', 'Onboarded', 60_000);
+    const secret = await getSecret(this.namespace, 'influxdb-influxdb');
+    this.ledger.addSecret(secret);
+    this.operatorToken = secret?.data.token ?? '';
+    this.orgID = onboarded.status?.orgID ?? '';
+  }
+
+  ref(name = 'influxdb'): { name: string; namespace: string } {
+    return { name, namespace: this.namespace };
+  }
+
+  /** Descriptions of the org's authorizations that carry this marker UID. */
+  async marked(uid: string | undefined): Promise<string[]> {
+    return (await this.server.admin.authorizationDescriptions(this.operatorToken, this.orgID)).filter((description) =>
+      description.endsWith(`uid=${uid ?? 'none'}]`),
+    );
+  }
+}
 
 let established: Promise<void> | undefined;
 

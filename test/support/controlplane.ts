@@ -105,7 +105,8 @@ const pollMs = 100;
 const apiServerReadyTimeoutMs = 120_000;
 const etcdReadyTimeoutMs = 30_000;
 const controllerManagerReadyTimeoutMs = 60_000;
-const controllers = ['garbage-collector-controller', 'namespace-controller'];
+// clusterrole-aggregation: the chart's tenant roles are aggregated into Kubernetes' admin, edit and view.
+const controllers = ['garbage-collector-controller', 'namespace-controller', 'clusterrole-aggregation-controller'];
 // With `full` every default controller runs (--controllers=*); these are the ones a node's
 // workloads need, waited for before the control plane counts as ready.
 const fullControllers = [

@@ -87,6 +87,7 @@ export interface BucketView {
   id: string;
   name: string;
   orgID: string;
+  description: string;
   everySeconds: number;
   shardGroupDurationSeconds: number;
 }
@@ -164,6 +165,73 @@ export class InfluxAdmin {
     return answer.status;
   }
 
+  /** A bucket made by hand (no operator marker unless the description carries one); its ID. */
+  async createBucket(
+    token: string,
+    orgID: string,
+    name: string,
+    options: { retentionSeconds?: number; description?: string } = {},
+  ): Promise<string> {
+    const retention = options.retentionSeconds ?? 0;
+    const answer = await this.request({
+      method: 'POST',
+      path: '/api/v2/buckets',
+      token,
+      body: {
+        orgID,
+        name,
+        retentionRules: [
+          { type: 'expire', everySeconds: retention, shardGroupDurationSeconds: retention === 0 ? 604800 : 3600 },
+        ],
+        ...(options.description !== undefined && { description: options.description }),
+      },
+    });
+    expectStatus(answer, 201, `POST /api/v2/buckets ${name}`);
+    return String(objectOf(answer.json).id);
+  }
+
+  /** A token made by hand with these permissions on buckets of the org ("read" or "write" by bucket ID); its ID and token. */
+  async createBucketToken(
+    adminToken: string,
+    orgID: string,
+    permissions: Array<{ action: 'read' | 'write'; bucketID: string }>,
+    userID?: string,
+  ): Promise<{ id: string; token: string }> {
+    const answer = await this.request({
+      method: 'POST',
+      path: '/api/v2/authorizations',
+      token: adminToken,
+      body: {
+        orgID,
+        ...(userID !== undefined && { userID }),
+        description: 'made by hand',
+        permissions: permissions.map(({ action, bucketID }) => ({
+          action,
+          resource: { type: 'buckets', id: bucketID, orgID },
+        })),
+      },
+    });
+    expectStatus(answer, 201, 'POST /api/v2/authorizations');
+    return { id: String(objectOf(answer.json).id), token: String(objectOf(answer.json).token) };
+  }
+
+  /** PATCH /api/v2/buckets/{id} with whatever token (an application's own may): its status. */
+  async patchBucket(token: string, id: string, body: Record<string, unknown>): Promise<number> {
+    return (await this.request({ method: 'PATCH', path: `/api/v2/buckets/${id}`, token, body })).status;
+  }
+
+  /** The bucket-permission IDs of an authorization, as `action:bucketID`, sorted. */
+  async authorizationPermissions(token: string, id: string): Promise<string[]> {
+    const answer = await this.request({ path: `/api/v2/authorizations/${id}`, token });
+    expectStatus(answer, 200, `GET /api/v2/authorizations/${id}`);
+    const permissions = objectOf(answer.json).permissions;
+    return (Array.isArray(permissions) ? permissions : [])
+      .map(
+        (permission) => `${String(objectOf(permission).action)}:${String(objectOf(objectOf(permission).resource).id)}`,
+      )
+      .sort();
+  }
+
   async deleteBucket(token: string, id: string): Promise<void> {
     expectStatus(await this.request({ method: 'DELETE', path: `/api/v2/buckets/${id}`, token }), 204, 'DELETE bucket');
   }
@@ -199,6 +267,7 @@ export class InfluxAdmin {
       id: String(bucket.id),
       name: String(bucket.name),
       orgID: String(bucket.orgID),
+      description: typeof bucket.description === 'string' ? bucket.description : '',
       everySeconds: Number(expire.everySeconds ?? 0),
       shardGroupDurationSeconds: Number(expire.shardGroupDurationSeconds ?? 0),
     };

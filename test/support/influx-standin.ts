@@ -168,6 +168,9 @@ const MESSAGES = {
   // Not observed: wording for IDs that do not exist.
   bucketIdNotFound: 'bucket not found',
   userNotFound: 'user not found',
+  // Observed on v2.7.12 and v2.9.1: a rename to a name another bucket of the org has; a token for a user that does not exist.
+  bucketNameNotUnique: 'bucket name is not unique',
+  unableToCreateToken: 'unable to create token',
   // Read from v2.9.1 (dbrp/error.go, dbrp/service.go, dbrp_mapping.go).
   noOrgProvided: "either 'org' or 'orgID' must be provided",
   invalidOrgName: (name: string) => `invalid org ${JSON.stringify(name)}: organization not found`,
@@ -1101,10 +1104,19 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
       public: false,
       handle: ({ params, rawBody, auth }) => {
         const bucket = buckets.get(params.id ?? '');
-        if (bucket === undefined || !auth || !can(auth, 'read', 'buckets', bucket))
-          throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
-        if (!can(auth, 'write', 'buckets', bucket)) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
-        const body = JSON.parse(rawBody || '{}') as { retentionRules?: unknown; description?: string };
+        if (bucket === undefined || !auth) throw new InfluxError('not found', MESSAGES.bucketIdNotFound);
+        const body = JSON.parse(rawBody || '{}') as { retentionRules?: unknown; description?: string; name?: string };
+        const path = `orgs/${bucket.orgID}/buckets`;
+        // Observed: write alone changes retention and description (and deletes); a rename needs read as well.
+        if (!can(auth, 'write', 'buckets', bucket))
+          throw new InfluxError('unauthorized', MESSAGES.notPermitted('write', path, bucket.id));
+        if (typeof body.name === 'string' && body.name !== bucket.name) {
+          if (!can(auth, 'read', 'buckets', bucket))
+            throw new InfluxError('unauthorized', MESSAGES.notPermitted('read', path, bucket.id));
+          if ([...buckets.values()].some((other) => other.orgID === bucket.orgID && other.name === body.name))
+            throw new InfluxError('conflict', MESSAGES.bucketNameNotUnique);
+          bucket.name = body.name;
+        }
         if (typeof body.description === 'string') bucket.description = body.description;
         if (body.retentionRules !== undefined) {
           const wanted = readRetention(body.retentionRules);
@@ -1149,6 +1161,35 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     },
     {
       method: 'GET',
+      path: '/api/v2/users',
+      public: false,
+      handle: ({ url, auth }) => {
+        const name = url.searchParams.get('name');
+        const found = [...users.values()].filter(
+          (user) => (name === null || user.name === name) && auth && can(auth, 'read', 'users', { id: user.id }),
+        );
+        // Observed: a name that matches nothing is a 404, as for orgs and buckets.
+        if (name !== null && found.length === 0) throw new InfluxError('not found', MESSAGES.userNotFound);
+        return json(200, { links: { self: '/api/v2/users' }, users: found.map(userJson) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v2/users',
+      public: false,
+      handle: ({ rawBody, auth }) => {
+        const body = JSON.parse(rawBody || '{}') as { name?: string };
+        if (!auth || !can(auth, 'write', 'users')) throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        const name = body.name ?? '';
+        if ([...users.values()].some((user) => user.name === name))
+          throw new InfluxError('conflict', MESSAGES.userExists(name));
+        const user: User = { id: newID(), name };
+        users.set(user.id, user);
+        return json(201, userJson(user));
+      },
+    },
+    {
+      method: 'GET',
       path: '/api/v2/authorizations',
       public: false,
       handle: ({ url, auth }) => {
@@ -1182,6 +1223,9 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
         const org = orgs.get(body.orgID ?? '');
         if (!auth || org === undefined || !can(auth, 'write', 'authorizations', { orgID: org.id }))
           throw new InfluxError('unauthorized', MESSAGES.unauthorized);
+        // Observed: another user's token needs no membership of the org, only a user that exists.
+        if (body.userID !== undefined && !users.has(body.userID))
+          throw new InfluxError('invalid', MESSAGES.unableToCreateToken);
         const created: Authorization = {
           id: newID(),
           token: newToken(),

@@ -169,6 +169,20 @@ test('--escrow-namespace: a namespace name, off when empty; --password-check-int
   assert.is(run(['--password-check-interval=15m']).passwordCheckIntervalMs, 900_000);
 });
 
+test("--operator-namespace: the flag, else POD_NAMESPACE, else unset (each onboarding's own); --token-sweep-interval: 10m by default", () => {
+  assert.is(run(['--operator-namespace=influx-operator']).operatorNamespace, 'influx-operator');
+  assert.is(run([], { POD_NAMESPACE: 'ops' }).operatorNamespace, 'ops');
+  assert.is(run(['--operator-namespace=mine'], { POD_NAMESPACE: 'ops' }).operatorNamespace, 'mine');
+  assert.not.ok('operatorNamespace' in run([]));
+  assert.match(problems(['--operator-namespace=Ops!']).join(), '--operator-namespace: must be a namespace name');
+  assert.is(run([]).tokenSweepIntervalMs, 600_000);
+  assert.is(run(['--token-sweep-interval=1m']).tokenSweepIntervalMs, 60_000);
+  assert.match(
+    problems(['--token-sweep-interval=often']).join(),
+    '--token-sweep-interval: must be a positive duration',
+  );
+});
+
 test('bad values are named with what is allowed', () => {
   assert.match(problems(['--concurrency=0']).join(), '--concurrency: must be an integer from 1 to 1000');
   assert.match(problems(['--resync-period=10']).join(), '--resync-period: must be a positive duration');

@@ -67,10 +67,11 @@ makes (test/integration/onboarding-rbac.test.ts watches them through an API tap 
 grant no call used), plus the one exception documented below.
 */}}
 {{- define "influx-onboarding-operator.rules" -}}
-# list/watch: the resources are cached; get is not needed for that, and nothing else reads them.
+# list/watch: the resources are cached. get: the token sweep reads an onboarding's grants live
+# before it deletes anything, never from a cache that may lag.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxonboardings]
-  verbs: [list, watch]
+  verbs: [get, list, watch]
 # The status is written with a merge patch that carries the resourceVersion it was computed from.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxonboardings/status]
@@ -82,8 +83,9 @@ grant no call used), plus the one exception documented below.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxonboardings/finalizers]
   verbs: [update]
-# InfluxBucket and InfluxToken: cached like InfluxOnboarding; a finalizer is added and removed with
-# a merge patch on the resource (carrying its resourceVersion), the status through /status.
+# InfluxBucket and InfluxToken: cached like InfluxOnboarding (and listed live, one namespace at a
+# time, by the token sweep); a finalizer is added and removed with a merge patch on the resource
+# (carrying its resourceVersion), the status through /status.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxbuckets, influxtokens]
   verbs: [list, watch, patch]

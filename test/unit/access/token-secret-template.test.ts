@@ -8,9 +8,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
-import type { Connection, OnboardingAccess } from '../../../src/access/access.js';
 import { decideToken, type BucketResolution, type TokenFacts } from '../../../src/access/token-decide.js';
 import { secretHolds, tokenSecretContents, typeChangeRefused } from '../../../src/access/token-secret-contents.js';
+import type { AccessRecord } from '../../../src/api/access-records.js';
 import { checkTokenSpec } from '../../../src/api/access-spec.js';
 import {
   PLAIN_SHAPE,
@@ -20,22 +20,20 @@ import {
   type InfluxToken,
   type TokenSecret,
 } from '../../../src/api/access-types.js';
+import { connection, granted } from '../../support/access-facts.js';
 import type { Authorization } from '../../../src/influx/types.js';
 import { TokenSecrets } from '../../../src/kube/token-secret.js';
 
-const connection: Connection = {
-  onboarding: 'monitoring/influxdb',
-  target: { url: 'http://influxdb:8086/', timeoutMs: 10_000, insecureSkipVerify: false },
-  token: 'operator-token-value',
-  org: 'acme',
-  orgID: 'org1',
-  onboardingBucket: 'platform',
-  onboardingBucketID: 'b-platform',
-};
-const READY: OnboardingAccess = { kind: 'ready', connection };
+const READY = granted();
+const USER = 'u-app-a';
 const BUCKETS: Record<string, BucketResolution> = {
-  metrics: { kind: 'ready', bucketName: 'app-a-metrics', bucketID: 'b1', onboarding: 'monitoring/influxdb' },
-  other: { kind: 'ready', bucketName: 'app-a-other', bucketID: 'b2', onboarding: 'monitoring/influxdb' },
+  metrics: { kind: 'found', uid: 'uid-metrics', name: 'metrics', deleting: false, readyReason: 'BucketReady' },
+  other: { kind: 'found', uid: 'uid-other', name: 'other', deleting: false, readyReason: 'BucketReady' },
+};
+const RECORD: AccessRecord = {
+  userID: USER,
+  buckets: { 'uid-metrics': { name: 'app-a.metrics', id: 'b1' }, 'uid-other': { name: 'app-a.other', id: 'b2' } },
+  tokens: { 'tok-uid': 'telegraf' },
 };
 const TELEGRAF_ENV = {
   data: {
@@ -74,6 +72,7 @@ function facts(resource: InfluxToken, extra: Partial<TokenFacts> = {}): TokenFac
     secret: { state: 'absent' },
     orphanFree: false,
     secretConfirmed: true,
+    record: RECORD,
     ...extra,
   };
 }
@@ -82,28 +81,28 @@ const listed = (...ids: string[]) => ({
   ok: true as const,
   value: ids.map((id) => ({ id, description: `[InfluxToken app-a/telegraf uid=tok-uid]` })),
 });
-const shown = (id: string): Pick<TokenFacts, 'current'> => {
+const shown = (id: string): Pick<TokenFacts, 'probed'> => {
   const value: Authorization = {
     id,
     description: '[InfluxToken app-a/telegraf uid=tok-uid]',
     orgID: 'org1',
-    userID: 'u1',
+    userID: USER,
     active: true,
     permissions: [{ action: 'write', resource: { type: 'buckets', id: 'b1', orgID: 'org1' } }],
   };
-  return { current: { id, found: { ok: true, value } } };
+  return { probed: { [id]: { ok: true, value } } };
 };
 
 const RENDERED = {
-  INFLUX_URL: 'http://influxdb:8086/',
+  INFLUX_URL: connection.target.url,
   INFLUX_TOKEN: TOKEN,
   INFLUX_ORG: 'acme',
-  INFLUX_BUCKET: 'app-a-metrics',
+  INFLUX_BUCKET: 'app-a.metrics',
   INFLUX_IDS: 'org1/b1',
-  url: 'http://influxdb:8086/',
+  url: connection.target.url,
   org: 'acme',
   token: TOKEN,
-  bucket: 'app-a-metrics',
+  bucket: 'app-a.metrics',
 };
 
 function owned(extra: Partial<Extract<TokenSecret, { state: 'owned' }>> = {}): TokenSecret {
@@ -165,7 +164,7 @@ test('contents: without a template the canonical keys only; with one, the render
     url: connection.target.url,
     org: 'acme',
     orgID: 'org1',
-    bucket: { name: 'app-a-metrics', id: 'b1' },
+    bucket: { name: 'app-a.metrics', id: 'b1' },
     v1: false,
   });
   assert.ok(contents.ok);

@@ -7,25 +7,24 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Connection, OnboardingAccess } from '../../../src/access/access.js';
 import { decideToken, type BucketResolution, type TokenFacts } from '../../../src/access/token-decide.js';
 import { v1Description, type V1Facts } from '../../../src/access/token-v1.js';
+import type { AccessRecord } from '../../../src/api/access-records.js';
 import { checkTokenSpec } from '../../../src/api/access-spec.js';
 import { TOKEN_FINALIZER, type InfluxToken, type TokenSecret, type V1InSecret } from '../../../src/api/access-types.js';
+import { connection, granted } from '../../support/access-facts.js';
 import type { Authorization, V1Authorization } from '../../../src/influx/types.js';
 
-const connection: Connection = {
-  onboarding: 'monitoring/influxdb',
-  target: { url: 'http://influxdb:8086', timeoutMs: 10_000, insecureSkipVerify: false },
-  token: 'operator-token-value',
-  org: 'acme',
-  orgID: 'org1',
-  onboardingBucket: 'platform',
-  onboardingBucketID: 'b-platform',
-};
-const READY: OnboardingAccess = { kind: 'ready', connection };
+const READY = granted();
+const USER = 'u-app-a';
 const BUCKETS: Record<string, BucketResolution> = {
-  metrics: { kind: 'ready', bucketName: 'app-a-metrics', bucketID: 'b1', onboarding: 'monitoring/influxdb' },
+  metrics: { kind: 'found', uid: 'uid-metrics', name: 'metrics', deleting: false, readyReason: 'BucketReady' },
+  other: { kind: 'found', uid: 'uid-other', name: 'other', deleting: false, readyReason: 'BucketReady' },
+};
+const RECORD: AccessRecord = {
+  userID: USER,
+  buckets: { 'uid-metrics': { name: 'app-a.metrics', id: 'b1' }, 'uid-other': { name: 'app-a.other', id: 'b2' } },
+  tokens: { 'tok-uid': 'grafana' },
 };
 const CANDIDATE = 'candidate-password-1';
 
@@ -52,7 +51,7 @@ function token(spec: Record<string, unknown> = {}, annotations?: Record<string, 
 
 const MARKER = '[InfluxToken app-a/grafana uid=tok-uid]';
 const V1_MARKER = v1Description(token());
-const DATA = { url: connection.target.url, org: 'acme', token: 'app-token-1', bucket: 'app-a-metrics' };
+const DATA = { url: connection.target.url, org: 'acme', token: 'app-token-1', bucket: 'app-a.metrics' };
 const SETTLED: V1InSecret = {
   username: 'app-a.grafana',
   authorizationID: 'v1a',
@@ -86,7 +85,7 @@ function facts(resource: InfluxToken, secret: TokenSecret, v1: V1Facts = {}, ext
     id: 'a1',
     description: MARKER,
     orgID: 'org1',
-    userID: 'u1',
+    userID: USER,
     active: true,
     permissions: [{ action: 'read', resource: { type: 'buckets', id: 'b1', orgID: 'org1' } }],
   };
@@ -101,7 +100,8 @@ function facts(resource: InfluxToken, secret: TokenSecret, v1: V1Facts = {}, ext
     orphanFree: false,
     secretConfirmed: true,
     authorizations: { ok: true, value: [{ id: 'a1', description: MARKER }] },
-    current: { id: 'a1', found: { ok: true, value: shown } },
+    probed: { a1: { ok: true, value: shown } },
+    record: RECORD,
     v1: { candidatePassword: CANDIDATE, ...v1 },
     ...extra,
   };
@@ -114,7 +114,7 @@ function v1Auth(extra: Partial<V1Authorization> = {}): V1Authorization {
     username: 'app-a.grafana',
     description: V1_MARKER,
     orgID: 'org1',
-    userID: 'u1',
+    userID: USER,
     active: true,
     permissions: [{ action: 'read', resource: { type: 'buckets', id: 'b1', orgID: 'org1' } }],
     ...extra,
@@ -196,7 +196,7 @@ test('create: listed first, made with the marker and the token permissions, writ
     connection,
   });
   const ready = decideToken(
-    facts(resource, secretWith(promoted), { ...found(v1Auth()), proven: { ok: true, value: ['app-a-metrics'] } }),
+    facts(resource, secretWith(promoted), { ...found(v1Auth()), proven: { ok: true, value: ['app-a.metrics'] } }),
   );
   assert.ok(ready.kind === 'finish' && ready.reason === 'TokenReady', JSON.stringify(ready));
   assert.equal([ready.status.v1Username, ready.status.v1AuthorizationID], ['app-a.grafana', 'v1a']);
@@ -282,13 +282,13 @@ test('a permission change deletes the v1 authorization and makes it again under 
     id: 'a2',
     description: MARKER,
     orgID: 'org1',
-    userID: 'u1',
+    userID: USER,
     active: true,
     permissions: [{ action: 'write', resource: { type: 'buckets', id: 'b1', orgID: 'org1' } }],
   };
   const v2Ready = {
     authorizations: { ok: true as const, value: [{ id: 'a2', description: MARKER }] },
-    current: { id: 'a2', found: { ok: true as const, value: writeShown } },
+    probed: { a2: { ok: true as const, value: writeShown } },
   };
   const secret = { ...secretWith(SETTLED), authorizationID: 'a2', permissions: 'write:b1' } as TokenSecret;
   const step = decideToken(facts(resource, secret, found(v1Auth()), v2Ready));
@@ -341,7 +341,8 @@ test('spec.v1 removed, or the resource deleted: its v1 authorization is deleted;
   assert.is(write.secret.v1, undefined);
 
   const deleting = { ...token(), metadata: { ...token().metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
-  const gone = { authorizations: { ok: true as const, value: [] } };
+  // The token's own authorization went first.
+  const gone = { authorizations: { ok: true as const, value: [] }, deleted: ['a1'] };
   assert.equal(decideToken(facts(deleting, secretWith(SETTLED), found(v1Auth()), gone)), {
     kind: 'deleteV1',
     connection,

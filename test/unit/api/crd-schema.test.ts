@@ -412,7 +412,21 @@ test('every spec property of the CRD is one checkSpec knows, and vice versa', ()
   ]);
   assert.equal(Object.keys(at(specSchema, 'credentialsSecret').properties ?? {}).sort(), ['deletionPolicy', 'name']);
   assert.equal(Object.keys(at(specSchema, 'tls').properties ?? {}).sort(), ['caSecretRef', 'insecureSkipVerify']);
-  assert.equal(Object.keys(at(specSchema, 'accessFrom').properties ?? {}).sort(), ['namespaceSelector', 'namespaces']);
+  const accessFrom = at(specSchema, 'accessFrom');
+  assert.equal(Object.keys(accessFrom.properties ?? {}).sort(), [
+    'grants',
+    'limits',
+    'namespaceSelector',
+    'namespaces',
+  ]);
+  const limits = ['maxBuckets', 'maxRetentionSeconds', 'maxTokens', 'minRetentionSeconds'];
+  assert.equal(Object.keys(at(accessFrom, 'limits').properties ?? {}).sort(), limits);
+  const grant = at(accessFrom, 'grants').items;
+  assert.equal(Object.keys(grant?.properties ?? {}).sort(), ['adoptBuckets', 'bucketNames', 'limits', 'namespace']);
+  assert.equal(Object.keys(grant?.properties?.limits?.properties ?? {}).sort(), limits);
+  const { description: _entry, ...entryLimits } = grant?.properties?.limits ?? {};
+  const { description: _shared, ...sharedLimits } = at(accessFrom, 'limits');
+  assert.equal(entryLimits, sharedLimits, 'a grants entry takes the same limits, with the same rules');
 });
 
 test('CEL rules: the ones checkSpec mirrors are present, and username/org/bucket are immutable', () => {

@@ -318,6 +318,44 @@ onboarding(
   },
 );
 
+onboarding(
+  "a namespace's user found or made, a token for it listed by user; a bucket by ID (null when gone) and renamed",
+  async ({ standin }) => {
+    const client = clientFor(standin.url);
+    const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'platform' });
+    const orgID = standin.onboarded()?.orgID ?? '';
+    const name = 'influx-onboarding-operator:team-a';
+    assert.is(valueOf(await client.findUser(token, name)), null, 'none yet (InfluxDB answers 404)');
+    const userID = valueOf(await client.createUser(token, name)).id;
+    assert.is(valueOf(await client.findUser(token, name)), userID);
+    assert.is(failureOf(await client.createUser(token, name)).kind, 'rejected', 'a second one of that name: 422');
+    const bucketID = valueOf(await client.createBucket(token, orgID, 'team-a.metrics', 3600, 'd')).id;
+    const permissions = [{ action: 'write', resource: { type: 'buckets', id: bucketID, orgID } }];
+    const created = valueOf(await client.createAuthorization(token, { orgID, userID, description: 'x', permissions }));
+    assert.equal(
+      valueOf(await client.listAuthorizations(token, { userID })).map((entry) => entry.id),
+      [created.id],
+      "only that user's",
+    );
+    assert.equal(valueOf(await client.findBucketByID(token, bucketID)), {
+      id: bucketID,
+      name: 'team-a.metrics',
+      retentionSeconds: 3600,
+      description: 'd',
+    });
+    valueOf(await client.renameBucket(token, bucketID, 'team-a.renamed'));
+    assert.is(valueOf(await client.findBucketByID(token, bucketID))?.name, 'team-a.renamed');
+    assert.equal(failureOf(await client.renameBucket(token, bucketID, 'platform')), {
+      kind: 'rejected',
+      status: 422,
+      code: 'conflict',
+      message: 'bucket name is not unique',
+    });
+    valueOf(await client.deleteBucket(token, bucketID));
+    assert.is(valueOf(await client.findBucketByID(token, bucketID)), null, 'gone: null, not a failure');
+  },
+);
+
 onboarding('health reports status and version', async ({ standin }) => {
   assert.equal(valueOf(await clientFor(standin.url).health()), { status: 'pass', version: 'v2.7.12' });
 });

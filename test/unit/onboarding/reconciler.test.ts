@@ -115,6 +115,10 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       health: wrap('health', () => client.health()),
       // The onboarding reconciler never calls these; they reach the client untracked.
       findBucket: (...args) => client.findBucket(...args),
+      findBucketByID: (...args) => client.findBucketByID(...args),
+      renameBucket: (...args) => client.renameBucket(...args),
+      findUser: (...args) => client.findUser(...args),
+      createUser: (...args) => client.createUser(...args),
       describeBucket: (...args) => client.describeBucket(...args),
       deleteBucket: (...args) => client.deleteBucket(...args),
       authorization: (...args) => client.authorization(...args),

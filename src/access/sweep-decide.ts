@@ -1,0 +1,150 @@
+import type { AccessRecord, RecordChange } from '../api/access-records.js';
+import { grantFor, type OnboardingKey } from '../api/access-spec.js';
+import type { AccessFrom } from '../api/types.js';
+import { tokenOf, type ListedAuthorization } from './token-authorizations.js';
+
+/** An InfluxToken or InfluxBucket as one list shows it: enough to tell whether an authorization or record entry is still its. */
+export interface LiveResource {
+  name: string;
+  uid: string;
+  /** namespace/name of the onboarding its spec references. */
+  onboarding: string;
+  deleting: boolean;
+}
+
+/** A namespace's resources of one kind, listed from the API server now; forbidden: the operator may not list them there. */
+export type LiveList = { kind: 'listed'; items: readonly LiveResource[] } | { kind: 'forbidden' };
+
+/** A namespace as the API server shows it now (only read for grants by label). */
+export type LiveNamespace =
+  { kind: 'found'; labels: Record<string, string> } | { kind: 'absent' } | { kind: 'forbidden' };
+
+export interface SweepFacts {
+  onboarding: OnboardingKey;
+  /** spec.accessFrom of the onboarding, read from the API server at the start of the sweep. */
+  accessFrom: AccessFrom | undefined;
+  /** Whether grants by namespace labels are honoured (--namespace-label-grants); without it a selector grants nothing. */
+  labelGrants: boolean;
+  /** The onboarding's records, read from the API server. */
+  records: ReadonlyArray<{ namespace: string; record: AccessRecord }>;
+  /** The authorizations of each user listed (the namespaces' users, and the operator's own for tokens issued before them). */
+  authorizations: readonly ListedAuthorization[];
+  /** What the cache holds, by `namespace/name`: only ever a reason not to suspect (a cache may lag, never decide). */
+  cachedTokenUID(namespace: string, name: string): string | undefined;
+  cachedBucketUID(namespace: string, uid: string): boolean;
+  /** Live lists, by namespace, once asked for. */
+  liveTokens: Readonly<Record<string, LiveList>>;
+  liveBuckets: Readonly<Record<string, LiveList>>;
+  liveNamespaces: Readonly<Record<string, LiveNamespace>>;
+}
+
+export type SweepReason = 'token-gone' | 'token-recreated' | 'not-granted';
+
+export interface SweepVerdict {
+  /** What the sweep still has to read before it may decide (empty: nothing). */
+  read: { tokensIn: string[]; bucketsIn: string[]; namespaces: string[] };
+  /** Authorizations to delete, each with why. */
+  delete: Array<{ id: string; token: string; reason: SweepReason }>;
+  /** Record entries whose resource is gone. */
+  forget: Array<{ namespace: string; change: RecordChange }>;
+  /** Namespaces the operator could not read: nothing in them was decided. */
+  skipped: Array<{ namespace: string; what: string }>;
+}
+
+function granted(facts: SweepFacts, namespace: string, labels: Record<string, string> | undefined): boolean {
+  return grantFor(
+    { metadata: facts.onboarding, spec: facts.accessFrom === undefined ? {} : { accessFrom: facts.accessFrom } },
+    namespace,
+    labels,
+  ).granted;
+}
+
+/** Whether a grant by labels could apply: only then is the namespace itself worth reading. */
+function selectorCouldGrant(facts: SweepFacts): boolean {
+  return facts.labelGrants && facts.accessFrom?.namespaceSelector?.matchLabels !== undefined;
+}
+
+/**
+ * One sweep of an onboarding, decided from what the API server says now: an authorization whose
+ * marker names an InfluxToken that is gone (a finalizer removed by hand), was re-created (another
+ * UID), or whose namespace is no longer granted, is deleted. The cache only spares reads (a token
+ * it shows with the marker's UID is not suspected); a namespace the operator cannot read is
+ * skipped and reported, never decided. Record entries of resources that are gone are forgotten.
+ */
+export function decideSweep(facts: SweepFacts): SweepVerdict {
+  const verdict: SweepVerdict = {
+    read: { tokensIn: [], bucketsIn: [], namespaces: [] },
+    delete: [],
+    forget: [],
+    skipped: [],
+  };
+  const home = facts.onboarding.namespace;
+  const needTokens = new Set<string>();
+  const needBuckets = new Set<string>();
+  const needNamespaces = new Set<string>();
+  const skipped = new Map<string, string>();
+
+  /** Whether `namespace` is granted now: true, false, or undefined while its labels are unread (or unreadable). */
+  const grantedNow = (namespace: string): boolean | undefined => {
+    if (granted(facts, namespace, undefined)) return true;
+    if (!selectorCouldGrant(facts)) return false;
+    const live = facts.liveNamespaces[namespace];
+    if (live === undefined) {
+      needNamespaces.add(namespace);
+      return undefined;
+    }
+    if (live.kind === 'forbidden') {
+      skipped.set(namespace, 'the namespace (403)');
+      return undefined;
+    }
+    return live.kind === 'found' && granted(facts, namespace, live.labels);
+  };
+
+  const liveIn = (lists: Readonly<Record<string, LiveList>>, need: Set<string>, namespace: string, what: string) => {
+    const live = lists[namespace];
+    if (live === undefined) need.add(namespace);
+    else if (live.kind === 'forbidden') skipped.set(namespace, `${what} (403)`);
+    return live?.kind === 'listed' ? live.items : undefined;
+  };
+
+  for (const authorization of facts.authorizations) {
+    const marker = tokenOf(authorization.description);
+    if (marker === undefined) continue;
+    const { namespace, name, uid } = marker;
+    const token = `${namespace}/${name}`;
+    const grant = namespace === home ? true : grantedNow(namespace);
+    const cached = facts.cachedTokenUID(namespace, name) === uid;
+    if (cached && grant !== false) continue;
+    const items = liveIn(facts.liveTokens, needTokens, namespace, 'InfluxTokens');
+    if (items === undefined) continue;
+    const live = items.find((item) => item.name === name);
+    if (live === undefined) verdict.delete.push({ id: authorization.id, token, reason: 'token-gone' });
+    else if (live.uid !== uid) verdict.delete.push({ id: authorization.id, token, reason: 'token-recreated' });
+    // Its finalizer revokes it; an InfluxToken that now references another onboarding is that one's to judge.
+    else if (live.deleting || live.onboarding !== `${facts.onboarding.namespace}/${facts.onboarding.name}`) continue;
+    else if (grant === false) verdict.delete.push({ id: authorization.id, token, reason: 'not-granted' });
+  }
+
+  for (const { namespace, record } of facts.records) {
+    const tokenEntries = Object.entries(record.tokens).filter(
+      ([uid, name]) => facts.cachedTokenUID(namespace, name) !== uid,
+    );
+    if (tokenEntries.length > 0) {
+      const items = liveIn(facts.liveTokens, needTokens, namespace, 'InfluxTokens');
+      for (const [uid] of items === undefined ? [] : tokenEntries)
+        if (!items?.some((item) => item.uid === uid))
+          verdict.forget.push({ namespace, change: { kind: 'forgetToken', uid } });
+    }
+    const bucketEntries = Object.keys(record.buckets).filter((uid) => !facts.cachedBucketUID(namespace, uid));
+    if (bucketEntries.length > 0) {
+      const items = liveIn(facts.liveBuckets, needBuckets, namespace, 'InfluxBuckets');
+      for (const uid of items === undefined ? [] : bucketEntries)
+        if (!items?.some((item) => item.uid === uid))
+          verdict.forget.push({ namespace, change: { kind: 'forgetBucket', uid } });
+    }
+  }
+
+  verdict.read = { tokensIn: [...needTokens], bucketsIn: [...needBuckets], namespaces: [...needNamespaces] };
+  verdict.skipped = [...skipped].map(([namespace, what]) => ({ namespace, what }));
+  return verdict;
+}

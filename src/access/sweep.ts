@@ -1,0 +1,161 @@
+import type { AccessRecord, RecordApplied, RecordChange, RecordKey } from '../api/access-records.js';
+import type { OnboardingKey } from '../api/access-spec.js';
+import { checkAccessFrom } from '../api/spec.js';
+import type { InfluxOnboarding } from '../api/types.js';
+import type { Logger, SecretRegistry } from '../log.js';
+import type { Reconciler, ResourceEvent, Result } from '../runtime/index.js';
+import type { ListedAuthorization } from './token-authorizations.js';
+import { accessThrough, type AccessPorts } from './reconciler.js';
+import { decideSweep, type LiveList, type LiveNamespace, type SweepReason } from './sweep-decide.js';
+
+/** What the sweep reads and writes; everything it decides from is read from the API server at the time. */
+export interface SweepPorts extends Pick<AccessPorts, 'readCredentials' | 'readReference' | 'influx' | 'recordEvent'> {
+  readOnboarding(namespace: string, name: string): Promise<InfluxOnboarding | undefined>;
+  listRecords(onboarding: OnboardingKey): Promise<Array<{ namespace: string; record: AccessRecord }>>;
+  changeRecord(key: RecordKey, change: RecordChange): Promise<RecordApplied>;
+  listTokens(namespace: string): Promise<LiveList>;
+  listBuckets(namespace: string): Promise<LiveList>;
+  readNamespace(name: string): Promise<LiveNamespace>;
+  /** The caches, only to spare reads: by namespace and name, the InfluxToken's UID; whether an InfluxBucket of that UID is cached. */
+  cachedTokenUID(namespace: string, name: string): string | undefined;
+  cachedBucketUID(namespace: string, uid: string): boolean;
+}
+
+export interface SweepOptions {
+  intervalMs: number;
+  labelGrants: boolean;
+  logger: Logger;
+  secrets: SecretRegistry;
+  /** Counts each authorization deleted, by why; and each namespace skipped. */
+  onDeleted(reason: SweepReason): void;
+  onSkipped(): void;
+}
+
+/** At most this many rounds of reads before a sweep decides: each round reads what the previous one found it needs. */
+const READ_ROUNDS = 4;
+
+/**
+ * The periodic sweep of one onboarding (and a sweep at once when an InfluxToken is deleted or the
+ * grant changes): lists the authorizations of every namespace's user the records name (and of the
+ * operator's own user, for tokens issued before per-namespace users), and deletes those that
+ * outlived their InfluxToken or its grant (see decideSweep).
+ */
+export function createSweepReconciler(ports: SweepPorts, options: SweepOptions): Reconciler {
+  const again: Result = { requeueAfterMs: options.intervalMs };
+  return async function sweep(request) {
+    const ref: OnboardingKey = { namespace: request.namespace, name: request.name };
+    const onboarding = await ports.readOnboarding(ref.namespace, ref.name);
+    if (onboarding === undefined) return {};
+    const access = await accessThrough(
+      { ...ports, namespaceLabels: () => Promise.resolve(undefined) },
+      options.secrets,
+      ref.namespace,
+      ref,
+      onboarding,
+    );
+    if (access.kind !== 'ready') return again;
+    const { connection } = access;
+    const client = ports.influx(connection.target);
+    const records = await ports.listRecords(ref);
+    const users = new Map<string, string>();
+    for (const { namespace, record } of records) if (record.userID !== undefined) users.set(record.userID, namespace);
+    // Tokens issued before each namespace had its own user belong to the operator's.
+    if (onboarding.status?.userID !== undefined) users.set(onboarding.status.userID, `the operator's own user`);
+    const authorizations: ListedAuthorization[] = [];
+    const unlisted: string[] = [];
+    // One list per user: a tenant whose list cannot be read (too large, say) holds up no one else's sweep.
+    for (const [userID, whose] of users) {
+      const listed = await client.listAuthorizations(connection.token, { userID });
+      if (listed.ok) authorizations.push(...listed.value.filter((entry) => entry.orgID === connection.orgID));
+      else {
+        unlisted.push(whose);
+        options.onSkipped();
+        options.logger.warn('sweep could not list authorizations', {
+          onboarding: connection.onboarding,
+          of: whose,
+          error: listed.failure.message,
+        });
+      }
+    }
+
+    const liveTokens: Record<string, LiveList> = {};
+    const liveBuckets: Record<string, LiveList> = {};
+    const liveNamespaces: Record<string, LiveNamespace> = {};
+    const facts = () => ({
+      onboarding: ref,
+      accessFrom: checkAccessFrom(onboarding.spec?.accessFrom, []),
+      labelGrants: options.labelGrants,
+      records,
+      authorizations,
+      cachedTokenUID: (namespace: string, name: string) => ports.cachedTokenUID(namespace, name),
+      cachedBucketUID: (namespace: string, uid: string) => ports.cachedBucketUID(namespace, uid),
+      liveTokens,
+      liveBuckets,
+      liveNamespaces,
+    });
+    let verdict = decideSweep(facts());
+    for (let round = 0; round < READ_ROUNDS; round++) {
+      const { tokensIn, bucketsIn, namespaces } = verdict.read;
+      if (tokensIn.length + bucketsIn.length + namespaces.length === 0) break;
+      for (const namespace of tokensIn) liveTokens[namespace] = await ports.listTokens(namespace);
+      for (const namespace of bucketsIn) liveBuckets[namespace] = await ports.listBuckets(namespace);
+      for (const namespace of namespaces) liveNamespaces[namespace] = await ports.readNamespace(namespace);
+      verdict = decideSweep(facts());
+    }
+
+    let deleted = 0;
+    for (const entry of verdict.delete) {
+      const outcome = await client.deleteAuthorization(connection.token, entry.id);
+      if (!outcome.ok) {
+        options.logger.warn('sweep could not delete an authorization', {
+          onboarding: connection.onboarding,
+          authorizationID: entry.id,
+          error: outcome.failure.message,
+        });
+        continue;
+      }
+      deleted++;
+      options.onDeleted(entry.reason);
+      options.logger.info('deleted authorization', {
+        onboarding: connection.onboarding,
+        authorizationID: entry.id,
+        token: entry.token,
+        why: SWEEP_REASONS[entry.reason],
+      });
+    }
+    for (const { namespace, change } of verdict.forget)
+      await ports.changeRecord({ onboarding: ref, namespace }, change);
+    for (const skipped of verdict.skipped) {
+      options.onSkipped();
+      const event: ResourceEvent = {
+        type: 'Warning',
+        reason: 'SweepSkipped',
+        message: `could not read ${skipped.what} in namespace ${skipped.namespace}: the authorizations of its InfluxTokens were left as they are`,
+      };
+      ports.recordEvent(onboarding, event);
+    }
+    if (unlisted.length > 0) {
+      ports.recordEvent(onboarding, {
+        type: 'Warning',
+        reason: 'SweepSkipped',
+        message: `could not list the authorizations of ${unlisted.join(', ')}: they were left as they are`,
+      });
+    }
+    options.logger.info('swept', {
+      onboarding: connection.onboarding,
+      users: users.size,
+      unlisted,
+      authorizations: authorizations.length,
+      deleted,
+      forgotten: verdict.forget.length,
+      skipped: verdict.skipped.map((entry) => entry.namespace),
+    });
+    return again;
+  };
+}
+
+const SWEEP_REASONS: Record<SweepReason, string> = {
+  'token-gone': 'its InfluxToken is gone (deleted without its finalizer)',
+  'token-recreated': 'its InfluxToken was deleted and created again (another UID)',
+  'not-granted': "the onboarding no longer grants its token's namespace",
+};

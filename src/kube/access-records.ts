@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
+import {
+  EMPTY_RECORD,
+  applyRecordChange,
+  recordData,
+  recordFromData,
+  type AccessRecord,
+  type RecordApplied,
+  type RecordChange,
+  type RecordKey,
+} from '../api/access-records.js';
+import type { OnboardingKey } from '../api/access-spec.js';
+import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
+import { apiStatus, kubeCall } from './errors.js';
+
+/** On every record ConfigMap: a digest of the onboarding (namespace/name), by which the sweep lists an onboarding's records. */
+export const RECORD_OF_LABEL = `${GROUP}/access-record-of`;
+const ONBOARDING_ANNOTATION = `${GROUP}/onboarding`;
+const NAMESPACE_ANNOTATION = `${GROUP}/namespace`;
+/** Changes that lost a race with another writer are tried again this often before the reconcile fails. */
+const ATTEMPTS = 4;
+
+function digest(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+function onboardingName(onboarding: OnboardingKey): string {
+  return `${onboarding.namespace}/${onboarding.name}`;
+}
+
+/** The label value every record of the onboarding carries. */
+export function recordsOf(onboarding: OnboardingKey): string {
+  return digest(onboardingName(onboarding), 40);
+}
+
+/** A hash: the onboarding's namespace and name and the tenant's namespace together may exceed any name limit. */
+export function recordName(key: RecordKey): string {
+  return `influx-access-${digest(`${onboardingName(key.onboarding)}/${key.namespace}`, 32)}`;
+}
+
+/** The record a ConfigMap holds (none: the empty record). */
+export function recordFrom(configMap: V1ConfigMap | undefined): AccessRecord {
+  return configMap === undefined ? EMPTY_RECORD : recordFromData(configMap.data ?? {});
+}
+
+interface Held {
+  record: AccessRecord;
+  /** Undefined: no ConfigMap yet. */
+  resourceVersion?: string;
+  readAt: number;
+}
+
+export interface AccessRecordsOptions {
+  /** Where the records live: the operator's own namespace. */
+  namespaceOf(onboarding: OnboardingKey): string;
+  /** How long a record read (or written) is used before it is read again. */
+  maxAgeMs: number;
+  now?: () => number;
+}
+
+/**
+ * The records (src/api/access-records.ts) as ConfigMaps: one per onboarding and namespace, in the
+ * operator's own namespace, where a tenant's `edit` role cannot write. Only the leading operator
+ * writes them, so the copy it read or wrote last stays true; it is read again after `maxAgeMs`
+ * and whenever a write finds another version (someone else wrote: a new leader, an administrator).
+ * Writes replace exactly the version read. Reads cost one GET per record per `maxAgeMs`, not one
+ * per reconcile, and memory holds only the records of namespaces reconciled lately.
+ */
+export class AccessRecords {
+  private readonly held = new Map<string, Held>();
+  private readonly now: () => number;
+  private prunedAt = 0;
+
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly options: AccessRecordsOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async read(key: RecordKey): Promise<AccessRecord> {
+    return (await this.current(key, false)).record;
+  }
+
+  /** Applies a change, again over a fresh read whenever another writer got there first. */
+  async change(key: RecordKey, change: RecordChange): Promise<RecordApplied> {
+    for (let attempt = 1; ; attempt++) {
+      const held = await this.current(key, attempt > 1);
+      const applied = applyRecordChange(held.record, change);
+      if (!applied.ok || !applied.changed) return applied;
+      const written = await this.write(key, held, applied.record);
+      if (written) return applied;
+      if (attempt >= ATTEMPTS)
+        throw new Error(`record ${recordName(key)} kept changing under ${ATTEMPTS} attempts to write it`);
+    }
+  }
+
+  /** Every record of the onboarding, read now from the API server (the sweep decides from nothing older). */
+  async list(onboarding: OnboardingKey): Promise<Array<{ namespace: string; record: AccessRecord }>> {
+    const namespace = this.options.namespaceOf(onboarding);
+    const list = await kubeCall(`list records of ${onboardingName(onboarding)} in ${namespace}`, () =>
+      this.core.listNamespacedConfigMap({ namespace, labelSelector: `${RECORD_OF_LABEL}=${recordsOf(onboarding)}` }),
+    );
+    return list.items.flatMap((configMap) => {
+      const annotations = configMap.metadata?.annotations ?? {};
+      const tenant = annotations[NAMESPACE_ANNOTATION];
+      if (annotations[ONBOARDING_ANNOTATION] !== onboardingName(onboarding) || tenant === undefined) return [];
+      return [{ namespace: tenant, record: recordFrom(configMap) }];
+    });
+  }
+
+  private async current(key: RecordKey, fresh: boolean): Promise<Held> {
+    this.prune();
+    const name = recordName(key);
+    const held = this.held.get(name);
+    if (!fresh && held !== undefined && this.now() - held.readAt < this.options.maxAgeMs) return held;
+    this.held.delete(name);
+    const namespace = this.options.namespaceOf(key.onboarding);
+    let configMap: V1ConfigMap | undefined;
+    try {
+      configMap = await kubeCall(`read record ${namespace}/${name}`, () =>
+        this.core.readNamespacedConfigMap({ namespace, name }),
+      );
+    } catch (error) {
+      if (apiStatus(error) !== 404) throw error;
+    }
+    const annotations = configMap?.metadata?.annotations ?? {};
+    if (
+      configMap !== undefined &&
+      (annotations[ONBOARDING_ANNOTATION] !== onboardingName(key.onboarding) ||
+        annotations[NAMESPACE_ANNOTATION] !== key.namespace)
+    ) {
+      throw new Error(
+        `ConfigMap ${namespace}/${name} is not the record of ${key.namespace} under ${onboardingName(key.onboarding)}`,
+      );
+    }
+    const resourceVersion = configMap?.metadata?.resourceVersion;
+    const read: Held = {
+      record: recordFrom(configMap),
+      ...(resourceVersion !== undefined && { resourceVersion }),
+      readAt: this.now(),
+    };
+    this.held.set(name, read);
+    return read;
+  }
+
+  /** Forgets, at most once per maxAgeMs, every record held longer than that: they would be read again anyway. */
+  private prune(): void {
+    const now = this.now();
+    if (now - this.prunedAt < this.options.maxAgeMs) return;
+    this.prunedAt = now;
+    for (const [name, held] of this.held) if (now - held.readAt >= this.options.maxAgeMs) this.held.delete(name);
+  }
+
+  /** False when another writer got there first (409): the caller reads again. */
+  private async write(key: RecordKey, held: Held, record: AccessRecord): Promise<boolean> {
+    const name = recordName(key);
+    const namespace = this.options.namespaceOf(key.onboarding);
+    const body: V1ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name,
+        namespace,
+        labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [RECORD_OF_LABEL]: recordsOf(key.onboarding) },
+        annotations: { [ONBOARDING_ANNOTATION]: onboardingName(key.onboarding), [NAMESPACE_ANNOTATION]: key.namespace },
+        ...(held.resourceVersion !== undefined && { resourceVersion: held.resourceVersion }),
+      },
+      data: recordData(record),
+    };
+    try {
+      const written =
+        held.resourceVersion === undefined
+          ? await kubeCall(`create record ${namespace}/${name}`, () =>
+              this.core.createNamespacedConfigMap({ namespace, body }),
+            )
+          : await kubeCall(`update record ${namespace}/${name}`, () =>
+              this.core.replaceNamespacedConfigMap({ namespace, name, body }),
+            );
+      const resourceVersion = written.metadata?.resourceVersion;
+      this.held.set(name, { record, ...(resourceVersion !== undefined && { resourceVersion }), readAt: this.now() });
+      return true;
+    } catch (error) {
+      this.held.delete(name);
+      // 409: changed or created meanwhile; 404: deleted meanwhile (a replace of something gone).
+      if (apiStatus(error) === 409 || apiStatus(error) === 404) return false;
+      throw error;
+    }
+  }
+}

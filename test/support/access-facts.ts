@@ -1,0 +1,34 @@
+// What the InfluxBucket and InfluxToken decision tests share: a clock, a drift interval, the
+// connection a granted namespace reaches its onboarding through, and access on given terms.
+import type { Connection, OnboardingAccess } from '../../src/access/access.js';
+import type { GrantTerms } from '../../src/api/access-spec.js';
+
+export const NOW = '2026-01-01T00:00:00.000Z';
+export const DRIFT = 60_000;
+export const refOf = { name: 'influxdb', namespace: 'monitoring' };
+
+export const connection: Connection = {
+  onboarding: 'monitoring/influxdb',
+  target: { url: 'http://influxdb:8086', timeoutMs: 10_000, insecureSkipVerify: false, tenant: 'monitoring' },
+  token: 'operator-token-value',
+  org: 'acme',
+  orgID: 'org1',
+  onboardingBucket: 'platform',
+  onboardingBucketID: 'b-platform',
+};
+
+/** A namespace granted by name: no names outside its prefix, nothing to adopt, no limits. */
+export const GRANTED: GrantTerms = { home: false, bucketNames: [], adoptBuckets: [], limits: {} };
+
+/** Access for a granted namespace, on these terms over GRANTED. */
+export function granted(terms: Partial<GrantTerms> = {}): OnboardingAccess {
+  return { kind: 'ready', connection, terms: { ...GRANTED, ...terms } };
+}
+
+/** The onboarding exists but is not Ready: a deletion waits for it at the drift interval. */
+export const WAITING: OnboardingAccess = {
+  kind: 'waiting',
+  reason: 'OnboardingNotReady',
+  message: 'InfluxOnboarding monitoring/influxdb is not Ready (Unreachable)',
+  gone: false,
+};

@@ -1,0 +1,266 @@
+/**
+ * decideSweep, row by row: an authorization is deleted only on what the API server says now (the
+ * token gone, re-created, or its namespace no longer granted); the cache only spares reads; a
+ * namespace the operator cannot read is skipped and reported, never decided.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decideSweep, type LiveList, type SweepFacts } from '../../../src/access/sweep-decide.js';
+import { createSweepReconciler } from '../../../src/access/sweep.js';
+import { EMPTY_RECORD, applyRecordChange, type AccessRecord } from '../../../src/api/access-records.js';
+import type { InfluxOnboarding } from '../../../src/api/types.js';
+import { InfluxClientPool } from '../../../src/influx/pool.js';
+import { SecretRegistry, type Logger } from '../../../src/log.js';
+import { InfluxAdmin } from '../../support/influx-http.js';
+import { startInfluxStandin } from '../../support/influx-standin.js';
+
+const ONBOARDING = { namespace: 'monitoring', name: 'influxdb' };
+const auth = (id: string, namespace: string, name: string, uid: string) => ({
+  id,
+  description: `app [InfluxToken ${namespace}/${name} uid=${uid}]`,
+});
+const listed = (...items: Array<[string, string, boolean?, string?]>): LiveList => ({
+  kind: 'listed',
+  items: items.map(([name, uid, deleting = false, onboarding = 'monitoring/influxdb']) => ({
+    name,
+    uid,
+    onboarding,
+    deleting,
+  })),
+});
+
+function facts(extra: Partial<SweepFacts> = {}): SweepFacts {
+  return {
+    onboarding: ONBOARDING,
+    accessFrom: { namespaces: ['app-a', 'app-b'] },
+    labelGrants: false,
+    records: [],
+    authorizations: [],
+    cachedTokenUID: () => undefined,
+    cachedBucketUID: () => false,
+    liveTokens: {},
+    liveBuckets: {},
+    liveNamespaces: {},
+    ...extra,
+  };
+}
+
+test('a token the cache shows with the marker UID in a granted namespace: no read, nothing deleted', () => {
+  const verdict = decideSweep(
+    facts({
+      authorizations: [auth('a1', 'app-a', 'writer', 'u1'), { id: 'op', description: "admin's Token" }],
+      cachedTokenUID: (namespace, name) => (namespace === 'app-a' && name === 'writer' ? 'u1' : undefined),
+    }),
+  );
+  assert.equal(verdict, { read: { tokensIn: [], bucketsIn: [], namespaces: [] }, delete: [], forget: [], skipped: [] });
+});
+
+test('the cache never decides: a token it does not show is read live first; gone (finalizer removed by hand) or re-created is deleted', () => {
+  const authorizations = [
+    auth('a1', 'app-a', 'writer', 'u1'),
+    auth('a2', 'app-a', 'reader', 'u2'),
+    auth('a3', 'app-a', 'lagging', 'u3'),
+  ];
+  const first = decideSweep(facts({ authorizations }));
+  assert.equal(first.read.tokensIn, ['app-a']);
+  assert.equal(first.delete, [], 'nothing decided before the live read');
+  const verdict = decideSweep(
+    facts({ authorizations, liveTokens: { 'app-a': listed(['reader', 'u2-new'], ['lagging', 'u3']) } }),
+  );
+  assert.equal(verdict.delete, [
+    { id: 'a1', token: 'app-a/writer', reason: 'token-gone' },
+    { id: 'a2', token: 'app-a/reader', reason: 'token-recreated' },
+  ]);
+  assert.equal(verdict.read, { tokensIn: [], bucketsIn: [], namespaces: [] });
+});
+
+test('a namespace no longer granted: its tokens are read live, and deleted when they still reference this onboarding', () => {
+  const authorizations = [
+    auth('a1', 'app-c', 'writer', 'u1'),
+    auth('a2', 'app-c', 'moved', 'u2'),
+    auth('a3', 'app-c', 'leaving', 'u3'),
+  ];
+  const cached = () => 'cached-with-any-uid';
+  assert.equal(decideSweep(facts({ authorizations, cachedTokenUID: cached })).read.tokensIn, ['app-c']);
+  const verdict = decideSweep(
+    facts({
+      authorizations,
+      liveTokens: {
+        'app-c': listed(['writer', 'u1'], ['moved', 'u2', false, 'other/onboarding'], ['leaving', 'u3', true]),
+      },
+    }),
+  );
+  assert.equal(
+    verdict.delete,
+    [{ id: 'a1', token: 'app-c/writer', reason: 'not-granted' }],
+    "another onboarding's, or one being deleted by its finalizer, are left",
+  );
+  assert.equal(
+    decideSweep(facts({ authorizations: [auth('h1', 'monitoring', 'own', 'u9')], cachedTokenUID: () => 'u9' })).delete,
+    [],
+    'home always granted',
+  );
+});
+
+test('grants by label: the namespace is read live (only with --namespace-label-grants); 403 skips and reports, nothing decided', () => {
+  const accessFrom = { namespaceSelector: { matchLabels: { influx: 'yes' } } };
+  const authorizations = [auth('a1', 'app-l', 'writer', 'u1')];
+  const cachedTokenUID = () => 'u1';
+  const off = decideSweep(
+    facts({ accessFrom, authorizations, cachedTokenUID, liveTokens: { 'app-l': listed(['writer', 'u1']) } }),
+  );
+  assert.equal(
+    off.delete,
+    [{ id: 'a1', token: 'app-l/writer', reason: 'not-granted' }],
+    'without label grants a selector grants nothing',
+  );
+  const on = (extra: Partial<SweepFacts>) =>
+    decideSweep(facts({ accessFrom, labelGrants: true, authorizations, cachedTokenUID, ...extra }));
+  assert.equal(on({}).read.namespaces, ['app-l']);
+  assert.equal(on({}).delete, []);
+  assert.equal(on({ liveNamespaces: { 'app-l': { kind: 'found', labels: { influx: 'yes' } } } }).delete, []);
+  const withdrawn = on({
+    liveNamespaces: { 'app-l': { kind: 'found', labels: {} } },
+    liveTokens: { 'app-l': listed(['writer', 'u1']) },
+  });
+  assert.equal(withdrawn.delete, [{ id: 'a1', token: 'app-l/writer', reason: 'not-granted' }]);
+  const forbidden = on({ liveNamespaces: { 'app-l': { kind: 'forbidden' } } });
+  assert.equal([forbidden.delete, forbidden.skipped], [[], [{ namespace: 'app-l', what: 'the namespace (403)' }]]);
+});
+
+test('InfluxTokens the operator may not list (403): skipped and reported, nothing deleted', () => {
+  const verdict = decideSweep(
+    facts({ authorizations: [auth('a1', 'app-b', 'writer', 'u1')], liveTokens: { 'app-b': { kind: 'forbidden' } } }),
+  );
+  assert.equal([verdict.delete, verdict.skipped], [[], [{ namespace: 'app-b', what: 'InfluxTokens (403)' }]]);
+});
+
+test('record entries of resources gone (read live) are forgotten; cached ones cost no read', () => {
+  const record = {
+    ...EMPTY_RECORD,
+    userID: 'u',
+    buckets: { 'b-live': { name: 'app-a.kept', id: '1' }, 'b-gone': { name: 'app-a.gone', id: '2' } },
+    tokens: { 't-cached': 'writer', 't-gone': 'old' },
+  };
+  const base = {
+    records: [{ namespace: 'app-a', record }],
+    cachedTokenUID: (_: string, name: string) => (name === 'writer' ? 't-cached' : undefined),
+  };
+  const first = decideSweep(facts(base));
+  assert.equal([first.read.tokensIn, first.read.bucketsIn], [['app-a'], ['app-a']]);
+  const verdict = decideSweep(
+    facts({
+      ...base,
+      liveTokens: { 'app-a': listed(['writer', 't-cached']) },
+      liveBuckets: { 'app-a': listed(['kept', 'b-live']) },
+    }),
+  );
+  assert.equal(verdict.forget, [
+    { namespace: 'app-a', change: { kind: 'forgetToken', uid: 't-gone' } },
+    { namespace: 'app-a', change: { kind: 'forgetBucket', uid: 'b-gone' } },
+  ]);
+});
+
+test("the sweep itself: each recorded user's list read; one that fails is skipped and reported while the others are swept; the next sweep gets it", async () => {
+  const standin = await startInfluxStandin();
+  const pool = new InfluxClientPool({});
+  try {
+    const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'platform' });
+    const orgID = standin.onboarded()?.orgID ?? '';
+    const admin = new InfluxAdmin(standin.url);
+    const records: Array<{ namespace: string; record: AccessRecord }> = [];
+    for (const namespace of ['app-a', 'app-b']) {
+      const user = await admin.request({ method: 'POST', path: '/api/v2/users', token, body: { name: namespace } });
+      const userID = String((user.json as { id: string }).id);
+      await admin.request({
+        method: 'POST',
+        path: '/api/v2/authorizations',
+        token,
+        body: {
+          orgID,
+          userID,
+          description: `[InfluxToken ${namespace}/gone uid=uid-${namespace}]`,
+          permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
+        },
+      });
+      records.push({ namespace, record: { userID, buckets: {}, tokens: { [`uid-${namespace}`]: 'gone' } } });
+    }
+    const onboarding: InfluxOnboarding = {
+      apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+      kind: 'InfluxOnboarding',
+      metadata: { name: 'influxdb', namespace: 'monitoring', uid: 'o' },
+      spec: {
+        url: standin.url,
+        username: 'admin',
+        org: 'acme',
+        bucket: 'platform',
+        accessFrom: { namespaces: ['app-a', 'app-b'] },
+      },
+      status: {
+        orgID,
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'Adopted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+        ],
+      },
+    };
+    const events: string[] = [];
+    const deleted: string[] = [];
+    let skipped = 0;
+    const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent };
+    const sweep = createSweepReconciler(
+      {
+        readOnboarding: async () => onboarding,
+        readCredentials: async () => ({
+          state: 'owned',
+          data: { url: standin.url, org: 'acme', token },
+          garbageCollected: false,
+        }),
+        readReference: async () => ({ found: false, problem: 'none' }),
+        influx: (target) => pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: false }),
+        recordEvent: (_resource, event) => void events.push(`${event.reason}: ${event.message}`),
+        listRecords: async () => records,
+        changeRecord: async (key, change) => {
+          const at = records.find((entry) => entry.namespace === key.namespace);
+          const applied = applyRecordChange(at?.record ?? EMPTY_RECORD, change);
+          if (applied.ok && at) at.record = applied.record;
+          return applied;
+        },
+        listTokens: async () => ({ kind: 'listed', items: [] }),
+        listBuckets: async () => ({ kind: 'listed', items: [] }),
+        readNamespace: async () => ({ kind: 'found', labels: {} }),
+        cachedTokenUID: () => undefined,
+        cachedBucketUID: () => false,
+      },
+      {
+        intervalMs: 600_000,
+        labelGrants: false,
+        logger: silent,
+        secrets: new SecretRegistry(),
+        onDeleted: (reason) => void deleted.push(reason),
+        onSkipped: () => void skipped++,
+      },
+    );
+    const remaining = async () =>
+      (await admin.authorizationDescriptions(token, orgID)).filter((description) =>
+        description.includes('InfluxToken'),
+      );
+    standin.knobs.failNext(1, '500-json', { method: 'GET', path: '/api/v2/authorizations' });
+    const outcome = await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal);
+    assert.equal(outcome, { requeueAfterMs: 600_000 }, 'again after the interval');
+    assert.equal([deleted, skipped], [['token-gone'], 1]);
+    assert.equal(await remaining(), ['[InfluxToken app-a/gone uid=uid-app-a]'], "app-a's list failed: left for now");
+    assert.ok(events.some((event) => event.startsWith('SweepSkipped: could not list the authorizations of app-a')));
+    assert.equal(
+      records.map((entry) => entry.record.tokens),
+      [{}, {}],
+      'the entries of gone tokens forgotten',
+    );
+    await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal);
+    assert.equal(await remaining(), [], 'the next sweep gets it');
+  } finally {
+    pool.closeAll();
+    await standin.close();
+  }
+});
+
+test.run();

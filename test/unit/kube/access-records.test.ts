@@ -1,0 +1,189 @@
+/**
+ * The operator's access records: the limits a change is checked against, and the ConfigMap store
+ * (read once per max age, written over exactly the version read, read again when another writer
+ * got there first).
+ */
+import { ApiException, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  EMPTY_RECORD,
+  MAX_RECORD_BYTES,
+  applyRecordChange,
+  recordBytes,
+  recordData,
+  recordFromData,
+  type AccessRecord,
+} from '../../../src/api/access-records.js';
+import { AccessRecords, recordName, recordsOf, RECORD_OF_LABEL } from '../../../src/kube/access-records.js';
+
+test('applyRecordChange: a new bucket or token over its limit is refused; an existing one is never refused', () => {
+  let record: AccessRecord = EMPTY_RECORD;
+  const apply = (change: Parameters<typeof applyRecordChange>[1]) => {
+    const applied = applyRecordChange(record, change);
+    if (applied.ok) record = applied.record;
+    return applied;
+  };
+  const limits = { maxBuckets: 1, maxTokens: 1 };
+  assert.ok(apply({ kind: 'bucket', uid: 'b1', bucket: { name: 'a.x' }, limits }).ok);
+  assert.equal(apply({ kind: 'bucket', uid: 'b2', bucket: { name: 'a.y' }, limits }), {
+    ok: false,
+    refusal: { limit: 'maxBuckets', count: 1, max: 1 },
+  });
+  assert.ok(
+    apply({ kind: 'bucket', uid: 'b1', bucket: { name: 'a.x', id: 'id1' }, limits }).ok,
+    'recording the ID of one that exists',
+  );
+  const same = apply({ kind: 'bucket', uid: 'b1', bucket: { name: 'a.x', id: 'id1' } });
+  assert.ok(same.ok && !same.changed, 'unchanged: nothing to write');
+  assert.ok(apply({ kind: 'token', uid: 't1', name: 'writer', limits }).ok);
+  assert.equal(apply({ kind: 'token', uid: 't2', name: 'reader', limits }), {
+    ok: false,
+    refusal: { limit: 'maxTokens', count: 1, max: 1 },
+  });
+  assert.ok(apply({ kind: 'forgetToken', uid: 't1' }).ok);
+  assert.ok(apply({ kind: 'token', uid: 't2', name: 'reader', limits }).ok, 'room again once one is forgotten');
+  assert.ok(apply({ kind: 'user', userID: 'u1' }).ok);
+  assert.equal(record, { userID: 'u1', buckets: { b1: { name: 'a.x', id: 'id1' } }, tokens: { t2: 'reader' } });
+  // A record never grows past its size, whatever the limits: the longest names fill it sooner.
+  let crowded: AccessRecord = EMPTY_RECORD;
+  let entries = 0;
+  for (;;) {
+    const applied = applyRecordChange(crowded, {
+      kind: 'bucket',
+      uid: `00000000-0000-0000-0000-${String(entries).padStart(12, '0')}`,
+      bucket: { name: 'x'.repeat(256), id: '0123456789abcdef', adopted: true },
+    });
+    if (!applied.ok) {
+      assert.equal(applied.refusal.limit, 'size');
+      assert.is(applied.refusal.max, MAX_RECORD_BYTES);
+      break;
+    }
+    crowded = applied.record;
+    entries++;
+  }
+  assert.ok(
+    recordBytes(crowded) <= MAX_RECORD_BYTES && entries > 2000,
+    `${entries} entries, ${recordBytes(crowded)} bytes`,
+  );
+  assert.is(recordBytes(crowded), JSON.stringify(recordData(crowded)).length, 'counted as it is written');
+  assert.equal(recordFromData(recordData(crowded)), crowded, 'what is written reads back');
+});
+
+/** ConfigMaps in memory, as the API server keeps them: versions, 404 and 409. */
+function fakeCore() {
+  const maps = new Map<string, V1ConfigMap>();
+  const calls: string[] = [];
+  let version = 0;
+  const fail = (code: number) => new ApiException(code, 'refused', JSON.stringify({ reason: String(code) }), {});
+  const key = (namespace: string, name: string) => `${namespace}/${name}`;
+  const core = {
+    async readNamespacedConfigMap({ namespace, name }: { namespace: string; name: string }) {
+      calls.push(`get ${name}`);
+      const found = maps.get(key(namespace, name));
+      if (found === undefined) throw fail(404);
+      return structuredClone(found);
+    },
+    async createNamespacedConfigMap({ namespace, body }: { namespace: string; body: V1ConfigMap }) {
+      calls.push(`create ${body.metadata?.name}`);
+      const at = key(namespace, body.metadata?.name ?? '');
+      if (maps.has(at)) throw fail(409);
+      const stored = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++version) } };
+      maps.set(at, stored);
+      return structuredClone(stored);
+    },
+    async replaceNamespacedConfigMap({
+      namespace,
+      name,
+      body,
+    }: {
+      namespace: string;
+      name: string;
+      body: V1ConfigMap;
+    }) {
+      calls.push(`update ${name}`);
+      const current = maps.get(key(namespace, name));
+      if (current === undefined) throw fail(404);
+      if (current.metadata?.resourceVersion !== body.metadata?.resourceVersion) throw fail(409);
+      const stored = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++version) } };
+      maps.set(key(namespace, name), stored);
+      return structuredClone(stored);
+    },
+    async listNamespacedConfigMap({ namespace, labelSelector }: { namespace: string; labelSelector: string }) {
+      calls.push(`list ${labelSelector}`);
+      const [label, value] = labelSelector.split('=');
+      return {
+        items: [...maps.entries()]
+          .filter(([at, map]) => at.startsWith(`${namespace}/`) && map.metadata?.labels?.[label ?? ''] === value)
+          .map(([, map]) => structuredClone(map)),
+      };
+    },
+  };
+  return { core: core as unknown as CoreV1Api, maps, calls, bump: () => ++version };
+}
+
+const ONBOARDING = { namespace: 'monitoring', name: 'influxdb' };
+const KEY = { onboarding: ONBOARDING, namespace: 'app-a' };
+
+test('AccessRecords: one ConfigMap per onboarding and namespace in the operator namespace, read once per max age', async () => {
+  const fake = fakeCore();
+  let now = 0;
+  const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 1000, now: () => now });
+  assert.equal(await records.read(KEY), EMPTY_RECORD);
+  const applied = await records.change(KEY, { kind: 'bucket', uid: 'b1', bucket: { name: 'app-a.metrics' } });
+  assert.ok(applied.ok);
+  await records.change(KEY, { kind: 'user', userID: 'u1' });
+  assert.equal(await records.read(KEY), { userID: 'u1', buckets: { b1: { name: 'app-a.metrics' } }, tokens: {} });
+  assert.equal(
+    fake.calls,
+    [`get ${recordName(KEY)}`, `create ${recordName(KEY)}`, `update ${recordName(KEY)}`],
+    'one read; writes keep the copy',
+  );
+  const stored = fake.maps.get(`operator/${recordName(KEY)}`);
+  assert.equal(stored?.metadata?.labels?.[RECORD_OF_LABEL], recordsOf(ONBOARDING));
+  assert.equal(stored?.data, { user: 'u1', 'bucket.b1': '{"name":"app-a.metrics"}' });
+  now = 1000;
+  await records.read(KEY);
+  assert.is(fake.calls.at(-1), `get ${recordName(KEY)}`, 'read again after its max age');
+  assert.equal(await records.list(ONBOARDING), [
+    { namespace: 'app-a', record: { userID: 'u1', buckets: { b1: { name: 'app-a.metrics' } }, tokens: {} } },
+  ]);
+});
+
+test('AccessRecords: a write that finds another version (another writer) reads again and applies the change over it', async () => {
+  const fake = fakeCore();
+  const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
+  await records.change(KEY, { kind: 'token', uid: 't1', name: 'writer' });
+  // Someone else (a new leader, an administrator) writes meanwhile.
+  const stored = fake.maps.get(`operator/${recordName(KEY)}`);
+  assert.ok(stored?.metadata && stored.data);
+  stored.data['token.t9'] = 'theirs';
+  stored.metadata.resourceVersion = String(fake.bump());
+  const applied = await records.change(KEY, { kind: 'token', uid: 't2', name: 'reader', limits: { maxTokens: 2 } });
+  assert.equal(
+    applied,
+    { ok: false, refusal: { limit: 'maxTokens', count: 2, max: 2 } },
+    'decided over the fresh version',
+  );
+  assert.equal((await records.read(KEY)).tokens, { t1: 'writer', t9: 'theirs' });
+});
+
+test('AccessRecords: a ConfigMap of that name that is not this record is never trusted', async () => {
+  const fake = fakeCore();
+  fake.maps.set(`operator/${recordName(KEY)}`, {
+    metadata: {
+      name: recordName(KEY),
+      annotations: { 'influxdb.onboarding.dev/onboarding': 'x/y', 'influxdb.onboarding.dev/namespace': 'app-a' },
+    },
+    data: { user: 'u-x' },
+  });
+  const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
+  const error = await records.read(KEY).then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  assert.instance(error, Error);
+  assert.match(String(error), 'is not the record of app-a under monitoring/influxdb');
+});
+
+test.run();
