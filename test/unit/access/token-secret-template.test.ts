@@ -8,9 +8,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
-import { decideToken, type BucketResolution, type TokenFacts } from '../../../src/access/token-decide.js';
+import { decideToken, type TokenFacts } from '../../../src/access/token-decide.js';
 import { secretHolds, tokenSecretContents, typeChangeRefused } from '../../../src/access/token-secret-contents.js';
-import type { AccessRecord } from '../../../src/api/access-records.js';
 import { checkTokenSpec } from '../../../src/api/access-spec.js';
 import {
   PLAIN_SHAPE,
@@ -20,21 +19,14 @@ import {
   type InfluxToken,
   type TokenSecret,
 } from '../../../src/api/access-types.js';
-import { connection, granted } from '../../support/access-facts.js';
+import { TOKEN_BUCKETS, TOKEN_USER, connection, granted, tokenRecord } from '../../support/access-facts.js';
 import type { Authorization } from '../../../src/influx/types.js';
 import { TokenSecrets } from '../../../src/kube/token-secret.js';
 
 const READY = granted();
-const USER = 'u-app-a';
-const BUCKETS: Record<string, BucketResolution> = {
-  metrics: { kind: 'found', uid: 'uid-metrics', name: 'metrics', deleting: false, readyReason: 'BucketReady' },
-  other: { kind: 'found', uid: 'uid-other', name: 'other', deleting: false, readyReason: 'BucketReady' },
-};
-const RECORD: AccessRecord = {
-  userID: USER,
-  buckets: { 'uid-metrics': { name: 'app-a.metrics', id: 'b1' }, 'uid-other': { name: 'app-a.other', id: 'b2' } },
-  tokens: { 'tok-uid': 'telegraf' },
-};
+const USER = TOKEN_USER;
+const BUCKETS = TOKEN_BUCKETS;
+const RECORD = tokenRecord('telegraf');
 const TELEGRAF_ENV = {
   data: {
     INFLUX_URL: '{{ .url }}',

@@ -7,25 +7,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decideToken, type BucketResolution, type TokenFacts } from '../../../src/access/token-decide.js';
+import { decideToken, type TokenFacts } from '../../../src/access/token-decide.js';
 import { v1Description, type V1Facts } from '../../../src/access/token-v1.js';
-import type { AccessRecord } from '../../../src/api/access-records.js';
 import { checkTokenSpec } from '../../../src/api/access-spec.js';
 import { TOKEN_FINALIZER, type InfluxToken, type TokenSecret, type V1InSecret } from '../../../src/api/access-types.js';
-import { connection, granted } from '../../support/access-facts.js';
+import { TOKEN_BUCKETS, TOKEN_USER, connection, granted, tokenRecord } from '../../support/access-facts.js';
 import type { Authorization, V1Authorization } from '../../../src/influx/types.js';
 
 const READY = granted();
-const USER = 'u-app-a';
-const BUCKETS: Record<string, BucketResolution> = {
-  metrics: { kind: 'found', uid: 'uid-metrics', name: 'metrics', deleting: false, readyReason: 'BucketReady' },
-  other: { kind: 'found', uid: 'uid-other', name: 'other', deleting: false, readyReason: 'BucketReady' },
-};
-const RECORD: AccessRecord = {
-  userID: USER,
-  buckets: { 'uid-metrics': { name: 'app-a.metrics', id: 'b1' }, 'uid-other': { name: 'app-a.other', id: 'b2' } },
-  tokens: { 'tok-uid': 'grafana' },
-};
+const USER = TOKEN_USER;
+const BUCKETS = TOKEN_BUCKETS;
+const RECORD = tokenRecord('grafana');
 const CANDIDATE = 'candidate-password-1';
 
 function token(spec: Record<string, unknown> = {}, annotations?: Record<string, string>): InfluxToken {
