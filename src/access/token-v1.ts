@@ -15,7 +15,7 @@ import {
 import type { InfluxFailure, Outcome, V1Authorization } from '../influx/index.js';
 import { NONE } from '../runtime/index.js';
 import { accessFinish, failureVerdict, type AccessFinish, type Connection } from './access.js';
-import { permissionsKey, type BucketPermission } from './token-authorizations.js';
+import { permissionsKey, tokenMarker, type BucketPermission } from './token-authorizations.js';
 
 /** What one reconcile learned of the token's v1 authorization. */
 export interface V1Facts {
@@ -64,8 +64,7 @@ interface V1Context {
 
 /** The marker in a v1 authorization's description that ties it to one InfluxToken for good (its UID). */
 export function v1Description(resource: Pick<InfluxToken, 'metadata'>): string {
-  const { namespace, name, uid } = resource.metadata;
-  return `[InfluxToken ${namespace}/${name} uid=${uid} v1]`;
+  return tokenMarker(resource).replace(/\]$/, ' v1]');
 }
 
 function isOwnV1(entry: Pick<V1Authorization, 'description'>, resource: Pick<InfluxToken, 'metadata'>): boolean {
