@@ -40,7 +40,7 @@ LABEL org.opencontainers.image.title="influx-onboarding-operator" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="${RUNTIME_BASE}"
 # How the operator's process runs is set here and only here (this ENV and the ENTRYPOINT's Node
-# options): the benchmark (bench/e2e.ts) starts `node dist/main.js` with exactly these, so that it
+# options): the benchmark (bench/harness.ts) starts `node dist/main.js` with exactly these, so that it
 # measures what ships (docs/benchmarks.md, round four, has the figures behind them).
 # MALLOC_ARENA_MAX=1: one glibc malloc arena instead of one per thread (up to 8 per core); memory
 # freed after a burst (onboarding thousands at once) stays in the arena that held it, and more

@@ -1,12 +1,17 @@
-// A child process of the e2e benchmark: N InfluxDB stand-ins (test/support/influx-standin.ts), one
-// per port, each answering after --latency ms, so N resources onboard N instances. It runs apart
-// from the benchmark so that neither the operator's nor the floor's CPU time is spent serving
-// InfluxDB. Messages over IPC: {start: n} -> {urls}; 'counts' -> requests by endpoint since start;
-// 'stop' -> exits.
+// A child process of the e2e benchmark (bench/farm.ts starts it): N InfluxDB stand-ins
+// (test/support/influx-standin.ts), one per port of one loopback address, each answering after
+// --latency ms, so N resources onboard N instances. It runs apart from the benchmark so that neither
+// the operator's nor the floor's CPU time is spent serving InfluxDB.
+//   node --import tsx bench/standin-farm.ts <latency ms> <address>
+// Messages over IPC: {start: n} -> {urls}; 'counts' -> requests by endpoint since start; 'mark' ->
+// notes each stand-in's requests so far; 'spread' -> how many stand-ins got how many requests since
+// the mark; 'stop' -> exits.
 import { startInfluxStandin, type InfluxStandin } from '../test/support/influx-standin.js';
 
 const latencyMs = Number(process.argv[2] ?? '20');
+const host = process.argv[3] ?? '127.0.0.1';
 let standins: InfluxStandin[] = [];
+let marks: number[] = [];
 
 /** 'GET /api/v2/buckets/{id}' from 'GET /api/v2/buckets/0a1b...?x=y'. */
 function endpointOf(method: string, path: string): string {
@@ -25,10 +30,29 @@ function counts(): Record<string, number> {
   return byEndpoint;
 }
 
-process.on('message', (message: { start?: number } | 'counts' | 'stop') => {
+/** Stand-ins by the number of requests they got since the mark: {'1': 9998, '2': 2}. */
+function spread(): Record<string, number> {
+  const byCount: Record<string, number> = {};
+  standins.forEach((standin, index) => {
+    const count = standin.requests.length - (marks[index] ?? 0);
+    byCount[count] = (byCount[count] ?? 0) + 1;
+  });
+  return byCount;
+}
+
+process.on('message', (message: { start?: number } | 'counts' | 'mark' | 'spread' | 'stop') => {
   void (async () => {
     if (message === 'counts') {
       process.send?.({ counts: counts() });
+      return;
+    }
+    if (message === 'mark') {
+      marks = standins.map((standin) => standin.requests.length);
+      process.send?.({ marked: true });
+      return;
+    }
+    if (message === 'spread') {
+      process.send?.({ spread: spread() });
       return;
     }
     if (message === 'stop') {
@@ -38,9 +62,12 @@ process.on('message', (message: { start?: number } | 'counts' | 'stop') => {
     await Promise.all(standins.map((standin) => standin.close()));
     const count = message.start ?? 0;
     standins = [];
+    marks = [];
     // Started in batches: thousands of listen() calls at once gain nothing.
     for (let index = 0; index < count; index += 100) {
-      const batch = await Promise.all(Array.from({ length: Math.min(100, count - index) }, () => startInfluxStandin()));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(100, count - index) }, () => startInfluxStandin({ host })),
+      );
       for (const standin of batch) standin.knobs.latencyMs = latencyMs;
       standins.push(...batch);
     }

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -120,3 +121,37 @@ export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1
 export function say(text: string): void {
   process.stdout.write(`${text}\n`);
 }
+
+export const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
+
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+/** The nearest-rank percentile (p in 0..100); 0 for no values. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/** The 1-, 5- and 15-minute load averages, as `uptime` shows them. */
+export const load = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
+/** Sums of a Prometheus metric's samples by one label (or '' for all). */
+export function metricSums(text: string, name: string, label?: string): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    // Label values may hold braces themselves (endpoint="GET /api/v2/buckets/{id}").
+    const match = /^(\w+)(\{.*\})? ([\d.eE+-]+|NaN)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const key = label === undefined ? '' : (new RegExp(`${label}="([^"]*)"`).exec(match[2] ?? '')?.[1] ?? '');
+    sums.set(key, (sums.get(key) ?? 0) + Number(match[3]));
+  }
+  return sums;
+}
+
+export const total = (sums: Map<string, number>): number => [...sums.values()].reduce((sum, value) => sum + value, 0);

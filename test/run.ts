@@ -2,12 +2,16 @@
 // Runs every test/<kind>/**/*.test.ts whose path contains `filter` in this one process with uvu,
 // starting a single control plane first for the integration tests, and for e2e (the node tier) a whole
 // cluster (the full control plane and a node, test/support/node.ts) with the operator's image
-// loaded. Prints `N passed, M failed` last and exits non-zero unless every test ran and passed.
-// INTEGRATION_CONTROLPLANE=full runs the integration tier on the node tier's full control plane
-// (without a node), to prove it behaves the same there.
+// loaded. INTEGRATION_CONTROLPLANE=full runs the integration tier on the node tier's full control
+// plane (without a node), to prove it behaves the same there. Every test and hook has a deadline
+// (TEST_DEADLINE_SECONDS, else per kind below): one that overruns fails by name and the run goes on.
+// Prints `N passed, M failed` last, whatever failed, and exits non-zero unless every test ran and
+// passed. TEST_DIR points it at another folder of test files (the runner's own test).
 import { readdirSync } from 'node:fs';
+import { register } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as UvuWithDeadlines from './support/uvu-deadlines.js';
 
 type SuiteRun = () => Promise<[errors: string | true, passed: number, skipped: number, total: number]>;
 interface UvuGlobals {
@@ -23,7 +27,31 @@ if (kind !== 'unit' && kind !== 'integration' && kind !== 'e2e') {
   process.exit(2);
 }
 
-const folder = join(root, 'test', kind);
+// Generous: a deadline is there to end a wait that never ends, not to measure speed. Hooks start
+// servers and build images (the image test's before hook builds two bases cold).
+const DEADLINES = {
+  unit: { testMs: 120_000, hookMs: 120_000 },
+  integration: { testMs: 600_000, hookMs: 1_200_000 },
+  e2e: { testMs: 600_000, hookMs: 1_200_000 },
+};
+const override = Number(process.env.TEST_DEADLINE_SECONDS);
+const deadlines =
+  process.env.TEST_DEADLINE_SECONDS && override > 0
+    ? { testMs: override * 1000, hookMs: override * 1000 }
+    : DEADLINES[kind];
+
+// Every `import ... from 'uvu'` of a test file gets the suite with deadlines instead.
+const withDeadlines = pathToFileURL(join(root, 'test/support/uvu-deadlines.ts')).href;
+register(
+  `data:text/javascript,${encodeURIComponent(`
+    export async function resolve(specifier, context, next) {
+      if (specifier === 'uvu' && context.parentURL !== ${JSON.stringify(withDeadlines)})
+        return next(${JSON.stringify(withDeadlines)}, context);
+      return next(specifier, context);
+    }`)}`,
+);
+
+const folder = process.env.TEST_DIR ? join(root, process.env.TEST_DIR) : join(root, 'test', kind);
 const files = readdirSync(folder, { recursive: true, encoding: 'utf8' })
   .filter((file) => file.endsWith('.test.ts') && file.includes(filter))
   .sort()
@@ -86,7 +114,8 @@ if (kind === 'integration' || kind === 'e2e') {
 // enough: it treats a suite whose before/after hook threw as passed (the error is swallowed).
 const uvuGlobals = globalThis as unknown as UvuGlobals;
 uvuGlobals.UVU_DEFER = 1;
-const uvu = await import('uvu');
+const uvu = (await import('uvu')) as unknown as typeof UvuWithDeadlines;
+Object.assign(uvu.deadlines, deadlines);
 let passed = 0;
 let failed = 0;
 const notes: string[] = [];
@@ -113,7 +142,7 @@ for (const group of uvuGlobals.UVU_QUEUE) {
       // others when .only is used) count as failures too: nothing may be silently left out.
       failed += total - ok + skipped;
       if (errors === true && ok < total)
-        notes.push(`${name}: ${total - ok} test(s) did not run (a before/after hook threw)`);
+        notes.push(`${name}: ${total - ok} test(s) did not run (a before hook failed)`);
       if (skipped > 0) notes.push(`${name}: ${skipped} test(s) skipped`);
       return result;
     };
@@ -122,10 +151,14 @@ for (const group of uvuGlobals.UVU_QUEUE) {
 
 try {
   await uvu.exec();
+} catch (err) {
+  failed++;
+  notes.push(`the run stopped early: ${err instanceof Error ? err.stack : String(err)}`);
 } finally {
   await stopControlPlane();
 }
-for (const line of notes) process.stdout.write(`${line}\n`);
+failed += uvu.hookFailures.length;
+for (const line of [...uvu.hookFailures, ...notes]) process.stdout.write(`${line}\n`);
 process.stdout.write(`${kind} tests took ${seconds(runStarted)} s\n`);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 // Exit explicitly: a stray socket or timer left by a test must not keep the runner alive.

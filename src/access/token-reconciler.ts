@@ -8,8 +8,17 @@ import {
   type TokenSecret,
 } from '../api/access-types.js';
 import { READY } from '../api/types.js';
-import { requestKey, runSteps, RunMemory, type Reconciler, type Request, type Result } from '../runtime/index.js';
-import type { AccessFinish, FinalizerStep } from './access.js';
+import type { Outcome } from '../influx/index.js';
+import {
+  FreshReads,
+  requestKey,
+  runSteps,
+  RunMemory,
+  type Reconciler,
+  type Request,
+  type Result,
+} from '../runtime/index.js';
+import type { AccessFinish, Connection, FinalizerStep } from './access.js';
 import {
   accessLoop,
   observeAccess,
@@ -22,7 +31,7 @@ import {
   type KindPorts,
 } from './reconciler.js';
 import { generatePassword } from '../api/generate.js';
-import { bucketPermissions } from './token-authorizations.js';
+import { bucketPermissions, type ListedAuthorization } from './token-authorizations.js';
 import type { V1Step } from './token-v1.js';
 import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
 
@@ -33,6 +42,8 @@ export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTo
   /** The Secret as the API server has it: read before an authorization is deleted or created. */
   confirmSecret(owner: InfluxToken, name: string): Promise<TokenSecret>;
   writeSecret(owner: InfluxToken, desired: DesiredTokenSecret, observed: TokenSecret): Promise<TokenSecret>;
+  /** Whether the API server (not the cache) still has this InfluxToken, with the same UID: asked before a token is made. */
+  existsOnServer(owner: InfluxToken): Promise<boolean>;
 }
 
 type TokenAction = Exclude<TokenStep, AccessFinish<InfluxTokenStatus> | FinalizerStep>;
@@ -42,6 +53,21 @@ interface OrphanFree {
   uid: string;
   secretVersion: string;
 }
+
+type AuthorizationList = Outcome<ListedAuthorization[]>;
+
+/** What one reconcile of a run knows of the run: the tokens known orphan-free, and the lists of the org's authorizations it may share. */
+interface RunState {
+  clean: Map<string, OrphanFree>;
+  lists: FreshReads<AuthorizationList>;
+  /** The point past which this reconcile's list must be sent (see listedAfter). */
+  listedAfter: number;
+  /** Per token, the point of its last create or delete in this run. */
+  changes: Map<string, number>;
+}
+
+const connectionKey = ({ target, orgID, token }: Connection): string =>
+  JSON.stringify([target.url, target.caPem ?? '', target.insecureSkipVerify, orgID, token]);
 
 /** The InfluxToken reconciler: an InfluxDB authorization with exactly the declared permissions, in a Secret. */
 export function createTokenReconciler(ports: TokenPorts, options: AccessOptions): Reconciler {
@@ -62,6 +88,14 @@ class TokenReconciler {
    * term (another replica may have created meanwhile) every token is listed once more.
    */
   private readonly orphanFree = new RunMemory<OrphanFree>();
+  /**
+   * The org's authorizations, listed once and shared by every token that may see that list: a
+   * list only tells whether one token's own authorizations are all in its Secret, so a token may
+   * use any list of the run sent after its own last create or delete. A burst of new tokens, or a
+   * restart over thousands, lists once, not once per token (N lists of N authorizations).
+   */
+  private readonly lists = new WeakMap<AbortSignal, FreshReads<AuthorizationList>>();
+  private readonly changes = new RunMemory<number>();
 
   constructor(
     private readonly ports: TokenPorts,
@@ -81,7 +115,12 @@ class TokenReconciler {
       options.onReason?.(key, undefined);
       return {};
     }
-    const facts = await this.observe(request, resource, clean.get(key));
+    const known = clean.get(key);
+    const facts = await this.observe(request, resource, known);
+    let lists = this.lists.get(signal);
+    if (lists === undefined) this.lists.set(signal, (lists = new FreshReads<AuthorizationList>()));
+    const changes = this.changes.of(signal);
+    const run: RunState = { clean, lists, changes, listedAfter: listedAfter(lists, changes, key, known, facts) };
     // TokenReady is only reached with no orphan left: after a list in this round, or orphan-free from the start with no create since.
     const decide = (current: TokenFacts): TokenStep => {
       const step = decideToken(current);
@@ -91,7 +130,7 @@ class TokenReconciler {
       return step;
     };
     const loop = accessLoop(this.shell, decide, (step: TokenAction, current: TokenFacts) =>
-      act(ports, options, step, current, clean),
+      act(ports, options, step, current, run),
     );
     return runSteps(loop, facts, signal);
   }
@@ -126,6 +165,24 @@ class TokenReconciler {
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
   }
+}
+
+/**
+ * The point a list of this token's reconcile must be sent after: now, when a Secret known clean in
+ * this run has changed behind the operator (another writer may have created meanwhile); else the
+ * token's own last create or delete in this run; else any list of the run will do (its other
+ * authorizations were created before the run began, so every list of the run shows them, as far
+ * as a list sent at this token's own turn would).
+ */
+function listedAfter(
+  lists: FreshReads<AuthorizationList>,
+  changes: Map<string, number>,
+  key: string,
+  known: OrphanFree | undefined,
+  facts: TokenFacts,
+): number {
+  if (known !== undefined && !facts.orphanFree) return lists.mark();
+  return changes.get(key) ?? 0;
 }
 
 /**
@@ -169,7 +226,7 @@ async function act(
   options: AccessOptions,
   step: TokenAction,
   facts: TokenFacts,
-  clean: Map<string, OrphanFree>,
+  run: RunState,
 ): Promise<TokenFacts> {
   const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
   switch (step.kind) {
@@ -188,7 +245,18 @@ async function act(
     }
     case 'listAuthorizations': {
       const { target, token } = step.connection;
-      const authorizations = await ports.influx(target).listAuthorizations(token, { userID: step.userID });
+      const authorizations = await run.lists.read(
+        `${connectionKey(step.connection)} user ${step.userID}`,
+        run.listedAfter,
+        // Kept for the run: what a token's list is read for, without the tokens.
+        async () => {
+          const listed = await ports.influx(target).listAuthorizations(token, { userID: step.userID });
+          return listed.ok
+            ? { ok: true, value: listed.value.map(({ id, description }) => ({ id, description })) }
+            : listed;
+        },
+        (listed) => listed.ok,
+      );
       return { ...facts, authorizations };
     }
     case 'readAuthorization': {
@@ -198,7 +266,8 @@ async function act(
     }
     case 'createAuthorization':
       // From here until a list finds no orphan, one may exist: this create's answer can be lost.
-      clean.delete(key);
+      run.clean.delete(key);
+      run.changes.set(key, run.lists.mark());
       return create(ports, options, step, facts);
     case 'writeSecret': {
       const { token, 'v1-password': v1Password, 'v1-pending-password': pending } = step.secret.data;
@@ -216,6 +285,7 @@ async function act(
     }
     case 'deleteAuthorization': {
       const { target, token } = step.connection;
+      run.changes.set(key, run.lists.mark());
       const deleted = await ports.influx(target).deleteAuthorization(token, step.authorizationID);
       if (!deleted.ok) {
         const doing = `deleting authorization ${step.authorizationID} (${step.why})`;
@@ -294,6 +364,14 @@ async function create(
   step: Extract<TokenAction, { kind: 'createAuthorization' }>,
   facts: TokenFacts,
 ): Promise<TokenFacts> {
+  // A cache behind the API server (a new leader after a partition) still holds a token whose
+  // deletion finished: a token made for it would be an orphan nothing ever deletes.
+  if (!(await ports.existsOnServer(facts.resource))) {
+    const { namespace, name } = facts.resource.metadata;
+    throw new Error(
+      `InfluxToken ${namespace}/${name} is gone from the API server; the cache is behind: no token is made for it`,
+    );
+  }
   const { target, token, orgID } = step.connection;
   const created = await ports.influx(target).createAuthorization(token, {
     orgID,

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { checkSpec, defaultCredentialsSecretName } from '../api/spec.js';
-import { KIND, OWNER_NAME_LABEL, PLURAL, type InfluxOnboarding } from '../api/types.js';
+import { KIND, OWNER_NAME_LABEL, PLURAL, READY, Reason, type InfluxOnboarding } from '../api/types.js';
 import { endpointFacts, serviceFacts } from '../kube/cluster-directory.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
@@ -77,31 +77,11 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
           return [...referencingOnboardings(onboardings)(secret), ...(owner ? [owner] : [])];
         },
       },
-      // A resource that gives an instance up (deleted, or its spec names another) lets the one
-      // waiting behind it (DuplicateTarget) go on at once, not at its next drift check; a resource
-      // that may not target the instance waits for nobody and is left alone.
+      // A resource that gives an instance up (deleted, or its spec names another) lets the ones
+      // waiting behind it (DuplicateTarget) go on at once, not at their next drift check.
       {
         type: onboardingType,
-        map: (resource) => {
-          const key = objectKey(resource);
-          const checked = checkSpec(resource as InfluxOnboarding);
-          if (!checked.ok) return [];
-          const reach = (other: InfluxOnboarding) => {
-            const theirs = checkSpec(other);
-            return theirs.ok
-              ? resolveInstance(theirs.spec.url, other.metadata.namespace, cluster, instances)
-              : undefined;
-          };
-          const { spellings } = resolveInstance(
-            checked.spec.url,
-            resource.metadata?.namespace ?? '',
-            cluster,
-            instances,
-          );
-          return naming(onboardings, spellings)
-            .filter((other) => requestKey(requestFor(other)) !== key && reach(other)?.permitted === true)
-            .map(requestFor);
-        },
+        map: (resource) => waitingBehind(onboardings, resource as InfluxOnboarding, deps),
         predicates: [ignoreStatusOnlyUpdates],
       },
       // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
@@ -115,6 +95,34 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     wakeSuppression,
     concurrency: config.concurrency,
   });
+}
+
+/**
+ * The resources that wait behind this one's instance: same instance (not just the same host: every
+ * instance on one address with several ports would wake all the others, N²/2 reconciles for a burst
+ * of N), permitted to target it, and reporting DuplicateTarget. The status only chooses whom to
+ * wake: their own reconcile decides from the cluster, never from it.
+ */
+function waitingBehind(
+  onboardings: Cache<InfluxOnboarding>,
+  resource: InfluxOnboarding,
+  deps: ControllerDeps,
+): Request[] {
+  const { cluster, instances } = deps;
+  const checked = checkSpec(resource);
+  if (!checked.ok) return [];
+  const mine = resolveInstance(checked.spec.url, resource.metadata.namespace, cluster, instances);
+  return naming(onboardings, mine.spellings)
+    .filter((other) => {
+      if (other.metadata.uid === resource.metadata.uid) return false;
+      const reason = other.status?.conditions?.find((condition) => condition.type === READY)?.reason;
+      if (reason !== Reason.DuplicateTarget) return false;
+      const theirs = checkSpec(other);
+      if (!theirs.ok) return false;
+      const reached = resolveInstance(theirs.spec.url, other.metadata.namespace, cluster, instances);
+      return reached.permitted && reached.key === mine.key;
+    })
+    .map(requestFor);
 }
 
 /** The reconciler's ports: the resource through the read-your-writes view, its Secrets, the escrow, InfluxDB. */

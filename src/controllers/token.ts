@@ -9,6 +9,7 @@ import {
   type InfluxBucket,
   type InfluxToken,
 } from '../api/access-types.js';
+import { existsOnServer } from '../kube/status.js';
 import { TokenSecrets } from '../kube/token-secret.js';
 import {
   ignoreStatusOnlyUpdates,
@@ -52,6 +53,7 @@ export function registerTokenController(manager: Manager, deps: ControllerDeps):
         readSecret: (owner, name) => tokenSecrets.read(owner, name),
         confirmSecret: (owner, name) => tokenSecrets.readFromServer(owner, name),
         writeSecret: (owner, desired, observed) => tokenSecrets.write(owner, desired, observed),
+        existsOnServer: (owner) => existsOnServer(deps.customObjects, owner, TOKEN_PLURAL),
       },
       access.options,
     ),

@@ -302,6 +302,7 @@ class HttpInfluxClient implements InfluxClient {
         endpoint: 'GET /api/v2/authorizations',
         query: { ...filter },
         authToken: token,
+        growingList: true,
       },
       { parse: (json) => parseList(json, 'authorizations', parseAuthorization), secrets: [token] },
     );

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createInfluxClient } from './client.js';
 import type { ConnectGuard, InfluxClient, InfluxClientOptions } from './types.js';
 
-type SharedOptions = 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets';
+type SharedOptions = 'onRequest' | 'userAgent' | 'allowLinkLocal' | 'allowedTargets' | 'refusal';
 
 /** What identifies a client: everything that changes how it connects (the address policy is the pool's, shared by all). */
 type PoolKeyOptions = Omit<InfluxClientOptions, SharedOptions | 'guard'>;

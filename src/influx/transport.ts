@@ -5,6 +5,7 @@ import { ADDRESS_REFUSED, createAgent } from './agent.js';
 import type { InfluxClientOptions, InfluxFailure, RequestSample, UnreachableReason } from './types.js';
 
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+const DEFAULT_MAX_LIST_RESPONSE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_USER_AGENT = 'influx-onboarding-operator';
 
 export interface Call {
@@ -19,6 +20,8 @@ export interface Call {
   basicAuth?: { username: string; password: string };
   /** A Cookie header (a sign-in's session, to sign out). */
   cookie?: string;
+  /** A list that grows with the instance, unpaged: capped at maxListResponseBytes instead. */
+  growingList?: boolean;
 }
 
 /** A complete answer: status, headers and the whole body (within the size cap). */
@@ -162,6 +165,7 @@ class HttpTransport implements Transport {
   private readonly base: URL;
   private readonly literal: string | undefined;
   private readonly maxBytes: number;
+  private readonly maxListBytes: number;
   private readonly userAgent: string;
   private readonly admission: ReturnType<typeof admit>;
   private readonly agent: http.Agent;
@@ -171,6 +175,7 @@ class HttpTransport implements Transport {
   constructor(private readonly options: InfluxClientOptions) {
     this.base = parseBaseUrl(options.baseUrl);
     this.maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.maxListBytes = options.maxListResponseBytes ?? DEFAULT_MAX_LIST_RESPONSE_BYTES;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     const { guard } = options;
     this.admission = admit(this.base, options, guard?.resolveAs);
@@ -212,11 +217,14 @@ class HttpTransport implements Transport {
   }
 
   private async perform(call: Call): Promise<Exchange> {
+    const refusal = this.options.refusal?.();
+    if (refusal !== undefined) throw new Error(refusal);
     if (this.admission.kind === 'refused') return refused(this.admission.refusal);
     // A literal address is never looked up: the guard's verdict on it may change between requests.
     const literalRefusal = this.literal === undefined ? undefined : this.options.guard?.check(this.literal);
     if (literalRefusal !== undefined) return refused(literalRefusal);
     const url = buildUrl(this.base, call);
+    const maxBytes = call.growingList === true ? this.maxListBytes : this.maxBytes;
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -235,12 +243,10 @@ class HttpTransport implements Transport {
       });
       const declaredLength = Number(response.headers.get('content-length') ?? 0);
       const body =
-        declaredLength > this.maxBytes
-          ? ({ complete: false } as const)
-          : await readCapped(response.body, this.maxBytes);
+        declaredLength > maxBytes ? ({ complete: false } as const) : await readCapped(response.body, maxBytes);
       if (!body.complete) {
         controller.abort();
-        return unreachable('too-large', `InfluxDB answer exceeds ${this.maxBytes} bytes`, response.status);
+        return unreachable('too-large', `InfluxDB answer exceeds ${maxBytes} bytes`, response.status);
       }
       return { ok: true, answer: { status: response.status, headers: response.headers, text: body.text, url } };
     } catch (error) {

@@ -36,10 +36,21 @@ export interface InfluxClientOptions extends AddressPolicy {
   insecureSkipVerify?: boolean;
   /** Default 1 MiB. A longer body is cut off and the request fails with reason 'too-large'. */
   maxResponseBytes?: number;
+  /**
+   * The same for the lists that grow with the instance and that InfluxDB does not page (its
+   * authorizations, v1 authorizations, DBRP mappings): default 64 MiB. InfluxDB prints an
+   * authorization in about 1 KB, so 1 MiB held about 1,000 of them.
+   */
+  maxListResponseBytes?: number;
   userAgent?: string;
   /** Called once per request, for metrics. */
   onRequest?: (sample: RequestSample) => void;
   guard?: ConnectGuard;
+  /**
+   * Asked right before each request: a reason refuses it (the request is not sent and the call
+   * throws it). The operator's replica that no longer holds its Lease sends nothing.
+   */
+  refusal?: () => string | undefined;
 }
 
 export interface RequestSample {

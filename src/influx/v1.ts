@@ -43,7 +43,7 @@ export function listDbrps(requests: Requests, token: string, filter: DbrpFilter)
     ...(isDefault !== undefined && { default: String(isDefault) }),
   };
   return requests.call(
-    { method: 'GET', path: '/api/v2/dbrps', endpoint: 'GET /api/v2/dbrps', query, authToken: token },
+    { method: 'GET', path: '/api/v2/dbrps', endpoint: 'GET /api/v2/dbrps', query, authToken: token, growingList: true },
     { parse: (json) => parseList(json, 'content', parseDbrp), secrets: [token] },
   );
 }
@@ -107,6 +107,7 @@ export async function listV1Authorizations(
       endpoint: 'GET /private/legacy/authorizations',
       query: 'username' in filter ? { token: filter.username } : { ...filter },
       authToken: token,
+      growingList: true,
     },
     { parse: (json) => parseList(json, 'authorizations', parseV1Authorization), secrets: [token] },
   );

@@ -81,3 +81,21 @@ export async function patchFinalizers(
     throw error;
   }
 }
+
+/** Whether the API server (not a cache) has the resource, with the same UID: one created again under its name is another. */
+export async function existsOnServer(
+  api: CustomObjectsApi,
+  resource: { kind: string; metadata: ObjectMeta },
+  plural: string,
+): Promise<boolean> {
+  const { namespace, name, uid } = resource.metadata;
+  try {
+    const current = await kubeCall<{ metadata?: { uid?: string } }>(`read ${resource.kind} ${namespace}/${name}`, () =>
+      api.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, name }),
+    );
+    return current.metadata?.uid === uid;
+  } catch (error) {
+    if (apiStatus(error) === 404) return false;
+    throw error;
+  }
+}

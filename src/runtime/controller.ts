@@ -90,19 +90,23 @@ export class Controller {
   /**
    * Stops taking keys and waits up to timeoutMs for running reconciles to finish, then aborts
    * their signal and returns without waiting further: a reconciler that ignores its signal
-   * cannot hold up shutdown. Keys left in the queue stay there for a later start.
+   * cannot hold up shutdown. With no time at all (leadership lost) they are aborted at once,
+   * before any answer they wait for can reach them. Keys left in the queue stay for a later start.
    */
   async stop(timeoutMs: number): Promise<void> {
     const run = this.run;
     if (!run) return;
     this.run = undefined;
     run.stopTaking.abort();
-    const deadline = new AbortController();
-    const finished = await Promise.race([
-      Promise.all(run.workers).then(() => true),
-      sleep(this.clock, timeoutMs, deadline.signal).then(() => false),
-    ]);
-    deadline.abort();
+    let finished = this.active === 0;
+    if (timeoutMs > 0) {
+      const deadline = new AbortController();
+      finished = await Promise.race([
+        Promise.all(run.workers).then(() => true),
+        sleep(this.clock, timeoutMs, deadline.signal).then(() => false),
+      ]);
+      deadline.abort();
+    }
     if (!finished) {
       this.logger.warn('reconciles still running at stop deadline; aborting them', { active: this.active, timeoutMs });
       run.abortReconciles.abort(new Error(`controller ${this.options.name} stopped`));

@@ -49,6 +49,7 @@ interface LeaderElectorOptions extends LeadershipCallbacks {
 /** What the rest of the program needs from leader election, with or without a Lease. */
 export interface LeaderElection {
   start(): void;
+  /** Leading, by the clock now: a Lease not renewed within the renew deadline ends leadership at once. */
   isLeader(): boolean;
   /** Stops campaigning; if leading, stops leading and frees the lease for a successor at once. */
   release(): Promise<void>;
@@ -109,6 +110,12 @@ export class LeaderElector implements LeaderElection {
   }
 
   isLeader(): boolean {
+    // The renew loop notices a lapse only when its timer fires; a process that was paused (or
+    // starved) past the deadline must not act on the way there.
+    if (this.leading && this.clock.now() >= this.lastRenewAt + this.renewDeadlineMs) {
+      this.logger.warn('leader lease not renewed within the renew deadline', { renewDeadlineMs: this.renewDeadlineMs });
+      this.setLeading(false);
+    }
     return this.leading;
   }
 
@@ -174,6 +181,8 @@ export class LeaderElector implements LeaderElection {
           return;
         }
         if (await this.attempt(deadline)) {
+          // Leadership already ended by the clock (isLeader): start over as a candidate.
+          if (!this.leading) return;
           this.lastRenewAt = startedAt;
           break;
         }

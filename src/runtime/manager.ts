@@ -135,6 +135,19 @@ export class Manager {
     this.connection = options.connection;
     this.logger = options.logger;
     this.election = this.makeElection(options.leaderElection);
+    // The Lease itself is how a replica becomes leader again; reads change nothing.
+    this.connection.refuseWhen((method, url) =>
+      method === 'GET' || url.includes('/apis/coordination.k8s.io/') ? undefined : this.notLeading(),
+    );
+  }
+
+  /**
+   * Why nothing may be changed now (in the API server, in InfluxDB), or undefined while this
+   * replica leads. Judged by the clock at the moment of asking, so a process that was paused
+   * past its Lease refuses before any timer or answer that waited for it can act.
+   */
+  notLeading(): string | undefined {
+    return this.election.isLeader() ? undefined : 'not sent: this replica does not hold the leader Lease';
   }
 
   /** The shared cache of a type, for reconcilers and map functions; T is the caller's claim about its objects. */

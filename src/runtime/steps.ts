@@ -57,7 +57,7 @@ export interface StepLoop<F, S extends { kind: string }, St, Why extends string 
 // A decision needs at most a handful of steps; more means a bug, and must not spin forever.
 const MAX_STEPS = 24;
 
-/** Runs the rounds of one reconcile; stops between steps once `signal` aborts (the controller stops). */
+/** Runs the rounds of one reconcile; once `signal` aborts (the controller stops) it sends nothing more, no status either. */
 export async function runSteps<F extends object, S extends { kind: string }, St, Why extends string>(
   loop: StepLoop<F, S, St, Why>,
   facts: F,
@@ -66,9 +66,10 @@ export async function runSteps<F extends object, S extends { kind: string }, St,
   const steps: string[] = [];
   let known = facts;
   for (let count = 0; count < MAX_STEPS; count++) {
+    // Aborted (leadership lost, shutdown): nothing more is sent, not even the status of what was done.
+    signal.throwIfAborted();
     const next = loop.decide(known);
     if (isFinish(next)) return loop.conclude(next, known, steps);
-    signal.throwIfAborted();
     steps.push(next.kind);
     const acted = await loop.act(next, known, steps);
     if ('ended' in acted) return acted.ended;

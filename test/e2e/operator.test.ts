@@ -667,7 +667,7 @@ tests(
     await applyOnboarding(existing, 'before', await standinForPods(context));
     await waitOnboarded(existing, 'before');
     const urls = [await standinForPods(context), await standinForPods(context)];
-    const auditPath = context.cluster.controlPlane.cluster?.auditLogPath ?? '';
+    const auditPath = context.cluster.controlPlane.auditLogPath ?? '';
     const auditFrom = readFileSync(auditPath, 'utf8').length;
     const podIps = new Map(before.map((pod) => [pod.status.podIP ?? '', pod.metadata.name]));
     const logs = followLogs(helmInstall);

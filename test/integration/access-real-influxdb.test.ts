@@ -3,6 +3,8 @@
 // declares an InfluxBucket and an InfluxToken and gets a Secret with only that. Every token is
 // proven the way an application uses it (the official client writes and queries), and every
 // refusal records the status the server answers.
+// The tests run in order on one instance: later ones change the buckets and tokens earlier
+// ones made.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';

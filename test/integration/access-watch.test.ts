@@ -54,4 +54,8 @@ tests(
   },
 );
 
+tests('secrecy: no password or token of this file in the operator output, any Event or any status', (file) =>
+  file.assertNoSecretLeaked(5),
+);
+
 tests.run();

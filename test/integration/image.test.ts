@@ -6,6 +6,7 @@
 // by a write, a Flux query and a sign-in), and exits 0 on SIGTERM with its Lease released. The
 // image's contents are checked too: no dev dependency, no test file, no npm or its cache, no
 // shell; its size is printed.
+// The secrecy test reads what the operator test left.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -19,6 +20,7 @@ import { shippedProcess } from '../support/dockerfile.js';
 import { useCredentials } from '../support/influx-app.js';
 import { freshInfluxd } from '../support/influxdb.js';
 import {
+  assertNoCredentialLeaked,
   createNamespace,
   createOnboarding,
   getSecret,
@@ -47,6 +49,7 @@ interface Context {
   rootfs: string;
   config: ImageConfig;
   operator?: RunningOperator;
+  namespace?: string;
 }
 
 const tests = suite<Context>('the operator image', {} as Context);
@@ -170,6 +173,7 @@ tests(
   async (context) => {
     const { controlPlane } = await onboardingHarness();
     const namespace = await createNamespace('image');
+    context.namespace = namespace;
     const lease = 'image-operator';
     context.operator = await startOperator({
       // The admin kubeconfig is self-contained (CA and token inline). The root is read-only, so it is
@@ -226,5 +230,10 @@ tests(
     assert.not.ok(held.spec?.holderIdentity, 'nobody holds the Lease');
   },
 );
+
+tests('secrecy: the onboarded password and token are in no operator output, Event or status', async (context) => {
+  assert.ok(context.operator && context.namespace, 'the operator ran');
+  await assertNoCredentialLeaked([context.operator], [context.namespace], 2);
+});
 
 tests.run();

@@ -29,6 +29,8 @@ interface Learned {
   /** Tokens scoped to the app bucket: write only, read only. */
   writeToken?: string;
   readToken?: string;
+  writeTokenID?: string;
+  readTokenID?: string;
   /** DBRP mappings and a v1 authorization made by steps. */
   dbrpID?: string;
   otherDbrpID?: string;
@@ -185,7 +187,9 @@ const createScopedToken = (key: 'writeToken' | 'readToken', actions: string[]): 
       },
     }),
     (answer, learned) => {
-      if (answer.status === 201) learned[key] = String(objectOf(answer.json).token);
+      if (answer.status !== 201) return;
+      learned[key] = String(objectOf(answer.json).token);
+      learned[`${key}ID`] = String(objectOf(answer.json).id);
     },
   );
 const createDbrp = (
@@ -242,6 +246,34 @@ const v1Write = (
       ...(authorization === undefined ? {} : { authorization }),
     };
   });
+type TokenKey = 'token' | 'writeToken' | 'readToken';
+/** POST /api/v2/write as the official client sends it; `as` a learned token, or one given as it is. */
+const v2Write = (name: string, query: string, as: TokenKey | { given: string }): Step =>
+  step(name, (learned) => ({
+    method: 'POST',
+    path: `/api/v2/write?${query}&precision=ns`,
+    body: `m,host=a value=1 ${POINT_TIME}\n`,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+    token: typeof as === 'string' ? (learned[as] ?? '') : as.given,
+  }));
+/** A Flux query as the official client sends it, of a time range where nothing was written. */
+const fluxQuery = (name: string, bucket: string, as: TokenKey): Step =>
+  step(name, (learned) => ({
+    method: 'POST',
+    path: '/api/v2/query?org=acme',
+    token: learned[as] ?? '',
+    body: {
+      query: `from(bucket: "${bucket}") |> range(start: 2000-01-01T00:00:00Z, stop: 2000-01-01T00:00:01Z)`,
+      dialect: {
+        header: true,
+        delimiter: ',',
+        quoteChar: '"',
+        commentPrefix: '#',
+        annotations: ['datatype', 'group', 'default'],
+      },
+      type: 'flux',
+    },
+  }));
 const tokenHeader = (key: 'token' | 'writeToken' | 'readToken') => (learned: Learned) => `Token ${learned[key] ?? ''}`;
 const SHOW_DATABASES = { q: 'SHOW DATABASES' };
 // A fixed time, so that the rows read back are the same on every server (the app bucket keeps data forever).
@@ -900,6 +932,27 @@ const CASES: Case[] = [
         authorization: `Token ${learned.readToken}`,
       })),
       { name: 'GET /ping', request: () => ({ path: '/ping' }) },
+    ],
+  },
+  {
+    name: 'what an application does with a token: POST /api/v2/write, and a Flux query that finds nothing',
+    steps: [
+      setUp,
+      createAppBucket,
+      createScopedToken('writeToken', ['write']),
+      createScopedToken('readToken', ['read']),
+      v2Write('POST /api/v2/write with the write-only token', 'org=acme&bucket=app', 'writeToken'),
+      v2Write('POST /api/v2/write with the read-only token', 'org=acme&bucket=app', 'readToken'),
+      v2Write('POST /api/v2/write by IDs', 'orgID={orgID}&bucket={appBucketID}', 'writeToken'),
+      v2Write('POST /api/v2/write to a bucket that does not exist', 'org=acme&bucket=nothing', 'token'),
+      fluxQuery('POST /api/v2/query with the read-only token', 'app', 'readToken'),
+      fluxQuery('POST /api/v2/query with the write-only token', 'app', 'writeToken'),
+      fluxQuery('POST /api/v2/query of a bucket that does not exist', 'nothing', 'token'),
+      withToken('DELETE the read-only token', '/api/v2/authorizations/{readTokenID}', 'DELETE'),
+      fluxQuery('POST /api/v2/query with the deleted token', 'app', 'readToken'),
+      v2Write('POST /api/v2/write with a token that never existed', 'org=acme&bucket=app', {
+        given: 'conformance-no-such-token-0123456789',
+      }),
     ],
   },
 ];

@@ -3,6 +3,7 @@
 // needs and no private key, the real API server takes it by server-side apply, and an operator
 // holding only a token of its ServiceAccount (so exactly its RBAC, behind the API tap that records
 // every request) onboards a resource to Ready and hands back its Lease on SIGTERM.
+// The secrecy test reads what the operator test left.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ import { startApiTap, type ApiTap } from '../support/api-tap.js';
 import { adminKubeConfig } from '../support/cluster.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import {
+  SecretLedger,
+  assertNoCredentialLeaked,
   createNamespace,
   createOnboarding,
   onboardingHarness,
@@ -40,6 +43,8 @@ interface Context {
   operator?: RunningOperator;
   influx?: InfluxStandin;
   namespace?: string;
+  /** The ServiceAccount token the operator ran with: a credential too. */
+  serviceAccountToken?: string;
 }
 
 const tests = suite<Context>('deploy/install.yaml', {} as Context);
@@ -87,6 +92,8 @@ tests(
       'ClusterRole',
       'ClusterRole',
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
       'ClusterRoleBinding',
       'ClusterRoleBinding',
       'ClusterRoleBinding',
@@ -98,6 +105,8 @@ tests(
       'Namespace',
       'PodDisruptionBudget',
       'Role',
+      'Role',
+      'RoleBinding',
       'RoleBinding',
       'Service',
       'ServiceAccount',
@@ -158,6 +167,7 @@ tests(
     const serviceAccount = only(context, 'ServiceAccount');
     const saNamespace = serviceAccount.metadata.namespace ?? '';
     const token = await controlPlane.mintServiceAccountToken(saNamespace, serviceAccount.metadata.name);
+    context.serviceAccountToken = token;
     context.tap = await startApiTap({ upstream: controlPlane.server, upstreamCaPem: controlPlane.caPem, token });
 
     // The Deployment's own flags.
@@ -209,6 +219,17 @@ tests(
       .makeApiClient(CoordinationV1Api)
       .readNamespacedLease({ namespace: saNamespace, name: leaseName });
     assert.not.ok(lease.spec?.holderIdentity, 'the Lease was released');
+  },
+);
+
+tests(
+  'secrecy: neither the onboarded password and token nor the ServiceAccount token in the operator output, any Event or any status',
+  async (context) => {
+    assert.ok(context.operator && context.influx && context.namespace, 'the operator ran');
+    const ledger = new SecretLedger();
+    ledger.addStandin(context.influx);
+    ledger.add(context.serviceAccountToken);
+    await assertNoCredentialLeaked([context.operator], [context.namespace], 3, ledger);
   },
 );
 

@@ -3,6 +3,7 @@
 // resource created again in a namespace of the same name gets the same credentials back, for the
 // same instance, once an administrator of the escrow namespace approves it (another UID: see
 // tenant-escrow.test.ts), instead of AlreadyOnboarded with its token lost.
+// The second test counts the escrow copies the first one made.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {

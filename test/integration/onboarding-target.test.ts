@@ -17,6 +17,7 @@ import {
   createOnboarding,
   createSecret,
   deleteOnboarding,
+  deleteSecret,
   getOnboarding,
   getSecret,
   eventsOnceRecorded,
@@ -141,6 +142,31 @@ tests(
     assert.is(await warnings(namespace, 'moved', 'TargetChanged'), 1);
 
     await assertRetargeted(context, 'moved', newUrl, before);
+    context.remember(influx);
+  },
+);
+
+tests(
+  'the Secret deleted while a move waits for approval: written back for the old URL, nothing reaches the new one, the move approved on it',
+  async (context) => {
+    const { namespace } = context;
+    const { influx, before, newUrl } = await onboarded(context, 'withdrawn');
+    await patchOnboardingSpec(namespace, 'withdrawn', { url: newUrl.url });
+    const changed = await waitForReason(namespace, 'withdrawn', 'TargetChanged');
+    await deleteSecret(namespace, 'withdrawn-influxdb');
+    // Only the operator holds the credentials now: it writes them back where they belong.
+    const restored = await eventually('the Secret written back', async () => {
+      const secret = await getSecret(namespace, 'withdrawn-influxdb');
+      return secret?.raw.metadata?.uid !== before.raw.metadata?.uid ? secret : undefined;
+    });
+    assert.equal(restored.data, before.data, 'the same credentials, for the URL they belong to');
+    const waiting = await getOnboarding(namespace, 'withdrawn');
+    assert.is(readyOf(waiting)?.reason, 'TargetChanged');
+    assert.is(readyOf(waiting)?.message, readyOf(changed)?.message, 'the same way out: approve on the Secret');
+    await sleep(QUIET_MS);
+    assertNothingReached(newUrl);
+
+    await assertRetargeted(context, 'withdrawn', newUrl, before);
     context.remember(influx);
   },
 );

@@ -1,6 +1,8 @@
 // Lease leader election between real operator processes on the real API server: one replica
 // reconciles; a SIGKILLed leader is replaced once its Lease expires (never before: the lease
 // must run out), and a SIGTERMed leader releases the Lease so a standby takes over at once.
+// The tests run in order on one pair of replicas: each starts from the leader and standby the
+// one before it left.
 import { randomBytes } from 'node:crypto';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { suite } from 'uvu';
@@ -14,9 +16,11 @@ import {
   reconciledRecords,
   recordTime,
   scrape,
+  leaderElectionArgs,
   startRuntimeOperator,
   startStandins,
   waitForReconciled,
+  assertNoStandinCredentialLeaked,
 } from '../support/runtime-env.js';
 import { createNamespace, onboardingHarness } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
@@ -53,14 +57,11 @@ election.after(async (context) => {
 async function startCandidate(context: Context, name: string): Promise<RunningOperator> {
   const operator = await startRuntimeOperator(context.namespace, {
     name,
-    args: [
-      '--leader-elect=true',
-      `--leader-election-namespace=${context.namespace}`,
-      `--leader-election-id=${context.leaseName}`,
-      `--lease-duration=${LEASE_MS}ms`,
-      `--renew-deadline=${RENEW_DEADLINE_MS}ms`,
-      `--retry-period=${RETRY_MS}ms`,
-    ],
+    args: leaderElectionArgs(context.namespace, context.leaseName, {
+      leaseMs: LEASE_MS,
+      renewDeadlineMs: RENEW_DEADLINE_MS,
+      retryMs: RETRY_MS,
+    }),
   });
   context.operators.push(operator);
   return operator;
@@ -121,9 +122,7 @@ election('a SIGKILLed leader is replaced once its lease has expired, and the suc
     takeoverMs >= LEASE_MS - RENEW_DEADLINE_MS,
     `took over after ${takeoverMs} ms, while the lease was still valid`,
   );
-  // Within the lease plus one jittered retry, with generous slack for a loaded machine.
-  const bound = LEASE_MS + RETRY_MS * (1 + RETRY_JITTER) + 3000;
-  assert.ok(takeoverMs <= bound, `took over after ${takeoverMs} ms (bound ${bound} ms)`);
+  // How fast is a figure of `npm run bench -- takeover`, not an assertion here.
 
   const since = Date.now();
   await createResource(context.namespace, 'y', forY);
@@ -151,15 +150,18 @@ election('a SIGTERMed leader releases the lease and a standby takes over at once
     'the leader released its lease',
   );
   process.stdout.write(`    handover after SIGTERM: ${handoverMs} ms (lease ${LEASE_MS} ms)\n`);
-  // Without the release the standby would wait for expiry: at least lease - retry after the last renew.
-  assert.ok(
-    handoverMs < LEASE_MS / 2,
-    `handover took ${handoverMs} ms; a released lease should be taken well within ${LEASE_MS} ms`,
-  );
+  // The standby took a released Lease (no holder), not one it waited to see expire.
+  const acquired = standby.records().find((record) => record.message === 'acquired leader lease');
+  assert.is(acquired?.previousHolder, '', 'the standby acquired the Lease from nobody: it had been released');
 
   const since = Date.now();
   await createResource(context.namespace, 'z', forZ);
   await waitForReconciled(standby, `${context.namespace}/z`, since);
 });
+
+election(
+  'secrecy: no password or token of its stand-ins or Secrets in any replica output, any Event or any status',
+  (context) => assertNoStandinCredentialLeaked(context.operators, context.namespace, context.standins, 6),
+);
 
 election.run();

@@ -2,6 +2,7 @@
 // tap holds the LIST requests, so "before" is a state the test controls, not a race), /metrics
 // carries the controller-runtime, workqueue, leader-election and operator metrics with values
 // that agree with each other, and SIGTERM during a reconcile lets it finish, then exits 0.
+// The tests run in order on the one operator the first test starts.
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,6 +18,7 @@ import {
   startStandins,
   startTap,
   waitForReconciled,
+  assertNoStandinCredentialLeaked,
 } from '../support/runtime-env.js';
 import {
   SecretLedger,
@@ -212,5 +214,10 @@ lifecycle('SIGTERM during a reconcile lets it finish, then the process exits 0',
   assert.ok(slow.onboarded(), 'InfluxDB was onboarded and answered');
   assert.is(readyOf(await getOnboarding(namespace, 'slow'))?.reason, 'Onboarded', 'the status was written before exit');
 });
+
+lifecycle(
+  'secrecy: no password or token of its stand-ins or Secrets in the operator output, any Event or any status',
+  (context) => assertNoStandinCredentialLeaked([context.operator], context.namespace, context.standins, 4),
+);
 
 lifecycle.run();

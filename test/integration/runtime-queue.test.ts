@@ -15,6 +15,7 @@ import {
   startRuntimeOperator,
   startStandins,
   waitForReconciled,
+  assertNoStandinCredentialLeaked,
 } from '../support/runtime-env.js';
 import { createNamespace, gaps, onboardingHarness } from '../support/onboarding.js';
 import { eventually, sleep } from '../support/wait.js';
@@ -138,5 +139,10 @@ queue('a failing key is retried with growing delays', async (context) => {
   );
   assert.ok(metricSum(samples, 'controller_runtime_reconcile_total', { ...CONTROLLER, result: 'requeue' }) >= 6);
 });
+
+queue(
+  'secrecy: no password or token of its stand-ins or Secrets in the operator output, any Event or any status',
+  (context) => assertNoStandinCredentialLeaked([context.operator], context.namespace, context.standins, 2),
+);
 
 queue.run();

@@ -17,6 +17,7 @@ import {
   startStandins,
   startTap,
   waitForReconciled,
+  assertNoStandinCredentialLeaked,
 } from '../support/runtime-env.js';
 import { createNamespace, deleteOnboarding, onboardingHarness, waitForReason } from '../support/onboarding.js';
 import { eventually, sleep } from '../support/wait.js';
@@ -215,5 +216,10 @@ watch('a server answering every watch with 410 gets lists at the pace of the bac
   await createResource(namespace, 'e', forE);
   await waitForReason(namespace, 'e', 'Onboarded', 60_000);
 });
+
+watch(
+  'secrecy: no password or token of its stand-ins or Secrets in the operator output, any Event or any status',
+  (context) => assertNoStandinCredentialLeaked([context.operator], context.namespace, context.standins, 4),
+);
 
 watch.run();

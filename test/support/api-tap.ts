@@ -2,7 +2,9 @@
 // 127.0.0.1 with a throwaway CA of its own, forwarding every request to the control plane (with
 // the control plane's CA). Because it terminates TLS it sees each HTTP request, so a test can
 // count LISTs and WATCHes per resource, and it can misbehave on purpose: refuse or cut
-// connections, hold LIST requests until released, or answer watches with a 410 ERROR event.
+// connections, hold LIST requests until released, hold the next request of a kind (a write in
+// flight), swallow every request for a while (a black hole), or answer watches with a 410 ERROR
+// event.
 //
 // The operator is pointed at it with `kubeconfigPath` (same admin token, the tap's CA). Nothing
 // is changed in transit: status, headers (minus hop-by-hop ones) and bodies are passed through,
@@ -32,7 +34,7 @@ export interface TappedRequest {
   /** HTTP status answered ('0' until the head is sent; -1 if the connection was destroyed instead). */
   status: number;
   /** How it was handled. */
-  handling: 'forwarded' | 'held' | 'injected-410' | 'failed-upstream' | 'cut';
+  handling: 'forwarded' | 'held' | 'injected-410' | 'failed-upstream' | 'cut' | 'blackholed';
   /** Milliseconds from arrival until the whole answer was relayed (absent until then). */
   ms?: number;
 }
@@ -61,6 +63,17 @@ export interface ApiTap {
   holdLists(on: boolean, resource?: string): void;
   /** LIST requests currently waiting. */
   readonly heldLists: number;
+  /**
+   * The next request with this method (and of this resource, if given) waits, unanswered and not
+   * passed on, until releaseHeld(): a request in flight whose sender may meanwhile be paused.
+   */
+  holdNext(match: { method: string; resource?: string }): void;
+  /** Requests held by holdNext() so far (released ones included). */
+  readonly heldNext: TappedRequest[];
+  /** Passes every request held by holdNext() on to the API server, in order. */
+  releaseHeld(): void;
+  /** While on, requests are swallowed unanswered; turning it off cuts the connections they came on. */
+  blackhole(on: boolean): void;
   /** While on, each WATCH of `resource` is answered at once with a 410 Expired ERROR event. */
   answerWatchesWith410(on: boolean, resource?: string): void;
   /** Requests of `kind` for `resource` (any if omitted) that arrived at or after `since`. */
@@ -114,6 +127,11 @@ export async function startApiTap(options: ApiTapOptions): Promise<ApiTap> {
   let holding: { resource: string | undefined } | undefined;
   let held: Array<() => void> = [];
   let expiring: { resource: string | undefined } | undefined;
+  let nextToHold: { method: string; resource?: string } | undefined;
+  const heldNext: TappedRequest[] = [];
+  let heldNextReleases: Array<() => void> = [];
+  let blackholing = false;
+  let swallowed: Socket[] = [];
   const matches = (rule: { resource: string | undefined } | undefined, resource: string): boolean =>
     rule !== undefined && (rule.resource === undefined || rule.resource === resource);
 
@@ -180,6 +198,25 @@ export async function startApiTap(options: ApiTapOptions): Promise<ApiTap> {
       handling: 'forwarded',
     };
     requests.push(record);
+    if (blackholing) {
+      record.handling = 'blackholed';
+      swallowed.push(request.socket);
+      return;
+    }
+    if (
+      nextToHold !== undefined &&
+      nextToHold.method === record.method &&
+      (nextToHold.resource === undefined || nextToHold.resource === resource)
+    ) {
+      nextToHold = undefined;
+      record.handling = 'held';
+      heldNext.push(record);
+      heldNextReleases.push(() => {
+        record.handling = 'forwarded';
+        if (!response.destroyed) forward(request, body, response, record);
+      });
+      return;
+    }
     if (kind === 'watch' && matches(expiring, resource)) {
       record.handling = 'injected-410';
       record.status = 200;
@@ -272,6 +309,22 @@ export async function startApiTap(options: ApiTapOptions): Promise<ApiTap> {
     get heldLists() {
       return held.length;
     },
+    holdNext(match) {
+      nextToHold = match;
+    },
+    heldNext,
+    releaseHeld() {
+      const releases = heldNextReleases;
+      heldNextReleases = [];
+      for (const release of releases) release();
+    },
+    blackhole(on) {
+      blackholing = on;
+      if (!on) {
+        for (const socket of swallowed) socket.destroy();
+        swallowed = [];
+      }
+    },
     answerWatchesWith410(on, resource) {
       expiring = on ? { resource } : undefined;
     },
@@ -282,6 +335,8 @@ export async function startApiTap(options: ApiTapOptions): Promise<ApiTap> {
     },
     async close() {
       held = [];
+      heldNextReleases = [];
+      swallowed = [];
       cutAll();
       agent.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

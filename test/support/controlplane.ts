@@ -32,7 +32,15 @@ export interface ControlPlaneOptions {
   dir?: string;
   /** Receives progress lines (start-up timing, failures). Default: written to stderr. */
   log?: (message: string) => void;
+  /**
+   * An audit policy (audit.k8s.io/v1 Policy): the API server then keeps an audit log, JSON lines at
+   * `auditLogPath`. Default: none, or with `full` one of every write.
+   */
+  auditPolicy?: Record<string, unknown>;
 }
+
+/** The processes a fault can kill (SIGKILL) and start again. */
+export type KillableComponent = 'etcd' | 'kube-apiserver';
 
 export interface FullControlPlaneOptions {
   /** The node whose kubelet gets an identity (system:node:<name>, group system:nodes). */
@@ -51,10 +59,8 @@ export interface ControlPlaneNetwork {
   forward(port: number): Promise<void>;
 }
 
-/** What a node needs to join a full control plane, and the audit log it keeps. */
+/** What a node needs to join a full control plane. */
 export interface ClusterFacts {
-  /** The API server's audit log: one JSON event per write (reads and watches are not logged). */
-  readonly auditLogPath: string;
   /** The cluster CA (PEM file): it signed the API server's certificate and its kubelet client certificate. */
   readonly caFile: string;
   readonly kubeletKubeconfig: string;
@@ -82,12 +88,18 @@ export interface ControlPlane {
   readonly etcdUrl: string;
   /** Scratch folder: etcd data, certificates, keys, kubeconfigs and logs/<component>.log. */
   readonly dir: string;
-  /** With `full`: what a node needs to join, and the audit log. */
+  /** The API server's audit log (JSON lines), with `full` or an `auditPolicy`. */
+  readonly auditLogPath?: string;
+  /** With `full`: what a node needs to join. */
   readonly cluster?: ClusterFacts;
   /** Runs the harness's kubectl against this control plane (KUBECONFIG is set for it). */
   kubectl(args: string[], options?: { input?: string }): Promise<KubectlResult>;
   /** Stops kube-apiserver and starts it again on the same port and etcd; resolves when ready. */
   restartApiServer(): Promise<void>;
+  /** SIGKILL to one component: no shutdown code runs. It stays down until started again. */
+  kill(component: KillableComponent): Promise<void>;
+  /** Starts a killed component again with the same flags, data and port; resolves once it is ready. */
+  start(component: KillableComponent): Promise<void>;
   /** Compacts etcd at its current revision, so older resourceVersions are gone; returns it. */
   compactEtcd(): Promise<number>;
   /**
@@ -120,7 +132,7 @@ const fullControllers = [
 ];
 const schedulerReadyTimeoutMs = 60_000;
 // Writes only: reads and watches would make the log large and say nothing about who changed what.
-const auditPolicy = {
+const writesOnlyAuditPolicy = {
   apiVersion: 'audit.k8s.io/v1',
   kind: 'Policy',
   omitStages: ['RequestReceived'],
@@ -277,7 +289,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await Promise.all([etcdClientPort, apiPort, kcmPort, schedulerPort].map((port) => network.forward(port)));
 
     const tEtcd = performance.now();
-    const etcd = launch('etcd', [
+    const etcdArgs = [
       '--name=controlplane',
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=${etcdUrl}`,
@@ -288,7 +300,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // Throwaway data: durability costs time and buys nothing here.
       '--unsafe-no-fsync',
       '--log-level=warn',
-    ]);
+    ];
+    const etcdHealthy = async () => {
+      const res = await send(`${etcdUrl}/health`);
+      return res.status === 200 && JSON.parse(res.body).health === 'true';
+    };
+    const etcd = launch('etcd', etcdArgs);
 
     // Service-account token signing keys, made while etcd starts.
     const keys = await promisify(generateKeyPair)('rsa', {
@@ -351,17 +368,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         'apiserver-kubelet-client.key': kubeletClient.keyPem,
       }))
         writeFileSync(join(dir, name), pem, { mode: 0o600 });
-      writeFileSync(join(dir, 'audit-policy.yaml'), stringify(auditPolicy));
     }
 
-    await waitFor(etcd, 'healthy', etcdReadyTimeoutMs, async () => {
-      const res = await send(`${etcdUrl}/health`);
-      return res.status === 200 && JSON.parse(res.body).health === 'true';
-    });
+    await waitFor(etcd, 'healthy', etcdReadyTimeoutMs, etcdHealthy);
     note(`etcd ready in ${Math.round(performance.now() - tEtcd)} ms`);
 
     const apiCertDir = join(dir, 'apiserver-certs');
-    const auditLogPath = join(logDir, 'audit.log');
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--secure-port=${apiPort}`,
@@ -382,8 +394,6 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
             `--kubelet-client-certificate=${join(dir, 'apiserver-kubelet-client.crt')}`,
             `--kubelet-client-key=${join(dir, 'apiserver-kubelet-client.key')}`,
             '--kubelet-preferred-address-types=InternalIP',
-            `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
-            `--audit-log-path=${auditLogPath}`,
           ]
         : [
             '--bind-address=127.0.0.1',
@@ -400,6 +410,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // request timeout, so every restart with a controller manager attached would take that long.
       '--shutdown-watch-termination-grace-period=2s',
     ];
+    const auditPolicy = options.auditPolicy ?? (full ? writesOnlyAuditPolicy : undefined);
+    const auditLogPath = auditPolicy && join(logDir, 'audit.log');
+    if (auditPolicy && auditLogPath) {
+      writeFileSync(join(dir, 'audit-policy.yaml'), stringify(auditPolicy));
+      apiServerArgs.push(
+        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+        `--audit-log-path=${auditLogPath}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
+        '--audit-log-maxsize=0',
+      );
+    }
     const apiServerCa = () => (tls ? tls.certPem : caFromCertFile(join(apiCertDir, 'apiserver.crt')));
     const readyz = async () => {
       if (!tls && !existsSync(join(apiCertDir, 'apiserver.crt'))) return false;
@@ -483,7 +505,6 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await startComponent('kube-scheduler', schedulerKubeconfig, schedulerPort, [], ['ping'], schedulerReadyTimeoutMs);
     }
     const cluster: ClusterFacts | undefined = full && {
-      auditLogPath,
       caFile,
       kubeletKubeconfig: componentKubeconfig('kubelet', identities.kubelet),
       kubeProxyKubeconfig: componentKubeconfig('kube-proxy', identities.kubeProxy),
@@ -506,6 +527,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       binDir,
       etcdUrl,
       dir,
+      ...(auditLogPath && { auditLogPath }),
       ...(cluster ? { cluster } : {}),
 
       kubectl(args, kubectlOptions = {}) {
@@ -539,6 +561,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           `kube-apiserver restarted: stopped in ${Math.round(stopped - t)} ms, ` +
             `ready again in ${Math.round(performance.now() - stopped)} ms`,
         );
+      },
+
+      async kill(component) {
+        const proc = procs.get(component);
+        procs.delete(component);
+        await proc?.signal('SIGKILL');
+        note(`${component} killed (SIGKILL)`);
+      },
+
+      async start(component) {
+        if (procs.has(component)) throw new Error(`${component} is running`);
+        const t = performance.now();
+        appendFileSync(logFile(component), `\n----- started again by the test harness -----\n`);
+        if (component === 'etcd') {
+          await waitFor(launch('etcd', etcdArgs), 'healthy', etcdReadyTimeoutMs, etcdHealthy);
+        } else {
+          apiServer = launch('kube-apiserver', apiServerArgs);
+          await waitFor(apiServer, 'ready', apiServerReadyTimeoutMs, readyz);
+        }
+        note(`${component} started again, ready in ${Math.round(performance.now() - t)} ms`);
       },
 
       async compactEtcd() {

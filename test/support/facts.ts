@@ -13,7 +13,7 @@ import {
   type InfluxOnboardingStatus,
 } from '../../src/api/types.js';
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
-import { checkSpec, tlsSettings } from '../../src/api/spec.js';
+import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
 import type {
   Authorization,
   BucketState,
@@ -450,6 +450,11 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
           ? undefined
           : (step.secret.authorizationID ??
             (before?.data.token === step.secret.data.token ? before?.authorizationID : undefined));
+      // An approval to move is used up once the credentials are at that URL.
+      const retargetTo =
+        before?.retargetTo !== undefined && !sameInstance(before.retargetTo, step.secret.data.url)
+          ? before.retargetTo
+          : undefined;
       const replacedAuthorization =
         step.secret.replacedAuthorization === null
           ? undefined
@@ -467,6 +472,7 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
               ...(tokenRotation !== undefined && { tokenRotation }),
               ...(authorizationID !== undefined && { authorizationID }),
               ...(replacedAuthorization !== undefined && { replacedAuthorization }),
+              ...(retargetTo !== undefined && { retargetTo }),
             };
       return { ...current, secret, secretWritten: written === 'written' };
     }

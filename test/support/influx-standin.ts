@@ -1,7 +1,8 @@
 /**
  * A small HTTP server that answers like InfluxDB OSS 2.x's setup, token, org, bucket,
  * authorization, sign-in and health routes, its DBRP mappings and v1 (legacy) authorizations, and
- * the 1.x /write and /query API as InfluxQL clients use it, fast and able to fail on purpose.
+ * the 1.x /write and /query API as InfluxQL clients use it, and /api/v2/write and /api/v2/query as
+ * an application uses a token (a query finds nothing: no Flux engine), fast and able to fail on purpose.
  *
  * Behaviour comes from the shared notes on InfluxDB's setup API ("the doc") and from real
  * influxd v2.7.12 and v2.9.1 ("observed"). test/integration/influxdb-conformance.test.ts holds it
@@ -190,6 +191,8 @@ const MESSAGES = {
   missingDb: 'missing db',
   noDbrpFound: 'no dbrp mapping found',
   writeForbidden: 'insufficient permissions for write',
+  // Flux's from() with a bucket the token cannot read, or that does not exist.
+  fluxBucketNotFound: (name: string) => `failed to initialize execute state: could not find bucket "${name}"`,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1335,7 +1338,68 @@ export async function startInfluxStandin(options: StandinOptions = {}): Promise<
     ...dbrpRoutes(),
     ...v1AuthorizationRoutes(),
     ...legacyApiRoutes(),
+    ...dataRoutes(),
   ];
+
+  /**
+   * What an application does with a token: POST /api/v2/write (line protocol into a bucket named
+   * by org and bucket, each a name or an ID) and POST /api/v2/query (Flux). The stand-in keeps no
+   * Flux engine: a query that passes InfluxDB's checks (its org, a bucket its `from` names that the
+   * token may read) answers as a query that finds nothing does.
+   */
+  function dataRoutes(): Route[] {
+    const orgOf = (url: URL, body: Record<string, unknown> = {}) => {
+      const orgID = url.searchParams.get('orgID') ?? (typeof body.orgID === 'string' ? body.orgID : '');
+      const name = url.searchParams.get('org') ?? (typeof body.org === 'string' ? body.org : '');
+      const org = orgID !== '' ? orgs.get(orgID) : [...orgs.values()].find((candidate) => candidate.name === name);
+      if (org === undefined) throw new InfluxError('not found', MESSAGES.orgNotFound(orgID || name));
+      return org;
+    };
+    const bucketIn = (orgID: string, nameOrID: string) =>
+      [...buckets.values()].find(
+        (bucket) => bucket.orgID === orgID && (bucket.name === nameOrID || bucket.id === nameOrID),
+      );
+    return [
+      {
+        method: 'POST',
+        path: '/api/v2/write',
+        public: false,
+        handle: ({ url, rawBody, auth }) => {
+          const org = orgOf(url);
+          const name = url.searchParams.get('bucket') ?? '';
+          const bucket = bucketIn(org.id, name);
+          if (bucket === undefined) throw new InfluxError('not found', MESSAGES.bucketNotFound(name));
+          if (!auth || !can(auth, 'write', 'buckets', bucket))
+            throw new InfluxError('forbidden', MESSAGES.writeForbidden);
+          const parsed = parseLineProtocol(
+            rawBody,
+            url.searchParams.get('precision') || 'ns',
+            BigInt(Date.now()) * 1_000_000n,
+          );
+          if ('error' in parsed) throw new InfluxError('invalid', parsed.error);
+          points.set(bucket.id, [...(points.get(bucket.id) ?? []), ...parsed.points]);
+          return { kind: 'no-content' };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/api/v2/query',
+        public: false,
+        handle: ({ url, rawBody, auth }) => {
+          const parsed: unknown = JSON.parse(rawBody || '{}');
+          const body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+          const org = orgOf(url, body);
+          const query = typeof body.query === 'string' ? body.query : '';
+          for (const [, name = ''] of query.matchAll(/from\(\s*bucket\s*:\s*"((?:[^"\\]|\\.)*)"\s*\)/g)) {
+            const bucket = bucketIn(org.id, name);
+            if (bucket === undefined || !auth || !canReadBucket(auth, bucket.id, org.id))
+              throw new InfluxError('not found', MESSAGES.fluxBucketNotFound(name));
+          }
+          return { kind: 'text', status: 200, contentType: 'text/csv; charset=utf-8', body: '\r\n' };
+        },
+      },
+    ];
+  }
 
   /** /api/v2/dbrps (dbrp/http_server_dbrp.go): every answer pretty JSON, errors with the authorizer's texts. */
   function dbrpRoutes(): Route[] {

@@ -22,6 +22,10 @@ export interface InfluxServer {
   readonly hashedTokens: boolean;
   /** Stop, delete every piece of data, start again on the same port: a fresh instance. */
   wipe(): Promise<void>;
+  /** Stop (SIGTERM) and start again on the same port with the same data. */
+  restart(): Promise<void>;
+  /** The server's own log files (none for the stand-in). */
+  logFiles(): string[];
   stop(): Promise<void>;
 }
 
@@ -53,11 +57,7 @@ export function ensureInfluxd(): Promise<Map<string, string>> {
 const healthTimeoutMs = 60_000;
 
 /** A real influxd on a free 127.0.0.1 port, with its data in a scratch folder of its own. */
-export async function startInfluxd(
-  version: RealVersion,
-): Promise<
-  InfluxServer & { /** Stop and start again on the same port with the same data. */ restart(): Promise<void> }
-> {
+export async function startInfluxd(version: RealVersion): Promise<InfluxServer> {
   const binary = (await ensureInfluxd()).get(version);
   if (binary === undefined) throw new Error(`influxd ${version} is not built by ${buildScript}`);
   const [port] = await freePorts(1);
@@ -119,6 +119,7 @@ export async function startInfluxd(
       await proc?.stop();
       await start();
     },
+    logFiles: () => Array.from({ length: starts }, (_, index) => join(scope.dir, `influxd-${index + 1}.log`)),
     stop,
   };
 }
@@ -138,6 +139,9 @@ export async function startStandinServer(
     hashedTokens,
     standin,
     wipe: async () => standin.knobs.wipe(),
+    // The stand-in keeps everything in memory: it has nothing to restart.
+    restart: async () => undefined,
+    logFiles: () => [],
     stop: () => standin.close(),
   };
 }

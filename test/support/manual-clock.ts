@@ -37,6 +37,11 @@ export class ManualClock implements Clock {
     return this.timers.length;
   }
 
+  /** Moves time forward without firing any timer, as for a process that was stopped (SIGSTOP): its timers fire later. */
+  jump(ms: number): void {
+    this.current += ms;
+  }
+
   /** Moves time forward, firing due timers one by one and letting the work they start settle. */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;

@@ -14,9 +14,12 @@ import {
   setHeaderOptions,
   type V1Secret,
 } from '@kubernetes/client-node';
+import { BUCKET_PLURAL, TOKEN_PLURAL } from '../../src/api/access-types.js';
 import {
   ALLOWED_URLS_ANNOTATION,
   GROUP,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
   PLURAL,
   VERSION,
   type InfluxOnboarding,
@@ -177,6 +180,7 @@ export class OnboardingFile {
   /** No password or token this file handled appears in any operator output, Event or status of its namespace. */
   async assertNoSecretLeaked(minimumSecrets: number): Promise<void> {
     for (const influx of this.standins) this.remember(influx);
+    await addManagedSecrets(this.ledger, [this.namespace]);
     assert.ok(
       this.ledger.size >= minimumSecrets,
       `the check covers the credentials of this file (${this.ledger.size})`,
@@ -491,7 +495,13 @@ export class SecretLedger {
   }
 }
 
-/** Everything a person could read: operator output, every Event (core and events.k8s.io) and every status in `namespaces`. */
+/** The kinds whose status the operator writes: each status is read by the secrecy check. */
+const STATUS_PLURALS = [PLURAL, BUCKET_PLURAL, TOKEN_PLURAL];
+
+/**
+ * Everything a person could read: operator output, every Event (core and events.k8s.io) and every
+ * status the operator writes (InfluxOnboarding, InfluxBucket, InfluxToken) in `namespaces`.
+ */
 export async function observableText(
   operators: RunningOperator[],
   outputs: string[],
@@ -504,17 +514,52 @@ export async function observableText(
   sources['kubectl get events -A'] = await kubectl(['get', 'events', '-A', '-o', 'json']);
   sources['kubectl get events.events.k8s.io -A'] = await kubectl(['get', 'events.events.k8s.io', '-A', '-o', 'json']);
   for (const namespace of namespaces) {
-    const list = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace,
-    })) as {
-      items: InfluxOnboarding[];
-    };
-    sources[`statuses in ${namespace}`] = JSON.stringify(list.items.map((item) => item.status ?? {}));
+    for (const plural of STATUS_PLURALS) {
+      const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace })) as {
+        items: Array<{ status?: unknown }>;
+      };
+      sources[`${plural} statuses in ${namespace}`] = JSON.stringify(list.items.map((item) => item.status ?? {}));
+    }
   }
   return sources;
+}
+
+/** Adds the credentials of every Secret the operator manages in `namespaces` (credentials and token Secrets) to the ledger. */
+export async function addManagedSecrets(ledger: SecretLedger, namespaces: string[]): Promise<void> {
+  const { core } = await onboardingHarness();
+  for (const namespace of namespaces) {
+    const list = await core.listNamespacedSecret({
+      namespace,
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+    });
+    for (const raw of list.items) {
+      const data = Object.fromEntries(
+        Object.entries(raw.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
+      );
+      ledger.addSecret({ raw, data });
+    }
+  }
+}
+
+/**
+ * The secrecy check of a file that runs operators: no credential of the ledger, nor of any Secret
+ * the operator manages in `namespaces`, appears in the operators' output, any Event or any status
+ * there. `minimumSecrets` proves the check had something to look for.
+ */
+export async function assertNoCredentialLeaked(
+  operators: RunningOperator[],
+  namespaces: string[],
+  minimumSecrets: number,
+  ledger = new SecretLedger(),
+): Promise<void> {
+  await addManagedSecrets(ledger, namespaces);
+  assert.ok(ledger.size >= minimumSecrets, `the check covers the credentials of this file (${ledger.size})`);
+  const sources = await observableText(operators, [], namespaces);
+  assert.ok(
+    operators.every((operator) => sources[`output of ${operator.name}`] !== ''),
+    'every operator output was read',
+  );
+  assert.equal(ledger.leaks(sources), []);
 }
 
 /** resourceVersion of every InfluxOnboarding and Secret in a namespace, by kind/name. */

@@ -6,7 +6,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type InfluxOnboarding } from '../../src/api/types.js';
 import { startApiTap, type ApiTap } from './api-tap.js';
 import { startInfluxStandin, type InfluxStandin } from './influx-standin.js';
-import { createOnboarding, onboardingHarness } from './onboarding.js';
+import { SecretLedger, assertNoCredentialLeaked, createOnboarding, onboardingHarness } from './onboarding.js';
 import { startOperator, type LogRecord, type RunningOperator } from './operator.js';
 
 export async function startTap(): Promise<ApiTap> {
@@ -118,4 +118,32 @@ export function metricSum(samples: Sample[], name: string, labels: Record<string
 
 export async function scrape(operator: RunningOperator): Promise<Sample[]> {
   return parseMetrics(await operator.metrics());
+}
+
+/** The secrecy check of a runtime test file: no credential its stand-ins saw or its Secrets hold in any output, Event or status. */
+export async function assertNoStandinCredentialLeaked(
+  operators: RunningOperator[],
+  namespace: string,
+  standins: InfluxStandin[],
+  minimumSecrets: number,
+): Promise<void> {
+  const ledger = new SecretLedger();
+  for (const standin of standins) ledger.addStandin(standin);
+  await assertNoCredentialLeaked(operators, [namespace], minimumSecrets, ledger);
+}
+
+/** The flags of a replica under leader election on the Lease `lease` in `namespace`, with short timings. */
+export function leaderElectionArgs(
+  namespace: string,
+  lease: string,
+  timing: { leaseMs: number; renewDeadlineMs: number; retryMs: number },
+): string[] {
+  return [
+    '--leader-elect=true',
+    `--leader-election-namespace=${namespace}`,
+    `--leader-election-id=${lease}`,
+    `--lease-duration=${timing.leaseMs}ms`,
+    `--renew-deadline=${timing.renewDeadlineMs}ms`,
+    `--retry-period=${timing.retryMs}ms`,
+  ];
 }

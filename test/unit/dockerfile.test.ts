@@ -111,7 +111,7 @@ test('the final stage sets NODE_ENV=production and one glibc malloc arena; the b
     envs.join(' | '),
   );
   assert.equal(shippedProcess(read('Dockerfile')).env, { NODE_ENV: 'production', MALLOC_ARENA_MAX: '1' });
-  assert.match(read('bench/e2e.ts'), /shippedProcess\(readFileSync\(`\$\{root\}Dockerfile`/);
+  assert.match(read('bench/harness.ts'), /shippedProcess\(readFileSync\(`\$\{root\}Dockerfile`/);
 });
 
 test('.dockerignore keeps local artefacts out of the build context', () => {

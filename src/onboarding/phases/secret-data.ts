@@ -43,18 +43,23 @@ export type RotationRecord = Pick<
   'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization'
 >;
 
+/**
+ * The Secret for these credentials, bound to the instance the spec names, or to `target` where it
+ * tells another (credentials written back where they belong while a move waits for approval).
+ */
 export function desiredSecret(
   spec: EffectiveSpec,
   credentials: Credentials,
   record: RotationRecord = {},
+  target: CredentialsTarget = {},
 ): DesiredSecret {
   return {
     name: spec.credentialsSecretName,
-    tls: tlsSettings(spec),
+    tls: target.tls ?? tlsSettings(spec),
     garbageCollected: spec.deletionPolicy === 'Delete',
     ...record,
     data: {
-      url: spec.url,
+      url: target.url ?? spec.url,
       org: spec.org,
       bucket: spec.bucket,
       username: credentials.username,

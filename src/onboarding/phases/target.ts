@@ -1,19 +1,20 @@
 // Target binding: credentials are used only with the instance (URL and TLS settings) they belong
 // to. A move to another target needs the approval of whoever may edit the credentials Secret, and
-// goes ahead only where the instance accepts their token.
+// goes ahead only where the instance accepts their token; without a Secret to approve on, the
+// credentials are first written back into it, bound to where they belong.
 import type { CredentialsSecret, CredentialsTarget } from '../../api/credentials.js';
 import { sameInstance } from '../../api/spec.js';
 import { RETARGET_ANNOTATION, Reason, type EffectiveSpec } from '../../api/types.js';
 import type { InfluxFailure } from '../../influx/index.js';
 import { NONE } from '../../runtime/index.js';
-import type { Finish } from '../step.js';
-import { targetOf } from './secret-data.js';
+import type { Finish, Step } from '../step.js';
+import { desiredSecret, targetOf } from './secret-data.js';
 import { failureText, finish, nextCheck, type Situation, type Verdict } from './situation.js';
 
 // The reason this concern ends with, and its messages.
 const verdicts = {
   /** Moved without approval: nothing is sent to the new target. */
-  changed: (spec: EffectiveSpec, bound: CredentialsTarget, inSecret: boolean): Verdict => {
+  changed: (spec: EffectiveSpec, bound: CredentialsTarget): Verdict => {
     const wanted = targetOf(spec);
     const name = spec.credentialsSecretName;
     const urlMoved = bound.url !== undefined && !sameInstance(bound.url, wanted.url);
@@ -21,9 +22,7 @@ const verdicts = {
     const named = urlMoved ? spec.url : `TLS settings ${wanted.tls}`;
     return {
       reason: Reason.TargetChanged,
-      message: inSecret
-        ? `The credentials in Secret ${name} were created ${created}, but this resource now names ${named}; nothing is sent there. If it is the same instance, annotate Secret ${name} with ${RETARGET_ANNOTATION}=${spec.url} to move them (their token is checked there first); to onboard a different instance, delete this resource and create it again with a new spec.credentialsSecret.name`
-        : `Secret ${name} is gone, and the credentials this operator remembers from it were created ${created}, but this resource now names ${named}; nothing is sent there. Restore the Secret or the spec, or delete this resource and create it again to onboard ${spec.url} with new credentials`,
+      message: `The credentials in Secret ${name} were created ${created}, but this resource now names ${named}; nothing is sent there. If it is the same instance, annotate Secret ${name} with ${RETARGET_ANNOTATION}=${spec.url} to move them (their token is checked there first); to onboard a different instance, delete this resource and create it again with a new spec.credentialsSecret.name`,
       requeue: NONE,
       fields: {
         ...(bound.url !== undefined && { observedURL: bound.url }),
@@ -53,12 +52,19 @@ function retargetApproved(secret: CredentialsSecret, spec: EffectiveSpec): boole
 /**
  * The credentials belong to the target the spec names, or their move there is approved. Otherwise
  * no request at all is sent (not even an unauthenticated one, so the new address learns nothing).
+ * A Secret gone meanwhile took any approval with it: the credentials are written back as they
+ * were, bound to the instance they belong to, so that there is a Secret to approve the move on
+ * again (and an application that reads it finds where they work).
  */
-export function targetBound(s: Situation): Finish | undefined {
+export function targetBound(s: Situation): Step | undefined {
   const { facts, spec, bound, inSecret } = s;
   if (!s.moving || bound === undefined) return undefined;
-  if (inSecret !== undefined && retargetApproved(facts.secret, spec)) return undefined;
-  return finish(facts, verdicts.changed(spec, bound.target, inSecret !== undefined));
+  if (inSecret === undefined) {
+    const secret = desiredSecret(spec, bound.credentials, {}, bound.target);
+    return { kind: 'writeSecret', secret, credentials: bound.credentials };
+  }
+  if (retargetApproved(facts.secret, spec)) return undefined;
+  return finish(facts, verdicts.changed(spec, bound.target));
 }
 
 /**

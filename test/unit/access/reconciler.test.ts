@@ -41,6 +41,8 @@ interface World {
   version: number;
   /** The controller run: a new one is a restart or a new leadership term. */
   run: AbortController;
+  /** Tokens the API server no longer has, while the cache (w.tokens) still does. */
+  goneFromServer: Set<string>;
   bucket(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   token(name: string): Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   close(): Promise<void>;
@@ -83,6 +85,7 @@ async function world(): Promise<World> {
     clock: new Date('2026-01-01T00:00:00Z'),
     version: 1,
     run: new AbortController(),
+    goneFromServer: new Set(),
   } as unknown as World;
   const nextVersion = () => String(++w.version);
   const access: AccessPorts = {
@@ -145,6 +148,7 @@ async function world(): Promise<World> {
       bucket: (_namespace, name) => w.buckets.get(name),
       readSecret: async (_owner, name) => w.cachedSecrets.get(name) ?? w.secrets.get(name) ?? { state: 'absent' },
       confirmSecret: async (_owner, name) => w.secrets.get(name) ?? { state: 'absent' },
+      existsOnServer: async (owner) => !w.goneFromServer.has(owner.metadata.name),
       writeSecret: async (_owner, desired: DesiredTokenSecret, observed) => {
         if (w.failSecretWrites > 0) {
           w.failSecretWrites--;
@@ -399,6 +403,50 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
   }
 });
 
+test("a burst of new tokens in one run lists the org's authorizations once, not once per token; each still gets exactly one authorization", async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    const names = Array.from({ length: 6 }, (_, index) => `writer-${index}`);
+    for (const name of names) addToken(w, name, { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    const requests = await requestsDuring(w, () => Promise.all(names.map((name) => w.token(name))));
+    assert.is(requests.filter((request) => request === 'GET /api/v2/authorizations').length, 1, 'one shared list');
+    assert.is(requests.filter((request) => request === 'POST /api/v2/authorizations').length, names.length);
+    for (const name of names) {
+      assert.is(reason(w.tokens.get(name)), 'TokenReady', name);
+      assert.is((await ownAuthorizations(w, name)).length, 1, name);
+      assert.ok(await works(w, w.secrets.get(`${name}-influx-token`)?.data.token), name);
+    }
+  } finally {
+    await w.close();
+  }
+});
+
+test("after its own create, a token's next list is one sent after that create: the orphan of a lost Secret write is found though another token listed meanwhile", async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    addToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    addToken(w, 'reader', { permissions: [{ action: 'read', bucket: 'metrics' }] });
+    w.failSecretWrites = 1;
+    const failed = await w.token('writer').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.instance(failed, Error, 'the Secret write after the create failed');
+    await w.token('reader');
+    assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the orphan exists');
+    await w.token('writer');
+    assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the orphan deleted, the new one kept');
+    assert.ok(await works(w, w.secrets.get('writer-influx-token')?.data.token));
+    assert.is(w.standin.tokens().length, 3, 'the operator token and the two Secrets: nothing else authenticates');
+  } finally {
+    await w.close();
+  }
+});
+
 test("the cache lagging behind another writer's Secret deletes nothing: the Secret is read from the API server first", async () => {
   const w = await ready();
   try {
@@ -626,6 +674,59 @@ test('the onboarding gone: both finalizers let go with a Warning, leaving Influx
       w.events.join(', '),
     );
     assert.equal(await bucketNames(w), ['platform', 'app-a.metrics'], 'the bucket stays');
+  } finally {
+    await w.close();
+  }
+});
+
+test('leadership lost while a token is being made (signal aborted): no Secret, no status, nothing more sent', async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    addToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    w.standin.knobs.answerDelayMs = 300;
+    const posts = () =>
+      w.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/authorizations')
+        .length;
+    const before = posts();
+    const outcome = w.token('writer').then(
+      () => 'resolved',
+      (error: unknown) => `rejected: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    while (posts() === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sent = w.standin.requests.length;
+    w.run.abort(new Error('leadership lost'));
+    assert.match(await outcome, /^rejected/);
+    assert.is(w.secrets.get('writer-influx-token'), undefined, 'no Secret was written after the abort');
+    assert.is(w.tokens.get('writer')?.status, undefined, 'no status was written after the abort');
+    assert.equal(
+      w.standin.requests.slice(sent).map((request) => `${request.method} ${request.path}`),
+      [],
+      'nothing more reached InfluxDB',
+    );
+  } finally {
+    await w.close();
+  }
+});
+
+test('a token the API server no longer has, still in a cache that is behind: no authorization is made for it', async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    // Deleted (finalizer done) while this replica was cut off; it leads now with the old cache.
+    addToken(w, 'deleted', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    w.goneFromServer.add('deleted');
+    const posts = () =>
+      w.standin.requests.filter((request) => request.method === 'POST' && request.path === '/api/v2/authorizations')
+        .length;
+    const before = posts();
+    let failure = '';
+    await w.token('deleted').catch((error: unknown) => (failure = String(error)));
+    assert.match(failure, 'gone from the API server');
+    assert.is(posts(), before, 'no authorization was created');
+    assert.equal(await ownAuthorizations(w, 'deleted'), []);
   } finally {
     await w.close();
   }

@@ -436,6 +436,33 @@ onboarding('onRequest gets a fixed endpoint label and the status class', async (
 onboarding.run();
 
 // -------------------------------------------------------------------------------------------
+const growing = standinSuite('lists that grow with the instance');
+
+growing('an org with 2,000 tokens is listed whole: more than 1 MiB as InfluxDB prints it', async ({ standin }) => {
+  const client = clientFor(standin.url);
+  const setup = valueOf(await client.setup(REQUEST));
+  const request = (index: number) => ({
+    orgID: setup.orgID,
+    description: `[managed by InfluxToken shop/writer-${index}]`,
+    permissions: bucketPermissions(setup.orgID, [{ action: 'write' as const, bucketID: setup.bucketID }]),
+  });
+  for (let index = 0; index < 2000; index += 50)
+    await Promise.all(
+      Array.from({ length: 50 }, (_, offset) => client.createAuthorization(TOKEN, request(index + offset))),
+    );
+  const listed = valueOf(await client.listAuthorizations(TOKEN, { orgID: setup.orgID }));
+  assert.is(listed.length, 2001, "the 2,000 and the operator's own");
+  const failure = failureOf(
+    await clientFor(standin.url, { maxListResponseBytes: 1024 * 1024 }).listAuthorizations(TOKEN, {
+      orgID: setup.orgID,
+    }),
+  );
+  assert.is(failure.kind === 'unreachable' && failure.reason, 'too-large', 'the list still has a cap');
+});
+
+growing.run();
+
+// -------------------------------------------------------------------------------------------
 const influxql = standinSuite('InfluxQL compatibility: DBRP mappings and v1 authorizations against the stand-in');
 
 /** A set-up stand-in with a second bucket `app`, and tokens scoped to it as 1.x clients get them. */

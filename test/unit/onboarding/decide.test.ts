@@ -1326,24 +1326,29 @@ test('a Secret written before TLS settings were recorded is bound on its next wr
   assert.is(run.finish.event, undefined, 'recording the settings is no move');
 });
 
-test('TargetChanged: credentials only remembered (Secret deleted) are never sent to another URL', () => {
+test('TargetChanged: credentials only remembered (Secret deleted) are written back where they belong, never sent to another URL', () => {
   const run = drive(
     given({ url: NEW_URL }, { secret: ABSENT, remembered: rememberedAt(MEMO) }, onboardedStatus()),
     freshWorld(),
   );
-  assert.equal(run.kinds, []);
+  assert.equal(run.kinds, ['writeSecret'], 'nothing is sent to any InfluxDB');
+  const restored = only(run, 'writeSecret').secret;
+  assert.equal([restored.data.url, restored.data.token], [INFLUX_URL, MEMO.token]);
   assert.is(run.finish.reason, Reason.TargetChanged);
-  assert.match(run.finish.message, `Secret ${SECRET_NAME} is gone`);
+  assert.match(run.finish.message, `annotate Secret ${SECRET_NAME} with ${RETARGET_ANNOTATION}=${NEW_URL}`);
   assert.match(run.finish.message, `created for ${INFLUX_URL}`);
   noLeaks(run.finish);
-  // Nothing to approve on: an annotation needs the Secret.
+  // An approval left on a Secret that lost its credentials is still its editor's: once they are
+  // back, the move goes ahead (here to a fresh instance, which is not theirs: nothing is posted).
   const approved = ownedSecret({ url: NEW_URL }, false, { tls: NO_TLS, retargetTo: NEW_URL });
-  const stillRefused = drive(
+  const moving = drive(
     given({ url: NEW_URL }, { secret: approved, remembered: rememberedAt(MEMO) }, onboardedStatus()),
     freshWorld(),
   );
-  assert.is(stillRefused.finish.reason, Reason.TargetChanged);
-  assert.equal(stillRefused.kinds, []);
+  assert.equal(moving.kinds, ['writeSecret', 'checkSetupStatus']);
+  assert.is(only(moving, 'writeSecret').secret.data.url, INFLUX_URL);
+  assert.is(moving.finish.reason, Reason.TargetChanged);
+  assert.match(moving.finish.message, 'is not set up');
 });
 
 test("retarget: the Secret's annotation names the new URL -> token checked there, then the Secret moves; Retargeted", () => {
@@ -2815,13 +2820,18 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     assert.is(step.kind === 'finish' && step.reason, Reason.NotPermitted, label);
   if (input.escrowApprovalNeeded !== undefined) assert.is(step.kind, 'finish', `${label}: escrow copy unapproved`);
   if (checked.ok && step.kind !== 'finish') {
-    // Known credentials are used only with the target they belong to, or one their Secret approved.
+    // Known credentials are used only with the target they belong to, or one their Secret approved;
+    // a Secret is written for the target its credentials belong to (the spec's, or the one they were bound to).
     const inSecret = credentialsIn(input.secret);
     const bound = (inSecret ?? input.remembered)?.target;
+    const used =
+      step.kind === 'writeSecret'
+        ? { url: step.secret.data.url, tls: step.secret.tls }
+        : { url: checked.spec.url, tls: tlsSettings(checked.spec) };
     const belongs =
       bound === undefined ||
-      ((bound.url === undefined || sameInstance(bound.url, checked.spec.url)) &&
-        (bound.tls === undefined || bound.tls === tlsSettings(checked.spec)));
+      ((bound.url === undefined || sameInstance(bound.url, used.url)) &&
+        (bound.tls === undefined || bound.tls === used.tls));
     const approved =
       inSecret !== undefined &&
       input.secret.state === 'owned' &&
@@ -2850,13 +2860,20 @@ function checkInvariants(input: Facts, step: Step, label: string): void {
     if (!checked.ok) return;
     const { data } = step.secret;
     assert.equal({ username: data.username, password: data.password, token: data.token }, step.credentials);
+    // For the spec's target; or, written back while a move waits for an approval on it, for the
+    // target the remembered credentials belong to.
+    const remembered = credentialsIn(input.secret) === undefined ? input.remembered?.target : undefined;
+    const target =
+      remembered !== undefined && (data.url !== checked.spec.url || step.secret.tls !== tlsSettings(checked.spec))
+        ? { url: remembered.url ?? checked.spec.url, tls: remembered.tls ?? tlsSettings(checked.spec) }
+        : { url: checked.spec.url, tls: tlsSettings(checked.spec) };
     assert.equal(
       { url: data.url, org: data.org, bucket: data.bucket },
-      { url: checked.spec.url, org: checked.spec.org, bucket: checked.spec.bucket },
+      { url: target.url, org: checked.spec.org, bucket: checked.spec.bucket },
     );
     assert.is(step.secret.name, checked.spec.credentialsSecretName);
     assert.is(step.secret.garbageCollected, checked.spec.deletionPolicy === 'Delete');
-    assert.is(step.secret.tls, tlsSettings(checked.spec));
+    assert.is(step.secret.tls, target.tls);
   }
   if (step.kind === 'setPassword') {
     // Crash safety: InfluxDB gets a new password only while a Secret already holds it.
@@ -2994,11 +3011,11 @@ test('property: a single decision over 12000 random facts never throws and keeps
   }
 });
 
-test('property: 3000 random reconciles driven to the end keep every invariant at every step', () => {
+test('property: 6000 random reconciles driven to the end keep every invariant at every step', () => {
   const r = prng(0x5eed);
   const reasons = new Set<string>();
   const posts = { postSetup: 0, postSetupUser: 0 };
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < 6000; i++) {
     const input = randomFacts(r, false);
     const run = drive(input, randomWorld(r));
     for (const [index, entry] of run.trace.entries())

@@ -240,7 +240,11 @@ interface Harness {
   standin: InfluxStandin;
   registry: SecretRegistry;
   reasons: Map<string, Reason | undefined>;
-  reconcile: (name: string, namespace?: string) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
+  reconcile: (
+    name: string,
+    namespace?: string,
+    signal?: AbortSignal,
+  ) => Promise<{ requeue?: boolean; requeueAfterMs?: number }>;
   add: (
     name: string,
     options?: { createdAt?: string; namespace?: string; uid?: string; spec?: Partial<InfluxOnboardingSpec> },
@@ -295,7 +299,8 @@ async function harness(
     standin,
     registry,
     reasons,
-    reconcile: (name, namespace = 'ns') => reconciler({ namespace, name }, new AbortController().signal),
+    reconcile: (name, namespace = 'ns', signal = new AbortController().signal) =>
+      reconciler({ namespace, name }, signal),
     add: (name, options = {}) => {
       const base = buildResource({ spec: { url: standin.url, ...options.spec } });
       const created: InfluxOnboarding = {
@@ -586,6 +591,7 @@ test('credentials remembered from a deleted Secret are restored only for their o
   try {
     const created = h.add('a');
     await h.reconcile('a');
+    const before = h.world.secrets.get('ns/a-influxdb');
     h.world.secrets.delete('ns/a-influxdb');
     const moved = h.world.resources.get('ns/a') ?? created;
     // A spec change is a new version of the object.
@@ -600,11 +606,14 @@ test('credentials remembered from a deleted Secret are restored only for their o
     assert.is(readyReason(h.world, 'ns/a'), 'TargetChanged');
     assert.equal(
       h.world.journal.slice(journal),
-      ['patchStatus', 'event TargetChanged'],
-      'no request, no Secret written',
+      ['writeSecret', 'patchStatus', 'event TargetChanged'],
+      'no request; the Secret written back',
     );
     assert.equal(elsewhere.requests, []);
-    assert.is(h.world.secrets.get('ns/a-influxdb'), undefined);
+    const restored = h.world.secrets.get('ns/a-influxdb');
+    assert.ok(restored?.state === 'owned' && before?.state === 'owned');
+    assert.equal(restored.data, before.data, 'as it was: the same credentials, for the instance they belong to');
+    assert.is(restored.data.url, h.standin.url);
   } finally {
     await elsewhere.close();
     await h.close();
@@ -889,6 +898,28 @@ test('an unreachable instance: Unreachable with backoff, one Warning event acros
       h.world.events.map((event) => `${event.type} ${event.reason}`),
       ['Warning Unreachable'],
     );
+  } finally {
+    await h.close();
+  }
+});
+
+test('leadership lost while the setup is in flight (signal aborted): no status, no event, nothing more sent', async () => {
+  const h = await harness();
+  try {
+    h.add('a');
+    h.standin.knobs.answerDelayMs = 300;
+    const run = new AbortController();
+    const reconciling = h.reconcile('a', 'ns', run.signal).then(
+      () => 'resolved',
+      (error: unknown) => `rejected: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    while (h.standin.onboarded() === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sent = h.standin.requests.length;
+    run.abort(new Error('leadership lost'));
+    assert.match(await reconciling, /^rejected/);
+    assert.is(h.world.patches, 0, 'no status was written after the abort');
+    assert.equal(h.world.events, [], 'no event was recorded');
+    assert.is(h.standin.requests.length, sent, 'nothing more reached InfluxDB');
   } finally {
     await h.close();
   }

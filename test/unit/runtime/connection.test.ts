@@ -237,21 +237,61 @@ test('basic auth credentials become an Authorization header on both paths', asyn
   }
 });
 
-test('a changed token is picked up per request without a new agent; changed TLS material makes one', async () => {
+test('a changed token is picked up once the credentials read a second ago expire, without a new agent; changed TLS material makes one', async () => {
   const server = new RecordingServer(anyObject);
   const kubeConfig = kubeConfigFor(await server.start());
-  const connection = new KubeConnection(kubeConfig);
+  let now = 0;
+  const connection = new KubeConnection(kubeConfig, { now: () => now });
   const user = kubeConfig.getCurrentUser();
   try {
     const core = connection.makeApiClient(CoreV1Api);
     await core.readNamespacedSecret({ namespace: 'ns', name: 's' });
     if (user) Object.assign(user, { token: 'rotated-token' });
+    now = 999;
     await core.readNamespacedSecret({ namespace: 'ns', name: 's' });
-    assert.equal(server.authorizations, ['Bearer test-token', 'Bearer rotated-token']);
+    now = 1000;
+    await core.readNamespacedSecret({ namespace: 'ns', name: 's' });
+    assert.equal(server.authorizations, ['Bearer test-token', 'Bearer test-token', 'Bearer rotated-token']);
     assert.is(connection.agentCount, 1);
     if (user) Object.assign(user, { certData: Buffer.from('new client certificate').toString('base64') });
+    now = 2000;
     await core.readNamespacedSecret({ namespace: 'ns', name: 's' });
     assert.is(connection.agentCount, 2);
+  } finally {
+    connection.close();
+    await server.stop();
+  }
+});
+
+test('requests within a second read the KubeConfig once; a failed read is not reused', async () => {
+  const server = new RecordingServer(anyObject);
+  const kubeConfig = kubeConfigFor(await server.start());
+  const read = kubeConfig.applyToHTTPSOptions.bind(kubeConfig);
+  let reads = 0;
+  let failNext = false;
+  kubeConfig.applyToHTTPSOptions = async (options) => {
+    reads++;
+    if (failNext) {
+      failNext = false;
+      throw new Error('exec plugin failed');
+    }
+    return read(options);
+  };
+  let now = 0;
+  const connection = new KubeConnection(kubeConfig, { now: () => now });
+  try {
+    const core = connection.makeApiClient(CoreV1Api);
+    await Promise.all(Array.from({ length: 20 }, () => core.readNamespacedSecret({ namespace: 'ns', name: 's' })));
+    assert.is(reads, 1);
+    assert.is(server.authorizations.length, 20);
+    now = 1000;
+    failNext = true;
+    await core.readNamespacedSecret({ namespace: 'ns', name: 's' }).then(
+      () => assert.unreachable('the read of the credentials failed'),
+      (error: unknown) => assert.match(String(error), /exec plugin failed/),
+    );
+    await core.readNamespacedSecret({ namespace: 'ns', name: 's' });
+    assert.is(reads, 3, 'read again after the failure, at the same time');
   } finally {
     connection.close();
     await server.stop();

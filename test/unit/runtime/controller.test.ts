@@ -232,4 +232,23 @@ test('stop aborts the reconcile signal once the bound passes, and a restart pick
   await final;
 });
 
+test('stop(0) (leadership lost) aborts a running reconcile at once, before an answer it awaits can reach it', async () => {
+  let answer: () => void = () => undefined;
+  let abortedWhenAnswered: boolean | undefined;
+  const { queue, controller } = harness(async (_request, signal) => {
+    await new Promise<void>((resolve) => (answer = resolve));
+    abortedWhenAnswered = signal.aborted;
+    return {};
+  }, 1);
+  queue.add('ns/a');
+  controller.start();
+  await settle();
+  const stopping = controller.stop(0);
+  // The answer arrives in the same turn of the event loop as the loss, as after a pause (SIGSTOP) ends.
+  answer();
+  await stopping;
+  await settle();
+  assert.is(abortedWhenAnswered, true, 'the reconcile saw its signal aborted when its answer came');
+});
+
 test.run();

@@ -256,4 +256,21 @@ test('AlwaysLeader leads from start until release', async () => {
   assert.equal(events, ['status true', 'started', 'status false', 'stopped']);
 });
 
+test('a leader paused past its renew deadline stops leading when asked, before any timer of its runs', async () => {
+  const server = new LeaseServer();
+  const clock = new ManualClock();
+  const a = candidate(server, clock, 'a');
+  a.elector.start();
+  await clock.advance(0);
+  assert.ok(a.elector.isLeader());
+  // SIGSTOP for longer than the renew deadline (10 s), then SIGCONT: nothing has fired yet.
+  clock.jump(10_001);
+  assert.is(a.elector.isLeader(), false, 'no longer leading by the clock');
+  assert.is(a.stopped.length, 1, 'onStoppedLeading ran at once');
+  // Its timers catch up: it becomes a candidate again and, the Lease being its own and free, leads again.
+  await clock.advance(5000);
+  assert.ok(a.elector.isLeader());
+  await a.elector.release();
+});
+
 test.run();

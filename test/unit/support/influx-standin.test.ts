@@ -4,6 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readStatus, writeStatus } from '../../support/influx-app.js';
 import { influxRequest, type RawAnswer } from '../../support/influx-http.js';
 import { startInfluxStandin, type InfluxStandin, type StandinOptions } from '../../support/influx-standin.js';
 
@@ -668,3 +669,35 @@ legacy(
 );
 
 legacy.run();
+
+const data = standinSuite('what an application does: /api/v2/write and a Flux query, with the official client');
+
+data('a token writes and queries as its permissions say; a deleted one can do neither', async ({ standin }) => {
+  const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'metrics' });
+  const orgID = (jsonOf(await send(standin.url, 'GET', '/api/v2/orgs?org=acme', { token })).orgs as JsonRecord[])[0]
+    ?.id as string;
+  const bucketID = (
+    jsonOf(await send(standin.url, 'GET', `/api/v2/buckets?orgID=${orgID}&name=metrics`, { token }))
+      .buckets as JsonRecord[]
+  )[0]?.id as string;
+  const scoped = async (action: 'read' | 'write') =>
+    jsonOf(
+      await send(standin.url, 'POST', '/api/v2/authorizations', {
+        token,
+        body: JSON.stringify({ orgID, permissions: [{ action, resource: { type: 'buckets', id: bucketID, orgID } }] }),
+      }),
+    ) as { id: string; token: string };
+  const [writer, reader] = [await scoped('write'), await scoped('read')];
+  const as = (secret: string, bucket = 'metrics') => ({ url: standin.url, org: 'acme', bucket, token: secret });
+
+  assert.is(await writeStatus(as(writer.token)), 204);
+  assert.is(await writeStatus(as(reader.token)), 403, 'a read-only token may not write');
+  assert.is(await writeStatus(as(token, 'nothing')), 404);
+  assert.equal(await readStatus(as(reader.token)), { status: 200, rows: 0 }, 'no Flux engine: nothing is found');
+  assert.is((await readStatus(as(writer.token))).status, 404, 'a write-only token cannot read');
+  assert.is((await send(standin.url, 'DELETE', `/api/v2/authorizations/${reader.id}`, { token })).status, 204);
+  assert.is((await readStatus(as(reader.token))).status, 401);
+  assert.is(await writeStatus(as('no-such-token')), 401);
+});
+
+data.run();

@@ -15,6 +15,7 @@ import {
   ownedSecret,
   rememberedAt,
   resource,
+  SECRET_NAME,
   secretData,
   situationOf,
   unauthorized,
@@ -37,14 +38,41 @@ test('targetBound: credentials for the instance the spec names go on, and so doe
 
 test('targetBound: an unapproved move is TargetChanged, nothing sent, until a person acts; status shows where they belong', () => {
   const finish = targetBound(situationOf(moved()));
-  assert.is(finish?.reason, Reason.TargetChanged);
-  assert.match(finish?.message ?? '', `${RETARGET_ANNOTATION}=${NEW_URL}`);
-  assert.equal(finish?.requeue, { kind: 'none' });
-  assert.is(finish?.status.observedURL, INFLUX_URL);
-  const remembered = targetBound(
-    situationOf(facts({ resource: resource({ spec: { url: NEW_URL } }), remembered: rememberedAt(STORED) })),
+  assert.ok(finish?.kind === 'finish');
+  assert.is(finish.reason, Reason.TargetChanged);
+  assert.match(finish.message, `annotate Secret ${SECRET_NAME} with ${RETARGET_ANNOTATION}=${NEW_URL}`);
+  assert.equal(finish.requeue, { kind: 'none' });
+  assert.is(finish.status.observedURL, INFLUX_URL);
+});
+
+test('targetBound: a Secret deleted during a move took its approval along: the credentials are written back where they belong, unapproved', () => {
+  // Only memory (or the escrow) holds the credentials, bound to INFLUX_URL; the spec names NEW_URL.
+  const gone = facts({ resource: resource({ spec: { url: NEW_URL } }), remembered: rememberedAt(STORED) });
+  const restore = targetBound(situationOf(gone));
+  assert.ok(restore?.kind === 'writeSecret', 'the Secret is written back first');
+  assert.is(restore.secret.data.url, INFLUX_URL, 'bound to the instance they were created for, not the spec');
+  assert.is(restore.secret.tls, NO_TLS);
+  assert.equal(restore.credentials, STORED);
+  assert.equal(
+    [restore.secret.data.token, restore.secret.data.password],
+    [STORED.token, STORED.password],
+    'the same credentials, nothing new made',
   );
-  assert.match(remembered?.message ?? '', 'is gone', 'only memory holds them: no approval can come from a Secret');
+  // Written back, it is a Secret like any other: the move waits for an approval on it.
+  const written = facts({
+    resource: resource({ spec: { url: NEW_URL } }),
+    secret: ownedSecret(restore.secret.data, false, { tls: restore.secret.tls }),
+    remembered: rememberedAt(STORED),
+  });
+  const waiting = targetBound(situationOf(written));
+  assert.ok(waiting?.kind === 'finish' && waiting.reason === Reason.TargetChanged);
+  assert.match(waiting.message, `${RETARGET_ANNOTATION}=${NEW_URL}`);
+  assert.is(
+    targetBound(
+      situationOf({ ...written, secret: ownedSecret(restore.secret.data, false, { tls: NO_TLS, ...approved }) }),
+    ),
+    undefined,
+  );
 });
 
 test('retargetVerified: an approved move goes ahead only to a set-up instance that accepts the token', () => {

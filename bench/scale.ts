@@ -1,0 +1,598 @@
+// The cost curve: how the operator's figures grow with the number of resources. Two series, each
+// against the floor and with stand-ins as in the rest of the benchmark:
+// - N InfluxOnboardings (and their Secrets), N instances;
+// - N InfluxTokens on one onboarding (one instance, whose authorization lists grow with N).
+// Per N: the time to all Ready at each --scale-concurrency, operator against floor; then, on the
+// operator of the highest concurrency, RSS (before and after GC), the steady state over one drift
+// interval of the defaults (requests to InfluxDB and to the API server), and a restart over the N
+// Ready resources: start to first reconcile, the API server's time for the lists, and the first
+// round of checks. Charts of each figure against N go to docs/bench-e2e-scale-*.svg.
+// A run measures the sizes it is given and keeps the other points of docs/bench-e2e-scale.json (each
+// point carries its date, commit and load), so the largest N can be measured on its own: at 50,000
+// one concurrency takes a quarter of an hour on 2 cores.
+import type { LogRecord } from '../test/support/operator.js';
+import { lineChart, proportional, type Series } from './chart.js';
+import type { Settings } from './e2e.js';
+import { floorOnboard, floorToken, tokenManifest } from './floor.js';
+import {
+  apiRequests,
+  collection,
+  createAll,
+  inParallel,
+  memoryAfterGc,
+  newNamespace,
+  onboardingManifest,
+  peakRss,
+  root,
+  rssWithoutGc,
+  startBenchOperator,
+  stopOperator,
+  writeKey,
+  type Bench,
+  type BenchOperator,
+  type MemoryAfterGc,
+} from './harness.js';
+import { BENCH_MANAGER, deleteAll } from './kube.js';
+import { watchObserver, type ReadyWatch } from './observers.js';
+import { load, metricSums, round, say, sleep, total, type Figure } from './util.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// How many creations the benchmark keeps in flight: enough that creating is never what the operator waits for.
+const CREATE_PARALLELISM = 64;
+// The operator's defaults (src/config.ts): the steady state is measured as it runs by default.
+const DRIFT_SECONDS = 300;
+const DRIFT_JITTER = 0.1;
+/** One drift interval with its jitter: every Ready resource's next check falls in a window this long. */
+export const STEADY_WINDOW_SECONDS = DRIFT_SECONDS * (1 + DRIFT_JITTER);
+const READY_TIMEOUT_MS = 60 * 60_000;
+
+type SeriesKind = 'onboardings' | 'tokens';
+
+interface ReadyRun {
+  concurrency: number;
+  operatorSeconds: number;
+  /** Absent where the floor was not measured (a point taken from a run's log, docs/cost-curve.md says which). */
+  floorSeconds?: number;
+  ratio?: number;
+  operatorPeakRssMiB: number;
+  load: string;
+}
+
+interface SteadyCounts {
+  windowSeconds: number;
+  /** InfluxDB requests by endpoint over the window (one drift interval with its jitter). */
+  influxRequests: Record<string, number>;
+  influxRequestsPerResource: number;
+  /** Onboardings: how many instances got how many requests over the window. */
+  requestsPerInstance?: Record<string, number>;
+  /** The operator's API requests over the window, by method and kind (`GET list secrets`, `GET watch ...`). */
+  apiRequests: Record<string, number>;
+  apiWrites: number;
+}
+
+interface ListTiming {
+  /** The collection and its label selector, as the tap saw the requests. */
+  collection: string;
+  pages: number;
+  /** The API server's answers to the pages, one after another, as the tap timed them. */
+  apiServerMs: number;
+}
+
+interface StartFigures {
+  existing: number;
+  cachesSyncedMs: number;
+  firstReconcileMs: number;
+  /** firstReconcileMs less the longest of the API server's list times: the operator's own share. */
+  operatorShareMs: number;
+  lists: ListTiming[];
+  /** What the operator logged of each list (`listed`): objects, pages, its time listing and filling the cache. */
+  logged: Array<{ resource: string; objects: number; pages: number; listMs: number; storeMs: number }>;
+  /** The resource created while no operator ran, from spawn until Ready. */
+  pendingReadyMs: number;
+  /** From spawn until every resource had been reconciled once, and the InfluxDB requests of that round. */
+  firstRoundSeconds: number;
+  firstRoundInfluxRequests: Record<string, number>;
+  rssAfterGcMiB: number;
+}
+
+export interface ScalePoint {
+  kind: SeriesKind;
+  size: number;
+  ready: ReadyRun[];
+  /** The operator of the highest concurrency, all Ready: after full GCs, and the lowest of 2 s without one. */
+  memory: MemoryAfterGc;
+  rssBeforeGcMiB: number;
+  heapUsedMiB: number;
+  steady: SteadyCounts;
+  start: StartFigures;
+  load: string;
+  /** When and on which commit the point was measured: a run keeps the points of sizes it did not measure. */
+  date: string;
+  commit: string;
+}
+
+export interface ScaleFigures {
+  points: ScalePoint[];
+  figures: Figure[];
+}
+
+/** What the N resources of a series are and what they need, for the operator and for the floor. */
+interface Workload {
+  kind: SeriesKind;
+  plural: string;
+  /** With the operator running in `namespace`: readies what the resources need; their manifests by name and index (`size` for the restart's pending one). */
+  prepare(
+    bench: Bench,
+    namespace: string,
+    size: number,
+  ): Promise<(name: string, index: number) => Record<string, unknown>>;
+  /** The floor for `size` resources in `namespace`, at `concurrency`. */
+  floor(bench: Bench, namespace: string, size: number, concurrency: number): Promise<void>;
+  /** Whether the namespace's resources can be deleted without an operator (no finalizers). */
+  deletable: boolean;
+}
+
+const onboardings: Workload = {
+  kind: 'onboardings',
+  plural: 'influxonboardings',
+  async prepare(bench, namespace, size) {
+    const urls = await bench.farm.start(size + 1);
+    return (name, index) => onboardingManifest(namespace, name, urls[index] ?? '');
+  },
+  async floor(bench, namespace, size, concurrency) {
+    const urls = await bench.farm.start(size);
+    await inParallel(urls, concurrency, async (url, index) => {
+      await floorOnboard(bench.kube, namespace, `r-${index}`, url);
+    });
+  },
+  deletable: true,
+};
+
+const ONBOARDING = 'influxdb';
+
+const tokens: Workload = {
+  kind: 'tokens',
+  plural: 'influxtokens',
+  async prepare(bench, namespace) {
+    const [url = ''] = await bench.farm.start(1);
+    await createReady(bench, namespace, 'influxonboardings', onboardingManifest(namespace, ONBOARDING, url));
+    await createReady(bench, namespace, 'influxbuckets', {
+      apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+      kind: 'InfluxBucket',
+      metadata: { name: 'metrics', namespace },
+      spec: { onboardingRef: { name: ONBOARDING }, name: 'app' },
+    });
+    return (name) => tokenManifest(namespace, name, ONBOARDING);
+  },
+  async floor(bench, namespace, size, concurrency) {
+    const [url = ''] = await bench.farm.start(1);
+    const { instance } = await floorOnboard(bench.kube, namespace, ONBOARDING, url);
+    await inParallel(
+      Array.from({ length: size }, (_, index) => index),
+      concurrency,
+      (index) => floorToken(bench.kube, namespace, `r-${index}`, ONBOARDING, instance),
+    );
+  },
+  // Tokens carry a finalizer that only the operator removes.
+  deletable: false,
+};
+
+/** Creates one resource and waits until it is Ready. */
+async function createReady(
+  bench: Bench,
+  namespace: string,
+  plural: string,
+  manifest: Record<string, unknown>,
+): Promise<void> {
+  const resources = collection(namespace, plural);
+  const watch = watchObserver(bench.kube, resources);
+  try {
+    await bench.kube.call('POST', `${resources}?fieldManager=${BENCH_MANAGER}`, manifest);
+    await watch.readyAt(String((manifest['metadata'] as { name: string }).name), 120_000);
+  } finally {
+    watch.stop();
+  }
+}
+
+async function cleanUp(bench: Bench, workload: Workload, namespace: string): Promise<void> {
+  if (!workload.deletable) return;
+  await deleteAll(bench.kube, collection(namespace, workload.plural));
+  await deleteAll(bench.kube, `/api/v1/namespaces/${namespace}/secrets`);
+}
+
+/** An operator run: start, create `size` resources at once, all Ready. */
+async function onboard(
+  bench: Bench,
+  workload: Workload,
+  size: number,
+  concurrency: number,
+): Promise<{
+  namespace: string;
+  operator: BenchOperator;
+  manifest: (name: string, index: number) => Record<string, unknown>;
+  seconds: number;
+  peakBytes: number;
+}> {
+  const namespace = await newNamespace(bench, `scale-${workload.kind}-op`);
+  const operator = await startBenchOperator(bench, { namespace, concurrency });
+  const resources = collection(namespace, workload.plural);
+  const watch: ReadyWatch = watchObserver(bench.kube, resources);
+  try {
+    const manifest = await workload.prepare(bench, namespace, size);
+    const started = performance.now();
+    const peak = peakRss(operator.process.pid, 500);
+    await createAll(
+      bench,
+      watch,
+      resources,
+      Array.from({ length: size }, (_, index) => index),
+      (name, index) => manifest(name, index),
+      CREATE_PARALLELISM,
+    );
+    const done = await watch.allReady(size, READY_TIMEOUT_MS);
+    return { namespace, operator, manifest, seconds: (done - started) / 1000, peakBytes: peak() };
+  } catch (error) {
+    await operator.process.kill();
+    throw error;
+  } finally {
+    watch.stop();
+  }
+}
+
+async function floorRun(bench: Bench, workload: Workload, size: number, concurrency: number): Promise<number> {
+  const namespace = await newNamespace(bench, `scale-${workload.kind}-floor`);
+  const watch = watchObserver(bench.kube, collection(namespace, workload.plural));
+  try {
+    await sleep(200);
+    const started = performance.now();
+    await workload.floor(bench, namespace, size, concurrency);
+    return ((await watch.allReady(size, READY_TIMEOUT_MS)) - started) / 1000;
+  } finally {
+    watch.stop();
+    await cleanUp(bench, workload, namespace);
+  }
+}
+
+/** `GET list secrets?managed-by=...`, `PATCH status`, ... */
+function requestKey(request: Bench['tap']['requests'][number]): string {
+  if (request.kind === 'other') return writeKey(request);
+  const selector = request.query.get('labelSelector');
+  return `GET ${request.kind} ${request.resource}${selector === null ? '' : `?${selector}`}`;
+}
+
+async function steadyState(
+  bench: Bench,
+  namespace: string,
+  size: number,
+  kind: SeriesKind,
+  windowSeconds: number,
+): Promise<SteadyCounts> {
+  const before = await bench.farm.counts();
+  await bench.farm.mark();
+  const since = Date.now();
+  await sleep(windowSeconds * 1000);
+  const after = await bench.farm.counts();
+  const influxRequests: Record<string, number> = {};
+  for (const [endpoint, count] of Object.entries(after)) {
+    const more = count - (before[endpoint] ?? 0);
+    if (more > 0) influxRequests[endpoint] = more;
+  }
+  const requests: Record<string, number> = {};
+  const seen = apiRequests(bench.tap, namespace, since);
+  for (const request of seen) requests[requestKey(request)] = (requests[requestKey(request)] ?? 0) + 1;
+  return {
+    windowSeconds,
+    influxRequests,
+    influxRequestsPerResource: round(total(new Map(Object.entries(influxRequests))) / size, 3),
+    ...(kind === 'onboardings' && { requestsPerInstance: await bench.farm.spread() }),
+    apiRequests: requests,
+    apiWrites: seen.filter((request) => request.kind === 'other' && request.method !== 'GET').length,
+  };
+}
+
+const logAt = (record: LogRecord): number => Date.parse(String(record['timestamp']));
+
+/** Stops the operator, creates one resource while none runs, and times a start over everything. */
+async function restart(
+  bench: Bench,
+  workload: Workload,
+  namespace: string,
+  size: number,
+  concurrency: number,
+  manifest: (name: string, index: number) => Record<string, unknown>,
+  previous: BenchOperator,
+): Promise<StartFigures> {
+  await stopOperator(bench, previous);
+  const resources = collection(namespace, workload.plural);
+  const watch = watchObserver(bench.kube, resources);
+  // Named to sort first: it is listed, and so queued, before the others.
+  const pending = 'a-restart';
+  await bench.kube.call('POST', `${resources}?fieldManager=${BENCH_MANAGER}`, manifest(pending, size));
+  const existing = size + 1;
+  const influxBefore = await bench.farm.counts();
+  const spawned = Date.now();
+  const operator = await startBenchOperator(bench, { namespace, concurrency, waitForReady: false });
+  try {
+    const { process } = operator;
+    const synced = await process.waitForLog(
+      'caches synced',
+      (record) => record.message === 'caches synced',
+      10 * 60_000,
+    );
+    const first = await process.waitForLog(
+      'a first reconcile',
+      (record) => record.message === 'reconciled',
+      10 * 60_000,
+    );
+    const pendingReady = await watch.readyAt(pending, 10 * 60_000);
+    const pendingReadyMs = round(Date.now() - spawned - (performance.now() - pendingReady));
+    // Every resource reconciled once (the prerequisites of tokens too) and the queue empty.
+    const everyone = existing + (workload.kind === 'tokens' ? 2 : 0);
+    let roundDone = 0;
+    for (const deadline = Date.now() + 60 * 60_000; Date.now() < deadline; await sleep(1000)) {
+      const text = await process.metrics();
+      if (
+        total(metricSums(text, 'controller_runtime_reconcile_total')) >= everyone &&
+        total(metricSums(text, 'workqueue_depth')) === 0 &&
+        total(metricSums(text, 'controller_runtime_active_workers')) === 0
+      ) {
+        roundDone = Date.now();
+        break;
+      }
+    }
+    const influxAfter = await bench.farm.counts();
+    const firstRoundInfluxRequests: Record<string, number> = {};
+    for (const [endpoint, count] of Object.entries(influxAfter)) {
+      const more = count - (influxBefore[endpoint] ?? 0);
+      if (more > 0) firstRoundInfluxRequests[endpoint] = more;
+    }
+    const listTimes = new Map<string, ListTiming>();
+    for (const request of bench.tap.requests) {
+      if (request.at < spawned || request.kind !== 'list' || !request.path.includes(`/namespaces/${namespace}/`))
+        continue;
+      const key = requestKey(request).replace(/^GET list /, '');
+      const timing = listTimes.get(key) ?? { collection: key, pages: 0, apiServerMs: 0 };
+      timing.pages++;
+      timing.apiServerMs += request.ms ?? 0;
+      listTimes.set(key, timing);
+    }
+    const lists = [...listTimes.values()].map((timing) => ({ ...timing, apiServerMs: round(timing.apiServerMs) }));
+    const firstReconcileMs = logAt(first) - spawned;
+    const figures: StartFigures = {
+      existing,
+      cachesSyncedMs: logAt(synced) - spawned,
+      firstReconcileMs,
+      operatorShareMs: round(firstReconcileMs - Math.max(0, ...lists.map((list) => list.apiServerMs))),
+      lists,
+      logged: process
+        .records()
+        .filter((record) => record.message === 'listed')
+        .map((record) => ({
+          resource: String(record['resource']),
+          objects: Number(record['objects']),
+          pages: Number(record['pages']),
+          listMs: Number(record['listMs']),
+          storeMs: Number(record['storeMs']),
+        })),
+      pendingReadyMs,
+      firstRoundSeconds: round((roundDone - spawned) / 1000, 1),
+      firstRoundInfluxRequests,
+      rssAfterGcMiB: (await memoryAfterGc(operator)).rssMiB,
+    };
+    say(
+      `  restart over ${existing} ${workload.kind}: caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms (the operator's own share ${figures.operatorShareMs} ms), lists ${JSON.stringify(lists)}; the pending one Ready after ${figures.pendingReadyMs} ms; all reconciled once after ${figures.firstRoundSeconds} s with ${JSON.stringify(firstRoundInfluxRequests)}; RSS after GC ${figures.rssAfterGcMiB} MiB`,
+    );
+    return figures;
+  } finally {
+    watch.stop();
+    await operator.process.kill();
+  }
+}
+
+async function scalePoint(
+  bench: Bench,
+  workload: Workload,
+  size: number,
+  concurrencies: number[],
+  windowSeconds: number,
+): Promise<ScalePoint> {
+  const loadBefore = load();
+  say(`\n### scale: ${size} ${workload.kind} (load ${loadBefore})`);
+  const ready: ReadyRun[] = [];
+  // The highest concurrency first: its operator stays for the memory, steady-state and restart figures.
+  const [main, ...others] = [...concurrencies].sort((a, b) => b - a);
+  if (main === undefined) throw new Error('--scale-concurrency: at least one');
+  let point: Omit<ScalePoint, 'ready' | 'load' | 'date' | 'commit'> | undefined;
+  for (const concurrency of [main, ...others]) {
+    const runLoad = load();
+    const run = await onboard(bench, workload, size, concurrency);
+    say(
+      `  operator at concurrency ${concurrency}: ${size} Ready in ${round(run.seconds, 2)} s, peak RSS ${round(run.peakBytes / 1024 ** 2)} MiB`,
+    );
+    if (concurrency === main) {
+      await sleep(2000); // the last writes land, the Secrets reach the cache
+      const rssBeforeGc = await rssWithoutGc(run.operator);
+      const memory = await memoryAfterGc(run.operator);
+      const heapUsed = metricSums(await run.operator.process.metrics(), 'nodejs_heap_size_used_bytes').get('') ?? 0;
+      say(
+        `  RSS after GC ${memory.rssMiB} MiB (${(rssBeforeGc / 1024 ** 2) | 0} MiB before), heap used ${round(heapUsed / 1024 ** 2)} MiB`,
+      );
+      const steady = await steadyState(bench, run.namespace, size, workload.kind, windowSeconds);
+      say(`  steady state over ${steady.windowSeconds} s: ${JSON.stringify(steady)}`);
+      const start = await restart(bench, workload, run.namespace, size, concurrency, run.manifest, run.operator);
+      point = {
+        kind: workload.kind,
+        size,
+        memory,
+        rssBeforeGcMiB: round(rssBeforeGc / 1024 ** 2),
+        heapUsedMiB: round(heapUsed / 1024 ** 2),
+        steady,
+        start,
+      };
+    } else await run.operator.process.kill();
+    await cleanUp(bench, workload, run.namespace);
+    const floorSeconds = await floorRun(bench, workload, size, concurrency);
+    const entry: ReadyRun = {
+      concurrency,
+      operatorSeconds: round(run.seconds, 2),
+      floorSeconds: round(floorSeconds, 2),
+      ratio: round(run.seconds / floorSeconds, 2),
+      operatorPeakRssMiB: round(run.peakBytes / 1024 ** 2),
+      load: `${runLoad} -> ${load()}`,
+    };
+    say(
+      `  concurrency ${concurrency}: operator ${entry.operatorSeconds} s, floor ${entry.floorSeconds} s, ratio ${entry.ratio} (load ${entry.load})`,
+    );
+    ready.push(entry);
+  }
+  if (point === undefined) throw new Error('unreachable: the main run sets the point');
+  return {
+    ...point,
+    ready: ready.sort((a, b) => a.concurrency - b.concurrency),
+    load: `${loadBefore} -> ${load()}`,
+    date: new Date().toISOString(),
+    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
+  };
+}
+
+const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+
+/** One chart per figure against N for a series; the dashed line is proportional growth from the smallest N. */
+function charts(points: readonly ScalePoint[], kind: SeriesKind): Record<string, string> {
+  // A point without the figure (a concurrency not run at that N) is left out of its line.
+  const of = (pick: (point: ScalePoint) => number | undefined): Array<[number, number]> =>
+    points.flatMap((point) => {
+      const value = pick(point);
+      return value === undefined ? [] : [[point.size, value] as [number, number]];
+    });
+  const what = kind === 'onboardings' ? 'InfluxOnboardings and their Secrets' : 'InfluxTokens on one onboarding';
+  const concurrencies = [...new Set(points.flatMap((point) => point.ready.map((run) => run.concurrency)))].sort(
+    (a, b) => a - b,
+  );
+  const readySeries: Series[] = concurrencies.flatMap((concurrency, index) => [
+    {
+      name: `operator, concurrency ${concurrency}`,
+      color: COLORS[2 * index] ?? 'black',
+      points: of((point) => point.ready.find((run) => run.concurrency === concurrency)?.operatorSeconds),
+    },
+    {
+      name: `floor, concurrency ${concurrency}`,
+      color: COLORS[2 * index + 1] ?? 'gray',
+      points: of((point) => point.ready.find((run) => run.concurrency === concurrency)?.floorSeconds),
+    },
+  ]);
+  const rss = of((point) => point.memory.rssMiB);
+  const firstReconcile = of((point) => point.start.firstReconcileMs / 1000);
+  const longestList = of((point) => Math.max(0, ...point.start.lists.map((list) => list.apiServerMs)) / 1000);
+  const influx = of((point) => total(new Map(Object.entries(point.steady.influxRequests))));
+  return {
+    ready: lineChart({
+      title: `Time to all Ready: N ${what} created at once`,
+      xLabel: 'N',
+      yLabel: 'seconds',
+      series: readySeries,
+    }),
+    rss: lineChart({
+      title: `Operator RSS after GC with N ${what}`,
+      xLabel: 'N',
+      yLabel: 'MiB',
+      series: [
+        { name: 'RSS after GC', color: COLORS[0] ?? 'red', points: rss },
+        {
+          name: 'peak while onboarding (highest concurrency)',
+          color: COLORS[1] ?? 'blue',
+          points: of((point) => Math.max(...point.ready.map((run) => run.operatorPeakRssMiB))),
+        },
+      ],
+    }),
+    start: lineChart({
+      title: `Restart over N ${what}: spawn to first reconcile`,
+      xLabel: 'N',
+      yLabel: 'seconds',
+      series: [
+        { name: 'spawn to first reconcile', color: COLORS[0] ?? 'red', points: firstReconcile },
+        { name: "the API server's longest list (all its pages)", color: COLORS[1] ?? 'blue', points: longestList },
+        {
+          name: "the operator's own share",
+          color: COLORS[2] ?? 'green',
+          points: of((point) => point.start.operatorShareMs / 1000),
+        },
+        proportional(firstReconcile, 'proportional to N from the smallest', '#999'),
+      ],
+    }),
+    steady: lineChart({
+      title: `Steady state: requests per drift interval (${DRIFT_SECONDS} s + ${DRIFT_JITTER * 100}%) with N ${what}`,
+      xLabel: 'N',
+      yLabel: 'requests',
+      series: [
+        { name: 'to InfluxDB', color: COLORS[0] ?? 'red', points: influx },
+        {
+          name: 'to the API server',
+          color: COLORS[1] ?? 'blue',
+          points: of((point) => total(new Map(Object.entries(point.steady.apiRequests)))),
+        },
+        proportional(influx, 'proportional to N from the smallest', '#999'),
+      ],
+    }),
+  };
+}
+
+export const SCALE_FILE = 'bench-e2e-scale.json';
+
+/** docs/bench-e2e-scale-<kind>-<figure>.svg from every point (also run on its own: `npx tsx bench/scale.ts --charts`). */
+export function writeScaleCharts(points: readonly ScalePoint[]): void {
+  for (const kind of ['onboardings', 'tokens'] as const) {
+    const ofKind = points.filter((point) => point.kind === kind);
+    if (ofKind.length === 0) continue;
+    for (const [name, svg] of Object.entries(charts(ofKind, kind)))
+      writeFileSync(`${root}docs/bench-e2e-scale-${kind}-${name}.svg`, svg);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--charts')
+  writeScaleCharts(keptPoints([]));
+
+/** The points of the last runs (docs/bench-e2e-scale.json) that this run does not measure again. */
+function keptPoints(measured: readonly ScalePoint[]): ScalePoint[] {
+  const path = `${root}docs/${SCALE_FILE}`;
+  if (!existsSync(path)) return [];
+  const previous = (JSON.parse(readFileSync(path, 'utf8')) as { scale?: { points?: ScalePoint[] } }).scale?.points;
+  return (previous ?? []).filter(
+    (point) => !measured.some((other) => other.kind === point.kind && other.size === point.size),
+  );
+}
+
+export async function scaleSeries(bench: Bench, settings: Settings): Promise<ScaleFigures> {
+  const measured: ScalePoint[] = [];
+  for (const size of settings.scale)
+    measured.push(await scalePoint(bench, onboardings, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
+  for (const size of settings.scaleTokens)
+    measured.push(await scalePoint(bench, tokens, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
+  const points = [...keptPoints(measured), ...measured].sort((a, b) => a.kind.localeCompare(b.kind) || a.size - b.size);
+  writeScaleCharts(points);
+  const figures: Figure[] = measured.flatMap((point) => [
+    ...point.ready.map((run) => ({
+      name: `e2e scale ${point.size} ${point.kind} -> all Ready, concurrency ${run.concurrency}`,
+      value: `${run.operatorSeconds} / ${run.floorSeconds ?? '-'} s = ${run.ratio ?? '-'}`,
+      how: `operator / floor; peak RSS ${run.operatorPeakRssMiB} MiB`,
+    })),
+    {
+      name: `e2e scale ${point.size} ${point.kind}: RSS after GC`,
+      value: `${point.memory.rssMiB} MiB`,
+      how: `heap used ${point.heapUsedMiB} MiB; ${point.rssBeforeGcMiB} MiB before GC`,
+    },
+    {
+      name: `e2e scale ${point.size} ${point.kind}: restart to first reconcile`,
+      value: `${point.start.firstReconcileMs} ms`,
+      how: `the operator's own share ${point.start.operatorShareMs} ms; the API server's lists ${point.start.lists.map((list) => `${list.collection} ${list.apiServerMs} ms`).join(', ')}`,
+    },
+    {
+      name: `e2e scale ${point.size} ${point.kind}: requests per drift interval`,
+      value: `${total(new Map(Object.entries(point.steady.influxRequests)))} InfluxDB, ${total(new Map(Object.entries(point.steady.apiRequests)))} API (${point.steady.apiWrites} writes)`,
+      how: `over ${point.steady.windowSeconds} s`,
+    },
+  ]);
+  return { points, figures };
+}
