@@ -44,7 +44,8 @@ export interface SweepVerdict {
   /** What the sweep still has to read before it may decide (empty: nothing). */
   read: { tokensIn: string[]; bucketsIn: string[]; namespaces: string[] };
   /** Authorizations to delete, each with why. */
-  delete: Array<{ id: string; token: string; reason: SweepReason }>;
+  /** v1: a v1 (legacy) authorization of the token's spec.v1. */
+  delete: Array<{ id: string; token: string; reason: SweepReason; v1?: true }>;
   /** Record entries whose resource is gone. */
   forget: Array<{ namespace: string; change: RecordChange }>;
   /** Namespaces the operator could not read: nothing in them was decided. */
@@ -118,11 +119,12 @@ export function decideSweep(facts: SweepFacts): SweepVerdict {
     const items = liveIn(facts.liveTokens, needTokens, namespace, 'InfluxTokens');
     if (items === undefined) continue;
     const live = items.find((item) => item.name === name);
-    if (live === undefined) verdict.delete.push({ id: authorization.id, token, reason: 'token-gone' });
-    else if (live.uid !== uid) verdict.delete.push({ id: authorization.id, token, reason: 'token-recreated' });
+    const entry = { id: authorization.id, token, ...(authorization.v1 && { v1: authorization.v1 }) };
+    if (live === undefined) verdict.delete.push({ ...entry, reason: 'token-gone' });
+    else if (live.uid !== uid) verdict.delete.push({ ...entry, reason: 'token-recreated' });
     // Its finalizer revokes it; an InfluxToken that now references another onboarding is that one's to judge.
     else if (live.deleting || live.onboarding !== `${facts.onboarding.namespace}/${facts.onboarding.name}`) continue;
-    else if (grant === false) verdict.delete.push({ id: authorization.id, token, reason: 'not-granted' });
+    else if (grant === false) verdict.delete.push({ ...entry, reason: 'not-granted' });
   }
 
   for (const { namespace, record } of facts.records) {

@@ -5,8 +5,8 @@ import type { EffectiveTokenSpec } from '../api/access-spec.js';
 import type { InfluxToken } from '../api/access-types.js';
 import type { Authorization, Permission } from '../influx/index.js';
 
-/** What the token controller reads of a listed authorization (v2.9+ lists no token). */
-export type ListedAuthorization = Pick<Authorization, 'id' | 'description'>;
+/** What the token controller reads of a listed authorization (v2.9+ lists no token); v1: a v1 (legacy) authorization. */
+export type ListedAuthorization = Pick<Authorization, 'id' | 'description'> & { v1?: true };
 
 /** One permission of an application token: read or write one bucket of the org. */
 export interface BucketPermission {
@@ -29,7 +29,8 @@ export function tokenDescription(spec: EffectiveTokenSpec, resource: Pick<Influx
   return spec.description === '' ? marker : `${spec.description} ${marker}`;
 }
 
-const TOKEN_MARKER = /\[InfluxToken ([^/\]\s]+)\/([^\]\s]+) uid=([^\]\s]+)\]$/;
+// A v1 (legacy) authorization's marker ends in ` v1]` (see v1Description): the sweep reads both.
+const TOKEN_MARKER = /\[InfluxToken ([^/\]\s]+)\/([^\]\s]+) uid=([^\]\s]+)(?: v1)?\]$/;
 
 /** The InfluxToken an authorization's marker names; undefined: none. */
 export function tokenOf(description: string): { namespace: string; name: string; uid: string } | undefined {

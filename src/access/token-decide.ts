@@ -36,6 +36,8 @@ import {
   type BucketPermission,
   type ListedAuthorization,
 } from './token-authorizations.js';
+import { secretHolds, tokenSecretContents, typeChangeRefused } from './token-secret-contents.js';
+import { decideV1, revokeV1, type V1Facts, type V1Step } from './token-v1.js';
 
 /**
  * An InfluxBucket a permission names, as the cache shows its metadata and spec. Never its status:
@@ -84,6 +86,8 @@ export interface TokenFacts {
   /** IDs deleted in this reconcile. */
   deleted?: string[];
   failure?: { doing: string; failure: InfluxFailure };
+  /** With spec.v1, or v1 credentials in the Secret: what this reconcile learned of them. */
+  v1?: V1Facts;
 }
 
 type TokenFinish = AccessFinish<InfluxTokenStatus>;
@@ -106,6 +110,7 @@ export type TokenStep =
   /** Reads the Secret again from the API server before an authorization is deleted or created. */
   | { kind: 'confirmSecret' }
   | { kind: 'deleteAuthorization'; connection: Connection; authorizationID: string; why: string }
+  | V1Step
   | TokenFinish;
 
 function finish(facts: TokenFacts, outcome: Parameters<typeof accessFinish<InfluxTokenStatus>>[2]): TokenFinish {
@@ -230,6 +235,7 @@ function decideDeletion(facts: TokenFacts): TokenStep {
   }
   return (
     revokeAll(facts, connection, 'the InfluxToken is being deleted') ??
+    revokeV1(facts, connection, facts.checked.spec, 'the InfluxToken is being deleted') ??
     letGo({ type: 'Normal', reason: 'TokenRevoked', message: 'authorization deleted from InfluxDB' })
   );
 }
@@ -247,11 +253,12 @@ function resolvePermissions(
   spec: EffectiveTokenSpec,
   connection: Connection,
   terms: GrantTerms,
-): { permissions: BucketPermission[]; bucketNames: Set<string> } | TokenFinish {
+): { permissions: BucketPermission[]; buckets: Map<string, string> } | TokenFinish {
   const namespace = facts.resource.metadata.namespace;
   const record = facts.record ?? EMPTY_RECORD;
   const permissions: BucketPermission[] = [];
-  const bucketNames = new Set<string>();
+  /** Bucket name -> ID in InfluxDB. */
+  const buckets = new Map<string, string>();
   for (const permission of spec.permissions) {
     const bucket = facts.buckets[permission.bucket] ?? { kind: 'missing' };
     if (bucket.kind === 'missing') {
@@ -287,9 +294,9 @@ function resolvePermissions(
       });
     }
     permissions.push({ action: permission.action, bucketID: recorded.id });
-    bucketNames.add(recorded.name);
+    buckets.set(recorded.name, recorded.id);
   }
-  return { permissions, bucketNames };
+  return { permissions, buckets };
 }
 
 /** A withdrawn grant: what was issued under it stops working, and the Secret keeps no token. */
@@ -303,7 +310,8 @@ function withdraw(
   // granted has nothing there, and its resources (a Secret it wrote itself) never cause a request to InfluxDB.
   const issuedBefore = facts.record?.tokens[facts.resource.metadata.uid] !== undefined;
   if (issuedBefore && access.connection !== undefined) {
-    const revoke = revokeAll(facts, access.connection, 'the onboarding does not grant this namespace access');
+    const why = 'the onboarding does not grant this namespace access';
+    const revoke = revokeAll(facts, access.connection, why) ?? revokeV1(facts, access.connection, spec, why);
     if (revoke !== undefined) return revoke;
   }
   if (secret.state === 'owned' && (secret.data.token !== undefined || namedBySecret(secret).length > 0)) {
@@ -348,7 +356,13 @@ function ensureUser(facts: TokenFacts, connection: Connection): TokenStep | unde
  */
 export function decideToken(facts: TokenFacts): TokenStep {
   const step = nextStep(facts);
-  const changesInfluxDB = step.kind === 'deleteAuthorization' || step.kind === 'createAuthorization';
+  const changesInfluxDB = [
+    'deleteAuthorization',
+    'createAuthorization',
+    'deleteV1',
+    'createV1',
+    'setV1Password',
+  ].includes(step.kind);
   return changesInfluxDB && !facts.secretConfirmed ? { kind: 'confirmSecret' } : step;
 }
 
@@ -386,15 +400,22 @@ function nextStep(facts: TokenFacts): TokenStep {
 
   const resolved = resolvePermissions(facts, spec, connection, terms);
   if ('kind' in resolved) return resolved;
-  const { permissions, bucketNames } = resolved;
+  const { permissions, buckets } = resolved;
   const wanted = permissionsKey(permissions);
-  const [onlyBucket] = bucketNames;
-  const data = (token: string): Record<string, string> => ({
+  const [onlyBucket] = buckets;
+  const contents = tokenSecretContents(spec.secretTemplate, {
     url: connection.target.url,
     org: connection.org,
-    token,
-    ...(bucketNames.size === 1 && onlyBucket !== undefined && { bucket: onlyBucket }),
+    orgID: connection.orgID,
+    v1: spec.v1 !== undefined,
+    ...(buckets.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], id: onlyBucket[1] } }),
   });
+  if (!contents.ok)
+    return finish(facts, { reason: 'InvalidSpec', message: contents.problems.join('; '), requeue: NONE });
+  const typeRefused = typeChangeRefused(spec.secretName, secret, contents.shape);
+  if (typeRefused !== undefined)
+    return finish(facts, { reason: 'SecretConflict', message: typeRefused, requeue: NONE });
+  const shape = contents.shape && { shape: contents.shape };
 
   // Listed only when an orphan can exist (or a create is coming): a Ready token's check costs one GET.
   const trusted = facts.orphanFree && facts.authorizations === undefined;
@@ -424,7 +445,10 @@ function nextStep(facts: TokenFacts): TokenStep {
       kind: 'writeSecret',
       secret: {
         name: spec.secretName,
-        data: data(facts.issued.token),
+        // v1 credentials stay as they are: they do not depend on the token.
+        data: contents.data(facts.issued.token, owned?.v1),
+        ...shape,
+        ...(owned?.v1 && { v1: owned.v1 }),
         authorizationID: facts.issued.id,
         permissions: wanted,
         retiring: replaced,
@@ -510,17 +534,19 @@ function nextStep(facts: TokenFacts): TokenStep {
   if (facts.record?.tokens[uid] === undefined)
     return { kind: 'record', change: { kind: 'token', uid, name: resource.metadata.name } };
 
+  const v1 = decideV1(facts, spec, connection, permissions, wanted);
+  if ('kind' in v1) return v1;
   const desired: DesiredTokenSecret = {
     name: spec.secretName,
-    data: data(token),
+    data: contents.data(token, v1.v1),
+    ...shape,
+    ...(v1.v1 && { v1: v1.v1 }),
     authorizationID,
     permissions: wanted,
     retiring,
   };
-  const sameData =
-    Object.keys(desired.data).length === Object.keys(owned.data).length &&
-    Object.entries(desired.data).every(([key, value]) => owned.data[key] === value);
-  if (!sameData || retiring.length !== owned.retiring.length) return { kind: 'writeSecret', secret: desired };
+  if (!secretHolds(owned, desired) || retiring.length !== owned.retiring.length)
+    return { kind: 'writeSecret', secret: desired };
 
   const nextRetirement = retiring
     .map((entry) => Date.parse(entry.deleteAfter) - Date.parse(facts.now))
@@ -528,8 +554,14 @@ function nextStep(facts: TokenFacts): TokenStep {
   const summary = spec.permissions.map(({ action, bucket }) => `${action}:${bucket}`).join(',');
   return finish(facts, {
     reason: 'TokenReady',
-    message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : ''}`,
+    message: `Secret ${spec.secretName} holds a token for ${summary} in org ${connection.org}${v1.v1 ? ` and v1 credentials for ${v1.v1.username}` : ''}${retiring.length > 0 ? `; ${retiring.length} replaced authorization(s) still valid for their grace period` : ''}`,
     requeue: after(Math.max(0, Math.min(facts.driftCheckIntervalMs, nextRetirement ?? Number.POSITIVE_INFINITY))),
-    fields: { secretName: spec.secretName, authorizationID, permissions: summary, retiring },
+    fields: {
+      secretName: spec.secretName,
+      authorizationID,
+      permissions: summary,
+      retiring,
+      ...(v1.v1 && { v1Username: v1.v1.username, v1AuthorizationID: v1.v1.authorizationID }),
+    },
   });
 }

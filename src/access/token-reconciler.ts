@@ -33,7 +33,9 @@ import {
   type AccessShell,
   type KindPorts,
 } from './reconciler.js';
+import { generatePassword } from '../api/generate.js';
 import { bucketPermissions, type ListedAuthorization } from './token-authorizations.js';
+import type { V1Step } from './token-v1.js';
 import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
 
 export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
@@ -170,6 +172,7 @@ class TokenReconciler {
         secret.state === 'owned' &&
         known.secretVersion === secret.resourceVersion,
       secretConfirmed: false,
+      ...(checked.ok && checked.spec.v1 && { v1: { candidatePassword: generatePassword() } }),
       now: this.now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
@@ -285,7 +288,11 @@ async function act(
       run.changes.set(key, run.lists.mark());
       return create(ports, options, step, facts);
     case 'writeSecret': {
-      options.secrets.hold(tokenOwner(key), 'secret', validCredentials({ tokens: [step.secret.data.token] }));
+      const { token, 'v1-password': v1Password, 'v1-pending-password': pending } = step.secret.data;
+      const owner = tokenOwner(key);
+      options.secrets.hold(owner, 'secret', validCredentials({ tokens: [token] }));
+      options.secrets.hold(owner, 'v1-password', validCredentials({ password: v1Password }));
+      options.secrets.hold(owner, 'v1-pending-password', validCredentials({ password: pending }));
       const { issued: _written, ...rest } = facts;
       // The write's answer is the Secret as the API server has it now.
       const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
@@ -311,6 +318,62 @@ async function act(
         why: step.why,
       });
       return { ...facts, deleted: [...(facts.deleted ?? []), step.authorizationID] };
+    }
+    default:
+      return actV1(ports, options, step, facts);
+  }
+}
+
+/** Carries out one step on the token's v1 authorization; its answer becomes a fact. */
+async function actV1(ports: TokenPorts, options: AccessOptions, step: V1Step, facts: TokenFacts): Promise<TokenFacts> {
+  const { target, token, orgID } = step.connection;
+  const influx = ports.influx(target);
+  const v1 = facts.v1 ?? {};
+  const secretV1 = facts.secret.state === 'owned' ? facts.secret.v1 : undefined;
+  const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
+  switch (step.kind) {
+    case 'listV1':
+      return { ...facts, v1: { ...v1, listed: await influx.listV1Authorizations(token, { orgID }) } };
+    case 'readV1': {
+      const outcome = await influx.v1Authorization(token, step.authorizationID);
+      return { ...facts, v1: { ...v1, found: { id: step.authorizationID, outcome } } };
+    }
+    case 'createV1': {
+      const created = await influx.createV1Authorization(token, {
+        orgID,
+        username: step.username,
+        description: step.description,
+        permissions: bucketPermissions(orgID, step.permissions),
+      });
+      // What InfluxDB answered is what it holds: no read needed before the Secret is written.
+      const found = created.ok ? { found: { id: created.value.id, outcome: created } } : {};
+      return { ...facts, v1: { ...v1, created, ...found } };
+    }
+    case 'setV1Password': {
+      const password = secretV1?.pendingPassword;
+      if (password === undefined) throw new Error('a v1 password is set only from the Secret');
+      const set = await influx.setV1Password(token, step.authorizationID, password);
+      if (!set.ok) return { ...facts, failure: { doing: 'setting the v1 password', failure: set.failure } };
+      options.logger.info('set v1 password', { resource: key, authorizationID: step.authorizationID });
+      return { ...facts, v1: { ...v1, passwordSet: step.authorizationID } };
+    }
+    case 'proveV1': {
+      if (secretV1?.password === undefined) throw new Error('v1 credentials are proven only from the Secret');
+      const proven = await influx.v1Databases({ username: secretV1.username, password: secretV1.password });
+      return { ...facts, v1: { ...v1, proven } };
+    }
+    case 'deleteV1': {
+      const deleted = await influx.deleteV1Authorization(token, step.authorizationID);
+      if (!deleted.ok) {
+        const doing = `deleting v1 authorization ${step.authorizationID} (${step.why})`;
+        return { ...facts, failure: { doing, failure: deleted.failure } };
+      }
+      options.logger.info('deleted v1 authorization', {
+        resource: key,
+        authorizationID: step.authorizationID,
+        why: step.why,
+      });
+      return { ...facts, v1: { ...v1, deleted: [...(v1.deleted ?? []), step.authorizationID] } };
     }
   }
 }

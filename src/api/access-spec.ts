@@ -5,7 +5,9 @@ import {
   type InfluxBucket,
   type InfluxToken,
   type PermissionAction,
+  TOKEN_SECRET_KEYS,
 } from './access-types.js';
+import { checkSecretTemplate, type SecretTemplate } from './secret-template.js';
 import { checkBucketName, checkRetention, integerIn, isRecord, namespaceName, oneOf, secretName } from './spec.js';
 import type { AccessFrom, AccessLimits, ObjectMeta } from './types.js';
 
@@ -44,6 +46,48 @@ export interface EffectiveTokenSpec {
   permissions: Permission[];
   secretName: string;
   rotationGracePeriodSeconds: number;
+  /** undefined: the Secret holds the canonical keys only. */
+  secretTemplate?: SecretTemplate;
+  /** v1 credentials under this username; undefined: none. */
+  v1?: { username: string };
+}
+
+const V1_USERNAME = /^[A-Za-z0-9._-]+$/;
+const V1_USERNAME_MAX = 253;
+
+/**
+ * spec.v1: the username defaults to `<namespace>.<name>` (namespace names hold no dot, so the
+ * defaults of two resources never collide); a chosen one must start with `<namespace>.`, because
+ * v1 usernames are unique on the whole instance and one namespace must not take another's.
+ */
+function checkV1(
+  value: unknown,
+  namespace: string,
+  name: string,
+  problems: string[],
+): { username: string } | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isRecord(value)) {
+    problems.push('spec.v1: must be an object, {} or {username}');
+    return undefined;
+  }
+  for (const key of Object.keys(value))
+    if (key !== 'username') problems.push(`spec.v1.${key}: unknown field; allowed: username`);
+  const prefix = `${namespace}.`;
+  const username = value.username ?? `${prefix}${name}`;
+  if (
+    typeof username !== 'string' ||
+    username.length > V1_USERNAME_MAX ||
+    !V1_USERNAME.test(username) ||
+    !username.startsWith(prefix) ||
+    username.length === prefix.length
+  ) {
+    problems.push(
+      `spec.v1.username: must start with "${prefix}" (this namespace) and be at most ${V1_USERNAME_MAX} letters, digits, '.', '_' or '-'; got ${JSON.stringify(username)}`,
+    );
+    return undefined;
+  }
+  return { username };
 }
 
 const DESCRIPTION_MAX = 512;
@@ -190,8 +234,21 @@ export function checkTokenSpec(resource: Pick<InfluxToken, 'metadata' | 'spec'>)
     MAX_ROTATION_GRACE_SECONDS,
     problems,
   );
+  const secretTemplate = checkSecretTemplate(spec.secretTemplate, 'spec.secretTemplate', TOKEN_SECRET_KEYS, problems);
+  const v1 = checkV1(spec.v1, namespace, name, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, spec: { onboarding, description, permissions, secretName: secret, rotationGracePeriodSeconds } };
+  return {
+    ok: true,
+    spec: {
+      onboarding,
+      description,
+      permissions,
+      secretName: secret,
+      rotationGracePeriodSeconds,
+      ...(secretTemplate && { secretTemplate }),
+      ...(v1 && { v1 }),
+    },
+  };
 }
 
 /** What a namespace may do through an onboarding that grants it (the onboarding's own namespace: anything). */

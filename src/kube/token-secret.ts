@@ -2,14 +2,21 @@ import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
   PERMISSIONS_ANNOTATION,
+  PLAIN_SHAPE,
   RETIRING_ANNOTATION,
+  TEMPLATE_METADATA_ANNOTATION,
   TOKEN_DIGEST_ANNOTATION,
   TOKEN_KIND,
   TOKEN_OWNER_LABEL,
   type InfluxToken,
   type DesiredTokenSecret,
   type RetiringAuthorization,
+  type SecretShape,
   type TokenSecret,
+  type V1InSecret,
+  V1_AUTHORIZATION_ANNOTATION,
+  V1_PERMISSIONS_ANNOTATION,
+  V1_ROTATED_ANNOTATION,
 } from '../api/access-types.js';
 import { API_VERSION, AUTHORIZATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
 import { currentSecret, readSecret, writeOwnSecret, type ManagedSecretView } from './own-secret.js';
@@ -41,6 +48,70 @@ function readRetiring(text: string | undefined): RetiringAuthorization[] {
   }
 }
 
+/** The label and annotation keys the template set last, as the Secret's annotation records them. */
+interface TemplateKeys {
+  labels: string[];
+  annotations: string[];
+}
+
+function readTemplateKeys(text: string | undefined): TemplateKeys {
+  try {
+    const parsed: unknown = text === undefined ? undefined : JSON.parse(text);
+    const strings = (value: unknown): string[] =>
+      Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
+    if (typeof parsed !== 'object' || parsed === null) return { labels: [], annotations: [] };
+    const { labels, annotations } = parsed as Record<string, unknown>;
+    return { labels: strings(labels), annotations: strings(annotations) };
+  } catch {
+    // A hand-edited annotation: the template's metadata is written again in full.
+    return { labels: [], annotations: [] };
+  }
+}
+
+function pick(map: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(keys.flatMap((key) => (map[key] === undefined ? [] : [[key, map[key]]])));
+}
+
+function shapeOf(secret: V1Secret): SecretShape {
+  const labels = secret.metadata?.labels ?? {};
+  const annotations = secret.metadata?.annotations ?? {};
+  const keys = readTemplateKeys(annotations[TEMPLATE_METADATA_ANNOTATION]);
+  return {
+    type: secret.type ?? PLAIN_SHAPE.type,
+    labels: pick(labels, keys.labels),
+    annotations: pick(annotations, keys.annotations),
+  };
+}
+
+/** Metadata with what the template set last removed and what it sets now put in, under the operator's own. */
+function templated(
+  existing: Record<string, string> | undefined,
+  previous: readonly string[],
+  wanted: Record<string, string>,
+): Record<string, string> {
+  const kept = Object.fromEntries(Object.entries(existing ?? {}).filter(([key]) => !previous.includes(key)));
+  return { ...kept, ...wanted };
+}
+
+const V1_ANNOTATIONS = [V1_AUTHORIZATION_ANNOTATION, V1_PERMISSIONS_ANNOTATION, V1_ROTATED_ANNOTATION];
+
+/** The v1 credentials the Secret holds: its authorization in the annotations, username and passwords in the data. */
+function v1Of(annotations: Record<string, string>, data: Record<string, string>): V1InSecret | undefined {
+  const authorizationID = annotations[V1_AUTHORIZATION_ANNOTATION];
+  const username = data['v1-username'];
+  if (!authorizationID || !username) return undefined;
+  const password = data['v1-password'];
+  const pendingPassword = data['v1-pending-password'];
+  return {
+    username,
+    authorizationID,
+    permissions: annotations[V1_PERMISSIONS_ANNOTATION] ?? '',
+    rotated: annotations[V1_ROTATED_ANNOTATION] ?? '',
+    ...(password !== undefined && { password }),
+    ...(pendingPassword !== undefined && { pendingPassword }),
+  };
+}
+
 function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret {
   if (secret === undefined) return { state: 'absent' };
   if (!isOwnedBy(secret, owner)) return { state: 'foreign' };
@@ -52,6 +123,7 @@ function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret
   const authorizationID = annotations[AUTHORIZATION_ANNOTATION] || undefined;
   const permissions = annotations[PERMISSIONS_ANNOTATION] || undefined;
   const resourceVersion = secret.metadata?.resourceVersion;
+  const v1 = v1Of(annotations, data);
   return {
     state: 'owned',
     data,
@@ -60,32 +132,55 @@ function describe(secret: V1Secret | undefined, owner: InfluxToken): TokenSecret
     ...(authorizationID !== undefined && { authorizationID }),
     ...(permissions !== undefined && { permissions }),
     ...(resourceVersion !== undefined && { resourceVersion }),
+    shape: shapeOf(secret),
+    ...(v1 !== undefined && { v1 }),
   };
 }
 
 function body(owner: InfluxToken, desired: DesiredTokenSecret, existing?: V1Secret): V1Secret {
   const { namespace, name, uid } = owner.metadata;
+  const previous = readTemplateKeys(existing?.metadata?.annotations?.[TEMPLATE_METADATA_ANNOTATION]);
+  const shape = desired.shape ?? PLAIN_SHAPE;
+  const labels = templated(existing?.metadata?.labels, previous.labels, shape.labels);
+  // The v1 annotations go with the v1 keys: none without v1 credentials.
+  const annotations = templated(
+    existing?.metadata?.annotations,
+    [...previous.annotations, ...V1_ANNOTATIONS],
+    shape.annotations,
+  );
+  const { v1 } = desired;
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    type: 'Opaque',
+    // Kubernetes never changes a type in place: the decision refuses a changed one before a write
+    // with a token; a withdrawn token's Secret keeps its type.
+    type: existing?.type ?? shape.type,
     metadata: {
       name: desired.name,
       namespace,
-      labels: { ...existing?.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TOKEN_OWNER_LABEL]: name },
+      labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TOKEN_OWNER_LABEL]: name },
       annotations: {
-        ...existing?.metadata?.annotations,
+        ...annotations,
         [AUTHORIZATION_ANNOTATION]: desired.authorizationID,
         [PERMISSIONS_ANNOTATION]: desired.permissions,
         [RETIRING_ANNOTATION]: JSON.stringify(desired.retiring),
         [TOKEN_DIGEST_ANNOTATION]: digest(desired.data.token),
+        ...(v1 && {
+          [V1_AUTHORIZATION_ANNOTATION]: v1.authorizationID,
+          [V1_PERMISSIONS_ANNOTATION]: v1.permissions,
+          [V1_ROTATED_ANNOTATION]: v1.rotated,
+        }),
+        [TEMPLATE_METADATA_ANNOTATION]: JSON.stringify({
+          labels: Object.keys(shape.labels),
+          annotations: Object.keys(shape.annotations),
+        }),
       },
       // Deleted with the InfluxToken (whose finalizer deletes the authorization first).
       ownerReferences: [
         { apiVersion: API_VERSION, kind: TOKEN_KIND, name, uid, controller: true, blockOwnerDeletion: true },
       ],
     },
-    // Replaced as a whole: a key from an earlier shape (bucket, when there was one) must not linger.
+    // Replaced as a whole: a key from an earlier shape (bucket, or a key dropped from the template) must not linger.
     data: Object.fromEntries(
       Object.entries(desired.data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]),
     ),

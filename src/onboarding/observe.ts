@@ -2,7 +2,7 @@ import type { Reference } from '../api/credentials.js';
 import { checkSpec, type SpecCheck } from '../api/spec.js';
 import type { InfluxOnboarding, SecretKeySelector } from '../api/types.js';
 import type { Facts, References } from './facts.js';
-import { generatePassword, generateToken } from './generate.js';
+import { generatePassword, generateToken } from '../api/generate.js';
 import type { Instance } from './instance.js';
 import type { CredentialMemory } from './memory.js';
 import type { OnboardingOptions, OnboardingPorts } from './ports.js';

@@ -5,8 +5,6 @@
 // InfluxDB outputs, the `influx` CLI writes and queries, the npm 1.x client SELECTs, and Grafana's
 // datasource requests run. Every point written is read back; every refusal is InfluxDB's own.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
@@ -16,6 +14,7 @@ import {
   type SecretTemplate,
   type TemplateValues,
 } from '../../src/api/secret-template.js';
+import { TOKEN_SECRET_KEYS } from '../../src/api/access-types.js';
 import { bucketPermissions } from '../../src/access/token-authorizations.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import type { InfluxClient, Outcome } from '../../src/influx/types.js';
@@ -27,22 +26,11 @@ import {
   runInfluxCli,
   runTelegrafOnce,
   telegrafErrors,
+  telegrafOnceConfig,
   type InfluxQLLogin,
 } from '../support/clients.js';
+import { docsExample, docsExamples } from '../support/docs-examples.js';
 import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
-
-const docsPage = fileURLToPath(new URL('../../docs/influxql.md', import.meta.url));
-/** The token Secret's canonical keys in phase B: a template may not replace them. */
-const CANONICAL_KEYS = ['url', 'org', 'bucket', 'token', 'v1-username', 'v1-password'];
-
-/** The fenced block after each `<!-- example: name -->` marker of docs/influxql.md, by name. */
-function docsExamples(): Map<string, string> {
-  const page = readFileSync(docsPage, 'utf8');
-  const found = new Map<string, string>();
-  for (const match of page.matchAll(/<!-- example: ([\w-]+) -->\n```\w*\n([\s\S]*?)\n```/g))
-    found.set(match[1] ?? '', `${match[2]}\n`);
-  return found;
-}
 
 function unwrap<T>(outcome: Outcome<T>, what: string): T {
   if (!outcome.ok) throw new Error(`${what}: ${JSON.stringify(outcome.failure)}`);
@@ -158,7 +146,7 @@ class World {
     const template = checkSecretTemplate(
       manifest.spec?.secretTemplate,
       'spec.secretTemplate',
-      CANONICAL_KEYS,
+      TOKEN_SECRET_KEYS,
       problems,
     );
     assert.equal(problems, [], example);
@@ -168,9 +156,7 @@ class World {
   }
 
   example(name: string): string {
-    const text = this.examples.get(name);
-    if (text === undefined) throw new Error(`docs/influxql.md has no example ${name}`);
-    return text;
+    return docsExample(name, this.examples);
   }
 
   /** Rows of `measurement` with the run tag, read with InfluxQL through the mapping by a reader of the tenant. */
@@ -202,19 +188,6 @@ class World {
   }
 }
 
-/** Telegraf's agent and one exec input that emits a single point tagged with the run, then the outputs under test. */
-function telegrafConfig(measurement: string, run: string, outputs: string): string {
-  return [
-    '[agent]',
-    '  omit_hostname = true',
-    '  flush_interval = "1s"',
-    '[[inputs.exec]]',
-    `  commands = ["/bin/echo ${measurement},run=${run} value=42i"]`,
-    '  data_format = "influx"',
-    outputs,
-  ].join('\n');
-}
-
 for (const version of REAL_VERSIONS) {
   const tests = suite<{ world: World }>(`the clients people run, on real influxd ${version}`, {} as { world: World });
   tests.before(async (context) => {
@@ -229,7 +202,10 @@ for (const version of REAL_VERSIONS) {
       const env = world.render('telegraf-env', world.values(world.teamA, await world.token(world.teamA, 'write')));
       assert.equal(Object.keys(env).sort(), ['INFLUX_BUCKET', 'INFLUX_ORG', 'INFLUX_TOKEN', 'INFLUX_URL']);
       const run = secret().replace(/[-_]/g, '');
-      const result = await runTelegrafOnce(telegrafConfig('telegraf_v2', run, world.example('telegraf-v2-conf')), env);
+      const result = await runTelegrafOnce(
+        telegrafOnceConfig('telegraf_v2', run, world.example('telegraf-v2-conf')),
+        env,
+      );
       assert.equal([result.code, telegrafErrors(result)], [0, []], result.stderr);
       const rows = await world.rows(world.teamA, 'telegraf_v2', run);
       assert.equal(
@@ -247,7 +223,7 @@ for (const version of REAL_VERSIONS) {
       const run = secret().replace(/[-_]/g, '');
       const output = data['influxdb-output.conf'] ?? '';
       assert.ok(output.includes(`database = "team-a.metrics"`) && output.includes(v1.v1Password), output);
-      const result = await runTelegrafOnce(telegrafConfig('telegraf_v1', run, output), {});
+      const result = await runTelegrafOnce(telegrafOnceConfig('telegraf_v1', run, output), {});
       assert.equal([result.code, telegrafErrors(result)], [0, []], result.stderr);
       assert.equal(
         (await world.rows(world.teamA, 'telegraf_v1', run)).map((row) => row.value),
@@ -256,7 +232,7 @@ for (const version of REAL_VERSIONS) {
 
       // The same output with a wrong password writes nothing: InfluxDB refuses the login (and Telegraf still exits 0).
       const refused = await runTelegrafOnce(
-        telegrafConfig('telegraf_v1', `${run}x`, output.replace(v1.v1Password, 'wrong-password')),
+        telegrafOnceConfig('telegraf_v1', `${run}x`, output.replace(v1.v1Password, 'wrong-password')),
         {},
       );
       const [failure, ...more] = telegrafErrors(refused);
@@ -267,7 +243,7 @@ for (const version of REAL_VERSIONS) {
       // Without v1 credentials: the application token as the password of a name that is no v1 username.
       const writer = await world.token(world.teamA, 'write');
       const byToken = await runTelegrafOnce(
-        telegrafConfig(
+        telegrafOnceConfig(
           'telegraf_v1',
           `${run}t`,
           output.replace(v1.v1Username, 'telegraf').replace(v1.v1Password, writer),

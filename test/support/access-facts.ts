@@ -1,6 +1,8 @@
 // What the InfluxBucket and InfluxToken decision tests share: a clock, a drift interval, the
 // connection a granted namespace reaches its onboarding through, and access on given terms.
 import type { Connection, OnboardingAccess } from '../../src/access/access.js';
+import type { BucketResolution } from '../../src/access/token-decide.js';
+import type { AccessRecord } from '../../src/api/access-records.js';
 import type { GrantTerms } from '../../src/api/access-spec.js';
 
 export const NOW = '2026-01-01T00:00:00.000Z';
@@ -32,3 +34,19 @@ export const WAITING: OnboardingAccess = {
   message: 'InfluxOnboarding monitoring/influxdb is not Ready (Unreachable)',
   gone: false,
 };
+
+/** The InfluxToken tests' namespace user and buckets: metrics (b1) and other (b2), both Ready and recorded. */
+export const TOKEN_USER = 'u-app-a';
+export const TOKEN_BUCKETS: Record<string, BucketResolution> = {
+  metrics: { kind: 'found', uid: 'uid-metrics', name: 'metrics', deleting: false, readyReason: 'BucketReady' },
+  other: { kind: 'found', uid: 'uid-other', name: 'other', deleting: false, readyReason: 'BucketReady' },
+};
+
+/** The operator's record of namespace app-a with the user, both buckets and the InfluxToken `tokenName` (UID tok-uid). */
+export function tokenRecord(tokenName: string): AccessRecord {
+  return {
+    userID: TOKEN_USER,
+    buckets: { 'uid-metrics': { name: 'app-a.metrics', id: 'b1' }, 'uid-other': { name: 'app-a.other', id: 'b2' } },
+    tokens: { 'tok-uid': tokenName },
+  };
+}

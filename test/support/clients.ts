@@ -70,6 +70,19 @@ export async function runTelegrafOnce(config: string, env: Record<string, string
   });
 }
 
+/** Telegraf's agent and one exec input that emits a single point tagged with the run, then the outputs under test. */
+export function telegrafOnceConfig(measurement: string, run: string, outputs: string): string {
+  return [
+    '[agent]',
+    '  omit_hostname = true',
+    '  flush_interval = "1s"',
+    '[[inputs.exec]]',
+    `  commands = ["/bin/echo ${measurement},run=${run} value=42i"]`,
+    '  data_format = "influx"',
+    outputs,
+  ].join('\n');
+}
+
 /** Telegraf's error lines (`E!`): a failed write is logged, and `--once` still exits 0. */
 export function telegrafErrors(result: Run): string[] {
   return `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => / E! /.test(line));

@@ -11,6 +11,7 @@ import type { AccessPorts } from '../../../src/access/reconciler.js';
 import { createTokenReconciler } from '../../../src/access/token-reconciler.js';
 import type { DesiredTokenSecret, InfluxBucket, InfluxToken, TokenSecret } from '../../../src/api/access-types.js';
 import type { InfluxOnboarding } from '../../../src/api/types.js';
+import { createInfluxClient } from '../../../src/influx/client.js';
 import { InfluxClientPool } from '../../../src/influx/pool.js';
 import { SecretRegistry, type Logger } from '../../../src/log.js';
 import { InfluxAdmin } from '../../support/influx-http.js';
@@ -168,6 +169,8 @@ async function world(): Promise<World> {
           tokenIntact: desired.data.token !== undefined,
           ...(desired.authorizationID && { authorizationID: desired.authorizationID }),
           ...(desired.permissions && { permissions: desired.permissions }),
+          ...(desired.shape && { shape: desired.shape }),
+          ...(desired.v1 && { v1: desired.v1 }),
         };
         w.secrets.set(desired.name, written);
         return written;
@@ -288,6 +291,83 @@ test('crash safety: the Secret write fails right after InfluxDB handed out the t
     assert.is((await ownAuthorizations(w, 'writer')).length, 1, 'the orphan is gone, one authorization left');
     assert.ok(await works(w, w.secrets.get('writer-influx-token')?.data.token));
     assert.is(w.standin.tokens().length, 2, 'the operator token and the one in the Secret: nothing else authenticates');
+  } finally {
+    await w.close();
+  }
+});
+
+/** What the 1.x API answers to SHOW DATABASES with the Secret's v1 username and password. */
+async function v1Login(w: World, name: string): Promise<string> {
+  const secret = w.secrets.get(name);
+  const client = createInfluxClient({ baseUrl: w.standin.url, timeoutMs: 5_000 });
+  try {
+    const answer = await client.v1Databases({
+      username: secret?.data['v1-username'] ?? '',
+      password: secret?.data['v1-password'] ?? '',
+    });
+    return answer.ok ? `databases ${answer.value.join(',')}` : `refused ${answer.failure.kind}`;
+  } finally {
+    client.close();
+  }
+}
+
+async function ownV1(w: World, name: string): Promise<string[]> {
+  const client = createInfluxClient({ baseUrl: w.standin.url, timeoutMs: 5_000 });
+  try {
+    const listed = await client.listV1Authorizations(w.operatorToken, { orgID: w.orgID });
+    assert.ok(listed.ok);
+    return listed.value.filter((entry) => entry.description.includes(`uid=uid-${name} v1]`)).map((entry) => entry.id);
+  } finally {
+    client.close();
+  }
+}
+
+test('v1 credentials through the stand-in: a Secret write that fails right after the create leaves an orphan the next reconcile deletes; the credentials log in; rotation keeps the authorization', async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    addToken(w, 'reader', { permissions: [{ action: 'read', bucket: 'metrics' }] });
+    await w.bucket('metrics');
+    await w.token('reader');
+    // spec.v1 added; the write that would record the new v1 authorization fails.
+    editToken(w, 'reader', { v1: {} });
+    w.failSecretWrites = 1;
+    const failed = await w.token('reader').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.instance(failed, Error, 'the reconcile failed');
+    assert.is((await ownV1(w, 'reader')).length, 1, 'one v1 authorization exists only in InfluxDB now');
+    await w.token('reader');
+    assert.is(reason(w.tokens.get('reader')), 'TokenReady');
+    const [id] = await ownV1(w, 'reader');
+    assert.equal(await ownV1(w, 'reader'), [id], 'the orphan is gone, one v1 authorization left');
+    const secret = w.secrets.get('reader-influx-token');
+    assert.is(secret?.data['v1-username'], 'app-a.reader');
+    assert.not.ok(secret && 'v1-pending-password' in secret.data);
+    assert.match(await v1Login(w, 'reader-influx-token'), /^databases /);
+
+    const token = w.tokens.get('reader');
+    assert.ok(token);
+    const before = secret?.data['v1-password'];
+    w.tokens.set('reader', {
+      ...token,
+      metadata: {
+        ...token.metadata,
+        annotations: { 'influxdb.onboarding.dev/rotate-v1-password': 'now' },
+        resourceVersion: String(++w.version),
+      },
+    });
+    await w.token('reader');
+    const rotated = w.secrets.get('reader-influx-token');
+    assert.is.not(rotated?.data['v1-password'], before);
+    assert.equal(await ownV1(w, 'reader'), [id], 'rotated in place');
+    assert.match(await v1Login(w, 'reader-influx-token'), /^databases /);
+
+    editToken(w, 'reader', { v1: undefined });
+    await w.token('reader');
+    assert.equal(await ownV1(w, 'reader'), [], 'spec.v1 removed: deleted');
+    assert.not.ok('v1-username' in (w.secrets.get('reader-influx-token')?.data ?? {}));
   } finally {
     await w.close();
   }

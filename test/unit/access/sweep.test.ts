@@ -185,6 +185,19 @@ test("the sweep itself: each recorded user's list read; one that fails is skippe
       });
       records.push({ namespace, record: { userID, buckets: {}, tokens: { [`uid-${namespace}`]: 'gone' } } });
     }
+    // The gone token of app-b had spec.v1: its v1 authorization carries the same marker with ` v1`.
+    const v1 = await admin.request({
+      method: 'POST',
+      path: '/private/legacy/authorizations',
+      token,
+      body: {
+        orgID,
+        token: 'app-b.gone',
+        description: '[InfluxToken app-b/gone uid=uid-app-b v1]',
+        permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
+      },
+    });
+    assert.is(v1.status, 201, v1.text);
     const onboarding: InfluxOnboarding = {
       apiVersion: 'influxdb.onboarding.dev/v1alpha1',
       kind: 'InfluxOnboarding',
@@ -247,7 +260,9 @@ test("the sweep itself: each recorded user's list read; one that fails is skippe
     standin.knobs.failNext(1, '500-json', { method: 'GET', path: '/api/v2/authorizations' });
     const outcome = await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal, {});
     assert.equal(outcome, { requeueAfterMs: 600_000 }, 'again after the interval');
-    assert.equal([deleted, skipped], [['token-gone'], 1]);
+    assert.equal([deleted, skipped], [['token-gone', 'token-gone'], 1], "app-b's token and its v1 authorization");
+    const legacy = await admin.request({ method: 'GET', path: `/private/legacy/authorizations?orgID=${orgID}`, token });
+    assert.equal((legacy.json as { authorizations: unknown[] }).authorizations, [], 'the v1 authorization is gone');
     assert.equal(await remaining(), ['[InfluxToken app-a/gone uid=uid-app-a]'], "app-a's list failed: left for now");
     assert.ok(events.some((event) => event.startsWith('SweepSkipped: could not list the authorizations of app-a')));
     assert.equal(

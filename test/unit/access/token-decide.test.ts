@@ -14,10 +14,21 @@ import { checkTokenSpec } from '../../../src/api/access-spec.js';
 import { TOKEN_FINALIZER, type InfluxToken, type TokenSecret } from '../../../src/api/access-types.js';
 import type { InfluxOnboarding } from '../../../src/api/types.js';
 import type { Authorization } from '../../../src/influx/types.js';
-import { DRIFT, GRANTED, NOW, WAITING, connection, granted, refOf } from '../../support/access-facts.js';
+import {
+  DRIFT,
+  GRANTED,
+  NOW,
+  TOKEN_BUCKETS,
+  TOKEN_USER,
+  WAITING,
+  connection,
+  granted,
+  refOf,
+  tokenRecord,
+} from '../../support/access-facts.js';
 
 const READY = granted();
-const USER = 'u-app-a';
+const USER = TOKEN_USER;
 
 function token(spec: Record<string, unknown> = {}, meta: Partial<InfluxToken['metadata']> = {}): InfluxToken {
   return {
@@ -40,15 +51,8 @@ function token(spec: Record<string, unknown> = {}, meta: Partial<InfluxToken['me
   };
 }
 
-const BUCKETS: Record<string, BucketResolution> = {
-  metrics: { kind: 'found', uid: 'uid-metrics', name: 'metrics', deleting: false, readyReason: 'BucketReady' },
-  other: { kind: 'found', uid: 'uid-other', name: 'other', deleting: false, readyReason: 'BucketReady' },
-};
-const RECORD: AccessRecord = {
-  userID: USER,
-  buckets: { 'uid-metrics': { name: 'app-a.metrics', id: 'b1' }, 'uid-other': { name: 'app-a.other', id: 'b2' } },
-  tokens: { 'tok-uid': 'writer' },
-};
+const BUCKETS = TOKEN_BUCKETS;
+const RECORD = tokenRecord('writer');
 const MARKER = tokenMarker(token());
 const listed = (...ids: string[]) => ({
   ok: true as const,

@@ -4,6 +4,7 @@
  * status fields the decisions write.
  */
 import { test } from 'uvu';
+import { DEFAULT_SECRET_TYPE, TEMPLATE_MAX_KEYS } from '../../../src/api/secret-template.js';
 import * as assert from 'uvu/assert';
 import { checkBucketSpec, checkTokenSpec } from '../../../src/api/access-spec.js';
 import {
@@ -80,6 +81,8 @@ test('InfluxToken: the CRD spec fields, defaults, enums and bounds are those che
     'permissions',
     'rotationGracePeriodSeconds',
     'secretName',
+    'secretTemplate',
+    'v1',
   ]);
   assert.equal(schema.required, ['onboardingRef', 'permissions']);
   const props = schema.properties ?? {};
@@ -98,6 +101,9 @@ test('InfluxToken: the CRD spec fields, defaults, enums and bounds are those che
     spec: { onboardingRef: { name: 'o' }, permissions: [{ action: 'read', bucket: 'b' }] },
   });
   assert.ok(checked.ok && checked.spec.rotationGracePeriodSeconds === props.rotationGracePeriodSeconds?.default);
+  // The template's limits: the schema's and the renderer's agree.
+  const template = props.secretTemplate?.properties ?? {};
+  assert.equal([template.data?.maxProperties, template.type?.default], [TEMPLATE_MAX_KEYS, DEFAULT_SECRET_TYPE]);
 });
 
 test('status fields the decisions write are declared in the CRDs', () => {
@@ -115,6 +121,8 @@ test('status fields the decisions write are declared in the CRDs', () => {
     'permissions',
     'retiring',
     'secretName',
+    'v1AuthorizationID',
+    'v1Username',
   ]);
 });
 
