@@ -41,13 +41,6 @@ import {
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 // How long shutdown waits for queued events; exitOnSignals allows 5 s beyond the reconciles' own timeout.
 const EVENT_FLUSH_MS = 2_000;
-// How long an event waits before it is sent. A status write is then, for a moment, the newest
-// write in etcd: a client that lists the resources (a consistent read, which the API server
-// serves from its watch cache once the cache has seen etcd's newest revision) sees the status at
-// once. An Event written right after it is a newer revision the cache of our resources never
-// sees, and each such list waits for etcd's next progress notification, up to 100 ms
-// (docs/cost-curve.md, "The tail").
-const EVENT_DELAY_MS = 250;
 
 /** Queues an event on a resource; it is sent in the background and never fails the caller. */
 type RecordEvent = (resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: ResourceEvent) => void;
@@ -251,7 +244,6 @@ function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): R
   });
   const sender = new BackgroundSender<EventsV1Event>({
     send: (event) => writer.create(event),
-    delayMs: EVENT_DELAY_MS,
     onDropped: (event, reason, error) => {
       dropped.inc({ reason });
       const { namespace, name } = event.regarding ?? {};

@@ -1,5 +1,5 @@
 import { sleep, systemClock } from './clock.js';
-import type { Cancel, Clock } from './clock.js';
+import type { Clock } from './clock.js';
 
 /** Why an item was never sent: the buffer was full, the send failed, or shutdown's deadline came first. */
 export type DropReason = 'overflow' | 'failed' | 'shutdown';
@@ -10,8 +10,6 @@ interface BackgroundSenderOptions<T> {
   capacity?: number;
   /** Sends in flight at once; default 4. */
   concurrency?: number;
-  /** Each item is sent no sooner than this long after it was queued (flush() sends at once); default 0. */
-  delayMs?: number;
   /** Told of every item that is not sent, with the send's error for 'failed'. */
   onDropped?(item: T, reason: DropReason, error?: unknown): void;
   clock?: Clock;
@@ -23,16 +21,13 @@ interface BackgroundSenderOptions<T> {
  * so a slow or unreachable receiver costs dropped items, never memory or the caller's time.
  */
 export class BackgroundSender<T> {
-  private readonly buffer: Array<{ item: T; dueAt: number }> = [];
+  private readonly buffer: T[] = [];
   private readonly capacity: number;
   private readonly concurrency: number;
-  private readonly delayMs: number;
   private readonly clock: Clock;
   private inFlight = 0;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
-  /** The timer for the oldest item that is not due yet. */
-  private waitingFor: Cancel | undefined;
 
   constructor(private readonly options: BackgroundSenderOptions<T>) {
     this.capacity = options.capacity ?? 1000;
@@ -40,7 +35,6 @@ export class BackgroundSender<T> {
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new Error('capacity: must be a positive integer');
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
       throw new Error('concurrency: must be a positive integer');
-    this.delayMs = options.delayMs ?? 0;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -59,7 +53,7 @@ export class BackgroundSender<T> {
       this.options.onDropped?.(item, 'overflow');
       return false;
     }
-    this.buffer.push({ item, dueAt: this.clock.now() + this.delayMs });
+    this.buffer.push(item);
     this.pump();
     return true;
   }
@@ -71,12 +65,10 @@ export class BackgroundSender<T> {
    */
   async flush(deadlineMs: number): Promise<void> {
     this.closed = true;
-    this.pump();
     const deadline = new AbortController();
     await Promise.race([this.idle(), sleep(this.clock, deadlineMs, deadline.signal)]);
     deadline.abort();
-    this.waitingFor?.();
-    for (const { item } of this.buffer.splice(0)) this.options.onDropped?.(item, 'shutdown');
+    for (const item of this.buffer.splice(0)) this.options.onDropped?.(item, 'shutdown');
   }
 
   private idle(): Promise<void> {
@@ -85,21 +77,10 @@ export class BackgroundSender<T> {
   }
 
   private pump(): void {
-    while (this.inFlight < this.concurrency) {
-      const next = this.buffer[0];
-      if (next === undefined) break;
-      const wait = next.dueAt - this.clock.now();
-      // Once flushing, nothing waits for its time.
-      if (wait > 0 && !this.closed) {
-        this.waitingFor ??= this.clock.schedule(wait, () => {
-          this.waitingFor = undefined;
-          this.pump();
-        });
-        return;
-      }
-      this.buffer.shift();
+    while (this.inFlight < this.concurrency && this.buffer.length > 0) {
+      const item = this.buffer.shift() as T;
       this.inFlight++;
-      void this.sendOne(next.item);
+      void this.sendOne(item);
     }
     if (this.buffer.length === 0 && this.inFlight === 0) {
       const waiters = this.idleWaiters;

@@ -138,48 +138,6 @@ test('flush of an idle sender returns at once, leaving no timer behind', async (
   assert.is(clock.pendingTimers, 0);
 });
 
-test('with a delay, each item is sent no sooner than that long after it was queued, in order', async () => {
-  const clock = new ManualClock();
-  const receiver = heldReceiver();
-  const sender = new BackgroundSender({ send: receiver.send, delayMs: 250, clock });
-  sender.enqueue('first');
-  await clock.advance(100);
-  sender.enqueue('second');
-  await clock.advance(149);
-  assert.equal(receiver.open, [], 'nothing is due yet');
-  await clock.advance(1);
-  assert.equal(
-    receiver.open.map(({ item }) => item),
-    ['first'],
-  );
-  await clock.advance(99);
-  assert.is(receiver.open.length, 1);
-  await clock.advance(1);
-  assert.equal(
-    receiver.open.map(({ item }) => item),
-    ['first', 'second'],
-  );
-  await receiver.answerNext();
-  await receiver.answerNext();
-  assert.equal(receiver.sent, ['first', 'second']);
-  assert.is(clock.pendingTimers, 0);
-});
-
-test('flush sends delayed items at once', async () => {
-  const clock = new ManualClock();
-  const receiver = heldReceiver();
-  const sender = new BackgroundSender({ send: receiver.send, delayMs: 250, clock });
-  sender.enqueue('delayed');
-  const flushing = sender.flush(1000);
-  assert.equal(
-    receiver.open.map(({ item }) => item),
-    ['delayed'],
-  );
-  await receiver.answerNext();
-  await flushing;
-  assert.equal(receiver.sent, ['delayed']);
-});
-
 test('capacity and concurrency must be positive integers', () => {
   assert.throws(
     () => new BackgroundSender({ send: async () => undefined, capacity: 0 }),
