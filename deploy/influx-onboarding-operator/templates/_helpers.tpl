@@ -89,6 +89,11 @@ grant no call used), plus the one exception documented below.
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxbuckets, influxtokens]
   verbs: [list, watch, patch]
+# get: before it makes an authorization, the token reconciler reads its InfluxToken live (same
+# UID): a new leader's cache may still hold one whose deletion has finished.
+- apiGroups: [influxdb.onboarding.dev]
+  resources: [influxtokens]
+  verbs: [get]
 - apiGroups: [influxdb.onboarding.dev]
   resources: [influxbuckets/status, influxtokens/status]
   verbs: [patch]
