@@ -453,6 +453,7 @@ tests(
         'get core/secrets',
         'get coordination.k8s.io/leases',
         'get influxdb.onboarding.dev/influxonboardings',
+        'get influxdb.onboarding.dev/influxtokens',
         'list core/configmaps',
         'list core/secrets',
         'list core/services',
