@@ -26,9 +26,19 @@ type OtherSecretName = (namespace: string, name: string) => boolean;
  * name, not the UID, is what counts, so that a resource deleted with deletionPolicy Retain and
  * created again finds its retained credentials instead of calling them foreign.
  */
+/**
+ * The operator's Secret for this resource: labelled with its name, and not bound by an
+ * ownerReference to another InfluxOnboarding of that name (an earlier one, e.g. of a namespace
+ * deleted and created again, that a cache behind the API server still shows): its credentials are
+ * that resource's, and only the escrow's approval may hand them on.
+ */
 function isOwnedBy(secret: V1Secret, owner: InfluxOnboarding): boolean {
   const labels = secret.metadata?.labels ?? {};
-  return labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels[OWNER_NAME_LABEL] === owner.metadata.name;
+  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE || labels[OWNER_NAME_LABEL] !== owner.metadata.name) return false;
+  return !(secret.metadata?.ownerReferences ?? []).some(
+    (reference) =>
+      reference.kind === KIND && reference.apiVersion === API_VERSION && reference.uid !== owner.metadata.uid,
+  );
 }
 
 function ownerReference(owner: InfluxOnboarding): V1OwnerReference {

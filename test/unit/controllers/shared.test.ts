@@ -196,4 +196,16 @@ test('a credentials Secret cached without its data is read from the API server',
   assert.ok(read.state === 'owned' && read.data.token === 'token');
 });
 
+test('a credentials Secret bound to an earlier InfluxOnboarding of the same name belongs to that one, not to a newcomer', async () => {
+  // A namespace deleted and created again: a cache behind the API server may still show the old Secret.
+  const core = {} as CoreV1Api;
+  const live: V1Secret = { ...written(), metadata: { ...written().metadata, deletionTimestamp: undefined } };
+  const view = { get: () => keepManagedSecret(live) as V1Secret, wrote: () => undefined };
+  const secrets = new CredentialsSecrets(core, view, () => false);
+  const earlier = { metadata: { name: 'a', namespace: 'ns', uid: 'u-1' } } as InfluxOnboarding;
+  const newcomer = { metadata: { name: 'a', namespace: 'ns', uid: 'u-9' } } as InfluxOnboarding;
+  assert.is((await secrets.read(earlier, 'a-influxdb')).state, 'owned');
+  assert.is((await secrets.read(newcomer, 'a-influxdb')).state, 'foreign');
+});
+
 test.run();
