@@ -17,6 +17,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { adminKubeConfig } from '../support/cluster.js';
 import { ensureHelm } from '../support/helm.js';
+import { ONBOARD_FROM_ANNOTATION } from '../../src/api/types.js';
 import { startInfluxStandin, type InfluxStandin } from '../support/influx-standin.js';
 import { startInfluxd } from '../support/influxdb.js';
 import { getCluster, type Cluster } from '../support/node.js';
@@ -119,8 +120,36 @@ interface Onboarding {
   status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string }> };
 }
 
-/** Applies an InfluxOnboarding for `url` (a fresh instance), not waiting. */
-function applyOnboarding(namespace: string, name: string, url: string): Promise<string> {
+/**
+ * The owner of the Service `url` names lets `namespace` onboard the InfluxDB behind it (its
+ * onboard-from annotation), as docs/tenants.md tells a platform team to.
+ */
+async function consentTo(namespace: string, url: string): Promise<void> {
+  const [service = '', owner = ''] = new URL(url).hostname.split('.');
+  if (owner === namespace) return;
+  const current = await getJson<{ metadata: { annotations?: Record<string, string> } }>([
+    'get',
+    'service',
+    '-n',
+    owner,
+    service,
+  ]);
+  const listed = (current.metadata.annotations?.[ONBOARD_FROM_ANNOTATION] ?? '').split(',').filter(Boolean);
+  if (listed.includes(namespace)) return;
+  await kubectl([
+    'annotate',
+    '--overwrite',
+    'service',
+    '-n',
+    owner,
+    service,
+    `${ONBOARD_FROM_ANNOTATION}=${[...listed, namespace].join(',')}`,
+  ]);
+}
+
+/** Applies an InfluxOnboarding for `url` (a fresh instance, whose Service consents), not waiting. */
+async function applyOnboarding(namespace: string, name: string, url: string): Promise<string> {
+  await consentTo(namespace, url);
   return apply({
     apiVersion: `${GROUP}/v1alpha1`,
     kind: 'InfluxOnboarding',
