@@ -114,6 +114,9 @@ const DISABLED = '0';
  */
 const dropRepeats = (): undefined => undefined;
 
+/** API groups whose writes a replica that does not lead may still send (see the constructor). */
+const CHANGES_NOTHING = ['/apis/coordination.k8s.io/', '/apis/authentication.k8s.io/', '/apis/authorization.k8s.io/'];
+
 /**
  * Owns the machinery every controller shares, as controller-runtime's manager does: the API
  * connection, one informer per ObjectType, metrics, probes, leader election, the servers and
@@ -137,9 +140,10 @@ export class Manager {
     this.connection = options.connection;
     this.logger = options.logger;
     this.election = this.makeElection(options.leaderElection);
-    // The Lease itself is how a replica becomes leader again; reads change nothing.
+    // The Lease itself is how a replica becomes leader again; reads change nothing, and neither do
+    // the TokenReviews and SubjectAccessReviews with which every replica checks its metrics scrapers.
     this.connection.refuseWhen((method, url) =>
-      method === 'GET' || url.includes('/apis/coordination.k8s.io/') ? undefined : this.notLeading(),
+      method === 'GET' || CHANGES_NOTHING.some((group) => url.includes(group)) ? undefined : this.notLeading(),
     );
   }
 

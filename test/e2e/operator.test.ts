@@ -120,13 +120,8 @@ interface Onboarding {
   status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string }> };
 }
 
-/**
- * The owner of the Service `url` names lets `namespace` onboard the InfluxDB behind it (its
- * onboard-from annotation), as docs/tenants.md tells a platform team to.
- */
-async function consentTo(namespace: string, url: string): Promise<void> {
-  const [service = '', owner = ''] = new URL(url).hostname.split('.');
-  if (owner === namespace) return;
+/** The owner of Service `owner`/`service` lets `namespace` onboard the InfluxDB behind it (its onboard-from annotation). */
+async function consent(owner: string, service: string, namespace: string): Promise<void> {
   const current = await getJson<{ metadata: { annotations?: Record<string, string> } }>([
     'get',
     'service',
@@ -145,6 +140,18 @@ async function consentTo(namespace: string, url: string): Promise<void> {
     service,
     `${ONBOARD_FROM_ANNOTATION}=${[...listed, namespace].join(',')}`,
   ]);
+}
+
+/**
+ * Every owner of the instance `url` names lets `namespace` onboard it, as docs/tenants.md tells a
+ * platform team to: the Service's namespace, and `default`, because the test's InfluxDB is reached
+ * at the node's address, which the `kubernetes` Service's EndpointSlice lists too (the API server
+ * advertises it).
+ */
+async function consentTo(namespace: string, url: string): Promise<void> {
+  const [service = '', owner = ''] = new URL(url).hostname.split('.');
+  if (owner !== namespace) await consent(owner, service, namespace);
+  await consent('default', 'kubernetes', namespace);
 }
 
 /** Applies an InfluxOnboarding for `url` (a fresh instance, whose Service consents), not waiting. */
