@@ -44,7 +44,8 @@ import {
   type Bench,
 } from './harness.js';
 import { BENCH_MANAGER, kubeClient } from './kube.js';
-import { watchObserver, type ObserverKind, type ReadyWatch } from './observers.js';
+import { watchObserver, type ReadyWatch } from './observers.js';
+import type { Settings } from './settings.js';
 import { SCALE_FILE, scaleSeries, STEADY_WINDOW_SECONDS, type ScaleFigures } from './scale.js';
 import { tail, type TailFigures } from './tail.js';
 import { load, mean, metricSums, percentile, round, say, sleep, total, type Figure } from './util.js';
@@ -67,36 +68,6 @@ const createOnboardings = (
     (name, url) => onboardingManifest(namespace, name, url),
     CREATE_PARALLELISM,
   );
-
-export interface Settings {
-  mode: 'quick' | 'full';
-  sizes: number[];
-  concurrency: number;
-  latencyMs: number;
-  runs: number;
-  observers: ObserverKind[];
-  sweepSize: number;
-  steadySize: number;
-  driftSeconds: number;
-  windowSeconds: number;
-  /** A CPU profile of the operator in every run at concurrency 16 (sizes and sweep). */
-  profile: boolean;
-  /** InfluxOnboardings (with their Secrets) of the scale series (none: not run). */
-  scale: number[];
-  /** InfluxTokens on one onboarding of the scale series (none: not run). */
-  scaleTokens: number[];
-  scaleConcurrency: number[];
-  /** The scale series' steady-state window, seconds: one default drift interval with its jitter unless given. */
-  scaleWindowSeconds: number;
-  /** Real influxd versions for the real part (none: not run). */
-  realVersions: RealVersion[];
-  realRuns: number;
-  realInstances: number;
-  /** Node options for the operator process (as a chart would put them in NODE_OPTIONS). */
-  operatorNodeOptions: string[];
-  /** Parts left out: latency, sizes, sweep, steady, scale, real. */
-  skip: string[];
-}
 
 function settingsFrom(args: string[]): Settings {
   const { values } = parseArgs({

@@ -12,7 +12,7 @@
 // one concurrency takes a quarter of an hour on 2 cores.
 import type { LogRecord } from '../test/support/operator.js';
 import { lineChart, proportional, type Series } from './chart.js';
-import type { Settings } from './e2e.js';
+import type { Settings } from './settings.js';
 import { floorOnboard, floorToken, tokenManifest } from './floor.js';
 import {
   apiRequests,
