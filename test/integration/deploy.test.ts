@@ -184,6 +184,7 @@ const OPERATOR_RULES: PolicyRule[] = [
     resources: ['influxbuckets', 'influxtokens'],
     verbs: ['list', 'watch', 'patch'],
   },
+  { apiGroups: ['influxdb.onboarding.dev'], resources: ['influxtokens'], verbs: ['get'] },
   {
     apiGroups: ['influxdb.onboarding.dev'],
     resources: ['influxbuckets/status', 'influxtokens/status'],

@@ -2,8 +2,10 @@
 // operator's memory must not grow with what a tenant writes. The tenant labels 60 Secrets of
 // 0.9 MiB like the operator's own (some as an InfluxOnboarding's credentials Secret, some as an
 // InfluxToken's), then replaces the Secret its InfluxOnboarding references 300 times with values
-// of 128 KiB. The operator's resident set after full garbage collections (through its inspector)
-// must grow by less than 10 MiB, and so must the heap in use: the attack's success criterion; the
+// of 128 KiB: 54 MiB of data the operator would keep if it cached what it does not need. After
+// full garbage collections (through its inspector) what the operator holds, V8's heap in use and
+// the memory outside it (buffers), must grow by less than 10 MiB; the resident set by less than
+// 30 MiB, since the allocator keeps freed pages (up to about 20 MiB seen on an idle run). The
 // figures are printed.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,7 +31,8 @@ interface Context {
 
 const tests = suite<Context>('tenant memory: what a tenant writes does not stay in the operator', {} as Context);
 
-const GROWTH_BOUND_MIB = 10;
+const HELD_GROWTH_BOUND_MIB = 10;
+const RSS_GROWTH_BOUND_MIB = 30;
 
 tests.before(async (context) => {
   await onboardingHarness();
@@ -44,7 +47,7 @@ tests.after(async (context) => {
 });
 
 tests(
-  "60 Secrets of 0.9 MiB labelled like the operator's and 300 replacements of a referenced Secret: RSS grows by less than 10 MiB",
+  "60 Secrets of 0.9 MiB labelled like the operator's and 300 replacements of a referenced Secret: the operator holds less than 10 MiB more",
   async (context) => {
     const { namespace, standin, operator } = context;
     const { before, after } = await memoryAttack(namespace, standin, context);
@@ -56,10 +59,13 @@ tests(
       reconciledCount(operator, `${namespace}/app`) > REPLACEMENTS,
       'the operator reconciled every replacement',
     );
-    assert.ok(growth < GROWTH_BOUND_MIB, `RSS grew by ${growth.toFixed(1)} MiB`);
-    // The heap, less noisy than the resident set (which pages and allocator arenas blur), too.
-    const heapGrowth = (after.usage.heapUsed ?? 0) - (before.usage.heapUsed ?? 0);
-    assert.ok(heapGrowth < GROWTH_BOUND_MIB, `the heap in use grew by ${heapGrowth.toFixed(1)} MiB`);
+    assert.ok(growth < RSS_GROWTH_BOUND_MIB, `RSS grew by ${growth.toFixed(1)} MiB`);
+    const held = (memory: typeof before): number => (memory.usage.heapUsed ?? 0) + (memory.usage.external ?? 0);
+    const heldGrowth = held(after) - held(before);
+    assert.ok(
+      heldGrowth < HELD_GROWTH_BOUND_MIB,
+      `the heap in use and external memory grew by ${heldGrowth.toFixed(1)} MiB`,
+    );
   },
 );
 
