@@ -67,6 +67,8 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
     // One list per user: a tenant whose list cannot be read (too large, say) holds up no one else's sweep.
     for (const [userID, whose] of users) {
       const listed = await client.listAuthorizations(connection.token, { userID });
+      // An aborted sweep (its deadline, a stop, leadership lost) ends here: nothing is decided, or reported, from a list its abort cut short.
+      signal.throwIfAborted();
       if (listed.ok) authorizations.push(...listed.value.filter((entry) => entry.orgID === connection.orgID));
       else {
         unlisted.push(whose);
@@ -81,6 +83,7 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
 
     // v1 authorizations (InfluxToken spec.v1) are listed by org: the sweep judges them by the same marker.
     const v1 = await client.listV1Authorizations(connection.token, { orgID: connection.orgID });
+    signal.throwIfAborted();
     if (v1.ok) authorizations.push(...v1.value.map(({ id, description }) => ({ id, description, v1: true as const })));
     else {
       unlisted.push('the org (v1 authorizations)');
@@ -118,6 +121,7 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
 
     let deleted = 0;
     for (const entry of verdict.delete) {
+      signal.throwIfAborted();
       const outcome = entry.v1
         ? await client.deleteV1Authorization(connection.token, entry.id)
         : await client.deleteAuthorization(connection.token, entry.id);
@@ -138,6 +142,7 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
         why: SWEEP_REASONS[entry.reason],
       });
     }
+    signal.throwIfAborted();
     for (const { namespace, change } of verdict.forget)
       await ports.changeRecord({ onboarding: ref, namespace }, change);
     for (const skipped of verdict.skipped) {
