@@ -36,7 +36,8 @@ import {
 import { generatePassword } from '../api/generate.js';
 import { bucketPermissions, type ListedAuthorization } from './token-authorizations.js';
 import type { V1Step } from './token-v1.js';
-import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
+import { decideToken } from './token-decide.js';
+import type { BucketResolution, TokenFacts, TokenStep } from './token-facts.js';
 
 export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
   bucket(namespace: string, name: string): InfluxBucket | undefined;
