@@ -1,9 +1,16 @@
-import { EMPTY_RECORD, type AccessRecord, type RecordChange, type RecordRefusal } from '../api/access-records.js';
+import {
+  EMPTY_RECORD,
+  type AccessRecord,
+  type RecordChange,
+  type RecordedBucket,
+  type RecordRefusal,
+} from '../api/access-records.js';
 import {
   bucketNamePrefix,
   legacyDefaultBucketName,
   limitsOf,
   mayClaimBucketName,
+  mayClaimDatabase,
   retentionBeyondLimits,
   type Checked,
   type EffectiveBucketSpec,
@@ -22,6 +29,13 @@ import {
   type Connection,
   type FinalizerStep,
 } from './access.js';
+import {
+  decideMapping,
+  dropMappings,
+  type MappingAction,
+  type MappingFacts,
+  type MappingStep,
+} from './bucket-influxql.js';
 
 /** Everything one reconcile of an InfluxBucket has learnt so far; the shell adds one observation per step. */
 export interface BucketFacts {
@@ -38,6 +52,10 @@ export interface BucketFacts {
   recorded?: { id: string; found: Outcome<BucketInfo | null> };
   /** Buckets of the onboarding's org looked up by name; null when none has that name. */
   named?: Readonly<Record<string, Outcome<BucketInfo | null>>>;
+  /** The DBRP mappings listed (spec.influxql); emptied after each change to them. */
+  mappings?: MappingFacts;
+  /** Other InfluxBuckets declaring `default: true` for spec.influxql.database (see MappingInput). */
+  defaultClaimants?: readonly string[];
   /** A change InfluxDB refused: what was tried and its answer. */
   failure?: { doing: string; failure: InfluxFailure };
   /** What this reconcile changed in InfluxDB, for the event and the status. */
@@ -65,6 +83,7 @@ export type BucketStep =
   | { kind: 'setRetention'; connection: Connection; bucketID: string; retentionSeconds: number; change: string }
   | { kind: 'describeBucket'; connection: Connection; bucketID: string; description: string; change: string }
   | { kind: 'deleteBucket'; connection: Connection; bucketID: string }
+  | MappingStep
   | BucketFinish;
 
 /** Who a bucket's marker names: the InfluxBucket's namespace, name and (since markers carry it) UID. */
@@ -112,6 +131,22 @@ function hasFinalizer(resource: InfluxBucket): boolean {
 
 function finish(facts: BucketFacts, outcome: Parameters<typeof accessFinish<InfluxBucketStatus>>[2]): BucketFinish {
   return accessFinish(facts.resource, facts.now, outcome);
+}
+
+/** The mapping phase's decision as a step or finish of the bucket's reconcile. */
+function mappingStep(facts: BucketFacts, decision: MappingAction): BucketStep {
+  switch (decision.kind) {
+    case 'step':
+      return decision.step;
+    case 'failed':
+      return finish(facts, failureVerdict(decision.doing, decision.failure));
+    case 'refused':
+      return finish(facts, {
+        reason: decision.reason,
+        message: decision.message,
+        requeue: after(facts.driftCheckIntervalMs),
+      });
+  }
 }
 
 function describeRetention(seconds: number): string {
@@ -179,7 +214,18 @@ function decideDeletion(facts: BucketFacts): BucketStep {
   });
   if (facts.deleted) return letGo({ type: 'Normal', reason: 'BucketDeleted', message: 'bucket deleted from InfluxDB' });
   const spec = checked.spec;
-  if (spec.deletionPolicy === 'Retain') return letGo();
+  if (spec.deletionPolicy === 'Retain') {
+    // The bucket stays, the mappings this resource made go with it (InfluxDB drops them only with the bucket).
+    if (access.kind === 'ready' && entry?.influxql === true && entry.id !== undefined) {
+      if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
+      const drop = dropMappings(
+        { bucketID: entry.id, connection: access.connection, mappings: facts.mappings ?? {} },
+        'the InfluxBucket was deleted; the bucket is retained',
+      );
+      if (drop !== undefined) return mappingStep(facts, drop);
+    }
+    return letGo();
+  }
   if (access.kind === 'waiting' && access.gone) {
     return letGo({
       type: 'Warning',
@@ -254,6 +300,14 @@ function outsideTerms(
       requeue: NONE,
     });
   }
+  const database = spec.influxql?.database;
+  if (database !== undefined && !mayClaimDatabase(database, namespace, terms)) {
+    return finish(facts, {
+      reason: 'NotPermitted',
+      message: `spec.influxql.database ${database} is outside this namespace's own database names (${bucketNamePrefix(namespace)}*); InfluxOnboarding ${onboarding} must list it for namespace ${namespace} in spec.accessFrom.grants[].databases. Nothing was changed in InfluxDB`,
+      requeue: NONE,
+    });
+  }
   const beyond = terms.home ? undefined : retentionBeyondLimits(spec.retentionPeriodSeconds, terms.limits);
   if (beyond !== undefined) {
     return finish(facts, {
@@ -273,16 +327,11 @@ function outsideTerms(
 }
 
 /** The recorded bucket, found by its ID: what was changed outside the operator is put back, then Ready. */
-function keep(
-  facts: BucketFacts,
-  connection: Connection,
-  found: BucketInfo,
-  recordedName: string,
-  adopted: boolean,
-): BucketStep {
+function keep(facts: BucketFacts, connection: Connection, found: BucketInfo, entry: RecordedBucket): BucketStep {
   const { resource } = facts;
   const spec = facts.checked.ok ? facts.checked.spec : undefined;
   if (spec === undefined) throw new Error('keep() needs a valid spec');
+  const recordedName = entry.name;
   if (found.name !== recordedName) {
     return {
       kind: 'renameBucket',
@@ -310,13 +359,34 @@ function keep(
         : 'marked the bucket as managed again';
     return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
   }
+  const mapping = decideMapping({
+    ...(spec.influxql && { want: spec.influxql }),
+    uid: resource.metadata.uid,
+    entry,
+    bucketID: found.id,
+    connection,
+    mappings: facts.mappings ?? {},
+    defaultClaimants: facts.defaultClaimants ?? [],
+    namespace: resource.metadata.namespace,
+  });
+  if (mapping.kind !== 'done') return mappingStep(facts, mapping);
   const changes = facts.changes ?? [];
   const wasReady = resource.status?.conditions?.some((c) => c.type === READY && c.status === 'True') === true;
+  const mapped =
+    mapping.status &&
+    `, InfluxQL database ${mapping.status.database} retention policy ${mapping.status.retentionPolicy}${mapping.status.default ? ' (its default)' : ''}`;
   return finish(facts, {
     reason: 'BucketReady',
-    message: `bucket ${found.name} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
+    message: `bucket ${found.name} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}${mapped ?? ''}`,
     requeue: after(facts.driftCheckIntervalMs),
-    fields: { bucketName: found.name, bucketID: found.id, onboarding: connection.onboarding, adopted },
+    fields: {
+      bucketName: found.name,
+      bucketID: found.id,
+      onboarding: connection.onboarding,
+      adopted: entry.adopted === true,
+      // Set even when undefined: a mapping removed with its field leaves the status too.
+      influxql: mapping.status,
+    },
     ...(changes.length > 0 && wasReady
       ? { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }
       : {}),
@@ -357,7 +427,7 @@ export function decideBucket(facts: BucketFacts): BucketStep {
   if (entry?.id !== undefined) {
     const found = recordedBucket(facts, connection, entry.id);
     if (isBucketStep(found)) return found;
-    if (found !== null) return keep(facts, connection, found, entry.name, entry.adopted === true);
+    if (found !== null) return keep(facts, connection, found, entry);
   }
   const target = entry?.name ?? spec.bucketName;
   // Before records, the default name was <namespace>-<name>: such a bucket the operator made for this resource is kept.

@@ -135,6 +135,18 @@ export function checkBucketName(value: unknown, field: string, problems: string[
   return bucket;
 }
 
+const INFLUXQL_NAME = /^[A-Za-z0-9._-]{1,255}$/;
+
+/**
+ * An InfluxQL database or retention policy name: 1 to 255 of `[A-Za-z0-9._-]`, not `.` or `..`.
+ * InfluxDB allows more, but its own message names these, and they are safe in every client's config.
+ */
+export function influxQLName(value: unknown, field: string, problems: string[]): string {
+  if (typeof value === 'string' && INFLUXQL_NAME.test(value) && value !== '.' && value !== '..') return value;
+  problems.push(`${field}: 1 to 255 letters, digits, '.', '_' or '-' (not "." or ".."); got ${JSON.stringify(value)}`);
+  return '';
+}
+
 /**
  * spec.requestTimeoutSeconds, 1 to MAX_REQUEST_TIMEOUT_SECONDS. A larger value up to what an older
  * CRD allowed may still be stored (the API server keeps an unchanged field that a newer schema
@@ -244,7 +256,7 @@ export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom 
   if (value.grants !== undefined) {
     if (!Array.isArray(value.grants) || value.grants.length > GRANTS_MAX) {
       problems.push(
-        `${field}.grants: must be a list of at most ${GRANTS_MAX} {namespace, bucketNames, adoptBuckets, limits}`,
+        `${field}.grants: must be a list of at most ${GRANTS_MAX} {namespace, bucketNames, adoptBuckets, databases, limits}`,
       );
     } else {
       const seen = new Set<string>();
@@ -270,7 +282,7 @@ const GRANT_BUCKETS_MAX = 256;
 
 function checkNamespaceGrant(value: unknown, field: string, problems: string[]): NamespaceGrant | undefined {
   if (!isRecord(value)) {
-    problems.push(`${field}: must be an object {namespace, bucketNames, adoptBuckets, limits}`);
+    problems.push(`${field}: must be an object {namespace, bucketNames, adoptBuckets, databases, limits}`);
     return undefined;
   }
   const grant: NamespaceGrant = { namespace: namespaceName(value.namespace, `${field}.namespace`, problems) };
@@ -282,6 +294,14 @@ function checkNamespaceGrant(value: unknown, field: string, problems: string[]):
       continue;
     }
     grant[key] = names.map((name: unknown, index) => checkBucketName(name, `${field}.${key}[${index}]`, problems));
+  }
+  if (value.databases !== undefined) {
+    if (!Array.isArray(value.databases) || value.databases.length > GRANT_BUCKETS_MAX)
+      problems.push(`${field}.databases: must be a list of at most ${GRANT_BUCKETS_MAX} InfluxQL database names`);
+    else
+      grant.databases = value.databases.map((name: unknown, index) =>
+        influxQLName(name, `${field}.databases[${index}]`, problems),
+      );
   }
   const limits = checkLimits(value.limits, `${field}.limits`, problems);
   if (limits !== undefined) grant.limits = limits;

@@ -82,6 +82,8 @@ export interface NamespaceGrant {
   bucketNames?: string[];
   /** Existing buckets (made by hand, without an operator marker) its InfluxBuckets may adopt (with spec.adopt). */
   adoptBuckets?: string[];
+  /** InfluxQL database names outside the namespace's own prefix its InfluxBuckets may map (spec.influxql.database). */
+  databases?: string[];
   /** Field by field over accessFrom.limits. */
   limits?: AccessLimits;
 }

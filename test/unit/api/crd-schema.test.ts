@@ -430,7 +430,13 @@ test('every spec property of the CRD is one checkSpec knows, and vice versa', ()
   const limits = ['maxBuckets', 'maxRetentionSeconds', 'maxTokens', 'minRetentionSeconds'];
   assert.equal(Object.keys(at(accessFrom, 'limits').properties ?? {}).sort(), limits);
   const grant = at(accessFrom, 'grants').items;
-  assert.equal(Object.keys(grant?.properties ?? {}).sort(), ['adoptBuckets', 'bucketNames', 'limits', 'namespace']);
+  assert.equal(Object.keys(grant?.properties ?? {}).sort(), [
+    'adoptBuckets',
+    'bucketNames',
+    'databases',
+    'limits',
+    'namespace',
+  ]);
   assert.equal(Object.keys(grant?.properties?.limits?.properties ?? {}).sort(), limits);
   const { description: _entry, ...entryLimits } = grant?.properties?.limits ?? {};
   const { description: _shared, ...sharedLimits } = at(accessFrom, 'limits');
