@@ -48,7 +48,21 @@ export type BucketResolution =
   /** Its spec.onboardingRef names another onboarding. */
   | { kind: 'elsewhere'; onboarding: string }
   /** readyReason: its Ready reason, only to tell people what it waits for. */
-  | { kind: 'found'; uid: string; name: string; deleting: boolean; readyReason?: string };
+  | {
+      kind: 'found';
+      uid: string;
+      name: string;
+      deleting: boolean;
+      readyReason?: string;
+      /** Its spec.influxql: the database and retention policy a template may name. */
+      influxql?: { database: string; retentionPolicy: string };
+    };
+
+/** A bucket the permissions name, as the Secret's template sees it. */
+interface ResolvedBucket {
+  id: string;
+  influxql?: { database: string; retentionPolicy: string };
+}
 
 export interface TokenFacts {
   resource: InfluxToken;
@@ -253,12 +267,12 @@ function resolvePermissions(
   spec: EffectiveTokenSpec,
   connection: Connection,
   terms: GrantTerms,
-): { permissions: BucketPermission[]; buckets: Map<string, string> } | TokenFinish {
+): { permissions: BucketPermission[]; buckets: Map<string, ResolvedBucket> } | TokenFinish {
   const namespace = facts.resource.metadata.namespace;
   const record = facts.record ?? EMPTY_RECORD;
   const permissions: BucketPermission[] = [];
-  /** Bucket name -> ID in InfluxDB. */
-  const buckets = new Map<string, string>();
+  /** Bucket name in InfluxDB -> its ID and mapping. */
+  const buckets = new Map<string, ResolvedBucket>();
   for (const permission of spec.permissions) {
     const bucket = facts.buckets[permission.bucket] ?? { kind: 'missing' };
     if (bucket.kind === 'missing') {
@@ -294,7 +308,7 @@ function resolvePermissions(
       });
     }
     permissions.push({ action: permission.action, bucketID: recorded.id });
-    buckets.set(recorded.name, recorded.id);
+    buckets.set(recorded.name, { id: recorded.id, ...(bucket.influxql && { influxql: bucket.influxql }) });
   }
   return { permissions, buckets };
 }
@@ -408,7 +422,7 @@ function nextStep(facts: TokenFacts): TokenStep {
     org: connection.org,
     orgID: connection.orgID,
     v1: spec.v1 !== undefined,
-    ...(buckets.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], id: onlyBucket[1] } }),
+    ...(buckets.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], ...onlyBucket[1] } }),
   });
   if (!contents.ok)
     return finish(facts, { reason: 'InvalidSpec', message: contents.problems.join('; '), requeue: NONE });

@@ -22,6 +22,7 @@ import {
   ensureInfluxCli,
   ensureTelegraf,
   grafanaQuery,
+  seriesValues,
   influxQLQuery,
   runInfluxCli,
   runTelegrafOnce,
@@ -364,12 +365,4 @@ for (const version of REAL_VERSIONS) {
   });
 
   tests.run();
-}
-
-/** The values column of the first series of an InfluxQL answer (epoch=ms: [time, value] rows). */
-function seriesValues(body: unknown): unknown[] {
-  const results = (body as { results?: Array<{ series?: Array<{ values?: unknown[][] }>; error?: string }> }).results;
-  const [first] = results ?? [];
-  if (first?.error !== undefined) throw new Error(first.error);
-  return (first?.series?.[0]?.values ?? []).map((row) => row[1]);
 }
