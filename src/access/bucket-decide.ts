@@ -134,17 +134,18 @@ function finish(facts: BucketFacts, outcome: Parameters<typeof accessFinish<Infl
 }
 
 /** The mapping phase's decision as a step or finish of the bucket's reconcile. */
-function mappingStep(facts: BucketFacts, decision: MappingAction): BucketStep {
+function mappingStep(facts: BucketFacts, decision: MappingAction, fields?: Partial<InfluxBucketStatus>): BucketStep {
   switch (decision.kind) {
     case 'step':
       return decision.step;
     case 'failed':
-      return finish(facts, failureVerdict(decision.doing, decision.failure));
+      return finish(facts, { ...failureVerdict(decision.doing, decision.failure), ...(fields && { fields }) });
     case 'refused':
       return finish(facts, {
         reason: decision.reason,
         message: decision.message,
         requeue: after(facts.driftCheckIntervalMs),
+        ...(fields && { fields }),
       });
   }
 }
@@ -369,7 +370,14 @@ function keep(facts: BucketFacts, connection: Connection, found: BucketInfo, ent
     defaultClaimants: facts.defaultClaimants ?? [],
     namespace: resource.metadata.namespace,
   });
-  if (mapping.kind !== 'done') return mappingStep(facts, mapping);
+  const fields = {
+    bucketName: found.name,
+    bucketID: found.id,
+    onboarding: connection.onboarding,
+    adopted: entry.adopted === true,
+  };
+  // The bucket is there whatever its mapping's trouble: the status says which it is.
+  if (mapping.kind !== 'done') return mappingStep(facts, mapping, fields);
   const changes = facts.changes ?? [];
   const wasReady = resource.status?.conditions?.some((c) => c.type === READY && c.status === 'True') === true;
   const mapped =
@@ -380,10 +388,7 @@ function keep(facts: BucketFacts, connection: Connection, found: BucketInfo, ent
     message: `bucket ${found.name} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}${mapped ?? ''}`,
     requeue: after(facts.driftCheckIntervalMs),
     fields: {
-      bucketName: found.name,
-      bucketID: found.id,
-      onboarding: connection.onboarding,
-      adopted: entry.adopted === true,
+      ...fields,
       // Set even when undefined: a mapping removed with its field leaves the status too.
       influxql: mapping.status,
     },

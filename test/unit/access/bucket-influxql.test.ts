@@ -336,6 +336,11 @@ test('decideBucket: BucketReady shows the mapping in status and message; refusal
   const theirs = mapping({ id: 'm9', bucketID: 'b-other' });
   const taken = decideBucket(facts(bucket(), { mappings: { ofBucket: ok([]), ofDatabase: ok([theirs]) } }));
   assert.ok(taken.kind === 'finish' && taken.reason === 'DatabaseTaken');
+  assert.equal(
+    taken.kind === 'finish' && [taken.status.bucketID, taken.status.bucketName],
+    [BUCKET_ID, 'app-a.metrics'],
+    'the bucket is there: its status says which',
+  );
   assert.equal(taken.kind === 'finish' && [taken.status.conditions?.[0]?.status, taken.requeue], [
     'False',
     { kind: 'after', ms: DRIFT },
