@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
+import { namespaceUserName } from '../../src/api/access-spec.js';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import {
@@ -287,6 +288,20 @@ for (const version of REAL_VERSIONS) {
       const run = runID();
       await file.writePoint(`v1_probe,run=${run} value=3i`);
       assert.equal(await file.v1Rows(secret, 'v1_probe', run), [3]);
+      // Issued under the namespace's own InfluxDB user, as its v2 tokens are: its list is bounded per tenant.
+      const client = createInfluxClient({ baseUrl: file.server.url, timeoutMs: 15_000 });
+      try {
+        const user = await client.findUser(file.operatorToken, namespaceUserName(file.namespace));
+        assert.ok(user.ok && user.value !== null, JSON.stringify(user));
+        const own = await client.listV1Authorizations(file.operatorToken, { userID: user.value ?? '' });
+        assert.equal(
+          own.ok && own.value.map((entry) => entry.username),
+          [username],
+          "the namespace user's v1 list holds it",
+        );
+      } finally {
+        client.close();
+      }
     },
   );
 
