@@ -91,7 +91,7 @@ function listed(
   step: MappingStep,
   doing: string,
 ): DbrpMapping[] | MappingAction {
-  if (outcome === undefined) return { kind: 'step', step };
+  if (outcome === undefined) return next(step);
   if (!outcome.ok) return { kind: 'failed', doing, failure: outcome.failure };
   return outcome.value.filter((mapping) => !mapping.virtual);
 }
@@ -99,6 +99,8 @@ function listed(
 function describe(mapping: Pick<DbrpMapping, 'database' | 'retentionPolicy'>): string {
   return `database ${mapping.database} retention policy ${mapping.retentionPolicy}`;
 }
+
+const next = (step: MappingStep | { kind: 'record'; change: RecordChange }): MappingAction => ({ kind: 'step', step });
 
 /** The next deletion of this bucket's own mappings, or undefined when it has none left. */
 export function dropMappings(
@@ -111,15 +113,12 @@ export function dropMappings(
   if (!Array.isArray(own)) return own;
   const [first] = own;
   if (first === undefined) return undefined;
-  return {
-    kind: 'step',
-    step: {
-      kind: 'deleteMapping',
-      connection,
-      mappingID: first.id,
-      change: `deleted the DBRP mapping of ${describe(first)} (${why})`,
-    },
-  };
+  return next({
+    kind: 'deleteMapping',
+    connection,
+    mappingID: first.id,
+    change: `deleted the DBRP mapping of ${describe(first)} (${why})`,
+  });
 }
 
 /** Names the other claimants: this namespace's by name, another's without (not this namespace's business). */
@@ -147,14 +146,11 @@ export function decideMapping(input: MappingInput): MappingDecision {
     const drop = dropMappings(input, 'spec.influxql was removed');
     if (drop !== undefined) return drop;
     const { influxql: _mapped, ...rest } = entry;
-    return { kind: 'step', step: { kind: 'record', change: { kind: 'bucket', uid, bucket: rest } } };
+    return next({ kind: 'record', change: { kind: 'bucket', uid, bucket: rest } });
   }
   // Recorded before the first mapping is made, so that a mapping made by a lost answer is still deleted with the field.
   if (entry.influxql !== true)
-    return {
-      kind: 'step',
-      step: { kind: 'record', change: { kind: 'bucket', uid, bucket: { ...entry, influxql: true } } },
-    };
+    return next({ kind: 'record', change: { kind: 'bucket', uid, bucket: { ...entry, influxql: true } } });
 
   const own = listed(
     mappings.ofBucket,
@@ -168,15 +164,12 @@ export function decideMapping(input: MappingInput): MappingDecision {
     own.find((mapping) => mapping.database === database);
   const extra = own.find((mapping) => mapping !== kept);
   if (extra !== undefined) {
-    return {
-      kind: 'step',
-      step: {
-        kind: 'deleteMapping',
-        connection,
-        mappingID: extra.id,
-        change: `deleted the DBRP mapping of ${describe(extra)} (spec.influxql names ${describe(want)})`,
-      },
-    };
+    return next({
+      kind: 'deleteMapping',
+      connection,
+      mappingID: extra.id,
+      change: `deleted the DBRP mapping of ${describe(extra)} (spec.influxql names ${describe(want)})`,
+    });
   }
 
   const ofDatabase = listed(
@@ -198,40 +191,22 @@ export function decideMapping(input: MappingInput): MappingDecision {
   const contested = want.default && input.defaultClaimants.length > 0;
   const claimsDefault = want.default && !contested;
   if (kept === undefined) {
-    return {
-      kind: 'step',
-      step: {
-        kind: 'createMapping',
-        connection,
-        request: { orgID: connection.orgID, bucketID, database, retentionPolicy, default: claimsDefault },
-        change: `mapped InfluxQL ${describe(want)} to the bucket`,
-      },
-    };
+    return next({
+      kind: 'createMapping',
+      connection,
+      request: { orgID: connection.orgID, bucketID, database, retentionPolicy, default: claimsDefault },
+      change: `mapped InfluxQL ${describe(want)} to the bucket`,
+    });
   }
-  if (kept.retentionPolicy !== retentionPolicy) {
-    return {
-      kind: 'step',
-      step: {
-        kind: 'updateMapping',
-        connection,
-        mappingID: kept.id,
-        update: { retentionPolicy },
-        change: `set the DBRP mapping's retention policy to ${retentionPolicy} (was ${kept.retentionPolicy})`,
-      },
-    };
-  }
-  if (claimsDefault && !kept.default) {
-    return {
-      kind: 'step',
-      step: {
-        kind: 'updateMapping',
-        connection,
-        mappingID: kept.id,
-        update: { default: true },
-        change: `made retention policy ${retentionPolicy} the default of database ${database}`,
-      },
-    };
-  }
+  const update = (change: DbrpUpdate, text: string) =>
+    next({ kind: 'updateMapping', connection, mappingID: kept.id, update: change, change: text });
+  if (kept.retentionPolicy !== retentionPolicy)
+    return update(
+      { retentionPolicy },
+      `set the DBRP mapping's retention policy to ${retentionPolicy} (was ${kept.retentionPolicy})`,
+    );
+  if (claimsDefault && !kept.default)
+    return update({ default: true }, `made retention policy ${retentionPolicy} the default of database ${database}`);
   if (contested) {
     return {
       kind: 'refused',

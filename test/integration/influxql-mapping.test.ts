@@ -36,6 +36,7 @@ import { docsExample } from '../support/docs-examples.js';
 import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
 import {
   OnboardingFile,
+  printingFailure,
   createNamespace,
   createOnboarding,
   getSecret,
@@ -144,15 +145,7 @@ for (const version of REAL_VERSIONS) {
     `InfluxBucket.spec.influxql through the operator, on real influxd ${version}`,
     new MappingFile(version),
   );
-  tests.before(async (file) => {
-    try {
-      await file.start();
-    } catch (error) {
-      // uvu reports a failed hook without its error.
-      console.error(error);
-      throw error;
-    }
-  });
+  tests.before(printingFailure((file) => file.start()));
   tests.after((file) => file.tearDown());
 
   tests('bucket-influxql: the example maps the database; status.influxql is the mapping InfluxDB has', async (file) => {

@@ -33,7 +33,14 @@ import {
 } from '../support/clients.js';
 import { docsExample } from '../support/docs-examples.js';
 import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
-import { OnboardingFile, createOnboarding, getSecret, waitForReason, type SecretView } from '../support/onboarding.js';
+import {
+  OnboardingFile,
+  createOnboarding,
+  printingFailure,
+  getSecret,
+  waitForReason,
+  type SecretView,
+} from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 const runID = () => randomBytes(9).toString('hex');
@@ -139,15 +146,7 @@ for (const version of REAL_VERSIONS) {
     `Secret templates through the operator, on real influxd ${version}`,
     new TemplateFile(version),
   );
-  tests.before(async (file) => {
-    try {
-      await file.start();
-    } catch (error) {
-      // uvu reports a failed hook without its error.
-      console.error(error);
-      throw error;
-    }
-  });
+  tests.before(printingFailure((file) => file.start()));
   tests.after((file) => file.tearDown());
 
   tests(
