@@ -4,7 +4,13 @@ import { KIND, OWNER_NAME_LABEL, PLURAL, READY, Reason, type InfluxOnboarding } 
 import { endpointFacts, serviceFacts } from '../kube/cluster-directory.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
-import { resolveInstance, targetKey, targetsOfEndpoints, targetsOfService } from '../onboarding/instance.js';
+import {
+  resolveInstance,
+  specAtInstance,
+  targetKey,
+  targetsOfEndpoints,
+  targetsOfService,
+} from '../onboarding/instance.js';
 import type { OnboardingPorts } from '../onboarding/ports.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
@@ -117,10 +123,8 @@ function waitingBehind(
       if (other.metadata.uid === resource.metadata.uid) return false;
       const reason = other.status?.conditions?.find((condition) => condition.type === READY)?.reason;
       if (reason !== Reason.DuplicateTarget) return false;
-      const theirs = checkSpec(other);
-      if (!theirs.ok) return false;
-      const reached = resolveInstance(theirs.spec.url, other.metadata.namespace, cluster, instances);
-      return reached.permitted && reached.key === mine.key;
+      const resolve = (namespace: string, url: string) => resolveInstance(url, namespace, cluster, instances);
+      return specAtInstance(other, mine.key, resolve) !== undefined;
     })
     .map(requestFor);
 }

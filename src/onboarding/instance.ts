@@ -1,4 +1,5 @@
-import { ONBOARD_FROM_ANNOTATION } from '../api/types.js';
+import { checkSpec } from '../api/spec.js';
+import { ONBOARD_FROM_ANNOTATION, type EffectiveSpec, type InfluxOnboarding } from '../api/types.js';
 import { portOf, reservation, type AllowedTarget, type ConnectGuard } from '../influx/index.js';
 import {
   canonicalAddress,
@@ -369,6 +370,22 @@ export function resolveInstance(
     ...(resolveAs !== undefined && { resolveAs: `${resolveAs}.` }),
     spellings: route.spellings,
   };
+}
+
+/**
+ * The spec of `other` when its namespace may target, and it reaches, the instance of `key`
+ * (aliases of one Service are one instance); undefined when not, or when its spec is invalid. What
+ * decides who competes for, or waits behind, one instance.
+ */
+export function specAtInstance(
+  other: InfluxOnboarding,
+  key: string,
+  resolve: (namespace: string, url: string) => Instance,
+): EffectiveSpec | undefined {
+  const theirs = checkSpec(other);
+  if (!theirs.ok) return undefined;
+  const reached = resolve(other.metadata.namespace, theirs.spec.url);
+  return reached.permitted && reached.key === key ? theirs.spec : undefined;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 import {
   connectGuard,
   resolveInstance,
+  specAtInstance,
   targetsOfEndpoints,
   targetsOfService,
   targetKey,
@@ -25,6 +26,7 @@ import {
   type InstanceSettings,
 } from '../../../src/onboarding/instance.js';
 import { TestCluster } from '../../support/cluster-objects.js';
+import { resource } from '../../support/facts.js';
 
 const SETTINGS: InstanceSettings = { clusterDomain: 'cluster.local', allowedTargets: [] };
 
@@ -392,6 +394,28 @@ test('the caches keep what the questions need of a Service or EndpointSlice, not
     ),
     ['10.0.0.1', '10.0.0.1', '10.0.0.1', 'fd00::1', 'fe80::1', undefined, undefined, undefined],
   );
+});
+
+test('specAtInstance: another resource counts at an instance only if it reaches that instance and its namespace may target it', () => {
+  const c = cluster();
+  const mine = resolve(c, 'http://influxdb.team-a.svc:8086', 'team-a');
+  const at = (namespace: string, url: string) => {
+    const other = resource({ spec: { url } });
+    other.metadata.namespace = namespace;
+    return specAtInstance(other, mine.key, (ns, u) => resolve(c, u, ns));
+  };
+  // Another spelling of the same Service port, from the owner's namespace: the same instance.
+  assert.is(
+    at('team-a', 'http://influxdb.team-a.svc.cluster.local:8086')?.url,
+    'http://influxdb.team-a.svc.cluster.local:8086',
+  );
+  assert.is(at('team-a', 'http://10.0.0.17:8086')?.mode, 'Setup');
+  // The same instance from a namespace that may not target it: not counted (neither wins nor blocks).
+  assert.is(at('evil', 'http://influxdb.team-a.svc:8086'), undefined);
+  // Another port of the Service is another key (instances are told apart by Service port).
+  assert.is(at('team-a', 'http://influxdb.team-a.svc:80'), undefined);
+  // An invalid spec is nobody's.
+  assert.is(at('team-a', 'not a url'), undefined);
 });
 
 test.run();
