@@ -360,8 +360,20 @@ function keep(facts: BucketFacts, connection: Connection, found: BucketInfo, ent
         : 'marked the bucket as managed again';
     return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
   }
+  return mappedAndReady(facts, connection, found, entry);
+}
+
+/** The bucket in sync: its mapping (spec.influxql) next, then BucketReady. */
+function mappedAndReady(
+  facts: BucketFacts,
+  connection: Connection,
+  found: BucketInfo,
+  entry: RecordedBucket,
+): BucketStep {
+  const { resource } = facts;
+  const want = facts.checked.ok ? facts.checked.spec.influxql : undefined;
   const mapping = decideMapping({
-    ...(spec.influxql && { want: spec.influxql }),
+    ...(want && { want }),
     uid: resource.metadata.uid,
     entry,
     bucketID: found.id,

@@ -172,6 +172,13 @@ export function decideMapping(input: MappingInput): MappingDecision {
     });
   }
 
+  return mapInDatabase(input, want, kept);
+}
+
+/** With this bucket's other mappings gone: the database's mappings listed, then the one wanted made or changed. */
+function mapInDatabase(input: MappingInput, want: InfluxQLMapping, kept: DbrpMapping | undefined): MappingDecision {
+  const { bucketID, connection, mappings } = input;
+  const { database, retentionPolicy } = want;
   const ofDatabase = listed(
     mappings.ofDatabase,
     { kind: 'listMappings', connection, of: 'database', database },
