@@ -301,14 +301,6 @@ function outsideTerms(
       requeue: NONE,
     });
   }
-  const database = spec.influxql?.database;
-  if (database !== undefined && !mayClaimDatabase(database, namespace, terms)) {
-    return finish(facts, {
-      reason: 'NotPermitted',
-      message: `spec.influxql.database ${database} is outside this namespace's own database names (${bucketNamePrefix(namespace)}*); InfluxOnboarding ${onboarding} must list it for namespace ${namespace} in spec.accessFrom.grants[].databases. Nothing was changed in InfluxDB`,
-      requeue: NONE,
-    });
-  }
   const beyond = terms.home ? undefined : retentionBeyondLimits(spec.retentionPeriodSeconds, terms.limits);
   if (beyond !== undefined) {
     return finish(facts, {
@@ -325,6 +317,33 @@ function outsideTerms(
     });
   }
   return undefined;
+}
+
+/**
+ * A database the namespace may not map (outside its prefix, not in its grant's databases):
+ * NotPermitted before any request; one mapped under a grant since withdrawn loses its mapping
+ * first, as a withdrawn grant's tokens are revoked.
+ */
+function unclaimableDatabase(
+  facts: BucketFacts,
+  spec: EffectiveBucketSpec,
+  terms: GrantTerms,
+  connection: Connection,
+): BucketStep | undefined {
+  const { namespace, uid } = facts.resource.metadata;
+  const database = spec.influxql?.database;
+  if (database === undefined || mayClaimDatabase(database, namespace, terms)) return undefined;
+  const why = `InfluxOnboarding ${connection.onboarding} does not let namespace ${namespace} map database ${database}`;
+  const entry = facts.record?.buckets[uid];
+  if (entry?.influxql === true && entry.id !== undefined) {
+    const drop = dropMappings({ bucketID: entry.id, connection, mappings: facts.mappings ?? {} }, why);
+    if (drop !== undefined) return mappingStep(facts, drop);
+  }
+  return finish(facts, {
+    reason: 'NotPermitted',
+    message: `spec.influxql.database ${database} is outside this namespace's own database names (${bucketNamePrefix(namespace)}*); InfluxOnboarding ${connection.onboarding} must list it for namespace ${namespace} in spec.accessFrom.grants[].databases. Nothing is mapped`,
+    requeue: NONE,
+  });
 }
 
 /** The recorded bucket, found by its ID: what was changed outside the operator is put back, then Ready. */
@@ -434,7 +453,8 @@ export function decideBucket(facts: BucketFacts): BucketStep {
     });
   if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection, terms } = access;
-  const refused = outsideTerms(facts, spec, terms, connection.onboarding);
+  const refused =
+    outsideTerms(facts, spec, terms, connection.onboarding) ?? unclaimableDatabase(facts, spec, terms, connection);
   if (refused !== undefined) return refused;
 
   const { namespace, name, uid } = resource.metadata;

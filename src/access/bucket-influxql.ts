@@ -14,6 +14,8 @@ export interface MappingFacts {
   ofBucket?: Outcome<DbrpMapping[]>;
   /** The physical mappings of spec.influxql.database in the org, whoever made them. */
   ofDatabase?: Outcome<DbrpMapping[]>;
+  /** InfluxDB refused a create or change as a conflict (422): mapped by someone else since the list. */
+  conflicted?: boolean;
 }
 
 export type MappingStep =
@@ -185,10 +187,10 @@ function mapInDatabase(input: MappingInput, want: InfluxQLMapping, kept: DbrpMap
     `listing the DBRP mappings of database ${database}`,
   );
   if (!Array.isArray(ofDatabase)) return ofDatabase;
-  const taken = ofDatabase.find(
-    (mapping) => mapping.bucketID !== bucketID && mapping.retentionPolicy === retentionPolicy,
-  );
-  if (taken !== undefined) {
+  const taken =
+    mappings.conflicted === true ||
+    ofDatabase.some((mapping) => mapping.bucketID !== bucketID && mapping.retentionPolicy === retentionPolicy);
+  if (taken) {
     return {
       kind: 'refused',
       reason: 'DatabaseTaken',

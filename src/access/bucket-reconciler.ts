@@ -146,6 +146,9 @@ async function act(ports: BucketPorts, step: BucketAction, facts: BucketFacts): 
           : step.kind === 'updateMapping'
             ? await client.updateDbrp(token, orgID, step.mappingID, step.update)
             : await client.deleteDbrp(token, orgID, step.mappingID);
+      // A conflict: the database and retention policy were mapped by someone else after the list.
+      if (!answer.ok && answer.failure.kind === 'rejected' && answer.failure.status === 422)
+        return { ...facts, mappings: { conflicted: true } };
       if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
       // A change to one mapping may change others (InfluxDB keeps one default per database): list again.
       return { ...facts, mappings: {}, changes: changes(step.change) };

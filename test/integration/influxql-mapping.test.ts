@@ -40,6 +40,7 @@ import {
   createNamespace,
   createOnboarding,
   getSecret,
+  patchOnboardingSpec,
   waitForReason,
   type SecretView,
 } from '../support/onboarding.js';
@@ -412,6 +413,35 @@ for (const version of REAL_VERSIONS) {
         { rows: [] },
         'its own database it reads',
       );
+    },
+  );
+
+  tests(
+    'grants[].databases: a database outside the prefix is mapped once the onboarding lists it, and loses its mapping when the grant is withdrawn',
+    async (file) => {
+      const grant = (databases?: string[]) =>
+        patchOnboardingSpec(file.namespace, 'influx', {
+          accessFrom: { grants: [{ namespace: file.tenant, ...(databases && { databases }) }] },
+        });
+      await grant(['shared-metrics']);
+      await createAccess('InfluxBucket', file.tenant, 'shared', {
+        onboardingRef: { name: 'influx', namespace: file.namespace },
+        influxql: { database: 'shared-metrics' },
+      });
+      const mapped = await eventually('the shared database mapped', async () => {
+        const bucket = await file.bucket('shared', file.tenant);
+        return (
+          bucket.status?.conditions?.[0]?.reason === 'BucketReady' && bucket.status.influxql !== undefined && bucket
+        );
+      });
+      assert.equal(
+        (await file.mappings({ database: 'shared-metrics' })).map((mapping) => mapping.bucketID),
+        [mapped.status?.bucketID],
+      );
+      await grant();
+      const withdrawn = await waitForAccess<InfluxBucket>('InfluxBucket', file.tenant, 'shared', 'NotPermitted');
+      assert.match(messageOf(withdrawn), 'spec.accessFrom.grants[].databases');
+      assert.equal(await file.mappings({ database: 'shared-metrics' }), [], 'the mapping went with the grant');
     },
   );
 

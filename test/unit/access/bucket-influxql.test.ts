@@ -171,6 +171,9 @@ test('DatabaseTaken: the database and retention policy mapped to another bucket 
   // Our mapping of the database under another retention policy is not moved onto theirs either.
   const ours = mapping({ retentionPolicy: 'old' });
   assert.is(decideMapping(input(listed([ours], [ours, theirs]))).kind, 'refused');
+  // A create InfluxDB refused as a conflict (mapped by someone else after the list) is the same.
+  const raced = decideMapping(input({ mappings: { ofBucket: ok([]), ofDatabase: ok([]), conflicted: true } }));
+  assert.ok(raced.kind === 'refused' && raced.reason === 'DatabaseTaken', JSON.stringify(raced));
   // Another retention policy of the same database is no conflict.
   const sibling = mapping({ id: 'm9', bucketID: 'b-other', retentionPolicy: 'weekly' });
   assert.is(stepOf(decideMapping(input(listed([], [sibling])))).kind, 'createMapping');
@@ -309,6 +312,19 @@ test('decideBucket: a database outside the prefix is NotPermitted before any req
     facts(bucket({ influxql: { database: 'telegraf' } }), { access: granted({ databases: ['telegraf'] }) }),
   );
   assert.is(listed.kind, 'listMappings');
+});
+
+test('decideBucket: a database mapped under a grant since withdrawn loses its mapping, then is NotPermitted', () => {
+  const shared = bucket({ influxql: { database: 'telegraf' } });
+  const withdrawn = decideBucket(facts(shared));
+  assert.equal(withdrawn, { kind: 'listMappings', connection, of: 'bucket', bucketID: BUCKET_ID });
+  const drop = decideBucket(facts(shared, { mappings: { ofBucket: ok([mapping({ database: 'telegraf' })]) } }));
+  assert.ok(drop.kind === 'deleteMapping' && drop.mappingID === 'm1', JSON.stringify(drop));
+  assert.match(drop.kind === 'deleteMapping' ? drop.change : '', 'does not let namespace app-a map database telegraf');
+  const refused = decideBucket(facts(shared, { mappings: { ofBucket: ok([]) } }));
+  assert.ok(refused.kind === 'finish' && refused.reason === 'NotPermitted');
+  // Still granted: mapped as before.
+  assert.is(decideBucket(facts(shared, { access: granted({ databases: ['telegraf'] }) })).kind, 'listMappings');
 });
 
 test('decideBucket: BucketReady shows the mapping in status and message; refusals are Ready=False at the drift interval', () => {
