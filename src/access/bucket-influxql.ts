@@ -177,8 +177,8 @@ export function decideMapping(input: MappingInput): MappingDecision {
   return mapInDatabase(input, want, kept);
 }
 
-/** With this bucket's other mappings gone: the database's mappings listed, then the one wanted made or changed. */
-function mapInDatabase(input: MappingInput, want: InfluxQLMapping, kept: DbrpMapping | undefined): MappingDecision {
+/** The database's mappings listed; DatabaseTaken when another bucket maps the wanted retention policy. */
+function takenBy(input: MappingInput, want: InfluxQLMapping): MappingAction | undefined {
   const { bucketID, connection, mappings } = input;
   const { database, retentionPolicy } = want;
   const ofDatabase = listed(
@@ -190,12 +190,23 @@ function mapInDatabase(input: MappingInput, want: InfluxQLMapping, kept: DbrpMap
   const taken =
     mappings.conflicted === true ||
     ofDatabase.some((mapping) => mapping.bucketID !== bucketID && mapping.retentionPolicy === retentionPolicy);
-  if (taken) {
-    return {
-      kind: 'refused',
-      reason: 'DatabaseTaken',
-      message: `InfluxQL ${describe(want)} is mapped to another bucket in org ${connection.org}; that mapping was left as it is (spec.influxql)`,
-    };
+  if (!taken) return undefined;
+  return {
+    kind: 'refused',
+    reason: 'DatabaseTaken',
+    message: `InfluxQL ${describe(want)} is mapped to another bucket in org ${connection.org}; that mapping was left as it is (spec.influxql)`,
+  };
+}
+
+/** With this bucket's other mappings gone: the one wanted made or changed (the database's mappings listed first when it meets them). */
+function mapInDatabase(input: MappingInput, want: InfluxQLMapping, kept: DbrpMapping | undefined): MappingDecision {
+  const { bucketID, connection } = input;
+  const { database, retentionPolicy } = want;
+  // Only a mapping still to be made or moved can meet another's (database and retention policy
+  // are unique in the org): a Ready bucket's drift check lists its own mappings only.
+  if (kept?.retentionPolicy !== retentionPolicy) {
+    const taken = takenBy(input, want);
+    if (taken !== undefined) return taken;
   }
   const contested = want.default && input.defaultClaimants.length > 0;
   const claimsDefault = want.default && !contested;
