@@ -145,7 +145,8 @@ function mappingStep(facts: BucketFacts, decision: MappingAction, fields?: Parti
         reason: decision.reason,
         message: decision.message,
         requeue: after(facts.driftCheckIntervalMs),
-        ...(fields && { fields }),
+        // The status shows the mapping as it is now: none when the database is another's.
+        ...(fields && { fields: { ...fields, influxql: decision.status } }),
       });
   }
 }
@@ -341,6 +342,7 @@ function unclaimableDatabase(
   }
   return finish(facts, {
     reason: 'NotPermitted',
+    fields: { influxql: undefined },
     message: `spec.influxql.database ${database} is outside this namespace's own database names (${bucketNamePrefix(namespace)}*); InfluxOnboarding ${connection.onboarding} must list it for namespace ${namespace} in spec.accessFrom.grants[].databases. Nothing is mapped`,
     requeue: NONE,
   });

@@ -31,7 +31,8 @@ export type MappingDecision =
   | { kind: 'step'; step: MappingStep | { kind: 'record'; change: RecordChange } }
   /** A list InfluxDB did not answer: what was tried and why. */
   | { kind: 'failed'; doing: string; failure: InfluxFailure }
-  | { kind: 'refused'; reason: 'DatabaseTaken' | 'DefaultConflict'; message: string }
+  /** status: the bucket's mapping as it is (DefaultConflict: it works, without the default); none when taken. */
+  | { kind: 'refused'; reason: 'DatabaseTaken' | 'DefaultConflict'; message: string; status?: InfluxQLStatus }
   | { kind: 'done'; status?: InfluxQLStatus };
 
 /** Anything but done: what the reconcile must do or report before the mapping is in sync. */
@@ -227,15 +228,14 @@ function mapInDatabase(input: MappingInput, want: InfluxQLMapping, kept: DbrpMap
     );
   if (claimsDefault && !kept.default)
     return update({ default: true }, `made retention policy ${retentionPolicy} the default of database ${database}`);
+  const status = { database, retentionPolicy, default: kept.default, mappingID: kept.id };
   if (contested) {
     return {
       kind: 'refused',
       reason: 'DefaultConflict',
+      status,
       message: `${claimantsText(input.defaultClaimants, input.namespace)} also declares spec.influxql.default: true for database ${database}; neither takes the default from the other, so set it on one only (this mapping, retention policy ${retentionPolicy}, works for clients that name it)`,
     };
   }
-  return {
-    kind: 'done',
-    status: { database, retentionPolicy, default: kept.default, mappingID: kept.id },
-  };
+  return { kind: 'done', status };
 }

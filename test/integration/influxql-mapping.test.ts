@@ -291,6 +291,7 @@ for (const version of REAL_VERSIONS) {
         messageOf(taken),
         `InfluxQL database ${file.database} retention policy autogen is mapped to another bucket`,
       );
+      assert.is(taken.status?.influxql, undefined, 'no mapping of its own to show');
       const byDatabase = await file.mappings({ database: file.database });
       assert.equal(
         byDatabase.map((mapping) => [mapping.bucketID, mapping.retentionPolicy, mapping.default]),
@@ -332,6 +333,7 @@ for (const version of REAL_VERSIONS) {
       for (const name of ['other', 'metrics']) {
         const conflict = await waitForAccess<InfluxBucket>('InfluxBucket', file.namespace, name, 'DefaultConflict');
         assert.match(messageOf(conflict), `also declares spec.influxql.default: true for database ${file.database}`);
+        assert.is(conflict.status?.influxql?.database, file.database, 'the mapping itself is in place');
       }
       const defaults = async () =>
         (await file.mappings({ database: file.database })).map((mapping) => [

@@ -325,6 +325,7 @@ test('decideBucket: a database mapped under a grant since withdrawn loses its ma
   assert.match(drop.kind === 'deleteMapping' ? drop.change : '', 'does not let namespace app-a map database telegraf');
   const refused = decideBucket(facts(shared, { mappings: { ofBucket: ok([]) } }));
   assert.ok(refused.kind === 'finish' && refused.reason === 'NotPermitted');
+  assert.ok(refused.kind === 'finish' && 'influxql' in refused.status && refused.status.influxql === undefined);
   // Still granted: mapped as before.
   assert.is(decideBucket(facts(shared, { access: granted({ databases: ['telegraf'] }) })).kind, 'listMappings');
 });
@@ -358,6 +359,25 @@ test('decideBucket: BucketReady shows the mapping in status and message; refusal
     taken.kind === 'finish' && [taken.status.bucketID, taken.status.bucketName],
     [BUCKET_ID, 'app-a.metrics'],
     'the bucket is there: its status says which',
+  );
+  assert.ok(taken.kind === 'finish' && 'influxql' in taken.status && taken.status.influxql === undefined);
+  const held = mapping({ default: false });
+  const contested = decideBucket(
+    facts(bucket({ influxql: { database: 'app-a.metrics', default: true } }), {
+      defaultClaimants: ['app-a/other'],
+      mappings: { ofBucket: ok([held]) },
+    }),
+  );
+  assert.ok(contested.kind === 'finish' && contested.reason === 'DefaultConflict', JSON.stringify(contested));
+  assert.equal(
+    contested.kind === 'finish' && contested.status.influxql,
+    {
+      database: 'app-a.metrics',
+      retentionPolicy: 'autogen',
+      default: false,
+      mappingID: 'm1',
+    },
+    'the mapping works without the default, and the status says so',
   );
   assert.equal(taken.kind === 'finish' && [taken.status.conditions?.[0]?.status, taken.requeue], [
     'False',
