@@ -15,6 +15,7 @@ import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import type { DbrpMapping, InfluxClient } from '../../src/influx/types.js';
 import {
+  InstanceFile,
   accessHarness,
   createAccess,
   deleteAccess,
@@ -33,26 +34,20 @@ import {
   telegrafOnceConfig,
 } from '../support/clients.js';
 import { docsExample } from '../support/docs-examples.js';
-import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
+import { REAL_VERSIONS, freshInfluxd, type RealVersion } from '../support/influxdb.js';
 import {
-  OnboardingFile,
   printingFailure,
   createNamespace,
-  createOnboarding,
   getSecret,
   patchOnboardingSpec,
-  waitForReason,
   type SecretView,
 } from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 const runID = () => randomBytes(9).toString('hex');
 
-class MappingFile extends OnboardingFile {
-  server!: InfluxServer;
+class MappingFile extends InstanceFile {
   client!: InfluxClient;
-  operatorToken = '';
-  orgID = '';
   /** Another tenant, granted the same onboarding. */
   tenant = '';
 
@@ -65,17 +60,7 @@ class MappingFile extends OnboardingFile {
     await this.setUp(`iqlmap-${this.version.replace(/\./g, '-')}`, { withOperator: false });
     this.tenant = await createNamespace('iqlmap-tenant');
     await this.startOperator(['--drift-check-interval=2s'], [this.namespace, this.tenant]);
-    this.server = await freshInfluxd(this.version);
-    await createOnboarding(this.namespace, 'influx', {
-      url: this.server.url,
-      username: 'admin',
-      org: 'acme',
-      bucket: 'platform',
-      accessFrom: { grants: [{ namespace: this.tenant }] },
-    });
-    const onboarded = await waitForReason(this.namespace, 'influx', 'Onboarded', 60_000);
-    this.orgID = onboarded.status?.orgID ?? '';
-    this.operatorToken = (await this.secret(onboarded.status?.secretName ?? '')).data.token ?? '';
+    await this.onboard(await freshInfluxd(this.version), { grants: [{ namespace: this.tenant }] });
     this.client = createInfluxClient({ baseUrl: this.server.url, timeoutMs: 15_000 });
   }
 
@@ -100,7 +85,7 @@ class MappingFile extends OnboardingFile {
   async applyExample<T extends InfluxBucket | InfluxToken>(example: string, reason: string): Promise<T> {
     const manifest = parse(docsExample(example).replaceAll('team-a', this.namespace)) as T;
     const { name } = manifest.metadata;
-    await createAccess(manifest.kind, this.namespace, name, { ...manifest.spec, onboardingRef: { name: 'influx' } });
+    await createAccess(manifest.kind, this.namespace, name, { ...manifest.spec, onboardingRef: { name: 'influxdb' } });
     return waitForAccess<T>(manifest.kind, this.namespace, name, reason);
   }
 
@@ -222,7 +207,7 @@ for (const version of REAL_VERSIONS) {
       assert.equal('rows' in byToken && byToken.rows.map((row) => row.value), [6], JSON.stringify(byToken));
       // A write-only token of the same bucket: InfluxDB hides the database from it.
       await createAccess('InfluxToken', file.namespace, 'writer', {
-        onboardingRef: { name: 'influx' },
+        onboardingRef: { name: 'influxdb' },
         permissions: [{ action: 'write', bucket: 'metrics' }],
       });
       await waitForAccess<InfluxToken>('InfluxToken', file.namespace, 'writer', 'TokenReady');
@@ -283,7 +268,7 @@ for (const version of REAL_VERSIONS) {
     async (file) => {
       const metrics = await file.bucket('metrics');
       await createAccess('InfluxBucket', file.namespace, 'other', {
-        onboardingRef: { name: 'influx' },
+        onboardingRef: { name: 'influxdb' },
         influxql: { database: file.database },
       });
       const taken = await waitForAccess<InfluxBucket>('InfluxBucket', file.namespace, 'other', 'DatabaseTaken');
@@ -310,7 +295,7 @@ for (const version of REAL_VERSIONS) {
       });
       assert.ok(outside.ok);
       await createAccess('InfluxBucket', file.namespace, 'legacy', {
-        onboardingRef: { name: 'influx' },
+        onboardingRef: { name: 'influxdb' },
         influxql: { database: `${file.namespace}.legacy` },
       });
       await waitForAccess<InfluxBucket>('InfluxBucket', file.namespace, 'legacy', 'DatabaseTaken');
@@ -368,14 +353,14 @@ for (const version of REAL_VERSIONS) {
     async (file) => {
       const before = await file.mappings({ database: file.database });
       await createAccess('InfluxBucket', file.tenant, 'steal', {
-        onboardingRef: { name: 'influx', namespace: file.namespace },
+        onboardingRef: file.ref(),
         influxql: { database: file.database, retentionPolicy: 'stolen', default: true },
       });
       const refused = await waitForAccess<InfluxBucket>('InfluxBucket', file.tenant, 'steal', 'NotPermitted');
       assert.match(messageOf(refused), 'spec.accessFrom.grants[].databases');
       assert.is(refused.status?.bucketID, undefined, 'no bucket was created either');
       await createAccess('InfluxBucket', file.tenant, 'hijack', {
-        onboardingRef: { name: 'influx', namespace: file.namespace },
+        onboardingRef: file.ref(),
         name: file.database,
         adopt: true,
         influxql: { database: `${file.tenant}.hijacked` },
@@ -389,12 +374,12 @@ for (const version of REAL_VERSIONS) {
       assert.equal(await file.mappings({ database: `${file.tenant}.hijacked` }), [], 'nothing mapped onto our bucket');
       // The tenant's own v1 credentials, on its own bucket, cannot read this namespace's database.
       await createAccess('InfluxBucket', file.tenant, 'own', {
-        onboardingRef: { name: 'influx', namespace: file.namespace },
+        onboardingRef: file.ref(),
         influxql: { database: `${file.tenant}.own` },
       });
       await waitForAccess<InfluxBucket>('InfluxBucket', file.tenant, 'own', 'BucketReady');
       await createAccess('InfluxToken', file.tenant, 'reader', {
-        onboardingRef: { name: 'influx', namespace: file.namespace },
+        onboardingRef: file.ref(),
         permissions: [{ action: 'read', bucket: 'own' }],
         v1: {},
       });
@@ -422,12 +407,12 @@ for (const version of REAL_VERSIONS) {
     'grants[].databases: a database outside the prefix is mapped once the onboarding lists it, and loses its mapping when the grant is withdrawn',
     async (file) => {
       const grant = (databases?: string[]) =>
-        patchOnboardingSpec(file.namespace, 'influx', {
+        patchOnboardingSpec(file.namespace, 'influxdb', {
           accessFrom: { grants: [{ namespace: file.tenant, ...(databases && { databases }) }] },
         });
       await grant(['shared-metrics']);
       await createAccess('InfluxBucket', file.tenant, 'shared', {
-        onboardingRef: { name: 'influx', namespace: file.namespace },
+        onboardingRef: file.ref(),
         influxql: { database: 'shared-metrics' },
       });
       const mapped = await eventually('the shared database mapped', async () => {
