@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { namespaceUserName } from '../../src/api/access-spec.js';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
+import type { InfluxOnboarding } from '../../src/api/types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import {
   accessHarness,
@@ -38,6 +39,7 @@ import {
   createOnboarding,
   printingFailure,
   getSecret,
+  patchOnboardingSpec,
   waitForReason,
   type SecretView,
 } from '../support/onboarding.js';
@@ -59,6 +61,7 @@ class TemplateFile extends OnboardingFile {
   server!: InfluxServer;
   operatorToken = '';
   bucketName = '';
+  credentialsName = '';
 
   constructor(readonly version: RealVersion) {
     super();
@@ -76,7 +79,8 @@ class TemplateFile extends OnboardingFile {
       bucket: 'platform',
     });
     const onboarded = await waitForReason(this.namespace, 'influx', 'Onboarded', 60_000);
-    this.operatorToken = (await this.secret(onboarded.status?.secretName ?? '')).data.token ?? '';
+    this.credentialsName = onboarded.status?.secretName ?? '';
+    this.operatorToken = (await this.secret(this.credentialsName)).data.token ?? '';
     await createAccess('InfluxBucket', this.namespace, 'metrics', { onboardingRef: { name: 'influx' } });
     const bucket = await waitForAccess<InfluxBucket>('InfluxBucket', this.namespace, 'metrics', 'BucketReady');
     this.bucketName = bucket.status?.bucketName ?? '';
@@ -403,6 +407,43 @@ for (const version of REAL_VERSIONS) {
     // The values never appear where people read: the operator output, Events, statuses.
     await file.assertNoSecretLeaked(4);
   });
+
+  tests(
+    "onboarding-influx-cli: the credentials Secret carries the rendered configs and the CLI queries with them; the template cannot relabel it; a removed template's keys go",
+    async (file) => {
+      const example = parse(docsExample('onboarding-influx-cli')) as InfluxOnboarding;
+      await patchOnboardingSpec(file.namespace, 'influx', { secretTemplate: example.spec.secretTemplate as never });
+      const templated = await eventually('the credentials Secret to hold influx-configs', async () => {
+        const secret = await getSecret(file.namespace, file.credentialsName);
+        return secret?.data['influx-configs'] !== undefined && secret;
+      });
+      assert.is(templated.data.token, file.operatorToken, 'the same operator token');
+      assert.match(templated.data['influx-configs'] ?? '', `token = "${file.operatorToken}"`);
+      const read = await runInfluxCli(['query', '--raw', 'buckets()'], templated.data['influx-configs'] ?? '');
+      assert.is(read.code, 0, read.stderr);
+      assert.match(read.stdout, 'platform');
+      // The attack: a template that names the Secret as another onboarding's.
+      await patchOnboardingSpec(file.namespace, 'influx', {
+        secretTemplate: { metadata: { labels: { 'influxdb.onboarding.dev/owner-name': 'other' } } },
+      });
+      const invalid = await waitForReason(file.namespace, 'influx', 'InvalidSpec', 30_000);
+      assert.match(
+        invalid.status?.conditions?.find((condition) => condition.type === 'Ready')?.message ?? '',
+        'spec.secretTemplate.metadata.labels["influxdb.onboarding.dev/owner-name"]',
+      );
+      const kept = await file.secret(file.credentialsName);
+      assert.equal(kept.data, templated.data, 'nothing written while the spec is invalid');
+      assert.is(kept.raw.metadata?.labels?.['influxdb.onboarding.dev/owner-name'], 'influx');
+      await patchOnboardingSpec(file.namespace, 'influx', { secretTemplate: null });
+      await waitForReason(file.namespace, 'influx', 'Onboarded', 30_000);
+      const plain = await eventually('the template keys removed', async () => {
+        const secret = await getSecret(file.namespace, file.credentialsName);
+        return secret?.data['influx-configs'] === undefined && secret;
+      });
+      assert.equal(Object.keys(plain.data).sort(), ['bucket', 'org', 'password', 'token', 'url', 'username']);
+      assert.is(plain.data.token, file.operatorToken);
+    },
+  );
 
   tests.run();
 }
