@@ -343,7 +343,6 @@ test('instanceKey: never carries userinfo; throws on an unparsable URL (checkSpe
   assert.throws(() => instanceKey('not a url'));
 });
 
-
 test("spec.secretTemplate: InfluxToken's rules over url, org, bucket and token; the credentials Secret stays Opaque", () => {
   const template = accepted({
     secretTemplate: { data: { 'influx-configs': 'url = "{{ .url }}" token = "{{ .token }}"' } },
