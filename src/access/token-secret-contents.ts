@@ -8,7 +8,8 @@ import {
   type TokenSecret,
   type V1InSecret,
 } from '../api/access-types.js';
-import { renderSecretTemplate, type SecretTemplate, type TemplateValues } from '../api/secret-template.js';
+import { renderSecretTemplate } from '../api/secret-template.js';
+import type { SecretTemplate, TemplateValues } from '../api/template-types.js';
 
 const FIELD = 'spec.secretTemplate';
 

@@ -7,7 +7,8 @@ import {
   type PermissionAction,
   TOKEN_SECRET_KEYS,
 } from './access-types.js';
-import { checkSecretTemplate, type SecretTemplate } from './secret-template.js';
+import { checkSecretTemplate } from './secret-template.js';
+import type { SecretTemplate } from './template-types.js';
 import {
   checkBucketName,
   checkRetention,

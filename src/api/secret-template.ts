@@ -18,14 +18,6 @@ import {
   type TemplateValues,
 } from './template-types.js';
 
-export {
-  TEMPLATE_VALUE_NAMES,
-  type SecretTemplate,
-  type TemplatePart,
-  type TemplateValueName,
-  type TemplateValues,
-} from './template-types.js';
-
 export type Rendered = { ok: true; data: Record<string, string> } | { ok: false; problems: string[] };
 
 export const DEFAULT_SECRET_TYPE = 'Opaque';

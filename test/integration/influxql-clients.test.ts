@@ -8,12 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import {
-  checkSecretTemplate,
-  renderSecretTemplate,
-  type SecretTemplate,
-  type TemplateValues,
-} from '../../src/api/secret-template.js';
+import { checkSecretTemplate, renderSecretTemplate } from '../../src/api/secret-template.js';
+import type { SecretTemplate, TemplateValues } from '../../src/api/template-types.js';
 import { TOKEN_SECRET_KEYS } from '../../src/api/access-types.js';
 import { bucketPermissions } from '../../src/access/token-authorizations.js';
 import { createInfluxClient } from '../../src/influx/client.js';
