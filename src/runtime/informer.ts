@@ -279,7 +279,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     return namespace === undefined ? objects : objects.filter((object) => object.metadata?.namespace === namespace);
   }
 
-  /** A store for one reflector, so a relist only deletes objects of that reflector's namespace. */
+  /**
+   * A store for one reflector, so a relist only deletes objects of that reflector's namespace.
+   * The first list of the scope files each page as it arrives (nothing reads the cache before it
+   * has synced, and filing while the next page is on its way takes the work off the start-up's
+   * path); a relist files all its pages at once at its end, so readers never see a cache that is
+   * half the new list and half the old.
+   */
   private scopedStore(): ReflectorStore<T> {
     const owned = new Set<string>();
     let listed = false;
@@ -305,19 +311,35 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       owned.delete(key);
       this.notify((handlers) => handlers.onDelete?.(lastKnown));
     };
+    /** Removes what the list did not name: gone while no watch ran (or filed by a list that failed). */
+    const removeUnlisted = (keys: ReadonlySet<string>): void => {
+      for (const key of owned) {
+        const cached = this.cache.get(key);
+        if (!keys.has(key) && cached) removeKey(key, cached);
+      }
+    };
     return {
       upsert: (object) => upsert(object),
       remove: (object) => removeKey(objectKey(object), object),
-      replace: (objects) => {
-        const keys = new Set(objects.map((object) => objectKey(object)));
-        for (const key of owned) {
-          const cached = this.cache.get(key);
-          if (!keys.has(key) && cached) removeKey(key, cached);
-        }
+      startList: () => {
         const initial = !listed;
-        listed = true;
-        for (const object of objects) upsert(object, initial);
-        this.resolveSyncWaiters();
+        const keys = new Set<string>();
+        const held: T[] = [];
+        return {
+          page: (objects) => {
+            for (const object of objects) {
+              keys.add(objectKey(object));
+              if (initial) upsert(object, true);
+              else held.push(object);
+            }
+          },
+          end: () => {
+            removeUnlisted(keys);
+            for (const object of held) upsert(object);
+            listed = true;
+            this.resolveSyncWaiters();
+          },
+        };
       },
     };
   }
