@@ -12,6 +12,7 @@
 // one concurrency takes a quarter of an hour on 2 cores.
 import type { LogRecord } from '../test/support/operator.js';
 import { lineChart, proportional, type Series } from './chart.js';
+import { monotonicMicros, summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import type { Settings } from './settings.js';
 import { floorOnboard, floorToken, tokenManifest } from './floor.js';
 import {
@@ -88,13 +89,24 @@ interface StartFigures {
   operatorShareMs: number;
   lists: ListTiming[];
   /** What the operator logged of each list (`listed`): objects, pages, its time listing and filling the cache. */
-  logged: Array<{ resource: string; objects: number; pages: number; listMs: number; storeMs: number }>;
+  logged: Array<{
+    resource: string;
+    objects: number;
+    pages: number;
+    listMs: number;
+    parseMs: number;
+    fileMs: number;
+    storeMs: number;
+  }>;
   /** The resource created while no operator ran, from spawn until Ready. */
   pendingReadyMs: number;
   /** From spawn until every resource had been reconciled once, and the InfluxDB requests of that round. */
   firstRoundSeconds: number;
   firstRoundInfluxRequests: Record<string, number>;
   rssAfterGcMiB: number;
+  load: string;
+  /** --profile: the operator's CPU from spawn to its first reconcile. */
+  profile?: ProfileSummary;
 }
 
 export interface ScalePoint {
@@ -106,7 +118,10 @@ export interface ScalePoint {
   rssBeforeGcMiB: number;
   heapUsedMiB: number;
   steady: SteadyCounts;
+  /** The restart with the median operator's share (of --scale-restarts). */
   start: StartFigures;
+  /** Every restart's first reconcile and operator's share, ms, when there were several. */
+  starts?: Array<{ firstReconcileMs: number; operatorShareMs: number; longestListMs: number; load: string }>;
   load: string;
   /** When and on which commit the point was measured: a run keeps the points of sizes it did not measure. */
   date: string;
@@ -294,26 +309,36 @@ async function steadyState(
 
 const logAt = (record: LogRecord): number => Date.parse(String(record['timestamp']));
 
-/** Stops the operator, creates one resource while none runs, and times a start over everything. */
+/**
+ * Stops the operator (if one runs), creates one resource while none runs, and times a start over
+ * everything: restart `number` (from 1) finds `size + number` resources.
+ */
 async function restart(
   bench: Bench,
   workload: Workload,
   namespace: string,
-  size: number,
-  concurrency: number,
+  { size, concurrency, number, profile }: { size: number; concurrency: number; number: number; profile: boolean },
   manifest: (name: string, index: number) => Record<string, unknown>,
-  previous: BenchOperator,
+  previous: BenchOperator | undefined,
 ): Promise<StartFigures> {
-  await stopOperator(bench, previous);
+  if (previous !== undefined) await stopOperator(bench, previous);
   const resources = collection(namespace, workload.plural);
   const watch = watchObserver(bench.kube, resources);
   // Named to sort first: it is listed, and so queued, before the others.
-  const pending = 'a-restart';
-  await bench.kube.call('POST', `${resources}?fieldManager=${BENCH_MANAGER}`, manifest(pending, size));
-  const existing = size + 1;
+  const pending = number === 1 ? 'a-restart' : `a-restart-${number}`;
+  await bench.kube.call('POST', `${resources}?fieldManager=${BENCH_MANAGER}`, manifest(pending, size + number - 1));
+  const existing = size + number;
+  const loadBefore = load();
   const influxBefore = await bench.farm.counts();
   const spawned = Date.now();
-  const operator = await startBenchOperator(bench, { namespace, concurrency, waitForReady: false });
+  const spawnedMicros = monotonicMicros();
+  const operator = await startBenchOperator(bench, {
+    namespace,
+    concurrency,
+    waitForReady: false,
+    ...(profile && { profile: `restart-${workload.kind}-${size}-${number}-${spawned}` }),
+  });
+  let stopped = false;
   try {
     const { process } = operator;
     const synced = await process.waitForLog(
@@ -374,35 +399,52 @@ async function restart(
           objects: Number(record['objects']),
           pages: Number(record['pages']),
           listMs: Number(record['listMs']),
+          parseMs: Number(record['parseMs']),
+          fileMs: Number(record['fileMs']),
           storeMs: Number(record['storeMs']),
         })),
       pendingReadyMs,
       firstRoundSeconds: round((roundDone - spawned) / 1000, 1),
       firstRoundInfluxRequests,
       rssAfterGcMiB: (await memoryAfterGc(operator)).rssMiB,
+      load: `${loadBefore} -> ${load()}`,
     };
+    if (profile) {
+      stopped = true;
+      const path = await stopOperator(bench, operator);
+      // From the spawn (the process's own start included) to the first reconcile's log line.
+      const to = spawnedMicros + (firstReconcileMs + 1) * 1000;
+      if (path !== undefined)
+        figures.profile = summarizeProfile(path, `${root}dist/main.js.map`, { from: spawnedMicros, to }, 25);
+    }
     say(
-      `  restart over ${existing} ${workload.kind}: caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms (the operator's own share ${figures.operatorShareMs} ms), lists ${JSON.stringify(lists)}; the pending one Ready after ${figures.pendingReadyMs} ms; all reconciled once after ${figures.firstRoundSeconds} s with ${JSON.stringify(firstRoundInfluxRequests)}; RSS after GC ${figures.rssAfterGcMiB} MiB`,
+      `  restart over ${existing} ${workload.kind} (load ${figures.load}): caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms (the operator's own share ${figures.operatorShareMs} ms), lists ${JSON.stringify(lists)}; listed ${JSON.stringify(figures.logged)}; the pending one Ready after ${figures.pendingReadyMs} ms; all reconciled once after ${figures.firstRoundSeconds} s with ${JSON.stringify(firstRoundInfluxRequests)}; RSS after GC ${figures.rssAfterGcMiB} MiB`,
     );
+    if (figures.profile !== undefined)
+      say(`  CPU profile, spawn to first reconcile: ${JSON.stringify(figures.profile)}`);
     return figures;
   } finally {
     watch.stop();
-    await operator.process.kill();
+    if (!stopped) await operator.process.kill();
   }
 }
 
-async function scalePoint(
-  bench: Bench,
-  workload: Workload,
-  size: number,
-  concurrencies: number[],
-  windowSeconds: number,
-): Promise<ScalePoint> {
+/** How each point of the series is measured (from the e2e benchmark's settings). */
+interface PointSettings {
+  concurrencies: number[];
+  windowSeconds: number;
+  restarts: number;
+  profile: boolean;
+  /** False: the floors are left out (a probe of the operator alone). */
+  floor: boolean;
+}
+
+async function scalePoint(bench: Bench, workload: Workload, size: number, how: PointSettings): Promise<ScalePoint> {
   const loadBefore = load();
   say(`\n### scale: ${size} ${workload.kind} (load ${loadBefore})`);
   const ready: ReadyRun[] = [];
   // The highest concurrency first: its operator stays for the memory, steady-state and restart figures.
-  const [main, ...others] = [...concurrencies].sort((a, b) => b - a);
+  const [main, ...others] = [...how.concurrencies].sort((a, b) => b - a);
   if (main === undefined) throw new Error('--scale-concurrency: at least one');
   let point: Omit<ScalePoint, 'ready' | 'load' | 'date' | 'commit'> | undefined;
   for (const concurrency of [main, ...others]) {
@@ -419,9 +461,17 @@ async function scalePoint(
       say(
         `  RSS after GC ${memory.rssMiB} MiB (${(rssBeforeGc / 1024 ** 2) | 0} MiB before), heap used ${round(heapUsed / 1024 ** 2)} MiB`,
       );
-      const steady = await steadyState(bench, run.namespace, size, workload.kind, windowSeconds);
+      const steady = await steadyState(bench, run.namespace, size, workload.kind, how.windowSeconds);
       say(`  steady state over ${steady.windowSeconds} s: ${JSON.stringify(steady)}`);
-      const start = await restart(bench, workload, run.namespace, size, concurrency, run.manifest, run.operator);
+      const starts: StartFigures[] = [];
+      for (let number = 1; number <= how.restarts; number++) {
+        const previous = number === 1 ? run.operator : undefined;
+        const settings = { size, concurrency, number, profile: how.profile };
+        starts.push(await restart(bench, workload, run.namespace, settings, run.manifest, previous));
+      }
+      const byShare = [...starts].sort((a, b) => a.operatorShareMs - b.operatorShareMs);
+      const start = byShare[Math.floor((byShare.length - 1) / 2)];
+      if (start === undefined) throw new Error('--scale-restarts: at least one');
       point = {
         kind: workload.kind,
         size,
@@ -430,20 +480,30 @@ async function scalePoint(
         heapUsedMiB: round(heapUsed / 1024 ** 2),
         steady,
         start,
+        ...(starts.length > 1 && {
+          starts: starts.map((each) => ({
+            firstReconcileMs: each.firstReconcileMs,
+            operatorShareMs: each.operatorShareMs,
+            longestListMs: Math.max(0, ...each.lists.map((list) => list.apiServerMs)),
+            load: each.load,
+          })),
+        }),
       };
     } else await run.operator.process.kill();
     await cleanUp(bench, workload, run.namespace);
-    const floorSeconds = await floorRun(bench, workload, size, concurrency);
+    const floorSeconds = how.floor ? await floorRun(bench, workload, size, concurrency) : undefined;
     const entry: ReadyRun = {
       concurrency,
       operatorSeconds: round(run.seconds, 2),
-      floorSeconds: round(floorSeconds, 2),
-      ratio: round(run.seconds / floorSeconds, 2),
+      ...(floorSeconds !== undefined && {
+        floorSeconds: round(floorSeconds, 2),
+        ratio: round(run.seconds / floorSeconds, 2),
+      }),
       operatorPeakRssMiB: round(run.peakBytes / 1024 ** 2),
       load: `${runLoad} -> ${load()}`,
     };
     say(
-      `  concurrency ${concurrency}: operator ${entry.operatorSeconds} s, floor ${entry.floorSeconds} s, ratio ${entry.ratio} (load ${entry.load})`,
+      `  concurrency ${concurrency}: operator ${entry.operatorSeconds} s, floor ${entry.floorSeconds ?? '-'} s, ratio ${entry.ratio ?? '-'} (load ${entry.load})`,
     );
     ready.push(entry);
   }
@@ -566,12 +626,17 @@ function keptPoints(measured: readonly ScalePoint[]): ScalePoint[] {
 
 export async function scaleSeries(bench: Bench, settings: Settings): Promise<ScaleFigures> {
   const measured: ScalePoint[] = [];
-  for (const size of settings.scale)
-    measured.push(await scalePoint(bench, onboardings, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
-  for (const size of settings.scaleTokens)
-    measured.push(await scalePoint(bench, tokens, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
+  const how: PointSettings = {
+    concurrencies: settings.scaleConcurrency,
+    windowSeconds: settings.scaleWindowSeconds,
+    restarts: settings.scaleRestarts,
+    profile: settings.profile,
+    floor: !settings.skip.includes('scale-floor'),
+  };
+  for (const size of settings.scale) measured.push(await scalePoint(bench, onboardings, size, how));
+  for (const size of settings.scaleTokens) measured.push(await scalePoint(bench, tokens, size, how));
   const points = [...keptPoints(measured), ...measured].sort((a, b) => a.kind.localeCompare(b.kind) || a.size - b.size);
-  writeScaleCharts(points);
+  if (how.floor) writeScaleCharts(points);
   const figures: Figure[] = measured.flatMap((point) => [
     ...point.ready.map((run) => ({
       name: `e2e scale ${point.size} ${point.kind} -> all Ready, concurrency ${run.concurrency}`,
