@@ -73,80 +73,110 @@ function selectorCouldGrant(facts: SweepFacts): boolean {
  * skipped and reported, never decided. Record entries of resources that are gone are forgotten.
  */
 export function decideSweep(facts: SweepFacts): SweepVerdict {
-  const verdict: SweepVerdict = {
-    read: { tokensIn: [], bucketsIn: [], namespaces: [] },
-    delete: [],
-    forget: [],
-    skipped: [],
+  const reads = liveReads(facts);
+  const doomed = judgeAuthorizations(facts, reads);
+  const forget = forgetGone(facts, reads);
+  return {
+    read: { tokensIn: [...reads.needTokens], bucketsIn: [...reads.needBuckets], namespaces: [...reads.needNamespaces] },
+    delete: doomed,
+    forget,
+    skipped: [...reads.skipped].map(([namespace, what]) => ({ namespace, what })),
   };
-  const home = facts.onboarding.namespace;
-  const needTokens = new Set<string>();
-  const needBuckets = new Set<string>();
-  const needNamespaces = new Set<string>();
-  const skipped = new Map<string, string>();
+}
 
+/** What the sweep learned live so far, and what it still needs to read (or could not: skipped, by namespace). */
+interface LiveReads {
+  needTokens: Set<string>;
+  needBuckets: Set<string>;
+  needNamespaces: Set<string>;
+  skipped: Map<string, string>;
   /** Whether `namespace` is granted now: true, false, or undefined while its labels are unread (or unreadable). */
-  const grantedNow = (namespace: string): boolean | undefined => {
-    if (granted(facts, namespace, undefined)) return true;
-    if (!selectorCouldGrant(facts)) return false;
-    const live = facts.liveNamespaces[namespace];
-    if (live === undefined) {
-      needNamespaces.add(namespace);
-      return undefined;
-    }
-    if (live.kind === 'forbidden') {
-      skipped.set(namespace, 'the namespace (403)');
-      return undefined;
-    }
-    return live.kind === 'found' && granted(facts, namespace, live.labels);
-  };
+  grantedNow(namespace: string): boolean | undefined;
+  /** The live list of a namespace, or undefined while unread (it is then needed) or forbidden (skipped). */
+  liveIn(
+    lists: Readonly<Record<string, LiveList>>,
+    need: Set<string>,
+    namespace: string,
+    what: string,
+  ): readonly LiveResource[] | undefined;
+}
 
-  const liveIn = (lists: Readonly<Record<string, LiveList>>, need: Set<string>, namespace: string, what: string) => {
-    const live = lists[namespace];
-    if (live === undefined) need.add(namespace);
-    else if (live.kind === 'forbidden') skipped.set(namespace, `${what} (403)`);
-    return live?.kind === 'listed' ? live.items : undefined;
+function liveReads(facts: SweepFacts): LiveReads {
+  const reads: LiveReads = {
+    needTokens: new Set(),
+    needBuckets: new Set(),
+    needNamespaces: new Set(),
+    skipped: new Map(),
+    grantedNow(namespace) {
+      if (granted(facts, namespace, undefined)) return true;
+      if (!selectorCouldGrant(facts)) return false;
+      const live = facts.liveNamespaces[namespace];
+      if (live === undefined) {
+        reads.needNamespaces.add(namespace);
+        return undefined;
+      }
+      if (live.kind === 'forbidden') {
+        reads.skipped.set(namespace, 'the namespace (403)');
+        return undefined;
+      }
+      return live.kind === 'found' && granted(facts, namespace, live.labels);
+    },
+    liveIn(lists, need, namespace, what) {
+      const live = lists[namespace];
+      if (live === undefined) need.add(namespace);
+      else if (live.kind === 'forbidden') reads.skipped.set(namespace, `${what} (403)`);
+      return live?.kind === 'listed' ? live.items : undefined;
+    },
   };
+  return reads;
+}
 
+/** The authorizations to delete: their InfluxToken gone, created again, or its namespace no longer granted. */
+function judgeAuthorizations(facts: SweepFacts, reads: LiveReads): SweepVerdict['delete'] {
+  const doomed: SweepVerdict['delete'] = [];
+  const home = facts.onboarding.namespace;
   for (const authorization of facts.authorizations) {
     const marker = tokenOf(authorization.description);
     if (marker === undefined) continue;
     const { namespace, name, uid } = marker;
-    const token = `${namespace}/${name}`;
-    const grant = namespace === home ? true : grantedNow(namespace);
+    const grant = namespace === home ? true : reads.grantedNow(namespace);
     const cached = facts.cachedTokenUID(namespace, name) === uid;
     if (cached && grant !== false) continue;
-    const items = liveIn(facts.liveTokens, needTokens, namespace, 'InfluxTokens');
+    const items = reads.liveIn(facts.liveTokens, reads.needTokens, namespace, 'InfluxTokens');
     if (items === undefined) continue;
     const live = items.find((item) => item.name === name);
-    const entry = { id: authorization.id, token, ...(authorization.v1 && { v1: authorization.v1 }) };
-    if (live === undefined) verdict.delete.push({ ...entry, reason: 'token-gone' });
-    else if (live.uid !== uid) verdict.delete.push({ ...entry, reason: 'token-recreated' });
+    const entry = {
+      id: authorization.id,
+      token: `${namespace}/${name}`,
+      ...(authorization.v1 && { v1: authorization.v1 }),
+    };
+    if (live === undefined) doomed.push({ ...entry, reason: 'token-gone' });
+    else if (live.uid !== uid) doomed.push({ ...entry, reason: 'token-recreated' });
     // Its finalizer revokes it; an InfluxToken that now references another onboarding is that one's to judge.
     else if (live.deleting || live.onboarding !== `${facts.onboarding.namespace}/${facts.onboarding.name}`) continue;
-    else if (grant === false) verdict.delete.push({ ...entry, reason: 'not-granted' });
+    else if (grant === false) doomed.push({ ...entry, reason: 'not-granted' });
   }
+  return doomed;
+}
 
+/** Record entries of InfluxTokens and InfluxBuckets the API server no longer has. */
+function forgetGone(facts: SweepFacts, reads: LiveReads): SweepVerdict['forget'] {
+  const forget: SweepVerdict['forget'] = [];
   for (const { namespace, record } of facts.records) {
     const tokenEntries = Object.entries(record.tokens).filter(
       ([uid, name]) => facts.cachedTokenUID(namespace, name) !== uid,
     );
     if (tokenEntries.length > 0) {
-      const items = liveIn(facts.liveTokens, needTokens, namespace, 'InfluxTokens');
+      const items = reads.liveIn(facts.liveTokens, reads.needTokens, namespace, 'InfluxTokens');
       for (const [uid] of items === undefined ? [] : tokenEntries)
-        if (!items?.some((item) => item.uid === uid))
-          verdict.forget.push({ namespace, change: { kind: 'forgetToken', uid } });
+        if (!items?.some((item) => item.uid === uid)) forget.push({ namespace, change: { kind: 'forgetToken', uid } });
     }
     const bucketEntries = Object.keys(record.buckets).filter((uid) => !facts.cachedBucketUID(namespace, uid));
     if (bucketEntries.length > 0) {
-      const items = liveIn(facts.liveBuckets, needBuckets, namespace, 'InfluxBuckets');
+      const items = reads.liveIn(facts.liveBuckets, reads.needBuckets, namespace, 'InfluxBuckets');
       for (const uid of items === undefined ? [] : bucketEntries)
-        if (!items?.some((item) => item.uid === uid))
-          verdict.forget.push({ namespace, change: { kind: 'forgetBucket', uid } });
+        if (!items?.some((item) => item.uid === uid)) forget.push({ namespace, change: { kind: 'forgetBucket', uid } });
     }
   }
-
-  verdict.read = { tokensIn: [...needTokens], bucketsIn: [...needBuckets], namespaces: [...needNamespaces] };
-  verdict.skipped = [...skipped].map(([namespace, what]) => ({ namespace, what }));
-  return verdict;
+  return forget;
 }

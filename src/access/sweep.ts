@@ -3,10 +3,12 @@ import type { OnboardingKey } from '../api/access-spec.js';
 import { checkAccessFrom } from '../api/spec.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import type { Logger, SecretRegistry } from '../log.js';
+import type { InfluxClient } from '../influx/index.js';
 import type { Reconciler, ResourceEvent, Result } from '../runtime/index.js';
 import type { ListedAuthorization } from './token-authorizations.js';
+import type { Connection } from './access.js';
 import { abortingOn, accessThrough, type AccessPorts } from './reconciler.js';
-import { decideSweep, type LiveList, type LiveNamespace, type SweepReason } from './sweep-decide.js';
+import { decideSweep, type LiveList, type LiveNamespace, type SweepReason, type SweepVerdict } from './sweep-decide.js';
 
 /** What the sweep reads and writes; everything it decides from is read from the API server at the time. */
 export interface SweepPorts extends Pick<AccessPorts, 'readCredentials' | 'readReference' | 'influx' | 'recordEvent'> {
@@ -54,119 +56,154 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
       onboarding,
     );
     if (access.kind !== 'ready') return again;
-    const { connection } = access;
     // Its requests end with the reconcile (its deadline, a stop), as every reconciler's do.
-    const client = abortingOn(ports, signal).influx(connection.target);
+    const round: SweepRound = {
+      ports,
+      options,
+      ref,
+      onboarding,
+      connection: access.connection,
+      client: abortingOn(ports, signal).influx(access.connection.target),
+    };
     const records = await ports.listRecords(ref);
-    const users = new Map<string, string>();
-    for (const { namespace, record } of records) if (record.userID !== undefined) users.set(record.userID, namespace);
-    // Tokens issued before each namespace had its own user belong to the operator's.
-    if (onboarding.status?.userID !== undefined) users.set(onboarding.status.userID, `the operator's own user`);
-    const authorizations: ListedAuthorization[] = [];
-    const unlisted: string[] = [];
-    // One list per user: a tenant whose list cannot be read (too large, say) holds up no one else's sweep.
-    for (const [userID, whose] of users) {
-      const listed = await client.listAuthorizations(connection.token, { userID });
-      if (listed.ok) authorizations.push(...listed.value.filter((entry) => entry.orgID === connection.orgID));
-      else {
-        unlisted.push(whose);
-        options.onSkipped();
-        options.logger.warn('sweep could not list authorizations', {
-          onboarding: connection.onboarding,
-          of: whose,
-          error: listed.failure.message,
-        });
-      }
-    }
-
-    // v1 authorizations (InfluxToken spec.v1) are listed by org: the sweep judges them by the same marker.
-    const v1 = await client.listV1Authorizations(connection.token, { orgID: connection.orgID });
-    if (v1.ok) authorizations.push(...v1.value.map(({ id, description }) => ({ id, description, v1: true as const })));
-    else {
-      unlisted.push('the org (v1 authorizations)');
-      options.onSkipped();
-      options.logger.warn('sweep could not list v1 authorizations', {
-        onboarding: connection.onboarding,
-        error: v1.failure.message,
-      });
-    }
-
-    const liveTokens: Record<string, LiveList> = {};
-    const liveBuckets: Record<string, LiveList> = {};
-    const liveNamespaces: Record<string, LiveNamespace> = {};
-    const facts = () => ({
-      onboarding: ref,
-      accessFrom: checkAccessFrom(onboarding.spec?.accessFrom, []),
-      labelGrants: options.labelGrants,
-      records,
-      authorizations,
-      cachedTokenUID: (namespace: string, name: string) => ports.cachedTokenUID(namespace, name),
-      cachedBucketUID: (namespace: string, uid: string) => ports.cachedBucketUID(namespace, uid),
-      liveTokens,
-      liveBuckets,
-      liveNamespaces,
-    });
-    let verdict = decideSweep(facts());
-    for (let round = 0; round < READ_ROUNDS; round++) {
-      const { tokensIn, bucketsIn, namespaces } = verdict.read;
-      if (tokensIn.length + bucketsIn.length + namespaces.length === 0) break;
-      for (const namespace of tokensIn) liveTokens[namespace] = await ports.listTokens(namespace);
-      for (const namespace of bucketsIn) liveBuckets[namespace] = await ports.listBuckets(namespace);
-      for (const namespace of namespaces) liveNamespaces[namespace] = await ports.readNamespace(namespace);
-      verdict = decideSweep(facts());
-    }
-
-    let deleted = 0;
-    for (const entry of verdict.delete) {
-      const outcome = entry.v1
-        ? await client.deleteV1Authorization(connection.token, entry.id)
-        : await client.deleteAuthorization(connection.token, entry.id);
-      if (!outcome.ok) {
-        options.logger.warn('sweep could not delete an authorization', {
-          onboarding: connection.onboarding,
-          authorizationID: entry.id,
-          error: outcome.failure.message,
-        });
-        continue;
-      }
-      deleted++;
-      options.onDeleted(entry.reason);
-      options.logger.info('deleted authorization', {
-        onboarding: connection.onboarding,
-        authorizationID: entry.id,
-        token: entry.token,
-        why: SWEEP_REASONS[entry.reason],
-      });
-    }
-    for (const { namespace, change } of verdict.forget)
-      await ports.changeRecord({ onboarding: ref, namespace }, change);
-    for (const skipped of verdict.skipped) {
-      options.onSkipped();
-      const event: ResourceEvent = {
-        type: 'Warning',
-        reason: 'SweepSkipped',
-        message: `could not read ${skipped.what} in namespace ${skipped.namespace}: the authorizations of its InfluxTokens were left as they are`,
-      };
-      ports.recordEvent(onboarding, event);
-    }
-    if (unlisted.length > 0) {
-      ports.recordEvent(onboarding, {
-        type: 'Warning',
-        reason: 'SweepSkipped',
-        message: `could not list the authorizations of ${unlisted.join(', ')}: they were left as they are`,
-      });
-    }
+    const listed = await listAuthorizations(round, records);
+    const verdict = await readUntilDecided(round, records, listed.authorizations);
+    const deleted = await carryOut(round, verdict, listed.unlisted);
     options.logger.info('swept', {
-      onboarding: connection.onboarding,
-      users: users.size,
-      unlisted,
-      authorizations: authorizations.length,
+      onboarding: access.connection.onboarding,
+      users: listed.users,
+      unlisted: listed.unlisted,
+      authorizations: listed.authorizations.length,
       deleted,
       forgotten: verdict.forget.length,
       skipped: verdict.skipped.map((entry) => entry.namespace),
     });
     return again;
   };
+}
+
+/** One sweep of one onboarding: what its steps share. */
+interface SweepRound {
+  ports: SweepPorts;
+  options: SweepOptions;
+  ref: OnboardingKey;
+  onboarding: InfluxOnboarding;
+  connection: Connection;
+  client: InfluxClient;
+}
+
+type Records = Awaited<ReturnType<SweepPorts['listRecords']>>;
+
+/**
+ * The authorizations of every user the records name, one list per user (a tenant whose list
+ * cannot be read, too large say, holds up no one else's sweep), and the org's v1 authorizations.
+ * unlisted: whose lists could not be read.
+ */
+async function listAuthorizations(
+  round: SweepRound,
+  records: Records,
+): Promise<{ authorizations: ListedAuthorization[]; unlisted: string[]; users: number }> {
+  const { client, connection, onboarding, options } = round;
+  const users = new Map<string, string>();
+  for (const { namespace, record } of records) if (record.userID !== undefined) users.set(record.userID, namespace);
+  // Tokens issued before each namespace had its own user belong to the operator's.
+  if (onboarding.status?.userID !== undefined) users.set(onboarding.status.userID, `the operator's own user`);
+  const authorizations: ListedAuthorization[] = [];
+  const unlisted: string[] = [];
+  const skip = (whose: string, message: string, error: string): void => {
+    unlisted.push(whose);
+    options.onSkipped();
+    options.logger.warn(message, { onboarding: connection.onboarding, of: whose, error });
+  };
+  for (const [userID, whose] of users) {
+    const listed = await client.listAuthorizations(connection.token, { userID });
+    if (listed.ok) authorizations.push(...listed.value.filter((entry) => entry.orgID === connection.orgID));
+    else skip(whose, 'sweep could not list authorizations', listed.failure.message);
+  }
+  // v1 authorizations (InfluxToken spec.v1) are listed by org: the sweep judges them by the same marker.
+  const v1 = await client.listV1Authorizations(connection.token, { orgID: connection.orgID });
+  if (v1.ok) authorizations.push(...v1.value.map(({ id, description }) => ({ id, description, v1: true as const })));
+  else skip('the org (v1 authorizations)', 'sweep could not list v1 authorizations', v1.failure.message);
+  return { authorizations, unlisted, users: users.size };
+}
+
+/** The sweep's verdict after at most READ_ROUNDS rounds of the live reads it asks for. */
+async function readUntilDecided(
+  round: SweepRound,
+  records: Records,
+  authorizations: ListedAuthorization[],
+): Promise<SweepVerdict> {
+  const { ports, options, onboarding, ref } = round;
+  const liveTokens: Record<string, LiveList> = {};
+  const liveBuckets: Record<string, LiveList> = {};
+  const liveNamespaces: Record<string, LiveNamespace> = {};
+  const facts = () => ({
+    onboarding: ref,
+    accessFrom: checkAccessFrom(onboarding.spec?.accessFrom, []),
+    labelGrants: options.labelGrants,
+    records,
+    authorizations,
+    cachedTokenUID: (namespace: string, name: string) => ports.cachedTokenUID(namespace, name),
+    cachedBucketUID: (namespace: string, uid: string) => ports.cachedBucketUID(namespace, uid),
+    liveTokens,
+    liveBuckets,
+    liveNamespaces,
+  });
+  let verdict = decideSweep(facts());
+  for (let read = 0; read < READ_ROUNDS; read++) {
+    const { tokensIn, bucketsIn, namespaces } = verdict.read;
+    if (tokensIn.length + bucketsIn.length + namespaces.length === 0) break;
+    for (const namespace of tokensIn) liveTokens[namespace] = await ports.listTokens(namespace);
+    for (const namespace of bucketsIn) liveBuckets[namespace] = await ports.listBuckets(namespace);
+    for (const namespace of namespaces) liveNamespaces[namespace] = await ports.readNamespace(namespace);
+    verdict = decideSweep(facts());
+  }
+  return verdict;
+}
+
+/** Deletes what the verdict names, forgets records, and tells what was skipped; the count deleted. */
+async function carryOut(round: SweepRound, verdict: SweepVerdict, unlisted: string[]): Promise<number> {
+  const { ports, options, ref, onboarding, connection, client } = round;
+  let deleted = 0;
+  for (const entry of verdict.delete) {
+    const outcome = entry.v1
+      ? await client.deleteV1Authorization(connection.token, entry.id)
+      : await client.deleteAuthorization(connection.token, entry.id);
+    if (!outcome.ok) {
+      options.logger.warn('sweep could not delete an authorization', {
+        onboarding: connection.onboarding,
+        authorizationID: entry.id,
+        error: outcome.failure.message,
+      });
+      continue;
+    }
+    deleted++;
+    options.onDeleted(entry.reason);
+    options.logger.info('deleted authorization', {
+      onboarding: connection.onboarding,
+      authorizationID: entry.id,
+      token: entry.token,
+      why: SWEEP_REASONS[entry.reason],
+    });
+  }
+  for (const { namespace, change } of verdict.forget) await ports.changeRecord({ onboarding: ref, namespace }, change);
+  for (const skipped of verdict.skipped) {
+    options.onSkipped();
+    const event: ResourceEvent = {
+      type: 'Warning',
+      reason: 'SweepSkipped',
+      message: `could not read ${skipped.what} in namespace ${skipped.namespace}: the authorizations of its InfluxTokens were left as they are`,
+    };
+    ports.recordEvent(onboarding, event);
+  }
+  if (unlisted.length > 0) {
+    ports.recordEvent(onboarding, {
+      type: 'Warning',
+      reason: 'SweepSkipped',
+      message: `could not list the authorizations of ${unlisted.join(', ')}: they were left as they are`,
+    });
+  }
+  return deleted;
 }
 
 const SWEEP_REASONS: Record<SweepReason, string> = {

@@ -36,7 +36,8 @@ import {
 import { generatePassword } from '../api/generate.js';
 import { bucketPermissions, type ListedAuthorization } from './token-authorizations.js';
 import type { V1Step } from './token-v1.js';
-import { decideToken, type BucketResolution, type TokenFacts, type TokenStep } from './token-decide.js';
+import { decideToken } from './token-decide.js';
+import type { BucketResolution, TokenFacts, TokenStep } from './token-facts.js';
 
 export interface TokenPorts extends AccessPorts, KindPorts<InfluxToken, InfluxTokenStatus> {
   bucket(namespace: string, name: string): InfluxBucket | undefined;
@@ -261,22 +262,8 @@ async function act(
         ? { ...facts, user: { ok: true, value: created.value.id } }
         : { ...facts, failure: { doing: `creating InfluxDB user ${step.name}`, failure: created.failure } };
     }
-    case 'listAuthorizations': {
-      const { target, token } = step.connection;
-      const authorizations = await run.lists.read(
-        `${connectionKey(step.connection)} user ${step.userID}`,
-        run.listedAfter,
-        // Kept for the run: what a token's list is read for, without the tokens.
-        async () => {
-          const listed = await ports.influx(target).listAuthorizations(token, { userID: step.userID });
-          return listed.ok
-            ? { ok: true, value: listed.value.map(({ id, description }) => ({ id, description })) }
-            : listed;
-        },
-        (listed) => listed.ok,
-      );
-      return { ...facts, authorizations };
-    }
+    case 'listAuthorizations':
+      return { ...facts, authorizations: await listAuthorizations(ports, step, run) };
     case 'readAuthorization': {
       const { target, token } = step.connection;
       const found = await ports.influx(target).authorization(token, step.authorizationID);
@@ -287,41 +274,73 @@ async function act(
       run.clean.delete(key);
       run.changes.set(key, run.lists.mark());
       return create(ports, options, step, facts);
-    case 'writeSecret': {
-      const { token, 'v1-password': v1Password, 'v1-pending-password': pending } = step.secret.data;
-      const owner = tokenOwner(key);
-      options.secrets.hold(owner, 'secret', validCredentials({ tokens: [token] }));
-      options.secrets.hold(owner, 'v1-password', validCredentials({ password: v1Password }));
-      options.secrets.hold(owner, 'v1-pending-password', validCredentials({ password: pending }));
-      const { issued: _written, ...rest } = facts;
-      // The write's answer is the Secret as the API server has it now.
-      const secret = await ports.writeSecret(facts.resource, step.secret, facts.secret);
-      return { ...rest, secret, secretConfirmed: true };
-    }
+    case 'writeSecret':
+      return writeSecret(ports, options, step.secret, facts, key);
     case 'confirmSecret': {
       if (!facts.checked.ok) throw new Error('a token without a valid spec has no Secret to confirm');
       const secret = await ports.confirmSecret(facts.resource, facts.checked.spec.secretName);
       holdSecretToken(options, key, secret);
       return { ...facts, secret, secretConfirmed: true };
     }
-    case 'deleteAuthorization': {
-      const { target, token } = step.connection;
+    case 'deleteAuthorization':
       run.changes.set(key, run.lists.mark());
-      const deleted = await ports.influx(target).deleteAuthorization(token, step.authorizationID);
-      if (!deleted.ok) {
-        const doing = `deleting authorization ${step.authorizationID} (${step.why})`;
-        return { ...facts, failure: { doing, failure: deleted.failure } };
-      }
-      options.logger.info('deleted authorization', {
-        resource: key,
-        authorizationID: step.authorizationID,
-        why: step.why,
-      });
-      return { ...facts, deleted: [...(facts.deleted ?? []), step.authorizationID] };
-    }
+      return deleteAuthorization(ports, options, step, facts, key);
     default:
       return actV1(ports, options, step, facts);
   }
+}
+
+/** The namespace user's authorizations, without their tokens, read once per run and shared by the tokens that need it. */
+function listAuthorizations(
+  ports: TokenPorts,
+  step: Extract<TokenAction, { kind: 'listAuthorizations' }>,
+  run: RunState,
+): Promise<NonNullable<TokenFacts['authorizations']>> {
+  const { target, token } = step.connection;
+  return run.lists.read(
+    `${connectionKey(step.connection)} user ${step.userID}`,
+    run.listedAfter,
+    async () => {
+      const listed = await ports.influx(target).listAuthorizations(token, { userID: step.userID });
+      return listed.ok ? { ok: true, value: listed.value.map(({ id, description }) => ({ id, description })) } : listed;
+    },
+    (listed) => listed.ok,
+  );
+}
+
+/** Writes the token's Secret, its values held for redaction first; the answer is the Secret as the API server has it now. */
+async function writeSecret(
+  ports: TokenPorts,
+  options: AccessOptions,
+  desired: DesiredTokenSecret,
+  facts: TokenFacts,
+  key: string,
+): Promise<TokenFacts> {
+  const { token, 'v1-password': v1Password, 'v1-pending-password': pending } = desired.data;
+  const owner = tokenOwner(key);
+  options.secrets.hold(owner, 'secret', validCredentials({ tokens: [token] }));
+  options.secrets.hold(owner, 'v1-password', validCredentials({ password: v1Password }));
+  options.secrets.hold(owner, 'v1-pending-password', validCredentials({ password: pending }));
+  const { issued: _written, ...rest } = facts;
+  const secret = await ports.writeSecret(facts.resource, desired, facts.secret);
+  return { ...rest, secret, secretConfirmed: true };
+}
+
+async function deleteAuthorization(
+  ports: TokenPorts,
+  options: AccessOptions,
+  step: Extract<TokenAction, { kind: 'deleteAuthorization' }>,
+  facts: TokenFacts,
+  key: string,
+): Promise<TokenFacts> {
+  const { target, token } = step.connection;
+  const deleted = await ports.influx(target).deleteAuthorization(token, step.authorizationID);
+  if (!deleted.ok) {
+    const doing = `deleting authorization ${step.authorizationID} (${step.why})`;
+    return { ...facts, failure: { doing, failure: deleted.failure } };
+  }
+  options.logger.info('deleted authorization', { resource: key, authorizationID: step.authorizationID, why: step.why });
+  return { ...facts, deleted: [...(facts.deleted ?? []), step.authorizationID] };
 }
 
 /** Carries out one step on the token's v1 authorization; its answer becomes a fact. */

@@ -216,65 +216,74 @@ export function checkSecretTemplate(
   for (const key of Object.keys(value))
     if (!['type', 'metadata', 'data'].includes(key))
       problems.push(`${field}.${key}: unknown field; allowed: type, metadata, data`);
+  const type = checkType(value.type, field, problems);
+  const { labels, annotations } = checkMetadata(value.metadata, field, problems);
+  const data = checkData(value.data, field, reservedKeys, type, problems);
+  if (problems.length > before) return undefined;
+  return { type, labels, annotations, data };
+}
 
-  let type = DEFAULT_SECRET_TYPE;
-  if (value.type !== undefined) {
-    if (typeof value.type !== 'string' || value.type.length > 253 || !SECRET_TYPE.test(value.type))
-      problems.push(`${field}.type: must be a Secret type such as Opaque`);
-    else if (REFUSED_TYPES.includes(value.type))
-      problems.push(`${field}.type: ${value.type} Secrets are acted on by Kubernetes itself; use Opaque`);
-    else type = value.type;
-  }
+function checkType(value: unknown, field: string, problems: string[]): string {
+  if (value === undefined) return DEFAULT_SECRET_TYPE;
+  if (typeof value !== 'string' || value.length > 253 || !SECRET_TYPE.test(value))
+    problems.push(`${field}.type: must be a Secret type such as Opaque`);
+  else if (REFUSED_TYPES.includes(value))
+    problems.push(`${field}.type: ${value} Secrets are acted on by Kubernetes itself; use Opaque`);
+  else return value;
+  return DEFAULT_SECRET_TYPE;
+}
 
-  const metadata = value.metadata ?? {};
+function checkMetadata(
+  value: unknown,
+  field: string,
+  problems: string[],
+): Pick<SecretTemplate, 'labels' | 'annotations'> {
+  const metadata = value ?? {};
   if (!isRecord(metadata)) problems.push(`${field}.metadata: must be an object with labels and annotations`);
   const metadataFields = isRecord(metadata) ? metadata : {};
   for (const key of Object.keys(metadataFields))
     if (!['labels', 'annotations'].includes(key))
       problems.push(`${field}.metadata.${key}: unknown field; allowed: labels, annotations`);
-  const labels = checkMetadataMap(metadataFields.labels, `${field}.metadata.labels`, 'label', problems);
-  const annotations = checkMetadataMap(
-    metadataFields.annotations,
-    `${field}.metadata.annotations`,
-    'annotation',
-    problems,
-  );
+  return {
+    labels: checkMetadataMap(metadataFields.labels, `${field}.metadata.labels`, 'label', problems),
+    annotations: checkMetadataMap(metadataFields.annotations, `${field}.metadata.annotations`, 'annotation', problems),
+  };
+}
 
+function checkData(
+  value: unknown,
+  field: string,
+  reservedKeys: readonly string[],
+  type: string,
+  problems: string[],
+): SecretTemplate['data'] {
   const data: SecretTemplate['data'] = [];
-  const rawData = value.data ?? {};
+  const rawData = value ?? {};
   if (!isRecord(rawData)) {
     problems.push(`${field}.data: must be a map of Secret keys to templates`);
-  } else {
-    const entries = Object.entries(rawData);
-    if (entries.length > TEMPLATE_MAX_KEYS) problems.push(`${field}.data: at most ${TEMPLATE_MAX_KEYS} keys`);
-    const bytes = entries.reduce((sum, [, text]) => sum + (typeof text === 'string' ? Buffer.byteLength(text) : 0), 0);
-    if (bytes > TEMPLATE_MAX_BYTES)
-      problems.push(`${field}.data: the templates may total at most ${TEMPLATE_MAX_BYTES} bytes`);
-    for (const [key, text] of entries) {
-      const at = `${field}.data[${JSON.stringify(key)}]`;
-      if (key.length > 253 || !SECRET_DATA_KEY.test(key)) {
-        problems.push(`${at}: not a Secret data key: at most 253 letters, digits, '-', '_' or '.'`);
-        continue;
-      }
-      if (reservedKeys.includes(key)) {
-        problems.push(`${at}: the operator writes this key itself (${reservedKeys.join(', ')}); choose another name`);
-        continue;
-      }
-      if (typeof text !== 'string') {
-        problems.push(`${at}: must be a string (a template)`);
-        continue;
-      }
-      data.push({ key, parts: parseTemplate(text, at, problems) });
-    }
-    const keys = new Set([...reservedKeys, ...data.map(({ key }) => key)]);
-    for (const needed of REQUIRED_KEYS[type] ?? [])
-      if (!needed.some((key) => keys.has(key)))
-        problems.push(
-          `${field}.type: a ${type} Secret needs the key ${needed.join(' or ')}; add it to data or use Opaque`,
-        );
+    return data;
   }
-  if (problems.length > before) return undefined;
-  return { type, labels, annotations, data };
+  const entries = Object.entries(rawData);
+  if (entries.length > TEMPLATE_MAX_KEYS) problems.push(`${field}.data: at most ${TEMPLATE_MAX_KEYS} keys`);
+  const bytes = entries.reduce((sum, [, text]) => sum + (typeof text === 'string' ? Buffer.byteLength(text) : 0), 0);
+  if (bytes > TEMPLATE_MAX_BYTES)
+    problems.push(`${field}.data: the templates may total at most ${TEMPLATE_MAX_BYTES} bytes`);
+  for (const [key, text] of entries) {
+    const at = `${field}.data[${JSON.stringify(key)}]`;
+    if (key.length > 253 || !SECRET_DATA_KEY.test(key))
+      problems.push(`${at}: not a Secret data key: at most 253 letters, digits, '-', '_' or '.'`);
+    else if (reservedKeys.includes(key))
+      problems.push(`${at}: the operator writes this key itself (${reservedKeys.join(', ')}); choose another name`);
+    else if (typeof text !== 'string') problems.push(`${at}: must be a string (a template)`);
+    else data.push({ key, parts: parseTemplate(text, at, problems) });
+  }
+  const keys = new Set([...reservedKeys, ...data.map(({ key }) => key)]);
+  for (const needed of REQUIRED_KEYS[type] ?? [])
+    if (!needed.some((key) => keys.has(key)))
+      problems.push(
+        `${field}.type: a ${type} Secret needs the key ${needed.join(' or ')}; add it to data or use Opaque`,
+      );
+  return data;
 }
 
 /** The values a template reads, so that a value it needs but the resource does not provide is reported before anything is written. */

@@ -1,6 +1,6 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi, KubernetesObject } from '@kubernetes/client-node';
 import { Counter } from 'prom-client';
-import { createSweepReconciler } from '../access/sweep.js';
+import { createSweepReconciler, type SweepPorts } from '../access/sweep.js';
 import type { LiveList, LiveNamespace, LiveResource } from '../access/sweep-decide.js';
 import {
   BUCKET_KIND,
@@ -27,69 +27,12 @@ const PAGE = 500;
  * InfluxBuckets of suspect namespaces, namespaces' labels), never from a cache alone.
  */
 export function registerSweepController(manager: Manager, deps: ControllerDeps): void {
-  const { config, core, customObjects, events, records } = deps;
-  const onboardingType = onboardingsOf(config);
-  const tokens = manager.cache<InfluxToken>(ownKind(config, TOKEN_KIND, TOKEN_PLURAL));
-  const buckets = manager.cache<InfluxBucket>(ownKind(config, BUCKET_KIND, BUCKET_PLURAL));
-  const deleted = new Counter({
-    name: 'influx_token_sweep_deleted_total',
-    help: 'Authorizations the token sweep deleted, by why: token-gone (its InfluxToken was deleted without its finalizer), token-recreated (another UID), not-granted (its namespace lost the grant)',
-    labelNames: ['reason'] as const,
-    registers: [manager.metrics.registry],
-  });
-  const skipped = new Counter({
-    name: 'influx_token_sweep_skipped_total',
-    help: "What a token sweep could not read (a namespace, 403; a user's list of authorizations) and so left undecided",
-    registers: [manager.metrics.registry],
-  });
-
-  async function liveList(plural: string, namespace: string): Promise<LiveList> {
-    const items: LiveResource[] = [];
-    let next: string | undefined;
-    try {
-      do {
-        const page = (await kubeCall(`list ${plural} in ${namespace}`, () =>
-          customObjects.listNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace,
-            plural,
-            limit: PAGE,
-            ...(next !== undefined && { _continue: next }),
-          }),
-        )) as { items?: Array<InfluxToken | InfluxBucket>; metadata?: { continue?: string } };
-        for (const item of page.items ?? []) {
-          items.push({
-            name: item.metadata.name,
-            uid: item.metadata.uid,
-            onboarding: referencedOnboarding(item) ?? '',
-            deleting: item.metadata.deletionTimestamp !== undefined,
-          });
-        }
-        next = page.metadata?.continue || undefined;
-      } while (next !== undefined);
-    } catch (error) {
-      if (apiStatus(error) === 403) return { kind: 'forbidden' };
-      throw error;
-    }
-    return { kind: 'listed', items };
-  }
-
-  async function readNamespace(name: string): Promise<LiveNamespace> {
-    try {
-      const namespace = await kubeCall(`read namespace ${name}`, () => core.readNamespace({ name }));
-      return { kind: 'found', labels: namespace.metadata?.labels ?? {} };
-    } catch (error) {
-      if (apiStatus(error) === 404) return { kind: 'absent' };
-      if (apiStatus(error) === 403) return { kind: 'forbidden' };
-      throw error;
-    }
-  }
-
+  const { config } = deps;
+  const metrics = sweepMetrics(manager);
   manager.register({
     name: 'influxtoken-sweep',
     // Created (or on becoming leader) and on every spec change (a grant withdrawn); then every interval by its own requeue.
-    for: { type: onboardingType, predicates: [generationChanged] },
+    for: { type: onboardingsOf(config), predicates: [generationChanged] },
     watches: [
       {
         type: ownKind(config, TOKEN_KIND, TOKEN_PLURAL),
@@ -97,47 +40,111 @@ export function registerSweepController(manager: Manager, deps: ControllerDeps):
         predicates: [{ create: () => false, update: () => false }],
       },
     ],
-    reconciler: createSweepReconciler(
-      {
-        readOnboarding: async (namespace, name) => {
-          try {
-            return (await kubeCall(`read InfluxOnboarding ${namespace}/${name}`, () =>
-              customObjects.getNamespacedCustomObject({
-                group: GROUP,
-                version: VERSION,
-                plural: PLURAL,
-                namespace,
-                name,
-              }),
-            )) as InfluxOnboarding;
-          } catch (error) {
-            if (apiStatus(error) === 404) return undefined;
-            throw error;
-          }
-        },
-        readCredentials: (onboarding, name) => deps.credentials.read(onboarding, name),
-        readReference: (namespace, selector) => readReference(core, namespace, selector),
-        influx: deps.influx,
-        recordEvent: events,
-        listRecords: (onboarding) => records.list(onboarding),
-        changeRecord: (key, change) => records.change(key, change),
-        listTokens: (namespace) => liveList(TOKEN_PLURAL, namespace),
-        listBuckets: (namespace) => liveList(BUCKET_PLURAL, namespace),
-        readNamespace,
-        cachedTokenUID: (namespace, name) => tokens.get(namespace, name)?.metadata.uid,
-        cachedBucketUID: (namespace, uid) => buckets.list(namespace).some((bucket) => bucket.metadata.uid === uid),
-      },
-      {
-        intervalMs: config.tokenSweepIntervalMs,
-        labelGrants: config.namespaceLabelGrants,
-        logger: deps.logger,
-        secrets: deps.secrets,
-        onDeleted: (reason) => deleted.inc({ reason }),
-        onSkipped: () => skipped.inc(),
-      },
-    ),
+    reconciler: createSweepReconciler(sweepPorts(manager, deps), {
+      intervalMs: config.tokenSweepIntervalMs,
+      labelGrants: config.namespaceLabelGrants,
+      logger: deps.logger,
+      secrets: deps.secrets,
+      onDeleted: (reason) => metrics.deleted.inc({ reason }),
+      onSkipped: () => metrics.skipped.inc(),
+    }),
     concurrency: 1,
   });
+}
+
+function sweepMetrics(manager: Manager): { deleted: Counter<'reason'>; skipped: Counter } {
+  return {
+    deleted: new Counter({
+      name: 'influx_token_sweep_deleted_total',
+      help: 'Authorizations the token sweep deleted, by why: token-gone (its InfluxToken was deleted without its finalizer), token-recreated (another UID), not-granted (its namespace lost the grant)',
+      labelNames: ['reason'] as const,
+      registers: [manager.metrics.registry],
+    }),
+    skipped: new Counter({
+      name: 'influx_token_sweep_skipped_total',
+      help: "What a token sweep could not read (a namespace, 403; a user's list of authorizations) and so left undecided",
+      registers: [manager.metrics.registry],
+    }),
+  };
+}
+
+/** Live reads from the API server; the caches only to spare reads. */
+function sweepPorts(manager: Manager, deps: ControllerDeps): SweepPorts {
+  const { config, core, customObjects, events, records } = deps;
+  const tokens = manager.cache<InfluxToken>(ownKind(config, TOKEN_KIND, TOKEN_PLURAL));
+  const buckets = manager.cache<InfluxBucket>(ownKind(config, BUCKET_KIND, BUCKET_PLURAL));
+  return {
+    readOnboarding: (namespace, name) => readOnboarding(customObjects, namespace, name),
+    readCredentials: (onboarding, name) => deps.credentials.read(onboarding, name),
+    readReference: (namespace, selector) => readReference(core, namespace, selector),
+    influx: deps.influx,
+    recordEvent: events,
+    listRecords: (onboarding) => records.list(onboarding),
+    changeRecord: (key, change) => records.change(key, change),
+    listTokens: (namespace) => liveList(customObjects, TOKEN_PLURAL, namespace),
+    listBuckets: (namespace) => liveList(customObjects, BUCKET_PLURAL, namespace),
+    readNamespace: (name) => readNamespace(core, name),
+    cachedTokenUID: (namespace, name) => tokens.get(namespace, name)?.metadata.uid,
+    cachedBucketUID: (namespace, uid) => buckets.list(namespace).some((bucket) => bucket.metadata.uid === uid),
+  };
+}
+
+async function readOnboarding(
+  customObjects: CustomObjectsApi,
+  namespace: string,
+  name: string,
+): Promise<InfluxOnboarding | undefined> {
+  try {
+    return (await kubeCall(`read InfluxOnboarding ${namespace}/${name}`, () =>
+      customObjects.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name }),
+    )) as InfluxOnboarding;
+  } catch (error) {
+    if (apiStatus(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+async function liveList(customObjects: CustomObjectsApi, plural: string, namespace: string): Promise<LiveList> {
+  const items: LiveResource[] = [];
+  let next: string | undefined;
+  try {
+    do {
+      const page = (await kubeCall(`list ${plural} in ${namespace}`, () =>
+        customObjects.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural,
+          limit: PAGE,
+          ...(next !== undefined && { _continue: next }),
+        }),
+      )) as { items?: Array<InfluxToken | InfluxBucket>; metadata?: { continue?: string } };
+      for (const item of page.items ?? []) {
+        items.push({
+          name: item.metadata.name,
+          uid: item.metadata.uid,
+          onboarding: referencedOnboarding(item) ?? '',
+          deleting: item.metadata.deletionTimestamp !== undefined,
+        });
+      }
+      next = page.metadata?.continue || undefined;
+    } while (next !== undefined);
+  } catch (error) {
+    if (apiStatus(error) === 403) return { kind: 'forbidden' };
+    throw error;
+  }
+  return { kind: 'listed', items };
+}
+
+async function readNamespace(core: CoreV1Api, name: string): Promise<LiveNamespace> {
+  try {
+    const namespace = await kubeCall(`read namespace ${name}`, () => core.readNamespace({ name }));
+    return { kind: 'found', labels: namespace.metadata?.labels ?? {} };
+  } catch (error) {
+    if (apiStatus(error) === 404) return { kind: 'absent' };
+    if (apiStatus(error) === 403) return { kind: 'forbidden' };
+    throw error;
+  }
 }
 
 /** A deleted InfluxToken's onboarding: swept at once, so a token whose finalizer was removed by hand stops working now. */

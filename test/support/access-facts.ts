@@ -1,7 +1,7 @@
 // What the InfluxBucket and InfluxToken decision tests share: a clock, a drift interval, the
 // connection a granted namespace reaches its onboarding through, and access on given terms.
 import type { Connection, OnboardingAccess } from '../../src/access/access.js';
-import type { BucketResolution } from '../../src/access/token-decide.js';
+import type { BucketResolution } from '../../src/access/token-facts.js';
 import type { AccessRecord } from '../../src/api/access-records.js';
 import type { GrantTerms } from '../../src/api/access-spec.js';
 

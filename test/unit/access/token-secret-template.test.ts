@@ -8,7 +8,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
-import { decideToken, type TokenFacts } from '../../../src/access/token-decide.js';
+import { decideToken } from '../../../src/access/token-decide.js';
+import type { TokenFacts } from '../../../src/access/token-facts.js';
 import { secretHolds, tokenSecretContents, typeChangeRefused } from '../../../src/access/token-secret-contents.js';
 import { checkTokenSpec } from '../../../src/api/access-spec.js';
 import {

@@ -7,7 +7,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decideToken, type TokenFacts } from '../../../src/access/token-decide.js';
+import { decideToken } from '../../../src/access/token-decide.js';
+import type { TokenFacts } from '../../../src/access/token-facts.js';
 import { v1Description, type V1Facts } from '../../../src/access/token-v1.js';
 import { checkTokenSpec } from '../../../src/api/access-spec.js';
 import { TOKEN_FINALIZER, type InfluxToken, type TokenSecret, type V1InSecret } from '../../../src/api/access-types.js';
