@@ -70,7 +70,8 @@ export interface AccessRecordsOptions {
 /** A change waiting for its record's next write, and whoever waits for its outcome. */
 interface Waiting {
   change: RecordChange;
-  settle(outcome: { applied: RecordApplied } | { error: unknown }): void;
+  resolve: (applied: RecordApplied) => void;
+  reject: (error: Error) => void;
 }
 
 export class AccessRecords {
@@ -103,10 +104,7 @@ export class AccessRecords {
     const name = recordName(key);
     return new Promise((resolve, reject) => {
       const batch = this.waiting.get(name) ?? { key, changes: [] };
-      batch.changes.push({
-        change,
-        settle: (outcome) => ('applied' in outcome ? resolve(outcome.applied) : reject(outcome.error)),
-      });
+      batch.changes.push({ change, resolve, reject });
       this.waiting.set(name, batch);
       this.writeNext(name);
     });
@@ -133,22 +131,22 @@ export class AccessRecords {
       for (let attempt = 1; ; attempt++) {
         const held = await this.current(key, attempt > 1);
         let record = held.record;
-        const outcomes = changes.map(({ change, settle }) => {
-          const applied = applyRecordChange(record, change);
+        const outcomes = changes.map((waiting) => {
+          const applied = applyRecordChange(record, waiting.change);
           if (applied.ok) record = applied.record;
-          return { applied, settle };
+          return { applied, waiting };
         });
         const written = record === held.record || (await this.write(key, held, record));
         if (written) {
-          for (const { applied, settle } of outcomes)
-            settle({ applied: applied.ok ? { ...applied, record } : applied });
+          for (const { applied, waiting } of outcomes) waiting.resolve(applied.ok ? { ...applied, record } : applied);
           return;
         }
         if (attempt >= ATTEMPTS)
           throw new Error(`record ${recordName(key)} kept changing under ${ATTEMPTS} attempts to write it`);
       }
     } catch (error) {
-      for (const { settle } of changes) settle({ error });
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const waiting of changes) waiting.reject(failure);
     }
   }
 
