@@ -137,11 +137,11 @@ export interface ScaleFigures {
 interface Workload {
   kind: SeriesKind;
   plural: string;
-  /** With the operator running in `namespace`: readies what the resources need; their manifests by name and index (`size` for the restart's pending one). */
+  /** With the operator running in `namespace`: readies what `count` resources need (the N, then the restarts' pending ones); their manifests by name and index. */
   prepare(
     bench: Bench,
     namespace: string,
-    size: number,
+    count: number,
   ): Promise<(name: string, index: number) => Record<string, unknown>>;
   /** The floor for `size` resources in `namespace`, at `concurrency`. */
   floor(bench: Bench, namespace: string, size: number, concurrency: number): Promise<void>;
@@ -152,8 +152,8 @@ interface Workload {
 const onboardings: Workload = {
   kind: 'onboardings',
   plural: 'influxonboardings',
-  async prepare(bench, namespace, size) {
-    const urls = await bench.farm.start(size + 1);
+  async prepare(bench, namespace, count) {
+    const urls = await bench.farm.start(count);
     return (name, index) => onboardingManifest(namespace, name, urls[index] ?? '');
   },
   async floor(bench, namespace, size, concurrency) {
@@ -217,12 +217,11 @@ async function cleanUp(bench: Bench, workload: Workload, namespace: string): Pro
   await deleteAll(bench.kube, `/api/v1/namespaces/${namespace}/secrets`);
 }
 
-/** An operator run: start, create `size` resources at once, all Ready. */
+/** An operator run: start, create `size` resources at once, all Ready; `pending` more can be made later (the restarts'). */
 async function onboard(
   bench: Bench,
   workload: Workload,
-  size: number,
-  concurrency: number,
+  { size, concurrency, pending }: { size: number; concurrency: number; pending: number },
 ): Promise<{
   namespace: string;
   operator: BenchOperator;
@@ -235,7 +234,7 @@ async function onboard(
   const resources = collection(namespace, workload.plural);
   const watch: ReadyWatch = watchObserver(bench.kube, resources);
   try {
-    const manifest = await workload.prepare(bench, namespace, size);
+    const manifest = await workload.prepare(bench, namespace, size + pending);
     const started = performance.now();
     const peak = peakRss(operator.process.pid, 500);
     await createAll(
@@ -317,7 +316,13 @@ async function restart(
   bench: Bench,
   workload: Workload,
   namespace: string,
-  { size, concurrency, number, profile }: { size: number; concurrency: number; number: number; profile: boolean },
+  {
+    size,
+    concurrency,
+    number,
+    profile,
+    bundle,
+  }: { size: number; concurrency: number; number: number; profile: boolean; bundle?: string },
   manifest: (name: string, index: number) => Record<string, unknown>,
   previous: BenchOperator | undefined,
 ): Promise<StartFigures> {
@@ -337,6 +342,7 @@ async function restart(
     concurrency,
     waitForReady: false,
     ...(profile && { profile: `restart-${workload.kind}-${size}-${number}-${spawned}` }),
+    ...(bundle !== undefined && { bundle }),
   });
   let stopped = false;
   try {
@@ -415,10 +421,15 @@ async function restart(
       // From the spawn (the process's own start included) to the first reconcile's log line.
       const to = spawnedMicros + (firstReconcileMs + 1) * 1000;
       if (path !== undefined)
-        figures.profile = summarizeProfile(path, `${root}dist/main.js.map`, { from: spawnedMicros, to }, 25);
+        figures.profile = summarizeProfile(
+          path,
+          `${bundle ?? `${root}dist/main.js`}.map`,
+          { from: spawnedMicros, to },
+          25,
+        );
     }
     say(
-      `  restart over ${existing} ${workload.kind} (load ${figures.load}): caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms (the operator's own share ${figures.operatorShareMs} ms), lists ${JSON.stringify(lists)}; listed ${JSON.stringify(figures.logged)}; the pending one Ready after ${figures.pendingReadyMs} ms; all reconciled once after ${figures.firstRoundSeconds} s with ${JSON.stringify(firstRoundInfluxRequests)}; RSS after GC ${figures.rssAfterGcMiB} MiB`,
+      `  restart over ${existing} ${workload.kind}${bundle === undefined ? '' : ` with ${bundle}`} (load ${figures.load}): caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms (the operator's own share ${figures.operatorShareMs} ms), lists ${JSON.stringify(lists)}; listed ${JSON.stringify(figures.logged)}; the pending one Ready after ${figures.pendingReadyMs} ms; all reconciled once after ${figures.firstRoundSeconds} s with ${JSON.stringify(firstRoundInfluxRequests)}; RSS after GC ${figures.rssAfterGcMiB} MiB`,
     );
     if (figures.profile !== undefined)
       say(`  CPU profile, spawn to first reconcile: ${JSON.stringify(figures.profile)}`);
@@ -434,6 +445,7 @@ interface PointSettings {
   concurrencies: number[];
   windowSeconds: number;
   restarts: number;
+  baselineBundle?: string;
   profile: boolean;
   /** False: the floors are left out (a probe of the operator alone). */
   floor: boolean;
@@ -449,7 +461,8 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
   let point: Omit<ScalePoint, 'ready' | 'load' | 'date' | 'commit'> | undefined;
   for (const concurrency of [main, ...others]) {
     const runLoad = load();
-    const run = await onboard(bench, workload, size, concurrency);
+    const restarts = how.restarts * (how.baselineBundle === undefined ? 1 : 2);
+    const run = await onboard(bench, workload, { size, concurrency, pending: concurrency === main ? restarts : 0 });
     say(
       `  operator at concurrency ${concurrency}: ${size} Ready in ${round(run.seconds, 2)} s, peak RSS ${round(run.peakBytes / 1024 ** 2)} MiB`,
     );
@@ -464,11 +477,28 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
       const steady = await steadyState(bench, run.namespace, size, workload.kind, how.windowSeconds);
       say(`  steady state over ${steady.windowSeconds} s: ${JSON.stringify(steady)}`);
       const starts: StartFigures[] = [];
-      for (let number = 1; number <= how.restarts; number++) {
-        const previous = number === 1 ? run.operator : undefined;
-        const settings = { size, concurrency, number, profile: how.profile };
-        starts.push(await restart(bench, workload, run.namespace, settings, run.manifest, previous));
+      const baselineStarts: StartFigures[] = [];
+      let previous: BenchOperator | undefined = run.operator;
+      let number = 0;
+      for (let round = 1; round <= how.restarts; round++) {
+        // With a baseline the two builds alternate which goes first, so neither always meets a warmer cluster.
+        const order: Array<string | undefined> =
+          how.baselineBundle === undefined
+            ? [undefined]
+            : round % 2 === 1
+              ? [how.baselineBundle, undefined]
+              : [undefined, how.baselineBundle];
+        for (const bundle of order) {
+          const settings = { size, concurrency, number: ++number, profile: how.profile, ...(bundle && { bundle }) };
+          const figures = await restart(bench, workload, run.namespace, settings, run.manifest, previous);
+          previous = undefined;
+          (bundle === undefined ? starts : baselineStarts).push(figures);
+        }
       }
+      if (baselineStarts.length > 0)
+        say(
+          `  the operator's own share at restart, this build / the baseline: ${starts.map((each) => each.operatorShareMs).join(', ')} / ${baselineStarts.map((each) => each.operatorShareMs).join(', ')} ms`,
+        );
       const byShare = [...starts].sort((a, b) => a.operatorShareMs - b.operatorShareMs);
       const start = byShare[Math.floor((byShare.length - 1) / 2)];
       if (start === undefined) throw new Error('--scale-restarts: at least one');
@@ -630,6 +660,7 @@ export async function scaleSeries(bench: Bench, settings: Settings): Promise<Sca
     concurrencies: settings.scaleConcurrency,
     windowSeconds: settings.scaleWindowSeconds,
     restarts: settings.scaleRestarts,
+    ...(settings.baselineBundle !== undefined && { baselineBundle: settings.baselineBundle }),
     profile: settings.profile,
     floor: !settings.skip.includes('scale-floor'),
   };

@@ -24,6 +24,8 @@ export interface Settings {
   scaleWindowSeconds: number;
   /** Restarts over the N Ready resources per scale point (the start-up figures are the median's). */
   scaleRestarts: number;
+  /** A bundle of another build (its .map beside it): each scale restart is run with it too, alternating, for an A/B on one cluster. */
+  baselineBundle?: string;
   /** Real influxd versions for the real part (none: not run). */
   realVersions: RealVersion[];
   realRuns: number;
