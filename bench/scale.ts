@@ -221,7 +221,7 @@ async function cleanUp(bench: Bench, workload: Workload, namespace: string): Pro
 async function onboard(
   bench: Bench,
   workload: Workload,
-  { size, concurrency, pending }: { size: number; concurrency: number; pending: number },
+  { size, concurrency, pending, bundle }: { size: number; concurrency: number; pending: number; bundle?: string },
 ): Promise<{
   namespace: string;
   operator: BenchOperator;
@@ -230,7 +230,7 @@ async function onboard(
   peakBytes: number;
 }> {
   const namespace = await newNamespace(bench, `scale-${workload.kind}-op`);
-  const operator = await startBenchOperator(bench, { namespace, concurrency });
+  const operator = await startBenchOperator(bench, { namespace, concurrency, ...(bundle !== undefined && { bundle }) });
   const resources = collection(namespace, workload.plural);
   const watch: ReadyWatch = watchObserver(bench.kube, resources);
   try {
@@ -322,7 +322,8 @@ async function restart(
     number,
     profile,
     bundle,
-  }: { size: number; concurrency: number; number: number; profile: boolean; bundle?: string },
+    firstRound,
+  }: { size: number; concurrency: number; number: number; profile: boolean; bundle?: string; firstRound: boolean },
   manifest: (name: string, index: number) => Record<string, unknown>,
   previous: BenchOperator | undefined,
 ): Promise<StartFigures> {
@@ -363,7 +364,7 @@ async function restart(
     // first restart only (at 50,000 the round takes minutes, and a start is what the others time).
     const everyone = existing + (workload.kind === 'tokens' ? 2 : 0);
     let roundDone = 0;
-    const roundDeadline = Date.now() + (number === 1 ? 60 * 60_000 : 0);
+    const roundDeadline = Date.now() + (number === 1 && firstRound ? 60 * 60_000 : 0);
     for (; Date.now() < roundDeadline; await sleep(1000)) {
       const text = await process.metrics();
       if (
@@ -448,6 +449,9 @@ interface PointSettings {
   windowSeconds: number;
   restarts: number;
   baselineBundle?: string;
+  onboardBundle?: string;
+  /** Whether the first restart waits until every resource was reconciled once. */
+  firstRound: boolean;
   profile: boolean;
   /** False: the floors are left out (a probe of the operator alone). */
   floor: boolean;
@@ -464,7 +468,12 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
   for (const concurrency of [main, ...others]) {
     const runLoad = load();
     const restarts = how.restarts * (how.baselineBundle === undefined ? 1 : 2);
-    const run = await onboard(bench, workload, { size, concurrency, pending: concurrency === main ? restarts : 0 });
+    const run = await onboard(bench, workload, {
+      size,
+      concurrency,
+      pending: concurrency === main ? restarts : 0,
+      ...(how.onboardBundle !== undefined && { bundle: how.onboardBundle }),
+    });
     say(
       `  operator at concurrency ${concurrency}: ${size} Ready in ${round(run.seconds, 2)} s, peak RSS ${round(run.peakBytes / 1024 ** 2)} MiB`,
     );
@@ -491,7 +500,14 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
               ? [undefined, how.baselineBundle]
               : [how.baselineBundle, undefined];
         for (const bundle of order) {
-          const settings = { size, concurrency, number: ++number, profile: how.profile, ...(bundle && { bundle }) };
+          const settings = {
+            size,
+            concurrency,
+            number: ++number,
+            profile: how.profile,
+            firstRound: how.firstRound,
+            ...(bundle && { bundle }),
+          };
           const figures = await restart(bench, workload, run.namespace, settings, run.manifest, previous);
           previous = undefined;
           (bundle === undefined ? starts : baselineStarts).push(figures);
@@ -663,6 +679,8 @@ export async function scaleSeries(bench: Bench, settings: Settings): Promise<Sca
     windowSeconds: settings.scaleWindowSeconds,
     restarts: settings.scaleRestarts,
     ...(settings.baselineBundle !== undefined && { baselineBundle: settings.baselineBundle }),
+    ...(settings.onboardBundle !== undefined && { onboardBundle: settings.onboardBundle }),
+    firstRound: !settings.skip.includes('scale-round'),
     profile: settings.profile,
     floor: !settings.skip.includes('scale-floor'),
   };

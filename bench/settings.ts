@@ -26,12 +26,14 @@ export interface Settings {
   scaleRestarts: number;
   /** A bundle of another build (its .map beside it): each scale restart is run with it too, alternating, for an A/B on one cluster. */
   baselineBundle?: string;
+  /** A bundle of another build that onboards the scale series' N resources (the restarts still run the build). */
+  onboardBundle?: string;
   /** Real influxd versions for the real part (none: not run). */
   realVersions: RealVersion[];
   realRuns: number;
   realInstances: number;
   /** Node options for the operator process (as a chart would put them in NODE_OPTIONS). */
   operatorNodeOptions: string[];
-  /** Parts left out: latency, sizes, sweep, steady, scale, real; scale-floor leaves out the scale series' floors (a probe). */
+  /** Parts left out: latency, sizes, sweep, steady, scale, real; scale-floor leaves out the scale series' floors (a probe), scale-round the wait for every resource reconciled once after the first restart. */
   skip: string[];
 }
