@@ -4,7 +4,13 @@ import { KIND, OWNER_NAME_LABEL, PLURAL, READY, Reason, type InfluxOnboarding } 
 import { endpointFacts, serviceFacts } from '../kube/cluster-directory.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
-import { resolveInstance, targetKey, targetsOfEndpoints, targetsOfService } from '../onboarding/instance.js';
+import {
+  resolveInstance,
+  setupTargets,
+  targetKey,
+  targetsOfEndpoints,
+  targetsOfService,
+} from '../onboarding/instance.js';
 import type { OnboardingPorts } from '../onboarding/ports.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
@@ -140,6 +146,7 @@ function onboardingPorts(
     resource: (namespace, name) => resources.get(namespace, name),
     instance: (namespace, url) => resolveInstance(url, namespace, cluster, instances),
     targeting: (targets) => naming(onboardings, targets),
+    setupTarget: setupTargets(cluster, instances),
     readSecret: (owner, name) => credentials.read(owner, name),
     writeSecret: (owner, desired, observed) =>
       wakeSuppression.write(

@@ -1,4 +1,5 @@
-import { ONBOARD_FROM_ANNOTATION } from '../api/types.js';
+import { checkSpec } from '../api/spec.js';
+import { ONBOARD_FROM_ANNOTATION, type InfluxOnboarding } from '../api/types.js';
 import { portOf, reservation, type AllowedTarget, type ConnectGuard } from '../influx/index.js';
 import {
   canonicalAddress,
@@ -446,5 +447,47 @@ export function connectGuard(
         owners,
       };
     },
+  };
+}
+
+/**
+ * The instance a resource in mode Setup may onboard (its key), undefined when its spec is not
+ * valid, not in mode Setup, or its namespace may not target it: what the duplicate check compares.
+ */
+export function setupTargetOf(
+  resource: InfluxOnboarding,
+  instanceOf: (namespace: string, url: string) => Instance,
+): string | undefined {
+  const checked = checkSpec(resource);
+  if (!checked.ok || checked.spec.mode !== 'Setup') return undefined;
+  const reached = instanceOf(resource.metadata.namespace, checked.spec.url);
+  return reached.permitted ? reached.key : undefined;
+}
+
+/**
+ * setupTargetOf for cached resources, kept for each resource object until its resourceVersion or
+ * the view's version changes. The duplicate check compares every resource whose URL names the
+ * same host in each reconcile, drift checks included: about 10 µs a resource to check its spec and
+ * resolve its instance again, N x 10 µs per reconcile and N²/2 for a burst of N on one host.
+ */
+export function setupTargets(
+  view: ClusterView & { version(): number },
+  settings: InstanceSettings,
+): (resource: InfluxOnboarding) => string | undefined {
+  const known = new WeakMap<InfluxOnboarding, { version: number; resourceVersion?: string; target?: string }>();
+  const instanceOf = (namespace: string, url: string): Instance => resolveInstance(url, namespace, view, settings);
+  return (resource) => {
+    const version = view.version();
+    const { resourceVersion } = resource.metadata;
+    const entry = known.get(resource);
+    if (entry !== undefined && entry.version === version && entry.resourceVersion === resourceVersion)
+      return entry.target;
+    const target = setupTargetOf(resource, instanceOf);
+    known.set(resource, {
+      version,
+      ...(resourceVersion !== undefined && { resourceVersion }),
+      ...(target !== undefined && { target }),
+    });
+    return target;
   };
 }

@@ -1,5 +1,5 @@
 import type { Reference } from '../api/credentials.js';
-import { checkSpec, type SpecCheck } from '../api/spec.js';
+import type { SpecCheck } from '../api/spec.js';
 import type { InfluxOnboarding, SecretKeySelector } from '../api/types.js';
 import type { Facts, References } from './facts.js';
 import { generatePassword, generateToken } from '../api/generate.js';
@@ -91,10 +91,7 @@ function duplicateOf(
   if (!checked.ok || checked.spec.mode !== 'Setup' || instance === undefined || !instance.permitted) return undefined;
   const competes = (other: InfluxOnboarding): boolean => {
     if (other.metadata.uid === resource.metadata.uid || other.metadata.deletionTimestamp !== undefined) return false;
-    const theirs = checkSpec(other);
-    if (!theirs.ok || theirs.spec.mode !== 'Setup') return false;
-    const reached = ports.instance(other.metadata.namespace, theirs.spec.url);
-    return reached.permitted && reached.key === instance.key;
+    return ports.setupTarget(other) === instance.key;
   };
   const before = (a: InfluxOnboarding, b: InfluxOnboarding) => precedes(a, b, instance.owners);
   const ahead = ports

@@ -13,6 +13,8 @@ export interface OnboardingPorts {
   instance(namespace: string, url: string): Instance;
   /** The cached resources whose spec.url names one of these target keys (an instance's spellings), to find two that onboard one instance. */
   targeting(targets: readonly string[]): readonly InfluxOnboarding[];
+  /** The instance a cached resource in mode Setup may onboard, or undefined (instance.ts' setupTargetOf). */
+  setupTarget(resource: InfluxOnboarding): string | undefined;
   readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;
   /** Writes over the Secret as observed (409 if it changed since); returns the Secret as it now is. */
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;

@@ -153,6 +153,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private readonly resourceName: string;
   private readonly clock: Clock;
   private syncWaiters: Array<() => void> = [];
+  private changeCount = 0;
   private running: { abort: AbortController; loops: Array<Promise<void>>; cancelResync: Cancel } | undefined;
   /** What the cache keeps of an object (the transform, or dropBookkeeping, or keepIdentity). */
   readonly prepare: (object: T) => T;
@@ -266,6 +267,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     return !this.running || this.reflectors.every((reflector) => !reflector.isWedged());
   }
 
+  /** How many times the cache's contents changed: what is computed from them holds while it stays. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
   get(namespace: string, name: string): T | undefined {
     return this.cache.get(requestKey({ namespace, name }));
   }
@@ -293,6 +299,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const key = objectKey(object);
       const previous = this.cache.get(key);
       this.cache.set(key, object);
+      this.changeCount++;
       for (const index of this.indexes.values()) {
         if (previous) this.unfile(index, key, previous);
         this.fileUnder(index, key, object);
@@ -307,6 +314,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const cached = this.cache.get(key);
       const lastKnown = cached ?? fallback;
       this.cache.delete(key);
+      this.changeCount++;
       if (cached) for (const index of this.indexes.values()) this.unfile(index, key, cached);
       owned.delete(key);
       this.notify((handlers) => handlers.onDelete?.(lastKnown));

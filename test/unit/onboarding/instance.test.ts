@@ -18,6 +18,7 @@ import {
 import {
   connectGuard,
   resolveInstance,
+  setupTargets,
   targetsOfEndpoints,
   targetsOfService,
   targetKey,
@@ -25,6 +26,7 @@ import {
   type InstanceSettings,
 } from '../../../src/onboarding/instance.js';
 import { TestCluster } from '../../support/cluster-objects.js';
+import type { InfluxOnboarding } from '../../../src/api/types.js';
 
 const SETTINGS: InstanceSettings = { clusterDomain: 'cluster.local', allowedTargets: [] };
 
@@ -392,6 +394,32 @@ test('the caches keep what the questions need of a Service or EndpointSlice, not
     ),
     ['10.0.0.1', '10.0.0.1', '10.0.0.1', 'fd00::1', 'fe80::1', undefined, undefined, undefined],
   );
+});
+
+test("setupTargets: a resource's instance is kept while neither it nor the cluster changes; consent given on the Service, it is resolved again", () => {
+  const c = cluster();
+  const targetOf = setupTargets(c.directory, SETTINGS);
+  const resource: InfluxOnboarding = {
+    apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+    kind: 'InfluxOnboarding',
+    metadata: { name: 'db', namespace: 'team-c', uid: 'u1', resourceVersion: '1' },
+    spec: { url: 'http://influxdb.team-a:8086', username: 'admin', org: 'acme', bucket: 'metrics' },
+  };
+  assert.is(targetOf(resource), undefined, 'team-a has not let team-c in');
+  assert.is(targetOf(resource), undefined, 'and again, unchanged');
+  c.service('team-a', 'influxdb', {
+    clusterIP: '10.0.0.17',
+    consent: 'team-c',
+    ports: [
+      { name: 'http', port: 8086, targetPort: 8086 },
+      { name: 'web', port: 80, targetPort: 8086 },
+    ],
+  });
+  const key = resolveInstance(resource.spec.url, 'team-c', c.directory, SETTINGS).key;
+  assert.is(targetOf(resource), key, 'consent given: the same object is resolved again');
+  const userMode = { ...resource, metadata: { ...resource.metadata, resourceVersion: '2' } };
+  userMode.spec = { ...resource.spec, mode: 'SetupUser' };
+  assert.is(targetOf(userMode), undefined, 'in mode SetupUser it sets up no instance');
 });
 
 test.run();

@@ -263,7 +263,10 @@ test('a relist files nothing before its last page, then removes and updates at o
   try {
     informer.start();
     assert.is(await informer.waitForSync(), true);
+    const afterFirstList = informer.changes;
     await waitFor(() => getter.watches === 2, 'the watch after the relist');
+    assert.is(afterFirstList, 2, 'a and b: two changes of the cache');
+    assert.is(informer.changes, 6, 'b deleted, a updated, c and d added: four more');
     assert.equal(restarts, ['expired', 'list_failed']);
     assert.equal(events, ['add a (initial)', 'add b (initial)', 'delete b', 'update a@7', 'add c', 'add d']);
     // The relist's objects were filed once both its pages had come.
