@@ -3,7 +3,7 @@ import type { SpecCheck } from '../api/spec.js';
 import type { InfluxOnboarding, SecretKeySelector } from '../api/types.js';
 import type { Facts, References } from './facts.js';
 import { generatePassword, generateToken } from '../api/generate.js';
-import type { Instance } from './instance.js';
+import { specAtInstance, type Instance } from './instance.js';
 import type { CredentialMemory } from './memory.js';
 import type { OnboardingOptions, OnboardingPorts } from './ports.js';
 
@@ -91,7 +91,7 @@ function duplicateOf(
   if (!checked.ok || checked.spec.mode !== 'Setup' || instance === undefined || !instance.permitted) return undefined;
   const competes = (other: InfluxOnboarding): boolean => {
     if (other.metadata.uid === resource.metadata.uid || other.metadata.deletionTimestamp !== undefined) return false;
-    return ports.setupTarget(other) === instance.key;
+    return specAtInstance(other, instance.key, (candidate) => ports.reach(candidate))?.mode === 'Setup';
   };
   const before = (a: InfluxOnboarding, b: InfluxOnboarding) => precedes(a, b, instance.owners);
   const ahead = ports

@@ -120,6 +120,17 @@ const dropRepeats = (): undefined => undefined;
 const CHANGES_NOTHING = ['/apis/coordination.k8s.io/', '/apis/authentication.k8s.io/', '/apis/authorization.k8s.io/'];
 
 /**
+ * Whether a replica that does not lead may send this request: reads, its Lease, and reviews that
+ * change nothing. Judged by the URL's path (the API server may sit under a path prefix), never by
+ * its query.
+ */
+export function sendableWithoutLeading(method: string, url: string): boolean {
+  if (method === 'GET') return true;
+  const path = new URL(url, 'http://api-server').pathname;
+  return CHANGES_NOTHING.some((group) => path.includes(group));
+}
+
+/**
  * Owns the machinery every controller shares, as controller-runtime's manager does: the API
  * connection, one informer per ObjectType, metrics, probes, leader election, the servers and
  * the order of shutdown. Controllers are registered before start() as declarations.
@@ -144,9 +155,7 @@ export class Manager {
     this.election = this.makeElection(options.leaderElection);
     // The Lease itself is how a replica becomes leader again; reads change nothing, and neither do
     // the TokenReviews and SubjectAccessReviews with which every replica checks its metrics scrapers.
-    this.connection.refuseWhen((method, url) =>
-      method === 'GET' || CHANGES_NOTHING.some((group) => url.includes(group)) ? undefined : this.notLeading(),
-    );
+    this.connection.refuseWhen((method, url) => (sendableWithoutLeading(method, url) ? undefined : this.notLeading()));
   }
 
   /**

@@ -18,7 +18,9 @@ import {
 import {
   connectGuard,
   resolveInstance,
-  setupTargets,
+  reachOf,
+  rememberedReach,
+  specAtInstance,
   targetsOfEndpoints,
   targetsOfService,
   targetKey,
@@ -27,6 +29,7 @@ import {
 } from '../../../src/onboarding/instance.js';
 import { TestCluster } from '../../support/cluster-objects.js';
 import type { InfluxOnboarding } from '../../../src/api/types.js';
+import { resource } from '../../support/facts.js';
 
 const SETTINGS: InstanceSettings = { clusterDomain: 'cluster.local', allowedTargets: [] };
 
@@ -396,17 +399,17 @@ test('the caches keep what the questions need of a Service or EndpointSlice, not
   );
 });
 
-test("setupTargets: a resource's instance is kept while neither it nor the cluster changes; consent given on the Service, it is resolved again", () => {
+test("rememberedReach: a resource's instance is kept while neither it nor the cluster changes; consent given on the Service, it is resolved again", () => {
   const c = cluster();
-  const targetOf = setupTargets(c.directory, SETTINGS);
-  const resource: InfluxOnboarding = {
+  const remembered = rememberedReach(c.directory, SETTINGS);
+  const onboarding: InfluxOnboarding = {
     apiVersion: 'influxdb.onboarding.dev/v1alpha1',
     kind: 'InfluxOnboarding',
     metadata: { name: 'db', namespace: 'team-c', uid: 'u1', resourceVersion: '1' },
     spec: { url: 'http://influxdb.team-a:8086', username: 'admin', org: 'acme', bucket: 'metrics' },
   };
-  assert.is(targetOf(resource), undefined, 'team-a has not let team-c in');
-  assert.is(targetOf(resource), undefined, 'and again, unchanged');
+  assert.is(remembered(onboarding), undefined, 'team-a has not let team-c in');
+  assert.is(remembered(onboarding), undefined, 'and again, unchanged');
   c.service('team-a', 'influxdb', {
     clusterIP: '10.0.0.17',
     consent: 'team-c',
@@ -415,11 +418,35 @@ test("setupTargets: a resource's instance is kept while neither it nor the clust
       { name: 'web', port: 80, targetPort: 8086 },
     ],
   });
-  const key = resolveInstance(resource.spec.url, 'team-c', c.directory, SETTINGS).key;
-  assert.is(targetOf(resource), key, 'consent given: the same object is resolved again');
-  const userMode = { ...resource, metadata: { ...resource.metadata, resourceVersion: '2' } };
-  userMode.spec = { ...resource.spec, mode: 'SetupUser' };
-  assert.is(targetOf(userMode), undefined, 'in mode SetupUser it sets up no instance');
+  const key = resolveInstance(onboarding.spec.url, 'team-c', c.directory, SETTINGS).key;
+  assert.is(remembered(onboarding)?.key, key, 'consent given: the same object is resolved again');
+  const edited = { ...onboarding, metadata: { ...onboarding.metadata, resourceVersion: '2' } };
+  edited.spec = { ...onboarding.spec, url: 'http://influxdb.team-a:80' };
+  const otherPort = resolveInstance(edited.spec.url, 'team-c', c.directory, SETTINGS).key;
+  assert.is.not(otherPort, key);
+  assert.is(remembered(edited)?.key, otherPort, 'a new version is read again');
+});
+
+test('specAtInstance: another resource counts at an instance only if it reaches that instance and its namespace may target it', () => {
+  const c = cluster();
+  const mine = resolve(c, 'http://influxdb.team-a.svc:8086', 'team-a');
+  const at = (namespace: string, url: string) => {
+    const other = resource({ spec: { url } });
+    other.metadata.namespace = namespace;
+    return specAtInstance(other, mine.key, (candidate) => reachOf(candidate, (ns, u) => resolve(c, u, ns)));
+  };
+  // Another spelling of the same Service port, from the owner's namespace: the same instance.
+  assert.is(
+    at('team-a', 'http://influxdb.team-a.svc.cluster.local:8086')?.url,
+    'http://influxdb.team-a.svc.cluster.local:8086',
+  );
+  assert.is(at('team-a', 'http://10.0.0.17:8086')?.mode, 'Setup');
+  // The same instance from a namespace that may not target it: not counted (neither wins nor blocks).
+  assert.is(at('evil', 'http://influxdb.team-a.svc:8086'), undefined);
+  // Another port of the Service is another key (instances are told apart by Service port).
+  assert.is(at('team-a', 'http://influxdb.team-a.svc:80'), undefined);
+  // An invalid spec is nobody's.
+  assert.is(at('team-a', 'not a url'), undefined);
 });
 
 test.run();

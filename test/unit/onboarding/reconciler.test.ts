@@ -28,7 +28,7 @@ import type { EscrowCopy } from '../../../src/api/credentials.js';
 import {
   connectGuard,
   resolveInstance,
-  setupTargets,
+  rememberedReach,
   targetKey,
   type InstanceSettings,
 } from '../../../src/onboarding/instance.js';
@@ -160,7 +160,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
   return {
     resource: (namespace, name) => resources.get(namespace, name),
     instance: (namespace, url) => resolveInstance(url, namespace, world.cluster.directory, INSTANCES),
-    setupTarget: setupTargets(world.cluster.directory, INSTANCES),
+    reach: rememberedReach(world.cluster.directory, INSTANCES),
     targeting: (targets) =>
       [...world.resources.values()].filter((resource) => {
         const checked = checkSpec(resource);

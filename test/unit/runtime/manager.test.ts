@@ -7,7 +7,7 @@ import { createLogger, SecretRegistry } from '../../../src/log.js';
 import { KubeConnection } from '../../../src/runtime/connection.js';
 import type { Reconciler, Result } from '../../../src/runtime/controller.js';
 import type { LeaseStore, StoredLease } from '../../../src/runtime/leader.js';
-import { Manager } from '../../../src/runtime/manager.js';
+import { Manager, sendableWithoutLeading } from '../../../src/runtime/manager.js';
 import type { ManagerOptions } from '../../../src/runtime/manager.js';
 import type { ControllerRegistration, ObjectType } from '../../../src/runtime/registration.js';
 import { ignoreStatusOnlyUpdates } from '../../../src/runtime/predicates.js';
@@ -595,6 +595,29 @@ test('stop: running reconciles finish, then the lease is released, then the cach
   } finally {
     await context.cleanup();
   }
+});
+
+test('a replica that does not lead sends reads, its Lease and reviews, nothing that changes the cluster', () => {
+  const base = 'https://127.0.0.1:6443';
+  for (const [method, path] of [
+    ['GET', '/api/v1/namespaces/ns/secrets/s'],
+    ['PUT', '/apis/coordination.k8s.io/v1/namespaces/ns/leases/operator'],
+    ['POST', '/apis/authentication.k8s.io/v1/tokenreviews'],
+    ['POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews'],
+  ] as const) {
+    assert.ok(sendableWithoutLeading(method, `${base}${path}`), `${method} ${path}`);
+    // Behind a proxy that serves the API server under a path prefix, too.
+    assert.ok(sendableWithoutLeading(method, `https://proxy/k8s/clusters/c-1${path}`), `${method} prefixed ${path}`);
+  }
+  for (const [method, path] of [
+    ['POST', '/api/v1/namespaces/ns/secrets'],
+    ['PUT', '/api/v1/namespaces/ns/secrets/s'],
+    ['PATCH', '/apis/influxdb.onboarding.dev/v1alpha1/namespaces/ns/influxonboardings/o/status'],
+    ['POST', '/apis/events.k8s.io/v1/namespaces/ns/events'],
+    // The group named only in the query: still a Secret write.
+    ['POST', '/api/v1/namespaces/ns/secrets?fieldManager=/apis/authentication.k8s.io/'],
+  ] as const)
+    assert.not.ok(sendableWithoutLeading(method, `${base}${path}`), `${method} ${path}`);
 });
 
 test.run();
