@@ -187,9 +187,8 @@ function retireSurplus(g: Granted, inventory: Inventory): TokenStep | undefined 
 }
 
 /**
- * The Secret's token, proven by reading its authorization (or by the create's answer, when this
- * reconcile made it); a new one issued when it is missing, lost, edited by hand (Ready would be a
- * lie) or no longer serves the permissions.
+ * The Secret's token, proven by reading its authorization; a new one issued when it is missing,
+ * lost, edited by hand (Ready would be a lie) or no longer serves the permissions.
  */
 function currentToken(g: Granted, wanted: Wanted, inventory: Inventory): Current | TokenStep {
   const { facts, connection } = g;

@@ -431,8 +431,5 @@ async function create(
     ...facts,
     issued: created.value,
     authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] },
-    // The answer is the authorization as InfluxDB holds it, token included: once the Secret holds
-    // that token it is proven by this answer as a read by ID would prove it (the next check reads it).
-    probed: { ...facts.probed, [created.value.id]: { ok: true, value: created.value } },
   };
 }

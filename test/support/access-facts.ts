@@ -4,7 +4,6 @@ import type { Connection, OnboardingAccess } from '../../src/access/access.js';
 import type { BucketResolution } from '../../src/access/token-facts.js';
 import type { AccessRecord } from '../../src/api/access-records.js';
 import type { GrantTerms } from '../../src/api/access-spec.js';
-import type { CreatedAuthorization } from '../../src/influx/types.js';
 
 export const NOW = '2026-01-01T00:00:00.000Z';
 export const DRIFT = 60_000;
@@ -50,9 +49,4 @@ export function tokenRecord(tokenName: string): AccessRecord {
     buckets: { 'uid-metrics': { name: 'app-a.metrics', id: 'b1' }, 'uid-other': { name: 'app-a.other', id: 'b2' } },
     tokens: { 'tok-uid': tokenName },
   };
-}
-
-/** What InfluxDB answers a create with, where a test needs only its ID and token. */
-export function createdAuthorization(id: string, token: string): CreatedAuthorization {
-  return { id, token, description: '', orgID: connection.orgID, userID: TOKEN_USER, active: true, permissions: [] };
 }

@@ -408,28 +408,6 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
   }
 });
 
-test("a new token is Ready on its create's answer, which is what InfluxDB holds: its authorization is not read back; the next check reads it", async () => {
-  const w = await world();
-  try {
-    addBucket(w, 'metrics');
-    await w.bucket('metrics');
-    addToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
-    const requests = await requestsDuring(w, () => w.token('writer'));
-    assert.is(reason(w.tokens.get('writer')), 'TokenReady');
-    const id = w.secrets.get('writer-influx-token')?.authorizationID;
-    assert.ok(id);
-    assert.equal(
-      requests.filter((request) => request.includes('/authorizations')),
-      ['GET /api/v2/authorizations', 'POST /api/v2/authorizations'],
-      'listed (for orphans), created, and no read of what was just created',
-    );
-    assert.ok(await works(w, w.secrets.get('writer-influx-token')?.data.token));
-    assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
-  } finally {
-    await w.close();
-  }
-});
-
 test("a burst of new tokens in one run lists the org's authorizations once, not once per token; each still gets exactly one authorization", async () => {
   const w = await world();
   try {

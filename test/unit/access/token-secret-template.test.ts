@@ -20,14 +20,7 @@ import {
   type InfluxToken,
   type TokenSecret,
 } from '../../../src/api/access-types.js';
-import {
-  TOKEN_BUCKETS,
-  TOKEN_USER,
-  connection,
-  createdAuthorization,
-  granted,
-  tokenRecord,
-} from '../../support/access-facts.js';
+import { TOKEN_BUCKETS, TOKEN_USER, connection, granted, tokenRecord } from '../../support/access-facts.js';
 import type { Authorization } from '../../../src/influx/types.js';
 import { TokenSecrets } from '../../../src/kube/token-secret.js';
 
@@ -217,9 +210,7 @@ test("decision: database and retentionPolicy come from the one bucket's spec.inf
 
 test('decision: the issued token is written with the template keys and shape in one write', () => {
   const resource = token({ secretTemplate: { ...TELEGRAF_ENV, metadata: { labels: { team: 'a' } } } });
-  const write = decideToken(
-    facts(resource, { authorizations: listed('a1'), issued: createdAuthorization('a1', TOKEN) }),
-  );
+  const write = decideToken(facts(resource, { authorizations: listed('a1'), issued: { id: 'a1', token: TOKEN } }));
   assert.equal(write, {
     kind: 'writeSecret',
     secret: {
