@@ -202,7 +202,7 @@ test("decision: database and retentionPolicy come from the one bucket's spec.inf
   } as TokenFacts['buckets'];
   const resource = token({ secretTemplate: { data: { DBRP: '{{ .database }}/{{ .retentionPolicy }}' } } });
   const write = decideToken(
-    facts(resource, { buckets: mapped, authorizations: listed('a1'), issued: createdAuthorization('a1', TOKEN) }),
+    facts(resource, { buckets: mapped, authorizations: listed('a1'), issued: { id: 'a1', token: TOKEN } }),
   );
   assert.ok(write.kind === 'writeSecret', JSON.stringify(write));
   assert.is(write.kind === 'writeSecret' && write.secret.data.DBRP, 'app-a.db/weekly');
