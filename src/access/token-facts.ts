@@ -30,15 +30,7 @@ export type BucketResolution =
   /** Its spec.onboardingRef names another onboarding. */
   | { kind: 'elsewhere'; onboarding: string }
   /** readyReason: its Ready reason, only to tell people what it waits for. */
-  | {
-      kind: 'found';
-      uid: string;
-      name: string;
-      deleting: boolean;
-      readyReason?: string;
-      /** Its spec.influxql: the database and retention policy a template may name. */
-      influxql?: { database: string; retentionPolicy: string };
-    };
+  | { kind: 'found'; uid: string; name: string; deleting: boolean; readyReason?: string };
 
 export interface TokenFacts {
   resource: InfluxToken;

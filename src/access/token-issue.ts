@@ -92,7 +92,7 @@ function wantedSecret(g: Granted): Wanted | TokenStep {
     org: connection.org,
     orgID: connection.orgID,
     v1: spec.v1 !== undefined,
-    ...(buckets.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], ...onlyBucket[1] } }),
+    ...(buckets.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], id: onlyBucket[1] } }),
   });
   if (!contents.ok)
     return finish(facts, { reason: 'InvalidSpec', message: contents.problems.join('; '), requeue: NONE });
@@ -283,12 +283,6 @@ function settle(g: Granted, wanted: Wanted, inventory: Inventory, current: Curre
   });
 }
 
-/** A bucket the permissions name, as the Secret's template sees it. */
-interface ResolvedBucket {
-  id: string;
-  influxql?: { database: string; retentionPolicy: string };
-}
-
 /**
  * The bucket IDs the permissions stand for, from the operator's record of each InfluxBucket (by
  * its UID, which the API server assigns): what a token may touch never comes from a status.
@@ -298,12 +292,12 @@ function resolvePermissions(
   spec: EffectiveTokenSpec,
   connection: Connection,
   terms: GrantTerms,
-): { permissions: BucketPermission[]; buckets: Map<string, ResolvedBucket> } | TokenFinish {
+): { permissions: BucketPermission[]; buckets: Map<string, string> } | TokenFinish {
   const namespace = facts.resource.metadata.namespace;
   const record = facts.record ?? EMPTY_RECORD;
   const permissions: BucketPermission[] = [];
-  /** Bucket name in InfluxDB -> its ID and mapping. */
-  const buckets = new Map<string, ResolvedBucket>();
+  /** Bucket name -> ID in InfluxDB. */
+  const buckets = new Map<string, string>();
   for (const permission of spec.permissions) {
     const bucket = facts.buckets[permission.bucket] ?? { kind: 'missing' };
     if (bucket.kind === 'missing') {
@@ -339,7 +333,7 @@ function resolvePermissions(
       });
     }
     permissions.push({ action: permission.action, bucketID: recorded.id });
-    buckets.set(recorded.name, { id: recorded.id, ...(bucket.influxql && { influxql: bucket.influxql }) });
+    buckets.set(recorded.name, recorded.id);
   }
   return { permissions, buckets };
 }

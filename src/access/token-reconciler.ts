@@ -228,14 +228,12 @@ function resolveBuckets(
       continue;
     }
     const readyReason = bucket.status?.conditions?.find((condition) => condition.type === READY)?.reason;
-    const influxql = checked.ok ? checked.spec.influxql : undefined;
     resolved[name] = {
       kind: 'found',
       uid: bucket.metadata.uid,
       name,
       deleting: bucket.metadata.deletionTimestamp !== undefined,
       ...(readyReason !== undefined && { readyReason }),
-      ...(influxql && { influxql: { database: influxql.database, retentionPolicy: influxql.retentionPolicy } }),
     };
   }
   return resolved;
@@ -354,7 +352,7 @@ async function actV1(ports: TokenPorts, options: AccessOptions, step: V1Step, fa
   const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
   switch (step.kind) {
     case 'listV1':
-      return { ...facts, v1: { ...v1, listed: await influx.listV1Authorizations(token, step.filter) } };
+      return { ...facts, v1: { ...v1, listed: await influx.listV1Authorizations(token, { orgID }) } };
     case 'readV1': {
       const outcome = await influx.v1Authorization(token, step.authorizationID);
       return { ...facts, v1: { ...v1, found: { id: step.authorizationID, outcome } } };
@@ -362,7 +360,6 @@ async function actV1(ports: TokenPorts, options: AccessOptions, step: V1Step, fa
     case 'createV1': {
       const created = await influx.createV1Authorization(token, {
         orgID,
-        ...(step.userID !== undefined && { userID: step.userID }),
         username: step.username,
         description: step.description,
         permissions: bucketPermissions(orgID, step.permissions),

@@ -20,7 +20,7 @@ export const connection: Connection = {
 };
 
 /** A namespace granted by name: no names outside its prefix, nothing to adopt, no limits. */
-export const GRANTED: GrantTerms = { home: false, bucketNames: [], adoptBuckets: [], databases: [], limits: {} };
+export const GRANTED: GrantTerms = { home: false, bucketNames: [], adoptBuckets: [], limits: {} };
 
 /** Access for a granted namespace, on these terms over GRANTED. */
 export function granted(terms: Partial<GrantTerms> = {}): OnboardingAccess {

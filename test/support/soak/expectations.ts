@@ -10,8 +10,6 @@ import { instancePlan, type BucketModel, type Model, type TokenModel } from './p
 export interface Expectation {
   ready: boolean;
   reasons: string[];
-  /** Waiting reasons (Ready=False) it may settle on instead, where real timing decides between the two. */
-  orWaiting?: string[];
 }
 
 export const ONBOARDING_READY = [Reason.Onboarded, Reason.Adopted] as string[];
@@ -41,9 +39,7 @@ export function onboardingExpectation(): Expectation {
 export function bucketExpectation(model: Model, bucket: BucketModel): Expectation {
   if (!model.onboardings[bucket.instance]?.present) return { ready: false, reasons: [absent(bucket)] };
   if (!granted(model, bucket.instance, bucket.namespace)) return { ready: false, reasons: [AccessReason.NotPermitted] };
-  // The bucket a Retain deletion left (unless a wipe took it) is not the new resource's to claim.
-  const leftover = bucket.recreated ? { orWaiting: [AccessReason.BucketExists] } : {};
-  return { ready: true, reasons: [AccessReason.BucketReady], ...leftover };
+  return { ready: true, reasons: [AccessReason.BucketReady] };
 }
 
 export function tokenExpectation(model: Model, token: TokenModel): Expectation {
@@ -60,13 +56,7 @@ export function tokenExpectation(model: Model, token: TokenModel): Expectation {
   if (buckets.some((bucket) => bucket?.present && !bucketExpectation(model, bucket).ready))
     waiting.push(AccessReason.BucketNotReady);
   if (waiting.length > 0) return { ready: false, reasons: waiting };
-  // A bucket that may settle waiting (BucketExists) may keep the token waiting for it.
-  const maybeWaiting = buckets.some((bucket) => bucket !== undefined && bucketExpectation(model, bucket).orWaiting);
-  return {
-    ready: true,
-    reasons: [AccessReason.TokenReady],
-    ...(maybeWaiting && { orWaiting: [AccessReason.BucketNotReady] }),
-  };
+  return { ready: true, reasons: [AccessReason.TokenReady] };
 }
 
 /** The description marker of an InfluxToken's authorizations: `[InfluxToken <namespace>/<name> uid=<uid>]`. */

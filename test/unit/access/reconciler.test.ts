@@ -145,7 +145,7 @@ async function world(): Promise<World> {
     };
   }
   const options = { driftCheckIntervalMs: 60_000, logger: silent, secrets: registry, now: () => w.clock };
-  const buckets = createBucketReconciler({ ...access, ...kindPorts(w.buckets), influxqlPeers: () => [] }, options);
+  const buckets = createBucketReconciler({ ...access, ...kindPorts(w.buckets) }, options);
   const tokens = createTokenReconciler(
     {
       ...access,
