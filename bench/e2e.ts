@@ -1,8 +1,8 @@
 // npm run bench -- e2e [--full] [--sizes 50,500] [--concurrency 4] [--latency 20] [--runs 20]
 //   [--observers watch,poll] [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20]
-//   [--profile] [--scale 1000,10000,50000] [--scale-tokens 1000,10000] [--scale-concurrency 4,16] [--scale-window 330]
+//   [--profile] [--scale 1000,10000,50000] [--scale-tokens 1000,10000] [--scale-concurrency 4,16] [--scale-window 330] [--scale-restarts 1] [--baseline-bundle /tmp/base/dist/main.js] [--onboard-bundle /tmp/old/dist/main.js]
 //   [--real v2.9.1,v2.7.12] [--real-runs 10] [--real-instances 10] [--operator-node-options=--max-semi-space-size=1]
-//   [--skip latency,sizes,sweep,steady,scale,real]
+//   [--skip latency,sizes,sweep,steady,scale,scale-floor,scale-round,real]
 //
 // What a user pays, next to the floor: a real control plane (etcd + kube-apiserver), the operator
 // as the production process (`node dist/main.js`, built first), one InfluxDB stand-in per resource
@@ -88,6 +88,9 @@ function settingsFrom(args: string[]): Settings {
       'scale-tokens': { type: 'string', default: '' },
       'scale-concurrency': { type: 'string', default: '4,16' },
       'scale-window': { type: 'string' },
+      'scale-restarts': { type: 'string', default: '1' },
+      'baseline-bundle': { type: 'string' },
+      'onboard-bundle': { type: 'string' },
       real: { type: 'string' },
       'real-runs': { type: 'string' },
       'real-instances': { type: 'string' },
@@ -128,6 +131,9 @@ function settingsFrom(args: string[]): Settings {
     scaleTokens: numbers('scale-tokens', values['scale-tokens']),
     scaleConcurrency: numbers('scale-concurrency', values['scale-concurrency']),
     scaleWindowSeconds: number('scale-window', values['scale-window'], STEADY_WINDOW_SECONDS),
+    scaleRestarts: number('scale-restarts', values['scale-restarts'], 1),
+    ...(values['baseline-bundle'] !== undefined && { baselineBundle: values['baseline-bundle'] }),
+    ...(values['onboard-bundle'] !== undefined && { onboardBundle: values['onboard-bundle'] }),
     realVersions: list(values.real ?? (full ? REAL_VERSIONS.join(',') : '')).map((text) => {
       const version = REAL_VERSIONS.find((known) => known === text);
       if (version === undefined)
@@ -628,7 +634,8 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       ...part,
       seconds: result.seconds,
     });
-    if (scale !== undefined) writeDocs(SCALE_FILE, only({ scale }));
+    // Without its floors the scale series is a probe of the operator alone, and writes nothing.
+    if (scale !== undefined && !settings.skip.includes('scale-floor')) writeDocs(SCALE_FILE, only({ scale }));
     if (real.length > 0) writeDocs('bench-e2e-real.json', only({ real }));
     // A partial run (--skip) is a probe: it does not replace the figures in docs/.
     if (settings.skip.length === 0) {

@@ -1,14 +1,16 @@
 // A fake Kubernetes API server for the benchmarks, run as a separate process so that its sockets,
 // file descriptors and heap never count as the measured client's. Plain HTTP on 127.0.0.1.
 //   node --import tsx bench/fake-api-server.ts closing        list: empty; every watch: 200 and closed at once
-//   node --import tsx bench/fake-api-server.ts objects <n>    list: n InfluxOnboardings (paged); watches stay open
+//   node --import tsx bench/fake-api-server.ts objects <n> [ms]  list: n InfluxOnboardings (paged, each page
+//                                                            answered after ms, as a busy API server would); watches stay open
 // Prints its port on the first line of stdout; answers any IPC message with its counts (so that
 // reading them opens no connection that would be counted).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { influxOnboardingObjects } from './objects.js';
 
-const [mode = 'closing', countText = '0'] = process.argv.slice(2);
+const [mode = 'closing', countText = '0', pageDelayText = '0'] = process.argv.slice(2);
+const pageDelayMs = Number(pageDelayText);
 const stats = { lists: 0, watches: 0, connections: 0, openConnections: 0 };
 const objects = mode === 'objects' ? influxOnboardingObjects(Number(countText)) : [];
 const openWatches = new Set<http.ServerResponse>();
@@ -29,18 +31,25 @@ const server = http.createServer((request, response) => {
     return;
   }
   stats.lists++;
+  // The page is due pageDelayMs after the request came, its encoding included.
+  const due = performance.now() + pageDelayMs;
   const limit = Number(url.searchParams.get('limit') ?? '500');
   const offset = Number(url.searchParams.get('continue') ?? '0');
   const page = objects.slice(offset, offset + limit);
   const next = offset + limit < objects.length ? String(offset + limit) : undefined;
-  response.writeHead(200, { 'Content-Type': 'application/json' });
-  response.end(
-    JSON.stringify({
-      apiVersion: 'influxdb.onboarding.dev/v1alpha1',
-      kind: 'InfluxOnboardingList',
-      metadata: { resourceVersion: '100000', ...(next !== undefined && { continue: next }) },
-      items: page,
-    }),
+  // The keys sorted, as the API server writes lists of custom resources: the list's metadata last.
+  const body = JSON.stringify({
+    apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+    items: page,
+    kind: 'InfluxOnboardingList',
+    metadata: { resourceVersion: '100000', ...(next !== undefined && { continue: next }) },
+  });
+  setTimeout(
+    () => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(body);
+    },
+    Math.max(0, due - performance.now()),
   );
 });
 server.on('connection', (socket) => {

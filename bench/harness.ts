@@ -104,6 +104,8 @@ export interface OperatorStart {
   profile?: string;
   /** Resolves once /readyz answers 200 (default); false: at once, for timing the start. */
   waitForReady?: boolean;
+  /** Another bundle than the build's dist/main.js (an A/B of two builds on one cluster). */
+  bundle?: string;
 }
 
 /**
@@ -124,7 +126,7 @@ export async function startBenchOperator(bench: Bench, start: OperatorStart): Pr
       ...(profileName === undefined
         ? []
         : ['--cpu-prof', `--cpu-prof-dir=${bench.profileDir}`, `--cpu-prof-name=${profileName}`]),
-      `${root}${shipped.script}`,
+      start.bundle ?? `${root}${shipped.script}`,
     ],
     env: shipped.env,
     name: `bench-${start.namespace}-${Date.now()}`,

@@ -7,6 +7,7 @@ import { closingWatches } from './closing-watches.js';
 import { decideThroughput } from './decide.js';
 import { e2e } from './e2e.js';
 import { instanceOwners } from './instance-owners.js';
+import { listPages } from './list-pages.js';
 import { reconnectFds } from './reconnect-fds.js';
 import { takeover } from './takeover.js';
 import { tenants } from './tenants.js';
@@ -21,6 +22,7 @@ const benchmarks: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
   ['reconnect-fds', () => reconnectFds()],
   ['takeover', () => takeover()],
   ['cache-memory', () => cacheMemory()],
+  ['list-pages', () => listPages()],
   ['decide', () => decideThroughput()],
   ['access-records', () => accessRecords()],
   ['instance-owners', () => instanceOwners()],

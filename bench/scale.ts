@@ -12,6 +12,7 @@
 // one concurrency takes a quarter of an hour on 2 cores.
 import type { LogRecord } from '../test/support/operator.js';
 import { lineChart, proportional, type Series } from './chart.js';
+import { monotonicMicros, summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import type { Settings } from './settings.js';
 import { floorOnboard, floorToken, tokenManifest } from './floor.js';
 import {
@@ -88,13 +89,24 @@ interface StartFigures {
   operatorShareMs: number;
   lists: ListTiming[];
   /** What the operator logged of each list (`listed`): objects, pages, its time listing and filling the cache. */
-  logged: Array<{ resource: string; objects: number; pages: number; listMs: number; storeMs: number }>;
+  logged: Array<{
+    resource: string;
+    objects: number;
+    pages: number;
+    listMs: number;
+    parseMs: number;
+    fileMs: number;
+    storeMs: number;
+  }>;
   /** The resource created while no operator ran, from spawn until Ready. */
   pendingReadyMs: number;
-  /** From spawn until every resource had been reconciled once, and the InfluxDB requests of that round. */
-  firstRoundSeconds: number;
+  /** From spawn until every resource had been reconciled once (the first restart only), and the InfluxDB requests of that round. */
+  firstRoundSeconds?: number;
   firstRoundInfluxRequests: Record<string, number>;
   rssAfterGcMiB: number;
+  load: string;
+  /** --profile: the operator's CPU from spawn to its first reconcile. */
+  profile?: ProfileSummary;
 }
 
 export interface ScalePoint {
@@ -106,7 +118,10 @@ export interface ScalePoint {
   rssBeforeGcMiB: number;
   heapUsedMiB: number;
   steady: SteadyCounts;
+  /** The restart with the median operator's share (of --scale-restarts). */
   start: StartFigures;
+  /** Every restart's first reconcile and operator's share, ms, when there were several. */
+  starts?: Array<{ firstReconcileMs: number; operatorShareMs: number; longestListMs: number; load: string }>;
   load: string;
   /** When and on which commit the point was measured: a run keeps the points of sizes it did not measure. */
   date: string;
@@ -122,11 +137,11 @@ export interface ScaleFigures {
 interface Workload {
   kind: SeriesKind;
   plural: string;
-  /** With the operator running in `namespace`: readies what the resources need; their manifests by name and index (`size` for the restart's pending one). */
+  /** With the operator running in `namespace`: readies what `count` resources need (the N, then the restarts' pending ones); their manifests by name and index. */
   prepare(
     bench: Bench,
     namespace: string,
-    size: number,
+    count: number,
   ): Promise<(name: string, index: number) => Record<string, unknown>>;
   /** The floor for `size` resources in `namespace`, at `concurrency`. */
   floor(bench: Bench, namespace: string, size: number, concurrency: number): Promise<void>;
@@ -137,8 +152,8 @@ interface Workload {
 const onboardings: Workload = {
   kind: 'onboardings',
   plural: 'influxonboardings',
-  async prepare(bench, namespace, size) {
-    const urls = await bench.farm.start(size + 1);
+  async prepare(bench, namespace, count) {
+    const urls = await bench.farm.start(count);
     return (name, index) => onboardingManifest(namespace, name, urls[index] ?? '');
   },
   async floor(bench, namespace, size, concurrency) {
@@ -202,12 +217,11 @@ async function cleanUp(bench: Bench, workload: Workload, namespace: string): Pro
   await deleteAll(bench.kube, `/api/v1/namespaces/${namespace}/secrets`);
 }
 
-/** An operator run: start, create `size` resources at once, all Ready. */
+/** An operator run: start, create `size` resources at once, all Ready; `pending` more can be made later (the restarts'). */
 async function onboard(
   bench: Bench,
   workload: Workload,
-  size: number,
-  concurrency: number,
+  { size, concurrency, pending, bundle }: { size: number; concurrency: number; pending: number; bundle?: string },
 ): Promise<{
   namespace: string;
   operator: BenchOperator;
@@ -216,11 +230,11 @@ async function onboard(
   peakBytes: number;
 }> {
   const namespace = await newNamespace(bench, `scale-${workload.kind}-op`);
-  const operator = await startBenchOperator(bench, { namespace, concurrency });
+  const operator = await startBenchOperator(bench, { namespace, concurrency, ...(bundle !== undefined && { bundle }) });
   const resources = collection(namespace, workload.plural);
   const watch: ReadyWatch = watchObserver(bench.kube, resources);
   try {
-    const manifest = await workload.prepare(bench, namespace, size);
+    const manifest = await workload.prepare(bench, namespace, size + pending);
     const started = performance.now();
     const peak = peakRss(operator.process.pid, 500);
     await createAll(
@@ -294,26 +308,44 @@ async function steadyState(
 
 const logAt = (record: LogRecord): number => Date.parse(String(record['timestamp']));
 
-/** Stops the operator, creates one resource while none runs, and times a start over everything. */
+/**
+ * Stops the operator (if one runs), creates one resource while none runs, and times a start over
+ * everything: restart `number` (from 1) finds `size + number` resources.
+ */
 async function restart(
   bench: Bench,
   workload: Workload,
   namespace: string,
-  size: number,
-  concurrency: number,
+  {
+    size,
+    concurrency,
+    number,
+    profile,
+    bundle,
+    firstRound,
+  }: { size: number; concurrency: number; number: number; profile: boolean; bundle?: string; firstRound: boolean },
   manifest: (name: string, index: number) => Record<string, unknown>,
-  previous: BenchOperator,
+  previous: BenchOperator | undefined,
 ): Promise<StartFigures> {
-  await stopOperator(bench, previous);
+  if (previous !== undefined) await stopOperator(bench, previous);
   const resources = collection(namespace, workload.plural);
   const watch = watchObserver(bench.kube, resources);
   // Named to sort first: it is listed, and so queued, before the others.
-  const pending = 'a-restart';
-  await bench.kube.call('POST', `${resources}?fieldManager=${BENCH_MANAGER}`, manifest(pending, size));
-  const existing = size + 1;
+  const pending = number === 1 ? 'a-restart' : `a-restart-${number}`;
+  await bench.kube.call('POST', `${resources}?fieldManager=${BENCH_MANAGER}`, manifest(pending, size + number - 1));
+  const existing = size + number;
+  const loadBefore = load();
   const influxBefore = await bench.farm.counts();
   const spawned = Date.now();
-  const operator = await startBenchOperator(bench, { namespace, concurrency, waitForReady: false });
+  const spawnedMicros = monotonicMicros();
+  const operator = await startBenchOperator(bench, {
+    namespace,
+    concurrency,
+    waitForReady: false,
+    ...(profile && { profile: `restart-${workload.kind}-${size}-${number}-${spawned}` }),
+    ...(bundle !== undefined && { bundle }),
+  });
+  let stopped = false;
   try {
     const { process } = operator;
     const synced = await process.waitForLog(
@@ -328,10 +360,12 @@ async function restart(
     );
     const pendingReady = await watch.readyAt(pending, 10 * 60_000);
     const pendingReadyMs = round(Date.now() - spawned - (performance.now() - pendingReady));
-    // Every resource reconciled once (the prerequisites of tokens too) and the queue empty.
+    // Every resource reconciled once (the prerequisites of tokens too) and the queue empty; the
+    // first restart only (at 50,000 the round takes minutes, and a start is what the others time).
     const everyone = existing + (workload.kind === 'tokens' ? 2 : 0);
     let roundDone = 0;
-    for (const deadline = Date.now() + 60 * 60_000; Date.now() < deadline; await sleep(1000)) {
+    const roundDeadline = Date.now() + (number === 1 && firstRound ? 60 * 60_000 : 0);
+    for (; Date.now() < roundDeadline; await sleep(1000)) {
       const text = await process.metrics();
       if (
         total(metricSums(text, 'controller_runtime_reconcile_total')) >= everyone &&
@@ -374,40 +408,72 @@ async function restart(
           objects: Number(record['objects']),
           pages: Number(record['pages']),
           listMs: Number(record['listMs']),
+          parseMs: Number(record['parseMs']),
+          fileMs: Number(record['fileMs']),
           storeMs: Number(record['storeMs']),
         })),
       pendingReadyMs,
-      firstRoundSeconds: round((roundDone - spawned) / 1000, 1),
+      ...(roundDone > 0 && { firstRoundSeconds: round((roundDone - spawned) / 1000, 1) }),
       firstRoundInfluxRequests,
       rssAfterGcMiB: (await memoryAfterGc(operator)).rssMiB,
+      load: `${loadBefore} -> ${load()}`,
     };
+    if (profile) {
+      stopped = true;
+      const path = await stopOperator(bench, operator);
+      // From the spawn (the process's own start included) to the first reconcile's log line.
+      const to = spawnedMicros + (firstReconcileMs + 1) * 1000;
+      if (path !== undefined)
+        figures.profile = summarizeProfile(
+          path,
+          `${bundle ?? `${root}dist/main.js`}.map`,
+          { from: spawnedMicros, to },
+          25,
+        );
+    }
     say(
-      `  restart over ${existing} ${workload.kind}: caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms (the operator's own share ${figures.operatorShareMs} ms), lists ${JSON.stringify(lists)}; the pending one Ready after ${figures.pendingReadyMs} ms; all reconciled once after ${figures.firstRoundSeconds} s with ${JSON.stringify(firstRoundInfluxRequests)}; RSS after GC ${figures.rssAfterGcMiB} MiB`,
+      `  restart over ${existing} ${workload.kind}${bundle === undefined ? '' : ` with ${bundle}`} (load ${figures.load}): caches synced ${figures.cachesSyncedMs} ms, first reconcile ${figures.firstReconcileMs} ms (the operator's own share ${figures.operatorShareMs} ms), lists ${JSON.stringify(lists)}; listed ${JSON.stringify(figures.logged)}; the pending one Ready after ${figures.pendingReadyMs} ms; all reconciled once after ${figures.firstRoundSeconds} s with ${JSON.stringify(firstRoundInfluxRequests)}; RSS after GC ${figures.rssAfterGcMiB} MiB`,
     );
+    if (figures.profile !== undefined)
+      say(`  CPU profile, spawn to first reconcile: ${JSON.stringify(figures.profile)}`);
     return figures;
   } finally {
     watch.stop();
-    await operator.process.kill();
+    if (!stopped) await operator.process.kill();
   }
 }
 
-async function scalePoint(
-  bench: Bench,
-  workload: Workload,
-  size: number,
-  concurrencies: number[],
-  windowSeconds: number,
-): Promise<ScalePoint> {
+/** How each point of the series is measured (from the e2e benchmark's settings). */
+interface PointSettings {
+  concurrencies: number[];
+  windowSeconds: number;
+  restarts: number;
+  baselineBundle?: string;
+  onboardBundle?: string;
+  /** Whether the first restart waits until every resource was reconciled once. */
+  firstRound: boolean;
+  profile: boolean;
+  /** False: the floors are left out (a probe of the operator alone). */
+  floor: boolean;
+}
+
+async function scalePoint(bench: Bench, workload: Workload, size: number, how: PointSettings): Promise<ScalePoint> {
   const loadBefore = load();
   say(`\n### scale: ${size} ${workload.kind} (load ${loadBefore})`);
   const ready: ReadyRun[] = [];
   // The highest concurrency first: its operator stays for the memory, steady-state and restart figures.
-  const [main, ...others] = [...concurrencies].sort((a, b) => b - a);
+  const [main, ...others] = [...how.concurrencies].sort((a, b) => b - a);
   if (main === undefined) throw new Error('--scale-concurrency: at least one');
   let point: Omit<ScalePoint, 'ready' | 'load' | 'date' | 'commit'> | undefined;
   for (const concurrency of [main, ...others]) {
     const runLoad = load();
-    const run = await onboard(bench, workload, size, concurrency);
+    const restarts = how.restarts * (how.baselineBundle === undefined ? 1 : 2);
+    const run = await onboard(bench, workload, {
+      size,
+      concurrency,
+      pending: concurrency === main ? restarts : 0,
+      ...(how.onboardBundle !== undefined && { bundle: how.onboardBundle }),
+    });
     say(
       `  operator at concurrency ${concurrency}: ${size} Ready in ${round(run.seconds, 2)} s, peak RSS ${round(run.peakBytes / 1024 ** 2)} MiB`,
     );
@@ -419,9 +485,41 @@ async function scalePoint(
       say(
         `  RSS after GC ${memory.rssMiB} MiB (${(rssBeforeGc / 1024 ** 2) | 0} MiB before), heap used ${round(heapUsed / 1024 ** 2)} MiB`,
       );
-      const steady = await steadyState(bench, run.namespace, size, workload.kind, windowSeconds);
+      const steady = await steadyState(bench, run.namespace, size, workload.kind, how.windowSeconds);
       say(`  steady state over ${steady.windowSeconds} s: ${JSON.stringify(steady)}`);
-      const start = await restart(bench, workload, run.namespace, size, concurrency, run.manifest, run.operator);
+      const starts: StartFigures[] = [];
+      const baselineStarts: StartFigures[] = [];
+      let previous: BenchOperator | undefined = run.operator;
+      let number = 0;
+      for (let round = 1; round <= how.restarts; round++) {
+        // With a baseline the two builds alternate which goes first, so neither always meets a warmer cluster.
+        const order: Array<string | undefined> =
+          how.baselineBundle === undefined
+            ? [undefined]
+            : round % 2 === 1
+              ? [undefined, how.baselineBundle]
+              : [how.baselineBundle, undefined];
+        for (const bundle of order) {
+          const settings = {
+            size,
+            concurrency,
+            number: ++number,
+            profile: how.profile,
+            firstRound: how.firstRound,
+            ...(bundle && { bundle }),
+          };
+          const figures = await restart(bench, workload, run.namespace, settings, run.manifest, previous);
+          previous = undefined;
+          (bundle === undefined ? starts : baselineStarts).push(figures);
+        }
+      }
+      if (baselineStarts.length > 0)
+        say(
+          `  the operator's own share at restart, this build / the baseline: ${starts.map((each) => each.operatorShareMs).join(', ')} / ${baselineStarts.map((each) => each.operatorShareMs).join(', ')} ms`,
+        );
+      const byShare = [...starts].sort((a, b) => a.operatorShareMs - b.operatorShareMs);
+      const start = byShare[Math.floor((byShare.length - 1) / 2)];
+      if (start === undefined) throw new Error('--scale-restarts: at least one');
       point = {
         kind: workload.kind,
         size,
@@ -430,20 +528,30 @@ async function scalePoint(
         heapUsedMiB: round(heapUsed / 1024 ** 2),
         steady,
         start,
+        ...(starts.length > 1 && {
+          starts: starts.map((each) => ({
+            firstReconcileMs: each.firstReconcileMs,
+            operatorShareMs: each.operatorShareMs,
+            longestListMs: Math.max(0, ...each.lists.map((list) => list.apiServerMs)),
+            load: each.load,
+          })),
+        }),
       };
     } else await run.operator.process.kill();
     await cleanUp(bench, workload, run.namespace);
-    const floorSeconds = await floorRun(bench, workload, size, concurrency);
+    const floorSeconds = how.floor ? await floorRun(bench, workload, size, concurrency) : undefined;
     const entry: ReadyRun = {
       concurrency,
       operatorSeconds: round(run.seconds, 2),
-      floorSeconds: round(floorSeconds, 2),
-      ratio: round(run.seconds / floorSeconds, 2),
+      ...(floorSeconds !== undefined && {
+        floorSeconds: round(floorSeconds, 2),
+        ratio: round(run.seconds / floorSeconds, 2),
+      }),
       operatorPeakRssMiB: round(run.peakBytes / 1024 ** 2),
       load: `${runLoad} -> ${load()}`,
     };
     say(
-      `  concurrency ${concurrency}: operator ${entry.operatorSeconds} s, floor ${entry.floorSeconds} s, ratio ${entry.ratio} (load ${entry.load})`,
+      `  concurrency ${concurrency}: operator ${entry.operatorSeconds} s, floor ${entry.floorSeconds ?? '-'} s, ratio ${entry.ratio ?? '-'} (load ${entry.load})`,
     );
     ready.push(entry);
   }
@@ -566,12 +674,20 @@ function keptPoints(measured: readonly ScalePoint[]): ScalePoint[] {
 
 export async function scaleSeries(bench: Bench, settings: Settings): Promise<ScaleFigures> {
   const measured: ScalePoint[] = [];
-  for (const size of settings.scale)
-    measured.push(await scalePoint(bench, onboardings, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
-  for (const size of settings.scaleTokens)
-    measured.push(await scalePoint(bench, tokens, size, settings.scaleConcurrency, settings.scaleWindowSeconds));
+  const how: PointSettings = {
+    concurrencies: settings.scaleConcurrency,
+    windowSeconds: settings.scaleWindowSeconds,
+    restarts: settings.scaleRestarts,
+    ...(settings.baselineBundle !== undefined && { baselineBundle: settings.baselineBundle }),
+    ...(settings.onboardBundle !== undefined && { onboardBundle: settings.onboardBundle }),
+    firstRound: !settings.skip.includes('scale-round'),
+    profile: settings.profile,
+    floor: !settings.skip.includes('scale-floor'),
+  };
+  for (const size of settings.scale) measured.push(await scalePoint(bench, onboardings, size, how));
+  for (const size of settings.scaleTokens) measured.push(await scalePoint(bench, tokens, size, how));
   const points = [...keptPoints(measured), ...measured].sort((a, b) => a.kind.localeCompare(b.kind) || a.size - b.size);
-  writeScaleCharts(points);
+  if (how.floor) writeScaleCharts(points);
   const figures: Figure[] = measured.flatMap((point) => [
     ...point.ready.map((run) => ({
       name: `e2e scale ${point.size} ${point.kind} -> all Ready, concurrency ${run.concurrency}`,

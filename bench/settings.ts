@@ -13,7 +13,7 @@ export interface Settings {
   steadySize: number;
   driftSeconds: number;
   windowSeconds: number;
-  /** A CPU profile of the operator in every run at concurrency 16 (sizes and sweep). */
+  /** A CPU profile of the operator in every run at concurrency 16 (sizes and sweep), and of each scale restart's start. */
   profile: boolean;
   /** InfluxOnboardings (with their Secrets) of the scale series (none: not run). */
   scale: number[];
@@ -22,12 +22,18 @@ export interface Settings {
   scaleConcurrency: number[];
   /** The scale series' steady-state window, seconds: one default drift interval with its jitter unless given. */
   scaleWindowSeconds: number;
+  /** Restarts over the N Ready resources per scale point (the start-up figures are the median's). */
+  scaleRestarts: number;
+  /** A bundle of another build (its .map beside it): each scale restart is run with it too, alternating, for an A/B on one cluster. */
+  baselineBundle?: string;
+  /** A bundle of another build that onboards the scale series' N resources (the restarts still run the build). */
+  onboardBundle?: string;
   /** Real influxd versions for the real part (none: not run). */
   realVersions: RealVersion[];
   realRuns: number;
   realInstances: number;
   /** Node options for the operator process (as a chart would put them in NODE_OPTIONS). */
   operatorNodeOptions: string[];
-  /** Parts left out: latency, sizes, sweep, steady, scale, real. */
+  /** Parts left out: latency, sizes, sweep, steady, scale, real; scale-floor leaves out the scale series' floors (a probe), scale-round the wait for every resource reconciled once after the first restart. */
   skip: string[];
 }

@@ -1,9 +1,16 @@
-import { EMPTY_RECORD, type AccessRecord, type RecordChange, type RecordRefusal } from '../api/access-records.js';
+import {
+  EMPTY_RECORD,
+  type AccessRecord,
+  type RecordChange,
+  type RecordedBucket,
+  type RecordRefusal,
+} from '../api/access-records.js';
 import {
   bucketNamePrefix,
   legacyDefaultBucketName,
   limitsOf,
   mayClaimBucketName,
+  mayClaimDatabase,
   retentionBeyondLimits,
   type Checked,
   type EffectiveBucketSpec,
@@ -22,6 +29,13 @@ import {
   type Connection,
   type FinalizerStep,
 } from './access.js';
+import {
+  decideMapping,
+  dropMappings,
+  type MappingAction,
+  type MappingFacts,
+  type MappingStep,
+} from './bucket-influxql.js';
 
 /** Everything one reconcile of an InfluxBucket has learnt so far; the shell adds one observation per step. */
 export interface BucketFacts {
@@ -38,6 +52,10 @@ export interface BucketFacts {
   recorded?: { id: string; found: Outcome<BucketInfo | null> };
   /** Buckets of the onboarding's org looked up by name; null when none has that name. */
   named?: Readonly<Record<string, Outcome<BucketInfo | null>>>;
+  /** The DBRP mappings listed (spec.influxql); emptied after each change to them. */
+  mappings?: MappingFacts;
+  /** Other InfluxBuckets declaring `default: true` for spec.influxql.database (see MappingInput). */
+  defaultClaimants?: readonly string[];
   /** A change InfluxDB refused: what was tried and its answer. */
   failure?: { doing: string; failure: InfluxFailure };
   /** What this reconcile changed in InfluxDB, for the event and the status. */
@@ -65,6 +83,7 @@ export type BucketStep =
   | { kind: 'setRetention'; connection: Connection; bucketID: string; retentionSeconds: number; change: string }
   | { kind: 'describeBucket'; connection: Connection; bucketID: string; description: string; change: string }
   | { kind: 'deleteBucket'; connection: Connection; bucketID: string }
+  | MappingStep
   | BucketFinish;
 
 /** Who a bucket's marker names: the InfluxBucket's namespace, name and (since markers carry it) UID. */
@@ -112,6 +131,24 @@ function hasFinalizer(resource: InfluxBucket): boolean {
 
 function finish(facts: BucketFacts, outcome: Parameters<typeof accessFinish<InfluxBucketStatus>>[2]): BucketFinish {
   return accessFinish(facts.resource, facts.now, outcome);
+}
+
+/** The mapping phase's decision as a step or finish of the bucket's reconcile. */
+function mappingStep(facts: BucketFacts, decision: MappingAction, fields?: Partial<InfluxBucketStatus>): BucketStep {
+  switch (decision.kind) {
+    case 'step':
+      return decision.step;
+    case 'failed':
+      return finish(facts, { ...failureVerdict(decision.doing, decision.failure), ...(fields && { fields }) });
+    case 'refused':
+      return finish(facts, {
+        reason: decision.reason,
+        message: decision.message,
+        requeue: after(facts.driftCheckIntervalMs),
+        // The status shows the mapping as it is now: none when the database is another's.
+        ...(fields && { fields: { ...fields, influxql: decision.status } }),
+      });
+  }
 }
 
 function describeRetention(seconds: number): string {
@@ -179,7 +216,18 @@ function decideDeletion(facts: BucketFacts): BucketStep {
   });
   if (facts.deleted) return letGo({ type: 'Normal', reason: 'BucketDeleted', message: 'bucket deleted from InfluxDB' });
   const spec = checked.spec;
-  if (spec.deletionPolicy === 'Retain') return letGo();
+  if (spec.deletionPolicy === 'Retain') {
+    // The bucket stays, the mappings this resource made go with it (InfluxDB drops them only with the bucket).
+    if (access.kind === 'ready' && entry?.influxql === true && entry.id !== undefined) {
+      if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
+      const drop = dropMappings(
+        { bucketID: entry.id, connection: access.connection, mappings: facts.mappings ?? {} },
+        'the InfluxBucket was deleted; the bucket is retained',
+      );
+      if (drop !== undefined) return mappingStep(facts, drop);
+    }
+    return letGo();
+  }
   if (access.kind === 'waiting' && access.gone) {
     return letGo({
       type: 'Warning',
@@ -272,17 +320,40 @@ function outsideTerms(
   return undefined;
 }
 
-/** The recorded bucket, found by its ID: what was changed outside the operator is put back, then Ready. */
-function keep(
+/**
+ * A database the namespace may not map (outside its prefix, not in its grant's databases):
+ * NotPermitted before any request; one mapped under a grant since withdrawn loses its mapping
+ * first, as a withdrawn grant's tokens are revoked.
+ */
+function unclaimableDatabase(
   facts: BucketFacts,
+  spec: EffectiveBucketSpec,
+  terms: GrantTerms,
   connection: Connection,
-  found: BucketInfo,
-  recordedName: string,
-  adopted: boolean,
-): BucketStep {
+): BucketStep | undefined {
+  const { namespace, uid } = facts.resource.metadata;
+  const database = spec.influxql?.database;
+  if (database === undefined || mayClaimDatabase(database, namespace, terms)) return undefined;
+  const why = `InfluxOnboarding ${connection.onboarding} does not let namespace ${namespace} map database ${database}`;
+  const entry = facts.record?.buckets[uid];
+  if (entry?.influxql === true && entry.id !== undefined) {
+    const drop = dropMappings({ bucketID: entry.id, connection, mappings: facts.mappings ?? {} }, why);
+    if (drop !== undefined) return mappingStep(facts, drop);
+  }
+  return finish(facts, {
+    reason: 'NotPermitted',
+    fields: { influxql: undefined },
+    message: `spec.influxql.database ${database} is outside this namespace's own database names (${bucketNamePrefix(namespace)}*); InfluxOnboarding ${connection.onboarding} must list it for namespace ${namespace} in spec.accessFrom.grants[].databases. Nothing is mapped`,
+    requeue: NONE,
+  });
+}
+
+/** The recorded bucket, found by its ID: what was changed outside the operator is put back, then Ready. */
+function keep(facts: BucketFacts, connection: Connection, found: BucketInfo, entry: RecordedBucket): BucketStep {
   const { resource } = facts;
   const spec = facts.checked.ok ? facts.checked.spec : undefined;
   if (spec === undefined) throw new Error('keep() needs a valid spec');
+  const recordedName = entry.name;
   if (found.name !== recordedName) {
     return {
       kind: 'renameBucket',
@@ -310,13 +381,50 @@ function keep(
         : 'marked the bucket as managed again';
     return { kind: 'describeBucket', connection, bucketID: found.id, description, change };
   }
+  return mappedAndReady(facts, connection, found, entry);
+}
+
+/** The bucket in sync: its mapping (spec.influxql) next, then BucketReady. */
+function mappedAndReady(
+  facts: BucketFacts,
+  connection: Connection,
+  found: BucketInfo,
+  entry: RecordedBucket,
+): BucketStep {
+  const { resource } = facts;
+  const want = facts.checked.ok ? facts.checked.spec.influxql : undefined;
+  const mapping = decideMapping({
+    ...(want && { want }),
+    uid: resource.metadata.uid,
+    entry,
+    bucketID: found.id,
+    connection,
+    mappings: facts.mappings ?? {},
+    defaultClaimants: facts.defaultClaimants ?? [],
+    namespace: resource.metadata.namespace,
+  });
+  const fields = {
+    bucketName: found.name,
+    bucketID: found.id,
+    onboarding: connection.onboarding,
+    adopted: entry.adopted === true,
+  };
+  // The bucket is there whatever its mapping's trouble: the status says which it is.
+  if (mapping.kind !== 'done') return mappingStep(facts, mapping, fields);
   const changes = facts.changes ?? [];
   const wasReady = resource.status?.conditions?.some((c) => c.type === READY && c.status === 'True') === true;
+  const mapped =
+    mapping.status &&
+    `, InfluxQL database ${mapping.status.database} retention policy ${mapping.status.retentionPolicy}${mapping.status.default ? ' (its default)' : ''}`;
   return finish(facts, {
     reason: 'BucketReady',
-    message: `bucket ${found.name} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}`,
+    message: `bucket ${found.name} (${describeRetention(found.retentionSeconds)}) in org ${connection.org} of InfluxOnboarding ${connection.onboarding}${mapped ?? ''}`,
     requeue: after(facts.driftCheckIntervalMs),
-    fields: { bucketName: found.name, bucketID: found.id, onboarding: connection.onboarding, adopted },
+    fields: {
+      ...fields,
+      // Set even when undefined: a mapping removed with its field leaves the status too.
+      influxql: mapping.status,
+    },
     ...(changes.length > 0 && wasReady
       ? { event: { type: 'Normal' as const, reason: 'BucketRepaired', message: changes.join('; ') } }
       : {}),
@@ -347,7 +455,8 @@ export function decideBucket(facts: BucketFacts): BucketStep {
     });
   if (facts.failure) return finish(facts, failureVerdict(facts.failure.doing, facts.failure.failure));
   const { connection, terms } = access;
-  const refused = outsideTerms(facts, spec, terms, connection.onboarding);
+  const refused =
+    outsideTerms(facts, spec, terms, connection.onboarding) ?? unclaimableDatabase(facts, spec, terms, connection);
   if (refused !== undefined) return refused;
 
   const { namespace, name, uid } = resource.metadata;
@@ -357,7 +466,7 @@ export function decideBucket(facts: BucketFacts): BucketStep {
   if (entry?.id !== undefined) {
     const found = recordedBucket(facts, connection, entry.id);
     if (isBucketStep(found)) return found;
-    if (found !== null) return keep(facts, connection, found, entry.name, entry.adopted === true);
+    if (found !== null) return keep(facts, connection, found, entry);
   }
   const target = entry?.name ?? spec.bucketName;
   // Before records, the default name was <namespace>-<name>: such a bucket the operator made for this resource is kept.

@@ -1,9 +1,10 @@
-import { checkBucketSpec } from '../api/access-spec.js';
+import { checkBucketSpec, type OnboardingKey } from '../api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
 import type { BucketInfo, Outcome } from '../influx/index.js';
 import { runSteps, type Reconciler } from '../runtime/index.js';
 import type { FinalizerStep, AccessFinish } from './access.js';
 import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
+import { defaultClaimants, type MappingPeer } from './bucket-influxql.js';
 import {
   abortingOn,
   accessLoop,
@@ -17,7 +18,10 @@ import {
   type KindPorts,
 } from './reconciler.js';
 
-export interface BucketPorts extends AccessPorts, KindPorts<InfluxBucket, InfluxBucketStatus> {}
+export interface BucketPorts extends AccessPorts, KindPorts<InfluxBucket, InfluxBucketStatus> {
+  /** The InfluxBuckets (any namespace) under this onboarding whose spec.influxql names this database, from the cache. */
+  influxqlPeers(onboarding: OnboardingKey, database: string): MappingPeer[];
+}
 
 type BucketAction = Exclude<BucketStep, AccessFinish<InfluxBucketStatus> | FinalizerStep>;
 
@@ -36,10 +40,24 @@ export function createBucketReconciler(ports: BucketPorts, options: AccessOption
     const access = checked.ok
       ? await observeAccess(ports, options.secrets, request.namespace, checked.spec.onboarding)
       : UNRESOLVED;
+    const influxql = checked.ok ? checked.spec.influxql : undefined;
+    const onboarding = checked.ok
+      ? ports.onboarding(checked.spec.onboarding.namespace, checked.spec.onboarding.name)
+      : undefined;
     const facts: BucketFacts = {
       resource,
       checked,
       access,
+      ...(checked.ok &&
+        influxql?.default &&
+        onboarding && {
+          defaultClaimants: defaultClaimants(
+            resource.metadata,
+            influxql.database,
+            ports.influxqlPeers(checked.spec.onboarding, influxql.database),
+            onboarding,
+          ),
+        }),
       ...(checked.ok && { record: await ports.readRecord(recordKey(checked.spec, resource)) }),
       now: now().toISOString(),
       driftCheckIntervalMs: options.driftCheckIntervalMs,
@@ -107,6 +125,33 @@ async function act(ports: BucketPorts, step: BucketAction, facts: BucketFacts): 
             ? { retentionSeconds: step.retentionSeconds }
             : { description: step.description };
       return { ...changedBucket(facts, step.bucketID, change), changes: changes(step.change) };
+    }
+    case 'listMappings': {
+      const listed =
+        step.of === 'bucket'
+          ? await client.listDbrps(token, { orgID, bucketID: step.bucketID })
+          : await client.listDbrps(token, { orgID, database: step.database });
+      const known = facts.mappings ?? {};
+      return {
+        ...facts,
+        mappings: step.of === 'bucket' ? { ...known, ofBucket: listed } : { ...known, ofDatabase: listed },
+      };
+    }
+    case 'createMapping':
+    case 'updateMapping':
+    case 'deleteMapping': {
+      const answer =
+        step.kind === 'createMapping'
+          ? await client.createDbrp(token, step.request)
+          : step.kind === 'updateMapping'
+            ? await client.updateDbrp(token, orgID, step.mappingID, step.update)
+            : await client.deleteDbrp(token, orgID, step.mappingID);
+      // A conflict: the database and retention policy were mapped by someone else after the list.
+      if (!answer.ok && answer.failure.kind === 'rejected' && answer.failure.status === 422)
+        return { ...facts, mappings: { conflicted: true } };
+      if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
+      // A change to one mapping may change others (InfluxDB keeps one default per database): list again.
+      return { ...facts, mappings: {}, changes: changes(step.change) };
     }
     case 'deleteBucket': {
       const deleted = await client.deleteBucket(token, step.bucketID);

@@ -64,6 +64,7 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
       onboarding,
       connection: access.connection,
       client: abortingOn(ports, signal).influx(access.connection.target),
+      signal,
     };
     const records = await ports.listRecords(ref);
     const listed = await listAuthorizations(round, records);
@@ -90,6 +91,11 @@ interface SweepRound {
   onboarding: InfluxOnboarding;
   connection: Connection;
   client: InfluxClient;
+  /**
+   * Aborted (its deadline, a stop, leadership lost): the sweep ends where it is, and decides,
+   * deletes, forgets and reports nothing from lists the abort cut short.
+   */
+  signal: AbortSignal;
 }
 
 type Records = Awaited<ReturnType<SweepPorts['listRecords']>>;
@@ -103,7 +109,7 @@ async function listAuthorizations(
   round: SweepRound,
   records: Records,
 ): Promise<{ authorizations: ListedAuthorization[]; unlisted: string[]; users: number }> {
-  const { client, connection, onboarding, options } = round;
+  const { client, connection, onboarding, options, signal } = round;
   const users = new Map<string, string>();
   for (const { namespace, record } of records) if (record.userID !== undefined) users.set(record.userID, namespace);
   // Tokens issued before each namespace had its own user belong to the operator's.
@@ -117,11 +123,13 @@ async function listAuthorizations(
   };
   for (const [userID, whose] of users) {
     const listed = await client.listAuthorizations(connection.token, { userID });
+    signal.throwIfAborted();
     if (listed.ok) authorizations.push(...listed.value.filter((entry) => entry.orgID === connection.orgID));
     else skip(whose, 'sweep could not list authorizations', listed.failure.message);
   }
   // v1 authorizations (InfluxToken spec.v1) are listed by org: the sweep judges them by the same marker.
   const v1 = await client.listV1Authorizations(connection.token, { orgID: connection.orgID });
+  signal.throwIfAborted();
   if (v1.ok) authorizations.push(...v1.value.map(({ id, description }) => ({ id, description, v1: true as const })));
   else skip('the org (v1 authorizations)', 'sweep could not list v1 authorizations', v1.failure.message);
   return { authorizations, unlisted, users: users.size };
@@ -163,9 +171,10 @@ async function readUntilDecided(
 
 /** Deletes what the verdict names, forgets records, and tells what was skipped; the count deleted. */
 async function carryOut(round: SweepRound, verdict: SweepVerdict, unlisted: string[]): Promise<number> {
-  const { ports, options, ref, onboarding, connection, client } = round;
+  const { ports, options, ref, onboarding, connection, client, signal } = round;
   let deleted = 0;
   for (const entry of verdict.delete) {
+    signal.throwIfAborted();
     const outcome = entry.v1
       ? await client.deleteV1Authorization(connection.token, entry.id)
       : await client.deleteAuthorization(connection.token, entry.id);
@@ -186,6 +195,7 @@ async function carryOut(round: SweepRound, verdict: SweepVerdict, unlisted: stri
       why: SWEEP_REASONS[entry.reason],
     });
   }
+  signal.throwIfAborted();
   for (const { namespace, change } of verdict.forget) await ports.changeRecord({ onboarding: ref, namespace }, change);
   for (const skipped of verdict.skipped) {
     options.onSkipped();

@@ -30,7 +30,15 @@ export type BucketResolution =
   /** Its spec.onboardingRef names another onboarding. */
   | { kind: 'elsewhere'; onboarding: string }
   /** readyReason: its Ready reason, only to tell people what it waits for. */
-  | { kind: 'found'; uid: string; name: string; deleting: boolean; readyReason?: string };
+  | {
+      kind: 'found';
+      uid: string;
+      name: string;
+      deleting: boolean;
+      readyReason?: string;
+      /** Its spec.influxql: the database and retention policy a template may name. */
+      influxql?: { database: string; retentionPolicy: string };
+    };
 
 export interface TokenFacts {
   resource: InfluxToken;
@@ -61,7 +69,7 @@ export interface TokenFacts {
   user?: Outcome<string | null>;
   /** Every authorization of the namespace's user (without tokens): listed only when an orphan can exist, and before any create. */
   authorizations?: Outcome<ListedAuthorization[]>;
-  /** Authorizations read by ID in this reconcile (null: InfluxDB has none of that ID). */
+  /** Authorizations read by ID, or created, in this reconcile (null: InfluxDB has none of that ID). */
   probed?: Readonly<Record<string, Outcome<Authorization | null>>>;
   /** Created in this reconcile and not yet in the Secret: the next step writes it there. */
   issued?: CreatedAuthorization;

@@ -92,7 +92,7 @@ function wantedSecret(g: Granted): Wanted | TokenStep {
     org: connection.org,
     orgID: connection.orgID,
     v1: spec.v1 !== undefined,
-    ...(buckets.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], id: onlyBucket[1] } }),
+    ...(buckets.size === 1 && onlyBucket !== undefined && { bucket: { name: onlyBucket[0], ...onlyBucket[1] } }),
   });
   if (!contents.ok)
     return finish(facts, { reason: 'InvalidSpec', message: contents.problems.join('; '), requeue: NONE });
@@ -187,8 +187,9 @@ function retireSurplus(g: Granted, inventory: Inventory): TokenStep | undefined 
 }
 
 /**
- * The Secret's token, proven by reading its authorization; a new one issued when it is missing,
- * lost, edited by hand (Ready would be a lie) or no longer serves the permissions.
+ * The Secret's token, proven by reading its authorization (or by the create's answer, when this
+ * reconcile made it); a new one issued when it is missing, lost, edited by hand (Ready would be a
+ * lie) or no longer serves the permissions.
  */
 function currentToken(g: Granted, wanted: Wanted, inventory: Inventory): Current | TokenStep {
   const { facts, connection } = g;
@@ -283,6 +284,12 @@ function settle(g: Granted, wanted: Wanted, inventory: Inventory, current: Curre
   });
 }
 
+/** A bucket the permissions name, as the Secret's template sees it. */
+interface ResolvedBucket {
+  id: string;
+  influxql?: { database: string; retentionPolicy: string };
+}
+
 /**
  * The bucket IDs the permissions stand for, from the operator's record of each InfluxBucket (by
  * its UID, which the API server assigns): what a token may touch never comes from a status.
@@ -292,12 +299,12 @@ function resolvePermissions(
   spec: EffectiveTokenSpec,
   connection: Connection,
   terms: GrantTerms,
-): { permissions: BucketPermission[]; buckets: Map<string, string> } | TokenFinish {
+): { permissions: BucketPermission[]; buckets: Map<string, ResolvedBucket> } | TokenFinish {
   const namespace = facts.resource.metadata.namespace;
   const record = facts.record ?? EMPTY_RECORD;
   const permissions: BucketPermission[] = [];
-  /** Bucket name -> ID in InfluxDB. */
-  const buckets = new Map<string, string>();
+  /** Bucket name in InfluxDB -> its ID and mapping. */
+  const buckets = new Map<string, ResolvedBucket>();
   for (const permission of spec.permissions) {
     const bucket = facts.buckets[permission.bucket] ?? { kind: 'missing' };
     if (bucket.kind === 'missing') {
@@ -333,7 +340,7 @@ function resolvePermissions(
       });
     }
     permissions.push({ action: permission.action, bucketID: recorded.id });
-    buckets.set(recorded.name, recorded.id);
+    buckets.set(recorded.name, { id: recorded.id, ...(bucket.influxql && { influxql: bucket.influxql }) });
   }
   return { permissions, buckets };
 }

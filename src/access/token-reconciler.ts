@@ -228,12 +228,14 @@ function resolveBuckets(
       continue;
     }
     const readyReason = bucket.status?.conditions?.find((condition) => condition.type === READY)?.reason;
+    const influxql = checked.ok ? checked.spec.influxql : undefined;
     resolved[name] = {
       kind: 'found',
       uid: bucket.metadata.uid,
       name,
       deleting: bucket.metadata.deletionTimestamp !== undefined,
       ...(readyReason !== undefined && { readyReason }),
+      ...(influxql && { influxql: { database: influxql.database, retentionPolicy: influxql.retentionPolicy } }),
     };
   }
   return resolved;
@@ -352,7 +354,7 @@ async function actV1(ports: TokenPorts, options: AccessOptions, step: V1Step, fa
   const key = `${facts.resource.metadata.namespace}/${facts.resource.metadata.name}`;
   switch (step.kind) {
     case 'listV1':
-      return { ...facts, v1: { ...v1, listed: await influx.listV1Authorizations(token, { orgID }) } };
+      return { ...facts, v1: { ...v1, listed: await influx.listV1Authorizations(token, step.filter) } };
     case 'readV1': {
       const outcome = await influx.v1Authorization(token, step.authorizationID);
       return { ...facts, v1: { ...v1, found: { id: step.authorizationID, outcome } } };
@@ -360,6 +362,7 @@ async function actV1(ports: TokenPorts, options: AccessOptions, step: V1Step, fa
     case 'createV1': {
       const created = await influx.createV1Authorization(token, {
         orgID,
+        ...(step.userID !== undefined && { userID: step.userID }),
         username: step.username,
         description: step.description,
         permissions: bucketPermissions(orgID, step.permissions),
@@ -428,5 +431,8 @@ async function create(
     ...facts,
     issued: created.value,
     authorizations: { ok: true, value: [...listed, { id: created.value.id, description: step.description }] },
+    // The answer is the authorization as InfluxDB holds it, token included: once the Secret holds
+    // that token it is proven by this answer as a read by ID would prove it (the next check reads it).
+    probed: { ...facts.probed, [created.value.id]: { ok: true, value: created.value } },
   };
 }

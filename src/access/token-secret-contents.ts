@@ -8,7 +8,8 @@ import {
   type TokenSecret,
   type V1InSecret,
 } from '../api/access-types.js';
-import { renderSecretTemplate, type SecretTemplate, type TemplateValues } from '../api/secret-template.js';
+import { renderSecretTemplate } from '../api/secret-template.js';
+import type { SecretTemplate, TemplateValues } from '../api/template-types.js';
 
 const FIELD = 'spec.secretTemplate';
 
@@ -17,8 +18,8 @@ export interface KnownValues {
   url: string;
   org: string;
   orgID: string;
-  /** The bucket, when the permissions name exactly one. */
-  bucket?: { name: string; id: string };
+  /** The bucket, when the permissions name exactly one; influxql: its InfluxBucket's spec.influxql. */
+  bucket?: { name: string; id: string; influxql?: { database: string; retentionPolicy: string } };
   /** spec.v1 is set: the v1 values exist (empty until the credentials are made). */
   v1: boolean;
 }
@@ -51,6 +52,7 @@ export function tokenSecretContents(template: SecretTemplate | undefined, known:
     orgID,
     token,
     ...(bucket && { bucket: bucket.name, bucketID: bucket.id }),
+    ...(bucket?.influxql && { database: bucket.influxql.database, retentionPolicy: bucket.influxql.retentionPolicy }),
     // Until the credentials are made, their values are empty: the resource is not Ready before.
     ...(known.v1 && { v1Username: v1?.username ?? '', v1Password: v1?.password ?? '' }),
   });

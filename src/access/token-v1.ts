@@ -12,7 +12,8 @@ import {
   type TokenSecret,
   type V1InSecret,
 } from '../api/access-types.js';
-import type { InfluxFailure, Outcome, V1Authorization } from '../influx/index.js';
+import type { AccessRecord } from '../api/access-records.js';
+import type { InfluxFailure, Outcome, V1Authorization, V1AuthorizationFilter } from '../influx/index.js';
 import { NONE } from '../runtime/index.js';
 import { accessFinish, failureVerdict, type AccessFinish, type Connection } from './access.js';
 import { permissionsKey, tokenMarker, type BucketPermission } from './token-authorizations.js';
@@ -21,7 +22,10 @@ import { permissionsKey, tokenMarker, type BucketPermission } from './token-auth
 export interface V1Facts {
   /** A fresh password (generated with spec.v1), used only when a new one is needed. */
   candidatePassword?: string;
-  /** The org's v1 authorizations: listed before a create (a create whose answer was lost shows up there). */
+  /**
+   * The namespace user's v1 authorizations (the org's before the user is recorded): listed before
+   * a create (a create whose answer was lost shows up there).
+   */
   listed?: Outcome<V1Authorization[]>;
   /** The Secret's v1 authorization as InfluxDB shows it (null: none of that ID). */
   found?: { id: string; outcome: Outcome<V1Authorization | null> };
@@ -35,11 +39,14 @@ export interface V1Facts {
 }
 
 export type V1Step =
-  | { kind: 'listV1'; connection: Connection }
+  /** filter: the namespace's user once recorded (a list bounded per tenant), else the org. */
+  | { kind: 'listV1'; connection: Connection; filter: V1AuthorizationFilter }
   | { kind: 'readV1'; connection: Connection; authorizationID: string }
   | {
       kind: 'createV1';
       connection: Connection;
+      /** The namespace's InfluxDB user, as for its v2 tokens (absent: the operator token's user). */
+      userID?: string;
       username: string;
       description: string;
       permissions: BucketPermission[];
@@ -60,6 +67,8 @@ interface V1Context {
   now: string;
   secret: TokenSecret;
   v1?: V1Facts;
+  /** The operator's record of the namespace: the user its authorizations are issued under. */
+  record?: Pick<AccessRecord, 'userID'>;
 }
 
 /** The marker in a v1 authorization's description that ties it to one InfluxToken for good (its UID). */
@@ -187,13 +196,23 @@ export function decideV1(
   // Every create is preceded by a list: one whose answer was lost shows up there with the marker, and goes first.
   const orphan = orphanStep(context, connection, 'it is in no Secret (an interrupted create or change)');
   if (orphan !== undefined) return orphan;
-  return { kind: 'createV1', connection, username, description: v1Description(context.resource), permissions };
+  const userID = context.record?.userID;
+  return {
+    kind: 'createV1',
+    connection,
+    ...(userID !== undefined && { userID }),
+    username,
+    description: v1Description(context.resource),
+    permissions,
+  };
 }
 
 /** The list of the org's v1 authorizations, then a delete of the first of this resource's left; undefined when none is. */
 function orphanStep(context: V1Context, connection: Connection, why: string): V1Decision | undefined {
   const listed = context.v1?.listed;
-  if (listed === undefined) return { kind: 'listV1', connection };
+  const userID = context.record?.userID;
+  if (listed === undefined)
+    return { kind: 'listV1', connection, filter: userID === undefined ? { orgID: connection.orgID } : { userID } };
   if (!listed.ok)
     return accessFinish<InfluxTokenStatus>(
       context.resource,

@@ -21,6 +21,12 @@ export interface RecordedBucket {
   id?: string;
   /** It existed before and was adopted (spec.adopt with the onboarding's consent). */
   adopted?: boolean;
+  /**
+   * The operator maps it for InfluxQL (spec.influxql), recorded before the first mapping is made:
+   * only then are the bucket's mappings deleted once the field is gone (a mapping made by hand on
+   * a bucket that never had the field stays).
+   */
+  influxql?: boolean;
 }
 
 export interface AccessRecord {
@@ -58,9 +64,14 @@ function parseBucket(text: string): RecordedBucket | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null) return undefined;
-    const { name, id, adopted } = value as Record<string, unknown>;
+    const { name, id, adopted, influxql } = value as Record<string, unknown>;
     if (typeof name !== 'string' || (id !== undefined && typeof id !== 'string')) return undefined;
-    return { name, ...(typeof id === 'string' && { id }), ...(adopted === true && { adopted: true }) };
+    return {
+      name,
+      ...(typeof id === 'string' && { id }),
+      ...(adopted === true && { adopted: true }),
+      ...(influxql === true && { influxql: true }),
+    };
   } catch {
     return undefined;
   }
@@ -141,7 +152,13 @@ function refusal(
 }
 
 function sameBucket(a: RecordedBucket | undefined, b: RecordedBucket): boolean {
-  return a !== undefined && a.name === b.name && a.id === b.id && (a.adopted ?? false) === (b.adopted ?? false);
+  return (
+    a !== undefined &&
+    a.name === b.name &&
+    a.id === b.id &&
+    (a.adopted ?? false) === (b.adopted ?? false) &&
+    (a.influxql ?? false) === (b.influxql ?? false)
+  );
 }
 
 /** The record after a change; a new bucket or token over its limit (or the record's size) is refused and changes nothing. */
@@ -159,6 +176,7 @@ export function applyRecordChange(record: AccessRecord, change: RecordChange): R
         name: change.bucket.name,
         ...(change.bucket.id !== undefined && { id: change.bucket.id }),
         ...(change.bucket.adopted === true && { adopted: true }),
+        ...(change.bucket.influxql === true && { influxql: true }),
       };
       const next = { ...record, buckets: { ...record.buckets, [change.uid]: bucket } };
       const entry: [string, string] = [`${BUCKET_PREFIX}${change.uid}`, JSON.stringify(bucket)];

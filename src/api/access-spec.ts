@@ -7,8 +7,18 @@ import {
   type PermissionAction,
   TOKEN_SECRET_KEYS,
 } from './access-types.js';
-import { checkSecretTemplate, type SecretTemplate } from './secret-template.js';
-import { checkBucketName, checkRetention, integerIn, isRecord, namespaceName, oneOf, secretName } from './spec.js';
+import { checkSecretTemplate } from './secret-template.js';
+import type { SecretTemplate } from './template-types.js';
+import {
+  checkBucketName,
+  checkRetention,
+  influxQLName,
+  integerIn,
+  isRecord,
+  namespaceName,
+  oneOf,
+  secretName,
+} from './spec.js';
 import type { AccessFrom, AccessLimits, ObjectMeta } from './types.js';
 
 /**
@@ -31,6 +41,40 @@ export interface EffectiveBucketSpec {
   description: string;
   deletionPolicy: BucketDeletionPolicy;
   adopt: boolean;
+  /** undefined: no DBRP mapping. */
+  influxql?: InfluxQLMapping;
+}
+
+/** spec.influxql with its defaults: the mapping this bucket should have. */
+export interface InfluxQLMapping {
+  database: string;
+  retentionPolicy: string;
+  /** This mapping claims the database's default (a database's only mapping is its default anyway). */
+  default: boolean;
+}
+
+export const DEFAULT_RETENTION_POLICY = 'autogen';
+
+/** spec.influxql: a database (see influxQLName) and a retention policy (default autogen). */
+function checkInfluxQL(value: unknown, problems: string[]): InfluxQLMapping | undefined {
+  const field = 'spec.influxql';
+  if (value === undefined || value === null) return undefined;
+  if (!isRecord(value)) {
+    problems.push(`${field}: must be an object {database, retentionPolicy, default}`);
+    return undefined;
+  }
+  for (const key of Object.keys(value))
+    if (!['database', 'retentionPolicy', 'default'].includes(key))
+      problems.push(`${field}.${key}: unknown field; allowed: database, retentionPolicy, default`);
+  const database = influxQLName(value.database, `${field}.database`, problems);
+  const retentionPolicy = influxQLName(
+    value.retentionPolicy ?? DEFAULT_RETENTION_POLICY,
+    `${field}.retentionPolicy`,
+    problems,
+  );
+  if (value.default !== undefined && typeof value.default !== 'boolean')
+    problems.push(`${field}.default: must be true or false`);
+  return { database, retentionPolicy, default: value.default === true };
 }
 
 interface Permission {
@@ -170,6 +214,7 @@ export function checkBucketSpec(resource: Pick<InfluxBucket, 'metadata' | 'spec'
     problems,
   );
   if (spec.adopt !== undefined && typeof spec.adopt !== 'boolean') problems.push('spec.adopt: must be true or false');
+  const influxql = checkInfluxQL(spec.influxql, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -181,6 +226,7 @@ export function checkBucketSpec(resource: Pick<InfluxBucket, 'metadata' | 'spec'
       description,
       deletionPolicy,
       adopt: spec.adopt === true,
+      ...(influxql && { influxql }),
     },
   };
 }
@@ -259,10 +305,12 @@ export interface GrantTerms {
   bucketNames: readonly string[];
   /** Existing unmarked buckets it may adopt. */
   adoptBuckets: readonly string[];
+  /** InfluxQL database names outside the namespace's prefix its InfluxBuckets may map. */
+  databases: readonly string[];
   limits: AccessLimits;
 }
 
-const HOME: GrantTerms = { home: true, bucketNames: [], adoptBuckets: [], limits: {} };
+const HOME: GrantTerms = { home: true, bucketNames: [], adoptBuckets: [], databases: [], limits: {} };
 
 /**
  * Whether resources in `namespace` may use the onboarding, and on what terms: its own namespace
@@ -287,11 +335,15 @@ export function grantFor(
         home: false,
         bucketNames: entry.bucketNames ?? [],
         adoptBuckets: entry.adoptBuckets ?? [],
+        databases: entry.databases ?? [],
         limits: { ...limits, ...entry.limits },
       },
     };
   }
-  const general: Grant = { granted: true, terms: { home: false, bucketNames: [], adoptBuckets: [], limits } };
+  const general: Grant = {
+    granted: true,
+    terms: { home: false, bucketNames: [], adoptBuckets: [], databases: [], limits },
+  };
   if (accessFrom?.namespaces?.includes(namespace)) return general;
   const matchLabels = accessFrom?.namespaceSelector?.matchLabels;
   if (
@@ -330,6 +382,14 @@ export function mayClaimBucketName(name: string, namespace: string, terms: Grant
     terms.bucketNames.includes(name) ||
     terms.adoptBuckets.includes(name)
   );
+}
+
+/**
+ * Whether a namespace may map an InfluxQL database: database names are org-wide, so they are
+ * claimed as bucket names are (its own prefix, a name its grant lists, anything at home).
+ */
+export function mayClaimDatabase(database: string, namespace: string, terms: GrantTerms): boolean {
+  return terms.home || database.startsWith(bucketNamePrefix(namespace)) || terms.databases.includes(database);
 }
 
 /** Why a retention is outside the grant's limits (undefined: within them). 0 is infinite, longer than any. */

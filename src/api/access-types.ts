@@ -67,6 +67,17 @@ interface InfluxBucketSpec {
   description?: string;
   deletionPolicy?: BucketDeletionPolicy;
   adopt?: boolean;
+  /** A DBRP mapping: the InfluxQL database and retention policy 1.x clients name for this bucket. */
+  influxql?: { database: string; retentionPolicy?: string; default?: boolean };
+}
+
+/** The bucket's DBRP mapping as InfluxDB shows it. */
+export interface InfluxQLStatus {
+  database: string;
+  retentionPolicy: string;
+  /** Whether it is the database's default mapping (used when a 1.x client names no retention policy). */
+  default: boolean;
+  mappingID: string;
 }
 
 export interface InfluxBucketStatus {
@@ -78,6 +89,8 @@ export interface InfluxBucketStatus {
   /** The onboarding it lives under, namespace/name. */
   onboarding?: string;
   adopted?: boolean;
+  /** With spec.influxql: the mapping, once it is in InfluxDB. */
+  influxql?: InfluxQLStatus;
 }
 
 export interface InfluxBucket {
@@ -146,6 +159,8 @@ export const AccessReason = {
   OnboardingNotFound: 'OnboardingNotFound',
   OnboardingNotReady: 'OnboardingNotReady',
   BucketExists: 'BucketExists',
+  DatabaseTaken: 'DatabaseTaken',
+  DefaultConflict: 'DefaultConflict',
   BucketNotFound: 'BucketNotFound',
   BucketNotReady: 'BucketNotReady',
   SecretConflict: 'SecretConflict',

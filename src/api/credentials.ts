@@ -88,7 +88,16 @@ export type CredentialsSecret =
       tokenRotation?: string;
       authorizationID?: string;
       replacedAuthorization?: string;
+      /** What the spec's secretTemplate set last (the keys the Secret's template annotation names); absent: nothing. */
+      templated?: TemplatedSecret;
     };
+
+/** What a secretTemplate adds to the credentials Secret: keys rendered from its data, labels and annotations. */
+export interface TemplatedSecret {
+  data: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
 
 /** The Secret as it must be: data, the TLS settings it is bound to, and whether Kubernetes may garbage-collect it with its owner. */
 export interface DesiredSecret {
@@ -105,6 +114,8 @@ export interface DesiredSecret {
   authorizationID?: string | null;
   /** Written when a string, removed when null, kept when absent. */
   replacedAuthorization?: string | null;
+  /** The spec's secretTemplate, rendered; absent: none (what an earlier template set is removed). */
+  templated?: TemplatedSecret;
 }
 
 /** A referenced Secret's key; allowedUrls: the URLs its owner consents to its value being sent to. */

@@ -3,6 +3,8 @@ import {
   LEGACY_MAX_REQUEST_TIMEOUT_SECONDS,
   MAX_REQUEST_TIMEOUT_SECONDS,
   MIN_RETENTION_SECONDS,
+  PENDING_PASSWORD_KEY,
+  SECRET_KEYS,
   type EffectiveSpec,
   type InfluxOnboarding,
   type SecretKeySelector,
@@ -10,6 +12,11 @@ import {
   type AccessLimits,
   type NamespaceGrant,
 } from './types.js';
+import { SECRET_DATA_KEY, isRecord } from './basics.js';
+import { DEFAULT_SECRET_TYPE, checkSecretTemplate, renderSecretTemplate } from './secret-template.js';
+import type { SecretTemplate } from './template-types.js';
+
+export { SECRET_DATA_KEY, isRecord };
 
 /**
  * The same rules as the CRD's OpenAPI schema and CEL rules. The API server enforces them first;
@@ -21,7 +28,6 @@ export type SpecCheck =
   { ok: true; spec: EffectiveSpec; adjustments?: string[] } | { ok: false; problems: string[] };
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-export const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** The entries of a comma-separated list (a flag, an annotation), trimmed, empty ones dropped. */
 export function commaSeparated(text: string): string[] {
@@ -29,10 +35,6 @@ export function commaSeparated(text: string): string[] {
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function oneOf<T extends string>(
@@ -133,6 +135,39 @@ export function checkBucketName(value: unknown, field: string, problems: string[
   if (bucket.startsWith('_')) problems.push(`${field}: must not start with "_" (InfluxDB reserves those names)`);
   if (bucket.includes('"')) problems.push(`${field}: must not contain a double quote (")`);
   return bucket;
+}
+
+/** The values a template of the credentials Secret may read (the operator's own username and password are not among them). */
+const CREDENTIALS_TEMPLATE_VALUES = { url: '', org: '', bucket: '', token: '' };
+
+/**
+ * spec.secretTemplate: InfluxToken's rules (src/api/secret-template.ts), over the values url, org,
+ * bucket and token. The credentials Secret stays Opaque: it holds the operator token and is never
+ * replaced, so a type it cannot have is refused here rather than met later.
+ */
+function checkCredentialsTemplate(value: unknown, problems: string[]): SecretTemplate | undefined {
+  const field = 'spec.secretTemplate';
+  const template = checkSecretTemplate(value, field, [...SECRET_KEYS, PENDING_PASSWORD_KEY], problems);
+  if (template === undefined) return undefined;
+  if (template.type !== DEFAULT_SECRET_TYPE)
+    problems.push(
+      `${field}.type: the credentials Secret stays ${DEFAULT_SECRET_TYPE}; an InfluxToken's Secret may have another type`,
+    );
+  const rendered = renderSecretTemplate(template, CREDENTIALS_TEMPLATE_VALUES, field);
+  if (!rendered.ok) problems.push(...rendered.problems);
+  return template;
+}
+
+const INFLUXQL_NAME = /^[A-Za-z0-9._-]{1,255}$/;
+
+/**
+ * An InfluxQL database or retention policy name: 1 to 255 of `[A-Za-z0-9._-]`, not `.` or `..`.
+ * InfluxDB allows more, but its own message names these, and they are safe in every client's config.
+ */
+export function influxQLName(value: unknown, field: string, problems: string[]): string {
+  if (typeof value === 'string' && INFLUXQL_NAME.test(value) && value !== '.' && value !== '..') return value;
+  problems.push(`${field}: 1 to 255 letters, digits, '.', '_' or '-' (not "." or ".."); got ${JSON.stringify(value)}`);
+  return '';
 }
 
 /**
@@ -244,7 +279,7 @@ export function checkAccessFrom(value: unknown, problems: string[]): AccessFrom 
   if (value.grants !== undefined) {
     if (!Array.isArray(value.grants) || value.grants.length > GRANTS_MAX) {
       problems.push(
-        `${field}.grants: must be a list of at most ${GRANTS_MAX} {namespace, bucketNames, adoptBuckets, limits}`,
+        `${field}.grants: must be a list of at most ${GRANTS_MAX} {namespace, bucketNames, adoptBuckets, databases, limits}`,
       );
     } else {
       const seen = new Set<string>();
@@ -270,7 +305,7 @@ const GRANT_BUCKETS_MAX = 256;
 
 function checkNamespaceGrant(value: unknown, field: string, problems: string[]): NamespaceGrant | undefined {
   if (!isRecord(value)) {
-    problems.push(`${field}: must be an object {namespace, bucketNames, adoptBuckets, limits}`);
+    problems.push(`${field}: must be an object {namespace, bucketNames, adoptBuckets, databases, limits}`);
     return undefined;
   }
   const grant: NamespaceGrant = { namespace: namespaceName(value.namespace, `${field}.namespace`, problems) };
@@ -282,6 +317,14 @@ function checkNamespaceGrant(value: unknown, field: string, problems: string[]):
       continue;
     }
     grant[key] = names.map((name: unknown, index) => checkBucketName(name, `${field}.${key}[${index}]`, problems));
+  }
+  if (value.databases !== undefined) {
+    if (!Array.isArray(value.databases) || value.databases.length > GRANT_BUCKETS_MAX)
+      problems.push(`${field}.databases: must be a list of at most ${GRANT_BUCKETS_MAX} InfluxQL database names`);
+    else
+      grant.databases = value.databases.map((name: unknown, index) =>
+        influxQLName(name, `${field}.databases[${index}]`, problems),
+      );
   }
   const limits = checkLimits(value.limits, `${field}.limits`, problems);
   if (limits !== undefined) grant.limits = limits;
@@ -400,6 +443,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
   );
   const requestTimeoutSeconds = checkRequestTimeout(spec.requestTimeoutSeconds, problems, adjustments);
   const accessFrom = checkAccessFrom(spec.accessFrom, problems);
+  const secretTemplate = checkCredentialsTemplate(spec.secretTemplate, problems);
 
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -421,6 +465,7 @@ export function checkSpec(resource: Pick<InfluxOnboarding, 'metadata' | 'spec'>)
       resetPolicy,
       requestTimeoutSeconds,
       ...(accessFrom && { accessFrom }),
+      ...(secretTemplate && { secretTemplate }),
     },
     ...(adjustments.length > 0 && { adjustments }),
   };

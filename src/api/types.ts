@@ -1,4 +1,5 @@
 /** The InfluxOnboarding API, influxdb.onboarding.dev/v1alpha1. crds/ is its schema. */
+import type { SecretTemplate } from './template-types.js';
 
 export const GROUP = 'influxdb.onboarding.dev';
 export const VERSION = 'v1alpha1';
@@ -82,6 +83,8 @@ export interface NamespaceGrant {
   bucketNames?: string[];
   /** Existing buckets (made by hand, without an operator marker) its InfluxBuckets may adopt (with spec.adopt). */
   adoptBuckets?: string[];
+  /** InfluxQL database names outside the namespace's own prefix its InfluxBuckets may map (spec.influxql.database). */
+  databases?: string[];
   /** Field by field over accessFrom.limits. */
   limits?: AccessLimits;
 }
@@ -102,6 +105,8 @@ export interface InfluxOnboardingSpec {
   requestTimeoutSeconds?: number;
   /** Other namespaces whose InfluxBucket and InfluxToken resources may reference this onboarding. */
   accessFrom?: AccessFrom;
+  /** Extra keys, labels and annotations for the credentials Secret; checked by src/api/secret-template.ts. */
+  secretTemplate?: unknown;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -212,6 +217,8 @@ export interface EffectiveSpec {
   resetPolicy: ResetPolicy;
   requestTimeoutSeconds: number;
   accessFrom?: AccessFrom;
+  /** undefined: the credentials Secret holds the canonical keys only. */
+  secretTemplate?: SecretTemplate;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;

@@ -6,7 +6,9 @@ import { CredentialsEscrow } from '../kube/escrow.js';
 import { readReference } from '../kube/references.js';
 import {
   resolveInstance,
+  rememberedReach,
   specAtInstance,
+  type Reach,
   targetKey,
   targetsOfEndpoints,
   targetsOfService,
@@ -53,10 +55,12 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     },
   });
   const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
+  // Where each cached resource leads, kept until it or the cluster view changes (one per process).
+  const reach = rememberedReach(cluster, instances);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const wakeSuppression = new WakeSuppression();
-  const reconciler = createOnboardingReconciler(onboardingPorts(manager, deps, onboardings, wakeSuppression), {
+  const reconciler = createOnboardingReconciler(onboardingPorts(manager, deps, onboardings, wakeSuppression, reach), {
     driftCheckIntervalMs: config.driftCheckIntervalMs,
     passwordCheckIntervalMs: config.passwordCheckIntervalMs,
     requireSecretConsent: config.requireSecretConsent,
@@ -87,7 +91,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
       // waiting behind it (DuplicateTarget) go on at once, not at their next drift check.
       {
         type: onboardingType,
-        map: (resource) => waitingBehind(onboardings, resource as InfluxOnboarding, deps),
+        map: (resource) => waitingBehind(onboardings, resource as InfluxOnboarding, deps, reach),
         predicates: [ignoreStatusOnlyUpdates],
       },
       // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
@@ -113,6 +117,7 @@ function waitingBehind(
   onboardings: Cache<InfluxOnboarding>,
   resource: InfluxOnboarding,
   deps: ControllerDeps,
+  reach: (resource: InfluxOnboarding) => Reach | undefined,
 ): Request[] {
   const { cluster, instances } = deps;
   const checked = checkSpec(resource);
@@ -123,8 +128,7 @@ function waitingBehind(
       if (other.metadata.uid === resource.metadata.uid) return false;
       const reason = other.status?.conditions?.find((condition) => condition.type === READY)?.reason;
       if (reason !== Reason.DuplicateTarget) return false;
-      const resolve = (namespace: string, url: string) => resolveInstance(url, namespace, cluster, instances);
-      return specAtInstance(other, mine.key, resolve) !== undefined;
+      return specAtInstance(other, mine.key, reach) !== undefined;
     })
     .map(requestFor);
 }
@@ -135,6 +139,7 @@ function onboardingPorts(
   deps: ControllerDeps,
   onboardings: Cache<InfluxOnboarding>,
   wakeSuppression: WakeSuppression,
+  reach: (resource: InfluxOnboarding) => Reach | undefined,
 ): OnboardingPorts {
   const { config, core, credentials, customObjects, events, cluster, instances } = deps;
   // The resource as this process last wrote its status, until the cache shows it.
@@ -144,6 +149,7 @@ function onboardingPorts(
     resource: (namespace, name) => resources.get(namespace, name),
     instance: (namespace, url) => resolveInstance(url, namespace, cluster, instances),
     targeting: (targets) => naming(onboardings, targets),
+    reach,
     readSecret: (owner, name) => credentials.read(owner, name),
     writeSecret: (owner, desired, observed) =>
       wakeSuppression.write(

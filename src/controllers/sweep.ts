@@ -10,10 +10,17 @@ import {
   type InfluxBucket,
   type InfluxToken,
 } from '../api/access-types.js';
-import { GROUP, PLURAL, VERSION, type InfluxOnboarding } from '../api/types.js';
+import { GROUP, PLURAL, READY, VERSION, type InfluxOnboarding } from '../api/types.js';
 import { apiStatus, kubeCall } from '../kube/errors.js';
 import { readReference } from '../kube/references.js';
-import { generationChanged, requestFromKey, type Manager, type Request } from '../runtime/index.js';
+import {
+  anyOf,
+  conditionBecameTrue,
+  generationChanged,
+  requestFromKey,
+  type Manager,
+  type Request,
+} from '../runtime/index.js';
 import { referencedOnboarding } from './access.js';
 import { onboardingsOf, ownKind, type ControllerDeps } from './shared.js';
 
@@ -22,8 +29,8 @@ const PAGE = 500;
 
 /**
  * The token sweep: per InfluxOnboarding, every --token-sweep-interval, and at once when an
- * InfluxToken is deleted (its finalizer may have been removed by hand) or the onboarding's spec
- * (its grants) changes. It reads what it decides from live (the onboarding, the InfluxTokens and
+ * InfluxToken is deleted (its finalizer may have been removed by hand), the onboarding's spec
+ * (its grants) changes, or the onboarding turns Ready. It reads what it decides from live (the onboarding, the InfluxTokens and
  * InfluxBuckets of suspect namespaces, namespaces' labels), never from a cache alone.
  */
 export function registerSweepController(manager: Manager, deps: ControllerDeps): void {
@@ -31,8 +38,10 @@ export function registerSweepController(manager: Manager, deps: ControllerDeps):
   const metrics = sweepMetrics(manager);
   manager.register({
     name: 'influxtoken-sweep',
-    // Created (or on becoming leader) and on every spec change (a grant withdrawn); then every interval by its own requeue.
-    for: { type: onboardingsOf(config), predicates: [generationChanged] },
+    // Created (or on becoming leader), on every spec change (a grant withdrawn), and whenever it turns Ready (back
+    // from an outage, or created again: what was missed meanwhile, e.g. an InfluxToken deleted while its
+    // onboarding was absent, goes at once); then every interval by its own requeue.
+    for: { type: onboardingsOf(config), predicates: [anyOf(generationChanged, conditionBecameTrue(READY))] },
     watches: [
       {
         type: ownKind(config, TOKEN_KIND, TOKEN_PLURAL),

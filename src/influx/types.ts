@@ -135,11 +135,8 @@ export interface Authorization {
   token?: string;
 }
 
-/** What InfluxDB answered a new authorization with: its ID and its token, shown this once. */
-export interface CreatedAuthorization {
-  id: string;
-  token: string;
-}
+/** What InfluxDB answered a new authorization with: the authorization as it holds it, and its token, shown this once. */
+export type CreatedAuthorization = Authorization & { token: string };
 
 export type AuthorizationFilter = { orgID: string } | { userID: string };
 

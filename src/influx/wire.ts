@@ -210,11 +210,10 @@ export function parseDatabaseNames(json: unknown): string[] | undefined {
   return names.some((name) => name === undefined) ? undefined : (names as string[]);
 }
 
+/** A create's answer is the whole authorization, its token included (the only answer that shows it on v2.9+). */
 export function parseCreatedAuthorization(json: unknown): CreatedAuthorization | undefined {
-  if (!isJsonObject(json)) return undefined;
-  const id = nonEmptyString(json.id);
-  const token = nonEmptyString(json.token);
-  return id && token ? { id, token } : undefined;
+  const parsed = parseAuthorization(json);
+  return parsed?.token === undefined ? undefined : { ...parsed, token: parsed.token };
 }
 
 const SESSION_COOKIE = /^\s*(influxdb-oss-session=[^;\s]+)/;

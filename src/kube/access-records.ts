@@ -67,8 +67,18 @@ export interface AccessRecordsOptions {
  * Writes replace exactly the version read. Reads cost one GET per record per `maxAgeMs`, not one
  * per reconcile, and memory holds only the records of namespaces reconciled lately.
  */
+/** A change waiting for its record's next write, and whoever waits for its outcome. */
+interface Waiting {
+  change: RecordChange;
+  resolve: (applied: RecordApplied) => void;
+  reject: (error: Error) => void;
+}
+
 export class AccessRecords {
   private readonly held = new Map<string, Held>();
+  /** By record name: the changes that came while that record was being written; they go in its next write together. */
+  private readonly waiting = new Map<string, { key: RecordKey; changes: Waiting[] }>();
+  private readonly writing = new Set<string>();
   private readonly now: () => number;
   private prunedAt = 0;
 
@@ -83,16 +93,60 @@ export class AccessRecords {
     return (await this.current(key, false)).record;
   }
 
-  /** Applies a change, again over a fresh read whenever another writer got there first. */
-  async change(key: RecordKey, change: RecordChange): Promise<RecordApplied> {
-    for (let attempt = 1; ; attempt++) {
-      const held = await this.current(key, attempt > 1);
-      const applied = applyRecordChange(held.record, change);
-      if (!applied.ok || !applied.changed) return applied;
-      const written = await this.write(key, held, applied.record);
-      if (written) return applied;
-      if (attempt >= ATTEMPTS)
-        throw new Error(`record ${recordName(key)} kept changing under ${ATTEMPTS} attempts to write it`);
+  /**
+   * Applies a change, again over a fresh read whenever another writer got there first. Changes to
+   * one record are written one write at a time: those that come while it is written wait and go
+   * in the next write together, in the order they came (a group commit). A burst of N new tokens
+   * in one namespace then costs a few writes of the record, not N writes of a record growing to N
+   * entries that mostly lose to each other's versions.
+   */
+  change(key: RecordKey, change: RecordChange): Promise<RecordApplied> {
+    const name = recordName(key);
+    return new Promise((resolve, reject) => {
+      const batch = this.waiting.get(name) ?? { key, changes: [] };
+      batch.changes.push({ change, resolve, reject });
+      this.waiting.set(name, batch);
+      this.writeNext(name);
+    });
+  }
+
+  /** Starts the record's next write with every change waiting for it, unless one is being written. */
+  private writeNext(name: string): void {
+    const batch = this.waiting.get(name);
+    if (batch === undefined || this.writing.has(name)) return;
+    this.waiting.delete(name);
+    this.writing.add(name);
+    void this.commit(batch.key, batch.changes).finally(() => {
+      this.writing.delete(name);
+      this.writeNext(name);
+    });
+  }
+
+  /**
+   * Applies the changes one after another, as if each were written alone, and writes the result
+   * once: each caller learns its own outcome (a refusal, or the record as written).
+   */
+  private async commit(key: RecordKey, changes: readonly Waiting[]): Promise<void> {
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const held = await this.current(key, attempt > 1);
+        let record = held.record;
+        const outcomes = changes.map((waiting) => {
+          const applied = applyRecordChange(record, waiting.change);
+          if (applied.ok) record = applied.record;
+          return { applied, waiting };
+        });
+        const written = record === held.record || (await this.write(key, held, record));
+        if (written) {
+          for (const { applied, waiting } of outcomes) waiting.resolve(applied.ok ? { ...applied, record } : applied);
+          return;
+        }
+        if (attempt >= ATTEMPTS)
+          throw new Error(`record ${recordName(key)} kept changing under ${ATTEMPTS} attempts to write it`);
+      }
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const waiting of changes) waiting.reject(failure);
     }
   }
 

@@ -18,6 +18,8 @@ import { ONBOARD_FROM_ANNOTATION } from '../api/types.js';
 export interface IndexedCache {
   get(namespace: string, name: string): KubernetesObject | undefined;
   byIndex(index: string, value: string): readonly KubernetesObject[];
+  /** How many times its contents changed. */
+  readonly changes: number;
 }
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -161,6 +163,11 @@ export class ClusterDirectory implements ClusterView {
     private readonly services: IndexedCache,
     private readonly slices: IndexedCache,
   ) {}
+
+  /** Grows with every change of a Service or an EndpointSlice: every answer holds while it stays. */
+  version(): number {
+    return this.services.changes + this.slices.changes;
+  }
 
   service(namespace: string, name: string): ServiceFacts | undefined {
     const object = this.services.get(namespace, name);

@@ -15,8 +15,10 @@ import {
   type InfluxOnboarding,
 } from '../api/types.js';
 import { sameInstance } from '../api/spec.js';
-import type { CredentialsSecret, DesiredSecret } from '../api/credentials.js';
+import { TEMPLATE_METADATA_ANNOTATION } from '../api/access-types.js';
+import type { CredentialsSecret, DesiredSecret, TemplatedSecret } from '../api/credentials.js';
 import { currentSecret, writeOwnSecret, type ManagedSecretView } from './own-secret.js';
+import { pick, readTemplateKeys, templated } from './secret-shape.js';
 
 /** Whether the operator's cache of the names of the Secrets it did not write holds this one. */
 type OtherSecretName = (namespace: string, name: string) => boolean;
@@ -74,6 +76,16 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
   const tokenRotation = annotations[TOKEN_ROTATION_ANNOTATION];
   const authorizationID = annotations[AUTHORIZATION_ANNOTATION];
   const replacedAuthorization = annotations[REPLACED_AUTHORIZATION_ANNOTATION];
+  const templateKeys = annotations[TEMPLATE_METADATA_ANNOTATION];
+  const keys = readTemplateKeys(templateKeys);
+  const templatedNow: TemplatedSecret | undefined =
+    templateKeys === undefined
+      ? undefined
+      : {
+          data: pick(data, keys.data),
+          labels: pick(secret.metadata?.labels ?? {}, keys.labels),
+          annotations: pick(annotations, keys.annotations),
+        };
   return {
     state: 'owned',
     data,
@@ -86,6 +98,7 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
     ...(tokenRotation !== undefined && { tokenRotation }),
     ...(authorizationID !== undefined && { authorizationID }),
     ...(replacedAuthorization !== undefined && { replacedAuthorization }),
+    ...(templatedNow !== undefined && { templated: templatedNow }),
   };
 }
 
@@ -115,8 +128,19 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
   if (desired.replacedAuthorization === null) delete annotations[REPLACED_AUTHORIZATION_ANNOTATION];
   else if (desired.replacedAuthorization !== undefined)
     annotations[REPLACED_AUTHORIZATION_ANNOTATION] = desired.replacedAuthorization;
+  // What the template set last goes; what it sets now comes in (the data is merged, not replaced).
+  const previous = readTemplateKeys(annotations[TEMPLATE_METADATA_ANNOTATION]);
+  delete annotations[TEMPLATE_METADATA_ANNOTATION];
+  const template = desired.templated ?? { data: {}, labels: {}, annotations: {} };
+  const shapedAnnotations = templated(annotations, previous.annotations, template.annotations);
+  if (desired.templated !== undefined)
+    shapedAnnotations[TEMPLATE_METADATA_ANNOTATION] = JSON.stringify({
+      labels: Object.keys(template.labels),
+      annotations: Object.keys(template.annotations),
+      data: Object.keys(template.data),
+    });
   const { [PENDING_PASSWORD_KEY]: _dropped, ...withoutPending } = existing?.data ?? {};
-  const data = desired.pendingPassword === null ? withoutPending : (existing?.data ?? {});
+  const kept = templated(desired.pendingPassword === null ? withoutPending : existing?.data, previous.data, {});
   const pending: Record<string, string> =
     typeof desired.pendingPassword === 'string' ? { [PENDING_PASSWORD_KEY]: desired.pendingPassword } : {};
   return {
@@ -128,14 +152,14 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
       name: desired.name,
       namespace: owner.metadata.namespace,
       labels: {
-        ...existing?.metadata?.labels,
+        ...templated(existing?.metadata?.labels, previous.labels, template.labels),
         [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
         [OWNER_NAME_LABEL]: owner.metadata.name,
       },
-      annotations: { ...annotations, [TLS_ANNOTATION]: desired.tls },
+      annotations: { ...shapedAnnotations, [TLS_ANNOTATION]: desired.tls },
       ownerReferences,
     },
-    data: { ...data, ...encode({ ...desired.data, ...pending }) },
+    data: { ...kept, ...encode({ ...template.data, ...desired.data, ...pending }) },
   };
 }
 

@@ -20,6 +20,7 @@ import {
 } from '../api/access-types.js';
 import { API_VERSION, AUTHORIZATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
 import { currentSecret, readSecret, writeOwnSecret, type ManagedSecretView } from './own-secret.js';
+import { pick, readTemplateKeys, templated } from './secret-shape.js';
 
 function isOwnedBy(secret: V1Secret, owner: InfluxToken): boolean {
   const labels = secret.metadata?.labels ?? {};
@@ -48,30 +49,6 @@ function readRetiring(text: string | undefined): RetiringAuthorization[] {
   }
 }
 
-/** The label and annotation keys the template set last, as the Secret's annotation records them. */
-interface TemplateKeys {
-  labels: string[];
-  annotations: string[];
-}
-
-function readTemplateKeys(text: string | undefined): TemplateKeys {
-  try {
-    const parsed: unknown = text === undefined ? undefined : JSON.parse(text);
-    const strings = (value: unknown): string[] =>
-      Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
-    if (typeof parsed !== 'object' || parsed === null) return { labels: [], annotations: [] };
-    const { labels, annotations } = parsed as Record<string, unknown>;
-    return { labels: strings(labels), annotations: strings(annotations) };
-  } catch {
-    // A hand-edited annotation: the template's metadata is written again in full.
-    return { labels: [], annotations: [] };
-  }
-}
-
-function pick(map: Record<string, string>, keys: readonly string[]): Record<string, string> {
-  return Object.fromEntries(keys.flatMap((key) => (map[key] === undefined ? [] : [[key, map[key]]])));
-}
-
 function shapeOf(secret: V1Secret): SecretShape {
   const labels = secret.metadata?.labels ?? {};
   const annotations = secret.metadata?.annotations ?? {};
@@ -81,16 +58,6 @@ function shapeOf(secret: V1Secret): SecretShape {
     labels: pick(labels, keys.labels),
     annotations: pick(annotations, keys.annotations),
   };
-}
-
-/** Metadata with what the template set last removed and what it sets now put in, under the operator's own. */
-function templated(
-  existing: Record<string, string> | undefined,
-  previous: readonly string[],
-  wanted: Record<string, string>,
-): Record<string, string> {
-  const kept = Object.fromEntries(Object.entries(existing ?? {}).filter(([key]) => !previous.includes(key)));
-  return { ...kept, ...wanted };
 }
 
 const V1_ANNOTATIONS = [V1_AUTHORIZATION_ANNOTATION, V1_PERMISSIONS_ANNOTATION, V1_ROTATED_ANNOTATION];

@@ -99,20 +99,65 @@ export function resolveInstance(
   };
 }
 
+/** Where a resource's spec leads: the key of the instance it reaches, with its URL and mode. */
+export interface Reach {
+  key: string;
+  url: string;
+  mode: EffectiveSpec['mode'];
+}
+
+/** Where the resource's spec leads, when the spec is valid and its namespace may target that instance; else undefined. */
+export function reachOf(
+  resource: InfluxOnboarding,
+  resolve: (namespace: string, url: string) => Instance,
+): Reach | undefined {
+  const checked = checkSpec(resource);
+  if (!checked.ok) return undefined;
+  const reached = resolve(resource.metadata.namespace, checked.spec.url);
+  return reached.permitted ? { key: reached.key, url: checked.spec.url, mode: checked.spec.mode } : undefined;
+}
+
 /**
- * The spec of `other` when its namespace may target, and it reaches, the instance of `key`
+ * Where `other` leads when its namespace may target, and it reaches, the instance of `key`
  * (aliases of one Service are one instance); undefined when not, or when its spec is invalid. What
  * decides who competes for, or waits behind, one instance.
  */
 export function specAtInstance(
   other: InfluxOnboarding,
   key: string,
-  resolve: (namespace: string, url: string) => Instance,
-): EffectiveSpec | undefined {
-  const theirs = checkSpec(other);
-  if (!theirs.ok) return undefined;
-  const reached = resolve(other.metadata.namespace, theirs.spec.url);
-  return reached.permitted && reached.key === key ? theirs.spec : undefined;
+  reach: (resource: InfluxOnboarding) => Reach | undefined,
+): Reach | undefined {
+  const reached = reach(other);
+  return reached?.key === key ? reached : undefined;
+}
+
+/**
+ * reachOf for cached resources, kept for each resource object until its resourceVersion or the
+ * view's version changes. The duplicate check and the wake of the resources waiting behind one
+ * compare every resource whose URL names the same host, in each reconcile (drift checks included)
+ * and each change: about 10 µs a resource to check its spec and resolve its instance again, N x
+ * 10 µs per reconcile and N²/2 for a burst of N on one host.
+ */
+export function rememberedReach(
+  view: ClusterView & { version(): number },
+  settings: InstanceSettings,
+): (resource: InfluxOnboarding) => Reach | undefined {
+  const known = new WeakMap<InfluxOnboarding, { version: number; resourceVersion?: string; reach?: Reach }>();
+  const resolve = (namespace: string, url: string): Instance => resolveInstance(url, namespace, view, settings);
+  return (resource) => {
+    const version = view.version();
+    const { resourceVersion } = resource.metadata;
+    const entry = known.get(resource);
+    if (entry !== undefined && entry.version === version && entry.resourceVersion === resourceVersion)
+      return entry.reach;
+    const reach = reachOf(resource, resolve);
+    known.set(resource, {
+      version,
+      ...(resourceVersion !== undefined && { resourceVersion }),
+      ...(reach !== undefined && { reach }),
+    });
+    return reach;
+  };
 }
 
 /**

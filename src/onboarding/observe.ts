@@ -91,7 +91,7 @@ function duplicateOf(
   if (!checked.ok || checked.spec.mode !== 'Setup' || instance === undefined || !instance.permitted) return undefined;
   const competes = (other: InfluxOnboarding): boolean => {
     if (other.metadata.uid === resource.metadata.uid || other.metadata.deletionTimestamp !== undefined) return false;
-    return specAtInstance(other, instance.key, (namespace, url) => ports.instance(namespace, url))?.mode === 'Setup';
+    return specAtInstance(other, instance.key, (candidate) => ports.reach(candidate))?.mode === 'Setup';
   };
   const before = (a: InfluxOnboarding, b: InfluxOnboarding) => precedes(a, b, instance.owners);
   const ahead = ports

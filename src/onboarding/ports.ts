@@ -3,7 +3,7 @@ import type { InfluxOnboarding, InfluxOnboardingStatus, Reason, SecretKeySelecto
 import type { InfluxClient, InfluxTarget } from '../influx/index.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import type { ResourceEvent, StatusWrite } from '../runtime/index.js';
-import type { Instance } from './instance.js';
+import type { Instance, Reach } from './instance.js';
 
 /** Everything the reconciler reads and writes, as thin adapters around Kubernetes and InfluxDB. */
 export interface OnboardingPorts {
@@ -13,6 +13,8 @@ export interface OnboardingPorts {
   instance(namespace: string, url: string): Instance;
   /** The cached resources whose spec.url names one of these target keys (an instance's spellings), to find two that onboard one instance. */
   targeting(targets: readonly string[]): readonly InfluxOnboarding[];
+  /** Where a cached resource's spec leads, when its namespace may target that instance (instance.ts' reachOf). */
+  reach(resource: InfluxOnboarding): Reach | undefined;
   readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;
   /** Writes over the Secret as observed (409 if it changed since); returns the Secret as it now is. */
   writeSecret(owner: InfluxOnboarding, desired: DesiredSecret, observed: CredentialsSecret): Promise<CredentialsSecret>;

@@ -31,7 +31,7 @@ export type { Request } from './keys.js';
 export { Manager } from './manager.js';
 export type { Cache, CacheOptions } from './manager.js';
 export type { ObjectType } from './registration.js';
-export { generationChanged, ignoreStatusOnlyUpdates } from './predicates.js';
+export { anyOf, conditionBecameTrue, generationChanged, ignoreStatusOnlyUpdates } from './predicates.js';
 export { withStatus } from './read-your-writes.js';
 export { RunMemory } from './run-memory.js';
 export type { ReadYourWrites } from './read-your-writes.js';

@@ -153,6 +153,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private readonly resourceName: string;
   private readonly clock: Clock;
   private syncWaiters: Array<() => void> = [];
+  private changeCount = 0;
   private running: { abort: AbortController; loops: Array<Promise<void>>; cancelResync: Cancel } | undefined;
   /** What the cache keeps of an object (the transform, or dropBookkeeping, or keepIdentity). */
   readonly prepare: (object: T) => T;
@@ -266,6 +267,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     return !this.running || this.reflectors.every((reflector) => !reflector.isWedged());
   }
 
+  /** How many times the cache's contents changed: what is computed from them holds while it stays. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
   get(namespace: string, name: string): T | undefined {
     return this.cache.get(requestKey({ namespace, name }));
   }
@@ -279,7 +285,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     return namespace === undefined ? objects : objects.filter((object) => object.metadata?.namespace === namespace);
   }
 
-  /** A store for one reflector, so a relist only deletes objects of that reflector's namespace. */
+  /**
+   * A store for one reflector, so a relist only deletes objects of that reflector's namespace.
+   * The first list of the scope files each page as it arrives (nothing reads the cache before it
+   * has synced, and filing while the next page is on its way takes the work off the start-up's
+   * path); a relist files all its pages at once at its end, so readers never see a cache that is
+   * half the new list and half the old.
+   */
   private scopedStore(): ReflectorStore<T> {
     const owned = new Set<string>();
     let listed = false;
@@ -287,6 +299,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const key = objectKey(object);
       const previous = this.cache.get(key);
       this.cache.set(key, object);
+      this.changeCount++;
       for (const index of this.indexes.values()) {
         if (previous) this.unfile(index, key, previous);
         this.fileUnder(index, key, object);
@@ -301,23 +314,40 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const cached = this.cache.get(key);
       const lastKnown = cached ?? fallback;
       this.cache.delete(key);
+      this.changeCount++;
       if (cached) for (const index of this.indexes.values()) this.unfile(index, key, cached);
       owned.delete(key);
       this.notify((handlers) => handlers.onDelete?.(lastKnown));
     };
+    /** Removes what the list did not name: gone while no watch ran (or filed by a list that failed). */
+    const removeUnlisted = (keys: ReadonlySet<string>): void => {
+      for (const key of owned) {
+        const cached = this.cache.get(key);
+        if (!keys.has(key) && cached) removeKey(key, cached);
+      }
+    };
     return {
       upsert: (object) => upsert(object),
       remove: (object) => removeKey(objectKey(object), object),
-      replace: (objects) => {
-        const keys = new Set(objects.map((object) => objectKey(object)));
-        for (const key of owned) {
-          const cached = this.cache.get(key);
-          if (!keys.has(key) && cached) removeKey(key, cached);
-        }
+      startList: () => {
         const initial = !listed;
-        listed = true;
-        for (const object of objects) upsert(object, initial);
-        this.resolveSyncWaiters();
+        const keys = new Set<string>();
+        const held: T[] = [];
+        return {
+          page: (objects) => {
+            for (const object of objects) {
+              keys.add(objectKey(object));
+              if (initial) upsert(object, true);
+              else held.push(object);
+            }
+          },
+          end: () => {
+            removeUnlisted(keys);
+            for (const object of held) upsert(object);
+            listed = true;
+            this.resolveSyncWaiters();
+          },
+        };
       },
     };
   }

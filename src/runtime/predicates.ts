@@ -13,7 +13,7 @@ export interface Predicate<T extends KubernetesObject = KubernetesObject> {
 }
 
 /** Passes an event that any of the predicates passes. */
-function anyOf<T extends KubernetesObject>(...predicates: ReadonlyArray<Predicate<T>>): Predicate<T> {
+export function anyOf<T extends KubernetesObject>(...predicates: ReadonlyArray<Predicate<T>>): Predicate<T> {
   return {
     create: (object) => predicates.some((predicate) => predicate.create?.(object) ?? true),
     update: (previous, current) => predicates.some((predicate) => predicate.update?.(previous, current) ?? true),
@@ -28,6 +28,15 @@ const resync: Predicate = { update: (previous, current) => previous === current 
 export const generationChanged: Predicate = {
   update: (previous, current) => previous.metadata?.generation !== current.metadata?.generation,
 };
+
+/** The object's status condition of this type turned True (a Kubernetes convention: `status.conditions[].type`). */
+export function conditionBecameTrue(type: string): Predicate {
+  const isTrue = (object: KubernetesObject): boolean =>
+    (object as { status?: { conditions?: Array<{ type?: string; status?: string }> } }).status?.conditions?.some(
+      (condition) => condition.type === type && condition.status === 'True',
+    ) ?? false;
+  return { update: (previous, current) => !isTrue(previous) && isTrue(current) };
+}
 
 const deletionRequested: Predicate = {
   update: (previous, current) =>

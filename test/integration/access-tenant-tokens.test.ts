@@ -2,7 +2,7 @@
 // v2.9.1 (which lists tokens and which does not) with the operator's chart-default flags (only
 // --namespaces keeps it to this file's namespaces): no token outlives its grant (point 6: a
 // finalizer removed by hand, a re-created InfluxToken, a grant withdrawn while the Secret was
-// gone), and churn is bounded (point 9: one retiring authorization per token, each namespace's
+// gone, a token deleted while its onboarding was absent), and churn is bounded (point 9: one retiring authorization per token, each namespace's
 // tokens under its own InfluxDB user, listed per user, so one tenant's pile of authorizations stops
 // no one else).
 import { suite } from 'uvu';
@@ -14,16 +14,22 @@ import {
   accessHarness,
   chartDefaultFlags,
   createAccess,
+  deleteAccess,
   getAccess,
   waitForAccess,
+  waitForGone,
 } from '../support/access.js';
 import { writeStatus } from '../support/influx-app.js';
 import { REAL_VERSIONS, freshInfluxd, type RealVersion } from '../support/influxdb.js';
 import {
   createNamespace,
+  createOnboarding,
+  deleteOnboarding,
   deleteSecret,
+  getOnboarding,
   getSecret,
   patchOnboardingSpec,
+  readyOf,
   randomSuffix,
   updateSecretData,
 } from '../support/onboarding.js';
@@ -41,7 +47,7 @@ class TokenFile extends InstanceFile {
     await accessHarness();
     await this.setUp(`tokens-${this.version.replace(/\./g, '-')}`, { withOperator: false });
     this.operatorNamespace = await createNamespace('tokens-operator');
-    for (const name of ['gone', 'withdrawn', 'churn', 'noisy', 'quiet'])
+    for (const name of ['gone', 'withdrawn', 'absent', 'churn', 'noisy', 'quiet'])
       this.tenants.push(await createNamespace(`tokens-${name}`));
     await this.startOperator(chartDefaultFlags(this.operatorNamespace), [this.namespace, ...this.tenants]);
     await this.onboard(await freshInfluxd(this.version), { namespaces: this.tenants });
@@ -81,9 +87,10 @@ class TokenFile extends InstanceFile {
     await kubectl(['delete', kind, name, '-n', namespace, '--wait=true']);
   }
 
+  /** The sweep's deletions for `reason`, as the operator running now counts them. */
   async sweptTotal(reason: string): Promise<number> {
-    const line = (await this.operator.metrics())
-      .split('\n')
+    const line = (await this.operators.at(-1)?.metrics())
+      ?.split('\n')
       .find((entry) => entry.startsWith(`influx_token_sweep_deleted_total{reason="${reason}"}`));
     return Number(line?.split(' ').at(-1) ?? 0);
   }
@@ -166,6 +173,41 @@ for (const version of REAL_VERSIONS) {
         },
       );
       assert.equal(await file.marked(issued.resource.metadata.uid), []);
+    },
+  );
+
+  tests(
+    "point 6: an InfluxToken deleted while its InfluxOnboarding was absent lets go at once (OnboardingGone), and its token stops working within seconds of the onboarding's return, not a sweep interval (10 min) later",
+    async (file) => {
+      const namespace = file.tenant('absent');
+      const issued = await file.writer(namespace, 'app');
+      assert.is(await file.writes(issued.token, issued.bucket), 204);
+      const before = await getOnboarding(file.namespace, 'influxdb');
+      const swept = await file.sweptTotal('token-gone');
+      await deleteOnboarding(file.namespace, 'influxdb');
+      await eventually(
+        'the InfluxOnboarding to be gone',
+        async () => (await getOnboarding(file.namespace, 'influxdb')) === undefined,
+      );
+      await deleteAccess('InfluxToken', namespace, 'app');
+      // Nothing reaches InfluxDB without the onboarding: the finalizer lets go rather than hold the namespace's deletion.
+      await waitForGone('InfluxToken', namespace, 'app', 15_000);
+      assert.is(await file.writes(issued.token, issued.bucket), 204, 'no one could revoke it meanwhile');
+
+      // The onboarding comes back (its Secret was retained): the sweep, woken by its Ready, deletes the orphan.
+      await createOnboarding(file.namespace, 'influxdb', { ...before?.spec });
+      await eventually(
+        'the InfluxOnboarding to be Ready again',
+        async () => readyOf(await getOnboarding(file.namespace, 'influxdb'))?.status === 'True',
+        { timeoutMs: 60_000 },
+      );
+      await eventually(
+        'the token of the InfluxToken deleted meanwhile to stop working',
+        async () => (await file.writes(issued.token, issued.bucket)) === 401,
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(await file.marked(issued.resource.metadata.uid), [], 'its authorization is gone');
+      assert.is(await file.sweptTotal('token-gone'), swept + 1, 'counted');
     },
   );
 

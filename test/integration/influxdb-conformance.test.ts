@@ -35,6 +35,8 @@ interface Learned {
   dbrpID?: string;
   otherDbrpID?: string;
   v1ID?: string;
+  /** A v1 authorization of the namespace's user. */
+  tenantV1ID?: string;
 }
 
 interface Step {
@@ -138,7 +140,7 @@ const step = (name: string, build: (learned: Learned) => RawRequest, learn?: Ste
   ...(learn && { learn }),
 });
 const learnID =
-  (key: 'appBucketID' | 'dbrpID' | 'otherDbrpID' | 'v1ID'): Step['learn'] =>
+  (key: 'appBucketID' | 'dbrpID' | 'otherDbrpID' | 'v1ID' | 'tenantV1ID'): Step['learn'] =>
   (answer, learned) => {
     if (answer.status === 201) learned[key] = String(objectOf(answer.json).id);
   };
@@ -554,6 +556,33 @@ const CASES: Case[] = [
         { userID: 'tenantUserID', description: 'app [InfluxToken team-a/writer uid=t1]' },
       ),
       withToken('GET /api/v2/authorizations?userID= (only its own)', '/api/v2/authorizations?userID={tenantUserID}'),
+      step(
+        "POST /private/legacy/authorizations for the namespace's user (not an org member): read on its bucket",
+        (learned) => ({
+          method: 'POST',
+          path: '/private/legacy/authorizations',
+          token: learned.token ?? '',
+          body: {
+            token: 'team-a.reader',
+            orgID: '{orgID}',
+            userID: '{tenantUserID}',
+            description: 'app [InfluxToken team-a/reader uid=t2 v1]',
+            permissions: [{ action: 'read', resource: { type: 'buckets', id: '{appBucketID}', orgID: '{orgID}' } }],
+          },
+        }),
+        learnID('tenantV1ID'),
+      ),
+      withToken('POST its password', '/private/legacy/authorizations/{tenantV1ID}/password', 'POST', {
+        password: V1_PASSWORD,
+      }),
+      v1Query("SHOW DATABASES as the namespace user's v1 username", SHOW_DATABASES, () => ({
+        u: 'team-a.reader',
+        p: V1_PASSWORD,
+      })),
+      withToken(
+        'GET /private/legacy/authorizations?userID= (only its own)',
+        '/private/legacy/authorizations?userID={tenantUserID}',
+      ),
       withToken('POST /api/v2/authorizations for a user that does not exist', '/api/v2/authorizations', 'POST', {
         orgID: '{orgID}',
         userID: '0000000000000001',

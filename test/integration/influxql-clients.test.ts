@@ -8,12 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import {
-  checkSecretTemplate,
-  renderSecretTemplate,
-  type SecretTemplate,
-  type TemplateValues,
-} from '../../src/api/secret-template.js';
+import { checkSecretTemplate, renderSecretTemplate } from '../../src/api/secret-template.js';
+import type { SecretTemplate, TemplateValues } from '../../src/api/template-types.js';
 import { TOKEN_SECRET_KEYS } from '../../src/api/access-types.js';
 import { bucketPermissions } from '../../src/access/token-authorizations.js';
 import { createInfluxClient } from '../../src/influx/client.js';
@@ -22,6 +18,7 @@ import {
   ensureInfluxCli,
   ensureTelegraf,
   grafanaQuery,
+  seriesValues,
   influxQLQuery,
   runInfluxCli,
   runTelegrafOnce,
@@ -364,12 +361,4 @@ for (const version of REAL_VERSIONS) {
   });
 
   tests.run();
-}
-
-/** The values column of the first series of an InfluxQL answer (epoch=ms: [time, value] rows). */
-function seriesValues(body: unknown): unknown[] {
-  const results = (body as { results?: Array<{ series?: Array<{ values?: unknown[][] }>; error?: string }> }).results;
-  const [first] = results ?? [];
-  if (first?.error !== undefined) throw new Error(first.error);
-  return (first?.series?.[0]?.values ?? []).map((row) => row[1]);
 }

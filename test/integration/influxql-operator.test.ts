@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
+import { namespaceUserName } from '../../src/api/access-spec.js';
 import type { InfluxBucket, InfluxToken } from '../../src/api/access-types.js';
+import type { InfluxOnboarding } from '../../src/api/types.js';
 import { createInfluxClient } from '../../src/influx/client.js';
 import {
   accessHarness,
@@ -32,7 +34,15 @@ import {
 } from '../support/clients.js';
 import { docsExample } from '../support/docs-examples.js';
 import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
-import { OnboardingFile, createOnboarding, getSecret, waitForReason, type SecretView } from '../support/onboarding.js';
+import {
+  OnboardingFile,
+  createOnboarding,
+  printingFailure,
+  getSecret,
+  patchOnboardingSpec,
+  waitForReason,
+  type SecretView,
+} from '../support/onboarding.js';
 import { eventually } from '../support/wait.js';
 
 const runID = () => randomBytes(9).toString('hex');
@@ -51,6 +61,7 @@ class TemplateFile extends OnboardingFile {
   server!: InfluxServer;
   operatorToken = '';
   bucketName = '';
+  credentialsName = '';
 
   constructor(readonly version: RealVersion) {
     super();
@@ -68,7 +79,8 @@ class TemplateFile extends OnboardingFile {
       bucket: 'platform',
     });
     const onboarded = await waitForReason(this.namespace, 'influx', 'Onboarded', 60_000);
-    this.operatorToken = (await this.secret(onboarded.status?.secretName ?? '')).data.token ?? '';
+    this.credentialsName = onboarded.status?.secretName ?? '';
+    this.operatorToken = (await this.secret(this.credentialsName)).data.token ?? '';
     await createAccess('InfluxBucket', this.namespace, 'metrics', { onboardingRef: { name: 'influx' } });
     const bucket = await waitForAccess<InfluxBucket>('InfluxBucket', this.namespace, 'metrics', 'BucketReady');
     this.bucketName = bucket.status?.bucketName ?? '';
@@ -138,15 +150,7 @@ for (const version of REAL_VERSIONS) {
     `Secret templates through the operator, on real influxd ${version}`,
     new TemplateFile(version),
   );
-  tests.before(async (file) => {
-    try {
-      await file.start();
-    } catch (error) {
-      // uvu reports a failed hook without its error.
-      console.error(error);
-      throw error;
-    }
-  });
+  tests.before(printingFailure((file) => file.start()));
   tests.after((file) => file.tearDown());
 
   tests(
@@ -287,6 +291,20 @@ for (const version of REAL_VERSIONS) {
       const run = runID();
       await file.writePoint(`v1_probe,run=${run} value=3i`);
       assert.equal(await file.v1Rows(secret, 'v1_probe', run), [3]);
+      // Issued under the namespace's own InfluxDB user, as its v2 tokens are: its list is bounded per tenant.
+      const client = createInfluxClient({ baseUrl: file.server.url, timeoutMs: 15_000 });
+      try {
+        const user = await client.findUser(file.operatorToken, namespaceUserName(file.namespace));
+        assert.ok(user.ok && user.value !== null, JSON.stringify(user));
+        const own = await client.listV1Authorizations(file.operatorToken, { userID: user.value ?? '' });
+        assert.equal(
+          own.ok && own.value.map((entry) => entry.username),
+          [username],
+          "the namespace user's v1 list holds it",
+        );
+      } finally {
+        client.close();
+      }
     },
   );
 
@@ -389,6 +407,43 @@ for (const version of REAL_VERSIONS) {
     // The values never appear where people read: the operator output, Events, statuses.
     await file.assertNoSecretLeaked(4);
   });
+
+  tests(
+    "onboarding-influx-cli: the credentials Secret carries the rendered configs and the CLI queries with them; the template cannot relabel it; a removed template's keys go",
+    async (file) => {
+      const example = parse(docsExample('onboarding-influx-cli')) as InfluxOnboarding;
+      await patchOnboardingSpec(file.namespace, 'influx', { secretTemplate: example.spec.secretTemplate as never });
+      const templated = await eventually('the credentials Secret to hold influx-configs', async () => {
+        const secret = await getSecret(file.namespace, file.credentialsName);
+        return secret?.data['influx-configs'] !== undefined && secret;
+      });
+      assert.is(templated.data.token, file.operatorToken, 'the same operator token');
+      assert.match(templated.data['influx-configs'] ?? '', `token = "${file.operatorToken}"`);
+      const read = await runInfluxCli(['query', '--raw', 'buckets()'], templated.data['influx-configs'] ?? '');
+      assert.is(read.code, 0, read.stderr);
+      assert.match(read.stdout, 'platform');
+      // The attack: a template that names the Secret as another onboarding's.
+      await patchOnboardingSpec(file.namespace, 'influx', {
+        secretTemplate: { metadata: { labels: { 'influxdb.onboarding.dev/owner-name': 'other' } } },
+      });
+      const invalid = await waitForReason(file.namespace, 'influx', 'InvalidSpec', 30_000);
+      assert.match(
+        invalid.status?.conditions?.find((condition) => condition.type === 'Ready')?.message ?? '',
+        'spec.secretTemplate.metadata.labels["influxdb.onboarding.dev/owner-name"]',
+      );
+      const kept = await file.secret(file.credentialsName);
+      assert.equal(kept.data, templated.data, 'nothing written while the spec is invalid');
+      assert.is(kept.raw.metadata?.labels?.['influxdb.onboarding.dev/owner-name'], 'influx');
+      await patchOnboardingSpec(file.namespace, 'influx', { secretTemplate: null });
+      await waitForReason(file.namespace, 'influx', 'Onboarded', 30_000);
+      const plain = await eventually('the template keys removed', async () => {
+        const secret = await getSecret(file.namespace, file.credentialsName);
+        return secret?.data['influx-configs'] === undefined && secret;
+      });
+      assert.equal(Object.keys(plain.data).sort(), ['bucket', 'org', 'password', 'token', 'url', 'username']);
+      assert.is(plain.data.token, file.operatorToken);
+    },
+  );
 
   tests.run();
 }

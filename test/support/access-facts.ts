@@ -4,6 +4,7 @@ import type { Connection, OnboardingAccess } from '../../src/access/access.js';
 import type { BucketResolution } from '../../src/access/token-facts.js';
 import type { AccessRecord } from '../../src/api/access-records.js';
 import type { GrantTerms } from '../../src/api/access-spec.js';
+import type { CreatedAuthorization } from '../../src/influx/types.js';
 
 export const NOW = '2026-01-01T00:00:00.000Z';
 export const DRIFT = 60_000;
@@ -20,7 +21,7 @@ export const connection: Connection = {
 };
 
 /** A namespace granted by name: no names outside its prefix, nothing to adopt, no limits. */
-export const GRANTED: GrantTerms = { home: false, bucketNames: [], adoptBuckets: [], limits: {} };
+export const GRANTED: GrantTerms = { home: false, bucketNames: [], adoptBuckets: [], databases: [], limits: {} };
 
 /** Access for a granted namespace, on these terms over GRANTED. */
 export function granted(terms: Partial<GrantTerms> = {}): OnboardingAccess {
@@ -49,4 +50,9 @@ export function tokenRecord(tokenName: string): AccessRecord {
     buckets: { 'uid-metrics': { name: 'app-a.metrics', id: 'b1' }, 'uid-other': { name: 'app-a.other', id: 'b2' } },
     tokens: { 'tok-uid': tokenName },
   };
+}
+
+/** What InfluxDB answers a create with, where a test needs only its ID and token. */
+export function createdAuthorization(id: string, token: string): CreatedAuthorization {
+  return { id, token, description: '', orgID: connection.orgID, userID: TOKEN_USER, active: true, permissions: [] };
 }

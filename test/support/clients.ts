@@ -222,3 +222,11 @@ export async function grafanaQuery(
   }
   return { status: response.status, body: parsed };
 }
+
+/** The values column of the first series of an InfluxQL answer (epoch=ms: [time, value] rows); throws its error. */
+export function seriesValues(body: unknown): unknown[] {
+  const results = (body as { results?: Array<{ series?: Array<{ values?: unknown[][] }>; error?: string }> }).results;
+  const [first] = results ?? [];
+  if (first?.error !== undefined) throw new Error(first.error);
+  return (first?.series?.[0]?.values ?? []).map((row) => row[1]);
+}

@@ -16,6 +16,7 @@ type IndexFunctions = Readonly<Record<string, (object: KubernetesObject) => read
 /** A cache of objects keyed by namespace/name, with named indexes recomputed on every change. */
 export class MemoryCache implements IndexedCache {
   private readonly objects = new Map<string, KubernetesObject>();
+  changes = 0;
 
   constructor(
     private readonly indexes: IndexFunctions,
@@ -25,10 +26,12 @@ export class MemoryCache implements IndexedCache {
   set(object: KubernetesObject): void {
     // The transform edits what it is given, as the informer's copy of the wire JSON allows.
     this.objects.set(`${object.metadata?.namespace}/${object.metadata?.name}`, this.transform(structuredClone(object)));
+    this.changes++;
   }
 
   delete(namespace: string, name: string): void {
     this.objects.delete(`${namespace}/${name}`);
+    this.changes++;
   }
 
   get(namespace: string, name: string): KubernetesObject | undefined {

@@ -199,6 +199,18 @@ export class OnboardingFile {
   }
 }
 
+/** A suite's before hook that prints its error: uvu reports a failed hook without it. */
+export function printingFailure<C>(start: (context: C) => Promise<void>): (context: C) => Promise<void> {
+  return async (context) => {
+    try {
+      await start(context);
+    } catch (error) {
+      console.error(error);
+      throw error;
+    }
+  };
+}
+
 /** The tests every onboarding file ends with, once its own have run: a quiet steady state, a clean stop, no credential leaked. */
 export function closingChecks(tests: Test<OnboardingFile>, minimumSecrets: number): void {
   tests('once every resource has settled, whatever its reason, nothing in the namespace is written again', (context) =>

@@ -1,6 +1,14 @@
 // What the credentials Secret holds and what it must hold: the credentials with the instance they
 // belong to (URL and TLS settings), and the desired Secret a phase asks to write.
-import type { Credentials, CredentialsSecret, CredentialsTarget, DesiredSecret } from '../../api/credentials.js';
+import type {
+  Credentials,
+  CredentialsSecret,
+  CredentialsTarget,
+  DesiredSecret,
+  TemplatedSecret,
+} from '../../api/credentials.js';
+import { renderSecretTemplate } from '../../api/secret-template.js';
+import type { SecretTemplate } from '../../api/template-types.js';
 import { sameInstance, tlsSettings } from '../../api/spec.js';
 import type { EffectiveSpec } from '../../api/types.js';
 import type { BoundCredentials } from '../facts.js';
@@ -53,26 +61,48 @@ export function desiredSecret(
   record: RotationRecord = {},
   target: CredentialsTarget = {},
 ): DesiredSecret {
+  const data = {
+    url: target.url ?? spec.url,
+    org: spec.org,
+    bucket: spec.bucket,
+    username: credentials.username,
+    password: credentials.password,
+    token: credentials.token,
+  };
+  const templated = spec.secretTemplate && templatedSecret(spec.secretTemplate, data);
   return {
     name: spec.credentialsSecretName,
     tls: target.tls ?? tlsSettings(spec),
     garbageCollected: spec.deletionPolicy === 'Delete',
     ...record,
-    data: {
-      url: target.url ?? spec.url,
-      org: spec.org,
-      bucket: spec.bucket,
-      username: credentials.username,
-      password: credentials.password,
-      token: credentials.token,
-    },
+    data,
+    ...(templated && { templated }),
   };
+}
+
+/** The template rendered over the Secret's own values (url, org, bucket, token), as spec.ts checked it. */
+function templatedSecret(template: SecretTemplate, data: DesiredSecret['data']): TemplatedSecret {
+  const { url, org, bucket, token } = data;
+  const rendered = renderSecretTemplate(template, { url, org, bucket, token }, 'spec.secretTemplate');
+  // Unreachable: checkSpec rendered it with these values' names.
+  if (!rendered.ok) throw new Error(rendered.problems.join('; '));
+  return { data: rendered.data, labels: template.labels, annotations: template.annotations };
+}
+
+function sameMap(a: Readonly<Record<string, string>> = {}, b: Readonly<Record<string, string>> = {}): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
+}
+
+function sameTemplated(a: TemplatedSecret | undefined, b: TemplatedSecret | undefined): boolean {
+  return sameMap(a?.data, b?.data) && sameMap(a?.labels, b?.labels) && sameMap(a?.annotations, b?.annotations);
 }
 
 /** Whether the Secret holds what `desired` says; a record field `desired` leaves out (undefined) is not compared. */
 export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret): boolean {
   if (secret.state !== 'owned' || secret.garbageCollected !== desired.garbageCollected || secret.tls !== desired.tls)
     return false;
+  if (!sameTemplated(secret.templated, desired.templated)) return false;
   const recorded: Array<[string | null | undefined, string | undefined]> = [
     [desired.pendingPassword, secret.pendingPassword],
     [desired.passwordRotation, secret.passwordRotation],

@@ -288,8 +288,12 @@ export class Checker {
     const observed = ready.observedGeneration ?? found.status?.observedGeneration;
     if (generation !== undefined && observed !== generation)
       return `Ready describes generation ${observed}, not ${generation}`;
-    if (!expected.reasons.includes(ready.reason))
-      return `${ready.status}/${ready.reason} (${ready.message.slice(0, 200)}), expected ${expected.reasons.join(' or ')}`;
+    if (expected.orWaiting?.includes(ready.reason))
+      return ready.status === 'False' ? undefined : `Ready=${ready.status}`;
+    if (!expected.reasons.includes(ready.reason)) {
+      const reasons = [...expected.reasons, ...(expected.orWaiting ?? [])];
+      return `${ready.status}/${ready.reason} (${ready.message.slice(0, 200)}), expected ${reasons.join(' or ')}`;
+    }
     if (expected.ready !== (ready.status === 'True')) return `Ready=${ready.status}`;
     return undefined;
   }

@@ -10,6 +10,8 @@ import { instancePlan, type BucketModel, type Model, type TokenModel } from './p
 export interface Expectation {
   ready: boolean;
   reasons: string[];
+  /** Waiting reasons (Ready=False) it may settle on instead, where real timing decides between the two. */
+  orWaiting?: string[];
 }
 
 export const ONBOARDING_READY = [Reason.Onboarded, Reason.Adopted] as string[];
@@ -39,7 +41,9 @@ export function onboardingExpectation(): Expectation {
 export function bucketExpectation(model: Model, bucket: BucketModel): Expectation {
   if (!model.onboardings[bucket.instance]?.present) return { ready: false, reasons: [absent(bucket)] };
   if (!granted(model, bucket.instance, bucket.namespace)) return { ready: false, reasons: [AccessReason.NotPermitted] };
-  return { ready: true, reasons: [AccessReason.BucketReady] };
+  // The bucket a Retain deletion left (unless a wipe took it) is not the new resource's to claim.
+  const leftover = bucket.recreated ? { orWaiting: [AccessReason.BucketExists] } : {};
+  return { ready: true, reasons: [AccessReason.BucketReady], ...leftover };
 }
 
 export function tokenExpectation(model: Model, token: TokenModel): Expectation {
@@ -56,7 +60,13 @@ export function tokenExpectation(model: Model, token: TokenModel): Expectation {
   if (buckets.some((bucket) => bucket?.present && !bucketExpectation(model, bucket).ready))
     waiting.push(AccessReason.BucketNotReady);
   if (waiting.length > 0) return { ready: false, reasons: waiting };
-  return { ready: true, reasons: [AccessReason.TokenReady] };
+  // A bucket that may settle waiting (BucketExists) may keep the token waiting for it.
+  const maybeWaiting = buckets.some((bucket) => bucket !== undefined && bucketExpectation(model, bucket).orWaiting);
+  return {
+    ready: true,
+    reasons: [AccessReason.TokenReady],
+    ...(maybeWaiting && { orWaiting: [AccessReason.BucketNotReady] }),
+  };
 }
 
 /** The description marker of an InfluxToken's authorizations: `[InfluxToken <namespace>/<name> uid=<uid>]`. */

@@ -63,6 +63,12 @@ export interface BucketModel {
   instance: string;
   present: boolean;
   retentionSeconds: number;
+  /**
+   * Deleted once and created again: its deletion (deletionPolicy Retain) left the bucket in
+   * InfluxDB with the old UID's marker, which the new resource may not claim (BucketExists) unless
+   * a wipe of the instance removed it meanwhile; which of the two happened is up to real timing.
+   */
+  recreated?: boolean;
 }
 
 export interface TokenModel {
@@ -259,6 +265,7 @@ function nextOperation(random: Random, model: Model, round: number, step: number
     case 8: {
       const [, bucket] = random.pick(buckets);
       bucket.present = !bucket.present;
+      if (bucket.present) bucket.recreated = true;
       return { kind: bucket.present ? 'create-bucket' : 'delete-bucket', bucket: bucket.name };
     }
     case 9: {

@@ -145,7 +145,7 @@ async function world(): Promise<World> {
     };
   }
   const options = { driftCheckIntervalMs: 60_000, logger: silent, secrets: registry, now: () => w.clock };
-  const buckets = createBucketReconciler({ ...access, ...kindPorts(w.buckets) }, options);
+  const buckets = createBucketReconciler({ ...access, ...kindPorts(w.buckets), influxqlPeers: () => [] }, options);
   const tokens = createTokenReconciler(
     {
       ...access,
@@ -403,6 +403,28 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
       'an edited Secret: listed once',
     );
     assert.is(reason(w.tokens.get('writer')), 'TokenReady');
+  } finally {
+    await w.close();
+  }
+});
+
+test("a new token is Ready on its create's answer, which is what InfluxDB holds: its authorization is not read back; the next check reads it", async () => {
+  const w = await world();
+  try {
+    addBucket(w, 'metrics');
+    await w.bucket('metrics');
+    addToken(w, 'writer', { permissions: [{ action: 'write', bucket: 'metrics' }] });
+    const requests = await requestsDuring(w, () => w.token('writer'));
+    assert.is(reason(w.tokens.get('writer')), 'TokenReady');
+    const id = w.secrets.get('writer-influx-token')?.authorizationID;
+    assert.ok(id);
+    assert.equal(
+      requests.filter((request) => request.includes('/authorizations')),
+      ['GET /api/v2/authorizations', 'POST /api/v2/authorizations'],
+      'listed (for orphans), created, and no read of what was just created',
+    );
+    assert.ok(await works(w, w.secrets.get('writer-influx-token')?.data.token));
+    assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
   } finally {
     await w.close();
   }

@@ -161,30 +161,120 @@ test('record entries of resources gone (read live) are forgotten; cached ones co
   ]);
 });
 
-test("the sweep itself: each recorded user's list read; one that fails is skipped and reported while the others are swept; the next sweep gets it", async () => {
+/** A stand-in set up by someone else, a user per namespace with a token's orphan under it, and the sweep of an onboarding on it. */
+async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) {
   const standin = await startInfluxStandin();
   const pool = new InfluxClientPool({});
+  const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'platform' });
+  const orgID = standin.onboarded()?.orgID ?? '';
+  const admin = new InfluxAdmin(standin.url);
+  const records: Array<{ namespace: string; record: AccessRecord }> = [];
+  for (const namespace of namespaces) {
+    const user = await admin.request({ method: 'POST', path: '/api/v2/users', token, body: { name: namespace } });
+    const userID = String((user.json as { id: string }).id);
+    await admin.request({
+      method: 'POST',
+      path: '/api/v2/authorizations',
+      token,
+      body: {
+        orgID,
+        userID,
+        description: `[InfluxToken ${namespace}/gone uid=uid-${namespace}]`,
+        permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
+      },
+    });
+    records.push({ namespace, record: { userID, buckets: {}, tokens: { [`uid-${namespace}`]: 'gone' } } });
+  }
+  const onboarding: InfluxOnboarding = {
+    apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+    kind: 'InfluxOnboarding',
+    metadata: { name: 'influxdb', namespace: 'monitoring', uid: 'o' },
+    spec: {
+      url: standin.url,
+      username: 'admin',
+      org: 'acme',
+      bucket: 'platform',
+      requestTimeoutSeconds,
+      accessFrom: { namespaces },
+    },
+    status: {
+      orgID,
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'Adopted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      ],
+    },
+  };
+  const events: string[] = [];
+  const deleted: string[] = [];
+  const changes: string[] = [];
+  let skipped = 0;
+  const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent };
+  const sweep = createSweepReconciler(
+    {
+      readOnboarding: async () => onboarding,
+      readCredentials: async () => ({
+        state: 'owned',
+        data: { url: standin.url, org: 'acme', token },
+        garbageCollected: false,
+      }),
+      readReference: async () => ({ found: false, problem: 'none' }),
+      influx: (target) =>
+        pool.get({
+          baseUrl: target.url,
+          timeoutMs: target.timeoutMs,
+          insecureSkipVerify: false,
+          ...(target.signal && { signal: target.signal }),
+        }),
+      recordEvent: (_resource, event) => void events.push(`${event.reason}: ${event.message}`),
+      listRecords: async () => records,
+      changeRecord: async (key, change) => {
+        changes.push(`${key.namespace}: ${change.kind}`);
+        const at = records.find((entry) => entry.namespace === key.namespace);
+        const applied = applyRecordChange(at?.record ?? EMPTY_RECORD, change);
+        if (applied.ok && at) at.record = applied.record;
+        return applied;
+      },
+      listTokens: async () => ({ kind: 'listed', items: [] }),
+      listBuckets: async () => ({ kind: 'listed', items: [] }),
+      readNamespace: async () => ({ kind: 'found', labels: {} }),
+      cachedTokenUID: () => undefined,
+      cachedBucketUID: () => false,
+    },
+    {
+      intervalMs: 600_000,
+      labelGrants: false,
+      logger: silent,
+      secrets: new SecretRegistry(),
+      onDeleted: (reason) => void deleted.push(reason),
+      onSkipped: () => void skipped++,
+    },
+  );
+  return {
+    standin,
+    admin,
+    token,
+    orgID,
+    records,
+    events,
+    deleted,
+    changes,
+    skipped: () => skipped,
+    sweep: (signal = new AbortController().signal) => sweep({ namespace: 'monitoring', name: 'influxdb' }, signal, {}),
+    remaining: async () =>
+      (await admin.authorizationDescriptions(token, orgID)).filter((description) =>
+        description.includes('InfluxToken'),
+      ),
+    close: async () => {
+      pool.closeAll();
+      await standin.close();
+    },
+  };
+}
+
+test("the sweep itself: each recorded user's list read; one that fails is skipped and reported while the others are swept; the next sweep gets it", async () => {
+  const world = await sweepOnStandin(['app-a', 'app-b']);
+  const { standin, admin, token, orgID } = world;
   try {
-    const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'platform' });
-    const orgID = standin.onboarded()?.orgID ?? '';
-    const admin = new InfluxAdmin(standin.url);
-    const records: Array<{ namespace: string; record: AccessRecord }> = [];
-    for (const namespace of ['app-a', 'app-b']) {
-      const user = await admin.request({ method: 'POST', path: '/api/v2/users', token, body: { name: namespace } });
-      const userID = String((user.json as { id: string }).id);
-      await admin.request({
-        method: 'POST',
-        path: '/api/v2/authorizations',
-        token,
-        body: {
-          orgID,
-          userID,
-          description: `[InfluxToken ${namespace}/gone uid=uid-${namespace}]`,
-          permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
-        },
-      });
-      records.push({ namespace, record: { userID, buckets: {}, tokens: { [`uid-${namespace}`]: 'gone' } } });
-    }
     // The gone token of app-b had spec.v1: its v1 authorization carries the same marker with ` v1`.
     const v1 = await admin.request({
       method: 'POST',
@@ -198,83 +288,65 @@ test("the sweep itself: each recorded user's list read; one that fails is skippe
       },
     });
     assert.is(v1.status, 201, v1.text);
-    const onboarding: InfluxOnboarding = {
-      apiVersion: 'influxdb.onboarding.dev/v1alpha1',
-      kind: 'InfluxOnboarding',
-      metadata: { name: 'influxdb', namespace: 'monitoring', uid: 'o' },
-      spec: {
-        url: standin.url,
-        username: 'admin',
-        org: 'acme',
-        bucket: 'platform',
-        accessFrom: { namespaces: ['app-a', 'app-b'] },
-      },
-      status: {
-        orgID,
-        conditions: [
-          { type: 'Ready', status: 'True', reason: 'Adopted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
-        ],
-      },
-    };
-    const events: string[] = [];
-    const deleted: string[] = [];
-    let skipped = 0;
-    const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent };
-    const sweep = createSweepReconciler(
-      {
-        readOnboarding: async () => onboarding,
-        readCredentials: async () => ({
-          state: 'owned',
-          data: { url: standin.url, org: 'acme', token },
-          garbageCollected: false,
-        }),
-        readReference: async () => ({ found: false, problem: 'none' }),
-        influx: (target) => pool.get({ baseUrl: target.url, timeoutMs: target.timeoutMs, insecureSkipVerify: false }),
-        recordEvent: (_resource, event) => void events.push(`${event.reason}: ${event.message}`),
-        listRecords: async () => records,
-        changeRecord: async (key, change) => {
-          const at = records.find((entry) => entry.namespace === key.namespace);
-          const applied = applyRecordChange(at?.record ?? EMPTY_RECORD, change);
-          if (applied.ok && at) at.record = applied.record;
-          return applied;
-        },
-        listTokens: async () => ({ kind: 'listed', items: [] }),
-        listBuckets: async () => ({ kind: 'listed', items: [] }),
-        readNamespace: async () => ({ kind: 'found', labels: {} }),
-        cachedTokenUID: () => undefined,
-        cachedBucketUID: () => false,
-      },
-      {
-        intervalMs: 600_000,
-        labelGrants: false,
-        logger: silent,
-        secrets: new SecretRegistry(),
-        onDeleted: (reason) => void deleted.push(reason),
-        onSkipped: () => void skipped++,
-      },
-    );
-    const remaining = async () =>
-      (await admin.authorizationDescriptions(token, orgID)).filter((description) =>
-        description.includes('InfluxToken'),
-      );
     standin.knobs.failNext(1, '500-json', { method: 'GET', path: '/api/v2/authorizations' });
-    const outcome = await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal, {});
+    const outcome = await world.sweep();
     assert.equal(outcome, { requeueAfterMs: 600_000 }, 'again after the interval');
-    assert.equal([deleted, skipped], [['token-gone', 'token-gone'], 1], "app-b's token and its v1 authorization");
+    assert.equal(
+      [world.deleted, world.skipped()],
+      [['token-gone', 'token-gone'], 1],
+      "app-b's token and its v1 authorization",
+    );
     const legacy = await admin.request({ method: 'GET', path: `/private/legacy/authorizations?orgID=${orgID}`, token });
     assert.equal((legacy.json as { authorizations: unknown[] }).authorizations, [], 'the v1 authorization is gone');
-    assert.equal(await remaining(), ['[InfluxToken app-a/gone uid=uid-app-a]'], "app-a's list failed: left for now");
-    assert.ok(events.some((event) => event.startsWith('SweepSkipped: could not list the authorizations of app-a')));
     assert.equal(
-      records.map((entry) => entry.record.tokens),
+      await world.remaining(),
+      ['[InfluxToken app-a/gone uid=uid-app-a]'],
+      "app-a's list failed: left for now",
+    );
+    assert.ok(
+      world.events.some((event) => event.startsWith('SweepSkipped: could not list the authorizations of app-a')),
+    );
+    assert.equal(
+      world.records.map((entry) => entry.record.tokens),
       [{}, {}],
       'the entries of gone tokens forgotten',
     );
-    await sweep({ namespace: 'monitoring', name: 'influxdb' }, new AbortController().signal, {});
-    assert.equal(await remaining(), [], 'the next sweep gets it');
+    await world.sweep();
+    assert.equal(await world.remaining(), [], 'the next sweep gets it');
   } finally {
-    pool.closeAll();
-    await standin.close();
+    await world.close();
+  }
+});
+
+test("the sweep's InfluxDB requests end with its signal: a list InfluxDB holds ends at the abort (not at the 60 s request timeout), and the aborted sweep deletes, forgets and reports nothing", async () => {
+  const world = await sweepOnStandin(['app-a'], 60);
+  const { standin } = world;
+  try {
+    standin.knobs.failNext(1, 'hang', { method: 'GET', path: '/api/v2/authorizations' });
+    const controller = new AbortController();
+    const swept = world.sweep(controller.signal).then(
+      (result) => ({ ended: 'returned', result }),
+      (error: unknown) => ({ ended: 'threw', name: error instanceof Error ? error.name : String(error) }),
+    );
+    const held = () =>
+      standin.requests.some(
+        (request) => request.method === 'GET' && request.path.startsWith('/api/v2/authorizations?'),
+      );
+    while (!held()) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sent = standin.requests.length;
+    controller.abort();
+    // A guard, not a speed bound: without the signal the list would wait out its 60 s timeout.
+    const guard = new Promise<{ ended: string }>((resolve) =>
+      setTimeout(() => resolve({ ended: 'still waiting' }), 5000).unref(),
+    );
+    assert.equal(await Promise.race([swept, guard]), { ended: 'threw', name: 'AbortError' });
+    assert.is(standin.requests.length, sent, 'nothing sent to InfluxDB after the abort');
+    assert.equal([world.deleted, world.changes, world.events, world.skipped()], [[], [], [], 0]);
+    assert.equal(await world.remaining(), ['[InfluxToken app-a/gone uid=uid-app-a]'], 'left for the next sweep');
+    assert.equal(await world.sweep(), { requeueAfterMs: 600_000 });
+    assert.equal(await world.remaining(), [], 'which deletes it');
+  } finally {
+    await world.close();
   }
 });
 

@@ -23,6 +23,7 @@ import {
   TOKEN_USER,
   WAITING,
   connection,
+  createdAuthorization,
   granted,
   refOf,
   tokenRecord,
@@ -222,7 +223,7 @@ test("the first token of a namespace: its InfluxDB user found or created and rec
 
 test('issued: written to the Secret before anything else; two buckets: no bucket key', () => {
   const write = decideToken(
-    facts(token(), { authorizations: listed('a1'), issued: { id: 'a1', token: 'app-token-1' } }),
+    facts(token(), { authorizations: listed('a1'), issued: createdAuthorization('a1', 'app-token-1') }),
   );
   assert.equal(write, {
     kind: 'writeSecret',
@@ -244,7 +245,7 @@ test('issued: written to the Secret before anything else; two buckets: no bucket
       }),
       {
         authorizations: listed('a1'),
-        issued: { id: 'a1', token: 't' },
+        issued: createdAuthorization('a1', 't'),
       },
     ),
   );
@@ -311,7 +312,7 @@ test('one retiring authorization per token: a newer replacement drops the older 
   });
   const all = listed('a0', 'a1', 'a2');
   const write = decideToken(
-    facts(token(), { secret, authorizations: all, ...shown('a1'), issued: { id: 'a2', token: 't2' } }),
+    facts(token(), { secret, authorizations: all, ...shown('a1'), issued: createdAuthorization('a2', 't2') }),
   );
   assert.ok(write.kind === 'writeSecret');
   assert.equal(
@@ -405,7 +406,7 @@ test('upgrade: an authorization under the operator user is replaced by one under
       secret: ownedSecret(),
       authorizations: listed('a2'),
       ...legacy,
-      issued: { id: 'a2', token: 't2' },
+      issued: createdAuthorization('a2', 't2'),
     }),
   );
   assert.ok(write.kind === 'writeSecret' && write.secret.retiring[0]?.id === 'a1', outcome(write));

@@ -20,7 +20,14 @@ import {
   type InfluxToken,
   type TokenSecret,
 } from '../../../src/api/access-types.js';
-import { TOKEN_BUCKETS, TOKEN_USER, connection, granted, tokenRecord } from '../../support/access-facts.js';
+import {
+  TOKEN_BUCKETS,
+  TOKEN_USER,
+  connection,
+  createdAuthorization,
+  granted,
+  tokenRecord,
+} from '../../support/access-facts.js';
 import type { Authorization } from '../../../src/influx/types.js';
 import { TokenSecrets } from '../../../src/kube/token-secret.js';
 
@@ -189,11 +196,30 @@ test('decision: a template reading a value the resource lacks is InvalidSpec nam
   assert.ok(v1.kind === 'finish' && v1.reason === 'InvalidSpec' && v1.message.includes('{{ .v1Password }}'));
   // The value itself never appears in a message: only its name.
   assert.not.match(JSON.stringify([step, v1]), 'operator-token-value');
+  // A bucket without spec.influxql: no database.
+  const database = decideToken(facts(token({ secretTemplate: { data: { DB: '{{ .database }}' } } })));
+  assert.ok(database.kind === 'finish' && database.reason === 'InvalidSpec');
+  assert.match(database.kind === 'finish' ? database.message : '', '{{ .database }} not available');
+});
+
+test("decision: database and retentionPolicy come from the one bucket's spec.influxql", () => {
+  const mapped = {
+    ...BUCKETS,
+    metrics: { ...BUCKETS.metrics, influxql: { database: 'app-a.db', retentionPolicy: 'weekly' } },
+  } as TokenFacts['buckets'];
+  const resource = token({ secretTemplate: { data: { DBRP: '{{ .database }}/{{ .retentionPolicy }}' } } });
+  const write = decideToken(
+    facts(resource, { buckets: mapped, authorizations: listed('a1'), issued: createdAuthorization('a1', TOKEN) }),
+  );
+  assert.ok(write.kind === 'writeSecret', JSON.stringify(write));
+  assert.is(write.kind === 'writeSecret' && write.secret.data.DBRP, 'app-a.db/weekly');
 });
 
 test('decision: the issued token is written with the template keys and shape in one write', () => {
   const resource = token({ secretTemplate: { ...TELEGRAF_ENV, metadata: { labels: { team: 'a' } } } });
-  const write = decideToken(facts(resource, { authorizations: listed('a1'), issued: { id: 'a1', token: TOKEN } }));
+  const write = decideToken(
+    facts(resource, { authorizations: listed('a1'), issued: createdAuthorization('a1', TOKEN) }),
+  );
   assert.equal(write, {
     kind: 'writeSecret',
     secret: {

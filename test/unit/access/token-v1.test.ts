@@ -139,11 +139,17 @@ test('spec: the username defaults to <namespace>.<name>; a chosen one stays unde
 
 test('create: listed first, made with the marker and the token permissions, written pending, set, promoted, proven, Ready', () => {
   const resource = token();
-  assert.equal(decideToken(facts(resource, secretWith())), { kind: 'listV1', connection });
+  // Listed and made under the namespace's own user, as its v2 tokens are: the list a reconcile reads is bounded per tenant.
+  assert.equal(decideToken(facts(resource, secretWith())), {
+    kind: 'listV1',
+    connection,
+    filter: { userID: TOKEN_USER },
+  });
   const create = decideToken(facts(resource, secretWith(), { listed: { ok: true, value: [] } }));
   assert.equal(create, {
     kind: 'createV1',
     connection,
+    userID: TOKEN_USER,
     username: 'app-a.grafana',
     description: V1_MARKER,
     permissions: [{ action: 'read', bucketID: 'b1' }],
@@ -308,7 +314,11 @@ test("attack: a Secret annotation naming another's v1 authorization is never set
     authorizationID: 'victim',
   });
   const step = decideToken(facts(resource, secretWith(forged), found(foreign, 'victim')));
-  assert.equal(step, { kind: 'listV1', connection }, 'treated as absent: its own is made');
+  assert.equal(
+    step,
+    { kind: 'listV1', connection, filter: { userID: TOKEN_USER } },
+    'treated as absent: its own is made',
+  );
   // Removing spec.v1 or deleting the resource leaves it alone too.
   const removed = decideToken(
     facts(token({ v1: undefined }), secretWith(forged), {
@@ -346,7 +356,17 @@ test('spec.v1 removed, or the resource deleted: its v1 authorization is deleted;
   assert.equal(decideToken(facts(deleting, secretWith(SETTLED), { ...found(v1Auth()), deleted: ['v1a'] }, gone)), {
     kind: 'listV1',
     connection,
+    filter: { userID: TOKEN_USER },
   });
+  // No user recorded for the namespace (nothing issued under it yet): the org's list.
+  const { userID: _none, ...userless } = RECORD;
+  assert.equal(
+    decideToken({
+      ...facts(deleting, secretWith(SETTLED), { ...found(v1Auth()), deleted: ['v1a'] }, gone),
+      record: userless,
+    }),
+    { kind: 'listV1', connection, filter: { orgID: 'org1' } },
+  );
   const done = decideToken(
     facts(
       deleting,

@@ -42,7 +42,8 @@ for (const [kind, plural, third] of [
     );
     const reasons = conditions?.items?.properties?.reason?.description ?? '';
     for (const reason of Object.values(AccessReason)) {
-      if (kind === TOKEN_KIND && ['BucketReady', 'BucketExists'].includes(reason)) continue;
+      if (kind === TOKEN_KIND && ['BucketReady', 'BucketExists', 'DatabaseTaken', 'DefaultConflict'].includes(reason))
+        continue;
       assert.ok(reasons.includes(reason), `the reason list names ${reason}`);
     }
     assert.is(crdText(plural, 'chart'), crdText(plural), 'the chart copy is byte for byte the same');
@@ -55,6 +56,7 @@ test('InfluxBucket: the CRD spec fields, defaults and enums are those checkBucke
     'adopt',
     'deletionPolicy',
     'description',
+    'influxql',
     'name',
     'onboardingRef',
     'retentionPeriodSeconds',
@@ -71,6 +73,24 @@ test('InfluxBucket: the CRD spec fields, defaults and enums are those checkBucke
     [checked.spec.retentionPeriodSeconds, checked.spec.deletionPolicy, checked.spec.adopt],
   );
   assert.equal(props.deletionPolicy?.enum, ['Retain', 'Delete']);
+  // spec.influxql: the same fields, defaults and name rule as checkBucketSpec's.
+  const influxql = props.influxql ?? {};
+  assert.equal(Object.keys(influxql.properties ?? {}).sort(), ['database', 'default', 'retentionPolicy']);
+  assert.equal(influxql.required, ['database']);
+  const mapped = checkBucketSpec({
+    metadata: { name: 'm', namespace: 'n', uid: 'u' },
+    spec: { onboardingRef: { name: 'o' }, influxql: { database: 'n.m' } },
+  });
+  assert.ok(mapped.ok);
+  assert.equal(
+    [influxql.properties?.retentionPolicy?.default, influxql.properties?.default?.default],
+    [mapped.spec.influxql?.retentionPolicy, mapped.spec.influxql?.default],
+  );
+  for (const field of ['database', 'retentionPolicy'] as const)
+    assert.equal(
+      [influxql.properties?.[field]?.pattern, influxql.properties?.[field]?.maxLength],
+      ['^[A-Za-z0-9._-]+$', 255],
+    );
 });
 
 test('InfluxToken: the CRD spec fields, defaults, enums and bounds are those checkTokenSpec knows', () => {
@@ -110,7 +130,18 @@ test('status fields the decisions write are declared in the CRDs', () => {
   const bucketStatus = Object.keys(
     load(BUCKET_PLURAL).spec.versions[0]?.schema.openAPIV3Schema.properties?.status?.properties ?? {},
   ).sort();
-  assert.equal(bucketStatus, ['adopted', 'bucketID', 'bucketName', 'conditions', 'observedGeneration', 'onboarding']);
+  assert.equal(bucketStatus, [
+    'adopted',
+    'bucketID',
+    'bucketName',
+    'conditions',
+    'influxql',
+    'observedGeneration',
+    'onboarding',
+  ]);
+  const mappingStatus =
+    load(BUCKET_PLURAL).spec.versions[0]?.schema.openAPIV3Schema.properties?.status?.properties?.influxql?.properties;
+  assert.equal(Object.keys(mappingStatus ?? {}).sort(), ['database', 'default', 'mappingID', 'retentionPolicy']);
   const tokenStatus = Object.keys(
     load(TOKEN_PLURAL).spec.versions[0]?.schema.openAPIV3Schema.properties?.status?.properties ?? {},
   ).sort();

@@ -11,6 +11,7 @@ import {
   grantFor,
   legacyDefaultBucketName,
   mayClaimBucketName,
+  mayClaimDatabase,
   notGrantedMessage,
   retentionBeyondLimits,
   selectsByLabel,
@@ -62,6 +63,25 @@ test('InfluxBucket defaults: name <namespace>.<name> (no other namespace can sha
   });
 });
 
+test('InfluxBucket spec.influxql: retention policy autogen and no claim on the default unless set', () => {
+  const checked = (influxql: unknown) => checkBucketSpec({ metadata, spec: { onboardingRef: ref, influxql } as never });
+  const spec = (influxql: unknown) => {
+    const result = checked(influxql);
+    return result.ok ? result.spec.influxql : result.problems;
+  };
+  assert.equal(spec({ database: 'app-a.metrics' }), {
+    database: 'app-a.metrics',
+    retentionPolicy: 'autogen',
+    default: false,
+  });
+  assert.equal(spec({ database: 'db_1-x', retentionPolicy: 'one.week', default: true }), {
+    database: 'db_1-x',
+    retentionPolicy: 'one.week',
+    default: true,
+  });
+  assert.is(spec(undefined), undefined);
+});
+
 test('InfluxBucket: every bad field is named with what is allowed', () => {
   for (const [spec, expected] of [
     [{}, 'spec.onboardingRef: required'],
@@ -76,6 +96,24 @@ test('InfluxBucket: every bad field is named with what is allowed', () => {
     ],
     [{ onboardingRef: ref, deletionPolicy: 'Orphan' }, 'spec.deletionPolicy: must be one of Retain, Delete'],
     [{ onboardingRef: ref, adopt: 'yes' }, 'spec.adopt: must be true or false'],
+    [{ onboardingRef: ref, influxql: 'db' }, 'spec.influxql: must be an object {database, retentionPolicy, default}'],
+    [{ onboardingRef: ref, influxql: {} }, `spec.influxql.database: 1 to 255 letters, digits, '.', '_' or '-'`],
+    [{ onboardingRef: ref, influxql: { database: 'a b' } }, 'spec.influxql.database: 1 to 255'],
+    [{ onboardingRef: ref, influxql: { database: '..' } }, 'spec.influxql.database: 1 to 255'],
+    [{ onboardingRef: ref, influxql: { database: 'x'.repeat(256) } }, 'spec.influxql.database: 1 to 255'],
+    [{ onboardingRef: ref, influxql: { database: 'a/b' } }, 'spec.influxql.database: 1 to 255'],
+    [
+      { onboardingRef: ref, influxql: { database: 'db', retentionPolicy: '' } },
+      'spec.influxql.retentionPolicy: 1 to 255',
+    ],
+    [
+      { onboardingRef: ref, influxql: { database: 'db', default: 'yes' } },
+      'spec.influxql.default: must be true or false',
+    ],
+    [
+      { onboardingRef: ref, influxql: { database: 'db', bucket: 'x' } },
+      'spec.influxql.bucket: unknown field; allowed: database, retentionPolicy, default',
+    ],
     [
       { onboardingRef: ref, description: 'x'.repeat(513) },
       'spec.description: must be a string of at most 512 characters',
@@ -183,10 +221,10 @@ test('grantFor: own namespace always (home terms); others only when named, liste
     metadata: { namespace: 'monitoring', name: 'influxdb', uid: 'u' },
     spec: accessFrom === undefined ? {} : { accessFrom },
   });
-  const general = { home: false, bucketNames: [], adoptBuckets: [], limits: {} };
+  const general = { home: false, bucketNames: [], adoptBuckets: [], databases: [], limits: {} };
   assert.equal(grantFor(onboarding(), 'monitoring'), {
     granted: true,
-    terms: { home: true, bucketNames: [], adoptBuckets: [], limits: {} },
+    terms: { home: true, bucketNames: [], adoptBuckets: [], databases: [], limits: {} },
   });
   assert.equal(grantFor(onboarding(), 'app-a'), { granted: false });
   assert.equal(grantFor(onboarding({ namespaces: ['app-a'] }), 'app-a'), { granted: true, terms: general });
@@ -206,7 +244,15 @@ test('grantFor: a grants entry grants its namespace with its own names, adoptabl
       accessFrom: {
         namespaces: ['app-b'],
         limits: { maxBuckets: 5, maxTokens: 10 },
-        grants: [{ namespace: 'app-a', bucketNames: ['shared'], adoptBuckets: ['legacy'], limits: { maxBuckets: 50 } }],
+        grants: [
+          {
+            namespace: 'app-a',
+            bucketNames: ['shared'],
+            adoptBuckets: ['legacy'],
+            databases: ['telegraf'],
+            limits: { maxBuckets: 50 },
+          },
+        ],
       },
     },
   };
@@ -216,17 +262,24 @@ test('grantFor: a grants entry grants its namespace with its own names, adoptabl
       home: false,
       bucketNames: ['shared'],
       adoptBuckets: ['legacy'],
+      databases: ['telegraf'],
       limits: { maxBuckets: 50, maxTokens: 10 },
     },
   });
   assert.equal(grantFor(onboarding, 'app-b'), {
     granted: true,
-    terms: { home: false, bucketNames: [], adoptBuckets: [], limits: { maxBuckets: 5, maxTokens: 10 } },
+    terms: { home: false, bucketNames: [], adoptBuckets: [], databases: [], limits: { maxBuckets: 5, maxTokens: 10 } },
   });
 });
 
 test('names and retention under a grant: own prefix, listed names, anything at home; limits name the field', () => {
-  const terms = { home: false, bucketNames: ['shared'], adoptBuckets: ['legacy'], limits: {} };
+  const terms = { home: false, bucketNames: ['shared'], adoptBuckets: ['legacy'], databases: ['telegraf'], limits: {} };
+  assert.ok(mayClaimDatabase('app-a.metrics', 'app-a', terms));
+  assert.ok(mayClaimDatabase('telegraf', 'app-a', terms), 'a database the grant lists');
+  assert.not.ok(mayClaimDatabase('shared', 'app-a', terms), 'a listed bucket name is not a listed database');
+  assert.not.ok(mayClaimDatabase('app-b.metrics', 'app-a', terms), "another namespace's prefix");
+  assert.not.ok(mayClaimDatabase('app-a', 'app-a', terms), 'the namespace name alone is not under its prefix');
+  assert.ok(mayClaimDatabase('anything', 'monitoring', { ...terms, home: true }));
   assert.ok(mayClaimBucketName('app-a.metrics', 'app-a', terms));
   assert.not.ok(mayClaimBucketName('app-a-metrics', 'app-a', terms), 'the old default is not a prefix');
   assert.not.ok(mayClaimBucketName('app-a', 'app-a', terms));
@@ -277,6 +330,11 @@ test('InfluxOnboarding.spec.accessFrom limits and grants: checked field by field
       'spec.accessFrom.grants[0].bucketNames[0]: must not start with "_"',
     ],
     [{ grants: [{ namespace: 'a', adoptBuckets: 'x' }] }, 'spec.accessFrom.grants[0].adoptBuckets: must be a list'],
+    [{ grants: [{ namespace: 'a', databases: 'x' }] }, 'spec.accessFrom.grants[0].databases: must be a list'],
+    [
+      { grants: [{ namespace: 'a', databases: ['ok', 'no space'] }] },
+      `spec.accessFrom.grants[0].databases[1]: 1 to 255 letters, digits, '.', '_' or '-'`,
+    ],
     [
       { grants: [{ namespace: 'a', limits: { maxBuckets: 6000 } }] },
       'spec.accessFrom.grants[0].limits.maxBuckets: must be an integer from 0 to 5000',

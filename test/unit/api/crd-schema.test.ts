@@ -7,6 +7,7 @@
  * and statuses decide() writes validate against the status schema.
  */
 import { test } from 'uvu';
+import { TEMPLATE_MAX_KEYS } from '../../../src/api/secret-template.js';
 import * as assert from 'uvu/assert';
 import { checkSpec } from '../../../src/api/spec.js';
 import {
@@ -413,11 +414,16 @@ test('every spec property of the CRD is one checkSpec knows, and vice versa', ()
     'requestTimeoutSeconds',
     'resetPolicy',
     'retentionPeriodSeconds',
+    'secretTemplate',
     'tls',
     'tokenSecretRef',
     'url',
     'username',
   ]);
+  const template = at(specSchema, 'secretTemplate');
+  assert.equal(Object.keys(template.properties ?? {}).sort(), ['data', 'metadata', 'type']);
+  assert.equal(at(template, 'type').enum, ['Opaque'], 'the credentials Secret stays Opaque');
+  assert.equal(at(template, 'data').maxProperties, TEMPLATE_MAX_KEYS);
   assert.equal(Object.keys(at(specSchema, 'credentialsSecret').properties ?? {}).sort(), ['deletionPolicy', 'name']);
   assert.equal(Object.keys(at(specSchema, 'tls').properties ?? {}).sort(), ['caSecretRef', 'insecureSkipVerify']);
   const accessFrom = at(specSchema, 'accessFrom');
@@ -430,7 +436,13 @@ test('every spec property of the CRD is one checkSpec knows, and vice versa', ()
   const limits = ['maxBuckets', 'maxRetentionSeconds', 'maxTokens', 'minRetentionSeconds'];
   assert.equal(Object.keys(at(accessFrom, 'limits').properties ?? {}).sort(), limits);
   const grant = at(accessFrom, 'grants').items;
-  assert.equal(Object.keys(grant?.properties ?? {}).sort(), ['adoptBuckets', 'bucketNames', 'limits', 'namespace']);
+  assert.equal(Object.keys(grant?.properties ?? {}).sort(), [
+    'adoptBuckets',
+    'bucketNames',
+    'databases',
+    'limits',
+    'namespace',
+  ]);
   assert.equal(Object.keys(grant?.properties?.limits?.properties ?? {}).sort(), limits);
   const { description: _entry, ...entryLimits } = grant?.properties?.limits ?? {};
   const { description: _shared, ...sharedLimits } = at(accessFrom, 'limits');

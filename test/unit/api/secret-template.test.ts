@@ -5,13 +5,11 @@ import * as assert from 'uvu/assert';
 import {
   TEMPLATE_MAX_BYTES,
   TEMPLATE_MAX_KEYS,
-  TEMPLATE_VALUE_NAMES,
   checkSecretTemplate,
   renderSecretTemplate,
   templateValuesUsed,
-  type SecretTemplate,
-  type TemplateValues,
 } from '../../../src/api/secret-template.js';
+import { TEMPLATE_VALUE_NAMES, type SecretTemplate, type TemplateValues } from '../../../src/api/template-types.js';
 
 const FIELD = 'spec.secretTemplate';
 const RESERVED = ['url', 'org', 'bucket', 'token', 'v1-username', 'v1-password'];

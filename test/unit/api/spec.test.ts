@@ -343,4 +343,40 @@ test('instanceKey: never carries userinfo; throws on an unparsable URL (checkSpe
   assert.throws(() => instanceKey('not a url'));
 });
 
+test("spec.secretTemplate: InfluxToken's rules over url, org, bucket and token; the credentials Secret stays Opaque", () => {
+  const template = accepted({
+    secretTemplate: { data: { 'influx-configs': 'url = "{{ .url }}" token = "{{ .token }}"' } },
+  }).secretTemplate;
+  assert.equal(
+    template?.data.map(({ key }) => key),
+    ['influx-configs'],
+  );
+  assert.is(template?.type, 'Opaque');
+  for (const [secretTemplate, expected] of [
+    [
+      { data: { password: '{{ .token }}' } },
+      'spec.secretTemplate.data["password"]: the operator writes this key itself',
+    ],
+    [
+      { data: { 'pending-password': 'x' } },
+      'spec.secretTemplate.data["pending-password"]: the operator writes this key',
+    ],
+    [{ data: { ID: '{{ .orgID }}' } }, 'spec.secretTemplate.data["ID"]: {{ .orgID }} not available for this resource'],
+    [{ data: { U: '{{ .v1Username }}' } }, 'spec.secretTemplate.data["U"]: {{ .v1Username }} not available'],
+    [{ data: { X: '{{ .tokne }}' } }, 'spec.secretTemplate.data["X"]'],
+    [{ type: 'kubernetes.io/basic-auth', data: {} }, 'spec.secretTemplate.type: the credentials Secret stays Opaque'],
+    // The attack: a template that would relabel the Secret as another resource's.
+    [
+      { metadata: { labels: { 'influxdb.onboarding.dev/owner-name': 'other' } } },
+      'spec.secretTemplate.metadata.labels["influxdb.onboarding.dev/owner-name"]',
+    ],
+  ] as const) {
+    const problems = problemsOf({ secretTemplate });
+    assert.ok(
+      problems.some((problem) => problem.startsWith(expected)),
+      `${JSON.stringify(secretTemplate)}: ${problems.join('; ')}`,
+    );
+  }
+});
+
 test.run();

@@ -71,7 +71,7 @@ test('applyRecordChange: a new bucket or token over its limit is refused; an exi
 });
 
 /** ConfigMaps in memory, as the API server keeps them: versions, 404 and 409. */
-function fakeCore() {
+function fakeCore(beforeWrite: (call: string) => Promise<void> = async () => undefined) {
   const maps = new Map<string, V1ConfigMap>();
   const calls: string[] = [];
   let version = 0;
@@ -86,6 +86,7 @@ function fakeCore() {
     },
     async createNamespacedConfigMap({ namespace, body }: { namespace: string; body: V1ConfigMap }) {
       calls.push(`create ${body.metadata?.name}`);
+      await beforeWrite(calls.at(-1) ?? '');
       const at = key(namespace, body.metadata?.name ?? '');
       if (maps.has(at)) throw fail(409);
       const stored = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++version) } };
@@ -102,6 +103,7 @@ function fakeCore() {
       body: V1ConfigMap;
     }) {
       calls.push(`update ${name}`);
+      await beforeWrite(calls.at(-1) ?? '');
       const current = maps.get(key(namespace, name));
       if (current === undefined) throw fail(404);
       if (current.metadata?.resourceVersion !== body.metadata?.resourceVersion) throw fail(409);
@@ -184,6 +186,62 @@ test('AccessRecords: a ConfigMap of that name that is not this record is never t
   );
   assert.instance(error, Error);
   assert.match(String(error), 'is not the record of app-a under monitoring/influxdb');
+});
+
+/** A gate a fake write waits at until the test opens it (with an error: the write fails). */
+function gate(): { wait: Promise<void>; open(error?: Error): void } {
+  let open: (error?: Error) => void = () => undefined;
+  const wait = new Promise<void>((resolve, reject) => {
+    open = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  return { wait, open };
+}
+
+test('AccessRecords: changes that come while the record is written go in its next write together, in order, each with its own outcome', async () => {
+  const first = gate();
+  const fake = fakeCore((call) => (call.startsWith('create') ? first.wait : Promise.resolve()));
+  const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
+  const limits = { maxTokens: 2 };
+  const a = records.change(KEY, { kind: 'token', uid: 't1', name: 'a', limits });
+  await new Promise((resolve) => setImmediate(resolve));
+  const b = records.change(KEY, { kind: 'token', uid: 't2', name: 'b', limits });
+  const c = records.change(KEY, { kind: 'token', uid: 't3', name: 'c', limits });
+  const again = records.change(KEY, { kind: 'token', uid: 't1', name: 'a', limits });
+  first.open();
+  const [writtenA, writtenB, refusedC, unchanged] = await Promise.all([a, b, c, again]);
+  assert.equal(
+    fake.calls,
+    [`get ${recordName(KEY)}`, `create ${recordName(KEY)}`, `update ${recordName(KEY)}`],
+    'two writes for four changes',
+  );
+  assert.ok(writtenA.ok && writtenA.changed);
+  assert.equal(writtenA.ok && writtenA.record.tokens, { t1: 'a' });
+  assert.ok(writtenB.ok && writtenB.changed);
+  assert.equal(writtenB.ok && writtenB.record.tokens, { t1: 'a', t2: 'b' }, 'the record as written');
+  assert.equal(refusedC, { ok: false, refusal: { limit: 'maxTokens', count: 2, max: 2 } }, 'b came first');
+  assert.ok(unchanged.ok && !unchanged.changed);
+  assert.equal((await records.read(KEY)).tokens, { t1: 'a', t2: 'b' });
+});
+
+test('AccessRecords: a write that fails fails every change that was in it; the changes after it are written', async () => {
+  const second = gate();
+  const fake = fakeCore((call) =>
+    call.startsWith('update') && fake.calls.length === 3 ? second.wait : Promise.resolve(),
+  );
+  const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
+  await records.change(KEY, { kind: 'token', uid: 't1', name: 'a' });
+  const b = records.change(KEY, { kind: 'token', uid: 't2', name: 'b' });
+  await new Promise((resolve) => setImmediate(resolve));
+  const c = records.change(KEY, { kind: 'token', uid: 't3', name: 'c' });
+  second.open(new Error('update record: 500 etcd unavailable'));
+  const failed = await b.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.match(String(failed), 'etcd unavailable');
+  const written = await c;
+  assert.ok(written.ok && written.changed);
+  assert.equal((await records.read(KEY)).tokens, { t1: 'a', t3: 'c' });
 });
 
 test.run();

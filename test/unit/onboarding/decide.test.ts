@@ -87,6 +87,7 @@ import {
   type World,
 } from '../../support/facts.js';
 import type { Reference } from '../../../src/api/credentials.js';
+import { createdAuthorization } from '../../support/access-facts.js';
 
 /** What the reconciler finds when spec.url reaches another namespace's instance (instance.ts words it). */
 const NOT_PERMITTED =
@@ -1987,7 +1988,7 @@ function rotationWorld(listed: Authorization[] = [SETUP_AUTHORIZATION], extra: W
     checkToken: (step) => ([STORED_TOKEN, ROTATED_TOKEN].includes(step.token) ? ok(owner()) : unauthorized()),
     lookupIDs: ok({ orgID: IDS.orgID, bucketID: IDS.bucketID, bucketRetentionSeconds: 0 }),
     listAuthorizations: ok(listed),
-    createAuthorization: ok({ id: ROTATED_AUTHORIZATION_ID, token: ROTATED_TOKEN }),
+    createAuthorization: ok(createdAuthorization(ROTATED_AUTHORIZATION_ID, ROTATED_TOKEN)),
     deleteAuthorization: ok<Deletion>('deleted'),
     ...extra,
   });
@@ -2112,7 +2113,7 @@ test("rotate-token after a crash: an orphan of an earlier attempt (marked, not t
     facts({ resource: resource({ status: onboardedStatus(), annotations: ROTATE_TOKEN('r2') }), secret }),
     rotationWorld([current, orphan], {
       checkToken: ok(owner()),
-      createAuthorization: ok({ id: '7a1b2c3d4e5f6078', token: `${ROTATED_TOKEN}-2` }),
+      createAuthorization: ok(createdAuthorization('7a1b2c3d4e5f6078', `${ROTATED_TOKEN}-2`)),
     }),
   );
   const deletedIDs = again.steps.flatMap((step) => (step.kind === 'deleteAuthorization' ? [step.id] : []));
@@ -2759,8 +2760,8 @@ function randomWorld(r: () => number): World {
       ]),
     createAuthorization: () =>
       pick(r, [
-        ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }),
-        ok({ id: '7a1b2c3d4e5f6078', token: ROTATED_TOKEN }),
+        ok(createdAuthorization('7a1b2c3d4e5f6078', ROTATED_TOKEN)),
+        ok(createdAuthorization('7a1b2c3d4e5f6078', ROTATED_TOKEN)),
         unreachable(),
         rejected(403, 'forbidden', 'no'),
       ]),
@@ -3118,7 +3119,7 @@ test('model: killed at any point (password and token rotations on request includ
           // Created, and the answer lost on the way back.
           if (flaky()) return unreachable();
           tokenRotations++;
-          return ok({ id, token: `rot-token-${scenario}-${created}` });
+          return ok(createdAuthorization(id, `rot-token-${scenario}-${created}`));
         },
         deleteAuthorization: (step) => {
           if (!live(step.token)) return unauthorized();

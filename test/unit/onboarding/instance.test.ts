@@ -18,6 +18,8 @@ import {
 import {
   connectGuard,
   resolveInstance,
+  reachOf,
+  rememberedReach,
   specAtInstance,
   targetsOfEndpoints,
   targetsOfService,
@@ -26,6 +28,7 @@ import {
   type InstanceSettings,
 } from '../../../src/onboarding/instance.js';
 import { TestCluster } from '../../support/cluster-objects.js';
+import type { InfluxOnboarding } from '../../../src/api/types.js';
 import { resource } from '../../support/facts.js';
 
 const SETTINGS: InstanceSettings = { clusterDomain: 'cluster.local', allowedTargets: [] };
@@ -396,13 +399,41 @@ test('the caches keep what the questions need of a Service or EndpointSlice, not
   );
 });
 
+test("rememberedReach: a resource's instance is kept while neither it nor the cluster changes; consent given on the Service, it is resolved again", () => {
+  const c = cluster();
+  const remembered = rememberedReach(c.directory, SETTINGS);
+  const onboarding: InfluxOnboarding = {
+    apiVersion: 'influxdb.onboarding.dev/v1alpha1',
+    kind: 'InfluxOnboarding',
+    metadata: { name: 'db', namespace: 'team-c', uid: 'u1', resourceVersion: '1' },
+    spec: { url: 'http://influxdb.team-a:8086', username: 'admin', org: 'acme', bucket: 'metrics' },
+  };
+  assert.is(remembered(onboarding), undefined, 'team-a has not let team-c in');
+  assert.is(remembered(onboarding), undefined, 'and again, unchanged');
+  c.service('team-a', 'influxdb', {
+    clusterIP: '10.0.0.17',
+    consent: 'team-c',
+    ports: [
+      { name: 'http', port: 8086, targetPort: 8086 },
+      { name: 'web', port: 80, targetPort: 8086 },
+    ],
+  });
+  const key = resolveInstance(onboarding.spec.url, 'team-c', c.directory, SETTINGS).key;
+  assert.is(remembered(onboarding)?.key, key, 'consent given: the same object is resolved again');
+  const edited = { ...onboarding, metadata: { ...onboarding.metadata, resourceVersion: '2' } };
+  edited.spec = { ...onboarding.spec, url: 'http://influxdb.team-a:80' };
+  const otherPort = resolveInstance(edited.spec.url, 'team-c', c.directory, SETTINGS).key;
+  assert.is.not(otherPort, key);
+  assert.is(remembered(edited)?.key, otherPort, 'a new version is read again');
+});
+
 test('specAtInstance: another resource counts at an instance only if it reaches that instance and its namespace may target it', () => {
   const c = cluster();
   const mine = resolve(c, 'http://influxdb.team-a.svc:8086', 'team-a');
   const at = (namespace: string, url: string) => {
     const other = resource({ spec: { url } });
     other.metadata.namespace = namespace;
-    return specAtInstance(other, mine.key, (ns, u) => resolve(c, u, ns));
+    return specAtInstance(other, mine.key, (candidate) => reachOf(candidate, (ns, u) => resolve(c, u, ns)));
   };
   // Another spelling of the same Service port, from the owner's namespace: the same instance.
   assert.is(

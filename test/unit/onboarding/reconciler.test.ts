@@ -25,7 +25,13 @@ import { SecretRegistry, type Logger } from '../../../src/log.js';
 import type { ResourceEvent } from '../../../src/runtime/steps.js';
 import type { BoundCredentials } from '../../../src/onboarding/facts.js';
 import type { EscrowCopy } from '../../../src/api/credentials.js';
-import { connectGuard, resolveInstance, targetKey, type InstanceSettings } from '../../../src/onboarding/instance.js';
+import {
+  connectGuard,
+  resolveInstance,
+  rememberedReach,
+  targetKey,
+  type InstanceSettings,
+} from '../../../src/onboarding/instance.js';
 import type { OnboardingPorts } from '../../../src/onboarding/ports.js';
 import { createOnboardingReconciler } from '../../../src/onboarding/reconciler.js';
 import { ReadYourWrites, withStatus } from '../../../src/runtime/read-your-writes.js';
@@ -154,6 +160,7 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
   return {
     resource: (namespace, name) => resources.get(namespace, name),
     instance: (namespace, url) => resolveInstance(url, namespace, world.cluster.directory, INSTANCES),
+    reach: rememberedReach(world.cluster.directory, INSTANCES),
     targeting: (targets) =>
       [...world.resources.values()].filter((resource) => {
         const checked = checkSpec(resource);

@@ -10,7 +10,12 @@ import type { LeaseStore, StoredLease } from '../../../src/runtime/leader.js';
 import { Manager, sendableWithoutLeading } from '../../../src/runtime/manager.js';
 import type { ManagerOptions } from '../../../src/runtime/manager.js';
 import type { ControllerRegistration, ObjectType } from '../../../src/runtime/registration.js';
-import { ignoreStatusOnlyUpdates } from '../../../src/runtime/predicates.js';
+import {
+  anyOf,
+  conditionBecameTrue,
+  generationChanged,
+  ignoreStatusOnlyUpdates,
+} from '../../../src/runtime/predicates.js';
 import { FakeApiServer, kubeConfigFor } from '../../support/fake-api-server.js';
 import { eventually } from '../../support/wait.js';
 
@@ -432,6 +437,30 @@ test('ignoreStatusOnlyUpdates passes resyncs, creates and deletes', () => {
   );
   assert.is(ignoreStatusOnlyUpdates.create?.(before), true);
   assert.is(ignoreStatusOnlyUpdates.delete?.(before), true);
+});
+
+test('conditionBecameTrue passes only the update that turns the condition True; with anyOf, a spec change passes too', () => {
+  const withReady = (status: string, generation = 1): KubernetesObject =>
+    ({
+      metadata: { name: 'a', generation },
+      status: {
+        conditions: [
+          { type: 'Other', status: 'True' },
+          { type: 'Ready', status },
+        ],
+      },
+    }) as KubernetesObject;
+  const ready = conditionBecameTrue('Ready');
+  assert.is(ready.update?.(withReady('False'), withReady('True')), true, 'False to True');
+  assert.is(ready.update?.({ metadata: { name: 'a' } }, withReady('True')), true, 'no status yet to True');
+  assert.is(ready.update?.(withReady('True'), withReady('True')), false, 'True stays True (a resync, a status write)');
+  assert.is(ready.update?.(withReady('True'), withReady('False')), false, 'True to False');
+  assert.is(ready.update?.(withReady('Unknown'), withReady('False')), false);
+  const sweep = anyOf(generationChanged, ready);
+  assert.is(sweep.update?.(withReady('True'), withReady('True', 2)), true, 'a spec change');
+  assert.is(sweep.update?.(withReady('False'), withReady('True')), true, 'turned Ready');
+  assert.is(sweep.update?.(withReady('True'), withReady('False')), false, 'a status change that is neither');
+  assert.is(sweep.create?.(withReady('False')), true);
 });
 
 test("a resync queues the controller's own objects again, but neither the initial list nor a resync of owned objects queues their owners", async () => {
