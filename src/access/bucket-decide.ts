@@ -508,11 +508,13 @@ export function decideBucket(facts: BucketFacts): BucketStep {
     };
   }
 
+  // What it waits for is in InfluxDB, which nothing watches (the bucket deleted or renamed there),
+  // or in a record another replica may have written: looked at again every drift interval.
   const exists = (why: string): BucketStep =>
     finish(facts, {
       reason: 'BucketExists',
       message: `bucket ${target} exists in org ${connection.org} and ${why}`,
-      requeue: NONE,
+      requeue: after(facts.driftCheckIntervalMs),
     });
   const manager = managerOf(atTarget.description);
   if (manager?.uid === uid) {

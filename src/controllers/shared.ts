@@ -201,6 +201,11 @@ export function controllerDeps(
     manager.cache(ENDPOINT_SLICES, { indexes: ENDPOINT_SLICE_INDEXES }),
   );
   const instances: InstanceSettings = { clusterDomain: config.clusterDomain, allowedTargets: config.allowedUrls };
+  const records = new AccessRecords(core, {
+    namespaceOf: (onboarding) => config.operatorNamespace ?? onboarding.namespace,
+    maxAgeMs: config.resyncPeriodMs,
+  });
+  manager.onLeading(() => records.newTerm());
   return {
     config,
     logger,
@@ -217,10 +222,7 @@ export function controllerDeps(
       logger,
       new EventWriter(connection.makeApiClient(EventsV1Api), REPORTING_CONTROLLER, config.identity),
     ),
-    records: new AccessRecords(core, {
-      namespaceOf: (onboarding) => config.operatorNamespace ?? onboarding.namespace,
-      maxAgeMs: config.resyncPeriodMs,
-    }),
+    records,
     managedSecrets,
     credentials: new CredentialsSecrets(
       core,

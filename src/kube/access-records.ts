@@ -62,10 +62,12 @@ export interface AccessRecordsOptions {
 /**
  * The records (src/api/access-records.ts) as ConfigMaps: one per onboarding and namespace, in the
  * operator's own namespace, where a tenant's `edit` role cannot write. Only the leading operator
- * writes them, so the copy it read or wrote last stays true; it is read again after `maxAgeMs`
- * and whenever a write finds another version (someone else wrote: a new leader, an administrator).
- * Writes replace exactly the version read. Reads cost one GET per record per `maxAgeMs`, not one
- * per reconcile, and memory holds only the records of namespaces reconciled lately.
+ * writes them, so the copy it read or wrote last stays true while it leads: every copy is dropped
+ * when it becomes leader again (`newTerm`: another replica may have led and written meanwhile).
+ * A copy is read again after `maxAgeMs` and whenever a write finds another version (someone else
+ * wrote: an administrator). Writes replace exactly the version read. Reads cost one GET per record
+ * per `maxAgeMs`, not one per reconcile, and memory holds only the records of namespaces reconciled
+ * lately.
  */
 /** A change waiting for its record's next write, and whoever waits for its outcome. */
 interface Waiting {
@@ -81,12 +83,24 @@ export class AccessRecords {
   private readonly writing = new Set<string>();
   private readonly now: () => number;
   private prunedAt = 0;
+  /** Counts the terms: an answer to a read or write sent in an earlier one is not held. */
+  private term = 0;
 
   constructor(
     private readonly core: CoreV1Api,
     private readonly options: AccessRecordsOptions,
   ) {
     this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Drops every copy held: this process has just become leader, and the records may have been
+   * written by another replica since it read them. Reads and writes still under way keep their
+   * answers to themselves.
+   */
+  newTerm(): void {
+    this.term++;
+    this.held.clear();
   }
 
   async read(key: RecordKey): Promise<AccessRecord> {
@@ -171,6 +185,7 @@ export class AccessRecords {
     if (!fresh && held !== undefined && this.now() - held.readAt < this.options.maxAgeMs) return held;
     this.held.delete(name);
     const namespace = this.options.namespaceOf(key.onboarding);
+    const term = this.term;
     let configMap: V1ConfigMap | undefined;
     try {
       configMap = await kubeCall(`read record ${namespace}/${name}`, () =>
@@ -195,8 +210,13 @@ export class AccessRecords {
       ...(resourceVersion !== undefined && { resourceVersion }),
       readAt: this.now(),
     };
-    this.held.set(name, read);
+    this.hold(term, name, read);
     return read;
+  }
+
+  /** Keeps a copy for later reads, unless a new term began since it was asked for. */
+  private hold(term: number, name: string, held: Held): void {
+    if (term === this.term) this.held.set(name, held);
   }
 
   /** Forgets, at most once per maxAgeMs, every record held longer than that: they would be read again anyway. */
@@ -223,6 +243,7 @@ export class AccessRecords {
       },
       data: recordData(record),
     };
+    const term = this.term;
     try {
       const written =
         held.resourceVersion === undefined
@@ -233,7 +254,7 @@ export class AccessRecords {
               this.core.replaceNamespacedConfigMap({ namespace, name, body }),
             );
       const resourceVersion = written.metadata?.resourceVersion;
-      this.held.set(name, { record, ...(resourceVersion !== undefined && { resourceVersion }), readAt: this.now() });
+      this.hold(term, name, { record, ...(resourceVersion !== undefined && { resourceVersion }), readAt: this.now() });
       return true;
     } catch (error) {
       this.held.delete(name);

@@ -144,6 +144,7 @@ export class Manager {
   private readonly views = new Map<string, ReadYourWrites<KubernetesObject>>();
   private readonly registered: Registered[] = [];
   private readonly cleanups: Array<() => void | Promise<void>> = [];
+  private readonly termStarts: Array<() => void> = [];
   private readonly servers: BoundServer[] = [];
   private readonly election: LeaderElection;
   private readonly stopping = new AbortController();
@@ -249,6 +250,15 @@ export class Manager {
   }
 
   /**
+   * Runs `forget` each time this replica becomes leader, before any controller starts: for what a
+   * process holds of objects only the leader writes. Another replica may have led (and written)
+   * since this one last did, so what it held from an earlier term is no longer true.
+   */
+  onLeading(forget: () => void): void {
+    this.termStarts.push(forget);
+  }
+
+  /**
    * Serves probes and metrics, fills the caches, then campaigns for leadership; controllers run
    * only while leading. Resolves once campaigning has begun (or stop() came first).
    */
@@ -325,6 +335,7 @@ export class Manager {
   private makeElection({ id, lease }: LeaderElectionOptions): LeaderElection {
     const leadership = {
       onStartedLeading: () => {
+        for (const forget of this.termStarts) forget();
         for (const { controller, queue, primary } of this.registered) {
           // Everything known is queued again: the previous leader may have left work unfinished.
           for (const object of primary.list()) queue.add(requestKey(requestFor(object)), settledLow(object));

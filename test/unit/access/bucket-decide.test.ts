@@ -221,6 +221,9 @@ test('ownership is proven: the recorded bucket is repaired (name, retention, mar
     facts(bucket(), { record, ...byID('b1', null), ...named({ 'app-a.metrics': copied }) }),
   );
   assert.match(outcome(impostor), /^BucketExists: .*not the bucket the operator recorded \(ID b1/);
+  // What it waits for changes in InfluxDB (nothing watches it) or in a record another leader wrote: looked at again.
+  for (const exists of [unrecorded, impostor])
+    assert.equal(exists.kind === 'finish' && exists.requeue, { kind: 'after', ms: DRIFT });
 });
 
 test('the recorded bucket deleted outside the operator: the intent recorded again, then created again under the recorded name', () => {

@@ -70,8 +70,8 @@ test('applyRecordChange: a new bucket or token over its limit is refused; an exi
   assert.equal(recordFromData(recordData(crowded)), crowded, 'what is written reads back');
 });
 
-/** ConfigMaps in memory, as the API server keeps them: versions, 404 and 409. */
-function fakeCore(beforeWrite: (call: string) => Promise<void> = async () => undefined) {
+/** ConfigMaps in memory, as the API server keeps them: versions, 404 and 409; `before` may hold a call. */
+function fakeCore(before: (call: string) => Promise<void> = async () => undefined) {
   const maps = new Map<string, V1ConfigMap>();
   const calls: string[] = [];
   let version = 0;
@@ -80,13 +80,14 @@ function fakeCore(beforeWrite: (call: string) => Promise<void> = async () => und
   const core = {
     async readNamespacedConfigMap({ namespace, name }: { namespace: string; name: string }) {
       calls.push(`get ${name}`);
+      await before(calls.at(-1) ?? '');
       const found = maps.get(key(namespace, name));
       if (found === undefined) throw fail(404);
       return structuredClone(found);
     },
     async createNamespacedConfigMap({ namespace, body }: { namespace: string; body: V1ConfigMap }) {
       calls.push(`create ${body.metadata?.name}`);
-      await beforeWrite(calls.at(-1) ?? '');
+      await before(calls.at(-1) ?? '');
       const at = key(namespace, body.metadata?.name ?? '');
       if (maps.has(at)) throw fail(409);
       const stored = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++version) } };
@@ -103,7 +104,7 @@ function fakeCore(beforeWrite: (call: string) => Promise<void> = async () => und
       body: V1ConfigMap;
     }) {
       calls.push(`update ${name}`);
-      await beforeWrite(calls.at(-1) ?? '');
+      await before(calls.at(-1) ?? '');
       const current = maps.get(key(namespace, name));
       if (current === undefined) throw fail(404);
       if (current.metadata?.resourceVersion !== body.metadata?.resourceVersion) throw fail(409);
@@ -186,6 +187,34 @@ test('AccessRecords: a ConfigMap of that name that is not this record is never t
   );
   assert.instance(error, Error);
   assert.match(String(error), 'is not the record of app-a under monitoring/influxdb');
+});
+
+test('AccessRecords: a new term drops every copy held; a read or write sent before it keeps its answer to itself', async () => {
+  const fake = fakeCore();
+  const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
+  await records.change(KEY, { kind: 'bucket', uid: 'b1', bucket: { name: 'app-a.metrics', id: 'old' } });
+  // Another replica leads meanwhile and re-creates the bucket.
+  const stored = fake.maps.get(`operator/${recordName(KEY)}`);
+  assert.ok(stored?.metadata && stored.data);
+  stored.data['bucket.b1'] = '{"name":"app-a.metrics","id":"new"}';
+  stored.metadata.resourceVersion = String(fake.bump());
+  assert.is((await records.read(KEY)).buckets.b1?.id, 'old', 'within a term the copy is used');
+  records.newTerm();
+  assert.is((await records.read(KEY)).buckets.b1?.id, 'new', 'read again in the new term');
+
+  // A read that was under way when the term changed: its answer is not held for the new term.
+  const held = gate();
+  let holding = true;
+  const slow = fakeCore((call) => (holding && call.startsWith('get') ? held.wait : Promise.resolve()));
+  const later = new AccessRecords(slow.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
+  const underway = later.read(KEY);
+  await new Promise((resolve) => setImmediate(resolve));
+  later.newTerm();
+  holding = false;
+  held.open();
+  assert.equal(await underway, EMPTY_RECORD, 'the read gets its own answer');
+  await later.read(KEY);
+  assert.equal(slow.calls, [`get ${recordName(KEY)}`, `get ${recordName(KEY)}`], 'and the new term reads again');
 });
 
 /** A gate a fake write waits at until the test opens it (with an error: the write fails). */

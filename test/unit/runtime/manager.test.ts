@@ -626,6 +626,27 @@ test('stop: running reconciles finish, then the lease is released, then the cach
   }
 });
 
+test('onLeading: what a process holds of the last term is forgotten when it becomes leader, before any reconcile', async () => {
+  const context = await fixture({ [THINGS_PATH]: [object('Thing', 'a', '2')] });
+  const steps: string[] = [];
+  try {
+    context.manager.register(
+      registration({
+        reconciler: async (request) => {
+          steps.push(`reconcile ${request.name}`);
+          return {};
+        },
+      }),
+    );
+    context.manager.onLeading(() => steps.push('new term'));
+    await context.manager.start();
+    await eventually('the reconcile', () => steps.includes('reconcile a'), { intervalMs: 5 });
+    assert.equal(steps, ['new term', 'reconcile a']);
+  } finally {
+    await context.cleanup();
+  }
+});
+
 test('a replica that does not lead sends reads, its Lease and reviews, nothing that changes the cluster', () => {
   const base = 'https://127.0.0.1:6443';
   for (const [method, path] of [
