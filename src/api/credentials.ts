@@ -88,6 +88,8 @@ export type CredentialsSecret =
       tokenRotation?: string;
       authorizationID?: string;
       replacedAuthorization?: string;
+      /** When a setup request with these credentials was first sent, while its outcome is not known. */
+      setupSentAt?: string;
       /** What the spec's secretTemplate set last (the keys the Secret's template annotation names); absent: nothing. */
       templated?: TemplatedSecret;
     };
@@ -114,6 +116,8 @@ export interface DesiredSecret {
   authorizationID?: string | null;
   /** Written when a string, removed when null, kept when absent. */
   replacedAuthorization?: string | null;
+  /** Written when a string, removed when null, kept when absent. */
+  setupSentAt?: string | null;
   /** The spec's secretTemplate, rendered; absent: none (what an earlier template set is removed). */
   templated?: TemplatedSecret;
 }

@@ -40,6 +40,12 @@ export const TOKEN_ROTATION_ANNOTATION = `${GROUP}/token-rotation`;
 export const AUTHORIZATION_ANNOTATION = `${GROUP}/authorization-id`;
 /** On the credentials Secret, written by the operator: the authorization a rotated token replaced, until it is deleted. */
 export const REPLACED_AUTHORIZATION_ANNOTATION = `${GROUP}/replaced-authorization`;
+/**
+ * On the credentials Secret, written by the operator with the credentials a setup request is
+ * about to send (when it was first sent), and removed once InfluxDB answered it or accepts the
+ * token: while it stays, a set-up instance that rejects the token is one whose setup was cut.
+ */
+export const SETUP_SENT_ANNOTATION = `${GROUP}/setup-sent-at`;
 /** Starts the description of every authorization a token rotation creates, followed by the resource's UID and a space. */
 export const ROTATION_MARKER = 'influx-onboarding-operator rotation';
 
@@ -196,6 +202,8 @@ export const Reason = {
   NotPermitted: 'NotPermitted',
   /** The escrow holds credentials of an earlier resource of this name; an administrator must approve this one. */
   EscrowApprovalRequired: 'EscrowApprovalRequired',
+  /** The setup this resource sent got no answer and the instance is half set up: the Secret's token was never made. */
+  SetupInterrupted: 'SetupInterrupted',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -9,6 +9,7 @@ import {
   PASSWORD_ROTATION_ANNOTATION,
   PENDING_PASSWORD_KEY,
   REPLACED_AUTHORIZATION_ANNOTATION,
+  SETUP_SENT_ANNOTATION,
   TOKEN_ROTATION_ANNOTATION,
   RETARGET_ANNOTATION,
   TLS_ANNOTATION,
@@ -76,6 +77,7 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
   const tokenRotation = annotations[TOKEN_ROTATION_ANNOTATION];
   const authorizationID = annotations[AUTHORIZATION_ANNOTATION];
   const replacedAuthorization = annotations[REPLACED_AUTHORIZATION_ANNOTATION];
+  const setupSentAt = annotations[SETUP_SENT_ANNOTATION];
   const templateKeys = annotations[TEMPLATE_METADATA_ANNOTATION];
   const keys = readTemplateKeys(templateKeys);
   const templatedNow: TemplatedSecret | undefined =
@@ -98,6 +100,7 @@ function describeSecret(secret: V1Secret | undefined, owner: InfluxOnboarding): 
     ...(tokenRotation !== undefined && { tokenRotation }),
     ...(authorizationID !== undefined && { authorizationID }),
     ...(replacedAuthorization !== undefined && { replacedAuthorization }),
+    ...(setupSentAt !== undefined && { setupSentAt }),
     ...(templatedNow !== undefined && { templated: templatedNow }),
   };
 }
@@ -128,6 +131,8 @@ function withDesired(existing: V1Secret | undefined, owner: InfluxOnboarding, de
   if (desired.replacedAuthorization === null) delete annotations[REPLACED_AUTHORIZATION_ANNOTATION];
   else if (desired.replacedAuthorization !== undefined)
     annotations[REPLACED_AUTHORIZATION_ANNOTATION] = desired.replacedAuthorization;
+  if (desired.setupSentAt === null) delete annotations[SETUP_SENT_ANNOTATION];
+  else if (desired.setupSentAt !== undefined) annotations[SETUP_SENT_ANNOTATION] = desired.setupSentAt;
   // What the template set last goes; what it sets now comes in (the data is merged, not replaced).
   const previous = readTemplateKeys(annotations[TEMPLATE_METADATA_ANNOTATION]);
   delete annotations[TEMPLATE_METADATA_ANNOTATION];

@@ -443,8 +443,10 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
       // As the Secret adapter writes it: records kept unless replaced (or, given null, removed); the authorization ID goes with its token.
       const passwordRotation = step.secret.passwordRotation ?? before?.passwordRotation;
       const tokenRotation = step.secret.tokenRotation ?? before?.tokenRotation;
-      const pendingPassword =
-        step.secret.pendingPassword === null ? undefined : (step.secret.pendingPassword ?? before?.pendingPassword);
+      // A record written when a string, removed when null, kept when absent.
+      const recorded = (desired: string | null | undefined, held: string | undefined): string | undefined =>
+        desired === null ? undefined : (desired ?? held);
+      const pendingPassword = recorded(step.secret.pendingPassword, before?.pendingPassword);
       const authorizationID =
         step.secret.authorizationID === null
           ? undefined
@@ -455,10 +457,8 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
         before?.retargetTo !== undefined && !sameInstance(before.retargetTo, step.secret.data.url)
           ? before.retargetTo
           : undefined;
-      const replacedAuthorization =
-        step.secret.replacedAuthorization === null
-          ? undefined
-          : (step.secret.replacedAuthorization ?? before?.replacedAuthorization);
+      const replacedAuthorization = recorded(step.secret.replacedAuthorization, before?.replacedAuthorization);
+      const setupSentAt = recorded(step.secret.setupSentAt, before?.setupSentAt);
       const secret: CredentialsSecret =
         written === 'foreign'
           ? FOREIGN
@@ -472,6 +472,7 @@ export function apply(current: Facts, step: Exclude<Step, Finish>, world: World)
               ...(tokenRotation !== undefined && { tokenRotation }),
               ...(authorizationID !== undefined && { authorizationID }),
               ...(replacedAuthorization !== undefined && { replacedAuthorization }),
+              ...(setupSentAt !== undefined && { setupSentAt }),
               ...(retargetTo !== undefined && { retargetTo }),
             };
       return { ...current, secret, secretWritten: written === 'written' };
@@ -504,6 +505,15 @@ export function only<K extends Exclude<Step, Finish>['kind']>(run: Drive, kind: 
   if (matching.length !== 1)
     throw new Error(`expected exactly one ${kind} step, got ${matching.length} (${run.kinds.join(', ')})`);
   return matching[0];
+}
+
+/** The Secret write a setup request waits for: the last one before the POST. */
+export function writtenBeforeSetup(run: Drive): StepOf<'writeSecret'> {
+  const posted = run.steps.findIndex((step) => step.kind === 'postSetup');
+  const written = run.steps.slice(0, posted).findLast((step) => step.kind === 'writeSecret');
+  if (posted < 0 || written?.kind !== 'writeSecret')
+    throw new Error(`expected a writeSecret step before postSetup (${run.kinds.join(', ')})`);
+  return written;
 }
 
 /** A world whose InfluxDB is fresh and accepts the setup. */

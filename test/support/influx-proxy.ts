@@ -6,6 +6,8 @@
 //   refuse: the request is answered, without passing it on, with InfluxDB's 400 `invalid`
 //     refusal (as a server with --strong-passwords answers a weak password), for refusals the
 //     real server cannot be made to give on a fresh instance;
+//   announce: the request is passed on as usual, and disturbed() resolves the moment it is, so a
+//     test can stop the server in the middle of processing it;
 // and, for every request at once: cutAll() breaks every open connection (a TCP cut), and a black
 // hole accepts connections and requests but neither passes them on nor answers until it ends
 // (then those connections are cut). The answers are recorded even when they are held back, so a
@@ -14,7 +16,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RecordedRequest, RequestMatch } from './influx-standin.js';
 
-export type Disturbance = 'hold' | 'dropAnswer' | 'refuse';
+export type Disturbance = 'hold' | 'dropAnswer' | 'refuse' | 'announce';
 
 export interface ProxiedRequest extends RecordedRequest {
   /** Date.now() when the request had arrived whole. */
@@ -181,6 +183,7 @@ export async function startInfluxProxy(upstream: string, options: InfluxProxyOpt
         response.destroy();
       });
       outgoing.end(raw);
+      if (disturbance === 'announce') signal();
     });
   });
   server.on('connection', (socket: Socket) => {

@@ -2,7 +2,8 @@
 // test/influxdb/build.sh, or the stand-in that mimics them (fast, and able to fail on purpose).
 // Both come behind one interface, so a scenario can run against either. A real server runs in its
 // own process group and scratch folder, torn down on every exit path like the control plane.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,13 @@ export interface InfluxServer {
   wipe(): Promise<void>;
   /** Stop (SIGTERM) and start again on the same port with the same data. */
   restart(): Promise<void>;
+  /** SIGKILL (a crash: nothing in flight finishes) and start again with the same data. Real servers only. */
+  crash(): Promise<void>;
+  /**
+   * Stop, run `influxd recovery <args>` on the data (as a person would: it needs the server
+   * stopped), start again; what it printed. Real servers only.
+   */
+  recovery(args: readonly string[]): Promise<string>;
   /** The server's own log files (none for the stand-in). */
   logFiles(): string[];
   stop(): Promise<void>;
@@ -119,6 +127,21 @@ export async function startInfluxd(version: RealVersion): Promise<InfluxServer> 
       await proc?.stop();
       await start();
     },
+    async crash() {
+      await proc?.signal('SIGKILL');
+      await proc?.stop();
+      await start();
+    },
+    async recovery(args) {
+      await proc?.stop();
+      try {
+        const bolt = `--bolt-path=${join(data, 'influxd.bolt')}`;
+        const { stdout } = await promisify(execFile)(binary, ['recovery', ...args, bolt]);
+        return stdout;
+      } finally {
+        await start();
+      }
+    },
     logFiles: () => Array.from({ length: starts }, (_, index) => join(scope.dir, `influxd-${index + 1}.log`)),
     stop,
   };
@@ -141,6 +164,8 @@ export async function startStandinServer(
     wipe: async () => standin.knobs.wipe(),
     // The stand-in keeps everything in memory: it has nothing to restart.
     restart: async () => undefined,
+    crash: () => Promise.reject(new Error('the stand-in cannot crash in the middle of a request')),
+    recovery: () => Promise.reject(new Error('the stand-in has no influxd recovery')),
     logFiles: () => [],
     stop: () => standin.close(),
   };

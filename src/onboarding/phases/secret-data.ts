@@ -45,10 +45,10 @@ export function describeTarget(target: CredentialsTarget): string {
   return `${target.url ?? 'an unrecorded URL'} (TLS ${target.tls ?? 'settings unrecorded'})`;
 }
 
-/** What the Secret records of password and token rotation besides the password and token themselves. */
+/** What the Secret records of password and token rotation besides the password and token themselves, and of a setup under way. */
 export type RotationRecord = Pick<
   DesiredSecret,
-  'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization'
+  'pendingPassword' | 'passwordRotation' | 'tokenRotation' | 'authorizationID' | 'replacedAuthorization' | 'setupSentAt'
 >;
 
 /**
@@ -109,6 +109,7 @@ export function secretMatches(secret: CredentialsSecret, desired: DesiredSecret)
     [desired.tokenRotation, secret.tokenRotation],
     [desired.authorizationID, secret.authorizationID],
     [desired.replacedAuthorization, secret.replacedAuthorization],
+    [desired.setupSentAt, secret.setupSentAt],
   ];
   // null asks for the field's removal: it matches a Secret without it.
   if (recorded.some(([wanted, held]) => wanted !== undefined && held !== (wanted ?? undefined))) return false;

@@ -24,7 +24,9 @@ export function settledSecret(s: Situation): DesiredSecret {
         : referenceReplaces
           ? { authorizationID: null }
           : {};
-  return desiredSecret(spec, credentials, { ...record, ...reset });
+  // Accepted credentials: no setup is under way any more.
+  const setupSent = facts.secret.state === 'owned' && facts.secret.setupSentAt !== undefined;
+  return desiredSecret(spec, credentials, { ...record, ...reset, ...(setupSent && { setupSentAt: null }) });
 }
 
 /** The Secret holds the settled credentials: written when it does not. */

@@ -6,7 +6,7 @@ import type { InfluxFailure, SetupRequest } from '../../influx/index.js';
 import { BACKOFF, NONE } from '../../runtime/index.js';
 import type { Facts } from '../facts.js';
 import type { Finish, Step } from '../step.js';
-import type { RotationRecord } from './secret-data.js';
+import { desiredSecret, type RotationRecord } from './secret-data.js';
 import {
   failureText,
   finish,
@@ -153,6 +153,9 @@ export function afterSetupAnswer(s: Situation, credentials: Credentials, reonboa
   }
   const failure = answer.failure;
   if (failure.kind !== 'rejected') return notReached(s, failure);
+  // InfluxDB answered: the setup ended, whatever it made; what follows is its refusal, not a cut.
+  if (facts.secret.state === 'owned' && facts.secret.setupSentAt !== undefined)
+    return { kind: 'writeSecret', secret: desiredSecret(spec, credentials, { setupSentAt: null }), credentials };
   if (failure.code === 'conflict') return afterSetupConflict(s, failure);
   return finish(facts, verdicts.setupRefused(spec, failure));
 }

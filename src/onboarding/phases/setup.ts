@@ -50,6 +50,18 @@ const verdicts = {
    * to the Secret once accepted, so the Secret may still hold the previous one: the message says
    * which token was rejected.
    */
+  /**
+   * The setup this resource sent got no answer, and the instance is now set up without the token
+   * it was to make: InfluxDB's setup is several writes (user, password, org, its buckets, the
+   * owner mapping, the bucket, the token last), each its own transaction, and a stop between two
+   * leaves the ones before. Nothing the Secret holds can finish it: a session of the user holds at
+   * most the org's owner permissions, and InfluxDB grants no permission its requester lacks.
+   */
+  setupInterrupted: (s: Situation, sentAt: string, failure: InfluxFailure): Verdict => ({
+    reason: Reason.SetupInterrupted,
+    message: `InfluxDB at ${s.spec.url} is set up but rejects the token in Secret ${s.spec.credentialsSecretName} (${failureText(failure)}): the setup this resource sent at ${sentAt} got no answer, and InfluxDB stopped before it made the token (its setup is several separate writes). The Secret keeps the username, password and token that were sent. To finish: wipe the instance's data (it was fresh before this setup) and the operator sets it up again with them; or, only if \`influxd recovery org list\` shows org ${s.spec.org}, stop influxd, run \`influxd recovery auth create-operator --org ${s.spec.org} --username ${s.spec.username}\`, start it, and put the token it prints in a Secret named by spec.tokenSecretRef`,
+    requeue: nextCheck(s.facts),
+  }),
   tokenInvalid: (s: Situation, replacing: boolean, failure: InfluxFailure): Verdict => ({
     reason: Reason.TokenInvalid,
     message: replacing
@@ -77,7 +89,8 @@ function freshInstance(s: Situation): Step | Accepted {
   if (refused !== undefined) return refused;
   if (onboardedBefore && spec.resetPolicy === 'Report') return finish(facts, verdicts.instanceReset(s));
   const toSend = postable(facts, credentials);
-  const secret = desiredSecret(spec, toSend, initialRotationRecord(facts));
+  const sentAt = (facts.secret.state === 'owned' && facts.secret.setupSentAt) || facts.now;
+  const secret = desiredSecret(spec, toSend, { ...initialRotationRecord(facts), setupSentAt: sentAt });
   if (!secretMatches(facts.secret, secret)) return { kind: 'writeSecret', secret, credentials: toSend };
   return { kind: 'postSetup', request: setupRequest(spec, toSend) };
 }
@@ -96,6 +109,8 @@ function setUpInstance(s: Situation): Step | Accepted {
   }
   const failure = facts.tokenCheck.failure;
   if (failure.kind !== 'rejected') return notReached(s, failure);
+  const sentAt = facts.secret.state === 'owned' ? facts.secret.setupSentAt : undefined;
+  if (sentAt !== undefined) return finish(facts, verdicts.setupInterrupted(s, sentAt, failure));
   // Only a token that once worked can have been revoked; one that never did means someone else
   // set the instance up first.
   if (!onboardedBefore) return finish(facts, verdicts.tokenNeverWorked(s, failure));

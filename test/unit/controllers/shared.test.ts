@@ -168,6 +168,7 @@ test('the largest credentials Secret the operator writes is kept whole', () => {
       'influxdb.onboarding.dev/token-rotation': 'r'.repeat(256),
       'influxdb.onboarding.dev/authorization-id': 'a'.repeat(16),
       'influxdb.onboarding.dev/replaced-authorization': 'a'.repeat(16),
+      'influxdb.onboarding.dev/setup-sent-at': '2026-12-06T12:38:00.021Z',
     },
   };
   assert.equal((keepManagedSecret(largest) as V1Secret).data, largest.data);

@@ -81,6 +81,7 @@ import {
   unauthorized,
   unreachable,
   unreachableFailure,
+  writtenBeforeSetup,
   type Credentials,
   type CredentialsSecret,
   type Facts,
@@ -320,11 +321,17 @@ test('Unreachable: GET /api/v2/setup failing stops the reconcile with backoff an
 
 test('fresh instance: writeSecret strictly before postSetup, with identical credentials; Onboarded', () => {
   const run = drive(facts(), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
-  const written = only(run, 'writeSecret');
+  // The Secret records the setup as sent before the POST, and no longer once InfluxDB accepted it.
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
+  const written = writtenBeforeSetup(run);
   const expected = credentials('admin', GEN_PASSWORD, GEN_TOKEN);
   assert.equal(written.credentials, expected);
-  assert.equal(written.secret, desiredSecret(expected, false));
+  assert.equal(written.secret, { ...desiredSecret(expected, false), setupSentAt: NOW });
+  assert.equal(run.steps.at(-2), {
+    kind: 'writeSecret',
+    secret: { ...desiredSecret(expected, false), setupSentAt: null },
+    credentials: expected,
+  });
   assert.equal(only(run, 'postSetup').request, {
     username: 'admin',
     password: GEN_PASSWORD,
@@ -335,7 +342,7 @@ test('fresh instance: writeSecret strictly before postSetup, with identical cred
   });
   // The POST was decided from facts in which the Secret already holds exactly these values.
   const postFacts = run.trace.find((entry) => entry.step.kind === 'postSetup')?.facts;
-  assert.equal(postFacts?.secret, ownedSecret(secretData(expected)));
+  assert.equal(postFacts?.secret, ownedSecret(secretData(expected), false, { tls: NO_TLS, setupSentAt: NOW }));
 
   const { finish } = run;
   assert.is(finish.reason, Reason.Onboarded);
@@ -373,9 +380,9 @@ test('fresh instance: referenced password and token are what is stored and sent;
     { references: { password: found(REF_PASSWORD), token: found(REF_TOKEN) } },
   );
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
   const creds = credentials('admin', REF_PASSWORD, REF_TOKEN);
-  assert.equal(only(run, 'writeSecret').secret.data, secretData(creds));
+  assert.equal(writtenBeforeSetup(run).secret.data, secretData(creds));
   assert.equal(only(run, 'postSetup').request, {
     ...creds,
     org: 'acme',
@@ -392,7 +399,7 @@ test('deletionPolicy: Delete makes the desired Secret garbage-collected, Retain 
     ['Retain', false],
   ] as const) {
     const run = drive(given({ credentialsSecret: { deletionPolicy: policy } }), freshWorld());
-    assert.is(only(run, 'writeSecret').secret.garbageCollected, gc, policy);
+    assert.is(writtenBeforeSetup(run).secret.garbageCollected, gc, policy);
   }
   // The Secret holds the right credentials but the wrong ownership: rewritten, then posted.
   const input = given(
@@ -400,23 +407,24 @@ test('deletionPolicy: Delete makes the desired Secret garbage-collected, Retain 
     { secret: ownedSecret(secretData(STORED), false) },
   );
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
-  assert.equal(only(run, 'writeSecret').secret, desiredSecret(STORED, true));
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
+  assert.equal(writtenBeforeSetup(run).secret, { ...desiredSecret(STORED, true), setupSentAt: NOW });
   assert.equal(only(run, 'postSetup').request.token, STORED_TOKEN);
 });
 
 test('credentialsSecret.name is the Secret written and reported', () => {
   const run = drive(given({ credentialsSecret: { name: 'custom-creds' } }), freshWorld());
-  assert.is(only(run, 'writeSecret').secret.name, 'custom-creds');
+  assert.is(writtenBeforeSetup(run).secret.name, 'custom-creds');
   assert.is(run.finish.status.secretName, 'custom-creds');
   assert.match(run.finish.message, 'Secret custom-creds');
 });
 
 test('crash after the Secret write: the next reconcile posts the same credentials again, without rewriting', () => {
   // New generated values in the new reconcile must not be used: the Secret's are.
-  const input = facts({ secret: ownedSecret(secretData(STORED)), remembered: rememberedAt(STORED) });
+  const sent = ownedSecret(secretData(STORED), false, { tls: NO_TLS, setupSentAt: EARLIER });
+  const input = facts({ secret: sent, remembered: rememberedAt(STORED) });
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'postSetup', 'writeSecret', 'checkHealth']);
   assert.equal(only(run, 'postSetup').request, {
     ...STORED,
     org: 'acme',
@@ -443,9 +451,9 @@ test('tokenSecretRef and passwordSecretRef values win over what the Secret holds
     },
   );
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
   const want = credentials('admin', REF_PASSWORD, REF_TOKEN);
-  assert.equal(only(run, 'writeSecret').credentials, want);
+  assert.equal(writtenBeforeSetup(run).credentials, want);
   assert.equal(only(run, 'postSetup').request, {
     ...want,
     org: 'acme',
@@ -464,8 +472,8 @@ test('tokenSecretRef and passwordSecretRef values win over what the Secret holds
 
 test('Secret deleted before the POST landed: remembered credentials are written back, then posted', () => {
   const run = drive(facts({ secret: ABSENT, remembered: rememberedAt(MEMO) }), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
-  assert.equal(only(run, 'writeSecret').credentials, MEMO);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
+  assert.equal(writtenBeforeSetup(run).credentials, MEMO);
   assert.equal(only(run, 'postSetup').request.token, MEMO_TOKEN);
   assert.equal(only(run, 'postSetup').request.password, MEMO_PASSWORD);
 });
@@ -473,14 +481,16 @@ test('Secret deleted before the POST landed: remembered credentials are written 
 test('an owned Secret without a token (edited by hand) falls back to remembered credentials, else to generated ones', () => {
   const partial = ownedSecret({ ...secretData(STORED), token: '' });
   const remembered = drive(facts({ secret: partial, remembered: rememberedAt(MEMO) }), freshWorld());
-  assert.equal(only(remembered, 'writeSecret').credentials, MEMO);
+  assert.equal(writtenBeforeSetup(remembered).credentials, MEMO);
   const generated = drive(facts({ secret: partial }), freshWorld());
-  assert.equal(only(generated, 'writeSecret').credentials, credentials('admin', GEN_PASSWORD, GEN_TOKEN));
+  assert.equal(writtenBeforeSetup(generated).credentials, credentials('admin', GEN_PASSWORD, GEN_TOKEN));
 });
 
 test('the POST answer: conflict and the instance now set up -> Progressing (Unknown, no event); unreachable -> Unreachable; other refusal -> SetupFailed', () => {
   const conflict = drive(facts(), freshWorld({ postSetup: alreadySetUp(), setupRecheck: ok({ allowed: false }) }));
-  assert.equal(conflict.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'recheckSetupStatus']);
+  // An answer ends the setup: the Secret no longer records it as sent, whatever follows.
+  assert.equal(conflict.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'recheckSetupStatus']);
+  assert.is(conflict.facts.secret.state === 'owned' && conflict.facts.secret.setupSentAt, undefined);
   assert.is(conflict.finish.reason, Reason.Progressing);
   assert.is(readyOf(conflict.finish).status, 'Unknown');
   assert.equal(conflict.finish.requeue, BACKOFF);
@@ -500,7 +510,9 @@ test('the POST answer: conflict and the instance now set up -> Progressing (Unkn
   assert.match(refused.finish.message, 'invalid: passwords must be between 8 and 72 characters long');
   assert.match(refused.finish.message, 'nothing is sent again until the spec changes');
   assert.equal(refused.finish.event, { type: 'Warning', reason: Reason.SetupFailed, message: refused.finish.message });
-  for (const run of [lost, refused]) assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
+  assert.equal(lost.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
+  assert.is(lost.facts.secret.state === 'owned' && lost.facts.secret.setupSentAt, NOW, 'no answer: still sent');
+  assert.equal(refused.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret']);
   for (const run of [conflict, lost, refused]) {
     assert.is(run.finish.status.onboardedAt, undefined, 'not onboarded');
     noLeaks(run.finish);
@@ -521,7 +533,11 @@ test('mode Setup: conflict while the instance still says it is not set up is a f
         setupRecheck: recheck,
       }),
     );
-    assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'recheckSetupStatus'], reason);
+    assert.equal(
+      run.kinds,
+      ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'recheckSetupStatus'],
+      reason,
+    );
     assert.is(run.finish.reason, reason);
     assert.equal(run.finish.requeue, requeue, reason);
     noLeaks(run.finish);
@@ -882,6 +898,42 @@ test('tokenSecretRef rejected by an instance this resource never onboarded -> Al
   noLeaks(run.finish);
 });
 
+test('SetupInterrupted: the setup got no answer and the instance came back set up without its token; the Secret keeps what was sent', () => {
+  // soak, seed 42: influxd stopped 32 ms after the setup POST went out; it came back with the user but no token.
+  const lost = drive(facts(), freshWorld({ postSetup: unreachable('network', 'socket hang up') }));
+  assert.is(lost.finish.reason, Reason.Unreachable);
+  const sent = lost.facts.secret;
+  assert.ok(sent.state === 'owned' && sent.setupSentAt === NOW, 'the Secret records the setup as sent');
+  const generated = credentials('admin', GEN_PASSWORD, GEN_TOKEN);
+  for (const onboardedBefore of [false, true]) {
+    const status = onboardedBefore ? onboardedStatus() : lost.finish.status;
+    const run = drive(facts({ secret: sent, resource: resource({ status }) }), setUpWorld('another-token'));
+    assert.is(run.finish.reason, Reason.SetupInterrupted, `onboarded before: ${onboardedBefore}`);
+    assert.equal(run.finish.requeue, AFTER, 'waits for a person');
+    assert.is(readyOf(run.finish).status, 'False');
+    assert.not.ok(run.kinds.includes('writeSecret'), 'the Secret keeps the credentials that were sent');
+    assert.not.ok(run.kinds.includes('postSetup'), 'no setup is sent to a set-up instance');
+    assert.match(run.finish.message, `the setup this resource sent at ${NOW} got no answer`);
+    assert.match(run.finish.message, 'influxd recovery auth create-operator --org acme --username admin');
+    assert.match(run.finish.message, "wipe the instance's data");
+    noLeaks(run.finish);
+  }
+  assert.equal(sent.data, secretData(generated));
+  // Wiped as the message says: set up again with the credentials the Secret kept; the record goes once accepted.
+  const again = drive(facts({ secret: sent, resource: resource({ status: lost.finish.status }) }), freshWorld());
+  assert.equal(again.kinds, ['checkSetupStatus', 'postSetup', 'writeSecret', 'checkHealth']);
+  assert.equal(only(again, 'postSetup').request.password, GEN_PASSWORD);
+  assert.is(again.finish.reason, Reason.Onboarded);
+  assert.ok(again.facts.secret.state === 'owned' && again.facts.secret.setupSentAt === undefined);
+  // The answer lost, but InfluxDB finished: the token works, Onboarded, and the record goes.
+  const finished = drive(facts({ secret: sent }), setUpWorld(GEN_TOKEN));
+  assert.is(finished.finish.reason, Reason.Onboarded);
+  assert.equal(only(finished, 'writeSecret').secret.setupSentAt, null);
+  // Without the record (a Secret from before this version, or an instance set up by someone else): as before.
+  const unrecorded = drive(facts({ secret: ownedSecret(secretData(generated)) }), setUpWorld('another-token'));
+  assert.is(unrecorded.finish.reason, Reason.AlreadyOnboarded);
+});
+
 test('TokenInvalid: the token of an onboarded resource is revoked; Warning once, lastTransitionTime moves once', () => {
   const input = facts({ resource: resource({ status: onboardedStatus() }), secret: ownedSecret(secretData(STORED)) });
   const run = drive(input, setUpWorld('a-new-operator-token'));
@@ -1126,7 +1178,14 @@ test('instance reset, resetPolicy Reonboard: the Secret credentials are posted a
     authorizationID: 'b000000000000004',
   };
   const run = drive(input, freshWorld({ postSetup: ok(setupResult(fresh)) }));
-  assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, [
+    'checkBucket',
+    'checkSetupStatus',
+    'writeSecret',
+    'postSetup',
+    'writeSecret',
+    'checkHealth',
+  ]);
   assert.equal(only(run, 'postSetup').request, {
     ...STORED,
     org: 'acme',
@@ -1166,7 +1225,7 @@ test('instance reset, resetPolicy Report: InstanceReset, no POST, Warning once, 
 
 test('resetPolicy Report does not stop the first onboarding of a fresh instance', () => {
   const run = drive(given({ resetPolicy: 'Report' }), freshWorld());
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
   assert.is(run.finish.reason, Reason.Onboarded);
   // Nor a crash after the Secret write (still not onboarded): the same credentials are posted.
   const again = drive(given({ resetPolicy: 'Report' }, { secret: ownedSecret(secretData(STORED)) }), freshWorld());
@@ -1178,9 +1237,16 @@ test('adopted without passwordSecretRef, then wiped: a generated password is sto
   const adoptedSecret = ownedSecret(secretData(credentials('admin', '', REF_TOKEN)));
   const input = given(tokenRef, { secret: adoptedSecret, references: { token: found(REF_TOKEN) } }, status);
   const run = drive(input, freshWorld());
-  assert.equal(run.kinds, ['checkBucket', 'checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, [
+    'checkBucket',
+    'checkSetupStatus',
+    'writeSecret',
+    'postSetup',
+    'writeSecret',
+    'checkHealth',
+  ]);
   const want = credentials('admin', GEN_PASSWORD, REF_TOKEN);
-  assert.equal(only(run, 'writeSecret').credentials, want);
+  assert.equal(writtenBeforeSetup(run).credentials, want);
   assert.equal(only(run, 'postSetup').request, {
     ...want,
     org: 'acme',
@@ -1195,7 +1261,7 @@ test('instance reset after the Secret was deleted: remembered credentials are st
     facts({ resource: resource({ status: onboardedStatus() }), secret: ABSENT, remembered: rememberedAt(MEMO) }),
     freshWorld(),
   );
-  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(run.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
   assert.equal(only(run, 'postSetup').request.token, MEMO_TOKEN);
 });
 
@@ -1922,10 +1988,11 @@ test('rotate-password: with passwordSecretRef the referenced password rules and 
   });
   // A fresh onboarding with the annotation already set: the Secret records it before the POST.
   const fresh = drive(facts({ resource: resource({ annotations: ROTATE('2026-12-01') }) }), freshWorld());
-  assert.equal(fresh.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
-  assert.equal(only(fresh, 'writeSecret').secret, {
+  assert.equal(fresh.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
+  assert.equal(writtenBeforeSetup(fresh).secret, {
     ...desiredSecret(credentials('admin', GEN_PASSWORD, GEN_TOKEN)),
     passwordRotation: '2026-12-01',
+    setupSentAt: NOW,
   });
   // Without a known token owner (right after the setup) nothing is rotated.
   assert.is(fresh.finish.event?.reason, Reason.Onboarded);
@@ -2309,6 +2376,14 @@ const reasonCases: ReasonCase[] = [
     event: 'Warning',
   },
   {
+    reason: Reason.SetupInterrupted,
+    input: facts({ secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, setupSentAt: EARLIER }) }),
+    world: setUpWorld('other'),
+    requeue: AFTER,
+    status: 'False',
+    event: 'Warning',
+  },
+  {
     reason: Reason.InstanceReset,
     input: given({ resetPolicy: 'Report' }, { secret: ownedSecret(secretData(STORED)) }, { onboardedAt: EARLIER }),
     world: freshWorld(),
@@ -2585,6 +2660,7 @@ function randomSecret(r: () => number, spec: Record<string, unknown>): Credentia
     ...(r() < 0.15 && { tokenRotation: pick(r, ['2026-01', '2026-02']) }),
     ...(r() < 0.15 && { authorizationID: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
     ...(r() < 0.05 && { replacedAuthorization: pick(r, [IDS.authorizationID, ROTATED_AUTHORIZATION_ID]) }),
+    ...(r() < 0.4 && { setupSentAt: pick(r, [EARLIER, NOW]) }),
   };
   if (kind === 'partial')
     return ownedSecret({ ...data, ...(r() < 0.5 ? { token: '' } : { username: undefined }) }, false, annotations);
@@ -3368,10 +3444,10 @@ test('drift check: only for a Ready resource unchanged since (generation, IDs, S
 
 test('version from the X-Influxdb-Version header of GET /api/v2/setup: no /health; without the header, /health', () => {
   const stamped = drive(facts(), freshWorld({ setupStatus: ok({ allowed: true, version: 'v2.9.1' }) }));
-  assert.equal(stamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup']);
+  assert.equal(stamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret']);
   assert.is(stamped.finish.status.influxdbVersion, 'v2.9.1');
   const unstamped = drive(facts(), freshWorld());
-  assert.equal(unstamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'checkHealth']);
+  assert.equal(unstamped.kinds, ['checkSetupStatus', 'writeSecret', 'postSetup', 'writeSecret', 'checkHealth']);
   assert.is(unstamped.finish.status.influxdbVersion, VERSION);
 });
 

@@ -177,12 +177,18 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
       world.journal.push('writeSecret');
       // A new resourceVersion per write, as the API server gives: the reconciler tells Secrets apart by it.
       world.secretWrites++;
+      // The one record the shell's tests follow: a setup under way (kept when absent, removed when null).
+      const setupSentAt =
+        desired.setupSentAt === null
+          ? undefined
+          : (desired.setupSentAt ?? (current?.state === 'owned' ? current.setupSentAt : undefined));
       const written: CredentialsSecret = {
         state: 'owned',
         data: { ...desired.data },
         garbageCollected: desired.garbageCollected,
         tls: desired.tls,
         resourceVersion: `secret-${world.secretWrites}`,
+        ...(setupSentAt !== undefined && { setupSentAt }),
       };
       world.secrets.set(key, written);
       return written;

@@ -10,6 +10,8 @@ import {
   DRIFT_MS,
   GEN_PASSWORD,
   GEN_TOKEN,
+  NO_TLS,
+  NOW,
   credentials,
   facts,
   found,
@@ -42,7 +44,11 @@ test('Setup on a fresh instance: the Secret first, then the POST; the answer set
   const write = setupOrAdoption(situationOf(fresh));
   assert.ok('kind' in write && write.kind === 'writeSecret');
   assert.equal([write.credentials.password, write.credentials.token], [GEN_PASSWORD, GEN_TOKEN]);
-  const written = { ...fresh, secret: ownedSecret(secretData(write.credentials)) };
+  assert.is(write.secret.setupSentAt, NOW, 'the Secret records the setup as sent');
+  const written = {
+    ...fresh,
+    secret: ownedSecret(secretData(write.credentials), false, { tls: NO_TLS, setupSentAt: NOW }),
+  };
   const post = setupOrAdoption(situationOf(written));
   assert.ok('kind' in post && post.kind === 'postSetup');
   const accepted = setupOrAdoption(situationOf({ ...written, setupAnswer: ok(setupResult()) }));
@@ -61,6 +67,15 @@ test('Setup on an instance set up before: the known token is checked; accepted i
   );
   assert.ok('kind' in revoked && revoked.kind === 'finish' && revoked.reason === Reason.TokenInvalid);
   assert.equal(revoked.requeue, WAIT, 'waiting for a person to give a valid token');
+  // The Secret records a setup sent and never answered: InfluxDB stopped in the middle of it.
+  const cut = facts({
+    ...known,
+    secret: ownedSecret(secretData(STORED), false, { tls: NO_TLS, setupSentAt: NOW }),
+    tokenCheck: unauthorized(),
+  });
+  const interrupted = setupOrAdoption(situationOf(cut));
+  assert.ok('kind' in interrupted && interrupted.kind === 'finish' && interrupted.reason === Reason.SetupInterrupted);
+  assert.equal(interrupted.requeue, WAIT, 'waiting for a person to wipe or recover the instance');
   const nobody = setupOrAdoption(situationOf(facts({ setupStatus: ok({ allowed: false }) })));
   assert.ok('kind' in nobody && nobody.kind === 'finish' && nobody.reason === Reason.AlreadyOnboarded);
   assert.equal(nobody.requeue, WAIT);
