@@ -418,6 +418,44 @@ export class Checker {
     }
   }
 
+  /**
+   * An InfluxOnboarding reports SetupInterrupted (before the person wipes the instance): true only
+   * when a setup the operator sent to this incarnation got no answer, the instance is set up and
+   * rejects that setup's token, and the Secret still holds the username, password and token sent.
+   */
+  async checkSetupInterrupted(id: string): Promise<void> {
+    this.count('setup-interrupted');
+    const instance = this.world.instances.get(id);
+    const plan = instancePlan(id);
+    if (instance === undefined) return;
+    const secret = (await this.secrets()).find(
+      (view) => view.namespace === plan.namespace && view.name === credentialsSecretName(id),
+    );
+    const { username, password, token = '' } = secret?.data ?? {};
+    const unanswered = Object.values(instance.proxies).some((proxy) =>
+      proxy.requests.some((request) => {
+        const body = objectOf(request.body);
+        return (
+          request.method === 'POST' &&
+          request.path.split('?')[0] === '/api/v2/setup' &&
+          request.status === undefined &&
+          this.incarnationAt(id, request.at) === this.incarnationOf(id) &&
+          body.username === username &&
+          body.password === password &&
+          body.token === token
+        );
+      }),
+    );
+    const admin = new InfluxAdmin(instance.server.url);
+    const setUp = !(await admin.setupAllowed().catch(() => true));
+    const rejected = (await admin.meStatus(token).catch(() => 0)) === 401;
+    if (!unanswered || !setUp || !rejected)
+      this.violate(
+        'setup-interrupted',
+        `${id} reported SetupInterrupted, but ${!unanswered ? 'no unanswered setup of this incarnation carried the credentials its Secret holds' : !setUp ? 'the instance is not set up' : 'the instance accepts the token'}`,
+      );
+  }
+
   /** At most one setup that InfluxDB accepted per instance and incarnation. */
   private checkSetupOnce(): void {
     for (const [id, instance] of this.world.instances) {

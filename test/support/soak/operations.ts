@@ -34,7 +34,7 @@ async function ignoring<T>(codes: number[], call: () => Promise<T>): Promise<T |
 }
 
 /** What the driver does on reading a status that asks a person to act (see answerStatuses). */
-export type StatusAnswer = 'approve-move-again' | 'approve-escrow-copy';
+export type StatusAnswer = 'approve-move-again' | 'approve-escrow-copy' | 'wipe-interrupted-setup';
 
 export const onboardingName = (instance: string): string => `onb-${instance}`;
 export const credentialsSecretName = (instance: string): string => `onb-${instance}-influxdb`;
@@ -130,9 +130,15 @@ export class Operations {
    * wrote the Secret back for the old URL): the move is approved on it again; and
    * `EscrowApprovalRequired` (the resource was deleted, its Secret too, and created again under
    * its name): an administrator of the escrow namespace approves the new resource's UID on the
-   * escrow copy, so it gets the credentials the instance was set up with. Returns what was done.
+   * escrow copy, so it gets the credentials the instance was set up with; and `SetupInterrupted`
+   * (influxd stopped in the middle of the operator's setup): the instance is wiped, as its message
+   * says, once per occurrence, after `verify` checked that the status tells the truth. Returns what
+   * was done.
    */
-  async answerStatuses(model: Model): Promise<Array<{ kind: StatusAnswer; instance: string }>> {
+  async answerStatuses(
+    model: Model,
+    verify: (instance: string) => Promise<void>,
+  ): Promise<Array<{ kind: StatusAnswer; instance: string }>> {
     const answered: Array<{ kind: StatusAnswer; instance: string }> = [];
     for (const [instance, wanted] of Object.entries(model.onboardings)) {
       if (!wanted.present) continue;
@@ -163,9 +169,21 @@ export class Operations {
         );
         answered.push({ kind: 'approve-escrow-copy', instance });
       }
+      const occurrence = `${instance} ${ready?.lastTransitionTime ?? ''}`;
+      if (ready?.reason === Reason.SetupInterrupted && !this.wipedFor.has(occurrence)) {
+        this.wipedFor.add(occurrence);
+        await verify(instance);
+        const server = this.world.instances.get(instance);
+        server?.wipes.push(Date.now());
+        await server?.server.wipe();
+        answered.push({ kind: 'wipe-interrupted-setup', instance });
+      }
     }
     return answered;
   }
+
+  /** The SetupInterrupted occurrences (instance and transition time) already answered with a wipe. */
+  private readonly wipedFor = new Set<string>();
 
   /** Approves the move to `address` on the credentials Secret the operator wrote back; false when there is nothing to approve. */
   private async approveMoveAgain(instance: string, address: Address): Promise<boolean> {

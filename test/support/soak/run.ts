@@ -192,7 +192,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       log(`round ${round.index}: quiet point (${round.faults.length} faults, ${round.operations.length} operations)`);
       const settledModel = model;
       const { settledMs } = await checker.quietPoint(model, healedAt, async () => {
-        for (const { kind, instance } of await operations.answerStatuses(settledModel)) {
+        const verify = (instance: string) => checker.checkSetupInterrupted(instance);
+        for (const { kind, instance } of await operations.answerStatuses(settledModel, verify)) {
           tally(result.operationsByKind, kind);
           result.operations++;
           log(`round ${round.index}: ${kind} for ${instance}, as its status asks`);
