@@ -6,18 +6,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createInfluxClient } from '../../src/influx/client.js';
-import { useCredentials, type Credentials } from '../support/influx-app.js';
-import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
-import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
+import { useCredentials } from '../support/influx-app.js';
+import { REAL_VERSIONS, type InfluxServer } from '../support/influxdb.js';
 import {
-  OnboardingFile,
   annotateOnboarding,
   consentTo,
-  createNamespace,
   createOnboarding,
   createSecret,
   getOnboarding,
-  getSecret,
   onboardingEvents,
   onboardingHarness,
   onboardingManifest,
@@ -28,69 +24,8 @@ import {
   updateSecretData,
   type SecretView,
 } from '../support/onboarding.js';
+import { RealInfluxFile, SETUP, SPEC, credentialsOf } from '../support/real-influx-file.js';
 import { eventually, sleep } from '../support/wait.js';
-
-const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 7200 };
-const SETUP = { path: '/api/v2/setup', method: 'POST' };
-
-/** One file's state for one server version: the shared influxd and the proxies in front of it. */
-class RealInfluxFile extends OnboardingFile {
-  proxies: InfluxProxy[] = [];
-
-  constructor(readonly version: RealVersion) {
-    super();
-  }
-
-  /**
-   * A fresh instance of the shared influxd of this version, behind a new recording proxy. The
-   * earlier tests' proxies close first: their resources, still reconciled, would otherwise set
-   * the wiped instance up again (they are Reonboard resources), and only this test's may.
-   */
-  async fresh(): Promise<{ server: InfluxServer; proxy: InfluxProxy }> {
-    await Promise.all(this.proxies.map((proxy) => proxy.close()));
-    const server = await freshInfluxd(this.version);
-    const proxy = await startInfluxProxy(server.url);
-    this.proxies.push(proxy);
-    return { server, proxy };
-  }
-
-  /**
-   * A namespace that the file's operator does not watch, for tests that run operators of their
-   * own (and kill them).
-   */
-  async unwatchedNamespace(): Promise<string> {
-    this.unwatched ??= await createNamespace(`${this.namespace}-own`);
-    return this.unwatched;
-  }
-
-  private unwatched: string | undefined;
-
-  async secret(name: string, namespace = this.namespace): Promise<SecretView> {
-    const secret = await getSecret(namespace, name);
-    assert.ok(secret, `Secret ${name} exists`);
-    this.ledger.addSecret(secret);
-    return secret;
-  }
-
-  override async tearDown(): Promise<void> {
-    for (const proxy of this.proxies) this.ledger.addRequests(proxy.requests);
-    await super.tearDown();
-    await Promise.all(this.proxies.map((proxy) => proxy.close()));
-  }
-}
-
-/** The Secret's credentials, pointed at the server itself (the Secret's url is the proxy's). */
-function credentialsOf(secret: SecretView, server: InfluxServer): Credentials {
-  const { org = '', bucket = '', username, password, token = '' } = secret.data;
-  return {
-    url: server.url,
-    org,
-    bucket,
-    token,
-    ...(username === undefined ? {} : { username }),
-    ...(password === undefined ? {} : { password }),
-  };
-}
 
 /** The authorizations of the user the token belongs to, as InfluxDB lists them. */
 async function authorizationsOf(server: InfluxServer, token: string, userID: string): Promise<string[]> {

@@ -7,55 +7,22 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { influxRequest } from '../support/influx-http.js';
 import { useCredentials } from '../support/influx-app.js';
-import { startInfluxProxy, type InfluxProxy } from '../support/influx-proxy.js';
-import { REAL_VERSIONS, freshInfluxd, type InfluxServer, type RealVersion } from '../support/influxdb.js';
+import type { InfluxProxy } from '../support/influx-proxy.js';
+import { REAL_VERSIONS, type InfluxServer } from '../support/influxdb.js';
 import {
-  OnboardingFile,
   consentTo,
   createOnboarding,
   createSecret,
-  getSecret,
   patchOnboardingSpec,
   readyOf,
   requestsTo,
   waitForReason,
   type SecretView,
 } from '../support/onboarding.js';
+import { RealInfluxFile, SETUP, SPEC, credentialsOf } from '../support/real-influx-file.js';
 import { sleep } from '../support/wait.js';
 
-const SPEC = { username: 'admin', org: 'acme', bucket: 'metrics', retentionPeriodSeconds: 7200 };
-const SETUP = { path: '/api/v2/setup', method: 'POST' };
 const SENT_AT = 'influxdb.onboarding.dev/setup-sent-at';
-
-class CutFile extends OnboardingFile {
-  proxies: InfluxProxy[] = [];
-
-  constructor(readonly version: RealVersion) {
-    super();
-  }
-
-  /** A fresh instance of the shared influxd of this version behind a new proxy; earlier proxies close first. */
-  async fresh(): Promise<{ server: InfluxServer; proxy: InfluxProxy }> {
-    await Promise.all(this.proxies.map((proxy) => proxy.close()));
-    const server = await freshInfluxd(this.version);
-    const proxy = await startInfluxProxy(server.url);
-    this.proxies.push(proxy);
-    return { server, proxy };
-  }
-
-  async secret(name: string): Promise<SecretView> {
-    const secret = await getSecret(this.namespace, name);
-    assert.ok(secret, `Secret ${name} exists`);
-    this.ledger.addSecret(secret);
-    return secret;
-  }
-
-  override async tearDown(): Promise<void> {
-    for (const proxy of this.proxies) this.ledger.addRequests(proxy.requests);
-    await super.tearDown();
-    await Promise.all(this.proxies.map((proxy) => proxy.close()));
-  }
-}
 
 /** What the operator's setup request carried (the proxy's record of it). */
 function sentSetup(proxy: InfluxProxy): { username: string; password: string; token: string } {
@@ -66,7 +33,7 @@ function sentSetup(proxy: InfluxProxy): { username: string; password: string; to
 }
 
 /** Asserts the condition and the Secret of a cut setup: SetupInterrupted, and the Secret holds exactly what was sent. */
-async function assertInterrupted(context: CutFile, name: string, proxy: InfluxProxy): Promise<SecretView> {
+async function assertInterrupted(context: RealInfluxFile, name: string, proxy: InfluxProxy): Promise<SecretView> {
   const interrupted = await waitForReason(context.namespace, name, 'SetupInterrupted', 60_000);
   const ready = readyOf(interrupted);
   assert.is(ready?.status, 'False');
@@ -86,7 +53,7 @@ async function assertInterrupted(context: CutFile, name: string, proxy: InfluxPr
 }
 
 for (const version of REAL_VERSIONS) {
-  const tests = suite<CutFile>(`setup interrupted, real influxd ${version}`, new CutFile(version));
+  const tests = suite<RealInfluxFile>(`setup interrupted, real influxd ${version}`, new RealInfluxFile(version));
   tests.before((file) => file.setUp(`cut-${version.replace(/\./g, '-')}`));
   tests.after((file) => file.tearDown());
 
@@ -123,18 +90,7 @@ for (const version of REAL_VERSIONS) {
       const secret = await context.secret(`${name}-influxdb`);
       assert.equal(secret.data, sent.data, 'set up again with the credentials the Secret kept');
       assert.is(secret.raw.metadata?.annotations?.[SENT_AT], undefined, 'no setup under way any more');
-      const { org = '', bucket = '', username, password, token = '' } = secret.data;
-      assert.equal(
-        await useCredentials({
-          url: server.url,
-          org,
-          bucket,
-          token,
-          ...(username && { username }),
-          ...(password && { password }),
-        }),
-        { me: 200, rows: 1, signIn: 204 },
-      );
+      assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
     },
   );
 
@@ -177,18 +133,7 @@ for (const version of REAL_VERSIONS) {
       assert.is(finished.data.token, recovered);
       assert.is(finished.data.password, secret.data.password, 'the password the Secret kept, never lost');
       assert.is(finished.raw.metadata?.annotations?.[SENT_AT], undefined);
-      const { org = '', bucket = '', username, password } = finished.data;
-      assert.equal(
-        await useCredentials({
-          url: server.url,
-          org,
-          bucket,
-          token: recovered,
-          ...(username && { username }),
-          ...(password && { password }),
-        }),
-        { me: 200, rows: 1, signIn: 204 },
-      );
+      assert.equal(await useCredentials(credentialsOf(finished, server)), { me: 200, rows: 1, signIn: 204 });
     },
   );
 
