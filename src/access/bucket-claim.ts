@@ -4,7 +4,8 @@
 // (its name recorded first), and an existing one adopted only with spec.adopt and consent, or else
 // left exactly as it is (BucketExists).
 import type { RecordedBucket } from '../api/access-records.js';
-import { legacyDefaultBucketName, limitsOf } from '../api/access-spec.js';
+import { legacyDefaultBucketName } from '../api/access-spec.js';
+import { limitsOf } from '../api/access-from.js';
 import type { BucketInfo } from '../influx/index.js';
 import { NONE } from '../runtime/index.js';
 import {

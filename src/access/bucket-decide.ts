@@ -1,7 +1,8 @@
 // The InfluxBucket decision: what to do next for one InfluxBucket, from its facts (bucket-facts.ts).
 // Its deletion has phases of its own (bucket-deletion.ts); otherwise the preconditions below, then
 // the phases that claim and keep its bucket (bucket-claim.ts, bucket-keep.ts). Pure.
-import { bucketNamePrefix, mayClaimBucketName, mayClaimDatabase, retentionBeyondLimits } from '../api/access-spec.js';
+import { bucketNamePrefix } from '../api/access-spec.js';
+import { mayClaimBucketName, mayClaimDatabase, retentionBeyondLimits } from '../api/access-from.js';
 import { after, NONE } from '../runtime/index.js';
 import { failureVerdict, refusalMessage } from './access.js';
 import { claimBucket } from './bucket-claim.js';

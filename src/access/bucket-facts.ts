@@ -2,7 +2,8 @@
 // phases share: the bucket's marker, the buckets this reconcile has seen by ID or by name, and
 // the finish of a reconcile.
 import type { AccessRecord, RecordChange, RecordRefusal } from '../api/access-records.js';
-import type { Checked, EffectiveBucketSpec, GrantTerms } from '../api/access-spec.js';
+import type { Checked, EffectiveBucketSpec } from '../api/access-spec.js';
+import type { GrantTerms } from '../api/access-from.js';
 import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '../api/access-types.js';
 import type { BucketInfo, InfluxFailure, Outcome } from '../influx/index.js';
 import { after } from '../runtime/index.js';
