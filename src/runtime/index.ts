@@ -30,7 +30,7 @@ export { objectKey, requestFor, requestFromKey, requestKey } from './keys.js';
 export type { Request } from './keys.js';
 export { Manager } from './manager.js';
 export type { Cache, CacheOptions } from './manager.js';
-export type { ObjectType } from './registration.js';
+export type { ObjectType, Watch } from './registration.js';
 export { anyOf, conditionBecameTrue, generationChanged, ignoreStatusOnlyUpdates } from './predicates.js';
 export { withStatus } from './read-your-writes.js';
 export { RunMemory } from './run-memory.js';
