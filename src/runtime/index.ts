@@ -25,7 +25,7 @@ export { BackgroundSender } from './background.js';
 export { KubeConnection } from './connection.js';
 export { FreshReads } from './fresh-reads.js';
 export type { Reconciler, Result } from './controller.js';
-export { identityOf, shareCommonStrings } from './informer.js';
+export { identityOf, shareCommonStrings } from './cached-object.js';
 export { objectKey, requestFor, requestFromKey, requestKey } from './keys.js';
 export type { Request } from './keys.js';
 export { Manager } from './manager.js';
