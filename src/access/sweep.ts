@@ -74,7 +74,7 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
       onboarding: access.connection.onboarding,
       users: listed.users,
       unlisted: listed.unlisted,
-      authorizations: listed.authorizations.length,
+      authorizationCount: listed.authorizations.length,
       deleted,
       forgotten: verdict.forget.length,
       skipped: verdict.skipped.map((entry) => entry.namespace),
