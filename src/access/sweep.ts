@@ -1,6 +1,6 @@
 import type { AccessRecord, RecordApplied, RecordChange, RecordKey } from '../api/access-records.js';
 import type { OnboardingKey } from '../api/access-spec.js';
-import { checkAccessFrom } from '../api/spec.js';
+import { checkAccessFrom } from '../api/access-from.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import type { InfluxClient } from '../influx/index.js';

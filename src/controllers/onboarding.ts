@@ -24,6 +24,7 @@ import {
   type Cache,
   type Manager,
   type Request,
+  type Watch,
 } from '../runtime/index.js';
 import {
   ENDPOINT_SLICES,
@@ -40,21 +41,7 @@ import {
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
   const { config, cluster, instances } = deps;
   const onboardingType = onboardingsOf(config);
-  // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
-  // checkSpec checks the spec again before anything acts on it.
-  const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
-    indexes: {
-      [TARGETS]: (resource) => {
-        const checked = checkSpec(resource);
-        const target = checked.ok
-          ? targetKey(checked.spec.url, resource.metadata.namespace, instances.clusterDomain)
-          : undefined;
-        return target === undefined ? [] : [target];
-      },
-      [NAMES_SECRET]: namesSecrets,
-    },
-  });
-  const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
+  const onboardings = onboardingCache(manager, deps);
   // Where each cached resource leads, kept until it or the cluster view changes (one per process).
   const reach = rememberedReach(cluster, instances);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
@@ -75,36 +62,67 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     // Credentials Secrets name their resource in a label, not an ownerReference: with deletionPolicy
     // Retain they outlive it.
     owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
-    watches: [
-      { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
-      // A managed Secret may be referenced too, or stand in the way of another resource's credentials;
-      // an escrow Secret's approval (when the escrow namespace is watched) wakes the resource it names.
-      {
-        type: MANAGED_SECRETS,
-        map: (secret) => {
-          const owner =
-            secret.metadata?.namespace === config.escrowNamespace ? CredentialsEscrow.ownerOf(secret) : undefined;
-          return [...referencingOnboardings(onboardings)(secret), ...(owner ? [owner] : [])];
-        },
-      },
-      // A resource that gives an instance up (deleted, or its spec names another) lets the ones
-      // waiting behind it (DuplicateTarget) go on at once, not at their next drift check.
-      {
-        type: onboardingType,
-        map: (resource) => waitingBehind(onboardings, resource as InfluxOnboarding, deps, reach),
-        predicates: [ignoreStatusOnlyUpdates],
-      },
-      // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
-      { type: SERVICES, map: (service) => targeting(targetsOfService(serviceFacts(service), cluster, instances)) },
-      {
-        type: ENDPOINT_SLICES,
-        map: (slice) => targeting(targetsOfEndpoints(endpointFacts(slice), cluster, instances)),
-      },
-    ],
+    watches: onboardingWatches(deps, onboardings, reach),
     reconciler,
     wakeSuppression,
     concurrency: config.concurrency,
   });
+}
+
+/**
+ * The InfluxOnboardings, indexed by the instance they target and the Secrets they name. The
+ * informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
+ * checkSpec checks the spec again before anything acts on it.
+ */
+function onboardingCache(manager: Manager, deps: ControllerDeps): Cache<InfluxOnboarding> {
+  return manager.cache<InfluxOnboarding>(onboardingsOf(deps.config), {
+    indexes: {
+      [TARGETS]: (resource) => {
+        const checked = checkSpec(resource);
+        const target = checked.ok
+          ? targetKey(checked.spec.url, resource.metadata.namespace, deps.instances.clusterDomain)
+          : undefined;
+        return target === undefined ? [] : [target];
+      },
+      [NAMES_SECRET]: namesSecrets,
+    },
+  });
+}
+
+/** What else wakes an InfluxOnboarding: the Secrets it names, resources of the same instance, the cluster's view of instances. */
+function onboardingWatches(
+  deps: ControllerDeps,
+  onboardings: Cache<InfluxOnboarding>,
+  reach: (resource: InfluxOnboarding) => Reach | undefined,
+): Watch[] {
+  const { config, cluster, instances } = deps;
+  const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
+  return [
+    { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
+    // A managed Secret may be referenced too, or stand in the way of another resource's credentials;
+    // an escrow Secret's approval (when the escrow namespace is watched) wakes the resource it names.
+    {
+      type: MANAGED_SECRETS,
+      map: (secret) => {
+        const owner =
+          secret.metadata?.namespace === config.escrowNamespace ? CredentialsEscrow.ownerOf(secret) : undefined;
+        return [...referencingOnboardings(onboardings)(secret), ...(owner ? [owner] : [])];
+      },
+    },
+    // A resource that gives an instance up (deleted, or its spec names another) lets the ones
+    // waiting behind it (DuplicateTarget) go on at once, not at their next drift check.
+    {
+      type: onboardingsOf(config),
+      map: (resource) => waitingBehind(onboardings, resource as InfluxOnboarding, deps, reach),
+      predicates: [ignoreStatusOnlyUpdates],
+    },
+    // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
+    { type: SERVICES, map: (service) => targeting(targetsOfService(serviceFacts(service), cluster, instances)) },
+    {
+      type: ENDPOINT_SLICES,
+      map: (slice) => targeting(targetsOfEndpoints(endpointFacts(slice), cluster, instances)),
+    },
+  ];
 }
 
 /**
