@@ -1,11 +1,34 @@
 // Injects the soak's faults and heals them: each runs for its planned seconds, then everything it
 // broke is put back (a killed process started again, a cut path opened). Network faults are made
 // in the taps and proxies the soak owns; nothing touches the host's network.
+import { readFileSync } from 'node:fs';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
-import { LEASE_SECONDS, type ReplicaHandle, type SoakWorld } from './world.js';
+import { LEASE_SECONDS, type ReplicaHandle, type SoakInstance, type SoakWorld } from './world.js';
 import { holds, type REPLICAS, SYSTEM_NAMESPACE, type Fault } from './plan.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What influxd logs when it refuses to start on BoltDB buckets whose storage metadata is missing. */
+const UNSTARTABLE = 'Incompatible InfluxDB 2.0 metadata found';
+
+/**
+ * Restarts an instance's influxd. A stop in the middle of a setup can leave data influxd refuses
+ * to start on (the org's system buckets in BoltDB, their storage metadata not yet written: "Incompatible
+ * InfluxDB 2.0 metadata found"; soak seed 42). Whoever runs the instance wipes it then (it was
+ * fresh before that setup, docs/setup-interrupted.md), and so does the soak, as a wipe.
+ */
+export async function restartInstance(instance: Pick<SoakInstance, 'server' | 'wipes'>, id: string): Promise<string> {
+  try {
+    await instance.server.restart();
+    return `influxd ${id} restarted`;
+  } catch (error) {
+    const log = instance.server.logFiles().at(-1);
+    if (log === undefined || !readFileSync(log, 'utf8').includes(UNSTARTABLE)) throw error;
+    instance.wipes.push(Date.now());
+    await instance.server.wipe();
+    return `influxd ${id} refused to start on its data (${UNSTARTABLE}: a setup cut in the middle), wiped`;
+  }
+}
 
 export class Faults {
   private readonly leases: CoordinationV1Api;
@@ -108,8 +131,7 @@ export class Faults {
       }
       case 'influxd-restart': {
         const instance = this.world.instances.get(fault.target);
-        await instance?.server.restart();
-        return `influxd ${fault.target} restarted`;
+        return instance === undefined ? 'skipped' : restartInstance(instance, fault.target);
       }
       case 'influxd-wipe': {
         const instance = this.world.instances.get(fault.target);
