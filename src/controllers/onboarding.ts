@@ -7,12 +7,12 @@ import { readReference } from '../kube/references.js';
 import {
   resolveInstance,
   rememberedReach,
-  specAtInstance,
   type Reach,
   targetKey,
   targetsOfEndpoints,
   targetsOfService,
 } from '../onboarding/instance.js';
+import { InstanceFiling } from '../onboarding/instance-filing.js';
 import type { OnboardingPorts } from '../onboarding/ports.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
@@ -40,15 +40,17 @@ import {
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
   const { config, cluster, instances } = deps;
   const onboardingType = onboardingsOf(config);
+  // The host a valid spec's URL names (the targets index's value).
+  const hostOf = (resource: InfluxOnboarding): string | undefined => {
+    const checked = checkSpec(resource);
+    return checked.ok ? targetKey(checked.spec.url, resource.metadata.namespace, instances.clusterDomain) : undefined;
+  };
   // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
   // checkSpec checks the spec again before anything acts on it.
   const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
     indexes: {
       [TARGETS]: (resource) => {
-        const checked = checkSpec(resource);
-        const target = checked.ok
-          ? targetKey(checked.spec.url, resource.metadata.namespace, instances.clusterDomain)
-          : undefined;
+        const target = hostOf(resource);
         return target === undefined ? [] : [target];
       },
       [NAMES_SECRET]: namesSecrets,
@@ -57,10 +59,26 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
   // Where each cached resource leads, kept until it or the cluster view changes (one per process).
   const reach = rememberedReach(cluster, instances);
+  // The resources by the instance they reach, kept as the cache changes (one per process).
+  const filing = new InstanceFiling({
+    onHost: (host) => onboardings.byIndex(TARGETS, host),
+    get: (key) => onboardings.getByKey(key),
+    keyOf: (resource) => requestKey({ namespace: resource.metadata.namespace, name: resource.metadata.name }),
+    hostOf,
+    reach,
+    version: () => cluster.version(),
+  });
+  onboardings.addHandlers({
+    onAdd: (resource) => filing.changed(undefined, resource),
+    onUpdate: (previous, current) => {
+      if (previous !== current) filing.changed(previous, current);
+    },
+    onDelete: (resource) => filing.changed(resource, undefined),
+  });
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const wakeSuppression = new WakeSuppression();
-  const reconciler = createOnboardingReconciler(onboardingPorts(manager, deps, onboardings, wakeSuppression, reach), {
+  const reconciler = createOnboardingReconciler(onboardingPorts(manager, deps, wakeSuppression, reach, filing), {
     driftCheckIntervalMs: config.driftCheckIntervalMs,
     passwordCheckIntervalMs: config.passwordCheckIntervalMs,
     requireSecretConsent: config.requireSecretConsent,
@@ -91,7 +109,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
       // waiting behind it (DuplicateTarget) go on at once, not at their next drift check.
       {
         type: onboardingType,
-        map: (resource) => waitingBehind(onboardings, resource as InfluxOnboarding, deps, reach),
+        map: (resource) => waitingBehind(filing, resource as InfluxOnboarding, deps),
         predicates: [ignoreStatusOnlyUpdates],
       },
       // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
@@ -113,22 +131,17 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
  * of N), permitted to target it, and reporting DuplicateTarget. The status only chooses whom to
  * wake: their own reconcile decides from the cluster, never from it.
  */
-function waitingBehind(
-  onboardings: Cache<InfluxOnboarding>,
-  resource: InfluxOnboarding,
-  deps: ControllerDeps,
-  reach: (resource: InfluxOnboarding) => Reach | undefined,
-): Request[] {
+function waitingBehind(filing: InstanceFiling, resource: InfluxOnboarding, deps: ControllerDeps): Request[] {
   const { cluster, instances } = deps;
   const checked = checkSpec(resource);
   if (!checked.ok) return [];
   const mine = resolveInstance(checked.spec.url, resource.metadata.namespace, cluster, instances);
-  return naming(onboardings, mine.spellings)
+  return filing
+    .at(mine.spellings, mine.key)
     .filter((other) => {
       if (other.metadata.uid === resource.metadata.uid) return false;
       const reason = other.status?.conditions?.find((condition) => condition.type === READY)?.reason;
-      if (reason !== Reason.DuplicateTarget) return false;
-      return specAtInstance(other, mine.key, reach) !== undefined;
+      return reason === Reason.DuplicateTarget;
     })
     .map(requestFor);
 }
@@ -137,9 +150,9 @@ function waitingBehind(
 function onboardingPorts(
   manager: Manager,
   deps: ControllerDeps,
-  onboardings: Cache<InfluxOnboarding>,
   wakeSuppression: WakeSuppression,
   reach: (resource: InfluxOnboarding) => Reach | undefined,
+  filing: InstanceFiling,
 ): OnboardingPorts {
   const { config, core, credentials, customObjects, events, cluster, instances } = deps;
   // The resource as this process last wrote its status, until the cache shows it.
@@ -148,7 +161,7 @@ function onboardingPorts(
   return {
     resource: (namespace, name) => resources.get(namespace, name),
     instance: (namespace, url) => resolveInstance(url, namespace, cluster, instances),
-    targeting: (targets) => naming(onboardings, targets),
+    atInstance: (spellings, key) => filing.at(spellings, key),
     reach,
     readSecret: (owner, name) => credentials.read(owner, name),
     writeSecret: (owner, desired, observed) =>
