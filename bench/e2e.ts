@@ -89,7 +89,7 @@ function settingsFrom(args: string[]): Settings {
       'scale-concurrency': { type: 'string', default: '4,16' },
       'scale-window': { type: 'string' },
       'scale-restarts': { type: 'string', default: '1' },
-      'scale-hosts': { type: 'string', default: 'each' },
+      'scale-hosts': { type: 'string', default: 'shared' },
       'scale-record': { type: 'boolean', default: false },
       'baseline-bundle': { type: 'string' },
       'onboard-bundle': { type: 'string' },

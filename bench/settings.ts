@@ -22,7 +22,7 @@ export interface Settings {
   scaleConcurrency: number[];
   /** The scale series' steady-state window, seconds: one default drift interval with its jitter unless given. */
   scaleWindowSeconds: number;
-  /** `each`: every instance of the scale series on a loopback address of its own (N hosts, as N Services); `shared`: N ports of one address per 10,000. */
+  /** `shared` (as the series was measured): N ports of one loopback address per 10,000 instances, which the duplicate check sees as a few hosts of many; `each`: every instance on an address of its own (N hosts, as N Services). */
   scaleHosts: 'each' | 'shared';
   /** Write the scale points (and charts) though floors or the first round were left out: each point says what it lacks. */
   scaleRecord: boolean;
