@@ -23,6 +23,7 @@ import {
   requestKey,
   type Cache,
   type Manager,
+  type ObjectType,
   type Request,
 } from '../runtime/index.js';
 import {
@@ -40,41 +41,12 @@ import {
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
   const { config, cluster, instances } = deps;
   const onboardingType = onboardingsOf(config);
-  // The host a valid spec's URL names (the targets index's value).
-  const hostOf = (resource: InfluxOnboarding): string | undefined => {
-    const checked = checkSpec(resource);
-    return checked.ok ? targetKey(checked.spec.url, resource.metadata.namespace, instances.clusterDomain) : undefined;
-  };
-  // The informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
-  // checkSpec checks the spec again before anything acts on it.
-  const onboardings = manager.cache<InfluxOnboarding>(onboardingType, {
-    indexes: {
-      [TARGETS]: (resource) => {
-        const target = hostOf(resource);
-        return target === undefined ? [] : [target];
-      },
-      [NAMES_SECRET]: namesSecrets,
-    },
-  });
+  const hostOf = (resource: InfluxOnboarding): string | undefined => hostNamed(resource, instances.clusterDomain);
+  const onboardings = onboardingCache(manager, onboardingType, hostOf);
   const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
   // Where each cached resource leads, kept until it or the cluster view changes (one per process).
   const reach = rememberedReach(cluster, instances);
-  // The resources by the instance they reach, kept as the cache changes (one per process).
-  const filing = new InstanceFiling({
-    onHost: (host) => onboardings.byIndex(TARGETS, host),
-    get: (key) => onboardings.getByKey(key),
-    keyOf: (resource) => requestKey({ namespace: resource.metadata.namespace, name: resource.metadata.name }),
-    hostOf,
-    reach,
-    version: () => cluster.version(),
-  });
-  onboardings.addHandlers({
-    onAdd: (resource) => filing.changed(undefined, resource),
-    onUpdate: (previous, current) => {
-      if (previous !== current) filing.changed(previous, current);
-    },
-    onDelete: (resource) => filing.changed(resource, undefined),
-  });
+  const filing = instanceFiling(onboardings, hostOf, reach, cluster);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const wakeSuppression = new WakeSuppression();
@@ -123,6 +95,57 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     wakeSuppression,
     concurrency: config.concurrency,
   });
+}
+
+/** The host a valid spec's URL names (instance.ts' targetKey): the targets index's value. */
+function hostNamed(resource: InfluxOnboarding, clusterDomain: string): string | undefined {
+  const checked = checkSpec(resource);
+  return checked.ok ? targetKey(checked.spec.url, resource.metadata.namespace, clusterDomain) : undefined;
+}
+
+/**
+ * The onboarding cache with its indexes. The informer holds the API server's JSON as it came; the
+ * CRD's schema guarantees its shape, and checkSpec checks the spec again before anything acts on it.
+ */
+function onboardingCache(
+  manager: Manager,
+  onboardingType: ObjectType,
+  hostOf: (resource: InfluxOnboarding) => string | undefined,
+): Cache<InfluxOnboarding> {
+  return manager.cache<InfluxOnboarding>(onboardingType, {
+    indexes: {
+      [TARGETS]: (resource) => {
+        const target = hostOf(resource);
+        return target === undefined ? [] : [target];
+      },
+      [NAMES_SECRET]: namesSecrets,
+    },
+  });
+}
+
+/** The cached resources by the instance they reach, kept as the cache changes (one per process). */
+function instanceFiling(
+  onboardings: Cache<InfluxOnboarding>,
+  hostOf: (resource: InfluxOnboarding) => string | undefined,
+  reach: (resource: InfluxOnboarding) => Reach | undefined,
+  cluster: ControllerDeps['cluster'],
+): InstanceFiling {
+  const filing = new InstanceFiling({
+    onHost: (host) => onboardings.byIndex(TARGETS, host),
+    get: (key) => onboardings.getByKey(key),
+    keyOf: (resource) => requestKey({ namespace: resource.metadata.namespace, name: resource.metadata.name }),
+    hostOf,
+    reach,
+    version: () => cluster.version(),
+  });
+  onboardings.addHandlers({
+    onAdd: (resource) => filing.changed(undefined, resource),
+    onUpdate: (previous, current) => {
+      if (previous !== current) filing.changed(previous, current);
+    },
+    onDelete: (resource) => filing.changed(resource, undefined),
+  });
+  return filing;
 }
 
 /**
