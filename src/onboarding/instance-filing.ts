@@ -16,13 +16,14 @@ export interface FilingSources {
   version(): number;
 }
 
-/** The resources of one host by the instance they reach, as of one version of the cluster view. */
+/**
+ * The resources of one host by the instance they reach, as of one version of the cluster view:
+ * instance key -> the key of the one resource that reaches it, or a Set of the keys of several
+ * (most instances have one resource: a Set each would double the filing's memory).
+ */
 interface HostFiling {
   version: number;
-  /** Instance key -> the keys of the resources that reach it. */
-  byInstance: Map<string, Set<string>>;
-  /** Resource key -> the instance key it is filed under. */
-  instanceOf: Map<string, string>;
+  byInstance: Map<string, string | Set<string>>;
 }
 
 /**
@@ -63,7 +64,7 @@ export class InstanceFiling {
     if (resource === undefined) return;
     const key = this.sources.keyOf(resource);
     const before = previous === undefined ? undefined : this.sources.hostOf(previous);
-    if (before !== undefined) this.unfile(before, key);
+    if (before !== undefined && previous !== undefined) this.unfile(before, key, previous);
     const after = current === undefined ? undefined : this.sources.hostOf(current);
     if (after !== undefined && current !== undefined) this.file(after, key, current);
   }
@@ -76,9 +77,10 @@ export class InstanceFiling {
       filing = this.fileHost(resources);
       this.hosts.set(host, filing);
     }
-    const keys = filing.byInstance.get(key) ?? new Set<string>();
+    const filed = filing.byInstance.get(key);
+    const keys = filed === undefined ? [] : typeof filed === 'string' ? [filed] : [...filed];
     // Read back through reach, as a scan would: the cache may hold a copy of a filed resource at the same version.
-    return [...keys].flatMap((resourceKey) => {
+    return keys.flatMap((resourceKey) => {
       const resource = this.sources.get(resourceKey);
       return resource !== undefined && this.reaches(resource, key) ? [resource] : [];
     });
@@ -93,7 +95,7 @@ export class InstanceFiling {
   }
 
   private fileHost(resources: readonly InfluxOnboarding[]): HostFiling {
-    const filing: HostFiling = { version: this.sources.version(), byInstance: new Map(), instanceOf: new Map() };
+    const filing: HostFiling = { version: this.sources.version(), byInstance: new Map() };
     for (const resource of resources) this.fileIn(filing, this.sources.keyOf(resource), resource);
     return filing;
   }
@@ -106,20 +108,27 @@ export class InstanceFiling {
   private fileIn(filing: HostFiling, key: string, resource: InfluxOnboarding): void {
     const instance = this.sources.reach(resource)?.key;
     if (instance === undefined) return;
-    filing.instanceOf.set(key, instance);
-    const keys = filing.byInstance.get(instance);
-    if (keys === undefined) filing.byInstance.set(instance, new Set([key]));
-    else keys.add(key);
+    const filed = filing.byInstance.get(instance);
+    if (filed === undefined || filed === key) filing.byInstance.set(instance, key);
+    else if (typeof filed === 'string') filing.byInstance.set(instance, new Set([filed, key]));
+    else filed.add(key);
   }
 
-  private unfile(host: string, key: string): void {
+  /**
+   * Takes the resource out of the instance it was filed under: where `previous` (the object the
+   * cache held) leads, as it led when filed, the filing being of the same view.
+   */
+  private unfile(host: string, key: string, previous: InfluxOnboarding): void {
     const filing = this.current(host);
-    const instance = filing?.instanceOf.get(key);
+    const instance = filing === undefined ? undefined : this.sources.reach(previous)?.key;
     if (filing === undefined || instance === undefined) return;
-    filing.instanceOf.delete(key);
-    const keys = filing.byInstance.get(instance);
-    keys?.delete(key);
-    if (keys?.size === 0) filing.byInstance.delete(instance);
+    const filed = filing.byInstance.get(instance);
+    if (filed === key) filing.byInstance.delete(instance);
+    else if (typeof filed !== 'string' && filed !== undefined) {
+      filed.delete(key);
+      const [only] = filed;
+      if (filed.size === 1 && only !== undefined) filing.byInstance.set(instance, only);
+    }
   }
 
   private reaches(resource: InfluxOnboarding, key: string): boolean {
