@@ -291,11 +291,11 @@ async function floorRun(
   }
 }
 
-/** `GET list secrets?managed-by=...`, `PATCH status`, ... */
+/** `GET list secrets?managed-by=...`, `PATCH status`, ... (one key for the lists of every onboarding's access record: their selectors differ by a hash). */
 function requestKey(request: Bench['tap']['requests'][number]): string {
   if (request.kind === 'other') return writeKey(request);
-  const selector = request.query.get('labelSelector');
-  return `GET ${request.kind} ${request.resource}${selector === null ? '' : `?${selector}`}`;
+  const selector = request.query.get('labelSelector')?.replace(/=[0-9a-f]{40}$/, '=<hash>');
+  return `GET ${request.kind} ${request.resource}${selector === undefined ? '' : `?${selector}`}`;
 }
 
 async function steadyState(
