@@ -3,7 +3,8 @@
 // The objects come from a fake API server process as paged lists, parsed as the operator parses them.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeConnection } from '../src/runtime/connection.js';
-import { dropBookkeeping, Informer } from '../src/runtime/informer.js';
+import { dropBookkeeping } from '../src/runtime/cached-object.js';
+import { Informer } from '../src/runtime/informer.js';
 import { influxOnboardingObject } from './objects.js';
 import { heapUsedAfterGc, kubeConfigFor, mib, say, silentLogger, startFakeApi, type Figure } from './util.js';
 

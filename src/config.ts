@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { commaSeparated, namespaceName } from './api/spec.js';
+import { commaSeparated, namespaceName } from './api/fields.js';
 import { MAX_REQUEST_TIMEOUT_SECONDS } from './api/types.js';
 import { parseAllowedTargets, type AllowedTarget } from './influx/index.js';
 import type { LogFormat, LogLevel } from './log.js';

@@ -1,9 +1,10 @@
 import type { AccessReason } from '../api/access-types.js';
 import type { RecordChange, RecordRefusal } from '../api/access-records.js';
-import { grantFor, notGrantedMessage, type GrantTerms, type OnboardingKey } from '../api/access-spec.js';
+import { checkAccessFrom, grantFor, notGrantedMessage, type GrantTerms } from '../api/access-from.js';
+import type { OnboardingKey } from '../api/access-spec.js';
 import type { CredentialsSecret, Reference } from '../api/credentials.js';
 import { readyFinish, type Readiness, type Verdict } from '../api/reconcile.js';
-import { checkAccessFrom, checkSpec } from '../api/spec.js';
+import { checkSpec } from '../api/spec.js';
 import { READY, type Condition, type InfluxOnboarding, type ObjectMeta } from '../api/types.js';
 import type { InfluxFailure, InfluxTarget } from '../influx/index.js';
 import { BACKOFF, NONE, type Finish, type ResourceEvent } from '../runtime/index.js';

@@ -1,8 +1,8 @@
 // An InfluxBucket's DBRP mapping (spec.influxql): the InfluxQL database and retention policy 1.x
 // clients name, mapped to the bucket. Pure: what to do next from the mappings InfluxDB listed.
 import type { RecordChange, RecordedBucket } from '../api/access-records.js';
-import { grantFor, mayClaimDatabase, type InfluxQLMapping } from '../api/access-spec.js';
-import { checkAccessFrom } from '../api/spec.js';
+import { checkAccessFrom, grantFor, mayClaimDatabase } from '../api/access-from.js';
+import type { InfluxQLMapping } from '../api/access-spec.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import type { InfluxQLStatus } from '../api/access-types.js';
 import type { DbrpMapping, DbrpRequest, DbrpUpdate, InfluxFailure, Outcome } from '../influx/index.js';

@@ -3,8 +3,9 @@ import { BUCKET_FINALIZER, type InfluxBucket, type InfluxBucketStatus } from '..
 import type { BucketInfo, Outcome } from '../influx/index.js';
 import { runSteps, type Reconciler } from '../runtime/index.js';
 import type { FinalizerStep, AccessFinish } from './access.js';
-import { decideBucket, type BucketFacts, type BucketStep } from './bucket-decide.js';
-import { defaultClaimants, type MappingPeer } from './bucket-influxql.js';
+import { decideBucket } from './bucket-decide.js';
+import type { BucketFacts, BucketStep } from './bucket-facts.js';
+import { defaultClaimants, type MappingPeer, type MappingStep } from './bucket-influxql.js';
 import {
   abortingOn,
   accessLoop,
@@ -81,12 +82,40 @@ function changedBucket(facts: BucketFacts, bucketID: string, change: Partial<Buc
   };
 }
 
+/** What this reconcile changed in InfluxDB, with one change more. */
+function withChange(facts: BucketFacts, change: string): string[] {
+  return [...(facts.changes ?? []), change];
+}
+
 /** Carries out one step in the operator's record or in InfluxDB; its answer (or what was refused) becomes a fact. */
 async function act(ports: BucketPorts, step: BucketAction, facts: BucketFacts): Promise<BucketFacts> {
-  if (step.kind === 'record') return recordStep(ports, step.change, facts);
+  switch (step.kind) {
+    case 'record':
+      return recordStep(ports, step.change, facts);
+    case 'listMappings':
+    case 'createMapping':
+    case 'updateMapping':
+    case 'deleteMapping':
+      return actMapping(ports, step, facts);
+    case 'renameBucket':
+    case 'setRetention':
+    case 'describeBucket':
+      return editBucket(ports, step, facts);
+    default:
+      return actBucket(ports, step, facts);
+  }
+}
+
+type BucketEdit = Extract<BucketAction, { kind: 'renameBucket' | 'setRetention' | 'describeBucket' }>;
+
+/** Finds, reads, creates or deletes the bucket. */
+async function actBucket(
+  ports: BucketPorts,
+  step: Exclude<BucketAction, MappingStep | BucketEdit | { kind: 'record' }>,
+  facts: BucketFacts,
+): Promise<BucketFacts> {
   const client = ports.influx(step.connection.target);
   const { token, orgID } = step.connection;
-  const changes = (change: string): string[] => [...(facts.changes ?? []), change];
   switch (step.kind) {
     case 'findBucket':
       return { ...facts, named: { ...facts.named, [step.name]: await client.findBucket(token, orgID, step.name) } };
@@ -105,53 +134,8 @@ async function act(ports: BucketPorts, step: BucketAction, facts: BucketFacts): 
       return {
         ...facts,
         named: { ...facts.named, [step.name]: { ok: true, value: bucket } },
-        changes: changes(step.change),
+        changes: withChange(facts, step.change),
       };
-    }
-    case 'renameBucket':
-    case 'setRetention':
-    case 'describeBucket': {
-      const answer =
-        step.kind === 'renameBucket'
-          ? await client.renameBucket(token, step.bucketID, step.name)
-          : step.kind === 'setRetention'
-            ? await client.setRetention(token, step.bucketID, step.retentionSeconds)
-            : await client.describeBucket(token, step.bucketID, step.description);
-      if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
-      const change: Partial<BucketInfo> =
-        step.kind === 'renameBucket'
-          ? { name: step.name }
-          : step.kind === 'setRetention'
-            ? { retentionSeconds: step.retentionSeconds }
-            : { description: step.description };
-      return { ...changedBucket(facts, step.bucketID, change), changes: changes(step.change) };
-    }
-    case 'listMappings': {
-      const listed =
-        step.of === 'bucket'
-          ? await client.listDbrps(token, { orgID, bucketID: step.bucketID })
-          : await client.listDbrps(token, { orgID, database: step.database });
-      const known = facts.mappings ?? {};
-      return {
-        ...facts,
-        mappings: step.of === 'bucket' ? { ...known, ofBucket: listed } : { ...known, ofDatabase: listed },
-      };
-    }
-    case 'createMapping':
-    case 'updateMapping':
-    case 'deleteMapping': {
-      const answer =
-        step.kind === 'createMapping'
-          ? await client.createDbrp(token, step.request)
-          : step.kind === 'updateMapping'
-            ? await client.updateDbrp(token, orgID, step.mappingID, step.update)
-            : await client.deleteDbrp(token, orgID, step.mappingID);
-      // A conflict: the database and retention policy were mapped by someone else after the list.
-      if (!answer.ok && answer.failure.kind === 'rejected' && answer.failure.status === 422)
-        return { ...facts, mappings: { conflicted: true } };
-      if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
-      // A change to one mapping may change others (InfluxDB keeps one default per database): list again.
-      return { ...facts, mappings: {}, changes: changes(step.change) };
     }
     case 'deleteBucket': {
       const deleted = await client.deleteBucket(token, step.bucketID);
@@ -160,4 +144,53 @@ async function act(ports: BucketPorts, step: BucketAction, facts: BucketFacts): 
         : { ...facts, failure: { doing: 'deleting the bucket', failure: deleted.failure } };
     }
   }
+}
+
+/** Puts one property of the bucket back as declared: its name, retention or description. */
+async function editBucket(ports: BucketPorts, step: BucketEdit, facts: BucketFacts): Promise<BucketFacts> {
+  const client = ports.influx(step.connection.target);
+  const { token } = step.connection;
+  const answer =
+    step.kind === 'renameBucket'
+      ? await client.renameBucket(token, step.bucketID, step.name)
+      : step.kind === 'setRetention'
+        ? await client.setRetention(token, step.bucketID, step.retentionSeconds)
+        : await client.describeBucket(token, step.bucketID, step.description);
+  if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
+  const change: Partial<BucketInfo> =
+    step.kind === 'renameBucket'
+      ? { name: step.name }
+      : step.kind === 'setRetention'
+        ? { retentionSeconds: step.retentionSeconds }
+        : { description: step.description };
+  return { ...changedBucket(facts, step.bucketID, change), changes: withChange(facts, step.change) };
+}
+
+/** Lists, creates, changes or deletes a DBRP mapping (spec.influxql). */
+async function actMapping(ports: BucketPorts, step: MappingStep, facts: BucketFacts): Promise<BucketFacts> {
+  const client = ports.influx(step.connection.target);
+  const { token, orgID } = step.connection;
+  if (step.kind === 'listMappings') {
+    const listed =
+      step.of === 'bucket'
+        ? await client.listDbrps(token, { orgID, bucketID: step.bucketID })
+        : await client.listDbrps(token, { orgID, database: step.database });
+    const known = facts.mappings ?? {};
+    return {
+      ...facts,
+      mappings: step.of === 'bucket' ? { ...known, ofBucket: listed } : { ...known, ofDatabase: listed },
+    };
+  }
+  const answer =
+    step.kind === 'createMapping'
+      ? await client.createDbrp(token, step.request)
+      : step.kind === 'updateMapping'
+        ? await client.updateDbrp(token, orgID, step.mappingID, step.update)
+        : await client.deleteDbrp(token, orgID, step.mappingID);
+  // A conflict: the database and retention policy were mapped by someone else after the list.
+  if (!answer.ok && answer.failure.kind === 'rejected' && answer.failure.status === 422)
+    return { ...facts, mappings: { conflicted: true } };
+  if (!answer.ok) return { ...facts, failure: { doing: step.change, failure: answer.failure } };
+  // A change to one mapping may change others (InfluxDB keeps one default per database): list again.
+  return { ...facts, mappings: {}, changes: withChange(facts, step.change) };
 }

@@ -1,5 +1,6 @@
 import type { AccessRecord, RecordApplied, RecordChange, RecordKey, RecordRefusal } from '../api/access-records.js';
-import { selectsByLabel, type Checked, type OnboardingKey } from '../api/access-spec.js';
+import { selectsByLabel } from '../api/access-from.js';
+import { type Checked, type OnboardingKey } from '../api/access-spec.js';
 import type { AccessReason } from '../api/access-types.js';
 import { redactionOwner, validCredentials, type CredentialsSecret, type Reference } from '../api/credentials.js';
 import { checkSpec } from '../api/spec.js';

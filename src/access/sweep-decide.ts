@@ -1,5 +1,6 @@
 import type { AccessRecord, RecordChange } from '../api/access-records.js';
-import { grantFor, type OnboardingKey } from '../api/access-spec.js';
+import { grantFor } from '../api/access-from.js';
+import type { OnboardingKey } from '../api/access-spec.js';
 import type { AccessFrom } from '../api/types.js';
 import { tokenOf, type ListedAuthorization } from './token-authorizations.js';
 

@@ -1,6 +1,6 @@
 import type { AccessRecord, RecordApplied, RecordChange, RecordKey } from '../api/access-records.js';
 import type { OnboardingKey } from '../api/access-spec.js';
-import { checkAccessFrom } from '../api/spec.js';
+import { checkAccessFrom } from '../api/access-from.js';
 import type { InfluxOnboarding } from '../api/types.js';
 import type { Logger, SecretRegistry } from '../log.js';
 import type { InfluxClient } from '../influx/index.js';
@@ -74,7 +74,7 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
       onboarding: access.connection.onboarding,
       users: listed.users,
       unlisted: listed.unlisted,
-      authorizations: listed.authorizations.length,
+      authorizationCount: listed.authorizations.length,
       deleted,
       forgotten: verdict.forget.length,
       skipped: verdict.skipped.map((entry) => entry.namespace),

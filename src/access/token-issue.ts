@@ -4,14 +4,8 @@
 // first, surplus ones deleted, the Secret's own one proven or issued anew, its v1 credentials,
 // then the Secret written and Ready.
 import { EMPTY_RECORD } from '../api/access-records.js';
-import {
-  legacyDefaultBucketName,
-  limitsOf,
-  mayClaimBucketName,
-  namespaceUserName,
-  type EffectiveTokenSpec,
-  type GrantTerms,
-} from '../api/access-spec.js';
+import { legacyDefaultBucketName, namespaceUserName, type EffectiveTokenSpec } from '../api/access-spec.js';
+import { limitsOf, mayClaimBucketName, type GrantTerms } from '../api/access-from.js';
 import type { DesiredTokenSecret, RetiringAuthorization, SecretShape, TokenSecret } from '../api/access-types.js';
 import { after, NONE } from '../runtime/index.js';
 import { failureVerdict, type Connection } from './access.js';

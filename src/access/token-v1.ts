@@ -118,17 +118,24 @@ function provenOwn(context: V1Context, connection: Connection): V1Authorization 
   if (found?.id !== alive.authorizationID)
     return { kind: 'readV1', connection, authorizationID: alive.authorizationID };
   if (!found.outcome.ok)
-    return accessFinish<InfluxTokenStatus>(
-      context.resource,
-      context.now,
-      failureVerdict(`reading v1 authorization ${alive.authorizationID}`, found.outcome.failure),
-    );
+    return v1Failed(context, `reading v1 authorization ${alive.authorizationID}`, found.outcome.failure);
   const value = found.outcome.value;
   return value !== null && isOwnV1(value, context.resource) ? value : null;
 }
 
 function isDecision(value: V1Authorization | null | V1Decision): value is V1Decision {
   return value !== null && 'kind' in value;
+}
+
+/** What the v1 phases of one token share: its context, where it connects, and what the Secret must carry. */
+interface V1Wanted {
+  context: V1Context;
+  connection: Connection;
+  username: string;
+  /** permissionsKey of the token's permissions. */
+  permissions: string;
+  /** The rotation annotation's value the Secret's password answers. */
+  rotation: string;
 }
 
 /**
@@ -142,57 +149,20 @@ export function decideV1(
   permissions: BucketPermission[],
   wanted: string,
 ): V1Decision | V1Settled {
-  const facts = context.v1 ?? {};
-  const failed = (doing: string, failure: InfluxFailure) =>
-    accessFinish<InfluxTokenStatus>(context.resource, context.now, failureVerdict(doing, failure));
   if (spec.v1 === undefined) return revokeV1(context, connection, spec, 'spec.v1 was removed') ?? { v1: undefined };
-  const { username } = spec.v1;
-  const rotation = context.resource.metadata.annotations?.[ROTATE_V1_PASSWORD_ANNOTATION] ?? '';
-  const fresh = (v1: V1InSecret): V1Settled => {
-    if (facts.candidatePassword === undefined) throw new Error('a token with spec.v1 is observed with a password');
-    return { v1: { ...v1, permissions: wanted, rotated: rotation, pendingPassword: facts.candidatePassword } };
+  const w: V1Wanted = {
+    context,
+    connection,
+    username: spec.v1.username,
+    permissions: wanted,
+    rotation: context.resource.metadata.annotations?.[ROTATE_V1_PASSWORD_ANNOTATION] ?? '',
   };
-
   const own = provenOwn(context, connection);
   if (isDecision(own)) return own;
   const alive = observedV1(context);
-  if (own !== null && alive !== undefined) {
-    if (!v1Serves(own, connection.orgID, wanted, username)) {
-      const why =
-        own.username !== username
-          ? 'spec.v1.username changed'
-          : own.active
-            ? 'the permissions changed (a v1 authorization cannot change them: it is made again under the same username)'
-            : 'it was deactivated in InfluxDB';
-      return { kind: 'deleteV1', connection, authorizationID: own.id, why };
-    }
-    const { pendingPassword, ...settled } = alive;
-    if (pendingPassword !== undefined) {
-      if (facts.passwordSet !== own.id) return { kind: 'setV1Password', connection, authorizationID: own.id };
-      return { v1: { ...settled, password: pendingPassword } };
-    }
-    if (alive.password === undefined || alive.rotated !== rotation) return fresh(alive);
-    if (facts.proven === undefined) return { kind: 'proveV1', connection };
-    if (!facts.proven.ok) {
-      // A password changed behind the operator: a new one, set in place.
-      if (refusedLogin(facts.proven.failure)) return fresh(alive);
-      return failed(`signing in as v1 user ${username}`, facts.proven.failure);
-    }
-    return { v1: alive };
-  }
-
+  if (own !== null && alive !== undefined) return keepV1(w, own, alive);
   // Made (again): the username goes to the Secret with a pending password before InfluxDB gets it.
-  if (facts.created !== undefined) {
-    if (facts.created.ok)
-      return fresh({ username, authorizationID: facts.created.value.id, permissions: wanted, rotated: rotation });
-    if (usernameTaken(facts.created.failure))
-      return accessFinish<InfluxTokenStatus>(context.resource, context.now, {
-        reason: 'V1UsernameTaken',
-        message: `v1 username ${username} is taken on this InfluxDB by a v1 authorization that is not this InfluxToken's; choose another spec.v1.username`,
-        requeue: NONE,
-      });
-    return failed(`creating v1 authorization ${username}`, facts.created.failure);
-  }
+  if (context.v1?.created !== undefined) return afterCreate(w, context.v1.created);
   // Every create is preceded by a list: one whose answer was lost shows up there with the marker, and goes first.
   const orphan = orphanStep(context, connection, 'it is in no Secret (an interrupted create or change)');
   if (orphan !== undefined) return orphan;
@@ -201,10 +171,72 @@ export function decideV1(
     kind: 'createV1',
     connection,
     ...(userID !== undefined && { userID }),
-    username,
+    username: w.username,
     description: v1Description(context.resource),
     permissions,
   };
+}
+
+/** The Secret's credentials with a fresh pending password, for the wanted permissions and rotation. */
+function withFreshPassword(w: V1Wanted, v1: V1InSecret): V1Settled {
+  const candidate = w.context.v1?.candidatePassword;
+  if (candidate === undefined) throw new Error('a token with spec.v1 is observed with a password');
+  return { v1: { ...v1, permissions: w.permissions, rotated: w.rotation, pendingPassword: candidate } };
+}
+
+/** A request InfluxDB did not answer as it should: the token's reconcile ends with its failure. */
+function v1Failed(context: V1Context, doing: string, failure: InfluxFailure): V1Decision {
+  return accessFinish<InfluxTokenStatus>(context.resource, context.now, failureVerdict(doing, failure));
+}
+
+/**
+ * The Secret's v1 authorization, proven this resource's: made again when it no longer serves, its
+ * pending password set then promoted, a new password on rotation, and the login proven.
+ */
+function keepV1(w: V1Wanted, own: V1Authorization, alive: V1InSecret): V1Decision | V1Settled {
+  const { connection, username } = w;
+  const facts = w.context.v1 ?? {};
+  if (!v1Serves(own, connection.orgID, w.permissions, username)) {
+    const why =
+      own.username !== username
+        ? 'spec.v1.username changed'
+        : own.active
+          ? 'the permissions changed (a v1 authorization cannot change them: it is made again under the same username)'
+          : 'it was deactivated in InfluxDB';
+    return { kind: 'deleteV1', connection, authorizationID: own.id, why };
+  }
+  const { pendingPassword, ...settled } = alive;
+  if (pendingPassword !== undefined) {
+    if (facts.passwordSet !== own.id) return { kind: 'setV1Password', connection, authorizationID: own.id };
+    return { v1: { ...settled, password: pendingPassword } };
+  }
+  if (alive.password === undefined || alive.rotated !== w.rotation) return withFreshPassword(w, alive);
+  if (facts.proven === undefined) return { kind: 'proveV1', connection };
+  if (!facts.proven.ok) {
+    // A password changed behind the operator: a new one, set in place.
+    if (refusedLogin(facts.proven.failure)) return withFreshPassword(w, alive);
+    return v1Failed(w.context, `signing in as v1 user ${username}`, facts.proven.failure);
+  }
+  return { v1: alive };
+}
+
+/** What InfluxDB answered the create: the new authorization to the Secret, or why it was refused. */
+function afterCreate(w: V1Wanted, created: Outcome<V1Authorization>): V1Decision | V1Settled {
+  const { username } = w;
+  if (created.ok)
+    return withFreshPassword(w, {
+      username,
+      authorizationID: created.value.id,
+      permissions: w.permissions,
+      rotated: w.rotation,
+    });
+  if (usernameTaken(created.failure))
+    return accessFinish<InfluxTokenStatus>(w.context.resource, w.context.now, {
+      reason: 'V1UsernameTaken',
+      message: `v1 username ${username} is taken on this InfluxDB by a v1 authorization that is not this InfluxToken's; choose another spec.v1.username`,
+      requeue: NONE,
+    });
+  return v1Failed(w.context, `creating v1 authorization ${username}`, created.failure);
 }
 
 /** The list of the org's v1 authorizations, then a delete of the first of this resource's left; undefined when none is. */
@@ -213,12 +245,7 @@ function orphanStep(context: V1Context, connection: Connection, why: string): V1
   const userID = context.record?.userID;
   if (listed === undefined)
     return { kind: 'listV1', connection, filter: userID === undefined ? { orgID: connection.orgID } : { userID } };
-  if (!listed.ok)
-    return accessFinish<InfluxTokenStatus>(
-      context.resource,
-      context.now,
-      failureVerdict('listing v1 authorizations', listed.failure),
-    );
+  if (!listed.ok) return v1Failed(context, 'listing v1 authorizations', listed.failure);
   const deleted = context.v1?.deleted ?? [];
   const orphan = listed.value.find((entry) => isOwnV1(entry, context.resource) && !deleted.includes(entry.id));
   return orphan && { kind: 'deleteV1', connection, authorizationID: orphan.id, why };

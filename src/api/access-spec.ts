@@ -18,8 +18,7 @@ import {
   namespaceName,
   oneOf,
   secretName,
-} from './spec.js';
-import type { AccessFrom, AccessLimits, ObjectMeta } from './types.js';
+} from './fields.js';
 
 /**
  * The same rules as the InfluxBucket and InfluxToken CRDs' schemas, checked again inside the
@@ -295,109 +294,4 @@ export function checkTokenSpec(resource: Pick<InfluxToken, 'metadata' | 'spec'>)
       ...(v1 && { v1 }),
     },
   };
-}
-
-/** What a namespace may do through an onboarding that grants it (the onboarding's own namespace: anything). */
-export interface GrantTerms {
-  /** The onboarding's own namespace, whose editors hold the operator token anyway: no limits, any name, adoption with spec.adopt alone. */
-  home: boolean;
-  /** Bucket names outside the namespace's prefix it may claim. */
-  bucketNames: readonly string[];
-  /** Existing unmarked buckets it may adopt. */
-  adoptBuckets: readonly string[];
-  /** InfluxQL database names outside the namespace's prefix its InfluxBuckets may map. */
-  databases: readonly string[];
-  limits: AccessLimits;
-}
-
-const HOME: GrantTerms = { home: true, bucketNames: [], adoptBuckets: [], databases: [], limits: {} };
-
-/**
- * Whether resources in `namespace` may use the onboarding, and on what terms: its own namespace
- * always, others only when its spec.accessFrom names them (in `namespaces` or `grants`) or (with
- * their labels known) selects them.
- */
-export type Grant = { granted: true; terms: GrantTerms } | { granted: false };
-
-export function grantFor(
-  onboarding: { metadata: Pick<ObjectMeta, 'namespace' | 'name'>; spec: { accessFrom?: AccessFrom } },
-  namespace: string,
-  namespaceLabels?: Record<string, string>,
-): Grant {
-  if (namespace === onboarding.metadata.namespace) return { granted: true, terms: HOME };
-  const accessFrom = onboarding.spec.accessFrom;
-  const limits = accessFrom?.limits ?? {};
-  const entry = accessFrom?.grants?.find((grant) => grant.namespace === namespace);
-  if (entry !== undefined) {
-    return {
-      granted: true,
-      terms: {
-        home: false,
-        bucketNames: entry.bucketNames ?? [],
-        adoptBuckets: entry.adoptBuckets ?? [],
-        databases: entry.databases ?? [],
-        limits: { ...limits, ...entry.limits },
-      },
-    };
-  }
-  const general: Grant = {
-    granted: true,
-    terms: { home: false, bucketNames: [], adoptBuckets: [], databases: [], limits },
-  };
-  if (accessFrom?.namespaces?.includes(namespace)) return general;
-  const matchLabels = accessFrom?.namespaceSelector?.matchLabels;
-  if (
-    matchLabels !== undefined &&
-    namespaceLabels !== undefined &&
-    Object.entries(matchLabels).every(([key, value]) => namespaceLabels[key] === value)
-  ) {
-    return general;
-  }
-  return { granted: false };
-}
-
-/**
- * What a namespace without a grant is told, the same whether the onboarding exists or not, and
- * nothing of its state: who may not use an onboarding learns nothing about it.
- */
-export function notGrantedMessage(onboarding: OnboardingKey, namespace: string): string {
-  return `InfluxOnboarding ${onboarding.namespace}/${onboarding.name} does not exist or does not grant namespace ${namespace} access; its owners grant it in spec.accessFrom`;
-}
-
-/** Whether the grant depends on the namespace's labels (only then are they worth reading). */
-export function selectsByLabel(onboarding: { spec: { accessFrom?: AccessFrom } }): boolean {
-  return onboarding.spec.accessFrom?.namespaceSelector?.matchLabels !== undefined;
-}
-
-/** The limits a record change is checked against; undefined: none (the onboarding's own namespace, or none set). */
-export function limitsOf(terms: GrantTerms): AccessLimits | undefined {
-  return terms.home || Object.keys(terms.limits).length === 0 ? undefined : terms.limits;
-}
-
-/** Whether a namespace may claim a bucket name: its own prefix, a name its grant lists, anything in the onboarding's own namespace. */
-export function mayClaimBucketName(name: string, namespace: string, terms: GrantTerms): boolean {
-  return (
-    terms.home ||
-    name.startsWith(bucketNamePrefix(namespace)) ||
-    terms.bucketNames.includes(name) ||
-    terms.adoptBuckets.includes(name)
-  );
-}
-
-/**
- * Whether a namespace may map an InfluxQL database: database names are org-wide, so they are
- * claimed as bucket names are (its own prefix, a name its grant lists, anything at home).
- */
-export function mayClaimDatabase(database: string, namespace: string, terms: GrantTerms): boolean {
-  return terms.home || database.startsWith(bucketNamePrefix(namespace)) || terms.databases.includes(database);
-}
-
-/** Why a retention is outside the grant's limits (undefined: within them). 0 is infinite, longer than any. */
-export function retentionBeyondLimits(seconds: number, limits: AccessLimits): string | undefined {
-  const { minRetentionSeconds: min, maxRetentionSeconds: max } = limits;
-  if (min !== undefined && seconds !== 0 && seconds < min)
-    return `shorter than the minimum of ${min} s (minRetentionSeconds)`;
-  if (max !== undefined && (seconds === 0 || seconds > max))
-    return `longer than the maximum of ${max} s (maxRetentionSeconds)${seconds === 0 ? '; 0 is infinite' : ''}`;
-  return undefined;
 }

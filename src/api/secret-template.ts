@@ -9,7 +9,7 @@
  * Pure: checking reads only the template, rendering only the values it is given; neither logs.
  */
 import { GROUP, MANAGED_BY_LABEL } from './types.js';
-import { SECRET_DATA_KEY, isRecord } from './basics.js';
+import { SECRET_DATA_KEY, isRecord } from './fields.js';
 import {
   TEMPLATE_VALUE_NAMES,
   type SecretTemplate,

@@ -12,6 +12,7 @@ import {
   type Manager,
   type ObjectType,
   type Request,
+  type Watch,
 } from '../runtime/index.js';
 import { onboardingsOf, reasonGauge, statusWriter, type ControllerDeps } from './shared.js';
 
@@ -54,7 +55,7 @@ export function accessWiring<T extends AccessResource>(
 ): {
   ports: AccessPorts & KindPorts<T, object>;
   options: AccessOptions;
-  watches: { type: ObjectType; map: (object: KubernetesObject) => Request[] }[];
+  watches: Watch[];
 } {
   const { config, core, credentials, customObjects, events } = deps;
   const onboardingType = onboardingsOf(config);

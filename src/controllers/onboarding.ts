@@ -23,8 +23,8 @@ import {
   requestKey,
   type Cache,
   type Manager,
-  type ObjectType,
   type Request,
+  type Watch,
 } from '../runtime/index.js';
 import {
   ENDPOINT_SLICES,
@@ -41,12 +41,10 @@ import {
 export function registerOnboardingController(manager: Manager, deps: ControllerDeps): void {
   const { config, cluster, instances } = deps;
   const onboardingType = onboardingsOf(config);
-  const hostOf = (resource: InfluxOnboarding): string | undefined => hostNamed(resource, instances.clusterDomain);
-  const onboardings = onboardingCache(manager, onboardingType, hostOf);
-  const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
+  const onboardings = onboardingCache(manager, deps);
   // Where each cached resource leads, kept until it or the cluster view changes (one per process).
   const reach = rememberedReach(cluster, instances);
-  const filing = instanceFiling(onboardings, hostOf, reach, cluster);
+  const filing = instanceFiling(onboardings, deps, reach);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const wakeSuppression = new WakeSuppression();
@@ -65,32 +63,7 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     // Credentials Secrets name their resource in a label, not an ownerReference: with deletionPolicy
     // Retain they outlive it.
     owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
-    watches: [
-      { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
-      // A managed Secret may be referenced too, or stand in the way of another resource's credentials;
-      // an escrow Secret's approval (when the escrow namespace is watched) wakes the resource it names.
-      {
-        type: MANAGED_SECRETS,
-        map: (secret) => {
-          const owner =
-            secret.metadata?.namespace === config.escrowNamespace ? CredentialsEscrow.ownerOf(secret) : undefined;
-          return [...referencingOnboardings(onboardings)(secret), ...(owner ? [owner] : [])];
-        },
-      },
-      // A resource that gives an instance up (deleted, or its spec names another) lets the ones
-      // waiting behind it (DuplicateTarget) go on at once, not at their next drift check.
-      {
-        type: onboardingType,
-        map: (resource) => waitingBehind(filing, resource as InfluxOnboarding, deps),
-        predicates: [ignoreStatusOnlyUpdates],
-      },
-      // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
-      { type: SERVICES, map: (service) => targeting(targetsOfService(serviceFacts(service), cluster, instances)) },
-      {
-        type: ENDPOINT_SLICES,
-        map: (slice) => targeting(targetsOfEndpoints(endpointFacts(slice), cluster, instances)),
-      },
-    ],
+    watches: onboardingWatches(deps, onboardings, filing),
     reconciler,
     wakeSuppression,
     concurrency: config.concurrency,
@@ -103,40 +76,19 @@ function hostNamed(resource: InfluxOnboarding, clusterDomain: string): string | 
   return checked.ok ? targetKey(checked.spec.url, resource.metadata.namespace, clusterDomain) : undefined;
 }
 
-/**
- * The onboarding cache with its indexes. The informer holds the API server's JSON as it came; the
- * CRD's schema guarantees its shape, and checkSpec checks the spec again before anything acts on it.
- */
-function onboardingCache(
-  manager: Manager,
-  onboardingType: ObjectType,
-  hostOf: (resource: InfluxOnboarding) => string | undefined,
-): Cache<InfluxOnboarding> {
-  return manager.cache<InfluxOnboarding>(onboardingType, {
-    indexes: {
-      [TARGETS]: (resource) => {
-        const target = hostOf(resource);
-        return target === undefined ? [] : [target];
-      },
-      [NAMES_SECRET]: namesSecrets,
-    },
-  });
-}
-
 /** The cached resources by the instance they reach, kept as the cache changes (one per process). */
 function instanceFiling(
   onboardings: Cache<InfluxOnboarding>,
-  hostOf: (resource: InfluxOnboarding) => string | undefined,
+  deps: ControllerDeps,
   reach: (resource: InfluxOnboarding) => Reach | undefined,
-  cluster: ControllerDeps['cluster'],
 ): InstanceFiling {
   const filing = new InstanceFiling({
     onHost: (host) => onboardings.byIndex(TARGETS, host),
     get: (key) => onboardings.getByKey(key),
     keyOf: (resource) => requestKey({ namespace: resource.metadata.namespace, name: resource.metadata.name }),
-    hostOf,
+    hostOf: (resource) => hostNamed(resource, deps.instances.clusterDomain),
     reach,
-    version: () => cluster.version(),
+    version: () => deps.cluster.version(),
   });
   onboardings.addHandlers({
     onAdd: (resource) => filing.changed(undefined, resource),
@@ -146,6 +98,59 @@ function instanceFiling(
     onDelete: (resource) => filing.changed(resource, undefined),
   });
   return filing;
+}
+
+/**
+ * The InfluxOnboardings, indexed by the instance they target and the Secrets they name. The
+ * informer holds the API server's JSON as it came; the CRD's schema guarantees its shape, and
+ * checkSpec checks the spec again before anything acts on it.
+ */
+function onboardingCache(manager: Manager, deps: ControllerDeps): Cache<InfluxOnboarding> {
+  return manager.cache<InfluxOnboarding>(onboardingsOf(deps.config), {
+    indexes: {
+      [TARGETS]: (resource) => {
+        const target = hostNamed(resource, deps.instances.clusterDomain);
+        return target === undefined ? [] : [target];
+      },
+      [NAMES_SECRET]: namesSecrets,
+    },
+  });
+}
+
+/** What else wakes an InfluxOnboarding: the Secrets it names, resources of the same instance, the cluster's view of instances. */
+function onboardingWatches(
+  deps: ControllerDeps,
+  onboardings: Cache<InfluxOnboarding>,
+  filing: InstanceFiling,
+): Watch[] {
+  const { config, cluster, instances } = deps;
+  const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
+  return [
+    { type: UNMANAGED_SECRET_NAMES, map: referencingOnboardings(onboardings) },
+    // A managed Secret may be referenced too, or stand in the way of another resource's credentials;
+    // an escrow Secret's approval (when the escrow namespace is watched) wakes the resource it names.
+    {
+      type: MANAGED_SECRETS,
+      map: (secret) => {
+        const owner =
+          secret.metadata?.namespace === config.escrowNamespace ? CredentialsEscrow.ownerOf(secret) : undefined;
+        return [...referencingOnboardings(onboardings)(secret), ...(owner ? [owner] : [])];
+      },
+    },
+    // A resource that gives an instance up (deleted, or its spec names another) lets the ones
+    // waiting behind it (DuplicateTarget) go on at once, not at their next drift check.
+    {
+      type: onboardingsOf(config),
+      map: (resource) => waitingBehind(filing, resource as InfluxOnboarding, deps),
+      predicates: [ignoreStatusOnlyUpdates],
+    },
+    // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
+    { type: SERVICES, map: (service) => targeting(targetsOfService(serviceFacts(service), cluster, instances)) },
+    {
+      type: ENDPOINT_SLICES,
+      map: (slice) => targeting(targetsOfEndpoints(endpointFacts(slice), cluster, instances)),
+    },
+  ];
 }
 
 /**

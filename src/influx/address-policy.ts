@@ -130,53 +130,89 @@ export function reservation(base: URL, targets: readonly AllowedTarget[], alias?
   );
 }
 
-/**
- * Decides whether a client for `base` may connect, and how to check the addresses its host
- * resolves to. `alias`: the name looked up instead of the URL's host, which host patterns match
- * as well.
- */
-export function admit(base: URL, policy: AddressPolicy, alias?: string): Admission {
+/** What admit() works out once per client, for the check of every address its connections resolve. */
+interface Screen {
+  policy: AddressPolicy;
+  port: number;
+  /** The URL's host without brackets: a literal address, or a name. */
+  address: string;
+  literal: boolean;
+  /** The name looked up, for messages. */
+  hostname: string;
+  /** The allow-list entries on this port. */
+  targets: AllowedTarget[];
+  /** The URL's host is allowed by name (or nothing is restricted). */
+  nameAllowed: boolean;
+  /** The networks this tenant may reach, and whether there is any. */
+  networks: net.BlockList;
+  anyNetwork: boolean;
+  /** The networks reserved for each tenant. */
+  reservedNetworks: Array<{ tenant: string; list: net.BlockList }>;
+}
+
+function screenOf(base: URL, policy: AddressPolicy, alias?: string): Screen {
   const port = portOf(base);
   const address = bareAddress(base.hostname);
   const literal = familyOf(address) !== undefined;
   const names = namesOf(base, alias);
-  const hostname = names[0] ?? '';
   const targets = (policy.allowedTargets ?? []).filter((target) => target.port === undefined || target.port === port);
   const restricted = (policy.allowedTargets ?? []).length > 0;
   const admits = (target: AllowedTarget) => target.tenant === undefined || target.tenant === policy.tenant;
   const networkTargets = targets.filter((target): target is NetworkTarget => target.kind === 'network');
-  // Built once per client: the check below runs for every address of every new connection.
-  const networks = blockListOf(networkTargets.filter(admits));
-  const reservedNetworks = sorted(networkTargets.flatMap((target) => target.tenant ?? [])).map((tenant) => ({
-    tenant,
-    list: blockListOf(networkTargets.filter((target) => target.tenant === tenant)),
-  }));
+  const admitted = networkTargets.filter(admits);
   const nameAllowed =
     !restricted ||
     (!literal &&
       targets.some(
         (target) => target.kind === 'host' && admits(target) && names.some((name) => hostMatches(target.pattern, name)),
       ));
-
-  const check = (resolved: string): AddressRefusal | undefined => {
-    const what = literal ? `the address ${resolved}` : `${hostname} resolves to ${resolved}, which`;
-    if (!policy.allowLinkLocal && isLinkLocalAddress(resolved)) {
-      return {
-        reason: 'link-local',
-        message: `${what} is link-local (169.254.0.0/16, fe80::/10, where cloud metadata services answer)`,
-      };
-    }
-    const owners = reservedNetworks.filter(({ list }) => contains(list, resolved)).map(({ tenant }) => tenant);
-    if (owners.length > 0 && !owners.includes(policy.tenant ?? '')) {
-      return { reason: 'not-permitted', message: `${what} is reserved for ${owners.join(', ')}`, owners };
-    }
-    if (!nameAllowed && !contains(networks, resolved)) {
-      return { reason: 'not-allowed', message: `${what} is not among the allowed targets (port ${port})` };
-    }
-    return undefined;
+  return {
+    policy,
+    port,
+    address,
+    literal,
+    hostname: names[0] ?? '',
+    targets,
+    nameAllowed,
+    // Built once per client: the check below runs for every address of every new connection.
+    networks: blockListOf(admitted),
+    anyNetwork: admitted.length > 0,
+    reservedNetworks: sorted(networkTargets.flatMap((target) => target.tenant ?? [])).map((tenant) => ({
+      tenant,
+      list: blockListOf(networkTargets.filter((target) => target.tenant === tenant)),
+    })),
   };
+}
 
-  const reserved = literal ? [] : reservation(base, targets, alias);
+/** Why a client may not connect to an address its host resolved to (undefined: it may). */
+function addressRefusal(screen: Screen, resolved: string): AddressRefusal | undefined {
+  const { policy } = screen;
+  const what = screen.literal ? `the address ${resolved}` : `${screen.hostname} resolves to ${resolved}, which`;
+  if (!policy.allowLinkLocal && isLinkLocalAddress(resolved)) {
+    return {
+      reason: 'link-local',
+      message: `${what} is link-local (169.254.0.0/16, fe80::/10, where cloud metadata services answer)`,
+    };
+  }
+  const owners = screen.reservedNetworks.filter(({ list }) => contains(list, resolved)).map(({ tenant }) => tenant);
+  if (owners.length > 0 && !owners.includes(policy.tenant ?? '')) {
+    return { reason: 'not-permitted', message: `${what} is reserved for ${owners.join(', ')}`, owners };
+  }
+  if (!screen.nameAllowed && !contains(screen.networks, resolved)) {
+    return { reason: 'not-allowed', message: `${what} is not among the allowed targets (port ${screen.port})` };
+  }
+  return undefined;
+}
+
+/**
+ * Decides whether a client for `base` may connect, and how to check the addresses its host
+ * resolves to. `alias`: the name looked up instead of the URL's host, which host patterns match
+ * as well.
+ */
+export function admit(base: URL, policy: AddressPolicy, alias?: string): Admission {
+  const screen = screenOf(base, policy, alias);
+  const { port, literal, hostname, nameAllowed } = screen;
+  const reserved = literal ? [] : reservation(base, screen.targets, alias);
   if (reserved.length > 0 && !reserved.includes(policy.tenant ?? '')) {
     return {
       kind: 'refused',
@@ -189,18 +225,20 @@ export function admit(base: URL, policy: AddressPolicy, alias?: string): Admissi
   }
   if (literal) {
     // A literal address is never looked up, so it is checked here, once and for all.
-    const refusal = check(address);
+    const refusal = addressRefusal(screen, screen.address);
     return refusal === undefined ? { kind: 'allowed' } : { kind: 'refused', refusal };
   }
-  if (!nameAllowed && networkTargets.filter(admits).length === 0) {
+  if (!nameAllowed && !screen.anyNetwork) {
     // No network could let it in: refused without even a DNS lookup.
     return {
       kind: 'refused',
       refusal: { reason: 'not-allowed', message: `${hostname}:${port} is not among the allowed targets` },
     };
   }
-  const guarded = !policy.allowLinkLocal || !nameAllowed || reservedNetworks.length > 0;
-  return guarded ? { kind: 'allowed', checkResolved: check } : { kind: 'allowed' };
+  const guarded = !policy.allowLinkLocal || !nameAllowed || screen.reservedNetworks.length > 0;
+  return guarded
+    ? { kind: 'allowed', checkResolved: (resolved) => addressRefusal(screen, resolved) }
+    : { kind: 'allowed' };
 }
 
 const HOST_PATTERN = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

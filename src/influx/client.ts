@@ -27,70 +27,26 @@ import type {
   V1AuthorizationRequest,
   V1Credentials,
 } from './types.js';
+import * as authorizations from './authorizations.js';
+import * as buckets from './buckets.js';
+import { isNotFound, orNull, versioned, type Requests } from './requests.js';
 import * as v1 from './v1.js';
 import { findSetupRequestProblem } from './validate.js';
 import {
-  findBucket,
   findIdByName,
-  parseAuthorization,
-  parseList,
-  parseBucket,
   parseCreated,
-  parseCreatedAuthorization,
-  parseBucketInfo,
   parseHealth,
   parseSetupResult,
   parseSetupStatus,
   parseTokenOwner,
-  retentionRules,
   secretsOf,
   sessionOf,
   setupBody,
 } from './wire.js';
 
-function isNotFound<T>(outcome: Outcome<T>): boolean {
-  return !outcome.ok && outcome.failure.kind === 'rejected' && outcome.failure.status === 404;
-}
-
-/** A lookup that found nothing: InfluxDB answers a name that matches nothing with 404, not an empty list. */
-async function orNull<T>(outcome: Promise<Outcome<T | null>>): Promise<Outcome<T | null>> {
-  const settled = await outcome;
-  return isNotFound(settled) ? { ok: true, value: null } : settled;
-}
-
-/** Observed: 404 for an ID that was deleted or never existed, 400 `invalid` for one InfluxDB cannot parse ("id must have a length of 16 bytes"). */
-async function foundByID<T>(outcome: Promise<Outcome<T>>): Promise<Outcome<T | null>> {
-  const settled = await outcome;
-  const namesNothing =
-    isNotFound(settled) || (!settled.ok && settled.failure.kind === 'rejected' && settled.failure.status === 400);
-  return namesNothing ? { ok: true, value: null } : settled;
-}
-
 /** A request the client refuses to send, reported as InfluxDB would refuse it. */
 function refusedLocally<T>(problem: string): Outcome<T> {
   return { ok: false, failure: { kind: 'rejected', status: 0, code: 'invalid', message: problem } };
-}
-
-/** The expectation with its value also carrying the version InfluxDB stamps on every answer (X-Influxdb-Version), so /health is needed only without it. */
-function versioned<T extends object>(expectation: Expectation<T>): Expectation<T & { version?: string }> {
-  return {
-    ...expectation,
-    parse: (json, answer) => {
-      const value = expectation.parse(json, answer);
-      const version = answer.headers.get('x-influxdb-version');
-      return value !== undefined && version ? { ...value, version } : value;
-    },
-  };
-}
-
-/** A bucket's path. */
-function bucketPath(bucketID: string): string {
-  return `/api/v2/buckets/${encodeURIComponent(bucketID)}`;
-}
-
-/** An authorization's path. */
-function authorizationPath(authorizationID: string): string {
-  return `/api/v2/authorizations/${encodeURIComponent(authorizationID)}`;
 }
 
 /** A client of one instance; `transport`: the connections of another client to share (the pool's). */
@@ -105,6 +61,12 @@ class HttpInfluxClient implements InfluxClient {
     private readonly transport: Transport,
     private readonly signal?: AbortSignal,
   ) {}
+
+  /** How buckets.ts, authorizations.ts and v1.ts send their requests through this client. */
+  private readonly requests: Requests = {
+    call: (request, expectation) => this.call(request, expectation),
+    remove: (token, path, endpoint, query) => this.remove(token, path, endpoint, query),
+  };
 
   private async call<T>(request: Call, expectation: Expectation<T>): Promise<Outcome<T>> {
     const { signal } = this;
@@ -185,17 +147,7 @@ class HttpInfluxClient implements InfluxClient {
   }
 
   bucket(token: string, bucketID: string): Promise<Outcome<BucketState>> {
-    return this.call(
-      { method: 'GET', path: bucketPath(bucketID), endpoint: 'GET /api/v2/buckets/{id}', authToken: token },
-      versioned({ parse: parseBucket, secrets: [token] }),
-    );
-  }
-
-  createOrg(token: string, name: string): Promise<Outcome<Created>> {
-    return this.call(
-      { method: 'POST', path: '/api/v2/orgs', endpoint: 'POST /api/v2/orgs', body: { name }, authToken: token },
-      { parse: parseCreated, secrets: [token] },
-    );
+    return buckets.bucket(this.requests, token, bucketID);
   }
 
   createBucket(
@@ -205,52 +157,38 @@ class HttpInfluxClient implements InfluxClient {
     retentionSeconds: number,
     description?: string,
   ): Promise<Outcome<Created>> {
-    const body = {
-      orgID,
-      name,
-      retentionRules: retentionRules(retentionSeconds),
-      ...(description !== undefined && { description }),
-    };
-    return this.call(
-      { method: 'POST', path: '/api/v2/buckets', endpoint: 'POST /api/v2/buckets', body, authToken: token },
-      { parse: parseCreated, secrets: [token] },
-    );
+    return buckets.createBucket(this.requests, token, orgID, name, retentionSeconds, description);
   }
 
   setRetention(token: string, bucketID: string, retentionSeconds: number): Promise<Outcome<Created>> {
-    return this.patchBucket(token, bucketID, { retentionRules: retentionRules(retentionSeconds) });
+    return buckets.setRetention(this.requests, token, bucketID, retentionSeconds);
   }
 
   findBucket(token: string, orgID: string, name: string): Promise<Outcome<BucketInfo | null>> {
-    return orNull(
-      this.call(
-        {
-          method: 'GET',
-          path: '/api/v2/buckets',
-          endpoint: 'GET /api/v2/buckets',
-          query: { orgID, name },
-          authToken: token,
-        },
-        { parse: (json) => findBucket(json, name), secrets: [token] },
-      ),
-    );
+    return buckets.findBucket(this.requests, token, orgID, name);
   }
 
   findBucketByID(token: string, bucketID: string): Promise<Outcome<BucketInfo | null>> {
-    return foundByID(
-      this.call(
-        { method: 'GET', path: bucketPath(bucketID), endpoint: 'GET /api/v2/buckets/{id}', authToken: token },
-        { parse: parseBucketInfo, secrets: [token] },
-      ),
-    );
+    return buckets.findBucketByID(this.requests, token, bucketID);
   }
 
   describeBucket(token: string, bucketID: string, description: string): Promise<Outcome<Created>> {
-    return this.patchBucket(token, bucketID, { description });
+    return buckets.describeBucket(this.requests, token, bucketID, description);
   }
 
   renameBucket(token: string, bucketID: string, name: string): Promise<Outcome<Created>> {
-    return this.patchBucket(token, bucketID, { name });
+    return buckets.renameBucket(this.requests, token, bucketID, name);
+  }
+
+  deleteBucket(token: string, bucketID: string): Promise<Outcome<Deletion>> {
+    return buckets.deleteBucket(this.requests, token, bucketID);
+  }
+
+  createOrg(token: string, name: string): Promise<Outcome<Created>> {
+    return this.call(
+      { method: 'POST', path: '/api/v2/orgs', endpoint: 'POST /api/v2/orgs', body: { name }, authToken: token },
+      { parse: parseCreated, secrets: [token] },
+    );
   }
 
   findUser(token: string, name: string): Promise<Outcome<string | null>> {
@@ -275,13 +213,6 @@ class HttpInfluxClient implements InfluxClient {
     );
   }
 
-  private patchBucket(token: string, bucketID: string, body: Record<string, unknown>): Promise<Outcome<Created>> {
-    return this.call(
-      { method: 'PATCH', path: bucketPath(bucketID), endpoint: 'PATCH /api/v2/buckets/{id}', body, authToken: token },
-      { parse: parseCreated, secrets: [token] },
-    );
-  }
-
   /** A DELETE answered with 204; one of something already gone (404) has done its job too. */
   private async remove(
     token: string,
@@ -296,53 +227,20 @@ class HttpInfluxClient implements InfluxClient {
     return isNotFound(deleted) ? { ok: true, value: 'absent' } : deleted;
   }
 
-  deleteBucket(token: string, bucketID: string): Promise<Outcome<Deletion>> {
-    return this.remove(token, bucketPath(bucketID), 'DELETE /api/v2/buckets/{id}');
-  }
-
   listAuthorizations(token: string, filter: AuthorizationFilter): Promise<Outcome<Authorization[]>> {
-    return this.call(
-      {
-        method: 'GET',
-        path: '/api/v2/authorizations',
-        endpoint: 'GET /api/v2/authorizations',
-        query: { ...filter },
-        authToken: token,
-        growingList: true,
-      },
-      { parse: (json) => parseList(json, 'authorizations', parseAuthorization), secrets: [token] },
-    );
+    return authorizations.listAuthorizations(this.requests, token, filter);
   }
 
   authorization(token: string, authorizationID: string): Promise<Outcome<Authorization | null>> {
-    return foundByID(
-      this.call(
-        {
-          method: 'GET',
-          path: authorizationPath(authorizationID),
-          endpoint: 'GET /api/v2/authorizations/{id}',
-          authToken: token,
-        },
-        { parse: parseAuthorization, secrets: [token] },
-      ),
-    );
+    return authorizations.authorization(this.requests, token, authorizationID);
   }
 
   createAuthorization(token: string, request: AuthorizationRequest): Promise<Outcome<CreatedAuthorization>> {
-    return this.call(
-      {
-        method: 'POST',
-        path: '/api/v2/authorizations',
-        endpoint: 'POST /api/v2/authorizations',
-        body: { ...request },
-        authToken: token,
-      },
-      { parse: parseCreatedAuthorization, secrets: [token] },
-    );
+    return authorizations.createAuthorization(this.requests, token, request);
   }
 
   deleteAuthorization(token: string, authorizationID: string): Promise<Outcome<Deletion>> {
-    return this.remove(token, authorizationPath(authorizationID), 'DELETE /api/v2/authorizations/{id}');
+    return authorizations.deleteAuthorization(this.requests, token, authorizationID);
   }
 
   setPassword(token: string, userID: string, password: string): Promise<Outcome<true>> {
@@ -372,14 +270,6 @@ class HttpInfluxClient implements InfluxClient {
     );
     return { ok: true, value: true };
   }
-
-  // The 1.x compatibility API (v1.ts), through this client's requests.
-  private readonly requests: v1.Requests = {
-    call: (request, expectation) => this.call(request, expectation),
-    remove: (token, path, endpoint, query) => this.remove(token, path, endpoint, query),
-    foundByID,
-    isNotFound,
-  };
 
   listDbrps(token: string, filter: DbrpFilter): Promise<Outcome<DbrpMapping[]>> {
     return v1.listDbrps(this.requests, token, filter);

@@ -1,7 +1,6 @@
 // InfluxDB's 1.x compatibility API: DBRP mappings (the database and retention policy 1.x clients
 // name, and the bucket they reach), v1 (legacy) authorizations, and the 1.x login check.
-import type { Expectation } from './responses.js';
-import type { Call } from './transport.js';
+import { foundByID, isNotFound, type Requests } from './requests.js';
 import type {
   DbrpFilter,
   DbrpMapping,
@@ -15,15 +14,6 @@ import type {
   V1Credentials,
 } from './types.js';
 import { parseDatabaseNames, parseDbrp, parseDbrpContent, parseList, parseV1Authorization } from './wire.js';
-
-/** How the client sends a request and reads its answer, and how it deletes (a 404 has done its job too). */
-export interface Requests {
-  call<T>(request: Call, expectation: Expectation<T>): Promise<Outcome<T>>;
-  remove(token: string, path: string, endpoint: string, query?: Record<string, string>): Promise<Outcome<Deletion>>;
-  /** The answer, or null when it names nothing (404, or 400 for an ID InfluxDB cannot parse). */
-  foundByID<T>(outcome: Promise<Outcome<T>>): Promise<Outcome<T | null>>;
-  isNotFound<T>(outcome: Outcome<T>): boolean;
-}
 
 function dbrpPath(dbrpID: string): string {
   return `/api/v2/dbrps/${encodeURIComponent(dbrpID)}`;
@@ -112,7 +102,7 @@ export async function listV1Authorizations(
     { parse: (json) => parseList(json, 'authorizations', parseV1Authorization), secrets: [token] },
   );
   // InfluxDB answers a username that names nothing with 404 rather than an empty list.
-  return 'username' in filter && requests.isNotFound(listed) ? { ok: true, value: [] } : listed;
+  return 'username' in filter && isNotFound(listed) ? { ok: true, value: [] } : listed;
 }
 
 export function v1Authorization(
@@ -120,7 +110,7 @@ export function v1Authorization(
   token: string,
   authorizationID: string,
 ): Promise<Outcome<V1Authorization | null>> {
-  return requests.foundByID(
+  return foundByID(
     requests.call(
       {
         method: 'GET',

@@ -6,7 +6,7 @@ import {
   type EndpointFacts,
   type ServiceFacts,
 } from '../api/cluster.js';
-import { commaSeparated } from '../api/spec.js';
+import { commaSeparated } from '../api/fields.js';
 import { ONBOARD_FROM_ANNOTATION } from '../api/types.js';
 
 /**

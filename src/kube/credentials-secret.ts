@@ -14,7 +14,7 @@ import {
   TLS_ANNOTATION,
   type InfluxOnboarding,
 } from '../api/types.js';
-import { sameInstance } from '../api/spec.js';
+import { sameInstance } from '../api/instance-identity.js';
 import { TEMPLATE_METADATA_ANNOTATION } from '../api/access-types.js';
 import type { CredentialsSecret, DesiredSecret, TemplatedSecret } from '../api/credentials.js';
 import { currentSecret, writeOwnSecret, type ManagedSecretView } from './own-secret.js';

@@ -1,7 +1,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { ALLOWED_URLS_ANNOTATION, type SecretKeySelector } from '../api/types.js';
 import type { Reference } from '../api/credentials.js';
-import { commaSeparated } from '../api/spec.js';
+import { commaSeparated } from '../api/fields.js';
 import { apiStatus, kubeCall } from './errors.js';
 
 /**

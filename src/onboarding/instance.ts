@@ -162,13 +162,15 @@ export function rememberedReach(
 /**
  * The target keys of the resources a change of this Service can concern: what instance their URL
  * reaches, or whether their namespace may, may have changed (its name, its addresses, its Pods',
- * ExternalNames for it).
+ * ExternalNames for it). Its consent covers its endpoints' addresses however they are reached, so
+ * the resources reaching them through another Service are concerned too.
  */
 export function targetsOfService(service: ServiceFacts, view: ClusterView, settings: InstanceSettings): string[] {
   return unique([
     ...new Router(view, settings.clusterDomain).serviceSpellings(service.namespace, service.name),
     // As the event shows it: a deleted Service is no longer in the view.
     ...service.addresses.map((address) => `address:${address}`),
+    ...targetsOfEndpoints(view.endpointsOf(service.namespace, service.name), view, settings),
   ]);
 }
 

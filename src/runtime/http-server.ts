@@ -23,6 +23,54 @@ export function parseBindAddress(address: string): { host: string | undefined; p
 
 type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => void | Promise<void>;
 
+/** The handler, answering 500 (and logging) where it throws instead of crashing. */
+function guarded(handler: RequestHandler, logger: Logger): http.RequestListener {
+  return (request, response) => {
+    Promise.resolve()
+      .then(() => handler(request, response))
+      .catch((error: unknown) => {
+        logger.error('http handler failed', {
+          path: request.url,
+          error: errorMessage(error),
+        });
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
+  };
+}
+
+function tls(certificate: ServingCertificate): https.ServerOptions {
+  return { cert: certificate.certPem, key: certificate.keyPem, minVersion: 'TLSv1.2' };
+}
+
+/**
+ * Reloads the server's certificate every `refreshMs` when the source says it changes; a failed
+ * reload keeps the one in use. Answers the timer to stop, if any.
+ */
+function reloading(
+  server: https.Server,
+  certificates: CertificateSource,
+  loaded: ServingCertificate,
+  logger: Logger,
+): NodeJS.Timeout | undefined {
+  if (certificates.refreshMs === undefined) return undefined;
+  let current = loaded;
+  const refresh = async (): Promise<void> => {
+    try {
+      const next = await certificates.load();
+      if (next.certPem === current.certPem && next.keyPem === current.keyPem) return;
+      server.setSecureContext(tls(next));
+      current = next;
+      logger.info('serving certificate reloaded');
+    } catch (error) {
+      logger.warn('serving certificate reload failed; keeping the current one', {
+        error: errorMessage(error),
+      });
+    }
+  };
+  return setInterval(() => void refresh(), certificates.refreshMs).unref();
+}
+
 /**
  * Serves HTTP on the bind address, or HTTPS with a certificate from `certificates` (reloaded
  * every `refreshMs` when the source says it changes; a failed reload keeps the certificate in
@@ -35,49 +83,20 @@ export async function serve(
   certificates?: CertificateSource,
 ): Promise<BoundServer> {
   const { host, port } = parseBindAddress(bindAddress);
-  const listener = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    Promise.resolve()
-      .then(() => handler(request, response))
-      .catch((error: unknown) => {
-        logger.error('http handler failed', {
-          path: request.url,
-          error: errorMessage(error),
-        });
-        if (!response.headersSent) response.writeHead(500);
-        response.end();
-      });
-  };
-  let current: ServingCertificate | undefined = await certificates?.load();
-  const tls = (certificate: ServingCertificate): https.ServerOptions => ({
-    cert: certificate.certPem,
-    key: certificate.keyPem,
-    minVersion: 'TLSv1.2',
-  });
-  const server = current === undefined ? http.createServer(listener) : https.createServer(tls(current), listener);
-  const refresh = async (): Promise<void> => {
-    if (!(server instanceof https.Server) || certificates === undefined) return;
-    try {
-      const next = await certificates.load();
-      if (next.certPem === current?.certPem && next.keyPem === current.keyPem) return;
-      server.setSecureContext(tls(next));
-      current = next;
-      logger.info('serving certificate reloaded');
-    } catch (error) {
-      logger.warn('serving certificate reload failed; keeping the current one', {
-        error: errorMessage(error),
-      });
-    }
-  };
+  const listener = guarded(handler, logger);
+  const certificate = await certificates?.load();
+  const server =
+    certificate === undefined ? http.createServer(listener) : https.createServer(tls(certificate), listener);
   const timer =
-    certificates?.refreshMs === undefined
-      ? undefined
-      : setInterval(() => void refresh(), certificates.refreshMs).unref();
+    server instanceof https.Server && certificates !== undefined && certificate !== undefined
+      ? reloading(server, certificates, certificate, logger)
+      : undefined;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
       server.off('error', reject);
       const bound = (server.address() as AddressInfo).port;
-      logger.info('listening', { address: bindAddress, port: bound, tls: current !== undefined });
+      logger.info('listening', { address: bindAddress, port: bound, tls: certificate !== undefined });
       resolve({
         port: bound,
         close: () =>

@@ -28,6 +28,13 @@ export interface ObjectType {
   transform?: (object: KubernetesObject) => KubernetesObject;
 }
 
+/** Objects a controller's objects depend on, and the requests an event of one names. */
+export interface Watch {
+  type: ObjectType;
+  map: MapToRequests<KubernetesObject>;
+  predicates?: readonly Predicate[];
+}
+
 /** A controller as a declaration, in controller-runtime's builder terms (For, Owns, Watches). */
 export interface ControllerRegistration {
   /** Names the controller in logs and in its metrics' controller and queue labels; unique per manager. */
@@ -44,11 +51,7 @@ export interface ControllerRegistration {
    */
   owns?: ReadonlyArray<{ type: ObjectType; ownerLabel?: string; predicates?: readonly Predicate[] }>;
   /** Other objects its objects depend on: an event enqueues whatever `map` names (as for `owns`, not their initial list nor resyncs). */
-  watches?: ReadonlyArray<{
-    type: ObjectType;
-    map: MapToRequests<KubernetesObject>;
-    predicates?: readonly Predicate[];
-  }>;
+  watches?: readonly Watch[];
   reconciler: Reconciler;
   /**
    * Where its reconciler records the objects it writes (WakeSuppression.write): the event of such

@@ -3,7 +3,7 @@
 import type { Connection, OnboardingAccess } from '../../src/access/access.js';
 import type { BucketResolution } from '../../src/access/token-facts.js';
 import type { AccessRecord } from '../../src/api/access-records.js';
-import type { GrantTerms } from '../../src/api/access-spec.js';
+import type { GrantTerms } from '../../src/api/access-from.js';
 import type { CreatedAuthorization } from '../../src/influx/types.js';
 
 export const NOW = '2026-01-01T00:00:00.000Z';

@@ -13,7 +13,8 @@ import {
   type InfluxOnboardingStatus,
 } from '../../src/api/types.js';
 import type { Credentials, CredentialsSecret, DesiredSecret, Reference } from '../../src/api/credentials.js';
-import { checkSpec, sameInstance, tlsSettings } from '../../src/api/spec.js';
+import { checkSpec } from '../../src/api/spec.js';
+import { sameInstance, tlsSettings } from '../../src/api/instance-identity.js';
 import type {
   Authorization,
   BucketState,

@@ -3,7 +3,7 @@
 // every referenced Secret is readable, consents to spec.url and holds a usable value, the
 // credentials Secret is the operator's own, and an escrow copy it would get is approved for it.
 import { passwordProblem, tokenProblem, type Reference } from '../../api/credentials.js';
-import { sameInstance } from '../../api/spec.js';
+import { sameInstance } from '../../api/instance-identity.js';
 import {
   ALLOWED_URLS_ANNOTATION,
   ESCROW_APPROVED_ANNOTATION,

@@ -9,7 +9,7 @@ import type {
 } from '../../api/credentials.js';
 import { renderSecretTemplate } from '../../api/secret-template.js';
 import type { SecretTemplate } from '../../api/template-types.js';
-import { sameInstance, tlsSettings } from '../../api/spec.js';
+import { sameInstance, tlsSettings } from '../../api/instance-identity.js';
 import type { EffectiveSpec } from '../../api/types.js';
 import type { BoundCredentials } from '../facts.js';
 

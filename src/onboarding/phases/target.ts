@@ -3,7 +3,7 @@
 // goes ahead only where the instance accepts their token; without a Secret to approve on, the
 // credentials are first written back into it, bound to where they belong.
 import type { CredentialsSecret, CredentialsTarget } from '../../api/credentials.js';
-import { sameInstance } from '../../api/spec.js';
+import { sameInstance } from '../../api/instance-identity.js';
 import { RETARGET_ANNOTATION, Reason, type EffectiveSpec } from '../../api/types.js';
 import type { InfluxFailure } from '../../influx/index.js';
 import { NONE } from '../../runtime/index.js';

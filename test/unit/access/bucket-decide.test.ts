@@ -6,7 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bucketMarker, decideBucket, managerOf, type BucketFacts } from '../../../src/access/bucket-decide.js';
+import { decideBucket } from '../../../src/access/bucket-decide.js';
+import { bucketMarker, managerOf, type BucketFacts } from '../../../src/access/bucket-facts.js';
 import { EMPTY_RECORD, type AccessRecord, type RecordedBucket } from '../../../src/api/access-records.js';
 import { checkBucketSpec } from '../../../src/api/access-spec.js';
 import { BUCKET_FINALIZER, type InfluxBucket } from '../../../src/api/access-types.js';

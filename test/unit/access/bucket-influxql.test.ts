@@ -7,7 +7,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decideBucket, type BucketFacts } from '../../../src/access/bucket-decide.js';
+import { decideBucket } from '../../../src/access/bucket-decide.js';
+import type { BucketFacts } from '../../../src/access/bucket-facts.js';
 import {
   decideMapping,
   defaultClaimants,

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commaSeparated } from '../../../src/api/spec.js';
+import { commaSeparated } from '../../../src/api/fields.js';
 import {
   admit,
   parseAllowedTargets,

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commaSeparated } from '../../../src/api/spec.js';
+import { commaSeparated } from '../../../src/api/fields.js';
 import { admit, parseAllowedTargets } from '../../../src/influx/address-policy.js';
 import { createInfluxClient } from '../../../src/influx/client.js';
 import { shardGroupDurationSeconds } from '../../../src/influx/wire.js';

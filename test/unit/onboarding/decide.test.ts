@@ -5,7 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkSpec, sameInstance, tlsSettings } from '../../../src/api/spec.js';
+import { checkSpec } from '../../../src/api/spec.js';
+import { sameInstance, tlsSettings } from '../../../src/api/instance-identity.js';
 import {
   ALLOWED_URLS_ANNOTATION,
   ONBOARD_FROM_ANNOTATION,

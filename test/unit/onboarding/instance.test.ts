@@ -302,23 +302,51 @@ test('spellings: every target key naming the instance (names, addresses, endpoin
     'http://10.244.1.5:8086',
   ])
     assert.equal([...resolve(c, url, 'team-a').spellings].sort(), expected, url);
-  const service = c.directory.service('team-a', 'influxdb');
-  assert.ok(service);
-  if (service) assert.equal(targetsOfService(service, c.directory, SETTINGS), expected, 'what a change of it wakes');
-  // A change of team-a's slice wakes the resources naming team-a's Service and evil's forwarder,
-  // which lists the same Pod, and those naming the Pod's address.
-  assert.equal(targetsOfEndpoints(c.directory.endpointsOf('team-a', 'influxdb'), c.directory, SETTINGS), [
+  // A change of team-a's slice, or of its Service, wakes the resources naming team-a's Service and
+  // evil's forwarder, which lists the same Pod, and those naming the Pod's address.
+  const throughAnyService = [
     'address:10.0.0.17',
     'address:10.0.0.50',
     'address:10.244.1.5',
     'service:evil/fwd',
     'service:evil/proxy',
     'service:team-a/influxdb',
-  ]);
+  ];
+  const service = c.directory.service('team-a', 'influxdb');
+  assert.ok(service);
+  if (service) {
+    assert.equal(
+      targetsOfService(service, c.directory, SETTINGS).sort(),
+      throughAnyService,
+      'what a change of it wakes',
+    );
+  }
+  assert.equal(
+    targetsOfEndpoints(c.directory.endpointsOf('team-a', 'influxdb'), c.directory, SETTINGS),
+    throughAnyService,
+  );
   assert.equal(resolve(c, 'http://influx.example.com', 'x').spellings, [
     'host:influx.example.com',
     'service:evil/outside',
   ]);
+});
+
+test('consent given on one of two Services listing the same address wakes the resources that reach it through the other', () => {
+  // As on a node: the test InfluxDB at the node's address behind Service standin (namespace db), and
+  // the API server's `kubernetes` Service (default) listing the same address. A resource of app
+  // naming standin waits NotPermitted until both owners let app in; the second consent must wake it.
+  const c = new TestCluster();
+  c.service('db', 'standin', { clusterIP: '10.0.0.40', consent: 'app' });
+  c.endpoints('db', 'standin', ['10.10.0.2'], { podNamespace: null });
+  c.service('default', 'kubernetes', { clusterIP: '10.0.0.1', consent: 'app' });
+  c.endpoints('default', 'kubernetes', ['10.10.0.2'], { podNamespace: null });
+  const kubernetes = c.directory.service('default', 'kubernetes');
+  assert.ok(kubernetes);
+  const woken = kubernetes ? targetsOfService(kubernetes, c.directory, SETTINGS) : [];
+  // The resources are indexed by the host their URL names (targetKey), as the controller looks them up.
+  const named = targetKey('http://standin.db.svc:8086', 'app', SETTINGS.clusterDomain);
+  assert.is(named, 'service:db/standin');
+  assert.ok(woken.includes(named ?? ''), `a change of default/kubernetes wakes ${named}: ${woken.join(', ')}`);
 });
 
 test('connectGuard: an address the host resolves to at connect time must not belong to a namespace that did not let this one in', () => {

@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import { createLogger, SecretRegistry } from '../../../src/log.js';
 import type { ApiGetter } from '../../../src/runtime/connection.js';
 import { Informer } from '../../../src/runtime/informer.js';
-import { peekContinue, type WatchRestartReason } from '../../../src/runtime/reflector.js';
+import { peekContinue } from '../../../src/runtime/api-answers.js';
+import type { WatchRestartReason } from '../../../src/runtime/reflector.js';
 
 const logger = createLogger({
   level: 'error',
