@@ -1,6 +1,6 @@
 // npm run bench -- e2e [--full] [--sizes 50,500] [--concurrency 4] [--latency 20] [--runs 20]
 //   [--observers watch,poll] [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20]
-//   [--profile] [--scale 1000,10000,50000] [--scale-tokens 1000,10000] [--scale-concurrency 4,16] [--scale-window 330] [--scale-restarts 1] [--baseline-bundle /tmp/base/dist/main.js] [--onboard-bundle /tmp/old/dist/main.js]
+//   [--profile] [--scale 1000,10000,50000] [--scale-tokens 1000,10000] [--scale-concurrency 4,16] [--scale-window 330] [--scale-restarts 1] [--scale-hosts each|shared] [--scale-record] [--baseline-bundle /tmp/base/dist/main.js] [--onboard-bundle /tmp/old/dist/main.js]
 //   [--real v2.9.1,v2.7.12] [--real-runs 10] [--real-instances 10] [--operator-node-options=--max-semi-space-size=1]
 //   [--skip latency,sizes,sweep,steady,scale,scale-floor,scale-round,real]
 //
@@ -89,6 +89,8 @@ function settingsFrom(args: string[]): Settings {
       'scale-concurrency': { type: 'string', default: '4,16' },
       'scale-window': { type: 'string' },
       'scale-restarts': { type: 'string', default: '1' },
+      'scale-hosts': { type: 'string', default: 'shared' },
+      'scale-record': { type: 'boolean', default: false },
       'baseline-bundle': { type: 'string' },
       'onboard-bundle': { type: 'string' },
       real: { type: 'string' },
@@ -111,6 +113,12 @@ function settingsFrom(args: string[]): Settings {
       .map((part) => part.trim())
       .filter((part) => part !== '');
   const numbers = (name: string, text: string | undefined): number[] => list(text).map((part) => number(name, part, 0));
+  const oneOf = <T extends string>(name: string, text: string | undefined, allowed: readonly T[]): T => {
+    const found = allowed.find((value) => value === text);
+    if (found === undefined)
+      throw new Error(`--${name}: must be one of ${allowed.join(', ')}; got ${JSON.stringify(text)}`);
+    return found;
+  };
   return {
     mode: full ? 'full' : 'quick',
     sizes: numbers('sizes', values.sizes ?? (full ? '50,500,2000,5000' : '50,200')),
@@ -132,6 +140,8 @@ function settingsFrom(args: string[]): Settings {
     scaleConcurrency: numbers('scale-concurrency', values['scale-concurrency']),
     scaleWindowSeconds: number('scale-window', values['scale-window'], STEADY_WINDOW_SECONDS),
     scaleRestarts: number('scale-restarts', values['scale-restarts'], 1),
+    scaleHosts: oneOf('scale-hosts', values['scale-hosts'], ['each', 'shared'] as const),
+    scaleRecord: values['scale-record'] ?? false,
     ...(values['baseline-bundle'] !== undefined && { baselineBundle: values['baseline-bundle'] }),
     ...(values['onboard-bundle'] !== undefined && { onboardBundle: values['onboard-bundle'] }),
     realVersions: list(values.real ?? (full ? REAL_VERSIONS.join(',') : '')).map((text) => {
@@ -634,8 +644,9 @@ export async function e2e(args: string[]): Promise<Figure[]> {
       ...part,
       seconds: result.seconds,
     });
-    // Without its floors the scale series is a probe of the operator alone, and writes nothing.
-    if (scale !== undefined && !settings.skip.includes('scale-floor')) writeDocs(SCALE_FILE, only({ scale }));
+    // Without its floors the scale series is a probe of the operator alone, and writes nothing unless told to.
+    if (scale !== undefined && (settings.scaleRecord || !settings.skip.includes('scale-floor')))
+      writeDocs(SCALE_FILE, only({ scale }));
     if (real.length > 0) writeDocs('bench-e2e-real.json', only({ real }));
     // A partial run (--skip) is a probe: it does not replace the figures in docs/.
     if (settings.skip.length === 0) {

@@ -18,6 +18,7 @@ import { floorOnboard, floorToken, tokenManifest } from './floor.js';
 import {
   apiRequests,
   collection,
+  cpuSeconds,
   createAll,
   inParallel,
   memoryAfterGc,
@@ -71,6 +72,8 @@ interface SteadyCounts {
   /** The operator's API requests over the window, by method and kind (`GET list secrets`, `GET watch ...`). */
   apiRequests: Record<string, number>;
   apiWrites: number;
+  /** The operator's CPU time (user + system) over the window: what the drift checks cost it. */
+  operatorCpuSeconds?: number;
 }
 
 interface ListTiming {
@@ -123,6 +126,8 @@ export interface ScalePoint {
   /** Every restart's first reconcile and operator's share, ms, when there were several. */
   starts?: Array<{ firstReconcileMs: number; operatorShareMs: number; longestListMs: number; load: string }>;
   load: string;
+  /** Onboardings: each instance on a host of its own, or N ports of a few addresses (points without it: shared). */
+  hosts?: 'each' | 'shared';
   /** When and on which commit the point was measured: a run keeps the points of sizes it did not measure. */
   date: string;
   commit: string;
@@ -137,14 +142,19 @@ export interface ScaleFigures {
 interface Workload {
   kind: SeriesKind;
   plural: string;
-  /** With the operator running in `namespace`: readies what `count` resources need (the N, then the restarts' pending ones); their manifests by name and index. */
+  /**
+   * With the operator running in `namespace`: readies what `count` resources need (the N, then the
+   * restarts' pending ones); their manifests by name and index. hostEach: every instance on a
+   * host of its own.
+   */
   prepare(
     bench: Bench,
     namespace: string,
     count: number,
+    hostEach: boolean,
   ): Promise<(name: string, index: number) => Record<string, unknown>>;
   /** The floor for `size` resources in `namespace`, at `concurrency`. */
-  floor(bench: Bench, namespace: string, size: number, concurrency: number): Promise<void>;
+  floor(bench: Bench, namespace: string, size: number, concurrency: number, hostEach: boolean): Promise<void>;
   /** Whether the namespace's resources can be deleted without an operator (no finalizers). */
   deletable: boolean;
 }
@@ -152,12 +162,12 @@ interface Workload {
 const onboardings: Workload = {
   kind: 'onboardings',
   plural: 'influxonboardings',
-  async prepare(bench, namespace, count) {
-    const urls = await bench.farm.start(count);
+  async prepare(bench, namespace, count, hostEach) {
+    const urls = await bench.farm.start(count, { hostEach });
     return (name, index) => onboardingManifest(namespace, name, urls[index] ?? '');
   },
-  async floor(bench, namespace, size, concurrency) {
-    const urls = await bench.farm.start(size);
+  async floor(bench, namespace, size, concurrency, hostEach) {
+    const urls = await bench.farm.start(size, { hostEach });
     await inParallel(urls, concurrency, async (url, index) => {
       await floorOnboard(bench.kube, namespace, `r-${index}`, url);
     });
@@ -221,7 +231,13 @@ async function cleanUp(bench: Bench, workload: Workload, namespace: string): Pro
 async function onboard(
   bench: Bench,
   workload: Workload,
-  { size, concurrency, pending, bundle }: { size: number; concurrency: number; pending: number; bundle?: string },
+  {
+    size,
+    concurrency,
+    pending,
+    bundle,
+    hostEach,
+  }: { size: number; concurrency: number; pending: number; bundle?: string; hostEach: boolean },
 ): Promise<{
   namespace: string;
   operator: BenchOperator;
@@ -234,7 +250,7 @@ async function onboard(
   const resources = collection(namespace, workload.plural);
   const watch: ReadyWatch = watchObserver(bench.kube, resources);
   try {
-    const manifest = await workload.prepare(bench, namespace, size + pending);
+    const manifest = await workload.prepare(bench, namespace, size + pending, hostEach);
     const started = performance.now();
     const peak = peakRss(operator.process.pid, 500);
     await createAll(
@@ -255,13 +271,19 @@ async function onboard(
   }
 }
 
-async function floorRun(bench: Bench, workload: Workload, size: number, concurrency: number): Promise<number> {
+async function floorRun(
+  bench: Bench,
+  workload: Workload,
+  size: number,
+  concurrency: number,
+  hostEach: boolean,
+): Promise<number> {
   const namespace = await newNamespace(bench, `scale-${workload.kind}-floor`);
   const watch = watchObserver(bench.kube, collection(namespace, workload.plural));
   try {
     await sleep(200);
     const started = performance.now();
-    await workload.floor(bench, namespace, size, concurrency);
+    await workload.floor(bench, namespace, size, concurrency, hostEach);
     return ((await watch.allReady(size, READY_TIMEOUT_MS)) - started) / 1000;
   } finally {
     watch.stop();
@@ -269,15 +291,16 @@ async function floorRun(bench: Bench, workload: Workload, size: number, concurre
   }
 }
 
-/** `GET list secrets?managed-by=...`, `PATCH status`, ... */
+/** `GET list secrets?managed-by=...`, `PATCH status`, ... (one key for the lists of every onboarding's access record: their selectors differ by a hash). */
 function requestKey(request: Bench['tap']['requests'][number]): string {
   if (request.kind === 'other') return writeKey(request);
-  const selector = request.query.get('labelSelector');
-  return `GET ${request.kind} ${request.resource}${selector === null ? '' : `?${selector}`}`;
+  const selector = request.query.get('labelSelector')?.replace(/=[0-9a-f]{40}$/, '=<hash>');
+  return `GET ${request.kind} ${request.resource}${selector === undefined ? '' : `?${selector}`}`;
 }
 
 async function steadyState(
   bench: Bench,
+  operator: BenchOperator,
   namespace: string,
   size: number,
   kind: SeriesKind,
@@ -286,7 +309,9 @@ async function steadyState(
   const before = await bench.farm.counts();
   await bench.farm.mark();
   const since = Date.now();
+  const cpuBefore = cpuSeconds(operator.process.pid);
   await sleep(windowSeconds * 1000);
+  const operatorCpuSeconds = round(cpuSeconds(operator.process.pid) - cpuBefore, 2);
   const after = await bench.farm.counts();
   const influxRequests: Record<string, number> = {};
   for (const [endpoint, count] of Object.entries(after)) {
@@ -303,6 +328,7 @@ async function steadyState(
     ...(kind === 'onboardings' && { requestsPerInstance: await bench.farm.spread() }),
     apiRequests: requests,
     apiWrites: seen.filter((request) => request.kind === 'other' && request.method !== 'GET').length,
+    operatorCpuSeconds,
   };
 }
 
@@ -455,6 +481,10 @@ interface PointSettings {
   profile: boolean;
   /** False: the floors are left out (a probe of the operator alone). */
   floor: boolean;
+  /** Every instance on a loopback address of its own (N hosts), not N ports of a few addresses. */
+  hostEach: boolean;
+  /** Whether this is the run's last point: nothing after it needs the cluster emptied. */
+  lastPoint: boolean;
 }
 
 async function scalePoint(bench: Bench, workload: Workload, size: number, how: PointSettings): Promise<ScalePoint> {
@@ -471,6 +501,7 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
     const run = await onboard(bench, workload, {
       size,
       concurrency,
+      hostEach: how.hostEach,
       pending: concurrency === main ? restarts : 0,
       ...(how.onboardBundle !== undefined && { bundle: how.onboardBundle }),
     });
@@ -485,7 +516,7 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
       say(
         `  RSS after GC ${memory.rssMiB} MiB (${(rssBeforeGc / 1024 ** 2) | 0} MiB before), heap used ${round(heapUsed / 1024 ** 2)} MiB`,
       );
-      const steady = await steadyState(bench, run.namespace, size, workload.kind, how.windowSeconds);
+      const steady = await steadyState(bench, run.operator, run.namespace, size, workload.kind, how.windowSeconds);
       say(`  steady state over ${steady.windowSeconds} s: ${JSON.stringify(steady)}`);
       const starts: StartFigures[] = [];
       const baselineStarts: StartFigures[] = [];
@@ -538,8 +569,11 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
         }),
       };
     } else await run.operator.process.kill();
-    await cleanUp(bench, workload, run.namespace);
-    const floorSeconds = how.floor ? await floorRun(bench, workload, size, concurrency) : undefined;
+    // The last run on the cluster leaves its resources to the control plane's teardown: deleting
+    // 50,000 takes minutes and measures nothing.
+    const last = !how.floor && concurrency === [main, ...others].at(-1) && how.lastPoint;
+    if (!last) await cleanUp(bench, workload, run.namespace);
+    const floorSeconds = how.floor ? await floorRun(bench, workload, size, concurrency, how.hostEach) : undefined;
     const entry: ReadyRun = {
       concurrency,
       operatorSeconds: round(run.seconds, 2),
@@ -560,6 +594,7 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
     ...point,
     ready: ready.sort((a, b) => a.concurrency - b.concurrency),
     load: `${loadBefore} -> ${load()}`,
+    ...(workload.kind === 'onboardings' && { hosts: how.hostEach ? ('each' as const) : ('shared' as const) }),
     date: new Date().toISOString(),
     commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
   };
@@ -674,7 +709,7 @@ function keptPoints(measured: readonly ScalePoint[]): ScalePoint[] {
 
 export async function scaleSeries(bench: Bench, settings: Settings): Promise<ScaleFigures> {
   const measured: ScalePoint[] = [];
-  const how: PointSettings = {
+  const how: Omit<PointSettings, 'lastPoint'> = {
     concurrencies: settings.scaleConcurrency,
     windowSeconds: settings.scaleWindowSeconds,
     restarts: settings.scaleRestarts,
@@ -683,11 +718,16 @@ export async function scaleSeries(bench: Bench, settings: Settings): Promise<Sca
     firstRound: !settings.skip.includes('scale-round'),
     profile: settings.profile,
     floor: !settings.skip.includes('scale-floor'),
+    hostEach: settings.scaleHosts === 'each',
   };
-  for (const size of settings.scale) measured.push(await scalePoint(bench, onboardings, size, how));
-  for (const size of settings.scaleTokens) measured.push(await scalePoint(bench, tokens, size, how));
+  const series = [
+    ...settings.scale.map((size) => ({ workload: onboardings, size })),
+    ...settings.scaleTokens.map((size) => ({ workload: tokens, size })),
+  ];
+  for (const [index, { workload, size }] of series.entries())
+    measured.push(await scalePoint(bench, workload, size, { ...how, lastPoint: index === series.length - 1 }));
   const points = [...keptPoints(measured), ...measured].sort((a, b) => a.kind.localeCompare(b.kind) || a.size - b.size);
-  if (how.floor) writeScaleCharts(points);
+  if (how.floor || settings.scaleRecord) writeScaleCharts(points);
   const figures: Figure[] = measured.flatMap((point) => [
     ...point.ready.map((run) => ({
       name: `e2e scale ${point.size} ${point.kind} -> all Ready, concurrency ${run.concurrency}`,

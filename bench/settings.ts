@@ -22,6 +22,10 @@ export interface Settings {
   scaleConcurrency: number[];
   /** The scale series' steady-state window, seconds: one default drift interval with its jitter unless given. */
   scaleWindowSeconds: number;
+  /** `shared` (as the series was measured): N ports of one loopback address per 10,000 instances, which the duplicate check sees as a few hosts of many; `each`: every instance on an address of its own (N hosts, as N Services). */
+  scaleHosts: 'each' | 'shared';
+  /** Write the scale points (and charts) though floors or the first round were left out: each point says what it lacks. */
+  scaleRecord: boolean;
   /** Restarts over the N Ready resources per scale point (the start-up figures are the median's). */
   scaleRestarts: number;
   /** A bundle of another build (its .map beside it): each scale restart is run with it too, alternating, for an A/B on one cluster. */

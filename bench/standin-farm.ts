@@ -3,7 +3,8 @@
 // --latency ms, so N resources onboard N instances. It runs apart from the benchmark so that neither
 // the operator's nor the floor's CPU time is spent serving InfluxDB.
 //   node --import tsx bench/standin-farm.ts <latency ms> <address>
-// Messages over IPC: {start: n} -> {urls}; 'counts' -> requests by endpoint since start; 'mark' ->
+// Messages over IPC: {start: n, hostEach?: k} -> {urls} (hostEach: each stand-in on an address of its
+// own, 127.<k>.<i / 250>.<i % 250 + 1>, as N Services are N hosts); 'counts' -> requests by endpoint since start; 'mark' ->
 // notes each stand-in's requests so far; 'spread' -> how many stand-ins got how many requests since
 // the mark; 'stop' -> exits.
 import { startInfluxStandin, type InfluxStandin } from '../test/support/influx-standin.js';
@@ -40,7 +41,11 @@ function spread(): Record<string, number> {
   return byCount;
 }
 
-process.on('message', (message: { start?: number } | 'counts' | 'mark' | 'spread' | 'stop') => {
+/** The address of the index-th stand-in when each has its own, in 127.<octet>.0.0/16. */
+const ownAddress = (octet: number, index: number): string =>
+  `127.${octet}.${Math.floor(index / 250)}.${(index % 250) + 1}`;
+
+process.on('message', (message: { start?: number; hostEach?: number } | 'counts' | 'mark' | 'spread' | 'stop') => {
   void (async () => {
     if (message === 'counts') {
       process.send?.({ counts: counts() });
@@ -61,12 +66,16 @@ process.on('message', (message: { start?: number } | 'counts' | 'mark' | 'spread
     }
     await Promise.all(standins.map((standin) => standin.close()));
     const count = message.start ?? 0;
+    const { hostEach } = message;
+    const hostOf = (index: number): string => (hostEach === undefined ? host : ownAddress(hostEach, index));
     standins = [];
     marks = [];
     // Started in batches: thousands of listen() calls at once gain nothing.
     for (let index = 0; index < count; index += 100) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(100, count - index) }, () => startInfluxStandin({ host })),
+        Array.from({ length: Math.min(100, count - index) }, (_, offset) =>
+          startInfluxStandin({ host: hostOf(index + offset) }),
+        ),
       );
       for (const standin of batch) standin.knobs.latencyMs = latencyMs;
       standins.push(...batch);

@@ -7,12 +7,12 @@ import { readReference } from '../kube/references.js';
 import {
   resolveInstance,
   rememberedReach,
-  specAtInstance,
   type Reach,
   targetKey,
   targetsOfEndpoints,
   targetsOfService,
 } from '../onboarding/instance.js';
+import { InstanceFiling } from '../onboarding/instance-filing.js';
 import type { OnboardingPorts } from '../onboarding/ports.js';
 import { createOnboardingReconciler } from '../onboarding/reconciler.js';
 import {
@@ -44,10 +44,11 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   const onboardings = onboardingCache(manager, deps);
   // Where each cached resource leads, kept until it or the cluster view changes (one per process).
   const reach = rememberedReach(cluster, instances);
+  const filing = instanceFiling(onboardings, deps, reach);
   // The credentials Secret a reconcile writes comes back through the Secret watches; at the
   // version written it tells that reconcile nothing new.
   const wakeSuppression = new WakeSuppression();
-  const reconciler = createOnboardingReconciler(onboardingPorts(manager, deps, onboardings, wakeSuppression, reach), {
+  const reconciler = createOnboardingReconciler(onboardingPorts(manager, deps, wakeSuppression, reach, filing), {
     driftCheckIntervalMs: config.driftCheckIntervalMs,
     passwordCheckIntervalMs: config.passwordCheckIntervalMs,
     requireSecretConsent: config.requireSecretConsent,
@@ -62,11 +63,41 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
     // Credentials Secrets name their resource in a label, not an ownerReference: with deletionPolicy
     // Retain they outlive it.
     owns: [{ type: MANAGED_SECRETS, ownerLabel: OWNER_NAME_LABEL }],
-    watches: onboardingWatches(deps, onboardings, reach),
+    watches: onboardingWatches(deps, onboardings, filing),
     reconciler,
     wakeSuppression,
     concurrency: config.concurrency,
   });
+}
+
+/** The host a valid spec's URL names (instance.ts' targetKey): the targets index's value. */
+function hostNamed(resource: InfluxOnboarding, clusterDomain: string): string | undefined {
+  const checked = checkSpec(resource);
+  return checked.ok ? targetKey(checked.spec.url, resource.metadata.namespace, clusterDomain) : undefined;
+}
+
+/** The cached resources by the instance they reach, kept as the cache changes (one per process). */
+function instanceFiling(
+  onboardings: Cache<InfluxOnboarding>,
+  deps: ControllerDeps,
+  reach: (resource: InfluxOnboarding) => Reach | undefined,
+): InstanceFiling {
+  const filing = new InstanceFiling({
+    onHost: (host) => onboardings.byIndex(TARGETS, host),
+    get: (key) => onboardings.getByKey(key),
+    keyOf: (resource) => requestKey({ namespace: resource.metadata.namespace, name: resource.metadata.name }),
+    hostOf: (resource) => hostNamed(resource, deps.instances.clusterDomain),
+    reach,
+    version: () => deps.cluster.version(),
+  });
+  onboardings.addHandlers({
+    onAdd: (resource) => filing.changed(undefined, resource),
+    onUpdate: (previous, current) => {
+      if (previous !== current) filing.changed(previous, current);
+    },
+    onDelete: (resource) => filing.changed(resource, undefined),
+  });
+  return filing;
 }
 
 /**
@@ -78,10 +109,7 @@ function onboardingCache(manager: Manager, deps: ControllerDeps): Cache<InfluxOn
   return manager.cache<InfluxOnboarding>(onboardingsOf(deps.config), {
     indexes: {
       [TARGETS]: (resource) => {
-        const checked = checkSpec(resource);
-        const target = checked.ok
-          ? targetKey(checked.spec.url, resource.metadata.namespace, deps.instances.clusterDomain)
-          : undefined;
+        const target = hostNamed(resource, deps.instances.clusterDomain);
         return target === undefined ? [] : [target];
       },
       [NAMES_SECRET]: namesSecrets,
@@ -93,7 +121,7 @@ function onboardingCache(manager: Manager, deps: ControllerDeps): Cache<InfluxOn
 function onboardingWatches(
   deps: ControllerDeps,
   onboardings: Cache<InfluxOnboarding>,
-  reach: (resource: InfluxOnboarding) => Reach | undefined,
+  filing: InstanceFiling,
 ): Watch[] {
   const { config, cluster, instances } = deps;
   const targeting = (keys: readonly string[]): Request[] => naming(onboardings, keys).map(requestFor);
@@ -113,7 +141,7 @@ function onboardingWatches(
     // waiting behind it (DuplicateTarget) go on at once, not at their next drift check.
     {
       type: onboardingsOf(config),
-      map: (resource) => waitingBehind(onboardings, resource as InfluxOnboarding, deps, reach),
+      map: (resource) => waitingBehind(filing, resource as InfluxOnboarding, deps),
       predicates: [ignoreStatusOnlyUpdates],
     },
     // Consent given or withdrawn, an address or endpoint moved: who owns an instance may have changed.
@@ -131,22 +159,17 @@ function onboardingWatches(
  * of N), permitted to target it, and reporting DuplicateTarget. The status only chooses whom to
  * wake: their own reconcile decides from the cluster, never from it.
  */
-function waitingBehind(
-  onboardings: Cache<InfluxOnboarding>,
-  resource: InfluxOnboarding,
-  deps: ControllerDeps,
-  reach: (resource: InfluxOnboarding) => Reach | undefined,
-): Request[] {
+function waitingBehind(filing: InstanceFiling, resource: InfluxOnboarding, deps: ControllerDeps): Request[] {
   const { cluster, instances } = deps;
   const checked = checkSpec(resource);
   if (!checked.ok) return [];
   const mine = resolveInstance(checked.spec.url, resource.metadata.namespace, cluster, instances);
-  return naming(onboardings, mine.spellings)
+  return filing
+    .at(mine.spellings, mine.key)
     .filter((other) => {
       if (other.metadata.uid === resource.metadata.uid) return false;
       const reason = other.status?.conditions?.find((condition) => condition.type === READY)?.reason;
-      if (reason !== Reason.DuplicateTarget) return false;
-      return specAtInstance(other, mine.key, reach) !== undefined;
+      return reason === Reason.DuplicateTarget;
     })
     .map(requestFor);
 }
@@ -155,9 +178,9 @@ function waitingBehind(
 function onboardingPorts(
   manager: Manager,
   deps: ControllerDeps,
-  onboardings: Cache<InfluxOnboarding>,
   wakeSuppression: WakeSuppression,
   reach: (resource: InfluxOnboarding) => Reach | undefined,
+  filing: InstanceFiling,
 ): OnboardingPorts {
   const { config, core, credentials, customObjects, events, cluster, instances } = deps;
   // The resource as this process last wrote its status, until the cache shows it.
@@ -166,7 +189,7 @@ function onboardingPorts(
   return {
     resource: (namespace, name) => resources.get(namespace, name),
     instance: (namespace, url) => resolveInstance(url, namespace, cluster, instances),
-    targeting: (targets) => naming(onboardings, targets),
+    atInstance: (spellings, key) => filing.at(spellings, key),
     reach,
     readSecret: (owner, name) => credentials.read(owner, name),
     writeSecret: (owner, desired, observed) =>

@@ -133,10 +133,9 @@ export function specAtInstance(
 
 /**
  * reachOf for cached resources, kept for each resource object until its resourceVersion or the
- * view's version changes. The duplicate check and the wake of the resources waiting behind one
- * compare every resource whose URL names the same host, in each reconcile (drift checks included)
- * and each change: about 10 µs a resource to check its spec and resolve its instance again, N x
- * 10 µs per reconcile and N²/2 for a burst of N on one host.
+ * view's version changes: about 10 µs a resource to check its spec and resolve its instance
+ * again, which the duplicate check and the wake of the resources waiting behind one would
+ * otherwise pay for every resource on the same host (instance-filing.ts) at each lookup.
  */
 export function rememberedReach(
   view: ClusterView & { version(): number },

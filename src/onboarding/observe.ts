@@ -3,7 +3,7 @@ import type { SpecCheck } from '../api/spec.js';
 import type { InfluxOnboarding, SecretKeySelector } from '../api/types.js';
 import type { Facts, References } from './facts.js';
 import { generatePassword, generateToken } from '../api/generate.js';
-import { specAtInstance, type Instance } from './instance.js';
+import type { Instance } from './instance.js';
 import type { CredentialMemory } from './memory.js';
 import type { OnboardingOptions, OnboardingPorts } from './ports.js';
 
@@ -91,11 +91,11 @@ function duplicateOf(
   if (!checked.ok || checked.spec.mode !== 'Setup' || instance === undefined || !instance.permitted) return undefined;
   const competes = (other: InfluxOnboarding): boolean => {
     if (other.metadata.uid === resource.metadata.uid || other.metadata.deletionTimestamp !== undefined) return false;
-    return specAtInstance(other, instance.key, (candidate) => ports.reach(candidate))?.mode === 'Setup';
+    return ports.reach(other)?.mode === 'Setup';
   };
   const before = (a: InfluxOnboarding, b: InfluxOnboarding) => precedes(a, b, instance.owners);
   const ahead = ports
-    .targeting(instance.spellings)
+    .atInstance(instance.spellings, instance.key)
     .filter(competes)
     .filter((other) => before(other, resource));
   const first = ahead.sort((a, b) => (before(a, b) ? -1 : 1))[0];

@@ -11,8 +11,8 @@ export interface OnboardingPorts {
   resource(namespace: string, name: string): InfluxOnboarding | undefined;
   /** Which instance spec.url reaches for a resource of `namespace`, and whether that namespace may onboard it (instance.ts). */
   instance(namespace: string, url: string): Instance;
-  /** The cached resources whose spec.url names one of these target keys (an instance's spellings), to find two that onboard one instance. */
-  targeting(targets: readonly string[]): readonly InfluxOnboarding[];
+  /** The cached resources that reach instance `key`, among those whose spec.url names one of its spellings (target keys): who competes for one instance. */
+  atInstance(spellings: readonly string[], key: string): readonly InfluxOnboarding[];
   /** Where a cached resource's spec leads, when its namespace may target that instance (instance.ts' reachOf). */
   reach(resource: InfluxOnboarding): Reach | undefined;
   readSecret(owner: InfluxOnboarding, name: string): Promise<CredentialsSecret>;

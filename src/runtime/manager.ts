@@ -12,7 +12,7 @@ import { controllerOwner, enqueueMapped, enqueueObject, labelOwner, settledLow }
 import type { SparedWriter } from './enqueue.js';
 import type { BoundServer } from './http-server.js';
 import { Informer } from './informer.js';
-import type { IndexFunction } from './informer.js';
+import type { EventHandlers, IndexFunction } from './informer.js';
 import { requestFor, requestKey } from './keys.js';
 import { AlwaysLeader, LeaderElector } from './leader.js';
 import type { LeaderElection, LeaseStore } from './leader.js';
@@ -43,6 +43,9 @@ export interface Cache<T> {
   byIndex(name: string, value: string): T[];
   /** How many times the cache's contents changed: what is computed from them holds while it stays. */
   readonly changes: number;
+  getByKey(key: string): T | undefined;
+  /** Notifications of every change, delivered as the cache changes, before anything reads it: to keep what is derived from it current. */
+  addHandlers(handlers: EventHandlers<T>): void;
 }
 
 export interface CacheOptions<T> {

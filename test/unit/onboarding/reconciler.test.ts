@@ -154,19 +154,22 @@ function fakePorts(world: World, pool: InfluxClientPool): OnboardingPorts {
   };
   // As the controller wires it: the cache behind the runtime's read-your-writes view, which the
   // status writes are recorded in.
+  const reach = rememberedReach(world.cluster.directory, INSTANCES);
   const resources = new ReadYourWrites<InfluxOnboarding>({
     get: (namespace, name) => world.resources.get(`${namespace}/${name}`),
   });
   return {
     resource: (namespace, name) => resources.get(namespace, name),
     instance: (namespace, url) => resolveInstance(url, namespace, world.cluster.directory, INSTANCES),
-    reach: rememberedReach(world.cluster.directory, INSTANCES),
-    targeting: (targets) =>
+    reach,
+    // Every resource compared, as the filing must answer (test/unit/onboarding/instance-filing.test.ts holds it to this).
+    atInstance: (spellings, key) =>
       [...world.resources.values()].filter((resource) => {
         const checked = checkSpec(resource);
         return (
           checked.ok &&
-          targets.includes(targetKey(checked.spec.url, resource.metadata.namespace, 'cluster.local') ?? '')
+          spellings.includes(targetKey(checked.spec.url, resource.metadata.namespace, 'cluster.local') ?? '') &&
+          reach(resource)?.key === key
         );
       }),
     readSecret: async (owner, name) => world.secrets.get(`${owner.metadata.namespace}/${name}`) ?? { state: 'absent' },
