@@ -46,11 +46,6 @@ const verdicts = {
     requeue: nextCheck(s.facts),
   }),
   /**
-   * A token that worked once was rejected. A new one from spec.tokenSecretRef is only ever written
-   * to the Secret once accepted, so the Secret may still hold the previous one: the message says
-   * which token was rejected.
-   */
-  /**
    * The setup this resource sent got no answer, and the instance is now set up without the token
    * it was to make: InfluxDB's setup is several writes (user, password, org, its buckets, the
    * owner mapping, the bucket, the token last), each its own transaction, and a stop between two
@@ -62,6 +57,11 @@ const verdicts = {
     message: `InfluxDB at ${s.spec.url} is set up but rejects the token in Secret ${s.spec.credentialsSecretName} (${failureText(failure)}): the setup this resource sent at ${sentAt} got no answer, and InfluxDB stopped before it made the token (its setup is several separate writes). The Secret keeps the username, password and token that were sent. To finish: wipe the instance's data (it was fresh before this setup) and the operator sets it up again with them; or, only if \`influxd recovery org list\` shows org ${s.spec.org}, stop influxd, run \`influxd recovery auth create-operator --org ${s.spec.org} --username ${s.spec.username}\`, start it, and put the token it prints in a Secret named by spec.tokenSecretRef`,
     requeue: nextCheck(s.facts),
   }),
+  /**
+   * A token that worked once was rejected. A new one from spec.tokenSecretRef is only ever written
+   * to the Secret once accepted, so the Secret may still hold the previous one: the message says
+   * which token was rejected.
+   */
   tokenInvalid: (s: Situation, replacing: boolean, failure: InfluxFailure): Verdict => ({
     reason: Reason.TokenInvalid,
     message: replacing
