@@ -577,7 +577,7 @@ test('start without a controller is refused', async () => {
   }
 });
 
-test('stop: running reconciles finish, then the lease is released, then the caches stop, cleanups run and the connection closes', async () => {
+test('stop: running reconciles finish, drains run while still leading, then the lease is released, then the caches stop, cleanups run and the connection closes', async () => {
   const steps: string[] = [];
   const context = await fixture(
     { [THINGS_PATH]: [object('Thing', 'slow', '2')], [SECRETS_PATH]: [] },
@@ -597,6 +597,9 @@ test('stop: running reconciles finish, then the lease is released, then the cach
         steps.push('reconcile finished');
         return {};
       },
+    });
+    manager.onDrain(async () => {
+      steps.push(manager.notLeading() === undefined ? 'drain while leading' : 'drain after leading');
     });
     manager.onStop(() => {
       steps.push('cleanup');
@@ -619,7 +622,41 @@ test('stop: running reconciles finish, then the lease is released, then the cach
       steps
         .map((step) => (watchesStopped(step) ? 'watch stopped' : step))
         .filter((step, index, all) => step !== all[index - 1]),
-      ['reconcile started', 'reconcile finished', 'lease released', 'watch stopped', 'cleanup', 'connection closed'],
+      [
+        'reconcile started',
+        'reconcile finished',
+        'drain while leading',
+        'lease released',
+        'watch stopped',
+        'cleanup',
+        'connection closed',
+      ],
+    );
+  } finally {
+    await context.cleanup();
+  }
+});
+
+test('a drain that fails does not keep the Lease: stop releases it and goes on', async () => {
+  const steps: string[] = [];
+  const context = await fixture(
+    { [THINGS_PATH]: [] },
+    { leaderElection: { id: 'test', lease: { namespace: 'ns', identity: 'me', store: leaseStore(steps) } } },
+    steps,
+  );
+  const { manager } = context;
+  try {
+    manager.register(registration({}));
+    manager.onDrain(async () => {
+      steps.push('drain');
+      throw new Error('receiver gone');
+    });
+    await manager.start();
+    await eventually('leading', () => manager.notLeading() === undefined, { intervalMs: 5 });
+    await manager.stop();
+    assert.equal(
+      steps.filter((step) => !step.startsWith('watch stopped')),
+      ['drain', 'lease released', 'connection closed'],
     );
   } finally {
     await context.cleanup();
