@@ -5,24 +5,13 @@
  * this replica still leads (a replica that does not lead may not send them), before the Lease is
  * released.
  */
-import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../../src/config.js';
-import { controllerDeps, EVENT_HOLD_MS, type ControllerDeps } from '../../../src/controllers/shared.js';
-import { createLogger, SecretRegistry } from '../../../src/log.js';
-import { KubeConnection } from '../../../src/runtime/connection.js';
-import type { LeaseStore, StoredLease } from '../../../src/runtime/leader.js';
-import { Manager } from '../../../src/runtime/manager.js';
-import { FakeApiServer, kubeConfigFor } from '../../support/fake-api-server.js';
+import { EVENT_HOLD_MS, type ControllerDeps } from '../../../src/controllers/shared.js';
+import type { Manager } from '../../../src/runtime/manager.js';
+import { FakeApiServer } from '../../support/fake-api-server.js';
+import { memoryLeaseStore, wiredManager } from '../../support/memory-lease.js';
 import { eventually } from '../../support/wait.js';
-
-const logger = createLogger({
-  level: 'error',
-  format: 'json',
-  registry: new SecretRegistry(),
-  stream: new Writable({ write: (_chunk, _encoding, done) => done() }),
-});
 
 const EVENTS_PATH = '/apis/events.k8s.io/v1/namespaces/monitoring/events';
 
@@ -32,25 +21,6 @@ const RESOURCE = {
   metadata: { namespace: 'monitoring', name: 'influxdb', uid: 'uid-1', resourceVersion: '7' },
 };
 
-/** One Lease in memory; writes down its release in `steps`. */
-function leaseStore(steps: string[]): LeaseStore {
-  let stored: StoredLease | undefined;
-  let version = 0;
-  const write = (record: StoredLease['record']): StoredLease => {
-    stored = { record: structuredClone(record), resourceVersion: String(++version) };
-    if (record.holderIdentity === '') steps.push('lease released');
-    return structuredClone(stored);
-  };
-  return {
-    get: async () => (stored ? structuredClone(stored) : undefined),
-    create: async (record) => write(record),
-    update: async (record, resourceVersion) => {
-      if (stored?.resourceVersion !== resourceVersion) throw new Error('conflict');
-      return write(record);
-    },
-  };
-}
-
 interface Wired {
   manager: Manager;
   deps: ControllerDeps;
@@ -59,6 +29,7 @@ interface Wired {
   stop(): Promise<void>;
 }
 
+/** The operator's wiring, leading, against a stand-in API server that writes down each Event it receives. */
 async function wired(): Promise<Wired> {
   const steps: string[] = [];
   const api = new FakeApiServer();
@@ -68,25 +39,7 @@ async function wired(): Promise<Wired> {
     steps.push('event sent');
     return { status: 201, body: { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e' } } };
   };
-  const loaded = loadConfig(['--operator-namespace', 'operator'], {});
-  if (loaded.kind !== 'run') throw new Error('the test configuration is not runnable');
-  const manager = new Manager({
-    connection: new KubeConnection(kubeConfigFor(await api.start())),
-    logger,
-    namespaces: [],
-    leaderElection: {
-      id: 'influx-onboarding-operator',
-      lease: { namespace: 'operator', identity: 'me', store: leaseStore(steps) },
-    },
-    healthProbeBindAddress: '0',
-    metrics: { bindAddress: '0' },
-  });
-  const deps = controllerDeps(manager, loaded.config, logger, new SecretRegistry(), 'test');
-  manager.register({
-    name: 'things',
-    for: { type: { group: 'example.com', version: 'v1', kind: 'Thing', plural: 'things' } },
-    reconciler: async () => ({}),
-  });
+  const { manager, deps } = wiredManager(await api.start(), memoryLeaseStore(steps));
   await manager.start();
   await eventually('leading', () => manager.notLeading() === undefined, { timeoutMs: 5000, intervalMs: 5 });
   let stopped = false;
