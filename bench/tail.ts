@@ -130,8 +130,9 @@ async function operatorTrial(
     `${resource} reconciled`,
     (record) => record.message === 'reconciled' && record['resource'] === resource,
   );
-  // The Event goes out in the background after the status: counted in this run, not in the next.
-  await settleWrites(bench, namespace, since, 3);
+  // The Event goes out in the background, held after the status: counted in this run, and sent
+  // before the floor's run begins (a write of ours during it would make the floor's lists wait).
+  await settleWrites(bench, namespace, since);
   const after = await counters(operator);
   const writes = apiRequests(bench.tap, namespace, since).filter(
     (request) => request.kind === 'other' && request.method !== 'GET',
@@ -163,14 +164,15 @@ async function operatorTrial(
   };
 }
 
-/** Waits until `count` writes of the namespace since `since` have been answered (2 s at most). */
-async function settleWrites(bench: Bench, namespace: string, since: number, count: number): Promise<void> {
+/** Waits until the run's Event has been written and every write of the namespace since `since` answered (2 s at most). */
+async function settleWrites(bench: Bench, namespace: string, since: number): Promise<void> {
   const deadline = Date.now() + 2000;
   while (Date.now() < deadline) {
     const writes = apiRequests(bench.tap, namespace, since).filter(
       (request) => request.kind === 'other' && request.method !== 'GET',
     );
-    if (writes.length >= count && writes.every((request) => request.ms !== undefined)) return;
+    const evented = writes.some((request) => writeKey(request) === 'POST events');
+    if (evented && writes.every((request) => request.ms !== undefined)) return;
     await sleep(5);
   }
 }

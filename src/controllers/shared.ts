@@ -41,6 +41,16 @@ import {
 const REPORTING_CONTROLLER = `${GROUP}/influx-onboarding-operator`;
 // How long shutdown waits for queued events; exitOnSignals allows 5 s beyond the reconciles' own timeout.
 const EVENT_FLUSH_MS = 2_000;
+/**
+ * How long an Event is held before it is sent. The status write it follows then stays etcd's
+ * newest revision for a moment: a client listing the resources (a consistent read, which the API
+ * server answers from its watch cache once that cache has seen etcd's newest revision) sees the
+ * status at once. An Event sent at once is a newer revision that the resources' cache never sees,
+ * and every list after it waits for etcd's next progress notification, up to 100 ms
+ * (docs/cost-curve.md, "The tail"). 100 ms is 4x the time a 5 ms list poll took to see a status
+ * at p99 under load, and no longer than the wait an Event sent at once costs each list.
+ */
+export const EVENT_HOLD_MS = 100;
 
 /** Queues an event on a resource; it is sent in the background and never fails the caller. */
 type RecordEvent = (resource: { apiVersion: string; kind: string; metadata: ObjectMeta }, event: ResourceEvent) => void;
@@ -235,7 +245,8 @@ export function controllerDeps(
 /**
  * Events as client-go records them: record() queues, a bounded background sender creates them, so
  * a reconcile never waits for one (an event is a courtesy to humans; the status is the record).
- * Events that cannot be sent are counted, never retried; the queue is flushed on shutdown.
+ * Each is held EVENT_HOLD_MS first. Events that cannot be sent are counted, never retried; on
+ * shutdown the queue is flushed (held Events at once) before the Lease is released.
  */
 function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): RecordEvent {
   const dropped = new Counter({
@@ -246,6 +257,7 @@ function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): R
   });
   const sender = new BackgroundSender<EventsV1Event>({
     send: (event) => writer.create(event),
+    holdMs: EVENT_HOLD_MS,
     onDropped: (event, reason, error) => {
       dropped.inc({ reason });
       const { namespace, name } = event.regarding ?? {};
@@ -257,7 +269,8 @@ function eventRecorder(manager: Manager, logger: Logger, writer: EventWriter): R
       });
     },
   });
-  manager.onStop(() => sender.flush(EVENT_FLUSH_MS));
+  // Sent while this replica still leads: a replica that does not lead sends nothing that changes the cluster.
+  manager.onDrain(() => sender.flush(EVENT_FLUSH_MS));
   return (resource, event) => void sender.enqueue(writer.build(resource, event));
 }
 

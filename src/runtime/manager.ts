@@ -17,7 +17,7 @@ import { requestFor, requestKey } from './keys.js';
 import { AlwaysLeader, LeaderElector } from './leader.js';
 import type { LeaderElection, LeaseStore } from './leader.js';
 import { kubernetesLeaseStore } from './lease-store.js';
-import type { Logger } from '../log.js';
+import { errorMessage, type Logger } from '../log.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { SecureServing } from './metrics.js';
 import { filtered } from './predicates.js';
@@ -146,6 +146,7 @@ export class Manager {
   /** One read-your-writes view per cache, shared by every writer of its kind. */
   private readonly views = new Map<string, ReadYourWrites<KubernetesObject>>();
   private readonly registered: Registered[] = [];
+  private readonly drains: Array<() => Promise<void>> = [];
   private readonly cleanups: Array<() => void | Promise<void>> = [];
   private readonly termStarts: Array<() => void> = [];
   private readonly servers: BoundServer[] = [];
@@ -245,6 +246,15 @@ export class Manager {
   }
 
   /**
+   * Runs `drain` during stop(), once no reconcile runs any more and while this replica still
+   * holds the Lease: for writes the reconciles handed over to be sent in the background (Events),
+   * which a replica that does not lead may not send. The successor waits for them.
+   */
+  onDrain(drain: () => Promise<void>): void {
+    this.drains.push(drain);
+  }
+
+  /**
    * Runs `cleanup` during stop(), once no reconcile runs any more and before the API connection
    * and the servers close: for clients that only reconcilers use.
    */
@@ -294,14 +304,18 @@ export class Manager {
 
   /**
    * Stops in the order that keeps two replicas from writing at once and loses no work: running
-   * reconciles finish (bounded by shutdownTimeoutMs), then the Lease is released so a successor
-   * takes over at once, then queues and caches stop, cleanups run, and the connection closes;
-   * the probe and metrics servers answer until the very end.
+   * reconciles finish (bounded by shutdownTimeoutMs), what they left to send is sent (drains),
+   * then the Lease is released so a successor takes over at once, then queues and caches stop,
+   * cleanups run, and the connection closes; the probe and metrics servers answer until the very
+   * end.
    */
   async stop(): Promise<void> {
     this.stopping.abort();
     const timeoutMs = this.options.shutdownTimeoutMs ?? 30_000;
     await Promise.all(this.registered.map(({ controller }) => controller.stop(timeoutMs)));
+    // A drain that fails must not keep the Lease from its successor.
+    for (const outcome of await Promise.allSettled(this.drains.map((drain) => drain())))
+      if (outcome.status === 'rejected') this.logger.warn('drain failed', { error: errorMessage(outcome.reason) });
     await this.election.release();
     for (const { queue } of this.registered) queue.shutDown();
     await Promise.all([...this.informers.values()].map(({ informer }) => informer.stop()));

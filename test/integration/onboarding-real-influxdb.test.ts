@@ -13,6 +13,7 @@ import {
   consentTo,
   createOnboarding,
   createSecret,
+  eventsOnceRecorded,
   getOnboarding,
   onboardingEvents,
   onboardingHarness,
@@ -136,7 +137,7 @@ for (const version of REAL_VERSIONS) {
       const bucket = await server.admin.bucket(theirs.token, adopted.status?.bucketID ?? '');
       assert.equal([bucket.name, bucket.orgID, bucket.everySeconds], ['metrics', adopted.status?.orgID, 7200]);
       assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1 });
-      const events = await onboardingEvents(namespace, 'theirs');
+      const events = await eventsOnceRecorded(namespace, 'theirs', 'Adopted');
       const event = events.find((entry) => entry.reason === 'Adopted');
       assert.match(event?.message ?? '', 'not spec.username admin');
       assert.match(event?.message ?? '', 'created org acme; created bucket metrics with retention 7200 s');
@@ -178,7 +179,11 @@ for (const version of REAL_VERSIONS) {
       assert.is(readyOf(repaired)?.reason, 'Onboarded');
       assert.is((await server.admin.bucket(token, repaired?.status?.bucketID ?? '')).name, 'metrics');
       assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
-      const notes = (await onboardingEvents(namespace, 'daytwo'))
+      const notes = (
+        await eventsOnceRecorded(namespace, 'daytwo', 'Repaired', {
+          matching: (entry) => entry.message.includes('created bucket metrics'),
+        })
+      )
         .filter((entry) => entry.reason === 'Repaired')
         .map((entry) => entry.message);
       assert.ok(
@@ -209,7 +214,12 @@ for (const version of REAL_VERSIONS) {
       const bucket = await server.admin.bucket(token, repaired?.status?.bucketID ?? '');
       assert.equal([bucket.name, bucket.orgID, bucket.everySeconds], ['metrics', repaired?.status?.orgID, 7200]);
       assert.equal(await useCredentials(credentialsOf(secret, server)), { me: 200, rows: 1, signIn: 204 });
-      const notes = (await onboardingEvents(namespace, 'orgless'))
+      const notes = (
+        await eventsOnceRecorded(namespace, 'orgless', 'Repaired', {
+          matching: (entry) =>
+            entry.message.includes('created org acme') && entry.message.includes('created bucket metrics'),
+        })
+      )
         .filter((entry) => entry.reason === 'Repaired')
         .map((entry) => entry.message);
       assert.ok(
@@ -349,11 +359,7 @@ for (const version of REAL_VERSIONS) {
       const before = await context.secret('wiped-influxdb');
 
       await server.wipe();
-      await eventually(
-        'the Reonboarded event',
-        async () => (await onboardingEvents(namespace, 'wiped')).some((event) => event.reason === 'Reonboarded'),
-        { timeoutMs: 60_000 },
-      );
+      await eventsOnceRecorded(namespace, 'wiped', 'Reonboarded', { timeoutMs: 60_000 });
       const again = await waitForReason(namespace, 'wiped', 'Onboarded', 30_000);
       assert.is(readyOf(again)?.status, 'True');
       const after = await context.secret('wiped-influxdb');
@@ -660,7 +666,9 @@ for (const version of REAL_VERSIONS) {
       const org = await client.createOrg(newToken, 'made-with-the-rotated-token');
       client.close();
       assert.ok(org.ok, 'the rotated token can create orgs');
-      const events = (await onboardingEvents(namespace, 'tokrot')).filter((event) => event.reason === 'TokenRotated');
+      const events = (await eventsOnceRecorded(namespace, 'tokrot', 'TokenRotated')).filter(
+        (event) => event.reason === 'TokenRotated',
+      );
       assert.is(events.length, 1);
     },
   );

@@ -13,8 +13,8 @@ import { GROUP, PLURAL } from '../../src/api/types.js';
 import type { InfluxStandin } from '../support/influx-standin.js';
 import {
   createNamespace,
+  eventsOnceRecorded,
   getOnboarding,
-  onboardingEvents,
   onboardingHarness,
   onboardingManifest,
   readyOf,
@@ -129,7 +129,9 @@ tests(
     );
     assert.match(readyOf(attacker)?.message ?? '', 'did not answer within 60000 ms');
     assert.is(attacker.spec.requestTimeoutSeconds, 300, 'the stored value is left as it is');
-    const warnings = (await onboardingEvents(namespace, 'silent-0')).filter((event) => event.reason === 'SpecAdjusted');
+    const warnings = (await eventsOnceRecorded(namespace, 'silent-0', 'SpecAdjusted')).filter(
+      (event) => event.reason === 'SpecAdjusted',
+    );
     assert.is(warnings.length, 1, JSON.stringify(warnings));
     assert.is(warnings[0]?.type, 'Warning');
     assert.match(warnings[0]?.message ?? '', 'spec.requestTimeoutSeconds is 300');

@@ -25,6 +25,7 @@ import {
   type InfluxOnboarding,
   type InfluxOnboardingSpec,
 } from '../../src/api/types.js';
+import { EVENT_HOLD_MS } from '../../src/controllers/shared.js';
 import { adminKubeConfig, getControlPlane } from './cluster.js';
 import type { ControlPlane, KubectlResult } from './controlplane.js';
 import { startInfluxStandin, type InfluxStandin, type RecordedRequest, type StandinOptions } from './influx-standin.js';
@@ -428,14 +429,25 @@ export async function onboardingEvents(namespace: string, name?: string): Promis
 }
 
 /**
- * The resource's events once one with this reason has been recorded: the operator sends events
- * in the background, so one may land shortly after the status that goes with it.
+ * The resource's events once one with this reason (and, given `matching`, that matches) has been
+ * recorded. Read Events this way, never right after a status: the operator holds each Event
+ * EVENT_HOLD_MS and sends it in the background, so it lands after the status that goes with it.
+ * They are sent in the order recorded, so every Event recorded before the awaited one is in too.
  */
-export async function eventsOnceRecorded(namespace: string, name: string, reason: string): Promise<EventView[]> {
-  return await eventually(`a ${reason} event on ${namespace}/${name}`, async () => {
-    const events = await onboardingEvents(namespace, name);
-    return events.some((event) => event.reason === reason) ? events : undefined;
-  });
+export async function eventsOnceRecorded(
+  namespace: string,
+  name: string,
+  reason: string,
+  { matching = () => true, timeoutMs }: { matching?: (event: EventView) => boolean; timeoutMs?: number } = {},
+): Promise<EventView[]> {
+  return await eventually(
+    `a ${reason} event on ${namespace}/${name}`,
+    async () => {
+      const events = await onboardingEvents(namespace, name);
+      return events.some((event) => event.reason === reason && matching(event)) ? events : undefined;
+    },
+    { ...(timeoutMs !== undefined && { timeoutMs }) },
+  );
 }
 
 /** The gaps in ms between consecutive timestamps. */
@@ -523,6 +535,8 @@ export async function observableText(
   const sources: Record<string, string> = {};
   operators.forEach((operator) => (sources[`output of ${operator.name}`] = operator.output().join('\n')));
   outputs.forEach((output, index) => (sources[`saved operator output ${index + 1}`] = output));
+  // Events are held before they are sent: those recorded by now are all in after twice the hold.
+  await sleep(2 * EVENT_HOLD_MS);
   sources['kubectl get events -A'] = await kubectl(['get', 'events', '-A', '-o', 'json']);
   sources['kubectl get events.events.k8s.io -A'] = await kubectl(['get', 'events.events.k8s.io', '-A', '-o', 'json']);
   for (const namespace of namespaces) {

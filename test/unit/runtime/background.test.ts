@@ -138,7 +138,103 @@ test('flush of an idle sender returns at once, leaving no timer behind', async (
   assert.is(clock.pendingTimers, 0);
 });
 
-test('capacity and concurrency must be positive integers', () => {
+test('held items are sent in the order queued, each no sooner than holdMs after it was queued', async () => {
+  const clock = new ManualClock();
+  const receiver = heldReceiver();
+  const sender = new BackgroundSender({ send: receiver.send, holdMs: 100, clock });
+  assert.ok(sender.enqueue('first'));
+  await clock.advance(40);
+  sender.enqueue('second');
+  sender.enqueue('third');
+  await clock.advance(59);
+  assert.equal(receiver.open, [], 'nothing is sent while held');
+  assert.is(sender.pending, 3);
+  await clock.advance(1);
+  assert.equal(
+    receiver.open.map(({ item }) => item),
+    ['first'],
+  );
+  await clock.advance(39);
+  assert.is(receiver.open.length, 1, 'the second is still held');
+  await clock.advance(1);
+  assert.equal(
+    receiver.open.map(({ item }) => item),
+    ['first', 'second', 'third'],
+  );
+  for (let index = 0; index < 3; index++) await receiver.answerNext();
+  assert.equal(receiver.sent, ['first', 'second', 'third']);
+  assert.is(clock.pendingTimers, 0, 'no timer is left once nothing is held');
+});
+
+test('an item held past its time behind full send slots goes out, in order, as soon as a slot frees', async () => {
+  const clock = new ManualClock();
+  const receiver = heldReceiver();
+  const sender = new BackgroundSender({ send: receiver.send, holdMs: 100, concurrency: 1, clock });
+  sender.enqueue('slow');
+  sender.enqueue('behind');
+  await clock.advance(500);
+  assert.equal(
+    receiver.open.map(({ item }) => item),
+    ['slow'],
+  );
+  await receiver.answerNext();
+  assert.equal(
+    receiver.open.map(({ item }) => item),
+    ['behind'],
+    'due long ago: sent without a second hold',
+  );
+  await receiver.answerNext();
+  assert.equal(receiver.sent, ['slow', 'behind']);
+});
+
+test('a held item whose send fails is reported once and not retried; the items behind it keep their own hold', async () => {
+  const clock = new ManualClock();
+  const receiver = heldReceiver();
+  const log = droppedLog();
+  const sender = new BackgroundSender({ send: receiver.send, holdMs: 100, onDropped: log.onDropped, clock });
+  sender.enqueue('refused');
+  await clock.advance(50);
+  sender.enqueue('next');
+  await clock.advance(50);
+  await receiver.answerNext(new Error('403 Forbidden'));
+  assert.equal(log.dropped, [['refused', 'failed', '403 Forbidden']]);
+  assert.equal(receiver.open, [], 'next is held until its own time');
+  await clock.advance(50);
+  await receiver.answerNext();
+  assert.equal(receiver.sent, ['next']);
+  assert.equal(log.dropped, [['refused', 'failed', '403 Forbidden']]);
+});
+
+test('flush sends held items at once, in order, and returns when they are answered, leaving no timer', async () => {
+  const clock = new ManualClock();
+  const receiver = heldReceiver();
+  const log = droppedLog();
+  const sender = new BackgroundSender({
+    send: receiver.send,
+    holdMs: 100,
+    concurrency: 1,
+    onDropped: log.onDropped,
+    clock,
+  });
+  sender.enqueue('a');
+  sender.enqueue('b');
+  let flushed = false;
+  const flushing = sender.flush(1000).then(() => void (flushed = true));
+  assert.equal(
+    receiver.open.map(({ item }) => item),
+    ['a'],
+    'sent at once, not after the hold',
+  );
+  await receiver.answerNext();
+  assert.not.ok(flushed);
+  await receiver.answerNext();
+  await flushing;
+  assert.equal(receiver.sent, ['a', 'b']);
+  assert.equal(log.dropped, []);
+  assert.is(clock.pendingTimers, 0);
+});
+
+test('capacity and concurrency must be positive integers, holdMs 0 or more', () => {
   assert.throws(
     () => new BackgroundSender({ send: async () => undefined, capacity: 0 }),
     /capacity: must be a positive integer/,
@@ -147,6 +243,7 @@ test('capacity and concurrency must be positive integers', () => {
     () => new BackgroundSender({ send: async () => undefined, concurrency: 1.5 }),
     /concurrency: must be a positive integer/,
   );
+  assert.throws(() => new BackgroundSender({ send: async () => undefined, holdMs: -1 }), /holdMs: must be a number/);
 });
 
 test.run();

@@ -6,7 +6,6 @@ import * as assert from 'uvu/assert';
 import { createLogger, SecretRegistry } from '../../../src/log.js';
 import { KubeConnection } from '../../../src/runtime/connection.js';
 import type { Reconciler, Result } from '../../../src/runtime/controller.js';
-import type { LeaseStore, StoredLease } from '../../../src/runtime/leader.js';
 import { Manager, sendableWithoutLeading } from '../../../src/runtime/manager.js';
 import type { ManagerOptions } from '../../../src/runtime/manager.js';
 import type { ControllerRegistration, ObjectType } from '../../../src/runtime/registration.js';
@@ -17,6 +16,7 @@ import {
   ignoreStatusOnlyUpdates,
 } from '../../../src/runtime/predicates.js';
 import { FakeApiServer, kubeConfigFor } from '../../support/fake-api-server.js';
+import { memoryLeaseStore } from '../../support/memory-lease.js';
 import { eventually } from '../../support/wait.js';
 
 const logger = createLogger({
@@ -71,25 +71,6 @@ class RecordingConnection extends KubeConnection {
     this.steps.push('connection closed');
     super.close();
   }
-}
-
-/** One Lease in memory; writes down its release. */
-function leaseStore(steps: string[]): LeaseStore {
-  let stored: StoredLease | undefined;
-  let version = 0;
-  const write = (record: StoredLease['record']): StoredLease => {
-    stored = { record: structuredClone(record), resourceVersion: String(++version) };
-    if (record.holderIdentity === '') steps.push('lease released');
-    return structuredClone(stored);
-  };
-  return {
-    get: async () => (stored ? structuredClone(stored) : undefined),
-    create: async (record) => write(record),
-    update: async (record, resourceVersion) => {
-      if (stored?.resourceVersion !== resourceVersion) throw new Error('conflict');
-      return write(record);
-    },
-  };
 }
 
 interface Fixture {
@@ -577,11 +558,11 @@ test('start without a controller is refused', async () => {
   }
 });
 
-test('stop: running reconciles finish, then the lease is released, then the caches stop, cleanups run and the connection closes', async () => {
+test('stop: running reconciles finish, drains run while still leading, then the lease is released, then the caches stop, cleanups run and the connection closes', async () => {
   const steps: string[] = [];
   const context = await fixture(
     { [THINGS_PATH]: [object('Thing', 'slow', '2')], [SECRETS_PATH]: [] },
-    { leaderElection: { id: 'test', lease: { namespace: 'ns', identity: 'me', store: leaseStore(steps) } } },
+    { leaderElection: { id: 'test', lease: { namespace: 'ns', identity: 'me', store: memoryLeaseStore(steps) } } },
     steps,
   );
   const { manager } = context;
@@ -597,6 +578,9 @@ test('stop: running reconciles finish, then the lease is released, then the cach
         steps.push('reconcile finished');
         return {};
       },
+    });
+    manager.onDrain(async () => {
+      steps.push(manager.notLeading() === undefined ? 'drain while leading' : 'drain after leading');
     });
     manager.onStop(() => {
       steps.push('cleanup');
@@ -619,7 +603,41 @@ test('stop: running reconciles finish, then the lease is released, then the cach
       steps
         .map((step) => (watchesStopped(step) ? 'watch stopped' : step))
         .filter((step, index, all) => step !== all[index - 1]),
-      ['reconcile started', 'reconcile finished', 'lease released', 'watch stopped', 'cleanup', 'connection closed'],
+      [
+        'reconcile started',
+        'reconcile finished',
+        'drain while leading',
+        'lease released',
+        'watch stopped',
+        'cleanup',
+        'connection closed',
+      ],
+    );
+  } finally {
+    await context.cleanup();
+  }
+});
+
+test('a drain that fails does not keep the Lease: stop releases it and goes on', async () => {
+  const steps: string[] = [];
+  const context = await fixture(
+    { [THINGS_PATH]: [] },
+    { leaderElection: { id: 'test', lease: { namespace: 'ns', identity: 'me', store: memoryLeaseStore(steps) } } },
+    steps,
+  );
+  const { manager } = context;
+  try {
+    manager.register(registration({}));
+    manager.onDrain(async () => {
+      steps.push('drain');
+      throw new Error('receiver gone');
+    });
+    await manager.start();
+    await eventually('leading', () => manager.notLeading() === undefined, { intervalMs: 5 });
+    await manager.stop();
+    assert.equal(
+      steps.filter((step) => !step.startsWith('watch stopped')),
+      ['drain', 'lease released', 'connection closed'],
     );
   } finally {
     await context.cleanup();
