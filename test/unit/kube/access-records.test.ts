@@ -153,6 +153,23 @@ test('AccessRecords: one ConfigMap per onboarding and namespace in the operator 
   ]);
 });
 
+test("AccessRecords.changesOf counts the changes asked of an onboarding's records (by the sweep, to know one found without records still has none), from the moment each is asked, never reset", async () => {
+  const fake = fakeCore();
+  const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
+  const other = { namespace: 'monitoring', name: 'other' };
+  assert.equal([records.changesOf(ONBOARDING), records.changesOf(other)], [0, 0]);
+  const writing = records.change(KEY, { kind: 'user', userID: 'u1' });
+  assert.is(records.changesOf(ONBOARDING), 1, 'counted before it is written');
+  await writing;
+  await records.change({ onboarding: ONBOARDING, namespace: 'app-b' }, { kind: 'user', userID: 'u2' });
+  records.newTerm();
+  assert.equal(
+    [records.changesOf(ONBOARDING), records.changesOf(other)],
+    [2, 0],
+    'per onboarding; a new term keeps the count',
+  );
+});
+
 test('AccessRecords: a write that finds another version (another writer) reads again and applies the change over it', async () => {
   const fake = fakeCore();
   const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
