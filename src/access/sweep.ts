@@ -23,8 +23,11 @@ export interface SweepPorts extends Pick<AccessPorts, 'readCredentials' | 'readR
   listRecords(onboarding: OnboardingKey): Promise<Array<{ namespace: string; record: AccessRecord }>>;
   /** How many changes of the onboarding's records this process has asked for (AccessRecords.changesOf). */
   recordChanges(onboarding: OnboardingKey): number;
-  /** Whether the cache still shows the onboarding: only one that exists is left alone. */
-  cachedOnboarding(namespace: string, name: string): boolean;
+  /**
+   * The onboarding as the cache shows it (its UID and generation), undefined when it shows none:
+   * a sweep rests only on the onboarding, and the spec (its instance, its grants), it swept.
+   */
+  cachedOnboarding(namespace: string, name: string): string | undefined;
   changeRecord(key: RecordKey, change: RecordChange): Promise<RecordApplied>;
   listTokens(namespace: string): Promise<LiveList>;
   listBuckets(namespace: string): Promise<LiveList>;
@@ -58,15 +61,17 @@ const READ_ROUNDS = 4;
  */
 export function createSweepReconciler(ports: SweepPorts, options: SweepOptions): Reconciler {
   const again: Result = { requeueAfterMs: options.intervalMs };
-  // Per leadership term (the runtime's `term`): the onboardings whose last sweep left nothing, with their record changes then.
-  const settled = new WeakMap<object, Map<string, number>>();
+  // Per leadership term (the runtime's `term`): the onboardings whose last sweep left nothing, with
+  // what it swept (the onboarding's identity, and the changes of its records then) as one string.
+  const settled = new WeakMap<object, Map<string, string>>();
   return async function sweep(request, signal, term) {
     const ref: OnboardingKey = { namespace: request.namespace, name: request.name };
     const key = `${ref.namespace}/${ref.name}`;
     let quiet = settled.get(term);
-    if (quiet === undefined) settled.set(term, (quiet = new Map<string, number>()));
-    const recordChanges = ports.recordChanges(ref);
-    if (quiet.get(key) === recordChanges && ports.cachedOnboarding(ref.namespace, ref.name)) return again;
+    if (quiet === undefined) settled.set(term, (quiet = new Map<string, string>()));
+    const identity = ports.cachedOnboarding(ref.namespace, ref.name);
+    const swept = `${identity} ${ports.recordChanges(ref)}`;
+    if (identity !== undefined && quiet.get(key) === swept) return again;
     quiet.delete(key);
     const onboarding = await ports.readOnboarding(ref.namespace, ref.name);
     if (onboarding === undefined) return {};
@@ -98,7 +103,7 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
       skipped: verdict.skipped.length,
       undeleted: verdict.delete.length - deleted,
     };
-    if (leavesNothing(outcome)) quiet.set(key, recordChanges);
+    if (identity !== undefined && leavesNothing(outcome)) quiet.set(key, swept);
     options.logger.info('swept', {
       onboarding: access.connection.onboarding,
       users: listed.users,

@@ -93,7 +93,10 @@ function sweepPorts(manager: Manager, deps: ControllerDeps): SweepPorts {
     recordEvent: events,
     listRecords: (onboarding) => records.list(onboarding),
     recordChanges: (onboarding) => records.changesOf(onboarding),
-    cachedOnboarding: (namespace, name) => onboardings.get(namespace, name) !== undefined,
+    cachedOnboarding: (namespace, name) => {
+      const metadata = onboardings.get(namespace, name)?.metadata;
+      return metadata && `${metadata.uid}/${metadata.generation}`;
+    },
     changeRecord: (key, change) => records.change(key, change),
     listTokens: (namespace) => liveList(customObjects, TOKEN_PLURAL, namespace),
     listBuckets: (namespace) => liveList(customObjects, BUCKET_PLURAL, namespace),

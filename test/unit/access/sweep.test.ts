@@ -171,6 +171,7 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
   // What the sweep asks of the API server, and the changes this process asked of the records (AccessRecords.changesOf).
   const apiReads: string[] = [];
   let recordChanges = 0;
+  let cachedIdentity: string | undefined = 'o/1';
   const admin = new InfluxAdmin(standin.url);
   const records: Array<{ namespace: string; record: AccessRecord }> = [];
   for (const namespace of namespaces) {
@@ -240,7 +241,7 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
         return records;
       },
       recordChanges: () => recordChanges,
-      cachedOnboarding: () => true,
+      cachedOnboarding: () => cachedIdentity,
       changeRecord: async (key, change) => {
         recordChanges++;
         changes.push(`${key.namespace}: ${change.kind}`);
@@ -277,6 +278,8 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
     apiReads,
     /** A record change this process asked for (a token's reconcile recording its user or itself). */
     recordChanged: () => void recordChanges++,
+    /** The onboarding as the cache shows it: its UID and generation, or none. */
+    cache: (identity: string | undefined) => void (cachedIdentity = identity),
     skipped: () => skipped,
     sweep: (signal = new AbortController().signal, term: object = defaultTerm) =>
       sweep({ namespace: 'monitoring', name: 'influxdb' }, signal, term),
@@ -422,6 +425,13 @@ test("an onboarding without records: its first sweep of the term lists InfluxDB 
     assert.equal(recorded.api, ['read onboarding', 'list records'], 'a record of it written: swept again');
     assert.ok(recorded.influx.length > 0);
     assert.equal((await sentDuring(world, () => world.sweep())).influx, [], 'which found none: at rest again');
+    world.cache('o/2');
+    const edited = await sentDuring(world, () => world.sweep());
+    assert.equal(edited.api, ['read onboarding', 'list records'], 'its spec changed (another instance, say): swept');
+    world.cache(undefined);
+    const uncached = await sentDuring(world, () => world.sweep());
+    assert.equal(uncached.api, ['read onboarding', 'list records'], 'not in the cache: read live');
+    world.cache('o/2');
     const newTerm = await sentDuring(world, () => world.sweep(new AbortController().signal, {}));
     assert.equal(newTerm.api, ['read onboarding', 'list records'], 'a new term (another replica may have led): swept');
   } finally {
