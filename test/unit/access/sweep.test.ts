@@ -173,21 +173,19 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
   let recordChanges = 0;
   let cachedIdentity: string | undefined = 'o/1';
   const admin = new InfluxAdmin(standin.url);
+  /** An authorization made behind the operator's back (or by it, long ago): read access to the org's buckets. */
+  const authorize = (userID: string, description: string) =>
+    admin.request({
+      method: 'POST',
+      path: '/api/v2/authorizations',
+      token,
+      body: { orgID, userID, description, permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }] },
+    });
   const records: Array<{ namespace: string; record: AccessRecord }> = [];
   for (const namespace of namespaces) {
     const user = await admin.request({ method: 'POST', path: '/api/v2/users', token, body: { name: namespace } });
     const userID = String((user.json as { id: string }).id);
-    await admin.request({
-      method: 'POST',
-      path: '/api/v2/authorizations',
-      token,
-      body: {
-        orgID,
-        userID,
-        description: `[InfluxToken ${namespace}/gone uid=uid-${namespace}]`,
-        permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
-      },
-    });
+    await authorize(userID, `[InfluxToken ${namespace}/gone uid=uid-${namespace}]`);
     records.push({ namespace, record: { userID, buckets: {}, tokens: { [`uid-${namespace}`]: 'gone' } } });
   }
   const onboarding: InfluxOnboarding = {
@@ -275,6 +273,7 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
     deleted,
     changes,
     operatorUserID,
+    authorize,
     apiReads,
     /** A record change this process asked for (a token's reconcile recording its user or itself). */
     recordChanged: () => void recordChanges++,
@@ -395,19 +394,8 @@ async function sentDuring(world: Awaited<ReturnType<typeof sweepOnStandin>>, dur
 
 test("an onboarding without records: its first sweep of the term lists InfluxDB (a token from before the records, under the operator's own user, gone: deleted); later ones send nothing until one of its records is written or a new term begins", async () => {
   const world = await sweepOnStandin([]);
-  const { admin, token, orgID, operatorUserID } = world;
   try {
-    await admin.request({
-      method: 'POST',
-      path: '/api/v2/authorizations',
-      token,
-      body: {
-        orgID,
-        userID: operatorUserID,
-        description: '[InfluxToken app-a/legacy uid=uid-legacy]',
-        permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
-      },
-    });
+    await world.authorize(world.operatorUserID, '[InfluxToken app-a/legacy uid=uid-legacy]');
     const first = await sentDuring(world, () => world.sweep());
     assert.equal(first.api, ['read onboarding', 'list records']);
     assert.ok(first.influx.includes('GET /api/v2/authorizations'), "the operator's own user listed");
@@ -457,19 +445,9 @@ test('an InfluxToken deleted while the operator was down (its finalizer removed 
 
 test('a sweep that could not finish (a list failed) does not rest: the next one lists again and gets it', async () => {
   const world = await sweepOnStandin([]);
-  const { standin, admin, token, orgID, operatorUserID } = world;
+  const { standin } = world;
   try {
-    await admin.request({
-      method: 'POST',
-      path: '/api/v2/authorizations',
-      token,
-      body: {
-        orgID,
-        userID: operatorUserID,
-        description: '[InfluxToken app-a/legacy uid=uid-legacy]',
-        permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
-      },
-    });
+    await world.authorize(world.operatorUserID, '[InfluxToken app-a/legacy uid=uid-legacy]');
     standin.knobs.failNext(1, '500-json', { method: 'GET', path: '/api/v2/authorizations' });
     await world.sweep();
     assert.equal(world.deleted, [], 'the list failed');
