@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import {
   EMPTY_RECORD,
-  applyRecordChange,
+  applyRecordChanges,
   recordData,
   recordFromData,
   type AccessRecord,
@@ -148,15 +148,13 @@ export class AccessRecords {
     try {
       for (let attempt = 1; ; attempt++) {
         const held = await this.current(key, attempt > 1);
-        let record = held.record;
-        const outcomes = changes.map((waiting) => {
-          const applied = applyRecordChange(record, waiting.change);
-          if (applied.ok) record = applied.record;
-          return { applied, waiting };
-        });
+        const { record, outcomes } = applyRecordChanges(
+          held.record,
+          changes.map((waiting) => waiting.change),
+        );
         const written = record === held.record || (await this.write(key, held, record));
         if (written) {
-          for (const { applied, waiting } of outcomes) waiting.resolve(applied.ok ? { ...applied, record } : applied);
+          changes.forEach((waiting, index) => waiting.resolve(outcomes[index] ?? { ok: true, record, changed: false }));
           return;
         }
         if (attempt >= ATTEMPTS)
