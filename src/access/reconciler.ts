@@ -13,6 +13,7 @@ import {
   type Ended,
   type Reporter,
   type ResourceEvent,
+  type Result,
   type StatusWrite,
   type StepLoop,
 } from '../runtime/index.js';
@@ -126,6 +127,7 @@ export function accessLoop<R extends Resource & { status?: S }, S, F extends Key
   shell: AccessShell<R, S>,
   decide: (facts: F) => Step | FinalizerStep | AccessFinish<S>,
   act: (step: Step, facts: F) => Promise<F>,
+  concluded?: (finish: AccessFinish<S>, facts: F, written: R | undefined, result: Result) => void,
 ): StepLoop<F, Step | FinalizerStep, S, AccessReason> {
   const { ports, options } = shell;
   const reporter: Reporter<R, S, AccessReason> = {
@@ -140,7 +142,11 @@ export function accessLoop<R extends Resource & { status?: S }, S, F extends Key
   return {
     decide,
     act: (step, facts, steps) => (isFinalizerStep(step) ? finalize(shell, step, facts, steps) : act(step, facts)),
-    conclude: async (finish, facts, steps) => (await report(reporter, finish, facts.resource, steps)).result,
+    conclude: async (finish, facts, steps) => {
+      const { result, written } = await report(reporter, finish, facts.resource, steps);
+      concluded?.(finish, facts, written, result);
+      return result;
+    },
   };
 }
 

@@ -181,3 +181,29 @@ function forgetGone(facts: SweepFacts, reads: LiveReads): SweepVerdict['forget']
   }
   return forget;
 }
+
+/** What one sweep of an onboarding found and left, as far as its next sweep may rely on it. */
+export interface SweepOutcome {
+  /** The onboarding's records, as listed at the sweep's start. */
+  records: number;
+  /** Lists that could not be read (a user's authorizations, the org's v1 authorizations). */
+  unlisted: number;
+  /** Namespaces (or their lists) the sweep could not read. */
+  skipped: number;
+  /** Authorizations it was to delete and could not. */
+  undeleted: number;
+}
+
+/**
+ * Whether the sweep may leave the onboarding's InfluxDB alone until one of its records is written:
+ * this sweep found no record of it (no namespace was given a bucket or token through it, or all
+ * were forgotten) and finished all it found to do, the operator's own user's authorizations (from
+ * before the records) and the org's v1 authorizations included. Every authorization the operator
+ * makes for an InfluxToken is recorded before it is created, and only the leader records; so while
+ * no record of the onboarding is written in this leadership term, nothing of the operator's can
+ * have appeared there, and none can have been orphaned: an InfluxToken deleted while the operator
+ * was down left its record behind, which the first sweep of the next term lists.
+ */
+export function leavesNothing(outcome: SweepOutcome): boolean {
+  return outcome.records === 0 && outcome.unlisted === 0 && outcome.skipped === 0 && outcome.undeleted === 0;
+}

@@ -8,12 +8,26 @@ import type { Reconciler, ResourceEvent, Result } from '../runtime/index.js';
 import type { ListedAuthorization } from './token-authorizations.js';
 import type { Connection } from './access.js';
 import { abortingOn, accessThrough, type AccessPorts } from './reconciler.js';
-import { decideSweep, type LiveList, type LiveNamespace, type SweepReason, type SweepVerdict } from './sweep-decide.js';
+import {
+  decideSweep,
+  leavesNothing,
+  type LiveList,
+  type LiveNamespace,
+  type SweepReason,
+  type SweepVerdict,
+} from './sweep-decide.js';
 
 /** What the sweep reads and writes; everything it decides from is read from the API server at the time. */
 export interface SweepPorts extends Pick<AccessPorts, 'readCredentials' | 'readReference' | 'influx' | 'recordEvent'> {
   readOnboarding(namespace: string, name: string): Promise<InfluxOnboarding | undefined>;
   listRecords(onboarding: OnboardingKey): Promise<Array<{ namespace: string; record: AccessRecord }>>;
+  /** How many changes of the onboarding's records this process has asked for (AccessRecords.changesOf). */
+  recordChanges(onboarding: OnboardingKey): number;
+  /**
+   * The onboarding as the cache shows it (its UID and generation), undefined when it shows none:
+   * a sweep rests only on the onboarding, and the spec (its instance, its grants), it swept.
+   */
+  cachedOnboarding(namespace: string, name: string): string | undefined;
   changeRecord(key: RecordKey, change: RecordChange): Promise<RecordApplied>;
   listTokens(namespace: string): Promise<LiveList>;
   listBuckets(namespace: string): Promise<LiveList>;
@@ -40,12 +54,25 @@ const READ_ROUNDS = 4;
  * The periodic sweep of one onboarding (and a sweep at once when an InfluxToken is deleted or the
  * grant changes): lists the authorizations of every namespace's user the records name (and of the
  * operator's own user, for tokens issued before per-namespace users), and deletes those that
- * outlived their InfluxToken or its grant (see decideSweep).
+ * outlived their InfluxToken or its grant (see decideSweep). An onboarding whose sweep in this
+ * leadership term left nothing (leavesNothing) is left alone, without a request to the API server
+ * or InfluxDB, until this process changes one of its records: most onboardings never have a
+ * token, and the pass over tens of thousands of them then keeps its interval.
  */
 export function createSweepReconciler(ports: SweepPorts, options: SweepOptions): Reconciler {
   const again: Result = { requeueAfterMs: options.intervalMs };
-  return async function sweep(request, signal) {
+  // Per leadership term (the runtime's `term`): the onboardings whose last sweep left nothing, with
+  // what it swept (the onboarding's identity, and the changes of its records then) as one string.
+  const settled = new WeakMap<object, Map<string, string>>();
+  return async function sweep(request, signal, term) {
     const ref: OnboardingKey = { namespace: request.namespace, name: request.name };
+    const key = `${ref.namespace}/${ref.name}`;
+    let quiet = settled.get(term);
+    if (quiet === undefined) settled.set(term, (quiet = new Map<string, string>()));
+    const identity = ports.cachedOnboarding(ref.namespace, ref.name);
+    const swept = `${identity} ${ports.recordChanges(ref)}`;
+    if (identity !== undefined && quiet.get(key) === swept) return again;
+    quiet.delete(key);
     const onboarding = await ports.readOnboarding(ref.namespace, ref.name);
     if (onboarding === undefined) return {};
     const access = await accessThrough(
@@ -70,6 +97,13 @@ export function createSweepReconciler(ports: SweepPorts, options: SweepOptions):
     const listed = await listAuthorizations(round, records);
     const verdict = await readUntilDecided(round, records, listed.authorizations);
     const deleted = await carryOut(round, verdict, listed.unlisted);
+    const outcome = {
+      records: records.length,
+      unlisted: listed.unlisted.length,
+      skipped: verdict.skipped.length,
+      undeleted: verdict.delete.length - deleted,
+    };
+    if (identity !== undefined && leavesNothing(outcome)) quiet.set(key, swept);
     options.logger.info('swept', {
       onboarding: access.connection.onboarding,
       users: listed.users,

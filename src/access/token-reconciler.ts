@@ -2,7 +2,9 @@ import { checkBucketSpec, checkTokenSpec, type OnboardingKey } from '../api/acce
 import { TOKEN_FINALIZER, type InfluxToken, type InfluxTokenStatus, type TokenSecret } from '../api/access-types.js';
 import { generatePassword } from '../api/generate.js';
 import { READY } from '../api/types.js';
+import { createHash } from 'node:crypto';
 import {
+  DriftSchedule,
   FreshReads,
   requestKey,
   runSteps,
@@ -62,6 +64,14 @@ class TokenReconciler {
   // Per leadership term (the runtime's `term`; each reconcile's own signal is its deadline's).
   private readonly lists = new WeakMap<object, FreshReads<AuthorizationList>>();
   private readonly changes = new RunMemory<number>();
+  /**
+   * When each Ready token's next check is due, and what its last one decided on. A token is woken
+   * by far more than its own changes: every event of its onboarding or of a bucket it names, its
+   * own Secret and status writes coming back, the resync of every token. A wake that changes none
+   * of its inputs before its check is due asks InfluxDB nothing: one read per token per drift
+   * interval, as promised, not one per wake. Per leadership term, as the memory above.
+   */
+  private readonly schedules = new WeakMap<object, DriftSchedule<TokenCheckInputs>>();
 
   constructor(
     private readonly ports: TokenPorts,
@@ -76,14 +86,19 @@ class TokenReconciler {
     const key = requestKey(request);
     const clean = this.orphanFree.of(term);
     const resource = ports.resource(request.namespace, request.name);
+    let schedule = this.schedules.get(term);
+    if (schedule === undefined) this.schedules.set(term, (schedule = new DriftSchedule(this.now)));
     if (resource === undefined) {
       clean.delete(key);
+      schedule.forget(key);
       options.secrets.release(tokenOwner(key));
       options.onReason?.(key, undefined);
       return {};
     }
     const known = clean.get(key);
     const facts = await this.observe(request, resource, known);
+    const unchanged = schedule.unchangedFor(key, checkInputs(facts));
+    if (unchanged !== undefined) return { requeueAfterMs: unchanged };
     let lists = this.lists.get(term);
     if (lists === undefined) this.lists.set(term, (lists = new FreshReads<AuthorizationList>()));
     const changes = this.changes.of(term);
@@ -97,8 +112,15 @@ class TokenReconciler {
       return step;
     };
     const influx = abortingOn(ports, signal);
-    const loop = accessLoop(this.shell, decide, (step: TokenAction, current: TokenFacts) =>
-      act(influx, options, step, current, run),
+    const loop = accessLoop(
+      this.shell,
+      decide,
+      (step: TokenAction, current: TokenFacts) => act(influx, options, step, current, run),
+      (finish, current, written, result) => {
+        const ready = finish.reason === 'TokenReady' && written !== undefined && result.requeueAfterMs !== undefined;
+        if (ready) schedule.checked(key, checkInputs({ ...current, resource: written }), result.requeueAfterMs ?? 0);
+        else schedule.forget(key);
+      },
     );
     return runSteps(loop, facts, signal);
   }
@@ -133,6 +155,34 @@ class TokenReconciler {
       driftCheckIntervalMs: options.driftCheckIntervalMs,
     };
   }
+}
+
+/** What a token's check decides on besides the clock and InfluxDB (see checkInputs). */
+interface TokenCheckInputs {
+  resourceVersion: string | undefined;
+  secretVersion: string;
+  /** A digest of the rest: it is held for every Ready token, and the access part names the onboarding's token. */
+  dependencies: string;
+}
+
+/**
+ * The inputs of a token's check: the InfluxToken's version, its Secret's version, and what its
+ * decision reads of its onboarding (the access resolved from it, its Secret and CA, the grant),
+ * of the buckets its permissions name, and of the operator's record (its user, its entry, the
+ * IDs of those buckets). undefined when the Secret's version is not known: never unchanged.
+ */
+function checkInputs(facts: TokenFacts): TokenCheckInputs | undefined {
+  const { secret, record, buckets, resource } = facts;
+  if (secret.state !== 'owned' || secret.resourceVersion === undefined) return undefined;
+  const recorded = record && {
+    userID: record.userID,
+    token: record.tokens[resource.metadata.uid],
+    buckets: Object.values(buckets).map((bucket) => (bucket.kind === 'found' ? record.buckets[bucket.uid] : null)),
+  };
+  const dependencies = createHash('sha256')
+    .update(JSON.stringify([facts.access, buckets, recorded ?? null]))
+    .digest('base64');
+  return { resourceVersion: resource.metadata.resourceVersion, secretVersion: secret.resourceVersion, dependencies };
 }
 
 /**

@@ -110,15 +110,6 @@ export function recordBytes(record: AccessRecord): number {
   return bytes;
 }
 
-/** A new entry's bytes added to a record's: a record grown one entry at a time is never counted from scratch. */
-function grown(record: AccessRecord, next: AccessRecord, key: string, value: string): number {
-  const empty =
-    Object.keys(record.buckets).length + Object.keys(record.tokens).length === 0 && record.userID === undefined;
-  const bytes = recordBytes(record) + entryBytes(key, value) + (empty ? -1 : 0);
-  counted.set(next, bytes);
-  return bytes;
-}
-
 export type RecordChange =
   | { kind: 'user'; userID: string }
   /** Records the intent (no id) or the outcome (id) of a create or adoption; `limits` is checked only for a new entry. */
@@ -137,20 +128,7 @@ export interface RecordRefusal {
 export type RecordApplied =
   { ok: true; record: AccessRecord; changed: boolean } | { ok: false; refusal: RecordRefusal };
 
-/** A new entry (`key`, `value` as stored) over its limit, or one that would grow the record past its size. */
-function refusal(
-  record: AccessRecord,
-  next: AccessRecord,
-  entry: [key: string, value: string],
-  limit: 'maxBuckets' | 'maxTokens',
-  max: number | undefined,
-): RecordRefusal | undefined {
-  const count = Object.keys(limit === 'maxBuckets' ? record.buckets : record.tokens).length;
-  if (max !== undefined && count >= max) return { limit, count, max };
-  const bytes = grown(record, next, ...entry);
-  return bytes > MAX_RECORD_BYTES ? { limit: 'size', count: bytes, max: MAX_RECORD_BYTES } : undefined;
-}
-
+/** Two recorded buckets are the same entry. */
 function sameBucket(a: RecordedBucket | undefined, b: RecordedBucket): boolean {
   return (
     a !== undefined &&
@@ -163,43 +141,157 @@ function sameBucket(a: RecordedBucket | undefined, b: RecordedBucket): boolean {
 
 /** The record after a change; a new bucket or token over its limit (or the record's size) is refused and changes nothing. */
 export function applyRecordChange(record: AccessRecord, change: RecordChange): RecordApplied {
-  const unchanged: RecordApplied = { ok: true, record, changed: false };
-  switch (change.kind) {
-    case 'user':
-      return record.userID === change.userID
-        ? unchanged
-        : { ok: true, record: { ...record, userID: change.userID }, changed: true };
-    case 'bucket': {
-      const existing = record.buckets[change.uid];
-      if (sameBucket(existing, change.bucket)) return unchanged;
-      const bucket: RecordedBucket = {
-        name: change.bucket.name,
-        ...(change.bucket.id !== undefined && { id: change.bucket.id }),
-        ...(change.bucket.adopted === true && { adopted: true }),
-        ...(change.bucket.influxql === true && { influxql: true }),
-      };
-      const next = { ...record, buckets: { ...record.buckets, [change.uid]: bucket } };
-      const entry: [string, string] = [`${BUCKET_PREFIX}${change.uid}`, JSON.stringify(bucket)];
-      const refused = existing === undefined && refusal(record, next, entry, 'maxBuckets', change.limits?.maxBuckets);
-      return refused ? { ok: false, refusal: refused } : { ok: true, record: next, changed: true };
+  const { record: next, outcomes } = applyRecordChanges(record, [change]);
+  const [outcome] = outcomes;
+  if (outcome === undefined) throw new Error('one change has one outcome');
+  return outcome.ok ? { ...outcome, record: next } : outcome;
+}
+
+/**
+ * The record after each change in turn, each decided on the record the ones before it left (as
+ * applyRecordChange one after another): a refused change changes nothing. For a batch written at
+ * once (AccessRecords' group commit) the record is copied once, not once per change: at thousands
+ * of entries in one record, a copy per change was most of a burst's CPU and garbage. Each outcome's
+ * `record` is the record after the whole batch; unchanged, the very record given.
+ */
+export function applyRecordChanges(
+  record: AccessRecord,
+  changes: readonly RecordChange[],
+): { record: AccessRecord; outcomes: RecordApplied[] } {
+  const draft = new RecordDraft(record);
+  const outcomes = changes.map((change) => draft.apply(change));
+  const next = draft.result();
+  return { record: next, outcomes: outcomes.map((outcome) => (outcome.ok ? { ...outcome, record: next } : outcome)) };
+}
+
+/** A record being changed in place: its maps copied on the first change, its size and counts kept as it goes. */
+class RecordDraft {
+  private userID: string | undefined;
+  private buckets: Record<string, RecordedBucket> | undefined;
+  private tokens: Record<string, string> | undefined;
+  private bucketCount: number;
+  private tokenCount: number;
+  /** recordBytes of the record as it now is. */
+  private bytes: number;
+  private changed = false;
+
+  constructor(private readonly original: AccessRecord) {
+    this.userID = original.userID;
+    this.bucketCount = Object.keys(original.buckets).length;
+    this.tokenCount = Object.keys(original.tokens).length;
+    this.bytes = recordBytes(original);
+  }
+
+  apply(change: RecordChange): RecordApplied {
+    const unchanged: RecordApplied = { ok: true, record: this.original, changed: false };
+    switch (change.kind) {
+      case 'user':
+        if (this.userID === change.userID) return unchanged;
+        this.resize(USER_KEY, this.userID, change.userID);
+        this.userID = change.userID;
+        return this.done();
+      case 'bucket': {
+        const buckets = this.buckets ?? this.original.buckets;
+        const existing = buckets[change.uid];
+        if (sameBucket(existing, change.bucket)) return unchanged;
+        const bucket: RecordedBucket = {
+          name: change.bucket.name,
+          ...(change.bucket.id !== undefined && { id: change.bucket.id }),
+          ...(change.bucket.adopted === true && { adopted: true }),
+          ...(change.bucket.influxql === true && { influxql: true }),
+        };
+        const key = `${BUCKET_PREFIX}${change.uid}`;
+        const value = JSON.stringify(bucket);
+        const refused =
+          existing === undefined && this.refusal(key, value, 'maxBuckets', this.bucketCount, change.limits?.maxBuckets);
+        if (refused) return { ok: false, refusal: refused };
+        this.resize(key, existing && JSON.stringify(existing), value);
+        if (existing === undefined) this.bucketCount++;
+        this.writableBuckets()[change.uid] = bucket;
+        return this.done();
+      }
+      case 'forgetBucket': {
+        const existing = (this.buckets ?? this.original.buckets)[change.uid];
+        if (existing === undefined) return unchanged;
+        this.resize(`${BUCKET_PREFIX}${change.uid}`, JSON.stringify(existing), undefined);
+        delete this.writableBuckets()[change.uid];
+        this.bucketCount--;
+        return this.done();
+      }
+      case 'token': {
+        const existing = (this.tokens ?? this.original.tokens)[change.uid];
+        if (existing === change.name) return unchanged;
+        const key = `${TOKEN_PREFIX}${change.uid}`;
+        const refused =
+          existing === undefined &&
+          this.refusal(key, change.name, 'maxTokens', this.tokenCount, change.limits?.maxTokens);
+        if (refused) return { ok: false, refusal: refused };
+        this.resize(key, existing, change.name);
+        if (existing === undefined) this.tokenCount++;
+        this.writableTokens()[change.uid] = change.name;
+        return this.done();
+      }
+      case 'forgetToken': {
+        const existing = (this.tokens ?? this.original.tokens)[change.uid];
+        if (existing === undefined) return unchanged;
+        this.resize(`${TOKEN_PREFIX}${change.uid}`, existing, undefined);
+        delete this.writableTokens()[change.uid];
+        this.tokenCount--;
+        return this.done();
+      }
     }
-    case 'forgetBucket': {
-      if (record.buckets[change.uid] === undefined) return unchanged;
-      const { [change.uid]: _forgotten, ...buckets } = record.buckets;
-      return { ok: true, record: { ...record, buckets }, changed: true };
-    }
-    case 'token': {
-      if (record.tokens[change.uid] === change.name) return unchanged;
-      const next = { ...record, tokens: { ...record.tokens, [change.uid]: change.name } };
-      const refused =
-        record.tokens[change.uid] === undefined &&
-        refusal(record, next, [`${TOKEN_PREFIX}${change.uid}`, change.name], 'maxTokens', change.limits?.maxTokens);
-      return refused ? { ok: false, refusal: refused } : { ok: true, record: next, changed: true };
-    }
-    case 'forgetToken': {
-      if (record.tokens[change.uid] === undefined) return unchanged;
-      const { [change.uid]: _forgotten, ...tokens } = record.tokens;
-      return { ok: true, record: { ...record, tokens }, changed: true };
-    }
+  }
+
+  /** The record as changed (the very record given when nothing changed), its size remembered. */
+  result(): AccessRecord {
+    if (!this.changed) return this.original;
+    const next: AccessRecord = {
+      ...(this.userID !== undefined && { userID: this.userID }),
+      buckets: this.buckets ?? this.original.buckets,
+      tokens: this.tokens ?? this.original.tokens,
+    };
+    counted.set(next, this.bytes);
+    return next;
+  }
+
+  private done(): RecordApplied {
+    this.changed = true;
+    return { ok: true, record: this.original, changed: true };
+  }
+
+  private writableBuckets(): Record<string, RecordedBucket> {
+    return (this.buckets ??= { ...this.original.buckets });
+  }
+
+  private writableTokens(): Record<string, string> {
+    return (this.tokens ??= { ...this.original.tokens });
+  }
+
+  private get entries(): number {
+    return (this.userID === undefined ? 0 : 1) + this.bucketCount + this.tokenCount;
+  }
+
+  /** The bytes after one entry is added (before undefined), replaced, or removed (after undefined), as recordBytes counts them. */
+  private resize(key: string, before: string | undefined, after: string | undefined): void {
+    const entries = this.entries;
+    if (before === undefined && after !== undefined)
+      this.bytes = entries === 0 ? 1 + entryBytes(key, after) : this.bytes + entryBytes(key, after);
+    else if (before !== undefined && after === undefined)
+      this.bytes = entries <= 1 ? 2 : this.bytes - entryBytes(key, before);
+    else if (before !== undefined && after !== undefined)
+      this.bytes += entryBytes(key, after) - entryBytes(key, before);
+  }
+
+  /** A new entry over its limit (`count` of `max`), or one that would grow the record past its size. */
+  private refusal(
+    key: string,
+    value: string,
+    limit: 'maxBuckets' | 'maxTokens',
+    count: number,
+    max: number | undefined,
+  ): RecordRefusal | undefined {
+    if (max !== undefined && count >= max) return { limit, count, max };
+    const bytes = this.entries === 0 ? 1 + entryBytes(key, value) : this.bytes + entryBytes(key, value);
+    return bytes > MAX_RECORD_BYTES ? { limit: 'size', count: bytes, max: MAX_RECORD_BYTES } : undefined;
   }
 }

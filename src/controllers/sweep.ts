@@ -57,7 +57,9 @@ export function registerSweepController(manager: Manager, deps: ControllerDeps):
       onDeleted: (reason) => metrics.deleted.inc({ reason }),
       onSkipped: () => metrics.skipped.inc(),
     }),
-    concurrency: 1,
+    // Onboardings are swept side by side (each its own instance, as a rule): one at a time, a pass over
+    // tens of thousands of them took longer than the interval.
+    concurrency: config.concurrency,
   });
 }
 
@@ -82,6 +84,7 @@ function sweepPorts(manager: Manager, deps: ControllerDeps): SweepPorts {
   const { config, core, customObjects, events, records } = deps;
   const tokens = manager.cache<InfluxToken>(ownKind(config, TOKEN_KIND, TOKEN_PLURAL));
   const buckets = manager.cache<InfluxBucket>(ownKind(config, BUCKET_KIND, BUCKET_PLURAL));
+  const onboardings = manager.cache<InfluxOnboarding>(onboardingsOf(config));
   return {
     readOnboarding: (namespace, name) => readOnboarding(customObjects, namespace, name),
     readCredentials: (onboarding, name) => deps.credentials.read(onboarding, name),
@@ -89,6 +92,11 @@ function sweepPorts(manager: Manager, deps: ControllerDeps): SweepPorts {
     influx: deps.influx,
     recordEvent: events,
     listRecords: (onboarding) => records.list(onboarding),
+    recordChanges: (onboarding) => records.changesOf(onboarding),
+    cachedOnboarding: (namespace, name) => {
+      const metadata = onboardings.get(namespace, name)?.metadata;
+      return metadata && `${metadata.uid}/${metadata.generation}`;
+    },
     changeRecord: (key, change) => records.change(key, change),
     listTokens: (namespace) => liveList(customObjects, TOKEN_PLURAL, namespace),
     listBuckets: (namespace) => liveList(customObjects, BUCKET_PLURAL, namespace),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import {
   EMPTY_RECORD,
-  applyRecordChange,
+  applyRecordChanges,
   recordData,
   recordFromData,
   type AccessRecord,
@@ -81,6 +81,8 @@ export class AccessRecords {
   /** By record name: the changes that came while that record was being written; they go in its next write together. */
   private readonly waiting = new Map<string, { key: RecordKey; changes: Waiting[] }>();
   private readonly writing = new Set<string>();
+  /** By onboarding (namespace/name): the changes asked of its records by this process, ever (see changesOf). */
+  private readonly changeCounts = new Map<string, number>();
   private readonly now: () => number;
   private prunedAt = 0;
   /** Counts the terms: an answer to a read or write sent in an earlier one is not held. */
@@ -115,6 +117,8 @@ export class AccessRecords {
    * entries that mostly lose to each other's versions.
    */
   change(key: RecordKey, change: RecordChange): Promise<RecordApplied> {
+    const onboarding = onboardingName(key.onboarding);
+    this.changeCounts.set(onboarding, (this.changeCounts.get(onboarding) ?? 0) + 1);
     const name = recordName(key);
     return new Promise((resolve, reject) => {
       const batch = this.waiting.get(name) ?? { key, changes: [] };
@@ -144,15 +148,13 @@ export class AccessRecords {
     try {
       for (let attempt = 1; ; attempt++) {
         const held = await this.current(key, attempt > 1);
-        let record = held.record;
-        const outcomes = changes.map((waiting) => {
-          const applied = applyRecordChange(record, waiting.change);
-          if (applied.ok) record = applied.record;
-          return { applied, waiting };
-        });
+        const { record, outcomes } = applyRecordChanges(
+          held.record,
+          changes.map((waiting) => waiting.change),
+        );
         const written = record === held.record || (await this.write(key, held, record));
         if (written) {
-          for (const { applied, waiting } of outcomes) waiting.resolve(applied.ok ? { ...applied, record } : applied);
+          changes.forEach((waiting, index) => waiting.resolve(outcomes[index] ?? { ok: true, record, changed: false }));
           return;
         }
         if (attempt >= ATTEMPTS)
@@ -162,6 +164,16 @@ export class AccessRecords {
       const failure = error instanceof Error ? error : new Error(String(error));
       for (const waiting of changes) waiting.reject(failure);
     }
+  }
+
+  /**
+   * How many changes of the onboarding's records this process has asked for, counted before each
+   * is written and never reset (not even by a new term): while the count stays the same, no record
+   * of the onboarding was written by this process, so the sweep knows that one it found without
+   * records still has none (only the leader writes them).
+   */
+  changesOf(onboarding: OnboardingKey): number {
+    return this.changeCounts.get(onboardingName(onboarding)) ?? 0;
   }
 
   /** Every record of the onboarding, read now from the API server (the sweep decides from nothing older). */

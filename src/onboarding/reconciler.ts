@@ -2,6 +2,7 @@ import { checkSpec, type SpecCheck } from '../api/spec.js';
 import { READY, type InfluxOnboarding, type InfluxOnboardingStatus, type Reason } from '../api/types.js';
 import type { InfluxClient } from '../influx/index.js';
 import {
+  DriftSchedule,
   report,
   requestKey,
   runSteps,
@@ -13,7 +14,7 @@ import {
 } from '../runtime/index.js';
 import { act, type Actor } from './act.js';
 import { decide, firstVisitStatus } from './decide.js';
-import { DriftSchedule, inputsOf } from './drift-schedule.js';
+import { inputsOf, type CheckInputs } from './drift-schedule.js';
 import type { Facts, References } from './facts.js';
 import { CredentialMemory } from './memory.js';
 import { observe } from './observe.js';
@@ -47,7 +48,7 @@ export function createOnboardingReconciler(ports: OnboardingPorts, options: Onbo
 class OnboardingReconciler {
   private readonly now: () => Date;
   private readonly memory: CredentialMemory;
-  private readonly schedule: DriftSchedule;
+  private readonly schedule: DriftSchedule<CheckInputs>;
   private readonly instanceLocks = new InstanceLocks();
   // The resources told with a Warning that checkSpec adjusted their stored spec, by uid: one
   // Warning per resource, not one per reconcile.
@@ -60,7 +61,7 @@ class OnboardingReconciler {
   ) {
     this.now = options.now ?? (() => new Date());
     this.memory = new CredentialMemory(options.secrets);
-    this.schedule = new DriftSchedule(this.now);
+    this.schedule = new DriftSchedule<CheckInputs>(this.now);
     this.reporter = {
       writeStatus: (resource, status) => this.writeStatus(resource, status),
       recordEvent: (resource, event) => ports.recordEvent(resource, event),

@@ -23,6 +23,7 @@
  */
 export { BackgroundSender } from './background.js';
 export { KubeConnection } from './connection.js';
+export { DriftSchedule } from './drift-schedule.js';
 export { FreshReads } from './fresh-reads.js';
 export type { Reconciler, Result } from './controller.js';
 export { identityOf, shareCommonStrings } from './cached-object.js';

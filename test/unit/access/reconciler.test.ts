@@ -52,6 +52,7 @@ interface World {
 }
 
 const NS = 'app-a';
+const DRIFT_MS = 60_000;
 
 async function world(): Promise<World> {
   const standin = await startInfluxStandin();
@@ -144,7 +145,7 @@ async function world(): Promise<World> {
       },
     };
   }
-  const options = { driftCheckIntervalMs: 60_000, logger: silent, secrets: registry, now: () => w.clock };
+  const options = { driftCheckIntervalMs: DRIFT_MS, logger: silent, secrets: registry, now: () => w.clock };
   const buckets = createBucketReconciler({ ...access, ...kindPorts(w.buckets), influxqlPeers: () => [] }, options);
   const tokens = createTokenReconciler(
     {
@@ -385,15 +386,19 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
   try {
     const id = w.secrets.get('writer-influx-token')?.authorizationID;
     assert.ok(id);
-    assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
-    assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`], 'and again');
+    const check = () => {
+      w.clock = new Date(w.clock.getTime() + DRIFT_MS);
+      return w.token('writer');
+    };
+    assert.equal(await requestsDuring(w, check), [`GET /api/v2/authorizations/${id}`]);
+    assert.equal(await requestsDuring(w, check), [`GET /api/v2/authorizations/${id}`], 'and again');
     w.term = {};
     assert.equal(
       await requestsDuring(w, () => w.token('writer')),
       ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`],
       'a new run lists once',
     );
-    assert.equal(await requestsDuring(w, () => w.token('writer')), [`GET /api/v2/authorizations/${id}`]);
+    assert.equal(await requestsDuring(w, check), [`GET /api/v2/authorizations/${id}`]);
     const secret = w.secrets.get('writer-influx-token');
     assert.ok(secret);
     w.secrets.set('writer-influx-token', { ...secret, retiring: [], resourceVersion: String(++w.version) });
@@ -401,6 +406,50 @@ test("steady state: a Ready token's periodic check is one GET of its own authori
       await requestsDuring(w, () => w.token('writer')),
       ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`],
       'an edited Secret: listed once',
+    );
+    assert.is(reason(w.tokens.get('writer')), 'TokenReady');
+  } finally {
+    await w.close();
+  }
+});
+
+test("a Ready token is read once per drift interval, however often it is woken (its onboarding's and bucket's events, its own writes coming back, resyncs); a change of what it depends on is checked at once", async () => {
+  const w = await ready();
+  try {
+    const id = w.secrets.get('writer-influx-token')?.authorizationID;
+    assert.ok(id);
+    const intervals = 5;
+    const reads: string[] = [];
+    // A wake every 5 s over five drift intervals (60 s here), as the queue would hand them out: 60 wakes.
+    for (let elapsed = 0; elapsed < intervals * DRIFT_MS; elapsed += 5_000) {
+      w.clock = new Date(w.clock.getTime() + 5_000);
+      const requests = await requestsDuring(w, async () => {
+        const outcome = await w.token('writer');
+        assert.ok(
+          outcome.requeueAfterMs !== undefined && outcome.requeueAfterMs <= DRIFT_MS,
+          'comes back by its next check',
+        );
+      });
+      reads.push(...requests);
+    }
+    assert.equal(
+      reads,
+      Array.from({ length: intervals }, () => `GET /api/v2/authorizations/${id}`),
+      'one read per interval',
+    );
+    const secret = w.secrets.get('writer-influx-token');
+    assert.ok(secret);
+    w.secrets.set('writer-influx-token', { ...secret, resourceVersion: String(++w.version) });
+    assert.equal(
+      await requestsDuring(w, () => w.token('writer')),
+      ['GET /api/v2/authorizations', `GET /api/v2/authorizations/${id}`],
+      'its Secret changed behind the operator: checked (and listed) at once',
+    );
+    editToken(w, 'writer', { rotationGracePeriodSeconds: 0 });
+    assert.equal(
+      await requestsDuring(w, () => w.token('writer')),
+      [`GET /api/v2/authorizations/${id}`],
+      'the InfluxToken changed: checked at once',
     );
     assert.is(reason(w.tokens.get('writer')), 'TokenReady');
   } finally {

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decideSweep, type LiveList, type SweepFacts } from '../../../src/access/sweep-decide.js';
+import { decideSweep, leavesNothing, type LiveList, type SweepFacts } from '../../../src/access/sweep-decide.js';
 import { createSweepReconciler } from '../../../src/access/sweep.js';
 import { EMPTY_RECORD, applyRecordChange, type AccessRecord } from '../../../src/api/access-records.js';
 import type { InfluxOnboarding } from '../../../src/api/types.js';
@@ -167,22 +167,25 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
   const pool = new InfluxClientPool({});
   const { token } = standin.knobs.setUpBySomeoneElse({ org: 'acme', bucket: 'platform' });
   const orgID = standin.onboarded()?.orgID ?? '';
+  const operatorUserID = standin.onboarded()?.userID ?? '';
+  // What the sweep asks of the API server, and the changes this process asked of the records (AccessRecords.changesOf).
+  const apiReads: string[] = [];
+  let recordChanges = 0;
+  let cachedIdentity: string | undefined = 'o/1';
   const admin = new InfluxAdmin(standin.url);
+  /** An authorization made behind the operator's back (or by it, long ago): read access to the org's buckets. */
+  const authorize = (userID: string, description: string) =>
+    admin.request({
+      method: 'POST',
+      path: '/api/v2/authorizations',
+      token,
+      body: { orgID, userID, description, permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }] },
+    });
   const records: Array<{ namespace: string; record: AccessRecord }> = [];
   for (const namespace of namespaces) {
     const user = await admin.request({ method: 'POST', path: '/api/v2/users', token, body: { name: namespace } });
     const userID = String((user.json as { id: string }).id);
-    await admin.request({
-      method: 'POST',
-      path: '/api/v2/authorizations',
-      token,
-      body: {
-        orgID,
-        userID,
-        description: `[InfluxToken ${namespace}/gone uid=uid-${namespace}]`,
-        permissions: [{ action: 'read', resource: { type: 'buckets', orgID } }],
-      },
-    });
+    await authorize(userID, `[InfluxToken ${namespace}/gone uid=uid-${namespace}]`);
     records.push({ namespace, record: { userID, buckets: {}, tokens: { [`uid-${namespace}`]: 'gone' } } });
   }
   const onboarding: InfluxOnboarding = {
@@ -199,6 +202,7 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
     },
     status: {
       orgID,
+      userID: operatorUserID,
       conditions: [
         { type: 'Ready', status: 'True', reason: 'Adopted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
       ],
@@ -209,9 +213,13 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
   const changes: string[] = [];
   let skipped = 0;
   const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent };
+  const defaultTerm = {};
   const sweep = createSweepReconciler(
     {
-      readOnboarding: async () => onboarding,
+      readOnboarding: async () => {
+        apiReads.push('read onboarding');
+        return onboarding;
+      },
       readCredentials: async () => ({
         state: 'owned',
         data: { url: standin.url, org: 'acme', token },
@@ -226,8 +234,14 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
           ...(target.signal && { signal: target.signal }),
         }),
       recordEvent: (_resource, event) => void events.push(`${event.reason}: ${event.message}`),
-      listRecords: async () => records,
+      listRecords: async () => {
+        apiReads.push('list records');
+        return records;
+      },
+      recordChanges: () => recordChanges,
+      cachedOnboarding: () => cachedIdentity,
       changeRecord: async (key, change) => {
+        recordChanges++;
         changes.push(`${key.namespace}: ${change.kind}`);
         const at = records.find((entry) => entry.namespace === key.namespace);
         const applied = applyRecordChange(at?.record ?? EMPTY_RECORD, change);
@@ -258,8 +272,16 @@ async function sweepOnStandin(namespaces: string[], requestTimeoutSeconds = 10) 
     events,
     deleted,
     changes,
+    operatorUserID,
+    authorize,
+    apiReads,
+    /** A record change this process asked for (a token's reconcile recording its user or itself). */
+    recordChanged: () => void recordChanges++,
+    /** The onboarding as the cache shows it: its UID and generation, or none. */
+    cache: (identity: string | undefined) => void (cachedIdentity = identity),
     skipped: () => skipped,
-    sweep: (signal = new AbortController().signal) => sweep({ namespace: 'monitoring', name: 'influxdb' }, signal, {}),
+    sweep: (signal = new AbortController().signal, term: object = defaultTerm) =>
+      sweep({ namespace: 'monitoring', name: 'influxdb' }, signal, term),
     remaining: async () =>
       (await admin.authorizationDescriptions(token, orgID)).filter((description) =>
         description.includes('InfluxToken'),
@@ -345,6 +367,93 @@ test("the sweep's InfluxDB requests end with its signal: a list InfluxDB holds e
     assert.equal(await world.remaining(), ['[InfluxToken app-a/gone uid=uid-app-a]'], 'left for the next sweep');
     assert.equal(await world.sweep(), { requeueAfterMs: 600_000 });
     assert.equal(await world.remaining(), [], 'which deletes it');
+  } finally {
+    await world.close();
+  }
+});
+
+test('leavesNothing: only a sweep that found no record of the onboarding and finished all it found to do lets the next ones rest', () => {
+  const clean = { records: 0, unlisted: 0, skipped: 0, undeleted: 0 };
+  assert.ok(leavesNothing(clean));
+  assert.not.ok(leavesNothing({ ...clean, records: 1 }), 'a record: a user whose tokens may be orphaned');
+  assert.not.ok(leavesNothing({ ...clean, unlisted: 1 }), "a list that failed (the operator's own user's, the v1 one)");
+  assert.not.ok(leavesNothing({ ...clean, skipped: 1 }), 'a namespace it could not read');
+  assert.not.ok(leavesNothing({ ...clean, undeleted: 1 }), 'an orphan it could not delete');
+});
+
+/** What one sweep sent: its requests to InfluxDB (method and path) and its reads from the API server. */
+async function sentDuring(world: Awaited<ReturnType<typeof sweepOnStandin>>, during: () => Promise<unknown>) {
+  const influx = world.standin.requests.length;
+  const api = world.apiReads.length;
+  await during();
+  return {
+    influx: world.standin.requests.slice(influx).map((request) => `${request.method} ${request.path.split('?')[0]}`),
+    api: world.apiReads.slice(api),
+  };
+}
+
+test("an onboarding without records: its first sweep of the term lists InfluxDB (a token from before the records, under the operator's own user, gone: deleted); later ones send nothing until one of its records is written or a new term begins", async () => {
+  const world = await sweepOnStandin([]);
+  try {
+    await world.authorize(world.operatorUserID, '[InfluxToken app-a/legacy uid=uid-legacy]');
+    const first = await sentDuring(world, () => world.sweep());
+    assert.equal(first.api, ['read onboarding', 'list records']);
+    assert.ok(first.influx.includes('GET /api/v2/authorizations'), "the operator's own user listed");
+    assert.ok(first.influx.includes('GET /private/legacy/authorizations'), 'and the v1 authorizations');
+    assert.equal(world.deleted, ['token-gone']);
+    assert.equal(await world.remaining(), []);
+    for (const round of [1, 2, 3]) {
+      let outcome: unknown;
+      const rest = await sentDuring(world, async () => (outcome = await world.sweep()));
+      assert.equal(rest, { influx: [], api: [] }, `sweep ${round} after: nothing sent`);
+      assert.equal(outcome, { requeueAfterMs: 600_000 }, 'and again after the interval');
+    }
+    world.recordChanged();
+    const recorded = await sentDuring(world, () => world.sweep());
+    assert.equal(recorded.api, ['read onboarding', 'list records'], 'a record of it written: swept again');
+    assert.ok(recorded.influx.length > 0);
+    assert.equal((await sentDuring(world, () => world.sweep())).influx, [], 'which found none: at rest again');
+    world.cache('o/2');
+    const edited = await sentDuring(world, () => world.sweep());
+    assert.equal(edited.api, ['read onboarding', 'list records'], 'its spec changed (another instance, say): swept');
+    world.cache(undefined);
+    const uncached = await sentDuring(world, () => world.sweep());
+    assert.equal(uncached.api, ['read onboarding', 'list records'], 'not in the cache: read live');
+    world.cache('o/2');
+    const newTerm = await sentDuring(world, () => world.sweep(new AbortController().signal, {}));
+    assert.equal(newTerm.api, ['read onboarding', 'list records'], 'a new term (another replica may have led): swept');
+  } finally {
+    await world.close();
+  }
+});
+
+test('an InfluxToken deleted while the operator was down (its finalizer removed by hand) left its record: every sweep lists its user, the one after the restart deletes its authorization', async () => {
+  const world = await sweepOnStandin(['app-a']);
+  try {
+    const restarted = {};
+    const sent = await sentDuring(world, () => world.sweep(new AbortController().signal, restarted));
+    assert.equal(sent.api, ['read onboarding', 'list records']);
+    assert.equal(world.deleted, ['token-gone']);
+    assert.equal(await world.remaining(), []);
+    assert.equal(world.changes, ['app-a: forgetToken'], 'its entry forgotten; the record (its user) stays');
+    const next = await sentDuring(world, () => world.sweep(new AbortController().signal, restarted));
+    assert.ok(next.influx.includes('GET /api/v2/authorizations'), 'a record exists: its user is listed every sweep');
+  } finally {
+    await world.close();
+  }
+});
+
+test('a sweep that could not finish (a list failed) does not rest: the next one lists again and gets it', async () => {
+  const world = await sweepOnStandin([]);
+  const { standin } = world;
+  try {
+    await world.authorize(world.operatorUserID, '[InfluxToken app-a/legacy uid=uid-legacy]');
+    standin.knobs.failNext(1, '500-json', { method: 'GET', path: '/api/v2/authorizations' });
+    await world.sweep();
+    assert.equal(world.deleted, [], 'the list failed');
+    const again = await sentDuring(world, () => world.sweep());
+    assert.ok(again.influx.includes('GET /api/v2/authorizations'), 'listed again');
+    assert.equal(world.deleted, ['token-gone']);
   } finally {
     await world.close();
   }

@@ -10,10 +10,12 @@ import {
   EMPTY_RECORD,
   MAX_RECORD_BYTES,
   applyRecordChange,
+  applyRecordChanges,
   recordBytes,
   recordData,
   recordFromData,
   type AccessRecord,
+  type RecordChange,
 } from '../../../src/api/access-records.js';
 import { AccessRecords, recordName, recordsOf, RECORD_OF_LABEL } from '../../../src/kube/access-records.js';
 
@@ -128,6 +130,58 @@ function fakeCore(before: (call: string) => Promise<void> = async () => undefine
 const ONBOARDING = { namespace: 'monitoring', name: 'influxdb' };
 const KEY = { onboarding: ONBOARDING, namespace: 'app-a' };
 
+test('applyRecordChanges: a batch ends where the changes one after another end, each with its own outcome; the record is counted as from scratch', () => {
+  const full = 'x'.repeat(200);
+  const changes: RecordChange[] = [
+    { kind: 'user', userID: 'u1' },
+    { kind: 'token', uid: 't1', name: 'writer', limits: { maxTokens: 2 } },
+    { kind: 'token', uid: 't2', name: 'reader', limits: { maxTokens: 2 } },
+    { kind: 'token', uid: 't3', name: 'refused', limits: { maxTokens: 2 } },
+    { kind: 'token', uid: 't1', name: 'writer' },
+    { kind: 'forgetToken', uid: 't2' },
+    { kind: 'token', uid: 't3', name: 'now-room', limits: { maxTokens: 2 } },
+    { kind: 'bucket', uid: 'b1', bucket: { name: 'app.metrics' }, limits: { maxBuckets: 1 } },
+    { kind: 'bucket', uid: 'b1', bucket: { name: 'app.metrics', id: 'id1' } },
+    { kind: 'bucket', uid: 'b2', bucket: { name: 'app.more' }, limits: { maxBuckets: 1 } },
+    { kind: 'forgetBucket', uid: 'b9' },
+    { kind: 'user', userID: 'u2' },
+    ...Array.from({ length: 4000 }, (_, index): RecordChange => ({ kind: 'token', uid: `big-${index}`, name: full })),
+    { kind: 'forgetToken', uid: 'big-0' },
+    { kind: 'token', uid: 'after-full', name: 'short' },
+  ];
+  for (const start of [EMPTY_RECORD, { userID: 'u0', buckets: { b0: { name: 'app.old' } }, tokens: { t0: 'old' } }]) {
+    let sequential: AccessRecord = start;
+    const oneByOne = changes.map((change) => {
+      const applied = applyRecordChange(sequential, change);
+      if (applied.ok) sequential = applied.record;
+      return applied.ok ? applied.changed : applied.refusal;
+    });
+    const batch = applyRecordChanges(start, changes);
+    assert.equal(batch.record, sequential);
+    assert.equal(
+      batch.outcomes.map((outcome) => (outcome.ok ? outcome.changed : outcome.refusal)),
+      oneByOne,
+    );
+    assert.ok(
+      oneByOne.some((outcome) => typeof outcome === 'object' && outcome.limit === 'size'),
+      'the size limit is reached',
+    );
+    assert.ok(oneByOne.some((outcome) => typeof outcome === 'object' && outcome.limit === 'maxTokens'));
+    assert.ok(oneByOne.some((outcome) => typeof outcome === 'object' && outcome.limit === 'maxBuckets'));
+    const uncounted: AccessRecord = { ...batch.record };
+    assert.is(
+      recordBytes(batch.record),
+      recordBytes(uncounted),
+      'the bytes kept as it went are the bytes counted afresh',
+    );
+  }
+  assert.is(
+    applyRecordChanges(EMPTY_RECORD, [{ kind: 'forgetToken', uid: 'none' }]).record,
+    EMPTY_RECORD,
+    'unchanged: the very record',
+  );
+});
+
 test('AccessRecords: one ConfigMap per onboarding and namespace in the operator namespace, read once per max age', async () => {
   const fake = fakeCore();
   let now = 0;
@@ -151,6 +205,23 @@ test('AccessRecords: one ConfigMap per onboarding and namespace in the operator 
   assert.equal(await records.list(ONBOARDING), [
     { namespace: 'app-a', record: { userID: 'u1', buckets: { b1: { name: 'app-a.metrics' } }, tokens: {} } },
   ]);
+});
+
+test("AccessRecords.changesOf counts the changes asked of an onboarding's records (by the sweep, to know one found without records still has none), from the moment each is asked, never reset", async () => {
+  const fake = fakeCore();
+  const records = new AccessRecords(fake.core, { namespaceOf: () => 'operator', maxAgeMs: 60_000 });
+  const other = { namespace: 'monitoring', name: 'other' };
+  assert.equal([records.changesOf(ONBOARDING), records.changesOf(other)], [0, 0]);
+  const writing = records.change(KEY, { kind: 'user', userID: 'u1' });
+  assert.is(records.changesOf(ONBOARDING), 1, 'counted before it is written');
+  await writing;
+  await records.change({ onboarding: ONBOARDING, namespace: 'app-b' }, { kind: 'user', userID: 'u2' });
+  records.newTerm();
+  assert.equal(
+    [records.changesOf(ONBOARDING), records.changesOf(other)],
+    [2, 0],
+    'per onboarding; a new term keeps the count',
+  );
 });
 
 test('AccessRecords: a write that finds another version (another writer) reads again and applies the change over it', async () => {
