@@ -22,12 +22,21 @@ interface ResourceType {
  */
 export type IndexFunction<T> = (object: T) => readonly string[];
 
-/** One index: its function and, per value, the keys of the cached objects filed under it. */
+/**
+ * One index: its function and, per value, the keys of the cached objects filed under it. `recent`
+ * holds the values of the last objects the function was run on (the one replaced and the one
+ * filed by the last change), for readers that derive from the same values right after the change
+ * (indexValues); one entry per cached object would cost more memory than computing them again.
+ */
 interface Index<T> {
   name: string;
   indexFunction: IndexFunction<T>;
   keys: Map<string, Set<string>>;
+  recent: Array<{ object: T; values: readonly string[] }>;
 }
+
+/** The objects whose values an index remembers: an update's replaced object and its successor. */
+const RECENT = 2;
 
 /**
  * Notifications about cache changes. Use them to decide which keys to enqueue, nothing more:
@@ -136,7 +145,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     }
     for (const [name, indexFunction] of Object.entries(indexes)) {
       if (this.indexes.has(name)) continue;
-      const index: Index<T> = { name, indexFunction, keys: new Map() };
+      const index: Index<T> = { name, indexFunction, keys: new Map(), recent: [] };
       this.indexes.set(name, index);
       for (const [key, object] of this.cache) this.fileUnder(index, key, object);
     }
@@ -144,14 +153,22 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
 
   /** The cached objects an index files under `value` (client-go's ByIndex); throws for an index never declared. */
   byIndex(name: string, value: string): T[] {
-    const index = this.indexes.get(name);
-    if (!index) throw new Error(`${this.resourceName}: no index named ${JSON.stringify(name)} was declared`);
+    const index = this.index(name);
     const objects: T[] = [];
     for (const key of index.keys.get(value) ?? []) {
       const object = this.cache.get(key);
       if (object !== undefined) objects.push(object);
     }
     return objects;
+  }
+
+  /**
+   * The values an index files `object` under (client-go's IndexFunc run on it): for the objects
+   * of the change being delivered, the values the cache computed to file them, not computed again.
+   */
+  indexValues(name: string, object: T): readonly string[] {
+    const index = this.index(name);
+    return this.valuesOf(index, objectKey(object), object);
   }
 
   addHandlers(handlers: EventHandlers<T>): void {
@@ -310,12 +327,31 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
    * the list/watch loop; the function fails on it again when it is replaced, so nothing is left behind.
    */
   private valuesOf(index: Index<T>, key: string, object: T): readonly string[] {
+    const at = index.recent.findIndex((entry) => entry.object === object);
+    const known = index.recent[at];
+    if (known !== undefined) {
+      // The most recent first: an update unfiles the replaced object (filed earlier) and files its successor.
+      index.recent.splice(at, 1);
+      index.recent.unshift(known);
+      return known.values;
+    }
+    let values: readonly string[];
     try {
-      return index.indexFunction(object);
+      values = index.indexFunction(object);
     } catch (error) {
       this.logger.error('index function failed', { index: index.name, object: key, error: errorMessage(error) });
-      return [];
+      values = [];
     }
+    // The values depend on the object alone (IndexFunction), and a cached object is never changed in place.
+    index.recent.unshift({ object, values });
+    if (index.recent.length > RECENT) index.recent.pop();
+    return values;
+  }
+
+  private index(name: string): Index<T> {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`${this.resourceName}: no index named ${JSON.stringify(name)} was declared`);
+    return index;
   }
 
   private notify(deliver: (handlers: EventHandlers<T>) => void): void {
