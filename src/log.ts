@@ -44,7 +44,11 @@ export class SecretRegistry {
   private readonly byPrefix = new Map<string, string | string[]>();
   /** How many parts hold each value. */
   private readonly holds = new Map<string, number>();
-  private readonly owners = new Map<string, Map<string, readonly string[]>>();
+  /**
+   * Each owner's parts, a plain object per owner (a Map each would take four times the memory: one
+   * owner per resource), replaced whole when a part changes (a deleted key would make it slow).
+   */
+  private readonly owners = new Map<string, Readonly<Record<string, readonly string[]>>>();
 
   /**
    * The values that `part` of `owner` holds from now on, in place of what it held before. Values
@@ -52,18 +56,22 @@ export class SecretRegistry {
    * values that are valid as what they are (a password InfluxDB would accept, say).
    */
   hold(owner: string, part: string, values: Iterable<string | undefined>): void {
-    const kept = [...new Set(values)].filter(
-      (value): value is string =>
-        value !== undefined && value.length >= MIN_MASKED_LENGTH && value.length <= MAX_MASKED_LENGTH,
-    );
-    const parts = this.owners.get(owner) ?? new Map<string, readonly string[]>();
-    const before = parts.get(part) ?? [];
+    // Copied to its exact length: filter's array keeps room for 17 values, and one is held per resource.
+    const kept = [...new Set(values)]
+      .filter(
+        (value): value is string =>
+          value !== undefined && value.length >= MIN_MASKED_LENGTH && value.length <= MAX_MASKED_LENGTH,
+      )
+      .slice();
+    const parts = this.owners.get(owner);
+    const before = parts?.[part] ?? [];
+    if (kept.length === 0 && before.length === 0) return;
     // Taken before the old ones are dropped: a value held before and now is never forgotten in between.
     for (const value of kept) this.take(value);
     for (const value of before) this.drop(value);
-    if (kept.length > 0) parts.set(part, kept);
-    else parts.delete(part);
-    if (parts.size > 0) this.owners.set(owner, parts);
+    const others = Object.entries(parts ?? {}).filter(([name]) => name !== part);
+    const now = kept.length > 0 ? [...others, [part, kept] as const] : others;
+    if (now.length > 0) this.owners.set(owner, Object.fromEntries(now));
     else this.owners.delete(owner);
   }
 
@@ -72,7 +80,7 @@ export class SecretRegistry {
     const parts = this.owners.get(owner);
     if (parts === undefined) return;
     this.owners.delete(owner);
-    for (const values of parts.values()) for (const value of values) this.drop(value);
+    for (const values of Object.values(parts)) for (const value of values) this.drop(value);
   }
 
   /** The text with every stretch that any value covers (overlapping or adjacent ones together) replaced. */
