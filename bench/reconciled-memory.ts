@@ -5,7 +5,9 @@
 // servers: the figures are bytes per resource, heap used after GC, before and after.
 import { randomBytes } from 'node:crypto';
 import { SecretRegistry } from '../src/log.js';
+import { ClusterDirectory, type IndexedCache } from '../src/kube/cluster-directory.js';
 import { DriftSchedule, inputsOf } from '../src/onboarding/drift-schedule.js';
+import { rememberedReach } from '../src/onboarding/instance.js';
 import type { Facts } from '../src/onboarding/facts.js';
 import { CredentialMemory } from '../src/onboarding/memory.js';
 import { requestKey } from '../src/runtime/keys.js';
@@ -97,6 +99,18 @@ const PIECES: Piece[] = [
         });
       }
       return { registry, memory };
+    },
+  },
+  {
+    name: "where each resource leads (rememberedReach: its instance's key, URL and mode)",
+    build(resources) {
+      const empty: IndexedCache = { get: () => undefined, byIndex: () => [], changes: 0 };
+      const reach = rememberedReach(new ClusterDirectory(empty, empty), {
+        clusterDomain: 'cluster.local',
+        allowedTargets: [],
+      });
+      for (const object of resources) if (reach(object) === undefined) throw new Error('no reach');
+      return reach;
     },
   },
 ];
