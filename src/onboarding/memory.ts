@@ -56,7 +56,9 @@ export class CredentialMemory {
     const known = this.remembered.get(key);
     if (known !== undefined && isDeepStrictEqual(boundOf(known), bound)) return;
     const { username, password, token } = bound.credentials;
-    const { url, tls } = bound.target;
+    const { tls } = bound.target;
+    // The spec's own string when it names the same URL: one copy per resource, not two.
+    const url = bound.target.url === resource.spec.url ? resource.spec.url : bound.target.url;
     this.remembered.set(key, { uid: resource.metadata.uid, username, password, token, url, tls });
     this.hold(key, 'credentials', validCredentials({ password, tokens: [token] }));
   }

@@ -157,6 +157,24 @@ test('random holds and releases over owners and parts: a value is masked exactly
   }
 });
 
+test('values whose prefixes differ but are filed under one number are told apart and forgotten one by one', () => {
+  const registry = new SecretRegistry();
+  // "Aa" and "BB" make the same number (31 x 65 + 97 = 31 x 66 + 66), so these prefixes do too.
+  const first = 'AaAaAa-first-secret';
+  const second = 'BBBBBB-second-secret';
+  registry.hold('InfluxOnboarding ns/a', 'credentials', [first]);
+  registry.hold('InfluxOnboarding ns/b', 'credentials', [second]);
+  assert.is(
+    registry.mask(`${first} ${second} AaAaAa-other BBBBBB-other`),
+    '[REDACTED] [REDACTED] AaAaAa-other BBBBBB-other',
+  );
+  registry.release('InfluxOnboarding ns/a');
+  assert.is(registry.mask(`${first} ${second}`), `${first} [REDACTED]`);
+  registry.release('InfluxOnboarding ns/b');
+  assert.is(registry.mask(second), second);
+  assert.is(registry.size, 0);
+});
+
 test('values sharing a prefix are forgotten one by one, the others still masked', () => {
   const registry = new SecretRegistry();
   registry.hold('a', 'values', ['shared-1', 'shared-2', 'shared-3']);
