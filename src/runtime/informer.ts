@@ -247,6 +247,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private scopedStore(): ReflectorStore<T> {
     const owned = new Set<string>();
     let listed = false;
+    let attempted = false;
     const upsert = (object: T, isInInitialList = false): void => {
       const key = objectKey(object);
       const previous = this.cache.get(key);
@@ -283,18 +284,21 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       remove: (object) => removeKey(objectKey(object), object),
       startList: () => {
         const initial = !listed;
-        const keys = new Set<string>();
+        // The scope's very first list finds the cache empty: nothing in it can be unlisted, and
+        // 50,000 keys need not be collected to learn that. A list after a failed one may.
+        const keys = attempted ? new Set<string>() : undefined;
+        attempted = true;
         const held: T[] = [];
         return {
           page: (objects) => {
             for (const object of objects) {
-              keys.add(objectKey(object));
+              keys?.add(objectKey(object));
               if (initial) upsert(object, true);
               else held.push(object);
             }
           },
           end: () => {
-            removeUnlisted(keys);
+            if (keys !== undefined) removeUnlisted(keys);
             for (const object of held) upsert(object);
             listed = true;
             this.resolveSyncWaiters();
