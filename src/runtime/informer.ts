@@ -31,7 +31,8 @@ export type IndexFunction<T> = (object: T) => readonly string[];
 interface Index<T> {
   name: string;
   indexFunction: IndexFunction<T>;
-  keys: Map<string, Set<string>>;
+  /** A value that files one key holds it bare: most values (a Secret a resource names) file one, and a Set each would triple the index. */
+  keys: Map<string, string | Set<string>>;
   recent: Array<{ object: T; values: readonly string[] }>;
 }
 
@@ -155,7 +156,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   byIndex(name: string, value: string): T[] {
     const index = this.index(name);
     const objects: T[] = [];
-    for (const key of index.keys.get(value) ?? []) {
+    const filed = index.keys.get(value);
+    for (const key of typeof filed === 'string' ? [filed] : (filed ?? [])) {
       const object = this.cache.get(key);
       if (object !== undefined) objects.push(object);
     }
@@ -308,21 +310,26 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     };
   }
 
-  /** Files the key under each value the index gives the object (a Set: a function may give one value twice). */
+  /** Files the key under each value the index gives the object (once: a function may give one value twice). */
   private fileUnder(index: Index<T>, key: string, object: T): void {
     for (const value of this.valuesOf(index, key, object)) {
       const filed = index.keys.get(value);
-      if (filed) filed.add(key);
-      else index.keys.set(value, new Set([key]));
+      if (filed === undefined || filed === key) index.keys.set(value, key);
+      else if (typeof filed === 'string') index.keys.set(value, new Set([filed, key]));
+      else filed.add(key);
     }
   }
 
   private unfile(index: Index<T>, key: string, object: T): void {
     for (const value of this.valuesOf(index, key, object)) {
       const filed = index.keys.get(value);
-      filed?.delete(key);
       // A value no object gives any more is dropped: the index holds only what the cache holds.
-      if (filed?.size === 0) index.keys.delete(value);
+      if (filed === key) index.keys.delete(value);
+      else if (filed !== undefined && typeof filed !== 'string') {
+        filed.delete(key);
+        const [only] = filed;
+        if (filed.size === 1 && only !== undefined) index.keys.set(value, only);
+      }
     }
   }
 
