@@ -121,9 +121,9 @@ class DelayHeap {
     times.push(readyAt);
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      const above = times[parent] as number;
+      const above = times[parent];
       if (above <= readyAt) break;
-      keys[index] = keys[parent] as string;
+      keys[index] = keys[parent];
       times[index] = above;
       index = parent;
     }
@@ -142,10 +142,10 @@ class DelayHeap {
       const left = 2 * index + 1;
       if (left >= keys.length) break;
       const right = left + 1;
-      const child = right < keys.length && (times[right] as number) < (times[left] as number) ? right : left;
-      const below = times[child] as number;
+      const child = right < keys.length && (times[right]) < (times[left]) ? right : left;
+      const below = times[child];
       if (below >= lastTime) break;
-      keys[index] = keys[child] as string;
+      keys[index] = keys[child];
       times[index] = below;
       index = child;
     }

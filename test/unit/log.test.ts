@@ -138,13 +138,13 @@ test('random holds and releases over owners and parts: a value is masked exactly
     return seed % below;
   };
   for (let step = 0; step < 3000; step++) {
-    const owner = owners[random(owners.length)] as string;
+    const owner = owners[random(owners.length)];
     if (random(10) === 0) {
       registry.release(owner);
       model.delete(owner);
     } else {
-      const part = parts[random(parts.length)] as string;
-      const held = Array.from({ length: random(3) }, () => values[random(values.length)] as string);
+      const part = parts[random(parts.length)];
+      const held = Array.from({ length: random(3) }, () => values[random(values.length)]);
       registry.hold(owner, part, held);
       const ownerParts = model.get(owner) ?? new Map<string, string[]>();
       ownerParts.set(part, held);
