@@ -9,7 +9,8 @@
 // Names of properties and constructors only, never a string's contents (credentials are among them).
 import { readFileSync } from 'node:fs';
 
-interface Snapshot {
+/** The parts of V8's .heapsnapshot format these readers use. */
+export interface HeapSnapshot {
   snapshot: {
     meta: {
       node_fields: string[];
@@ -35,7 +36,7 @@ const COLLECTIONS = new Set(['Map', 'Set', 'Array', 'WeakMap']);
 const MANY = 500;
 
 /** The collections of a snapshot with at least MANY entries, summed by holder. */
-export function holdings(parsed: Snapshot): Map<string, Holding> {
+export function holdings(parsed: HeapSnapshot): Map<string, Holding> {
   const { snapshot, nodes, edges, strings } = parsed;
   const nodeFields = snapshot.meta.node_fields.length;
   const edgeFields = snapshot.meta.edge_fields.length;
@@ -164,7 +165,7 @@ function main(argv: string[]): void {
   const files = argv.filter((arg, index) => !arg.startsWith('--') && index !== perAt + 1);
   const [file, baselineFile] = files;
   if (file === undefined) throw new Error('usage: heap-holders.ts <snapshot> [<baseline snapshot>] [--per N]');
-  const load = (path: string): Map<string, Holding> => holdings(JSON.parse(readFileSync(path, 'utf8')) as Snapshot);
+  const load = (path: string): Map<string, Holding> => holdings(JSON.parse(readFileSync(path, 'utf8')) as HeapSnapshot);
   const measured = load(file);
   const baseline = baselineFile === undefined ? new Map<string, Holding>() : load(baselineFile);
   const rows = [...new Set([...measured.keys(), ...baseline.keys()])].map((holder) => {

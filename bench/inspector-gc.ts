@@ -9,6 +9,7 @@
 // (bench/e2e.ts passes the flag when this Node knows it).
 
 import { writeFileSync } from 'node:fs';
+import type { HeapSnapshot as Snapshot } from './heap-holders.js';
 
 interface DevtoolsTarget {
   webSocketDebuggerUrl?: string;
@@ -19,20 +20,6 @@ type SocketLike = {
   send(data: string): void;
   close(): void;
 };
-
-interface Snapshot {
-  snapshot: {
-    meta: {
-      node_fields: string[];
-      node_types: [string[], ...unknown[]];
-      edge_fields: string[];
-      edge_types: [string[], ...unknown[]];
-    };
-  };
-  nodes: number[];
-  edges: number[];
-  strings: string[];
-}
 
 const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string']);
 
