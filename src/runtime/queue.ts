@@ -142,7 +142,7 @@ class DelayHeap {
       const left = 2 * index + 1;
       if (left >= keys.length) break;
       const right = left + 1;
-      const child = right < keys.length && (times[right]) < (times[left]) ? right : left;
+      const child = right < keys.length && times[right] < times[left] ? right : left;
       const below = times[child];
       if (below >= lastTime) break;
       keys[index] = keys[child];
