@@ -1,6 +1,6 @@
 // npm run bench -- e2e [--full] [--sizes 50,500] [--concurrency 4] [--latency 20] [--runs 20]
 //   [--observers watch,poll] [--sweep-size 100] [--steady-size 100] [--drift 5] [--window 20]
-//   [--profile] [--scale 1000,10000,50000] [--scale-tokens 1000,10000] [--scale-concurrency 4,16] [--scale-window 330] [--scale-restarts 1] [--scale-hosts each|shared] [--scale-record] [--baseline-bundle /tmp/base/dist/main.js] [--onboard-bundle /tmp/old/dist/main.js]
+//   [--profile] [--scale 1000,10000,50000] [--scale-tokens 1000,10000] [--scale-concurrency 4,16] [--scale-window 330] [--scale-restarts 1] [--scale-hosts each|shared] [--scale-record] [--baseline-bundle /tmp/base/dist/main.js] [--onboard-bundle /tmp/old/dist/main.js] [--scale-heap /tmp/heaps]
 //   [--real v2.9.1,v2.7.12] [--real-runs 10] [--real-instances 10] [--operator-node-options=--max-semi-space-size=1]
 //   [--skip latency,sizes,sweep,steady,scale,scale-floor,scale-round,real]
 //
@@ -93,6 +93,7 @@ function settingsFrom(args: string[]): Settings {
       'scale-record': { type: 'boolean', default: false },
       'baseline-bundle': { type: 'string' },
       'onboard-bundle': { type: 'string' },
+      'scale-heap': { type: 'string' },
       real: { type: 'string' },
       'real-runs': { type: 'string' },
       'real-instances': { type: 'string' },
@@ -144,6 +145,7 @@ function settingsFrom(args: string[]): Settings {
     scaleRecord: values['scale-record'] ?? false,
     ...(values['baseline-bundle'] !== undefined && { baselineBundle: values['baseline-bundle'] }),
     ...(values['onboard-bundle'] !== undefined && { onboardBundle: values['onboard-bundle'] }),
+    ...(values['scale-heap'] !== undefined && { scaleHeapDir: values['scale-heap'] }),
     realVersions: list(values.real ?? (full ? REAL_VERSIONS.join(',') : '')).map((text) => {
       const version = REAL_VERSIONS.find((known) => known === text);
       if (version === undefined)

@@ -181,6 +181,11 @@ export async function heapByKind(operator: BenchOperator): Promise<{ heap: HeapB
   return { heap: report.heap ?? [], strings: report.strings ?? [] };
 }
 
+/** A heap snapshot of the operator after full GCs, written to `path` (bench/heap-holders.ts reads it). */
+export async function saveHeapSnapshot(operator: BenchOperator, path: string): Promise<void> {
+  await inspectorGc(operator.inspectorPort, ['--save', path]);
+}
+
 /** RSS after full garbage collections in the operator (through its inspector), the lowest of a few samples after them. */
 export function memoryAfterGc(operator: BenchOperator): Promise<MemoryAfterGc> {
   return memoryOfProcess(operator.process.pid, operator.inspectorPort);

@@ -8,6 +8,7 @@ import { decideThroughput } from './decide.js';
 import { e2e } from './e2e.js';
 import { instanceOwners } from './instance-owners.js';
 import { listPages } from './list-pages.js';
+import { reconciledMemory } from './reconciled-memory.js';
 import { reconnectFds } from './reconnect-fds.js';
 import { takeover } from './takeover.js';
 import { tenants } from './tenants.js';
@@ -22,6 +23,7 @@ const benchmarks: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
   ['reconnect-fds', () => reconnectFds()],
   ['takeover', () => takeover()],
   ['cache-memory', () => cacheMemory()],
+  ['reconciled-memory', () => reconciledMemory()],
   ['list-pages', () => listPages()],
   ['decide', () => decideThroughput()],
   ['access-records', () => accessRecords()],

@@ -4,9 +4,12 @@
 // process.memoryUsage() as that process sees them right after the collections, so that an RSS
 // figure can be split into its parts; with --heap, also a heap snapshot summed by what holds the
 // bytes (V8's node type and constructor name), and its strings by the property that holds them.
-//   node [--experimental-websocket] --import tsx bench/inspector-gc.ts <port> [--heap]
+//   node [--experimental-websocket] --import tsx bench/inspector-gc.ts <port> [--heap] [--save <file>]
 // Node 20 has the global WebSocket only behind --experimental-websocket; Node 22 has it built in
 // (bench/e2e.ts passes the flag when this Node knows it).
+
+import { writeFileSync } from 'node:fs';
+import type { HeapSnapshot as Snapshot } from './heap-holders.js';
 
 interface DevtoolsTarget {
   webSocketDebuggerUrl?: string;
@@ -17,20 +20,6 @@ type SocketLike = {
   send(data: string): void;
   close(): void;
 };
-
-interface Snapshot {
-  snapshot: {
-    meta: {
-      node_fields: string[];
-      node_types: [string[], ...unknown[]];
-      edge_fields: string[];
-      edge_types: [string[], ...unknown[]];
-    };
-  };
-  nodes: number[];
-  edges: number[];
-  strings: string[];
-}
 
 const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string']);
 
@@ -141,8 +130,12 @@ const HEAP_SPACES = `JSON.stringify((() => {
   return { spaces, usage: Object.fromEntries(Object.entries(usage).map(([name, bytes]) => [name, mib(bytes)])) };
 })())`;
 
-/** Runs `rounds` full collections in the process whose inspector listens on `port`, then reports its heap spaces; with `heap`, also a snapshot's summary. */
-async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<void> {
+/**
+ * Runs `rounds` full collections in the process whose inspector listens on `port`, then reports
+ * its heap spaces; with `heap`, also a snapshot's summary; with `save`, the snapshot itself is
+ * written there (for bench/heap-holders.ts).
+ */
+async function collectGarbage(port: number, heap: boolean, save: string | undefined, rounds = 3): Promise<void> {
   const Socket = (globalThis as { WebSocket?: new (url: string) => SocketLike }).WebSocket;
   if (Socket === undefined)
     throw new Error('no global WebSocket: run node with --experimental-websocket (npm run bench does)');
@@ -182,8 +175,11 @@ async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<
       string,
       unknown
     >;
-    if (heap) {
+    if (heap || save !== undefined) {
       await call(rounds + 2, 'HeapProfiler.takeHeapSnapshot');
+      if (save !== undefined) writeFileSync(save, chunks.join(''));
+    }
+    if (heap) {
       const parsed = JSON.parse(chunks.join('')) as Snapshot;
       report['heap'] = summary(parsed);
       report['strings'] = stringHolders(parsed);
@@ -194,4 +190,9 @@ async function collectGarbage(port: number, heap: boolean, rounds = 3): Promise<
   }
 }
 
-await collectGarbage(Number(process.argv[2]), process.argv.includes('--heap'));
+const saveAt = process.argv.indexOf('--save');
+await collectGarbage(
+  Number(process.argv[2]),
+  process.argv.includes('--heap'),
+  saveAt < 0 ? undefined : process.argv[saveAt + 1],
+);

@@ -27,6 +27,7 @@ import {
   peakRss,
   root,
   rssWithoutGc,
+  saveHeapSnapshot,
   startBenchOperator,
   stopOperator,
   writeKey,
@@ -38,7 +39,8 @@ import { BENCH_MANAGER, deleteAll } from './kube.js';
 import { watchObserver, type ReadyWatch } from './observers.js';
 import { load, metricSums, round, say, sleep, total, type Figure } from './util.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // How many creations the benchmark keeps in flight: enough that creating is never what the operator waits for.
@@ -349,7 +351,16 @@ async function restart(
     profile,
     bundle,
     firstRound,
-  }: { size: number; concurrency: number; number: number; profile: boolean; bundle?: string; firstRound: boolean },
+    heapDir,
+  }: {
+    size: number;
+    concurrency: number;
+    number: number;
+    profile: boolean;
+    bundle?: string;
+    firstRound: boolean;
+    heapDir?: string;
+  },
   manifest: (name: string, index: number) => Record<string, unknown>,
   previous: BenchOperator | undefined,
 ): Promise<StartFigures> {
@@ -384,6 +395,8 @@ async function restart(
       (record) => record.message === 'reconciled',
       10 * 60_000,
     );
+    // Every resource cached, about one reconciled: against the snapshot of all Ready, what reconciles keep.
+    if (heapDir !== undefined) await heapSnapshot(operator, heapDir, `restart-${workload.kind}-${size}`);
     const pendingReady = await watch.readyAt(pending, 10 * 60_000);
     const pendingReadyMs = round(Date.now() - spawned - (performance.now() - pendingReady));
     // Every resource reconciled once (the prerequisites of tokens too) and the queue empty; the
@@ -469,6 +482,13 @@ async function restart(
   }
 }
 
+async function heapSnapshot(operator: BenchOperator, dir: string, name: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}-${Date.now()}.heapsnapshot`);
+  await saveHeapSnapshot(operator, path);
+  say(`  heap snapshot: ${path}`);
+}
+
 /** How each point of the series is measured (from the e2e benchmark's settings). */
 interface PointSettings {
   concurrencies: number[];
@@ -485,6 +505,8 @@ interface PointSettings {
   hostEach: boolean;
   /** Whether this is the run's last point: nothing after it needs the cluster emptied. */
   lastPoint: boolean;
+  /** Where heap snapshots are written (none: not taken). */
+  heapDir?: string;
 }
 
 async function scalePoint(bench: Bench, workload: Workload, size: number, how: PointSettings): Promise<ScalePoint> {
@@ -516,6 +538,7 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
       say(
         `  RSS after GC ${memory.rssMiB} MiB (${(rssBeforeGc / 1024 ** 2) | 0} MiB before), heap used ${round(heapUsed / 1024 ** 2)} MiB`,
       );
+      if (how.heapDir !== undefined) await heapSnapshot(run.operator, how.heapDir, `ready-${workload.kind}-${size}`);
       const steady = await steadyState(bench, run.operator, run.namespace, size, workload.kind, how.windowSeconds);
       say(`  steady state over ${steady.windowSeconds} s: ${JSON.stringify(steady)}`);
       const starts: StartFigures[] = [];
@@ -538,6 +561,7 @@ async function scalePoint(bench: Bench, workload: Workload, size: number, how: P
             profile: how.profile,
             firstRound: how.firstRound,
             ...(bundle && { bundle }),
+            ...(how.heapDir !== undefined && number === 1 && { heapDir: how.heapDir }),
           };
           const figures = await restart(bench, workload, run.namespace, settings, run.manifest, previous);
           previous = undefined;
@@ -719,6 +743,7 @@ export async function scaleSeries(bench: Bench, settings: Settings): Promise<Sca
     profile: settings.profile,
     floor: !settings.skip.includes('scale-floor'),
     hostEach: settings.scaleHosts === 'each',
+    ...(settings.scaleHeapDir !== undefined && { heapDir: settings.scaleHeapDir }),
   };
   const series = [
     ...settings.scale.map((size) => ({ workload: onboardings, size })),

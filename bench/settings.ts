@@ -32,6 +32,8 @@ export interface Settings {
   baselineBundle?: string;
   /** A bundle of another build that onboards the scale series' N resources (the restarts still run the build). */
   onboardBundle?: string;
+  /** Where to write heap snapshots of the scale series' operator: all Ready, and at the first restart's first reconcile (bench/heap-holders.ts reads them). */
+  scaleHeapDir?: string;
   /** Real influxd versions for the real part (none: not run). */
   realVersions: RealVersion[];
   realRuns: number;

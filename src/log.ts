@@ -39,12 +39,17 @@ export const MAX_MASKED_LENGTH = 4096;
  * the registry grows with what is in use, never with every value a tenant ever wrote.
  */
 export class SecretRegistry {
-  // Every value under its first MIN_MASKED_LENGTH characters: a line is scanned once, looking up
-  // each position, instead of once per value (thousands of resources hold thousands of values).
-  private readonly byPrefix = new Map<string, string | string[]>();
+  // Every value under a number made of its first MIN_MASKED_LENGTH characters (prefixCode): a line
+  // is scanned once, looking up each position, instead of once per value (thousands of resources
+  // hold thousands of values). A number, not the prefix itself: no string kept per value.
+  private readonly byPrefix = new Map<number, string | string[]>();
   /** How many parts hold each value. */
   private readonly holds = new Map<string, number>();
-  private readonly owners = new Map<string, Map<string, readonly string[]>>();
+  /**
+   * Each owner's parts, a plain object per owner (a Map each would take four times the memory: one
+   * owner per resource), replaced whole when a part changes (a deleted key would make it slow).
+   */
+  private readonly owners = new Map<string, Readonly<Record<string, readonly string[]>>>();
 
   /**
    * The values that `part` of `owner` holds from now on, in place of what it held before. Values
@@ -52,18 +57,22 @@ export class SecretRegistry {
    * values that are valid as what they are (a password InfluxDB would accept, say).
    */
   hold(owner: string, part: string, values: Iterable<string | undefined>): void {
-    const kept = [...new Set(values)].filter(
-      (value): value is string =>
-        value !== undefined && value.length >= MIN_MASKED_LENGTH && value.length <= MAX_MASKED_LENGTH,
-    );
-    const parts = this.owners.get(owner) ?? new Map<string, readonly string[]>();
-    const before = parts.get(part) ?? [];
+    // Copied to its exact length: filter's array keeps room for 17 values, and one is held per resource.
+    const kept = [...new Set(values)]
+      .filter(
+        (value): value is string =>
+          value !== undefined && value.length >= MIN_MASKED_LENGTH && value.length <= MAX_MASKED_LENGTH,
+      )
+      .slice();
+    const parts = this.owners.get(owner);
+    const before = parts?.[part] ?? [];
+    if (kept.length === 0 && before.length === 0) return;
     // Taken before the old ones are dropped: a value held before and now is never forgotten in between.
     for (const value of kept) this.take(value);
     for (const value of before) this.drop(value);
-    if (kept.length > 0) parts.set(part, kept);
-    else parts.delete(part);
-    if (parts.size > 0) this.owners.set(owner, parts);
+    const others = Object.entries(parts ?? {}).filter(([name]) => name !== part);
+    const now = kept.length > 0 ? [...others, [part, kept] as const] : others;
+    if (now.length > 0) this.owners.set(owner, Object.fromEntries(now));
     else this.owners.delete(owner);
   }
 
@@ -72,7 +81,7 @@ export class SecretRegistry {
     const parts = this.owners.get(owner);
     if (parts === undefined) return;
     this.owners.delete(owner);
-    for (const values of parts.values()) for (const value of values) this.drop(value);
+    for (const values of Object.values(parts)) for (const value of values) this.drop(value);
   }
 
   /** The text with every stretch that any value covers (overlapping or adjacent ones together) replaced. */
@@ -83,7 +92,7 @@ export class SecretRegistry {
     let coveredTo = -1;
     let stretchStart = -1;
     for (let index = 0; index <= text.length - MIN_MASKED_LENGTH; index++) {
-      const known = this.byPrefix.get(text.slice(index, index + MIN_MASKED_LENGTH));
+      const known = this.byPrefix.get(prefixCode(text, index));
       if (known === undefined) continue;
       for (const value of Array.isArray(known) ? known : [known]) {
         if (!text.startsWith(value, index)) continue;
@@ -108,7 +117,7 @@ export class SecretRegistry {
     const count = this.holds.get(value) ?? 0;
     this.holds.set(value, count + 1);
     if (count > 0) return;
-    const prefix = value.slice(0, MIN_MASKED_LENGTH);
+    const prefix = prefixCode(value, 0);
     const known = this.byPrefix.get(prefix);
     // Nearly every prefix has one value: stored bare, not in an array of one.
     if (known === undefined) this.byPrefix.set(prefix, value);
@@ -123,7 +132,7 @@ export class SecretRegistry {
       return;
     }
     this.holds.delete(value);
-    const prefix = value.slice(0, MIN_MASKED_LENGTH);
+    const prefix = prefixCode(value, 0);
     const known = this.byPrefix.get(prefix);
     if (!Array.isArray(known)) {
       this.byPrefix.delete(prefix);
@@ -132,6 +141,17 @@ export class SecretRegistry {
     const others = known.filter((other) => other !== value);
     this.byPrefix.set(prefix, others.length === 1 ? others[0] : others);
   }
+}
+
+/**
+ * The MIN_MASKED_LENGTH characters of `text` from `index` as a small integer (a hash: values of
+ * different prefixes may share one, and mask compares each value it finds in full).
+ */
+function prefixCode(text: string, index: number): number {
+  let code = 0;
+  for (let at = index; at < index + MIN_MASKED_LENGTH; at++) code = (Math.imul(code, 31) + text.charCodeAt(at)) | 0;
+  // Within V8's small integers on every platform: a Map key that is no object.
+  return code & 0x3fffffff;
 }
 
 function redactValue(value: unknown, registry: SecretRegistry, seen: WeakSet<object>): unknown {

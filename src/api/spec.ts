@@ -67,6 +67,17 @@ function checkUrl(value: unknown, problems: string[]): string {
   return value;
 }
 
+/**
+ * spec.url when checkSpec accepts it (checkUrl's rules), without checking the rest of the spec:
+ * what the onboarding cache's targets index files a resource under, for every object listed.
+ */
+export function acceptedUrl(spec: unknown): string | undefined {
+  if (!isRecord(spec)) return undefined;
+  const problems: string[] = [];
+  const url = checkUrl(spec.url, problems);
+  return problems.length === 0 ? url : undefined;
+}
+
 /** The values a template of the credentials Secret may read (the operator's own username and password are not among them). */
 const CREDENTIALS_TEMPLATE_VALUES = { url: '', org: '', bucket: '', token: '' };
 

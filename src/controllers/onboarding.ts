@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { checkSpec, defaultCredentialsSecretName } from '../api/spec.js';
+import { acceptedUrl, checkSpec, defaultCredentialsSecretName } from '../api/spec.js';
 import { KIND, OWNER_NAME_LABEL, PLURAL, READY, Reason, type InfluxOnboarding } from '../api/types.js';
 import { endpointFacts, serviceFacts } from '../kube/cluster-directory.js';
 import { CredentialsEscrow } from '../kube/escrow.js';
@@ -70,10 +70,15 @@ export function registerOnboardingController(manager: Manager, deps: ControllerD
   });
 }
 
-/** The host a valid spec's URL names (instance.ts' targetKey): the targets index's value. */
+/**
+ * The host an accepted spec.url names (instance.ts' targetKey): the targets index's value. Only
+ * the URL is checked, not the whole spec (a tenth of checkSpec's time, paid for every object
+ * listed at start-up): whoever reads the index reads each resource's reach, which checks the
+ * spec, or wakes it to be checked by its reconcile.
+ */
 function hostNamed(resource: InfluxOnboarding, clusterDomain: string): string | undefined {
-  const checked = checkSpec(resource);
-  return checked.ok ? targetKey(checked.spec.url, resource.metadata.namespace, clusterDomain) : undefined;
+  const url = acceptedUrl(resource.spec);
+  return url === undefined ? undefined : targetKey(url, resource.metadata.namespace, clusterDomain);
 }
 
 /** The cached resources by the instance they reach, kept as the cache changes (one per process). */
@@ -86,7 +91,8 @@ function instanceFiling(
     onHost: (host) => onboardings.byIndex(TARGETS, host),
     get: (key) => onboardings.getByKey(key),
     keyOf: (resource) => requestKey({ namespace: resource.metadata.namespace, name: resource.metadata.name }),
-    hostOf: (resource) => hostNamed(resource, deps.instances.clusterDomain),
+    // The values the cache filed the change's objects under a moment before, not checked again.
+    hostOf: (resource) => onboardings.indexValues(TARGETS, resource)[0],
     reach,
     version: () => deps.cluster.version(),
   });

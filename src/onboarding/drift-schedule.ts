@@ -9,32 +9,31 @@ import type { Facts, References } from './facts.js';
  */
 export interface CheckInputs {
   resourceVersion: string | undefined;
-  secret: string;
+  /** The Secret's state, and the version of an owned one (the Secret's own string, not a copy per resource). */
+  secretState: CredentialsSecret['state'];
+  secretVersion: string | undefined;
   references: References;
   duplicateOf: string | undefined;
   notPermitted: string | undefined;
 }
 
-/**
- * Which Secret a reconcile saw: one version of a Secret has one content. undefined when that is
- * not known (a Secret without a version), and such inputs never count as unchanged.
- */
-function secretVersion(secret: CredentialsSecret): string | undefined {
-  if (secret.state !== 'owned') return secret.state;
-  return secret.resourceVersion === undefined ? undefined : `owned ${secret.resourceVersion}`;
-}
+/** What a resource without references holds: one object for all of them, not an empty one each. */
+const NO_REFERENCES: References = Object.freeze({});
 
 /**
  * The inputs the facts were gathered from (the resource as it now is, the Secret as it now is);
- * undefined when the Secret's version is not known, so they never count as unchanged.
+ * undefined when which Secret the reconcile saw is not known (an owned one without a version: one
+ * version of a Secret has one content), so they never count as unchanged.
  */
 export function inputsOf(facts: Facts): CheckInputs | undefined {
-  const secret = secretVersion(facts.secret);
-  if (secret === undefined) return undefined;
+  const { secret, references } = facts;
+  const secretVersion = secret.state === 'owned' ? secret.resourceVersion : undefined;
+  if (secret.state === 'owned' && secretVersion === undefined) return undefined;
   return {
     resourceVersion: facts.resource.metadata.resourceVersion,
-    secret,
-    references: facts.references,
+    secretState: secret.state,
+    secretVersion,
+    references: Object.keys(references).length === 0 ? NO_REFERENCES : references,
     duplicateOf: facts.duplicateOf,
     notPermitted: facts.notPermitted,
   };

@@ -17,8 +17,25 @@ import type { BoundCredentials, References } from './facts.js';
  * read again replaces what it held, and a resource forgotten releases all, so the redaction
  * forgets what no resource uses any more. Only valid values are held (validCredentials).
  */
+/** One resource's remembered credentials and their instance, flat: one object per resource, not four. */
+interface Remembered {
+  uid: string | undefined;
+  username: string;
+  password: string;
+  token: string;
+  url: string | undefined;
+  tls: string | undefined;
+}
+
+function boundOf({ username, password, token, url, tls }: Remembered): BoundCredentials {
+  return {
+    credentials: { username, password, token },
+    target: { ...(url !== undefined && { url }), ...(tls !== undefined && { tls }) },
+  };
+}
+
 export class CredentialMemory {
-  private readonly remembered = new Map<string, { uid: string | undefined; bound: BoundCredentials }>();
+  private readonly remembered = new Map<string, Remembered>();
 
   constructor(private readonly secrets: SecretRegistry) {}
 
@@ -29,15 +46,20 @@ export class CredentialMemory {
       this.remembered.delete(key);
       this.hold(key, 'credentials', []);
     }
-    return this.remembered.get(key)?.bound;
+    const remembered = this.remembered.get(key);
+    return remembered === undefined ? undefined : boundOf(remembered);
   }
 
   remember(key: string, resource: InfluxOnboarding, bound: BoundCredentials): void {
     // Every reconcile decodes the Secret afresh: the first copy of equal credentials is kept (the
     // one the log redaction holds too), not one more copy per resource.
-    if (isDeepStrictEqual(this.remembered.get(key)?.bound, bound)) return;
-    this.remembered.set(key, { uid: resource.metadata.uid, bound });
-    const { password, token } = bound.credentials;
+    const known = this.remembered.get(key);
+    if (known !== undefined && isDeepStrictEqual(boundOf(known), bound)) return;
+    const { username, password, token } = bound.credentials;
+    const { tls } = bound.target;
+    // The spec's own string when it names the same URL: one copy per resource, not two.
+    const url = bound.target.url === resource.spec.url ? resource.spec.url : bound.target.url;
+    this.remembered.set(key, { uid: resource.metadata.uid, username, password, token, url, tls });
     this.hold(key, 'credentials', validCredentials({ password, tokens: [token] }));
   }
 

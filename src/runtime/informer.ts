@@ -22,12 +22,22 @@ interface ResourceType {
  */
 export type IndexFunction<T> = (object: T) => readonly string[];
 
-/** One index: its function and, per value, the keys of the cached objects filed under it. */
+/**
+ * One index: its function and, per value, the keys of the cached objects filed under it. `recent`
+ * holds the values of the last objects the function was run on (the one replaced and the one
+ * filed by the last change), for readers that derive from the same values right after the change
+ * (indexValues); one entry per cached object would cost more memory than computing them again.
+ */
 interface Index<T> {
   name: string;
   indexFunction: IndexFunction<T>;
-  keys: Map<string, Set<string>>;
+  /** A value that files one key holds it bare: most values (a Secret a resource names) file one, and a Set each would triple the index. */
+  keys: Map<string, string | Set<string>>;
+  recent: Array<{ object: T; values: readonly string[] }>;
 }
+
+/** The objects whose values an index remembers: an update's replaced object and its successor. */
+const RECENT = 2;
 
 /**
  * Notifications about cache changes. Use them to decide which keys to enqueue, nothing more:
@@ -136,7 +146,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     }
     for (const [name, indexFunction] of Object.entries(indexes)) {
       if (this.indexes.has(name)) continue;
-      const index: Index<T> = { name, indexFunction, keys: new Map() };
+      const index: Index<T> = { name, indexFunction, keys: new Map(), recent: [] };
       this.indexes.set(name, index);
       for (const [key, object] of this.cache) this.fileUnder(index, key, object);
     }
@@ -144,14 +154,23 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
 
   /** The cached objects an index files under `value` (client-go's ByIndex); throws for an index never declared. */
   byIndex(name: string, value: string): T[] {
-    const index = this.indexes.get(name);
-    if (!index) throw new Error(`${this.resourceName}: no index named ${JSON.stringify(name)} was declared`);
+    const index = this.index(name);
     const objects: T[] = [];
-    for (const key of index.keys.get(value) ?? []) {
+    const filed = index.keys.get(value);
+    for (const key of typeof filed === 'string' ? [filed] : (filed ?? [])) {
       const object = this.cache.get(key);
       if (object !== undefined) objects.push(object);
     }
     return objects;
+  }
+
+  /**
+   * The values an index files `object` under (client-go's IndexFunc run on it): for the objects
+   * of the change being delivered, the values the cache computed to file them, not computed again.
+   */
+  indexValues(name: string, object: T): readonly string[] {
+    const index = this.index(name);
+    return this.valuesOf(index, objectKey(object), object);
   }
 
   addHandlers(handlers: EventHandlers<T>): void {
@@ -230,6 +249,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private scopedStore(): ReflectorStore<T> {
     const owned = new Set<string>();
     let listed = false;
+    let attempted = false;
     const upsert = (object: T, isInInitialList = false): void => {
       const key = objectKey(object);
       const previous = this.cache.get(key);
@@ -266,18 +286,21 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       remove: (object) => removeKey(objectKey(object), object),
       startList: () => {
         const initial = !listed;
-        const keys = new Set<string>();
+        // The scope's very first list finds the cache empty: nothing in it can be unlisted, and
+        // 50,000 keys need not be collected to learn that. A list after a failed one may.
+        const keys = attempted ? new Set<string>() : undefined;
+        attempted = true;
         const held: T[] = [];
         return {
           page: (objects) => {
             for (const object of objects) {
-              keys.add(objectKey(object));
+              keys?.add(objectKey(object));
               if (initial) upsert(object, true);
               else held.push(object);
             }
           },
           end: () => {
-            removeUnlisted(keys);
+            if (keys !== undefined) removeUnlisted(keys);
             for (const object of held) upsert(object);
             listed = true;
             this.resolveSyncWaiters();
@@ -287,21 +310,26 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     };
   }
 
-  /** Files the key under each value the index gives the object (a Set: a function may give one value twice). */
+  /** Files the key under each value the index gives the object (once: a function may give one value twice). */
   private fileUnder(index: Index<T>, key: string, object: T): void {
     for (const value of this.valuesOf(index, key, object)) {
       const filed = index.keys.get(value);
-      if (filed) filed.add(key);
-      else index.keys.set(value, new Set([key]));
+      if (filed === undefined || filed === key) index.keys.set(value, key);
+      else if (typeof filed === 'string') index.keys.set(value, new Set([filed, key]));
+      else filed.add(key);
     }
   }
 
   private unfile(index: Index<T>, key: string, object: T): void {
     for (const value of this.valuesOf(index, key, object)) {
       const filed = index.keys.get(value);
-      filed?.delete(key);
       // A value no object gives any more is dropped: the index holds only what the cache holds.
-      if (filed?.size === 0) index.keys.delete(value);
+      if (filed === key) index.keys.delete(value);
+      else if (filed !== undefined && typeof filed !== 'string') {
+        filed.delete(key);
+        const [only] = filed;
+        if (filed.size === 1 && only !== undefined) index.keys.set(value, only);
+      }
     }
   }
 
@@ -310,12 +338,31 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
    * the list/watch loop; the function fails on it again when it is replaced, so nothing is left behind.
    */
   private valuesOf(index: Index<T>, key: string, object: T): readonly string[] {
+    const at = index.recent.findIndex((entry) => entry.object === object);
+    const known = index.recent[at];
+    if (known !== undefined) {
+      // The most recent first: an update unfiles the replaced object (filed earlier) and files its successor.
+      index.recent.splice(at, 1);
+      index.recent.unshift(known);
+      return known.values;
+    }
+    let values: readonly string[];
     try {
-      return index.indexFunction(object);
+      values = index.indexFunction(object);
     } catch (error) {
       this.logger.error('index function failed', { index: index.name, object: key, error: errorMessage(error) });
-      return [];
+      values = [];
     }
+    // The values depend on the object alone (IndexFunction), and a cached object is never changed in place.
+    index.recent.unshift({ object, values });
+    if (index.recent.length > RECENT) index.recent.pop();
+    return values;
+  }
+
+  private index(name: string): Index<T> {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`${this.resourceName}: no index named ${JSON.stringify(name)} was declared`);
+    return index;
   }
 
   private notify(deliver: (handlers: EventHandlers<T>) => void): void {

@@ -41,6 +41,8 @@ export interface Cache<T> {
   list(namespace?: string): T[];
   /** The objects an index declared through manager.cache files under `value`: a lookup, not a scan of the cache. */
   byIndex(name: string, value: string): T[];
+  /** The values an index files `object` under; for the objects of the change being delivered, those the cache filed them under, not computed again. */
+  indexValues(name: string, object: T): readonly string[];
   /** How many times the cache's contents changed: what is computed from them holds while it stays. */
   readonly changes: number;
   getByKey(key: string): T | undefined;

@@ -63,6 +63,15 @@ export class ReadYourWrites<T extends Versioned> {
     const version = shown(replaced);
     // A write over this process's previous one replaced what that one replaced too: the cache may still show any of them.
     const chained = previous !== undefined && previous.written.metadata?.resourceVersion === version;
+    // The write's event often comes before its answer is read: when the cache shows the written
+    // version already, get answers from it, and no event would come to end a record, which would
+    // hold a copy of the object (one per resource) until its next read.
+    const { metadata } = written;
+    const cached = this.cache.get(metadata?.namespace ?? '', metadata?.name ?? '');
+    if (cached !== undefined && cached.metadata?.resourceVersion === metadata?.resourceVersion) {
+      this.writes.delete(key);
+      return;
+    }
     this.writes.set(key, {
       replaced: [...(chained ? previous.replaced : []), version],
       written: this.prepare(written),

@@ -126,6 +126,55 @@ test('a value held by several parts or owners stays until the last lets go; rele
   assert.is(registry.size, 0, 'releasing twice is harmless');
 });
 
+test('random holds and releases over owners and parts: a value is masked exactly while some part of some owner holds it', () => {
+  const registry = new SecretRegistry();
+  const model = new Map<string, Map<string, string[]>>();
+  const owners = ['InfluxOnboarding ns/a', 'InfluxOnboarding ns/b', 'InfluxToken ns/t'];
+  const parts = ['credentials', 'pending', 'references', 'created'];
+  const values = Array.from({ length: 8 }, (_, index) => `secret-value-${index}`);
+  let seed = 7;
+  const random = (below: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % below;
+  };
+  for (let step = 0; step < 3000; step++) {
+    const owner = owners[random(owners.length)];
+    if (random(10) === 0) {
+      registry.release(owner);
+      model.delete(owner);
+    } else {
+      const part = parts[random(parts.length)];
+      const held = Array.from({ length: random(3) }, () => values[random(values.length)]);
+      registry.hold(owner, part, held);
+      const ownerParts = model.get(owner) ?? new Map<string, string[]>();
+      ownerParts.set(part, held);
+      model.set(owner, ownerParts);
+    }
+    const expected = new Set([...model.values()].flatMap((ownerParts) => [...ownerParts.values()].flat()));
+    assert.is(registry.size, expected.size, `step ${step}`);
+    for (const value of values)
+      assert.is(registry.mask(value), expected.has(value) ? '[REDACTED]' : value, `step ${step}: ${value}`);
+  }
+});
+
+test('values whose prefixes differ but are filed under one number are told apart and forgotten one by one', () => {
+  const registry = new SecretRegistry();
+  // "Aa" and "BB" make the same number (31 x 65 + 97 = 31 x 66 + 66), so these prefixes do too.
+  const first = 'AaAaAa-first-secret';
+  const second = 'BBBBBB-second-secret';
+  registry.hold('InfluxOnboarding ns/a', 'credentials', [first]);
+  registry.hold('InfluxOnboarding ns/b', 'credentials', [second]);
+  assert.is(
+    registry.mask(`${first} ${second} AaAaAa-other BBBBBB-other`),
+    '[REDACTED] [REDACTED] AaAaAa-other BBBBBB-other',
+  );
+  registry.release('InfluxOnboarding ns/a');
+  assert.is(registry.mask(`${first} ${second}`), `${first} [REDACTED]`);
+  registry.release('InfluxOnboarding ns/b');
+  assert.is(registry.mask(second), second);
+  assert.is(registry.size, 0);
+});
+
 test('values sharing a prefix are forgotten one by one, the others still masked', () => {
   const registry = new SecretRegistry();
   registry.hold('a', 'values', ['shared-1', 'shared-2', 'shared-3']);

@@ -3,7 +3,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkSpec } from '../../../src/api/spec.js';
+import { acceptedUrl, checkSpec } from '../../../src/api/spec.js';
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, type EffectiveSpec } from '../../../src/api/types.js';
 import { BASE_SPEC, resource } from '../../support/facts.js';
 
@@ -332,6 +332,24 @@ test("spec.secretTemplate: InfluxToken's rules over url, org, bucket and token; 
       `${JSON.stringify(secretTemplate)}: ${problems.join('; ')}`,
     );
   }
+});
+
+test('acceptedUrl: a URL is accepted exactly when checkSpec finds no problem with spec.url, whatever the rest holds', () => {
+  const urls: unknown[] = [
+    ...table.filter(([, patch]) => 'url' in patch).map(([, patch]) => patch.url),
+    `http://influxdb/${'p'.repeat(2048)}`,
+    'http:influxdb:8086',
+    'http:/influxdb',
+    'http://@influxdb:8086',
+  ];
+  for (const url of urls) {
+    const urlProblems = problemsOf({ url }).filter((problem) => problem.startsWith('spec.url'));
+    // The rest of the spec invalid too: the URL alone decides.
+    const spec = { ...BASE_SPEC, url, bucket: '_x', username: '' };
+    assert.is(acceptedUrl(spec), urlProblems.length === 0 ? url : undefined, String(url));
+  }
+  assert.is(acceptedUrl(undefined), undefined, 'no spec');
+  assert.is(acceptedUrl('http://influxdb:8086'), undefined, 'a spec that is not an object');
 });
 
 test.run();

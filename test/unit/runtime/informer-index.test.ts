@@ -248,4 +248,61 @@ test('an object its index function fails on is filed under nothing; the watch an
   }
 });
 
+test("indexValues: a change's objects are answered with the values they were filed under, not computed again", async () => {
+  const api = new FakeApiServer();
+  api.listHandler = () => listOf('10', [thing('ns', 'a', '5', ['x']), thing('ns', 'b', '6', ['y'])]);
+  api.watchHandler = (response, _request, watchNumber) => {
+    api.holdOpen(response);
+    if (watchNumber > 1) return;
+    FakeApiServer.send(response, 'MODIFIED', thing('ns', 'a', '11', ['z']));
+    FakeApiServer.send(response, 'DELETED', thing('ns', 'b', '12', ['y']));
+  };
+  const connection = new KubeConnection(kubeConfigFor(await api.start()));
+  const informer = new Informer<Thing>({
+    getter: connection,
+    resource: { group: 'example.com', version: 'v1', plural: 'things' },
+    logger,
+  });
+  let calls = 0;
+  informer.addIndexes({
+    [REFERS_TO]: (object: Thing) => {
+      calls++;
+      return refersTo(object);
+    },
+  });
+  // What a handler deriving from the index reads (instance-filing.ts' hostOf), and what it cost.
+  const seen: string[] = [];
+  const read = (event: string, objects: Thing[]): void => {
+    const before = calls;
+    const values = objects.map((object) => informer.indexValues(REFERS_TO, object).join(','));
+    seen.push(`${event}: ${values.join(' -> ')} (${calls - before} computed)`);
+  };
+  informer.addHandlers({
+    onAdd: (object) => read(`add ${object.metadata?.name}`, [object]),
+    onUpdate: (previous, current) => read(`update ${current.metadata?.name}`, [previous, current]),
+    onDelete: (object) => read(`delete ${object.metadata?.name}`, [object]),
+  });
+  try {
+    informer.start();
+    await eventually('the list and two watch events', () => seen.length === 4, { intervalMs: 5 });
+    assert.equal(seen, [
+      'add a: ns/x (0 computed)',
+      'add b: ns/y (0 computed)',
+      'update a: ns/x -> ns/z (0 computed)',
+      'delete b: ns/y (0 computed)',
+    ]);
+    // At most one per object filed or unfiled: two for the list, two for the update, one for the deletion.
+    assert.ok(calls <= 5, `${calls} computed`);
+    // Any other object is computed.
+    const before = calls;
+    assert.equal(informer.indexValues(REFERS_TO, thing('ns', 'c', '1', ['w'])), ['ns/w']);
+    assert.is(calls, before + 1);
+    assert.throws(() => informer.indexValues('byColour', thing('ns', 'c', '1', [])), /no index named "byColour"/);
+  } finally {
+    await informer.stop();
+    connection.close();
+    await api.stop();
+  }
+});
+
 test.run();

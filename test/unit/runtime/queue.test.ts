@@ -183,6 +183,34 @@ test('delayed keys share one timer and come out in time order, whatever order th
   assert.is(clock.pendingTimers, 0, 'no timer once nothing waits');
 });
 
+test('a thousand delayed keys at random times, some asked for again earlier or later, come out in time order', async () => {
+  const clock = new ManualClock();
+  const queue = new WorkQueue({ clock });
+  let seed = 11;
+  const random = (below: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % below;
+  };
+  const due = new Map<string, number>();
+  for (let step = 0; step < 1500; step++) {
+    const key = `k${random(1000)}`;
+    const delay = 1 + random(5000);
+    queue.addAfter(key, delay);
+    due.set(key, Math.min(due.get(key) ?? Infinity, delay));
+  }
+  const handedOut: Array<[string, number]> = [];
+  for (let now = 1; now <= 5000; now++) {
+    await clock.advance(1);
+    while (queue.length > 0) {
+      const key = (await queue.get()) ?? '';
+      handedOut.push([key, now]);
+      queue.done(key);
+    }
+  }
+  assert.is(handedOut.length, due.size, 'each key once');
+  for (const [key, at] of handedOut) assert.is(at, due.get(key), `${key} at its earliest time`);
+});
+
 test('a key asked for earlier comes then, and its superseded time adds nothing, even after it is delayed again', async () => {
   const clock = new ManualClock();
   const queue = new WorkQueue({ clock });

@@ -83,6 +83,18 @@ test('an object this process created is read before the cache has it; no object 
   assert.is(updated.view.get('ns', 'a'), undefined, 'deleted since: the write replaced an object, not none');
 });
 
+test("a write whose event came before its answer keeps no record: the cache's answer is the write", () => {
+  const { view, show } = viewOf(thing('1'));
+  const written = withStatus(thing('1'), { phase: 'Ready' }, '2');
+  show(written);
+  view.wrote(thing('1'), written);
+  assert.is(view.size, 0, 'nothing held until the next read');
+  assert.equal(view.get('ns', 'a'), written);
+  // A write the cache has not shown yet is recorded as before.
+  view.wrote(written, withStatus(written, { phase: 'Later' }, '3'));
+  assert.is(view.size, 1);
+});
+
 test('a deletion event ends the record', () => {
   const { view, show } = viewOf(thing('1'));
   view.wrote(thing('1'), thing('2', 'Ours'));
