@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { SecretRegistry } from '../src/log.js';
 import { ClusterDirectory, type IndexedCache } from '../src/kube/cluster-directory.js';
-import { DriftSchedule, inputsOf } from '../src/onboarding/drift-schedule.js';
+import { inputsOf, type CheckInputs } from '../src/onboarding/drift-schedule.js';
+import { DriftSchedule } from '../src/runtime/drift-schedule.js';
 import { rememberedReach } from '../src/onboarding/instance.js';
 import type { Facts } from '../src/onboarding/facts.js';
 import { CredentialMemory } from '../src/onboarding/memory.js';
@@ -70,7 +71,7 @@ const PIECES: Piece[] = [
   {
     name: 'the drift schedule (DriftSchedule.checked)',
     build(resources) {
-      const schedule = new DriftSchedule(() => new Date());
+      const schedule = new DriftSchedule<CheckInputs>(() => new Date());
       for (const object of resources) {
         // What inputsOf reads of a reconcile's facts: the resource, its Secret (the cache's copy), its references.
         const facts = {
