@@ -59,6 +59,13 @@ export interface AccessRecordsOptions {
   now?: () => number;
 }
 
+/** A change waiting for its record's next write, and whoever waits for its outcome. */
+interface Waiting {
+  change: RecordChange;
+  resolve: (applied: RecordApplied) => void;
+  reject: (error: Error) => void;
+}
+
 /**
  * The records (src/api/access-records.ts) as ConfigMaps: one per onboarding and namespace, in the
  * operator's own namespace, where a tenant's `edit` role cannot write. Only the leading operator
@@ -69,13 +76,6 @@ export interface AccessRecordsOptions {
  * per `maxAgeMs`, not one per reconcile, and memory holds only the records of namespaces reconciled
  * lately.
  */
-/** A change waiting for its record's next write, and whoever waits for its outcome. */
-interface Waiting {
-  change: RecordChange;
-  resolve: (applied: RecordApplied) => void;
-  reject: (error: Error) => void;
-}
-
 export class AccessRecords {
   private readonly held = new Map<string, Held>();
   /** By record name: the changes that came while that record was being written; they go in its next write together. */

@@ -25,15 +25,12 @@ import { pick, readTemplateKeys, templated } from './secret-shape.js';
 type OtherSecretName = (namespace: string, name: string) => boolean;
 
 /**
- * A Secret is this resource's when the operator labelled it for a resource of this name. The
- * name, not the UID, is what counts, so that a resource deleted with deletionPolicy Retain and
- * created again finds its retained credentials instead of calling them foreign.
- */
-/**
  * The operator's Secret for this resource: labelled with its name, and not bound by an
  * ownerReference to another InfluxOnboarding of that name (an earlier one, e.g. of a namespace
  * deleted and created again, that a cache behind the API server still shows): its credentials are
- * that resource's, and only the escrow's approval may hand them on.
+ * that resource's, and only the escrow's approval may hand them on. The name, not the UID, is
+ * what the label names, so that a resource deleted with deletionPolicy Retain and created again
+ * finds its retained credentials instead of calling them foreign.
  */
 function isOwnedBy(secret: V1Secret, owner: InfluxOnboarding): boolean {
   const labels = secret.metadata?.labels ?? {};

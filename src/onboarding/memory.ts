@@ -5,18 +5,6 @@ import type { SecretRegistry } from '../log.js';
 import { credentialsIn } from './phases/secret-data.js';
 import type { BoundCredentials, References } from './facts.js';
 
-/**
- * What this process last saw in, or wrote to, each resource's Secret, and the instance it belongs
- * to: restores a deleted Secret with the same credentials, for that instance only. It is memory
- * of one resource (its uid), not of a name: a resource deleted and created again under the same
- * name gets nothing from it, even when its informer never showed the deletion (a relist after a
- * broken watch shows the new object as an update); only the escrow serves a new resource.
- *
- * It also holds, for the log redaction, every credential value each resource uses now, in parts
- * (its credentials, a password being rotated to, its references, a token just created): a part
- * read again replaces what it held, and a resource forgotten releases all, so the redaction
- * forgets what no resource uses any more. Only valid values are held (validCredentials).
- */
 /** One resource's remembered credentials and their instance, flat: one object per resource, not four. */
 interface Remembered {
   uid: string | undefined;
@@ -34,6 +22,18 @@ function boundOf({ username, password, token, url, tls }: Remembered): BoundCred
   };
 }
 
+/**
+ * What this process last saw in, or wrote to, each resource's Secret, and the instance it belongs
+ * to: restores a deleted Secret with the same credentials, for that instance only. It is memory
+ * of one resource (its uid), not of a name: a resource deleted and created again under the same
+ * name gets nothing from it, even when its informer never showed the deletion (a relist after a
+ * broken watch shows the new object as an update); only the escrow serves a new resource.
+ *
+ * It also holds, for the log redaction, every credential value each resource uses now, in parts
+ * (its credentials, a password being rotated to, its references, a token just created): a part
+ * read again replaces what it held, and a resource forgotten releases all, so the redaction
+ * forgets what no resource uses any more. Only valid values are held (validCredentials).
+ */
 export class CredentialMemory {
   private readonly remembered = new Map<string, Remembered>();
 
